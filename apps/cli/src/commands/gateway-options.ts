@@ -1,0 +1,38 @@
+import { Option, type Command } from 'commander';
+import type { GatewayConfigOverrides } from '@tollgate/config';
+
+/** Flags shared by `start` and `gateway`; values are validated by @tollgate/config, not here. */
+export function addGatewayOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--host <host>', 'address to listen on (default 127.0.0.1)'))
+    .addOption(new Option('--http-port <port>', 'HTTP API and console port (default 8009)'))
+    .addOption(new Option('--grpc-port <port>', 'gRPC port for agents and clients (default 8010)'))
+    .addOption(new Option('--data-dir <dir>', 'embedded store directory (default ~/.tollgate/data)'))
+    .addOption(
+      new Option('--database-url <url>', 'use PostgreSQL instead of the embedded store (or DATABASE_URL)'),
+    )
+    .addOption(new Option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent'))
+    .addOption(new Option('--log-format <format>', 'json|pretty'));
+}
+
+export interface GatewayFlags {
+  host?: string;
+  httpPort?: string;
+  grpcPort?: string;
+  dataDir?: string;
+  databaseUrl?: string;
+  logLevel?: string;
+  logFormat?: string;
+}
+
+export function gatewayOverrides(flags: GatewayFlags): GatewayConfigOverrides {
+  return {
+    host: flags.host,
+    httpPort: flags.httpPort,
+    grpcPort: flags.grpcPort,
+    dataDir: flags.dataDir,
+    databaseUrl: flags.databaseUrl,
+    logLevel: flags.logLevel,
+    logFormat: flags.logFormat,
+  };
+}

@@ -1,0 +1,33 @@
+import { Command } from 'commander';
+import { runGatewayProcess, type RunningGateway } from '@tollgate/gateway';
+import { addGatewayOptions, gatewayOverrides, type GatewayFlags } from './gateway-options';
+
+/** The quickstart: everything on one machine with the embedded store. */
+export function startCommand(): Command {
+  return addGatewayOptions(
+    new Command('start').description(
+      'quickstart: run the gateway on the embedded store and print where it listens',
+    ),
+  ).action(async (flags: GatewayFlags) => {
+    await runGatewayProcess({ logFormat: 'pretty', ...stripUndefined(gatewayOverrides(flags)) }, printBanner);
+  });
+}
+
+function printBanner(gateway: RunningGateway): void {
+  process.stdout.write(
+    [
+      '',
+      'Tollgate is running.',
+      `  API       ${gateway.httpUrl}/api/v1   (OpenAPI: ${gateway.httpUrl}/api/v1/openapi.json)`,
+      `  health    ${gateway.httpUrl}/healthz   metrics: ${gateway.httpUrl}/metrics`,
+      `  gRPC      ${gateway.grpcAddress}   (agents and clients)`,
+      `  store     ${gateway.store}`,
+      'Press Ctrl-C to stop.',
+      '',
+    ].join('\n') + '\n',
+  );
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,14 @@
+import { Command } from 'commander';
+import { GATEWAY_VERSION } from '@tollgate/gateway';
+import { gatewayCommand } from './commands/gateway.command';
+import { startCommand } from './commands/start.command';
+
+/** The `tollgate` command. Only verbs that work are registered, so `--help` never lies. */
+export function buildProgram(): Command {
+  return new Command('tollgate')
+    .description('Tollgate: identity-aware access gateway for databases, SSH, Kubernetes, HTTP and TCP')
+    .version(GATEWAY_VERSION, '-v, --version')
+    .showHelpAfterError()
+    .addCommand(startCommand())
+    .addCommand(gatewayCommand());
+}

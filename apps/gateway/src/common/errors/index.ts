@@ -1,0 +1,4 @@
+export { ApiError } from './api.error';
+export { ConflictError } from './conflict.error';
+export { NotFoundError } from './not-found.error';
+export { ValidationError, type FieldProblem } from './validation.error';

@@ -1,0 +1,18 @@
+import { ApiError } from './api.error';
+
+export interface FieldProblem {
+  /** Dotted path of the offending field, e.g. `target.port` or `agents[0]`; empty for the whole body. */
+  readonly field: string;
+  readonly message: string;
+}
+
+export class ValidationError extends ApiError {
+  readonly status = 400;
+  readonly title = 'Bad Request';
+  readonly type = 'https://tollgate.dev/problems/validation';
+
+  constructor(readonly fields: readonly FieldProblem[]) {
+    super(fields.map((f) => (f.field ? `${f.field}: ${f.message}` : f.message)).join('; '));
+    this.name = 'ValidationError';
+  }
+}

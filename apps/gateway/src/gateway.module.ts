@@ -1,0 +1,30 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import type { Store } from '@tollgate/store';
+import { AgentsModule } from './modules/agents/agents.module';
+import { ConnectionsModule } from './modules/connections/connections.module';
+import { HealthModule } from './modules/health/health.module';
+import { MetricsModule } from './modules/metrics/metrics.module';
+import type { MetricsService } from './modules/metrics/metrics.service';
+import { StoreModule } from './modules/store/store.module';
+
+export interface GatewayModuleOptions {
+  readonly store: Store;
+  readonly metrics: MetricsService;
+}
+
+/** The composition root: one feature module per aggregate. */
+@Module({})
+export class GatewayModule {
+  static forRoot(options: GatewayModuleOptions): DynamicModule {
+    return {
+      module: GatewayModule,
+      imports: [
+        StoreModule.forStore(options.store),
+        MetricsModule.withService(options.metrics),
+        HealthModule,
+        ConnectionsModule,
+        AgentsModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,144 @@
+import { z } from 'zod';
+import { toFieldProblems, type ValidationResult, type Validator } from '../../common/validation/validator';
+import { description, labelMap, resourceName } from '../shared/resource-schemas';
+
+export const PROTOCOLS = ['postgres', 'mysql', 'ssh', 'kubernetes', 'http', 'tcp'] as const;
+export type ProtocolName = (typeof PROTOCOLS)[number];
+
+/**
+ * A reference to a secret that the agent resolves next to the resource: `env:NAME` or
+ * `file:/absolute/path`. The caller never sees the secret, and the gateway never stores it here.
+ */
+export const secretRef = z
+  .string()
+  .regex(
+    /^(env:[A-Za-z_][A-Za-z0-9_]*|file:\/.+)$/,
+    'must be a secret reference: env:VARIABLE_NAME or file:/absolute/path',
+  );
+
+const hostName = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[A-Za-z0-9.:_\-[\]]+$/, 'must be a host name or IP address');
+const portNumber = (fallback: number) => z.number().int().min(1).max(65535).default(fallback);
+const tlsMode = z.enum(['disable', 'require', 'verify-ca', 'verify-full']);
+const pem = z.string().max(65536).startsWith('-----BEGIN', 'must be PEM text');
+
+const databaseTarget = (defaultPort: number) =>
+  z.strictObject({
+    host: hostName,
+    port: portNumber(defaultPort),
+    database: z.string().min(1).max(63).optional(),
+    username: z.string().min(1).max(128),
+    tls: z.strictObject({ mode: tlsMode.default('disable'), ca: pem.optional() }).optional(),
+  });
+
+export const targetSchemas = {
+  postgres: databaseTarget(5432),
+  mysql: databaseTarget(3306),
+  ssh: z.strictObject({
+    host: hostName,
+    port: portNumber(22),
+    username: z.string().min(1).max(128),
+    /** Pinned host key (OpenSSH `SHA256:...` fingerprint); the agent refuses any other key. */
+    hostKeyFingerprint: z
+      .string()
+      .regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, 'must be an OpenSSH SHA256 fingerprint')
+      .optional(),
+  }),
+  kubernetes: z.strictObject({
+    server: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL of the API server' }),
+    ca: pem.optional(),
+    insecureSkipTlsVerify: z.boolean().default(false),
+  }),
+  http: z.strictObject({
+    url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+    ca: pem.optional(),
+    insecureSkipTlsVerify: z.boolean().default(false),
+  }),
+  tcp: z.strictObject({ host: hostName, port: z.number().int().min(1).max(65535) }),
+} satisfies Record<ProtocolName, z.ZodType>;
+
+export const credentialSchema = z.strictObject({
+  password: secretRef.optional(),
+  privateKey: secretRef.optional(),
+  token: secretRef.optional(),
+  clientCertificate: secretRef.optional(),
+  clientKey: secretRef.optional(),
+});
+
+const common = {
+  name: resourceName,
+  description: description.optional(),
+  tags: labelMap.default({}),
+  credential: credentialSchema.default({}),
+  /** Names of the agents that serve this connection (several for HA). */
+  agents: z.array(resourceName).max(64).default([]),
+};
+
+export type ConnectionTarget = z.output<(typeof targetSchemas)[ProtocolName]>;
+
+const createConnectionBase = z.strictObject({
+  ...common,
+  protocol: z.enum(PROTOCOLS, { error: `must be one of ${PROTOCOLS.join(', ')}` }),
+  target: z.unknown(),
+});
+
+export type CreateConnectionInput = Omit<z.output<typeof createConnectionBase>, 'target'> & {
+  target: ConnectionTarget;
+};
+
+/**
+ * The target's shape depends on the protocol. Both are checked in one pass so that a request with
+ * several mistakes hears about all of them at once.
+ */
+export const validateCreateConnection: Validator<CreateConnectionInput> = (body) => {
+  const base = createConnectionBase.safeParse(body);
+  const fields = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+  const protocol = PROTOCOLS.find((p) => p === fields['protocol']);
+  const target = protocol ? validateTarget(protocol, fields['target']) : undefined;
+  if (base.success && target?.ok) return { ok: true, value: { ...base.data, target: target.value } };
+  return {
+    ok: false,
+    problems: [
+      ...(base.success ? [] : toFieldProblems(base.error)),
+      ...(target && !target.ok ? target.problems : []),
+    ],
+  };
+};
+
+export function validateTarget(protocol: ProtocolName, target: unknown): ValidationResult<ConnectionTarget> {
+  const result = targetSchemas[protocol].safeParse(target);
+  if (result.success) return { ok: true, value: result.data };
+  return { ok: false, problems: toFieldProblems(result.error, ['target']) };
+}
+
+/**
+ * Update replaces the fields it names. The protocol of a connection never changes (delete and
+ * re-create instead); `target`, when present, is validated against the connection's protocol.
+ */
+export const updateConnectionSchema = z.strictObject({
+  name: resourceName.optional(),
+  description: description.nullable().optional(),
+  tags: labelMap.optional(),
+  credential: credentialSchema.optional(),
+  agents: z.array(resourceName).max(64).optional(),
+  target: z.record(z.string(), z.unknown()).optional(),
+});
+export type UpdateConnectionInput = z.output<typeof updateConnectionSchema>;
+
+export const listConnectionsQuery = z.strictObject({
+  protocol: z.enum(PROTOCOLS).optional(),
+  /** `key=value`: only connections carrying that tag. */
+  tag: z
+    .string()
+    .regex(/^[^=]+=.*$/, 'must be key=value')
+    .optional(),
+});
+export type ListConnectionsQuery = z.output<typeof listConnectionsQuery>;
+
+/** Request body documentation: one variant per protocol. */
+export const createConnectionVariants = PROTOCOLS.map((protocol) =>
+  z.strictObject({ ...common, protocol: z.literal(protocol), target: targetSchemas[protocol] }),
+);

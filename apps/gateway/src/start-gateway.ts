@@ -1,0 +1,117 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { GatewayConfig } from '@tollgate/config';
+import { openStore, type Store } from '@tollgate/store';
+import type { Logger } from 'pino';
+import { createLogger, NestPinoLogger } from './common/logging/logger';
+import { ProblemDetailsFilter } from './common/problem/problem-details.filter';
+import { GatewayModule } from './gateway.module';
+import { startGrpcServer, type RunningGrpcServer } from './grpc/grpc-server';
+import { MetricsService } from './modules/metrics/metrics.service';
+import { buildOpenApiDocument, OPENAPI_PATH } from './openapi/openapi-document';
+import { GATEWAY_VERSION } from './version';
+
+export interface RunningGateway {
+  readonly httpUrl: string;
+  /** host:port of the gRPC endpoint for agents and clients. */
+  readonly grpcAddress: string;
+  readonly store: string;
+  readonly logger: Logger;
+  /** Stops accepting, lets in-flight requests finish (up to the shutdown timeout), closes the store. */
+  close(): Promise<void>;
+}
+
+export interface StartGatewayOptions {
+  readonly logger?: Logger;
+}
+
+export async function startGateway(
+  config: GatewayConfig,
+  options: StartGatewayOptions = {},
+): Promise<RunningGateway> {
+  const logger = options.logger ?? createLogger({ level: config.logLevel, format: config.logFormat });
+  const store = await openStore({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    log: (level, msg, fields) => logger[level]({ ...fields, component: 'store' }, msg),
+  });
+  let grpc: RunningGrpcServer | undefined;
+  try {
+    grpc = await startGrpcServer(config.host, config.grpcPort, logger.child({ component: 'grpc' }));
+    return await startHttp(config, store, grpc, logger);
+  } catch (error) {
+    await grpc?.close(0);
+    await store.close();
+    throw error;
+  }
+}
+
+async function startHttp(
+  config: GatewayConfig,
+  store: Store,
+  grpc: RunningGrpcServer,
+  logger: Logger,
+): Promise<RunningGateway> {
+  const metrics = new MetricsService();
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.bodyLimitBytes,
+    // Idle keep-alive sockets are closed at shutdown; sockets with a request in flight are not.
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    GatewayModule.forRoot({ store, metrics }),
+    adapter,
+    {
+      logger: new NestPinoLogger(logger.child({ component: 'nest' })),
+      abortOnError: false,
+    },
+  );
+  app.useGlobalFilters(new ProblemDetailsFilter());
+
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const seconds = reply.elapsedTime / 1000;
+    metrics.observeRequest(request.method, route, reply.statusCode, seconds);
+    logger.debug(
+      { method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime },
+      'http',
+    );
+  });
+
+  const document = buildOpenApiDocument(app, GATEWAY_VERSION);
+  fastify.get(OPENAPI_PATH, async () => document);
+
+  await app.listen(config.httpPort, config.host);
+  const address = fastify.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.httpPort;
+  const httpUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  logger.info(
+    { httpUrl, grpcAddress: grpc.address, store: store.describe, version: GATEWAY_VERSION },
+    'gateway listening',
+  );
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      logger.info('gateway shutting down');
+      const forced = setTimeout(() => {
+        logger.warn(
+          { timeoutMs: config.shutdownTimeoutMs },
+          'shutdown timeout: closing remaining connections',
+        );
+        fastify.server.closeAllConnections();
+      }, config.shutdownTimeoutMs);
+      try {
+        await Promise.all([app.close(), grpc.close(config.shutdownTimeoutMs)]);
+      } finally {
+        clearTimeout(forced);
+        await store.close();
+        logger.info('gateway stopped');
+      }
+    })());
+
+  return { httpUrl, grpcAddress: grpc.address, store: store.describe, logger, close };
+}

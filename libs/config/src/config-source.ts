@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { ConfigError } from './config.error';
+
+/**
+ * A setting is read from (in order) an explicit override (a CLI flag), then the environment.
+ * `flag` and `env` name the setting in error messages, so the user knows which one to fix.
+ */
+export interface SettingSpec<T extends z.ZodType> {
+  readonly env: string;
+  readonly flag?: string;
+  readonly schema: T;
+  /** What the setting expects, in words, for the error message. */
+  readonly expected: string;
+}
+
+export type SettingSpecs = Record<string, SettingSpec<z.ZodType>>;
+export type SettingValues<S extends SettingSpecs> = { [K in keyof S]: z.output<S[K]['schema']> };
+export type SettingOverrides<S extends SettingSpecs> = {
+  [K in keyof S]?: string | number | boolean | undefined;
+};
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+/** The only place in the project that reads process.env. */
+export function processEnvironment(): Environment {
+  return process.env;
+}
+
+export function readSettings<S extends SettingSpecs>(
+  specs: S,
+  overrides: SettingOverrides<S> = {},
+  env: Environment = processEnvironment(),
+): SettingValues<S> {
+  const problems: string[] = [];
+  const values: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(specs)) {
+    const override = overrides[key];
+    const fromFlag = override !== undefined;
+    const raw = fromFlag ? override : emptyToUndefined(env[spec.env]);
+    const parsed = spec.schema.safeParse(raw);
+    if (parsed.success) {
+      values[key] = parsed.data;
+    } else {
+      const source = fromFlag && spec.flag ? `${spec.flag} (or ${spec.env})` : spec.env;
+      problems.push(`${source}: expected ${spec.expected}, got ${JSON.stringify(raw)}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return values as SettingValues<S>;
+}
+
+function emptyToUndefined(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value;
+}

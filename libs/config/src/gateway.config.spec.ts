@@ -1,0 +1,53 @@
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadGatewayConfig } from './index';
+
+describe('loadGatewayConfig', () => {
+  it('uses documented defaults when nothing is set', () => {
+    const config = loadGatewayConfig({}, {});
+    expect(config).toMatchObject({
+      host: '127.0.0.1',
+      httpPort: 8009,
+      grpcPort: 8010,
+      dataDir: join(homedir(), '.tollgate', 'data'),
+      databaseUrl: undefined,
+      logLevel: 'info',
+    });
+  });
+
+  it('reads the environment and lets flags override it', () => {
+    const config = loadGatewayConfig(
+      { httpPort: '9100' },
+      { TOLLGATE_HTTP_PORT: '9000', TOLLGATE_DATA_DIR: 'rel/dir', DATABASE_URL: 'postgres://u:p@db:5432/x' },
+    );
+    expect(config.httpPort).toBe(9100);
+    expect(config.dataDir).toBe(resolve('rel/dir'));
+    expect(config.databaseUrl).toBe('postgres://u:p@db:5432/x');
+  });
+
+  it('names every bad setting and the form it expects', () => {
+    let error: unknown;
+    try {
+      loadGatewayConfig(
+        {},
+        { TOLLGATE_HTTP_PORT: 'eighty', DATABASE_URL: 'mysql://x', TOLLGATE_LOG_LEVEL: 'loud' },
+      );
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as ConfigError).message;
+    expect(message).toContain('TOLLGATE_HTTP_PORT: expected a TCP port number');
+    expect(message).toContain('"eighty"');
+    expect(message).toContain('DATABASE_URL: expected a PostgreSQL URL');
+    expect(message).toContain('TOLLGATE_LOG_LEVEL: expected one of');
+    expect((error as ConfigError).problems).toHaveLength(3);
+  });
+
+  it('names the flag when a flag value is bad', () => {
+    expect(() => loadGatewayConfig({ grpcPort: '70000' }, {})).toThrow(
+      /--grpc-port \(or TOLLGATE_GRPC_PORT\)/,
+    );
+  });
+});

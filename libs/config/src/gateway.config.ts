@@ -1,0 +1,65 @@
+import { readSettings, type Environment, type SettingOverrides, type SettingValues } from './config-source';
+import { directory, host, logFormat, logLevel, port, positiveInt, postgresUrl } from './setting-schemas';
+
+export const gatewaySettings = {
+  host: {
+    env: 'TOLLGATE_HOST',
+    flag: '--host',
+    schema: host('127.0.0.1'),
+    expected: 'a host name or IP address to listen on (default 127.0.0.1)',
+  },
+  httpPort: {
+    env: 'TOLLGATE_HTTP_PORT',
+    flag: '--http-port',
+    schema: port(8009),
+    expected: 'a TCP port number 0-65535 (default 8009; 0 picks a free port)',
+  },
+  grpcPort: {
+    env: 'TOLLGATE_GRPC_PORT',
+    flag: '--grpc-port',
+    schema: port(8010),
+    expected: 'a TCP port number 0-65535 (default 8010; 0 picks a free port)',
+  },
+  dataDir: {
+    env: 'TOLLGATE_DATA_DIR',
+    flag: '--data-dir',
+    schema: directory,
+    expected: 'a directory path for the embedded store (default ~/.tollgate/data)',
+  },
+  databaseUrl: {
+    env: 'DATABASE_URL',
+    flag: '--database-url',
+    schema: postgresUrl,
+    expected: 'a PostgreSQL URL such as postgres://user:pass@host:5432/tollgate',
+  },
+  logLevel: {
+    env: 'TOLLGATE_LOG_LEVEL',
+    flag: '--log-level',
+    schema: logLevel,
+    expected: 'one of fatal, error, warn, info, debug, trace, silent',
+  },
+  logFormat: {
+    env: 'TOLLGATE_LOG_FORMAT',
+    flag: '--log-format',
+    schema: logFormat,
+    expected: 'json or pretty',
+  },
+  bodyLimitBytes: {
+    env: 'TOLLGATE_BODY_LIMIT_BYTES',
+    schema: positiveInt(1024 * 1024, 64 * 1024 * 1024),
+    expected: 'a request body limit in bytes, 1 to 67108864 (default 1048576)',
+  },
+  shutdownTimeoutMs: {
+    env: 'TOLLGATE_SHUTDOWN_TIMEOUT_MS',
+    schema: positiveInt(10_000, 600_000),
+    expected: 'milliseconds to let in-flight requests finish on SIGTERM, 1 to 600000 (default 10000)',
+  },
+} as const;
+
+export type GatewayConfig = SettingValues<typeof gatewaySettings>;
+export type GatewayConfigOverrides = SettingOverrides<typeof gatewaySettings>;
+
+/** Validates the gateway's configuration once; throws ConfigError naming every bad setting. */
+export function loadGatewayConfig(overrides: GatewayConfigOverrides = {}, env?: Environment): GatewayConfig {
+  return readSettings(gatewaySettings, overrides, env);
+}

@@ -1,0 +1,12 @@
+export { ConfigError } from './config.error';
+export { processEnvironment, readSettings } from './config-source';
+export type {
+  Environment,
+  SettingSpec,
+  SettingSpecs,
+  SettingValues,
+  SettingOverrides,
+} from './config-source';
+export { defaultDataDir } from './setting-schemas';
+export { gatewaySettings, loadGatewayConfig } from './gateway.config';
+export type { GatewayConfig, GatewayConfigOverrides } from './gateway.config';

@@ -1,0 +1,30 @@
+import type { PrismaClient } from './generated/prisma/client';
+import type { Store, StoreKind } from './store.types';
+
+/** Builds the Store facade; `releaseResources` runs once, after Prisma has disconnected. */
+export function storeHandle(
+  kind: StoreKind,
+  describe: string,
+  prisma: PrismaClient,
+  releaseResources: () => Promise<void>,
+): Store {
+  let closing: Promise<void> | undefined;
+  return {
+    prisma,
+    kind,
+    describe,
+    async ping(): Promise<void> {
+      await prisma.$queryRaw`SELECT 1`;
+    },
+    close(): Promise<void> {
+      closing ??= (async () => {
+        try {
+          await prisma.$disconnect();
+        } finally {
+          await releaseResources();
+        }
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,89 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cliBin } from './repo-paths';
+
+export interface CliProcess {
+  readonly child: ChildProcess;
+  /** Everything written to stdout and stderr so far. */
+  output(): string;
+  /** Resolves with the first match of `pattern` in the output; rejects if the process exits first. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** Resolves with the exit code (or the signal name) once the process has ended. */
+  exited(): Promise<number | string>;
+  /** Sends a signal and waits for the exit. */
+  stop(signal?: NodeJS.Signals): Promise<number | string>;
+}
+
+/** Runs the real `tollgate` CLI as a child process. */
+export function spawnCli(args: readonly string[], env: Record<string, string | undefined> = {}): CliProcess {
+  const child = spawn(process.execPath, [cliBin(), ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const listeners = new Set<() => void>();
+  const onData = (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+    for (const listener of listeners) listener();
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  const exit = new Promise<number | string>((resolve) => {
+    child.once('exit', (code, signal) => {
+      for (const listener of listeners) listener();
+      resolve(code ?? signal ?? -1);
+    });
+  });
+  let ended = false;
+  void exit.then(() => (ended = true));
+
+  return {
+    child,
+    output: () => output,
+    exited: () => exit,
+    async stop(signal = 'SIGTERM') {
+      if (!ended) child.kill(signal);
+      return exit;
+    },
+    waitFor(pattern, timeoutMs = 60_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const match = output.match(pattern);
+          if (match) {
+            done();
+            resolve(match);
+          } else if (child.exitCode !== null || child.signalCode !== null) {
+            done();
+            reject(
+              new Error(
+                `tollgate exited (${child.exitCode ?? child.signalCode}) before ${pattern}:\n${output}`,
+              ),
+            );
+          }
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${pattern}:\n${output}`));
+        }, timeoutMs);
+        const done = () => {
+          clearTimeout(timer);
+          listeners.delete(check);
+        };
+        listeners.add(check);
+        check();
+      });
+    },
+  };
+}
+
+/** Starts `tollgate gateway` on free ports and resolves once it listens, with its HTTP URL. */
+export async function spawnGateway(
+  args: readonly string[],
+  env: Record<string, string | undefined> = {},
+): Promise<{ cli: CliProcess; httpUrl: string }> {
+  const cli = spawnCli(
+    ['gateway', '--http-port', '0', '--grpc-port', '0', '--log-format', 'json', ...args],
+    env,
+  );
+  const match = await cli.waitFor(/"httpUrl":"(http:\/\/[^"]+)"/);
+  return { cli, httpUrl: match[1] };
+}
