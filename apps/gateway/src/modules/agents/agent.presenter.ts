@@ -14,11 +14,11 @@ export interface AgentView {
   name: string;
   description: string | null;
   labels: Record<string, string>;
-  status: 'online' | 'offline' | 'revoked';
+  status: 'online' | 'offline';
   version: string | null;
   hostname: string | null;
   lastSeenAt: string | null;
-  bundleVersion: number | null;
+  bundleVersion: string | null;
   connections: { id: string; name: string }[];
   createdAt: string;
   updatedAt: string;
@@ -44,7 +44,6 @@ export function presentAgent(row: AgentRow, now = Date.now()): AgentView {
 }
 
 function agentStatus(row: AgentRow, now: number): AgentView['status'] {
-  if (row.revokedAt) return 'revoked';
   if (row.lastSeenAt && now - row.lastSeenAt.getTime() < AGENT_ONLINE_WINDOW_MS) return 'online';
   return 'offline';
 }
