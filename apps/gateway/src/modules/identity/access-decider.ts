@@ -1,0 +1,29 @@
+import type { Principal } from './principal';
+
+export type Verb = 'connect' | 'exec' | 'admin' | 'audit:read' | 'review';
+
+export interface AccessRequest {
+  readonly principal: Principal;
+  readonly verb: Verb;
+  /** The connection acted on, for connect/exec; absent for admin and audit verbs. */
+  readonly connection?: { readonly name: string; readonly protocol: string; readonly tags: Readonly<Record<string, string>> };
+  /** Where the request came from, for the audit record. */
+  readonly source?: string;
+}
+
+export interface AccessDecision {
+  readonly allowed: boolean;
+  /** Why: the role that allowed it, or what was missing. Shown to the caller when denied. */
+  readonly reason: string;
+  readonly policyVersion: number | null;
+}
+
+/**
+ * RBAC: decides whether a principal may perform a verb (on a connection). Every decision, allowed or
+ * denied, is written as an audit record with subject, actor chain and reason before it is returned;
+ * if it cannot be recorded the answer is a denial (fail closed). Implemented and bound by the
+ * IdentityModule.
+ */
+export abstract class AccessDecider {
+  abstract decide(request: AccessRequest): Promise<AccessDecision>;
+}

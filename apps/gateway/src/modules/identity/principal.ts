@@ -1,0 +1,25 @@
+/**
+ * Who is calling, as established from a verified token. Every authorization decision and audit
+ * record is made from this.
+ */
+export interface Principal {
+  /** `user:<user id>` for people, `sa:<name>` for service accounts. */
+  readonly subject: string;
+  /** Human-readable name for logs and the console (email, or the service account's name). */
+  readonly displayName: string;
+  readonly groups: readonly string[];
+  readonly scopes: readonly string[];
+  /**
+   * The parties acting on the subject's behalf (RFC 8693 `act`), nearest first: for a token that a
+   * child process obtained by token exchange, `actorChain[0]` is the party that asked for it.
+   * Empty for a token used by its own subject.
+   */
+  readonly actorChain: readonly Actor[];
+  /** The token's `jti`; revocation and audit refer to it. */
+  readonly tokenId: string;
+  readonly expiresAt: Date;
+}
+
+export interface Actor {
+  readonly subject: string;
+}
