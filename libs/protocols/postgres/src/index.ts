@@ -1,0 +1,31 @@
+export { PostgresProtocolError, type PostgresProtocolErrorCode } from './protocol-error';
+export type { BackendMessage, BackendMessageName, FieldDescription, NoticeFields } from './backend-messages';
+export type { FrontendMessage, FrontendMessageName, StartupPacket } from './frontend-messages';
+export {
+  BackendMessageParser,
+  parseBackendFrame,
+  type BackendMessageCallback,
+} from './backend-message.parser';
+export {
+  FrontendMessageParser,
+  parseFrontendFrame,
+  parseStartupPacket,
+  type FrontendMessageCallback,
+} from './frontend-message.parser';
+export {
+  errorResponse,
+  fatalErrorResponse,
+  noticeResponse,
+  serializeBackendMessage,
+  serializeDataRow,
+} from './backend-message.serializer';
+export { serializeFrontendMessage, serializeStartupPacket } from './frontend-message.serializer';
+export {
+  parsePasswordMessage,
+  parseSaslInitialResponse,
+  passwordMessageBody,
+  saslInitialResponseBody,
+  type SaslInitialResponse,
+} from './authentication-response';
+export { DEFAULT_MAX_MESSAGE_LENGTH } from './frame-reader';
+export { PROTOCOL_VERSION_3 } from './message-codes';
