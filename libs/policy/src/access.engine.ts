@@ -1,0 +1,76 @@
+import type { ConnectionContext, SubjectContext } from './context.types';
+import type { Policy, Role } from './policy.types';
+import { anyConnectionMatches, anySubjectMatches } from './selectors';
+import { CONNECTION_VERBS, type Verb } from './vocabulary';
+
+export interface AccessDecision {
+  readonly allowed: boolean;
+  /** Why: the roles that allowed it, or what was missing. Safe to show to the caller. */
+  readonly reason: string;
+  /** Names of the roles that grant the request (empty when denied). */
+  readonly roles: readonly string[];
+  /**
+   * Limits for a session opened under this decision (present when allowed): the longest duration
+   * any granting role allows, capped by `sessions.max_duration`; read-only when every granting role
+   * is read-only or `sessions.read_only` is set.
+   */
+  readonly session?: { readonly maxDurationSeconds: number; readonly readOnly: boolean };
+}
+
+/** The longest actor chain a delegated token may carry (`delegation.max_depth`, default 2). */
+export function maxDelegationDepth(policy: Policy): number {
+  return policy.delegation.maxDepth;
+}
+
+/**
+ * RBAC: may `who` perform `verb` (on `connection`)? Roles are additive: the request is allowed when
+ * any role names the subject (directly, by group or by glob), grants the verb and, when a connection
+ * is given, covers it. `connect` and `exec` always need a connection. A delegated request whose actor
+ * chain is longer than `delegation.max_depth` is denied whatever the roles say.
+ */
+export function evaluateAccess(
+  policy: Policy,
+  who: SubjectContext,
+  verb: Verb,
+  connection?: ConnectionContext,
+): AccessDecision {
+  const depth = who.actorChain.length;
+  const maxDepth = maxDelegationDepth(policy);
+  if (depth > maxDepth) {
+    return {
+      allowed: false,
+      reason: `delegation depth ${depth} exceeds the policy's maximum of ${maxDepth}`,
+      roles: [],
+    };
+  }
+  if (connection === undefined && CONNECTION_VERBS.includes(verb)) {
+    return { allowed: false, reason: `${verb} needs a connection`, roles: [] };
+  }
+
+  const granting = policy.roles.filter((role) => grants(role, who, verb, connection));
+  if (granting.length === 0) {
+    const target = connection ? ` on ${connection.name}` : '';
+    return { allowed: false, reason: `no role grants ${verb}${target} to ${who.subject}`, roles: [] };
+  }
+  const roles = granting.map((r) => r.name);
+  return {
+    allowed: true,
+    reason: `allowed by role${roles.length > 1 ? 's' : ''} ${roles.join(', ')}`,
+    roles,
+    session: sessionLimits(policy, granting),
+  };
+}
+
+function grants(role: Role, who: SubjectContext, verb: Verb, connection?: ConnectionContext): boolean {
+  if (!role.verbs.includes(verb)) return false;
+  if (!anySubjectMatches(role.subjects, who)) return false;
+  if (connection === undefined) return true;
+  return anyConnectionMatches(role.connections, connection);
+}
+
+function sessionLimits(policy: Policy, granting: readonly Role[]) {
+  const cap = policy.sessions.maxDurationSeconds;
+  const maxDurationSeconds = Math.min(cap, Math.max(...granting.map((r) => r.maxDurationSeconds ?? cap)));
+  const readOnly = policy.sessions.readOnly || granting.every((r) => r.readOnly);
+  return { maxDurationSeconds, readOnly };
+}

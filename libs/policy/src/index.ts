@@ -1,0 +1,36 @@
+export type {
+  AccessRequestRule,
+  ApprovalRule,
+  CommandMatchers,
+  DenyRule,
+  Detector,
+  Guardrail,
+  HttpMatcher,
+  KubernetesMatcher,
+  MaskingRule,
+  Match,
+  Policy,
+  PolicyMetadata,
+  Role,
+  SessionLimits,
+} from './policy.types';
+export type { ConnectionContext, SubjectContext } from './context.types';
+export {
+  BUILTIN_DETECTORS,
+  PROTOCOLS,
+  READ_ONLY_STATEMENTS,
+  STATEMENT_GROUPS,
+  STATEMENT_TYPES,
+  VERBS,
+  type BuiltinDetector,
+  type Protocol,
+  type StatementGroup,
+  type StatementSelector,
+  type StatementType,
+  type Verb,
+} from './vocabulary';
+export { parsePolicy, formatPolicyError, type ParsePolicyResult, type PolicyError } from './parse-policy';
+export { parseDuration, formatDuration } from './duration';
+export { DEFAULT_POLICY, DEFAULT_POLICY_YAML } from './default-policy';
+export { evaluateAccess, maxDelegationDepth, type AccessDecision } from './access.engine';
+export { subjectMatches, connectionMatches } from './selectors';

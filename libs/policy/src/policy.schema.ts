@@ -1,0 +1,228 @@
+import { z } from 'zod';
+import { parseDuration } from './duration';
+import {
+  BUILTIN_DETECTORS,
+  PROTOCOLS,
+  STATEMENT_SELECTORS,
+  VERBS,
+  WHERE_STATEMENTS,
+  type StatementSelector,
+} from './vocabulary';
+
+/**
+ * The YAML document as written (snake_case keys). Every object is strict: an unknown key is an
+ * error, because a misspelt `deny` or `read_only` must not silently weaken a policy.
+ */
+
+const name = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$/, 'expected a name: letters, digits, _ . : - (at most 63)');
+
+const subject = z
+  .string()
+  .regex(/^(\*|(user|group|sa):\S+)$/, 'expected user:<id or email>, group:<name>, sa:<name> or *');
+
+const connectionSelector = z
+  .string()
+  .regex(
+    /^(\*|tag:[^=\s]+=\S*|[^\s:=]+)$/,
+    'expected a connection name (glob allowed), tag:<key>=<value> or *',
+  );
+
+const glob = z.string().min(1).regex(/^\S+$/, 'expected a pattern without spaces');
+
+const duration = z.string().refine((text) => parseDuration(text) !== null && parseDuration(text)! > 0, {
+  message: 'expected a positive duration such as 30s, 15m, 8h, 1h30m or 2d',
+});
+
+const regex = z.string().superRefine((pattern, ctx) => {
+  try {
+    new RegExp(pattern);
+  } catch (error) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `not a valid regular expression: ${error instanceof Error ? error.message : String(error)}`,
+    });
+  }
+});
+
+const protocol = z.enum(PROTOCOLS);
+const nonEmpty = <T extends z.ZodType>(item: T) => z.array(item).min(1, 'expected at least one entry');
+
+const match = z.strictObject({
+  connections: nonEmpty(connectionSelector).optional(),
+  protocol: z.union([protocol, nonEmpty(protocol)]).optional(),
+  subjects: nonEmpty(subject).optional(),
+});
+
+const statementSelector = z.enum(STATEMENT_SELECTORS as [StatementSelector, ...StatementSelector[]], {
+  error: (issue) =>
+    `expected a SQL statement type (SELECT, INSERT, UPDATE, DELETE, DROP, TRUNCATE, ... see docs/policy.md), a group (WRITE, DDL, DCL) or *; got ${JSON.stringify(issue.input)}`,
+});
+
+const kubernetesMatcher = z
+  .strictObject({
+    verbs: nonEmpty(
+      z.string().regex(/^(\*|[a-z]+)$/, 'expected a lower-case Kubernetes verb or *'),
+    ).optional(),
+    resources: nonEmpty(glob).optional(),
+    namespaces: nonEmpty(glob).optional(),
+  })
+  .refine((k) => k.verbs ?? k.resources ?? k.namespaces, {
+    message: 'expected at least one of verbs, resources, namespaces',
+  });
+
+const httpMatcher = z
+  .strictObject({
+    methods: nonEmpty(z.string().regex(/^(\*|[A-Za-z]+)$/, 'expected an HTTP method or *')).optional(),
+    paths: nonEmpty(glob).optional(),
+  })
+  .refine((h) => h.methods ?? h.paths, { message: 'expected at least one of methods, paths' });
+
+const commandMatchers = {
+  statements: nonEmpty(statementSelector).optional(),
+  tables: nonEmpty(glob).optional(),
+  commands: nonEmpty(regex).optional(),
+  kubernetes: kubernetesMatcher.optional(),
+  http: httpMatcher.optional(),
+  message: z.string().min(1).optional(),
+};
+
+interface MatcherFields {
+  statements?: unknown;
+  tables?: unknown;
+  commands?: unknown;
+  kubernetes?: unknown;
+  http?: unknown;
+}
+const hasMatcher = (m: MatcherFields) =>
+  m.statements !== undefined ||
+  m.commands !== undefined ||
+  m.kubernetes !== undefined ||
+  m.http !== undefined;
+const matcherMessage = 'expected at least one of statements, commands, kubernetes, http';
+const tablesNeedStatements = (m: MatcherFields) => m.tables === undefined || m.statements !== undefined;
+const tablesMessage = { message: 'tables narrows statements, so statements is required', path: ['tables'] };
+
+const deny = z
+  .strictObject(commandMatchers)
+  .refine(hasMatcher, { message: matcherMessage })
+  .refine(tablesNeedStatements, tablesMessage);
+
+const minApprovals = z.number().int().min(1).max(100);
+
+const requireApproval = z
+  .strictObject({
+    ...commandMatchers,
+    approvers: nonEmpty(subject),
+    min_approvals: minApprovals.default(1),
+    timeout: duration.default('15m'),
+  })
+  .refine(hasMatcher, { message: matcherMessage })
+  .refine(tablesNeedStatements, tablesMessage);
+
+const guardrail = z
+  .strictObject({
+    name,
+    description: z.string().optional(),
+    match: match.default({}),
+    deny: deny.optional(),
+    require_approval: requireApproval.optional(),
+    require_where: nonEmpty(z.enum(WHERE_STATEMENTS)).optional(),
+  })
+  .refine((g) => g.deny ?? g.require_approval ?? g.require_where, {
+    message: 'expected at least one of deny, require_approval, require_where',
+  });
+
+const role = z
+  .strictObject({
+    name,
+    description: z.string().optional(),
+    subjects: nonEmpty(subject),
+    connections: nonEmpty(connectionSelector).optional(),
+    verbs: nonEmpty(z.enum(VERBS)),
+    max_duration: duration.optional(),
+    read_only: z.boolean().default(false),
+  })
+  .refine((r) => r.connections !== undefined || !r.verbs.some((v) => v === 'connect' || v === 'exec'), {
+    message: 'a role granting connect or exec must name its connections',
+    path: ['connections'],
+  });
+
+const customDetector = z.strictObject({ name, pattern: regex });
+const detector = z.union([z.enum(BUILTIN_DETECTORS), customDetector], {
+  error: `expected one of ${BUILTIN_DETECTORS.join(', ')}, or {name, pattern} for a custom detector`,
+});
+
+const maskingRule = z
+  .strictObject({
+    name: name.optional(),
+    match: match.default({}),
+    detectors: nonEmpty(detector).optional(),
+    columns: nonEmpty(
+      z
+        .string()
+        .regex(
+          /^([^.\s]+\.)?[^.\s]+\.[^.\s]+$/,
+          'expected table.column or schema.table.column (globs allowed)',
+        ),
+    ).optional(),
+  })
+  .refine((m) => m.detectors ?? m.columns, { message: 'expected at least one of detectors, columns' });
+
+const accessRequestRule = z.strictObject({
+  name,
+  description: z.string().optional(),
+  requesters: nonEmpty(subject),
+  connections: nonEmpty(connectionSelector),
+  verbs: nonEmpty(z.enum(['connect', 'exec'])),
+  reviewers: nonEmpty(subject),
+  min_approvals: minApprovals.default(1),
+  max_duration: duration.default('1h'),
+  read_only: z.boolean().default(false),
+});
+
+function uniqueNames(
+  items: readonly { name?: string | undefined }[],
+  key: string,
+  ctx: z.RefinementCtx,
+): void {
+  const seen = new Set<string>();
+  items.forEach((item, index) => {
+    if (item.name === undefined) return;
+    if (seen.has(item.name)) {
+      ctx.addIssue({ code: 'custom', message: `duplicate name "${item.name}"`, path: [key, index, 'name'] });
+    }
+    seen.add(item.name);
+  });
+}
+
+export const policyDocumentSchema = z
+  .strictObject({
+    version: z.literal(1, { error: 'expected version: 1 (the only schema version so far)' }),
+    metadata: z
+      .strictObject({
+        name: z.string().optional(),
+        description: z.string().optional(),
+        owner: z.string().optional(),
+      })
+      .default({}),
+    roles: z.array(role).default([]),
+    guardrails: z.array(guardrail).default([]),
+    masking: z.array(maskingRule).default([]),
+    access_requests: z.array(accessRequestRule).default([]),
+    delegation: z
+      .strictObject({ max_depth: z.number().int().min(0).max(10).default(2) })
+      .default({ max_depth: 2 }),
+    sessions: z
+      .strictObject({ max_duration: duration.default('8h'), read_only: z.boolean().default(false) })
+      .default({ max_duration: '8h', read_only: false }),
+  })
+  .superRefine((doc, ctx) => {
+    uniqueNames(doc.roles, 'roles', ctx);
+    uniqueNames(doc.guardrails, 'guardrails', ctx);
+    uniqueNames(doc.masking, 'masking', ctx);
+    uniqueNames(doc.access_requests, 'access_requests', ctx);
+  });
+
+export type PolicyDocument = z.output<typeof policyDocumentSchema>;

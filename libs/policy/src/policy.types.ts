@@ -1,0 +1,117 @@
+import type { BuiltinDetector, Protocol, StatementSelector, Verb, WhereStatement } from './vocabulary';
+
+/**
+ * A validated policy document, normalized: defaults filled in, durations in seconds, keys in
+ * camelCase. Plain data (no class instances, no compiled regexes), so it can be serialized and
+ * pushed to agents as is. The YAML reference is docs/policy.md.
+ */
+export interface Policy {
+  /** Schema version of the document (not the stored revision, which the gateway numbers). */
+  readonly version: 1;
+  readonly metadata: PolicyMetadata;
+  readonly roles: readonly Role[];
+  readonly guardrails: readonly Guardrail[];
+  readonly masking: readonly MaskingRule[];
+  readonly accessRequests: readonly AccessRequestRule[];
+  readonly delegation: { readonly maxDepth: number };
+  readonly sessions: SessionLimits;
+}
+
+export interface PolicyMetadata {
+  readonly name?: string;
+  readonly description?: string;
+  readonly owner?: string;
+}
+
+export interface SessionLimits {
+  readonly maxDurationSeconds: number;
+  readonly readOnly: boolean;
+}
+
+export interface Role {
+  readonly name: string;
+  readonly description?: string;
+  /** `user:<id|email>`, `group:<name>`, `sa:<name>` (globs allowed) or `*`. */
+  readonly subjects: readonly string[];
+  /** Connection name (glob), `tag:key=value` (value may be a glob) or `*`. */
+  readonly connections: readonly string[];
+  readonly verbs: readonly Verb[];
+  readonly maxDurationSeconds?: number;
+  readonly readOnly: boolean;
+}
+
+/** Which sessions a guardrail or masking rule applies to; an absent field matches everything. */
+export interface Match {
+  readonly connections?: readonly string[];
+  readonly protocols?: readonly Protocol[];
+  readonly subjects?: readonly string[];
+}
+
+export interface KubernetesMatcher {
+  readonly verbs?: readonly string[];
+  /** Globs over `resource` or `resource/subresource`: `pods`, `pods/exec`, `pods/*`, `secrets`, `*`. As in Kubernetes RBAC, `pods` does not cover `pods/exec`; `*` covers everything. */
+  readonly resources?: readonly string[];
+  readonly namespaces?: readonly string[];
+}
+
+export interface HttpMatcher {
+  readonly methods?: readonly string[];
+  readonly paths?: readonly string[];
+}
+
+/** What a deny or require_approval block catches. A command is caught when any matcher catches it. */
+export interface CommandMatchers {
+  readonly statements?: readonly StatementSelector[];
+  /** Narrows `statements` to statements touching a matching table (glob, `schema.table` or `table`). */
+  readonly tables?: readonly string[];
+  /** Regular expressions (JavaScript syntax) tested against an SSH command line. */
+  readonly commands?: readonly string[];
+  readonly kubernetes?: KubernetesMatcher;
+  readonly http?: HttpMatcher;
+}
+
+export interface DenyRule extends CommandMatchers {
+  readonly message?: string;
+}
+
+export interface ApprovalRule extends CommandMatchers {
+  readonly approvers: readonly string[];
+  readonly minApprovals: number;
+  readonly timeoutSeconds: number;
+  readonly message?: string;
+}
+
+export interface Guardrail {
+  readonly name: string;
+  readonly description?: string;
+  readonly match: Match;
+  readonly deny?: DenyRule;
+  readonly requireApproval?: ApprovalRule;
+  readonly requireWhere?: readonly WhereStatement[];
+}
+
+export type Detector =
+  | { readonly kind: 'builtin'; readonly name: BuiltinDetector }
+  | { readonly kind: 'custom'; readonly name: string; readonly pattern: string };
+
+export interface MaskingRule {
+  readonly name: string;
+  readonly match: Match;
+  readonly detectors: readonly Detector[];
+  /** `table.column` or `schema.table.column` globs. */
+  readonly columns: readonly string[];
+}
+
+export interface AccessRequestRule {
+  readonly name: string;
+  readonly description?: string;
+  /** Who may ask. */
+  readonly requesters: readonly string[];
+  readonly connections: readonly string[];
+  readonly verbs: readonly Verb[];
+  readonly reviewers: readonly string[];
+  readonly minApprovals: number;
+  /** The longest grant a request under this rule may ask for. */
+  readonly maxDurationSeconds: number;
+  readonly readOnly: boolean;
+}
