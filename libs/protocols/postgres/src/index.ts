@@ -29,3 +29,9 @@ export {
 } from './authentication-response';
 export { DEFAULT_MAX_MESSAGE_LENGTH } from './frame-reader';
 export { PROTOCOL_VERSION_3 } from './message-codes';
+export {
+  classifySql,
+  loadSqlClassifier,
+  type SqlClassification,
+  type SqlStatementFacts,
+} from './sql-classifier';

@@ -1,0 +1,70 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { classifySql, loadSqlClassifier, type SqlStatementFacts } from './sql-classifier';
+
+beforeAll(async () => {
+  await loadSqlClassifier();
+});
+
+function facts(sql: string): SqlStatementFacts[] {
+  const result = classifySql(sql);
+  if (!result.ok) throw new Error(result.error);
+  return [...result.statements];
+}
+
+describe('classifySql', () => {
+  it.each([
+    ['SELECT * FROM users WHERE id = 1', { type: 'SELECT', tables: ['users'], readOnly: true }],
+    [
+      'select 1 from app.accounts a join ledger l on true',
+      { type: 'SELECT', tables: ['app.accounts', 'ledger'] },
+    ],
+    ['INSERT INTO audit_log (msg) VALUES ($1)', { type: 'INSERT', tables: ['audit_log'], readOnly: false }],
+    ['UPDATE users SET name = $1', { type: 'UPDATE', hasWhere: false }],
+    ['DELETE FROM users WHERE id = 7', { type: 'DELETE', tables: ['users'], hasWhere: true }],
+    ['DROP TABLE IF EXISTS a, b.c', { type: 'DROP', tables: ['a', 'b.c'], readOnly: false }],
+    ['drop index idx_users', { type: 'DROP INDEX' }],
+    ['TRUNCATE payments', { type: 'TRUNCATE', tables: ['payments'] }],
+    ['COPY users TO STDOUT', { type: 'COPY TO', tables: ['users'], readOnly: true }],
+    ['COPY users FROM STDIN', { type: 'COPY FROM', readOnly: false }],
+    ['CREATE TABLE t (id int)', { type: 'CREATE TABLE', readOnly: false }],
+    ['ALTER TABLE t ADD COLUMN x int', { type: 'ALTER TABLE' }],
+    ['GRANT SELECT ON t TO bob', { type: 'GRANT' }],
+    ['REVOKE SELECT ON t FROM bob', { type: 'REVOKE' }],
+    ['BEGIN', { type: 'TRANSACTION', readOnly: true }],
+    ['SELECT * FROM t FOR UPDATE', { type: 'SELECT', readOnly: false }],
+    ['SELECT * INTO copy_of_users FROM users', { type: 'SELECT INTO', readOnly: false }],
+    ['DO $$ BEGIN DELETE FROM t; END $$', { type: 'DO', readOnly: false }],
+  ])('%s', (sql, expected) => {
+    expect(facts(sql)[0]).toMatchObject(expected);
+  });
+
+  it('splits a multi-statement string', () => {
+    expect(facts('SELECT 1; DROP TABLE users; SELECT 2').map((f) => f.type)).toEqual([
+      'SELECT',
+      'DROP',
+      'SELECT',
+    ]);
+  });
+
+  it('finds data-modifying statements hidden in CTEs and names only real tables', () => {
+    const all = facts('WITH gone AS (DELETE FROM users WHERE false RETURNING *) SELECT * FROM gone');
+    expect(all[0]).toMatchObject({ type: 'SELECT', tables: [], readOnly: false });
+    expect(all[1]).toMatchObject({ type: 'DELETE', tables: ['users'], hasWhere: true, nestedIn: 'SELECT' });
+  });
+
+  it('treats EXPLAIN ANALYZE as executing its statement, plain EXPLAIN as not', () => {
+    expect(facts('EXPLAIN ANALYZE DELETE FROM t').map((f) => f.type)).toEqual(['EXPLAIN', 'DELETE']);
+    expect(facts('EXPLAIN DELETE FROM t').map((f) => f.type)).toEqual(['EXPLAIN']);
+  });
+
+  it('reports what the parser cannot parse instead of guessing', () => {
+    const result = classifySql('SELEC * FROM users');
+    expect(result).toEqual({ ok: false, error: 'syntax error at or near "SELEC"' });
+  });
+
+  it('does not mistake keywords inside strings or comments for statements', () => {
+    expect(facts("SELECT 'DROP TABLE users' /* TRUNCATE x */ -- DELETE\n").map((f) => f.type)).toEqual([
+      'SELECT',
+    ]);
+  });
+});
