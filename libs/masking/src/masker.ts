@@ -1,0 +1,117 @@
+import {
+  BUILTIN_DETECTORS,
+  customDetector,
+  type BuiltinDetectorName,
+  type ContentDetector,
+} from './detectors';
+
+const BUILTIN_ORDER = Object.keys(BUILTIN_DETECTORS) as BuiltinDetectorName[];
+
+export type MaskDetectorSpec =
+  | { readonly kind: 'builtin'; readonly name: BuiltinDetectorName }
+  | { readonly kind: 'custom'; readonly name: string; readonly pattern: string };
+
+/** What to mask: content detectors and column globs (`table.column` or `schema.table.column`). */
+export interface MaskingSpec {
+  readonly detectors: readonly MaskDetectorSpec[];
+  readonly columns: readonly string[];
+}
+
+/**
+ * How a value must stay valid after masking: `text` takes any string, `number` only digits (masked
+ * digits become 0), `opaque` types (dates, uuids, binary) cannot take a masked string and become NULL
+ * when a column rule masks them.
+ */
+export type ValueKind = 'text' | 'number' | 'opaque';
+
+export interface ColumnRef {
+  readonly schema?: string;
+  readonly table?: string;
+  readonly column: string;
+}
+
+export interface MaskOutcome {
+  readonly value: string | null;
+  /** Names of the detectors (or `column`) that changed the value; empty if nothing did. */
+  readonly reasons: readonly string[];
+}
+
+/** Compiled masking rules for one session: regexes are built once, applied to every value. */
+export class Masker {
+  private constructor(
+    private readonly detectors: readonly ContentDetector[],
+    private readonly columnPatterns: readonly { readonly parts: number; readonly regex: RegExp }[],
+  ) {}
+
+  static readonly none = new Masker([], []);
+
+  static compile(specs: readonly MaskingSpec[]): Masker {
+    const detectors = new Map<string, ContentDetector>();
+    const columns: { parts: number; regex: RegExp }[] = [];
+    for (const spec of specs) {
+      for (const detector of spec.detectors) {
+        detectors.set(
+          detector.name,
+          detector.kind === 'builtin'
+            ? BUILTIN_DETECTORS[detector.name]
+            : customDetector(detector.name, detector.pattern),
+        );
+      }
+      for (const glob of spec.columns) columns.push(compileColumnGlob(glob));
+    }
+    // Specific detectors run before general ones (a card number is not also a phone number).
+    const order = (d: ContentDetector) => {
+      const index = (BUILTIN_ORDER as readonly string[]).indexOf(d.name);
+      return index === -1 ? BUILTIN_ORDER.length : index;
+    };
+    return new Masker(
+      [...detectors.values()].sort((a, b) => order(a) - order(b)),
+      columns,
+    );
+  }
+
+  get active(): boolean {
+    return this.detectors.length > 0 || this.columnPatterns.length > 0;
+  }
+
+  isMaskedColumn(ref: ColumnRef): boolean {
+    if (!ref.table) return false;
+    const twoPart = `${ref.table}.${ref.column}`;
+    const threePart = `${ref.schema ?? 'public'}.${ref.table}.${ref.column}`;
+    return this.columnPatterns.some((p) => p.regex.test(p.parts === 3 ? threePart : twoPart));
+  }
+
+  /** The whole value of a masked column, in a form its type still accepts. */
+  maskColumnValue(value: string, kind: ValueKind): MaskOutcome {
+    if (kind === 'opaque') return { value: null, reasons: ['column'] };
+    if (kind === 'number') return { value: '0', reasons: ['column'] };
+    return { value: '*'.repeat(Math.min(Math.max([...value].length, 1), 8)), reasons: ['column'] };
+  }
+
+  /** Applies the content detectors; unchanged values come back with no reasons. */
+  maskContent(value: string, kind: ValueKind): MaskOutcome {
+    let out = value;
+    const reasons: string[] = [];
+    for (const detector of this.detectors) {
+      let hit = false;
+      out = out.replace(detector.pattern, (candidate) => {
+        if (detector.accept && !detector.accept(candidate)) return candidate;
+        hit = true;
+        return detector.replace(candidate);
+      });
+      if (hit) reasons.push(detector.name);
+    }
+    if (reasons.length > 0 && kind === 'number') out = out.replace(/\*/g, '0');
+    return { value: out, reasons };
+  }
+}
+
+function compileColumnGlob(glob: string): { parts: number; regex: RegExp } {
+  const parts = glob.split('.');
+  const source = parts.map((part) => part.split('*').map(escapeRegex).join('[^.]*')).join('\\.');
+  return { parts: parts.length, regex: new RegExp(`^${source}$`, 'i') };
+}
+
+function escapeRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
