@@ -34,3 +34,19 @@ export { parseDuration, formatDuration } from './duration';
 export { DEFAULT_POLICY, DEFAULT_POLICY_YAML } from './default-policy';
 export { evaluateAccess, maxDelegationDepth, type AccessDecision } from './access.engine';
 export { subjectMatches, connectionMatches } from './selectors';
+export type {
+  CommandFacts,
+  HttpCommandFacts,
+  KubernetesCommandFacts,
+  SqlCommandFacts,
+  SqlStatementFacts,
+  SshCommandFacts,
+} from './command-facts';
+export {
+  decideCommand,
+  READ_ONLY_RULE,
+  type ApprovalRequirement,
+  type CommandContext,
+  type CommandDecision,
+} from './command.engine';
+export { maskingRulesFor, NO_MASKING, type MaskingRules } from './masking-rules';

@@ -1,0 +1,53 @@
+import type { StatementType } from './vocabulary';
+
+/**
+ * What a protocol engine learned about one command, in protocol-neutral terms. Engines fill in what
+ * they know; `parseError` (or a statement type outside STATEMENT_TYPES) marks a command the engine
+ * could not classify, which is denied wherever a rule depends on classification.
+ */
+export type CommandFacts = SqlCommandFacts | SshCommandFacts | KubernetesCommandFacts | HttpCommandFacts;
+
+export interface SqlStatementFacts {
+  /** First keyword, upper case (`SELECT`, `DROP`, ...). Anything outside STATEMENT_TYPES is unclassified. */
+  readonly type: StatementType | (string & {});
+  /** Tables the statement touches, as `table` or `schema.table`. Needed by rules that name tables. */
+  readonly tables?: readonly string[];
+  /** Whether an UPDATE/DELETE has a WHERE clause. Absent means unknown (fails `require_where`). */
+  readonly hasWhere?: boolean;
+}
+
+/** One query message: several statements when the client sent a multi-statement string. */
+export interface SqlCommandFacts {
+  readonly kind: 'sql';
+  readonly statements: readonly SqlStatementFacts[];
+  readonly parseError?: string;
+}
+
+/** An SSH exec request, or one line of shell input. */
+export interface SshCommandFacts {
+  readonly kind: 'ssh';
+  readonly command: string;
+  readonly parseError?: string;
+}
+
+/** A Kubernetes API request, as the API server's request-info would describe it. */
+export interface KubernetesCommandFacts {
+  readonly kind: 'kubernetes';
+  /** get, list, watch, create, update, patch, delete, deletecollection, ... */
+  readonly verb: string;
+  /** Absent for non-resource URLs such as /healthz. */
+  readonly resource?: string;
+  readonly subresource?: string;
+  /** Absent for cluster-scoped resources and for requests across all namespaces. */
+  readonly namespace?: string;
+  readonly name?: string;
+  readonly parseError?: string;
+}
+
+/** An HTTP request; `path` normalized by the engine (no query, dot segments resolved, decoded). */
+export interface HttpCommandFacts {
+  readonly kind: 'http';
+  readonly method: string;
+  readonly path: string;
+  readonly parseError?: string;
+}
