@@ -1,6 +1,13 @@
 import { request as httpRequest } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTestDatabase, makeTempDir, spawnCli, spawnGateway, type CliProcess } from '@tollgate/testing';
+import {
+  bootstrapAdminToken,
+  createTestDatabase,
+  makeTempDir,
+  spawnCli,
+  spawnGateway,
+  type CliProcess,
+} from '@tollgate/testing';
 
 const tcpConnection = {
   name: 'cache',
@@ -12,15 +19,21 @@ const tcpConnection = {
 async function createConnection(httpUrl: string, body: unknown): Promise<number> {
   const response = await fetch(`${httpUrl}/api/v1/connections`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: await adminAuthorization(httpUrl) },
     body: JSON.stringify(body),
   });
   return response.status;
 }
 
 async function connectionNames(httpUrl: string): Promise<string[]> {
-  const response = await fetch(`${httpUrl}/api/v1/connections`);
+  const response = await fetch(`${httpUrl}/api/v1/connections`, {
+    headers: { authorization: await adminAuthorization(httpUrl) },
+  });
   return ((await response.json()) as { items: { name: string }[] }).items.map((c) => c.name);
+}
+
+async function adminAuthorization(httpUrl: string): Promise<string> {
+  return `Bearer ${await bootstrapAdminToken(httpUrl)}`;
 }
 
 describe('gateway process lifecycle (real `tollgate` processes)', () => {
@@ -83,6 +96,7 @@ describe('gateway process lifecycle (real `tollgate` processes)', () => {
     running.push(gw.cli);
     const body = Buffer.from(JSON.stringify(tcpConnection));
     const url = new URL(`${gw.httpUrl}/api/v1/connections`);
+    const authorization = await adminAuthorization(gw.httpUrl);
 
     const status = new Promise<number>((resolve, reject) => {
       const req = httpRequest(
@@ -91,7 +105,7 @@ describe('gateway process lifecycle (real `tollgate` processes)', () => {
           port: url.port,
           path: url.pathname,
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'content-length': body.length },
+          headers: { 'content-type': 'application/json', 'content-length': body.length, authorization },
         },
         (res) => {
           res.resume();

@@ -1,8 +1,11 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { Store } from '@tollgate/store';
 import { AgentsModule } from './modules/agents/agents.module';
+import { AuditModule } from './modules/audit/audit.module';
 import { ConnectionsModule } from './modules/connections/connections.module';
 import { HealthModule } from './modules/health/health.module';
+import type { IdentityOptions } from './modules/identity/identity-options';
+import { IdentityModule } from './modules/identity/identity.module';
 import { MetricsModule } from './modules/metrics/metrics.module';
 import type { MetricsService } from './modules/metrics/metrics.service';
 import { StoreModule } from './modules/store/store.module';
@@ -10,6 +13,7 @@ import { StoreModule } from './modules/store/store.module';
 export interface GatewayModuleOptions {
   readonly store: Store;
   readonly metrics: MetricsService;
+  readonly identity: IdentityOptions;
 }
 
 /** The composition root: one feature module per aggregate. */
@@ -21,6 +25,8 @@ export class GatewayModule {
       imports: [
         StoreModule.forStore(options.store),
         MetricsModule.withService(options.metrics),
+        AuditModule,
+        IdentityModule.forOptions(options.identity),
         HealthModule,
         ConnectionsModule,
         AgentsModule,

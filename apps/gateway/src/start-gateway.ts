@@ -18,6 +18,8 @@ export interface RunningGateway {
   readonly grpcAddress: string;
   readonly store: string;
   readonly logger: Logger;
+  /** A provider of the running application, for in-process callers such as tests. */
+  resolve<T>(type: abstract new (...args: never[]) => T): T;
   /** Stops accepting, lets in-flight requests finish (up to the shutdown timeout), closes the store. */
   close(): Promise<void>;
 }
@@ -61,7 +63,7 @@ async function startHttp(
     return503OnClosing: true,
   });
   const app = await NestFactory.create<NestFastifyApplication>(
-    GatewayModule.forRoot({ store, metrics }),
+    GatewayModule.forRoot({ store, metrics, identity: config }),
     adapter,
     {
       logger: new NestPinoLogger(logger.child({ component: 'nest' })),
@@ -113,5 +115,6 @@ async function startHttp(
       }
     })());
 
-  return { httpUrl, grpcAddress: grpc.address, store: store.describe, logger, close };
+  const resolve = <T>(type: abstract new (...args: never[]) => T): T => app.get<T>(type, { strict: false });
+  return { httpUrl, grpcAddress: grpc.address, store: store.describe, logger, resolve, close };
 }

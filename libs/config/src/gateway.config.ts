@@ -1,5 +1,7 @@
 import { readSettings, type Environment, type SettingOverrides, type SettingValues } from './config-source';
 import { directory, host, logFormat, logLevel, port, positiveInt, postgresUrl } from './setting-schemas';
+import { ConfigError } from './config.error';
+import { identityProblems, identitySettings } from './identity.config';
 
 export const gatewaySettings = {
   host: {
@@ -54,6 +56,7 @@ export const gatewaySettings = {
     schema: positiveInt(10_000, 600_000),
     expected: 'milliseconds to let in-flight requests finish on SIGTERM, 1 to 600000 (default 10000)',
   },
+  ...identitySettings,
 } as const;
 
 export type GatewayConfig = SettingValues<typeof gatewaySettings>;
@@ -61,5 +64,8 @@ export type GatewayConfigOverrides = SettingOverrides<typeof gatewaySettings>;
 
 /** Validates the gateway's configuration once; throws ConfigError naming every bad setting. */
 export function loadGatewayConfig(overrides: GatewayConfigOverrides = {}, env?: Environment): GatewayConfig {
-  return readSettings(gatewaySettings, overrides, env);
+  const config = readSettings(gatewaySettings, overrides, env);
+  const problems = identityProblems(config);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
 }

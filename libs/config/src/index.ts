@@ -10,3 +10,5 @@ export type {
 export { defaultDataDir } from './setting-schemas';
 export { gatewaySettings, loadGatewayConfig } from './gateway.config';
 export type { GatewayConfig, GatewayConfigOverrides } from './gateway.config';
+export { cliSettings, loadCliConfig } from './cli.config';
+export type { CliConfig, CliConfigOverrides } from './cli.config';

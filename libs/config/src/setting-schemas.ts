@@ -42,3 +42,25 @@ export const directory = z
   .transform((value) => (isAbsolute(value) ? value : resolve(value)))
   .optional()
   .transform((value) => value ?? defaultDataDir());
+
+export const httpUrl = z.string().refine((value) => {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+});
+
+/** true/false (also 1/0, yes/no, on/off) from the environment; a boolean from a flag. */
+export const boolean = (fallback: boolean) =>
+  z
+    .union([
+      z.boolean(),
+      z
+        .string()
+        .transform((v) => v.trim().toLowerCase())
+        .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off']))
+        .transform((v) => ['true', '1', 'yes', 'on'].includes(v)),
+    ])
+    .default(fallback);

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { TEST_BOOTSTRAP_ADMIN_SECRET } from './gateway-tokens';
 import { cliBin } from './repo-paths';
 
 export interface CliProcess {
@@ -75,15 +76,18 @@ export function spawnCli(args: readonly string[], env: Record<string, string | u
   };
 }
 
-/** Starts `tollgate gateway` on free ports and resolves once it listens, with its HTTP URL. */
+/**
+ * Starts `tollgate gateway` on free ports and resolves once it listens, with its HTTP URL. The
+ * bootstrap admin service account is enabled (`bootstrapAdminToken(httpUrl)` gets its token).
+ */
 export async function spawnGateway(
   args: readonly string[],
   env: Record<string, string | undefined> = {},
 ): Promise<{ cli: CliProcess; httpUrl: string }> {
-  const cli = spawnCli(
-    ['gateway', '--http-port', '0', '--grpc-port', '0', '--log-format', 'json', ...args],
-    env,
-  );
+  const cli = spawnCli(['gateway', '--http-port', '0', '--grpc-port', '0', '--log-format', 'json', ...args], {
+    TOLLGATE_BOOTSTRAP_ADMIN_SECRET: TEST_BOOTSTRAP_ADMIN_SECRET,
+    ...env,
+  });
   const match = await cli.waitFor(/"httpUrl":"(http:\/\/[^"]+)"/);
   return { cli, httpUrl: match[1] };
 }

@@ -2,3 +2,10 @@ export { makeTempDir } from './temp-dir';
 export { cliBin, repoRoot } from './repo-paths';
 export { spawnCli, spawnGateway, type CliProcess } from './cli-process';
 export { createTestDatabase, MACHINE_POSTGRES } from './postgres-database';
+export {
+  bootstrapAdminToken,
+  postTokenEndpoint,
+  serviceAccountToken,
+  TEST_BOOTSTRAP_ADMIN_SECRET,
+  type GatewayTokenResponse,
+} from './gateway-tokens';

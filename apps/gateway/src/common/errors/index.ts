@@ -2,3 +2,5 @@ export { ApiError } from './api.error';
 export { ConflictError } from './conflict.error';
 export { NotFoundError } from './not-found.error';
 export { ValidationError, type FieldProblem } from './validation.error';
+export { ForbiddenError } from './forbidden.error';
+export { UnauthenticatedError } from './unauthenticated.error';

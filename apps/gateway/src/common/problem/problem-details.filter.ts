@@ -46,6 +46,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
         detail: exception.message,
         instance,
         ...(exception instanceof ValidationError ? { errors: exception.fields } : {}),
+        ...exception.extensions,
       };
     }
     if (exception instanceof HttpException) {

@@ -8,6 +8,7 @@ export interface ProblemDetails {
   readonly detail?: string;
   readonly instance?: string;
   readonly errors?: readonly FieldProblem[];
+  readonly [extension: string]: unknown;
 }
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';

@@ -1,8 +1,10 @@
 import { Controller, Get, HttpCode, ServiceUnavailableException } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
+import { Public } from '../identity/http/access.decorators';
 import { StoreService } from '../store/store.service';
 
 @ApiExcludeController()
+@Public()
 @Controller()
 export class HealthController {
   constructor(private readonly store: StoreService) {}

@@ -6,9 +6,15 @@ export interface AccessRequest {
   readonly principal: Principal;
   readonly verb: Verb;
   /** The connection acted on, for connect/exec; absent for admin and audit verbs. */
-  readonly connection?: { readonly name: string; readonly protocol: string; readonly tags: Readonly<Record<string, string>> };
+  readonly connection?: {
+    readonly name: string;
+    readonly protocol: string;
+    readonly tags: Readonly<Record<string, string>>;
+  };
   /** Where the request came from, for the audit record. */
   readonly source?: string;
+  /** What is acted on when it is not a connection (e.g. `GET /api/v1/agents`), for the audit record. */
+  readonly resource?: string;
 }
 
 export interface AccessDecision {

@@ -1,0 +1,128 @@
+import { Body, Controller, Get, Headers, HttpCode, Post } from '@nestjs/common';
+import { ApiExcludeEndpoint, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AccessTokenVerifier } from '../access-token-verifier';
+import { SigningKeysService } from '../keys/signing-keys.service';
+import { ClientCredentialsGrantUseCase } from '../usecases/client-credentials-grant.usecase';
+import { TokenExchangeGrantUseCase } from '../usecases/token-exchange-grant.usecase';
+import { TOKEN_EXCHANGE_GRANT, type TokenResponse } from '../usecases/token-response';
+import { TokenRevocationService } from '../tokens/token-revocation.service';
+import { UnauthenticatedError } from '../../../common/errors';
+import { AuditWriter } from '../../audit/audit-writer';
+import { Public } from './access.decorators';
+import { OAuthError } from './oauth.error';
+
+type Params = Record<string, unknown>;
+
+/** The gateway's OAuth endpoints: token (RFC 6749, RFC 8693), revocation (RFC 7009), JWKS. */
+@ApiTags('oauth')
+@Controller()
+export class TokenController {
+  constructor(
+    private readonly clientCredentials: ClientCredentialsGrantUseCase,
+    private readonly tokenExchange: TokenExchangeGrantUseCase,
+    private readonly keys: SigningKeysService,
+    private readonly verifier: AccessTokenVerifier,
+    private readonly revocation: TokenRevocationService,
+    private readonly audit: AuditWriter,
+  ) {}
+
+  @Post('oauth/token')
+  @Public()
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      'Token endpoint (form or JSON): client_credentials, urn:ietf:params:oauth:grant-type:token-exchange',
+  })
+  async token(
+    @Body() body: unknown,
+    @Headers('authorization') authorization?: string,
+  ): Promise<TokenResponse> {
+    const params = (typeof body === 'object' && body !== null ? body : {}) as Params;
+    const grantType = param(params, 'grant_type', true);
+    switch (grantType) {
+      case 'client_credentials': {
+        const basic = basicCredentials(authorization);
+        return this.clientCredentials.execute({
+          clientId: basic?.id ?? param(params, 'client_id', true),
+          clientSecret: basic?.secret ?? param(params, 'client_secret', true),
+          scope: param(params, 'scope'),
+        });
+      }
+      case TOKEN_EXCHANGE_GRANT: {
+        const expiresIn = param(params, 'expires_in');
+        if (expiresIn !== undefined && !/^[1-9][0-9]{0,8}$/.test(expiresIn)) {
+          throw new OAuthError('invalid_request', 'expires_in must be a positive number of seconds');
+        }
+        return this.tokenExchange.execute({
+          subjectToken: param(params, 'subject_token', true),
+          subjectTokenType: param(params, 'subject_token_type', true),
+          scope: param(params, 'scope'),
+          expiresIn: expiresIn === undefined ? undefined : Number(expiresIn),
+          actorToken: param(params, 'actor_token'),
+          actorTokenType: param(params, 'actor_token_type'),
+        });
+      }
+      default:
+        throw new OAuthError('unsupported_grant_type', `grant_type "${grantType}" is not supported`);
+    }
+  }
+
+  /**
+   * RFC 7009: the holder revokes its token; every token exchanged from it stops working too.
+   * Presenting the token is the proof of possession; an unknown or invalid token is answered 200.
+   */
+  @Post('oauth/revoke')
+  @Public()
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Revoke an access token and every token exchanged from it (RFC 7009)' })
+  async revoke(@Body() body: unknown): Promise<Record<string, never>> {
+    const params = (typeof body === 'object' && body !== null ? body : {}) as Params;
+    const token = param(params, 'token', true);
+    try {
+      const principal = await this.verifier.verify(token);
+      const revoked = await this.revocation.revoke(principal.tokenId);
+      await this.audit.record({
+        subject: principal.subject,
+        actorChain: principal.actorChain,
+        action: 'token:revoke',
+        target: `token:${principal.tokenId}`,
+        decision: 'allow',
+        reason: `revoked by its holder (${revoked} token(s) including descendants)`,
+      });
+    } catch (error) {
+      if (!(error instanceof UnauthenticatedError)) throw error;
+    }
+    return {};
+  }
+
+  @Get('.well-known/jwks.json')
+  @Public()
+  @ApiExcludeEndpoint()
+  jwks(): Promise<{ keys: unknown[] }> {
+    return this.keys.jwks();
+  }
+}
+
+function param(params: Params, name: string, required: true): string;
+function param(params: Params, name: string, required?: false): string | undefined;
+function param(params: Params, name: string, required = false): string | undefined {
+  const value = params[name];
+  if (value === undefined || value === '') {
+    if (required) throw new OAuthError('invalid_request', `${name} is required`);
+    return undefined;
+  }
+  if (typeof value !== 'string') throw new OAuthError('invalid_request', `${name} must be a string`);
+  return value;
+}
+
+function basicCredentials(header: string | undefined): { id: string; secret: string } | undefined {
+  const match = /^Basic +([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '');
+  if (!match) return undefined;
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) throw new OAuthError('invalid_client', 'malformed Basic credentials');
+  return {
+    id: decodeURIComponent(decoded.slice(0, colon)),
+    secret: decodeURIComponent(decoded.slice(colon + 1)),
+  };
+}

@@ -1,0 +1,22 @@
+import type { GatewayConfig } from '@tollgate/config';
+
+/** The identity settings the IdentityModule is built with (a slice of the gateway configuration). */
+export type IdentityOptions = Pick<
+  GatewayConfig,
+  | 'publicUrl'
+  | 'tokenIssuer'
+  | 'tokenAudience'
+  | 'accessTokenTtlSeconds'
+  | 'refreshTokenTtlSeconds'
+  | 'signingKeyRotationSeconds'
+  | 'bootstrapAdminSecret'
+  | 'oidcIssuer'
+  | 'oidcClientId'
+  | 'oidcClientSecret'
+  | 'oidcScopes'
+  | 'oidcGroupsClaim'
+  | 'devIdp'
+>;
+
+/** Injection token for IdentityOptions (a class, so no string tokens). */
+export abstract class IdentityOptionsToken {}

@@ -1,0 +1,62 @@
+import { type DynamicModule, Global, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { AccessDecider } from './access-decider';
+import { AccessTokenVerifier } from './access-token-verifier';
+import { ApiKeysService } from './api-keys/api-keys.service';
+import { AccessGuard } from './http/access.guard';
+import { ServiceAccountsController } from './http/service-accounts.controller';
+import { TokenController } from './http/token.controller';
+import { IdentityOptionsToken, type IdentityOptions } from './identity-options';
+import { SigningKeysService } from './keys/signing-keys.service';
+import { ActivePolicyService } from './rbac/active-policy.service';
+import { RbacAccessDecider } from './rbac/rbac.access-decider';
+import { ServiceAccountsService } from './service-accounts/service-accounts.service';
+import { SubjectDirectoryService } from './subjects/subject-directory.service';
+import { JwtAccessTokenVerifier } from './tokens/jwt-access-token.verifier';
+import { TokenIssuerService } from './tokens/token-issuer.service';
+import { TokenRevocationService } from './tokens/token-revocation.service';
+import { ClientCredentialsGrantUseCase } from './usecases/client-credentials-grant.usecase';
+import { TokenExchangeGrantUseCase } from './usecases/token-exchange-grant.usecase';
+
+/**
+ * Who is calling and what they may do: gateway tokens (issue, verify, revoke, JWKS), service
+ * accounts, API keys, token exchange, RBAC, and the guard on every HTTP route. Global, so every
+ * entry path (REST, gRPC ClientTunnel, native listeners) injects AccessTokenVerifier and
+ * AccessDecider.
+ */
+@Global()
+@Module({})
+export class IdentityModule {
+  static forOptions(options: IdentityOptions): DynamicModule {
+    return {
+      module: IdentityModule,
+      controllers: [TokenController, ServiceAccountsController],
+      providers: [
+        { provide: IdentityOptionsToken, useValue: options },
+        SigningKeysService,
+        TokenIssuerService,
+        TokenRevocationService,
+        SubjectDirectoryService,
+        ApiKeysService,
+        ServiceAccountsService,
+        ActivePolicyService,
+        { provide: AccessTokenVerifier, useClass: JwtAccessTokenVerifier },
+        { provide: AccessDecider, useClass: RbacAccessDecider },
+        { provide: APP_GUARD, useClass: AccessGuard },
+        ClientCredentialsGrantUseCase,
+        TokenExchangeGrantUseCase,
+      ],
+      exports: [
+        AccessTokenVerifier,
+        AccessDecider,
+        TokenIssuerService,
+        TokenRevocationService,
+        SigningKeysService,
+        ServiceAccountsService,
+        ApiKeysService,
+        ActivePolicyService,
+        IdentityOptionsToken,
+      ],
+    };
+  }
+}

@@ -1,0 +1,65 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { AuditWriter } from '../../audit/audit-writer';
+import { AccessDecider, type AccessDecision, type AccessRequest } from '../access-decider';
+import { scopesPermit } from '../tokens/scopes';
+import { ActivePolicyService } from './active-policy.service';
+import { evaluateRoles } from './role-evaluator';
+
+/**
+ * RBAC decisions: the token's scopes must permit the verb AND a role of the active policy must
+ * grant it. Each decision is recorded in the audit log before it is returned; a decision that
+ * cannot be recorded becomes a denial (fail closed).
+ */
+@Injectable()
+export class RbacAccessDecider extends AccessDecider {
+  private readonly logger = new Logger('rbac');
+
+  constructor(
+    private readonly policies: ActivePolicyService,
+    private readonly audit: AuditWriter,
+  ) {
+    super();
+  }
+
+  override async decide(request: AccessRequest): Promise<AccessDecision> {
+    const { principal, verb, connection } = request;
+    const active = await this.policies.current();
+    let allowed: boolean;
+    let reason: string;
+    if (!scopesPermit(principal.scopes, verb, connection?.name)) {
+      allowed = false;
+      reason = `the token's scope (${principal.scopes.join(' ') || 'none'}) does not include ${verb}${
+        connection ? ` on connection "${connection.name}"` : ''
+      }`;
+    } else {
+      ({ allowed, reason } = evaluateRoles(active.policy, request));
+    }
+    try {
+      await this.audit.record({
+        subject: principal.subject,
+        actorChain: principal.actorChain,
+        action: `authorize:${verb}`,
+        target: connection ? `connection:${connection.name}` : request.resource,
+        decision: allowed ? 'allow' : 'deny',
+        reason,
+        payload: {
+          displayName: principal.displayName,
+          groups: [...principal.groups],
+          tokenId: principal.tokenId,
+          policyVersion: active.version,
+          policySource: active.source,
+          ...(connection ? { protocol: connection.protocol } : {}),
+          ...(request.source ? { source: request.source } : {}),
+        },
+      });
+    } catch (error) {
+      this.logger.error({ err: error }, 'authorization decision could not be audited; denying');
+      return {
+        allowed: false,
+        reason: 'the decision could not be recorded in the audit log, so it is denied',
+        policyVersion: active.version,
+      };
+    }
+    return { allowed, reason, policyVersion: active.version };
+  }
+}

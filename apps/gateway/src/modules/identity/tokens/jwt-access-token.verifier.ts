@@ -1,0 +1,170 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { UnauthenticatedError } from '../../../common/errors';
+import { AuditWriter } from '../../audit/audit-writer';
+import { AccessTokenVerifier } from '../access-token-verifier';
+import { ApiKeysService } from '../api-keys/api-keys.service';
+import { IdentityOptionsToken, type IdentityOptions } from '../identity-options';
+import { SIGNING_ALG, SigningKeysService } from '../keys/signing-keys.service';
+import type { Principal } from '../principal';
+import { SubjectDirectoryService } from '../subjects/subject-directory.service';
+import { chainFromActClaim } from './act-claim';
+import { ACCESS_TOKEN_TYPE } from './token-issuer.service';
+import { TokenRevocationService } from './token-revocation.service';
+
+/** A token was refused; `reason` is safe to show the caller. */
+class TokenRejected extends Error {}
+
+/**
+ * Verifies gateway access tokens and API keys. Every refusal is written to the audit log before the
+ * UnauthenticatedError is thrown; if even that fails, the answer is still a refusal.
+ */
+@Injectable()
+export class JwtAccessTokenVerifier extends AccessTokenVerifier {
+  constructor(
+    private readonly keys: SigningKeysService,
+    private readonly revocation: TokenRevocationService,
+    private readonly subjects: SubjectDirectoryService,
+    private readonly apiKeys: ApiKeysService,
+    private readonly audit: AuditWriter,
+    @Inject(IdentityOptionsToken) private readonly options: IdentityOptions,
+  ) {
+    super();
+  }
+
+  override async verify(token: string): Promise<Principal> {
+    try {
+      return ApiKeysService.looksLikeApiKey(token)
+        ? await this.verifyApiKey(token)
+        : await this.verifyJwt(token);
+    } catch (error) {
+      if (!(error instanceof TokenRejected)) throw error;
+      const reason = error.message;
+      await this.audit
+        .record({
+          subject: unverifiedSubject(token),
+          action: 'authenticate',
+          decision: 'deny',
+          reason,
+          payload: { verified: false },
+        })
+        .catch(() => undefined);
+      throw new UnauthenticatedError(`invalid token: ${reason}`);
+    }
+  }
+
+  private async verifyJwt(token: string): Promise<Principal> {
+    let kid: string | undefined;
+    try {
+      kid = decodeProtectedHeader(token).kid;
+    } catch {
+      throw new TokenRejected('malformed token');
+    }
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(
+        token,
+        async (header) => {
+          const key = header.kid ? await this.keys.verificationKey(header.kid) : undefined;
+          if (!key) throw new TokenRejected(`unknown signing key (kid ${JSON.stringify(kid ?? null)})`);
+          return key;
+        },
+        {
+          issuer: this.options.tokenIssuer,
+          audience: this.options.tokenAudience,
+          algorithms: [SIGNING_ALG],
+          typ: ACCESS_TOKEN_TYPE,
+          requiredClaims: ['sub', 'jti', 'exp', 'iat', 'nbf'],
+          clockTolerance: 5,
+        },
+      ));
+    } catch (error) {
+      throw error instanceof TokenRejected ? error : new TokenRejected(joseReason(error));
+    }
+
+    const jti = payload.jti!;
+    const problem = await this.revocation.revocationProblem(jti);
+    if (problem) throw new TokenRejected(problem);
+
+    const subject = payload.sub!;
+    const state = await this.subjects.current(subject);
+    if (!state.ok) throw new TokenRejected(state.reason);
+
+    let actorChain;
+    try {
+      actorChain = chainFromActClaim(payload.act);
+    } catch (error) {
+      throw new TokenRejected((error as Error).message);
+    }
+    const tokenGroups = stringArray(payload.groups);
+    return {
+      subject,
+      displayName: typeof payload.name === 'string' ? payload.name : state.displayName,
+      // Groups the token carries that the subject still has: a removed membership stops counting at once.
+      groups: tokenGroups.filter((g) => state.groups.includes(g)),
+      scopes: typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [],
+      actorChain,
+      tokenId: jti,
+      expiresAt: new Date(payload.exp! * 1000),
+    };
+  }
+
+  private async verifyApiKey(token: string): Promise<Principal> {
+    const check = await this.apiKeys.check(token);
+    if (!check.ok) throw new TokenRejected(check.reason);
+    const state = await this.subjects.current(check.key.subject);
+    if (!state.ok) throw new TokenRejected(state.reason);
+    return {
+      subject: check.key.subject,
+      displayName: `${state.displayName} (API key ${check.key.prefix})`,
+      groups: state.groups,
+      scopes: check.key.scopes,
+      actorChain: [],
+      tokenId: `apikey:${check.key.prefix}`,
+      expiresAt: check.key.expiresAt ? new Date(check.key.expiresAt) : new Date(8.64e15),
+    };
+  }
+}
+
+function joseReason(error: unknown): string {
+  if (error instanceof joseErrors.JWTExpired) return 'the token has expired';
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    switch (error.claim) {
+      case 'nbf':
+        return 'the token is not yet valid (nbf is in the future)';
+      case 'iat':
+        return 'the token was issued in the future';
+      case 'iss':
+        return 'the token was not issued by this gateway (wrong issuer)';
+      case 'aud':
+        return 'the token is not meant for this gateway (wrong audience)';
+      case 'typ':
+        return 'the token is not an access token (wrong typ)';
+      default:
+        return `the token's ${error.claim} claim is invalid`;
+    }
+  }
+  if (error instanceof joseErrors.JOSEAlgNotAllowed || error instanceof joseErrors.JOSENotSupported) {
+    return `the token's signature algorithm is not accepted (only ${SIGNING_ALG})`;
+  }
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'the token signature is invalid';
+  return 'malformed token';
+}
+
+function stringArray(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+/** For the audit record of a refused token: who it claims to be (unverified), never the token. */
+function unverifiedSubject(token: string): string {
+  if (ApiKeysService.looksLikeApiKey(token)) return `apikey:${token.split('_')[1] ?? '?'}`;
+  try {
+    const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+      sub?: unknown;
+    };
+    if (typeof payload.sub === 'string' && payload.sub.length <= 200) return `unverified:${payload.sub}`;
+  } catch {
+    // not decodable: nothing to name
+  }
+  return 'anonymous';
+}

@@ -1,0 +1,153 @@
+import { Injectable } from '@nestjs/common';
+import { UnauthenticatedError } from '../../../common/errors';
+import { StoreService } from '../../store/store.service';
+import { AuditWriter } from '../../audit/audit-writer';
+import { AccessTokenVerifier } from '../access-token-verifier';
+import { OAuthError } from '../http/oauth.error';
+import type { Actor, Principal } from '../principal';
+import { ActivePolicyService } from '../rbac/active-policy.service';
+import { parseScopeParameter, uncoveredScopes } from '../tokens/scopes';
+import { TokenIssuerService } from '../tokens/token-issuer.service';
+import { ACCESS_TOKEN_TYPE_URN, tokenResponse, type TokenResponse } from './token-response';
+
+export interface TokenExchangeInput {
+  readonly subjectToken: string;
+  readonly subjectTokenType: string;
+  readonly scope?: string;
+  /** Requested lifetime in seconds (a Tollgate extension); never beyond the subject token's expiry. */
+  readonly expiresIn?: number;
+  readonly actorToken?: string;
+  readonly actorTokenType?: string;
+}
+
+const TOKEN_TYPES = [ACCESS_TOKEN_TYPE_URN, 'urn:ietf:params:oauth:token-type:jwt'];
+
+/**
+ * RFC 8693 token exchange for nested automation: the holder of a token obtains a child token whose
+ * scope is a subset of its own, whose expiry is no later, and whose delegation depth stays within
+ * the policy's `delegation.max_depth`. The child names the chain in nested `act` claims: the new
+ * actor (the actor token's subject, or else the holder) outermost.
+ */
+@Injectable()
+export class TokenExchangeGrantUseCase {
+  constructor(
+    private readonly verifier: AccessTokenVerifier,
+    private readonly issuer: TokenIssuerService,
+    private readonly policies: ActivePolicyService,
+    private readonly store: StoreService,
+    private readonly audit: AuditWriter,
+  ) {}
+
+  async execute(input: TokenExchangeInput): Promise<TokenResponse> {
+    if (!TOKEN_TYPES.includes(input.subjectTokenType)) {
+      throw new OAuthError('invalid_request', `subject_token_type must be ${ACCESS_TOKEN_TYPE_URN}`);
+    }
+    const parent = await this.verified(input.subjectToken, 'subject_token');
+    const grant = await this.store.prisma.tokenGrant.findUnique({ where: { jti: parent.tokenId } });
+    if (!grant) {
+      return this.refuse(parent, [], 'invalid_request', 'subject_token must be a gateway access token');
+    }
+
+    let newActor: Actor = { subject: parent.actorChain[0]?.subject ?? parent.subject };
+    if (input.actorToken !== undefined) {
+      if (!TOKEN_TYPES.includes(input.actorTokenType ?? '')) {
+        throw new OAuthError('invalid_request', `actor_token_type must be ${ACCESS_TOKEN_TYPE_URN}`);
+      }
+      newActor = { subject: (await this.verified(input.actorToken, 'actor_token')).subject };
+    }
+    const chain = [newActor, ...parent.actorChain];
+
+    let scopes = [...parent.scopes];
+    if (input.scope !== undefined) {
+      const parsed = parseScopeParameter(input.scope);
+      if (parsed.unknown.length > 0) {
+        return this.refuse(parent, chain, 'invalid_scope', `unknown scope: ${parsed.unknown.join(' ')}`);
+      }
+      const wider = uncoveredScopes(parent.scopes, parsed.scopes);
+      if (wider.length > 0) {
+        return this.refuse(
+          parent,
+          chain,
+          'invalid_scope',
+          `requested scope widens the subject token's (${parent.scopes.join(' ')}): ${wider.join(' ')} not held`,
+        );
+      }
+      scopes = parsed.scopes;
+    }
+
+    let expiresAt = parent.expiresAt;
+    if (input.expiresIn !== undefined) {
+      const requested = new Date(Date.now() + input.expiresIn * 1000);
+      if (requested.getTime() > parent.expiresAt.getTime()) {
+        return this.refuse(
+          parent,
+          chain,
+          'invalid_request',
+          `requested expiry ${requested.toISOString()} is later than the subject token's ${parent.expiresAt.toISOString()}`,
+        );
+      }
+      expiresAt = requested;
+    }
+
+    const { policy } = await this.policies.current();
+    const depth = grant.depth + 1;
+    if (depth > policy.delegation.maxDepth) {
+      return this.refuse(
+        parent,
+        chain,
+        'access_denied',
+        `delegation depth ${depth} exceeds the policy's maximum (delegation.max_depth ${policy.delegation.maxDepth})`,
+      );
+    }
+
+    const issued = await this.issuer.issue({
+      subject: parent.subject,
+      displayName: parent.displayName,
+      groups: parent.groups,
+      scopes,
+      actorChain: chain,
+      parent: { jti: grant.jti, rootJti: grant.rootJti, depth: grant.depth },
+      expiresAt,
+    });
+    await this.audit.record({
+      subject: parent.subject,
+      actorChain: chain,
+      action: 'token:exchange',
+      target: `token:${issued.jti}`,
+      decision: 'allow',
+      reason: `delegated from token ${parent.tokenId} at depth ${depth}`,
+      payload: { parentJti: parent.tokenId, scopes, depth, expiresAt: issued.expiresAt.toISOString() },
+    });
+    return tokenResponse(issued, { issued_token_type: ACCESS_TOKEN_TYPE_URN });
+  }
+
+  private async verified(token: string, parameter: string): Promise<Principal> {
+    try {
+      return await this.verifier.verify(token);
+    } catch (error) {
+      if (error instanceof UnauthenticatedError) {
+        throw new OAuthError('invalid_grant', `${parameter}: ${error.message}`);
+      }
+      throw error;
+    }
+  }
+
+  private async refuse(
+    parent: Principal,
+    chain: readonly Actor[],
+    code: 'invalid_request' | 'invalid_scope' | 'access_denied',
+    reason: string,
+  ): Promise<never> {
+    await this.audit
+      .record({
+        subject: parent.subject,
+        actorChain: chain,
+        action: 'token:exchange',
+        target: `token:${parent.tokenId}`,
+        decision: 'deny',
+        reason,
+      })
+      .catch(() => undefined);
+    throw new OAuthError(code, reason);
+  }
+}

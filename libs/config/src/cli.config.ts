@@ -1,0 +1,40 @@
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { readSettings, type Environment, type SettingOverrides, type SettingValues } from './config-source';
+import { httpUrl } from './setting-schemas';
+
+/** Settings of the `tollgate` client commands (login, token, connect ...). */
+export const cliSettings = {
+  gatewayUrl: {
+    env: 'TOLLGATE_URL',
+    flag: '--gateway',
+    schema: httpUrl.default('http://127.0.0.1:8009').transform((value) => value.replace(/\/+$/, '')),
+    expected: 'the gateway HTTP URL (default http://127.0.0.1:8009)',
+  },
+  token: {
+    env: 'TOLLGATE_TOKEN',
+    schema: z
+      .string()
+      .regex(/^[A-Za-z0-9._~+/=-]+$/)
+      .optional(),
+    expected: 'a Tollgate access token (a JWT or an API key); it takes precedence over the credentials file',
+  },
+  credentialsFile: {
+    env: 'TOLLGATE_CREDENTIALS_FILE',
+    schema: z
+      .string()
+      .min(1)
+      .transform((value) => (isAbsolute(value) ? value : resolve(value)))
+      .optional()
+      .transform((value) => value ?? join(homedir(), '.tollgate', 'credentials.json')),
+    expected: 'a file path for the saved login (default ~/.tollgate/credentials.json)',
+  },
+} as const;
+
+export type CliConfig = SettingValues<typeof cliSettings>;
+export type CliConfigOverrides = SettingOverrides<typeof cliSettings>;
+
+export function loadCliConfig(overrides: CliConfigOverrides = {}, env?: Environment): CliConfig {
+  return readSettings(cliSettings, overrides, env);
+}
