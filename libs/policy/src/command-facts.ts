@@ -1,5 +1,3 @@
-import type { StatementType } from './vocabulary';
-
 /**
  * What a protocol engine learned about one command, in protocol-neutral terms. Engines fill in what
  * they know; `parseError` (or a statement type outside STATEMENT_TYPES) marks a command the engine
@@ -8,12 +6,19 @@ import type { StatementType } from './vocabulary';
 export type CommandFacts = SqlCommandFacts | SshCommandFacts | KubernetesCommandFacts | HttpCommandFacts;
 
 export interface SqlStatementFacts {
-  /** First keyword, upper case (`SELECT`, `DROP`, ...). Anything outside STATEMENT_TYPES is unclassified. */
-  readonly type: StatementType | (string & {});
+  /**
+   * Upper case, most general keyword first: `SELECT`, `DROP`, `DROP INDEX`, `CREATE TABLE`, `COPY FROM`,
+   * `TRANSACTION`. A type whose first keyword is outside STATEMENT_TYPES is unclassified.
+   */
+  readonly type: string;
   /** Tables the statement touches, as `table` or `schema.table`. Needed by rules that name tables. */
   readonly tables?: readonly string[];
   /** Whether an UPDATE/DELETE has a WHERE clause. Absent means unknown (fails `require_where`). */
   readonly hasWhere?: boolean;
+  /** False when the engine knows the statement writes (`SELECT ... FOR UPDATE`, a data-modifying CTE). */
+  readonly readOnly?: boolean;
+  /** Set when the statement was found inside another (a data-modifying CTE, EXPLAIN ANALYZE). */
+  readonly nestedIn?: string;
 }
 
 /** One query message: several statements when the client sent a multi-statement string. */

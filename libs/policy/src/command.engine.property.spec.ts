@@ -120,7 +120,7 @@ const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&
 function denyCovering(f: CommandFacts): CommandMatchers {
   switch (f.kind) {
     case 'sql':
-      return { statements: [f.statements[0]!.type as StatementSelector] };
+      return { statements: [f.statements[0]!.type] };
     case 'ssh':
       return { commands: [escapeRegExp(f.command)] };
     case 'kubernetes':

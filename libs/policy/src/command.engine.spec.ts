@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CommandFacts } from './command-facts';
+import type { CommandFacts, SqlStatementFacts } from './command-facts';
 import { decideCommand, type CommandContext, type CommandDecision } from './command.engine';
 import { formatPolicyError, parsePolicy } from './parse-policy';
 import type { Policy } from './policy.types';
@@ -62,7 +62,7 @@ const ctx = (connection: CommandContext['connection'], subject = dev, readOnly =
   connection,
   readOnly,
 });
-const sql = (...statements: { type: string; tables?: string[]; hasWhere?: boolean }[]): CommandFacts => ({
+const sql = (...statements: SqlStatementFacts[]): CommandFacts => ({
   kind: 'sql',
   statements,
 });
@@ -101,6 +101,34 @@ describe('decideCommand', () => {
         rule: 'no-drop-in-prod',
         message: /^DROP is denied by policy rule "no-drop-in-prod"$/,
       },
+    ],
+    // multi-word types from the PostgreSQL classifier
+    [
+      'DROP INDEX is a DROP',
+      ctx(pgProd),
+      sql({ type: 'DROP INDEX', tables: ['i'] }),
+      { decision: 'deny', rule: 'no-drop-in-prod', message: /^DROP INDEX is denied/ },
+    ],
+    [
+      'CREATE TABLE is classified',
+      ctx(pgProd, ops),
+      sql({ type: 'CREATE TABLE', tables: ['t'] }),
+      { decision: 'allow' },
+    ],
+    [
+      'a family no policy knows',
+      ctx(pgProd, ops),
+      sql({ type: 'CHECK POINT', tables: [] }),
+      { decision: 'deny', rule: 'no-drop-in-prod', message: /could not be classified/ },
+    ],
+    [
+      'a data-modifying CTE counts as its nested statement',
+      ctx(pgProd),
+      sql(
+        { type: 'SELECT', tables: ['t'], readOnly: false },
+        { type: 'INSERT', tables: ['t'], nestedIn: 'SELECT' },
+      ),
+      { decision: 'require_approval', rule: 'writes-need-approval' },
     ],
     // tables
     [
@@ -205,6 +233,36 @@ describe('decideCommand', () => {
       'read-only SET (could lift the database read-only flag)',
       ctx(pgStaging, ops, true),
       sql({ type: 'SET' }),
+      { decision: 'deny', rule: 'sessions.read_only' },
+    ],
+    [
+      'read-only COPY TO',
+      ctx(pgStaging, ops, true),
+      sql({ type: 'COPY TO', tables: ['t'], readOnly: true }),
+      { decision: 'allow' },
+    ],
+    [
+      'read-only transaction control',
+      ctx(pgStaging, ops, true),
+      sql({ type: 'TRANSACTION', tables: [] }, { type: 'BEGIN', tables: [] }),
+      { decision: 'allow' },
+    ],
+    [
+      'read-only COPY FROM',
+      ctx(pgStaging, ops, true),
+      sql({ type: 'COPY FROM', tables: ['t'] }),
+      { decision: 'deny', rule: 'sessions.read_only' },
+    ],
+    [
+      'read-only SELECT INTO',
+      ctx(pgStaging, ops, true),
+      sql({ type: 'SELECT INTO', tables: ['t'] }),
+      { decision: 'deny', rule: 'sessions.read_only' },
+    ],
+    [
+      'read-only SELECT FOR UPDATE (engine says it writes)',
+      ctx(pgStaging, ops, true),
+      sql({ type: 'SELECT', tables: ['t'], readOnly: false }),
       { decision: 'deny', rule: 'sessions.read_only' },
     ],
     [

@@ -12,11 +12,12 @@ import { maskingRulesFor, type MaskingRules } from './masking-rules';
 import type { CommandMatchers, Guardrail, Policy } from './policy.types';
 import { matchApplies } from './selectors';
 import {
-  expandStatementSelector,
   HTTP_READ_METHODS,
-  isStatementType,
   KUBERNETES_READ_VERBS,
+  normalizeStatementType,
   READ_ONLY_STATEMENTS,
+  selectorCovers,
+  statementFamily,
 } from './vocabulary';
 
 /** The session a command runs in. */
@@ -106,8 +107,10 @@ function guardrailDenial(guardrail: Guardrail, facts: CommandFacts): string | nu
   if (guardrail.requireWhere && facts.kind === 'sql') {
     if (!isClassified(facts)) return unclassifiedMessage(facts, quoted);
     const required = new Set<string>(guardrail.requireWhere);
-    const bare = facts.statements.find((s) => required.has(s.type.toUpperCase()) && s.hasWhere !== true);
-    if (bare) return `${bare.type.toUpperCase()} without a WHERE clause is denied by ${quoted}`;
+    const bare = facts.statements.find(
+      (s) => required.has(normalizeStatementType(s.type)) && s.hasWhere !== true,
+    );
+    if (bare) return `${normalizeStatementType(bare.type)} without a WHERE clause is denied by ${quoted}`;
   }
   // An approval rule that cannot tell whether it applies must not let the command through unasked.
   if (guardrail.requireApproval && catches(guardrail.requireApproval, facts) === 'unclassified') {
@@ -126,8 +129,8 @@ function readOnlyDenial(facts: CommandFacts): string | null {
   switch (facts.kind) {
     case 'sql': {
       if (!isClassified(facts)) return unclassifiedMessage(facts, 'the read-only session');
-      const write = facts.statements.find((s) => !READ_ONLY_STATEMENTS.has(s.type.toUpperCase() as never));
-      return write ? `${write.type.toUpperCase()} ${suffix}` : null;
+      const write = facts.statements.find((s) => !isRead(s));
+      return write ? `${normalizeStatementType(write.type)} ${suffix}` : null;
     }
     case 'ssh':
       // A shell command's effect cannot be told from its text, so none is treated as a read.
@@ -172,18 +175,26 @@ function hasAnyMatcher(m: CommandMatchers): boolean {
   );
 }
 
-function isClassified(facts: SqlCommandFacts): boolean {
+function isRead(statement: SqlStatementFacts): boolean {
+  const type = normalizeStatementType(statement.type);
   return (
-    facts.parseError === undefined && facts.statements.every((s) => isStatementType(s.type.toUpperCase()))
+    statement.readOnly !== false &&
+    READ_ONLY_STATEMENTS.some((selector) => selectorCovers(selector, type)) &&
+    !selectorCovers('WRITE', type)
   );
+}
+
+function isClassified(facts: SqlCommandFacts): boolean {
+  return facts.parseError === undefined && facts.statements.every((s) => statementFamily(s.type) !== null);
 }
 
 function catchesSql(matchers: CommandMatchers, facts: SqlCommandFacts): Verdict {
   if (!isClassified(facts)) return 'unclassified';
-  const types = new Set((matchers.statements ?? []).flatMap(expandStatementSelector));
+  const selectors = matchers.statements ?? [];
   let verdict: Verdict = 'no';
   for (const statement of facts.statements) {
-    if (!types.has(statement.type.toUpperCase() as never)) continue;
+    const type = normalizeStatementType(statement.type);
+    if (!selectors.some((selector) => selectorCovers(selector, type))) continue;
     const onTables = tablesMatch(matchers.tables, statement);
     if (onTables === 'match') return 'match';
     if (onTables === 'unclassified') verdict = 'unclassified';
@@ -255,7 +266,7 @@ function describe(facts: CommandFacts, matchers?: CommandMatchers): string {
       const caught = matchers
         ? facts.statements.find((s) => catchesSql(matchers, { kind: 'sql', statements: [s] }) === 'match')
         : facts.statements[0];
-      return caught ? caught.type.toUpperCase() : 'the statement';
+      return caught ? normalizeStatementType(caught.type) : 'the statement';
     }
     case 'ssh':
       return 'the command';

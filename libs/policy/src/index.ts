@@ -19,6 +19,8 @@ export {
   BUILTIN_DETECTORS,
   PROTOCOLS,
   READ_ONLY_STATEMENTS,
+  selectorCovers,
+  statementFamily,
   STATEMENT_GROUPS,
   STATEMENT_TYPES,
   VERBS,

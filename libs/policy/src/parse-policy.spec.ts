@@ -243,6 +243,17 @@ describe('parsePolicy', () => {
     expect(error!.message).toMatch(message);
   });
 
+  it('accepts statement families, specific types and groups, and rejects anything else', () => {
+    const doc = (statement: string) =>
+      `version: 1\nguardrails:\n  - name: g\n    deny: {statements: ["${statement}"]}\n`;
+    for (const ok of ['DROP', 'DROP DATABASE', 'COPY FROM', 'WRITE', 'DDL', 'DCL', '*', 'TRANSACTION']) {
+      expect(parsePolicy(doc(ok), 'p.yaml').ok, ok).toBe(true);
+    }
+    for (const bad of ['drop', 'DORP', 'DROP  TABLE', 'CHECKPOINT', '']) {
+      expect(errorsOf(doc(bad))[0]!.path, bad).toBe('guardrails[0].deny.statements[0]');
+    }
+  });
+
   it('reports every problem, not only the first, in source order', () => {
     const errors = errorsOf(
       'version: 1\nroles:\n  - name: r\n    subjects: [nobody]\n    verbs: [admin, fly]\n    colour: red\n',

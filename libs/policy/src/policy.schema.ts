@@ -3,10 +3,10 @@ import { parseDuration } from './duration';
 import {
   BUILTIN_DETECTORS,
   PROTOCOLS,
-  STATEMENT_SELECTORS,
+  isStatementGroup,
+  statementFamily,
   VERBS,
   WHERE_STATEMENTS,
-  type StatementSelector,
 } from './vocabulary';
 
 /**
@@ -55,10 +55,18 @@ const match = z.strictObject({
   subjects: nonEmpty(subject).optional(),
 });
 
-const statementSelector = z.enum(STATEMENT_SELECTORS as [StatementSelector, ...StatementSelector[]], {
-  error: (issue) =>
-    `expected a SQL statement type (SELECT, INSERT, UPDATE, DELETE, DROP, TRUNCATE, ... see docs/policy.md), a group (WRITE, DDL, DCL) or *; got ${JSON.stringify(issue.input)}`,
-});
+const statementSelector = z
+  .string()
+  .refine(
+    (selector) =>
+      selector === '*' ||
+      isStatementGroup(selector) ||
+      (/^[A-Z]+( [A-Z]+)*$/.test(selector) && statementFamily(selector) !== null),
+    {
+      error: (issue) =>
+        `expected a SQL statement type in upper case (SELECT, INSERT, UPDATE, DELETE, DROP, DROP DATABASE, COPY FROM, ... see docs/policy.md), a group (WRITE, DDL, DCL) or *; got ${JSON.stringify(issue.input)}`,
+    },
+  );
 
 const kubernetesMatcher = z
   .strictObject({

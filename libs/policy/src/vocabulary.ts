@@ -9,8 +9,9 @@ export const PROTOCOLS = ['postgres', 'mysql', 'ssh', 'kubernetes', 'http', 'tcp
 export type Protocol = (typeof PROTOCOLS)[number];
 
 /**
- * SQL statement types as protocol engines classify them (the first keyword of the statement, with
- * MySQL's REPLACE/USE/LOAD/HANDLER included). A type outside this list is "unclassified".
+ * SQL statement families: the first keyword of a statement type as protocol engines report it
+ * (`DROP`, or `DROP INDEX`, `CREATE TABLE`, `COPY FROM`, `TRANSACTION`; MySQL's REPLACE, USE, LOAD
+ * and HANDLER included). A statement whose first keyword is outside this list is "unclassified".
  */
 export const STATEMENT_TYPES = [
   'SELECT',
@@ -35,6 +36,7 @@ export const STATEMENT_TYPES = [
   'ROLLBACK',
   'SAVEPOINT',
   'RELEASE',
+  'TRANSACTION',
   'SET',
   'RESET',
   'SHOW',
@@ -62,27 +64,65 @@ export const STATEMENT_TYPES = [
 ] as const;
 export type StatementType = (typeof STATEMENT_TYPES)[number];
 
-/** Named groups usable wherever a statement type is: `statements: [DDL]`. */
+/**
+ * Named groups usable wherever a statement selector is: `statements: [DDL]`. Members cover as
+ * selectors do (`COPY FROM` covers the type `COPY FROM`, not `COPY TO`).
+ */
 export const STATEMENT_GROUPS = {
-  WRITE: ['INSERT', 'UPDATE', 'DELETE', 'MERGE', 'REPLACE', 'COPY', 'LOAD'],
+  WRITE: [
+    'INSERT',
+    'UPDATE',
+    'DELETE',
+    'MERGE',
+    'REPLACE',
+    'LOAD',
+    'COPY FROM',
+    'SELECT INTO',
+    'CREATE TABLE AS',
+  ],
   DDL: ['CREATE', 'ALTER', 'DROP', 'TRUNCATE', 'RENAME', 'COMMENT'],
   DCL: ['GRANT', 'REVOKE'],
-} as const satisfies Record<string, readonly StatementType[]>;
+} as const satisfies Record<string, readonly string[]>;
 export type StatementGroup = keyof typeof STATEMENT_GROUPS;
 
-export type StatementSelector = StatementType | StatementGroup | '*';
-export const STATEMENT_SELECTORS: readonly StatementSelector[] = [
-  '*',
-  ...(Object.keys(STATEMENT_GROUPS) as StatementGroup[]),
-  ...STATEMENT_TYPES,
-];
+/**
+ * A statement selector in a policy: `*`, a group (`WRITE`, `DDL`, `DCL`), a family (`DROP`, which
+ * covers `DROP`, `DROP INDEX`, `DROP DATABASE`, ...) or a more specific type (`DROP DATABASE`,
+ * `COPY FROM`), which covers that type and its longer forms (`CREATE TABLE` covers `CREATE TABLE AS`).
+ */
+export type StatementSelector = string;
+
+export function isStatementGroup(selector: string): selector is StatementGroup {
+  return Object.hasOwn(STATEMENT_GROUPS, selector);
+}
+
+/** The family (first keyword, upper case) of a statement type, or null when it is not a known one. */
+export function statementFamily(type: string): StatementType | null {
+  const first = type.trim().split(/\s+/, 1)[0]?.toUpperCase() ?? '';
+  return (STATEMENT_TYPES as readonly string[]).includes(first) ? (first as StatementType) : null;
+}
+
+/** Normalizes an engine's statement type: upper case, single spaces. */
+export function normalizeStatementType(type: string): string {
+  return type.trim().toUpperCase().replace(/\s+/g, ' ');
+}
+
+/** Does a selector cover a (normalized) statement type? */
+export function selectorCovers(selector: StatementSelector, type: string): boolean {
+  if (selector === '*') return true;
+  if (isStatementGroup(selector))
+    return STATEMENT_GROUPS[selector].some((member) => selectorCovers(member, type));
+  return type === selector || type.startsWith(`${selector} `);
+}
 
 /**
- * Statements a read-only session may run. Everything else is a write, including SET/RESET (they can
- * turn off `default_transaction_read_only` or switch roles), COPY (either direction: the fact does
- * not say which), CALL/DO/EXECUTE (they run code the gateway cannot see) and anything unclassified.
+ * Statements a read-only session may run, as selectors. Everything else is a write, including SET
+ * and RESET (they can turn off `default_transaction_read_only` or switch roles), COPY unless its
+ * direction is TO, CALL/DO/EXECUTE (they run code the gateway cannot see) and anything
+ * unclassified. A statement in this list still counts as a write when it is in the WRITE group
+ * (`SELECT INTO`) or when the engine reports `readOnly: false` (`SELECT ... FOR UPDATE`).
  */
-export const READ_ONLY_STATEMENTS: ReadonlySet<StatementType> = new Set<StatementType>([
+export const READ_ONLY_STATEMENTS: readonly StatementSelector[] = [
   'SELECT',
   'SHOW',
   'EXPLAIN',
@@ -92,10 +132,12 @@ export const READ_ONLY_STATEMENTS: ReadonlySet<StatementType> = new Set<Statemen
   'ROLLBACK',
   'SAVEPOINT',
   'RELEASE',
+  'TRANSACTION',
   'DECLARE',
   'FETCH',
   'CLOSE',
-]);
+  'COPY TO',
+];
 
 /** Statements that `require_where` can apply to. */
 export const WHERE_STATEMENTS = ['UPDATE', 'DELETE'] as const;
@@ -108,13 +150,3 @@ export const HTTP_READ_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'O
 
 export const BUILTIN_DETECTORS = ['email', 'phone', 'credit_card', 'ssn', 'iban', 'ip_address'] as const;
 export type BuiltinDetector = (typeof BUILTIN_DETECTORS)[number];
-
-export function expandStatementSelector(selector: StatementSelector): readonly StatementType[] {
-  if (selector === '*') return STATEMENT_TYPES;
-  if (selector in STATEMENT_GROUPS) return STATEMENT_GROUPS[selector as StatementGroup];
-  return [selector as StatementType];
-}
-
-export function isStatementType(value: string): value is StatementType {
-  return (STATEMENT_TYPES as readonly string[]).includes(value);
-}
