@@ -1,0 +1,123 @@
+/**
+ * Audit events. Plain JSON (times as ISO 8601 strings, no Dates or class instances), so that the
+ * canonical form hashed when an event is chained is exactly what is stored and read back.
+ */
+
+/** Who acted: the subject and every party acting on its behalf (RFC 8693 `act`), nearest first. */
+export interface AuditActor {
+  readonly subject: string;
+  readonly actorChain: readonly string[];
+}
+
+export interface AuditConnectionRef {
+  readonly name: string;
+  readonly protocol: string;
+}
+
+interface EventBase {
+  /** Unique id (a UUID), assigned by the writer. */
+  readonly id: string;
+  /** When it happened, ISO 8601 in UTC (`2026-11-25T18:00:00.000Z`). */
+  readonly time: string;
+  /** The policy version that made the decision this event records (null: the built-in default). */
+  readonly policyVersion?: number | null;
+}
+
+export interface SessionOpenEvent extends EventBase {
+  readonly type: 'session.open';
+  readonly sessionId: string;
+  readonly actor: AuditActor;
+  readonly connection: AuditConnectionRef;
+  /** Where the client came from (address, or `exec`/`console`). */
+  readonly source?: string;
+  /** The agent serving the session. */
+  readonly agent?: string;
+  readonly limits?: { readonly maxDurationSeconds: number; readonly readOnly: boolean };
+}
+
+export type SessionCloseReason = 'client' | 'target' | 'killed' | 'expired' | 'error' | 'agent-lost';
+
+export interface SessionCloseEvent extends EventBase {
+  readonly type: 'session.close';
+  readonly sessionId: string;
+  readonly reason: SessionCloseReason;
+  readonly detail?: string;
+  /** Present when the session was recorded (SSH shells, as asciicast v2). */
+  readonly recording?: {
+    readonly format: 'asciicast-v2';
+    readonly location: string;
+    readonly sha256: string;
+  };
+}
+
+export type CommandDecisionKind = 'allow' | 'deny' | 'require_approval';
+
+export interface CommandEvent extends EventBase {
+  readonly type: 'command';
+  readonly sessionId: string;
+  readonly actor: AuditActor;
+  readonly connection: AuditConnectionRef;
+  /** The command as the user sent it: SQL text, a command line, `GET /api/v1/pods`. */
+  readonly command: string;
+  readonly decision: CommandDecisionKind;
+  /** The policy rule behind a denial or an approval requirement. */
+  readonly rule?: string;
+  /** The message shown to the client on a denial. */
+  readonly message?: string;
+  /** Masking rules applied to the results. */
+  readonly masking?: readonly string[];
+  /** For a held command: the review that decides it. */
+  readonly reviewId?: string;
+}
+
+export interface AuthorizationEvent extends EventBase {
+  readonly type: 'authorization';
+  readonly actor: AuditActor;
+  readonly verb: string;
+  readonly connection?: AuditConnectionRef;
+  readonly allowed: boolean;
+  readonly reason: string;
+  readonly roles: readonly string[];
+  readonly source?: string;
+}
+
+export interface PolicyChangeEvent extends EventBase {
+  readonly type: 'policy.change';
+  readonly actor: AuditActor;
+  readonly action: 'apply' | 'restore';
+  /** The version now active, and the one it replaced (null for the first). */
+  readonly version: number;
+  readonly previousVersion: number | null;
+  /** sha256 of the applied document's text. */
+  readonly documentSha256: string;
+}
+
+export interface ReviewRequestEvent extends EventBase {
+  readonly type: 'review.request';
+  readonly reviewId: string;
+  readonly kind: 'access' | 'command';
+  readonly actor: AuditActor;
+  readonly connection?: AuditConnectionRef;
+  readonly sessionId?: string;
+  readonly reason?: string;
+  readonly rule: string;
+}
+
+export interface ReviewDecisionEvent extends EventBase {
+  readonly type: 'review.decision';
+  readonly reviewId: string;
+  readonly actor: AuditActor;
+  readonly decision: 'approve' | 'reject' | 'timeout';
+  readonly comment?: string;
+}
+
+export type AuditEvent =
+  | SessionOpenEvent
+  | SessionCloseEvent
+  | CommandEvent
+  | AuthorizationEvent
+  | PolicyChangeEvent
+  | ReviewRequestEvent
+  | ReviewDecisionEvent;
+
+export type AuditEventType = AuditEvent['type'];

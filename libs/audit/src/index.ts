@@ -1,0 +1,38 @@
+export type {
+  AuditActor,
+  AuditConnectionRef,
+  AuditEvent,
+  AuditEventType,
+  AuthorizationEvent,
+  CommandDecisionKind,
+  CommandEvent,
+  PolicyChangeEvent,
+  ReviewDecisionEvent,
+  ReviewRequestEvent,
+  SessionCloseEvent,
+  SessionCloseReason,
+  SessionOpenEvent,
+} from './audit-event.types';
+export { canonicalJson, CanonicalJsonError, type JsonValue } from './canonical-json';
+export {
+  appendToChain,
+  genesisHead,
+  GENESIS_HASH,
+  linkHash,
+  verifyChain,
+  type ChainedRecord,
+  type ChainFault,
+  type ChainHead,
+  type ChainVerification,
+  type VerifyOptions,
+} from './hash-chain';
+export {
+  AsciicastWriter,
+  asciicastOutput,
+  parseAsciicast,
+  parseAsciicastEvent,
+  type AsciicastCode,
+  type AsciicastEvent,
+  type AsciicastHeader,
+  type AsciicastParseResult,
+} from './asciicast';
