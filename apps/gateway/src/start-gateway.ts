@@ -8,6 +8,8 @@ import { createLogger, NestPinoLogger } from './common/logging/logger';
 import { ProblemDetailsFilter } from './common/problem/problem-details.filter';
 import { GatewayModule } from './gateway.module';
 import { startGrpcServer, type RunningGrpcServer } from './grpc/grpc-server';
+import type { DevIdp } from './modules/identity/dev-idp/dev-idp.server';
+import { startIdentityRuntime } from './modules/identity/identity-runtime';
 import { MetricsService } from './modules/metrics/metrics.service';
 import { buildOpenApiDocument, OPENAPI_PATH } from './openapi/openapi-document';
 import { GATEWAY_VERSION } from './version';
@@ -18,6 +20,8 @@ export interface RunningGateway {
   readonly grpcAddress: string;
   readonly store: string;
   readonly logger: Logger;
+  /** The development identity provider (demo users), when TOLLGATE_DEV_IDP is on. */
+  readonly devIdp?: DevIdp;
   /** A provider of the running application, for in-process callers such as tests. */
   resolve<T>(type: abstract new (...args: never[]) => T): T;
   /** Stops accepting, lets in-flight requests finish (up to the shutdown timeout), closes the store. */
@@ -90,6 +94,10 @@ async function startHttp(
   const address = fastify.server.address();
   const port = typeof address === 'object' && address ? address.port : config.httpPort;
   const httpUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  const identity = await startIdentityRuntime(app, config, httpUrl, logger).catch(async (error: unknown) => {
+    await app.close();
+    throw error;
+  });
   logger.info(
     { httpUrl, grpcAddress: grpc.address, store: store.describe, version: GATEWAY_VERSION },
     'gateway listening',
@@ -107,7 +115,7 @@ async function startHttp(
         fastify.server.closeAllConnections();
       }, config.shutdownTimeoutMs);
       try {
-        await Promise.all([app.close(), grpc.close(config.shutdownTimeoutMs)]);
+        await Promise.all([app.close(), grpc.close(config.shutdownTimeoutMs), identity.close()]);
       } finally {
         clearTimeout(forced);
         await store.close();
@@ -116,5 +124,13 @@ async function startHttp(
     })());
 
   const resolve = <T>(type: abstract new (...args: never[]) => T): T => app.get<T>(type, { strict: false });
-  return { httpUrl, grpcAddress: grpc.address, store: store.describe, logger, resolve, close };
+  return {
+    httpUrl,
+    grpcAddress: grpc.address,
+    store: store.describe,
+    logger,
+    devIdp: identity.devIdp,
+    resolve,
+    close,
+  };
 }

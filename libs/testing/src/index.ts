@@ -9,3 +9,4 @@ export {
   TEST_BOOTSTRAP_ADMIN_SECRET,
   type GatewayTokenResponse,
 } from './gateway-tokens';
+export { completeBrowserLogin, loginDevUser } from './browser-login';

@@ -4,10 +4,16 @@ import { AccessDecider } from './access-decider';
 import { AccessTokenVerifier } from './access-token-verifier';
 import { ApiKeysService } from './api-keys/api-keys.service';
 import { AccessGuard } from './http/access.guard';
+import { LoginController } from './http/login.controller';
 import { ServiceAccountsController } from './http/service-accounts.controller';
+import { UsersController } from './http/users.controller';
 import { TokenController } from './http/token.controller';
 import { IdentityOptionsToken, type IdentityOptions } from './identity-options';
 import { SigningKeysService } from './keys/signing-keys.service';
+import { LoginTransactionsService } from './oidc/login-transactions';
+import { OidcRelyingPartyService } from './oidc/oidc-relying-party.service';
+import { SyncOidcUserUseCase } from './oidc/sync-oidc-user.usecase';
+import { UserTokensService } from './oidc/user-tokens.service';
 import { ActivePolicyService } from './rbac/active-policy.service';
 import { RbacAccessDecider } from './rbac/rbac.access-decider';
 import { ServiceAccountsService } from './service-accounts/service-accounts.service';
@@ -15,7 +21,9 @@ import { SubjectDirectoryService } from './subjects/subject-directory.service';
 import { JwtAccessTokenVerifier } from './tokens/jwt-access-token.verifier';
 import { TokenIssuerService } from './tokens/token-issuer.service';
 import { TokenRevocationService } from './tokens/token-revocation.service';
+import { AuthorizationCodeGrantUseCase } from './usecases/authorization-code-grant.usecase';
 import { ClientCredentialsGrantUseCase } from './usecases/client-credentials-grant.usecase';
+import { RefreshTokenGrantUseCase } from './usecases/refresh-token-grant.usecase';
 import { TokenExchangeGrantUseCase } from './usecases/token-exchange-grant.usecase';
 
 /**
@@ -30,7 +38,7 @@ export class IdentityModule {
   static forOptions(options: IdentityOptions): DynamicModule {
     return {
       module: IdentityModule,
-      controllers: [TokenController, ServiceAccountsController],
+      controllers: [TokenController, LoginController, ServiceAccountsController, UsersController],
       providers: [
         { provide: IdentityOptionsToken, useValue: options },
         SigningKeysService,
@@ -45,6 +53,12 @@ export class IdentityModule {
         { provide: APP_GUARD, useClass: AccessGuard },
         ClientCredentialsGrantUseCase,
         TokenExchangeGrantUseCase,
+        OidcRelyingPartyService,
+        LoginTransactionsService,
+        SyncOidcUserUseCase,
+        UserTokensService,
+        AuthorizationCodeGrantUseCase,
+        RefreshTokenGrantUseCase,
       ],
       exports: [
         AccessTokenVerifier,
@@ -56,6 +70,7 @@ export class IdentityModule {
         ApiKeysService,
         ActivePolicyService,
         IdentityOptionsToken,
+        OidcRelyingPartyService,
       ],
     };
   }

@@ -2,7 +2,9 @@ import { Body, Controller, Get, Headers, HttpCode, Post } from '@nestjs/common';
 import { ApiExcludeEndpoint, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AccessTokenVerifier } from '../access-token-verifier';
 import { SigningKeysService } from '../keys/signing-keys.service';
+import { AuthorizationCodeGrantUseCase } from '../usecases/authorization-code-grant.usecase';
 import { ClientCredentialsGrantUseCase } from '../usecases/client-credentials-grant.usecase';
+import { RefreshTokenGrantUseCase } from '../usecases/refresh-token-grant.usecase';
 import { TokenExchangeGrantUseCase } from '../usecases/token-exchange-grant.usecase';
 import { TOKEN_EXCHANGE_GRANT, type TokenResponse } from '../usecases/token-response';
 import { TokenRevocationService } from '../tokens/token-revocation.service';
@@ -20,6 +22,8 @@ export class TokenController {
   constructor(
     private readonly clientCredentials: ClientCredentialsGrantUseCase,
     private readonly tokenExchange: TokenExchangeGrantUseCase,
+    private readonly authorizationCode: AuthorizationCodeGrantUseCase,
+    private readonly refreshToken: RefreshTokenGrantUseCase,
     private readonly keys: SigningKeysService,
     private readonly verifier: AccessTokenVerifier,
     private readonly revocation: TokenRevocationService,
@@ -31,7 +35,7 @@ export class TokenController {
   @HttpCode(200)
   @ApiOperation({
     summary:
-      'Token endpoint (form or JSON): client_credentials, urn:ietf:params:oauth:grant-type:token-exchange',
+      'Token endpoint (form or JSON): client_credentials, authorization_code (PKCE), refresh_token, urn:ietf:params:oauth:grant-type:token-exchange',
   })
   async token(
     @Body() body: unknown,
@@ -62,6 +66,14 @@ export class TokenController {
           actorTokenType: param(params, 'actor_token_type'),
         });
       }
+      case 'authorization_code':
+        return this.authorizationCode.execute({
+          code: param(params, 'code', true),
+          codeVerifier: param(params, 'code_verifier', true),
+          redirectUri: param(params, 'redirect_uri', true),
+        });
+      case 'refresh_token':
+        return this.refreshToken.execute(param(params, 'refresh_token', true));
       default:
         throw new OAuthError('unsupported_grant_type', `grant_type "${grantType}" is not supported`);
     }

@@ -1,0 +1,30 @@
+import * as client from 'openid-client';
+import type { OidcRelyingPartyService } from './oidc-relying-party.service';
+import { groupsFromClaims, type OidcIdentity } from './sync-oidc-user.usecase';
+
+/** The user's identity from an IdP token response: ID token claims, then userinfo for what is missing. */
+export async function identityFromTokens(
+  rp: OidcRelyingPartyService,
+  tokens: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers,
+  expectedSubject?: string,
+): Promise<OidcIdentity> {
+  const claims = (tokens.claims() ?? {}) as Record<string, unknown>;
+  const subject = typeof claims.sub === 'string' ? claims.sub : expectedSubject;
+  if (!subject) throw new Error('the identity provider returned no subject');
+  let merged: Record<string, unknown> = claims;
+  if (groupsFromClaims(claims, rp.groupsClaim) === undefined || claims.email === undefined) {
+    const userinfo = await client.fetchUserInfo(await rp.configuration(), tokens.access_token, subject);
+    merged = { ...userinfo, ...claims, ...pickDefined(userinfo) };
+  }
+  return {
+    issuer: rp.issuer,
+    subject,
+    email: typeof merged.email === 'string' ? merged.email : undefined,
+    displayName: typeof merged.name === 'string' ? merged.name : undefined,
+    groups: groupsFromClaims(merged, rp.groupsClaim) ?? [],
+  };
+}
+
+function pickDefined(value: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
+}
