@@ -34,7 +34,13 @@ export {
 export { parsePolicy, formatPolicyError, type ParsePolicyResult, type PolicyError } from './parse-policy';
 export { parseDuration, formatDuration } from './duration';
 export { DEFAULT_POLICY, DEFAULT_POLICY_YAML } from './default-policy';
-export { evaluateAccess, maxDelegationDepth, type AccessDecision } from './access.engine';
+export {
+  evaluateAccess,
+  maxDelegationDepth,
+  type AccessDecision,
+  type AccessGrant,
+  type EvaluateAccessOptions,
+} from './access.engine';
 export { subjectMatches, connectionMatches } from './selectors';
 export type {
   CommandFacts,
@@ -52,3 +58,13 @@ export {
   type CommandDecision,
 } from './command.engine';
 export { maskingRulesFor, NO_MASKING, type MaskingRules } from './masking-rules';
+export {
+  accessRequestRequirement,
+  accessRequestRulesFor,
+  approvalsSatisfied,
+  canReview,
+  checkAccessRequest,
+  type AccessRequestCheck,
+  type AccessRequestInput,
+  type ReviewRequirement,
+} from './access-requests';
