@@ -1,5 +1,8 @@
 import { Command } from 'commander';
 import { GATEWAY_VERSION } from '@tollgate/gateway';
+import { adminCommand } from './commands/admin/admin.command';
+import { agentCommand } from './commands/agent.command';
+import { connectCommand } from './commands/connect.command';
 import { gatewayCommand } from './commands/gateway.command';
 import { startCommand } from './commands/start.command';
 
@@ -10,5 +13,8 @@ export function buildProgram(): Command {
     .version(GATEWAY_VERSION, '-v, --version')
     .showHelpAfterError()
     .addCommand(startCommand())
-    .addCommand(gatewayCommand());
+    .addCommand(gatewayCommand())
+    .addCommand(agentCommand())
+    .addCommand(connectCommand())
+    .addCommand(adminCommand());
 }

@@ -1,4 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import type { Logger } from 'pino';
 import type { Store } from '@tollgate/store';
 import { AgentsModule } from './modules/agents/agents.module';
 import { AuditModule } from './modules/audit/audit.module';
@@ -9,10 +10,12 @@ import { IdentityModule } from './modules/identity/identity.module';
 import { MetricsModule } from './modules/metrics/metrics.module';
 import type { MetricsService } from './modules/metrics/metrics.service';
 import { StoreModule } from './modules/store/store.module';
+import { TunnelModule } from './modules/tunnel/tunnel.module';
 
 export interface GatewayModuleOptions {
   readonly store: Store;
   readonly metrics: MetricsService;
+  readonly logger: Logger;
   readonly identity: IdentityOptions;
 }
 
@@ -30,6 +33,7 @@ export class GatewayModule {
         HealthModule,
         ConnectionsModule,
         AgentsModule,
+        TunnelModule.forRoot(options.logger),
       ],
     };
   }

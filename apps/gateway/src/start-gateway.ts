@@ -11,6 +11,7 @@ import { startGrpcServer, type RunningGrpcServer } from './grpc/grpc-server';
 import type { DevIdp } from './modules/identity/dev-idp/dev-idp.server';
 import { startIdentityRuntime } from './modules/identity/identity-runtime';
 import { MetricsService } from './modules/metrics/metrics.service';
+import { registerTunnelServices } from './modules/tunnel/register-tunnel-services';
 import { buildOpenApiDocument, OPENAPI_PATH } from './openapi/openapi-document';
 import { GATEWAY_VERSION } from './version';
 
@@ -67,7 +68,7 @@ async function startHttp(
     return503OnClosing: true,
   });
   const app = await NestFactory.create<NestFastifyApplication>(
-    GatewayModule.forRoot({ store, metrics, identity: config }),
+    GatewayModule.forRoot({ store, metrics, identity: config, logger }),
     adapter,
     {
       logger: new NestPinoLogger(logger.child({ component: 'nest' })),
@@ -75,6 +76,7 @@ async function startHttp(
     },
   );
   app.useGlobalFilters(new ProblemDetailsFilter());
+  registerTunnelServices(app, grpc);
 
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onResponse', async (request, reply) => {

@@ -12,3 +12,8 @@ export { gatewaySettings, loadGatewayConfig } from './gateway.config';
 export type { GatewayConfig, GatewayConfigOverrides } from './gateway.config';
 export { cliSettings, loadCliConfig } from './cli.config';
 export type { CliConfig, CliConfigOverrides } from './cli.config';
+export { agentSettings, loadAgentConfig } from './agent.config';
+export type { AgentConfig, AgentConfigOverrides } from './agent.config';
+export { connectSettings, loadConnectConfig } from './connect.config';
+export type { ConnectConfig, ConnectConfigOverrides } from './connect.config';
+export { isLoopbackHost, type TunnelEndpoint } from './tunnel-endpoint';

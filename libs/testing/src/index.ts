@@ -10,3 +10,21 @@ export {
   type GatewayTokenResponse,
 } from './gateway-tokens';
 export { completeBrowserLogin, loginDevUser } from './browser-login';
+export {
+  attachGateway,
+  createAgent,
+  createTcpConnection,
+  dial,
+  readAll,
+  spawnAgent,
+  spawnConnect,
+  startTunnelGateway,
+  type TunnelGateway,
+} from './tunnel-stack';
+export {
+  echoTarget,
+  replyAfterEofTarget,
+  startTcpTarget,
+  unusedPort,
+  type TcpTarget,
+} from './tcp-targets';

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { runGatewayProcess, type RunningGateway } from '@tollgate/gateway';
 import { addGatewayOptions, gatewayOverrides, type GatewayFlags } from './gateway-options';
+import { startLocalAgent } from './local-agent';
 
 /** The quickstart: everything on one machine with the embedded store. */
 export function startCommand(): Command {
@@ -9,7 +10,11 @@ export function startCommand(): Command {
       'quickstart: run the gateway on the embedded store and print where it listens',
     ),
   ).action(async (flags: GatewayFlags) => {
-    await runGatewayProcess({ logFormat: 'pretty', ...stripUndefined(gatewayOverrides(flags)) }, printBanner);
+    const overrides = { logFormat: 'pretty', ...stripUndefined(gatewayOverrides(flags)) };
+    await runGatewayProcess(overrides, (gateway) => {
+      printBanner(gateway);
+      startLocalAgent(gateway, overrides);
+    });
   });
 }
 

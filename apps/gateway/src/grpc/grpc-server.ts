@@ -1,10 +1,54 @@
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import {
+  Server,
+  ServerCredentials,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import type { Http2Server, ServerHttp2Session } from 'node:http2';
 import { HealthCheckResponse_ServingStatus, HealthService } from '@tollgate/proto';
 import type { Logger } from 'pino';
 import { HealthGrpcService } from './health.grpc-service';
 
+/**
+ * HTTP/2 per-stream receive window. Node's default (64 KiB) caps a tunnel session at one window per
+ * round trip (tens of MB/s); 1 MiB lets a session run at socket speed while still bounding what a
+ * slow reader can make each hop buffer to about one window per session.
+ */
+export const TUNNEL_STREAM_WINDOW_BYTES = 1024 * 1024;
+
+/**
+ * grpc-js has an option for the client's window (`grpc-node.flow_control_window`) but none for the
+ * server's, so the SETTINGS it hands to http2.createServer are extended before binding.
+ */
+function widenStreamWindows(server: Server, bytes: number): void {
+  const internals = server as unknown as { commonServerOptions?: { settings?: Record<string, unknown> } };
+  if (!internals.commonServerOptions) return;
+  internals.commonServerOptions.settings = {
+    ...internals.commonServerOptions.settings,
+    initialWindowSize: bytes,
+  };
+}
+
+/** HTTP/2 connection receive window: shared by every session of one agent or CLI. */
+export const TUNNEL_CONNECTION_WINDOW_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Node starts each HTTP/2 connection with a 64 KiB receive window, which every session of an agent
+ * shares; grpc-js widens it on the client side only. Widened here on each new server session.
+ */
+function widenConnectionWindows(server: Server, bytes: number): void {
+  const internals = server as unknown as { http2Servers?: Map<Http2Server, unknown> };
+  for (const http2Server of internals.http2Servers?.keys() ?? []) {
+    http2Server.on('session', (session: ServerHttp2Session) => {
+      session.once('localSettings', () => session.setLocalWindowSize(bytes));
+    });
+  }
+}
+
 export interface RunningGrpcServer {
   readonly address: string;
+  /** Adds a service once its implementation exists (the tunnel services live in the Nest app). */
+  addService(definition: ServiceDefinition, implementation: UntypedServiceImplementation): void;
   /** Marks the gateway NOT_SERVING, lets calls finish for up to `graceMs`, then cuts the rest. */
   close(graceMs: number): Promise<void>;
 }
@@ -25,6 +69,7 @@ export async function startGrpcServer(
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,
     'grpc.max_receive_message_length': 4 * 1024 * 1024,
   });
+  widenStreamWindows(server, TUNNEL_STREAM_WINDOW_BYTES);
   const health = new HealthGrpcService();
   server.addService(HealthService, health.handlers());
 
@@ -35,11 +80,13 @@ export async function startGrpcServer(
       error ? reject(error) : resolve(actual),
     ),
   );
+  widenConnectionWindows(server, TUNNEL_CONNECTION_WINDOW_BYTES);
   const address = `${bindHost}:${boundPort}`;
   logger.info({ grpcAddress: address }, 'grpc listening');
 
   return {
     address,
+    addService: (definition, implementation) => server.addService(definition, implementation),
     async close(graceMs) {
       health.setStatus('', HealthCheckResponse_ServingStatus.NOT_SERVING);
       health.endWatches();

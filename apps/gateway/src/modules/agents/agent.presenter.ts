@@ -6,8 +6,11 @@ export const agentInclude = {
 
 type AgentRow = Prisma.AgentGetPayload<{ include: typeof agentInclude }>;
 
-/** An agent is online while its heartbeats keep arriving within this window. */
-export const AGENT_ONLINE_WINDOW_MS = 30_000;
+/**
+ * An agent is online while a replica holds its control stream and its heartbeats keep arriving
+ * within this window (a replica that died without saying so stops refreshing `lastSeenAt`).
+ */
+export const AGENT_ONLINE_WINDOW_MS = 20_000;
 
 export interface AgentView {
   id: string;
@@ -44,6 +47,8 @@ export function presentAgent(row: AgentRow, now = Date.now()): AgentView {
 }
 
 function agentStatus(row: AgentRow, now: number): AgentView['status'] {
-  if (row.lastSeenAt && now - row.lastSeenAt.getTime() < AGENT_ONLINE_WINDOW_MS) return 'online';
+  if (row.connectedTo && row.lastSeenAt && now - row.lastSeenAt.getTime() < AGENT_ONLINE_WINDOW_MS) {
+    return 'online';
+  }
   return 'offline';
 }

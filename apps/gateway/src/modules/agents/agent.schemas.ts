@@ -14,3 +14,16 @@ export const updateAgentSchema = z.strictObject({
   labels: labelMap.optional(),
 });
 export type UpdateAgentInput = z.output<typeof updateAgentSchema>;
+
+export const issueAgentTokenSchema = z.strictObject({
+  /** Lifetime in seconds; absent means the token lives until revoked. */
+  expiresInSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(10 * 365 * 24 * 3600)
+    .optional(),
+  /** Rotation: revoke every other token of the agent (and cut the streams using them). */
+  revokeOthers: z.boolean().default(false),
+});
+export type IssueAgentTokenInput = z.output<typeof issueAgentTokenSchema>;

@@ -2,13 +2,17 @@ import { Injectable } from '@nestjs/common';
 import { ConflictError } from '../../../common/errors';
 import { isUniqueViolation } from '../../store/prisma-errors';
 import { StoreService } from '../../store/store.service';
+import { AgentRegistry } from '../../tunnel/agent-registry';
 import type { CreateConnectionInput } from '../connection.schemas';
 import { connectionInclude, presentConnection, type ConnectionView } from '../connection.presenter';
 import { resolveAgentNames } from './resolve-agent-names';
 
 @Injectable()
 export class CreateConnectionUseCase {
-  constructor(private readonly store: StoreService) {}
+  constructor(
+    private readonly store: StoreService,
+    private readonly agents: AgentRegistry,
+  ) {}
 
   async execute(input: CreateConnectionInput): Promise<ConnectionView> {
     try {
@@ -27,6 +31,8 @@ export class CreateConnectionUseCase {
           include: connectionInclude,
         });
       });
+      // Agents serving it get the new bundle at once (the push channel).
+      this.agents.pushBundlesSoon();
       return presentConnection(row);
     } catch (error) {
       if (isUniqueViolation(error))

@@ -3,6 +3,7 @@ import type { Prisma } from '@tollgate/store';
 import { ConflictError, ValidationError } from '../../../common/errors';
 import { isUniqueViolation } from '../../store/prisma-errors';
 import { StoreService } from '../../store/store.service';
+import { AgentRegistry } from '../../tunnel/agent-registry';
 import { validateTarget, type UpdateConnectionInput } from '../connection.schemas';
 import { connectionInclude, presentConnection, type ConnectionView } from '../connection.presenter';
 import { findConnectionOrThrow } from './find-connection';
@@ -10,7 +11,10 @@ import { resolveAgentNames } from './resolve-agent-names';
 
 @Injectable()
 export class UpdateConnectionUseCase {
-  constructor(private readonly store: StoreService) {}
+  constructor(
+    private readonly store: StoreService,
+    private readonly agents: AgentRegistry,
+  ) {}
 
   async execute(ref: string, input: UpdateConnectionInput): Promise<ConnectionView> {
     try {
@@ -32,6 +36,8 @@ export class UpdateConnectionUseCase {
         }
         return tx.connection.update({ where: { id: existing.id }, data, include: connectionInclude });
       });
+      // Agents serving it get the new bundle at once (the push channel).
+      this.agents.pushBundlesSoon();
       return presentConnection(row);
     } catch (error) {
       if (isUniqueViolation(error))

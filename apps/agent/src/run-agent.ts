@@ -1,0 +1,40 @@
+import { ConfigError, loadAgentConfig, type AgentConfig, type AgentConfigOverrides } from '@tollgate/config';
+import type { Logger } from 'pino';
+import { createAgentLogger } from './agent-logger';
+import { TunnelClient } from './tunnel-client';
+
+export interface RunningAgent {
+  readonly tunnel: TunnelClient;
+  /** Resolves when the agent stops: `fatal` when the gateway rejected its token. */
+  readonly done: Promise<{ fatal: boolean; reason: string }>;
+  stop(): void;
+}
+
+/** Starts an agent (in this process; the quickstart runs one next to its gateway). */
+export function startAgent(config: AgentConfig, logger?: Logger): RunningAgent {
+  const log = logger ?? createAgentLogger(config.logLevel, config.logFormat);
+  const tunnel = new TunnelClient(config, log);
+  log.info({ gateway: config.gateway.address, tls: config.gateway.tls }, 'agent starting');
+  return { tunnel, done: tunnel.run(), stop: () => tunnel.stop() };
+}
+
+/** `tollgate agent`: runs until SIGTERM/SIGINT; exit 1 on bad settings or a rejected token. */
+export async function runAgentProcess(overrides: AgentConfigOverrides): Promise<void> {
+  let config: AgentConfig;
+  try {
+    config = loadAgentConfig(overrides);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`tollgate agent: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const agent = startAgent(config);
+  const stop = () => agent.stop();
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  const result = await agent.done;
+  if (result.fatal) process.stderr.write(`tollgate agent: ${result.reason}\n`);
+  process.exit(result.fatal ? 1 : 0);
+}

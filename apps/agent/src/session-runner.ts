@@ -1,0 +1,115 @@
+import { Metadata } from '@grpc/grpc-js';
+import {
+  type AgentTunnelClient,
+  type Bundle,
+  type OpenSession,
+  type SessionDown,
+  type SessionUp,
+  SessionRefusalCode,
+} from '@tollgate/proto';
+import { TargetUnreachableError, type EngineSession, type FrameCodec } from '@tollgate/protocol-tcp';
+import type { Logger } from 'pino';
+import type { EngineRegistry } from './engine-registry';
+
+const sessionCodec: FrameCodec<SessionDown, SessionUp> = {
+  wrap: (frame) => ({ kind: { $case: 'frame', frame } }),
+  unwrap: (message) => {
+    switch (message.kind?.$case) {
+      case 'frame':
+        return { frame: message.kind.frame };
+      case 'close':
+        return { closeReason: message.kind.close.reason };
+      default:
+        return undefined;
+    }
+  },
+};
+
+export type Refusal = { code: SessionRefusalCode; message: string };
+
+/**
+ * Serves sessions the gateway offers: checks the connection is in the bundle the agent enforces,
+ * opens the session's own gRPC stream (same HTTP/2 connection, its own flow control), dials the
+ * target through the protocol's engine, reports the result, and relays until the session ends.
+ */
+export class SessionRunner {
+  private readonly sessions = new Map<string, EngineSession>();
+  private draining = false;
+
+  constructor(
+    private readonly client: AgentTunnelClient,
+    private readonly token: string,
+    private readonly engines: EngineRegistry,
+    private readonly connectTimeoutMs: number,
+    private readonly logger: Logger,
+  ) {}
+
+  get active(): number {
+    return this.sessions.size;
+  }
+
+  /** Starts serving; returns a refusal instead when the agent will not serve it. */
+  open(request: OpenSession, bundle: Bundle | undefined): Refusal | undefined {
+    const spec = bundle?.connections.find((c) => c.name === request.connectionName);
+    if (!spec) {
+      return {
+        code: SessionRefusalCode.UNKNOWN_CONNECTION,
+        message: `this agent does not serve "${request.connectionName}"`,
+      };
+    }
+    const engine = this.engines.get(spec.protocol);
+    if (!engine) {
+      return {
+        code: SessionRefusalCode.INTERNAL,
+        message: `this agent has no engine for "${spec.name}"'s protocol`,
+      };
+    }
+    if (this.draining)
+      return { code: SessionRefusalCode.SHUTTING_DOWN, message: 'the agent is shutting down' };
+    const log = this.logger.child({ sessionId: request.sessionId, connection: spec.name });
+    const metadata = new Metadata();
+    metadata.set('authorization', `Bearer ${this.token}`);
+    const stream = this.client.session(metadata);
+    // Errors before the relay takes over are reported by the relay or the attach below.
+    stream.on('error', () => undefined);
+    stream.write({ kind: { $case: 'attach', attach: { sessionId: request.sessionId } } });
+    void engine
+      .open(spec, { connectTimeoutMs: this.connectTimeoutMs })
+      .then(
+        async (session) => {
+          this.sessions.set(request.sessionId, session);
+          stream.write({
+            kind: { $case: 'targetResult', targetResult: { result: { $case: 'opened', opened: {} } } },
+          });
+          log.info({ subject: request.context?.subject }, 'session open');
+          const outcome = await session.relay(stream, sessionCodec);
+          log.info({ outcome }, 'session closed');
+        },
+        (error: unknown) => {
+          const message =
+            error instanceof TargetUnreachableError ? error.message : 'the agent could not open the target';
+          if (!(error instanceof TargetUnreachableError)) log.error({ err: error }, 'engine failed to open');
+          log.info({ reason: message }, 'target unreachable');
+          stream.write({
+            kind: {
+              $case: 'targetResult',
+              targetResult: { result: { $case: 'targetUnreachable', targetUnreachable: { message } } },
+            },
+          });
+          stream.end();
+        },
+      )
+      .finally(() => this.sessions.delete(request.sessionId));
+    return undefined;
+  }
+
+  abort(sessionId: string): void {
+    this.sessions.get(sessionId)?.abort();
+  }
+
+  /** Refuses new sessions and aborts the open ones. */
+  drain(): void {
+    this.draining = true;
+    for (const session of this.sessions.values()) session.abort();
+  }
+}

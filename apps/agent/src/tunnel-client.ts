@@ -1,0 +1,209 @@
+import { hostname } from 'node:os';
+import { Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
+import type { AgentConfig } from '@tollgate/config';
+import {
+  AgentTunnelClient,
+  ControlErrorCode,
+  Protocol,
+  type AgentMessage,
+  type Bundle,
+  type GatewayMessage,
+} from '@tollgate/proto';
+import type { Logger } from 'pino';
+import { Backoff } from './backoff';
+import { channelCredentials, TUNNEL_CHANNEL_OPTIONS } from './channel-credentials';
+import { EngineRegistry } from './engine-registry';
+import { SessionRunner } from './session-runner';
+import { AGENT_VERSION } from './version';
+
+export type AgentState = 'connecting' | 'online' | 'stopped';
+
+/** Why one Control stream ended, and whether the agent may try again. */
+type ControlOutcome = { readonly fatal: boolean; readonly reason: string; readonly registered: boolean };
+
+/**
+ * The agent's tunnel: keeps one Control stream to the gateway (register, heartbeats, bundles,
+ * session requests), reconnecting with jittered capped backoff; a rejected or revoked token stops
+ * it for good (the same token will not work again).
+ */
+export class TunnelClient {
+  private readonly client: AgentTunnelClient;
+  private readonly sessions: SessionRunner;
+  private readonly backoff: Backoff;
+  private bundle: Bundle | undefined;
+  private current: { cancel(): void } | undefined;
+  private stopped = false;
+  private wake: (() => void) | undefined;
+  state: AgentState = 'connecting';
+
+  constructor(
+    private readonly config: AgentConfig,
+    private readonly logger: Logger,
+    engines = new EngineRegistry(),
+  ) {
+    this.client = new AgentTunnelClient(
+      config.gateway.address,
+      channelCredentials(config.gateway, config.caFile),
+      TUNNEL_CHANNEL_OPTIONS,
+    );
+    this.sessions = new SessionRunner(this.client, config.token, engines, config.connectTimeoutMs, logger);
+    this.backoff = new Backoff(100, config.reconnectMaxMs);
+  }
+
+  /** Runs until stopped or the token is rejected; resolves with the reason it stopped. */
+  async run(): Promise<{ fatal: boolean; reason: string }> {
+    while (!this.stopped) {
+      const outcome = await this.controlOnce();
+      if (this.stopped) break;
+      if (outcome.fatal) {
+        this.logger.error({ reason: outcome.reason }, 'the gateway rejected this agent; not reconnecting');
+        this.stop();
+        return { fatal: true, reason: outcome.reason };
+      }
+      if (outcome.registered) this.backoff.reset();
+      const delay = this.backoff.next();
+      this.logger.warn({ reason: outcome.reason, retryInMs: delay }, 'control stream lost; reconnecting');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    return { fatal: false, reason: 'stopped' };
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.state = 'stopped';
+    this.sessions.drain();
+    this.current?.cancel();
+    this.wake?.();
+    this.client.close();
+  }
+
+  private controlOnce(): Promise<ControlOutcome> {
+    return new Promise<ControlOutcome>((resolve) => {
+      const metadata = new Metadata();
+      metadata.set('authorization', `Bearer ${this.config.token}`);
+      const call = this.client.control(metadata);
+      this.current = call;
+      let registered = false;
+      let fatalReason: string | undefined;
+      let heartbeat: NodeJS.Timeout | undefined;
+      let lastHeard = Date.now();
+      const send = (message: AgentMessage) => {
+        if (!call.writableEnded) call.write(message);
+      };
+      const finish = (reason: string) => {
+        clearInterval(heartbeat);
+        this.state = this.stopped ? 'stopped' : 'connecting';
+        resolve({ fatal: fatalReason !== undefined, reason: fatalReason ?? reason, registered });
+      };
+
+      send({
+        kind: {
+          $case: 'register',
+          register: {
+            agentVersion: AGENT_VERSION,
+            hostname: hostname(),
+            connectionNames: this.bundle?.connections.map((c) => c.name) ?? [],
+            bundleVersion: this.bundle?.version ?? '',
+          },
+        },
+      });
+
+      call.on('data', (message: GatewayMessage) => {
+        lastHeard = Date.now();
+        switch (message.kind?.$case) {
+          case 'registered': {
+            const { agentName, heartbeatIntervalMs } = message.kind.registered;
+            registered = true;
+            this.state = 'online';
+            this.logger.info({ agent: agentName, gateway: this.config.gateway.address }, 'agent registered');
+            heartbeat = setInterval(() => {
+              if (Date.now() - lastHeard > heartbeatIntervalMs * 3) {
+                this.logger.warn('no answer from the gateway for 3 heartbeats');
+                call.cancel();
+                return;
+              }
+              send({
+                kind: {
+                  $case: 'heartbeat',
+                  heartbeat: { sentAtUnixMs: Date.now(), activeSessions: this.sessions.active },
+                },
+              });
+            }, heartbeatIntervalMs);
+            return;
+          }
+          case 'bundle':
+            send({ kind: { $case: 'bundleAck', bundleAck: this.applyBundle(message.kind.bundle) } });
+            return;
+          case 'openSession': {
+            const request = message.kind.openSession;
+            const refusal = this.sessions.open(request, this.bundle);
+            if (refusal) {
+              this.logger.warn({ sessionId: request.sessionId, reason: refusal.message }, 'session refused');
+              send({
+                kind: {
+                  $case: 'sessionRefused',
+                  sessionRefused: { sessionId: request.sessionId, ...refusal },
+                },
+              });
+            }
+            return;
+          }
+          case 'closeSession':
+            this.sessions.abort(message.kind.closeSession.sessionId);
+            return;
+          case 'error': {
+            const { code, message: text } = message.kind.error;
+            if (code === ControlErrorCode.TOKEN_REVOKED) fatalReason = text || 'agent token revoked';
+            this.logger.warn({ code: ControlErrorCode[code], message: text }, 'gateway reported a problem');
+            return;
+          }
+          default:
+            return;
+        }
+      });
+      call.on('error', (error: ServiceError) => {
+        if (error.code === GrpcStatus.UNAUTHENTICATED) fatalReason ??= error.details;
+        finish(`${GrpcStatus[error.code] ?? error.code}: ${error.details}`);
+      });
+      call.on('end', () => finish('the gateway ended the control stream'));
+    });
+  }
+
+  /** Applies a bundle as a whole, or rejects it and keeps the previous one. */
+  private applyBundle(bundle: Bundle): { version: string; error: string } {
+    const bad = bundle.connections.find((c) => !targetMatches(c.protocol, c.target?.$case));
+    if (bad) {
+      this.logger.warn({ version: bundle.version, connection: bad.name }, 'bundle rejected');
+      return {
+        version: bundle.version,
+        error: `connection "${bad.name}": target does not match its protocol`,
+      };
+    }
+    this.bundle = bundle;
+    this.logger.info(
+      { version: bundle.version, connections: bundle.connections.map((c) => c.name) },
+      'bundle applied',
+    );
+    return { version: bundle.version, error: '' };
+  }
+}
+
+const TARGET_CASES: Partial<Record<Protocol, string>> = {
+  [Protocol.POSTGRES]: 'postgres',
+  [Protocol.MYSQL]: 'mysql',
+  [Protocol.SSH]: 'ssh',
+  [Protocol.KUBERNETES]: 'kubernetes',
+  [Protocol.HTTP]: 'http',
+  [Protocol.TCP]: 'tcp',
+};
+
+function targetMatches(protocol: Protocol, targetCase: string | undefined): boolean {
+  return TARGET_CASES[protocol] === targetCase;
+}

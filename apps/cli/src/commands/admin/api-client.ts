@@ -1,0 +1,52 @@
+import { loadCliConfig } from '@tollgate/config';
+
+/** A small client for the gateway's REST API, as the admin commands use it. */
+export class ApiClient {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly token: string | undefined,
+  ) {}
+
+  static fromEnvironment(gatewayFlag?: string): ApiClient {
+    const config = loadCliConfig({ gatewayUrl: gatewayFlag });
+    return new ApiClient(config.gatewayUrl, config.token);
+  }
+
+  async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.token) headers['authorization'] = `Bearer ${this.token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const response = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(30_000),
+    });
+    const text = await response.text();
+    const parsed = text ? (JSON.parse(text) as unknown) : undefined;
+    if (!response.ok) throw new ApiCallError(response.status, parsed);
+    return parsed as T;
+  }
+}
+
+/** A non-2xx answer; the message is the problem document's detail and field errors. */
+export class ApiCallError extends Error {
+  constructor(
+    readonly status: number,
+    body: unknown,
+  ) {
+    super(describeProblem(status, body));
+    this.name = 'ApiCallError';
+  }
+}
+
+function describeProblem(status: number, body: unknown): string {
+  if (typeof body !== 'object' || body === null) return `HTTP ${status}`;
+  const problem = body as {
+    title?: string;
+    detail?: string;
+    errors?: { field?: string; message?: string }[];
+  };
+  const fields = (problem.errors ?? []).map((e) => `${e.field ?? ''}: ${e.message ?? ''}`).join('; ');
+  return [`${problem.title ?? 'HTTP'} (${status})`, problem.detail, fields].filter(Boolean).join(': ');
+}

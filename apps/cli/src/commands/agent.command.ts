@@ -1,0 +1,35 @@
+import { Command, Option } from 'commander';
+import { runAgentProcess } from '@tollgate/agent';
+
+interface AgentFlags {
+  gateway?: string;
+  token?: string;
+  insecure?: boolean;
+  caFile?: string;
+  logLevel?: string;
+  logFormat?: string;
+}
+
+/** `tollgate agent`: the edge daemon next to the resources; dials out to the gateway. */
+export function agentCommand(): Command {
+  return new Command('agent')
+    .description('run an agent: dial out to the gateway and serve the connections assigned to it')
+    .addOption(
+      new Option('--gateway <url>', 'gateway gRPC URL, https://host:port (or TOLLGATE_AGENT_GATEWAY)'),
+    )
+    .addOption(new Option('--token <token>', 'agent token (prefer TOLLGATE_AGENT_TOKEN: flags show in ps)'))
+    .addOption(new Option('--insecure', 'allow plain text to a gateway that is not on loopback'))
+    .addOption(new Option('--ca-file <file>', 'CA certificates for the gateway (default: system roots)'))
+    .addOption(new Option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent'))
+    .addOption(new Option('--log-format <format>', 'json|pretty'))
+    .action(async (flags: AgentFlags) => {
+      await runAgentProcess({
+        gateway: flags.gateway,
+        token: flags.token,
+        insecure: flags.insecure,
+        caFile: flags.caFile,
+        logLevel: flags.logLevel,
+        logFormat: flags.logFormat,
+      });
+    });
+}

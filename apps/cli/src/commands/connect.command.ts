@@ -1,0 +1,61 @@
+import { Command, Option } from 'commander';
+import { ConfigError, loadCliConfig, loadConnectConfig } from '@tollgate/config';
+import { GATEWAY_VERSION } from '@tollgate/gateway';
+import { startLocalListener } from '../connect/local-listener';
+
+interface ConnectFlags {
+  port?: string;
+  grpc?: string;
+  insecure?: boolean;
+  caFile?: string;
+}
+
+/** `tollgate connect NAME`: a local listener that tunnels each accepted socket to the connection. */
+export function connectCommand(): Command {
+  return new Command('connect')
+    .description('listen on 127.0.0.1 and relay each connection through the gateway to NAME')
+    .argument('<name>', 'connection name')
+    .addOption(new Option('--port <port>', 'local port (default 8999 for tcp; 0 picks a free port)'))
+    .addOption(
+      new Option('--grpc <url>', 'gateway gRPC URL (default http://127.0.0.1:8010; or TOLLGATE_GRPC_URL)'),
+    )
+    .addOption(new Option('--insecure', 'allow plain text to a gateway that is not on loopback'))
+    .addOption(new Option('--ca-file <file>', 'CA certificates for the gateway (default: system roots)'))
+    .action(async (name: string, flags: ConnectFlags) => {
+      let token: string | undefined;
+      let config;
+      try {
+        config = loadConnectConfig({
+          port: flags.port,
+          grpcUrl: flags.grpc,
+          insecure: flags.insecure,
+          caFile: flags.caFile,
+        });
+        token = loadCliConfig().token;
+      } catch (error) {
+        if (error instanceof ConfigError) {
+          process.stderr.write(`tollgate connect: ${error.message}\n`);
+          process.exit(1);
+        }
+        throw error;
+      }
+      if (!token) {
+        process.stderr.write(
+          'tollgate connect: no access token: set TOLLGATE_TOKEN (or run `tollgate login`)\n',
+        );
+        process.exit(1);
+      }
+      const listener = await startLocalListener(config, {
+        connectionName: name,
+        token,
+        clientVersion: GATEWAY_VERSION,
+        report: (line) => process.stderr.write(`${line}\n`),
+      });
+      process.stdout.write(`listening on 127.0.0.1:${listener.port} for "${name}"; Ctrl-C to stop\n`);
+      const stop = () => {
+        void listener.close().then(() => process.exit(0));
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+}

@@ -1,0 +1,30 @@
+import { Injectable } from '@nestjs/common';
+import { StoreService } from '../../store/store.service';
+import { hashAgentToken } from '../../tunnel/agent-token';
+import { createAgentToken } from './issue-agent-token.usecase';
+
+/**
+ * For the quickstart's local agent: makes sure an agent of this name exists and returns a token it
+ * can use: `token` itself while it is still valid for that agent, otherwise a new one.
+ */
+@Injectable()
+export class EnsureAgentTokenUseCase {
+  constructor(private readonly store: StoreService) {}
+
+  async execute(name: string, token?: string): Promise<{ token: string; created: boolean }> {
+    return this.store.prisma.$transaction(async (tx) => {
+      const agent =
+        (await tx.agent.findUnique({ where: { name } })) ??
+        (await tx.agent.create({ data: { name, description: 'quickstart agent (tollgate start)' } }));
+      if (token) {
+        const row = await tx.agentToken.findUnique({ where: { hash: hashAgentToken(token) } });
+        const valid =
+          row?.agentId === agent.id &&
+          !row.revokedAt &&
+          (!row.expiresAt || row.expiresAt.getTime() > Date.now());
+        if (valid) return { token, created: false };
+      }
+      return { token: (await createAgentToken(tx, agent.id)).token, created: true };
+    });
+  }
+}

@@ -1,0 +1,38 @@
+import { Injectable } from '@nestjs/common';
+import { NotFoundError } from '../../../common/errors';
+import { StoreService } from '../../store/store.service';
+import { AgentRegistry } from '../../tunnel/agent-registry';
+import { presentAgentToken, type AgentTokenView } from '../agent-token.presenter';
+import { findAgentOrThrow } from './find-agent';
+
+/** Revokes a token (by id or prefix) and cuts the live streams that authenticated with it. */
+@Injectable()
+export class RevokeAgentTokenUseCase {
+  constructor(
+    private readonly store: StoreService,
+    private readonly registry: AgentRegistry,
+  ) {}
+
+  async execute(ref: string, tokenRef: string): Promise<AgentTokenView> {
+    const row = await this.store.prisma.$transaction(async (tx) => {
+      const agent = await findAgentOrThrow(tx, ref);
+      const token = await tx.agentToken.findFirst({
+        where: {
+          agentId: agent.id,
+          OR: [{ prefix: tokenRef }, ...(isUuid(tokenRef) ? [{ id: tokenRef }] : [])],
+        },
+      });
+      if (!token) throw new NotFoundError('agent token', tokenRef);
+      return tx.agentToken.update({
+        where: { id: token.id },
+        data: { revokedAt: token.revokedAt ?? new Date() },
+      });
+    });
+    this.registry.cutTokens([row.id], 'agent token revoked');
+    return presentAgentToken(row);
+  }
+}
+
+function isUuid(value: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
+}

@@ -1,0 +1,216 @@
+import { Injectable } from '@nestjs/common';
+import { status as GrpcStatus, type ServerDuplexStream } from '@grpc/grpc-js';
+import {
+  ControlErrorCode,
+  type AgentMessage,
+  type AgentTunnelServer,
+  type Register,
+  type SessionDown,
+  type SessionUp,
+} from '@tollgate/proto';
+import { AgentAuthenticator } from './agent-authenticator';
+import { bearerToken, hashAgentToken } from './agent-token';
+import { AgentPresence } from './agent-presence';
+import { AgentRegistry } from './agent-registry';
+import { BundleBuilder } from './bundle-builder';
+import { failCall, firstMessage } from './first-message';
+import { LiveAgent, type ControlCall } from './live-agent';
+import { PendingSessions } from './pending-sessions';
+import { RpcError } from './rpc-error';
+import { TunnelLogger } from './tunnel-logger';
+import { StoreService } from '../store/store.service';
+
+export const HEARTBEAT_INTERVAL_MS = 5_000;
+/** Messages an agent must send before it counts as gone (keepalive catches dead TCP sooner). */
+const MISSED_HEARTBEATS = 3;
+
+/**
+ * The AgentTunnel gRPC service: one Control stream per agent (registration, heartbeats, bundles,
+ * session requests) and one Session stream per session on the same HTTP/2 connection.
+ */
+@Injectable()
+export class AgentTunnelGrpcService {
+  constructor(
+    private readonly authenticator: AgentAuthenticator,
+    private readonly registry: AgentRegistry,
+    private readonly presence: AgentPresence,
+    private readonly bundles: BundleBuilder,
+    private readonly pending: PendingSessions,
+    private readonly store: StoreService,
+    private readonly logger: TunnelLogger,
+  ) {}
+
+  handlers(): AgentTunnelServer {
+    return {
+      control: (call) => {
+        this.control(call).catch((error: unknown) => this.failed(call, error, 'control'));
+      },
+      session: (call) => {
+        this.session(call).catch((error: unknown) => this.failed(call, error, 'session'));
+      },
+    };
+  }
+
+  private failed(call: ServerDuplexStream<unknown, unknown>, error: unknown, stream: string): void {
+    if (!(error instanceof RpcError)) this.logger.log.error({ err: error, stream }, 'agent stream failed');
+    failCall(call, error);
+  }
+
+  private async control(call: ControlCall): Promise<void> {
+    const identity = await this.authenticator.authenticate(call.metadata, call.getPeer());
+    const first = await firstMessage<AgentMessage>(call, 10_000, 'Register');
+    if (first.kind?.$case !== 'register') {
+      call.write({
+        kind: {
+          $case: 'error',
+          error: { code: ControlErrorCode.PROTOCOL_VIOLATION, message: 'the first message must be Register' },
+        },
+      });
+      throw new RpcError(GrpcStatus.INVALID_ARGUMENT, 'the first message must be Register');
+    }
+    const register = first.kind.register;
+    const connectedAt = new Date();
+    const agent = new LiveAgent(identity, call, connectedAt, register.agentVersion);
+    const log = this.logger.log.child({ agent: identity.agentName, agentId: identity.agentId });
+
+    await this.presence.online(identity.agentId, connectedAt, register.agentVersion, register.hostname);
+    call.write({
+      kind: {
+        $case: 'registered',
+        registered: {
+          agentId: identity.agentId,
+          agentName: identity.agentName,
+          heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
+        },
+      },
+    });
+    this.registry.add(agent);
+    log.info(
+      { version: register.agentVersion, hostname: register.hostname, peer: call.getPeer() },
+      'agent connected',
+    );
+    await this.warnUnassigned(agent, register);
+    let bundleVersion = register.bundleVersion;
+    const pushBundle = async () => {
+      const bundle = await this.bundles.forAgent(identity.agentId);
+      if (bundle.version === bundleVersion) return;
+      bundleVersion = bundle.version;
+      agent.send({ kind: { $case: 'bundle', bundle } });
+      log.info({ bundleVersion: bundle.version, connections: bundle.connections.length }, 'bundle pushed');
+    };
+    agent.pushBundle = pushBundle;
+    await pushBundle();
+
+    let lastMessageAt = Date.now();
+    const watchdog = setInterval(() => {
+      if (Date.now() - lastMessageAt > HEARTBEAT_INTERVAL_MS * MISSED_HEARTBEATS) {
+        log.warn('agent missed its heartbeats; closing its control stream');
+        this.registry.remove(agent);
+        agent.close(ControlErrorCode.UNSPECIFIED, 'heartbeats missed', GrpcStatus.DEADLINE_EXCEEDED);
+      }
+    }, HEARTBEAT_INTERVAL_MS);
+
+    agent.onGone(() => {
+      clearInterval(watchdog);
+      this.registry.remove(agent);
+      this.pending.agentGone(identity.agentId);
+      void this.presence.offline(identity.agentId, connectedAt);
+      log.info('agent disconnected');
+    });
+
+    call.on('data', (message: AgentMessage) => {
+      lastMessageAt = Date.now();
+      this.onControlMessage(agent, message, pushBundle).catch((error: unknown) =>
+        log.error({ err: error }, 'control message failed'),
+      );
+    });
+    call.on('error', () => agent.markGone());
+    call.on('end', () => {
+      agent.markGone();
+      if (!call.writableEnded) call.end();
+    });
+    call.on('cancelled', () => agent.markGone());
+    call.resume();
+  }
+
+  private async onControlMessage(
+    agent: LiveAgent,
+    message: AgentMessage,
+    pushBundle: () => Promise<void>,
+  ): Promise<void> {
+    switch (message.kind?.$case) {
+      case 'heartbeat':
+        agent.send({ kind: { $case: 'heartbeatAck', heartbeatAck: {} } });
+        this.presence.seen(agent.agentId);
+        // A token revoked through another replica is noticed here at the latest.
+        if (!(await this.authenticator.stillValid(agent.identity.tokenId))) {
+          this.registry.cutTokens([agent.identity.tokenId], 'agent token revoked or expired');
+          return;
+        }
+        await pushBundle();
+        return;
+      case 'bundleAck': {
+        const ack = message.kind.bundleAck;
+        if (ack.error) {
+          this.logger.log.warn(
+            { agent: agent.name, version: ack.version, error: ack.error },
+            'agent rejected bundle',
+          );
+        } else {
+          this.presence.bundleApplied(agent.agentId, ack.version);
+        }
+        return;
+      }
+      case 'sessionRefused': {
+        const refused = message.kind.sessionRefused;
+        this.pending.refuse(refused.sessionId, agent.agentId, refused.message || 'refused by the agent');
+        return;
+      }
+      default:
+        agent.close(
+          ControlErrorCode.PROTOCOL_VIOLATION,
+          `unexpected ${message.kind?.$case ?? 'empty'} message on the control stream`,
+          GrpcStatus.INVALID_ARGUMENT,
+        );
+    }
+  }
+
+  /** An agent may only serve connections assigned to it; it is told about any others it named. */
+  private async warnUnassigned(agent: LiveAgent, register: Register): Promise<void> {
+    if (register.connectionNames.length === 0) return;
+    const assigned = await this.store.prisma.connection.findMany({
+      where: { name: { in: register.connectionNames }, agents: { some: { agentId: agent.agentId } } },
+      select: { name: true },
+    });
+    const names = new Set(assigned.map((c) => c.name));
+    const unassigned = register.connectionNames.filter((name) => !names.has(name));
+    if (unassigned.length === 0) return;
+    agent.send({
+      kind: {
+        $case: 'error',
+        error: {
+          code: ControlErrorCode.UNKNOWN_CONNECTION,
+          message: `not assigned to this agent (not served): ${unassigned.join(', ')}`,
+        },
+      },
+    });
+  }
+
+  private async session(call: ServerDuplexStream<SessionUp, SessionDown>): Promise<void> {
+    const token = bearerToken(call.metadata.get('authorization'));
+    // Session streams come from an agent whose Control stream this replica holds; its token was
+    // checked then and is re-checked at every heartbeat, so no store round trip is needed here.
+    const agent = token ? this.registry.byTokenHash(hashAgentToken(token)) : undefined;
+    if (!agent) {
+      await this.authenticator.authenticate(call.metadata, call.getPeer());
+      throw new RpcError(GrpcStatus.FAILED_PRECONDITION, 'no control stream for this agent on this gateway');
+    }
+    const first = await firstMessage<SessionUp>(call, 10_000, 'SessionAttach');
+    if (first.kind?.$case !== 'attach') {
+      throw new RpcError(GrpcStatus.INVALID_ARGUMENT, 'the first message must be SessionAttach');
+    }
+    if (!this.pending.attach(first.kind.attach.sessionId, agent.agentId, call)) {
+      throw new RpcError(GrpcStatus.PERMISSION_DENIED, 'no such session was offered to this agent');
+    }
+  }
+}

@@ -1,0 +1,62 @@
+import { status as GrpcStatus, type ServerDuplexStream } from '@grpc/grpc-js';
+import type { AgentMessage, ControlErrorCode, GatewayMessage } from '@tollgate/proto';
+import type { AgentIdentity } from './agent-authenticator';
+
+export type ControlCall = ServerDuplexStream<AgentMessage, GatewayMessage>;
+
+/** One agent's live Control stream on this replica, and the sessions it serves. */
+export class LiveAgent {
+  /** Sessions relayed by this agent: id → abort (ends both of the session's streams). */
+  readonly sessions = new Map<string, (reason: string) => void>();
+  /** Recomputes this agent's bundle and pushes it if it changed (set once registered). */
+  pushBundle: () => Promise<void> = async () => undefined;
+  private readonly goneListeners = new Set<() => void>();
+  private gone = false;
+
+  constructor(
+    readonly identity: AgentIdentity,
+    private readonly call: ControlCall,
+    readonly connectedAt: Date,
+    readonly version: string,
+  ) {
+    call.once('close', () => this.markGone());
+  }
+
+  get agentId(): string {
+    return this.identity.agentId;
+  }
+
+  get name(): string {
+    return this.identity.agentName;
+  }
+
+  get isGone(): boolean {
+    return this.gone;
+  }
+
+  send(message: GatewayMessage): void {
+    if (!this.gone && !this.call.writableEnded) this.call.write(message);
+  }
+
+  onGone(listener: () => void): () => void {
+    if (this.gone) listener();
+    else this.goneListeners.add(listener);
+    return () => this.goneListeners.delete(listener);
+  }
+
+  /** Ends the Control stream with a ControlError and a gRPC status, and aborts its sessions. */
+  close(code: ControlErrorCode, message: string, status: GrpcStatus = GrpcStatus.UNAVAILABLE): void {
+    if (this.gone) return;
+    this.send({ kind: { $case: 'error', error: { code, message } } });
+    for (const abort of [...this.sessions.values()]) abort(message);
+    this.call.emit('error', { code: status, details: message });
+    this.markGone();
+  }
+
+  markGone(): void {
+    if (this.gone) return;
+    this.gone = true;
+    for (const listener of this.goneListeners) listener();
+    this.goneListeners.clear();
+  }
+}

@@ -1,0 +1,57 @@
+import { Injectable } from '@nestjs/common';
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import type { SessionDown, SessionUp } from '@tollgate/proto';
+
+export type AgentSessionCall = ServerDuplexStream<SessionUp, SessionDown>;
+
+export type OfferOutcome =
+  | { readonly kind: 'attached'; readonly call: AgentSessionCall }
+  | { readonly kind: 'refused'; readonly message: string };
+
+interface Pending {
+  readonly agentId: string;
+  settle(outcome: OfferOutcome): void;
+}
+
+/**
+ * Sessions offered to an agent (OpenSession) and not yet attached. Only the agent a session was
+ * offered to can attach to it.
+ */
+@Injectable()
+export class PendingSessions {
+  private readonly pending = new Map<string, Pending>();
+
+  /** Waits for the agent to attach (or refuse, or go away, or time out). */
+  wait(sessionId: string, agentId: string, timeoutMs: number): Promise<OfferOutcome> {
+    return new Promise<OfferOutcome>((resolve) => {
+      const timer = setTimeout(
+        () => settle({ kind: 'refused', message: `no answer within ${timeoutMs} ms` }),
+        timeoutMs,
+      );
+      const settle = (outcome: OfferOutcome) => {
+        clearTimeout(timer);
+        this.pending.delete(sessionId);
+        resolve(outcome);
+      };
+      this.pending.set(sessionId, { agentId, settle });
+    });
+  }
+
+  attach(sessionId: string, agentId: string, call: AgentSessionCall): boolean {
+    const entry = this.pending.get(sessionId);
+    if (!entry || entry.agentId !== agentId) return false;
+    entry.settle({ kind: 'attached', call });
+    return true;
+  }
+
+  refuse(sessionId: string, agentId: string, message: string): void {
+    const entry = this.pending.get(sessionId);
+    if (entry?.agentId === agentId) entry.settle({ kind: 'refused', message });
+  }
+
+  agentGone(agentId: string): void {
+    for (const entry of [...this.pending.values()]) {
+      if (entry.agentId === agentId) entry.settle({ kind: 'refused', message: 'the agent disconnected' });
+    }
+  }
+}

@@ -1,0 +1,177 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { CloseCode, OpenFailureCode, Protocol, type OpenRequest, type SessionUp } from '@tollgate/proto';
+import type { AccessDecider } from '../identity/access-decider';
+import type { Principal } from '../identity/principal';
+import { StoreService } from '../store/store.service';
+import { AgentRegistry } from './agent-registry';
+import { firstMessage } from './first-message';
+import { PendingSessions, type AgentSessionCall } from './pending-sessions';
+import { SessionRecords, type NewSession } from './session-records';
+import { relaySession, type ClientCall } from './session-relay';
+import { TunnelLogger } from './tunnel-logger';
+
+const PROTOCOL_CODES: Record<NewSession['protocol'], Protocol> = {
+  postgres: Protocol.POSTGRES,
+  mysql: Protocol.MYSQL,
+  ssh: Protocol.SSH,
+  kubernetes: Protocol.KUBERNETES,
+  http: Protocol.HTTP,
+  tcp: Protocol.TCP,
+};
+
+/** How long an agent has to attach to an offered session, and then to reach the target. */
+const ATTACH_TIMEOUT_MS = 10_000;
+const TARGET_RESULT_TIMEOUT_MS = 30_000;
+
+/**
+ * Opens sessions: finds the connection, asks the access decider, offers the session to an online
+ * agent serving the connection (least busy first; a refusing agent is skipped), waits for the
+ * agent's Session stream and its TargetResult, then relays frames until both sides are done.
+ */
+@Injectable()
+export class SessionBroker {
+  constructor(
+    private readonly store: StoreService,
+    private readonly registry: AgentRegistry,
+    private readonly pending: PendingSessions,
+    private readonly records: SessionRecords,
+    private readonly logger: TunnelLogger,
+  ) {}
+
+  async serve(
+    principal: Principal,
+    request: OpenRequest,
+    client: ClientCall,
+    decider: AccessDecider,
+  ): Promise<void> {
+    const connection = await this.store.prisma.connection.findUnique({
+      where: { name: request.connectionName },
+      include: { agents: { select: { agentId: true } } },
+    });
+    if (!connection) {
+      return fail(client, OpenFailureCode.NOT_FOUND, `no connection named "${request.connectionName}"`);
+    }
+    const tags = connection.tags as Record<string, string>;
+    const decision = await decider.decide({
+      principal,
+      verb: 'connect',
+      connection: { name: connection.name, protocol: connection.protocol, tags },
+      source: client.getPeer(),
+    });
+    if (!decision.allowed) return fail(client, OpenFailureCode.DENIED, decision.reason);
+
+    const candidates = this.registry.onlineAmong(connection.agents.map((a) => a.agentId));
+    if (candidates.length === 0) {
+      return fail(client, OpenFailureCode.AGENT_OFFLINE, `no agent serving "${connection.name}" is online`);
+    }
+    const sessionId = randomUUID();
+    const log = this.logger.log.child({ sessionId, connection: connection.name, subject: principal.subject });
+    await this.records.opening({
+      id: sessionId,
+      connectionId: connection.id,
+      connectionName: connection.name,
+      protocol: connection.protocol,
+      principal,
+      clientAddr: client.getPeer(),
+      policyVersion: decision.policyVersion,
+    });
+
+    const refusals: string[] = [];
+    for (const agent of candidates) {
+      const offered = this.pending.wait(sessionId, agent.agentId, ATTACH_TIMEOUT_MS);
+      agent.send({
+        kind: {
+          $case: 'openSession',
+          openSession: {
+            sessionId,
+            connectionName: connection.name,
+            context: {
+              subject: principal.subject,
+              groups: [...principal.groups],
+              scopes: [...principal.scopes],
+              actors: principal.actorChain.map((actor) => ({ subject: actor.subject, issuer: '' })),
+              policyVersion: decision.policyVersion ?? 0,
+              clientAddr: request.clientAddr || client.getPeer(),
+              protocol: PROTOCOL_CODES[connection.protocol],
+            },
+          },
+        },
+      });
+      const outcome = await offered;
+      if (outcome.kind === 'refused') {
+        log.info({ agent: agent.name, reason: outcome.message }, 'agent did not take the session');
+        refusals.push(`${agent.name}: ${outcome.message}`);
+        continue;
+      }
+      const agentCall = outcome.call;
+      const result = await targetResult(agentCall);
+      if (result.kind === 'unreachable') {
+        agentCall.end();
+        this.records.closed(sessionId, `target unreachable: ${result.message}`);
+        log.info({ agent: agent.name, reason: result.message }, 'target unreachable');
+        return fail(client, OpenFailureCode.TARGET_UNREACHABLE, result.message);
+      }
+      this.records.opened(sessionId, agent.agentId);
+      client.write({
+        kind: {
+          $case: 'openResult',
+          openResult: {
+            result: {
+              $case: 'opened',
+              opened: { sessionId, protocol: PROTOCOL_CODES[connection.protocol], agentName: agent.name },
+            },
+          },
+        },
+      });
+      log.info({ agent: agent.name }, 'session open');
+      const relay = relaySession(client, agentCall);
+      agent.sessions.set(sessionId, (reason) => relay.abort(reason, CloseCode.AGENT_DISCONNECTED));
+      const reason = await relay.done;
+      agent.sessions.delete(sessionId);
+      this.records.closed(sessionId, reason);
+      log.info({ agent: agent.name, reason }, 'session closed');
+      return;
+    }
+    this.records.closed(sessionId, `no agent took the session (${refusals.join('; ')})`);
+    return fail(
+      client,
+      OpenFailureCode.AGENT_OFFLINE,
+      `no agent serving "${connection.name}" could take the session (${refusals.join('; ')})`,
+    );
+  }
+}
+
+type TargetOutcome = { kind: 'opened' } | { kind: 'unreachable'; message: string };
+
+async function targetResult(call: AgentSessionCall): Promise<TargetOutcome> {
+  let message: SessionUp;
+  try {
+    message = await firstMessage<SessionUp>(call, TARGET_RESULT_TIMEOUT_MS, 'TargetResult');
+  } catch (error) {
+    return { kind: 'unreachable', message: error instanceof Error ? error.message : 'agent stream failed' };
+  }
+  if (message.kind?.$case !== 'targetResult') {
+    call.emit('error', {
+      code: GrpcStatus.INVALID_ARGUMENT,
+      details: 'the second message must be TargetResult',
+    });
+    return { kind: 'unreachable', message: 'the agent broke the session protocol' };
+  }
+  const result = message.kind.targetResult.result;
+  if (result?.$case === 'opened') return { kind: 'opened' };
+  return {
+    kind: 'unreachable',
+    message:
+      result?.$case === 'targetUnreachable' ? result.targetUnreachable.message : 'unknown target result',
+  };
+}
+
+function fail(client: ClientCall, code: OpenFailureCode, message: string): void {
+  if (client.writableEnded) return;
+  client.write({
+    kind: { $case: 'openResult', openResult: { result: { $case: 'failed', failed: { code, message } } } },
+  });
+  client.end();
+}

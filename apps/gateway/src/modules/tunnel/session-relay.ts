@@ -1,0 +1,115 @@
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { CloseCode, type ClientDown, type ClientUp, type SessionUp } from '@tollgate/proto';
+import type { AgentSessionCall } from './pending-sessions';
+
+export type ClientCall = ServerDuplexStream<ClientUp, ClientDown>;
+
+/**
+ * Pipes an open session between the client's Open stream and the agent's Session stream. Frames
+ * are passed through as they are; a full destination pauses the source, so each session's HTTP/2
+ * flow control (not gateway memory) absorbs a slow reader. Resolves with the reason it ended.
+ */
+export function relaySession(
+  client: ClientCall,
+  agent: AgentSessionCall,
+): { done: Promise<string>; abort(reason: string, code: CloseCode): void } {
+  let abort: (reason: string, code: CloseCode) => void = () => undefined;
+  const done = new Promise<string>((resolve) => {
+    let reason: string | undefined;
+    let clientClosed = false;
+    let agentClosed = false;
+    const settle = () => {
+      if (clientClosed && agentClosed) resolve(reason ?? 'closed');
+    };
+    const noteReason = (text: string) => {
+      reason ??= text;
+    };
+
+    let clientWaiting = false;
+    client.on('data', (message: ClientUp) => {
+      if (message.kind?.$case !== 'frame') return;
+      const frame = message.kind.frame;
+      if (frame.kind?.$case === 'reset') noteReason(`client reset: ${frame.kind.reset.message}`);
+      if (agent.writableEnded) return;
+      if (!agent.write({ kind: { $case: 'frame', frame } }) && !clientWaiting) {
+        clientWaiting = true;
+        client.pause();
+        agent.once('drain', () => {
+          clientWaiting = false;
+          client.resume();
+        });
+      }
+    });
+
+    let agentWaiting = false;
+    agent.on('data', (message: SessionUp) => {
+      if (message.kind?.$case !== 'frame') return;
+      const frame = message.kind.frame;
+      if (frame.kind?.$case === 'reset') noteReason(`target reset: ${frame.kind.reset.message}`);
+      if (client.writableEnded) return;
+      if (!client.write({ kind: { $case: 'frame', frame } }) && !agentWaiting) {
+        agentWaiting = true;
+        agent.pause();
+        client.once('drain', () => {
+          agentWaiting = false;
+          agent.resume();
+        });
+      }
+    });
+
+    // The client finished (it ends its stream after both directions closed) or went away.
+    const clientGone = (normal: boolean) => {
+      if (clientClosed) return;
+      clientClosed = true;
+      if (!normal) noteReason('client disconnected');
+      if (!agent.writableEnded) {
+        if (!normal)
+          agent.write({
+            kind: { $case: 'close', close: { reason: 'client disconnected', code: CloseCode.NORMAL } },
+          });
+        agent.end();
+      }
+      settle();
+    };
+    const agentGone = (normal: boolean) => {
+      if (agentClosed) return;
+      agentClosed = true;
+      if (!normal) noteReason('the agent connection was lost');
+      if (!client.writableEnded) {
+        if (!normal) {
+          client.write({
+            kind: {
+              $case: 'close',
+              close: {
+                reason: 'the agent serving this session disconnected',
+                code: CloseCode.AGENT_DISCONNECTED,
+              },
+            },
+          });
+        }
+        client.end();
+      }
+      settle();
+    };
+    client.on('end', () => clientGone(true));
+    client.on('error', () => clientGone(false));
+    client.on('cancelled', () => clientGone(false));
+    client.on('close', () => clientGone(false));
+    agent.on('end', () => agentGone(true));
+    agent.on('error', () => agentGone(false));
+    agent.on('cancelled', () => agentGone(false));
+    agent.on('close', () => agentGone(false));
+    abort = (text, code) => {
+      noteReason(text);
+      if (!client.writableEnded) {
+        client.write({ kind: { $case: 'close', close: { reason: text, code } } });
+        client.end();
+      }
+      if (!agent.writableEnded) agent.emit('error', { code: GrpcStatus.UNAUTHENTICATED, details: text });
+    };
+    client.resume();
+    agent.resume();
+  });
+  return { done, abort: (reason, code) => abort(reason, code) };
+}

@@ -1,0 +1,50 @@
+import { type DynamicModule, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { AgentAuthenticator } from './agent-authenticator';
+import { AgentPresence } from './agent-presence';
+import { AgentRegistry } from './agent-registry';
+import { AgentTunnelGrpcService } from './agent-tunnel.grpc-service';
+import { BundleBuilder } from './bundle-builder';
+import { ClientTunnelGrpcService } from './client-tunnel.grpc-service';
+import { GatewayReplica } from './gateway-replica';
+import { PendingSessions } from './pending-sessions';
+import { SessionBroker } from './session-broker';
+import { SessionRecords } from './session-records';
+import { TunnelLogger } from './tunnel-logger';
+
+/** Ends every agent stream at shutdown, so the gRPC server can close without waiting them out. */
+@Injectable()
+class TunnelShutdown implements OnApplicationShutdown {
+  constructor(private readonly registry: AgentRegistry) {}
+
+  onApplicationShutdown(): void {
+    this.registry.closeAll('the gateway is shutting down');
+  }
+}
+
+/** The data path's control side: agent streams, session brokering, client streams. */
+@Module({})
+export class TunnelModule {
+  static forRoot(logger: Logger): DynamicModule {
+    return {
+      module: TunnelModule,
+      // Global so the agents API can cut streams on revocation without importing the module twice.
+      global: true,
+      providers: [
+        { provide: TunnelLogger, useValue: new TunnelLogger(logger.child({ component: 'tunnel' })) },
+        GatewayReplica,
+        AgentAuthenticator,
+        AgentRegistry,
+        AgentPresence,
+        BundleBuilder,
+        PendingSessions,
+        SessionRecords,
+        SessionBroker,
+        AgentTunnelGrpcService,
+        ClientTunnelGrpcService,
+        TunnelShutdown,
+      ],
+      exports: [AgentRegistry, AgentTunnelGrpcService, ClientTunnelGrpcService],
+    };
+  }
+}

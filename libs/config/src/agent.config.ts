@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { ConfigError } from './config.error';
+import { readSettings, type Environment, type SettingOverrides, type SettingValues } from './config-source';
+import { logFormat, logLevel, positiveInt } from './setting-schemas';
+import { isLoopbackHost, tunnelEndpoint } from './tunnel-endpoint';
+
+const flag = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')])
+  .default(false);
+
+/** Settings of `tollgate agent`. */
+export const agentSettings = {
+  gateway: {
+    env: 'TOLLGATE_AGENT_GATEWAY',
+    flag: '--gateway',
+    schema: tunnelEndpoint,
+    expected: 'the gateway gRPC URL, https://host:port (TLS) or http://host:port (loopback or --insecure)',
+  },
+  token: {
+    env: 'TOLLGATE_AGENT_TOKEN',
+    flag: '--token',
+    schema: z.string().regex(/^tga_[A-Za-z0-9_-]{20,}$/),
+    expected: 'the agent token printed by `tollgate admin agents create` (tga_...)',
+  },
+  insecure: {
+    env: 'TOLLGATE_AGENT_INSECURE',
+    flag: '--insecure',
+    schema: flag,
+    expected: 'true or false: allow a plain-text (http://) gateway URL that is not loopback',
+  },
+  caFile: {
+    env: 'TOLLGATE_AGENT_CA_FILE',
+    flag: '--ca-file',
+    schema: z.string().min(1).optional(),
+    expected: 'a PEM file of CA certificates that sign the gateway certificate (default: system roots)',
+  },
+  connectTimeoutMs: {
+    env: 'TOLLGATE_AGENT_TARGET_CONNECT_TIMEOUT_MS',
+    schema: positiveInt(10_000, 120_000),
+    expected: 'milliseconds to wait for a target to accept a connection, 1 to 120000 (default 10000)',
+  },
+  reconnectMaxMs: {
+    env: 'TOLLGATE_AGENT_RECONNECT_MAX_MS',
+    schema: positiveInt(2_000, 300_000),
+    expected: 'largest delay between reconnect attempts in milliseconds (default 2000)',
+  },
+  logLevel: {
+    env: 'TOLLGATE_LOG_LEVEL',
+    flag: '--log-level',
+    schema: logLevel,
+    expected: 'one of fatal, error, warn, info, debug, trace, silent',
+  },
+  logFormat: {
+    env: 'TOLLGATE_LOG_FORMAT',
+    flag: '--log-format',
+    schema: logFormat,
+    expected: 'json or pretty',
+  },
+} as const;
+
+export type AgentConfig = SettingValues<typeof agentSettings>;
+export type AgentConfigOverrides = SettingOverrides<typeof agentSettings>;
+
+/** Validates the agent's configuration once; throws ConfigError naming every bad setting. */
+export function loadAgentConfig(overrides: AgentConfigOverrides = {}, env?: Environment): AgentConfig {
+  const config = readSettings(agentSettings, overrides, env);
+  if (!config.gateway.tls && !config.insecure && !isLoopbackHost(config.gateway.host)) {
+    throw new ConfigError([
+      `--gateway (or TOLLGATE_AGENT_GATEWAY): plain text to ${config.gateway.host} would expose the agent token; ` +
+        'use https:// or pass --insecure (TOLLGATE_AGENT_INSECURE=true)',
+    ]);
+  }
+  return config;
+}

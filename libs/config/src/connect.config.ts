@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import { ConfigError } from './config.error';
+import { readSettings, type Environment, type SettingOverrides, type SettingValues } from './config-source';
+import { port } from './setting-schemas';
+import { isLoopbackHost, tunnelEndpoint } from './tunnel-endpoint';
+
+/** Settings of `tollgate connect` (the local listener that tunnels to a connection). */
+export const connectSettings = {
+  grpcUrl: {
+    env: 'TOLLGATE_GRPC_URL',
+    flag: '--grpc',
+    schema: tunnelEndpoint.default({ address: '127.0.0.1:8010', host: '127.0.0.1', tls: false }),
+    expected: 'the gateway gRPC URL, https://host:port or http://host:port (default http://127.0.0.1:8010)',
+  },
+  port: {
+    env: 'TOLLGATE_CONNECT_PORT',
+    flag: '--port',
+    schema: port(8999),
+    expected: 'a local TCP port number 0-65535 (default 8999 for tcp; 0 picks a free port)',
+  },
+  insecure: {
+    env: 'TOLLGATE_INSECURE',
+    flag: '--insecure',
+    schema: z
+      .union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')])
+      .default(false),
+    expected: 'true or false: allow a plain-text (http://) gateway URL that is not loopback',
+  },
+  caFile: {
+    env: 'TOLLGATE_CA_FILE',
+    flag: '--ca-file',
+    schema: z.string().min(1).optional(),
+    expected: 'a PEM file of CA certificates that sign the gateway certificate (default: system roots)',
+  },
+} as const;
+
+export type ConnectConfig = SettingValues<typeof connectSettings>;
+export type ConnectConfigOverrides = SettingOverrides<typeof connectSettings>;
+
+export function loadConnectConfig(overrides: ConnectConfigOverrides = {}, env?: Environment): ConnectConfig {
+  const config = readSettings(connectSettings, overrides, env);
+  if (!config.grpcUrl.tls && !config.insecure && !isLoopbackHost(config.grpcUrl.host)) {
+    throw new ConfigError([
+      `--grpc (or TOLLGATE_GRPC_URL): plain text to ${config.grpcUrl.host} would expose your token; ` +
+        'use https:// or pass --insecure',
+    ]);
+  }
+  return config;
+}

@@ -1,0 +1,6 @@
+export { dataFrame, halfCloseFrame, MAX_FRAME_DATA_BYTES, resetFrame, type FrameCodec } from './frame-codec';
+export { relaySocket, type FrameStream, type RelayOutcome } from './socket-relay';
+export type { EngineSession, RelayEngine } from './relay-engine';
+export { TargetUnreachableError } from './target-unreachable.error';
+export { dialTcpTarget } from './tcp-target';
+export { TcpEngine } from './tcp.engine';

@@ -1,0 +1,21 @@
+import type { ConnectionSpec, Protocol } from '@tollgate/proto';
+import type { FrameCodec } from './frame-codec';
+import type { FrameStream, RelayOutcome } from './socket-relay';
+
+/**
+ * The contract every protocol engine implements on the agent (tcp today; postgres, mysql, ssh,
+ * kubernetes and http plug in by protocol): open the target, relay the session's frames, and report
+ * failures in the protocol's own way. The agent keeps a registry of engines keyed by protocol.
+ */
+export interface RelayEngine {
+  readonly protocol: Protocol;
+  /** Reaches the target; rejects with TargetUnreachableError with a message for the caller. */
+  open(spec: ConnectionSpec, options: { readonly connectTimeoutMs: number }): Promise<EngineSession>;
+}
+
+export interface EngineSession {
+  /** Relays until the session ends; ends the stream's writing half when done. */
+  relay<In, Out>(stream: FrameStream<Out>, codec: FrameCodec<In, Out>): Promise<RelayOutcome>;
+  /** Aborts the session (target connection reset). */
+  abort(): void;
+}

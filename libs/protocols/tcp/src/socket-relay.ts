@@ -1,0 +1,142 @@
+import type { Socket } from 'node:net';
+import { dataFrame, halfCloseFrame, MAX_FRAME_DATA_BYTES, resetFrame, type FrameCodec } from './frame-codec';
+
+/** How a relay ended, for the caller's log line and the user's error message. */
+export type RelayOutcome =
+  | { readonly kind: 'normal' }
+  /** The socket failed (e.g. ECONNRESET); a reset frame was sent to the other side. */
+  | { readonly kind: 'socket-error'; readonly message: string }
+  /** The other side sent a reset; the socket was reset too. */
+  | { readonly kind: 'remote-reset'; readonly message: string }
+  /** The tunnel stream failed or ended before both directions finished; the socket was reset. */
+  | { readonly kind: 'tunnel-lost'; readonly message: string };
+
+/** The parts of a tunnel stream (a grpc-js client or server duplex stream) the relay uses. */
+export interface FrameStream<Out> extends NodeJS.EventEmitter {
+  write(message: Out): boolean;
+  end(): unknown;
+  pause(): unknown;
+  resume(): unknown;
+  readonly writableEnded: boolean;
+  readonly destroyed: boolean;
+}
+
+/**
+ * Relays one TCP socket over one tunnel stream of StreamFrames, in both directions, with
+ * backpressure: a full stream pauses the socket, a full socket pauses the stream, so neither side
+ * buffers more than a frame or two and HTTP/2 per-stream flow control bounds the rest.
+ *
+ * TCP semantics are kept: a FIN becomes a half_close frame (the other direction stays open), a
+ * socket error becomes a reset frame, a reset frame resets the socket. The relay ends its own
+ * writing half of the stream when it finishes; the socket must have `allowHalfOpen` set.
+ */
+export function relaySocket<In, Out>(
+  socket: Socket,
+  stream: FrameStream<Out>,
+  codec: FrameCodec<In, Out>,
+): Promise<RelayOutcome> {
+  return new Promise<RelayOutcome>((resolve) => {
+    let sentHalfClose = false;
+    let receivedHalfClose = false;
+    let finished = false;
+    let lastCloseReason: string | undefined;
+
+    const send = (message: Out): boolean => {
+      if (stream.writableEnded || stream.destroyed) return true;
+      return stream.write(message);
+    };
+    const endStream = () => {
+      if (!stream.writableEnded && !stream.destroyed) stream.end();
+    };
+    const finish = (outcome: RelayOutcome) => {
+      if (finished) return;
+      finished = true;
+      endStream();
+      resolve(outcome);
+    };
+    const bothDone = () => sentHalfClose && receivedHalfClose;
+
+    let waitingForStreamDrain = false;
+    socket.on('data', (chunk: Buffer) => {
+      let ok = true;
+      for (let offset = 0; offset < chunk.length; offset += MAX_FRAME_DATA_BYTES) {
+        ok = send(codec.wrap(dataFrame(chunk.subarray(offset, offset + MAX_FRAME_DATA_BYTES))));
+      }
+      if (!ok && !waitingForStreamDrain) {
+        waitingForStreamDrain = true;
+        socket.pause();
+        stream.once('drain', () => {
+          waitingForStreamDrain = false;
+          socket.resume();
+        });
+      }
+    });
+    socket.on('end', () => {
+      sentHalfClose = true;
+      send(codec.wrap(halfCloseFrame()));
+      if (bothDone() && socket.writableFinished) finish({ kind: 'normal' });
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      if (finished) return;
+      const message = error.code ? `${error.code}: ${error.message}` : error.message;
+      send(codec.wrap(resetFrame(message)));
+      finish({ kind: 'socket-error', message });
+    });
+    socket.on('close', () => {
+      if (bothDone()) finish({ kind: 'normal' });
+      else if (!finished) {
+        send(codec.wrap(resetFrame('connection closed')));
+        finish({ kind: 'socket-error', message: 'connection closed' });
+      }
+    });
+
+    let waitingForSocketDrain = false;
+    stream.on('data', (message: In) => {
+      const unwrapped = codec.unwrap(message);
+      if (!unwrapped) return;
+      if ('closeReason' in unwrapped) {
+        lastCloseReason = unwrapped.closeReason;
+        return;
+      }
+      const { frame } = unwrapped;
+      switch (frame.kind?.$case) {
+        case 'data':
+          if (!socket.write(frame.kind.data) && !waitingForSocketDrain) {
+            waitingForSocketDrain = true;
+            stream.pause();
+            socket.once('drain', () => {
+              waitingForSocketDrain = false;
+              stream.resume();
+            });
+          }
+          break;
+        case 'halfClose':
+          receivedHalfClose = true;
+          socket.end();
+          break;
+        case 'reset':
+          socket.resetAndDestroy();
+          finish({ kind: 'remote-reset', message: frame.kind.reset.message });
+          break;
+        default:
+          break;
+      }
+    });
+    stream.on('end', () => {
+      if (finished) return;
+      if (bothDone()) {
+        finish({ kind: 'normal' });
+        return;
+      }
+      socket.resetAndDestroy();
+      finish({ kind: 'tunnel-lost', message: lastCloseReason ?? 'the tunnel closed the session' });
+    });
+    stream.on('error', (error: Error & { details?: string }) => {
+      if (finished) return;
+      socket.resetAndDestroy();
+      finish({ kind: 'tunnel-lost', message: error.details ?? error.message });
+    });
+    stream.resume();
+    socket.resume();
+  });
+}

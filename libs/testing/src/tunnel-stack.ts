@@ -1,0 +1,127 @@
+import { connect, type Socket } from 'node:net';
+import { spawnCli, type CliProcess } from './cli-process';
+import { bootstrapAdminToken, TEST_BOOTSTRAP_ADMIN_SECRET } from './gateway-tokens';
+
+/**
+ * The harness for data-path tests: a real `tollgate gateway`, real `tollgate agent`s and real
+ * `tollgate connect` listeners, all on free ports, driven through the REST API with an admin token.
+ */
+export interface TunnelGateway {
+  readonly cli: CliProcess;
+  readonly httpUrl: string;
+  /** http://host:port of the gRPC endpoint, as agents and `connect` take it. */
+  readonly grpcUrl: string;
+  readonly grpcPort: number;
+  readonly adminToken: string;
+  api<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+}
+
+export async function startTunnelGateway(
+  args: readonly string[],
+  env: Record<string, string | undefined> = {},
+): Promise<TunnelGateway> {
+  const cli = spawnCli(['gateway', '--http-port', '0', '--grpc-port', '0', '--log-format', 'json', ...args], {
+    TOLLGATE_BOOTSTRAP_ADMIN_SECRET: TEST_BOOTSTRAP_ADMIN_SECRET,
+    ...env,
+  });
+  return attachGateway(cli);
+}
+
+/** Reads the listening addresses from a gateway's log and gets an admin token from it. */
+export async function attachGateway(cli: CliProcess, after = 0): Promise<TunnelGateway> {
+  const pattern = /"httpUrl":"(http:\/\/[^"]+)","grpcAddress":"([^"]+):(\d+)"/g;
+  await cli.waitFor(/"msg":"gateway listening"/);
+  const matches = [...cli.output().slice(after).matchAll(pattern)];
+  const match = matches.at(-1);
+  if (!match) throw new Error(`no listening line in gateway output:\n${cli.output()}`);
+  const [, httpUrl, grpcHost, grpcPort] = match as unknown as [string, string, string, string];
+  const adminToken = await bootstrapAdminToken(httpUrl);
+  const api = async <T>(method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${httpUrl}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${adminToken}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
+  };
+  return {
+    cli,
+    httpUrl,
+    grpcUrl: `http://${grpcHost}:${grpcPort}`,
+    grpcPort: Number(grpcPort),
+    adminToken,
+    api,
+  };
+}
+
+/** Registers an agent through the API; resolves with its token. */
+export async function createAgent(gateway: TunnelGateway, name: string): Promise<string> {
+  const { status, body } = await gateway.api<{ token: string }>('POST', '/api/v1/agents', { name });
+  if (status !== 201) throw new Error(`creating agent ${name}: ${status} ${JSON.stringify(body)}`);
+  return body.token;
+}
+
+/** Creates a tcp connection to 127.0.0.1:port served by `agents`. */
+export async function createTcpConnection(
+  gateway: TunnelGateway,
+  name: string,
+  port: number,
+  agents: readonly string[],
+): Promise<void> {
+  const { status, body } = await gateway.api('POST', '/api/v1/connections', {
+    name,
+    protocol: 'tcp',
+    target: { host: '127.0.0.1', port },
+    agents,
+  });
+  if (status !== 201) throw new Error(`creating connection ${name}: ${status} ${JSON.stringify(body)}`);
+}
+
+/** Starts `tollgate agent`; with `waitOnline`, resolves once it has registered. */
+export async function spawnAgent(
+  grpcUrl: string,
+  token: string,
+  options: { waitOnline?: boolean; env?: Record<string, string | undefined> } = {},
+): Promise<CliProcess> {
+  const agent = spawnCli(['agent', '--gateway', grpcUrl, '--log-format', 'json'], {
+    TOLLGATE_AGENT_TOKEN: token,
+    ...options.env,
+  });
+  if (options.waitOnline ?? true) await agent.waitFor(/"msg":"bundle applied"/);
+  return agent;
+}
+
+/** Starts `tollgate connect NAME --port 0`; resolves with the local port it listens on. */
+export async function spawnConnect(
+  grpcUrl: string,
+  token: string,
+  connection: string,
+): Promise<{ cli: CliProcess; port: number }> {
+  const cli = spawnCli(['connect', connection, '--port', '0', '--grpc', grpcUrl], { TOLLGATE_TOKEN: token });
+  const match = await cli.waitFor(/listening on 127\.0\.0\.1:(\d+)/);
+  return { cli, port: Number(match[1]) };
+}
+
+/** Connects to a local port. */
+export function dial(port: number): Promise<Socket> {
+  return new Promise<Socket>((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+    socket.once('connect', () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+/** Everything the peer sends until it closes, and how the socket ended. */
+export function readAll(socket: Socket): Promise<{ data: Buffer; error?: string }> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let error: string | undefined;
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', (e: NodeJS.ErrnoException) => (error = e.code ?? e.message));
+    socket.on('close', () => resolve({ data: Buffer.concat(chunks), ...(error ? { error } : {}) }));
+  });
+}

@@ -1,0 +1,130 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createAgent,
+  createTcpConnection,
+  createTestDatabase,
+  dial,
+  echoTarget,
+  readAll,
+  replyAfterEofTarget,
+  spawnAgent,
+  spawnConnect,
+  startTcpTarget,
+  startTunnelGateway,
+  unusedPort,
+  type CliProcess,
+  type TcpTarget,
+  type TunnelGateway,
+} from '@tollgate/testing';
+
+const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+describe('tcp connections end to end (real gateway, agent and `tollgate connect`)', () => {
+  const processes: CliProcess[] = [];
+  const targets: TcpTarget[] = [];
+  const cleanups: (() => Promise<unknown>)[] = [];
+  let gateway: TunnelGateway;
+  let connectPort: (name: string) => Promise<number>;
+
+  beforeAll(async () => {
+    const db = await createTestDatabase();
+    cleanups.push(db.drop);
+    gateway = await startTunnelGateway([], { DATABASE_URL: db.url });
+    processes.push(gateway.cli);
+    const token = await createAgent(gateway, 'edge-1');
+    const echo = await echoTarget();
+    const eof = await replyAfterEofTarget();
+    const resetter = await startTcpTarget((socket) => socket.once('data', () => socket.resetAndDestroy()));
+    targets.push(echo, eof, resetter);
+    await createTcpConnection(gateway, 'echo', echo.port, ['edge-1']);
+    await createTcpConnection(gateway, 'eof', eof.port, ['edge-1']);
+    await createTcpConnection(gateway, 'resetter', resetter.port, ['edge-1']);
+    await createTcpConnection(gateway, 'down', await unusedPort(), ['edge-1']);
+    processes.push(await spawnAgent(gateway.grpcUrl, token));
+    connectPort = async (name) => {
+      const connect = await spawnConnect(gateway.grpcUrl, gateway.adminToken, name);
+      processes.push(connect.cli);
+      return connect.port;
+    };
+  });
+
+  afterAll(async () => {
+    await Promise.all(processes.map((p) => p.stop('SIGKILL')));
+    await Promise.all(targets.map((t) => t.close()));
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+
+  it('relays binary data both ways, over many concurrent sockets of one `connect`', async () => {
+    const port = await connectPort('echo');
+    const payloads = Array.from({ length: 20 }, (_, i) =>
+      randomBytes(i === 0 ? 4 * 1024 * 1024 : 50_000 + i),
+    );
+    const results = await Promise.all(
+      payloads.map(async (payload) => {
+        const socket = await dial(port);
+        const received = readAll(socket);
+        socket.end(payload);
+        return received;
+      }),
+    );
+    results.forEach((result, i) => {
+      expect(result.error).toBeUndefined();
+      expect(sha(result.data)).toBe(sha(payloads[i] ?? Buffer.alloc(0)));
+    });
+  });
+
+  it('propagates a half-close: the target answers only after it sees the client FIN', async () => {
+    const port = await connectPort('eof');
+    const socket = await dial(port);
+    const received = readAll(socket);
+    socket.write('abc');
+    socket.end('def');
+    const { data, error } = await received;
+    expect(error).toBeUndefined();
+    expect(data.toString()).toBe('6:fedcba');
+  });
+
+  it('propagates a reset from the target to the local client', async () => {
+    const port = await connectPort('resetter');
+    const socket = await dial(port);
+    const received = readAll(socket);
+    socket.write('boom');
+    expect((await received).error).toBe('ECONNRESET');
+  });
+
+  it('tells the user "target unreachable" promptly and resets the local socket', async () => {
+    const connect = await spawnConnect(gateway.grpcUrl, gateway.adminToken, 'down');
+    processes.push(connect.cli);
+    const socket = await dial(connect.port);
+    const result = await readAll(socket);
+    expect(result.data.length).toBe(0);
+    expect(result.error).toBe('ECONNRESET');
+    await connect.cli.waitFor(
+      /down: target unreachable: cannot connect to 127\.0\.0\.1:\d+: ECONNREFUSED/,
+      10_000,
+    );
+  });
+
+  it('reports an unknown connection as not found', async () => {
+    const connect = await spawnConnect(gateway.grpcUrl, gateway.adminToken, 'nope');
+    processes.push(connect.cli);
+    const socket = await dial(connect.port);
+    await readAll(socket);
+    await connect.cli.waitFor(/nope: not found: no connection named "nope"/, 10_000);
+  });
+
+  it('shows the agent online with its version, host and the bundle version it acknowledged', async () => {
+    const { body } = await gateway.api<{
+      status: string;
+      version: string;
+      hostname: string;
+      bundleVersion: string | null;
+      lastSeenAt: string;
+    }>('GET', '/api/v1/agents/edge-1');
+    expect(body.status).toBe('online');
+    expect(body.version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(body.hostname).toBeTruthy();
+    expect(body.bundleVersion).toMatch(/^sha256:[0-9a-f]{16}$/);
+  });
+});
