@@ -15,9 +15,9 @@ metadata:
 roles:
   - name: tollgate-admins
     description: Full access for the tollgate-admins group.
-    subjects: ["group:tollgate-admins"]
-    connections: ["*"]
-    verbs: [connect, exec, admin, "audit:read", review]
+    subjects: ['group:tollgate-admins']
+    connections: ['*']
+    verbs: [connect, exec, admin, 'audit:read', review]
 delegation:
   max_depth: 2
 sessions:
