@@ -254,6 +254,19 @@ describe('parsePolicy', () => {
     }
   });
 
+  it.each([
+    [
+      'version: 1\nroles:\n  - {name: r, subjects: [group:a], verbs: [admin], red_only: true}\n',
+      /did you mean "read_only"\?/,
+    ],
+    ['version: 1\nguardrails:\n  - {name: g, denny: {statements: [DROP]}}\n', /did you mean "deny"\?/],
+    ['version: 1\nguardrails:\n  - {name: g, deny: {statement: [DROP]}}\n', /did you mean "statements"\?/],
+    ['version: 1\nDelegation: {max_depth: 1}\n', /did you mean "delegation"\?/],
+    ['version: 1\nsessions: {colour: red}\n', /expected one of max_duration, read_only/],
+  ])('suggests the key a typo was meant to be (%#)', (text, message) => {
+    expect(errorsOf(text).map((e) => e.message)).toContainEqual(expect.stringMatching(message));
+  });
+
   it('reports every problem, not only the first, in source order', () => {
     const errors = errorsOf(
       'version: 1\nroles:\n  - name: r\n    subjects: [nobody]\n    verbs: [admin, fly]\n    colour: red\n',

@@ -1,6 +1,7 @@
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 import type { z } from 'zod';
 import { parseDuration } from './duration';
+import { allowedKeysAt, closestKey } from './key-suggestion';
 import { policyDocumentSchema, type PolicyDocument } from './policy.schema';
 import type { Detector, Match, Policy } from './policy.types';
 
@@ -109,7 +110,7 @@ function issueToErrors(
         file,
         path: formatPath(path),
         ...(at === undefined ? {} : position(at)),
-        message: `unknown key "${key}" (a misspelt key would silently change the policy, so it is an error)`,
+        message: unknownKeyMessage(key, allowedKeysAt(policyDocumentSchema, issue.path)),
       };
     });
   }
@@ -117,6 +118,12 @@ function issueToErrors(
   return [
     { file, path: formatPath(issue.path), ...(at === undefined ? {} : position(at)), message: issue.message },
   ];
+}
+
+function unknownKeyMessage(key: string, allowed: readonly string[]): string {
+  const suggestion = closestKey(key, allowed);
+  const hint = suggestion ? `did you mean "${suggestion}"?` : `expected one of ${allowed.join(', ')}`;
+  return `unknown key "${key}": ${hint} (a misspelt key could silently change the policy, so it is an error)`;
 }
 
 /**
