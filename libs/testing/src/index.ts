@@ -28,3 +28,4 @@ export {
   unusedPort,
   type TcpTarget,
 } from './tcp-targets';
+export { startPostgresCluster, type PostgresCluster } from './postgres-cluster';

@@ -1,0 +1,434 @@
+import type { Duplex } from 'node:stream';
+import type { Masker } from '@tollgate/masking';
+import type { BackendMessage, FieldDescription } from '../backend-messages';
+import { BackendMessageParser } from '../backend-message.parser';
+import {
+  fatalErrorResponse,
+  noticeResponse,
+  serializeBackendMessage,
+  serializeDataRow,
+} from '../backend-message.serializer';
+import { FrontendMessageParser } from '../frontend-message.parser';
+import { serializeFrontendMessage } from '../frontend-message.serializer';
+import type { FrontendMessage, StartupPacket } from '../frontend-messages';
+import { PostgresProtocolError } from '../protocol-error';
+import { classifySql, loadSqlClassifier } from '../sql-classifier';
+import type { CancelRegistry } from './cancel-registry';
+import { ColumnCatalog } from './column-catalog';
+import type { CommandGate, StatementOutcome } from './command-gate';
+import { OrderedPump } from './ordered-pump';
+import { maskCopyTextRow, maskRow } from './row-masking';
+import { SocketReader } from './socket-reader';
+import { TargetConnectError } from './target-connect.error';
+import { connectTarget, type TargetConnection } from './target-connection';
+import type { PostgresTargetSettings } from './target-settings';
+
+export interface PostgresSessionOptions {
+  readonly target: PostgresTargetSettings;
+  readonly gate: CommandGate;
+  readonly masker: Masker;
+  readonly cancels: CancelRegistry;
+  readonly onStatement?: (outcome: StatementOutcome) => void;
+}
+
+export interface PostgresSessionEnd {
+  /** Why the session ended: `client closed`, `target closed`, or the error shown to the client. */
+  readonly reason: string;
+}
+
+type ClientItem = { message: StartupPacket | FrontendMessage; frame: Buffer };
+type ServerItem = { message: BackendMessage; frame: Buffer };
+
+interface PendingStatement {
+  readonly kind: 'query' | 'execute';
+  readonly text: string;
+  readonly started: number;
+  rows: number;
+  bytes: number;
+  error?: string;
+  readonly masked: Set<string>;
+}
+
+/**
+ * Relays one PostgreSQL session between a client (any Duplex: a tunnel stream or a socket) and the
+ * target. The client authenticates to nothing here; the agent authenticates to the target with the
+ * connection's credentials. Every statement (simple query, each Parse) is classified and decided
+ * before it is forwarded; denied ones never reach the target as written: the target is asked to
+ * raise the denial itself, so the error arrives in order and a transaction block fails as it would.
+ */
+export async function runPostgresSession(
+  client: Duplex,
+  options: PostgresSessionOptions,
+): Promise<PostgresSessionEnd> {
+  await loadSqlClassifier();
+  const clientParser = new FrontendMessageParser();
+  const reader = new SocketReader<StartupPacket | FrontendMessage>(
+    client,
+    (chunk, emit) => clientParser.parse(chunk, emit),
+    'the client',
+  );
+
+  let startup: Extract<StartupPacket, { name: 'startupMessage' }> | undefined;
+  try {
+    while (!startup) {
+      const { message } = await reader.next();
+      if (message.name === 'sslRequest' || message.name === 'gssEncRequest') {
+        // The client side of the tunnel is loopback to `tollgate connect`; TLS runs between agent and target.
+        client.write(Buffer.from('N'));
+        reader.poke();
+      } else if (message.name === 'cancelRequest') {
+        await options.cancels.cancel(message.processId, message.secretKey);
+        client.end();
+        return { reason: 'cancel request' };
+      } else if (message.name === 'startupMessage') {
+        startup = message;
+      } else {
+        throw new PostgresProtocolError('malformed', `unexpected ${message.name} before start-up`);
+      }
+    }
+  } catch (error) {
+    return failClient(client, error);
+  }
+
+  let target: TargetConnection;
+  try {
+    target = await connectTarget(options.target, startup.parameters);
+  } catch (error) {
+    return failClient(client, error);
+  }
+  const leftovers = reader.detach();
+  return relay(client, clientParser, leftovers, target, options);
+}
+
+function failClient(client: Duplex, error: unknown): PostgresSessionEnd {
+  const [code, message] =
+    error instanceof TargetConnectError
+      ? [error.sqlState, error.message]
+      : error instanceof PostgresProtocolError
+        ? ['08P01', `invalid protocol message: ${error.message}`]
+        : ['08006', error instanceof Error ? error.message : String(error)];
+  if (client.writable) client.end(fatalErrorResponse(code, message));
+  return { reason: message };
+}
+
+function relay(
+  client: Duplex,
+  clientParser: FrontendMessageParser,
+  leftovers: ClientItem[],
+  target: TargetConnection,
+  options: PostgresSessionOptions,
+): Promise<PostgresSessionEnd> {
+  const server = target.socket;
+  const fakeKey = options.cancels.register({
+    host: options.target.host,
+    port: options.target.port,
+    ...target.backendKey,
+  });
+  const catalog = new ColumnCatalog(options.target);
+
+  return new Promise<PostgresSessionEnd>((resolve) => {
+    let ended = false;
+    const end = (reason: string, toClient?: Buffer) => {
+      if (ended) return;
+      ended = true;
+      clientPump.stop();
+      serverPump.stop();
+      fakeKey.release();
+      catalog.close();
+      if (toClient && client.writable) client.end(toClient);
+      else client.end();
+      server.end();
+      setTimeout(() => server.destroy(), 1000).unref();
+      resolve({ reason });
+    };
+
+    // ---- client -> server -------------------------------------------------------------------
+    const statements = new Map<string, string>();
+    const portals = new Map<string, string>();
+    const pending: PendingStatement[] = [];
+    /** Extended protocol: a denied message puts the batch in error mode until Sync, as the server would. */
+    let denied: { message: string; injected: boolean } | undefined;
+    const expectedDenials: string[] = [];
+    let swallowCompletions = 0;
+
+    const toServer = (frame: Buffer) => {
+      if (!server.write(frame)) {
+        clientPump.pause('server-drain');
+        server.once('drain', () => clientPump.release('server-drain'));
+      }
+    };
+    const notify = (text: string) => client.write(noticeResponse(text));
+    const injectDenial = (message: string, how: 'query' | 'extended') => {
+      const sql = denialStatement(message);
+      expectedDenials.push(denialText(message));
+      if (how === 'query') {
+        toServer(serializeFrontendMessage({ name: 'query', text: sql }));
+        return;
+      }
+      swallowCompletions++;
+      toServer(serializeFrontendMessage({ name: 'parse', statement: '', text: sql, parameterTypeIds: [] }));
+      toServer(
+        serializeFrontendMessage({
+          name: 'bind',
+          portal: '',
+          statement: '',
+          parameterFormats: [],
+          parameters: [],
+          resultFormats: [],
+        }),
+      );
+      toServer(serializeFrontendMessage({ name: 'execute', portal: '', maxRows: 0 }));
+    };
+
+    const handleClient = ({ message, frame }: ClientItem): void | Promise<void> => {
+      switch (message.name) {
+        case 'query':
+          return decide(message.text, 'query').then((verdict) => {
+            if (verdict.allow) {
+              pending.push(newPending('query', message.text));
+              toServer(frame);
+            } else {
+              injectDenial(verdict.message, 'query');
+            }
+          });
+        case 'parse':
+          if (denied) return;
+          return decide(message.text, 'parse').then((verdict) => {
+            if (verdict.allow) {
+              statements.set(message.statement, message.text);
+              toServer(frame);
+            } else {
+              denied = { message: verdict.message, injected: false };
+            }
+          });
+        case 'bind':
+          if (denied) return;
+          portals.set(message.portal, statements.get(message.statement) ?? '');
+          return toServer(frame);
+        case 'execute':
+          if (denied) return;
+          pending.push(newPending('execute', portals.get(message.portal) ?? ''));
+          return toServer(frame);
+        case 'flush':
+        case 'sync':
+          if (denied && !denied.injected) {
+            injectDenial(denied.message, 'extended');
+            denied.injected = true;
+          }
+          if (message.name === 'sync') denied = undefined;
+          return toServer(frame);
+        case 'terminate':
+          toServer(frame);
+          return end('client terminated');
+        case 'startupMessage':
+        case 'sslRequest':
+        case 'gssEncRequest':
+        case 'cancelRequest':
+          throw new PostgresProtocolError('malformed', `unexpected ${message.name} after start-up`);
+        default:
+          // describe, close, copyData, copyDone, copyFail, functionCall, authenticationResponse
+          if (denied) return;
+          return toServer(frame);
+      }
+    };
+
+    const decide = async (text: string, via: 'query' | 'parse') => {
+      const classification = classifySql(text);
+      return options.gate.decide({ text, via, classification }, notify);
+    };
+
+    const newPending = (kind: 'query' | 'execute', text: string): PendingStatement => ({
+      kind,
+      text,
+      started: performance.now(),
+      rows: 0,
+      bytes: 0,
+      masked: new Set(),
+    });
+    const complete = (statement: PendingStatement) => {
+      options.onStatement?.({
+        text: statement.text,
+        rows: statement.rows,
+        bytes: statement.bytes,
+        durationMs: performance.now() - statement.started,
+        ...(statement.error !== undefined ? { error: statement.error } : {}),
+        masked: [...statement.masked],
+      });
+    };
+
+    // ---- server -> client -------------------------------------------------------------------
+    let fields: readonly FieldDescription[] = [];
+    let copyOut: { format: number } | undefined;
+    let held: Buffer[] = [];
+
+    const toClient = (frame: Buffer) => {
+      if (!client.write(frame)) {
+        serverPump.pause('client-drain');
+        client.once('drain', () => serverPump.release('client-drain'));
+      }
+    };
+    const flushHeld = () => {
+      for (const frame of held) toClient(frame);
+      held = [];
+    };
+
+    const handleServer = ({ message, frame }: ServerItem): void | Promise<void> => {
+      const head = pending[0];
+      switch (message.name) {
+        case 'rowDescription':
+          flushHeld();
+          fields = message.fields;
+          toClient(frame);
+          if (options.masker.active && !catalog.knows(fields)) return catalog.resolve(fields);
+          return;
+        case 'dataRow': {
+          if (head) {
+            head.rows++;
+            head.bytes += frame.length;
+          }
+          if (!options.masker.active) return toClient(frame);
+          const masked = maskRow(message.values, fields, options.masker, (f) => catalog.lookup(f));
+          if (!masked.changed) return toClient(frame);
+          for (const reason of masked.reasons) head?.masked.add(reason);
+          return toClient(serializeDataRow(masked.values));
+        }
+        case 'copyOutResponse':
+          flushHeld();
+          copyOut = { format: message.format };
+          if (options.masker.active && message.format !== 0) {
+            // Binary COPY cannot be inspected, so it cannot be masked: refuse rather than leak.
+            return end(
+              'binary COPY refused under masking',
+              fatalErrorResponse(
+                '42501',
+                'binary COPY output cannot be masked; use text format under this policy',
+              ),
+            );
+          }
+          return toClient(frame);
+        case 'copyData': {
+          if (head) head.bytes += frame.length;
+          if (!copyOut || !options.masker.active) return toClient(frame);
+          if (head) head.rows++;
+          const masked = maskCopyTextRow(message.data, options.masker);
+          if (masked.reasons.length === 0) return toClient(frame);
+          for (const reason of masked.reasons) head?.masked.add(reason);
+          return toClient(serializeBackendMessage({ name: 'copyData', data: masked.row }));
+        }
+        case 'copyDone':
+          copyOut = undefined;
+          return toClient(frame);
+        case 'parseComplete':
+          if (swallowCompletions > 0) {
+            flushHeld();
+            held.push(frame);
+            return;
+          }
+          return toClient(frame);
+        case 'bindComplete':
+          if (swallowCompletions > 0 && held.length === 1) {
+            held.push(frame);
+            return;
+          }
+          flushHeld();
+          return toClient(frame);
+        case 'errorResponse': {
+          const ours =
+            expectedDenials.length > 0 &&
+            message.fields['C'] === '42501' &&
+            message.fields['M'] === expectedDenials[0];
+          if (ours) {
+            expectedDenials.shift();
+            if (held.length === 2) {
+              held = [];
+              swallowCompletions--;
+            }
+            flushHeld();
+            const { W: _where, P: _position, F: _file, L: _line, R: _routine, ...visible } = message.fields;
+            return toClient(serializeBackendMessage({ name: 'errorResponse', fields: visible }));
+          }
+          flushHeld();
+          if (head) {
+            head.error = message.fields['M'] ?? 'error';
+            if (head.kind === 'execute') complete(pending.shift() as PendingStatement);
+          }
+          return toClient(frame);
+        }
+        case 'commandComplete':
+        case 'emptyQueryResponse':
+        case 'portalSuspended':
+          flushHeld();
+          if (head?.kind === 'execute') complete(pending.shift() as PendingStatement);
+          return toClient(frame);
+        case 'readyForQuery':
+          flushHeld();
+          swallowCompletions = 0;
+          for (const statement of pending.splice(0)) complete(statement);
+          return toClient(frame);
+        case 'backendKeyData':
+          // Never reveal the real key; the client only ever holds Tollgate's.
+          return toClient(serializeBackendMessage({ name: 'backendKeyData', ...fakeKeyData }));
+        default:
+          flushHeld();
+          return toClient(frame);
+      }
+    };
+
+    const fakeKeyData = { processId: fakeKey.processId, secretKey: fakeKey.secretKey };
+    const clientPump = new OrderedPump<ClientItem>(client, handleClient, (error) => fail(error));
+    const serverPump = new OrderedPump<ServerItem>(server, handleServer, (error) => fail(error));
+    const serverParser: BackendMessageParser = target.parser;
+
+    const fail = (error: unknown) => {
+      const text = error instanceof Error ? error.message : String(error);
+      const code = error instanceof PostgresProtocolError ? '08P01' : '58000';
+      end(
+        text,
+        fatalErrorResponse(
+          code,
+          error instanceof PostgresProtocolError ? `invalid protocol message: ${text}` : text,
+        ),
+      );
+    };
+
+    client.on('data', (chunk: Buffer) => {
+      try {
+        clientParser.parse(chunk, (message, frame) => clientPump.push({ message, frame }));
+      } catch (error) {
+        fail(error);
+      }
+    });
+    server.on('data', (chunk: Buffer) => {
+      try {
+        serverParser.parse(chunk, (message, frame) => serverPump.push({ message, frame }));
+      } catch (error) {
+        fail(error);
+      }
+    });
+    client.once('close', () => end('client closed'));
+    client.once('end', () => end('client closed'));
+    client.on('error', () => end('client connection failed'));
+    server.once('close', () => end('target closed', undefined));
+    server.on('error', (error: Error) => end(`target connection failed: ${error.message}`));
+
+    // The client is authenticated by Tollgate already; tell it so, then replay the server's greeting.
+    toClient(serializeBackendMessage({ name: 'authenticationOk' }));
+    for (const status of target.parameterStatus) toClient(status);
+    toClient(serializeBackendMessage({ name: 'backendKeyData', ...fakeKeyData }));
+    toClient(serializeBackendMessage({ name: 'readyForQuery', status: target.transactionStatus }));
+
+    for (const item of leftovers) clientPump.push(item);
+    client.resume();
+    server.resume();
+  });
+}
+
+/** A statement that makes the target itself raise the denial: it arrives in order and fails a transaction block. */
+export function denialStatement(message: string): string {
+  const text = denialText(message);
+  return `DO $tollgate$BEGIN RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = $m$${text}$m$; END$tollgate$`;
+}
+
+function denialText(message: string): string {
+  return message.replace(/\$(tollgate|m)\$/g, '');
+}
