@@ -46,8 +46,8 @@ export class AuditWriter {
       const actorChain = (record.actorChain ?? []).map((a) => ({ subject: a.subject }));
       const payload = record.payload ?? {};
       const hash = auditEntryHash(
+        seq,
         {
-          seq: seq.toString(),
           at: at.toISOString(),
           subject: record.subject,
           actorChain,

@@ -4,7 +4,9 @@ import { AccessDecider } from './access-decider';
 import { AccessTokenVerifier } from './access-token-verifier';
 import { ApiKeysService } from './api-keys/api-keys.service';
 import { AccessGuard } from './http/access.guard';
+import { ApiKeysController } from './http/api-keys.controller';
 import { LoginController } from './http/login.controller';
+import { PolicyController } from './http/policy.controller';
 import { ServiceAccountsController } from './http/service-accounts.controller';
 import { UsersController } from './http/users.controller';
 import { TokenController } from './http/token.controller';
@@ -38,7 +40,14 @@ export class IdentityModule {
   static forOptions(options: IdentityOptions): DynamicModule {
     return {
       module: IdentityModule,
-      controllers: [TokenController, LoginController, ServiceAccountsController, UsersController],
+      controllers: [
+        TokenController,
+        LoginController,
+        ServiceAccountsController,
+        UsersController,
+        ApiKeysController,
+        PolicyController,
+      ],
       providers: [
         { provide: IdentityOptionsToken, useValue: options },
         SigningKeysService,

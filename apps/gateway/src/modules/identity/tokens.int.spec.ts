@@ -103,7 +103,7 @@ describe('gateway tokens: issue, verify, refuse (security)', () => {
       subject: 'sa:ops',
       action: 'authorize:admin',
       decision: 'allow',
-      reason: 'allowed by role "tollgate-admins"',
+      reason: 'allowed by role tollgate-admins',
     });
   });
 

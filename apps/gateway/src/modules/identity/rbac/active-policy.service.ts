@@ -1,26 +1,93 @@
+import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
+import { formatPolicyError, parsePolicy, type Policy } from '@tollgate/policy';
+import { ValidationError } from '../../../common/errors';
+import { StoreService } from '../../store/store.service';
 import { IdentityOptionsToken, type IdentityOptions } from '../identity-options';
-import { BUILT_IN_POLICY, QUICKSTART_POLICY } from './default-policies';
-import type { RbacPolicy } from './rbac-policy';
+import {
+  BUILT_IN_POLICY,
+  BUILT_IN_POLICY_YAML,
+  QUICKSTART_POLICY,
+  QUICKSTART_POLICY_YAML,
+} from './default-policies';
 
 export interface ActivePolicy {
-  readonly policy: RbacPolicy;
+  readonly policy: Policy;
   /** The stored version, or null for the built-in (or quickstart) default. */
   readonly version: number | null;
   readonly source: 'built-in' | 'quickstart' | 'stored';
+  readonly document: string;
 }
 
 /**
- * The policy RBAC decides by. Until a policy version is stored, the built-in default (only group
- * tollgate-admins may do anything), or the quickstart policy when the dev IdP runs.
+ * The policy RBAC decides by: the active stored version, else the built-in default (only group
+ * tollgate-admins may do anything), or the quickstart policy when the dev IdP runs. Stored documents
+ * are parsed by @tollgate/policy; a version is parsed once and cached.
  */
 @Injectable()
 export class ActivePolicyService {
-  constructor(@Inject(IdentityOptionsToken) private readonly options: IdentityOptions) {}
+  private cached: ActivePolicy | undefined;
+
+  constructor(
+    private readonly store: StoreService,
+    @Inject(IdentityOptionsToken) private readonly options: IdentityOptions,
+  ) {}
 
   async current(): Promise<ActivePolicy> {
+    const row = await this.store.prisma.policyVersion.findFirst({
+      where: { active: true },
+      orderBy: { version: 'desc' },
+      select: { version: true },
+    });
+    if (!row) return this.fallback();
+    if (this.cached?.version === row.version) return this.cached;
+    const stored = await this.store.prisma.policyVersion.findUniqueOrThrow({
+      where: { version: row.version },
+    });
+    const parsed = parsePolicy(stored.document, `policy-v${stored.version}.yaml`);
+    // A stored version was validated when applied; if it no longer parses, fail closed (deny all).
+    const policy: Policy = parsed.ok ? parsed.policy : { ...BUILT_IN_POLICY, roles: [] };
+    this.cached = { policy, version: stored.version, source: 'stored', document: stored.document };
+    return this.cached;
+  }
+
+  /** Validates and stores a new version and makes it active. */
+  async apply(document: string, author: string, comment?: string): Promise<ActivePolicy> {
+    const parsed = parsePolicy(document, 'policy.yaml');
+    if (!parsed.ok) {
+      throw new ValidationError(
+        parsed.errors.map((e) => ({
+          field: `document${e.path ? `.${e.path}` : ''}`,
+          message: formatPolicyError(e),
+        })),
+      );
+    }
+    const version = await this.store.prisma.$transaction(async (tx) => {
+      const last = await tx.policyVersion.findFirst({
+        orderBy: { version: 'desc' },
+        select: { version: true },
+      });
+      const next = (last?.version ?? 0) + 1;
+      await tx.policyVersion.updateMany({ where: { active: true }, data: { active: false } });
+      await tx.policyVersion.create({
+        data: {
+          version: next,
+          document,
+          sha256: createHash('sha256').update(document).digest('hex'),
+          author,
+          comment: comment ?? null,
+          active: true,
+        },
+      });
+      return next;
+    });
+    this.cached = { policy: parsed.policy, version, source: 'stored', document };
+    return this.cached;
+  }
+
+  private fallback(): ActivePolicy {
     return this.options.devIdp
-      ? { policy: QUICKSTART_POLICY, version: null, source: 'quickstart' }
-      : { policy: BUILT_IN_POLICY, version: null, source: 'built-in' };
+      ? { policy: QUICKSTART_POLICY, version: null, source: 'quickstart', document: QUICKSTART_POLICY_YAML }
+      : { policy: BUILT_IN_POLICY, version: null, source: 'built-in', document: BUILT_IN_POLICY_YAML };
   }
 }

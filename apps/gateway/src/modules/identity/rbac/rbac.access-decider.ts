@@ -1,9 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { evaluateAccess } from '@tollgate/policy';
 import { AuditWriter } from '../../audit/audit-writer';
 import { AccessDecider, type AccessDecision, type AccessRequest } from '../access-decider';
 import { scopesPermit } from '../tokens/scopes';
 import { ActivePolicyService } from './active-policy.service';
-import { evaluateRoles } from './role-evaluator';
 
 /**
  * RBAC decisions: the token's scopes must permit the verb AND a role of the active policy must
@@ -32,7 +32,22 @@ export class RbacAccessDecider extends AccessDecider {
         connection ? ` on connection "${connection.name}"` : ''
       }`;
     } else {
-      ({ allowed, reason } = evaluateRoles(active.policy, request));
+      ({ allowed, reason } = evaluateAccess(
+        active.policy,
+        {
+          subject: principal.subject,
+          email:
+            principal.subject.startsWith('user:') && principal.displayName.includes('@')
+              ? principal.displayName
+              : undefined,
+          groups: principal.groups,
+          actorChain: principal.actorChain,
+        },
+        verb,
+        connection,
+      ));
+      if (!allowed)
+        reason += principal.groups.length ? ` (groups: ${principal.groups.join(', ')})` : ' (no groups)';
     }
     try {
       await this.audit.record({

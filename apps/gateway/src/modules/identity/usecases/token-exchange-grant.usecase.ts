@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { maxDelegationDepth } from '@tollgate/policy';
 import { UnauthenticatedError } from '../../../common/errors';
 import { StoreService } from '../../store/store.service';
 import { AuditWriter } from '../../audit/audit-writer';
@@ -91,12 +92,13 @@ export class TokenExchangeGrantUseCase {
 
     const { policy } = await this.policies.current();
     const depth = grant.depth + 1;
-    if (depth > policy.delegation.maxDepth) {
+    const maxDepth = maxDelegationDepth(policy);
+    if (depth > maxDepth) {
       return this.refuse(
         parent,
         chain,
         'access_denied',
-        `delegation depth ${depth} exceeds the policy's maximum (delegation.max_depth ${policy.delegation.maxDepth})`,
+        `delegation depth ${depth} exceeds the policy's maximum (delegation.max_depth ${maxDepth})`,
       );
     }
 

@@ -1,0 +1,273 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postTokenEndpoint, serviceAccountToken } from '@tollgate/testing';
+import { startTestGateway, type TestGateway } from '../../testing/in-process-gateway';
+
+const EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS = 'urn:ietf:params:oauth:token-type:access_token';
+
+interface AuditItem {
+  subject: string;
+  action: string;
+  decision: string;
+  reason: string;
+  actorChain: { subject: string }[];
+  target: string | null;
+}
+
+const claimsOf = (token: string) =>
+  JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as {
+    sub: string;
+    scope: string;
+    exp: number;
+    depth: number;
+    act?: unknown;
+  };
+
+describe('delegated tokens (RFC 8693 token exchange) and API keys', () => {
+  let gw: TestGateway;
+  const secrets: Record<string, string> = {};
+  const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+  const lastAudit = async () =>
+    ((await gw.request('GET', '/api/v1/audit?limit=1000')).body as { items: AuditItem[] }).items
+      .filter((r) => !(r.target === 'GET /api/v1/audit' && r.subject === 'sa:bootstrap-admin'))
+      .at(-1)!;
+  const exchange = (subjectToken: string, extra: Record<string, string> = {}) =>
+    postTokenEndpoint(gw.url, {
+      grant_type: EXCHANGE,
+      subject_token: subjectToken,
+      subject_token_type: ACCESS,
+      ...extra,
+    });
+  const token = async (name: string, scope?: string) =>
+    (await serviceAccountToken(gw.url, name, secrets[name], scope)).access_token;
+
+  beforeAll(async () => {
+    gw = await startTestGateway();
+    for (const [name, groups] of [
+      ['pipeline', ['tollgate-admins']],
+      ['deploy-step', []],
+    ] as const) {
+      const created = await gw.request('POST', '/api/v1/service-accounts', { name, groups });
+      secrets[name] = (created.body as { clientSecret: string }).clientSecret;
+    }
+  });
+  afterAll(async () => {
+    await gw?.stop();
+  });
+
+  it('issues a narrower child that names the chain in nested act claims', async () => {
+    const parent = await token('pipeline');
+    const child = await exchange(parent, { scope: 'connect:pg-* audit:read' });
+    expect(child.status).toBe(200);
+    expect(child.body).toMatchObject({
+      issued_token_type: ACCESS,
+      token_type: 'Bearer',
+      scope: 'connect:pg-* audit:read',
+    });
+    const childToken = child.body.access_token as string;
+    expect(claimsOf(childToken)).toMatchObject({ sub: 'sa:pipeline', depth: 1, act: { sub: 'sa:pipeline' } });
+    expect(claimsOf(childToken).exp).toBeLessThanOrEqual(claimsOf(parent).exp);
+
+    // The actor token names who acts: the grandchild's act nests the earlier actor inside.
+    const actor = await token('deploy-step');
+    const grandchild = await exchange(childToken, {
+      scope: 'connect:pg-prod',
+      actor_token: actor,
+      actor_token_type: ACCESS,
+    });
+    expect(grandchild.status).toBe(200);
+    expect(claimsOf(grandchild.body.access_token as string)).toMatchObject({
+      sub: 'sa:pipeline',
+      depth: 2,
+      scope: 'connect:pg-prod',
+      act: { sub: 'sa:deploy-step', act: { sub: 'sa:pipeline' } },
+    });
+
+    // The child may read the audit log (its scope and the subject's role allow it), but not administer.
+    expect((await gw.request('GET', '/api/v1/audit?limit=1', undefined, bearer(childToken))).status).toBe(
+      200,
+    );
+    const denied = await gw.request('GET', '/api/v1/agents', undefined, bearer(childToken));
+    expect(denied.status).toBe(403);
+    expect((denied.body as { detail: string }).detail).toMatch(
+      /scope \(connect:pg-\* audit:read\) does not include admin/,
+    );
+    expect(await lastAudit()).toMatchObject({
+      subject: 'sa:pipeline',
+      actorChain: [{ subject: 'sa:pipeline' }],
+      action: 'authorize:admin',
+      decision: 'deny',
+    });
+  });
+
+  it('refuses an exchange that widens the scope', async () => {
+    const parent = await token('pipeline', 'connect:pg-*');
+    const wider = await exchange(parent, { scope: 'connect:pg-* admin' });
+    expect(wider.status).toBe(400);
+    expect(wider.body).toMatchObject({ error: 'invalid_scope' });
+    expect(wider.body.error_description).toMatch(/widens.*admin not held/);
+    const glob = await exchange(parent, { scope: 'connect:*' });
+    expect(glob.status).toBe(400);
+    expect(await lastAudit()).toMatchObject({
+      subject: 'sa:pipeline',
+      action: 'token:exchange',
+      decision: 'deny',
+    });
+  });
+
+  it('refuses an exchange that extends the expiry', async () => {
+    const parent = await token('pipeline');
+    const longer = await exchange(parent, { expires_in: String(24 * 3600) });
+    expect(longer.status).toBe(400);
+    expect(longer.body.error_description).toMatch(/later than the subject token's/);
+    expect(await lastAudit()).toMatchObject({ action: 'token:exchange', decision: 'deny' });
+    const shorter = await exchange(parent, { expires_in: '60' });
+    expect(shorter.status).toBe(200);
+    expect(shorter.body.expires_in).toBeLessThanOrEqual(60);
+  });
+
+  it('refuses an exchange beyond the policy maximum depth (default 2)', async () => {
+    let current = await token('pipeline');
+    for (let depth = 1; depth <= 2; depth++) {
+      const next = await exchange(current);
+      expect(next.status).toBe(200);
+      current = next.body.access_token as string;
+    }
+    const tooDeep = await exchange(current);
+    expect(tooDeep.status).toBe(400);
+    expect(tooDeep.body).toMatchObject({ error: 'access_denied' });
+    expect(tooDeep.body.error_description).toBe(
+      "delegation depth 3 exceeds the policy's maximum (delegation.max_depth 2)",
+    );
+    expect(await lastAudit()).toMatchObject({ action: 'token:exchange', decision: 'deny' });
+  });
+
+  it('stops a child token (and its children) once its parent is revoked', async () => {
+    const parent = await token('pipeline');
+    const child = (await exchange(parent, { scope: 'audit:read' })).body.access_token as string;
+    const grandchild = (await exchange(child)).body.access_token as string;
+    expect((await gw.request('GET', '/api/v1/audit?limit=1', undefined, bearer(grandchild))).status).toBe(
+      200,
+    );
+
+    const revoke = await fetch(`${gw.url}/oauth/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: parent }).toString(),
+    });
+    expect(revoke.status).toBe(200);
+    for (const t of [parent, child, grandchild]) {
+      const refused = await gw.request('GET', '/api/v1/audit?limit=1', undefined, bearer(t));
+      expect(refused.status).toBe(401);
+      expect((refused.body as { detail: string }).detail).toMatch(/revoked/);
+    }
+    expect(await lastAudit()).toMatchObject({ action: 'authenticate', decision: 'deny' });
+    expect((await exchange(child)).status).toBe(400);
+  });
+
+  it('API keys: shown once, hashed, prefixed, scoped, revocable', async () => {
+    const owner = await token('pipeline');
+    const created = await gw.request(
+      'POST',
+      '/api/v1/api-keys',
+      { name: 'nightly', scope: 'audit:read' },
+      bearer(owner),
+    );
+    expect(created.status).toBe(201);
+    const { key, prefix } = created.body as { key: string; prefix: string };
+    expect(key).toMatch(new RegExp(`^tgk_${prefix}_`));
+    const listed = (await gw.request('GET', '/api/v1/api-keys', undefined, bearer(owner))).body as {
+      items: Record<string, unknown>[];
+    };
+    expect(listed.items.find((k) => k.prefix === prefix)).toMatchObject({
+      name: 'nightly',
+      subject: 'sa:pipeline',
+    });
+    expect(JSON.stringify(listed)).not.toContain(key);
+
+    expect((await gw.request('GET', '/api/v1/audit?limit=1', undefined, bearer(key))).status).toBe(200);
+    expect((await gw.request('GET', '/api/v1/agents', undefined, bearer(key))).status).toBe(403);
+    const wider = await gw.request('POST', '/api/v1/api-keys', { name: 'x', scope: 'admin' }, bearer(key));
+    expect(wider.status).toBe(403);
+
+    expect((await gw.request('DELETE', `/api/v1/api-keys/${prefix}`, undefined, bearer(owner))).status).toBe(
+      204,
+    );
+    const refused = await gw.request('GET', '/api/v1/audit?limit=1', undefined, bearer(key));
+    expect(refused.status).toBe(401);
+    expect((refused.body as { detail: string }).detail).toBe(
+      `invalid token: API key ${prefix} has been revoked`,
+    );
+    expect(await lastAudit()).toMatchObject({
+      subject: `apikey:${prefix}`,
+      action: 'authenticate',
+      decision: 'deny',
+    });
+  });
+});
+
+describe('policy versions drive RBAC and delegation depth', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway();
+  });
+  afterAll(async () => {
+    await gw?.stop();
+  });
+
+  it('applies a stored policy: a new role takes effect and max_depth is honoured', async () => {
+    expect((await gw.request('GET', '/api/v1/policy')).body).toMatchObject({
+      version: null,
+      source: 'built-in',
+    });
+    const created = await gw.request('POST', '/api/v1/service-accounts', {
+      name: 'reader',
+      groups: ['readers'],
+    });
+    const secret = (created.body as { clientSecret: string }).clientSecret;
+    const before = (await serviceAccountToken(gw.url, 'reader', secret)).access_token;
+    expect(
+      (await gw.request('GET', '/api/v1/audit?limit=1', undefined, { authorization: `Bearer ${before}` }))
+        .status,
+    ).toBe(403);
+
+    const bad = await gw.request('POST', '/api/v1/policy', { document: 'roles: [{name: x}]' });
+    expect(bad.status).toBe(400);
+
+    const document = `version: 1
+roles:
+  - name: admins
+    subjects: ["group:tollgate-admins"]
+    connections: ["*"]
+    verbs: [connect, exec, admin, "audit:read", review]
+  - name: readers
+    subjects: ["sa:reader"]
+    connections: ["*"]
+    verbs: ["audit:read"]
+delegation:
+  max_depth: 1
+`;
+    const applied = await gw.request('POST', '/api/v1/policy', {
+      document,
+      comment: 'readers may read audit',
+    });
+    expect(applied.status).toBe(201);
+    expect(applied.body).toMatchObject({ version: 1, source: 'stored' });
+
+    const bearer = { authorization: `Bearer ${before}` };
+    expect((await gw.request('GET', '/api/v1/audit?limit=1', undefined, bearer)).status).toBe(200);
+    const child = await postTokenEndpoint(gw.url, {
+      grant_type: EXCHANGE,
+      subject_token: before,
+      subject_token_type: ACCESS,
+    });
+    expect(child.status).toBe(200);
+    const grandchild = await postTokenEndpoint(gw.url, {
+      grant_type: EXCHANGE,
+      subject_token: child.body.access_token as string,
+      subject_token_type: ACCESS,
+    });
+    expect(grandchild.status).toBe(400);
+    expect(grandchild.body.error_description).toMatch(/max_depth 1/);
+  });
+});
