@@ -68,3 +68,12 @@ export {
   type AccessRequestInput,
   type ReviewRequirement,
 } from './access-requests';
+export {
+  diffPolicies,
+  sessionsAffected,
+  type LiveSession,
+  type PolicyChange,
+  type PolicySection,
+  type SessionImpact,
+  type SessionImpactKind,
+} from './policy-impact';
