@@ -127,4 +127,23 @@ describe('tcp connections end to end (real gateway, agent and `tollgate connect`
     expect(body.hostname).toBeTruthy();
     expect(body.bundleVersion).toMatch(/^sha256:[0-9a-f]{16}$/);
   });
+
+  it('pushes a new bundle when a connection is assigned; the agent acks it and serves it at once', async () => {
+    const before = await gateway.api<{ bundleVersion: string }>('GET', '/api/v1/agents/edge-1');
+    const echo2 = await echoTarget();
+    targets.push(echo2);
+    await createTcpConnection(gateway, 'echo-2', echo2.port, ['edge-1']);
+    const deadline = Date.now() + 10_000;
+    let after = before;
+    while (after.body.bundleVersion === before.body.bundleVersion && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      after = await gateway.api<{ bundleVersion: string }>('GET', '/api/v1/agents/edge-1');
+    }
+    expect(after.body.bundleVersion).not.toBe(before.body.bundleVersion);
+    const port = await connectPort('echo-2');
+    const socket = await dial(port);
+    const received = readAll(socket);
+    socket.end('pushed');
+    expect((await received).data.toString()).toBe('pushed');
+  });
 });
