@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AsciicastWriter, asciicastOutput, parseAsciicast, parseAsciicastEvent } from './asciicast';
 
@@ -99,5 +100,32 @@ describe('parseAsciicast', () => {
     expect(parseAsciicastEvent('[1.5,"o","x"]')).toEqual({ time: 1.5, code: 'o', data: 'x' });
     expect(parseAsciicastEvent('[-1,"o","x"]')).toMatch(/non-negative/);
     expect(parseAsciicastEvent('[1,"o",3]')).toMatch(/data/);
+  });
+});
+
+describe('asciicast round trip', () => {
+  it('reproduces the output exactly, however the bytes were split', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'binary', maxLength: 60 }),
+        fc.array(fc.nat(), { maxLength: 8 }),
+        (text, cuts) => {
+          const bytes = new TextEncoder().encode(text);
+          const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+          const writer = new AsciicastWriter({ width: 80, height: 24 });
+          const lines = [writer.headerLine()];
+          let start = 0;
+          for (const [i, end] of [...points, bytes.length].entries()) {
+            const line = writer.output(i * 0.1, bytes.subarray(start, end));
+            if (line !== null) lines.push(line);
+            start = end;
+          }
+          lines.push(...writer.flush(1));
+          const parsed = parseAsciicast(lines.join(''));
+          expect(parsed.ok && asciicastOutput(parsed.events)).toBe(text);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });

@@ -182,3 +182,50 @@ describe('decideCommand properties', () => {
     );
   });
 });
+
+describe('decideCommand robustness', () => {
+  it('never throws, whatever facts an engine hands it', () => {
+    const anyFacts = fc.oneof(
+      fc.record({
+        kind: fc.constant('sql' as const),
+        statements: fc.array(
+          fc.record(
+            {
+              type: fc.string(),
+              tables: fc.array(fc.string(), { maxLength: 2 }),
+              hasWhere: fc.boolean(),
+              readOnly: fc.boolean(),
+            },
+            { requiredKeys: ['type'] },
+          ),
+          { maxLength: 3 },
+        ),
+        parseError: fc.option(fc.string(), { nil: undefined }),
+      }),
+      fc.record({ kind: fc.constant('ssh' as const), command: fc.string({ maxLength: 200 }) }),
+      fc.record(
+        {
+          kind: fc.constant('kubernetes' as const),
+          verb: fc.string(),
+          resource: fc.string(),
+          subresource: fc.string(),
+          namespace: fc.string(),
+        },
+        { requiredKeys: ['kind', 'verb'] },
+      ),
+      fc.record({ kind: fc.constant('http' as const), method: fc.string(), path: fc.string() }),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(guardrail, { maxLength: 4 }),
+        anyFacts,
+        fc.boolean(),
+        (guardrails, f, readOnly) => {
+          const decision = decideCommand(policyWith(guardrails), { subject, connection, readOnly }, f);
+          expect(['allow', 'deny', 'require_approval']).toContain(decision.decision);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -294,6 +294,17 @@ describe('parsePolicy', () => {
     expect(errorsOf('- 1\n')[0]!.message).toMatch(/expected object/);
   });
 
+  it('refuses exponential alias expansion instead of hanging', () => {
+    const laughs = ['version: 1', 'a: &a [x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 9; i++) {
+      const prev = String.fromCharCode(96 + i);
+      const next = String.fromCharCode(97 + i);
+      laughs.push(`${next}: &${next} [${Array(9).fill(`*${prev}`).join(', ')}]`);
+    }
+    const errors = errorsOf(laughs.join('\n'));
+    expect(errors[0]!.message).toMatch(/alias/i);
+  });
+
   it('formats an error as file:line:column: path: message', () => {
     const [error] = errorsOf('version: 1\nrole: []\n');
     expect(formatPolicyError(error!)).toMatch(/^policy\.yaml:2:1: role: unknown key "role"/);

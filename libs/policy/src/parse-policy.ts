@@ -72,7 +72,8 @@ function parse(text: string, file: string): ParsePolicyResult {
       })),
     };
   }
-  const raw: unknown = doc.toJS({ maxAliasCount: 1000 });
+  // The default alias limit (100) stops "billion laughs" expansion.
+  const raw: unknown = doc.toJS();
   if (raw === null || raw === undefined) {
     return {
       ok: false,
