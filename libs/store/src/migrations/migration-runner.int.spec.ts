@@ -1,6 +1,6 @@
 import { PGlite } from '@electric-sql/pglite';
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MigrationFailedError } from '../errors/migration-failed.error';
@@ -55,7 +55,11 @@ describe('runMigrations (PGlite)', () => {
     const dir = findMigrationsDir();
     const result = await runMigrations(db, { migrationsDir: dir });
 
-    expect(result.applied).toHaveLength(1);
+    const folders = readdirSync(dir, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => entry.name)
+      .sort();
+    expect(result.applied).toEqual(folders);
     expect(result.applied[0]).toMatch(/^\d{14}_init$/);
     for (const table of [
       'users',
