@@ -77,3 +77,4 @@ export {
   type SessionImpact,
   type SessionImpactKind,
 } from './policy-impact';
+export { policyJsonSchema } from './policy-json-schema';
