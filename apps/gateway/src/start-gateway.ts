@@ -45,7 +45,14 @@ export async function startGateway(
   });
   let grpc: RunningGrpcServer | undefined;
   try {
-    grpc = await startGrpcServer(config.host, config.grpcPort, logger.child({ component: 'grpc' }));
+    grpc = await startGrpcServer(
+      config.host,
+      config.grpcPort,
+      logger.child({ component: 'grpc' }),
+      config.grpcTlsCert && config.grpcTlsKey
+        ? { certFile: config.grpcTlsCert, keyFile: config.grpcTlsKey }
+        : undefined,
+    );
     return await startHttp(config, store, grpc, logger);
   } catch (error) {
     await grpc?.close(0);

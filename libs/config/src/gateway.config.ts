@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { readSettings, type Environment, type SettingOverrides, type SettingValues } from './config-source';
 import { directory, host, logFormat, logLevel, port, positiveInt, postgresUrl } from './setting-schemas';
 import { ConfigError } from './config.error';
@@ -56,6 +57,17 @@ export const gatewaySettings = {
     schema: positiveInt(10_000, 600_000),
     expected: 'milliseconds to let in-flight requests finish on SIGTERM, 1 to 600000 (default 10000)',
   },
+  grpcTlsCert: {
+    env: 'TOLLGATE_GRPC_TLS_CERT',
+    schema: z.string().min(1).optional(),
+    expected:
+      'a PEM certificate (chain) file for the gRPC endpoint; with TOLLGATE_GRPC_TLS_KEY it serves TLS',
+  },
+  grpcTlsKey: {
+    env: 'TOLLGATE_GRPC_TLS_KEY',
+    schema: z.string().min(1).optional(),
+    expected: 'the PEM private key file of TOLLGATE_GRPC_TLS_CERT',
+  },
   ...identitySettings,
 } as const;
 
@@ -66,6 +78,9 @@ export type GatewayConfigOverrides = SettingOverrides<typeof gatewaySettings>;
 export function loadGatewayConfig(overrides: GatewayConfigOverrides = {}, env?: Environment): GatewayConfig {
   const config = readSettings(gatewaySettings, overrides, env);
   const problems = identityProblems(config);
+  if (!config.grpcTlsCert !== !config.grpcTlsKey) {
+    problems.push('TOLLGATE_GRPC_TLS_CERT and TOLLGATE_GRPC_TLS_KEY: set both or neither');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

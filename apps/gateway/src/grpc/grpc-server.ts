@@ -4,6 +4,7 @@ import {
   type ServiceDefinition,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
+import { readFileSync } from 'node:fs';
 import type { Http2Server, ServerHttp2Session } from 'node:http2';
 import { HealthCheckResponse_ServingStatus, HealthService } from '@tollgate/proto';
 import type { Logger } from 'pino';
@@ -27,6 +28,13 @@ function widenStreamWindows(server: Server, bytes: number): void {
     ...internals.commonServerOptions.settings,
     initialWindowSize: bytes,
   };
+}
+
+function serverCredentials(tls?: { readonly certFile: string; readonly keyFile: string }): ServerCredentials {
+  if (!tls) return ServerCredentials.createInsecure();
+  return ServerCredentials.createSsl(null, [
+    { cert_chain: readFileSync(tls.certFile), private_key: readFileSync(tls.keyFile) },
+  ]);
 }
 
 /** HTTP/2 connection receive window: shared by every session of one agent or CLI. */
@@ -61,6 +69,7 @@ export async function startGrpcServer(
   host: string,
   port: number,
   logger: Logger,
+  tls?: { readonly certFile: string; readonly keyFile: string },
 ): Promise<RunningGrpcServer> {
   const server = new Server({
     'grpc.keepalive_time_ms': 20_000,
@@ -75,14 +84,15 @@ export async function startGrpcServer(
 
   const bindHost = host.includes(':') ? `[${host}]` : host;
   const boundPort = await new Promise<number>((resolve, reject) =>
-    // TLS for the gRPC endpoint arrives with agent authentication; until then it binds where told.
-    server.bindAsync(`${bindHost}:${port}`, ServerCredentials.createInsecure(), (error, actual) =>
+    // Agents and clients refuse plain text to anything but loopback, so a gateway reachable from
+    // elsewhere is configured with a certificate.
+    server.bindAsync(`${bindHost}:${port}`, serverCredentials(tls), (error, actual) =>
       error ? reject(error) : resolve(actual),
     ),
   );
   widenConnectionWindows(server, TUNNEL_CONNECTION_WINDOW_BYTES);
   const address = `${bindHost}:${boundPort}`;
-  logger.info({ grpcAddress: address }, 'grpc listening');
+  logger.info({ grpcAddress: address, tls: !!tls }, 'grpc listening');
 
   return {
     address,

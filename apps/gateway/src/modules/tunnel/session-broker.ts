@@ -46,6 +46,7 @@ export class SessionBroker {
     client: ClientCall,
     decider: AccessDecider,
   ): Promise<void> {
+    const started = performance.now();
     const connection = await this.store.prisma.connection.findUnique({
       where: { name: request.connectionName },
       include: { agents: { select: { agentId: true } } },
@@ -54,6 +55,7 @@ export class SessionBroker {
       return fail(client, OpenFailureCode.NOT_FOUND, `no connection named "${request.connectionName}"`);
     }
     const tags = connection.tags as Record<string, string>;
+    const looked = performance.now();
     const decision = await decider.decide({
       principal,
       verb: 'connect',
@@ -68,7 +70,9 @@ export class SessionBroker {
     }
     const sessionId = randomUUID();
     const log = this.logger.log.child({ sessionId, connection: connection.name, subject: principal.subject });
-    await this.records.opening({
+    const decided = performance.now();
+    // The row is written while the agent dials; later state changes wait for it (SessionRecords).
+    this.records.opening({
       id: sessionId,
       connectionId: connection.id,
       connectionName: connection.name,
@@ -125,7 +129,18 @@ export class SessionBroker {
           },
         },
       });
-      log.info({ agent: agent.name }, 'session open');
+      const opened = performance.now();
+      log.info(
+        {
+          agent: agent.name,
+          ms: {
+            lookup: Math.round(looked - started),
+            decide: Math.round(decided - looked),
+            agent: Math.round(opened - decided),
+          },
+        },
+        'session open',
+      );
       const relay = relaySession(client, agentCall);
       agent.sessions.set(sessionId, (reason) => relay.abort(reason, CloseCode.AGENT_DISCONNECTED));
       const reason = await relay.done;

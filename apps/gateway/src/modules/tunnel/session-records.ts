@@ -21,8 +21,11 @@ export class SessionRecords {
     private readonly logger: TunnelLogger,
   ) {}
 
-  async opening(session: NewSession): Promise<void> {
-    await this.store.prisma.session.create({
+  /** Insert in flight per session; later updates queue behind it. */
+  private readonly inserts = new Map<string, Promise<unknown>>();
+
+  opening(session: NewSession): void {
+    const insert = this.store.prisma.session.create({
       data: {
         id: session.id,
         connectionId: session.connectionId,
@@ -35,19 +38,31 @@ export class SessionRecords {
         state: 'opening',
       },
     });
+    this.inserts.set(session.id, insert);
+    this.quietly(insert);
   }
 
   opened(id: string, agentId: string): void {
-    this.quietly(this.store.prisma.session.update({ where: { id }, data: { state: 'open', agentId } }));
+    this.after(id, () =>
+      this.store.prisma.session.update({ where: { id }, data: { state: 'open', agentId } }),
+    );
   }
 
   closed(id: string, reason: string): void {
-    this.quietly(
+    this.after(id, () =>
       this.store.prisma.session.update({
         where: { id },
         data: { state: 'closed', closeReason: reason.slice(0, 500), endedAt: new Date() },
       }),
     );
+    this.inserts.delete(id);
+  }
+
+  private after(id: string, update: () => Promise<unknown>): void {
+    const previous = this.inserts.get(id) ?? Promise.resolve();
+    const next = previous.then(update, () => undefined);
+    this.inserts.set(id, next);
+    this.quietly(next);
   }
 
   private quietly(write: Promise<unknown>): void {
