@@ -165,7 +165,19 @@ describe('gateway process lifecycle (real `tollgate` processes)', () => {
     const help = spawnCli(['--help']);
     expect(await help.exited()).toBe(0);
     const commands = [...help.output().matchAll(/^ {2}(\w[\w-]*)/gm)].map((m) => m[1]);
-    expect(commands).toEqual(['start', 'gateway', 'help']);
+    expect(commands).toEqual([
+      'start',
+      'gateway',
+      'agent',
+      'login',
+      'logout',
+      'whoami',
+      'token',
+      'connect',
+      'admin',
+      'audit',
+      'help',
+    ]);
   });
 });
 

@@ -2,9 +2,13 @@ import { Command } from 'commander';
 import { GATEWAY_VERSION } from '@tollgate/gateway';
 import { adminCommand } from './commands/admin/admin.command';
 import { agentCommand } from './commands/agent.command';
+import { auditCommand } from './commands/audit.command';
 import { connectCommand } from './commands/connect.command';
 import { gatewayCommand } from './commands/gateway.command';
+import { loginCommand } from './commands/login.command';
+import { logoutCommand } from './commands/logout.command';
 import { startCommand } from './commands/start.command';
+import { tokenCommand, whoamiCommand } from './commands/token.command';
 
 /** The `tollgate` command. Only verbs that work are registered, so `--help` never lies. */
 export function buildProgram(): Command {
@@ -15,6 +19,11 @@ export function buildProgram(): Command {
     .addCommand(startCommand())
     .addCommand(gatewayCommand())
     .addCommand(agentCommand())
+    .addCommand(loginCommand())
+    .addCommand(logoutCommand())
+    .addCommand(whoamiCommand())
+    .addCommand(tokenCommand())
     .addCommand(connectCommand())
-    .addCommand(adminCommand());
+    .addCommand(adminCommand())
+    .addCommand(auditCommand());
 }

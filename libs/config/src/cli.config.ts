@@ -20,6 +20,11 @@ export const cliSettings = {
       .optional(),
     expected: 'a Tollgate access token (a JWT or an API key); it takes precedence over the credentials file',
   },
+  clientSecret: {
+    env: 'TOLLGATE_CLIENT_SECRET',
+    schema: z.string().min(1).max(2000).optional(),
+    expected: 'the client secret of the service account given to `tollgate login --client-id`',
+  },
   credentialsFile: {
     env: 'TOLLGATE_CREDENTIALS_FILE',
     schema: z

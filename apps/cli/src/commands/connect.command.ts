@@ -1,7 +1,8 @@
 import { Command, Option } from 'commander';
-import { ConfigError, loadCliConfig, loadConnectConfig } from '@tollgate/config';
+import { ConfigError, loadConnectConfig } from '@tollgate/config';
 import { GATEWAY_VERSION } from '@tollgate/gateway';
 import { startLocalListener } from '../connect/local-listener';
+import { currentAccessToken, NotLoggedInError } from '../credentials/access-token';
 
 interface ConnectFlags {
   port?: string;
@@ -31,9 +32,9 @@ export function connectCommand(): Command {
           insecure: flags.insecure,
           caFile: flags.caFile,
         });
-        token = loadCliConfig().token;
+        token = await currentAccessToken();
       } catch (error) {
-        if (error instanceof ConfigError) {
+        if (error instanceof ConfigError || error instanceof NotLoggedInError) {
           process.stderr.write(`tollgate connect: ${error.message}\n`);
           process.exit(1);
         }

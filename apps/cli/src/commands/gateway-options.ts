@@ -12,7 +12,18 @@ export function addGatewayOptions(command: Command): Command {
       new Option('--database-url <url>', 'use PostgreSQL instead of the embedded store (or DATABASE_URL)'),
     )
     .addOption(new Option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent'))
-    .addOption(new Option('--log-format <format>', 'json|pretty'));
+    .addOption(new Option('--log-format <format>', 'json|pretty'))
+    .addOption(
+      new Option(
+        '--public-url <url>',
+        'URL users reach the gateway at (OIDC callback; or TOLLGATE_PUBLIC_URL)',
+      ),
+    )
+    .addOption(
+      new Option('--oidc-issuer <url>', 'OIDC identity provider issuer URL (or TOLLGATE_OIDC_ISSUER)'),
+    )
+    .addOption(new Option('--dev-idp [on]', 'run the development IdP with demo users (true|false)'))
+    .addOption(new Option('--dev-idp-port <port>', 'development IdP port (default 8011)'));
 }
 
 export interface GatewayFlags {
@@ -23,6 +34,10 @@ export interface GatewayFlags {
   databaseUrl?: string;
   logLevel?: string;
   logFormat?: string;
+  publicUrl?: string;
+  oidcIssuer?: string;
+  devIdp?: string | boolean;
+  devIdpPort?: string;
 }
 
 export function gatewayOverrides(flags: GatewayFlags): GatewayConfigOverrides {
@@ -34,5 +49,9 @@ export function gatewayOverrides(flags: GatewayFlags): GatewayConfigOverrides {
     databaseUrl: flags.databaseUrl,
     logLevel: flags.logLevel,
     logFormat: flags.logFormat,
+    publicUrl: flags.publicUrl,
+    oidcIssuer: flags.oidcIssuer,
+    devIdp: flags.devIdp,
+    devIdpPort: flags.devIdpPort,
   };
 }

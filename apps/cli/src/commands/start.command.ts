@@ -10,7 +10,7 @@ export function startCommand(): Command {
       'quickstart: run the gateway on the embedded store and print where it listens',
     ),
   ).action(async (flags: GatewayFlags) => {
-    const overrides = { logFormat: 'pretty', ...stripUndefined(gatewayOverrides(flags)) };
+    const overrides = { logFormat: 'pretty', devIdp: true, ...stripUndefined(gatewayOverrides(flags)) };
     await runGatewayProcess(overrides, (gateway) => {
       printBanner(gateway);
       startLocalAgent(gateway, overrides);
@@ -27,6 +27,14 @@ function printBanner(gateway: RunningGateway): void {
       `  health    ${gateway.httpUrl}/healthz   metrics: ${gateway.httpUrl}/metrics`,
       `  gRPC      ${gateway.grpcAddress}   (agents and clients)`,
       `  store     ${gateway.store}`,
+      ...(gateway.devIdp
+        ? [
+            `  dev IdP   ${gateway.devIdp.issuer}   demo users (password <user>-demo): ${gateway.devIdp.users
+              .map((u) => u.username)
+              .join(', ')}`,
+            `  log in    tollgate login --gateway ${gateway.httpUrl}`,
+          ]
+        : []),
       'Press Ctrl-C to stop.',
       '',
     ].join('\n') + '\n',

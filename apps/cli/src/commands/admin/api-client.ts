@@ -1,20 +1,28 @@
 import { loadCliConfig } from '@tollgate/config';
+import { currentAccessToken, NotLoggedInError } from '../../credentials/access-token';
 
 /** A small client for the gateway's REST API, as the admin commands use it. */
 export class ApiClient {
   constructor(
     private readonly baseUrl: string,
-    private readonly token: string | undefined,
+    private readonly token: string | undefined | (() => Promise<string | undefined>),
   ) {}
 
+  /** TOLLGATE_TOKEN, else the saved login (refreshed when needed); none: the gateway answers 401. */
   static fromEnvironment(gatewayFlag?: string): ApiClient {
     const config = loadCliConfig({ gatewayUrl: gatewayFlag });
-    return new ApiClient(config.gatewayUrl, config.token);
+    return new ApiClient(config.gatewayUrl, () =>
+      currentAccessToken(config).catch((error: unknown) => {
+        if (error instanceof NotLoggedInError) return undefined;
+        throw error;
+      }),
+    );
   }
 
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
-    if (this.token) headers['authorization'] = `Bearer ${this.token}`;
+    const token = typeof this.token === 'function' ? await this.token() : this.token;
+    if (token) headers['authorization'] = `Bearer ${token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
     const response = await fetch(`${this.baseUrl}${path}`, {
       method,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Provider, type KoaLikeContext } from 'oidc-provider';
+import type { KoaLikeContext, Provider } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { demoUsers, type DemoUser } from './demo-users';
 
@@ -40,7 +40,9 @@ export async function startDevIdp(options: StartDevIdpOptions): Promise<DevIdp> 
   const { port } = server.address() as AddressInfo;
   const issuer = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
 
-  const provider = new Provider(issuer, {
+  // Loaded only when the dev IdP runs: every other command of the CLI stays free of it.
+  const { Provider: OidcProvider } = await import('oidc-provider');
+  const provider = new OidcProvider(issuer, {
     clients: [
       {
         client_id: CLIENT_ID,

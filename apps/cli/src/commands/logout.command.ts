@@ -1,0 +1,27 @@
+import { Command } from 'commander';
+import { loadCliConfig } from '@tollgate/config';
+import { readCredentials, removeCredentials } from '../credentials/credentials-file';
+import { runClientCommand } from './run-client-command';
+
+/** `tollgate logout`: revokes the saved access token at the gateway and deletes the credentials file. */
+export function logoutCommand(): Command {
+  return new Command('logout')
+    .description('revoke the saved login and delete the credentials file')
+    .action(async () => {
+      await runClientCommand('logout', async () => {
+        const config = loadCliConfig();
+        const saved = readCredentials(config.credentialsFile);
+        if (saved) {
+          await fetch(`${saved.gatewayUrl}/oauth/revoke`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: new URLSearchParams({ token: saved.accessToken }).toString(),
+            signal: AbortSignal.timeout(10_000),
+          }).catch(() => undefined);
+        }
+        process.stdout.write(
+          removeCredentials(config.credentialsFile) ? 'Logged out.\n' : 'Not logged in.\n',
+        );
+      });
+    });
+}

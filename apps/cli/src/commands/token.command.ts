@@ -1,0 +1,110 @@
+import { Command, Option } from 'commander';
+import { loadCliConfig } from '@tollgate/config';
+import { currentAccessToken } from '../credentials/access-token';
+import { peekClaims } from '../credentials/credentials-file';
+import { callTokenEndpoint } from '../credentials/token-endpoint';
+import { runClientCommand } from './run-client-command';
+
+const EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
+
+interface TokenFlags {
+  gateway?: string;
+}
+
+const gatewayOption = () =>
+  new Option('--gateway <url>', 'gateway HTTP URL (default http://127.0.0.1:8009; or TOLLGATE_URL)');
+
+/**
+ * `tollgate token ...`: the current access token (TOLLGATE_TOKEN or the saved login), and delegated
+ * child tokens for child processes (RFC 8693 token exchange).
+ */
+export function tokenCommand(): Command {
+  return new Command('token')
+    .description('print, inspect, exchange (delegate) and revoke access tokens')
+    .addCommand(
+      new Command('print')
+        .description('print the current access token (refreshing the saved login if needed)')
+        .addOption(gatewayOption())
+        .action(async (flags: TokenFlags) => {
+          await runClientCommand('token print', async () => {
+            process.stdout.write(
+              `${await currentAccessToken(loadCliConfig({ gatewayUrl: flags.gateway }))}\n`,
+            );
+          });
+        }),
+    )
+    .addCommand(
+      new Command('exchange')
+        .description(
+          'exchange the current token for a narrower child token and print it (give it to a child process as TOLLGATE_TOKEN)',
+        )
+        .addOption(gatewayOption())
+        .addOption(
+          new Option(
+            '--scope <scopes>',
+            'space-separated subset of the current scopes, e.g. "connect:pg-dev"',
+          ),
+        )
+        .addOption(
+          new Option('--expires-in <seconds>', 'lifetime of the child (never beyond the current token)'),
+        )
+        .addOption(
+          new Option('--actor-token <token>', 'token of the party that will act (named in the act claim)'),
+        )
+        .action(async (flags: TokenFlags & { scope?: string; expiresIn?: string; actorToken?: string }) => {
+          await runClientCommand('token exchange', async () => {
+            const config = loadCliConfig({ gatewayUrl: flags.gateway });
+            const child = await callTokenEndpoint(config.gatewayUrl, {
+              grant_type: EXCHANGE,
+              subject_token: await currentAccessToken(config),
+              subject_token_type: ACCESS_TOKEN,
+              ...(flags.scope ? { scope: flags.scope } : {}),
+              ...(flags.expiresIn ? { expires_in: flags.expiresIn } : {}),
+              ...(flags.actorToken ? { actor_token: flags.actorToken, actor_token_type: ACCESS_TOKEN } : {}),
+            });
+            process.stdout.write(`${child.access_token}\n`);
+          });
+        }),
+    )
+    .addCommand(
+      new Command('revoke')
+        .description('revoke the current token (or TOKEN) and every token exchanged from it')
+        .argument('[token]', 'the token to revoke (default: the current one)')
+        .addOption(gatewayOption())
+        .action(async (token: string | undefined, flags: TokenFlags) => {
+          await runClientCommand('token revoke', async () => {
+            const config = loadCliConfig({ gatewayUrl: flags.gateway });
+            const target = token ?? (await currentAccessToken(config));
+            const response = await fetch(`${config.gatewayUrl}/oauth/revoke`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/x-www-form-urlencoded' },
+              body: new URLSearchParams({ token: target }).toString(),
+              signal: AbortSignal.timeout(30_000),
+            });
+            if (!response.ok) throw new Error(`the gateway answered HTTP ${response.status}`);
+            process.stdout.write(`revoked token ${peekClaims(target).jti ?? ''} and its descendants\n`);
+          });
+        }),
+    );
+}
+
+/** `tollgate whoami`: who the current token says you are (subject, groups, scopes, actor chain). */
+export function whoamiCommand(): Command {
+  return new Command('whoami')
+    .description('show the identity of the current token: subject, groups, scopes, actors, expiry')
+    .addOption(gatewayOption())
+    .action(async (flags: TokenFlags) => {
+      await runClientCommand('whoami', async () => {
+        const claims = peekClaims(await currentAccessToken(loadCliConfig({ gatewayUrl: flags.gateway })));
+        const lines = [
+          `subject  ${claims.sub ?? '?'} (${claims.name ?? ''})`,
+          `groups   ${claims.groups.join(', ')}`,
+          `scope    ${claims.scope ?? ''}`,
+          ...(claims.actors.length ? [`actors   ${claims.actors.join(' <- ')}`] : []),
+          `expires  ${claims.exp !== undefined ? new Date(claims.exp * 1000).toISOString() : '?'}`,
+        ];
+        process.stdout.write(`${lines.join('\n')}\n`);
+      });
+    });
+}
