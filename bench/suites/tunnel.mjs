@@ -1,0 +1,301 @@
+// The data path: `tollgate connect` (tcp) → gateway → agent → target, against a direct connection
+// and a socat relay on the same machine. 1 GiB throughput, 64-byte ping-pong round trips, sessions
+// opened per second, and RSS with 1,000 idle sessions. Everything runs on 127.0.0.1; the target
+// servers and clients run in this process, Tollgate's three processes are real `tollgate` commands.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect as netConnect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnTollgate, summarize, table } from '../lib.mjs';
+
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+const BYTES = Number(process.env.BENCH_TUNNEL_BYTES ?? GiB);
+const PINGS = Number(process.env.BENCH_TUNNEL_PINGS ?? 5000);
+const SESSIONS = Number(process.env.BENCH_TUNNEL_SESSIONS ?? 1000);
+const IDLE = Number(process.env.BENCH_TUNNEL_IDLE ?? 1000);
+const ADMIN_SECRET = 'bench-bootstrap-admin-secret-0123456789';
+
+const listen = (server) =>
+  new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server.address().port)));
+
+function dial(port) {
+  return new Promise((resolve, reject) => {
+    const socket = netConnect({ host: '127.0.0.1', port, noDelay: true });
+    socket.once('connect', () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+async function targets() {
+  const chunk = Buffer.alloc(256 * 1024, 0x5a);
+  const source = createServer((socket) => {
+    socket.on('error', () => {});
+    let sent = 0;
+    const pump = () => {
+      while (sent < BYTES) {
+        sent += chunk.length;
+        if (!socket.write(chunk)) return void socket.once('drain', pump);
+      }
+      socket.end();
+    };
+    pump();
+  });
+  const echo = createServer((socket) => {
+    socket.on('error', () => {});
+    socket.setNoDelay(true);
+    socket.pipe(socket);
+  });
+  return { source, echo, sourcePort: await listen(source), echoPort: await listen(echo) };
+}
+
+function socat(toPort) {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.listen(0, '127.0.0.1', () => {
+      const port = probe.address().port;
+      probe.close(() => {
+        const child = spawn(
+          'socat',
+          [`TCP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr`, `TCP:127.0.0.1:${toPort},nodelay`],
+          {
+            stdio: 'ignore',
+          },
+        );
+        setTimeout(() => resolve({ port, child }), 300);
+      });
+    });
+  });
+}
+
+async function download(port) {
+  const started = performance.now();
+  const socket = await dial(port);
+  let received = 0;
+  await new Promise((resolve, reject) => {
+    socket.on('data', (data) => (received += data.length));
+    socket.on('end', resolve);
+    socket.on('error', reject);
+  });
+  socket.destroy();
+  if (received !== BYTES) throw new Error(`received ${received} of ${BYTES} bytes`);
+  return BYTES / MiB / ((performance.now() - started) / 1000);
+}
+
+async function pingPong(port) {
+  const socket = await dial(port);
+  const message = Buffer.alloc(64, 0x42);
+  const samples = [];
+  let pending = 0;
+  let resolveOne;
+  socket.on('data', (data) => {
+    pending -= data.length;
+    if (pending <= 0) resolveOne();
+  });
+  for (let i = 0; i < PINGS + 200; i++) {
+    const started = performance.now();
+    pending = 64;
+    await new Promise((resolve) => {
+      resolveOne = resolve;
+      socket.write(message);
+    });
+    if (i >= 200) samples.push((performance.now() - started) * 1000);
+  }
+  socket.destroy();
+  return summarize(samples);
+}
+
+async function sessionsPerSecond(port, concurrency = 8) {
+  let next = 0;
+  const one = async () => {
+    const socket = await dial(port);
+    await new Promise((resolve, reject) => {
+      socket.once('data', resolve);
+      socket.once('error', reject);
+      socket.write('x');
+    });
+    socket.destroy();
+  };
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next++ < SESSIONS) await one();
+    }),
+  );
+  return SESSIONS / ((performance.now() - started) / 1000);
+}
+
+const rss = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024;
+
+async function tollgateStack(root, ports) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-bench-tunnel-'));
+  const gw = spawnTollgate(root, ['gateway', '--data-dir', dataDir, '--http-port', '0', '--grpc-port', '0'], {
+    TOLLGATE_BOOTSTRAP_ADMIN_SECRET: ADMIN_SECRET,
+    TOLLGATE_LOG_LEVEL: 'info',
+  });
+  const deadline = Date.now() + 120_000;
+  let match;
+  while (!(match = /"httpUrl":"([^"]+)","grpcAddress":"([^"]+)"/.exec(gw.output()))) {
+    if (Date.now() > deadline) throw new Error(`gateway did not start:\n${gw.output()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const [, httpUrl, grpcAddress] = match;
+  const tokenResponse = await fetch(`${httpUrl}/oauth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: 'bootstrap-admin',
+      client_secret: ADMIN_SECRET,
+    }),
+  });
+  const admin = (await tokenResponse.json()).access_token;
+  const api = async (path, body) => {
+    const response = await fetch(`${httpUrl}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
+    return response.json();
+  };
+  const { token } = await api('/api/v1/agents', { name: 'bench' });
+  for (const [name, port] of Object.entries(ports)) {
+    await api('/api/v1/connections', {
+      name,
+      protocol: 'tcp',
+      target: { host: '127.0.0.1', port },
+      agents: ['bench'],
+    });
+  }
+  const grpcUrl = `http://${grpcAddress}`;
+  const agent = spawnTollgate(root, ['agent', '--gateway', grpcUrl, '--log-level', 'warn'], {
+    TOLLGATE_AGENT_TOKEN: token,
+  });
+  await new Promise((r) => setTimeout(r, 1500));
+  const connects = {};
+  for (const name of Object.keys(ports)) {
+    const cli = spawnTollgate(root, ['connect', name, '--port', '0', '--grpc', grpcUrl], {
+      TOLLGATE_TOKEN: admin,
+    });
+    let m;
+    while (!(m = /listening on 127\.0\.0\.1:(\d+)/.exec(cli.output())))
+      await new Promise((r) => setTimeout(r, 20));
+    connects[name] = { cli, port: Number(m[1]) };
+  }
+  const stop = async () => {
+    for (const p of [...Object.values(connects).map((c) => c.cli), agent, gw]) {
+      p.child.kill('SIGKILL');
+      await p.exited;
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  return { gw, agent, connects, stop };
+}
+
+export async function run({ root, log }) {
+  const t = await targets();
+  const stack = await tollgateStack(root, { source: t.sourcePort, echo: t.echoPort });
+  const socatSource = await socat(t.sourcePort);
+  const socatEcho = await socat(t.echoPort);
+  const paths = {
+    direct: { source: t.sourcePort, echo: t.echoPort },
+    socat: { source: socatSource.port, echo: socatEcho.port },
+    'tollgate connect': { source: stack.connects.source.port, echo: stack.connects.echo.port },
+  };
+  const results = {};
+  try {
+    for (const [name, ports] of Object.entries(paths)) {
+      const mbps = await download(ports.source);
+      log(`${name}: ${(BYTES / GiB).toFixed(2)} GiB at ${mbps.toFixed(0)} MiB/s`);
+      const rtt = await pingPong(ports.echo);
+      log(`${name}: 64-byte round trip p50 ${rtt.p50.toFixed(0)} µs, p99 ${rtt.p99.toFixed(0)} µs`);
+      const sps = await sessionsPerSecond(ports.echo);
+      log(`${name}: ${sps.toFixed(0)} sessions/s`);
+      results[name] = { mbps, rtt, sps };
+    }
+
+    const pids = {
+      gateway: stack.gw.child.pid,
+      agent: stack.agent.child.pid,
+      connect: stack.connects.echo.cli.child.pid,
+    };
+    const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, rss(pid)]));
+    const idle = [];
+    for (let i = 0; i < IDLE; i += 50) {
+      await Promise.all(
+        Array.from({ length: Math.min(50, IDLE - i) }, async () => {
+          const socket = await dial(stack.connects.echo.port);
+          await new Promise((resolve) => {
+            socket.once('data', resolve);
+            socket.write('x');
+          });
+          idle.push(socket);
+        }),
+      );
+    }
+    await new Promise((r) => setTimeout(r, 2000));
+    const after = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, rss(pid)]));
+    for (const socket of idle) socket.destroy();
+    results.idle = { before, after };
+    log(
+      `${IDLE} idle sessions: ` +
+        Object.keys(pids)
+          .map(
+            (k) =>
+              `${k} +${((after[k] - before[k]) / MiB).toFixed(0)} MiB (${(after[k] / MiB).toFixed(0)} MiB)`,
+          )
+          .join(', '),
+    );
+  } finally {
+    socatSource.child.kill();
+    socatEcho.child.kill();
+    await stack.stop();
+    t.source.close();
+    t.echo.close();
+  }
+
+  const d = results.direct;
+  const s = results.socat;
+  const g = results['tollgate connect'];
+  const us = (v) => `${v.toFixed(0)} µs`;
+  const rows = ['direct', 'socat', 'tollgate connect'].map((name) => {
+    const r = results[name];
+    return [
+      name,
+      `${r.mbps.toFixed(0)} MiB/s`,
+      us(r.rtt.p50),
+      us(r.rtt.p99),
+      us(r.rtt.p50 - d.rtt.p50),
+      `${r.sps.toFixed(0)}`,
+    ];
+  });
+  const socatAdded = s.rtt.p50 - d.rtt.p50;
+  const ourAdded = g.rtt.p50 - d.rtt.p50;
+  const idleRows = Object.keys(results.idle.before).map((k) => [
+    k,
+    `${(results.idle.before[k] / MiB).toFixed(0)} MiB`,
+    `${(results.idle.after[k] / MiB).toFixed(0)} MiB`,
+    `+${((results.idle.after[k] - results.idle.before[k]) / MiB).toFixed(0)} MiB`,
+  ]);
+  const gwExtra = (results.idle.after.gateway - results.idle.before.gateway) / MiB;
+  return [
+    '## Tunnel: tcp through `tollgate connect` → gateway → agent',
+    '',
+    `${(BYTES / GiB).toFixed(2)} GiB downloaded from a target (one session); ${PINGS} round trips of 64 bytes on one session; ` +
+      `${SESSIONS} sessions opened (connect, 1-byte echo, close) by 8 concurrent clients. All three Tollgate processes, ` +
+      'the socat relay and the benchmark clients share the machine. Gateway on the embedded store.',
+    '',
+    table(['path', 'throughput', 'RTT p50', 'RTT p99', 'added p50', 'sessions/s'], rows),
+    '',
+    `Goals: throughput ≥ 0.5× socat's — **${(g.mbps / s.mbps).toFixed(2)}×**; added p50 round trip ≤ 3× socat's added — ` +
+      `**${(ourAdded / Math.max(socatAdded, 1)).toFixed(1)}×** (${us(ourAdded)} vs ${us(socatAdded)}).`,
+    '',
+    `RSS with ${IDLE} idle open sessions (one \`tollgate connect\`, one agent):`,
+    '',
+    table(['process', 'before', 'with idle sessions', 'extra'], idleRows),
+    '',
+    `Goal: ≤ 200 MiB extra in the gateway — **${gwExtra.toFixed(0)} MiB**.`,
+  ].join('\n');
+}
