@@ -161,23 +161,19 @@ describe('gateway process lifecycle (real `tollgate` processes)', () => {
     expect(unreachable.output()).not.toContain('secret');
   });
 
-  it('lists only working commands in --help', async () => {
+  it('lists in --help only commands that answer their own --help', async () => {
     const help = spawnCli(['--help']);
     expect(await help.exited()).toBe(0);
-    const commands = [...help.output().matchAll(/^ {2}(\w[\w-]*)/gm)].map((m) => m[1]);
-    expect(commands).toEqual([
-      'start',
-      'gateway',
-      'agent',
-      'login',
-      'logout',
-      'whoami',
-      'token',
-      'connect',
-      'admin',
-      'audit',
-      'help',
-    ]);
+    const commands = [...help.output().matchAll(/^ {2}(\w[\w-]*)/gm)]
+      .map((m) => m[1])
+      .filter((c) => c !== 'help');
+    expect(commands).toEqual(expect.arrayContaining(['start', 'gateway']));
+    for (const command of commands) {
+      const own = spawnCli([command, '--help']);
+      expect(await own.exited(), `tollgate ${command} --help`).toBe(0);
+      expect(own.output()).toContain(`Usage: tollgate ${command}`);
+      expect(own.output()).not.toMatch(/not (yet )?implemented/i);
+    }
   });
 });
 
