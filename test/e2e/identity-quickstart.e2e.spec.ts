@@ -158,6 +158,19 @@ describe('identity acceptance on the quickstart (`tollgate start`, real CLI proc
     );
   });
 
+  it('a headless machine logs in with `tollgate login --device` (code entered in a browser elsewhere)', async () => {
+    const credentials = join(dir.path, 'dba.json');
+    const login = spawnCli(['login', '--device'], { ...env(), TOLLGATE_CREDENTIALS_FILE: credentials });
+    processes.push(login);
+    const url = (await login.waitFor(/\(or open (http:\/\/\S+)\)/))[1];
+    expect(login.output()).toMatch(/open http:\/\/\S+\/device and enter the code \S+/);
+    const done = await completeBrowserLogin(url, 'dba', 'dba-demo');
+    expect(done.pathname).toMatch(/^\/device/);
+    expect(await login.exited()).toBe(0);
+    expect(login.output()).toMatch(/Logged in to .* as dba@tollgate\.test \(user:\S+; groups: dba\)/);
+    expect(statSync(credentials).mode & 0o777).toBe(0o600);
+  });
+
   it('a service account exchanges its token for a narrower child; the child connects; the audit names both in order', async () => {
     const secrets: Record<string, string> = {};
     for (const name of ['ci', 'ci-step']) {

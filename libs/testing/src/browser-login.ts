@@ -3,14 +3,16 @@ import { postTokenEndpoint, type GatewayTokenResponse } from './gateway-tokens';
 
 /**
  * Plays the browser in an OIDC login against the development IdP over real HTTP: follows redirects,
- * keeps cookies per host, fills in the IdP's login form. Stops at (without fetching) the first
- * redirect to `stopAt` and returns that URL; with `follow` it fetches it too (a CLI's loopback server).
+ * keeps cookies per host, submits each HTML form it is shown (the IdP's login form with the given
+ * user and password; device-flow code and confirmation forms as they are). Stops at (without
+ * fetching) the first redirect to `stopAt` and returns that URL (with `follow` it fetches it too:
+ * a CLI's loopback listener); without `stopAt`, returns the URL of the first page with no form.
  */
 export async function completeBrowserLogin(
   startUrl: string,
   username: string,
   password: string,
-  options: { stopAt: string; follow?: boolean },
+  options: { stopAt?: string; follow?: boolean } = {},
 ): Promise<URL> {
   const jar = new Map<string, Map<string, string>>();
   const cookieHeader = (url: URL) =>
@@ -18,18 +20,18 @@ export async function completeBrowserLogin(
   const remember = (url: URL, response: Response) => {
     const cookies = jar.get(url.host) ?? new Map<string, string>();
     for (const line of response.headers.getSetCookie()) {
-      const [pair] = line.split(';');
+      const pair = line.split(';')[0] ?? '';
       const eq = pair.indexOf('=');
       cookies.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
     }
     jar.set(url.host, cookies);
   };
+  const typed: Record<string, string> = { login: username, password };
 
   let url = new URL(startUrl);
   let init: RequestInit = { method: 'GET' };
-  let submitted = false;
-  for (let hop = 0; hop < 20; hop++) {
-    if (url.href.startsWith(options.stopAt)) {
+  for (let hop = 0; hop < 30; hop++) {
+    if (options.stopAt && url.href.startsWith(options.stopAt)) {
       if (options.follow) await (await fetch(url)).text();
       return url;
     }
@@ -46,16 +48,26 @@ export async function completeBrowserLogin(
       continue;
     }
     const body = await response.text();
-    const action = /<form method="post" action="([^"]+)"/.exec(body)?.[1];
-    if (!action || submitted) {
+    if (response.status >= 400) {
       throw new Error(`login stopped at ${url.href} (HTTP ${response.status}): ${body.slice(0, 300)}`);
     }
-    submitted = true;
-    url = new URL(action, url);
+    const form = /<form\b[^>]*>([\s\S]*?)<\/form>/i.exec(body);
+    const action = form ? /action="([^"]*)"/.exec(form[0])?.[1] : undefined;
+    if (!form || action === undefined) {
+      if (!options.stopAt) return url;
+      throw new Error(`login stopped at ${url.href} (HTTP ${response.status}): ${body.slice(0, 300)}`);
+    }
+    const fields = new URLSearchParams();
+    for (const input of form[1].matchAll(/<input\b[^>]*>/gi)) {
+      const name = /name="([^"]*)"/.exec(input[0])?.[1];
+      if (!name) continue;
+      fields.set(name, typed[name] ?? /value="([^"]*)"/.exec(input[0])?.[1] ?? '');
+    }
+    url = new URL(action.replace(/&amp;/g, '&'), url);
     init = {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ login: username, password }).toString(),
+      body: fields.toString(),
     };
   }
   throw new Error('too many redirects during login');

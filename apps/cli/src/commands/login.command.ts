@@ -4,12 +4,17 @@ import type { AddressInfo } from 'node:net';
 import { Command, Option } from 'commander';
 import { loadCliConfig, type CliConfig } from '@tollgate/config';
 import { peekClaims, writeCredentials } from '../credentials/credentials-file';
-import { callTokenEndpoint, type TokenEndpointResponse } from '../credentials/token-endpoint';
+import {
+  callTokenEndpoint,
+  TokenEndpointError,
+  type TokenEndpointResponse,
+} from '../credentials/token-endpoint';
 import { runClientCommand } from './run-client-command';
 
 interface LoginFlags {
   gateway?: string;
   clientId?: string;
+  device?: boolean;
   timeout?: string;
 }
 
@@ -27,13 +32,19 @@ export function loginCommand(): Command {
     .addOption(
       new Option('--client-id <name>', 'log in as this service account (secret in TOLLGATE_CLIENT_SECRET)'),
     )
+    .addOption(
+      new Option('--device', 'headless: log in on another device with a code (device authorization grant)'),
+    )
     .addOption(new Option('--timeout <seconds>', 'how long to wait for the browser login').default('300'))
     .action(async (flags: LoginFlags) => {
       await runClientCommand('login', async () => {
         const config = loadCliConfig({ gatewayUrl: flags.gateway });
+        const timeoutMs = Number(flags.timeout) * 1000;
         const tokens = flags.clientId
           ? await clientCredentialsLogin(config, flags.clientId)
-          : await browserLogin(config, Number(flags.timeout) * 1000);
+          : flags.device
+            ? await deviceLogin(config, timeoutMs)
+            : await browserLogin(config, timeoutMs);
         const claims = peekClaims(tokens.access_token);
         const subject = claims.sub ?? '?';
         const name = claims.name ?? subject;
@@ -61,6 +72,53 @@ async function clientCredentialsLogin(config: CliConfig, clientId: string): Prom
     client_id: clientId,
     client_secret: config.clientSecret,
   });
+}
+
+/** RFC 8628 through the gateway: show the code and URL, poll until the user has approved it. */
+async function deviceLogin(config: CliConfig, timeoutMs: number): Promise<TokenEndpointResponse> {
+  const response = await fetch(`${config.gatewayUrl}/oauth/device_authorization`, {
+    method: 'POST',
+    headers: { accept: 'application/json' },
+    signal: AbortSignal.timeout(30_000),
+  });
+  const start = (await response.json()) as {
+    device_code?: string;
+    user_code?: string;
+    verification_uri?: string;
+    verification_uri_complete?: string;
+    interval?: number;
+    expires_in?: number;
+    error_description?: string;
+    detail?: string;
+  };
+  if (!response.ok || !start.device_code) {
+    throw new Error(start.error_description ?? start.detail ?? `HTTP ${response.status}`);
+  }
+  process.stdout.write(
+    `On any device, open ${start.verification_uri} and enter the code ${start.user_code}
+` +
+      (start.verification_uri_complete
+        ? `(or open ${start.verification_uri_complete})
+`
+        : '') +
+      'Waiting for the login...\n',
+  );
+  let interval = (start.interval ?? 5) * 1000;
+  const deadline = Date.now() + Math.min(timeoutMs, (start.expires_in ?? 600) * 1000);
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, interval));
+    try {
+      return await callTokenEndpoint(config.gatewayUrl, {
+        grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+        device_code: start.device_code,
+      });
+    } catch (error) {
+      if (!(error instanceof TokenEndpointError)) throw error;
+      if (error.error === 'slow_down') interval += 5000;
+      else if (error.error !== 'authorization_pending') throw new Error(`login failed: ${error.message}`);
+    }
+  }
+  throw new Error('the device login was not completed in time');
 }
 
 /**

@@ -12,6 +12,7 @@ import { UsersController } from './http/users.controller';
 import { TokenController } from './http/token.controller';
 import { IdentityOptionsToken, type IdentityOptions } from './identity-options';
 import { SigningKeysService } from './keys/signing-keys.service';
+import { DeviceLoginsService } from './oidc/device-logins.service';
 import { LoginTransactionsService } from './oidc/login-transactions';
 import { OidcRelyingPartyService } from './oidc/oidc-relying-party.service';
 import { SyncOidcUserUseCase } from './oidc/sync-oidc-user.usecase';
@@ -25,6 +26,7 @@ import { TokenIssuerService } from './tokens/token-issuer.service';
 import { TokenRevocationService } from './tokens/token-revocation.service';
 import { AuthorizationCodeGrantUseCase } from './usecases/authorization-code-grant.usecase';
 import { ClientCredentialsGrantUseCase } from './usecases/client-credentials-grant.usecase';
+import { DeviceCodeGrantUseCase } from './usecases/device-code-grant.usecase';
 import { RefreshTokenGrantUseCase } from './usecases/refresh-token-grant.usecase';
 import { TokenExchangeGrantUseCase } from './usecases/token-exchange-grant.usecase';
 
@@ -68,6 +70,8 @@ export class IdentityModule {
         UserTokensService,
         AuthorizationCodeGrantUseCase,
         RefreshTokenGrantUseCase,
+        DeviceLoginsService,
+        DeviceCodeGrantUseCase,
       ],
       exports: [
         AccessTokenVerifier,

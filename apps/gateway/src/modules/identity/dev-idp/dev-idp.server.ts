@@ -75,7 +75,27 @@ export async function startDevIdp(options: StartDevIdpOptions): Promise<DevIdp> 
       groups: ['groups'],
     },
     conformIdTokenClaims: false,
-    features: { devInteractions: { enabled: false }, deviceFlow: { enabled: true } },
+    features: {
+      devInteractions: { enabled: false },
+      deviceFlow: {
+        enabled: true,
+        userCodeInputSource: async (ctx: { body: string }, form: string) => {
+          ctx.body = page('Enter the code shown by `tollgate login --device`', form, 'op.deviceInputForm');
+        },
+        userCodeConfirmSource: async (
+          ctx: { body: string },
+          form: string,
+          _c: unknown,
+          _d: unknown,
+          code: string,
+        ) => {
+          ctx.body = page(`Confirm the login of the device showing ${code}`, form, 'op.deviceConfirmForm');
+        },
+        successSource: async (ctx: { body: string }) => {
+          ctx.body = page('Signed in. You can return to your device.', '', undefined);
+        },
+      },
+    },
     pkce: { required: () => true },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
@@ -176,6 +196,16 @@ ${error ? `<p role="alert">${error}</p>` : ''}
 <button type="submit">Sign in</button>
 </form>
 </body></html>`);
+}
+
+/** The dev IdP's own device-flow pages (oidc-provider's defaults load web fonts from the internet). */
+function page(title: string, form: string, formId: string | undefined): string {
+  return `<!doctype html>
+<html><head><meta charset="utf-8"><title>Tollgate dev IdP</title></head>
+<body><h1>Tollgate development identity provider</h1><p>${title}</p>
+${form}
+${formId ? `<button type="submit" form="${formId}">Continue</button>` : ''}
+</body></html>`;
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

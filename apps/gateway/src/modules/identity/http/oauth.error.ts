@@ -8,7 +8,10 @@ export type OAuthErrorCode =
   | 'unsupported_grant_type'
   | 'invalid_scope'
   | 'invalid_target'
-  | 'access_denied';
+  | 'access_denied'
+  | 'authorization_pending'
+  | 'slow_down'
+  | 'expired_token';
 
 /**
  * A token endpoint error (RFC 6749 §5.2). It leaves as problem+json carrying OAuth's `error` and

@@ -4,6 +4,11 @@ import { AccessTokenVerifier } from '../access-token-verifier';
 import { SigningKeysService } from '../keys/signing-keys.service';
 import { AuthorizationCodeGrantUseCase } from '../usecases/authorization-code-grant.usecase';
 import { ClientCredentialsGrantUseCase } from '../usecases/client-credentials-grant.usecase';
+import {
+  DEVICE_CODE_GRANT,
+  DeviceCodeGrantUseCase,
+  type DeviceAuthorization,
+} from '../usecases/device-code-grant.usecase';
 import { RefreshTokenGrantUseCase } from '../usecases/refresh-token-grant.usecase';
 import { TokenExchangeGrantUseCase } from '../usecases/token-exchange-grant.usecase';
 import { TOKEN_EXCHANGE_GRANT, type TokenResponse } from '../usecases/token-response';
@@ -24,6 +29,7 @@ export class TokenController {
     private readonly tokenExchange: TokenExchangeGrantUseCase,
     private readonly authorizationCode: AuthorizationCodeGrantUseCase,
     private readonly refreshToken: RefreshTokenGrantUseCase,
+    private readonly deviceCode: DeviceCodeGrantUseCase,
     private readonly keys: SigningKeysService,
     private readonly verifier: AccessTokenVerifier,
     private readonly revocation: TokenRevocationService,
@@ -74,9 +80,20 @@ export class TokenController {
         });
       case 'refresh_token':
         return this.refreshToken.execute(param(params, 'refresh_token', true));
+      case DEVICE_CODE_GRANT:
+        return this.deviceCode.poll(param(params, 'device_code', true));
       default:
         throw new OAuthError('unsupported_grant_type', `grant_type "${grantType}" is not supported`);
     }
+  }
+
+  /** RFC 8628: starts a device login at the IdP; poll the token endpoint with the device_code. */
+  @Post('oauth/device_authorization')
+  @Public()
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Start a device login (RFC 8628) for a headless machine' })
+  deviceAuthorization(): Promise<DeviceAuthorization> {
+    return this.deviceCode.start();
   }
 
   /**
