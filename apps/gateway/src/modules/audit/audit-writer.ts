@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { Prisma } from '@tollgate/store';
 import { StoreService } from '../store/store.service';
-import { auditEntryHash, GENESIS_HASH } from './audit-hash';
+import { AuditCommitter, type AuditAppend, type CommittedAudit } from './audit-committer';
 
 export interface AuditRecord {
   /** Who: `user:<id>`, `sa:<name>`, or `anonymous` when no identity could be established. */
@@ -22,59 +21,27 @@ export interface WrittenAuditEntry {
   readonly hash: string;
 }
 
-// Serialises appends to the global chain across transactions and gateway replicas.
-const AUDIT_CHAIN_LOCK = 7_243_001;
-
 /**
- * Appends entries to the global audit hash chain. The entry is durable when `record` resolves;
- * callers that gate an action on it must treat a rejection as a denial (fail closed).
+ * Appends entries to the global audit hash chain (and session events to their session's chain),
+ * through one group committer: concurrent records share a transaction. An entry is durable when
+ * the promise resolves; callers that gate an action on it must treat a rejection as a denial
+ * (fail closed).
  */
 @Injectable()
 export class AuditWriter {
-  constructor(private readonly store: StoreService) {}
+  readonly committer: AuditCommitter;
+
+  constructor(store: StoreService) {
+    this.committer = new AuditCommitter(store.prisma);
+  }
 
   async record(record: AuditRecord): Promise<WrittenAuditEntry> {
-    return this.store.prisma.$transaction(async (tx) => {
-      await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`);
-      const last = await tx.auditEntry.findFirst({
-        orderBy: { seq: 'desc' },
-        select: { seq: true, hash: true },
-      });
-      const seq = (last?.seq ?? 0n) + 1n;
-      const prevHash = last?.hash ?? GENESIS_HASH;
-      const at = new Date();
-      const actorChain = (record.actorChain ?? []).map((a) => ({ subject: a.subject }));
-      const payload = record.payload ?? {};
-      const hash = auditEntryHash(
-        seq,
-        {
-          at: at.toISOString(),
-          subject: record.subject,
-          actorChain,
-          action: record.action,
-          target: record.target ?? null,
-          decision: record.decision,
-          reason: record.reason ?? null,
-          payload,
-        },
-        prevHash,
-      );
-      await tx.auditEntry.create({
-        data: {
-          seq,
-          at,
-          subject: record.subject,
-          actorChain,
-          action: record.action,
-          target: record.target ?? null,
-          decision: record.decision,
-          reason: record.reason ?? null,
-          payload: payload as Prisma.InputJsonValue,
-          prevHash,
-          hash,
-        },
-      });
-      return { seq, hash };
-    });
+    const { seq, hash } = await this.committer.append(record);
+    return { seq, hash };
+  }
+
+  /** Any append, including session events (see AuditCommitter). */
+  append(append: AuditAppend): Promise<CommittedAudit> {
+    return this.committer.append(append);
   }
 }

@@ -1,5 +1,5 @@
 import { status as GrpcStatus, type ServerDuplexStream } from '@grpc/grpc-js';
-import type { AgentMessage, ControlErrorCode, GatewayMessage } from '@tollgate/proto';
+import type { AgentMessage, CloseCode, ControlErrorCode, GatewayMessage } from '@tollgate/proto';
 import type { AgentIdentity } from './agent-authenticator';
 
 export type ControlCall = ServerDuplexStream<AgentMessage, GatewayMessage>;
@@ -7,7 +7,7 @@ export type ControlCall = ServerDuplexStream<AgentMessage, GatewayMessage>;
 /** One agent's live Control stream on this replica, and the sessions it serves. */
 export class LiveAgent {
   /** Sessions relayed by this agent: id → abort (ends both of the session's streams). */
-  readonly sessions = new Map<string, (reason: string) => void>();
+  readonly sessions = new Map<string, (reason: string, code?: CloseCode) => void>();
   /** Recomputes this agent's bundle and pushes it if it changed (set once registered). */
   pushBundle: () => Promise<void> = async () => undefined;
   private readonly goneListeners = new Set<() => void>();

@@ -71,8 +71,9 @@ export class SessionBroker {
     const sessionId = randomUUID();
     const log = this.logger.log.child({ sessionId, connection: connection.name, subject: principal.subject });
     const decided = performance.now();
-    // The row is written while the agent dials; later state changes wait for it (SessionRecords).
-    this.records.opening({
+    // The row and the durable session.open event come first: a session the audit log cannot
+    // record never reaches its target (fail closed).
+    const recorded = this.records.opening({
       id: sessionId,
       connectionId: connection.id,
       connectionName: connection.name,
@@ -81,6 +82,17 @@ export class SessionBroker {
       clientAddr: client.getPeer(),
       policyVersion: decision.policyVersion,
     });
+    try {
+      await recorded;
+    } catch (error) {
+      this.records.closed(sessionId, 'the session could not be recorded');
+      log.error({ err: error }, 'session refused: the audit store could not record it');
+      return fail(
+        client,
+        OpenFailureCode.INTERNAL,
+        'the session could not be recorded in the audit log, so it is refused',
+      );
+    }
 
     const refusals: string[] = [];
     for (const agent of candidates) {
@@ -142,7 +154,9 @@ export class SessionBroker {
         'session open',
       );
       const relay = relaySession(client, agentCall);
-      agent.sessions.set(sessionId, (reason) => relay.abort(reason, CloseCode.AGENT_DISCONNECTED));
+      agent.sessions.set(sessionId, (reason, code = CloseCode.AGENT_DISCONNECTED) =>
+        relay.abort(reason, code),
+      );
       const reason = await relay.done;
       agent.sessions.delete(sessionId);
       this.records.closed(sessionId, reason);

@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import type { SessionCloseReason } from '@tollgate/audit';
+import { SessionAuditService, type SessionAuditContext } from '../audit/session-audit.service';
 import type { Principal } from '../identity/principal';
 import { StoreService } from '../store/store.service';
 import { TunnelLogger } from './tunnel-logger';
@@ -13,18 +15,29 @@ export interface NewSession {
   readonly policyVersion: number | null;
 }
 
-/** The session's row: opening → open → closed, with the reason it ended. */
+/**
+ * The session's row: opening → open → closed, with the reason it ended; and its audit events
+ * (session.open before the agent is asked to reach the target, session.close at the end).
+ */
 @Injectable()
 export class SessionRecords {
   constructor(
     private readonly store: StoreService,
     private readonly logger: TunnelLogger,
+    private readonly audit: SessionAuditService,
   ) {}
 
   /** Insert in flight per session; later updates queue behind it. */
   private readonly inserts = new Map<string, Promise<unknown>>();
+  /** Live sessions' audit context, and why an operator ended them. */
+  private readonly contexts = new Map<string, SessionAuditContext>();
+  private readonly kills = new Map<string, string>();
 
-  opening(session: NewSession): void {
+  /**
+   * Writes the row and the durable session.open event. Rejects (AuditUnavailableError or a store
+   * error) when either cannot be recorded: the session must then not reach its target.
+   */
+  async opening(session: NewSession): Promise<void> {
     const insert = this.store.prisma.session.create({
       data: {
         id: session.id,
@@ -33,6 +46,7 @@ export class SessionRecords {
         protocol: session.protocol,
         subject: session.principal.subject,
         actorChain: session.principal.actorChain.map((actor) => ({ subject: actor.subject })),
+        groups: [...session.principal.groups],
         clientAddr: session.clientAddr,
         policyVersion: session.policyVersion,
         state: 'opening',
@@ -40,6 +54,21 @@ export class SessionRecords {
     });
     this.inserts.set(session.id, insert);
     this.quietly(insert);
+    await insert;
+    const context: SessionAuditContext = {
+      sessionId: session.id,
+      subject: session.principal.subject,
+      actorChain: session.principal.actorChain.map((actor) => ({ subject: actor.subject })),
+      connection: { name: session.connectionName, protocol: session.protocol },
+      policyVersion: session.policyVersion,
+    };
+    await this.audit.opened(context, { source: session.clientAddr });
+    this.contexts.set(session.id, context);
+  }
+
+  /** An operator is ending the session: its close event says `killed`. */
+  killing(id: string, by: string): void {
+    this.kills.set(id, by);
   }
 
   opened(id: string, agentId: string): void {
@@ -56,6 +85,18 @@ export class SessionRecords {
       }),
     );
     this.inserts.delete(id);
+    const context = this.contexts.get(id);
+    if (!context) return;
+    this.contexts.delete(id);
+    const killedBy = this.kills.get(id);
+    this.kills.delete(id);
+    this.quietly(
+      this.audit.closed(
+        context,
+        killedBy ? 'killed' : closeReason(reason),
+        killedBy ? `killed by ${killedBy}` : reason,
+      ),
+    );
   }
 
   private after(id: string, update: () => Promise<unknown>): void {
@@ -68,4 +109,11 @@ export class SessionRecords {
   private quietly(write: Promise<unknown>): void {
     write.catch((error: unknown) => this.logger.log.warn({ err: error }, 'could not record session state'));
   }
+}
+
+function closeReason(reason: string): SessionCloseReason {
+  if (/agent/i.test(reason)) return 'agent-lost';
+  if (/unreachable|error|failed/i.test(reason)) return 'error';
+  if (/target/i.test(reason)) return 'target';
+  return 'client';
 }

@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore, type Store } from '@tollgate/store';
+import { createTestDatabase, makeTempDir } from '@tollgate/testing';
+import { AuditCommitter, AuditUnavailableError } from './audit-committer';
+import { verifyAuditLog } from './audit-verifier';
+
+async function createSession(store: Store): Promise<string> {
+  const id = randomUUID();
+  await store.prisma.session.create({
+    data: { id, connectionName: 'pg-prod', protocol: 'postgres', subject: 'user:alice' },
+  });
+  return id;
+}
+
+const command = (sessionId: string, n: number) => ({
+  subject: 'user:alice',
+  action: 'command',
+  target: 'connection:pg-prod',
+  decision: 'allow',
+  payload: { policyVersion: 3 },
+  session: {
+    id: sessionId,
+    kind: 'command',
+    event: { type: 'command', sessionId, command: `SELECT ${n}`, decision: 'allow', policyVersion: 3 },
+  },
+});
+
+describe.each(['pglite', 'postgres'] as const)('audit group commit on %s', (kind) => {
+  let store: Store;
+  let cleanup: () => Promise<void>;
+
+  beforeAll(async () => {
+    const dir = makeTempDir('tollgate-audit-');
+    if (kind === 'postgres') {
+      const db = await createTestDatabase();
+      store = await openStore({ databaseUrl: db.url, dataDir: dir.path });
+      cleanup = async () => {
+        await store.close();
+        await db.drop();
+        dir.remove();
+      };
+    } else {
+      store = await openStore({ dataDir: dir.path });
+      cleanup = async () => {
+        await store.close();
+        dir.remove();
+      };
+    }
+  });
+  afterAll(() => cleanup());
+
+  it('commits concurrent events in shared transactions, chained per session and globally', async () => {
+    const committer = new AuditCommitter(store.prisma);
+    const sessions = await Promise.all(Array.from({ length: 16 }, () => createSession(store)));
+    const results = await Promise.all(
+      sessions.flatMap((id) => Array.from({ length: 10 }, (_, n) => committer.append(command(id, n)))),
+    );
+    expect(results).toHaveLength(160);
+    expect(new Set(results.map((r) => r.seq)).size).toBe(160);
+    // Group commit: far fewer transactions than records.
+    expect(committer.stats.batches).toBeLessThan(20);
+    for (const id of sessions) {
+      const seqs = (
+        await store.prisma.sessionEvent.findMany({ where: { sessionId: id }, orderBy: { seq: 'asc' } })
+      ).map((e) => e.seq);
+      expect(seqs).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    }
+    const verified = await verifyAuditLog(store.prisma);
+    expect(verified).toMatchObject({
+      ok: true,
+      global: { count: 160 },
+      sessions: { checked: 16, events: 160 },
+    });
+  });
+
+  it('verify names the first altered, removed or truncated event', async () => {
+    const committer = new AuditCommitter(store.prisma);
+    const id = await createSession(store);
+    for (let n = 0; n < 5; n++) await committer.append(command(id, n));
+
+    const third = await store.prisma.sessionEvent.findFirstOrThrow({ where: { sessionId: id, seq: 3 } });
+    await store.prisma.$executeRawUnsafe(
+      `UPDATE session_events SET payload = jsonb_set(payload, '{command}', '"DROP TABLE users"') WHERE id = $1`,
+      third.id,
+    );
+    let verified = await verifyAuditLog(store.prisma);
+    expect(verified.ok).toBe(false);
+    expect(verified.faults).toEqual([
+      expect.objectContaining({ chain: id, seq: 3, rowId: third.id.toString(), reason: 'altered' }),
+    ]);
+    await store.prisma.$executeRawUnsafe(`DELETE FROM session_events WHERE id = $1`, third.id);
+    verified = await verifyAuditLog(store.prisma);
+    expect(verified.faults).toEqual([expect.objectContaining({ chain: id, seq: 3, reason: 'removed' })]);
+
+    // The tail of a session chain is known from the global chain.
+    const other = await createSession(store);
+    for (let n = 0; n < 3; n++) await committer.append(command(other, n));
+    await store.prisma.$executeRawUnsafe(
+      `DELETE FROM session_events WHERE session_id = $1::uuid AND seq = 3`,
+      other,
+    );
+    verified = await verifyAuditLog(store.prisma);
+    expect(verified.faults).toContainEqual(
+      expect.objectContaining({ chain: other, seq: 3, reason: 'truncated' }),
+    );
+
+    const entry = await store.prisma.auditEntry.findFirstOrThrow({ where: { seq: 7n } });
+    await store.prisma.$executeRawUnsafe(
+      `UPDATE audit_entries SET decision = 'deny' WHERE id = $1`,
+      entry.id,
+    );
+    verified = await verifyAuditLog(store.prisma);
+    expect(verified.faults[0]).toMatchObject({
+      chain: 'global',
+      seq: 7,
+      rowId: entry.id.toString(),
+      reason: 'altered',
+    });
+  });
+
+  it('fails closed: an append the store cannot take rejects', async () => {
+    const committer = new AuditCommitter(store.prisma);
+    // A session that does not exist violates the foreign key: the store refuses the record.
+    await expect(committer.append(command(randomUUID(), 1))).rejects.toBeInstanceOf(AuditUnavailableError);
+  });
+});

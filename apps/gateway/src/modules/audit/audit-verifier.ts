@@ -1,0 +1,129 @@
+import { verifyChain, type ChainedRecord, type ChainHead } from '@tollgate/audit';
+import type { PrismaClient } from '@tollgate/store';
+import { GLOBAL_AUDIT_CHAIN, type HashedAuditFields } from './audit-hash';
+
+/** The first bad record found, named so an operator can find it in the store. */
+export interface AuditFault {
+  /** `global`, or the session id whose chain is broken. */
+  readonly chain: string;
+  /** The sequence number expected at the bad position. */
+  readonly seq: number;
+  /** The database id of the bad row (absent when the tail is missing). */
+  readonly rowId?: string;
+  readonly reason: string;
+  readonly detail: string;
+}
+
+export interface AuditVerification {
+  readonly ok: boolean;
+  readonly global: { readonly count: number; readonly head: { seq: number; hash: string } };
+  readonly sessions: { readonly checked: number; readonly events: number };
+  /** Every broken chain's first bad record (global first), at most one per chain. */
+  readonly faults: readonly AuditFault[];
+}
+
+const PAGE = 5000;
+
+/**
+ * Checks the global chain (audit_entries) and every session chain (session_events) with
+ * @tollgate/audit's verifyChain. The global records name each session record's position and hash,
+ * so a session chain that lost its tail is caught too.
+ */
+export async function verifyAuditLog(prisma: PrismaClient): Promise<AuditVerification> {
+  const faults: AuditFault[] = [];
+  const sessionHeads = new Map<string, { seq: number; hash: string }>();
+  let head: ChainHead = { chain: GLOBAL_AUDIT_CHAIN, seq: 0, hash: '0'.repeat(64) };
+  let count = 0;
+  let afterId: bigint | undefined;
+  let globalBroken = false;
+  for (;;) {
+    const rows = await prisma.auditEntry.findMany({
+      // Row id order is insertion order: a renumbered or moved record shows as reordered.
+      orderBy: { id: 'asc' },
+      take: PAGE,
+      ...(afterId !== undefined ? { where: { id: { gt: afterId } } } : {}),
+    });
+    if (rows.length === 0) break;
+    afterId = rows.at(-1)!.id;
+    if (!globalBroken) {
+      const records: ChainedRecord<HashedAuditFields>[] = rows.map((r) => ({
+        chain: GLOBAL_AUDIT_CHAIN,
+        seq: Number(r.seq),
+        prevHash: r.prevHash,
+        hash: r.hash,
+        event: {
+          at: r.at.toISOString(),
+          subject: r.subject,
+          actorChain: r.actorChain as unknown as HashedAuditFields['actorChain'],
+          action: r.action,
+          target: r.target,
+          decision: r.decision,
+          reason: r.reason,
+          payload: r.payload,
+        },
+      }));
+      const result = verifyChain(records, { from: head });
+      if (!result.ok) {
+        globalBroken = true;
+        faults.push({
+          chain: GLOBAL_AUDIT_CHAIN,
+          seq: result.expectedSeq,
+          ...(rows[result.firstBadIndex] ? { rowId: rows[result.firstBadIndex].id.toString() } : {}),
+          reason: result.reason,
+          detail: result.detail,
+        });
+      } else {
+        head = result.head;
+        count += result.count;
+      }
+    }
+    for (const r of rows) {
+      const p = r.payload as { sessionId?: unknown; sessionSeq?: unknown; sessionHash?: unknown };
+      if (
+        typeof p.sessionId === 'string' &&
+        typeof p.sessionSeq === 'number' &&
+        typeof p.sessionHash === 'string'
+      )
+        sessionHeads.set(p.sessionId, { seq: p.sessionSeq, hash: p.sessionHash });
+    }
+    if (rows.length < PAGE) break;
+  }
+
+  const sessionIds = new Set<string>(sessionHeads.keys());
+  const withEvents = await prisma.sessionEvent.findMany({
+    distinct: ['sessionId'],
+    select: { sessionId: true },
+  });
+  for (const { sessionId } of withEvents) sessionIds.add(sessionId);
+  let events = 0;
+  for (const sessionId of [...sessionIds].sort()) {
+    const rows = await prisma.sessionEvent.findMany({ where: { sessionId }, orderBy: { id: 'asc' } });
+    events += rows.length;
+    const expectedHead = sessionHeads.get(sessionId);
+    const result = verifyChain(
+      rows.map((r) => ({
+        chain: sessionId,
+        seq: r.seq,
+        prevHash: r.prevHash,
+        hash: r.hash,
+        event: r.payload,
+      })),
+      { from: { chain: sessionId, seq: 0, hash: '0'.repeat(64) }, ...(expectedHead ? { expectedHead } : {}) },
+    );
+    if (!result.ok) {
+      faults.push({
+        chain: sessionId,
+        seq: result.expectedSeq,
+        ...(rows[result.firstBadIndex] ? { rowId: rows[result.firstBadIndex].id.toString() } : {}),
+        reason: result.reason,
+        detail: result.detail,
+      });
+    }
+  }
+  return {
+    ok: faults.length === 0,
+    global: { count, head: { seq: head.seq, hash: head.hash } },
+    sessions: { checked: sessionIds.size, events },
+    faults,
+  };
+}

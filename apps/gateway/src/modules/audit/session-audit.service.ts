@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import type {
+  AuditActor,
+  CommandEvent,
+  SessionCloseEvent,
+  SessionCloseReason,
+  SessionOpenEvent,
+} from '@tollgate/audit';
+import { AuditWriter } from './audit-writer';
+import type { CommittedAudit } from './audit-committer';
+
+export interface SessionAuditContext {
+  readonly sessionId: string;
+  readonly subject: string;
+  readonly actorChain: readonly { readonly subject: string }[];
+  readonly connection: { readonly name: string; readonly protocol: string };
+  readonly policyVersion: number | null;
+}
+
+export type CommandAudit = Omit<
+  CommandEvent,
+  'id' | 'time' | 'type' | 'sessionId' | 'actor' | 'connection'
+> & {
+  readonly time?: string;
+};
+
+/**
+ * Session events (open, every command with its decision, close) on both chains: the session's own
+ * and the global one. Each resolves once durable; the data path forwards only after that.
+ */
+@Injectable()
+export class SessionAuditService {
+  constructor(private readonly writer: AuditWriter) {}
+
+  opened(
+    session: SessionAuditContext,
+    details: { source?: string; agent?: string; limits?: SessionOpenEvent['limits'] } = {},
+  ): Promise<CommittedAudit> {
+    const event: SessionOpenEvent = {
+      ...base(session),
+      type: 'session.open',
+      actor: actor(session),
+      connection: session.connection,
+      ...(details.source ? { source: details.source } : {}),
+      ...(details.agent ? { agent: details.agent } : {}),
+      ...(details.limits ? { limits: details.limits } : {}),
+    };
+    return this.write(session, event, 'allow', `session opened on ${session.connection.name}`);
+  }
+
+  command(session: SessionAuditContext, command: CommandAudit): Promise<CommittedAudit> {
+    const event: CommandEvent = {
+      ...base(session),
+      ...command,
+      ...(command.time ? { time: command.time } : {}),
+      type: 'command',
+      sessionId: session.sessionId,
+      actor: actor(session),
+      connection: session.connection,
+    };
+    return this.write(session, event, command.decision, command.message ?? command.rule ?? null);
+  }
+
+  closed(session: SessionAuditContext, reason: SessionCloseReason, detail?: string): Promise<CommittedAudit> {
+    const event: SessionCloseEvent = {
+      ...base(session),
+      type: 'session.close',
+      reason,
+      ...(detail ? { detail: detail.slice(0, 500) } : {}),
+    };
+    return this.write(session, event, 'allow', detail ?? reason);
+  }
+
+  private write(
+    session: SessionAuditContext,
+    event: SessionOpenEvent | SessionCloseEvent | CommandEvent,
+    decision: string,
+    reason: string | null,
+  ): Promise<CommittedAudit> {
+    return this.writer.append({
+      subject: session.subject,
+      actorChain: session.actorChain,
+      action: event.type,
+      target: `connection:${session.connection.name}`,
+      decision,
+      reason,
+      payload: { policyVersion: session.policyVersion },
+      session: {
+        id: session.sessionId,
+        kind: event.type,
+        event: event as unknown as Record<string, unknown>,
+      },
+    });
+  }
+}
+
+function base(session: SessionAuditContext) {
+  return {
+    id: randomUUID(),
+    time: new Date().toISOString(),
+    policyVersion: session.policyVersion,
+    sessionId: session.sessionId,
+  };
+}
+
+function actor(session: SessionAuditContext): AuditActor {
+  return { subject: session.subject, actorChain: session.actorChain.map((a) => a.subject) };
+}
