@@ -8,6 +8,7 @@ import { ApiKeysController } from './http/api-keys.controller';
 import { LoginController } from './http/login.controller';
 import { PolicyController } from './http/policy.controller';
 import { ServiceAccountsController } from './http/service-accounts.controller';
+import { TokenAdminController } from './http/token-admin.controller';
 import { UsersController } from './http/users.controller';
 import { TokenController } from './http/token.controller';
 import { IdentityOptionsToken, type IdentityOptions } from './identity-options';
@@ -49,6 +50,7 @@ export class IdentityModule {
         UsersController,
         ApiKeysController,
         PolicyController,
+        TokenAdminController,
       ],
       providers: [
         { provide: IdentityOptionsToken, useValue: options },

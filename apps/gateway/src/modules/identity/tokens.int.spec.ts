@@ -4,7 +4,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postTokenEndpoint, serviceAccountToken } from '@tollgate/testing';
 import { startTestGateway, type TestGateway } from '../../testing/in-process-gateway';
 import { StoreService } from '../store/store.service';
-import { SigningKeysService } from './keys/signing-keys.service';
 
 interface Problem {
   status: number;
@@ -200,7 +199,9 @@ describe('gateway tokens: issue, verify, refuse (security)', () => {
 
   it('keeps tokens signed by a rotated key valid, and signs new ones with the new key', async () => {
     const before = (await serviceAccountToken(gw.url, 'ops', opsSecret)).access_token;
-    const newKid = await gw.gateway.resolve(SigningKeysService).rotate();
+    const rotated = await gw.request('POST', '/api/v1/signing-keys/rotate');
+    expect(rotated.status).toBe(200);
+    const newKid = (rotated.body as { kid: string }).kid;
     const after = (await serviceAccountToken(gw.url, 'ops', opsSecret)).access_token;
     const kidOf = (t: string) =>
       (JSON.parse(Buffer.from(t.split('.')[0], 'base64url').toString()) as { kid: string }).kid;
@@ -225,6 +226,23 @@ describe('gateway tokens: issue, verify, refuse (security)', () => {
     await expectRefused(token, /sa:temp is disabled/);
     expect((await gw.request('DELETE', '/api/v1/service-accounts/temp')).status).toBe(204);
     await expectRefused(token, /sa:temp no longer exists/);
+  });
+
+  it('lets an admin revoke any token by jti, which also stops the tokens exchanged from it', async () => {
+    const parent = (await serviceAccountToken(gw.url, 'ops', opsSecret)).access_token;
+    const child = await postTokenEndpoint(gw.url, {
+      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+      subject_token: parent,
+      subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+      scope: 'audit:read',
+    });
+    const childToken = child.body.access_token as string;
+    const jti = (JSON.parse(Buffer.from(parent.split('.')[1], 'base64url').toString()) as { jti: string })
+      .jti;
+    const revoked = await gw.request('POST', `/api/v1/tokens/${jti}/revoke`);
+    expect(revoked.body).toEqual({ jti, revoked: 2 });
+    await expectRefused(childToken, /the token has been revoked/);
+    expect((await gw.request('POST', '/api/v1/tokens/nope/revoke')).status).toBe(404);
   });
 
   it('links every audit record to the previous one by hash', async () => {
