@@ -70,13 +70,20 @@ export class SessionRunner {
     const metadata = new Metadata();
     metadata.set('authorization', `Bearer ${this.token}`);
     const stream = this.client.session(metadata);
-    // Errors before the relay takes over are reported by the relay or the attach below.
-    stream.on('error', () => undefined);
+    // A stream that fails before the relay takes over (gateway gone, session cancelled) means the
+    // target connection, once open, is closed again instead of relayed.
+    let failedEarly = false;
+    stream.on('error', () => (failedEarly = true));
     stream.write({ kind: { $case: 'attach', attach: { sessionId: request.sessionId } } });
     void engine
       .open(spec, { connectTimeoutMs: this.connectTimeoutMs })
       .then(
         async (session) => {
+          if (failedEarly || stream.destroyed) {
+            session.abort();
+            log.info('session cancelled before the target opened');
+            return;
+          }
           this.sessions.set(request.sessionId, session);
           stream.write({
             kind: { $case: 'targetResult', targetResult: { result: { $case: 'opened', opened: {} } } },

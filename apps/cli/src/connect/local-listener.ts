@@ -60,7 +60,7 @@ export async function startLocalListener(
     'grpc.keepalive_time_ms': 20_000,
     'grpc.keepalive_timeout_ms': 10_000,
     // Per-stream HTTP/2 receive window (the default 64 KiB caps a session at tens of MB/s).
-    'grpc-node.flow_control_window': 1024 * 1024,
+    'grpc-node.flow_control_window': 4 * 1024 * 1024,
   });
   const sockets = new Set<Socket>();
   const server: Server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => {

@@ -12,10 +12,10 @@ import { HealthGrpcService } from './health.grpc-service';
 
 /**
  * HTTP/2 per-stream receive window. Node's default (64 KiB) caps a tunnel session at one window per
- * round trip (tens of MB/s); 1 MiB lets a session run at socket speed while still bounding what a
- * slow reader can make each hop buffer to about one window per session.
+ * round trip (tens of MB/s); 4 MiB keeps a fast session streaming across three hops while a slow
+ * reader can still make each hop buffer only about one window per session.
  */
-export const TUNNEL_STREAM_WINDOW_BYTES = 1024 * 1024;
+export const TUNNEL_STREAM_WINDOW_BYTES = 4 * 1024 * 1024;
 
 /**
  * grpc-js has an option for the client's window (`grpc-node.flow_control_window`) but none for the

@@ -136,6 +136,12 @@ export function relaySocket<In, Out>(
       socket.resetAndDestroy();
       finish({ kind: 'tunnel-lost', message: error.details ?? error.message });
     });
+    if (socket.destroyed) {
+      // The local client went away while the session was being opened.
+      send(codec.wrap(resetFrame('connection closed before the session opened')));
+      finish({ kind: 'socket-error', message: 'connection closed before the session opened' });
+      return;
+    }
     stream.resume();
     socket.resume();
   });

@@ -123,6 +123,13 @@ export class SessionBroker {
       }
       const agentCall = outcome.call;
       const result = await targetResult(agentCall);
+      if (client.cancelled || client.destroyed) {
+        // The caller went away while the agent dialed: nothing to relay.
+        if (!agentCall.writableEnded) agentCall.end();
+        this.records.closed(sessionId, 'client disconnected before the session opened');
+        log.info({ agent: agent.name }, 'client left before the session opened');
+        return;
+      }
       if (result.kind === 'unreachable') {
         agentCall.end();
         this.records.closed(sessionId, `target unreachable: ${result.message}`);
