@@ -7,6 +7,7 @@ import {
   dial,
   echoTarget,
   readAll,
+  serviceAccountToken,
   spawnAgent,
   spawnCli,
   spawnConnect,
@@ -158,5 +159,60 @@ describe('agent identity: tokens, rejection, revocation (real processes)', () =>
     const tokens = await run(['revoke-token', 'rotating']);
     expect(tokens).toMatch(/revoked/);
     expect(tokens).toMatch(/active/);
+  });
+
+  it('a caller without the connect right is denied with the reason; a bad token is rejected; sessions are recorded', async () => {
+    const token = await createAgent(gateway, 'policy-agent');
+    await createTcpConnection(gateway, 'echo-policy', echo.port, ['policy-agent']);
+    processes.push(await spawnAgent(gateway.grpcUrl, token));
+
+    const account = await gateway.api<{ clientSecret: string }>('POST', '/api/v1/service-accounts', {
+      name: 'no-rights',
+      groups: [],
+    });
+    expect(account.status).toBe(201);
+    const { access_token: weakToken } = await serviceAccountToken(
+      gateway.httpUrl,
+      'no-rights',
+      account.body.clientSecret,
+    );
+    const denied = await spawnConnect(gateway.grpcUrl, weakToken, 'echo-policy');
+    processes.push(denied.cli);
+    const acceptedBefore = echo.accepted();
+    expect((await readAll(await dial(denied.port))).error).toBe('ECONNRESET');
+    await denied.cli.waitFor(/echo-policy: denied: .+/, 10_000);
+    expect(echo.accepted()).toBe(acceptedBefore);
+
+    const forged = await spawnConnect(gateway.grpcUrl, 'not-a-real-token', 'echo-policy');
+    processes.push(forged.cli);
+    expect((await readAll(await dial(forged.port))).error).toBe('ECONNRESET');
+    await forged.cli.waitFor(/echo-policy: invalid token/, 10_000);
+    expect(echo.accepted()).toBe(acceptedBefore);
+
+    const allowed = await spawnConnect(gateway.grpcUrl, gateway.adminToken, 'echo-policy');
+    processes.push(allowed.cli);
+    const socket = await dial(allowed.port);
+    const received = readAll(socket);
+    socket.end('recorded');
+    expect((await received).data.toString()).toBe('recorded');
+    const sessionId = (await allowed.cli.waitFor(/session (\S+) closed/, 10_000))[1];
+    const pg = new Client({ connectionString: dbUrl });
+    await pg.connect();
+    try {
+      let row: { state: string; subject: string; agent: string | null; close_reason: string } | undefined;
+      const deadline = Date.now() + 10_000;
+      while ((!row || row.state !== 'closed') && Date.now() < deadline) {
+        const result = await pg.query<NonNullable<typeof row>>(
+          `SELECT s.state, s.subject, a.name AS agent, s.close_reason FROM sessions s
+           LEFT JOIN agents a ON a.id = s.agent_id WHERE s.id = $1`,
+          [sessionId],
+        );
+        row = result.rows[0];
+        if (row?.state !== 'closed') await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(row).toMatchObject({ state: 'closed', subject: 'sa:bootstrap-admin', agent: 'policy-agent' });
+    } finally {
+      await pg.end();
+    }
   });
 });
