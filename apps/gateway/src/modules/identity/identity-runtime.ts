@@ -16,7 +16,7 @@ export interface IdentityRuntime {
  */
 export async function startIdentityRuntime(
   app: INestApplication,
-  options: IdentityOptions & { readonly host: string; readonly devIdpPort: number },
+  options: IdentityOptions & { readonly devIdpPort: number },
   httpUrl: string,
   logger: Logger,
 ): Promise<IdentityRuntime> {
@@ -24,7 +24,8 @@ export async function startIdentityRuntime(
   rp.configure(httpUrl);
   if (!options.devIdp) return { close: async () => undefined };
   const devIdp = await startDevIdp({
-    host: options.host,
+    // Its passwords are public: never reachable from another machine, whatever the gateway binds.
+    host: '127.0.0.1',
     port: options.devIdpPort,
     redirectUri: rp.callbackUrl(),
     logger: logger.child({ component: 'dev-idp' }),
