@@ -10,6 +10,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const suites = {
   startup: () => import('./suites/startup.mjs'),
   tunnel: () => import('./suites/tunnel.mjs'),
+  audit: () => import('./suites/audit.mjs'),
 };
 
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(suites);

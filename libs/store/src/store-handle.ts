@@ -1,4 +1,5 @@
 import type { PrismaClient } from './generated/prisma/client';
+import type { SqlExecutor } from './migrations/sql-executor';
 import type { Store, StoreKind } from './store.types';
 
 /** Builds the Store facade; `releaseResources` runs once, after Prisma has disconnected. */
@@ -6,11 +7,13 @@ export function storeHandle(
   kind: StoreKind,
   describe: string,
   prisma: PrismaClient,
+  sql: SqlExecutor,
   releaseResources: () => Promise<void>,
 ): Store {
   let closing: Promise<void> | undefined;
   return {
     prisma,
+    sql,
     kind,
     describe,
     async ping(): Promise<void> {

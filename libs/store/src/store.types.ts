@@ -1,4 +1,5 @@
 import type { PrismaClient } from './generated/prisma/client';
+import type { SqlExecutor } from './migrations/sql-executor';
 import type { StoreLog } from './store-log';
 
 export type StoreKind = 'pglite' | 'postgres';
@@ -17,6 +18,12 @@ export interface OpenStoreOptions {
 
 export interface Store {
   readonly prisma: PrismaClient;
+  /**
+   * The driver underneath Prisma, for the few hot paths where Prisma's per-query overhead matters
+   * (the audit group committer): the pg pool (each query on its own connection, autocommit) or the
+   * PGlite instance (queries wait for any open transaction to finish).
+   */
+  readonly sql: SqlExecutor;
   readonly kind: StoreKind;
   /** Where the data lives, safe to log: `pglite:/path` or `postgres://host:port/db` (no credentials). */
   readonly describe: string;

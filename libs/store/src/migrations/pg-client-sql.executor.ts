@@ -1,7 +1,8 @@
-import type { Client } from 'pg';
+import type { Client, Pool } from 'pg';
 import type { SqlExecutor, SqlRow } from './sql-executor';
 
-export function pgClientSqlExecutor(client: Client): SqlExecutor {
+/** Over a Client (one session) or a Pool (each query on any idle connection). */
+export function pgClientSqlExecutor(client: Client | Pool): SqlExecutor {
   return {
     async query<Row extends SqlRow = SqlRow>(sql: string, params: readonly unknown[] = []): Promise<Row[]> {
       const result = await client.query<Row>(sql, [...params]);

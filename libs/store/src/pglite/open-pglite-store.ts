@@ -32,7 +32,7 @@ export async function openPgliteStore(options: PgliteStoreOptions): Promise<Stor
     await runMigrations(pgliteSqlExecutor(db), { migrationsDir: options.migrationsDir, log: options.log });
     const opened = db;
     const prisma = new PrismaClient({ adapter: new PrismaPGlite(opened) });
-    return storeHandle('pglite', describe, prisma, async () => {
+    return storeHandle('pglite', describe, prisma, pgliteSqlExecutor(opened), async () => {
       try {
         await opened.close();
       } finally {

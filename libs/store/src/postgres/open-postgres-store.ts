@@ -32,7 +32,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     });
   });
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
-  const store = storeHandle('postgres', target.describe, prisma, () => pool.end());
+  const store = storeHandle('postgres', target.describe, prisma, pgClientSqlExecutor(pool), () => pool.end());
   try {
     await store.ping();
   } catch (error) {

@@ -51,7 +51,7 @@ describe.each(['pglite', 'postgres'] as const)('audit group commit on %s', (kind
   afterAll(() => cleanup());
 
   it('commits concurrent events in shared transactions, chained per session and globally', async () => {
-    const committer = new AuditCommitter(store.prisma);
+    const committer = new AuditCommitter(store.sql);
     const sessions = await Promise.all(Array.from({ length: 16 }, () => createSession(store)));
     const results = await Promise.all(
       sessions.flatMap((id) => Array.from({ length: 10 }, (_, n) => committer.append(command(id, n)))),
@@ -75,7 +75,7 @@ describe.each(['pglite', 'postgres'] as const)('audit group commit on %s', (kind
   });
 
   it('verify names the first altered, removed or truncated event', async () => {
-    const committer = new AuditCommitter(store.prisma);
+    const committer = new AuditCommitter(store.sql);
     const id = await createSession(store);
     for (let n = 0; n < 5; n++) await committer.append(command(id, n));
 
@@ -120,7 +120,7 @@ describe.each(['pglite', 'postgres'] as const)('audit group commit on %s', (kind
   });
 
   it('fails closed: an append the store cannot take rejects', async () => {
-    const committer = new AuditCommitter(store.prisma);
+    const committer = new AuditCommitter(store.sql);
     // A session that does not exist violates the foreign key: the store refuses the record.
     await expect(committer.append(command(randomUUID(), 1))).rejects.toBeInstanceOf(AuditUnavailableError);
   });

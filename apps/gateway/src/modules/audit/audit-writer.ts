@@ -32,7 +32,7 @@ export class AuditWriter {
   readonly committer: AuditCommitter;
 
   constructor(store: StoreService) {
-    this.committer = new AuditCommitter(store.prisma);
+    this.committer = new AuditCommitter(store.sql);
   }
 
   async record(record: AuditRecord): Promise<WrittenAuditEntry> {

@@ -8,6 +8,11 @@ export class StoreService {
     return this.store.prisma;
   }
 
+  /** The raw driver (see Store.sql): for hot paths only; everything else goes through Prisma. */
+  get sql(): Store['sql'] {
+    return this.store.sql;
+  }
+
   get kind(): Store['kind'] {
     return this.store.kind;
   }

@@ -1,0 +1,150 @@
+// Durable audit: events committed per second by the gateway's group committer with 1, 8 and 64
+// concurrent sessions (each session waits for its event to be durable before sending the next, as a
+// command waits before it is forwarded), on the embedded store (PGlite) and on PostgreSQL; and the
+// latency one durable event adds to a command (p50/p99) with one session and with 64.
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { summarize, table } from '../lib.mjs';
+
+const SECONDS = Number(process.env.BENCH_AUDIT_SECONDS ?? 3);
+const CONCURRENCY = [1, 8, 64];
+
+const us = (value) => (value < 1 ? `${(value * 1000).toFixed(0)} µs` : `${value.toFixed(2)} ms`);
+
+async function load(root) {
+  const require = createRequire(join(root, 'package.json'));
+  const { openStore } = require(join(root, 'libs/store/dist/index.js'));
+  const { AuditCommitter } = require(join(root, 'apps/gateway/dist/modules/audit/audit-committer.js'));
+  return { openStore, AuditCommitter };
+}
+
+function commandEvent(sessionId, n) {
+  return {
+    subject: 'user:bench',
+    actorChain: [],
+    action: 'command',
+    target: 'connection:pg-bench',
+    decision: 'allow',
+    payload: { policyVersion: 1 },
+    session: {
+      id: sessionId,
+      kind: 'command',
+      event: {
+        id: randomUUID(),
+        time: new Date().toISOString(),
+        type: 'command',
+        sessionId,
+        actor: { subject: 'user:bench', actorChain: [] },
+        connection: { name: 'pg-bench', protocol: 'postgres' },
+        command: `SELECT * FROM accounts WHERE id = ${n}`,
+        decision: 'allow',
+        policyVersion: 1,
+      },
+    },
+  };
+}
+
+async function measure(store, AuditCommitter, concurrency) {
+  const sessions = [];
+  for (let i = 0; i < concurrency; i++) {
+    const id = randomUUID();
+    await store.prisma.session.create({
+      data: { id, connectionName: 'pg-bench', protocol: 'postgres', subject: 'user:bench' },
+    });
+    sessions.push(id);
+  }
+  const committer = new AuditCommitter(store.sql, { timeoutMs: 30_000 });
+  // Warm up (connections, plans).
+  await Promise.all(sessions.map((id) => committer.append(commandEvent(id, 0))));
+  const latencies = [];
+  let count = 0;
+  const started = performance.now();
+  const deadline = started + SECONDS * 1000;
+  await Promise.all(
+    sessions.map(async (id) => {
+      let n = 1;
+      while (performance.now() < deadline) {
+        const t0 = performance.now();
+        await committer.append(commandEvent(id, n++));
+        latencies.push(performance.now() - t0);
+        count++;
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  const batches = committer.stats.batches;
+  return { rate: count / elapsed, latency: summarize(latencies), perBatch: committer.stats.records / batches };
+}
+
+export async function run({ root, log }) {
+  const { openStore, AuditCommitter } = await load(root);
+  const rows = [];
+  const latencyRows = [];
+
+  const stores = [
+    {
+      label: 'embedded (PGlite)',
+      async open() {
+        const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-audit-'));
+        const store = await openStore({ dataDir: dir });
+        return { store, done: async () => (await store.close(), rmSync(dir, { recursive: true, force: true })) };
+      },
+    },
+    {
+      label: 'PostgreSQL 15 (local)',
+      async open() {
+        const admin = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' });
+        await admin.connect();
+        const db = `tollgate_bench_audit_${process.pid}`;
+        await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+        await admin.query(`CREATE DATABASE ${db}`);
+        const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-audit-'));
+        const store = await openStore({ databaseUrl: `postgres://postgres@127.0.0.1:5432/${db}`, dataDir: dir });
+        return {
+          store,
+          done: async () => {
+            await store.close();
+            await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+            await admin.end();
+            rmSync(dir, { recursive: true, force: true });
+          },
+        };
+      },
+    },
+  ];
+
+  for (const { label, open } of stores) {
+    const { store, done } = await open();
+    try {
+      for (const concurrency of CONCURRENCY) {
+        const r = await measure(store, AuditCommitter, concurrency);
+        log(
+          `${label}, ${concurrency} sessions: ${Math.round(r.rate)} events/s, ${r.perBatch.toFixed(1)} events/commit, p50 ${us(r.latency.p50)}, p99 ${us(r.latency.p99)}`,
+        );
+        rows.push([label, String(concurrency), String(Math.round(r.rate)), r.perBatch.toFixed(1)]);
+        if (concurrency === 1 || concurrency === 64)
+          latencyRows.push([label, String(concurrency), us(r.latency.p50), us(r.latency.p99)]);
+      }
+    } finally {
+      await done();
+    }
+  }
+
+  return [
+    '## Audit: durable events per second (group commit)',
+    '',
+    `Each session appends a command event and waits until it is committed (global and per-session hash chain) before the next, for ${SECONDS} s; concurrent events share a transaction.`,
+    '',
+    table(['store', 'concurrent sessions', 'events/s', 'events per commit'], rows),
+    '',
+    '## Audit: latency a durable event adds to one command',
+    '',
+    'Time from handing the event to the committer until it is durable (the command waits this long before it is forwarded).',
+    '',
+    table(['store', 'concurrent sessions', 'p50', 'p99'], latencyRows),
+  ].join('\n');
+}
