@@ -77,7 +77,11 @@ async function measure(store, AuditCommitter, concurrency) {
   );
   const elapsed = (performance.now() - started) / 1000;
   const batches = committer.stats.batches;
-  return { rate: count / elapsed, latency: summarize(latencies), perBatch: committer.stats.records / batches };
+  return {
+    rate: count / elapsed,
+    latency: summarize(latencies),
+    perBatch: committer.stats.records / batches,
+  };
 }
 
 export async function run({ root, log }) {
@@ -91,19 +95,30 @@ export async function run({ root, log }) {
       async open() {
         const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-audit-'));
         const store = await openStore({ dataDir: dir });
-        return { store, done: async () => (await store.close(), rmSync(dir, { recursive: true, force: true })) };
+        return {
+          store,
+          done: async () => (await store.close(), rmSync(dir, { recursive: true, force: true })),
+        };
       },
     },
     {
       label: 'PostgreSQL 15 (local)',
       async open() {
-        const admin = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' });
+        const admin = new pg.Client({
+          host: '127.0.0.1',
+          port: 5432,
+          user: 'postgres',
+          database: 'postgres',
+        });
         await admin.connect();
         const db = `tollgate_bench_audit_${process.pid}`;
         await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
         await admin.query(`CREATE DATABASE ${db}`);
         const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-audit-'));
-        const store = await openStore({ databaseUrl: `postgres://postgres@127.0.0.1:5432/${db}`, dataDir: dir });
+        const store = await openStore({
+          databaseUrl: `postgres://postgres@127.0.0.1:5432/${db}`,
+          dataDir: dir,
+        });
         return {
           store,
           done: async () => {
