@@ -3,7 +3,7 @@ import { loadCliConfig } from '@tollgate/config';
 import { readCredentials, removeCredentials } from '../credentials/credentials-file';
 import { runClientCommand } from './run-client-command';
 
-/** `tollgate logout`: revokes the saved access token at the gateway and deletes the credentials file. */
+/** `tollgate logout`: revokes the saved login at the gateway and deletes the credentials file. */
 export function logoutCommand(): Command {
   return new Command('logout')
     .description('revoke the saved login and delete the credentials file')
@@ -15,7 +15,8 @@ export function logoutCommand(): Command {
           await fetch(`${saved.gatewayUrl}/oauth/revoke`, {
             method: 'POST',
             headers: { 'content-type': 'application/x-www-form-urlencoded' },
-            body: new URLSearchParams({ token: saved.accessToken }).toString(),
+            // The refresh token ends the whole login; a service account's has only the access token.
+            body: new URLSearchParams({ token: saved.refreshToken ?? saved.accessToken }).toString(),
             signal: AbortSignal.timeout(10_000),
           }).catch(() => undefined);
         }

@@ -106,10 +106,30 @@ describe('OIDC login through the development IdP (real oidc-provider, real openi
     expect(reuse.body).toMatchObject({ error: 'invalid_grant' });
     expect(reuse.body.error_description).toMatch(/reuse of a rotated refresh token/);
     expect((await audit()).at(-1)).toMatchObject({ action: 'token:refresh', decision: 'deny' });
-    // The thief's use also killed the legitimate holder's newer refresh token.
+    // The thief's use also killed the legitimate holder's newer refresh token and access tokens.
     const after = await refresh(rotated.refresh_token);
     expect(after.status).toBe(400);
     expect(after.body.error_description).toMatch(/revoked/);
+    const cut = await gw.request('GET', '/api/v1/audit', undefined, bearer(rotated.access_token));
+    expect(cut.status).toBe(401);
+    expect((cut.body as { detail: string }).detail).toBe('invalid token: the token has been revoked');
+  });
+
+  it('ends a whole login when its refresh token is revoked (tollgate logout)', async () => {
+    const tokens = await loginDevUser(gw.url, 'admin');
+    expect((await gw.request('GET', '/api/v1/agents', undefined, bearer(tokens.access_token))).status).toBe(
+      200,
+    );
+    const revoke = await fetch(`${gw.url}/oauth/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: tokens.refresh_token! }).toString(),
+    });
+    expect(revoke.status).toBe(200);
+    expect((await gw.request('GET', '/api/v1/agents', undefined, bearer(tokens.access_token))).status).toBe(
+      401,
+    );
+    expect((await refresh(tokens.refresh_token!)).status).toBe(400);
   });
 
   it('drops a group removed at the IdP no later than the next refresh', async () => {

@@ -2,6 +2,7 @@ import { Body, Controller, Get, Headers, HttpCode, Post } from '@nestjs/common';
 import { ApiExcludeEndpoint, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AccessTokenVerifier } from '../access-token-verifier';
 import { SigningKeysService } from '../keys/signing-keys.service';
+import { REFRESH_TOKEN_MARK, UserTokensService } from '../oidc/user-tokens.service';
 import { AuthorizationCodeGrantUseCase } from '../usecases/authorization-code-grant.usecase';
 import { ClientCredentialsGrantUseCase } from '../usecases/client-credentials-grant.usecase';
 import {
@@ -34,6 +35,7 @@ export class TokenController {
     private readonly verifier: AccessTokenVerifier,
     private readonly revocation: TokenRevocationService,
     private readonly audit: AuditWriter,
+    private readonly userTokens: UserTokensService,
   ) {}
 
   @Post('oauth/token')
@@ -97,7 +99,8 @@ export class TokenController {
   }
 
   /**
-   * RFC 7009: the holder revokes its token; every token exchanged from it stops working too.
+   * RFC 7009: the holder revokes its token; every token exchanged from it stops working too. A
+   * refresh token ends the whole login (its refresh tokens and the access tokens issued in it).
    * Presenting the token is the proof of possession; an unknown or invalid token is answered 200.
    */
   @Post('oauth/revoke')
@@ -107,6 +110,20 @@ export class TokenController {
   async revoke(@Body() body: unknown): Promise<Record<string, never>> {
     const params = (typeof body === 'object' && body !== null ? body : {}) as Params;
     const token = param(params, 'token', true);
+    if (token.startsWith(REFRESH_TOKEN_MARK)) {
+      const login = await this.userTokens.findFamily(token);
+      if (login) {
+        await this.userTokens.revokeFamily(login.familyId);
+        await this.audit.record({
+          subject: login.subject,
+          action: 'token:revoke',
+          target: `login:${login.familyId}`,
+          decision: 'allow',
+          reason: 'login revoked by its holder (refresh tokens and the access tokens issued in it)',
+        });
+      }
+      return {};
+    }
     try {
       const principal = await this.verifier.verify(token);
       const revoked = await this.revocation.revoke(principal.tokenId);

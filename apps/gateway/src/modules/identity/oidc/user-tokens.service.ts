@@ -6,6 +6,7 @@ import { newSecret, secretHash } from '../secrets';
 import { SubjectDirectoryService } from '../subjects/subject-directory.service';
 import { ALL_SCOPES } from '../tokens/scopes';
 import { TokenIssuerService } from '../tokens/token-issuer.service';
+import { TokenRevocationService } from '../tokens/token-revocation.service';
 import { tokenResponse, type TokenResponse } from '../usecases/token-response';
 
 export const REFRESH_TOKEN_MARK = 'tgr_';
@@ -17,6 +18,7 @@ export class UserTokensService {
     private readonly store: StoreService,
     private readonly issuer: TokenIssuerService,
     private readonly subjects: SubjectDirectoryService,
+    private readonly revocation: TokenRevocationService,
     @Inject(IdentityOptionsToken) private readonly options: IdentityOptions,
   ) {}
 
@@ -28,16 +30,18 @@ export class UserTokensService {
     const subject = `user:${input.userId}`;
     const state = await this.subjects.current(subject);
     if (!state.ok) return { reason: state.reason };
+    const familyId = input.familyId ?? randomUUID();
     const issued = await this.issuer.issue({
       subject,
       displayName: state.displayName,
       groups: state.groups,
       scopes: ALL_SCOPES,
+      refreshFamilyId: familyId,
     });
     const refreshToken = `${REFRESH_TOKEN_MARK}${newSecret()}`;
     await this.store.prisma.refreshToken.create({
       data: {
-        familyId: input.familyId ?? randomUUID(),
+        familyId,
         hash: secretHash(refreshToken),
         subject,
         userId: input.userId,
@@ -49,10 +53,21 @@ export class UserTokensService {
     return { response: tokenResponse(issued, { refresh_token: refreshToken }), subject, jti: issued.jti };
   }
 
+  /** Ends a login: its refresh tokens and every access token issued in it (and their descendants). */
   async revokeFamily(familyId: string): Promise<void> {
     await this.store.prisma.refreshToken.updateMany({
       where: { familyId, revokedAt: null },
       data: { revokedAt: new Date() },
     });
+    await this.revocation.revokeLogin(familyId);
+  }
+
+  /** The login a refresh token belongs to, by the token itself (for RFC 7009 revocation). */
+  async findFamily(refreshToken: string): Promise<{ familyId: string; subject: string } | undefined> {
+    const row = await this.store.prisma.refreshToken.findUnique({
+      where: { hash: secretHash(refreshToken) },
+      select: { familyId: true, subject: true },
+    });
+    return row ?? undefined;
   }
 }

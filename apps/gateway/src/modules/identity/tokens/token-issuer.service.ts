@@ -21,6 +21,8 @@ export interface IssueTokenRequest extends TokenSubject {
   readonly parent?: { readonly jti: string; readonly rootJti: string; readonly depth: number };
   /** Defaults to now + the access token lifetime. */
   readonly expiresAt?: Date;
+  /** The login (refresh token family) a person's token belongs to; revoking the login revokes it. */
+  readonly refreshFamilyId?: string;
 }
 
 export interface IssuedToken {
@@ -62,6 +64,7 @@ export class TokenIssuerService {
         subject: request.subject,
         actorChain: actorChain.map((a) => ({ subject: a.subject })),
         scopes: [...request.scopes],
+        refreshFamilyId: request.refreshFamilyId ?? null,
         issuedAt: now,
         expiresAt: new Date(expSeconds * 1000),
       },

@@ -18,6 +18,18 @@ export class TokenRevocationService {
       WHERE jti IN (SELECT jti FROM tree) AND revoked_at IS NULL`;
   }
 
+  /** Revokes every access token issued in a login (refresh family) and their descendants. */
+  async revokeLogin(refreshFamilyId: string): Promise<number> {
+    return this.store.prisma.$executeRaw`
+      WITH RECURSIVE tree AS (
+        SELECT jti FROM token_grants WHERE refresh_family_id = ${refreshFamilyId}::uuid
+        UNION
+        SELECT g.jti FROM token_grants g JOIN tree t ON g.parent_jti = t.jti
+      )
+      UPDATE token_grants SET revoked_at = now()
+      WHERE jti IN (SELECT jti FROM tree) AND revoked_at IS NULL`;
+  }
+
   /** Why the grant or one of its ancestors is not usable, or undefined when it is. */
   async revocationProblem(jti: string): Promise<string | undefined> {
     const rows = await this.store.prisma.$queryRaw<{ jti: string; revoked: boolean; depth: number }[]>`
