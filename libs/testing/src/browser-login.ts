@@ -83,10 +83,10 @@ export async function loginDevUser(
   httpUrl: string,
   username: string,
   password = `${username}-demo`,
+  redirectUri = 'http://127.0.0.1:9/callback',
 ): Promise<GatewayTokenResponse> {
   const verifier = randomBytes(32).toString('base64url');
   const challenge = createHash('sha256').update(verifier).digest('base64url');
-  const redirectUri = 'http://127.0.0.1:9/callback';
   const state = randomBytes(8).toString('hex');
   const start = `${httpUrl}/auth/login?${new URLSearchParams({
     redirect_uri: redirectUri,

@@ -85,6 +85,30 @@ describe('OIDC login through the development IdP (real oidc-provider, real openi
     );
   });
 
+  it('serves the console login (same-origin redirect) and refuses any other redirect target', async () => {
+    const tokens = await loginDevUser(gw.url, 'auditor', 'auditor-demo', `${gw.url}/console/callback`);
+    expect(claimsOf(tokens.access_token).groups).toEqual(['auditors']);
+    for (const redirect of [
+      'http://evil.example/cb',
+      'http://evil.example/console/cb',
+      'javascript:alert(1)',
+    ]) {
+      const start = await gw.request(
+        'GET',
+        `/auth/login?${new URLSearchParams({
+          redirect_uri: redirect,
+          state: 's',
+          code_challenge: 'a'.repeat(43),
+          code_challenge_method: 'S256',
+        }).toString()}`,
+        undefined,
+        { authorization: '' },
+      );
+      expect(start.status).toBe(400);
+      expect(start.body).toMatchObject({ errors: [{ field: 'redirect_uri' }] });
+    }
+  });
+
   it('refuses a wrong password at the IdP login form', async () => {
     await expect(loginDevUser(gw.url, 'developer', 'not-the-password')).rejects.toThrow(
       /HTTP 401.*wrong password/s,

@@ -13,7 +13,7 @@ import { Public } from './access.decorators';
 /**
  * Browser login through the configured OIDC identity provider (authorization code + PKCE at both
  * legs). `tollgate login` opens `/auth/login` with its loopback redirect URI and its own PKCE
- * challenge; after the IdP login the gateway redirects there with a one-time gateway code, which
+ * challenge (the web console likewise, with a redirect URI under the gateway's `/console/`); after the IdP login the gateway redirects there with a one-time gateway code, which
  * the CLI redeems at `POST /oauth/token` (grant_type=authorization_code).
  */
 @ApiExcludeController()
@@ -34,10 +34,10 @@ export class LoginController {
     if (!this.rp.enabled) throw new NotFoundError('identity provider', 'TOLLGATE_OIDC_ISSUER');
     const redirectUri = query.redirect_uri ?? '';
     const problems = [];
-    if (!isLoopbackRedirect(redirectUri)) {
+    if (!isLoopbackRedirect(redirectUri) && !this.isConsoleRedirect(redirectUri)) {
       problems.push({
         field: 'redirect_uri',
-        message: 'must be an http loopback URL (127.0.0.1, [::1] or localhost)',
+        message: `must be an http loopback URL (127.0.0.1, [::1] or localhost) or under ${this.rp.publicBaseUrl}/console/`,
       });
     }
     if (
@@ -69,6 +69,17 @@ export class LoginController {
       nonce,
     });
     void reply.status(302).header('location', url.href).header('cache-control', 'no-store').send();
+  }
+
+  /** The web console (a public client in the browser, same origin) logs in the same way, with PKCE. */
+  private isConsoleRedirect(value: string): boolean {
+    try {
+      const url = new URL(value);
+      const base = new URL(`${this.rp.publicBaseUrl}/console/`);
+      return url.origin === base.origin && url.pathname.startsWith(base.pathname) && url.hash === '';
+    } catch {
+      return false;
+    }
   }
 
   @Get('callback')
