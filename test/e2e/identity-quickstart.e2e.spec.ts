@@ -174,9 +174,17 @@ describe('identity acceptance on the quickstart (`tollgate start`, real CLI proc
   it('a service account exchanges its token for a narrower child; the child connects; the audit names both in order', async () => {
     const secrets: Record<string, string> = {};
     for (const name of ['ci', 'ci-step']) {
-      const created = await api('POST', '/api/v1/service-accounts', { name, groups: ['developers'] });
-      secrets[name] = created.body.clientSecret as string;
+      const created = spawnCli(['admin', 'service-accounts', 'create', name, '--group', 'developers'], {
+        ...env(),
+        TOLLGATE_TOKEN: adminToken,
+      });
+      processes.push(created);
+      expect(await created.exited()).toBe(0);
+      expect(created.output()).toContain(`service account sa:${name} created; client id "${name}"`);
+      secrets[name] = created.output().trim().split('\n').at(-1)!;
     }
+    const listed = await run(['admin', 'service-accounts', 'list'], { TOLLGATE_TOKEN: adminToken });
+    expect(listed.output).toMatch(/ci-step\s+sa:ci-step\s+developers\s+enabled/);
     const credentials = join(dir.path, 'ci.json');
     const login = await run(['login', '--client-id', 'ci'], {
       TOLLGATE_CLIENT_SECRET: secrets.ci,

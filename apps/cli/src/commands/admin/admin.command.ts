@@ -1,5 +1,7 @@
 import { Command, Option } from 'commander';
 import { agentsAdminCommand } from './agents.command';
+import { serviceAccountsAdminCommand } from './service-accounts.command';
+import { usersAdminCommand } from './users.command';
 
 /**
  * `tollgate admin ...`: administration through the REST API (TOLLGATE_URL or --gateway; sends
@@ -11,5 +13,7 @@ export function adminCommand(): Command {
     .addOption(
       new Option('--gateway <url>', 'gateway HTTP URL (default http://127.0.0.1:8009; or TOLLGATE_URL)'),
     )
-    .addCommand(agentsAdminCommand());
+    .addCommand(agentsAdminCommand())
+    .addCommand(serviceAccountsAdminCommand())
+    .addCommand(usersAdminCommand());
 }
