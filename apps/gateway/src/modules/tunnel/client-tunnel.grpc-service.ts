@@ -37,8 +37,11 @@ export class ClientTunnelGrpcService {
   }
 
   private async open(call: ClientCall): Promise<void> {
-    const principal = await this.authenticate(call);
-    const first = await firstMessage<ClientUp>(call, 10_000, 'OpenRequest');
+    // The token check and the first message overlap: one round trip less per session open.
+    const [principal, first] = await Promise.all([
+      this.authenticate(call),
+      firstMessage<ClientUp>(call, 10_000, 'OpenRequest'),
+    ]);
     if (first.kind?.$case !== 'openRequest') {
       throw new RpcError(GrpcStatus.INVALID_ARGUMENT, 'the first message must be OpenRequest');
     }
