@@ -156,6 +156,21 @@ describe('identity acceptance on the quickstart (`tollgate start`, real CLI proc
     expect(text.output).toMatch(
       /ALLOW authorize:connect connection:dev-echo by user:\S+ \(developer@tollgate\.test\)/,
     );
+
+    // An API key of the developer, narrowed to one connection, works until it is revoked.
+    const key = await run(['api-keys', 'create', 'nightly', '--scope', 'connect:dev-echo'], {
+      TOLLGATE_CREDENTIALS_FILE: credentials,
+    });
+    expect(key.code).toBe(0);
+    const apiKey = key.output.trim().split('\n').at(-1)!;
+    const prefix = /prefix (\w+)/.exec(key.output)![1];
+    expect(apiKey.startsWith(`tgk_${prefix}_`)).toBe(true);
+    expect((await roundTrip('dev-echo', { TOLLGATE_TOKEN: apiKey })).data).toBe('hello through tollgate\n');
+    const revoked = await run(['api-keys', 'revoke', prefix], { TOLLGATE_CREDENTIALS_FILE: credentials });
+    expect(revoked.output).toContain(`API key ${prefix} revoked`);
+    const refused = await roundTrip('dev-echo', { TOLLGATE_TOKEN: apiKey });
+    expect(refused.data).toBe('');
+    expect(refused.log).toMatch(new RegExp(`API key ${prefix} has been revoked`));
   });
 
   it('a headless machine logs in with `tollgate login --device` (code entered in a browser elsewhere)', async () => {

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { GATEWAY_VERSION } from '@tollgate/gateway';
 import { adminCommand } from './commands/admin/admin.command';
 import { agentCommand } from './commands/agent.command';
+import { apiKeysCommand } from './commands/api-keys.command';
 import { auditCommand } from './commands/audit.command';
 import { connectCommand } from './commands/connect.command';
 import { gatewayCommand } from './commands/gateway.command';
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
     .addCommand(logoutCommand())
     .addCommand(whoamiCommand())
     .addCommand(tokenCommand())
+    .addCommand(apiKeysCommand())
     .addCommand(connectCommand())
     .addCommand(adminCommand())
     .addCommand(auditCommand());
