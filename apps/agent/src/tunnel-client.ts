@@ -9,6 +9,7 @@ import {
   type Bundle,
   type GatewayMessage,
 } from '@tollgate/proto';
+import { DEFAULT_POLICY, formatPolicyError, parsePolicy, type Policy } from '@tollgate/policy';
 import type { Logger } from 'pino';
 import { Backoff } from './backoff';
 import { channelCredentials, TUNNEL_CHANNEL_OPTIONS } from './channel-credentials';
@@ -31,6 +32,11 @@ export class TunnelClient {
   private readonly sessions: SessionRunner;
   private readonly backoff: Backoff;
   private bundle: Bundle | undefined;
+  /** The policy of the applied bundle, parsed; engines decide commands by it. */
+  private enforced: { readonly version: number; readonly policy: Policy } = {
+    version: 0,
+    policy: DEFAULT_POLICY,
+  };
   private current: { cancel(): void } | undefined;
   private stopped = false;
   private wake: (() => void) | undefined;
@@ -176,6 +182,11 @@ export class TunnelClient {
     });
   }
 
+  /** The policy this agent enforces and its stored version (0: the built-in default). */
+  get policy(): { readonly version: number; readonly policy: Policy } {
+    return this.enforced;
+  }
+
   /** Applies a bundle as a whole, or rejects it and keeps the previous one. */
   private applyBundle(bundle: Bundle): { version: string; error: string } {
     const bad = bundle.connections.find((c) => !targetMatches(c.protocol, c.target?.$case));
@@ -186,9 +197,24 @@ export class TunnelClient {
         error: `connection "${bad.name}": target does not match its protocol`,
       };
     }
+    const parsed = bundle.policyDocument
+      ? parsePolicy(bundle.policyDocument, `policy-v${bundle.policyVersion}.yaml`)
+      : ({ ok: true, policy: DEFAULT_POLICY } as const);
+    if (!parsed.ok) {
+      this.logger.warn({ version: bundle.version, policyVersion: bundle.policyVersion }, 'bundle rejected');
+      return {
+        version: bundle.version,
+        error: `policy version ${bundle.policyVersion} does not validate: ${parsed.errors.map(formatPolicyError).join('; ')}`,
+      };
+    }
     this.bundle = bundle;
+    this.enforced = { version: bundle.policyVersion, policy: parsed.policy };
     this.logger.info(
-      { version: bundle.version, connections: bundle.connections.map((c) => c.name) },
+      {
+        version: bundle.version,
+        policyVersion: bundle.policyVersion,
+        connections: bundle.connections.map((c) => c.name),
+      },
       'bundle applied',
     );
     return { version: bundle.version, error: '' };

@@ -8,6 +8,7 @@ import { connectCommand } from './commands/connect.command';
 import { gatewayCommand } from './commands/gateway.command';
 import { loginCommand } from './commands/login.command';
 import { logoutCommand } from './commands/logout.command';
+import { sessionsCommand } from './commands/sessions.command';
 import { startCommand } from './commands/start.command';
 import { tokenCommand, whoamiCommand } from './commands/token.command';
 
@@ -27,5 +28,6 @@ export function buildProgram(): Command {
     .addCommand(apiKeysCommand())
     .addCommand(connectCommand())
     .addCommand(adminCommand())
-    .addCommand(auditCommand());
+    .addCommand(auditCommand())
+    .addCommand(sessionsCommand());
 }

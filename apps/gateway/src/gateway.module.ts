@@ -9,6 +9,8 @@ import type { IdentityOptions } from './modules/identity/identity-options';
 import { IdentityModule } from './modules/identity/identity.module';
 import { MetricsModule } from './modules/metrics/metrics.module';
 import type { MetricsService } from './modules/metrics/metrics.service';
+import { PolicyModule } from './modules/policy/policy.module';
+import { SessionsModule } from './modules/sessions/sessions.module';
 import { StoreModule } from './modules/store/store.module';
 import { TunnelModule } from './modules/tunnel/tunnel.module';
 
@@ -34,6 +36,8 @@ export class GatewayModule {
         ConnectionsModule,
         AgentsModule,
         TunnelModule.forRoot(options.logger),
+        PolicyModule,
+        SessionsModule,
       ],
     };
   }

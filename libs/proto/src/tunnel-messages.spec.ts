@@ -48,6 +48,8 @@ const gatewaySamples: Record<GatewayCase, GatewayMessage> = {
       $case: 'bundle',
       bundle: {
         version: 'sha256:9f2c',
+        policyDocument: 'version: 1\nroles: []\n',
+        policyVersion: 7,
         connections: [
           {
             name: 'pg-prod',

@@ -1,6 +1,8 @@
 import { Command, Option } from 'commander';
 import { loadCliConfig } from '@tollgate/config';
 import { currentAccessToken } from '../credentials/access-token';
+import { auditExportCommand } from './audit-export.command';
+import { auditVerifyCommand } from './audit-verify.command';
 import { runClientCommand } from './run-client-command';
 
 interface AuditEntry {
@@ -24,7 +26,10 @@ interface AuditFlags {
   json?: boolean;
 }
 
-/** `tollgate audit`: the audit log (needs audit:read), one line per record, oldest first. */
+/**
+ * `tollgate audit`: the audit log (needs audit:read), one line per record, oldest first;
+ * `tollgate audit verify` and `tollgate audit export` check and export it.
+ */
 export function auditCommand(): Command {
   return new Command('audit')
     .description('list audit records (authorization decisions, logins, token exchanges ...)')
@@ -36,6 +41,8 @@ export function auditCommand(): Command {
     .addOption(new Option('--decision <decision>', 'allow or deny').choices(['allow', 'deny']))
     .addOption(new Option('--limit <n>', 'at most this many records').default('100'))
     .addOption(new Option('--json', 'print JSON lines'))
+    .addCommand(auditVerifyCommand())
+    .addCommand(auditExportCommand())
     .action(async (flags: AuditFlags) => {
       await runClientCommand('audit', async () => {
         const config = loadCliConfig({ gatewayUrl: flags.gateway });

@@ -1,5 +1,7 @@
 import { Command, Option } from 'commander';
 import { agentsAdminCommand } from './agents.command';
+import { policyApplyCommand } from './policy-apply.command';
+import { policyAdminCommand } from './policy.command';
 import { serviceAccountsAdminCommand } from './service-accounts.command';
 import { usersAdminCommand } from './users.command';
 
@@ -15,5 +17,7 @@ export function adminCommand(): Command {
     )
     .addCommand(agentsAdminCommand())
     .addCommand(serviceAccountsAdminCommand())
-    .addCommand(usersAdminCommand());
+    .addCommand(usersAdminCommand())
+    .addCommand(policyApplyCommand())
+    .addCommand(policyAdminCommand());
 }

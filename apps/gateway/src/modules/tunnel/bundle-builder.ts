@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Bundle, Protocol, TlsMode, type ConnectionSpec, type TlsSettings } from '@tollgate/proto';
+import { ActivePolicyService } from '../identity/rbac/active-policy.service';
 import { StoreService } from '../store/store.service';
 
 type Json = Record<string, unknown>;
@@ -23,13 +24,17 @@ const TLS_MODES: Record<string, TlsMode> = {
 };
 
 /**
- * Builds the bundle an agent enforces: every connection assigned to it, with its target settings.
+ * Builds the bundle an agent enforces: every connection assigned to it, with its target settings,
+ * and the active policy document with its version.
  * The version is a hash of the content, so every replica computes the same version for the same
  * bundle and an agent that already enforces it is not sent it again.
  */
 @Injectable()
 export class BundleBuilder {
-  constructor(private readonly store: StoreService) {}
+  constructor(
+    private readonly store: StoreService,
+    private readonly policies: ActivePolicyService,
+  ) {}
 
   async forAgent(agentId: string): Promise<Bundle> {
     const rows = await this.store.prisma.connection.findMany({
@@ -39,9 +44,12 @@ export class BundleBuilder {
     const connections = rows.map((row) =>
       connectionSpec(row.name, row.protocol, row.tags as Json, row.target as Json, row.credential as Json),
     );
-    const content = Bundle.encode({ version: '', connections }).finish();
+    const policy = await this.policies.current();
+    const policyDocument = policy.document;
+    const policyVersion = policy.version ?? 0;
+    const content = Bundle.encode({ version: '', connections, policyDocument, policyVersion }).finish();
     const version = `sha256:${createHash('sha256').update(content).digest('hex').slice(0, 16)}`;
-    return { version, connections };
+    return { version, connections, policyDocument, policyVersion };
   }
 }
 

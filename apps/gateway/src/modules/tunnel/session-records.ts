@@ -29,9 +29,8 @@ export class SessionRecords {
 
   /** Insert in flight per session; later updates queue behind it. */
   private readonly inserts = new Map<string, Promise<unknown>>();
-  /** Live sessions' audit context, and why an operator ended them. */
+  /** Live sessions' audit context. */
   private readonly contexts = new Map<string, SessionAuditContext>();
-  private readonly kills = new Map<string, string>();
 
   /**
    * Writes the row and the durable session.open event. Rejects (AuditUnavailableError or a store
@@ -66,11 +65,6 @@ export class SessionRecords {
     this.contexts.set(session.id, context);
   }
 
-  /** An operator is ending the session: its close event says `killed`. */
-  killing(id: string, by: string): void {
-    this.kills.set(id, by);
-  }
-
   opened(id: string, agentId: string): void {
     this.after(id, () =>
       this.store.prisma.session.update({ where: { id }, data: { state: 'open', agentId } }),
@@ -88,15 +82,7 @@ export class SessionRecords {
     const context = this.contexts.get(id);
     if (!context) return;
     this.contexts.delete(id);
-    const killedBy = this.kills.get(id);
-    this.kills.delete(id);
-    this.quietly(
-      this.audit.closed(
-        context,
-        killedBy ? 'killed' : closeReason(reason),
-        killedBy ? `killed by ${killedBy}` : reason,
-      ),
-    );
+    this.quietly(this.audit.closed(context, closeReason(reason), reason));
   }
 
   private after(id: string, update: () => Promise<unknown>): void {
@@ -112,6 +98,7 @@ export class SessionRecords {
 }
 
 function closeReason(reason: string): SessionCloseReason {
+  if (reason.startsWith('killed by ')) return 'killed';
   if (/agent/i.test(reason)) return 'agent-lost';
   if (/unreachable|error|failed/i.test(reason)) return 'error';
   if (/target/i.test(reason)) return 'target';

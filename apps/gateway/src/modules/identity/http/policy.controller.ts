@@ -12,6 +12,8 @@ const applyPolicy = z
     /** The whole policy document (YAML), validated by @tollgate/policy. */
     document: z.string().min(1).max(1_000_000),
     comment: z.string().max(500).optional(),
+    /** Named in validation errors (`policy.yaml:3:5: roles[0]...`); the CLI sends the file's name. */
+    fileName: z.string().min(1).max(200).optional(),
   })
   .strict();
 
@@ -47,7 +49,7 @@ export class PolicyController {
     @CurrentPrincipal() principal: Principal,
     @Body(ValidationPipe.of(applyPolicy)) body: z.output<typeof applyPolicy>,
   ): Promise<PolicyView> {
-    const applied = await this.policies.apply(body.document, principal.subject, body.comment);
+    const applied = await this.policies.apply(body.document, principal.subject, body.comment, body.fileName);
     await this.audit.record({
       subject: principal.subject,
       actorChain: principal.actorChain,

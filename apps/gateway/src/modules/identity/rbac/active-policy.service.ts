@@ -27,6 +27,7 @@ export interface ActivePolicy {
 @Injectable()
 export class ActivePolicyService {
   private cached: ActivePolicy | undefined;
+  private readonly appliedListeners = new Set<(applied: ActivePolicy) => void>();
 
   constructor(
     private readonly store: StoreService,
@@ -51,9 +52,20 @@ export class ActivePolicyService {
     return this.cached;
   }
 
+  /** Called after every apply (e.g. to push the new version to agents). */
+  onApplied(listener: (applied: ActivePolicy) => void): () => void {
+    this.appliedListeners.add(listener);
+    return () => this.appliedListeners.delete(listener);
+  }
+
   /** Validates and stores a new version and makes it active. */
-  async apply(document: string, author: string, comment?: string): Promise<ActivePolicy> {
-    const parsed = parsePolicy(document, 'policy.yaml');
+  async apply(
+    document: string,
+    author: string,
+    comment?: string,
+    fileName = 'policy.yaml',
+  ): Promise<ActivePolicy> {
+    const parsed = parsePolicy(document, fileName);
     if (!parsed.ok) {
       throw new ValidationError(
         parsed.errors.map((e) => ({
@@ -82,6 +94,7 @@ export class ActivePolicyService {
       return next;
     });
     this.cached = { policy: parsed.policy, version, source: 'stored', document };
+    for (const listener of this.appliedListeners) listener(this.cached);
     return this.cached;
   }
 

@@ -271,8 +271,18 @@ export interface Bundle {
    * version for the same bundle. Agents only compare versions for equality.
    */
   version: string;
-  /** Fields 10+ are planned for the policy document and its version. */
   connections: ConnectionSpec[];
+  /**
+   * The active policy document (YAML, as applied) that the agent enforces per command; the agent
+   * validates it with @tollgate/policy and rejects the whole bundle if it does not parse. Empty:
+   * the gateway's built-in default policy.
+   */
+  policyDocument: string;
+  /**
+   * The stored policy version of `policy_document` (0: the built-in default); stamped into every
+   * audit event the agent emits.
+   */
+  policyVersion: number;
 }
 
 /**
@@ -1387,7 +1397,7 @@ export const ControlError: MessageFns<ControlError> = {
 };
 
 function createBaseBundle(): Bundle {
-  return { version: '', connections: [] };
+  return { version: '', connections: [], policyDocument: '', policyVersion: 0 };
 }
 
 export const Bundle: MessageFns<Bundle> = {
@@ -1397,6 +1407,12 @@ export const Bundle: MessageFns<Bundle> = {
     }
     for (const v of message.connections) {
       ConnectionSpec.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.policyDocument !== '') {
+      writer.uint32(82).string(message.policyDocument);
+    }
+    if (message.policyVersion !== 0) {
+      writer.uint32(88).int64(message.policyVersion);
     }
     return writer;
   },
@@ -1430,6 +1446,22 @@ export const Bundle: MessageFns<Bundle> = {
             message.connections.push(ConnectionSpec.decode(reader, reader.uint32()));
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.policyDocument = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.policyVersion = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1448,6 +1480,16 @@ export const Bundle: MessageFns<Bundle> = {
       connections: globalThis.Array.isArray(object?.connections)
         ? object.connections.map((e: any) => ConnectionSpec.fromJSON(e))
         : [],
+      policyDocument: isSet(object.policyDocument)
+        ? globalThis.String(object.policyDocument)
+        : isSet(object.policy_document)
+          ? globalThis.String(object.policy_document)
+          : '',
+      policyVersion: isSet(object.policyVersion)
+        ? globalThis.Number(object.policyVersion)
+        : isSet(object.policy_version)
+          ? globalThis.Number(object.policy_version)
+          : 0,
     };
   },
 
@@ -1459,6 +1501,12 @@ export const Bundle: MessageFns<Bundle> = {
     if (message.connections?.length) {
       obj.connections = message.connections.map((e) => ConnectionSpec.toJSON(e));
     }
+    if (message.policyDocument !== '') {
+      obj.policyDocument = message.policyDocument;
+    }
+    if (message.policyVersion !== 0) {
+      obj.policyVersion = Math.round(message.policyVersion);
+    }
     return obj;
   },
 
@@ -1469,6 +1517,8 @@ export const Bundle: MessageFns<Bundle> = {
     const message = createBaseBundle();
     message.version = object.version ?? '';
     message.connections = object.connections?.map((e) => ConnectionSpec.fromPartial(e)) || [];
+    message.policyDocument = object.policyDocument ?? '';
+    message.policyVersion = object.policyVersion ?? 0;
     return message;
   },
 };

@@ -1,0 +1,90 @@
+import { Command } from 'commander';
+import { printTable } from './agents-list.command';
+import type { ApiClient } from './api-client';
+import { runAdmin } from './run-admin';
+
+interface VersionRow {
+  version: number;
+  author: string;
+  comment: string | null;
+  active: boolean;
+  createdAt: string;
+}
+
+interface VersionDetail extends VersionRow {
+  document: string;
+  previousVersion: number | null;
+  changes: { section: string; name?: string; change: string }[];
+  diff: string;
+}
+
+/** `tollgate admin policy versions|show|restore`: the policy's version history. */
+export function policyAdminCommand(): Command {
+  return new Command('policy')
+    .description('policy versions: list, show one with its diff, restore one')
+    .addCommand(
+      new Command('versions')
+        .description('list every stored version, newest first')
+        .option('--json', 'print the API response as JSON')
+        .action((flags: { json?: boolean }, command: Command) =>
+          runAdmin(command, async (api: ApiClient) => {
+            const { items } = await api.call<{ items: VersionRow[] }>('GET', '/api/v1/policy/versions');
+            if (flags.json) return void process.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
+            printTable(
+              ['VERSION', 'ACTIVE', 'CREATED', 'AUTHOR', 'COMMENT'],
+              items.map((v) => [
+                String(v.version),
+                v.active ? 'yes' : '',
+                v.createdAt,
+                v.author,
+                v.comment ?? '',
+              ]),
+            );
+          }),
+        ),
+    )
+    .addCommand(
+      new Command('show')
+        .description('show one version: author, time, what changed against the previous one, the diff')
+        .argument('<version>', 'version number')
+        .option('--document', 'print only the document')
+        .option('--json', 'print the API response as JSON')
+        .action((version: string, flags: { document?: boolean; json?: boolean }, command: Command) =>
+          runAdmin(command, async (api: ApiClient) => {
+            const v = await api.call<VersionDetail>(
+              'GET',
+              `/api/v1/policy/versions/${encodeURIComponent(version)}`,
+            );
+            if (flags.json) return void process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
+            if (flags.document) return void process.stdout.write(v.document);
+            const out = [
+              `version ${v.version}${v.active ? ' (active)' : ''}`,
+              `author  ${v.author}`,
+              `created ${v.createdAt}`,
+              ...(v.comment ? [`comment ${v.comment}`] : []),
+              `changes against ${v.previousVersion === null ? 'nothing (first version)' : `version ${v.previousVersion}`}:`,
+              ...v.changes.map((c) => `  ${c.change.padEnd(7)} ${c.section}${c.name ? ` ${c.name}` : ''}`),
+              '',
+              v.diff.trimEnd(),
+            ];
+            process.stdout.write(`${out.join('\n')}\n`);
+          }),
+        ),
+    )
+    .addCommand(
+      new Command('restore')
+        .description('make an old version active again (stored as a new version)')
+        .argument('<version>', 'version number')
+        .action((version: string, _flags: unknown, command: Command) =>
+          runAdmin(command, async (api: ApiClient) => {
+            const restored = await api.call<{ version: number; restoredFrom: number }>(
+              'POST',
+              `/api/v1/policy/versions/${encodeURIComponent(version)}/restore`,
+            );
+            process.stdout.write(
+              `policy version ${restored.restoredFrom} restored as version ${restored.version}\n`,
+            );
+          }),
+        ),
+    );
+}

@@ -1,0 +1,132 @@
+import { Command, Option } from 'commander';
+import { printTable } from './admin/agents-list.command';
+import type { ApiClient } from './admin/api-client';
+import { runAdmin } from './admin/run-admin';
+
+interface SessionRow {
+  id: string;
+  state: string;
+  subject: string;
+  connection: string;
+  protocol: string;
+  agent: string | null;
+  clientAddr: string | null;
+  policyVersion: number | null;
+  startedAt: string;
+  endedAt: string | null;
+  closeReason: string | null;
+}
+
+interface SessionDetail extends SessionRow {
+  actorChain: { subject: string }[];
+  events: { seq: number; kind: string; at: string; event: Record<string, unknown> }[];
+}
+
+/** `tollgate sessions list|show|kill`: sessions through the gateway's REST API. */
+export function sessionsCommand(): Command {
+  return new Command('sessions')
+    .description('list, inspect and kill sessions')
+    .addOption(
+      new Option('--gateway <url>', 'gateway HTTP URL (default http://127.0.0.1:8009; or TOLLGATE_URL)'),
+    )
+    .addCommand(
+      new Command('list')
+        .description('sessions, newest first')
+        .addOption(
+          new Option('--state <state>', 'only sessions in this state').choices(['opening', 'open', 'closed']),
+        )
+        .option('--subject <subject>', 'only this subject, e.g. user:<id> or sa:ci')
+        .option('--connection <name>', 'only this connection')
+        .option('--since <time>', 'only sessions started at or after this time (ISO 8601)')
+        .option('--limit <n>', 'at most this many', '100')
+        .option('--json', 'print the API response as JSON')
+        .action(
+          (
+            flags: {
+              state?: string;
+              subject?: string;
+              connection?: string;
+              since?: string;
+              limit: string;
+              json?: boolean;
+            },
+            command: Command,
+          ) =>
+            runAdmin(command, async (api: ApiClient) => {
+              const query = new URLSearchParams({ limit: flags.limit });
+              for (const key of ['state', 'subject', 'connection', 'since'] as const) {
+                const value = flags[key];
+                if (value) query.set(key, value);
+              }
+              const { items } = await api.call<{ items: SessionRow[] }>(
+                'GET',
+                `/api/v1/sessions?${query.toString()}`,
+              );
+              if (flags.json) return void process.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
+              printTable(
+                ['ID', 'STATE', 'STARTED', 'SUBJECT', 'CONNECTION', 'AGENT', 'POLICY', 'ENDED'],
+                items.map((s) => [
+                  s.id,
+                  s.state,
+                  s.startedAt,
+                  s.subject,
+                  s.connection,
+                  s.agent ?? '-',
+                  s.policyVersion === null ? 'default' : `v${s.policyVersion}`,
+                  s.endedAt ? `${s.endedAt} (${s.closeReason ?? ''})` : '-',
+                ]),
+              );
+            }),
+        ),
+    )
+    .addCommand(
+      new Command('show')
+        .description('one session and its events (open, commands with decisions, close)')
+        .argument('<id>', 'session id')
+        .option('--json', 'print the API response as JSON')
+        .action((id: string, flags: { json?: boolean }, command: Command) =>
+          runAdmin(command, async (api: ApiClient) => {
+            const s = await api.call<SessionDetail>('GET', `/api/v1/sessions/${encodeURIComponent(id)}`);
+            if (flags.json) return void process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+            const actors = s.actorChain.length
+              ? ` via ${s.actorChain.map((a) => a.subject).join(' <- ')}`
+              : '';
+            const out = [
+              `session    ${s.id} (${s.state})`,
+              `subject    ${s.subject}${actors}`,
+              `connection ${s.connection} (${s.protocol}) via agent ${s.agent ?? '-'}`,
+              `client     ${s.clientAddr ?? '-'}`,
+              `policy     ${s.policyVersion === null ? 'built-in default' : `version ${s.policyVersion}`}`,
+              `started    ${s.startedAt}`,
+              `ended      ${s.endedAt ? `${s.endedAt}: ${s.closeReason ?? ''}` : '-'}`,
+              'events:',
+              ...s.events.map((e) => `  ${e.seq} ${e.at} ${describeEvent(e.kind, e.event)}`),
+            ];
+            process.stdout.write(`${out.join('\n')}\n`);
+          }),
+        ),
+    )
+    .addCommand(
+      new Command('kill')
+        .description('end a live session: its client and target connections close')
+        .argument('<id>', 'session id')
+        .action((id: string, _flags: unknown, command: Command) =>
+          runAdmin(command, async (api: ApiClient) => {
+            await api.call('POST', `/api/v1/sessions/${encodeURIComponent(id)}/kill`);
+            process.stdout.write(`session ${id} killed\n`);
+          }),
+        ),
+    );
+}
+
+function describeEvent(kind: string, event: Record<string, unknown>): string {
+  const text = (key: string) => (typeof event[key] === 'string' ? event[key] : '');
+  switch (kind) {
+    case 'command':
+      return `command ${text('decision').toUpperCase()} ${JSON.stringify(text('command'))}${text('rule') ? ` (rule ${text('rule')})` : ''}`;
+    case 'session.close':
+      return `session.close ${text('reason')}${text('detail') ? `: ${text('detail')}` : ''}`;
+    default:
+      return kind;
+  }
+}

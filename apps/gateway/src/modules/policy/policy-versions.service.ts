@@ -1,0 +1,198 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import {
+  diffPolicies,
+  evaluateAccess,
+  formatPolicyError,
+  parsePolicy,
+  sessionsAffected,
+  type LiveSession,
+  type Policy,
+  type PolicyChange,
+  type SessionImpact,
+  type SubjectContext,
+} from '@tollgate/policy';
+import { NotFoundError, ValidationError } from '../../common/errors';
+import { AuditWriter } from '../audit/audit-writer';
+import type { Principal } from '../identity/principal';
+import { ActivePolicyService, type ActivePolicy } from '../identity/rbac/active-policy.service';
+import { StoreService } from '../store/store.service';
+import { AgentRegistry } from '../tunnel/agent-registry';
+import { unifiedDiff } from './text-diff';
+
+export interface PolicyVersionSummary {
+  readonly version: number;
+  readonly author: string;
+  readonly comment: string | null;
+  readonly sha256: string;
+  readonly active: boolean;
+  readonly createdAt: string;
+}
+
+export interface PolicyVersionDetail extends PolicyVersionSummary {
+  readonly document: string;
+  /** The version it replaced (null for the first) and what changed against it. */
+  readonly previousVersion: number | null;
+  readonly changes: readonly PolicyChange[];
+  readonly diff: string;
+}
+
+export interface DryRunResult {
+  /** The active version the document is compared with (null: the built-in default). */
+  readonly activeVersion: number | null;
+  readonly changes: readonly PolicyChange[];
+  readonly diff: string;
+  /** Live sessions the change would affect, and how. */
+  readonly sessions: readonly (SessionImpact & { subject: string; connection: string })[];
+}
+
+/**
+ * The versioned policy workflow on top of ActivePolicyService (which validates, stores and caches
+ * the active version): list, show with its diff, restore an old version as a new one, dry-run a
+ * document against the live sessions, and push every applied version to the agents.
+ */
+@Injectable()
+export class PolicyVersionsService implements OnModuleInit {
+  constructor(
+    private readonly store: StoreService,
+    private readonly policies: ActivePolicyService,
+    private readonly registry: AgentRegistry,
+    private readonly audit: AuditWriter,
+  ) {}
+
+  onModuleInit(): void {
+    // Agents enforce the active version: every apply (API, CLI, restore) re-sends their bundles.
+    this.policies.onApplied(() => this.registry.pushBundlesSoon());
+  }
+
+  async list(): Promise<{ items: PolicyVersionSummary[] }> {
+    const rows = await this.store.prisma.policyVersion.findMany({
+      orderBy: { version: 'desc' },
+      select: { version: true, author: true, comment: true, sha256: true, active: true, createdAt: true },
+    });
+    return { items: rows.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() })) };
+  }
+
+  async show(version: number): Promise<PolicyVersionDetail> {
+    const row = await this.store.prisma.policyVersion.findUnique({ where: { version } });
+    if (!row) throw new NotFoundError('policy version', String(version));
+    const previous = await this.store.prisma.policyVersion.findFirst({
+      where: { version: { lt: version } },
+      orderBy: { version: 'desc' },
+    });
+    const before = previous ? parseStored(previous.document, previous.version) : undefined;
+    const after = parseStored(row.document, row.version);
+    return {
+      version: row.version,
+      author: row.author,
+      comment: row.comment,
+      sha256: row.sha256,
+      active: row.active,
+      createdAt: row.createdAt.toISOString(),
+      document: row.document,
+      previousVersion: previous?.version ?? null,
+      changes: before && after ? diffPolicies(before, after) : [],
+      diff: unifiedDiff(previous?.document ?? '', row.document),
+    };
+  }
+
+  /** Makes an old version active again, as a new version (history is never rewritten). */
+  async restore(version: number, principal: Principal): Promise<ActivePolicy> {
+    const row = await this.store.prisma.policyVersion.findUnique({ where: { version } });
+    if (!row) throw new NotFoundError('policy version', String(version));
+    const previous = await this.policies.current();
+    const applied = await this.policies.apply(
+      row.document,
+      principal.subject,
+      `restore of version ${version}`,
+      `policy-v${version}.yaml`,
+    );
+    await this.audit.record({
+      subject: principal.subject,
+      actorChain: principal.actorChain,
+      action: 'policy:restore',
+      target: `policy:v${applied.version}`,
+      decision: 'allow',
+      reason: `version ${version} restored as version ${applied.version}`,
+      payload: {
+        restoredVersion: version,
+        previousVersion: previous.version,
+        policyVersion: applied.version,
+      },
+    });
+    return applied;
+  }
+
+  async dryRun(document: string, fileName = 'policy.yaml'): Promise<DryRunResult> {
+    const parsed = parsePolicy(document, fileName);
+    if (!parsed.ok) {
+      throw new ValidationError(
+        parsed.errors.map((e) => ({
+          field: `document${e.path ? `.${e.path}` : ''}`,
+          message: formatPolicyError(e),
+        })),
+      );
+    }
+    const active = await this.policies.current();
+    const live = await this.liveSessions(active.policy);
+    const impacts = sessionsAffected(
+      active.policy,
+      parsed.policy,
+      live.map((l) => l.session),
+    );
+    const byId = new Map(live.map((l) => [l.session.id, l]));
+    return {
+      activeVersion: active.version,
+      changes: diffPolicies(active.policy, parsed.policy),
+      diff: unifiedDiff(active.document, document),
+      sessions: impacts.map((impact) => ({
+        ...impact,
+        subject: byId.get(impact.sessionId)?.session.subject.subject ?? '',
+        connection: byId.get(impact.sessionId)?.session.connection.name ?? '',
+      })),
+    };
+  }
+
+  /** Open sessions as the policy engine sees them, with their limits under the active policy. */
+  private async liveSessions(policy: Policy): Promise<{ session: LiveSession }[]> {
+    const rows = await this.store.prisma.session.findMany({
+      where: { state: { in: ['opening', 'open'] } },
+      include: { connection: { select: { tags: true, protocol: true } } },
+    });
+    const userIds = rows.flatMap((r) => (r.subject.startsWith('user:') ? [r.subject.slice(5)] : []));
+    const uuid = /^[0-9a-f-]{36}$/i;
+    const users = await this.store.prisma.user.findMany({
+      where: { id: { in: userIds.filter((id) => uuid.test(id)) } },
+      select: { id: true, email: true },
+    });
+    const emails = new Map(users.map((u) => [u.id, u.email]));
+    return rows.map((r) => {
+      const subject: SubjectContext = {
+        subject: r.subject,
+        ...(emails.get(r.subject.slice(5)) ? { email: emails.get(r.subject.slice(5))! } : {}),
+        groups: Array.isArray(r.groups) ? r.groups.map(String) : [],
+        actorChain: Array.isArray(r.actorChain) ? (r.actorChain as { subject: string }[]) : [],
+      };
+      const connection = {
+        name: r.connectionName,
+        protocol: r.connection?.protocol ?? r.protocol,
+        tags: (r.connection?.tags ?? {}) as Record<string, string>,
+      };
+      const now = evaluateAccess(policy, subject, 'connect', connection);
+      return {
+        session: {
+          id: r.id,
+          subject,
+          verb: 'connect' as const,
+          connection,
+          readOnly: now.session?.readOnly ?? false,
+          maxDurationSeconds: now.session?.maxDurationSeconds ?? policy.sessions.maxDurationSeconds,
+        },
+      };
+    });
+  }
+}
+
+function parseStored(document: string, version: number): Policy | undefined {
+  const parsed = parsePolicy(document, `policy-v${version}.yaml`);
+  return parsed.ok ? parsed.policy : undefined;
+}

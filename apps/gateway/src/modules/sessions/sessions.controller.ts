@@ -1,0 +1,152 @@
+import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CloseCode } from '@tollgate/proto';
+import { z } from 'zod';
+import { ConflictError, NotFoundError } from '../../common/errors';
+import { ValidationPipe } from '../../common/validation/validation.pipe';
+import { RequireVerb } from '../identity/http/access.decorators';
+import { CurrentPrincipal } from '../identity/http/current-principal.decorator';
+import type { Principal } from '../identity/principal';
+import { StoreService } from '../store/store.service';
+import { AgentRegistry } from '../tunnel/agent-registry';
+
+const listSessionsQuery = z
+  .object({
+    state: z.enum(['opening', 'open', 'closed']).optional(),
+    subject: z.string().min(1).max(300).optional(),
+    connection: z.string().min(1).max(200).optional(),
+    /** Sessions started at or after this time (ISO 8601). */
+    since: z.iso.datetime({ offset: true }).optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+  })
+  .strict();
+
+const sessionId = z.uuid();
+
+export interface SessionView {
+  readonly id: string;
+  readonly state: string;
+  readonly subject: string;
+  readonly actorChain: unknown;
+  readonly connection: string;
+  readonly protocol: string;
+  readonly agent: string | null;
+  readonly clientAddr: string | null;
+  readonly policyVersion: number | null;
+  readonly startedAt: string;
+  readonly endedAt: string | null;
+  readonly closeReason: string | null;
+}
+
+export interface SessionEventView {
+  readonly seq: number;
+  readonly kind: string;
+  readonly at: string;
+  readonly event: unknown;
+  readonly hash: string;
+}
+
+/** Sessions: list and filter, inspect one with its events, kill a live one. */
+@ApiTags('sessions')
+@Controller('api/v1/sessions')
+export class SessionsController {
+  constructor(
+    private readonly store: StoreService,
+    private readonly registry: AgentRegistry,
+  ) {}
+
+  @Get()
+  @RequireVerb('audit:read')
+  @ApiOperation({ summary: 'Sessions, newest first (filters: state, subject, connection, since)' })
+  async list(
+    @Query(ValidationPipe.of(listSessionsQuery)) query: z.output<typeof listSessionsQuery>,
+  ): Promise<{ items: SessionView[] }> {
+    const rows = await this.store.prisma.session.findMany({
+      where: {
+        ...(query.state ? { state: query.state } : {}),
+        ...(query.subject ? { subject: query.subject } : {}),
+        ...(query.connection ? { connectionName: query.connection } : {}),
+        ...(query.since ? { startedAt: { gte: new Date(query.since) } } : {}),
+      },
+      include: { agent: { select: { name: true } } },
+      orderBy: { startedAt: 'desc' },
+      take: query.limit,
+    });
+    return { items: rows.map(view) };
+  }
+
+  @Get(':id')
+  @RequireVerb('audit:read')
+  @ApiOperation({ summary: 'One session with its audit events (open, commands and decisions, close)' })
+  async get(
+    @Param('id', ValidationPipe.of(sessionId)) id: string,
+  ): Promise<SessionView & { events: SessionEventView[] }> {
+    const row = await this.store.prisma.session.findUnique({
+      where: { id },
+      include: { agent: { select: { name: true } }, events: { orderBy: { seq: 'asc' } } },
+    });
+    if (!row) throw new NotFoundError('session', id);
+    return {
+      ...view(row),
+      events: row.events.map((e) => ({
+        seq: e.seq,
+        kind: e.kind,
+        at: e.createdAt.toISOString(),
+        event: e.payload,
+        hash: e.hash,
+      })),
+    };
+  }
+
+  @Post(':id/kill')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'End a live session: the client and target connections close' })
+  async kill(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id', ValidationPipe.of(sessionId)) id: string,
+  ): Promise<{ id: string; killed: true }> {
+    for (const agent of this.registry.all()) {
+      const abort = agent.sessions.get(id);
+      if (!abort) continue;
+      abort(`killed by ${principal.subject}`, CloseCode.TERMINATED);
+      return { id, killed: true };
+    }
+    const row = await this.store.prisma.session.findUnique({ where: { id }, select: { state: true } });
+    if (!row) throw new NotFoundError('session', id);
+    throw new ConflictError(
+      row.state === 'closed'
+        ? `session "${id}" has already ended`
+        : `session "${id}" is not relayed by this gateway replica`,
+    );
+  }
+}
+
+function view(row: {
+  id: string;
+  state: string;
+  subject: string;
+  actorChain: unknown;
+  connectionName: string;
+  protocol: string;
+  agent: { name: string } | null;
+  clientAddr: string | null;
+  policyVersion: number | null;
+  startedAt: Date;
+  endedAt: Date | null;
+  closeReason: string | null;
+}): SessionView {
+  return {
+    id: row.id,
+    state: row.state,
+    subject: row.subject,
+    actorChain: row.actorChain,
+    connection: row.connectionName,
+    protocol: row.protocol,
+    agent: row.agent?.name ?? null,
+    clientAddr: row.clientAddr,
+    policyVersion: row.policyVersion,
+    startedAt: row.startedAt.toISOString(),
+    endedAt: row.endedAt?.toISOString() ?? null,
+    closeReason: row.closeReason,
+  };
+}
