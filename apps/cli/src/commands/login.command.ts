@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -159,6 +160,7 @@ async function browserLogin(config: CliConfig, timeoutMs: number): Promise<Token
     process.stdout.write(
       `Open this URL in your browser to log in:\n\n  ${loginUrl}\n\nWaiting for the login...\n`,
     );
+    if (process.stdout.isTTY) openBrowser(loginUrl);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no login within ${timeoutMs / 1000} s`)), timeoutMs);
@@ -174,6 +176,19 @@ async function browserLogin(config: CliConfig, timeoutMs: number): Promise<Token
   } finally {
     server.closeAllConnections();
     server.close();
+  }
+}
+
+/** Best effort, on a terminal only: the URL is printed anyway. */
+function openBrowser(url: string): void {
+  const command =
+    process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer.exe' : 'xdg-open';
+  try {
+    const child = spawn(command, [url], { stdio: 'ignore', detached: true });
+    child.on('error', () => undefined);
+    child.unref();
+  } catch {
+    // no opener on this machine
   }
 }
 
