@@ -107,7 +107,7 @@ describe('policy as code through `tollgate admin apply` (real gateway, agent and
       'GET',
       '/api/v1/sessions?state=open',
     );
-    const live = sessions.items[0]!;
+    const live = sessions.items[0];
 
     const dry = await tollgate('admin', 'apply', '--dry-run', '-f', file('v2.yaml', V2));
     expect(dry.code).toBe(0);
