@@ -8,6 +8,7 @@ import { connectCommand } from './commands/connect.command';
 import { gatewayCommand } from './commands/gateway.command';
 import { loginCommand } from './commands/login.command';
 import { logoutCommand } from './commands/logout.command';
+import { reviewsCommand } from './commands/reviews.command';
 import { sessionsCommand } from './commands/sessions.command';
 import { startCommand } from './commands/start.command';
 import { tokenCommand, whoamiCommand } from './commands/token.command';
@@ -29,5 +30,6 @@ export function buildProgram(): Command {
     .addCommand(connectCommand())
     .addCommand(adminCommand())
     .addCommand(auditCommand())
-    .addCommand(sessionsCommand());
+    .addCommand(sessionsCommand())
+    .addCommand(reviewsCommand());
 }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Store } from '@tollgate/store';
 import { AgentsModule } from './modules/agents/agents.module';
 import { AuditModule } from './modules/audit/audit.module';
+import type { WebhookOptions } from './modules/audit/webhook-dispatcher';
 import { ConnectionsModule } from './modules/connections/connections.module';
 import { HealthModule } from './modules/health/health.module';
 import type { IdentityOptions } from './modules/identity/identity-options';
@@ -10,6 +11,7 @@ import { IdentityModule } from './modules/identity/identity.module';
 import { MetricsModule } from './modules/metrics/metrics.module';
 import type { MetricsService } from './modules/metrics/metrics.service';
 import { PolicyModule } from './modules/policy/policy.module';
+import { ReviewsModule } from './modules/reviews/reviews.module';
 import { SessionsModule } from './modules/sessions/sessions.module';
 import { StoreModule } from './modules/store/store.module';
 import { TunnelModule } from './modules/tunnel/tunnel.module';
@@ -19,6 +21,7 @@ export interface GatewayModuleOptions {
   readonly metrics: MetricsService;
   readonly logger: Logger;
   readonly identity: IdentityOptions;
+  readonly webhooks: WebhookOptions;
 }
 
 /** The composition root: one feature module per aggregate. */
@@ -30,13 +33,14 @@ export class GatewayModule {
       imports: [
         StoreModule.forStore(options.store),
         MetricsModule.withService(options.metrics),
-        AuditModule,
+        AuditModule.forRoot(options.webhooks),
         IdentityModule.forOptions(options.identity),
         HealthModule,
         ConnectionsModule,
         AgentsModule,
         TunnelModule.forRoot(options.logger),
         PolicyModule,
+        ReviewsModule,
         SessionsModule,
       ],
     };

@@ -75,7 +75,7 @@ async function startHttp(
     return503OnClosing: true,
   });
   const app = await NestFactory.create<NestFastifyApplication>(
-    GatewayModule.forRoot({ store, metrics, identity: config, logger }),
+    GatewayModule.forRoot({ store, metrics, identity: config, webhooks: config, logger }),
     adapter,
     {
       logger: new NestPinoLogger(logger.child({ component: 'nest' })),

@@ -1,6 +1,15 @@
 import { z } from 'zod';
 import { readSettings, type Environment, type SettingOverrides, type SettingValues } from './config-source';
-import { directory, host, logFormat, logLevel, port, positiveInt, postgresUrl } from './setting-schemas';
+import {
+  directory,
+  host,
+  httpUrl,
+  logFormat,
+  logLevel,
+  port,
+  positiveInt,
+  postgresUrl,
+} from './setting-schemas';
 import { ConfigError } from './config.error';
 import { identityProblems, identitySettings } from './identity.config';
 
@@ -67,6 +76,22 @@ export const gatewaySettings = {
     env: 'TOLLGATE_GRPC_TLS_KEY',
     schema: z.string().min(1).optional(),
     expected: 'the PEM private key file of TOLLGATE_GRPC_TLS_CERT',
+  },
+  auditWebhookUrl: {
+    env: 'TOLLGATE_AUDIT_WEBHOOK_URL',
+    schema: httpUrl.optional(),
+    expected: 'an http(s) URL that receives every committed audit record as signed JSON',
+  },
+  reviewWebhookUrl: {
+    env: 'TOLLGATE_REVIEW_WEBHOOK_URL',
+    schema: httpUrl.optional(),
+    expected:
+      'an http(s) URL (e.g. a Slack incoming webhook) told of review requests and decisions as {"text": ...}',
+  },
+  webhookSecret: {
+    env: 'TOLLGATE_WEBHOOK_SECRET',
+    schema: z.string().min(16).optional(),
+    expected: 'at least 16 characters; webhook bodies are signed with HMAC-SHA256 under it',
   },
   ...identitySettings,
 } as const;

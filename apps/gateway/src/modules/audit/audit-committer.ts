@@ -27,6 +27,15 @@ export interface AuditCommitterOptions {
   readonly maxBatch?: number;
   /** A record not durable within this many milliseconds is reported as failed (fail closed). */
   readonly timeoutMs?: number;
+  /** Called after each commit with the records it made durable (e.g. to feed webhooks). */
+  readonly onCommit?: (records: readonly CommittedRecord[]) => void;
+}
+
+/** A committed global record, as stored (and as `tollgate audit export` prints it). */
+export interface CommittedRecord extends HashedAuditFields {
+  readonly seq: string;
+  readonly prevHash: string;
+  readonly hash: string;
 }
 
 /** The store did not record an audit event; the action it was guarding must not happen. */
@@ -58,6 +67,7 @@ export class AuditCommitter {
   private committing = false;
   private readonly maxBatch: number;
   private readonly timeoutMs: number;
+  private readonly onCommit: ((records: readonly CommittedRecord[]) => void) | undefined;
   /** Batches committed and records in them, for the benchmark and metrics. */
   readonly stats = { batches: 0, records: 0 };
 
@@ -67,6 +77,7 @@ export class AuditCommitter {
   ) {
     this.maxBatch = options.maxBatch ?? 2000;
     this.timeoutMs = options.timeoutMs ?? 5_000;
+    this.onCommit = options.onCommit;
   }
 
   append(append: AuditAppend): Promise<CommittedAudit> {
@@ -156,6 +167,7 @@ export class AuditCommitter {
     const auditRows: unknown[][] = [];
     const sessionRows: unknown[][] = [];
     const committed: CommittedAudit[] = [];
+    const records: CommittedRecord[] = [];
     const closing: string[] = [];
     const at = new Date().toISOString();
     for (const append of appends) {
@@ -207,6 +219,7 @@ export class AuditCommitter {
       ]);
       prevHash = hash;
       committed.push({ seq, hash, ...(sessionSeq !== undefined ? { sessionSeq } : {}) });
+      records.push({ ...fields, seq: seq.toString(), prevHash: auditRows.at(-1)![9] as string, hash });
     }
 
     // One statement, so one round trip and one implicit transaction for the whole batch, with one
@@ -238,6 +251,7 @@ export class AuditCommitter {
     if (this.sessionHeads.size > MAX_CACHED_SESSIONS) this.sessionHeads.clear();
     this.stats.batches += 1;
     this.stats.records += appends.length;
+    this.onCommit?.(records);
     return committed;
   }
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { StoreService } from '../store/store.service';
 import { AuditCommitter, type AuditAppend, type CommittedAudit } from './audit-committer';
+import { WebhookDispatcher } from './webhook-dispatcher';
 
 export interface AuditRecord {
   /** Who: `user:<id>`, `sa:<name>`, or `anonymous` when no identity could be established. */
@@ -31,8 +32,11 @@ export interface WrittenAuditEntry {
 export class AuditWriter {
   readonly committer: AuditCommitter;
 
-  constructor(store: StoreService) {
-    this.committer = new AuditCommitter(store.sql);
+  constructor(store: StoreService, webhooks: WebhookDispatcher) {
+    const url = webhooks.options.auditWebhookUrl;
+    this.committer = new AuditCommitter(store.sql, {
+      ...(url ? { onCommit: (records) => webhooks.send(url, { type: 'audit.records', records }) } : {}),
+    });
   }
 
   async record(record: AuditRecord): Promise<WrittenAuditEntry> {

@@ -1,17 +1,28 @@
-import { Global, Module } from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
 import { AuditChainController } from './audit-chain.controller';
 import { AuditController } from './audit.controller';
 import { AuditWriter } from './audit-writer';
 import { SessionAuditService } from './session-audit.service';
+import { WebhookDispatcher, WebhookOptionsToken, type WebhookOptions } from './webhook-dispatcher';
 
 /**
  * The gateway-side audit log: the group-committing writer (global and per-session hash chains),
- * session events, verification, export and the read API.
+ * session events, verification, export, webhooks and the read API. Global: every module audits.
  */
-@Global()
-@Module({
-  controllers: [AuditController, AuditChainController],
-  providers: [AuditWriter, SessionAuditService],
-  exports: [AuditWriter, SessionAuditService],
-})
-export class AuditModule {}
+@Module({})
+export class AuditModule {
+  static forRoot(webhooks: WebhookOptions): DynamicModule {
+    return {
+      module: AuditModule,
+      global: true,
+      controllers: [AuditController, AuditChainController],
+      providers: [
+        { provide: WebhookOptionsToken, useValue: webhooks },
+        WebhookDispatcher,
+        AuditWriter,
+        SessionAuditService,
+      ],
+      exports: [AuditWriter, SessionAuditService, WebhookDispatcher],
+    };
+  }
+}

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { evaluateAccess } from '@tollgate/policy';
 import { AuditWriter } from '../../audit/audit-writer';
+import { ReviewsService } from '../../reviews/reviews.service';
 import { AccessDecider, type AccessDecision, type AccessRequest } from '../access-decider';
 import { scopesPermit } from '../tokens/scopes';
 import { ActivePolicyService } from './active-policy.service';
@@ -17,6 +18,7 @@ export class RbacAccessDecider extends AccessDecider {
   constructor(
     private readonly policies: ActivePolicyService,
     private readonly audit: AuditWriter,
+    private readonly reviews: ReviewsService,
   ) {
     super();
   }
@@ -45,6 +47,10 @@ export class RbacAccessDecider extends AccessDecider {
         },
         verb,
         connection,
+        // Approved just-in-time access requests (reviews) that have not expired.
+        connection && (verb === 'connect' || verb === 'exec')
+          ? { grants: await this.reviews.grantsFor(principal.subject).catch(() => []) }
+          : {},
       ));
       if (!allowed)
         reason += principal.groups.length ? ` (groups: ${principal.groups.join(', ')})` : ' (no groups)';

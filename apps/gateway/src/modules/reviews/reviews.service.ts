@@ -1,0 +1,398 @@
+import { Injectable } from '@nestjs/common';
+import {
+  accessRequestRequirement,
+  approvalsSatisfied,
+  canReview,
+  checkAccessRequest,
+  type AccessGrant,
+  type ReviewRequirement,
+  type Verb,
+} from '@tollgate/policy';
+import type { Review, ReviewDecision } from '@tollgate/store';
+import { ConflictError, ForbiddenError, NotFoundError } from '../../common/errors';
+import { AuditWriter } from '../audit/audit-writer';
+import type { Principal } from '../identity/principal';
+import { ActivePolicyService } from '../identity/rbac/active-policy.service';
+import { StoreService } from '../store/store.service';
+import { ReviewNotifier } from './review-notifier';
+import { subjectContext } from './subject-context';
+
+export type ReviewOutcome = 'approved' | 'rejected' | 'expired';
+
+export interface ReviewView {
+  readonly id: string;
+  readonly kind: 'access' | 'command';
+  readonly state: string;
+  readonly requester: string;
+  readonly connection: string;
+  readonly verb: string | null;
+  readonly durationSeconds: number | null;
+  readonly reason: string | null;
+  readonly sessionId: string | null;
+  readonly command: string | null;
+  readonly rule: string;
+  readonly approvers: readonly string[];
+  readonly minApprovals: number;
+  readonly policyVersion: number | null;
+  readonly createdAt: string;
+  readonly expiresAt: string;
+  readonly decidedAt: string | null;
+  readonly grantExpiresAt: string | null;
+  readonly decisions: readonly { reviewer: string; decision: string; comment: string | null; at: string }[];
+}
+
+export interface CommandReviewInput {
+  readonly sessionId: string;
+  readonly requester: { readonly subject: string; readonly actorChain: readonly { subject: string }[] };
+  readonly connection: string;
+  readonly command: string;
+  readonly rule: string;
+  readonly approvers: readonly string[];
+  readonly minApprovals: number;
+  readonly timeoutSeconds: number;
+  readonly policyVersion: number | null;
+}
+
+/** How long an access request waits for its reviewers before it expires. */
+const ACCESS_REQUEST_PENDING_SECONDS = 24 * 3600;
+
+/**
+ * Reviews: just-in-time access requests and commands held for approval. Reviewers are the subjects
+ * the policy named when the review was made; nobody reviews their own request, a delegated token
+ * cannot review, and one reviewer counts once (@tollgate/policy canReview/approvalsSatisfied).
+ * Every request and decision is an audit event.
+ */
+@Injectable()
+export class ReviewsService {
+  private readonly waiters = new Map<string, Set<(outcome: ReviewOutcome) => void>>();
+
+  constructor(
+    private readonly store: StoreService,
+    private readonly policies: ActivePolicyService,
+    private readonly audit: AuditWriter,
+    private readonly notifier: ReviewNotifier,
+  ) {}
+
+  async requestAccess(
+    principal: Principal,
+    input: { connection: string; verb: Verb; durationSeconds: number; reason: string },
+  ): Promise<ReviewView> {
+    const connection = await this.store.prisma.connection.findUnique({ where: { name: input.connection } });
+    if (!connection) throw new NotFoundError('connection', input.connection);
+    const active = await this.policies.current();
+    const check = checkAccessRequest(active.policy, subjectContext(principal), {
+      verb: input.verb,
+      connection: {
+        name: connection.name,
+        protocol: connection.protocol,
+        tags: connection.tags as Record<string, string>,
+      },
+      durationSeconds: input.durationSeconds,
+      reason: input.reason,
+    });
+    if (!check.ok) throw new ForbiddenError(check.reason);
+    const requirement = accessRequestRequirement(check.rule);
+    const review = await this.store.prisma.review.create({
+      data: {
+        kind: 'access',
+        requester: principal.subject,
+        requesterActors: principal.actorChain.map((a) => ({ subject: a.subject })),
+        connectionName: connection.name,
+        verb: input.verb,
+        durationSeconds: input.durationSeconds,
+        reason: input.reason,
+        rule: check.rule.name,
+        approvers: [...requirement.approvers],
+        minApprovals: requirement.minApprovals,
+        readOnly: check.rule.readOnly,
+        policyVersion: active.version,
+        expiresAt: new Date(Date.now() + ACCESS_REQUEST_PENDING_SECONDS * 1000),
+      },
+      include: { decisions: true },
+    });
+    await this.audit.record({
+      subject: principal.subject,
+      actorChain: principal.actorChain,
+      action: 'review:request',
+      target: `connection:${connection.name}`,
+      decision: 'allow',
+      reason: input.reason,
+      payload: {
+        reviewId: review.id,
+        kind: 'access',
+        verb: input.verb,
+        durationSeconds: input.durationSeconds,
+        rule: check.rule.name,
+        policyVersion: active.version,
+      },
+    });
+    const view = toView(review);
+    this.notifier.requested(view);
+    return view;
+  }
+
+  /** A command held by `require_approval`: creates its review (the agent waits for the outcome). */
+  async requestCommandApproval(input: CommandReviewInput): Promise<ReviewView> {
+    const review = await this.store.prisma.review.create({
+      data: {
+        kind: 'command',
+        requester: input.requester.subject,
+        requesterActors: input.requester.actorChain.map((a) => ({ subject: a.subject })),
+        connectionName: input.connection,
+        sessionId: input.sessionId,
+        command: input.command.slice(0, 10_000),
+        rule: input.rule,
+        approvers: [...input.approvers],
+        minApprovals: input.minApprovals,
+        policyVersion: input.policyVersion,
+        expiresAt: new Date(Date.now() + input.timeoutSeconds * 1000),
+      },
+      include: { decisions: true },
+    });
+    await this.audit.record({
+      subject: input.requester.subject,
+      actorChain: input.requester.actorChain,
+      action: 'review:request',
+      target: `connection:${input.connection}`,
+      decision: 'allow',
+      reason: `command held by ${input.rule}`,
+      payload: {
+        reviewId: review.id,
+        kind: 'command',
+        sessionId: input.sessionId,
+        command: review.command,
+        rule: input.rule,
+        policyVersion: input.policyVersion,
+      },
+    });
+    const view = toView(review);
+    this.notifier.requested(view);
+    return view;
+  }
+
+  async list(
+    principal: Principal,
+    filter: { state?: string; kind?: string },
+  ): Promise<{ items: ReviewView[] }> {
+    await this.expireOverdue();
+    const rows = await this.store.prisma.review.findMany({
+      where: {
+        ...(filter.state ? { state: filter.state } : {}),
+        ...(filter.kind ? { kind: filter.kind } : {}),
+      },
+      include: { decisions: { orderBy: { createdAt: 'asc' } } },
+      orderBy: { createdAt: 'desc' },
+      take: 500,
+    });
+    const me = subjectContext(principal);
+    const visible = rows.filter(
+      (r) => r.requester === principal.subject || canReview(requirementOf(r), me, r.requester).allowed,
+    );
+    return { items: visible.map(toView) };
+  }
+
+  async get(principal: Principal, id: string): Promise<ReviewView> {
+    await this.expireOverdue();
+    const row = await this.find(id);
+    const me = subjectContext(principal);
+    if (row.requester !== principal.subject && !canReview(requirementOf(row), me, row.requester).allowed)
+      throw new NotFoundError('review', id);
+    return toView(row);
+  }
+
+  async decide(
+    principal: Principal,
+    id: string,
+    decision: 'approve' | 'reject',
+    comment?: string,
+  ): Promise<ReviewView> {
+    await this.expireOverdue();
+    const row = await this.find(id);
+    const me = subjectContext(principal);
+    const allowed = canReview(requirementOf(row), me, row.requester);
+    if (!allowed.allowed) throw new ForbiddenError(allowed.reason);
+    if (row.state !== 'pending') throw new ConflictError(`review "${id}" is already ${row.state}`);
+    const updated = await this.store.prisma.$transaction(async (tx) => {
+      const existing = await tx.reviewDecision.findUnique({
+        where: { reviewId_reviewer: { reviewId: id, reviewer: principal.subject } },
+      });
+      if (existing) throw new ConflictError(`${principal.subject} has already decided review "${id}"`);
+      await tx.reviewDecision.create({
+        data: { reviewId: id, reviewer: principal.subject, decision, comment: comment ?? null },
+      });
+      const decisions = await tx.reviewDecision.findMany({ where: { reviewId: id } });
+      let state = 'pending';
+      if (decision === 'reject') state = 'rejected';
+      else {
+        const approvals = decisions
+          .filter((d) => d.decision === 'approve')
+          .map((d) => ({ subject: d.reviewer, groups: [], actorChain: [] }));
+        // Approvers were checked when they decided; count them by subject only.
+        if (
+          approvalsSatisfied({ approvers: ['*'], minApprovals: row.minApprovals }, approvals, row.requester)
+        )
+          state = 'approved';
+      }
+      if (state === 'pending')
+        return tx.review.findUniqueOrThrow({ where: { id }, include: { decisions: true } });
+      const now = new Date();
+      // Only a still-pending review moves (a concurrent decision or expiry wins otherwise).
+      const moved = await tx.review.updateMany({
+        where: { id, state: 'pending' },
+        data: {
+          state,
+          decidedAt: now,
+          ...(state === 'approved' && row.kind === 'access' && row.durationSeconds
+            ? { grantExpiresAt: new Date(now.getTime() + row.durationSeconds * 1000) }
+            : {}),
+        },
+      });
+      if (moved.count === 0) throw new ConflictError(`review "${id}" is no longer pending`);
+      return tx.review.findUniqueOrThrow({ where: { id }, include: { decisions: true } });
+    });
+    await this.audit.record({
+      subject: principal.subject,
+      actorChain: principal.actorChain,
+      action: `review:${decision}`,
+      target: `review:${id}`,
+      decision: 'allow',
+      reason: comment ?? `${decision} ${row.kind} review by ${row.requester} on ${row.connectionName}`,
+      payload: { reviewId: id, kind: row.kind, requester: row.requester, state: updated.state },
+    });
+    const view = toView(updated);
+    if (updated.state !== 'pending') {
+      this.settle(id, updated.state as ReviewOutcome);
+      this.notifier.decided(view, principal.subject);
+    }
+    return view;
+  }
+
+  /**
+   * Resolves when the review is decided or expires (at its expiresAt). Decisions made on this
+   * replica resolve at once; the store is polled for decisions made elsewhere.
+   */
+  async waitForOutcome(id: string, signal?: AbortSignal): Promise<ReviewOutcome> {
+    const row = await this.find(id);
+    if (row.state !== 'pending') return row.state as ReviewOutcome;
+    return new Promise<ReviewOutcome>((resolve) => {
+      const listeners = this.waiters.get(id) ?? new Set();
+      this.waiters.set(id, listeners);
+      const finish = (outcome: ReviewOutcome) => {
+        clearTimeout(timer);
+        clearInterval(poll);
+        listeners.delete(finish);
+        if (listeners.size === 0) this.waiters.delete(id);
+        resolve(outcome);
+      };
+      listeners.add(finish);
+      const timer = setTimeout(
+        () =>
+          void this.expire(id).then(
+            (outcome) => finish(outcome),
+            () => finish('expired'),
+          ),
+        Math.max(0, row.expiresAt.getTime() - Date.now()),
+      );
+      const poll = setInterval(() => {
+        void this.store.prisma.review
+          .findUnique({ where: { id }, select: { state: true } })
+          .then((r) => {
+            if (r && r.state !== 'pending') finish(r.state as ReviewOutcome);
+          })
+          .catch(() => undefined);
+      }, 1000);
+      signal?.addEventListener('abort', () => finish('expired'), { once: true });
+    });
+  }
+
+  /** The subject's approved, unexpired access grants (evaluateAccess honours them). */
+  async grantsFor(subject: string): Promise<AccessGrant[]> {
+    const rows = await this.store.prisma.review.findMany({
+      where: { kind: 'access', state: 'approved', requester: subject, grantExpiresAt: { gt: new Date() } },
+    });
+    return rows.map((r) => ({
+      id: r.id,
+      subject: r.requester,
+      connection: r.connectionName,
+      verbs: [r.verb as Verb],
+      expiresAt: r.grantExpiresAt!,
+      readOnly: r.readOnly,
+    }));
+  }
+
+  private async expire(id: string): Promise<ReviewOutcome> {
+    const moved = await this.store.prisma.review.updateMany({
+      where: { id, state: 'pending' },
+      data: { state: 'expired', decidedAt: new Date() },
+    });
+    const row = await this.find(id);
+    if (moved.count > 0) {
+      await this.audit
+        .record({
+          subject: 'system',
+          action: 'review:timeout',
+          target: `review:${id}`,
+          decision: 'deny',
+          reason: `${row.kind} review by ${row.requester} on ${row.connectionName} timed out`,
+          payload: { reviewId: id, kind: row.kind },
+        })
+        .catch(() => undefined);
+      this.settle(id, 'expired');
+    }
+    return row.state as ReviewOutcome;
+  }
+
+  private async expireOverdue(): Promise<void> {
+    const overdue = await this.store.prisma.review.findMany({
+      where: { state: 'pending', expiresAt: { lte: new Date() } },
+      select: { id: true },
+    });
+    for (const { id } of overdue) await this.expire(id);
+  }
+
+  private settle(id: string, outcome: ReviewOutcome): void {
+    for (const listener of [...(this.waiters.get(id) ?? [])]) listener(outcome);
+  }
+
+  private async find(id: string): Promise<Review & { decisions: ReviewDecision[] }> {
+    const row = await this.store.prisma.review.findUnique({
+      where: { id },
+      include: { decisions: { orderBy: { createdAt: 'asc' } } },
+    });
+    if (!row) throw new NotFoundError('review', id);
+    return row;
+  }
+}
+
+function requirementOf(row: Review): ReviewRequirement {
+  return { approvers: row.approvers as string[], minApprovals: row.minApprovals };
+}
+
+function toView(row: Review & { decisions: ReviewDecision[] }): ReviewView {
+  return {
+    id: row.id,
+    kind: row.kind as ReviewView['kind'],
+    state: row.state,
+    requester: row.requester,
+    connection: row.connectionName,
+    verb: row.verb,
+    durationSeconds: row.durationSeconds,
+    reason: row.reason,
+    sessionId: row.sessionId,
+    command: row.command,
+    rule: row.rule,
+    approvers: row.approvers as string[],
+    minApprovals: row.minApprovals,
+    policyVersion: row.policyVersion,
+    createdAt: row.createdAt.toISOString(),
+    expiresAt: row.expiresAt.toISOString(),
+    decidedAt: row.decidedAt?.toISOString() ?? null,
+    grantExpiresAt: row.grantExpiresAt?.toISOString() ?? null,
+    decisions: row.decisions.map((d) => ({
+      reviewer: d.reviewer,
+      decision: d.decision,
+      comment: d.comment,
+      at: d.createdAt.toISOString(),
+    })),
+  };
+}

@@ -1,0 +1,162 @@
+import { createHmac } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createAgent,
+  createTcpConnection,
+  createTestDatabase,
+  dial,
+  echoTarget,
+  loginDevUser,
+  readAll,
+  spawnAgent,
+  spawnCli,
+  spawnConnect,
+  startTunnelGateway,
+  type CliProcess,
+  type TcpTarget,
+  type TunnelGateway,
+} from '@tollgate/testing';
+
+const POLICY = `version: 1
+roles:
+  - name: admins
+    subjects: ['group:tollgate-admins']
+    connections: ['*']
+    verbs: [connect, exec, admin, 'audit:read', review]
+access_requests:
+  - name: developer-jit
+    requesters: [group:developers]
+    connections: [echo]
+    verbs: [connect]
+    reviewers: [group:dba]
+    max_duration: 1h
+`;
+
+const SECRET = 'review-webhook-secret-0123456789';
+
+interface Hook {
+  body: string;
+  timestamp: string;
+  signature: string;
+}
+
+describe('just-in-time access: a developer asks, a DBA approves (two real users, real CLI)', () => {
+  const processes: CliProcess[] = [];
+  const cleanups: (() => unknown)[] = [];
+  const hooks: Hook[] = [];
+  let gateway: TunnelGateway;
+  let echo: TcpTarget;
+  let developer: string;
+  let dba: string;
+  const as = async (token: string, ...args: string[]) => {
+    const cli = spawnCli(args, { TOLLGATE_URL: gateway.httpUrl, TOLLGATE_TOKEN: token });
+    const code = await cli.exited();
+    return { code, output: cli.output() };
+  };
+  /** Sends a line through `tollgate connect` as the developer; the echo comes back only if allowed. */
+  const echoAsDeveloper = async () => {
+    const connect = await spawnConnect(gateway.grpcUrl, developer, 'echo');
+    processes.push(connect.cli);
+    const socket = await dial(connect.port);
+    const received = readAll(socket);
+    socket.end('hello\n');
+    const { data } = await received;
+    await connect.cli.stop('SIGTERM');
+    return { data: data.toString(), log: connect.cli.output() };
+  };
+
+  beforeAll(async () => {
+    const receiver: Server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        hooks.push({
+          body,
+          timestamp: String(req.headers['x-tollgate-timestamp']),
+          signature: String(req.headers['x-tollgate-signature']),
+        });
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => receiver.close(resolve)));
+    const address = receiver.address();
+    const hookUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/hook`;
+
+    const db = await createTestDatabase();
+    cleanups.push(db.drop);
+    gateway = await startTunnelGateway(['--dev-idp', '--dev-idp-port', '0'], {
+      DATABASE_URL: db.url,
+      TOLLGATE_REVIEW_WEBHOOK_URL: hookUrl,
+      TOLLGATE_WEBHOOK_SECRET: SECRET,
+    });
+    processes.push(gateway.cli);
+    echo = await echoTarget();
+    cleanups.push(() => echo.close());
+    const token = await createAgent(gateway, 'edge-1');
+    await createTcpConnection(gateway, 'echo', echo.port, ['edge-1']);
+    expect((await gateway.api('POST', '/api/v1/policy', { document: POLICY })).status).toBe(201);
+    processes.push(await spawnAgent(gateway.grpcUrl, token));
+    developer = (await loginDevUser(gateway.httpUrl, 'developer')).access_token;
+    dba = (await loginDevUser(gateway.httpUrl, 'dba')).access_token;
+  });
+
+  afterAll(async () => {
+    await Promise.all(processes.map((p) => p.stop('SIGKILL')));
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+
+  it('denies before, grants after a DBA approves; nobody approves their own request', async () => {
+    const before = await echoAsDeveloper();
+    expect(before.data).toBe('');
+
+    const requested = await as(
+      developer,
+      'reviews',
+      'request',
+      'echo',
+      '--duration',
+      '10m',
+      '--reason',
+      'incident 42',
+    );
+    expect(requested.code).toBe(0);
+    const id = /access request ([0-9a-f-]{36}) is pending; reviewers: group:dba \(1 needed\)/.exec(
+      requested.output,
+    )?.[1];
+    expect(id).toBeDefined();
+
+    const own = await as(developer, 'reviews', 'approve', id!);
+    expect(own.code).toBe(1);
+    expect(own.output).toContain('nobody may review their own request');
+
+    const listed = await as(dba, 'reviews', 'list');
+    expect(listed.output).toMatch(
+      new RegExp(`${id}\\s+access\\s+pending\\s+user:\\S+\\s+echo\\s+connect 600s: incident 42`),
+    );
+
+    const approved = await as(dba, 'reviews', 'approve', id!, '-m', 'ok for the incident');
+    expect(approved.code).toBe(0);
+    expect(approved.output).toMatch(new RegExp(`review ${id}: approved \\(access until \\S+\\)`));
+    const again = await as(dba, 'reviews', 'approve', id!);
+    expect(again.output).toContain('is already approved');
+
+    const after = await echoAsDeveloper();
+    expect(after.data).toBe('hello\n');
+  });
+
+  it('tells reviewers through a signed, Slack-compatible webhook', async () => {
+    await expect.poll(() => hooks.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+    for (const hook of hooks) {
+      const expected = createHmac('sha256', SECRET).update(`${hook.timestamp}.${hook.body}`).digest('hex');
+      expect(hook.signature).toBe(`sha256=${expected}`);
+    }
+    const [request, decision] = hooks.map(
+      (h) => JSON.parse(h.body) as { text: string; review: { id: string } },
+    );
+    expect(request.text).toMatch(/asks for connect on echo for 600s: incident 42/);
+    expect(request.text).toContain(`tollgate reviews approve ${request.review.id}`);
+    expect(decision.text).toContain('is approved');
+  });
+});
