@@ -15,6 +15,7 @@ const BYTES = Number(process.env.BENCH_TUNNEL_BYTES ?? GiB);
 const PINGS = Number(process.env.BENCH_TUNNEL_PINGS ?? 5000);
 const SESSIONS = Number(process.env.BENCH_TUNNEL_SESSIONS ?? 1000);
 const IDLE = Number(process.env.BENCH_TUNNEL_IDLE ?? 1000);
+const ROUNDS = Number(process.env.BENCH_TUNNEL_ROUNDS ?? 3);
 const ADMIN_SECRET = 'bench-bootstrap-admin-secret-0123456789';
 
 const listen = (server) =>
@@ -206,14 +207,25 @@ export async function run({ root, log }) {
   };
   const results = {};
   try {
-    for (const [name, ports] of Object.entries(paths)) {
-      const mbps = await download(ports.source);
-      log(`${name}: ${(BYTES / GiB).toFixed(2)} GiB at ${mbps.toFixed(0)} MiB/s`);
-      const rtt = await pingPong(ports.echo);
-      log(`${name}: 64-byte round trip p50 ${rtt.p50.toFixed(0)} µs, p99 ${rtt.p99.toFixed(0)} µs`);
-      const sps = await sessionsPerSecond(ports.echo);
-      log(`${name}: ${sps.toFixed(0)} sessions/s`);
-      results[name] = { mbps, rtt, sps };
+    // Best of ROUNDS, the paths interleaved, so a burst of load from elsewhere on the machine does
+    // not land on one path only.
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [name, ports] of Object.entries(paths)) {
+        const mbps = await download(ports.source);
+        const rtt = await pingPong(ports.echo);
+        const sps = await sessionsPerSecond(ports.echo);
+        log(
+          `${name} (round ${round + 1}): ${mbps.toFixed(0)} MiB/s; 64-byte RTT p50 ${rtt.p50.toFixed(0)} µs, p99 ${rtt.p99.toFixed(0)} µs; ${sps.toFixed(0)} sessions/s`,
+        );
+        const best = results[name];
+        results[name] = best
+          ? {
+              mbps: Math.max(best.mbps, mbps),
+              rtt: rtt.p50 < best.rtt.p50 ? rtt : best.rtt,
+              sps: Math.max(best.sps, sps),
+            }
+          : { mbps, rtt, sps };
+      }
     }
 
     const pids = {
@@ -284,8 +296,9 @@ export async function run({ root, log }) {
     '## Tunnel: tcp through `tollgate connect` → gateway → agent',
     '',
     `${(BYTES / GiB).toFixed(2)} GiB downloaded from a target (one session); ${PINGS} round trips of 64 bytes on one session; ` +
-      `${SESSIONS} sessions opened (connect, 1-byte echo, close) by 8 concurrent clients. All three Tollgate processes, ` +
-      'the socat relay and the benchmark clients share the machine. Gateway on the embedded store.',
+      `${SESSIONS} sessions opened (connect, 1-byte echo, close) by 8 concurrent clients; best of ${ROUNDS} rounds, paths ` +
+      'interleaved. All three Tollgate processes, the socat relay and the benchmark clients share the machine. ' +
+      'Gateway on the embedded store; each session open is authorized and audited durably before the agent dials.',
     '',
     table(['path', 'throughput', 'RTT p50', 'RTT p99', 'added p50', 'sessions/s'], rows),
     '',
