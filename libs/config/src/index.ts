@@ -17,3 +17,4 @@ export type { AgentConfig, AgentConfigOverrides } from './agent.config';
 export { connectSettings, loadConnectConfig } from './connect.config';
 export type { ConnectConfig, ConnectConfigOverrides } from './connect.config';
 export { isLoopbackHost, type TunnelEndpoint } from './tunnel-endpoint';
+export { resolveSecretReference, SecretReferenceError } from './secret-reference';
