@@ -1,0 +1,162 @@
+import type { Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createAgent,
+  createTcpConnection,
+  dial,
+  readAll,
+  spawnAgent,
+  spawnCli,
+  spawnConnect,
+  startPostgresCluster,
+  startTcpTarget,
+  startTunnelGateway,
+  type CliProcess,
+  type PostgresCluster,
+  type TcpTarget,
+  type TunnelGateway,
+} from '@tollgate/testing';
+
+/**
+ * The audit pipeline end to end on a throwaway PostgreSQL cluster the test can stop: sessions are
+ * recorded (open, close) on both chains, listed, inspected and killed; `tollgate audit verify`
+ * catches an event altered in the database; with the store gone, nothing reaches the target.
+ */
+describe('audit pipeline (real gateway on a throwaway PostgreSQL, agent, CLI)', () => {
+  const processes: CliProcess[] = [];
+  let cluster: PostgresCluster;
+  let gateway: TunnelGateway;
+  let target: TcpTarget;
+  const accepted: Socket[] = [];
+  let connectPort: number;
+  const tollgate = async (...args: string[]) => {
+    const cli = spawnCli(args, { TOLLGATE_URL: gateway.httpUrl, TOLLGATE_TOKEN: gateway.adminToken });
+    const code = await cli.exited();
+    return { code, output: cli.output() };
+  };
+  const openSession = async () => {
+    const socket = await dial(connectPort);
+    const echoed = new Promise<string>((resolve) =>
+      socket.once('data', (d: Buffer) => resolve(d.toString())),
+    );
+    socket.write('ping');
+    expect(await echoed).toBe('ping');
+    return socket;
+  };
+
+  beforeAll(async () => {
+    cluster = await startPostgresCluster();
+    const url = `postgres://tg_scram:${encodeURIComponent(cluster.password)}@127.0.0.1:${cluster.port}/app`;
+    gateway = await startTunnelGateway([], { DATABASE_URL: url });
+    processes.push(gateway.cli);
+    target = await startTcpTarget((socket) => {
+      accepted.push(socket);
+      socket.pipe(socket);
+    });
+    const token = await createAgent(gateway, 'edge-1');
+    await createTcpConnection(gateway, 'echo', target.port, ['edge-1']);
+    processes.push(await spawnAgent(gateway.grpcUrl, token));
+    const connect = await spawnConnect(gateway.grpcUrl, gateway.adminToken, 'echo');
+    processes.push(connect.cli);
+    connectPort = connect.port;
+  });
+
+  afterAll(async () => {
+    await Promise.all(processes.map((p) => p.stop('SIGKILL')));
+    await target.close();
+    cluster.stop();
+  });
+
+  it('records sessions, lists and inspects them, and kills a live one (client and target close)', async () => {
+    const socket = await openSession();
+    const list = await tollgate('sessions', 'list', '--state', 'open');
+    const id = /^([0-9a-f-]{36})\s+open\s+\S+\s+sa:bootstrap-admin\s+echo\s+edge-1\s+default/m.exec(
+      list.output,
+    )?.[1];
+    expect(id, list.output).toBeDefined();
+
+    const targetSide = accepted.at(-1)!;
+    const targetClosed = new Promise<void>((resolve) => targetSide.once('close', () => resolve()));
+    const clientClosed = readAll(socket);
+    const killed = await tollgate('sessions', 'kill', id!);
+    expect(killed.output).toContain(`session ${id} killed`);
+    await clientClosed;
+    await targetClosed;
+
+    await expect
+      .poll(async () => (await tollgate('sessions', 'show', id!)).output, { timeout: 10_000 })
+      .toMatch(/2 \S+ session\.close killed: killed by sa:bootstrap-admin/);
+    const shown = await tollgate('sessions', 'show', id!);
+    expect(shown.output).toMatch(/1 \S+ session\.open/);
+    expect(shown.output).toMatch(new RegExp(`session\\s+${id} \\(closed\\)`));
+
+    const exported = await tollgate(
+      'audit',
+      'export',
+      '--since',
+      new Date(Date.now() - 3_600_000).toISOString(),
+    );
+    const records = exported.output
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { action: string; payload: { sessionId?: string } });
+    expect(records.filter((r) => r.payload.sessionId === id).map((r) => r.action)).toEqual([
+      'session.open',
+      'session.close',
+    ]);
+  });
+
+  it('`tollgate audit verify` names an event altered directly in the database', async () => {
+    const intact = await tollgate('audit', 'verify');
+    expect(intact.code).toBe(0);
+    expect(intact.output).toMatch(/audit log intact: \d+ records in the global chain/);
+
+    const [sessionId, rowId] = cluster
+      .sql(`SELECT session_id, id FROM session_events WHERE kind = 'session.open' ORDER BY id LIMIT 1`, 'app')
+      .trim()
+      .split('|');
+    cluster.sql(
+      `UPDATE session_events SET payload = jsonb_set(payload, '{source}', '"10.6.6.6:1"') WHERE id = ${Number(rowId)}`,
+      'app',
+    );
+    const tampered = await tollgate('audit', 'verify');
+    expect(tampered.code).toBe(1);
+    expect(tampered.output).toContain(
+      `TAMPERED session ${sessionId}: record 1 (row id ${rowId}) altered: record 1 does not match its hash`,
+    );
+  });
+
+  it('a session whose open event cannot be recorded is refused before the agent dials the target', async () => {
+    // Everything else works (token, authorization, session row); only the audit event is refused.
+    cluster.sql(
+      `CREATE FUNCTION refuse_open() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN RAISE EXCEPTION 'audit disk full'; END $$;
+       CREATE TRIGGER refuse_open BEFORE INSERT ON session_events
+         FOR EACH ROW WHEN (NEW.kind = 'session.open') EXECUTE FUNCTION refuse_open();`,
+      'app',
+    );
+    const before = accepted.length;
+    const socket = await dial(connectPort);
+    const result = readAll(socket);
+    socket.write('must not arrive');
+    expect((await result).data.toString()).toBe('');
+    expect(accepted.length).toBe(before);
+    const closed = await tollgate('sessions', 'list', '--state', 'closed', '--json');
+    const reasons = (JSON.parse(closed.output) as { closeReason: string | null }[]).map((s) => s.closeReason);
+    expect(reasons).toContain('the session could not be recorded');
+    cluster.sql('DROP TRIGGER refuse_open ON session_events', 'app');
+    (await openSession()).destroy();
+    expect(accepted.length).toBe(before + 1);
+  });
+
+  it('with the store down, a new session is refused and nothing reaches the target', async () => {
+    const before = accepted.length;
+    cluster.stop();
+    const socket = await dial(connectPort);
+    const result = readAll(socket);
+    socket.write('must not arrive');
+    const { data } = await result;
+    expect(data.toString()).toBe('');
+    expect(accepted.length).toBe(before);
+  });
+});
