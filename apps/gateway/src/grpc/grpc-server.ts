@@ -27,6 +27,8 @@ function widenStreamWindows(server: Server, bytes: number): void {
   internals.commonServerOptions.settings = {
     ...internals.commonServerOptions.settings,
     initialWindowSize: bytes,
+    // Agents may send a 64 KiB tunnel frame as one HTTP/2 DATA frame instead of four.
+    maxFrameSize: 256 * 1024,
   };
 }
 
