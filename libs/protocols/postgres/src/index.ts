@@ -35,3 +35,19 @@ export {
   type SqlClassification,
   type SqlStatementFacts,
 } from './sql-classifier';
+export {
+  runPostgresSession,
+  denialStatement,
+  type PostgresSessionOptions,
+  type PostgresSessionEnd,
+} from './proxy/postgres-session';
+export type { CommandGate, GateVerdict, SqlCommand, StatementOutcome } from './proxy/command-gate';
+export { CancelRegistry } from './proxy/cancel-registry';
+export type { PostgresTargetSettings } from './proxy/target-settings';
+export { TargetConnectError } from './proxy/target-connect.error';
+export { frameStreamDuplex } from './engine/frame-stream.duplex';
+export {
+  PostgresEngine,
+  type PostgresEngineOptions,
+  type PostgresSessionServices,
+} from './engine/postgres.engine';

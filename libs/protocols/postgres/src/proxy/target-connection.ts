@@ -73,6 +73,8 @@ async function openSocket(settings: PostgresTargetSettings): Promise<Socket | TL
 
   socket.write(serializeStartupPacket({ name: 'sslRequest' }));
   const answer = await readOneByte(socket);
+  // prefer: TLS when the target offers it, plain text (on the same socket) when it does not.
+  if (answer !== 0x53 && settings.tls.mode === 'prefer') return socket;
   if (answer !== 0x53) {
     socket.destroy();
     throw new TargetConnectError(

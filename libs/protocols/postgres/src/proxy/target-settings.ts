@@ -7,7 +7,7 @@ export interface PostgresTargetSettings {
   /** Resolved on the agent from the connection's credential reference; never sent to the client. */
   readonly password?: string;
   readonly tls: {
-    readonly mode: 'disable' | 'require' | 'verify-ca' | 'verify-full';
+    readonly mode: 'disable' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
     /** PEM CA bundle for verify-ca/verify-full; the system store when absent. */
     readonly ca?: string;
   };

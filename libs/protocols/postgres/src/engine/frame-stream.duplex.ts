@@ -1,0 +1,62 @@
+import { Duplex } from 'node:stream';
+import {
+  dataFrame,
+  halfCloseFrame,
+  MAX_FRAME_DATA_BYTES,
+  resetFrame,
+  type FrameCodec,
+  type FrameStream,
+} from '@tollgate/protocol-tcp';
+
+/**
+ * Presents a tunnel stream of StreamFrames as a byte Duplex, so a protocol engine written against
+ * sockets (runPostgresSession) runs unchanged over the tunnel. Backpressure is kept both ways: a
+ * full tunnel stream holds the engine's writes, and a reader that stops reading pauses the stream,
+ * which lets HTTP/2 flow control push back to the sender.
+ */
+export function frameStreamDuplex<In, Out>(stream: FrameStream<Out>, codec: FrameCodec<In, Out>): Duplex {
+  const live = () => !stream.writableEnded && !stream.destroyed;
+  const send = (message: Out): boolean => (live() ? stream.write(message) : true);
+
+  const duplex = new Duplex({
+    allowHalfOpen: false,
+    read() {
+      stream.resume();
+    },
+    write(chunk: Buffer, _encoding, callback) {
+      let ok = true;
+      for (let offset = 0; offset < chunk.length; offset += MAX_FRAME_DATA_BYTES) {
+        ok = send(codec.wrap(dataFrame(chunk.subarray(offset, offset + MAX_FRAME_DATA_BYTES))));
+      }
+      if (ok || !live()) callback();
+      else stream.once('drain', () => callback());
+    },
+    final(callback) {
+      // A database session has no half-close: when the engine is done, the session is over.
+      send(codec.wrap(halfCloseFrame()));
+      if (live()) stream.end();
+      callback();
+    },
+    destroy(error, callback) {
+      if (error) send(codec.wrap(resetFrame(error.message)));
+      if (live()) stream.end();
+      callback(error);
+    },
+  });
+
+  stream.on('data', (message: In) => {
+    const item = codec.unwrap(message);
+    if (!item || !('frame' in item)) return;
+    const kind = item.frame.kind;
+    if (kind?.$case === 'data') {
+      if (!duplex.push(kind.data)) stream.pause();
+    } else if (kind?.$case === 'halfClose') {
+      duplex.push(null);
+    } else if (kind?.$case === 'reset') {
+      duplex.destroy(new Error(kind.reset.message || 'the client reset the session'));
+    }
+  });
+  stream.on('end', () => duplex.push(null));
+  stream.on('error', (error: Error) => duplex.destroy(error));
+  return duplex;
+}
