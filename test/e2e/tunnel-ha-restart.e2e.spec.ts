@@ -93,6 +93,37 @@ describe('HA and gateway restarts (real processes)', () => {
     for (const socket of open) socket.destroy();
   });
 
+  it('an agent at capacity refuses; the gateway tries the others and says why when none can take it', async () => {
+    const tokens = [await createAgent(gateway, 'cap-1'), await createAgent(gateway, 'cap-2')];
+    await createTcpConnection(gateway, 'echo-cap', echo.port, ['cap-1', 'cap-2']);
+    const env = { TOLLGATE_AGENT_MAX_SESSIONS: '1' };
+    const agents = await Promise.all(tokens.map((t) => spawnAgent(gateway.grpcUrl, t, { env })));
+    processes.push(...agents);
+    const connect = await spawnConnect(gateway.grpcUrl, gateway.adminToken, 'echo-cap');
+    processes.push(connect.cli);
+
+    const first = await openEchoSession(connect.port);
+    const second = await openEchoSession(connect.port);
+    expect(connect.cli.output()).toContain('via agent cap-1');
+    expect(connect.cli.output()).toContain('via agent cap-2');
+
+    const third = await dial(connect.port);
+    expect((await readAll(third)).error).toBe('ECONNRESET');
+    const refusal = await connect.cli.waitFor(
+      /echo-cap: agent offline: .*could take the session \((.*)\)/,
+      10_000,
+    );
+    expect(refusal[1]).toMatch(
+      /cap-\d: the agent already serves its maximum of 1 sessions; cap-\d: the agent already/,
+    );
+
+    first.destroy();
+    await connect.cli.waitFor(/session \S+ (closed|ended)/, 10_000);
+    const fourth = await openEchoSession(connect.port);
+    fourth.destroy();
+    second.destroy();
+  });
+
   it('gateway SIGKILL: in-flight sessions end with a clear error; agents are back within 5 s of the restart', async () => {
     const token = await createAgent(gateway, 'survivor');
     await createTcpConnection(gateway, 'echo-restart', echo.port, ['survivor']);

@@ -35,12 +35,15 @@ export type Refusal = { code: SessionRefusalCode; message: string };
 export class SessionRunner {
   private readonly sessions = new Map<string, EngineSession>();
   private draining = false;
+  /** Sessions whose target is being dialed (they count against the limit too). */
+  private starting = 0;
 
   constructor(
     private readonly client: AgentTunnelClient,
     private readonly token: string,
     private readonly engines: EngineRegistry,
     private readonly connectTimeoutMs: number,
+    private readonly maxSessions: number,
     private readonly logger: Logger,
   ) {}
 
@@ -66,6 +69,13 @@ export class SessionRunner {
     }
     if (this.draining)
       return { code: SessionRefusalCode.SHUTTING_DOWN, message: 'the agent is shutting down' };
+    if (this.sessions.size + this.starting >= this.maxSessions) {
+      return {
+        code: SessionRefusalCode.AT_CAPACITY,
+        message: `the agent already serves its maximum of ${this.maxSessions} sessions`,
+      };
+    }
+    this.starting++;
     const log = this.logger.child({ sessionId: request.sessionId, connection: spec.name });
     const metadata = new Metadata();
     metadata.set('authorization', `Bearer ${this.token}`);
@@ -79,6 +89,7 @@ export class SessionRunner {
       .open(spec, { connectTimeoutMs: this.connectTimeoutMs })
       .then(
         async (session) => {
+          this.starting--;
           if (failedEarly || stream.destroyed) {
             session.abort();
             log.info('session cancelled before the target opened');
@@ -93,6 +104,7 @@ export class SessionRunner {
           log.info({ outcome }, 'session closed');
         },
         (error: unknown) => {
+          this.starting--;
           const message =
             error instanceof TargetUnreachableError ? error.message : 'the agent could not open the target';
           if (!(error instanceof TargetUnreachableError)) log.error({ err: error }, 'engine failed to open');

@@ -52,7 +52,14 @@ export class TunnelClient {
       channelCredentials(config.gateway, config.caFile),
       TUNNEL_CHANNEL_OPTIONS,
     );
-    this.sessions = new SessionRunner(this.client, config.token, engines, config.connectTimeoutMs, logger);
+    this.sessions = new SessionRunner(
+      this.client,
+      config.token,
+      engines,
+      config.connectTimeoutMs,
+      config.maxSessions,
+      logger,
+    );
     this.backoff = new Backoff(100, config.reconnectMaxMs);
   }
 

@@ -39,6 +39,12 @@ export const agentSettings = {
     schema: positiveInt(10_000, 120_000),
     expected: 'milliseconds to wait for a target to accept a connection, 1 to 120000 (default 10000)',
   },
+  maxSessions: {
+    env: 'TOLLGATE_AGENT_MAX_SESSIONS',
+    schema: positiveInt(10_000, 1_000_000),
+    expected:
+      'most sessions the agent serves at once; beyond it, it refuses and the gateway tries another agent (default 10000)',
+  },
   reconnectMaxMs: {
     env: 'TOLLGATE_AGENT_RECONNECT_MAX_MS',
     schema: positiveInt(2_000, 300_000),
