@@ -14,6 +14,7 @@ import { TokenController } from './http/token.controller';
 import { IdentityOptionsToken, type IdentityOptions } from './identity-options';
 import { SigningKeysService } from './keys/signing-keys.service';
 import { DeviceLoginsService } from './oidc/device-logins.service';
+import { LoginStateStore } from './oidc/login-state.store';
 import { LoginTransactionsService } from './oidc/login-transactions';
 import { OidcRelyingPartyService } from './oidc/oidc-relying-party.service';
 import { SyncOidcUserUseCase } from './oidc/sync-oidc-user.usecase';
@@ -67,6 +68,7 @@ export class IdentityModule {
         ClientCredentialsGrantUseCase,
         TokenExchangeGrantUseCase,
         OidcRelyingPartyService,
+        LoginStateStore,
         LoginTransactionsService,
         SyncOidcUserUseCase,
         UserTokensService,

@@ -53,7 +53,7 @@ export class LoginController {
     const config = await this.rp.configuration();
     const idpCodeVerifier = client.randomPKCECodeVerifier();
     const nonce = client.randomNonce();
-    const state = this.logins.start({
+    const state = await this.logins.start({
       idpCodeVerifier,
       nonce,
       clientRedirectUri: redirectUri,
@@ -85,7 +85,7 @@ export class LoginController {
   @Get('callback')
   async callback(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const current = new URL(request.url, this.rp.publicBaseUrl);
-    const transaction = this.logins.take(current.searchParams.get('state') ?? '');
+    const transaction = await this.logins.take(current.searchParams.get('state') ?? '');
     if (!transaction) {
       throw new ValidationError([{ field: 'state', message: 'unknown or expired login; start again' }]);
     }
@@ -126,7 +126,7 @@ export class LoginController {
         .catch(() => undefined);
       return back({ error: 'access_denied', error_description: synced.reason });
     }
-    const code = this.logins.issueCode({
+    const code = await this.logins.issueCode({
       userId: synced.userId,
       redirectUri: transaction.clientRedirectUri,
       codeChallenge: transaction.clientCodeChallenge,

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import { LoginStateStore } from './login-state.store';
 
 /** A login in progress between the gateway and the IdP (keyed by the state sent to the IdP). */
 export interface LoginTransaction {
@@ -22,53 +23,30 @@ export interface PendingCode {
 const TRANSACTION_TTL_MS = 10 * 60_000;
 const CODE_TTL_MS = 60_000;
 
-/**
- * Short-lived login state, held in this gateway's memory: a login must finish on the replica that
- * started it (documented limitation until sticky sessions or a shared store are added).
- */
+/** Browser login state (shared by replicas through the store); every value is single use. */
 @Injectable()
 export class LoginTransactionsService {
-  private readonly transactions = new Map<string, { value: LoginTransaction; expires: number }>();
-  private readonly codes = new Map<string, { value: PendingCode; expires: number }>();
+  constructor(private readonly states: LoginStateStore) {}
 
-  start(transaction: LoginTransaction): string {
-    this.sweep();
+  async start(transaction: LoginTransaction): Promise<string> {
     const state = randomBytes(24).toString('base64url');
-    this.transactions.set(state, { value: transaction, expires: Date.now() + TRANSACTION_TTL_MS });
+    await this.states.put('transaction', state, transaction, TRANSACTION_TTL_MS);
     return state;
   }
 
-  /** One use only. */
-  take(state: string): LoginTransaction | undefined {
-    const entry = this.transactions.get(state);
-    this.transactions.delete(state);
-    return entry && entry.expires > Date.now() ? entry.value : undefined;
+  take(state: string): Promise<LoginTransaction | undefined> {
+    return this.states.take<LoginTransaction>('transaction', state);
   }
 
-  issueCode(code: PendingCode): string {
-    this.sweep();
+  async issueCode(code: PendingCode): Promise<string> {
     const value = randomBytes(32).toString('base64url');
-    this.codes.set(hash(value), { value: code, expires: Date.now() + CODE_TTL_MS });
+    await this.states.put('code', value, code, CODE_TTL_MS);
     return value;
   }
 
-  /** One use only. */
-  redeemCode(code: string): PendingCode | undefined {
-    const key = hash(code);
-    const entry = this.codes.get(key);
-    this.codes.delete(key);
-    return entry && entry.expires > Date.now() ? entry.value : undefined;
+  redeemCode(code: string): Promise<PendingCode | undefined> {
+    return this.states.take<PendingCode>('code', code);
   }
-
-  private sweep(): void {
-    const now = Date.now();
-    for (const [k, v] of this.transactions) if (v.expires <= now) this.transactions.delete(k);
-    for (const [k, v] of this.codes) if (v.expires <= now) this.codes.delete(k);
-  }
-}
-
-function hash(value: string): string {
-  return createHash('sha256').update(value).digest('hex');
 }
 
 export function s256(verifier: string): string {

@@ -18,7 +18,7 @@ export class AuthorizationCodeGrantUseCase {
   ) {}
 
   async execute(input: { code: string; codeVerifier: string; redirectUri: string }): Promise<TokenResponse> {
-    const pending = this.logins.redeemCode(input.code);
+    const pending = await this.logins.redeemCode(input.code);
     if (!pending) throw new OAuthError('invalid_grant', 'the authorization code is unknown, used or expired');
     const subject = `user:${pending.userId}`;
     if (pending.redirectUri !== input.redirectUri || s256(input.codeVerifier) !== pending.codeChallenge) {

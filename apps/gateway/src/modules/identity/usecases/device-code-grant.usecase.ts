@@ -49,7 +49,7 @@ export class DeviceCodeGrantUseCase {
       scope: this.rp.scopes,
     });
     return {
-      device_code: this.devices.start(upstream.device_code, upstream.expires_in),
+      device_code: await this.devices.start(upstream.device_code, upstream.expires_in),
       user_code: upstream.user_code,
       verification_uri: upstream.verification_uri,
       ...(upstream.verification_uri_complete
@@ -61,7 +61,7 @@ export class DeviceCodeGrantUseCase {
   }
 
   async poll(deviceCode: string): Promise<TokenResponse> {
-    const upstreamCode = this.devices.find(deviceCode);
+    const upstreamCode = await this.devices.find(deviceCode);
     if (!upstreamCode) throw new OAuthError('invalid_grant', 'unknown or expired device_code');
     let upstream;
     try {
@@ -71,13 +71,13 @@ export class DeviceCodeGrantUseCase {
     } catch (error) {
       const code = error instanceof client.ResponseBodyError ? error.error : undefined;
       if (code && PASS_THROUGH.includes(code)) {
-        if (code !== 'authorization_pending' && code !== 'slow_down') this.devices.finish(deviceCode);
+        if (code !== 'authorization_pending' && code !== 'slow_down') await this.devices.finish(deviceCode);
         throw new OAuthError(code as OAuthErrorCode, error instanceof Error ? error.message : code);
       }
-      this.devices.finish(deviceCode);
+      await this.devices.finish(deviceCode);
       throw new OAuthError('invalid_grant', 'the identity provider refused the device login');
     }
-    this.devices.finish(deviceCode);
+    await this.devices.finish(deviceCode);
     const identity = await identityFromTokens(this.rp, upstream);
     const synced = await this.syncUser.execute(identity);
     if (!synced.ok) {
