@@ -8,6 +8,7 @@ import { StoreService } from '../store/store.service';
 import { AgentRegistry } from './agent-registry';
 import { firstMessage } from './first-message';
 import { PendingSessions, type AgentSessionCall } from './pending-sessions';
+import { SessionCommands } from './session-commands';
 import { SessionRecords, type NewSession } from './session-records';
 import { relaySession, type ClientCall } from './session-relay';
 import { TunnelLogger } from './tunnel-logger';
@@ -37,6 +38,7 @@ export class SessionBroker {
     private readonly registry: AgentRegistry,
     private readonly pending: PendingSessions,
     private readonly records: SessionRecords,
+    private readonly commands: SessionCommands,
     private readonly logger: TunnelLogger,
   ) {}
 
@@ -160,7 +162,9 @@ export class SessionBroker {
         },
         'session open',
       );
-      const relay = relaySession(client, agentCall);
+      const relay = relaySession(client, agentCall, (message) =>
+        this.commands.handle(this.records.context(sessionId), message, agentCall),
+      );
       agent.sessions.set(sessionId, (reason, code = CloseCode.AGENT_DISCONNECTED) =>
         relay.abort(reason, code),
       );

@@ -65,6 +65,11 @@ export class SessionRecords {
     this.contexts.set(session.id, context);
   }
 
+  /** A live session's audit context (undefined once closed, or if its open was not recorded). */
+  context(id: string): SessionAuditContext | undefined {
+    return this.contexts.get(id);
+  }
+
   opened(id: string, agentId: string): void {
     this.after(id, () =>
       this.store.prisma.session.update({ where: { id }, data: { state: 'open', agentId } }),

@@ -13,6 +13,8 @@ export type ClientCall = ServerDuplexStream<ClientUp, ClientDown>;
 export function relaySession(
   client: ClientCall,
   agent: AgentSessionCall,
+  /** The agent's other session messages (command audit, approval requests). */
+  onAgentMessage: (message: SessionUp) => void = () => undefined,
 ): { done: Promise<string>; abort(reason: string, code: CloseCode): void } {
   let abort: (reason: string, code: CloseCode) => void = () => undefined;
   const done = new Promise<string>((resolve) => {
@@ -44,7 +46,7 @@ export function relaySession(
 
     let agentWaiting = false;
     agent.on('data', (message: SessionUp) => {
-      if (message.kind?.$case !== 'frame') return;
+      if (message.kind?.$case !== 'frame') return onAgentMessage(message);
       const frame = message.kind.frame;
       if (frame.kind?.$case === 'reset') noteReason(`target reset: ${frame.kind.reset.message}`);
       if (client.writableEnded) return;

@@ -9,6 +9,7 @@ import { ClientTunnelGrpcService } from './client-tunnel.grpc-service';
 import { GatewayReplica } from './gateway-replica';
 import { PendingSessions } from './pending-sessions';
 import { SessionBroker } from './session-broker';
+import { SessionCommands } from './session-commands';
 import { SessionRecords } from './session-records';
 import { TunnelLogger } from './tunnel-logger';
 
@@ -39,6 +40,7 @@ export class TunnelModule {
         BundleBuilder,
         PendingSessions,
         SessionRecords,
+        SessionCommands,
         SessionBroker,
         AgentTunnelGrpcService,
         ClientTunnelGrpcService,

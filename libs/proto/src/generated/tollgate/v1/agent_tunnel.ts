@@ -155,6 +155,106 @@ export function controlErrorCodeToJSON(object: ControlErrorCode): string {
   }
 }
 
+/** CommandDecision is what the agent's policy engine decided for a command. */
+export enum CommandDecision {
+  UNSPECIFIED = 0,
+  ALLOW = 1,
+  DENY = 2,
+  REQUIRE_APPROVAL = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function commandDecisionFromJSON(object: any): CommandDecision {
+  switch (object) {
+    case 0:
+    case 'COMMAND_DECISION_UNSPECIFIED':
+      return CommandDecision.UNSPECIFIED;
+    case 1:
+    case 'COMMAND_DECISION_ALLOW':
+      return CommandDecision.ALLOW;
+    case 2:
+    case 'COMMAND_DECISION_DENY':
+      return CommandDecision.DENY;
+    case 3:
+    case 'COMMAND_DECISION_REQUIRE_APPROVAL':
+      return CommandDecision.REQUIRE_APPROVAL;
+    case -1:
+    case 'UNRECOGNIZED':
+    default:
+      return CommandDecision.UNRECOGNIZED;
+  }
+}
+
+export function commandDecisionToJSON(object: CommandDecision): string {
+  switch (object) {
+    case CommandDecision.UNSPECIFIED:
+      return 'COMMAND_DECISION_UNSPECIFIED';
+    case CommandDecision.ALLOW:
+      return 'COMMAND_DECISION_ALLOW';
+    case CommandDecision.DENY:
+      return 'COMMAND_DECISION_DENY';
+    case CommandDecision.REQUIRE_APPROVAL:
+      return 'COMMAND_DECISION_REQUIRE_APPROVAL';
+    case CommandDecision.UNRECOGNIZED:
+    default:
+      return 'UNRECOGNIZED';
+  }
+}
+
+/** ApprovalOutcome is how a held command's review ended. */
+export enum ApprovalOutcome {
+  UNSPECIFIED = 0,
+  APPROVED = 1,
+  REJECTED = 2,
+  /** EXPIRED - Nobody decided within the rule's timeout. */
+  EXPIRED = 3,
+  /** UNAVAILABLE - The review could not be created or recorded: treated as rejected. */
+  UNAVAILABLE = 4,
+  UNRECOGNIZED = -1,
+}
+
+export function approvalOutcomeFromJSON(object: any): ApprovalOutcome {
+  switch (object) {
+    case 0:
+    case 'APPROVAL_OUTCOME_UNSPECIFIED':
+      return ApprovalOutcome.UNSPECIFIED;
+    case 1:
+    case 'APPROVAL_OUTCOME_APPROVED':
+      return ApprovalOutcome.APPROVED;
+    case 2:
+    case 'APPROVAL_OUTCOME_REJECTED':
+      return ApprovalOutcome.REJECTED;
+    case 3:
+    case 'APPROVAL_OUTCOME_EXPIRED':
+      return ApprovalOutcome.EXPIRED;
+    case 4:
+    case 'APPROVAL_OUTCOME_UNAVAILABLE':
+      return ApprovalOutcome.UNAVAILABLE;
+    case -1:
+    case 'UNRECOGNIZED':
+    default:
+      return ApprovalOutcome.UNRECOGNIZED;
+  }
+}
+
+export function approvalOutcomeToJSON(object: ApprovalOutcome): string {
+  switch (object) {
+    case ApprovalOutcome.UNSPECIFIED:
+      return 'APPROVAL_OUTCOME_UNSPECIFIED';
+    case ApprovalOutcome.APPROVED:
+      return 'APPROVAL_OUTCOME_APPROVED';
+    case ApprovalOutcome.REJECTED:
+      return 'APPROVAL_OUTCOME_REJECTED';
+    case ApprovalOutcome.EXPIRED:
+      return 'APPROVAL_OUTCOME_EXPIRED';
+    case ApprovalOutcome.UNAVAILABLE:
+      return 'APPROVAL_OUTCOME_UNAVAILABLE';
+    case ApprovalOutcome.UNRECOGNIZED:
+    default:
+      return 'UNRECOGNIZED';
+  }
+}
+
 /** AgentMessage is everything an agent sends on its Control stream. */
 export interface AgentMessage {
   /** The message's kind. Numbering: 1-9 lifecycle, 10-19 configuration, 20-29 sessions. */
@@ -311,23 +411,92 @@ export interface CloseSession {
 /** SessionUp is everything an agent sends on a Session stream. */
 export interface SessionUp {
   /**
-   * The message's kind. `frame` is the hot path and keeps a one-byte tag; 10+ is planned for audit
-   * events.
+   * The message's kind. `frame` is the hot path and keeps a one-byte tag; 10+ are the session's
+   * audit and approval requests.
    */
   kind:
     | { $case: 'attach'; attach: SessionAttach }
     | { $case: 'targetResult'; targetResult: TargetResult }
-    | {
-        $case: 'frame';
-        frame: StreamFrame;
-      }
+    | { $case: 'frame'; frame: StreamFrame }
+    | { $case: 'commandAudit'; commandAudit: CommandAudit }
+    | { $case: 'approvalRequest'; approvalRequest: ApprovalRequest }
     | undefined;
 }
 
 /** SessionDown is everything the gateway sends on a Session stream. */
 export interface SessionDown {
   /** The message's kind. */
-  kind: { $case: 'frame'; frame: StreamFrame } | { $case: 'close'; close: SessionClose } | undefined;
+  kind:
+    | { $case: 'frame'; frame: StreamFrame }
+    | { $case: 'close'; close: SessionClose }
+    | { $case: 'commandAuditAck'; commandAuditAck: CommandAuditAck }
+    | { $case: 'approvalPending'; approvalPending: ApprovalPending }
+    | { $case: 'approvalAnswer'; approvalAnswer: ApprovalAnswer }
+    | undefined;
+}
+
+/**
+ * CommandAudit asks the gateway to record one command and the agent's decision on it. The agent
+ * forwards an allowed command to the target only after a CommandAuditAck with `durable` set: the
+ * audit log is written before the target sees the command (fail closed).
+ */
+export interface CommandAudit {
+  /** Chosen by the agent, unique within the session; the ack echoes it. */
+  requestId: number;
+  /** The command as the client sent it (SQL text, a command line, `GET /api/v1/pods`). */
+  command: string;
+  decision: CommandDecision;
+  /** The policy rule behind a denial or an approval requirement. */
+  rule: string;
+  /** The message shown to the client on a denial. */
+  message: string;
+  /** Masking rules applied to the results. */
+  masking: string[];
+  /** For a command that was held: the review that decided it. */
+  reviewId: string;
+  /** The policy version the agent decided under. */
+  policyVersion: number;
+}
+
+/**
+ * CommandAuditAck answers a CommandAudit once the event is committed (durable), or says it could not
+ * be recorded; then the command must not run.
+ */
+export interface CommandAuditAck {
+  requestId: number;
+  durable: boolean;
+  /** Why it could not be recorded; empty when durable. */
+  error: string;
+}
+
+/**
+ * ApprovalRequest asks the gateway to hold a command for review (policy require_approval). The
+ * gateway answers ApprovalPending with the review's id at once, then ApprovalAnswer when reviewers
+ * decide or the timeout passes.
+ */
+export interface ApprovalRequest {
+  requestId: number;
+  command: string;
+  rule: string;
+  approvers: string[];
+  minApprovals: number;
+  timeoutSeconds: number;
+  policyVersion: number;
+}
+
+/** ApprovalPending tells the agent which review decides a held command, so it can tell the client. */
+export interface ApprovalPending {
+  requestId: number;
+  reviewId: string;
+}
+
+/** ApprovalAnswer ends a hold. */
+export interface ApprovalAnswer {
+  requestId: number;
+  reviewId: string;
+  outcome: ApprovalOutcome;
+  /** Human-readable detail for the client; no secrets. */
+  reason: string;
 }
 
 /**
@@ -1756,6 +1925,12 @@ export const SessionUp: MessageFns<SessionUp> = {
       case 'frame':
         StreamFrame.encode(message.kind.frame, writer.uint32(26).fork()).join();
         break;
+      case 'commandAudit':
+        CommandAudit.encode(message.kind.commandAudit, writer.uint32(82).fork()).join();
+        break;
+      case 'approvalRequest':
+        ApprovalRequest.encode(message.kind.approvalRequest, writer.uint32(90).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1800,6 +1975,28 @@ export const SessionUp: MessageFns<SessionUp> = {
             message.kind = { $case: 'frame', frame: StreamFrame.decode(reader, reader.uint32()) };
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.kind = {
+              $case: 'commandAudit',
+              commandAudit: CommandAudit.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.kind = {
+              $case: 'approvalRequest',
+              approvalRequest: ApprovalRequest.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1822,7 +2019,21 @@ export const SessionUp: MessageFns<SessionUp> = {
             ? { $case: 'targetResult', targetResult: TargetResult.fromJSON(object.target_result) }
             : isSet(object.frame)
               ? { $case: 'frame', frame: StreamFrame.fromJSON(object.frame) }
-              : undefined,
+              : isSet(object.commandAudit)
+                ? { $case: 'commandAudit', commandAudit: CommandAudit.fromJSON(object.commandAudit) }
+                : isSet(object.command_audit)
+                  ? { $case: 'commandAudit', commandAudit: CommandAudit.fromJSON(object.command_audit) }
+                  : isSet(object.approvalRequest)
+                    ? {
+                        $case: 'approvalRequest',
+                        approvalRequest: ApprovalRequest.fromJSON(object.approvalRequest),
+                      }
+                    : isSet(object.approval_request)
+                      ? {
+                          $case: 'approvalRequest',
+                          approvalRequest: ApprovalRequest.fromJSON(object.approval_request),
+                        }
+                      : undefined,
     };
   },
 
@@ -1834,6 +2045,10 @@ export const SessionUp: MessageFns<SessionUp> = {
       obj.targetResult = TargetResult.toJSON(message.kind.targetResult);
     } else if (message.kind?.$case === 'frame') {
       obj.frame = StreamFrame.toJSON(message.kind.frame);
+    } else if (message.kind?.$case === 'commandAudit') {
+      obj.commandAudit = CommandAudit.toJSON(message.kind.commandAudit);
+    } else if (message.kind?.$case === 'approvalRequest') {
+      obj.approvalRequest = ApprovalRequest.toJSON(message.kind.approvalRequest);
     }
     return obj;
   },
@@ -1865,6 +2080,24 @@ export const SessionUp: MessageFns<SessionUp> = {
         }
         break;
       }
+      case 'commandAudit': {
+        if (object.kind?.commandAudit !== undefined && object.kind?.commandAudit !== null) {
+          message.kind = {
+            $case: 'commandAudit',
+            commandAudit: CommandAudit.fromPartial(object.kind.commandAudit),
+          };
+        }
+        break;
+      }
+      case 'approvalRequest': {
+        if (object.kind?.approvalRequest !== undefined && object.kind?.approvalRequest !== null) {
+          message.kind = {
+            $case: 'approvalRequest',
+            approvalRequest: ApprovalRequest.fromPartial(object.kind.approvalRequest),
+          };
+        }
+        break;
+      }
     }
     return message;
   },
@@ -1882,6 +2115,15 @@ export const SessionDown: MessageFns<SessionDown> = {
         break;
       case 'close':
         SessionClose.encode(message.kind.close, writer.uint32(18).fork()).join();
+        break;
+      case 'commandAuditAck':
+        CommandAuditAck.encode(message.kind.commandAuditAck, writer.uint32(82).fork()).join();
+        break;
+      case 'approvalPending':
+        ApprovalPending.encode(message.kind.approvalPending, writer.uint32(90).fork()).join();
+        break;
+      case 'approvalAnswer':
+        ApprovalAnswer.encode(message.kind.approvalAnswer, writer.uint32(98).fork()).join();
         break;
     }
     return writer;
@@ -1916,6 +2158,39 @@ export const SessionDown: MessageFns<SessionDown> = {
             message.kind = { $case: 'close', close: SessionClose.decode(reader, reader.uint32()) };
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.kind = {
+              $case: 'commandAuditAck',
+              commandAuditAck: CommandAuditAck.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.kind = {
+              $case: 'approvalPending',
+              approvalPending: ApprovalPending.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.kind = {
+              $case: 'approvalAnswer',
+              approvalAnswer: ApprovalAnswer.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1934,7 +2209,34 @@ export const SessionDown: MessageFns<SessionDown> = {
         ? { $case: 'frame', frame: StreamFrame.fromJSON(object.frame) }
         : isSet(object.close)
           ? { $case: 'close', close: SessionClose.fromJSON(object.close) }
-          : undefined,
+          : isSet(object.commandAuditAck)
+            ? { $case: 'commandAuditAck', commandAuditAck: CommandAuditAck.fromJSON(object.commandAuditAck) }
+            : isSet(object.command_audit_ack)
+              ? {
+                  $case: 'commandAuditAck',
+                  commandAuditAck: CommandAuditAck.fromJSON(object.command_audit_ack),
+                }
+              : isSet(object.approvalPending)
+                ? {
+                    $case: 'approvalPending',
+                    approvalPending: ApprovalPending.fromJSON(object.approvalPending),
+                  }
+                : isSet(object.approval_pending)
+                  ? {
+                      $case: 'approvalPending',
+                      approvalPending: ApprovalPending.fromJSON(object.approval_pending),
+                    }
+                  : isSet(object.approvalAnswer)
+                    ? {
+                        $case: 'approvalAnswer',
+                        approvalAnswer: ApprovalAnswer.fromJSON(object.approvalAnswer),
+                      }
+                    : isSet(object.approval_answer)
+                      ? {
+                          $case: 'approvalAnswer',
+                          approvalAnswer: ApprovalAnswer.fromJSON(object.approval_answer),
+                        }
+                      : undefined,
     };
   },
 
@@ -1944,6 +2246,12 @@ export const SessionDown: MessageFns<SessionDown> = {
       obj.frame = StreamFrame.toJSON(message.kind.frame);
     } else if (message.kind?.$case === 'close') {
       obj.close = SessionClose.toJSON(message.kind.close);
+    } else if (message.kind?.$case === 'commandAuditAck') {
+      obj.commandAuditAck = CommandAuditAck.toJSON(message.kind.commandAuditAck);
+    } else if (message.kind?.$case === 'approvalPending') {
+      obj.approvalPending = ApprovalPending.toJSON(message.kind.approvalPending);
+    } else if (message.kind?.$case === 'approvalAnswer') {
+      obj.approvalAnswer = ApprovalAnswer.toJSON(message.kind.approvalAnswer);
     }
     return obj;
   },
@@ -1966,7 +2274,752 @@ export const SessionDown: MessageFns<SessionDown> = {
         }
         break;
       }
+      case 'commandAuditAck': {
+        if (object.kind?.commandAuditAck !== undefined && object.kind?.commandAuditAck !== null) {
+          message.kind = {
+            $case: 'commandAuditAck',
+            commandAuditAck: CommandAuditAck.fromPartial(object.kind.commandAuditAck),
+          };
+        }
+        break;
+      }
+      case 'approvalPending': {
+        if (object.kind?.approvalPending !== undefined && object.kind?.approvalPending !== null) {
+          message.kind = {
+            $case: 'approvalPending',
+            approvalPending: ApprovalPending.fromPartial(object.kind.approvalPending),
+          };
+        }
+        break;
+      }
+      case 'approvalAnswer': {
+        if (object.kind?.approvalAnswer !== undefined && object.kind?.approvalAnswer !== null) {
+          message.kind = {
+            $case: 'approvalAnswer',
+            approvalAnswer: ApprovalAnswer.fromPartial(object.kind.approvalAnswer),
+          };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseCommandAudit(): CommandAudit {
+  return {
+    requestId: 0,
+    command: '',
+    decision: 0,
+    rule: '',
+    message: '',
+    masking: [],
+    reviewId: '',
+    policyVersion: 0,
+  };
+}
+
+export const CommandAudit: MessageFns<CommandAudit> = {
+  encode(message: CommandAudit, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== 0) {
+      writer.uint32(8).uint32(message.requestId);
+    }
+    if (message.command !== '') {
+      writer.uint32(18).string(message.command);
+    }
+    if (message.decision !== 0) {
+      writer.uint32(24).int32(message.decision);
+    }
+    if (message.rule !== '') {
+      writer.uint32(34).string(message.rule);
+    }
+    if (message.message !== '') {
+      writer.uint32(42).string(message.message);
+    }
+    for (const v of message.masking) {
+      writer.uint32(50).string(v!);
+    }
+    if (message.reviewId !== '') {
+      writer.uint32(58).string(message.reviewId);
+    }
+    if (message.policyVersion !== 0) {
+      writer.uint32(64).int64(message.policyVersion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CommandAudit {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCommandAudit();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.requestId = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.command = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.decision = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.rule = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.masking.push(reader.string());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.reviewId = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.policyVersion = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CommandAudit {
+    return {
+      requestId: isSet(object.requestId)
+        ? globalThis.Number(object.requestId)
+        : isSet(object.request_id)
+          ? globalThis.Number(object.request_id)
+          : 0,
+      command: isSet(object.command) ? globalThis.String(object.command) : '',
+      decision: isSet(object.decision) ? commandDecisionFromJSON(object.decision) : 0,
+      rule: isSet(object.rule) ? globalThis.String(object.rule) : '',
+      message: isSet(object.message) ? globalThis.String(object.message) : '',
+      masking: globalThis.Array.isArray(object?.masking)
+        ? object.masking.map((e: any) => globalThis.String(e))
+        : [],
+      reviewId: isSet(object.reviewId)
+        ? globalThis.String(object.reviewId)
+        : isSet(object.review_id)
+          ? globalThis.String(object.review_id)
+          : '',
+      policyVersion: isSet(object.policyVersion)
+        ? globalThis.Number(object.policyVersion)
+        : isSet(object.policy_version)
+          ? globalThis.Number(object.policy_version)
+          : 0,
+    };
+  },
+
+  toJSON(message: CommandAudit): unknown {
+    const obj: any = {};
+    if (message.requestId !== 0) {
+      obj.requestId = Math.round(message.requestId);
+    }
+    if (message.command !== '') {
+      obj.command = message.command;
+    }
+    if (message.decision !== 0) {
+      obj.decision = commandDecisionToJSON(message.decision);
+    }
+    if (message.rule !== '') {
+      obj.rule = message.rule;
+    }
+    if (message.message !== '') {
+      obj.message = message.message;
+    }
+    if (message.masking?.length) {
+      obj.masking = message.masking;
+    }
+    if (message.reviewId !== '') {
+      obj.reviewId = message.reviewId;
+    }
+    if (message.policyVersion !== 0) {
+      obj.policyVersion = Math.round(message.policyVersion);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CommandAudit>, I>>(base?: I): CommandAudit {
+    return CommandAudit.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CommandAudit>, I>>(object: I): CommandAudit {
+    const message = createBaseCommandAudit();
+    message.requestId = object.requestId ?? 0;
+    message.command = object.command ?? '';
+    message.decision = object.decision ?? 0;
+    message.rule = object.rule ?? '';
+    message.message = object.message ?? '';
+    message.masking = object.masking?.map((e) => e) || [];
+    message.reviewId = object.reviewId ?? '';
+    message.policyVersion = object.policyVersion ?? 0;
+    return message;
+  },
+};
+
+function createBaseCommandAuditAck(): CommandAuditAck {
+  return { requestId: 0, durable: false, error: '' };
+}
+
+export const CommandAuditAck: MessageFns<CommandAuditAck> = {
+  encode(message: CommandAuditAck, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== 0) {
+      writer.uint32(8).uint32(message.requestId);
+    }
+    if (message.durable !== false) {
+      writer.uint32(16).bool(message.durable);
+    }
+    if (message.error !== '') {
+      writer.uint32(26).string(message.error);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CommandAuditAck {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCommandAuditAck();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.requestId = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.durable = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CommandAuditAck {
+    return {
+      requestId: isSet(object.requestId)
+        ? globalThis.Number(object.requestId)
+        : isSet(object.request_id)
+          ? globalThis.Number(object.request_id)
+          : 0,
+      durable: isSet(object.durable) ? globalThis.Boolean(object.durable) : false,
+      error: isSet(object.error) ? globalThis.String(object.error) : '',
+    };
+  },
+
+  toJSON(message: CommandAuditAck): unknown {
+    const obj: any = {};
+    if (message.requestId !== 0) {
+      obj.requestId = Math.round(message.requestId);
+    }
+    if (message.durable !== false) {
+      obj.durable = message.durable;
+    }
+    if (message.error !== '') {
+      obj.error = message.error;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CommandAuditAck>, I>>(base?: I): CommandAuditAck {
+    return CommandAuditAck.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CommandAuditAck>, I>>(object: I): CommandAuditAck {
+    const message = createBaseCommandAuditAck();
+    message.requestId = object.requestId ?? 0;
+    message.durable = object.durable ?? false;
+    message.error = object.error ?? '';
+    return message;
+  },
+};
+
+function createBaseApprovalRequest(): ApprovalRequest {
+  return {
+    requestId: 0,
+    command: '',
+    rule: '',
+    approvers: [],
+    minApprovals: 0,
+    timeoutSeconds: 0,
+    policyVersion: 0,
+  };
+}
+
+export const ApprovalRequest: MessageFns<ApprovalRequest> = {
+  encode(message: ApprovalRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== 0) {
+      writer.uint32(8).uint32(message.requestId);
+    }
+    if (message.command !== '') {
+      writer.uint32(18).string(message.command);
+    }
+    if (message.rule !== '') {
+      writer.uint32(26).string(message.rule);
+    }
+    for (const v of message.approvers) {
+      writer.uint32(34).string(v!);
+    }
+    if (message.minApprovals !== 0) {
+      writer.uint32(40).uint32(message.minApprovals);
+    }
+    if (message.timeoutSeconds !== 0) {
+      writer.uint32(48).uint32(message.timeoutSeconds);
+    }
+    if (message.policyVersion !== 0) {
+      writer.uint32(56).int64(message.policyVersion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ApprovalRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseApprovalRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.requestId = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.command = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.rule = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.approvers.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.minApprovals = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.timeoutSeconds = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.policyVersion = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ApprovalRequest {
+    return {
+      requestId: isSet(object.requestId)
+        ? globalThis.Number(object.requestId)
+        : isSet(object.request_id)
+          ? globalThis.Number(object.request_id)
+          : 0,
+      command: isSet(object.command) ? globalThis.String(object.command) : '',
+      rule: isSet(object.rule) ? globalThis.String(object.rule) : '',
+      approvers: globalThis.Array.isArray(object?.approvers)
+        ? object.approvers.map((e: any) => globalThis.String(e))
+        : [],
+      minApprovals: isSet(object.minApprovals)
+        ? globalThis.Number(object.minApprovals)
+        : isSet(object.min_approvals)
+          ? globalThis.Number(object.min_approvals)
+          : 0,
+      timeoutSeconds: isSet(object.timeoutSeconds)
+        ? globalThis.Number(object.timeoutSeconds)
+        : isSet(object.timeout_seconds)
+          ? globalThis.Number(object.timeout_seconds)
+          : 0,
+      policyVersion: isSet(object.policyVersion)
+        ? globalThis.Number(object.policyVersion)
+        : isSet(object.policy_version)
+          ? globalThis.Number(object.policy_version)
+          : 0,
+    };
+  },
+
+  toJSON(message: ApprovalRequest): unknown {
+    const obj: any = {};
+    if (message.requestId !== 0) {
+      obj.requestId = Math.round(message.requestId);
+    }
+    if (message.command !== '') {
+      obj.command = message.command;
+    }
+    if (message.rule !== '') {
+      obj.rule = message.rule;
+    }
+    if (message.approvers?.length) {
+      obj.approvers = message.approvers;
+    }
+    if (message.minApprovals !== 0) {
+      obj.minApprovals = Math.round(message.minApprovals);
+    }
+    if (message.timeoutSeconds !== 0) {
+      obj.timeoutSeconds = Math.round(message.timeoutSeconds);
+    }
+    if (message.policyVersion !== 0) {
+      obj.policyVersion = Math.round(message.policyVersion);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ApprovalRequest>, I>>(base?: I): ApprovalRequest {
+    return ApprovalRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ApprovalRequest>, I>>(object: I): ApprovalRequest {
+    const message = createBaseApprovalRequest();
+    message.requestId = object.requestId ?? 0;
+    message.command = object.command ?? '';
+    message.rule = object.rule ?? '';
+    message.approvers = object.approvers?.map((e) => e) || [];
+    message.minApprovals = object.minApprovals ?? 0;
+    message.timeoutSeconds = object.timeoutSeconds ?? 0;
+    message.policyVersion = object.policyVersion ?? 0;
+    return message;
+  },
+};
+
+function createBaseApprovalPending(): ApprovalPending {
+  return { requestId: 0, reviewId: '' };
+}
+
+export const ApprovalPending: MessageFns<ApprovalPending> = {
+  encode(message: ApprovalPending, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== 0) {
+      writer.uint32(8).uint32(message.requestId);
+    }
+    if (message.reviewId !== '') {
+      writer.uint32(18).string(message.reviewId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ApprovalPending {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseApprovalPending();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.requestId = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reviewId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ApprovalPending {
+    return {
+      requestId: isSet(object.requestId)
+        ? globalThis.Number(object.requestId)
+        : isSet(object.request_id)
+          ? globalThis.Number(object.request_id)
+          : 0,
+      reviewId: isSet(object.reviewId)
+        ? globalThis.String(object.reviewId)
+        : isSet(object.review_id)
+          ? globalThis.String(object.review_id)
+          : '',
+    };
+  },
+
+  toJSON(message: ApprovalPending): unknown {
+    const obj: any = {};
+    if (message.requestId !== 0) {
+      obj.requestId = Math.round(message.requestId);
+    }
+    if (message.reviewId !== '') {
+      obj.reviewId = message.reviewId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ApprovalPending>, I>>(base?: I): ApprovalPending {
+    return ApprovalPending.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ApprovalPending>, I>>(object: I): ApprovalPending {
+    const message = createBaseApprovalPending();
+    message.requestId = object.requestId ?? 0;
+    message.reviewId = object.reviewId ?? '';
+    return message;
+  },
+};
+
+function createBaseApprovalAnswer(): ApprovalAnswer {
+  return { requestId: 0, reviewId: '', outcome: 0, reason: '' };
+}
+
+export const ApprovalAnswer: MessageFns<ApprovalAnswer> = {
+  encode(message: ApprovalAnswer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== 0) {
+      writer.uint32(8).uint32(message.requestId);
+    }
+    if (message.reviewId !== '') {
+      writer.uint32(18).string(message.reviewId);
+    }
+    if (message.outcome !== 0) {
+      writer.uint32(24).int32(message.outcome);
+    }
+    if (message.reason !== '') {
+      writer.uint32(34).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ApprovalAnswer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseApprovalAnswer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.requestId = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reviewId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.outcome = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ApprovalAnswer {
+    return {
+      requestId: isSet(object.requestId)
+        ? globalThis.Number(object.requestId)
+        : isSet(object.request_id)
+          ? globalThis.Number(object.request_id)
+          : 0,
+      reviewId: isSet(object.reviewId)
+        ? globalThis.String(object.reviewId)
+        : isSet(object.review_id)
+          ? globalThis.String(object.review_id)
+          : '',
+      outcome: isSet(object.outcome) ? approvalOutcomeFromJSON(object.outcome) : 0,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : '',
+    };
+  },
+
+  toJSON(message: ApprovalAnswer): unknown {
+    const obj: any = {};
+    if (message.requestId !== 0) {
+      obj.requestId = Math.round(message.requestId);
+    }
+    if (message.reviewId !== '') {
+      obj.reviewId = message.reviewId;
+    }
+    if (message.outcome !== 0) {
+      obj.outcome = approvalOutcomeToJSON(message.outcome);
+    }
+    if (message.reason !== '') {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ApprovalAnswer>, I>>(base?: I): ApprovalAnswer {
+    return ApprovalAnswer.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ApprovalAnswer>, I>>(object: I): ApprovalAnswer {
+    const message = createBaseApprovalAnswer();
+    message.requestId = object.requestId ?? 0;
+    message.reviewId = object.reviewId ?? '';
+    message.outcome = object.outcome ?? 0;
+    message.reason = object.reason ?? '';
     return message;
   },
 };

@@ -1,0 +1,91 @@
+import {
+  decideCommand,
+  type CommandContext,
+  type CommandFacts,
+  type MaskingRules,
+  type Policy,
+} from '@tollgate/policy';
+import { AuditRefusedError, type SessionAuditClient } from './session-audit-client';
+
+export type GateResult =
+  | { readonly allow: true; readonly masking: MaskingRules }
+  | { readonly allow: false; readonly message: string };
+
+export interface GateInput {
+  readonly policy: Policy;
+  readonly context: CommandContext;
+  readonly facts: CommandFacts;
+  /** The command as the client sent it, for the audit record. */
+  readonly text: string;
+  readonly audit: SessionAuditClient;
+  /** Tells the client something while it waits (a NOTICE in PostgreSQL, stderr in SSH). */
+  readonly notify: (message: string) => void;
+}
+
+/**
+ * One command through policy and audit, for any protocol engine: decides it (@tollgate/policy),
+ * holds it for review when the policy asks, and records the decision durably before answering. The
+ * engine forwards the command only on `allow: true`; a denial, a rejected or expired review, or an
+ * audit log that cannot record it all come back as `allow: false` with the client's message.
+ */
+export async function gateCommand(input: GateInput): Promise<GateResult> {
+  const { audit, text } = input;
+  const decision = decideCommand(input.policy, input.context, input.facts);
+  if (decision.decision === 'deny') {
+    // The denial is recorded too, but a command that is refused anyway need not wait for it.
+    await audit
+      .record({ command: text, decision: 'deny', rule: decision.rule, message: decision.message })
+      .catch(() => undefined);
+    return { allow: false, message: decision.message };
+  }
+  const reviewIds: string[] = [];
+  if (decision.decision === 'require_approval') {
+    for (const requirement of decision.requirements) {
+      const result = await audit.requestApproval(
+        {
+          command: text,
+          rule: requirement.rule,
+          approvers: requirement.approvers,
+          minApprovals: requirement.minApprovals,
+          timeoutSeconds: requirement.timeoutSeconds,
+        },
+        (reviewId) =>
+          input.notify(
+            `${requirement.message} Waiting for approval by ${requirement.approvers.join(', ')}: review ${reviewId} (tollgate reviews approve ${reviewId}).`,
+          ),
+      );
+      reviewIds.push(result.reviewId);
+      if (!result.approved) {
+        const review = result.reviewId ? `review ${result.reviewId}` : 'the review';
+        const message = `${requirement.message}: ${review} was ${result.outcome}, so the command was not run`;
+        await audit
+          .record({
+            command: text,
+            decision: 'deny',
+            rule: requirement.rule,
+            message,
+            ...(result.reviewId ? { reviewId: result.reviewId } : {}),
+          })
+          .catch(() => undefined);
+        return { allow: false, message };
+      }
+    }
+  }
+  try {
+    await audit.record({
+      command: text,
+      decision: 'allow',
+      ...(decision.decision === 'require_approval'
+        ? { rule: decision.rule, reviewId: reviewIds.join(',') }
+        : {}),
+      masking: decision.masking.rules,
+    });
+  } catch (error) {
+    return {
+      allow: false,
+      message:
+        error instanceof AuditRefusedError ? error.message : 'the audit log could not record the command',
+    };
+  }
+  return { allow: true, masking: decision.masking };
+}

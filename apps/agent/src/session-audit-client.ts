@@ -1,0 +1,185 @@
+import {
+  ApprovalOutcome,
+  CommandDecision,
+  type ApprovalAnswer,
+  type SessionDown,
+  type SessionUp,
+} from '@tollgate/proto';
+
+/** A command and the agent's decision on it, as recorded in the session's audit chain. */
+export interface CommandRecord {
+  readonly command: string;
+  readonly decision: 'allow' | 'deny' | 'require_approval';
+  readonly rule?: string;
+  readonly message?: string;
+  readonly masking?: readonly string[];
+  readonly reviewId?: string;
+}
+
+export interface ApprovalAsk {
+  readonly command: string;
+  readonly rule: string;
+  readonly approvers: readonly string[];
+  readonly minApprovals: number;
+  readonly timeoutSeconds: number;
+}
+
+export interface ApprovalResult {
+  readonly approved: boolean;
+  readonly reviewId: string;
+  readonly outcome: 'approved' | 'rejected' | 'expired' | 'unavailable';
+  readonly reason: string;
+}
+
+/** The gateway did not confirm that an event is durable: the command it guards must not run. */
+export class AuditRefusedError extends Error {
+  constructor(reason: string) {
+    super(`the audit log could not record the command (${reason}), so it was not run`);
+    this.name = 'AuditRefusedError';
+  }
+}
+
+const DECISIONS = {
+  allow: CommandDecision.ALLOW,
+  deny: CommandDecision.DENY,
+  require_approval: CommandDecision.REQUIRE_APPROVAL,
+} as const;
+
+const OUTCOMES: Partial<Record<ApprovalOutcome, ApprovalResult['outcome']>> = {
+  [ApprovalOutcome.APPROVED]: 'approved',
+  [ApprovalOutcome.REJECTED]: 'rejected',
+  [ApprovalOutcome.EXPIRED]: 'expired',
+};
+
+interface PendingApproval {
+  readonly onPending: (reviewId: string) => void;
+  readonly resolve: (result: ApprovalResult) => void;
+}
+
+/**
+ * The agent's side of a session's audit path, over the session's own gRPC stream: `record` sends a
+ * CommandAudit and resolves only when the gateway acks it as durable (rejects with
+ * AuditRefusedError otherwise, or when no ack arrives in time); `requestApproval` holds a command
+ * for review. Feed every SessionDown to `handle`; it consumes the messages meant for this client.
+ */
+export class SessionAuditClient {
+  private nextId = 1;
+  private readonly acks = new Map<number, (error: string | null) => void>();
+  private readonly approvals = new Map<number, PendingApproval>();
+  private closedReason: string | undefined;
+
+  constructor(
+    private readonly send: (message: SessionUp) => void,
+    private readonly options: { readonly policyVersion: number; readonly ackTimeoutMs?: number },
+  ) {}
+
+  record(record: CommandRecord): Promise<void> {
+    if (this.closedReason !== undefined) return Promise.reject(new AuditRefusedError(this.closedReason));
+    const requestId = this.nextId++;
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => settle('no acknowledgement from the gateway in time'),
+        this.options.ackTimeoutMs ?? 10_000,
+      );
+      const settle = (error: string | null) => {
+        clearTimeout(timer);
+        this.acks.delete(requestId);
+        if (error === null) resolve();
+        else reject(new AuditRefusedError(error));
+      };
+      this.acks.set(requestId, settle);
+      this.send({
+        kind: {
+          $case: 'commandAudit',
+          commandAudit: {
+            requestId,
+            command: record.command,
+            decision: DECISIONS[record.decision],
+            rule: record.rule ?? '',
+            message: record.message ?? '',
+            masking: [...(record.masking ?? [])],
+            reviewId: record.reviewId ?? '',
+            policyVersion: this.options.policyVersion,
+          },
+        },
+      });
+    });
+  }
+
+  /** Holds until reviewers decide; `onPending` learns the review id first (to tell the client). */
+  requestApproval(
+    ask: ApprovalAsk,
+    onPending: (reviewId: string) => void = () => undefined,
+  ): Promise<ApprovalResult> {
+    if (this.closedReason !== undefined) {
+      return Promise.resolve({
+        approved: false,
+        reviewId: '',
+        outcome: 'unavailable',
+        reason: this.closedReason,
+      });
+    }
+    const requestId = this.nextId++;
+    return new Promise<ApprovalResult>((resolve) => {
+      this.approvals.set(requestId, { onPending, resolve });
+      this.send({
+        kind: {
+          $case: 'approvalRequest',
+          approvalRequest: {
+            requestId,
+            command: ask.command,
+            rule: ask.rule,
+            approvers: [...ask.approvers],
+            minApprovals: ask.minApprovals,
+            timeoutSeconds: ask.timeoutSeconds,
+            policyVersion: this.options.policyVersion,
+          },
+        },
+      });
+    });
+  }
+
+  /** Consumes the gateway's answers; returns false for messages that are not for this client. */
+  handle(message: SessionDown): boolean {
+    switch (message.kind?.$case) {
+      case 'commandAuditAck': {
+        const ack = message.kind.commandAuditAck;
+        this.acks.get(ack.requestId)?.(ack.durable ? null : ack.error || 'not recorded');
+        return true;
+      }
+      case 'approvalPending': {
+        const pending = message.kind.approvalPending;
+        this.approvals.get(pending.requestId)?.onPending(pending.reviewId);
+        return true;
+      }
+      case 'approvalAnswer':
+        this.answer(message.kind.approvalAnswer);
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /** The session is ending: outstanding records fail, outstanding approvals are refused. */
+  close(reason: string): void {
+    this.closedReason ??= reason;
+    for (const settle of [...this.acks.values()]) settle(reason);
+    for (const [requestId, approval] of [...this.approvals]) {
+      this.approvals.delete(requestId);
+      approval.resolve({ approved: false, reviewId: '', outcome: 'unavailable', reason });
+    }
+  }
+
+  private answer(answer: ApprovalAnswer): void {
+    const approval = this.approvals.get(answer.requestId);
+    if (!approval) return;
+    this.approvals.delete(answer.requestId);
+    const outcome = OUTCOMES[answer.outcome] ?? 'unavailable';
+    approval.resolve({
+      approved: outcome === 'approved',
+      reviewId: answer.reviewId,
+      outcome,
+      reason: answer.reason,
+    });
+  }
+}

@@ -1,0 +1,138 @@
+import { Injectable } from '@nestjs/common';
+import {
+  ApprovalOutcome,
+  CommandDecision,
+  type ApprovalRequest,
+  type CommandAudit,
+  type SessionDown,
+  type SessionUp,
+} from '@tollgate/proto';
+import { SessionAuditService, type SessionAuditContext } from '../audit/session-audit.service';
+import { ReviewsService, type ReviewOutcome } from '../reviews/reviews.service';
+import type { AgentSessionCall } from './pending-sessions';
+import { TunnelLogger } from './tunnel-logger';
+
+const DECISIONS: Partial<Record<CommandDecision, 'allow' | 'deny' | 'require_approval'>> = {
+  [CommandDecision.ALLOW]: 'allow',
+  [CommandDecision.DENY]: 'deny',
+  [CommandDecision.REQUIRE_APPROVAL]: 'require_approval',
+};
+
+const OUTCOMES: Record<ReviewOutcome, ApprovalOutcome> = {
+  approved: ApprovalOutcome.APPROVED,
+  rejected: ApprovalOutcome.REJECTED,
+  expired: ApprovalOutcome.EXPIRED,
+};
+
+/**
+ * The gateway's half of a session's command path: the agent sends each command with its decision
+ * (CommandAudit) and forwards it only after the ack says it is durable; held commands become
+ * reviews (ApprovalRequest → ApprovalPending → ApprovalAnswer).
+ */
+@Injectable()
+export class SessionCommands {
+  constructor(
+    private readonly audit: SessionAuditService,
+    private readonly reviews: ReviewsService,
+    private readonly logger: TunnelLogger,
+  ) {}
+
+  /** Handles one non-frame message from the agent's Session stream. */
+  handle(context: SessionAuditContext | undefined, message: SessionUp, agent: AgentSessionCall): void {
+    const reply = (down: SessionDown) => {
+      if (!agent.writableEnded) agent.write(down);
+    };
+    switch (message.kind?.$case) {
+      case 'commandAudit':
+        void this.record(context, message.kind.commandAudit).then((ack) =>
+          reply({ kind: { $case: 'commandAuditAck', commandAuditAck: ack } }),
+        );
+        return;
+      case 'approvalRequest':
+        void this.hold(context, message.kind.approvalRequest, reply, agent);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private async record(
+    context: SessionAuditContext | undefined,
+    command: CommandAudit,
+  ): Promise<{ requestId: number; durable: boolean; error: string }> {
+    const decision = DECISIONS[command.decision];
+    if (!context || !decision) {
+      return { requestId: command.requestId, durable: false, error: 'not a recorded session or decision' };
+    }
+    try {
+      await this.audit.command(
+        { ...context, policyVersion: command.policyVersion || context.policyVersion },
+        {
+          command: command.command,
+          decision,
+          ...(command.rule ? { rule: command.rule } : {}),
+          ...(command.message ? { message: command.message } : {}),
+          ...(command.masking.length ? { masking: command.masking } : {}),
+          ...(command.reviewId ? { reviewId: command.reviewId } : {}),
+        },
+      );
+      return { requestId: command.requestId, durable: true, error: '' };
+    } catch (error) {
+      this.logger.log.error({ err: error, sessionId: context.sessionId }, 'command could not be recorded');
+      return {
+        requestId: command.requestId,
+        durable: false,
+        error: 'the audit store refused the event',
+      };
+    }
+  }
+
+  private async hold(
+    context: SessionAuditContext | undefined,
+    request: ApprovalRequest,
+    reply: (down: SessionDown) => void,
+    agent: AgentSessionCall,
+  ): Promise<void> {
+    const answer = (reviewId: string, outcome: ApprovalOutcome, reason: string) =>
+      reply({
+        kind: {
+          $case: 'approvalAnswer',
+          approvalAnswer: { requestId: request.requestId, reviewId, outcome, reason },
+        },
+      });
+    if (!context) return answer('', ApprovalOutcome.UNAVAILABLE, 'not a recorded session');
+    let reviewId: string;
+    try {
+      const review = await this.reviews.requestCommandApproval({
+        sessionId: context.sessionId,
+        requester: { subject: context.subject, actorChain: context.actorChain },
+        connection: context.connection.name,
+        command: request.command,
+        rule: request.rule,
+        approvers: request.approvers,
+        minApprovals: Math.max(1, request.minApprovals),
+        timeoutSeconds: Math.max(1, request.timeoutSeconds),
+        policyVersion: request.policyVersion || context.policyVersion,
+      });
+      reviewId = review.id;
+    } catch (error) {
+      this.logger.log.error(
+        { err: error, sessionId: context.sessionId },
+        'command review could not be created',
+      );
+      return answer(
+        '',
+        ApprovalOutcome.UNAVAILABLE,
+        'the review could not be recorded, so the command is refused',
+      );
+    }
+    reply({
+      kind: { $case: 'approvalPending', approvalPending: { requestId: request.requestId, reviewId } },
+    });
+    // A session that ends while its command waits stops waiting (the review then expires unasked).
+    const gone = new AbortController();
+    agent.once('close', () => gone.abort());
+    const outcome = await this.reviews.waitForOutcome(reviewId, gone.signal).catch(() => 'expired' as const);
+    answer(reviewId, OUTCOMES[outcome], `review ${reviewId} ${outcome}`);
+  }
+}
