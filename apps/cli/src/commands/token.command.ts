@@ -89,20 +89,42 @@ export function tokenCommand(): Command {
     );
 }
 
-/** `tollgate whoami`: who the current token says you are (subject, groups, scopes, actor chain). */
+interface MeView {
+  subject: string;
+  displayName: string;
+  groups: string[];
+  scopes: string[];
+  actorChain: { subject: string }[];
+  expiresAt: string;
+  detail?: string;
+}
+
+/**
+ * `tollgate whoami`: who the gateway says the current token is (it verifies the token: a revoked or
+ * expired one is reported, and only the groups that still count are shown).
+ */
 export function whoamiCommand(): Command {
   return new Command('whoami')
     .description('show the identity of the current token: subject, groups, scopes, actors, expiry')
     .addOption(gatewayOption())
     .action(async (flags: TokenFlags) => {
       await runClientCommand('whoami', async () => {
-        const claims = peekClaims(await currentAccessToken(loadCliConfig({ gatewayUrl: flags.gateway })));
+        const config = loadCliConfig({ gatewayUrl: flags.gateway });
+        const response = await fetch(`${config.gatewayUrl}/api/v1/me`, {
+          headers: {
+            authorization: `Bearer ${await currentAccessToken(config)}`,
+            accept: 'application/json',
+          },
+          signal: AbortSignal.timeout(30_000),
+        });
+        const me = (await response.json()) as MeView;
+        if (!response.ok) throw new Error(me.detail ?? `HTTP ${response.status}`);
         const lines = [
-          `subject  ${claims.sub ?? '?'} (${claims.name ?? ''})`,
-          `groups   ${claims.groups.join(', ')}`,
-          `scope    ${claims.scope ?? ''}`,
-          ...(claims.actors.length ? [`actors   ${claims.actors.join(' <- ')}`] : []),
-          `expires  ${claims.exp !== undefined ? new Date(claims.exp * 1000).toISOString() : '?'}`,
+          `subject  ${me.subject} (${me.displayName})`,
+          `groups   ${me.groups.join(', ')}`,
+          `scope    ${me.scopes.join(' ')}`,
+          ...(me.actorChain.length ? [`actors   ${me.actorChain.map((a) => a.subject).join(' <- ')}`] : []),
+          `expires  ${me.expiresAt}`,
         ];
         process.stdout.write(`${lines.join('\n')}\n`);
       });

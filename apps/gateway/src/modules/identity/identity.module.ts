@@ -6,6 +6,7 @@ import { ApiKeysService } from './api-keys/api-keys.service';
 import { AccessGuard } from './http/access.guard';
 import { ApiKeysController } from './http/api-keys.controller';
 import { LoginController } from './http/login.controller';
+import { MeController } from './http/me.controller';
 import { PolicyController } from './http/policy.controller';
 import { ServiceAccountsController } from './http/service-accounts.controller';
 import { TokenAdminController } from './http/token-admin.controller';
@@ -52,6 +53,7 @@ export class IdentityModule {
         ApiKeysController,
         PolicyController,
         TokenAdminController,
+        MeController,
       ],
       providers: [
         { provide: IdentityOptionsToken, useValue: options },

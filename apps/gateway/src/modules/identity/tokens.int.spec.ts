@@ -82,6 +82,28 @@ describe('gateway tokens: issue, verify, refuse (security)', () => {
     expect(keys[0].d).toBeUndefined();
   });
 
+  it('publishes RFC 8414 metadata and tells a caller who it is (GET /api/v1/me)', async () => {
+    const metadata = await gw.request('GET', '/.well-known/oauth-authorization-server', undefined, {
+      authorization: '',
+    });
+    expect(metadata.body).toMatchObject({
+      issuer: 'tollgate',
+      token_endpoint: `${gw.url}/oauth/token`,
+      jwks_uri: `${gw.url}/.well-known/jwks.json`,
+      code_challenge_methods_supported: ['S256'],
+    });
+    const token = (await serviceAccountToken(gw.url, 'ops', opsSecret, 'audit:read')).access_token;
+    const me = await gw.request('GET', '/api/v1/me', undefined, asBearer(token));
+    expect(me.body).toMatchObject({
+      subject: 'sa:ops',
+      displayName: 'ops',
+      groups: ['tollgate-admins'],
+      scopes: ['audit:read'],
+      actorChain: [],
+    });
+    expect((await gw.request('GET', '/api/v1/me', undefined, { authorization: '' })).status).toBe(401);
+  });
+
   it('issues a service account token by client credentials that the admin API accepts', async () => {
     const token = await serviceAccountToken(gw.url, 'ops', opsSecret);
     expect(token).toMatchObject({ token_type: 'Bearer', scope: 'connect exec admin audit:read review' });

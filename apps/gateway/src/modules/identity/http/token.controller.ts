@@ -1,7 +1,11 @@
-import { Body, Controller, Get, Headers, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Inject, Post, Req } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import { ApiExcludeEndpoint, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AccessTokenVerifier } from '../access-token-verifier';
+import { IdentityOptionsToken, type IdentityOptions } from '../identity-options';
 import { SigningKeysService } from '../keys/signing-keys.service';
+import { OidcRelyingPartyService } from '../oidc/oidc-relying-party.service';
+import { ALL_SCOPES } from '../tokens/scopes';
 import { REFRESH_TOKEN_MARK, UserTokensService } from '../oidc/user-tokens.service';
 import { AuthorizationCodeGrantUseCase } from '../usecases/authorization-code-grant.usecase';
 import { ClientCredentialsGrantUseCase } from '../usecases/client-credentials-grant.usecase';
@@ -36,6 +40,8 @@ export class TokenController {
     private readonly revocation: TokenRevocationService,
     private readonly audit: AuditWriter,
     private readonly userTokens: UserTokensService,
+    private readonly rp: OidcRelyingPartyService,
+    @Inject(IdentityOptionsToken) private readonly options: IdentityOptions,
   ) {}
 
   @Post('oauth/token')
@@ -139,6 +145,33 @@ export class TokenController {
       if (!(error instanceof UnauthenticatedError)) throw error;
     }
     return {};
+  }
+
+  /** RFC 8414 metadata of the gateway's own authorization server (its tokens, not the IdP's). */
+  @Get('.well-known/oauth-authorization-server')
+  @Public()
+  @ApiExcludeEndpoint()
+  metadata(@Req() request: FastifyRequest): Record<string, unknown> {
+    const base = this.rp.publicBaseUrl || `${request.protocol}://${request.host}`;
+    return {
+      issuer: this.options.tokenIssuer,
+      authorization_endpoint: `${base}/auth/login`,
+      token_endpoint: `${base}/oauth/token`,
+      revocation_endpoint: `${base}/oauth/revoke`,
+      device_authorization_endpoint: `${base}/oauth/device_authorization`,
+      jwks_uri: `${base}/.well-known/jwks.json`,
+      grant_types_supported: [
+        'client_credentials',
+        'authorization_code',
+        'refresh_token',
+        DEVICE_CODE_GRANT,
+        TOKEN_EXCHANGE_GRANT,
+      ],
+      response_types_supported: ['code'],
+      code_challenge_methods_supported: ['S256'],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+      scopes_supported: [...ALL_SCOPES],
+    };
   }
 
   @Get('.well-known/jwks.json')
