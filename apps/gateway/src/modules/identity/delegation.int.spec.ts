@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postTokenEndpoint, serviceAccountToken } from '@tollgate/testing';
 import { startTestGateway, type TestGateway } from '../../testing/in-process-gateway';
+import { StoreService } from '../store/store.service';
 
 const EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const ACCESS = 'urn:ietf:params:oauth:token-type:access_token';
@@ -198,6 +199,31 @@ describe('delegated tokens (RFC 8693 token exchange) and API keys', () => {
     expect((refused.body as { detail: string }).detail).toBe(
       `invalid token: API key ${prefix} has been revoked`,
     );
+    expect(await lastAudit()).toMatchObject({
+      subject: `apikey:${prefix}`,
+      action: 'authenticate',
+      decision: 'deny',
+    });
+  });
+
+  it('refuses an expired API key', async () => {
+    const owner = await token('pipeline');
+    const created = await gw.request(
+      'POST',
+      '/api/v1/api-keys',
+      { name: 'short', scope: 'audit:read', expiresInDays: 1 },
+      bearer(owner),
+    );
+    const { key, prefix, expiresAt } = created.body as { key: string; prefix: string; expiresAt: string };
+    expect(new Date(expiresAt).getTime()).toBeGreaterThan(Date.now());
+    expect((await gw.request('GET', '/api/v1/audit?limit=1', undefined, bearer(key))).status).toBe(200);
+    // A day later, as far as the store is concerned.
+    await gw.gateway
+      .resolve(StoreService)
+      .prisma.apiKey.update({ where: { prefix }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    const refused = await gw.request('GET', '/api/v1/audit?limit=1', undefined, bearer(key));
+    expect(refused.status).toBe(401);
+    expect((refused.body as { detail: string }).detail).toBe(`invalid token: API key ${prefix} has expired`);
     expect(await lastAudit()).toMatchObject({
       subject: `apikey:${prefix}`,
       action: 'authenticate',
