@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import { ClientUp } from '@tollgate/proto';
+import { ClientUp, SessionUp } from '@tollgate/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createAgent,
@@ -26,13 +26,17 @@ function rssBytes(pid: number): number {
 }
 
 /** A raw ClientTunnel.Open stream that sends bytes as they are (no protobuf encoding). */
-function rawOpen(grpcUrl: string, token: string): grpc.ClientDuplexStream<Buffer, Buffer> {
+function rawOpen(
+  grpcUrl: string,
+  token: string,
+  method = '/tollgate.v1.ClientTunnel/Open',
+): grpc.ClientDuplexStream<Buffer, Buffer> {
   const Raw = grpc.makeGenericClientConstructor({}, 'Raw');
   const client = new Raw(new URL(grpcUrl).host, grpc.credentials.createInsecure());
   const metadata = new grpc.Metadata();
   metadata.set('authorization', `Bearer ${token}`);
   return client.makeBidiStreamRequest(
-    '/tollgate.v1.ClientTunnel/Open',
+    method,
     (b: Buffer) => b,
     (b: Buffer) => b,
     metadata,
@@ -52,6 +56,7 @@ describe('bounded buffers and bad input (real processes)', () => {
   const cleanups: (() => Promise<unknown>)[] = [];
   let gateway: TunnelGateway;
   let agent: CliProcess;
+  let agentToken: string;
   let echo: TcpTarget;
 
   beforeAll(async () => {
@@ -61,9 +66,9 @@ describe('bounded buffers and bad input (real processes)', () => {
     processes.push(gateway.cli);
     echo = await echoTarget();
     cleanups.push(() => echo.close());
-    const token = await createAgent(gateway, 'edge');
+    agentToken = await createAgent(gateway, 'edge');
     await createTcpConnection(gateway, 'echo', echo.port, ['edge']);
-    agent = await spawnAgent(gateway.grpcUrl, token);
+    agent = await spawnAgent(gateway.grpcUrl, agentToken);
     processes.push(agent);
   });
 
@@ -163,5 +168,20 @@ describe('bounded buffers and bad input (real processes)', () => {
     );
     expect(echoed).toBe('after');
     healthy.destroy();
+  });
+
+  it('an agent cannot attach to a session that was not offered to it', async () => {
+    const intruder = rawOpen(gateway.grpcUrl, agentToken, '/tollgate.v1.AgentTunnel/Session');
+    const status = streamStatus(intruder);
+    intruder.write(
+      Buffer.from(
+        SessionUp.encode({
+          kind: { $case: 'attach', attach: { sessionId: '00000000-0000-4000-8000-000000000000' } },
+        }).finish(),
+      ),
+    );
+    const result = await status;
+    expect(result.code).toBe(grpc.status.PERMISSION_DENIED);
+    expect(result.details).toBe('no such session was offered to this agent');
   });
 });
