@@ -1,6 +1,7 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair } from 'jose';
 import type { KoaLikeContext, Provider } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { demoUsers, type DemoUser } from './demo-users';
@@ -42,7 +43,11 @@ export async function startDevIdp(options: StartDevIdpOptions): Promise<DevIdp> 
 
   // Loaded only when the dev IdP runs: every other command of the CLI stays free of it.
   const { Provider: OidcProvider } = await import('oidc-provider');
+  // A signing key per start: ID tokens of an earlier run are meant to stop verifying.
+  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+  const signingJwk = { ...(await exportJWK(privateKey)), alg: 'RS256', use: 'sig', kid: randomUUID() };
   const provider = new OidcProvider(issuer, {
+    jwks: { keys: [signingJwk] },
     clients: [
       {
         client_id: CLIENT_ID,
