@@ -133,6 +133,28 @@ describe('agent identity: tokens, rejection, revocation (real processes)', () =>
     expect(again.output()).toContain('agent token revoked');
   });
 
+  it('a revocation made through another gateway replica cuts the stream within 1 s too', async () => {
+    const token = await createAgent(gateway, 'cross-replica');
+    const agent = await spawnAgent(gateway.grpcUrl, token);
+    processes.push(agent);
+    const other = await startTunnelGateway([], { DATABASE_URL: dbUrl });
+    processes.push(other.cli);
+    const tokens = await other.api<{ items: { prefix: string }[] }>(
+      'GET',
+      '/api/v1/agents/cross-replica/tokens',
+    );
+    const revokedAt = Date.now();
+    const revoke = await other.api(
+      'POST',
+      `/api/v1/agents/cross-replica/tokens/${tokens.body.items[0].prefix}/revoke`,
+    );
+    expect(revoke.status).toBe(200);
+    expect(await agent.exited()).toBe(1);
+    expect(
+      logTime(agent.output(), 'the gateway rejected this agent; not reconnecting') - revokedAt,
+    ).toBeLessThan(1000);
+  });
+
   it('`tollgate admin agents` creates (token printed once), lists, and rotates with --revoke-old', async () => {
     const env = { TOLLGATE_URL: gateway.httpUrl, TOLLGATE_TOKEN: gateway.adminToken };
     const run = async (args: string[]) => {

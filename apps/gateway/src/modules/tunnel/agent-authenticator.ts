@@ -40,15 +40,6 @@ export class AgentAuthenticator {
     return { agentId: row.agent.id, agentName: row.agent.name, tokenId: row.id, tokenHash: hash };
   }
 
-  /** Whether the token behind a live stream is still valid (checked at every heartbeat). */
-  async stillValid(tokenId: string): Promise<boolean> {
-    const row = await this.store.prisma.agentToken.findUnique({
-      where: { id: tokenId },
-      select: { revokedAt: true, expiresAt: true },
-    });
-    return !!row && !row.revokedAt && (!row.expiresAt || row.expiresAt.getTime() > Date.now());
-  }
-
   private reject(reason: string, peer: string, tokenPrefix?: string, agent?: string): never {
     this.logger.log.warn({ peer, tokenPrefix, agent, reason }, 'agent authentication rejected');
     throw new UnauthenticatedRpcError(reason);
