@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -171,6 +171,16 @@ describe('identity acceptance on the quickstart (`tollgate start`, real CLI proc
     const refused = await roundTrip('dev-echo', { TOLLGATE_TOKEN: apiKey });
     expect(refused.data).toBe('');
     expect(refused.log).toMatch(new RegExp(`API key ${prefix} has been revoked`));
+
+    // Logging out ends the login at the gateway and forgets it here.
+    const saved = JSON.parse(readFileSync(credentials, 'utf8')) as { accessToken: string };
+    expect((await run(['logout'], { TOLLGATE_CREDENTIALS_FILE: credentials })).output).toContain(
+      'Logged out.',
+    );
+    expect(existsSync(credentials)).toBe(false);
+    const after = await run(['whoami'], { TOLLGATE_TOKEN: saved.accessToken });
+    expect(after.code).toBe(1);
+    expect(after.output).toContain('tollgate whoami: invalid token: the token has been revoked');
   });
 
   it('a headless machine logs in with `tollgate login --device` (code entered in a browser elsewhere)', async () => {
