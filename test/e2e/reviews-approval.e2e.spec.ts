@@ -26,7 +26,7 @@ roles:
     verbs: [connect, exec, admin, 'audit:read', review]
 access_requests:
   - name: developer-jit
-    requesters: [group:developers]
+    requesters: [group:developers, group:auditors]
     connections: [echo]
     verbs: [connect]
     reviewers: [group:dba]
@@ -144,6 +144,40 @@ describe('just-in-time access: a developer asks, a DBA approves (two real users,
 
     const after = await echoAsDeveloper();
     expect(after.data).toBe('hello\n');
+  });
+
+  it('a session opened under a grant ends by itself when the grant expires', async () => {
+    const auditor = (await loginDevUser(gateway.httpUrl, 'auditor')).access_token;
+    const requested = await as(
+      auditor,
+      'reviews',
+      'request',
+      'echo',
+      '--duration',
+      '8s',
+      '--reason',
+      'quick look',
+    );
+    const id = /access request ([0-9a-f-]{36})/.exec(requested.output)?.[1];
+    expect((await as(dba, 'reviews', 'approve', id!)).output).toContain('approved');
+    const connect = await spawnConnect(gateway.grpcUrl, auditor, 'echo');
+    processes.push(connect.cli);
+    const socket = await dial(connect.port);
+    const received = readAll(socket);
+    socket.write('still here\n');
+    // The client never closes: the gateway ends the session when the grant runs out.
+    const { data } = await received;
+    expect(data.toString()).toBe('still here\n');
+    const closeReasons = async () =>
+      (
+        await gateway.api<{ items: { closeReason: string }[] }>(
+          'GET',
+          '/api/v1/sessions?state=closed&connection=echo',
+        )
+      ).body.items.map((s) => s.closeReason);
+    await expect
+      .poll(closeReasons, { timeout: 10_000 })
+      .toContain('the session reached its maximum duration (or its access grant expired)');
   });
 
   it('tells reviewers through a signed, Slack-compatible webhook', async () => {

@@ -22,6 +22,11 @@ export interface AccessDecision {
   /** Why: the role that allowed it, or what was missing. Shown to the caller when denied. */
   readonly reason: string;
   readonly policyVersion: number | null;
+  /**
+   * For an allowed connect/exec: the session's limits. `maxDurationSeconds` is also the time left
+   * on a just-in-time grant, so a session opened under one ends when the grant does.
+   */
+  readonly session?: { readonly maxDurationSeconds: number; readonly readOnly: boolean };
 }
 
 /**

@@ -83,6 +83,7 @@ export class SessionBroker {
       principal,
       clientAddr: client.getPeer(),
       policyVersion: decision.policyVersion,
+      ...(decision.session ? { limits: decision.session } : {}),
     });
     try {
       await recorded;
@@ -168,7 +169,20 @@ export class SessionBroker {
       agent.sessions.set(sessionId, (reason, code = CloseCode.AGENT_DISCONNECTED) =>
         relay.abort(reason, code),
       );
+      // The session ends by itself at its maximum duration (for a just-in-time grant: its expiry).
+      const limit = decision.session
+        ? setTimeout(
+            () =>
+              relay.abort(
+                'the session reached its maximum duration (or its access grant expired)',
+                CloseCode.CREDENTIAL_EXPIRED,
+              ),
+            // setTimeout's limit is 2^31-1 ms (24.8 days); a longer session is not cut early.
+            Math.min(decision.session.maxDurationSeconds * 1000, 2 ** 31 - 1),
+          )
+        : undefined;
       const reason = await relay.done;
+      clearTimeout(limit);
       agent.sessions.delete(sessionId);
       this.records.closed(sessionId, reason);
       log.info({ agent: agent.name, reason }, 'session closed');

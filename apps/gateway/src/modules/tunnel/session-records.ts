@@ -13,6 +13,8 @@ export interface NewSession {
   readonly principal: Principal;
   readonly clientAddr: string;
   readonly policyVersion: number | null;
+  /** The limits the access decision set, recorded in the session.open event. */
+  readonly limits?: { readonly maxDurationSeconds: number; readonly readOnly: boolean };
 }
 
 /**
@@ -61,7 +63,10 @@ export class SessionRecords {
       connection: { name: session.connectionName, protocol: session.protocol },
       policyVersion: session.policyVersion,
     };
-    await this.audit.opened(context, { source: session.clientAddr });
+    await this.audit.opened(context, {
+      source: session.clientAddr,
+      ...(session.limits ? { limits: session.limits } : {}),
+    });
     this.contexts.set(session.id, context);
   }
 
@@ -104,6 +109,7 @@ export class SessionRecords {
 
 function closeReason(reason: string): SessionCloseReason {
   if (reason.startsWith('killed by ')) return 'killed';
+  if (reason.startsWith('the session reached its maximum duration')) return 'expired';
   if (/agent/i.test(reason)) return 'agent-lost';
   if (/unreachable|error|failed/i.test(reason)) return 'error';
   if (/target/i.test(reason)) return 'target';

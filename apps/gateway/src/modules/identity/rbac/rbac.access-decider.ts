@@ -28,13 +28,14 @@ export class RbacAccessDecider extends AccessDecider {
     const active = await this.policies.current();
     let allowed: boolean;
     let reason: string;
+    let session: AccessDecision['session'];
     if (!scopesPermit(principal.scopes, verb, connection?.name)) {
       allowed = false;
       reason = `the token's scope (${principal.scopes.join(' ') || 'none'}) does not include ${verb}${
         connection ? ` on connection "${connection.name}"` : ''
       }`;
     } else {
-      ({ allowed, reason } = evaluateAccess(
+      ({ allowed, reason, session } = evaluateAccess(
         active.policy,
         {
           subject: principal.subject,
@@ -81,6 +82,6 @@ export class RbacAccessDecider extends AccessDecider {
         policyVersion: active.version,
       };
     }
-    return { allowed, reason, policyVersion: active.version };
+    return { allowed, reason, policyVersion: active.version, ...(allowed && session ? { session } : {}) };
   }
 }
