@@ -8,6 +8,7 @@ import {
   dial,
   echoTarget,
   makeTempDir,
+  readAll,
   spawnAgent,
   spawnCli,
   spawnConnect,
@@ -124,10 +125,28 @@ describe('policy as code through `tollgate admin apply` (real gateway, agent and
     expect(versions.output.trim().split('\n')).toHaveLength(2); // header + version 1
   });
 
-  it('lists versions with author and diff, and restores an old one as a new version', async () => {
+  it('applying a version ends the live sessions it no longer allows', async () => {
+    const connect = await spawnConnect(gateway.grpcUrl, gateway.adminToken, 'echo');
+    processes.push(connect.cli);
+    const socket = await dial(connect.port);
+    const echoed = new Promise<Buffer>((resolve) => socket.once('data', resolve));
+    socket.write('ping');
+    expect((await echoed).toString()).toBe('ping');
+    const closed = readAll(socket);
     expect((await tollgate('admin', 'apply', '-f', file('v2.yaml', V2))).output).toContain(
       'policy version 2 applied',
     );
+    await closed;
+    const reasons = async () =>
+      (
+        await gateway.api<{ items: { closeReason: string | null }[] }>('GET', '/api/v1/sessions?state=closed')
+      ).body.items.map((s) => s.closeReason ?? '');
+    await expect
+      .poll(reasons, { timeout: 10_000 })
+      .toContainEqual(expect.stringMatching(/^policy version 2 no longer allows this session: /));
+  });
+
+  it('lists versions with author and diff, and restores an old one as a new version', async () => {
     const list = await tollgate('admin', 'policy', 'versions');
     expect(list.output).toMatch(/^2\s+yes\s+\S+\s+sa:bootstrap-admin/m);
     expect(list.output).toMatch(/^1\s+\S+\s+sa:bootstrap-admin\s+first/m);

@@ -1,4 +1,4 @@
-import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import {
   diffPolicies,
   evaluateAccess,
@@ -11,10 +11,12 @@ import {
   type SessionImpact,
   type SubjectContext,
 } from '@tollgate/policy';
+import { CloseCode } from '@tollgate/proto';
 import { NotFoundError, ValidationError } from '../../common/errors';
 import { AuditWriter } from '../audit/audit-writer';
 import type { Principal } from '../identity/principal';
 import { ActivePolicyService, type ActivePolicy } from '../identity/rbac/active-policy.service';
+import { ReviewsService } from '../reviews/reviews.service';
 import { StoreService } from '../store/store.service';
 import { AgentRegistry } from '../tunnel/agent-registry';
 import { unifiedDiff } from './text-diff';
@@ -57,11 +59,37 @@ export class PolicyVersionsService implements OnModuleInit {
     private readonly policies: ActivePolicyService,
     private readonly registry: AgentRegistry,
     private readonly audit: AuditWriter,
+    private readonly reviews: ReviewsService,
   ) {}
 
+  private readonly logger = new Logger('policy');
+
   onModuleInit(): void {
-    // Agents enforce the active version: every apply (API, CLI, restore) re-sends their bundles.
-    this.policies.onApplied(() => this.registry.pushBundlesSoon());
+    // Agents enforce the active version: every apply (API, CLI, restore) re-sends their bundles,
+    // and live sessions the new version no longer allows are ended.
+    this.policies.onApplied((applied) => {
+      this.registry.pushBundlesSoon();
+      this.endRevokedSessions(applied).catch((error: unknown) =>
+        this.logger.error({ err: error }, 'could not check live sessions against the new policy'),
+      );
+    });
+  }
+
+  /** Ends the live sessions on this replica that `applied` no longer allows (CloseCode.POLICY_CHANGED). */
+  private async endRevokedSessions(applied: ActivePolicy): Promise<void> {
+    for (const { session } of await this.liveSessions(applied.policy)) {
+      const grants = await this.reviews.grantsFor(session.subject.subject);
+      const decision = evaluateAccess(applied.policy, session.subject, 'connect', session.connection, {
+        grants,
+      });
+      if (decision.allowed) continue;
+      for (const agent of this.registry.all()) {
+        agent.sessions.get(session.id)?.(
+          `policy version ${applied.version ?? 'default'} no longer allows this session: ${decision.reason}`,
+          CloseCode.POLICY_CHANGED,
+        );
+      }
+    }
   }
 
   async list(): Promise<{ items: PolicyVersionSummary[] }> {

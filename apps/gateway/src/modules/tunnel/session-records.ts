@@ -108,7 +108,7 @@ export class SessionRecords {
 }
 
 function closeReason(reason: string): SessionCloseReason {
-  if (reason.startsWith('killed by ')) return 'killed';
+  if (reason.startsWith('killed by ') || /^policy version \S+ no longer allows/.test(reason)) return 'killed';
   if (reason.startsWith('the session reached its maximum duration')) return 'expired';
   if (/agent/i.test(reason)) return 'agent-lost';
   if (/unreachable|error|failed/i.test(reason)) return 'error';
