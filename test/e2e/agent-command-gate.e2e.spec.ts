@@ -37,6 +37,8 @@ guardrails:
     deny: { commands: ['^rm '], message: 'rm is not allowed here' }
   - name: deletes-need-approval
     require_approval: { commands: ['^delete '], approvers: [group:dba], timeout: 2m }
+  - name: truncates-need-quick-approval
+    require_approval: { commands: ['^truncate '], approvers: [group:dba], timeout: 2s }
 `;
 
 /**
@@ -217,6 +219,14 @@ describe('agent-side command gate: durable audit before forwarding, approvals he
     await waitForClient(/after\n$/);
   });
 
+  it('a held command nobody decides times out with an error, and the session goes on', async () => {
+    client.write('truncate logs\n');
+    await waitForClient(/ERROR .*review [0-9a-f-]{36} was expired, so the command was not run\n/);
+    expect(received).not.toContain('truncate');
+    client.write('still on\n');
+    await waitForClient(/still on\n$/);
+  });
+
   it('refuses a command the audit log cannot record, and forwards nothing', async () => {
     await sql(`CREATE FUNCTION refuse_command() RETURNS trigger LANGUAGE plpgsql AS $$
                  BEGIN RAISE EXCEPTION 'audit disk full'; END $$;
@@ -251,6 +261,8 @@ describe('agent-side command gate: durable audit before forwarding, approvals he
       expect.stringMatching(/^command ALLOW "delete row 1" \(rule deletes-need-approval\)$/),
       expect.stringMatching(/^command DENY "delete row 2" \(rule deletes-need-approval\)$/),
       'command ALLOW "after"',
+      'command DENY "truncate logs" (rule truncates-need-quick-approval)',
+      'command ALLOW "still on"',
       'command ALLOW "recorded again"',
     ]);
     const verified = await tollgate(gateway.adminToken, 'audit', 'verify');
