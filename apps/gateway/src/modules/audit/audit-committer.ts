@@ -251,7 +251,11 @@ export class AuditCommitter {
     if (this.sessionHeads.size > MAX_CACHED_SESSIONS) this.sessionHeads.clear();
     this.stats.batches += 1;
     this.stats.records += appends.length;
-    this.onCommit?.(records);
+    try {
+      this.onCommit?.(records);
+    } catch {
+      // A listener's failure (e.g. a webhook queue) never turns a durable commit into a refusal.
+    }
     return committed;
   }
 }
