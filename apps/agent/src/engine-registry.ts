@@ -1,11 +1,18 @@
+import { resolveSecretReference } from '@tollgate/config';
 import type { Protocol } from '@tollgate/proto';
+import { PostgresEngine } from '@tollgate/protocol-postgres';
 import { TcpEngine, type RelayEngine } from '@tollgate/protocol-tcp';
 
 /** Protocol engines by protocol; a connection whose protocol has no engine is refused. */
 export class EngineRegistry {
   private readonly engines = new Map<Protocol, RelayEngine>();
 
-  constructor(engines: readonly RelayEngine[] = [new TcpEngine()]) {
+  constructor(
+    engines: readonly RelayEngine[] = [
+      new TcpEngine(),
+      new PostgresEngine({ resolveSecret: resolveSecretReference }),
+    ],
+  ) {
     for (const engine of engines) this.engines.set(engine.protocol, engine);
   }
 

@@ -9,7 +9,9 @@ import {
 } from '@tollgate/proto';
 import { TargetUnreachableError, type EngineSession, type FrameCodec } from '@tollgate/protocol-tcp';
 import type { Logger } from 'pino';
+import type { Policy } from '@tollgate/policy';
 import type { EngineRegistry } from './engine-registry';
+import { sessionCommands } from './session-commands';
 
 const sessionCodec: FrameCodec<SessionDown, SessionUp> = {
   wrap: (frame) => ({ kind: { $case: 'frame', frame } }),
@@ -52,7 +54,11 @@ export class SessionRunner {
   }
 
   /** Starts serving; returns a refusal instead when the agent will not serve it. */
-  open(request: OpenSession, bundle: Bundle | undefined): Refusal | undefined {
+  open(
+    request: OpenSession,
+    bundle: Bundle | undefined,
+    enforced: { readonly version: number; readonly policy: Policy },
+  ): Refusal | undefined {
     const spec = bundle?.connections.find((c) => c.name === request.connectionName);
     if (!spec) {
       return {
@@ -85,8 +91,13 @@ export class SessionRunner {
     let failedEarly = false;
     stream.on('error', () => (failedEarly = true));
     stream.write({ kind: { $case: 'attach', attach: { sessionId: request.sessionId } } });
+    const commands = sessionCommands(spec, request, enforced, (message) => {
+      if (!stream.writableEnded && !stream.destroyed) stream.write(message);
+    });
+    stream.on('data', (message: SessionDown) => commands.audit.handle(message));
+    stream.on('close', () => commands.audit.close('the session stream closed'));
     void engine
-      .open(spec, { connectTimeoutMs: this.connectTimeoutMs })
+      .open(spec, { connectTimeoutMs: this.connectTimeoutMs, session: request, commands: commands.port })
       .then(
         async (session) => {
           this.starting--;

@@ -156,7 +156,7 @@ export class TunnelClient {
             return;
           case 'openSession': {
             const request = message.kind.openSession;
-            const refusal = this.sessions.open(request, this.bundle);
+            const refusal = this.sessions.open(request, this.bundle, this.enforced);
             if (refusal) {
               this.logger.warn({ sessionId: request.sessionId, reason: refusal.message }, 'session refused');
               send({

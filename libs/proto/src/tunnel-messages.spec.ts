@@ -160,7 +160,7 @@ describe('ClientDown', () => {
         openResult: {
           result: {
             $case: 'failed',
-            failed: { code: OpenFailureCode.AGENT_OFFLINE, message: 'no agent online' },
+            failed: { code: OpenFailureCode.AGENT_OFFLINE, message: 'no agent online', protocol: Protocol.POSTGRES },
           },
         },
       },

@@ -2,8 +2,15 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { credentials, Metadata, type ChannelCredentials } from '@grpc/grpc-js';
 import type { ConnectConfig } from '@tollgate/config';
-import { ClientTunnelClient, OpenFailureCode, type ClientDown, type ClientUp } from '@tollgate/proto';
+import {
+  ClientTunnelClient,
+  OpenFailureCode,
+  Protocol,
+  type ClientDown,
+  type ClientUp,
+} from '@tollgate/proto';
 import { relaySocket, type FrameCodec } from '@tollgate/protocol-tcp';
+import { refusePostgresClient } from './postgres-refusal';
 import { readOpenResult } from './read-open-result';
 
 const clientCodec: FrameCodec<ClientDown, ClientUp> = {
@@ -113,8 +120,10 @@ async function serveSocket(
       options.report(
         `${options.connectionName}: ${FAILURES[failed?.code ?? OpenFailureCode.UNSPECIFIED]}: ${failed?.message ?? 'no detail'}`,
       );
-      socket.resetAndDestroy();
       call.end();
+      // A native client learns why in its own protocol where the CLI knows it; otherwise a reset.
+      if (failed?.protocol === Protocol.POSTGRES) refusePostgresClient(socket, failed.code, failed.message);
+      else socket.resetAndDestroy();
       return;
     }
     sessionId = result.result.opened.sessionId;

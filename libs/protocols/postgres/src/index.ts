@@ -46,8 +46,4 @@ export { CancelRegistry } from './proxy/cancel-registry';
 export type { PostgresTargetSettings } from './proxy/target-settings';
 export { TargetConnectError } from './proxy/target-connect.error';
 export { frameStreamDuplex } from './engine/frame-stream.duplex';
-export {
-  PostgresEngine,
-  type PostgresEngineOptions,
-  type PostgresSessionServices,
-} from './engine/postgres.engine';
+export { PostgresEngine, type PostgresEngineOptions } from './engine/postgres.engine';

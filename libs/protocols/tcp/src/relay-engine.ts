@@ -1,4 +1,5 @@
-import type { ConnectionSpec, Protocol } from '@tollgate/proto';
+import type { ConnectionSpec, OpenSession, Protocol } from '@tollgate/proto';
+import type { CommandPort } from './command-port';
 import type { FrameCodec } from './frame-codec';
 import type { FrameStream, RelayOutcome } from './socket-relay';
 
@@ -10,7 +11,15 @@ import type { FrameStream, RelayOutcome } from './socket-relay';
 export interface RelayEngine {
   readonly protocol: Protocol;
   /** Reaches the target; rejects with TargetUnreachableError with a message for the caller. */
-  open(spec: ConnectionSpec, options: { readonly connectTimeoutMs: number }): Promise<EngineSession>;
+  open(spec: ConnectionSpec, options: EngineOpenOptions): Promise<EngineSession>;
+}
+
+export interface EngineOpenOptions {
+  readonly connectTimeoutMs: number;
+  /** The session the gateway opened: who it is for and under which policy version. */
+  readonly session?: OpenSession;
+  /** The policy and audit path for command-aware engines. */
+  readonly commands?: CommandPort;
 }
 
 export interface EngineSession {

@@ -64,11 +64,17 @@ export class SessionBroker {
       connection: { name: connection.name, protocol: connection.protocol, tags },
       source: client.getPeer(),
     });
-    if (!decision.allowed) return fail(client, OpenFailureCode.DENIED, decision.reason);
+    const protocol = PROTOCOL_CODES[connection.protocol];
+    if (!decision.allowed) return fail(client, OpenFailureCode.DENIED, decision.reason, protocol);
 
     const candidates = this.registry.onlineAmong(connection.agents.map((a) => a.agentId));
     if (candidates.length === 0) {
-      return fail(client, OpenFailureCode.AGENT_OFFLINE, `no agent serving "${connection.name}" is online`);
+      return fail(
+        client,
+        OpenFailureCode.AGENT_OFFLINE,
+        `no agent serving "${connection.name}" is online`,
+        protocol,
+      );
     }
     const sessionId = randomUUID();
     const log = this.logger.log.child({ sessionId, connection: connection.name, subject: principal.subject });
@@ -94,6 +100,7 @@ export class SessionBroker {
         client,
         OpenFailureCode.INTERNAL,
         'the session could not be recorded in the audit log, so it is refused',
+        protocol,
       );
     }
 
@@ -137,7 +144,7 @@ export class SessionBroker {
         agentCall.end();
         this.records.closed(sessionId, `target unreachable: ${result.message}`);
         log.info({ agent: agent.name, reason: result.message }, 'target unreachable');
-        return fail(client, OpenFailureCode.TARGET_UNREACHABLE, result.message);
+        return fail(client, OpenFailureCode.TARGET_UNREACHABLE, result.message, protocol);
       }
       this.records.opened(sessionId, agent.agentId);
       client.write({
@@ -193,6 +200,7 @@ export class SessionBroker {
       client,
       OpenFailureCode.AGENT_OFFLINE,
       `no agent serving "${connection.name}" could take the session (${refusals.join('; ')})`,
+      protocol,
     );
   }
 }
@@ -222,10 +230,18 @@ async function targetResult(call: AgentSessionCall): Promise<TargetOutcome> {
   };
 }
 
-function fail(client: ClientCall, code: OpenFailureCode, message: string): void {
+function fail(
+  client: ClientCall,
+  code: OpenFailureCode,
+  message: string,
+  protocol: Protocol = Protocol.UNSPECIFIED,
+): void {
   if (client.writableEnded) return;
   client.write({
-    kind: { $case: 'openResult', openResult: { result: { $case: 'failed', failed: { code, message } } } },
+    kind: {
+      $case: 'openResult',
+      openResult: { result: { $case: 'failed', failed: { code, message, protocol } } },
+    },
   });
   client.end();
 }

@@ -74,7 +74,7 @@ describe('frameStreamDuplex', () => {
     const bytes = frameStreamDuplex(t.near, codec);
     const tick = () => new Promise((resolve) => setImmediate(resolve));
     await tick();
-    for (let i = 0; i < 64; i++) t.deliver({ kind: { $case: 'data', data: Buffer.alloc(4096) } });
+    for (let i = 0; i < 320; i++) t.deliver({ kind: { $case: 'data', data: Buffer.alloc(4096) } });
     await tick();
     expect(t.near.isPaused()).toBe(true);
     bytes.resume();

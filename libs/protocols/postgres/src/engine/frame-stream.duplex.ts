@@ -20,6 +20,8 @@ export function frameStreamDuplex<In, Out>(stream: FrameStream<Out>, codec: Fram
 
   const duplex = new Duplex({
     allowHalfOpen: false,
+    // Generous, because pausing the tunnel stream also holds back the audit acks that travel on it.
+    readableHighWaterMark: 1024 * 1024,
     read() {
       stream.resume();
     },

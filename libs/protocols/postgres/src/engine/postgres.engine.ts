@@ -1,8 +1,10 @@
-import type { Masker } from '@tollgate/masking';
-import { Protocol, TlsMode, type ConnectionSpec, type OpenSession } from '@tollgate/proto';
+import { Masker } from '@tollgate/masking';
+import { Protocol, TlsMode, type ConnectionSpec } from '@tollgate/proto';
 import {
   dialTcpTarget,
   TargetUnreachableError,
+  type CommandPort,
+  type EngineOpenOptions,
   type EngineSession,
   type FrameCodec,
   type FrameStream,
@@ -15,18 +17,11 @@ import { runPostgresSession } from '../proxy/postgres-session';
 import type { PostgresTargetSettings } from '../proxy/target-settings';
 import { frameStreamDuplex } from './frame-stream.duplex';
 
-/** What a session needs from the agent: the policy gate (with durable audit), masking, and a sink for outcomes. */
-export interface PostgresSessionServices {
-  readonly gate: CommandGate;
-  readonly masker: Masker;
-  readonly onStatement?: (outcome: StatementOutcome) => void;
-}
-
 export interface PostgresEngineOptions {
-  /** Builds the services for one session from the connection and the session the gateway opened. */
-  readonly servicesFor: (spec: ConnectionSpec, session: OpenSession | undefined) => PostgresSessionServices;
   /** Resolves the connection's credential reference (env:/file:) on the agent. */
   readonly resolveSecret: (reference: string) => string;
+  /** Receives what happened to each forwarded statement (rows, bytes, duration, masking). */
+  readonly onStatement?: (spec: ConnectionSpec, outcome: StatementOutcome) => void;
 }
 
 const TLS_MODES: Partial<Record<TlsMode, PostgresTargetSettings['tls']['mode']>> = {
@@ -49,14 +44,19 @@ export class PostgresEngine implements RelayEngine {
 
   constructor(private readonly options: PostgresEngineOptions) {}
 
-  async open(
-    spec: ConnectionSpec,
-    options: { readonly connectTimeoutMs: number; readonly session?: OpenSession },
-  ): Promise<EngineSession> {
+  async open(spec: ConnectionSpec, options: EngineOpenOptions): Promise<EngineSession> {
+    const commands = options.commands;
+    // Without a policy path the engine would forward commands unchecked: refuse instead (fail closed).
+    if (!commands) throw new TargetUnreachableError('the agent has no policy path for this session');
     const target = this.targetSettings(spec, options.connectTimeoutMs);
     const probe = await dialTcpTarget({ host: target.host, port: target.port }, options.connectTimeoutMs);
     probe.destroy();
-    const services = this.options.servicesFor(spec, options.session);
+    const onStatement = this.options.onStatement;
+    const services = {
+      gate: commandGate(commands),
+      masker: Masker.compile([commands.masking]),
+      ...(onStatement ? { onStatement: (outcome: StatementOutcome) => onStatement(spec, outcome) } : {}),
+    };
     let abort: (() => void) | undefined;
     return {
       relay: async <In, Out>(stream: FrameStream<Out>, codec: FrameCodec<In, Out>): Promise<RelayOutcome> => {
@@ -93,4 +93,18 @@ export class PostgresEngine implements RelayEngine {
       connectTimeoutMs,
     };
   }
+}
+
+/** Adapts the agent's command port to the session engine: the classifier's facts are the policy's facts. */
+function commandGate(commands: CommandPort): CommandGate {
+  return {
+    decide: (command, notify) =>
+      commands.decide(
+        command.text,
+        command.classification.ok
+          ? { kind: 'sql', statements: command.classification.statements }
+          : { kind: 'sql', statements: [], parseError: command.classification.error },
+        notify,
+      ),
+  };
 }

@@ -144,6 +144,11 @@ export interface OpenResult_Failed {
   code: OpenFailureCode;
   /** Human-readable detail shown to the user; no secrets. */
   message: string;
+  /**
+   * Protocol of the connection when the caller may know it exists (unspecified for NOT_FOUND), so
+   * the CLI can answer the native client with an error in that client's own protocol.
+   */
+  protocol: Protocol;
 }
 
 /**
@@ -710,7 +715,7 @@ export const OpenResult_Opened: MessageFns<OpenResult_Opened> = {
 };
 
 function createBaseOpenResult_Failed(): OpenResult_Failed {
-  return { code: 0, message: '' };
+  return { code: 0, message: '', protocol: 0 };
 }
 
 export const OpenResult_Failed: MessageFns<OpenResult_Failed> = {
@@ -720,6 +725,9 @@ export const OpenResult_Failed: MessageFns<OpenResult_Failed> = {
     }
     if (message.message !== '') {
       writer.uint32(18).string(message.message);
+    }
+    if (message.protocol !== 0) {
+      writer.uint32(24).int32(message.protocol);
     }
     return writer;
   },
@@ -753,6 +761,14 @@ export const OpenResult_Failed: MessageFns<OpenResult_Failed> = {
             message.message = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.protocol = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -769,6 +785,7 @@ export const OpenResult_Failed: MessageFns<OpenResult_Failed> = {
     return {
       code: isSet(object.code) ? openFailureCodeFromJSON(object.code) : 0,
       message: isSet(object.message) ? globalThis.String(object.message) : '',
+      protocol: isSet(object.protocol) ? protocolFromJSON(object.protocol) : 0,
     };
   },
 
@@ -780,6 +797,9 @@ export const OpenResult_Failed: MessageFns<OpenResult_Failed> = {
     if (message.message !== '') {
       obj.message = message.message;
     }
+    if (message.protocol !== 0) {
+      obj.protocol = protocolToJSON(message.protocol);
+    }
     return obj;
   },
 
@@ -790,6 +810,7 @@ export const OpenResult_Failed: MessageFns<OpenResult_Failed> = {
     const message = createBaseOpenResult_Failed();
     message.code = object.code ?? 0;
     message.message = object.message ?? '';
+    message.protocol = object.protocol ?? 0;
     return message;
   },
 };

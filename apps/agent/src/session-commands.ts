@@ -1,0 +1,48 @@
+import { evaluateAccess, maskingRulesFor, type CommandContext, type Policy } from '@tollgate/policy';
+import { Protocol, type ConnectionSpec, type OpenSession, type SessionUp } from '@tollgate/proto';
+import type { CommandPort } from '@tollgate/protocol-tcp';
+import { gateCommand } from './command-gate';
+import { SessionAuditClient } from './session-audit-client';
+
+const PROTOCOL_NAMES: Partial<Record<Protocol, string>> = {
+  [Protocol.POSTGRES]: 'postgres',
+  [Protocol.MYSQL]: 'mysql',
+  [Protocol.SSH]: 'ssh',
+  [Protocol.KUBERNETES]: 'kubernetes',
+  [Protocol.HTTP]: 'http',
+  [Protocol.TCP]: 'tcp',
+};
+
+/**
+ * The policy and audit path one session's engine uses: commands are decided by the policy version
+ * the agent enforces, for the subject and actor chain the gateway verified, and recorded over the
+ * session's own stream before the engine may forward them.
+ */
+export function sessionCommands(
+  spec: ConnectionSpec,
+  request: OpenSession,
+  enforced: { readonly version: number; readonly policy: Policy },
+  send: (message: SessionUp) => void,
+): { port: CommandPort; audit: SessionAuditClient } {
+  const who = {
+    subject: request.context?.subject ?? '',
+    groups: request.context?.groups ?? [],
+    actorChain: (request.context?.actors ?? []).map((actor) => ({ subject: actor.subject })),
+  };
+  const connection = { name: spec.name, protocol: PROTOCOL_NAMES[spec.protocol] ?? 'tcp', tags: spec.tags };
+  const access = evaluateAccess(enforced.policy, who, 'connect', connection);
+  const context: CommandContext = {
+    subject: who,
+    connection,
+    readOnly: access.session?.readOnly ?? false,
+  };
+  const audit = new SessionAuditClient(send, { policyVersion: enforced.version });
+  const port: CommandPort = {
+    masking: maskingRulesFor(enforced.policy, context),
+    decide: async (text, facts, notify) => {
+      const result = await gateCommand({ policy: enforced.policy, context, facts, text, audit, notify });
+      return result.allow ? { allow: true } : { allow: false, message: result.message };
+    },
+  };
+  return { port, audit };
+}

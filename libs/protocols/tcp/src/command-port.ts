@@ -1,0 +1,14 @@
+import type { CommandFacts, MaskingRules } from '@tollgate/policy';
+
+export type CommandVerdict = { readonly allow: true } | { readonly allow: false; readonly message: string };
+
+/**
+ * What a command-aware engine (postgres, later mysql, ssh...) gets from the agent for one session:
+ * each command decided by the enforced policy and recorded durably before the answer (fail closed),
+ * and the masking rules the session must apply. Engines that relay bytes (tcp) ignore it.
+ */
+export interface CommandPort {
+  readonly masking: MaskingRules;
+  /** Resolves only after the decision is durable; `notify` reaches the client while a command is held. */
+  decide(text: string, facts: CommandFacts, notify: (message: string) => void): Promise<CommandVerdict>;
+}

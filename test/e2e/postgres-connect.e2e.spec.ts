@@ -1,0 +1,217 @@
+import { spawn } from 'node:child_process';
+import { Client } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createAgent,
+  createTestDatabase,
+  loginDevUser,
+  spawnAgent,
+  spawnCli,
+  spawnConnect,
+  startPostgresCluster,
+  startTunnelGateway,
+  type CliProcess,
+  type PostgresCluster,
+  type TunnelGateway,
+} from '@tollgate/testing';
+
+const POLICY = `version: 1
+roles:
+  - name: admins
+    subjects: ['group:tollgate-admins']
+    connections: ['*']
+    verbs: [connect, exec, admin, 'audit:read', review]
+  - name: developers
+    subjects: ['group:developers']
+    connections: [pg-app]
+    verbs: [connect]
+  - name: dbas
+    subjects: ['group:dba']
+    connections: ['*']
+    verbs: [connect, review]
+guardrails:
+  - name: no-drop
+    match: {protocol: postgres}
+    deny: {statements: [DROP, TRUNCATE], message: dropping tables is not allowed here}
+  - name: deletes-need-approval
+    match: {connections: [pg-app]}
+    require_approval: {statements: [DELETE], approvers: ['group:dba'], timeout: 2m}
+masking:
+  - name: pii
+    match: {connections: ['tag:pii=true']}
+    detectors: [email]
+    columns: [customers.ssn]
+`;
+
+interface SessionDetail {
+  subject: string;
+  events: { kind: string; event: Record<string, unknown> }[];
+}
+
+/**
+ * The PostgreSQL data path as a user meets it: psql and node-postgres talk to `tollgate connect`,
+ * through a real gateway and a real agent, to a real PostgreSQL that authenticates with SCRAM.
+ */
+describe('PostgreSQL through tollgate connect (gateway + agent + SCRAM target)', () => {
+  let cluster: PostgresCluster;
+  let gateway: TunnelGateway;
+  let developerToken: string;
+  let dbaToken: string;
+  let port: number;
+  const processes: CliProcess[] = [];
+  const cleanups: (() => unknown)[] = [];
+
+  const psql = (args: string[], input = '', atPort = port) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(
+        'psql',
+        ['-h', '127.0.0.1', '-p', String(atPort), '-U', 'dev', '-d', 'app', '-X', '-At', ...args],
+        {
+          env: { ...process.env, PGPASSWORD: '', PGCONNECT_TIMEOUT: '20' },
+        },
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+      child.stdin.end(input);
+    });
+
+  const sessionsOf = async (subjectLike: string) => {
+    const list = await gateway.api<{ items: { id: string; subject: string }[] }>(
+      'GET',
+      '/api/v1/sessions?connection=pg-app',
+    );
+    const details: SessionDetail[] = [];
+    for (const item of list.body.items.filter((s) => s.subject.includes(subjectLike))) {
+      details.push((await gateway.api<SessionDetail>('GET', `/api/v1/sessions/${item.id}`)).body);
+    }
+    return details;
+  };
+
+  beforeAll(async () => {
+    cluster = await startPostgresCluster();
+    cleanups.push(() => cluster.stop());
+    cluster.sql(
+      `CREATE TABLE customers (id int PRIMARY KEY, email text, ssn text);
+       INSERT INTO customers VALUES (1, 'ada@example.com', '123-45-6789'), (2, 'bob@example.org', '234-56-7890');
+       CREATE TABLE scratch (id int);
+       ALTER TABLE customers OWNER TO tg_scram; ALTER TABLE scratch OWNER TO tg_scram;`,
+      'app',
+    );
+    const store = await createTestDatabase();
+    cleanups.push(store.drop);
+    gateway = await startTunnelGateway(['--dev-idp', '--dev-idp-port', '0'], { DATABASE_URL: store.url });
+    processes.push(gateway.cli);
+    expect((await gateway.api('POST', '/api/v1/policy', { document: POLICY })).status).toBe(201);
+    const agentToken = await createAgent(gateway, 'edge-pg');
+    const created = await gateway.api('POST', '/api/v1/connections', {
+      name: 'pg-app',
+      protocol: 'postgres',
+      tags: { pii: 'true' },
+      target: {
+        host: cluster.host,
+        port: cluster.port,
+        database: 'app',
+        username: 'tg_scram',
+        tls: { mode: 'disable' },
+      },
+      credential: { password: 'env:APP_DB_PASSWORD' },
+      agents: ['edge-pg'],
+    });
+    expect(created.status).toBe(201);
+    processes.push(
+      await spawnAgent(gateway.grpcUrl, agentToken, { env: { APP_DB_PASSWORD: cluster.password } }),
+    );
+    developerToken = (await loginDevUser(gateway.httpUrl, 'developer')).access_token;
+    dbaToken = (await loginDevUser(gateway.httpUrl, 'dba')).access_token;
+    const connect = await spawnConnect(gateway.grpcUrl, developerToken, 'pg-app');
+    processes.push(connect.cli);
+    port = connect.port;
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all(processes.map((p) => p.stop('SIGKILL')));
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+
+  it('lets psql in without a password; the agent authenticates to the target with SCRAM', async () => {
+    const result = await psql(['-c', 'select current_user, count(*) from customers']);
+    expect(result).toMatchObject({ code: 0, stdout: 'tg_scram|2\n' });
+  });
+
+  it('denies DROP with SQLSTATE 42501, the session goes on, and the audit names the developer', async () => {
+    const result = await psql(['-v', 'VERBOSITY=verbose'], 'select 1;\ndrop table scratch;\nselect 2;\n');
+    expect(result.stdout).toBe('1\n2\n');
+    expect(result.stderr).toContain('ERROR:  42501: dropping tables is not allowed here');
+    expect(cluster.sql("select count(*) from pg_tables where tablename = 'scratch'", 'app').trim()).toBe('1');
+
+    const commands = (await sessionsOf('user:'))
+      .flatMap((s) => s.events)
+      .filter((e) => e.kind === 'command')
+      .map((e) => e.event);
+    expect(commands).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ command: 'drop table scratch;', decision: 'deny', rule: 'no-drop' }),
+        expect.objectContaining({ command: 'select 2;', decision: 'allow' }),
+      ]),
+    );
+  });
+
+  it('masks e-mail addresses and the ssn column in results', async () => {
+    const result = await psql(['-c', 'select email, ssn, ssn as s from customers order by id']);
+    expect(result.stdout).toBe('a***@***.com|********|********\nb***@***.org|********|********\n');
+  });
+
+  it('holds a DELETE until a DBA approves it, then runs it exactly once', async () => {
+    cluster.sql('insert into scratch values (1), (2)', 'app');
+    const client = new Client({ host: '127.0.0.1', port, user: 'dev', database: 'app' });
+    await client.connect();
+    const notices: string[] = [];
+    client.on('notice', (notice) => notices.push(notice.message ?? ''));
+    try {
+      const deleting = client.query('delete from scratch where id = 1');
+      await expect.poll(() => notices.length, { timeout: 20_000 }).toBe(1);
+      const review = /review ([0-9a-f-]{36})/.exec(notices[0] ?? '')?.[1];
+      expect(review).toBeDefined();
+      expect(cluster.sql('select count(*) from scratch', 'app').trim()).toBe('2');
+
+      const approve = spawnCli(['reviews', 'approve', review as string], {
+        TOLLGATE_TOKEN: dbaToken,
+        TOLLGATE_URL: gateway.httpUrl,
+      });
+      expect(await approve.exited()).toBe(0);
+      expect((await deleting).rowCount).toBe(1);
+      expect(cluster.sql('select id from scratch', 'app').trim()).toBe('2');
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('tells psql in its own protocol why a connection its role does not allow is refused', async () => {
+    const other = await gateway.api('POST', '/api/v1/connections', {
+      name: 'pg-admin',
+      protocol: 'postgres',
+      target: {
+        host: cluster.host,
+        port: cluster.port,
+        database: 'app',
+        username: 'tg_scram',
+        tls: { mode: 'disable' },
+      },
+      credential: { password: 'env:APP_DB_PASSWORD' },
+      agents: ['edge-pg'],
+    });
+    expect(other.status).toBe(201);
+    const denied = spawnCli(['connect', 'pg-admin', '--port', '0', '--grpc', gateway.grpcUrl], {
+      TOLLGATE_TOKEN: developerToken,
+    });
+    processes.push(denied);
+    const listening = await denied.waitFor(/listening on 127\.0\.0\.1:(\d+)/);
+    const result = await psql(['-c', 'select 1'], '', Number(listening[1]));
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/FATAL: {2}tollgate: .*pg-admin/);
+    expect(cluster.sql("select count(*) from pg_stat_activity where usename = 'tg_scram'").trim()).toBe('0');
+  });
+});
