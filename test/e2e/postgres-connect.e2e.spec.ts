@@ -159,6 +159,30 @@ describe('PostgreSQL through tollgate connect (gateway + agent + SCRAM target)',
     );
   });
 
+  it('shows each statement with its decision, rows, bytes and time in `tollgate sessions show`', async () => {
+    const result = await psql([], 'select id from customers order by id;\ndrop table customers;\n');
+    expect(result.stdout).toBe('1\n2\n');
+    const sessions = await gateway.api<{ items: { id: string; state: string }[] }>(
+      'GET',
+      '/api/v1/sessions?connection=pg-app',
+    );
+    const latest = sessions.body.items[0]?.id;
+    const show = async () => {
+      const cli = spawnCli(['sessions', 'show', latest], {
+        TOLLGATE_TOKEN: gateway.adminToken,
+        TOLLGATE_URL: gateway.httpUrl,
+      });
+      await cli.exited();
+      return cli.output();
+    };
+    await expect.poll(show, { timeout: 10_000 }).toContain('session.close');
+    const text = await show();
+    expect(text).toMatch(/command ALLOW "select id from customers order by id;"/);
+    expect(text).toMatch(/result {2}"select id from customers order by id;": 2 rows, \d+ bytes in [\d.]+ ms/);
+    expect(text).toMatch(/command DENY "drop table customers;" \(rule no-drop\)/);
+    expect(text).not.toMatch(/result {2}"drop table customers;"/);
+  });
+
   it('masks e-mail addresses and the ssn column in results', async () => {
     const result = await psql(['-c', 'select email, ssn, ssn as s from customers order by id']);
     expect(result.stdout).toBe('a***@***.com|********|********\nb***@***.org|********|********\n');

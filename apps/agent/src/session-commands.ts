@@ -43,6 +43,20 @@ export function sessionCommands(
       const result = await gateCommand({ policy: enforced.policy, context, facts, text, audit, notify });
       return result.allow ? { allow: true } : { allow: false, message: result.message };
     },
+    report: (result) =>
+      send({
+        kind: {
+          $case: 'commandResult',
+          commandResult: {
+            command: result.command,
+            rows: result.rows,
+            bytes: result.bytes,
+            durationUs: Math.round(result.durationMs * 1000),
+            error: result.error ?? '',
+            masked: [...result.masked],
+          },
+        },
+      }),
   };
   return { port, audit };
 }

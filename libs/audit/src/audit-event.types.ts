@@ -70,6 +70,22 @@ export interface CommandEvent extends EventBase {
   readonly reviewId?: string;
 }
 
+/** What a forwarded command did at the target: rows, bytes and time, recorded after it completed. */
+export interface CommandResultEvent extends EventBase {
+  readonly type: 'command.result';
+  readonly sessionId: string;
+  readonly actor: AuditActor;
+  readonly connection: AuditConnectionRef;
+  readonly command: string;
+  readonly rows: number;
+  readonly bytes: number;
+  readonly durationMs: number;
+  /** The target's error, when the command failed there. */
+  readonly error?: string;
+  /** Why values were masked in the results (detector names, `column:table.column`). */
+  readonly masked?: readonly string[];
+}
+
 export interface AuthorizationEvent extends EventBase {
   readonly type: 'authorization';
   readonly actor: AuditActor;
@@ -115,6 +131,7 @@ export type AuditEvent =
   | SessionOpenEvent
   | SessionCloseEvent
   | CommandEvent
+  | CommandResultEvent
   | AuthorizationEvent
   | PolicyChangeEvent
   | ReviewRequestEvent

@@ -6,6 +6,7 @@ export type {
   AuthorizationEvent,
   CommandDecisionKind,
   CommandEvent,
+  CommandResultEvent,
   PolicyChangeEvent,
   ReviewDecisionEvent,
   ReviewRequestEvent,

@@ -160,7 +160,11 @@ describe('ClientDown', () => {
         openResult: {
           result: {
             $case: 'failed',
-            failed: { code: OpenFailureCode.AGENT_OFFLINE, message: 'no agent online', protocol: Protocol.POSTGRES },
+            failed: {
+              code: OpenFailureCode.AGENT_OFFLINE,
+              message: 'no agent online',
+              protocol: Protocol.POSTGRES,
+            },
           },
         },
       },

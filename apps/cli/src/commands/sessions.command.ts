@@ -124,6 +124,17 @@ function describeEvent(kind: string, event: Record<string, unknown>): string {
   switch (kind) {
     case 'command':
       return `command ${text('decision').toUpperCase()} ${JSON.stringify(text('command'))}${text('rule') ? ` (rule ${text('rule')})` : ''}`;
+    case 'command.result': {
+      const number = (key: string) => (typeof event[key] === 'number' ? event[key] : 0);
+      const masked =
+        Array.isArray(event['masked']) && event['masked'].length
+          ? ` masked ${event['masked'].join(',')}`
+          : '';
+      const outcome = text('error')
+        ? `ERROR ${JSON.stringify(text('error'))}`
+        : `${number('rows')} rows, ${number('bytes')} bytes`;
+      return `result  ${JSON.stringify(text('command'))}: ${outcome} in ${number('durationMs')} ms${masked}`;
+    }
     case 'session.close':
       return `session.close ${text('reason')}${text('detail') ? `: ${text('detail')}` : ''}`;
     default:

@@ -11,4 +11,15 @@ export interface CommandPort {
   readonly masking: MaskingRules;
   /** Resolves only after the decision is durable; `notify` reaches the client while a command is held. */
   decide(text: string, facts: CommandFacts, notify: (message: string) => void): Promise<CommandVerdict>;
+  /** What a forwarded command did at the target, for the session's audit trail (not awaited). */
+  report(result: CommandResultReport): void;
+}
+
+export interface CommandResultReport {
+  readonly command: string;
+  readonly rows: number;
+  readonly bytes: number;
+  readonly durationMs: number;
+  readonly error?: string;
+  readonly masked: readonly string[];
 }

@@ -1,7 +1,7 @@
 export { dataFrame, halfCloseFrame, MAX_FRAME_DATA_BYTES, resetFrame, type FrameCodec } from './frame-codec';
 export { relaySocket, type FrameStream, type RelayOutcome } from './socket-relay';
 export type { EngineOpenOptions, EngineSession, RelayEngine } from './relay-engine';
-export type { CommandPort, CommandVerdict } from './command-port';
+export type { CommandPort, CommandResultReport, CommandVerdict } from './command-port';
 export { TargetUnreachableError } from './target-unreachable.error';
 export { dialTcpTarget } from './tcp-target';
 export { TcpEngine } from './tcp.engine';

@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import type {
   AuditActor,
   CommandEvent,
+  CommandResultEvent,
   SessionCloseEvent,
   SessionCloseReason,
   SessionOpenEvent,
@@ -17,6 +18,11 @@ export interface SessionAuditContext {
   readonly connection: { readonly name: string; readonly protocol: string };
   readonly policyVersion: number | null;
 }
+
+export type CommandResultAudit = Omit<
+  CommandResultEvent,
+  'id' | 'time' | 'type' | 'sessionId' | 'actor' | 'connection' | 'policyVersion'
+>;
 
 export type CommandAudit = Omit<
   CommandEvent,
@@ -62,6 +68,18 @@ export class SessionAuditService {
     return this.write(session, event, command.decision, command.message ?? command.rule ?? null);
   }
 
+  /** What a forwarded command did at the target (rows, bytes, time), on both chains. */
+  commandResult(session: SessionAuditContext, result: CommandResultAudit): Promise<CommittedAudit> {
+    const event: CommandResultEvent = {
+      ...base(session),
+      ...result,
+      type: 'command.result',
+      actor: actor(session),
+      connection: session.connection,
+    };
+    return this.write(session, event, result.error ? 'error' : 'allow', result.error ?? null);
+  }
+
   closed(session: SessionAuditContext, reason: SessionCloseReason, detail?: string): Promise<CommittedAudit> {
     const event: SessionCloseEvent = {
       ...base(session),
@@ -74,7 +92,7 @@ export class SessionAuditService {
 
   private write(
     session: SessionAuditContext,
-    event: SessionOpenEvent | SessionCloseEvent | CommandEvent,
+    event: SessionOpenEvent | SessionCloseEvent | CommandEvent | CommandResultEvent,
     decision: string,
     reason: string | null,
   ): Promise<CommittedAudit> {

@@ -4,6 +4,7 @@ import {
   CommandDecision,
   type ApprovalRequest,
   type CommandAudit,
+  type CommandResult,
   type SessionDown,
   type SessionUp,
 } from '@tollgate/proto';
@@ -51,6 +52,9 @@ export class SessionCommands {
       case 'approvalRequest':
         void this.hold(context, message.kind.approvalRequest, reply, agent);
         return;
+      case 'commandResult':
+        void this.recordResult(context, message.kind.commandResult);
+        return;
       default:
         return;
     }
@@ -84,6 +88,26 @@ export class SessionCommands {
         durable: false,
         error: 'the audit store refused the event',
       };
+    }
+  }
+
+  /** Results are recorded after the fact; the command already ran under a durable CommandAudit. */
+  private async recordResult(context: SessionAuditContext | undefined, result: CommandResult): Promise<void> {
+    if (!context) return;
+    try {
+      await this.audit.commandResult(context, {
+        command: result.command,
+        rows: result.rows,
+        bytes: result.bytes,
+        durationMs: Math.round(result.durationUs / 10) / 100,
+        ...(result.error ? { error: result.error } : {}),
+        ...(result.masked.length ? { masked: result.masked } : {}),
+      });
+    } catch (error) {
+      this.logger.log.error(
+        { err: error, sessionId: context.sessionId },
+        'command result could not be recorded',
+      );
     }
   }
 

@@ -20,8 +20,6 @@ import { frameStreamDuplex } from './frame-stream.duplex';
 export interface PostgresEngineOptions {
   /** Resolves the connection's credential reference (env:/file:) on the agent. */
   readonly resolveSecret: (reference: string) => string;
-  /** Receives what happened to each forwarded statement (rows, bytes, duration, masking). */
-  readonly onStatement?: (spec: ConnectionSpec, outcome: StatementOutcome) => void;
 }
 
 const TLS_MODES: Partial<Record<TlsMode, PostgresTargetSettings['tls']['mode']>> = {
@@ -51,11 +49,10 @@ export class PostgresEngine implements RelayEngine {
     const target = this.targetSettings(spec, options.connectTimeoutMs);
     const probe = await dialTcpTarget({ host: target.host, port: target.port }, options.connectTimeoutMs);
     probe.destroy();
-    const onStatement = this.options.onStatement;
     const services = {
       gate: commandGate(commands),
       masker: Masker.compile([commands.masking]),
-      ...(onStatement ? { onStatement: (outcome: StatementOutcome) => onStatement(spec, outcome) } : {}),
+      onStatement: (outcome: StatementOutcome) => commands.report({ ...outcome, command: outcome.text }),
     };
     let abort: (() => void) | undefined;
     return {

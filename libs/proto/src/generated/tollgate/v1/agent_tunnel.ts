@@ -420,7 +420,28 @@ export interface SessionUp {
     | { $case: 'frame'; frame: StreamFrame }
     | { $case: 'commandAudit'; commandAudit: CommandAudit }
     | { $case: 'approvalRequest'; approvalRequest: ApprovalRequest }
+    | { $case: 'commandResult'; commandResult: CommandResult }
     | undefined;
+}
+
+/**
+ * CommandResult reports what a forwarded command did at the target, once it completed: rows,
+ * bytes and time for the session's audit trail. Not acked: the command already ran under a durable
+ * CommandAudit; a result that cannot be recorded is logged, not fatal.
+ */
+export interface CommandResult {
+  /** The command as recorded in its CommandAudit. */
+  command: string;
+  /** Rows returned (or copied out) to the client. */
+  rows: number;
+  /** Result bytes sent to the client. */
+  bytes: number;
+  /** From forwarding the command to its completion, in microseconds. */
+  durationUs: number;
+  /** The target's error message when the command failed there; empty on success. */
+  error: string;
+  /** Why values were masked in the results (detector names, `column:table.column`). */
+  masked: string[];
 }
 
 /** SessionDown is everything the gateway sends on a Session stream. */
@@ -1931,6 +1952,9 @@ export const SessionUp: MessageFns<SessionUp> = {
       case 'approvalRequest':
         ApprovalRequest.encode(message.kind.approvalRequest, writer.uint32(90).fork()).join();
         break;
+      case 'commandResult':
+        CommandResult.encode(message.kind.commandResult, writer.uint32(98).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1997,6 +2021,17 @@ export const SessionUp: MessageFns<SessionUp> = {
             };
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.kind = {
+              $case: 'commandResult',
+              commandResult: CommandResult.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2033,7 +2068,17 @@ export const SessionUp: MessageFns<SessionUp> = {
                           $case: 'approvalRequest',
                           approvalRequest: ApprovalRequest.fromJSON(object.approval_request),
                         }
-                      : undefined,
+                      : isSet(object.commandResult)
+                        ? {
+                            $case: 'commandResult',
+                            commandResult: CommandResult.fromJSON(object.commandResult),
+                          }
+                        : isSet(object.command_result)
+                          ? {
+                              $case: 'commandResult',
+                              commandResult: CommandResult.fromJSON(object.command_result),
+                            }
+                          : undefined,
     };
   },
 
@@ -2049,6 +2094,8 @@ export const SessionUp: MessageFns<SessionUp> = {
       obj.commandAudit = CommandAudit.toJSON(message.kind.commandAudit);
     } else if (message.kind?.$case === 'approvalRequest') {
       obj.approvalRequest = ApprovalRequest.toJSON(message.kind.approvalRequest);
+    } else if (message.kind?.$case === 'commandResult') {
+      obj.commandResult = CommandResult.toJSON(message.kind.commandResult);
     }
     return obj;
   },
@@ -2098,7 +2145,171 @@ export const SessionUp: MessageFns<SessionUp> = {
         }
         break;
       }
+      case 'commandResult': {
+        if (object.kind?.commandResult !== undefined && object.kind?.commandResult !== null) {
+          message.kind = {
+            $case: 'commandResult',
+            commandResult: CommandResult.fromPartial(object.kind.commandResult),
+          };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseCommandResult(): CommandResult {
+  return { command: '', rows: 0, bytes: 0, durationUs: 0, error: '', masked: [] };
+}
+
+export const CommandResult: MessageFns<CommandResult> = {
+  encode(message: CommandResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.command !== '') {
+      writer.uint32(10).string(message.command);
+    }
+    if (message.rows !== 0) {
+      writer.uint32(16).uint64(message.rows);
+    }
+    if (message.bytes !== 0) {
+      writer.uint32(24).uint64(message.bytes);
+    }
+    if (message.durationUs !== 0) {
+      writer.uint32(32).uint64(message.durationUs);
+    }
+    if (message.error !== '') {
+      writer.uint32(42).string(message.error);
+    }
+    for (const v of message.masked) {
+      writer.uint32(50).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CommandResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCommandResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.command = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.rows = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.bytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.durationUs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.masked.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CommandResult {
+    return {
+      command: isSet(object.command) ? globalThis.String(object.command) : '',
+      rows: isSet(object.rows) ? globalThis.Number(object.rows) : 0,
+      bytes: isSet(object.bytes) ? globalThis.Number(object.bytes) : 0,
+      durationUs: isSet(object.durationUs)
+        ? globalThis.Number(object.durationUs)
+        : isSet(object.duration_us)
+          ? globalThis.Number(object.duration_us)
+          : 0,
+      error: isSet(object.error) ? globalThis.String(object.error) : '',
+      masked: globalThis.Array.isArray(object?.masked)
+        ? object.masked.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: CommandResult): unknown {
+    const obj: any = {};
+    if (message.command !== '') {
+      obj.command = message.command;
+    }
+    if (message.rows !== 0) {
+      obj.rows = Math.round(message.rows);
+    }
+    if (message.bytes !== 0) {
+      obj.bytes = Math.round(message.bytes);
+    }
+    if (message.durationUs !== 0) {
+      obj.durationUs = Math.round(message.durationUs);
+    }
+    if (message.error !== '') {
+      obj.error = message.error;
+    }
+    if (message.masked?.length) {
+      obj.masked = message.masked;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CommandResult>, I>>(base?: I): CommandResult {
+    return CommandResult.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CommandResult>, I>>(object: I): CommandResult {
+    const message = createBaseCommandResult();
+    message.command = object.command ?? '';
+    message.rows = object.rows ?? 0;
+    message.bytes = object.bytes ?? 0;
+    message.durationUs = object.durationUs ?? 0;
+    message.error = object.error ?? '';
+    message.masked = object.masked?.map((e) => e) || [];
     return message;
   },
 };
