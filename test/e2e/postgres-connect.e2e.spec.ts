@@ -183,6 +183,39 @@ describe('PostgreSQL through tollgate connect (gateway + agent + SCRAM target)',
     expect(text).not.toMatch(/result {2}"drop table customers;"/);
   });
 
+  it('runs one-off SQL with tollgate exec through the same policy, masking and audit', async () => {
+    const exec = async (...args: string[]) => {
+      const cli = spawnCli(['exec', 'pg-app', '--grpc', gateway.grpcUrl, ...args], {
+        TOLLGATE_TOKEN: developerToken,
+      });
+      const code = await cli.exited();
+      return { code, output: cli.output() };
+    };
+    const table = await exec('-c', 'select id, email from customers order by id');
+    expect(table).toEqual({
+      code: 0,
+      output: [
+        ' id | email',
+        '----+--------------',
+        ' 1  | a***@***.com',
+        ' 2  | b***@***.org',
+        '(2 rows)',
+        '',
+      ].join('\n'),
+    });
+    expect((await exec('--format', 'json', '-c', 'select id from customers where id = 2')).output).toBe(
+      '[{"id":"2"}]\n',
+    );
+    expect((await exec('--format', 'csv', '-c', 'select id, ssn from customers where id = 1')).output).toBe(
+      'id,ssn\r\n1,********\r\n',
+    );
+    const denied = await exec('-c', 'drop table customers');
+    expect(denied.code).toBe(1);
+    expect(denied.output).toContain('ERROR: dropping tables is not allowed here (SQLSTATE 42501)');
+    const missing = await exec('-f', '/nonexistent.sql');
+    expect(missing).toEqual({ code: 1, output: 'tollgate exec: cannot read /nonexistent.sql: ENOENT\n' });
+  });
+
   it('masks e-mail addresses and the ssn column in results', async () => {
     const result = await psql(['-c', 'select email, ssn, ssn as s from customers order by id']);
     expect(result.stdout).toBe('a***@***.com|********|********\nb***@***.org|********|********\n');

@@ -5,6 +5,7 @@ import { agentCommand } from './commands/agent.command';
 import { apiKeysCommand } from './commands/api-keys.command';
 import { auditCommand } from './commands/audit.command';
 import { connectCommand } from './commands/connect.command';
+import { execCommand } from './commands/exec.command';
 import { gatewayCommand } from './commands/gateway.command';
 import { loginCommand } from './commands/login.command';
 import { logoutCommand } from './commands/logout.command';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
     .addCommand(tokenCommand())
     .addCommand(apiKeysCommand())
     .addCommand(connectCommand())
+    .addCommand(execCommand())
     .addCommand(adminCommand())
     .addCommand(auditCommand())
     .addCommand(sessionsCommand())

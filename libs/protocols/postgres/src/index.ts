@@ -47,3 +47,10 @@ export type { PostgresTargetSettings } from './proxy/target-settings';
 export { TargetConnectError } from './proxy/target-connect.error';
 export { frameStreamDuplex } from './engine/frame-stream.duplex';
 export { PostgresEngine, type PostgresEngineOptions } from './engine/postgres.engine';
+export {
+  runSimpleQuery,
+  QueryError,
+  type QueryRun,
+  type StatementResult,
+} from './client/simple-query.client';
+export { formatResults, type ResultFormat } from './client/result-format';

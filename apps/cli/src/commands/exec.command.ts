@@ -1,0 +1,92 @@
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { loadConnectConfig } from '@tollgate/config';
+import { GATEWAY_VERSION } from '@tollgate/gateway';
+import { Protocol } from '@tollgate/proto';
+import {
+  formatResults,
+  frameStreamDuplex,
+  runSimpleQuery,
+  type ResultFormat,
+} from '@tollgate/protocol-postgres';
+import { describeFailure, clientCodec, openTunnelSession, tunnelClient } from '../connect/tunnel-session';
+import { currentAccessToken } from '../credentials/access-token';
+import { runClientCommand } from './run-client-command';
+
+interface ExecFlags {
+  command?: string;
+  file?: string;
+  format: ResultFormat;
+  grpc?: string;
+  insecure?: boolean;
+  caFile?: string;
+}
+
+/**
+ * `tollgate exec NAME -c SQL`: one-off commands through the same pipeline as `connect` (the same
+ * session, policy, masking and audit), printed as a table, JSON or CSV. Exits 1 when the session
+ * cannot open or any statement fails.
+ */
+export function execCommand(): Command {
+  return new Command('exec')
+    .description('run SQL on a PostgreSQL connection through the gateway and print the results')
+    .argument('<name>', 'connection name')
+    .addOption(new Option('-c, --command <sql>', 'SQL to run (several statements are decided as a whole)'))
+    .addOption(new Option('-f, --file <file>', 'read the SQL from a file'))
+    .addOption(
+      new Option('--format <format>', 'output format').choices(['table', 'json', 'csv']).default('table'),
+    )
+    .addOption(
+      new Option('--grpc <url>', 'gateway gRPC URL (default http://127.0.0.1:8010; or TOLLGATE_GRPC_URL)'),
+    )
+    .addOption(new Option('--insecure', 'allow plain text to a gateway that is not on loopback'))
+    .addOption(new Option('--ca-file <file>', 'CA certificates for the gateway (default: system roots)'))
+    .action((name: string, flags: ExecFlags) =>
+      runClientCommand('exec', async () => {
+        if ((flags.command === undefined) === (flags.file === undefined)) {
+          throw new Error('give the SQL with exactly one of -c/--command or -f/--file');
+        }
+        const sql = flags.command ?? readSql(flags.file as string);
+        const config = loadConnectConfig({
+          grpcUrl: flags.grpc,
+          insecure: flags.insecure,
+          caFile: flags.caFile,
+        });
+        const token = await currentAccessToken();
+        const client = tunnelClient(config);
+        try {
+          const outcome = await openTunnelSession(client, {
+            connectionName: name,
+            token,
+            clientVersion: GATEWAY_VERSION,
+            clientAddr: 'tollgate exec',
+          });
+          if (outcome.kind === 'failed') throw new Error(describeFailure(name, outcome.failed));
+          if (outcome.opened.protocol !== Protocol.POSTGRES) {
+            outcome.call.cancel();
+            throw new Error(
+              `${name}: exec supports PostgreSQL connections; use \`tollgate connect\` for this one`,
+            );
+          }
+          const run = await runSimpleQuery(frameStreamDuplex(outcome.call, clientCodec), sql);
+          for (const notice of run.notices) process.stderr.write(`NOTICE: ${notice}\n`);
+          process.stdout.write(formatResults(run.results, flags.format));
+          const failed = run.results.filter((r) => r.error);
+          for (const { error } of failed) {
+            process.stderr.write(`ERROR: ${error?.message} (SQLSTATE ${error?.code})\n`);
+          }
+          if (failed.length > 0) process.exitCode = 1;
+        } finally {
+          client.close();
+        }
+      }),
+    );
+}
+
+function readSql(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new Error(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+  }
+}
