@@ -180,7 +180,17 @@ describe('gateway process lifecycle (real `tollgate` processes)', () => {
 describe('tollgate start (quickstart)', () => {
   it('brings the gateway up on the embedded store and prints where it listens', async () => {
     const dir = makeTempDir();
-    const cli = spawnCli(['start', '--data-dir', dir.path, '--http-port', '0', '--grpc-port', '0']);
+    const cli = spawnCli([
+      'start',
+      '--data-dir',
+      dir.path,
+      '--http-port',
+      '0',
+      '--grpc-port',
+      '0',
+      '--dev-idp-port',
+      '0',
+    ]);
     try {
       const match = await cli.waitFor(/API\s+(http:\/\/\S+)\/api\/v1/);
       const url = match[1];

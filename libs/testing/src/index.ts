@@ -21,11 +21,5 @@ export {
   startTunnelGateway,
   type TunnelGateway,
 } from './tunnel-stack';
-export {
-  echoTarget,
-  replyAfterEofTarget,
-  startTcpTarget,
-  unusedPort,
-  type TcpTarget,
-} from './tcp-targets';
+export { echoTarget, replyAfterEofTarget, startTcpTarget, unusedPort, type TcpTarget } from './tcp-targets';
 export { startPostgresCluster, type PostgresCluster } from './postgres-cluster';
