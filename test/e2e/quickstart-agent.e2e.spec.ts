@@ -13,7 +13,19 @@ async function startQuickstart(
   dataDir: string,
 ): Promise<{ cli: CliProcess; httpUrl: string; token: string }> {
   const cli = spawnCli(
-    ['start', '--data-dir', dataDir, '--http-port', '0', '--grpc-port', '0', '--log-format', 'json'],
+    [
+      'start',
+      '--data-dir',
+      dataDir,
+      '--http-port',
+      '0',
+      '--grpc-port',
+      '0',
+      '--dev-idp-port',
+      '0',
+      '--log-format',
+      'json',
+    ],
     { TOLLGATE_BOOTSTRAP_ADMIN_SECRET: TEST_BOOTSTRAP_ADMIN_SECRET },
   );
   const [, httpUrl] = (await cli.waitFor(/API\s+(http:\/\/\S+)\/api\/v1/)) as unknown as [string, string];
