@@ -121,6 +121,20 @@ describe('PostgreSQL through tollgate connect (gateway + agent + SCRAM target)',
       agents: ['edge-pg'],
     });
     expect(created.status).toBe(201);
+    const adminOnly = await gateway.api('POST', '/api/v1/connections', {
+      name: 'pg-admin',
+      protocol: 'postgres',
+      target: {
+        host: cluster.host,
+        port: cluster.port,
+        database: 'app',
+        username: 'tg_scram',
+        tls: { mode: 'disable' },
+      },
+      credential: { password: 'env:APP_DB_PASSWORD' },
+      agents: ['edge-pg'],
+    });
+    expect(adminOnly.status).toBe(201);
     processes.push(
       await spawnAgent(gateway.grpcUrl, agentToken, { env: { APP_DB_PASSWORD: cluster.password } }),
     );
@@ -246,21 +260,21 @@ describe('PostgreSQL through tollgate connect (gateway + agent + SCRAM target)',
     }
   });
 
+  it("listens on PostgreSQL's local port by default, and refuses early a connection the role does not allow", async () => {
+    const env = { TOLLGATE_TOKEN: developerToken, TOLLGATE_URL: gateway.httpUrl };
+    const onDefault = spawnCli(['connect', 'pg-app', '--grpc', gateway.grpcUrl], env);
+    processes.push(onDefault);
+    await onDefault.waitFor(/listening on 127\.0\.0\.1:5433 for "pg-app"/);
+    const viaDefault = await psql(['-c', 'select 42'], '', 5433);
+    expect(viaDefault.stdout).toBe('42\n');
+    await onDefault.stop('SIGINT');
+
+    const refused = spawnCli(['connect', 'pg-admin', '--grpc', gateway.grpcUrl], env);
+    expect(await refused.exited()).toBe(1);
+    expect(refused.output()).toMatch(/^tollgate connect: pg-admin: denied: /);
+  });
+
   it('tells psql in its own protocol why a connection its role does not allow is refused', async () => {
-    const other = await gateway.api('POST', '/api/v1/connections', {
-      name: 'pg-admin',
-      protocol: 'postgres',
-      target: {
-        host: cluster.host,
-        port: cluster.port,
-        database: 'app',
-        username: 'tg_scram',
-        tls: { mode: 'disable' },
-      },
-      credential: { password: 'env:APP_DB_PASSWORD' },
-      agents: ['edge-pg'],
-    });
-    expect(other.status).toBe(201);
     const denied = spawnCli(['connect', 'pg-admin', '--port', '0', '--grpc', gateway.grpcUrl], {
       TOLLGATE_TOKEN: developerToken,
     });

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from './config.error';
 import { readSettings, type Environment, type SettingOverrides, type SettingValues } from './config-source';
-import { port } from './setting-schemas';
 import { isLoopbackHost, tunnelEndpoint } from './tunnel-endpoint';
 
 /** Settings of `tollgate connect` (the local listener that tunnels to a connection). */
@@ -15,8 +14,10 @@ export const connectSettings = {
   port: {
     env: 'TOLLGATE_CONNECT_PORT',
     flag: '--port',
-    schema: port(8999),
-    expected: 'a local TCP port number 0-65535 (default 8999 for tcp; 0 picks a free port)',
+    // Unset means the protocol's default (postgres 5433, mysql 3307, ssh 2222, http and kubernetes 8081, tcp 8999).
+    schema: z.coerce.number().int().min(0).max(65535).optional(),
+    expected:
+      "a local TCP port number 0-65535 (default: the protocol's port, e.g. 5433 for postgres; 0 picks a free port)",
   },
   insecure: {
     env: 'TOLLGATE_INSECURE',

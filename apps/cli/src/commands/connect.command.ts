@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { ConfigError, loadConnectConfig } from '@tollgate/config';
 import { GATEWAY_VERSION } from '@tollgate/gateway';
+import { defaultLocalPort } from '../connect/default-port';
 import { startLocalListener } from '../connect/local-listener';
 import { currentAccessToken, NotLoggedInError } from '../credentials/access-token';
 
@@ -16,7 +17,12 @@ export function connectCommand(): Command {
   return new Command('connect')
     .description('listen on 127.0.0.1 and relay each connection through the gateway to NAME')
     .argument('<name>', 'connection name')
-    .addOption(new Option('--port <port>', 'local port (default 8999 for tcp; 0 picks a free port)'))
+    .addOption(
+      new Option(
+        '--port <port>',
+        "local port (default: the protocol's, e.g. 5433 for postgres, 8999 for tcp; 0 picks a free port)",
+      ),
+    )
     .addOption(
       new Option('--grpc <url>', 'gateway gRPC URL (default http://127.0.0.1:8010; or TOLLGATE_GRPC_URL)'),
     )
@@ -46,11 +52,20 @@ export function connectCommand(): Command {
         );
         process.exit(1);
       }
+      const report = (line: string) => process.stderr.write(`${line}\n`);
+      let port: number;
+      try {
+        port = config.port ?? (await defaultLocalPort(name, token, report));
+      } catch (error) {
+        process.stderr.write(`tollgate connect: ${error instanceof Error ? error.message : String(error)}\n`);
+        process.exit(1);
+      }
       const listener = await startLocalListener(config, {
         connectionName: name,
+        port,
         token,
         clientVersion: GATEWAY_VERSION,
-        report: (line) => process.stderr.write(`${line}\n`),
+        report,
       });
       process.stdout.write(`listening on 127.0.0.1:${listener.port} for "${name}"; Ctrl-C to stop\n`);
       const stop = () => {

@@ -18,6 +18,8 @@ export interface LocalListener {
 
 export interface ListenerOptions {
   readonly connectionName: string;
+  /** Local port to listen on (0 picks a free one). */
+  readonly port: number;
   readonly token: string;
   readonly clientVersion: string;
   /** One line per event the user should see (session opened, failed, ended with an error). */
@@ -41,10 +43,10 @@ export async function startLocalListener(
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.port, '127.0.0.1', () => resolve());
+    server.listen(options.port, '127.0.0.1', () => resolve());
   });
   const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
+  const port = typeof address === 'object' && address ? address.port : options.port;
   return {
     port,
     close: async () => {

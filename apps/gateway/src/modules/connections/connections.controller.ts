@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Ip, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ValidationPipe } from '../../common/validation/validation.pipe';
 import { oneOfRequestSchemas, problemResponse, requestSchema } from '../../openapi/json-schema';
@@ -12,6 +12,10 @@ import {
   type UpdateConnectionInput,
 } from './connection.schemas';
 import type { ConnectionView } from './connection.presenter';
+import { Authenticated } from '../identity/http/access.decorators';
+import { CurrentPrincipal } from '../identity/http/current-principal.decorator';
+import type { Principal } from '../identity/principal';
+import { CheckConnectAccessUseCase, type ConnectAccessView } from './usecases/check-connect-access.usecase';
 import { CreateConnectionUseCase } from './usecases/create-connection.usecase';
 import { DeleteConnectionUseCase } from './usecases/delete-connection.usecase';
 import { GetConnectionUseCase } from './usecases/get-connection.usecase';
@@ -28,7 +32,22 @@ export class ConnectionsController {
     private readonly getConnection: GetConnectionUseCase,
     private readonly updateConnection: UpdateConnectionUseCase,
     private readonly deleteConnection: DeleteConnectionUseCase,
+    private readonly checkConnectAccess: CheckConnectAccessUseCase,
   ) {}
+
+  @Get(':ref/access')
+  @Authenticated()
+  @ApiOperation({
+    summary: "Whether the caller may connect, and the connection's protocol (any signed-in caller)",
+  })
+  @ApiResponse({ status: 404, ...problemResponse })
+  access(
+    @Param('ref') ref: string,
+    @CurrentPrincipal() principal: Principal,
+    @Ip() source: string,
+  ): Promise<ConnectAccessView> {
+    return this.checkConnectAccess.execute(ref, principal, source);
+  }
 
   @Post()
   @HttpCode(201)

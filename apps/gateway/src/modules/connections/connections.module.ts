@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ConnectionsController } from './connections.controller';
+import { CheckConnectAccessUseCase } from './usecases/check-connect-access.usecase';
 import { CreateConnectionUseCase } from './usecases/create-connection.usecase';
 import { DeleteConnectionUseCase } from './usecases/delete-connection.usecase';
 import { GetConnectionUseCase } from './usecases/get-connection.usecase';
@@ -14,6 +15,7 @@ import { UpdateConnectionUseCase } from './usecases/update-connection.usecase';
     GetConnectionUseCase,
     UpdateConnectionUseCase,
     DeleteConnectionUseCase,
+    CheckConnectAccessUseCase,
   ],
 })
 export class ConnectionsModule {}

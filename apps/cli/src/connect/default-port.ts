@@ -1,0 +1,47 @@
+import { loadCliConfig } from '@tollgate/config';
+
+/** DESIGN's local listener ports, by protocol, so native clients find `tollgate connect` where they expect. */
+export const DEFAULT_LOCAL_PORTS: Readonly<Record<string, number>> = {
+  postgres: 5433,
+  mysql: 3307,
+  ssh: 2222,
+  http: 8081,
+  kubernetes: 8081,
+  tcp: 8999,
+};
+
+/**
+ * Asks the gateway what the connection speaks (and whether the caller may connect at all) to choose
+ * the local port. A refusal ends `connect` before it listens; a gateway that cannot be asked leaves
+ * the tcp default, with a warning.
+ */
+export async function defaultLocalPort(
+  connectionName: string,
+  token: string,
+  warn: (line: string) => void,
+): Promise<number> {
+  const { gatewayUrl } = loadCliConfig();
+  let response: Response;
+  try {
+    response = await fetch(`${gatewayUrl}/api/v1/connections/${encodeURIComponent(connectionName)}/access`, {
+      headers: { authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(10_000),
+    });
+  } catch {
+    warn(
+      `could not ask ${gatewayUrl} for "${connectionName}"'s protocol; listening on the tcp default (use --port)`,
+    );
+    return DEFAULT_LOCAL_PORTS['tcp'];
+  }
+  const body = (await response.json().catch(() => ({}))) as {
+    protocol?: string;
+    allowed?: boolean;
+    reason?: string;
+    detail?: string;
+  };
+  if (response.status === 404) throw new Error(`${connectionName}: not found`);
+  if (!response.ok)
+    throw new Error(`${connectionName}: ${body.detail ?? `the gateway answered ${response.status}`}`);
+  if (!body.allowed) throw new Error(`${connectionName}: denied: ${body.reason ?? 'no reason given'}`);
+  return DEFAULT_LOCAL_PORTS[body.protocol ?? 'tcp'] ?? DEFAULT_LOCAL_PORTS['tcp'];
+}
