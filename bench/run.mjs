@@ -11,6 +11,7 @@ const suites = {
   startup: () => import('./suites/startup.mjs'),
   tunnel: () => import('./suites/tunnel.mjs'),
   audit: () => import('./suites/audit.mjs'),
+  postgres: () => import('./suites/postgres.mjs'),
 };
 
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(suites);
