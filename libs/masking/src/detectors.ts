@@ -11,6 +11,11 @@ export type BuiltinDetectorName = (typeof BUILTIN_DETECTOR_NAMES)[number];
 export interface ContentDetector {
   readonly name: string;
   readonly pattern: RegExp;
+  /**
+   * A character every match contains. In long values the pattern runs only in windows around its
+   * occurrences: an unbounded pattern scanning a 64 MiB value from every position would take hours.
+   */
+  readonly anchor?: string;
   readonly accept?: (candidate: string) => boolean;
   readonly replace: (candidate: string) => string;
 }
@@ -28,6 +33,7 @@ const keepLast = (candidate: string, visible: number): string => {
 export const BUILTIN_DETECTORS: Record<BuiltinDetectorName, ContentDetector> = {
   email: {
     name: 'email',
+    anchor: '@',
     pattern: /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g,
     replace: (email) => {
       const tld = email.slice(email.lastIndexOf('.'));

@@ -51,6 +51,13 @@ describe('content detectors', () => {
     );
   });
 
+  it('masks inside a 64 MiB value in linear time (detectors run around their anchors)', () => {
+    const value = 'x'.repeat(64 * 1024 * 1024) + ' write to ada@example.com today';
+    const outcome = mask(value);
+    expect(outcome.reasons).toEqual(['email']);
+    expect((outcome.value as string).slice(-28)).toBe(' write to a***@***.com today');
+  });
+
   it('keeps numeric values numeric', () => {
     expect(all.maskContent('4111111111111111', 'number')).toEqual({
       value: '0000000000001111',

@@ -94,16 +94,43 @@ export class Masker {
     const reasons: string[] = [];
     for (const detector of this.detectors) {
       let hit = false;
-      out = out.replace(detector.pattern, (candidate) => {
-        if (detector.accept && !detector.accept(candidate)) return candidate;
-        hit = true;
-        return detector.replace(candidate);
-      });
+      const replace = (text: string) =>
+        text.replace(detector.pattern, (candidate) => {
+          if (detector.accept && !detector.accept(candidate)) return candidate;
+          hit = true;
+          return detector.replace(candidate);
+        });
+      out =
+        detector.anchor && out.length > ANCHOR_WINDOW * 4
+          ? replaceAroundAnchors(out, detector.anchor, replace)
+          : replace(out);
       if (hit) reasons.push(detector.name);
     }
     if (reasons.length > 0 && kind === 'number') out = out.replace(/\*/g, '0');
     return { value: out, reasons };
   }
+}
+
+/** Half-width of the window around an anchor: longer than any match of an anchored detector. */
+const ANCHOR_WINDOW = 512;
+
+function replaceAroundAnchors(value: string, anchor: string, replace: (text: string) => string): string {
+  const windows: [number, number][] = [];
+  for (let at = value.indexOf(anchor); at !== -1; at = value.indexOf(anchor, at + 1)) {
+    const start = Math.max(0, at - ANCHOR_WINDOW);
+    const end = Math.min(value.length, at + ANCHOR_WINDOW);
+    const last = windows[windows.length - 1];
+    if (last && start <= last[1]) last[1] = end;
+    else windows.push([start, end]);
+  }
+  if (windows.length === 0) return value;
+  let out = '';
+  let from = 0;
+  for (const [start, end] of windows) {
+    out += value.slice(from, start) + replace(value.slice(start, end));
+    from = end;
+  }
+  return out + value.slice(from);
 }
 
 function compileColumnGlob(glob: string): { parts: number; regex: RegExp } {

@@ -12,6 +12,7 @@ import {
 import { startPostgresCluster, type PostgresCluster } from '@tollgate/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { serializeStartupPacket } from '../frontend-message.serializer';
 import { CancelRegistry } from './cancel-registry';
 import type { CommandGate, GateVerdict, StatementOutcome } from './command-gate';
 import { runPostgresSession } from './postgres-session';
@@ -346,6 +347,47 @@ describe('PostgreSQL session engine against a real server (SCRAM, MD5, cleartext
       expect(stdout).toContain('number of transactions actually processed: 100/100');
     }
   }, 120_000);
+
+  it('relays a 64 MiB value intact (and still inspects it for masking)', async () => {
+    const client = await nodeClient();
+    try {
+      const result = await client.query<{ big: string }>(
+        "select repeat('x', 67108864) || ' ada@example.com' as big",
+      );
+      const big = result.rows[0]?.big ?? '';
+      expect(big.length).toBe(67108864 + 13);
+      expect(big.endsWith(' a***@***.com')).toBe(true);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('closes the connection with an ErrorResponse on garbage after authentication; the server sees none of it', async () => {
+    const reply = await new Promise<Buffer>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      const chunks: Buffer[] = [];
+      let sent = false;
+      socket.on('data', (c: Buffer) => {
+        chunks.push(c);
+        // After ReadyForQuery ('Z'), send bytes that are no PostgreSQL message.
+        if (!sent && Buffer.concat(chunks).includes(Buffer.from([0x5a, 0, 0, 0, 5]))) {
+          sent = true;
+          socket.write(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+        }
+      });
+      socket.on('close', () => resolve(Buffer.concat(chunks)));
+      socket.write(
+        serializeStartupPacket({
+          name: 'startupMessage',
+          protocolVersion: 196608,
+          parameters: { user: 'x', database: 'x' },
+        }),
+      );
+    });
+    expect(reply.toString()).toContain('08P01');
+    expect(reply.toString()).toContain("invalid protocol message: message 'G'");
+    expect(gate.decisions).toEqual([]);
+  });
 
   it('answers a malformed start-up with an ErrorResponse and closes; nothing reaches the server', async () => {
     const before = cluster.sql("select count(*) from pg_stat_activity where usename = 'tg_scram'").trim();
