@@ -106,35 +106,27 @@ describe('PostgreSQL through tollgate connect (gateway + agent + SCRAM target)',
     processes.push(gateway.cli);
     expect((await gateway.api('POST', '/api/v1/policy', { document: POLICY })).status).toBe(201);
     const agentToken = await createAgent(gateway, 'edge-pg');
-    const created = await gateway.api('POST', '/api/v1/connections', {
-      name: 'pg-app',
-      protocol: 'postgres',
-      tags: { pii: 'true' },
-      target: {
-        host: cluster.host,
-        port: cluster.port,
-        database: 'app',
-        username: 'tg_scram',
-        tls: { mode: 'disable' },
-      },
-      credential: { password: 'env:APP_DB_PASSWORD' },
-      agents: ['edge-pg'],
-    });
-    expect(created.status).toBe(201);
-    const adminOnly = await gateway.api('POST', '/api/v1/connections', {
-      name: 'pg-admin',
-      protocol: 'postgres',
-      target: {
-        host: cluster.host,
-        port: cluster.port,
-        database: 'app',
-        username: 'tg_scram',
-        tls: { mode: 'disable' },
-      },
-      credential: { password: 'env:APP_DB_PASSWORD' },
-      agents: ['edge-pg'],
-    });
-    expect(adminOnly.status).toBe(201);
+    // pg-app carries pii=true (masking applies); developers may use it but not pg-admin.
+    for (const [name, tags] of [
+      ['pg-app', { pii: 'true' }],
+      ['pg-admin', {}],
+    ] as const) {
+      const created = await gateway.api('POST', '/api/v1/connections', {
+        name,
+        protocol: 'postgres',
+        tags,
+        target: {
+          host: cluster.host,
+          port: cluster.port,
+          database: 'app',
+          username: 'tg_scram',
+          tls: { mode: 'disable' },
+        },
+        credential: { password: 'env:APP_DB_PASSWORD' },
+        agents: ['edge-pg'],
+      });
+      expect(created.status).toBe(201);
+    }
     processes.push(
       await spawnAgent(gateway.grpcUrl, agentToken, { env: { APP_DB_PASSWORD: cluster.password } }),
     );

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ValidationPipe } from '../../common/validation/validation.pipe';
 import { RequireVerb } from '../identity/http/access.decorators';
 import { StoreService } from '../store/store.service';
+import { presentAuditEntry } from './audit-entry.presenter';
 import { verifyAuditLog, type AuditVerification } from './audit-verifier';
 
 const exportQuery = z
@@ -54,19 +55,7 @@ export class AuditChainController {
           take: PAGE,
         });
         for (const r of rows) {
-          yield `${JSON.stringify({
-            seq: r.seq.toString(),
-            at: r.at.toISOString(),
-            subject: r.subject,
-            actorChain: r.actorChain,
-            action: r.action,
-            target: r.target,
-            decision: r.decision,
-            reason: r.reason,
-            payload: r.payload,
-            prevHash: r.prevHash,
-            hash: r.hash,
-          })}\n`;
+          yield `${JSON.stringify(presentAuditEntry(r))}\n`;
         }
         if (rows.length < PAGE) return;
         after = rows.at(-1)!.seq;

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ValidationPipe } from '../../common/validation/validation.pipe';
 import { RequireVerb } from '../identity/http/access.decorators';
 import { StoreService } from '../store/store.service';
+import { presentAuditEntry, type AuditEntryView } from './audit-entry.presenter';
 
 const listAuditQuery = z
   .object({
@@ -17,20 +18,6 @@ const listAuditQuery = z
   .strict();
 
 type ListAuditQuery = z.output<typeof listAuditQuery>;
-
-export interface AuditEntryView {
-  readonly seq: string;
-  readonly at: string;
-  readonly subject: string;
-  readonly actorChain: unknown;
-  readonly action: string;
-  readonly target: string | null;
-  readonly decision: string;
-  readonly reason: string | null;
-  readonly payload: unknown;
-  readonly prevHash: string;
-  readonly hash: string;
-}
 
 @ApiTags('audit')
 @Controller('api/v1/audit')
@@ -54,19 +41,7 @@ export class AuditController {
       take: query.limit,
     });
     return {
-      items: rows.map((r) => ({
-        seq: r.seq.toString(),
-        at: r.at.toISOString(),
-        subject: r.subject,
-        actorChain: r.actorChain,
-        action: r.action,
-        target: r.target,
-        decision: r.decision,
-        reason: r.reason,
-        payload: r.payload,
-        prevHash: r.prevHash,
-        hash: r.hash,
-      })),
+      items: rows.map(presentAuditEntry),
     };
   }
 }
