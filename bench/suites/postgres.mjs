@@ -9,7 +9,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { cpus, tmpdir, userInfo } from 'node:os';
+import { cpus, loadavg, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
@@ -401,6 +401,9 @@ async function machinePostgresStore() {
 }
 
 export async function run({ root, log }) {
+  // Other work on the machine skews every number here; the load average before and after says how much.
+  const loadBefore = loadavg()[0];
+  log(`load average (1 min) before: ${loadBefore.toFixed(2)}`);
   const cleanups = [];
   const results = {};
   let copyBytes = 0;
@@ -572,6 +575,9 @@ export async function run({ root, log }) {
       "round trips with node-postgres on one connection (after 200 warm-up); added = the path's percentile minus direct's.",
     '',
     table(['path', 'COPY out', 'SELECT 1 p50', 'SELECT 1 p99', 'added p50', 'added p99'], otherRows),
+    '',
+    `Load average (1 min) before the suite started anything: ${loadBefore.toFixed(2)} on ${cpus().length} cores. ` +
+      'The machine is shared with other work, which can land on any path.',
     '',
     'Goals:',
     '',
