@@ -52,6 +52,20 @@ describe('frameStreamDuplex', () => {
     expect(Buffer.concat(received).toString()).toBe('hello world');
   });
 
+  it('sends a corked burst of small writes as one frame', async () => {
+    const t = tunnel();
+    const bytes = frameStreamDuplex(t.near, codec);
+    bytes.cork();
+    for (let i = 0; i < 100; i++) bytes.write(Buffer.from('row\n'));
+    await new Promise<void>((resolve) => {
+      bytes.uncork();
+      bytes.write(Buffer.alloc(0), () => resolve());
+    });
+    const data = t.sent.filter((f) => f.kind?.$case === 'data');
+    expect(data).toHaveLength(1);
+    expect(data[0]?.kind?.$case === 'data' && data[0].kind.data.toString()).toBe('row\n'.repeat(100));
+  });
+
   it('ends the tunnel stream with a half-close when the engine is done', async () => {
     const t = tunnel();
     const bytes = frameStreamDuplex(t.near, codec);

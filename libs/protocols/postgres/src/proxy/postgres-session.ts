@@ -399,6 +399,9 @@ function relay(
       }
     });
     server.on('data', (chunk: Buffer) => {
+      // Writes caused by one chunk from the server leave together (see frameStreamDuplex's writev).
+      client.cork();
+      process.nextTick(() => client.uncork());
       try {
         serverParser.parse(chunk, (message, frame) => serverPump.push({ message, frame }));
       } catch (error) {
