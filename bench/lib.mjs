@@ -53,3 +53,29 @@ export async function waitForHttp(url, timeoutMs = 120_000) {
   }
   throw new Error(`${url} not healthy within ${timeoutMs} ms`);
 }
+
+/** Bootstrap-admin secret the benchmark gateways start with (TOLLGATE_BOOTSTRAP_ADMIN_SECRET). */
+export const BENCH_ADMIN_SECRET = 'bench-bootstrap-admin-secret-0123456789';
+
+/** An admin token from the gateway (client credentials), and a POST helper for its API. */
+export async function adminApi(httpUrl) {
+  const tokenResponse = await fetch(`${httpUrl}/oauth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: 'bootstrap-admin',
+      client_secret: BENCH_ADMIN_SECRET,
+    }),
+  });
+  const admin = (await tokenResponse.json()).access_token;
+  return async (path, body) => {
+    const response = await fetch(`${httpUrl}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
+    return response.json();
+  };
+}

@@ -13,7 +13,7 @@ import { cpus, loadavg, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
-import { spawnTollgate, summarize, table } from '../lib.mjs';
+import { adminApi, BENCH_ADMIN_SECRET, spawnTollgate, summarize, table } from '../lib.mjs';
 
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
@@ -24,7 +24,6 @@ const SCALE = Number(process.env.BENCH_PG_SCALE ?? 10);
 const COPY_ROWS = Number(process.env.BENCH_PG_COPY_ROWS ?? 1024 * 1024);
 const QUERIES = Number(process.env.BENCH_PG_QUERIES ?? 2000);
 const WARMUP = 200;
-const ADMIN_SECRET = 'bench-bootstrap-admin-secret-0123456789';
 
 const POLICY = `version: 1
 roles:
@@ -166,7 +165,7 @@ async function startTollgate(root, target, store) {
         ...(store ? [] : ['--data-dir', dataDir]),
       ],
       {
-        TOLLGATE_BOOTSTRAP_ADMIN_SECRET: ADMIN_SECRET,
+        TOLLGATE_BOOTSTRAP_ADMIN_SECRET: BENCH_ADMIN_SECRET,
         TOLLGATE_LOG_LEVEL: 'info',
         ...(store ? { DATABASE_URL: store } : {}),
       },
@@ -187,25 +186,7 @@ async function startTollgate(root, target, store) {
       /"httpUrl":"([^"]+)","grpcAddress":"([^"]+)"/,
       'gateway',
     );
-    const tokenResponse = await fetch(`${httpUrl}/oauth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: 'bootstrap-admin',
-        client_secret: ADMIN_SECRET,
-      }),
-    });
-    const admin = (await tokenResponse.json()).access_token;
-    const api = async (path, body) => {
-      const response = await fetch(`${httpUrl}${path}`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-      if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
-      return response.json();
-    };
+    const api = await adminApi(httpUrl);
     await api('/api/v1/policy', { document: POLICY });
     const { token } = await api('/api/v1/agents', { name: 'bench-pg' });
     await api('/api/v1/connections', {

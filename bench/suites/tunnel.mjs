@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect as netConnect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnTollgate, summarize, table } from '../lib.mjs';
+import { adminApi, BENCH_ADMIN_SECRET, spawnTollgate, summarize, table } from '../lib.mjs';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -16,7 +16,6 @@ const PINGS = Number(process.env.BENCH_TUNNEL_PINGS ?? 5000);
 const SESSIONS = Number(process.env.BENCH_TUNNEL_SESSIONS ?? 1000);
 const IDLE = Number(process.env.BENCH_TUNNEL_IDLE ?? 1000);
 const ROUNDS = Number(process.env.BENCH_TUNNEL_ROUNDS ?? 3);
-const ADMIN_SECRET = 'bench-bootstrap-admin-secret-0123456789';
 
 const listen = (server) =>
   new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server.address().port)));
@@ -132,7 +131,7 @@ const rss = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/
 async function tollgateStack(root, ports) {
   const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-bench-tunnel-'));
   const gw = spawnTollgate(root, ['gateway', '--data-dir', dataDir, '--http-port', '0', '--grpc-port', '0'], {
-    TOLLGATE_BOOTSTRAP_ADMIN_SECRET: ADMIN_SECRET,
+    TOLLGATE_BOOTSTRAP_ADMIN_SECRET: BENCH_ADMIN_SECRET,
     TOLLGATE_LOG_LEVEL: 'info',
   });
   const deadline = Date.now() + 120_000;
@@ -142,25 +141,7 @@ async function tollgateStack(root, ports) {
     await new Promise((r) => setTimeout(r, 50));
   }
   const [, httpUrl, grpcAddress] = match;
-  const tokenResponse = await fetch(`${httpUrl}/oauth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: 'bootstrap-admin',
-      client_secret: ADMIN_SECRET,
-    }),
-  });
-  const admin = (await tokenResponse.json()).access_token;
-  const api = async (path, body) => {
-    const response = await fetch(`${httpUrl}${path}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
-    return response.json();
-  };
+  const api = await adminApi(httpUrl);
   const { token } = await api('/api/v1/agents', { name: 'bench' });
   for (const [name, port] of Object.entries(ports)) {
     await api('/api/v1/connections', {
