@@ -57,7 +57,7 @@ export async function waitForHttp(url, timeoutMs = 120_000) {
 /** Bootstrap-admin secret the benchmark gateways start with (TOLLGATE_BOOTSTRAP_ADMIN_SECRET). */
 export const BENCH_ADMIN_SECRET = 'bench-bootstrap-admin-secret-0123456789';
 
-/** An admin token from the gateway (client credentials), and a POST helper for its API. */
+/** A POST helper for the gateway's API with an admin token (client credentials); `api.token` is the token. */
 export async function adminApi(httpUrl) {
   const tokenResponse = await fetch(`${httpUrl}/oauth/token`, {
     method: 'POST',
@@ -69,7 +69,7 @@ export async function adminApi(httpUrl) {
     }),
   });
   const admin = (await tokenResponse.json()).access_token;
-  return async (path, body) => {
+  const api = async (path, body) => {
     const response = await fetch(`${httpUrl}${path}`, {
       method: 'POST',
       headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
@@ -78,4 +78,6 @@ export async function adminApi(httpUrl) {
     if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
     return response.json();
   };
+  api.token = admin;
+  return api;
 }

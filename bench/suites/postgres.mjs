@@ -141,7 +141,7 @@ async function startPgbouncer(target) {
 }
 
 /** gateway (embedded store or DATABASE_URL) + agent + `tollgate connect` for one postgres connection. */
-async function startTollgate(root, target, store) {
+export async function startTollgate(root, target, store) {
   const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-bench-pg-'));
   const procs = [];
   const stop = async () => {
@@ -211,11 +211,11 @@ async function startTollgate(root, target, store) {
     procs.push(agent);
     await waitFor(agent, /"msg":"bundle applied"/, 'agent');
     const cli = spawnTollgate(root, ['connect', 'pg-bench', '--port', '0', '--grpc', grpcUrl], {
-      TOLLGATE_TOKEN: admin,
+      TOLLGATE_TOKEN: api.token,
     });
     procs.push(cli);
     const [, port] = await waitFor(cli, /listening on 127\.0\.0\.1:(\d+)/, 'tollgate connect');
-    return { port: Number(port), stop, gw, agent, cli, httpUrl, admin };
+    return { port: Number(port), stop, gw, agent, cli, httpUrl, admin: api.token };
   } catch (error) {
     await stop();
     throw error;
@@ -223,7 +223,7 @@ async function startTollgate(root, target, store) {
 }
 
 /** The throwaway SCRAM cluster of @tollgate/testing (built), with pgbench data and the COPY table. */
-async function startTarget(root, log) {
+export async function startTarget(root, log) {
   const require = createRequire(import.meta.url);
   const { startPostgresCluster } = require(join(root, 'libs/testing/dist/postgres-cluster.js'));
   const cluster = await startPostgresCluster();
@@ -367,7 +367,7 @@ async function withCpu(pids, work) {
   return { result, cpu };
 }
 
-async function machinePostgresStore() {
+export async function machinePostgresStore() {
   const admin = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' });
   await admin.connect();
   const db = `tollgate_bench_pg_${process.pid}`;

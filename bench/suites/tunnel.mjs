@@ -159,7 +159,7 @@ async function tollgateStack(root, ports) {
   const connects = {};
   for (const name of Object.keys(ports)) {
     const cli = spawnTollgate(root, ['connect', name, '--port', '0', '--grpc', grpcUrl], {
-      TOLLGATE_TOKEN: admin,
+      TOLLGATE_TOKEN: api.token,
     });
     let m;
     while (!(m = /listening on 127\.0\.0\.1:(\d+)/.exec(cli.output())))
