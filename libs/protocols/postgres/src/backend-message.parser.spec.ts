@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { BackendMessage } from './backend-messages';
-import { BackendMessageParser } from './backend-message.parser';
+import { BackendMessageParser, parseBackendFrame } from './backend-message.parser';
+import type { TaggedFrame } from './frame-reader';
 import { serializeBackendMessage, serializeDataRow } from './backend-message.serializer';
 import { backendSamples } from './message-samples';
 import { PostgresProtocolError } from './protocol-error';
@@ -38,6 +39,19 @@ describe('BackendMessageParser', () => {
     }
     const byteByByte = parseAll([...stream].map((b) => Buffer.from([b])));
     expect(byteByByte.messages).toEqual(samples);
+  });
+
+  it('hands out raw frames without decoding them, split anywhere, and they decode to the same messages', () => {
+    const stream = Buffer.concat(samples.map(serializeBackendMessage));
+    for (const cut of [0, 1, 5, 17, Math.floor(stream.length / 2), stream.length - 1]) {
+      const parser = new BackendMessageParser();
+      const frames: TaggedFrame[] = [];
+      for (const chunk of [stream.subarray(0, cut), stream.subarray(cut)]) {
+        parser.frames(chunk, (frame) => frames.push({ code: frame.code, frame: Buffer.from(frame.frame) }));
+      }
+      expect(Buffer.concat(frames.map((f) => f.frame))).toEqual(stream);
+      expect(frames.map((f) => parseBackendFrame(f))).toEqual(samples);
+    }
   });
 
   it('parses a 64 MiB row that arrives in 64 KiB chunks', () => {

@@ -11,22 +11,31 @@ export type BackendMessageCallback = (message: BackendMessage, frame: Buffer) =>
  * frames itself and calls back once per whole message with the parsed message and its raw bytes.
  */
 export class BackendMessageParser {
-  private readonly frames: TaggedFrameReader;
+  private readonly reader: TaggedFrameReader;
 
   constructor(options: { maxMessageLength?: number } = {}) {
-    this.frames = new TaggedFrameReader(options.maxMessageLength ?? DEFAULT_MAX_MESSAGE_LENGTH);
+    this.reader = new TaggedFrameReader(options.maxMessageLength ?? DEFAULT_MAX_MESSAGE_LENGTH);
   }
 
   parse(chunk: Buffer, callback: BackendMessageCallback): void {
-    this.frames.push(chunk);
-    for (let next = this.frames.next(); next; next = this.frames.next()) {
+    this.reader.push(chunk);
+    for (let next = this.reader.next(); next; next = this.reader.next()) {
       callback(parseBackendFrame(next), next.frame);
     }
   }
 
+  /**
+   * Like `parse`, without decoding: calls back once per whole message with its type byte and raw
+   * bytes, for a relay that decodes only the messages it has to look into (parseBackendFrame).
+   */
+  frames(chunk: Buffer, callback: (frame: TaggedFrame) => void): void {
+    this.reader.push(chunk);
+    for (let next = this.reader.next(); next; next = this.reader.next()) callback(next);
+  }
+
   /** Bytes received but not yet a whole message. */
   get buffered(): number {
-    return this.frames.buffered;
+    return this.reader.buffered;
   }
 }
 

@@ -3,7 +3,9 @@ import type { Duplex } from 'node:stream';
 /**
  * Handles a socket's messages strictly in order, even when a handler must wait (a policy decision,
  * a catalog lookup). While a handler waits, or while the queue is long, the source socket is paused,
- * so backpressure reaches the sender instead of memory growing here.
+ * so backpressure reaches the sender instead of memory growing here. Handlers that answer at once
+ * (most messages: a DataRow relayed as it is) run synchronously in `push`, with no queue and no
+ * promise per message.
  */
 export class OrderedPump<T> {
   private readonly queue: T[] = [];
@@ -19,9 +21,13 @@ export class OrderedPump<T> {
   ) {}
 
   push(item: T): void {
-    this.queue.push(item);
-    if (this.queue.length >= this.highWater) this.pause('queue');
-    if (!this.running) void this.drain();
+    if (this.stopped) return;
+    if (this.running || this.queue.length > 0) {
+      this.queue.push(item);
+      if (this.queue.length >= this.highWater) this.pause('queue');
+      return;
+    }
+    this.run(item);
   }
 
   /** Stops reading from the source until every reason given here has been released. */
@@ -31,7 +37,7 @@ export class OrderedPump<T> {
   }
 
   release(reason: string): void {
-    this.pauses.delete(reason);
+    if (!this.pauses.delete(reason)) return;
     if (this.pauses.size === 0 && !this.stopped) this.source.resume();
   }
 
@@ -40,24 +46,46 @@ export class OrderedPump<T> {
     this.queue.length = 0;
   }
 
-  private async drain(): Promise<void> {
+  /** Handles `first`, then whatever queued behind it, until the queue is empty or a handler waits. */
+  private run(first: T): void {
     this.running = true;
-    try {
-      while (this.queue.length > 0 && !this.stopped) {
-        const item = this.queue.shift() as T;
-        const pending = this.handle(item);
-        if (pending) {
-          this.pause('handler');
-          await pending;
-          this.release('handler');
-        }
+    let item = first;
+    for (;;) {
+      let pending: void | Promise<void>;
+      try {
+        pending = this.handle(item);
+      } catch (error) {
+        return this.fail(error);
       }
-      this.release('queue');
-    } catch (error) {
-      this.stop();
-      this.onError(error);
-    } finally {
-      this.running = false;
+      if (this.stopped) return;
+      if (pending) {
+        this.pause('handler');
+        pending.then(
+          () => {
+            if (this.stopped) return;
+            this.release('handler');
+            this.next();
+          },
+          (error: unknown) => this.fail(error),
+        );
+        return;
+      }
+      if (this.queue.length === 0) break;
+      item = this.queue.shift() as T;
     }
+    this.running = false;
+    this.release('queue');
+  }
+
+  private next(): void {
+    if (this.queue.length > 0) return this.run(this.queue.shift() as T);
+    this.running = false;
+    this.release('queue');
+  }
+
+  private fail(error: unknown): void {
+    this.running = false;
+    this.stop();
+    this.onError(error);
   }
 }

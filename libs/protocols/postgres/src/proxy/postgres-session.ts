@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { Masker } from '@tollgate/masking';
-import type { BackendMessage, FieldDescription } from '../backend-messages';
-import { BackendMessageParser } from '../backend-message.parser';
+import type { FieldDescription } from '../backend-messages';
+import { BackendMessageParser, parseBackendFrame } from '../backend-message.parser';
 import {
   fatalErrorResponse,
   noticeResponse,
@@ -11,6 +11,8 @@ import {
 import { FrontendMessageParser } from '../frontend-message.parser';
 import { serializeFrontendMessage } from '../frontend-message.serializer';
 import type { FrontendMessage, StartupPacket } from '../frontend-messages';
+import type { TaggedFrame } from '../frame-reader';
+import { BackendCode } from '../message-codes';
 import { PostgresProtocolError } from '../protocol-error';
 import { classifySql, loadSqlClassifier } from '../sql-classifier';
 import type { CancelRegistry } from './cancel-registry';
@@ -37,7 +39,8 @@ export interface PostgresSessionEnd {
 }
 
 type ClientItem = { message: StartupPacket | FrontendMessage; frame: Buffer };
-type ServerItem = { message: BackendMessage; frame: Buffer };
+/** A server frame, decoded only when the relay has to look inside (most DataRows never are). */
+type ServerItem = TaggedFrame;
 
 interface PendingStatement {
   readonly kind: 'query' | 'execute';
@@ -131,6 +134,7 @@ function relay(
     const end = (reason: string, toClient?: Buffer) => {
       if (ended) return;
       ended = true;
+      flushToClient();
       clientPump.stop();
       serverPump.stop();
       fakeKey.release();
@@ -157,7 +161,7 @@ function relay(
         server.once('drain', () => clientPump.release('server-drain'));
       }
     };
-    const notify = (text: string) => client.write(noticeResponse(text));
+    const notify = (text: string) => toClient(noticeResponse(text));
     const injectDenial = (message: string, how: 'query' | 'extended') => {
       const sql = denialStatement(message);
       expectedDenials.push(denialText(message));
@@ -261,19 +265,51 @@ function relay(
     let copyOut: { format: number } | undefined;
     let held: Buffer[] = [];
 
-    const toClient = (frame: Buffer) => {
-      if (!client.write(frame)) {
+    // Frames relayed unchanged that lie next to each other in the server's read buffer leave as one
+    // slice of it (no copy), written when the current burst of server messages has been handled.
+    let outgoing: Buffer | undefined;
+    const flushToClient = () => {
+      const bytes = outgoing;
+      if (!bytes) return;
+      outgoing = undefined;
+      if (!client.write(bytes)) {
         serverPump.pause('client-drain');
         client.once('drain', () => serverPump.release('client-drain'));
       }
+    };
+    const toClient = (frame: Buffer) => {
+      if (outgoing) {
+        if (frame.buffer === outgoing.buffer && frame.byteOffset === outgoing.byteOffset + outgoing.length) {
+          outgoing = Buffer.from(outgoing.buffer, outgoing.byteOffset, outgoing.length + frame.length);
+          return;
+        }
+        flushToClient();
+      } else {
+        process.nextTick(flushToClient);
+      }
+      outgoing = frame;
     };
     const flushHeld = () => {
       for (const frame of held) toClient(frame);
       held = [];
     };
 
-    const handleServer = ({ message, frame }: ServerItem): void | Promise<void> => {
+    const handleServer = (item: ServerItem): void | Promise<void> => {
+      const { frame } = item;
       const head = pending[0];
+      // The bulk of a result, relayed without decoding when nothing is masked.
+      if (item.code === (BackendCode.DataRow as number) && !options.masker.active) {
+        if (head) {
+          head.rows++;
+          head.bytes += frame.length;
+        }
+        return toClient(frame);
+      }
+      if (item.code === (BackendCode.CopyData as number) && !(copyOut && options.masker.active)) {
+        if (head) head.bytes += frame.length;
+        return toClient(frame);
+      }
+      const message = parseBackendFrame(item);
       switch (message.name) {
         case 'rowDescription':
           flushHeld();
@@ -286,7 +322,6 @@ function relay(
             head.rows++;
             head.bytes += frame.length;
           }
-          if (!options.masker.active) return toClient(frame);
           const masked = maskRow(message.values, fields, options.masker, (f) => catalog.lookup(f));
           if (!masked.changed) return toClient(frame);
           for (const reason of masked.reasons) head?.masked.add(reason);
@@ -307,9 +342,10 @@ function relay(
           }
           return toClient(frame);
         case 'copyData': {
-          if (head) head.bytes += frame.length;
-          if (!copyOut || !options.masker.active) return toClient(frame);
-          if (head) head.rows++;
+          if (head) {
+            head.bytes += frame.length;
+            head.rows++;
+          }
           const masked = maskCopyTextRow(message.data, options.masker);
           if (masked.reasons.length === 0) return toClient(frame);
           for (const reason of masked.reasons) head?.masked.add(reason);
@@ -403,7 +439,7 @@ function relay(
       client.cork();
       process.nextTick(() => client.uncork());
       try {
-        serverParser.parse(chunk, (message, frame) => serverPump.push({ message, frame }));
+        serverParser.frames(chunk, (item) => serverPump.push(item));
       } catch (error) {
         fail(error);
       }
