@@ -7,6 +7,7 @@ import {
   genesisHead,
   GENESIS_HASH,
   linkHash,
+  linkHashOfCanonical,
   verifyChain,
   type ChainedRecord,
   type ChainHead,
@@ -50,6 +51,17 @@ describe('hash chain', () => {
       hash: expected,
       event: { type: 'command', n: 0 },
     });
+  });
+
+  it('gives the same digest from an event already in canonical form', () => {
+    fc.assert(
+      fc.property(fc.string(), fc.nat(), fc.dictionary(fc.string(), fc.jsonValue()), (id, seq, event) => {
+        expect(linkHashOfCanonical(GENESIS_HASH, id, seq + 1, canonicalJson(event))).toBe(
+          linkHash(GENESIS_HASH, id, seq + 1, event),
+        );
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('links each record to the one before and numbers them from 1', () => {

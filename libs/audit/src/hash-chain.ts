@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { canonicalJson } from './canonical-json';
 
 /** The `prevHash` of the first event of every chain. */
@@ -30,7 +30,24 @@ export function genesisHead(chain: string): ChainHead {
 
 /** `sha256(prevHash + canonical({chain, seq, event}))`, hex. */
 export function linkHash(prevHash: string, chain: string, seq: number, event: unknown): string {
-  return createHash('sha256').update(prevHash).update(canonicalJson({ chain, seq, event })).digest('hex');
+  return hash('sha256', prevHash + canonicalJson({ chain, seq, event }), 'hex');
+}
+
+/**
+ * `linkHash` for an event already serialized with `canonicalJson` (and a safe-integer `seq`): the
+ * same digest, so a writer that also stores the canonical text serializes each event once.
+ */
+export function linkHashOfCanonical(
+  prevHash: string,
+  chain: string,
+  seq: number,
+  canonicalEvent: string,
+): string {
+  return hash(
+    'sha256',
+    `${prevHash}{"chain":${JSON.stringify(chain)},"event":${canonicalEvent},"seq":${seq}}`,
+    'hex',
+  );
 }
 
 /** Appends an event after `head`: returns the record to store and the new head. */

@@ -20,6 +20,7 @@ export {
   genesisHead,
   GENESIS_HASH,
   linkHash,
+  linkHashOfCanonical,
   verifyChain,
   type ChainedRecord,
   type ChainFault,

@@ -11,7 +11,7 @@ export {
   type RunMigrationsResult,
 } from './migrations/migration-runner';
 export { findMigrationsDir } from './migrations/find-migrations-dir';
-export type { SqlExecutor, SqlRow } from './migrations/sql-executor';
+export type { SqlExecutor, SqlQueryOptions, SqlRow } from './migrations/sql-executor';
 export { pgliteSqlExecutor } from './migrations/pglite-sql.executor';
 export { pgClientSqlExecutor } from './migrations/pg-client-sql.executor';
 export type { LockHolder } from './pglite/lock-holder';

@@ -1,6 +1,6 @@
-import { linkHash, GENESIS_HASH } from '@tollgate/audit';
+import { canonicalJson, GENESIS_HASH, linkHashOfCanonical } from '@tollgate/audit';
 import type { SqlExecutor } from '@tollgate/store';
-import { auditEntryHash, type HashedAuditFields } from './audit-hash';
+import { canonicalAuditFields, GLOBAL_AUDIT_CHAIN, type HashedAuditFields } from './audit-hash';
 
 /** One record for the global chain, and optionally the session chain it also belongs to. */
 export interface AuditAppend {
@@ -15,6 +15,17 @@ export interface AuditAppend {
   readonly session?: { readonly id: string; readonly kind: string; readonly event: Record<string, unknown> };
 }
 
+export interface AppendOptions {
+  /**
+   * The record is after the fact (e.g. a command's result): nobody waits on it before acting, so it
+   * does not start a commit by itself. It takes its place in the queue at once (so the chains keep
+   * the order of append calls), rides along with the next commit that something else starts, and
+   * is committed on its own after `deferMs` if nothing does. The promise still resolves only once
+   * the record is durable, and rejects if it is not.
+   */
+  readonly defer?: boolean;
+}
+
 export interface CommittedAudit {
   readonly seq: bigint;
   readonly hash: string;
@@ -23,10 +34,12 @@ export interface CommittedAudit {
 }
 
 export interface AuditCommitterOptions {
-  /** Most records per transaction (bounded by PostgreSQL's 65535 bind parameters). */
+  /** Most records per transaction. */
   readonly maxBatch?: number;
   /** A record not durable within this many milliseconds is reported as failed (fail closed). */
   readonly timeoutMs?: number;
+  /** How long a deferred record waits for a commit to ride along with (default 5 ms). */
+  readonly deferMs?: number;
   /** Called after each commit with the records it made durable (e.g. to feed webhooks). */
   readonly onCommit?: (records: readonly CommittedRecord[]) => void;
 }
@@ -50,23 +63,91 @@ export class AuditUnavailableError extends Error {
 
 interface Pending {
   readonly append: AuditAppend;
+  readonly deferred: boolean;
+  /** Times a batch holding this record was sent. */
+  attempts: number;
   readonly resolve: (committed: CommittedAudit) => void;
   readonly reject: (error: unknown) => void;
 }
 
+interface Head {
+  readonly seq: number;
+  readonly hash: string;
+}
+
+/** Records already chained (hashed) and serialized as rows, in append order. */
+interface Batch {
+  /** One timestamp for the whole batch (it is hashed with every record). */
+  readonly at: string;
+  readonly atJson: string;
+  readonly pendings: Pending[];
+  readonly committed: CommittedAudit[];
+  /** `jsonb_to_recordset` rows, one JSON object text each. */
+  readonly auditRows: string[];
+  readonly sessionRows: string[];
+  /** Per record: its session (if any) and that session's head after it, for head lookups. */
+  readonly sessionIds: (string | undefined)[];
+  readonly sessionHeads: (Head | undefined)[];
+  readonly records: CommittedRecord[] | undefined;
+  /** Holds a record that someone waits on (not deferred): send it as soon as the store is free. */
+  urgent: boolean;
+}
+
+// One statement, so one round trip and one implicit transaction for the whole batch. Each table's
+// rows travel as one jsonb array (parsed once, with no per-element escaping as in array literals),
+// and the statement is prepared once per connection. No lock: the unique (seq) and
+// (session_id, seq) keys make a concurrent writer's batch fail instead of forking a chain, and the
+// committer then retries from the heads in the store. Rows are inserted in array order, so row ids
+// follow chain order.
+const APPEND_STATEMENT = 'tollgate_audit_append_v1';
+const APPEND_SQL = `WITH a AS (
+  INSERT INTO audit_entries (seq, at, subject, actor_chain, action, target, decision, reason, payload, prev_hash, hash)
+  SELECT r.seq, $1::timestamptz, r.subject, r.actor_chain, r.action, r.target, r.decision, r.reason, r.payload, r.prev_hash, r.hash
+    FROM jsonb_to_recordset($2::jsonb) AS r(seq bigint, subject text, actor_chain jsonb, action text, target text,
+      decision text, reason text, payload jsonb, prev_hash text, hash text)
+  RETURNING 1)
+INSERT INTO session_events (session_id, seq, kind, payload, prev_hash, hash, created_at)
+SELECT s.session_id, s.seq, s.kind, s.payload, s.prev_hash, s.hash, $1::timestamptz
+  FROM jsonb_to_recordset($3::jsonb) AS s(session_id uuid, seq int, kind text, payload jsonb, prev_hash text, hash text)`;
+const GLOBAL_HEAD_STATEMENT = 'tollgate_audit_global_head_v1';
+const GLOBAL_HEAD_SQL = 'SELECT seq, hash FROM audit_entries ORDER BY seq DESC LIMIT 1';
+const SESSION_HEADS_STATEMENT = 'tollgate_audit_session_heads_v1';
+const SESSION_HEADS_SQL = `SELECT s.id AS session_id, e.seq, e.hash
+  FROM unnest($1::uuid[]) AS s(id)
+  CROSS JOIN LATERAL (SELECT seq, hash FROM session_events WHERE session_id = s.id ORDER BY seq DESC LIMIT 1) e`;
+
+const MAX_CACHED_SESSIONS = 100_000;
+
 /**
- * Group commit for the audit log. Appends queue up while a transaction is in flight; when it ends,
- * everything that arrived meanwhile is committed together in one statement (a multi-row insert
- * into both chains, its own transaction: one round trip per batch). Under load a batch holds as many records as
- * there are concurrent sessions, so the cost per record is a fraction of a round trip. A promise
- * resolves only after COMMIT, so the caller can forward the command it guards; it rejects with
- * AuditUnavailableError when the store fails or does not answer in time.
+ * Group commit for the audit log. A record is chained (hashed) and serialized as soon as it is
+ * appended, into the batch that will be sent next; while one transaction is in flight the next
+ * batch fills up, and it is sent the moment the previous one has committed. Under load a batch
+ * holds as many records as there are concurrent sessions, so the cost per record is a fraction of
+ * a round trip, and hashing overlaps with the store's work. A batch is sent only after the one
+ * before it committed, so a failure never leaves a gap: the records built on top of a failed batch
+ * are chained again from the heads in the store. A promise resolves only after COMMIT, so the
+ * caller can forward the command it guards; it rejects with AuditUnavailableError when the store
+ * fails or does not answer in time.
  */
 export class AuditCommitter {
-  private readonly queue: Pending[] = [];
-  private committing = false;
+  /** Appended, not yet chained (waiting for heads from the store, or for room in the open batch). */
+  private queue: Pending[] = [];
+  /** Chained and serialized, to be sent when the store is free. */
+  private open: Batch | undefined;
+  private inFlight: Batch | undefined;
+  private loading = false;
+  private deferTimer: NodeJS.Timeout | undefined;
+  /** A deferred record has waited `deferMs`: the open batch goes without waiting for company. */
+  private deferDue = false;
+  /**
+   * The heads after everything chained so far (sent or not); reloaded from the store when unknown.
+   * Only ever ahead of the store by the in-flight and open batches.
+   */
+  private globalHead: { seq: bigint; hash: string } | undefined;
+  private readonly sessionHeads = new Map<string, Head>();
   private readonly maxBatch: number;
   private readonly timeoutMs: number;
+  private readonly deferMs: number;
   private readonly onCommit: ((records: readonly CommittedRecord[]) => void) | undefined;
   /** Batches committed and records in them, for the benchmark and metrics. */
   readonly stats = { batches: 0, records: 0 };
@@ -77,10 +158,11 @@ export class AuditCommitter {
   ) {
     this.maxBatch = options.maxBatch ?? 2000;
     this.timeoutMs = options.timeoutMs ?? 5_000;
+    this.deferMs = options.deferMs ?? 5;
     this.onCommit = options.onCommit;
   }
 
-  append(append: AuditAppend): Promise<CommittedAudit> {
+  append(append: AuditAppend, options: AppendOptions = {}): Promise<CommittedAudit> {
     return new Promise<CommittedAudit>((resolve, reject) => {
       let settled = false;
       const timer = setTimeout(() => {
@@ -90,6 +172,8 @@ export class AuditCommitter {
       }, this.timeoutMs);
       this.queue.push({
         append,
+        deferred: options.defer === true,
+        attempts: 0,
         resolve: (committed) => {
           clearTimeout(timer);
           if (settled) return;
@@ -103,164 +187,259 @@ export class AuditCommitter {
           reject(error instanceof AuditUnavailableError ? error : new AuditUnavailableError(error));
         },
       });
-      this.kick();
+      this.pump();
     });
   }
 
-  private kick(): void {
-    if (this.committing || this.queue.length === 0) return;
-    this.committing = true;
-    const batch = this.queue.splice(0, this.maxBatch);
-    this.commit(batch.map((p) => p.append))
+  /** Chains queued records into the open batch (as far as heads are known), then sends if it can. */
+  private pump(): void {
+    let taken = 0;
+    for (; taken < this.queue.length; taken++) {
+      const pending = this.queue[taken];
+      const session = pending.append.session;
+      if (!this.globalHead || (session && this.sessionHead(session.id) === undefined)) {
+        this.loadHeads();
+        break;
+      }
+      if (this.open && this.open.pendings.length >= this.maxBatch) break;
+      try {
+        this.chain(pending);
+      } catch (error) {
+        // This record cannot be serialized (e.g. a bigint in its payload); the chain is untouched.
+        pending.reject(error);
+      }
+    }
+    if (taken > 0) this.queue.splice(0, taken);
+    this.send();
+  }
+
+  /** The session's head after everything chained so far, if known without asking the store. */
+  private sessionHead(id: string): Head | undefined {
+    return this.sessionHeads.get(id) ?? lastHead(this.open, id) ?? lastHead(this.inFlight, id);
+  }
+
+  /** Hashes one record onto both chains and adds its rows to the open batch. */
+  private chain(pending: Pending): void {
+    const append = pending.append;
+    const batch = this.open ?? newBatch(this.onCommit !== undefined);
+    const globalHead = this.globalHead!;
+    let payload = append.payload ?? {};
+    let sessionRow: string | undefined;
+    let sessionHead: Head | undefined;
+    const session = append.session;
+    if (session) {
+      const head = this.sessionHead(session.id)!;
+      const seq = head.seq + 1;
+      const event = canonicalJson(session.event);
+      const hash = linkHashOfCanonical(head.hash, session.id, seq, event);
+      sessionHead = { seq, hash };
+      sessionRow = `{"session_id":${JSON.stringify(session.id)},"seq":${seq},"kind":${JSON.stringify(session.kind)},"payload":${event},"prev_hash":${JSON.stringify(head.hash)},"hash":"${hash}"}`;
+      // The global record names the session record's position and hash, so a session chain cut
+      // short at its tail is still caught by the global chain.
+      payload = { ...payload, sessionId: session.id, sessionSeq: seq, sessionHash: hash };
+    }
+    const seq = globalHead.seq + 1n;
+    const actorChain = (append.actorChain ?? []).map((a) => ({ subject: a.subject }));
+    const fields = {
+      at: batch.atJson,
+      subject: canonicalJson(append.subject),
+      actorChain: actorChain.length === 0 ? '[]' : canonicalJson(actorChain),
+      action: canonicalJson(append.action),
+      target: canonicalJson(append.target ?? null),
+      decision: canonicalJson(append.decision),
+      reason: canonicalJson(append.reason ?? null),
+      payload: canonicalJson(payload),
+    };
+    const hash = linkHashOfCanonical(
+      globalHead.hash,
+      GLOBAL_AUDIT_CHAIN,
+      Number(seq),
+      canonicalAuditFields(fields),
+    );
+
+    // Nothing above changed any state, so a record that cannot be serialized leaves no trace.
+    batch.auditRows.push(
+      `{"seq":${seq},"subject":${fields.subject},"actor_chain":${fields.actorChain},"action":${fields.action},"target":${fields.target},"decision":${fields.decision},"reason":${fields.reason},"payload":${fields.payload},"prev_hash":${JSON.stringify(globalHead.hash)},"hash":"${hash}"}`,
+    );
+    if (sessionRow !== undefined) batch.sessionRows.push(sessionRow);
+    batch.pendings.push(pending);
+    batch.committed.push(sessionHead ? { seq, hash, sessionSeq: sessionHead.seq } : { seq, hash });
+    batch.sessionIds.push(session?.id);
+    batch.sessionHeads.push(sessionHead);
+    batch.records?.push({
+      at: batch.at,
+      subject: append.subject,
+      actorChain,
+      action: append.action,
+      target: append.target ?? null,
+      decision: append.decision,
+      reason: append.reason ?? null,
+      payload,
+      seq: seq.toString(),
+      prevHash: globalHead.hash,
+      hash,
+    });
+    if (!pending.deferred) batch.urgent = true;
+    this.open = batch;
+    this.globalHead = { seq, hash };
+    if (session && sessionHead) {
+      if (this.sessionHeads.size >= MAX_CACHED_SESSIONS) this.sessionHeads.clear();
+      // A closed session's head is forgotten; should it see more events, they find the head in a
+      // batch still unsent or in flight, or else in the store.
+      if (session.kind === 'session.close') this.sessionHeads.delete(session.id);
+      else this.sessionHeads.set(session.id, sessionHead);
+    }
+  }
+
+  /** Sends the open batch if the store is free and the batch should go now. */
+  private send(): void {
+    const batch = this.open;
+    if (this.inFlight || !batch) return;
+    if (!batch.urgent && !this.deferDue) {
+      this.deferTimer ??= setTimeout(() => {
+        this.deferTimer = undefined;
+        this.deferDue = true;
+        this.pump();
+      }, this.deferMs);
+      return;
+    }
+    this.open = undefined;
+    this.deferDue = false;
+    if (this.deferTimer) {
+      clearTimeout(this.deferTimer);
+      this.deferTimer = undefined;
+    }
+    this.inFlight = batch;
+    for (const pending of batch.pendings) pending.attempts += 1;
+    this.sql
+      .query(APPEND_SQL, [batch.at, `[${batch.auditRows.join(',')}]`, `[${batch.sessionRows.join(',')}]`], {
+        name: APPEND_STATEMENT,
+      })
       .then(
-        (results) => batch.forEach((p, i) => p.resolve(results[i])),
-        (error: unknown) => batch.forEach((p) => p.reject(error)),
-      )
-      .finally(() => {
-        this.committing = false;
-        this.kick();
-      });
-  }
-
-  private async commit(appends: readonly AuditAppend[]): Promise<CommittedAudit[]> {
-    try {
-      return await this.commitOnce(appends);
-    } catch (error) {
-      // Another writer (a second gateway replica) moved a chain on: reload the heads and retry once.
-      this.globalHead = undefined;
-      this.sessionHeads.clear();
-      if (!isUniqueViolation(error)) throw error;
-      return this.commitOnce(appends);
-    }
-  }
-
-  /** The heads this committer last wrote; reloaded from the store when unknown. */
-  private globalHead: { seq: bigint; hash: string } | undefined;
-  private readonly sessionHeads = new Map<string, { seq: number; hash: string }>();
-
-  private async commitOnce(appends: readonly AuditAppend[]): Promise<CommittedAudit[]> {
-    if (!this.globalHead) {
-      const heads = await this.sql.query<{ seq: bigint | number | string; hash: string }>(
-        'SELECT seq, hash FROM audit_entries ORDER BY seq DESC LIMIT 1',
+        () => this.committed(batch),
+        (error: unknown) => this.failed(batch, error),
       );
-      this.globalHead = { seq: BigInt(heads[0]?.seq ?? 0), hash: heads[0]?.hash ?? GENESIS_HASH };
+  }
+
+  private committed(batch: Batch): void {
+    this.inFlight = undefined;
+    this.stats.batches += 1;
+    this.stats.records += batch.pendings.length;
+    // The next batch goes first, so the store is not idle while this one's callers run.
+    this.pump();
+    batch.pendings.forEach((pending, i) => pending.resolve(batch.committed[i]));
+    if (batch.records) {
+      try {
+        this.onCommit?.(batch.records);
+      } catch {
+        // A listener's failure (e.g. a webhook queue) never turns a durable commit into a refusal.
+      }
     }
-    const unknown = [
+  }
+
+  /**
+   * Nothing of the batch was stored (one statement, one transaction). The heads this committer
+   * assumed are dropped, and the records chained on top of the batch go back to the queue, to be
+   * chained again from the heads in the store. When another writer (a second gateway replica)
+   * moved a chain on, the batch's own records are retried once too; otherwise they are refused.
+   */
+  private failed(batch: Batch, error: unknown): void {
+    this.inFlight = undefined;
+    this.globalHead = undefined;
+    this.sessionHeads.clear();
+    const retry = isUniqueViolation(error) ? batch.pendings.filter((p) => p.attempts < 2) : [];
+    const retrying = new Set(retry);
+    const refused = batch.pendings.filter((p) => !retrying.has(p));
+    const requeued = [...retry, ...(this.open?.pendings ?? [])];
+    this.open = undefined;
+    if (retry.length > 0) this.deferDue = true;
+    if (requeued.length > 0) this.queue = [...requeued, ...this.queue];
+    for (const pending of refused) pending.reject(error);
+    this.pump();
+  }
+
+  /** Reads the heads the queued records need from the store, then chains them. */
+  private loadHeads(): void {
+    if (this.loading) return;
+    this.loading = true;
+    const needGlobal = !this.globalHead;
+    const ids = [
       ...new Set(
-        appends.flatMap((a) => (a.session && !this.sessionHeads.has(a.session.id) ? [a.session.id] : [])),
+        this.queue.flatMap((p) =>
+          p.append.session && this.sessionHead(p.append.session.id) === undefined
+            ? [p.append.session.id]
+            : [],
+        ),
       ),
     ];
-    const heads = new Map<string, { seq: number; hash: string }>();
-    if (unknown.length > 0) {
-      const placeholders = unknown.map((_, i) => `$${i + 1}::uuid`).join(', ');
-      const rows = await this.sql.query<{ session_id: string; seq: number; hash: string }>(
-        `SELECT DISTINCT ON (session_id) session_id, seq, hash FROM session_events
-          WHERE session_id IN (${placeholders}) ORDER BY session_id, seq DESC`,
-        unknown,
-      );
-      for (const row of rows) heads.set(row.session_id, { seq: Number(row.seq), hash: row.hash });
-    }
-    const sessionHead = (id: string) =>
-      heads.get(id) ?? this.sessionHeads.get(id) ?? { seq: 0, hash: GENESIS_HASH };
-
-    let { seq, hash: prevHash } = this.globalHead;
-    const auditRows: unknown[][] = [];
-    const sessionRows: unknown[][] = [];
-    const committed: CommittedAudit[] = [];
-    const records: CommittedRecord[] = [];
-    const closing: string[] = [];
-    const at = new Date().toISOString();
-    for (const append of appends) {
-      let sessionSeq: number | undefined;
-      let payload = append.payload ?? {};
-      if (append.session) {
-        const head = sessionHead(append.session.id);
-        sessionSeq = head.seq + 1;
-        const hash = linkHash(head.hash, append.session.id, sessionSeq, append.session.event);
-        sessionRows.push([
-          append.session.id,
-          sessionSeq,
-          append.session.kind,
-          JSON.stringify(append.session.event),
-          head.hash,
-          hash,
-          at,
-        ]);
-        heads.set(append.session.id, { seq: sessionSeq, hash });
-        if (append.session.kind === 'session.close') closing.push(append.session.id);
-        // The global record names the session record's position and hash, so a session chain
-        // cut short at its tail is still caught by the global chain.
-        payload = { ...payload, sessionId: append.session.id, sessionSeq, sessionHash: hash };
-      }
-      seq += 1n;
-      const fields: HashedAuditFields = {
-        at,
-        subject: append.subject,
-        actorChain: (append.actorChain ?? []).map((a) => ({ subject: a.subject })),
-        action: append.action,
-        target: append.target ?? null,
-        decision: append.decision,
-        reason: append.reason ?? null,
-        payload,
-      };
-      const hash = auditEntryHash(seq, fields, prevHash);
-      auditRows.push([
-        seq.toString(),
-        at,
-        fields.subject,
-        JSON.stringify(fields.actorChain),
-        fields.action,
-        fields.target,
-        fields.decision,
-        fields.reason,
-        JSON.stringify(payload),
-        prevHash,
-        hash,
-      ]);
-      prevHash = hash;
-      committed.push({ seq, hash, ...(sessionSeq !== undefined ? { sessionSeq } : {}) });
-      records.push({ ...fields, seq: seq.toString(), prevHash: auditRows.at(-1)![9] as string, hash });
-    }
-
-    // One statement, so one round trip and one implicit transaction for the whole batch, with one
-    // array parameter per column (a statement with thousands of parameters costs more to parse than
-    // to run). No lock: the unique (seq) and (session_id, seq) keys make a concurrent writer's batch
-    // fail instead of forking a chain, and commit() then retries from the heads in the store.
-    const column = (rows: unknown[][], i: number) => rows.map((row) => row[i]);
-    const params: unknown[] = [at, ...[0, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((i) => column(auditRows, i))];
-    const auditInsert = `INSERT INTO audit_entries (seq, at, subject, actor_chain, action, target, decision, reason, payload, prev_hash, hash)
-      SELECT u.seq, $1::timestamptz, u.subject, u.actor_chain, u.action, u.target, u.decision, u.reason, u.payload, u.prev_hash, u.hash
-        FROM unnest($2::bigint[], $3::text[], $4::jsonb[], $5::text[], $6::text[], $7::text[], $8::text[], $9::jsonb[], $10::text[], $11::text[])
-          AS u(seq, subject, actor_chain, action, target, decision, reason, payload, prev_hash, hash)`;
-    if (sessionRows.length === 0) {
-      await this.sql.query(auditInsert, params);
-    } else {
-      params.push(...[0, 1, 2, 3, 4, 5].map((i) => column(sessionRows, i)));
-      await this.sql.query(
-        `WITH a AS (${auditInsert} RETURNING 1)
-         INSERT INTO session_events (session_id, seq, kind, payload, prev_hash, hash, created_at)
-           SELECT s.session_id, s.seq, s.kind, s.payload, s.prev_hash, s.hash, $1::timestamptz
-             FROM unnest($12::uuid[], $13::int[], $14::text[], $15::jsonb[], $16::text[], $17::text[])
-               AS s(session_id, seq, kind, payload, prev_hash, hash)`,
-        params,
-      );
-    }
-    this.globalHead = { seq, hash: prevHash };
-    for (const [id, head] of heads) this.sessionHeads.set(id, head);
-    for (const id of closing) this.sessionHeads.delete(id);
-    if (this.sessionHeads.size > MAX_CACHED_SESSIONS) this.sessionHeads.clear();
-    this.stats.batches += 1;
-    this.stats.records += appends.length;
-    try {
-      this.onCommit?.(records);
-    } catch {
-      // A listener's failure (e.g. a webhook queue) never turns a durable commit into a refusal.
-    }
-    return committed;
+    const load = async () => {
+      const global = needGlobal
+        ? await this.sql.query<{ seq: bigint | number | string; hash: string }>(GLOBAL_HEAD_SQL, [], {
+            name: GLOBAL_HEAD_STATEMENT,
+          })
+        : undefined;
+      const sessions =
+        ids.length > 0
+          ? await this.sql.query<{ session_id: string; seq: number; hash: string }>(
+              SESSION_HEADS_SQL,
+              [ids],
+              { name: SESSION_HEADS_STATEMENT },
+            )
+          : [];
+      return { global, sessions };
+    };
+    load().then(
+      ({ global, sessions }) => {
+        this.loading = false;
+        // A head read while a batch was in flight is still right: only sessions that no batch in
+        // flight or unsent touches are read, and the global head is read only when nothing is.
+        if (global && !this.globalHead) {
+          this.globalHead = { seq: BigInt(global[0]?.seq ?? 0), hash: global[0]?.hash ?? GENESIS_HASH };
+        }
+        const found = new Map(sessions.map((row) => [row.session_id, row]));
+        for (const id of ids) {
+          if (this.sessionHead(id) !== undefined) continue;
+          const row = found.get(id);
+          this.sessionHeads.set(id, row ? { seq: Number(row.seq), hash: row.hash } : genesis);
+        }
+        this.pump();
+      },
+      (error: unknown) => {
+        this.loading = false;
+        const waiting = this.queue;
+        this.queue = [];
+        for (const pending of waiting) pending.reject(error);
+      },
+    );
   }
 }
 
-const MAX_CACHED_SESSIONS = 100_000;
+const genesis: Head = { seq: 0, hash: GENESIS_HASH };
+
+function newBatch(withRecords: boolean): Batch {
+  const at = new Date().toISOString();
+  return {
+    at,
+    atJson: JSON.stringify(at),
+    pendings: [],
+    committed: [],
+    auditRows: [],
+    sessionRows: [],
+    sessionIds: [],
+    sessionHeads: [],
+    records: withRecords ? [] : undefined,
+    urgent: false,
+  };
+}
+
+/** The session's head after `batch`, if the batch touches the session. */
+function lastHead(batch: Batch | undefined, id: string): Head | undefined {
+  if (!batch) return undefined;
+  for (let i = batch.sessionIds.length - 1; i >= 0; i--) {
+    if (batch.sessionIds[i] === id) return batch.sessionHeads[i];
+  }
+  return undefined;
+}
 
 function isUniqueViolation(error: unknown): boolean {
   const text = error instanceof Error ? `${error.message} ${String((error as { code?: unknown }).code)}` : '';

@@ -21,3 +21,14 @@ export { GENESIS_HASH };
 export function auditEntryHash(seq: bigint, fields: HashedAuditFields, prevHash: string): string {
   return linkHash(prevHash, GLOBAL_AUDIT_CHAIN, Number(seq), fields);
 }
+
+/** Each hashed field as canonical JSON text (`canonicalJson(fields[key])`). */
+export type CanonicalAuditFields = { readonly [K in keyof HashedAuditFields]: string };
+
+/**
+ * `canonicalJson(fields)` put together from the fields' own canonical texts, so a writer that also
+ * stores those texts serializes each field once. Keys in canonical (UTF-16) order.
+ */
+export function canonicalAuditFields(c: CanonicalAuditFields): string {
+  return `{"action":${c.action},"actorChain":${c.actorChain},"at":${c.at},"decision":${c.decision},"payload":${c.payload},"reason":${c.reason},"subject":${c.subject},"target":${c.target}}`;
+}

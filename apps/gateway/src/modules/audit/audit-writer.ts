@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { StoreService } from '../store/store.service';
-import { AuditCommitter, type AuditAppend, type CommittedAudit } from './audit-committer';
+import { AuditCommitter, type AppendOptions, type AuditAppend, type CommittedAudit } from './audit-committer';
 import { WebhookDispatcher } from './webhook-dispatcher';
 
 export interface AuditRecord {
@@ -44,8 +44,11 @@ export class AuditWriter {
     return { seq, hash };
   }
 
-  /** Any append, including session events (see AuditCommitter). */
-  append(append: AuditAppend): Promise<CommittedAudit> {
-    return this.committer.append(append);
+  /**
+   * Any append, including session events (see AuditCommitter). `{ defer: true }` for records
+   * nobody waits on before acting (a command's result): they ride along with the next commit.
+   */
+  append(append: AuditAppend, options?: AppendOptions): Promise<CommittedAudit> {
+    return this.committer.append(append, options);
   }
 }
