@@ -155,10 +155,15 @@ function relay(
     const expectedDenials: string[] = [];
     let swallowCompletions = 0;
 
+    let waitingForServer = false;
     const toServer = (frame: Buffer) => {
-      if (!server.write(frame)) {
+      if (!server.write(frame) && !waitingForServer) {
+        waitingForServer = true;
         clientPump.pause('server-drain');
-        server.once('drain', () => clientPump.release('server-drain'));
+        server.once('drain', () => {
+          waitingForServer = false;
+          clientPump.release('server-drain');
+        });
       }
     };
     const notify = (text: string) => toClient(noticeResponse(text));
@@ -268,13 +273,18 @@ function relay(
     // Frames relayed unchanged that lie next to each other in the server's read buffer leave as one
     // slice of it (no copy), written when the current burst of server messages has been handled.
     let outgoing: Buffer | undefined;
+    let waitingForClient = false;
     const flushToClient = () => {
       const bytes = outgoing;
       if (!bytes) return;
       outgoing = undefined;
-      if (!client.write(bytes)) {
+      if (!client.write(bytes) && !waitingForClient) {
+        waitingForClient = true;
         serverPump.pause('client-drain');
-        client.once('drain', () => serverPump.release('client-drain'));
+        client.once('drain', () => {
+          waitingForClient = false;
+          serverPump.release('client-drain');
+        });
       }
     };
     const toClient = (frame: Buffer) => {
