@@ -1,5 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { createServer, connect, type Server } from 'node:net';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { Masker } from '@tollgate/masking';
 import {
@@ -11,6 +13,7 @@ import {
 } from '@tollgate/policy';
 import { startPostgresCluster, type PostgresCluster } from '@tollgate/testing';
 import pg from 'pg';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { serializeStartupPacket } from '../frontend-message.serializer';
 import { CancelRegistry } from './cancel-registry';
@@ -299,6 +302,54 @@ describe('PostgreSQL session engine against a real server (SCRAM, MD5, cleartext
     const copyOut = await psql(['-c', 'copy (select * from scratch order by id) to stdout']);
     expect(copyOut.stdout).toBe('1\tcall me at a***@***.com\n2\tplain\n');
     cluster.sql('delete from scratch', 'app');
+  });
+
+  it('copies both ways with node-postgres (pg-copy-streams), 4 MiB in and out, masking on the way out', async () => {
+    const client = await nodeClient();
+    try {
+      const rows = 40_000;
+      const line = (i: number) =>
+        `${i}\t${i % 1000 === 0 ? `row ${i} mails ops@example.com` : 'x'.repeat(100)}\n`;
+      const sink = client.query(copyFrom('COPY scratch (id, note) FROM STDIN'));
+      await pipeline(
+        Readable.from(
+          (function* () {
+            for (let i = 0; i < rows; i += 1000) {
+              yield Array.from({ length: 1000 }, (_, j) => line(i + j)).join('');
+            }
+          })(),
+        ),
+        sink,
+      );
+      expect(sink.rowCount).toBe(rows);
+      let noteBytes = 0;
+      for (let i = 0; i < rows; i++) noteBytes += line(i).length - `${i}\t\n`.length;
+      expect(cluster.sql('select count(*), sum(length(note)) from scratch', 'app').trim()).toBe(
+        `${rows}|${noteBytes}`,
+      );
+
+      const chunks: Buffer[] = [];
+      await pipeline(
+        client.query(copyTo('COPY (SELECT id, note FROM scratch ORDER BY id) TO STDOUT')),
+        new Writable({
+          write(chunk: Buffer, _encoding, done) {
+            chunks.push(chunk);
+            done();
+          },
+        }),
+      );
+      const text = Buffer.concat(chunks).toString();
+      const lines = text.split('\n').filter(Boolean);
+      expect(lines).toHaveLength(rows);
+      expect(lines[1]).toBe(`1\t${'x'.repeat(100)}`);
+      expect(lines[1000]).toBe('1000\trow 1000 mails o***@***.com');
+      expect(text).not.toContain('ops@example.com');
+      // The session is still usable after both COPYs.
+      expect((await client.query('select 1 as one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await client.end();
+      cluster.sql('delete from scratch', 'app');
+    }
   });
 
   it('routes a cancel request (psql on SIGINT) to the right backend', async () => {
