@@ -74,6 +74,56 @@ describe.each(['pglite', 'postgres'] as const)('audit group commit on %s', (kind
     });
   });
 
+  it('two replicas appending at once never fork a chain', async () => {
+    const replicas = [new AuditCommitter(store.sql), new AuditCommitter(store.sql)];
+    const sessions = await Promise.all(Array.from({ length: 8 }, () => createSession(store)));
+    const outcomes = await Promise.allSettled(
+      sessions.map(async (id, i) => {
+        const committer = replicas[i % 2];
+        for (let n = 0; n < 10; n++) await committer.append(command(id, n));
+      }),
+    );
+    // A record may be refused when the other replica wins twice in a row; none may be lost or forked.
+    const refused = outcomes.filter((o) => o.status === 'rejected');
+    refused.forEach((o) => expect(o.reason).toBeInstanceOf(AuditUnavailableError));
+    const verified = await verifyAuditLog(store.prisma);
+    expect(verified.faults).toEqual([]);
+    expect(verified.ok).toBe(true);
+  });
+
+  it('commits a deferred record with the next command, and on its own when none comes', async () => {
+    const committer = new AuditCommitter(store.sql, { deferMs: 20 });
+    const id = await createSession(store);
+    await committer.append(command(id, 1));
+    const batches = committer.stats.batches;
+    const result = committer.append(
+      {
+        ...command(id, 1),
+        action: 'command.result',
+        session: { ...command(id, 1).session, kind: 'command.result' },
+      },
+      { defer: true },
+    );
+    const next = await committer.append(command(id, 2));
+    expect(await result).toMatchObject({ sessionSeq: 2 });
+    expect(next.sessionSeq).toBe(3);
+    expect(committer.stats.batches).toBe(batches + 1);
+    const alone = await committer.append(
+      {
+        ...command(id, 2),
+        action: 'command.result',
+        session: { ...command(id, 2).session, kind: 'command.result' },
+      },
+      { defer: true },
+    );
+    expect(alone.sessionSeq).toBe(4);
+    const kinds = (
+      await store.prisma.sessionEvent.findMany({ where: { sessionId: id }, orderBy: { seq: 'asc' } })
+    ).map((e) => e.kind);
+    expect(kinds).toEqual(['command', 'command.result', 'command', 'command.result']);
+    expect((await verifyAuditLog(store.prisma)).ok).toBe(true);
+  });
+
   it('verify names the first altered, removed or truncated event', async () => {
     const committer = new AuditCommitter(store.sql);
     const id = await createSession(store);
