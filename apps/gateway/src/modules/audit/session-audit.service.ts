@@ -9,7 +9,7 @@ import type {
   SessionOpenEvent,
 } from '@tollgate/audit';
 import { AuditWriter } from './audit-writer';
-import type { CommittedAudit } from './audit-committer';
+import type { AppendOptions, CommittedAudit } from './audit-committer';
 
 export interface SessionAuditContext {
   readonly sessionId: string;
@@ -77,7 +77,11 @@ export class SessionAuditService {
       actor: actor(session),
       connection: session.connection,
     };
-    return this.write(session, event, result.error ? 'error' : 'allow', result.error ?? null);
+    // Nothing waits on a result before acting, so it rides along with the next commit instead of
+    // starting one that the session's next command would queue behind.
+    return this.write(session, event, result.error ? 'error' : 'allow', result.error ?? null, {
+      defer: true,
+    });
   }
 
   closed(session: SessionAuditContext, reason: SessionCloseReason, detail?: string): Promise<CommittedAudit> {
@@ -95,21 +99,25 @@ export class SessionAuditService {
     event: SessionOpenEvent | SessionCloseEvent | CommandEvent | CommandResultEvent,
     decision: string,
     reason: string | null,
+    options?: AppendOptions,
   ): Promise<CommittedAudit> {
-    return this.writer.append({
-      subject: session.subject,
-      actorChain: session.actorChain,
-      action: event.type,
-      target: `connection:${session.connection.name}`,
-      decision,
-      reason,
-      payload: { policyVersion: session.policyVersion },
-      session: {
-        id: session.sessionId,
-        kind: event.type,
-        event: event as unknown as Record<string, unknown>,
+    return this.writer.append(
+      {
+        subject: session.subject,
+        actorChain: session.actorChain,
+        action: event.type,
+        target: `connection:${session.connection.name}`,
+        decision,
+        reason,
+        payload: { policyVersion: session.policyVersion },
+        session: {
+          id: session.sessionId,
+          kind: event.type,
+          event: event as unknown as Record<string, unknown>,
+        },
       },
-    });
+      options,
+    );
   }
 }
 
