@@ -355,16 +355,27 @@ function cpuSeconds(pid) {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-/** Runs `work`, returning its result and each process's CPU use during it as a share of one core. */
+/** CPU seconds the whole machine has spent busy (every core, every process: /proc/stat). */
+function machineBusySeconds() {
+  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+  const [user, nice, system, , , irq, softirq, steal] = fields.map(Number);
+  return (user + nice + system + irq + softirq + steal) / 100;
+}
+
+/**
+ * Runs `work`, returning its result, each process's CPU use during it as a share of one core, and
+ * the machine's busy CPU seconds over the run (`machine`, for CPU per transaction).
+ */
 async function withCpu(pids, work) {
   const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]));
+  const machineBefore = machineBusySeconds();
   const started = performance.now();
   const result = await work();
   const wall = (performance.now() - started) / 1000;
   const cpu = Object.fromEntries(
     Object.entries(pids).map(([k, pid]) => [k, (cpuSeconds(pid) - before[k]) / wall]),
   );
-  return { result, cpu };
+  return { result, cpu, machine: machineBusySeconds() - machineBefore, wall };
 }
 
 export async function machinePostgresStore() {
@@ -407,12 +418,19 @@ export async function run({ root, log }) {
         .map(([k, v]) => `${k} ${(v * 100).toFixed(0)}%`)
         .join(', ');
     const measure = async (name, port, pids = {}) => {
-      const r = { pgbench: {}, cpu: {} };
+      const r = { pgbench: {}, cpu: {}, perTxn: {} };
       for (const workload of WORKLOADS) {
         reset();
-        const { result, cpu } = await withCpu(pids, () => pgbench(port, target, workload));
+        const { result, cpu, machine, wall } = await withCpu(pids, () => pgbench(port, target, workload));
         r.pgbench[workload.key] = result;
         r.cpu[workload.key] = cpu;
+        // CPU per transaction: the whole machine's (target, pgbench, proxy, store), and the Tollgate
+        // processes' own. pgbench's TPS excludes connection set-up, so this slightly overstates it.
+        const transactions = result.tps * wall;
+        r.perTxn[workload.key] = {
+          machine: (machine / transactions) * 1e6,
+          tollgate: (Object.values(cpu).reduce((a, b) => a + b, 0) * wall * 1e6) / transactions,
+        };
         log(
           `${name}: ${workload.label}: ${result.tps.toFixed(0)} tps, latency avg ${result.latency.toFixed(3)} ms` +
             (result.failed ? `, ${result.failed} failed` : '') +
@@ -534,6 +552,19 @@ export async function run({ root, log }) {
       ...['gateway', 'agent', 'connect'].map((p) => `${(results[name].cpu[key][p] * 100).toFixed(0)}%`),
     ]),
   );
+  const cores = cpus().length;
+  const selectOnly = WORKLOADS.filter((w) => w.key.startsWith('so-'));
+  const perTxnRows = names.map((name) => [
+    name,
+    ...selectOnly.flatMap((w) => {
+      const t = results[name].perTxn[w.key];
+      return [
+        `${t.machine.toFixed(0)} µs`,
+        name.startsWith('Tollgate') ? `${t.tollgate.toFixed(0)} µs` : '—',
+        `${((cores * 1e6) / t.machine).toFixed(0)} tps`,
+      ];
+    }),
+  ]);
   return [
     '## PostgreSQL: pgbench, COPY out and per-query latency — direct, PgBouncer, Tollgate',
     '',
@@ -568,5 +599,21 @@ export async function run({ root, log }) {
       `${cpus().length}):`,
     '',
     table(['path', 'run', 'gateway', 'agent', 'connect'], cpuRows),
+    '',
+    `CPU per select-only transaction: busy CPU of the whole machine (every process: target, pgbench, proxy, ` +
+      `audit store) divided by the transactions run, the Tollgate processes' share of it, and the ceiling that ` +
+      `cost puts on ${cores} cores if the machine did nothing else (${cores} CPU-seconds per second ÷ CPU per transaction):`,
+    '',
+    table(
+      [
+        'path',
+        ...selectOnly.flatMap((w) => [
+          `${w.label}: machine`,
+          `${w.label}: Tollgate processes`,
+          `${w.label}: CPU ceiling`,
+        ]),
+      ],
+      perTxnRows,
+    ),
   ].join('\n');
 }
