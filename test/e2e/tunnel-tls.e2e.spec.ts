@@ -55,10 +55,9 @@ describe('TLS between agents, clients and the gateway (real processes)', () => {
     );
     const db = await createTestDatabase();
     cleanups.push(db.drop);
-    gateway = await startTunnelGateway([], {
+    // The certificate by flag (TOLLGATE_GRPC_TLS_CERT / _KEY work the same way).
+    gateway = await startTunnelGateway(['--grpc-tls-cert', ca, '--grpc-tls-key', key], {
       DATABASE_URL: db.url,
-      TOLLGATE_GRPC_TLS_CERT: ca,
-      TOLLGATE_GRPC_TLS_KEY: key,
     });
     processes.push(gateway.cli);
     httpsUrl = gateway.grpcUrl.replace('http://', 'https://');

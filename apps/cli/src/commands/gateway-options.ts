@@ -22,6 +22,15 @@ export function addGatewayOptions(command: Command): Command {
     .addOption(
       new Option('--oidc-issuer <url>', 'OIDC identity provider issuer URL (or TOLLGATE_OIDC_ISSUER)'),
     )
+    .addOption(
+      new Option(
+        '--grpc-tls-cert <file>',
+        'PEM certificate (chain) for the gRPC endpoint; with --grpc-tls-key it serves TLS (or TOLLGATE_GRPC_TLS_CERT)',
+      ),
+    )
+    .addOption(
+      new Option('--grpc-tls-key <file>', 'PEM private key of --grpc-tls-cert (or TOLLGATE_GRPC_TLS_KEY)'),
+    )
     .addOption(new Option('--dev-idp [on]', 'run the development IdP with demo users (true|false)'))
     .addOption(new Option('--dev-idp-port <port>', 'development IdP port (default 8011)'));
 }
@@ -36,6 +45,8 @@ export interface GatewayFlags {
   logFormat?: string;
   publicUrl?: string;
   oidcIssuer?: string;
+  grpcTlsCert?: string;
+  grpcTlsKey?: string;
   devIdp?: string | boolean;
   devIdpPort?: string;
 }
@@ -51,6 +62,8 @@ export function gatewayOverrides(flags: GatewayFlags): GatewayConfigOverrides {
     logFormat: flags.logFormat,
     publicUrl: flags.publicUrl,
     oidcIssuer: flags.oidcIssuer,
+    grpcTlsCert: flags.grpcTlsCert,
+    grpcTlsKey: flags.grpcTlsKey,
     devIdp: flags.devIdp,
     devIdpPort: flags.devIdpPort,
   };
