@@ -1,6 +1,8 @@
 import { Metadata } from '@grpc/grpc-js';
 import {
-  type AgentTunnelClient,
+  encodeDataEnvelope,
+  ENVELOPE_FRAME_FIELD,
+  type AgentTunnelWireClient,
   type Bundle,
   type OpenSession,
   type SessionDown,
@@ -13,8 +15,13 @@ import type { Policy } from '@tollgate/policy';
 import type { EngineRegistry } from './engine-registry';
 import { sessionCommands } from './session-commands';
 
-const sessionCodec: FrameCodec<SessionDown, SessionUp> = {
-  wrap: (frame) => ({ kind: { $case: 'frame', frame } }),
+/** Data frames leave pre-encoded (one copy of the bytes; see AgentTunnelWire). */
+const sessionCodec: FrameCodec<SessionDown, SessionUp | Buffer> = {
+  wrap: (frame) =>
+    frame.kind?.$case === 'data'
+      ? encodeDataEnvelope(ENVELOPE_FRAME_FIELD.sessionUp, frame.kind.data)
+      : { kind: { $case: 'frame', frame } },
+  wrapData: (data) => encodeDataEnvelope(ENVELOPE_FRAME_FIELD.sessionUp, data),
   unwrap: (message) => {
     switch (message.kind?.$case) {
       case 'frame':
@@ -41,7 +48,7 @@ export class SessionRunner {
   private starting = 0;
 
   constructor(
-    private readonly client: AgentTunnelClient,
+    private readonly client: AgentTunnelWireClient,
     private readonly token: string,
     private readonly engines: EngineRegistry,
     private readonly connectTimeoutMs: number,

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import type { AgentConfig } from '@tollgate/config';
 import {
-  AgentTunnelClient,
+  AgentTunnelWireClient,
   ControlErrorCode,
   Protocol,
   type AgentMessage,
@@ -28,7 +28,7 @@ type ControlOutcome = { readonly fatal: boolean; readonly reason: string; readon
  * it for good (the same token will not work again).
  */
 export class TunnelClient {
-  private readonly client: AgentTunnelClient;
+  private readonly client: AgentTunnelWireClient;
   private readonly sessions: SessionRunner;
   private readonly backoff: Backoff;
   private bundle: Bundle | undefined;
@@ -47,7 +47,7 @@ export class TunnelClient {
     private readonly logger: Logger,
     engines = new EngineRegistry(),
   ) {
-    this.client = new AgentTunnelClient(
+    this.client = new AgentTunnelWireClient(
       config.gateway.address,
       channelCredentials(config.gateway, config.caFile),
       TUNNEL_CHANNEL_OPTIONS,

@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { ConnectConfig } from '@tollgate/config';
-import { Protocol, type ClientTunnelClient } from '@tollgate/proto';
+import { Protocol, type ClientTunnelWireClient } from '@tollgate/proto';
 import { relaySocket } from '@tollgate/protocol-tcp';
 import { refusePostgresClient } from './postgres-refusal';
 import {
@@ -58,7 +58,7 @@ export async function startLocalListener(
 }
 
 async function serveSocket(
-  client: ClientTunnelClient,
+  client: ClientTunnelWireClient,
   socket: Socket,
   options: ListenerOptions,
 ): Promise<void> {

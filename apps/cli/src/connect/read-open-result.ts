@@ -3,7 +3,7 @@ import type { ClientDuplexStream } from '@grpc/grpc-js';
 import type { ClientUp } from '@tollgate/proto';
 
 /** Waits for the gateway's OpenResult (the first message of an Open stream), then pauses the stream. */
-export function readOpenResult(call: ClientDuplexStream<ClientUp, ClientDown>): Promise<OpenResult> {
+export function readOpenResult(call: ClientDuplexStream<ClientUp | Buffer, ClientDown>): Promise<OpenResult> {
   return new Promise<OpenResult>((resolve, reject) => {
     const done = () => {
       call.off('data', onData);

@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { credentials, Metadata, type ChannelCredentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import type { ConnectConfig } from '@tollgate/config';
 import {
-  ClientTunnelClient,
+  ClientTunnelWireClient,
+  encodeDataEnvelope,
+  ENVELOPE_FRAME_FIELD,
   OpenFailureCode,
   type ClientDown,
   type ClientUp,
@@ -12,11 +14,18 @@ import {
 import type { FrameCodec } from '@tollgate/protocol-tcp';
 import { readOpenResult } from './read-open-result';
 
-export type TunnelCall = ClientDuplexStream<ClientUp, ClientDown>;
+export type TunnelCall = ClientDuplexStream<ClientUp | Buffer, ClientDown>;
 
-/** How the CLI's ClientTunnel.Open stream carries StreamFrames. */
-export const clientCodec: FrameCodec<ClientDown, ClientUp> = {
-  wrap: (frame) => ({ kind: { $case: 'frame', frame } }),
+/**
+ * How the CLI's ClientTunnel.Open stream carries StreamFrames; data frames leave pre-encoded (one
+ * copy of the bytes; see ClientTunnelWire).
+ */
+export const clientCodec: FrameCodec<ClientDown, ClientUp | Buffer> = {
+  wrap: (frame) =>
+    frame.kind?.$case === 'data'
+      ? encodeDataEnvelope(ENVELOPE_FRAME_FIELD.clientUp, frame.kind.data)
+      : { kind: { $case: 'frame', frame } },
+  wrapData: (data) => encodeDataEnvelope(ENVELOPE_FRAME_FIELD.clientUp, data),
   unwrap: (message) => {
     switch (message.kind?.$case) {
       case 'frame':
@@ -44,8 +53,8 @@ export function describeFailure(connectionName: string, failed: OpenResult_Faile
   return `${connectionName}: ${FAILURES[failed?.code ?? OpenFailureCode.UNSPECIFIED]}: ${failed?.message ?? 'no detail'}`;
 }
 
-export function tunnelClient(config: ConnectConfig): ClientTunnelClient {
-  return new ClientTunnelClient(config.grpcUrl.address, channelCredentials(config), {
+export function tunnelClient(config: ConnectConfig): ClientTunnelWireClient {
+  return new ClientTunnelWireClient(config.grpcUrl.address, channelCredentials(config), {
     'grpc.keepalive_time_ms': 20_000,
     'grpc.keepalive_timeout_ms': 10_000,
     // Per-stream HTTP/2 receive window (the default 64 KiB caps a session at tens of MB/s).
@@ -67,7 +76,7 @@ export type OpenOutcome =
  * typed answer. Throws only when the gateway cannot be reached or breaks the protocol.
  */
 export async function openTunnelSession(
-  client: ClientTunnelClient,
+  client: ClientTunnelWireClient,
   request: {
     readonly connectionName: string;
     readonly token: string;

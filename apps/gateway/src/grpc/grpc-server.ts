@@ -6,7 +6,14 @@ import {
 } from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
 import type { Http2Server, ServerHttp2Session } from 'node:http2';
-import { HealthCheckResponse_ServingStatus, HealthService } from '@tollgate/proto';
+import {
+  AgentTunnelRelayWire,
+  AgentTunnelService,
+  ClientTunnelRelayWire,
+  ClientTunnelService,
+  HealthCheckResponse_ServingStatus,
+  HealthService,
+} from '@tollgate/proto';
 import type { Logger } from 'pino';
 import { HealthGrpcService } from './health.grpc-service';
 
@@ -55,6 +62,16 @@ function widenConnectionWindows(server: Server, bytes: number): void {
   }
 }
 
+/**
+ * The tunnel services are served with the relay codecs: a data frame crosses the gateway as the
+ * bytes it arrived as (one tag byte rewritten), never decoded into an object and encoded again;
+ * every other message is decoded as usual. The session relay handles both forms.
+ */
+const SERVED_WIRE = new Map<ServiceDefinition, ServiceDefinition>([
+  [ClientTunnelService, ClientTunnelRelayWire],
+  [AgentTunnelService, AgentTunnelRelayWire],
+]);
+
 export interface RunningGrpcServer {
   readonly address: string;
   /** Adds a service once its implementation exists (the tunnel services live in the Nest app). */
@@ -98,7 +115,8 @@ export async function startGrpcServer(
 
   return {
     address,
-    addService: (definition, implementation) => server.addService(definition, implementation),
+    addService: (definition, implementation) =>
+      server.addService(SERVED_WIRE.get(definition) ?? definition, implementation),
     async close(graceMs) {
       health.setStatus('', HealthCheckResponse_ServingStatus.NOT_SERVING);
       health.endWatches();

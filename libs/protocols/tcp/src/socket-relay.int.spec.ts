@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { StreamFrame } from '@tollgate/proto';
 import type { FrameCodec } from './frame-codec';
 import { relaySocket, type RelayOutcome } from './socket-relay';
+import { connectWithSharedReads } from './socket-reads';
 
 /** Two object-mode streams wired back to back, with backpressure, like the two ends of a gRPC stream. */
 function streamPair(): [Duplex, Duplex] {
@@ -55,75 +56,112 @@ function dial(port: number): Promise<Socket> {
   });
 }
 
-describe('relaySocket over a frame stream (real sockets on both ends)', () => {
-  const servers: Server[] = [];
-  afterEach(async () => {
-    await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
+/** A target socket as the agent dials it: reading into the shared buffer (one frame per read). */
+function dialSharedReads(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connectWithSharedReads({ host: '127.0.0.1', port, allowHalfOpen: true });
+    socket.once('connect', () => resolve(socket));
+    socket.once('error', reject);
   });
+}
 
-  /** client → [listener socket ⇄ relay] ⇄ frames ⇄ [relay ⇄ target socket] → target */
-  async function tunnel(target: (socket: Socket) => void) {
-    const targetServer = await listen(target);
-    servers.push(targetServer.server);
-    const outcomes: Promise<RelayOutcome>[] = [];
-    const front = await listen((local) => {
-      const [near, far] = streamPair();
-      outcomes.push(relaySocket(local, near, codec));
-      void dial(targetServer.port).then((remote) => outcomes.push(relaySocket(remote, far, codec)));
+/** Copies what the relay hands over, like the tunnel codecs' encoders do. */
+const copyingCodec: FrameCodec<StreamFrame, StreamFrame> = {
+  ...codec,
+  wrapData: (data) => ({ kind: { $case: 'data', data: Buffer.from(data) } }),
+};
+
+describe.each([
+  { target: 'data events', dialTarget: dial, targetCodec: codec },
+  { target: 'shared reads, relay copies', dialTarget: dialSharedReads, targetCodec: codec },
+  { target: 'shared reads, codec copies', dialTarget: dialSharedReads, targetCodec: copyingCodec },
+])(
+  'relaySocket over a frame stream (real sockets on both ends; target: $target)',
+  ({ dialTarget, targetCodec }) => {
+    const servers: Server[] = [];
+    afterEach(async () => {
+      await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
     });
-    servers.push(front.server);
-    return { port: front.port, outcomes };
-  }
 
-  it('carries bytes both ways and keeps the other direction open after a half-close', async () => {
-    const { port, outcomes } = await tunnel((socket) => {
-      const chunks: Buffer[] = [];
-      socket.on('data', (c: Buffer) => chunks.push(c));
-      socket.on('end', () => socket.end(Buffer.concat(chunks).reverse()));
-    });
-    const client = await dial(port);
-    const reply: Buffer[] = [];
-    client.on('data', (c: Buffer) => reply.push(c));
-    client.end(Buffer.from([0, 1, 2, 255]));
-    await new Promise((resolve) => client.on('close', resolve));
-    expect([...Buffer.concat(reply)]).toEqual([255, 2, 1, 0]);
-    expect((await Promise.all(outcomes)).map((o) => o.kind)).toEqual(['normal', 'normal']);
-  });
-
-  it('turns a reset on one side into a reset on the other', async () => {
-    const { port, outcomes } = await tunnel((socket) => socket.once('data', () => socket.resetAndDestroy()));
-    const client = await dial(port);
-    const error = new Promise<string>((resolve) =>
-      client.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? '')),
-    );
-    client.write('x');
-    expect(await error).toBe('ECONNRESET');
-    const kinds = (await Promise.all(outcomes)).map((o) => o.kind).sort();
-    expect(kinds).toEqual(['remote-reset', 'socket-error']);
-  });
-
-  it('stops reading the target when the client stops reading (bounded buffering)', async () => {
-    let sent = 0;
-    const chunk = Buffer.alloc(64 * 1024);
-    const { port } = await tunnel((socket) => {
-      const pump = () => {
-        while (sent < 512 * 1024 * 1024) {
-          sent += chunk.length;
-          if (!socket.write(chunk)) return void socket.once('drain', pump);
-        }
-      };
-      pump();
-    });
-    const client = await dial(port);
-    client.on('error', () => undefined);
-    client.pause();
-    let last = -1;
-    while (last !== sent) {
-      last = sent;
-      await new Promise((resolve) => setTimeout(resolve, 300));
+    /** client → [listener socket ⇄ relay] ⇄ frames ⇄ [relay ⇄ target socket] → target */
+    async function tunnel(target: (socket: Socket) => void) {
+      const targetServer = await listen(target);
+      servers.push(targetServer.server);
+      const outcomes: Promise<RelayOutcome>[] = [];
+      const front = await listen((local) => {
+        const [near, far] = streamPair();
+        outcomes.push(relaySocket(local, near, codec));
+        void dialTarget(targetServer.port).then((remote) =>
+          outcomes.push(relaySocket(remote, far, targetCodec)),
+        );
+      });
+      servers.push(front.server);
+      return { port: front.port, outcomes };
     }
-    // Socket buffers on four sockets plus a few frames in flight; nothing like the 512 MiB offered.
-    expect(sent).toBeLessThan(32 * 1024 * 1024);
-    client.destroy();
-  });
-});
+
+    it('carries bytes both ways and keeps the other direction open after a half-close', async () => {
+      const { port, outcomes } = await tunnel((socket) => {
+        const chunks: Buffer[] = [];
+        socket.on('data', (c: Buffer) => chunks.push(c));
+        socket.on('end', () => socket.end(Buffer.concat(chunks).reverse()));
+      });
+      const client = await dial(port);
+      const reply: Buffer[] = [];
+      client.on('data', (c: Buffer) => reply.push(c));
+      client.end(Buffer.from([0, 1, 2, 255]));
+      await new Promise((resolve) => client.on('close', resolve));
+      expect([...Buffer.concat(reply)]).toEqual([255, 2, 1, 0]);
+      expect((await Promise.all(outcomes)).map((o) => o.kind)).toEqual(['normal', 'normal']);
+    });
+
+    it('delivers a large download byte for byte (reads are copied before the buffer is reused)', async () => {
+      const body = Buffer.from(Array.from({ length: 8 * 1024 * 1024 }, (_, i) => (i * 7 + (i >> 12)) & 0xff));
+      const { port } = await tunnel((socket) => socket.end(body));
+      const client = await dial(port);
+      const received: Buffer[] = [];
+      client.on('data', (c: Buffer) => received.push(c));
+      await new Promise((resolve) => client.on('end', resolve));
+      client.destroy();
+      expect(Buffer.concat(received).equals(body)).toBe(true);
+    });
+
+    it('turns a reset on one side into a reset on the other', async () => {
+      const { port, outcomes } = await tunnel((socket) =>
+        socket.once('data', () => socket.resetAndDestroy()),
+      );
+      const client = await dial(port);
+      const error = new Promise<string>((resolve) =>
+        client.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? '')),
+      );
+      client.write('x');
+      expect(await error).toBe('ECONNRESET');
+      const kinds = (await Promise.all(outcomes)).map((o) => o.kind).sort();
+      expect(kinds).toEqual(['remote-reset', 'socket-error']);
+    });
+
+    it('stops reading the target when the client stops reading (bounded buffering)', async () => {
+      let sent = 0;
+      const chunk = Buffer.alloc(64 * 1024);
+      const { port } = await tunnel((socket) => {
+        const pump = () => {
+          while (sent < 512 * 1024 * 1024) {
+            sent += chunk.length;
+            if (!socket.write(chunk)) return void socket.once('drain', pump);
+          }
+        };
+        pump();
+      });
+      const client = await dial(port);
+      client.on('error', () => undefined);
+      client.pause();
+      let last = -1;
+      while (last !== sent) {
+        last = sent;
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+      // Socket buffers on four sockets plus a few frames in flight; nothing like the 512 MiB offered.
+      expect(sent).toBeLessThan(32 * 1024 * 1024);
+      client.destroy();
+    });
+  },
+);

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { dataFrame, halfCloseFrame, MAX_FRAME_DATA_BYTES, resetFrame, type FrameCodec } from './frame-codec';
+import { attachReadSink } from './socket-reads';
 
 /** How a relay ended, for the caller's log line and the user's error message. */
 export type RelayOutcome =
@@ -57,20 +58,34 @@ export function relaySocket<In, Out>(
     const bothDone = () => sentHalfClose && receivedHalfClose;
 
     let waitingForStreamDrain = false;
-    socket.on('data', (chunk: Buffer) => {
-      let ok = true;
-      for (let offset = 0; offset < chunk.length; offset += MAX_FRAME_DATA_BYTES) {
-        ok = send(codec.wrap(dataFrame(chunk.subarray(offset, offset + MAX_FRAME_DATA_BYTES))));
-      }
-      if (!ok && !waitingForStreamDrain) {
-        waitingForStreamDrain = true;
-        socket.pause();
-        stream.once('drain', () => {
-          waitingForStreamDrain = false;
-          socket.resume();
-        });
-      }
+    const waitForStreamDrain = () => {
+      if (waitingForStreamDrain) return;
+      waitingForStreamDrain = true;
+      socket.pause();
+      stream.once('drain', () => {
+        waitingForStreamDrain = false;
+        socket.resume();
+      });
+    };
+    // A socket from connectWithSharedReads reads into a reused buffer: each read becomes one frame
+    // (copied once, by the codec's encoder) and no per-read buffer is allocated.
+    const wrapCopy = codec.wrapData
+      ? (bytes: Buffer) => codec.wrapData!(bytes)
+      : (bytes: Buffer) => codec.wrap(dataFrame(Buffer.from(bytes)));
+    const sharedReads = attachReadSink(socket, (bytes) => {
+      if (send(wrapCopy(bytes))) return true;
+      waitForStreamDrain();
+      return false;
     });
+    if (!sharedReads) {
+      socket.on('data', (chunk: Buffer) => {
+        let ok = true;
+        for (let offset = 0; offset < chunk.length; offset += MAX_FRAME_DATA_BYTES) {
+          ok = send(codec.wrap(dataFrame(chunk.subarray(offset, offset + MAX_FRAME_DATA_BYTES))));
+        }
+        if (!ok) waitForStreamDrain();
+      });
+    }
     socket.on('end', () => {
       sentHalfClose = true;
       send(codec.wrap(halfCloseFrame()));

@@ -1,11 +1,20 @@
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { TcpTarget } from '@tollgate/proto';
+import { connectWithSharedReads } from './socket-reads';
 import { TargetUnreachableError } from './target-unreachable.error';
 
-/** Dials a TCP target; rejects with TargetUnreachableError (refused, no route, timeout). */
+/**
+ * Dials a TCP target; rejects with TargetUnreachableError (refused, no route, timeout). The socket
+ * comes paused, reading into the shared read buffer once relaySocket takes it.
+ */
 export function dialTcpTarget(target: Pick<TcpTarget, 'host' | 'port'>, timeoutMs: number): Promise<Socket> {
   return new Promise<Socket>((resolve, reject) => {
-    const socket = connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true });
+    const socket = connectWithSharedReads({
+      host: target.host,
+      port: target.port,
+      allowHalfOpen: true,
+      noDelay: true,
+    });
     const where = `${target.host}:${target.port}`;
     const timer = setTimeout(() => {
       socket.destroy();

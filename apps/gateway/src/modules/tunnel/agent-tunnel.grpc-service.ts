@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { status as GrpcStatus, type ServerDuplexStream } from '@grpc/grpc-js';
+import { status as GrpcStatus, type handleBidiStreamingCall, type ServerDuplexStream } from '@grpc/grpc-js';
 import {
   ControlErrorCode,
   type AgentMessage,
   type AgentTunnelServer,
   type Register,
+  type RelayedFrame,
   type SessionDown,
   type SessionUp,
 } from '@tollgate/proto';
@@ -15,7 +16,7 @@ import { AgentRegistry } from './agent-registry';
 import { BundleBuilder } from './bundle-builder';
 import { failCall, firstMessage } from './first-message';
 import { LiveAgent, type ControlCall } from './live-agent';
-import { PendingSessions } from './pending-sessions';
+import { PendingSessions, type AgentSessionCall } from './pending-sessions';
 import { RpcError } from './rpc-error';
 import { TunnelLogger } from './tunnel-logger';
 import { StoreService } from '../store/store.service';
@@ -40,7 +41,10 @@ export class AgentTunnelGrpcService {
     private readonly logger: TunnelLogger,
   ) {}
 
-  handlers(): AgentTunnelServer {
+  /** Served with AgentTunnelRelayWire: Session data frames arrive and leave as RelayedFrame. */
+  handlers(): Pick<AgentTunnelServer, 'control'> & {
+    session: handleBidiStreamingCall<SessionUp | RelayedFrame, SessionDown | RelayedFrame>;
+  } {
     return {
       control: (call) => {
         this.control(call).catch((error: unknown) => this.failed(call, error, 'control'));
@@ -191,7 +195,7 @@ export class AgentTunnelGrpcService {
     });
   }
 
-  private async session(call: ServerDuplexStream<SessionUp, SessionDown>): Promise<void> {
+  private async session(call: AgentSessionCall): Promise<void> {
     const token = bearerToken(call.metadata.get('authorization'));
     // Session streams come from an agent whose Control stream this replica holds; its token was
     // checked then and is re-checked at every heartbeat, so no store round trip is needed here.

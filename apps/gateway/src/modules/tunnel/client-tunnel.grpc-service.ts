@@ -1,6 +1,6 @@
 import { Injectable, Optional } from '@nestjs/common';
-import { status as GrpcStatus } from '@grpc/grpc-js';
-import type { ClientTunnelServer, ClientUp } from '@tollgate/proto';
+import { status as GrpcStatus, type handleBidiStreamingCall } from '@grpc/grpc-js';
+import type { ClientDown, ClientUp, RelayedFrame } from '@tollgate/proto';
 import { AccessDecider } from '../identity/access-decider';
 import { AccessTokenVerifier } from '../identity/access-token-verifier';
 import type { Principal } from '../identity/principal';
@@ -25,7 +25,10 @@ export class ClientTunnelGrpcService {
     @Optional() private readonly decider?: AccessDecider,
   ) {}
 
-  handlers(): ClientTunnelServer {
+  /** Served with ClientTunnelRelayWire: data frames arrive and leave as RelayedFrame. */
+  handlers(): {
+    open: handleBidiStreamingCall<ClientUp | RelayedFrame, ClientDown | RelayedFrame>;
+  } {
     return {
       open: (call) => {
         this.open(call).catch((error: unknown) => {

@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
-import type { SessionDown, SessionUp } from '@tollgate/proto';
+import type { RelayedFrame, SessionDown, SessionUp } from '@tollgate/proto';
 
-export type AgentSessionCall = ServerDuplexStream<SessionUp, SessionDown>;
+/** An agent's Session stream; data frames cross it as RelayedFrame (see AgentTunnelRelayWire). */
+export type AgentSessionCall = ServerDuplexStream<SessionUp | RelayedFrame, SessionDown | RelayedFrame>;
 
 export type OfferOutcome =
   | { readonly kind: 'attached'; readonly call: AgentSessionCall }

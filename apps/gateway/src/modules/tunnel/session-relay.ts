@@ -1,14 +1,23 @@
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { CloseCode, type ClientDown, type ClientUp, type SessionUp } from '@tollgate/proto';
+import {
+  CloseCode,
+  RelayedFrame,
+  type ClientDown,
+  type ClientUp,
+  type SessionUp,
+  type StreamFrame,
+} from '@tollgate/proto';
 import type { AgentSessionCall } from './pending-sessions';
 
-export type ClientCall = ServerDuplexStream<ClientUp, ClientDown>;
+/** A client's Open stream; data frames cross it as RelayedFrame (see ClientTunnelRelayWire). */
+export type ClientCall = ServerDuplexStream<ClientUp | RelayedFrame, ClientDown | RelayedFrame>;
 
 /**
  * Pipes an open session between the client's Open stream and the agent's Session stream. Frames
- * are passed through as they are; a full destination pauses the source, so each session's HTTP/2
- * flow control (not gateway memory) absorbs a slow reader. Resolves with the reason it ended.
+ * are passed through as they are (data frames as the bytes they arrived as); a full destination
+ * pauses the source, so each session's HTTP/2 flow control (not gateway memory) absorbs a slow
+ * reader. Resolves with the reason it ended.
  */
 export function relaySession(
   client: ClientCall,
@@ -29,12 +38,16 @@ export function relaySession(
     };
 
     let clientWaiting = false;
-    client.on('data', (message: ClientUp) => {
-      if (message.kind?.$case !== 'frame') return;
-      const frame = message.kind.frame;
-      if (frame.kind?.$case === 'reset') noteReason(`client reset: ${frame.kind.reset.message}`);
+    client.on('data', (message: ClientUp | RelayedFrame) => {
+      let out: RelayedFrame | { kind: { $case: 'frame'; frame: StreamFrame } };
+      if (message instanceof RelayedFrame) out = message;
+      else if (message.kind?.$case === 'frame') {
+        const frame = message.kind.frame;
+        if (frame.kind?.$case === 'reset') noteReason(`client reset: ${frame.kind.reset.message}`);
+        out = { kind: { $case: 'frame', frame } };
+      } else return;
       if (agent.writableEnded) return;
-      if (!agent.write({ kind: { $case: 'frame', frame } }) && !clientWaiting) {
+      if (!agent.write(out) && !clientWaiting) {
         clientWaiting = true;
         client.pause();
         agent.once('drain', () => {
@@ -45,12 +58,16 @@ export function relaySession(
     });
 
     let agentWaiting = false;
-    agent.on('data', (message: SessionUp) => {
-      if (message.kind?.$case !== 'frame') return onAgentMessage(message);
-      const frame = message.kind.frame;
-      if (frame.kind?.$case === 'reset') noteReason(`target reset: ${frame.kind.reset.message}`);
+    agent.on('data', (message: SessionUp | RelayedFrame) => {
+      let out: RelayedFrame | { kind: { $case: 'frame'; frame: StreamFrame } };
+      if (message instanceof RelayedFrame) out = message;
+      else if (message.kind?.$case === 'frame') {
+        const frame = message.kind.frame;
+        if (frame.kind?.$case === 'reset') noteReason(`target reset: ${frame.kind.reset.message}`);
+        out = { kind: { $case: 'frame', frame } };
+      } else return onAgentMessage(message);
       if (client.writableEnded) return;
-      if (!client.write({ kind: { $case: 'frame', frame } }) && !agentWaiting) {
+      if (!client.write(out) && !agentWaiting) {
         agentWaiting = true;
         agent.pause();
         client.once('drain', () => {
