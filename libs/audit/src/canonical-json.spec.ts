@@ -77,6 +77,15 @@ describe('canonicalJson', () => {
     );
   });
 
+  it('tells apart objects whose keys join to the same text', () => {
+    expect(canonicalJson({ 'a,b': 1 })).toBe('{"a,b":1}');
+    expect(canonicalJson({ a: 1, b: 2 })).toBe('{"a":1,"b":2}');
+    expect(canonicalJson({ b: 2, a: 1 })).toBe('{"a":1,"b":2}');
+    expect(canonicalJson({ 'a,b': 1 })).toBe('{"a,b":1}');
+    expect(canonicalJson({ 'a,b': 1, c: 2 })).toBe('{"a,b":1,"c":2}');
+    expect(canonicalJson({ a: 1, 'b,c': 2 })).toBe('{"a":1,"b,c":2}');
+  });
+
   it('serializes deep (acyclic) nesting', () => {
     let deep: unknown = 'leaf';
     for (let i = 0; i < 200; i++) deep = i % 2 ? [deep] : { k: deep };

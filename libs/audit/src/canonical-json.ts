@@ -59,14 +59,39 @@ function fast(value: unknown, depth: number): string {
     return `${out}]`;
   }
   const record = value as Record<string, unknown>;
-  const keys = Object.keys(record).sort();
+  const plan = keyPlan(Object.keys(record));
   let out = '{';
-  for (const key of keys) {
-    const member = record[key];
+  for (let i = 0; i < plan.sorted.length; i++) {
+    const member = record[plan.sorted[i]!];
     if (member === undefined) continue;
-    out += `${out.length === 1 ? '' : ','}${JSON.stringify(key)}:${fast(member, depth + 1)}`;
+    out += `${out.length === 1 ? '' : ','}${plan.members[i]!}${fast(member, depth + 1)}`;
   }
   return `${out}}`;
+}
+
+/** How to write an object with these keys (in this insertion order): sorted, each as `"key":`. */
+interface KeyPlan {
+  readonly keys: readonly string[];
+  readonly sorted: readonly string[];
+  readonly members: readonly string[];
+}
+
+// Events of one kind are built by the same code, so their objects come with the same keys in the
+// same order: sorting and quoting them once per shape saves most of the work per object.
+const keyPlans = new Map<string, KeyPlan>();
+const MAX_KEY_PLANS = 1024;
+
+function keyPlan(keys: string[]): KeyPlan {
+  const signature = keys.join(',');
+  const cached = keyPlans.get(signature);
+  // The signature is only a hint (a key may contain a comma): the keys themselves must match.
+  if (cached && cached.keys.length === keys.length && cached.keys.every((key, i) => key === keys[i])) {
+    return cached;
+  }
+  const sorted = [...keys].sort();
+  const plan = { keys, sorted, members: sorted.map((key) => `${JSON.stringify(key)}:`) };
+  if (!cached && keyPlans.size < MAX_KEY_PLANS) keyPlans.set(signature, plan);
+  return plan;
 }
 
 function serialize(value: unknown, ancestors: Set<object>, path: string): string {

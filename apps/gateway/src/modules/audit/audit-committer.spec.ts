@@ -257,6 +257,18 @@ describe('AuditCommitter', () => {
     expect(await result).toBeInstanceOf(AuditUnavailableError);
   });
 
+  it('refuses a record not durable in time', async () => {
+    const store = new FakeStore();
+    store.hold = true;
+    const committer = new AuditCommitter(store, { timeoutMs: 30 });
+    const started = performance.now();
+    await expect(committer.append(event(randomUUID(), 'command', 1))).rejects.toThrow(
+      /no commit within 30 ms/,
+    );
+    expect(performance.now() - started).toBeLessThan(1_000);
+    await store.release();
+  });
+
   it('when another writer moved the chain on, chains the batch again from the store and retries once', async () => {
     const store = new FakeStore();
     const replica = new AuditCommitter(store);

@@ -66,8 +66,23 @@ interface Pending {
   readonly deferred: boolean;
   /** Times a batch holding this record was sent. */
   attempts: number;
+  /** performance.now() after which the record is refused, committed or not. */
+  readonly deadline: number;
+  settled: boolean;
   readonly resolve: (committed: CommittedAudit) => void;
   readonly reject: (error: unknown) => void;
+}
+
+function fulfil(pending: Pending, committed: CommittedAudit): void {
+  if (pending.settled) return;
+  pending.settled = true;
+  pending.resolve(committed);
+}
+
+function refuse(pending: Pending, error: unknown): void {
+  if (pending.settled) return;
+  pending.settled = true;
+  pending.reject(error instanceof AuditUnavailableError ? error : new AuditUnavailableError(error));
 }
 
 interface Head {
@@ -117,6 +132,8 @@ const SESSION_HEADS_SQL = `SELECT s.id AS session_id, e.seq, e.hash
   CROSS JOIN LATERAL (SELECT seq, hash FROM session_events WHERE session_id = s.id ORDER BY seq DESC LIMIT 1) e`;
 
 const MAX_CACHED_SESSIONS = 100_000;
+/** The deadline timer fires at most this often, however close together the deadlines are. */
+const MIN_EXPIRY_INTERVAL_MS = 10;
 
 /**
  * Group commit for the audit log. A record is chained (hashed) and serialized as soon as it is
@@ -137,6 +154,7 @@ export class AuditCommitter {
   private inFlight: Batch | undefined;
   private loading = false;
   private deferTimer: NodeJS.Timeout | undefined;
+  private deadlineTimer: NodeJS.Timeout | undefined;
   /** A deferred record has waited `deferMs`: the open batch goes without waiting for company. */
   private deferDue = false;
   /**
@@ -164,31 +182,54 @@ export class AuditCommitter {
 
   append(append: AuditAppend, options: AppendOptions = {}): Promise<CommittedAudit> {
     return new Promise<CommittedAudit>((resolve, reject) => {
-      let settled = false;
-      const timer = setTimeout(() => {
-        if (settled) return;
-        settled = true;
-        reject(new AuditUnavailableError(new Error(`no commit within ${this.timeoutMs} ms`)));
-      }, this.timeoutMs);
       this.queue.push({
         append,
         deferred: options.defer === true,
         attempts: 0,
-        resolve: (committed) => {
-          clearTimeout(timer);
-          if (settled) return;
-          settled = true;
-          resolve(committed);
-        },
-        reject: (error) => {
-          clearTimeout(timer);
-          if (settled) return;
-          settled = true;
-          reject(error instanceof AuditUnavailableError ? error : new AuditUnavailableError(error));
-        },
+        deadline: performance.now() + this.timeoutMs,
+        settled: false,
+        resolve,
+        reject,
       });
+      this.deadlineTimer ??= setTimeout(() => this.expire(), this.timeoutMs);
       this.pump();
     });
+  }
+
+  /**
+   * Refuses the records not durable by their deadline (they may still be committed later; the
+   * action they guarded did not happen). One timer for all records, set for the oldest one, instead
+   * of one per record.
+   */
+  private expire(): void {
+    this.deadlineTimer = undefined;
+    const now = performance.now();
+    let next = Infinity;
+    for (const pending of this.outstanding()) {
+      if (pending.settled) continue;
+      if (pending.deadline <= now) {
+        refuse(pending, new Error(`no commit within ${this.timeoutMs} ms`));
+      } else {
+        next = Math.min(next, pending.deadline);
+      }
+    }
+    if (next !== Infinity) {
+      this.deadlineTimer = setTimeout(() => this.expire(), Math.max(next - now, MIN_EXPIRY_INTERVAL_MS));
+    }
+  }
+
+  private *outstanding(): Iterable<Pending> {
+    if (this.inFlight) yield* this.inFlight.pendings;
+    if (this.open) yield* this.open.pendings;
+    yield* this.queue;
+  }
+
+  /** Nothing is waiting any more: the deadline timer must not keep the process alive. */
+  private idle(): void {
+    if (this.deadlineTimer && !this.inFlight && !this.open && this.queue.length === 0) {
+      clearTimeout(this.deadlineTimer);
+      this.deadlineTimer = undefined;
+    }
   }
 
   /** Chains queued records into the open batch (as far as heads are known), then sends if it can. */
@@ -206,7 +247,7 @@ export class AuditCommitter {
         this.chain(pending);
       } catch (error) {
         // This record cannot be serialized (e.g. a bigint in its payload); the chain is untouched.
-        pending.reject(error);
+        refuse(pending, error);
       }
     }
     if (taken > 0) this.queue.splice(0, taken);
@@ -327,7 +368,8 @@ export class AuditCommitter {
     this.stats.records += batch.pendings.length;
     // The next batch goes first, so the store is not idle while this one's callers run.
     this.pump();
-    batch.pendings.forEach((pending, i) => pending.resolve(batch.committed[i]));
+    batch.pendings.forEach((pending, i) => fulfil(pending, batch.committed[i]));
+    this.idle();
     if (batch.records) {
       try {
         this.onCommit?.(batch.records);
@@ -354,8 +396,9 @@ export class AuditCommitter {
     this.open = undefined;
     if (retry.length > 0) this.deferDue = true;
     if (requeued.length > 0) this.queue = [...requeued, ...this.queue];
-    for (const pending of refused) pending.reject(error);
+    for (const pending of refused) refuse(pending, error);
     this.pump();
+    this.idle();
   }
 
   /** Reads the heads the queued records need from the store, then chains them. */
@@ -408,7 +451,8 @@ export class AuditCommitter {
         this.loading = false;
         const waiting = this.queue;
         this.queue = [];
-        for (const pending of waiting) pending.reject(error);
+        for (const pending of waiting) refuse(pending, error);
+        this.idle();
       },
     );
   }
