@@ -69,6 +69,36 @@ function socat(toPort) {
   });
 }
 
+// A floor for the latency of any design with three Node processes in series: three plain Node TCP
+// relays (socket.pipe both ways, no gRPC, no HTTP/2), chained like connect → gateway → agent.
+const NODE_RELAY = `
+const net = require('node:net');
+const to = Number(process.argv[1]);
+const server = net.createServer({ noDelay: true }, (c) => {
+  const t = net.connect({ host: '127.0.0.1', port: to, noDelay: true });
+  c.pipe(t);
+  t.pipe(c);
+  c.on('error', () => t.destroy());
+  t.on('error', () => c.destroy());
+});
+server.listen(0, '127.0.0.1', () => console.log(server.address().port));
+`;
+
+async function nodeRelays(toPort, hops = 3) {
+  const children = [];
+  let port = toPort;
+  for (let i = 0; i < hops; i++) {
+    const child = spawn(process.execPath, ['-e', NODE_RELAY, String(port)], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    children.push(child);
+    port = await new Promise((resolve) =>
+      child.stdout.once('data', (d) => resolve(Number(String(d).trim()))),
+    );
+  }
+  return { port, stop: () => children.forEach((c) => c.kill()) };
+}
+
 async function download(port) {
   const started = performance.now();
   const socket = await dial(port);
@@ -181,9 +211,12 @@ export async function run({ root, log }) {
   const stack = await tollgateStack(root, { source: t.sourcePort, echo: t.echoPort });
   const socatSource = await socat(t.sourcePort);
   const socatEcho = await socat(t.echoPort);
+  const relaySource = await nodeRelays(t.sourcePort);
+  const relayEcho = await nodeRelays(t.echoPort);
   const paths = {
     direct: { source: t.sourcePort, echo: t.echoPort },
     socat: { source: socatSource.port, echo: socatEcho.port },
+    '3 plain Node relays': { source: relaySource.port, echo: relayEcho.port },
     'tollgate connect': { source: stack.connects.source.port, echo: stack.connects.echo.port },
   };
   const results = {};
@@ -244,6 +277,8 @@ export async function run({ root, log }) {
   } finally {
     socatSource.child.kill();
     socatEcho.child.kill();
+    relaySource.stop();
+    relayEcho.stop();
     await stack.stop();
     t.source.close();
     t.echo.close();
@@ -253,7 +288,7 @@ export async function run({ root, log }) {
   const s = results.socat;
   const g = results['tollgate connect'];
   const us = (v) => `${v.toFixed(0)} µs`;
-  const rows = ['direct', 'socat', 'tollgate connect'].map((name) => {
+  const rows = ['direct', 'socat', '3 plain Node relays', 'tollgate connect'].map((name) => {
     const r = results[name];
     return [
       name,
@@ -266,6 +301,7 @@ export async function run({ root, log }) {
   });
   const socatAdded = s.rtt.p50 - d.rtt.p50;
   const ourAdded = g.rtt.p50 - d.rtt.p50;
+  const relayAdded = results['3 plain Node relays'].rtt.p50 - d.rtt.p50;
   const idleRows = Object.keys(results.idle.before).map((k) => [
     k,
     `${(results.idle.before[k] / MiB).toFixed(0)} MiB`,
@@ -284,7 +320,9 @@ export async function run({ root, log }) {
     table(['path', 'throughput', 'RTT p50', 'RTT p99', 'added p50', 'sessions/s'], rows),
     '',
     `Goals: throughput ≥ 0.5× socat's — **${(g.mbps / s.mbps).toFixed(2)}×**; added p50 round trip ≤ 3× socat's added — ` +
-      `**${(ourAdded / Math.max(socatAdded, 1)).toFixed(1)}×** (${us(ourAdded)} vs ${us(socatAdded)}).`,
+      `**${(ourAdded / Math.max(socatAdded, 1)).toFixed(1)}×** (${us(ourAdded)} vs ${us(socatAdded)}). ` +
+      `For scale, three plain Node TCP relays in series (no gRPC, no HTTP/2; the floor of any design with ` +
+      `three Node processes on the path) add ${us(relayAdded)}.`,
     '',
     `RSS with ${IDLE} idle open sessions (one \`tollgate connect\`, one agent):`,
     '',

@@ -10,12 +10,14 @@ import { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
 /**
  * StreamFrame is one unit of a session's byte stream, in either direction, on every tunnel stream
  * (AgentTunnel.Session and ClientTunnel.Open). Sharing one message lets the gateway relay a frame
- * from the client stream to the agent stream (and back) without re-wrapping or copying its payload.
+ * from the client stream to the agent stream (and back) without decoding it: an envelope holding one
+ * `data` frame differs between the streams only in its first byte (the envelope's field tag), so the
+ * gateway rewrites that byte and forwards the bytes it received.
  *
  * A stream carries any number of `data` frames, then at most one `half_close` per direction, or a
- * `reset` that ends both directions at once. Senders keep each `data` chunk small (the reference
- * implementation uses at most 64 KiB) so HTTP/2 flow control stays fine-grained and one large read
- * never makes a peer buffer megabytes.
+ * `reset` that ends both directions at once. Senders keep each `data` chunk small next to a stream's
+ * HTTP/2 window (the reference implementation sends one socket read per frame, at most 256 KiB) so
+ * flow control stays fine-grained and one large read never makes a peer buffer megabytes.
  */
 export interface StreamFrame {
   /** What this frame carries. */
