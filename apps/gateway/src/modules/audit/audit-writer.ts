@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { StoreService } from '../store/store.service';
 import { AuditCommitter, type AppendOptions, type AuditAppend, type CommittedAudit } from './audit-committer';
-import { WebhookDispatcher } from './webhook-dispatcher';
+import { AuditWebhookExporter } from './audit-webhook.exporter';
 
 export interface AuditRecord {
   /** Who: `user:<id>`, `sa:<name>`, or `anonymous` when no identity could be established. */
@@ -32,11 +32,12 @@ export interface WrittenAuditEntry {
 export class AuditWriter {
   readonly committer: AuditCommitter;
 
-  constructor(store: StoreService, webhooks: WebhookDispatcher) {
-    const url = webhooks.options.auditWebhookUrl;
-    this.committer = new AuditCommitter(store.sql, {
-      ...(url ? { onCommit: (records) => webhooks.send(url, { type: 'audit.records', records }) } : {}),
-    });
+  constructor(store: StoreService, exporter: AuditWebhookExporter) {
+    // The webhook exporter reads committed records from the log; a commit only tells it to look now.
+    this.committer = new AuditCommitter(
+      store.sql,
+      exporter.enabled ? { onCommit: () => exporter.wake() } : {},
+    );
   }
 
   async record(record: AuditRecord): Promise<WrittenAuditEntry> {

@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { AuditChainController } from './audit-chain.controller';
 import { AuditController } from './audit.controller';
+import { AuditWebhookExporter } from './audit-webhook.exporter';
 import { AuditWriter } from './audit-writer';
 import { SessionAuditService } from './session-audit.service';
 import { WebhookDispatcher, WebhookOptionsToken, type WebhookOptions } from './webhook-dispatcher';
@@ -19,6 +20,7 @@ export class AuditModule {
       providers: [
         { provide: WebhookOptionsToken, useValue: webhooks },
         WebhookDispatcher,
+        AuditWebhookExporter,
         AuditWriter,
         SessionAuditService,
       ],

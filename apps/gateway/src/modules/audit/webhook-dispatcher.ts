@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 
 export interface WebhookOptions {
-  /** Receives every committed audit record (batched per commit). */
+  /** Receives every committed audit record, in order (see AuditWebhookExporter). */
   readonly auditWebhookUrl?: string;
   /** Receives review requests and decisions as a Slack-compatible `{"text": ...}` payload. */
   readonly reviewWebhookUrl?: string;
@@ -24,7 +24,8 @@ interface Delivery {
 }
 
 /**
- * Delivers webhooks in the background: one ordered queue per URL, each body signed (HMAC-SHA256
+ * Delivers notification webhooks (review requests and decisions) in the background: one ordered
+ * queue per URL, each body signed (HMAC-SHA256
  * over timestamp and body), retried with capped exponential backoff and jitter, dropped (with a log
  * line) after MAX_ATTEMPTS or when the queue overflows. Sending never waits for delivery, so a slow
  * or dead receiver never holds up a session.
@@ -82,30 +83,41 @@ export class WebhookDispatcher implements OnApplicationShutdown {
     }
   }
 
-  /** null when delivered (2xx); otherwise why not. */
-  private async post(url: string, body: string): Promise<string | null> {
-    const timestamp = Math.floor(Date.now() / 1000).toString();
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      'user-agent': 'tollgate-webhooks',
-      'x-tollgate-timestamp': timestamp,
-    };
-    if (this.options.webhookSecret) {
-      headers['x-tollgate-signature'] = `sha256=${createHmac('sha256', this.options.webhookSecret)
-        .update(`${timestamp}.${body}`)
-        .digest('hex')}`;
-    }
-    try {
-      const response = await fetch(url, {
-        method: 'POST',
-        headers,
-        body,
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      });
-      await response.arrayBuffer().catch(() => undefined);
-      return response.ok ? null : `HTTP ${response.status}`;
-    } catch (error) {
-      return error instanceof Error ? error.message : String(error);
-    }
+  private post(url: string, body: string): Promise<string | null> {
+    return postSignedWebhook(url, body, this.options.webhookSecret);
+  }
+}
+
+/**
+ * POSTs one webhook body, signed when a secret is set: `x-tollgate-signature: sha256=HMAC(secret,
+ * "<timestamp>.<body>")` with `x-tollgate-timestamp`. Resolves null when delivered (2xx), otherwise
+ * with why not; never throws.
+ */
+export async function postSignedWebhook(
+  url: string,
+  body: string,
+  secret: string | undefined,
+): Promise<string | null> {
+  const timestamp = Math.floor(Date.now() / 1000).toString();
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'user-agent': 'tollgate-webhooks',
+    'x-tollgate-timestamp': timestamp,
+  };
+  if (secret) {
+    headers['x-tollgate-signature'] =
+      `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+  }
+  try {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers,
+      body,
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
+    await response.arrayBuffer().catch(() => undefined);
+    return response.ok ? null : `HTTP ${response.status}`;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
   }
 }
