@@ -29,6 +29,7 @@ describe('audit pipeline (real gateway on a throwaway PostgreSQL, agent, CLI)', 
   let target: TcpTarget;
   const accepted: Socket[] = [];
   let connectPort: number;
+  let databaseUrl: string;
   const tollgate = async (...args: string[]) => {
     const cli = spawnCli(args, { TOLLGATE_URL: gateway.httpUrl, TOLLGATE_TOKEN: gateway.adminToken });
     const code = await cli.exited();
@@ -46,8 +47,8 @@ describe('audit pipeline (real gateway on a throwaway PostgreSQL, agent, CLI)', 
 
   beforeAll(async () => {
     cluster = await startPostgresCluster();
-    const url = `postgres://tg_scram:${encodeURIComponent(cluster.password)}@127.0.0.1:${cluster.port}/app`;
-    gateway = await startTunnelGateway([], { DATABASE_URL: url });
+    databaseUrl = `postgres://tg_scram:${encodeURIComponent(cluster.password)}@127.0.0.1:${cluster.port}/app`;
+    gateway = await startTunnelGateway([], { DATABASE_URL: databaseUrl });
     processes.push(gateway.cli);
     target = await startTcpTarget((socket) => {
       accepted.push(socket);
@@ -104,6 +105,32 @@ describe('audit pipeline (real gateway on a throwaway PostgreSQL, agent, CLI)', 
       'session.open',
       'session.close',
     ]);
+  });
+
+  it('kills a session through another gateway replica: the relaying replica ends it within 1 s', async () => {
+    const other = await startTunnelGateway([], { DATABASE_URL: databaseUrl });
+    processes.push(other.cli);
+    const socket = await openSession();
+    const sessions = await other.api<{ items: { id: string; state: string }[] }>(
+      'GET',
+      '/api/v1/sessions?state=open',
+    );
+    const id = sessions.body.items[0]?.id;
+    expect(id).toBeDefined();
+    const targetSide = accepted.at(-1)!;
+    const targetClosed = new Promise<void>((resolve) => targetSide.once('close', () => resolve()));
+    const clientClosed = readAll(socket);
+    const askedAt = Date.now();
+    const killed = await other.api('POST', `/api/v1/sessions/${id}/kill`);
+    expect(killed.status).toBe(202);
+    await clientClosed;
+    await targetClosed;
+    expect(Date.now() - askedAt).toBeLessThan(1000);
+    await expect
+      .poll(async () => (await tollgate('sessions', 'show', id)).output, { timeout: 10_000 })
+      .toMatch(/session\.close killed: killed by sa:bootstrap-admin/);
+    // Once closed, a second kill says so.
+    expect((await other.api('POST', `/api/v1/sessions/${id}/kill`)).status).toBe(409);
   });
 
   it('`tollgate audit verify` names an event altered directly in the database', async () => {

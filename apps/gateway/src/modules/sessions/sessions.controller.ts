@@ -111,13 +111,16 @@ export class SessionsController {
       abort(`killed by ${principal.subject}`, CloseCode.TERMINATED);
       return { id, killed: true };
     }
+    // Relayed by another replica (or not at all any more): the request is stored, and the replica
+    // relaying the session ends it within half a second (LiveStreamsWatch).
+    const requested = await this.store.prisma.session.updateMany({
+      where: { id, state: { not: 'closed' } },
+      data: { killRequestedAt: new Date(), killRequestedBy: principal.subject },
+    });
+    if (requested.count === 1) return { id, killed: true };
     const row = await this.store.prisma.session.findUnique({ where: { id }, select: { state: true } });
     if (!row) throw new NotFoundError('session', id);
-    throw new ConflictError(
-      row.state === 'closed'
-        ? `session "${id}" has already ended`
-        : `session "${id}" is not relayed by this gateway replica`,
-    );
+    throw new ConflictError(`session "${id}" has already ended`);
   }
 }
 

@@ -11,7 +11,7 @@ import { PendingSessions } from './pending-sessions';
 import { SessionBroker } from './session-broker';
 import { SessionCommands } from './session-commands';
 import { SessionRecords } from './session-records';
-import { TokenRevocationWatch } from './token-revocation.watch';
+import { LiveStreamsWatch } from './live-streams.watch';
 import { TunnelLogger } from './tunnel-logger';
 
 /** Ends every agent stream at shutdown, so the gRPC server can close without waiting them out. */
@@ -46,7 +46,7 @@ export class TunnelModule {
         AgentTunnelGrpcService,
         ClientTunnelGrpcService,
         TunnelShutdown,
-        TokenRevocationWatch,
+        LiveStreamsWatch,
       ],
       exports: [AgentRegistry, AgentTunnelGrpcService, ClientTunnelGrpcService],
     };

@@ -1,0 +1,95 @@
+import { Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { CloseCode } from '@tollgate/proto';
+import { StoreService } from '../store/store.service';
+import { AgentRegistry } from './agent-registry';
+import { TunnelLogger } from './tunnel-logger';
+
+/** How often what this replica's live streams depend on is re-read from the store. */
+export const LIVE_STREAMS_WATCH_INTERVAL_MS = 500;
+
+/**
+ * What is decided through one replica's API takes effect on the spot there, and within half a
+ * second on every other replica: every 500 ms (only while this replica relays anything) it re-reads
+ * the tokens behind its live agent streams (revoked or expired: the stream is cut) and the kill
+ * requests for sessions not yet closed (a session it relays is ended). Two indexed queries per tick.
+ */
+@Injectable()
+export class LiveStreamsWatch implements OnApplicationBootstrap, OnApplicationShutdown {
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  /** Sessions this replica has ended on a kill request (until their close is recorded). */
+  private readonly killing = new Set<string>();
+
+  constructor(
+    private readonly store: StoreService,
+    private readonly registry: AgentRegistry,
+    private readonly logger: TunnelLogger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.check(), LIVE_STREAMS_WATCH_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.timer);
+  }
+
+  async check(): Promise<void> {
+    const agents = this.registry.all();
+    if (agents.length === 0 || this.running) return;
+    this.running = true;
+    try {
+      await Promise.all([this.checkTokens(agents.map((agent) => agent.identity.tokenId)), this.checkKills()]);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async checkTokens(live: string[]): Promise<void> {
+    try {
+      const invalid = await this.store.prisma.agentToken.findMany({
+        where: {
+          id: { in: live },
+          OR: [{ revokedAt: { not: null } }, { expiresAt: { lte: new Date() } }],
+        },
+        select: { id: true },
+      });
+      if (invalid.length > 0) {
+        this.registry.cutTokens(
+          invalid.map((t) => t.id),
+          'agent token revoked or expired',
+        );
+      }
+    } catch (error) {
+      this.logger.log.warn({ err: error }, 'could not re-check agent tokens');
+    }
+  }
+
+  private async checkKills(): Promise<void> {
+    if (!this.registry.all().some((agent) => agent.sessions.size > 0)) return;
+    try {
+      const killed = await this.store.prisma.session.findMany({
+        where: { killRequestedAt: { not: null }, state: { not: 'closed' } },
+        select: { id: true, killRequestedBy: true },
+      });
+      const pending = new Set(killed.map((session) => session.id));
+      for (const id of this.killing) if (!pending.has(id)) this.killing.delete(id);
+      for (const session of killed) {
+        for (const agent of this.registry.all()) {
+          const abort = agent.sessions.get(session.id);
+          // Ended once; its close is on the way to the store.
+          if (!abort || this.killing.has(session.id)) continue;
+          this.killing.add(session.id);
+          this.logger.log.info(
+            { sessionId: session.id, by: session.killRequestedBy },
+            'session killed through another replica',
+          );
+          abort(`killed by ${session.killRequestedBy ?? 'an administrator'}`, CloseCode.TERMINATED);
+        }
+      }
+    } catch (error) {
+      this.logger.log.warn({ err: error }, 'could not re-check session kill requests');
+    }
+  }
+}
