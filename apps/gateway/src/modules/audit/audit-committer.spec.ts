@@ -38,6 +38,8 @@ class FakeStore implements SqlExecutor {
   /** Every insert sent, as the number of records in it. */
   readonly sent: number[] = [];
   hold = false;
+  /** Session heads asked for. */
+  readonly headQueries: string[][] = [];
 
   query<Row extends SqlRow = SqlRow>(sql: string, params: readonly unknown[] = []): Promise<Row[]> {
     if (sql.includes('INSERT')) return this.insert(params) as Promise<Row[]>;
@@ -46,6 +48,7 @@ class FakeStore implements SqlExecutor {
       return Promise.resolve((last ? [{ seq: String(last.seq), hash: last.hash }] : []) as unknown as Row[]);
     }
     const ids = params[0] as string[];
+    this.headQueries.push(ids);
     const rows = ids.flatMap((id) => {
       const last = this.sessions.filter((s) => s.session_id === id).at(-1);
       return last ? [{ session_id: id, seq: last.seq, hash: last.hash }] : [];
@@ -281,6 +284,30 @@ describe('AuditCommitter', () => {
     const committed = await committer.append(event(a, 'command', 2));
     expect(committed).toMatchObject({ seq: 4n, sessionSeq: 2 });
     expectValidChains(store, [a, b]);
+  });
+
+  it('starts a new session’s chain without asking the store for its head', async () => {
+    const store = new FakeStore();
+    const committer = new AuditCommitter(store);
+    const [a, b] = [randomUUID(), randomUUID()];
+    await committer.append(event(a, 'session.open', 0));
+    await committer.append(event(b, 'session.open', 0));
+    await committer.append(event(a, 'command', 1));
+    expect(store.headQueries).toEqual([]);
+    expectValidChains(store, [a, b]);
+  });
+
+  it('chains a session.open again from the store when its session already has events', async () => {
+    const store = new FakeStore();
+    const id = randomUUID();
+    await new AuditCommitter(store).append(event(id, 'command', 1));
+    const asked = store.headQueries.length;
+    const committed = await new AuditCommitter(store).append(event(id, 'session.open', 0));
+    expect(committed).toMatchObject({ seq: 2n, sessionSeq: 2 });
+    // Tried as a new chain first; refused by the unique key; then from the head in the store.
+    expect(store.headQueries.slice(asked)).toEqual([[id]]);
+    expect(store.sent).toEqual([1, 1, 1]);
+    expectValidChains(store, [id]);
   });
 
   it('refuses a record it cannot serialize without touching the chain', async () => {

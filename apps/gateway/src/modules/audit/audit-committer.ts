@@ -132,6 +132,8 @@ const SESSION_HEADS_SQL = `SELECT s.id AS session_id, e.seq, e.hash
   CROSS JOIN LATERAL (SELECT seq, hash FROM session_events WHERE session_id = s.id ORDER BY seq DESC LIMIT 1) e`;
 
 const MAX_CACHED_SESSIONS = 100_000;
+const SESSION_OPEN = 'session.open';
+const SESSION_CLOSE = 'session.close';
 /** The deadline timer fires at most this often, however close together the deadlines are. */
 const MIN_EXPIRY_INTERVAL_MS = 10;
 
@@ -240,9 +242,16 @@ export class AuditCommitter {
     for (; taken < this.queue.length; taken++) {
       const pending = this.queue[taken];
       const session = pending.append.session;
-      if (!this.globalHead || (session && this.sessionHead(session.id) === undefined)) {
+      if (!this.globalHead) {
         this.loadHeads();
         break;
+      }
+      if (session && this.sessionHead(session.id) === undefined) {
+        if (!startsChain(pending)) {
+          this.loadHeads();
+          break;
+        }
+        this.sessionHeads.set(session.id, genesis);
       }
       if (this.open && this.open.pendings.length >= this.maxBatch) break;
       try {
@@ -329,7 +338,7 @@ export class AuditCommitter {
       if (this.sessionHeads.size >= MAX_CACHED_SESSIONS) this.sessionHeads.clear();
       // A closed session's head is forgotten; should it see more events, they find the head in a
       // batch still unsent or in flight, or else in the store.
-      if (session.kind === 'session.close') this.sessionHeads.delete(session.id);
+      if (session.kind === SESSION_CLOSE) this.sessionHeads.delete(session.id);
       else this.sessionHeads.set(session.id, sessionHead);
     }
   }
@@ -419,7 +428,7 @@ export class AuditCommitter {
     const ids = [
       ...new Set(
         this.queue.flatMap((p) =>
-          p.append.session && this.sessionHead(p.append.session.id) === undefined
+          p.append.session && !startsChain(p) && this.sessionHead(p.append.session.id) === undefined
             ? [p.append.session.id]
             : [],
         ),
@@ -469,6 +478,15 @@ export class AuditCommitter {
 }
 
 const genesis: Head = { seq: 0, hash: GENESIS_HASH };
+
+/**
+ * A session's first event starts its chain: its head is the genesis, no need to ask the store.
+ * Were the chain not new after all, the unique key refuses the batch, and on the retry the head
+ * comes from the store.
+ */
+function startsChain(pending: Pending): boolean {
+  return pending.append.session?.kind === SESSION_OPEN && pending.attempts === 0;
+}
 
 function newBatch(withRecords: boolean): Batch {
   const at = new Date().toISOString();
