@@ -67,4 +67,19 @@ describe('classifySql', () => {
       'SELECT',
     ]);
   });
+
+  it('answers a repeated statement the same (from its cache), and no caller can change the shared answer', () => {
+    const first = classifySql('DELETE FROM orders WHERE id = 1');
+    const again = classifySql('DELETE FROM orders WHERE id = 1');
+    expect(again).toEqual(first);
+    expect(again).toEqual({
+      ok: true,
+      statements: [{ type: 'DELETE', tables: ['orders'], hasWhere: true, readOnly: false }],
+    });
+    if (!again.ok) throw new Error('classified');
+    expect(() => (again.statements as SqlStatementFacts[]).push(again.statements[0]!)).toThrow(TypeError);
+    expect(classifySql('DELETE FROM orders WHERE id = 1')).toEqual(first);
+    // A different text is classified on its own.
+    expect(classifySql('DELETE FROM orders')).toMatchObject({ ok: true, statements: [{ hasWhere: false }] });
+  });
 });

@@ -100,6 +100,35 @@ export function loadSqlClassifier(): Promise<void> {
  * classification. Call loadSqlClassifier() first.
  */
 export function classifySql(sql: string): SqlClassification {
+  // Clients repeat statements (an ORM's unnamed Parse per query, a pooled app's few query shapes):
+  // the same text always classifies the same, so recent answers are kept (bounded, LRU).
+  if (sql.length > MAX_CACHED_SQL_LENGTH) return classifyUncached(sql);
+  const cached = cache.get(sql);
+  if (cached) {
+    cache.delete(sql);
+    cache.set(sql, cached);
+    return cached;
+  }
+  // Frozen: every caller of this text shares the object.
+  const classification = deepFreeze(classifyUncached(sql));
+  cache.set(sql, classification);
+  if (cache.size > MAX_CACHED_STATEMENTS) cache.delete(cache.keys().next().value as string);
+  return classification;
+}
+
+const MAX_CACHED_STATEMENTS = 2048;
+const MAX_CACHED_SQL_LENGTH = 4096;
+const cache = new Map<string, SqlClassification>();
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+function classifyUncached(sql: string): SqlClassification {
   let parsed: { stmts?: { stmt: Node }[] };
   try {
     parsed = parseSync(sql) as { stmts?: { stmt: Node }[] };
