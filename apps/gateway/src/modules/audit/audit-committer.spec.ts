@@ -70,8 +70,25 @@ class FakeStore implements SqlExecutor {
 
   private insert(params: readonly unknown[]): Promise<SqlRow[]> {
     const at = params[0] as string;
-    const audit = JSON.parse(params[1] as string) as AuditRow[];
-    const sessions = JSON.parse(params[2] as string) as SessionRow[];
+    const audit = (JSON.parse(params[1] as string) as unknown[][]).map(
+      ([seq, subject, actor_chain, action, target, decision, reason, payload, prev_hash, hash]) =>
+        ({
+          seq,
+          subject,
+          actor_chain,
+          action,
+          target,
+          decision,
+          reason,
+          payload,
+          prev_hash,
+          hash,
+        }) as AuditRow,
+    );
+    const sessions = (JSON.parse(params[2] as string) as unknown[][]).map(
+      ([session_id, seq, kind, payload, prev_hash, hash]) =>
+        ({ session_id, seq, kind, payload, prev_hash, hash }) as SessionRow,
+    );
     this.sent.push(audit.length);
     const store = (error?: Error): SqlRow[] => {
       if (error) throw error;

@@ -97,7 +97,7 @@ interface Batch {
   readonly atJson: string;
   readonly pendings: Pending[];
   readonly committed: CommittedAudit[];
-  /** `jsonb_to_recordset` rows, one JSON object text each. */
+  /** Rows as JSON array texts, columns in the order APPEND_SQL reads them. */
   readonly auditRows: string[];
   readonly sessionRows: string[];
   /** Per record: its session (if any) and that session's head after it, for head lookups. */
@@ -109,21 +109,21 @@ interface Batch {
 }
 
 // One statement, so one round trip and one implicit transaction for the whole batch. Each table's
-// rows travel as one jsonb array (parsed once, with no per-element escaping as in array literals),
-// and the statement is prepared once per connection. No lock: the unique (seq) and
+// rows travel as one jsonb array of arrays (parsed once, with no per-element escaping as in array
+// literals, and no key names to parse and sort as with objects), and the statement is prepared
+// once per connection. No lock: the unique (seq) and
 // (session_id, seq) keys make a concurrent writer's batch fail instead of forking a chain, and the
 // committer then retries from the heads in the store. Rows are inserted in array order, so row ids
 // follow chain order.
-const APPEND_STATEMENT = 'tollgate_audit_append_v1';
+const APPEND_STATEMENT = 'tollgate_audit_append_v2';
 const APPEND_SQL = `WITH a AS (
   INSERT INTO audit_entries (seq, at, subject, actor_chain, action, target, decision, reason, payload, prev_hash, hash)
-  SELECT r.seq, $1::timestamptz, r.subject, r.actor_chain, r.action, r.target, r.decision, r.reason, r.payload, r.prev_hash, r.hash
-    FROM jsonb_to_recordset($2::jsonb) AS r(seq bigint, subject text, actor_chain jsonb, action text, target text,
-      decision text, reason text, payload jsonb, prev_hash text, hash text)
+  SELECT (r->>0)::bigint, $1::timestamptz, r->>1, r->2, r->>3, r->>4, r->>5, r->>6, r->7, r->>8, r->>9
+    FROM jsonb_array_elements($2::jsonb) AS t(r)
   RETURNING 1)
 INSERT INTO session_events (session_id, seq, kind, payload, prev_hash, hash, created_at)
-SELECT s.session_id, s.seq, s.kind, s.payload, s.prev_hash, s.hash, $1::timestamptz
-  FROM jsonb_to_recordset($3::jsonb) AS s(session_id uuid, seq int, kind text, payload jsonb, prev_hash text, hash text)`;
+SELECT (r->>0)::uuid, (r->>1)::int, r->>2, r->3, r->>4, r->>5, $1::timestamptz
+  FROM jsonb_array_elements($3::jsonb) AS s(r)`;
 const GLOBAL_HEAD_STATEMENT = 'tollgate_audit_global_head_v1';
 const GLOBAL_HEAD_SQL = 'SELECT seq, hash FROM audit_entries ORDER BY seq DESC LIMIT 1';
 const SESSION_HEADS_STATEMENT = 'tollgate_audit_session_heads_v1';
@@ -285,7 +285,8 @@ export class AuditCommitter {
       const event = canonicalJson(session.event);
       const hash = linkHashOfCanonical(head.hash, session.id, seq, event);
       sessionHead = { seq, hash };
-      sessionRow = `{"session_id":${JSON.stringify(session.id)},"seq":${seq},"kind":${JSON.stringify(session.kind)},"payload":${event},"prev_hash":${JSON.stringify(head.hash)},"hash":"${hash}"}`;
+      // [session_id, seq, kind, payload, prev_hash, hash]
+      sessionRow = `[${JSON.stringify(session.id)},${seq},${JSON.stringify(session.kind)},${event},${JSON.stringify(head.hash)},"${hash}"]`;
       // The global record names the session record's position and hash, so a session chain cut
       // short at its tail is still caught by the global chain.
       payload = { ...payload, sessionId: session.id, sessionSeq: seq, sessionHash: hash };
@@ -310,8 +311,9 @@ export class AuditCommitter {
     );
 
     // Nothing above changed any state, so a record that cannot be serialized leaves no trace.
+    // [seq, subject, actor_chain, action, target, decision, reason, payload, prev_hash, hash]
     batch.auditRows.push(
-      `{"seq":${seq},"subject":${fields.subject},"actor_chain":${fields.actorChain},"action":${fields.action},"target":${fields.target},"decision":${fields.decision},"reason":${fields.reason},"payload":${fields.payload},"prev_hash":${JSON.stringify(globalHead.hash)},"hash":"${hash}"}`,
+      `[${seq},${fields.subject},${fields.actorChain},${fields.action},${fields.target},${fields.decision},${fields.reason},${fields.payload},${JSON.stringify(globalHead.hash)},"${hash}"]`,
     );
     if (sessionRow !== undefined) batch.sessionRows.push(sessionRow);
     batch.pendings.push(pending);
