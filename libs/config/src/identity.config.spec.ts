@@ -33,6 +33,14 @@ describe('identity settings', () => {
     expect(() => loadGatewayConfig({}, { TOLLGATE_DEV_IDP: 'maybe' })).toThrow(
       /TOLLGATE_DEV_IDP: expected true or false/,
     );
+    expect(() => loadGatewayConfig({}, { TOLLGATE_STORE_KEY: 'hunter2' })).toThrow(
+      /TOLLGATE_STORE_KEY: expected 32 random bytes as base64 or hex/,
+    );
+    expect(() => loadGatewayConfig({}, { TOLLGATE_STORE_KEY: 'file:/nonexistent/store.key' })).toThrow(
+      /TOLLGATE_STORE_KEY: cannot read \/nonexistent\/store.key \(ENOENT\)/,
+    );
+    const key = Buffer.alloc(32, 7).toString('base64');
+    expect(loadGatewayConfig({}, { TOLLGATE_STORE_KEY: key }).storeKey).toBe(key);
   });
 
   it('refuses settings that conflict', () => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { boolean, httpUrl, port, positiveInt } from './setting-schemas';
+import { decodeStoreKey } from './store-key';
 
 /** Identity settings of the gateway: its own tokens, the OIDC identity provider, the dev IdP. */
 export const identitySettings = {
@@ -39,6 +40,12 @@ export const identitySettings = {
     schema: z.string().min(24).max(512).optional(),
     expected:
       'a secret of at least 24 characters; it becomes the client secret of the service account `bootstrap-admin` (group tollgate-admins)',
+  },
+  storeKey: {
+    env: 'TOLLGATE_STORE_KEY',
+    schema: z.string().min(1).max(4096).optional(),
+    expected:
+      '32 random bytes as base64 or hex (openssl rand -base64 32), or file:/path to them; seals signing keys and IdP refresh tokens in the store',
   },
   oidcIssuer: {
     env: 'TOLLGATE_OIDC_ISSUER',
@@ -88,6 +95,7 @@ export const identitySettings = {
 } as const;
 
 interface IdentityValues {
+  readonly storeKey?: string;
   readonly oidcIssuer?: string;
   readonly oidcClientId?: string;
   readonly devIdp: boolean;
@@ -96,6 +104,10 @@ interface IdentityValues {
 /** Settings that are valid alone but not together. */
 export function identityProblems(config: IdentityValues): string[] {
   const problems: string[] = [];
+  if (config.storeKey !== undefined) {
+    const decoded = decodeStoreKey(config.storeKey);
+    if ('problem' in decoded) problems.push(`TOLLGATE_STORE_KEY: ${decoded.problem}`);
+  }
   if (config.oidcIssuer && !config.oidcClientId) {
     problems.push('TOLLGATE_OIDC_CLIENT_ID: expected a client id when TOLLGATE_OIDC_ISSUER is set');
   }

@@ -18,3 +18,4 @@ export { connectSettings, loadConnectConfig } from './connect.config';
 export type { ConnectConfig, ConnectConfigOverrides } from './connect.config';
 export { isLoopbackHost, type TunnelEndpoint } from './tunnel-endpoint';
 export { resolveSecretReference, SecretReferenceError } from './secret-reference';
+export { decodeStoreKey } from './store-key';

@@ -10,6 +10,7 @@ export type IdentityOptions = Pick<
   | 'refreshTokenTtlSeconds'
   | 'signingKeyRotationSeconds'
   | 'bootstrapAdminSecret'
+  | 'storeKey'
   | 'oidcIssuer'
   | 'oidcClientId'
   | 'oidcClientSecret'

@@ -13,6 +13,7 @@ import { TokenAdminController } from './http/token-admin.controller';
 import { UsersController } from './http/users.controller';
 import { TokenController } from './http/token.controller';
 import { IdentityOptionsToken, type IdentityOptions } from './identity-options';
+import { SecretBox } from './keys/secret-box';
 import { SigningKeysService } from './keys/signing-keys.service';
 import { DeviceLoginsService } from './oidc/device-logins.service';
 import { LoginStateStore } from './oidc/login-state.store';
@@ -57,6 +58,7 @@ export class IdentityModule {
       ],
       providers: [
         { provide: IdentityOptionsToken, useValue: options },
+        { provide: SecretBox, useValue: SecretBox.from(options.storeKey) },
         SigningKeysService,
         TokenIssuerService,
         TokenRevocationService,

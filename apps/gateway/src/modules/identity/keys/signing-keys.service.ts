@@ -3,6 +3,7 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 import { StoreService } from '../../store/store.service';
 import { IdentityOptionsToken, type IdentityOptions } from '../identity-options';
+import { SecretBox } from './secret-box';
 
 export const SIGNING_ALG = 'ES256';
 
@@ -30,9 +31,11 @@ export class SigningKeysService implements OnModuleInit {
   constructor(
     private readonly store: StoreService,
     @Inject(IdentityOptionsToken) private readonly options: IdentityOptions,
+    private readonly box: SecretBox,
   ) {}
 
   async onModuleInit(): Promise<void> {
+    await this.sealStoredKeys();
     await this.reload();
     const age = this.active ? Date.now() - this.active.createdAt.getTime() : Infinity;
     if (age >= this.options.signingKeyRotationSeconds * 1000) await this.rotate();
@@ -54,7 +57,9 @@ export class SigningKeysService implements OnModuleInit {
           expiresAt: new Date(now.getTime() + this.options.accessTokenTtlSeconds * 1000 + 60_000),
         },
       });
-      await tx.signingKey.create({ data: { kid, alg: SIGNING_ALG, publicJwk, privateJwk, createdAt: now } });
+      await tx.signingKey.create({
+        data: { kid, alg: SIGNING_ALG, publicJwk, privateJwk: this.stored(kid, privateJwk), createdAt: now },
+      });
     });
     await this.reload();
     return kid;
@@ -97,7 +102,9 @@ export class SigningKeysService implements OnModuleInit {
         kid: row.kid,
         publicJwk,
         verifyKey: await importJWK(publicJwk, row.alg),
-        signKey: row.retiredAt ? undefined : await importJWK(row.privateJwk as JWK, row.alg),
+        signKey: row.retiredAt
+          ? undefined
+          : await importJWK(this.privateJwk(row.kid, row.privateJwk), row.alg),
         createdAt: row.createdAt,
       };
       keys.set(row.kid, loaded);
@@ -105,5 +112,36 @@ export class SigningKeysService implements OnModuleInit {
     }
     this.keys = keys;
     this.active = active;
+  }
+
+  /** A private key as stored: sealed under the store key when one is set (see SecretBox). */
+  private stored(kid: string, privateJwk: JWK): JWK | { sealed: string } {
+    if (!this.box.sealing) return privateJwk;
+    return { sealed: this.box.seal(JSON.stringify(privateJwk), `signing-key:${kid}`) };
+  }
+
+  private privateJwk(kid: string, stored: unknown): JWK {
+    const sealed = (stored as { sealed?: unknown } | null)?.sealed;
+    if (typeof sealed !== 'string') return stored as JWK;
+    return JSON.parse(this.box.open(sealed, `signing-key:${kid}`)) as JWK;
+  }
+
+  /**
+   * With a store key set, private keys stored before it (in plain text) are sealed now; every
+   * sealed key is also opened once, so a wrong or missing key stops the start-up with a clear error
+   * instead of failing the first login.
+   */
+  private async sealStoredKeys(): Promise<void> {
+    const rows = await this.store.prisma.signingKey.findMany({ select: { kid: true, privateJwk: true } });
+    for (const row of rows) {
+      const privateJwk = this.privateJwk(row.kid, row.privateJwk);
+      const plain = typeof (row.privateJwk as { sealed?: unknown } | null)?.sealed !== 'string';
+      if (plain && this.box.sealing) {
+        await this.store.prisma.signingKey.update({
+          where: { kid: row.kid },
+          data: { privateJwk: this.stored(row.kid, privateJwk) },
+        });
+      }
+    }
   }
 }

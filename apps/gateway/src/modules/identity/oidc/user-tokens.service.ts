@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { StoreService } from '../../store/store.service';
 import { IdentityOptionsToken, type IdentityOptions } from '../identity-options';
+import { SecretBox } from '../keys/secret-box';
 import { newSecret, secretHash } from '../secrets';
 import { SubjectDirectoryService } from '../subjects/subject-directory.service';
 import { ALL_SCOPES } from '../tokens/scopes';
@@ -20,7 +21,13 @@ export class UserTokensService {
     private readonly subjects: SubjectDirectoryService,
     private readonly revocation: TokenRevocationService,
     @Inject(IdentityOptionsToken) private readonly options: IdentityOptions,
+    private readonly box: SecretBox,
   ) {}
+
+  /** The IdP refresh token kept with a login's refresh token, opened (see SecretBox). */
+  upstreamRefreshToken(familyId: string, stored: string | null): string | null {
+    return stored === null ? null : this.box.open(stored, `idp-refresh-token:${familyId}`);
+  }
 
   async issue(input: {
     userId: string;
@@ -46,7 +53,9 @@ export class UserTokensService {
         subject,
         userId: input.userId,
         scopes: [...ALL_SCOPES],
-        upstreamRefreshToken: input.upstreamRefreshToken ?? null,
+        upstreamRefreshToken: input.upstreamRefreshToken
+          ? this.box.seal(input.upstreamRefreshToken, `idp-refresh-token:${familyId}`)
+          : null,
         expiresAt: new Date(Date.now() + this.options.refreshTokenTtlSeconds * 1000),
       },
     });

@@ -57,7 +57,7 @@ export class RefreshTokenGrantUseCase {
     }
     if (!row.userId) return this.refuse(row.subject, row.familyId, 'the refresh token has no user');
 
-    let upstreamRefreshToken = row.upstreamRefreshToken;
+    let upstreamRefreshToken = this.tokens.upstreamRefreshToken(row.familyId, row.upstreamRefreshToken);
     if (upstreamRefreshToken && this.rp.enabled) {
       try {
         const config = await this.rp.configuration();
