@@ -46,6 +46,7 @@ export class SessionRunner {
   private draining = false;
   /** Sessions whose target is being dialed (they count against the limit too). */
   private starting = 0;
+  private readonly idleWaiters: (() => void)[] = [];
 
   constructor(
     private readonly client: AgentTunnelWireClient,
@@ -136,7 +137,10 @@ export class SessionRunner {
           stream.end();
         },
       )
-      .finally(() => this.sessions.delete(request.sessionId));
+      .finally(() => {
+        this.sessions.delete(request.sessionId);
+        this.settled();
+      });
     return undefined;
   }
 
@@ -148,5 +152,21 @@ export class SessionRunner {
   drain(): void {
     this.draining = true;
     for (const session of this.sessions.values()) session.abort();
+  }
+
+  /** Refuses new sessions (the gateway offers them to other agents); open ones run on. */
+  refuseNew(): void {
+    this.draining = true;
+  }
+
+  /** Resolves once no session is open or being opened. */
+  whenIdle(): Promise<void> {
+    if (this.sessions.size + this.starting === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private settled(): void {
+    if (this.sessions.size + this.starting > 0) return;
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 }

@@ -39,6 +39,7 @@ export class TunnelClient {
   };
   private current: { cancel(): void } | undefined;
   private stopped = false;
+  private shuttingDown = false;
   private wake: (() => void) | undefined;
   state: AgentState = 'connecting';
 
@@ -85,6 +86,34 @@ export class TunnelClient {
       });
     }
     return { fatal: false, reason: 'stopped' };
+  }
+
+  /**
+   * Graceful stop (SIGTERM): new sessions are refused at once, so the gateway offers them to the
+   * other agents serving the connection; open sessions run on until they end or `graceMs` passes,
+   * then the agent stops (ending whatever is left). A second call, or stop(), ends them now.
+   */
+  async shutdown(graceMs: number): Promise<void> {
+    if (this.stopped) return;
+    if (this.shuttingDown || graceMs <= 0 || this.sessions.active === 0) return this.stop();
+    this.shuttingDown = true;
+    this.sessions.refuseNew();
+    this.logger.info(
+      { sessions: this.sessions.active, graceMs },
+      'draining: new sessions go to other agents',
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<'expired'>(
+      (resolve) => (timer = setTimeout(() => resolve('expired'), graceMs)),
+    );
+    const outcome = await Promise.race([this.sessions.whenIdle().then(() => 'idle' as const), expired]);
+    clearTimeout(timer);
+    if (outcome === 'expired') {
+      this.logger.warn({ sessions: this.sessions.active }, 'drain time is up; ending the open sessions');
+    } else {
+      this.logger.info('drained: no session left');
+    }
+    this.stop();
   }
 
   stop(): void {

@@ -45,6 +45,12 @@ export const agentSettings = {
     expected:
       'most sessions the agent serves at once; beyond it, it refuses and the gateway tries another agent (default 10000)',
   },
+  drainTimeoutMs: {
+    env: 'TOLLGATE_AGENT_DRAIN_TIMEOUT_MS',
+    schema: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+    expected:
+      'on SIGTERM, how long open sessions may run on while new ones go to other agents, 0 to 3600000 ms (default 30000; 0 ends them at once)',
+  },
   reconnectMaxMs: {
     env: 'TOLLGATE_AGENT_RECONNECT_MAX_MS',
     schema: positiveInt(2_000, 300_000),
