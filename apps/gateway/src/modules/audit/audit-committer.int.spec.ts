@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStore, type Store } from '@tollgate/store';
+import { openStore, type SqlExecutor, type Store } from '@tollgate/store';
 import { createTestDatabase, makeTempDir } from '@tollgate/testing';
 import { AuditCommitter, AuditUnavailableError } from './audit-committer';
 import { verifyAuditLog } from './audit-verifier';
@@ -121,6 +121,32 @@ describe.each(['pglite', 'postgres'] as const)('audit group commit on %s', (kind
       await store.prisma.sessionEvent.findMany({ where: { sessionId: id }, orderBy: { seq: 'asc' } })
     ).map((e) => e.kind);
     expect(kinds).toEqual(['command', 'command.result', 'command', 'command.result']);
+    expect((await verifyAuditLog(store.prisma)).ok).toBe(true);
+  });
+
+  it('starts a new session’s chain without reading its head, and recovers when it was not new', async () => {
+    const statements: string[] = [];
+    const sql: SqlExecutor = {
+      query: (text, params, options) => {
+        statements.push(text);
+        return store.sql.query(text, params, options);
+      },
+      exec: (text) => store.sql.exec(text),
+    };
+    const committer = new AuditCommitter(sql);
+    await committer.append(command(await createSession(store), 0));
+    const id = await createSession(store);
+    statements.length = 0;
+    const open = {
+      ...command(id, 0),
+      action: 'session.open',
+      session: { ...command(id, 0).session, kind: 'session.open' },
+    };
+    expect(await committer.append(open)).toMatchObject({ sessionSeq: 1 });
+    expect(statements).toHaveLength(1);
+    // Another committer (a replica, or this one after a restart) sees a session.open for a chain
+    // that is not new: the unique key refuses it, and it is chained again from the store's head.
+    expect(await new AuditCommitter(store.sql).append(open)).toMatchObject({ sessionSeq: 2 });
     expect((await verifyAuditLog(store.prisma)).ok).toBe(true);
   });
 
