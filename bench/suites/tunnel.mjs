@@ -247,6 +247,9 @@ export async function run({ root, log }) {
       agent: stack.agent.child.pid,
       connect: stack.connects.echo.cli.child.pid,
     };
+    // Settle first, as after opening the sessions: the throughput rounds leave garbage that a GC
+    // during the idle phase would otherwise subtract from the sessions' cost.
+    await new Promise((r) => setTimeout(r, 2000));
     const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, rss(pid)]));
     const idle = [];
     for (let i = 0; i < IDLE; i += 50) {

@@ -1,6 +1,7 @@
 import { Metadata } from '@grpc/grpc-js';
 import {
   encodeDataEnvelope,
+  encodeDataEnvelopeAround,
   ENVELOPE_FRAME_FIELD,
   type AgentTunnelWireClient,
   type Bundle,
@@ -15,13 +16,16 @@ import type { Policy } from '@tollgate/policy';
 import type { EngineRegistry } from './engine-registry';
 import { sessionCommands } from './session-commands';
 
-/** Data frames leave pre-encoded (one copy of the bytes; see AgentTunnelWire). */
+/**
+ * Data frames leave pre-encoded (see AgentTunnelWire): a target read is encoded around the bytes
+ * where they were read; other data (an engine's writes) with one copy.
+ */
 const sessionCodec: FrameCodec<SessionDown, SessionUp | Buffer> = {
   wrap: (frame) =>
     frame.kind?.$case === 'data'
       ? encodeDataEnvelope(ENVELOPE_FRAME_FIELD.sessionUp, frame.kind.data)
       : { kind: { $case: 'frame', frame } },
-  wrapData: (data) => encodeDataEnvelope(ENVELOPE_FRAME_FIELD.sessionUp, data),
+  wrapRead: (data) => encodeDataEnvelopeAround(ENVELOPE_FRAME_FIELD.sessionUp, data),
   unwrap: (message) => {
     switch (message.kind?.$case) {
       case 'frame':

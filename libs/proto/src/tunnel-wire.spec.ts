@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   ClientDown,
+  DATA_ENVELOPE_HEADROOM,
+  encodeDataEnvelopeAround,
   ClientTunnelRelayWire,
   ClientTunnelWire,
   ClientUp,
@@ -66,6 +68,26 @@ describe('hand-encoded data frames', () => {
       expect(dataEnvelopeOffset(bytes, field)).toBe(-1);
     }
     expect(dataEnvelopeOffset(data, ENVELOPE_FRAME_FIELD.sessionUp)).toBe(-1);
+  });
+});
+
+describe('data envelopes encoded around a read', () => {
+  it('decode as the same data frame and share the read buffer', () => {
+    const buffer = Buffer.alloc(DATA_ENVELOPE_HEADROOM + 100_000, 0xee);
+    const data = buffer.subarray(DATA_ENVELOPE_HEADROOM, DATA_ENVELOPE_HEADROOM + 70_000);
+    data.set(payload(70_000));
+    const envelope = encodeDataEnvelopeAround(ENVELOPE_FRAME_FIELD.sessionUp, data);
+    expect(envelope.buffer).toBe(buffer.buffer);
+    expect(SessionUp.decode(envelope)).toEqual({
+      kind: { $case: 'frame', frame: { kind: { $case: 'data', data: payload(70_000) } } },
+    });
+    expect(envelope.equals(encodeDataEnvelope(ENVELOPE_FRAME_FIELD.sessionUp, data))).toBe(true);
+  });
+
+  it('need the headroom in front of the data', () => {
+    expect(() => encodeDataEnvelopeAround(ENVELOPE_FRAME_FIELD.clientUp, Buffer.allocUnsafeSlow(10))).toThrow(
+      RangeError,
+    );
   });
 });
 

@@ -67,6 +67,29 @@ export function encodeDataEnvelope(field: number, chunks: Buffer | readonly Buff
   return out;
 }
 
+/**
+ * Bytes a reader leaves free in front of the data it reads, so a data envelope's header (at most
+ * 1 + 5 + 1 + 5 bytes) can be written there instead of copying the data into a new envelope.
+ */
+export const DATA_ENVELOPE_HEADROOM = 12;
+
+/**
+ * Encodes a data envelope (`field`, 1-15) around `data` without copying it: the header is written
+ * into the bytes in front of `data` within its buffer, which the caller owns (at least
+ * DATA_ENVELOPE_HEADROOM of them) and hands over with `data`. The result is a view of that buffer.
+ */
+export function encodeDataEnvelopeAround(field: number, data: Buffer): Buffer {
+  const frameLength = 1 + varintSize(data.length) + data.length;
+  const headerLength = 1 + varintSize(frameLength) + 1 + varintSize(data.length);
+  if (data.byteOffset < headerLength) throw new RangeError('no room for the envelope in front of the data');
+  const envelope = Buffer.from(data.buffer, data.byteOffset - headerLength, headerLength + data.length);
+  envelope[0] = (field << 3) | LENGTH_DELIMITED;
+  let offset = writeVarint(envelope, 1, frameLength);
+  envelope[offset++] = DATA_TAG;
+  writeVarint(envelope, offset, data.length);
+  return envelope;
+}
+
 /** Reads a varint of at most 32 bits; undefined when malformed or past `end`. */
 function readVarint(bytes: Buffer, offset: number, end: number): { value: number; next: number } | undefined {
   let value = 0;

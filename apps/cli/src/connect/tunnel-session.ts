@@ -25,7 +25,6 @@ export const clientCodec: FrameCodec<ClientDown, ClientUp | Buffer> = {
     frame.kind?.$case === 'data'
       ? encodeDataEnvelope(ENVELOPE_FRAME_FIELD.clientUp, frame.kind.data)
       : { kind: { $case: 'frame', frame } },
-  wrapData: (data) => encodeDataEnvelope(ENVELOPE_FRAME_FIELD.clientUp, data),
   unwrap: (message) => {
     switch (message.kind?.$case) {
       case 'frame':

@@ -8,11 +8,12 @@ import type { StreamFrame } from '@tollgate/proto';
 export interface FrameCodec<In, Out> {
   wrap(frame: StreamFrame): Out;
   /**
-   * A data frame holding `data`, with the bytes copied: the relay reads into one reused buffer and
-   * hands its codec a view of it. A codec that encodes (copies) anyway implements this to spare the
-   * relay a copy of its own; without it the relay copies and calls `wrap`.
+   * A data frame for one socket read (see connectWithFrameReads): `data` is handed over (the relay
+   * never touches it again) and its buffer has DATA_ENVELOPE_HEADROOM bytes free in front of it, so
+   * an encoding codec can write the frame's header there instead of copying the bytes. Without it
+   * the relay calls `wrap`.
    */
-  wrapData?(data: Buffer): Out;
+  wrapRead?(data: Buffer): Out;
   /**
    * What an incoming message carries: a frame, the reason the peer is closing the session (shown to
    * the user if the stream then ends early), or nothing the relay cares about.

@@ -1,6 +1,6 @@
 export { dataFrame, halfCloseFrame, MAX_FRAME_DATA_BYTES, resetFrame, type FrameCodec } from './frame-codec';
 export { relaySocket, type FrameStream, type RelayOutcome } from './socket-relay';
-export { attachReadSink, connectWithSharedReads, type ReadSink } from './socket-reads';
+export { attachReadSink, connectWithFrameReads, SOCKET_READ_BYTES, type ReadSink } from './socket-reads';
 export type { EngineOpenOptions, EngineSession, RelayEngine } from './relay-engine';
 export type { CommandPort, CommandResultReport, CommandVerdict } from './command-port';
 export { TargetUnreachableError } from './target-unreachable.error';

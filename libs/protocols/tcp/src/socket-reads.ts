@@ -1,15 +1,17 @@
 import { connect, type Socket, type TcpNetConnectOpts } from 'node:net';
+import { DATA_ENVELOPE_HEADROOM } from '@tollgate/proto';
 
 /**
- * Takes a socket's bytes as a view of a buffer that is reused for the next read, so it must be
- * consumed (copied) before returning. Returns false when it cannot take more for now; the caller
- * then pauses the socket itself.
+ * Takes a socket's bytes: a view of a buffer that was allocated for this one read (it is never
+ * reused, so the sink may keep it), with DATA_ENVELOPE_HEADROOM bytes of that buffer free in front
+ * of it, where a tunnel codec writes the frame's header instead of copying the bytes into a new
+ * frame. Returns false when it cannot take more for now; the caller then pauses the socket itself.
  */
 export type ReadSink = (bytes: Buffer) => boolean;
 
 interface ReadTarget {
   sink: ReadSink | undefined;
-  /** Bytes that arrived before a sink was attached (copies). */
+  /** Bytes that arrived before a sink was attached. */
   early: Buffer[];
 }
 
@@ -22,28 +24,35 @@ interface ReadTarget {
 export const SOCKET_READ_BYTES = 256 * 1024;
 
 /**
- * One read buffer for every socket of the process: each read is handed to its sink (which copies
- * it into a tunnel frame) before the next read can happen, since reads are delivered one at a time
- * on the event loop. Large, so one read of a busy socket fills one large frame.
+ * The read buffer of a socket that is quiet (or just opened): Node keeps the next read's buffer
+ * ready, so this is what an idle session costs.
  */
-const sharedReadBuffer = Buffer.allocUnsafe(SOCKET_READ_BYTES);
+const QUIET_READ_BYTES = 16 * 1024;
+
 const readTargets = new WeakMap<Socket, ReadTarget>();
 
 /**
- * Connects a socket that reads straight into the shared buffer (Node's `onread`) instead of
- * allocating a buffer per read and emitting 'data'. The socket starts paused; `attachReadSink`
- * then takes its bytes.
+ * Connects a socket that reads into buffers of its own choosing (Node's `onread`) instead of
+ * emitting 'data': each read lands behind DATA_ENVELOPE_HEADROOM free bytes, so the tunnel frame can
+ * be written around it without copying, and a busy socket reads SOCKET_READ_BYTES at a time. The
+ * socket starts paused; `attachReadSink` then takes its bytes.
  */
-export function connectWithSharedReads(options: TcpNetConnectOpts): Socket {
+export function connectWithFrameReads(options: TcpNetConnectOpts): Socket {
   const target: ReadTarget = { sink: undefined, early: [] };
+  let size = QUIET_READ_BYTES;
   const socket = connect({
     ...options,
     onread: {
-      buffer: sharedReadBuffer,
+      // Called for the first read and again after each one (Node's `onread` buffer generator).
+      buffer: () => Buffer.allocUnsafe(DATA_ENVELOPE_HEADROOM + size).subarray(DATA_ENVELOPE_HEADROOM),
       callback: (length, buffer) => {
+        // A read that (nearly) filled its buffer: more is waiting, read it in large pieces. A small
+        // one: the socket is quiet, keep only a small buffer ready.
+        if (length * 4 >= size * 3) size = SOCKET_READ_BYTES;
+        else if (length < QUIET_READ_BYTES) size = QUIET_READ_BYTES;
         const bytes = (buffer as Buffer).subarray(0, length);
         if (target.sink) return target.sink(bytes);
-        target.early.push(Buffer.from(bytes));
+        target.early.push(bytes);
         return true;
       },
     },
@@ -54,7 +63,7 @@ export function connectWithSharedReads(options: TcpNetConnectOpts): Socket {
 }
 
 /**
- * Sends the socket's bytes to `sink` if it was made by connectWithSharedReads; false for any other
+ * Sends the socket's bytes to `sink` if it was made by connectWithFrameReads; false for any other
  * socket (its bytes come as 'data' events).
  */
 export function attachReadSink(socket: Socket, sink: ReadSink): boolean {

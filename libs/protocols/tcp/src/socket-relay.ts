@@ -67,17 +67,17 @@ export function relaySocket<In, Out>(
         socket.resume();
       });
     };
-    // A socket from connectWithSharedReads reads into a reused buffer: each read becomes one frame
-    // (copied once, by the codec's encoder) and no per-read buffer is allocated.
-    const wrapCopy = codec.wrapData
-      ? (bytes: Buffer) => codec.wrapData!(bytes)
-      : (bytes: Buffer) => codec.wrap(dataFrame(Buffer.from(bytes)));
-    const sharedReads = attachReadSink(socket, (bytes) => {
-      if (send(wrapCopy(bytes))) return true;
+    // A socket from connectWithFrameReads: each read becomes one frame, encoded around the bytes
+    // where they were read (the stream then copies them into its own message once).
+    const wrapRead = codec.wrapRead
+      ? (bytes: Buffer) => codec.wrapRead!(bytes)
+      : (bytes: Buffer) => codec.wrap(dataFrame(bytes));
+    const frameReads = attachReadSink(socket, (bytes) => {
+      if (send(wrapRead(bytes))) return true;
       waitForStreamDrain();
       return false;
     });
-    if (!sharedReads) {
+    if (!frameReads) {
       socket.on('data', (chunk: Buffer) => {
         let ok = true;
         for (let offset = 0; offset < chunk.length; offset += MAX_FRAME_DATA_BYTES) {

@@ -1,15 +1,15 @@
 import type { Socket } from 'node:net';
 import type { TcpTarget } from '@tollgate/proto';
-import { connectWithSharedReads } from './socket-reads';
+import { connectWithFrameReads } from './socket-reads';
 import { TargetUnreachableError } from './target-unreachable.error';
 
 /**
  * Dials a TCP target; rejects with TargetUnreachableError (refused, no route, timeout). The socket
- * comes paused, reading into the shared read buffer once relaySocket takes it.
+ * comes paused, and reads into tunnel-frame-ready buffers once relaySocket takes it.
  */
 export function dialTcpTarget(target: Pick<TcpTarget, 'host' | 'port'>, timeoutMs: number): Promise<Socket> {
   return new Promise<Socket>((resolve, reject) => {
-    const socket = connectWithSharedReads({
+    const socket = connectWithFrameReads({
       host: target.host,
       port: target.port,
       allowHalfOpen: true,
