@@ -292,15 +292,17 @@ export class AuditCommitter {
       payload = { ...payload, sessionId: session.id, sessionSeq: seq, sessionHash: hash };
     }
     const seq = globalHead.seq + 1n;
-    const actorChain = (append.actorChain ?? []).map((a) => ({ subject: a.subject }));
+    const actorChain = append.actorChain?.length
+      ? append.actorChain.map((a) => ({ subject: a.subject }))
+      : NO_ACTORS;
     const fields = {
       at: batch.atJson,
-      subject: canonicalJson(append.subject),
+      subject: canonicalScalar(append.subject),
       actorChain: actorChain.length === 0 ? '[]' : canonicalJson(actorChain),
-      action: canonicalJson(append.action),
-      target: canonicalJson(append.target ?? null),
-      decision: canonicalJson(append.decision),
-      reason: canonicalJson(append.reason ?? null),
+      action: canonicalScalar(append.action),
+      target: canonicalScalar(append.target ?? null),
+      decision: canonicalScalar(append.decision),
+      reason: canonicalScalar(append.reason ?? null),
       payload: canonicalJson(payload),
     };
     const hash = linkHashOfCanonical(
@@ -480,6 +482,12 @@ export class AuditCommitter {
 }
 
 const genesis: Head = { seq: 0, hash: GENESIS_HASH };
+const NO_ACTORS: readonly { readonly subject: string }[] = [];
+
+/** canonicalJson for the string fields, without its general machinery when they are strings. */
+function canonicalScalar(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : canonicalJson(value);
+}
 
 /**
  * A session's first event starts its chain: its head is the genesis, no need to ask the store.
