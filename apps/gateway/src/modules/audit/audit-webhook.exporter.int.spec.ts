@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '@tollgate/store';
 import { createTestDatabase, makeTempDir } from '@tollgate/testing';
 import { StoreService } from '../store/store.service';
@@ -97,10 +97,11 @@ describe.each(['pglite', 'postgres'] as const)('audit webhook exporter on %s (re
     }
     committer = new AuditCommitter(store.sql);
   });
-  afterAll(async () => {
-    for (const e of exporters) await e.onApplicationShutdown();
-    await cleanup();
+  // Each test's exporters stop with it (their receiver is gone).
+  afterEach(async () => {
+    for (const e of exporters.splice(0)) await e.onApplicationShutdown();
   });
+  afterAll(() => cleanup());
 
   it('starts a new webhook at the head of the log, then delivers every record in order, signed', async () => {
     await append(0, 5); // history from before the webhook existed: not replayed
