@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect as netConnect, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adminApi, BENCH_ADMIN_SECRET, spawnTollgate, summarize, table } from '../lib.mjs';
 
@@ -156,6 +156,18 @@ async function sessionsPerSecond(port, concurrency = 8) {
   return SESSIONS / ((performance.now() - started) / 1000);
 }
 
+// RSS can shrink while the idle sessions open (a GC of what the throughput rounds left behind).
+const signedMiB = (bytes) => `${bytes < 0 ? '−' : '+'}${(Math.abs(bytes) / MiB).toFixed(0)} MiB`;
+
+/** User + system CPU time of each process so far, in ms (clock ticks of 10 ms). */
+const cpuMs = (pids) =>
+  Object.fromEntries(
+    Object.entries(pids).map(([k, pid]) => {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      return [k, (Number(fields[11]) + Number(fields[12])) * 10];
+    }),
+  );
+
 const rss = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024;
 
 async function tollgateStack(root, ports) {
@@ -223,9 +235,31 @@ export async function run({ root, log }) {
   try {
     // Best of ROUNDS, the paths interleaved, so a burst of load from elsewhere on the machine does
     // not land on one path only.
+    const tollgatePids = {
+      gateway: stack.gw.child.pid,
+      agent: stack.agent.child.pid,
+      connect: stack.connects.source.cli.child.pid,
+    };
     for (let round = 0; round < ROUNDS; round++) {
       for (const [name, ports] of Object.entries(paths)) {
+        const cpuBefore = name === 'tollgate connect' ? cpuMs(tollgatePids) : undefined;
         const mbps = await download(ports.source);
+        if (cpuBefore) {
+          // CPU time each process spent per GiB downloaded (user + system, from /proc): unlike
+          // wall-clock throughput, it hardly depends on what else the machine is running.
+          const after = cpuMs(tollgatePids);
+          const perGiB = Object.fromEntries(
+            Object.keys(after).map((k) => [k, (after[k] - cpuBefore[k]) / (BYTES / GiB)]),
+          );
+          const total = Object.values(perGiB).reduce((a, b) => a + b, 0);
+          if (!results.cpu || total < results.cpu.total) results.cpu = { perGiB, total };
+          log(
+            `tollgate connect (round ${round + 1}): CPU per GiB downloaded: ` +
+              Object.entries(perGiB)
+                .map(([k, v]) => `${k} ${v.toFixed(0)} ms`)
+                .join(', '),
+          );
+        }
         const rtt = await pingPong(ports.echo);
         const sps = await sessionsPerSecond(ports.echo);
         log(
@@ -271,10 +305,7 @@ export async function run({ root, log }) {
     log(
       `${IDLE} idle sessions: ` +
         Object.keys(pids)
-          .map(
-            (k) =>
-              `${k} +${((after[k] - before[k]) / MiB).toFixed(0)} MiB (${(after[k] / MiB).toFixed(0)} MiB)`,
-          )
+          .map((k) => `${k} ${signedMiB(after[k] - before[k])} (${(after[k] / MiB).toFixed(0)} MiB)`)
           .join(', '),
     );
   } finally {
@@ -309,7 +340,7 @@ export async function run({ root, log }) {
     k,
     `${(results.idle.before[k] / MiB).toFixed(0)} MiB`,
     `${(results.idle.after[k] / MiB).toFixed(0)} MiB`,
-    `+${((results.idle.after[k] - results.idle.before[k]) / MiB).toFixed(0)} MiB`,
+    signedMiB(results.idle.after[k] - results.idle.before[k]),
   ]);
   const gwExtra = (results.idle.after.gateway - results.idle.before.gateway) / MiB;
   return [
@@ -326,6 +357,13 @@ export async function run({ root, log }) {
       `**${(ourAdded / Math.max(socatAdded, 1)).toFixed(1)}×** (${us(ourAdded)} vs ${us(socatAdded)}). ` +
       `For scale, three plain Node TCP relays in series (no gRPC, no HTTP/2; the floor of any design with ` +
       `three Node processes on the path) add ${us(relayAdded)}.`,
+    '',
+    `CPU time per GiB downloaded through Tollgate (lowest-total round): ` +
+      Object.entries(results.cpu.perGiB)
+        .map(([k, v]) => `${k} ${v.toFixed(0)} ms`)
+        .join(', ') +
+      ` — ${results.cpu.total.toFixed(0)} ms in all, on a ${cpus().length}-core machine that also runs the benchmark's own ` +
+      'source and sink.',
     '',
     `RSS with ${IDLE} idle open sessions (one \`tollgate connect\`, one agent):`,
     '',
