@@ -16,7 +16,7 @@ import { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
  *
  * A stream carries any number of `data` frames, then at most one `half_close` per direction, or a
  * `reset` that ends both directions at once. Senders keep each `data` chunk small next to a stream's
- * HTTP/2 window (the reference implementation sends one socket read per frame, at most 256 KiB) so
+ * HTTP/2 window (the reference implementation sends one socket read per frame, at most 120 KiB) so
  * flow control stays fine-grained and one large read never makes a peer buffer megabytes.
  */
 export interface StreamFrame {
