@@ -28,26 +28,57 @@ function dial(port) {
   });
 }
 
+// The 1 GiB source and the reader each run in a process of their own (the reader a fresh one per
+// download), so every path is measured under the same conditions: a reader sharing this process
+// with the harness ran at whatever speed the harness's own heap allowed after the earlier paths.
+const SOURCE = `
+const net = require('node:net');
+const bytes = Number(process.argv[1]);
+const chunk = Buffer.alloc(256 * 1024, 0x5a);
+const server = net.createServer((socket) => {
+  socket.on('error', () => {});
+  let sent = 0;
+  const pump = () => {
+    while (sent < bytes) {
+      sent += chunk.length;
+      if (!socket.write(chunk)) return void socket.once('drain', pump);
+    }
+    socket.end();
+  };
+  pump();
+});
+server.listen(0, '127.0.0.1', () => console.log(server.address().port));
+`;
+
+const READER = `
+const net = require('node:net');
+const started = performance.now();
+const socket = net.connect({ host: '127.0.0.1', port: Number(process.argv[1]), noDelay: true });
+let received = 0;
+socket.on('data', (data) => (received += data.length));
+socket.on('end', () => {
+  console.log(JSON.stringify({ received, seconds: (performance.now() - started) / 1000 }));
+  socket.destroy();
+});
+socket.on('error', (error) => {
+  console.log(JSON.stringify({ error: error.message }));
+  process.exit(1);
+});
+`;
+
 async function targets() {
-  const chunk = Buffer.alloc(256 * 1024, 0x5a);
-  const source = createServer((socket) => {
-    socket.on('error', () => {});
-    let sent = 0;
-    const pump = () => {
-      while (sent < BYTES) {
-        sent += chunk.length;
-        if (!socket.write(chunk)) return void socket.once('drain', pump);
-      }
-      socket.end();
-    };
-    pump();
+  const sourceChild = spawn(process.execPath, ['-e', SOURCE, String(BYTES)], {
+    stdio: ['ignore', 'pipe', 'ignore'],
   });
+  const sourcePort = await new Promise((resolve) =>
+    sourceChild.stdout.once('data', (d) => resolve(Number(String(d).trim()))),
+  );
   const echo = createServer((socket) => {
     socket.on('error', () => {});
     socket.setNoDelay(true);
     socket.pipe(socket);
   });
-  return { source, echo, sourcePort: await listen(source), echoPort: await listen(echo) };
+  return { sourceChild, echo, sourcePort, echoPort: await listen(echo) };
 }
 
 function socat(toPort) {
@@ -100,17 +131,16 @@ async function nodeRelays(toPort, hops = 3) {
 }
 
 async function download(port) {
-  const started = performance.now();
-  const socket = await dial(port);
-  let received = 0;
-  await new Promise((resolve, reject) => {
-    socket.on('data', (data) => (received += data.length));
-    socket.on('end', resolve);
-    socket.on('error', reject);
+  const reader = spawn(process.execPath, ['-e', READER, String(port)], {
+    stdio: ['ignore', 'pipe', 'ignore'],
   });
-  socket.destroy();
-  if (received !== BYTES) throw new Error(`received ${received} of ${BYTES} bytes`);
-  return BYTES / MiB / ((performance.now() - started) / 1000);
+  let out = '';
+  reader.stdout.on('data', (d) => (out += d));
+  await new Promise((resolve) => reader.once('exit', resolve));
+  const result = JSON.parse(out.trim() || '{"error":"no output"}');
+  if (result.error) throw new Error(`download failed: ${result.error}`);
+  if (result.received !== BYTES) throw new Error(`received ${result.received} of ${BYTES} bytes`);
+  return BYTES / MiB / result.seconds;
 }
 
 async function pingPong(port) {
@@ -314,7 +344,7 @@ export async function run({ root, log }) {
     relaySource.stop();
     relayEcho.stop();
     await stack.stop();
-    t.source.close();
+    t.sourceChild.kill();
     t.echo.close();
   }
 
