@@ -10,7 +10,9 @@ import {
   spawnConnect,
   startPostgresCluster,
   startTcpTarget,
+  serviceAccountToken,
   startTunnelGateway,
+  TEST_BOOTSTRAP_ADMIN_SECRET,
   type CliProcess,
   type PostgresCluster,
   type TcpTarget,
@@ -131,6 +133,33 @@ describe('audit pipeline (real gateway on a throwaway PostgreSQL, agent, CLI)', 
       .toMatch(/session\.close killed: killed by sa:bootstrap-admin/);
     // Once closed, a second kill says so.
     expect((await other.api('POST', `/api/v1/sessions/${id}/kill`)).status).toBe(409);
+  });
+
+  it('revoking the access token a live session was opened with ends the session within 1 s', async () => {
+    const { access_token: token } = await serviceAccountToken(
+      gateway.httpUrl,
+      'bootstrap-admin',
+      TEST_BOOTSTRAP_ADMIN_SECRET,
+    );
+    const jti = (
+      JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as { jti: string }
+    ).jti;
+    const connect = await spawnConnect(gateway.grpcUrl, token, 'echo');
+    processes.push(connect.cli);
+    const socket = await dial(connect.port);
+    const echoed = new Promise<string>((resolve) =>
+      socket.once('data', (d: Buffer) => resolve(d.toString())),
+    );
+    socket.write('before');
+    expect(await echoed).toBe('before');
+    const targetSide = accepted.at(-1)!;
+    const targetClosed = new Promise<void>((resolve) => targetSide.once('close', () => resolve()));
+    const clientClosed = readAll(socket);
+    const revokedAt = Date.now();
+    expect((await gateway.api('POST', `/api/v1/tokens/${jti}/revoke`)).status).toBe(200);
+    await clientClosed;
+    await targetClosed;
+    expect(Date.now() - revokedAt).toBeLessThan(1000);
   });
 
   it('`tollgate audit verify` names an event altered directly in the database', async () => {

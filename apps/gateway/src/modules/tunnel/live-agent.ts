@@ -8,6 +8,8 @@ export type ControlCall = ServerDuplexStream<AgentMessage, GatewayMessage>;
 export class LiveAgent {
   /** Sessions relayed by this agent: id → abort (ends both of the session's streams). */
   readonly sessions = new Map<string, (reason: string, code?: CloseCode) => void>();
+  /** The access token (`jti`) each of those sessions was opened with: revoking it ends the session. */
+  readonly sessionTokens = new Map<string, string>();
   /** Recomputes this agent's bundle and pushes it if it changed (set once registered). */
   pushBundle: () => Promise<void> = async () => undefined;
   private readonly goneListeners = new Set<() => void>();

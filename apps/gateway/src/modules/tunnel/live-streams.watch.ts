@@ -19,6 +19,8 @@ export class LiveStreamsWatch implements OnApplicationBootstrap, OnApplicationSh
   private running = false;
   /** Sessions this replica has ended on a kill request (until their close is recorded). */
   private readonly killing = new Set<string>();
+  /** Sessions this replica has ended because their access token was revoked. */
+  private readonly revokedEnded = new Set<string>();
 
   constructor(
     private readonly store: StoreService,
@@ -40,7 +42,11 @@ export class LiveStreamsWatch implements OnApplicationBootstrap, OnApplicationSh
     if (agents.length === 0 || this.running) return;
     this.running = true;
     try {
-      await Promise.all([this.checkTokens(agents.map((agent) => agent.identity.tokenId)), this.checkKills()]);
+      await Promise.all([
+        this.checkTokens(agents.map((agent) => agent.identity.tokenId)),
+        this.checkKills(),
+        this.checkSessionTokens(),
+      ]);
     } finally {
       this.running = false;
     }
@@ -63,6 +69,48 @@ export class LiveStreamsWatch implements OnApplicationBootstrap, OnApplicationSh
       }
     } catch (error) {
       this.logger.log.warn({ err: error }, 'could not re-check agent tokens');
+    }
+  }
+
+  /**
+   * Sessions opened with an access token that has since been revoked (directly, or through the
+   * token it was exchanged from, or its login) end: revocation cuts live access, not only new
+   * requests.
+   */
+  private async checkSessionTokens(): Promise<void> {
+    const bySession = new Map<string, { jti: string; abort: (reason: string, code?: CloseCode) => void }>();
+    for (const agent of this.registry.all()) {
+      for (const [sessionId, jti] of agent.sessionTokens) {
+        const abort = agent.sessions.get(sessionId);
+        if (abort && !this.revokedEnded.has(sessionId)) bySession.set(sessionId, { jti, abort });
+      }
+    }
+    // Forget sessions ended earlier once their relay is gone.
+    for (const id of this.revokedEnded) {
+      if (!this.registry.all().some((agent) => agent.sessions.has(id))) this.revokedEnded.delete(id);
+    }
+    if (bySession.size === 0) return;
+    try {
+      const revoked = await this.store.prisma.tokenGrant.findMany({
+        where: {
+          jti: { in: [...new Set([...bySession.values()].map((s) => s.jti))] },
+          revokedAt: { not: null },
+        },
+        select: { jti: true },
+      });
+      if (revoked.length === 0) return;
+      const gone = new Set(revoked.map((r) => r.jti));
+      for (const [sessionId, session] of bySession) {
+        if (!gone.has(session.jti)) continue;
+        this.killing.add(sessionId);
+        this.logger.log.info(
+          { sessionId, tokenId: session.jti },
+          'session ended: its access token was revoked',
+        );
+        session.abort('the access token of this session was revoked', CloseCode.CREDENTIAL_EXPIRED);
+      }
+    } catch (error) {
+      this.logger.log.warn({ err: error }, 'could not re-check the access tokens of live sessions');
     }
   }
 

@@ -176,6 +176,7 @@ export class SessionBroker {
       agent.sessions.set(sessionId, (reason, code = CloseCode.AGENT_DISCONNECTED) =>
         relay.abort(reason, code),
       );
+      agent.sessionTokens.set(sessionId, principal.tokenId);
       // The session ends by itself at its maximum duration (for a just-in-time grant: its expiry).
       const limit = decision.session
         ? setTimeout(
@@ -191,6 +192,7 @@ export class SessionBroker {
       const reason = await relay.done;
       clearTimeout(limit);
       agent.sessions.delete(sessionId);
+      agent.sessionTokens.delete(sessionId);
       this.records.closed(sessionId, reason);
       log.info({ agent: agent.name, reason }, 'session closed');
       return;
