@@ -8,3 +8,4 @@ export * from './generated/tollgate/v1/agent_tunnel';
 export * from './generated/tollgate/v1/client_tunnel';
 export * from './generated/grpc/health/v1/health';
 export * from './tunnel-wire';
+export * from './relay-heap';

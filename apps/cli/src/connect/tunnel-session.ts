@@ -6,6 +6,7 @@ import {
   encodeDataEnvelope,
   ENVELOPE_FRAME_FIELD,
   OpenFailureCode,
+  tuneHeapForRelaying,
   type ClientDown,
   type ClientUp,
   type OpenResult_Failed,
@@ -53,6 +54,7 @@ export function describeFailure(connectionName: string, failed: OpenResult_Faile
 }
 
 export function tunnelClient(config: ConnectConfig): ClientTunnelWireClient {
+  tuneHeapForRelaying();
   return new ClientTunnelWireClient(config.grpcUrl.address, channelCredentials(config), {
     'grpc.keepalive_time_ms': 20_000,
     'grpc.keepalive_timeout_ms': 10_000,
