@@ -9,3 +9,4 @@ export * from './generated/tollgate/v1/client_tunnel';
 export * from './generated/grpc/health/v1/health';
 export * from './tunnel-wire';
 export * from './relay-heap';
+export * from './grpc-in-place-framing';

@@ -23,6 +23,11 @@ import {
   type AgentTunnelClient,
 } from './generated/tollgate/v1/agent_tunnel';
 import { ClientDown, ClientTunnelService, ClientUp } from './generated/tollgate/v1/client_tunnel';
+import {
+  GRPC_MESSAGE_PREFIX_BYTES,
+  markGrpcPrefixRoom,
+  markReceivedGrpcPrefixRoom,
+} from './grpc-in-place-framing';
 
 /** Field number of `frame` in each envelope message. */
 export const ENVELOPE_FRAME_FIELD = {
@@ -67,16 +72,20 @@ export function encodeDataEnvelope(field: number, chunks: Buffer | readonly Buff
   return out;
 }
 
+/** The most bytes a data envelope's header takes: tag, length, data tag, data length. */
+const MAX_DATA_ENVELOPE_HEADER = 1 + 5 + 1 + 5;
+
 /**
- * Bytes a reader leaves free in front of the data it reads, so a data envelope's header (at most
- * 1 + 5 + 1 + 5 bytes) can be written there instead of copying the data into a new envelope.
+ * Bytes a reader leaves free in front of the data it reads, so a data envelope's header and the
+ * gRPC message prefix can be written there instead of copying the data into new buffers.
  */
-export const DATA_ENVELOPE_HEADROOM = 12;
+export const DATA_ENVELOPE_HEADROOM = MAX_DATA_ENVELOPE_HEADER + GRPC_MESSAGE_PREFIX_BYTES;
 
 /**
  * Encodes a data envelope (`field`, 1-15) around `data` without copying it: the header is written
  * into the bytes in front of `data` within its buffer, which the caller owns (at least
- * DATA_ENVELOPE_HEADROOM of them) and hands over with `data`. The result is a view of that buffer.
+ * DATA_ENVELOPE_HEADROOM of them) and hands over with `data`. The result is a view of that buffer,
+ * marked so that grpc-js writes its message prefix in front of it too (grpc-in-place-framing.ts).
  */
 export function encodeDataEnvelopeAround(field: number, data: Buffer): Buffer {
   const frameLength = 1 + varintSize(data.length) + data.length;
@@ -87,7 +96,7 @@ export function encodeDataEnvelopeAround(field: number, data: Buffer): Buffer {
   let offset = writeVarint(envelope, 1, frameLength);
   envelope[offset++] = DATA_TAG;
   writeVarint(envelope, offset, data.length);
-  return envelope;
+  return markGrpcPrefixRoom(envelope);
 }
 
 /** Reads a varint of at most 32 bits; undefined when malformed or past `end`. */
@@ -223,7 +232,10 @@ export const AgentTunnelWireClient = makeGenericClientConstructor(
 
 /** Relays data frames as bytes: decodes (and encodes) only the other messages. */
 function relayDecoder<T>(field: number, decode: (bytes: Buffer) => T): (bytes: Buffer) => T | RelayedFrame {
-  return (bytes) => (dataEnvelopeOffset(bytes, field) < 0 ? decode(bytes) : new RelayedFrame(bytes));
+  return (bytes) =>
+    dataEnvelopeOffset(bytes, field) < 0
+      ? decode(bytes)
+      : new RelayedFrame(markReceivedGrpcPrefixRoom(bytes));
 }
 
 function relayEncoder<T>(

@@ -4,6 +4,7 @@ import type { ConnectConfig } from '@tollgate/config';
 import {
   ClientTunnelWireClient,
   encodeDataEnvelope,
+  installInPlaceGrpcFraming,
   ENVELOPE_FRAME_FIELD,
   OpenFailureCode,
   tuneHeapForRelaying,
@@ -55,6 +56,7 @@ export function describeFailure(connectionName: string, failed: OpenResult_Faile
 
 export function tunnelClient(config: ConnectConfig): ClientTunnelWireClient {
   tuneHeapForRelaying();
+  installInPlaceGrpcFraming();
   return new ClientTunnelWireClient(config.grpcUrl.address, channelCredentials(config), {
     'grpc.keepalive_time_ms': 20_000,
     'grpc.keepalive_timeout_ms': 10_000,

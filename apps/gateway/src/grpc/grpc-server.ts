@@ -13,6 +13,7 @@ import {
   ClientTunnelService,
   HealthCheckResponse_ServingStatus,
   HealthService,
+  installInPlaceGrpcFraming,
 } from '@tollgate/proto';
 import type { Logger } from 'pino';
 import { HealthGrpcService } from './health.grpc-service';
@@ -90,6 +91,8 @@ export async function startGrpcServer(
   logger: Logger,
   tls?: { readonly certFile: string; readonly keyFile: string },
 ): Promise<RunningGrpcServer> {
+  // Relayed data frames leave without being copied into a new buffer (see grpc-in-place-framing).
+  installInPlaceGrpcFraming();
   const server = new Server({
     'grpc.keepalive_time_ms': 20_000,
     'grpc.keepalive_timeout_ms': 10_000,
