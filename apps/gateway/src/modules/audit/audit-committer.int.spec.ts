@@ -195,9 +195,27 @@ describe.each(['pglite', 'postgres'] as const)('audit group commit on %s', (kind
     });
   });
 
-  it('fails closed: an append the store cannot take rejects', async () => {
+  it('fails closed: an append the store cannot take rejects, and nothing of it is stored', async () => {
+    const session = await createSession(store);
     const committer = new AuditCommitter(store.sql);
-    // A session that does not exist violates the foreign key: the store refuses the record.
-    await expect(committer.append(command(randomUUID(), 1))).rejects.toBeInstanceOf(AuditUnavailableError);
+    await committer.append(command(session, 1));
+    // (An earlier test altered a record on purpose: only new faults count.)
+    const faultsBefore = (await verifyAuditLog(store.prisma)).faults;
+    // The store refuses every new session event (as a full disk or a lost primary would).
+    await store.sql.exec(`
+      CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS
+        $$ BEGIN RAISE EXCEPTION 'audit store refuses writes'; END $$;
+      CREATE TRIGGER refuse_audit BEFORE INSERT ON session_events FOR EACH ROW EXECUTE FUNCTION refuse_audit();`);
+    const globalBefore = await store.prisma.auditEntry.count();
+    try {
+      await expect(committer.append(command(session, 2))).rejects.toBeInstanceOf(AuditUnavailableError);
+      // The batch is one statement: its global record did not land without its session event.
+      expect(await store.prisma.auditEntry.count()).toBe(globalBefore);
+    } finally {
+      await store.sql.exec('DROP TRIGGER refuse_audit ON session_events; DROP FUNCTION refuse_audit();');
+    }
+    // Once the store takes writes again, the chain goes on from what is stored.
+    await committer.append(command(session, 3));
+    expect((await verifyAuditLog(store.prisma)).faults).toEqual(faultsBefore);
   });
 });

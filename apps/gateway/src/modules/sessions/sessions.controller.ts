@@ -83,12 +83,16 @@ export class SessionsController {
   ): Promise<SessionView & { events: SessionEventView[] }> {
     const row = await this.store.prisma.session.findUnique({
       where: { id },
-      include: { agent: { select: { name: true } }, events: { orderBy: { seq: 'asc' } } },
+      include: { agent: { select: { name: true } } },
     });
     if (!row) throw new NotFoundError('session', id);
+    const events = await this.store.prisma.sessionEvent.findMany({
+      where: { sessionId: id },
+      orderBy: { seq: 'asc' },
+    });
     return {
       ...view(row),
-      events: row.events.map((e) => ({
+      events: events.map((e) => ({
         seq: e.seq,
         kind: e.kind,
         at: e.createdAt.toISOString(),
