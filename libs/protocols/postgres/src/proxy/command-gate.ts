@@ -3,8 +3,11 @@ import type { SqlClassification } from '../sql-classifier';
 /** A command the client wants to run, classified by the real PostgreSQL parser. */
 export interface SqlCommand {
   readonly text: string;
-  /** How it arrived: a simple Query message or an extended-protocol Parse. */
-  readonly via: 'query' | 'parse';
+  /**
+   * How it arrived: a simple Query message, an extended-protocol Parse, or the Execute of a portal
+   * bound from a statement whose Parse decision was already used (a prepared statement run again).
+   */
+  readonly via: 'query' | 'parse' | 'execute';
   readonly classification: SqlClassification;
 }
 

@@ -262,6 +262,35 @@ describe('PostgreSQL session engine against a real server (SCRAM, MD5, cleartext
     }
   });
 
+  it('decides and records each run of a prepared statement before it reaches the server', async () => {
+    const client = await nodeClient();
+    try {
+      const insert = { name: 'note', text: 'insert into scratch values (4242, $1)' };
+      await client.query({ ...insert, values: ['first'] });
+      await client.query({ ...insert, values: ['second'] });
+      // Parse covers the first run; the second (Bind/Execute only) was decided on its own.
+      expect(gate.decisions.filter((d) => d.includes('insert into scratch'))).toEqual([
+        'allow parse: insert into scratch values (4242, $1)',
+        'allow execute: insert into scratch values (4242, $1)',
+      ]);
+      // The audit log stops taking records: the next run is refused and never reaches the server.
+      const decide = gate.decide.bind(gate);
+      gate.decide = async (command, notify) =>
+        command.via === 'execute'
+          ? { allow: false, message: 'the audit log could not record the command' }
+          : decide(command, notify);
+      await expect(client.query({ ...insert, values: ['unrecorded'] })).rejects.toMatchObject({
+        code: '42501',
+        message: 'the audit log could not record the command',
+      });
+      const notes = await client.query('select note from scratch where id = 4242 order by note');
+      expect(notes.rows).toEqual([{ note: 'first' }, { note: 'second' }]);
+    } finally {
+      await client.end();
+      cluster.sql('delete from scratch where id = 4242', 'app');
+    }
+  });
+
   it('holds a command that needs approval, with a NOTICE, and runs it exactly once when approved', async () => {
     cluster.sql("insert into scratch values (7, 'doomed'), (8, 'kept')", 'app');
     const client = await nodeClient();

@@ -17,7 +17,7 @@ import { PostgresProtocolError } from '../protocol-error';
 import { classifySql, loadSqlClassifier } from '../sql-classifier';
 import type { CancelRegistry } from './cancel-registry';
 import { ColumnCatalog } from './column-catalog';
-import type { CommandGate, StatementOutcome } from './command-gate';
+import type { CommandGate, SqlCommand, StatementOutcome } from './command-gate';
 import { OrderedPump } from './ordered-pump';
 import { maskCopyTextRow, maskRow } from './row-masking';
 import { SocketReader } from './socket-reader';
@@ -148,7 +148,14 @@ function relay(
 
     // ---- client -> server -------------------------------------------------------------------
     const statements = new Map<string, string>();
-    const portals = new Map<string, string>();
+    /**
+     * Prepared statements whose Parse was decided and recorded but not yet bound: that decision
+     * covers the first portal bound from it (the usual Parse/Bind/Execute of one query). Any later
+     * portal of the statement is decided and recorded again before it runs.
+     */
+    const decidedParses = new Set<string>();
+    /** Portals by name: the statement text, and whether a durable decision lets them run. */
+    const portals = new Map<string, { text: string; allowed: boolean }>();
     const pending: PendingStatement[] = [];
     /** Extended protocol: a denied message puts the batch in error mode until Sync, as the server would. */
     let denied: { message: string; injected: boolean } | undefined;
@@ -205,6 +212,7 @@ function relay(
           return decide(message.text, 'parse').then((verdict) => {
             if (verdict.allow) {
               statements.set(message.statement, message.text);
+              decidedParses.add(message.statement);
               toServer(frame);
             } else {
               denied = { message: verdict.message, injected: false };
@@ -212,12 +220,31 @@ function relay(
           });
         case 'bind':
           if (denied) return;
-          portals.set(message.portal, statements.get(message.statement) ?? '');
+          portals.set(message.portal, {
+            text: statements.get(message.statement) ?? '',
+            allowed: decidedParses.delete(message.statement),
+          });
           return toServer(frame);
-        case 'execute':
+        case 'execute': {
           if (denied) return;
-          pending.push(newPending('execute', portals.get(message.portal) ?? ''));
-          return toServer(frame);
+          const portal = portals.get(message.portal);
+          // A portal this session never bound is a cursor opened by a decided DECLARE (or none, and
+          // the server says so); an Execute after PortalSuspended continues an allowed portal.
+          if (!portal || portal.allowed) {
+            pending.push(newPending('execute', portal?.text ?? ''));
+            return toServer(frame);
+          }
+          // A prepared statement run again: decided and recorded before it runs, like any command.
+          return decide(portal.text, 'execute').then((verdict) => {
+            if (verdict.allow) {
+              portal.allowed = true;
+              pending.push(newPending('execute', portal.text));
+              toServer(frame);
+            } else {
+              denied = { message: verdict.message, injected: false };
+            }
+          });
+        }
         case 'flush':
         case 'sync':
           if (denied && !denied.injected) {
@@ -241,7 +268,7 @@ function relay(
       }
     };
 
-    const decide = async (text: string, via: 'query' | 'parse') => {
+    const decide = async (text: string, via: SqlCommand['via']) => {
       const classification = classifySql(text);
       return options.gate.decide({ text, via, classification }, notify);
     };
