@@ -56,20 +56,23 @@ function writeVarint(target: Buffer, offset: number, value: number): number {
 /**
  * Encodes an envelope whose `frame` (field `field`, 1-15) is a data StreamFrame carrying the
  * concatenation of `chunks`, into one new Buffer: the bytes are copied once, and the caller may
- * reuse the chunks' memory afterwards.
+ * reuse the chunks' memory afterwards. The buffer has room for the gRPC message prefix in front
+ * and is marked so that grpc-js sends it without a second copy (grpc-in-place-framing.ts).
  */
 export function encodeDataEnvelope(field: number, chunks: Buffer | readonly Buffer[]): Buffer {
   const parts = Buffer.isBuffer(chunks) ? [chunks] : chunks;
   let dataLength = 0;
   for (const part of parts) dataLength += part.length;
   const frameLength = 1 + varintSize(dataLength) + dataLength;
-  const out = Buffer.allocUnsafe(1 + varintSize(frameLength) + frameLength);
+  const out = Buffer.allocUnsafe(
+    GRPC_MESSAGE_PREFIX_BYTES + 1 + varintSize(frameLength) + frameLength,
+  ).subarray(GRPC_MESSAGE_PREFIX_BYTES);
   out[0] = (field << 3) | LENGTH_DELIMITED;
   let offset = writeVarint(out, 1, frameLength);
   out[offset++] = DATA_TAG;
   offset = writeVarint(out, offset, dataLength);
   for (const part of parts) offset += part.copy(out, offset);
-  return out;
+  return markGrpcPrefixRoom(out);
 }
 
 /** The most bytes a data envelope's header takes: tag, length, data tag, data length. */
