@@ -16,7 +16,6 @@ export interface RunningAgent {
 
 /** Starts an agent (in this process; the quickstart runs one next to its gateway). */
 export function startAgent(config: AgentConfig, logger?: Logger): RunningAgent {
-  tuneHeapForRelaying();
   installInPlaceGrpcFraming();
   const log = logger ?? createAgentLogger(config.logLevel, config.logFormat);
   const tunnel = new TunnelClient(config, log);
@@ -41,6 +40,8 @@ export async function runAgentProcess(overrides: AgentConfigOverrides): Promise<
     }
     throw error;
   }
+  // A process of its own (not the quickstart's, which shares its heap with the gateway).
+  tuneHeapForRelaying();
   const agent = startAgent(config);
   // The first SIGTERM/SIGINT drains (open sessions finish, new ones go to other agents); a second
   // one ends everything at once.
