@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStore, type SqlExecutor, type Store } from '@tollgate/store';
-import { createTestDatabase, makeTempDir } from '@tollgate/testing';
+import type { SqlExecutor, Store } from '@tollgate/store';
+import { openTestStore } from '../../testing/test-store';
 import { AuditCommitter, AuditUnavailableError } from './audit-committer';
 import { verifyAuditLog } from './audit-verifier';
 
@@ -31,22 +31,7 @@ describe.each(['pglite', 'postgres'] as const)('audit group commit on %s', (kind
   let cleanup: () => Promise<void>;
 
   beforeAll(async () => {
-    const dir = makeTempDir('tollgate-audit-');
-    if (kind === 'postgres') {
-      const db = await createTestDatabase();
-      store = await openStore({ databaseUrl: db.url, dataDir: dir.path });
-      cleanup = async () => {
-        await store.close();
-        await db.drop();
-        dir.remove();
-      };
-    } else {
-      store = await openStore({ dataDir: dir.path });
-      cleanup = async () => {
-        await store.close();
-        dir.remove();
-      };
-    }
+    ({ store, remove: cleanup } = await openTestStore(kind, 'tollgate-audit-'));
   });
   afterAll(() => cleanup());
 

@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { openStore, type Store } from '@tollgate/store';
-import { createTestDatabase, makeTempDir } from '@tollgate/testing';
+import type { Store } from '@tollgate/store';
+import { openTestStore } from '../../testing/test-store';
 import { StoreService } from '../store/store.service';
 import { AuditCommitter } from './audit-committer';
 import { AuditWebhookExporter } from './audit-webhook.exporter';
@@ -79,22 +79,7 @@ describe.each(['pglite', 'postgres'] as const)('audit webhook exporter on %s (re
   };
 
   beforeAll(async () => {
-    const dir = makeTempDir('tollgate-audit-webhook-');
-    if (kind === 'postgres') {
-      const db = await createTestDatabase();
-      store = await openStore({ databaseUrl: db.url, dataDir: dir.path });
-      cleanup = async () => {
-        await store.close();
-        await db.drop();
-        dir.remove();
-      };
-    } else {
-      store = await openStore({ dataDir: dir.path });
-      cleanup = async () => {
-        await store.close();
-        dir.remove();
-      };
-    }
+    ({ store, remove: cleanup } = await openTestStore(kind, 'tollgate-audit-webhook-'));
     committer = new AuditCommitter(store.sql);
   });
   // Each test's exporters stop with it (their receiver is gone).
