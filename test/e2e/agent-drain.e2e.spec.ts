@@ -3,14 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createAgent,
   createTcpConnection,
-  createTestDatabase,
   dial,
-  echoTarget,
   readAll,
   spawnAgent,
   spawnConnect,
-  startTunnelGateway,
+  startEchoStack,
   type CliProcess,
+  type EchoStack,
   type TcpTarget,
   type TunnelGateway,
 } from '@tollgate/testing';
@@ -28,23 +27,16 @@ async function roundTrip(socket: Socket, text: string): Promise<string> {
  * ends, or ends them when the drain time is up.
  */
 describe('agent drain on SIGTERM (real gateway, two agents, connect)', () => {
-  const processes: CliProcess[] = [];
-  const cleanups: (() => unknown)[] = [];
+  let stack: EchoStack | undefined;
+  let processes: CliProcess[];
   let gateway: TunnelGateway;
   let echo: TcpTarget;
 
   beforeAll(async () => {
-    const db = await createTestDatabase();
-    cleanups.push(db.drop);
-    gateway = await startTunnelGateway([], { DATABASE_URL: db.url });
-    processes.push(gateway.cli);
-    echo = await echoTarget();
-    cleanups.push(() => echo.close());
+    stack = await startEchoStack();
+    ({ gateway, echo, processes } = stack);
   });
-  afterAll(async () => {
-    await Promise.all(processes.map((p) => p.stop('SIGKILL')));
-    for (const cleanup of cleanups.reverse()) await cleanup();
-  });
+  afterAll(() => stack?.stop());
 
   const setUp = async (name: string, drainMs: number) => {
     const agents = ['a', 'b'].map((suffix) => `${name}-${suffix}`);

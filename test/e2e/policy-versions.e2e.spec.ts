@@ -4,16 +4,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createAgent,
   createTcpConnection,
-  createTestDatabase,
   dial,
-  echoTarget,
   makeTempDir,
   readAll,
   spawnAgent,
   spawnCli,
   spawnConnect,
-  startTunnelGateway,
+  startEchoStack,
   type CliProcess,
+  type EchoStack,
   type TcpTarget,
   type TunnelGateway,
 } from '@tollgate/testing';
@@ -48,8 +47,8 @@ roles:
 `;
 
 describe('policy as code through `tollgate admin apply` (real gateway, agent and CLI)', () => {
-  const processes: CliProcess[] = [];
-  const cleanups: (() => unknown)[] = [];
+  let stack: EchoStack | undefined;
+  let processes: CliProcess[];
   let gateway: TunnelGateway;
   let agent: CliProcess;
   let echo: TcpTarget;
@@ -66,12 +65,8 @@ describe('policy as code through `tollgate admin apply` (real gateway, agent and
   };
 
   beforeAll(async () => {
-    const db = await createTestDatabase();
-    cleanups.push(db.drop);
-    gateway = await startTunnelGateway([], { DATABASE_URL: db.url });
-    processes.push(gateway.cli);
-    echo = await echoTarget();
-    cleanups.push(() => echo.close());
+    stack = await startEchoStack();
+    ({ gateway, echo, processes } = stack);
     const token = await createAgent(gateway, 'edge-1');
     await createTcpConnection(gateway, 'echo', echo.port, ['edge-1']);
     agent = await spawnAgent(gateway.grpcUrl, token);
@@ -79,8 +74,7 @@ describe('policy as code through `tollgate admin apply` (real gateway, agent and
   });
 
   afterAll(async () => {
-    await Promise.all(processes.map((p) => p.stop('SIGKILL')));
-    for (const cleanup of cleanups.reverse()) await cleanup();
+    await stack?.stop();
     dir.remove();
   });
 

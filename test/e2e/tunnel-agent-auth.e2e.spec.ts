@@ -3,16 +3,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createAgent,
   createTcpConnection,
-  createTestDatabase,
   dial,
-  echoTarget,
   readAll,
   serviceAccountToken,
   spawnAgent,
   spawnCli,
   spawnConnect,
+  startEchoStack,
   startTunnelGateway,
   type CliProcess,
+  type EchoStack,
   type TcpTarget,
   type TunnelGateway,
 } from '@tollgate/testing';
@@ -25,26 +25,18 @@ function logTime(output: string, msg: string): number {
 }
 
 describe('agent identity: tokens, rejection, revocation (real processes)', () => {
-  const processes: CliProcess[] = [];
-  const cleanups: (() => Promise<unknown>)[] = [];
+  let stack: EchoStack | undefined;
+  let processes: CliProcess[];
   let gateway: TunnelGateway;
   let echo: TcpTarget;
   let dbUrl: string;
 
   beforeAll(async () => {
-    const db = await createTestDatabase();
-    cleanups.push(db.drop);
-    dbUrl = db.url;
-    gateway = await startTunnelGateway([], { DATABASE_URL: db.url });
-    processes.push(gateway.cli);
-    echo = await echoTarget();
-    cleanups.push(() => echo.close());
+    stack = await startEchoStack();
+    ({ gateway, echo, processes, databaseUrl: dbUrl } = stack);
   });
 
-  afterAll(async () => {
-    await Promise.all(processes.map((p) => p.stop('SIGKILL')));
-    for (const cleanup of cleanups.reverse()) await cleanup();
-  });
+  afterAll(() => stack?.stop());
 
   it('rejects an unknown token: the agent exits 1 and the gateway logs the rejection', async () => {
     const agent = await spawnAgent(gateway.grpcUrl, `tga_${'x'.repeat(43)}`, { waitOnline: false });

@@ -3,16 +3,15 @@ import {
   attachGateway,
   createAgent,
   createTcpConnection,
-  createTestDatabase,
   dial,
-  echoTarget,
   readAll,
   spawnAgent,
   spawnCli,
   spawnConnect,
-  startTunnelGateway,
+  startEchoStack,
   TEST_BOOTSTRAP_ADMIN_SECRET,
   type CliProcess,
+  type EchoStack,
   type TcpTarget,
   type TunnelGateway,
 } from '@tollgate/testing';
@@ -35,26 +34,18 @@ function logTimes(output: string, msg: string): number[] {
 }
 
 describe('HA and gateway restarts (real processes)', () => {
-  const processes: CliProcess[] = [];
-  const cleanups: (() => Promise<unknown>)[] = [];
+  let stack: EchoStack | undefined;
+  let processes: CliProcess[];
   let gateway: TunnelGateway;
   let echo: TcpTarget;
   let dbUrl: string;
 
   beforeAll(async () => {
-    const db = await createTestDatabase();
-    cleanups.push(db.drop);
-    dbUrl = db.url;
-    gateway = await startTunnelGateway([], { DATABASE_URL: db.url });
-    processes.push(gateway.cli);
-    echo = await echoTarget();
-    cleanups.push(() => echo.close());
+    stack = await startEchoStack();
+    ({ gateway, echo, processes, databaseUrl: dbUrl } = stack);
   });
 
-  afterAll(async () => {
-    await Promise.all(processes.map((p) => p.stop('SIGKILL')));
-    for (const cleanup of cleanups.reverse()) await cleanup();
-  });
+  afterAll(() => stack?.stop());
 
   it('spreads sessions over the agents serving a connection; when one dies, new sessions go to the other', async () => {
     const tokens = [await createAgent(gateway, 'ha-1'), await createAgent(gateway, 'ha-2')];

@@ -5,14 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createAgent,
   createTcpConnection,
-  createTestDatabase,
   dial,
-  echoTarget,
   spawnAgent,
   spawnConnect,
+  startEchoStack,
   startTcpTarget,
-  startTunnelGateway,
   type CliProcess,
+  type EchoStack,
   type TcpTarget,
   type TunnelGateway,
 } from '@tollgate/testing';
@@ -52,30 +51,24 @@ function streamStatus(call: grpc.ClientDuplexStream<Buffer, Buffer>): Promise<gr
 }
 
 describe('bounded buffers and bad input (real processes)', () => {
-  const processes: CliProcess[] = [];
-  const cleanups: (() => Promise<unknown>)[] = [];
+  let stack: EchoStack | undefined;
+  let processes: CliProcess[];
+  let cleanups: (() => unknown)[];
   let gateway: TunnelGateway;
   let agent: CliProcess;
   let agentToken: string;
   let echo: TcpTarget;
 
   beforeAll(async () => {
-    const db = await createTestDatabase();
-    cleanups.push(db.drop);
-    gateway = await startTunnelGateway([], { DATABASE_URL: db.url });
-    processes.push(gateway.cli);
-    echo = await echoTarget();
-    cleanups.push(() => echo.close());
+    stack = await startEchoStack();
+    ({ gateway, echo, processes, cleanups } = stack);
     agentToken = await createAgent(gateway, 'edge');
     await createTcpConnection(gateway, 'echo', echo.port, ['edge']);
     agent = await spawnAgent(gateway.grpcUrl, agentToken);
     processes.push(agent);
   });
 
-  afterAll(async () => {
-    await Promise.all(processes.map((p) => p.stop('SIGKILL')));
-    for (const cleanup of cleanups.reverse()) await cleanup();
-  });
+  afterAll(() => stack?.stop());
 
   it('a client that stops reading while the target sends 1 GiB grows no Tollgate process by 64 MiB', async () => {
     let sent = 0;

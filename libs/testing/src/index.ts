@@ -18,7 +18,9 @@ export {
   readAll,
   spawnAgent,
   spawnConnect,
+  startEchoStack,
   startTunnelGateway,
+  type EchoStack,
   type TunnelGateway,
 } from './tunnel-stack';
 export { echoTarget, replyAfterEofTarget, startTcpTarget, unusedPort, type TcpTarget } from './tcp-targets';

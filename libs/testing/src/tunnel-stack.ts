@@ -1,6 +1,8 @@
 import { connect, type Socket } from 'node:net';
 import { spawnCli, type CliProcess } from './cli-process';
 import { bootstrapAdminToken, TEST_BOOTSTRAP_ADMIN_SECRET } from './gateway-tokens';
+import { createTestDatabase } from './postgres-database';
+import { echoTarget, type TcpTarget } from './tcp-targets';
 
 /**
  * The harness for data-path tests: a real `tollgate gateway`, real `tollgate agent`s and real
@@ -124,4 +126,38 @@ export function readAll(socket: Socket): Promise<{ data: Buffer; error?: string 
     socket.on('error', (e: NodeJS.ErrnoException) => (error = e.code ?? e.message));
     socket.on('close', () => resolve({ data: Buffer.concat(chunks), ...(error ? { error } : {}) }));
   });
+}
+
+/**
+ * What most data-path tests start from: a gateway on a throwaway PostgreSQL database and an echo
+ * target. Tests add the processes they start to `processes` and anything else to undo to
+ * `cleanups`; `stop` kills the processes, then runs the cleanups (last added first), then closes
+ * the echo target and drops the database.
+ */
+export interface EchoStack {
+  readonly gateway: TunnelGateway;
+  readonly echo: TcpTarget;
+  readonly databaseUrl: string;
+  readonly processes: CliProcess[];
+  readonly cleanups: (() => unknown)[];
+  stop(): Promise<void>;
+}
+
+export async function startEchoStack(): Promise<EchoStack> {
+  const db = await createTestDatabase();
+  const gateway = await startTunnelGateway([], { DATABASE_URL: db.url });
+  const echo = await echoTarget();
+  const processes: CliProcess[] = [gateway.cli];
+  const cleanups: (() => unknown)[] = [db.drop, () => echo.close()];
+  return {
+    gateway,
+    echo,
+    databaseUrl: db.url,
+    processes,
+    cleanups,
+    async stop() {
+      await Promise.all(processes.map((p) => p.stop('SIGKILL')));
+      for (const cleanup of cleanups.reverse()) await cleanup();
+    },
+  };
 }
