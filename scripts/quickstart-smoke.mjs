@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+// CI's quickstart smoke test: runs the README's `npm start` as a new user would (a fresh HOME, so a
+// fresh data directory), waits for the banner, asks /healthz, then stops it as Ctrl-C would.
+// Free ports are chosen through the environment (TOLLGATE_*_PORT=0) so it never collides with a
+// gateway already running on the machine. Exits 1 naming what went wrong.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const START_TIMEOUT_MS = 180_000;
+const STOP_TIMEOUT_MS = 30_000;
+
+const home = mkdtempSync(join(tmpdir(), 'tollgate-smoke-'));
+const child = spawn('npm', ['start'], {
+  cwd: new URL('..', import.meta.url),
+  env: {
+    ...process.env,
+    HOME: home,
+    TOLLGATE_HTTP_PORT: '0',
+    TOLLGATE_GRPC_PORT: '0',
+    TOLLGATE_DEV_IDP_PORT: '0',
+  },
+  stdio: ['ignore', 'pipe', 'pipe'],
+  // Its own process group, so the stop reaches npm, the shell and the gateway as a terminal's would.
+  detached: true,
+});
+
+let output = '';
+const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
+child.stdout.on('data', (chunk) => (output += chunk));
+child.stderr.on('data', (chunk) => (output += chunk));
+
+function fail(message) {
+  process.stderr.write(`quickstart smoke test failed: ${message}\n--- output ---\n${output}\n`);
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+  rmSync(home, { recursive: true, force: true });
+  process.exit(1);
+}
+
+async function waitForBanner() {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  for (;;) {
+    const match = output.match(/API\s+(http:\/\/\S+)\/api\/v1/);
+    if (match) return match[1];
+    if (child.exitCode !== null || child.signalCode !== null) fail('`npm start` exited before its banner');
+    if (Date.now() > deadline) fail(`no banner within ${START_TIMEOUT_MS / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+const httpUrl = await waitForBanner();
+const bannerLine = output.split('\n').findIndex((line) => line.includes('Tollgate is running'));
+if (bannerLine < 0) fail('no banner');
+const health = await fetch(`${httpUrl}/healthz`).then(
+  async (response) => ({ status: response.status, body: await response.text() }),
+  (error) => fail(`${httpUrl}/healthz: ${error.cause?.message ?? error.message}`),
+);
+if (health.status !== 200) fail(`${httpUrl}/healthz answered ${health.status}: ${health.body}`);
+
+process.kill(-child.pid, 'SIGINT');
+const stopped = await Promise.race([
+  exited,
+  new Promise((resolve) => setTimeout(() => resolve('timeout'), STOP_TIMEOUT_MS)),
+]);
+if (stopped === 'timeout') fail(`still running ${STOP_TIMEOUT_MS / 1000} s after Ctrl-C`);
+rmSync(home, { recursive: true, force: true });
+process.stdout.write(
+  `quickstart smoke test passed on Node.js ${process.version}: banner on line ${bannerLine + 1}, ${httpUrl}/healthz ${health.status}, stopped by Ctrl-C (${stopped})\n`,
+);
