@@ -24,7 +24,7 @@ roles:
   - name: developers
     subjects: ['group:developers']
     connections: [pg-app]
-    verbs: [connect]
+    verbs: [connect, exec]
   - name: dbas
     subjects: ['group:dba']
     connections: ['*']

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import { ClientUp, SessionUp } from '@tollgate/proto';
+import { ClientUp, SessionUp, SessionVerb } from '@tollgate/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createAgent,
@@ -142,7 +142,7 @@ describe('bounded buffers and bad input (real processes)', () => {
     const request = ClientUp.encode({
       kind: {
         $case: 'openRequest',
-        openRequest: { connectionName: 'echo', clientAddr: '', clientVersion: '' },
+        openRequest: { connectionName: 'echo', clientAddr: '', clientVersion: '', verb: SessionVerb.CONNECT },
       },
     }).finish();
     oversize.write(Buffer.from(request));

@@ -21,6 +21,7 @@ const PROTOCOL_NAMES: Partial<Record<Protocol, string>> = {
 export function sessionCommands(
   spec: ConnectionSpec,
   request: OpenSession,
+  verb: 'connect' | 'exec',
   enforced: { readonly version: number; readonly policy: Policy },
   send: (message: SessionUp) => void,
 ): { port: CommandPort; audit: SessionAuditClient } {
@@ -30,7 +31,8 @@ export function sessionCommands(
     actorChain: (request.context?.actors ?? []).map((actor) => ({ subject: actor.subject })),
   };
   const connection = { name: spec.name, protocol: PROTOCOL_NAMES[spec.protocol] ?? 'tcp', tags: spec.tags };
-  const access = evaluateAccess(enforced.policy, who, 'connect', connection);
+  // The session's limits (read-only) come from the roles that grant the verb it was opened for.
+  const access = evaluateAccess(enforced.policy, who, verb, connection);
   const context: CommandContext = {
     subject: who,
     connection,

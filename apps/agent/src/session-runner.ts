@@ -9,6 +9,7 @@ import {
   type SessionDown,
   type SessionUp,
   SessionRefusalCode,
+  sessionVerbName,
 } from '@tollgate/proto';
 import { TargetUnreachableError, type EngineSession, type FrameCodec } from '@tollgate/protocol-tcp';
 import type { Logger } from 'pino';
@@ -85,6 +86,14 @@ export class SessionRunner {
         message: `this agent has no engine for "${spec.name}"'s protocol`,
       };
     }
+    const verb = sessionVerbName(request.context?.verb);
+    if (!verb || (verb === 'exec' && !engine.runsExec)) {
+      // Relaying an exec session as an interactive one would give it more than its verb allows.
+      return {
+        code: SessionRefusalCode.INTERNAL,
+        message: `this agent does not run ${verb ?? 'unknown-verb'} sessions on "${spec.name}"`,
+      };
+    }
     if (this.draining)
       return { code: SessionRefusalCode.SHUTTING_DOWN, message: 'the agent is shutting down' };
     if (this.sessions.size + this.starting >= this.maxSessions) {
@@ -103,13 +112,18 @@ export class SessionRunner {
     let failedEarly = false;
     stream.on('error', () => (failedEarly = true));
     stream.write({ kind: { $case: 'attach', attach: { sessionId: request.sessionId } } });
-    const commands = sessionCommands(spec, request, enforced, (message) => {
+    const commands = sessionCommands(spec, request, verb, enforced, (message) => {
       if (!stream.writableEnded && !stream.destroyed) stream.write(message);
     });
     stream.on('data', (message: SessionDown) => commands.audit.handle(message));
     stream.on('close', () => commands.audit.close('the session stream closed'));
     void engine
-      .open(spec, { connectTimeoutMs: this.connectTimeoutMs, session: request, commands: commands.port })
+      .open(spec, {
+        connectTimeoutMs: this.connectTimeoutMs,
+        session: request,
+        commands: commands.port,
+        verb,
+      })
       .then(
         async (session) => {
           this.starting--;

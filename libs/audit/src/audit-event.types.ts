@@ -28,6 +28,8 @@ export interface SessionOpenEvent extends EventBase {
   readonly sessionId: string;
   readonly actor: AuditActor;
   readonly connection: AuditConnectionRef;
+  /** What the session was authorized for: `connect` (interactive) or `exec` (one request). */
+  readonly verb?: 'connect' | 'exec';
   /** Where the client came from (address, or `exec`/`console`). */
   readonly source?: string;
   /** The agent serving the session. */
@@ -35,7 +37,13 @@ export interface SessionOpenEvent extends EventBase {
   readonly limits?: { readonly maxDurationSeconds: number; readonly readOnly: boolean };
 }
 
-export type SessionCloseReason = 'client' | 'target' | 'killed' | 'expired' | 'error' | 'agent-lost';
+/**
+ * Why a session ended: `normal` when both sides finished on their own (psql quit, an exec ran its
+ * query); `client` or `target` when one side went away or reset; `killed` by an operator or a policy
+ * change; `expired` at its maximum duration or its grant's end; `error`; `agent-lost`.
+ */
+export type SessionCloseReason =
+  'normal' | 'client' | 'target' | 'killed' | 'expired' | 'error' | 'agent-lost';
 
 export interface SessionCloseEvent extends EventBase {
   readonly type: 'session.close';

@@ -17,6 +17,8 @@ export type {
 export type { ConnectionContext, SubjectContext } from './context.types';
 export {
   BUILTIN_DETECTORS,
+  CONNECTION_VERBS,
+  EXEC_PROTOCOLS,
   PROTOCOLS,
   READ_ONLY_STATEMENTS,
   selectorCovers,

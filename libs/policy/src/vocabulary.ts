@@ -9,6 +9,12 @@ export const PROTOCOLS = ['postgres', 'mysql', 'ssh', 'kubernetes', 'http', 'tcp
 export type Protocol = (typeof PROTOCOLS)[number];
 
 /**
+ * Protocols whose agent engine runs `exec` sessions (one request, then the session ends). Other
+ * protocols are reached with `connect` only; an exec open on them is refused before any agent is asked.
+ */
+export const EXEC_PROTOCOLS: readonly Protocol[] = ['postgres'];
+
+/**
  * SQL statement families: the first keyword of a statement type as protocol engines report it
  * (`DROP`, or `DROP INDEX`, `CREATE TABLE`, `COPY FROM`, `TRANSACTION`; MySQL's REPLACE, USE, LOAD
  * and HANDLER included). A statement whose first keyword is outside this list is "unclassified".

@@ -10,3 +10,4 @@ export * from './generated/grpc/health/v1/health';
 export * from './tunnel-wire';
 export * from './relay-heap';
 export * from './grpc-in-place-framing';
+export * from './session-verb';

@@ -13,6 +13,7 @@ import {
   Heartbeat,
   OpenFailureCode,
   Protocol,
+  SessionVerb,
   StreamFrame,
   TlsMode,
 } from './index';
@@ -105,6 +106,7 @@ const gatewaySamples: Record<GatewayCase, GatewayMessage> = {
           policyVersion: 4_294_967_297,
           clientAddr: '203.0.113.9:51234',
           protocol: Protocol.POSTGRES,
+          verb: SessionVerb.EXEC,
         },
       },
     },
@@ -228,7 +230,12 @@ describe('ClientTunnel over grpc-js', () => {
       {
         kind: {
           $case: 'openRequest',
-          openRequest: { connectionName: 'tcp-echo', clientAddr: '127.0.0.1:40000', clientVersion: '0.1.0' },
+          openRequest: {
+            connectionName: 'tcp-echo',
+            clientAddr: '127.0.0.1:40000',
+            clientVersion: '0.1.0',
+            verb: SessionVerb.EXEC,
+          },
         },
       },
       { kind: { $case: 'frame', frame: { kind: { $case: 'data', data: binaryPayload } } } },

@@ -10,6 +10,7 @@ import {
   encodeDataEnvelope,
   ENVELOPE_FRAME_FIELD,
   RelayedFrame,
+  SessionVerb,
   SessionDown,
   SessionUp,
   AgentTunnelRelayWire,
@@ -46,7 +47,7 @@ describe('hand-encoded data frames', () => {
       ClientUp.encode({
         kind: {
           $case: 'openRequest',
-          openRequest: { connectionName: 'db', clientAddr: '', clientVersion: '' },
+          openRequest: { connectionName: 'db', clientAddr: '', clientVersion: '', verb: SessionVerb.CONNECT },
         },
       }).finish(),
     );

@@ -60,9 +60,12 @@ export function execCommand(): Command {
             token,
             clientVersion: GATEWAY_VERSION,
             clientAddr: 'tollgate exec',
+            // Authorized as exec (roles, token scopes such as exec:NAME, grants), not connect.
+            verb: 'exec',
           });
           if (outcome.kind === 'failed') throw new Error(describeFailure(name, outcome.failed));
           if (outcome.opened.protocol !== Protocol.POSTGRES) {
+            // The gateway refuses exec on other protocols; an older gateway might not.
             outcome.call.cancel();
             throw new Error(
               `${name}: exec supports PostgreSQL connections; use \`tollgate connect\` for this one`,

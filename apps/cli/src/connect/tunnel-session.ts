@@ -7,7 +7,9 @@ import {
   installInPlaceGrpcFraming,
   ENVELOPE_FRAME_FIELD,
   OpenFailureCode,
+  sessionVerbCode,
   tuneHeapForRelaying,
+  type SessionVerbName,
   type ClientDown,
   type ClientUp,
   type OpenResult_Failed,
@@ -85,6 +87,8 @@ export async function openTunnelSession(
     readonly token: string;
     readonly clientVersion: string;
     readonly clientAddr: string;
+    /** What the session is for; the gateway authorizes it as this verb (default `connect`). */
+    readonly verb?: SessionVerbName;
   },
 ): Promise<OpenOutcome> {
   const metadata = new Metadata();
@@ -98,6 +102,7 @@ export async function openTunnelSession(
         connectionName: request.connectionName,
         clientAddr: request.clientAddr,
         clientVersion: request.clientVersion,
+        verb: sessionVerbCode(request.verb ?? 'connect'),
       },
     },
   });

@@ -10,6 +10,12 @@ import type { FrameStream, RelayOutcome } from './socket-relay';
  */
 export interface RelayEngine {
   readonly protocol: Protocol;
+  /**
+   * Whether the engine runs `exec` sessions: one request (for PostgreSQL, one simple Query), then
+   * the session ends. An engine without it is offered `connect` sessions only; the agent refuses an
+   * exec session for it rather than relay it as an interactive one.
+   */
+  readonly runsExec?: boolean;
   /** Reaches the target; rejects with TargetUnreachableError with a message for the caller. */
   open(spec: ConnectionSpec, options: EngineOpenOptions): Promise<EngineSession>;
 }
@@ -20,6 +26,8 @@ export interface EngineOpenOptions {
   readonly session?: OpenSession;
   /** The policy and audit path for command-aware engines. */
   readonly commands?: CommandPort;
+  /** What the gateway authorized the session for (default `connect`); see `runsExec`. */
+  readonly verb?: 'connect' | 'exec';
 }
 
 export interface EngineSession {

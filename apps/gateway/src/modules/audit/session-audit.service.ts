@@ -41,13 +41,19 @@ export class SessionAuditService {
 
   opened(
     session: SessionAuditContext,
-    details: { source?: string; agent?: string; limits?: SessionOpenEvent['limits'] } = {},
+    details: {
+      verb?: SessionOpenEvent['verb'];
+      source?: string;
+      agent?: string;
+      limits?: SessionOpenEvent['limits'];
+    } = {},
   ): Promise<CommittedAudit> {
     const event: SessionOpenEvent = {
       ...base(session),
       type: 'session.open',
       actor: actor(session),
       connection: session.connection,
+      ...(details.verb ? { verb: details.verb } : {}),
       ...(details.source ? { source: details.source } : {}),
       ...(details.agent ? { agent: details.agent } : {}),
       ...(details.limits ? { limits: details.limits } : {}),

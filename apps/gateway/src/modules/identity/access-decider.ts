@@ -1,6 +1,8 @@
+import type { Verb } from '@tollgate/policy';
 import type { Principal } from './principal';
 
-export type Verb = 'connect' | 'exec' | 'admin' | 'audit:read' | 'review';
+/** The verbs of `@tollgate/policy` (roles, token scopes, grants and audit records share them). */
+export type { Verb };
 
 export interface AccessRequest {
   readonly principal: Principal;

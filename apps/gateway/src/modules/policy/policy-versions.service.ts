@@ -79,7 +79,7 @@ export class PolicyVersionsService implements OnModuleInit {
   private async endRevokedSessions(applied: ActivePolicy): Promise<void> {
     for (const { session } of await this.liveSessions(applied.policy)) {
       const grants = await this.reviews.grantsFor(session.subject.subject);
-      const decision = evaluateAccess(applied.policy, session.subject, 'connect', session.connection, {
+      const decision = evaluateAccess(applied.policy, session.subject, session.verb, session.connection, {
         grants,
       });
       if (decision.allowed) continue;
@@ -205,12 +205,13 @@ export class PolicyVersionsService implements OnModuleInit {
         protocol: r.connection?.protocol ?? r.protocol,
         tags: (r.connection?.tags ?? {}) as Record<string, string>,
       };
-      const now = evaluateAccess(policy, subject, 'connect', connection);
+      const verb = r.verb === 'exec' ? ('exec' as const) : ('connect' as const);
+      const now = evaluateAccess(policy, subject, verb, connection);
       return {
         session: {
           id: r.id,
           subject,
-          verb: 'connect' as const,
+          verb,
           connection,
           readOnly: now.session?.readOnly ?? false,
           maxDurationSeconds: now.session?.maxDurationSeconds ?? policy.sessions.maxDurationSeconds,

@@ -13,6 +13,7 @@ import { ConflictError, ForbiddenError, NotFoundError } from '../../common/error
 import { AuditWriter } from '../audit/audit-writer';
 import type { Principal } from '../identity/principal';
 import { ActivePolicyService } from '../identity/rbac/active-policy.service';
+import { scopesPermit } from '../identity/tokens/scopes';
 import { StoreService } from '../store/store.service';
 import { ReviewNotifier } from './review-notifier';
 import { subjectContext } from './subject-context';
@@ -209,6 +210,13 @@ export class ReviewsService {
     await this.expireOverdue();
     const row = await this.find(id);
     const me = subjectContext(principal);
+    // The rule names who reviews; the token must also carry the `review` scope (a token narrowed to
+    // other verbs cannot approve).
+    if (!scopesPermit(principal.scopes, 'review')) {
+      throw new ForbiddenError(
+        `review denied: the token's scope (${principal.scopes.join(' ') || 'none'}) does not include review`,
+      );
+    }
     const allowed = canReview(requirementOf(row), me, row.requester);
     if (!allowed.allowed) throw new ForbiddenError(allowed.reason);
     if (row.state !== 'pending') throw new ConflictError(`review "${id}" is already ${row.state}`);

@@ -30,6 +30,8 @@ export interface SessionView {
   readonly actorChain: unknown;
   readonly connection: string;
   readonly protocol: string;
+  /** What the session was authorized for: connect or exec. */
+  readonly verb: string;
   readonly agent: string | null;
   readonly clientAddr: string | null;
   readonly policyVersion: number | null;
@@ -135,6 +137,7 @@ function view(row: {
   actorChain: unknown;
   connectionName: string;
   protocol: string;
+  verb: string;
   agent: { name: string } | null;
   clientAddr: string | null;
   policyVersion: number | null;
@@ -149,6 +152,7 @@ function view(row: {
     actorChain: row.actorChain,
     connection: row.connectionName,
     protocol: row.protocol,
+    verb: row.verb,
     agent: row.agent?.name ?? null,
     clientAddr: row.clientAddr,
     policyVersion: row.policyVersion,

@@ -1,7 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { CloseCode, OpenFailureCode, Protocol, type OpenRequest, type SessionUp } from '@tollgate/proto';
+import { EXEC_PROTOCOLS } from '@tollgate/policy';
+import {
+  CloseCode,
+  OpenFailureCode,
+  Protocol,
+  sessionVerbCode,
+  sessionVerbName,
+  type OpenRequest,
+  type SessionUp,
+} from '@tollgate/proto';
 import type { AccessDecider } from '../identity/access-decider';
 import type { Principal } from '../identity/principal';
 import { StoreService } from '../store/store.service';
@@ -57,14 +66,27 @@ export class SessionBroker {
       return fail(client, OpenFailureCode.NOT_FOUND, `no connection named "${request.connectionName}"`);
     }
     const tags = connection.tags as Record<string, string>;
+    const protocol = PROTOCOL_CODES[connection.protocol];
+    const verb = sessionVerbName(request.verb);
+    if (!verb) {
+      return fail(client, OpenFailureCode.DENIED, 'the open request names an unknown verb', protocol);
+    }
+    if (verb === 'exec' && !EXEC_PROTOCOLS.includes(connection.protocol)) {
+      return fail(
+        client,
+        OpenFailureCode.DENIED,
+        `exec runs commands on ${EXEC_PROTOCOLS.join(', ')} connections; "${connection.name}" is ${connection.protocol}: use \`tollgate connect\``,
+        protocol,
+      );
+    }
     const looked = performance.now();
+    // The session is authorized as the verb it is for; the agent's engine then holds it to that verb.
     const decision = await decider.decide({
       principal,
-      verb: 'connect',
+      verb,
       connection: { name: connection.name, protocol: connection.protocol, tags },
       source: client.getPeer(),
     });
-    const protocol = PROTOCOL_CODES[connection.protocol];
     if (!decision.allowed) return fail(client, OpenFailureCode.DENIED, decision.reason, protocol);
 
     const candidates = this.registry.onlineAmong(connection.agents.map((a) => a.agentId));
@@ -86,6 +108,7 @@ export class SessionBroker {
       connectionId: connection.id,
       connectionName: connection.name,
       protocol: connection.protocol,
+      verb,
       principal,
       clientAddr: client.getPeer(),
       policyVersion: decision.policyVersion,
@@ -121,6 +144,7 @@ export class SessionBroker {
               policyVersion: decision.policyVersion ?? 0,
               clientAddr: request.clientAddr || client.getPeer(),
               protocol: PROTOCOL_CODES[connection.protocol],
+              verb: sessionVerbCode(verb),
             },
           },
         },

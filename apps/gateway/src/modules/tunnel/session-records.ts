@@ -3,6 +3,7 @@ import type { SessionCloseReason } from '@tollgate/audit';
 import { SessionAuditService, type SessionAuditContext } from '../audit/session-audit.service';
 import type { Principal } from '../identity/principal';
 import { StoreService } from '../store/store.service';
+import { NORMAL_CLOSE } from './session-relay';
 import { TunnelLogger } from './tunnel-logger';
 
 export interface NewSession {
@@ -10,6 +11,8 @@ export interface NewSession {
   readonly connectionId: string;
   readonly connectionName: string;
   readonly protocol: 'postgres' | 'mysql' | 'ssh' | 'kubernetes' | 'http' | 'tcp';
+  /** What the session was authorized for. */
+  readonly verb: 'connect' | 'exec';
   readonly principal: Principal;
   readonly clientAddr: string;
   readonly policyVersion: number | null;
@@ -45,6 +48,7 @@ export class SessionRecords {
         connectionId: session.connectionId,
         connectionName: session.connectionName,
         protocol: session.protocol,
+        verb: session.verb,
         subject: session.principal.subject,
         actorChain: session.principal.actorChain.map((actor) => ({ subject: actor.subject })),
         groups: [...session.principal.groups],
@@ -64,6 +68,7 @@ export class SessionRecords {
       policyVersion: session.policyVersion,
     };
     await this.audit.opened(context, {
+      verb: session.verb,
       source: session.clientAddr,
       ...(session.limits ? { limits: session.limits } : {}),
     });
@@ -108,6 +113,7 @@ export class SessionRecords {
 }
 
 function closeReason(reason: string): SessionCloseReason {
+  if (reason === NORMAL_CLOSE) return 'normal';
   if (reason.startsWith('killed by ') || /^policy version \S+ no longer allows/.test(reason)) return 'killed';
   if (reason.startsWith('the session reached its maximum duration')) return 'expired';
   if (/agent/i.test(reason)) return 'agent-lost';

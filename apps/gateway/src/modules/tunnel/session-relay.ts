@@ -10,6 +10,9 @@ import {
 } from '@tollgate/proto';
 import type { AgentSessionCall } from './pending-sessions';
 
+/** relaySession's reason when neither side reset, failed or was cut off: both finished on their own. */
+export const NORMAL_CLOSE = 'closed';
+
 /** A client's Open stream; data frames cross it as RelayedFrame (see ClientTunnelRelayWire). */
 export type ClientCall = ServerDuplexStream<ClientUp | RelayedFrame, ClientDown | RelayedFrame>;
 
@@ -30,8 +33,12 @@ export function relaySession(
     let reason: string | undefined;
     let clientClosed = false;
     let agentClosed = false;
+    // Set when one side ended normally and we finished the other side's call in turn: that call's
+    // close (grpc-js may report it without an 'end') is then the normal end of the session.
+    let clientFinishedByUs = false;
+    let agentFinishedByUs = false;
     const settle = () => {
-      if (clientClosed && agentClosed) resolve(reason ?? 'closed');
+      if (clientClosed && agentClosed) resolve(reason ?? NORMAL_CLOSE);
     };
     const noteReason = (text: string) => {
       reason ??= text;
@@ -78,22 +85,25 @@ export function relaySession(
     });
 
     // The client finished (it ends its stream after both directions closed) or went away.
-    const clientGone = (normal: boolean) => {
+    const clientGone = (ended: boolean) => {
       if (clientClosed) return;
       clientClosed = true;
+      const normal = ended || clientFinishedByUs;
       if (!normal) noteReason('client disconnected');
       if (!agent.writableEnded) {
         if (!normal)
           agent.write({
             kind: { $case: 'close', close: { reason: 'client disconnected', code: CloseCode.NORMAL } },
           });
+        else agentFinishedByUs = true;
         agent.end();
       }
       settle();
     };
-    const agentGone = (normal: boolean) => {
+    const agentGone = (ended: boolean) => {
       if (agentClosed) return;
       agentClosed = true;
+      const normal = ended || agentFinishedByUs;
       if (!normal) noteReason('the agent connection was lost');
       if (!client.writableEnded) {
         if (!normal) {
@@ -106,7 +116,7 @@ export function relaySession(
               },
             },
           });
-        }
+        } else clientFinishedByUs = true;
         client.end();
       }
       settle();

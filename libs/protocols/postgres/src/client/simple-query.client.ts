@@ -49,7 +49,8 @@ export async function runSimpleQuery(
     stream.write(serializeFrontendMessage({ name: 'query', text: sql }));
     let columns: string[] = [];
     let rows: (string | null)[][] = [];
-    for (;;) {
+    let done = false;
+    while (!done) {
       const { message } = await reader.next();
       switch (message.name) {
         case 'rowDescription':
@@ -88,8 +89,9 @@ export async function runSimpleQuery(
           );
           break;
         case 'readyForQuery':
-          stream.end(serializeFrontendMessage({ name: 'terminate' }));
-          return { results, notices };
+          stream.write(serializeFrontendMessage({ name: 'terminate' }));
+          done = true;
+          break;
         default:
           break;
       }
@@ -97,6 +99,33 @@ export async function runSimpleQuery(
   } finally {
     reader.detach();
   }
+  // The server ends the session after Terminate. Ending our side first would cut a tunnelled
+  // session short (recorded as lost instead of ended normally), so wait for it, within bounds.
+  await endedByPeer(stream, TERMINATE_WAIT_MS);
+  stream.end();
+  return { results, notices };
+}
+
+const TERMINATE_WAIT_MS = 5_000;
+
+function endedByPeer(stream: Duplex, timeoutMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (stream.readableEnded || stream.destroyed) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      stream.off('end', done);
+      stream.off('close', done);
+      stream.off('error', done);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    stream.on('end', done);
+    stream.on('close', done);
+    stream.on('error', done);
+    // Anything the server still sends is not ours to read; let it flow so `end` can arrive.
+    stream.on('data', () => undefined);
+    stream.resume();
+  });
 }
 
 /** The server refused the session itself (FATAL during start-up). */

@@ -38,6 +38,8 @@ const TLS_MODES: Partial<Record<TlsMode, PostgresTargetSettings['tls']['mode']>>
  */
 export class PostgresEngine implements RelayEngine {
   readonly protocol = Protocol.POSTGRES;
+  /** An exec session runs one simple Query (`tollgate exec`), then only Terminate. */
+  readonly runsExec = true;
   private readonly cancels = new CancelRegistry();
 
   constructor(private readonly options: PostgresEngineOptions) {}
@@ -53,6 +55,7 @@ export class PostgresEngine implements RelayEngine {
       gate: commandGate(commands),
       masker: Masker.compile([commands.masking]),
       onStatement: (outcome: StatementOutcome) => commands.report({ ...outcome, command: outcome.text }),
+      exec: options.verb === 'exec',
     };
     let abort: (() => void) | undefined;
     return {

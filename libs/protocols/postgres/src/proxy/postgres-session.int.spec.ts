@@ -69,6 +69,8 @@ describe('PostgreSQL session engine against a real server (SCRAM, MD5, cleartext
   let port: number;
   let gate: PolicyGate;
   let target: PostgresTargetSettings;
+  /** Sessions accepted while this is set run as `exec` sessions. */
+  let execMode = false;
   const outcomes: StatementOutcome[] = [];
   const cancels = new CancelRegistry();
   const policy = (() => {
@@ -132,6 +134,7 @@ describe('PostgreSQL session engine against a real server (SCRAM, MD5, cleartext
         masker,
         cancels,
         onStatement: (o) => outcomes.push(o),
+        exec: execMode,
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -320,6 +323,66 @@ describe('PostgreSQL session engine against a real server (SCRAM, MD5, cleartext
     const result = await psql(['-c', "update customers set name = 'x'"]);
     expect(result.code).toBe(1);
     expect(cluster.sql("select count(*) from customers where name = 'x'", 'app').trim()).toBe('0');
+  });
+
+  it('reports the rows a statement touched from its command tag (UPDATE 1 is one row, not zero)', async () => {
+    const script = [
+      "insert into scratch values (1, 'a'), (2, 'b'), (3, 'c');",
+      "update scratch set note = 'x' where id = 1;",
+      'delete from scratch where id > 1;',
+      'select * from scratch;',
+      'create table scratch_tmp (id int);',
+    ].join('\n');
+    // No guardrails here: the DELETE would otherwise wait for approval.
+    gate = new PolicyGate({ ...policy, guardrails: [] });
+    const result = await psql([], `${script}\n`);
+    expect(result.code).toBe(0);
+    expect(outcomes.map((o) => [o.text.split(' ')[0], o.rows])).toEqual([
+      ['insert', 3],
+      ['update', 1],
+      ['delete', 2],
+      ['select', 1],
+      ['create', 0],
+    ]);
+    cluster.sql('delete from scratch; drop table scratch_tmp', 'app');
+  });
+
+  describe('an exec session (`tollgate exec`: one query, then only Terminate)', () => {
+    beforeEach(() => (execMode = true));
+    afterAll(() => (execMode = false));
+
+    it('runs one query, with several statements and the COPY data it asks for', async () => {
+      const one = await psql(['-c', 'select 1; select 2']);
+      expect(one).toMatchObject({ code: 0, stdout: '1\n2\n' });
+      const copy = await psql(['-c', 'copy scratch from stdin'], '7\tseven\n\\.\n');
+      expect(copy.code).toBe(0);
+      expect(cluster.sql('select note from scratch where id = 7', 'app').trim()).toBe('seven');
+      cluster.sql('delete from scratch', 'app');
+    });
+
+    it('ends the session with FATAL 42501 at a second query, so it cannot be used interactively', async () => {
+      const result = await psql(['-c', 'select 1', '-c', "insert into scratch values (8, 'second')"]);
+      expect(result.stdout).toBe('1\n');
+      expect(result.stderr).toContain(
+        'FATAL:  an exec session runs one query; use `tollgate connect` for an interactive session',
+      );
+      expect(cluster.sql('select count(*) from scratch', 'app').trim()).toBe('0');
+      expect(gate.decisions).toEqual(['allow query: select 1']);
+    });
+
+    it('refuses the extended protocol (Parse/Bind/Execute) before anything reaches the server', async () => {
+      const client = await nodeClient();
+      client.on('error', () => undefined);
+      try {
+        await expect(client.query('insert into scratch values ($1, $2)', [9, 'prepared'])).rejects.toThrow(
+          /an exec session runs one query/,
+        );
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+      expect(cluster.sql('select count(*) from scratch', 'app').trim()).toBe('0');
+      expect(gate.decisions).toEqual([]);
+    });
   });
 
   it('copies in and out, masking COPY TO output', async () => {

@@ -18,6 +18,7 @@ import { classifySql, loadSqlClassifier } from '../sql-classifier';
 import type { CancelRegistry } from './cancel-registry';
 import { ColumnCatalog } from './column-catalog';
 import type { CommandGate, SqlCommand, StatementOutcome } from './command-gate';
+import { rowsOfCommandTag } from './command-tag';
 import { OrderedPump } from './ordered-pump';
 import { maskCopyTextRow, maskRow } from './row-masking';
 import { SocketReader } from './socket-reader';
@@ -31,6 +32,12 @@ export interface PostgresSessionOptions {
   readonly masker: Masker;
   readonly cancels: CancelRegistry;
   readonly onStatement?: (outcome: StatementOutcome) => void;
+  /**
+   * An `exec` session: the client may send one simple Query (any number of statements in it, and
+   * the COPY data the server asks for), then only Terminate. Anything else ends the session with a
+   * FATAL error, so a session authorized as `exec` cannot be driven as an interactive one.
+   */
+  readonly exec?: boolean;
 }
 
 export interface PostgresSessionEnd {
@@ -46,7 +53,10 @@ interface PendingStatement {
   readonly kind: 'query' | 'execute';
   readonly text: string;
   readonly started: number;
+  /** Rows of the statements completed so far (from their command tags when they carry a count). */
   rows: number;
+  /** Rows seen (DataRow, COPY data) since the last statement completed. */
+  counted: number;
   bytes: number;
   error?: string;
   readonly masked: Set<string>;
@@ -161,6 +171,8 @@ function relay(
     let denied: { message: string; injected: boolean } | undefined;
     const expectedDenials: string[] = [];
     let swallowCompletions = 0;
+    /** Where an exec session stands: before its query, running it (copy-in: the server wants data), done. */
+    let exec: 'waiting' | 'running' | 'copy-in' | 'done' | undefined = options.exec ? 'waiting' : undefined;
 
     let waitingForServer = false;
     const toServer = (frame: Buffer) => {
@@ -197,6 +209,14 @@ function relay(
     };
 
     const handleClient = ({ message, frame }: ClientItem): void | Promise<void> => {
+      if (exec !== undefined && message.name !== 'terminate') {
+        const copying = exec === 'copy-in' && /^copy(Data|Done|Fail)$/.test(message.name);
+        if (exec === 'waiting' && message.name === 'query') exec = 'running';
+        else if (!copying) {
+          const text = 'an exec session runs one query; use `tollgate connect` for an interactive session';
+          return end(`exec session refused a ${message.name} message`, fatalErrorResponse('42501', text));
+        }
+      }
       switch (message.name) {
         case 'query':
           return decide(message.text, 'query').then((verdict) => {
@@ -278,13 +298,14 @@ function relay(
       text,
       started: performance.now(),
       rows: 0,
+      counted: 0,
       bytes: 0,
       masked: new Set(),
     });
     const complete = (statement: PendingStatement) => {
       options.onStatement?.({
         text: statement.text,
-        rows: statement.rows,
+        rows: statement.rows + statement.counted,
         bytes: statement.bytes,
         durationMs: performance.now() - statement.started,
         ...(statement.error !== undefined ? { error: statement.error } : {}),
@@ -337,7 +358,7 @@ function relay(
       // The bulk of a result, relayed without decoding when nothing is masked.
       if (item.code === (BackendCode.DataRow as number) && !options.masker.active) {
         if (head) {
-          head.rows++;
+          head.counted++;
           head.bytes += frame.length;
         }
         return toClient(frame);
@@ -356,7 +377,7 @@ function relay(
           return;
         case 'dataRow': {
           if (head) {
-            head.rows++;
+            head.counted++;
             head.bytes += frame.length;
           }
           const masked = maskRow(message.values, fields, options.masker, (f) => catalog.lookup(f));
@@ -381,7 +402,7 @@ function relay(
         case 'copyData': {
           if (head) {
             head.bytes += frame.length;
-            head.rows++;
+            head.counted++;
           }
           const masked = maskCopyTextRow(message.data, options.masker);
           if (masked.reasons.length === 0) return toClient(frame);
@@ -428,14 +449,27 @@ function relay(
           return toClient(frame);
         }
         case 'commandComplete':
+          if (head) {
+            // `UPDATE 1` has no rows to count: the tag says how many it touched.
+            head.rows += rowsOfCommandTag(message.tag) ?? head.counted;
+            head.counted = 0;
+          }
+          flushHeld();
+          if (head?.kind === 'execute') complete(pending.shift() as PendingStatement);
+          return toClient(frame);
         case 'emptyQueryResponse':
         case 'portalSuspended':
           flushHeld();
           if (head?.kind === 'execute') complete(pending.shift() as PendingStatement);
           return toClient(frame);
+        case 'copyInResponse':
+          if (exec === 'running') exec = 'copy-in';
+          flushHeld();
+          return toClient(frame);
         case 'readyForQuery':
           flushHeld();
           swallowCompletions = 0;
+          if (exec === 'running' || exec === 'copy-in') exec = 'done';
           for (const statement of pending.splice(0)) complete(statement);
           return toClient(frame);
         case 'backendKeyData':

@@ -1,3 +1,4 @@
+import { CONNECTION_VERBS, VERBS as POLICY_VERBS } from '@tollgate/policy';
 import type { Verb } from '../access-decider';
 
 /**
@@ -5,10 +6,10 @@ import type { Verb } from '../access-decider';
  * optionally narrowed to connections: `connect:pg-prod`, `exec:pg-*`. A token may do what its
  * scopes cover AND what the policy's roles allow its subject; scopes can only narrow access.
  */
-export const VERBS: readonly Verb[] = ['connect', 'exec', 'admin', 'audit:read', 'review'];
+export const VERBS: readonly Verb[] = POLICY_VERBS;
 export const ALL_SCOPES: readonly string[] = VERBS;
 
-const CONNECTION_SCOPED: readonly Verb[] = ['connect', 'exec'];
+const CONNECTION_SCOPED: readonly Verb[] = CONNECTION_VERBS;
 
 export interface ParsedScope {
   readonly verb: Verb;

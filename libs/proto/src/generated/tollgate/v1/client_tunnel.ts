@@ -19,7 +19,14 @@ import {
 } from '@grpc/grpc-js';
 import { Protocol, protocolFromJSON, protocolToJSON } from './connection';
 import { StreamFrame } from './frame';
-import { CloseCode, closeCodeFromJSON, closeCodeToJSON } from './session';
+import {
+  CloseCode,
+  closeCodeFromJSON,
+  closeCodeToJSON,
+  SessionVerb,
+  sessionVerbFromJSON,
+  sessionVerbToJSON,
+} from './session';
 
 /**
  * OpenFailureCode says why an Open failed, so the CLI can report it in the native client's own error
@@ -116,6 +123,12 @@ export interface OpenRequest {
   clientAddr: string;
   /** CLI version (semver), for compatibility checks. */
   clientVersion: string;
+  /**
+   * What the session is for, authorized as that verb: CONNECT (an interactive session behind a local
+   * listener) or EXEC (one-off commands: the agent's engine runs one request and ends the session).
+   * Unspecified means CONNECT.
+   */
+  verb: SessionVerb;
 }
 
 /**
@@ -392,7 +405,7 @@ export const ClientDown: MessageFns<ClientDown> = {
 };
 
 function createBaseOpenRequest(): OpenRequest {
-  return { connectionName: '', clientAddr: '', clientVersion: '' };
+  return { connectionName: '', clientAddr: '', clientVersion: '', verb: 0 };
 }
 
 export const OpenRequest: MessageFns<OpenRequest> = {
@@ -405,6 +418,9 @@ export const OpenRequest: MessageFns<OpenRequest> = {
     }
     if (message.clientVersion !== '') {
       writer.uint32(26).string(message.clientVersion);
+    }
+    if (message.verb !== 0) {
+      writer.uint32(32).int32(message.verb);
     }
     return writer;
   },
@@ -446,6 +462,14 @@ export const OpenRequest: MessageFns<OpenRequest> = {
             message.clientVersion = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.verb = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -475,6 +499,7 @@ export const OpenRequest: MessageFns<OpenRequest> = {
         : isSet(object.client_version)
           ? globalThis.String(object.client_version)
           : '',
+      verb: isSet(object.verb) ? sessionVerbFromJSON(object.verb) : 0,
     };
   },
 
@@ -489,6 +514,9 @@ export const OpenRequest: MessageFns<OpenRequest> = {
     if (message.clientVersion !== '') {
       obj.clientVersion = message.clientVersion;
     }
+    if (message.verb !== 0) {
+      obj.verb = sessionVerbToJSON(message.verb);
+    }
     return obj;
   },
 
@@ -500,6 +528,7 @@ export const OpenRequest: MessageFns<OpenRequest> = {
     message.connectionName = object.connectionName ?? '';
     message.clientAddr = object.clientAddr ?? '';
     message.clientVersion = object.clientVersion ?? '';
+    message.verb = object.verb ?? 0;
     return message;
   },
 };

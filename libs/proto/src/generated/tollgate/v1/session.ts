@@ -8,6 +8,48 @@
 import { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
 import { Protocol, protocolFromJSON, protocolToJSON } from './connection';
 
+/** SessionVerb is what a session was opened and authorized for. */
+export enum SessionVerb {
+  UNSPECIFIED = 0,
+  /** CONNECT - An interactive session: any number of commands, as the client sends them. */
+  CONNECT = 1,
+  /** EXEC - One-off commands (`tollgate exec`, the console's query runner): one request, then the session ends. */
+  EXEC = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function sessionVerbFromJSON(object: any): SessionVerb {
+  switch (object) {
+    case 0:
+    case 'SESSION_VERB_UNSPECIFIED':
+      return SessionVerb.UNSPECIFIED;
+    case 1:
+    case 'SESSION_VERB_CONNECT':
+      return SessionVerb.CONNECT;
+    case 2:
+    case 'SESSION_VERB_EXEC':
+      return SessionVerb.EXEC;
+    case -1:
+    case 'UNRECOGNIZED':
+    default:
+      return SessionVerb.UNRECOGNIZED;
+  }
+}
+
+export function sessionVerbToJSON(object: SessionVerb): string {
+  switch (object) {
+    case SessionVerb.UNSPECIFIED:
+      return 'SESSION_VERB_UNSPECIFIED';
+    case SessionVerb.CONNECT:
+      return 'SESSION_VERB_CONNECT';
+    case SessionVerb.EXEC:
+      return 'SESSION_VERB_EXEC';
+    case SessionVerb.UNRECOGNIZED:
+    default:
+      return 'UNRECOGNIZED';
+  }
+}
+
 /**
  * CloseCode says why a session ended, so the CLI, the agent and the audit log agree on a reason
  * without parsing text.
@@ -121,6 +163,11 @@ export interface SessionContext {
   /** Network address of the original caller (`ip:port`), as the gateway saw it. */
   clientAddr: string;
   protocol: Protocol;
+  /**
+   * The verb the gateway authorized the session as; the engine holds the session to it (an EXEC
+   * session runs one request). Unspecified means CONNECT.
+   */
+  verb: SessionVerb;
 }
 
 /**
@@ -135,7 +182,16 @@ export interface Actor {
 }
 
 function createBaseSessionContext(): SessionContext {
-  return { subject: '', groups: [], scopes: [], actors: [], policyVersion: 0, clientAddr: '', protocol: 0 };
+  return {
+    subject: '',
+    groups: [],
+    scopes: [],
+    actors: [],
+    policyVersion: 0,
+    clientAddr: '',
+    protocol: 0,
+    verb: 0,
+  };
 }
 
 export const SessionContext: MessageFns<SessionContext> = {
@@ -160,6 +216,9 @@ export const SessionContext: MessageFns<SessionContext> = {
     }
     if (message.protocol !== 0) {
       writer.uint32(56).int32(message.protocol);
+    }
+    if (message.verb !== 0) {
+      writer.uint32(64).int32(message.verb);
     }
     return writer;
   },
@@ -233,6 +292,14 @@ export const SessionContext: MessageFns<SessionContext> = {
             message.protocol = reader.int32() as any;
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.verb = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -268,6 +335,7 @@ export const SessionContext: MessageFns<SessionContext> = {
           ? globalThis.String(object.client_addr)
           : '',
       protocol: isSet(object.protocol) ? protocolFromJSON(object.protocol) : 0,
+      verb: isSet(object.verb) ? sessionVerbFromJSON(object.verb) : 0,
     };
   },
 
@@ -294,6 +362,9 @@ export const SessionContext: MessageFns<SessionContext> = {
     if (message.protocol !== 0) {
       obj.protocol = protocolToJSON(message.protocol);
     }
+    if (message.verb !== 0) {
+      obj.verb = sessionVerbToJSON(message.verb);
+    }
     return obj;
   },
 
@@ -309,6 +380,7 @@ export const SessionContext: MessageFns<SessionContext> = {
     message.policyVersion = object.policyVersion ?? 0;
     message.clientAddr = object.clientAddr ?? '';
     message.protocol = object.protocol ?? 0;
+    message.verb = object.verb ?? 0;
     return message;
   },
 };

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "sessions" ADD COLUMN     "verb" TEXT NOT NULL DEFAULT 'connect';
