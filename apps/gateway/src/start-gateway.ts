@@ -9,6 +9,7 @@ import { ProblemDetailsFilter } from './common/problem/problem-details.filter';
 import { GatewayModule } from './gateway.module';
 import { startGrpcServer, type RunningGrpcServer } from './grpc/grpc-server';
 import type { DevIdp } from './modules/identity/dev-idp/dev-idp.server';
+import type { DevSamlIdp } from './modules/identity/dev-idp/dev-saml-idp.server';
 import { startIdentityRuntime } from './modules/identity/identity-runtime';
 import { MetricsService } from './modules/metrics/metrics.service';
 import { registerTunnelServices } from './modules/tunnel/register-tunnel-services';
@@ -23,6 +24,8 @@ export interface RunningGateway {
   readonly logger: Logger;
   /** The development identity provider (demo users), when TOLLGATE_DEV_IDP is on. */
   readonly devIdp?: DevIdp;
+  /** The development SAML identity provider (same demo users), when TOLLGATE_DEV_SAML is on. */
+  readonly devSamlIdp?: DevSamlIdp;
   /** A provider of the running application, for in-process callers such as tests. */
   resolve<T>(type: abstract new (...args: never[]) => T): T;
   /** Stops accepting, lets in-flight requests finish (up to the shutdown timeout), closes the store. */
@@ -139,6 +142,7 @@ async function startHttp(
     store: store.describe,
     logger,
     devIdp: identity.devIdp,
+    devSamlIdp: identity.devSamlIdp,
     resolve,
     close,
   };

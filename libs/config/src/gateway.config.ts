@@ -12,6 +12,7 @@ import {
 } from './setting-schemas';
 import { ConfigError } from './config.error';
 import { identityProblems, identitySettings } from './identity.config';
+import { samlProblems, samlSettings } from './saml.config';
 
 export const gatewaySettings = {
   host: {
@@ -94,6 +95,7 @@ export const gatewaySettings = {
     expected: 'at least 16 characters; webhook bodies are signed with HMAC-SHA256 under it',
   },
   ...identitySettings,
+  ...samlSettings,
 } as const;
 
 export type GatewayConfig = SettingValues<typeof gatewaySettings>;
@@ -102,7 +104,7 @@ export type GatewayConfigOverrides = SettingOverrides<typeof gatewaySettings>;
 /** Validates the gateway's configuration once; throws ConfigError naming every bad setting. */
 export function loadGatewayConfig(overrides: GatewayConfigOverrides = {}, env?: Environment): GatewayConfig {
   const config = readSettings(gatewaySettings, overrides, env);
-  const problems = identityProblems(config);
+  const problems = [...identityProblems(config), ...samlProblems(config)];
   if (!config.grpcTlsCert !== !config.grpcTlsKey) {
     problems.push('TOLLGATE_GRPC_TLS_CERT and TOLLGATE_GRPC_TLS_KEY: set both or neither');
   }

@@ -31,8 +31,18 @@ export function addGatewayOptions(command: Command): Command {
     .addOption(
       new Option('--grpc-tls-key <file>', 'PEM private key of --grpc-tls-cert (or TOLLGATE_GRPC_TLS_KEY)'),
     )
+    .addOption(
+      new Option(
+        '--saml-idp-metadata <url or file>',
+        'SAML identity provider metadata, an https URL or a file (or TOLLGATE_SAML_IDP_METADATA)',
+      ),
+    )
     .addOption(new Option('--dev-idp [on]', 'run the development IdP with demo users (true|false)'))
-    .addOption(new Option('--dev-idp-port <port>', 'development IdP port (default 8011)'));
+    .addOption(new Option('--dev-idp-port <port>', 'development IdP port (default 8011)'))
+    .addOption(
+      new Option('--dev-saml [on]', 'run the development SAML IdP with the same demo users (true|false)'),
+    )
+    .addOption(new Option('--dev-saml-port <port>', 'development SAML IdP port (default 8012)'));
 }
 
 export interface GatewayFlags {
@@ -49,6 +59,9 @@ export interface GatewayFlags {
   grpcTlsKey?: string;
   devIdp?: string | boolean;
   devIdpPort?: string;
+  samlIdpMetadata?: string;
+  devSaml?: string | boolean;
+  devSamlPort?: string;
 }
 
 export function gatewayOverrides(flags: GatewayFlags): GatewayConfigOverrides {
@@ -66,5 +79,8 @@ export function gatewayOverrides(flags: GatewayFlags): GatewayConfigOverrides {
     grpcTlsKey: flags.grpcTlsKey,
     devIdp: flags.devIdp,
     devIdpPort: flags.devIdpPort,
+    samlIdpMetadata: flags.samlIdpMetadata,
+    devSaml: flags.devSaml,
+    devSamlPort: flags.devSamlPort,
   };
 }

@@ -16,17 +16,22 @@ interface LoginFlags {
   gateway?: string;
   clientId?: string;
   device?: boolean;
+  idp?: 'oidc' | 'saml';
   timeout?: string;
 }
 
 /**
- * `tollgate login`: OIDC login through the gateway (authorization code + PKCE with a loopback
- * redirect), or a service account's client credentials with --client-id (secret in
- * TOLLGATE_CLIENT_SECRET). The tokens are saved in the credentials file, readable only by the user.
+ * `tollgate login`: a person's login through the gateway's identity provider, OIDC or SAML
+ * (authorization code + PKCE with a loopback redirect; --device for a code entered on another
+ * device; --idp picks the IdP when the gateway offers both), or a service account's client
+ * credentials with --client-id (secret in TOLLGATE_CLIENT_SECRET). The tokens are saved in the
+ * credentials file, readable only by the user.
  */
 export function loginCommand(): Command {
   return new Command('login')
-    .description('log in (OIDC in the browser, or --client-id for a service account) and save the tokens')
+    .description(
+      'log in (OIDC or SAML in the browser, --device, or --client-id for a service account) and save the tokens',
+    )
     .addOption(
       new Option('--gateway <url>', 'gateway HTTP URL (default http://127.0.0.1:8009; or TOLLGATE_URL)'),
     )
@@ -36,6 +41,12 @@ export function loginCommand(): Command {
     .addOption(
       new Option('--device', 'headless: log in on another device with a code (device authorization grant)'),
     )
+    .addOption(
+      new Option(
+        '--idp <kind>',
+        'the identity provider when the gateway offers both (without it the browser asks; --device uses OIDC)',
+      ).choices(['oidc', 'saml']),
+    )
     .addOption(new Option('--timeout <seconds>', 'how long to wait for the browser login').default('300'))
     .action(async (flags: LoginFlags) => {
       await runClientCommand('login', async () => {
@@ -44,8 +55,8 @@ export function loginCommand(): Command {
         const tokens = flags.clientId
           ? await clientCredentialsLogin(config, flags.clientId)
           : flags.device
-            ? await deviceLogin(config, timeoutMs)
-            : await browserLogin(config, timeoutMs);
+            ? await deviceLogin(config, timeoutMs, flags.idp)
+            : await browserLogin(config, timeoutMs, flags.idp);
         const claims = peekClaims(tokens.access_token);
         const subject = claims.sub ?? '?';
         const name = claims.name ?? subject;
@@ -76,10 +87,19 @@ async function clientCredentialsLogin(config: CliConfig, clientId: string): Prom
 }
 
 /** RFC 8628 through the gateway: show the code and URL, poll until the user has approved it. */
-async function deviceLogin(config: CliConfig, timeoutMs: number): Promise<TokenEndpointResponse> {
+async function deviceLogin(
+  config: CliConfig,
+  timeoutMs: number,
+  idp: string | undefined,
+): Promise<TokenEndpointResponse> {
   const response = await fetch(`${config.gatewayUrl}/oauth/device_authorization`, {
     method: 'POST',
-    headers: { accept: 'application/json' },
+    ...(idp
+      ? {
+          headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ idp }).toString(),
+        }
+      : { headers: { accept: 'application/json' } }),
     signal: AbortSignal.timeout(30_000),
   });
   const start = (await response.json()) as {
@@ -126,7 +146,11 @@ async function deviceLogin(config: CliConfig, timeoutMs: number): Promise<TokenE
  * Loopback redirect + PKCE (RFC 8252): a listener on 127.0.0.1 receives the gateway's one-time
  * code, which only this process can redeem (it alone knows the code verifier).
  */
-async function browserLogin(config: CliConfig, timeoutMs: number): Promise<TokenEndpointResponse> {
+async function browserLogin(
+  config: CliConfig,
+  timeoutMs: number,
+  idp: string | undefined,
+): Promise<TokenEndpointResponse> {
   const verifier = randomBytes(32).toString('base64url');
   const state = randomBytes(16).toString('base64url');
   let settle: (result: { code?: string; error?: string }) => void = () => undefined;
@@ -152,6 +176,7 @@ async function browserLogin(config: CliConfig, timeoutMs: number): Promise<Token
   try {
     const redirectUri = `http://127.0.0.1:${(server.address() as AddressInfo).port}/callback`;
     const loginUrl = `${config.gatewayUrl}/auth/login?${new URLSearchParams({
+      ...(idp ? { idp } : {}),
       redirect_uri: redirectUri,
       state,
       code_challenge: createHash('sha256').update(verifier).digest('base64url'),

@@ -35,6 +35,12 @@ function printBanner(gateway: RunningGateway): void {
             `  log in    tollgate login --gateway ${gateway.httpUrl}`,
           ]
         : []),
+      ...(gateway.devSamlIdp
+        ? [
+            `  dev SAML  ${gateway.devSamlIdp.metadataUrl}   same demo users and passwords`,
+            `  log in    tollgate login --idp saml --gateway ${gateway.httpUrl}`,
+          ]
+        : []),
       'Press Ctrl-C to stop.',
       '',
     ].join('\n') + '\n',

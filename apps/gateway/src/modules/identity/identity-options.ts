@@ -17,6 +17,20 @@ export type IdentityOptions = Pick<
   | 'oidcScopes'
   | 'oidcGroupsClaim'
   | 'devIdp'
+  | 'samlIdpMetadata'
+  | 'samlIdpCerts'
+  | 'samlSpEntityId'
+  | 'samlGroupsAttribute'
+  | 'samlEmailAttribute'
+  | 'samlDisplayNameAttribute'
+  | 'samlSpKey'
+  | 'samlSpCert'
+  | 'samlDecryptionKey'
+  | 'samlDecryptionCert'
+  | 'samlClockSkewSeconds'
+  | 'samlMaxAssertionAgeSeconds'
+  | 'samlAllowIdpInitiated'
+  | 'devSaml'
 >;
 
 /** Injection token for IdentityOptions (a class, so no string tokens). */

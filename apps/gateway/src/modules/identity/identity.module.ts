@@ -5,7 +5,9 @@ import { AccessTokenVerifier } from './access-token-verifier';
 import { ApiKeysService } from './api-keys/api-keys.service';
 import { AccessGuard } from './http/access.guard';
 import { ApiKeysController } from './http/api-keys.controller';
+import { DeviceVerificationController } from './http/device-verification.controller';
 import { LoginController } from './http/login.controller';
+import { SamlController } from './http/saml.controller';
 import { MeController } from './http/me.controller';
 import { PolicyController } from './http/policy.controller';
 import { ServiceAccountsController } from './http/service-accounts.controller';
@@ -19,10 +21,13 @@ import { DeviceLoginsService } from './oidc/device-logins.service';
 import { LoginStateStore } from './oidc/login-state.store';
 import { LoginTransactionsService } from './oidc/login-transactions';
 import { OidcRelyingPartyService } from './oidc/oidc-relying-party.service';
-import { SyncOidcUserUseCase } from './oidc/sync-oidc-user.usecase';
+import { SyncUserUseCase } from './subjects/sync-user.usecase';
 import { UserTokensService } from './oidc/user-tokens.service';
 import { ActivePolicyService } from './rbac/active-policy.service';
 import { RbacAccessDecider } from './rbac/rbac.access-decider';
+import { SamlDeviceLoginsService } from './saml/saml-device-logins.service';
+import { SamlLoginsService } from './saml/saml-logins.service';
+import { SamlServiceProviderService } from './saml/saml-service-provider.service';
 import { ServiceAccountsService } from './service-accounts/service-accounts.service';
 import { SubjectDirectoryService } from './subjects/subject-directory.service';
 import { JwtAccessTokenVerifier } from './tokens/jwt-access-token.verifier';
@@ -30,8 +35,11 @@ import { TokenIssuerService } from './tokens/token-issuer.service';
 import { TokenRevocationService } from './tokens/token-revocation.service';
 import { AuthorizationCodeGrantUseCase } from './usecases/authorization-code-grant.usecase';
 import { ClientCredentialsGrantUseCase } from './usecases/client-credentials-grant.usecase';
+import { CompleteSamlLoginUseCase } from './usecases/complete-saml-login.usecase';
 import { DeviceCodeGrantUseCase } from './usecases/device-code-grant.usecase';
 import { RefreshTokenGrantUseCase } from './usecases/refresh-token-grant.usecase';
+import { SamlDeviceGrantUseCase } from './usecases/saml-device-grant.usecase';
+import { StartSamlLoginUseCase } from './usecases/start-saml-login.usecase';
 import { TokenExchangeGrantUseCase } from './usecases/token-exchange-grant.usecase';
 
 /**
@@ -49,6 +57,8 @@ export class IdentityModule {
       controllers: [
         TokenController,
         LoginController,
+        SamlController,
+        DeviceVerificationController,
         ServiceAccountsController,
         UsersController,
         ApiKeysController,
@@ -74,12 +84,18 @@ export class IdentityModule {
         OidcRelyingPartyService,
         LoginStateStore,
         LoginTransactionsService,
-        SyncOidcUserUseCase,
+        SyncUserUseCase,
         UserTokensService,
         AuthorizationCodeGrantUseCase,
         RefreshTokenGrantUseCase,
         DeviceLoginsService,
         DeviceCodeGrantUseCase,
+        SamlServiceProviderService,
+        SamlLoginsService,
+        SamlDeviceLoginsService,
+        StartSamlLoginUseCase,
+        CompleteSamlLoginUseCase,
+        SamlDeviceGrantUseCase,
       ],
       exports: [
         AccessTokenVerifier,
@@ -92,6 +108,7 @@ export class IdentityModule {
         ActivePolicyService,
         IdentityOptionsToken,
         OidcRelyingPartyService,
+        SamlServiceProviderService,
       ],
     };
   }

@@ -6,15 +6,22 @@ import { NotFoundError, ValidationError } from '../../../common/errors';
 import { AuditWriter } from '../../audit/audit-writer';
 import { LoginTransactionsService } from '../oidc/login-transactions';
 import { OidcRelyingPartyService } from '../oidc/oidc-relying-party.service';
-import { SyncOidcUserUseCase } from '../oidc/sync-oidc-user.usecase';
+import { SamlServiceProviderService } from '../saml/saml-service-provider.service';
+import { SyncUserUseCase } from '../subjects/sync-user.usecase';
+import { StartSamlLoginUseCase } from '../usecases/start-saml-login.usecase';
 import { identityFromTokens } from '../oidc/upstream-identity';
 import { Public } from './access.decorators';
+import { escapeHtml, identityPageHeaders, identityPage } from './identity-pages';
+
+type IdpKind = 'oidc' | 'saml';
 
 /**
- * Browser login through the configured OIDC identity provider (authorization code + PKCE at both
- * legs). `tollgate login` opens `/auth/login` with its loopback redirect URI and its own PKCE
- * challenge (the web console likewise, with a redirect URI under the gateway's `/console/`); after the IdP login the gateway redirects there with a one-time gateway code, which
- * the CLI redeems at `POST /oauth/token` (grant_type=authorization_code).
+ * Browser login through the configured identity provider: OIDC (authorization code + PKCE at both
+ * legs) or SAML (see SamlController). `tollgate login` opens `/auth/login` with its loopback
+ * redirect URI and its own PKCE challenge (the web console likewise, with a redirect URI under the
+ * gateway's `/console/`); after the IdP login the gateway redirects there with a one-time gateway
+ * code, which the CLI redeems at `POST /oauth/token` (grant_type=authorization_code). With both
+ * OIDC and SAML configured, `idp=oidc|saml` picks one; without it the user picks on a page.
  */
 @ApiExcludeController()
 @Public()
@@ -25,15 +32,29 @@ export class LoginController {
   constructor(
     private readonly rp: OidcRelyingPartyService,
     private readonly logins: LoginTransactionsService,
-    private readonly syncUser: SyncOidcUserUseCase,
+    private readonly syncUser: SyncUserUseCase,
     private readonly audit: AuditWriter,
+    private readonly saml: SamlServiceProviderService,
+    private readonly startSamlLogin: StartSamlLoginUseCase,
   ) {}
 
   @Get('login')
   async login(@Query() query: Record<string, string | undefined>, @Res() reply: FastifyReply): Promise<void> {
-    if (!this.rp.enabled) throw new NotFoundError('identity provider', 'TOLLGATE_OIDC_ISSUER');
+    const offered: IdpKind[] = [
+      ...(this.rp.enabled ? (['oidc'] as const) : []),
+      ...(this.saml.enabled ? (['saml'] as const) : []),
+    ];
+    if (offered.length === 0) {
+      throw new NotFoundError('identity provider', 'TOLLGATE_OIDC_ISSUER or TOLLGATE_SAML_IDP_METADATA');
+    }
     const redirectUri = query.redirect_uri ?? '';
     const problems = [];
+    if (query.idp !== undefined && !offered.includes(query.idp as IdpKind)) {
+      problems.push({
+        field: 'idp',
+        message: `${['oidc', 'saml'].includes(query.idp) ? 'not configured on this gateway' : 'unknown'}; expected ${offered.join(' or ')}`,
+      });
+    }
     if (!isLoopbackRedirect(redirectUri) && !this.isConsoleRedirect(redirectUri)) {
       problems.push({
         field: 'redirect_uri',
@@ -50,6 +71,18 @@ export class LoginController {
       problems.push({ field: 'state', message: 'required, up to 200 characters' });
     if (problems.length > 0) throw new ValidationError(problems);
 
+    const idp = (query.idp as IdpKind | undefined) ?? (offered.length === 1 ? offered[0] : undefined);
+    if (idp === undefined) return this.chooseIdp(query, reply);
+    if (idp === 'saml') {
+      const location = await this.startSamlLogin.execute({
+        kind: 'code',
+        clientRedirectUri: redirectUri,
+        clientState: query.state!,
+        clientCodeChallenge: query.code_challenge!,
+      });
+      void reply.status(302).header('location', location).header('cache-control', 'no-store').send();
+      return;
+    }
     const config = await this.rp.configuration();
     const idpCodeVerifier = client.randomPKCECodeVerifier();
     const nonce = client.randomNonce();
@@ -69,6 +102,30 @@ export class LoginController {
       nonce,
     });
     void reply.status(302).header('location', url.href).header('cache-control', 'no-store').send();
+  }
+
+  /** Both OIDC and SAML are configured and the client did not say which: the user picks. */
+  private chooseIdp(query: Record<string, string | undefined>, reply: FastifyReply): void {
+    const link = (idp: IdpKind) => {
+      const params = new URLSearchParams();
+      for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, v);
+      params.set('idp', idp);
+      return `login?${params.toString()}`;
+    };
+    void reply
+      .status(200)
+      .headers(identityPageHeaders())
+      .send(
+        identityPage(
+          'Sign in to Tollgate',
+          `<p>Choose how to sign in:</p>
+<ul>
+<li><a href="${escapeHtml(link('oidc'))}">Sign in with OpenID Connect</a> (${escapeHtml(this.rp.issuer)})</li>
+<li><a href="${escapeHtml(link('saml'))}">Sign in with SAML</a> (${escapeHtml(this.saml.idpEntityId)})</li>
+</ul>
+<p>From the command line, <code>tollgate login --idp oidc</code> or <code>--idp saml</code> skips this page.</p>`,
+        ),
+      );
   }
 
   /** The web console (a public client in the browser, same origin) logs in the same way, with PKCE. */

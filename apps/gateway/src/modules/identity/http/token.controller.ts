@@ -15,6 +15,9 @@ import {
   type DeviceAuthorization,
 } from '../usecases/device-code-grant.usecase';
 import { RefreshTokenGrantUseCase } from '../usecases/refresh-token-grant.usecase';
+import { SamlDeviceGrantUseCase } from '../usecases/saml-device-grant.usecase';
+import { GATEWAY_DEVICE_CODE_MARK } from '../saml/saml-device-logins.service';
+import { SamlServiceProviderService } from '../saml/saml-service-provider.service';
 import { TokenExchangeGrantUseCase } from '../usecases/token-exchange-grant.usecase';
 import { TOKEN_EXCHANGE_GRANT, type TokenResponse } from '../usecases/token-response';
 import { TokenRevocationService } from '../tokens/token-revocation.service';
@@ -41,6 +44,8 @@ export class TokenController {
     private readonly audit: AuditWriter,
     private readonly userTokens: UserTokensService,
     private readonly rp: OidcRelyingPartyService,
+    private readonly saml: SamlServiceProviderService,
+    private readonly samlDevice: SamlDeviceGrantUseCase,
     @Inject(IdentityOptionsToken) private readonly options: IdentityOptions,
   ) {}
 
@@ -88,19 +93,41 @@ export class TokenController {
         });
       case 'refresh_token':
         return this.refreshToken.execute(param(params, 'refresh_token', true));
-      case DEVICE_CODE_GRANT:
-        return this.deviceCode.poll(param(params, 'device_code', true));
+      case DEVICE_CODE_GRANT: {
+        const deviceCode = param(params, 'device_code', true);
+        return deviceCode.startsWith(GATEWAY_DEVICE_CODE_MARK)
+          ? this.samlDevice.poll(deviceCode)
+          : this.deviceCode.poll(deviceCode);
+      }
       default:
         throw new OAuthError('unsupported_grant_type', `grant_type "${grantType}" is not supported`);
     }
   }
 
-  /** RFC 8628: starts a device login at the IdP; poll the token endpoint with the device_code. */
+  /**
+   * RFC 8628: starts a device login; poll the token endpoint with the device_code. With OIDC the
+   * login is relayed to the IdP's own device flow; with SAML (`idp=saml`, or SAML alone configured)
+   * the user enters the code at the gateway's `/auth/device` page and signs in at the SAML IdP.
+   */
   @Post('oauth/device_authorization')
   @Public()
   @HttpCode(200)
-  @ApiOperation({ summary: 'Start a device login (RFC 8628) for a headless machine' })
-  deviceAuthorization(): Promise<DeviceAuthorization> {
+  @ApiOperation({
+    summary:
+      'Start a device login (RFC 8628) for a headless machine; idp=oidc|saml picks the identity provider',
+  })
+  deviceAuthorization(@Body() body: unknown): Promise<DeviceAuthorization> {
+    const params = (typeof body === 'object' && body !== null ? body : {}) as Params;
+    const idp = param(params, 'idp');
+    if (idp !== undefined && idp !== 'oidc' && idp !== 'saml') {
+      throw new OAuthError('invalid_request', 'idp must be oidc or saml');
+    }
+    const useSaml = idp === 'saml' || (idp === undefined && !this.rp.enabled && this.saml.enabled);
+    if (useSaml) {
+      if (!this.saml.enabled)
+        throw new OAuthError('unauthorized_client', 'no SAML identity provider is configured');
+      return this.samlDevice.start(this.rp.publicBaseUrl);
+    }
     return this.deviceCode.start();
   }
 

@@ -1,9 +1,16 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { isRecordNotFound } from '../../store/prisma-errors';
+import { isRecordNotFound, isUniqueViolation } from '../../store/prisma-errors';
 import { StoreService } from '../../store/store.service';
 
-export type LoginStateKind = 'transaction' | 'code' | 'device';
+export type LoginStateKind =
+  | 'transaction'
+  | 'code'
+  | 'device'
+  | 'saml-transaction'
+  | 'saml-assertion'
+  | 'gateway-device'
+  | 'gateway-device-user-code';
 
 /**
  * Logins in progress, in the store so any replica can continue what another started. Only the
@@ -24,6 +31,29 @@ export class LoginStateStore {
         expiresAt: new Date(now + ttlMs),
       },
     });
+  }
+
+  /**
+   * Records `key` unless it is already there: true for the first caller, false for every later one
+   * (on any replica: the store's primary key decides). Used to spend one-time values.
+   */
+  async claim(kind: LoginStateKind, key: string, payload: object, ttlMs: number): Promise<boolean> {
+    try {
+      await this.put(kind, key, payload, ttlMs);
+      return true;
+    } catch (error) {
+      if (isUniqueViolation(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Replaces the payload of a live entry (its expiry stays); false when it is gone or expired. */
+  async replace(kind: LoginStateKind, key: string, payload: object): Promise<boolean> {
+    const { count } = await this.store.prisma.loginState.updateMany({
+      where: { keyHash: hash(kind, key), expiresAt: { gt: new Date() } },
+      data: { payload },
+    });
+    return count === 1;
   }
 
   /** Reads and deletes in one step: of two concurrent takers, one gets it. */

@@ -18,6 +18,8 @@ export interface PendingCode {
   readonly redirectUri: string;
   readonly codeChallenge: string;
   readonly upstreamRefreshToken?: string;
+  /** How the user signed in (the audit record says so); OIDC when absent. */
+  readonly method?: 'oidc' | 'saml';
 }
 
 const TRANSACTION_TTL_MS = 10 * 60_000;

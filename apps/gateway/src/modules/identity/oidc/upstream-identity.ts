@@ -1,13 +1,13 @@
 import * as client from 'openid-client';
 import type { OidcRelyingPartyService } from './oidc-relying-party.service';
-import { groupsFromClaims, type OidcIdentity } from './sync-oidc-user.usecase';
+import type { IdpIdentity } from '../subjects/sync-user.usecase';
 
 /** The user's identity from an IdP token response: ID token claims, then userinfo for what is missing. */
 export async function identityFromTokens(
   rp: OidcRelyingPartyService,
   tokens: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers,
   expectedSubject?: string,
-): Promise<OidcIdentity> {
+): Promise<IdpIdentity> {
   const claims = (tokens.claims() ?? {}) as Record<string, unknown>;
   const subject = typeof claims.sub === 'string' ? claims.sub : expectedSubject;
   if (!subject) throw new Error('the identity provider returned no subject');
@@ -27,4 +27,12 @@ export async function identityFromTokens(
 
 function pickDefined(value: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
+}
+
+/** The groups claim as a list: an array of strings, or one space/comma-separated string. */
+export function groupsFromClaims(claims: Record<string, unknown>, claim: string): string[] | undefined {
+  const value = claims[claim];
+  if (Array.isArray(value)) return value.filter((g): g is string => typeof g === 'string' && g !== '');
+  if (typeof value === 'string') return value.split(/[\s,]+/).filter(Boolean);
+  return undefined;
 }

@@ -41,7 +41,7 @@ export class AuthorizationCodeGrantUseCase {
       action: 'login',
       target: `token:${issued.jti}`,
       decision: 'allow',
-      reason: 'OIDC login',
+      reason: pending.method === 'saml' ? 'SAML login' : 'OIDC login',
     });
     return issued.response;
   }

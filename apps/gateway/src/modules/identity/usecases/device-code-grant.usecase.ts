@@ -4,7 +4,7 @@ import { AuditWriter } from '../../audit/audit-writer';
 import { OAuthError, type OAuthErrorCode } from '../http/oauth.error';
 import { DeviceLoginsService } from '../oidc/device-logins.service';
 import { OidcRelyingPartyService } from '../oidc/oidc-relying-party.service';
-import { SyncOidcUserUseCase } from '../oidc/sync-oidc-user.usecase';
+import { SyncUserUseCase } from '../subjects/sync-user.usecase';
 import { identityFromTokens } from '../oidc/upstream-identity';
 import { UserTokensService } from '../oidc/user-tokens.service';
 import type { TokenResponse } from './token-response';
@@ -37,7 +37,7 @@ export class DeviceCodeGrantUseCase {
   constructor(
     private readonly rp: OidcRelyingPartyService,
     private readonly devices: DeviceLoginsService,
-    private readonly syncUser: SyncOidcUserUseCase,
+    private readonly syncUser: SyncUserUseCase,
     private readonly tokens: UserTokensService,
     private readonly audit: AuditWriter,
   ) {}

@@ -4,7 +4,7 @@ import { AuditWriter } from '../../audit/audit-writer';
 import { StoreService } from '../../store/store.service';
 import { OAuthError } from '../http/oauth.error';
 import { OidcRelyingPartyService } from '../oidc/oidc-relying-party.service';
-import { SyncOidcUserUseCase } from '../oidc/sync-oidc-user.usecase';
+import { SyncUserUseCase } from '../subjects/sync-user.usecase';
 import { identityFromTokens } from '../oidc/upstream-identity';
 import { UserTokensService } from '../oidc/user-tokens.service';
 import { secretHash } from '../secrets';
@@ -23,7 +23,7 @@ export class RefreshTokenGrantUseCase {
     private readonly store: StoreService,
     private readonly tokens: UserTokensService,
     private readonly rp: OidcRelyingPartyService,
-    private readonly syncUser: SyncOidcUserUseCase,
+    private readonly syncUser: SyncUserUseCase,
     private readonly audit: AuditWriter,
   ) {}
 

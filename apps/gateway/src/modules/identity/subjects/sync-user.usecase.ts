@@ -1,12 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { StoreService } from '../../store/store.service';
 
-export interface OidcIdentity {
+/** A person as an identity provider (OIDC or SAML) describes them at login. */
+export interface IdpIdentity {
+  /** The OIDC issuer or the SAML IdP entity ID: users are keyed by (issuer, subject). */
   readonly issuer: string;
   readonly subject: string;
   readonly email?: string;
   readonly displayName?: string;
-  /** Groups from the IdP's groups claim; they replace the user's `idp` memberships. */
+  /** Groups from the IdP (groups claim or attribute); they replace the user's `idp` memberships. */
   readonly groups: readonly string[];
 }
 
@@ -15,14 +17,15 @@ export type SyncResult =
   | { readonly ok: false; readonly userId?: string; readonly reason: string };
 
 /**
- * Creates or updates the user and their IdP group memberships at each login and refresh. Groups
- * the IdP no longer lists are removed; memberships added in Tollgate (`local`) are kept.
+ * Creates or updates the user and their IdP group memberships at each login (OIDC or SAML) and
+ * OIDC refresh. Groups the IdP no longer lists are removed; memberships added in Tollgate (`local`)
+ * are kept.
  */
 @Injectable()
-export class SyncOidcUserUseCase {
+export class SyncUserUseCase {
   constructor(private readonly store: StoreService) {}
 
-  async execute(identity: OidcIdentity): Promise<SyncResult> {
+  async execute(identity: IdpIdentity): Promise<SyncResult> {
     return this.store.prisma.$transaction(async (tx) => {
       const user = await tx.user.upsert({
         where: { issuer_subject: { issuer: identity.issuer, subject: identity.subject } },
@@ -59,12 +62,4 @@ export class SyncOidcUserUseCase {
       return { ok: true, userId: user.id };
     });
   }
-}
-
-/** The groups claim as a list: an array of strings, or one space/comma-separated string. */
-export function groupsFromClaims(claims: Record<string, unknown>, claim: string): string[] | undefined {
-  const value = claims[claim];
-  if (Array.isArray(value)) return value.filter((g): g is string => typeof g === 'string' && g !== '');
-  if (typeof value === 'string') return value.split(/[\s,]+/).filter(Boolean);
-  return undefined;
 }
