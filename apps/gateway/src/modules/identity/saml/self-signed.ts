@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 
 export interface PemKeyPair {
@@ -18,21 +17,22 @@ export async function selfSignedRsa(commonName: string, days = 1): Promise<PemKe
     publicExponent: new Uint8Array([1, 0, 1]),
     modulusLength: 2048,
   };
-  const keys = await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify']);
+  const keys = await globalThis.crypto.subtle.generateKey(algorithm, true, ['sign', 'verify']);
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.createSelfSigned(
     {
-      serialNumber: Buffer.from(webcrypto.getRandomValues(new Uint8Array(8))).toString('hex'),
+      serialNumber: Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(8))).toString('hex'),
       name: `CN=${commonName}`,
       notBefore: new Date(now - 60_000),
       notAfter: new Date(now + days * 86_400_000),
       signingAlgorithm: algorithm,
       keys,
     },
-    // Node's webcrypto is the WebCrypto API; only the DOM and Node type declarations differ.
-    webcrypto as unknown as Crypto,
+    globalThis.crypto,
   );
-  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)).toString('base64');
+  const pkcs8 = Buffer.from(await globalThis.crypto.subtle.exportKey('pkcs8', keys.privateKey)).toString(
+    'base64',
+  );
   return {
     key: `-----BEGIN PRIVATE KEY-----\n${pkcs8.match(/.{1,64}/g)!.join('\n')}\n-----END PRIVATE KEY-----\n`,
     cert: cert.toString('pem'),
