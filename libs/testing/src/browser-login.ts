@@ -89,6 +89,7 @@ export async function loginDevUser(
   const challenge = createHash('sha256').update(verifier).digest('base64url');
   const state = randomBytes(8).toString('hex');
   const start = `${httpUrl}/auth/login?${new URLSearchParams({
+    idp: 'oidc',
     redirect_uri: redirectUri,
     state,
     code_challenge: challenge,

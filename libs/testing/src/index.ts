@@ -25,3 +25,4 @@ export {
 } from './tunnel-stack';
 export { echoTarget, replyAfterEofTarget, startTcpTarget, unusedPort, type TcpTarget } from './tcp-targets';
 export { startPostgresCluster, type PostgresCluster } from './postgres-cluster';
+export { CHROMIUM_PATH, launchChromium } from './browser';
