@@ -140,8 +140,11 @@ async function startPgbouncer(target) {
   return { port, stop };
 }
 
-/** gateway (embedded store or DATABASE_URL) + agent + `tollgate connect` for one postgres connection. */
-export async function startTollgate(root, target, store) {
+/**
+ * gateway (embedded store or DATABASE_URL) + agent + `tollgate connect` for one postgres connection,
+ * under `policy` (by default the benchmark's: one deny guardrail).
+ */
+export async function startTollgate(root, target, store, policy = POLICY) {
   const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-bench-pg-'));
   const procs = [];
   const stop = async () => {
@@ -187,7 +190,7 @@ export async function startTollgate(root, target, store) {
       'gateway',
     );
     const api = await adminApi(httpUrl);
-    await api('/api/v1/policy', { document: POLICY });
+    await api('/api/v1/policy', { document: policy });
     const { token } = await api('/api/v1/agents', { name: 'bench-pg' });
     await api('/api/v1/connections', {
       name: 'pg-bench',

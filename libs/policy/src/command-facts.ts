@@ -19,9 +19,18 @@ export interface SqlStatementFacts {
   readonly readOnly?: boolean;
   /** Set when the statement was found inside another (a data-modifying CTE, EXPLAIN ANALYZE). */
   readonly nestedIn?: string;
+  /**
+   * Kinds of opaque code the statement runs or installs (OPAQUE_KINDS: `DO`, `CREATE FUNCTION`,
+   * `DYNAMIC SQL`, ...): code no guardrail can see from the SQL sent. Absent or empty when none.
+   */
+  readonly opaque?: readonly string[];
 }
 
-/** One query message: several statements when the client sent a multi-statement string. */
+/**
+ * One query message: several statements when the client sent a multi-statement string. A
+ * `parseError` (the parser rejected the text, or could not read it as the server would) makes the
+ * whole command opaque code of kind `UNPARSED`.
+ */
 export interface SqlCommandFacts {
   readonly kind: 'sql';
   readonly statements: readonly SqlStatementFacts[];

@@ -207,10 +207,14 @@ describe('decideCommand', () => {
       { decision: 'deny', rule: 'no-drop-in-prod' },
     ],
     [
-      'parse error where no rule applies',
+      'parse error where no guardrail applies but masking does (the parser must see what masking protects)',
       ctx({ name: 'scratch', protocol: 'mysql', tags: {} }),
       { kind: 'sql', statements: [], parseError: 'oops' },
-      { decision: 'allow' },
+      {
+        decision: 'deny',
+        rule: 'hashes',
+        message: /^a statement the parser could not read \(oops\) is opaque code/,
+      },
     ],
     // read-only sessions
     [
@@ -485,5 +489,124 @@ guardrails:
     expect(decideCommand(p, ctx(pgProd), { kind: 'sql', statements: [], parseError: 'x' }).decision).toBe(
       'allow',
     );
+  });
+});
+
+describe('decideCommand: opaque code', () => {
+  const GUARDED = policy(`version: 1
+guardrails:
+  - name: no-drop
+    match: {protocol: postgres}
+    deny: {statements: [DROP]}
+  - name: dba-code
+    match: {subjects: [group:dba], connections: [pg-staging]}
+    allow: {opaque: [DO, CREATE FUNCTION]}
+  - name: ops-everything
+    match: {subjects: [group:ops]}
+    allow: {opaque: ['*']}
+`);
+  const dba = { subject: 'user:dba1', groups: ['dba'], actorChain: [] };
+  const doBlock = sql({ type: 'DO', readOnly: false, opaque: ['DO'] });
+
+  it('denies opaque code under a guardrail that inspects SQL, naming the kind and how to allow it', () => {
+    const decision = decideCommand(GUARDED, ctx(pgStaging), doBlock);
+    expect(decision).toMatchObject({ decision: 'deny', rule: 'no-drop' });
+    expect((decision as { message: string }).message).toBe(
+      `DO is opaque code (what it runs cannot be inspected), denied by policy rule "no-drop"; a guardrail with allow: {opaque: ['DO']} lets it run`,
+    );
+  });
+
+  it('lets a guardrail allow kinds by name, only in the sessions it matches', () => {
+    expect(decideCommand(GUARDED, ctx(pgStaging, dba), doBlock).decision).toBe('allow');
+    // Another connection: the allowing guardrail does not match.
+    expect(decideCommand(GUARDED, ctx({ ...pgStaging, name: 'pg-other' }, dba), doBlock).decision).toBe(
+      'deny',
+    );
+    // A kind it does not name.
+    expect(
+      decideCommand(GUARDED, ctx(pgStaging, dba), sql({ type: 'CALL', readOnly: false, opaque: ['CALL'] })),
+    ).toMatchObject({ decision: 'deny', message: /^CALL is opaque code/ });
+    // `*` allows every kind, unparsed text included.
+    expect(
+      decideCommand(GUARDED, ctx(pgStaging, ops), sql({ type: 'CALL', opaque: ['CALL'] })).decision,
+    ).toBe('allow');
+    expect(
+      decideCommand(GUARDED, ctx(pgStaging, ops), { kind: 'sql', statements: [], parseError: 'bad' })
+        .decision,
+    ).toBe('allow');
+  });
+
+  it('allowing opaque code does not lift a deny on its statement type', () => {
+    const p = policy(`version: 1
+guardrails:
+  - {name: no-do, deny: {statements: [DO]}}
+  - {name: code-ok, allow: {opaque: ['*']}}
+`);
+    expect(decideCommand(p, ctx(pgStaging), doBlock)).toMatchObject({ decision: 'deny', rule: 'no-do' });
+  });
+
+  it('every kind in a statement must be allowed (a CREATE SCHEMA holding a CREATE TRIGGER)', () => {
+    const schema = sql({ type: 'CREATE SCHEMA', opaque: ['CREATE TRIGGER', 'CREATE FUNCTION'] });
+    expect(decideCommand(GUARDED, ctx(pgStaging, dba), schema)).toMatchObject({
+      decision: 'deny',
+      message: /^CREATE SCHEMA with CREATE TRIGGER is opaque code/,
+    });
+  });
+
+  it('names what makes a statement opaque when its type does not', () => {
+    const cases: [SqlStatementFacts, RegExp][] = [
+      [{ type: 'SELECT', opaque: ['DYNAMIC SQL'] }, /^SELECT calling a function that runs a query string/],
+      [{ type: 'SET', opaque: ['CODE SETTING'] }, /^SET of a setting that loads code/],
+      [{ type: 'COPY TO', opaque: ['COPY PROGRAM'] }, /^COPY \.\.\. PROGRAM is opaque/],
+      [{ type: 'EXECUTE', opaque: ['EXECUTE'] }, /^EXECUTE of a statement this session did not prepare/],
+      [{ type: 'CALL', opaque: ['FUNCTION CALL'] }, /^a fast-path function call/],
+    ];
+    for (const [facts, message] of cases)
+      expect(decideCommand(GUARDED, ctx(pgStaging), sql(facts))).toMatchObject({ decision: 'deny', message });
+  });
+
+  it('denies opaque code under require_where and masking, holds it under an approval rule', () => {
+    const p = policy(`version: 1
+guardrails:
+  - {name: where, match: {connections: [pg-prod]}, require_where: [DELETE]}
+  - {name: review, match: {connections: [pg-staging]}, require_approval: {statements: [WRITE], approvers: [group:dba]}}
+masking:
+  - {name: pii, match: {connections: [pg-masked]}, columns: [users.ssn]}
+`);
+    expect(decideCommand(p, ctx(pgProd), doBlock)).toMatchObject({ decision: 'deny', rule: 'where' });
+    expect(decideCommand(p, ctx({ ...pgStaging, name: 'pg-masked' }), doBlock)).toMatchObject({
+      decision: 'deny',
+      rule: 'pii',
+      message: /masking rule "pii" applies to this session/,
+    });
+    expect(decideCommand(p, ctx(pgStaging), doBlock)).toMatchObject({
+      decision: 'require_approval',
+      rule: 'review',
+      message: /^DO is opaque code .* requires approval \(policy rule "review"\)$/,
+    });
+    // Nothing inspects SQL and nothing is masked on another connection: nothing to protect.
+    expect(decideCommand(p, ctx({ ...pgStaging, name: 'pg-dev' }), doBlock).decision).toBe('allow');
+  });
+
+  it('guardrails on other protocols do not make SQL opaque code matter', () => {
+    const p = policy(`version: 1
+guardrails:
+  - {name: no-rm, deny: {commands: ['^rm ']}}
+`);
+    expect(decideCommand(p, ctx(pgStaging), doBlock).decision).toBe('allow');
+  });
+
+  it('a read-only session refuses opaque code even when a guardrail allows it', () => {
+    expect(
+      decideCommand(
+        GUARDED,
+        ctx(pgStaging, ops, true),
+        sql({ type: 'SELECT', readOnly: false, opaque: ['DYNAMIC SQL'] }),
+      ),
+    ).toMatchObject({
+      decision: 'deny',
+      rule: 'sessions.read_only',
+      message: 'SELECT runs opaque code (DYNAMIC SQL), which is not allowed in a read-only session',
+    });
   });
 });

@@ -53,14 +53,21 @@ export type CommandDecision =
       readonly masking: MaskingRules;
     } & ApprovalRequirement);
 
-type Verdict = 'match' | 'no' | 'unclassified';
+/** `opaque`: a statement runs opaque code that no applicable guardrail allows by name. */
+type Verdict = 'match' | 'no' | 'unclassified' | 'opaque';
+
+/** Opaque-code kinds the applicable guardrails allow by name (`*`: all). */
+type AllowedOpaque = ReadonlySet<string>;
 
 /**
  * Decides one command. Denials come first and the first one wins: the read-only check, then each
  * guardrail in document order (its `deny`, its `require_where`). A command the engine could not
  * classify is denied by any applicable guardrail whose rules depend on classification (and by a
- * read-only session). Only when nothing denies do approval rules apply; otherwise the command is
- * allowed. Allowed and held commands carry the masking rules that apply to their results.
+ * read-only session). Opaque code (a statement running what its text does not show) is denied by
+ * any applicable guardrail that inspects SQL, and in a session with masking, unless an applicable
+ * guardrail allows its kind by name; an approval rule holds it for review. Only when nothing denies
+ * do approval rules apply; otherwise the command is allowed. Allowed and held commands carry the
+ * masking rules that apply to their results.
  */
 export function decideCommand(policy: Policy, context: CommandContext, facts: CommandFacts): CommandDecision {
   if (context.readOnly) {
@@ -71,52 +78,122 @@ export function decideCommand(policy: Policy, context: CommandContext, facts: Co
   const guardrails = policy.guardrails.filter((g) =>
     matchApplies(g.match, context.subject, context.connection),
   );
+  const allowed: AllowedOpaque = new Set(guardrails.flatMap((g) => g.allow?.opaque ?? []));
   for (const guardrail of guardrails) {
-    const denial = guardrailDenial(guardrail, facts);
+    const denial = guardrailDenial(guardrail, facts, allowed);
     if (denial !== null) return { decision: 'deny', message: denial, rule: guardrail.name };
+  }
+  const masking = maskingRulesFor(policy, context);
+  // Opaque code can hand masked values out by ways masking does not see (notices, errors, writes).
+  const hidden = masking.rules.length > 0 ? unallowedOpaque(facts, allowed) : undefined;
+  const [maskingRule] = masking.rules;
+  if (hidden && maskingRule !== undefined) {
+    return {
+      decision: 'deny',
+      message: `${describeOpaque(hidden, facts)} is opaque code (what it runs cannot be inspected), denied because masking rule "${maskingRule}" applies to this session; ${allowHint(hidden)}`,
+      rule: maskingRule,
+    };
   }
 
   const requirements: ApprovalRequirement[] = [];
   for (const guardrail of guardrails) {
     const rule = guardrail.requireApproval;
-    if (rule && catches(rule, facts) === 'match') {
+    const verdict = rule ? catches(rule, facts, allowed) : 'no';
+    if (rule && (verdict === 'match' || verdict === 'opaque')) {
+      const opaque = verdict === 'opaque' ? unallowedOpaque(facts, allowed) : undefined;
       requirements.push({
         rule: guardrail.name,
         approvers: rule.approvers,
         minApprovals: rule.minApprovals,
         timeoutSeconds: rule.timeoutSeconds,
         message:
-          rule.message ?? `${describe(facts, rule)} requires approval (policy rule "${guardrail.name}")`,
+          rule.message ??
+          (opaque
+            ? `${describeOpaque(opaque, facts)} is opaque code (what it runs cannot be inspected) and requires approval (policy rule "${guardrail.name}")`
+            : `${describe(facts, rule)} requires approval (policy rule "${guardrail.name}")`),
       });
     }
   }
-  const masking = maskingRulesFor(policy, context);
   const [first] = requirements;
   if (first) return { decision: 'require_approval', ...first, requirements, masking };
   return { decision: 'allow', masking };
 }
 
-function guardrailDenial(guardrail: Guardrail, facts: CommandFacts): string | null {
+function guardrailDenial(guardrail: Guardrail, facts: CommandFacts, allowed: AllowedOpaque): string | null {
   const quoted = `policy rule "${guardrail.name}"`;
   if (guardrail.deny) {
-    const verdict = catches(guardrail.deny, facts);
+    const verdict = catches(guardrail.deny, facts, allowed);
     if (verdict === 'match')
       return guardrail.deny.message ?? `${describe(facts, guardrail.deny)} is denied by ${quoted}`;
     if (verdict === 'unclassified') return unclassifiedMessage(facts, quoted);
+    if (verdict === 'opaque') return opaqueMessage(facts, allowed, quoted);
   }
-  if (guardrail.requireWhere && facts.kind === 'sql') {
+  if (guardrail.requireWhere && facts.kind === 'sql' && !unparsedAllowed(facts, allowed)) {
     if (!isClassified(facts)) return unclassifiedMessage(facts, quoted);
+    // Code the parser cannot see into may update or delete without any WHERE.
+    if (unallowedOpaque(facts, allowed)) return opaqueMessage(facts, allowed, quoted);
     const required = new Set<string>(guardrail.requireWhere);
     const bare = facts.statements.find(
       (s) => required.has(normalizeStatementType(s.type)) && s.hasWhere !== true,
     );
-    if (bare) return `${normalizeStatementType(bare.type)} without a WHERE clause is denied by ${quoted}`;
+    if (bare)
+      return `${normalizeStatementType(bare.type)} without a WHERE clause that restricts its rows is denied by ${quoted}`;
   }
   // An approval rule that cannot tell whether it applies must not let the command through unasked.
-  if (guardrail.requireApproval && catches(guardrail.requireApproval, facts) === 'unclassified') {
+  if (guardrail.requireApproval && catches(guardrail.requireApproval, facts, allowed) === 'unclassified') {
     return unclassifiedMessage(facts, quoted);
   }
   return null;
+}
+
+/** The first kind of opaque code in the command that no applicable guardrail allows, with its statement. */
+function unallowedOpaque(
+  facts: CommandFacts,
+  allowed: AllowedOpaque,
+): { readonly kind: string; readonly statement?: SqlStatementFacts } | undefined {
+  if (facts.kind !== 'sql' || allowed.has('*')) return undefined;
+  if (facts.parseError !== undefined) return allowed.has('UNPARSED') ? undefined : { kind: 'UNPARSED' };
+  for (const statement of facts.statements) {
+    const kind = (statement.opaque ?? []).find((k) => !allowed.has(k));
+    if (kind !== undefined) return { kind, statement };
+  }
+  return undefined;
+}
+
+function unparsedAllowed(facts: SqlCommandFacts, allowed: AllowedOpaque): boolean {
+  return facts.parseError !== undefined && (allowed.has('UNPARSED') || allowed.has('*'));
+}
+
+function describeOpaque(
+  opaque: { readonly kind: string; readonly statement?: SqlStatementFacts },
+  facts: CommandFacts,
+): string {
+  const type = opaque.statement ? normalizeStatementType(opaque.statement.type) : '';
+  switch (opaque.kind) {
+    case 'UNPARSED':
+      return `a statement the parser could not read${facts.parseError ? ` (${facts.parseError})` : ''}`;
+    case 'EXECUTE':
+      return 'EXECUTE of a statement this session did not prepare';
+    case 'FUNCTION CALL':
+      return 'a fast-path function call';
+    case 'DYNAMIC SQL':
+      return `${type} calling a function that runs a query string`;
+    case 'CODE SETTING':
+      return `${type} of a setting that loads code or lets functions shadow built-in ones`;
+    case 'COPY PROGRAM':
+      return 'COPY ... PROGRAM';
+    default:
+      return type === opaque.kind || type === '' ? opaque.kind : `${type} with ${opaque.kind}`;
+  }
+}
+
+function allowHint(opaque: { readonly kind: string }): string {
+  return `a guardrail with allow: {opaque: ['${opaque.kind}']} lets it run`;
+}
+
+function opaqueMessage(facts: CommandFacts, allowed: AllowedOpaque, quoted: string): string {
+  const opaque = unallowedOpaque(facts, allowed) ?? { kind: 'UNPARSED' };
+  return `${describeOpaque(opaque, facts)} is opaque code (what it runs cannot be inspected), denied by ${quoted}; ${allowHint(opaque)}`;
 }
 
 function unclassifiedMessage(facts: CommandFacts, quoted: string): string {
@@ -130,7 +207,12 @@ function readOnlyDenial(facts: CommandFacts): string | null {
     case 'sql': {
       if (!isClassified(facts)) return unclassifiedMessage(facts, 'the read-only session');
       const write = facts.statements.find((s) => !isRead(s));
-      return write ? `${normalizeStatementType(write.type)} ${suffix}` : null;
+      if (!write) return null;
+      const type = normalizeStatementType(write.type);
+      const opaque = write.opaque ?? [];
+      return opaque.length > 0 && !opaque.includes(type)
+        ? `${type} runs opaque code (${opaque.join(', ')}), which ${suffix}`
+        : `${type} ${suffix}`;
     }
     case 'ssh':
       // A shell command's effect cannot be told from its text, so none is treated as a read.
@@ -150,10 +232,10 @@ function readOnlyDenial(facts: CommandFacts): string | null {
 }
 
 /** Does a deny/approval block catch the command? Each matcher only looks at its own kind of facts. */
-function catches(matchers: CommandMatchers, facts: CommandFacts): Verdict {
+function catches(matchers: CommandMatchers, facts: CommandFacts, allowed: AllowedOpaque): Verdict {
   switch (facts.kind) {
     case 'sql':
-      return matchers.statements ? catchesSql(matchers, facts) : 'no';
+      return matchers.statements ? catchesSql(matchers, facts, allowed) : 'no';
     case 'ssh':
       return matchers.commands ? catchesSsh(matchers.commands, facts) : 'no';
     case 'kubernetes':
@@ -188,7 +270,13 @@ function isClassified(facts: SqlCommandFacts): boolean {
   return facts.parseError === undefined && facts.statements.every((s) => statementFamily(s.type) !== null);
 }
 
-function catchesSql(matchers: CommandMatchers, facts: SqlCommandFacts): Verdict {
+/**
+ * A rule on SQL statements catches a statement it names; it cannot tell what opaque code runs, so
+ * that is caught too (`opaque`) unless allowed by name. An unparsed command allowed by name
+ * (UNPARSED) has no statements to catch.
+ */
+function catchesSql(matchers: CommandMatchers, facts: SqlCommandFacts, allowed: AllowedOpaque): Verdict {
+  if (unparsedAllowed(facts, allowed)) return 'no';
   if (!isClassified(facts)) return 'unclassified';
   const selectors = matchers.statements ?? [];
   let verdict: Verdict = 'no';
@@ -199,6 +287,7 @@ function catchesSql(matchers: CommandMatchers, facts: SqlCommandFacts): Verdict 
     if (onTables === 'match') return 'match';
     if (onTables === 'unclassified') verdict = 'unclassified';
   }
+  if (verdict === 'no' && unallowedOpaque(facts, allowed)) return 'opaque';
   return verdict;
 }
 
@@ -264,7 +353,9 @@ function describe(facts: CommandFacts, matchers?: CommandMatchers): string {
   switch (facts.kind) {
     case 'sql': {
       const caught = matchers
-        ? facts.statements.find((s) => catchesSql(matchers, { kind: 'sql', statements: [s] }) === 'match')
+        ? facts.statements.find(
+            (s) => catchesSql(matchers, { kind: 'sql', statements: [s] }, new Set(['*'])) === 'match',
+          )
         : facts.statements[0];
       return caught ? normalizeStatementType(caught.type) : 'the statement';
     }

@@ -1,5 +1,6 @@
 export type {
   AccessRequestRule,
+  AllowRule,
   ApprovalRule,
   CommandMatchers,
   DenyRule,
@@ -19,6 +20,7 @@ export {
   BUILTIN_DETECTORS,
   CONNECTION_VERBS,
   EXEC_PROTOCOLS,
+  OPAQUE_KINDS,
   PROTOCOLS,
   READ_ONLY_STATEMENTS,
   selectorCovers,
@@ -27,6 +29,7 @@ export {
   STATEMENT_TYPES,
   VERBS,
   type BuiltinDetector,
+  type OpaqueKind,
   type Protocol,
   type StatementGroup,
   type StatementSelector,

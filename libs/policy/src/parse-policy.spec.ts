@@ -249,7 +249,7 @@ describe('parsePolicy', () => {
     for (const ok of ['DROP', 'DROP DATABASE', 'COPY FROM', 'WRITE', 'DDL', 'DCL', '*', 'TRANSACTION']) {
       expect(parsePolicy(doc(ok), 'p.yaml').ok, ok).toBe(true);
     }
-    for (const bad of ['drop', 'DORP', 'DROP  TABLE', 'CHECKPOINT', '']) {
+    for (const bad of ['drop', 'DORP', 'DROP  TABLE', 'CHECKPIONT', '']) {
       expect(errorsOf(doc(bad))[0]!.path, bad).toBe('guardrails[0].deny.statements[0]');
     }
   });
@@ -265,6 +265,25 @@ describe('parsePolicy', () => {
     ['version: 1\nsessions: {colour: red}\n', /expected one of max_duration, read_only/],
   ])('suggests the key a typo was meant to be (%#)', (text, message) => {
     expect(errorsOf(text).map((e) => e.message)).toContainEqual(expect.stringMatching(message));
+  });
+
+  it('reads allow: {opaque: [...]} and accepts only kinds of opaque code or *', () => {
+    const doc = (allow: string) => `version: 1\nguardrails:\n  - name: g\n    allow: ${allow}\n`;
+    const parsed = parsePolicy(doc(`{opaque: [DO, CREATE FUNCTION, 'DYNAMIC SQL', UNPARSED]}`), 'p.yaml');
+    expect(parsed.ok && parsed.policy.guardrails[0]).toMatchObject({
+      name: 'g',
+      allow: { opaque: ['DO', 'CREATE FUNCTION', 'DYNAMIC SQL', 'UNPARSED'] },
+    });
+    expect(parsePolicy(doc(`{opaque: ['*']}`), 'p.yaml').ok).toBe(true);
+    // DROP is not opaque code: an allow could be misread as lifting a deny, so it is refused.
+    const [dropError] = errorsOf(doc('{opaque: [DROP]}'));
+    expect(dropError?.path).toBe('guardrails[0].allow.opaque[0]');
+    expect(dropError?.message).toMatch(/^expected a kind of opaque code \(DO, CALL, .*\) or \*; got "DROP"$/);
+    expect(errorsOf(doc('{opaque: [do]}'))[0]!.path).toBe('guardrails[0].allow.opaque[0]');
+    expect(errorsOf(doc('{opaque: []}'))[0]!.message).toMatch(/at least one/);
+    expect(errorsOf(doc('{statements: [DO]}')).map((e) => e.message)).toContainEqual(
+      expect.stringMatching(/unknown key "statements"/),
+    );
   });
 
   it('reports every problem, not only the first, in source order', () => {

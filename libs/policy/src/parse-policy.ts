@@ -214,6 +214,7 @@ function normalize(doc: PolicyDocument): Policy {
           },
         }),
         ...(g.require_where && { requireWhere: g.require_where }),
+        ...(g.allow && { allow: { opaque: g.allow.opaque } }),
       };
     }),
     masking: doc.masking.map((m, index) => ({

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseDuration } from './duration';
 import {
   BUILTIN_DETECTORS,
+  OPAQUE_KINDS,
   PROTOCOLS,
   isStatementGroup,
   statementFamily,
@@ -129,6 +130,15 @@ const requireApproval = z
   .refine(hasMatcher, { message: matcherMessage })
   .refine(tablesNeedStatements, tablesMessage);
 
+const opaqueKind = z
+  .string()
+  .refine((kind) => kind === '*' || (OPAQUE_KINDS as readonly string[]).includes(kind), {
+    error: (issue) =>
+      `expected a kind of opaque code (${OPAQUE_KINDS.join(', ')}) or *; got ${JSON.stringify(issue.input)}`,
+  });
+
+const allow = z.strictObject({ opaque: nonEmpty(opaqueKind) });
+
 const guardrail = z
   .strictObject({
     name,
@@ -137,9 +147,10 @@ const guardrail = z
     deny: deny.optional(),
     require_approval: requireApproval.optional(),
     require_where: nonEmpty(z.enum(WHERE_STATEMENTS)).optional(),
+    allow: allow.optional(),
   })
-  .refine((g) => g.deny ?? g.require_approval ?? g.require_where, {
-    message: 'expected at least one of deny, require_approval, require_where',
+  .refine((g) => g.deny ?? g.require_approval ?? g.require_where ?? g.allow, {
+    message: 'expected at least one of deny, require_approval, require_where, allow',
   });
 
 const role = z

@@ -81,6 +81,12 @@ export interface ApprovalRule extends CommandMatchers {
   readonly message?: string;
 }
 
+/** What a guardrail lets through that would otherwise be refused. */
+export interface AllowRule {
+  /** Kinds of opaque code (OPAQUE_KINDS, or `*` for all) the sessions it matches may run. */
+  readonly opaque: readonly string[];
+}
+
 export interface Guardrail {
   readonly name: string;
   readonly description?: string;
@@ -88,6 +94,7 @@ export interface Guardrail {
   readonly deny?: DenyRule;
   readonly requireApproval?: ApprovalRule;
   readonly requireWhere?: readonly WhereStatement[];
+  readonly allow?: AllowRule;
 }
 
 export type Detector =

@@ -67,6 +67,10 @@ export const STATEMENT_TYPES = [
   'DISCARD',
   'USE',
   'HANDLER',
+  'CHECKPOINT',
+  'SECURITY',
+  'REASSIGN',
+  'IMPORT',
 ] as const;
 export type StatementType = (typeof STATEMENT_TYPES)[number];
 
@@ -144,6 +148,52 @@ export const READ_ONLY_STATEMENTS: readonly StatementSelector[] = [
   'CLOSE',
   'COPY TO',
 ];
+
+/**
+ * Kinds of opaque code: what a statement makes the server run that its own text does not show (a DO
+ * block's body, a function created to run later, a trigger attached to writes, a library loaded, a
+ * query string run by a function, ...). Engines report them per statement; under a guardrail that
+ * inspects SQL they are denied unless an applicable guardrail names them in `allow: {opaque: [...]}`.
+ * The PostgreSQL engine's finder (libs/protocols/postgres/src/sql/opaque-code.ts) documents each.
+ */
+export const OPAQUE_KINDS = [
+  'DO',
+  'CALL',
+  'CREATE FUNCTION',
+  'CREATE PROCEDURE',
+  'ALTER FUNCTION',
+  'ALTER PROCEDURE',
+  'ALTER ROUTINE',
+  'CREATE TRIGGER',
+  'CREATE EVENT TRIGGER',
+  'CREATE RULE',
+  'CREATE AGGREGATE',
+  'CREATE OPERATOR',
+  'CREATE CAST',
+  'CREATE TYPE',
+  'CREATE CONVERSION',
+  'CREATE TRANSFORM',
+  'CREATE OPERATOR CLASS',
+  'ALTER OPERATOR FAMILY',
+  'ALTER TYPE',
+  'ALTER OPERATOR',
+  'CREATE TEXT SEARCH PARSER',
+  'CREATE TEXT SEARCH TEMPLATE',
+  'CREATE LANGUAGE',
+  'CREATE ACCESS METHOD',
+  'CREATE FOREIGN DATA WRAPPER',
+  'ALTER FOREIGN DATA WRAPPER',
+  'CREATE EXTENSION',
+  'ALTER EXTENSION',
+  'LOAD',
+  'COPY PROGRAM',
+  'DYNAMIC SQL',
+  'CODE SETTING',
+  'EXECUTE',
+  'FUNCTION CALL',
+  'UNPARSED',
+] as const;
+export type OpaqueKind = (typeof OPAQUE_KINDS)[number];
 
 /** Statements that `require_where` can apply to. */
 export const WHERE_STATEMENTS = ['UPDATE', 'DELETE'] as const;

@@ -1,4 +1,7 @@
 import { loadModule, parseSync } from 'libpg-query';
+import { findAll, names, text, walk, type Node } from './sql/ast';
+import { opaqueKinds } from './sql/opaque-code';
+import { statementType } from './sql/statement-type';
 
 /**
  * What a policy needs to know about one SQL statement. Produced by the real PostgreSQL parser
@@ -13,59 +16,30 @@ export interface SqlStatementFacts {
   readonly hasWhere: boolean;
   /** False when the statement can change data or schema (directly or through a nested statement). */
   readonly readOnly: boolean;
-  /** Set when this statement was found inside another (a data-modifying CTE, EXPLAIN ANALYZE). */
+  /** Set when this statement was found inside another (a data-modifying CTE, EXPLAIN ANALYZE, PREPARE). */
   readonly nestedIn?: string;
+  /**
+   * Kinds of opaque code the statement runs or installs (see OPAQUE_KINDS): code the guardrails
+   * cannot see from the SQL sent. Absent when there is none.
+   */
+  readonly opaque?: readonly string[];
+  /** PREPARE: the name it prepares (its statement follows as the facts nested in PREPARE). */
+  readonly prepares?: string;
+  /** EXECUTE: the name of the prepared statement it runs. */
+  readonly executes?: string;
+  /** DEALLOCATE name: the name it frees; `deallocatesAll` for DEALLOCATE ALL and DISCARD ALL. */
+  readonly deallocates?: string;
+  readonly deallocatesAll?: true;
+  /**
+   * The statement may change how the server reads later SQL text (client_encoding,
+   * standard_conforming_strings: SET, RESET, set_config, or code that could call it).
+   */
+  readonly changesSqlReading?: true;
 }
 
 export type SqlClassification =
   | { readonly ok: true; readonly statements: readonly SqlStatementFacts[] }
   | { readonly ok: false; readonly error: string };
-
-type Node = Record<string, unknown>;
-
-const STATEMENT_TYPES: Record<string, string> = {
-  SelectStmt: 'SELECT',
-  InsertStmt: 'INSERT',
-  UpdateStmt: 'UPDATE',
-  DeleteStmt: 'DELETE',
-  MergeStmt: 'MERGE',
-  DropStmt: 'DROP',
-  TruncateStmt: 'TRUNCATE',
-  CopyStmt: 'COPY',
-  CreateStmt: 'CREATE TABLE',
-  CreateTableAsStmt: 'CREATE TABLE AS',
-  AlterTableStmt: 'ALTER TABLE',
-  IndexStmt: 'CREATE INDEX',
-  ViewStmt: 'CREATE VIEW',
-  CreateSchemaStmt: 'CREATE SCHEMA',
-  CreatedbStmt: 'CREATE DATABASE',
-  DropdbStmt: 'DROP DATABASE',
-  CreateRoleStmt: 'CREATE ROLE',
-  AlterRoleStmt: 'ALTER ROLE',
-  DropRoleStmt: 'DROP ROLE',
-  GrantStmt: 'GRANT',
-  GrantRoleStmt: 'GRANT',
-  TransactionStmt: 'TRANSACTION',
-  VariableSetStmt: 'SET',
-  VariableShowStmt: 'SHOW',
-  ExplainStmt: 'EXPLAIN',
-  DoStmt: 'DO',
-  CallStmt: 'CALL',
-  CreateFunctionStmt: 'CREATE FUNCTION',
-  RenameStmt: 'RENAME',
-  VacuumStmt: 'VACUUM',
-  PrepareStmt: 'PREPARE',
-  ExecuteStmt: 'EXECUTE',
-  DeallocateStmt: 'DEALLOCATE',
-  ListenStmt: 'LISTEN',
-  NotifyStmt: 'NOTIFY',
-  UnlistenStmt: 'UNLISTEN',
-  LockStmt: 'LOCK',
-  DeclareCursorStmt: 'DECLARE',
-  FetchStmt: 'FETCH',
-  ClosePortalStmt: 'CLOSE',
-  DiscardStmt: 'DISCARD',
-};
 
 /** Kinds that never change data or schema by themselves. */
 const READ_ONLY_TYPES = new Set([
@@ -84,8 +58,11 @@ const READ_ONLY_TYPES = new Set([
   'SET',
 ]);
 
-/** Statements that modify data and may appear nested (WITH ... AS (DELETE ...), EXPLAIN ANALYZE ...). */
-const NESTABLE_WRITES = new Set(['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt']);
+/**
+ * Statements that run inside another and count on their own: data-modifying CTEs (WITH ... AS
+ * (DELETE ...)), and EXECUTE of a prepared statement (CREATE TABLE AS EXECUTE ...).
+ */
+const NESTABLE_WRITES = new Set(['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt', 'ExecuteStmt']);
 
 let ready: Promise<void> | undefined;
 
@@ -145,10 +122,13 @@ function classifyStatement(stmt: Node, nestedIn?: string): SqlStatementFacts[] {
   const type = statementType(kind, body);
   const nested: SqlStatementFacts[] = [];
 
-  // Data-modifying statements hidden inside this one count as statements of their own.
+  // Statements hidden inside this one that run count as statements of their own.
   if (kind === 'ExplainStmt') {
     // EXPLAIN only plans its statement; EXPLAIN ANALYZE runs it.
     if (explainExecutes(body)) nested.push(...classifyStatement(body['query'] as Node, type));
+  } else if (kind === 'PrepareStmt') {
+    // What EXECUTE will run: decided now, and again from these facts at each EXECUTE.
+    nested.push(...classifyStatement(body['query'] as Node, type));
   } else {
     for (const inner of findNested(body)) nested.push(...classifyStatement(inner, type));
   }
@@ -157,35 +137,52 @@ function classifyStatement(stmt: Node, nestedIn?: string): SqlStatementFacts[] {
   const tables =
     kind === 'DropStmt' || kind === 'TruncateStmt'
       ? droppedObjects(kind, body)
-      : kind === 'ExplainStmt'
+      : kind === 'ExplainStmt' || kind === 'PrepareStmt'
         ? []
         : collectRelations(body);
+  // A PREPARE's own code is its statement's, reported with the nested facts.
+  const opaque = kind === 'PrepareStmt' ? [] : opaqueKinds(kind, body);
   const facts: SqlStatementFacts = {
     type,
     tables: [...new Set(tables.filter((t) => !cteNames.has(t)))],
     hasWhere: body['whereClause'] !== undefined,
-    readOnly: isReadOnly(type, body) && nested.every((n) => n.readOnly),
+    // Opaque code can do anything, writes included.
+    readOnly: opaque.length === 0 && isReadOnly(type, body) && nested.every((n) => n.readOnly),
     ...(nestedIn ? { nestedIn } : {}),
+    ...(opaque.length > 0 ? { opaque } : {}),
+    ...preparedStatementFacts(kind, body),
+    ...(opaque.length > 0 || changesSqlReading(kind, body) ? { changesSqlReading: true as const } : {}),
   };
   return [facts, ...nested];
 }
 
-function statementType(kind: string, body: Node): string {
-  if (kind === 'DropStmt') {
-    const removeType = text(body['removeType'], 'OBJECT_TABLE')
-      .replace(/^OBJECT_/, '')
-      .replace(/_/g, ' ');
-    return removeType === 'TABLE' ? 'DROP' : `DROP ${removeType}`;
+function preparedStatementFacts(kind: string, body: Node): Partial<SqlStatementFacts> {
+  switch (kind) {
+    case 'PrepareStmt':
+      return { prepares: text(body['name']) };
+    case 'ExecuteStmt':
+      return { executes: text(body['name']) };
+    case 'DeallocateStmt':
+      return body['isall'] === true ? { deallocatesAll: true } : { deallocates: text(body['name']) };
+    case 'DiscardStmt':
+      return text(body['target']) === 'DISCARD_ALL' ? { deallocatesAll: true } : {};
+    default:
+      return {};
   }
-  if (kind === 'CopyStmt') return body['is_from'] ? 'COPY FROM' : 'COPY TO';
-  if (kind === 'GrantStmt' && body['is_grant'] !== true) return 'REVOKE';
-  if (kind === 'SelectStmt' && body['intoClause']) return 'SELECT INTO';
+}
+
+/** Settings that decide how the server reads SQL text (and so whether this parser reads it alike). */
+const READING_SETTINGS = new Set(['client_encoding', 'standard_conforming_strings']);
+
+function changesSqlReading(kind: string, body: Node): boolean {
+  if (kind === 'DiscardStmt') return text(body['target']) === 'DISCARD_ALL';
+  const sets = [...(kind === 'VariableSetStmt' ? [body] : []), ...findAll(body, 'VariableSetStmt')];
+  const setsReading = sets.some(
+    (set) => text(set['kind']) === 'VAR_RESET_ALL' || READING_SETTINGS.has(text(set['name']).toLowerCase()),
+  );
   return (
-    STATEMENT_TYPES[kind] ??
-    kind
-      .replace(/Stmt$/, '')
-      .replace(/([a-z])([A-Z])/g, '$1 $2')
-      .toUpperCase()
+    setsReading ||
+    findAll(body, 'FuncCall').some((call) => names(call['funcname']).at(-1)?.toLowerCase() === 'set_config')
   );
 }
 
@@ -257,20 +254,4 @@ function droppedObjects(kind: string, body: Node): string[] {
     const items = ((object['List'] as Node | undefined)?.['items'] as Node[] | undefined) ?? [object];
     return items.map((item) => text((item['String'] as Node | undefined)?.['sval'], '?')).join('.');
   });
-}
-
-/** Depth-first walk over a JSON AST; the visitor returns false to skip a subtree. */
-function walk(node: unknown, visit: (key: string, value: unknown) => boolean): void {
-  if (Array.isArray(node)) {
-    for (const item of node) walk(item, visit);
-    return;
-  }
-  if (typeof node !== 'object' || node === null) return;
-  for (const [key, value] of Object.entries(node as Node)) {
-    if (visit(key, value)) walk(value, visit);
-  }
-}
-
-function text(value: unknown, fallback = ''): string {
-  return typeof value === 'string' ? value : fallback;
 }

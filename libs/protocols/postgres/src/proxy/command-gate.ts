@@ -4,10 +4,11 @@ import type { SqlClassification } from '../sql-classifier';
 export interface SqlCommand {
   readonly text: string;
   /**
-   * How it arrived: a simple Query message, an extended-protocol Parse, or the Execute of a portal
-   * bound from a statement whose Parse decision was already used (a prepared statement run again).
+   * How it arrived: a simple Query message, an extended-protocol Parse, the Execute of a portal
+   * bound from a statement whose Parse decision was already used (a prepared statement run again),
+   * a fast-path FunctionCall, or the settings of the client's start-up packet.
    */
-  readonly via: 'query' | 'parse' | 'execute';
+  readonly via: 'query' | 'parse' | 'execute' | 'function-call' | 'startup';
   readonly classification: SqlClassification;
 }
 

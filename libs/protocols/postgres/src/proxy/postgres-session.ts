@@ -14,14 +14,17 @@ import type { FrontendMessage, StartupPacket } from '../frontend-messages';
 import type { TaggedFrame } from '../frame-reader';
 import { BackendCode } from '../message-codes';
 import { PostgresProtocolError } from '../protocol-error';
-import { classifySql, loadSqlClassifier } from '../sql-classifier';
+import { classifySql, loadSqlClassifier, type SqlClassification } from '../sql-classifier';
 import type { CancelRegistry } from './cancel-registry';
 import { ColumnCatalog } from './column-catalog';
 import type { CommandGate, SqlCommand, StatementOutcome } from './command-gate';
 import { rowsOfCommandTag } from './command-tag';
 import { OrderedPump } from './ordered-pump';
+import { SqlPreparedStatements } from './prepared-statements';
 import { maskCopyTextRow, maskRow } from './row-masking';
 import { SocketReader } from './socket-reader';
+import { SqlReadingState } from './sql-reading';
+import { readStartupParameters } from './startup-parameters';
 import { TargetConnectError } from './target-connect.error';
 import { connectTarget, type TargetConnection } from './target-connection';
 import type { PostgresTargetSettings } from './target-settings';
@@ -105,7 +108,13 @@ export async function runPostgresSession(
 
   let target: TargetConnection;
   try {
-    target = await connectTarget(options.target, startup.parameters);
+    const request = readStartupParameters(startup.parameters);
+    // Settings beyond presentation are SETs by other means: decided (and recorded) like one.
+    if (request.command) {
+      const verdict = await options.gate.decide({ ...request.command, via: 'startup' }, () => undefined);
+      if (!verdict.allow) throw new TargetConnectError('42501', verdict.message);
+    }
+    target = await connectTarget(options.target, Object.fromEntries(request.settings));
   } catch (error) {
     return failClient(client, error);
   }
@@ -167,6 +176,8 @@ function relay(
     /** Portals by name: the statement text, and whether a durable decision lets them run. */
     const portals = new Map<string, { text: string; allowed: boolean }>();
     const pending: PendingStatement[] = [];
+    const prepared = new SqlPreparedStatements();
+    const reading = new SqlReadingState(target.serverParameters);
     /** Extended protocol: a denied message puts the batch in error mode until Sync, as the server would. */
     let denied: { message: string; injected: boolean } | undefined;
     const expectedDenials: string[] = [];
@@ -219,9 +230,23 @@ function relay(
       }
       switch (message.name) {
         case 'query':
-          return decide(message.text, 'query').then((verdict) => {
+          return decide(message.text, 'query').then(({ verdict, classification }) => {
             if (verdict.allow) {
               pending.push(newPending('query', message.text));
+              forwarding(classification);
+              reading.syncPointSent();
+              toServer(frame);
+            } else {
+              reading.syncPointSent();
+              injectDenial(verdict.message, 'query');
+            }
+          });
+        case 'functionCall':
+          if (denied) return;
+          return decideFunctionCall(message.functionId).then(({ verdict, text }) => {
+            reading.syncPointSent();
+            if (verdict.allow) {
+              pending.push(newPending('query', text));
               toServer(frame);
             } else {
               injectDenial(verdict.message, 'query');
@@ -229,10 +254,11 @@ function relay(
           });
         case 'parse':
           if (denied) return;
-          return decide(message.text, 'parse').then((verdict) => {
+          return decide(message.text, 'parse').then(({ verdict, classification }) => {
             if (verdict.allow) {
               statements.set(message.statement, message.text);
               decidedParses.add(message.statement);
+              forwarding(classification);
               toServer(frame);
             } else {
               denied = { message: verdict.message, injected: false };
@@ -255,10 +281,11 @@ function relay(
             return toServer(frame);
           }
           // A prepared statement run again: decided and recorded before it runs, like any command.
-          return decide(portal.text, 'execute').then((verdict) => {
+          return decide(portal.text, 'execute').then(({ verdict, classification }) => {
             if (verdict.allow) {
               portal.allowed = true;
               pending.push(newPending('execute', portal.text));
+              forwarding(classification);
               toServer(frame);
             } else {
               denied = { message: verdict.message, injected: false };
@@ -271,7 +298,10 @@ function relay(
             injectDenial(denied.message, 'extended');
             denied.injected = true;
           }
-          if (message.name === 'sync') denied = undefined;
+          if (message.name === 'sync') {
+            denied = undefined;
+            reading.syncPointSent();
+          }
           return toServer(frame);
         case 'terminate':
           toServer(frame);
@@ -289,8 +319,29 @@ function relay(
     };
 
     const decide = async (text: string, via: SqlCommand['via']) => {
-      const classification = classifySql(text);
-      return options.gate.decide({ text, via, classification }, notify);
+      // Text the server would read differently from the parser cannot be classified at all.
+      const issue = reading.issue();
+      const classification: SqlClassification =
+        issue === undefined ? prepared.resolve(classifySql(text)) : { ok: false, error: issue };
+      const verdict = await options.gate.decide({ text, via, classification }, notify);
+      return { verdict, classification };
+    };
+    /** A fast-path FunctionCall runs a function by OID, with no SQL to inspect: opaque code. */
+    const decideFunctionCall = async (functionId: number) => {
+      const text = `/* fast-path function call */ function ${functionId >>> 0}`;
+      const classification: SqlClassification = {
+        ok: true,
+        statements: [
+          { type: 'CALL', tables: [], hasWhere: false, readOnly: false, opaque: ['FUNCTION CALL'] },
+        ],
+      };
+      const verdict = await options.gate.decide({ text, via: 'function-call', classification }, notify);
+      return { verdict, text };
+    };
+    /** What an allowed command changes in the session's own bookkeeping, before it is forwarded. */
+    const forwarding = (classification: SqlClassification) => {
+      reading.forwarding(classification);
+      prepared.record(classification);
     };
 
     const newPending = (kind: 'query' | 'execute', text: string): PendingStatement => ({
@@ -466,7 +517,12 @@ function relay(
           if (exec === 'running') exec = 'copy-in';
           flushHeld();
           return toClient(frame);
+        case 'parameterStatus':
+          reading.parameterStatus(message.parameter, message.value);
+          flushHeld();
+          return toClient(frame);
         case 'readyForQuery':
+          reading.readyForQuery();
           flushHeld();
           swallowCompletions = 0;
           if (exec === 'running' || exec === 'copy-in') exec = 'done';

@@ -23,23 +23,18 @@ export interface TargetConnection {
   readonly transactionStatus: 'I' | 'T' | 'E';
 }
 
-/** Start-up parameters a client may choose; everything else comes from the connection. */
-const CLIENT_PARAMETERS = [
-  'application_name',
-  'client_encoding',
-  'DateStyle',
-  'TimeZone',
-  'extra_float_digits',
-  'IntervalStyle',
-];
-
+/**
+ * Opens an authenticated session on the target as the connection's user and database, sending
+ * `startupSettings` (setting name → value, as readStartupParameters chose them) in the start-up
+ * packet; any `user` or `database` among them is ignored.
+ */
 export async function connectTarget(
   settings: PostgresTargetSettings,
-  clientParameters: Readonly<Record<string, string>>,
+  startupSettings: Readonly<Record<string, string>>,
 ): Promise<TargetConnection> {
   const socket = await openSocket(settings);
   try {
-    return await startSession(socket, settings, clientParameters);
+    return await startSession(socket, settings, startupSettings);
   } catch (error) {
     socket.destroy();
     throw error;
@@ -127,12 +122,11 @@ function readOneByte(socket: Socket): Promise<number> {
 async function startSession(
   socket: Socket | TLSSocket,
   settings: PostgresTargetSettings,
-  clientParameters: Readonly<Record<string, string>>,
+  startupSettings: Readonly<Record<string, string>>,
 ): Promise<TargetConnection> {
   const parameters: Record<string, string> = { user: settings.username, database: settings.database };
-  for (const key of CLIENT_PARAMETERS) {
-    const value = clientParameters[key];
-    if (value !== undefined) parameters[key] = value;
+  for (const [name, value] of Object.entries(startupSettings)) {
+    if (!['user', 'database', 'replication'].includes(name.toLowerCase())) parameters[name] = value;
   }
   socket.write(
     serializeStartupPacket({ name: 'startupMessage', protocolVersion: PROTOCOL_VERSION_3, parameters }),

@@ -1,0 +1,63 @@
+import type { SqlClassification } from '../sql-classifier';
+
+/**
+ * Client encodings in which a byte below 0x80 can be the second byte of a multi-byte character: a
+ * `\` or `'` there is not a backslash or a quote to the server, but is to a parser reading UTF-8.
+ * (Server encodings never do this; these are client-only ones, as the server reports them.)
+ */
+const UNSAFE_CLIENT_ENCODINGS = new Set(['SJIS', 'SHIFT_JIS_2004', 'BIG5', 'GBK', 'UHC', 'GB18030', 'JOHAB']);
+
+/**
+ * Whether the server reads this session's SQL text the way the classifier does. The classifier
+ * parses UTF-8 with standard_conforming_strings on; the server follows the session's settings, which
+ * it reports in ParameterStatus however they were set (start-up, SET, role or database defaults, a
+ * function). When they differ, the same text means other statements to the server than to the parser
+ * (`'\'' ; DROP TABLE t; --'` is one string to one and a DROP to the other), so nothing can be
+ * classified. A forwarded statement that may change them leaves the reading unknown until the
+ * server's ReadyForQuery for it, which comes after its ParameterStatus.
+ */
+export class SqlReadingState {
+  private standardConformingStrings: string;
+  private clientEncoding: string;
+  /** Sync points (Query, Sync, FunctionCall) forwarded, and ReadyForQuery messages received. */
+  private sent = 0;
+  private received = 0;
+  /** The reading is unknown until `received` reaches this. */
+  private unknownUntil = 0;
+
+  constructor(serverParameters: ReadonlyMap<string, string>) {
+    this.standardConformingStrings = serverParameters.get('standard_conforming_strings') ?? 'on';
+    this.clientEncoding = serverParameters.get('client_encoding') ?? 'UTF8';
+  }
+
+  parameterStatus(name: string, value: string): void {
+    if (name === 'standard_conforming_strings') this.standardConformingStrings = value;
+    if (name === 'client_encoding') this.clientEncoding = value;
+  }
+
+  /** A message the server answers with ReadyForQuery was forwarded. */
+  syncPointSent(): void {
+    this.sent++;
+  }
+
+  readyForQuery(): void {
+    this.received++;
+  }
+
+  /** A command is about to be forwarded (before its sync point is counted). */
+  forwarding(classification: SqlClassification): void {
+    if (classification.ok && classification.statements.some((s) => s.changesSqlReading))
+      this.unknownUntil = this.sent + 1;
+  }
+
+  /** Why SQL text cannot be classified now, or undefined when the server reads it as the parser does. */
+  issue(): string | undefined {
+    if (this.standardConformingStrings.toLowerCase() !== 'on')
+      return 'standard_conforming_strings is off in this session, so the server reads backslashes in strings differently from the parser';
+    if (UNSAFE_CLIENT_ENCODINGS.has(this.clientEncoding.toUpperCase()))
+      return `client_encoding ${this.clientEncoding} can hide quotes and backslashes inside multi-byte characters`;
+    if (this.received < this.unknownUntil)
+      return 'an earlier statement may change how the server reads SQL (client_encoding, standard_conforming_strings); send this one after it has completed';
+    return undefined;
+  }
+}
