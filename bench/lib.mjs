@@ -54,6 +54,15 @@ export async function waitForHttp(url, timeoutMs = 120_000) {
   throw new Error(`${url} not healthy within ${timeoutMs} ms`);
 }
 
+/** The role every benchmark policy starts with: the bootstrap admin (and tollgate-admins) may do anything. */
+export const BENCH_ADMIN_ROLES = `version: 1
+roles:
+  - name: admins
+    subjects: ['group:tollgate-admins', 'sa:bootstrap-admin']
+    connections: ['*']
+    verbs: [connect, exec, admin, 'audit:read', review]
+`;
+
 /** Bootstrap-admin secret the benchmark gateways start with (TOLLGATE_BOOTSTRAP_ADMIN_SECRET). */
 export const BENCH_ADMIN_SECRET = 'bench-bootstrap-admin-secret-0123456789';
 

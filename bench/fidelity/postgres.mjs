@@ -26,20 +26,15 @@ import { createRequire } from 'node:module';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BENCH_ADMIN_ROLES } from '../lib.mjs';
 import { startTollgate } from '../suites/postgres.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const work = process.env.TOLLGATE_FIDELITY_DIR ?? join(tmpdir(), 'tollgate-fidelity');
 const log = (line) => console.log(line);
 
-/** The fidelity run's policy: anyone the bootstrap admin is may connect; no guardrail, no masking. */
-const POLICY = `version: 1
-roles:
-  - name: admins
-    subjects: ['group:tollgate-admins', 'sa:bootstrap-admin']
-    connections: ['*']
-    verbs: [connect, exec, admin, 'audit:read', review]
-`;
+/** The fidelity run's policy: the bootstrap admin may connect; no guardrail, no masking. */
+const POLICY = BENCH_ADMIN_ROLES;
 
 const sh = (file, args, options = {}) => execFileSync(file, args, { encoding: 'utf8', ...options });
 const has = (bin) => {

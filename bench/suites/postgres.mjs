@@ -13,7 +13,7 @@ import { cpus, loadavg, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
-import { adminApi, BENCH_ADMIN_SECRET, spawnTollgate, summarize, table } from '../lib.mjs';
+import { adminApi, BENCH_ADMIN_ROLES, BENCH_ADMIN_SECRET, spawnTollgate, summarize, table } from '../lib.mjs';
 
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
@@ -25,13 +25,7 @@ const COPY_ROWS = Number(process.env.BENCH_PG_COPY_ROWS ?? 1024 * 1024);
 const QUERIES = Number(process.env.BENCH_PG_QUERIES ?? 2000);
 const WARMUP = 200;
 
-const POLICY = `version: 1
-roles:
-  - name: admins
-    subjects: ['group:tollgate-admins', 'sa:bootstrap-admin']
-    connections: ['*']
-    verbs: [connect, exec, admin, 'audit:read', review]
-guardrails:
+const POLICY = `${BENCH_ADMIN_ROLES}guardrails:
   - name: no-drop
     match: {protocol: postgres}
     deny: {statements: [DROP, TRUNCATE], message: dropping tables is not allowed here}

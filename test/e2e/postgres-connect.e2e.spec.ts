@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createAgent,
   createTestDatabase,
   loginDevUser,
+  runPsql,
   spawnAgent,
   spawnCli,
   spawnConnect,
@@ -61,22 +61,8 @@ describe('PostgreSQL through tollgate connect (gateway + agent + SCRAM target)',
   const processes: CliProcess[] = [];
   const cleanups: (() => unknown)[] = [];
 
-  const psql = (args: string[], input = '', atPort = port) =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(
-        'psql',
-        ['-h', '127.0.0.1', '-p', String(atPort), '-U', 'dev', '-d', 'app', '-X', '-At', ...args],
-        {
-          env: { ...process.env, PGPASSWORD: '', PGCONNECT_TIMEOUT: '20' },
-        },
-      );
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-      child.stdin.end(input);
-    });
+  const psql = (args: string[], input = '', atPort = port, env: Record<string, string> = {}) =>
+    runPsql(atPort, args, { user: 'dev', database: 'app', input, env });
 
   const sessionsOf = async (subjectLike: string) => {
     const list = await gateway.api<{ items: { id: string; subject: string }[] }>(
@@ -163,6 +149,30 @@ describe('PostgreSQL through tollgate connect (gateway + agent + SCRAM target)',
         expect.objectContaining({ command: 'select 2;', decision: 'allow' }),
       ]),
     );
+  });
+
+  it('denies a DO block (opaque code) and the server runs none of it; the session goes on', async () => {
+    const script = "do $$ begin execute 'drop table scratch'; end $$;\nselect 3;\n";
+    const result = await psql(['-v', 'VERBOSITY=verbose'], script);
+    expect(result.stdout).toBe('3\n');
+    expect(result.stderr).toContain(
+      'ERROR:  42501: DO is opaque code (what it runs cannot be inspected), denied by policy rule "no-drop"',
+    );
+    expect(cluster.sql("select count(*) from pg_tables where tablename = 'scratch'", 'app').trim()).toBe('1');
+  });
+
+  it("passes psql's start-up parameters (PGOPTIONS, PGDATESTYLE, PGTZ) through to the server", async () => {
+    const result = await psql(
+      ['-c', 'show intervalstyle', '-c', 'show datestyle', '-c', 'show timezone'],
+      '',
+      port,
+      {
+        PGOPTIONS: '-c intervalstyle=iso_8601',
+        PGDATESTYLE: 'ISO, DMY',
+        PGTZ: 'Asia/Tokyo',
+      },
+    );
+    expect(result).toMatchObject({ code: 0, stdout: 'iso_8601\nISO, DMY\nAsia/Tokyo\n' });
   });
 
   it('shows each statement with its decision, rows, bytes and time in `tollgate sessions show`', async () => {

@@ -26,3 +26,4 @@ export {
 export { echoTarget, replyAfterEofTarget, startTcpTarget, unusedPort, type TcpTarget } from './tcp-targets';
 export { startPostgresCluster, type PostgresCluster } from './postgres-cluster';
 export { CHROMIUM_PATH, launchChromium } from './browser';
+export { runPsql, type PsqlRun } from './psql';

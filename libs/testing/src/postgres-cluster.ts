@@ -16,6 +16,18 @@ export interface PostgresCluster {
   readonly password: string;
   /** Runs SQL as the superuser over the Unix socket (trusted), returning psql's unaligned output. */
   sql(statement: string, database?: string): string;
+  /** How a proxy reaches the cluster as `username` (default tg_scram) on `database` (default app), TLS off. */
+  target(
+    database?: string,
+    username?: string,
+  ): {
+    host: string;
+    port: number;
+    database: string;
+    username: string;
+    password: string;
+    tls: { mode: 'disable' };
+  };
   stop(): void;
 }
 
@@ -97,6 +109,14 @@ export async function startPostgresCluster(
     port,
     password,
     sql,
+    target: (database = 'app', username = 'tg_scram') => ({
+      host: '127.0.0.1',
+      port,
+      database,
+      username,
+      password,
+      tls: { mode: 'disable' },
+    }),
     stop() {
       if (stopped) return;
       stopped = true;

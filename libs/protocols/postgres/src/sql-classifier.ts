@@ -2,6 +2,7 @@ import { loadModule, parseSync } from 'libpg-query';
 import { findAll, names, text, walk, type Node } from './sql/ast';
 import { opaqueKinds } from './sql/opaque-code';
 import { statementType } from './sql/statement-type';
+import { whereRestricts } from './sql/where-restriction';
 
 /**
  * What a policy needs to know about one SQL statement. Produced by the real PostgreSQL parser
@@ -12,7 +13,10 @@ export interface SqlStatementFacts {
   readonly type: string;
   /** Tables (and other relations) the statement names, schema-qualified when written so. */
   readonly tables: readonly string[];
-  /** For UPDATE and DELETE: whether a WHERE clause restricts the rows. */
+  /**
+   * For UPDATE and DELETE: whether a WHERE clause restricts the rows (one that could be true for
+   * every row, such as `WHERE true` or `WHERE id = id`, does not: see sql/where-restriction.ts).
+   */
   readonly hasWhere: boolean;
   /** False when the statement can change data or schema (directly or through a nested statement). */
   readonly readOnly: boolean;
@@ -113,11 +117,25 @@ function classifyUncached(sql: string): SqlClassification {
     return { ok: false, error: error instanceof Error ? error.message : String(error) };
   }
   const statements: SqlStatementFacts[] = [];
-  for (const { stmt } of parsed.stmts ?? []) statements.push(...classifyStatement(stmt));
+  for (const { stmt } of parsed.stmts ?? []) statements.push(...classifyStatement(stmt, cteBodies(stmt)));
   return { ok: true, statements };
 }
 
-function classifyStatement(stmt: Node, nestedIn?: string): SqlStatementFacts[] {
+/** Every CTE of a statement by name (nested WITHs included), for telling what reads a table. */
+function cteBodies(stmt: Node): Map<string, Node[]> {
+  const ctes = new Map<string, Node[]>();
+  for (const cte of findAll(stmt, 'CommonTableExpr')) {
+    const name = text(cte['ctename']);
+    ctes.set(name, [...(ctes.get(name) ?? []), cte['ctequery'] as Node]);
+  }
+  return ctes;
+}
+
+function classifyStatement(
+  stmt: Node,
+  ctes: ReadonlyMap<string, Node[]>,
+  nestedIn?: string,
+): SqlStatementFacts[] {
   const [kind, body] = Object.entries(stmt)[0] as [string, Node];
   const type = statementType(kind, body);
   const nested: SqlStatementFacts[] = [];
@@ -125,12 +143,12 @@ function classifyStatement(stmt: Node, nestedIn?: string): SqlStatementFacts[] {
   // Statements hidden inside this one that run count as statements of their own.
   if (kind === 'ExplainStmt') {
     // EXPLAIN only plans its statement; EXPLAIN ANALYZE runs it.
-    if (explainExecutes(body)) nested.push(...classifyStatement(body['query'] as Node, type));
+    if (explainExecutes(body)) nested.push(...classifyStatement(body['query'] as Node, ctes, type));
   } else if (kind === 'PrepareStmt') {
     // What EXECUTE will run: decided now, and again from these facts at each EXECUTE.
-    nested.push(...classifyStatement(body['query'] as Node, type));
+    nested.push(...classifyStatement(body['query'] as Node, ctes, type));
   } else {
-    for (const inner of findNested(body)) nested.push(...classifyStatement(inner, type));
+    for (const inner of findNested(body)) nested.push(...classifyStatement(inner, ctes, type));
   }
 
   const cteNames = new Set(collectCteNames(body));
@@ -145,7 +163,10 @@ function classifyStatement(stmt: Node, nestedIn?: string): SqlStatementFacts[] {
   const facts: SqlStatementFacts = {
     type,
     tables: [...new Set(tables.filter((t) => !cteNames.has(t)))],
-    hasWhere: body['whereClause'] !== undefined,
+    hasWhere:
+      kind === 'UpdateStmt' || kind === 'DeleteStmt'
+        ? whereRestricts(kind, body, ctes)
+        : body['whereClause'] !== undefined,
     // Opaque code can do anything, writes included.
     readOnly: opaque.length === 0 && isReadOnly(type, body) && nested.every((n) => n.readOnly),
     ...(nestedIn ? { nestedIn } : {}),

@@ -4,20 +4,15 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { Masker } from '@tollgate/masking';
-import {
-  decideCommand,
-  maskingRulesFor,
-  parsePolicy,
-  type Policy,
-  type SqlCommandFacts,
-} from '@tollgate/policy';
+import { maskingRulesFor, parsePolicy } from '@tollgate/policy';
 import { startPostgresCluster, type PostgresCluster } from '@tollgate/testing';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { serializeStartupPacket } from '../frontend-message.serializer';
 import { CancelRegistry } from './cancel-registry';
-import type { CommandGate, GateVerdict, StatementOutcome } from './command-gate';
+import { PolicyGate } from '../test-support/policy-gate';
+import type { StatementOutcome } from './command-gate';
 import { runPostgresSession } from './postgres-session';
 import type { PostgresTargetSettings } from './target-settings';
 
@@ -40,28 +35,6 @@ masking:
 
 const subject = { subject: 'user:alice', groups: ['dev'], actorChain: [] };
 const connection = { name: 'pg-test', protocol: 'postgres', tags: { env: 'test' } };
-
-/** The gate the agent builds: the real policy engine; approvals come from the test as a reviewer would. */
-class PolicyGate implements CommandGate {
-  readonly decisions: string[] = [];
-  approve: ((verdict: GateVerdict) => void) | undefined;
-  constructor(private readonly policy: Policy) {}
-
-  async decide(
-    command: Parameters<CommandGate['decide']>[0],
-    notify: (message: string) => void,
-  ): Promise<GateVerdict> {
-    const facts: SqlCommandFacts = command.classification.ok
-      ? { kind: 'sql', statements: command.classification.statements }
-      : { kind: 'sql', statements: [], parseError: command.classification.error };
-    const decision = decideCommand(this.policy, { subject, connection, readOnly: false }, facts);
-    this.decisions.push(`${decision.decision} ${command.via}: ${command.text}`);
-    if (decision.decision === 'allow') return { allow: true };
-    if (decision.decision === 'deny') return { allow: false, message: decision.message };
-    notify(`Tollgate: "${decision.rule}" requires approval; waiting for a reviewer`);
-    return new Promise((resolve) => (this.approve = resolve));
-  }
-}
 
 describe('PostgreSQL session engine against a real server (SCRAM, MD5, cleartext)', () => {
   let cluster: PostgresCluster;

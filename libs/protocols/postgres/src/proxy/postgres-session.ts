@@ -320,7 +320,7 @@ function relay(
 
     const decide = async (text: string, via: SqlCommand['via']) => {
       // Text the server would read differently from the parser cannot be classified at all.
-      const issue = reading.issue();
+      const issue = reading.issue(text);
       const classification: SqlClassification =
         issue === undefined ? prepared.resolve(classifySql(text)) : { ok: false, error: issue };
       const verdict = await options.gate.decide({ text, via, classification }, notify);

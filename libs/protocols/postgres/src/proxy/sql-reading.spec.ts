@@ -12,26 +12,34 @@ const initial = new Map([
 ]);
 
 describe('SqlReadingState', () => {
+  const attack = "SELECT 'x\\'' ; DROP TABLE t; -- '";
+  const sjis = "SELECT 'ｱ' -- ﾃ";
+
   it('reads as the parser does with UTF-8 (or any ASCII-safe encoding) and standard strings', () => {
     const reading = new SqlReadingState(initial);
-    expect(reading.issue()).toBeUndefined();
+    expect(reading.issue(attack)).toBeUndefined();
     reading.parameterStatus('client_encoding', 'LATIN1');
-    expect(reading.issue()).toBeUndefined();
+    expect(reading.issue(sjis)).toBeUndefined();
   });
 
-  it('cannot read a session whose server reads backslashes or multi-byte characters differently', () => {
+  it('cannot read text the server reads differently: backslashes without standard strings, non-ASCII in SJIS-like encodings', () => {
     const reading = new SqlReadingState(initial);
     reading.parameterStatus('standard_conforming_strings', 'off');
-    expect(reading.issue()).toMatch(/^standard_conforming_strings is off/);
+    expect(reading.issue(attack)).toMatch(/^standard_conforming_strings is off/);
+    // Text without a backslash reads the same either way.
+    expect(reading.issue('SET standard_conforming_strings = on')).toBeUndefined();
     reading.parameterStatus('standard_conforming_strings', 'on');
     for (const encoding of ['SJIS', 'BIG5', 'GBK', 'UHC', 'GB18030', 'JOHAB', 'SHIFT_JIS_2004']) {
       reading.parameterStatus('client_encoding', encoding);
-      expect(reading.issue()).toBe(
+      expect(reading.issue(sjis)).toBe(
         `client_encoding ${encoding} can hide quotes and backslashes inside multi-byte characters`,
       );
+      expect(reading.issue("SET client_encoding = 'UTF8'")).toBeUndefined();
     }
     // Set at start-up or as a role default: known from the first ParameterStatus.
-    expect(new SqlReadingState(new Map([['standard_conforming_strings', 'off']])).issue()).toBeDefined();
+    expect(
+      new SqlReadingState(new Map([['standard_conforming_strings', 'off']])).issue(attack),
+    ).toBeDefined();
   });
 
   it('does not know how later text is read until the statement that may change it has completed', () => {
@@ -43,9 +51,10 @@ describe('SqlReadingState', () => {
     reading.syncPointSent();
     reading.readyForQuery();
     reading.readyForQuery();
-    expect(reading.issue()).toMatch(/^an earlier statement may change how the server reads SQL/);
+    expect(reading.issue(attack)).toMatch(/^an earlier statement may change how the server reads SQL/);
+    expect(reading.issue('SELECT 1')).toBeUndefined();
     reading.readyForQuery();
-    expect(reading.issue()).toBeUndefined();
+    expect(reading.issue(attack)).toBeUndefined();
   });
 
   it.each([
@@ -61,15 +70,15 @@ describe('SqlReadingState', () => {
     const reading = new SqlReadingState(initial);
     reading.forwarding(classifySql(sql));
     reading.syncPointSent();
-    expect(reading.issue()).toBeDefined();
+    expect(reading.issue(attack)).toBeDefined();
     reading.readyForQuery();
-    expect(reading.issue()).toBeUndefined();
+    expect(reading.issue(attack)).toBeUndefined();
   });
 
   it('ordinary statements leave it known', () => {
     const reading = new SqlReadingState(initial);
     reading.forwarding(classifySql("SELECT 1; SET work_mem = '1MB'; SET search_path = app"));
     reading.syncPointSent();
-    expect(reading.issue()).toBeUndefined();
+    expect(reading.issue(attack)).toBeUndefined();
   });
 });

@@ -12,9 +12,11 @@ const UNSAFE_CLIENT_ENCODINGS = new Set(['SJIS', 'SHIFT_JIS_2004', 'BIG5', 'GBK'
  * parses UTF-8 with standard_conforming_strings on; the server follows the session's settings, which
  * it reports in ParameterStatus however they were set (start-up, SET, role or database defaults, a
  * function). When they differ, the same text means other statements to the server than to the parser
- * (`'\'' ; DROP TABLE t; --'` is one string to one and a DROP to the other), so nothing can be
- * classified. A forwarded statement that may change them leaves the reading unknown until the
- * server's ReadyForQuery for it, which comes after its ParameterStatus.
+ * (`'\'' ; DROP TABLE t; --'` is one string to one and a DROP to the other), so such text cannot be
+ * classified. They differ only on text with a backslash (standard_conforming_strings off) or a
+ * non-ASCII character (an encoding whose multi-byte characters can end in an ASCII byte); other text
+ * reads the same either way. A forwarded statement that may change them leaves the reading unknown
+ * until the server's ReadyForQuery for it, which comes after its ParameterStatus.
  */
 export class SqlReadingState {
   private standardConformingStrings: string;
@@ -50,13 +52,15 @@ export class SqlReadingState {
       this.unknownUntil = this.sent + 1;
   }
 
-  /** Why SQL text cannot be classified now, or undefined when the server reads it as the parser does. */
-  issue(): string | undefined {
-    if (this.standardConformingStrings.toLowerCase() !== 'on')
+  /** Why `text` cannot be classified now, or undefined when the server reads it as the parser does. */
+  issue(text: string): string | undefined {
+    const backslash = text.includes('\\');
+    const nonAscii = /[\u0080-\u{10ffff}]/u.test(text);
+    if (backslash && this.standardConformingStrings.toLowerCase() !== 'on')
       return 'standard_conforming_strings is off in this session, so the server reads backslashes in strings differently from the parser';
-    if (UNSAFE_CLIENT_ENCODINGS.has(this.clientEncoding.toUpperCase()))
+    if (nonAscii && UNSAFE_CLIENT_ENCODINGS.has(this.clientEncoding.toUpperCase()))
       return `client_encoding ${this.clientEncoding} can hide quotes and backslashes inside multi-byte characters`;
-    if (this.received < this.unknownUntil)
+    if ((backslash || nonAscii) && this.received < this.unknownUntil)
       return 'an earlier statement may change how the server reads SQL (client_encoding, standard_conforming_strings); send this one after it has completed';
     return undefined;
   }
