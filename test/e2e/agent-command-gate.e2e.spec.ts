@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { Client } from 'pg';
@@ -50,6 +51,8 @@ function startLineAgent(grpcUrl: string, token: string, targetPort: number): { s
   const client = new AgentTunnelClient(new URL(grpcUrl).host, credentials.createInsecure());
   const metadata = new Metadata();
   metadata.set('authorization', `Bearer ${token}`);
+  // One agent process: the same instance key on its control stream and every session it attaches.
+  const instanceKey = randomBytes(32).toString('base64url');
   let enforced: { policy: Policy; version: number } = { policy: DEFAULT_POLICY, version: 0 };
   const control = client.control(metadata);
   control.on('error', () => undefined);
@@ -61,6 +64,7 @@ function startLineAgent(grpcUrl: string, token: string, targetPort: number): { s
         hostname: 'test',
         connectionNames: ['lines'],
         bundleVersion: '',
+        instanceKey,
       },
     },
   });
@@ -80,7 +84,7 @@ function startLineAgent(grpcUrl: string, token: string, targetPort: number): { s
     const send = (message: SessionUp) => void (!stream.writableEnded && stream.write(message));
     const toClient = (text: string | Buffer) =>
       send({ kind: { $case: 'frame', frame: { kind: { $case: 'data', data: Buffer.from(text) } } } });
-    send({ kind: { $case: 'attach', attach: { sessionId: request.sessionId } } });
+    send({ kind: { $case: 'attach', attach: { sessionId: request.sessionId, instanceKey } } });
     const target: Socket = tcpConnect({ host: '127.0.0.1', port: targetPort });
     const audit = new SessionAuditClient(send, { policyVersion: enforced.version });
     target.once('connect', () =>

@@ -53,7 +53,7 @@ describe('quickstart: `tollgate start` runs a local agent registered with its ga
     for (const cleanup of cleanups.splice(0)) cleanup();
   });
 
-  it('registers the agent once, keeps its token (0600) in the data dir, and reuses it after a restart', async () => {
+  it('registers the agent once, keeps its token (0600) in the data dir, and reuses it after a restart (and a SIGKILL)', async () => {
     const dir = makeTempDir();
     cleanups.push(dir.remove);
     const first = await startQuickstart(dir.path);
@@ -73,5 +73,13 @@ describe('quickstart: `tollgate start` runs a local agent registered with its ga
       headers: { authorization: `Bearer ${second.token}` },
     });
     expect(((await tokens.json()) as { items: unknown[] }).items).toHaveLength(1);
+
+    // Killed without a chance to clear its agent's presence: on the embedded store the gateway is
+    // the only replica, so the restarted process's agent (a new instance) is not taken for a second one.
+    await second.cli.stop('SIGKILL');
+    const third = await startQuickstart(dir.path);
+    running.push(third.cli);
+    await third.cli.waitFor(/"msg":"agent registered"/, 10_000);
+    expect(third.cli.output()).not.toContain('another instance of this agent');
   });
 });

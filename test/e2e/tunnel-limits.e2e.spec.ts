@@ -163,18 +163,21 @@ describe('bounded buffers and bad input (real processes)', () => {
     healthy.destroy();
   });
 
-  it('an agent cannot attach to a session that was not offered to it', async () => {
+  it('a process holding the agent token but not its instance cannot attach to a session', async () => {
     const intruder = rawOpen(gateway.grpcUrl, agentToken, '/tollgate.v1.AgentTunnel/Session');
     const status = streamStatus(intruder);
     intruder.write(
       Buffer.from(
         SessionUp.encode({
-          kind: { $case: 'attach', attach: { sessionId: '00000000-0000-4000-8000-000000000000' } },
+          kind: {
+            $case: 'attach',
+            attach: { sessionId: '00000000-0000-4000-8000-000000000000', instanceKey: 'k'.repeat(43) },
+          },
         }).finish(),
       ),
     );
     const result = await status;
     expect(result.code).toBe(grpc.status.PERMISSION_DENIED);
-    expect(result.details).toBe('no such session was offered to this agent');
+    expect(result.details).toMatch(/this agent instance does not hold the agent's control stream/);
   });
 });

@@ -30,9 +30,9 @@ export function startAgent(config: AgentConfig, logger?: Logger): RunningAgent {
 
 /** `tollgate agent`: runs until SIGTERM/SIGINT (drained); exit 1 on bad settings or a rejected token. */
 export async function runAgentProcess(overrides: AgentConfigOverrides): Promise<void> {
-  let config: AgentConfig;
+  let agent: RunningAgent;
   try {
-    config = loadAgentConfig(overrides);
+    agent = startAgent(loadAgentConfig(overrides));
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`tollgate agent: ${error.message}\n`);
@@ -42,7 +42,6 @@ export async function runAgentProcess(overrides: AgentConfigOverrides): Promise<
   }
   // A process of its own (not the quickstart's, which shares its heap with the gateway).
   tuneHeapForRelaying();
-  const agent = startAgent(config);
   // The first SIGTERM/SIGINT drains (open sessions finish, new ones go to other agents); a second
   // one ends everything at once.
   const signalled = () => void agent.shutdown();

@@ -55,7 +55,8 @@ export class SessionRunner {
 
   constructor(
     private readonly client: AgentTunnelWireClient,
-    private readonly token: string,
+    /** The agent token, and this process's instance key (a session attaches as the instance it was offered to). */
+    private readonly identity: { readonly token: string; readonly instanceKey: string },
     private readonly engines: EngineRegistry,
     private readonly connectTimeoutMs: number,
     private readonly maxSessions: number,
@@ -105,13 +106,18 @@ export class SessionRunner {
     this.starting++;
     const log = this.logger.child({ sessionId: request.sessionId, connection: spec.name });
     const metadata = new Metadata();
-    metadata.set('authorization', `Bearer ${this.token}`);
+    metadata.set('authorization', `Bearer ${this.identity.token}`);
     const stream = this.client.session(metadata);
     // A stream that fails before the relay takes over (gateway gone, session cancelled) means the
     // target connection, once open, is closed again instead of relayed.
     let failedEarly = false;
     stream.on('error', () => (failedEarly = true));
-    stream.write({ kind: { $case: 'attach', attach: { sessionId: request.sessionId } } });
+    stream.write({
+      kind: {
+        $case: 'attach',
+        attach: { sessionId: request.sessionId, instanceKey: this.identity.instanceKey },
+      },
+    });
     const commands = sessionCommands(spec, request, verb, enforced, (message) => {
       if (!stream.writableEnded && !stream.destroyed) stream.write(message);
     });

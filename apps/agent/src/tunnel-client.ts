@@ -1,10 +1,15 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
-import type { AgentConfig } from '@tollgate/config';
+import { ConfigError, type AgentConfig } from '@tollgate/config';
 import {
   AgentTunnelWireClient,
   ControlErrorCode,
+  gatewayChannelCredentials,
+  probeGatewayTls,
   Protocol,
+  type GatewayTrust,
   type AgentMessage,
   type Bundle,
   type GatewayMessage,
@@ -12,7 +17,7 @@ import {
 import { DEFAULT_POLICY, formatPolicyError, parsePolicy, type Policy } from '@tollgate/policy';
 import type { Logger } from 'pino';
 import { Backoff } from './backoff';
-import { channelCredentials, TUNNEL_CHANNEL_OPTIONS } from './channel-credentials';
+import { TUNNEL_CHANNEL_OPTIONS } from './tunnel-channel-options';
 import { EngineRegistry } from './engine-registry';
 import { SessionRunner } from './session-runner';
 import { AGENT_VERSION } from './version';
@@ -20,15 +25,33 @@ import { AGENT_VERSION } from './version';
 export type AgentState = 'connecting' | 'online' | 'stopped';
 
 /** Why one Control stream ended, and whether the agent may try again. */
-type ControlOutcome = { readonly fatal: boolean; readonly reason: string; readonly registered: boolean };
+interface ControlOutcome {
+  readonly fatal: boolean;
+  readonly reason: string;
+  readonly registered: boolean;
+  /** The gRPC status the stream ended with (UNAVAILABLE: the gateway could not be reached). */
+  readonly status?: GrpcStatus;
+  /** Another instance of this agent holds its stream: retry no sooner than this. */
+  readonly conflict?: { readonly retryAfterMs: number };
+}
+
+/** A refused instance retries no sooner than the gateway asks, and never in a tight loop. */
+const MIN_CONFLICT_RETRY_MS = 1_000;
 
 /**
  * The agent's tunnel: keeps one Control stream to the gateway (register, heartbeats, bundles,
  * session requests), reconnecting with jittered capped backoff; a rejected or revoked token stops
- * it for good (the same token will not work again).
+ * it for good (the same token will not work again), and so does a gateway certificate that will
+ * never verify (wrong pinned fingerprint, untrusted CA, wrong name, expired).
+ *
+ * Each agent process is one instance: it draws a secret `instanceKey` at start and sends it with
+ * every registration, so the gateway can tell this process reconnecting (its old stream is replaced)
+ * from a second process with the same token (refused while this one's stream is alive).
  */
 export class TunnelClient {
   private readonly client: AgentTunnelWireClient;
+  private readonly trust: GatewayTrust;
+  private readonly instanceKey = randomBytes(32).toString('base64url');
   private readonly sessions: SessionRunner;
   private readonly backoff: Backoff;
   private bundle: Bundle | undefined;
@@ -48,14 +71,18 @@ export class TunnelClient {
     private readonly logger: Logger,
     engines = new EngineRegistry(),
   ) {
+    this.trust = {
+      ...(config.caFile ? { ca: readCaFile(config.caFile) } : {}),
+      ...(config.gatewayFingerprint ? { fingerprint: config.gatewayFingerprint } : {}),
+    };
     this.client = new AgentTunnelWireClient(
       config.gateway.address,
-      channelCredentials(config.gateway, config.caFile),
+      gatewayChannelCredentials(config.gateway, this.trust),
       TUNNEL_CHANNEL_OPTIONS,
     );
     this.sessions = new SessionRunner(
       this.client,
-      config.token,
+      { token: config.token, instanceKey: this.instanceKey },
       engines,
       config.connectTimeoutMs,
       config.maxSessions,
@@ -74,9 +101,28 @@ export class TunnelClient {
         this.stop();
         return { fatal: true, reason: outcome.reason };
       }
+      const certificate = await this.certificateFailure(outcome);
+      if (certificate) {
+        this.logger.error(
+          { reason: certificate },
+          'the gateway certificate will never verify; not reconnecting',
+        );
+        this.stop();
+        return { fatal: true, reason: certificate };
+      }
       if (outcome.registered) this.backoff.reset();
-      const delay = this.backoff.next();
-      this.logger.warn({ reason: outcome.reason, retryInMs: delay }, 'control stream lost; reconnecting');
+      let delay: number;
+      if (outcome.conflict) {
+        const base = Math.max(MIN_CONFLICT_RETRY_MS, outcome.conflict.retryAfterMs);
+        delay = Math.round(base * (1 + Math.random() / 5));
+        this.logger.error(
+          { reason: outcome.reason, retryInMs: delay },
+          'another instance of this agent is connected; this one is refused while that one is alive',
+        );
+      } else {
+        delay = this.backoff.next();
+        this.logger.warn({ reason: outcome.reason, retryInMs: delay }, 'control stream lost; reconnecting');
+      }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, delay);
         this.wake = () => {
@@ -116,6 +162,18 @@ export class TunnelClient {
     this.stop();
   }
 
+  /**
+   * After a stream that could not reach a TLS gateway: whether the gateway's certificate will never
+   * verify (checked with one TLS handshake, the same checks as the channel's), and why.
+   */
+  private async certificateFailure(outcome: ControlOutcome): Promise<string | undefined> {
+    if (!this.config.gateway.tls || outcome.registered || outcome.status !== GrpcStatus.UNAVAILABLE) {
+      return undefined;
+    }
+    const verdict = await probeGatewayTls(this.config.gateway, this.trust);
+    return !verdict.ok && verdict.permanent ? verdict.reason : undefined;
+  }
+
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
@@ -134,15 +192,22 @@ export class TunnelClient {
       this.current = call;
       let registered = false;
       let fatalReason: string | undefined;
+      let conflict: { retryAfterMs: number; message: string } | undefined;
       let heartbeat: NodeJS.Timeout | undefined;
       let lastHeard = Date.now();
       const send = (message: AgentMessage) => {
         if (!call.writableEnded) call.write(message);
       };
-      const finish = (reason: string) => {
+      const finish = (reason: string, status?: GrpcStatus) => {
         clearInterval(heartbeat);
         this.state = this.stopped ? 'stopped' : 'connecting';
-        resolve({ fatal: fatalReason !== undefined, reason: fatalReason ?? reason, registered });
+        resolve({
+          fatal: fatalReason !== undefined,
+          reason: fatalReason ?? conflict?.message ?? reason,
+          registered,
+          ...(status === undefined ? {} : { status }),
+          ...(conflict ? { conflict } : {}),
+        });
       };
 
       send({
@@ -153,6 +218,7 @@ export class TunnelClient {
             hostname: hostname(),
             connectionNames: this.bundle?.connections.map((c) => c.name) ?? [],
             bundleVersion: this.bundle?.version ?? '',
+            instanceKey: this.instanceKey,
           },
         },
       });
@@ -161,10 +227,13 @@ export class TunnelClient {
         lastHeard = Date.now();
         switch (message.kind?.$case) {
           case 'registered': {
-            const { agentName, heartbeatIntervalMs } = message.kind.registered;
+            const { agentName, heartbeatIntervalMs, instanceId } = message.kind.registered;
             registered = true;
             this.state = 'online';
-            this.logger.info({ agent: agentName, gateway: this.config.gateway.address }, 'agent registered');
+            this.logger.info(
+              { agent: agentName, instance: instanceId, gateway: this.config.gateway.address },
+              'agent registered',
+            );
             heartbeat = setInterval(() => {
               if (Date.now() - lastHeard > heartbeatIntervalMs * 3) {
                 this.logger.warn('no answer from the gateway for 3 heartbeats');
@@ -201,8 +270,12 @@ export class TunnelClient {
             this.sessions.abort(message.kind.closeSession.sessionId);
             return;
           case 'error': {
-            const { code, message: text } = message.kind.error;
+            const { code, message: text, retryAfterMs } = message.kind.error;
             if (code === ControlErrorCode.TOKEN_REVOKED) fatalReason = text || 'agent token revoked';
+            if (code === ControlErrorCode.INSTANCE_CONFLICT) {
+              conflict = { retryAfterMs, message: text || 'another instance of this agent is connected' };
+              return;
+            }
             this.logger.warn({ code: ControlErrorCode[code], message: text }, 'gateway reported a problem');
             return;
           }
@@ -212,7 +285,7 @@ export class TunnelClient {
       });
       call.on('error', (error: ServiceError) => {
         if (error.code === GrpcStatus.UNAUTHENTICATED) fatalReason ??= error.details;
-        finish(`${GrpcStatus[error.code] ?? error.code}: ${error.details}`);
+        finish(`${GrpcStatus[error.code] ?? error.code}: ${error.details}`, error.code);
       });
       call.on('end', () => finish('the gateway ended the control stream'));
     });
@@ -268,4 +341,14 @@ const TARGET_CASES: Partial<Record<Protocol, string>> = {
 
 function targetMatches(protocol: Protocol, targetCase: string | undefined): boolean {
   return TARGET_CASES[protocol] === targetCase;
+}
+
+function readCaFile(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new ConfigError([
+      `--ca-file (or TOLLGATE_AGENT_CA_FILE): cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`,
+    ]);
+  }
 }

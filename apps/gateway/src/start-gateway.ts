@@ -1,7 +1,10 @@
 import 'reflect-metadata';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { GatewayConfig } from '@tollgate/config';
+import { ConfigError, type GatewayConfig } from '@tollgate/config';
+import { formatFingerprint } from '@tollgate/proto';
 import { openStore, type Store } from '@tollgate/store';
 import type { Logger } from 'pino';
 import { createLogger, NestPinoLogger } from './common/logging/logger';
@@ -20,6 +23,11 @@ export interface RunningGateway {
   readonly httpUrl: string;
   /** host:port of the gRPC endpoint for agents and clients. */
   readonly grpcAddress: string;
+  /**
+   * With TLS on the gRPC endpoint: its certificate's SHA-256 fingerprint (`sha256:AB:CD:...`),
+   * which agents and `tollgate connect` can pin with --gateway-fingerprint.
+   */
+  readonly grpcFingerprint?: string;
   readonly store: string;
   readonly logger: Logger;
   /** The development identity provider (demo users), when TOLLGATE_DEV_IDP is on. */
@@ -48,6 +56,7 @@ export async function startGateway(
   });
   let grpc: RunningGrpcServer | undefined;
   try {
+    const grpcFingerprint = config.grpcTlsCert ? certificateFingerprint(config.grpcTlsCert) : undefined;
     grpc = await startGrpcServer(
       config.host,
       config.grpcPort,
@@ -56,7 +65,7 @@ export async function startGateway(
         ? { certFile: config.grpcTlsCert, keyFile: config.grpcTlsKey }
         : undefined,
     );
-    return await startHttp(config, store, grpc, logger);
+    return await startHttp(config, store, grpc, logger, grpcFingerprint);
   } catch (error) {
     await grpc?.close(0);
     await store.close();
@@ -69,6 +78,7 @@ async function startHttp(
   store: Store,
   grpc: RunningGrpcServer,
   logger: Logger,
+  grpcFingerprint: string | undefined,
 ): Promise<RunningGateway> {
   const metrics = new MetricsService();
   const adapter = new FastifyAdapter({
@@ -111,7 +121,13 @@ async function startHttp(
     throw error;
   });
   logger.info(
-    { httpUrl, grpcAddress: grpc.address, store: store.describe, version: GATEWAY_VERSION },
+    {
+      httpUrl,
+      grpcAddress: grpc.address,
+      ...(grpcFingerprint ? { grpcFingerprint } : {}),
+      store: store.describe,
+      version: GATEWAY_VERSION,
+    },
     'gateway listening',
   );
 
@@ -139,6 +155,7 @@ async function startHttp(
   return {
     httpUrl,
     grpcAddress: grpc.address,
+    ...(grpcFingerprint ? { grpcFingerprint } : {}),
     store: store.describe,
     logger,
     devIdp: identity.devIdp,
@@ -146,4 +163,15 @@ async function startHttp(
     resolve,
     close,
   };
+}
+
+/** The SHA-256 fingerprint of the certificate the gRPC endpoint presents (the first in the file). */
+function certificateFingerprint(certFile: string): string {
+  try {
+    return formatFingerprint(new X509Certificate(readFileSync(certFile)).fingerprint256);
+  } catch (error) {
+    throw new ConfigError([
+      `--grpc-tls-cert (or TOLLGATE_GRPC_TLS_CERT): cannot read a PEM certificate from ${certFile}: ${error instanceof Error ? error.message : String(error)}`,
+    ]);
+  }
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CERTIFICATE_FINGERPRINT_EXPECTED, certificateFingerprint } from './certificate-fingerprint';
 import { ConfigError } from './config.error';
 import { readSettings, type Environment, type SettingOverrides, type SettingValues } from './config-source';
 import { logFormat, logLevel, positiveInt } from './setting-schemas';
@@ -33,6 +34,12 @@ export const agentSettings = {
     flag: '--ca-file',
     schema: z.string().min(1).optional(),
     expected: 'a PEM file of CA certificates that sign the gateway certificate (default: system roots)',
+  },
+  gatewayFingerprint: {
+    env: 'TOLLGATE_AGENT_GATEWAY_FINGERPRINT',
+    flag: '--gateway-fingerprint',
+    schema: certificateFingerprint,
+    expected: CERTIFICATE_FINGERPRINT_EXPECTED,
   },
   connectTimeoutMs: {
     env: 'TOLLGATE_AGENT_TARGET_CONNECT_TIMEOUT_MS',
@@ -80,6 +87,12 @@ export function loadAgentConfig(overrides: AgentConfigOverrides = {}, env?: Envi
     throw new ConfigError([
       `--gateway (or TOLLGATE_AGENT_GATEWAY): plain text to ${config.gateway.host} would expose the agent token; ` +
         'use https:// or pass --insecure (TOLLGATE_AGENT_INSECURE=true)',
+    ]);
+  }
+  if (config.gatewayFingerprint && !config.gateway.tls) {
+    throw new ConfigError([
+      '--gateway-fingerprint (or TOLLGATE_AGENT_GATEWAY_FINGERPRINT): pins the TLS certificate of the gateway, ' +
+        'but --gateway (or TOLLGATE_AGENT_GATEWAY) is a plain-text http:// URL; use https://',
     ]);
   }
   return config;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CERTIFICATE_FINGERPRINT_EXPECTED, certificateFingerprint } from './certificate-fingerprint';
 import { ConfigError } from './config.error';
 import { readSettings, type Environment, type SettingOverrides, type SettingValues } from './config-source';
 import { isLoopbackHost, tunnelEndpoint } from './tunnel-endpoint';
@@ -33,6 +34,12 @@ export const connectSettings = {
     schema: z.string().min(1).optional(),
     expected: 'a PEM file of CA certificates that sign the gateway certificate (default: system roots)',
   },
+  gatewayFingerprint: {
+    env: 'TOLLGATE_GATEWAY_FINGERPRINT',
+    flag: '--gateway-fingerprint',
+    schema: certificateFingerprint,
+    expected: CERTIFICATE_FINGERPRINT_EXPECTED,
+  },
 } as const;
 
 export type ConnectConfig = SettingValues<typeof connectSettings>;
@@ -44,6 +51,12 @@ export function loadConnectConfig(overrides: ConnectConfigOverrides = {}, env?: 
     throw new ConfigError([
       `--grpc (or TOLLGATE_GRPC_URL): plain text to ${config.grpcUrl.host} would expose your token; ` +
         'use https:// or pass --insecure',
+    ]);
+  }
+  if (config.gatewayFingerprint && !config.grpcUrl.tls) {
+    throw new ConfigError([
+      '--gateway-fingerprint (or TOLLGATE_GATEWAY_FINGERPRINT): pins the TLS certificate of the gateway, ' +
+        'but --grpc (or TOLLGATE_GRPC_URL) is a plain-text http:// URL; use https://',
     ]);
   }
   return config;

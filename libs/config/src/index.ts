@@ -17,5 +17,6 @@ export type { AgentConfig, AgentConfigOverrides } from './agent.config';
 export { connectSettings, loadConnectConfig } from './connect.config';
 export type { ConnectConfig, ConnectConfigOverrides } from './connect.config';
 export { isLoopbackHost, type TunnelEndpoint } from './tunnel-endpoint';
+export { parseCertificateFingerprint, type CertificateFingerprint } from './certificate-fingerprint';
 export { resolveSecretReference, SecretReferenceError } from './secret-reference';
 export { decodeStoreKey } from './store-key';

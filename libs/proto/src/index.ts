@@ -11,3 +11,4 @@ export * from './tunnel-wire';
 export * from './relay-heap';
 export * from './grpc-in-place-framing';
 export * from './session-verb';
+export * from './gateway-tls';

@@ -34,14 +34,19 @@ const gatewaySamples: Record<GatewayCase, GatewayMessage> = {
   registered: {
     kind: {
       $case: 'registered',
-      registered: { agentId: 'agt_01J9', agentName: 'edge-eu-1', heartbeatIntervalMs: 10_000 },
+      registered: {
+        agentId: 'agt_01J9',
+        agentName: 'edge-eu-1',
+        heartbeatIntervalMs: 10_000,
+        instanceId: '3f9a0c11d2e4b5a6c7d8e9f0',
+      },
     },
   },
   heartbeatAck: { kind: { $case: 'heartbeatAck', heartbeatAck: {} } },
   error: {
     kind: {
       $case: 'error',
-      error: { code: ControlErrorCode.TOKEN_REVOKED, message: 'agent token revoked' },
+      error: { code: ControlErrorCode.INSTANCE_CONFLICT, message: 'another instance', retryAfterMs: 5_000 },
     },
   },
   bundle: {

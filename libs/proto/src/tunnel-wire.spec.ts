@@ -132,7 +132,9 @@ describe('wire definitions', () => {
   });
 
   it('the gateway still decodes control messages and rejects malformed ones', () => {
-    const attach: SessionUp = { kind: { $case: 'attach', attach: { sessionId: 's1' } } };
+    const attach: SessionUp = {
+      kind: { $case: 'attach', attach: { sessionId: 's1', instanceKey: 'k'.repeat(43) } },
+    };
     expect(
       AgentTunnelRelayWire.session.requestDeserialize(Buffer.from(SessionUp.encode(attach).finish())),
     ).toEqual(attach);

@@ -27,3 +27,4 @@ export { echoTarget, replyAfterEofTarget, startTcpTarget, unusedPort, type TcpTa
 export { startPostgresCluster, type PostgresCluster } from './postgres-cluster';
 export { CHROMIUM_PATH, launchChromium } from './browser';
 export { runPsql, type PsqlRun } from './psql';
+export { makeCertificate, type TestCertificate } from './tls-certificates';

@@ -6,6 +6,7 @@ interface AgentFlags {
   token?: string;
   insecure?: boolean;
   caFile?: string;
+  gatewayFingerprint?: string;
   logLevel?: string;
   logFormat?: string;
 }
@@ -20,6 +21,12 @@ export function agentCommand(): Command {
     .addOption(new Option('--token <token>', 'agent token (prefer TOLLGATE_AGENT_TOKEN: flags show in ps)'))
     .addOption(new Option('--insecure', 'allow plain text to a gateway that is not on loopback'))
     .addOption(new Option('--ca-file <file>', 'CA certificates for the gateway (default: system roots)'))
+    .addOption(
+      new Option(
+        '--gateway-fingerprint <sha256>',
+        "pin the gateway's TLS certificate: sha256:AB:CD:... (or TOLLGATE_AGENT_GATEWAY_FINGERPRINT)",
+      ),
+    )
     .addOption(new Option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent'))
     .addOption(new Option('--log-format <format>', 'json|pretty'))
     .action(async (flags: AgentFlags) => {
@@ -28,6 +35,7 @@ export function agentCommand(): Command {
         token: flags.token,
         insecure: flags.insecure,
         caFile: flags.caFile,
+        gatewayFingerprint: flags.gatewayFingerprint,
         logLevel: flags.logLevel,
         logFormat: flags.logFormat,
       });

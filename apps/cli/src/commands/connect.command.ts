@@ -3,6 +3,7 @@ import { ConfigError, loadConnectConfig } from '@tollgate/config';
 import { GATEWAY_VERSION } from '@tollgate/gateway';
 import { defaultLocalPort } from '../connect/default-port';
 import { startLocalListener } from '../connect/local-listener';
+import { checkGatewayCertificate } from '../connect/tunnel-session';
 import { currentAccessToken, NotLoggedInError } from '../credentials/access-token';
 
 interface ConnectFlags {
@@ -10,6 +11,7 @@ interface ConnectFlags {
   grpc?: string;
   insecure?: boolean;
   caFile?: string;
+  gatewayFingerprint?: string;
 }
 
 /** `tollgate connect NAME`: a local listener that tunnels each accepted socket to the connection. */
@@ -28,6 +30,12 @@ export function connectCommand(): Command {
     )
     .addOption(new Option('--insecure', 'allow plain text to a gateway that is not on loopback'))
     .addOption(new Option('--ca-file <file>', 'CA certificates for the gateway (default: system roots)'))
+    .addOption(
+      new Option(
+        '--gateway-fingerprint <sha256>',
+        "pin the gateway's TLS certificate: sha256:AB:CD:... (or TOLLGATE_GATEWAY_FINGERPRINT)",
+      ),
+    )
     .action(async (name: string, flags: ConnectFlags) => {
       let token: string | undefined;
       let config;
@@ -37,6 +45,7 @@ export function connectCommand(): Command {
           grpcUrl: flags.grpc,
           insecure: flags.insecure,
           caFile: flags.caFile,
+          gatewayFingerprint: flags.gatewayFingerprint,
         });
         token = await currentAccessToken();
       } catch (error) {
@@ -55,6 +64,7 @@ export function connectCommand(): Command {
       const report = (line: string) => process.stderr.write(`${line}\n`);
       let port: number;
       try {
+        await checkGatewayCertificate(config);
         port = config.port ?? (await defaultLocalPort(name, token, report));
       } catch (error) {
         process.stderr.write(`tollgate connect: ${error instanceof Error ? error.message : String(error)}\n`);

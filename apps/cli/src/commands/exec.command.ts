@@ -9,7 +9,13 @@ import {
   runSimpleQuery,
   type ResultFormat,
 } from '@tollgate/protocol-postgres';
-import { describeFailure, clientCodec, openTunnelSession, tunnelClient } from '../connect/tunnel-session';
+import {
+  checkGatewayCertificate,
+  clientCodec,
+  describeFailure,
+  openTunnelSession,
+  tunnelClient,
+} from '../connect/tunnel-session';
 import { currentAccessToken } from '../credentials/access-token';
 import { runClientCommand } from './run-client-command';
 
@@ -20,6 +26,7 @@ interface ExecFlags {
   grpc?: string;
   insecure?: boolean;
   caFile?: string;
+  gatewayFingerprint?: string;
 }
 
 /**
@@ -41,6 +48,12 @@ export function execCommand(): Command {
     )
     .addOption(new Option('--insecure', 'allow plain text to a gateway that is not on loopback'))
     .addOption(new Option('--ca-file <file>', 'CA certificates for the gateway (default: system roots)'))
+    .addOption(
+      new Option(
+        '--gateway-fingerprint <sha256>',
+        "pin the gateway's TLS certificate: sha256:AB:CD:... (or TOLLGATE_GATEWAY_FINGERPRINT)",
+      ),
+    )
     .action((name: string, flags: ExecFlags) =>
       runClientCommand('exec', async () => {
         if ((flags.command === undefined) === (flags.file === undefined)) {
@@ -51,8 +64,10 @@ export function execCommand(): Command {
           grpcUrl: flags.grpc,
           insecure: flags.insecure,
           caFile: flags.caFile,
+          gatewayFingerprint: flags.gatewayFingerprint,
         });
         const token = await currentAccessToken();
+        await checkGatewayCertificate(config);
         const client = tunnelClient(config);
         try {
           const outcome = await openTunnelSession(client, {

@@ -10,11 +10,22 @@ import { LOCAL_AGENT_NAME, localAgentToken, type RunningGateway } from '@tollgat
 export function startLocalAgent(gateway: RunningGateway, overrides: GatewayConfigOverrides): void {
   const log = gateway.logger.child({ component: 'local-agent' });
   const run = async () => {
-    const { dataDir } = loadGatewayConfig(overrides);
+    const { dataDir, grpcTlsCert } = loadGatewayConfig(overrides);
     mkdirSync(dataDir, { recursive: true });
     const token = await localAgentToken(gateway, dataDir);
     const port = gateway.grpcAddress.slice(gateway.grpcAddress.lastIndexOf(':') + 1);
-    const config = loadAgentConfig({ gateway: `http://127.0.0.1:${port}`, token }, {});
+    // With TLS on the gRPC endpoint, the agent trusts exactly the gateway's own certificate.
+    const config = loadAgentConfig(
+      grpcTlsCert && gateway.grpcFingerprint
+        ? {
+            gateway: `https://127.0.0.1:${port}`,
+            token,
+            caFile: grpcTlsCert,
+            gatewayFingerprint: gateway.grpcFingerprint,
+          }
+        : { gateway: `http://127.0.0.1:${port}`, token },
+      {},
+    );
     const agent = startAgent(config, log);
     process.stdout.write(
       `  agent     "${LOCAL_AGENT_NAME}" (assign connections to it with "agents": ["${LOCAL_AGENT_NAME}"])\n`,

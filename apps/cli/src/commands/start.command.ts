@@ -26,6 +26,9 @@ function printBanner(gateway: RunningGateway): void {
       `  API       ${gateway.httpUrl}/api/v1   (OpenAPI: ${gateway.httpUrl}/api/v1/openapi.json)`,
       `  health    ${gateway.httpUrl}/healthz   metrics: ${gateway.httpUrl}/metrics`,
       `  gRPC      ${gateway.grpcAddress}   (agents and clients)`,
+      ...(gateway.grpcFingerprint
+        ? [`  TLS       certificate ${gateway.grpcFingerprint}   (pin it with --gateway-fingerprint)`]
+        : []),
       `  store     ${gateway.store}`,
       ...(gateway.devIdp
         ? [

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { credentials, Metadata, type ChannelCredentials, type ClientDuplexStream } from '@grpc/grpc-js';
+import { Metadata, type ClientDuplexStream } from '@grpc/grpc-js';
 import type { ConnectConfig } from '@tollgate/config';
 import {
   ClientTunnelWireClient,
   encodeDataEnvelope,
+  gatewayChannelCredentials,
+  probeGatewayTls,
   installInPlaceGrpcFraming,
   ENVELOPE_FRAME_FIELD,
   OpenFailureCode,
@@ -12,6 +14,7 @@ import {
   type SessionVerbName,
   type ClientDown,
   type ClientUp,
+  type GatewayTrust,
   type OpenResult_Failed,
   type OpenResult_Opened,
 } from '@tollgate/proto';
@@ -59,17 +62,49 @@ export function describeFailure(connectionName: string, failed: OpenResult_Faile
 export function tunnelClient(config: ConnectConfig): ClientTunnelWireClient {
   tuneHeapForRelaying();
   installInPlaceGrpcFraming();
-  return new ClientTunnelWireClient(config.grpcUrl.address, channelCredentials(config), {
-    'grpc.keepalive_time_ms': 20_000,
-    'grpc.keepalive_timeout_ms': 10_000,
-    // Per-stream HTTP/2 receive window (the default 64 KiB caps a session at tens of MB/s).
-    'grpc-node.flow_control_window': 4 * 1024 * 1024,
-  });
+  return new ClientTunnelWireClient(
+    config.grpcUrl.address,
+    gatewayChannelCredentials(config.grpcUrl, gatewayTrust(config)),
+    {
+      'grpc.keepalive_time_ms': 20_000,
+      'grpc.keepalive_timeout_ms': 10_000,
+      // Per-stream HTTP/2 receive window (the default 64 KiB caps a session at tens of MB/s).
+      'grpc-node.flow_control_window': 4 * 1024 * 1024,
+    },
+  );
 }
 
-function channelCredentials(config: ConnectConfig): ChannelCredentials {
-  if (!config.grpcUrl.tls) return credentials.createInsecure();
-  return credentials.createSsl(config.caFile ? readFileSync(config.caFile) : null);
+/** The CA file and pinned fingerprint the gateway's certificate is checked against. */
+function gatewayTrust(config: ConnectConfig): GatewayTrust {
+  let ca: Buffer | undefined;
+  if (config.caFile) {
+    try {
+      ca = readFileSync(config.caFile);
+    } catch (error) {
+      throw new Error(
+        `--ca-file (or TOLLGATE_CA_FILE): cannot read ${config.caFile}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
+  return {
+    ...(ca ? { ca } : {}),
+    ...(config.gatewayFingerprint ? { fingerprint: config.gatewayFingerprint } : {}),
+  };
+}
+
+/**
+ * For a TLS gateway: throws when its certificate will never verify (pinned fingerprint, CA, name,
+ * validity), so the command stops with the reason instead of failing every session. A gateway
+ * that cannot be reached right now is not an error here.
+ */
+export async function checkGatewayCertificate(config: ConnectConfig): Promise<void> {
+  if (!config.grpcUrl.tls) return;
+  const verdict = await probeGatewayTls(config.grpcUrl, gatewayTrust(config));
+  if (!verdict.ok && verdict.permanent) {
+    throw new Error(
+      `${config.grpcUrl.address}: the gateway's TLS certificate will never verify: ${verdict.reason}`,
+    );
+  }
 }
 
 export type OpenOutcome =

@@ -7,15 +7,19 @@ interface AgentRow {
   status: string;
   version: string | null;
   hostname: string | null;
+  address: string | null;
+  instance: string | null;
   lastSeenAt: string | null;
   bundleVersion: string | null;
   connections: { name: string }[];
 }
 
-/** `tollgate admin agents list`: agents with status, last seen, version and bundle. */
+/** `tollgate admin agents list`: agents with status, last seen, version, host, instance and bundle. */
 export function agentsListCommand(): Command {
   return new Command('list')
-    .description('list agents: online/offline, last seen, version, bundle version, connections')
+    .description(
+      'list agents: online/offline, last seen, version, host, address and instance (while online), bundle version, connections',
+    )
     .option('--json', 'print the API response as JSON')
     .action((flags: { json?: boolean }, command: Command) =>
       runAdmin(command, async (api: ApiClient) => {
@@ -30,10 +34,15 @@ export function agentsListCommand(): Command {
           a.lastSeenAt ?? '-',
           a.version ?? '-',
           a.hostname ?? '-',
+          a.address ?? '-',
+          a.instance ?? '-',
           a.bundleVersion ?? '-',
           a.connections.map((c) => c.name).join(',') || '-',
         ]);
-        printTable(['NAME', 'STATUS', 'LAST SEEN', 'VERSION', 'HOST', 'BUNDLE', 'CONNECTIONS'], rows);
+        printTable(
+          ['NAME', 'STATUS', 'LAST SEEN', 'VERSION', 'HOST', 'ADDRESS', 'INSTANCE', 'BUNDLE', 'CONNECTIONS'],
+          rows,
+        );
       }),
     );
 }

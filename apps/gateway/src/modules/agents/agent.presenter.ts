@@ -1,16 +1,11 @@
 import type { Prisma } from '@tollgate/store';
+import { AGENT_LIVENESS_WINDOW_MS } from '../tunnel/agent-presence';
 
 export const agentInclude = {
   connections: { include: { connection: { select: { id: true, name: true } } } },
 } satisfies Prisma.AgentInclude;
 
 type AgentRow = Prisma.AgentGetPayload<{ include: typeof agentInclude }>;
-
-/**
- * An agent is online while a replica holds its control stream and its heartbeats keep arriving
- * within this window (a replica that died without saying so stops refreshing `lastSeenAt`).
- */
-export const AGENT_ONLINE_WINDOW_MS = 20_000;
 
 export interface AgentView {
   id: string;
@@ -20,6 +15,10 @@ export interface AgentView {
   status: 'online' | 'offline';
   version: string | null;
   hostname: string | null;
+  /** The agent process holding its stream (a hash of its secret instance key), while online. */
+  instance: string | null;
+  /** Where that stream comes from (ip:port as the gateway saw it), while online. */
+  address: string | null;
   lastSeenAt: string | null;
   bundleVersion: string | null;
   connections: { id: string; name: string }[];
@@ -28,14 +27,17 @@ export interface AgentView {
 }
 
 export function presentAgent(row: AgentRow, now = Date.now()): AgentView {
+  const status = agentStatus(row, now);
   return {
     id: row.id,
     name: row.name,
     description: row.description,
     labels: row.labels as Record<string, string>,
-    status: agentStatus(row, now),
+    status,
     version: row.version,
     hostname: row.hostname,
+    instance: status === 'online' ? row.instanceId : null,
+    address: status === 'online' ? row.address : null,
     lastSeenAt: row.lastSeenAt?.toISOString() ?? null,
     bundleVersion: row.bundleVersion,
     connections: row.connections
@@ -46,8 +48,12 @@ export function presentAgent(row: AgentRow, now = Date.now()): AgentView {
   };
 }
 
+/**
+ * An agent is online while a replica holds its control stream and its heartbeats keep arriving
+ * within the liveness window (a replica that died without saying so stops refreshing `lastSeenAt`).
+ */
 function agentStatus(row: AgentRow, now: number): AgentView['status'] {
-  if (row.connectedTo && row.lastSeenAt && now - row.lastSeenAt.getTime() < AGENT_ONLINE_WINDOW_MS) {
+  if (row.connectedTo && row.lastSeenAt && now - row.lastSeenAt.getTime() < AGENT_LIVENESS_WINDOW_MS) {
     return 'online';
   }
   return 'offline';

@@ -2,6 +2,8 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@ne
 import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ValidationPipe } from '../../common/validation/validation.pipe';
 import { problemResponse, requestSchema } from '../../openapi/json-schema';
+import { CurrentPrincipal } from '../identity/http/current-principal.decorator';
+import type { Principal } from '../identity/principal';
 import type { AgentView } from './agent.presenter';
 import type { AgentTokenView } from './agent-token.presenter';
 import {
@@ -42,9 +44,10 @@ export class AgentsController {
   @ApiBody({ schema: requestSchema(createAgentSchema) })
   @ApiResponse({ status: 409, ...problemResponse })
   create(
+    @CurrentPrincipal() principal: Principal,
     @Body(ValidationPipe.of(createAgentSchema)) body: CreateAgentInput,
   ): Promise<AgentView & { token: string }> {
-    return this.createAgent.execute(body);
+    return this.createAgent.execute(body, principal);
   }
 
   @Get()
@@ -76,8 +79,8 @@ export class AgentsController {
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete an agent (its connections stay, unassigned from it)' })
   @ApiResponse({ status: 404, ...problemResponse })
-  async remove(@Param('ref') ref: string): Promise<void> {
-    await this.deleteAgent.execute(ref);
+  async remove(@CurrentPrincipal() principal: Principal, @Param('ref') ref: string): Promise<void> {
+    await this.deleteAgent.execute(ref, principal);
   }
 
   @Post(':ref/tokens')
@@ -88,10 +91,11 @@ export class AgentsController {
   @ApiBody({ schema: requestSchema(issueAgentTokenSchema) })
   @ApiResponse({ status: 404, ...problemResponse })
   issue(
+    @CurrentPrincipal() principal: Principal,
     @Param('ref') ref: string,
     @Body(ValidationPipe.of(issueAgentTokenSchema)) body: IssueAgentTokenInput,
   ): Promise<IssuedAgentToken> {
-    return this.issueToken.execute(ref, body);
+    return this.issueToken.execute(ref, body, principal);
   }
 
   @Get(':ref/tokens')
@@ -105,7 +109,11 @@ export class AgentsController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Revoke an agent token (by id or prefix); its live streams are cut at once' })
   @ApiResponse({ status: 404, ...problemResponse })
-  revoke(@Param('ref') ref: string, @Param('token') token: string): Promise<AgentTokenView> {
-    return this.revokeToken.execute(ref, token);
+  revoke(
+    @CurrentPrincipal() principal: Principal,
+    @Param('ref') ref: string,
+    @Param('token') token: string,
+  ): Promise<AgentTokenView> {
+    return this.revokeToken.execute(ref, token, principal);
   }
 }

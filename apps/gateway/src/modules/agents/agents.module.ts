@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AgentTokenAudit } from './agent-token-audit';
 import { AgentsController } from './agents.controller';
 import { CreateAgentUseCase } from './usecases/create-agent.usecase';
 import { DeleteAgentUseCase } from './usecases/delete-agent.usecase';
@@ -13,6 +14,7 @@ import { UpdateAgentUseCase } from './usecases/update-agent.usecase';
 @Module({
   controllers: [AgentsController],
   providers: [
+    AgentTokenAudit,
     CreateAgentUseCase,
     ListAgentsUseCase,
     GetAgentUseCase,

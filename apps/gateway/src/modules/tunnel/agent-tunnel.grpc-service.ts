@@ -9,7 +9,10 @@ import {
   type SessionDown,
   type SessionUp,
 } from '@tollgate/proto';
+import { AgentAdmission } from './agent-admission';
+import { AgentAuditTrail } from './agent-audit';
 import { AgentAuthenticator } from './agent-authenticator';
+import { instanceIdOf, isInstanceKey, type AgentInstanceInfo } from './agent-instance';
 import { bearerToken, hashAgentToken } from './agent-token';
 import { AgentPresence } from './agent-presence';
 import { AgentRegistry } from './agent-registry';
@@ -22,6 +25,11 @@ import { TunnelLogger } from './tunnel-logger';
 import { StoreService } from '../store/store.service';
 
 export const HEARTBEAT_INTERVAL_MS = 5_000;
+/**
+ * How long a refused second instance waits before trying again: one heartbeat, so it gets in
+ * soon after the holder's stream is gone, while its refusals stay a few a minute.
+ */
+const CONFLICT_RETRY_AFTER_MS = HEARTBEAT_INTERVAL_MS;
 /** Messages an agent must send before it counts as gone (keepalive catches dead TCP sooner). */
 const MISSED_HEARTBEATS = 3;
 
@@ -33,6 +41,8 @@ const MISSED_HEARTBEATS = 3;
 export class AgentTunnelGrpcService {
   constructor(
     private readonly authenticator: AgentAuthenticator,
+    private readonly admission: AgentAdmission,
+    private readonly trail: AgentAuditTrail,
     private readonly registry: AgentRegistry,
     private readonly presence: AgentPresence,
     private readonly bundles: BundleBuilder,
@@ -61,38 +71,71 @@ export class AgentTunnelGrpcService {
   }
 
   private async control(call: ControlCall): Promise<void> {
-    const identity = await this.authenticator.authenticate(call.metadata, call.getPeer());
+    const peer = call.getPeer();
+    const identity = await this.authenticator.authenticate(call.metadata, peer, 'control');
     const first = await firstMessage<AgentMessage>(call, 10_000, 'Register');
     if (first.kind?.$case !== 'register') {
+      throw this.violation(call, 'the first message must be Register');
+    }
+    const register = first.kind.register;
+    if (!isInstanceKey(register.instanceKey)) {
+      throw this.violation(
+        call,
+        'Register must carry instance_key (at least 128 random bits, base64url): is the agent older than the gateway?',
+      );
+    }
+    const instance: AgentInstanceInfo = {
+      instanceId: instanceIdOf(register.instanceKey),
+      hostname: register.hostname,
+      address: peer,
+      version: register.agentVersion,
+    };
+    const connectedAt = new Date();
+    const agent = new LiveAgent(identity, call, connectedAt, instance);
+    const log = this.logger.log.child({
+      agent: identity.agentName,
+      agentId: identity.agentId,
+      instance: instance.instanceId,
+    });
+
+    const admission = await this.admission.admit(agent, () =>
+      call.write({
+        kind: {
+          $case: 'registered',
+          registered: {
+            agentId: identity.agentId,
+            agentName: identity.agentName,
+            heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
+            instanceId: instance.instanceId,
+          },
+        },
+      }),
+    );
+    if (!admission.admitted) {
+      const { holder } = admission;
+      const auditedAgent = {
+        agentId: identity.agentId,
+        agentName: identity.agentName,
+        tokenPrefix: identity.tokenPrefix,
+      };
+      this.trail.conflict(auditedAgent, holder, instance);
+      const message =
+        `agent "${identity.agentName}" is already connected from another instance (${holder.instanceId ?? 'unknown'}` +
+        `${holder.connectedAt ? `, connected since ${holder.connectedAt.toISOString()}` : ''}); ` +
+        `this instance (${instance.instanceId}) is refused while that one's stream is alive`;
+      log.warn(
+        { hostname: instance.hostname, peer, holder: holder.instanceId, holderAddress: holder.address },
+        'second agent instance refused',
+      );
       call.write({
         kind: {
           $case: 'error',
-          error: { code: ControlErrorCode.PROTOCOL_VIOLATION, message: 'the first message must be Register' },
+          error: { code: ControlErrorCode.INSTANCE_CONFLICT, message, retryAfterMs: CONFLICT_RETRY_AFTER_MS },
         },
       });
-      throw new RpcError(GrpcStatus.INVALID_ARGUMENT, 'the first message must be Register');
+      throw new RpcError(GrpcStatus.ALREADY_EXISTS, message);
     }
-    const register = first.kind.register;
-    const connectedAt = new Date();
-    const agent = new LiveAgent(identity, call, connectedAt, register.agentVersion);
-    const log = this.logger.log.child({ agent: identity.agentName, agentId: identity.agentId });
-
-    await this.presence.online(identity.agentId, connectedAt, register.agentVersion, register.hostname);
-    call.write({
-      kind: {
-        $case: 'registered',
-        registered: {
-          agentId: identity.agentId,
-          agentName: identity.agentName,
-          heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
-        },
-      },
-    });
-    this.registry.add(agent);
-    log.info(
-      { version: register.agentVersion, hostname: register.hostname, peer: call.getPeer() },
-      'agent connected',
-    );
+    log.info({ version: instance.version, hostname: instance.hostname, peer }, 'agent connected');
     await this.warnUnassigned(agent, register);
     let bundleVersion = register.bundleVersion;
     const pushBundle = async () => {
@@ -124,6 +167,7 @@ export class AgentTunnelGrpcService {
 
     call.on('data', (message: AgentMessage) => {
       lastMessageAt = Date.now();
+      agent.lastSeenAt = new Date(lastMessageAt);
       this.onControlMessage(agent, message, pushBundle).catch((error: unknown) =>
         log.error({ err: error }, 'control message failed'),
       );
@@ -145,7 +189,7 @@ export class AgentTunnelGrpcService {
     switch (message.kind?.$case) {
       case 'heartbeat':
         agent.send({ kind: { $case: 'heartbeatAck', heartbeatAck: {} } });
-        this.presence.seen(agent.agentId);
+        this.presence.seen(agent.agentId, agent.instance.instanceId);
         await pushBundle();
         return;
       case 'bundleAck': {
@@ -190,26 +234,85 @@ export class AgentTunnelGrpcService {
         error: {
           code: ControlErrorCode.UNKNOWN_CONNECTION,
           message: `not assigned to this agent (not served): ${unassigned.join(', ')}`,
+          retryAfterMs: 0,
         },
       },
     });
   }
 
   private async session(call: AgentSessionCall): Promise<void> {
+    const peer = call.getPeer();
     const token = bearerToken(call.metadata.get('authorization'));
     // Session streams come from an agent whose Control stream this replica holds; its token was
-    // checked then and is re-checked at every heartbeat, so no store round trip is needed here.
+    // checked then and is re-checked every 0.5 s, so no store round trip is needed here.
     const agent = token ? this.registry.byTokenHash(hashAgentToken(token)) : undefined;
     if (!agent) {
-      await this.authenticator.authenticate(call.metadata, call.getPeer());
+      await this.authenticator.authenticate(call.metadata, peer, 'session');
       throw new RpcError(GrpcStatus.FAILED_PRECONDITION, 'no control stream for this agent on this gateway');
     }
     const first = await firstMessage<SessionUp>(call, 10_000, 'SessionAttach');
     if (first.kind?.$case !== 'attach') {
       throw new RpcError(GrpcStatus.INVALID_ARGUMENT, 'the first message must be SessionAttach');
     }
-    if (!this.pending.attach(first.kind.attach.sessionId, agent.agentId, call)) {
-      throw new RpcError(GrpcStatus.PERMISSION_DENIED, 'no such session was offered to this agent');
+    const { sessionId, instanceKey } = first.kind.attach;
+    const instanceId = isInstanceKey(instanceKey) ? instanceIdOf(instanceKey) : null;
+    const audited = {
+      agentId: agent.agentId,
+      agentName: agent.name,
+      tokenPrefix: agent.identity.tokenPrefix,
+    };
+    if (instanceId !== agent.instance.instanceId) {
+      this.trail.attachRefused(audited, {
+        sessionId,
+        address: peer,
+        instanceId,
+        reason: `an instance of agent "${agent.name}" that does not hold its control stream tried to attach to a session`,
+      });
+      throw new RpcError(
+        GrpcStatus.PERMISSION_DENIED,
+        "this agent instance does not hold the agent's control stream; sessions attach only to the instance they were offered to",
+      );
     }
+    const attached = this.pending.attach(sessionId, agent.agentId, call);
+    if (attached.kind === 'attached') return;
+    const refusal =
+      attached.kind === 'offered-to-another'
+        ? offeredElsewhere(agent.name, this.registry.get(attached.agentId)?.name ?? attached.agentId)
+        : await this.attachToUnknown(agent.name, sessionId);
+    if (refusal) this.trail.attachRefused(audited, { sessionId, address: peer, instanceId, ...refusal });
+    throw new RpcError(GrpcStatus.PERMISSION_DENIED, 'no such session was offered to this agent');
+  }
+
+  private violation(call: ControlCall, message: string): RpcError {
+    call.write({
+      kind: {
+        $case: 'error',
+        error: { code: ControlErrorCode.PROTOCOL_VIOLATION, message, retryAfterMs: 0 },
+      },
+    });
+    return new RpcError(GrpcStatus.INVALID_ARGUMENT, message);
+  }
+
+  /**
+   * An attach to a session not waiting on this replica: a session another agent serves is a
+   * cross-agent attempt; anything else (no such session, an offer that timed out before this
+   * agent answered) is refused without a record.
+   */
+  private async attachToUnknown(
+    agentName: string,
+    sessionId: string,
+  ): Promise<{ reason: string; offeredTo: string } | undefined> {
+    if (!UUID.test(sessionId)) return undefined;
+    const session = await this.store.prisma.session
+      .findUnique({ where: { id: sessionId }, select: { agent: { select: { name: true } } } })
+      .catch(() => null);
+    const servedBy = session?.agent?.name;
+    return servedBy && servedBy !== agentName ? offeredElsewhere(agentName, servedBy) : undefined;
   }
 }
+
+function offeredElsewhere(agentName: string, offeredTo: string): { reason: string; offeredTo: string } {
+  return { reason: `agent "${agentName}" tried to attach to a session of agent "${offeredTo}"`, offeredTo };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

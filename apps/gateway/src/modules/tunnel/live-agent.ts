@@ -1,10 +1,11 @@
 import { status as GrpcStatus, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { AgentMessage, CloseCode, ControlErrorCode, GatewayMessage } from '@tollgate/proto';
 import type { AgentIdentity } from './agent-authenticator';
+import type { AgentHolder, AgentInstanceInfo } from './agent-instance';
 
 export type ControlCall = ServerDuplexStream<AgentMessage, GatewayMessage>;
 
-/** One agent's live Control stream on this replica, and the sessions it serves. */
+/** One agent instance's live Control stream on this replica, and the sessions it serves. */
 export class LiveAgent {
   /** Sessions relayed by this agent: id → abort (ends both of the session's streams). */
   readonly sessions = new Map<string, (reason: string, code?: CloseCode) => void>();
@@ -19,7 +20,8 @@ export class LiveAgent {
     readonly identity: AgentIdentity,
     private readonly call: ControlCall,
     readonly connectedAt: Date,
-    readonly version: string,
+    /** The agent process holding the stream: its instance id, host, address and version. */
+    readonly instance: AgentInstanceInfo,
   ) {
     call.once('close', () => this.markGone());
   }
@@ -31,6 +33,18 @@ export class LiveAgent {
   get name(): string {
     return this.identity.agentName;
   }
+
+  get version(): string {
+    return this.instance.version;
+  }
+
+  /** This stream as a refused second instance's audit record describes the holder. */
+  holder(replica: string): AgentHolder {
+    return { ...this.instance, connectedAt: this.connectedAt, lastSeenAt: this.lastSeenAt, replica };
+  }
+
+  /** When the agent last sent anything on the stream (heartbeats every 5 s). */
+  lastSeenAt = new Date();
 
   get isGone(): boolean {
     return this.gone;
@@ -49,7 +63,7 @@ export class LiveAgent {
   /** Ends the Control stream with a ControlError and a gRPC status, and aborts its sessions. */
   close(code: ControlErrorCode, message: string, status: GrpcStatus = GrpcStatus.UNAVAILABLE): void {
     if (this.gone) return;
-    this.send({ kind: { $case: 'error', error: { code, message } } });
+    this.send({ kind: { $case: 'error', error: { code, message, retryAfterMs: 0 } } });
     for (const abort of [...this.sessions.values()]) abort(message);
     this.call.emit('error', { code: status, details: message });
     this.markGone();

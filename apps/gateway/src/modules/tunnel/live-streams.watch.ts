@@ -1,7 +1,10 @@
 import { Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { CloseCode } from '@tollgate/proto';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { CloseCode, ControlErrorCode } from '@tollgate/proto';
 import { StoreService } from '../store/store.service';
 import { AgentRegistry } from './agent-registry';
+import { GatewayReplica } from './gateway-replica';
+import type { LiveAgent } from './live-agent';
 import { TunnelLogger } from './tunnel-logger';
 
 /** How often what this replica's live streams depend on is re-read from the store. */
@@ -10,8 +13,10 @@ export const LIVE_STREAMS_WATCH_INTERVAL_MS = 500;
 /**
  * What is decided through one replica's API takes effect on the spot there, and within half a
  * second on every other replica: every 500 ms (only while this replica relays anything) it re-reads
- * the tokens behind its live agent streams (revoked or expired: the stream is cut) and the kill
- * requests for sessions not yet closed (a session it relays is ended). Two indexed queries per tick.
+ * the tokens behind its live agent streams (revoked, expired or deleted with their agent: the
+ * stream is cut) with the agent's presence (another replica admitted another stream of the agent:
+ * this one is superseded), and the kill requests for sessions not yet closed (a session it relays
+ * is ended). Indexed queries, a few per tick.
  */
 @Injectable()
 export class LiveStreamsWatch implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -25,6 +30,7 @@ export class LiveStreamsWatch implements OnApplicationBootstrap, OnApplicationSh
   constructor(
     private readonly store: StoreService,
     private readonly registry: AgentRegistry,
+    private readonly replica: GatewayReplica,
     private readonly logger: TunnelLogger,
   ) {}
 
@@ -42,31 +48,50 @@ export class LiveStreamsWatch implements OnApplicationBootstrap, OnApplicationSh
     if (agents.length === 0 || this.running) return;
     this.running = true;
     try {
-      await Promise.all([
-        this.checkTokens(agents.map((agent) => agent.identity.tokenId)),
-        this.checkKills(),
-        this.checkSessionTokens(),
-      ]);
+      await Promise.all([this.checkAgentStreams(agents), this.checkKills(), this.checkSessionTokens()]);
     } finally {
       this.running = false;
     }
   }
 
-  private async checkTokens(live: string[]): Promise<void> {
+  private async checkAgentStreams(live: readonly LiveAgent[]): Promise<void> {
+    // Streams admitted after the read began are judged at the next tick (their claim may be newer
+    // than what the read returns).
+    const readAt = Date.now();
     try {
-      const invalid = await this.store.prisma.agentToken.findMany({
-        where: {
-          id: { in: live },
-          OR: [{ revokedAt: { not: null } }, { expiresAt: { lte: new Date() } }],
+      const tokens = await this.store.prisma.agentToken.findMany({
+        where: { id: { in: live.map((agent) => agent.identity.tokenId) } },
+        select: {
+          id: true,
+          revokedAt: true,
+          expiresAt: true,
+          agent: { select: { connectedTo: true, instanceId: true } },
         },
-        select: { id: true },
       });
-      if (invalid.length > 0) {
-        this.registry.cutTokens(
-          invalid.map((t) => t.id),
-          'agent token revoked or expired',
-        );
+      const byId = new Map(tokens.map((token) => [token.id, token]));
+      const invalid: string[] = [];
+      for (const agent of live) {
+        if (agent.isGone || agent.connectedAt.getTime() >= readAt) continue;
+        const token = byId.get(agent.identity.tokenId);
+        if (!token || token.revokedAt || (token.expiresAt && token.expiresAt.getTime() <= readAt)) {
+          invalid.push(agent.identity.tokenId);
+          continue;
+        }
+        const presence = token.agent;
+        if (presence.connectedTo !== this.replica.id || presence.instanceId !== agent.instance.instanceId) {
+          this.logger.log.warn(
+            { agent: agent.name, instance: agent.instance.instanceId, holder: presence.instanceId },
+            'another stream of this agent was admitted (this one went quiet); closing this one',
+          );
+          this.registry.remove(agent);
+          agent.close(
+            ControlErrorCode.SUPERSEDED,
+            'another stream of this agent was admitted after this one missed its heartbeats',
+            GrpcStatus.ABORTED,
+          );
+        }
       }
+      if (invalid.length > 0) this.registry.cutTokens(invalid, 'agent token revoked or expired');
     } catch (error) {
       this.logger.log.warn({ err: error }, 'could not re-check agent tokens');
     }

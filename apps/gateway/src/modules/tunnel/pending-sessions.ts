@@ -9,6 +9,11 @@ export type OfferOutcome =
   | { readonly kind: 'attached'; readonly call: AgentSessionCall }
   | { readonly kind: 'refused'; readonly message: string };
 
+export type AttachOutcome =
+  | { readonly kind: 'attached' }
+  | { readonly kind: 'offered-to-another'; readonly agentId: string }
+  | { readonly kind: 'unknown' };
+
 interface Pending {
   readonly agentId: string;
   settle(outcome: OfferOutcome): void;
@@ -38,11 +43,16 @@ export class PendingSessions {
     });
   }
 
-  attach(sessionId: string, agentId: string, call: AgentSessionCall): boolean {
+  /**
+   * Attaches `call` to the session if it was offered to `agentId`; otherwise says whether it is
+   * waiting for another agent (whose id is returned) or not waiting here at all.
+   */
+  attach(sessionId: string, agentId: string, call: AgentSessionCall): AttachOutcome {
     const entry = this.pending.get(sessionId);
-    if (!entry || entry.agentId !== agentId) return false;
+    if (!entry) return { kind: 'unknown' };
+    if (entry.agentId !== agentId) return { kind: 'offered-to-another', agentId: entry.agentId };
     entry.settle({ kind: 'attached', call });
-    return true;
+    return { kind: 'attached' };
   }
 
   refuse(sessionId: string, agentId: string, message: string): void {

@@ -1,5 +1,7 @@
 import { type DynamicModule, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import type { Logger } from 'pino';
+import { AgentAdmission } from './agent-admission';
+import { AgentAuditTrail } from './agent-audit';
 import { AgentAuthenticator } from './agent-authenticator';
 import { AgentPresence } from './agent-presence';
 import { AgentRegistry } from './agent-registry';
@@ -35,8 +37,10 @@ export class TunnelModule {
       providers: [
         { provide: TunnelLogger, useValue: new TunnelLogger(logger.child({ component: 'tunnel' })) },
         GatewayReplica,
+        AgentAuditTrail,
         AgentAuthenticator,
         AgentRegistry,
+        AgentAdmission,
         AgentPresence,
         BundleBuilder,
         PendingSessions,

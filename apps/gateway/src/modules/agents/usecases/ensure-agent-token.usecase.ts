@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { StoreService } from '../../store/store.service';
-import { hashAgentToken } from '../../tunnel/agent-token';
+import { agentTokenPrefix, hashAgentToken } from '../../tunnel/agent-token';
+import { AgentTokenAudit, GATEWAY_ACTOR } from '../agent-token-audit';
 import { createAgentToken } from './issue-agent-token.usecase';
 
 /**
@@ -9,10 +10,13 @@ import { createAgentToken } from './issue-agent-token.usecase';
  */
 @Injectable()
 export class EnsureAgentTokenUseCase {
-  constructor(private readonly store: StoreService) {}
+  constructor(
+    private readonly store: StoreService,
+    private readonly audit: AgentTokenAudit,
+  ) {}
 
   async execute(name: string, token?: string): Promise<{ token: string; created: boolean }> {
-    return this.store.prisma.$transaction(async (tx) => {
+    const ensured = await this.store.prisma.$transaction(async (tx) => {
       const agent =
         (await tx.agent.findUnique({ where: { name } })) ??
         (await tx.agent.create({ data: { name, description: 'quickstart agent (tollgate start)' } }));
@@ -22,9 +26,19 @@ export class EnsureAgentTokenUseCase {
           row?.agentId === agent.id &&
           !row.revokedAt &&
           (!row.expiresAt || row.expiresAt.getTime() > Date.now());
-        if (valid) return { token, created: false };
+        if (valid) return { token, created: false } as const;
       }
-      return { token: (await createAgentToken(tx, agent.id)).token, created: true };
+      return { token: (await createAgentToken(tx, agent.id)).token, created: true, agent } as const;
     });
+    if (ensured.created) {
+      await this.audit.issued(
+        GATEWAY_ACTOR,
+        ensured.agent,
+        { prefix: agentTokenPrefix(ensured.token), expiresAt: null },
+        [],
+        'issued for the quickstart agent',
+      );
+    }
+    return { token: ensured.token, created: ensured.created };
   }
 }

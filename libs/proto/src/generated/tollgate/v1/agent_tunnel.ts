@@ -100,6 +100,11 @@ export enum ControlErrorCode {
   /** UNSUPPORTED_VERSION - The agent's version is not supported by this gateway. Fatal. */
   UNSUPPORTED_VERSION = 5,
   INTERNAL = 6,
+  /**
+   * INSTANCE_CONFLICT - Another instance of this agent (same agent, another process) holds its control stream; this one
+   * is refused while that stream is alive. Not fatal: retry after ControlError.retry_after_ms.
+   */
+  INSTANCE_CONFLICT = 7,
   UNRECOGNIZED = -1,
 }
 
@@ -126,6 +131,9 @@ export function controlErrorCodeFromJSON(object: any): ControlErrorCode {
     case 6:
     case 'CONTROL_ERROR_CODE_INTERNAL':
       return ControlErrorCode.INTERNAL;
+    case 7:
+    case 'CONTROL_ERROR_CODE_INSTANCE_CONFLICT':
+      return ControlErrorCode.INSTANCE_CONFLICT;
     case -1:
     case 'UNRECOGNIZED':
     default:
@@ -149,6 +157,8 @@ export function controlErrorCodeToJSON(object: ControlErrorCode): string {
       return 'CONTROL_ERROR_CODE_UNSUPPORTED_VERSION';
     case ControlErrorCode.INTERNAL:
       return 'CONTROL_ERROR_CODE_INTERNAL';
+    case ControlErrorCode.INSTANCE_CONFLICT:
+      return 'CONTROL_ERROR_CODE_INSTANCE_CONFLICT';
     case ControlErrorCode.UNRECOGNIZED:
     default:
       return 'UNRECOGNIZED';
@@ -297,6 +307,13 @@ export interface Register {
    * agent is not sent the same bundle again.
    */
   bundleVersion: string;
+  /**
+   * A secret the agent process draws once at start (256 random bits, base64url) and sends on every
+   * reconnect: it tells a reconnect of the instance holding the agent's stream from a second
+   * instance using the same token, which is refused (INSTANCE_CONFLICT) while the first one's
+   * stream is alive. The gateway keeps and shows only a hash of it (the instance id).
+   */
+  instanceKey: string;
 }
 
 /**
@@ -342,6 +359,11 @@ export interface Registered {
   /** Display name, used in logs and returned to clients as the serving agent. */
   agentName: string;
   heartbeatIntervalMs: number;
+  /**
+   * The id the gateway knows this agent instance by (a hash of Register.instance_key), as shown in
+   * the API and the audit log.
+   */
+  instanceId: string;
 }
 
 /**
@@ -358,6 +380,8 @@ export interface ControlError {
   code: ControlErrorCode;
   /** Human-readable detail; no secrets. */
   message: string;
+  /** For a refusal the agent may retry (INSTANCE_CONFLICT): wait at least this long first. */
+  retryAfterMs: number;
 }
 
 /**
@@ -526,6 +550,11 @@ export interface ApprovalAnswer {
  */
 export interface SessionAttach {
   sessionId: string;
+  /**
+   * The Register.instance_key of the agent instance holding the control stream: a session is only
+   * attached by the instance it was offered to.
+   */
+  instanceKey: string;
 }
 
 /**
@@ -925,7 +954,7 @@ export const GatewayMessage: MessageFns<GatewayMessage> = {
 };
 
 function createBaseRegister(): Register {
-  return { agentVersion: '', hostname: '', connectionNames: [], bundleVersion: '' };
+  return { agentVersion: '', hostname: '', connectionNames: [], bundleVersion: '', instanceKey: '' };
 }
 
 export const Register: MessageFns<Register> = {
@@ -941,6 +970,9 @@ export const Register: MessageFns<Register> = {
     }
     if (message.bundleVersion !== '') {
       writer.uint32(34).string(message.bundleVersion);
+    }
+    if (message.instanceKey !== '') {
+      writer.uint32(42).string(message.instanceKey);
     }
     return writer;
   },
@@ -990,6 +1022,14 @@ export const Register: MessageFns<Register> = {
             message.bundleVersion = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.instanceKey = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1020,6 +1060,11 @@ export const Register: MessageFns<Register> = {
         : isSet(object.bundle_version)
           ? globalThis.String(object.bundle_version)
           : '',
+      instanceKey: isSet(object.instanceKey)
+        ? globalThis.String(object.instanceKey)
+        : isSet(object.instance_key)
+          ? globalThis.String(object.instance_key)
+          : '',
     };
   },
 
@@ -1037,6 +1082,9 @@ export const Register: MessageFns<Register> = {
     if (message.bundleVersion !== '') {
       obj.bundleVersion = message.bundleVersion;
     }
+    if (message.instanceKey !== '') {
+      obj.instanceKey = message.instanceKey;
+    }
     return obj;
   },
 
@@ -1049,6 +1097,7 @@ export const Register: MessageFns<Register> = {
     message.hostname = object.hostname ?? '';
     message.connectionNames = object.connectionNames?.map((e) => e) || [];
     message.bundleVersion = object.bundleVersion ?? '';
+    message.instanceKey = object.instanceKey ?? '';
     return message;
   },
 };
@@ -1337,7 +1386,7 @@ export const SessionRefused: MessageFns<SessionRefused> = {
 };
 
 function createBaseRegistered(): Registered {
-  return { agentId: '', agentName: '', heartbeatIntervalMs: 0 };
+  return { agentId: '', agentName: '', heartbeatIntervalMs: 0, instanceId: '' };
 }
 
 export const Registered: MessageFns<Registered> = {
@@ -1350,6 +1399,9 @@ export const Registered: MessageFns<Registered> = {
     }
     if (message.heartbeatIntervalMs !== 0) {
       writer.uint32(24).uint32(message.heartbeatIntervalMs);
+    }
+    if (message.instanceId !== '') {
+      writer.uint32(34).string(message.instanceId);
     }
     return writer;
   },
@@ -1391,6 +1443,14 @@ export const Registered: MessageFns<Registered> = {
             message.heartbeatIntervalMs = reader.uint32();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.instanceId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1420,6 +1480,11 @@ export const Registered: MessageFns<Registered> = {
         : isSet(object.heartbeat_interval_ms)
           ? globalThis.Number(object.heartbeat_interval_ms)
           : 0,
+      instanceId: isSet(object.instanceId)
+        ? globalThis.String(object.instanceId)
+        : isSet(object.instance_id)
+          ? globalThis.String(object.instance_id)
+          : '',
     };
   },
 
@@ -1434,6 +1499,9 @@ export const Registered: MessageFns<Registered> = {
     if (message.heartbeatIntervalMs !== 0) {
       obj.heartbeatIntervalMs = Math.round(message.heartbeatIntervalMs);
     }
+    if (message.instanceId !== '') {
+      obj.instanceId = message.instanceId;
+    }
     return obj;
   },
 
@@ -1445,6 +1513,7 @@ export const Registered: MessageFns<Registered> = {
     message.agentId = object.agentId ?? '';
     message.agentName = object.agentName ?? '';
     message.heartbeatIntervalMs = object.heartbeatIntervalMs ?? 0;
+    message.instanceId = object.instanceId ?? '';
     return message;
   },
 };
@@ -1502,7 +1571,7 @@ export const HeartbeatAck: MessageFns<HeartbeatAck> = {
 };
 
 function createBaseControlError(): ControlError {
-  return { code: 0, message: '' };
+  return { code: 0, message: '', retryAfterMs: 0 };
 }
 
 export const ControlError: MessageFns<ControlError> = {
@@ -1512,6 +1581,9 @@ export const ControlError: MessageFns<ControlError> = {
     }
     if (message.message !== '') {
       writer.uint32(18).string(message.message);
+    }
+    if (message.retryAfterMs !== 0) {
+      writer.uint32(24).uint32(message.retryAfterMs);
     }
     return writer;
   },
@@ -1545,6 +1617,14 @@ export const ControlError: MessageFns<ControlError> = {
             message.message = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.retryAfterMs = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1561,6 +1641,11 @@ export const ControlError: MessageFns<ControlError> = {
     return {
       code: isSet(object.code) ? controlErrorCodeFromJSON(object.code) : 0,
       message: isSet(object.message) ? globalThis.String(object.message) : '',
+      retryAfterMs: isSet(object.retryAfterMs)
+        ? globalThis.Number(object.retryAfterMs)
+        : isSet(object.retry_after_ms)
+          ? globalThis.Number(object.retry_after_ms)
+          : 0,
     };
   },
 
@@ -1572,6 +1657,9 @@ export const ControlError: MessageFns<ControlError> = {
     if (message.message !== '') {
       obj.message = message.message;
     }
+    if (message.retryAfterMs !== 0) {
+      obj.retryAfterMs = Math.round(message.retryAfterMs);
+    }
     return obj;
   },
 
@@ -1582,6 +1670,7 @@ export const ControlError: MessageFns<ControlError> = {
     const message = createBaseControlError();
     message.code = object.code ?? 0;
     message.message = object.message ?? '';
+    message.retryAfterMs = object.retryAfterMs ?? 0;
     return message;
   },
 };
@@ -3236,13 +3325,16 @@ export const ApprovalAnswer: MessageFns<ApprovalAnswer> = {
 };
 
 function createBaseSessionAttach(): SessionAttach {
-  return { sessionId: '' };
+  return { sessionId: '', instanceKey: '' };
 }
 
 export const SessionAttach: MessageFns<SessionAttach> = {
   encode(message: SessionAttach, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.sessionId !== '') {
       writer.uint32(10).string(message.sessionId);
+    }
+    if (message.instanceKey !== '') {
+      writer.uint32(18).string(message.instanceKey);
     }
     return writer;
   },
@@ -3268,6 +3360,14 @@ export const SessionAttach: MessageFns<SessionAttach> = {
             message.sessionId = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.instanceKey = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3287,6 +3387,11 @@ export const SessionAttach: MessageFns<SessionAttach> = {
         : isSet(object.session_id)
           ? globalThis.String(object.session_id)
           : '',
+      instanceKey: isSet(object.instanceKey)
+        ? globalThis.String(object.instanceKey)
+        : isSet(object.instance_key)
+          ? globalThis.String(object.instance_key)
+          : '',
     };
   },
 
@@ -3294,6 +3399,9 @@ export const SessionAttach: MessageFns<SessionAttach> = {
     const obj: any = {};
     if (message.sessionId !== '') {
       obj.sessionId = message.sessionId;
+    }
+    if (message.instanceKey !== '') {
+      obj.instanceKey = message.instanceKey;
     }
     return obj;
   },
@@ -3304,6 +3412,7 @@ export const SessionAttach: MessageFns<SessionAttach> = {
   fromPartial<I extends Exact<DeepPartial<SessionAttach>, I>>(object: I): SessionAttach {
     const message = createBaseSessionAttach();
     message.sessionId = object.sessionId ?? '';
+    message.instanceKey = object.instanceKey ?? '';
     return message;
   },
 };

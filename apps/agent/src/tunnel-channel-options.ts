@@ -1,13 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
-import type { TunnelEndpoint } from '@tollgate/config';
-
-/** TLS for https:// gateways (system roots or the given CA file); plain text otherwise. */
-export function channelCredentials(endpoint: TunnelEndpoint, caFile?: string): ChannelCredentials {
-  if (!endpoint.tls) return credentials.createInsecure();
-  return credentials.createSsl(caFile ? readFileSync(caFile) : null);
-}
-
 /** Keepalive on the long-lived tunnel connection: a dead gateway is noticed within ~15 s. */
 export const TUNNEL_CHANNEL_OPTIONS = {
   'grpc.keepalive_time_ms': 10_000,

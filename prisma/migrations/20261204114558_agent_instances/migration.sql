@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "agents" ADD COLUMN     "address" TEXT,
+ADD COLUMN     "instance_id" TEXT;
