@@ -102,6 +102,7 @@ export class TunnelClient {
         return { fatal: true, reason: outcome.reason };
       }
       const certificate = await this.certificateFailure(outcome);
+      if (this.stopped) break;
       if (certificate) {
         this.logger.error(
           { reason: certificate },
@@ -111,9 +112,13 @@ export class TunnelClient {
         return { fatal: true, reason: certificate };
       }
       if (outcome.registered) this.backoff.reset();
+      // The ControlError says how long to wait; a bare ALREADY_EXISTS status is the same refusal.
+      const conflict =
+        outcome.conflict ??
+        (outcome.status === GrpcStatus.ALREADY_EXISTS ? { retryAfterMs: 5_000 } : undefined);
       let delay: number;
-      if (outcome.conflict) {
-        const base = Math.max(MIN_CONFLICT_RETRY_MS, outcome.conflict.retryAfterMs);
+      if (conflict) {
+        const base = Math.max(MIN_CONFLICT_RETRY_MS, conflict.retryAfterMs);
         delay = Math.round(base * (1 + Math.random() / 5));
         this.logger.error(
           { reason: outcome.reason, retryInMs: delay },

@@ -129,8 +129,8 @@ export function readAll(socket: Socket): Promise<{ data: Buffer; error?: string 
 }
 
 /**
- * What most data-path tests start from: a gateway on a throwaway PostgreSQL database and an echo
- * target. Tests add the processes they start to `processes` and anything else to undo to
+ * What most data-path tests start from: a gateway on a throwaway PostgreSQL database (with
+ * `gatewayEnv` added to its environment) and an echo target. Tests add the processes they start to `processes` and anything else to undo to
  * `cleanups`; `stop` kills the processes, then runs the cleanups (last added first), then closes
  * the echo target and drops the database.
  */
@@ -143,9 +143,9 @@ export interface EchoStack {
   stop(): Promise<void>;
 }
 
-export async function startEchoStack(): Promise<EchoStack> {
+export async function startEchoStack(gatewayEnv: Record<string, string> = {}): Promise<EchoStack> {
   const db = await createTestDatabase();
-  const gateway = await startTunnelGateway([], { DATABASE_URL: db.url });
+  const gateway = await startTunnelGateway([], { DATABASE_URL: db.url, ...gatewayEnv });
   const echo = await echoTarget();
   const processes: CliProcess[] = [gateway.cli];
   const cleanups: (() => unknown)[] = [db.drop, () => echo.close()];
