@@ -68,7 +68,19 @@ function startLineAgent(grpcUrl: string, token: string, targetPort: number): { s
       },
     },
   });
+  let heartbeat: NodeJS.Timeout | undefined;
   control.on('data', (message: GatewayMessage) => {
+    // Heartbeats as a real agent sends them: without them the gateway ends the stream (and its
+    // sessions) after three missed intervals, which a slow run of this file can outlast.
+    if (message.kind?.$case === 'registered') {
+      heartbeat = setInterval(
+        () =>
+          control.write({
+            kind: { $case: 'heartbeat', heartbeat: { sentAtUnixMs: Date.now(), activeSessions: 0 } },
+          }),
+        message.kind.registered.heartbeatIntervalMs,
+      );
+    }
     if (message.kind?.$case === 'bundle') {
       const bundle = message.kind.bundle;
       const parsed = bundle.policyDocument ? parsePolicy(bundle.policyDocument, 'bundle.yaml') : undefined;
@@ -129,7 +141,7 @@ function startLineAgent(grpcUrl: string, token: string, targetPort: number): { s
     });
   }
 
-  return { stop: () => (control.cancel(), client.close()) };
+  return { stop: () => (clearInterval(heartbeat), control.cancel(), client.close()) };
 }
 
 describe('agent-side command gate: durable audit before forwarding, approvals held over the session stream', () => {

@@ -98,9 +98,17 @@ function rawAgent(grpcUrl: string, token: string) {
   let wake: (() => void) | undefined;
   let onRegistered: () => void = () => undefined;
   const registered = new Promise<void>((resolve) => (onRegistered = resolve));
+  let heartbeat: NodeJS.Timeout | undefined;
   control.on('data', (message: GatewayMessage) => {
     switch (message.kind?.$case) {
       case 'registered':
+        heartbeat = setInterval(
+          () =>
+            control.write({
+              kind: { $case: 'heartbeat', heartbeat: { sentAtUnixMs: Date.now(), activeSessions: 0 } },
+            }),
+          message.kind.registered.heartbeatIntervalMs,
+        );
         return onRegistered();
       case 'bundle':
         return void control.write({
@@ -145,6 +153,7 @@ function rawAgent(grpcUrl: string, token: string) {
       return status;
     },
     stop(): void {
+      clearInterval(heartbeat);
       control.cancel();
       client.close();
     },
