@@ -278,8 +278,15 @@ describe('parsePolicy', () => {
     // DROP is not opaque code: an allow could be misread as lifting a deny, so it is refused.
     const [dropError] = errorsOf(doc('{opaque: [DROP]}'));
     expect(dropError?.path).toBe('guardrails[0].allow.opaque[0]');
-    expect(dropError?.message).toMatch(/^expected a kind of opaque code \(DO, CALL, .*\) or \*; got "DROP"$/);
-    expect(errorsOf(doc('{opaque: [do]}'))[0]!.path).toBe('guardrails[0].allow.opaque[0]');
+    expect(dropError?.message).toMatch(
+      /^expected a kind of opaque code in upper case \(DO, CALL, .*\) or \*; got "DROP"$/,
+    );
+    const [lowerError] = errorsOf(doc("{opaque: [do, 'dynamic  sql']}"));
+    expect(lowerError?.path).toBe('guardrails[0].allow.opaque[0]');
+    expect(lowerError?.message).toMatch(/got "do" \(did you mean "DO"\?\)$/);
+    expect(errorsOf(doc("{opaque: ['dynamic  sql']}"))[0]?.message).toMatch(
+      /\(did you mean "DYNAMIC SQL"\?\)$/,
+    );
     expect(errorsOf(doc('{opaque: []}'))[0]!.message).toMatch(/at least one/);
     expect(errorsOf(doc('{statements: [DO]}')).map((e) => e.message)).toContainEqual(
       expect.stringMatching(/unknown key "statements"/),

@@ -133,8 +133,12 @@ const requireApproval = z
 const opaqueKind = z
   .string()
   .refine((kind) => kind === '*' || (OPAQUE_KINDS as readonly string[]).includes(kind), {
-    error: (issue) =>
-      `expected a kind of opaque code (${OPAQUE_KINDS.join(', ')}) or *; got ${JSON.stringify(issue.input)}`,
+    error: (issue) => {
+      const input = String(issue.input);
+      const upper = input.toUpperCase().trim().replace(/\s+/g, ' ');
+      const hint = (OPAQUE_KINDS as readonly string[]).includes(upper) ? ` (did you mean "${upper}"?)` : '';
+      return `expected a kind of opaque code in upper case (DO, CALL, CREATE FUNCTION, CREATE TRIGGER, DYNAMIC SQL, CODE SETTING, UNPARSED, ... see docs/policy.md, "Opaque code and allow") or *; got ${JSON.stringify(issue.input)}${hint}`;
+    },
   });
 
 const allow = z.strictObject({ opaque: nonEmpty(opaqueKind) });

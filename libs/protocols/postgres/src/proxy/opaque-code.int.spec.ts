@@ -7,7 +7,10 @@ import { parsePolicy, type Policy } from '@tollgate/policy';
 import { runPsql, startPostgresCluster, type PostgresCluster } from '@tollgate/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { serializeStartupPacket } from '../frontend-message.serializer';
+import { BackendMessageParser } from '../backend-message.parser';
+import type { BackendMessage } from '../backend-messages';
+import type { FrontendMessage } from '../frontend-messages';
+import { serializeFrontendMessage, serializeStartupPacket } from '../frontend-message.serializer';
 import { PolicyGate } from '../test-support/policy-gate';
 import { serveSessions } from '../test-support/session-server';
 import { CancelRegistry } from './cancel-registry';
@@ -64,6 +67,60 @@ describe('PostgreSQL opaque code, require_where and start-up parameters (real se
       return { code, message };
     }
   };
+
+  /**
+   * A client speaking the protocol message by message: `send` writes messages and resolves with what
+   * the server answered up to the next ReadyForQuery.
+   */
+  const rawClient = async () => {
+    const socket = connect(port, '127.0.0.1');
+    const parser = new BackendMessageParser();
+    let received: BackendMessage[] = [];
+    let waiting: (() => void) | undefined;
+    socket.on('data', (chunk: Buffer) =>
+      parser.parse(chunk, (message) => {
+        received.push(message);
+        if (message.name === 'readyForQuery') waiting?.();
+      }),
+    );
+    const untilReady = () =>
+      new Promise<BackendMessage[]>((resolve) => {
+        waiting = () => {
+          waiting = undefined;
+          const answer = received;
+          received = [];
+          resolve(answer);
+        };
+      });
+    const ready = untilReady();
+    socket.write(
+      serializeStartupPacket({
+        name: 'startupMessage',
+        protocolVersion: 196608,
+        parameters: { user: 'me', database: 'app' },
+      }),
+    );
+    await ready;
+    return {
+      send: (...messages: FrontendMessage[]) => {
+        const answer = untilReady();
+        for (const message of messages) socket.write(serializeFrontendMessage(message));
+        return answer;
+      },
+      end: () => socket.end(),
+    };
+  };
+  const errorOf = (answer: BackendMessage[]) => {
+    const error = answer.find((m) => m.name === 'errorResponse');
+    return error?.name === 'errorResponse'
+      ? { code: error.fields['C'], message: error.fields['M'] ?? '' }
+      : undefined;
+  };
+  const bindExecute = (statement: string): FrontendMessage[] => [
+    { name: 'bind', portal: '', statement, parameterFormats: [], parameters: [], resultFormats: [] },
+    { name: 'execute', portal: '', maxRows: 0 },
+    { name: 'sync' },
+  ];
 
   beforeAll(async () => {
     cluster = await startPostgresCluster();
@@ -216,6 +273,64 @@ guardrails:
     }
   });
 
+  it('decides a protocol Bind of a statement SQL prepared, and SQL EXECUTE of one a Parse prepared, on what runs', async () => {
+    gate = new PolicyGate(OPEN);
+    const raw = await rawClient();
+    try {
+      // Prepared by SQL, run by the extended protocol (the server shares one namespace).
+      expect(
+        errorOf(
+          await raw.send({ name: 'query', text: 'PREPARE sqlwipe AS DELETE FROM accounts WHERE id = 2' }),
+        ),
+      ).toBeUndefined();
+      gate.policy = NO_DELETE;
+      expect(errorOf(await raw.send(...bindExecute('sqlwipe')))).toEqual({
+        code: '42501',
+        message: 'DELETE is denied by policy rule "no-delete"',
+      });
+      expect(gate.decisions.at(-1)).toBe('deny execute: EXECUTE "sqlwipe"');
+      // Prepared by a Parse, run by SQL EXECUTE.
+      gate.policy = OPEN;
+      const parsed = await raw.send(
+        {
+          name: 'parse',
+          statement: 'protowipe',
+          text: 'DELETE FROM accounts WHERE id = 3',
+          parameterTypeIds: [],
+        },
+        { name: 'sync' },
+      );
+      expect(errorOf(parsed)).toBeUndefined();
+      gate.policy = NO_DELETE;
+      expect(errorOf(await raw.send({ name: 'query', text: 'EXECUTE protowipe' }))).toMatchObject({
+        code: '42501',
+      });
+      // A Parse under a name SQL already uses is refused by the server; a Bind after it is still
+      // decided on what the name really runs, not on the refused Parse's text.
+      const clash = await raw.send(
+        { name: 'parse', statement: 'sqlwipe', text: 'SELECT 1', parameterTypeIds: [] },
+        { name: 'sync' },
+      );
+      expect(errorOf(clash)?.code).toBe('42P05');
+      expect(errorOf(await raw.send(...bindExecute('sqlwipe')))).toMatchObject({ code: '42501' });
+      // A statement the session never saw prepared: the server has none to bind (26000), and an
+      // EXECUTE of it is opaque code under guardrails.
+      gate.policy = GUARDED;
+      expect(errorOf(await raw.send(...bindExecute('made_elsewhere')))?.code).toBe('26000');
+      expect(errorOf(await raw.send({ name: 'query', text: 'EXECUTE made_elsewhere' }))?.message).toMatch(
+        /^EXECUTE of a statement this session did not prepare/,
+      );
+      expect(onServer('SELECT count(*) FROM accounts WHERE id IN (2, 3)')).toBe('2');
+      // Freed and prepared again as something harmless: that is what runs.
+      gate.policy = OPEN;
+      await raw.send({ name: 'query', text: 'DEALLOCATE sqlwipe; PREPARE sqlwipe AS SELECT 1' });
+      gate.policy = NO_DELETE;
+      expect(errorOf(await raw.send(...bindExecute('sqlwipe')))).toBeUndefined();
+    } finally {
+      raw.end();
+    }
+  });
+
   it('cannot be fooled by standard_conforming_strings = off (the server would read a DROP in a string)', async () => {
     const c = await client();
     try {
@@ -265,7 +380,7 @@ guardrails:
       'SET of a setting that loads code or lets functions shadow built-in ones is opaque code',
     );
     const preload = await psql(['-c', 'SELECT 1'], { PGOPTIONS: '-c local_preload_libraries=anything' });
-    expect(preload.stderr).toContain('FATAL:  SET of a setting that loads code');
+    expect(preload.stderr).toContain('FATAL:  start-up parameters refused: SET of a setting that loads code');
     const unreadable = await psql(['-c', 'SELECT 1'], { PGOPTIONS: '-e' });
     expect(unreadable.stderr).toContain(
       'start-up option "-e" is not supported through Tollgate (use -c name=value)',

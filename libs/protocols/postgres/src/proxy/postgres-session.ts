@@ -112,7 +112,8 @@ export async function runPostgresSession(
     // Settings beyond presentation are SETs by other means: decided (and recorded) like one.
     if (request.command) {
       const verdict = await options.gate.decide({ ...request.command, via: 'startup' }, () => undefined);
-      if (!verdict.allow) throw new TargetConnectError('42501', verdict.message);
+      if (!verdict.allow)
+        throw new TargetConnectError('42501', `start-up parameters refused: ${verdict.message}`);
     }
     target = await connectTarget(options.target, Object.fromEntries(request.settings));
   } catch (error) {
@@ -166,7 +167,8 @@ function relay(
     };
 
     // ---- client -> server -------------------------------------------------------------------
-    const statements = new Map<string, string>();
+    /** The text of the unnamed prepared statement (named ones are tracked with SQL's, in `prepared`). */
+    let unnamedText = '';
     /**
      * Prepared statements whose Parse was decided and recorded but not yet bound: that decision
      * covers the first portal bound from it (the usual Parse/Bind/Execute of one query). Any later
@@ -256,9 +258,12 @@ function relay(
           if (denied) return;
           return decide(message.text, 'parse').then(({ verdict, classification }) => {
             if (verdict.allow) {
-              statements.set(message.statement, message.text);
-              decidedParses.add(message.statement);
               forwarding(classification);
+              const only =
+                message.statement === '' || prepared.parsed(message.statement, message.text, classification);
+              if (message.statement === '') unnamedText = message.text;
+              // Its decision covers the first portal bound from it, unless the name was in use.
+              if (only) decidedParses.add(message.statement);
               toServer(frame);
             } else {
               denied = { message: verdict.message, injected: false };
@@ -267,9 +272,17 @@ function relay(
         case 'bind':
           if (denied) return;
           portals.set(message.portal, {
-            text: statements.get(message.statement) ?? '',
+            // A named statement may have been prepared by SQL (PREPARE) or by a Parse: see bindText.
+            text: message.statement === '' ? unnamedText : prepared.bindText(message.statement),
             allowed: decidedParses.delete(message.statement),
           });
+          return toServer(frame);
+        case 'close':
+          if (denied) return;
+          if (message.target === 'S' && message.objectName !== '') {
+            prepared.closed(message.objectName);
+            decidedParses.delete(message.objectName);
+          }
           return toServer(frame);
         case 'execute': {
           if (denied) return;
@@ -312,7 +325,7 @@ function relay(
         case 'cancelRequest':
           throw new PostgresProtocolError('malformed', `unexpected ${message.name} after start-up`);
         default:
-          // describe, close, copyData, copyDone, copyFail, functionCall, authenticationResponse
+          // describe, copyData, copyDone, copyFail, authenticationResponse
           if (denied) return;
           return toServer(frame);
       }
@@ -341,7 +354,10 @@ function relay(
     /** What an allowed command changes in the session's own bookkeeping, before it is forwarded. */
     const forwarding = (classification: SqlClassification) => {
       reading.forwarding(classification);
-      prepared.record(classification);
+      // A name SQL prepares or frees no longer runs what an earlier Parse decision covered.
+      const touched = prepared.record(classification);
+      if (touched.all) decidedParses.clear();
+      for (const name of touched.names) decidedParses.delete(name);
     };
 
     const newPending = (kind: 'query' | 'execute', text: string): PendingStatement => ({

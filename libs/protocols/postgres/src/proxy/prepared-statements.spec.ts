@@ -92,3 +92,51 @@ describe('SqlPreparedStatements', () => {
     expect(decidedOn('EXECUTE p', history)).toEqual(['EXECUTE[EXECUTE]']);
   });
 });
+
+describe('SqlPreparedStatements: the extended protocol shares the namespace', () => {
+  const resolved = (prepared: SqlPreparedStatements, sql: string) => {
+    const result = prepared.resolve(classifySql(sql));
+    if (!result.ok) throw new Error(result.error);
+    return result.statements.map(show);
+  };
+
+  it('runs of a Parse-prepared name are decided on its text (Bind) or its facts (EXECUTE)', () => {
+    const prepared = new SqlPreparedStatements();
+    expect(prepared.parsed('wipe', 'DELETE FROM t', classifySql('DELETE FROM t'))).toBe(true);
+    expect(prepared.bindText('wipe')).toBe('DELETE FROM t');
+    expect(resolved(prepared, 'EXECUTE wipe')).toEqual(['EXECUTE', 'DELETE<EXECUTE']);
+    prepared.closed('wipe');
+    expect(resolved(prepared, 'EXECUTE wipe')).toEqual(['EXECUTE[EXECUTE]']);
+  });
+
+  it('a Bind of a name SQL prepared (or prepared twice) is decided as EXECUTE of the name', () => {
+    const prepared = new SqlPreparedStatements();
+    prepared.record(classifySql('PREPARE "Odd ""name""" AS DELETE FROM t'));
+    expect(prepared.bindText('Odd "name"')).toBe('EXECUTE "Odd ""name"""');
+    expect(resolved(prepared, prepared.bindText('Odd "name"'))).toEqual(['EXECUTE', 'DELETE<EXECUTE']);
+    // The server refuses a Parse under a name in use; the name keeps standing for both.
+    expect(prepared.parsed('Odd "name"', 'SELECT 1', classifySql('SELECT 1'))).toBe(false);
+    expect(resolved(prepared, prepared.bindText('Odd "name"'))).toEqual([
+      'EXECUTE',
+      'DELETE<EXECUTE',
+      'SELECT<EXECUTE',
+    ]);
+    expect(prepared.bindText('never')).toBe('EXECUTE "never"');
+  });
+
+  it('tells the session which names SQL touched, so earlier Parse decisions stop covering them', () => {
+    const prepared = new SqlPreparedStatements();
+    expect(prepared.record(classifySql('DEALLOCATE a; PREPARE b AS SELECT 1'))).toEqual({
+      names: ['a', 'b'],
+      all: false,
+    });
+    expect(prepared.record(classifySql('DISCARD ALL'))).toEqual({ names: [], all: true });
+  });
+
+  it('a Parse the parser could not read leaves the name known only by its text', () => {
+    const prepared = new SqlPreparedStatements();
+    prepared.parsed('odd', 'SELEC 1', classifySql('SELEC 1'));
+    expect(prepared.bindText('odd')).toBe('SELEC 1');
+    expect(resolved(prepared, 'EXECUTE odd')).toEqual(['EXECUTE[EXECUTE]']);
+  });
+});
