@@ -197,14 +197,20 @@ const READING_SETTINGS = new Set(['client_encoding', 'standard_conforming_string
 
 function changesSqlReading(kind: string, body: Node): boolean {
   if (kind === 'DiscardStmt') return text(body['target']) === 'DISCARD_ALL';
-  const sets = [...(kind === 'VariableSetStmt' ? [body] : []), ...findAll(body, 'VariableSetStmt')];
-  const setsReading = sets.some(
-    (set) => text(set['kind']) === 'VAR_RESET_ALL' || READING_SETTINGS.has(text(set['name']).toLowerCase()),
-  );
-  return (
-    setsReading ||
-    findAll(body, 'FuncCall').some((call) => names(call['funcname']).at(-1)?.toLowerCase() === 'set_config')
-  );
+  const setsReading = (set: Node) =>
+    text(set['kind']) === 'VAR_RESET_ALL' || READING_SETTINGS.has(text(set['name']).toLowerCase());
+  let changes = kind === 'VariableSetStmt' && setsReading(body);
+  walk(body, (key, value) => {
+    if (changes) return false;
+    if (key === 'VariableSetStmt') changes = setsReading(value as Node);
+    else if (key === 'FuncCall')
+      changes =
+        names((value as Node)['funcname'])
+          .at(-1)
+          ?.toLowerCase() === 'set_config';
+    return !changes;
+  });
+  return changes;
 }
 
 function isReadOnly(type: string, body: Node): boolean {

@@ -18,8 +18,10 @@ export function walk(node: unknown, visit: (key: string, value: unknown) => bool
     return;
   }
   if (typeof node !== 'object' || node === null) return;
-  for (const [key, value] of Object.entries(node as Node)) {
-    if (visit(key, value)) walk(value, visit);
+  // for...in, not Object.entries: this runs for every node of every statement classified.
+  for (const key in node) {
+    const value = (node as Node)[key];
+    if (visit(key, value) && typeof value === 'object' && value !== null) walk(value, visit);
   }
 }
 

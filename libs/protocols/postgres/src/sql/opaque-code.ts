@@ -1,5 +1,5 @@
 import { OPAQUE_KINDS } from '@tollgate/policy';
-import { constString, list, names, text, unwrap, walk, type Node } from './ast';
+import { constString, list, names, text, walk, type Node } from './ast';
 import { statementType } from './statement-type';
 
 /**
@@ -79,17 +79,37 @@ const QUERY_STRING_FUNCTIONS = new Set([
   'schedule_in_database',
 ]);
 
+/** Node types that can make a statement opaque (the others are not looked at). */
+const CANDIDATES = new Set([
+  ...ALWAYS_OPAQUE,
+  'CopyStmt',
+  'DefineStmt',
+  'CreateRangeStmt',
+  'CreateCastStmt',
+  'CreateFdwStmt',
+  'AlterFdwStmt',
+  'CreateOpClassStmt',
+  'AlterOpFamilyStmt',
+  'AlterTypeStmt',
+  'AlterOperatorStmt',
+  'VariableSetStmt',
+  'AlterRoleSetStmt',
+  'AlterDatabaseSetStmt',
+  'AlterSystemStmt',
+  'FuncCall',
+]);
+
 /** Every kind of opaque code in a statement (its own, and that of statements and calls inside it). */
 export function opaqueKinds(kind: string, body: Node): string[] {
   const found = new Set<string>();
-  const visit = (nodeKind: string, node: Node) => {
-    const finding = opaqueNode(nodeKind, node);
+  const visit = (nodeKind: string, node: unknown) => {
+    if (!CANDIDATES.has(nodeKind) || typeof node !== 'object' || node === null) return;
+    const finding = opaqueNode(nodeKind, node as Node);
     if (finding) found.add(finding);
   };
   visit(kind, body);
   walk(body, (key, value) => {
-    const node = unwrap({ [key]: value });
-    if (node && /^[A-Z]/.test(key)) visit(key, node[1]);
+    visit(key, value);
     return true;
   });
   return [...found];
