@@ -5,6 +5,7 @@ import { AgentsModule } from './modules/agents/agents.module';
 import { AuditModule } from './modules/audit/audit.module';
 import type { WebhookOptions } from './modules/audit/webhook-dispatcher';
 import { ConnectionsModule } from './modules/connections/connections.module';
+import type { GrpcEndpoint } from './modules/health/gateway-info.controller';
 import { HealthModule } from './modules/health/health.module';
 import type { IdentityOptions } from './modules/identity/identity-options';
 import { IdentityModule } from './modules/identity/identity.module';
@@ -22,6 +23,7 @@ export interface GatewayModuleOptions {
   readonly logger: Logger;
   readonly identity: IdentityOptions;
   readonly webhooks: WebhookOptions;
+  readonly grpc: GrpcEndpoint;
 }
 
 /** The composition root: one feature module per aggregate. */
@@ -35,7 +37,7 @@ export class GatewayModule {
         MetricsModule.withService(options.metrics),
         AuditModule.forRoot(options.webhooks),
         IdentityModule.forOptions(options.identity),
-        HealthModule,
+        HealthModule.forEndpoint(options.grpc),
         ConnectionsModule,
         AgentsModule,
         TunnelModule.forRoot(options.logger),

@@ -13,7 +13,11 @@ import { GatewayModule } from './gateway.module';
 import { startGrpcServer, type RunningGrpcServer } from './grpc/grpc-server';
 import type { DevIdp } from './modules/identity/dev-idp/dev-idp.server';
 import type { DevSamlIdp } from './modules/identity/dev-idp/dev-saml-idp.server';
+import { defaultConsoleDir } from './modules/console/console-assets';
+import { registerConsole } from './modules/console/register-console';
+import { GrpcEndpoint } from './modules/health/gateway-info.controller';
 import { startIdentityRuntime } from './modules/identity/identity-runtime';
+import { OidcRelyingPartyService } from './modules/identity/oidc/oidc-relying-party.service';
 import { MetricsService } from './modules/metrics/metrics.service';
 import { registerTunnelServices } from './modules/tunnel/register-tunnel-services';
 import { buildOpenApiDocument, OPENAPI_PATH } from './openapi/openapi-document';
@@ -88,7 +92,14 @@ async function startHttp(
     return503OnClosing: true,
   });
   const app = await NestFactory.create<NestFastifyApplication>(
-    GatewayModule.forRoot({ store, metrics, identity: config, webhooks: config, logger }),
+    GatewayModule.forRoot({
+      store,
+      metrics,
+      identity: config,
+      webhooks: config,
+      logger,
+      grpc: new GrpcEndpoint(grpc.address, !!(config.grpcTlsCert && config.grpcTlsKey)),
+    }),
     adapter,
     {
       logger: new NestPinoLogger(logger.child({ component: 'nest' })),
@@ -111,6 +122,12 @@ async function startHttp(
 
   const document = buildOpenApiDocument(app, GATEWAY_VERSION);
   fastify.get(OPENAPI_PATH, async () => document);
+  const rp = app.get(OidcRelyingPartyService);
+  registerConsole(fastify, {
+    dir: config.consoleDir ?? defaultConsoleDir(),
+    publicBaseUrl: () => rp.publicBaseUrl,
+    logger,
+  });
 
   await app.listen(config.httpPort, config.host);
   const address = fastify.server.address();

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import { readSettings, type Environment, type SettingOverrides, type SettingValues } from './config-source';
 import {
@@ -93,6 +94,15 @@ export const gatewaySettings = {
     env: 'TOLLGATE_WEBHOOK_SECRET',
     schema: z.string().min(16).optional(),
     expected: 'at least 16 characters; webhook bodies are signed with HMAC-SHA256 under it',
+  },
+  consoleDir: {
+    env: 'TOLLGATE_CONSOLE_DIR',
+    schema: z
+      .string()
+      .min(1)
+      .transform((value) => resolve(value))
+      .optional(),
+    expected: 'the directory of the built web console (default: the console built beside the gateway)',
   },
   ...identitySettings,
   ...samlSettings,

@@ -28,3 +28,4 @@ export { startPostgresCluster, type PostgresCluster } from './postgres-cluster';
 export { CHROMIUM_PATH, launchChromium } from './browser';
 export { runPsql, type PsqlRun } from './psql';
 export { makeCertificate, type TestCertificate } from './tls-certificates';
+export { shows } from './locator-expect';

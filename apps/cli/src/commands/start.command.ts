@@ -23,6 +23,7 @@ function printBanner(gateway: RunningGateway): void {
     [
       '',
       'Tollgate is running.',
+      `  console   ${gateway.httpUrl}/`,
       `  API       ${gateway.httpUrl}/api/v1   (OpenAPI: ${gateway.httpUrl}/api/v1/openapi.json)`,
       `  health    ${gateway.httpUrl}/healthz   metrics: ${gateway.httpUrl}/metrics`,
       `  gRPC      ${gateway.grpcAddress}   (agents and clients)`,

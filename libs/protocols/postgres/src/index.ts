@@ -49,7 +49,9 @@ export { frameStreamDuplex } from './engine/frame-stream.duplex';
 export { PostgresEngine, type PostgresEngineOptions } from './engine/postgres.engine';
 export {
   runSimpleQuery,
+  checkPostgresLogin,
   QueryError,
+  type SimpleQueryOptions,
   type QueryRun,
   type StatementResult,
 } from './client/simple-query.client';

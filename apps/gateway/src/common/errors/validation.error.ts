@@ -4,6 +4,9 @@ export interface FieldProblem {
   /** Dotted path of the offending field, e.g. `target.port` or `agents[0]`; empty for the whole body. */
   readonly field: string;
   readonly message: string;
+  /** For a problem inside a text document (a policy's YAML): where, 1-based. */
+  readonly line?: number;
+  readonly column?: number;
 }
 
 export class ValidationError extends ApiError {

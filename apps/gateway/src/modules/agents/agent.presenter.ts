@@ -21,6 +21,8 @@ export interface AgentView {
   address: string | null;
   lastSeenAt: string | null;
   bundleVersion: string | null;
+  /** The policy version in the bundle the agent acknowledged (0: the built-in default). */
+  policyVersion: number | null;
   connections: { id: string; name: string }[];
   createdAt: string;
   updatedAt: string;
@@ -40,6 +42,7 @@ export function presentAgent(row: AgentRow, now = Date.now()): AgentView {
     address: status === 'online' ? row.address : null,
     lastSeenAt: row.lastSeenAt?.toISOString() ?? null,
     bundleVersion: row.bundleVersion,
+    policyVersion: row.policyVersion,
     connections: row.connections
       .map(({ connection }) => ({ id: connection.id, name: connection.name }))
       .sort((a, b) => a.name.localeCompare(b.name)),

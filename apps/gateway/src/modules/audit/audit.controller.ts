@@ -13,6 +13,10 @@ const listAuditQuery = z
     decision: z.enum(['allow', 'deny']).optional(),
     /** Entries after this sequence number (for paging and tailing). */
     after: z.coerce.number().int().min(0).optional(),
+    /** Entries before this sequence number (paging back from the newest). */
+    before: z.coerce.number().int().min(1).optional(),
+    /** `desc`: newest first. */
+    order: z.enum(['asc', 'desc']).default('asc'),
     limit: z.coerce.number().int().min(1).max(1000).default(100),
   })
   .strict();
@@ -26,7 +30,10 @@ export class AuditController {
 
   @Get()
   @RequireVerb('audit:read')
-  @ApiOperation({ summary: 'Audit records, oldest first (filters: subject, action, decision, after)' })
+  @ApiOperation({
+    summary:
+      'Audit records, oldest first or newest first with order=desc (filters: subject, action, decision, after, before)',
+  })
   async list(
     @Query(ValidationPipe.of(listAuditQuery)) query: ListAuditQuery,
   ): Promise<{ items: AuditEntryView[] }> {
@@ -35,9 +42,16 @@ export class AuditController {
         ...(query.subject ? { subject: query.subject } : {}),
         ...(query.action ? { action: query.action } : {}),
         ...(query.decision ? { decision: query.decision } : {}),
-        ...(query.after !== undefined ? { seq: { gt: BigInt(query.after) } } : {}),
+        ...(query.after !== undefined || query.before !== undefined
+          ? {
+              seq: {
+                ...(query.after !== undefined ? { gt: BigInt(query.after) } : {}),
+                ...(query.before !== undefined ? { lt: BigInt(query.before) } : {}),
+              },
+            }
+          : {}),
       },
-      orderBy: { seq: 'asc' },
+      orderBy: { seq: query.order },
       take: query.limit,
     });
     return {

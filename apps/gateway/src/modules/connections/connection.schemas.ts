@@ -142,3 +142,11 @@ export type ListConnectionsQuery = z.output<typeof listConnectionsQuery>;
 export const createConnectionVariants = PROTOCOLS.map((protocol) =>
   z.strictObject({ ...common, protocol: z.literal(protocol), target: targetSchemas[protocol] }),
 );
+
+/** The console's query runner: SQL for one simple Query (several statements allowed). */
+export const runQuerySchema = z.strictObject({
+  sql: z.string().min(1).max(1_000_000),
+  /** Rows kept per statement; the rest are counted in the tag but not sent. */
+  maxRows: z.number().int().min(1).max(10_000).default(1000),
+});
+export type RunQueryBody = z.output<typeof runQuerySchema>;

@@ -1,14 +1,17 @@
-import { Body, Controller, Delete, Get, HttpCode, Ip, Param, Patch, Post, Query } from '@nestjs/common';
-import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Ip, Param, Patch, Post, Query, Res } from '@nestjs/common';
+import { ApiBody, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
 import { ValidationPipe } from '../../common/validation/validation.pipe';
 import { oneOfRequestSchemas, problemResponse, requestSchema } from '../../openapi/json-schema';
 import {
   createConnectionVariants,
   listConnectionsQuery,
+  runQuerySchema,
   updateConnectionSchema,
   validateCreateConnection,
   type CreateConnectionInput,
   type ListConnectionsQuery,
+  type RunQueryBody,
   type UpdateConnectionInput,
 } from './connection.schemas';
 import type { ConnectionView } from './connection.presenter';
@@ -18,8 +21,14 @@ import type { Principal } from '../identity/principal';
 import { CheckConnectAccessUseCase, type ConnectAccessView } from './usecases/check-connect-access.usecase';
 import { CreateConnectionUseCase } from './usecases/create-connection.usecase';
 import { DeleteConnectionUseCase } from './usecases/delete-connection.usecase';
+import {
+  DescribeConnectionReachUseCase,
+  type ConnectionReachView,
+} from './usecases/describe-connection-reach.usecase';
 import { GetConnectionUseCase } from './usecases/get-connection.usecase';
 import { ListConnectionsUseCase } from './usecases/list-connections.usecase';
+import { RunQueryUseCase } from './usecases/run-query.usecase';
+import { TestConnectionUseCase, type ConnectionTestView } from './usecases/test-connection.usecase';
 import { UpdateConnectionUseCase } from './usecases/update-connection.usecase';
 
 @ApiTags('connections')
@@ -33,7 +42,67 @@ export class ConnectionsController {
     private readonly updateConnection: UpdateConnectionUseCase,
     private readonly deleteConnection: DeleteConnectionUseCase,
     private readonly checkConnectAccess: CheckConnectAccessUseCase,
+    private readonly describeReach: DescribeConnectionReachUseCase,
+    private readonly testConnection: TestConnectionUseCase,
+    private readonly runQuery: RunQueryUseCase,
   ) {}
+
+  @Get(':ref/reach')
+  @ApiOperation({
+    summary:
+      'Who can reach a connection and with which verbs: the covering roles, the known users and service accounts they resolve to, and unexpired grants',
+  })
+  @ApiResponse({ status: 404, ...problemResponse })
+  reach(@Param('ref') ref: string): Promise<ConnectionReachView> {
+    return this.describeReach.execute(ref);
+  }
+
+  @Post(':ref/test')
+  @HttpCode(200)
+  @Authenticated()
+  @ApiOperation({
+    summary:
+      'Test reachability as the caller: open a session (connect) through an agent to the target and, for PostgreSQL, log in and out; a failed test is a 200 with reachable=false',
+  })
+  @ApiResponse({ status: 404, ...problemResponse })
+  test(
+    @Param('ref') ref: string,
+    @CurrentPrincipal() principal: Principal,
+    @Ip() source: string,
+  ): Promise<ConnectionTestView> {
+    return this.testConnection.execute(ref, principal, source);
+  }
+
+  @Post(':ref/query')
+  @Authenticated()
+  @ApiOperation({
+    summary:
+      'Run SQL on a PostgreSQL connection as the caller (exec), through the session pipeline: guardrails, approvals and masking apply. Streams JSON lines: session, notice, result, done or error',
+  })
+  @ApiBody({ schema: requestSchema(runQuerySchema) })
+  @ApiProduces('application/x-ndjson')
+  @ApiResponse({ status: 403, ...problemResponse })
+  @ApiResponse({ status: 404, ...problemResponse })
+  @ApiResponse({ status: 502, ...problemResponse })
+  @ApiResponse({ status: 503, ...problemResponse })
+  async query(
+    @Param('ref') ref: string,
+    @Body(ValidationPipe.of(runQuerySchema)) body: RunQueryBody,
+    @CurrentPrincipal() principal: Principal,
+    @Ip() source: string,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const { events, cancel } = await this.runQuery.execute(ref, body, principal, source);
+    // The caller going away ends the session (and a statement waiting for review with it).
+    reply.raw.once('close', () => {
+      if (!events.readableEnded) cancel();
+    });
+    void reply
+      .status(200)
+      .header('content-type', 'application/x-ndjson; charset=utf-8')
+      .header('cache-control', 'no-store')
+      .send(events);
+  }
 
   @Get(':ref/access')
   @Authenticated()

@@ -1,5 +1,15 @@
-import { Module } from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
+import { GatewayInfoController, GrpcEndpoint } from './gateway-info.controller';
 import { HealthController } from './health.controller';
 
-@Module({ controllers: [HealthController] })
-export class HealthModule {}
+/** Liveness, readiness, and what clients need to know about this gateway. */
+@Module({})
+export class HealthModule {
+  static forEndpoint(grpc: GrpcEndpoint): DynamicModule {
+    return {
+      module: HealthModule,
+      controllers: [HealthController, GatewayInfoController],
+      providers: [{ provide: GrpcEndpoint, useValue: grpc }],
+    };
+  }
+}

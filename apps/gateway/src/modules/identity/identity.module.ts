@@ -23,6 +23,7 @@ import { LoginTransactionsService } from './oidc/login-transactions';
 import { OidcRelyingPartyService } from './oidc/oidc-relying-party.service';
 import { SyncUserUseCase } from './subjects/sync-user.usecase';
 import { UserTokensService } from './oidc/user-tokens.service';
+import { AccessExplorer } from './rbac/access-explorer';
 import { ActivePolicyService } from './rbac/active-policy.service';
 import { RbacAccessDecider } from './rbac/rbac.access-decider';
 import { SamlDeviceLoginsService } from './saml/saml-device-logins.service';
@@ -36,6 +37,7 @@ import { TokenRevocationService } from './tokens/token-revocation.service';
 import { AuthorizationCodeGrantUseCase } from './usecases/authorization-code-grant.usecase';
 import { ClientCredentialsGrantUseCase } from './usecases/client-credentials-grant.usecase';
 import { CompleteSamlLoginUseCase } from './usecases/complete-saml-login.usecase';
+import { DescribeCallerAccessUseCase } from './usecases/describe-caller-access.usecase';
 import { DeviceCodeGrantUseCase } from './usecases/device-code-grant.usecase';
 import { RefreshTokenGrantUseCase } from './usecases/refresh-token-grant.usecase';
 import { SamlDeviceGrantUseCase } from './usecases/saml-device-grant.usecase';
@@ -76,6 +78,8 @@ export class IdentityModule {
         ApiKeysService,
         ServiceAccountsService,
         ActivePolicyService,
+        AccessExplorer,
+        DescribeCallerAccessUseCase,
         { provide: AccessTokenVerifier, useClass: JwtAccessTokenVerifier },
         { provide: AccessDecider, useClass: RbacAccessDecider },
         { provide: APP_GUARD, useClass: AccessGuard },
@@ -106,6 +110,7 @@ export class IdentityModule {
         ServiceAccountsService,
         ApiKeysService,
         ActivePolicyService,
+        AccessExplorer,
         IdentityOptionsToken,
         OidcRelyingPartyService,
         SamlServiceProviderService,

@@ -2,7 +2,6 @@ import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import {
   diffPolicies,
   evaluateAccess,
-  formatPolicyError,
   parsePolicy,
   sessionsAffected,
   type LiveSession,
@@ -12,10 +11,11 @@ import {
   type SubjectContext,
 } from '@tollgate/policy';
 import { CloseCode } from '@tollgate/proto';
-import { NotFoundError, ValidationError } from '../../common/errors';
+import { NotFoundError } from '../../common/errors';
 import { AuditWriter } from '../audit/audit-writer';
 import type { Principal } from '../identity/principal';
 import { ActivePolicyService, type ActivePolicy } from '../identity/rbac/active-policy.service';
+import { policyValidationError } from '../identity/rbac/policy-validation.error';
 import { ReviewsService } from '../reviews/reviews.service';
 import { StoreService } from '../store/store.service';
 import { AgentRegistry } from '../tunnel/agent-registry';
@@ -152,14 +152,7 @@ export class PolicyVersionsService implements OnModuleInit {
 
   async dryRun(document: string, fileName = 'policy.yaml'): Promise<DryRunResult> {
     const parsed = parsePolicy(document, fileName);
-    if (!parsed.ok) {
-      throw new ValidationError(
-        parsed.errors.map((e) => ({
-          field: `document${e.path ? `.${e.path}` : ''}`,
-          message: formatPolicyError(e),
-        })),
-      );
-    }
+    if (!parsed.ok) throw policyValidationError(parsed.errors);
     const active = await this.policies.current();
     const live = await this.liveSessions(active.policy);
     const impacts = sessionsAffected(

@@ -94,9 +94,13 @@ export class AgentPresence {
     );
   }
 
-  bundleApplied(agentId: string, version: string): void {
+  /** The agent acknowledged a bundle: it now enforces its connections and its policy version. */
+  bundleApplied(agentId: string, version: string, policyVersion: number | undefined): void {
     this.quietly(
-      this.store.prisma.agent.updateMany({ where: { id: agentId }, data: { bundleVersion: version } }),
+      this.store.prisma.agent.updateMany({
+        where: { id: agentId },
+        data: { bundleVersion: version, ...(policyVersion !== undefined ? { policyVersion } : {}) },
+      }),
     );
   }
 

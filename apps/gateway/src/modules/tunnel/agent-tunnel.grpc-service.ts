@@ -142,6 +142,7 @@ export class AgentTunnelGrpcService {
       const bundle = await this.bundles.forAgent(identity.agentId);
       if (bundle.version === bundleVersion) return;
       bundleVersion = bundle.version;
+      agent.pushedPolicyVersions.set(bundle.version, bundle.policyVersion);
       agent.send({ kind: { $case: 'bundle', bundle } });
       log.info({ bundleVersion: bundle.version, connections: bundle.connections.length }, 'bundle pushed');
     };
@@ -200,7 +201,11 @@ export class AgentTunnelGrpcService {
             'agent rejected bundle',
           );
         } else {
-          this.presence.bundleApplied(agent.agentId, ack.version);
+          this.presence.bundleApplied(
+            agent.agentId,
+            ack.version,
+            agent.pushedPolicyVersions.get(ack.version),
+          );
         }
         return;
       }

@@ -11,6 +11,8 @@ export class LiveAgent {
   readonly sessions = new Map<string, (reason: string, code?: CloseCode) => void>();
   /** The access token (`jti`) each of those sessions was opened with: revoking it ends the session. */
   readonly sessionTokens = new Map<string, string>();
+  /** Policy version of each bundle pushed on this stream (by bundle version), read when it is acked. */
+  readonly pushedPolicyVersions = new BoundedMap<string, number>(8);
   /** Recomputes this agent's bundle and pushes it if it changed (set once registered). */
   pushBundle: () => Promise<void> = async () => undefined;
   private readonly goneListeners = new Set<() => void>();
@@ -74,5 +76,19 @@ export class LiveAgent {
     this.gone = true;
     for (const listener of this.goneListeners) listener();
     this.goneListeners.clear();
+  }
+}
+
+/** A map that forgets its oldest entries beyond `limit`. */
+class BoundedMap<K, V> extends Map<K, V> {
+  constructor(private readonly limit: number) {
+    super();
+  }
+
+  override set(key: K, value: V): this {
+    super.delete(key);
+    super.set(key, value);
+    while (this.size > this.limit) this.delete(this.keys().next().value as K);
+    return this;
   }
 }

@@ -9,6 +9,7 @@ import { AgentTunnelGrpcService } from './agent-tunnel.grpc-service';
 import { BundleBuilder } from './bundle-builder';
 import { ClientTunnelGrpcService } from './client-tunnel.grpc-service';
 import { GatewayReplica } from './gateway-replica';
+import { InProcessSessions } from './in-process-sessions';
 import { PendingSessions } from './pending-sessions';
 import { SessionBroker } from './session-broker';
 import { SessionCommands } from './session-commands';
@@ -47,12 +48,13 @@ export class TunnelModule {
         SessionRecords,
         SessionCommands,
         SessionBroker,
+        InProcessSessions,
         AgentTunnelGrpcService,
         ClientTunnelGrpcService,
         TunnelShutdown,
         LiveStreamsWatch,
       ],
-      exports: [AgentRegistry, AgentTunnelGrpcService, ClientTunnelGrpcService],
+      exports: [AgentRegistry, AgentTunnelGrpcService, ClientTunnelGrpcService, InProcessSessions],
     };
   }
 }

@@ -12,6 +12,8 @@ export interface StatementResult {
   /** The CommandComplete tag (`SELECT 2`, `INSERT 0 1`); empty on error. */
   readonly tag: string;
   readonly error?: { readonly code: string; readonly message: string; readonly detail?: string };
+  /** Set when rows beyond `maxRows` were dropped (the tag still counts them all). */
+  readonly truncated?: boolean;
 }
 
 export interface QueryRun {
@@ -19,36 +21,41 @@ export interface QueryRun {
   readonly notices: readonly string[];
 }
 
+export interface SimpleQueryOptions {
+  /** Start-up parameters (user, application_name, ...). */
+  readonly parameters?: Record<string, string>;
+  /** Told of each NOTICE as it arrives (e.g. a statement held for review), besides `notices`. */
+  readonly onNotice?: (message: string) => void;
+  /** Keep at most this many rows per statement; the rest are read and dropped (`truncated`). */
+  readonly maxRows?: number;
+}
+
+const DEFAULT_PARAMETERS = { user: 'tollgate', application_name: 'tollgate exec' };
+
 /**
  * A minimal PostgreSQL client over any byte stream: start-up, then one simple Query (which may hold
- * several statements), results as text. `tollgate exec` runs it over the tunnel, so its statements
- * take the same path, policy and audit as psql's.
+ * several statements), results as text. `tollgate exec` and the console's query runner run it over
+ * the tunnel, so their statements take the same path, policy and audit as psql's.
  */
 export async function runSimpleQuery(
   stream: Duplex,
   sql: string,
-  parameters: Record<string, string> = { user: 'tollgate', application_name: 'tollgate exec' },
+  options: SimpleQueryOptions = {},
 ): Promise<QueryRun> {
-  const parser = new BackendMessageParser();
-  const reader = new SocketReader<BackendMessage>(
-    stream,
-    (chunk, emit) => parser.parse(chunk, emit),
-    'the server',
-  );
+  const reader = backendReader(stream);
   const notices: string[] = [];
+  const notice = (message: string) => {
+    notices.push(message);
+    options.onNotice?.(message);
+  };
   const results: StatementResult[] = [];
-  stream.write(
-    serializeStartupPacket({ name: 'startupMessage', protocolVersion: PROTOCOL_VERSION_3, parameters }),
-  );
+  const maxRows = options.maxRows ?? Infinity;
   try {
-    for (;;) {
-      const { message } = await reader.next();
-      if (message.name === 'errorResponse') throw new QueryError(describe(message.fields));
-      if (message.name === 'readyForQuery') break;
-    }
+    await startUp(stream, reader, options.parameters ?? DEFAULT_PARAMETERS);
     stream.write(serializeFrontendMessage({ name: 'query', text: sql }));
     let columns: string[] = [];
     let rows: (string | null)[][] = [];
+    let truncated = false;
     let done = false;
     while (!done) {
       const { message } = await reader.next();
@@ -56,14 +63,18 @@ export async function runSimpleQuery(
         case 'rowDescription':
           columns = message.fields.map((f) => f.name);
           rows = [];
+          truncated = false;
           break;
         case 'dataRow':
-          rows.push(message.values.map((v) => (v === null ? null : v.toString('utf8'))));
+          if (rows.length < maxRows)
+            rows.push(message.values.map((v) => (v === null ? null : v.toString('utf8'))));
+          else truncated = true;
           break;
         case 'commandComplete':
-          results.push({ columns, rows, tag: message.tag });
+          results.push({ columns, rows, tag: message.tag, ...(truncated ? { truncated } : {}) });
           columns = [];
           rows = [];
+          truncated = false;
           break;
         case 'emptyQueryResponse':
           break;
@@ -80,7 +91,7 @@ export async function runSimpleQuery(
           });
           break;
         case 'noticeResponse':
-          notices.push(message.fields['M'] ?? '');
+          notice(message.fields['M'] ?? '');
           break;
         case 'copyInResponse':
           // No data to send: end the COPY so the server can answer.
@@ -126,6 +137,51 @@ function endedByPeer(stream: Duplex, timeoutMs: number): Promise<void> {
     stream.on('data', () => undefined);
     stream.resume();
   });
+}
+
+/**
+ * Logs in and out again without running anything: proves the whole path, the target's address and
+ * the connection's credential. Resolves with the server's version; a refused login rejects with
+ * QueryError carrying the server's message.
+ */
+export async function checkPostgresLogin(
+  stream: Duplex,
+  parameters: Record<string, string> = DEFAULT_PARAMETERS,
+): Promise<{ serverVersion: string | undefined }> {
+  const reader = backendReader(stream);
+  let status: Record<string, string>;
+  try {
+    status = await startUp(stream, reader, parameters);
+    stream.write(serializeFrontendMessage({ name: 'terminate' }));
+  } finally {
+    reader.detach();
+  }
+  await endedByPeer(stream, TERMINATE_WAIT_MS);
+  stream.end();
+  return { serverVersion: status['server_version'] };
+}
+
+function backendReader(stream: Duplex): SocketReader<BackendMessage> {
+  const parser = new BackendMessageParser();
+  return new SocketReader<BackendMessage>(stream, (chunk, emit) => parser.parse(chunk, emit), 'the server');
+}
+
+/** Sends the start-up packet and reads up to ReadyForQuery; resolves with the ParameterStatus values. */
+async function startUp(
+  stream: Duplex,
+  reader: SocketReader<BackendMessage>,
+  parameters: Record<string, string>,
+): Promise<Record<string, string>> {
+  const status: Record<string, string> = {};
+  stream.write(
+    serializeStartupPacket({ name: 'startupMessage', protocolVersion: PROTOCOL_VERSION_3, parameters }),
+  );
+  for (;;) {
+    const { message } = await reader.next();
+    if (message.name === 'errorResponse') throw new QueryError(describe(message.fields));
+    if (message.name === 'parameterStatus') status[message.parameter] = message.value;
+    if (message.name === 'readyForQuery') return status;
+  }
 }
 
 /** The server refused the session itself (FATAL during start-up). */

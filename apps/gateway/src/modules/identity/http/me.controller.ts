@@ -1,6 +1,10 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Principal } from '../principal';
+import {
+  DescribeCallerAccessUseCase,
+  type CallerAccessView,
+} from '../usecases/describe-caller-access.usecase';
 import { Authenticated } from './access.decorators';
 import { CurrentPrincipal } from './current-principal.decorator';
 
@@ -18,6 +22,8 @@ export interface MeView {
 @ApiTags('identity')
 @Controller('api/v1/me')
 export class MeController {
+  constructor(private readonly describeAccess: DescribeCallerAccessUseCase) {}
+
   @Get()
   @Authenticated()
   @ApiOperation({ summary: 'Who the bearer token identifies (verified): subject, groups, scopes, actors' })
@@ -31,5 +37,15 @@ export class MeController {
       tokenId: principal.tokenId,
       expiresAt: principal.expiresAt.toISOString(),
     };
+  }
+
+  @Get('access')
+  @Authenticated()
+  @ApiOperation({
+    summary:
+      'What the caller may do: its gateway verbs (admin, audit:read, review) and the connections it may use or request, with their verbs',
+  })
+  access(@CurrentPrincipal() principal: Principal): Promise<CallerAccessView> {
+    return this.describeAccess.execute(principal);
   }
 }

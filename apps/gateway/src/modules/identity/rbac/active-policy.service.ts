@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { formatPolicyError, parsePolicy, type Policy } from '@tollgate/policy';
-import { ValidationError } from '../../../common/errors';
+import { parsePolicy, type Policy } from '@tollgate/policy';
 import { StoreService } from '../../store/store.service';
 import { IdentityOptionsToken, type IdentityOptions } from '../identity-options';
+import { policyValidationError } from './policy-validation.error';
 import {
   BUILT_IN_POLICY,
   BUILT_IN_POLICY_YAML,
@@ -66,14 +66,7 @@ export class ActivePolicyService {
     fileName = 'policy.yaml',
   ): Promise<ActivePolicy> {
     const parsed = parsePolicy(document, fileName);
-    if (!parsed.ok) {
-      throw new ValidationError(
-        parsed.errors.map((e) => ({
-          field: `document${e.path ? `.${e.path}` : ''}`,
-          message: formatPolicyError(e),
-        })),
-      );
-    }
+    if (!parsed.ok) throw policyValidationError(parsed.errors);
     const version = await this.store.prisma.$transaction(async (tx) => {
       const last = await tx.policyVersion.findFirst({
         orderBy: { version: 'desc' },
