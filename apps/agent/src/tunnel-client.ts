@@ -37,6 +37,8 @@ interface ControlOutcome {
 
 /** A refused instance retries no sooner than the gateway asks, and never in a tight loop. */
 const MIN_CONFLICT_RETRY_MS = 1_000;
+/** How long the gateway has to answer a registration (registered or an error) before the agent reconnects. */
+const REGISTRATION_TIMEOUT_MS = 20_000;
 
 /**
  * The agent's tunnel: keeps one Control stream to the gateway (register, heartbeats, bundles,
@@ -203,7 +205,17 @@ export class TunnelClient {
       const send = (message: AgentMessage) => {
         if (!call.writableEnded) call.write(message);
       };
+      // A gateway that accepts the stream but never answers the registration (overloaded, its store
+      // hung) must not hold the agent forever: give up on this stream and reconnect with backoff.
+      const unanswered = setTimeout(() => {
+        this.logger.warn(
+          { waitedMs: REGISTRATION_TIMEOUT_MS },
+          'the gateway did not answer the registration; reconnecting',
+        );
+        call.cancel();
+      }, REGISTRATION_TIMEOUT_MS);
       const finish = (reason: string, status?: GrpcStatus) => {
+        clearTimeout(unanswered);
         clearInterval(heartbeat);
         this.state = this.stopped ? 'stopped' : 'connecting';
         resolve({
@@ -234,6 +246,7 @@ export class TunnelClient {
           case 'registered': {
             const { agentName, heartbeatIntervalMs, instanceId } = message.kind.registered;
             registered = true;
+            clearTimeout(unanswered);
             this.state = 'online';
             this.logger.info(
               { agent: agentName, instance: instanceId, gateway: this.config.gateway.address },

@@ -8,8 +8,11 @@ export interface CliProcess {
   output(): string;
   /** Resolves with the first match of `pattern` in the output; rejects if the process exits first. */
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
-  /** Resolves with the exit code (or the signal name) once the process has ended. */
-  exited(): Promise<number | string>;
+  /**
+   * Resolves with the exit code (or the signal name) once the process has ended; rejects with the
+   * output so far if it has not ended within `timeoutMs` (default 45 s, under the tests' 60 s).
+   */
+  exited(timeoutMs?: number): Promise<number | string>;
   /** Sends a signal and waits for the exit. */
   stop(signal?: NodeJS.Signals): Promise<number | string>;
 }
@@ -40,7 +43,19 @@ export function spawnCli(args: readonly string[], env: Record<string, string | u
   return {
     child,
     output: () => output,
-    exited: () => exit,
+    exited(timeoutMs = 45_000) {
+      if (ended) return exit;
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`tollgate still running after ${timeoutMs} ms:\n${output}`)),
+          timeoutMs,
+        );
+        void exit.then((code) => {
+          clearTimeout(timer);
+          resolve(code);
+        });
+      });
+    },
     async stop(signal = 'SIGTERM') {
       if (!ended) child.kill(signal);
       return exit;
