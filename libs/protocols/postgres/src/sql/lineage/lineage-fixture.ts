@@ -1,0 +1,87 @@
+import {
+  isUntraced,
+  type LineageCatalog,
+  type LineageSource,
+  type RelationFacts,
+  type StatementLineage,
+} from './lineage.types';
+import { analyzeLineage } from './statement-lineage';
+
+const table = (schema: string, name: string, columns: string[], generated: string[] = []): RelationFacts => ({
+  schema,
+  name,
+  kind: 'table',
+  columns: columns.map((column) => ({
+    name: column,
+    type: 'text',
+    ...(generated.includes(column) ? { generated: true } : {}),
+  })),
+});
+const view = (schema: string, name: string, columns: string[], definition: string): RelationFacts => ({
+  schema,
+  name,
+  kind: 'view',
+  columns: columns.map((column) => ({ name: column, type: 'text' })),
+  definition,
+});
+
+/** The catalog the lineage specs run against: a customers table with masked ssn and card columns. */
+export const FIXTURE_RELATIONS: readonly RelationFacts[] = [
+  table('public', 'customers', ['id', 'name', 'ssn', 'email', 'card']),
+  table('public', 'orders', ['id', 'customer_id', 'total', 'note']),
+  table('public', 'computed', ['id', 'ssn_copy'], ['ssn_copy']),
+  table('public', 'people', ['id', 'name']),
+  table('hr', 'people', ['id', 'name', 'salary']),
+  table('public', 'staff', ['id', 'salary']),
+  table('hr', 'staff', ['id', 'salary']),
+  view('public', 'customer_view', ['id', 'name', 'tax_id'], 'SELECT id, name, ssn AS tax_id FROM customers'),
+  view('public', 'safe_view', ['id', 'name'], 'SELECT id, name FROM customers'),
+  view('public', 'nested_view', ['t', 'name'], 'SELECT tax_id AS t, name FROM customer_view'),
+  view('public', 'agg_view', ['n', 'm'], 'SELECT count(*) AS n, max(ssn) AS m FROM customers'),
+  view('public', 'broken_view', ['x'], 'not sql at all'),
+  table('pg_catalog', 'pg_statistic', ['starelid', 'staattnum', 'stavalues1']),
+  view(
+    'pg_catalog',
+    'pg_stats',
+    ['attname', 'most_common_vals'],
+    'SELECT staattnum::text AS attname, stavalues1::text::text[] AS most_common_vals FROM pg_catalog.pg_statistic',
+  ),
+];
+
+export const FIXTURE_USER_FUNCTIONS = new Set(['my_func', 'my_srf']);
+
+export const fixtureCatalog: LineageCatalog = {
+  relations: (name, schema) =>
+    FIXTURE_RELATIONS.filter((r) => r.name === name && (schema === undefined || r.schema === schema)),
+  userFunction: (name) => FIXTURE_USER_FUNCTIONS.has(name),
+};
+
+const MASKED = new Set(['customers.ssn', 'customers.card', 'people.salary', 'staff.salary']);
+const masked = (s: LineageSource) => isUntraced(s) || MASKED.has(`${s.table}.${s.column}`);
+const mark = (plain: boolean, sources: readonly LineageSource[]) =>
+  sources.some(isUntraced) ? 'u' : sources.some(masked) ? (plain ? 'p' : 'd') : '-';
+
+/**
+ * A statement's lineage in a line: each output column as `p` (plain masked column), `d` (made from a
+ * masked column), `u` (untraced) or `-` (clear), `any:x` when only the sources of every column are
+ * known, `none` without rows; then ` W` when it writes masked or untraced values and ` F` when it
+ * filters on them.
+ */
+export function describeLineage(statement: StatementLineage): string {
+  const out = statement.outputs;
+  let line: string;
+  if (!out) line = 'none';
+  else if (out.columns)
+    line = out.columns.map((c) => mark(c.plain !== undefined, c.sources)).join(' ') || 'empty';
+  else line = `any:${mark(false, out.anyColumn)}`;
+  if (statement.written.some(masked)) line += ' W';
+  if (statement.filtered.some(masked)) line += ' F';
+  return line;
+}
+
+export function lineageLine(sql: string): string {
+  const analysis = analyzeLineage(sql, fixtureCatalog);
+  if ('unparsed' in analysis) return `unparsed`;
+  if (!analysis.ok) return `missing ${JSON.stringify(analysis.missing)}`;
+  return analysis.statements.map(describeLineage).join(' / ');
+}

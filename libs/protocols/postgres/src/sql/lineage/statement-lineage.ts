@@ -1,0 +1,268 @@
+import { parseSync } from 'libpg-query';
+import { list, names, text, unwrap, type Node } from '../ast';
+import type {
+  CopyFormat,
+  LineageAnalysis,
+  LineageCatalog,
+  OutputLineage,
+  StatementLineage,
+} from './lineage.types';
+import {
+  allSources,
+  expr,
+  LineageContext,
+  modifyLineage,
+  queryLineage,
+  relationLineage,
+  Scope,
+  selectLineage,
+  type QueryColumns,
+} from './query-lineage';
+import { SourceSet, untraced } from './source-set';
+
+/**
+ * Lineage of every statement in a query string, from the PostgreSQL parser's tree and the catalog
+ * facts `catalog` holds. When the catalog lacks facts the analysis needs, it says which (the caller
+ * reads them from the target and asks again). Pure: no I/O. A string the parser rejects has no
+ * lineage at all (`unparsed`), which callers treat as untraced.
+ */
+export function analyzeLineage(sql: string, catalog: LineageCatalog): LineageAnalysis | { unparsed: string } {
+  const parsed = parseStatements(sql);
+  if (typeof parsed === 'string') return { unparsed: parsed };
+  const missing = {
+    relations: new Map<string, { name: string; schema?: string }>(),
+    functions: new Set<string>(),
+  };
+  const statements: StatementLineage[] = [];
+  for (const stmt of parsed) {
+    const ctx = new LineageContext(catalog, parseView);
+    statements.push(statementLineage(stmt, ctx));
+    for (const [key, relation] of ctx.missingRelations) missing.relations.set(key, relation);
+    for (const name of ctx.missingFunctions) missing.functions.add(name);
+  }
+  if (missing.relations.size > 0 || missing.functions.size > 0)
+    return {
+      ok: false,
+      missing: { relations: [...missing.relations.values()], functions: [...missing.functions] },
+    };
+  return { ok: true, statements };
+}
+
+/** Statements whose rows are the plan or a setting, never values read from tables. */
+const NO_TABLE_VALUES: OutputLineage = { columns: [] };
+
+/** Statement kinds that change nothing the analysis reads from the catalog. */
+const KEEPS_CATALOG = new Set([
+  'SelectStmt',
+  'InsertStmt',
+  'UpdateStmt',
+  'DeleteStmt',
+  'MergeStmt',
+  'CopyStmt',
+  'DeclareCursorStmt',
+  'FetchStmt',
+  'ClosePortalStmt',
+  'PrepareStmt',
+  'ExecuteStmt',
+  'DeallocateStmt',
+  'ExplainStmt',
+  'VariableSetStmt',
+  'VariableShowStmt',
+  'TransactionStmt',
+  'ListenStmt',
+  'UnlistenStmt',
+  'NotifyStmt',
+  'LockStmt',
+  'CheckPointStmt',
+  'VacuumStmt',
+  'DiscardStmt',
+  'CallStmt',
+  'DoStmt',
+]);
+
+function statementLineage(stmt: Node, ctx: LineageContext): StatementLineage {
+  const [kind, body] = unwrap(stmt) ?? ['?', {}];
+  const base = KEEPS_CATALOG.has(kind) ? {} : { changesCatalog: true as const };
+  const finish = (outputs?: QueryColumns | OutputLineage): StatementLineage => ({
+    ...base,
+    ...(outputs ? { outputs: toOutputs(outputs) } : {}),
+    written: ctx.written.toArray(),
+    filtered: ctx.filtered.toArray(),
+  });
+  switch (kind) {
+    case 'SelectStmt':
+      return finish(selectLineage(body, undefined, ctx));
+    case 'InsertStmt':
+    case 'UpdateStmt':
+    case 'DeleteStmt':
+    case 'MergeStmt':
+      return finish(modifyLineage(kind, body, undefined, ctx));
+    case 'CreateTableAsStmt': {
+      // CREATE TABLE AS, CREATE MATERIALIZED VIEW, SELECT INTO: the result is stored.
+      const query = body['query'];
+      const stored =
+        unwrap(query)?.[0] === 'ExecuteStmt'
+          ? untraced('EXECUTE')
+          : allSources(queryLineage(query, undefined, ctx));
+      ctx.written.addAll(stored);
+      return finish();
+    }
+    case 'CopyStmt':
+      return { ...copyLineage(body, ctx), written: ctx.written.toArray(), filtered: ctx.filtered.toArray() };
+    case 'DeclareCursorStmt':
+      return { ...finish(queryLineage(body['query'], undefined, ctx)), declares: text(body['portalname']) };
+    case 'FetchStmt':
+      return body['ismove'] === true ? finish() : { ...finish(), fetches: text(body['portalname']) };
+    case 'PrepareStmt':
+      // Nothing runs yet: EXECUTE carries what the prepared statement reads and writes.
+      return { written: [], filtered: [], prepares: text(body['name']) };
+    case 'ExecuteStmt':
+      return { written: [], filtered: [], executes: text(body['name']) };
+    case 'ExplainStmt': {
+      // EXPLAIN ANALYZE runs its statement: its writes and filters count, its rows are not returned.
+      const inner = statementLineage(body['query'] as Node, ctx);
+      const analyze = list(body['options']).some(
+        (o) => text((o['DefElem'] as Node | undefined)?.['defname']) === 'analyze',
+      );
+      return analyze
+        ? { ...inner, outputs: NO_TABLE_VALUES }
+        : { written: [], filtered: [], outputs: NO_TABLE_VALUES };
+    }
+    case 'VariableShowStmt':
+      return finish(NO_TABLE_VALUES);
+    case 'AlterTableStmt':
+      alterTable(body, ctx);
+      return finish();
+    case 'CallStmt':
+      return finish({ any: untraced('CALL') });
+    default:
+      return finish();
+  }
+}
+
+/** COPY TO: the rows it sends (STDOUT) or stores (a file or program); COPY FROM reads the client's. */
+function copyLineage(body: Node, ctx: LineageContext): Omit<StatementLineage, 'written' | 'filtered'> {
+  if (body['is_from'] === true) return {};
+  let result: QueryColumns;
+  if (body['query'] !== undefined) {
+    result = queryLineage(body['query'], undefined, ctx);
+  } else {
+    const relation = body['relation'] as Node;
+    const schema = relation['schemaname'] === undefined ? undefined : text(relation['schemaname']);
+    result = relationLineage(text(relation['relname']), schema, ctx);
+    const attributes = names(body['attlist']);
+    if (attributes.length > 0 && 'columns' in result) {
+      const columns = result.columns;
+      result = {
+        columns: attributes.map(
+          (name) => columns.find((c) => c.name === name) ?? { name, sources: untraced(`column ${name}`) },
+        ),
+      };
+    }
+  }
+  if (body['filename'] !== undefined || body['is_program'] === true) {
+    ctx.written.addAll(allSources(result));
+    return {};
+  }
+  return { outputs: toOutputs(result), copy: copyFormat(list(body['options'])) };
+}
+
+function copyFormat(options: readonly Node[]): CopyFormat {
+  const option = (name: string): string | undefined => {
+    const def = options.map((o) => o['DefElem'] as Node).find((d) => text(d['defname']) === name);
+    if (!def) return undefined;
+    const arg = def['arg'] as Node | undefined;
+    if (arg === undefined) return 'true';
+    const boolean = arg['Boolean'] as Node | undefined;
+    if (boolean) return boolean['boolval'] === true ? 'true' : 'false';
+    const integer = arg['Integer'] as Node | undefined;
+    if (integer) return integer['ival'] === undefined || integer['ival'] === 0 ? 'false' : 'true';
+    return text((arg['String'] as Node | undefined)?.['sval'], 'true');
+  };
+  const format = (option('format') ?? (option('binary') === 'true' ? 'binary' : 'text')).toLowerCase();
+  const csv = format === 'csv';
+  const quote = option('quote') ?? '"';
+  const header = option('header');
+  return {
+    format: format === 'csv' ? 'csv' : format === 'binary' ? 'binary' : 'text',
+    delimiter: option('delimiter') ?? (csv ? ',' : '\t'),
+    quote,
+    escape: option('escape') ?? quote,
+    header: header !== undefined && !['false', 'off', '0'].includes(header.toLowerCase()),
+  };
+}
+
+/** ALTER TABLE ... ALTER COLUMN TYPE ... USING, ADD COLUMN ... GENERATED: values written from the table's own. */
+function alterTable(body: Node, ctx: LineageContext): void {
+  const relation = body['relation'] as Node | undefined;
+  if (!relation) return;
+  const scope = new Scope();
+  const schema = relation['schemaname'] === undefined ? undefined : text(relation['schemaname']);
+  const table = relationLineage(text(relation['relname']), schema, ctx);
+  const name = text(relation['relname']);
+  scope.entries.push(
+    'columns' in table
+      ? { alias: name, columns: table.columns, any: allSources(table) }
+      : { alias: name, columns: undefined, any: table.any },
+  );
+  for (const item of list(body['cmds'])) {
+    const def = ((item['AlterTableCmd'] as Node | undefined)?.['def'] as Node | undefined)?.['ColumnDef'] as
+      Node | undefined;
+    if (!def) continue;
+    ctx.written.addAll(expr(def['raw_default'], scope, ctx).sources);
+    for (const constraint of list(def['constraints']))
+      ctx.written.addAll(
+        expr((constraint['Constraint'] as Node | undefined)?.['raw_expr'], scope, ctx).sources,
+      );
+  }
+}
+
+function toOutputs(result: QueryColumns | OutputLineage): OutputLineage {
+  if ('anyColumn' in result) return result;
+  if (!('columns' in result) || result.columns === undefined)
+    return { anyColumn: (result as { any: SourceSet }).any.toArray() };
+  return {
+    columns: result.columns.map((c) => ({
+      name: c.name,
+      ...(c.plain ? { plain: c.plain } : {}),
+      sources: c.sources instanceof SourceSet ? c.sources.toArray() : c.sources,
+    })),
+  };
+}
+
+// ---- parsing -------------------------------------------------------------------------------
+
+const MAX_CACHED_TREES = 1024;
+const MAX_CACHED_SQL_LENGTH = 16384;
+const trees = new Map<string, readonly Node[] | string>();
+
+/** The parse tree of each statement (or the parser's error), recent ones kept (LRU). */
+export function parseStatements(sql: string): readonly Node[] | string {
+  const cached = trees.get(sql);
+  if (cached !== undefined) {
+    trees.delete(sql);
+    trees.set(sql, cached);
+    return cached;
+  }
+  let parsed: readonly Node[] | string;
+  try {
+    parsed = ((parseSync(sql) as { stmts?: { stmt: Node }[] }).stmts ?? []).map((s) => s.stmt);
+  } catch (error) {
+    parsed = error instanceof Error ? error.message : String(error);
+  }
+  if (sql.length <= MAX_CACHED_SQL_LENGTH) {
+    trees.set(sql, parsed);
+    if (trees.size > MAX_CACHED_TREES) trees.delete(trees.keys().next().value as string);
+  }
+  return parsed;
+}
+
+/** Drops every cached parse tree (for measuring uncached analysis). */
+export function clearParseCache(): void {
+  trees.clear();
+}
+
+function parseView(sql: string): Node | undefined {
+  const parsed = parseStatements(sql);
+  return typeof parsed === 'string' || parsed.length !== 1 ? undefined : parsed[0];
+}
