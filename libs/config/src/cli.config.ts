@@ -19,6 +19,9 @@ export const cliSettings = {
       .regex(/^[A-Za-z0-9._~+/=-]+$/)
       .optional(),
     expected: 'a Tollgate access token (a JWT or an API key); it takes precedence over the credentials file',
+    whenBlank:
+      'give it a token, or unset it (`unset TOLLGATE_TOKEN`) to use the saved login; ' +
+      'an empty token is refused rather than falling back to the saved login',
   },
   clientSecret: {
     env: 'TOLLGATE_CLIENT_SECRET',

@@ -11,6 +11,11 @@ export interface SettingSpec<T extends z.ZodType> {
   readonly schema: T;
   /** What the setting expects, in words, for the error message. */
   readonly expected: string;
+  /**
+   * Set for a variable whose blank value must not silently mean "unset" (a blank TOLLGATE_TOKEN
+   * left by a failed command would fall back to another identity): the error message then.
+   */
+  readonly whenBlank?: string;
 }
 
 export type SettingSpecs = Record<string, SettingSpec<z.ZodType>>;
@@ -36,6 +41,10 @@ export function readSettings<S extends SettingSpecs>(
   for (const [key, spec] of Object.entries(specs)) {
     const override = overrides[key];
     const fromFlag = override !== undefined;
+    if (!fromFlag && spec.whenBlank !== undefined && isBlank(env[spec.env])) {
+      problems.push(`${spec.env} is set but empty: ${spec.whenBlank}`);
+      continue;
+    }
     const raw = fromFlag ? override : emptyToUndefined(env[spec.env]);
     const parsed = spec.schema.safeParse(raw);
     if (parsed.success) {
@@ -49,6 +58,10 @@ export function readSettings<S extends SettingSpecs>(
   return values as SettingValues<S>;
 }
 
+function isBlank(value: string | undefined): boolean {
+  return value !== undefined && value.trim() === '';
+}
+
 function emptyToUndefined(value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === '' ? undefined : value;
+  return value === undefined || isBlank(value) ? undefined : value;
 }

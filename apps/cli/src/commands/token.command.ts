@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { loadCliConfig } from '@tollgate/config';
 import { currentAccessToken } from '../credentials/access-token';
+import { checkChildLifetime } from '../credentials/child-lifetime';
 import { peekClaims } from '../credentials/credentials-file';
 import { callTokenEndpoint } from '../credentials/token-endpoint';
 import { runClientCommand } from './run-client-command';
@@ -55,12 +56,16 @@ export function tokenCommand(): Command {
         .action(async (flags: TokenFlags & { scope?: string; expiresIn?: string; actorToken?: string }) => {
           await runClientCommand('token exchange', async () => {
             const config = loadCliConfig({ gatewayUrl: flags.gateway });
+            const parent = await currentAccessToken(config);
+            if (flags.expiresIn !== undefined) {
+              checkChildLifetime(flags.expiresIn, peekClaims(parent).exp, Date.now() / 1000);
+            }
             const child = await callTokenEndpoint(config.gatewayUrl, {
               grant_type: EXCHANGE,
-              subject_token: await currentAccessToken(config),
+              subject_token: parent,
               subject_token_type: ACCESS_TOKEN,
               ...(flags.scope ? { scope: flags.scope } : {}),
-              ...(flags.expiresIn ? { expires_in: flags.expiresIn } : {}),
+              ...(flags.expiresIn !== undefined ? { expires_in: flags.expiresIn } : {}),
               ...(flags.actorToken ? { actor_token: flags.actorToken, actor_token_type: ACCESS_TOKEN } : {}),
             });
             process.stdout.write(`${child.access_token}\n`);

@@ -3,4 +3,4 @@ export { ConflictError } from './conflict.error';
 export { NotFoundError } from './not-found.error';
 export { ValidationError, type FieldProblem } from './validation.error';
 export { ForbiddenError } from './forbidden.error';
-export { UnauthenticatedError } from './unauthenticated.error';
+export { UnauthenticatedError, type RefusedTokenAttribution } from './unauthenticated.error';

@@ -21,6 +21,7 @@ const claimsOf = (token: string) =>
     scope: string;
     exp: number;
     depth: number;
+    jti: string;
     act?: unknown;
   };
 
@@ -164,6 +165,93 @@ describe('delegated tokens (RFC 8693 token exchange) and API keys', () => {
     }
     expect(await lastAudit()).toMatchObject({ action: 'authenticate', decision: 'deny' });
     expect((await exchange(child)).status).toBe(400);
+  });
+
+  it('records every refused token request, with the holder and chain the subject token names', async () => {
+    const parent = await token('pipeline');
+    const child = (await exchange(parent, { scope: 'audit:read' })).body.access_token as string;
+    for (const malformed of ['soon', '-1', '0', '1.5', '99999999999']) {
+      const refused = await exchange(child, { expires_in: malformed });
+      expect(refused.status).toBe(400);
+      expect(refused.body.error_description).toBe('expires_in must be a positive number of seconds');
+      expect(await lastAudit()).toMatchObject({
+        subject: 'sa:pipeline',
+        actorChain: [{ subject: 'sa:pipeline' }],
+        action: 'token:exchange',
+        target: `token:${claimsOf(child).jti}`,
+        decision: 'deny',
+        reason: 'expires_in must be a positive number of seconds',
+      });
+    }
+    const noGrant = await postTokenEndpoint(gw.url, { scope: 'admin' });
+    expect(noGrant.status).toBe(400);
+    expect(await lastAudit()).toMatchObject({
+      subject: 'anonymous',
+      action: 'token:request',
+      decision: 'deny',
+      reason: 'grant_type is required',
+    });
+    const unknownGrant = await postTokenEndpoint(gw.url, { grant_type: 'password' });
+    expect(unknownGrant.body).toMatchObject({ error: 'unsupported_grant_type' });
+    expect(await lastAudit()).toMatchObject({ action: 'token:request', decision: 'deny' });
+    const noSecret = await postTokenEndpoint(gw.url, {
+      grant_type: 'client_credentials',
+      client_id: 'pipeline',
+    });
+    expect(noSecret.status).toBe(400);
+    expect(await lastAudit()).toMatchObject({
+      subject: 'client:pipeline',
+      action: 'token:client_credentials',
+      reason: 'client_secret is required',
+    });
+  });
+
+  it('keeps the actor chain on refused uses of a revoked token, at the API and at the token endpoint', async () => {
+    const parent = await token('pipeline');
+    const child = (
+      await exchange(parent, {
+        scope: 'audit:read',
+        actor_token: await token('deploy-step'),
+        actor_token_type: ACCESS,
+      })
+    ).body.access_token as string;
+    const revoke = await fetch(`${gw.url}/oauth/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: child }).toString(),
+    });
+    expect(revoke.status).toBe(200);
+    const jti = claimsOf(child).jti;
+
+    expect((await gw.request('GET', '/api/v1/audit?limit=1', undefined, bearer(child))).status).toBe(401);
+    const refusedUse = await lastAudit();
+    expect(refusedUse).toMatchObject({
+      subject: 'sa:pipeline',
+      actorChain: [{ subject: 'sa:deploy-step' }],
+      action: 'authenticate',
+      target: `token:${jti}`,
+      decision: 'deny',
+    });
+    expect(refusedUse.reason).toMatch(/revoked/);
+
+    expect((await exchange(child)).status).toBe(400);
+    const refusedExchange = await lastAudit();
+    expect(refusedExchange).toMatchObject({
+      subject: 'sa:pipeline',
+      actorChain: [{ subject: 'sa:deploy-step' }],
+      action: 'token:exchange',
+      target: `token:${jti}`,
+      decision: 'deny',
+    });
+    expect(refusedExchange.reason).toMatch(/^subject_token: invalid token: .*revoked/);
+
+    // A forged token (not signed by the gateway) names nobody it claims.
+    const [header, payload] = child.split('.');
+    const forged = `${header}.${payload}.${Buffer.from('not a signature').toString('base64url')}`;
+    expect((await gw.request('GET', '/api/v1/audit?limit=1', undefined, bearer(forged))).status).toBe(401);
+    const record = await lastAudit();
+    expect(record).toMatchObject({ subject: 'unverified:sa:pipeline', action: 'authenticate' });
+    expect(record.actorChain).toEqual([]);
   });
 
   it('API keys: shown once, hashed, prefixed, scoped, revocable', async () => {

@@ -23,11 +23,16 @@ export class OAuthError extends ApiError {
   readonly type = 'https://tollgate.dev/problems/oauth';
   override readonly extensions: Readonly<Record<string, unknown>>;
 
+  /** The refusal is in the audit log already (the token controller records the others). */
+  readonly recorded: boolean;
+
   constructor(
     readonly error: OAuthErrorCode,
     description: string,
+    options: { readonly recorded?: boolean } = {},
   ) {
     super(description);
+    this.recorded = options.recorded ?? false;
     this.name = 'OAuthError';
     this.status = error === 'invalid_client' ? 401 : 400;
     this.title = this.status === 401 ? 'Unauthorized' : 'Bad Request';

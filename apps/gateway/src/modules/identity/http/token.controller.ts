@@ -21,12 +21,24 @@ import { SamlServiceProviderService } from '../saml/saml-service-provider.servic
 import { TokenExchangeGrantUseCase } from '../usecases/token-exchange-grant.usecase';
 import { TOKEN_EXCHANGE_GRANT, type TokenResponse } from '../usecases/token-response';
 import { TokenRevocationService } from '../tokens/token-revocation.service';
-import { UnauthenticatedError } from '../../../common/errors';
+import { UnauthenticatedError, type RefusedTokenAttribution } from '../../../common/errors';
 import { AuditWriter } from '../../audit/audit-writer';
 import { Public } from './access.decorators';
 import { OAuthError } from './oauth.error';
 
 type Params = Record<string, unknown>;
+
+/** The audit action of a refused request, by grant type (the names the grants record under). */
+const GRANT_ACTIONS = new Map<string, string>([
+  ['client_credentials', 'token:client_credentials'],
+  [TOKEN_EXCHANGE_GRANT, 'token:exchange'],
+  ['authorization_code', 'login'],
+  ['refresh_token', 'token:refresh'],
+  [DEVICE_CODE_GRANT, 'token:device_code'],
+]);
+
+/** Device-login polls that are answered "not yet": the protocol's normal rhythm, not refusals. */
+const STILL_WAITING: ReadonlySet<string> = new Set(['authorization_pending', 'slow_down']);
 
 /** The gateway's OAuth endpoints: token (RFC 6749, RFC 8693), revocation (RFC 7009), JWKS. */
 @ApiTags('oauth')
@@ -61,6 +73,19 @@ export class TokenController {
     @Headers('authorization') authorization?: string,
   ): Promise<TokenResponse> {
     const params = (typeof body === 'object' && body !== null ? body : {}) as Params;
+    try {
+      return await this.grant(params, authorization);
+    } catch (error) {
+      // Every refused token request is an audit record: the grants record their own refusals with
+      // what they know; what is refused before (or without) that is recorded here.
+      if (error instanceof OAuthError && !error.recorded && !STILL_WAITING.has(error.error)) {
+        await this.recordRefusal(params, authorization, error).catch(() => undefined);
+      }
+      throw error;
+    }
+  }
+
+  private async grant(params: Params, authorization: string | undefined): Promise<TokenResponse> {
     const grantType = param(params, 'grant_type', true);
     switch (grantType) {
       case 'client_credentials': {
@@ -102,6 +127,37 @@ export class TokenController {
       default:
         throw new OAuthError('unsupported_grant_type', `grant_type "${grantType}" is not supported`);
     }
+  }
+
+  private async recordRefusal(
+    params: Params,
+    authorization: string | undefined,
+    error: OAuthError,
+  ): Promise<void> {
+    const grantType = typeof params.grant_type === 'string' ? params.grant_type : undefined;
+    let who: RefusedTokenAttribution | undefined;
+    if (grantType === TOKEN_EXCHANGE_GRANT && typeof params.subject_token === 'string') {
+      who = await this.verifier.verify(params.subject_token).then(
+        (principal) => ({
+          subject: principal.subject,
+          actorChain: principal.actorChain,
+          tokenId: principal.tokenId,
+        }),
+        (refused: unknown) => (refused instanceof UnauthenticatedError ? refused.attribution : undefined),
+      );
+    } else if (grantType === 'client_credentials') {
+      const clientId = safe(() => basicCredentials(authorization)?.id) ?? params.client_id;
+      if (typeof clientId === 'string' && clientId) who = { subject: `client:${clientId}`, actorChain: [] };
+    }
+    await this.audit.record({
+      subject: who?.subject ?? 'anonymous',
+      ...(who?.actorChain.length ? { actorChain: who.actorChain } : {}),
+      action: GRANT_ACTIONS.get(grantType ?? '') ?? 'token:request',
+      ...(who?.tokenId ? { target: `token:${who.tokenId}` } : {}),
+      decision: 'deny',
+      reason: error.message,
+      payload: { grantType: grantType ?? null, error: error.error },
+    });
   }
 
   /**
@@ -219,6 +275,14 @@ function param(params: Params, name: string, required = false): string | undefin
   }
   if (typeof value !== 'string') throw new OAuthError('invalid_request', `${name} must be a string`);
   return value;
+}
+
+function safe<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
 }
 
 function basicCredentials(header: string | undefined): { id: string; secret: string } | undefined {

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
-import { UnauthenticatedError } from '../../../common/errors';
+import { UnauthenticatedError, type RefusedTokenAttribution } from '../../../common/errors';
 import { AuditWriter } from '../../audit/audit-writer';
 import { AccessTokenVerifier } from '../access-token-verifier';
 import { ApiKeysService } from '../api-keys/api-keys.service';
@@ -12,8 +12,18 @@ import { chainFromActClaim } from './act-claim';
 import { ACCESS_TOKEN_TYPE } from './token-issuer.service';
 import { TokenRevocationService } from './token-revocation.service';
 
-/** A token was refused; `reason` is safe to show the caller. */
-class TokenRejected extends Error {}
+/**
+ * A token was refused; `reason` is safe to show the caller. `attribution` is set once the signature
+ * has checked out: the claims are then ours, and the refusal is recorded under them.
+ */
+class TokenRejected extends Error {
+  constructor(
+    reason: string,
+    readonly attribution?: RefusedTokenAttribution,
+  ) {
+    super(reason);
+  }
+}
 
 /**
  * Verifies gateway access tokens and API keys. Every refusal is written to the audit log before the
@@ -40,16 +50,19 @@ export class JwtAccessTokenVerifier extends AccessTokenVerifier {
     } catch (error) {
       if (!(error instanceof TokenRejected)) throw error;
       const reason = error.message;
+      const { attribution } = error;
       await this.audit
         .record({
-          subject: unverifiedSubject(token),
+          subject: attribution?.subject ?? unverifiedSubject(token),
+          ...(attribution?.actorChain.length ? { actorChain: attribution.actorChain } : {}),
           action: 'authenticate',
+          ...(attribution?.tokenId ? { target: `token:${attribution.tokenId}` } : {}),
           decision: 'deny',
           reason,
-          payload: { verified: false },
+          payload: { verified: false, signatureValid: attribution !== undefined },
         })
         .catch(() => undefined);
-      throw new UnauthenticatedError(`invalid token: ${reason}`);
+      throw new UnauthenticatedError(`invalid token: ${reason}`, attribution);
     }
   }
 
@@ -79,23 +92,31 @@ export class JwtAccessTokenVerifier extends AccessTokenVerifier {
         },
       ));
     } catch (error) {
-      throw error instanceof TokenRejected ? error : new TokenRejected(joseReason(error));
+      if (error instanceof TokenRejected) throw error;
+      // jose checks claims (expiry ...) only after the signature: such a token is ours.
+      const claims =
+        error instanceof joseErrors.JWTClaimValidationFailed || error instanceof joseErrors.JWTExpired
+          ? error.payload
+          : undefined;
+      throw new TokenRejected(joseReason(error), claims && attributionOf(claims));
     }
-
-    const jti = payload.jti!;
-    const problem = await this.revocation.revocationProblem(jti);
-    if (problem) throw new TokenRejected(problem);
-
-    const subject = payload.sub!;
-    const state = await this.subjects.current(subject);
-    if (!state.ok) throw new TokenRejected(state.reason);
 
     let actorChain;
     try {
       actorChain = chainFromActClaim(payload.act);
     } catch (error) {
-      throw new TokenRejected((error as Error).message);
+      throw new TokenRejected((error as Error).message, { subject: payload.sub!, actorChain: [] });
     }
+    const attribution = { subject: payload.sub!, actorChain, tokenId: payload.jti! };
+
+    const jti = payload.jti!;
+    const problem = await this.revocation.revocationProblem(jti);
+    if (problem) throw new TokenRejected(problem, attribution);
+
+    const subject = payload.sub!;
+    const state = await this.subjects.current(subject);
+    if (!state.ok) throw new TokenRejected(state.reason, attribution);
+
     const tokenGroups = stringArray(payload.groups);
     return {
       subject,
@@ -149,6 +170,22 @@ function joseReason(error: unknown): string {
   }
   if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'the token signature is invalid';
   return 'malformed token';
+}
+
+/** Who a signed token names (its claims checked out as ours, not its validity). */
+function attributionOf(claims: JWTPayload): RefusedTokenAttribution | undefined {
+  if (typeof claims.sub !== 'string') return undefined;
+  let actorChain: RefusedTokenAttribution['actorChain'] = [];
+  try {
+    actorChain = chainFromActClaim(claims.act);
+  } catch {
+    // a malformed chain names nobody
+  }
+  return {
+    subject: claims.sub,
+    actorChain,
+    ...(typeof claims.jti === 'string' ? { tokenId: claims.jti } : {}),
+  };
 }
 
 function stringArray(value: unknown): string[] {

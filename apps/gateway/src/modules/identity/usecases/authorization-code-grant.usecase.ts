@@ -24,7 +24,7 @@ export class AuthorizationCodeGrantUseCase {
     if (pending.redirectUri !== input.redirectUri || s256(input.codeVerifier) !== pending.codeChallenge) {
       const reason = 'redirect_uri or PKCE code_verifier does not match the authorization request';
       await this.audit.record({ subject, action: 'login', decision: 'deny', reason }).catch(() => undefined);
-      throw new OAuthError('invalid_grant', reason);
+      throw new OAuthError('invalid_grant', reason, { recorded: true });
     }
     const issued = await this.tokens.issue({
       userId: pending.userId,
@@ -34,7 +34,7 @@ export class AuthorizationCodeGrantUseCase {
       await this.audit
         .record({ subject, action: 'login', decision: 'deny', reason: issued.reason })
         .catch(() => undefined);
-      throw new OAuthError('invalid_grant', issued.reason);
+      throw new OAuthError('invalid_grant', issued.reason, { recorded: true });
     }
     await this.audit.record({
       subject,

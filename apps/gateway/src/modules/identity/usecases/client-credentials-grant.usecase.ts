@@ -19,7 +19,7 @@ export class ClientCredentialsGrantUseCase {
     const check = await this.accounts.checkClient(input.clientId, input.clientSecret);
     if (!check.ok) {
       await this.deny(`client:${input.clientId}`, check.reason);
-      throw new OAuthError('invalid_client', check.reason);
+      throw new OAuthError('invalid_client', check.reason, { recorded: true });
     }
     const { account } = check;
     let scopes: readonly string[] = ALL_SCOPES;
@@ -28,7 +28,7 @@ export class ClientCredentialsGrantUseCase {
       if (parsed.unknown.length > 0) {
         const reason = `unknown scope: ${parsed.unknown.join(' ')}`;
         await this.deny(account.subject, reason);
-        throw new OAuthError('invalid_scope', reason);
+        throw new OAuthError('invalid_scope', reason, { recorded: true });
       }
       scopes = parsed.scopes;
     }

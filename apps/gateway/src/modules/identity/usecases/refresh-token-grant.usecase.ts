@@ -106,6 +106,6 @@ export class RefreshTokenGrantUseCase {
     await this.audit
       .record({ subject, action: 'token:refresh', decision: 'deny', reason, payload: { family: familyId } })
       .catch(() => undefined);
-    throw new OAuthError('invalid_grant', reason);
+    throw new OAuthError('invalid_grant', reason, { recorded: true });
   }
 }

@@ -127,10 +127,21 @@ export class TokenExchangeGrantUseCase {
     try {
       return await this.verifier.verify(token);
     } catch (error) {
-      if (error instanceof UnauthenticatedError) {
-        throw new OAuthError('invalid_grant', `${parameter}: ${error.message}`);
-      }
-      throw error;
+      if (!(error instanceof UnauthenticatedError)) throw error;
+      // A revoked or expired token that is ours still names its holder and chain.
+      const reason = `${parameter}: ${error.message}`;
+      const who = error.attribution;
+      await this.audit
+        .record({
+          subject: who?.subject ?? 'anonymous',
+          ...(who?.actorChain.length ? { actorChain: who.actorChain } : {}),
+          action: 'token:exchange',
+          ...(who?.tokenId ? { target: `token:${who.tokenId}` } : {}),
+          decision: 'deny',
+          reason,
+        })
+        .catch(() => undefined);
+      throw new OAuthError('invalid_grant', reason, { recorded: true });
     }
   }
 
@@ -150,6 +161,6 @@ export class TokenExchangeGrantUseCase {
         reason,
       })
       .catch(() => undefined);
-    throw new OAuthError(code, reason);
+    throw new OAuthError(code, reason, { recorded: true });
   }
 }
