@@ -32,7 +32,7 @@ const sessionCodec: FrameCodec<SessionDown, SessionUp | Buffer> = {
       case 'frame':
         return { frame: message.kind.frame };
       case 'close':
-        return { closeReason: message.kind.close.reason };
+        return { closeReason: message.kind.close.reason, closeCode: message.kind.close.code };
       default:
         return undefined;
     }

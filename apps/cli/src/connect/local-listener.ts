@@ -1,8 +1,8 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { ConnectConfig } from '@tollgate/config';
-import { Protocol, type ClientTunnelWireClient } from '@tollgate/proto';
-import { relaySocket } from '@tollgate/protocol-tcp';
-import { refusePostgresClient } from './postgres-refusal';
+import type { ClientTunnelWireClient } from '@tollgate/proto';
+import { openFailureRefusal, refuseSocket, relaySocket } from '@tollgate/protocol-tcp';
+import { refusedClient, refuserFor, streamRefusal } from './refusers';
 import {
   clientCodec,
   describeFailure,
@@ -74,20 +74,23 @@ async function serveSocket(
     });
   } catch (error) {
     options.report(`${options.connectionName}: ${error instanceof Error ? error.message : String(error)}`);
-    socket.resetAndDestroy();
+    // An expired or revoked token, a gateway that cannot be reached: said in the client's protocol.
+    await refuseSocket(socket, refusedClient(undefined), streamRefusal(error));
     return;
   }
   if (outcome.kind === 'failed') {
     const failed = outcome.failed;
     options.report(describeFailure(options.connectionName, failed));
-    // A native client learns why in its own protocol where the CLI knows it; otherwise a reset.
-    if (failed?.protocol === Protocol.POSTGRES) refusePostgresClient(socket, failed.code, failed.message);
-    else socket.resetAndDestroy();
+    // A native client learns why in its own protocol wherever one can say it; otherwise a reset.
+    const refusal = failed
+      ? openFailureRefusal(failed.code, failed.message)
+      : { kind: 'internal' as const, message: 'the gateway refused the session' };
+    await refuseSocket(socket, refusedClient(failed?.protocol), refusal);
     return;
   }
-  const { sessionId, agentName } = outcome.opened;
+  const { sessionId, agentName, protocol } = outcome.opened;
   options.report(`session ${sessionId} open via agent ${agentName}`);
-  const relayed = await relaySocket(socket, outcome.call, clientCodec);
+  const relayed = await relaySocket(socket, outcome.call, clientCodec, refuserFor(protocol)?.watch());
   if (relayed.kind === 'normal') options.report(`session ${sessionId} closed`);
   else options.report(`session ${sessionId} ended: ${relayed.message}`);
 }

@@ -1,6 +1,17 @@
 import type { ClientDown, OpenResult } from '@tollgate/proto';
-import type { ClientDuplexStream } from '@grpc/grpc-js';
+import { status as GrpcStatus, type ClientDuplexStream } from '@grpc/grpc-js';
 import type { ClientUp } from '@tollgate/proto';
+
+/** The gateway refused the Open stream itself (a gRPC status): a bad token, or no gateway at all. */
+export class OpenStreamError extends Error {
+  constructor(
+    message: string,
+    /** The gRPC status code (UNAUTHENTICATED for an expired or revoked token, UNAVAILABLE, ...). */
+    readonly status: GrpcStatus,
+  ) {
+    super(message);
+  }
+}
 
 /** Waits for the gateway's OpenResult (the first message of an Open stream), then pauses the stream. */
 export function readOpenResult(call: ClientDuplexStream<ClientUp | Buffer, ClientDown>): Promise<OpenResult> {
@@ -16,13 +27,13 @@ export function readOpenResult(call: ClientDuplexStream<ClientUp | Buffer, Clien
       if (message.kind?.$case === 'openResult') resolve(message.kind.openResult);
       else reject(new Error('the gateway broke the tunnel protocol (no OpenResult)'));
     };
-    const onError = (error: Error & { details?: string }) => {
+    const onError = (error: Error & { details?: string; code?: GrpcStatus }) => {
       done();
-      reject(new Error(error.details ?? error.message));
+      reject(new OpenStreamError(error.details ?? error.message, error.code ?? GrpcStatus.UNKNOWN));
     };
     const onEnd = () => {
       done();
-      reject(new Error('the gateway ended the session before answering'));
+      reject(new OpenStreamError('the gateway ended the session before answering', GrpcStatus.UNAVAILABLE));
     };
     call.on('data', onData);
     call.once('error', onError);

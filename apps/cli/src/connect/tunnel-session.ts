@@ -37,7 +37,7 @@ export const clientCodec: FrameCodec<ClientDown, ClientUp | Buffer> = {
       case 'frame':
         return { frame: message.kind.frame };
       case 'close':
-        return { closeReason: message.kind.close.reason };
+        return { closeReason: message.kind.close.reason, closeCode: message.kind.close.code };
       default:
         return undefined;
     }

@@ -48,6 +48,13 @@ export { TargetConnectError } from './proxy/target-connect.error';
 export { frameStreamDuplex } from './engine/frame-stream.duplex';
 export { PostgresEngine, type PostgresEngineOptions } from './engine/postgres.engine';
 export {
+  postgresRefuser,
+  PostgresSessionWatch,
+  recognizesPostgres,
+  refusalResponse,
+  REFUSAL_SQLSTATES,
+} from './refusal/postgres.refuser';
+export {
   runSimpleQuery,
   checkPostgresLogin,
   QueryError,

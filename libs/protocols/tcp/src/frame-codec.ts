@@ -1,4 +1,4 @@
-import type { StreamFrame } from '@tollgate/proto';
+import type { CloseCode, StreamFrame } from '@tollgate/proto';
 
 /**
  * How a tunnel stream's messages carry StreamFrames. Every tunnel stream (ClientTunnel.Open,
@@ -16,9 +16,9 @@ export interface FrameCodec<In, Out> {
   wrapRead?(data: Buffer): Out;
   /**
    * What an incoming message carries: a frame, the reason the peer is closing the session (shown to
-   * the user if the stream then ends early), or nothing the relay cares about.
+   * the user if the stream then ends early) with its code, or nothing the relay cares about.
    */
-  unwrap(message: In): { frame: StreamFrame } | { closeReason: string } | undefined;
+  unwrap(message: In): { frame: StreamFrame } | { closeReason: string; closeCode?: CloseCode } | undefined;
 }
 
 /** Largest data frame a relay sends; keeps HTTP/2 flow control fine-grained (see frame.proto). */

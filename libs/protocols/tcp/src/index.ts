@@ -1,5 +1,15 @@
 export { dataFrame, halfCloseFrame, MAX_FRAME_DATA_BYTES, resetFrame, type FrameCodec } from './frame-codec';
 export { relaySocket, type FrameStream, type RelayOutcome } from './socket-relay';
+export {
+  closeRefusal,
+  openFailureRefusal,
+  type ProtocolRefuser,
+  type Refusal,
+  type RefusalDialogue,
+  type RefusalKind,
+  type SessionWatch,
+} from './session-refusal';
+export { refuseSocket, type RefusedClient } from './socket-refusal';
 export { attachReadSink, connectWithFrameReads, SOCKET_READ_BYTES, type ReadSink } from './socket-reads';
 export type { EngineOpenOptions, EngineSession, RelayEngine } from './relay-engine';
 export type { CommandPort, CommandResultReport, CommandVerdict } from './command-port';

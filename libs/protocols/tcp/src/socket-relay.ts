@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { dataFrame, halfCloseFrame, MAX_FRAME_DATA_BYTES, resetFrame, type FrameCodec } from './frame-codec';
+import { closeRefusal, type Refusal, type SessionWatch } from './session-refusal';
 import { attachReadSink } from './socket-reads';
 
 /** How a relay ended, for the caller's log line and the user's error message. */
@@ -30,17 +31,33 @@ export interface FrameStream<Out> extends NodeJS.EventEmitter {
  * TCP semantics are kept: a FIN becomes a half_close frame (the other direction stays open), a
  * socket error becomes a reset frame, a reset frame resets the socket. The relay ends its own
  * writing half of the stream when it finishes; the socket must have `allowHalfOpen` set.
+ *
+ * With a `watch` (the protocol's SessionWatch), a session the other side ends early (closed by the
+ * gateway, a reset, a lost tunnel) ends for the client with the reason in its own protocol (for
+ * PostgreSQL a FATAL ErrorResponse) where the protocol can say it, instead of a bare reset.
  */
 export function relaySocket<In, Out>(
   socket: Socket,
   stream: FrameStream<Out>,
   codec: FrameCodec<In, Out>,
+  watch?: SessionWatch,
 ): Promise<RelayOutcome> {
   return new Promise<RelayOutcome>((resolve) => {
     let sentHalfClose = false;
     let receivedHalfClose = false;
     let finished = false;
-    let lastCloseReason: string | undefined;
+    let lastClose: { reason: string; code?: Parameters<typeof closeRefusal>[0] } | undefined;
+    /** Ends the socket early: with the refusal in protocol where it can be said, else a reset. */
+    const cutSocket = (refusal: Refusal) => {
+      const ending = watch?.ending({ ...refusal, message: `session ended: ${refusal.message}` });
+      if (!ending || socket.destroyed || !socket.writable) {
+        socket.resetAndDestroy();
+        return;
+      }
+      socket.end(ending);
+      socket.once('end', () => socket.destroy());
+      setTimeout(() => socket.destroy(), 5_000).unref();
+    };
 
     const send = (message: Out): boolean => {
       if (stream.writableEnded || stream.destroyed) return true;
@@ -73,12 +90,14 @@ export function relaySocket<In, Out>(
       ? (bytes: Buffer) => codec.wrapRead!(bytes)
       : (bytes: Buffer) => codec.wrap(dataFrame(bytes));
     const frameReads = attachReadSink(socket, (bytes) => {
+      watch?.fromClient(bytes);
       if (send(wrapRead(bytes))) return true;
       waitForStreamDrain();
       return false;
     });
     if (!frameReads) {
       socket.on('data', (chunk: Buffer) => {
+        watch?.fromClient(chunk);
         let ok = true;
         for (let offset = 0; offset < chunk.length; offset += MAX_FRAME_DATA_BYTES) {
           ok = send(codec.wrap(dataFrame(chunk.subarray(offset, offset + MAX_FRAME_DATA_BYTES))));
@@ -110,12 +129,13 @@ export function relaySocket<In, Out>(
       const unwrapped = codec.unwrap(message);
       if (!unwrapped) return;
       if ('closeReason' in unwrapped) {
-        lastCloseReason = unwrapped.closeReason;
+        lastClose = { reason: unwrapped.closeReason, code: unwrapped.closeCode };
         return;
       }
       const { frame } = unwrapped;
       switch (frame.kind?.$case) {
         case 'data':
+          watch?.toClient(frame.kind.data);
           if (!socket.write(frame.kind.data) && !waitingForSocketDrain) {
             waitingForSocketDrain = true;
             stream.pause();
@@ -130,7 +150,11 @@ export function relaySocket<In, Out>(
           socket.end();
           break;
         case 'reset':
-          socket.resetAndDestroy();
+          cutSocket(
+            lastClose
+              ? closeRefusal(lastClose.code, lastClose.reason)
+              : { kind: 'lost', message: frame.kind.reset.message },
+          );
           finish({ kind: 'remote-reset', message: frame.kind.reset.message });
           break;
         default:
@@ -143,13 +167,19 @@ export function relaySocket<In, Out>(
         finish({ kind: 'normal' });
         return;
       }
-      socket.resetAndDestroy();
-      finish({ kind: 'tunnel-lost', message: lastCloseReason ?? 'the tunnel closed the session' });
+      const message = lastClose?.reason ?? 'the tunnel closed the session';
+      cutSocket(closeRefusal(lastClose?.code, message));
+      finish({ kind: 'tunnel-lost', message });
     });
     stream.on('error', (error: Error & { details?: string }) => {
       if (finished) return;
-      socket.resetAndDestroy();
-      finish({ kind: 'tunnel-lost', message: error.details ?? error.message });
+      const message = lastClose?.reason ?? error.details ?? error.message;
+      cutSocket(
+        lastClose
+          ? closeRefusal(lastClose.code, message)
+          : { kind: 'lost', message: `the tunnel was lost: ${message}` },
+      );
+      finish({ kind: 'tunnel-lost', message });
     });
     if (socket.destroyed) {
       // The local client went away while the session was being opened.

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { ControlErrorCode } from '@tollgate/proto';
+import { CloseCode, ControlErrorCode } from '@tollgate/proto';
 import type { LiveAgent } from './live-agent';
 
 /**
@@ -80,10 +80,11 @@ export class AgentRegistry {
     this.pushBundles().catch(() => undefined);
   }
 
+  /** Ends every agent stream and its sessions (their clients hear that the gateway is shutting down). */
   closeAll(reason: string): void {
     for (const agent of this.all()) {
       this.remove(agent);
-      agent.close(ControlErrorCode.UNSPECIFIED, reason, GrpcStatus.UNAVAILABLE);
+      agent.close(ControlErrorCode.UNSPECIFIED, reason, GrpcStatus.UNAVAILABLE, CloseCode.SHUTDOWN);
     }
   }
 }

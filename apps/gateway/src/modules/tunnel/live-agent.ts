@@ -1,5 +1,5 @@
 import { status as GrpcStatus, type ServerDuplexStream } from '@grpc/grpc-js';
-import type { AgentMessage, CloseCode, ControlErrorCode, GatewayMessage } from '@tollgate/proto';
+import { CloseCode, type AgentMessage, type ControlErrorCode, type GatewayMessage } from '@tollgate/proto';
 import type { AgentIdentity } from './agent-authenticator';
 import type { AgentHolder, AgentInstanceInfo } from './agent-instance';
 
@@ -62,11 +62,19 @@ export class LiveAgent {
     return () => this.goneListeners.delete(listener);
   }
 
-  /** Ends the Control stream with a ControlError and a gRPC status, and aborts its sessions. */
-  close(code: ControlErrorCode, message: string, status: GrpcStatus = GrpcStatus.UNAVAILABLE): void {
+  /**
+   * Ends the Control stream with a ControlError and a gRPC status, and aborts its sessions (their
+   * clients hear `sessionCode`: the agent went away, or the gateway is shutting down).
+   */
+  close(
+    code: ControlErrorCode,
+    message: string,
+    status: GrpcStatus = GrpcStatus.UNAVAILABLE,
+    sessionCode: CloseCode = CloseCode.AGENT_DISCONNECTED,
+  ): void {
     if (this.gone) return;
     this.send({ kind: { $case: 'error', error: { code, message, retryAfterMs: 0 } } });
-    for (const abort of [...this.sessions.values()]) abort(message);
+    for (const abort of [...this.sessions.values()]) abort(message, sessionCode);
     this.call.emit('error', { code: status, details: message });
     this.markGone();
   }
