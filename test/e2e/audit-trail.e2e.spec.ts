@@ -1,8 +1,13 @@
+import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  createAgent,
   createTestDatabase,
   makeTempDir,
+  MACHINE_POSTGRES,
+  spawnAgent,
   spawnCli,
   startTunnelGateway,
   TEST_BOOTSTRAP_ADMIN_SECRET,
@@ -12,12 +17,40 @@ import {
 
 interface AuditItem {
   seq: string;
+  at: string;
   subject: string;
   actorChain: { subject: string }[];
   action: string;
   target: string | null;
   decision: string;
   reason: string | null;
+  payload: Record<string, unknown>;
+  prevHash: string;
+  hash: string;
+}
+
+const POLICY = `version: 1
+roles:
+  - name: admins
+    subjects: ['group:tollgate-admins']
+    connections: ['*']
+    verbs: [connect, exec, admin, 'audit:read', review]
+guardrails:
+  - name: no-drop
+    match: {connections: [pg-audit]}
+    deny: {statements: [DROP]}
+masking:
+  - name: pii
+    match: {connections: [pg-audit]}
+    detectors: [email]
+`;
+
+/** A payload with its generated values (ids, sizes, times) replaced by their types. */
+function typed(payload: Record<string, unknown> | undefined): Record<string, unknown> {
+  const generated = new Set(['eventId', 'sessionId', 'sessionSeq', 'sessionHash', 'bytes', 'durationMs']);
+  return Object.fromEntries(
+    Object.entries(payload ?? {}).map(([key, value]) => [key, generated.has(key) ? typeof value : value]),
+  );
 }
 
 /**
@@ -56,14 +89,61 @@ describe('client fail-closed and a complete audit trail, end to end', () => {
         ?.seq ?? 0,
     );
 
+  /** What the audit webhook received, in order. */
+  const delivered: AuditItem[] = [];
+
   beforeAll(async () => {
     const store = await createTestDatabase();
     cleanups.push(store.drop);
+    const target = await createTestDatabase();
+    cleanups.push(target.drop);
+    execFileSync('psql', [
+      '-h',
+      MACHINE_POSTGRES.host,
+      '-U',
+      MACHINE_POSTGRES.user,
+      '-d',
+      target.name,
+      '-Xqc',
+      'create table people (id int, email text)',
+    ]);
     const dir = makeTempDir();
     cleanups.push(dir.remove);
     home = dir.path;
-    gateway = await startTunnelGateway([], { DATABASE_URL: store.url });
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        delivered.push(...(JSON.parse(body) as { records: AuditItem[] }).records);
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
+    const { port } = receiver.address() as { port: number };
+    gateway = await startTunnelGateway([], {
+      DATABASE_URL: store.url,
+      TOLLGATE_AUDIT_WEBHOOK_URL: `http://127.0.0.1:${port}/audit`,
+      TOLLGATE_WEBHOOK_SECRET: 'a-webhook-secret-for-the-test',
+    });
     processes.push(gateway.cli);
+    expect((await gateway.api('POST', '/api/v1/policy', { document: POLICY })).status).toBe(201);
+    const agentToken = await createAgent(gateway, 'edge-audit');
+    const created = await gateway.api('POST', '/api/v1/connections', {
+      name: 'pg-audit',
+      protocol: 'postgres',
+      target: {
+        host: MACHINE_POSTGRES.host,
+        port: MACHINE_POSTGRES.port,
+        database: target.name,
+        username: MACHINE_POSTGRES.user,
+        tls: { mode: 'disable' },
+      },
+      credential: { password: 'env:AUDIT_DB_PASSWORD' },
+      agents: ['edge-audit'],
+    });
+    expect(created.status).toBe(201);
+    processes.push(await spawnAgent(gateway.grpcUrl, agentToken, { env: { AUDIT_DB_PASSWORD: 'trust' } }));
     // A saved login: the identity an empty TOLLGATE_TOKEN used to fall back to.
     const login = await cli(['login', '--client-id', 'bootstrap-admin'], {
       TOLLGATE_CLIENT_SECRET: TEST_BOOTSTRAP_ADMIN_SECRET,
@@ -139,6 +219,81 @@ describe('client fail-closed and a complete audit trail, end to end', () => {
           reason: 'expires_in must be a positive number of seconds',
         }),
       ]);
+    });
+  });
+
+  describe('command records are complete in the export and the webhook', () => {
+    const exec = (sql: string) =>
+      cli(['exec', 'pg-audit', '--grpc', gateway.grpcUrl, '--format', 'csv', '-c', sql]);
+
+    it('carries statement text (masked), decision, rule, rows and outcome, field by field', async () => {
+      const since = new Date(Date.now() - 1000).toISOString();
+      expect(
+        await exec("insert into people values (1, 'ada@example.com'), (2, 'bob@example.org')"),
+      ).toMatchObject({ code: 0 });
+      const denied = await exec('drop table people');
+      expect(denied.code).toBe(1);
+      expect((await exec('select * from nowhere')).code).toBe(1);
+
+      const exported = await cli(['audit', 'export', '--since', since]);
+      expect(exported.code).toBe(0);
+      const records = exported.output
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as AuditItem);
+      const commands = records.filter((r) => r.action === 'command' || r.action === 'command.result');
+      const admin = { subject: 'sa:bootstrap-admin', actorChain: [], target: 'connection:pg-audit' };
+      const insert = "insert into people values (1, 'a***@***.com'), (2, 'b***@***.org')";
+      expect(commands).toHaveLength(5);
+      const [allowed, result, drop, select, failed] = commands;
+      expect(allowed).toMatchObject({ ...admin, action: 'command', decision: 'allow' });
+      expect(typed(allowed?.payload)).toEqual({
+        policyVersion: 1,
+        eventId: 'string',
+        sessionId: 'string',
+        sessionSeq: 'number',
+        sessionHash: 'string',
+        command: insert,
+        decision: 'allow',
+        masking: ['pii'],
+      });
+      expect(result).toMatchObject({ ...admin, action: 'command.result', decision: 'allow' });
+      expect(typed(result?.payload)).toEqual({
+        policyVersion: 1,
+        eventId: 'string',
+        sessionId: 'string',
+        sessionSeq: 'number',
+        sessionHash: 'string',
+        command: insert,
+        rows: 2,
+        bytes: 'number',
+        durationMs: 'number',
+        outcome: 'ok',
+      });
+      expect(result?.payload.sessionId).toBe(allowed?.payload.sessionId);
+      expect(drop).toMatchObject({ ...admin, action: 'command', decision: 'deny' });
+      expect(drop?.payload).toMatchObject({
+        command: 'drop table people',
+        decision: 'deny',
+        rule: 'no-drop',
+      });
+      expect(drop?.payload.message).toBe(drop?.reason);
+      expect(select?.payload).toMatchObject({ command: 'select * from nowhere', decision: 'allow' });
+      expect(failed).toMatchObject({ ...admin, action: 'command.result', decision: 'error' });
+      expect(failed?.payload).toMatchObject({ command: 'select * from nowhere', rows: 0, outcome: 'error' });
+      expect(failed?.payload.error).toMatch(/relation "nowhere" does not exist/);
+      // No value the policy masks reaches the log.
+      expect(exported.output).not.toMatch(/ada@example\.com|bob@example\.org/);
+
+      // The webhook gets the same records, byte for byte in their hashed form.
+      await expect
+        .poll(() => delivered.filter((r) => r.action.startsWith('command')).length, { timeout: 15_000 })
+        .toBe(5);
+      expect(delivered.filter((r) => r.action.startsWith('command'))).toEqual(commands);
+
+      // exec sessions end as normal, not as a lost agent.
+      const closes = records.filter((r) => r.action === 'session.close');
+      expect(closes.map((r) => r.payload.reason)).toEqual(['normal', 'normal', 'normal']);
     });
   });
 });

@@ -1,3 +1,4 @@
+import { Masker } from '@tollgate/masking';
 import { evaluateAccess, maskingRulesFor, type CommandContext, type Policy } from '@tollgate/policy';
 import { Protocol, type ConnectionSpec, type OpenSession, type SessionUp } from '@tollgate/proto';
 import type { CommandPort } from '@tollgate/protocol-tcp';
@@ -39,10 +40,22 @@ export function sessionCommands(
     readOnly: access.session?.readOnly ?? false,
   };
   const audit = new SessionAuditClient(send, { policyVersion: enforced.version });
+  const masking = maskingRulesFor(enforced.policy, context);
+  // The statement as recorded (audit, reviews, export, webhook) hides what the session's content
+  // detectors hide in results: a value the policy masks must not reach the log through a literal.
+  const detectors = Masker.compile([{ detectors: masking.detectors, columns: [] }]);
+  const recorded = (text: string) => detectors.maskContent(text, 'text').value ?? text;
   const port: CommandPort = {
-    masking: maskingRulesFor(enforced.policy, context),
+    masking,
     decide: async (text, facts, notify) => {
-      const result = await gateCommand({ policy: enforced.policy, context, facts, text, audit, notify });
+      const result = await gateCommand({
+        policy: enforced.policy,
+        context,
+        facts,
+        text: recorded(text),
+        audit,
+        notify,
+      });
       return result.allow ? { allow: true } : { allow: false, message: result.message };
     },
     report: (result) =>
@@ -50,7 +63,7 @@ export function sessionCommands(
         kind: {
           $case: 'commandResult',
           commandResult: {
-            command: result.command,
+            command: recorded(result.command),
             rows: result.rows,
             bytes: result.bytes,
             durationUs: Math.round(result.durationMs * 1000),

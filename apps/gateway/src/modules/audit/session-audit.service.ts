@@ -102,7 +102,7 @@ export class SessionAuditService {
 
   private write(
     session: SessionAuditContext,
-    event: SessionOpenEvent | SessionCloseEvent | CommandEvent | CommandResultEvent,
+    event: SessionEvent,
     decision: string,
     reason: string | null,
     options?: AppendOptions,
@@ -115,7 +115,7 @@ export class SessionAuditService {
         target: `connection:${session.connection.name}`,
         decision,
         reason,
-        payload: { policyVersion: session.policyVersion },
+        payload: { policyVersion: session.policyVersion, ...exportedFields(event) },
         session: {
           id: session.sessionId,
           kind: event.type,
@@ -126,6 +126,41 @@ export class SessionAuditService {
     );
   }
 }
+
+/** Longest statement text copied into the global record (the session's own chain keeps it whole). */
+export const EXPORTED_COMMAND_CHARS = 64 * 1024;
+
+/**
+ * What the global record (and so `audit export` and the webhook) carries of a session event: the
+ * event's own fields, without those the record already has (subject, actor chain, connection, time).
+ * A command names its statement (as the agent recorded it, masked by the session's masking rules),
+ * decision and rule; a result its rows, bytes, time and outcome (`ok` or `error`).
+ */
+function exportedFields(event: SessionEvent): Record<string, unknown> {
+  const fields: Record<string, unknown> = { eventId: event.id };
+  for (const [key, value] of Object.entries(event)) {
+    if (!IN_THE_RECORD_ALREADY.has(key)) fields[key] = value;
+  }
+  if (event.type === 'command' || event.type === 'command.result') {
+    if (event.command.length > EXPORTED_COMMAND_CHARS) {
+      fields.command = event.command.slice(0, EXPORTED_COMMAND_CHARS);
+      fields.commandLength = event.command.length;
+    }
+  }
+  if (event.type === 'command.result') fields.outcome = event.error ? 'error' : 'ok';
+  return fields;
+}
+
+type SessionEvent = SessionOpenEvent | SessionCloseEvent | CommandEvent | CommandResultEvent;
+
+const IN_THE_RECORD_ALREADY: ReadonlySet<string> = new Set([
+  'id',
+  'type',
+  'time',
+  'actor',
+  'connection',
+  'policyVersion',
+]);
 
 function base(session: SessionAuditContext) {
   return {
