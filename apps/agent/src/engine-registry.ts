@@ -1,5 +1,6 @@
 import { resolveSecretReference } from '@tollgate/config';
 import type { Protocol } from '@tollgate/proto';
+import { MysqlEngine } from '@tollgate/protocol-mysql';
 import { PostgresEngine } from '@tollgate/protocol-postgres';
 import { TcpEngine, type RelayEngine } from '@tollgate/protocol-tcp';
 
@@ -11,6 +12,7 @@ export class EngineRegistry {
     engines: readonly RelayEngine[] = [
       new TcpEngine(),
       new PostgresEngine({ resolveSecret: resolveSecretReference }),
+      new MysqlEngine({ resolveSecret: resolveSecretReference }),
     ],
   ) {
     for (const engine of engines) this.engines.set(engine.protocol, engine);

@@ -192,6 +192,11 @@ export const OPAQUE_KINDS = [
   'EXECUTE',
   'FUNCTION CALL',
   'UNPARSED',
+  // MySQL/MariaDB: events (scheduled code), server files (INTO OUTFILE/DUMPFILE, LOAD_FILE, LOAD
+  // DATA), user variables assigned from tables (values that outlive the statement, past masking).
+  'CREATE EVENT',
+  'FILE ACCESS',
+  'USER VARIABLE',
 ] as const;
 export type OpaqueKind = (typeof OPAQUE_KINDS)[number];
 

@@ -3,6 +3,12 @@ export { cliBin, repoRoot } from './repo-paths';
 export { spawnCli, spawnGateway, type CliProcess } from './cli-process';
 export { createTestDatabase, MACHINE_POSTGRES } from './postgres-database';
 export {
+  createMariadbDatabase,
+  mariadbRoot,
+  MACHINE_MARIADB,
+  type MariadbTestDatabase,
+} from './mariadb-database';
+export {
   bootstrapAdminToken,
   postTokenEndpoint,
   serviceAccountToken,

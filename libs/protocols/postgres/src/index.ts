@@ -45,7 +45,7 @@ export type { CommandGate, GateVerdict, SqlCommand, StatementOutcome } from './p
 export { CancelRegistry } from './proxy/cancel-registry';
 export type { PostgresTargetSettings } from './proxy/target-settings';
 export { TargetConnectError } from './proxy/target-connect.error';
-export { frameStreamDuplex } from './engine/frame-stream.duplex';
+export { frameStreamDuplex } from '@tollgate/protocol-tcp';
 export { PostgresEngine, type PostgresEngineOptions } from './engine/postgres.engine';
 export {
   postgresRefuser,

@@ -16,3 +16,4 @@ export type { CommandPort, CommandResultReport, CommandVerdict } from './command
 export { TargetUnreachableError } from './target-unreachable.error';
 export { dialTcpTarget } from './tcp-target';
 export { TcpEngine } from './tcp.engine';
+export { frameStreamDuplex } from './frame-stream.duplex';

@@ -2,6 +2,7 @@ import { Masker } from '@tollgate/masking';
 import { Protocol, TlsMode, type ConnectionSpec } from '@tollgate/proto';
 import {
   dialTcpTarget,
+  frameStreamDuplex,
   TargetUnreachableError,
   type CommandPort,
   type EngineOpenOptions,
@@ -15,7 +16,6 @@ import { CancelRegistry } from '../proxy/cancel-registry';
 import type { CommandGate, StatementOutcome } from '../proxy/command-gate';
 import { runPostgresSession } from '../proxy/postgres-session';
 import type { PostgresTargetSettings } from '../proxy/target-settings';
-import { frameStreamDuplex } from './frame-stream.duplex';
 
 export interface PostgresEngineOptions {
   /** Resolves the connection's credential reference (env:/file:) on the agent. */

@@ -1,6 +1,7 @@
 import { Duplex } from 'node:stream';
 import type { StreamFrame } from '@tollgate/proto';
-import type { FrameCodec, FrameStream } from '@tollgate/protocol-tcp';
+import type { FrameCodec } from './frame-codec';
+import type { FrameStream } from './socket-relay';
 import { describe, expect, it } from 'vitest';
 import { frameStreamDuplex } from './frame-stream.duplex';
 

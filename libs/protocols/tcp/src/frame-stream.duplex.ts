@@ -1,12 +1,6 @@
 import { Duplex } from 'node:stream';
-import {
-  dataFrame,
-  halfCloseFrame,
-  MAX_FRAME_DATA_BYTES,
-  resetFrame,
-  type FrameCodec,
-  type FrameStream,
-} from '@tollgate/protocol-tcp';
+import { dataFrame, halfCloseFrame, MAX_FRAME_DATA_BYTES, resetFrame, type FrameCodec } from './frame-codec';
+import type { FrameStream } from './socket-relay';
 
 /**
  * Presents a tunnel stream of StreamFrames as a byte Duplex, so a protocol engine written against

@@ -1,0 +1,115 @@
+import { Masker } from '@tollgate/masking';
+import { Protocol, TlsMode, type ConnectionSpec } from '@tollgate/proto';
+import {
+  dialTcpTarget,
+  frameStreamDuplex,
+  TargetUnreachableError,
+  type CommandPort,
+  type EngineOpenOptions,
+  type EngineSession,
+  type FrameCodec,
+  type FrameStream,
+  type RelayEngine,
+  type RelayOutcome,
+} from '@tollgate/protocol-tcp';
+import type { CommandGate, StatementOutcome } from '../proxy/command-gate';
+import { killQuery } from '../proxy/kill-query';
+import { runMysqlSession } from '../proxy/mysql-session';
+import type { MysqlTargetSettings } from '../proxy/target-settings';
+
+export interface MysqlEngineOptions {
+  /** Resolves the connection's credential reference (env:/file:) on the agent. */
+  readonly resolveSecret: (reference: string) => string;
+}
+
+const TLS_MODES: Partial<Record<TlsMode, MysqlTargetSettings['tls']['mode']>> = {
+  [TlsMode.DISABLE]: 'disable',
+  [TlsMode.PREFER]: 'prefer',
+  [TlsMode.REQUIRE]: 'require',
+  [TlsMode.VERIFY_CA]: 'verify-ca',
+  [TlsMode.VERIFY_FULL]: 'verify-full',
+};
+
+/**
+ * The MySQL/MariaDB engine on the agent: checks the target answers when the session opens (so the
+ * caller hears "target unreachable" at once), then runs the protocol-aware session over the tunnel
+ * stream: the server handshake toward the client, the login to the target with the connection's
+ * credential, and every command through the policy gate. Ending the session (kill, revoke) stops the
+ * statement on the server with KILL QUERY on a side connection, then closes both legs.
+ */
+export class MysqlEngine implements RelayEngine {
+  readonly protocol = Protocol.MYSQL;
+  /** An exec session runs one COM_QUERY (`tollgate exec`), then only COM_QUIT. */
+  readonly runsExec = true;
+
+  constructor(private readonly options: MysqlEngineOptions) {}
+
+  async open(spec: ConnectionSpec, options: EngineOpenOptions): Promise<EngineSession> {
+    const commands = options.commands;
+    // Without a policy path the engine would forward commands unchecked: refuse instead (fail closed).
+    if (!commands) throw new TargetUnreachableError('the agent has no policy path for this session');
+    const target = this.targetSettings(spec, options.connectTimeoutMs);
+    const probe = await dialTcpTarget({ host: target.host, port: target.port }, options.connectTimeoutMs);
+    probe.destroy();
+    const services = {
+      gate: commandGate(commands),
+      masker: Masker.compile([commands.masking]),
+      onStatement: (outcome: StatementOutcome) => commands.report({ ...outcome, command: outcome.text }),
+      exec: options.verb === 'exec',
+    };
+    let abort: (() => void) | undefined;
+    let thread: number | undefined;
+    return {
+      relay: async <In, Out>(stream: FrameStream<Out>, codec: FrameCodec<In, Out>): Promise<RelayOutcome> => {
+        const client = frameStreamDuplex(stream, codec);
+        abort = () => client.destroy(new Error('the session was ended by the gateway'));
+        await runMysqlSession(client, { target, ...services, onTarget: (id) => (thread = id) });
+        return { kind: 'normal' };
+      },
+      abort: () => {
+        // Stop what runs on the server first: closing the socket alone leaves the statement running.
+        if (thread !== undefined) void killQuery(target, thread).catch(() => undefined);
+        abort?.();
+      },
+    };
+  }
+
+  private targetSettings(spec: ConnectionSpec, connectTimeoutMs: number): MysqlTargetSettings {
+    if (spec.target?.$case !== 'mysql') {
+      throw new TargetUnreachableError(`connection "${spec.name}" has no mysql target`);
+    }
+    const my = spec.target.mysql;
+    const secret = (reference: string) => {
+      try {
+        return this.options.resolveSecret(reference);
+      } catch (error) {
+        // The message names the reference, never a value.
+        throw new TargetUnreachableError(error instanceof Error ? error.message : String(error));
+      }
+    };
+    const mode = TLS_MODES[my.tls?.mode ?? TlsMode.UNSPECIFIED] ?? 'verify-full';
+    return {
+      host: my.host,
+      port: my.port || 3306,
+      database: my.database,
+      username: my.username,
+      ...(spec.credentialRef ? { password: secret(spec.credentialRef) } : {}),
+      tls: { mode, ...(my.tls?.caRef ? { ca: secret(my.tls.caRef) } : {}) },
+      connectTimeoutMs,
+    };
+  }
+}
+
+/** Adapts the agent's command port to the session: the classifier's facts are the policy's facts. */
+function commandGate(commands: CommandPort): CommandGate {
+  return {
+    decide: (command, notify) =>
+      commands.decide(
+        command.text,
+        command.classification.ok
+          ? { kind: 'sql', statements: command.classification.statements }
+          : { kind: 'sql', statements: [], parseError: command.classification.error },
+        notify,
+      ),
+  };
+}

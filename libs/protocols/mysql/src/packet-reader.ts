@@ -1,0 +1,107 @@
+import { MysqlProtocolError } from './protocol-error';
+
+/** A physical packet carries at most this many payload bytes; a full one is continued by the next. */
+export const MAX_PACKET_PAYLOAD = 0xffffff;
+/** The largest logical packet accepted by default: the server's own max_allowed_packet ceiling (1 GiB). */
+export const DEFAULT_MAX_LOGICAL_PACKET = 1024 * 1024 * 1024;
+
+/** One logical packet: the payloads of a full packet and its continuations joined. */
+export interface MysqlPacket {
+  /** Sequence id of the first physical packet. */
+  readonly sequenceId: number;
+  /** How many physical packets carried it (1 unless the payload is 16 MiB - 1 bytes or more). */
+  readonly parts: number;
+  readonly payload: Buffer;
+}
+
+/**
+ * Splits a byte stream into logical MySQL packets without doing I/O: `parse(chunk, emit)` keeps the
+ * partial packet it holds between calls, so the same bytes split anywhere give the same packets.
+ * Physical packets of 0xFFFFFF bytes are joined with what follows them (packets of 16 MiB and more).
+ */
+export class PacketReader {
+  private buffered: Buffer[] = [];
+  private bufferedBytes = 0;
+  private parts: Buffer[] = [];
+  private partsBytes = 0;
+  private partCount = 0;
+  private firstSequence = 0;
+
+  constructor(private readonly maxPacket = DEFAULT_MAX_LOGICAL_PACKET) {}
+
+  /** Bytes held that do not yet make a whole logical packet. */
+  get pendingBytes(): number {
+    return this.bufferedBytes + this.partsBytes;
+  }
+
+  parse(chunk: Buffer, emit: (packet: MysqlPacket) => void): void {
+    if (chunk.length > 0) {
+      this.buffered.push(chunk);
+      this.bufferedBytes += chunk.length;
+    }
+    for (;;) {
+      if (this.bufferedBytes < 4) return;
+      const header = this.peekHeader();
+      const length = header.readUIntLE(0, 3);
+      const sequenceId = header[3] as number;
+      if (this.partsBytes + length > this.maxPacket) {
+        throw new MysqlProtocolError(
+          'too-large',
+          `a packet of more than ${this.maxPacket} bytes (the limit for this session)`,
+        );
+      }
+      // Wait for the whole packet before joining chunks: joining at every chunk of a 16 MiB packet
+      // would copy it hundreds of times.
+      if (this.bufferedBytes < 4 + length) return;
+      const data = this.buffered.length === 1 ? (this.buffered[0] as Buffer) : Buffer.concat(this.buffered);
+      const payload = data.subarray(4, 4 + length);
+      const rest = data.subarray(4 + length);
+      this.buffered = rest.length > 0 ? [rest] : [];
+      this.bufferedBytes = rest.length;
+      if (this.partCount === 0) this.firstSequence = sequenceId;
+      this.partCount++;
+      if (length === MAX_PACKET_PAYLOAD) {
+        this.parts.push(payload);
+        this.partsBytes += length;
+        continue;
+      }
+      // Payloads are views of the chunks given to parse(): callers must not reuse a chunk's memory.
+      const whole = this.parts.length === 0 ? payload : Buffer.concat([...this.parts, payload]);
+      const packet = { sequenceId: this.firstSequence, parts: this.partCount, payload: whole };
+      this.parts = [];
+      this.partsBytes = 0;
+      this.partCount = 0;
+      emit(packet);
+    }
+  }
+
+  private peekHeader(): Buffer {
+    const first = this.buffered[0] as Buffer;
+    if (first.length >= 4) return first;
+    const joined = Buffer.concat(this.buffered);
+    this.buffered = [joined];
+    return joined;
+  }
+}
+
+/**
+ * Frames a logical packet as physical packets (splitting at 0xFFFFFF bytes, with an empty packet
+ * after a payload that is an exact multiple), numbered from `sequenceId`. Returns the bytes and the
+ * next sequence id.
+ */
+export function framePacket(payload: Buffer, sequenceId: number): { bytes: Buffer; next: number } {
+  const pieces: Buffer[] = [];
+  let seq = sequenceId;
+  let offset = 0;
+  for (;;) {
+    const length = Math.min(MAX_PACKET_PAYLOAD, payload.length - offset);
+    const header = Buffer.allocUnsafe(4);
+    header.writeUIntLE(length, 0, 3);
+    header[3] = seq & 0xff;
+    seq = (seq + 1) & 0xff;
+    pieces.push(header, payload.subarray(offset, offset + length));
+    offset += length;
+    if (length < MAX_PACKET_PAYLOAD) break;
+  }
+  return { bytes: Buffer.concat(pieces), next: seq };
+}

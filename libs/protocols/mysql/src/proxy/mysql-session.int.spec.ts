@@ -1,0 +1,166 @@
+import { execFile } from 'node:child_process';
+import { createServer, type Server } from 'node:net';
+import { Masker } from '@tollgate/masking';
+import { maskingRulesFor, parsePolicy } from '@tollgate/policy';
+import { createMariadbDatabase, type MariadbTestDatabase } from '@tollgate/testing';
+import mysql from 'mysql2/promise';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { PolicyGate } from '../test-support/policy-gate';
+import type { StatementOutcome } from './command-gate';
+import { runMysqlSession } from './mysql-session';
+import type { MysqlTargetSettings } from './target-settings';
+
+const POLICY = `version: 1
+guardrails:
+  - name: no-drop
+    match: {protocol: mysql}
+    deny: {statements: [DROP, TRUNCATE], message: dropping tables is not allowed here}
+  - name: where-please
+    require_where: [UPDATE, DELETE]
+masking:
+  - name: pii
+    detectors: [email]
+    columns: [customers.ssn]
+`;
+
+const subject = { subject: 'user:alice', groups: ['dev'], actorChain: [] };
+const connection = { name: 'my-test', protocol: 'mysql', tags: { env: 'test' } };
+
+describe('MySQL session engine against the machine MariaDB', () => {
+  let db: MariadbTestDatabase;
+  let server: Server;
+  let port: number;
+  let gate: PolicyGate;
+  let target: MysqlTargetSettings;
+  let execMode = false;
+  const outcomes: StatementOutcome[] = [];
+  const policy = (() => {
+    const parsed = parsePolicy(POLICY, 'test.yaml');
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+    return parsed.policy;
+  })();
+  const rules = maskingRulesFor(policy, { subject, connection });
+  const masker = Masker.compile([{ detectors: rules.detectors, columns: rules.columns }]);
+
+  /** The mariadb CLI through the proxy: no password, any user name. */
+  const mariadb = (sql: string, extra: string[] = []) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      const child = execFile(
+        'mariadb',
+        ['-h', '127.0.0.1', '-P', String(port), '-u', 'whoever', '-N', '-B', ...extra],
+        { timeout: 20_000 },
+        (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+      );
+      child.stdin?.end(sql);
+    });
+  const nodeClient = () =>
+    mysql.createConnection({ host: '127.0.0.1', port, user: 'whoever', multipleStatements: true });
+
+  beforeAll(() => {
+    db = createMariadbDatabase();
+    // Packets of 16 MiB and more need a server that takes them (the default is 16 MiB).
+    if (Number(db.sql('SELECT @@GLOBAL.max_allowed_packet')) < 64 * 1024 * 1024) {
+      db.sql('SET GLOBAL max_allowed_packet = 67108864');
+    }
+    db.sql(
+      `CREATE TABLE customers (id int PRIMARY KEY, name varchar(40), email varchar(80), ssn varchar(20), age int);
+       INSERT INTO customers VALUES (1, 'Ada', 'ada@example.com', '123-45-6789', 36), (2, 'Bob', 'bob@example.org', '234-56-7890', 41);
+       CREATE TABLE scratch (id int, note text);`,
+    );
+    target = {
+      host: '127.0.0.1',
+      port: 3306,
+      database: db.name,
+      username: db.users.native,
+      password: db.password,
+      tls: { mode: 'disable' },
+    };
+    server = createServer((socket) => {
+      void runMysqlSession(socket, {
+        target,
+        gate,
+        masker,
+        onStatement: (o) => outcomes.push(o),
+        exec: execMode,
+      });
+    });
+    return new Promise<void>((resolve) =>
+      server.listen(0, '127.0.0.1', () => {
+        port = (server.address() as { port: number }).port;
+        resolve();
+      }),
+    );
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => server?.close(resolve));
+    db?.drop();
+  });
+  beforeEach(() => {
+    gate = new PolicyGate(policy);
+    outcomes.length = 0;
+    execMode = false;
+    target = { ...target, username: db.users.native };
+  });
+
+  it('logs in to the target with mysql_native_password and runs the mariadb CLI with no password', async () => {
+    const result = await mariadb('SELECT CURRENT_USER(), DATABASE(); SELECT name FROM customers ORDER BY id');
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe(`${db.users.native}@%\t${db.name}\nAda\nBob\n`);
+  });
+
+  it('logs in with ed25519', async () => {
+    target = { ...target, username: db.users.ed25519 };
+    const result = await mariadb('SELECT CURRENT_USER()');
+    expect(result.stdout).toBe(`${db.users.ed25519}@%\n`);
+  });
+
+  it('tells the client when the target refuses the login, in an ERR packet', async () => {
+    target = { ...target, password: 'wrong' };
+    const result = await mariadb('SELECT 1');
+    target = { ...target, password: db.password };
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(
+      /ERROR 1045 \(28000\).*tollgate: the target refused the login: Access denied/,
+    );
+  });
+
+  it('denies by policy with SQLSTATE 42000 and the rule message, and the session goes on', async () => {
+    const result = await mariadb('DROP TABLE scratch; SELECT 41 + 1', ['--force']);
+    expect(result.stderr).toMatch(/ERROR 1142 \(42000\).*dropping tables is not allowed here/);
+    expect(result.stdout).toBe('42\n');
+    expect(db.sql("SHOW TABLES LIKE 'scratch'").trim()).toBe('scratch');
+  });
+
+  it('masks column rules and detectors in text and binary rows', async () => {
+    const client = await nodeClient();
+    try {
+      const [text] = await client.query('SELECT c.ssn AS s, email, age FROM customers c ORDER BY id');
+      const [binary] = await client.execute('SELECT ssn, email, age FROM customers WHERE id = ?', [1]);
+      expect(text).toEqual([
+        { s: '********', email: 'a***@***.com', age: 36 },
+        { s: '********', email: 'b***@***.org', age: 41 },
+      ]);
+      expect(binary).toEqual([{ ssn: '********', email: 'a***@***.com', age: 36 }]);
+    } finally {
+      await client.end();
+    }
+    expect(outcomes.map((o) => o.masked.join(','))).toContain('column:customers.ssn,email');
+  });
+
+  it('relays multiple result sets, prepared statements and a 16 MiB+ value', async () => {
+    const client = await nodeClient();
+    try {
+      const [sets] = await client.query(
+        'SELECT 1 AS a; SELECT 2 AS b; UPDATE scratch SET note = note WHERE id = 0',
+      );
+      expect(sets).toMatchObject([[{ a: 1 }], [{ b: 2 }], { affectedRows: 0 }]);
+      const big = 'x'.repeat(17 * 1024 * 1024);
+      const [rows] = await client.execute('SELECT LENGTH(?) AS n, RIGHT(?, 3) AS tail', [big, big]);
+      expect(rows).toEqual([{ n: big.length, tail: 'xxx' }]);
+      const [echo] = await client.query('SELECT REPEAT(?, 17825792) AS r', ['y']);
+      expect((echo as { r: string }[])[0]?.r.length).toBe(17825792);
+    } finally {
+      await client.end();
+    }
+  });
+});

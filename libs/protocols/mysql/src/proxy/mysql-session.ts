@@ -1,0 +1,371 @@
+import { randomBytes } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import type { Masker } from '@tollgate/masking';
+import {
+  Capability,
+  Command,
+  COMMAND_NAMES,
+  commonCapabilities,
+  hasCapability,
+  PROXY_CAPABILITIES,
+} from '../capabilities';
+import { parseHandshakeResponse, serializeServerGreeting } from '../handshake';
+import type { MysqlPacket } from '../packet-reader';
+import { MysqlProtocolError } from '../protocol-error';
+import { errPacket, okPacket } from '../response-packets';
+import { classifyMysql, MysqlReading } from '../sql-classifier';
+import type { CommandGate, SqlCommand, StatementOutcome } from './command-gate';
+import { PacketChannel } from './packet-channel';
+import { PreparedStatements } from './prepared-statements';
+import { relayResponse, type ResponseShape } from './response-relay';
+import { TargetConnectError } from './target-connect.error';
+import { loginTarget, openTarget, type TargetConnection } from './target-connection';
+import type { MysqlTargetSettings } from './target-settings';
+
+export interface MysqlSessionOptions {
+  readonly target: MysqlTargetSettings;
+  readonly gate: CommandGate;
+  readonly masker: Masker;
+  readonly onStatement?: (outcome: StatementOutcome) => void;
+  /** The target connection is up: its server thread id, for KILL QUERY from a side connection. */
+  readonly onTarget?: (connectionId: number) => void;
+  /**
+   * An `exec` session: the client may send one COM_QUERY (any number of statements in it), then only
+   * COM_QUIT. Anything else ends the session with an error, so a session authorized as `exec` cannot
+   * be driven as an interactive one.
+   */
+  readonly exec?: boolean;
+}
+
+export interface MysqlSessionEnd {
+  /** Why the session ended: `client quit`, `client closed`, `target closed`, or the error shown. */
+  readonly reason: string;
+}
+
+/** ER_SPECIFIC_ACCESS_DENIED-like: a command policy refused (SQLSTATE 42000, as the issue asks). */
+const DENIED = { code: 1142, sqlState: '42000' } as const;
+/** ER_UNKNOWN_COM_ERROR: commands the proxy does not relay. */
+const UNSUPPORTED = { code: 1047, sqlState: '08S01' } as const;
+/** ER_UNKNOWN_STMT_HANDLER. */
+const UNKNOWN_STATEMENT = { code: 1243, sqlState: 'HY000' } as const;
+/** ER_NET_PACKETS_OUT_OF_ORDER-like for bytes that are not the protocol. */
+const MALFORMED = { code: 1156, sqlState: '08S01' } as const;
+
+/**
+ * Runs one MySQL session between a client (a tunnel stream or a socket) and the target. The proxy
+ * is the server to its client: it greets with the target's version, accepts whatever the client
+ * answers (the client reached it on loopback or through an authorized tunnel: there is no secret to
+ * check), and logs in to the target with the connection's credential. Then every command is decided
+ * by policy before it is forwarded; a denied one is answered with an ERR packet (SQLSTATE 42000) and
+ * the session goes on.
+ */
+export async function runMysqlSession(
+  client: Duplex,
+  options: MysqlSessionOptions,
+): Promise<MysqlSessionEnd> {
+  const clientChannel = new PacketChannel(client, 'the client');
+  let target: TargetConnection;
+  try {
+    const greeted = await openTarget(options.target);
+    const offered = commonCapabilities(greeted.greeting.capabilities, PROXY_CAPABILITIES);
+    const nonce = Buffer.from(randomBytes(20).map((b) => (b % 94) + 33)); // printable, no NUL: some clients expect that
+    clientChannel.sequence = 0;
+    clientChannel.write(
+      serializeServerGreeting({
+        serverVersion: greeted.greeting.serverVersion,
+        connectionId: greeted.greeting.connectionId,
+        authData: nonce,
+        capabilities:
+          (offered | Capability.PROTOCOL_41 | Capability.SECURE_CONNECTION | Capability.PLUGIN_AUTH) >>> 0,
+        mariadbCapabilities: 0,
+        characterSet: greeted.greeting.characterSet,
+        statusFlags: greeted.greeting.statusFlags,
+        authPlugin: 'mysql_native_password',
+      }),
+    );
+    let answer: MysqlPacket;
+    try {
+      answer = await clientChannel.next();
+    } catch (error) {
+      greeted.channel.destroy();
+      throw error;
+    }
+    clientChannel.sequence = (answer.sequenceId + 1) & 0xff;
+    const response = parseHandshakeResponse(answer.payload);
+    if (response.sslRequest) {
+      greeted.channel.destroy();
+      throw new TargetConnectError(
+        UNSUPPORTED.code,
+        UNSUPPORTED.sqlState,
+        'TLS was not offered: the client side of a Tollgate session is loopback or the tunnel',
+      );
+    }
+    target = await loginTarget(greeted, options.target, {
+      clientCapabilities: commonCapabilities(response.capabilities, offered),
+      characterSet: response.characterSet,
+      ...(response.database ? { database: response.database } : {}),
+      attributes: response.attributes,
+    });
+    // Accepted whatever the client's plugin: the OK ends its authentication.
+    clientChannel.write(okPacket({ statusFlags: target.greeting.statusFlags }));
+  } catch (error) {
+    return failClient(clientChannel, error);
+  }
+  options.onTarget?.(target.connectionId);
+  return relayCommands(clientChannel, target, options);
+}
+
+function failClient(client: PacketChannel, error: unknown): MysqlSessionEnd {
+  const [code, sqlState, message] =
+    error instanceof TargetConnectError
+      ? [error.code, error.sqlState, error.message]
+      : error instanceof MysqlProtocolError
+        ? [MALFORMED.code, MALFORMED.sqlState, `invalid protocol packet: ${error.message}`]
+        : [MALFORMED.code, MALFORMED.sqlState, error instanceof Error ? error.message : String(error)];
+  client.end(errPacket(code, sqlState, `tollgate: ${message}`));
+  return { reason: message };
+}
+
+interface SessionState {
+  readonly client: PacketChannel;
+  readonly target: TargetConnection;
+  readonly options: MysqlSessionOptions;
+  readonly statements: PreparedStatements;
+  readonly reading: MysqlReading;
+  queries: number;
+}
+
+async function relayCommands(
+  client: PacketChannel,
+  target: TargetConnection,
+  options: MysqlSessionOptions,
+): Promise<MysqlSessionEnd> {
+  const state: SessionState = {
+    client,
+    target,
+    options,
+    statements: new PreparedStatements(),
+    reading: new MysqlReading(),
+    queries: 0,
+  };
+  try {
+    for (;;) {
+      let command: MysqlPacket;
+      try {
+        command = await client.next();
+      } catch (error) {
+        if (error instanceof MysqlProtocolError) throw error;
+        return { reason: 'client closed' };
+      }
+      // Each command starts a new sequence on both legs; replies follow the command's last part.
+      client.sequence = command.parts & 0xff;
+      target.channel.sequence = 0;
+      const end = await handleCommand(state, command.payload);
+      if (end) return end;
+    }
+  } catch (error) {
+    if (error instanceof MysqlProtocolError) {
+      target.channel.destroy();
+      return failClient(client, error);
+    }
+    client.destroy();
+    target.channel.destroy();
+    return { reason: error instanceof Error ? error.message : String(error) };
+  } finally {
+    target.channel.destroy();
+  }
+}
+
+/** Handles one command; returns the session's end when the command ends it. */
+async function handleCommand(state: SessionState, payload: Buffer): Promise<MysqlSessionEnd | undefined> {
+  const { client, target, options } = state;
+  const code = payload[0];
+  if (code === undefined) throw new MysqlProtocolError('malformed', 'an empty command packet');
+  const body = payload.subarray(1);
+  if (options.exec && !(code === Command.QUIT || (code === Command.QUERY && state.queries === 0))) {
+    client.end(
+      errPacket(
+        UNSUPPORTED.code,
+        UNSUPPORTED.sqlState,
+        'tollgate: an exec session runs one query, then ends',
+      ),
+    );
+    return { reason: `${COMMAND_NAMES[code] ?? 'a command'} in an exec session` };
+  }
+  switch (code) {
+    case Command.QUIT:
+      target.channel.write(payload);
+      client.end();
+      return { reason: 'client quit' };
+    case Command.PING:
+      return forward(state, payload, 'single');
+    case Command.QUERY: {
+      state.queries++;
+      const text = body.toString('utf8');
+      return gated(state, { text, via: 'query' }, () => forward(state, payload, 'query', text));
+    }
+    case Command.INIT_DB: {
+      const schema = body.toString('utf8');
+      const text = `USE \`${schema.replaceAll('`', '``')}\``;
+      return gated(state, { text, via: 'init-db' }, () => forward(state, payload, 'single', text));
+    }
+    case Command.FIELD_LIST: {
+      const table = body.subarray(0, Math.max(body.indexOf(0), 0)).toString('utf8');
+      const text = `SHOW COLUMNS FROM \`${table.replaceAll('`', '``')}\``;
+      return gated(state, { text, via: 'field-list' }, () => forward(state, payload, 'field-list', text));
+    }
+    case Command.STATISTICS:
+      return gated(state, { text: 'SHOW STATUS', via: 'statistics' }, () =>
+        forward(state, payload, 'statistics', 'COM_STATISTICS'),
+      );
+    case Command.STMT_PREPARE: {
+      const text = body.toString('utf8');
+      return gated(state, { text, via: 'prepare' }, async () => {
+        const result = await relay(state, payload, 'prepare', text);
+        if (result.prepared) state.statements.add(result.prepared.id, text, result.prepared.columns);
+      });
+    }
+    case Command.STMT_EXECUTE: {
+      const statement = state.statements.get(readStatementId(body, state));
+      if (!statement) return refuseUnknownStatement(client);
+      // Decided again at each execution: the policy may have changed since the PREPARE.
+      return gated(state, { text: statement.text, via: 'execute' }, async () => {
+        const result = await relay(
+          state,
+          withStatementId(payload, statement.id),
+          'execute',
+          statement.text,
+          statement,
+        );
+        if (result.columns) statement.columns = result.columns;
+      });
+    }
+    case Command.STMT_FETCH: {
+      const statement = state.statements.get(readStatementId(body, state));
+      if (!statement) return refuseUnknownStatement(client);
+      await relay(state, withStatementId(payload, statement.id), 'fetch', statement.text, statement);
+      return undefined;
+    }
+    case Command.STMT_SEND_LONG_DATA: {
+      // No reply either way: data for an unknown statement is dropped, as the server would drop it.
+      const statement = state.statements.get(readStatementId(body, state));
+      if (statement) target.channel.write(withStatementId(payload, statement.id));
+      return undefined;
+    }
+    case Command.STMT_CLOSE: {
+      const id = readStatementId(body, state);
+      if (state.statements.get(id)) target.channel.write(payload);
+      state.statements.delete(id);
+      return undefined;
+    }
+    case Command.STMT_RESET: {
+      const statement = state.statements.get(readStatementId(body, state));
+      if (!statement) return refuseUnknownStatement(client);
+      return forward(state, withStatementId(payload, statement.id), 'single');
+    }
+    case Command.RESET_CONNECTION: {
+      await forward(state, payload, 'single');
+      state.statements.clear();
+      return undefined;
+    }
+    case Command.SET_OPTION:
+      return forward(state, payload, 'single');
+    case Command.CHANGE_USER:
+      client.write(
+        errPacket(
+          DENIED.code,
+          DENIED.sqlState,
+          'tollgate: COM_CHANGE_USER is refused: a Tollgate session keeps the identity it was opened with',
+        ),
+      );
+      return undefined;
+    default:
+      client.write(
+        errPacket(
+          UNSUPPORTED.code,
+          UNSUPPORTED.sqlState,
+          `tollgate: ${COMMAND_NAMES[code] ?? `command 0x${code.toString(16)}`} is not relayed by Tollgate`,
+        ),
+      );
+      return undefined;
+  }
+}
+
+function refuseUnknownStatement(client: PacketChannel): undefined {
+  client.write(
+    errPacket(UNKNOWN_STATEMENT.code, UNKNOWN_STATEMENT.sqlState, 'Unknown prepared statement handler given'),
+  );
+  return undefined;
+}
+
+/** MariaDB lets COM_STMT_* name the statement prepared last with id 0xFFFFFFFF. */
+function readStatementId(body: Buffer, state: SessionState): number {
+  if (body.length < 4)
+    throw new MysqlProtocolError('malformed', 'a statement command without a statement id');
+  const id = body.readUInt32LE(0);
+  return id === 0xffffffff ? (state.statements.last ?? id) : id;
+}
+
+function withStatementId(payload: Buffer, id: number): Buffer {
+  if (payload.readUInt32LE(1) === id) return payload;
+  const copy = Buffer.from(payload);
+  copy.writeUInt32LE(id, 1);
+  return copy;
+}
+
+async function gated(
+  state: SessionState,
+  command: Omit<SqlCommand, 'classification'>,
+  run: () => Promise<unknown>,
+): Promise<undefined> {
+  const classification = classifyMysql(command.text, state.reading);
+  const verdict = await state.options.gate.decide({ ...command, classification }, () => undefined);
+  if (!verdict.allow) {
+    state.client.write(errPacket(DENIED.code, DENIED.sqlState, `tollgate: ${verdict.message}`));
+    return undefined;
+  }
+  await run();
+  if (classification.ok) state.reading.after(classification.statements);
+  return undefined;
+}
+
+async function forward(
+  state: SessionState,
+  payload: Buffer,
+  shape: ResponseShape,
+  text?: string,
+): Promise<undefined> {
+  await relay(state, payload, shape, text);
+  return undefined;
+}
+
+async function relay(
+  state: SessionState,
+  payload: Buffer,
+  shape: ResponseShape,
+  text?: string,
+  statement?: { columns?: readonly import('../column-definition').ColumnDefinition[] },
+) {
+  const started = performance.now();
+  state.target.channel.write(payload);
+  const result = await relayResponse({
+    target: state.target.channel,
+    client: state.client,
+    shape,
+    masker: state.options.masker,
+    ...(statement?.columns ? { columns: statement.columns } : {}),
+  });
+  if (text !== undefined) {
+    state.options.onStatement?.({
+      text,
+      rows: result.rows,
+      bytes: result.bytes,
+      durationMs: performance.now() - started,
+      ...(result.error ? { error: result.error } : {}),
+      masked: [...result.masked],
+    });
+  }
+  return result;
+}
+
+export { hasCapability };

@@ -1,0 +1,225 @@
+import type { Masker } from '@tollgate/masking';
+import { ServerStatus } from '../capabilities';
+import { parseColumnDefinition, type ColumnDefinition } from '../column-definition';
+import type { MysqlPacket } from '../packet-reader';
+import { PayloadReader } from '../payload';
+import { MysqlProtocolError } from '../protocol-error';
+import {
+  isEofPacket,
+  isErrPacket,
+  isOkPacket,
+  parseEofPacket,
+  parseErrPacket,
+  parseOkPacket,
+} from '../response-packets';
+import { parseBinaryRow, parseTextRow, serializeBinaryRow, serializeTextRow } from '../rows';
+import type { PacketChannel } from './packet-channel';
+import { maskRow } from './row-masking';
+
+/**
+ * The shape of the server's reply to a command: `query` (COM_QUERY: result sets in text rows, OK or
+ * ERR, as many as MORE_RESULTS_EXISTS says), `execute` (the same with binary rows; a cursor stops it
+ * after the column definitions), `fetch` (binary rows to an EOF), `prepare` (COM_STMT_PREPARE_OK and
+ * its parameter and column definitions), `field-list` (column definitions to an EOF), `statistics`
+ * (one string) and `single` (one OK, ERR or EOF).
+ */
+export type ResponseShape =
+  'query' | 'execute' | 'fetch' | 'prepare' | 'field-list' | 'statistics' | 'single';
+
+export interface RelayResult {
+  rows: number;
+  bytes: number;
+  error?: string;
+  readonly masked: Set<string>;
+  /** COM_STMT_PREPARE_OK: the statement id and its result columns. */
+  prepared?: { readonly id: number; readonly columns: readonly ColumnDefinition[] };
+  /** The last result set's columns (an EXECUTE with a cursor: what FETCH will send). */
+  columns?: readonly ColumnDefinition[];
+}
+
+export interface RelayOptions {
+  readonly target: PacketChannel;
+  readonly client: PacketChannel;
+  readonly shape: ResponseShape;
+  readonly masker: Masker;
+  /** For `fetch`: the columns of the statement's cursor. */
+  readonly columns?: readonly ColumnDefinition[];
+}
+
+/** Flush what is collected for the client once it is this big. */
+const BATCH_BYTES = 256 * 1024;
+
+/**
+ * Relays the target's reply to one command to the client, packet by packet (re-numbered, so masking
+ * may change a packet's size), masking result rows, and counting rows and bytes for the audit trail.
+ * Reading stops exactly at the reply's last packet, so the next command starts in step.
+ */
+export async function relayResponse(options: RelayOptions): Promise<RelayResult> {
+  const { target, client, masker } = options;
+  const result: RelayResult = { rows: 0, bytes: 0, masked: new Set() };
+  const batch: Buffer[] = [];
+  let batchBytes = 0;
+  const send = async (payload: Buffer) => {
+    batch.push(payload);
+    batchBytes += payload.length;
+    result.bytes += payload.length;
+    if (batchBytes >= BATCH_BYTES) await flush();
+  };
+  const flush = async () => {
+    if (batch.length === 0) return;
+    client.writeAll(batch.splice(0));
+    batchBytes = 0;
+    await client.drained();
+  };
+  const next = async (): Promise<Buffer> => {
+    let packet: MysqlPacket | undefined = target.take();
+    if (!packet) {
+      await flush();
+      packet = await target.next();
+    }
+    target.sequence = (packet.sequenceId + packet.parts) & 0xff;
+    return packet.payload;
+  };
+  const fail = (payload: Buffer) => {
+    result.error = describeErr(payload);
+  };
+  const masking = masker.active;
+
+  const readColumns = async (count: number): Promise<ColumnDefinition[]> => {
+    const columns: ColumnDefinition[] = [];
+    for (let i = 0; i < count; i++) {
+      const payload = await next();
+      if (masking || options.shape !== 'query') columns.push(parseColumnDefinition(payload));
+      await send(payload);
+    }
+    return columns;
+  };
+  /** Reads the EOF after column definitions; returns its status flags. */
+  const readEof = async (): Promise<number> => {
+    const payload = await next();
+    if (!isEofPacket(payload))
+      throw new MysqlProtocolError('unexpected', 'expected an EOF packet from the target');
+    await send(payload);
+    return parseEofPacket(payload).statusFlags;
+  };
+  /** Rows to the EOF (or ERR) that ends them; returns the EOF's status flags, or undefined after an ERR. */
+  const readRows = async (
+    columns: readonly ColumnDefinition[],
+    binary: boolean,
+  ): Promise<number | undefined> => {
+    for (;;) {
+      const payload = await next();
+      if (isEofPacket(payload)) {
+        await send(payload);
+        return parseEofPacket(payload).statusFlags;
+      }
+      if (isErrPacket(payload)) {
+        fail(payload);
+        await send(payload);
+        return undefined;
+      }
+      result.rows++;
+      if (!masking) {
+        await send(payload);
+        continue;
+      }
+      const values = binary ? parseBinaryRow(payload, columns) : parseTextRow(payload, columns.length);
+      const masked = maskRow(values, columns, masker, binary);
+      if (masked.reasons.size === 0) {
+        await send(payload);
+        continue;
+      }
+      for (const reason of masked.reasons) result.masked.add(reason);
+      await send(binary ? serializeBinaryRow(masked.values, columns) : serializeTextRow(masked.values));
+    }
+  };
+
+  switch (options.shape) {
+    case 'single':
+    case 'statistics': {
+      const payload = await next();
+      if (options.shape === 'single' && isErrPacket(payload)) fail(payload);
+      await send(payload);
+      break;
+    }
+    case 'field-list': {
+      for (;;) {
+        const payload = await next();
+        await send(payload);
+        if (isErrPacket(payload)) fail(payload);
+        if (isEofPacket(payload) || isErrPacket(payload)) break;
+      }
+      break;
+    }
+    case 'fetch':
+      await readRows(options.columns ?? [], true);
+      break;
+    case 'prepare': {
+      const payload = await next();
+      await send(payload);
+      if (isErrPacket(payload)) {
+        fail(payload);
+        break;
+      }
+      const r = new PayloadReader(payload, 'COM_STMT_PREPARE_OK');
+      if (r.u8() !== 0)
+        throw new MysqlProtocolError('unexpected', 'expected COM_STMT_PREPARE_OK from the target');
+      const id = r.u32();
+      const columnCount = r.u16();
+      const paramCount = r.u16();
+      if (paramCount > 0) {
+        await readColumns(paramCount);
+        await readEof();
+      }
+      const columns = columnCount > 0 ? await readColumns(columnCount) : [];
+      if (columnCount > 0) await readEof();
+      result.prepared = { id, columns };
+      break;
+    }
+    case 'query':
+    case 'execute': {
+      const binary = options.shape === 'execute';
+      for (;;) {
+        const payload = await next();
+        let status: number | undefined;
+        if (isOkPacket(payload)) {
+          await send(payload);
+          const ok = parseOkPacket(payload);
+          result.rows += ok.affectedRows;
+          status = ok.statusFlags;
+        } else if (isErrPacket(payload)) {
+          fail(payload);
+          await send(payload);
+          break;
+        } else if (payload[0] === 0xfb) {
+          // LOCAL INFILE request: the proxy never offers CLIENT_LOCAL_FILES, so the client cannot
+          // have asked for it; answer for the client with no data (the server reports an error).
+          target.write(Buffer.alloc(0));
+          continue;
+        } else {
+          const count = new PayloadReader(payload, 'a result set header').lenenc();
+          await send(payload);
+          const columns = await readColumns(count);
+          const afterColumns = await readEof();
+          result.columns = columns;
+          if (binary && afterColumns & ServerStatus.CURSOR_EXISTS) break; // rows come by COM_STMT_FETCH
+          status = await readRows(columns, binary);
+          if (status === undefined) break;
+        }
+        if (!(status & ServerStatus.MORE_RESULTS_EXISTS)) break;
+      }
+      break;
+    }
+  }
+  await flush();
+  return result;
+}
+
+function describeErr(payload: Buffer): string {
+  try {
+    const err = parseErrPacket(payload);
+    return `${err.code} (${err.sqlState}): ${err.message}`;
+  } catch {
+    return 'an unreadable ERR packet';
+  }
+}

@@ -1,0 +1,117 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { classifyMysql, MysqlReading } from './sql-classifier';
+
+const facts = (sql: string, reading = new MysqlReading()) => {
+  const result = classifyMysql(sql, reading);
+  if (!result.ok) throw new Error(`unparsed: ${result.error}`);
+  return result.statements;
+};
+const unparsed = (sql: string, reading = new MysqlReading()) => {
+  const result = classifyMysql(sql, reading);
+  return result.ok ? undefined : result.error;
+};
+
+describe('MySQL classifier', () => {
+  it('classifies statements with their tables, WHERE and read-only flag', () => {
+    expect(facts('SELECT a FROM app.t JOIN u ON u.id = t.id; DELETE FROM u WHERE id = 3')).toEqual([
+      { type: 'SELECT', tables: ['app.t', 'u'], readOnly: true },
+      { type: 'DELETE', tables: ['u'], hasWhere: true, readOnly: false },
+    ]);
+    expect(facts('SELECT * FROM t FOR UPDATE')[0]).toMatchObject({ type: 'SELECT', readOnly: false });
+    expect(facts('DROP TABLE t')[0]).toMatchObject({ type: 'DROP TABLE', readOnly: false });
+    expect(facts('USE app')[0]).toMatchObject({ type: 'USE', readOnly: true });
+  });
+
+  it('does not count a WHERE that every row passes', () => {
+    for (const where of ['', 'WHERE 1', "WHERE 'x'", 'WHERE id = id', 'WHERE id = 3 OR 1']) {
+      expect(facts(`DELETE FROM t ${where}`)[0]?.hasWhere).toBe(false);
+    }
+    expect(facts('UPDATE t SET a = 1 WHERE id = 3 AND 1')[0]?.hasWhere).toBe(true);
+  });
+
+  it('reads executable comments as the code the server runs', () => {
+    expect(facts('SELECT 1 /*!, ssn FROM customers */')[0]).toMatchObject({
+      type: 'SELECT',
+      tables: ['customers'],
+    });
+    expect(facts('/*!50001 DROP TABLE t */')[0]).toMatchObject({ type: 'DROP TABLE' });
+    expect(facts('/*M!100101 DROP TABLE t */')[0]).toMatchObject({ type: 'DROP TABLE' });
+    // Inside a string it is text, not code.
+    expect(facts("SELECT '/*! DROP TABLE t */'")).toEqual([{ type: 'SELECT', tables: [], readOnly: true }]);
+    expect(unparsed('SELECT 1 /*! ; DROP TABLE t */')).toMatch(/inside an executable comment/);
+  });
+
+  it('refuses text the server reads differently from the parser', () => {
+    // `--1` is arithmetic to MySQL and a comment to the parser.
+    expect(unparsed('SELECT 1 --1\n; DROP TABLE t')).toMatch(/not followed by a space/);
+    expect(facts('SELECT 1 -- comment\n')[0]).toMatchObject({ type: 'SELECT' });
+    expect(unparsed("SELECT 'open")).toMatch(/unterminated/);
+    const reading = new MysqlReading();
+    reading.after(facts("SET SESSION sql_mode = 'NO_BACKSLASH_ESCAPES'"));
+    expect(unparsed("SELECT 'a\\'; DROP TABLE t; -- '", reading)).toMatch(/NO_BACKSLASH_ESCAPES/);
+    expect(facts("SELECT 'a'", reading)[0]?.type).toBe('SELECT');
+  });
+
+  it('decides PREPARE by the statement it prepares, and EXECUTE of that name as it', () => {
+    const reading = new MysqlReading();
+    const prepared = facts("PREPARE s FROM 'DELETE FROM t'", reading);
+    expect(prepared).toMatchObject([
+      { type: 'PREPARE', prepares: 's' },
+      { type: 'DELETE', tables: ['t'], hasWhere: false, nestedIn: 'PREPARE' },
+    ]);
+    reading.after(prepared);
+    expect(facts('EXECUTE s', reading)).toMatchObject([
+      { type: 'EXECUTE' },
+      { type: 'DELETE', nestedIn: 'EXECUTE' },
+    ]);
+    reading.after(facts('DEALLOCATE PREPARE s', reading));
+    expect(facts('EXECUTE s', reading)[0]?.opaque).toEqual(['EXECUTE']);
+    expect(facts('PREPARE s FROM @q')[0]?.opaque).toEqual(['DYNAMIC SQL']);
+    expect(facts("EXECUTE IMMEDIATE 'DROP TABLE t'")[0]?.opaque).toEqual(['DYNAMIC SQL']);
+  });
+
+  it('reports MySQL opaque code per kind', () => {
+    expect(facts('CREATE PROCEDURE p() SELECT 1')[0]?.opaque).toEqual(['CREATE PROCEDURE']);
+    expect(facts('CREATE DEFINER = root FUNCTION f() RETURNS int RETURN 1')[0]?.opaque).toEqual([
+      'CREATE FUNCTION',
+    ]);
+    expect(facts('CREATE EVENT e ON SCHEDULE EVERY 1 DAY DO DELETE FROM t')[0]?.opaque).toEqual([
+      'CREATE EVENT',
+    ]);
+    expect(facts('CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET @x = 1')[0]?.opaque).toEqual([
+      'CREATE TRIGGER',
+    ]);
+    expect(facts('CALL p()')[0]?.opaque).toEqual(['CALL']);
+    expect(facts('BEGIN NOT ATOMIC SELECT 1')[0]?.opaque).toEqual(['DO']);
+    expect(facts("SELECT * FROM t INTO OUTFILE '/tmp/x'")[0]).toMatchObject({
+      type: 'SELECT INTO',
+      opaque: ['FILE ACCESS'],
+    });
+    expect(facts("SELECT LOAD_FILE('/etc/passwd')")[0]?.opaque).toEqual(['FILE ACCESS']);
+    expect(facts("LOAD DATA LOCAL INFILE '/x' INTO TABLE t")[0]).toMatchObject({
+      type: 'LOAD DATA',
+      opaque: ['FILE ACCESS'],
+    });
+    expect(facts('SELECT ssn INTO @x FROM customers')[0]?.opaque).toEqual(['USER VARIABLE']);
+    expect(facts('SET @a := (SELECT ssn FROM customers)')[0]?.opaque).toEqual(['USER VARIABLE']);
+    expect(facts('SET @a = 1')[0]?.opaque).toBeUndefined();
+    expect(facts('HANDLER customers OPEN')[0]).toEqual({
+      type: 'HANDLER',
+      tables: ['customers'],
+      readOnly: true,
+    });
+  });
+
+  it('never lets the content of a string literal become a statement (any content, backslash escapes on)', () => {
+    const quote = (s: string) => `'${s.replaceAll('\\', '\\\\').replaceAll("'", "''")}'`;
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 40 }), (content) => {
+        const result = classifyMysql(`SELECT ${quote(content)} AS v`);
+        if (!result.ok) return true; // refused is safe; what matters is never a second statement
+        return result.statements.length === 1 && result.statements[0]?.type === 'SELECT';
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
