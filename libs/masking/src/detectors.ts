@@ -1,5 +1,5 @@
 import { isIPv6 } from 'node:net';
-import { ibanValid, luhnValid, ssnValid } from './checksums';
+import { ibanValid, luhnValid } from './checksums';
 
 export const BUILTIN_DETECTOR_NAMES = ['email', 'phone', 'credit_card', 'ssn', 'iban', 'ip_address'] as const;
 export type BuiltinDetectorName = (typeof BUILTIN_DETECTOR_NAMES)[number];
@@ -34,10 +34,15 @@ export const BUILTIN_DETECTORS: Record<BuiltinDetectorName, ContentDetector> = {
   email: {
     name: 'email',
     anchor: '@',
-    pattern: /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g,
+    // Any address, valid or not: a local part of letters, digits and RFC 5322's atom characters
+    // (braces and bar left out, so array and JSON punctuation stays), any domain (TLD or not, any
+    // script) or an address literal. Erring toward masking.
+    pattern:
+      /[\p{L}\p{N}.!#$%&'*+/=?^_`~-]+@(?:[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?(?:\.[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?)*|\[[^\]\s]+\])/gu,
     replace: (email) => {
-      const tld = email.slice(email.lastIndexOf('.'));
-      return `${email[0] ?? ''}***@***${tld}`;
+      const dot = email.lastIndexOf('.');
+      const tld = dot > email.lastIndexOf('@') && !email.endsWith(']') ? email.slice(dot) : '';
+      return `${[...email][0] ?? ''}***@***${tld}`;
     },
   },
   credit_card: {
@@ -48,8 +53,9 @@ export const BUILTIN_DETECTORS: Record<BuiltinDetectorName, ContentDetector> = {
   },
   ssn: {
     name: 'ssn',
+    // Every SSN-shaped value, including those the SSA never issues (area 000, 666, 9xx): a value
+    // in that shape is masked whether or not it is a valid number.
     pattern: /(?<!\d)\d{3}-\d{2}-\d{4}(?!\d)/g,
-    accept: ssnValid,
     replace: (candidate) => `***-**-${candidate.slice(-4)}`,
   },
   iban: {

@@ -70,6 +70,11 @@ export class Masker {
     );
   }
 
+  /** Whether any column rule applies (then results are masked by lineage, not only by name). */
+  get masksColumns(): boolean {
+    return this.columnPatterns.length > 0;
+  }
+
   get active(): boolean {
     return this.detectors.length > 0 || this.columnPatterns.length > 0;
   }
@@ -86,6 +91,15 @@ export class Masker {
     if (kind === 'opaque') return { value: null, reasons: ['column'] };
     if (kind === 'number') return { value: '0', reasons: ['column'] };
     return { value: '*'.repeat(Math.min(Math.max([...value].length, 1), 8)), reasons: ['column'] };
+  }
+
+  /**
+   * A value made from a masked column other than as the column itself (a cast, a function, a whole
+   * row): nothing of it is kept, not even its length.
+   */
+  maskWhole(kind: ValueKind): MaskOutcome {
+    if (kind === 'opaque') return { value: null, reasons: ['derived'] };
+    return { value: kind === 'number' ? '0' : '********', reasons: ['derived'] };
   }
 
   /** Applies the content detectors; unchanged values come back with no reasons. */

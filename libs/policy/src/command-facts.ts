@@ -24,6 +24,26 @@ export interface SqlStatementFacts {
    * `DYNAMIC SQL`, ...): code no guardrail can see from the SQL sent. Absent or empty when none.
    */
   readonly opaque?: readonly string[];
+  /**
+   * Where the statement's values come from, when the engine traced it (PostgreSQL under column
+   * masking): masking rules deny writes of masked values, derived outputs (`on_derived: deny`) and
+   * filters on masked columns (`predicates: deny`).
+   */
+  readonly lineage?: SqlLineageFacts;
+}
+
+/** A stored column (`schema`, `table`, `column`), or `{untraced: why}` where the engine lost track. */
+export type LineageColumn =
+  | { readonly schema: string; readonly table: string; readonly column: string }
+  | { readonly untraced: string };
+
+export interface SqlLineageFacts {
+  /** Columns an output is made from other than as a plain reference (casts, functions, whole rows). */
+  readonly derived: readonly LineageColumn[];
+  /** Columns whose values the statement stores anywhere (tables, files, sequences, settings). */
+  readonly written: readonly LineageColumn[];
+  /** Columns the statement filters, joins, groups or orders by. */
+  readonly filtered: readonly LineageColumn[];
 }
 
 /**

@@ -8,6 +8,7 @@ import type {
 } from './command-facts';
 import type { ConnectionContext, SubjectContext } from './context.types';
 import { globMatch, globMatchIgnoreCase } from './glob';
+import { lineageDenial } from './lineage-denial';
 import { maskingRulesFor, type MaskingRules } from './masking-rules';
 import type { CommandMatchers, Guardrail, Policy } from './policy.types';
 import { matchApplies } from './selectors';
@@ -94,6 +95,9 @@ export function decideCommand(policy: Policy, context: CommandContext, facts: Co
       rule: maskingRule,
     };
   }
+  // Masked values leaving by writes, derived outputs or filters (see lineage-denial.ts).
+  const leak = lineageDenial(policy, context, facts);
+  if (leak) return { decision: 'deny', ...leak };
 
   const requirements: ApprovalRequirement[] = [];
   for (const guardrail of guardrails) {

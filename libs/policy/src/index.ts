@@ -53,6 +53,8 @@ export type {
   KubernetesCommandFacts,
   SqlCommandFacts,
   SqlStatementFacts,
+  SqlLineageFacts,
+  LineageColumn,
   SshCommandFacts,
 } from './command-facts';
 export {
@@ -83,3 +85,4 @@ export {
   type SessionImpactKind,
 } from './policy-impact';
 export { policyJsonSchema } from './policy-json-schema';
+export { columnGlobMatches, masks as maskingRuleCovers } from './lineage-denial';

@@ -94,6 +94,8 @@ describe('parsePolicy', () => {
         { kind: 'custom', name: 'employee_id', pattern: 'E\\d{6}' },
       ],
       columns: ['users.ssn', '*.password_hash'],
+      onDerived: 'mask',
+      predicates: 'allow',
     });
     expect(policy.accessRequests[0]).toEqual({
       name: 'break-glass',

@@ -226,6 +226,8 @@ function normalize(doc: PolicyDocument): Policy {
           : { kind: 'custom', name: d.name, pattern: d.pattern },
       ),
       columns: m.columns ?? [],
+      onDerived: m.on_derived,
+      predicates: m.predicates,
     })),
     accessRequests: doc.access_requests.map((a) => ({
       name: a.name,

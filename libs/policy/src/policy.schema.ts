@@ -190,6 +190,8 @@ const maskingRule = z
           'expected table.column or schema.table.column (globs allowed)',
         ),
     ).optional(),
+    on_derived: z.enum(['mask', 'deny']).default('mask'),
+    predicates: z.enum(['allow', 'deny']).default('allow'),
   })
   .refine((m) => m.detectors ?? m.columns, { message: 'expected at least one of detectors, columns' });
 

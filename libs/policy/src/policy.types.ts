@@ -107,6 +107,13 @@ export interface MaskingRule {
   readonly detectors: readonly Detector[];
   /** `table.column` or `schema.table.column` globs. */
   readonly columns: readonly string[];
+  /**
+   * An output made from a masked column other than as a plain reference (a cast, a function, a
+   * whole row, an aggregate, or untraced): masked whole (`mask`) or the statement denied (`deny`).
+   */
+  readonly onDerived: 'mask' | 'deny';
+  /** Filtering, joining, grouping or ordering on a masked column (inference): `allow` or `deny`. */
+  readonly predicates: 'allow' | 'deny';
 }
 
 export interface AccessRequestRule {

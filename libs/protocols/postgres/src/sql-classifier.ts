@@ -1,3 +1,4 @@
+import type { SqlLineageFacts } from '@tollgate/policy';
 import { loadModule, parseSync } from 'libpg-query';
 import { findAll, names, text, walk, type Node } from './sql/ast';
 import { opaqueKinds } from './sql/opaque-code';
@@ -39,6 +40,8 @@ export interface SqlStatementFacts {
    * standard_conforming_strings: SET, RESET, set_config, or code that could call it).
    */
   readonly changesSqlReading?: true;
+  /** Where its values come from and go (added by the session when masking traces lineage). */
+  readonly lineage?: SqlLineageFacts;
 }
 
 export type SqlClassification =

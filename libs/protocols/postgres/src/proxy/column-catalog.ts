@@ -1,7 +1,5 @@
 import type { FieldDescription } from '../backend-messages';
-import { simpleQuery } from './simple-query';
-import { connectTarget, type TargetConnection } from './target-connection';
-import type { PostgresTargetSettings } from './target-settings';
+import type { CatalogConnection } from './catalog-connection';
 
 export interface ColumnName {
   readonly schema: string;
@@ -11,14 +9,13 @@ export interface ColumnName {
 
 /**
  * Resolves RowDescription's (table OID, attribute number) to schema.table.column, so column rules
- * hold whatever the query calls the column. Looks up on a side connection of its own (the client's
- * connection is busy streaming rows) and caches per session.
+ * hold whatever the query calls the column. Looks up on the session's catalog connection (the
+ * client's connection is busy streaming rows) and caches per session.
  */
 export class ColumnCatalog {
   private readonly names = new Map<string, ColumnName | null>();
-  private side: Promise<TargetConnection> | undefined;
 
-  constructor(private readonly target: PostgresTargetSettings) {}
+  constructor(private readonly side: CatalogConnection) {}
 
   lookup(field: FieldDescription): ColumnName | undefined {
     return this.names.get(key(field.tableId, field.columnId)) ?? undefined;
@@ -33,11 +30,7 @@ export class ColumnCatalog {
     const missing = fields.filter((f) => f.tableId !== 0 && !this.names.has(key(f.tableId, f.columnId)));
     if (missing.length === 0) return;
     const tableIds = [...new Set(missing.map((f) => f.tableId >>> 0))];
-    const connection = await (this.side ??= connectTarget(this.target, {
-      application_name: 'tollgate-catalog',
-    }));
-    const rows = await simpleQuery(
-      connection,
+    const rows = await this.side.query(
       `SELECT c.oid, n.nspname, c.relname, a.attnum, a.attname FROM pg_catalog.pg_attribute a ` +
         `JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace ` +
         `WHERE a.attnum > 0 AND c.oid IN (${tableIds.join(',')})`,
@@ -51,13 +44,6 @@ export class ColumnCatalog {
     }
     for (const f of missing)
       if (!this.names.has(key(f.tableId, f.columnId))) this.names.set(key(f.tableId, f.columnId), null);
-  }
-
-  close(): void {
-    void this.side?.then(
-      (c) => c.socket.destroy(),
-      () => undefined,
-    );
   }
 }
 

@@ -16,12 +16,16 @@ import { BackendCode } from '../message-codes';
 import { PostgresProtocolError } from '../protocol-error';
 import { classifySql, loadSqlClassifier, type SqlClassification } from '../sql-classifier';
 import type { CancelRegistry } from './cancel-registry';
+import { CatalogConnection } from './catalog-connection';
 import { ColumnCatalog } from './column-catalog';
+import { DEFAULT_COPY_FORMAT } from './copy-row';
 import type { CommandGate, SqlCommand, StatementOutcome } from './command-gate';
 import { rowsOfCommandTag } from './command-tag';
 import { OrderedPump } from './ordered-pump';
 import { SqlPreparedStatements } from './prepared-statements';
-import { maskCopyTextRow, maskRow } from './row-masking';
+import { columnMasks, maskCopyRow, maskRow, type ColumnMask } from './row-masking';
+import { SessionLineage, withLineage } from './session-lineage';
+import type { CopyFormat, StatementLineage } from '../sql/lineage/lineage.types';
 import { SocketReader } from './socket-reader';
 import { SqlReadingState } from './sql-reading';
 import { readStartupParameters } from './startup-parameters';
@@ -63,6 +67,13 @@ interface PendingStatement {
   bytes: number;
   error?: string;
   readonly masked: Set<string>;
+  /** Lineage of each statement it runs (when the session traces lineage). */
+  readonly lineage: readonly StatementLineage[] | undefined;
+  /** Which of its statements the server is answering (one CommandComplete each). */
+  index: number;
+  /** The current result's row description and column masks, once known. */
+  fields?: readonly FieldDescription[];
+  masks?: ColumnMask[];
 }
 
 /**
@@ -147,7 +158,10 @@ function relay(
     port: options.target.port,
     ...target.backendKey,
   });
-  const catalog = new ColumnCatalog(options.target);
+  const side = new CatalogConnection(options.target);
+  const catalog = new ColumnCatalog(side);
+  // Under column rules, results are masked by lineage: what each output column is made from.
+  const lineage = options.masker.masksColumns ? new SessionLineage(side) : undefined;
 
   return new Promise<PostgresSessionEnd>((resolve) => {
     let ended = false;
@@ -158,7 +172,7 @@ function relay(
       clientPump.stop();
       serverPump.stop();
       fakeKey.release();
-      catalog.close();
+      side.close();
       if (toClient && client.writable) client.end(toClient);
       else client.end();
       server.end();
@@ -176,7 +190,10 @@ function relay(
      */
     const decidedParses = new Set<string>();
     /** Portals by name: the statement text, and whether a durable decision lets them run. */
-    const portals = new Map<string, { text: string; allowed: boolean }>();
+    const portals = new Map<
+      string,
+      { text: string; allowed: boolean; lineage: StatementLineage | undefined }
+    >();
     const pending: PendingStatement[] = [];
     const prepared = new SqlPreparedStatements();
     const reading = new SqlReadingState(target.serverParameters);
@@ -232,10 +249,10 @@ function relay(
       }
       switch (message.name) {
         case 'query':
-          return decide(message.text, 'query').then(({ verdict, classification }) => {
+          return decide(message.text, 'query').then(({ verdict, classification, traced }) => {
             if (verdict.allow) {
-              pending.push(newPending('query', message.text));
-              forwarding(classification);
+              pending.push(newPending('query', message.text, traced));
+              forwarding(classification, traced);
               reading.syncPointSent();
               toServer(frame);
             } else {
@@ -256,9 +273,10 @@ function relay(
           });
         case 'parse':
           if (denied) return;
-          return decide(message.text, 'parse').then(({ verdict, classification }) => {
+          return decide(message.text, 'parse').then(({ verdict, classification, traced }) => {
             if (verdict.allow) {
-              forwarding(classification);
+              forwarding(classification, traced);
+              lineage?.parsed(message.statement, traced?.[0]);
               const only =
                 message.statement === '' || prepared.parsed(message.statement, message.text, classification);
               if (message.statement === '') unnamedText = message.text;
@@ -275,12 +293,14 @@ function relay(
             // A named statement may have been prepared by SQL (PREPARE) or by a Parse: see bindText.
             text: message.statement === '' ? unnamedText : prepared.bindText(message.statement),
             allowed: decidedParses.delete(message.statement),
+            lineage: lineage?.preparedStatement(message.statement),
           });
           return toServer(frame);
         case 'close':
           if (denied) return;
           if (message.target === 'S' && message.objectName !== '') {
             prepared.closed(message.objectName);
+            lineage?.deallocated(message.objectName);
             decidedParses.delete(message.objectName);
           }
           return toServer(frame);
@@ -290,15 +310,18 @@ function relay(
           // A portal this session never bound is a cursor opened by a decided DECLARE (or none, and
           // the server says so); an Execute after PortalSuspended continues an allowed portal.
           if (!portal || portal.allowed) {
-            pending.push(newPending('execute', portal?.text ?? ''));
+            pending.push(
+              newPending('execute', portal?.text ?? '', portal?.lineage ? [portal.lineage] : undefined),
+            );
             return toServer(frame);
           }
           // A prepared statement run again: decided and recorded before it runs, like any command.
-          return decide(portal.text, 'execute').then(({ verdict, classification }) => {
+          return decide(portal.text, 'execute').then(({ verdict, classification, traced }) => {
             if (verdict.allow) {
               portal.allowed = true;
-              pending.push(newPending('execute', portal.text));
-              forwarding(classification);
+              // The portal's own lineage: its text may be `EXECUTE name` standing for a Parse.
+              pending.push(newPending('execute', portal.text, portal.lineage ? [portal.lineage] : traced));
+              forwarding(classification, traced);
               toServer(frame);
             } else {
               denied = { message: verdict.message, injected: false };
@@ -334,10 +357,13 @@ function relay(
     const decide = async (text: string, via: SqlCommand['via']) => {
       // Text the server would read differently from the parser cannot be classified at all.
       const issue = reading.issue(text);
-      const classification: SqlClassification =
+      let classification: SqlClassification =
         issue === undefined ? prepared.resolve(classifySql(text)) : { ok: false, error: issue };
+      // Lineage is part of the facts the policy decides on (writes of masked values, on_derived, predicates).
+      const traced = lineage && classification.ok ? await lineage.analyze(text) : undefined;
+      if (traced) classification = withLineage(classification, traced);
       const verdict = await options.gate.decide({ text, via, classification }, notify);
-      return { verdict, classification };
+      return { verdict, classification, traced };
     };
     /** A fast-path FunctionCall runs a function by OID, with no SQL to inspect: opaque code. */
     const decideFunctionCall = async (functionId: number) => {
@@ -352,15 +378,28 @@ function relay(
       return { verdict, text };
     };
     /** What an allowed command changes in the session's own bookkeeping, before it is forwarded. */
-    const forwarding = (classification: SqlClassification) => {
+    const forwarding = (classification: SqlClassification, traced?: readonly StatementLineage[]) => {
       reading.forwarding(classification);
+      if (lineage && traced) {
+        lineage.forwarding(traced);
+        if (classification.ok)
+          for (const facts of classification.statements) {
+            if (facts.nestedIn !== undefined) continue;
+            if (facts.deallocatesAll) lineage.deallocated(undefined);
+            else if (facts.deallocates !== undefined) lineage.deallocated(facts.deallocates);
+          }
+      }
       // A name SQL prepares or frees no longer runs what an earlier Parse decision covered.
       const touched = prepared.record(classification);
       if (touched.all) decidedParses.clear();
       for (const name of touched.names) decidedParses.delete(name);
     };
 
-    const newPending = (kind: 'query' | 'execute', text: string): PendingStatement => ({
+    const newPending = (
+      kind: 'query' | 'execute',
+      text: string,
+      traced?: readonly StatementLineage[],
+    ): PendingStatement => ({
       kind,
       text,
       started: performance.now(),
@@ -368,7 +407,15 @@ function relay(
       counted: 0,
       bytes: 0,
       masked: new Set(),
+      lineage: traced,
+      index: 0,
     });
+    /** The masks of the current result's columns: from its statement's lineage (none: fail closed). */
+    const masksFor = (head: PendingStatement | undefined, count: number): ColumnMask[] | undefined => {
+      if (!lineage) return undefined;
+      if (!head) return columnMasks(undefined, count, options.masker);
+      return (head.masks ??= columnMasks(head.lineage?.[head.index]?.outputs, count, options.masker));
+    };
     const complete = (statement: PendingStatement) => {
       options.onStatement?.({
         text: statement.text,
@@ -382,7 +429,8 @@ function relay(
 
     // ---- server -> client -------------------------------------------------------------------
     let fields: readonly FieldDescription[] = [];
-    let copyOut: { format: number } | undefined;
+    let copyOut:
+      { format: number; rows: CopyFormat; masks: readonly ColumnMask[]; header: boolean } | undefined;
     let held: Buffer[] = [];
 
     // Frames relayed unchanged that lie next to each other in the server's read buffer leave as one
@@ -439,6 +487,10 @@ function relay(
         case 'rowDescription':
           flushHeld();
           fields = message.fields;
+          if (head) {
+            head.fields = message.fields;
+            head.masks = undefined;
+          }
           toClient(frame);
           if (options.masker.active && !catalog.knows(fields)) return catalog.resolve(fields);
           return;
@@ -447,14 +499,26 @@ function relay(
             head.counted++;
             head.bytes += frame.length;
           }
-          const masked = maskRow(message.values, fields, options.masker, (f) => catalog.lookup(f));
+          const rowFields = head?.fields ?? fields;
+          const masks = masksFor(head, message.values.length);
+          const masked = maskRow(message.values, rowFields, options.masker, (f) => catalog.lookup(f), masks);
           if (!masked.changed) return toClient(frame);
           for (const reason of masked.reasons) head?.masked.add(reason);
           return toClient(serializeDataRow(masked.values));
         }
         case 'copyOutResponse':
           flushHeld();
-          copyOut = { format: message.format };
+          {
+            const statement = head?.lineage?.[head.index];
+            const rows = statement?.copy ?? DEFAULT_COPY_FORMAT;
+            const count = message.columnFormats.length;
+            copyOut = {
+              format: message.format,
+              rows,
+              masks: masksFor(head, count) ?? new Array<ColumnMask>(count).fill('clear'),
+              header: rows.format === 'csv' && rows.header,
+            };
+          }
           if (options.masker.active && message.format !== 0) {
             // Binary COPY cannot be inspected, so it cannot be masked: refuse rather than leak.
             return end(
@@ -471,7 +535,17 @@ function relay(
             head.bytes += frame.length;
             head.counted++;
           }
-          const masked = maskCopyTextRow(message.data, options.masker);
+          if (copyOut?.header) {
+            // The header row of csv names the columns.
+            copyOut.header = false;
+            return toClient(frame);
+          }
+          const masked = maskCopyRow(
+            message.data,
+            copyOut?.rows ?? DEFAULT_COPY_FORMAT,
+            copyOut?.masks ?? [],
+            options.masker,
+          );
           if (masked.reasons.length === 0) return toClient(frame);
           for (const reason of masked.reasons) head?.masked.add(reason);
           return toClient(serializeBackendMessage({ name: 'copyData', data: masked.row }));
@@ -520,6 +594,9 @@ function relay(
             // `UPDATE 1` has no rows to count: the tag says how many it touched.
             head.rows += rowsOfCommandTag(message.tag) ?? head.counted;
             head.counted = 0;
+            head.index++;
+            head.fields = undefined;
+            head.masks = undefined;
           }
           flushHeld();
           if (head?.kind === 'execute') complete(pending.shift() as PendingStatement);
@@ -539,6 +616,7 @@ function relay(
           return toClient(frame);
         case 'readyForQuery':
           reading.readyForQuery();
+          if (message.status === 'I') lineage?.idle();
           flushHeld();
           swallowCompletions = 0;
           if (exec === 'running' || exec === 'copy-in') exec = 'done';

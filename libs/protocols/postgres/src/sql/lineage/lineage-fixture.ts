@@ -82,6 +82,6 @@ export function describeLineage(statement: StatementLineage): string {
 export function lineageLine(sql: string): string {
   const analysis = analyzeLineage(sql, fixtureCatalog);
   if ('unparsed' in analysis) return `unparsed`;
-  if (!analysis.ok) return `missing ${JSON.stringify(analysis.missing)}`;
+  if (analysis.missing) return `missing ${JSON.stringify(analysis.missing)}`;
   return analysis.statements.map(describeLineage).join(' / ');
 }

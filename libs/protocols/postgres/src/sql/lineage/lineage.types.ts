@@ -47,8 +47,9 @@ export interface StatementLineage {
   readonly declares?: string;
   /** FETCH: the cursor whose rows it returns. */
   readonly fetches?: string;
-  /** PREPARE: the name; EXECUTE: the name whose lineage applies. */
+  /** PREPARE: the name, and the lineage of what EXECUTE will run; EXECUTE: the name it runs. */
   readonly prepares?: string;
+  readonly prepared?: StatementLineage;
   readonly executes?: string;
   /** COPY TO STDOUT: how its rows are written, to take them apart. */
   readonly copy?: CopyFormat;
@@ -91,8 +92,12 @@ export interface MissingCatalogFacts {
   readonly functions: readonly string[];
 }
 
+/**
+ * The lineage of each statement of a query string. `missing` lists the catalog facts the analysis
+ * lacked (it then counted what they would have told as untraced): read them and analyze again.
+ */
 export type LineageAnalysis =
-  | { readonly ok: true; readonly statements: readonly StatementLineage[] }
-  | { readonly ok: false; readonly missing: MissingCatalogFacts };
+  | { readonly statements: readonly StatementLineage[]; readonly missing?: MissingCatalogFacts }
+  | { readonly unparsed: string };
 
 export const isUntraced = (source: LineageSource): source is UntracedSource => 'untraced' in source;

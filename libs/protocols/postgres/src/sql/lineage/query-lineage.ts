@@ -67,7 +67,12 @@ export class LineageContext {
   /** The same context one view deeper (views over views), bounded so cycles end. */
   deeper(): LineageContext | undefined {
     if (this.viewDepth >= MAX_VIEW_DEPTH) return undefined;
-    const inner = new LineageContext(this.catalog, this.parse, this.viewDepth + 1);
+    return this.fresh(this.viewDepth + 1);
+  }
+
+  /** A context of its own (writes, filters) for a statement inside this one, sharing what is missing. */
+  fresh(viewDepth = this.viewDepth): LineageContext {
+    const inner = new LineageContext(this.catalog, this.parse, viewDepth);
     // Missing facts found inside a view are missing for the statement.
     Object.assign(inner, {
       missingRelations: this.missingRelations,

@@ -23,10 +23,10 @@ import { SourceSet, untraced } from './source-set';
 /**
  * Lineage of every statement in a query string, from the PostgreSQL parser's tree and the catalog
  * facts `catalog` holds. When the catalog lacks facts the analysis needs, it says which (the caller
- * reads them from the target and asks again). Pure: no I/O. A string the parser rejects has no
+ * reads them from the target and asks again); meanwhile what they would tell counts as untraced. Pure: no I/O. A string the parser rejects has no
  * lineage at all (`unparsed`), which callers treat as untraced.
  */
-export function analyzeLineage(sql: string, catalog: LineageCatalog): LineageAnalysis | { unparsed: string } {
+export function analyzeLineage(sql: string, catalog: LineageCatalog): LineageAnalysis {
   const parsed = parseStatements(sql);
   if (typeof parsed === 'string') return { unparsed: parsed };
   const missing = {
@@ -40,12 +40,11 @@ export function analyzeLineage(sql: string, catalog: LineageCatalog): LineageAna
     for (const [key, relation] of ctx.missingRelations) missing.relations.set(key, relation);
     for (const name of ctx.missingFunctions) missing.functions.add(name);
   }
-  if (missing.relations.size > 0 || missing.functions.size > 0)
-    return {
-      ok: false,
-      missing: { relations: [...missing.relations.values()], functions: [...missing.functions] },
-    };
-  return { ok: true, statements };
+  if (missing.relations.size === 0 && missing.functions.size === 0) return { statements };
+  return {
+    statements,
+    missing: { relations: [...missing.relations.values()], functions: [...missing.functions] },
+  };
 }
 
 /** Statements whose rows are the plan or a setting, never values read from tables. */
@@ -113,9 +112,11 @@ function statementLineage(stmt: Node, ctx: LineageContext): StatementLineage {
       return { ...finish(queryLineage(body['query'], undefined, ctx)), declares: text(body['portalname']) };
     case 'FetchStmt':
       return body['ismove'] === true ? finish() : { ...finish(), fetches: text(body['portalname']) };
-    case 'PrepareStmt':
-      // Nothing runs yet: EXECUTE carries what the prepared statement reads and writes.
-      return { written: [], filtered: [], prepares: text(body['name']) };
+    case 'PrepareStmt': {
+      // Nothing runs yet: EXECUTE runs what was prepared.
+      const prepared = statementLineage(body['query'] as Node, ctx.fresh());
+      return { written: [], filtered: [], prepares: text(body['name']), prepared };
+    }
     case 'ExecuteStmt':
       return { written: [], filtered: [], executes: text(body['name']) };
     case 'ExplainStmt': {

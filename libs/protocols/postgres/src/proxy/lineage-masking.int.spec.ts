@@ -1,0 +1,272 @@
+import { Masker } from '@tollgate/masking';
+import { maskingRulesFor, parsePolicy, type Policy } from '@tollgate/policy';
+import { createTestDatabase, MACHINE_POSTGRES, runPsql } from '@tollgate/testing';
+import pg from 'pg';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { PolicyGate } from '../test-support/policy-gate';
+import { serveSessions } from '../test-support/session-server';
+import { CancelRegistry } from './cancel-registry';
+import type { StatementOutcome } from './command-gate';
+import type { PostgresTargetSettings } from './target-settings';
+
+function policy(text: string): Policy {
+  const parsed = parsePolicy(text, 'test.yaml');
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+  return parsed.policy;
+}
+
+const MASK = policy(`version: 1
+masking:
+  - name: pii
+    columns: [customers.ssn, customers.card]
+    detectors: [email, ssn, credit_card]
+`);
+const STRICT = policy(`version: 1
+masking:
+  - name: pii
+    columns: [customers.ssn, customers.card]
+    detectors: [email, ssn, credit_card]
+    on_derived: deny
+    predicates: deny
+`);
+const subject = { subject: 'user:alice', groups: ['dev'], actorChain: [] };
+const connection = { name: 'pg-test', protocol: 'postgres', tags: {} };
+const rules = maskingRulesFor(MASK, { subject, connection });
+const masker = Masker.compile([{ detectors: rules.detectors, columns: rules.columns }]);
+
+/** Secrets that appear nowhere else, so any trace of them in output is a leak. */
+const SSN = ['zq7Xk2Pw9Lm4', 'Hv3Tr8Ny5Bc1'];
+
+/**
+ * Masking by lineage against a real server: every way of reading a masked column (casts, functions,
+ * whole rows, views, cursors, prepared statements, COPY) in text and binary results, and the writes
+ * of masked values denied with nothing changed on the server.
+ */
+describe('PostgreSQL masking by lineage (real server)', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let server: Awaited<ReturnType<typeof serveSessions>>;
+  let gate: PolicyGate;
+  const outcomes: StatementOutcome[] = [];
+  const cancels = new CancelRegistry();
+  let admin: pg.Client;
+
+  const onServer = async (sql: string) => (await admin.query(sql)).rows as Record<string, unknown>[];
+  const client = async (options: pg.ClientConfig = {}) => {
+    const c = new pg.Client({ host: '127.0.0.1', port: server.port, user: 'u', database: 'd', ...options });
+    await c.connect();
+    return c;
+  };
+  const psql = (sql: string) =>
+    runPsql(server.port, ['-X', '-At', '-c', sql], { env: {} }).then((r) => r.stdout + r.stderr);
+  const refusal = async (c: pg.Client, sql: string) => {
+    try {
+      await c.query(sql);
+      return undefined;
+    } catch (error) {
+      return error as { code?: string; message: string };
+    }
+  };
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    admin = new pg.Client({ ...MACHINE_POSTGRES, database: database.name });
+    await admin.connect();
+    await admin.query(`
+      CREATE TABLE customers (id int PRIMARY KEY, name text, email text, ssn text, card text);
+      INSERT INTO customers VALUES (1, 'Ada', 'ada@example.com', '${SSN[0]}', '4111111111111111'),
+                                   (2, 'Bob', 'bob@example.org', '${SSN[1]}', '5500000000000004');
+      CREATE TABLE scratch (id int, note text);
+      CREATE VIEW customer_view AS SELECT id, ssn AS tax_id FROM customers;
+      CREATE SEQUENCE seq;`);
+    const target: PostgresTargetSettings = {
+      host: MACHINE_POSTGRES.host,
+      port: MACHINE_POSTGRES.port,
+      database: database.name,
+      username: MACHINE_POSTGRES.user,
+      tls: { mode: 'disable' },
+    };
+    server = await serveSessions(() => ({
+      target,
+      gate,
+      masker,
+      cancels,
+      onStatement: (o) => outcomes.push(o),
+    }));
+  });
+  afterAll(async () => {
+    await server?.close();
+    await admin?.end();
+    await database?.drop();
+  });
+  beforeEach(() => {
+    gate = new PolicyGate(MASK);
+    outcomes.length = 0;
+  });
+
+  const leaks = (output: string) => SSN.filter((secret) => output.includes(secret.slice(2, 8)));
+
+  it('masks plain references in place and derived values whole (simple query, psql)', async () => {
+    const out = await psql(
+      `select id, ssn, upper(ssn), c::text, row_to_json(c), x.s, length(ssn) ` +
+        `from customers c, lateral (select c.ssn || '!' as s) x order by id`,
+    );
+    expect(out.split('\n').slice(0, 2)).toEqual([
+      '1|********|********|********||********|0',
+      '2|********|********|********||********|0',
+    ]);
+    expect(leaks(out)).toEqual([]);
+    expect(outcomes[0]?.masked).toEqual(expect.arrayContaining(['column:customers.ssn', 'derived']));
+  });
+
+  it('masks binary results of the extended protocol', async () => {
+    const c = await client({ binary: true } as pg.ClientConfig);
+    try {
+      const result = await c.query({
+        text: 'select ssn, length(ssn) as n, ssn::bytea as b, c as whole, name from customers c where id = $1',
+        values: [1],
+      });
+      expect(result.rows).toEqual([{ ssn: '********', n: null, b: null, whole: null, name: 'Ada' }]);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('traces views, CTEs, set operations, prepared statements and cursors', async () => {
+    const out = await psql(
+      [
+        'select tax_id from customer_view order by id',
+        'with s as (select ssn from customers) select ssn from s union all select name from customers',
+        'prepare p as select card from customers where id = 1',
+        'execute p',
+        'begin',
+        'declare cur cursor for select reverse(ssn) from customers',
+        'fetch 1 from cur',
+        'commit',
+      ].join('; '),
+    );
+    expect(leaks(out)).toEqual([]);
+    expect(out).not.toMatch(/4111|5500/);
+    expect(out.split('\n').filter(Boolean)).toEqual(
+      expect.arrayContaining(['********', 'PREPARE', 'BEGIN', 'DECLARE CURSOR', 'COMMIT']),
+    );
+  });
+
+  it('masks COPY TO STDOUT by lineage, in text and csv', async () => {
+    const text = await psql('copy (select id, ssn, upper(ssn), email from customers order by id) to stdout');
+    expect(text).toBe('1\t********\t********\ta***@***.com\n2\t********\t********\tb***@***.org\n');
+    const csv = await psql("copy customers to stdout with (format csv, header, delimiter ';')");
+    expect(csv.split('\n').slice(0, 2)).toEqual([
+      'id;name;email;ssn;card',
+      '1;Ada;a***@***.com;********;********',
+    ]);
+  });
+
+  it('treats what it cannot trace as derived: a view made in an open transaction, a user function', async () => {
+    const c = await client();
+    try {
+      await c.query('begin');
+      await c.query('create temp view tv as select ssn from customers');
+      expect((await c.query('select * from tv order by 1')).rows).toEqual([
+        { ssn: '********' },
+        { ssn: '********' },
+      ]);
+      await c.query('rollback');
+      await onServer("create function pass(x text) returns text language sql as 'select x'");
+      expect((await c.query('select pass(name) as v from customers where id = 1')).rows).toEqual([
+        { v: '********' },
+      ]);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('denies writes of masked values anywhere; nothing changes on the server', async () => {
+    const c = await client();
+    try {
+      for (const sql of [
+        'insert into scratch select id, ssn from customers',
+        'insert into scratch (note) values ((select upper(card) from customers limit 1))',
+        'update scratch set note = c.ssn from customers c',
+        'create table leak as select ssn from customers',
+        'create temp table leak as select * from customers',
+        'select ssn into leak from customers',
+        "copy (select ssn from customers) to '/tmp/tollgate-lineage-leak'",
+        "select set_config('my.leak', ssn, false) from customers",
+        "select setval('seq', length(ssn)) from customers",
+        "select pg_notify('leak', card) from customers",
+        'alter table customers add column leak text generated always as (ssn) stored',
+        'with w as (insert into scratch (note) select ssn from customers returning 1) select * from w',
+      ]) {
+        const error = await refusal(c, sql);
+        expect(error?.code, sql).toBe('42501');
+        expect(error?.message, sql).toMatch(/masking rule "pii" does not allow/);
+      }
+      expect(await onServer('select count(*)::int as n from scratch')).toEqual([{ n: 0 }]);
+      expect(await onServer("select to_regclass('leak') as t")).toEqual([{ t: null }]);
+      expect(await onServer("select current_setting('my.leak', true) as s")).toEqual([{ s: null }]);
+      expect(await onServer('select last_value::int as v, is_called from seq')).toEqual([
+        { v: 1, is_called: false },
+      ]);
+      expect(
+        await onServer(
+          "select count(*)::int as n from information_schema.columns where column_name = 'leak'",
+        ),
+      ).toEqual([{ n: 0 }]);
+      // Writing values that are not masked is fine.
+      await c.query('insert into scratch select id, name from customers');
+      expect(await onServer('select count(*)::int as n from scratch')).toEqual([{ n: 2 }]);
+      await onServer('delete from scratch');
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('under on_derived: deny and predicates: deny, denies derived outputs and filters on masked columns', async () => {
+    gate = new PolicyGate(STRICT);
+    const c = await client();
+    try {
+      expect((await c.query('select ssn from customers order by id')).rows).toEqual([
+        { ssn: '********' },
+        { ssn: '********' },
+      ]);
+      const derived = await refusal(c, 'select upper(ssn) from customers');
+      expect(derived?.message).toMatch(
+        /other than as the column itself, denied by masking rule "pii" \(on_derived: deny\)/,
+      );
+      const filtered = await refusal(c, "select id from customers where ssn like 'zq%'");
+      expect(filtered?.message).toMatch(
+        /filters, joins, groups or orders on values of masked column public.customers.ssn/,
+      );
+      const untraced = await refusal(c, 'select pass(name) from customers');
+      expect(untraced?.message).toMatch(/origin cannot be traced \(function pass\)/);
+    } finally {
+      await c.end();
+    }
+    gate = new PolicyGate(MASK);
+    const lenient = await client();
+    try {
+      expect((await lenient.query("select id from customers where ssn like 'zq%'")).rows).toEqual([
+        { id: 1 },
+      ]);
+    } finally {
+      await lenient.end();
+    }
+  });
+
+  it('lets content detectors see inside composites, arrays and JSON, in text and binary', async () => {
+    const sql =
+      "select row(name, email) as r, array[email] as a, json_build_object('e', email) as j, " +
+      "'912-34-5678' as ssn9, 'order 4111 1111 1111 1111' as card from customers where id = ";
+    const text = await psql(`${sql}1`);
+    expect(text).toBe(
+      '(Ada,a***@***.com)|{a***@***.com}|{"e" : "a***@***.com"}|***-**-5678|order **** **** **** 1111\n',
+    );
+    const c = await client({ binary: true } as pg.ClientConfig);
+    try {
+      const row = (await c.query({ text: `${sql}$1`, values: [1] })).rows[0] as Record<string, unknown>;
+      expect(row).toMatchObject({ r: null, a: null, ssn9: '***-**-5678' });
+    } finally {
+      await c.end();
+    }
+  });
+});

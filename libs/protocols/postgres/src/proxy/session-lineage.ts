@@ -1,0 +1,256 @@
+import type { LineageColumn, SqlLineageFacts } from '@tollgate/policy';
+import { analyzeLineage } from '../sql/lineage/statement-lineage';
+import {
+  isUntraced,
+  type LineageAnalysis,
+  type LineageCatalog,
+  type LineageSource,
+  type MissingCatalogFacts,
+  type RelationFacts,
+  type StatementLineage,
+} from '../sql/lineage/lineage.types';
+import type { SqlClassification, SqlStatementFacts } from '../sql-classifier';
+import { sqlLiteral, type CatalogConnection } from './catalog-connection';
+
+/** Rounds of catalog reads for one statement (views reveal more names): past it, the rest is untraced. */
+const MAX_CATALOG_ROUNDS = 6;
+const MAX_CACHED_STATEMENTS = 1024;
+const MAX_CACHED_SQL_LENGTH = 16384;
+
+/**
+ * Lineage for one session: analyses (cached by text), the catalog facts they need (read on the
+ * session's catalog connection, cached), and what the session has prepared and declared, so that
+ * EXECUTE, a protocol Bind and FETCH get the lineage of what they run. Catalog facts and cached
+ * analyses are dropped when the session changes the catalog, and while its transaction holds
+ * uncommitted catalog changes (invisible to the catalog connection) everything is untraced.
+ */
+export class SessionLineage {
+  private readonly relations = new Map<string, readonly RelationFacts[]>();
+  private readonly userFunctions = new Map<string, boolean>();
+  private readonly analyses = new Map<string, readonly StatementLineage[]>();
+  /** Prepared statements (SQL PREPARE and protocol Parse share one namespace) and cursors. */
+  private readonly statements = new Map<string, StatementLineage>();
+  private readonly cursors = new Map<string, StatementLineage>();
+  private catalogChangedInTransaction = false;
+
+  constructor(private readonly connection: CatalogConnection) {}
+
+  private readonly catalog: LineageCatalog = {
+    relations: (name, schema) => this.relations.get(relationKey(name, schema)),
+    userFunction: (name) => this.userFunctions.get(name),
+  };
+
+  /** The lineage of each statement of `sql` (EXECUTE and FETCH as what they run). */
+  async analyze(sql: string): Promise<readonly StatementLineage[]> {
+    let statements = this.analyses.get(sql);
+    if (this.catalogChangedInTransaction) {
+      // The catalog connection cannot see this transaction's changes: no relation is known.
+      statements = lineageOf(analyzeLineage(sql, UNKNOWN_CATALOG));
+    } else if (!statements) {
+      statements = await this.analyzeReading(sql);
+      if (sql.length <= MAX_CACHED_SQL_LENGTH) {
+        this.analyses.set(sql, statements);
+        if (this.analyses.size > MAX_CACHED_STATEMENTS)
+          this.analyses.delete(this.analyses.keys().next().value as string);
+      }
+    }
+    return this.resolveNames(statements);
+  }
+
+  /** Lineage of a prepared statement (by name) or the unnamed one (''), for a protocol Bind. */
+  preparedStatement(name: string): StatementLineage {
+    return this.statements.get(name) ?? untracedStatement(`prepared statement "${name}"`);
+  }
+
+  /** An allowed command is being forwarded: remember what it prepares and declares; DDL drops the catalog. */
+  forwarding(statements: readonly StatementLineage[]): void {
+    for (const statement of statements) {
+      if (statement.prepares !== undefined)
+        this.prepare(statement.prepares, statement.prepared ?? untracedStatement('PREPARE'));
+      if (statement.declares !== undefined) this.cursors.set(statement.declares, statement);
+      if (statement.changesCatalog) {
+        this.dropCatalog();
+        this.catalogChangedInTransaction = true;
+      }
+    }
+  }
+
+  /** A forwarded protocol Parse of `name` ('' for the unnamed statement). */
+  parsed(name: string, statement: StatementLineage | undefined): void {
+    if (name === '') this.statements.set('', statement ?? untracedStatement('unnamed statement'));
+    else this.prepare(name, statement ?? untracedStatement(`statement "${name}"`));
+  }
+
+  /** A forwarded Close of a prepared statement, DEALLOCATE (`undefined`: ALL). */
+  deallocated(name: string | undefined): void {
+    if (name === undefined) this.statements.clear();
+    else this.statements.delete(name);
+  }
+
+  /** The server is idle outside a transaction: committed catalog changes are visible again. */
+  idle(): void {
+    if (!this.catalogChangedInTransaction) return;
+    this.catalogChangedInTransaction = false;
+    this.dropCatalog();
+  }
+
+  private prepare(name: string, statement: StatementLineage): void {
+    // A name prepared twice (the second fails on the server) stands for either: untraced.
+    this.statements.set(
+      name,
+      this.statements.has(name) ? untracedStatement(`statement "${name}"`) : statement,
+    );
+  }
+
+  private dropCatalog(): void {
+    this.relations.clear();
+    this.userFunctions.clear();
+    this.analyses.clear();
+  }
+
+  /**
+   * EXECUTE and FETCH as what they run: prepared and declared by this session before, or by an
+   * earlier statement of the same string (not yet forwarded).
+   */
+  private resolveNames(statements: readonly StatementLineage[]): StatementLineage[] {
+    const prepared = new Map<string, StatementLineage>();
+    const cursors = new Map<string, StatementLineage>();
+    return statements.map((statement) => {
+      if (statement.prepares !== undefined)
+        prepared.set(statement.prepares, statement.prepared ?? untracedStatement('PREPARE'));
+      if (statement.declares !== undefined) cursors.set(statement.declares, statement);
+      if (statement.executes !== undefined)
+        return prepared.get(statement.executes) ?? this.preparedStatement(statement.executes);
+      if (statement.fetches === undefined) return statement;
+      const cursor = cursors.get(statement.fetches) ?? this.cursors.get(statement.fetches);
+      return {
+        ...statement,
+        outputs: cursor?.outputs ?? { anyColumn: [{ untraced: `cursor "${statement.fetches}"` }] },
+      };
+    });
+  }
+
+  private async analyzeReading(sql: string): Promise<readonly StatementLineage[]> {
+    for (let round = 0; ; round++) {
+      const analysis = analyzeLineage(sql, this.catalog);
+      if ('unparsed' in analysis || !analysis.missing || round >= MAX_CATALOG_ROUNDS)
+        return lineageOf(analysis);
+      await this.read(analysis.missing);
+    }
+  }
+
+  private async read(missing: MissingCatalogFacts): Promise<void> {
+    if (missing.relations.length > 0) await this.readRelations(missing.relations);
+    if (missing.functions.length > 0) await this.readFunctions(missing.functions);
+  }
+
+  private async readRelations(wanted: MissingCatalogFacts['relations']): Promise<void> {
+    const conditions = wanted.map(({ name, schema }) =>
+      schema === undefined
+        ? `c.relname = ${sqlLiteral(name)}`
+        : `(c.relname = ${sqlLiteral(name)} AND n.nspname = ${sqlLiteral(schema)})`,
+    );
+    const rows = await this.connection.query(
+      `SELECT n.nspname, c.relname, c.relkind, ` +
+        `CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END, ` +
+        `(SELECT pg_catalog.json_agg(pg_catalog.json_build_array(a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attgenerated <> '') ORDER BY a.attnum) ` +
+        `FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) ` +
+        `FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace ` +
+        `WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND (${conditions.join(' OR ')})`,
+    );
+    const found = new Map<string, RelationFacts[]>(wanted.map((w) => [relationKey(w.name, w.schema), []]));
+    for (const [schema, name, kind, definition = null, columns] of rows) {
+      if (!schema || !name) continue;
+      const relation: RelationFacts = {
+        schema,
+        name,
+        kind: kind === 'v' || kind === 'm' ? 'view' : 'table',
+        columns: (JSON.parse(columns ?? '[]') as [string, string, boolean][]).map(
+          ([column, type, generated]) => ({
+            name: column,
+            type,
+            ...(generated ? { generated } : {}),
+          }),
+        ),
+        ...(definition !== null ? { definition } : {}),
+      };
+      for (const key of [relationKey(name), relationKey(name, schema)]) found.get(key)?.push(relation);
+    }
+    for (const [key, relations] of found) this.relations.set(key, relations);
+  }
+
+  private async readFunctions(names: readonly string[]): Promise<void> {
+    // Functions and operators outside pg_catalog (user code, extensions) are not known built-ins.
+    const rows = await this.connection.query(
+      `SELECT DISTINCT p.proname FROM pg_catalog.pg_proc p ` +
+        `WHERE p.pronamespace <> 'pg_catalog'::pg_catalog.regnamespace AND p.proname IN (${names.map(sqlLiteral).join(', ')})`,
+    );
+    const user = new Set(rows.map(([name]) => name));
+    for (const name of names) this.userFunctions.set(name, user.has(name));
+  }
+}
+
+/** A catalog that knows no relation and takes every function for user code. */
+const UNKNOWN_CATALOG: LineageCatalog = { relations: () => [], userFunction: () => true };
+
+function lineageOf(analysis: LineageAnalysis): readonly StatementLineage[] {
+  return 'unparsed' in analysis ? [untracedStatement('SQL the parser rejects')] : analysis.statements;
+}
+
+function relationKey(name: string, schema?: string): string {
+  return schema === undefined ? `\u0000${name}` : `${schema}\u0000${name}`;
+}
+
+function untracedStatement(reason: string): StatementLineage {
+  const untraced = [{ untraced: reason }];
+  return { outputs: { anyColumn: untraced }, written: untraced, filtered: [] };
+}
+
+/** The lineage facts policy decides on, added to each top-level statement's classification facts. */
+export function withLineage(
+  classification: SqlClassification,
+  lineage: readonly StatementLineage[],
+): SqlClassification {
+  if (!classification.ok) return classification;
+  let next = 0;
+  let inPrepare: StatementLineage | undefined;
+  const statements = classification.statements.map((facts): SqlStatementFacts => {
+    if (facts.nestedIn === undefined) {
+      // Statements the parser found that lineage did not (should not happen): untraced.
+      const statement = lineage[next++] ?? lineage[lineage.length - 1] ?? untracedStatement('statement');
+      inPrepare = statement.prepared;
+      return { ...facts, lineage: lineageFacts(statement) };
+    }
+    // The statement a PREPARE prepares follows it: EXECUTE is decided on its facts.
+    if (facts.nestedIn === 'PREPARE' && inPrepare) {
+      const prepared = inPrepare;
+      inPrepare = undefined;
+      return { ...facts, lineage: lineageFacts(prepared) };
+    }
+    return facts;
+  });
+  return { ok: true, statements };
+}
+
+function lineageFacts(statement: StatementLineage): SqlLineageFacts {
+  const derived: LineageSource[] = [];
+  const outputs = statement.outputs;
+  if (outputs?.columns) {
+    for (const column of outputs.columns) {
+      // A plain reference is masked in place (format-preserving); anything else is derived.
+      const onlyItself = column.plain !== undefined && column.sources.length === 1;
+      if (!onlyItself) derived.push(...column.sources);
+    }
+  } else if (outputs) {
+    derived.push(...outputs.anyColumn);
+  }
+  return {
+    derived: derived.map(fact),
+    written: statement.written.map(fact),
+    filtered: statement.filtered.map(fact),
+  };
+}
+
+function fact(source: LineageSource): LineageColumn {
+  return isUntraced(source) ? { untraced: source.untraced } : source;
+}
