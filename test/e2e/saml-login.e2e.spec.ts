@@ -52,7 +52,7 @@ describe('SAML login on the quickstart (`tollgate start --dev-saml`, real CLI, r
     processes.push(start);
     httpUrl = (await start.waitFor(/API\s+(http:\/\/\S+)\/api\/v1/))[1]!;
     await start.waitFor(/dev SAML\s+http:\/\/\S+\/saml\/metadata/);
-    await start.waitFor(/log in\s+tollgate login --idp saml/);
+    await start.waitFor(/log in\s+(npx )?tollgate login --idp saml/);
     browser = await launchChromium();
   });
   afterAll(async () => {

@@ -1,1 +1,1 @@
-export { buildProgram } from './program';
+export { buildProgram, runProgram } from './program';

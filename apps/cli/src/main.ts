@@ -1,8 +1,3 @@
-import { buildProgram } from './program';
+import { runProgram } from './program';
 
-buildProgram()
-  .parseAsync(process.argv)
-  .catch((error: unknown) => {
-    process.stderr.write(`tollgate: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
-  });
+void runProgram(process.argv);

@@ -4,22 +4,14 @@ import { startGateway, type RunningGateway } from './start-gateway';
 
 /**
  * Runs the gateway as the process's main job: validates configuration once, starts, and stops
- * gracefully on SIGTERM/SIGINT. Start-up failures the user can fix exit 1 with one clear line.
+ * gracefully on SIGTERM/SIGINT. A start-up failure is thrown; `isStartupProblem` tells the ones the
+ * user can fix (said in one line) from bugs.
  */
 export async function runGatewayProcess(
   overrides: GatewayConfigOverrides,
   onStarted?: (gateway: RunningGateway) => void,
 ): Promise<void> {
-  let gateway: RunningGateway;
-  try {
-    gateway = await startGateway(loadGatewayConfig(overrides));
-  } catch (error) {
-    if (isUserFixable(error)) {
-      process.stderr.write(`tollgate: ${error.message}\n`);
-      process.exit(1);
-    }
-    throw error;
-  }
+  const gateway = await startGateway(loadGatewayConfig(overrides));
   onStarted?.(gateway);
   const stop = (signal: NodeJS.Signals) => {
     gateway.logger.info({ signal }, 'signal received');
@@ -35,7 +27,7 @@ export async function runGatewayProcess(
   process.once('SIGINT', stop);
 }
 
-function isUserFixable(error: unknown): error is Error {
+export function isStartupProblem(error: unknown): error is Error {
   return (
     error instanceof ConfigError ||
     error instanceof DataDirLockedError ||

@@ -52,7 +52,9 @@ export async function startGateway(
   config: GatewayConfig,
   options: StartGatewayOptions = {},
 ): Promise<RunningGateway> {
-  const logger = options.logger ?? createLogger({ level: config.logLevel, format: config.logFormat });
+  const logger =
+    options.logger ??
+    createLogger({ level: config.logLevel, format: config.logFormat, file: config.logFile });
   const store = await openStore({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,

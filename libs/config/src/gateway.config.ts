@@ -58,6 +58,17 @@ export const gatewaySettings = {
     schema: logFormat,
     expected: 'json or pretty',
   },
+  logFile: {
+    env: 'TOLLGATE_LOG_FILE',
+    flag: '--log-file',
+    schema: z
+      .string()
+      .min(1)
+      .transform((value) => resolve(value))
+      .optional(),
+    expected:
+      'a file the log is appended to (JSON lines); the terminal then shows only warnings and errors, or everything at debug and trace',
+  },
   bodyLimitBytes: {
     env: 'TOLLGATE_BODY_LIMIT_BYTES',
     schema: positiveInt(1024 * 1024, 64 * 1024 * 1024),

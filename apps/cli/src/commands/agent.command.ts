@@ -1,5 +1,4 @@
 import { Command, Option } from 'commander';
-import { runAgentProcess } from '@tollgate/agent';
 
 interface AgentFlags {
   gateway?: string;
@@ -30,6 +29,7 @@ export function agentCommand(): Command {
     .addOption(new Option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent'))
     .addOption(new Option('--log-format <format>', 'json|pretty'))
     .action(async (flags: AgentFlags) => {
+      const { runAgentProcess } = await import('@tollgate/agent');
       await runAgentProcess({
         gateway: flags.gateway,
         token: flags.token,

@@ -1,7 +1,6 @@
 import { Command } from 'commander';
 import { loadCliConfig } from '@tollgate/config';
 import { currentAccessToken } from '../credentials/access-token';
-import { runClientCommand } from './run-client-command';
 
 /** `tollgate audit export --since <time>`: audit records as JSON lines on stdout, oldest first. */
 export function auditExportCommand(): Command {
@@ -11,23 +10,21 @@ export function auditExportCommand(): Command {
     .option('--format <format>', 'output format (jsonl)', 'jsonl')
     .action(async (flags: { since?: string; format: string }, command: Command) => {
       const { gateway } = command.optsWithGlobals<{ gateway?: string }>();
-      await runClientCommand('audit export', async () => {
-        if (flags.format !== 'jsonl') throw new Error(`unknown format "${flags.format}" (expected jsonl)`);
-        const config = loadCliConfig({ gatewayUrl: gateway });
-        const query = new URLSearchParams({ format: 'jsonl' });
-        if (flags.since) {
-          const since = new Date(flags.since);
-          if (Number.isNaN(since.getTime())) throw new Error(`--since: not a time: "${flags.since}"`);
-          query.set('since', since.toISOString());
-        }
-        const response = await fetch(`${config.gatewayUrl}/api/v1/audit/export?${query.toString()}`, {
-          headers: { authorization: `Bearer ${await currentAccessToken(config)}` },
-        });
-        if (!response.ok || !response.body) {
-          const body = (await response.json().catch(() => ({}))) as { detail?: string };
-          throw new Error(body.detail ?? `HTTP ${response.status}`);
-        }
-        for await (const chunk of response.body as AsyncIterable<Uint8Array>) process.stdout.write(chunk);
+      if (flags.format !== 'jsonl') throw new Error(`unknown format "${flags.format}" (expected jsonl)`);
+      const config = loadCliConfig({ gatewayUrl: gateway });
+      const query = new URLSearchParams({ format: 'jsonl' });
+      if (flags.since) {
+        const since = new Date(flags.since);
+        if (Number.isNaN(since.getTime())) throw new Error(`--since: not a time: "${flags.since}"`);
+        query.set('since', since.toISOString());
+      }
+      const response = await fetch(`${config.gatewayUrl}/api/v1/audit/export?${query.toString()}`, {
+        headers: { authorization: `Bearer ${await currentAccessToken(config)}` },
       });
+      if (!response.ok || !response.body) {
+        const body = (await response.json().catch(() => ({}))) as { detail?: string };
+        throw new Error(body.detail ?? `HTTP ${response.status}`);
+      }
+      for await (const chunk of response.body as AsyncIterable<Uint8Array>) process.stdout.write(chunk);
     });
 }

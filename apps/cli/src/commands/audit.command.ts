@@ -3,7 +3,6 @@ import { loadCliConfig } from '@tollgate/config';
 import { currentAccessToken } from '../credentials/access-token';
 import { auditExportCommand } from './audit-export.command';
 import { auditVerifyCommand } from './audit-verify.command';
-import { runClientCommand } from './run-client-command';
 
 interface AuditEntry {
   seq: string;
@@ -44,32 +43,30 @@ export function auditCommand(): Command {
     .addCommand(auditVerifyCommand())
     .addCommand(auditExportCommand())
     .action(async (flags: AuditFlags) => {
-      await runClientCommand('audit', async () => {
-        const config = loadCliConfig({ gatewayUrl: flags.gateway });
-        const query = new URLSearchParams({ limit: flags.limit ?? '100' });
-        if (flags.subject) query.set('subject', flags.subject);
-        if (flags.action) query.set('action', flags.action);
-        if (flags.decision) query.set('decision', flags.decision);
-        const response = await fetch(`${config.gatewayUrl}/api/v1/audit?${query.toString()}`, {
-          headers: {
-            authorization: `Bearer ${await currentAccessToken(config)}`,
-            accept: 'application/json',
-          },
-          signal: AbortSignal.timeout(30_000),
-        });
-        const body = (await response.json()) as { items?: AuditEntry[]; detail?: string };
-        if (!response.ok) throw new Error(body.detail ?? `HTTP ${response.status}`);
-        for (const e of body.items ?? []) {
-          if (flags.json) {
-            process.stdout.write(`${JSON.stringify(e)}\n`);
-            continue;
-          }
-          const who = e.payload.displayName ? `${e.subject} (${e.payload.displayName})` : e.subject;
-          const actors = e.actorChain.length ? ` via ${e.actorChain.map((a) => a.subject).join(' <- ')}` : '';
-          process.stdout.write(
-            `${e.seq} ${e.at} ${e.decision.toUpperCase()} ${e.action} ${e.target ?? '-'} by ${who}${actors}: ${e.reason ?? ''}\n`,
-          );
-        }
+      const config = loadCliConfig({ gatewayUrl: flags.gateway });
+      const query = new URLSearchParams({ limit: flags.limit ?? '100' });
+      if (flags.subject) query.set('subject', flags.subject);
+      if (flags.action) query.set('action', flags.action);
+      if (flags.decision) query.set('decision', flags.decision);
+      const response = await fetch(`${config.gatewayUrl}/api/v1/audit?${query.toString()}`, {
+        headers: {
+          authorization: `Bearer ${await currentAccessToken(config)}`,
+          accept: 'application/json',
+        },
+        signal: AbortSignal.timeout(30_000),
       });
+      const body = (await response.json()) as { items?: AuditEntry[]; detail?: string };
+      if (!response.ok) throw new Error(body.detail ?? `HTTP ${response.status}`);
+      for (const e of body.items ?? []) {
+        if (flags.json) {
+          process.stdout.write(`${JSON.stringify(e)}\n`);
+          continue;
+        }
+        const who = e.payload.displayName ? `${e.subject} (${e.payload.displayName})` : e.subject;
+        const actors = e.actorChain.length ? ` via ${e.actorChain.map((a) => a.subject).join(' <- ')}` : '';
+        process.stdout.write(
+          `${e.seq} ${e.at} ${e.decision.toUpperCase()} ${e.action} ${e.target ?? '-'} by ${who}${actors}: ${e.reason ?? ''}\n`,
+        );
+      }
     });
 }

@@ -1,10 +1,10 @@
 import { Command, Option } from 'commander';
-import { ConfigError, loadConnectConfig } from '@tollgate/config';
-import { GATEWAY_VERSION } from '@tollgate/gateway';
+import { loadConnectConfig } from '@tollgate/config';
 import { defaultLocalPort } from '../connect/default-port';
 import { startLocalListener } from '../connect/local-listener';
 import { checkGatewayCertificate } from '../connect/tunnel-session';
-import { currentAccessToken, NotLoggedInError } from '../credentials/access-token';
+import { CLI_VERSION } from '../version';
+import { currentAccessToken } from '../credentials/access-token';
 
 interface ConnectFlags {
   port?: string;
@@ -37,44 +37,22 @@ export function connectCommand(): Command {
       ),
     )
     .action(async (name: string, flags: ConnectFlags) => {
-      let token: string | undefined;
-      let config;
-      try {
-        config = loadConnectConfig({
-          port: flags.port,
-          grpcUrl: flags.grpc,
-          insecure: flags.insecure,
-          caFile: flags.caFile,
-          gatewayFingerprint: flags.gatewayFingerprint,
-        });
-        token = await currentAccessToken();
-      } catch (error) {
-        if (error instanceof ConfigError || error instanceof NotLoggedInError) {
-          process.stderr.write(`tollgate connect: ${error.message}\n`);
-          process.exit(1);
-        }
-        throw error;
-      }
-      if (!token) {
-        process.stderr.write(
-          'tollgate connect: no access token: set TOLLGATE_TOKEN (or run `tollgate login`)\n',
-        );
-        process.exit(1);
-      }
+      const config = loadConnectConfig({
+        port: flags.port,
+        grpcUrl: flags.grpc,
+        insecure: flags.insecure,
+        caFile: flags.caFile,
+        gatewayFingerprint: flags.gatewayFingerprint,
+      });
+      const token = await currentAccessToken();
       const report = (line: string) => process.stderr.write(`${line}\n`);
-      let port: number;
-      try {
-        await checkGatewayCertificate(config);
-        port = config.port ?? (await defaultLocalPort(name, token, report));
-      } catch (error) {
-        process.stderr.write(`tollgate connect: ${error instanceof Error ? error.message : String(error)}\n`);
-        process.exit(1);
-      }
+      await checkGatewayCertificate(config);
+      const port = config.port ?? (await defaultLocalPort(name, token, report));
       const listener = await startLocalListener(config, {
         connectionName: name,
         port,
         token,
-        clientVersion: GATEWAY_VERSION,
+        clientVersion: CLI_VERSION,
         report,
       });
       process.stdout.write(`listening on 127.0.0.1:${listener.port} for "${name}"; Ctrl-C to stop\n`);

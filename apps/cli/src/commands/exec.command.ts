@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { loadConnectConfig } from '@tollgate/config';
-import { GATEWAY_VERSION } from '@tollgate/gateway';
 import { Protocol } from '@tollgate/proto';
 import {
   formatResults,
@@ -16,8 +15,8 @@ import {
   openTunnelSession,
   tunnelClient,
 } from '../connect/tunnel-session';
+import { CLI_VERSION } from '../version';
 import { currentAccessToken } from '../credentials/access-token';
-import { runClientCommand } from './run-client-command';
 
 interface ExecFlags {
   command?: string;
@@ -54,51 +53,49 @@ export function execCommand(): Command {
         "pin the gateway's TLS certificate: sha256:AB:CD:... (or TOLLGATE_GATEWAY_FINGERPRINT)",
       ),
     )
-    .action((name: string, flags: ExecFlags) =>
-      runClientCommand('exec', async () => {
-        if ((flags.command === undefined) === (flags.file === undefined)) {
-          throw new Error('give the SQL with exactly one of -c/--command or -f/--file');
-        }
-        const sql = flags.command ?? readSql(flags.file as string);
-        const config = loadConnectConfig({
-          grpcUrl: flags.grpc,
-          insecure: flags.insecure,
-          caFile: flags.caFile,
-          gatewayFingerprint: flags.gatewayFingerprint,
+    .action(async (name: string, flags: ExecFlags) => {
+      if ((flags.command === undefined) === (flags.file === undefined)) {
+        throw new Error('give the SQL with exactly one of -c/--command or -f/--file');
+      }
+      const sql = flags.command ?? readSql(flags.file as string);
+      const config = loadConnectConfig({
+        grpcUrl: flags.grpc,
+        insecure: flags.insecure,
+        caFile: flags.caFile,
+        gatewayFingerprint: flags.gatewayFingerprint,
+      });
+      const token = await currentAccessToken();
+      await checkGatewayCertificate(config);
+      const client = tunnelClient(config);
+      try {
+        const outcome = await openTunnelSession(client, {
+          connectionName: name,
+          token,
+          clientVersion: CLI_VERSION,
+          clientAddr: 'tollgate exec',
+          // Authorized as exec (roles, token scopes such as exec:NAME, grants), not connect.
+          verb: 'exec',
         });
-        const token = await currentAccessToken();
-        await checkGatewayCertificate(config);
-        const client = tunnelClient(config);
-        try {
-          const outcome = await openTunnelSession(client, {
-            connectionName: name,
-            token,
-            clientVersion: GATEWAY_VERSION,
-            clientAddr: 'tollgate exec',
-            // Authorized as exec (roles, token scopes such as exec:NAME, grants), not connect.
-            verb: 'exec',
-          });
-          if (outcome.kind === 'failed') throw new Error(describeFailure(name, outcome.failed));
-          if (outcome.opened.protocol !== Protocol.POSTGRES) {
-            // The gateway refuses exec on other protocols; an older gateway might not.
-            outcome.call.cancel();
-            throw new Error(
-              `${name}: exec supports PostgreSQL connections; use \`tollgate connect\` for this one`,
-            );
-          }
-          const run = await runSimpleQuery(frameStreamDuplex(outcome.call, clientCodec), sql);
-          for (const notice of run.notices) process.stderr.write(`NOTICE: ${notice}\n`);
-          process.stdout.write(formatResults(run.results, flags.format));
-          const failed = run.results.filter((r) => r.error);
-          for (const { error } of failed) {
-            process.stderr.write(`ERROR: ${error?.message} (SQLSTATE ${error?.code})\n`);
-          }
-          if (failed.length > 0) process.exitCode = 1;
-        } finally {
-          client.close();
+        if (outcome.kind === 'failed') throw new Error(describeFailure(name, outcome.failed));
+        if (outcome.opened.protocol !== Protocol.POSTGRES) {
+          // The gateway refuses exec on other protocols; an older gateway might not.
+          outcome.call.cancel();
+          throw new Error(
+            `${name}: exec supports PostgreSQL connections; use \`tollgate connect\` for this one`,
+          );
         }
-      }),
-    );
+        const run = await runSimpleQuery(frameStreamDuplex(outcome.call, clientCodec), sql);
+        for (const notice of run.notices) process.stderr.write(`NOTICE: ${notice}\n`);
+        process.stdout.write(formatResults(run.results, flags.format));
+        const failed = run.results.filter((r) => r.error);
+        for (const { error } of failed) {
+          process.stderr.write(`ERROR: ${error?.message} (SQLSTATE ${error?.code})\n`);
+        }
+        if (failed.length > 0) process.exitCode = 1;
+      } finally {
+        client.close();
+      }
+    });
 }
 
 function readSql(file: string): string {

@@ -15,6 +15,12 @@ export function addGatewayOptions(command: Command): Command {
     .addOption(new Option('--log-format <format>', 'json|pretty'))
     .addOption(
       new Option(
+        '--log-file <file>',
+        'append the log here too; the terminal then shows warnings and errors, or everything at debug (or TOLLGATE_LOG_FILE)',
+      ),
+    )
+    .addOption(
+      new Option(
         '--public-url <url>',
         'URL users reach the gateway at (OIDC callback; or TOLLGATE_PUBLIC_URL)',
       ),
@@ -53,6 +59,7 @@ export interface GatewayFlags {
   databaseUrl?: string;
   logLevel?: string;
   logFormat?: string;
+  logFile?: string;
   publicUrl?: string;
   oidcIssuer?: string;
   grpcTlsCert?: string;
@@ -73,6 +80,7 @@ export function gatewayOverrides(flags: GatewayFlags): GatewayConfigOverrides {
     databaseUrl: flags.databaseUrl,
     logLevel: flags.logLevel,
     logFormat: flags.logFormat,
+    logFile: flags.logFile,
     publicUrl: flags.publicUrl,
     oidcIssuer: flags.oidcIssuer,
     grpcTlsCert: flags.grpcTlsCert,

@@ -27,6 +27,8 @@ export function startLocalAgent(gateway: RunningGateway, overrides: GatewayConfi
       {},
     );
     const agent = startAgent(config, log);
+    // Stopped with the gateway, before it, so Ctrl-C is not followed by the agent's reconnect warnings.
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => agent.stop());
     process.stdout.write(
       `  agent     "${LOCAL_AGENT_NAME}" (assign connections to it with "agents": ["${LOCAL_AGENT_NAME}"])\n`,
     );

@@ -10,7 +10,6 @@ import {
   TokenEndpointError,
   type TokenEndpointResponse,
 } from '../credentials/token-endpoint';
-import { runClientCommand } from './run-client-command';
 
 interface LoginFlags {
   gateway?: string;
@@ -49,31 +48,29 @@ export function loginCommand(): Command {
     )
     .addOption(new Option('--timeout <seconds>', 'how long to wait for the browser login').default('300'))
     .action(async (flags: LoginFlags) => {
-      await runClientCommand('login', async () => {
-        const config = loadCliConfig({ gatewayUrl: flags.gateway });
-        const timeoutMs = Number(flags.timeout) * 1000;
-        const tokens = flags.clientId
-          ? await clientCredentialsLogin(config, flags.clientId)
-          : flags.device
-            ? await deviceLogin(config, timeoutMs, flags.idp)
-            : await browserLogin(config, timeoutMs, flags.idp);
-        const claims = peekClaims(tokens.access_token);
-        const subject = claims.sub ?? '?';
-        const name = claims.name ?? subject;
-        writeCredentials(config.credentialsFile, {
-          gatewayUrl: config.gatewayUrl,
-          accessToken: tokens.access_token,
-          refreshToken: tokens.refresh_token,
-          expiresAt: Math.floor(Date.now() / 1000) + tokens.expires_in,
-          subject,
-          name,
-        });
-        const groups = claims.groups.join(', ');
-        process.stdout.write(
-          `Logged in to ${config.gatewayUrl} as ${name} (${subject}${groups ? `; groups: ${groups}` : ''}).\n` +
-            `Credentials saved to ${config.credentialsFile}\n`,
-        );
+      const config = loadCliConfig({ gatewayUrl: flags.gateway });
+      const timeoutMs = Number(flags.timeout) * 1000;
+      const tokens = flags.clientId
+        ? await clientCredentialsLogin(config, flags.clientId)
+        : flags.device
+          ? await deviceLogin(config, timeoutMs, flags.idp)
+          : await browserLogin(config, timeoutMs, flags.idp);
+      const claims = peekClaims(tokens.access_token);
+      const subject = claims.sub ?? '?';
+      const name = claims.name ?? subject;
+      writeCredentials(config.credentialsFile, {
+        gatewayUrl: config.gatewayUrl,
+        accessToken: tokens.access_token,
+        refreshToken: tokens.refresh_token,
+        expiresAt: Math.floor(Date.now() / 1000) + tokens.expires_in,
+        subject,
+        name,
       });
+      const groups = claims.groups.join(', ');
+      process.stdout.write(
+        `Logged in to ${config.gatewayUrl} as ${name} (${subject}${groups ? `; groups: ${groups}` : ''}).\n` +
+          `Credentials saved to ${config.credentialsFile}\n`,
+      );
     });
 }
 

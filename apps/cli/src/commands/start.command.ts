@@ -1,50 +1,63 @@
+import { join } from 'node:path';
 import { Command } from 'commander';
-import { runGatewayProcess, type RunningGateway } from '@tollgate/gateway';
+import { loadGatewayConfig } from '@tollgate/config';
+import type { RunningGateway } from '@tollgate/gateway';
+import { installedCommand } from '../installed-command';
 import { addGatewayOptions, gatewayOverrides, type GatewayFlags } from './gateway-options';
-import { startLocalAgent } from './local-agent';
 
-/** The quickstart: everything on one machine with the embedded store. */
+/**
+ * The quickstart: everything on one machine with the embedded store. Quiet: the banner comes first,
+ * the log goes to a file in the data directory (the terminal shows warnings and errors, or
+ * everything at --log-level debug).
+ */
 export function startCommand(): Command {
   return addGatewayOptions(
     new Command('start').description(
-      'quickstart: run the gateway on the embedded store and print where it listens',
+      'quickstart: run the gateway on the embedded store and print where it listens (log: DATA_DIR/gateway.log)',
     ),
   ).action(async (flags: GatewayFlags) => {
     const overrides = { logFormat: 'pretty', devIdp: true, ...stripUndefined(gatewayOverrides(flags)) };
-    await runGatewayProcess(overrides, (gateway) => {
-      printBanner(gateway);
+    const settled = loadGatewayConfig(overrides);
+    const logFile = settled.logFile ?? join(settled.dataDir, 'gateway.log');
+    const [{ runGatewayProcess }, { startLocalAgent }] = await Promise.all([
+      import('@tollgate/gateway'),
+      import('./local-agent.js'),
+    ]);
+    await runGatewayProcess({ ...overrides, logFile }, (gateway) => {
+      printBanner(gateway, logFile, settled.logLevel);
       startLocalAgent(gateway, overrides);
     });
   });
 }
 
-function printBanner(gateway: RunningGateway): void {
+function printBanner(gateway: RunningGateway, logFile: string, logLevel: string): void {
+  const tollgate = installedCommand();
+  const demoUsers = gateway.devIdp?.users.map((u) => u.username).join(', ');
+  const watching = logLevel === 'debug' || logLevel === 'trace';
   process.stdout.write(
     [
       '',
       'Tollgate is running.',
-      `  console   ${gateway.httpUrl}/`,
-      `  API       ${gateway.httpUrl}/api/v1   (OpenAPI: ${gateway.httpUrl}/api/v1/openapi.json)`,
-      `  health    ${gateway.httpUrl}/healthz   metrics: ${gateway.httpUrl}/metrics`,
+      `  console   ${gateway.httpUrl}/${demoUsers ? '   (sign in as admin / admin-demo)' : ''}`,
+      `  API       ${gateway.httpUrl}/api/v1   (also /api/v1/openapi.json, /healthz, /metrics)`,
       `  gRPC      ${gateway.grpcAddress}   (agents and clients)`,
       ...(gateway.grpcFingerprint
         ? [`  TLS       certificate ${gateway.grpcFingerprint}   (pin it with --gateway-fingerprint)`]
         : []),
       `  store     ${gateway.store}`,
+      `  log       ${logFile}${watching ? '' : '   (--log-level debug shows it here too)'}`,
       ...(gateway.devIdp
-        ? [
-            `  dev IdP   ${gateway.devIdp.issuer}   demo users (password <user>-demo): ${gateway.devIdp.users
-              .map((u) => u.username)
-              .join(', ')}`,
-            `  log in    tollgate login --gateway ${gateway.httpUrl}`,
-          ]
+        ? [`  dev IdP   ${gateway.devIdp.issuer}   demo users (password <user>-demo): ${demoUsers}`]
         : []),
       ...(gateway.devSamlIdp
-        ? [
-            `  dev SAML  ${gateway.devSamlIdp.metadataUrl}   same demo users and passwords`,
-            `  log in    tollgate login --idp saml --gateway ${gateway.httpUrl}`,
-          ]
+        ? [`  dev SAML  ${gateway.devSamlIdp.metadataUrl}   same demo users and passwords`]
         : []),
+      ...(gateway.devIdp ? [`  log in    ${tollgate.command} login --gateway ${gateway.httpUrl}`] : []),
+      ...(gateway.devSamlIdp
+        ? [`  log in    ${tollgate.command} login --idp saml --gateway ${gateway.httpUrl}`]
+        : []),
+      `  then      ${tollgate.command} ls   (what you may use; ${tollgate.command} connect NAME prints the client command)`,
+      ...(tollgate.hint ? [`  CLI       ${tollgate.hint}`] : []),
       'Press Ctrl-C to stop.',
       '',
     ].join('\n') + '\n',

@@ -4,7 +4,6 @@ import { currentAccessToken } from '../credentials/access-token';
 import { checkChildLifetime } from '../credentials/child-lifetime';
 import { peekClaims } from '../credentials/credentials-file';
 import { callTokenEndpoint } from '../credentials/token-endpoint';
-import { runClientCommand } from './run-client-command';
 
 const EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
@@ -28,11 +27,7 @@ export function tokenCommand(): Command {
         .description('print the current access token (refreshing the saved login if needed)')
         .addOption(gatewayOption())
         .action(async (flags: TokenFlags) => {
-          await runClientCommand('token print', async () => {
-            process.stdout.write(
-              `${await currentAccessToken(loadCliConfig({ gatewayUrl: flags.gateway }))}\n`,
-            );
-          });
+          process.stdout.write(`${await currentAccessToken(loadCliConfig({ gatewayUrl: flags.gateway }))}\n`);
         }),
     )
     .addCommand(
@@ -54,22 +49,20 @@ export function tokenCommand(): Command {
           new Option('--actor-token <token>', 'token of the party that will act (named in the act claim)'),
         )
         .action(async (flags: TokenFlags & { scope?: string; expiresIn?: string; actorToken?: string }) => {
-          await runClientCommand('token exchange', async () => {
-            const config = loadCliConfig({ gatewayUrl: flags.gateway });
-            const parent = await currentAccessToken(config);
-            if (flags.expiresIn !== undefined) {
-              checkChildLifetime(flags.expiresIn, peekClaims(parent).exp, Date.now() / 1000);
-            }
-            const child = await callTokenEndpoint(config.gatewayUrl, {
-              grant_type: EXCHANGE,
-              subject_token: parent,
-              subject_token_type: ACCESS_TOKEN,
-              ...(flags.scope ? { scope: flags.scope } : {}),
-              ...(flags.expiresIn !== undefined ? { expires_in: flags.expiresIn } : {}),
-              ...(flags.actorToken ? { actor_token: flags.actorToken, actor_token_type: ACCESS_TOKEN } : {}),
-            });
-            process.stdout.write(`${child.access_token}\n`);
+          const config = loadCliConfig({ gatewayUrl: flags.gateway });
+          const parent = await currentAccessToken(config);
+          if (flags.expiresIn !== undefined) {
+            checkChildLifetime(flags.expiresIn, peekClaims(parent).exp, Date.now() / 1000);
+          }
+          const child = await callTokenEndpoint(config.gatewayUrl, {
+            grant_type: EXCHANGE,
+            subject_token: parent,
+            subject_token_type: ACCESS_TOKEN,
+            ...(flags.scope ? { scope: flags.scope } : {}),
+            ...(flags.expiresIn !== undefined ? { expires_in: flags.expiresIn } : {}),
+            ...(flags.actorToken ? { actor_token: flags.actorToken, actor_token_type: ACCESS_TOKEN } : {}),
           });
+          process.stdout.write(`${child.access_token}\n`);
         }),
     )
     .addCommand(
@@ -78,18 +71,16 @@ export function tokenCommand(): Command {
         .argument('[token]', 'the token to revoke (default: the current one)')
         .addOption(gatewayOption())
         .action(async (token: string | undefined, flags: TokenFlags) => {
-          await runClientCommand('token revoke', async () => {
-            const config = loadCliConfig({ gatewayUrl: flags.gateway });
-            const target = token ?? (await currentAccessToken(config));
-            const response = await fetch(`${config.gatewayUrl}/oauth/revoke`, {
-              method: 'POST',
-              headers: { 'content-type': 'application/x-www-form-urlencoded' },
-              body: new URLSearchParams({ token: target }).toString(),
-              signal: AbortSignal.timeout(30_000),
-            });
-            if (!response.ok) throw new Error(`the gateway answered HTTP ${response.status}`);
-            process.stdout.write(`revoked token ${peekClaims(target).jti ?? ''} and its descendants\n`);
+          const config = loadCliConfig({ gatewayUrl: flags.gateway });
+          const target = token ?? (await currentAccessToken(config));
+          const response = await fetch(`${config.gatewayUrl}/oauth/revoke`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: new URLSearchParams({ token: target }).toString(),
+            signal: AbortSignal.timeout(30_000),
           });
+          if (!response.ok) throw new Error(`the gateway answered HTTP ${response.status}`);
+          process.stdout.write(`revoked token ${peekClaims(target).jti ?? ''} and its descendants\n`);
         }),
     );
 }
@@ -113,25 +104,23 @@ export function whoamiCommand(): Command {
     .description('show the identity of the current token: subject, groups, scopes, actors, expiry')
     .addOption(gatewayOption())
     .action(async (flags: TokenFlags) => {
-      await runClientCommand('whoami', async () => {
-        const config = loadCliConfig({ gatewayUrl: flags.gateway });
-        const response = await fetch(`${config.gatewayUrl}/api/v1/me`, {
-          headers: {
-            authorization: `Bearer ${await currentAccessToken(config)}`,
-            accept: 'application/json',
-          },
-          signal: AbortSignal.timeout(30_000),
-        });
-        const me = (await response.json()) as MeView;
-        if (!response.ok) throw new Error(me.detail ?? `HTTP ${response.status}`);
-        const lines = [
-          `subject  ${me.subject} (${me.displayName})`,
-          `groups   ${me.groups.join(', ')}`,
-          `scope    ${me.scopes.join(' ')}`,
-          ...(me.actorChain.length ? [`actors   ${me.actorChain.map((a) => a.subject).join(' <- ')}`] : []),
-          `expires  ${me.expiresAt}`,
-        ];
-        process.stdout.write(`${lines.join('\n')}\n`);
+      const config = loadCliConfig({ gatewayUrl: flags.gateway });
+      const response = await fetch(`${config.gatewayUrl}/api/v1/me`, {
+        headers: {
+          authorization: `Bearer ${await currentAccessToken(config)}`,
+          accept: 'application/json',
+        },
+        signal: AbortSignal.timeout(30_000),
       });
+      const me = (await response.json()) as MeView;
+      if (!response.ok) throw new Error(me.detail ?? `HTTP ${response.status}`);
+      const lines = [
+        `subject  ${me.subject} (${me.displayName})`,
+        `groups   ${me.groups.join(', ')}`,
+        `scope    ${me.scopes.join(' ')}`,
+        ...(me.actorChain.length ? [`actors   ${me.actorChain.map((a) => a.subject).join(' <- ')}`] : []),
+        `expires  ${me.expiresAt}`,
+      ];
+      process.stdout.write(`${lines.join('\n')}\n`);
     });
 }

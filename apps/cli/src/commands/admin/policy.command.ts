@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { printTable } from './agents-list.command';
 import type { ApiClient } from './api-client';
+import { policyApplyCommand } from './policy-apply.command';
 import { runAdmin } from './run-admin';
 
 interface VersionRow {
@@ -18,10 +19,11 @@ interface VersionDetail extends VersionRow {
   diff: string;
 }
 
-/** `tollgate admin policy versions|show|restore`: the policy's version history. */
+/** `tollgate admin policy apply|versions|show|restore`: the policy and its version history. */
 export function policyAdminCommand(): Command {
   return new Command('policy')
-    .description('policy versions: list, show one with its diff, restore one')
+    .description('the policy: apply a document, list versions, show one with its diff, restore one')
+    .addCommand(policyApplyCommand())
     .addCommand(
       new Command('versions')
         .description('list every stored version, newest first')

@@ -1,0 +1,18 @@
+import type { Command } from 'commander';
+import { ConfigError } from '@tollgate/config';
+
+/** `tollgate admin connections create`: the command's names from the root down. */
+export function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let at: Command | null = command; at; at = at.parent) names.unshift(at.name());
+  return names.join(' ');
+}
+
+/** One line for the user: no stack trace; a failed fetch names why (connection refused, ...). */
+export function describeError(error: unknown): string {
+  if (error instanceof ConfigError) return error.message;
+  if (error instanceof TypeError && error.cause instanceof Error) {
+    return `${error.message}: ${error.cause.message}`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
