@@ -18,7 +18,7 @@ import { DEFAULT_POLICY, formatPolicyError, parsePolicy, type Policy } from '@to
 import type { Logger } from 'pino';
 import { Backoff } from './backoff';
 import { TUNNEL_CHANNEL_OPTIONS } from './tunnel-channel-options';
-import { EngineRegistry } from './engine-registry';
+import { agentEngines } from './engine-registry';
 import { SessionRunner } from './session-runner';
 import { AGENT_VERSION } from './version';
 
@@ -71,7 +71,7 @@ export class TunnelClient {
   constructor(
     private readonly config: AgentConfig,
     private readonly logger: Logger,
-    engines = new EngineRegistry(),
+    engines = agentEngines(config),
   ) {
     this.trust = {
       ...(config.caFile ? { ca: readCaFile(config.caFile) } : {}),

@@ -1,3 +1,5 @@
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { CERTIFICATE_FINGERPRINT_EXPECTED, certificateFingerprint } from './certificate-fingerprint';
 import { ConfigError } from './config.error';
@@ -62,6 +64,17 @@ export const agentSettings = {
     env: 'TOLLGATE_AGENT_RECONNECT_MAX_MS',
     schema: positiveInt(2_000, 300_000),
     expected: 'largest delay between reconnect attempts in milliseconds (default 2000)',
+  },
+  sshHostPinsFile: {
+    env: 'TOLLGATE_AGENT_SSH_HOST_PINS_FILE',
+    schema: z
+      .string()
+      .min(1)
+      .transform((value) => (isAbsolute(value) ? value : resolve(value)))
+      .optional()
+      .transform((value) => value ?? join(homedir(), '.tollgate', 'agent-ssh-host-pins')),
+    expected:
+      'a file where the agent keeps SSH host keys pinned by trust on first use (default ~/.tollgate/agent-ssh-host-pins)',
   },
   logLevel: {
     env: 'TOLLGATE_LOG_LEVEL',

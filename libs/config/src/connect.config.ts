@@ -1,3 +1,5 @@
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { CERTIFICATE_FINGERPRINT_EXPECTED, certificateFingerprint } from './certificate-fingerprint';
 import { ConfigError } from './config.error';
@@ -19,6 +21,17 @@ export const connectSettings = {
     schema: z.coerce.number().int().min(0).max(65535).optional(),
     expected:
       "a local TCP port number 0-65535 (default: the protocol's port, e.g. 5433 for postgres; 0 picks a free port)",
+  },
+  sshHostKeyFile: {
+    env: 'TOLLGATE_SSH_HOST_KEY_FILE',
+    schema: z
+      .string()
+      .min(1)
+      .transform((value) => (isAbsolute(value) ? value : resolve(value)))
+      .optional()
+      .transform((value) => value ?? join(homedir(), '.tollgate', 'ssh_host_ed25519_key')),
+    expected:
+      'the host key tollgate connect shows local SSH clients, made on first use (default ~/.tollgate/ssh_host_ed25519_key)',
   },
   insecure: {
     env: 'TOLLGATE_INSECURE',

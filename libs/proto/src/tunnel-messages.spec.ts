@@ -86,7 +86,15 @@ const gatewaySamples: Record<GatewayCase, GatewayMessage> = {
             tags: {},
             target: {
               $case: 'ssh',
-              ssh: { host: '10.0.0.7', port: 22, username: 'ops', hostKeyFingerprints: ['SHA256:abc'] },
+              ssh: {
+                host: '10.0.0.7',
+                port: 22,
+                username: 'ops',
+                hostKeyFingerprints: ['SHA256:abc'],
+                trustOnFirstUse: false,
+                privateKeyRef: 'file:/run/secrets/ssh_key',
+                passphraseRef: '',
+              },
             },
           },
         ],

@@ -35,3 +35,5 @@ export { CHROMIUM_PATH, launchChromium } from './browser';
 export { runPsql, type PsqlRun } from './psql';
 export { makeCertificate, type TestCertificate } from './tls-certificates';
 export { shows } from './locator-expect';
+export { startSshd, type SshdServer } from './sshd-server';
+export { runSshClient, sshClientOptions, type SshClientRun } from './openssh-client';

@@ -102,8 +102,12 @@ export async function spawnConnect(
   grpcUrl: string,
   token: string,
   connection: string,
+  env: Record<string, string> = {},
 ): Promise<{ cli: CliProcess; port: number }> {
-  const cli = spawnCli(['connect', connection, '--port', '0', '--grpc', grpcUrl], { TOLLGATE_TOKEN: token });
+  const cli = spawnCli(['connect', connection, '--port', '0', '--grpc', grpcUrl], {
+    TOLLGATE_TOKEN: token,
+    ...env,
+  });
   const match = await cli.waitFor(/listening on 127\.0\.0\.1:(\d+)/);
   return { cli, port: Number(match[1]) };
 }

@@ -1,7 +1,8 @@
 import { Command, Option } from 'commander';
 import { loadConnectConfig } from '@tollgate/config';
-import { defaultLocalPort } from '../connect/default-port';
+import { connectionProtocol, defaultLocalPort } from '../connect/default-port';
 import { startLocalListener } from '../connect/local-listener';
+import { startSshListener } from '../connect/ssh-listener';
 import { checkGatewayCertificate } from '../connect/tunnel-session';
 import { CLI_VERSION } from '../version';
 import { currentAccessToken } from '../credentials/access-token';
@@ -47,8 +48,19 @@ export function connectCommand(): Command {
       const token = await currentAccessToken();
       const report = (line: string) => process.stderr.write(`${line}\n`);
       await checkGatewayCertificate(config);
-      const port = config.port ?? (await defaultLocalPort(name, token, report));
-      const listener = await startLocalListener(config, {
+      let port: number;
+      let protocol: string;
+      if (config.port === undefined) {
+        protocol = await connectionProtocol(name, token, report);
+        port = defaultLocalPort(protocol);
+      } else {
+        // With --port a refusal is reported per session, as the listener opens them.
+        protocol = await connectionProtocol(name, token, () => undefined).catch(() => 'tcp');
+        port = config.port;
+      }
+      // SSH is served by a local SSH server; every other protocol's client is relayed byte for byte.
+      const start = protocol === 'ssh' ? startSshListener : startLocalListener;
+      const listener = await start(config, {
         connectionName: name,
         port,
         token,

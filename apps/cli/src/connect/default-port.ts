@@ -11,15 +11,15 @@ export const DEFAULT_LOCAL_PORTS: Readonly<Record<string, number>> = {
 };
 
 /**
- * Asks the gateway what the connection speaks (and whether the caller may connect at all) to choose
- * the local port. A refusal ends `connect` before it listens; a gateway that cannot be asked leaves
- * the tcp default, with a warning.
+ * Asks the gateway what the connection speaks (and whether the caller may connect at all), which
+ * chooses the local listener and its default port. A refusal ends `connect` before it listens; a
+ * gateway that cannot be asked leaves a plain tcp relay, with a warning.
  */
-export async function defaultLocalPort(
+export async function connectionProtocol(
   connectionName: string,
   token: string,
   warn: (line: string) => void,
-): Promise<number> {
+): Promise<string> {
   const { gatewayUrl } = loadCliConfig();
   let response: Response;
   try {
@@ -28,10 +28,8 @@ export async function defaultLocalPort(
       signal: AbortSignal.timeout(10_000),
     });
   } catch {
-    warn(
-      `could not ask ${gatewayUrl} for "${connectionName}"'s protocol; listening on the tcp default (use --port)`,
-    );
-    return DEFAULT_LOCAL_PORTS['tcp'];
+    warn(`could not ask ${gatewayUrl} for "${connectionName}"'s protocol; relaying as tcp (use --port)`);
+    return 'tcp';
   }
   const body = (await response.json().catch(() => ({}))) as {
     protocol?: string;
@@ -43,5 +41,10 @@ export async function defaultLocalPort(
   if (!response.ok)
     throw new Error(`${connectionName}: ${body.detail ?? `the gateway answered ${response.status}`}`);
   if (!body.allowed) throw new Error(`${connectionName}: denied: ${body.reason ?? 'no reason given'}`);
-  return DEFAULT_LOCAL_PORTS[body.protocol ?? 'tcp'] ?? DEFAULT_LOCAL_PORTS['tcp'];
+  return body.protocol ?? 'tcp';
+}
+
+/** The local port a protocol's listener uses unless --port says otherwise. */
+export function defaultLocalPort(protocol: string): number {
+  return DEFAULT_LOCAL_PORTS[protocol] ?? DEFAULT_LOCAL_PORTS['tcp'];
 }

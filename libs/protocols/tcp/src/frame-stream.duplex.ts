@@ -4,7 +4,7 @@ import type { FrameStream } from './socket-relay';
 
 /**
  * Presents a tunnel stream of StreamFrames as a byte Duplex, so a protocol engine written against
- * sockets (runPostgresSession) runs unchanged over the tunnel. Backpressure is kept both ways: a
+ * sockets (runPostgresSession, the SSH engine's servers and clients) runs unchanged over the tunnel. Backpressure is kept both ways: a
  * full tunnel stream holds the engine's writes, and a reader that stops reading pauses the stream,
  * which lets HTTP/2 flow control push back to the sender.
  */

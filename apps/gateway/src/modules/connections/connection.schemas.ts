@@ -46,6 +46,11 @@ export const targetSchemas = {
       .string()
       .regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, 'must be an OpenSSH SHA256 fingerprint')
       .optional(),
+    /**
+     * Without a pinned fingerprint: accept the first host key the agent sees and pin it (agent-side).
+     * Without either, the agent refuses every session (it could not tell the server from an impostor).
+     */
+    trustOnFirstUse: z.boolean().default(false),
   }),
   kubernetes: z.strictObject({
     server: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL of the API server' }),
@@ -63,6 +68,8 @@ export const targetSchemas = {
 export const credentialSchema = z.strictObject({
   password: secretRef.optional(),
   privateKey: secretRef.optional(),
+  /** The passphrase of an encrypted `privateKey` (SSH). */
+  passphrase: secretRef.optional(),
   token: secretRef.optional(),
   clientCertificate: secretRef.optional(),
   clientKey: secretRef.optional(),

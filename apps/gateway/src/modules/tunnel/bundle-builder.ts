@@ -73,7 +73,7 @@ export function connectionSpec(
     protocol: PROTOCOLS[protocol] ?? Protocol.UNSPECIFIED,
     credentialRef: credentialRef ?? '',
     tags: sortedTags,
-    target: targetOf(protocol, target),
+    target: targetOf(protocol, target, credential),
   };
 }
 
@@ -86,7 +86,7 @@ function tls(value: unknown): TlsSettings | undefined {
   return { mode, caRef: '', serverName: '', clientCertRef: '', clientKeyRef: '' };
 }
 
-function targetOf(protocol: string, t: Json): ConnectionSpec['target'] {
+function targetOf(protocol: string, t: Json, credential: Json): ConnectionSpec['target'] {
   switch (protocol) {
     case 'tcp':
       return { $case: 'tcp', tcp: { host: str(t['host']), port: num(t['port']), tls: tls(t['tls']) } };
@@ -109,6 +109,9 @@ function targetOf(protocol: string, t: Json): ConnectionSpec['target'] {
           port: num(t['port']),
           username: str(t['username']),
           hostKeyFingerprints: t['hostKeyFingerprint'] ? [str(t['hostKeyFingerprint'])] : [],
+          trustOnFirstUse: t['trustOnFirstUse'] === true,
+          privateKeyRef: str(credential['privateKey']),
+          passphraseRef: str(credential['passphrase']),
         },
       };
     case 'kubernetes':

@@ -228,10 +228,22 @@ export interface SshTarget {
   port: number;
   username: string;
   /**
-   * Accepted host key fingerprints (`SHA256:...`). Empty means the agent's own known-hosts
-   * configuration decides; an unknown host key is never accepted silently.
+   * Accepted host key fingerprints (`SHA256:...`, as `ssh-keygen -lf` prints them). Empty means the
+   * connection must trust on first use; an unknown host key is never accepted silently.
    */
   hostKeyFingerprints: string[];
+  /**
+   * With no fingerprint above: accept the first host key the agent sees and pin it (in the agent's
+   * own pin file) for every later session. Without it, a connection with no pin is refused.
+   */
+  trustOnFirstUse: boolean;
+  /**
+   * Agent-local reference to a private key (OpenSSH or PEM) the agent authenticates with. When
+   * set, `credential_ref` on the connection is the password (if any) tried after the key.
+   */
+  privateKeyRef: string;
+  /** Agent-local reference to the passphrase of an encrypted private key. */
+  passphraseRef: string;
 }
 
 /**
@@ -1059,7 +1071,15 @@ export const MysqlTarget: MessageFns<MysqlTarget> = {
 };
 
 function createBaseSshTarget(): SshTarget {
-  return { host: '', port: 0, username: '', hostKeyFingerprints: [] };
+  return {
+    host: '',
+    port: 0,
+    username: '',
+    hostKeyFingerprints: [],
+    trustOnFirstUse: false,
+    privateKeyRef: '',
+    passphraseRef: '',
+  };
 }
 
 export const SshTarget: MessageFns<SshTarget> = {
@@ -1075,6 +1095,15 @@ export const SshTarget: MessageFns<SshTarget> = {
     }
     for (const v of message.hostKeyFingerprints) {
       writer.uint32(34).string(v!);
+    }
+    if (message.trustOnFirstUse !== false) {
+      writer.uint32(40).bool(message.trustOnFirstUse);
+    }
+    if (message.privateKeyRef !== '') {
+      writer.uint32(50).string(message.privateKeyRef);
+    }
+    if (message.passphraseRef !== '') {
+      writer.uint32(58).string(message.passphraseRef);
     }
     return writer;
   },
@@ -1124,6 +1153,30 @@ export const SshTarget: MessageFns<SshTarget> = {
             message.hostKeyFingerprints.push(reader.string());
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.trustOnFirstUse = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.privateKeyRef = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.passphraseRef = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1146,6 +1199,21 @@ export const SshTarget: MessageFns<SshTarget> = {
         : globalThis.Array.isArray(object?.host_key_fingerprints)
           ? object.host_key_fingerprints.map((e: any) => globalThis.String(e))
           : [],
+      trustOnFirstUse: isSet(object.trustOnFirstUse)
+        ? globalThis.Boolean(object.trustOnFirstUse)
+        : isSet(object.trust_on_first_use)
+          ? globalThis.Boolean(object.trust_on_first_use)
+          : false,
+      privateKeyRef: isSet(object.privateKeyRef)
+        ? globalThis.String(object.privateKeyRef)
+        : isSet(object.private_key_ref)
+          ? globalThis.String(object.private_key_ref)
+          : '',
+      passphraseRef: isSet(object.passphraseRef)
+        ? globalThis.String(object.passphraseRef)
+        : isSet(object.passphrase_ref)
+          ? globalThis.String(object.passphrase_ref)
+          : '',
     };
   },
 
@@ -1163,6 +1231,15 @@ export const SshTarget: MessageFns<SshTarget> = {
     if (message.hostKeyFingerprints?.length) {
       obj.hostKeyFingerprints = message.hostKeyFingerprints;
     }
+    if (message.trustOnFirstUse !== false) {
+      obj.trustOnFirstUse = message.trustOnFirstUse;
+    }
+    if (message.privateKeyRef !== '') {
+      obj.privateKeyRef = message.privateKeyRef;
+    }
+    if (message.passphraseRef !== '') {
+      obj.passphraseRef = message.passphraseRef;
+    }
     return obj;
   },
 
@@ -1175,6 +1252,9 @@ export const SshTarget: MessageFns<SshTarget> = {
     message.port = object.port ?? 0;
     message.username = object.username ?? '';
     message.hostKeyFingerprints = object.hostKeyFingerprints?.map((e) => e) || [];
+    message.trustOnFirstUse = object.trustOnFirstUse ?? false;
+    message.privateKeyRef = object.privateKeyRef ?? '';
+    message.passphraseRef = object.passphraseRef ?? '';
     return message;
   },
 };

@@ -1,0 +1,119 @@
+import type { ClientChannel, ServerChannel } from 'ssh2';
+
+/** How the far side's command ended: an exit status, or the signal that ended it. */
+export type ChannelExit =
+  | { readonly code: number }
+  | { readonly signal: string; readonly coreDumped: boolean; readonly description: string };
+
+export interface ChannelPairHooks {
+  /**
+   * Client input on its way to the target (default: written as is). Returns true to hold the
+   * client's input (no more of it, nor its EOF, is read) until it calls `release`.
+   */
+  readonly input?: (chunk: Buffer, write: (bytes: Buffer) => void, release: () => void) => boolean;
+  /** Target output (stdout) after it was written to the client. */
+  readonly output?: (chunk: Buffer) => void;
+  /** Called once when both channels are closed, with how the target's command ended (if it said). */
+  readonly closed?: (exit: ChannelExit | undefined) => void;
+}
+
+/**
+ * Joins a channel the client opened (server side) with the one opened at the target (client side):
+ * stdin, stdout and stderr both ways with backpressure, the client's EOF passed on, and the
+ * target's exit status or signal delivered before the client's channel closes (ssh2 closes a server
+ * channel on end(), after which no exit status can be sent).
+ */
+export function joinChannels(
+  client: ServerChannel,
+  target: ClientChannel,
+  hooks: ChannelPairHooks = {},
+): void {
+  let exit: ChannelExit | undefined;
+  let closed = false;
+
+  // Input pauses while the target's window is full, and while the input hook holds it.
+  let full = false;
+  let held = false;
+  const resume = () => {
+    if (!full && !held) client.resume();
+  };
+  const write = (bytes: Buffer) => {
+    if (!target.write(bytes)) full = true;
+  };
+  target.on('drain', () => {
+    full = false;
+    resume();
+  });
+  // The client's EOF waits for held input (a stream reports its end even while paused).
+  let ended = false;
+  const endTarget = () => {
+    if (ended && !held) target.end();
+  };
+  const release = () => {
+    held = false;
+    endTarget();
+    resume();
+  };
+  client.on('data', (chunk: Buffer) => {
+    if (hooks.input) held = hooks.input(chunk, write, release) || held;
+    else write(chunk);
+    if (full || held) client.pause();
+  });
+  client.on('end', () => {
+    ended = true;
+    endTarget();
+  });
+
+  const stdoutDone = pipeTo(target, client, hooks.output);
+  const stderrDone = pipeTo(target.stderr, client.stderr);
+
+  target.on('exit', (code: number | null, signal?: string, dump?: boolean | string, desc?: string) => {
+    exit =
+      typeof code === 'number'
+        ? { code }
+        : // ssh2 reports `SIGTERM`; the protocol (and the client's exit-signal) says `TERM`.
+          {
+            signal: (signal ?? 'KILL').replace(/^SIG/, ''),
+            coreDumped: dump === true,
+            description: desc ?? '',
+          };
+  });
+
+  const finish = () => {
+    if (closed) return;
+    closed = true;
+    if (exit && 'code' in exit) client.exit(exit.code);
+    else if (exit) client.exit(exit.signal, exit.coreDumped, exit.description);
+    client.end();
+    hooks.closed?.(exit);
+  };
+  // The target closes after its exit status; what it sent before must reach the client first.
+  target.on('close', () => void Promise.all([stdoutDone, stderrDone]).then(finish));
+  client.on('close', () => {
+    target.close();
+    if (!closed) {
+      closed = true;
+      hooks.closed?.(exit);
+    }
+  });
+}
+
+/** Copies a readable into a channel with backpressure; resolves when the readable has ended. */
+function pipeTo(
+  from: NodeJS.ReadableStream & { readableEnded?: boolean },
+  to: NodeJS.WritableStream,
+  observe?: (chunk: Buffer) => void,
+): Promise<void> {
+  return new Promise((resolve) => {
+    if (from.readableEnded) return resolve();
+    from.on('data', (chunk: Buffer) => {
+      if (!to.write(chunk)) {
+        from.pause();
+        to.once('drain', () => from.resume());
+      }
+      observe?.(chunk);
+    });
+    from.on('end', () => resolve());
+    from.on('close', () => resolve());
+  });
+}

@@ -1,0 +1,212 @@
+import type {
+  AcceptConnection,
+  Client,
+  ClientChannel,
+  Connection,
+  PseudoTtyInfo,
+  PseudoTtyOptions,
+  RejectConnection,
+  ServerChannel,
+  Session,
+} from 'ssh2';
+import { joinChannels, type ChannelPairHooks } from './channel-pair';
+
+/** What a client asked a session channel to run. */
+export type SessionRequest =
+  | { readonly kind: 'shell'; readonly pty: boolean }
+  | { readonly kind: 'exec'; readonly command: string; readonly pty: boolean }
+  | { readonly kind: 'subsystem'; readonly name: string };
+
+/** Requests that open a path other than a session's own streams. */
+export type ForwardingRequest =
+  | { readonly kind: 'direct-tcpip'; readonly host: string; readonly port: number }
+  | { readonly kind: 'tcpip-forward'; readonly host: string; readonly port: number }
+  | { readonly kind: 'streamlocal'; readonly path: string }
+  | { readonly kind: 'x11' }
+  | { readonly kind: 'auth-agent' };
+
+export type Verdict = { readonly allow: true } | { readonly allow: false; readonly message: string };
+
+/**
+ * What one side of Tollgate decides about a client's SSH connection. The agent's engine answers from
+ * policy and records everything; the local front end (tollgate connect) passes everything on, so
+ * that the agent decides.
+ */
+export interface SessionGovernor {
+  /** Environment variables a session may pass to the target; others are refused. */
+  acceptsEnv(name: string): boolean;
+  /** A shell, exec or subsystem request; `notify` reaches the client's stderr while it waits. */
+  decide(request: SessionRequest, notify: (message: string) => void): Promise<Verdict>;
+  /** Forwarding of any kind: relayed to the target only when this says so. */
+  forwarding(request: ForwardingRequest): Promise<Verdict>;
+  /** Hooks on the joined channel (input gate, output recording), per request. */
+  channelHooks?(
+    request: SessionRequest,
+    pty: PseudoTtyInfo | undefined,
+    stderr: (text: string) => void,
+  ): ChannelPairHooks;
+}
+
+/**
+ * Serves one client connection (an ssh2 server-side Connection, after authentication) against one
+ * target connection (an ssh2 Client, ready): each session channel's requests are collected (pty,
+ * env, window changes, signals) and replayed on a target channel once the client says what to run,
+ * after the governor allowed it. Refusals reach an SSH client the way OpenSSH reports them: a
+ * failed request, or a message on stderr with exit status 1.
+ */
+export function bridgeConnection(client: Connection, target: Client, governor: SessionGovernor): void {
+  client.on('session', (accept: AcceptConnection<Session>) => bridgeSession(accept(), target, governor));
+
+  client.on('tcpip', (accept: AcceptConnection<ServerChannel>, reject: RejectConnection, info) => {
+    void governor
+      .forwarding({ kind: 'direct-tcpip', host: info.destIP, port: info.destPort })
+      .then((verdict) => {
+        if (!verdict.allow) return reject();
+        target.forwardOut(info.srcIP, info.srcPort, info.destIP, info.destPort, (error, channel) => {
+          if (error) return reject();
+          const local = accept();
+          local.pipe(channel).pipe(local);
+        });
+      });
+  });
+  // Connections the target forwards back (after a tcpip-forward it accepted) go to the client.
+  target.on('tcp connection', (info, accept) => {
+    client.forwardOut(info.destIP, info.destPort, info.srcIP, info.srcPort, (error, local) => {
+      if (error) return;
+      const remote = accept();
+      remote.pipe(local).pipe(remote);
+    });
+  });
+  client.on(
+    'openssh.streamlocal',
+    (_accept: unknown, reject: RejectConnection, info: { socketPath: string }) => {
+      void governor.forwarding({ kind: 'streamlocal', path: info.socketPath }).then(() => reject());
+    },
+  );
+  client.on('request', (_accept: unknown, reject: (() => void) | undefined, name: string, info: unknown) => {
+    const bind = (info ?? {}) as { bindAddr?: string; bindPort?: number; socketPath?: string };
+    if (name === 'tcpip-forward') {
+      const host = bind.bindAddr ?? '';
+      const port = bind.bindPort ?? 0;
+      void governor.forwarding({ kind: 'tcpip-forward', host, port }).then((verdict) => {
+        if (!verdict.allow) return reject?.();
+        target.forwardIn(host, port, (error, bound) => {
+          if (error) return reject?.();
+          (_accept as ((port?: number) => void) | undefined)?.(bound);
+        });
+      });
+    } else if (name === 'streamlocal-forward@openssh.com') {
+      void governor.forwarding({ kind: 'streamlocal', path: bind.socketPath ?? '' }).then(() => reject?.());
+    } else {
+      reject?.();
+    }
+  });
+}
+
+type MaybeAccept = (() => void) | undefined;
+
+function bridgeSession(session: Session, target: Client, governor: SessionGovernor): void {
+  let pty: PseudoTtyInfo | undefined;
+  const env: Record<string, string> = {};
+  let running: ClientChannel | undefined;
+  let started = false;
+
+  session.on('pty', (accept: MaybeAccept, reject: MaybeAccept, info: PseudoTtyInfo) => {
+    if (started) return reject?.();
+    pty = info;
+    accept?.();
+  });
+  session.on('env', (accept: MaybeAccept, reject: MaybeAccept, info: { key: string; val: string }) => {
+    if (started || !governor.acceptsEnv(info.key)) return reject?.();
+    env[info.key] = info.val;
+    accept?.();
+  });
+  session.on('window-change', (accept: MaybeAccept, _reject: MaybeAccept, info: PseudoTtyInfo) => {
+    if (pty) pty = { ...pty, cols: info.cols, rows: info.rows, width: info.width, height: info.height };
+    running?.setWindow(info.rows, info.cols, info.height, info.width);
+    accept?.();
+  });
+  session.on('signal', (accept: MaybeAccept, _reject: MaybeAccept, info: { name: string }) => {
+    running?.signal(info.name);
+    accept?.();
+  });
+  for (const kind of ['x11', 'auth-agent'] as const) {
+    session.on(kind, (_accept: MaybeAccept, reject: MaybeAccept) => {
+      void governor.forwarding({ kind }).then(() => reject?.());
+    });
+  }
+
+  const start = (
+    request: SessionRequest,
+    accept: AcceptConnection<ServerChannel>,
+    reject: RejectConnection,
+  ) => {
+    if (started) return reject();
+    started = true;
+    // Accepted at once, so a refusal (or a wait for approval) can be told on the channel's stderr.
+    const channel = accept();
+    const stderr = (text: string) => channel.stderr.write(`${text}\r\n`);
+    const refuse = (message: string) => {
+      stderr(message);
+      channel.exit(1);
+      channel.end();
+    };
+    governor.decide(request, stderr).then(
+      (verdict) => {
+        if (!verdict.allow) return refuse(verdict.message);
+        openAtTarget(target, request, pty, env, (error, remote) => {
+          if (error || !remote)
+            return refuse(`the target refused the ${request.kind}: ${error?.message ?? 'no channel'}`);
+          running = remote;
+          joinChannels(channel, remote, governor.channelHooks?.(request, pty, stderr) ?? {});
+        });
+      },
+      (error: unknown) => refuse(`tollgate: ${error instanceof Error ? error.message : String(error)}`),
+    );
+  };
+
+  session.on('shell', (accept: AcceptConnection<ServerChannel>, reject: RejectConnection) =>
+    start({ kind: 'shell', pty: pty !== undefined }, accept, reject),
+  );
+  session.on(
+    'exec',
+    (accept: AcceptConnection<ServerChannel>, reject: RejectConnection, info: { command: string }) =>
+      start({ kind: 'exec', command: info.command, pty: pty !== undefined }, accept, reject),
+  );
+  session.on(
+    'subsystem',
+    (accept: AcceptConnection<ServerChannel>, reject: RejectConnection, info: { name: string }) =>
+      start({ kind: 'subsystem', name: info.name }, accept, reject),
+  );
+}
+
+function openAtTarget(
+  target: Client,
+  request: SessionRequest,
+  pty: PseudoTtyInfo | undefined,
+  env: Record<string, string>,
+  callback: (error: Error | undefined, channel: ClientChannel | undefined) => void,
+): void {
+  const window: PseudoTtyOptions | false = pty
+    ? {
+        rows: pty.rows,
+        cols: pty.cols,
+        height: pty.height,
+        width: pty.width,
+        term: pty.term,
+        modes: pty.modes,
+      }
+    : false;
+  const done = (error: Error | undefined, channel: ClientChannel) => callback(error, channel);
+  switch (request.kind) {
+    case 'shell':
+      target.shell(window, { env }, done);
+      return;
+    case 'exec':
+      target.exec(request.command, { env, ...(window ? { pty: window } : {}) }, done);
+      return;
+    case 'subsystem':
+      target.subsys(request.name, done);
+      return;
+  }
+}

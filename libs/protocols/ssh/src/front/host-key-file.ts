@@ -1,0 +1,34 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { utils } from 'ssh2';
+
+/**
+ * The host key `tollgate connect` presents to local SSH clients: made once per user (ed25519,
+ * OpenSSH format, mode 0600) and kept, so `ssh` sees the same key every time and known_hosts keeps
+ * working. A file that exists but is not a private key is an error, never silently replaced.
+ */
+export function loadOrCreateHostKey(path: string): string {
+  let text: string | undefined;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  if (text !== undefined) {
+    const parsed = utils.parseKey(text);
+    if (parsed instanceof Error || !parsed.isPrivateKey()) {
+      throw new Error(`${path} is not an SSH private key (delete it to make a new one)`);
+    }
+    return text;
+  }
+  const key = utils.generateKeyPairSync('ed25519', { comment: 'tollgate connect' }).private;
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  // `wx`: if another tollgate connect made one meanwhile, keep theirs.
+  try {
+    writeFileSync(path, key, { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return readFileSync(path, 'utf8');
+    throw error;
+  }
+  return key;
+}

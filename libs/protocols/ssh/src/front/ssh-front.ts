@@ -1,0 +1,133 @@
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { Client, Server, type Connection, type ServerChannel } from 'ssh2';
+import { bridgeConnection, type SessionGovernor } from '../bridge/session-bridge';
+
+export interface SshFrontOptions {
+  /** The host key local clients see (see loadOrCreateHostKey). */
+  readonly hostKey: string;
+  /** Local port (0 picks a free one); the front listens on 127.0.0.1 only. */
+  readonly port: number;
+  /**
+   * Opens a Tollgate session for one client connection and resolves with its byte stream to the
+   * agent's SSH engine; rejects with an Error whose message the client is shown.
+   */
+  readonly openSession: (clientAddress: string) => Promise<Duplex>;
+  /** How long to wait for the agent's side of the session to answer (default 30 s). */
+  readonly readyTimeoutMs?: number;
+}
+
+export interface SshFront {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Everything passes: the agent's engine decides. X11 and agent forwarding cannot be relayed from
+ * here (they need a listener on the client's side), so they are refused at once.
+ */
+const passThrough: SessionGovernor = {
+  acceptsEnv: () => true,
+  decide: () => Promise.resolve({ allow: true }),
+  forwarding: (request) =>
+    Promise.resolve(
+      request.kind === 'x11' || request.kind === 'auth-agent'
+        ? { allow: false, message: `${request.kind} forwarding is not relayed by tollgate connect` }
+        : { allow: true },
+    ),
+};
+
+/**
+ * `tollgate connect` for SSH: a local SSH server on loopback that any OpenSSH client (ssh, scp,
+ * sftp) reaches with no secret. Each client connection opens its own Tollgate session; the front
+ * speaks SSH to the agent's engine inside it (the inner hop) and mirrors the client's channels and
+ * requests there, where policy decides them.
+ */
+export async function startSshFront(options: SshFrontOptions): Promise<SshFront> {
+  const connections = new Set<Connection>();
+  const server = new Server({ hostKeys: [options.hostKey], ident: 'Tollgate' }, (connection, info) => {
+    connections.add(connection);
+    connection.on('close', () => connections.delete(connection));
+    connection.on('error', () => undefined);
+    const inner = options
+      .openSession(`${info.ip}:${info.port}`)
+      .then((stream) => connectInnerHop(stream, options.readyTimeoutMs ?? 30_000));
+    inner.catch(() => undefined);
+    // Authentication waits for the session, so the channels that follow can be served at once.
+    let refusal: string | undefined;
+    let target: Client | undefined;
+    connection.on('authentication', (context) => {
+      inner.then(
+        (client) => {
+          target = client;
+          client.on('close', () => connection.end());
+          context.accept();
+        },
+        (error: unknown) => {
+          refusal = error instanceof Error ? error.message : String(error);
+          context.accept();
+        },
+      );
+    });
+    connection.on('ready', () => {
+      if (target) bridgeConnection(connection, target, passThrough);
+      else refuseChannels(connection, refusal ?? 'the session could not be opened');
+    });
+    connection.on('close', () => {
+      target?.end();
+      void inner.then(
+        (client) => client.end(),
+        () => undefined,
+      );
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, '127.0.0.1', () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: async () => {
+      for (const connection of connections) connection.end();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** The client side of the inner hop, over the session's stream. */
+function connectInnerHop(stream: Duplex, readyTimeoutMs: number): Promise<Client> {
+  return new Promise<Client>((resolve, reject) => {
+    const client = new Client();
+    client.once('ready', () => resolve(client));
+    client.once('error', (error: Error) => {
+      stream.destroy();
+      reject(new Error(`the session ended before SSH started: ${error.message}`));
+    });
+    client.connect({
+      sock: stream,
+      username: 'tollgate',
+      // The agent was chosen and authenticated by the gateway; the inner hop's key is per agent
+      // process and proves nothing more.
+      hostVerifier: () => true,
+      readyTimeout: readyTimeoutMs,
+    });
+  });
+}
+
+/** Tells an SSH client why there is no session: on stderr, with exit status 1, for every request. */
+function refuseChannels(connection: Connection, message: string): void {
+  connection.on('session', (accept) => {
+    const session = accept();
+    const refuse = (acceptChannel: () => ServerChannel) => {
+      const channel = acceptChannel();
+      channel.stderr.write(`tollgate: ${message}\r\n`);
+      channel.exit(1);
+      channel.end();
+    };
+    session.on('shell', refuse);
+    session.on('exec', refuse);
+    session.on('subsystem', refuse);
+    session.on('pty', (ok?: () => void) => ok?.());
+    session.on('env', (ok?: () => void) => ok?.());
+  });
+}

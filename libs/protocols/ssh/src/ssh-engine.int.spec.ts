@@ -1,0 +1,196 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  runSshClient as runClient,
+  sshClientOptions as clientOptions,
+  startSshd,
+  type SshdServer,
+} from '@tollgate/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HostKeyMismatchError } from './target/target-client';
+import { MemoryHostKeyPins } from './target/host-key-pins';
+import { SshEngine } from './engine/ssh.engine';
+import { policyOf, RecordingCommandPort, sshSpec, startEngineFront } from './test-support/ssh-stack';
+import type { SshFront } from './front/ssh-front';
+
+const POLICY = `version: 1
+guardrails:
+  - name: no-touch
+    match: {protocol: ssh}
+    deny: {commands: ['^touch\\b'], message: touching files is not allowed here}
+`;
+
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+describe('SSH through the engine and the local front (real sshd, OpenSSH clients)', () => {
+  let sshd: SshdServer;
+  let front: SshFront;
+  let commands: RecordingCommandPort;
+  const ssh = (...args: string[]) =>
+    runClient('ssh', [...clientOptions(front.port), 'anyone@127.0.0.1', ...args]);
+
+  beforeAll(async () => {
+    sshd = await startSshd();
+    commands = new RecordingCommandPort(policyOf(POLICY));
+    ({ front } = await startEngineFront(
+      {
+        host: sshd.host,
+        port: sshd.port,
+        username: sshd.user.name,
+        fingerprints: [sshd.fingerprint],
+        password: sshd.user.password,
+      },
+      commands,
+    ));
+  });
+
+  afterAll(async () => {
+    await front?.close();
+    sshd?.stop();
+  });
+
+  it('runs an exec request as the connection user and returns its output and exit status', async () => {
+    const run = await ssh('echo "$USER:$((6*7))"; echo oops >&2; exit 3');
+    expect(run.stdout).toBe(`${sshd.user.name}:42\n`);
+    expect(run.stderr).toContain('oops');
+    expect(run.code).toBe(3);
+    expect(commands.decisions).toContain('allow: echo "$USER:$((6*7))"; echo oops >&2; exit 3');
+    expect(commands.results.at(-1)).toMatchObject({ error: 'exit status 3' });
+  });
+
+  it('denies an exec request by policy with the message on stderr; sshd never runs it', async () => {
+    const marker = join(sshd.user.home, `denied-${randomBytes(4).toString('hex')}`);
+    const run = await ssh(`touch ${marker}`);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('touching files is not allowed here');
+    expect(existsSync(marker)).toBe(false);
+    expect(commands.decisions).toContain(`deny: touch ${marker}`);
+  });
+
+  it('reports a command killed by a signal as the signal', async () => {
+    const run = await ssh('kill -TERM $$');
+    // OpenSSH exits 255 when the remote command ended by a signal.
+    expect(run.code).toBe(255);
+    expect(commands.results.at(-1)).toMatchObject({ error: 'killed by signal TERM' });
+  });
+
+  it('gives a shell a PTY, decides each typed line, and passes the exit status', async () => {
+    const marker = join(sshd.user.home, `shell-${randomBytes(4).toString('hex')}`);
+    const shell = await runClient(
+      'ssh',
+      [...clientOptions(front.port), '-tt', 'anyone@127.0.0.1'],
+      `stty -echo; echo "cols=$(tput cols)"\ntouch ${marker}\necho after\nexit 4\n`,
+    );
+    expect(shell, JSON.stringify(shell)).toMatchObject({ code: 4 });
+    expect(shell.stdout).toContain('cols=');
+    expect(shell.stdout).toContain('after');
+    expect(shell.stderr + shell.stdout).toContain('touching files is not allowed here');
+    expect(existsSync(marker)).toBe(false);
+    expect(commands.decisions).toContain('allow: <shell>');
+    expect(commands.decisions).toContain(`deny: touch ${marker}`);
+    expect(commands.decisions).toContain('allow: echo after');
+  });
+
+  it('copies files both ways with scp (SFTP protocol) and sftp, byte for byte', async () => {
+    const data = randomBytes(1024 * 1024 + 17);
+    const local = join(sshd.dir, 'upload.bin');
+    writeFileSync(local, data);
+    const remote = join(sshd.user.home, 'upload.bin');
+    const up = await runClient('scp', [
+      ...clientOptions(front.port, '-P'),
+      local,
+      `anyone@127.0.0.1:${remote}`,
+    ]);
+    expect(up.stderr).toBe('');
+    expect(up.code).toBe(0);
+    expect(sha256(readFileSync(remote))).toBe(sha256(data));
+
+    const back = join(sshd.dir, 'download.bin');
+    const down = await runClient(
+      'sftp',
+      [...clientOptions(front.port, '-P'), '-b', '-', 'anyone@127.0.0.1'],
+      `get ${remote} ${back}\n`,
+    );
+    expect(down.code).toBe(0);
+    expect(sha256(readFileSync(back))).toBe(sha256(data));
+    expect(commands.decisions).toContain('allow: <subsystem sftp>');
+  });
+
+  it('copies with legacy scp (exec of scp -t), decided as that command', async () => {
+    const data = randomBytes(100_000);
+    const local = join(sshd.dir, 'legacy.bin');
+    writeFileSync(local, data);
+    const run = await runClient('scp', [
+      '-O',
+      ...clientOptions(front.port, '-P'),
+      local,
+      'anyone@127.0.0.1:legacy.bin',
+    ]);
+    expect(run.code).toBe(0);
+    expect(sha256(readFileSync(join(sshd.user.home, 'legacy.bin')))).toBe(sha256(data));
+    expect(commands.decisions.some((d) => /^allow: scp .*-t/.test(d))).toBe(true);
+  });
+
+  it('refuses local and remote port forwarding and records each attempt', async () => {
+    const local = await ssh('-W', `127.0.0.1:${sshd.port}`);
+    expect(local.code).toBe(255);
+    const remote = await ssh('-o', 'ExitOnForwardFailure=yes', '-R', '0:127.0.0.1:9', 'true');
+    expect(remote.code).toBe(255);
+    expect(commands.results.map((r) => `${r.command} ${r.error ?? ''}`)).toEqual(
+      expect.arrayContaining([
+        `<direct-tcpip 127.0.0.1:${sshd.port}> refused: local port forwarding is not allowed through Tollgate`,
+        expect.stringMatching(/^<tcpip-forward .*:0> refused: remote port forwarding/),
+      ]),
+    );
+  });
+
+  describe('the target connection', () => {
+    const open = (target: Parameters<typeof sshSpec>[0], pins = new MemoryHostKeyPins()) => {
+      const { spec, secrets } = sshSpec(target);
+      const engine = new SshEngine({ resolveSecret: (ref) => secrets.get(ref) ?? '', pins });
+      return engine.open(spec, { connectTimeoutMs: 10_000, commands });
+    };
+    const base = () => ({ host: sshd.host, port: sshd.port, username: sshd.user.name });
+
+    it('refuses a server whose host key is not the pinned one, naming both fingerprints', async () => {
+      const wrong = `SHA256:${createHash('sha256').update('other').digest('base64').replace(/=+$/, '')}`;
+      const failure = open({ ...base(), fingerprints: [wrong], password: sshd.user.password });
+      await expect(failure).rejects.toBeInstanceOf(HostKeyMismatchError);
+      await expect(failure).rejects.toThrow(
+        `presented ${sshd.fingerprint}, but the connection pins ${wrong}`,
+      );
+    });
+
+    it('refuses a connection that pins nothing unless it trusts on first use, which pins the key seen', async () => {
+      await expect(open({ ...base(), password: sshd.user.password })).rejects.toThrow(/pins no host key/);
+      const pins = new MemoryHostKeyPins();
+      const session = await open({ ...base(), trustOnFirstUse: true, password: sshd.user.password }, pins);
+      session.abort();
+      expect(pins.get('ssh-test', `${sshd.host}:${sshd.port}`)).toBe(sshd.fingerprint);
+      pins.pin('ssh-test', `${sshd.host}:${sshd.port}`, 'SHA256:' + 'A'.repeat(43));
+      await expect(
+        open({ ...base(), trustOnFirstUse: true, password: sshd.user.password }, pins),
+      ).rejects.toBeInstanceOf(HostKeyMismatchError);
+    });
+
+    it('logs in with a private key, and with an encrypted one and its passphrase', async () => {
+      const fingerprints = [sshd.fingerprint];
+      (await open({ ...base(), fingerprints, privateKey: sshd.user.privateKey })).abort();
+      (
+        await open({
+          ...base(),
+          fingerprints,
+          privateKey: sshd.user.encryptedKey,
+          passphrase: sshd.user.passphrase,
+        })
+      ).abort();
+      await expect(
+        open({ ...base(), fingerprints, privateKey: sshd.user.encryptedKey, passphrase: 'wrong' }),
+      ).rejects.toThrow(/private key of connection "ssh-test" could not be read/);
+      await expect(open({ ...base(), fingerprints, password: 'wrong' })).rejects.toThrow(
+        /refused the credential/,
+      );
+    });
+  });
+});

@@ -1,0 +1,173 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createAgent,
+  createTestDatabase,
+  loginDevUser,
+  makeTempDir,
+  runSshClient,
+  spawnAgent,
+  spawnConnect,
+  sshClientOptions,
+  startSshd,
+  startTunnelGateway,
+  type CliProcess,
+  type SshdServer,
+  type TunnelGateway,
+} from '@tollgate/testing';
+
+const POLICY = `version: 1
+roles:
+  - name: admins
+    subjects: ['group:tollgate-admins']
+    connections: ['*']
+    verbs: [connect, exec, admin, 'audit:read', review]
+  - name: developers
+    subjects: ['group:developers']
+    connections: [ssh-app]
+    verbs: [connect]
+guardrails:
+  - name: no-touch
+    match: {protocol: ssh}
+    deny: {commands: ['^touch\\b'], message: touching files is not allowed here}
+`;
+
+interface SessionDetail {
+  events: { kind: string; event: Record<string, unknown> }[];
+}
+
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+/**
+ * SSH as a user meets it: OpenSSH's ssh and scp talk to `tollgate connect` (a local SSH server with
+ * the user's own host key), through a real gateway and agent, to a real sshd the agent logs in to
+ * with a password only it holds, the host key pinned.
+ */
+describe('SSH through tollgate connect (gateway + agent + sshd)', () => {
+  let sshd: SshdServer;
+  let gateway: TunnelGateway;
+  let port: number;
+  const home = makeTempDir('tollgate-ssh-user-');
+  const processes: CliProcess[] = [];
+  const cleanups: (() => unknown)[] = [() => home.remove()];
+  const ssh = (...args: string[]) =>
+    runSshClient('ssh', [...sshClientOptions(port), 'me@127.0.0.1', ...args]);
+
+  const commandEvents = async () => {
+    const list = await gateway.api<{ items: { id: string }[] }>('GET', '/api/v1/sessions?connection=ssh-app');
+    const events: Record<string, unknown>[] = [];
+    for (const item of list.body.items) {
+      const detail = await gateway.api<SessionDetail>('GET', `/api/v1/sessions/${item.id}`);
+      events.push(...detail.body.events.filter((e) => e.kind === 'command').map((e) => e.event));
+    }
+    return events;
+  };
+
+  beforeAll(async () => {
+    sshd = await startSshd();
+    cleanups.push(() => sshd.stop());
+    const store = await createTestDatabase();
+    cleanups.push(store.drop);
+    gateway = await startTunnelGateway(['--dev-idp', '--dev-idp-port', '0'], { DATABASE_URL: store.url });
+    processes.push(gateway.cli);
+    expect((await gateway.api('POST', '/api/v1/policy', { document: POLICY })).status).toBe(201);
+    const agentToken = await createAgent(gateway, 'edge-ssh');
+    for (const [name, fingerprint] of [
+      ['ssh-app', sshd.fingerprint],
+      // Pins a key the server does not have: every session must be refused.
+      [
+        'ssh-impostor',
+        `SHA256:${createHash('sha256').update('not the key').digest('base64').replace(/=+$/, '')}`,
+      ],
+    ] as const) {
+      const created = await gateway.api('POST', '/api/v1/connections', {
+        name,
+        protocol: 'ssh',
+        target: {
+          host: sshd.host,
+          port: sshd.port,
+          username: sshd.user.name,
+          hostKeyFingerprint: fingerprint,
+        },
+        credential: { password: 'env:SSH_PASSWORD' },
+        agents: ['edge-ssh'],
+      });
+      expect(created.status).toBe(201);
+    }
+    processes.push(
+      await spawnAgent(gateway.grpcUrl, agentToken, {
+        env: { SSH_PASSWORD: sshd.user.password, TOLLGATE_AGENT_SSH_HOST_PINS_FILE: join(home.path, 'pins') },
+      }),
+    );
+    const developer = (await loginDevUser(gateway.httpUrl, 'developer')).access_token;
+    const connect = await spawnConnect(gateway.grpcUrl, developer, 'ssh-app', {
+      TOLLGATE_URL: gateway.httpUrl,
+      TOLLGATE_SSH_HOST_KEY_FILE: join(home.path, 'host_key'),
+    });
+    processes.push(connect.cli);
+    port = connect.port;
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all(processes.map((p) => p.stop('SIGKILL')));
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+
+  it('runs a command with no secret at the client, as the target user, with its exit status', async () => {
+    const run = await ssh('echo "$USER"; exit 7');
+    expect(run).toMatchObject({ code: 7, stdout: `${sshd.user.name}\n` });
+    // The local server's host key was made once, in the user's directory.
+    expect(readFileSync(join(home.path, 'host_key'), 'utf8')).toContain('OPENSSH PRIVATE KEY');
+  });
+
+  it('denies a command by policy on stderr with exit status 1; sshd never runs it; the audit says so', async () => {
+    const marker = join(sshd.user.home, `e2e-${randomBytes(4).toString('hex')}`);
+    const run = await ssh(`touch ${marker}`);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('touching files is not allowed here');
+    expect(existsSync(marker)).toBe(false);
+    await expect
+      .poll(commandEvents, { timeout: 10_000 })
+      .toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ command: `touch ${marker}`, decision: 'deny', rule: 'no-touch' }),
+        ]),
+      );
+  });
+
+  it('copies a file up and down with scp, byte for byte', async () => {
+    const data = randomBytes(512 * 1024);
+    const local = join(home.path, 'up.bin');
+    writeFileSync(local, data);
+    const up = await runSshClient('scp', [...sshClientOptions(port, '-P'), local, 'me@127.0.0.1:up.bin']);
+    expect(up.code).toBe(0);
+    expect(sha256(readFileSync(join(sshd.user.home, 'up.bin')))).toBe(sha256(data));
+    const down = await runSshClient('scp', [
+      ...sshClientOptions(port, '-P'),
+      'me@127.0.0.1:up.bin',
+      join(home.path, 'down.bin'),
+    ]);
+    expect(down.code).toBe(0);
+    expect(sha256(readFileSync(join(home.path, 'down.bin')))).toBe(sha256(data));
+  });
+
+  it('refuses a target whose host key is not the pinned one, and the session record says why', async () => {
+    const admin = await spawnConnect(gateway.grpcUrl, gateway.adminToken, 'ssh-impostor', {
+      TOLLGATE_URL: gateway.httpUrl,
+      TOLLGATE_SSH_HOST_KEY_FILE: join(home.path, 'host_key'),
+    });
+    processes.push(admin.cli);
+    const run = await runSshClient('ssh', [...sshClientOptions(admin.port), 'me@127.0.0.1', 'true']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(
+      `host key mismatch: the SSH server at ${sshd.host}:${sshd.port} presented ${sshd.fingerprint}`,
+    );
+    const list = await gateway.api<{ items: { closeReason?: string; endReason?: string }[] }>(
+      'GET',
+      '/api/v1/sessions?connection=ssh-impostor',
+    );
+    expect(JSON.stringify(list.body.items)).toContain('host key mismatch');
+  });
+});
