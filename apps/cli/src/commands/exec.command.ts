@@ -2,11 +2,13 @@ import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { loadConnectConfig } from '@tollgate/config';
 import { Protocol } from '@tollgate/proto';
+import { runMysqlQuery } from '@tollgate/protocol-mysql';
 import {
   formatResults,
   frameStreamDuplex,
   runSimpleQuery,
   type ResultFormat,
+  type StatementResult,
 } from '@tollgate/protocol-postgres';
 import {
   checkGatewayCertificate,
@@ -35,7 +37,7 @@ interface ExecFlags {
  */
 export function execCommand(): Command {
   return new Command('exec')
-    .description('run SQL on a PostgreSQL connection through the gateway and print the results')
+    .description('run SQL on a PostgreSQL or MySQL connection through the gateway and print the results')
     .argument('<name>', 'connection name')
     .addOption(new Option('-c, --command <sql>', 'SQL to run (several statements are decided as a whole)'))
     .addOption(new Option('-f, --file <file>', 'read the SQL from a file'))
@@ -77,17 +79,23 @@ export function execCommand(): Command {
           verb: 'exec',
         });
         if (outcome.kind === 'failed') throw new Error(describeFailure(name, outcome.failed));
-        if (outcome.opened.protocol !== Protocol.POSTGRES) {
+        const stream = frameStreamDuplex(outcome.call, clientCodec);
+        let results: readonly StatementResult[];
+        if (outcome.opened.protocol === Protocol.POSTGRES) {
+          const run = await runSimpleQuery(stream, sql);
+          for (const notice of run.notices) process.stderr.write(`NOTICE: ${notice}\n`);
+          results = run.results;
+        } else if (outcome.opened.protocol === Protocol.MYSQL) {
+          results = await runMysqlQuery(stream, sql);
+        } else {
           // The gateway refuses exec on other protocols; an older gateway might not.
           outcome.call.cancel();
           throw new Error(
-            `${name}: exec supports PostgreSQL connections; use \`tollgate connect\` for this one`,
+            `${name}: exec supports PostgreSQL and MySQL connections; use \`tollgate connect\` for this one`,
           );
         }
-        const run = await runSimpleQuery(frameStreamDuplex(outcome.call, clientCodec), sql);
-        for (const notice of run.notices) process.stderr.write(`NOTICE: ${notice}\n`);
-        process.stdout.write(formatResults(run.results, flags.format));
-        const failed = run.results.filter((r) => r.error);
+        process.stdout.write(formatResults(results, flags.format));
+        const failed = results.filter((r) => r.error);
         for (const { error } of failed) {
           process.stderr.write(`ERROR: ${error?.message} (SQLSTATE ${error?.code})\n`);
         }

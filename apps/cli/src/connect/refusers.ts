@@ -1,5 +1,6 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { Protocol } from '@tollgate/proto';
+import { mysqlRefuser } from '@tollgate/protocol-mysql';
 import { postgresRefuser } from '@tollgate/protocol-postgres';
 import type { ProtocolRefuser, RefusedClient, Refusal } from '@tollgate/protocol-tcp';
 import { OpenStreamError } from './read-open-result';
@@ -11,6 +12,7 @@ import { OpenStreamError } from './read-open-result';
  */
 const REFUSERS: ReadonlyMap<Protocol, ProtocolRefuser> = new Map([
   [postgresRefuser.protocol, postgresRefuser],
+  [mysqlRefuser.protocol, mysqlRefuser],
 ]);
 
 export function refuserFor(protocol: Protocol | undefined): ProtocolRefuser | undefined {

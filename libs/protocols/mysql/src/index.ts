@@ -42,3 +42,5 @@ export { TargetConnectError } from './proxy/target-connect.error';
 export type { MysqlTargetSettings } from './proxy/target-settings';
 export { killQuery } from './proxy/kill-query';
 export { MysqlEngine, type MysqlEngineOptions } from './engine/mysql.engine';
+export { runMysqlQuery, MysqlQueryError, type MysqlStatementResult } from './client/mysql-query.client';
+export { mysqlRefuser } from './refusal/mysql.refuser';

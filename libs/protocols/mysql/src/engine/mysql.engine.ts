@@ -13,7 +13,6 @@ import {
   type RelayOutcome,
 } from '@tollgate/protocol-tcp';
 import type { CommandGate, StatementOutcome } from '../proxy/command-gate';
-import { killQuery } from '../proxy/kill-query';
 import { runMysqlSession } from '../proxy/mysql-session';
 import type { MysqlTargetSettings } from '../proxy/target-settings';
 
@@ -58,19 +57,15 @@ export class MysqlEngine implements RelayEngine {
       exec: options.verb === 'exec',
     };
     let abort: (() => void) | undefined;
-    let thread: number | undefined;
     return {
       relay: async <In, Out>(stream: FrameStream<Out>, codec: FrameCodec<In, Out>): Promise<RelayOutcome> => {
         const client = frameStreamDuplex(stream, codec);
         abort = () => client.destroy(new Error('the session was ended by the gateway'));
-        await runMysqlSession(client, { target, ...services, onTarget: (id) => (thread = id) });
+        await runMysqlSession(client, { target, ...services });
         return { kind: 'normal' };
       },
-      abort: () => {
-        // Stop what runs on the server first: closing the socket alone leaves the statement running.
-        if (thread !== undefined) void killQuery(target, thread).catch(() => undefined);
-        abort?.();
-      },
+      // The session sends KILL QUERY for a statement in flight when its client goes away.
+      abort: () => abort?.(),
     };
   }
 

@@ -13,6 +13,7 @@ import { parseHandshakeResponse, serializeServerGreeting } from '../handshake';
 import type { MysqlPacket } from '../packet-reader';
 import { MysqlProtocolError } from '../protocol-error';
 import { errPacket, okPacket } from '../response-packets';
+import { killQuery } from './kill-query';
 import { classifyMysql, MysqlReading } from '../sql-classifier';
 import type { CommandGate, SqlCommand, StatementOutcome } from './command-gate';
 import { PacketChannel } from './packet-channel';
@@ -133,6 +134,8 @@ interface SessionState {
   readonly statements: PreparedStatements;
   readonly reading: MysqlReading;
   queries: number;
+  /** A command was forwarded and its reply is not complete yet. */
+  inFlight: boolean;
 }
 
 async function relayCommands(
@@ -147,7 +150,18 @@ async function relayCommands(
     statements: new PreparedStatements(),
     reading: new MysqlReading(),
     queries: 0,
+    inFlight: false,
   };
+  // A client that goes away (or a session ended by the gateway) must not leave its statement
+  // running: the server notices a closed connection only when it next writes to it.
+  const onClientGone = () => {
+    if (!state.inFlight) return target.channel.destroy();
+    void killQuery(options.target, target.connectionId)
+      .catch(() => undefined)
+      .finally(() => target.channel.destroy());
+  };
+  client.stream.once('close', onClientGone);
+  client.stream.once('error', onClientGone);
   try {
     for (;;) {
       let command: MysqlPacket;
@@ -172,7 +186,9 @@ async function relayCommands(
     target.channel.destroy();
     return { reason: error instanceof Error ? error.message : String(error) };
   } finally {
-    target.channel.destroy();
+    client.stream.off('close', onClientGone);
+    client.stream.off('error', onClientGone);
+    if (!state.inFlight) target.channel.destroy();
   }
 }
 
@@ -348,6 +364,7 @@ async function relay(
 ) {
   const started = performance.now();
   state.target.channel.write(payload);
+  state.inFlight = true;
   const result = await relayResponse({
     target: state.target.channel,
     client: state.client,
@@ -355,6 +372,7 @@ async function relay(
     masker: state.options.masker,
     ...(statement?.columns ? { columns: statement.columns } : {}),
   });
+  state.inFlight = false;
   if (text !== undefined) {
     state.options.onStatement?.({
       text,

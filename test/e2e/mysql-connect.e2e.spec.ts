@@ -1,0 +1,152 @@
+import { execFile } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createAgent,
+  createMariadbDatabase,
+  createTestDatabase,
+  loginDevUser,
+  mariadbRoot,
+  spawnAgent,
+  spawnCli,
+  spawnConnect,
+  startTunnelGateway,
+  type CliProcess,
+  type MariadbTestDatabase,
+  type TunnelGateway,
+} from '@tollgate/testing';
+
+const POLICY = `version: 1
+roles:
+  - name: admins
+    subjects: ['group:tollgate-admins']
+    connections: ['*']
+    verbs: [connect, exec, admin, 'audit:read', review]
+  - name: developers
+    subjects: ['group:developers']
+    connections: [my-app]
+    verbs: [connect, exec]
+guardrails:
+  - name: no-drop
+    match: {protocol: mysql}
+    deny: {statements: [DROP, TRUNCATE], message: dropping tables is not allowed here}
+masking:
+  - name: pii
+    match: {connections: ['tag:pii=true']}
+    detectors: [email]
+    columns: [customers.ssn]
+`;
+
+/**
+ * The MySQL data path as a user meets it: the mariadb CLI and `tollgate exec` through `tollgate
+ * connect`, a real gateway and a real agent, to the machine's MariaDB, where the agent logs in as an
+ * ed25519 user.
+ */
+describe('MySQL through tollgate connect (gateway + agent + MariaDB with ed25519)', () => {
+  let db: MariadbTestDatabase;
+  let gateway: TunnelGateway;
+  let developerToken: string;
+  let port: number;
+  const processes: CliProcess[] = [];
+  const cleanups: (() => unknown)[] = [];
+
+  const mariadb = (sql: string, atPort = port) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      const child = execFile(
+        'mariadb',
+        ['-h', '127.0.0.1', '-P', String(atPort), '-u', 'dev', '-N', '-B', '--force'],
+        { timeout: 30_000 },
+        (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+      );
+      child.stdin?.end(sql);
+    });
+  const exec = async (...args: string[]) => {
+    const cli = spawnCli(['exec', 'my-app', '--grpc', gateway.grpcUrl, ...args], {
+      TOLLGATE_TOKEN: developerToken,
+    });
+    const code = await cli.exited();
+    return { code, output: cli.output() };
+  };
+
+  beforeAll(async () => {
+    db = createMariadbDatabase();
+    cleanups.push(() => db.drop());
+    db.sql(
+      `CREATE TABLE customers (id int PRIMARY KEY, email varchar(80), ssn varchar(20));
+       INSERT INTO customers VALUES (1, 'ada@example.com', '123-45-6789'), (2, 'bob@example.org', '234-56-7890');
+       CREATE TABLE scratch (id int);`,
+    );
+    const store = await createTestDatabase();
+    cleanups.push(store.drop);
+    gateway = await startTunnelGateway(['--dev-idp', '--dev-idp-port', '0'], { DATABASE_URL: store.url });
+    processes.push(gateway.cli);
+    expect((await gateway.api('POST', '/api/v1/policy', { document: POLICY })).status).toBe(201);
+    const agentToken = await createAgent(gateway, 'edge-my');
+    const created = await gateway.api('POST', '/api/v1/connections', {
+      name: 'my-app',
+      protocol: 'mysql',
+      tags: { pii: 'true' },
+      target: {
+        host: '127.0.0.1',
+        port: 3306,
+        database: db.name,
+        username: db.users.ed25519,
+        tls: { mode: 'disable' },
+      },
+      credential: { password: 'env:MY_DB_PASSWORD' },
+      agents: ['edge-my'],
+    });
+    expect(created.status).toBe(201);
+    processes.push(await spawnAgent(gateway.grpcUrl, agentToken, { env: { MY_DB_PASSWORD: db.password } }));
+    developerToken = (await loginDevUser(gateway.httpUrl, 'developer')).access_token;
+    const connect = await spawnConnect(gateway.grpcUrl, developerToken, 'my-app');
+    processes.push(connect.cli);
+    port = connect.port;
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all(processes.map((p) => p.stop('SIGKILL')));
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+
+  it('lets the mariadb CLI in without a password, denies DROP with 42000 and goes on, masks rows', async () => {
+    const result = await mariadb(
+      'SELECT CURRENT_USER();\nDROP TABLE scratch;\nSELECT id, email, ssn FROM customers ORDER BY id;\n',
+    );
+    expect(result.stdout).toBe(
+      `${db.users.ed25519}@%\n1\ta***@***.com\t********\n2\tb***@***.org\t********\n`,
+    );
+    expect(result.stderr).toMatch(
+      /ERROR 1142 \(42000\) at line 2: tollgate: dropping tables is not allowed here/,
+    );
+    expect(db.sql("SHOW TABLES LIKE 'scratch'").trim()).toBe('scratch');
+  });
+
+  it('runs one-off SQL with tollgate exec through the same policy and masking', async () => {
+    expect(await exec('--format', 'csv', '-c', 'SELECT id, ssn FROM customers WHERE id = 1')).toEqual({
+      code: 0,
+      output: 'id,ssn\r\n1,********\r\n',
+    });
+    const denied = await exec('-c', 'DROP TABLE customers');
+    expect(denied.code).toBe(1);
+    expect(denied.output).toContain('dropping tables is not allowed here (SQLSTATE 42000)');
+  });
+
+  it('stops the running statement on the server when an admin kills the session', async () => {
+    const running = mariadb('SELECT SLEEP(30) AS killed_nap;\n');
+    const find = () =>
+      mariadbRoot(
+        "SELECT COUNT(*) FROM information_schema.processlist WHERE info LIKE 'SELECT SLEEP(30)%'",
+      ).trim();
+    await expect.poll(find, { timeout: 15_000 }).toBe('1');
+    const list = await gateway.api<{ items: { id: string }[] }>(
+      'GET',
+      '/api/v1/sessions?state=open&connection=my-app',
+    );
+    expect(list.body.items).toHaveLength(1);
+    expect((await gateway.api('POST', `/api/v1/sessions/${list.body.items[0]?.id}/kill`)).status).toBe(202);
+    const result = await running;
+    expect(result.stderr).toMatch(/ERROR 2013 \(HY000\) at line 1: Lost connection to server during query/);
+    // The statement ends on the server too, not only the client's connection.
+    await expect.poll(find, { timeout: 10_000 }).toBe('0');
+  });
+});
