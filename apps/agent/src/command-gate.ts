@@ -9,7 +9,8 @@ import { AuditRefusedError, type SessionAuditClient } from './session-audit-clie
 
 export type GateResult =
   | { readonly allow: true; readonly masking: MaskingRules }
-  | { readonly allow: false; readonly message: string };
+  /** `rule`: the policy rule that refused the command; absent when the audit log refused it. */
+  | { readonly allow: false; readonly message: string; readonly rule?: string };
 
 export interface GateInput {
   readonly policy: Policy;
@@ -36,7 +37,7 @@ export async function gateCommand(input: GateInput): Promise<GateResult> {
     await audit
       .record({ command: text, decision: 'deny', rule: decision.rule, message: decision.message })
       .catch(() => undefined);
-    return { allow: false, message: decision.message };
+    return { allow: false, message: decision.message, rule: decision.rule };
   }
   const reviewIds: string[] = [];
   if (decision.decision === 'require_approval') {
@@ -67,7 +68,7 @@ export async function gateCommand(input: GateInput): Promise<GateResult> {
             ...(result.reviewId ? { reviewId: result.reviewId } : {}),
           })
           .catch(() => undefined);
-        return { allow: false, message };
+        return { allow: false, message, rule: requirement.rule };
       }
     }
   }

@@ -1,5 +1,6 @@
 import { resolveSecretReference } from '@tollgate/config';
 import type { Protocol } from '@tollgate/proto';
+import { HttpEngine } from '@tollgate/protocol-http';
 import { MysqlEngine } from '@tollgate/protocol-mysql';
 import { PostgresEngine } from '@tollgate/protocol-postgres';
 import { FileHostKeyPins, SshEngine } from '@tollgate/protocol-ssh';
@@ -24,6 +25,7 @@ export function agentEngines(settings: { readonly sshHostPinsFile: string }): En
     new TcpEngine(),
     new PostgresEngine({ resolveSecret: resolveSecretReference }),
     new MysqlEngine({ resolveSecret: resolveSecretReference }),
+    new HttpEngine({ resolveSecret: resolveSecretReference }),
     new SshEngine({
       resolveSecret: resolveSecretReference,
       pins: new FileHostKeyPins(settings.sshHostPinsFile),

@@ -56,7 +56,9 @@ export function sessionCommands(
         audit,
         notify,
       });
-      return result.allow ? { allow: true } : { allow: false, message: result.message };
+      return result.allow
+        ? { allow: true }
+        : { allow: false, message: result.message, ...(result.rule ? { rule: result.rule } : {}) };
     },
     report: (result) =>
       send({
@@ -69,6 +71,7 @@ export function sessionCommands(
             durationUs: Math.round(result.durationMs * 1000),
             error: result.error ?? '',
             masked: [...result.masked],
+            status: result.status ?? 0,
           },
         },
       }),

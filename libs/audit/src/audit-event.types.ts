@@ -92,6 +92,8 @@ export interface CommandResultEvent extends EventBase {
   readonly error?: string;
   /** Why values were masked in the results (detector names, `column:table.column`). */
   readonly masked?: readonly string[];
+  /** The response's status code (http and kubernetes requests). */
+  readonly status?: number;
 }
 
 export interface AuthorizationEvent extends EventBase {

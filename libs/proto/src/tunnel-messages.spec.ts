@@ -75,6 +75,7 @@ const gatewaySamples: Record<GatewayCase, GatewayMessage> = {
                   serverName: '',
                   clientCertRef: '',
                   clientKeyRef: '',
+                  caPem: '',
                 },
               },
             },

@@ -1,6 +1,9 @@
 import type { CommandFacts, MaskingRules } from '@tollgate/policy';
 
-export type CommandVerdict = { readonly allow: true } | { readonly allow: false; readonly message: string };
+export type CommandVerdict =
+  | { readonly allow: true }
+  /** `rule`: the policy rule that refused it, when one did (not for an audit failure). */
+  | { readonly allow: false; readonly message: string; readonly rule?: string };
 
 /**
  * What a command-aware engine (postgres, later mysql, ssh...) gets from the agent for one session:
@@ -22,4 +25,6 @@ export interface CommandResultReport {
   readonly durationMs: number;
   readonly error?: string;
   readonly masked: readonly string[];
+  /** The response's status code, for protocols that have one (http, kubernetes). */
+  readonly status?: number;
 }

@@ -61,6 +61,14 @@ export const targetSchemas = {
     url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
     ca: pem.optional(),
     insecureSkipTlsVerify: z.boolean().default(false),
+    /** User name for basic authentication; the password is `credential.password`. */
+    username: z
+      .string()
+      .min(1)
+      .max(256)
+      // eslint-disable-next-line no-control-regex
+      .regex(/^[^:\x00-\x1f\x7f]+$/, 'must not contain a colon or control characters')
+      .optional(),
   }),
   tcp: z.strictObject({ host: hostName, port: z.number().int().min(1).max(65535) }),
 } satisfies Record<ProtocolName, z.ZodType>;
@@ -73,6 +81,13 @@ export const credentialSchema = z.strictObject({
   token: secretRef.optional(),
   clientCertificate: secretRef.optional(),
   clientKey: secretRef.optional(),
+  /** http: headers the agent adds to every request, name -> secret reference of the value. */
+  headers: z
+    .record(
+      z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,128}$/, 'must be an HTTP header name'),
+      secretRef,
+    )
+    .optional(),
 });
 
 const common = {

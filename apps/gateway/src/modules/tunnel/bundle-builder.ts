@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { Bundle, Protocol, TlsMode, type ConnectionSpec, type TlsSettings } from '@tollgate/proto';
+import {
+  Bundle,
+  Protocol,
+  TlsMode,
+  type ConnectionSpec,
+  type HttpCredential,
+  type TlsSettings,
+} from '@tollgate/proto';
 import { ActivePolicyService } from '../identity/rbac/active-policy.service';
 import { StoreService } from '../store/store.service';
 
@@ -83,7 +90,45 @@ const num = (value: unknown) => (typeof value === 'number' ? value : 0);
 function tls(value: unknown): TlsSettings | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const mode = TLS_MODES[str((value as Json)['mode'])] ?? TlsMode.UNSPECIFIED;
-  return { mode, caRef: '', serverName: '', clientCertRef: '', clientKeyRef: '' };
+  return {
+    mode,
+    caRef: '',
+    serverName: '',
+    clientCertRef: '',
+    clientKeyRef: '',
+    caPem: str((value as Json)['ca']),
+  };
+}
+
+/** TLS towards an HTTP(S) target: verified unless the connection opts out, client certificate from the credential. */
+function httpTls(url: string, t: Json, credential: Json): TlsSettings {
+  const https = url.toLowerCase().startsWith('https:');
+  return {
+    mode: !https
+      ? TlsMode.DISABLE
+      : t['insecureSkipTlsVerify'] === true
+        ? TlsMode.REQUIRE
+        : TlsMode.VERIFY_FULL,
+    caRef: '',
+    serverName: '',
+    clientCertRef: str(credential['clientCertificate']),
+    clientKeyRef: str(credential['clientKey']),
+    caPem: str(t['ca']),
+  };
+}
+
+/** What the agent adds to each request: a bearer token, basic auth, named headers (references). */
+function httpCredential(t: Json, credential: Json): HttpCredential {
+  const headers = credential['headers'];
+  return {
+    bearerTokenRef: str(credential['token']),
+    basicUsername: str(t['username']),
+    basicPasswordRef: str(credential['password']),
+    headerRefs:
+      typeof headers === 'object' && headers !== null
+        ? Object.fromEntries(Object.entries(headers as Json).map(([name, ref]) => [name, str(ref)]))
+        : {},
+  };
 }
 
 function targetOf(protocol: string, t: Json, credential: Json): ConnectionSpec['target'] {
@@ -114,10 +159,25 @@ function targetOf(protocol: string, t: Json, credential: Json): ConnectionSpec['
           passphraseRef: str(credential['passphrase']),
         },
       };
-    case 'kubernetes':
-      return { $case: 'kubernetes', kubernetes: { serverUrl: str(t['server']), tls: undefined } };
-    case 'http':
-      return { $case: 'http', http: { baseUrl: str(t['url']), tls: undefined } };
+    case 'kubernetes': {
+      const serverUrl = str(t['server']);
+      const { bearerTokenRef } = httpCredential(t, credential);
+      return {
+        $case: 'kubernetes',
+        kubernetes: {
+          serverUrl,
+          tls: httpTls(serverUrl, t, credential),
+          credential: { bearerTokenRef, basicUsername: '', basicPasswordRef: '', headerRefs: {} },
+        },
+      };
+    }
+    case 'http': {
+      const baseUrl = str(t['url']);
+      return {
+        $case: 'http',
+        http: { baseUrl, tls: httpTls(baseUrl, t, credential), credential: httpCredential(t, credential) },
+      };
+    }
     default:
       return undefined;
   }

@@ -102,6 +102,7 @@ export class SessionCommands {
         durationMs: Math.round(result.durationUs / 10) / 100,
         ...(result.error ? { error: result.error } : {}),
         ...(result.masked.length ? { masked: result.masked } : {}),
+        ...(result.status ? { status: result.status } : {}),
       });
     } catch (error) {
       this.logger.log.error(

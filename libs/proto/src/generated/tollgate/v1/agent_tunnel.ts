@@ -466,6 +466,8 @@ export interface CommandResult {
   error: string;
   /** Why values were masked in the results (detector names, `column:table.column`). */
   masked: string[];
+  /** The response's status code (http and kubernetes); 0 for protocols without one. */
+  status: number;
 }
 
 /** SessionDown is everything the gateway sends on a Session stream. */
@@ -2249,7 +2251,7 @@ export const SessionUp: MessageFns<SessionUp> = {
 };
 
 function createBaseCommandResult(): CommandResult {
-  return { command: '', rows: 0, bytes: 0, durationUs: 0, error: '', masked: [] };
+  return { command: '', rows: 0, bytes: 0, durationUs: 0, error: '', masked: [], status: 0 };
 }
 
 export const CommandResult: MessageFns<CommandResult> = {
@@ -2271,6 +2273,9 @@ export const CommandResult: MessageFns<CommandResult> = {
     }
     for (const v of message.masked) {
       writer.uint32(50).string(v!);
+    }
+    if (message.status !== 0) {
+      writer.uint32(56).uint32(message.status);
     }
     return writer;
   },
@@ -2336,6 +2341,14 @@ export const CommandResult: MessageFns<CommandResult> = {
             message.masked.push(reader.string());
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.status = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2362,6 +2375,7 @@ export const CommandResult: MessageFns<CommandResult> = {
       masked: globalThis.Array.isArray(object?.masked)
         ? object.masked.map((e: any) => globalThis.String(e))
         : [],
+      status: isSet(object.status) ? globalThis.Number(object.status) : 0,
     };
   },
 
@@ -2385,6 +2399,9 @@ export const CommandResult: MessageFns<CommandResult> = {
     if (message.masked?.length) {
       obj.masked = message.masked;
     }
+    if (message.status !== 0) {
+      obj.status = Math.round(message.status);
+    }
     return obj;
   },
 
@@ -2399,6 +2416,7 @@ export const CommandResult: MessageFns<CommandResult> = {
     message.durationUs = object.durationUs ?? 0;
     message.error = object.error ?? '';
     message.masked = object.masked?.map((e) => e) || [];
+    message.status = object.status ?? 0;
     return message;
   },
 };

@@ -159,6 +159,11 @@ export interface TlsSettings {
   /** Client certificate and key for mutual TLS (e.g. Kubernetes client-cert auth); both or neither. */
   clientCertRef: string;
   clientKeyRef: string;
+  /**
+   * CA bundle given inline (PEM) in the connection; used when `ca_ref` is empty. CA certificates
+   * are public, so they may travel in the bundle.
+   */
+  caPem: string;
 }
 
 /**
@@ -257,6 +262,8 @@ export interface KubernetesTarget {
    */
   serverUrl: string;
   tls: TlsSettings | undefined;
+  /** The service-account token the agent sends (`bearer_token_ref`); client certificates are in `tls`. */
+  credential: HttpCredential | undefined;
 }
 
 /** HttpTarget is how the agent reaches an HTTP service. */
@@ -264,6 +271,27 @@ export interface HttpTarget {
   /** Base URL requests are forwarded to, e.g. `https://grafana.internal:3000`. */
   baseUrl: string;
   tls: TlsSettings | undefined;
+  credential: HttpCredential | undefined;
+}
+
+/**
+ * HttpCredential is what the agent adds to every request it forwards (http and kubernetes). The
+ * values are agent-local references resolved when a session opens; callers never see them, and
+ * headers they send under the same names are dropped.
+ */
+export interface HttpCredential {
+  /** `Authorization: Bearer <token>`. */
+  bearerTokenRef: string;
+  /** `Authorization: Basic base64(username:password)` when `basic_password_ref` is set. */
+  basicUsername: string;
+  basicPasswordRef: string;
+  /** Named headers: header name -> reference of its value (`X-Api-Key` -> `env:GRAFANA_KEY`). */
+  headerRefs: { [key: string]: string };
+}
+
+export interface HttpCredential_HeaderRefsEntry {
+  key: string;
+  value: string;
 }
 
 /** TcpTarget is how the agent reaches a raw TCP service. */
@@ -275,7 +303,7 @@ export interface TcpTarget {
 }
 
 function createBaseTlsSettings(): TlsSettings {
-  return { mode: 0, caRef: '', serverName: '', clientCertRef: '', clientKeyRef: '' };
+  return { mode: 0, caRef: '', serverName: '', clientCertRef: '', clientKeyRef: '', caPem: '' };
 }
 
 export const TlsSettings: MessageFns<TlsSettings> = {
@@ -294,6 +322,9 @@ export const TlsSettings: MessageFns<TlsSettings> = {
     }
     if (message.clientKeyRef !== '') {
       writer.uint32(42).string(message.clientKeyRef);
+    }
+    if (message.caPem !== '') {
+      writer.uint32(50).string(message.caPem);
     }
     return writer;
   },
@@ -351,6 +382,14 @@ export const TlsSettings: MessageFns<TlsSettings> = {
             message.clientKeyRef = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.caPem = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -386,6 +425,11 @@ export const TlsSettings: MessageFns<TlsSettings> = {
         : isSet(object.client_key_ref)
           ? globalThis.String(object.client_key_ref)
           : '',
+      caPem: isSet(object.caPem)
+        ? globalThis.String(object.caPem)
+        : isSet(object.ca_pem)
+          ? globalThis.String(object.ca_pem)
+          : '',
     };
   },
 
@@ -406,6 +450,9 @@ export const TlsSettings: MessageFns<TlsSettings> = {
     if (message.clientKeyRef !== '') {
       obj.clientKeyRef = message.clientKeyRef;
     }
+    if (message.caPem !== '') {
+      obj.caPem = message.caPem;
+    }
     return obj;
   },
 
@@ -419,6 +466,7 @@ export const TlsSettings: MessageFns<TlsSettings> = {
     message.serverName = object.serverName ?? '';
     message.clientCertRef = object.clientCertRef ?? '';
     message.clientKeyRef = object.clientKeyRef ?? '';
+    message.caPem = object.caPem ?? '';
     return message;
   },
 };
@@ -1260,7 +1308,7 @@ export const SshTarget: MessageFns<SshTarget> = {
 };
 
 function createBaseKubernetesTarget(): KubernetesTarget {
-  return { serverUrl: '', tls: undefined };
+  return { serverUrl: '', tls: undefined, credential: undefined };
 }
 
 export const KubernetesTarget: MessageFns<KubernetesTarget> = {
@@ -1270,6 +1318,9 @@ export const KubernetesTarget: MessageFns<KubernetesTarget> = {
     }
     if (message.tls !== undefined) {
       TlsSettings.encode(message.tls, writer.uint32(18).fork()).join();
+    }
+    if (message.credential !== undefined) {
+      HttpCredential.encode(message.credential, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -1303,6 +1354,14 @@ export const KubernetesTarget: MessageFns<KubernetesTarget> = {
             message.tls = TlsSettings.decode(reader, reader.uint32());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.credential = HttpCredential.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1323,6 +1382,7 @@ export const KubernetesTarget: MessageFns<KubernetesTarget> = {
           ? globalThis.String(object.server_url)
           : '',
       tls: isSet(object.tls) ? TlsSettings.fromJSON(object.tls) : undefined,
+      credential: isSet(object.credential) ? HttpCredential.fromJSON(object.credential) : undefined,
     };
   },
 
@@ -1333,6 +1393,9 @@ export const KubernetesTarget: MessageFns<KubernetesTarget> = {
     }
     if (message.tls !== undefined) {
       obj.tls = TlsSettings.toJSON(message.tls);
+    }
+    if (message.credential !== undefined) {
+      obj.credential = HttpCredential.toJSON(message.credential);
     }
     return obj;
   },
@@ -1345,12 +1408,16 @@ export const KubernetesTarget: MessageFns<KubernetesTarget> = {
     message.serverUrl = object.serverUrl ?? '';
     message.tls =
       object.tls !== undefined && object.tls !== null ? TlsSettings.fromPartial(object.tls) : undefined;
+    message.credential =
+      object.credential !== undefined && object.credential !== null
+        ? HttpCredential.fromPartial(object.credential)
+        : undefined;
     return message;
   },
 };
 
 function createBaseHttpTarget(): HttpTarget {
-  return { baseUrl: '', tls: undefined };
+  return { baseUrl: '', tls: undefined, credential: undefined };
 }
 
 export const HttpTarget: MessageFns<HttpTarget> = {
@@ -1360,6 +1427,9 @@ export const HttpTarget: MessageFns<HttpTarget> = {
     }
     if (message.tls !== undefined) {
       TlsSettings.encode(message.tls, writer.uint32(18).fork()).join();
+    }
+    if (message.credential !== undefined) {
+      HttpCredential.encode(message.credential, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -1393,6 +1463,14 @@ export const HttpTarget: MessageFns<HttpTarget> = {
             message.tls = TlsSettings.decode(reader, reader.uint32());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.credential = HttpCredential.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1413,6 +1491,7 @@ export const HttpTarget: MessageFns<HttpTarget> = {
           ? globalThis.String(object.base_url)
           : '',
       tls: isSet(object.tls) ? TlsSettings.fromJSON(object.tls) : undefined,
+      credential: isSet(object.credential) ? HttpCredential.fromJSON(object.credential) : undefined,
     };
   },
 
@@ -1423,6 +1502,9 @@ export const HttpTarget: MessageFns<HttpTarget> = {
     }
     if (message.tls !== undefined) {
       obj.tls = TlsSettings.toJSON(message.tls);
+    }
+    if (message.credential !== undefined) {
+      obj.credential = HttpCredential.toJSON(message.credential);
     }
     return obj;
   },
@@ -1435,6 +1517,271 @@ export const HttpTarget: MessageFns<HttpTarget> = {
     message.baseUrl = object.baseUrl ?? '';
     message.tls =
       object.tls !== undefined && object.tls !== null ? TlsSettings.fromPartial(object.tls) : undefined;
+    message.credential =
+      object.credential !== undefined && object.credential !== null
+        ? HttpCredential.fromPartial(object.credential)
+        : undefined;
+    return message;
+  },
+};
+
+function createBaseHttpCredential(): HttpCredential {
+  return { bearerTokenRef: '', basicUsername: '', basicPasswordRef: '', headerRefs: {} };
+}
+
+export const HttpCredential: MessageFns<HttpCredential> = {
+  encode(message: HttpCredential, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.bearerTokenRef !== '') {
+      writer.uint32(10).string(message.bearerTokenRef);
+    }
+    if (message.basicUsername !== '') {
+      writer.uint32(18).string(message.basicUsername);
+    }
+    if (message.basicPasswordRef !== '') {
+      writer.uint32(26).string(message.basicPasswordRef);
+    }
+    globalThis.Object.entries(message.headerRefs).forEach(([key, value]: [string, string]) => {
+      HttpCredential_HeaderRefsEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HttpCredential {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHttpCredential();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.bearerTokenRef = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.basicUsername = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.basicPasswordRef = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            const entry4 = HttpCredential_HeaderRefsEntry.decode(reader, reader.uint32());
+            if (entry4.value !== undefined) {
+              message.headerRefs[entry4.key] = entry4.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HttpCredential {
+    return {
+      bearerTokenRef: isSet(object.bearerTokenRef)
+        ? globalThis.String(object.bearerTokenRef)
+        : isSet(object.bearer_token_ref)
+          ? globalThis.String(object.bearer_token_ref)
+          : '',
+      basicUsername: isSet(object.basicUsername)
+        ? globalThis.String(object.basicUsername)
+        : isSet(object.basic_username)
+          ? globalThis.String(object.basic_username)
+          : '',
+      basicPasswordRef: isSet(object.basicPasswordRef)
+        ? globalThis.String(object.basicPasswordRef)
+        : isSet(object.basic_password_ref)
+          ? globalThis.String(object.basic_password_ref)
+          : '',
+      headerRefs: isObject(object.headerRefs)
+        ? (globalThis.Object.entries(object.headerRefs) as [string, any][]).reduce(
+            (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+              globalThis.Object.defineProperty(acc, key, {
+                value: globalThis.String(value),
+                enumerable: true,
+                configurable: true,
+                writable: true,
+              });
+              return acc;
+            },
+            {},
+          )
+        : isObject(object.header_refs)
+          ? (globalThis.Object.entries(object.header_refs) as [string, any][]).reduce(
+              (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+                globalThis.Object.defineProperty(acc, key, {
+                  value: globalThis.String(value),
+                  enumerable: true,
+                  configurable: true,
+                  writable: true,
+                });
+                return acc;
+              },
+              {},
+            )
+          : {},
+    };
+  },
+
+  toJSON(message: HttpCredential): unknown {
+    const obj: any = {};
+    if (message.bearerTokenRef !== '') {
+      obj.bearerTokenRef = message.bearerTokenRef;
+    }
+    if (message.basicUsername !== '') {
+      obj.basicUsername = message.basicUsername;
+    }
+    if (message.basicPasswordRef !== '') {
+      obj.basicPasswordRef = message.basicPasswordRef;
+    }
+    if (message.headerRefs) {
+      const entries = globalThis.Object.entries(message.headerRefs) as [string, string][];
+      if (entries.length > 0) {
+        obj.headerRefs = {};
+        entries.forEach(([k, v]) => {
+          obj.headerRefs[k] = v;
+        });
+      }
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HttpCredential>, I>>(base?: I): HttpCredential {
+    return HttpCredential.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HttpCredential>, I>>(object: I): HttpCredential {
+    const message = createBaseHttpCredential();
+    message.bearerTokenRef = object.bearerTokenRef ?? '';
+    message.basicUsername = object.basicUsername ?? '';
+    message.basicPasswordRef = object.basicPasswordRef ?? '';
+    message.headerRefs = (globalThis.Object.entries(object.headerRefs ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseHttpCredential_HeaderRefsEntry(): HttpCredential_HeaderRefsEntry {
+  return { key: '', value: '' };
+}
+
+export const HttpCredential_HeaderRefsEntry: MessageFns<HttpCredential_HeaderRefsEntry> = {
+  encode(message: HttpCredential_HeaderRefsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== '') {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== '') {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HttpCredential_HeaderRefsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHttpCredential_HeaderRefsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HttpCredential_HeaderRefsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : '',
+      value: isSet(object.value) ? globalThis.String(object.value) : '',
+    };
+  },
+
+  toJSON(message: HttpCredential_HeaderRefsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== '') {
+      obj.key = message.key;
+    }
+    if (message.value !== '') {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HttpCredential_HeaderRefsEntry>, I>>(
+    base?: I,
+  ): HttpCredential_HeaderRefsEntry {
+    return HttpCredential_HeaderRefsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HttpCredential_HeaderRefsEntry>, I>>(
+    object: I,
+  ): HttpCredential_HeaderRefsEntry {
+    const message = createBaseHttpCredential_HeaderRefsEntry();
+    message.key = object.key ?? '';
+    message.value = object.value ?? '';
     return message;
   },
 };

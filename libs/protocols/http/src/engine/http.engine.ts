@@ -1,0 +1,118 @@
+import { Protocol, type ConnectionSpec } from '@tollgate/proto';
+import {
+  frameStreamDuplex,
+  TargetUnreachableError,
+  type EngineOpenOptions,
+  type EngineSession,
+  type FrameCodec,
+  type FrameStream,
+  type RelayEngine,
+  type RelayOutcome,
+} from '@tollgate/protocol-tcp';
+import type { CommandFacts } from '@tollgate/policy';
+import { forwardedRequest } from '../forwarded-request';
+import type { RequestHead } from '../http-messages';
+import { requestPath } from '../request-path';
+import { HttpSession, type ReplyFormat } from '../proxy/http-session';
+import {
+  connectHttpTarget,
+  httpTargetSettings,
+  type HttpTargetSettings,
+  type SecretResolver,
+} from './http-target';
+import { httpReplies } from './http-replies';
+
+export interface HttpEngineOptions {
+  /** Resolves the connection's credential references (env:/file:) on the agent. */
+  readonly resolveSecret: SecretResolver;
+  /** Cut-off for a client that started a request head and stalls (slow-loris); default 30 s. */
+  readonly headTimeoutMs?: number;
+  /** Cut-off for a connection idle between requests; default 5 minutes. */
+  readonly idleTimeoutMs?: number;
+}
+
+/** The facts an http connection's policy decides on: method and normalized path. */
+export function httpRequestFacts(head: RequestHead): CommandFacts {
+  const path = requestPath(head.target);
+  return path.ok
+    ? { kind: 'http', method: head.method, path: path.path }
+    : { kind: 'http', method: head.method, path: head.target, parseError: path.error };
+}
+
+/**
+ * What the http and kubernetes engines share: the target reached when the session opens (so the
+ * caller hears "target unreachable" at once, TLS verified), then an HttpSession over the tunnel
+ * stream with the protocol's own classification and replies.
+ */
+export abstract class HttpRelayEngine implements RelayEngine {
+  abstract readonly protocol: Protocol;
+
+  constructor(protected readonly options: HttpEngineOptions) {}
+
+  protected abstract settings(spec: ConnectionSpec, connectTimeoutMs: number): HttpTargetSettings;
+  protected abstract classify(head: RequestHead): CommandFacts;
+  protected abstract readonly replies: ReplyFormat;
+
+  async open(spec: ConnectionSpec, options: EngineOpenOptions): Promise<EngineSession> {
+    const commands = options.commands;
+    // Without a policy path the engine would forward requests unchecked: refuse instead (fail closed).
+    if (!commands) throw new TargetUnreachableError('the agent has no policy path for this session');
+    const settings = this.settings(spec, options.connectTimeoutMs);
+    const first = await connectHttpTarget(settings);
+    const rules = {
+      host: settings.url.host,
+      basePath: settings.url.pathname.replace(/\/+$/, ''),
+      inject: settings.inject,
+    };
+    let session: HttpSession | undefined;
+    let aborted = false;
+    return {
+      relay: async <In, Out>(stream: FrameStream<Out>, codec: FrameCodec<In, Out>): Promise<RelayOutcome> => {
+        const client = frameStreamDuplex(stream, codec);
+        client.on('error', () => undefined);
+        session = new HttpSession(client, {
+          first,
+          connect: () => connectHttpTarget(settings),
+          forward: (head) => forwardedRequest(head, rules),
+          classify: (head) => this.classify(head),
+          commands,
+          replies: this.replies,
+          headTimeoutMs: this.options.headTimeoutMs ?? 30_000,
+          idleTimeoutMs: this.options.idleTimeoutMs ?? 300_000,
+        });
+        if (aborted) session.abort();
+        await session.run();
+        return { kind: 'normal' };
+      },
+      abort: () => {
+        aborted = true;
+        first.destroy();
+        session?.abort();
+      },
+    };
+  }
+}
+
+/** `http` connections: any HTTP/1.1 service, decided by method and path. */
+export class HttpEngine extends HttpRelayEngine {
+  readonly protocol = Protocol.HTTP;
+  protected readonly replies = httpReplies;
+
+  protected settings(spec: ConnectionSpec, connectTimeoutMs: number): HttpTargetSettings {
+    if (spec.target?.$case !== 'http')
+      throw new TargetUnreachableError(`connection "${spec.name}" has no http target`);
+    const { baseUrl, tls, credential } = spec.target.http;
+    return httpTargetSettings(
+      spec.name,
+      baseUrl,
+      tls,
+      credential,
+      this.options.resolveSecret,
+      connectTimeoutMs,
+    );
+  }
+
+  protected classify(head: RequestHead): CommandFacts {
+    return httpRequestFacts(head);
+  }
+}

@@ -1,0 +1,91 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { forwardedRequest, type ForwardingRules } from './forwarded-request';
+import type { HttpHeader, RequestHead } from './http-messages';
+
+const rules: ForwardingRules = {
+  host: 'api.internal:8443',
+  basePath: '/base',
+  inject: [
+    ['Authorization', 'Bearer agent-secret'],
+    ['X-Api-Key', 'key-1'],
+  ],
+};
+
+const request = (headers: HttpHeader[], target = '/v1/items?x=1'): RequestHead => ({
+  kind: 'request',
+  method: 'GET',
+  target,
+  version: '1.1',
+  headers,
+});
+
+describe('forwardedRequest', () => {
+  it('sends the target its Host and base path and the agent credential, never the caller’s', () => {
+    const out = forwardedRequest(
+      request([
+        ['Host', '127.0.0.1:8081'],
+        ['authorization', 'Bearer caller'],
+        ['x-api-key', 'caller-key'],
+        ['Accept', 'application/json'],
+      ]),
+      rules,
+    );
+    expect(out.target).toBe('/base/v1/items?x=1');
+    expect(out.headers).toEqual([
+      ['Host', 'api.internal:8443'],
+      ['Accept', 'application/json'],
+      ['Authorization', 'Bearer agent-secret'],
+      ['X-Api-Key', 'key-1'],
+    ]);
+  });
+
+  it('drops hop-by-hop headers and those the caller’s Connection names, keeps an upgrade', () => {
+    const out = forwardedRequest(
+      request([
+        ['Connection', 'Upgrade, X-Secret-Hop'],
+        ['Upgrade', 'websocket'],
+        ['X-Secret-Hop', 'a'],
+        ['Keep-Alive', 'timeout=5'],
+        ['Proxy-Authorization', 'Basic eA=='],
+        ['Sec-WebSocket-Key', 'k'],
+      ]),
+      { ...rules, inject: [] },
+    );
+    expect(out.headers).toEqual([
+      ['Host', 'api.internal:8443'],
+      ['Sec-WebSocket-Key', 'k'],
+      ['Connection', 'Upgrade'],
+      ['Upgrade', 'websocket'],
+    ]);
+  });
+
+  it('whatever headers a caller sends, the injected names carry exactly the agent’s values', () => {
+    const name = fc.constantFrom(
+      'Authorization',
+      'AUTHORIZATION',
+      'authorization',
+      'X-Api-Key',
+      'x-API-key',
+      'Accept',
+      'Connection',
+      'Host',
+    );
+    fc.assert(
+      fc.property(fc.array(fc.tuple(name, fc.string({ maxLength: 20 })), { maxLength: 12 }), (headers) => {
+        const out = forwardedRequest(request(headers), rules);
+        const values = (n: string) => out.headers.filter(([h]) => h.toLowerCase() === n).map(([, v]) => v);
+        return (
+          JSON.stringify(values('authorization')) === JSON.stringify(['Bearer agent-secret']) &&
+          JSON.stringify(values('x-api-key')) === JSON.stringify(['key-1']) &&
+          JSON.stringify(values('host')) === JSON.stringify(['api.internal:8443'])
+        );
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('turns an absolute-form target into a path under the base', () => {
+    expect(forwardedRequest(request([], 'http://elsewhere/x?y'), rules).target).toBe('/base/x?y');
+  });
+});

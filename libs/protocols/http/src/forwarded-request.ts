@@ -1,0 +1,59 @@
+import { headerTokens, requestsUpgrade, type HttpHeader, type RequestHead } from './http-messages';
+
+/** Hop-by-hop headers (RFC 9110 section 7.6.1): they describe one connection, never forwarded as sent. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'upgrade',
+  'host',
+]);
+
+export interface ForwardingRules {
+  /** The target's authority (`host:port` as in its URL), sent as Host. */
+  readonly host: string;
+  /** Path prefix of the target's base URL (`/api` for `https://x/api`); empty for none. */
+  readonly basePath: string;
+  /** Headers the agent adds (the credential); callers' headers of the same names are dropped. */
+  readonly inject: readonly HttpHeader[];
+}
+
+/**
+ * The request as the agent sends it to the target: Host and base path of the target, hop-by-hop
+ * headers (and any the caller's Connection header names) removed, every header the agent injects
+ * replaced by the agent's value, so a caller can neither see nor override the credential.
+ */
+export function forwardedRequest(head: RequestHead, rules: ForwardingRules): RequestHead {
+  const dropped = new Set([
+    ...HOP_BY_HOP,
+    ...headerTokens(head.headers, 'connection'),
+    ...rules.inject.map(([name]) => name.toLowerCase()),
+  ]);
+  const headers: HttpHeader[] = [['Host', rules.host]];
+  for (const header of head.headers) if (!dropped.has(header[0].toLowerCase())) headers.push(header);
+  const upgrade = requestsUpgrade(head);
+  if (upgrade) {
+    const protocol = head.headers.find(([n]) => n.toLowerCase() === 'upgrade')![1];
+    headers.push(['Connection', 'Upgrade'], ['Upgrade', protocol]);
+  } else if (headerTokens(head.headers, 'connection').includes('close')) {
+    headers.push(['Connection', 'close']);
+  } else if (head.version === '1.0' && headerTokens(head.headers, 'connection').includes('keep-alive')) {
+    headers.push(['Connection', 'keep-alive']);
+  }
+  const te = headerTokens(head.headers, 'te');
+  if (te.includes('trailers')) headers.push(['TE', 'trailers']);
+  headers.push(...rules.inject);
+  const target = head.target === '*' ? '*' : rules.basePath + originForm(head.target);
+  return { ...head, target, headers };
+}
+
+/** `/path?q` of a target in absolute-form (`http://host/path?q`); origin-form stays as it is. */
+function originForm(target: string): string {
+  const absolute = /^https?:\/\/[^/?#]*/i.exec(target);
+  if (!absolute) return target;
+  const rest = target.slice(absolute[0].length);
+  return rest.startsWith('/') ? rest : `/${rest}`;
+}

@@ -1,0 +1,36 @@
+export { HttpProtocolError } from './http-protocol.error';
+export {
+  closesConnection,
+  headerTokens,
+  headerValue,
+  requestsUpgrade,
+  type BodyFraming,
+  type HttpEvent,
+  type HttpHead,
+  type HttpHeader,
+  type RequestHead,
+  type ResponseHead,
+} from './http-messages';
+export {
+  DEFAULT_HTTP_LIMITS,
+  HttpRequestParser,
+  HttpResponseParser,
+  type HttpParserLimits,
+} from './http-message.parser';
+export { serializeRequestHead, serializeResponse, serializeResponseHead } from './http-head.serializer';
+export { requestPath, type RequestPath } from './request-path';
+export { forwardedRequest, type ForwardingRules } from './forwarded-request';
+export {
+  HttpSession,
+  type HttpSessionOptions,
+  type RelayReply,
+  type ReplyFormat,
+} from './proxy/http-session';
+export {
+  connectHttpTarget,
+  httpTargetSettings,
+  type HttpTargetSettings,
+  type SecretResolver,
+} from './engine/http-target';
+export { httpReplies } from './engine/http-replies';
+export { HttpEngine, HttpRelayEngine, httpRequestFacts, type HttpEngineOptions } from './engine/http.engine';

@@ -1,0 +1,365 @@
+import type { Duplex, Writable } from 'node:stream';
+import type { CommandFacts } from '@tollgate/policy';
+import type { CommandPort } from '@tollgate/protocol-tcp';
+import {
+  DEFAULT_HTTP_LIMITS,
+  HttpRequestParser,
+  HttpResponseParser,
+  type HttpParserLimits,
+} from '../http-message.parser';
+import { serializeRequestHead, serializeResponse, serializeResponseHead } from '../http-head.serializer';
+import {
+  closesConnection,
+  type BodyFraming,
+  type HttpHeader,
+  type RequestHead,
+  type ResponseHead,
+} from '../http-messages';
+import { HttpProtocolError } from '../http-protocol.error';
+import { MessageSource } from './message-source';
+
+/** A response the relay writes itself (a denial, a malformed request, an unreachable target). */
+export interface RelayReply {
+  readonly headers: readonly HttpHeader[];
+  readonly body: Buffer;
+}
+
+/** How a protocol on top of HTTP (plain HTTP, the Kubernetes API) words the relay's own answers. */
+export interface ReplyFormat {
+  denied(message: string, rule: string | undefined): RelayReply;
+  error(status: number, message: string): RelayReply;
+}
+
+export interface HttpSessionOptions {
+  /** A connection to the target, TLS verified as configured; the first one may be opened already. */
+  readonly connect: () => Promise<Duplex>;
+  readonly first?: Duplex;
+  /** The request as the target gets it (Host, base path, injected credential). */
+  readonly forward: (head: RequestHead) => RequestHead;
+  /** What policy decides on: method and normalized path, or a Kubernetes API request. */
+  readonly classify: (head: RequestHead) => CommandFacts;
+  readonly commands: Pick<CommandPort, 'decide' | 'report'>;
+  readonly replies: ReplyFormat;
+  readonly limits?: HttpParserLimits;
+  /** How long a client may take to send a request's head once it started one (slow clients are cut off). */
+  readonly headTimeoutMs?: number;
+  /** How long a connection may sit idle between requests. */
+  readonly idleTimeoutMs?: number;
+}
+
+const REASONS: Record<number, string> = {
+  400: 'Bad Request',
+  403: 'Forbidden',
+  408: 'Request Timeout',
+  413: 'Content Too Large',
+  431: 'Request Header Fields Too Large',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  505: 'HTTP Version Not Supported',
+};
+
+class Closed extends Error {}
+
+/** Writes with backpressure: resolves once the stream takes more, rejects if it closes first. */
+function write(stream: Writable, bytes: Buffer): Promise<void> {
+  if (stream.destroyed || stream.writableEnded) return Promise.reject(new Closed('the stream is closed'));
+  if (stream.write(bytes)) return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    const settle = (error?: Error) => {
+      stream.off('drain', onDrain);
+      stream.off('close', onClose);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onDrain = () => settle();
+    const onClose = () => settle(new Closed('the stream closed'));
+    stream.on('drain', onDrain);
+    stream.on('close', onClose);
+  });
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number | undefined, onTimeout: () => T): Promise<T> {
+  if (!ms) return promise;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(onTimeout()), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+interface Target {
+  readonly socket: Duplex;
+  readonly source: MessageSource<ResponseHead>;
+  readonly parser: HttpResponseParser;
+  /** Whether a request went out on it already, and whether the current one is not the first. */
+  used: boolean;
+  reused: boolean;
+}
+
+interface ResponseOutcome {
+  readonly status: number;
+  /** Body bytes relayed to the client, as on the wire. */
+  readonly bytes: number;
+  /** Whether the target connection can carry another request. */
+  readonly reusable: boolean;
+  readonly switched: boolean;
+  readonly clientKeepsAlive: boolean;
+  readonly bodySent: boolean;
+}
+
+/** The target closed a connection without answering (a kept-alive one it had timed out, typically). */
+class NoAnswer extends Error {}
+
+/**
+ * One client connection relayed request by request: each request's head is parsed and decided by
+ * policy (recorded before it is forwarded), forwarded with the agent's credential, and its body and
+ * the response relayed as the bytes arrive (chunked, server-sent events and watches stream; nothing
+ * is buffered beyond a read). A protocol switch (WebSocket) turns the connection into a byte relay.
+ * Requests on one connection are handled in order; a denial is answered by the relay itself.
+ */
+export class HttpSession {
+  private readonly requestParser: HttpRequestParser;
+  private readonly requests: MessageSource<RequestHead>;
+  private target: Target | undefined;
+  /** Whether a response is half relayed (its head went to the client): errors then cut the connection. */
+  private responding = false;
+
+  constructor(
+    private readonly client: Duplex,
+    private readonly options: HttpSessionOptions,
+  ) {
+    this.requestParser = new HttpRequestParser(options.limits ?? DEFAULT_HTTP_LIMITS);
+    this.requests = new MessageSource(client, this.requestParser);
+    if (options.first) {
+      this.target = this.wrapTarget(options.first);
+      // Opened when the session was, so it may have waited: a failure on it is retried like a reuse.
+      this.target.used = true;
+    }
+  }
+
+  async run(): Promise<void> {
+    try {
+      for (;;) {
+        const request = await this.nextRequest();
+        if (!request || !(await this.handle(request.head, request.framing))) break;
+      }
+      if (!this.client.destroyed) this.client.end();
+    } catch (error) {
+      if (error instanceof HttpProtocolError && !this.client.destroyed && !this.responding) {
+        await this.reply(error.status, this.options.replies.error(error.status, error.message), true).catch(
+          () => undefined,
+        );
+        this.client.end();
+      } else {
+        this.client.destroy();
+      }
+    } finally {
+      this.target?.socket.destroy();
+    }
+  }
+
+  abort(): void {
+    this.client.destroy();
+    this.target?.socket.destroy();
+  }
+
+  private async nextRequest(): Promise<{ head: RequestHead; framing: BodyFraming } | undefined> {
+    const { headTimeoutMs, idleTimeoutMs } = this.options;
+    const timedOut = Symbol('timeout');
+    const event = await withTimeout<
+      Awaited<ReturnType<MessageSource<RequestHead>['next']>> | typeof timedOut
+    >(
+      this.requests.next(),
+      // An idle connection waits longer than one that started a request and stalls.
+      this.requests.idle ? (idleTimeoutMs ?? headTimeoutMs) : headTimeoutMs,
+      () => timedOut,
+    );
+    if (event === timedOut) {
+      if (this.requests.idle) return undefined;
+      throw new HttpProtocolError(408, 'the request head did not arrive in time');
+    }
+    if (event === null) return undefined;
+    if (event.type !== 'head') throw new HttpProtocolError(400, 'expected a request');
+    return { head: event.head, framing: event.framing };
+  }
+
+  /** One request, start to end; false when the connection must close afterwards. */
+  private async handle(request: RequestHead, framing: BodyFraming): Promise<boolean> {
+    const command = `${request.method} ${request.target}`;
+    const verdict = await this.options.commands.decide(
+      command,
+      this.options.classify(request),
+      () => undefined,
+    );
+    if (!verdict.allow) {
+      const hasBody = framing.kind === 'chunked' || (framing.kind === 'length' && framing.length > 0);
+      // A body nobody will read is not waited for: the connection closes after the answer.
+      const close = hasBody || closesConnection(request);
+      await this.reply(403, this.options.replies.denied(verdict.message, verdict.rule), close);
+      if (close) return false;
+      await this.expectEnd();
+      this.requestParser.upgradeAnswered(false, this.requests.push);
+      return true;
+    }
+    const started = performance.now();
+    const report = (outcome: { status: number; bytes: number; error?: string }) =>
+      this.options.commands.report({
+        command,
+        rows: 0,
+        durationMs: performance.now() - started,
+        masked: [],
+        ...outcome,
+      });
+    const hasBody = framing.kind === 'chunked' || (framing.kind === 'length' && framing.length > 0);
+    let outcome: ResponseOutcome | undefined;
+    // A kept-alive target connection may have been closed by the target meanwhile: a request
+    // without a body is sent again once on a new connection if the old one gave no answer at all.
+    for (let attempt = 0; !outcome; attempt++) {
+      let target: Target;
+      try {
+        target = await this.openTarget(attempt > 0);
+      } catch (error) {
+        const message = `the target could not be reached: ${error instanceof Error ? error.message : String(error)}`;
+        report({ status: 502, bytes: 0, error: message });
+        await this.reply(502, this.options.replies.error(502, message), true);
+        return false;
+      }
+      try {
+        outcome = await this.exchange(target, request);
+      } catch (error) {
+        this.dropTarget();
+        if (error instanceof NoAnswer && target.reused && !hasBody && attempt === 0) continue;
+        if (error instanceof HttpProtocolError && error.status !== 502) throw error;
+        const message = error instanceof Error ? error.message : String(error);
+        report({ status: 502, bytes: 0, error: message });
+        if (error instanceof Closed) throw error;
+        throw new HttpProtocolError(502, `the target's response: ${message}`);
+      }
+    }
+    report({
+      status: outcome.status,
+      bytes: outcome.bytes,
+      ...(outcome.status >= 500 ? { error: `HTTP ${outcome.status}` } : {}),
+    });
+    if (outcome.switched) return false;
+    // A response that ends before its request body was sent leaves the connection unusable.
+    if (!outcome.bodySent || !outcome.reusable) this.dropTarget();
+    if (!outcome.bodySent) return false;
+    this.requestParser.upgradeAnswered(false, this.requests.push);
+    return !closesConnection(request) && outcome.clientKeepsAlive;
+  }
+
+  /** Sends the request (head, then its body as it arrives) and relays the response. */
+  private async exchange(target: Target, request: RequestHead): Promise<ResponseOutcome> {
+    target.parser.expect(request.method);
+    let bodySent = false;
+    const sent = write(target.socket, serializeRequestHead(this.options.forward(request)))
+      .then(() => this.pumpBody(target.socket))
+      .then(() => {
+        bodySent = true;
+      });
+    // A request body that breaks off fails the exchange at once; the target would wait for it.
+    const never = new Promise<never>(() => undefined);
+    const outcome = await Promise.race([this.relayResponse(target), sent.then(() => never)]);
+    sent.catch(() => undefined);
+    return { ...outcome, bodySent: bodySent || outcome.switched };
+  }
+
+  /** The request's body, as its bytes arrive, to the target. */
+  private async pumpBody(to: Writable): Promise<void> {
+    for (;;) {
+      const event = await this.requests.next();
+      if (!event) throw new HttpProtocolError(400, 'the request body ended early');
+      if (event.type === 'end') return;
+      if (event.type === 'body') await write(to, event.bytes);
+    }
+  }
+
+  private async expectEnd(): Promise<void> {
+    const event = await this.requests.next();
+    if (event?.type !== 'end') throw new HttpProtocolError(400, 'expected the end of the request');
+  }
+
+  private async relayResponse(target: Target): Promise<Omit<ResponseOutcome, 'bodySent'>> {
+    let bytes = 0;
+    let head: ResponseHead | undefined;
+    let framing: BodyFraming | undefined;
+    for (;;) {
+      const event = await target.source.next();
+      if (!event) {
+        if (!head) throw new NoAnswer('the target closed the connection before answering');
+        throw new Error('the target closed the connection in the middle of its response');
+      }
+      if (event.type === 'head') {
+        this.responding = true;
+        await write(this.client, serializeResponseHead(event.head));
+        if (event.head.status >= 100 && event.head.status < 200 && event.head.status !== 101) continue;
+        head = event.head;
+        framing = event.framing;
+        if (framing.kind === 'upgrade') {
+          await this.relaySwitched(target);
+          return { status: 101, bytes, reusable: false, switched: true, clientKeepsAlive: false };
+        }
+      } else if (event.type === 'body') {
+        bytes += event.bytes.length;
+        await write(this.client, event.bytes);
+      } else if (event.type === 'end') {
+        if (!head || !framing) continue;
+        this.responding = false;
+        const keepAlive = framing.kind !== 'close' && !closesConnection(head);
+        return {
+          status: head.status,
+          bytes,
+          reusable: keepAlive,
+          switched: false,
+          clientKeepsAlive: keepAlive,
+        };
+      }
+    }
+  }
+
+  /** After 101 Switching Protocols: bytes both ways until both sides are done. */
+  private async relaySwitched(target: Target): Promise<void> {
+    this.requestParser.upgradeAnswered(true, this.requests.push);
+    const pump = async (from: MessageSource<RequestHead> | MessageSource<ResponseHead>, to: Duplex) => {
+      for (;;) {
+        const event = await from.next();
+        if (!event) break;
+        if (event.type === 'raw') await write(to, event.bytes);
+      }
+      if (!to.destroyed && !to.writableEnded) to.end();
+    };
+    await Promise.all([pump(this.requests, target.socket), pump(target.source, this.client)]);
+  }
+
+  private async openTarget(fresh: boolean): Promise<Target> {
+    const kept = this.target;
+    if (!fresh && kept && !kept.socket.destroyed && kept.source.idle) {
+      kept.reused = kept.used;
+      kept.used = true;
+      return kept;
+    }
+    this.dropTarget();
+    const target = this.wrapTarget(await this.options.connect());
+    target.used = true;
+    this.target = target;
+    return target;
+  }
+
+  private dropTarget(): void {
+    this.target?.socket.destroy();
+    this.target = undefined;
+  }
+
+  private wrapTarget(socket: Duplex): Target {
+    socket.on('error', () => undefined);
+    const parser = new HttpResponseParser(this.options.limits ?? DEFAULT_HTTP_LIMITS);
+    return { socket, parser, source: new MessageSource(socket, parser), used: false, reused: false };
+  }
+
+  private async reply(status: number, reply: RelayReply, close: boolean): Promise<void> {
+    const headers: HttpHeader[] = [...reply.headers];
+    if (close) headers.push(['Connection', 'close']);
+    await write(this.client, serializeResponse(status, REASONS[status] ?? 'Error', headers, reply.body));
+  }
+}
