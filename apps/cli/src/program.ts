@@ -7,6 +7,7 @@ import { connectCommand } from './commands/connect.command';
 import { execCommand } from './commands/exec.command';
 import { gatewayCommand } from './commands/gateway.command';
 import { loginCommand } from './commands/login.command';
+import { lsCommand } from './commands/ls.command';
 import { logoutCommand } from './commands/logout.command';
 import { reviewsCommand } from './commands/reviews.command';
 import { sessionsCommand } from './commands/sessions.command';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
     .addCommand(whoamiCommand())
     .addCommand(tokenCommand())
     .addCommand(apiKeysCommand())
+    .addCommand(lsCommand())
     .addCommand(connectCommand())
     .addCommand(execCommand())
     .addCommand(adminCommand())

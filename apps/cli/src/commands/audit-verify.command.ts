@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import type { ApiClient } from './admin/api-client';
+import type { ApiClient } from '../api-client';
 import { runAdmin } from './admin/run-admin';
 
 interface Verification {

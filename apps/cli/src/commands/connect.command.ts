@@ -1,29 +1,48 @@
 import { Command, Option } from 'commander';
 import { loadConnectConfig } from '@tollgate/config';
+import { clientCommand, shellLine } from '../connect/client-command';
 import { connectionProtocol, defaultLocalPort } from '../connect/default-port';
-import { startLocalListener } from '../connect/local-listener';
+import { startLocalListener, type LocalListener } from '../connect/local-listener';
+import { runClient } from '../connect/run-client';
 import { startSshListener } from '../connect/ssh-listener';
 import { checkGatewayCertificate } from '../connect/tunnel-session';
-import { CLI_VERSION } from '../version';
 import { currentAccessToken } from '../credentials/access-token';
+import { CLI_VERSION } from '../version';
 
 interface ConnectFlags {
   port?: string;
+  exec?: boolean;
   grpc?: string;
   insecure?: boolean;
   caFile?: string;
   gatewayFingerprint?: string;
 }
 
-/** `tollgate connect NAME`: a local listener that tunnels each accepted socket to the connection. */
+/**
+ * `tollgate connect NAME`: a local listener that tunnels each accepted socket to the connection, and
+ * the client command to point at it; `--exec` runs that client (stdio inherited) and exits with its
+ * status.
+ */
 export function connectCommand(): Command {
   return new Command('connect')
-    .description('listen on 127.0.0.1 and relay each connection through the gateway to NAME')
+    .description(
+      'listen on 127.0.0.1, relay each connection through the gateway to NAME and print the client command to run (--exec runs it)',
+    )
     .argument('<name>', 'connection name')
+    .argument(
+      '[client-args...]',
+      'with --exec: more arguments for the client, after -- (e.g. -- -c "select 1")',
+    )
     .addOption(
       new Option(
         '--port <port>',
-        "local port (default: the protocol's, e.g. 5433 for postgres, 8999 for tcp; 0 picks a free port)",
+        "local port (default: the protocol's, e.g. 5433 for postgres, 8999 for tcp; with --exec a free one; 0 picks a free port)",
+      ),
+    )
+    .addOption(
+      new Option(
+        '--exec',
+        'run the client (psql, mysql, ssh, curl, kubectl, nc) against the listener; exit with its status',
       ),
     )
     .addOption(
@@ -37,7 +56,10 @@ export function connectCommand(): Command {
         "pin the gateway's TLS certificate: sha256:AB:CD:... (or TOLLGATE_GATEWAY_FINGERPRINT)",
       ),
     )
-    .action(async (name: string, flags: ConnectFlags) => {
+    .action(async (name: string, clientArgs: string[], flags: ConnectFlags) => {
+      if (clientArgs.length > 0 && !flags.exec) {
+        throw new Error(`client arguments (${clientArgs.join(' ')}) are for --exec`);
+      }
       const config = loadConnectConfig({
         port: flags.port,
         grpcUrl: flags.grpc,
@@ -48,16 +70,13 @@ export function connectCommand(): Command {
       const token = await currentAccessToken();
       const report = (line: string) => process.stderr.write(`${line}\n`);
       await checkGatewayCertificate(config);
-      let port: number;
-      let protocol: string;
-      if (config.port === undefined) {
-        protocol = await connectionProtocol(name, token, report);
-        port = defaultLocalPort(protocol);
-      } else {
-        // With --port a refusal is reported per session, as the listener opens them.
-        protocol = await connectionProtocol(name, token, () => undefined).catch(() => 'tcp');
-        port = config.port;
-      }
+      // With --port a refusal is said per session, to the client, in its own protocol; the protocol
+      // then only picks the listener and the client to suggest.
+      const protocol =
+        config.port === undefined || flags.exec
+          ? await connectionProtocol(name, token, report)
+          : await connectionProtocol(name, token, () => undefined).catch(() => 'tcp');
+      const port = config.port ?? (flags.exec ? 0 : defaultLocalPort(protocol));
       // SSH is served by a local SSH server; every other protocol's client is relayed byte for byte.
       const start = protocol === 'ssh' ? startSshListener : startLocalListener;
       const listener = await start(config, {
@@ -67,11 +86,21 @@ export function connectCommand(): Command {
         clientVersion: CLI_VERSION,
         report,
       });
+      const client = clientCommand(protocol, name, listener.port);
+      if (flags.exec) {
+        await runClient(client, clientArgs, listener);
+        return;
+      }
       process.stdout.write(`listening on 127.0.0.1:${listener.port} for "${name}"; Ctrl-C to stop\n`);
-      const stop = () => {
-        void listener.close().then(() => process.exit(0));
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      process.stdout.write(`connect with: ${shellLine(client)}\n`);
+      stopOnSignal(listener);
     });
+}
+
+function stopOnSignal(listener: LocalListener): void {
+  const stop = () => {
+    void listener.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
 }

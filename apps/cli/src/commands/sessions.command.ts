@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { printTable } from './admin/agents-list.command';
-import type { ApiClient } from './admin/api-client';
+import type { ApiClient } from '../api-client';
 import { runAdmin } from './admin/run-admin';
 
 interface SessionRow {

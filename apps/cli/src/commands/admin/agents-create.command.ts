@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { ApiClient } from './api-client';
+import { ApiClient } from '../../api-client';
 import { runAdmin } from './run-admin';
 
 /** `tollgate admin agents create NAME`: registers an agent and prints its token once. */

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import type { ApiClient } from './api-client';
+import type { ApiClient } from '../../api-client';
 import { printTable } from './agents-list.command';
 import { runAdmin } from './run-admin';
 

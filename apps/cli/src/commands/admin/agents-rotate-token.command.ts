@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import type { ApiClient } from './api-client';
+import type { ApiClient } from '../../api-client';
 import { runAdmin } from './run-admin';
 
 /** `tollgate admin agents rotate-token NAME`: a new token; old ones stay until revoked. */

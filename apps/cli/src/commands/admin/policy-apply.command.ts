@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Command } from 'commander';
-import type { ApiClient } from './api-client';
+import type { ApiClient } from '../../api-client';
 import { runAdmin } from './run-admin';
 
 interface PolicyChange {

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { printTable } from './agents-list.command';
-import type { ApiClient } from './api-client';
+import type { ApiClient } from '../../api-client';
 import { policyApplyCommand } from './policy-apply.command';
 import { runAdmin } from './run-admin';
 

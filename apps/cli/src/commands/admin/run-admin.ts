@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ApiClient } from './api-client';
+import { ApiClient } from '../../api-client';
 
 /**
  * Runs an admin action against the API named by --gateway (on `admin` or the command itself) or

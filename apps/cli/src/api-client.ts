@@ -1,5 +1,5 @@
 import { loadCliConfig } from '@tollgate/config';
-import { currentAccessToken, NotLoggedInError } from '../../credentials/access-token';
+import { currentAccessToken, NotLoggedInError } from './credentials/access-token';
 
 /** A small client for the gateway's REST API, as the admin commands use it. */
 export class ApiClient {
@@ -17,6 +17,12 @@ export class ApiClient {
         throw error;
       }),
     );
+  }
+
+  /** TOLLGATE_TOKEN, else the saved login; none: NotLoggedInError says to run `tollgate login`. */
+  static signedIn(gatewayFlag?: string): ApiClient {
+    const config = loadCliConfig({ gatewayUrl: gatewayFlag });
+    return new ApiClient(config.gatewayUrl, () => currentAccessToken(config));
   }
 
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
