@@ -164,6 +164,8 @@ describe('web console (quickstart, Chromium)', () => {
         '0',
         '--dev-idp-port',
         '0',
+        '--postgres-port',
+        '0',
       ],
       { TOLLGATE_LOG_LEVEL: 'warn', TOLLGATE_TOKEN: undefined },
     );

@@ -1,4 +1,5 @@
 import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   bootstrapAdminToken,
@@ -190,12 +191,18 @@ describe('tollgate start (quickstart)', () => {
       '0',
       '--dev-idp-port',
       '0',
+      '--postgres-port',
+      '0',
     ]);
     try {
       const match = await cli.waitFor(/API\s+(http:\/\/\S+)\/api\/v1/);
       const url = match[1];
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
       expect(cli.output()).toContain(`pglite:${dir.path}`);
+      // The PostgreSQL listener, over TLS with a self-signed certificate kept in the data directory.
+      expect(cli.output()).toMatch(/postgres\s+127\.0\.0\.1:\d+\s+database = connection name/);
+      expect(cli.output()).toMatch(/TLS certificate sha256:([0-9A-F]{2}:){31}[0-9A-F]{2}/);
+      expect(cli.output()).toContain(join(dir.path, 'listener-tls', 'listener.crt'));
       expect(await cli.stop('SIGINT')).toBe(0);
     } finally {
       await cli.stop('SIGKILL');

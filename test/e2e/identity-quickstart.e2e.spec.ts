@@ -76,6 +76,8 @@ describe('identity acceptance on the quickstart (`tollgate start`, real CLI proc
         '0',
         '--dev-idp-port',
         '0',
+        '--postgres-port',
+        '0',
       ],
       { TOLLGATE_LOG_LEVEL: 'warn' },
     );

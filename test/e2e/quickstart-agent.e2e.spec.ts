@@ -23,6 +23,8 @@ async function startQuickstart(
       '0',
       '--dev-idp-port',
       '0',
+      '--postgres-port',
+      '0',
       '--log-format',
       'json',
     ],

@@ -43,6 +43,8 @@ describe('SAML login on the quickstart (`tollgate start --dev-saml`, real CLI, r
         '0',
         '--dev-idp-port',
         '0',
+        '--postgres-port',
+        '0',
         '--dev-saml',
         '--dev-saml-port',
         '0',

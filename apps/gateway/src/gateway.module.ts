@@ -9,6 +9,7 @@ import type { GrpcEndpoint } from './modules/health/gateway-info.controller';
 import { HealthModule } from './modules/health/health.module';
 import type { IdentityOptions } from './modules/identity/identity-options';
 import { IdentityModule } from './modules/identity/identity.module';
+import { ListenersModule } from './modules/listeners/listeners.module';
 import { MetricsModule } from './modules/metrics/metrics.module';
 import type { MetricsService } from './modules/metrics/metrics.service';
 import { PolicyModule } from './modules/policy/policy.module';
@@ -44,6 +45,7 @@ export class GatewayModule {
         PolicyModule,
         ReviewsModule,
         SessionsModule,
+        ListenersModule,
       ],
     };
   }

@@ -1,6 +1,11 @@
 import { ConfigError, loadGatewayConfig, type GatewayConfigOverrides } from '@tollgate/config';
 import { DataDirLockedError, MigrationFailedError, StoreUnavailableError } from '@tollgate/store';
-import { startGateway, type RunningGateway } from './start-gateway';
+import { startGateway, type RunningGateway, type StartGatewayOptions } from './start-gateway';
+
+export interface GatewayProcessOptions extends StartGatewayOptions {
+  /** The command's own defaults, where neither a flag nor the environment sets a value. */
+  readonly defaults?: GatewayConfigOverrides;
+}
 
 /**
  * Runs the gateway as the process's main job: validates configuration once, starts, and stops
@@ -10,8 +15,10 @@ import { startGateway, type RunningGateway } from './start-gateway';
 export async function runGatewayProcess(
   overrides: GatewayConfigOverrides,
   onStarted?: (gateway: RunningGateway) => void,
+  options: GatewayProcessOptions = {},
 ): Promise<void> {
-  const gateway = await startGateway(loadGatewayConfig(overrides));
+  const { defaults, ...startOptions } = options;
+  const gateway = await startGateway(loadGatewayConfig(overrides, undefined, defaults), startOptions);
   onStarted?.(gateway);
   const stop = (signal: NodeJS.Signals) => {
     gateway.logger.info({ signal }, 'signal received');

@@ -18,6 +18,13 @@ import { registerConsole } from './modules/console/register-console';
 import { GrpcEndpoint } from './modules/health/gateway-info.controller';
 import { startIdentityRuntime } from './modules/identity/identity-runtime';
 import { OidcRelyingPartyService } from './modules/identity/oidc/oidc-relying-party.service';
+import { selfSignedListenerCertificate } from './modules/listeners/listener-certificate';
+import {
+  readListenerTls,
+  startGatewayListeners,
+  type ListenerSettings,
+  type RunningListeners,
+} from './modules/listeners/start-listeners';
 import { MetricsService } from './modules/metrics/metrics.service';
 import { registerTunnelServices } from './modules/tunnel/register-tunnel-services';
 import { buildOpenApiDocument, OPENAPI_PATH } from './openapi/openapi-document';
@@ -32,6 +39,12 @@ export interface RunningGateway {
    * which agents and `tollgate connect` can pin with --gateway-fingerprint.
    */
   readonly grpcFingerprint?: string;
+  /** host:port of the PostgreSQL listener (`--postgres-port`), when it runs. */
+  readonly postgresAddress?: string;
+  /** SHA-256 fingerprint of the protocol listeners' TLS certificate, when they serve TLS. */
+  readonly listenerFingerprint?: string;
+  /** The file of that certificate (clients that verify it: psql `sslrootcert=`). */
+  readonly listenerCertFile?: string;
   readonly store: string;
   readonly logger: Logger;
   /** The development identity provider (demo users), when TOLLGATE_DEV_IDP is on. */
@@ -46,6 +59,11 @@ export interface RunningGateway {
 
 export interface StartGatewayOptions {
   readonly logger?: Logger;
+  /**
+   * Without --tls-cert/--tls-key, the protocol listeners serve TLS with a self-signed certificate
+   * kept in the data directory (`tollgate start`).
+   */
+  readonly selfSignedListenerTls?: boolean;
 }
 
 export async function startGateway(
@@ -71,7 +89,7 @@ export async function startGateway(
         ? { certFile: config.grpcTlsCert, keyFile: config.grpcTlsKey }
         : undefined,
     );
-    return await startHttp(config, store, grpc, logger, grpcFingerprint);
+    return await startHttp(config, store, grpc, logger, grpcFingerprint, options);
   } catch (error) {
     await grpc?.close(0);
     await store.close();
@@ -85,6 +103,7 @@ async function startHttp(
   grpc: RunningGrpcServer,
   logger: Logger,
   grpcFingerprint: string | undefined,
+  options: StartGatewayOptions,
 ): Promise<RunningGateway> {
   const metrics = new MetricsService();
   const adapter = new FastifyAdapter({
@@ -139,11 +158,38 @@ async function startHttp(
     await app.close();
     throw error;
   });
+  let listeners: RunningListeners;
+  let listenerCertFile: string | undefined;
+  try {
+    let tls: ListenerSettings['tls'];
+    if (config.tlsCert && config.tlsKey) {
+      tls = readListenerTls(config.tlsCert, config.tlsKey);
+      listenerCertFile = config.tlsCert;
+    } else if (options.selfSignedListenerTls && config.postgresPort !== undefined) {
+      const generated = await selfSignedListenerCertificate(config.dataDir);
+      tls = generated;
+      listenerCertFile = generated.certFile;
+    }
+    listeners = await startGatewayListeners(
+      app,
+      {
+        host: config.host,
+        ...(config.postgresPort !== undefined ? { postgresPort: config.postgresPort } : {}),
+        ...(tls ? { tls } : {}),
+      },
+      logger.child({ component: 'listeners' }),
+    );
+  } catch (error) {
+    await Promise.all([app.close(), identity.close()]);
+    throw error;
+  }
   logger.info(
     {
       httpUrl,
       grpcAddress: grpc.address,
       ...(grpcFingerprint ? { grpcFingerprint } : {}),
+      ...(listeners.postgresAddress ? { postgresAddress: listeners.postgresAddress } : {}),
+      ...(listeners.fingerprint ? { listenerFingerprint: listeners.fingerprint } : {}),
       store: store.describe,
       version: GATEWAY_VERSION,
     },
@@ -162,7 +208,12 @@ async function startHttp(
         fastify.server.closeAllConnections();
       }, config.shutdownTimeoutMs);
       try {
-        await Promise.all([app.close(), grpc.close(config.shutdownTimeoutMs), identity.close()]);
+        await Promise.all([
+          listeners.close(),
+          app.close(),
+          grpc.close(config.shutdownTimeoutMs),
+          identity.close(),
+        ]);
       } finally {
         clearTimeout(forced);
         await store.close();
@@ -175,6 +226,8 @@ async function startHttp(
     httpUrl,
     grpcAddress: grpc.address,
     ...(grpcFingerprint ? { grpcFingerprint } : {}),
+    ...(listeners.postgresAddress ? { postgresAddress: listeners.postgresAddress } : {}),
+    ...(listeners.fingerprint ? { listenerFingerprint: listeners.fingerprint, listenerCertFile } : {}),
     store: store.describe,
     logger,
     devIdp: identity.devIdp,

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { ConfigError } from './config.error';
 
 /**
- * A setting is read from (in order) an explicit override (a CLI flag), then the environment.
+ * A setting is read from (in order) an explicit override (a CLI flag), then the environment, then
+ * the caller's fallback (a command's own default, such as `tollgate start`'s listener port).
  * `flag` and `env` name the setting in error messages, so the user knows which one to fix.
  */
 export interface SettingSpec<T extends z.ZodType> {
@@ -35,6 +36,7 @@ export function readSettings<S extends SettingSpecs>(
   specs: S,
   overrides: SettingOverrides<S> = {},
   env: Environment = processEnvironment(),
+  fallbacks: SettingOverrides<S> = {},
 ): SettingValues<S> {
   const problems: string[] = [];
   const values: Record<string, unknown> = {};
@@ -45,7 +47,7 @@ export function readSettings<S extends SettingSpecs>(
       problems.push(`${spec.env} is set but empty: ${spec.whenBlank}`);
       continue;
     }
-    const raw = fromFlag ? override : emptyToUndefined(env[spec.env]);
+    const raw = fromFlag ? override : (emptyToUndefined(env[spec.env]) ?? fallbacks[key]);
     const parsed = spec.schema.safeParse(raw);
     if (parsed.success) {
       values[key] = parsed.data;

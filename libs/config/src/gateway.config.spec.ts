@@ -51,3 +51,45 @@ describe('loadGatewayConfig', () => {
     );
   });
 });
+
+describe('the PostgreSQL listener settings', () => {
+  it('are off by default and read the port, certificate and key', () => {
+    expect(loadGatewayConfig({}, {}).postgresPort).toBeUndefined();
+    const config = loadGatewayConfig(
+      { postgresPort: '0' },
+      { TOLLGATE_TLS_CERT: '/etc/tg/cert.pem', TOLLGATE_TLS_KEY: '/etc/tg/key.pem' },
+    );
+    expect(config).toMatchObject({ postgresPort: 0, tlsCert: '/etc/tg/cert.pem', tlsKey: '/etc/tg/key.pem' });
+    expect(loadGatewayConfig({}, { TOLLGATE_POSTGRES_PORT: '8432' }).postgresPort).toBe(8432);
+  });
+
+  it('refuse plain text on an address that is not loopback', () => {
+    for (const host of ['0.0.0.0', '10.1.2.3', 'db.example.com', '::']) {
+      expect(() => loadGatewayConfig({ host, postgresPort: '8432' }, {})).toThrow(
+        /--postgres-port .*plain text on .*set --tls-cert and --tls-key/,
+      );
+    }
+    for (const host of ['127.0.0.1', 'localhost', '::1']) {
+      expect(loadGatewayConfig({ host, postgresPort: '8432' }, {}).postgresPort).toBe(8432);
+    }
+    expect(
+      loadGatewayConfig({ host: '0.0.0.0', postgresPort: '8432', tlsCert: 'c.pem', tlsKey: 'k.pem' }, {})
+        .host,
+    ).toBe('0.0.0.0');
+  });
+
+  it('want the certificate and the key together', () => {
+    expect(() => loadGatewayConfig({ tlsCert: 'c.pem' }, {})).toThrow(/--tls-cert and --tls-key/);
+    expect(() => loadGatewayConfig({}, { TOLLGATE_TLS_KEY: 'k.pem' })).toThrow(/set both or neither/);
+  });
+});
+
+describe("a command's own defaults (fallbacks)", () => {
+  it('apply only where neither a flag nor the environment says', () => {
+    expect(loadGatewayConfig({}, {}, { postgresPort: 8432 }).postgresPort).toBe(8432);
+    expect(loadGatewayConfig({}, { TOLLGATE_POSTGRES_PORT: '0' }, { postgresPort: 8432 }).postgresPort).toBe(
+      0,
+    );
+    expect(loadGatewayConfig({ postgresPort: '9432' }, {}, { postgresPort: 8432 }).postgresPort).toBe(9432);
+  });
+});

@@ -14,6 +14,7 @@ import {
 import { ConfigError } from './config.error';
 import { identityProblems, identitySettings } from './identity.config';
 import { samlProblems, samlSettings } from './saml.config';
+import { isLoopbackHost } from './tunnel-endpoint';
 
 export const gatewaySettings = {
   host: {
@@ -90,6 +91,26 @@ export const gatewaySettings = {
     schema: z.string().min(1).optional(),
     expected: 'the PEM private key file of TOLLGATE_GRPC_TLS_CERT',
   },
+  postgresPort: {
+    env: 'TOLLGATE_POSTGRES_PORT',
+    flag: '--postgres-port',
+    schema: z.coerce.number().int().min(0).max(65535).optional(),
+    expected:
+      'a TCP port number 0-65535 for the PostgreSQL listener (off unless set; `tollgate start`: 8432; 0 picks a free port)',
+  },
+  tlsCert: {
+    env: 'TOLLGATE_TLS_CERT',
+    flag: '--tls-cert',
+    schema: z.string().min(1).optional(),
+    expected:
+      'a PEM certificate (chain) file for the protocol listeners; with TOLLGATE_TLS_KEY they serve TLS',
+  },
+  tlsKey: {
+    env: 'TOLLGATE_TLS_KEY',
+    flag: '--tls-key',
+    schema: z.string().min(1).optional(),
+    expected: 'the PEM private key file of TOLLGATE_TLS_CERT',
+  },
   auditWebhookUrl: {
     env: 'TOLLGATE_AUDIT_WEBHOOK_URL',
     schema: httpUrl.optional(),
@@ -122,12 +143,30 @@ export const gatewaySettings = {
 export type GatewayConfig = SettingValues<typeof gatewaySettings>;
 export type GatewayConfigOverrides = SettingOverrides<typeof gatewaySettings>;
 
-/** Validates the gateway's configuration once; throws ConfigError naming every bad setting. */
-export function loadGatewayConfig(overrides: GatewayConfigOverrides = {}, env?: Environment): GatewayConfig {
-  const config = readSettings(gatewaySettings, overrides, env);
+/**
+ * Validates the gateway's configuration once; throws ConfigError naming every bad setting.
+ * `fallbacks` are a command's own defaults, used where neither a flag nor the environment says.
+ */
+export function loadGatewayConfig(
+  overrides: GatewayConfigOverrides = {},
+  env?: Environment,
+  fallbacks: GatewayConfigOverrides = {},
+): GatewayConfig {
+  const config = readSettings(gatewaySettings, overrides, env, fallbacks);
   const problems = [...identityProblems(config), ...samlProblems(config)];
   if (!config.grpcTlsCert !== !config.grpcTlsKey) {
     problems.push('TOLLGATE_GRPC_TLS_CERT and TOLLGATE_GRPC_TLS_KEY: set both or neither');
+  }
+  if (!config.tlsCert !== !config.tlsKey) {
+    problems.push(
+      '--tls-cert and --tls-key (or TOLLGATE_TLS_CERT and TOLLGATE_TLS_KEY): set both or neither',
+    );
+  }
+  if (config.postgresPort !== undefined && !config.tlsCert && !isLoopbackHost(config.host)) {
+    problems.push(
+      `--postgres-port (or TOLLGATE_POSTGRES_PORT): the listener would carry credentials in plain text on ${config.host}; ` +
+        'set --tls-cert and --tls-key (or TOLLGATE_TLS_CERT and TOLLGATE_TLS_KEY), or listen on loopback',
+    );
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

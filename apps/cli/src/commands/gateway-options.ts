@@ -39,6 +39,19 @@ export function addGatewayOptions(command: Command): Command {
     )
     .addOption(
       new Option(
+        '--postgres-port <port>',
+        'listen for PostgreSQL clients on this port (off unless set; or TOLLGATE_POSTGRES_PORT)',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--tls-cert <file>',
+        'PEM certificate (chain) for the protocol listeners; with --tls-key they serve TLS (or TOLLGATE_TLS_CERT)',
+      ),
+    )
+    .addOption(new Option('--tls-key <file>', 'PEM private key of --tls-cert (or TOLLGATE_TLS_KEY)'))
+    .addOption(
+      new Option(
         '--saml-idp-metadata <url or file>',
         'SAML identity provider metadata, an https URL or a file (or TOLLGATE_SAML_IDP_METADATA)',
       ),
@@ -64,6 +77,9 @@ export interface GatewayFlags {
   oidcIssuer?: string;
   grpcTlsCert?: string;
   grpcTlsKey?: string;
+  postgresPort?: string;
+  tlsCert?: string;
+  tlsKey?: string;
   devIdp?: string | boolean;
   devIdpPort?: string;
   samlIdpMetadata?: string;
@@ -85,6 +101,9 @@ export function gatewayOverrides(flags: GatewayFlags): GatewayConfigOverrides {
     oidcIssuer: flags.oidcIssuer,
     grpcTlsCert: flags.grpcTlsCert,
     grpcTlsKey: flags.grpcTlsKey,
+    postgresPort: flags.postgresPort,
+    tlsCert: flags.tlsCert,
+    tlsKey: flags.tlsKey,
     devIdp: flags.devIdp,
     devIdpPort: flags.devIdpPort,
     samlIdpMetadata: flags.samlIdpMetadata,

@@ -17,16 +17,22 @@ export function startCommand(): Command {
     ),
   ).action(async (flags: GatewayFlags) => {
     const overrides = { logFormat: 'pretty', devIdp: true, ...stripUndefined(gatewayOverrides(flags)) };
-    const settled = loadGatewayConfig(overrides);
+    // PostgreSQL clients reach connections through the gateway itself, over TLS (self-signed here).
+    const defaults = { postgresPort: 8432 };
+    const settled = loadGatewayConfig(overrides, undefined, defaults);
     const logFile = settled.logFile ?? join(settled.dataDir, 'gateway.log');
     const [{ runGatewayProcess }, { startLocalAgent }] = await Promise.all([
       import('@tollgate/gateway'),
       import('./local-agent.js'),
     ]);
-    await runGatewayProcess({ ...overrides, logFile }, (gateway) => {
-      printBanner(gateway, logFile, settled.logLevel);
-      startLocalAgent(gateway, overrides);
-    });
+    await runGatewayProcess(
+      { ...overrides, logFile },
+      (gateway) => {
+        printBanner(gateway, logFile, settled.logLevel);
+        startLocalAgent(gateway, overrides);
+      },
+      { defaults, selfSignedListenerTls: true },
+    );
   });
 }
 
@@ -44,6 +50,7 @@ function printBanner(gateway: RunningGateway, logFile: string, logLevel: string)
       ...(gateway.grpcFingerprint
         ? [`  TLS       certificate ${gateway.grpcFingerprint}   (pin it with --gateway-fingerprint)`]
         : []),
+      ...(gateway.postgresAddress ? postgresLines(gateway, gateway.postgresAddress) : []),
       `  store     ${gateway.store}`,
       `  log       ${logFile}${watching ? '' : '   (--log-level debug shows it here too)'}`,
       ...(gateway.devIdp
@@ -62,6 +69,22 @@ function printBanner(gateway: RunningGateway, logFile: string, logLevel: string)
       '',
     ].join('\n') + '\n',
   );
+}
+
+function postgresLines(gateway: RunningGateway, address: string): string[] {
+  const port = address.slice(address.lastIndexOf(':') + 1);
+  return [
+    `  postgres  ${address}   database = connection name, password = a Tollgate token (tollgate token print)`,
+    `            psql "host=localhost port=${port} dbname=CONNECTION user=EMAIL sslmode=require"`,
+    ...(gateway.listenerFingerprint
+      ? [
+          `            TLS certificate ${gateway.listenerFingerprint}`,
+          ...(gateway.listenerCertFile
+            ? [`            (${gateway.listenerCertFile}: sslrootcert= for sslmode=verify-full)`]
+            : []),
+        ]
+      : []),
+  ];
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

@@ -63,3 +63,11 @@ export {
   type StatementResult,
 } from './client/simple-query.client';
 export { formatResults, type ResultFormat } from './client/result-format';
+export {
+  acceptPostgresLogin,
+  refusePostgresLogin,
+  LOGIN_SQLSTATE,
+  type PostgresLogin,
+  type PostgresLoginOptions,
+  type PostgresLoginOutcome,
+} from './listener/postgres-login';

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { ProtocolRefuser, Refusal, RefusalDialogue } from './session-refusal';
+import { resetSocket } from './socket-reset';
 
 /** How long a refused client has to say enough for the refusal to be said (then it is reset). */
 const REFUSAL_TIMEOUT_MS = 10_000;
@@ -31,7 +32,7 @@ export function refuseSocket(
       settled = true;
       clearTimeout(timer);
       socket.off('data', onData);
-      if (!said) socket.resetAndDestroy();
+      if (!said) resetSocket(socket);
       resolve(said);
     };
     const timer = setTimeout(() => settle(false), timeoutMs);

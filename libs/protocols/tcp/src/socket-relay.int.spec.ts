@@ -1,7 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
 import { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DATA_ENVELOPE_HEADROOM, type StreamFrame } from '@tollgate/proto';
+import { makeCertificate, makeTempDir } from '@tollgate/testing';
 import type { FrameCodec } from './frame-codec';
 import { relaySocket, type RelayOutcome } from './socket-relay';
 import { connectWithFrameReads } from './socket-reads';
@@ -172,3 +175,36 @@ describe.each([
     });
   },
 );
+
+describe('relaySocket over a TLS socket', () => {
+  it('closes the TLS client when the stream is lost, instead of throwing on a reset', async () => {
+    const dir = makeTempDir('tollgate-relay-tls-');
+    const cert = makeCertificate(dir.path, 'relay');
+    const [near, far] = streamPair();
+    let outcome: Promise<RelayOutcome> | undefined;
+    const server = createTlsServer(
+      { cert: readFileSync(cert.certFile), key: readFileSync(cert.keyFile), allowHalfOpen: true },
+      (socket) => {
+        socket.on('error', () => undefined);
+        outcome = relaySocket(socket, near, codec);
+      },
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const client = tlsConnect({
+      host: '127.0.0.1',
+      port: (server.address() as AddressInfo).port,
+      ca: readFileSync(cert.certFile),
+      servername: 'localhost',
+    });
+    client.on('error', () => undefined);
+    await new Promise((resolve) => client.once('secureConnect', resolve));
+    const closed = new Promise((resolve) => client.once('close', resolve));
+    // The far end goes away without a half-close: the session was lost, the client is cut off.
+    far.on('data', () => undefined);
+    far.end();
+    await closed;
+    expect(await outcome).toMatchObject({ kind: 'tunnel-lost' });
+    await new Promise((resolve) => server.close(resolve));
+    dir.remove();
+  });
+});

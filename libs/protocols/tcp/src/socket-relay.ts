@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { dataFrame, halfCloseFrame, MAX_FRAME_DATA_BYTES, resetFrame, type FrameCodec } from './frame-codec';
 import { closeRefusal, type Refusal, type SessionWatch } from './session-refusal';
 import { attachReadSink } from './socket-reads';
+import { resetSocket } from './socket-reset';
 
 /** How a relay ended, for the caller's log line and the user's error message. */
 export type RelayOutcome =
@@ -51,7 +52,7 @@ export function relaySocket<In, Out>(
     const cutSocket = (refusal: Refusal) => {
       const ending = watch?.ending({ ...refusal, message: `session ended: ${refusal.message}` });
       if (!ending || socket.destroyed || !socket.writable) {
-        socket.resetAndDestroy();
+        resetSocket(socket);
         return;
       }
       socket.end(ending);

@@ -109,6 +109,7 @@ export class IdentityModule {
         SigningKeysService,
         ServiceAccountsService,
         ApiKeysService,
+        SubjectDirectoryService,
         ActivePolicyService,
         AccessExplorer,
         IdentityOptionsToken,

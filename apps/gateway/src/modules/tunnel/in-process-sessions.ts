@@ -16,6 +16,7 @@ import { AccessDecider } from '../identity/access-decider';
 import type { Principal } from '../identity/principal';
 import { firstMessage } from './first-message';
 import { SessionBroker } from './session-broker';
+import type { NewSession } from './session-records';
 import type { ClientCall } from './session-relay';
 
 export interface InProcessSessionRequest {
@@ -24,6 +25,8 @@ export interface InProcessSessionRequest {
   readonly verb: SessionVerbName;
   /** Who is on the other end, for the decision's audit record and `sessions list` (`console 10.0.0.7`). */
   readonly clientAddr: string;
+  /** The client's protocol when it speaks only one (a gateway listener): other connections are not found. */
+  readonly speaks?: NewSession['protocol'];
 }
 
 export type InProcessOpen =
@@ -67,6 +70,7 @@ export class InProcessSessions {
         },
         client,
         this.decider,
+        request.speaks,
       )
       .catch((error: unknown) => caller.destroy(error instanceof Error ? error : new Error(String(error))));
     let first: ClientDown;

@@ -56,6 +56,8 @@ export class SessionBroker {
     request: OpenRequest,
     client: ClientCall,
     decider: AccessDecider,
+    /** A caller that speaks one protocol (a gateway listener) reaches only connections of it. */
+    speaks?: NewSession['protocol'],
   ): Promise<void> {
     const started = performance.now();
     const connection = await this.store.prisma.connection.findUnique({
@@ -67,6 +69,14 @@ export class SessionBroker {
     }
     const tags = connection.tags as Record<string, string>;
     const protocol = PROTOCOL_CODES[connection.protocol];
+    if (speaks && connection.protocol !== speaks) {
+      return fail(
+        client,
+        OpenFailureCode.NOT_FOUND,
+        `"${connection.name}" is a ${connection.protocol} connection, not ${speaks}`,
+        PROTOCOL_CODES[speaks],
+      );
+    }
     const verb = sessionVerbName(request.verb);
     if (!verb) {
       return fail(client, OpenFailureCode.DENIED, 'the open request names an unknown verb', protocol);

@@ -54,7 +54,13 @@ export class TunnelModule {
         TunnelShutdown,
         LiveStreamsWatch,
       ],
-      exports: [AgentRegistry, AgentTunnelGrpcService, ClientTunnelGrpcService, InProcessSessions],
+      exports: [
+        AgentRegistry,
+        AgentTunnelGrpcService,
+        ClientTunnelGrpcService,
+        InProcessSessions,
+        TunnelLogger,
+      ],
     };
   }
 }

@@ -31,7 +31,7 @@ export const inProcessCodec: FrameCodec<ClientDown, ClientUp> = {
       case 'frame':
         return { frame: message.kind.frame };
       case 'close':
-        return { closeReason: message.kind.close.reason };
+        return { closeReason: message.kind.close.reason, closeCode: message.kind.close.code };
       default:
         return undefined;
     }

@@ -1,0 +1,60 @@
+import type { Socket } from 'node:net';
+import type { RefusalKind, SessionWatch } from '@tollgate/protocol-tcp';
+import type { NewSession } from '../tunnel/session-records';
+
+/** The protocol a listener speaks, as connections name it. */
+export type ListenerProtocol = NewSession['protocol'];
+
+/** What a client's start-up told a listener: who it claims to be, with what, and where it goes. */
+export interface ListenerLogin {
+  /** The client's socket from here on (the TLS socket when the protocol negotiated TLS). */
+  readonly socket: Socket;
+  /** The Tollgate credential the client gave where its protocol expects a password. */
+  readonly credential: string;
+  /** The user name the client gave; it must name the credential's owner. */
+  readonly userName: string;
+  /** The connection the client asked for (PostgreSQL: the database name). */
+  readonly connectionName: string;
+  /**
+   * Bytes the agent's protocol engine reads first, as if the client had connected through
+   * `tollgate connect` (PostgreSQL: the StartupMessage).
+   */
+  readonly preamble: Buffer;
+}
+
+/**
+ * Why a session does not open: the protocol-neutral kinds every refuser maps (`RefusalKind`), and
+ * two only a listener meets, because only it reads the credential: a credential that is unknown,
+ * malformed, expired or revoked, and a user name that does not name the credential's owner.
+ */
+export type ListenerRefusalKind = RefusalKind | 'bad-credential' | 'wrong-user';
+
+export interface ListenerRefusal {
+  readonly kind: ListenerRefusalKind;
+  /** Shown to the person at the client; never secrets. */
+  readonly message: string;
+}
+
+/**
+ * One protocol's side of a gateway listener (PostgreSQL today; MySQL and SSH join the same way):
+ * parse the client's start-up (negotiating TLS where the protocol does it in band), take the
+ * credential and the target from it, and refuse in the protocol's own error format. Everything
+ * after that (authentication, the user check, the access decision, the session, the relay and the
+ * audit) is the shared pipeline's (ListenerSessions), the same one `tollgate connect` reaches
+ * through the ClientTunnel service.
+ */
+export interface GatewayListener {
+  readonly protocol: ListenerProtocol;
+  /**
+   * Reads the start-up up to the credential. Resolves undefined when the client went away or was
+   * already answered (a protocol error, a cancel request, TLS required but not negotiated).
+   */
+  login(socket: Socket): Promise<ListenerLogin | undefined>;
+  /** Tells the client why its session does not open, in its protocol's error format, and closes. */
+  refuse(login: ListenerLogin, refusal: ListenerRefusal): void;
+  /**
+   * Follows an open session's bytes (from the preamble on) so that an ending the gateway decides
+   * (a kill, a revoked token, shutdown) is said in protocol: the protocol's ProtocolRefuser watch.
+   */
+  watch(): SessionWatch;
+}

@@ -1,0 +1,115 @@
+import type { Socket } from 'node:net';
+import { Injectable } from '@nestjs/common';
+import { openFailureRefusal, relaySocket } from '@tollgate/protocol-tcp';
+import { UnauthenticatedError } from '../../common/errors/unauthenticated.error';
+import { AuditWriter } from '../audit/audit-writer';
+import { inProcessCodec } from '../connections/usecases/run-query.usecase';
+import { AccessTokenVerifier } from '../identity/access-token-verifier';
+import type { Principal } from '../identity/principal';
+import { SubjectDirectoryService } from '../identity/subjects/subject-directory.service';
+import { InProcessSessions } from '../tunnel/in-process-sessions';
+import { TunnelLogger } from '../tunnel/tunnel-logger';
+import type { GatewayListener, ListenerRefusal } from './gateway-listener';
+import { namesCredentialOwner } from './listener-user';
+
+/**
+ * The pipeline every gateway listener hands its clients to, whatever their protocol: the
+ * credential is verified as any access token or API key is (refusals audited by the verifier), the
+ * user name must name its owner (refusals audited here), and the session opens through the session
+ * broker as `tollgate connect`'s do (access decision for `connect`, session record and durable
+ * open event, an agent and its protocol engine with policy, approvals, masking and command audit).
+ * The client's socket is then relayed to the session as `tollgate connect` relays its sockets.
+ */
+@Injectable()
+export class ListenerSessions {
+  constructor(
+    private readonly verifier: AccessTokenVerifier,
+    private readonly subjects: SubjectDirectoryService,
+    private readonly sessions: InProcessSessions,
+    private readonly audit: AuditWriter,
+    private readonly logger: TunnelLogger,
+  ) {}
+
+  async serve(listener: GatewayListener, socket: Socket): Promise<void> {
+    const source = `${socket.remoteAddress}:${socket.remotePort}`;
+    const log = this.logger.log.child({ component: 'listener', listener: listener.protocol, source });
+    const login = await listener.login(socket);
+    if (!login) return;
+    const refuse = (refusal: ListenerRefusal) => {
+      log.info(
+        {
+          connection: login.connectionName,
+          user: login.userName,
+          kind: refusal.kind,
+          reason: refusal.message,
+        },
+        'refused',
+      );
+      listener.refuse(login, refusal);
+    };
+
+    let principal: Principal;
+    try {
+      principal = await this.verifier.verify(login.credential);
+    } catch (error) {
+      if (error instanceof UnauthenticatedError)
+        return refuse({ kind: 'bad-credential', message: error.message });
+      log.error({ err: error }, 'credential check failed');
+      return refuse({ kind: 'unavailable', message: 'the credential could not be checked' });
+    }
+    const owner = await this.ownerName(principal);
+    if (!namesCredentialOwner(login.userName, principal.subject, owner)) {
+      const reason = `the user name "${login.userName}" does not name the owner of this credential`;
+      const recorded = await this.audit
+        .record({
+          subject: principal.subject,
+          actorChain: principal.actorChain,
+          action: 'authenticate',
+          target: `connection:${login.connectionName}`,
+          decision: 'deny',
+          reason,
+          payload: {
+            listener: listener.protocol,
+            userName: login.userName,
+            tokenId: principal.tokenId,
+            source,
+          },
+        })
+        .then(
+          () => true,
+          () => false,
+        );
+      return refuse({
+        kind: 'wrong-user',
+        message: recorded ? reason : 'the refusal could not be recorded in the audit log',
+      });
+    }
+
+    const opened = await this.sessions.open(principal, {
+      connectionName: login.connectionName,
+      verb: 'connect',
+      clientAddr: `${listener.protocol} listener ${source}`,
+      speaks: listener.protocol,
+    });
+    if (opened.kind === 'failed') return refuse(openFailureRefusal(opened.code, opened.message));
+
+    const { call, sessionId } = opened;
+    log.info({ sessionId, connection: login.connectionName, agent: opened.agentName }, 'session open');
+    // The engine reads the client's start-up first, as from `tollgate connect`; the watch follows it.
+    const watch = listener.watch();
+    watch.fromClient(login.preamble);
+    call.write(inProcessCodec.wrap({ kind: { $case: 'data', data: login.preamble } }));
+    login.socket.setNoDelay(true);
+    const relayed = await relaySocket(login.socket, call, inProcessCodec, watch);
+    log.info(
+      { sessionId, outcome: relayed.kind, ...('message' in relayed ? { reason: relayed.message } : {}) },
+      'session relay ended',
+    );
+  }
+
+  /** The owner's name in Tollgate (email or service account name); empty when it has none. */
+  private async ownerName(principal: Principal): Promise<string> {
+    const state = await this.subjects.current(principal.subject).catch(() => undefined);
+    return state?.ok ? state.displayName : '';
+  }
+}

@@ -1,0 +1,64 @@
+import type { Socket } from 'node:net';
+import type { SecureContext } from 'node:tls';
+import {
+  acceptPostgresLogin,
+  LOGIN_SQLSTATE,
+  postgresRefuser,
+  REFUSAL_SQLSTATES,
+  refusePostgresLogin,
+} from '@tollgate/protocol-postgres';
+import type { SessionWatch } from '@tollgate/protocol-tcp';
+import type {
+  GatewayListener,
+  ListenerLogin,
+  ListenerRefusal,
+  ListenerRefusalKind,
+} from './gateway-listener';
+import { isLoopbackAddress } from './loopback-address';
+
+/**
+ * PostgreSQL's own SQLSTATEs: a bad credential is what the server says for a wrong password
+ * (28P01 invalid_password), the rest as `tollgate connect` says them (REFUSAL_SQLSTATES).
+ */
+function sqlState(kind: ListenerRefusalKind): string {
+  if (kind === 'bad-credential') return LOGIN_SQLSTATE.invalidPassword;
+  if (kind === 'wrong-user') return LOGIN_SQLSTATE.invalidAuthorization;
+  return REFUSAL_SQLSTATES[kind];
+}
+
+const LOGIN_TIMEOUT_MS = 30_000;
+
+/**
+ * The gateway's PostgreSQL listener: the database name selects the connection and the password is
+ * a Tollgate credential (asked for in clear text, which TLS or loopback keeps private).
+ */
+export class PostgresGatewayListener implements GatewayListener {
+  readonly protocol = 'postgres' as const;
+
+  constructor(private readonly tls: SecureContext | undefined) {}
+
+  async login(socket: Socket): Promise<ListenerLogin | undefined> {
+    const outcome = await acceptPostgresLogin(socket, {
+      ...(this.tls ? { tls: this.tls } : {}),
+      // Credentials cross the network in clear text only from this machine.
+      requireTls: !isLoopbackAddress(socket.remoteAddress),
+      timeoutMs: LOGIN_TIMEOUT_MS,
+    });
+    if (outcome.kind === 'closed') return undefined;
+    return {
+      socket: outcome.socket,
+      credential: outcome.password,
+      userName: outcome.user,
+      connectionName: outcome.database,
+      preamble: outcome.preamble,
+    };
+  }
+
+  refuse(login: ListenerLogin, refusal: ListenerRefusal): void {
+    refusePostgresLogin(login.socket, sqlState(refusal.kind), `tollgate: ${refusal.message}`);
+  }
+
+  watch(): SessionWatch {
+    return postgresRefuser.watch();
+  }
+}

@@ -1,0 +1,120 @@
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { createSecureContext, type SecureContext } from 'node:tls';
+import type { INestApplicationContext } from '@nestjs/common';
+import { ConfigError } from '@tollgate/config';
+import { formatFingerprint } from '@tollgate/proto';
+import type { Logger } from 'pino';
+import type { GatewayListener } from './gateway-listener';
+import { ListenerSessions } from './listener-sessions';
+import { PostgresGatewayListener } from './postgres.listener';
+
+export interface ListenerSettings {
+  readonly host: string;
+  /** Off when undefined. */
+  readonly postgresPort?: number;
+  /** PEM certificate and key the listeners present; without them they speak plain text (loopback only). */
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
+}
+
+export interface RunningListeners {
+  /** host:port of the PostgreSQL listener, when it runs. */
+  readonly postgresAddress?: string;
+  /** SHA-256 fingerprint of the listeners' certificate (`sha256:AB:...`), with TLS. */
+  readonly fingerprint?: string;
+  close(): Promise<void>;
+}
+
+/** Reads the listeners' certificate and key files named by --tls-cert and --tls-key. */
+export function readListenerTls(certFile: string, keyFile: string): { cert: Buffer; key: Buffer } {
+  const read = (file: string, setting: string) => {
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      throw new ConfigError([
+        `${setting}: cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`,
+      ]);
+    }
+  };
+  return {
+    cert: read(certFile, '--tls-cert (or TOLLGATE_TLS_CERT)'),
+    key: read(keyFile, '--tls-key (or TOLLGATE_TLS_KEY)'),
+  };
+}
+
+/** Starts the configured protocol listeners; each accepted socket goes to the shared pipeline. */
+export async function startGatewayListeners(
+  app: INestApplicationContext,
+  settings: ListenerSettings,
+  logger: Logger,
+): Promise<RunningListeners> {
+  if (settings.postgresPort === undefined) return { close: async () => undefined };
+  let context: SecureContext | undefined;
+  let fingerprint: string | undefined;
+  if (settings.tls) {
+    try {
+      context = createSecureContext({
+        cert: settings.tls.cert,
+        key: settings.tls.key,
+        minVersion: 'TLSv1.2',
+      });
+      fingerprint = formatFingerprint(new X509Certificate(settings.tls.cert).fingerprint256);
+    } catch (error) {
+      throw new ConfigError([
+        `--tls-cert and --tls-key (or TOLLGATE_TLS_CERT and TOLLGATE_TLS_KEY): not a usable PEM certificate and key: ${error instanceof Error ? error.message : String(error)}`,
+      ]);
+    }
+  }
+  const pipeline = app.get(ListenerSessions);
+  const postgres = await listen(
+    new PostgresGatewayListener(context),
+    settings.host,
+    settings.postgresPort,
+    pipeline,
+    logger,
+  );
+  return {
+    postgresAddress: postgres.address,
+    ...(fingerprint ? { fingerprint } : {}),
+    close: postgres.close,
+  };
+}
+
+async function listen(
+  listener: GatewayListener,
+  host: string,
+  port: number,
+  pipeline: ListenerSessions,
+  logger: Logger,
+): Promise<{ address: string; close: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    pipeline.serve(listener, socket).catch((error: unknown) => {
+      logger.error({ err: error, listener: listener.protocol }, 'listener session failed');
+      socket.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const bound = server.address();
+  const address =
+    typeof bound === 'object' && bound
+      ? `${bound.address.includes(':') ? `[${bound.address}]` : bound.address}:${bound.port}`
+      : `${host}:${port}`;
+  return {
+    address,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

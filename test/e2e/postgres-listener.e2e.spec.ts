@@ -1,0 +1,325 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { Client } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createAgent,
+  createTestDatabase,
+  loginDevUser,
+  makeCertificate,
+  makeTempDir,
+  MACHINE_POSTGRES,
+  spawnAgent,
+  startTunnelGateway,
+  type CliProcess,
+  type TestCertificate,
+  type TunnelGateway,
+} from '@tollgate/testing';
+
+const POLICY = `version: 1
+roles:
+  - name: admins
+    subjects: ['group:tollgate-admins']
+    connections: ['*']
+    verbs: [connect, exec, admin, 'audit:read', review]
+  - name: developers
+    subjects: ['group:developers']
+    connections: [pg-app]
+    verbs: [connect, exec]
+guardrails:
+  - name: no-drop
+    match: {protocol: postgres}
+    deny: {statements: [DROP], message: dropping tables is not allowed here}
+masking:
+  - name: pii
+    match: {connections: [pg-app]}
+    columns: [customers.ssn]
+`;
+
+interface ClientRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs a PostgreSQL client program (psql, pgbench) with its arguments and environment. */
+function run(
+  program: string,
+  args: readonly string[],
+  env: Record<string, string>,
+  input = '',
+): Promise<ClientRun> {
+  return new Promise((resolve) => {
+    const child = spawn(program, args, {
+      env: { ...process.env, PGCONNECT_TIMEOUT: '20', PGSSLMODE: 'prefer', ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
+/**
+ * The gateway's own PostgreSQL listener: psql, pgbench and node-postgres reach a connection with no
+ * Tollgate binary beside them, the database name choosing the connection and a Tollgate credential
+ * as the password; one gateway (TLS on the listener) and one agent in front of the machine's
+ * PostgreSQL.
+ */
+describe('PostgreSQL straight to the gateway listener', () => {
+  let gateway: TunnelGateway;
+  let cert: TestCertificate;
+  let host: string;
+  let port: number;
+  let developerToken: string;
+  let apiKey: string;
+  let dbName: string;
+  const processes: CliProcess[] = [];
+  const cleanups: (() => unknown)[] = [];
+
+  const psql = (
+    user: string,
+    database: string,
+    password: string,
+    args: string[],
+    env: Record<string, string> = {},
+  ) =>
+    run('psql', ['-h', host, '-p', String(port), '-U', user, '-d', database, '-X', '-At', ...args], {
+      PGPASSWORD: password,
+      ...env,
+    });
+
+  const auditRecords = async (action: string) =>
+    (
+      await gateway.api<{ items: { action: string; decision: string; subject: string; reason: string }[] }>(
+        'GET',
+        `/api/v1/audit?action=${encodeURIComponent(action)}&limit=200`,
+      )
+    ).body.items;
+
+  beforeAll(async () => {
+    const temp = makeTempDir('tollgate-listener-');
+    cleanups.push(() => temp.remove());
+    cert = makeCertificate(temp.path, 'listener');
+    const target = await createTestDatabase();
+    cleanups.push(target.drop);
+    dbName = target.name;
+    const admin = new Client({ ...MACHINE_POSTGRES, database: target.name });
+    await admin.connect();
+    await admin.query(
+      `CREATE TABLE customers (id int PRIMARY KEY, email text, ssn text);
+       INSERT INTO customers VALUES (1, 'ada@example.com', '123-45-6789'), (2, 'bob@example.org', '234-56-7890');
+       CREATE TABLE scratch (id int);`,
+    );
+    await admin.end();
+    const store = await createTestDatabase();
+    cleanups.push(store.drop);
+    gateway = await startTunnelGateway(
+      [
+        '--dev-idp',
+        '--dev-idp-port',
+        '0',
+        '--postgres-port',
+        '0',
+        '--tls-cert',
+        cert.certFile,
+        '--tls-key',
+        cert.keyFile,
+      ],
+      { DATABASE_URL: store.url },
+    );
+    processes.push(gateway.cli);
+    const address = /"postgresAddress":"([^"]+):(\d+)"/.exec(gateway.cli.output());
+    if (!address) throw new Error(`no postgresAddress in the gateway log:\n${gateway.cli.output()}`);
+    host = address[1]!;
+    port = Number(address[2]);
+    expect(gateway.cli.output()).toContain(`"listenerFingerprint":"${cert.fingerprint}"`);
+    expect((await gateway.api('POST', '/api/v1/policy', { document: POLICY })).status).toBe(201);
+    const agentToken = await createAgent(gateway, 'edge-pg');
+    for (const name of ['pg-app', 'pg-admin']) {
+      const created = await gateway.api('POST', '/api/v1/connections', {
+        name,
+        protocol: 'postgres',
+        target: {
+          host: MACHINE_POSTGRES.host,
+          port: MACHINE_POSTGRES.port,
+          database: target.name,
+          username: MACHINE_POSTGRES.user,
+          tls: { mode: 'disable' },
+        },
+        credential: { password: 'env:APP_DB_PASSWORD' },
+        agents: ['edge-pg'],
+      });
+      expect(created.status).toBe(201);
+    }
+    expect(
+      (
+        await gateway.api('POST', '/api/v1/connections', {
+          name: 'echo',
+          protocol: 'tcp',
+          target: { host: '127.0.0.1', port: 9 },
+          agents: ['edge-pg'],
+        })
+      ).status,
+    ).toBe(201);
+    processes.push(
+      await spawnAgent(gateway.grpcUrl, agentToken, { env: { APP_DB_PASSWORD: 'unused-with-trust' } }),
+    );
+    developerToken = (await loginDevUser(gateway.httpUrl, 'developer')).access_token;
+    const key = await fetch(`${gateway.httpUrl}/api/v1/api-keys`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${developerToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'bi-tool' }),
+    });
+    expect(key.status).toBe(201);
+    apiKey = ((await key.json()) as { key: string }).key;
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all(processes.map((p) => p.stop('SIGKILL')));
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+
+  it('lets psql in over TLS with an access token as the password; policy and masking apply', async () => {
+    const result = await psql(
+      'developer@tollgate.test',
+      'pg-app',
+      developerToken,
+      [
+        '-c',
+        'select ssl from pg_stat_ssl where pid = pg_backend_pid()',
+        '-c',
+        'select id, ssn from customers order by id',
+        '-c',
+        'drop table scratch',
+      ],
+      { PGSSLMODE: 'verify-full', PGSSLROOTCERT: cert.certFile, PGHOST: 'localhost' },
+    );
+    // pg_stat_ssl is the target's view (agent to PostgreSQL in plain text); the listener's TLS is
+    // what verify-full checked against the listener's certificate.
+    expect(result.stdout).toBe('f\n1|********\n2|********\n');
+    expect(result.stderr).toContain('dropping tables is not allowed here');
+  });
+
+  it('takes an API key as the password, and the subject or the email as the user name', async () => {
+    for (const user of ['developer@tollgate.test', 'DEVELOPER@tollgate.test']) {
+      const result = await psql(user, 'pg-app', apiKey, ['-c', 'select count(*) from customers']);
+      expect(result).toMatchObject({ code: 0, stdout: '2\n' });
+    }
+  });
+
+  it('serves node-postgres with TLS pinned to the listener certificate', async () => {
+    const client = new Client({
+      host: 'localhost',
+      port,
+      user: 'developer@tollgate.test',
+      database: 'pg-app',
+      password: developerToken,
+      ssl: { ca: readFileSync(cert.certFile) },
+    });
+    await client.connect();
+    const rows = await client.query<{ email: string }>('select email from customers where id = $1', [1]);
+    expect(rows.rows).toEqual([{ email: 'ada@example.com' }]);
+    await client.end();
+  });
+
+  it('accepts plain text from loopback (sslmode=disable)', async () => {
+    const result = await psql('developer@tollgate.test', 'pg-app', developerToken, ['-c', 'select 41 + 1'], {
+      PGSSLMODE: 'disable',
+    });
+    expect(result).toMatchObject({ code: 0, stdout: '42\n' });
+  });
+
+  it('runs pgbench through the listener', async () => {
+    const admin = new Client({ ...MACHINE_POSTGRES, database: dbName });
+    await admin.connect();
+    await admin.query(
+      'CREATE TABLE IF NOT EXISTS bench (id int PRIMARY KEY, n int); INSERT INTO bench VALUES (1, 0) ON CONFLICT DO NOTHING',
+    );
+    await admin.end();
+    const result = await run(
+      'pgbench',
+      [
+        '-h',
+        host,
+        '-p',
+        String(port),
+        '-U',
+        'developer@tollgate.test',
+        '-n',
+        '-c',
+        '2',
+        '-t',
+        '10',
+        '-f',
+        '-',
+        'pg-app',
+      ],
+      { PGPASSWORD: developerToken },
+      // pgbench -f - reads the script from stdin.
+      'UPDATE bench SET n = n + 1 WHERE id = 1;\nSELECT n FROM bench WHERE id = 1;\n',
+    );
+    expect(result.stderr + result.stdout).toContain('number of transactions actually processed: 20/20');
+  });
+
+  /** How node-postgres reports a refused login: severity, SQLSTATE and message. */
+  const refusal = async (user: string, database: string, password: string) => {
+    const client = new Client({ host: '127.0.0.1', port, user, database, password });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+    } catch (error) {
+      const { severity, code, message } = error as { severity?: string; code?: string; message: string };
+      return { severity, code, message };
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+    return { severity: 'none', code: 'connected', message: '' };
+  };
+
+  it('refuses in PostgreSQL terms: bad credential 28P01, wrong user 28000, unknown database 3D000, denied 28000', async () => {
+    const psqlRefused = await psql('developer@tollgate.test', 'pg-app', 'not-a-token', ['-c', 'select 1']);
+    expect(psqlRefused.code).toBe(2);
+    expect(psqlRefused.stderr).toContain('FATAL:  tollgate: invalid token: malformed token');
+
+    expect(await refusal('developer@tollgate.test', 'pg-app', `${apiKey}x`)).toEqual({
+      severity: 'FATAL',
+      code: '28P01',
+      message: 'tollgate: invalid token: unknown API key',
+    });
+    expect(await refusal('dba@tollgate.test', 'pg-app', developerToken)).toEqual({
+      severity: 'FATAL',
+      code: '28000',
+      message: 'tollgate: the user name "dba@tollgate.test" does not name the owner of this credential',
+    });
+    expect(await refusal('developer@tollgate.test', 'pg-nope', developerToken)).toEqual({
+      severity: 'FATAL',
+      code: '3D000',
+      message: 'tollgate: no connection named "pg-nope"',
+    });
+    expect(await refusal('developer@tollgate.test', 'echo', developerToken)).toMatchObject({
+      code: '3D000',
+      message: 'tollgate: "echo" is a tcp connection, not postgres',
+    });
+    const denied = await refusal('developer@tollgate.test', 'pg-admin', developerToken);
+    expect(denied).toMatchObject({ severity: 'FATAL', code: '28000' });
+    expect(denied.message).toContain('pg-admin');
+
+    const refusedLogins = (await auditRecords('authenticate'))
+      .filter((r) => r.decision === 'deny')
+      .map((r) => r.reason);
+    expect(refusedLogins).toEqual(
+      expect.arrayContaining([
+        'malformed token',
+        'unknown API key',
+        'the user name "dba@tollgate.test" does not name the owner of this credential',
+      ]),
+    );
+    const deniedOpens = (await auditRecords('authorize:connect')).filter(
+      (r) => r.decision === 'deny' && r.reason.includes('pg-admin'),
+    );
+    expect(deniedOpens).toHaveLength(1);
+  });
+});
