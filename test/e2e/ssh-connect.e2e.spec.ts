@@ -1,3 +1,4 @@
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -151,6 +152,32 @@ describe('SSH through tollgate connect (gateway + agent + sshd)', () => {
     ]);
     expect(down.code).toBe(0);
     expect(sha256(readFileSync(join(home.path, 'down.bin')))).toBe(sha256(data));
+  });
+
+  it('ends the client and the command at the target when the session is killed', async () => {
+    const marker = `sleep ${3000 + Math.floor(Math.random() * 1000)}`;
+    const client = spawn('ssh', [...sshClientOptions(port), 'me@127.0.0.1', marker], { stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => client.once('close', resolve));
+    const running = () => {
+      try {
+        return execFileSync('pgrep', ['-u', sshd.user.name, '-f', `^${marker}$`], {
+          encoding: 'utf8',
+        }).trim();
+      } catch {
+        return '';
+      }
+    };
+    await expect.poll(running, { timeout: 15_000 }).not.toBe('');
+    const list = await gateway.api<{ items: { id: string; state: string }[] }>(
+      'GET',
+      '/api/v1/sessions?connection=ssh-app&state=open',
+    );
+    const live = list.body.items.filter((s) => s.state !== 'closed');
+    expect(live).toHaveLength(1);
+    expect((await gateway.api('POST', `/api/v1/sessions/${live[0].id}/kill`)).status).toBe(202);
+    expect(await exited).toBe(255);
+    // sshd hangs up on the command when the agent's connection to it ends.
+    await expect.poll(running, { timeout: 15_000 }).toBe('');
   });
 
   it('refuses a target whose host key is not the pinned one, and the session record says why', async () => {

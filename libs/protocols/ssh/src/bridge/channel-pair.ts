@@ -1,4 +1,5 @@
 import type { ClientChannel, ServerChannel } from 'ssh2';
+import { signalChannel } from './channel-signal';
 
 /** How the far side's command ended: an exit status, or the signal that ended it. */
 export type ChannelExit =
@@ -90,6 +91,9 @@ export function joinChannels(
   // The target closes after its exit status; what it sent before must reach the client first.
   target.on('close', () => void Promise.all([stdoutDone, stderrDone]).then(finish));
   client.on('close', () => {
+    // The client went away before the command ended: end it too (sshd leaves a command without a
+    // PTY running when its channel closes).
+    if (!closed) signalChannel(target, 'TERM');
     target.close();
     if (!closed) {
       closed = true;

@@ -10,6 +10,7 @@ import type {
   Session,
 } from 'ssh2';
 import { joinChannels, type ChannelPairHooks } from './channel-pair';
+import { signalChannel } from './channel-signal';
 
 /** What a client asked a session channel to run. */
 export type SessionRequest =
@@ -54,8 +55,11 @@ export interface SessionGovernor {
  * after the governor allowed it. Refusals reach an SSH client the way OpenSSH reports them: a
  * failed request, or a message on stderr with exit status 1.
  */
-export function bridgeConnection(client: Connection, target: Client, governor: SessionGovernor): void {
-  client.on('session', (accept: AcceptConnection<Session>) => bridgeSession(accept(), target, governor));
+export function bridgeConnection(client: Connection, target: Client, governor: SessionGovernor): Bridge {
+  const running = new Set<ClientChannel>();
+  client.on('session', (accept: AcceptConnection<Session>) =>
+    bridgeSession(accept(), target, governor, running),
+  );
 
   client.on('tcpip', (accept: AcceptConnection<ServerChannel>, reject: RejectConnection, info) => {
     void governor
@@ -101,11 +105,33 @@ export function bridgeConnection(client: Connection, target: Client, governor: S
       reject?.();
     }
   });
+  return {
+    hangUp: () => {
+      for (const channel of running) {
+        signalChannel(channel, 'TERM');
+        channel.close();
+      }
+    },
+  };
+}
+
+/** A bridged connection. */
+export interface Bridge {
+  /**
+   * Ends what runs at the target: each running command is sent SIGTERM and its channel closed
+   * (without a PTY, sshd would otherwise leave it running after the connection ends).
+   */
+  hangUp(): void;
 }
 
 type MaybeAccept = (() => void) | undefined;
 
-function bridgeSession(session: Session, target: Client, governor: SessionGovernor): void {
+function bridgeSession(
+  session: Session,
+  target: Client,
+  governor: SessionGovernor,
+  runningChannels: Set<ClientChannel>,
+): void {
   let pty: PseudoTtyInfo | undefined;
   const env: Record<string, string> = {};
   let running: ClientChannel | undefined;
@@ -158,6 +184,8 @@ function bridgeSession(session: Session, target: Client, governor: SessionGovern
           if (error || !remote)
             return refuse(`the target refused the ${request.kind}: ${error?.message ?? 'no channel'}`);
           running = remote;
+          runningChannels.add(remote);
+          remote.once('close', () => runningChannels.delete(remote));
           joinChannels(channel, remote, governor.channelHooks?.(request, pty, stderr) ?? {});
         });
       },

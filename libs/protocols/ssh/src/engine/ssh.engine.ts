@@ -12,7 +12,7 @@ import {
   type RelayOutcome,
 } from '@tollgate/protocol-tcp';
 import { Server, utils, type Client, type Connection } from 'ssh2';
-import { bridgeConnection, type SessionGovernor } from '../bridge/session-bridge';
+import { bridgeConnection, type Bridge, type SessionGovernor } from '../bridge/session-bridge';
 import type { HostKeyPins } from '../target/host-key-pins';
 import { sshTargetSettings } from '../target/ssh-target-settings';
 import { connectTarget } from '../target/target-client';
@@ -57,9 +57,10 @@ export class SshEngine implements RelayEngine {
         await serveInnerHop(client, this.innerHostKey(), target, governor);
         return { kind: 'normal' };
       },
+      // Through the inner hop's end when it runs, so running commands are ended first (hangUp).
       abort: () => {
-        target.end();
-        client?.destroy(new Error('the session was ended by the gateway'));
+        if (client) client.destroy(new Error('the session was ended by the gateway'));
+        else target.end();
       },
     };
   }
@@ -78,7 +79,9 @@ function serveInnerHop(
   governor: SessionGovernor,
 ): Promise<void> {
   return new Promise<void>((resolve) => {
+    let bridge: Bridge | undefined;
     const done = () => {
+      bridge?.hangUp();
       target.end();
       client.destroy();
       resolve();
@@ -88,7 +91,7 @@ function serveInnerHop(
     const server = new Server({ hostKeys: [hostKey] }, (connection: Connection) => {
       connection.on('error', () => connection.end());
       connection.on('authentication', (context) => context.accept());
-      connection.on('ready', () => bridgeConnection(connection, target, governor));
+      connection.on('ready', () => (bridge = bridgeConnection(connection, target, governor)));
       connection.on('close', done);
     });
     server.injectSocket(client as Socket);
