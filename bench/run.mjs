@@ -12,6 +12,7 @@ const suites = {
   tunnel: () => import('./suites/tunnel.mjs'),
   audit: () => import('./suites/audit.mjs'),
   postgres: () => import('./suites/postgres.mjs'),
+  'postgres-lineage': () => import('./suites/postgres-lineage.mjs'),
 };
 
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(suites);

@@ -71,3 +71,15 @@ export {
   type PostgresLoginOptions,
   type PostgresLoginOutcome,
 } from './listener/postgres-login';
+export { analyzeLineage } from './sql/lineage/statement-lineage';
+export { clearParseCache } from './sql/parse-tree';
+export type {
+  LineageAnalysis,
+  LineageCatalog,
+  LineageSource,
+  OutputLineage,
+  RelationFacts,
+  StatementLineage,
+} from './sql/lineage/lineage.types';
+export { SessionLineage } from './proxy/session-lineage';
+export { CatalogConnection } from './proxy/catalog-connection';

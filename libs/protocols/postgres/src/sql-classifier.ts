@@ -1,7 +1,8 @@
 import type { SqlLineageFacts } from '@tollgate/policy';
-import { loadModule, parseSync } from 'libpg-query';
+import { loadModule } from 'libpg-query';
 import { findAll, names, text, walk, type Node } from './sql/ast';
 import { opaqueKinds } from './sql/opaque-code';
+import { parseStatements } from './sql/parse-tree';
 import { statementType } from './sql/statement-type';
 import { whereRestricts } from './sql/where-restriction';
 
@@ -113,14 +114,11 @@ function deepFreeze<T>(value: T): T {
 }
 
 function classifyUncached(sql: string): SqlClassification {
-  let parsed: { stmts?: { stmt: Node }[] };
-  try {
-    parsed = parseSync(sql) as { stmts?: { stmt: Node }[] };
-  } catch (error) {
-    return { ok: false, error: error instanceof Error ? error.message : String(error) };
-  }
+  // The tree is cached for the lineage analysis, which reads the same text next under column masking.
+  const parsed = parseStatements(sql);
+  if (typeof parsed === 'string') return { ok: false, error: parsed };
   const statements: SqlStatementFacts[] = [];
-  for (const { stmt } of parsed.stmts ?? []) statements.push(...classifyStatement(stmt, cteBodies(stmt)));
+  for (const stmt of parsed) statements.push(...classifyStatement(stmt, cteBodies(stmt)));
   return { ok: true, statements };
 }
 

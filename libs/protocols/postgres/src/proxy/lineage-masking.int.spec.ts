@@ -1,6 +1,7 @@
 import { Masker } from '@tollgate/masking';
 import { maskingRulesFor, parsePolicy, type Policy } from '@tollgate/policy';
 import { createTestDatabase, MACHINE_POSTGRES, runPsql } from '@tollgate/testing';
+import fc from 'fast-check';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PolicyGate } from '../test-support/policy-gate';
@@ -76,7 +77,7 @@ describe('PostgreSQL masking by lineage (real server)', () => {
       INSERT INTO customers VALUES (1, 'Ada', 'ada@example.com', '${SSN[0]}', '4111111111111111'),
                                    (2, 'Bob', 'bob@example.org', '${SSN[1]}', '5500000000000004');
       CREATE TABLE scratch (id int, note text);
-      CREATE VIEW customer_view AS SELECT id, ssn AS tax_id FROM customers;
+      CREATE VIEW customer_view AS SELECT id, name, ssn AS tax_id FROM customers;
       CREATE SEQUENCE seq;`);
     const target: PostgresTargetSettings = {
       host: MACHINE_POSTGRES.host,
@@ -250,6 +251,108 @@ describe('PostgreSQL masking by lineage (real server)', () => {
       ]);
     } finally {
       await lenient.end();
+    }
+  });
+
+  it('lets no masked value out in any recognisable form, whatever the query does with it (fast-check)', async () => {
+    const textClient = await client();
+    const binaryClient = await client({ binary: true } as pg.ClientConfig);
+    // Raw values: strings as the server wrote them, binary values as bytes.
+    const raw = { getTypeParser: () => (value: string | Buffer) => value } as unknown as pg.CustomTypesConfig;
+    const wrap = fc.constantFrom(
+      (x: string) => `upper(${x})`,
+      (x: string) => `lower(${x})`,
+      (x: string) => `reverse(${x})`,
+      (x: string) => `encode(convert_to(${x}, 'UTF8'), 'hex')`,
+      (x: string) => `encode(convert_to(${x}, 'UTF8'), 'base64')`,
+      (x: string) => `(${x})::bytea::text`,
+      (x: string) => `substr(${x}, 2, 7)`,
+      (x: string) => `${x} || '!'`,
+      (x: string) => `concat_ws(',', name, ${x})`,
+      (x: string) => `format('%s', ${x})`,
+      (x: string) => `quote_literal(${x})`,
+      (x: string) => `regexp_replace(${x}, '(.)', '\\1 ', 'g')`,
+      (x: string) => `to_json(${x})::text`,
+      (x: string) => `array_to_string(ARRAY[${x}, 'a'], ',')`,
+      (x: string) => `translate(${x}, 'abc', 'xyz')`,
+      (x: string) => `coalesce(${x}, name)`,
+      (x: string) => `CASE WHEN id > 0 THEN ${x} END`,
+      (x: string) => `(SELECT ${x})`,
+    );
+    const leaf = fc.constantFrom(
+      'ssn',
+      'c.ssn',
+      'c::text',
+      'row_to_json(c)::text',
+      'name || ssn',
+      '(c).ssn',
+      'card',
+    );
+    const expression = fc
+      .tuple(leaf, fc.array(wrap, { maxLength: 3 }))
+      .map(([start, wrappers]) => wrappers.reduce((inner: string, w) => w(inner), start as string));
+    const shape = fc.constantFrom(
+      (e: string) => `SELECT ${e} FROM customers c WHERE id > $1`,
+      (e: string) => `SELECT ${e} FROM (SELECT * FROM customers) c WHERE id > $1`,
+      (e: string) => `WITH c AS (SELECT * FROM customers) SELECT ${e} FROM c WHERE id > $1`,
+      (e: string) =>
+        `SELECT v FROM (SELECT ${e} AS v, id FROM customers c) s WHERE id > $1 UNION ALL SELECT 'x'`,
+      (e: string) => `SELECT l.v FROM customers c, LATERAL (SELECT ${e} AS v) l WHERE id > $1`,
+      (e: string) => `SELECT string_agg(${e}, '') FROM customers c WHERE id > $1`,
+      (e: string) => `SELECT regexp_split_to_table(${e}, '') FROM customers c WHERE id > $1`,
+      (e: string) =>
+        `SELECT substr(${e}, 1, 4), substr(${e}, 5, 4), substr(${e}, 9) FROM customers c WHERE id > $1`,
+      (e: string) =>
+        `SELECT * FROM customer_view c, LATERAL (SELECT ${e.replace(/\bssn\b/g, 'tax_id').replace(/\bcard\b/g, 'tax_id')}) l WHERE id > $1`,
+    );
+    /** Every form in which a secret would still be recognisable: as is, case-folded, reversed, hex, base64. */
+    const forms = (secret: string) => {
+      const bytes = Buffer.from(secret, 'utf8');
+      return [secret, [...secret].reverse().join(''), bytes.toString('hex'), bytes.toString('base64')].map(
+        (f) => f.toLowerCase(),
+      );
+    };
+    const secrets = [...SSN, '4111111111111111', '5500000000000004'];
+    const found = (output: string) => {
+      const text = output.toLowerCase();
+      const compact = text.replace(/[^a-z0-9+/]/g, '');
+      return secrets.flatMap((secret) =>
+        forms(secret).filter((form) => {
+          for (let i = 0; i + 6 <= form.length; i++) {
+            const piece = form.slice(i, i + 6);
+            if (text.includes(piece) || compact.includes(piece)) return true;
+          }
+          return false;
+        }),
+      );
+    };
+    const cellText = (value: string | Buffer | null | undefined) =>
+      value === null || value === undefined
+        ? ''
+        : Buffer.isBuffer(value)
+          ? `${value.toString('latin1')}|${value.toString('hex')}`
+          : String(value);
+    try {
+      await fc.assert(
+        fc.asyncProperty(shape, expression, fc.boolean(), async (build, e, binary) => {
+          const sql = build(e);
+          const c = binary ? binaryClient : textClient;
+          const result = await c.query({ text: sql, values: [0], rowMode: 'array', types: raw });
+          const rows = result.rows as (string | Buffer | null)[][];
+          // Split across rows or columns: read row by row and column by column.
+          const byRow = rows.map((row) => row.map(cellText).join('')).join('');
+          const byColumn = (rows[0] ?? [])
+            .map((_, i) => rows.map((row) => cellText(row[i])).join(''))
+            .join('');
+          const leaked = [...found(byRow), ...found(byColumn)];
+          if (leaked.length > 0)
+            throw new Error(`${sql} (${binary ? 'binary' : 'text'}) leaked ${leaked.join(', ')}: ${byRow}`);
+        }),
+        { numRuns: 80 },
+      );
+    } finally {
+      await textClient.end();
+      await binaryClient.end();
     }
   });
 

@@ -4,9 +4,14 @@ export type Node = Record<string, unknown>;
 /** The type name and fields of a node (`{ SelectStmt: {...} }` → `['SelectStmt', {...}]`). */
 export function unwrap(node: unknown): [string, Node] | undefined {
   if (typeof node !== 'object' || node === null || Array.isArray(node)) return undefined;
-  const entries = Object.entries(node as Node);
-  if (entries.length !== 1) return undefined;
-  const [kind, body] = entries[0] as [string, unknown];
+  // for...in, not Object.entries: the lineage analysis unwraps every node of every statement.
+  let kind: string | undefined;
+  for (const key in node) {
+    if (kind !== undefined) return undefined;
+    kind = key;
+  }
+  if (kind === undefined) return undefined;
+  const body = (node as Node)[kind];
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
   return [kind, body as Node];
 }

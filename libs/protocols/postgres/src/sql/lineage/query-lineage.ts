@@ -379,8 +379,17 @@ export function relationLineage(name: string, schema: string | undefined, ctx: L
   };
 }
 
+/** A table's columns depend on its catalog facts alone: made once per facts object. */
+const tableColumns = new WeakMap<RelationFacts, QueryColumns>();
+
 function relationColumns(relation: RelationFacts, ctx: LineageContext): QueryColumns {
   if (relation.kind === 'view') return viewColumns(relation, ctx);
+  let columns = tableColumns.get(relation);
+  if (!columns) tableColumns.set(relation, (columns = storedColumns(relation)));
+  return columns;
+}
+
+function storedColumns(relation: RelationFacts): QueryColumns {
   const dataColumns = TABLE_DATA_CATALOG_COLUMNS.get(`${relation.schema}.${relation.name}`);
   return {
     columns: relation.columns.map((column) => {

@@ -1,5 +1,5 @@
-import { parseSync } from 'libpg-query';
 import { list, names, text, unwrap, type Node } from '../ast';
+import { parseStatements } from '../parse-tree';
 import type {
   CopyFormat,
   LineageAnalysis,
@@ -229,38 +229,6 @@ function toOutputs(result: QueryColumns | OutputLineage): OutputLineage {
       sources: c.sources instanceof SourceSet ? c.sources.toArray() : c.sources,
     })),
   };
-}
-
-// ---- parsing -------------------------------------------------------------------------------
-
-const MAX_CACHED_TREES = 1024;
-const MAX_CACHED_SQL_LENGTH = 16384;
-const trees = new Map<string, readonly Node[] | string>();
-
-/** The parse tree of each statement (or the parser's error), recent ones kept (LRU). */
-export function parseStatements(sql: string): readonly Node[] | string {
-  const cached = trees.get(sql);
-  if (cached !== undefined) {
-    trees.delete(sql);
-    trees.set(sql, cached);
-    return cached;
-  }
-  let parsed: readonly Node[] | string;
-  try {
-    parsed = ((parseSync(sql) as { stmts?: { stmt: Node }[] }).stmts ?? []).map((s) => s.stmt);
-  } catch (error) {
-    parsed = error instanceof Error ? error.message : String(error);
-  }
-  if (sql.length <= MAX_CACHED_SQL_LENGTH) {
-    trees.set(sql, parsed);
-    if (trees.size > MAX_CACHED_TREES) trees.delete(trees.keys().next().value as string);
-  }
-  return parsed;
-}
-
-/** Drops every cached parse tree (for measuring uncached analysis). */
-export function clearParseCache(): void {
-  trees.clear();
 }
 
 function parseView(sql: string): Node | undefined {
