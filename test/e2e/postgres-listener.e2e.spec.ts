@@ -10,6 +10,7 @@ import {
   makeTempDir,
   MACHINE_POSTGRES,
   spawnAgent,
+  spawnCli,
   startTunnelGateway,
   type CliProcess,
   type TestCertificate,
@@ -76,6 +77,7 @@ describe('PostgreSQL straight to the gateway listener', () => {
   let developerToken: string;
   let apiKey: string;
   let dbName: string;
+  let storeUrl: string;
   const processes: CliProcess[] = [];
   const cleanups: (() => unknown)[] = [];
 
@@ -95,7 +97,7 @@ describe('PostgreSQL straight to the gateway listener', () => {
     (
       await gateway.api<{ items: { action: string; decision: string; subject: string; reason: string }[] }>(
         'GET',
-        `/api/v1/audit?action=${encodeURIComponent(action)}&limit=200`,
+        `/api/v1/audit?action=${encodeURIComponent(action)}&order=desc&limit=200`,
       )
     ).body.items;
 
@@ -116,6 +118,7 @@ describe('PostgreSQL straight to the gateway listener', () => {
     await admin.end();
     const store = await createTestDatabase();
     cleanups.push(store.drop);
+    storeUrl = store.url;
     gateway = await startTunnelGateway(
       [
         '--dev-idp',
@@ -321,5 +324,72 @@ describe('PostgreSQL straight to the gateway listener', () => {
       (r) => r.decision === 'deny' && r.reason.includes('pg-admin'),
     );
     expect(deniedOpens).toHaveLength(1);
+  });
+
+  /** `tollgate credentials ...` as the developer; resolves with stdout (and fails on a non-zero exit). */
+  const credentials = async (...args: string[]) => {
+    const cli = spawnCli(['credentials', ...args], {
+      TOLLGATE_TOKEN: developerToken,
+      TOLLGATE_URL: gateway.httpUrl,
+    });
+    const code = await cli.exited();
+    expect(code, cli.output()).toBe(0);
+    return cli.output();
+  };
+
+  it('takes a connection credential: one connection, one user, revocable, expiring; refusals audited', async () => {
+    const created = await credentials('create', 'pg-app', '--ttl', '1h');
+    const secret = /^(tgk_\S+)$/m.exec(created)?.[1] ?? '';
+    const prefix = secret.split('_')[1] ?? '';
+    expect(created).toContain(`credential ${prefix} for "pg-app"`);
+
+    const used = await psql('developer@tollgate.test', 'pg-app', secret, [
+      '-c',
+      'select count(*) from customers',
+    ]);
+    expect(used).toMatchObject({ code: 0, stdout: '2\n' });
+
+    // Another connection (the developer may reach pg-admin's neighbour, not through this credential).
+    const otherConnection = await refusal('developer@tollgate.test', 'pg-admin', secret);
+    expect(otherConnection).toMatchObject({ severity: 'FATAL', code: '28000' });
+    expect(otherConnection.message).toContain('does not include connect on connection "pg-admin"');
+    // Another user name.
+    expect(await refusal('dba@tollgate.test', 'pg-app', secret)).toMatchObject({ code: '28000' });
+
+    await credentials('revoke', prefix);
+    expect(await refusal('developer@tollgate.test', 'pg-app', secret)).toEqual({
+      severity: 'FATAL',
+      code: '28P01',
+      message: `tollgate: invalid token: API key ${prefix} has been revoked`,
+    });
+
+    // A second credential, made to have expired (in the store, instead of waiting an hour).
+    const expiring = /^(tgk_\S+)$/m.exec(await credentials('create', 'pg-app', '--ttl', '15m'))?.[1] ?? '';
+    const expiringPrefix = expiring.split('_')[1] ?? '';
+    const store = new Client({ connectionString: storeUrl });
+    await store.connect();
+    await store.query("UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE prefix = $1", [
+      expiringPrefix,
+    ]);
+    await store.end();
+    expect(await refusal('developer@tollgate.test', 'pg-app', expiring)).toMatchObject({
+      code: '28P01',
+      message: `tollgate: invalid token: API key ${expiringPrefix} has expired`,
+    });
+
+    const listed = await credentials('list');
+    expect(listed).toMatch(new RegExp(`${prefix}\\s+pg-app\\s+user:\\S+\\s+\\S+\\s+revoked`));
+    expect(listed).toMatch(new RegExp(`${expiringPrefix}\\s+pg-app\\s+user:\\S+\\s+\\S+\\s+expired`));
+
+    const refused = (await auditRecords('authenticate'))
+      .filter((r) => r.decision === 'deny')
+      .map((r) => r.reason);
+    expect(refused).toEqual(
+      expect.arrayContaining([`API key ${prefix} has been revoked`, `API key ${expiringPrefix} has expired`]),
+    );
+    const scoped = (await auditRecords('authorize:connect')).filter(
+      (r) => r.decision === 'deny' && r.reason.includes('does not include connect on connection "pg-admin"'),
+    );
+    expect(scoped).toHaveLength(1);
   });
 });

@@ -4,6 +4,7 @@ import { agentCommand } from './commands/agent.command';
 import { apiKeysCommand } from './commands/api-keys.command';
 import { auditCommand } from './commands/audit.command';
 import { connectCommand } from './commands/connect.command';
+import { credentialsCommand } from './commands/credentials.command';
 import { execCommand } from './commands/exec.command';
 import { gatewayCommand } from './commands/gateway.command';
 import { loginCommand } from './commands/login.command';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
     .addCommand(whoamiCommand())
     .addCommand(tokenCommand())
     .addCommand(apiKeysCommand())
+    .addCommand(credentialsCommand())
     .addCommand(lsCommand())
     .addCommand(connectCommand())
     .addCommand(execCommand())

@@ -17,8 +17,19 @@ const createApiKey = z
     /** Space-separated scopes, a subset of the caller's (default: the caller's). */
     scope: z.string().max(2000).optional(),
     expiresInDays: z.number().int().min(1).max(3650).optional(),
+    /** A short-lived key (a connection credential: `tollgate credentials create NAME --ttl 1h`). */
+    expiresInSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(30 * 86_400)
+      .optional(),
   })
-  .strict();
+  .strict()
+  .refine((body) => body.expiresInDays === undefined || body.expiresInSeconds === undefined, {
+    message: 'give expiresInDays or expiresInSeconds, not both',
+    path: ['expiresInSeconds'],
+  });
 
 /**
  * API keys of the caller (a person or a service account). A key gets at most the caller's scopes;
@@ -58,7 +69,11 @@ export class ApiKeysController {
       name: body.name,
       subject: principal.subject,
       scopes,
-      expiresAt: body.expiresInDays ? new Date(Date.now() + body.expiresInDays * 86_400_000) : null,
+      expiresAt: body.expiresInDays
+        ? new Date(Date.now() + body.expiresInDays * 86_400_000)
+        : body.expiresInSeconds
+          ? new Date(Date.now() + body.expiresInSeconds * 1000)
+          : null,
     });
     await this.audit.record({
       subject: principal.subject,
