@@ -53,6 +53,28 @@ describe('session endings reach psql in its own protocol', () => {
     stack.processes.push(connect.cli);
     return connect.port;
   };
+  /** One value from the target database, as its owner sees it. */
+  const targetSql = async (sql: string): Promise<string> => {
+    const client = new Client({ ...MACHINE_POSTGRES, database: target.name });
+    await client.connect();
+    try {
+      const { rows } = await client.query<Record<string, unknown>>(sql);
+      return String(Object.values(rows[0] ?? {})[0]);
+    } finally {
+      await client.end();
+    }
+  };
+  /** The target stops running the statement containing `text` at once (it was cancelled there). */
+  const expectStopped = (text: string) =>
+    expect
+      .poll(
+        () =>
+          targetSql(
+            `select count(*) from pg_stat_activity where query like '%${text}%' and pid <> pg_backend_pid()`,
+          ),
+        { timeout: 5_000 },
+      )
+      .toBe('0');
   /** Resolves once the target runs a statement containing `text` (so the session is open and busy). */
   const waitForRunning = async (text: string) => {
     const client = new Client({ ...MACHINE_POSTGRES, database: target.name });
@@ -99,6 +121,7 @@ describe('session endings reach psql in its own protocol', () => {
     stack = await startEchoStack();
     target = await createTestDatabase();
     stack.cleanups.push(target.drop);
+    await targetSql('create table landed (id int)');
     const agentToken = await createAgent(stack.gateway, 'edge');
     for (const [name, agents] of [
       ['pg', ['edge']],
@@ -172,15 +195,37 @@ describe('session endings reach psql in its own protocol', () => {
     expect(result.stderr).toMatch(
       /FATAL: {2}28000: tollgate: session ended: the access token of this session was revoked/,
     );
+    await expectStopped('revoked_nap');
   });
 
-  it('ends a killed session with 57P01 and who killed it', async () => {
-    const running = psql(adminPort, ['-v', 'VERBOSITY=verbose', '-c', 'select pg_sleep(30) as killed_nap']);
+  it('a kill cancels the running statement at the target: the INSERT queued behind it never lands', async () => {
+    const running = psql(adminPort, [
+      '-v',
+      'VERBOSITY=verbose',
+      '-c',
+      'select pg_sleep(30) as killed_nap; insert into landed values (1)',
+    ]);
     await waitForRunning('killed_nap');
-    expect((await api('POST', `/api/v1/sessions/${await liveSession()}/kill`)).status).toBe(202);
+    const id = await liveSession();
+    expect((await api('POST', `/api/v1/sessions/${id}/kill`)).status).toBe(202);
     const result = await running;
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/FATAL: {2}57P01: tollgate: session ended: killed by sa:bootstrap-admin/);
+    // Checked on the server: the backend stopped sleeping at once, and nothing was inserted.
+    await expectStopped('killed_nap');
+    expect(await targetSql('select count(*) from landed')).toBe('0');
+    // The audit says what the kill interrupted, and what the target said.
+    const detail = await api<{
+      closeReason: string;
+      events: { kind: string; event: Record<string, unknown> }[];
+    }>('GET', `/api/v1/sessions/${id}`);
+    const result_ = detail.body.events.find((e) => e.kind === 'command.result');
+    expect(result_?.event).toMatchObject({
+      command: 'select pg_sleep(30) as killed_nap; insert into landed values (1)',
+      error:
+        'interrupted (killed by sa:bootstrap-admin): the target said: canceling statement due to user request',
+    });
+    expect(detail.body.closeReason).toBe('killed by sa:bootstrap-admin');
   });
 
   // Last: the gateway goes away.

@@ -115,7 +115,7 @@ describe('HA and gateway restarts (real processes)', () => {
     second.destroy();
   });
 
-  it('gateway SIGKILL: in-flight sessions end with a clear error; agents are back within 5 s of the restart', async () => {
+  it('gateway SIGKILL: in-flight sessions end with a clear error and are closed as lost; agents are back within 5 s of the restart', async () => {
     const token = await createAgent(gateway, 'survivor');
     await createTcpConnection(gateway, 'echo-restart', echo.port, ['survivor']);
     const agent = await spawnAgent(gateway.grpcUrl, token);
@@ -124,6 +124,7 @@ describe('HA and gateway restarts (real processes)', () => {
     processes.push(connect.cli);
     const inFlight = await openEchoSession(connect.port);
     const ended = readAll(inFlight);
+    const [, sessionId] = await connect.cli.waitFor(/session (\S+) open via agent survivor/);
 
     await gateway.cli.stop('SIGKILL');
     const result = await ended;
@@ -132,7 +133,12 @@ describe('HA and gateway restarts (real processes)', () => {
 
     const restarted = spawnCli(
       ['gateway', '--http-port', '0', '--grpc-port', String(gateway.grpcPort), '--log-format', 'json'],
-      { DATABASE_URL: dbUrl, TOLLGATE_BOOTSTRAP_ADMIN_SECRET: TEST_BOOTSTRAP_ADMIN_SECRET },
+      {
+        DATABASE_URL: dbUrl,
+        TOLLGATE_BOOTSTRAP_ADMIN_SECRET: TEST_BOOTSTRAP_ADMIN_SECRET,
+        // Survivors close a dead replica's sessions this long after its last heartbeat (default 20 s).
+        TOLLGATE_REPLICA_LIVENESS_MS: '2000',
+      },
     );
     processes.push(restarted);
     gateway = await attachGateway(restarted);
@@ -146,5 +152,21 @@ describe('HA and gateway restarts (real processes)', () => {
     socket.destroy();
     const status = await gateway.api<{ status: string }>('GET', '/api/v1/agents/survivor');
     expect(status.body.status).toBe('online');
+
+    // The session the killed process relayed does not stay open: its successor closed it as lost.
+    const session = async () =>
+      (
+        await gateway.api<{
+          state: string;
+          closeReason: string;
+          events: { kind: string; event: { reason?: string } }[];
+        }>('GET', `/api/v1/sessions/${sessionId}`)
+      ).body;
+    await expect.poll(async () => (await session()).state, { timeout: 10_000 }).toBe('closed');
+    const closed = await session();
+    expect(closed.closeReason).toMatch(/^lost: the gateway replica relaying it \(gw-[0-9a-f-]+\) stopped$/);
+    expect(closed.events.filter((e) => e.kind === 'session.close').map((e) => e.event.reason)).toEqual([
+      'lost',
+    ]);
   });
 });

@@ -5,6 +5,7 @@ import {
   ENVELOPE_FRAME_FIELD,
   type AgentTunnelWireClient,
   type Bundle,
+  CloseCode,
   type OpenSession,
   type SessionDown,
   type SessionUp,
@@ -121,7 +122,13 @@ export class SessionRunner {
     const commands = sessionCommands(spec, request, verb, enforced, (message) => {
       if (!stream.writableEnded && !stream.destroyed) stream.write(message);
     });
-    stream.on('data', (message: SessionDown) => commands.audit.handle(message));
+    stream.on('data', (message: SessionDown) => {
+      // The gateway ends the session (kill, revoked token, expired grant, policy change, shutdown):
+      // the engine ends the work at the target and records it before the stream closes.
+      const close = message.kind?.$case === 'close' ? message.kind.close : undefined;
+      if (close && close.code !== CloseCode.NORMAL) this.abort(request.sessionId, close.reason);
+      else commands.audit.handle(message);
+    });
     stream.on('close', () => commands.audit.close('the session stream closed'));
     void engine
       .open(spec, {
@@ -168,14 +175,14 @@ export class SessionRunner {
     return undefined;
   }
 
-  abort(sessionId: string): void {
-    this.sessions.get(sessionId)?.abort();
+  abort(sessionId: string, reason?: string): void {
+    this.sessions.get(sessionId)?.abort(reason);
   }
 
   /** Refuses new sessions and aborts the open ones. */
   drain(): void {
     this.draining = true;
-    for (const session of this.sessions.values()) session.abort();
+    for (const session of this.sessions.values()) session.abort('the agent is shutting down');
   }
 
   /** Refuses new sessions (the gateway offers them to other agents); open ones run on. */

@@ -285,7 +285,7 @@ export class TunnelClient {
             return;
           }
           case 'closeSession':
-            this.sessions.abort(message.kind.closeSession.sessionId);
+            this.sessions.abort(message.kind.closeSession.sessionId, message.kind.closeSession.reason);
             return;
           case 'error': {
             const { code, message: text, retryAfterMs } = message.kind.error;

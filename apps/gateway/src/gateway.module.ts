@@ -17,6 +17,7 @@ import { ReviewsModule } from './modules/reviews/reviews.module';
 import { SessionsModule } from './modules/sessions/sessions.module';
 import { StoreModule } from './modules/store/store.module';
 import { TunnelModule } from './modules/tunnel/tunnel.module';
+import type { TunnelSettings } from './modules/tunnel/tunnel-settings';
 
 export interface GatewayModuleOptions {
   readonly store: Store;
@@ -25,6 +26,7 @@ export interface GatewayModuleOptions {
   readonly identity: IdentityOptions;
   readonly webhooks: WebhookOptions;
   readonly grpc: GrpcEndpoint;
+  readonly tunnel?: TunnelSettings;
 }
 
 /** The composition root: one feature module per aggregate. */
@@ -41,7 +43,7 @@ export class GatewayModule {
         HealthModule.forEndpoint(options.grpc),
         ConnectionsModule,
         AgentsModule,
-        TunnelModule.forRoot(options.logger),
+        TunnelModule.forRoot(options.logger, options.tunnel),
         PolicyModule,
         ReviewsModule,
         SessionsModule,

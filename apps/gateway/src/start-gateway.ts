@@ -120,6 +120,7 @@ async function startHttp(
       webhooks: config,
       logger,
       grpc: new GrpcEndpoint(grpc.address, !!(config.grpcTlsCert && config.grpcTlsKey)),
+      tunnel: { replicaLivenessMs: config.replicaLivenessMs },
     }),
     adapter,
     {

@@ -40,10 +40,11 @@ export interface SessionOpenEvent extends EventBase {
 /**
  * Why a session ended: `normal` when both sides finished on their own (psql quit, an exec ran its
  * query); `client` or `target` when one side went away or reset; `killed` by an operator or a policy
- * change; `expired` at its maximum duration or its grant's end; `error`; `agent-lost`.
+ * change; `expired` at its maximum duration or its grant's end; `error`; `agent-lost` when the agent
+ * serving it went away; `lost` when the gateway replica relaying it stopped (closed by a survivor).
  */
 export type SessionCloseReason =
-  'normal' | 'client' | 'target' | 'killed' | 'expired' | 'error' | 'agent-lost';
+  'normal' | 'client' | 'target' | 'killed' | 'expired' | 'error' | 'agent-lost' | 'lost';
 
 export interface SessionCloseEvent extends EventBase {
   readonly type: 'session.close';

@@ -75,6 +75,12 @@ export const gatewaySettings = {
     schema: positiveInt(1024 * 1024, 64 * 1024 * 1024),
     expected: 'a request body limit in bytes, 1 to 67108864 (default 1048576)',
   },
+  replicaLivenessMs: {
+    env: 'TOLLGATE_REPLICA_LIVENESS_MS',
+    schema: positiveInt(20_000, 600_000),
+    expected:
+      "milliseconds after a gateway replica's last heartbeat before the other replicas close the sessions it relayed as lost, 1 to 600000 (default 20000)",
+  },
   shutdownTimeoutMs: {
     env: 'TOLLGATE_SHUTDOWN_TIMEOUT_MS',
     schema: positiveInt(10_000, 600_000),

@@ -112,8 +112,16 @@ export function sessionsCommand(): Command {
         .argument('<id>', 'session id')
         .action((id: string, _flags: unknown, command: Command) =>
           runAdmin(command, async (api: ApiClient) => {
-            await api.call('POST', `/api/v1/sessions/${encodeURIComponent(id)}/kill`);
-            process.stdout.write(`session ${id} killed\n`);
+            const answer = await api.call<{ killed?: boolean; detail?: string } | undefined>(
+              'POST',
+              `/api/v1/sessions/${encodeURIComponent(id)}/kill`,
+            );
+            // A session nobody relays any more is not killed but closed as lost: say so.
+            process.stdout.write(
+              answer?.killed === false
+                ? `session ${id}: ${answer.detail ?? 'closed as lost'}\n`
+                : `session ${id} killed\n`,
+            );
           }),
         ),
     );

@@ -33,6 +33,11 @@ export interface EngineOpenOptions {
 export interface EngineSession {
   /** Relays until the session ends; ends the stream's writing half when done. */
   relay<In, Out>(stream: FrameStream<Out>, codec: FrameCodec<In, Out>): Promise<RelayOutcome>;
-  /** Aborts the session (target connection reset). */
-  abort(): void;
+  /**
+   * Ends the session from outside (kill, revoked token, expired grant, policy change, shutdown):
+   * the engine stops forwarding, ends the work at the target in its protocol's way (PostgreSQL:
+   * a CancelRequest for the running statement, its outcome recorded), then closes the target
+   * connection and the stream. `reason` is recorded with what was interrupted.
+   */
+  abort(reason?: string): void;
 }

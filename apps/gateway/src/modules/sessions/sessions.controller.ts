@@ -9,6 +9,7 @@ import { CurrentPrincipal } from '../identity/http/current-principal.decorator';
 import type { Principal } from '../identity/principal';
 import { StoreService } from '../store/store.service';
 import { AgentRegistry } from '../tunnel/agent-registry';
+import { LostSessions } from '../tunnel/lost-sessions';
 
 const listSessionsQuery = z
   .object({
@@ -55,6 +56,7 @@ export class SessionsController {
   constructor(
     private readonly store: StoreService,
     private readonly registry: AgentRegistry,
+    private readonly lost: LostSessions,
   ) {}
 
   @Get()
@@ -106,19 +108,32 @@ export class SessionsController {
 
   @Post(':id/kill')
   @HttpCode(202)
-  @ApiOperation({ summary: 'End a live session: the client and target connections close' })
+  @ApiOperation({
+    summary:
+      'End a live session: the client and target connections close. A session no live gateway relays any more is closed as lost, and the answer says so (killed: false).',
+  })
   async kill(
     @CurrentPrincipal() principal: Principal,
     @Param('id', ValidationPipe.of(sessionId)) id: string,
-  ): Promise<{ id: string; killed: true }> {
+  ): Promise<{ id: string; killed: true } | { id: string; killed: false; closed: 'lost'; detail: string }> {
     for (const agent of this.registry.all()) {
       const abort = agent.sessions.get(id);
       if (!abort) continue;
       abort(`killed by ${principal.subject}`, CloseCode.TERMINATED);
       return { id, killed: true };
     }
-    // Relayed by another replica (or not at all any more): the request is stored, and the replica
-    // relaying the session ends it within half a second (LiveStreamsWatch).
+    // Nobody relays it (its gateway stopped): nothing to end but the record, closed as lost now.
+    const relayed = await this.lost.closeUnlessRelayed(id, principal.subject);
+    if (relayed && !relayed.relayed) {
+      return {
+        id,
+        killed: false,
+        closed: 'lost',
+        detail: `no gateway relays this session any more, so there was nothing to kill; it is closed as ${relayed.reason}`,
+      };
+    }
+    // Relayed by another replica: the request is stored, and the replica relaying the session ends
+    // it within half a second (LiveStreamsWatch).
     const requested = await this.store.prisma.session.updateMany({
       where: { id, state: { not: 'closed' } },
       data: { killRequestedAt: new Date(), killRequestedBy: principal.subject },

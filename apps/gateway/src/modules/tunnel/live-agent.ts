@@ -74,7 +74,9 @@ export class LiveAgent {
   ): void {
     if (this.gone) return;
     this.send({ kind: { $case: 'error', error: { code, message, retryAfterMs: 0 } } });
-    for (const abort of [...this.sessions.values()]) abort(message, sessionCode);
+    const reason =
+      sessionCode === CloseCode.AGENT_DISCONNECTED ? `the agent connection was lost: ${message}` : message;
+    for (const abort of [...this.sessions.values()]) abort(reason, sessionCode);
     this.call.emit('error', { code: status, details: message });
     this.markGone();
   }

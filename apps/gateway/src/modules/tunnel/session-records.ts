@@ -3,6 +3,7 @@ import type { SessionCloseReason } from '@tollgate/audit';
 import { SessionAuditService, type SessionAuditContext } from '../audit/session-audit.service';
 import type { Principal } from '../identity/principal';
 import { StoreService } from '../store/store.service';
+import { GatewayReplica } from './gateway-replica';
 import { NORMAL_CLOSE } from './session-relay';
 import { TunnelLogger } from './tunnel-logger';
 
@@ -30,6 +31,7 @@ export class SessionRecords {
     private readonly store: StoreService,
     private readonly logger: TunnelLogger,
     private readonly audit: SessionAuditService,
+    private readonly replica: GatewayReplica,
   ) {}
 
   /** Insert in flight per session; later updates queue behind it. */
@@ -55,6 +57,8 @@ export class SessionRecords {
         clientAddr: session.clientAddr,
         policyVersion: session.policyVersion,
         state: 'opening',
+        // Survivors close it as lost if this replica stops (see ReplicaHeartbeat).
+        replicaId: this.replica.id,
       },
     });
     this.inserts.set(session.id, insert);
@@ -114,6 +118,7 @@ export class SessionRecords {
 
 function closeReason(reason: string): SessionCloseReason {
   if (reason === NORMAL_CLOSE) return 'normal';
+  if (reason.startsWith('lost: ')) return 'lost';
   if (reason.startsWith('killed by ') || /^policy version \S+ no longer allows/.test(reason)) return 'killed';
   if (reason.startsWith('the session reached its maximum duration')) return 'expired';
   if (/agent/i.test(reason)) return 'agent-lost';

@@ -10,6 +10,12 @@ import {
 } from '@tollgate/proto';
 import type { AgentSessionCall } from './pending-sessions';
 
+/**
+ * How long an agent has to end a session the gateway ends (cancel at the target, report, close)
+ * before its stream is cut. Longer than the PostgreSQL engine's wait for a cancel's confirmation.
+ */
+export const AGENT_CLOSE_GRACE_MS = 5_000;
+
 /** relaySession's reason when neither side reset, failed or was cut off: both finished on their own. */
 export const NORMAL_CLOSE = 'closed';
 
@@ -36,6 +42,8 @@ export function relaySession(
     // Set when one side ended normally and we finished the other side's call in turn: that call's
     // close (grpc-js may report it without an 'end') is then the normal end of the session.
     let clientFinishedByUs = false;
+    /** The gateway ended the session (abort): the agent is finishing it at the target. */
+    let ending = false;
     let agentFinishedByUs = false;
     const settle = () => {
       if (clientClosed && agentClosed) resolve(reason ?? NORMAL_CLOSE);
@@ -90,7 +98,8 @@ export function relaySession(
       clientClosed = true;
       const normal = ended || clientFinishedByUs;
       if (!normal) noteReason('client disconnected');
-      if (!agent.writableEnded) {
+      // An ending agent finishes on its own (see abort).
+      if (!agent.writableEnded && !ending) {
         if (!normal)
           agent.write({
             kind: { $case: 'close', close: { reason: 'client disconnected', code: CloseCode.NORMAL } },
@@ -105,6 +114,7 @@ export function relaySession(
       agentClosed = true;
       const normal = ended || agentFinishedByUs;
       if (!normal) noteReason('the agent connection was lost');
+      if (ending && !agent.writableEnded) agent.end();
       if (!client.writableEnded) {
         if (!normal) {
           client.write({
@@ -131,11 +141,20 @@ export function relaySession(
     agent.on('close', () => agentGone(false));
     abort = (text, code) => {
       noteReason(text);
+      ending = true;
       if (!client.writableEnded) {
         client.write({ kind: { $case: 'close', close: { reason: text, code } } });
         client.end();
       }
-      if (!agent.writableEnded) agent.emit('error', { code: GrpcStatus.UNAUTHENTICATED, details: text });
+      if (agent.writableEnded || agentClosed) return;
+      // The agent ends the work at the target (PostgreSQL: cancels the running statement) and
+      // reports what it interrupted on this stream, then ends it; one that does not is cut off.
+      agent.write({ kind: { $case: 'close', close: { reason: text, code } } });
+      const cut = setTimeout(() => {
+        if (!agentClosed) agent.emit('error', { code: GrpcStatus.UNAUTHENTICATED, details: text });
+      }, AGENT_CLOSE_GRACE_MS);
+      cut.unref();
+      agent.once('close', () => clearTimeout(cut));
     };
     client.resume();
     agent.resume();

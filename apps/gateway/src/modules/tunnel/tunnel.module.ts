@@ -15,6 +15,9 @@ import { SessionBroker } from './session-broker';
 import { SessionCommands } from './session-commands';
 import { SessionRecords } from './session-records';
 import { LiveStreamsWatch } from './live-streams.watch';
+import { LostSessions } from './lost-sessions';
+import { ReplicaHeartbeat } from './replica-heartbeat';
+import { TunnelSettings } from './tunnel-settings';
 import { TunnelLogger } from './tunnel-logger';
 
 /** Ends every agent stream at shutdown, so the gRPC server can close without waiting them out. */
@@ -30,7 +33,7 @@ class TunnelShutdown implements OnApplicationShutdown {
 /** The data path's control side: agent streams, session brokering, client streams. */
 @Module({})
 export class TunnelModule {
-  static forRoot(logger: Logger): DynamicModule {
+  static forRoot(logger: Logger, settings: Partial<TunnelSettings> = {}): DynamicModule {
     return {
       module: TunnelModule,
       // Global so the agents API can cut streams on revocation without importing the module twice.
@@ -53,12 +56,16 @@ export class TunnelModule {
         ClientTunnelGrpcService,
         TunnelShutdown,
         LiveStreamsWatch,
+        { provide: TunnelSettings, useValue: new TunnelSettings(settings) },
+        LostSessions,
+        ReplicaHeartbeat,
       ],
       exports: [
         AgentRegistry,
         AgentTunnelGrpcService,
         ClientTunnelGrpcService,
         InProcessSessions,
+        LostSessions,
         TunnelLogger,
       ],
     };

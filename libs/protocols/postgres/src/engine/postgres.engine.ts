@@ -57,15 +57,20 @@ export class PostgresEngine implements RelayEngine {
       onStatement: (outcome: StatementOutcome) => commands.report({ ...outcome, command: outcome.text }),
       exec: options.verb === 'exec',
     };
-    let abort: (() => void) | undefined;
+    const ending = new AbortController();
     return {
       relay: async <In, Out>(stream: FrameStream<Out>, codec: FrameCodec<In, Out>): Promise<RelayOutcome> => {
         const client = frameStreamDuplex(stream, codec);
-        abort = () => client.destroy(new Error('the session was ended by the gateway'));
-        await runPostgresSession(client, { target, cancels: this.cancels, ...services });
+        await runPostgresSession(client, {
+          target,
+          cancels: this.cancels,
+          signal: ending.signal,
+          ...services,
+        });
         return { kind: 'normal' };
       },
-      abort: () => abort?.(),
+      // The running statement is cancelled at the target and recorded, then the session ends.
+      abort: (reason = 'the session was ended by the gateway') => ending.abort(reason),
     };
   }
 

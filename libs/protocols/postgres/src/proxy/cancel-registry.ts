@@ -32,19 +32,28 @@ export class CancelRegistry {
   async cancel(processId: number, secretKey: number): Promise<boolean> {
     const backend = this.backends.get(`${processId}:${secretKey}`);
     if (!backend) return false;
-    await new Promise<void>((resolve) => {
-      const socket = connect({ host: backend.host, port: backend.port }, () => {
-        socket.end(
-          serializeStartupPacket({
-            name: 'cancelRequest',
-            processId: backend.processId,
-            secretKey: backend.secretKey,
-          }),
-        );
-      });
-      socket.once('close', () => resolve());
-      socket.once('error', () => resolve());
-    });
+    await sendCancelRequest(backend);
     return true;
   }
+}
+
+/**
+ * Asks the server to cancel what a backend runs (a CancelRequest on a connection of its own, with
+ * the backend's real key). Resolves when the server has read it and closed that connection.
+ */
+export function sendCancelRequest(backend: Backend): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const socket = connect({ host: backend.host, port: backend.port }, () => {
+      socket.end(
+        serializeStartupPacket({
+          name: 'cancelRequest',
+          processId: backend.processId,
+          secretKey: backend.secretKey,
+        }),
+      );
+    });
+    socket.setTimeout(5_000, () => socket.destroy());
+    socket.once('close', () => resolve());
+    socket.once('error', () => resolve());
+  });
 }

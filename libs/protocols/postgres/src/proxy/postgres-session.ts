@@ -15,7 +15,7 @@ import type { TaggedFrame } from '../frame-reader';
 import { BackendCode } from '../message-codes';
 import { PostgresProtocolError } from '../protocol-error';
 import { classifySql, loadSqlClassifier, type SqlClassification } from '../sql-classifier';
-import type { CancelRegistry } from './cancel-registry';
+import { sendCancelRequest, type CancelRegistry } from './cancel-registry';
 import { CatalogConnection } from './catalog-connection';
 import { ColumnCatalog } from './column-catalog';
 import { DEFAULT_COPY_FORMAT } from './copy-row';
@@ -45,7 +45,17 @@ export interface PostgresSessionOptions {
    * FATAL error, so a session authorized as `exec` cannot be driven as an interactive one.
    */
   readonly exec?: boolean;
+  /**
+   * Ends the session from outside (kill, revoked token, expired grant, policy change, shutdown):
+   * nothing more the client sent reaches the target, a statement still running there is cancelled
+   * (CancelRequest with the backend's key) and its outcome recorded, then the target connection
+   * closes. The signal's reason (a string) is recorded with the interrupted statements.
+   */
+  readonly signal?: AbortSignal;
 }
+
+/** How long an ending session waits for the target to confirm a cancel before closing anyway. */
+export const CANCEL_CONFIRM_TIMEOUT_MS = 3_000;
 
 export interface PostgresSessionEnd {
   /** Why the session ended: `client closed`, `target closed`, or the error shown to the client. */
@@ -76,6 +86,11 @@ interface PendingStatement {
   masks?: ColumnMask[];
 }
 
+/** What the audit records for a statement the session's end interrupted. */
+function interrupted(reason: string, outcome: string): string {
+  return `interrupted (${reason}): ${outcome}`;
+}
+
 /**
  * Relays one PostgreSQL session between a client (any Duplex: a tunnel stream or a socket) and the
  * target. The client authenticates to nothing here; the agent authenticates to the target with the
@@ -86,6 +101,23 @@ interface PendingStatement {
 export async function runPostgresSession(
   client: Duplex,
   options: PostgresSessionOptions,
+): Promise<PostgresSessionEnd> {
+  // Ended before the relay starts: the client's side is cut (the relay itself cancels and records).
+  const signal = options.signal;
+  const abortStartup = () => client.destroy(new Error(String(signal?.reason)));
+  signal?.addEventListener('abort', abortStartup, { once: true });
+  const relaying = () => signal?.removeEventListener('abort', abortStartup);
+  try {
+    return await startSession(client, options, relaying);
+  } finally {
+    relaying();
+  }
+}
+
+async function startSession(
+  client: Duplex,
+  options: PostgresSessionOptions,
+  relaying: () => void,
 ): Promise<PostgresSessionEnd> {
   await loadSqlClassifier();
   const clientParser = new FrontendMessageParser();
@@ -131,6 +163,7 @@ export async function runPostgresSession(
     return failClient(client, error);
   }
   const leftovers = reader.detach();
+  relaying();
   return relay(client, clientParser, leftovers, target, options);
 }
 
@@ -163,21 +196,59 @@ function relay(
   // Under column rules, results are masked by lineage: what each output column is made from.
   const lineage = options.masker.masksColumns ? new SessionLineage(side) : undefined;
 
+  const backend = { host: options.target.host, port: options.target.port, ...target.backendKey };
   return new Promise<PostgresSessionEnd>((resolve) => {
     let ended = false;
+    /** Why the session is being ended from outside, while the target confirms a cancel. */
+    let aborting: string | undefined;
+    let cancelSent = false;
+    let cancelWait: NodeJS.Timeout | undefined;
+    const cancelAtTarget = () => {
+      if (cancelSent) return;
+      cancelSent = true;
+      void sendCancelRequest(backend);
+    };
     const end = (reason: string, toClient?: Buffer) => {
       if (ended) return;
       ended = true;
+      clearTimeout(cancelWait);
       flushToClient();
       clientPump.stop();
       serverPump.stop();
+      // Statements still running at the target when the session ends are cancelled there, and
+      // recorded as interrupted (a target that closed took them with it).
+      const unfinished = pending.splice(0);
+      if (unfinished.length > 0 && reason !== 'target closed') cancelAtTarget();
+      for (const statement of unfinished) {
+        statement.error = interrupted(
+          aborting ?? reason,
+          cancelSent
+            ? 'cancelled at the target, which did not confirm it'
+            : 'the target closed the connection',
+        );
+        complete(statement);
+      }
       fakeKey.release();
       side.close();
       if (toClient && client.writable) client.end(toClient);
       else client.end();
-      server.end();
-      setTimeout(() => server.destroy(), 1000).unref();
+      if (unfinished.length > 0) server.destroy();
+      else {
+        server.end();
+        setTimeout(() => server.destroy(), 1000).unref();
+      }
       resolve({ reason });
+    };
+    /** Ends the session from outside: see PostgresSessionOptions.signal. */
+    const abortSession = (reason: string) => {
+      if (ended || aborting !== undefined) return;
+      aborting = reason;
+      clientPump.stop();
+      if (pending.length === 0) return end(reason);
+      // The target answers the cancel with an error and ReadyForQuery: the statements' outcomes
+      // are recorded as they arrive (see readyForQuery), then the session ends.
+      cancelAtTarget();
+      cancelWait = setTimeout(() => end(reason), CANCEL_CONFIRM_TIMEOUT_MS);
     };
 
     // ---- client -> server -------------------------------------------------------------------
@@ -206,6 +277,8 @@ function relay(
 
     let waitingForServer = false;
     const toServer = (frame: Buffer) => {
+      // A command decided while the session was being ended never reaches the target.
+      if (aborting !== undefined || ended) return;
       if (!server.write(frame) && !waitingForServer) {
         waitingForServer = true;
         clientPump.pause('server-drain');
@@ -417,12 +490,19 @@ function relay(
       return (head.masks ??= columnMasks(head.lineage?.[head.index]?.outputs, count, options.masker));
     };
     const complete = (statement: PendingStatement) => {
+      // A statement the target failed while the session was being ended failed because of it.
+      const error =
+        aborting !== undefined &&
+        statement.error !== undefined &&
+        !statement.error.startsWith('interrupted (')
+          ? interrupted(aborting, `the target said: ${statement.error}`)
+          : statement.error;
       options.onStatement?.({
         text: statement.text,
         rows: statement.rows + statement.counted,
         bytes: statement.bytes,
         durationMs: performance.now() - statement.started,
-        ...(statement.error !== undefined ? { error: statement.error } : {}),
+        ...(error !== undefined ? { error } : {}),
         masked: [...statement.masked],
       });
     };
@@ -621,7 +701,9 @@ function relay(
           swallowCompletions = 0;
           if (exec === 'running' || exec === 'copy-in') exec = 'done';
           for (const statement of pending.splice(0)) complete(statement);
-          return toClient(frame);
+          toClient(frame);
+          if (aborting !== undefined) end(aborting);
+          return;
         case 'backendKeyData':
           // Never reveal the real key; the client only ever holds Tollgate's.
           return toClient(serializeBackendMessage({ name: 'backendKeyData', ...fakeKeyData }));
@@ -678,6 +760,9 @@ function relay(
     toClient(serializeBackendMessage({ name: 'readyForQuery', status: target.transactionStatus }));
 
     for (const item of leftovers) clientPump.push(item);
+    const signal = options.signal;
+    if (signal?.aborted) abortSession(String(signal.reason));
+    else signal?.addEventListener('abort', () => abortSession(String(signal.reason)), { once: true });
     client.resume();
     server.resume();
   });
