@@ -19,6 +19,9 @@ guardrails:
   - name: no-touch
     match: {protocol: ssh}
     deny: {commands: ['^touch\\b'], message: touching files is not allowed here}
+  - name: no-forbidden-uploads
+    match: {protocol: ssh}
+    deny: {commands: ['^<sftp upload .*/forbidden'], message: nothing goes into forbidden}
 `;
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
@@ -115,6 +118,34 @@ describe('SSH through the engine and the local front (real sshd, OpenSSH clients
     expect(down.code).toBe(0);
     expect(sha256(readFileSync(back))).toBe(sha256(data));
     expect(commands.decisions).toContain('allow: <subsystem sftp>');
+    // Each transfer is recorded with its path, direction, size and the sha256 of what passed.
+    expect(commands.results).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          command: `<sftp upload ${remote}> sha256:${sha256(data)}`,
+          bytes: data.length,
+        }),
+        expect.objectContaining({
+          command: `<sftp download ${remote}> sha256:${sha256(data)}`,
+          bytes: data.length,
+        }),
+      ]),
+    );
+  });
+
+  it('refuses an SFTP upload to a path the policy denies; the server never opens it', async () => {
+    const local = join(sshd.dir, 'small.txt');
+    writeFileSync(local, 'secret\n');
+    const target = join(sshd.user.home, 'forbidden.txt');
+    const run = await runClient(
+      'sftp',
+      [...clientOptions(front.port, '-P'), '-b', '-', 'anyone@127.0.0.1'],
+      `put ${local} ${target}\n`,
+    );
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/[Pp]ermission denied/);
+    expect(existsSync(target)).toBe(false);
+    expect(commands.decisions).toContain(`deny: <sftp upload ${target}>`);
   });
 
   it('copies with legacy scp (exec of scp -t), decided as that command', async () => {

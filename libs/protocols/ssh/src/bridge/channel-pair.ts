@@ -11,7 +11,13 @@ export interface ChannelPairHooks {
    * Client input on its way to the target (default: written as is). Returns true to hold the
    * client's input (no more of it, nor its EOF, is read) until it calls `release`.
    */
-  readonly input?: (chunk: Buffer, write: (bytes: Buffer) => void, release: () => void) => boolean;
+  readonly input?: (
+    chunk: Buffer,
+    write: (bytes: Buffer) => void,
+    release: () => void,
+    /** Answers the client directly (a refused request), in order with the target's replies. */
+    reply: (bytes: Buffer) => void,
+  ) => boolean;
   /** Target output (stdout) after it was written to the client. */
   readonly output?: (chunk: Buffer) => void;
   /** Called once when both channels are closed, with how the target's command ended (if it said). */
@@ -55,9 +61,19 @@ export function joinChannels(
     endTarget();
     resume();
   };
+  const reply = (bytes: Buffer) => void client.write(bytes);
+  // A hook that cannot read the stream (a malformed packet) ends the channel: fail closed.
+  const broken = () => {
+    client.close();
+    target.close();
+  };
   client.on('data', (chunk: Buffer) => {
-    if (hooks.input) held = hooks.input(chunk, write, release) || held;
-    else write(chunk);
+    try {
+      if (hooks.input) held = hooks.input(chunk, write, release, reply) || held;
+      else write(chunk);
+    } catch {
+      return broken();
+    }
     if (full || held) client.pause();
   });
   client.on('end', () => {
@@ -65,7 +81,19 @@ export function joinChannels(
     endTarget();
   });
 
-  const stdoutDone = pipeTo(target, client, hooks.output);
+  const output = hooks.output;
+  const stdoutDone = pipeTo(
+    target,
+    client,
+    output &&
+      ((chunk) => {
+        try {
+          output(chunk);
+        } catch {
+          broken();
+        }
+      }),
+  );
   const stderrDone = pipeTo(target.stderr, client.stderr);
 
   target.on('exit', (code: number | null, signal?: string, dump?: boolean | string, desc?: string) => {

@@ -2,6 +2,7 @@ import type { CommandPort } from '@tollgate/protocol-tcp';
 import type { ChannelPairHooks } from '../bridge/channel-pair';
 import type { ForwardingRequest, SessionGovernor, SessionRequest, Verdict } from '../bridge/session-bridge';
 import { ShellInputGate } from '../shell/shell-input-gate';
+import { SftpTransferAudit } from '../sftp/sftp-transfer-audit';
 import type { ShellLine } from '../shell/shell-line-reader';
 
 /** Variables a client may pass (OpenSSH's SendEnv default set and the time zone). */
@@ -86,6 +87,29 @@ export function policyGovernor(commands: CommandPort, envAllowlist: readonly str
             masked: [],
           }),
       };
+      if (request.kind === 'subsystem' && request.name === 'sftp') {
+        const transfers = new SftpTransferAudit(
+          (text) => decide(text, stderr),
+          (transfer) =>
+            commands.report({
+              command: `<sftp ${transfer.direction} ${transfer.path}>${transfer.sha256 ? ` sha256:${transfer.sha256}` : ''}`,
+              rows: 0,
+              bytes: transfer.bytes,
+              durationMs: performance.now() - startedAt,
+              masked: [],
+            }),
+        );
+        const closed = hooks.closed;
+        hooks.input = (chunk, write, release, reply) => transfers.input(chunk, write, release, reply);
+        hooks.output = (chunk) => {
+          bytes += chunk.length;
+          transfers.output(chunk);
+        };
+        hooks.closed = (exit) => {
+          transfers.end();
+          closed?.(exit);
+        };
+      }
       if (request.kind === 'shell' && pty) {
         const gate = new ShellInputGate(
           (line: ShellLine) => decide(line.text, stderr, line.uncertain),
