@@ -67,10 +67,18 @@ export function columnGlobMatches(
   return parts.length === name.length && parts.every((part, i) => partMatches(part, name[i] as string));
 }
 
+/** Compiled glob parts: every statement's lineage is checked against the same few globs. */
+const compiledParts = new Map<string, RegExp>();
+
 function partMatches(pattern: string, value: string): boolean {
-  const source = pattern
-    .split('*')
-    .map((piece) => piece.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-    .join('.*');
-  return new RegExp(`^${source}$`, 'is').test(value);
+  let regex = compiledParts.get(pattern);
+  if (!regex) {
+    const source = pattern
+      .split('*')
+      .map((piece) => piece.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*');
+    regex = new RegExp(`^${source}$`, 'is');
+    if (compiledParts.size < 4096) compiledParts.set(pattern, regex);
+  }
+  return regex.test(value);
 }

@@ -1,20 +1,17 @@
 import { Masker } from '@tollgate/masking';
-import { maskingRulesFor, parsePolicy, type Policy } from '@tollgate/policy';
+import { maskingRulesFor } from '@tollgate/policy';
 import { createTestDatabase, MACHINE_POSTGRES, runPsql } from '@tollgate/testing';
 import fc from 'fast-check';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PolicyGate } from '../test-support/policy-gate';
 import { serveSessions } from '../test-support/session-server';
+import { refusal, testPolicy } from '../test-support/sql-test-helpers';
 import { CancelRegistry } from './cancel-registry';
 import type { StatementOutcome } from './command-gate';
 import type { PostgresTargetSettings } from './target-settings';
 
-function policy(text: string): Policy {
-  const parsed = parsePolicy(text, 'test.yaml');
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
-  return parsed.policy;
-}
+const policy = testPolicy;
 
 const MASK = policy(`version: 1
 masking:
@@ -59,15 +56,6 @@ describe('PostgreSQL masking by lineage (real server)', () => {
   };
   const psql = (sql: string) =>
     runPsql(server.port, ['-X', '-At', '-c', sql], { env: {} }).then((r) => r.stdout + r.stderr);
-  const refusal = async (c: pg.Client, sql: string) => {
-    try {
-      await c.query(sql);
-      return undefined;
-    } catch (error) {
-      return error as { code?: string; message: string };
-    }
-  };
-
   beforeAll(async () => {
     database = await createTestDatabase();
     admin = new pg.Client({ ...MACHINE_POSTGRES, database: database.name });

@@ -3,7 +3,6 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Masker } from '@tollgate/masking';
-import { parsePolicy, type Policy } from '@tollgate/policy';
 import { runPsql, startPostgresCluster, type PostgresCluster } from '@tollgate/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -13,13 +12,10 @@ import type { FrontendMessage } from '../frontend-messages';
 import { serializeFrontendMessage, serializeStartupPacket } from '../frontend-message.serializer';
 import { PolicyGate } from '../test-support/policy-gate';
 import { serveSessions } from '../test-support/session-server';
+import { refusal, testPolicy } from '../test-support/sql-test-helpers';
 import { CancelRegistry } from './cancel-registry';
 
-function policy(text: string): Policy {
-  const parsed = parsePolicy(text, 'test.yaml');
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
-  return parsed.policy;
-}
+const policy = testPolicy;
 
 const GUARDED = policy(`version: 1
 guardrails:
@@ -58,16 +54,6 @@ describe('PostgreSQL opaque code, require_where and start-up parameters (real se
     expect(error?.message).toMatch(message);
   };
   /** The error a query gets through the proxy (undefined when it succeeds). */
-  const refusal = async (c: pg.Client, sql: string) => {
-    try {
-      await c.query(sql);
-      return undefined;
-    } catch (error) {
-      const { code, message } = error as { code?: string; message: string };
-      return { code, message };
-    }
-  };
-
   /**
    * A client speaking the protocol message by message: `send` writes messages and resolves with what
    * the server answered up to the next ReadyForQuery.
