@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -57,11 +58,12 @@ function typed(payload: Record<string, unknown> | undefined): Record<string, unk
  * The client fails closed and the audit is complete: the real CLI against a real gateway (one
  * stack for the file).
  */
-describe('client fail-closed and a complete audit trail, end to end', () => {
+describe('client fail-closed and a complete audit trail, end to end', { timeout: 300_000 }, () => {
   let gateway: TunnelGateway;
   const processes: CliProcess[] = [];
   const cleanups: (() => unknown)[] = [];
   let home: string;
+  let storeUrl: string;
 
   /** Runs `tollgate ARGS` against the gateway with a credentials file of its own and `env`. */
   const cli = async (args: string[], env: Record<string, string | undefined> = {}) => {
@@ -72,7 +74,8 @@ describe('client fail-closed and a complete audit trail, end to end', () => {
       ...env,
     });
     processes.push(run);
-    return { code: await run.exited(), output: run.output() };
+    // Generous: on a loaded shared machine one CLI process can take tens of seconds to start.
+    return { code: await run.exited(180_000), output: run.output() };
   };
 
   const auditAfter = async (seq: bigint, action?: string) =>
@@ -95,6 +98,7 @@ describe('client fail-closed and a complete audit trail, end to end', () => {
   beforeAll(async () => {
     const store = await createTestDatabase();
     cleanups.push(store.drop);
+    storeUrl = store.url;
     const target = await createTestDatabase();
     cleanups.push(target.drop);
     execFileSync('psql', [
@@ -226,6 +230,8 @@ describe('client fail-closed and a complete audit trail, end to end', () => {
     const exec = (sql: string) =>
       cli(['exec', 'pg-audit', '--grpc', gateway.grpcUrl, '--format', 'csv', '-c', sql]);
 
+    let insertSession = '';
+
     it('carries statement text (masked), decision, rule, rows and outcome, field by field', async () => {
       const since = new Date(Date.now() - 1000).toISOString();
       expect(
@@ -280,7 +286,11 @@ describe('client fail-closed and a complete audit trail, end to end', () => {
       expect(drop?.payload.message).toBe(drop?.reason);
       expect(select?.payload).toMatchObject({ command: 'select * from nowhere', decision: 'allow' });
       expect(failed).toMatchObject({ ...admin, action: 'command.result', decision: 'error' });
-      expect(failed?.payload).toMatchObject({ command: 'select * from nowhere', rows: 0, outcome: 'error' });
+      expect(failed?.payload).toMatchObject({
+        command: 'select * from nowhere',
+        rows: 0,
+        outcome: 'error',
+      });
       expect(failed?.payload.error).toMatch(/relation "nowhere" does not exist/);
       // No value the policy masks reaches the log.
       expect(exported.output).not.toMatch(/ada@example\.com|bob@example\.org/);
@@ -291,9 +301,124 @@ describe('client fail-closed and a complete audit trail, end to end', () => {
         .toBe(5);
       expect(delivered.filter((r) => r.action.startsWith('command'))).toEqual(commands);
 
+      insertSession = String(allowed?.payload.sessionId);
+
       // exec sessions end as normal, not as a lost agent.
       const closes = records.filter((r) => r.action === 'session.close');
       expect(closes.map((r) => r.payload.reason)).toEqual(['normal', 'normal', 'normal']);
+    });
+
+    it('tollgate audit lists the newest first, since a time, by account name; sessions show counts rows', async () => {
+      const listed = await cli([
+        'audit',
+        '--subject',
+        'bootstrap-admin',
+        '--since',
+        '10m',
+        '--action',
+        'command',
+      ]);
+      expect(listed.code).toBe(0);
+      const lines = listed.output.split('\n').filter(Boolean);
+      expect(lines.map((line) => line.replace(/^\d+ \S+ /, ''))).toEqual([
+        'ALLOW command connection:pg-audit by sa:bootstrap-admin: ',
+        expect.stringMatching(/^DENY command connection:pg-audit by sa:bootstrap-admin: .*DROP/),
+        'ALLOW command connection:pg-audit by sa:bootstrap-admin: ',
+      ]);
+      const seqs = lines.map((line) => Number(line.split(' ')[0]));
+      expect(seqs).toEqual([...seqs].sort((a, b) => b - a));
+      const none = await cli(['audit', '--since', new Date(Date.now() + 60_000).toISOString()]);
+      expect(none).toEqual({ code: 0, output: '' });
+      const unknown = await cli(['audit', '--subject', 'nobody@example.com', '--action', 'command']);
+      expect(unknown).toEqual({ code: 0, output: '' });
+
+      const shown = await cli(['sessions', 'show', insertSession]);
+      expect(shown.output).toContain('subject    sa:bootstrap-admin');
+      expect(shown.output).toMatch(/result {2}"insert into people .*": 2 rows, \d+ bytes/);
+      expect(shown.output).toContain('session.close normal');
+    });
+  });
+
+  describe('nobody can be locked out of administration', () => {
+    const policyFile = (name: string, text: string) => {
+      const path = join(home, name);
+      writeFileSync(path, text);
+      return path;
+    };
+    const onlyOps = POLICY.replace("subjects: ['group:tollgate-admins']", "subjects: ['group:ops']");
+
+    it('refuses a policy that leaves nobody able to administer; the dry run says why', async () => {
+      const nobody = policyFile('nobody.yaml', onlyOps);
+      const dry = await cli(['admin', 'apply', '--dry-run', '-f', nobody]);
+      expect(dry.code).toBe(1);
+      expect(dry.output).toContain(
+        'applying it would be refused: no enabled user or service account (of 1) could administer under this policy',
+      );
+      const applied = await cli(['admin', 'apply', '-f', nobody]);
+      expect(applied.code).toBe(1);
+      expect(applied.output).toMatch(
+        /^tollgate admin apply: Bad Request \(400\): document\.roles: refused: no enabled user or service account/,
+      );
+      const active = await gateway.api<{ version: number }>('GET', '/api/v1/policy');
+      expect(active.body.version).toBe(1);
+    });
+
+    it('admin recover on the gateway host grants admin back when the last administrator is gone', async () => {
+      // Only sa:ops administers; then it disables itself, and nobody can apply anything.
+      const ops = await gateway.api<{ clientSecret: string }>('POST', '/api/v1/service-accounts', {
+        name: 'ops',
+        groups: ['ops'],
+      });
+      expect(ops.status).toBe(201);
+      expect((await cli(['admin', 'apply', '-f', policyFile('ops.yaml', onlyOps)])).code).toBe(0);
+      const login = await cli(['login', '--client-id', 'ops'], {
+        TOLLGATE_CLIENT_SECRET: ops.body.clientSecret,
+        TOLLGATE_CREDENTIALS_FILE: join(home, 'ops.json'),
+      });
+      expect(login.code).toBe(0);
+      expect(
+        (
+          await cli(['admin', 'service-accounts', 'disable', 'ops'], {
+            TOLLGATE_CREDENTIALS_FILE: join(home, 'ops.json'),
+          })
+        ).code,
+      ).toBe(0);
+      const lockedOut = await cli(['admin', 'apply', '-f', policyFile('back.yaml', POLICY)]);
+      expect(lockedOut.output).toContain('admin denied: no role grants admin to sa:bootstrap-admin');
+
+      const badSubject = await cli([
+        'admin',
+        'recover',
+        '--subject',
+        'sa:nobody',
+        '--database-url',
+        storeUrl,
+      ]);
+      expect(badSubject.code).toBe(1);
+      expect(badSubject.output).toContain('sa:nobody is not an enabled user or service account');
+      const recovered = await cli([
+        'admin',
+        'recover',
+        '--subject',
+        'sa:bootstrap-admin',
+        '--database-url',
+        storeUrl,
+      ]);
+      expect(recovered.code).toBe(0);
+      expect(recovered.output).toMatch(
+        /^policy version 3 applied: role recovered-admin-\d{14} grants admin to sa:bootstrap-admin \(on top of version 2\); recorded as admin:recover\n$/,
+      );
+      // The running gateway honours it at once, and the record says who did it where.
+      expect((await cli(['admin', 'apply', '-f', policyFile('back.yaml', POLICY)])).output).toContain(
+        'policy version 4 applied',
+      );
+      const records = await auditAfter(0n, 'admin:recover');
+      expect(records).toHaveLength(1);
+      expect(records[0]).toMatchObject({ target: 'policy:v3', decision: 'allow' });
+      expect(records[0]?.subject).toMatch(/^local:\S+@\S+$/);
+      expect(records[0]?.reason).toMatch(
+        /^admin granted to sa:bootstrap-admin by role recovered-admin-\d{14}/,
+      );
     });
   });
 });

@@ -142,21 +142,27 @@ describe('identity acceptance on the quickstart (`tollgate start`, real CLI proc
       .split('\n')
       .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l) as AuditLine);
+    // Newest first.
     expect(lines).toEqual([
+      expect.objectContaining({ subject, target: 'connection:prod-echo', decision: 'deny' }),
       expect.objectContaining({
         subject,
         target: 'connection:dev-echo',
         decision: 'allow',
         reason: 'allowed by role developers',
       }),
-      expect.objectContaining({ subject, target: 'connection:prod-echo', decision: 'deny' }),
     ]);
-    expect(lines[0].payload.displayName).toBe('developer@tollgate.test');
-    const text = await run(['audit', '--action', 'authorize:connect', '--subject', subject], {
-      TOLLGATE_TOKEN: auditor.access_token,
-    });
+    expect(lines[1].payload.displayName).toBe('developer@tollgate.test');
+    // People are named by e-mail, in the filter and in the output.
+    const text = await run(
+      ['audit', '--action', 'authorize:connect', '--subject', 'Developer@tollgate.test', '--since', '10m'],
+      { TOLLGATE_TOKEN: auditor.access_token },
+    );
     expect(text.output).toMatch(
-      /ALLOW authorize:connect connection:dev-echo by user:\S+ \(developer@tollgate\.test\)/,
+      new RegExp(
+        `\\d+ \\S+ DENY authorize:connect connection:prod-echo by developer@tollgate\\.test \\(${subject}\\): .*\n` +
+          `\\d+ \\S+ ALLOW authorize:connect connection:dev-echo by developer@tollgate\\.test \\(${subject}\\): allowed by role developers\n`,
+      ),
     );
 
     // An API key of the developer, narrowed to one connection, works until it is revoked.

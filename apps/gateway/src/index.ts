@@ -2,3 +2,8 @@ export { startGateway, type RunningGateway, type StartGatewayOptions } from './s
 export { runGatewayProcess } from './run-gateway-process';
 export { GATEWAY_VERSION } from './version';
 export { localAgentToken, LOCAL_AGENT_NAME } from './modules/agents/local-agent-token';
+export {
+  recoverAdministrator,
+  RecoveryRefusedError,
+  type RecoveredAdministrator,
+} from './recover-administrator';

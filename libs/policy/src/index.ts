@@ -86,3 +86,4 @@ export {
 } from './policy-impact';
 export { policyJsonSchema } from './policy-json-schema';
 export { columnGlobMatches, masks as maskingRuleCovers } from './lineage-denial';
+export { administratorsAmong, lockOutProblem, withAdministratorRole } from './administrators';

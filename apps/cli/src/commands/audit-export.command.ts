@@ -1,23 +1,20 @@
 import { Command } from 'commander';
 import { loadCliConfig } from '@tollgate/config';
 import { currentAccessToken } from '../credentials/access-token';
+import { parseSince } from './since';
 
 /** `tollgate audit export --since <time>`: audit records as JSON lines on stdout, oldest first. */
 export function auditExportCommand(): Command {
   return new Command('export')
     .description('export audit records as JSON lines (one record per line, with its hashes), oldest first')
-    .option('--since <time>', 'records at or after this time (ISO 8601, e.g. 2026-11-25T00:00:00Z)')
+    .option('--since <time>', 'records since then: 10m, 2h, 7d or an ISO 8601 time (2026-11-25T00:00:00Z)')
     .option('--format <format>', 'output format (jsonl)', 'jsonl')
     .action(async (flags: { since?: string; format: string }, command: Command) => {
       const { gateway } = command.optsWithGlobals<{ gateway?: string }>();
       if (flags.format !== 'jsonl') throw new Error(`unknown format "${flags.format}" (expected jsonl)`);
       const config = loadCliConfig({ gatewayUrl: gateway });
       const query = new URLSearchParams({ format: 'jsonl' });
-      if (flags.since) {
-        const since = new Date(flags.since);
-        if (Number.isNaN(since.getTime())) throw new Error(`--since: not a time: "${flags.since}"`);
-        query.set('since', since.toISOString());
-      }
+      if (flags.since) query.set('since', parseSince(flags.since));
       const response = await fetch(`${config.gatewayUrl}/api/v1/audit/export?${query.toString()}`, {
         headers: { authorization: `Bearer ${await currentAccessToken(config)}` },
       });

@@ -2,11 +2,13 @@ import { Command, Option } from 'commander';
 import { printTable } from './admin/agents-list.command';
 import type { ApiClient } from '../api-client';
 import { runAdmin } from './admin/run-admin';
+import { parseSince } from './since';
 
 interface SessionRow {
   id: string;
   state: string;
   subject: string;
+  subjectName?: string;
   connection: string;
   protocol: string;
   agent: string | null;
@@ -35,9 +37,12 @@ export function sessionsCommand(): Command {
         .addOption(
           new Option('--state <state>', 'only sessions in this state').choices(['opening', 'open', 'closed']),
         )
-        .option('--subject <subject>', 'only this subject, e.g. user:<id> or sa:ci')
+        .option(
+          '--subject <who>',
+          'only this person or account: a subject (user:<id>, sa:ci), an e-mail or a name',
+        )
         .option('--connection <name>', 'only this connection')
-        .option('--since <time>', 'only sessions started at or after this time (ISO 8601)')
+        .option('--since <time>', 'only sessions started since then: 10m, 2h, 7d or an ISO 8601 time')
         .option('--limit <n>', 'at most this many', '100')
         .option('--json', 'print the API response as JSON')
         .action(
@@ -54,10 +59,10 @@ export function sessionsCommand(): Command {
           ) =>
             runAdmin(command, async (api: ApiClient) => {
               const query = new URLSearchParams({ limit: flags.limit });
-              for (const key of ['state', 'subject', 'connection', 'since'] as const) {
-                const value = flags[key];
-                if (value) query.set(key, value);
-              }
+              if (flags.state) query.set('state', flags.state);
+              if (flags.subject) query.set('who', flags.subject);
+              if (flags.connection) query.set('connection', flags.connection);
+              if (flags.since) query.set('since', parseSince(flags.since));
               const { items } = await api.call<{ items: SessionRow[] }>(
                 'GET',
                 `/api/v1/sessions?${query.toString()}`,
@@ -69,7 +74,7 @@ export function sessionsCommand(): Command {
                   s.id,
                   s.state,
                   s.startedAt,
-                  s.subject,
+                  personOf(s),
                   s.connection,
                   s.agent ?? '-',
                   s.policyVersion === null ? 'default' : `v${s.policyVersion}`,
@@ -93,7 +98,7 @@ export function sessionsCommand(): Command {
               : '';
             const out = [
               `session    ${s.id} (${s.state})`,
-              `subject    ${s.subject}${actors}`,
+              `subject    ${personOf(s)}${actors}`,
               `connection ${s.connection} (${s.protocol}) via agent ${s.agent ?? '-'}`,
               `client     ${s.clientAddr ?? '-'}`,
               `policy     ${s.policyVersion === null ? 'built-in default' : `version ${s.policyVersion}`}`,
@@ -125,6 +130,11 @@ export function sessionsCommand(): Command {
           }),
         ),
     );
+}
+
+/** A person by e-mail (or name) with the id beside it; accounts name themselves. */
+function personOf(s: { subject: string; subjectName?: string }): string {
+  return s.subjectName ? `${s.subjectName} (${s.subject})` : s.subject;
 }
 
 function describeEvent(kind: string, event: Record<string, unknown>): string {

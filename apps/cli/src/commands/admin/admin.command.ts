@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { agentsAdminCommand } from './agents.command';
 import { policyApplyCommand } from './policy-apply.command';
 import { policyAdminCommand } from './policy.command';
+import { adminRecoverCommand } from './recover.command';
 import { serviceAccountsAdminCommand } from './service-accounts.command';
 import { usersAdminCommand } from './users.command';
 
@@ -19,5 +20,6 @@ export function adminCommand(): Command {
     .addCommand(serviceAccountsAdminCommand())
     .addCommand(usersAdminCommand())
     .addCommand(policyApplyCommand())
-    .addCommand(policyAdminCommand());
+    .addCommand(policyAdminCommand())
+    .addCommand(adminRecoverCommand());
 }

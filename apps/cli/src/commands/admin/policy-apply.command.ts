@@ -15,6 +15,7 @@ interface DryRun {
   changes: PolicyChange[];
   diff: string;
   sessions: { sessionId: string; subject: string; connection: string; impacts: string[]; reason?: string }[];
+  refused: string | null;
 }
 
 /**
@@ -42,6 +43,8 @@ export function policyApplyCommand(): Command {
           const result = await api.call<DryRun>('POST', '/api/v1/policy/dry-run', { document, fileName });
           if (flags.json) return void process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
           printDryRun(result);
+          // A dry run of a document the gateway would refuse fails, as the apply would.
+          if (result.refused) process.exitCode = 1;
           return;
         }
         const applied = await api.call<{ version: number }>('POST', '/api/v1/policy', {
@@ -59,6 +62,7 @@ function printDryRun(result: DryRun): void {
   const out: string[] = [
     `dry run against ${result.activeVersion === null ? 'the built-in default policy' : `version ${result.activeVersion}`}: nothing was applied`,
   ];
+  if (result.refused) out.push(`applying it would be refused: ${result.refused}`);
   if (result.changes.length === 0) out.push('no changes');
   for (const c of result.changes)
     out.push(`  ${c.change.padEnd(7)} ${c.section}${c.name ? ` ${c.name}` : ''}`);

@@ -3,12 +3,17 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { ValidationPipe } from '../../common/validation/validation.pipe';
 import { RequireVerb } from '../identity/http/access.decorators';
+import { subjectNames, subjectsMatching } from '../identity/subjects/subject-names';
 import { StoreService } from '../store/store.service';
 import { presentAuditEntry, type AuditEntryView } from './audit-entry.presenter';
 
 const listAuditQuery = z
   .object({
     subject: z.string().min(1).max(300).optional(),
+    /** A person or account as people name it: a subject, an e-mail, a display name or an account name. */
+    who: z.string().min(1).max(300).optional(),
+    /** Records at or after this time (ISO 8601). */
+    since: z.iso.datetime({ offset: true }).optional(),
     action: z.string().min(1).max(100).optional(),
     decision: z.enum(['allow', 'deny']).optional(),
     /** Entries after this sequence number (for paging and tailing). */
@@ -32,14 +37,18 @@ export class AuditController {
   @RequireVerb('audit:read')
   @ApiOperation({
     summary:
-      'Audit records, oldest first or newest first with order=desc (filters: subject, action, decision, after, before)',
+      'Audit records, oldest first or newest first with order=desc (filters: subject, who (a subject, e-mail or name), action, decision, since, after, before); people are named by e-mail in subjectName',
   })
   async list(
     @Query(ValidationPipe.of(listAuditQuery)) query: ListAuditQuery,
-  ): Promise<{ items: AuditEntryView[] }> {
-    const rows = await this.store.prisma.auditEntry.findMany({
+  ): Promise<{ items: (AuditEntryView & { subjectName?: string })[] }> {
+    const prisma = this.store.prisma;
+    const subjects = query.who === undefined ? undefined : await subjectsMatching(prisma, query.who);
+    const rows = await prisma.auditEntry.findMany({
       where: {
         ...(query.subject ? { subject: query.subject } : {}),
+        ...(subjects ? { AND: [{ subject: { in: subjects } }] } : {}),
+        ...(query.since ? { at: { gte: new Date(query.since) } } : {}),
         ...(query.action ? { action: query.action } : {}),
         ...(query.decision ? { decision: query.decision } : {}),
         ...(query.after !== undefined || query.before !== undefined
@@ -54,8 +63,15 @@ export class AuditController {
       orderBy: { seq: query.order },
       take: query.limit,
     });
+    const names = await subjectNames(
+      prisma,
+      rows.map((r) => r.subject),
+    );
     return {
-      items: rows.map(presentAuditEntry),
+      items: rows.map((r) => {
+        const name = names.get(r.subject);
+        return { ...presentAuditEntry(r), ...(name ? { subjectName: name } : {}) };
+      }),
     };
   }
 }

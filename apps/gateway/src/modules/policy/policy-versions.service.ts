@@ -45,6 +45,8 @@ export interface DryRunResult {
   readonly diff: string;
   /** Live sessions the change would affect, and how. */
   readonly sessions: readonly (SessionImpact & { subject: string; connection: string })[];
+  /** Why applying the document would be refused (it would lock every administrator out), or null. */
+  readonly refused: string | null;
 }
 
 /**
@@ -162,6 +164,7 @@ export class PolicyVersionsService implements OnModuleInit {
     );
     const byId = new Map(live.map((l) => [l.session.id, l]));
     return {
+      refused: await this.policies.lockOut(parsed.policy),
       activeVersion: active.version,
       changes: diffPolicies(active.policy, parsed.policy),
       diff: unifiedDiff(active.document, document),

@@ -7,6 +7,7 @@ import { ValidationPipe } from '../../common/validation/validation.pipe';
 import { RequireVerb } from '../identity/http/access.decorators';
 import { CurrentPrincipal } from '../identity/http/current-principal.decorator';
 import type { Principal } from '../identity/principal';
+import { subjectNames, subjectsMatching } from '../identity/subjects/subject-names';
 import { StoreService } from '../store/store.service';
 import { AgentRegistry } from '../tunnel/agent-registry';
 import { LostSessions } from '../tunnel/lost-sessions';
@@ -15,6 +16,8 @@ const listSessionsQuery = z
   .object({
     state: z.enum(['opening', 'open', 'closed']).optional(),
     subject: z.string().min(1).max(300).optional(),
+    /** A person or account as people name it: a subject, an e-mail, a display name or an account name. */
+    who: z.string().min(1).max(300).optional(),
     connection: z.string().min(1).max(200).optional(),
     /** Sessions started at or after this time (ISO 8601). */
     since: z.iso.datetime({ offset: true }).optional(),
@@ -28,6 +31,8 @@ export interface SessionView {
   readonly id: string;
   readonly state: string;
   readonly subject: string;
+  /** The person's e-mail (or name) for `user:<id>` subjects. */
+  readonly subjectName?: string;
   readonly actorChain: unknown;
   readonly connection: string;
   readonly protocol: string;
@@ -61,14 +66,20 @@ export class SessionsController {
 
   @Get()
   @RequireVerb('audit:read')
-  @ApiOperation({ summary: 'Sessions, newest first (filters: state, subject, connection, since)' })
+  @ApiOperation({
+    summary:
+      'Sessions, newest first (filters: state, subject, who (a subject, e-mail or name), connection, since); people are named by e-mail in subjectName',
+  })
   async list(
     @Query(ValidationPipe.of(listSessionsQuery)) query: z.output<typeof listSessionsQuery>,
   ): Promise<{ items: SessionView[] }> {
-    const rows = await this.store.prisma.session.findMany({
+    const prisma = this.store.prisma;
+    const subjects = query.who === undefined ? undefined : await subjectsMatching(prisma, query.who);
+    const rows = await prisma.session.findMany({
       where: {
         ...(query.state ? { state: query.state } : {}),
         ...(query.subject ? { subject: query.subject } : {}),
+        ...(subjects ? { AND: [{ subject: { in: subjects } }] } : {}),
         ...(query.connection ? { connectionName: query.connection } : {}),
         ...(query.since ? { startedAt: { gte: new Date(query.since) } } : {}),
       },
@@ -76,7 +87,11 @@ export class SessionsController {
       orderBy: { startedAt: 'desc' },
       take: query.limit,
     });
-    return { items: rows.map(view) };
+    const names = await subjectNames(
+      prisma,
+      rows.map((r) => r.subject),
+    );
+    return { items: rows.map((r) => view(r, names.get(r.subject))) };
   }
 
   @Get(':id')
@@ -94,8 +109,9 @@ export class SessionsController {
       where: { sessionId: id },
       orderBy: { seq: 'asc' },
     });
+    const names = await subjectNames(this.store.prisma, [row.subject]);
     return {
-      ...view(row),
+      ...view(row, names.get(row.subject)),
       events: events.map((e) => ({
         seq: e.seq,
         kind: e.kind,
@@ -145,24 +161,28 @@ export class SessionsController {
   }
 }
 
-function view(row: {
-  id: string;
-  state: string;
-  subject: string;
-  actorChain: unknown;
-  connectionName: string;
-  protocol: string;
-  verb: string;
-  agent: { name: string } | null;
-  clientAddr: string | null;
-  policyVersion: number | null;
-  startedAt: Date;
-  endedAt: Date | null;
-  closeReason: string | null;
-}): SessionView {
+function view(
+  row: {
+    id: string;
+    state: string;
+    subject: string;
+    actorChain: unknown;
+    connectionName: string;
+    protocol: string;
+    verb: string;
+    agent: { name: string } | null;
+    clientAddr: string | null;
+    policyVersion: number | null;
+    startedAt: Date;
+    endedAt: Date | null;
+    closeReason: string | null;
+  },
+  subjectName: string | undefined,
+): SessionView {
   return {
     id: row.id,
     state: row.state,
+    ...(subjectName ? { subjectName } : {}),
     subject: row.subject,
     actorChain: row.actorChain,
     connection: row.connectionName,

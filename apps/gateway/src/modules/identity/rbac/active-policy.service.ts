@@ -1,9 +1,10 @@
-import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { parsePolicy, type Policy } from '@tollgate/policy';
+import { lockOutProblem, parsePolicy, type Policy } from '@tollgate/policy';
 import { StoreService } from '../../store/store.service';
 import { IdentityOptionsToken, type IdentityOptions } from '../identity-options';
-import { policyValidationError } from './policy-validation.error';
+import { enabledPrincipals } from '../subjects/enabled-principals';
+import { policyLockOutError, policyValidationError } from './policy-validation.error';
+import { storePolicyVersion } from './store-policy-version';
 import {
   BUILT_IN_POLICY,
   BUILT_IN_POLICY_YAML,
@@ -58,7 +59,18 @@ export class ActivePolicyService {
     return () => this.appliedListeners.delete(listener);
   }
 
-  /** Validates and stores a new version and makes it active. */
+  /**
+   * Why `policy` may not become active: it would leave no enabled user or service account able to
+   * administer (so nobody could apply the next version). Null when it may.
+   */
+  async lockOut(policy: Policy): Promise<string | null> {
+    return lockOutProblem(policy, await enabledPrincipals(this.store.prisma));
+  }
+
+  /**
+   * Validates and stores a new version and makes it active; every path (API, CLI, console, restore)
+   * comes here, so none can apply a version that locks every administrator out.
+   */
   async apply(
     document: string,
     author: string,
@@ -67,25 +79,9 @@ export class ActivePolicyService {
   ): Promise<ActivePolicy> {
     const parsed = parsePolicy(document, fileName);
     if (!parsed.ok) throw policyValidationError(parsed.errors);
-    const version = await this.store.prisma.$transaction(async (tx) => {
-      const last = await tx.policyVersion.findFirst({
-        orderBy: { version: 'desc' },
-        select: { version: true },
-      });
-      const next = (last?.version ?? 0) + 1;
-      await tx.policyVersion.updateMany({ where: { active: true }, data: { active: false } });
-      await tx.policyVersion.create({
-        data: {
-          version: next,
-          document,
-          sha256: createHash('sha256').update(document).digest('hex'),
-          author,
-          comment: comment ?? null,
-          active: true,
-        },
-      });
-      return next;
-    });
+    const lockOut = await this.lockOut(parsed.policy);
+    if (lockOut) throw policyLockOutError(lockOut);
+    const version = await storePolicyVersion(this.store.prisma, { document, author, comment });
     this.cached = { policy: parsed.policy, version, source: 'stored', document };
     for (const listener of this.appliedListeners) listener(this.cached);
     return this.cached;

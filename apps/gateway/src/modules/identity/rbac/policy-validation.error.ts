@@ -15,3 +15,8 @@ export function policyValidationError(errors: readonly PolicyError[]): Validatio
     })),
   );
 }
+
+/** A valid document that would leave nobody able to administer: refused like a validation problem. */
+export function policyLockOutError(problem: string): ValidationError {
+  return new ValidationError([{ field: 'document.roles', message: `refused: ${problem}` }]);
+}
