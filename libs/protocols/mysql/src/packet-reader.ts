@@ -34,6 +34,14 @@ export class PacketReader {
     return this.bufferedBytes + this.partsBytes;
   }
 
+  /** Takes the bytes held that are not a whole packet yet (before the stream changes hands, e.g. to TLS). */
+  takePending(): Buffer {
+    const pending = Buffer.concat(this.buffered);
+    this.buffered = [];
+    this.bufferedBytes = 0;
+    return pending;
+  }
+
   parse(chunk: Buffer, emit: (packet: MysqlPacket) => void): void {
     if (chunk.length > 0) {
       this.buffered.push(chunk);

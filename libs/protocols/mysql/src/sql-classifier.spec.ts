@@ -51,6 +51,7 @@ describe('MySQL classifier', () => {
     reading.after(facts("SET SESSION sql_mode = 'NO_BACKSLASH_ESCAPES'"));
     expect(unparsed("SELECT 'a\\'; DROP TABLE t; -- '", reading)).toMatch(/NO_BACKSLASH_ESCAPES/);
     expect(facts("SELECT 'a'", reading)[0]?.type).toBe('SELECT');
+    expect(unparsed('SELECT \ufffd')).toMatch(/not valid UTF-8/);
   });
 
   it('decides PREPARE by the statement it prepares, and EXECUTE of that name as it', () => {

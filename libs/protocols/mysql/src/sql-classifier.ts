@@ -226,7 +226,9 @@ function factsOf(ast: Node, tables: readonly string[]): MysqlStatementFacts {
     if (node['type'] === 'var' && /sql_mode/i.test(String(node['name']))) changesSqlMode = true;
     if (node['type'] === 'select' && node['from']) readsTables = true;
   });
-  if (type === 'SET' && /sql_mode/i.test(JSON.stringify(ast))) changesSqlMode = true;
+  // sql_mode (NO_BACKSLASH_ESCAPES) and the client character set (GBK-like sets) change how `\` reads.
+  if (type === 'SET' && /sql_mode|character_set|names|charset/i.test(JSON.stringify(ast)))
+    changesSqlMode = true;
   if (type === 'SELECT INTO') opaque.add('FILE ACCESS');
   if (type === 'LOAD DATA') opaque.add('FILE ACCESS');
   if (type === 'CALL') opaque.add('CALL');

@@ -227,4 +227,20 @@ describe('MySQL session engine against the machine MariaDB', () => {
     client.destroy();
     await expect.poll(find, { timeout: 10_000 }).toBe('0');
   });
+
+  it('reads backslashes as unparsed once the session may have set NO_BACKSLASH_ESCAPES', async () => {
+    const client = await nodeClient();
+    try {
+      const [before] = await client.query("SELECT 'a\\\\b' AS v");
+      expect(before).toEqual([{ v: 'a\\b' }]);
+      await client.query("SET SESSION sql_mode = 'NO_BACKSLASH_ESCAPES'");
+      // Under NO_BACKSLASH_ESCAPES the server ends this string at the backslash and runs the DROP.
+      await expect(client.query("SELECT 'x\\'; DROP TABLE scratch; -- '")).rejects.toThrow(
+        /could not be classified.*NO_BACKSLASH_ESCAPES/,
+      );
+    } finally {
+      await client.end();
+    }
+    expect(db.sql("SHOW TABLES LIKE 'scratch'").trim()).toBe('scratch');
+  });
 });

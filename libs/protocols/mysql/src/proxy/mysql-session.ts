@@ -1,19 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { Masker } from '@tollgate/masking';
-import {
-  Capability,
-  Command,
-  COMMAND_NAMES,
-  commonCapabilities,
-  hasCapability,
-  PROXY_CAPABILITIES,
-} from '../capabilities';
+import { Capability, Command, COMMAND_NAMES, commonCapabilities, PROXY_CAPABILITIES } from '../capabilities';
+import type { ColumnDefinition } from '../column-definition';
 import { parseHandshakeResponse, serializeServerGreeting } from '../handshake';
 import type { MysqlPacket } from '../packet-reader';
 import { MysqlProtocolError } from '../protocol-error';
 import { errPacket, okPacket } from '../response-packets';
 import { killQuery } from './kill-query';
+import { charsetReadsBackslashes, readsBackslashEscapes } from './session-reading';
 import { classifyMysql, MysqlReading } from '../sql-classifier';
 import type { CommandGate, SqlCommand, StatementOutcome } from './command-gate';
 import { PacketChannel } from './packet-channel';
@@ -66,6 +61,7 @@ export async function runMysqlSession(
 ): Promise<MysqlSessionEnd> {
   const clientChannel = new PacketChannel(client, 'the client');
   let target: TargetConnection;
+  let reading: MysqlReading;
   try {
     const greeted = await openTarget(options.target);
     const offered = commonCapabilities(greeted.greeting.capabilities, PROXY_CAPABILITIES);
@@ -107,13 +103,16 @@ export async function runMysqlSession(
       ...(response.database ? { database: response.database } : {}),
       attributes: response.attributes,
     });
+    reading = new MysqlReading();
+    reading.backslashEscapes =
+      charsetReadsBackslashes(response.characterSet) && (await readsBackslashEscapes(target.channel));
     // Accepted whatever the client's plugin: the OK ends its authentication.
     clientChannel.write(okPacket({ statusFlags: target.greeting.statusFlags }));
   } catch (error) {
     return failClient(clientChannel, error);
   }
   options.onTarget?.(target.connectionId);
-  return relayCommands(clientChannel, target, options);
+  return relayCommands(clientChannel, target, reading, options);
 }
 
 function failClient(client: PacketChannel, error: unknown): MysqlSessionEnd {
@@ -141,6 +140,7 @@ interface SessionState {
 async function relayCommands(
   client: PacketChannel,
   target: TargetConnection,
+  reading: MysqlReading,
   options: MysqlSessionOptions,
 ): Promise<MysqlSessionEnd> {
   const state: SessionState = {
@@ -148,7 +148,7 @@ async function relayCommands(
     target,
     options,
     statements: new PreparedStatements(),
-    reading: new MysqlReading(),
+    reading,
     queries: 0,
     inFlight: false,
   };
@@ -217,7 +217,7 @@ async function handleCommand(state: SessionState, payload: Buffer): Promise<Mysq
       return forward(state, payload, 'single');
     case Command.QUERY: {
       state.queries++;
-      const text = body.toString('utf8');
+      const text = sqlText(body);
       return gated(state, { text, via: 'query' }, () => forward(state, payload, 'query', text));
     }
     case Command.INIT_DB: {
@@ -235,7 +235,7 @@ async function handleCommand(state: SessionState, payload: Buffer): Promise<Mysq
         forward(state, payload, 'statistics', 'COM_STATISTICS'),
       );
     case Command.STMT_PREPARE: {
-      const text = body.toString('utf8');
+      const text = sqlText(body);
       return gated(state, { text, via: 'prepare' }, async () => {
         const result = await relay(state, payload, 'prepare', text);
         if (result.prepared) state.statements.add(result.prepared.id, text, result.prepared.columns);
@@ -307,6 +307,15 @@ async function handleCommand(state: SessionState, payload: Buffer): Promise<Mysq
   }
 }
 
+/**
+ * SQL text as the classifier reads it. Bytes that are not UTF-8 would be read one way by the server
+ * (in the connection's character set) and another by the parser: they decode to U+FFFD, which the
+ * classifier refuses, so such a command is unparsed.
+ */
+function sqlText(body: Buffer): string {
+  return body.toString('utf8');
+}
+
 function refuseUnknownStatement(client: PacketChannel): undefined {
   client.write(
     errPacket(UNKNOWN_STATEMENT.code, UNKNOWN_STATEMENT.sqlState, 'Unknown prepared statement handler given'),
@@ -360,7 +369,7 @@ async function relay(
   payload: Buffer,
   shape: ResponseShape,
   text?: string,
-  statement?: { columns?: readonly import('../column-definition').ColumnDefinition[] },
+  statement?: { columns?: readonly ColumnDefinition[] },
 ) {
   const started = performance.now();
   state.target.channel.write(payload);
@@ -385,5 +394,3 @@ async function relay(
   }
   return result;
 }
-
-export { hasCapability };

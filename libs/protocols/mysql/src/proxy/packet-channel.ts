@@ -138,9 +138,14 @@ export class PacketChannel {
     });
   }
 
-  /** Stops listening to the socket (before it is wrapped in TLS). Bytes queued stay queued. */
+  /** Stops listening to the socket (before it is wrapped in TLS). */
   detach(): void {
     this.socket.off('data', this.onData);
+  }
+
+  /** Bytes read past the last whole packet (the start of a TLS handshake), taken from the channel. */
+  takePending(): Buffer {
+    return this.reader.takePending();
   }
 
   end(payload?: Buffer): void {

@@ -10,6 +10,9 @@ export function splitStatements(
   sql: string,
   reading: { readonly backslashEscapes: boolean },
 ): { readonly ok: true; readonly statements: string[] } | { readonly ok: false; readonly error: string } {
+  if (sql.includes('\ufffd')) {
+    return { ok: false, error: 'text that is not valid UTF-8 (the server may read those bytes differently)' };
+  }
   if (!reading.backslashEscapes && sql.includes('\\')) {
     return {
       ok: false,
