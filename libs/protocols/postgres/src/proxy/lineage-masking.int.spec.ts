@@ -344,6 +344,23 @@ describe('PostgreSQL masking by lineage (real server)', () => {
     }
   });
 
+  it("withholds the server's own error text for statements that read masked columns (it can quote values)", async () => {
+    const c = await client();
+    try {
+      const cast = await refusal(c, 'select ssn::int from customers');
+      expect(cast?.code).toBe('22P02');
+      expect(cast?.message).toBe(
+        "the server's message is withheld because the statement reads masked columns (SQLSTATE 22P02)",
+      );
+      expect(leaks(JSON.stringify(outcomes))).toEqual([]);
+      // The same session goes on, and errors of statements that read nothing masked are the server's.
+      const plain = await refusal(c, 'select name::int from customers where id = 1');
+      expect(plain?.message).toBe('invalid input syntax for type integer: "Ada"');
+    } finally {
+      await c.end();
+    }
+  });
+
   it('lets content detectors see inside composites, arrays and JSON, in text and binary', async () => {
     const sql =
       "select row(name, email) as r, array[email] as a, json_build_object('e', email) as j, " +

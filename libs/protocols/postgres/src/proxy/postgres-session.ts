@@ -25,6 +25,7 @@ import { OrderedPump } from './ordered-pump';
 import { SqlPreparedStatements } from './prepared-statements';
 import { columnMasks, maskCopyRow, maskRow, type ColumnMask } from './row-masking';
 import { SessionLineage, withLineage } from './session-lineage';
+import { readsMasked, withheldFields } from './withheld-messages';
 import type { CopyFormat, StatementLineage } from '../sql/lineage/lineage.types';
 import { SocketReader } from './socket-reader';
 import { SqlReadingState } from './sql-reading';
@@ -483,6 +484,9 @@ function relay(
       lineage: traced,
       index: 0,
     });
+    /** Whether the server's errors and notices for the statement being answered are withheld. */
+    const withholds = (head: PendingStatement | undefined): boolean =>
+      lineage !== undefined && head !== undefined && readsMasked(head.lineage?.[head.index], options.masker);
     /** The masks of the current result's columns: from its statement's lineage (none: fail closed). */
     const masksFor = (head: PendingStatement | undefined, count: number): ColumnMask[] | undefined => {
       if (!lineage) return undefined;
@@ -663,12 +667,23 @@ function relay(
             return toClient(serializeBackendMessage({ name: 'errorResponse', fields: visible }));
           }
           flushHeld();
+          // Under column rules, the server's words about a statement that read masked values may quote them.
+          const withheld = withholds(head);
+          const fields = withheld ? withheldFields(message.fields) : message.fields;
           if (head) {
-            head.error = message.fields['M'] ?? 'error';
+            head.error = fields['M'] ?? 'error';
+            if (withheld) head.masked.add('message');
             if (head.kind === 'execute') complete(pending.shift() as PendingStatement);
           }
-          return toClient(frame);
+          return toClient(withheld ? serializeBackendMessage({ name: 'errorResponse', fields }) : frame);
         }
+        case 'noticeResponse':
+          flushHeld();
+          if (!withholds(head)) return toClient(frame);
+          head?.masked.add('message');
+          return toClient(
+            serializeBackendMessage({ name: 'noticeResponse', fields: withheldFields(message.fields) }),
+          );
         case 'commandComplete':
           if (head) {
             // `UPDATE 1` has no rows to count: the tag says how many it touched.
