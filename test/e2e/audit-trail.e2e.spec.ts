@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createAgent,
+  createMachinePostgresConnection,
   createTestDatabase,
   makeTempDir,
   MACHINE_POSTGRES,
@@ -133,20 +134,13 @@ describe('client fail-closed and a complete audit trail, end to end', { timeout:
     processes.push(gateway.cli);
     expect((await gateway.api('POST', '/api/v1/policy', { document: POLICY })).status).toBe(201);
     const agentToken = await createAgent(gateway, 'edge-audit');
-    const created = await gateway.api('POST', '/api/v1/connections', {
-      name: 'pg-audit',
-      protocol: 'postgres',
-      target: {
-        host: MACHINE_POSTGRES.host,
-        port: MACHINE_POSTGRES.port,
-        database: target.name,
-        username: MACHINE_POSTGRES.user,
-        tls: { mode: 'disable' },
-      },
-      credential: { password: 'env:AUDIT_DB_PASSWORD' },
-      agents: ['edge-audit'],
-    });
-    expect(created.status).toBe(201);
+    await createMachinePostgresConnection(
+      gateway,
+      'pg-audit',
+      target.name,
+      ['edge-audit'],
+      'env:AUDIT_DB_PASSWORD',
+    );
     processes.push(await spawnAgent(gateway.grpcUrl, agentToken, { env: { AUDIT_DB_PASSWORD: 'trust' } }));
     // A saved login: the identity an empty TOLLGATE_TOKEN used to fall back to.
     const login = await cli(['login', '--client-id', 'bootstrap-admin'], {

@@ -4,6 +4,8 @@ import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createAgent,
+  createMachinePostgresConnection,
+  createTcpConnection,
   createTestDatabase,
   loginDevUser,
   makeCertificate,
@@ -142,31 +144,9 @@ describe('PostgreSQL straight to the gateway listener', () => {
     expect((await gateway.api('POST', '/api/v1/policy', { document: POLICY })).status).toBe(201);
     const agentToken = await createAgent(gateway, 'edge-pg');
     for (const name of ['pg-app', 'pg-admin']) {
-      const created = await gateway.api('POST', '/api/v1/connections', {
-        name,
-        protocol: 'postgres',
-        target: {
-          host: MACHINE_POSTGRES.host,
-          port: MACHINE_POSTGRES.port,
-          database: target.name,
-          username: MACHINE_POSTGRES.user,
-          tls: { mode: 'disable' },
-        },
-        credential: { password: 'env:APP_DB_PASSWORD' },
-        agents: ['edge-pg'],
-      });
-      expect(created.status).toBe(201);
+      await createMachinePostgresConnection(gateway, name, target.name, ['edge-pg'], 'env:APP_DB_PASSWORD');
     }
-    expect(
-      (
-        await gateway.api('POST', '/api/v1/connections', {
-          name: 'echo',
-          protocol: 'tcp',
-          target: { host: '127.0.0.1', port: 9 },
-          agents: ['edge-pg'],
-        })
-      ).status,
-    ).toBe(201);
+    await createTcpConnection(gateway, 'echo', 9, ['edge-pg']);
     processes.push(
       await spawnAgent(gateway.grpcUrl, agentToken, { env: { APP_DB_PASSWORD: 'unused-with-trust' } }),
     );
@@ -391,5 +371,33 @@ describe('PostgreSQL straight to the gateway listener', () => {
       (r) => r.decision === 'deny' && r.reason.includes('does not include connect on connection "pg-admin"'),
     );
     expect(scoped).toHaveLength(1);
+  });
+
+  it('ends a killed session in PostgreSQL terms (57P01), as it ends a `tollgate connect` session', async () => {
+    const client = new Client({
+      host: '127.0.0.1',
+      port,
+      user: 'developer@tollgate.test',
+      database: 'pg-app',
+      password: developerToken,
+    });
+    client.on('error', () => undefined);
+    await client.connect();
+    const running = client.query('select pg_sleep(30)').then(
+      () => ({ code: 'finished', message: '' }),
+      (error: unknown) => error as { code?: string; message: string },
+    );
+    let open: { id: string }[] = [];
+    for (let tries = 0; open.length === 0 && tries < 50; tries++) {
+      open = (await gateway.api<{ items: { id: string }[] }>('GET', '/api/v1/sessions?state=open')).body
+        .items;
+      if (open.length === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(open).toHaveLength(1);
+    expect((await gateway.api('POST', `/api/v1/sessions/${open[0].id}/kill`)).status).toBe(202);
+    const ended = await running;
+    expect(ended.code).toBe('57P01');
+    expect(ended.message).toContain('tollgate: session ended: killed by sa:bootstrap-admin');
+    await client.end().catch(() => undefined);
   });
 });

@@ -19,6 +19,7 @@ export { completeBrowserLogin, loginDevUser } from './browser-login';
 export {
   attachGateway,
   createAgent,
+  createMachinePostgresConnection,
   createTcpConnection,
   dial,
   readAll,

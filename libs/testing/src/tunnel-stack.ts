@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { spawnCli, type CliProcess } from './cli-process';
 import { bootstrapAdminToken, TEST_BOOTSTRAP_ADMIN_SECRET } from './gateway-tokens';
-import { createTestDatabase } from './postgres-database';
+import { createTestDatabase, MACHINE_POSTGRES } from './postgres-database';
 import { echoTarget, type TcpTarget } from './tcp-targets';
 
 /**
@@ -78,6 +78,33 @@ export async function createTcpConnection(
     name,
     protocol: 'tcp',
     target: { host: '127.0.0.1', port },
+    agents,
+  });
+  if (status !== 201) throw new Error(`creating connection ${name}: ${status} ${JSON.stringify(body)}`);
+}
+
+/**
+ * Creates a postgres connection to `database` on the machine's PostgreSQL (trust authentication, so
+ * the credential reference only has to resolve on the agent) served by `agents`.
+ */
+export async function createMachinePostgresConnection(
+  gateway: TunnelGateway,
+  name: string,
+  database: string,
+  agents: readonly string[],
+  passwordRef = 'env:TOLLGATE_TEST_DB_PASSWORD',
+): Promise<void> {
+  const { status, body } = await gateway.api('POST', '/api/v1/connections', {
+    name,
+    protocol: 'postgres',
+    target: {
+      host: MACHINE_POSTGRES.host,
+      port: MACHINE_POSTGRES.port,
+      database,
+      username: MACHINE_POSTGRES.user,
+      tls: { mode: 'disable' },
+    },
+    credential: { password: passwordRef },
     agents,
   });
   if (status !== 201) throw new Error(`creating connection ${name}: ${status} ${JSON.stringify(body)}`);

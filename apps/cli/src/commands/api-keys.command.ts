@@ -3,7 +3,7 @@ import { printTable } from './admin/agents-list.command';
 import type { ApiClient } from '../api-client';
 import { runAdmin } from './admin/run-admin';
 
-interface ApiKeyRow {
+export interface ApiKeyRow {
   name: string;
   prefix: string;
   subject: string;
@@ -11,6 +11,23 @@ interface ApiKeyRow {
   expiresAt: string | null;
   revokedAt: string | null;
   lastUsedAt: string | null;
+}
+
+/** Creates an API key of the caller's (the secret is in the answer only). */
+export function createApiKey(
+  api: ApiClient,
+  body: { name: string; scope?: string; expiresInDays?: number; expiresInSeconds?: number },
+): Promise<ApiKeyRow & { key: string }> {
+  return api.call<ApiKeyRow & { key: string }>('POST', '/api/v1/api-keys', body);
+}
+
+/** The caller's API keys (everyone's for admins). */
+export async function listApiKeys(api: ApiClient): Promise<ApiKeyRow[]> {
+  return (await api.call<{ items: ApiKeyRow[] }>('GET', '/api/v1/api-keys')).items;
+}
+
+export async function revokeApiKey(api: ApiClient, prefix: string): Promise<void> {
+  await api.call('DELETE', `/api/v1/api-keys/${encodeURIComponent(prefix)}`);
 }
 
 /** `tollgate api-keys ...`: your API keys (long-lived bearer tokens for scripts), as your login. */
@@ -28,7 +45,7 @@ export function apiKeysCommand(): Command {
         .option('--expires-in-days <days>', 'expiry (default: none)')
         .action((name: string, flags: { scope?: string; expiresInDays?: string }, command: Command) =>
           runAdmin(command, async (api: ApiClient) => {
-            const created = await api.call<ApiKeyRow & { key: string }>('POST', '/api/v1/api-keys', {
+            const created = await createApiKey(api, {
               name,
               ...(flags.scope ? { scope: flags.scope } : {}),
               ...(flags.expiresInDays ? { expiresInDays: Number(flags.expiresInDays) } : {}),
@@ -45,7 +62,7 @@ export function apiKeysCommand(): Command {
         .description('list your API keys (all keys for admins)')
         .action((_f: unknown, command: Command) =>
           runAdmin(command, async (api: ApiClient) => {
-            const { items } = await api.call<{ items: ApiKeyRow[] }>('GET', '/api/v1/api-keys');
+            const items = await listApiKeys(api);
             printTable(
               ['PREFIX', 'NAME', 'SUBJECT', 'SCOPE', 'EXPIRES', 'STATUS', 'LAST USED'],
               items.map((k) => [
@@ -67,7 +84,7 @@ export function apiKeysCommand(): Command {
         .argument('<prefix>')
         .action((prefix: string, _f: unknown, command: Command) =>
           runAdmin(command, async (api: ApiClient) => {
-            await api.call('DELETE', `/api/v1/api-keys/${encodeURIComponent(prefix)}`);
+            await revokeApiKey(api, prefix);
             process.stdout.write(`API key ${prefix} revoked\n`);
           }),
         ),

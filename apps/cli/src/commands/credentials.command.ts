@@ -2,16 +2,7 @@ import { Command, Option } from 'commander';
 import type { ApiClient } from '../api-client';
 import { printTable } from './admin/agents-list.command';
 import { runAdmin } from './admin/run-admin';
-
-interface CredentialRow {
-  name: string;
-  prefix: string;
-  subject: string;
-  scopes: string[];
-  expiresAt: string | null;
-  revokedAt: string | null;
-  lastUsedAt: string | null;
-}
+import { createApiKey, listApiKeys, revokeApiKey } from './api-keys.command';
 
 /** The API key name that marks a connection credential, and the connection it is for. */
 const NAME_MARK = 'connection:';
@@ -48,7 +39,7 @@ export function credentialsCommand(): Command {
         .action((name: string, flags: { ttl: string }, command: Command) =>
           runAdmin(command, async (api: ApiClient) => {
             const expiresInSeconds = parseTtl(flags.ttl);
-            const created = await api.call<CredentialRow & { key: string }>('POST', '/api/v1/api-keys', {
+            const created = await createApiKey(api, {
               name: `${NAME_MARK}${name}`,
               scope: `connect:${name}`,
               expiresInSeconds,
@@ -66,7 +57,7 @@ export function credentialsCommand(): Command {
         .description("list your connection credentials (everyone's for admins)")
         .action((_f: unknown, command: Command) =>
           runAdmin(command, async (api: ApiClient) => {
-            const { items } = await api.call<{ items: CredentialRow[] }>('GET', '/api/v1/api-keys');
+            const items = await listApiKeys(api);
             printTable(
               ['PREFIX', 'CONNECTION', 'SUBJECT', 'EXPIRES', 'STATUS', 'LAST USED'],
               items
@@ -93,7 +84,7 @@ export function credentialsCommand(): Command {
         .argument('<prefix>')
         .action((prefix: string, _f: unknown, command: Command) =>
           runAdmin(command, async (api: ApiClient) => {
-            await api.call('DELETE', `/api/v1/api-keys/${encodeURIComponent(prefix)}`);
+            await revokeApiKey(api, prefix);
             process.stdout.write(`credential ${prefix} revoked\n`);
           }),
         ),
