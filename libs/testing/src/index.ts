@@ -38,3 +38,4 @@ export { makeCertificate, type TestCertificate } from './tls-certificates';
 export { shows } from './locator-expect';
 export { startSshd, type SshdServer } from './sshd-server';
 export { runSshClient, sshClientOptions, type SshClientRun } from './openssh-client';
+export { frameStreamPair } from './frame-stream-pair';

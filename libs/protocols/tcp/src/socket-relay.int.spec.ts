@@ -1,44 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
-import { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DATA_ENVELOPE_HEADROOM, type StreamFrame } from '@tollgate/proto';
-import { makeCertificate, makeTempDir } from '@tollgate/testing';
+import { frameStreamPair, makeCertificate, makeTempDir } from '@tollgate/testing';
 import type { FrameCodec } from './frame-codec';
 import { relaySocket, type RelayOutcome } from './socket-relay';
 import { connectWithFrameReads } from './socket-reads';
-
-/** Two object-mode streams wired back to back, with backpressure, like the two ends of a gRPC stream. */
-function streamPair(): [Duplex, Duplex] {
-  const ends: Duplex[] = [];
-  const make = (peer: () => Duplex) => {
-    const end: Duplex = new Duplex({
-      objectMode: true,
-      highWaterMark: 4,
-      read() {
-        const resume = (end as Duplex & { resumeWriter?: () => void }).resumeWriter;
-        (end as Duplex & { resumeWriter?: () => void }).resumeWriter = undefined;
-        resume?.();
-      },
-      write(frame: StreamFrame, _encoding, callback) {
-        const other = peer() as Duplex & { resumeWriter?: () => void };
-        if (other.push(frame)) callback();
-        else other.resumeWriter = () => callback();
-      },
-      final(callback) {
-        peer().push(null);
-        callback();
-      },
-    });
-    return end;
-  };
-  ends.push(
-    make(() => ends[1]!),
-    make(() => ends[0]!),
-  );
-  return [ends[0]!, ends[1]!];
-}
 
 const codec: FrameCodec<StreamFrame, StreamFrame> = { wrap: (f) => f, unwrap: (f) => ({ frame: f }) };
 
@@ -99,7 +67,7 @@ describe.each([
       servers.push(targetServer.server);
       const outcomes: Promise<RelayOutcome>[] = [];
       const front = await listen((local) => {
-        const [near, far] = streamPair();
+        const [near, far] = frameStreamPair();
         outcomes.push(relaySocket(local, near, codec));
         void dialTarget(targetServer.port).then((remote) =>
           outcomes.push(relaySocket(remote, far, targetCodec)),
@@ -180,7 +148,7 @@ describe('relaySocket over a TLS socket', () => {
   it('closes the TLS client when the stream is lost, instead of throwing on a reset', async () => {
     const dir = makeTempDir('tollgate-relay-tls-');
     const cert = makeCertificate(dir.path, 'relay');
-    const [near, far] = streamPair();
+    const [near, far] = frameStreamPair();
     let outcome: Promise<RelayOutcome> | undefined;
     const server = createTlsServer(
       { cert: readFileSync(cert.certFile), key: readFileSync(cert.keyFile), allowHalfOpen: true },

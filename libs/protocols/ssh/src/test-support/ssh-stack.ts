@@ -1,4 +1,3 @@
-import { Duplex } from 'node:stream';
 import { decideCommand, parsePolicy, type CommandContext, type Policy } from '@tollgate/policy';
 import { Protocol, type ConnectionSpec, type StreamFrame } from '@tollgate/proto';
 import {
@@ -11,46 +10,9 @@ import { SshEngine } from '../engine/ssh.engine';
 import { startSshFront, type SshFront } from '../front/ssh-front';
 import { MemoryHostKeyPins } from '../target/host-key-pins';
 import { utils } from 'ssh2';
+import { frameStreamPair } from '@tollgate/testing';
 
 const codec: FrameCodec<StreamFrame, StreamFrame> = { wrap: (f) => f, unwrap: (f) => ({ frame: f }) };
-
-/** Two object-mode streams back to back with backpressure, like the two ends of a session's gRPC stream. */
-export function frameStreamPair(): [Duplex, Duplex] {
-  type End = Duplex & { resumeWriter?: () => void };
-  const ends: End[] = [];
-  const make = (peer: () => End): End => {
-    const end: End = new Duplex({
-      objectMode: true,
-      highWaterMark: 16,
-      read() {
-        const resume = end.resumeWriter;
-        end.resumeWriter = undefined;
-        resume?.();
-      },
-      // Delivered on a later turn, as a network would: ssh2 is not written for a peer that
-      // answers inside its own write call.
-      write(frame: StreamFrame, _encoding, callback) {
-        setImmediate(() => {
-          const other = peer();
-          if (other.push(frame)) callback();
-          else other.resumeWriter = () => callback();
-        });
-      },
-      final(callback) {
-        setImmediate(() => {
-          peer().push(null);
-          callback();
-        });
-      },
-    });
-    return end;
-  };
-  ends.push(
-    make(() => ends[1]!),
-    make(() => ends[0]!),
-  );
-  return [ends[0]!, ends[1]!];
-}
 
 export function policyOf(yaml: string): Policy {
   const parsed = parsePolicy(yaml, 'test.yaml');
@@ -156,7 +118,7 @@ export async function startEngineFront(
     port: 0,
     openSession: async () => {
       const session = await engine.open(spec, { connectTimeoutMs: 10_000, commands });
-      const [near, far] = frameStreamPair();
+      const [near, far] = frameStreamPair({ highWaterMark: 16, later: true });
       void session.relay(far, codec);
       return frameStreamDuplex(near, codec);
     },
