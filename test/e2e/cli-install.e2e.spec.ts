@@ -1,6 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import {
   createAgent,
   createTestDatabase,
@@ -184,6 +186,82 @@ describe('the installed tollgate CLI (npm install -g ./apps/cli into a fresh pre
       connect.kill('SIGKILL');
     }
   });
+
+  it('admin apply -f: agent and connection documents, declarative; applied twice, the second changes nothing', async () => {
+    const admin = { TOLLGATE_TOKEN: gateway.adminToken };
+    const file = join(prefix.path, 'resources.yaml');
+    writeFileSync(
+      file,
+      `kind: agent
+name: edge-docs
+description: from a file
+---
+kind: connection
+name: pg-docs
+protocol: postgres
+tags: {env: dev}
+target: {host: 127.0.0.1, port: 5432, database: ${database}, username: postgres}
+agents: [edge-docs]
+`,
+    );
+    const dry = await tollgate(['admin', 'apply', '-f', file, '--dry-run'], admin);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toBe('agent edge-docs: would be created\nconnection pg-docs: would be created\n');
+    expect((await gateway.api('GET', '/api/v1/connections/pg-docs')).status).toBe(404);
+
+    const first = await tollgate(['admin', 'apply', '-f', file], admin);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(
+      /^agent edge-docs: created; its token, shown only once: tga_\S+\nconnection pg-docs: created\n$/,
+    );
+    // The surprising default, said where it bites, with the fix.
+    expect(first.stderr).toContain('pg-docs: no tls is set, so the agent verifies TLS as verify-full');
+    expect(first.stderr).toContain('tollgate admin connections edit pg-docs --tls disable');
+
+    const second = await tollgate(['admin', 'apply', '-f', file], admin);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toBe('agent edge-docs: unchanged\nconnection pg-docs: unchanged\n');
+  }, 120_000);
+
+  it('admin connections edit merges; apply puts the file back and show prints a document apply takes', async () => {
+    const admin = { TOLLGATE_TOKEN: gateway.adminToken };
+    const edit = await tollgate(
+      ['admin', 'connections', 'edit', 'pg-docs', '--tls', 'disable', '--tag', 'team=db'],
+      admin,
+    );
+    expect(edit.code, edit.stderr).toBe(0);
+    expect(edit.stderr).toBe('');
+    const { body } = await gateway.api<{ tags: object; target: object }>(
+      'GET',
+      '/api/v1/connections/pg-docs',
+    );
+    expect(body.tags).toEqual({ env: 'dev', team: 'db' });
+    expect(body.target).toEqual({
+      host: '127.0.0.1',
+      port: 5432,
+      database,
+      username: 'postgres',
+      tls: { mode: 'disable' },
+    });
+
+    const file = join(prefix.path, 'resources.yaml');
+    const dry = await tollgate(['admin', 'apply', '-f', file, '--dry-run'], admin);
+    expect(dry.stdout).toContain(
+      'connection pg-docs: would change {"tags":{"team":null},"target":{"tls":null}}',
+    );
+    expect((await tollgate(['admin', 'apply', '-f', file], admin)).stdout).toContain(
+      'connection pg-docs: changed',
+    );
+
+    const show = await tollgate(['admin', 'connections', 'show', 'pg-docs'], admin);
+    expect(parse(show.stdout)).toMatchObject({ kind: 'connection', name: 'pg-docs', agents: ['edge-docs'] });
+    writeFileSync(join(prefix.path, 'shown.yaml'), show.stdout);
+    const again = await tollgate(['admin', 'apply', '-f', join(prefix.path, 'shown.yaml')], admin);
+    expect(again.stdout).toBe('connection pg-docs: unchanged\n');
+
+    const list = await tollgate(['admin', 'connections', 'list'], admin);
+    expect(list.stdout).toMatch(/^pg-docs\s+postgres\s+127\.0\.0\.1:5432\/\S+\s+edge-docs\s+env=dev$/m);
+  }, 120_000);
 });
 
 function definedOnly(env: Record<string, string | undefined>): Record<string, string> {

@@ -7,3 +7,4 @@ export {
   RecoveryRefusedError,
   type RecoveredAdministrator,
 } from './recover-administrator';
+export type { ConnectionView } from './modules/connections/connection.presenter';

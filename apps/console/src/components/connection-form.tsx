@@ -31,9 +31,10 @@ export interface ConnectionBody {
   name: string;
   protocol?: string;
   description?: string | null;
-  tags: Record<string, string>;
+  /** On an edit, a key set to null is removed (the API's PATCH is a JSON merge patch). */
+  tags: Record<string, string | null>;
   target: Record<string, unknown>;
-  credential: Record<string, string>;
+  credential: Record<string, string | null>;
   agents: string[];
 }
 
@@ -121,13 +122,14 @@ export function ConnectionForm({ initial, agents, submitLabel, pending, problem,
       const value = credential[key]?.trim();
       if (value) references[key] = value;
     }
+    // An edit is a JSON merge patch: keys the form no longer has are sent as null to be removed.
     onSubmit({
       name: name.trim(),
       ...(initial ? {} : { protocol }),
       description: description.trim() ? description.trim() : initial ? null : undefined,
-      tags,
-      target: body,
-      credential: references,
+      tags: withRemovals(initial?.tags, tags),
+      target: withRemovals(initial?.target, body),
+      credential: withRemovals(initial?.credential, references),
       agents: served,
     });
   };
@@ -279,4 +281,12 @@ export function ConnectionForm({ initial, agents, submitLabel, pending, problem,
       </div>
     </form>
   );
+}
+
+function withRemovals<T>(
+  before: Record<string, unknown> | undefined,
+  after: Record<string, T>,
+): Record<string, T | null> {
+  const removed = Object.keys(before ?? {}).filter((key) => !Object.hasOwn(after, key));
+  return { ...after, ...Object.fromEntries(removed.map((key) => [key, null])) };
 }

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { agentsAdminCommand } from './agents.command';
-import { policyApplyCommand } from './policy-apply.command';
+import { applyCommand } from './apply.command';
+import { connectionsAdminCommand } from './connections.command';
 import { policyAdminCommand } from './policy.command';
 import { adminRecoverCommand } from './recover.command';
 import { serviceAccountsAdminCommand } from './service-accounts.command';
@@ -19,7 +20,8 @@ export function adminCommand(): Command {
     .addCommand(agentsAdminCommand())
     .addCommand(serviceAccountsAdminCommand())
     .addCommand(usersAdminCommand())
-    .addCommand(policyApplyCommand())
+    .addCommand(applyCommand())
+    .addCommand(connectionsAdminCommand())
     .addCommand(policyAdminCommand())
     .addCommand(adminRecoverCommand());
 }

@@ -10,7 +10,7 @@ interface PolicyChange {
   change: 'added' | 'removed' | 'changed';
 }
 
-interface DryRun {
+export interface DryRun {
   activeVersion: number | null;
   changes: PolicyChange[];
   diff: string;
@@ -19,7 +19,7 @@ interface DryRun {
 }
 
 /**
- * `tollgate admin apply -f policy.yaml [--dry-run]`: validates and stores the document as the new
+ * `tollgate admin policy apply -f policy.yaml [--dry-run]`: validates and stores the document as the new
  * active policy version (pushed to every agent), or with --dry-run shows what would change and which
  * live sessions it would affect, changing nothing.
  */
@@ -58,7 +58,7 @@ export function policyApplyCommand(): Command {
     );
 }
 
-function printDryRun(result: DryRun): void {
+export function printDryRun(result: DryRun): void {
   const out: string[] = [
     `dry run against ${result.activeVersion === null ? 'the built-in default policy' : `version ${result.activeVersion}`}: nothing was applied`,
   ];

@@ -137,17 +137,24 @@ export function validateTarget(protocol: ProtocolName, target: unknown): Validat
 }
 
 /**
- * Update replaces the fields it names. The protocol of a connection never changes (delete and
- * re-create instead); `target`, when present, is validated against the connection's protocol.
+ * Update is a JSON merge patch (RFC 7396): it changes the fields it names; within `target`, `tags`
+ * and `credential` it changes the keys it names, and a key set to null is removed. `agents` is
+ * replaced whole. The protocol of a connection never changes (delete and re-create instead); the
+ * merged `target` is validated against the connection's protocol, the merged tags and credential
+ * as on create.
  */
 export const updateConnectionSchema = z.strictObject({
   name: resourceName.optional(),
   description: description.nullable().optional(),
-  tags: labelMap.optional(),
-  credential: credentialSchema.optional(),
+  tags: z.record(z.string(), z.string().nullable()).optional(),
+  credential: z.record(z.string(), z.string().nullable()).optional(),
   agents: z.array(resourceName).max(64).optional(),
   target: z.record(z.string(), z.unknown()).optional(),
 });
+
+/** The merged tags and credential of an update, checked as on create. */
+export const mergedTagsSchema = labelMap;
+export const mergedCredentialSchema = credentialSchema;
 export type UpdateConnectionInput = z.output<typeof updateConnectionSchema>;
 
 export const listConnectionsQuery = z.strictObject({

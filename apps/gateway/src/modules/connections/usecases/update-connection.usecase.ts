@@ -1,10 +1,18 @@
 import { Injectable } from '@nestjs/common';
+import type { z } from 'zod';
 import type { Prisma } from '@tollgate/store';
 import { ConflictError, ValidationError } from '../../../common/errors';
 import { isUniqueViolation } from '../../store/prisma-errors';
 import { StoreService } from '../../store/store.service';
 import { AgentRegistry } from '../../tunnel/agent-registry';
-import { validateTarget, type UpdateConnectionInput } from '../connection.schemas';
+import { toFieldProblems } from '../../../common/validation/validator';
+import { applyMergePatch } from '../../../common/json-merge-patch';
+import {
+  mergedCredentialSchema,
+  mergedTagsSchema,
+  validateTarget,
+  type UpdateConnectionInput,
+} from '../connection.schemas';
 import { connectionInclude, presentConnection, type ConnectionView } from '../connection.presenter';
 import { findConnectionOrThrow } from './find-connection';
 import { resolveAgentNames } from './resolve-agent-names';
@@ -23,10 +31,16 @@ export class UpdateConnectionUseCase {
         const data: Prisma.ConnectionUpdateInput = {};
         if (input.name !== undefined) data.name = input.name;
         if (input.description !== undefined) data.description = input.description;
-        if (input.tags !== undefined) data.tags = input.tags;
-        if (input.credential !== undefined) data.credential = input.credential;
+        // A merge patch: keys not named stay as they are, keys set to null go.
+        if (input.tags !== undefined) {
+          data.tags = checked(mergedTagsSchema, applyMergePatch(existing.tags, input.tags), 'tags');
+        }
+        if (input.credential !== undefined) {
+          const merged = applyMergePatch(existing.credential, input.credential);
+          data.credential = checked(mergedCredentialSchema, merged, 'credential');
+        }
         if (input.target !== undefined) {
-          const target = validateTarget(existing.protocol, input.target);
+          const target = validateTarget(existing.protocol, applyMergePatch(existing.target, input.target));
           if (!target.ok) throw new ValidationError(target.problems);
           data.target = target.value;
         }
@@ -45,4 +59,10 @@ export class UpdateConnectionUseCase {
       throw error;
     }
   }
+}
+
+function checked<T>(schema: z.ZodType<T>, value: unknown, field: string): T {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new ValidationError(toFieldProblems(result.error, [field]));
+  return result.data;
 }
