@@ -19,6 +19,9 @@ guardrails:
   - name: no-touch
     match: {protocol: ssh}
     deny: {commands: ['^touch\\b'], message: touching files is not allowed here}
+  - name: echo-approved-needs-approval
+    match: {protocol: ssh}
+    require_approval: {commands: ['^echo approved'], approvers: ['group:ops']}
   - name: no-forbidden-uploads
     match: {protocol: ssh}
     deny: {commands: ['^<sftp upload .*/forbidden'], message: nothing goes into forbidden}
@@ -69,6 +72,16 @@ describe('SSH through the engine and the local front (real sshd, OpenSSH clients
     expect(run.stderr).toContain('touching files is not allowed here');
     expect(existsSync(marker)).toBe(false);
     expect(commands.decisions).toContain(`deny: touch ${marker}`);
+  });
+
+  it('holds a command for approval with a message on stderr, then runs it once approved', async () => {
+    commands.approve = undefined;
+    const pending = ssh('echo approved-and-run');
+    await expect.poll(() => commands.approve, { timeout: 15_000 }).toBeDefined();
+    commands.approve?.(true);
+    const run = await pending;
+    expect(run).toMatchObject({ code: 0, stdout: 'approved-and-run\n' });
+    expect(run.stderr).toContain('"echo-approved-needs-approval" requires approval; waiting for a reviewer');
   });
 
   it('reports a command killed by a signal as the signal', async () => {
