@@ -6,7 +6,7 @@ import { startLocalListener, type LocalListener } from '../connect/local-listene
 import { runClient } from '../connect/run-client';
 import { startSshListener } from '../connect/ssh-listener';
 import { checkGatewayCertificate } from '../connect/tunnel-session';
-import { currentAccessToken } from '../credentials/access-token';
+import { currentAccessToken, keepLoginFresh } from '../credentials/access-token';
 import { CLI_VERSION } from '../version';
 
 interface ConnectFlags {
@@ -82,7 +82,8 @@ export function connectCommand(): Command {
       const listener = await start(config, {
         connectionName: name,
         port,
-        token,
+        // Asked for at every session: a saved login is re-read and refreshed before it expires.
+        token: () => currentAccessToken(),
         clientVersion: CLI_VERSION,
         report,
       });
@@ -93,6 +94,8 @@ export function connectCommand(): Command {
       }
       process.stdout.write(`listening on 127.0.0.1:${listener.port} for "${name}"; Ctrl-C to stop\n`);
       process.stdout.write(`connect with: ${shellLine(client)}\n`);
+      // A saved login is refreshed before it expires, however long connect runs.
+      keepLoginFresh((message) => report(`tollgate connect: ${message}`));
       stopOnSignal(listener);
     });
 }

@@ -20,7 +20,12 @@ export interface ListenerOptions {
   readonly connectionName: string;
   /** Local port to listen on (0 picks a free one). */
   readonly port: number;
-  readonly token: string;
+  /**
+   * The access token for the next session, asked for at every open: a saved login is re-read
+   * (a fresh `tollgate login` counts at once) and refreshed before it expires, so `connect` runs
+   * across token lifetimes. Sessions already open are not touched by a refresh.
+   */
+  readonly token: () => Promise<string>;
   readonly clientVersion: string;
   /** One line per event the user should see (session opened, failed, ended with an error). */
   readonly report: (line: string) => void;
@@ -64,11 +69,21 @@ async function serveSocket(
 ): Promise<void> {
   socket.setNoDelay(true);
   socket.on('error', () => undefined);
+  let token: string;
+  try {
+    token = await options.token();
+  } catch (error) {
+    // The login expired or was revoked beyond refreshing: the client hears it in its protocol.
+    const message = error instanceof Error ? error.message : String(error);
+    options.report(`${options.connectionName}: ${message}`);
+    await refuseSocket(socket, refusedClient(undefined), { kind: 'unauthenticated', message });
+    return;
+  }
   let outcome: OpenOutcome;
   try {
     outcome = await openTunnelSession(client, {
       connectionName: options.connectionName,
-      token: options.token,
+      token,
       clientVersion: options.clientVersion,
       clientAddr: `${socket.remoteAddress}:${socket.remotePort}`,
     });

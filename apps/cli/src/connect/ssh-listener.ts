@@ -20,7 +20,7 @@ export async function startSshListener(
     openSession: async (clientAddr) => {
       const outcome = await openTunnelSession(client, {
         connectionName: options.connectionName,
-        token: options.token,
+        token: await options.token(),
         clientVersion: options.clientVersion,
         clientAddr,
       });

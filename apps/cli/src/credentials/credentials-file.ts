@@ -53,6 +53,7 @@ export interface PeekedClaims {
   readonly scope?: string;
   readonly jti?: string;
   readonly exp?: number;
+  readonly iat?: number;
   readonly groups: readonly string[];
   /** Actors, nearest first (from the nested `act` claim). */
   readonly actors: readonly string[];
@@ -82,6 +83,7 @@ export function peekClaims(token: string): PeekedClaims {
     scope: text('scope'),
     jti: text('jti'),
     exp: typeof raw.exp === 'number' ? raw.exp : undefined,
+    iat: typeof raw.iat === 'number' ? raw.iat : undefined,
     groups: Array.isArray(raw.groups) ? raw.groups.filter((g): g is string => typeof g === 'string') : [],
     actors,
   };
