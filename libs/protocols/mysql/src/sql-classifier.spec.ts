@@ -68,6 +68,14 @@ describe('MySQL classifier', () => {
     ]);
     reading.after(facts('DEALLOCATE PREPARE s', reading));
     expect(facts('EXECUTE s', reading)[0]?.opaque).toEqual(['EXECUTE']);
+    // Classifications are cached by text; what EXECUTE runs is never taken from another session.
+    const other = new MysqlReading();
+    other.after(facts("PREPARE s FROM 'SELECT 1'", other));
+    expect(facts('EXECUTE s', other)).toMatchObject([
+      { type: 'EXECUTE' },
+      { type: 'SELECT', nestedIn: 'EXECUTE' },
+    ]);
+    expect(facts('EXECUTE s', new MysqlReading())[0]?.opaque).toEqual(['EXECUTE']);
     expect(facts('PREPARE s FROM @q')[0]?.opaque).toEqual(['DYNAMIC SQL']);
     expect(facts("EXECUTE IMMEDIATE 'DROP TABLE t'")[0]?.opaque).toEqual(['DYNAMIC SQL']);
   });

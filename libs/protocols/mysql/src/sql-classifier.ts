@@ -62,6 +62,31 @@ const READ_ONLY = new Set([
  * unparsed (denied wherever a rule depends on classification).
  */
 export function classifyMysql(sql: string, reading: MysqlReading = new MysqlReading()): SqlClassification {
+  const key = `${reading.backslashEscapes ? 1 : 0}${sql}`;
+  const cached = CACHE.get(key);
+  if (cached) {
+    // Most recently used last: Map keeps insertion order.
+    CACHE.delete(key);
+    CACHE.set(key, cached);
+    return cached;
+  }
+  const result = classifyUncached(sql, reading);
+  // What EXECUTE runs depends on the session's PREPAREs: never reuse it across sessions.
+  const sessionBound =
+    result.ok && result.statements.some((s) => s.type === 'EXECUTE' || s.prepares !== undefined);
+  if (!sessionBound && sql.length <= CACHE_TEXT_LIMIT) {
+    CACHE.set(key, result);
+    if (CACHE.size > CACHE_ENTRIES) CACHE.delete(CACHE.keys().next().value as string);
+  }
+  return result;
+}
+
+/** Classifications by text (per backslash reading), shared by sessions: the same text reads the same. */
+const CACHE = new Map<string, SqlClassification>();
+const CACHE_ENTRIES = 2000;
+const CACHE_TEXT_LIMIT = 8192;
+
+function classifyUncached(sql: string, reading: MysqlReading): SqlClassification {
   const split = splitStatements(sql, reading);
   if (!split.ok) return { ok: false, error: split.error };
   const statements: MysqlStatementFacts[] = [];
@@ -115,9 +140,11 @@ function classifyStatement(text: string, reading: MysqlReading): MysqlStatementF
         : [{ type: kind, readOnly: false, opaque: [opaqueKindFor(kind)] }];
     }
   }
-  const parsed = parser.astify(text, DIALECT) as unknown as Node | Node[];
-  const asts = Array.isArray(parsed) ? parsed : [parsed];
-  const tables = tableNames(text);
+  // One parse gives both the tree and the table list (tableList() alone would parse again).
+  const parsed = parser.parse(text, DIALECT);
+  const tree = parsed.ast as unknown as Node | Node[];
+  const asts = Array.isArray(tree) ? tree : [tree];
+  const tables = tableNames(parsed.tableList);
   return asts.map((ast) => factsOf(ast, tables));
 }
 
@@ -162,9 +189,9 @@ function unquote(name: string): string {
   return name.startsWith('`') ? name.slice(1, -1).replaceAll('``', '`') : name;
 }
 
-function tableNames(text: string): string[] {
+function tableNames(tableList: readonly string[]): string[] {
   const names = new Set<string>();
-  for (const entry of parser.tableList(text, DIALECT)) {
+  for (const entry of tableList) {
     const [, db, table] = entry.split('::');
     if (!table || table === 'null') continue;
     names.add(db && db !== 'null' ? `${db}.${table}` : table);

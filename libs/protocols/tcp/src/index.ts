@@ -17,3 +17,4 @@ export { TargetUnreachableError } from './target-unreachable.error';
 export { dialTcpTarget } from './tcp-target';
 export { TcpEngine } from './tcp.engine';
 export { frameStreamDuplex } from './frame-stream.duplex';
+export { endedByPeer } from './ended-by-peer';

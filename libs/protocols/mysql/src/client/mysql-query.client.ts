@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { endedByPeer } from '@tollgate/protocol-tcp';
 import { Capability, Command, PROXY_CAPABILITIES, ServerStatus } from '../capabilities';
 import { parseColumnDefinition } from '../column-definition';
 import { parseServerGreeting, serializeHandshakeResponse } from '../handshake';
@@ -74,24 +75,6 @@ export async function runMysqlQuery(stream: Duplex, sql: string): Promise<MysqlS
 }
 
 const QUIT_WAIT_MS = 5_000;
-
-function endedByPeer(stream: Duplex, timeoutMs: number): Promise<void> {
-  return new Promise<void>((resolve) => {
-    if (stream.readableEnded || stream.destroyed) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      stream.off('end', done);
-      stream.off('close', done);
-      stream.off('error', done);
-      resolve();
-    };
-    const timer = setTimeout(done, timeoutMs);
-    stream.on('end', done);
-    stream.on('close', done);
-    stream.on('error', done);
-    stream.resume();
-  });
-}
 
 function loginError(payload: Buffer): MysqlQueryError {
   if (!isErrPacket(payload)) return new MysqlQueryError('08S01', 'the session did not accept the login');

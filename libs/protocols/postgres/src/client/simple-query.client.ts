@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { endedByPeer } from '@tollgate/protocol-tcp';
 import { BackendMessageParser } from '../backend-message.parser';
 import type { BackendMessage, NoticeFields } from '../backend-messages';
 import { serializeFrontendMessage, serializeStartupPacket } from '../frontend-message.serializer';
@@ -118,26 +119,6 @@ export async function runSimpleQuery(
 }
 
 const TERMINATE_WAIT_MS = 5_000;
-
-function endedByPeer(stream: Duplex, timeoutMs: number): Promise<void> {
-  return new Promise<void>((resolve) => {
-    if (stream.readableEnded || stream.destroyed) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      stream.off('end', done);
-      stream.off('close', done);
-      stream.off('error', done);
-      resolve();
-    };
-    const timer = setTimeout(done, timeoutMs);
-    stream.on('end', done);
-    stream.on('close', done);
-    stream.on('error', done);
-    // Anything the server still sends is not ours to read; let it flow so `end` can arrive.
-    stream.on('data', () => undefined);
-    stream.resume();
-  });
-}
 
 /**
  * Logs in and out again without running anything: proves the whole path, the target's address and
