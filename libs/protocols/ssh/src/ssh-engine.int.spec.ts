@@ -78,7 +78,8 @@ describe('SSH through the engine and the local front (real sshd, OpenSSH clients
     commands.approve = undefined;
     const pending = ssh('echo approved-and-run');
     await expect.poll(() => commands.approve, { timeout: 15_000 }).toBeDefined();
-    commands.approve?.(true);
+    // Set by the port while the command waits (the poll above); not narrowed by the assignment.
+    (commands.approve as ((allow: boolean) => void) | undefined)?.(true);
     const run = await pending;
     expect(run).toMatchObject({ code: 0, stdout: 'approved-and-run\n' });
     expect(run.stderr).toContain('"echo-approved-needs-approval" requires approval; waiting for a reviewer');
