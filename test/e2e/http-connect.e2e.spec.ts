@@ -4,13 +4,18 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
 import {
   createAgent,
   createTestDatabase,
+  makeTempDir,
   spawnAgent,
+  spawnCli,
   spawnConnect,
+  startFakeKubeApiServer,
   startTunnelGateway,
   type CliProcess,
+  type FakeKubeApiServer,
   type TunnelGateway,
 } from '@tollgate/testing';
 
@@ -26,14 +31,20 @@ guardrails:
   - name: no-deletes-on-web
     match: {protocol: http}
     deny: {http: {methods: [DELETE], paths: ['/items/*']}, message: 'deleting items is not allowed through Tollgate'}
+  - name: no-delete-in-prod
+    match: {protocol: kubernetes}
+    deny: {kubernetes: {verbs: [delete, deletecollection], namespaces: [prod]}}
 `;
 
-describe('http connections end to end (gateway, agent, `tollgate connect`, curl, node:http)', () => {
+describe('http and kubernetes connections end to end (gateway, agent, `tollgate connect`, curl, kubectl)', () => {
   const processes: CliProcess[] = [];
   const cleanups: (() => Promise<unknown>)[] = [];
   let gateway: TunnelGateway;
   let target: Server;
   let port: number;
+  let api: FakeKubeApiServer | undefined;
+  const dir = makeTempDir('tollgate-e2e-kube-');
+  const kubeconfig = join(dir.path, 'kube', 'config');
   const seen: { method?: string; url?: string; authorization?: string; apiKey?: string }[] = [];
 
   beforeAll(async () => {
@@ -63,8 +74,23 @@ describe('http connections end to end (gateway, agent, `tollgate connect`, curl,
       agents: ['edge-1'],
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
+    api = await startFakeKubeApiServer('sa-token');
+    api.put('pods', {
+      metadata: { name: 'web-1', namespace: 'prod' },
+      spec: { containers: [{ name: 'a', image: 'x' }] },
+    });
+    const cluster = await gateway.api('POST', '/api/v1/connections', {
+      name: 'k8s',
+      protocol: 'kubernetes',
+      target: { server: api.url },
+      credential: { token: 'env:K8S_TOKEN' },
+      agents: ['edge-1'],
+    });
+    expect(cluster.status, JSON.stringify(cluster.body)).toBe(201);
     processes.push(
-      await spawnAgent(gateway.grpcUrl, token, { env: { WEB_PASSWORD: 'pa:ss', WEB_KEY: 'k-123' } }),
+      await spawnAgent(gateway.grpcUrl, token, {
+        env: { WEB_PASSWORD: 'pa:ss', WEB_KEY: 'k-123', K8S_TOKEN: 'sa-token' },
+      }),
     );
     const connect = await spawnConnect(gateway.grpcUrl, gateway.adminToken, 'web');
     processes.push(connect.cli);
@@ -75,6 +101,8 @@ describe('http connections end to end (gateway, agent, `tollgate connect`, curl,
     await Promise.all(processes.map((p) => p.stop('SIGKILL')));
     target.closeAllConnections();
     target.close();
+    await api?.close();
+    dir.remove();
     for (const cleanup of cleanups.reverse()) await cleanup();
   });
 
@@ -129,24 +157,53 @@ describe('http connections end to end (gateway, agent, `tollgate connect`, curl,
       );
       return all.flat().map((e) => e.event);
     };
-    await expect
-      .poll(events, { timeout: 10_000, interval: 250 })
-      .toEqual(
-        expect.arrayContaining([
-          expect.objectContaining({
-            type: 'command',
-            command: 'DELETE /items/7',
-            decision: 'deny',
-            rule: 'no-deletes-on-web',
-          }),
-          expect.objectContaining({ type: 'command', command: 'GET /items?page=2', decision: 'allow' }),
-          expect.objectContaining({
-            type: 'command.result',
-            command: 'GET /items?page=2',
-            status: 200,
-            bytes: 37,
-          }),
-        ]),
+    await expect.poll(events, { timeout: 10_000, interval: 250 }).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          type: 'command',
+          command: 'DELETE /items/7',
+          decision: 'deny',
+          rule: 'no-deletes-on-web',
+        }),
+        expect.objectContaining({ type: 'command', command: 'GET /items?page=2', decision: 'allow' }),
+        expect.objectContaining({
+          type: 'command.result',
+          command: 'GET /items?page=2',
+          status: 200,
+          bytes: 37,
+        }),
+      ]),
+    );
+  });
+
+  it('tollgate connect adds a kubeconfig context; kubectl works through it and prints a denial as the API server’s', async () => {
+    const connect = spawnCli(
+      ['connect', 'k8s', '--port', '0', '--grpc', gateway.grpcUrl, '--kubeconfig', kubeconfig],
+      {
+        TOLLGATE_TOKEN: gateway.adminToken,
+        // Where connect asks what the connection speaks (kubernetes: write the kubeconfig).
+        TOLLGATE_URL: gateway.httpUrl,
+      },
+    );
+    processes.push(connect);
+    await connect.waitFor(/context tollgate-k8s \(now current\)/, 15_000).catch((e: unknown) => {
+      throw new Error(`${String(e)}\n${connect.output()}`);
+    });
+    const kubectl = async (...args: string[]) =>
+      run('kubectl', ['--kubeconfig', kubeconfig, ...args]).then(
+        ({ stdout }) => ({ code: 0, stdout, stderr: '' }),
+        (e: { code: number; stdout: string; stderr: string }) => e,
       );
+    expect(await kubectl('get', 'pods', '-n', 'prod', '-o', 'name')).toMatchObject({
+      code: 0,
+      stdout: 'pod/web-1\n',
+    });
+    const denied = await kubectl('delete', 'pod', 'web-1', '-n', 'prod');
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toMatch(
+      /Error from server \(Forbidden\): delete pods is denied by policy rule "no-delete-in-prod"/,
+    );
+    expect(api!.requests.filter((r) => r.method === 'DELETE')).toEqual([]);
+    expect(api!.requests.every((r) => r.authorization === 'Bearer sa-token')).toBe(true);
   });
 });

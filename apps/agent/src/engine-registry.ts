@@ -1,6 +1,7 @@
 import { resolveSecretReference } from '@tollgate/config';
 import type { Protocol } from '@tollgate/proto';
 import { HttpEngine } from '@tollgate/protocol-http';
+import { KubernetesEngine } from '@tollgate/protocol-kubernetes';
 import { MysqlEngine } from '@tollgate/protocol-mysql';
 import { PostgresEngine } from '@tollgate/protocol-postgres';
 import { FileHostKeyPins, SshEngine } from '@tollgate/protocol-ssh';
@@ -26,6 +27,7 @@ export function agentEngines(settings: { readonly sshHostPinsFile: string }): En
     new PostgresEngine({ resolveSecret: resolveSecretReference }),
     new MysqlEngine({ resolveSecret: resolveSecretReference }),
     new HttpEngine({ resolveSecret: resolveSecretReference }),
+    new KubernetesEngine({ resolveSecret: resolveSecretReference }),
     new SshEngine({
       resolveSecret: resolveSecretReference,
       pins: new FileHostKeyPins(settings.sshHostPinsFile),

@@ -33,6 +33,20 @@ export const connectSettings = {
     expected:
       'the host key tollgate connect shows local SSH clients, made on first use (default ~/.tollgate/ssh_host_ed25519_key)',
   },
+  kubeconfig: {
+    // kubectl's own variable: the first file of a KUBECONFIG list is the one kubectl writes to.
+    env: 'KUBECONFIG',
+    flag: '--kubeconfig',
+    schema: z
+      .string()
+      .optional()
+      .transform((value) => value?.split(':').find((path) => path.length > 0))
+      .transform((value) =>
+        value ? (isAbsolute(value) ? value : resolve(value)) : join(homedir(), '.kube', 'config'),
+      ),
+    expected:
+      'the kubeconfig file tollgate connect adds its context to for kubernetes connections (default $KUBECONFIG, then ~/.kube/config)',
+  },
   insecure: {
     env: 'TOLLGATE_INSECURE',
     flag: '--insecure',

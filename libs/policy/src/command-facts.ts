@@ -67,8 +67,18 @@ export interface SshCommandFacts {
 /** A Kubernetes API request, as the API server's request-info would describe it. */
 export interface KubernetesCommandFacts {
   readonly kind: 'kubernetes';
-  /** get, list, watch, create, update, patch, delete, deletecollection, ... */
+  /**
+   * get, list, watch, create, update, patch, delete, deletecollection; exec, attach and portforward
+   * for those subresources of pods, proxy for proxy requests.
+   */
   readonly verb: string;
+  /**
+   * The verbs Kubernetes RBAC authorizes the request as when they differ from `verb` (pods/exec
+   * over WebSocket: `get` and `create`): a rule written RBAC-style catches the request too.
+   */
+  readonly rbacVerbs?: readonly string[];
+  /** API group; empty for the core group (`/api/v1`). Absent for non-resource URLs. */
+  readonly group?: string;
   /** Absent for non-resource URLs such as /healthz. */
   readonly resource?: string;
   readonly subresource?: string;

@@ -329,7 +329,21 @@ function catchesKubernetes(matchers: CommandMatchers, facts: KubernetesCommandFa
   if (facts.parseError !== undefined) return 'unclassified';
   const rule = matchers.kubernetes;
   if (!rule) return 'no';
-  if (rule.verbs && !rule.verbs.some((v) => globMatch(v, facts.verb))) return 'no';
+  const verbs = [facts.verb, ...(facts.rbacVerbs ?? [])];
+  if (rule.verbs && !rule.verbs.some((v) => verbs.some((verb) => globMatch(v, verb)))) return 'no';
+  if (rule.groups) {
+    // Non-resource URLs (/healthz, /version) belong to no group.
+    const group = facts.group;
+    if (group === undefined || !rule.groups.some((g) => (g === '' ? group === '' : globMatch(g, group)))) {
+      return 'no';
+    }
+  }
+  // A request without a name (list, watch, create, deletecollection) spans every name, so a name
+  // rule covers it.
+  if (rule.names && facts.name !== undefined) {
+    const name = facts.name;
+    if (!rule.names.some((n) => globMatch(n, name))) return 'no';
+  }
   if (rule.resources) {
     if (facts.resource === undefined) return 'no';
     const full = facts.subresource ? `${facts.resource}/${facts.subresource}` : facts.resource;

@@ -76,9 +76,12 @@ const kubernetesMatcher = z
     ).optional(),
     resources: nonEmpty(glob).optional(),
     namespaces: nonEmpty(glob).optional(),
+    // The core group is "" (empty), so a group pattern may be empty.
+    groups: nonEmpty(z.string().regex(/^\S*$/, 'expected an API group pattern without spaces')).optional(),
+    names: nonEmpty(glob).optional(),
   })
-  .refine((k) => k.verbs ?? k.resources ?? k.namespaces, {
-    message: 'expected at least one of verbs, resources, namespaces',
+  .refine((k) => k.verbs ?? k.resources ?? k.namespaces ?? k.groups ?? k.names, {
+    message: 'expected at least one of verbs, resources, namespaces, groups, names',
   });
 
 const httpMatcher = z

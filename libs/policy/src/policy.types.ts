@@ -52,6 +52,10 @@ export interface KubernetesMatcher {
   /** Globs over `resource` or `resource/subresource`: `pods`, `pods/exec`, `pods/*`, `secrets`, `*`. As in Kubernetes RBAC, `pods` does not cover `pods/exec`; `*` covers everything. */
   readonly resources?: readonly string[];
   readonly namespaces?: readonly string[];
+  /** Globs over the API group (`""` is the core group, `apps`, `*.k8s.io`). */
+  readonly groups?: readonly string[];
+  /** Globs over the object's name; a request without a name (list, create) is covered. */
+  readonly names?: readonly string[];
 }
 
 export interface HttpMatcher {

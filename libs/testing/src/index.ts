@@ -39,3 +39,4 @@ export { shows } from './locator-expect';
 export { startSshd, type SshdServer } from './sshd-server';
 export { runSshClient, sshClientOptions, type SshClientRun } from './openssh-client';
 export { frameStreamPair } from './frame-stream-pair';
+export { startFakeKubeApiServer, type FakeKubeApiServer } from './fake-kube-apiserver';

@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { loadConnectConfig } from '@tollgate/config';
+import { writeKubeContext } from '../connect/kubeconfig';
 import { clientCommand, shellLine } from '../connect/client-command';
 import { connectionProtocol, defaultLocalPort } from '../connect/default-port';
 import { startLocalListener, type LocalListener } from '../connect/local-listener';
@@ -16,6 +17,7 @@ interface ConnectFlags {
   insecure?: boolean;
   caFile?: string;
   gatewayFingerprint?: string;
+  kubeconfig?: string;
 }
 
 /**
@@ -48,6 +50,12 @@ export function connectCommand(): Command {
     .addOption(
       new Option('--grpc <url>', 'gateway gRPC URL (default http://127.0.0.1:8010; or TOLLGATE_GRPC_URL)'),
     )
+    .addOption(
+      new Option(
+        '--kubeconfig <file>',
+        'kubernetes connections: the kubeconfig to add context tollgate-NAME to (default $KUBECONFIG, then ~/.kube/config)',
+      ),
+    )
     .addOption(new Option('--insecure', 'allow plain text to a gateway that is not on loopback'))
     .addOption(new Option('--ca-file <file>', 'CA certificates for the gateway (default: system roots)'))
     .addOption(
@@ -66,6 +74,7 @@ export function connectCommand(): Command {
         insecure: flags.insecure,
         caFile: flags.caFile,
         gatewayFingerprint: flags.gatewayFingerprint,
+        kubeconfig: flags.kubeconfig,
       });
       const token = await currentAccessToken();
       const report = (line: string) => process.stderr.write(`${line}\n`);
@@ -87,12 +96,20 @@ export function connectCommand(): Command {
         clientVersion: CLI_VERSION,
         report,
       });
-      const client = clientCommand(protocol, name, listener.port);
       if (flags.exec) {
-        await runClient(client, clientArgs, listener);
+        await runClient(clientCommand(protocol, name, listener.port), clientArgs, listener);
         return;
       }
       process.stdout.write(`listening on 127.0.0.1:${listener.port} for "${name}"; Ctrl-C to stop\n`);
+      let client = clientCommand(protocol, name, listener.port);
+      if (protocol === 'kubernetes') {
+        // kubectl and client libraries find the listener through their kubeconfig, unchanged.
+        const written = writeKubeContext(config.kubeconfig, name, listener.port);
+        process.stdout.write(
+          `kubeconfig ${config.kubeconfig}: context ${written.context}${written.current ? ' (now current)' : ''}\n`,
+        );
+        client = { program: 'kubectl', args: ['--context', written.context, 'get', 'namespaces'] };
+      }
       process.stdout.write(`connect with: ${shellLine(client)}\n`);
       // A saved login is refreshed before it expires, however long connect runs.
       keepLoginFresh((message) => report(`tollgate connect: ${message}`));

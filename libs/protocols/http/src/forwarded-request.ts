@@ -19,6 +19,8 @@ export interface ForwardingRules {
   readonly basePath: string;
   /** Headers the agent adds (the credential); callers' headers of the same names are dropped. */
   readonly inject: readonly HttpHeader[];
+  /** Caller headers dropped whatever the credential (Kubernetes: Authorization, Impersonate-*). */
+  readonly drop?: (name: string) => boolean;
 }
 
 /**
@@ -33,7 +35,9 @@ export function forwardedRequest(head: RequestHead, rules: ForwardingRules): Req
     ...rules.inject.map(([name]) => name.toLowerCase()),
   ]);
   const headers: HttpHeader[] = [['Host', rules.host]];
-  for (const header of head.headers) if (!dropped.has(header[0].toLowerCase())) headers.push(header);
+  for (const header of head.headers) {
+    if (!dropped.has(header[0].toLowerCase()) && !rules.drop?.(header[0])) headers.push(header);
+  }
   const upgrade = requestsUpgrade(head);
   if (upgrade) {
     const protocol = head.headers.find(([n]) => n.toLowerCase() === 'upgrade')![1];

@@ -52,6 +52,8 @@ export abstract class HttpRelayEngine implements RelayEngine {
   protected abstract settings(spec: ConnectionSpec, connectTimeoutMs: number): HttpTargetSettings;
   protected abstract classify(head: RequestHead): CommandFacts;
   protected abstract readonly replies: ReplyFormat;
+  /** Caller headers never forwarded, whatever the credential (identity headers of the protocol). */
+  protected readonly dropHeaders: (name: string) => boolean = () => false;
 
   async open(spec: ConnectionSpec, options: EngineOpenOptions): Promise<EngineSession> {
     const commands = options.commands;
@@ -63,6 +65,7 @@ export abstract class HttpRelayEngine implements RelayEngine {
       host: settings.url.host,
       basePath: settings.url.pathname.replace(/\/+$/, ''),
       inject: settings.inject,
+      drop: this.dropHeaders,
     };
     let session: HttpSession | undefined;
     let aborted = false;

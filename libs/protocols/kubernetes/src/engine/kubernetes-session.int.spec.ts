@@ -1,0 +1,202 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { connect, createServer, type AddressInfo, type Server } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { forwardedRequest, HttpSession } from '@tollgate/protocol-http';
+import { PolicyCommands } from '@tollgate/protocol-http/test-support';
+import { makeTempDir, startFakeKubeApiServer, type FakeKubeApiServer } from '@tollgate/testing';
+import { kubernetesRequestFacts } from './kubernetes.engine';
+import { kubernetesReplies } from './kubernetes-status';
+
+const run = promisify(execFile);
+
+const POLICY = `
+version: 1
+guardrails:
+  - name: no-delete-in-prod
+    deny: {kubernetes: {verbs: [delete, deletecollection], namespaces: [prod]}, message: "deleting in prod is not allowed"}
+  - name: exec-needs-approval
+    match: {connections: [k8s]}
+    require_approval: {kubernetes: {verbs: [create], resources: [pods/exec], namespaces: [prod]}, approvers: [group:sre]}
+  - name: no-secrets
+    deny: {kubernetes: {resources: [secrets], names: [root-*]}}
+`;
+
+describe('KubernetesEngine’s session between kubectl and a fake API server', () => {
+  let api: FakeKubeApiServer;
+  let proxy: Server;
+  const dir = makeTempDir('tollgate-kube-');
+  const kubeconfig = join(dir.path, 'config');
+  const commands = new PolicyCommands(POLICY, {
+    subject: { subject: 'user:alice', groups: ['dev'], actorChain: [] },
+    connection: { name: 'k8s', protocol: 'kubernetes', tags: {} },
+    readOnly: false,
+  });
+  const children: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    api = await startFakeKubeApiServer('agent-sa-token');
+    api.put('pods', {
+      metadata: { name: 'web-1', namespace: 'prod' },
+      spec: { containers: [{ name: 'app', image: 'x' }] },
+      status: { phase: 'Running' },
+    });
+    api.put('pods', {
+      metadata: { name: 'web-2', namespace: 'dev' },
+      spec: { containers: [{ name: 'app', image: 'x' }] },
+      status: { phase: 'Running' },
+    });
+    api.put('secrets', { metadata: { name: 'root-ca', namespace: 'dev' }, data: { k: 'c2VjcmV0' } });
+    const target = new URL(api.url);
+    proxy = createServer((socket) => {
+      socket.on('error', () => undefined);
+      void new HttpSession(socket, {
+        connect: () =>
+          new Promise((resolve, reject) => {
+            const s = connect({ host: target.hostname, port: Number(target.port) }, () => resolve(s));
+            s.once('error', reject);
+          }),
+        forward: (head) =>
+          forwardedRequest(head, {
+            host: target.host,
+            basePath: '',
+            inject: [['Authorization', 'Bearer agent-sa-token']],
+            drop: (name) => /^(impersonate-|authorization$)/i.test(name),
+          }),
+        classify: kubernetesRequestFacts,
+        commands,
+        replies: kubernetesReplies,
+      }).run();
+    });
+    proxy.listen(0, '127.0.0.1');
+    await once(proxy, 'listening');
+    const port = (proxy.address() as AddressInfo).port;
+    writeFileSync(
+      kubeconfig,
+      `apiVersion: v1
+kind: Config
+clusters: [{name: t, cluster: {server: "http://127.0.0.1:${port}"}}]
+users: [{name: t, user: {token: caller-token}}]
+contexts: [{name: t, context: {cluster: t, user: t}}]
+current-context: t
+`,
+    );
+  });
+
+  afterAll(async () => {
+    for (const child of children) child.kill('SIGKILL');
+    proxy.close();
+    await api.close();
+    dir.remove();
+  });
+
+  const kubectl = async (...args: string[]) => {
+    try {
+      const { stdout, stderr } = await run('kubectl', ['--kubeconfig', kubeconfig, ...args], {
+        timeout: 30_000,
+      });
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const e = error as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  };
+
+  /** A long-running kubectl; resolves each time its output contains `text`. */
+  const follow = (...args: string[]) => {
+    const child = spawn('kubectl', ['--kubeconfig', kubeconfig, ...args]);
+    children.push(child);
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    return {
+      child,
+      seen: (text: string) =>
+        new Promise<void>((resolve) => {
+          const check = () => (out.includes(text) ? resolve() : child.stdout.once('data', check));
+          check();
+        }),
+    };
+  };
+
+  it('kubectl lists and gets with the agent’s token; the caller’s token and impersonation never reach the server', async () => {
+    const list = await kubectl('get', 'pods', '-n', 'prod', '-o', 'name');
+    expect(list).toMatchObject({ code: 0, stdout: 'pod/web-1\n' });
+    const as = await kubectl(
+      'get',
+      'pod',
+      'web-2',
+      '-n',
+      'dev',
+      '-o',
+      'jsonpath={.status.phase}',
+      '--as',
+      'system:admin',
+    );
+    expect(as.stdout).toBe('Running');
+    const seen = api.requests.filter((r) => r.url.includes('/pods'));
+    expect(seen.length).toBeGreaterThan(1);
+    expect(
+      seen.every((r) => r.authorization === 'Bearer agent-sa-token' && r.impersonate === undefined),
+    ).toBe(true);
+  });
+
+  it('a denied delete is a Forbidden Status that kubectl prints as usual, and the pod stays', async () => {
+    const deleted = await kubectl('delete', 'pod', 'web-1', '-n', 'prod');
+    expect(deleted.code).toBe(1);
+    expect(deleted.stderr).toContain('Error from server (Forbidden): deleting in prod is not allowed');
+    expect((await kubectl('get', 'pod', 'web-1', '-n', 'prod', '-o', 'name')).stdout).toBe('pod/web-1\n');
+    const all = await kubectl('delete', 'pods', '--all', '-n', 'prod');
+    expect(all.stderr).toContain('Forbidden');
+    expect(await kubectl('get', 'secret', 'root-ca', '-n', 'dev')).toMatchObject({ code: 1 });
+  });
+
+  it('creates and deletes outside prod', async () => {
+    const file = join(dir.path, 'cm.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg' }, data: { a: '1' } }),
+    );
+    expect(await kubectl('create', '--validate=false', '-f', file, '-n', 'dev')).toMatchObject({
+      code: 0,
+      stdout: 'configmap/cfg created\n',
+    });
+    expect(await kubectl('delete', 'configmap', 'cfg', '-n', 'dev')).toMatchObject({ code: 0 });
+  });
+
+  it('kubectl exec runs over WebSocket where allowed, and needs approval (RBAC-style rule on create pods/exec) in prod', async () => {
+    expect(await kubectl('exec', '-n', 'dev', 'web-2', '--', 'echo', 'hello', 'world')).toMatchObject({
+      code: 0,
+      stdout: 'hello world\n',
+    });
+    const held = await kubectl('exec', '-n', 'prod', 'web-1', '--', 'echo', 'hi');
+    expect(held.code).not.toBe(0);
+    expect(held.stderr).toContain('requires approval');
+    expect(commands.decisions).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^require_approval GET \/api\/v1\/namespaces\/prod\/pods\/web-1\/exec/),
+      ]),
+    );
+  });
+
+  it('watches and logs -f stream events as they happen', async () => {
+    const watch = follow('get', 'pods', '-n', 'dev', '--watch', '-o', 'name');
+    await watch.seen('pod/web-2');
+    api.put('pods', {
+      metadata: { name: 'web-3', namespace: 'dev' },
+      spec: {},
+      status: { phase: 'Pending' },
+    });
+    await watch.seen('pod/web-3');
+    watch.child.kill();
+
+    api.log('dev', 'web-2', 'started');
+    const logs = follow('logs', '-f', '-n', 'dev', 'web-2');
+    await logs.seen('started\n');
+    api.log('dev', 'web-2', 'request 1');
+    await logs.seen('request 1\n');
+    logs.child.kill();
+  });
+});

@@ -1,0 +1,64 @@
+import type { CommandFacts } from '@tollgate/policy';
+import { Protocol, type ConnectionSpec } from '@tollgate/proto';
+import {
+  HttpRelayEngine,
+  httpTargetSettings,
+  requestPath,
+  type HttpTargetSettings,
+  type RequestHead,
+} from '@tollgate/protocol-http';
+import { TargetUnreachableError } from '@tollgate/protocol-tcp';
+import { kubernetesFacts, kubernetesRequestInfo } from '../request-info';
+import { kubernetesReplies } from './kubernetes-status';
+
+/**
+ * Headers a caller must not pass to the API server: they would make the agent's credential act as
+ * someone else (impersonation) or claim an identity an authenticating proxy vouches for.
+ */
+const IDENTITY_HEADERS = /^(impersonate-|x-remote-)/i;
+
+/** The facts a kubernetes connection's policy decides on: the API request as the server reads it. */
+export function kubernetesRequestFacts(head: RequestHead): CommandFacts {
+  const path = requestPath(head.target);
+  if (!path.ok) return { kind: 'kubernetes', verb: head.method.toLowerCase(), parseError: path.error };
+  const info = kubernetesRequestInfo(head.method, path.path, path.query);
+  return info.ok
+    ? kubernetesFacts(info.info)
+    : { kind: 'kubernetes', verb: head.method.toLowerCase(), parseError: info.error };
+}
+
+/**
+ * `kubernetes` connections: the API server behind the agent's service-account token or client
+ * certificate; each request decided by verb, group, resource, subresource, namespace and name, and
+ * refused with a Kubernetes Status. Watches, `logs -f` and exec over WebSocket stream through.
+ */
+export class KubernetesEngine extends HttpRelayEngine {
+  readonly protocol = Protocol.KUBERNETES;
+  protected readonly replies = kubernetesReplies;
+  protected override readonly dropHeaders = (name: string) =>
+    IDENTITY_HEADERS.test(name) || name.toLowerCase() === 'authorization';
+
+  protected settings(spec: ConnectionSpec, connectTimeoutMs: number): HttpTargetSettings {
+    if (spec.target?.$case !== 'kubernetes') {
+      throw new TargetUnreachableError(`connection "${spec.name}" has no kubernetes target`);
+    }
+    const { serverUrl, tls, credential } = spec.target.kubernetes;
+    if (!serverUrl) {
+      throw new TargetUnreachableError(
+        `connection "${spec.name}": in-cluster configuration is not supported yet; set target.server`,
+      );
+    }
+    return httpTargetSettings(
+      spec.name,
+      serverUrl,
+      tls,
+      credential,
+      this.options.resolveSecret,
+      connectTimeoutMs,
+    );
+  }
+
+  protected classify(head: RequestHead): CommandFacts {
+    return kubernetesRequestFacts(head);
+  }
+}

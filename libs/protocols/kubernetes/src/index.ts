@@ -1,0 +1,8 @@
+export {
+  kubernetesFacts,
+  kubernetesRequestInfo,
+  type KubernetesRequestInfo,
+  type RequestInfoResult,
+} from './request-info';
+export { kubernetesReplies } from './engine/kubernetes-status';
+export { KubernetesEngine, kubernetesRequestFacts } from './engine/kubernetes.engine';

@@ -1,0 +1,132 @@
+import type { KubernetesCommandFacts } from '@tollgate/policy';
+
+/** What a Kubernetes API request does, as the API server's RequestInfoFactory reads it. */
+export interface KubernetesRequestInfo {
+  readonly resourceRequest: boolean;
+  /** The verb policy sees (exec, attach, portforward and proxy named as such). */
+  readonly verb: string;
+  /** The verbs RBAC authorizes it as (get and create for pods/exec over WebSocket), when they differ. */
+  readonly rbacVerbs?: readonly string[];
+  readonly group?: string;
+  readonly version?: string;
+  readonly resource?: string;
+  readonly subresource?: string;
+  readonly namespace?: string;
+  readonly name?: string;
+}
+
+const METHOD_VERBS: Record<string, string> = {
+  GET: 'get',
+  HEAD: 'get',
+  POST: 'create',
+  PUT: 'update',
+  PATCH: 'patch',
+  DELETE: 'delete',
+};
+
+/** Subresources that are sessions of their own rather than reads or writes of an object. */
+const SESSION_SUBRESOURCES = new Set(['exec', 'attach', 'portforward', 'proxy']);
+const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
+const TRUE = new Set(['1', 't', 'T', 'true', 'TRUE', 'True']);
+const FALSE = new Set(['0', 'f', 'F', 'false', 'FALSE', 'False']);
+
+export type RequestInfoResult =
+  | { readonly ok: true; readonly info: KubernetesRequestInfo }
+  | { readonly ok: false; readonly error: string };
+
+/**
+ * Reads a request the way kube-apiserver does (k8s.io/apiserver/pkg/endpoints/request): `/api/v1`
+ * is the core group, `/apis/GROUP/VERSION` the others, `namespaces/NS/` scopes a resource, a GET
+ * without a name is a list (or a watch with `watch=true`), a DELETE without a name a
+ * deletecollection, and the legacy `watch/` and `proxy/` prefixes name their verb. `path` must be
+ * normalized already (no dot segments, decoded), and `query` is the raw query string.
+ */
+export function kubernetesRequestInfo(method: string, path: string, query: string): RequestInfoResult {
+  const methodVerb = METHOD_VERBS[method.toUpperCase()];
+  const parts = path.split('/').filter((p) => p !== '');
+  const prefix = parts[0];
+  if (prefix !== 'api' && prefix !== 'apis') {
+    return { ok: true, info: { resourceRequest: false, verb: method.toLowerCase() } };
+  }
+  let rest: string[];
+  let group: string;
+  let version: string | undefined;
+  if (prefix === 'api') {
+    version = parts[1];
+    group = '';
+    rest = parts.slice(2);
+  } else {
+    group = parts[1] ?? '';
+    version = parts[2];
+    rest = parts.slice(3);
+  }
+  // Discovery (/api, /apis, /apis/apps, /api/v1) is not about a resource.
+  if (version === undefined || rest.length === 0 || (prefix === 'apis' && group === '')) {
+    return { ok: true, info: { resourceRequest: false, verb: method.toLowerCase() } };
+  }
+  if (!methodVerb) return { ok: false, error: `method ${method} is not a Kubernetes API verb` };
+  let verb = methodVerb;
+  if (rest[0] === 'watch' || rest[0] === 'proxy') {
+    verb = rest[0];
+    rest = rest.slice(1);
+    if (rest.length === 0) return { ok: false, error: `a ${verb} request without a resource` };
+  }
+  let namespace: string | undefined;
+  if (rest[0] === 'namespaces' && rest.length > 1) {
+    namespace = rest[1];
+    if (rest.length > 2 && !NAMESPACE_SUBRESOURCES.has(rest[2]!)) rest = rest.slice(2);
+  }
+  const resource = rest[0]!;
+  const name = rest[1];
+  const subresource = verb !== 'proxy' ? rest[2] : undefined;
+  if (name === undefined) {
+    if (verb === 'get') {
+      const watch = new URLSearchParams(query).getAll('watch');
+      const value = watch[watch.length - 1];
+      if (value !== undefined && !TRUE.has(value) && !FALSE.has(value)) {
+        return { ok: false, error: `watch=${value} is not a boolean` };
+      }
+      verb = value !== undefined && TRUE.has(value) ? 'watch' : 'list';
+    } else if (verb === 'delete') {
+      verb = 'deletecollection';
+    }
+  }
+  let rbacVerbs: string[] | undefined;
+  if (subresource && SESSION_SUBRESOURCES.has(subresource) && resource === 'pods') {
+    // API servers authorize a WebSocket (GET) exec, attach or port-forward as create too.
+    rbacVerbs = verb === 'create' ? ['create'] : [verb, 'create'];
+    verb = subresource;
+  } else if (subresource === 'proxy') {
+    rbacVerbs = [verb];
+    verb = 'proxy';
+  }
+  return {
+    ok: true,
+    info: {
+      resourceRequest: true,
+      verb,
+      ...(rbacVerbs ? { rbacVerbs } : {}),
+      group,
+      version,
+      resource,
+      ...(subresource ? { subresource } : {}),
+      ...(namespace !== undefined ? { namespace } : {}),
+      ...(name !== undefined ? { name } : {}),
+    },
+  };
+}
+
+/** The request as policy facts. */
+export function kubernetesFacts(info: KubernetesRequestInfo): KubernetesCommandFacts {
+  const { verb, rbacVerbs, group, resource, subresource, namespace, name } = info;
+  return {
+    kind: 'kubernetes',
+    verb,
+    ...(rbacVerbs !== undefined ? { rbacVerbs } : {}),
+    ...(group !== undefined ? { group } : {}),
+    ...(resource !== undefined ? { resource } : {}),
+    ...(subresource !== undefined ? { subresource } : {}),
+    ...(namespace !== undefined ? { namespace } : {}),
+    ...(name !== undefined ? { name } : {}),
+  };
+}

@@ -1,0 +1,295 @@
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+
+type KubeObject = {
+  metadata: { name: string; namespace?: string; resourceVersion?: string; [k: string]: unknown };
+} & Record<string, unknown>;
+
+/** What the fake API server serves: a few core resources, the real wire format. */
+const RESOURCES: Record<string, { kind: string; namespaced: boolean }> = {
+  pods: { kind: 'Pod', namespaced: true },
+  secrets: { kind: 'Secret', namespaced: true },
+  configmaps: { kind: 'ConfigMap', namespaced: true },
+  namespaces: { kind: 'Namespace', namespaced: false },
+};
+
+const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+
+export interface FakeKubeApiServer {
+  readonly url: string;
+  /** Requests as the server received them: method, path with query, and the Authorization header. */
+  readonly requests: { method: string; url: string; authorization?: string; impersonate?: string }[];
+  /** Adds (or replaces) an object; watchers see ADDED or MODIFIED. */
+  put(resource: string, object: KubeObject): void;
+  /** Appends a line to a pod's log (followers see it at once). */
+  log(namespace: string, pod: string, line: string): void;
+  close(): Promise<void>;
+}
+
+/**
+ * A small Kubernetes API server for tests (no real one can run on these machines): legacy discovery
+ * (/version, /api, /api/v1, /apis), get/list/create/delete and watch (chunked JSON events) of pods,
+ * secrets, configmaps and namespaces, pod logs with follow, and exec over the WebSocket
+ * subprotocols v5.channel.k8s.io / v4.channel.k8s.io (the command's arguments echoed on stdout,
+ * stdin echoed back, then a Success status on the error channel). Requests need `Bearer <token>`.
+ */
+export async function startFakeKubeApiServer(token: string): Promise<FakeKubeApiServer> {
+  const objects = new Map<string, KubeObject>();
+  const watchers = new Set<{ resource: string; namespace?: string; res: ServerResponse }>();
+  const logs = new Map<string, string[]>();
+  const followers = new Map<string, Set<ServerResponse>>();
+  const requests: FakeKubeApiServer['requests'] = [];
+  let version = 100;
+
+  const key = (resource: string, namespace: string | undefined, name: string) =>
+    `${resource}/${namespace ?? ''}/${name}`;
+  const status = (res: ServerResponse, code: number, reason: string, message: string) => {
+    res.writeHead(code, { 'content-type': 'application/json' });
+    res.end(
+      JSON.stringify({
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message,
+        reason,
+        code,
+      }),
+    );
+  };
+  const json = (res: ServerResponse, code: number, body: unknown) => {
+    res.writeHead(code, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+  const notify = (type: string, resource: string, object: KubeObject) => {
+    for (const w of watchers) {
+      if (
+        w.resource === resource &&
+        (w.namespace === undefined || w.namespace === object.metadata.namespace)
+      ) {
+        w.res.write(`${JSON.stringify({ type, object })}\n`);
+      }
+    }
+  };
+  const put = (resource: string, object: KubeObject) => {
+    const k = key(resource, object.metadata.namespace, object.metadata.name);
+    const existed = objects.has(k);
+    const stored: KubeObject = {
+      apiVersion: 'v1',
+      kind: RESOURCES[resource]?.kind ?? 'Unknown',
+      ...object,
+      metadata: {
+        creationTimestamp: '2026-01-01T00:00:00Z',
+        uid: `uid-${++version}`,
+        ...object.metadata,
+        resourceVersion: String(version),
+      },
+    };
+    objects.set(k, stored);
+    notify(existed ? 'MODIFIED' : 'ADDED', resource, stored);
+    return stored;
+  };
+
+  const discovery = (path: string, res: ServerResponse): boolean => {
+    if (path === '/version') {
+      json(res, 200, {
+        major: '1',
+        minor: '32',
+        gitVersion: 'v1.32.0-tollgate-fake',
+        platform: 'linux/amd64',
+      });
+    } else if (path === '/api') {
+      json(res, 200, {
+        kind: 'APIVersions',
+        versions: ['v1'],
+        serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1' }],
+      });
+    } else if (path === '/apis') {
+      json(res, 200, { kind: 'APIGroupList', apiVersion: 'v1', groups: [] });
+    } else if (path === '/api/v1') {
+      json(res, 200, {
+        kind: 'APIResourceList',
+        groupVersion: 'v1',
+        resources: [
+          ...Object.entries(RESOURCES).map(([name, r]) => ({
+            name,
+            singularName: r.kind.toLowerCase(),
+            namespaced: r.namespaced,
+            kind: r.kind,
+            verbs: VERBS,
+          })),
+          {
+            name: 'pods/exec',
+            singularName: '',
+            namespaced: true,
+            kind: 'PodExecOptions',
+            verbs: ['create', 'get'],
+          },
+          { name: 'pods/log', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] },
+        ],
+      });
+    } else {
+      return false;
+    }
+    return true;
+  };
+
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const impersonate = req.headers['impersonate-user'];
+    requests.push({
+      method: req.method ?? '',
+      url: req.url ?? '',
+      ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+      ...(typeof impersonate === 'string' ? { impersonate } : {}),
+    });
+    if (req.headers.authorization !== `Bearer ${token}`)
+      return status(res, 401, 'Unauthorized', 'Unauthorized');
+    if (discovery(url.pathname, res)) return;
+    const parts = url.pathname.split('/').filter(Boolean).slice(2);
+    let namespace: string | undefined;
+    if (parts[0] === 'namespaces' && parts.length > 2) {
+      namespace = parts[1];
+      parts.splice(0, 2);
+    }
+    const [resource = '', name, sub] = parts;
+    if (!RESOURCES[resource])
+      return status(res, 404, 'NotFound', `the server could not find the requested resource`);
+    const kind = RESOURCES[resource].kind;
+    if (sub === 'log' && req.method === 'GET' && name) {
+      const lk = `${namespace}/${name}`;
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.flushHeaders();
+      for (const line of logs.get(lk) ?? []) res.write(`${line}\n`);
+      if (url.searchParams.get('follow') !== 'true') return void res.end();
+      const set = followers.get(lk) ?? new Set();
+      followers.set(lk, set.add(res));
+      req.on('close', () => set.delete(res));
+      return;
+    }
+    if (req.method === 'GET' && !name) {
+      const items = [...objects.entries()]
+        .filter(
+          ([k]) =>
+            k.startsWith(`${resource}/${namespace ?? ''}`) ||
+            (namespace === undefined && k.startsWith(`${resource}/`)),
+        )
+        .map(([, o]) => o);
+      if (url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1') {
+        res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+        const watcher = { resource, ...(namespace !== undefined ? { namespace } : {}), res };
+        watchers.add(watcher);
+        res.flushHeaders();
+        // As the real server: events after the given resourceVersion (all objects when none).
+        const since = Number(url.searchParams.get('resourceVersion') ?? 0);
+        for (const o of items) {
+          if (Number(o.metadata.resourceVersion) > since)
+            res.write(`${JSON.stringify({ type: 'ADDED', object: o })}\n`);
+        }
+        req.on('close', () => watchers.delete(watcher));
+        return;
+      }
+      return json(res, 200, {
+        kind: `${kind}List`,
+        apiVersion: 'v1',
+        metadata: { resourceVersion: String(version) },
+        items,
+      });
+    }
+    const k = key(resource, namespace, name ?? '');
+    if (req.method === 'GET') {
+      const object = objects.get(k);
+      return object
+        ? json(res, 200, object)
+        : status(res, 404, 'NotFound', `${resource} "${name}" not found`);
+    }
+    if (req.method === 'DELETE') {
+      const object = objects.get(k);
+      if (!object) return status(res, 404, 'NotFound', `${resource} "${name}" not found`);
+      objects.delete(k);
+      notify('DELETED', resource, object);
+      return json(res, 200, object);
+    }
+    if (req.method === 'POST' && !name) {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString() || '{}') as KubeObject;
+        const objectName = body.metadata?.name;
+        if (!objectName) return status(res, 422, 'Invalid', 'metadata.name: Required value');
+        if (objects.has(key(resource, namespace, objectName)))
+          return status(res, 409, 'AlreadyExists', `${resource} "${objectName}" already exists`);
+        json(
+          res,
+          201,
+          put(resource, {
+            ...body,
+            metadata: { ...body.metadata, name: objectName, ...(namespace ? { namespace } : {}) },
+          }),
+        );
+      });
+      return;
+    }
+    status(res, 405, 'MethodNotAllowed', 'the fake API server does not do that');
+  });
+
+  const sockets = new WebSocketServer({
+    noServer: true,
+    handleProtocols: (protocols) =>
+      ['v5.channel.k8s.io', 'v4.channel.k8s.io'].find((p) => protocols.has(p)) ?? false,
+  });
+  server.on('upgrade', (req: IncomingMessage, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    requests.push({
+      method: req.method ?? '',
+      url: req.url ?? '',
+      ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+    });
+    if (req.headers.authorization !== `Bearer ${token}` || !url.pathname.endsWith('/exec')) {
+      socket.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
+    sockets.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+      const send = (channel: number, text: string) =>
+        ws.send(Buffer.concat([Buffer.from([channel]), Buffer.from(text)]));
+      const command = url.searchParams.getAll('command');
+      const finish = () => {
+        send(3, JSON.stringify({ metadata: {}, status: 'Success' }));
+        ws.close(1000);
+      };
+      if (command[0] === 'cat') {
+        // Echoes stdin until the client closes it (v5: a close signal for channel 0).
+        ws.on('message', (data: Buffer) => {
+          if (data[0] === 0) send(1, data.subarray(1).toString());
+          if (data[0] === 255 && data[1] === 0) finish();
+        });
+      } else {
+        send(1, `${command.slice(1).join(' ')}\n`);
+        finish();
+      }
+    });
+  });
+
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    put: (resource, object) => void put(resource, object),
+    log: (namespace, pod, line) => {
+      const lk = `${namespace}/${pod}`;
+      logs.set(lk, [...(logs.get(lk) ?? []), line]);
+      for (const res of followers.get(lk) ?? []) res.write(`${line}\n`);
+    },
+    close: async () => {
+      for (const w of watchers) w.res.destroy();
+      for (const set of followers.values()) for (const res of set) res.destroy();
+      for (const client of sockets.clients) client.terminate();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
