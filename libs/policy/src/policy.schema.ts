@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseDuration } from './duration';
 import {
   BUILTIN_DETECTORS,
+  CONNECTION_VERBS,
   OPAQUE_KINDS,
   PROTOCOLS,
   isStatementGroup,
@@ -170,8 +171,8 @@ const role = z
     max_duration: duration.optional(),
     read_only: z.boolean().default(false),
   })
-  .refine((r) => r.connections !== undefined || !r.verbs.some((v) => v === 'connect' || v === 'exec'), {
-    message: 'a role granting connect or exec must name its connections',
+  .refine((r) => r.connections !== undefined || !r.verbs.some((v) => CONNECTION_VERBS.includes(v)), {
+    message: 'a role granting connect, exec or register must name its connections',
     path: ['connections'],
   });
 

@@ -1,9 +1,13 @@
 /** What a role may let its subjects do. */
-export const VERBS = ['connect', 'exec', 'admin', 'audit:read', 'review'] as const;
+export const VERBS = ['connect', 'exec', 'admin', 'audit:read', 'review', 'register'] as const;
 export type Verb = (typeof VERBS)[number];
 
-/** Verbs that act on a connection, so a role granting them must name connections. */
-export const CONNECTION_VERBS: readonly Verb[] = ['connect', 'exec'];
+/**
+ * Verbs that act on named resources, so a role granting them must name them in `connections`:
+ * connect and exec a connection; register (create, update, delete) connections and agents whose
+ * names or tags (an agent's labels) its selectors match.
+ */
+export const CONNECTION_VERBS: readonly Verb[] = ['connect', 'exec', 'register'];
 
 export const PROTOCOLS = ['postgres', 'mysql', 'ssh', 'kubernetes', 'http', 'tcp'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];

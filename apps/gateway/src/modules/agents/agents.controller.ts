@@ -1,9 +1,11 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Ip, Param, Patch, Post } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ValidationPipe } from '../../common/validation/validation.pipe';
 import { problemResponse, requestSchema } from '../../openapi/json-schema';
+import { Authenticated } from '../identity/http/access.decorators';
 import { CurrentPrincipal } from '../identity/http/current-principal.decorator';
 import type { Principal } from '../identity/principal';
+import { RegistrationAccess } from '../identity/rbac/registration-access';
 import type { AgentView } from './agent.presenter';
 import type { AgentTokenView } from './agent-token.presenter';
 import {
@@ -36,17 +38,30 @@ export class AgentsController {
     private readonly issueToken: IssueAgentTokenUseCase,
     private readonly listTokens: ListAgentTokensUseCase,
     private readonly revokeToken: RevokeAgentTokenUseCase,
+    private readonly registration: RegistrationAccess,
   ) {}
 
   @Post()
   @HttpCode(201)
-  @ApiOperation({ summary: 'Register an agent; the response carries its first token, shown only once' })
+  @Authenticated()
+  @ApiOperation({
+    summary:
+      'Register an agent; the response carries its first token, shown only once (admin, or register covering its name or labels)',
+  })
   @ApiBody({ schema: requestSchema(createAgentSchema) })
+  @ApiResponse({ status: 403, ...problemResponse })
   @ApiResponse({ status: 409, ...problemResponse })
-  create(
+  async create(
     @CurrentPrincipal() principal: Principal,
     @Body(ValidationPipe.of(createAgentSchema)) body: CreateAgentInput,
+    @Ip() source: string,
   ): Promise<AgentView & { token: string }> {
+    await this.registration.authorize(
+      principal,
+      'POST /api/v1/agents',
+      [{ kind: 'agent', name: body.name, tags: body.labels }],
+      source,
+    );
     return this.createAgent.execute(body, principal);
   }
 
@@ -64,37 +79,68 @@ export class AgentsController {
   }
 
   @Patch(':ref')
-  @ApiOperation({ summary: 'Update the named fields of an agent' })
+  @Authenticated()
+  @ApiOperation({
+    summary:
+      'Update the named fields of an agent (admin, or register covering it as it is and as it will be)',
+  })
   @ApiBody({ schema: requestSchema(updateAgentSchema) })
+  @ApiResponse({ status: 403, ...problemResponse })
   @ApiResponse({ status: 404, ...problemResponse })
   @ApiResponse({ status: 409, ...problemResponse })
-  update(
+  async update(
     @Param('ref') ref: string,
     @Body(ValidationPipe.of(updateAgentSchema)) body: UpdateAgentInput,
+    @CurrentPrincipal() principal: Principal,
+    @Ip() source: string,
   ): Promise<AgentView> {
+    const current = await this.getAgent.execute(ref);
+    await this.registration.authorize(
+      principal,
+      'PATCH /api/v1/agents/{ref}',
+      [
+        { kind: 'agent', name: current.name, tags: current.labels },
+        { kind: 'agent', name: body.name ?? current.name, tags: body.labels ?? current.labels },
+      ],
+      source,
+    );
     return this.updateAgent.execute(ref, body);
   }
 
   @Delete(':ref')
   @HttpCode(204)
-  @ApiOperation({ summary: 'Delete an agent (its connections stay, unassigned from it)' })
+  @Authenticated()
+  @ApiOperation({
+    summary: 'Delete an agent (its connections stay, unassigned from it); admin, or register covering it',
+  })
+  @ApiResponse({ status: 403, ...problemResponse })
   @ApiResponse({ status: 404, ...problemResponse })
-  async remove(@CurrentPrincipal() principal: Principal, @Param('ref') ref: string): Promise<void> {
+  async remove(
+    @CurrentPrincipal() principal: Principal,
+    @Param('ref') ref: string,
+    @Ip() source: string,
+  ): Promise<void> {
+    await this.authorizeExisting(principal, ref, 'DELETE /api/v1/agents/{ref}', source);
     await this.deleteAgent.execute(ref, principal);
   }
 
   @Post(':ref/tokens')
   @HttpCode(201)
+  @Authenticated()
   @ApiOperation({
-    summary: 'Issue a new agent token (shown once); with revokeOthers, a rotation that cuts old streams',
+    summary:
+      'Issue a new agent token (shown once); with revokeOthers, a rotation that cuts old streams (admin, or register covering the agent)',
   })
   @ApiBody({ schema: requestSchema(issueAgentTokenSchema) })
+  @ApiResponse({ status: 403, ...problemResponse })
   @ApiResponse({ status: 404, ...problemResponse })
-  issue(
+  async issue(
     @CurrentPrincipal() principal: Principal,
     @Param('ref') ref: string,
     @Body(ValidationPipe.of(issueAgentTokenSchema)) body: IssueAgentTokenInput,
+    @Ip() source: string,
   ): Promise<IssuedAgentToken> {
+    await this.authorizeExisting(principal, ref, 'POST /api/v1/agents/{ref}/tokens', source);
     return this.issueToken.execute(ref, body, principal);
   }
 
@@ -107,13 +153,30 @@ export class AgentsController {
 
   @Post(':ref/tokens/:token/revoke')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Revoke an agent token (by id or prefix); its live streams are cut at once' })
+  @Authenticated()
+  @ApiOperation({
+    summary:
+      'Revoke an agent token (by id or prefix); its live streams are cut at once (admin, or register covering the agent)',
+  })
+  @ApiResponse({ status: 403, ...problemResponse })
   @ApiResponse({ status: 404, ...problemResponse })
-  revoke(
+  async revoke(
     @CurrentPrincipal() principal: Principal,
     @Param('ref') ref: string,
     @Param('token') token: string,
+    @Ip() source: string,
   ): Promise<AgentTokenView> {
+    await this.authorizeExisting(principal, ref, 'POST /api/v1/agents/{ref}/tokens/{token}/revoke', source);
     return this.revokeToken.execute(ref, token, principal);
+  }
+
+  private async authorizeExisting(principal: Principal, ref: string, resource: string, source: string) {
+    const agent = await this.getAgent.execute(ref);
+    await this.registration.authorize(
+      principal,
+      resource,
+      [{ kind: 'agent', name: agent.name, tags: agent.labels }],
+      source,
+    );
   }
 }

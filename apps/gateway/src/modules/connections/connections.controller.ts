@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Ip, Param, Patch, Post, Query, Res } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { applyMergePatch } from '../../common/json-merge-patch';
 import { ValidationPipe } from '../../common/validation/validation.pipe';
 import { oneOfRequestSchemas, problemResponse, requestSchema } from '../../openapi/json-schema';
 import {
@@ -18,6 +19,7 @@ import type { ConnectionView } from './connection.presenter';
 import { Authenticated } from '../identity/http/access.decorators';
 import { CurrentPrincipal } from '../identity/http/current-principal.decorator';
 import type { Principal } from '../identity/principal';
+import { RegistrationAccess, type RegistrationTarget } from '../identity/rbac/registration-access';
 import { CheckConnectAccessUseCase, type ConnectAccessView } from './usecases/check-connect-access.usecase';
 import { CreateConnectionUseCase } from './usecases/create-connection.usecase';
 import { DeleteConnectionUseCase } from './usecases/delete-connection.usecase';
@@ -45,6 +47,7 @@ export class ConnectionsController {
     private readonly describeReach: DescribeConnectionReachUseCase,
     private readonly testConnection: TestConnectionUseCase,
     private readonly runQuery: RunQueryUseCase,
+    private readonly registration: RegistrationAccess,
   ) {}
 
   @Get(':ref/reach')
@@ -120,13 +123,29 @@ export class ConnectionsController {
 
   @Post()
   @HttpCode(201)
-  @ApiOperation({ summary: 'Register a connection (a resource reached through agents)' })
+  @Authenticated()
+  @ApiOperation({
+    summary:
+      'Register a connection (a resource reached through agents); needs admin, or register covering the connection and each of its agents',
+  })
   @ApiBody({ schema: oneOfRequestSchemas(createConnectionVariants) })
   @ApiResponse({ status: 201, description: 'the created connection' })
+  @ApiResponse({ status: 403, ...problemResponse })
   @ApiResponse({ status: 409, ...problemResponse })
-  create(
+  async create(
     @Body(new ValidationPipe(validateCreateConnection)) body: CreateConnectionInput,
+    @CurrentPrincipal() principal: Principal,
+    @Ip() source: string,
   ): Promise<ConnectionView> {
+    await this.registration.authorize(
+      principal,
+      'POST /api/v1/connections',
+      [
+        { kind: 'connection', name: body.name, tags: body.tags ?? {}, protocol: body.protocol },
+        ...agentTargets(body.agents ?? []),
+      ],
+      source,
+    );
     return this.createConnection.execute(body);
   }
 
@@ -146,22 +165,72 @@ export class ConnectionsController {
   }
 
   @Patch(':ref')
-  @ApiOperation({ summary: 'Update the named fields of a connection (the protocol never changes)' })
+  @Authenticated()
+  @ApiOperation({
+    summary:
+      'Update the named fields of a connection (the protocol never changes); needs admin, or register covering it as it is and as it will be, and its agents',
+  })
   @ApiBody({ schema: requestSchema(updateConnectionSchema) })
+  @ApiResponse({ status: 403, ...problemResponse })
   @ApiResponse({ status: 404, ...problemResponse })
   @ApiResponse({ status: 409, ...problemResponse })
-  update(
+  async update(
     @Param('ref') ref: string,
     @Body(ValidationPipe.of(updateConnectionSchema)) body: UpdateConnectionInput,
+    @CurrentPrincipal() principal: Principal,
+    @Ip() source: string,
   ): Promise<ConnectionView> {
+    const current = await this.getConnection.execute(ref);
+    await this.registration.authorize(
+      principal,
+      'PATCH /api/v1/connections/{ref}',
+      [
+        connectionTarget(current),
+        connectionTarget({
+          ...current,
+          name: body.name ?? current.name,
+          // The tags as the merge patch will leave them (null removes one).
+          tags: (body.tags === undefined ? current.tags : applyMergePatch(current.tags, body.tags)) as Record<
+            string,
+            string
+          >,
+        }),
+        ...agentTargets(body.agents ?? current.agents.map((a) => a.name)),
+      ],
+      source,
+    );
     return this.updateConnection.execute(ref, body);
   }
 
   @Delete(':ref')
   @HttpCode(204)
-  @ApiOperation({ summary: 'Delete a connection' })
+  @Authenticated()
+  @ApiOperation({ summary: 'Delete a connection; needs admin, or register covering it' })
+  @ApiResponse({ status: 403, ...problemResponse })
   @ApiResponse({ status: 404, ...problemResponse })
-  async remove(@Param('ref') ref: string): Promise<void> {
+  async remove(
+    @Param('ref') ref: string,
+    @CurrentPrincipal() principal: Principal,
+    @Ip() source: string,
+  ): Promise<void> {
+    const current = await this.getConnection.execute(ref);
+    await this.registration.authorize(
+      principal,
+      'DELETE /api/v1/connections/{ref}',
+      [connectionTarget(current)],
+      source,
+    );
     await this.deleteConnection.execute(ref);
   }
+}
+
+function connectionTarget(
+  connection: Pick<ConnectionView, 'name' | 'tags' | 'protocol'>,
+): RegistrationTarget {
+  return { kind: 'connection', name: connection.name, tags: connection.tags, protocol: connection.protocol };
+}
+
+/** The agents a connection is to be served by (RegistrationAccess reads their labels). */
+function agentTargets(names: readonly string[]): RegistrationTarget[] {
+  return names.map((name) => ({ kind: 'agent', name }));
 }

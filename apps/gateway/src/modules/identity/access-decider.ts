@@ -17,6 +17,13 @@ export interface AccessRequest {
   readonly source?: string;
   /** What is acted on when it is not a connection (e.g. `GET /api/v1/agents`), for the audit record. */
   readonly resource?: string;
+  /** The audit record's target when it is neither (e.g. `agent:edge-ci` for register). */
+  readonly target?: string;
+  /**
+   * false: a denial is not recorded, because the caller tries another verb next (admin, then
+   * register) and records that decision instead. Allowed decisions are always recorded.
+   */
+  readonly recordDenial?: boolean;
 }
 
 export interface AccessDecision {

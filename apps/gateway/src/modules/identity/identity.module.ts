@@ -26,6 +26,7 @@ import { UserTokensService } from './oidc/user-tokens.service';
 import { AccessExplorer } from './rbac/access-explorer';
 import { ActivePolicyService } from './rbac/active-policy.service';
 import { RbacAccessDecider } from './rbac/rbac.access-decider';
+import { RegistrationAccess } from './rbac/registration-access';
 import { SamlDeviceLoginsService } from './saml/saml-device-logins.service';
 import { SamlLoginsService } from './saml/saml-logins.service';
 import { SamlServiceProviderService } from './saml/saml-service-provider.service';
@@ -82,6 +83,7 @@ export class IdentityModule {
         DescribeCallerAccessUseCase,
         { provide: AccessTokenVerifier, useClass: JwtAccessTokenVerifier },
         { provide: AccessDecider, useClass: RbacAccessDecider },
+        RegistrationAccess,
         { provide: APP_GUARD, useClass: AccessGuard },
         ClientCredentialsGrantUseCase,
         TokenExchangeGrantUseCase,
@@ -104,6 +106,7 @@ export class IdentityModule {
       exports: [
         AccessTokenVerifier,
         AccessDecider,
+        RegistrationAccess,
         TokenIssuerService,
         TokenRevocationService,
         SigningKeysService,

@@ -56,12 +56,15 @@ export class RbacAccessDecider extends AccessDecider {
       if (!allowed)
         reason += principal.groups.length ? ` (groups: ${principal.groups.join(', ')})` : ' (no groups)';
     }
+    if (!allowed && request.recordDenial === false) {
+      return { allowed, reason, policyVersion: active.version };
+    }
     try {
       await this.audit.record({
         subject: principal.subject,
         actorChain: principal.actorChain,
         action: `authorize:${verb}`,
-        target: connection ? `connection:${connection.name}` : request.resource,
+        target: request.target ?? (connection ? `connection:${connection.name}` : request.resource),
         decision: allowed ? 'allow' : 'deny',
         reason,
         payload: {

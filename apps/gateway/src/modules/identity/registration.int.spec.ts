@@ -1,0 +1,142 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postTokenEndpoint, serviceAccountToken } from '@tollgate/testing';
+import { startTestGateway, type TestGateway } from '../../testing/in-process-gateway';
+
+const POLICY = `version: 1
+roles:
+  - name: admins
+    subjects: ['group:tollgate-admins']
+    connections: ['*']
+    verbs: [connect, exec, admin, 'audit:read', review]
+  - name: pipeline-registers-ci
+    subjects: ['sa:pipeline']
+    connections: ['ci-*', 'tag:team=ci']
+    verbs: [register]
+`;
+
+interface AuditItem {
+  subject: string;
+  action: string;
+  target: string | null;
+  decision: string;
+}
+
+const pg = (name: string, extra: Record<string, unknown> = {}) => ({
+  name,
+  protocol: 'postgres',
+  target: { host: '127.0.0.1', port: 5432, database: 'app', username: 'app', tls: { mode: 'disable' } },
+  credential: { password: 'env:PG_PASSWORD' },
+  ...extra,
+});
+
+/**
+ * The register verb: a pipeline's service account creates, updates and deletes only connections
+ * and agents its role's patterns cover, and nothing else; admin still registers anything.
+ */
+describe('register: registering resources without admin', () => {
+  let gw: TestGateway;
+  let pipeline: string;
+  const as = (token: string) => ({ authorization: `Bearer ${token}` });
+  const call = (method: string, path: string, body?: unknown) => gw.request(method, path, body, as(pipeline));
+  const detail = (response: { body: unknown }) => (response.body as { detail?: string }).detail ?? '';
+
+  beforeAll(async () => {
+    gw = await startTestGateway();
+    expect((await gw.request('POST', '/api/v1/policy', { document: POLICY })).status).toBe(201);
+    const created = await gw.request('POST', '/api/v1/service-accounts', { name: 'pipeline' });
+    const secret = (created.body as { clientSecret: string }).clientSecret;
+    pipeline = (await serviceAccountToken(gw.url, 'pipeline', secret)).access_token;
+    // Resources the pipeline does not own.
+    expect((await gw.request('POST', '/api/v1/agents', { name: 'edge-prod' })).status).toBe(201);
+    expect(
+      (await gw.request('POST', '/api/v1/connections', pg('pg-prod', { agents: ['edge-prod'] }))).status,
+    ).toBe(201);
+  });
+  afterAll(async () => {
+    await gw?.stop();
+  });
+
+  it('creates, updates and deletes its own agents and connections', async () => {
+    const agent = await call('POST', '/api/v1/agents', { name: 'ci-edge' });
+    expect(agent.status).toBe(201);
+    expect((agent.body as { token: string }).token.length).toBeGreaterThan(20);
+    expect((await call('POST', '/api/v1/agents', { name: 'edge-team', labels: { team: 'ci' } })).status).toBe(
+      201,
+    );
+    expect(
+      (await call('POST', '/api/v1/connections', pg('ci-db', { agents: ['ci-edge', 'edge-team'] }))).status,
+    ).toBe(201);
+    expect((await call('PATCH', '/api/v1/connections/ci-db', { description: 'nightly' })).status).toBe(200);
+    expect((await call('POST', '/api/v1/agents/ci-edge/tokens', {})).status).toBe(201);
+    expect((await call('DELETE', '/api/v1/connections/ci-db')).status).toBe(204);
+
+    const audit = (await gw.request('GET', '/api/v1/audit?action=authorize:register&limit=1000')).body as {
+      items: AuditItem[];
+    };
+    expect(audit.items.map((r) => [r.subject, r.target, r.decision])).toContainEqual([
+      'sa:pipeline',
+      'connection:ci-db',
+      'allow',
+    ]);
+    expect(audit.items.map((r) => r.target)).toContain('agent:edge-team');
+  });
+
+  it('touches nothing its patterns do not cover', async () => {
+    const refusals: [string, string, unknown, RegExp][] = [
+      ['POST', '/api/v1/connections', pg('prod-db'), /register denied on connection "prod-db"/],
+      // Its own name, served by somebody else's agent (which holds other credentials).
+      ['POST', '/api/v1/connections', pg('ci-sneaky', { agents: ['edge-prod'] }), /agent "edge-prod"/],
+      // Taking over another connection by editing, renaming or deleting it.
+      ['PATCH', '/api/v1/connections/pg-prod', { name: 'ci-prod' }, /connection "pg-prod"/],
+      ['PATCH', '/api/v1/connections/pg-prod', { tags: { team: 'ci' } }, /connection "pg-prod"/],
+      ['DELETE', '/api/v1/connections/pg-prod', undefined, /connection "pg-prod"/],
+      ['POST', '/api/v1/agents/edge-prod/tokens', {}, /agent "edge-prod"/],
+      ['DELETE', '/api/v1/agents/edge-prod', undefined, /agent "edge-prod"/],
+      // Moving its own connection out of its patterns.
+      ['PATCH', '/api/v1/agents/edge-team', { labels: { team: 'prod' } }, /agent "edge-team"/],
+    ];
+    for (const [method, path, body, reason] of refusals) {
+      const response = await call(method, path, body);
+      expect({ method, path, status: response.status }).toEqual({ method, path, status: 403 });
+      expect(detail(response)).toMatch(reason);
+    }
+    // Nor anything else that needs admin: policy, service accounts, users, listing.
+    for (const [method, path, body] of [
+      ['POST', '/api/v1/policy', { document: POLICY }],
+      ['POST', '/api/v1/service-accounts', { name: 'ci-bot' }],
+      ['GET', '/api/v1/connections', undefined],
+      ['POST', '/api/v1/signing-keys/rotate', undefined],
+    ] as const) {
+      const response = await call(method, path, body);
+      expect({ path, status: response.status }).toEqual({ path, status: 403 });
+      expect(detail(response)).toMatch(/^admin denied/);
+    }
+    const still = await gw.request('GET', '/api/v1/connections/pg-prod');
+    expect(still.body).toMatchObject({ name: 'pg-prod', agents: [{ name: 'edge-prod' }] });
+  });
+
+  it('a token narrowed to register:ci-one registers ci-one only; no other name is ever registered', async () => {
+    const exchanged = await postTokenEndpoint(gw.url, {
+      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+      subject_token: pipeline,
+      subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+      scope: 'register:ci-one',
+    });
+    expect(exchanged.status).toBe(200);
+    const narrowed = exchanged.body.access_token as string;
+    expect((await gw.request('POST', '/api/v1/agents', { name: 'ci-two' }, as(narrowed))).status).toBe(403);
+    expect((await gw.request('POST', '/api/v1/agents', { name: 'ci-one' }, as(narrowed))).status).toBe(201);
+
+    await fc.assert(
+      fc.asyncProperty(fc.stringMatching(/^[a-z0-9-]{0,12}$/), async (suffix) => {
+        // Outside ci-* and without the team=ci label: refused, and nothing is created.
+        const name = `x${suffix}`;
+        // (403, or 400 for a name the API does not accept at all)
+        expect([400, 403]).toContain((await call('POST', '/api/v1/agents', { name })).status);
+        expect((await gw.request('GET', `/api/v1/agents/${name}`)).status).toBe(404);
+      }),
+      { numRuns: 10 },
+    );
+  });
+});
