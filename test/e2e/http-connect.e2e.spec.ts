@@ -206,4 +206,12 @@ describe('http and kubernetes connections end to end (gateway, agent, `tollgate 
     expect(api!.requests.filter((r) => r.method === 'DELETE')).toEqual([]);
     expect(api!.requests.every((r) => r.authorization === 'Bearer sa-token')).toBe(true);
   });
+
+  it('a refused session is an HTTP answer curl shows, not a reset', async () => {
+    const missing = await spawnConnect(gateway.grpcUrl, gateway.adminToken, 'no-such-service');
+    processes.push(missing.cli);
+    const { status, body } = await curl(`http://127.0.0.1:${missing.port}/`);
+    expect(status).toBe(404);
+    expect(JSON.parse(body)).toMatchObject({ by: 'tollgate' });
+  });
 });

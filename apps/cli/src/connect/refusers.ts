@@ -1,5 +1,7 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { Protocol } from '@tollgate/proto';
+import { httpConnectionRefuser } from '@tollgate/protocol-http';
+import { kubernetesRefuser } from '@tollgate/protocol-kubernetes';
 import { mysqlRefuser } from '@tollgate/protocol-mysql';
 import { postgresRefuser } from '@tollgate/protocol-postgres';
 import type { ProtocolRefuser, RefusedClient, Refusal } from '@tollgate/protocol-tcp';
@@ -13,6 +15,8 @@ import { OpenStreamError } from './read-open-result';
 const REFUSERS: ReadonlyMap<Protocol, ProtocolRefuser> = new Map([
   [postgresRefuser.protocol, postgresRefuser],
   [mysqlRefuser.protocol, mysqlRefuser],
+  [httpConnectionRefuser.protocol, httpConnectionRefuser],
+  [kubernetesRefuser.protocol, kubernetesRefuser],
 ]);
 
 export function refuserFor(protocol: Protocol | undefined): ProtocolRefuser | undefined {

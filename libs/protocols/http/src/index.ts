@@ -34,3 +34,4 @@ export {
 } from './engine/http-target';
 export { httpReplies } from './engine/http-replies';
 export { HttpEngine, HttpRelayEngine, httpRequestFacts, type HttpEngineOptions } from './engine/http.engine';
+export { httpConnectionRefuser, httpRefuser } from './engine/http-refuser';

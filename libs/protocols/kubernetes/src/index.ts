@@ -6,3 +6,4 @@ export {
 } from './request-info';
 export { kubernetesReplies } from './engine/kubernetes-status';
 export { KubernetesEngine, kubernetesRequestFacts } from './engine/kubernetes.engine';
+export { kubernetesRefuser } from './engine/kubernetes-status';

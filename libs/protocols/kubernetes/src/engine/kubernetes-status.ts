@@ -1,4 +1,5 @@
-import type { ReplyFormat } from '@tollgate/protocol-http';
+import { Protocol } from '@tollgate/proto';
+import { httpRefuser, type ReplyFormat } from '@tollgate/protocol-http';
 
 const REASONS: Record<number, string> = {
   400: 'BadRequest',
@@ -30,3 +31,6 @@ export const kubernetesReplies: ReplyFormat = {
     ),
   error: (code, message) => status(code, REASONS[code] ?? 'InternalError', `tollgate: ${message}`),
 };
+
+/** Refusals before a session opens, as a Status kubectl prints. */
+export const kubernetesRefuser = httpRefuser(Protocol.KUBERNETES, kubernetesReplies);
