@@ -41,8 +41,8 @@ function printBanner(gateway: RunningGateway, logFile: string, logLevel: string)
   const demoUsers = gateway.devIdp?.users.map((u) => u.username).join(', ');
   const watching = logLevel === 'debug' || logLevel === 'trace';
   process.stdout.write(
+    // Within the first 20 lines of `npm start` (scripts/quickstart-smoke.mjs checks): keep it short.
     [
-      '',
       'Tollgate is running.',
       `  console   ${gateway.httpUrl}/${demoUsers ? '   (sign in as admin / admin-demo)' : ''}`,
       `  API       ${gateway.httpUrl}/api/v1   (also /api/v1/openapi.json, /healthz, /metrics)`,
@@ -51,8 +51,7 @@ function printBanner(gateway: RunningGateway, logFile: string, logLevel: string)
         ? [`  TLS       certificate ${gateway.grpcFingerprint}   (pin it with --gateway-fingerprint)`]
         : []),
       ...(gateway.postgresAddress ? postgresLines(gateway, gateway.postgresAddress) : []),
-      `  store     ${gateway.store}`,
-      `  log       ${logFile}${watching ? '' : '   (--log-level debug shows it here too)'}`,
+      `  store     ${gateway.store}   log: ${logFile}${watching ? '' : ' (--log-level debug: here too)'}`,
       ...(gateway.devIdp
         ? [`  dev IdP   ${gateway.devIdp.issuer}   demo users (password <user>-demo): ${demoUsers}`]
         : []),
