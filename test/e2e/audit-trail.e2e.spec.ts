@@ -404,7 +404,7 @@ describe('client fail-closed and a complete audit trail, end to end', { timeout:
       );
       // The running gateway honours it at once, and the record says who did it where.
       expect((await cli(['admin', 'apply', '-f', policyFile('back.yaml', POLICY)])).output).toContain(
-        'policy version 4 applied',
+        'applied as version 4',
       );
       const records = await auditAfter(0n, 'admin:recover');
       expect(records).toHaveLength(1);
