@@ -106,7 +106,10 @@ describe('gateway tokens: issue, verify, refuse (security)', () => {
 
   it('issues a service account token by client credentials that the admin API accepts', async () => {
     const token = await serviceAccountToken(gw.url, 'ops', opsSecret);
-    expect(token).toMatchObject({ token_type: 'Bearer', scope: 'connect exec admin audit:read review' });
+    expect(token).toMatchObject({
+      token_type: 'Bearer',
+      scope: 'connect exec admin audit:read review register',
+    });
     expect(token.expires_in).toBeGreaterThan(800);
     const payload = JSON.parse(
       Buffer.from(token.access_token.split('.')[1], 'base64url').toString(),
@@ -159,7 +162,13 @@ describe('gateway tokens: issue, verify, refuse (security)', () => {
     });
     const secret = (created.body as { clientSecret: string }).clientSecret;
     const token = await serviceAccountToken(gw.url, 'reporter', secret);
-    const denied = await gw.request('POST', '/api/v1/agents', { name: 'x' }, asBearer(token.access_token));
+    // Creating service accounts needs admin (agents and connections need only register).
+    const denied = await gw.request(
+      'POST',
+      '/api/v1/service-accounts',
+      { name: 'x', groups: ['tollgate-admins'] },
+      asBearer(token.access_token),
+    );
     expect(denied.status).toBe(403);
     expect((denied.body as Problem).detail).toBe(
       'admin denied: no role grants admin to sa:reporter (groups: viewers)',
@@ -168,9 +177,12 @@ describe('gateway tokens: issue, verify, refuse (security)', () => {
       subject: 'sa:reporter',
       action: 'authorize:admin',
       decision: 'deny',
-      target: 'POST /api/v1/agents',
+      target: 'POST /api/v1/service-accounts',
     });
-    expect((await gw.request('GET', '/api/v1/agents')).body).toEqual({ items: [] });
+    const accounts = (await gw.request('GET', '/api/v1/service-accounts')).body as {
+      items: { name: string }[];
+    };
+    expect(accounts.items.map((a) => a.name)).not.toContain('x');
   });
 
   it('refuses expired and not-yet-valid tokens', async () => {
