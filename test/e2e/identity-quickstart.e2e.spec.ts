@@ -20,7 +20,14 @@ interface AuditLine {
   target: string | null;
   decision: string;
   reason: string;
-  payload: { displayName?: string };
+  payload: { displayName?: string; source?: string };
+}
+
+/** Session decisions (made where a session opens: address and port) apart from start-up checks. */
+function bySource(records: unknown): [AuditLine[], AuditLine[]] {
+  const lines = records as AuditLine[];
+  const isSession = (l: AuditLine) => /:\d+$/.test(l.payload.source ?? '');
+  return [lines.filter(isSession), lines.filter((l) => !isSession(l))];
 }
 
 /**
@@ -142,8 +149,11 @@ describe('identity acceptance on the quickstart (`tollgate start`, real CLI proc
       .split('\n')
       .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l) as AuditLine);
-    // Newest first.
-    expect(lines).toEqual([
+    // Newest first. `tollgate connect` checks access when it starts (GET .../access, from the HTTP
+    // caller's address) and the session is decided again when it opens (from the session's address
+    // and port): both are decisions, both are recorded.
+    const [sessions, checks] = bySource(lines);
+    expect(sessions).toEqual([
       expect.objectContaining({ subject, target: 'connection:prod-echo', decision: 'deny' }),
       expect.objectContaining({
         subject,
@@ -152,7 +162,11 @@ describe('identity acceptance on the quickstart (`tollgate start`, real CLI proc
         reason: 'allowed by role developers',
       }),
     ]);
-    expect(lines[1].payload.displayName).toBe('developer@tollgate.test');
+    expect(checks.map((l) => [l.target, l.decision])).toEqual([
+      ['connection:prod-echo', 'deny'],
+      ['connection:dev-echo', 'allow'],
+    ]);
+    expect(sessions[1].payload.displayName).toBe('developer@tollgate.test');
     // People are named by e-mail, in the filter and in the output.
     const text = await run(
       ['audit', '--action', 'authorize:connect', '--subject', 'Developer@tollgate.test', '--since', '10m'],
@@ -255,7 +269,11 @@ describe('identity acceptance on the quickstart (`tollgate start`, real CLI proc
     expect(allowed.data).toBe('hello through tollgate\n');
 
     const audit = await api('GET', '/api/v1/audit?action=authorize:connect&subject=sa:ci');
-    expect(audit.body.items).toEqual([
+    const [sessions, checks] = bySource(audit.body.items);
+    expect(checks).toEqual([
+      expect.objectContaining({ actorChain: [{ subject: 'sa:ci-step' }], decision: 'allow' }),
+    ]);
+    expect(sessions).toEqual([
       expect.objectContaining({
         subject: 'sa:ci',
         actorChain: [{ subject: 'sa:ci-step' }],
