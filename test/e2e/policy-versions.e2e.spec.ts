@@ -80,7 +80,7 @@ describe('policy as code through `tollgate admin apply` (real gateway, agent and
 
   it('applies a version, pushes it to the agent, and names file, line and path of a bad document', async () => {
     const applied = await tollgate('admin', 'apply', '-f', file('v1.yaml', V1), '-m', 'first');
-    expect(applied.output).toContain('policy version 1 applied');
+    expect(applied.output).toContain('policy: applied as version 1');
     expect(applied.code).toBe(0);
     await agent.waitFor(/"policyVersion":1,[^\n]*"msg":"bundle applied"/);
 
@@ -128,7 +128,7 @@ describe('policy as code through `tollgate admin apply` (real gateway, agent and
     expect((await echoed).toString()).toBe('ping');
     const closed = readAll(socket);
     expect((await tollgate('admin', 'apply', '-f', file('v2.yaml', V2))).output).toContain(
-      'policy version 2 applied',
+      'policy: applied as version 2',
     );
     await closed;
     const reasons = async () =>
