@@ -1,9 +1,11 @@
 import { Masker } from '@tollgate/masking';
-import { Protocol, TlsMode, type ConnectionSpec } from '@tollgate/proto';
+import { Protocol, type ConnectionSpec } from '@tollgate/proto';
 import {
   dialTcpTarget,
   frameStreamDuplex,
   TargetUnreachableError,
+  targetSecret,
+  targetTlsMode,
   type CommandPort,
   type EngineOpenOptions,
   type EngineSession,
@@ -20,14 +22,6 @@ export interface MysqlEngineOptions {
   /** Resolves the connection's credential reference (env:/file:) on the agent. */
   readonly resolveSecret: (reference: string) => string;
 }
-
-const TLS_MODES: Partial<Record<TlsMode, MysqlTargetSettings['tls']['mode']>> = {
-  [TlsMode.DISABLE]: 'disable',
-  [TlsMode.PREFER]: 'prefer',
-  [TlsMode.REQUIRE]: 'require',
-  [TlsMode.VERIFY_CA]: 'verify-ca',
-  [TlsMode.VERIFY_FULL]: 'verify-full',
-};
 
 /**
  * The MySQL/MariaDB engine on the agent: checks the target answers when the session opens (so the
@@ -74,15 +68,8 @@ export class MysqlEngine implements RelayEngine {
       throw new TargetUnreachableError(`connection "${spec.name}" has no mysql target`);
     }
     const my = spec.target.mysql;
-    const secret = (reference: string) => {
-      try {
-        return this.options.resolveSecret(reference);
-      } catch (error) {
-        // The message names the reference, never a value.
-        throw new TargetUnreachableError(error instanceof Error ? error.message : String(error));
-      }
-    };
-    const mode = TLS_MODES[my.tls?.mode ?? TlsMode.UNSPECIFIED] ?? 'verify-full';
+    const secret = (reference: string) => targetSecret(this.options.resolveSecret, reference);
+    const mode = targetTlsMode(my.tls?.mode);
     return {
       host: my.host,
       port: my.port || 3306,

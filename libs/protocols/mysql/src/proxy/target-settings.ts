@@ -1,3 +1,4 @@
+import type { TargetTlsMode } from '@tollgate/protocol-tcp';
 /** How the agent reaches and authenticates to the MySQL or MariaDB server behind a connection. */
 export interface MysqlTargetSettings {
   readonly host: string;
@@ -8,7 +9,7 @@ export interface MysqlTargetSettings {
   /** Resolved on the agent from the connection's credential reference; never sent to the client. */
   readonly password?: string;
   readonly tls: {
-    readonly mode: 'disable' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
+    readonly mode: TargetTlsMode;
     /** PEM CA bundle for verify-ca/verify-full; the system store when absent. */
     readonly ca?: string;
   };

@@ -1,9 +1,11 @@
 import { Masker } from '@tollgate/masking';
-import { Protocol, TlsMode, type ConnectionSpec } from '@tollgate/proto';
+import { Protocol, type ConnectionSpec } from '@tollgate/proto';
 import {
   dialTcpTarget,
   frameStreamDuplex,
   TargetUnreachableError,
+  targetSecret,
+  targetTlsMode,
   type CommandPort,
   type EngineOpenOptions,
   type EngineSession,
@@ -21,14 +23,6 @@ export interface PostgresEngineOptions {
   /** Resolves the connection's credential reference (env:/file:) on the agent. */
   readonly resolveSecret: (reference: string) => string;
 }
-
-const TLS_MODES: Partial<Record<TlsMode, PostgresTargetSettings['tls']['mode']>> = {
-  [TlsMode.DISABLE]: 'disable',
-  [TlsMode.PREFER]: 'prefer',
-  [TlsMode.REQUIRE]: 'require',
-  [TlsMode.VERIFY_CA]: 'verify-ca',
-  [TlsMode.VERIFY_FULL]: 'verify-full',
-};
 
 /**
  * The PostgreSQL engine on the agent: checks the target answers when the session opens (so the
@@ -79,15 +73,8 @@ export class PostgresEngine implements RelayEngine {
       throw new TargetUnreachableError(`connection "${spec.name}" has no postgres target`);
     }
     const pg = spec.target.postgres;
-    const secret = (reference: string) => {
-      try {
-        return this.options.resolveSecret(reference);
-      } catch (error) {
-        // The message names the reference, never a value.
-        throw new TargetUnreachableError(error instanceof Error ? error.message : String(error));
-      }
-    };
-    const mode = TLS_MODES[pg.tls?.mode ?? TlsMode.UNSPECIFIED] ?? 'verify-full';
+    const secret = (reference: string) => targetSecret(this.options.resolveSecret, reference);
+    const mode = targetTlsMode(pg.tls?.mode);
     return {
       host: pg.host,
       port: pg.port || 5432,
