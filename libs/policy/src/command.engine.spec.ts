@@ -474,6 +474,7 @@ guardrails:
         ],
         columns: ['users.ssn', '*.password_hash'],
         rules: ['pii', 'hashes'],
+        kubernetes: [],
       },
     });
     const held = decideCommand(POLICY, ctx(pgProd), sql({ type: 'INSERT', tables: ['t'] }));
@@ -484,7 +485,7 @@ guardrails:
     const p = policy('version: 1\n');
     expect(decideCommand(p, ctx(pgProd), sql({ type: 'DROP' }))).toEqual({
       decision: 'allow',
-      masking: { detectors: [], columns: [], rules: [] },
+      masking: { detectors: [], columns: [], rules: [], kubernetes: [] },
     });
     expect(decideCommand(p, ctx(pgProd), { kind: 'sql', statements: [], parseError: 'x' }).decision).toBe(
       'allow',

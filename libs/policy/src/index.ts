@@ -7,6 +7,7 @@ export type {
   Detector,
   Guardrail,
   HttpMatcher,
+  KubernetesMasking,
   KubernetesMatcher,
   MaskingRule,
   Match,
@@ -64,7 +65,13 @@ export {
   type CommandContext,
   type CommandDecision,
 } from './command.engine';
-export { maskingRulesFor, NO_MASKING, type MaskingRules } from './masking-rules';
+export {
+  kubernetesMaskedFields,
+  maskingRulesFor,
+  NO_MASKING,
+  type KubernetesMaskingRule,
+  type MaskingRules,
+} from './masking-rules';
 export {
   accessRequestRequirement,
   accessRequestRulesFor,

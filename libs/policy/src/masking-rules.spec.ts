@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { maskingRulesFor, NO_MASKING } from './masking-rules';
+import { kubernetesMaskedFields, maskingRulesFor, NO_MASKING } from './masking-rules';
 import { parsePolicy } from './parse-policy';
 
 const result = parsePolicy(
@@ -36,6 +36,7 @@ describe('maskingRulesFor', () => {
       ],
       columns: ['users.ssn', '*.password_hash'],
       rules: ['pii', 'cards', 'hashes'],
+      kubernetes: [],
     });
   });
 
@@ -63,5 +64,63 @@ describe('maskingRulesFor', () => {
           connection: { name: 'a', protocol: 'http', tags: {} },
         }),
     ).toBe(NO_MASKING);
+  });
+});
+
+describe('Kubernetes masking rules', () => {
+  const parsed = parsePolicy(
+    `version: 1
+masking:
+  - name: secrets
+    match: {protocol: kubernetes}
+    kubernetes: {resources: [secrets], groups: ['']}
+  - name: tokens
+    kubernetes: {resources: ['*tokens'], fields: [token]}
+  - name: pii
+    match: {protocol: postgres}
+    detectors: [email]
+`,
+    'k.yaml',
+  );
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+  const cluster = { name: 'k', protocol: 'kubernetes', tags: {} };
+
+  it('are kept apart from what masks SQL results, so they add no SQL restrictions', () => {
+    const masking = maskingRulesFor(parsed.policy, { subject: who([]), connection: cluster });
+    expect(masking.rules).toEqual([]);
+    expect(masking.kubernetes).toEqual([
+      { rule: 'secrets', resources: ['secrets'], groups: [''], fields: ['data', 'stringData'] },
+      { rule: 'tokens', resources: ['*tokens'], fields: ['token'] },
+    ]);
+    const pg = maskingRulesFor(parsed.policy, {
+      subject: who([]),
+      connection: { name: 'pg', protocol: 'postgres', tags: {} },
+    });
+    expect(pg.rules).toEqual(['pii']);
+  });
+
+  it('name the fields masked for a request by resource and group', () => {
+    const masking = maskingRulesFor(parsed.policy, { subject: who([]), connection: cluster });
+    expect(kubernetesMaskedFields(masking, { group: '', resource: 'secrets' })).toEqual({
+      fields: ['data', 'stringData'],
+      rules: ['secrets'],
+    });
+    expect(kubernetesMaskedFields(masking, { group: 'other.io', resource: 'secrets' })).toBeUndefined();
+    expect(kubernetesMaskedFields(masking, { group: 'auth.io', resource: 'apitokens' })).toEqual({
+      fields: ['token'],
+      rules: ['tokens'],
+    });
+    expect(kubernetesMaskedFields(masking, { group: '', resource: 'pods' })).toBeUndefined();
+    expect(kubernetesMaskedFields(masking, {})).toBeUndefined();
+  });
+
+  it('are validated: resources are required, fields are top-level names', () => {
+    const bad = parsePolicy('version: 1\nmasking:\n  - kubernetes: {fields: [data.key]}\n', 'bad.yaml');
+    expect(bad.ok).toBe(false);
+    const errors = bad.ok ? [] : bad.errors.map((e) => `${e.path}: ${e.message}`);
+    expect(errors).toEqual([
+      expect.stringMatching(/^masking\[0\]\.kubernetes\.resources: /),
+      expect.stringMatching(/^masking\[0\]\.kubernetes\.fields\[0\]: expected a top-level field name/),
+    ]);
   });
 });

@@ -228,6 +228,15 @@ function normalize(doc: PolicyDocument): Policy {
       columns: m.columns ?? [],
       onDerived: m.on_derived,
       predicates: m.predicates,
+      ...(m.kubernetes
+        ? {
+            kubernetes: {
+              resources: m.kubernetes.resources,
+              ...(m.kubernetes.groups ? { groups: m.kubernetes.groups } : {}),
+              fields: m.kubernetes.fields,
+            },
+          }
+        : {}),
     })),
     accessRequests: doc.access_requests.map((a) => ({
       name: a.name,

@@ -181,6 +181,15 @@ const detector = z.union([z.enum(BUILTIN_DETECTORS), customDetector], {
   error: `expected one of ${BUILTIN_DETECTORS.join(', ')}, or {name, pattern} for a custom detector`,
 });
 
+const kubernetesMasking = z.strictObject({
+  resources: nonEmpty(glob),
+  // The core group is "" (empty), so a group pattern may be empty.
+  groups: nonEmpty(z.string().regex(/^\S*$/, 'expected an API group pattern without spaces')).optional(),
+  fields: nonEmpty(
+    z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'expected a top-level field name such as data'),
+  ).default(['data', 'stringData']),
+});
+
 const maskingRule = z
   .strictObject({
     name: name.optional(),
@@ -196,8 +205,11 @@ const maskingRule = z
     ).optional(),
     on_derived: z.enum(['mask', 'deny']).default('mask'),
     predicates: z.enum(['allow', 'deny']).default('allow'),
+    kubernetes: kubernetesMasking.optional(),
   })
-  .refine((m) => m.detectors ?? m.columns, { message: 'expected at least one of detectors, columns' });
+  .refine((m) => m.detectors ?? m.columns ?? m.kubernetes, {
+    message: 'expected at least one of detectors, columns, kubernetes',
+  });
 
 const accessRequestRule = z.strictObject({
   name,

@@ -118,6 +118,21 @@ export interface MaskingRule {
   readonly onDerived: 'mask' | 'deny';
   /** Filtering, joining, grouping or ordering on a masked column (inference): `allow` or `deny`. */
   readonly predicates: 'allow' | 'deny';
+  /** Kubernetes objects whose fields' values are masked in API responses (Secrets' `data`). */
+  readonly kubernetes?: KubernetesMasking;
+}
+
+/** Which objects of a Kubernetes API a masking rule masks, and which of their fields. */
+export interface KubernetesMasking {
+  /** Globs over the resource (`secrets`), as in kubernetes matchers. */
+  readonly resources: readonly string[];
+  /** Globs over the API group (`""` is the core group); absent means any group. */
+  readonly groups?: readonly string[];
+  /**
+   * Top-level fields of each object: a map's every value is masked (its keys stay), any other value
+   * is masked whole. Default `data` and `stringData`.
+   */
+  readonly fields: readonly string[];
 }
 
 export interface AccessRequestRule {

@@ -20,9 +20,20 @@ const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', '
 export interface FakeKubeApiServer {
   readonly url: string;
   /** Requests as the server received them: method, path with query, and the Authorization header. */
-  readonly requests: { method: string; url: string; authorization?: string; impersonate?: string }[];
+  readonly requests: {
+    method: string;
+    url: string;
+    authorization?: string;
+    impersonate?: string;
+    accept?: string;
+  }[];
   /** Adds (or replaces) an object; watchers see ADDED or MODIFIED. */
   put(resource: string, object: KubeObject): void;
+  /**
+   * Answer reads of this resource in protobuf whatever the client accepts (as a misbehaving server or
+   * an aggregated API might), to see that a proxy which must read the body refuses it.
+   */
+  protobufFor: string | undefined;
   /** Appends a line to a pod's log (followers see it at once). */
   log(namespace: string, pod: string, line: string): void;
   close(): Promise<void>;
@@ -36,8 +47,9 @@ export interface FakeKubeApiServer {
  * stdin echoed back, then a Success status on the error channel). Requests need `Bearer <token>`.
  */
 export async function startFakeKubeApiServer(token: string): Promise<FakeKubeApiServer> {
+  const control = { protobufFor: undefined as string | undefined };
   const objects = new Map<string, KubeObject>();
-  const watchers = new Set<{ resource: string; namespace?: string; res: ServerResponse }>();
+  const watchers = new Set<{ resource: string; namespace?: string; table: boolean; res: ServerResponse }>();
   const logs = new Map<string, string[]>();
   const followers = new Map<string, Set<ServerResponse>>();
   const requests: FakeKubeApiServer['requests'] = [];
@@ -63,13 +75,38 @@ export async function startFakeKubeApiServer(token: string): Promise<FakeKubeApi
     res.writeHead(code, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
   };
+  /** The server-side printing kubectl asks for (Accept: ...;as=Table): a row per object. */
+  const wantsTable = (req: IncomingMessage) => /as=Table/.test(req.headers.accept ?? '');
+  const table = (objects: KubeObject[], includeObject: string | null) => ({
+    kind: 'Table',
+    apiVersion: 'meta.k8s.io/v1',
+    metadata: { resourceVersion: String(version) },
+    columnDefinitions: [
+      { name: 'Name', type: 'string', format: 'name', description: 'Name', priority: 0 },
+      { name: 'Age', type: 'string', format: '', description: 'Age', priority: 0 },
+    ],
+    rows: objects.map((o) => ({
+      cells: [o.metadata.name, '1d'],
+      object:
+        includeObject === 'Object'
+          ? o
+          : { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata },
+    })),
+  });
+  /** Kubernetes protobuf framing (magic, then the object's bytes): enough for a client to see it is not JSON. */
+  const protobuf = (res: ServerResponse, body: unknown) => {
+    res.writeHead(200, { 'content-type': 'application/vnd.kubernetes.protobuf' });
+    res.end(Buffer.concat([Buffer.from('k8s\0'), Buffer.from(JSON.stringify(body))]));
+  };
+  const event = (type: string, object: KubeObject, asTable: boolean) =>
+    `${JSON.stringify({ type, object: asTable ? table([object], 'Object') : object })}\n`;
   const notify = (type: string, resource: string, object: KubeObject) => {
     for (const w of watchers) {
       if (
         w.resource === resource &&
         (w.namespace === undefined || w.namespace === object.metadata.namespace)
       ) {
-        w.res.write(`${JSON.stringify({ type, object })}\n`);
+        w.res.write(event(type, object, w.table));
       }
     }
   };
@@ -144,6 +181,7 @@ export async function startFakeKubeApiServer(token: string): Promise<FakeKubeApi
       url: req.url ?? '',
       ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
       ...(typeof impersonate === 'string' ? { impersonate } : {}),
+      ...(req.headers.accept ? { accept: req.headers.accept } : {}),
     });
     if (req.headers.authorization !== `Bearer ${token}`)
       return status(res, 401, 'Unauthorized', 'Unauthorized');
@@ -179,31 +217,39 @@ export async function startFakeKubeApiServer(token: string): Promise<FakeKubeApi
         .map(([, o]) => o);
       if (url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1') {
         res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
-        const watcher = { resource, ...(namespace !== undefined ? { namespace } : {}), res };
+        const watcher = {
+          resource,
+          ...(namespace !== undefined ? { namespace } : {}),
+          table: wantsTable(req),
+          res,
+        };
         watchers.add(watcher);
         res.flushHeaders();
         // As the real server: events after the given resourceVersion (all objects when none).
         const since = Number(url.searchParams.get('resourceVersion') ?? 0);
         for (const o of items) {
-          if (Number(o.metadata.resourceVersion) > since)
-            res.write(`${JSON.stringify({ type: 'ADDED', object: o })}\n`);
+          if (Number(o.metadata.resourceVersion) > since) res.write(event('ADDED', o, watcher.table));
         }
         req.on('close', () => watchers.delete(watcher));
         return;
       }
-      return json(res, 200, {
+      const list = {
         kind: `${kind}List`,
         apiVersion: 'v1',
         metadata: { resourceVersion: String(version) },
         items,
-      });
+      };
+      if (control.protobufFor === resource) return protobuf(res, list);
+      if (wantsTable(req)) return json(res, 200, table(items, url.searchParams.get('includeObject')));
+      return json(res, 200, list);
     }
     const k = key(resource, namespace, name ?? '');
     if (req.method === 'GET') {
       const object = objects.get(k);
-      return object
-        ? json(res, 200, object)
-        : status(res, 404, 'NotFound', `${resource} "${name}" not found`);
+      if (!object) return status(res, 404, 'NotFound', `${resource} "${name}" not found`);
+      if (control.protobufFor === resource) return protobuf(res, object);
+      if (wantsTable(req)) return json(res, 200, table([object], url.searchParams.get('includeObject')));
+      return json(res, 200, object);
     }
     if (req.method === 'DELETE') {
       const object = objects.get(k);
@@ -278,6 +324,12 @@ export async function startFakeKubeApiServer(token: string): Promise<FakeKubeApi
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    get protobufFor() {
+      return control.protobufFor;
+    },
+    set protobufFor(resource: string | undefined) {
+      control.protobufFor = resource;
+    },
     put: (resource, object) => void put(resource, object),
     log: (namespace, pod, line) => {
       const lk = `${namespace}/${pod}`;

@@ -20,9 +20,13 @@ export {
 export { serializeRequestHead, serializeResponse, serializeResponseHead } from './http-head.serializer';
 export { requestPath, type RequestPath } from './request-path';
 export { forwardedRequest, type ForwardingRules } from './forwarded-request';
+export { ChunkedBodyDecoder, encodeChunk, LAST_CHUNK } from './chunked-body.decoder';
 export {
+  BodyRewriteError,
   HttpSession,
+  type BodyRewriter,
   type HttpSessionOptions,
+  type ResponseRewrite,
   type RelayReply,
   type ReplyFormat,
 } from './proxy/http-session';

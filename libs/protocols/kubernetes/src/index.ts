@@ -5,5 +5,10 @@ export {
   type RequestInfoResult,
 } from './request-info';
 export { kubernetesReplies } from './engine/kubernetes-status';
-export { KubernetesEngine, kubernetesRequestFacts } from './engine/kubernetes.engine';
+export {
+  KubernetesEngine,
+  kubernetesRequestFacts,
+  kubernetesResponseRewrite,
+} from './engine/kubernetes.engine';
+export { MASKED_BASE64, MASKED_TEXT } from './masking/object-masking';
 export { kubernetesRefuser } from './engine/kubernetes-status';

@@ -9,11 +9,11 @@ import {
   type RelayEngine,
   type RelayOutcome,
 } from '@tollgate/protocol-tcp';
-import type { CommandFacts } from '@tollgate/policy';
+import type { CommandFacts, MaskingRules } from '@tollgate/policy';
 import { forwardedRequest } from '../forwarded-request';
 import type { RequestHead } from '../http-messages';
 import { requestPath } from '../request-path';
-import { HttpSession, type ReplyFormat } from '../proxy/http-session';
+import { HttpSession, type ReplyFormat, type ResponseRewrite } from '../proxy/http-session';
 import {
   connectHttpTarget,
   httpTargetSettings,
@@ -52,6 +52,14 @@ export abstract class HttpRelayEngine implements RelayEngine {
   protected abstract settings(spec: ConnectionSpec, connectTimeoutMs: number): HttpTargetSettings;
   protected abstract classify(head: RequestHead): CommandFacts;
   protected abstract readonly replies: ReplyFormat;
+  /** How an allowed request's response is rewritten under the session's masking; none by default. */
+  protected rewrite(
+    _masking: MaskingRules,
+    _head: RequestHead,
+    _facts: CommandFacts,
+  ): ResponseRewrite | undefined {
+    return undefined;
+  }
   /** Caller headers never forwarded, whatever the credential (identity headers of the protocol). */
   protected readonly dropHeaders: (name: string) => boolean = () => false;
 
@@ -78,6 +86,7 @@ export abstract class HttpRelayEngine implements RelayEngine {
           connect: () => connectHttpTarget(settings),
           forward: (head) => forwardedRequest(head, rules),
           classify: (head) => this.classify(head),
+          rewrite: (head, facts) => this.rewrite(commands.masking, head, facts),
           commands,
           replies: this.replies,
           headTimeoutMs: this.options.headTimeoutMs ?? 30_000,

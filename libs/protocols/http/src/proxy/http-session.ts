@@ -16,6 +16,7 @@ import {
   type ResponseHead,
 } from '../http-messages';
 import { HttpProtocolError } from '../http-protocol.error';
+import { ChunkedBodyDecoder, encodeChunk, LAST_CHUNK } from '../chunked-body.decoder';
 import { MessageSource } from './message-source';
 
 /** A response the relay writes itself (a denial, a malformed request, an unreachable target). */
@@ -30,6 +31,42 @@ export interface ReplyFormat {
   error(status: number, message: string): RelayReply;
 }
 
+/**
+ * A response body rewritten on its way to the client (the Kubernetes engine masks Secrets). Fail
+ * closed: a response it cannot read is refused, never relayed as it came.
+ */
+export interface ResponseRewrite {
+  /** The request as forwarded (after the forwarding rules): Accept narrowed to what it can read, say. */
+  request(head: RequestHead): RequestHead;
+  /** How this response's body is rewritten; a string refuses it (the client gets a 502 saying so). */
+  response(head: ResponseHead, framing: BodyFraming): BodyRewriter | string;
+}
+
+export interface BodyRewriter {
+  /**
+   * Whether the whole body is read before anything of the response goes out (it then goes out with a
+   * Content-Length, and a failure is a clean 502); otherwise each piece goes out as it is rewritten
+   * (a watch), and a failure ends the response after `BodyRewriteError.tail`.
+   */
+  readonly whole: boolean;
+  /** Rewritten bytes for the next piece of the body's payload (chunk framing already removed). */
+  write(payload: Buffer): Buffer;
+  end(): Buffer;
+  /** What was masked (rule names), for the audit record; empty when nothing was. */
+  readonly masked: readonly string[];
+}
+
+/** A body that cannot be rewritten: the response is refused or cut, never relayed unrewritten. */
+export class BodyRewriteError extends Error {
+  constructor(
+    message: string,
+    /** For a streamed body: the last bytes the client gets before the response ends (a watch's ERROR event). */
+    readonly tail?: Buffer,
+  ) {
+    super(message);
+  }
+}
+
 export interface HttpSessionOptions {
   /** A connection to the target, TLS verified as configured; the first one may be opened already. */
   readonly connect: () => Promise<Duplex>;
@@ -38,6 +75,8 @@ export interface HttpSessionOptions {
   readonly forward: (head: RequestHead) => RequestHead;
   /** What policy decides on: method and normalized path, or a Kubernetes API request. */
   readonly classify: (head: RequestHead) => CommandFacts;
+  /** How an allowed request's response is rewritten; undefined: relayed as it comes. */
+  readonly rewrite?: (head: RequestHead, facts: CommandFacts) => ResponseRewrite | undefined;
   readonly commands: Pick<CommandPort, 'decide' | 'report'>;
   readonly replies: ReplyFormat;
   readonly limits?: HttpParserLimits;
@@ -59,6 +98,17 @@ const REASONS: Record<number, string> = {
 };
 
 class Closed extends Error {}
+
+const FRAMING_HEADERS = new Set(['content-length', 'transfer-encoding']);
+
+/** A response head for a rewritten body: its length, chunked, or until the connection closes. */
+function rewrittenHead(head: ResponseHead, framing: number | 'chunked' | 'close'): ResponseHead {
+  const headers: HttpHeader[] = head.headers.filter(([name]) => !FRAMING_HEADERS.has(name.toLowerCase()));
+  if (typeof framing === 'number') headers.push(['Content-Length', String(framing)]);
+  else if (framing === 'chunked') headers.push(['Transfer-Encoding', 'chunked']);
+  else headers.push(['Connection', 'close']);
+  return { ...head, headers };
+}
 
 /** Writes with backpressure: resolves once the stream takes more, rejects if it closes first. */
 function write(stream: Writable, bytes: Buffer): Promise<void> {
@@ -105,6 +155,10 @@ interface ResponseOutcome {
   readonly switched: boolean;
   readonly clientKeepsAlive: boolean;
   readonly bodySent: boolean;
+  /** What the rewrite masked (rule names). */
+  readonly masked?: readonly string[];
+  /** Why a rewritten response was cut short. */
+  readonly error?: string;
 }
 
 /** The target closed a connection without answering (a kept-alive one it had timed out, typically). */
@@ -186,11 +240,8 @@ export class HttpSession {
   /** One request, start to end; false when the connection must close afterwards. */
   private async handle(request: RequestHead, framing: BodyFraming): Promise<boolean> {
     const command = `${request.method} ${request.target}`;
-    const verdict = await this.options.commands.decide(
-      command,
-      this.options.classify(request),
-      () => undefined,
-    );
+    const facts = this.options.classify(request);
+    const verdict = await this.options.commands.decide(command, facts, () => undefined);
     if (!verdict.allow) {
       const hasBody = framing.kind === 'chunked' || (framing.kind === 'length' && framing.length > 0);
       // A body nobody will read is not waited for: the connection closes after the answer.
@@ -201,8 +252,9 @@ export class HttpSession {
       this.requestParser.upgradeAnswered(false, this.requests.push);
       return true;
     }
+    const rewrite = this.options.rewrite?.(request, facts);
     const started = performance.now();
-    const report = (outcome: { status: number; bytes: number; error?: string }) =>
+    const report = (outcome: { status: number; bytes: number; error?: string; masked?: readonly string[] }) =>
       this.options.commands.report({
         command,
         rows: 0,
@@ -225,10 +277,14 @@ export class HttpSession {
         return false;
       }
       try {
-        outcome = await this.exchange(target, request);
+        outcome = await this.exchange(target, request, rewrite);
       } catch (error) {
         this.dropTarget();
         if (error instanceof NoAnswer && target.reused && !hasBody && attempt === 0) continue;
+        if (error instanceof BodyRewriteError) {
+          report({ status: 502, bytes: 0, error: error.message });
+          throw new HttpProtocolError(502, error.message);
+        }
         if (error instanceof HttpProtocolError && error.status !== 502) throw error;
         const message = error instanceof Error ? error.message : String(error);
         report({ status: 502, bytes: 0, error: message });
@@ -240,6 +296,8 @@ export class HttpSession {
       status: outcome.status,
       bytes: outcome.bytes,
       ...(outcome.status >= 500 ? { error: `HTTP ${outcome.status}` } : {}),
+      ...(outcome.error !== undefined ? { error: outcome.error } : {}),
+      ...(outcome.masked ? { masked: outcome.masked } : {}),
     });
     if (outcome.switched) return false;
     // A response that ends before its request body was sent leaves the connection unusable.
@@ -250,17 +308,25 @@ export class HttpSession {
   }
 
   /** Sends the request (head, then its body as it arrives) and relays the response. */
-  private async exchange(target: Target, request: RequestHead): Promise<ResponseOutcome> {
+  private async exchange(
+    target: Target,
+    request: RequestHead,
+    rewrite: ResponseRewrite | undefined,
+  ): Promise<ResponseOutcome> {
     target.parser.expect(request.method);
     let bodySent = false;
-    const sent = write(target.socket, serializeRequestHead(this.options.forward(request)))
+    const forwarded = this.options.forward(request);
+    const sent = write(target.socket, serializeRequestHead(rewrite ? rewrite.request(forwarded) : forwarded))
       .then(() => this.pumpBody(target.socket))
       .then(() => {
         bodySent = true;
       });
     // A request body that breaks off fails the exchange at once; the target would wait for it.
     const never = new Promise<never>(() => undefined);
-    const outcome = await Promise.race([this.relayResponse(target), sent.then(() => never)]);
+    const outcome = await Promise.race([
+      rewrite ? this.relayRewritten(target, request, rewrite) : this.relayResponse(target),
+      sent.then(() => never),
+    ]);
     sent.catch(() => undefined);
     return { ...outcome, bodySent: bodySent || outcome.switched };
   }
@@ -313,6 +379,109 @@ export class HttpSession {
           reusable: keepAlive,
           switched: false,
           clientKeepsAlive: keepAlive,
+        };
+      }
+    }
+  }
+
+  /**
+   * The response with its body rewritten: read whole and sent with a Content-Length, or rewritten
+   * piece by piece and sent chunked (close-delimited to an HTTP/1.0 client).
+   */
+  private async relayRewritten(
+    target: Target,
+    request: RequestHead,
+    rewrite: ResponseRewrite,
+  ): Promise<Omit<ResponseOutcome, 'bodySent'>> {
+    let head: ResponseHead | undefined;
+    let framing: BodyFraming | undefined;
+    let body: BodyRewriter | undefined;
+    let decoder: ChunkedBodyDecoder | undefined;
+    const held: Buffer[] = [];
+    let bytes = 0;
+    const chunked = request.version === '1.1';
+    const send = async (payload: Buffer) => {
+      if (payload.length === 0) return;
+      const wire = chunked ? encodeChunk(payload) : payload;
+      bytes += wire.length;
+      await write(this.client, wire);
+    };
+    for (;;) {
+      const event = await target.source.next();
+      if (!event) {
+        if (!head) throw new NoAnswer('the target closed the connection before answering');
+        throw new Error('the target closed the connection in the middle of its response');
+      }
+      if (event.type === 'head') {
+        const informational = event.head.status >= 100 && event.head.status < 200;
+        if (informational && event.head.status !== 101) {
+          await write(this.client, serializeResponseHead(event.head));
+          continue;
+        }
+        head = event.head;
+        framing = event.framing;
+        if (framing.kind === 'none') {
+          this.responding = true;
+          await write(this.client, serializeResponseHead(head));
+          continue;
+        }
+        const rewriter =
+          framing.kind === 'upgrade'
+            ? 'the response switches protocols, and what it carries could not be masked'
+            : rewrite.response(head, framing);
+        if (typeof rewriter === 'string') throw new BodyRewriteError(rewriter);
+        body = rewriter;
+        if (framing.kind === 'chunked') decoder = new ChunkedBodyDecoder();
+        if (!body.whole) {
+          this.responding = true;
+          await write(this.client, serializeResponseHead(rewrittenHead(head, chunked ? 'chunked' : 'close')));
+        }
+      } else if (event.type === 'body' && body) {
+        const pieces = decoder ? decoder.decode(event.bytes) : [event.bytes];
+        try {
+          for (const piece of pieces) {
+            const out = body.write(piece);
+            if (body.whole) held.push(out);
+            else await send(out);
+          }
+        } catch (error) {
+          if (!(error instanceof BodyRewriteError) || body.whole) throw error;
+          // Half sent: the client gets the rewriter's last words, the response ends, the connection closes.
+          if (error.tail) await send(error.tail);
+          if (chunked) await write(this.client, LAST_CHUNK);
+          this.responding = false;
+          return {
+            status: head!.status,
+            bytes,
+            reusable: false,
+            switched: false,
+            clientKeepsAlive: false,
+            masked: body.masked,
+            error: error.message,
+          };
+        }
+      } else if (event.type === 'end') {
+        if (!head || !framing) continue;
+        const keepAlive = framing.kind !== 'close' && !closesConnection(head);
+        if (body?.whole) {
+          held.push(body.end());
+          const all = Buffer.concat(held);
+          this.responding = true;
+          await write(this.client, serializeResponseHead(rewrittenHead(head, all.length)));
+          bytes = all.length;
+          await write(this.client, all);
+        } else if (body) {
+          await send(body.end());
+          if (chunked) await write(this.client, LAST_CHUNK);
+        }
+        this.responding = false;
+        return {
+          status: head.status,
+          bytes,
+          reusable: keepAlive,
+          switched: false,
+          clientKeepsAlive: keepAlive && (body === undefined || body.whole || chunked),
+          masked: body?.masked ?? [],
         };
       }
     }

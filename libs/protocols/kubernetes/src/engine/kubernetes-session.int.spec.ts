@@ -8,7 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forwardedRequest, HttpSession } from '@tollgate/protocol-http';
 import { PolicyCommands } from '@tollgate/protocol-http/test-support';
 import { makeTempDir, startFakeKubeApiServer, type FakeKubeApiServer } from '@tollgate/testing';
-import { kubernetesRequestFacts } from './kubernetes.engine';
+import { maskingRulesFor } from '@tollgate/policy';
+import { kubernetesRequestFacts, kubernetesResponseRewrite } from './kubernetes.engine';
+import { MASKED_BASE64 } from '../masking/object-masking';
 import { kubernetesReplies } from './kubernetes-status';
 
 const run = promisify(execFile);
@@ -22,19 +24,29 @@ guardrails:
     match: {connections: [k8s]}
     require_approval: {kubernetes: {verbs: [create], resources: [pods/exec], namespaces: [prod]}, approvers: [group:sre]}
   - name: no-secrets
-    deny: {kubernetes: {resources: [secrets], names: [root-*]}}
+    deny: {kubernetes: {resources: [secrets], names: [root-*], namespaces: [dev]}}
+masking:
+  - name: secret-values
+    match: {protocol: kubernetes}
+    kubernetes: {resources: [secrets]}
 `;
+
+/** A value the fake holds in a Secret; no response may carry it, in base64 or plain. */
+const SECRET = 'hunter2-db-password';
+const SECRET_B64 = Buffer.from(SECRET).toString('base64');
 
 describe('KubernetesEngine’s session between kubectl and a fake API server', () => {
   let api: FakeKubeApiServer;
   let proxy: Server;
   const dir = makeTempDir('tollgate-kube-');
   const kubeconfig = join(dir.path, 'config');
-  const commands = new PolicyCommands(POLICY, {
+  const context = {
     subject: { subject: 'user:alice', groups: ['dev'], actorChain: [] },
     connection: { name: 'k8s', protocol: 'kubernetes', tags: {} },
     readOnly: false,
-  });
+  };
+  const commands = new PolicyCommands(POLICY, context);
+  const masking = maskingRulesFor(commands.policy, context);
   const children: ChildProcess[] = [];
 
   beforeAll(async () => {
@@ -50,6 +62,20 @@ describe('KubernetesEngine’s session between kubectl and a fake API server', (
       status: { phase: 'Running' },
     });
     api.put('secrets', { metadata: { name: 'root-ca', namespace: 'dev' }, data: { k: 'c2VjcmV0' } });
+    api.put('secrets', {
+      metadata: {
+        name: 'db',
+        namespace: 'apps',
+        annotations: {
+          'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify({
+            kind: 'Secret',
+            data: { password: SECRET_B64 },
+          }),
+        },
+      },
+      type: 'Opaque',
+      data: { password: SECRET_B64, user: Buffer.from('app').toString('base64') },
+    });
     const target = new URL(api.url);
     proxy = createServer((socket) => {
       socket.on('error', () => undefined);
@@ -67,6 +93,7 @@ describe('KubernetesEngine’s session between kubectl and a fake API server', (
             drop: (name) => /^(impersonate-|authorization$)/i.test(name),
           }),
         classify: kubernetesRequestFacts,
+        rewrite: (_head, facts) => kubernetesResponseRewrite(masking, facts),
         commands,
         replies: kubernetesReplies,
       }).run();
@@ -113,6 +140,7 @@ current-context: t
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     return {
       child,
+      output: () => out,
       seen: (text: string) =>
         new Promise<void>((resolve) => {
           const check = () => (out.includes(text) ? resolve() : child.stdout.once('data', check));
@@ -198,5 +226,87 @@ current-context: t
     api.log('dev', 'web-2', 'request 1');
     await logs.seen('request 1\n');
     logs.child.kill();
+  });
+
+  describe('Secrets masked by the policy’s masking rule', () => {
+    const leaks = (text: string) => text.includes(SECRET) || text.includes(SECRET_B64);
+
+    it('get -o yaml/json, list and the table keep keys but not values, also in the last-applied copy', async () => {
+      const yaml = await kubectl('get', 'secret', 'db', '-n', 'apps', '-o', 'yaml');
+      expect(yaml.code, yaml.stderr).toBe(0);
+      expect(yaml.stdout).toContain(`password: ${MASKED_BASE64}`);
+      expect(yaml.stdout).toContain('name: db');
+      expect(leaks(yaml.stdout)).toBe(false);
+      const json = await kubectl('get', 'secret', 'db', '-n', 'apps', '-o', 'json');
+      const secret = JSON.parse(json.stdout) as {
+        data: Record<string, string>;
+        metadata: { annotations: Record<string, string> };
+      };
+      expect(secret.data).toEqual({ password: MASKED_BASE64, user: MASKED_BASE64 });
+      expect(Buffer.from(secret.data['password']!, 'base64').toString()).toBe('********');
+      expect(leaks(JSON.stringify(secret))).toBe(false);
+      const list = await kubectl('get', 'secrets', '-n', 'apps', '-o', 'json');
+      expect(list.code, list.stderr).toBe(0);
+      expect(JSON.parse(list.stdout)).toMatchObject({ items: [{ data: { password: MASKED_BASE64 } }] });
+      expect(leaks(list.stdout)).toBe(false);
+      // kubectl's default output is the server's Table; with the objects included they are masked too.
+      const table = await kubectl('get', 'secrets', '-n', 'apps');
+      expect(table.code).toBe(0);
+      expect(table.stdout).toContain('db');
+      const raw = await kubectl(
+        'get',
+        '--raw',
+        '/api/v1/namespaces/apps/secrets?includeObject=Object',
+        '-v=0',
+      );
+      expect(leaks(raw.stdout)).toBe(false);
+      const rows = await run('curl', [
+        '-sS',
+        '-H',
+        'Accept: application/json;as=Table;v=v1;g=meta.k8s.io',
+        `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/api/v1/namespaces/apps/secrets?includeObject=Object`,
+      ]);
+      expect(JSON.parse(rows.stdout)).toMatchObject({
+        kind: 'Table',
+        rows: [{ object: { data: { password: MASKED_BASE64 } } }],
+      });
+      expect(leaks(rows.stdout)).toBe(false);
+      // The API server was asked for JSON (never protobuf) and without compression.
+      expect(
+        api.requests.filter((r) => r.url.includes('/secrets')).every((r) => /json/.test(r.accept ?? '')),
+      ).toBe(true);
+      expect(commands.results.at(-1)).toMatchObject({ status: 200, masked: ['secret-values'] });
+    });
+
+    it('a watch streams each event masked as it happens (JSON and Table events)', async () => {
+      const watch = follow('get', 'secrets', '-n', 'apps', '--watch', '-o', 'json');
+      await watch.seen('"name": "db"');
+      api.put('secrets', { metadata: { name: 'late', namespace: 'apps' }, data: { token: SECRET_B64 } });
+      await watch.seen('"name": "late"');
+      const table = follow('get', 'secrets', '-n', 'apps', '--watch', '--output-watch-events');
+      await table.seen('late');
+      api.put('secrets', { metadata: { name: 'later', namespace: 'apps' }, data: { token: SECRET_B64 } });
+      await watch.seen('"name": "later"');
+      await table.seen('later');
+      watch.child.kill();
+      table.child.kill();
+      expect(watch.output()).toContain(`"token": "${MASKED_BASE64}"`);
+      expect(leaks(watch.output()) || leaks(table.output())).toBe(false);
+    });
+
+    it('fails closed: a protobuf answer is refused with a Status kubectl prints, the value never shown', async () => {
+      api.protobufFor = 'secrets';
+      try {
+        const got = await kubectl('get', 'secret', 'db', '-n', 'apps', '-o', 'yaml');
+        expect(got.code).toBe(1);
+        expect(got.stderr).toContain('application/vnd.kubernetes.protobuf, which cannot be masked');
+        expect(got.stderr).toContain('masking rule "secret-values"');
+        expect(leaks(got.stdout + got.stderr)).toBe(false);
+      } finally {
+        api.protobufFor = undefined;
+      }
+      // The session goes on.
+      expect(await kubectl('get', 'pods', '-n', 'apps', '-o', 'name')).toMatchObject({ code: 0 });
+    });
   });
 });

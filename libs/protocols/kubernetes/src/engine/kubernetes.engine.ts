@@ -1,4 +1,4 @@
-import type { CommandFacts } from '@tollgate/policy';
+import { kubernetesMaskedFields, type CommandFacts, type MaskingRules } from '@tollgate/policy';
 import { Protocol, type ConnectionSpec } from '@tollgate/proto';
 import {
   HttpRelayEngine,
@@ -6,10 +6,12 @@ import {
   requestPath,
   type HttpTargetSettings,
   type RequestHead,
+  type ResponseRewrite,
 } from '@tollgate/protocol-http';
 import { TargetUnreachableError } from '@tollgate/protocol-tcp';
 import { kubernetesFacts, kubernetesRequestInfo } from '../request-info';
 import { kubernetesReplies } from './kubernetes-status';
+import { maskedResponseRewrite } from '../masking/masked-response.rewrite';
 
 /**
  * Headers a caller must not pass to the API server: they would make the agent's credential act as
@@ -25,6 +27,26 @@ export function kubernetesRequestFacts(head: RequestHead): CommandFacts {
   return info.ok
     ? kubernetesFacts(info.info)
     : { kind: 'kubernetes', verb: head.method.toLowerCase(), parseError: info.error };
+}
+
+/**
+ * How the response to an API request is masked under the session's masking rules (Secrets' data):
+ * undefined when no rule covers the request's resource.
+ */
+export function kubernetesResponseRewrite(
+  masking: MaskingRules,
+  facts: CommandFacts,
+): ResponseRewrite | undefined {
+  if (facts.kind !== 'kubernetes' || masking.kubernetes.length === 0) return undefined;
+  // A request that could not be read might be on any resource: every masked field applies.
+  const masked =
+    facts.parseError !== undefined
+      ? {
+          fields: [...new Set(masking.kubernetes.flatMap((rule) => rule.fields))],
+          rules: masking.kubernetes.map((rule) => rule.rule),
+        }
+      : kubernetesMaskedFields(masking, facts);
+  return masked ? maskedResponseRewrite(masked, facts.verb === 'watch') : undefined;
 }
 
 /**
@@ -60,5 +82,9 @@ export class KubernetesEngine extends HttpRelayEngine {
 
   protected classify(head: RequestHead): CommandFacts {
     return kubernetesRequestFacts(head);
+  }
+
+  protected override rewrite(masking: MaskingRules, _head: RequestHead, facts: CommandFacts) {
+    return kubernetesResponseRewrite(masking, facts);
   }
 }

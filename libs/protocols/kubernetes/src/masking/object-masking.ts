@@ -1,0 +1,98 @@
+/** What a masked value becomes: base64 of `********` where the value was base64 (a Secret's data). */
+export const MASKED_TEXT = '********';
+export const MASKED_BASE64 = Buffer.from(MASKED_TEXT).toString('base64');
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type JsonObject = { [key: string]: Json };
+
+const isObject = (value: Json | undefined): value is JsonObject =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** A masked value that its type still accepts: base64 stays base64 (clients decode Secret data). */
+function maskedValue(value: Json): Json {
+  return typeof value === 'string' && BASE64.test(value) ? MASKED_BASE64 : MASKED_TEXT;
+}
+
+/**
+ * Masks the named fields of one object in place: each value of a map (its keys stay, so which keys
+ * a Secret has is still visible), or the whole value otherwise; also inside the copy kubectl apply
+ * keeps in an annotation. Returns how many values were masked.
+ */
+function maskObject(object: JsonObject, fields: readonly string[]): number {
+  let count = 0;
+  for (const field of fields) {
+    const value = object[field];
+    if (value === undefined || value === null) continue;
+    if (isObject(value)) {
+      for (const key of Object.keys(value)) {
+        value[key] = maskedValue(value[key]!);
+        count++;
+      }
+    } else {
+      object[field] = maskedValue(value);
+      count++;
+    }
+  }
+  const metadata = object['metadata'];
+  const annotations = isObject(metadata) ? metadata['annotations'] : undefined;
+  const applied = isObject(annotations) ? annotations[LAST_APPLIED] : undefined;
+  if (isObject(annotations) && applied !== undefined) {
+    let copy: Json;
+    try {
+      copy = typeof applied === 'string' ? (JSON.parse(applied) as Json) : null;
+    } catch {
+      copy = null;
+    }
+    if (isObject(copy)) {
+      const inner = maskObject(copy, fields);
+      if (inner > 0) annotations[LAST_APPLIED] = JSON.stringify(copy);
+      count += inner;
+    } else {
+      annotations[LAST_APPLIED] = MASKED_TEXT;
+      count++;
+    }
+  }
+  return count;
+}
+
+/**
+ * Masks what an API response for a masked resource carries, in place, whatever its shape: an object,
+ * a list (`items`), a Table (`rows[].object`: kubectl get), or a watch event (`object`). A Status
+ * carries no object. Returns how many values were masked.
+ */
+export function maskKubernetesResponse(value: unknown, fields: readonly string[]): number {
+  const body = value as Json;
+  if (!isObject(body)) throw new Error('the response is not a JSON object');
+  const kind = body['kind'];
+  if (kind === 'Status') return 0;
+  // A watch event: {type, object}; an ERROR event's object is a Status.
+  if (typeof body['type'] === 'string' && isObject(body['object']) && kind === undefined) {
+    return maskKubernetesResponse(body['object'], fields);
+  }
+  if (kind === 'Table') {
+    const rows = body['rows'];
+    if (rows === undefined || rows === null) return 0;
+    if (!Array.isArray(rows)) throw new Error('a Table without rows');
+    let count = 0;
+    for (const row of rows) {
+      if (isObject(row) && isObject(row['object'])) count += maskKubernetesResponse(row['object'], fields);
+    }
+    return count;
+  }
+  // A list (SecretList, List): its items are the objects; a list without kind is read as one too.
+  const items = body['items'];
+  if (Array.isArray(items) || (typeof kind === 'string' && kind.endsWith('List') && items !== undefined)) {
+    if (items === null) return 0;
+    if (!Array.isArray(items)) throw new Error('a list whose items are not an array');
+    let count = 0;
+    for (const item of items) {
+      if (!isObject(item)) throw new Error('a list item is not an object');
+      count += maskObject(item, fields);
+    }
+    return count;
+  }
+  return maskObject(body, fields);
+}
