@@ -3,7 +3,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { asciicastOutput, parseAsciicast } from '@tollgate/audit';
 import {
+  cliBin,
   createAgent,
   createTestDatabase,
   loginDevUser,
@@ -13,6 +15,7 @@ import {
   spawnConnect,
   sshClientOptions,
   startSshd,
+  startTmux,
   startTunnelGateway,
   type CliProcess,
   type SshdServer,
@@ -37,6 +40,13 @@ guardrails:
 
 interface SessionDetail {
   events: { kind: string; event: Record<string, unknown> }[];
+  recordings: {
+    recording: number;
+    kind: string;
+    command: string | null;
+    complete: boolean;
+    sha256: string | null;
+  }[];
 }
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
@@ -178,6 +188,84 @@ describe('SSH through tollgate connect (gateway + agent + sshd)', () => {
     expect(await exited).toBe(255);
     // sshd hangs up on the command when the agent's connection to it ends.
     await expect.poll(running, { timeout: 15_000 }).toBe('');
+  });
+
+  it('records a shell driven through tmux (exit status, Ctrl-C, window size); the replay shows what it printed', async () => {
+    const tmux = startTmux();
+    cleanups.push(() => tmux.stop());
+    const exitFile = join(home.path, 'shell-exit');
+    const sshLine = ['ssh', '-tt', ...sshClientOptions(port), 'me@127.0.0.1'].join(' ');
+    // Echo stays off until Enter, so the raw copy of the pane holds only what ssh printed.
+    tmux.open('shell', `stty -echo; read go; stty echo; ${sshLine}; echo $? > ${exitFile}; exec sleep 600`, {
+      columns: 100,
+      rows: 30,
+    });
+    const raw = tmux.pipe('shell');
+    tmux.keys('shell', 'Enter');
+    const shows = (text: string) =>
+      expect.poll(() => tmux.screen('shell'), { timeout: 20_000 }).toContain(text);
+    const run = async (line: string, expected: string) => {
+      tmux.type('shell', line);
+      tmux.keys('shell', 'Enter');
+      await shows(expected);
+    };
+    await shows('$');
+    await run('echo recorded-$((6*7))', 'recorded-42');
+    // Ctrl-C reaches the command through the PTY; the shell reports it as 128+SIGINT.
+    await run('sleep 300', 'sleep 300');
+    tmux.keys('shell', 'C-c');
+    await run('echo "status $?"', 'status 130');
+    // A window change reaches the target's PTY.
+    tmux.resize('shell', { columns: 120, rows: 40 });
+    await run('stty size', '40 120');
+    tmux.type('shell', 'exit 5');
+    tmux.keys('shell', 'Enter');
+    await expect
+      .poll(() => (existsSync(exitFile) ? readFileSync(exitFile, 'utf8').trim() : ''), { timeout: 20_000 })
+      .toBe('5');
+    const printed = tmux.screen('shell');
+
+    // The session's recording, complete once the shell ended.
+    const list = await gateway.api<{ items: { id: string }[] }>(
+      'GET',
+      '/api/v1/sessions?connection=ssh-app&limit=1',
+    );
+    const id = list.body.items[0].id;
+    const recordings = async () =>
+      (await gateway.api<SessionDetail>('GET', `/api/v1/sessions/${id}`)).body.recordings.map(
+        (r) => `${r.recording} ${r.kind} ${r.complete ? 'complete' : 'open'} ${r.sha256 ? 'hashed' : ''}`,
+      );
+    await expect.poll(recordings, { timeout: 15_000 }).toEqual(['1 shell complete hashed']);
+    const response = await fetch(`${gateway.httpUrl}/api/v1/sessions/${id}/recording`, {
+      headers: { authorization: `Bearer ${gateway.adminToken}` },
+    });
+    expect(response.headers.get('content-type')).toContain('application/x-asciicast');
+    const cast = await response.text();
+    const parsed = parseAsciicast(cast);
+    if (!parsed.ok) throw new Error(`not asciicast: ${parsed.message}`);
+    expect(parsed.header).toMatchObject({ version: 2, width: 100, height: 30 });
+    expect(parsed.events).toContainEqual(expect.objectContaining({ code: 'r', data: '120x40' }));
+    expect(
+      parsed.events
+        .filter((e) => e.code === 'i')
+        .map((e) => e.data)
+        .join(''),
+    ).toContain('echo recorded-');
+    // The recorded output is, byte for byte, what ssh printed into the terminal.
+    expect(asciicastOutput(parsed.events)).toBe(readFileSync(raw, 'utf8'));
+    // The sha256 on the session's audit chain is the stored file's.
+    const detail = await gateway.api<SessionDetail>('GET', `/api/v1/sessions/${id}`);
+    const event = detail.body.events.find((e) => e.kind === 'session.recording')?.event;
+    expect(event).toMatchObject({ sha256: sha256(Buffer.from(cast)), kind: 'shell', truncated: false });
+
+    // Replayed by `tollgate sessions play` in a terminal of the final size, it shows the same screen.
+    tmux.open(
+      'replay',
+      `${process.execPath} ${cliBin()} sessions play ${id} --speed 20 --max-idle 0.1; exec sleep 600`,
+      { columns: 120, rows: 40 },
+      { TOLLGATE_URL: gateway.httpUrl, TOLLGATE_TOKEN: gateway.adminToken },
+    );
+    await expect.poll(() => tmux.screen('replay'), { timeout: 20_000 }).toBe(printed);
   });
 
   it('refuses a target whose host key is not the pinned one, and the session record says why', async () => {

@@ -67,6 +67,8 @@ export class SessionAuditClient {
   private readonly acks = new Map<number, (error: string | null) => void>();
   private readonly approvals = new Map<number, PendingApproval>();
   private closedReason: string | undefined;
+  /** The session's terminal recordings, numbered from 1, and who to tell when one is refused. */
+  readonly recordings = new RecordingRefusals();
 
   constructor(
     private readonly send: (message: SessionUp) => void,
@@ -155,6 +157,9 @@ export class SessionAuditClient {
       case 'approvalAnswer':
         this.answer(message.kind.approvalAnswer);
         return true;
+      case 'recordingRefused':
+        this.recordings.refused(message.kind.recordingRefused.recording, message.kind.recordingRefused.error);
+        return true;
       default:
         return false;
     }
@@ -163,6 +168,7 @@ export class SessionAuditClient {
   /** The session is ending: outstanding records fail, outstanding approvals are refused. */
   close(reason: string): void {
     this.closedReason ??= reason;
+    this.recordings.close(reason);
     for (const settle of [...this.acks.values()]) settle(reason);
     for (const [requestId, approval] of [...this.approvals]) {
       this.approvals.delete(requestId);
@@ -181,5 +187,35 @@ export class SessionAuditClient {
       outcome,
       reason: answer.reason,
     });
+  }
+}
+
+/**
+ * Numbers a session's recordings and calls a recording's `onRefused` once when the gateway could not
+ * store it, or when the session's stream closes while it runs (nothing more of it can be stored).
+ */
+export class RecordingRefusals {
+  private next = 1;
+  private readonly listeners = new Map<number, (reason: string) => void>();
+
+  open(onRefused: (reason: string) => void): number {
+    const recording = this.next++;
+    this.listeners.set(recording, onRefused);
+    return recording;
+  }
+
+  /** The recording was sent whole: nothing more to refuse. */
+  done(recording: number): void {
+    this.listeners.delete(recording);
+  }
+
+  refused(recording: number, reason: string): void {
+    const listener = this.listeners.get(recording);
+    this.listeners.delete(recording);
+    listener?.(reason || 'the gateway could not store the recording');
+  }
+
+  close(reason: string): void {
+    for (const recording of [...this.listeners.keys()]) this.refused(recording, reason);
   }
 }

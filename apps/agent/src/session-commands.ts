@@ -1,3 +1,4 @@
+import { TerminalRecorder } from '@tollgate/audit';
 import { Masker } from '@tollgate/masking';
 import { evaluateAccess, maskingRulesFor, type CommandContext, type Policy } from '@tollgate/policy';
 import { Protocol, type ConnectionSpec, type OpenSession, type SessionUp } from '@tollgate/proto';
@@ -25,6 +26,7 @@ export function sessionCommands(
   verb: 'connect' | 'exec',
   enforced: { readonly version: number; readonly policy: Policy },
   send: (message: SessionUp) => void,
+  recordingMaxBytes = 64 * 1024 * 1024,
 ): { port: CommandPort; audit: SessionAuditClient } {
   const who = {
     subject: request.context?.subject ?? '',
@@ -75,6 +77,39 @@ export function sessionCommands(
           },
         },
       }),
+    // Each recorded stream gets the next number; its chunks go up the session's stream in order.
+    record: (start) => {
+      const recording = audit.recordings.open(start.onRefused);
+      return new TerminalRecorder(
+        {
+          header: {
+            width: start.width,
+            height: start.height,
+            ...(start.command !== undefined ? { command: start.command } : {}),
+            ...(start.env ? { env: { ...start.env } } : {}),
+            title: `${spec.name} ${start.kind}`,
+          },
+          maxBytes: recordingMaxBytes,
+        },
+        (chunk) => {
+          if (chunk.final) audit.recordings.done(recording);
+          send({
+            kind: {
+              $case: 'recordingChunk',
+              recordingChunk: {
+                recording,
+                seq: chunk.seq,
+                kind: chunk.seq === 0 ? start.kind : '',
+                command: chunk.seq === 0 ? (start.command ?? '') : '',
+                data: chunk.data,
+                final: chunk.final,
+                truncated: chunk.truncated,
+              },
+            },
+          });
+        },
+      );
+    },
   };
   return { port, audit };
 }

@@ -62,6 +62,8 @@ export class SessionRunner {
     private readonly connectTimeoutMs: number,
     private readonly maxSessions: number,
     private readonly logger: Logger,
+    /** Largest terminal recording of one stream (TOLLGATE_AGENT_RECORDING_MAX_BYTES). */
+    private readonly recordingMaxBytes = 64 * 1024 * 1024,
   ) {}
 
   get active(): number {
@@ -119,9 +121,16 @@ export class SessionRunner {
         attach: { sessionId: request.sessionId, instanceKey: this.identity.instanceKey },
       },
     });
-    const commands = sessionCommands(spec, request, verb, enforced, (message) => {
-      if (!stream.writableEnded && !stream.destroyed) stream.write(message);
-    });
+    const commands = sessionCommands(
+      spec,
+      request,
+      verb,
+      enforced,
+      (message) => {
+        if (!stream.writableEnded && !stream.destroyed) stream.write(message);
+      },
+      this.recordingMaxBytes,
+    );
     stream.on('data', (message: SessionDown) => {
       // The gateway ends the session (kill, revoked token, expired grant, policy change, shutdown):
       // the engine ends the work at the target and records it before the stream closes.

@@ -89,6 +89,7 @@ export class TunnelClient {
       config.connectTimeoutMs,
       config.maxSessions,
       logger,
+      config.recordingMaxBytes,
     );
     this.backoff = new Backoff(100, config.reconnectMaxMs);
   }

@@ -41,6 +41,25 @@ export class ApiClient {
     if (!response.ok) throw new ApiCallError(response.status, parsed);
     return parsed as T;
   }
+
+  /** A GET whose answer is not JSON (a recording); problem documents still become ApiCallError. */
+  async text(path: string): Promise<string> {
+    const headers: Record<string, string> = {};
+    const token = typeof this.token === 'function' ? await this.token() : this.token;
+    if (token) headers['authorization'] = `Bearer ${token}`;
+    const response = await fetch(`${this.baseUrl}${path}`, { headers, signal: AbortSignal.timeout(300_000) });
+    const text = await response.text();
+    if (!response.ok) {
+      let problem: unknown;
+      try {
+        problem = JSON.parse(text) as unknown;
+      } catch {
+        problem = undefined;
+      }
+      throw new ApiCallError(response.status, problem);
+    }
+    return text;
+  }
 }
 
 /** A non-2xx answer; the message is the problem document's detail and field errors. */

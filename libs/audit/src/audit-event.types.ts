@@ -97,6 +97,24 @@ export interface CommandResultEvent extends EventBase {
   readonly status?: number;
 }
 
+/**
+ * A terminal recording of one stream of a session (asciicast v2), once it was stored whole: its
+ * size and sha256 on the session's chain make the stored recording tamper-evident.
+ */
+export interface SessionRecordingEvent extends EventBase {
+  readonly type: 'session.recording';
+  readonly sessionId: string;
+  /** 1-based within the session (GET /api/v1/sessions/:id/recording?n=). */
+  readonly recording: number;
+  readonly kind: string;
+  readonly command?: string;
+  readonly format: 'asciicast-v2';
+  readonly bytes: number;
+  readonly sha256: string;
+  /** The size limit was reached: the end of the stream is not in the recording. */
+  readonly truncated: boolean;
+}
+
 export interface AuthorizationEvent extends EventBase {
   readonly type: 'authorization';
   readonly actor: AuditActor;
@@ -143,6 +161,7 @@ export type AuditEvent =
   | SessionCloseEvent
   | CommandEvent
   | CommandResultEvent
+  | SessionRecordingEvent
   | AuthorizationEvent
   | PolicyChangeEvent
   | ReviewRequestEvent

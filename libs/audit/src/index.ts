@@ -13,6 +13,7 @@ export type {
   SessionCloseEvent,
   SessionCloseReason,
   SessionOpenEvent,
+  SessionRecordingEvent,
 } from './audit-event.types';
 export { canonicalJson, CanonicalJsonError, type JsonValue } from './canonical-json';
 export {
@@ -38,3 +39,9 @@ export {
   type AsciicastHeader,
   type AsciicastParseResult,
 } from './asciicast';
+export {
+  TerminalRecorder,
+  type RecordingChunkOut,
+  type TerminalRecorderOptions,
+  type TerminalRecording,
+} from './terminal-recorder';

@@ -65,6 +65,12 @@ export const agentSettings = {
     schema: positiveInt(2_000, 300_000),
     expected: 'largest delay between reconnect attempts in milliseconds (default 2000)',
   },
+  recordingMaxBytes: {
+    env: 'TOLLGATE_AGENT_RECORDING_MAX_BYTES',
+    schema: positiveInt(64 * 1024 * 1024, 1024 * 1024 * 1024),
+    expected:
+      'largest terminal recording (asciicast bytes) of one SSH shell or exec or Kubernetes exec, 1 to 1073741824; beyond it the recording ends with a marker and the stream runs on unrecorded (default 67108864, 64 MiB)',
+  },
   sshHostPinsFile: {
     env: 'TOLLGATE_AGENT_SSH_HOST_PINS_FILE',
     schema: z

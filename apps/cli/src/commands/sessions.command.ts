@@ -3,6 +3,7 @@ import { printTable } from './admin/agents-list.command';
 import type { ApiClient } from '../api-client';
 import { runAdmin } from './admin/run-admin';
 import { parseSince } from './since';
+import { playRecording, type PlayFlags } from '../recording/play-recording';
 
 interface SessionRow {
   id: string;
@@ -21,13 +22,21 @@ interface SessionRow {
 
 interface SessionDetail extends SessionRow {
   actorChain: { subject: string }[];
+  recordings: {
+    recording: number;
+    kind: string;
+    command: string | null;
+    bytes: number;
+    complete: boolean;
+    truncated: boolean;
+  }[];
   events: { seq: number; kind: string; at: string; event: Record<string, unknown> }[];
 }
 
-/** `tollgate sessions list|show|kill`: sessions through the gateway's REST API. */
+/** `tollgate sessions list|show|play|kill`: sessions through the gateway's REST API. */
 export function sessionsCommand(): Command {
   return new Command('sessions')
-    .description('list, inspect and kill sessions')
+    .description('list, inspect, replay and kill sessions')
     .addOption(
       new Option('--gateway <url>', 'gateway HTTP URL (default http://127.0.0.1:8009; or TOLLGATE_URL)'),
     )
@@ -106,9 +115,34 @@ export function sessionsCommand(): Command {
               `ended      ${s.endedAt ? `${s.endedAt}: ${s.closeReason ?? ''}` : '-'}`,
               'events:',
               ...s.events.map((e) => `  ${e.seq} ${e.at} ${describeEvent(e.kind, e.event)}`),
+              ...(s.recordings.length
+                ? [
+                    'recordings (tollgate sessions play ID --recording N):',
+                    ...s.recordings.map(
+                      (r) =>
+                        `  ${r.recording} ${r.kind}${r.command ? ` ${JSON.stringify(r.command)}` : ''} ${r.bytes} bytes${r.complete ? '' : ' (incomplete)'}${r.truncated ? ' (truncated)' : ''}`,
+                    ),
+                  ]
+                : []),
             ];
             process.stdout.write(`${out.join('\n')}\n`);
           }),
+        ),
+    )
+    .addCommand(
+      new Command('play')
+        .description(
+          "replay a session's terminal recording (SSH shell or exec, Kubernetes exec) at its recorded pace, or export it (asciicast v2)",
+        )
+        .argument('<id>', 'session id')
+        .option('--recording <n>', 'which recording of the session (sessions show lists them)', '1')
+        .option('--speed <n>', 'playback speed (2 = twice as fast)', '1')
+        .option('--max-idle <seconds>', 'shorten longer pauses to this')
+        .option('--step', 'stepped: Enter shows the next burst of output')
+        .option('--raw', 'print the asciicast v2 file instead of playing it')
+        .option('--output <file>', 'write the asciicast v2 file (for asciinema play) instead of playing it')
+        .action((id: string, flags: PlayFlags, command: Command) =>
+          runAdmin(command, (api: ApiClient) => playRecording(api, id, flags)),
         ),
     )
     .addCommand(
@@ -153,6 +187,8 @@ function describeEvent(kind: string, event: Record<string, unknown>): string {
         : `${number('rows')} rows, ${number('bytes')} bytes`;
       return `result  ${JSON.stringify(text('command'))}: ${outcome} in ${number('durationMs')} ms${masked}`;
     }
+    case 'session.recording':
+      return `recording ${String(event['recording'])} ${text('kind')}${text('command') ? ` ${JSON.stringify(text('command'))}` : ''}: ${String(event['bytes'])} bytes${event['truncated'] === true ? ' (truncated)' : ''}, sha256 ${text('sha256')} (tollgate sessions play)`;
     case 'session.close':
       return `session.close ${text('reason')}${text('detail') ? `: ${text('detail')}` : ''}`;
     default:

@@ -7,6 +7,7 @@ import {
   startSshd,
   type SshdServer,
 } from '@tollgate/testing';
+import { asciicastOutput, parseAsciicast } from '@tollgate/audit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostKeyMismatchError } from './target/target-client';
 import { MemoryHostKeyPins } from './target/host-key-pins';
@@ -63,6 +64,35 @@ describe('SSH through the engine and the local front (real sshd, OpenSSH clients
     expect(run.code).toBe(3);
     expect(commands.decisions).toContain('allow: echo "$USER:$((6*7))"; echo oops >&2; exit 3');
     expect(commands.results.at(-1)).toMatchObject({ error: 'exit status 3' });
+  });
+
+  it("records an exec command's output (stdout and stderr) as asciicast; the recording names the command", async () => {
+    const before = commands.recordings.length;
+    const run = await ssh('echo recorded-out; echo recorded-err >&2');
+    expect(run.code).toBe(0);
+    const recording = commands.recordings[before]!;
+    expect(recording.start).toMatchObject({
+      kind: 'exec',
+      command: 'echo recorded-out; echo recorded-err >&2',
+    });
+    await expect.poll(() => recording.final, { timeout: 10_000 }).toBe(true);
+    const parsed = parseAsciicast(recording.text);
+    expect(parsed.ok && asciicastOutput(parsed.events)).toMatch(
+      /recorded-out\n[\s\S]*recorded-err\n|recorded-err\n[\s\S]*recorded-out\n/,
+    );
+  });
+
+  it('ends a running command when its recording cannot be stored (fail closed), saying why on stderr', async () => {
+    const before = commands.recordings.length;
+    const pending = ssh('echo started; sleep 30; echo not-reached');
+    await expect
+      .poll(() => commands.recordings[before]?.text ?? '', { timeout: 10_000 })
+      .toContain('started');
+    commands.recordings[before]!.refuse('the audit store refused the recording');
+    const run = await pending;
+    expect(run.stdout).not.toContain('not-reached');
+    expect(run.stderr).toContain('its recording could not be stored (the audit store refused the recording)');
+    expect(run.code).not.toBe(0);
   });
 
   it('denies an exec request by policy with the message on stderr; sshd never runs it', async () => {
@@ -164,6 +194,7 @@ describe('SSH through the engine and the local front (real sshd, OpenSSH clients
 
   it('copies with legacy scp (exec of scp -t), decided as that command', async () => {
     const data = randomBytes(100_000);
+    const recordingsBefore = commands.recordings.length;
     const local = join(sshd.dir, 'legacy.bin');
     writeFileSync(local, data);
     const run = await runClient('scp', [
@@ -175,6 +206,8 @@ describe('SSH through the engine and the local front (real sshd, OpenSSH clients
     expect(run.code).toBe(0);
     expect(sha256(readFileSync(join(sshd.user.home, 'legacy.bin')))).toBe(sha256(data));
     expect(commands.decisions.some((d) => /^allow: scp .*-t/.test(d))).toBe(true);
+    // File contents are not terminal output: scp's exec is audited, not recorded.
+    expect(commands.recordings.length).toBe(recordingsBefore);
   });
 
   it('refuses local and remote port forwarding and records each attempt', async () => {

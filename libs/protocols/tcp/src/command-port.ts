@@ -1,3 +1,4 @@
+import type { TerminalRecording } from '@tollgate/audit';
 import type { CommandFacts, MaskingRules } from '@tollgate/policy';
 
 export type CommandVerdict =
@@ -16,6 +17,24 @@ export interface CommandPort {
   decide(text: string, facts: CommandFacts, notify: (message: string) => void): Promise<CommandVerdict>;
   /** What a forwarded command did at the target, for the session's audit trail (not awaited). */
   report(result: CommandResultReport): void;
+  /**
+   * Starts a terminal recording (asciicast v2) of one stream of the session: an SSH shell or exec,
+   * a Kubernetes exec. The agent ships it to the gateway, which stores it; when the gateway cannot,
+   * `onRefused` is called once and the engine must end the recorded stream (fail closed).
+   */
+  record(start: RecordingStart): TerminalRecording;
+}
+
+export interface RecordingStart {
+  readonly kind: 'shell' | 'exec';
+  /** The command of an exec; absent for a shell. */
+  readonly command?: string;
+  /** The terminal's size (80x24 for a stream without one). */
+  readonly width: number;
+  readonly height: number;
+  /** Terminal settings worth replaying with (TERM). */
+  readonly env?: Readonly<Record<string, string>>;
+  readonly onRefused: (reason: string) => void;
 }
 
 export interface CommandResultReport {

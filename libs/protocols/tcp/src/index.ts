@@ -12,7 +12,7 @@ export {
 export { refuseSocket, type RefusedClient } from './socket-refusal';
 export { attachReadSink, connectWithFrameReads, SOCKET_READ_BYTES, type ReadSink } from './socket-reads';
 export type { EngineOpenOptions, EngineSession, RelayEngine } from './relay-engine';
-export type { CommandPort, CommandResultReport, CommandVerdict } from './command-port';
+export type { CommandPort, CommandResultReport, CommandVerdict, RecordingStart } from './command-port';
 export { TargetUnreachableError } from './target-unreachable.error';
 export { dialTcpTarget } from './tcp-target';
 export { TcpEngine } from './tcp.engine';

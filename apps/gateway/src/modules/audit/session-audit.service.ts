@@ -7,6 +7,7 @@ import type {
   SessionCloseEvent,
   SessionCloseReason,
   SessionOpenEvent,
+  SessionRecordingEvent,
 } from '@tollgate/audit';
 import { AuditWriter } from './audit-writer';
 import type { AppendOptions, CommittedAudit } from './audit-committer';
@@ -90,6 +91,21 @@ export class SessionAuditService {
     });
   }
 
+  /** A recording stored whole, with its sha256, on both chains (not awaited by the data path). */
+  recording(
+    session: SessionAuditContext,
+    recording: Omit<SessionRecordingEvent, 'id' | 'time' | 'type' | 'sessionId' | 'policyVersion' | 'format'>,
+  ): Promise<CommittedAudit> {
+    const event: SessionRecordingEvent = {
+      ...base(session),
+      ...recording,
+      type: 'session.recording',
+      format: 'asciicast-v2',
+    };
+    const what = `recording ${recording.recording} (${recording.kind}, ${recording.bytes} bytes${recording.truncated ? ', truncated' : ''})`;
+    return this.write(session, event, 'allow', what, { defer: true });
+  }
+
   closed(session: SessionAuditContext, reason: SessionCloseReason, detail?: string): Promise<CommittedAudit> {
     const event: SessionCloseEvent = {
       ...base(session),
@@ -151,7 +167,8 @@ function exportedFields(event: SessionEvent): Record<string, unknown> {
   return fields;
 }
 
-type SessionEvent = SessionOpenEvent | SessionCloseEvent | CommandEvent | CommandResultEvent;
+type SessionEvent =
+  SessionOpenEvent | SessionCloseEvent | CommandEvent | CommandResultEvent | SessionRecordingEvent;
 
 const IN_THE_RECORD_ALREADY: ReadonlySet<string> = new Set([
   'id',

@@ -1,6 +1,8 @@
-import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Readable } from 'node:stream';
+import { Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CloseCode } from '@tollgate/proto';
+import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { ConflictError, NotFoundError } from '../../common/errors';
 import { ValidationPipe } from '../../common/validation/validation.pipe';
@@ -26,6 +28,31 @@ const listSessionsQuery = z
   .strict();
 
 const sessionId = z.uuid();
+
+const recordingQuery = z
+  .object({
+    /** Which recording of the session (1-based, in the order its streams started); default the first. */
+    n: z.coerce.number().int().min(1).max(1_000_000).default(1),
+  })
+  .strict();
+
+/** One terminal recording of a session (asciicast v2), as listed with the session. */
+export interface RecordingView {
+  readonly recording: number;
+  readonly kind: string;
+  readonly command: string | null;
+  readonly bytes: number;
+  /** All of it arrived (false while the stream runs, or when the session was cut off). */
+  readonly complete: boolean;
+  /** The size limit was reached: the end of the stream is not in it. */
+  readonly truncated: boolean;
+  readonly sha256: string | null;
+  readonly startedAt: string;
+  readonly endedAt: string | null;
+}
+
+/** Chunks read per query while a recording is streamed out. */
+const RECORDING_PAGE = 64;
 
 export interface SessionView {
   readonly id: string;
@@ -99,7 +126,7 @@ export class SessionsController {
   @ApiOperation({ summary: 'One session with its audit events (open, commands and decisions, close)' })
   async get(
     @Param('id', ValidationPipe.of(sessionId)) id: string,
-  ): Promise<SessionView & { events: SessionEventView[] }> {
+  ): Promise<SessionView & { events: SessionEventView[]; recordings: RecordingView[] }> {
     const row = await this.store.prisma.session.findUnique({
       where: { id },
       include: { agent: { select: { name: true } } },
@@ -110,8 +137,23 @@ export class SessionsController {
       orderBy: { seq: 'asc' },
     });
     const names = await subjectNames(this.store.prisma, [row.subject]);
+    const recordings = await this.store.prisma.sessionRecording.findMany({
+      where: { sessionId: id },
+      orderBy: { recording: 'asc' },
+    });
     return {
       ...view(row, names.get(row.subject)),
+      recordings: recordings.map((r) => ({
+        recording: r.recording,
+        kind: r.kind,
+        command: r.command,
+        bytes: Number(r.bytes),
+        complete: r.complete,
+        truncated: r.truncated,
+        sha256: r.sha256,
+        startedAt: r.startedAt.toISOString(),
+        endedAt: r.endedAt?.toISOString() ?? null,
+      })),
       events: events.map((e) => ({
         seq: e.seq,
         kind: e.kind,
@@ -120,6 +162,46 @@ export class SessionsController {
         hash: e.hash,
       })),
     };
+  }
+
+  @Get(':id/recording')
+  @RequireVerb('audit:read')
+  @ApiOperation({
+    summary:
+      'A terminal recording of the session (SSH shell or exec, Kubernetes exec) as asciicast v2 (application/x-asciicast); n picks one of several (1-based, default 1)',
+  })
+  async recording(
+    @Param('id', ValidationPipe.of(sessionId)) id: string,
+    @Query(ValidationPipe.of(recordingQuery)) query: z.output<typeof recordingQuery>,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const prisma = this.store.prisma;
+    const found = await prisma.sessionRecording.findUnique({
+      where: { sessionId_recording: { sessionId: id, recording: query.n } },
+    });
+    if (!found) {
+      const session = await prisma.session.findUnique({ where: { id }, select: { id: true } });
+      if (!session) throw new NotFoundError('session', id);
+      throw new NotFoundError('recording', `${query.n} of session ${id}`);
+    }
+    async function* chunks(): AsyncGenerator<string> {
+      let after = -1;
+      for (;;) {
+        const rows = await prisma.sessionRecordingChunk.findMany({
+          where: { sessionId: id, recording: query.n, seq: { gt: after } },
+          orderBy: { seq: 'asc' },
+          take: RECORDING_PAGE,
+        });
+        for (const r of rows) yield r.data;
+        if (rows.length < RECORDING_PAGE) return;
+        after = rows.at(-1)!.seq;
+      }
+    }
+    void reply
+      .header('content-type', 'application/x-asciicast; charset=utf-8')
+      .header('x-tollgate-recording-complete', String(found.complete))
+      .header('x-tollgate-recording-truncated', String(found.truncated))
+      .send(Readable.from(chunks()));
   }
 
   @Post(':id/kill')

@@ -224,6 +224,7 @@ export class SessionBroker {
           )
         : undefined;
       const reason = await relay.done;
+      this.commands.ended(sessionId);
       clearTimeout(limit);
       agent.sessions.delete(sessionId);
       agent.sessionTokens.delete(sessionId);

@@ -11,6 +11,7 @@ import {
 import { SessionAuditService, type SessionAuditContext } from '../audit/session-audit.service';
 import { ReviewsService, type ReviewOutcome } from '../reviews/reviews.service';
 import type { AgentSessionCall } from './pending-sessions';
+import { SessionRecordings } from './session-recordings';
 import { TunnelLogger } from './tunnel-logger';
 
 const DECISIONS: Partial<Record<CommandDecision, 'allow' | 'deny' | 'require_approval'>> = {
@@ -36,6 +37,7 @@ export class SessionCommands {
     private readonly audit: SessionAuditService,
     private readonly reviews: ReviewsService,
     private readonly logger: TunnelLogger,
+    private readonly recordings: SessionRecordings,
   ) {}
 
   /** Handles one non-frame message from the agent's Session stream. */
@@ -55,9 +57,19 @@ export class SessionCommands {
       case 'commandResult':
         void this.recordResult(context, message.kind.commandResult);
         return;
+      case 'recordingChunk':
+        this.recordings.append(context, message.kind.recordingChunk, (recording, error) =>
+          reply({ kind: { $case: 'recordingRefused', recordingRefused: { recording, error } } }),
+        );
+        return;
       default:
         return;
     }
+  }
+
+  /** The session's stream is gone: what it left unfinished is dropped from memory. */
+  ended(sessionId: string): void {
+    this.recordings.forget(sessionId);
   }
 
   private async record(

@@ -14,6 +14,7 @@ import { PendingSessions } from './pending-sessions';
 import { SessionBroker } from './session-broker';
 import { SessionCommands } from './session-commands';
 import { SessionRecords } from './session-records';
+import { SessionRecordings } from './session-recordings';
 import { LiveStreamsWatch } from './live-streams.watch';
 import { LostSessions } from './lost-sessions';
 import { ReplicaHeartbeat } from './replica-heartbeat';
@@ -49,6 +50,7 @@ export class TunnelModule {
         BundleBuilder,
         PendingSessions,
         SessionRecords,
+        SessionRecordings,
         SessionCommands,
         SessionBroker,
         InProcessSessions,

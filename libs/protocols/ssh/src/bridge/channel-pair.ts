@@ -20,6 +20,10 @@ export interface ChannelPairHooks {
   ) => boolean;
   /** Target output (stdout) after it was written to the client. */
   readonly output?: (chunk: Buffer) => void;
+  /** Target error output (stderr) after it was written to the client. */
+  readonly errorOutput?: (chunk: Buffer) => void;
+  /** The client's terminal changed size (a window-change request), after it was passed on. */
+  readonly resize?: (columns: number, rows: number) => void;
   /** Called once when both channels are closed, with how the target's command ended (if it said). */
   readonly closed?: (exit: ChannelExit | undefined) => void;
 }
@@ -81,20 +85,17 @@ export function joinChannels(
     endTarget();
   });
 
-  const output = hooks.output;
-  const stdoutDone = pipeTo(
-    target,
-    client,
-    output &&
-      ((chunk) => {
-        try {
-          output(chunk);
-        } catch {
-          broken();
-        }
-      }),
-  );
-  const stderrDone = pipeTo(target.stderr, client.stderr);
+  const guarded = (observe: ((chunk: Buffer) => void) | undefined) =>
+    observe &&
+    ((chunk: Buffer) => {
+      try {
+        observe(chunk);
+      } catch {
+        broken();
+      }
+    });
+  const stdoutDone = pipeTo(target, client, guarded(hooks.output));
+  const stderrDone = pipeTo(target.stderr, client.stderr, guarded(hooks.errorOutput));
 
   target.on('exit', (code: number | null, signal?: string, dump?: boolean | string, desc?: string) => {
     exit =

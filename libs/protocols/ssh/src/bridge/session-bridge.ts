@@ -40,11 +40,15 @@ export interface SessionGovernor {
   decide(request: SessionRequest, notify: (message: string) => void): Promise<Verdict>;
   /** Forwarding of any kind: relayed to the target only when this says so. */
   forwarding(request: ForwardingRequest): Promise<Verdict>;
-  /** Hooks on the joined channel (input gate, output recording), per request. */
+  /**
+   * Hooks on the joined channel (input gate, recording), per request. `end` ends the channel with
+   * a message on its stderr (a recording the gateway could not store).
+   */
   channelHooks?(
     request: SessionRequest,
     pty: PseudoTtyInfo | undefined,
     stderr: (text: string) => void,
+    end: (message: string) => void,
   ): ChannelPairHooks;
 }
 
@@ -135,6 +139,7 @@ function bridgeSession(
   let pty: PseudoTtyInfo | undefined;
   const env: Record<string, string> = {};
   let running: ClientChannel | undefined;
+  let hooks: ChannelPairHooks = {};
   let started = false;
 
   session.on('pty', (accept: MaybeAccept, reject: MaybeAccept, info: PseudoTtyInfo) => {
@@ -150,6 +155,7 @@ function bridgeSession(
   session.on('window-change', (accept: MaybeAccept, _reject: MaybeAccept, info: PseudoTtyInfo) => {
     if (pty) pty = { ...pty, cols: info.cols, rows: info.rows, width: info.width, height: info.height };
     running?.setWindow(info.rows, info.cols, info.height, info.width);
+    hooks.resize?.(info.cols, info.rows);
     accept?.();
   });
   session.on('signal', (accept: MaybeAccept, _reject: MaybeAccept, info: { name: string }) => {
@@ -186,7 +192,13 @@ function bridgeSession(
           running = remote;
           runningChannels.add(remote);
           remote.once('close', () => runningChannels.delete(remote));
-          joinChannels(channel, remote, governor.channelHooks?.(request, pty, stderr) ?? {});
+          const end = (message: string) => {
+            stderr(message);
+            signalChannel(remote, 'TERM');
+            remote.close();
+          };
+          hooks = governor.channelHooks?.(request, pty, stderr, end) ?? {};
+          joinChannels(channel, remote, hooks);
         });
       },
       (error: unknown) => refuse(`tollgate: ${error instanceof Error ? error.message : String(error)}`),

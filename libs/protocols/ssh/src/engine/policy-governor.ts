@@ -1,4 +1,5 @@
 import type { CommandPort } from '@tollgate/protocol-tcp';
+import type { PseudoTtyInfo } from 'ssh2';
 import type { ChannelPairHooks } from '../bridge/channel-pair';
 import type { ForwardingRequest, SessionGovernor, SessionRequest, Verdict } from '../bridge/session-bridge';
 import { ShellInputGate } from '../shell/shell-input-gate';
@@ -71,7 +72,7 @@ export function policyGovernor(commands: CommandPort, envAllowlist: readonly str
       });
       return Promise.resolve({ allow: false, message });
     },
-    channelHooks: (request, pty, stderr): ChannelPairHooks => {
+    channelHooks: (request, pty, stderr, end): ChannelPairHooks => {
       const startedAt = performance.now();
       let bytes = 0;
       const hooks: { -readonly [K in keyof ChannelPairHooks]: ChannelPairHooks[K] } = {
@@ -117,7 +118,63 @@ export function policyGovernor(commands: CommandPort, envAllowlist: readonly str
         );
         hooks.input = (chunk, write, resume) => gate.input(chunk, write, resume);
       }
+      if (isRecorded(request)) record(commands, request, pty, hooks, end);
       return hooks;
     },
+  };
+}
+
+type MutableHooks = { -readonly [K in keyof ChannelPairHooks]: ChannelPairHooks[K] };
+
+/**
+ * Shells and exec commands are recorded; file transfers are not (the sftp subsystem and `scp -t`/
+ * `scp -f` carry file contents, audited with their sha256 instead).
+ */
+function isRecorded(request: SessionRequest): boolean {
+  if (request.kind === 'shell') return true;
+  return request.kind === 'exec' && !/^\s*scp\s+(?:-\S+\s+)*-[a-zA-Z]*[tf]/.test(request.command);
+}
+
+/**
+ * Adds the recording (asciicast v2, through the session's CommandPort) to a channel's hooks: what
+ * the target printed on stdout and stderr, what the user typed into a shell (an exec's stdin is data,
+ * not typing, and is not recorded), window changes, the end. A recording the gateway cannot store
+ * ends the channel (fail closed).
+ */
+function record(
+  commands: CommandPort,
+  request: SessionRequest,
+  pty: PseudoTtyInfo | undefined,
+  hooks: MutableHooks,
+  end: (message: string) => void,
+): void {
+  const kind = request.kind === 'exec' ? 'exec' : 'shell';
+  const recording = commands.record({
+    kind,
+    ...(request.kind === 'exec' ? { command: request.command } : {}),
+    width: pty && pty.cols > 0 ? pty.cols : 80,
+    height: pty && pty.rows > 0 ? pty.rows : 24,
+    ...(pty?.term ? { env: { TERM: pty.term } } : {}),
+    onRefused: (reason) =>
+      end(`\r\ntollgate: the ${kind} was ended: its recording could not be stored (${reason})`),
+  });
+  const { output, input, closed } = hooks;
+  hooks.output = (chunk) => {
+    output?.(chunk);
+    recording.onOutput(chunk);
+  };
+  hooks.errorOutput = (chunk) => recording.onOutput(chunk);
+  if (kind === 'shell') {
+    hooks.input = (chunk, write, release, reply) => {
+      recording.onInput(chunk);
+      if (input) return input(chunk, write, release, reply);
+      write(chunk);
+      return false;
+    };
+  }
+  hooks.resize = (columns, rows) => recording.onResize(columns, rows);
+  hooks.closed = (exit) => {
+    recording.end();
+    closed?.(exit);
   };
 }

@@ -1,10 +1,12 @@
 import { decideCommand, parsePolicy, type CommandContext, type Policy } from '@tollgate/policy';
 import { Protocol, type ConnectionSpec, type StreamFrame } from '@tollgate/proto';
+import { TerminalRecorder, type TerminalRecording } from '@tollgate/audit';
 import {
   frameStreamDuplex,
   type CommandPort,
   type CommandResultReport,
   type FrameCodec,
+  type RecordingStart,
 } from '@tollgate/protocol-tcp';
 import { SshEngine } from '../engine/ssh.engine';
 import { startSshFront, type SshFront } from '../front/ssh-front';
@@ -53,6 +55,26 @@ export class RecordingCommandPort implements CommandPort {
 
   report(result: CommandResultReport): void {
     this.results.push(result);
+  }
+
+  /** The recordings made, as the gateway would store them (text grows as chunks arrive). */
+  readonly recordings: {
+    start: RecordingStart;
+    text: string;
+    final: boolean;
+    refuse(reason: string): void;
+  }[] = [];
+
+  record(start: RecordingStart): TerminalRecording {
+    const entry = { start, text: '', final: false, refuse: (reason: string) => start.onRefused(reason) };
+    this.recordings.push(entry);
+    return new TerminalRecorder(
+      { header: { width: start.width, height: start.height }, maxBytes: 1 << 20, flushMs: 20 },
+      (chunk) => {
+        entry.text += chunk.data;
+        entry.final ||= chunk.final;
+      },
+    );
   }
 }
 

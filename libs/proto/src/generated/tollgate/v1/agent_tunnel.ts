@@ -445,7 +445,30 @@ export interface SessionUp {
     | { $case: 'commandAudit'; commandAudit: CommandAudit }
     | { $case: 'approvalRequest'; approvalRequest: ApprovalRequest }
     | { $case: 'commandResult'; commandResult: CommandResult }
+    | { $case: 'recordingChunk'; recordingChunk: RecordingChunk }
     | undefined;
+}
+
+/**
+ * RecordingChunk carries part of a terminal recording of one channel of the session (an SSH shell
+ * or exec, a Kubernetes exec): asciicast v2 lines, UTF-8, whole lines only. The agent makes the
+ * recording where the stream is decoded; the gateway stores the chunks in order and answers only
+ * when it cannot (RecordingRefused), whereupon the agent ends the recorded channel (fail closed).
+ */
+export interface RecordingChunk {
+  /** 1-based within the session, chosen by the agent. */
+  recording: number;
+  /** 0-based within the recording; chunk 0 starts with the asciicast header line. */
+  seq: number;
+  /** On chunk 0: what is recorded (`shell`, `exec`). */
+  kind: string;
+  /** On chunk 0: the command of an exec; empty for a shell. */
+  command: string;
+  data: string;
+  /** The recording is complete (the channel ended, or the size limit was reached). */
+  final: boolean;
+  /** The size limit was reached: output after this chunk was not recorded. */
+  truncated: boolean;
 }
 
 /**
@@ -479,7 +502,17 @@ export interface SessionDown {
     | { $case: 'commandAuditAck'; commandAuditAck: CommandAuditAck }
     | { $case: 'approvalPending'; approvalPending: ApprovalPending }
     | { $case: 'approvalAnswer'; approvalAnswer: ApprovalAnswer }
+    | { $case: 'recordingRefused'; recordingRefused: RecordingRefused }
     | undefined;
+}
+
+/**
+ * RecordingRefused says the gateway could not store a recording chunk (store failure, or more than
+ * the gateway's limit); the agent ends the recorded channel.
+ */
+export interface RecordingRefused {
+  recording: number;
+  error: string;
 }
 
 /**
@@ -2046,6 +2079,9 @@ export const SessionUp: MessageFns<SessionUp> = {
       case 'commandResult':
         CommandResult.encode(message.kind.commandResult, writer.uint32(98).fork()).join();
         break;
+      case 'recordingChunk':
+        RecordingChunk.encode(message.kind.recordingChunk, writer.uint32(106).fork()).join();
+        break;
     }
     return writer;
   },
@@ -2123,6 +2159,17 @@ export const SessionUp: MessageFns<SessionUp> = {
             };
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.kind = {
+              $case: 'recordingChunk',
+              recordingChunk: RecordingChunk.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2169,7 +2216,17 @@ export const SessionUp: MessageFns<SessionUp> = {
                               $case: 'commandResult',
                               commandResult: CommandResult.fromJSON(object.command_result),
                             }
-                          : undefined,
+                          : isSet(object.recordingChunk)
+                            ? {
+                                $case: 'recordingChunk',
+                                recordingChunk: RecordingChunk.fromJSON(object.recordingChunk),
+                              }
+                            : isSet(object.recording_chunk)
+                              ? {
+                                  $case: 'recordingChunk',
+                                  recordingChunk: RecordingChunk.fromJSON(object.recording_chunk),
+                                }
+                              : undefined,
     };
   },
 
@@ -2187,6 +2244,8 @@ export const SessionUp: MessageFns<SessionUp> = {
       obj.approvalRequest = ApprovalRequest.toJSON(message.kind.approvalRequest);
     } else if (message.kind?.$case === 'commandResult') {
       obj.commandResult = CommandResult.toJSON(message.kind.commandResult);
+    } else if (message.kind?.$case === 'recordingChunk') {
+      obj.recordingChunk = RecordingChunk.toJSON(message.kind.recordingChunk);
     }
     return obj;
   },
@@ -2245,7 +2304,181 @@ export const SessionUp: MessageFns<SessionUp> = {
         }
         break;
       }
+      case 'recordingChunk': {
+        if (object.kind?.recordingChunk !== undefined && object.kind?.recordingChunk !== null) {
+          message.kind = {
+            $case: 'recordingChunk',
+            recordingChunk: RecordingChunk.fromPartial(object.kind.recordingChunk),
+          };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseRecordingChunk(): RecordingChunk {
+  return { recording: 0, seq: 0, kind: '', command: '', data: '', final: false, truncated: false };
+}
+
+export const RecordingChunk: MessageFns<RecordingChunk> = {
+  encode(message: RecordingChunk, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.recording !== 0) {
+      writer.uint32(8).uint32(message.recording);
+    }
+    if (message.seq !== 0) {
+      writer.uint32(16).uint32(message.seq);
+    }
+    if (message.kind !== '') {
+      writer.uint32(26).string(message.kind);
+    }
+    if (message.command !== '') {
+      writer.uint32(34).string(message.command);
+    }
+    if (message.data !== '') {
+      writer.uint32(42).string(message.data);
+    }
+    if (message.final !== false) {
+      writer.uint32(48).bool(message.final);
+    }
+    if (message.truncated !== false) {
+      writer.uint32(56).bool(message.truncated);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecordingChunk {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecordingChunk();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.recording = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.seq = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.command = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.data = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.final = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.truncated = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecordingChunk {
+    return {
+      recording: isSet(object.recording) ? globalThis.Number(object.recording) : 0,
+      seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : '',
+      command: isSet(object.command) ? globalThis.String(object.command) : '',
+      data: isSet(object.data) ? globalThis.String(object.data) : '',
+      final: isSet(object.final) ? globalThis.Boolean(object.final) : false,
+      truncated: isSet(object.truncated) ? globalThis.Boolean(object.truncated) : false,
+    };
+  },
+
+  toJSON(message: RecordingChunk): unknown {
+    const obj: any = {};
+    if (message.recording !== 0) {
+      obj.recording = Math.round(message.recording);
+    }
+    if (message.seq !== 0) {
+      obj.seq = Math.round(message.seq);
+    }
+    if (message.kind !== '') {
+      obj.kind = message.kind;
+    }
+    if (message.command !== '') {
+      obj.command = message.command;
+    }
+    if (message.data !== '') {
+      obj.data = message.data;
+    }
+    if (message.final !== false) {
+      obj.final = message.final;
+    }
+    if (message.truncated !== false) {
+      obj.truncated = message.truncated;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RecordingChunk>, I>>(base?: I): RecordingChunk {
+    return RecordingChunk.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RecordingChunk>, I>>(object: I): RecordingChunk {
+    const message = createBaseRecordingChunk();
+    message.recording = object.recording ?? 0;
+    message.seq = object.seq ?? 0;
+    message.kind = object.kind ?? '';
+    message.command = object.command ?? '';
+    message.data = object.data ?? '';
+    message.final = object.final ?? false;
+    message.truncated = object.truncated ?? false;
     return message;
   },
 };
@@ -2443,6 +2676,9 @@ export const SessionDown: MessageFns<SessionDown> = {
       case 'approvalAnswer':
         ApprovalAnswer.encode(message.kind.approvalAnswer, writer.uint32(98).fork()).join();
         break;
+      case 'recordingRefused':
+        RecordingRefused.encode(message.kind.recordingRefused, writer.uint32(106).fork()).join();
+        break;
     }
     return writer;
   },
@@ -2509,6 +2745,17 @@ export const SessionDown: MessageFns<SessionDown> = {
             };
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.kind = {
+              $case: 'recordingRefused',
+              recordingRefused: RecordingRefused.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2554,7 +2801,17 @@ export const SessionDown: MessageFns<SessionDown> = {
                           $case: 'approvalAnswer',
                           approvalAnswer: ApprovalAnswer.fromJSON(object.approval_answer),
                         }
-                      : undefined,
+                      : isSet(object.recordingRefused)
+                        ? {
+                            $case: 'recordingRefused',
+                            recordingRefused: RecordingRefused.fromJSON(object.recordingRefused),
+                          }
+                        : isSet(object.recording_refused)
+                          ? {
+                              $case: 'recordingRefused',
+                              recordingRefused: RecordingRefused.fromJSON(object.recording_refused),
+                            }
+                          : undefined,
     };
   },
 
@@ -2570,6 +2827,8 @@ export const SessionDown: MessageFns<SessionDown> = {
       obj.approvalPending = ApprovalPending.toJSON(message.kind.approvalPending);
     } else if (message.kind?.$case === 'approvalAnswer') {
       obj.approvalAnswer = ApprovalAnswer.toJSON(message.kind.approvalAnswer);
+    } else if (message.kind?.$case === 'recordingRefused') {
+      obj.recordingRefused = RecordingRefused.toJSON(message.kind.recordingRefused);
     }
     return obj;
   },
@@ -2619,7 +2878,101 @@ export const SessionDown: MessageFns<SessionDown> = {
         }
         break;
       }
+      case 'recordingRefused': {
+        if (object.kind?.recordingRefused !== undefined && object.kind?.recordingRefused !== null) {
+          message.kind = {
+            $case: 'recordingRefused',
+            recordingRefused: RecordingRefused.fromPartial(object.kind.recordingRefused),
+          };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseRecordingRefused(): RecordingRefused {
+  return { recording: 0, error: '' };
+}
+
+export const RecordingRefused: MessageFns<RecordingRefused> = {
+  encode(message: RecordingRefused, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.recording !== 0) {
+      writer.uint32(8).uint32(message.recording);
+    }
+    if (message.error !== '') {
+      writer.uint32(18).string(message.error);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecordingRefused {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecordingRefused();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.recording = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecordingRefused {
+    return {
+      recording: isSet(object.recording) ? globalThis.Number(object.recording) : 0,
+      error: isSet(object.error) ? globalThis.String(object.error) : '',
+    };
+  },
+
+  toJSON(message: RecordingRefused): unknown {
+    const obj: any = {};
+    if (message.recording !== 0) {
+      obj.recording = Math.round(message.recording);
+    }
+    if (message.error !== '') {
+      obj.error = message.error;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RecordingRefused>, I>>(base?: I): RecordingRefused {
+    return RecordingRefused.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RecordingRefused>, I>>(object: I): RecordingRefused {
+    const message = createBaseRecordingRefused();
+    message.recording = object.recording ?? 0;
+    message.error = object.error ?? '';
     return message;
   },
 };

@@ -1,0 +1,71 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { makeTempDir } from './temp-dir';
+
+/** A tmux server of a test's own (its own socket), to drive interactive programs as a user would. */
+export interface TmuxServer {
+  /** Starts `command` (a shell command line) in a new detached window of the given size. */
+  open(
+    name: string,
+    command: string,
+    size: { columns: number; rows: number },
+    env?: Record<string, string>,
+  ): void;
+  /** Types into a window: literal text, or tmux key names with `keys` (Enter, C-c). */
+  type(name: string, text: string): void;
+  keys(name: string, ...keys: string[]): void;
+  /** The visible screen, lines with trailing blanks removed, trailing empty lines dropped. */
+  screen(name: string): string;
+  /** Copies everything the window's program prints from now on, raw, to a file (returns its path). */
+  pipe(name: string): string;
+  resize(name: string, size: { columns: number; rows: number }): void;
+  stop(): void;
+}
+
+export function startTmux(): TmuxServer {
+  const dir = makeTempDir('tollgate-tmux-');
+  const socket = join(dir.path, 'socket');
+  const tmux = (...args: string[]) =>
+    execFileSync('tmux', ['-S', socket, '-f', '/dev/null', ...args], { encoding: 'utf8' });
+  return {
+    open: (name, command, size, env = {}) => {
+      tmux(
+        'new-session',
+        '-d',
+        '-s',
+        name,
+        '-x',
+        String(size.columns),
+        '-y',
+        String(size.rows),
+        ...Object.entries(env).flatMap(([key, value]) => ['-e', `${key}=${value}`]),
+        command,
+      );
+      // The window keeps the size it was given, whatever clients attach (none do).
+      tmux('set-option', '-t', name, 'window-size', 'manual');
+    },
+    type: (name, text) => void tmux('send-keys', '-t', name, '-l', text),
+    keys: (name, ...keys) => void tmux('send-keys', '-t', name, ...keys),
+    screen: (name) =>
+      tmux('capture-pane', '-p', '-t', name)
+        .split('\n')
+        .map((line) => line.trimEnd())
+        .join('\n')
+        .replace(/\n+$/, ''),
+    pipe: (name) => {
+      const file = join(dir.path, `${name}.raw`);
+      tmux('pipe-pane', '-o', '-t', name, `cat >> ${file}`);
+      return file;
+    },
+    resize: (name, size) =>
+      void tmux('resize-window', '-t', name, '-x', String(size.columns), '-y', String(size.rows)),
+    stop: () => {
+      try {
+        tmux('kill-server');
+      } catch {
+        // Already gone.
+      }
+      dir.remove();
+    },
+  };
+}
