@@ -31,6 +31,7 @@ export { DEFAULT_MAX_MESSAGE_LENGTH } from './frame-reader';
 export { PROTOCOL_VERSION_3 } from './message-codes';
 export {
   classifySql,
+  clearClassificationCache,
   loadSqlClassifier,
   type SqlClassification,
   type SqlStatementFacts,
@@ -73,6 +74,7 @@ export {
 } from './listener/postgres-login';
 export { analyzeLineage } from './sql/lineage/statement-lineage';
 export { clearParseCache } from './sql/parse-tree';
+export { analysisKey, clearShapeTemplates } from './sql/statement-shape';
 export type {
   LineageAnalysis,
   LineageCatalog,

@@ -242,6 +242,25 @@ describe('PostgreSQL masking by lineage (real server)', () => {
     }
   });
 
+  it('decides texts that differ only in constants alike, and apart where a constant decides (shape cache)', async () => {
+    gate = new PolicyGate(STRICT);
+    const c = await client();
+    try {
+      // One shape, many constants (as pgbench -M simple sends): each masked, none parsed twice.
+      for (const id of [1, 2, 1, 2]) {
+        const { rows } = await c.query(`select name, ssn from customers where id = ${id}`);
+        expect(rows).toEqual([{ name: id === 1 ? 'Ada' : 'Bob', ssn: '********' }]);
+      }
+      // ORDER BY 1 orders by name; ORDER BY 2 by the masked column, which predicates: deny refuses.
+      expect((await c.query('select name, ssn from customers order by 1')).rows).toHaveLength(2);
+      const ordered = await refusal(c, 'select name, ssn from customers order by 2');
+      expect(ordered?.message).toMatch(/orders on values of masked column public.customers.ssn/);
+      expect((await c.query('select name, ssn from customers order by 1')).rows).toHaveLength(2);
+    } finally {
+      await c.end();
+    }
+  });
+
   it('lets no masked value out in any recognisable form, whatever the query does with it (fast-check)', async () => {
     const textClient = await client();
     const binaryClient = await client({ binary: true } as pg.ClientConfig);

@@ -1,5 +1,6 @@
 import type { LineageColumn, SqlLineageFacts } from '@tollgate/policy';
 import { analyzeLineage } from '../sql/lineage/statement-lineage';
+import { analysisKey } from '../sql/statement-shape';
 import {
   isUntraced,
   type LineageAnalysis,
@@ -42,14 +43,17 @@ export class SessionLineage {
 
   /** The lineage of each statement of `sql` (EXECUTE and FETCH as what they run). */
   async analyze(sql: string): Promise<readonly StatementLineage[]> {
-    let statements = this.analyses.get(sql);
+    // Texts that differ only in constants no analysis reads share an analysis (statement-shape.ts);
+    // a shape key starts with \u0000, which no text holds.
+    const key = analysisKey(sql) ?? sql;
+    let statements = this.analyses.get(key);
     if (this.catalogChangedInTransaction) {
       // The catalog connection cannot see this transaction's changes: no relation is known.
       statements = lineageOf(analyzeLineage(sql, UNKNOWN_CATALOG));
     } else if (!statements) {
       statements = await this.analyzeReading(sql);
-      if (sql.length <= MAX_CACHED_SQL_LENGTH) {
-        this.analyses.set(sql, statements);
+      if (key.length <= MAX_CACHED_SQL_LENGTH) {
+        this.analyses.set(key, statements);
         if (this.analyses.size > MAX_CACHED_STATEMENTS)
           this.analyses.delete(this.analyses.keys().next().value as string);
       }

@@ -139,9 +139,10 @@ export function selectLineage(body: Node, parent: Scope | undefined, ctx: Lineag
     result = targetList(list(body['targetList']), scope, ctx);
     for (const key of ['whereClause', 'havingClause'] as const) filter(body[key], scope, ctx);
     for (const window of list(body['windowClause'])) filter(window, scope, ctx);
-    for (const distinct of list(body['distinctClause'])) filter(distinct, scope, ctx);
   }
   scope.outputs = result;
+  // DISTINCT ON (2) names a result column by position, as ORDER BY 2 does.
+  for (const distinct of list(body['distinctClause'])) filter(distinct, scope, ctx, true);
   for (const item of list(body['groupClause'])) filter(item, scope, ctx, true);
   for (const item of list(body['sortClause'])) filter(item, scope, ctx, true);
   for (const key of ['limitCount', 'limitOffset'] as const) filter(body[key], scope, ctx);
