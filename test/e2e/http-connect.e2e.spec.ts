@@ -1,14 +1,16 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
+import { WebSocket, WebSocketServer } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import {
   createAgent,
   createTestDatabase,
   makeTempDir,
+  postTokenEndpoint,
   spawnAgent,
   spawnCli,
   spawnConnect,
@@ -34,7 +36,49 @@ guardrails:
   - name: no-delete-in-prod
     match: {protocol: kubernetes}
     deny: {kubernetes: {verbs: [delete, deletecollection], namespaces: [prod]}}
+masking:
+  - name: secret-values
+    match: {protocol: kubernetes}
+    kubernetes: {resources: [secrets]}
 `;
+
+const SECRET_B64 = Buffer.from('hunter2-db-password').toString('base64');
+
+/** A long-running client (kubectl, curl): what it printed, and whether it has ended. */
+interface Running {
+  readonly child: ChildProcess;
+  output(): string;
+  seen(text: string): Promise<void>;
+  ended(): Promise<void>;
+}
+
+function running(command: string, args: readonly string[]): Running {
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  const onData = (c: Buffer) => (out += c.toString());
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  const exit = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const fail = (what: string) => () => {
+    throw new Error(`${command} ${args.join(' ')}: ${what}; printed:\n${out}`);
+  };
+  return {
+    child,
+    output: () => out,
+    seen: (text) =>
+      expect
+        .poll(() => out.includes(text) || child.exitCode !== null, { timeout: 20_000 })
+        .toBe(true)
+        .then(() => (out.includes(text) ? undefined : fail(`ended before printing ${text}`)())),
+    ended: () =>
+      Promise.race([
+        exit,
+        new Promise<void>((_, reject) =>
+          setTimeout(() => reject(new Error(`${command} still running:\n${out}`)), 20_000),
+        ),
+      ]),
+  };
+}
 
 describe('http and kubernetes connections end to end (gateway, agent, `tollgate connect`, curl, kubectl)', () => {
   const processes: CliProcess[] = [];
@@ -49,6 +93,12 @@ describe('http and kubernetes connections end to end (gateway, agent, `tollgate 
 
   beforeAll(async () => {
     target = createServer((req, res) => {
+      if (req.url === '/api/events') {
+        // Server-sent events: one now, then the stream stays open.
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write('data: hello\n\n');
+        return;
+      }
       seen.push({
         method: req.method,
         url: req.url,
@@ -58,6 +108,8 @@ describe('http and kubernetes connections end to end (gateway, agent, `tollgate 
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ ok: true, url: req.url }));
     });
+    const sockets = new WebSocketServer({ server: target, path: '/api/socket' });
+    sockets.on('connection', (ws) => ws.on('message', (data: Buffer) => ws.send(data)));
     target.listen(0, '127.0.0.1');
     await once(target, 'listening');
     const db = await createTestDatabase();
@@ -79,6 +131,7 @@ describe('http and kubernetes connections end to end (gateway, agent, `tollgate 
       metadata: { name: 'web-1', namespace: 'prod' },
       spec: { containers: [{ name: 'a', image: 'x' }] },
     });
+    api.put('secrets', { metadata: { name: 'db', namespace: 'prod' }, data: { password: SECRET_B64 } });
     const cluster = await gateway.api('POST', '/api/v1/connections', {
       name: 'k8s',
       protocol: 'kubernetes',
@@ -95,7 +148,50 @@ describe('http and kubernetes connections end to end (gateway, agent, `tollgate 
     const connect = await spawnConnect(gateway.grpcUrl, gateway.adminToken, 'web');
     processes.push(connect.cli);
     port = connect.port;
+    processes.push(await connectKube(gateway.adminToken, kubeconfig));
   });
+
+  /** `tollgate connect k8s` adding its context to `file`. */
+  const connectKube = async (token: string, file: string) => {
+    const cli = spawnCli(['connect', 'k8s', '--port', '0', '--grpc', gateway.grpcUrl, '--kubeconfig', file], {
+      TOLLGATE_TOKEN: token,
+      // Where connect asks what the connection speaks (kubernetes: write the kubeconfig).
+      TOLLGATE_URL: gateway.httpUrl,
+    });
+    await cli.waitFor(/context tollgate-k8s \(now current\)/, 15_000).catch((e: unknown) => {
+      throw new Error(`${String(e)}\n${cli.output()}`);
+    });
+    return cli;
+  };
+  const kubectl = async (...args: string[]) =>
+    run('kubectl', ['--kubeconfig', kubeconfig, ...args]).then(
+      ({ stdout }) => ({ code: 0, stdout, stderr: '' }),
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    );
+  /** The open sessions of a connection, by id. */
+  const openSessions = async (connection: string) =>
+    (
+      await gateway.api<{ items: { id: string }[] }>(
+        'GET',
+        `/api/v1/sessions?state=open&connection=${connection}`,
+      )
+    ).body.items.map((item) => item.id);
+  const tollgate = async (...args: string[]) => {
+    const cli = spawnCli(args, { TOLLGATE_URL: gateway.httpUrl, TOLLGATE_TOKEN: gateway.adminToken });
+    await cli.exited();
+    return cli.output();
+  };
+  /** A WebSocket through the web connection, echoing once; resolves when it is open and echoed. */
+  const webSocket = async (on: number) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${on}/socket`);
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    ws.on('error', () => undefined);
+    await once(ws, 'open');
+    ws.send('ping');
+    const [echo] = (await once(ws, 'message')) as [Buffer];
+    expect(echo.toString()).toBe('ping');
+    return { closed };
+  };
 
   afterAll(async () => {
     await Promise.all(processes.map((p) => p.stop('SIGKILL')));
@@ -177,23 +273,6 @@ describe('http and kubernetes connections end to end (gateway, agent, `tollgate 
   });
 
   it('tollgate connect adds a kubeconfig context; kubectl works through it and prints a denial as the API server’s', async () => {
-    const connect = spawnCli(
-      ['connect', 'k8s', '--port', '0', '--grpc', gateway.grpcUrl, '--kubeconfig', kubeconfig],
-      {
-        TOLLGATE_TOKEN: gateway.adminToken,
-        // Where connect asks what the connection speaks (kubernetes: write the kubeconfig).
-        TOLLGATE_URL: gateway.httpUrl,
-      },
-    );
-    processes.push(connect);
-    await connect.waitFor(/context tollgate-k8s \(now current\)/, 15_000).catch((e: unknown) => {
-      throw new Error(`${String(e)}\n${connect.output()}`);
-    });
-    const kubectl = async (...args: string[]) =>
-      run('kubectl', ['--kubeconfig', kubeconfig, ...args]).then(
-        ({ stdout }) => ({ code: 0, stdout, stderr: '' }),
-        (e: { code: number; stdout: string; stderr: string }) => e,
-      );
     expect(await kubectl('get', 'pods', '-n', 'prod', '-o', 'name')).toMatchObject({
       code: 0,
       stdout: 'pod/web-1\n',
@@ -213,5 +292,77 @@ describe('http and kubernetes connections end to end (gateway, agent, `tollgate 
     const { status, body } = await curl(`http://127.0.0.1:${missing.port}/`);
     expect(status).toBe(404);
     expect(JSON.parse(body)).toMatchObject({ by: 'tollgate' });
+  });
+
+  it('the agent masks Secrets’ values under the policy’s masking rule', async () => {
+    const got = await kubectl('get', 'secret', 'db', '-n', 'prod', '-o', 'yaml');
+    expect(got.stdout).toContain(`password: ${Buffer.from('********').toString('base64')}`);
+    expect(got.stdout).not.toContain(SECRET_B64);
+  });
+
+  it('tollgate sessions kill ends a watch, logs -f, exec, server-sent events and a WebSocket at once, here and at the target', async () => {
+    const kube = (...args: string[]) => running('kubectl', ['--kubeconfig', kubeconfig, ...args]);
+    const watch = kube('get', 'pods', '-n', 'prod', '--watch', '-o', 'name');
+    await watch.seen('pod/web-1');
+    api!.log('prod', 'web-1', 'serving');
+    const logs = kube('logs', '-f', '-n', 'prod', 'web-1');
+    await logs.seen('serving');
+    const exec = kube('exec', '-i', '-n', 'prod', 'web-1', '--', 'cat');
+    exec.child.stdin!.write('typed\n');
+    await exec.seen('typed');
+    const events = running('curl', ['-sSN', `http://127.0.0.1:${port}/events`]);
+    await events.seen('data: hello');
+    const socket = await webSocket(port);
+    expect(api!.openStreams()).toBe(3);
+
+    const sessions = [...(await openSessions('k8s')), ...(await openSessions('web'))];
+    expect(sessions.length).toBeGreaterThanOrEqual(5);
+    // One through the CLI as a person would; the rest through the same API, to keep the test light.
+    const [first, ...rest] = sessions;
+    const [said] = await Promise.all([
+      tollgate('sessions', 'kill', first),
+      ...rest.map((id) => gateway.api('POST', `/api/v1/sessions/${id}/kill`)),
+    ]);
+    expect(said).toContain(`session ${first} killed`);
+    await Promise.all([watch.ended(), logs.ended(), exec.ended(), events.ended(), socket.closed]);
+    // The API server's side of each stream is closed too, not left running.
+    await expect.poll(() => api!.openStreams(), { timeout: 10_000 }).toBe(0);
+  });
+
+  it('revoking the token of tollgate connect ends its running watch and event stream', async () => {
+    const { status, body } = await postTokenEndpoint(gateway.httpUrl, {
+      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+      subject_token: gateway.adminToken,
+      subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+    });
+    expect(status).toBe(200);
+    const token = body['access_token'] as string;
+    const other = join(dir.path, 'kube', 'revocable');
+    processes.push(await connectKube(token, other));
+    const web = await spawnConnect(gateway.grpcUrl, token, 'web');
+    processes.push(web.cli);
+    const watch = running('kubectl', [
+      '--kubeconfig',
+      other,
+      'get',
+      'pods',
+      '-n',
+      'prod',
+      '--watch',
+      '-o',
+      'name',
+    ]);
+    await watch.seen('pod/web-1');
+    const events = running('curl', ['-sSN', `http://127.0.0.1:${web.port}/events`]);
+    await events.seen('data: hello');
+    const socket = await webSocket(web.port);
+    const revoked = await fetch(`${gateway.httpUrl}/oauth/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token }).toString(),
+    });
+    expect(revoked.status).toBe(200);
+    await Promise.all([watch.ended(), events.ended(), socket.closed]);
+    await expect.poll(() => api!.openStreams(), { timeout: 10_000 }).toBe(0);
   });
 });

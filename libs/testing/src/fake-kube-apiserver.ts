@@ -34,6 +34,8 @@ export interface FakeKubeApiServer {
    * an aggregated API might), to see that a proxy which must read the body refuses it.
    */
   protobufFor: string | undefined;
+  /** Streams the server is serving now: watches, followed logs and exec sessions. */
+  openStreams(): number;
   /** Appends a line to a pod's log (followers see it at once). */
   log(namespace: string, pod: string, line: string): void;
   close(): Promise<void>;
@@ -324,6 +326,8 @@ export async function startFakeKubeApiServer(token: string): Promise<FakeKubeApi
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    openStreams: () =>
+      watchers.size + [...followers.values()].reduce((n, set) => n + set.size, 0) + sockets.clients.size,
     get protobufFor() {
       return control.protobufFor;
     },

@@ -261,4 +261,23 @@ describe('HttpSession between curl (and node, ws) and a real node:http server', 
     await closed;
     expect(Buffer.concat(answer).toString()).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
   });
+
+  it('a half-open upgrade (the client stops after the 101) is closed at the target too; others go on', async () => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.on('error', () => undefined);
+    await once(socket, 'connect');
+    let received = '';
+    socket.on('data', (c: Buffer) => (received += c.toString('latin1')));
+    const closed = once(socket, 'close');
+    socket.write(
+      'GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+        `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${Buffer.from('0123456789abcdef').toString('base64')}\r\n\r\n`,
+    );
+    await expect.poll(() => received, { timeout: 10_000 }).toMatch(/^HTTP\/1\.1 101 /);
+    const upstream = targetConnections.at(-1)!;
+    socket.end();
+    await closed;
+    await expect.poll(() => upstream.destroyed, { timeout: 10_000 }).toBe(true);
+    expect((await curl(`http://127.0.0.1:${port}/after`)).status).toBe(200);
+  });
 });

@@ -96,6 +96,7 @@ describe('KubernetesEngine’s session between kubectl and a fake API server', (
         rewrite: (_head, facts) => kubernetesResponseRewrite(masking, facts),
         commands,
         replies: kubernetesReplies,
+        headTimeoutMs: 1_000,
       }).run();
     });
     proxy.listen(0, '127.0.0.1');
@@ -307,6 +308,80 @@ current-context: t
       }
       // The session goes on.
       expect(await kubectl('get', 'pods', '-n', 'apps', '-o', 'name')).toMatchObject({ code: 0 });
+    });
+  });
+
+  describe('bad input on the Kubernetes path', () => {
+    const port = () => (proxy.address() as AddressInfo).port;
+    const dial = async () => {
+      const socket = connect({ host: '127.0.0.1', port: port() });
+      socket.on('error', () => undefined);
+      await once(socket, 'connect');
+      const chunks: Buffer[] = [];
+      socket.on('data', (c: Buffer) => chunks.push(c));
+      return {
+        socket,
+        received: () => Buffer.concat(chunks).toString('latin1'),
+        closed: once(socket, 'close'),
+      };
+    };
+    const raw = async (bytes: string) => {
+      const client = await dial();
+      client.socket.write(bytes);
+      await client.closed;
+      return client.received();
+    };
+    const statusOf = (answer: string) => JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as unknown;
+
+    it('malformed, oversized and stalled requests get a Status and are cut off while kubectl goes on', async () => {
+      const malformed = await raw('GET /api/v1/pods HTTP/1.1\r\nHost : x\r\n\r\n');
+      expect(malformed).toMatch(/^HTTP\/1\.1 400 /);
+      expect(statusOf(malformed)).toMatchObject({ kind: 'Status', reason: 'BadRequest', code: 400 });
+      const huge = await raw(`GET /api/v1/pods HTTP/1.1\r\nX-Big: ${'a'.repeat(70_000)}\r\n\r\n`);
+      expect(huge).toMatch(/^HTTP\/1\.1 431 /);
+      expect(statusOf(huge)).toMatchObject({ kind: 'Status', code: 431 });
+      const posts = api.requests.filter((r) => r.method === 'POST');
+      const smuggled = await raw(
+        'POST /api/v1/namespaces/dev/configmaps HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+      );
+      expect(smuggled).toMatch(/^HTTP\/1\.1 400 /);
+
+      const slow = await dial();
+      slow.socket.write('GET /api/v1/namespaces/dev/pods HTTP/1.1\r\nHost: x\r\n');
+      // Another client is served while the slow one dawdles.
+      expect(await kubectl('get', 'pods', '-n', 'dev', '-o', 'name')).toMatchObject({ code: 0 });
+      await slow.closed;
+      expect(slow.received()).toMatch(/^HTTP\/1\.1 408 /);
+      expect(statusOf(slow.received())).toMatchObject({ kind: 'Status', reason: 'Timeout' });
+      // The smuggling-shaped request never reached the API server.
+      expect(api.requests.filter((r) => r.method === 'POST')).toEqual(posts);
+    });
+
+    it('a half-open exec (the client stops sending after the upgrade) ends at the API server too', async () => {
+      const before = api.openStreams();
+      const exec = await dial();
+      exec.socket.write(
+        [
+          'GET /api/v1/namespaces/dev/pods/web-2/exec?command=cat&stdin=true&stdout=true HTTP/1.1',
+          'Host: x',
+          'Connection: Upgrade',
+          'Upgrade: websocket',
+          'Sec-WebSocket-Version: 13',
+          `Sec-WebSocket-Key: ${Buffer.from('0123456789abcdef').toString('base64')}`,
+          'Sec-WebSocket-Protocol: v5.channel.k8s.io',
+          '',
+          '',
+        ].join('\r\n'),
+      );
+      await expect.poll(() => exec.received(), { timeout: 10_000 }).toMatch(/^HTTP\/1\.1 101 /);
+      expect(api.openStreams()).toBe(before + 1);
+      exec.socket.end();
+      await exec.closed;
+      await expect.poll(() => api.openStreams(), { timeout: 10_000 }).toBe(before);
+      expect(await kubectl('exec', '-n', 'dev', 'web-2', '--', 'echo', 'still', 'fine')).toMatchObject({
+        code: 0,
+        stdout: 'still fine\n',
+      });
     });
   });
 });
