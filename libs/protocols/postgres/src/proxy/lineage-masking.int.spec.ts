@@ -16,13 +16,13 @@ const policy = testPolicy;
 const MASK = policy(`version: 1
 masking:
   - name: pii
-    columns: [customers.ssn, customers.card]
+    columns: [customers.ssn, customers.card, events.ssn, legacy_child.ssn]
     detectors: [email, ssn, credit_card]
 `);
 const STRICT = policy(`version: 1
 masking:
   - name: pii
-    columns: [customers.ssn, customers.card]
+    columns: [customers.ssn, customers.card, events.ssn, legacy_child.ssn]
     detectors: [email, ssn, credit_card]
     on_derived: deny
     predicates: deny
@@ -66,7 +66,14 @@ describe('PostgreSQL masking by lineage (real server)', () => {
                                    (2, 'Bob', 'bob@example.org', '${SSN[1]}', '5500000000000004');
       CREATE TABLE scratch (id int, note text);
       CREATE VIEW customer_view AS SELECT id, name, ssn AS tax_id FROM customers;
-      CREATE SEQUENCE seq;`);
+      CREATE SEQUENCE seq;
+      CREATE TABLE events (id int, ssn text) PARTITION BY RANGE (id);
+      CREATE TABLE events_low PARTITION OF events FOR VALUES FROM (0) TO (10) PARTITION BY RANGE (id);
+      CREATE TABLE events_low_a PARTITION OF events_low FOR VALUES FROM (0) TO (5);
+      INSERT INTO events VALUES (1, '${SSN[0]}');
+      CREATE TABLE legacy (id int, ssn text);
+      CREATE TABLE legacy_child (note text) INHERITS (legacy);
+      INSERT INTO legacy_child VALUES (2, '${SSN[1]}', 'n');`);
     const target: PostgresTargetSettings = {
       host: MACHINE_POSTGRES.host,
       port: MACHINE_POSTGRES.port,
@@ -256,6 +263,28 @@ describe('PostgreSQL masking by lineage (real server)', () => {
       const ordered = await refusal(c, 'select name, ssn from customers order by 2');
       expect(ordered?.message).toMatch(/orders on values of masked column public.customers.ssn/);
       expect((await c.query('select name, ssn from customers order by 1')).rows).toHaveLength(2);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('applies a rule on a partitioned or parent table to its partitions and children, and back', async () => {
+    // The rule names events (the partitioned parent) and legacy_child (an inheritance child).
+    const out = await psql(
+      'select ssn, upper(ssn) from events_low_a; select ssn from events_low; select ssn from events; ' +
+        'select ssn, ssn || ssn from legacy; select ssn from only legacy; ' +
+        'copy (select * from events_low_a) to stdout; copy events_low_a to stdout with (format csv)',
+    );
+    expect(out).toBe('********|********\n********\n********\n********|********\n1\t********\n1,********\n');
+    expect(leaks(out)).toEqual([]);
+    gate = new PolicyGate(STRICT);
+    const c = await client();
+    try {
+      const stored = await refusal(c, 'insert into scratch select id, ssn from events_low_a');
+      expect(stored?.message).toMatch(/masked values may not be written/);
+      expect((await onServer('select count(*)::int as n from scratch'))[0]).toEqual({ n: 0 });
+      const filtered = await refusal(c, "select id from legacy where ssn like 'Hv%'");
+      expect(filtered?.message).toMatch(/filters, joins, groups or orders on values of masked column/);
     } finally {
       await c.end();
     }

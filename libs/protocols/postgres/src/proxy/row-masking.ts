@@ -1,6 +1,6 @@
 import type { Masker, ValueKind } from '@tollgate/masking';
 import type { FieldDescription } from '../backend-messages';
-import { isUntraced, type LineageSource, type OutputLineage } from '../sql/lineage/lineage.types';
+import { isUntraced, ownSources, type LineageSource, type OutputLineage } from '../sql/lineage/lineage.types';
 import type { ColumnName } from './column-catalog';
 import { joinCopyRow, splitCopyRow, type CopyField } from './copy-row';
 import type { CopyFormat } from '../sql/lineage/lineage.types';
@@ -56,7 +56,9 @@ export function columnMasks(outputs: OutputLineage | undefined, count: number, m
   }
   return outputs.columns.map((column) => {
     if (!column.sources.some(masked)) return 'clear';
-    return column.plain && column.sources.length === 1 && masker.isMaskedColumn(column.plain)
+    // A plain reference keeps its format-preserving mask when a rule names its column, or the same
+    // column of a parent or partition (a `related` source).
+    return column.plain && ownSources(column.sources).length === 1 && !column.sources.some(isUntraced)
       ? 'plain'
       : 'whole';
   });

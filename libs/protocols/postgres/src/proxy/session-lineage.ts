@@ -3,6 +3,7 @@ import { analyzeLineage } from '../sql/lineage/statement-lineage';
 import { analysisKey } from '../sql/statement-shape';
 import {
   isUntraced,
+  ownSources,
   type LineageAnalysis,
   type LineageCatalog,
   type LineageSource,
@@ -158,12 +159,20 @@ export class SessionLineage {
       `SELECT n.nspname, c.relname, c.relkind, ` +
         `CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END, ` +
         `(SELECT pg_catalog.json_agg(pg_catalog.json_build_array(a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attgenerated <> '') ORDER BY a.attnum) ` +
-        `FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) ` +
+        `FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), ` +
+        // Its inheritance and partition tree: ancestors and descendants, however deep.
+        `(SELECT pg_catalog.json_agg(pg_catalog.json_build_array(tn.nspname, t.relname)) FROM pg_catalog.pg_class t ` +
+        `JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace WHERE t.oid IN (` +
+        `WITH RECURSIVE up(oid) AS (SELECT i.inhparent FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid ` +
+        `UNION SELECT i.inhparent FROM pg_catalog.pg_inherits i JOIN up ON i.inhrelid = up.oid), ` +
+        `down(oid) AS (SELECT i.inhrelid FROM pg_catalog.pg_inherits i WHERE i.inhparent = c.oid ` +
+        `UNION SELECT i.inhrelid FROM pg_catalog.pg_inherits i JOIN down ON i.inhparent = down.oid) ` +
+        `SELECT oid FROM up UNION SELECT oid FROM down)) ` +
         `FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace ` +
         `WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND (${conditions.join(' OR ')})`,
     );
     const found = new Map<string, RelationFacts[]>(wanted.map((w) => [relationKey(w.name, w.schema), []]));
-    for (const [schema, name, kind, definition = null, columns] of rows) {
+    for (const [schema, name, kind, definition = null, columns, related = null] of rows) {
       if (!schema || !name) continue;
       const relation: RelationFacts = {
         schema,
@@ -177,6 +186,14 @@ export class SessionLineage {
           }),
         ),
         ...(definition !== null ? { definition } : {}),
+        ...(related !== null
+          ? {
+              related: (JSON.parse(related) as [string, string][]).map(([schema, name]) => ({
+                schema,
+                name,
+              })),
+            }
+          : {}),
       };
       for (const key of [relationKey(name), relationKey(name, schema)]) found.get(key)?.push(relation);
     }
@@ -242,7 +259,7 @@ function lineageFacts(statement: StatementLineage): SqlLineageFacts {
   if (outputs?.columns) {
     for (const column of outputs.columns) {
       // A plain reference is masked in place (format-preserving); anything else is derived.
-      const onlyItself = column.plain !== undefined && column.sources.length === 1;
+      const onlyItself = column.plain !== undefined && ownSources(column.sources).length === 1;
       if (!onlyItself) derived.push(...column.sources);
     }
   } else if (outputs) {

@@ -9,6 +9,12 @@ export interface SourceColumn {
   readonly schema: string;
   readonly table: string;
   readonly column: string;
+  /**
+   * The same column of another table of its inheritance or partition tree: the rows of a partition
+   * are rows of its parent and the parent's rows those of its partitions, so a masking rule on
+   * either covers a value read through the other. Never the only source of a value.
+   */
+  readonly related?: true;
 }
 
 /** A value whose origin cannot be traced (an unresolved view, a user function, ...): fail closed. */
@@ -74,7 +80,13 @@ export interface RelationFacts {
   readonly columns: readonly { readonly name: string; readonly type: string; readonly generated?: boolean }[];
   /** A view's query (pg_get_viewdef). */
   readonly definition?: string;
+  /** Tables whose rows are or include this table's: its ancestors and descendants (pg_inherits). */
+  readonly related?: readonly { readonly schema: string; readonly name: string }[];
 }
+
+/** The sources that are not `related` columns: what a value is made from in its own right. */
+export const ownSources = (sources: readonly LineageSource[]): LineageSource[] =>
+  sources.filter((source) => isUntraced(source) || source.related === undefined);
 
 /**
  * What the analyzer asks of the target's catalog. `undefined` means "not read yet": the analysis

@@ -397,7 +397,10 @@ function storedColumns(relation: RelationFacts): QueryColumns {
       if (column.generated || dataColumns?.(column.name))
         return { name: column.name, sources: untraced(`${relation.name}.${column.name} is computed`) };
       const plain = { schema: relation.schema, table: relation.name, column: column.name };
-      return { name: column.name, plain, sources: SourceSet.of(plain) };
+      const sources = SourceSet.of(plain);
+      for (const other of relation.related ?? [])
+        sources.add({ schema: other.schema, table: other.name, column: column.name, related: true });
+      return { name: column.name, plain, sources };
     }),
   };
 }
