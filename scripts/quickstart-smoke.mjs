@@ -24,6 +24,7 @@ const child = spawn('npm', ['start'], {
     TOLLGATE_GRPC_PORT: '0',
     TOLLGATE_DEV_IDP_PORT: '0',
     TOLLGATE_POSTGRES_PORT: '0',
+    TOLLGATE_MYSQL_PORT: '0',
   },
   stdio: ['ignore', 'pipe', 'pipe'],
   // Its own process group, so the stop reaches npm, the shell and the gateway as a terminal's would.

@@ -166,6 +166,8 @@ describe('web console (quickstart, Chromium)', () => {
         '0',
         '--postgres-port',
         '0',
+        '--mysql-port',
+        '0',
       ],
       { TOLLGATE_LOG_LEVEL: 'warn', TOLLGATE_TOKEN: undefined },
     );

@@ -193,6 +193,8 @@ describe('tollgate start (quickstart)', () => {
       '0',
       '--postgres-port',
       '0',
+      '--mysql-port',
+      '0',
     ]);
     try {
       const match = await cli.waitFor(/API\s+(http:\/\/\S+)\/api\/v1/);
@@ -201,6 +203,8 @@ describe('tollgate start (quickstart)', () => {
       expect(cli.output()).toContain(`pglite:${dir.path}`);
       // The PostgreSQL listener, over TLS with a self-signed certificate kept in the data directory.
       expect(cli.output()).toMatch(/postgres\s+127\.0\.0\.1:\d+\s+database = connection name/);
+      // The MySQL listener beside it, with the same certificate.
+      expect(cli.output()).toMatch(/mysql\s+127\.0\.0\.1:\d+\s+the same \(sent in clear over TLS\)/);
       expect(cli.output()).toMatch(/TLS certificate sha256:([0-9A-F]{2}:){31}[0-9A-F]{2}/);
       expect(cli.output()).toContain(join(dir.path, 'listener-tls', 'listener.crt'));
       expect(await cli.stop('SIGINT')).toBe(0);

@@ -25,6 +25,8 @@ async function startQuickstart(
       '0',
       '--postgres-port',
       '0',
+      '--mysql-port',
+      '0',
       '--log-format',
       'json',
     ],

@@ -45,6 +45,8 @@ describe('SAML login on the quickstart (`tollgate start --dev-saml`, real CLI, r
         '0',
         '--postgres-port',
         '0',
+        '--mysql-port',
+        '0',
         '--dev-saml',
         '--dev-saml-port',
         '0',

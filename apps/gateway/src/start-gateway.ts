@@ -39,6 +39,8 @@ export interface RunningGateway {
    * which agents and `tollgate connect` can pin with --gateway-fingerprint.
    */
   readonly grpcFingerprint?: string;
+  /** host:port of the MySQL listener (`--mysql-port`), when it runs. */
+  readonly mysqlAddress?: string;
   /** host:port of the PostgreSQL listener (`--postgres-port`), when it runs. */
   readonly postgresAddress?: string;
   /** SHA-256 fingerprint of the protocol listeners' TLS certificate, when they serve TLS. */
@@ -166,7 +168,10 @@ async function startHttp(
     if (config.tlsCert && config.tlsKey) {
       tls = readListenerTls(config.tlsCert, config.tlsKey);
       listenerCertFile = config.tlsCert;
-    } else if (options.selfSignedListenerTls && config.postgresPort !== undefined) {
+    } else if (
+      options.selfSignedListenerTls &&
+      (config.postgresPort !== undefined || config.mysqlPort !== undefined)
+    ) {
       const generated = await selfSignedListenerCertificate(config.dataDir);
       tls = generated;
       listenerCertFile = generated.certFile;
@@ -176,6 +181,7 @@ async function startHttp(
       {
         host: config.host,
         ...(config.postgresPort !== undefined ? { postgresPort: config.postgresPort } : {}),
+        ...(config.mysqlPort !== undefined ? { mysqlPort: config.mysqlPort } : {}),
         ...(tls ? { tls } : {}),
       },
       logger.child({ component: 'listeners' }),
@@ -190,6 +196,7 @@ async function startHttp(
       grpcAddress: grpc.address,
       ...(grpcFingerprint ? { grpcFingerprint } : {}),
       ...(listeners.postgresAddress ? { postgresAddress: listeners.postgresAddress } : {}),
+      ...(listeners.mysqlAddress ? { mysqlAddress: listeners.mysqlAddress } : {}),
       ...(listeners.fingerprint ? { listenerFingerprint: listeners.fingerprint } : {}),
       store: store.describe,
       version: GATEWAY_VERSION,
@@ -228,6 +235,7 @@ async function startHttp(
     grpcAddress: grpc.address,
     ...(grpcFingerprint ? { grpcFingerprint } : {}),
     ...(listeners.postgresAddress ? { postgresAddress: listeners.postgresAddress } : {}),
+    ...(listeners.mysqlAddress ? { mysqlAddress: listeners.mysqlAddress } : {}),
     ...(listeners.fingerprint ? { listenerFingerprint: listeners.fingerprint, listenerCertFile } : {}),
     store: store.describe,
     logger,

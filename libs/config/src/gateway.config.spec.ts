@@ -52,6 +52,17 @@ describe('loadGatewayConfig', () => {
   });
 });
 
+describe('the MySQL listener settings', () => {
+  it('are off by default, read the port, and refuse plain text off loopback', () => {
+    expect(loadGatewayConfig({}, {}).mysqlPort).toBeUndefined();
+    expect(loadGatewayConfig({}, { TOLLGATE_MYSQL_PORT: '8306' }).mysqlPort).toBe(8306);
+    expect(() => loadGatewayConfig({ host: '0.0.0.0', mysqlPort: '8306' }, {})).toThrow(
+      /--mysql-port .*plain text on 0\.0\.0\.0; set --tls-cert and --tls-key/,
+    );
+    expect(loadGatewayConfig({ host: '127.0.0.1', mysqlPort: '0' }, {}).mysqlPort).toBe(0);
+  });
+});
+
 describe('the PostgreSQL listener settings', () => {
   it('are off by default and read the port, certificate and key', () => {
     expect(loadGatewayConfig({}, {}).postgresPort).toBeUndefined();

@@ -104,6 +104,13 @@ export const gatewaySettings = {
     expected:
       'a TCP port number 0-65535 for the PostgreSQL listener (off unless set; `tollgate start`: 8432; 0 picks a free port)',
   },
+  mysqlPort: {
+    env: 'TOLLGATE_MYSQL_PORT',
+    flag: '--mysql-port',
+    schema: z.coerce.number().int().min(0).max(65535).optional(),
+    expected:
+      'a TCP port number 0-65535 for the MySQL listener (off unless set; `tollgate start`: 8306; 0 picks a free port)',
+  },
   tlsCert: {
     env: 'TOLLGATE_TLS_CERT',
     flag: '--tls-cert',
@@ -168,11 +175,17 @@ export function loadGatewayConfig(
       '--tls-cert and --tls-key (or TOLLGATE_TLS_CERT and TOLLGATE_TLS_KEY): set both or neither',
     );
   }
-  if (config.postgresPort !== undefined && !config.tlsCert && !isLoopbackHost(config.host)) {
-    problems.push(
-      `--postgres-port (or TOLLGATE_POSTGRES_PORT): the listener would carry credentials in plain text on ${config.host}; ` +
-        'set --tls-cert and --tls-key (or TOLLGATE_TLS_CERT and TOLLGATE_TLS_KEY), or listen on loopback',
-    );
+  const listeners = [
+    ['--postgres-port (or TOLLGATE_POSTGRES_PORT)', config.postgresPort],
+    ['--mysql-port (or TOLLGATE_MYSQL_PORT)', config.mysqlPort],
+  ] as const;
+  for (const [setting, port] of listeners) {
+    if (port !== undefined && !config.tlsCert && !isLoopbackHost(config.host)) {
+      problems.push(
+        `${setting}: the listener would carry credentials in plain text on ${config.host}; ` +
+          'set --tls-cert and --tls-key (or TOLLGATE_TLS_CERT and TOLLGATE_TLS_KEY), or listen on loopback',
+      );
+    }
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

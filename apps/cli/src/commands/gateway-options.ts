@@ -45,6 +45,12 @@ export function addGatewayOptions(command: Command): Command {
     )
     .addOption(
       new Option(
+        '--mysql-port <port>',
+        'listen for MySQL/MariaDB clients on this port (off unless set; or TOLLGATE_MYSQL_PORT)',
+      ),
+    )
+    .addOption(
+      new Option(
         '--tls-cert <file>',
         'PEM certificate (chain) for the protocol listeners; with --tls-key they serve TLS (or TOLLGATE_TLS_CERT)',
       ),
@@ -78,6 +84,7 @@ export interface GatewayFlags {
   grpcTlsCert?: string;
   grpcTlsKey?: string;
   postgresPort?: string;
+  mysqlPort?: string;
   tlsCert?: string;
   tlsKey?: string;
   devIdp?: string | boolean;
@@ -102,6 +109,7 @@ export function gatewayOverrides(flags: GatewayFlags): GatewayConfigOverrides {
     grpcTlsCert: flags.grpcTlsCert,
     grpcTlsKey: flags.grpcTlsKey,
     postgresPort: flags.postgresPort,
+    mysqlPort: flags.mysqlPort,
     tlsCert: flags.tlsCert,
     tlsKey: flags.tlsKey,
     devIdp: flags.devIdp,

@@ -17,8 +17,8 @@ export function startCommand(): Command {
     ),
   ).action(async (flags: GatewayFlags) => {
     const overrides = { logFormat: 'pretty', devIdp: true, ...stripUndefined(gatewayOverrides(flags)) };
-    // PostgreSQL clients reach connections through the gateway itself, over TLS (self-signed here).
-    const defaults = { postgresPort: 8432 };
+    // PostgreSQL and MySQL clients reach connections through the gateway itself, over TLS (self-signed here).
+    const defaults = { postgresPort: 8432, mysqlPort: 8306 };
     const settled = loadGatewayConfig(overrides, undefined, defaults);
     const logFile = settled.logFile ?? join(settled.dataDir, 'gateway.log');
     const [{ runGatewayProcess }, { startLocalAgent }] = await Promise.all([
@@ -50,7 +50,7 @@ function printBanner(gateway: RunningGateway, logFile: string, logLevel: string)
       ...(gateway.grpcFingerprint
         ? [`  TLS       certificate ${gateway.grpcFingerprint}   (pin it with --gateway-fingerprint)`]
         : []),
-      ...(gateway.postgresAddress ? postgresLines(gateway, gateway.postgresAddress) : []),
+      ...listenerLines(gateway),
       `  store     ${gateway.store}   log: ${logFile}${watching ? '' : ' (--log-level debug: here too)'}`,
       ...(gateway.devIdp
         ? [`  dev IdP   ${gateway.devIdp.issuer}   demo users (password <user>-demo): ${demoUsers}`]
@@ -70,20 +70,26 @@ function printBanner(gateway: RunningGateway, logFile: string, logLevel: string)
   );
 }
 
-function postgresLines(gateway: RunningGateway, address: string): string[] {
-  const port = address.slice(address.lastIndexOf(':') + 1);
-  return [
-    `  postgres  ${address}   database = connection name, password = a Tollgate token (tollgate token print)`,
-    `            psql "host=localhost port=${port} dbname=CONNECTION user=EMAIL sslmode=require"`,
-    ...(gateway.listenerFingerprint
-      ? [
-          `            TLS certificate ${gateway.listenerFingerprint}`,
-          ...(gateway.listenerCertFile
-            ? [`            (${gateway.listenerCertFile}: sslrootcert= for sslmode=verify-full)`]
-            : []),
-        ]
-      : []),
-  ];
+function listenerLines(gateway: RunningGateway): string[] {
+  const port = (address: string) => address.slice(address.lastIndexOf(':') + 1);
+  const lines: string[] = [];
+  if (gateway.postgresAddress) {
+    lines.push(
+      `  postgres  ${gateway.postgresAddress}   database = connection name, password = a Tollgate token (tollgate token print)`,
+      `            psql "host=localhost port=${port(gateway.postgresAddress)} dbname=CONNECTION user=EMAIL sslmode=require"`,
+    );
+  }
+  if (gateway.mysqlAddress) {
+    lines.push(
+      `  mysql     ${gateway.mysqlAddress}   the same (sent in clear over TLS): mariadb -h localhost -P ${port(gateway.mysqlAddress)} --ssl -D CONNECTION -u EMAIL -p`,
+    );
+  }
+  if (lines.length > 0 && gateway.listenerFingerprint) {
+    lines.push(
+      `            TLS certificate ${gateway.listenerFingerprint}${gateway.listenerCertFile ? `   (${gateway.listenerCertFile}: to verify it)` : ''}`,
+    );
+  }
+  return lines;
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

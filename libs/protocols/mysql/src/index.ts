@@ -43,4 +43,14 @@ export type { MysqlTargetSettings } from './proxy/target-settings';
 export { killQuery } from './proxy/kill-query';
 export { MysqlEngine, type MysqlEngineOptions } from './engine/mysql.engine';
 export { runMysqlQuery, MysqlQueryError, type MysqlStatementResult } from './client/mysql-query.client';
-export { mysqlRefuser } from './refusal/mysql.refuser';
+export { mysqlRefuser, REFUSAL_ERRORS } from './refusal/mysql.refuser';
+export {
+  acceptMysqlLogin,
+  greetingLength,
+  refuseMysqlLogin,
+  LOGIN_ERRORS,
+  LISTENER_SERVER_VERSION,
+  type MysqlLogin,
+  type MysqlLoginOptions,
+  type MysqlLoginOutcome,
+} from './listener/mysql-login';

@@ -13,11 +13,12 @@ export interface ListenerLogin {
   readonly credential: string;
   /** The user name the client gave; it must name the credential's owner. */
   readonly userName: string;
-  /** The connection the client asked for (PostgreSQL: the database name). */
+  /** The connection the client asked for (PostgreSQL and MySQL: the database name). */
   readonly connectionName: string;
   /**
    * Bytes the agent's protocol engine reads first, as if the client had connected through
-   * `tollgate connect` (PostgreSQL: the StartupMessage).
+   * `tollgate connect` (PostgreSQL: the StartupMessage; MySQL: the handshake response, without the
+   * password).
    */
   readonly preamble: Buffer;
 }
@@ -36,7 +37,7 @@ export interface ListenerRefusal {
 }
 
 /**
- * One protocol's side of a gateway listener (PostgreSQL today; MySQL and SSH join the same way):
+ * One protocol's side of a gateway listener (PostgreSQL, MySQL; SSH joins the same way):
  * parse the client's start-up (negotiating TLS where the protocol does it in band), take the
  * credential and the target from it, and refuse in the protocol's own error format. Everything
  * after that (authentication, the user check, the access decision, the session, the relay and the
@@ -52,6 +53,12 @@ export interface GatewayListener {
   login(socket: Socket): Promise<ListenerLogin | undefined>;
   /** Tells the client why its session does not open, in its protocol's error format, and closes. */
   refuse(login: ListenerLogin, refusal: ListenerRefusal): void;
+  /**
+   * Where the server speaks first (MySQL), the listener greeted the client itself before it knew
+   * the connection, and the engine greets again: given the engine's first bytes, the length of its
+   * greeting once they hold all of it (undefined: not yet). Those bytes never reach the client.
+   */
+  engineGreetingLength?(bytes: Buffer): number | undefined;
   /**
    * Follows an open session's bytes (from the preamble on) so that an ending the gateway decides
    * (a kill, a revoked token, shutdown) is said in protocol: the protocol's ProtocolRefuser watch.

@@ -1,4 +1,6 @@
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { ClientDown } from '@tollgate/proto';
 import { Injectable } from '@nestjs/common';
 import { openFailureRefusal, relaySocket } from '@tollgate/protocol-tcp';
 import { UnauthenticatedError } from '../../common/errors/unauthenticated.error';
@@ -100,6 +102,17 @@ export class ListenerSessions {
     watch.fromClient(login.preamble);
     call.write(inProcessCodec.wrap({ kind: { $case: 'data', data: login.preamble } }));
     login.socket.setNoDelay(true);
+    if (listener.engineGreetingLength) {
+      const after = await skipEngineGreeting(call, (bytes) => listener.engineGreetingLength!(bytes));
+      if (after === undefined) {
+        call.destroy();
+        return refuse({ kind: 'lost', message: 'the session ended before the server greeted' });
+      }
+      if (after.length > 0) {
+        watch.toClient(after);
+        login.socket.write(after);
+      }
+    }
     const relayed = await relaySocket(login.socket, call, inProcessCodec, watch);
     log.info(
       { sessionId, outcome: relayed.kind, ...('message' in relayed ? { reason: relayed.message } : {}) },
@@ -112,4 +125,39 @@ export class ListenerSessions {
     const state = await this.subjects.current(principal.subject).catch(() => undefined);
     return state?.ok ? state.displayName : '';
   }
+}
+
+/**
+ * Reads the session's first data frames until they hold the engine's greeting, which the listener
+ * already said to the client in its own words. Resolves the bytes that followed it (for the client),
+ * or undefined when the session ended first. The call is left paused for the relay.
+ */
+function skipEngineGreeting(
+  call: Duplex,
+  greetingLength: (bytes: Buffer) => number | undefined,
+): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    let bytes = Buffer.alloc(0);
+    const done = (result: Buffer | undefined) => {
+      call.pause();
+      call.off('data', onData);
+      call.off('end', onEnd);
+      call.off('error', onEnd);
+      resolve(result);
+    };
+    const onData = (message: ClientDown) => {
+      const unwrapped = inProcessCodec.unwrap(message);
+      if (!unwrapped || 'closeReason' in unwrapped) return;
+      const { frame } = unwrapped;
+      if (frame.kind?.$case !== 'data') return done(undefined);
+      bytes = Buffer.concat([bytes, frame.kind.data]);
+      const length = greetingLength(bytes);
+      if (length !== undefined) done(bytes.subarray(length));
+    };
+    const onEnd = () => done(undefined);
+    call.on('data', onData);
+    call.once('end', onEnd);
+    call.once('error', onEnd);
+    call.resume();
+  });
 }

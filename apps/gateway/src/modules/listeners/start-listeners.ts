@@ -8,12 +8,15 @@ import { formatFingerprint } from '@tollgate/proto';
 import type { Logger } from 'pino';
 import type { GatewayListener } from './gateway-listener';
 import { ListenerSessions } from './listener-sessions';
+import { MysqlGatewayListener } from './mysql.listener';
 import { PostgresGatewayListener } from './postgres.listener';
 
 export interface ListenerSettings {
   readonly host: string;
   /** Off when undefined. */
   readonly postgresPort?: number;
+  /** Off when undefined. */
+  readonly mysqlPort?: number;
   /** PEM certificate and key the listeners present; without them they speak plain text (loopback only). */
   readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
 }
@@ -21,6 +24,8 @@ export interface ListenerSettings {
 export interface RunningListeners {
   /** host:port of the PostgreSQL listener, when it runs. */
   readonly postgresAddress?: string;
+  /** host:port of the MySQL listener, when it runs. */
+  readonly mysqlAddress?: string;
   /** SHA-256 fingerprint of the listeners' certificate (`sha256:AB:...`), with TLS. */
   readonly fingerprint?: string;
   close(): Promise<void>;
@@ -49,7 +54,9 @@ export async function startGatewayListeners(
   settings: ListenerSettings,
   logger: Logger,
 ): Promise<RunningListeners> {
-  if (settings.postgresPort === undefined) return { close: async () => undefined };
+  if (settings.postgresPort === undefined && settings.mysqlPort === undefined) {
+    return { close: async () => undefined };
+  }
   let context: SecureContext | undefined;
   let fingerprint: string | undefined;
   if (settings.tls) {
@@ -67,18 +74,29 @@ export async function startGatewayListeners(
     }
   }
   const pipeline = app.get(ListenerSessions);
-  const postgres = await listen(
-    new PostgresGatewayListener(context),
-    settings.host,
-    settings.postgresPort,
-    pipeline,
-    logger,
-  );
-  return {
-    postgresAddress: postgres.address,
-    ...(fingerprint ? { fingerprint } : {}),
-    close: postgres.close,
+  const running: { address: string; close: () => Promise<void> }[] = [];
+  const closeAll = async () => {
+    await Promise.all(running.map((listener) => listener.close()));
   };
+  const start = async (listener: GatewayListener, port: number | undefined) => {
+    if (port === undefined) return undefined;
+    const started = await listen(listener, settings.host, port, pipeline, logger);
+    running.push(started);
+    return started.address;
+  };
+  try {
+    const postgresAddress = await start(new PostgresGatewayListener(context), settings.postgresPort);
+    const mysqlAddress = await start(new MysqlGatewayListener(context), settings.mysqlPort);
+    return {
+      ...(postgresAddress ? { postgresAddress } : {}),
+      ...(mysqlAddress ? { mysqlAddress } : {}),
+      ...(fingerprint ? { fingerprint } : {}),
+      close: closeAll,
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
 }
 
 async function listen(

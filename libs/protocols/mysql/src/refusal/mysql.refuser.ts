@@ -6,7 +6,7 @@ import { framePacket, PacketReader } from '../packet-reader';
 import { errPacket } from '../response-packets';
 
 /** The error number and SQLSTATE a MySQL client shows for each refusal. */
-const ERRORS: Record<RefusalKind, readonly [number, string]> = {
+export const REFUSAL_ERRORS: Readonly<Record<RefusalKind, readonly [number, string]>> = {
   'not-found': [1049, '42000'], // ER_BAD_DB_ERROR
   denied: [1045, '28000'], // ER_ACCESS_DENIED_ERROR
   unauthenticated: [1045, '28000'],
@@ -21,7 +21,7 @@ const ERRORS: Record<RefusalKind, readonly [number, string]> = {
 };
 
 function refusalPacket(refusal: Refusal): Buffer {
-  const [code, sqlState] = ERRORS[refusal.kind];
+  const [code, sqlState] = REFUSAL_ERRORS[refusal.kind];
   return errPacket(code, sqlState, `tollgate: ${refusal.message}`);
 }
 

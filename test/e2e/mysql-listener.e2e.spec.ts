@@ -1,0 +1,361 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createConnection, type Connection } from 'mysql2/promise';
+import { Client } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createAgent,
+  createMariadbDatabase,
+  createTcpConnection,
+  createTestDatabase,
+  loginDevUser,
+  makeCertificate,
+  makeTempDir,
+  mariadbRoot,
+  spawnAgent,
+  spawnCli,
+  startTunnelGateway,
+  type CliProcess,
+  type MariadbTestDatabase,
+  type TestCertificate,
+  type TunnelGateway,
+} from '@tollgate/testing';
+
+const POLICY = `version: 1
+roles:
+  - name: admins
+    subjects: ['group:tollgate-admins']
+    connections: ['*']
+    verbs: [connect, exec, admin, 'audit:read', review]
+  - name: developers
+    subjects: ['group:developers']
+    connections: [my-app]
+    verbs: [connect, exec]
+guardrails:
+  - name: no-drop
+    match: {protocol: mysql}
+    deny: {statements: [DROP], message: dropping tables is not allowed here}
+masking:
+  - name: pii
+    match: {connections: [my-app]}
+    columns: [customers.ssn]
+`;
+
+const USER = 'developer@tollgate.test';
+
+interface ClientRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * The gateway's own MySQL listener: the mariadb CLI and mysql2 reach a connection with no Tollgate
+ * binary beside them, the database name choosing the connection and a Tollgate credential as the
+ * password (sent with mysql_clear_password); one gateway (TLS on the listener) and one agent in
+ * front of the machine's MariaDB, where the agent logs in as an ed25519 user.
+ */
+describe('MySQL straight to the gateway listener', () => {
+  let db: MariadbTestDatabase;
+  let gateway: TunnelGateway;
+  let cert: TestCertificate;
+  let port: number;
+  let developerToken: string;
+  let apiKey: string;
+  let storeUrl: string;
+  const processes: CliProcess[] = [];
+  const cleanups: (() => unknown)[] = [];
+
+  /** The mariadb CLI on the listener; `-p` is the credential, `options` TLS and plugin choices. */
+  const mariadb = (
+    sql: string,
+    { user = USER, database = 'my-app', password = developerToken, options = [] as string[] } = {},
+  ) =>
+    new Promise<ClientRun>((resolve) => {
+      const child = execFile(
+        'mariadb',
+        [
+          '-h',
+          '127.0.0.1',
+          '-P',
+          String(port),
+          '-u',
+          user,
+          `-p${password}`,
+          ...(database ? ['-D', database] : []),
+          '-N',
+          '-B',
+          '--force',
+          ...options,
+        ],
+        { timeout: 30_000 },
+        (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+      );
+      child.stdin?.end(sql);
+    });
+
+  const mysql2 = (password: string, database = 'my-app', user = USER) =>
+    createConnection({
+      host: '127.0.0.1',
+      port,
+      user,
+      password,
+      database,
+      enableCleartextPlugin: true,
+    });
+
+  /** How mysql2 reports a refused login: error number, SQLSTATE and message. */
+  const refusal = async (password: string, database = 'my-app', user = USER) => {
+    let connection: Connection | undefined;
+    try {
+      connection = await mysql2(password, database, user);
+    } catch (error) {
+      const { errno, sqlState, message } = error as { errno?: number; sqlState?: string; message: string };
+      return { errno, sqlState, message };
+    } finally {
+      await connection?.end().catch(() => undefined);
+    }
+    return { errno: 0, sqlState: 'connected', message: '' };
+  };
+
+  const auditRecords = async (action: string) =>
+    (
+      await gateway.api<{ items: { action: string; decision: string; reason: string }[] }>(
+        'GET',
+        `/api/v1/audit?action=${encodeURIComponent(action)}&order=desc&limit=200`,
+      )
+    ).body.items;
+
+  beforeAll(async () => {
+    const temp = makeTempDir('tollgate-mysql-listener-');
+    cleanups.push(() => temp.remove());
+    cert = makeCertificate(temp.path, 'listener');
+    db = createMariadbDatabase();
+    cleanups.push(() => db.drop());
+    db.sql(
+      `CREATE TABLE customers (id int PRIMARY KEY, email varchar(80), ssn varchar(20));
+       INSERT INTO customers VALUES (1, 'ada@example.com', '123-45-6789'), (2, 'bob@example.org', '234-56-7890');
+       CREATE TABLE scratch (id int);`,
+    );
+    const store = await createTestDatabase();
+    cleanups.push(store.drop);
+    storeUrl = store.url;
+    gateway = await startTunnelGateway(
+      [
+        '--dev-idp',
+        '--dev-idp-port',
+        '0',
+        '--mysql-port',
+        '0',
+        '--tls-cert',
+        cert.certFile,
+        '--tls-key',
+        cert.keyFile,
+      ],
+      { DATABASE_URL: store.url },
+    );
+    processes.push(gateway.cli);
+    const address = /"mysqlAddress":"[^"]+:(\d+)"/.exec(gateway.cli.output());
+    if (!address) throw new Error(`no mysqlAddress in the gateway log:\n${gateway.cli.output()}`);
+    port = Number(address[1]);
+    expect((await gateway.api('POST', '/api/v1/policy', { document: POLICY })).status).toBe(201);
+    const agentToken = await createAgent(gateway, 'edge-my');
+    for (const name of ['my-app', 'my-admin']) {
+      const created = await gateway.api('POST', '/api/v1/connections', {
+        name,
+        protocol: 'mysql',
+        target: {
+          host: '127.0.0.1',
+          port: 3306,
+          database: db.name,
+          username: db.users.ed25519,
+          tls: { mode: 'disable' },
+        },
+        credential: { password: 'env:MY_DB_PASSWORD' },
+        agents: ['edge-my'],
+      });
+      expect(created.status).toBe(201);
+    }
+    await createTcpConnection(gateway, 'echo', 9, ['edge-my']);
+    processes.push(await spawnAgent(gateway.grpcUrl, agentToken, { env: { MY_DB_PASSWORD: db.password } }));
+    developerToken = (await loginDevUser(gateway.httpUrl, 'developer')).access_token;
+    const key = await fetch(`${gateway.httpUrl}/api/v1/api-keys`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${developerToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'bi-tool' }),
+    });
+    expect(key.status).toBe(201);
+    apiKey = ((await key.json()) as { key: string }).key;
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all(processes.map((p) => p.stop('SIGKILL')));
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+
+  it('lets the mariadb CLI in over verified TLS with an access token; policy and masking apply', async () => {
+    const result = await mariadb(
+      'SELECT CURRENT_USER(), DATABASE();\nDROP TABLE scratch;\nSELECT id, ssn FROM customers ORDER BY id;\n',
+      {
+        options: ['--ssl-ca', cert.certFile, '--ssl-verify-server-cert', '-h', 'localhost'],
+      },
+    );
+    // The mariadb CLI (libmariadb) sends a password with mysql_clear_password without being told to;
+    // the listener's TLS is what --ssl-verify-server-cert checked against the listener's certificate.
+    expect(result.stdout).toBe(`${db.users.ed25519}@%\t${db.name}\n1\t********\n2\t********\n`);
+    expect(result.stderr).toMatch(
+      /ERROR 1142 \(42000\) at line 2: tollgate: dropping tables is not allowed here/,
+    );
+    expect(db.sql("SHOW TABLES LIKE 'scratch'").trim()).toBe('scratch');
+  });
+
+  it('serves mysql2 (query and execute) with an API key over TLS pinned to the listener certificate', async () => {
+    const connection = await createConnection({
+      host: 'localhost',
+      port,
+      user: USER,
+      password: apiKey,
+      database: 'my-app',
+      enableCleartextPlugin: true,
+      ssl: { ca: readFileSync(cert.certFile) },
+    });
+    try {
+      const [queried] = await connection.query('SELECT email, ssn FROM customers WHERE id = 1');
+      expect(queried).toEqual([{ email: 'ada@example.com', ssn: '********' }]);
+      const [executed] = await connection.execute('SELECT id, ssn FROM customers WHERE id = ?', [2]);
+      expect(executed).toEqual([{ id: 2, ssn: '********' }]);
+    } finally {
+      await connection.end();
+    }
+  });
+
+  it('accepts plain text from loopback, with the client choosing mysql_clear_password itself', async () => {
+    const result = await mariadb('SELECT 41 + 1;\n', {
+      options: ['--skip-ssl', '--default-auth=mysql_clear_password'],
+    });
+    expect(result).toMatchObject({ code: 0, stdout: '42\n' });
+  });
+
+  it('refuses in MySQL terms: bad credential and wrong user 1045, unknown connection 1049, no database 1046', async () => {
+    const cli = await mariadb('SELECT 1;\n', { password: 'not-a-token' });
+    expect(cli.code).toBe(1);
+    expect(cli.stderr).toContain('ERROR 1045 (28000): tollgate: invalid token: malformed token');
+
+    expect(await refusal(`${apiKey}x`)).toEqual({
+      errno: 1045,
+      sqlState: '28000',
+      message: 'tollgate: invalid token: unknown API key',
+    });
+    expect(await refusal(developerToken, 'my-app', 'dba@tollgate.test')).toEqual({
+      errno: 1045,
+      sqlState: '28000',
+      message: 'tollgate: the user name "dba@tollgate.test" does not name the owner of this credential',
+    });
+    expect(await refusal(developerToken, 'my-nope')).toEqual({
+      errno: 1049,
+      sqlState: '42000',
+      message: 'tollgate: no connection named "my-nope"',
+    });
+    expect(await refusal(developerToken, 'echo')).toMatchObject({
+      errno: 1049,
+      message: 'tollgate: "echo" is a tcp connection, not mysql',
+    });
+    const denied = await refusal(developerToken, 'my-admin');
+    expect(denied).toMatchObject({ errno: 1045, sqlState: '28000' });
+    expect(denied.message).toContain('my-admin');
+    const noDatabase = await mariadb('SELECT 1;\n', { database: '' });
+    expect(noDatabase.stderr).toContain('ERROR 1046 (3D000): tollgate: no database selected');
+    // mysql2 sends a password in clear only when told to (enableCleartextPlugin).
+    const withoutPlugin = await createConnection({
+      host: '127.0.0.1',
+      port,
+      user: USER,
+      password: developerToken,
+      database: 'my-app',
+    }).catch((error: { code?: string }) => error);
+    expect(withoutPlugin).toMatchObject({ code: 'MYSQL_CLEAR_PASSWORD_NOT_ENABLED' });
+
+    const refusedLogins = (await auditRecords('authenticate'))
+      .filter((r) => r.decision === 'deny')
+      .map((r) => r.reason);
+    expect(refusedLogins).toEqual(
+      expect.arrayContaining([
+        'malformed token',
+        'unknown API key',
+        'the user name "dba@tollgate.test" does not name the owner of this credential',
+      ]),
+    );
+    const deniedOpens = (await auditRecords('authorize:connect')).filter(
+      (r) => r.decision === 'deny' && r.reason.includes('my-admin'),
+    );
+    expect(deniedOpens).toHaveLength(1);
+  });
+
+  /** `tollgate credentials ...` as the developer; resolves with stdout (and fails on a non-zero exit). */
+  const credentials = async (...args: string[]) => {
+    const cli = spawnCli(['credentials', ...args], {
+      TOLLGATE_TOKEN: developerToken,
+      TOLLGATE_URL: gateway.httpUrl,
+    });
+    const code = await cli.exited();
+    expect(code, cli.output()).toBe(0);
+    return cli.output();
+  };
+
+  it('takes a connection credential: that connection only, revocable, expiring', async () => {
+    const created = await credentials('create', 'my-app', '--ttl', '1h');
+    const secret = /^(tgk_\S+)$/m.exec(created)?.[1] ?? '';
+    const prefix = secret.split('_')[1] ?? '';
+    const used = await mariadb('SELECT COUNT(*) FROM customers;\n', { password: secret });
+    expect(used).toMatchObject({ code: 0, stdout: '2\n' });
+
+    const otherConnection = await refusal(secret, 'my-admin');
+    expect(otherConnection).toMatchObject({ errno: 1045, sqlState: '28000' });
+    expect(otherConnection.message).toContain('does not include connect on connection "my-admin"');
+
+    await credentials('revoke', prefix);
+    expect(await refusal(secret)).toEqual({
+      errno: 1045,
+      sqlState: '28000',
+      message: `tollgate: invalid token: API key ${prefix} has been revoked`,
+    });
+
+    const expiring = /^(tgk_\S+)$/m.exec(await credentials('create', 'my-app', '--ttl', '15m'))?.[1] ?? '';
+    const expiringPrefix = expiring.split('_')[1] ?? '';
+    const store = new Client({ connectionString: storeUrl });
+    await store.connect();
+    await store.query("UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE prefix = $1", [
+      expiringPrefix,
+    ]);
+    await store.end();
+    expect(await refusal(expiring)).toMatchObject({
+      errno: 1045,
+      message: `tollgate: invalid token: API key ${expiringPrefix} has expired`,
+    });
+    const refused = (await auditRecords('authenticate'))
+      .filter((r) => r.decision === 'deny')
+      .map((r) => r.reason);
+    expect(refused).toEqual(
+      expect.arrayContaining([`API key ${prefix} has been revoked`, `API key ${expiringPrefix} has expired`]),
+    );
+  });
+
+  it('stops the running statement on the server when an admin kills the session', async () => {
+    // In plain text (from loopback), so the reset reads as a lost connection rather than a TLS error.
+    const running = mariadb('SELECT SLEEP(30) AS listener_nap;\n', { options: ['--skip-ssl'] });
+    const find = () =>
+      mariadbRoot(
+        "SELECT COUNT(*) FROM information_schema.processlist WHERE info LIKE 'SELECT SLEEP(30) AS listener_nap%'",
+      ).trim();
+    await expect.poll(find, { timeout: 15_000 }).toBe('1');
+    const list = await gateway.api<{ items: { id: string }[] }>(
+      'GET',
+      '/api/v1/sessions?state=open&connection=my-app',
+    );
+    expect(list.body.items).toHaveLength(1);
+    expect((await gateway.api('POST', `/api/v1/sessions/${list.body.items[0]?.id}/kill`)).status).toBe(202);
+    const result = await running;
+    expect(result.stderr).toMatch(/ERROR 2013 \(HY000\) at line 1: Lost connection to server during query/);
+    await expect.poll(find, { timeout: 10_000 }).toBe('0');
+  });
+});
