@@ -17,9 +17,16 @@ export interface CliProcess {
   stop(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
-/** Runs the real `tollgate` CLI as a child process. */
-export function spawnCli(args: readonly string[], env: Record<string, string | undefined> = {}): CliProcess {
-  const child = spawn(process.execPath, [cliBin(), ...args], {
+/**
+ * Runs the real `tollgate` CLI as a child process: the repository's build, or `bin` (an installed
+ * `tollgate`), with `env` over this process's environment (undefined removes a variable).
+ */
+export function spawnCli(
+  args: readonly string[],
+  env: Record<string, string | undefined> = {},
+  bin: string = cliBin(),
+): CliProcess {
+  const child = spawn(process.execPath, [bin, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

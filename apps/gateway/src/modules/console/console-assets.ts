@@ -30,9 +30,15 @@ const CONTENT_TYPES: Record<string, string> = {
 
 const COMPRESSIBLE = new Set(['.html', '.js', '.mjs', '.css', '.json', '.svg', '.txt', '.map']);
 
-/** The console directory built beside this gateway (apps/console/dist in the repository). */
+/**
+ * The console directory built beside this gateway: apps/console/dist in the repository, or
+ * console/ beside the bundle in the published CLI package (where every module's __dirname is the
+ * bundle's directory).
+ */
 export function defaultConsoleDir(): string {
   // dist/modules/console (built) or src/modules/console (tests from sources): four levels up is apps/.
+  const packaged = resolve(__dirname, 'console');
+  if (existsSync(join(packaged, 'index.html'))) return packaged;
   return resolve(__dirname, '..', '..', '..', '..', 'console', 'dist');
 }
 
