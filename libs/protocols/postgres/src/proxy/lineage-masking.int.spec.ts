@@ -3,11 +3,15 @@ import { maskingRulesFor } from '@tollgate/policy';
 import { createTestDatabase, MACHINE_POSTGRES, runPsql } from '@tollgate/testing';
 import fc from 'fast-check';
 import pg from 'pg';
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PolicyGate } from '../test-support/policy-gate';
 import { serveSessions } from '../test-support/session-server';
 import { refusal, testPolicy } from '../test-support/sql-test-helpers';
 import { CancelRegistry } from './cancel-registry';
+import { decodeBinaryCopy } from './copy-binary';
 import type { StatementOutcome } from './command-gate';
 import type { PostgresTargetSettings } from './target-settings';
 
@@ -155,6 +159,26 @@ describe('PostgreSQL masking by lineage (real server)', () => {
       'id;name;email;ssn;card',
       '1;Ada;a***@***.com;********;********',
     ]);
+  });
+
+  it('masks binary COPY TO STDOUT: masked values and what the detectors find become NULL', async () => {
+    const file = join(tmpdir(), `tollgate-copy-binary-${process.pid}.bin`);
+    try {
+      const out = await psql(
+        `\\copy (select id, name, ssn, upper(ssn), email from customers order by id) to '${file}' with (format binary)`,
+      );
+      expect(out).toBe('COPY 2\n');
+      const bytes = readFileSync(file);
+      expect(leaks(bytes.toString('latin1'))).toEqual([]);
+      const rows = decodeBinaryCopy(bytes)?.map((row) => row.map((v) => v?.toString('latin1') ?? null));
+      expect(rows).toEqual([
+        ['\0\0\0\u0001', 'Ada', null, null, null],
+        ['\0\0\0\u0002', 'Bob', null, null, null],
+      ]);
+      expect(outcomes.at(-1)?.masked).toEqual(expect.arrayContaining(['column', 'derived', 'email']));
+    } finally {
+      rmSync(file, { force: true });
+    }
   });
 
   it('treats what it cannot trace as derived: a view made in an open transaction, a user function', async () => {

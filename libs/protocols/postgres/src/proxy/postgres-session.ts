@@ -25,6 +25,7 @@ import { OrderedPump } from './ordered-pump';
 import { SqlPreparedStatements } from './prepared-statements';
 import { columnMasks, maskCopyRow, maskRow, type ColumnMask } from './row-masking';
 import { SessionLineage, withLineage } from './session-lineage';
+import { BinaryCopyMasker } from './copy-binary';
 import { readsMasked, withheldFields } from './withheld-messages';
 import type { CopyFormat, StatementLineage } from '../sql/lineage/lineage.types';
 import { SocketReader } from './socket-reader';
@@ -514,7 +515,14 @@ function relay(
     // ---- server -> client -------------------------------------------------------------------
     let fields: readonly FieldDescription[] = [];
     let copyOut:
-      { format: number; rows: CopyFormat; masks: readonly ColumnMask[]; header: boolean } | undefined;
+      | {
+          format: number;
+          rows: CopyFormat;
+          masks: readonly ColumnMask[];
+          header: boolean;
+          binary?: BinaryCopyMasker;
+        }
+      | undefined;
     let held: Buffer[] = [];
 
     // Frames relayed unchanged that lie next to each other in the server's read buffer leave as one
@@ -550,6 +558,13 @@ function relay(
       for (const frame of held) toClient(frame);
       held = [];
     };
+
+    /** Binary COPY output that does not read as the format cannot be masked: end rather than leak. */
+    const endBinaryCopy = (reason: string) =>
+      end(
+        `binary COPY output unreadable under masking: ${reason}`,
+        fatalErrorResponse('08P01', `tollgate: binary COPY output could not be masked (${reason})`),
+      );
 
     const handleServer = (item: ServerItem): void | Promise<void> => {
       const { frame } = item;
@@ -596,28 +611,32 @@ function relay(
             const statement = head?.lineage?.[head.index];
             const rows = statement?.copy ?? DEFAULT_COPY_FORMAT;
             const count = message.columnFormats.length;
+            const masks = masksFor(head, count) ?? new Array<ColumnMask>(count).fill('clear');
             copyOut = {
               format: message.format,
               rows,
-              masks: masksFor(head, count) ?? new Array<ColumnMask>(count).fill('clear'),
+              masks,
               header: rows.format === 'csv' && rows.header,
+              // Binary rows are read as the binary COPY format, whatever the statement's text said.
+              ...(message.format !== 0 ? { binary: new BinaryCopyMasker(masks, options.masker) } : {}),
             };
-          }
-          if (options.masker.active && message.format !== 0) {
-            // Binary COPY cannot be inspected, so it cannot be masked: refuse rather than leak.
-            return end(
-              'binary COPY refused under masking',
-              fatalErrorResponse(
-                '42501',
-                'binary COPY output cannot be masked; use text format under this policy',
-              ),
-            );
           }
           return toClient(frame);
         case 'copyData': {
           if (head) {
             head.bytes += frame.length;
             head.counted++;
+          }
+          if (copyOut?.binary) {
+            const masked = copyOut.binary.push(message.data);
+            if ('error' in masked) return endBinaryCopy(masked.error);
+            for (const reason of masked.reasons) head?.masked.add(reason);
+            if (masked.data.length === 0) return;
+            return toClient(
+              masked.data.equals(message.data)
+                ? frame
+                : serializeBackendMessage({ name: 'copyData', data: masked.data }),
+            );
           }
           if (copyOut?.header) {
             // The header row of csv names the columns.
@@ -634,9 +653,12 @@ function relay(
           for (const reason of masked.reasons) head?.masked.add(reason);
           return toClient(serializeBackendMessage({ name: 'copyData', data: masked.row }));
         }
-        case 'copyDone':
+        case 'copyDone': {
+          const unfinished = copyOut?.binary?.finish();
           copyOut = undefined;
+          if (unfinished) return endBinaryCopy(unfinished);
           return toClient(frame);
+        }
         case 'parseComplete':
           if (swallowCompletions > 0) {
             flushHeld();
