@@ -136,9 +136,12 @@ async function startPgbouncer(target) {
 
 /**
  * gateway (embedded store or DATABASE_URL) + agent + `tollgate connect` for one postgres connection,
- * under `policy` (by default the benchmark's: one deny guardrail).
+ * under `policy` (by default the benchmark's: one deny guardrail). With `listener`, the gateway also
+ * listens for PostgreSQL on a free loopback port (`listenerPort`, plain text: loopback only), and an
+ * API key of the bootstrap admin (`listenerUser`, `listenerPassword`) lets clients reach it straight
+ * (the database name is the connection's).
  */
-export async function startTollgate(root, target, store, policy = POLICY) {
+export async function startTollgate(root, target, store, policy = POLICY, { listener = false } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-bench-pg-'));
   const procs = [];
   const stop = async () => {
@@ -159,12 +162,17 @@ export async function startTollgate(root, target, store, policy = POLICY) {
         '0',
         '--log-format',
         'json',
+        ...(listener ? ['--postgres-port', '0'] : []),
         ...(store ? [] : ['--data-dir', dataDir]),
       ],
       {
         TOLLGATE_BOOTSTRAP_ADMIN_SECRET: BENCH_ADMIN_SECRET,
         TOLLGATE_LOG_LEVEL: 'info',
         ...(store ? { DATABASE_URL: store } : {}),
+        // e.g. --cpu-prof --cpu-prof-dir=DIR, to see where the gateway's time goes
+        ...(process.env.BENCH_GATEWAY_NODE_OPTIONS
+          ? { NODE_OPTIONS: process.env.BENCH_GATEWAY_NODE_OPTIONS }
+          : {}),
       },
     );
     procs.push(gw);
@@ -212,7 +220,16 @@ export async function startTollgate(root, target, store, policy = POLICY) {
     });
     procs.push(cli);
     const [, port] = await waitFor(cli, /listening on 127\.0\.0\.1:(\d+)/, 'tollgate connect');
-    return { port: Number(port), stop, gw, agent, cli, httpUrl, admin: api.token };
+    const stack = { port: Number(port), stop, gw, agent, cli, httpUrl, admin: api.token };
+    if (!listener) return stack;
+    const [, listenerPort] = await waitFor(gw, /"postgresAddress":"[^"]+:(\d+)"/, 'the PostgreSQL listener');
+    const { key } = await api('/api/v1/api-keys', { name: 'bench-listener' });
+    return {
+      ...stack,
+      listenerPort: Number(listenerPort),
+      listenerUser: 'bootstrap-admin',
+      listenerPassword: key,
+    };
   } catch (error) {
     await stop();
     throw error;

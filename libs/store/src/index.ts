@@ -1,5 +1,6 @@
 export { openStore } from './store';
 export type { OpenStoreOptions, Store, StoreKind } from './store.types';
+export { CHANGES_CHANNEL, type ChangeListener, type StoreChanges } from './changes/store-changes';
 export type { StoreLog, StoreLogLevel } from './store-log';
 export { DataDirLockedError } from './errors/data-dir-locked.error';
 export { MigrationFailedError } from './errors/migration-failed.error';

@@ -1,3 +1,4 @@
+import type { StoreChanges } from './changes/store-changes';
 import type { PrismaClient } from './generated/prisma/client';
 import type { SqlExecutor } from './migrations/sql-executor';
 import type { Store, StoreKind } from './store.types';
@@ -8,12 +9,14 @@ export function storeHandle(
   describe: string,
   prisma: PrismaClient,
   sql: SqlExecutor,
+  changes: StoreChanges,
   releaseResources: () => Promise<void>,
 ): Store {
   let closing: Promise<void> | undefined;
   return {
     prisma,
     sql,
+    changes,
     kind,
     describe,
     async ping(): Promise<void> {
@@ -22,6 +25,7 @@ export function storeHandle(
     close(): Promise<void> {
       closing ??= (async () => {
         try {
+          await changes.close();
           await prisma.$disconnect();
         } finally {
           await releaseResources();

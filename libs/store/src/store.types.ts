@@ -1,3 +1,4 @@
+import type { StoreChanges } from './changes/store-changes';
 import type { PrismaClient } from './generated/prisma/client';
 import type { SqlExecutor } from './migrations/sql-executor';
 import type { StoreLog } from './store-log';
@@ -25,6 +26,8 @@ export interface Store {
    */
   readonly sql: SqlExecutor;
   readonly kind: StoreKind;
+  /** Changes to what session opens decide by, as they commit (see StoreChanges). */
+  readonly changes: StoreChanges;
   /** Where the data lives, safe to log: `pglite:/path` or `postgres://host:port/db` (no credentials). */
   readonly describe: string;
   /** Resolves when the database answers a query. */

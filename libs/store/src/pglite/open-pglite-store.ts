@@ -2,6 +2,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
+import { pgliteChanges } from '../changes/pglite-changes';
 import { StoreUnavailableError } from '../errors/store-unavailable.error';
 import { PrismaClient } from '../generated/prisma/client';
 import { runMigrations } from '../migrations/migration-runner';
@@ -32,7 +33,8 @@ export async function openPgliteStore(options: PgliteStoreOptions): Promise<Stor
     await runMigrations(pgliteSqlExecutor(db), { migrationsDir: options.migrationsDir, log: options.log });
     const opened = db;
     const prisma = new PrismaClient({ adapter: new PrismaPGlite(opened) });
-    return storeHandle('pglite', describe, prisma, pgliteSqlExecutor(opened), async () => {
+    const changes = await pgliteChanges(opened);
+    return storeHandle('pglite', describe, prisma, pgliteSqlExecutor(opened), changes, async () => {
       try {
         await opened.close();
       } finally {

@@ -1,5 +1,6 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import { Client, Pool } from 'pg';
+import { postgresChanges } from '../changes/postgres-changes';
 import { StoreUnavailableError } from '../errors/store-unavailable.error';
 import { PrismaClient } from '../generated/prisma/client';
 import { runMigrations } from '../migrations/migration-runner';
@@ -32,7 +33,14 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     });
   });
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
-  const store = storeHandle('postgres', target.describe, prisma, pgClientSqlExecutor(pool), () => pool.end());
+  const changes = await postgresChanges({
+    connection: { connectionString: options.databaseUrl, connectionTimeoutMillis: CONNECT_TIMEOUT_MS },
+    log: options.log,
+    describe: target.describe,
+  });
+  const store = storeHandle('postgres', target.describe, prisma, pgClientSqlExecutor(pool), changes, () =>
+    pool.end(),
+  );
   try {
     await store.ping();
   } catch (error) {

@@ -13,6 +13,26 @@ export interface AuditAppend {
   readonly payload?: Record<string, unknown>;
   /** Also append `event` to this session's own chain (`session_events`). */
   readonly session?: { readonly id: string; readonly kind: string; readonly event: Record<string, unknown> };
+  /**
+   * Also insert the session's row (state `opening`) in the same transaction: a session open is one
+   * write (the decision, the row and the session.open event).
+   */
+  readonly sessionRow?: SessionRow;
+}
+
+/** A new `sessions` row, written with the batch that holds its append. */
+export interface SessionRow {
+  readonly id: string;
+  readonly connectionId: string;
+  readonly connectionName: string;
+  readonly protocol: string;
+  readonly verb: string;
+  readonly subject: string;
+  readonly actorChain: readonly { readonly subject: string }[];
+  readonly groups: readonly string[];
+  readonly clientAddr: string;
+  readonly policyVersion: number | null;
+  readonly replicaId: string;
 }
 
 export interface AppendOptions {
@@ -100,6 +120,8 @@ interface Batch {
   /** Rows as JSON array texts, columns in the order APPEND_SQL reads them. */
   readonly auditRows: string[];
   readonly sessionRows: string[];
+  /** New `sessions` rows (see AuditAppend.sessionRow). */
+  readonly newSessions: string[];
   /** Per record: its session (if any) and that session's head after it, for head lookups. */
   readonly sessionIds: (string | undefined)[];
   readonly sessionHeads: (Head | undefined)[];
@@ -115,8 +137,17 @@ interface Batch {
 // (session_id, seq) keys make a concurrent writer's batch fail instead of forking a chain, and the
 // committer then retries from the heads in the store. Rows are inserted in array order, so row ids
 // follow chain order.
-const APPEND_STATEMENT = 'tollgate_audit_append_v2';
-const APPEND_SQL = `WITH a AS (
+// A session's row rides along ($4): its connection is looked up rather than cast, so a connection
+// deleted meanwhile leaves the row without one instead of failing the batch on the foreign key.
+const APPEND_STATEMENT = 'tollgate_audit_append_v3';
+const APPEND_SQL = `WITH n AS (
+  INSERT INTO sessions (id, connection_id, connection_name, protocol, verb, subject, actor_chain, groups,
+                        client_addr, policy_version, state, replica_id, started_at)
+  SELECT (r->>0)::uuid, (SELECT c.id FROM connections c WHERE c.id = (r->>1)::uuid), r->>2,
+         (r->>3)::"Protocol", r->>4, r->>5, r->6, r->7, r->>8, (r->>9)::int, 'opening', r->>10, $1::timestamptz
+    FROM jsonb_array_elements($4::jsonb) AS t(r)
+  RETURNING 1),
+a AS (
   INSERT INTO audit_entries (seq, at, subject, actor_chain, action, target, decision, reason, payload, prev_hash, hash)
   SELECT (r->>0)::bigint, $1::timestamptz, r->>1, r->2, r->>3, r->>4, r->>5, r->>6, r->7, r->>8, r->>9
     FROM jsonb_array_elements($2::jsonb) AS t(r)
@@ -318,6 +349,26 @@ export class AuditCommitter {
       `[${seq},${fields.subject},${fields.actorChain},${fields.action},${fields.target},${fields.decision},${fields.reason},${fields.payload},${JSON.stringify(globalHead.hash)},"${hash}"]`,
     );
     if (sessionRow !== undefined) batch.sessionRows.push(sessionRow);
+    const row = append.sessionRow;
+    if (row) {
+      // [id, connection_id, connection_name, protocol, verb, subject, actor_chain, groups, client_addr,
+      //  policy_version, replica_id]
+      batch.newSessions.push(
+        JSON.stringify([
+          row.id,
+          row.connectionId,
+          row.connectionName,
+          row.protocol,
+          row.verb,
+          row.subject,
+          row.actorChain.map((a) => ({ subject: a.subject })),
+          row.groups,
+          row.clientAddr,
+          row.policyVersion,
+          row.replicaId,
+        ]),
+      );
+    }
     batch.pendings.push(pending);
     batch.committed.push(sessionHead ? { seq, hash, sessionSeq: sessionHead.seq } : { seq, hash });
     batch.sessionIds.push(session?.id);
@@ -368,9 +419,16 @@ export class AuditCommitter {
     this.inFlight = batch;
     for (const pending of batch.pendings) pending.attempts += 1;
     this.sql
-      .query(APPEND_SQL, [batch.at, `[${batch.auditRows.join(',')}]`, `[${batch.sessionRows.join(',')}]`], {
-        name: APPEND_STATEMENT,
-      })
+      .query(
+        APPEND_SQL,
+        [
+          batch.at,
+          `[${batch.auditRows.join(',')}]`,
+          `[${batch.sessionRows.join(',')}]`,
+          `[${batch.newSessions.join(',')}]`,
+        ],
+        { name: APPEND_STATEMENT },
+      )
       .then(
         () => this.committed(batch),
         (error: unknown) => this.failed(batch, error),
@@ -507,6 +565,7 @@ function newBatch(withRecords: boolean): Batch {
     committed: [],
     auditRows: [],
     sessionRows: [],
+    newSessions: [],
     sessionIds: [],
     sessionHeads: [],
     records: withRecords ? [] : undefined,

@@ -10,7 +10,7 @@ import type {
   SessionRecordingEvent,
 } from '@tollgate/audit';
 import { AuditWriter } from './audit-writer';
-import type { AppendOptions, CommittedAudit } from './audit-committer';
+import type { AppendOptions, CommittedAudit, SessionRow } from './audit-committer';
 
 export interface SessionAuditContext {
   readonly sessionId: string;
@@ -48,6 +48,8 @@ export class SessionAuditService {
       agent?: string;
       limits?: SessionOpenEvent['limits'];
     } = {},
+    /** The session's row, written in the same transaction as the event. */
+    row?: SessionRow,
   ): Promise<CommittedAudit> {
     const event: SessionOpenEvent = {
       ...base(session),
@@ -59,7 +61,14 @@ export class SessionAuditService {
       ...(details.agent ? { agent: details.agent } : {}),
       ...(details.limits ? { limits: details.limits } : {}),
     };
-    return this.write(session, event, 'allow', `session opened on ${session.connection.name}`);
+    return this.write(
+      session,
+      event,
+      'allow',
+      `session opened on ${session.connection.name}`,
+      undefined,
+      row,
+    );
   }
 
   command(session: SessionAuditContext, command: CommandAudit): Promise<CommittedAudit> {
@@ -122,9 +131,11 @@ export class SessionAuditService {
     decision: string,
     reason: string | null,
     options?: AppendOptions,
+    row?: SessionRow,
   ): Promise<CommittedAudit> {
     return this.writer.append(
       {
+        ...(row ? { sessionRow: row } : {}),
         subject: session.subject,
         actorChain: session.actorChain,
         action: event.type,

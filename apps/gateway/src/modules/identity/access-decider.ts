@@ -1,4 +1,5 @@
 import type { Verb } from '@tollgate/policy';
+import type { AuditRecord } from '../audit/audit-writer';
 import type { Principal } from './principal';
 
 /** The verbs of `@tollgate/policy` (roles, token scopes, grants and audit records share them). */
@@ -46,4 +47,16 @@ export interface AccessDecision {
  */
 export abstract class AccessDecider {
   abstract decide(request: AccessRequest): Promise<AccessDecision>;
+
+  /**
+   * The decision with its audit record still to be written, for a caller that writes it together
+   * with what the decision guards (a session open: one transaction). The caller must act on an
+   * allowed decision only once the record is durable.
+   */
+  abstract assess(request: AccessRequest): Promise<AssessedAccess>;
+}
+
+export interface AssessedAccess {
+  readonly decision: AccessDecision;
+  readonly record: AuditRecord;
 }

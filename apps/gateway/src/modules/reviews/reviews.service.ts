@@ -14,6 +14,7 @@ import { AuditWriter } from '../audit/audit-writer';
 import type { Principal } from '../identity/principal';
 import { ActivePolicyService } from '../identity/rbac/active-policy.service';
 import { scopesPermit } from '../identity/tokens/scopes';
+import type { FactCache } from '../store/fact-cache';
 import { StoreService } from '../store/store.service';
 import { ReviewNotifier } from './review-notifier';
 import { subjectContext } from './subject-context';
@@ -67,12 +68,17 @@ const ACCESS_REQUEST_PENDING_SECONDS = 24 * 3600;
 export class ReviewsService {
   private readonly waiters = new Map<string, Set<(outcome: ReviewOutcome) => void>>();
 
+  /** Each subject's approved access grants, until an access review changes. */
+  private readonly grants: FactCache<readonly AccessGrant[]>;
+
   constructor(
     private readonly store: StoreService,
     private readonly policies: ActivePolicyService,
     private readonly audit: AuditWriter,
     private readonly notifier: ReviewNotifier,
-  ) {}
+  ) {
+    this.grants = store.facts({ tables: ['reviews'], maxEntries: 20_000 });
+  }
 
   async requestAccess(
     principal: Principal,
@@ -315,17 +321,22 @@ export class ReviewsService {
 
   /** The subject's approved, unexpired access grants (evaluateAccess honours them). */
   async grantsFor(subject: string): Promise<AccessGrant[]> {
-    const rows = await this.store.prisma.review.findMany({
-      where: { kind: 'access', state: 'approved', requester: subject, grantExpiresAt: { gt: new Date() } },
+    const grants = await this.grants.get(subject, async () => {
+      const rows = await this.store.prisma.review.findMany({
+        where: { kind: 'access', state: 'approved', requester: subject, grantExpiresAt: { gt: new Date() } },
+      });
+      return rows.map((r) => ({
+        id: r.id,
+        subject: r.requester,
+        connection: r.connectionName,
+        verbs: [r.verb as Verb],
+        expiresAt: r.grantExpiresAt!,
+        readOnly: r.readOnly,
+      }));
     });
-    return rows.map((r) => ({
-      id: r.id,
-      subject: r.requester,
-      connection: r.connectionName,
-      verbs: [r.verb as Verb],
-      expiresAt: r.grantExpiresAt!,
-      readOnly: r.readOnly,
-    }));
+    // Kept grants run out by themselves.
+    const now = Date.now();
+    return (grants ?? []).filter((grant) => grant.expiresAt.getTime() > now);
   }
 
   private async expire(id: string): Promise<ReviewOutcome> {

@@ -1,4 +1,5 @@
 import type { PrismaClient, Store } from '@tollgate/store';
+import { FactCache, type FactCacheOptions } from './fact-cache';
 
 /** The gateway's handle on its store; the store's lifecycle belongs to the gateway runner. */
 export class StoreService {
@@ -15,6 +16,24 @@ export class StoreService {
 
   get kind(): Store['kind'] {
     return this.store.kind;
+  }
+
+  /** Whether changes to the store are being heard (facts kept in memory are used only then). */
+  get changesLive(): boolean {
+    return this.store.changes.isLive;
+  }
+
+  /**
+   * Resolves once every change committed before the call has reached the facts kept in memory
+   * (see StoreChanges.settled): await it once at the start of an operation that decides by them.
+   */
+  changesSettled(): Promise<void> {
+    return this.store.changes.settled();
+  }
+
+  /** Facts kept in memory while the store's change feed says they are current (see FactCache). */
+  facts<V>(options: FactCacheOptions): FactCache<V> {
+    return new FactCache<V>(this.store.changes, options);
   }
 
   ping(): Promise<void> {

@@ -13,8 +13,8 @@ import {
 } from '@tollgate/proto';
 import type { AccessDecider } from '../identity/access-decider';
 import type { Principal } from '../identity/principal';
-import { StoreService } from '../store/store.service';
 import { AgentRegistry } from './agent-registry';
+import { ConnectionDirectory } from './connection-directory';
 import { firstMessage } from './first-message';
 import { PendingSessions, type AgentSessionCall } from './pending-sessions';
 import { SessionCommands } from './session-commands';
@@ -43,7 +43,7 @@ const TARGET_RESULT_TIMEOUT_MS = 30_000;
 @Injectable()
 export class SessionBroker {
   constructor(
-    private readonly store: StoreService,
+    private readonly connections: ConnectionDirectory,
     private readonly registry: AgentRegistry,
     private readonly pending: PendingSessions,
     private readonly records: SessionRecords,
@@ -60,14 +60,11 @@ export class SessionBroker {
     speaks?: NewSession['protocol'],
   ): Promise<void> {
     const started = performance.now();
-    const connection = await this.store.prisma.connection.findUnique({
-      where: { name: request.connectionName },
-      include: { agents: { select: { agentId: true } } },
-    });
+    const connection = await this.connections.find(request.connectionName);
     if (!connection) {
       return fail(client, OpenFailureCode.NOT_FOUND, `no connection named "${request.connectionName}"`);
     }
-    const tags = connection.tags as Record<string, string>;
+    const tags = connection.tags;
     const protocol = PROTOCOL_CODES[connection.protocol];
     if (speaks && connection.protocol !== speaks) {
       return fail(
@@ -91,16 +88,27 @@ export class SessionBroker {
     }
     const looked = performance.now();
     // The session is authorized as the verb it is for; the agent's engine then holds it to that verb.
-    const decision = await decider.decide({
+    // The decision's record is written with the session (one transaction) when it opens one.
+    const assessed = await decider.assess({
       principal,
       verb,
       connection: { name: connection.name, protocol: connection.protocol, tags },
       source: client.getPeer(),
     });
-    if (!decision.allowed) return fail(client, OpenFailureCode.DENIED, decision.reason, protocol);
+    const { decision } = assessed;
+    if (!decision.allowed) {
+      const recorded = await this.records.decided(assessed.record);
+      return fail(
+        client,
+        OpenFailureCode.DENIED,
+        recorded ? decision.reason : 'the decision could not be recorded in the audit log, so it is denied',
+        protocol,
+      );
+    }
 
-    const candidates = this.registry.onlineAmong(connection.agents.map((a) => a.agentId));
+    const candidates = this.registry.onlineAmong(connection.agentIds);
     if (candidates.length === 0) {
+      await this.records.decided(assessed.record);
       return fail(
         client,
         OpenFailureCode.AGENT_OFFLINE,
@@ -113,17 +121,20 @@ export class SessionBroker {
     const decided = performance.now();
     // The row and the durable session.open event come first: a session the audit log cannot
     // record never reaches its target (fail closed).
-    const recorded = this.records.opening({
-      id: sessionId,
-      connectionId: connection.id,
-      connectionName: connection.name,
-      protocol: connection.protocol,
-      verb,
-      principal,
-      clientAddr: client.getPeer(),
-      policyVersion: decision.policyVersion,
-      ...(decision.session ? { limits: decision.session } : {}),
-    });
+    const recorded = this.records.opening(
+      {
+        id: sessionId,
+        connectionId: connection.id,
+        connectionName: connection.name,
+        protocol: connection.protocol,
+        verb,
+        principal,
+        clientAddr: client.getPeer(),
+        policyVersion: decision.policyVersion,
+        ...(decision.session ? { limits: decision.session } : {}),
+      },
+      assessed.record,
+    );
     try {
       await recorded;
     } catch (error) {

@@ -8,6 +8,7 @@ import { AgentRegistry } from './agent-registry';
 import { AgentTunnelGrpcService } from './agent-tunnel.grpc-service';
 import { BundleBuilder } from './bundle-builder';
 import { ClientTunnelGrpcService } from './client-tunnel.grpc-service';
+import { ConnectionDirectory } from './connection-directory';
 import { GatewayReplica } from './gateway-replica';
 import { InProcessSessions } from './in-process-sessions';
 import { PendingSessions } from './pending-sessions';
@@ -49,6 +50,7 @@ export class TunnelModule {
         AgentPresence,
         BundleBuilder,
         PendingSessions,
+        ConnectionDirectory,
         SessionRecords,
         SessionRecordings,
         SessionCommands,

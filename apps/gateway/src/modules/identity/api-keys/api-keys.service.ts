@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { ApiKey } from '@tollgate/store';
+import type { FactCache } from '../../store/fact-cache';
 import { StoreService } from '../../store/store.service';
 import { newSecret, secretHash } from '../secrets';
 
@@ -24,9 +25,19 @@ export type ApiKeyCheck =
  * API keys: `tgk_<prefix>_<secret>`. The whole key is shown once; only its hash is stored; the
  * prefix stays visible so an operator can recognise and revoke it.
  */
+/** A key's last use is written at most this often (it is shown to people, not decided by). */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
 @Injectable()
 export class ApiKeysService {
-  constructor(private readonly store: StoreService) {}
+  /** Keys by hash as stored, until a key changes (its last use excepted: no announcement). */
+  private readonly byHash: FactCache<ApiKey>;
+  /** When this replica last wrote each key's last use. */
+  private readonly lastUseWritten = new Map<string, number>();
+
+  constructor(private readonly store: StoreService) {
+    this.byHash = store.facts({ tables: ['api_keys'], maxEntries: 20_000 });
+  }
 
   static looksLikeApiKey(token: string): boolean {
     return token.startsWith(API_KEY_MARK);
@@ -67,21 +78,42 @@ export class ApiKeysService {
   }
 
   async revoke(prefix: string): Promise<void> {
-    await this.store.prisma.apiKey.updateMany({
-      where: { prefix, revokedAt: null },
-      data: { revokedAt: new Date() },
-    });
+    try {
+      await this.store.prisma.apiKey.updateMany({
+        where: { prefix, revokedAt: null },
+        data: { revokedAt: new Date() },
+      });
+    } finally {
+      // Counts here at once; the store's announcement tells the other replicas.
+      this.byHash.clear();
+    }
   }
 
   async check(key: string): Promise<ApiKeyCheck> {
-    const row = await this.store.prisma.apiKey.findUnique({ where: { hash: secretHash(key) } });
+    const hash = secretHash(key);
+    const row = await this.byHash.get(
+      hash,
+      async () => (await this.store.prisma.apiKey.findUnique({ where: { hash } })) ?? undefined,
+    );
     if (!row) return { ok: false, reason: 'unknown API key' };
     if (row.revokedAt) return { ok: false, reason: `API key ${row.prefix} has been revoked` };
     if (row.expiresAt && row.expiresAt.getTime() <= Date.now()) {
       return { ok: false, reason: `API key ${row.prefix} has expired` };
     }
-    await this.store.prisma.apiKey.update({ where: { id: row.id }, data: { lastUsedAt: new Date() } });
+    this.noteUse(row);
     return { ok: true, key: present(row) };
+  }
+
+  /** Records the key's last use (to the minute) without holding up the caller. */
+  private noteUse(row: ApiKey): void {
+    const now = Date.now();
+    const written = this.lastUseWritten.get(row.id) ?? row.lastUsedAt?.getTime() ?? 0;
+    if (now - written < LAST_USED_RESOLUTION_MS) return;
+    if (this.lastUseWritten.size >= 20_000) this.lastUseWritten.clear();
+    this.lastUseWritten.set(row.id, now);
+    void this.store.prisma.apiKey
+      .update({ where: { id: row.id }, data: { lastUsedAt: new Date(now) } })
+      .catch(() => undefined);
   }
 }
 

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { lockOutProblem, parsePolicy, type Policy } from '@tollgate/policy';
+import type { FactCache } from '../../store/fact-cache';
 import { StoreService } from '../../store/store.service';
 import { IdentityOptionsToken, type IdentityOptions } from '../identity-options';
 import { enabledPrincipals } from '../subjects/enabled-principals';
@@ -29,13 +30,21 @@ export interface ActivePolicy {
 export class ActivePolicyService {
   private cached: ActivePolicy | undefined;
   private readonly appliedListeners = new Set<(applied: ActivePolicy) => void>();
+  /** Which version is active, until a policy version changes (an apply through any replica). */
+  private readonly active: FactCache<ActivePolicy>;
 
   constructor(
     private readonly store: StoreService,
     @Inject(IdentityOptionsToken) private readonly options: IdentityOptions,
-  ) {}
+  ) {
+    this.active = store.facts({ tables: ['policy_versions'], maxEntries: 1 });
+  }
 
   async current(): Promise<ActivePolicy> {
+    return (await this.active.get('active', () => this.read()))!;
+  }
+
+  private async read(): Promise<ActivePolicy> {
     const row = await this.store.prisma.policyVersion.findFirst({
       where: { active: true },
       orderBy: { version: 'desc' },
@@ -82,6 +91,8 @@ export class ActivePolicyService {
     const lockOut = await this.lockOut(parsed.policy);
     if (lockOut) throw policyLockOutError(lockOut);
     const version = await storePolicyVersion(this.store.prisma, { document, author, comment });
+    // In force here at once; the store's announcement tells the other replicas.
+    this.active.clear();
     this.cached = { policy: parsed.policy, version, source: 'stored', document };
     for (const listener of this.appliedListeners) listener(this.cached);
     return this.cached;

@@ -2,7 +2,12 @@ import { Injectable, Logger } from '@nestjs/common';
 import { evaluateAccess } from '@tollgate/policy';
 import { AuditWriter } from '../../audit/audit-writer';
 import { ReviewsService } from '../../reviews/reviews.service';
-import { AccessDecider, type AccessDecision, type AccessRequest } from '../access-decider';
+import {
+  AccessDecider,
+  type AccessDecision,
+  type AccessRequest,
+  type AssessedAccess,
+} from '../access-decider';
 import { scopesPermit } from '../tokens/scopes';
 import { ActivePolicyService } from './active-policy.service';
 
@@ -24,6 +29,22 @@ export class RbacAccessDecider extends AccessDecider {
   }
 
   override async decide(request: AccessRequest): Promise<AccessDecision> {
+    const { decision, record } = await this.assess(request);
+    if (!decision.allowed && request.recordDenial === false) return decision;
+    try {
+      await this.audit.record(record);
+    } catch (error) {
+      this.logger.error({ err: error }, 'authorization decision could not be audited; denying');
+      return {
+        allowed: false,
+        reason: 'the decision could not be recorded in the audit log, so it is denied',
+        policyVersion: decision.policyVersion,
+      };
+    }
+    return decision;
+  }
+
+  override async assess(request: AccessRequest): Promise<AssessedAccess> {
     const { principal, verb, connection } = request;
     const active = await this.policies.current();
     let allowed: boolean;
@@ -56,11 +77,14 @@ export class RbacAccessDecider extends AccessDecider {
       if (!allowed)
         reason += principal.groups.length ? ` (groups: ${principal.groups.join(', ')})` : ' (no groups)';
     }
-    if (!allowed && request.recordDenial === false) {
-      return { allowed, reason, policyVersion: active.version };
-    }
-    try {
-      await this.audit.record({
+    return {
+      decision: {
+        allowed,
+        reason,
+        policyVersion: active.version,
+        ...(allowed && session ? { session } : {}),
+      },
+      record: {
         subject: principal.subject,
         actorChain: principal.actorChain,
         action: `authorize:${verb}`,
@@ -76,15 +100,7 @@ export class RbacAccessDecider extends AccessDecider {
           ...(connection ? { protocol: connection.protocol } : {}),
           ...(request.source ? { source: request.source } : {}),
         },
-      });
-    } catch (error) {
-      this.logger.error({ err: error }, 'authorization decision could not be audited; denying');
-      return {
-        allowed: false,
-        reason: 'the decision could not be recorded in the audit log, so it is denied',
-        policyVersion: active.version,
-      };
-    }
-    return { allowed, reason, policyVersion: active.version, ...(allowed && session ? { session } : {}) };
+      },
+    };
   }
 }

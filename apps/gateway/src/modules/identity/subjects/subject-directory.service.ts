@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { FactCache } from '../../store/fact-cache';
 import { StoreService } from '../../store/store.service';
 
 export type SubjectState =
@@ -13,9 +14,26 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 @Injectable()
 export class SubjectDirectoryService {
-  constructor(private readonly store: StoreService) {}
+  /** Subjects found enabled, until a user, group, membership or service account changes. */
+  private readonly enabled: FactCache<SubjectState>;
+
+  constructor(private readonly store: StoreService) {
+    this.enabled = store.facts({
+      tables: ['users', 'groups', 'memberships', 'service_accounts'],
+      maxEntries: 20_000,
+    });
+  }
 
   async current(subject: string): Promise<SubjectState> {
+    let state: SubjectState | undefined;
+    const kept = await this.enabled.get(subject, async () => {
+      state = await this.read(subject);
+      return state.ok ? state : undefined;
+    });
+    return kept ?? state!;
+  }
+
+  private async read(subject: string): Promise<SubjectState> {
     if (subject.startsWith('user:')) {
       const id = subject.slice('user:'.length);
       if (!UUID.test(id)) return { ok: false, reason: `unknown subject "${subject}"` };

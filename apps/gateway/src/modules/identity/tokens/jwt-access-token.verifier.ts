@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { UnauthenticatedError, type RefusedTokenAttribution } from '../../../common/errors';
 import { AuditWriter } from '../../audit/audit-writer';
+import { StoreService } from '../../store/store.service';
 import { AccessTokenVerifier } from '../access-token-verifier';
 import { ApiKeysService } from '../api-keys/api-keys.service';
 import { IdentityOptionsToken, type IdentityOptions } from '../identity-options';
@@ -29,20 +30,36 @@ class TokenRejected extends Error {
  * Verifies gateway access tokens and API keys. Every refusal is written to the audit log before the
  * UnauthenticatedError is thrown; if even that fails, the answer is still a refusal.
  */
+/** Tokens whose signature and claims checked out, kept so the signature is not checked again. */
+const MAX_VERIFIED_TOKENS = 10_000;
+const CLOCK_TOLERANCE_SECONDS = 5;
+
 @Injectable()
 export class JwtAccessTokenVerifier extends AccessTokenVerifier {
+  /**
+   * The claims of tokens verified before, by the token's text: the same bytes carry the same
+   * signature, so only the time checks are repeated (revocation and the subject are re-read from
+   * their facts every time).
+   */
+  private readonly verified = new Map<string, JWTPayload>();
+
   constructor(
     private readonly keys: SigningKeysService,
     private readonly revocation: TokenRevocationService,
     private readonly subjects: SubjectDirectoryService,
     private readonly apiKeys: ApiKeysService,
     private readonly audit: AuditWriter,
+    private readonly store: StoreService,
     @Inject(IdentityOptionsToken) private readonly options: IdentityOptions,
   ) {
     super();
   }
 
   override async verify(token: string): Promise<Principal> {
+    // Every request and session open starts here: what it decides by (the token's grant, the
+    // subject, then the connection and the policy) is read from memory, current as of this point
+    // on every replica (a change committed before it through any replica has been heard).
+    await this.store.changesSettled();
     try {
       return ApiKeysService.looksLikeApiKey(token)
         ? await this.verifyApiKey(token)
@@ -67,6 +84,14 @@ export class JwtAccessTokenVerifier extends AccessTokenVerifier {
   }
 
   private async verifyJwt(token: string): Promise<Principal> {
+    const known = this.verified.get(token);
+    const now = Date.now() / 1000;
+    const payload =
+      known && known.exp! + CLOCK_TOLERANCE_SECONDS > now ? known : await this.verifySignature(token);
+    return this.principalOf(payload);
+  }
+
+  private async verifySignature(token: string): Promise<JWTPayload> {
     let kid: string | undefined;
     try {
       kid = decodeProtectedHeader(token).kid;
@@ -88,7 +113,7 @@ export class JwtAccessTokenVerifier extends AccessTokenVerifier {
           algorithms: [SIGNING_ALG],
           typ: ACCESS_TOKEN_TYPE,
           requiredClaims: ['sub', 'jti', 'exp', 'iat', 'nbf'],
-          clockTolerance: 5,
+          clockTolerance: CLOCK_TOLERANCE_SECONDS,
         },
       ));
     } catch (error) {
@@ -100,7 +125,15 @@ export class JwtAccessTokenVerifier extends AccessTokenVerifier {
           : undefined;
       throw new TokenRejected(joseReason(error), claims && attributionOf(claims));
     }
+    if (this.verified.size >= MAX_VERIFIED_TOKENS) {
+      const oldest = this.verified.keys().next();
+      if (!oldest.done) this.verified.delete(oldest.value);
+    }
+    this.verified.set(token, payload);
+    return payload;
+  }
 
+  private async principalOf(payload: JWTPayload): Promise<Principal> {
     let actorChain;
     try {
       actorChain = chainFromActClaim(payload.act);
