@@ -1,10 +1,12 @@
 import 'reflect-metadata';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ConfigError, type GatewayConfig } from '@tollgate/config';
 import { formatFingerprint } from '@tollgate/proto';
+import { loadOrCreateHostKey } from '@tollgate/protocol-ssh';
 import { openStore, type Store } from '@tollgate/store';
 import type { Logger } from 'pino';
 import { createLogger, NestPinoLogger } from './common/logging/logger';
@@ -47,6 +49,10 @@ export interface RunningGateway {
   readonly listenerFingerprint?: string;
   /** The file of that certificate (clients that verify it: psql `sslrootcert=`). */
   readonly listenerCertFile?: string;
+  /** host:port of the SSH listener (`--ssh-port`), when it runs. */
+  readonly sshAddress?: string;
+  /** Its host key's fingerprint (`SHA256:...`), for known_hosts. */
+  readonly sshFingerprint?: string;
   readonly store: string;
   readonly logger: Logger;
   /** The development identity provider (demo users), when TOLLGATE_DEV_IDP is on. */
@@ -183,6 +189,13 @@ async function startHttp(
         ...(config.postgresPort !== undefined ? { postgresPort: config.postgresPort } : {}),
         ...(config.mysqlPort !== undefined ? { mysqlPort: config.mysqlPort } : {}),
         ...(tls ? { tls } : {}),
+        ...(config.sshPort !== undefined
+          ? {
+              sshPort: config.sshPort,
+              sshHostKey: loadOrCreateHostKey(join(config.dataDir, 'ssh_host_ed25519_key')),
+            }
+          : {}),
+        loginTimeoutMs: config.listenerLoginTimeoutMs,
       },
       logger.child({ component: 'listeners' }),
     );
@@ -198,6 +211,9 @@ async function startHttp(
       ...(listeners.postgresAddress ? { postgresAddress: listeners.postgresAddress } : {}),
       ...(listeners.mysqlAddress ? { mysqlAddress: listeners.mysqlAddress } : {}),
       ...(listeners.fingerprint ? { listenerFingerprint: listeners.fingerprint } : {}),
+      ...(listeners.sshAddress
+        ? { sshAddress: listeners.sshAddress, sshFingerprint: listeners.sshFingerprint }
+        : {}),
       store: store.describe,
       version: GATEWAY_VERSION,
     },
@@ -237,6 +253,9 @@ async function startHttp(
     ...(listeners.postgresAddress ? { postgresAddress: listeners.postgresAddress } : {}),
     ...(listeners.mysqlAddress ? { mysqlAddress: listeners.mysqlAddress } : {}),
     ...(listeners.fingerprint ? { listenerFingerprint: listeners.fingerprint, listenerCertFile } : {}),
+    ...(listeners.sshAddress && listeners.sshFingerprint
+      ? { sshAddress: listeners.sshAddress, sshFingerprint: listeners.sshFingerprint }
+      : {}),
     store: store.describe,
     logger,
     devIdp: identity.devIdp,

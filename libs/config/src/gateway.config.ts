@@ -111,6 +111,19 @@ export const gatewaySettings = {
     expected:
       'a TCP port number 0-65535 for the MySQL listener (off unless set; `tollgate start`: 8306; 0 picks a free port)',
   },
+  sshPort: {
+    env: 'TOLLGATE_SSH_PORT',
+    flag: '--ssh-port',
+    schema: z.coerce.number().int().min(0).max(65535).optional(),
+    expected:
+      'a TCP port number 0-65535 for the SSH listener (off unless set; `tollgate start`: 8022; 0 picks a free port)',
+  },
+  listenerLoginTimeoutMs: {
+    env: 'TOLLGATE_LISTENER_LOGIN_TIMEOUT_MS',
+    schema: positiveInt(30_000, 600_000),
+    expected:
+      'milliseconds a client of a protocol listener may take to present its credential before it is cut off, 1 to 600000 (default 30000)',
+  },
   tlsCert: {
     env: 'TOLLGATE_TLS_CERT',
     flag: '--tls-cert',

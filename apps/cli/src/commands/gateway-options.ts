@@ -47,6 +47,8 @@ export function addGatewayOptions(command: Command): Command {
       new Option(
         '--mysql-port <port>',
         'listen for MySQL/MariaDB clients on this port (off unless set; or TOLLGATE_MYSQL_PORT)',
+        '--ssh-port <port>',
+        'listen for SSH clients on this port: user CONNECTION or USER%CONNECTION, password a Tollgate credential (off unless set; or TOLLGATE_SSH_PORT)',
       ),
     )
     .addOption(
@@ -85,6 +87,7 @@ export interface GatewayFlags {
   grpcTlsKey?: string;
   postgresPort?: string;
   mysqlPort?: string;
+  sshPort?: string;
   tlsCert?: string;
   tlsKey?: string;
   devIdp?: string | boolean;
@@ -110,6 +113,7 @@ export function gatewayOverrides(flags: GatewayFlags): GatewayConfigOverrides {
     grpcTlsKey: flags.grpcTlsKey,
     postgresPort: flags.postgresPort,
     mysqlPort: flags.mysqlPort,
+    sshPort: flags.sshPort,
     tlsCert: flags.tlsCert,
     tlsKey: flags.tlsKey,
     devIdp: flags.devIdp,

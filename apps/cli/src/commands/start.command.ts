@@ -17,8 +17,9 @@ export function startCommand(): Command {
     ),
   ).action(async (flags: GatewayFlags) => {
     const overrides = { logFormat: 'pretty', devIdp: true, ...stripUndefined(gatewayOverrides(flags)) };
-    // PostgreSQL and MySQL clients reach connections through the gateway itself, over TLS (self-signed here).
-    const defaults = { postgresPort: 8432, mysqlPort: 8306 };
+    // PostgreSQL and MySQL clients reach connections through the gateway itself, over TLS (self-signed
+    // here); SSH clients too, with the gateway's own host key (kept in the data directory).
+    const defaults = { postgresPort: 8432, mysqlPort: 8306, sshPort: 8022 };
     const settled = loadGatewayConfig(overrides, undefined, defaults);
     const logFile = settled.logFile ?? join(settled.dataDir, 'gateway.log');
     const [{ runGatewayProcess }, { startLocalAgent }] = await Promise.all([
@@ -87,6 +88,11 @@ function listenerLines(gateway: RunningGateway): string[] {
   if (lines.length > 0 && gateway.listenerFingerprint) {
     lines.push(
       `            TLS certificate ${gateway.listenerFingerprint}${gateway.listenerCertFile ? `   (${gateway.listenerCertFile}: to verify it)` : ''}`,
+    );
+  }
+  if (gateway.sshAddress) {
+    lines.push(
+      `  ssh       ssh -p ${port(gateway.sshAddress)} CONNECTION@localhost   password = a Tollgate token; host key ${gateway.sshFingerprint ?? ''}`,
     );
   }
   return lines;

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { RefusalKind, SessionWatch } from '@tollgate/protocol-tcp';
 import type { NewSession } from '../tunnel/session-records';
 
@@ -11,9 +12,13 @@ export interface ListenerLogin {
   readonly socket: Socket;
   /** The Tollgate credential the client gave where its protocol expects a password. */
   readonly credential: string;
-  /** The user name the client gave; it must name the credential's owner. */
-  readonly userName: string;
-  /** The connection the client asked for (PostgreSQL and MySQL: the database name). */
+  /**
+   * The user name the client gave; it must name the credential's owner. Undefined where the
+   * protocol's login names only the connection (SSH's `connection` form): the credential alone
+   * says who it is.
+   */
+  readonly userName: string | undefined;
+  /** The connection the client asked for (PostgreSQL and MySQL: the database name; SSH: from the user name). */
   readonly connectionName: string;
   /**
    * Bytes the agent's protocol engine reads first, as if the client had connected through
@@ -64,4 +69,11 @@ export interface GatewayListener {
    * (a kill, a revoked token, shutdown) is said in protocol: the protocol's ProtocolRefuser watch.
    */
   watch(): SessionWatch;
+  /**
+   * For a listener that ends the client's protocol at the gateway (SSH: the client's SSH connection
+   * is authenticated here, and its channels are relayed over a second SSH connection to the agent's
+   * engine, as `tollgate connect` does): serves the open session over `stream` until the client is
+   * gone. Without it, the client's socket is relayed byte for byte after the preamble.
+   */
+  relay?(login: ListenerLogin, stream: Duplex): Promise<void>;
 }

@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ClientDown } from '@tollgate/proto';
 import { Injectable } from '@nestjs/common';
-import { openFailureRefusal, relaySocket } from '@tollgate/protocol-tcp';
+import { frameStreamDuplex, openFailureRefusal, relaySocket } from '@tollgate/protocol-tcp';
 import { UnauthenticatedError } from '../../common/errors/unauthenticated.error';
 import { AuditWriter } from '../audit/audit-writer';
 import { inProcessCodec } from '../connections/usecases/run-query.usecase';
@@ -60,7 +60,7 @@ export class ListenerSessions {
       return refuse({ kind: 'unavailable', message: 'the credential could not be checked' });
     }
     const owner = await this.ownerName(principal);
-    if (!namesCredentialOwner(login.userName, principal.subject, owner)) {
+    if (login.userName !== undefined && !namesCredentialOwner(login.userName, principal.subject, owner)) {
       const reason = `the user name "${login.userName}" does not name the owner of this credential`;
       const recorded = await this.audit
         .record({
@@ -97,6 +97,12 @@ export class ListenerSessions {
 
     const { call, sessionId } = opened;
     log.info({ sessionId, connection: login.connectionName, agent: opened.agentName }, 'session open');
+    if (listener.relay) {
+      await listener.relay(login, frameStreamDuplex(call, inProcessCodec));
+      call.end();
+      log.info({ sessionId }, 'session relay ended');
+      return;
+    }
     // The engine reads the client's start-up first, as from `tollgate connect`; the watch follows it.
     const watch = listener.watch();
     watch.fromClient(login.preamble);

@@ -26,8 +26,6 @@ function sqlState(kind: ListenerRefusalKind): string {
   return REFUSAL_SQLSTATES[kind];
 }
 
-const LOGIN_TIMEOUT_MS = 30_000;
-
 /**
  * The gateway's PostgreSQL listener: the database name selects the connection and the password is
  * a Tollgate credential (asked for in clear text, which TLS or loopback keeps private).
@@ -35,14 +33,17 @@ const LOGIN_TIMEOUT_MS = 30_000;
 export class PostgresGatewayListener implements GatewayListener {
   readonly protocol = 'postgres' as const;
 
-  constructor(private readonly tls: SecureContext | undefined) {}
+  constructor(
+    private readonly tls: SecureContext | undefined,
+    private readonly loginTimeoutMs = 30_000,
+  ) {}
 
   async login(socket: Socket): Promise<ListenerLogin | undefined> {
     const outcome = await acceptPostgresLogin(socket, {
       ...(this.tls ? { tls: this.tls } : {}),
       // Credentials cross the network in clear text only from this machine.
       requireTls: !isLoopbackAddress(socket.remoteAddress),
-      timeoutMs: LOGIN_TIMEOUT_MS,
+      timeoutMs: this.loginTimeoutMs,
     });
     if (outcome.kind === 'closed') return undefined;
     return {

@@ -10,6 +10,8 @@ import type { GatewayListener } from './gateway-listener';
 import { ListenerSessions } from './listener-sessions';
 import { MysqlGatewayListener } from './mysql.listener';
 import { PostgresGatewayListener } from './postgres.listener';
+import { hostKeyFileFingerprint } from '@tollgate/protocol-ssh';
+import { SshGatewayListener } from './ssh.listener';
 
 export interface ListenerSettings {
   readonly host: string;
@@ -19,6 +21,12 @@ export interface ListenerSettings {
   readonly mysqlPort?: number;
   /** PEM certificate and key the listeners present; without them they speak plain text (loopback only). */
   readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
+  /** Off when undefined. */
+  readonly sshPort?: number;
+  /** The SSH listener's host key (OpenSSH private key), kept in the data directory. */
+  readonly sshHostKey?: string;
+  /** How long a client may take to present its credential (default 30 s). */
+  readonly loginTimeoutMs?: number;
 }
 
 export interface RunningListeners {
@@ -28,6 +36,10 @@ export interface RunningListeners {
   readonly mysqlAddress?: string;
   /** SHA-256 fingerprint of the listeners' certificate (`sha256:AB:...`), with TLS. */
   readonly fingerprint?: string;
+  /** host:port of the SSH listener, when it runs. */
+  readonly sshAddress?: string;
+  /** The SSH listener's host key fingerprint (`SHA256:...`, as ssh-keygen -lf prints it). */
+  readonly sshFingerprint?: string;
   close(): Promise<void>;
 }
 
@@ -54,7 +66,8 @@ export async function startGatewayListeners(
   settings: ListenerSettings,
   logger: Logger,
 ): Promise<RunningListeners> {
-  if (settings.postgresPort === undefined && settings.mysqlPort === undefined) {
+  const ssh = settings.sshPort !== undefined && settings.sshHostKey ? settings.sshHostKey : undefined;
+  if (settings.postgresPort === undefined && settings.mysqlPort === undefined && ssh === undefined) {
     return { close: async () => undefined };
   }
   let context: SecureContext | undefined;
@@ -85,11 +98,20 @@ export async function startGatewayListeners(
     return started.address;
   };
   try {
-    const postgresAddress = await start(new PostgresGatewayListener(context), settings.postgresPort);
+    const loginTimeoutMs = settings.loginTimeoutMs ?? 30_000;
+    const postgresAddress = await start(
+      new PostgresGatewayListener(context, loginTimeoutMs),
+      settings.postgresPort,
+    );
     const mysqlAddress = await start(new MysqlGatewayListener(context), settings.mysqlPort);
+    // SSH brings its own encryption (the gateway's host key), so it needs no certificate.
+    const sshAddress = ssh
+      ? await start(new SshGatewayListener(ssh, loginTimeoutMs), settings.sshPort)
+      : undefined;
     return {
       ...(postgresAddress ? { postgresAddress } : {}),
       ...(mysqlAddress ? { mysqlAddress } : {}),
+      ...(ssh && sshAddress ? { sshAddress, sshFingerprint: hostKeyFileFingerprint(ssh) } : {}),
       ...(fingerprint ? { fingerprint } : {}),
       close: closeAll,
     };

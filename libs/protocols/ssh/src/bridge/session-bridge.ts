@@ -61,9 +61,16 @@ export interface SessionGovernor {
  */
 export function bridgeConnection(client: Connection, target: Client, governor: SessionGovernor): Bridge {
   const running = new Set<ClientChannel>();
-  client.on('session', (accept: AcceptConnection<Session>) =>
-    bridgeSession(accept(), target, governor, running),
-  );
+  // A client that opens channels without end is refused more than MAX_CHANNELS at once (each may hold
+  // a channel at the target, whose sshd allows 10 by default anyway); other connections are untouched.
+  let open = 0;
+  client.on('session', (accept: AcceptConnection<Session>, reject: RejectConnection) => {
+    if (open >= MAX_CHANNELS) return reject();
+    open++;
+    const session = accept();
+    session.once('close', () => open--);
+    bridgeSession(session, target, governor, running);
+  });
 
   client.on('tcpip', (accept: AcceptConnection<ServerChannel>, reject: RejectConnection, info) => {
     void governor
@@ -118,6 +125,9 @@ export function bridgeConnection(client: Connection, target: Client, governor: S
     },
   };
 }
+
+/** Session channels one client connection may have open at once. */
+export const MAX_CHANNELS = 64;
 
 /** A bridged connection. */
 export interface Bridge {

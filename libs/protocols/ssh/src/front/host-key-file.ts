@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { utils } from 'ssh2';
+import { utils, type ParsedKey } from 'ssh2';
+import { hostKeyFingerprint } from '../target/host-key-fingerprint';
 
 /**
  * The host key `tollgate connect` presents to local SSH clients: made once per user (ed25519,
@@ -31,4 +32,13 @@ export function loadOrCreateHostKey(path: string): string {
     throw error;
   }
   return key;
+}
+
+/** The OpenSSH fingerprint (`SHA256:...`) of a private host key's public half, as clients see it. */
+export function hostKeyFileFingerprint(privateKey: string): string {
+  const parsed = utils.parseKey(privateKey);
+  if (parsed instanceof Error) throw parsed;
+  const key: ParsedKey | undefined = Array.isArray(parsed) ? (parsed[0] as ParsedKey | undefined) : parsed;
+  if (!key) throw new Error('not an SSH private key');
+  return hostKeyFingerprint(key.getPublicSSH());
 }

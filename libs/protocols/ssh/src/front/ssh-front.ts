@@ -26,13 +26,13 @@ export interface SshFront {
  * Everything passes: the agent's engine decides. X11 and agent forwarding cannot be relayed from
  * here (they need a listener on the client's side), so they are refused at once.
  */
-const passThrough: SessionGovernor = {
+export const passThrough: SessionGovernor = {
   acceptsEnv: () => true,
   decide: () => Promise.resolve({ allow: true }),
   forwarding: (request) =>
     Promise.resolve(
       request.kind === 'x11' || request.kind === 'auth-agent'
-        ? { allow: false, message: `${request.kind} forwarding is not relayed by tollgate connect` }
+        ? { allow: false, message: `${request.kind} forwarding is not relayed by Tollgate` }
         : { allow: true },
     ),
 };
@@ -95,7 +95,7 @@ export async function startSshFront(options: SshFrontOptions): Promise<SshFront>
 }
 
 /** The client side of the inner hop, over the session's stream. */
-function connectInnerHop(stream: Duplex, readyTimeoutMs: number): Promise<Client> {
+export function connectInnerHop(stream: Duplex, readyTimeoutMs: number): Promise<Client> {
   return new Promise<Client>((resolve, reject) => {
     const client = new Client();
     client.once('ready', () => resolve(client));

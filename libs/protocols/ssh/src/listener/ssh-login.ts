@@ -1,0 +1,127 @@
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { Server, utils, type AuthContext, type Connection, type ParsedKey } from 'ssh2';
+import { bridgeConnection } from '../bridge/session-bridge';
+import { connectInnerHop, passThrough } from '../front/ssh-front';
+import { sendAuthBanner } from './ssh-auth-banner';
+
+export interface SshLoginOptions {
+  /** The listener's host key (an OpenSSH private key; check it once with parseHostKey). */
+  readonly hostKey: string;
+  /** How long a client may take from connecting to offering a credential. */
+  readonly timeoutMs: number;
+  /** How long the agent's side of the session may take to answer SSH (default 30 s). */
+  readonly readyTimeoutMs?: number;
+}
+
+/** A client that offered a credential; its authentication is held until `accept` or `refuse`. */
+export interface SshLogin {
+  readonly kind: 'login';
+  /** The user part of `user%connection`; undefined when the client named only the connection. */
+  readonly userName: string | undefined;
+  readonly connectionName: string;
+  /** What the client gave as its password (or answered keyboard-interactive with). */
+  readonly password: string;
+  /**
+   * Authentication succeeds and the client's channels are served through `stream`, the session's
+   * byte stream to the agent's SSH engine. Resolves when the client's connection has closed.
+   */
+  accept(stream: Duplex): Promise<void>;
+  /** Authentication fails with `message` shown to the client (a banner), and the connection ends. */
+  refuse(message: string): void;
+}
+
+export type SshLoginOutcome = SshLogin | { readonly kind: 'closed' };
+
+/** The user name's form: `connection`, or `user%connection` (the user must own the credential). */
+export function parseSshUserName(name: string): { userName: string | undefined; connectionName: string } {
+  const at = name.lastIndexOf('%');
+  return at < 0
+    ? { userName: undefined, connectionName: name }
+    : { userName: name.slice(0, at), connectionName: name.slice(at + 1) };
+}
+
+export function parseHostKey(pem: string): ParsedKey {
+  const parsed = utils.parseKey(pem);
+  if (parsed instanceof Error) throw parsed;
+  return Array.isArray(parsed) ? (parsed[0] as ParsedKey) : parsed;
+}
+
+/**
+ * The gateway's SSH listener, for one accepted socket: speaks SSH as a server with the listener's
+ * host key up to the client's first password (or keyboard-interactive answer), and holds that
+ * authentication while the gateway decides. Public-key and host-based attempts are answered with
+ * the methods that can succeed. A client that has not offered a credential within `timeoutMs`
+ * (a stalled or garbage handshake) is cut off.
+ */
+export function acceptSshLogin(socket: Socket, options: SshLoginOptions): Promise<SshLoginOutcome> {
+  return new Promise<SshLoginOutcome>((resolve) => {
+    let settled = false;
+    const closed = () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ kind: 'closed' });
+    };
+    const timer = setTimeout(closed, options.timeoutMs);
+    const server = new Server({ hostKeys: [options.hostKey], ident: 'Tollgate' });
+    server.on('connection', (connection: Connection) => {
+      connection.on('error', () => undefined);
+      connection.on('close', closed);
+      connection.on('authentication', (context: AuthContext) => {
+        if (settled) return context.reject();
+        const offered = (password: string) => {
+          if (settled) return context.reject();
+          settled = true;
+          clearTimeout(timer);
+          connection.off('close', closed);
+          resolve(held(connection, context, password, options));
+        };
+        if (context.method === 'password') return offered(context.password);
+        if (context.method === 'keyboard-interactive') {
+          return context.prompt([{ prompt: 'Tollgate credential: ', echo: false }], (answers) =>
+            offered(answers[0] ?? ''),
+          );
+        }
+        context.reject(['password', 'keyboard-interactive']);
+      });
+    });
+    socket.on('error', closed);
+    server.injectSocket(socket);
+  });
+}
+
+function held(
+  connection: Connection,
+  context: AuthContext,
+  password: string,
+  options: SshLoginOptions,
+): SshLogin {
+  const { userName, connectionName } = parseSshUserName(context.username);
+  const refuse = (message: string) => {
+    sendAuthBanner(context, `tollgate: ${message}`);
+    context.reject(['password', 'keyboard-interactive']);
+    setImmediate(() => connection.end());
+  };
+  return {
+    kind: 'login',
+    userName,
+    connectionName,
+    password,
+    refuse,
+    accept: (stream) =>
+      new Promise<void>((resolve) => {
+        connection.once('close', () => resolve());
+        connectInnerHop(stream, options.readyTimeoutMs ?? 30_000).then(
+          (target) => {
+            connection.once('ready', () => bridgeConnection(connection, target, passThrough));
+            connection.once('close', () => target.end());
+            target.once('close', () => connection.end());
+            context.accept();
+          },
+          (error: unknown) => refuse(error instanceof Error ? error.message : String(error)),
+        );
+      }),
+  };
+}

@@ -1,0 +1,275 @@
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Client } from 'ssh2';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createAgent,
+  createTestDatabase,
+  loginDevUser,
+  makeTempDir,
+  spawnAgent,
+  startSshd,
+  startTunnelGateway,
+  type CliProcess,
+  type SshClientRun,
+  type SshdServer,
+  type TunnelGateway,
+} from '@tollgate/testing';
+
+const POLICY = `version: 1
+roles:
+  - name: admins
+    subjects: ['group:tollgate-admins']
+    connections: ['*']
+    verbs: [connect, exec, admin, 'audit:read', review]
+  - name: developers
+    subjects: ['group:developers']
+    connections: [ssh-app]
+    verbs: [connect]
+`;
+
+const LOGIN_TIMEOUT_MS = 2_000;
+const MIB = 1024 * 1024;
+
+/** OpenSSH options for a password login (the token) with no known_hosts and no config. */
+function passwordOptions(port: number, flag: '-p' | '-P' = '-p'): string[] {
+  return [
+    flag,
+    String(port),
+    '-F',
+    '/dev/null',
+    '-o',
+    'StrictHostKeyChecking=no',
+    '-o',
+    'UserKnownHostsFile=/dev/null',
+    '-o',
+    'PreferredAuthentications=password',
+    '-o',
+    'NumberOfPasswordPrompts=1',
+    '-o',
+    'PubkeyAuthentication=no',
+    '-o',
+    'IdentityAgent=none',
+    // INFO, so that OpenSSH prints the refusal's banner.
+    '-o',
+    'LogLevel=INFO',
+  ];
+}
+
+/** Runs ssh/scp/sftp with the password from the environment (sshpass -e). */
+function runWithPassword(program: string, args: readonly string[], password: string): Promise<SshClientRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('sshpass', ['-e', program, ...args], {
+      env: { ...process.env, SSHPASS: password },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(path), hash);
+  return hash.digest('hex');
+}
+
+/**
+ * The gateway's own SSH listener: OpenSSH's ssh, scp and sftp straight to the gateway, with a
+ * Tollgate token as the password and the connection as the user name, through a real agent to a
+ * real sshd. One stack for the file; bad clients are shown not to harm a session running beside them.
+ */
+describe('SSH straight to the gateway (--ssh-port)', () => {
+  let sshd: SshdServer;
+  let gateway: TunnelGateway;
+  let port: number;
+  let fingerprint: string;
+  let developer: string;
+  const temp = makeTempDir('tollgate-ssh-gw-');
+  const processes: CliProcess[] = [];
+  const cleanups: (() => unknown)[] = [() => temp.remove()];
+  const ssh = (user: string, password: string, ...args: string[]) =>
+    runWithPassword('ssh', [...passwordOptions(port), `${user}@127.0.0.1`, ...args], password);
+
+  beforeAll(async () => {
+    sshd = await startSshd();
+    cleanups.push(() => sshd.stop());
+    const store = await createTestDatabase();
+    cleanups.push(store.drop);
+    gateway = await startTunnelGateway(
+      ['--dev-idp', '--dev-idp-port', '0', '--ssh-port', '0', '--data-dir', join(temp.path, 'data')],
+      { DATABASE_URL: store.url, TOLLGATE_LISTENER_LOGIN_TIMEOUT_MS: String(LOGIN_TIMEOUT_MS) },
+    );
+    processes.push(gateway.cli);
+    const listening = /"sshAddress":"127\.0\.0\.1:(\d+)","sshFingerprint":"(SHA256:[^"]+)"/.exec(
+      gateway.cli.output(),
+    );
+    if (!listening) throw new Error(`no SSH listener in the gateway log:\n${gateway.cli.output()}`);
+    port = Number(listening[1]);
+    fingerprint = listening[2]!;
+    expect((await gateway.api('POST', '/api/v1/policy', { document: POLICY })).status).toBe(201);
+    const agentToken = await createAgent(gateway, 'edge-ssh');
+    const created = await gateway.api('POST', '/api/v1/connections', {
+      name: 'ssh-app',
+      protocol: 'ssh',
+      target: {
+        host: sshd.host,
+        port: sshd.port,
+        username: sshd.user.name,
+        hostKeyFingerprint: sshd.fingerprint,
+      },
+      credential: { password: 'env:SSH_PASSWORD' },
+      agents: ['edge-ssh'],
+    });
+    expect(created.status).toBe(201);
+    processes.push(
+      await spawnAgent(gateway.grpcUrl, agentToken, {
+        env: { SSH_PASSWORD: sshd.user.password, TOLLGATE_AGENT_SSH_HOST_PINS_FILE: join(temp.path, 'pins') },
+      }),
+    );
+    developer = (await loginDevUser(gateway.httpUrl, 'developer')).access_token;
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all(processes.map((p) => p.stop('SIGKILL')));
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+
+  it('logs in with a token as password, the connection as user (or user%connection), with the host key in the data dir', async () => {
+    const run = await ssh('ssh-app', developer, 'echo "$USER"; exit 3');
+    expect(run).toMatchObject({ code: 3, stdout: `${sshd.user.name}\n` });
+    const named = await ssh('developer@tollgate.test%ssh-app', developer, 'echo named');
+    expect(named).toMatchObject({ code: 0, stdout: 'named\n' });
+    // The key clients see is the one kept in the data directory, whose fingerprint the log printed.
+    const scan = await runWithPassword('ssh-keyscan', ['-p', String(port), '-t', 'ed25519', '127.0.0.1'], '');
+    const keygen = await new Promise<string>((resolve) => {
+      const child = spawn('ssh-keygen', ['-l', '-f', '-']);
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (t: string) => (out += t));
+      child.once('close', () => resolve(out));
+      child.stdin.end(scan.stdout);
+    });
+    expect(keygen).toContain(fingerprint);
+    expect(readFileSync(join(temp.path, 'data', 'ssh_host_ed25519_key'), 'utf8')).toContain('PRIVATE KEY');
+  });
+
+  it('refuses a bad token, a user that is not the owner, and an unknown connection as auth failures with the reason, audited', async () => {
+    const bad = await ssh('ssh-app', 'not-a-token', 'true');
+    expect(bad.code).toBe(255);
+    expect(bad.stderr).toContain('tollgate:');
+    expect(bad.stderr).toContain('Permission denied');
+    const wrong = await ssh('someone-else%ssh-app', developer, 'true');
+    expect(wrong.code).toBe(255);
+    expect(wrong.stderr).toContain('does not name the owner of this credential');
+    const unknown = await ssh('no-such-connection', developer, 'true');
+    expect(unknown.code).toBe(255);
+    expect(unknown.stderr).toMatch(/tollgate: .*no-such-connection/);
+    const audit = await gateway.api<{ items: { action: string; decision: string; reason?: string }[] }>(
+      'GET',
+      '/api/v1/audit?limit=50',
+    );
+    expect(
+      audit.body.items.some(
+        (r) => r.action === 'authenticate' && r.decision === 'deny' && /owner/.test(r.reason ?? ''),
+      ),
+    ).toBe(true);
+  });
+
+  it('copies 100 MiB up with legacy scp and down with scp over SFTP, checksums equal', async () => {
+    const local = join(temp.path, 'big.bin');
+    await pipeline(
+      (async function* () {
+        for (let i = 0; i < 100; i++) yield randomBytes(MIB);
+      })(),
+      createWriteStream(local),
+    );
+    const sum = await sha256File(local);
+    const up = await runWithPassword(
+      'scp',
+      ['-O', ...passwordOptions(port, '-P'), local, 'ssh-app@127.0.0.1:big.bin'],
+      developer,
+    );
+    expect(up.code).toBe(0);
+    expect(await sha256File(join(sshd.user.home, 'big.bin'))).toBe(sum);
+    const down = join(temp.path, 'down.bin');
+    // scp speaks SFTP by default (OpenSSH 9): the download goes through the sftp subsystem.
+    const got = await runWithPassword(
+      'scp',
+      [...passwordOptions(port, '-P'), 'ssh-app@127.0.0.1:big.bin', down],
+      developer,
+    );
+    expect(got.code).toBe(0);
+    expect(await sha256File(down)).toBe(sum);
+  }, 120_000);
+
+  it('cuts off garbage, a stalled handshake and a flood of channels, while another session runs on', async () => {
+    // A session that lives through the whole test.
+    const beside = spawn('sshpass', ['-e', 'ssh', ...passwordOptions(port), 'ssh-app@127.0.0.1', 'cat'], {
+      env: { ...process.env, SSHPASS: developer },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let echoed = '';
+    beside.stdout.setEncoding('utf8').on('data', (t: string) => (echoed += t));
+    beside.stdin.write('before\n');
+    await expect.poll(() => echoed, { timeout: 15_000 }).toBe('before\n');
+
+    const closedAfter = (socket: Socket) =>
+      new Promise<{ ms: number; received: string }>((resolve) => {
+        const started = Date.now();
+        let received = '';
+        socket.on('data', (d: Buffer) => (received += d.toString('latin1')));
+        socket.on('error', () => undefined);
+        socket.once('close', () => resolve({ ms: Date.now() - started, received }));
+      });
+    // Garbage instead of an SSH identification: closed.
+    const garbage = connect(port, '127.0.0.1');
+    garbage.write(randomBytes(4096));
+    const garbageEnd = await closedAfter(garbage);
+    expect(garbageEnd.received).toMatch(/^SSH-2\.0-Tollgate/);
+    // A client that says hello and then nothing: cut off after the login timeout.
+    const stalled = connect(port, '127.0.0.1');
+    stalled.write('SSH-2.0-OpenSSH_9.2\r\n');
+    const stalledEnd = await closedAfter(stalled);
+    expect(stalledEnd.ms).toBeGreaterThanOrEqual(LOGIN_TIMEOUT_MS - 200);
+
+    // 1,000 session channels on one authenticated connection: only a bounded number is opened.
+    const flood = new Client();
+    await new Promise<void>((resolve, reject) => {
+      flood.once('ready', () => resolve());
+      flood.once('error', reject);
+      flood.connect({ host: '127.0.0.1', port, username: 'ssh-app', password: developer });
+    });
+    const outcomes = await Promise.all(
+      Array.from(
+        { length: 1000 },
+        () =>
+          new Promise<'opened' | 'refused'>((resolve) => {
+            flood.exec('sleep 5', (error, channel) => {
+              if (error) return resolve('refused');
+              channel.on('data', () => undefined);
+              channel.stderr.on('data', () => undefined);
+              resolve('opened');
+            });
+          }),
+      ),
+    );
+    const opened = outcomes.filter((o) => o === 'opened').length;
+    expect(opened).toBeLessThanOrEqual(64);
+    expect(outcomes.filter((o) => o === 'refused').length).toBeGreaterThanOrEqual(936);
+    flood.end();
+
+    // The session beside them was not harmed.
+    beside.stdin.write('after\n');
+    await expect.poll(() => echoed, { timeout: 15_000 }).toBe('before\nafter\n');
+    beside.stdin.end();
+    expect(await new Promise((resolve) => beside.once('close', resolve))).toBe(0);
+  }, 120_000);
+});
