@@ -47,6 +47,10 @@ export function addGatewayOptions(command: Command): Command {
       new Option(
         '--mysql-port <port>',
         'listen for MySQL/MariaDB clients on this port (off unless set; or TOLLGATE_MYSQL_PORT)',
+      ),
+    )
+    .addOption(
+      new Option(
         '--ssh-port <port>',
         'listen for SSH clients on this port: user CONNECTION or USER%CONNECTION, password a Tollgate credential (off unless set; or TOLLGATE_SSH_PORT)',
       ),
