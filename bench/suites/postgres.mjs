@@ -1,12 +1,25 @@
-// PostgreSQL through Tollgate against a direct connection and PgBouncer, one target for all paths: a
+// PostgreSQL through Tollgate against a direct connection and its peers, one target for all paths: a
 // throwaway cluster that authenticates with SCRAM-SHA-256 (the machine's own server trusts loopback).
-// pgbench select-only (simple and prepared) and TPC-B-like with 8 clients; COPY of a ~1 GiB table
-// out through psql; sequential `SELECT 1` round trips with node-postgres. The Tollgate path is the
-// real thing: `tollgate connect` → gateway → agent (the PostgreSQL engine: every statement parsed,
-// decided by a policy with a guardrail, audited durably) → target, measured once with the gateway on
-// the embedded store and once on PostgreSQL.
+// Paths: direct; PgBouncer; two plain Node TCP relays in series (the floor of any design with two
+// Node processes on the path); Pgpool-II (a C proxy that parses and logs every statement); Tollgate
+// through `tollgate connect` and through the gateway's own PostgreSQL listener, each with the
+// gateway on the embedded store and on PostgreSQL. Per path: pgbench select-only and TPC-B-like with
+// 8 clients, pgbench -C (a new session per transaction), COPY of a ~1 GiB table out through psql,
+// and sequential `SELECT 1` round trips with node-postgres. The Tollgate paths are the real thing:
+// gateway → agent (the PostgreSQL engine: every statement parsed, decided by a policy with a
+// guardrail, audited durably) → target.
 import { execFileSync, spawn } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  closeSync,
+  existsSync,
+  fdatasyncSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  writeSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir, userInfo } from 'node:os';
@@ -18,6 +31,7 @@ import { adminApi, BENCH_ADMIN_ROLES, BENCH_ADMIN_SECRET, spawnTollgate, summari
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
 const SECONDS = Number(process.env.BENCH_PG_SECONDS ?? 12);
+const SESSION_SECONDS = Number(process.env.BENCH_PG_SESSION_SECONDS ?? 8);
 const CLIENTS = Number(process.env.BENCH_PG_CLIENTS ?? 8);
 const SCALE = Number(process.env.BENCH_PG_SCALE ?? 10);
 // Rows of the COPY table: 1 KiB of text each, so 1,048,576 rows ≈ 1 GiB of COPY text output.
@@ -32,10 +46,10 @@ const POLICY = `${BENCH_ADMIN_ROLES}guardrails:
 `;
 
 const WORKLOADS = [
-  { key: 'so-simple', label: 'select-only, simple', args: ['-S', '-M', 'simple'] },
-  { key: 'so-prepared', label: 'select-only, prepared', args: ['-S', '-M', 'prepared'] },
-  { key: 'tpcb-simple', label: 'TPC-B-like, simple', args: ['-M', 'simple'] },
-  { key: 'tpcb-prepared', label: 'TPC-B-like, prepared', args: ['-M', 'prepared'] },
+  { key: 'so', label: 'select-only', args: ['-S', '-M', 'simple'] },
+  { key: 'tpcb', label: 'TPC-B-like', args: ['-M', 'simple'] },
+  // A new session (TCP connection, authentication, for Tollgate a session open) per transaction.
+  { key: 'sessions', label: 'pgbench -C', args: ['-S', '-M', 'simple', '-C'], seconds: SESSION_SECONDS },
 ];
 
 function freePort() {
@@ -132,6 +146,163 @@ async function startPgbouncer(target) {
     }
   }
   return { port, stop };
+}
+
+// One plain TCP relay: accepts on a free loopback port and pipes each connection to the next hop.
+const RELAY_SOURCE = `
+const net = require('node:net');
+const [host, port] = [process.env.RELAY_TO_HOST, Number(process.env.RELAY_TO_PORT)];
+const server = net.createServer((client) => {
+  const up = net.connect(port, host);
+  client.setNoDelay(true);
+  up.setNoDelay(true);
+  client.pipe(up);
+  up.pipe(client);
+  const end = () => { client.destroy(); up.destroy(); };
+  client.on('error', end);
+  up.on('error', end);
+  client.on('close', end);
+  up.on('close', end);
+});
+server.listen(0, '127.0.0.1', () => console.log('relay listening on ' + server.address().port));
+`;
+
+/** Two plain Node TCP relays in series in front of the target, each its own process. */
+async function startRelays(target) {
+  const procs = [];
+  const stop = async () => {
+    for (const p of procs) {
+      p.child.kill('SIGKILL');
+      await p.exited;
+    }
+  };
+  let next = target.port;
+  try {
+    for (let i = 0; i < 2; i++) {
+      const child = spawn(process.execPath, ['-e', RELAY_SOURCE], {
+        env: { ...process.env, RELAY_TO_HOST: '127.0.0.1', RELAY_TO_PORT: String(next) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      procs.push({ child, exited });
+      next = await new Promise((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (c) => {
+          out += c;
+          const m = /relay listening on (\d+)/.exec(out);
+          if (m) resolve(Number(m[1]));
+        });
+        child.once('exit', (code) => reject(new Error(`relay exited ${code}: ${out}`)));
+      });
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { port: next, stop, pids: { relay1: procs[1].child.pid, relay2: procs[0].child.pid } };
+}
+
+/**
+ * Pgpool-II (Debian `pgpool2`) on a free loopback port with a configuration of its own: one backend
+ * (the target), raw mode (no replication, no load balancing), connection cache on, every statement
+ * logged (`log_statement = on`, to a file), SCRAM to the client and to the target with the password
+ * from its pool_passwd. Undefined when pgpool is not installed.
+ */
+async function startPgpool(target, log) {
+  const binary = ['/usr/sbin/pgpool', '/usr/bin/pgpool'].find((f) => existsSync(f));
+  if (!binary) {
+    log('Pgpool-II: not installed (apt-get install pgpool2); path skipped');
+    return undefined;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-pgpool-'));
+  const [port, pcpPort] = [await freePort(), await freePort()];
+  const conf = join(dir, 'pgpool.conf');
+  writeFileSync(
+    conf,
+    [
+      "backend_clustering_mode = 'raw'",
+      "listen_addresses = '127.0.0.1'",
+      `port = ${port}`,
+      `socket_dir = '${dir}'`,
+      "pcp_listen_addresses = '127.0.0.1'",
+      `pcp_port = ${pcpPort}`,
+      `pcp_socket_dir = '${dir}'`,
+      "backend_hostname0 = '127.0.0.1'",
+      `backend_port0 = ${target.port}`,
+      'backend_weight0 = 1',
+      "backend_flag0 = 'ALWAYS_PRIMARY|DISALLOW_TO_FAILOVER'",
+      'num_init_children = 32',
+      'max_pool = 1',
+      'connection_cache = on',
+      'load_balance_mode = off',
+      'enable_pool_hba = on',
+      `pool_passwd = '${join(dir, 'pool_passwd')}'`,
+      'log_statement = on',
+      "log_destination = 'stderr'",
+      'logging_collector = off',
+      'health_check_period = 0',
+      'sr_check_period = 0',
+      'failover_on_backend_error = off',
+      `pid_file_name = '${join(dir, 'pgpool.pid')}'`,
+      `logdir = '${dir}'`,
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(join(dir, 'pool_hba.conf'), 'host all all 127.0.0.1/32 scram-sha-256\n');
+  writeFileSync(join(dir, 'pool_passwd'), `${target.user}:TEXT${target.password}\n`);
+  writeFileSync(join(dir, 'pcp.conf'), '');
+  const logFile = join(dir, 'pgpool.log');
+  const out = openSync(logFile, 'a');
+  const child = spawn(
+    binary,
+    ['-n', '-f', conf, '-a', join(dir, 'pool_hba.conf'), '-F', join(dir, 'pcp.conf')],
+    { stdio: ['ignore', out, out] },
+  );
+  closeSync(out);
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const stop = async () => {
+    child.kill('SIGINT');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      const client = new pg.Client({ ...target, host: '127.0.0.1', port });
+      await client.connect();
+      await client.end();
+      break;
+    } catch (error) {
+      if (child.exitCode !== null || Date.now() > deadline) {
+        const output = existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-3000) : '';
+        await stop();
+        throw new Error(`pgpool did not start (${error.message}):\n${output}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  return { port, stop, logFile };
+}
+
+/** p50 of one small write + fdatasync in the temporary directory: the floor of a durable event. */
+function fdatasyncFloor(samples = 300) {
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-fsync-'));
+  const fd = openSync(join(dir, 'journal'), 'a');
+  const times = [];
+  try {
+    for (let i = 0; i < samples; i++) {
+      const started = performance.now();
+      writeSync(fd, 'x'.repeat(200));
+      fdatasyncSync(fd);
+      times.push((performance.now() - started) * 1000);
+    }
+  } finally {
+    closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return summarize(times);
 }
 
 /**
@@ -294,7 +465,9 @@ export async function startTarget(root, log) {
   }
 }
 
-async function pgbench(port, target, workload) {
+/** Where a path's clients connect: port, user, password and database (the target's, or Tollgate's). */
+async function pgbench(endpoint, workload) {
+  const started = performance.now();
   const { stdout } = await exec(
     'pgbench',
     [
@@ -304,36 +477,43 @@ async function pgbench(port, target, workload) {
       '-j',
       '2',
       '-T',
-      String(SECONDS),
+      String(workload.seconds ?? SECONDS),
       ...workload.args,
       '-h',
       '127.0.0.1',
       '-p',
-      String(port),
+      String(endpoint.port),
       '-U',
-      target.user,
-      target.database,
+      endpoint.user,
+      endpoint.database,
     ],
-    { PGPASSWORD: target.password, PGSSLMODE: 'disable' },
+    { PGPASSWORD: endpoint.password, PGSSLMODE: 'disable' },
   );
-  const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(stdout)?.[1]);
+  const wall = (performance.now() - started) / 1000;
+  const tps = Number(/tps = ([\d.]+) \((?:without|including)/.exec(stdout)?.[1]);
   const latency = Number(/latency average = ([\d.]+) ms/.exec(stdout)?.[1]);
   const failed = Number(/number of failed transactions: (\d+)/.exec(stdout)?.[1] ?? 0);
   const processed = Number(/number of transactions actually processed: (\d+)/.exec(stdout)?.[1]);
-  if (!Number.isFinite(tps) || !Number.isFinite(latency))
+  if (!Number.isFinite(tps) || !Number.isFinite(latency) || !Number.isFinite(processed))
     throw new Error(`cannot read pgbench output:\n${stdout}`);
-  return { tps, latency, failed, processed };
+  // With -C every transaction is a session: its rate over the whole run, connections included.
+  return { tps: workload.key === 'sessions' ? processed / wall : tps, latency, failed, processed };
 }
 
-async function copyOut(port, target, expected) {
+async function copyOut(endpoint, expected) {
   const started = performance.now();
   const { stdout } = await exec(
     'sh',
     [
       '-c',
-      `psql -X -h 127.0.0.1 -p ${port} -U ${target.user} -d ${target.database} -v ON_ERROR_STOP=1 -c 'COPY copy_out TO STDOUT' | wc -c`,
+      `psql -X -h 127.0.0.1 -p ${endpoint.port} -U "$PGUSER" -d "$PGDATABASE" -v ON_ERROR_STOP=1 -c 'COPY copy_out TO STDOUT' | wc -c`,
     ],
-    { PGPASSWORD: target.password, PGSSLMODE: 'disable' },
+    {
+      PGPASSWORD: endpoint.password,
+      PGUSER: endpoint.user,
+      PGDATABASE: endpoint.database,
+      PGSSLMODE: 'disable',
+    },
   );
   const seconds = (performance.now() - started) / 1000;
   const bytes = Number(stdout.trim());
@@ -341,13 +521,13 @@ async function copyOut(port, target, expected) {
   return bytes / MiB / seconds;
 }
 
-async function selectOneLatency(port, target) {
+async function selectOneLatency(endpoint) {
   const client = new pg.Client({
     host: '127.0.0.1',
-    port,
-    user: target.user,
-    password: target.password,
-    database: target.database,
+    port: endpoint.port,
+    user: endpoint.user,
+    password: endpoint.password,
+    database: endpoint.database,
   });
   await client.connect();
   const samples = [];
@@ -410,8 +590,11 @@ export async function run({ root, log }) {
   // Other work on the machine skews every number here; the load average before and after says how much.
   const loadBefore = loadavg()[0];
   log(`load average (1 min) before: ${loadBefore.toFixed(2)}`);
+  const fsync = fdatasyncFloor();
+  log(`fdatasync (200 B) p50 ${fsync.p50.toFixed(0)} µs, p99 ${fsync.p99.toFixed(0)} µs`);
   const cleanups = [];
   const results = {};
+  const skipped = [];
   let copyBytes = 0;
   let auditNote = '';
   try {
@@ -419,6 +602,12 @@ export async function run({ root, log }) {
     cleanups.push(() => t.cluster.stop());
     const { target } = t;
     copyBytes = t.copyBytes;
+    const direct = {
+      port: target.port,
+      user: target.user,
+      password: target.password,
+      database: target.database,
+    };
     const reset = () => {
       t.cluster.sql('TRUNCATE pgbench_history', 'app');
       t.cluster.sql(
@@ -431,62 +620,94 @@ export async function run({ root, log }) {
       Object.entries(cpu)
         .map(([k, v]) => `${k} ${(v * 100).toFixed(0)}%`)
         .join(', ');
-    const measure = async (name, port, pids = {}) => {
-      const r = { pgbench: {}, cpu: {}, perTxn: {} };
+    const measure = async (name, endpoint, pids = {}) => {
+      const r = { pgbench: {}, cpu: {}, perUnit: {} };
       for (const workload of WORKLOADS) {
-        reset();
-        const { result, cpu, machine, wall } = await withCpu(pids, () => pgbench(port, target, workload));
+        if (workload.key !== 'sessions') reset();
+        const { result, cpu, wall } = await withCpu(pids, () => pgbench(endpoint, workload));
         r.pgbench[workload.key] = result;
         r.cpu[workload.key] = cpu;
-        // CPU per transaction: the whole machine's (target, pgbench, proxy, store), and the Tollgate
-        // processes' own. pgbench's TPS excludes connection set-up, so this slightly overstates it.
-        const transactions = result.tps * wall;
-        r.perTxn[workload.key] = {
-          machine: (machine / transactions) * 1e6,
-          tollgate: (Object.values(cpu).reduce((a, b) => a + b, 0) * wall * 1e6) / transactions,
-        };
+        // CPU µs per transaction (per session for -C) of each process measured.
+        r.perUnit[workload.key] = Object.fromEntries(
+          Object.entries(cpu).map(([k, v]) => [k, (v * wall * 1e6) / result.processed]),
+        );
         log(
-          `${name}: ${workload.label}: ${result.tps.toFixed(0)} tps, latency avg ${result.latency.toFixed(3)} ms` +
+          `${name}: ${workload.label}: ${result.tps.toFixed(0)} ${workload.key === 'sessions' ? 'sessions/s' : 'tps'}, latency avg ${result.latency.toFixed(3)} ms` +
             (result.failed ? `, ${result.failed} failed` : '') +
             (Object.keys(pids).length ? `; CPU ${cpuText(cpu)}` : ''),
         );
       }
-      const copy = await withCpu(pids, () => copyOut(port, target, copyBytes));
+      const copy = await withCpu(pids, () => copyOut(endpoint, copyBytes));
       r.copy = copy.result;
       r.cpu.copy = copy.cpu;
       log(
         `${name}: COPY out ${(copyBytes / MiB).toFixed(0)} MiB: ${r.copy.toFixed(0)} MiB/s` +
           (Object.keys(pids).length ? `; CPU ${cpuText(copy.cpu)}` : ''),
       );
-      r.rtt = await selectOneLatency(port, target);
+      r.rtt = await selectOneLatency(endpoint);
       log(`${name}: SELECT 1 p50 ${r.rtt.p50.toFixed(0)} µs, p99 ${r.rtt.p99.toFixed(0)} µs`);
       results[name] = r;
     };
 
-    await measure('direct', target.port);
+    await measure('direct', direct);
 
     const bouncer = await startPgbouncer(target);
     cleanups.push(bouncer.stop);
-    await measure('PgBouncer (session pool)', bouncer.port);
+    await measure('PgBouncer (session pool)', { ...direct, port: bouncer.port });
     await bouncer.stop();
     cleanups.pop();
 
-    for (const [name, storeKind] of [
-      ['Tollgate, embedded store', null],
-      ['Tollgate, PostgreSQL store', 'postgres'],
+    const relays = await startRelays(target);
+    cleanups.push(relays.stop);
+    await measure('two Node relays', { ...direct, port: relays.port }, relays.pids);
+    await relays.stop();
+    cleanups.pop();
+
+    try {
+      const pgpool = await startPgpool(target, log);
+      if (pgpool) {
+        cleanups.push(pgpool.stop);
+        await measure('Pgpool-II (log_statement)', { ...direct, port: pgpool.port });
+        await pgpool.stop();
+        cleanups.pop();
+      } else {
+        skipped.push('Pgpool-II: not installed here (Debian package `pgpool2`)');
+      }
+    } catch (error) {
+      log(`Pgpool-II: ${error.message}`);
+      skipped.push(`Pgpool-II: did not start (${error.message.split('\n')[0]})`);
+    }
+
+    for (const [storeName, storeKind] of [
+      ['embedded store', null],
+      ['PostgreSQL store', 'postgres'],
     ]) {
       let store;
       if (storeKind) {
         store = await machinePostgresStore();
         cleanups.push(store.drop);
       }
-      const stack = await startTollgate(root, target, store?.url);
+      const stack = await startTollgate(root, target, store?.url, POLICY, { listener: true });
       cleanups.push(stack.stop);
-      await measure(name, stack.port, {
-        gateway: stack.gw.child.pid,
-        agent: stack.agent.child.pid,
-        connect: stack.cli.child.pid,
-      });
+      const pids = { gateway: stack.gw.child.pid, agent: stack.agent.child.pid };
+      await measure(
+        `Tollgate connect, ${storeName}`,
+        { ...direct, port: stack.port },
+        {
+          ...pids,
+          connect: stack.cli.child.pid,
+        },
+      );
+      await measure(
+        `Tollgate listener, ${storeName}`,
+        {
+          port: stack.listenerPort,
+          user: stack.listenerUser,
+          password: stack.listenerPassword,
+          database: 'pg-bench',
+        },
+        pids,
+      );
       // How many statements the gateway audited, to show every statement went through the engine.
       const sessions = await fetch(`${stack.httpUrl}/api/v1/sessions?connection=pg-bench&limit=1`, {
         headers: { authorization: `Bearer ${stack.admin}` },
@@ -500,7 +721,7 @@ export async function run({ root, log }) {
         auditNote = Object.entries(kinds)
           .map(([k, n]) => `${k} ×${n}`)
           .join(', ');
-        log(`${name}: audit events of the latest session: ${auditNote}`);
+        log(`${storeName}: audit events of the latest session: ${auditNote}`);
       }
       await stack.stop();
       cleanups.pop();
@@ -518,116 +739,143 @@ export async function run({ root, log }) {
       }
     }
   }
+  const loadAfter = loadavg()[0];
+  return report({ results, fsync, skipped, copyBytes, loadBefore, loadAfter });
+}
 
+function report({ results, fsync, skipped, copyBytes, loadBefore, loadAfter }) {
   const names = Object.keys(results);
   const direct = results.direct;
   const bouncer = results['PgBouncer (session pool)'];
+  const relays = results['two Node relays'];
   const us = (v) => `${v.toFixed(0)} µs`;
-  const pgRows = names.map((name) => {
+  const ratio = (v) => `${v.toFixed(2)}×`;
+  const mainRows = names.map((name) => {
     const r = results[name];
     return [
       name,
-      ...WORKLOADS.map(
-        (w) =>
-          `${r.pgbench[w.key].tps.toFixed(0)} tps / ${r.pgbench[w.key].latency.toFixed(2)} ms` +
-          (r.pgbench[w.key].failed ? ` (${r.pgbench[w.key].failed} failed)` : ''),
-      ),
-    ];
-  });
-  const otherRows = names.map((name) => {
-    const r = results[name];
-    return [
-      name,
+      `${r.pgbench.so.tps.toFixed(0)}`,
+      `${r.pgbench.tpcb.tps.toFixed(0)}`,
+      `${r.pgbench.sessions.tps.toFixed(0)}`,
       `${r.copy.toFixed(0)} MiB/s`,
       us(r.rtt.p50),
-      us(r.rtt.p99),
       us(r.rtt.p50 - direct.rtt.p50),
       us(r.rtt.p99 - direct.rtt.p99),
     ];
   });
-  const verdict = (ok) => (ok ? 'met' : 'not met');
-  const goals = names
-    .filter((n) => n.startsWith('Tollgate'))
+  const tollgate = names.filter((n) => n.startsWith('Tollgate'));
+  const measured = names.filter((n) => Object.keys(results[n].perUnit.so).length > 0);
+  const processes = ['gateway', 'agent', 'connect', 'relay1', 'relay2'];
+  const cell = (values, p, scale = 1, digits = 0) =>
+    values[p] === undefined ? '—' : (values[p] * scale).toFixed(digits);
+  const cpuRows = measured.map((name) => {
+    const r = results[name];
+    const total = (key) => Object.values(r.perUnit[key]).reduce((a, b) => a + b, 0);
+    return [
+      name,
+      ...processes.map((p) => cell(r.perUnit.so, p)),
+      total('so').toFixed(0),
+      (total('tpcb') / 7).toFixed(0),
+      ...['gateway', 'agent', 'connect'].map((p) => cell(r.perUnit.sessions, p, 1e-3, 2)),
+    ];
+  });
+  const goalLines = tollgate
+    .filter((n) => n.includes('listener'))
     .map((name) => {
       const r = results[name];
-      const simple = r.pgbench['so-simple'].tps / bouncer.pgbench['so-simple'].tps;
-      const prepared = r.pgbench['so-prepared'].tps / bouncer.pgbench['so-prepared'].tps;
-      const copy = r.copy / direct.copy;
-      return (
-        `- ${name}: select-only TPS ≥ 0.5× PgBouncer's — simple **${simple.toFixed(2)}×**, prepared **${prepared.toFixed(2)}×** ` +
-        `(${verdict(simple >= 0.5 && prepared >= 0.5)}); COPY-out ≥ 0.5× direct — **${copy.toFixed(2)}×** (${verdict(copy >= 0.5)}).`
-      );
-    });
-  const tollgateNames = names.filter((n) => n.startsWith('Tollgate'));
-  const cpuRows = tollgateNames.flatMap((name) =>
-    [...WORKLOADS.map((w) => [w.key, w.label]), ['copy', 'COPY out']].map(([key, label]) => [
-      name,
-      label,
-      ...['gateway', 'agent', 'connect'].map((p) => `${(results[name].cpu[key][p] * 100).toFixed(0)}%`),
-    ]),
-  );
-  const cores = cpus().length;
-  const selectOnly = WORKLOADS.filter((w) => w.key.startsWith('so-'));
-  const perTxnRows = names.map((name) => [
-    name,
-    ...selectOnly.flatMap((w) => {
-      const t = results[name].perTxn[w.key];
-      return [
-        `${t.machine.toFixed(0)} µs`,
-        name.startsWith('Tollgate') ? `${t.tollgate.toFixed(0)} µs` : '—',
-        `${((cores * 1e6) / t.machine).toFixed(0)} tps`,
+      const added = r.rtt.p50 - direct.rtt.p50;
+      const so = r.pgbench.so.tps;
+      const checks = [
+        [`\`SELECT 1\` added p50 ≤ 500 µs`, `${us(added)}`, added <= 500],
+        [
+          `select-only ≥ 0.25× PgBouncer`,
+          ratio(so / bouncer.pgbench.so.tps),
+          so >= 0.25 * bouncer.pgbench.so.tps,
+        ],
+        [
+          `select-only ≥ 0.6× two relays`,
+          ratio(so / relays.pgbench.so.tps),
+          so >= 0.6 * relays.pgbench.so.tps,
+        ],
+        [
+          'TPC-B-like ≥ 0.25× direct',
+          ratio(r.pgbench.tpcb.tps / direct.pgbench.tpcb.tps),
+          r.pgbench.tpcb.tps >= 0.25 * direct.pgbench.tpcb.tps,
+        ],
+        ['COPY out ≥ 0.5× direct', ratio(r.copy / direct.copy), r.copy >= 0.5 * direct.copy],
+        [
+          'pgbench -C ≥ 0.5× direct',
+          ratio(r.pgbench.sessions.tps / direct.pgbench.sessions.tps),
+          r.pgbench.sessions.tps >= 0.5 * direct.pgbench.sessions.tps,
+        ],
       ];
-    }),
-  ]);
+      return `- ${name}: ${checks.map(([goal, value, ok]) => `${goal} — **${value}** (${ok ? 'met' : 'not met'})`).join('; ')}.`;
+    });
+  const cores = cpus().length;
   return [
-    '## PostgreSQL: pgbench, COPY out and per-query latency — direct, PgBouncer, Tollgate',
+    '## PostgreSQL: direct, PgBouncer, two Node relays, Pgpool-II, Tollgate (connect and gateway listener)',
     '',
     `One target for every path: a throwaway PostgreSQL 15 cluster (fsync=off) that authenticates with SCRAM-SHA-256, ` +
       `pgbench data at scale ${SCALE}. Paths: **direct** (TCP to the target); **PgBouncer** 1.18 (Debian), ` +
-      '`pool_mode = session` (transaction pooling would break `-M prepared` in this version), `auth_type = scram-sha-256` on ' +
-      'both sides; **Tollgate**: `tollgate connect` → gateway → agent → target, the agent authenticating with SCRAM, its ' +
-      'PostgreSQL engine parsing every statement with the real parser, deciding it against a policy that allows everything ' +
-      'but has a guardrail (deny DROP/TRUNCATE) and auditing it durably before forwarding; measured with the gateway on the ' +
-      "embedded store (PGlite) and on PostgreSQL (the machine's server, another database). No masking rules. " +
-      'Everything — target, pgbench, PgBouncer and the three Tollgate processes — shares the machine.',
+      '`pool_mode = session`, SCRAM on both sides; **two Node relays**: two plain Node.js TCP relays in series, each its own ' +
+      'process (no parsing, no gRPC: the floor of any design with two Node processes on the path); **Pgpool-II** 4.3 ' +
+      '(Debian), raw mode, connection cache, `log_statement = on` (a C proxy that parses and logs every statement); ' +
+      '**Tollgate connect**: `tollgate connect` → gateway → agent → target; **Tollgate listener**: psql/pgbench/node-postgres ' +
+      "straight to the gateway's own PostgreSQL listener (an API key as the password, the connection as the database) → " +
+      'agent → target. In both, the agent authenticates to the target with SCRAM, its PostgreSQL engine parses every ' +
+      'statement, decides it against a policy that allows everything but has a guardrail (deny DROP/TRUNCATE) and audits ' +
+      "it durably on the gateway before forwarding (today's strict mode; the edge journal is not in this build); the " +
+      "gateway runs on the embedded store (PGlite) and on PostgreSQL (the machine's server, another database). No masking " +
+      'rules. Everything — target, clients, peers and the Tollgate processes — shares the machine.',
     '',
-    `pgbench with ${CLIENTS} clients, 2 threads, ${SECONDS} s per run, \`-n\` (history truncated and tables vacuumed ` +
-      'directly before each run); TPS (without initial connection time) / average latency:',
-    '',
-    table(['path', ...WORKLOADS.map((w) => w.label)], pgRows),
-    '',
-    `COPY out: \`COPY copy_out TO STDOUT\` through psql into \`wc -c\`, ${(copyBytes / GiB).toFixed(2)} GiB of COPY text ` +
-      `(${COPY_ROWS} rows of ~1 KiB), byte count checked. Per-query latency: ${QUERIES} sequential \`SELECT 1\` ` +
-      "round trips with node-postgres on one connection (after 200 warm-up); added = the path's percentile minus direct's.",
-    '',
-    table(['path', 'COPY out', 'SELECT 1 p50', 'SELECT 1 p99', 'added p50', 'added p99'], otherRows),
-    '',
-    `Load average (1 min) before the suite started anything: ${loadBefore.toFixed(2)} on ${cpus().length} cores. ` +
-      'The machine is shared with other work, which can land on any path.',
-    '',
-    'Goals:',
-    '',
-    ...goals,
-    '',
-    'CPU of the Tollgate processes during each run (share of one core; the machine has ' +
-      `${cpus().length}):`,
-    '',
-    table(['path', 'run', 'gateway', 'agent', 'connect'], cpuRows),
-    '',
-    `CPU per select-only transaction: busy CPU of the whole machine (every process: target, pgbench, proxy, ` +
-      `audit store) divided by the transactions run, the Tollgate processes' share of it, and the ceiling that ` +
-      `cost puts on ${cores} cores if the machine did nothing else (${cores} CPU-seconds per second ÷ CPU per transaction):`,
+    `pgbench: ${CLIENTS} clients, 2 threads, simple protocol, \`-n\`; select-only and TPC-B-like ${SECONDS} s each ` +
+      `(TPS without initial connection time; history truncated and tables vacuumed before each), \`pgbench -C -S\` ` +
+      `${SESSION_SECONDS} s (a new session per transaction; sessions per second of wall time, connections included). ` +
+      `COPY out: \`COPY copy_out TO STDOUT\` through psql into \`wc -c\`, ${(copyBytes / GiB).toFixed(2)} GiB of COPY text, ` +
+      `byte count checked. \`SELECT 1\`: ${QUERIES} sequential round trips with node-postgres on one connection (after ` +
+      `${WARMUP} warm-up); added = the path's percentile minus direct's.`,
     '',
     table(
       [
         'path',
-        ...selectOnly.flatMap((w) => [
-          `${w.label}: machine`,
-          `${w.label}: Tollgate processes`,
-          `${w.label}: CPU ceiling`,
-        ]),
+        'select-only TPS',
+        'TPC-B-like TPS',
+        'pgbench -C sessions/s',
+        'COPY out',
+        'SELECT 1 p50',
+        'added p50',
+        'added p99',
       ],
-      perTxnRows,
+      mainRows,
     ),
+    '',
+    `Floors measured in the same run: one 200-byte write + fdatasync in the temporary directory, p50 ` +
+      `**${us(fsync.p50)}** (p99 ${us(fsync.p99)}); two Node relays add **${us(relays.rtt.p50 - direct.rtt.p50)}** p50 ` +
+      'to `SELECT 1`.',
+    ...(skipped.length ? ['', `Not measured: ${skipped.join('; ')}.`] : []),
+    '',
+    `CPU per unit of work of each process on the path (its CPU time during the run ÷ the transactions or sessions ` +
+      `pgbench completed; µs per select-only statement, per TPC-B-like statement (7 per transaction, all processes), ms ` +
+      'per session opened with `pgbench -C`):',
+    '',
+    table(
+      [
+        'path',
+        ...processes.map((p) => `${p} µs/stmt`),
+        'all µs/stmt',
+        'all µs/stmt TPC-B',
+        'gateway ms/session',
+        'agent ms/session',
+        'connect ms/session',
+      ],
+      cpuRows,
+    ),
+    '',
+    'Goals (through the gateway listener; in strict mode, the only one in this build):',
+    '',
+    ...goalLines,
+    '',
+    `Load average (1 min): ${loadBefore.toFixed(2)} before the suite, ${loadAfter.toFixed(2)} after, on ${cores} cores; ` +
+      'the machine was shared with other work during the run, which can land on any path.',
   ].join('\n');
 }
