@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { WebSocket, WebSocketServer } from 'ws';
+import { asciicastOutput, parseAsciicast } from '@tollgate/audit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import {
@@ -298,6 +299,29 @@ describe('http and kubernetes connections end to end (gateway, agent, `tollgate 
     const got = await kubectl('get', 'secret', 'db', '-n', 'prod', '-o', 'yaml');
     expect(got.stdout).toContain(`password: ${Buffer.from('********').toString('base64')}`);
     expect(got.stdout).not.toContain(SECRET_B64);
+  });
+
+  it('kubectl exec is recorded, and tollgate sessions play replays what it printed', async () => {
+    const ran = await kubectl('exec', '-n', 'prod', 'web-1', '--', 'echo', 'replayed', 'here');
+    expect(ran).toMatchObject({ code: 0, stdout: 'replayed here\n' });
+    type Detail = { recordings: { recording: number; command: string | null; complete: boolean }[] };
+    const recorded = async () => {
+      const { body } = await gateway.api<{ items: { id: string }[] }>(
+        'GET',
+        '/api/v1/sessions?connection=k8s&limit=100',
+      );
+      for (const { id } of body.items) {
+        const detail = (await gateway.api<Detail>('GET', `/api/v1/sessions/${id}`)).body;
+        const found = detail.recordings.find((r) => r.command === 'echo replayed here' && r.complete);
+        if (found) return { id, recording: found.recording };
+      }
+      return undefined;
+    };
+    await expect.poll(recorded, { timeout: 15_000, interval: 500 }).toBeDefined();
+    const { id, recording } = (await recorded())!;
+    const played = await tollgate('sessions', 'play', id, '--recording', String(recording), '--raw');
+    const parsed = parseAsciicast(played);
+    expect(parsed.ok && asciicastOutput(parsed.events)).toBe(ran.stdout);
   });
 
   it('tollgate sessions kill ends a watch, logs -f, exec, server-sent events and a WebSocket at once, here and at the target', async () => {

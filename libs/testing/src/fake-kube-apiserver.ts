@@ -45,8 +45,9 @@ export interface FakeKubeApiServer {
  * A small Kubernetes API server for tests (no real one can run on these machines): legacy discovery
  * (/version, /api, /api/v1, /apis), get/list/create/delete and watch (chunked JSON events) of pods,
  * secrets, configmaps and namespaces, pod logs with follow, and exec over the WebSocket
- * subprotocols v5.channel.k8s.io / v4.channel.k8s.io (the command's arguments echoed on stdout,
- * stdin echoed back, then a Success status on the error channel). Requests need `Bearer <token>`.
+ * subprotocols v5.channel.k8s.io / v4.channel.k8s.io (the command's arguments echoed on stdout, or
+ * for `cat` stdin echoed back until it closes or, with a TTY, Ctrl-D; then a Success status on the
+ * error channel). Requests need `Bearer <token>`.
  */
 export async function startFakeKubeApiServer(token: string): Promise<FakeKubeApiServer> {
   const control = { protobufFor: undefined as string | undefined };
@@ -309,9 +310,11 @@ export async function startFakeKubeApiServer(token: string): Promise<FakeKubeApi
       };
       if (command[0] === 'cat') {
         // Echoes stdin until the client closes it (v5: a close signal for channel 0).
+        // With a TTY, Ctrl-D ends it as a terminal would.
+        const tty = url.searchParams.get('tty') === 'true';
         ws.on('message', (data: Buffer) => {
           if (data[0] === 0) send(1, data.subarray(1).toString());
-          if (data[0] === 255 && data[1] === 0) finish();
+          if ((data[0] === 255 && data[1] === 0) || (tty && data[0] === 0 && data.includes(4, 1))) finish();
         });
       } else {
         send(1, `${command.slice(1).join(' ')}\n`);

@@ -27,6 +27,7 @@ export {
   type BodyRewriter,
   type HttpSessionOptions,
   type ResponseRewrite,
+  type StreamTap,
   type RelayReply,
   type ReplyFormat,
 } from './proxy/http-session';

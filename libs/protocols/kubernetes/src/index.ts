@@ -12,3 +12,5 @@ export {
 } from './engine/kubernetes.engine';
 export { MASKED_BASE64, MASKED_TEXT } from './masking/object-masking';
 export { kubernetesRefuser } from './engine/kubernetes-status';
+export { execRecordingTap } from './exec/exec-recording.tap';
+export { WebSocketFrameReader, type WebSocketMessageEvent } from './exec/websocket-frame.reader';

@@ -5,6 +5,7 @@ import {
   type EngineOpenOptions,
   type EngineSession,
   type FrameCodec,
+  type CommandPort,
   type FrameStream,
   type RelayEngine,
   type RelayOutcome,
@@ -13,7 +14,7 @@ import type { CommandFacts, MaskingRules } from '@tollgate/policy';
 import { forwardedRequest } from '../forwarded-request';
 import type { RequestHead } from '../http-messages';
 import { requestPath } from '../request-path';
-import { HttpSession, type ReplyFormat, type ResponseRewrite } from '../proxy/http-session';
+import { HttpSession, type ReplyFormat, type ResponseRewrite, type StreamTap } from '../proxy/http-session';
 import {
   connectHttpTarget,
   httpTargetSettings,
@@ -60,6 +61,15 @@ export abstract class HttpRelayEngine implements RelayEngine {
   ): ResponseRewrite | undefined {
     return undefined;
   }
+  /** What watches an allowed request's switched protocol (Kubernetes exec, recorded); none by default. */
+  protected tap(
+    _commands: CommandPort,
+    _head: RequestHead,
+    _facts: CommandFacts,
+    _cut: () => void,
+  ): StreamTap | string | undefined {
+    return undefined;
+  }
   /** Caller headers never forwarded, whatever the credential (identity headers of the protocol). */
   protected readonly dropHeaders: (name: string) => boolean = () => false;
 
@@ -87,6 +97,7 @@ export abstract class HttpRelayEngine implements RelayEngine {
           forward: (head) => forwardedRequest(head, rules),
           classify: (head) => this.classify(head),
           rewrite: (head, facts) => this.rewrite(commands.masking, head, facts),
+          tap: (head, facts) => this.tap(commands, head, facts, () => session?.abort()),
           commands,
           replies: this.replies,
           headTimeoutMs: this.options.headTimeoutMs ?? 30_000,

@@ -67,6 +67,22 @@ export class BodyRewriteError extends Error {
   }
 }
 
+/**
+ * Watches the bytes of a switched protocol both ways (the Kubernetes engine records exec), without
+ * changing them. Fail closed: what it cannot read ends the stream.
+ */
+export interface StreamTap {
+  /** The request as forwarded: offers narrowed to what the tap can read (no WebSocket compression). */
+  request(head: RequestHead): RequestHead;
+  /** The target switched protocols with this response; a string refuses it (the client gets a 502). */
+  switched(head: ResponseHead): string | undefined;
+  /** Bytes on their way to the target, then to the client; throwing ends the stream. */
+  fromClient(bytes: Buffer): void;
+  fromTarget(bytes: Buffer): void;
+  /** The stream ended (or never switched). */
+  end(): void;
+}
+
 export interface HttpSessionOptions {
   /** A connection to the target, TLS verified as configured; the first one may be opened already. */
   readonly connect: () => Promise<Duplex>;
@@ -77,6 +93,8 @@ export interface HttpSessionOptions {
   readonly classify: (head: RequestHead) => CommandFacts;
   /** How an allowed request's response is rewritten; undefined: relayed as it comes. */
   readonly rewrite?: (head: RequestHead, facts: CommandFacts) => ResponseRewrite | undefined;
+  /** What watches an allowed request's switched protocol; a string refuses the request with a 403. */
+  readonly tap?: (head: RequestHead, facts: CommandFacts) => StreamTap | string | undefined;
   readonly commands: Pick<CommandPort, 'decide' | 'report'>;
   readonly replies: ReplyFormat;
   readonly limits?: HttpParserLimits;
@@ -177,6 +195,11 @@ export class HttpSession {
   private target: Target | undefined;
   /** Whether a response is half relayed (its head went to the client): errors then cut the connection. */
   private responding = false;
+  /**
+   * Reports a switched protocol's end, called before the client's side is ended: what is sent after
+   * that (the result, a recording's last chunk) would not reach the session's audit trail.
+   */
+  private switchedEnded: ((bytes: number) => void) | undefined;
 
   constructor(
     private readonly client: Duplex,
@@ -253,6 +276,20 @@ export class HttpSession {
       return true;
     }
     const rewrite = this.options.rewrite?.(request, facts);
+    const tap = this.options.tap?.(request, facts);
+    if (typeof tap === 'string') {
+      this.options.commands.report({
+        command,
+        rows: 0,
+        bytes: 0,
+        durationMs: 0,
+        masked: [],
+        status: 403,
+        error: tap,
+      });
+      await this.reply(403, this.options.replies.denied(tap, undefined), true);
+      return false;
+    }
     const started = performance.now();
     const report = (outcome: { status: number; bytes: number; error?: string; masked?: readonly string[] }) =>
       this.options.commands.report({
@@ -264,6 +301,11 @@ export class HttpSession {
       });
     const hasBody = framing.kind === 'chunked' || (framing.kind === 'length' && framing.length > 0);
     let outcome: ResponseOutcome | undefined;
+    let reported = false;
+    this.switchedEnded = (bytes) => {
+      reported = true;
+      report({ status: 101, bytes });
+    };
     // A kept-alive target connection may have been closed by the target meanwhile: a request
     // without a body is sent again once on a new connection if the old one gave no answer at all.
     for (let attempt = 0; !outcome; attempt++) {
@@ -277,7 +319,7 @@ export class HttpSession {
         return false;
       }
       try {
-        outcome = await this.exchange(target, request, rewrite);
+        outcome = await this.exchange(target, request, rewrite, tap);
       } catch (error) {
         this.dropTarget();
         if (error instanceof NoAnswer && target.reused && !hasBody && attempt === 0) continue;
@@ -292,13 +334,14 @@ export class HttpSession {
         throw new HttpProtocolError(502, `the target's response: ${message}`);
       }
     }
-    report({
-      status: outcome.status,
-      bytes: outcome.bytes,
-      ...(outcome.status >= 500 ? { error: `HTTP ${outcome.status}` } : {}),
-      ...(outcome.error !== undefined ? { error: outcome.error } : {}),
-      ...(outcome.masked ? { masked: outcome.masked } : {}),
-    });
+    if (!reported)
+      report({
+        status: outcome.status,
+        bytes: outcome.bytes,
+        ...(outcome.status >= 500 ? { error: `HTTP ${outcome.status}` } : {}),
+        ...(outcome.error !== undefined ? { error: outcome.error } : {}),
+        ...(outcome.masked ? { masked: outcome.masked } : {}),
+      });
     if (outcome.switched) return false;
     // A response that ends before its request body was sent leaves the connection unusable.
     if (!outcome.bodySent || !outcome.reusable) this.dropTarget();
@@ -312,11 +355,14 @@ export class HttpSession {
     target: Target,
     request: RequestHead,
     rewrite: ResponseRewrite | undefined,
+    tap: StreamTap | undefined,
   ): Promise<ResponseOutcome> {
     target.parser.expect(request.method);
     let bodySent = false;
-    const forwarded = this.options.forward(request);
-    const sent = write(target.socket, serializeRequestHead(rewrite ? rewrite.request(forwarded) : forwarded))
+    let forwarded = this.options.forward(request);
+    if (rewrite) forwarded = rewrite.request(forwarded);
+    if (tap) forwarded = tap.request(forwarded);
+    const sent = write(target.socket, serializeRequestHead(forwarded))
       .then(() => this.pumpBody(target.socket))
       .then(() => {
         bodySent = true;
@@ -324,7 +370,7 @@ export class HttpSession {
     // A request body that breaks off fails the exchange at once; the target would wait for it.
     const never = new Promise<never>(() => undefined);
     const outcome = await Promise.race([
-      rewrite ? this.relayRewritten(target, request, rewrite) : this.relayResponse(target),
+      rewrite ? this.relayRewritten(target, request, rewrite) : this.relayResponse(target, tap),
       sent.then(() => never),
     ]);
     sent.catch(() => undefined);
@@ -346,7 +392,7 @@ export class HttpSession {
     if (event?.type !== 'end') throw new HttpProtocolError(400, 'expected the end of the request');
   }
 
-  private async relayResponse(target: Target): Promise<Omit<ResponseOutcome, 'bodySent'>> {
+  private async relayResponse(target: Target, tap?: StreamTap): Promise<Omit<ResponseOutcome, 'bodySent'>> {
     let bytes = 0;
     let head: ResponseHead | undefined;
     let framing: BodyFraming | undefined;
@@ -357,13 +403,17 @@ export class HttpSession {
         throw new Error('the target closed the connection in the middle of its response');
       }
       if (event.type === 'head') {
+        if (tap && event.framing.kind === 'upgrade') {
+          const refused = tap.switched(event.head);
+          if (refused !== undefined) throw new BodyRewriteError(refused);
+        }
         this.responding = true;
         await write(this.client, serializeResponseHead(event.head));
         if (event.head.status >= 100 && event.head.status < 200 && event.head.status !== 101) continue;
         head = event.head;
         framing = event.framing;
         if (framing.kind === 'upgrade') {
-          await this.relaySwitched(target);
+          await this.relaySwitched(target, tap);
           return { status: 101, bytes, reusable: false, switched: true, clientKeepsAlive: false };
         }
       } else if (event.type === 'body') {
@@ -488,17 +538,43 @@ export class HttpSession {
   }
 
   /** After 101 Switching Protocols: bytes both ways until both sides are done. */
-  private async relaySwitched(target: Target): Promise<void> {
+  private async relaySwitched(target: Target, tap?: StreamTap): Promise<void> {
     this.requestParser.upgradeAnswered(true, this.requests.push);
-    const pump = async (from: MessageSource<RequestHead> | MessageSource<ResponseHead>, to: Duplex) => {
+    let relayed = 0;
+    const pump = async (
+      from: MessageSource<RequestHead> | MessageSource<ResponseHead>,
+      to: Duplex,
+      observe: ((bytes: Buffer) => void) | undefined,
+      beforeEnd?: () => void,
+    ) => {
       for (;;) {
         const event = await from.next();
         if (!event) break;
-        if (event.type === 'raw') await write(to, event.bytes);
+        if (event.type !== 'raw') continue;
+        try {
+          observe?.(event.bytes);
+        } catch {
+          // What the tap cannot read does not pass: the stream ends here.
+          this.abort();
+          return;
+        }
+        if (to === this.client) relayed += event.bytes.length;
+        await write(to, event.bytes);
       }
+      beforeEnd?.();
       if (!to.destroyed && !to.writableEnded) to.end();
     };
-    await Promise.all([pump(this.requests, target.socket), pump(target.source, this.client)]);
+    try {
+      await Promise.all([
+        pump(this.requests, target.socket, tap && ((bytes) => tap.fromClient(bytes))),
+        pump(target.source, this.client, tap && ((bytes) => tap.fromTarget(bytes)), () => {
+          tap?.end();
+          this.switchedEnded?.(relayed);
+        }),
+      ]);
+    } finally {
+      tap?.end();
+    }
   }
 
   private async openTarget(fresh: boolean): Promise<Target> {

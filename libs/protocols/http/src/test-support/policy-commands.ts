@@ -1,11 +1,12 @@
 import { decideCommand, parsePolicy, type CommandContext, type Policy } from '@tollgate/policy';
-import type { CommandPort, CommandResultReport } from '@tollgate/protocol-tcp';
+import { TerminalRecorder, type TerminalRecording } from '@tollgate/audit';
+import type { CommandPort, CommandResultReport, RecordingStart } from '@tollgate/protocol-tcp';
 
 /**
  * For tests: the command port the agent builds, on the real policy engine, without the audit:
  * decisions and results are kept for the test to read.
  */
-export class PolicyCommands implements Pick<CommandPort, 'decide' | 'report'> {
+export class PolicyCommands implements Pick<CommandPort, 'decide' | 'report' | 'record'> {
   readonly decisions: string[] = [];
   readonly results: CommandResultReport[] = [];
   readonly policy: Policy;
@@ -41,5 +42,20 @@ export class PolicyCommands implements Pick<CommandPort, 'decide' | 'report'> {
 
   report = (result: CommandResultReport): void => {
     this.results.push(result);
+  };
+
+  /** The recordings made, as the gateway would store them (text grows as chunks arrive). */
+  readonly recordings: { start: RecordingStart; text: string; final: boolean }[] = [];
+
+  record = (start: RecordingStart): TerminalRecording => {
+    const entry = { start, text: '', final: false };
+    this.recordings.push(entry);
+    return new TerminalRecorder(
+      { header: { width: start.width, height: start.height }, maxBytes: 1 << 20, flushMs: 20 },
+      (chunk) => {
+        entry.text += chunk.data;
+        entry.final ||= chunk.final;
+      },
+    );
   };
 }

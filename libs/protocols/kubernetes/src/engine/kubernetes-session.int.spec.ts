@@ -11,6 +11,8 @@ import { makeTempDir, startFakeKubeApiServer, type FakeKubeApiServer } from '@to
 import { maskingRulesFor } from '@tollgate/policy';
 import { kubernetesRequestFacts, kubernetesResponseRewrite } from './kubernetes.engine';
 import { MASKED_BASE64 } from '../masking/object-masking';
+import { execRecordingTap } from '../exec/exec-recording.tap';
+import { asciicastOutput, parseAsciicast } from '@tollgate/audit';
 import { kubernetesReplies } from './kubernetes-status';
 
 const run = promisify(execFile);
@@ -94,6 +96,7 @@ describe('KubernetesEngine’s session between kubectl and a fake API server', (
           }),
         classify: kubernetesRequestFacts,
         rewrite: (_head, facts) => kubernetesResponseRewrite(masking, facts),
+        tap: (head, facts) => execRecordingTap(facts, head, commands.record, () => socket.destroy()),
         commands,
         replies: kubernetesReplies,
         headTimeoutMs: 1_000,
@@ -382,6 +385,74 @@ current-context: t
         code: 0,
         stdout: 'still fine\n',
       });
+    });
+  });
+
+  describe('exec recorded for replay', () => {
+    /** The recording's events and what it replays as output. */
+    const replay = (text: string) => {
+      const parsed = parseAsciicast(text);
+      if (!parsed.ok) throw new Error(parsed.message);
+      return {
+        output: asciicastOutput(parsed.events),
+        input: parsed.events
+          .filter((e) => e.code === 'i')
+          .map((e) => e.data)
+          .join(''),
+      };
+    };
+
+    it('an exec’s recording replays exactly what kubectl printed', async () => {
+      const before = commands.recordings.length;
+      const ran = await kubectl('exec', '-n', 'dev', 'web-2', '--', 'echo', 'recorded', 'words');
+      expect(ran).toMatchObject({ code: 0, stdout: 'recorded words\n' });
+      await expect.poll(() => commands.recordings.at(-1)?.final, { timeout: 10_000 }).toBe(true);
+      expect(commands.recordings.length).toBe(before + 1);
+      const recording = commands.recordings.at(-1)!;
+      expect(recording.start).toMatchObject({ kind: 'exec', command: 'echo recorded words' });
+      expect(replay(recording.text)).toEqual({ output: ran.stdout, input: '' });
+    });
+
+    it('kubectl exec -it records what was typed and printed, through a terminal', async () => {
+      const before = commands.recordings.length;
+      // `script` gives kubectl the terminal -t needs.
+      const shell = spawn('script', [
+        '-qfec',
+        `kubectl --kubeconfig ${kubeconfig} exec -it -n dev web-2 -- cat`,
+        '/dev/null',
+      ]);
+      children.push(shell);
+      let printed = '';
+      shell.stdout.on('data', (c: Buffer) => (printed += c.toString()));
+      await expect.poll(() => commands.recordings.length, { timeout: 15_000 }).toBe(before + 1);
+      shell.stdin.write('typed line\r');
+      await expect.poll(() => printed, { timeout: 10_000 }).toContain('typed line');
+      shell.stdin.write('\x04');
+      await once(shell, 'exit');
+      const recording = commands.recordings.at(-1)!;
+      await expect.poll(() => recording.final, { timeout: 10_000 }).toBe(true);
+      const { output, input } = replay(recording.text);
+      expect(input).toBe('typed line\r\x04');
+      expect(output).toContain('typed line');
+      expect(printed).toContain(output);
+    });
+
+    it('exec over SPDY, which cannot be recorded, is refused with a Status naming the fix', async () => {
+      const socket = connect({ host: '127.0.0.1', port: (proxy.address() as AddressInfo).port });
+      socket.on('error', () => undefined);
+      await once(socket, 'connect');
+      let answer = '';
+      socket.on('data', (c: Buffer) => (answer += c.toString('latin1')));
+      const closed = once(socket, 'close');
+      socket.write(
+        'POST /api/v1/namespaces/dev/pods/web-2/exec?command=id&stdout=true HTTP/1.1\r\nHost: x\r\n' +
+          'Connection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: v4.channel.k8s.io\r\n\r\n',
+      );
+      await closed;
+      expect(answer).toMatch(/^HTTP\/1\.1 403 /);
+      const status = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { message: string };
+      expect(status).toMatchObject({ kind: 'Status', reason: 'Forbidden' });
+      expect(status.message).toContain('exec over SPDY/3.1 cannot be recorded; use kubectl 1.30 or later');
     });
   });
 });

@@ -8,7 +8,8 @@ import {
   type RequestHead,
   type ResponseRewrite,
 } from '@tollgate/protocol-http';
-import { TargetUnreachableError } from '@tollgate/protocol-tcp';
+import { TargetUnreachableError, type CommandPort } from '@tollgate/protocol-tcp';
+import { execRecordingTap } from '../exec/exec-recording.tap';
 import { kubernetesFacts, kubernetesRequestInfo } from '../request-info';
 import { kubernetesReplies } from './kubernetes-status';
 import { maskedResponseRewrite } from '../masking/masked-response.rewrite';
@@ -82,6 +83,10 @@ export class KubernetesEngine extends HttpRelayEngine {
 
   protected classify(head: RequestHead): CommandFacts {
     return kubernetesRequestFacts(head);
+  }
+
+  protected override tap(commands: CommandPort, head: RequestHead, facts: CommandFacts, cut: () => void) {
+    return execRecordingTap(facts, head, (start) => commands.record(start), cut);
   }
 
   protected override rewrite(masking: MaskingRules, _head: RequestHead, facts: CommandFacts) {
