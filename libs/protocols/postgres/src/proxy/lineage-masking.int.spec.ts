@@ -422,7 +422,7 @@ describe('PostgreSQL masking by lineage (real server)', () => {
       const cast = await refusal(c, 'select ssn::int from customers');
       expect(cast?.code).toBe('22P02');
       expect(cast?.message).toBe(
-        "the server's message is withheld because the statement reads masked columns (SQLSTATE 22P02)",
+        "the server's message is withheld because the statement reads masked columns or values Tollgate cannot trace (SQLSTATE 22P02 invalid_text_representation)",
       );
       expect(leaks(JSON.stringify(outcomes))).toEqual([]);
       // The same session goes on, and errors of statements that read nothing masked are the server's.

@@ -1,6 +1,7 @@
 import type { Masker } from '@tollgate/masking';
 import type { NoticeFields } from '../backend-messages';
 import { isUntraced, type LineageSource, type StatementLineage } from '../sql/lineage/lineage.types';
+import { describeSqlState } from './sqlstate-names';
 
 /**
  * Whether a statement reads a masked column (or something untraced) anywhere: its results, its
@@ -28,6 +29,6 @@ export function withheldFields(fields: NoticeFields): NoticeFields {
   const kept: NoticeFields = {};
   for (const key of ['S', 'V', 'C'] as const) if (fields[key] !== undefined) kept[key] = fields[key];
   kept['M'] =
-    `the server's message is withheld because the statement reads masked columns (SQLSTATE ${fields['C'] ?? 'unknown'})`;
+    `the server's message is withheld because the statement reads masked columns or values Tollgate cannot trace (SQLSTATE ${describeSqlState(fields['C'])})`;
   return kept;
 }
