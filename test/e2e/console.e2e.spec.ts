@@ -444,6 +444,12 @@ describe('web console (quickstart, Chromium)', () => {
     const width = await admin.evaluate<number>('document.documentElement.scrollWidth');
     expect(width).toBeLessThanOrEqual(PHONE.width);
     await expectAccessible(admin, 'sessions on a phone');
+    // A short page starts right under the top bar (the folded navigation leaves no gap).
+    await menu.click();
+    await nav.getByRole('link', { name: 'Query' }).click();
+    const heading = admin.getByRole('heading', { level: 1, name: 'Query' });
+    await shows(heading).visible();
+    expect((await heading.boundingBox())?.y).toBeLessThan(120);
     await admin.setViewportSize(LAPTOP);
 
     expect(browserProblems).toEqual([]);
