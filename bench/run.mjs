@@ -13,6 +13,7 @@ const suites = {
   audit: () => import('./suites/audit.mjs'),
   postgres: () => import('./suites/postgres.mjs'),
   'postgres-lineage': () => import('./suites/postgres-lineage.mjs'),
+  'postgres-audit': () => import('./suites/postgres-audit.mjs'),
 };
 
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(suites);

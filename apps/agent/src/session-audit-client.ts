@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   ApprovalOutcome,
   CommandDecision,
@@ -39,6 +40,33 @@ export class AuditRefusedError extends Error {
   }
 }
 
+/** What a command did at the target, recorded after it completed. */
+export interface CommandResultRecord {
+  readonly command: string;
+  readonly rows: number;
+  readonly bytes: number;
+  readonly durationMs: number;
+  readonly error?: string;
+  readonly masked: readonly string[];
+  readonly status?: number;
+}
+
+/**
+ * Edge audit mode: the agent's journal makes each event durable before the command runs, and the
+ * shipper carries it to the gateway. `refusal` says why no command may run now (the journal is
+ * missing or too far behind the gateway).
+ */
+export interface EdgeAudit {
+  readonly journal: { append(event: Record<string, unknown>, durable?: boolean): Promise<void> };
+  refusal(): string | undefined;
+  /** Who and where, as the session's events name them. */
+  readonly session: {
+    readonly id: string;
+    readonly actor: { readonly subject: string; readonly actorChain: readonly string[] };
+    readonly connection: { readonly name: string; readonly protocol: string };
+  };
+}
+
 const DECISIONS = {
   allow: CommandDecision.ALLOW,
   deny: CommandDecision.DENY,
@@ -57,10 +85,13 @@ interface PendingApproval {
 }
 
 /**
- * The agent's side of a session's audit path, over the session's own gRPC stream: `record` sends a
- * CommandAudit and resolves only when the gateway acks it as durable (rejects with
- * AuditRefusedError otherwise, or when no ack arrives in time); `requestApproval` holds a command
- * for review. Feed every SessionDown to `handle`; it consumes the messages meant for this client.
+ * The agent's side of a session's audit path. In the strict mode (policy `audit: gateway`) over the
+ * session's own gRPC stream: `record` sends a CommandAudit and resolves only when the gateway acks
+ * it as durable (rejects with AuditRefusedError otherwise, or when no ack arrives in time). In the
+ * edge mode (the default) `record` resolves once the event is fdatasync'd in the agent's journal,
+ * which is shipped to the gateway on a stream of its own, so nothing but data crosses the session
+ * stream per command. `requestApproval` holds a command for review (always through the gateway).
+ * Feed every SessionDown to `handle`; it consumes the messages meant for this client.
  */
 export class SessionAuditClient {
   private nextId = 1;
@@ -72,11 +103,38 @@ export class SessionAuditClient {
 
   constructor(
     private readonly send: (message: SessionUp) => void,
-    private readonly options: { readonly policyVersion: number; readonly ackTimeoutMs?: number },
+    private readonly options: {
+      readonly policyVersion: number;
+      readonly ackTimeoutMs?: number;
+      /** Present: the edge mode, through the agent's journal. */
+      readonly edge?: EdgeAudit;
+    },
   ) {}
+
+  get mode(): 'edge' | 'gateway' {
+    return this.options.edge ? 'edge' : 'gateway';
+  }
 
   record(record: CommandRecord): Promise<void> {
     if (this.closedReason !== undefined) return Promise.reject(new AuditRefusedError(this.closedReason));
+    const edge = this.options.edge;
+    if (edge) {
+      const refusal = edge.refusal();
+      if (refusal !== undefined) return Promise.reject(new AuditRefusedError(refusal));
+      return edge.journal
+        .append({
+          ...this.eventBase(edge, 'command'),
+          command: record.command,
+          decision: record.decision,
+          ...(record.rule ? { rule: record.rule } : {}),
+          ...(record.message ? { message: record.message } : {}),
+          ...(record.masking?.length ? { masking: [...record.masking] } : {}),
+          ...(record.reviewId ? { reviewId: record.reviewId } : {}),
+        })
+        .catch((error: unknown) => {
+          throw new AuditRefusedError(error instanceof Error ? error.message : String(error));
+        });
+    }
     const requestId = this.nextId++;
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
@@ -106,6 +164,55 @@ export class SessionAuditClient {
         },
       });
     });
+  }
+
+  /** Records what a forwarded command did; nobody waits on it (the command already ran). */
+  result(result: CommandResultRecord): void {
+    const edge = this.options.edge;
+    if (edge) {
+      edge.journal
+        .append(
+          {
+            ...this.eventBase(edge, 'command.result'),
+            command: result.command,
+            rows: result.rows,
+            bytes: result.bytes,
+            durationMs: Math.round(result.durationMs * 100) / 100,
+            ...(result.error ? { error: result.error } : {}),
+            ...(result.masked.length ? { masked: [...result.masked] } : {}),
+            ...(result.status ? { status: result.status } : {}),
+          },
+          false,
+        )
+        .catch(() => undefined);
+      return;
+    }
+    this.send({
+      kind: {
+        $case: 'commandResult',
+        commandResult: {
+          command: result.command,
+          rows: result.rows,
+          bytes: result.bytes,
+          durationUs: Math.round(result.durationMs * 1000),
+          error: result.error ?? '',
+          masked: [...result.masked],
+          status: result.status ?? 0,
+        },
+      },
+    });
+  }
+
+  private eventBase(edge: EdgeAudit, type: 'command' | 'command.result') {
+    return {
+      id: randomUUID(),
+      time: new Date().toISOString(),
+      type,
+      sessionId: edge.session.id,
+      policyVersion: this.options.policyVersion,
+      actor: { subject: edge.session.actor.subject, actorChain: [...edge.session.actor.actorChain] },
+      connection: { name: edge.session.connection.name, protocol: edge.session.connection.protocol },
+    };
   }
 
   /** Holds until reviewers decide; `onPending` learns the review id first (to tell the client). */

@@ -1,10 +1,19 @@
 import { TerminalRecorder } from '@tollgate/audit';
 import { Masker } from '@tollgate/masking';
-import { evaluateAccess, maskingRulesFor, type CommandContext, type Policy } from '@tollgate/policy';
+import {
+  auditModeFor,
+  evaluateAccess,
+  maskingRulesFor,
+  type CommandContext,
+  type Policy,
+} from '@tollgate/policy';
 import { Protocol, type ConnectionSpec, type OpenSession, type SessionUp } from '@tollgate/proto';
 import type { CommandPort } from '@tollgate/protocol-tcp';
 import { gateCommand } from './command-gate';
-import { SessionAuditClient } from './session-audit-client';
+import { SessionAuditClient, type EdgeAudit } from './session-audit-client';
+
+/** The agent's journal and its lag bound, for sessions in the edge audit mode. */
+export type AgentJournalPort = Pick<EdgeAudit, 'journal' | 'refusal'>;
 
 const PROTOCOL_NAMES: Partial<Record<Protocol, string>> = {
   [Protocol.POSTGRES]: 'postgres',
@@ -26,6 +35,7 @@ export function sessionCommands(
   verb: 'connect' | 'exec',
   enforced: { readonly version: number; readonly policy: Policy },
   send: (message: SessionUp) => void,
+  journal: AgentJournalPort,
   recordingMaxBytes = 64 * 1024 * 1024,
 ): { port: CommandPort; audit: SessionAuditClient } {
   const who = {
@@ -41,7 +51,23 @@ export function sessionCommands(
     connection,
     readOnly: access.session?.readOnly ?? false,
   };
-  const audit = new SessionAuditClient(send, { policyVersion: enforced.version });
+  // Edge (the default): the agent's journal; `audit: gateway` in the policy: the gateway's commit.
+  const edge: EdgeAudit | undefined =
+    auditModeFor(enforced.policy, context) === 'edge'
+      ? {
+          journal: journal.journal,
+          refusal: () => journal.refusal(),
+          session: {
+            id: request.sessionId,
+            actor: { subject: who.subject, actorChain: who.actorChain.map((a) => a.subject) },
+            connection: { name: connection.name, protocol: connection.protocol },
+          },
+        }
+      : undefined;
+  const audit = new SessionAuditClient(send, {
+    policyVersion: enforced.version,
+    ...(edge ? { edge } : {}),
+  });
   const masking = maskingRulesFor(enforced.policy, context);
   // The statement as recorded (audit, reviews, export, webhook) hides what the session's content
   // detectors hide in results: a value the policy masks must not reach the log through a literal.
@@ -63,19 +89,14 @@ export function sessionCommands(
         : { allow: false, message: result.message, ...(result.rule ? { rule: result.rule } : {}) };
     },
     report: (result) =>
-      send({
-        kind: {
-          $case: 'commandResult',
-          commandResult: {
-            command: recorded(result.command),
-            rows: result.rows,
-            bytes: result.bytes,
-            durationUs: Math.round(result.durationMs * 1000),
-            error: result.error ?? '',
-            masked: [...result.masked],
-            status: result.status ?? 0,
-          },
-        },
+      audit.result({
+        command: recorded(result.command),
+        rows: result.rows,
+        bytes: result.bytes,
+        durationMs: result.durationMs,
+        ...(result.error ? { error: result.error } : {}),
+        masked: result.masked,
+        ...(result.status ? { status: result.status } : {}),
       }),
     // Each recorded stream gets the next number; its chunks go up the session's stream in order.
     record: (start) => {

@@ -16,7 +16,7 @@ import { TargetUnreachableError, type EngineSession, type FrameCodec } from '@to
 import type { Logger } from 'pino';
 import type { Policy } from '@tollgate/policy';
 import type { EngineRegistry } from './engine-registry';
-import { sessionCommands } from './session-commands';
+import { sessionCommands, type AgentJournalPort } from './session-commands';
 
 /**
  * Data frames leave pre-encoded (see AgentTunnelWire): a target read is encoded around the bytes
@@ -62,6 +62,7 @@ export class SessionRunner {
     private readonly connectTimeoutMs: number,
     private readonly maxSessions: number,
     private readonly logger: Logger,
+    private readonly journal: AgentJournalPort,
     /** Largest terminal recording of one stream (TOLLGATE_AGENT_RECORDING_MAX_BYTES). */
     private readonly recordingMaxBytes = 64 * 1024 * 1024,
   ) {}
@@ -129,6 +130,7 @@ export class SessionRunner {
       (message) => {
         if (!stream.writableEnded && !stream.destroyed) stream.write(message);
       },
+      this.journal,
       this.recordingMaxBytes,
     );
     stream.on('data', (message: SessionDown) => {

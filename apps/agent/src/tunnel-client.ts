@@ -1,6 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { ConfigError, type AgentConfig } from '@tollgate/config';
 import {
@@ -19,6 +20,9 @@ import type { Logger } from 'pino';
 import { Backoff } from './backoff';
 import { TUNNEL_CHANNEL_OPTIONS } from './tunnel-channel-options';
 import { agentEngines } from './engine-registry';
+import { AuditJournal, JournalWriteError, LeftoverJournal } from './journal/audit-journal';
+import { JournalShipper } from './journal/journal-shipper';
+import type { AgentJournalPort } from './session-commands';
 import { SessionRunner } from './session-runner';
 import { AGENT_VERSION } from './version';
 
@@ -66,6 +70,10 @@ export class TunnelClient {
   private stopped = false;
   private shuttingDown = false;
   private wake: (() => void) | undefined;
+  private readonly shipper: JournalShipper;
+  private journal: AuditJournal | undefined;
+  private leftovers: LeftoverJournal[] = [];
+  private journalProblem = 'it is not open yet';
   state: AgentState = 'connecting';
 
   constructor(
@@ -82,6 +90,17 @@ export class TunnelClient {
       gatewayChannelCredentials(config.gateway, this.trust),
       TUNNEL_CHANNEL_OPTIONS,
     );
+    this.shipper = new JournalShipper(this.client, config.token, config.journalMaxLag, logger);
+    const journalPort: AgentJournalPort = {
+      journal: {
+        append: (event, durable) =>
+          this.journal
+            ? this.journal.append(event, durable)
+            : Promise.reject(new JournalWriteError(new Error(this.journalProblem))),
+      },
+      refusal: () =>
+        this.journal ? this.shipper.refusal() : `the agent has no audit journal (${this.journalProblem})`,
+    };
     this.sessions = new SessionRunner(
       this.client,
       { token: config.token, instanceKey: this.instanceKey },
@@ -89,6 +108,7 @@ export class TunnelClient {
       config.connectTimeoutMs,
       config.maxSessions,
       logger,
+      journalPort,
       config.recordingMaxBytes,
     );
     this.backoff = new Backoff(100, config.reconnectMaxMs);
@@ -96,6 +116,58 @@ export class TunnelClient {
 
   /** Runs until stopped or the token is rejected; resolves with the reason it stopped. */
   async run(): Promise<{ fatal: boolean; reason: string }> {
+    await this.openJournals();
+    try {
+      return await this.runControl();
+    } finally {
+      await this.closeJournals();
+    }
+  }
+
+  /** The journal directory for this agent (its token) under the data directory. */
+  get journalRoot(): string {
+    const id = createHash('sha256').update(this.config.token).digest('hex').slice(0, 16);
+    return join(this.config.dataDir, 'journal', id);
+  }
+
+  /**
+   * Journals an earlier process left (SIGKILL, a crash, a drain cut short) are shipped before
+   * anything new; then this process's own journal opens. Without a journal the agent still serves
+   * sessions in the strict mode, and refuses commands in the edge mode (fail closed).
+   */
+  private async openJournals(): Promise<void> {
+    const root = this.journalRoot;
+    try {
+      mkdirSync(root, { recursive: true, mode: 0o700 });
+      this.leftovers = await LeftoverJournal.collect(root, this.logger);
+      for (const leftover of this.leftovers) {
+        this.logger.info(
+          { chain: leftover.chain, events: leftover.unacknowledged().length },
+          'audit journal from an earlier run: shipping it first',
+        );
+        this.shipper.add(leftover);
+      }
+      const journal = await AuditJournal.create(root, this.logger);
+      journal.onDurable = () => this.shipper.wake();
+      this.shipper.add(journal);
+      this.journal = journal;
+      this.logger.info({ chain: journal.chain, dir: journal.dir }, 'audit journal open');
+    } catch (error) {
+      this.journalProblem = error instanceof Error ? error.message : String(error);
+      this.logger.error(
+        { err: error, dir: root },
+        'audit journal unavailable: commands on edge-audited connections are refused',
+      );
+    }
+  }
+
+  private async closeJournals(): Promise<void> {
+    this.shipper.disconnect();
+    await this.journal?.close();
+    for (const leftover of this.leftovers) if (!leftover.drained) await leftover.release();
+  }
+
+  private async runControl(): Promise<{ fatal: boolean; reason: string }> {
     while (!this.stopped) {
       const outcome = await this.controlOnce();
       if (this.stopped) break;
@@ -149,23 +221,35 @@ export class TunnelClient {
    */
   async shutdown(graceMs: number): Promise<void> {
     if (this.stopped) return;
-    if (this.shuttingDown || graceMs <= 0 || this.sessions.active === 0) return this.stop();
+    if (this.shuttingDown || graceMs <= 0) return this.stop();
     this.shuttingDown = true;
     this.sessions.refuseNew();
-    this.logger.info(
-      { sessions: this.sessions.active, graceMs },
-      'draining: new sessions go to other agents',
-    );
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<'expired'>(
-      (resolve) => (timer = setTimeout(() => resolve('expired'), graceMs)),
-    );
-    const outcome = await Promise.race([this.sessions.whenIdle().then(() => 'idle' as const), expired]);
-    clearTimeout(timer);
-    if (outcome === 'expired') {
-      this.logger.warn({ sessions: this.sessions.active }, 'drain time is up; ending the open sessions');
-    } else {
-      this.logger.info('drained: no session left');
+    if (this.sessions.active > 0) {
+      this.logger.info(
+        { sessions: this.sessions.active, graceMs },
+        'draining: new sessions go to other agents',
+      );
+      let timer: NodeJS.Timeout | undefined;
+      const expired = new Promise<'expired'>(
+        (resolve) => (timer = setTimeout(() => resolve('expired'), graceMs)),
+      );
+      const outcome = await Promise.race([this.sessions.whenIdle().then(() => 'idle' as const), expired]);
+      clearTimeout(timer);
+      if (outcome === 'expired') {
+        this.logger.warn({ sessions: this.sessions.active }, 'drain time is up; ending the open sessions');
+        this.sessions.drain();
+        await Promise.race([this.sessions.whenIdle(), new Promise((r) => setTimeout(r, 5_000))]);
+      } else {
+        this.logger.info('drained: no session left');
+      }
+    }
+    // Every event journaled goes to the gateway before the process exits; what cannot (the gateway
+    // is away for the whole grace period) stays on disk and the next start ships it first.
+    if (!this.stopped && !this.shipper.drained) {
+      this.logger.info('draining: shipping the audit journal');
+      const shipped = await this.shipper.whenDrained(Math.max(graceMs, 5_000));
+      if (shipped) this.logger.info('audit journal shipped');
+      else this.logger.warn('the audit journal could not be shipped in time; it stays on disk for the next start');
     }
     this.stop();
   }
@@ -187,6 +271,7 @@ export class TunnelClient {
     this.stopped = true;
     this.state = 'stopped';
     this.sessions.drain();
+    this.shipper.disconnect();
     this.current?.cancel();
     this.wake?.();
     this.client.close();
@@ -217,6 +302,7 @@ export class TunnelClient {
       }, REGISTRATION_TIMEOUT_MS);
       const finish = (reason: string, status?: GrpcStatus) => {
         clearTimeout(unanswered);
+        this.shipper.disconnect();
         clearInterval(heartbeat);
         this.state = this.stopped ? 'stopped' : 'connecting';
         resolve({
@@ -249,6 +335,7 @@ export class TunnelClient {
             registered = true;
             clearTimeout(unanswered);
             this.state = 'online';
+            if (this.journal || this.leftovers.length > 0) this.shipper.connect();
             this.logger.info(
               { agent: agentName, instance: instanceId, gateway: this.config.gateway.address },
               'agent registered',

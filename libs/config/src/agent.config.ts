@@ -82,6 +82,35 @@ export const agentSettings = {
     expected:
       'a file where the agent keeps SSH host keys pinned by trust on first use (default ~/.tollgate/agent-ssh-host-pins)',
   },
+  dataDir: {
+    env: 'TOLLGATE_AGENT_DATA_DIR',
+    flag: '--data-dir',
+    schema: z
+      .string()
+      .min(1)
+      .transform((value) => (isAbsolute(value) ? value : resolve(value)))
+      .optional()
+      .transform((value) => value ?? join(homedir(), '.tollgate', 'agent')),
+    expected:
+      "a directory for the agent's audit journal (default ~/.tollgate/agent; keep it on a local disk that survives restarts)",
+  },
+  journalMaxLag: {
+    env: 'TOLLGATE_AGENT_JOURNAL_MAX_LAG',
+    schema: z
+      .string()
+      .optional()
+      .transform((value, ctx) => {
+        const lag = parseJournalLag(value ?? DEFAULT_JOURNAL_LAG);
+        if (!lag) {
+          ctx.addIssue({ code: 'custom', message: 'bad journal lag' });
+          return z.NEVER;
+        }
+        return lag;
+      }),
+    expected:
+      'how far the audit journal may run ahead of the gateway before new commands are refused: an age ' +
+      '(`30s`, `500ms`, `2m`), a count (`10000 events`), or both comma-separated (default "30s, 100000 events")',
+  },
   logLevel: {
     env: 'TOLLGATE_LOG_LEVEL',
     flag: '--log-level',
@@ -95,6 +124,31 @@ export const agentSettings = {
     expected: 'json or pretty',
   },
 } as const;
+
+/** The journal's bound: the oldest unacknowledged event's age, and how many there are. */
+export interface JournalLag {
+  readonly maxAgeMs: number;
+  readonly maxEvents: number;
+}
+
+const DEFAULT_JOURNAL_LAG = '30s, 100000 events';
+const DEFAULT_LAG: JournalLag = { maxAgeMs: 30_000, maxEvents: 100_000 };
+const UNITS_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+/** `30s`, `10000 events`, `30s, 10000 events`; a bound not given keeps its default. */
+export function parseJournalLag(text: string): JournalLag | undefined {
+  let maxAgeMs: number | undefined;
+  let maxEvents: number | undefined;
+  for (const part of text.split(',').map((p) => p.trim())) {
+    const age = /^(\d+)\s*(ms|s|m|h)$/.exec(part);
+    const count = /^(\d+)\s*events?$/.exec(part);
+    if (age && maxAgeMs === undefined) maxAgeMs = Number(age[1]) * UNITS_MS[age[2]!]!;
+    else if (count && maxEvents === undefined) maxEvents = Number(count[1]);
+    else return undefined;
+  }
+  if (maxAgeMs === 0 || maxEvents === 0) return undefined;
+  return { maxAgeMs: maxAgeMs ?? DEFAULT_LAG.maxAgeMs, maxEvents: maxEvents ?? DEFAULT_LAG.maxEvents };
+}
 
 export type AgentConfig = SettingValues<typeof agentSettings>;
 export type AgentConfigOverrides = SettingOverrides<typeof agentSettings>;

@@ -110,6 +110,7 @@ const policyWith = (guardrails: Guardrail[]): Policy => ({
   guardrails,
   masking: [],
   accessRequests: [],
+  audit: [],
   delegation: { maxDepth: 2 },
   sessions: { maxDurationSeconds: 3600, readOnly: false },
 });

@@ -2,6 +2,8 @@ export type {
   AccessRequestRule,
   AllowRule,
   ApprovalRule,
+  AuditMode,
+  AuditRule,
   CommandMatchers,
   DenyRule,
   Detector,
@@ -72,6 +74,7 @@ export {
   type KubernetesMaskingRule,
   type MaskingRules,
 } from './masking-rules';
+export { auditModeFor } from './audit-mode';
 export {
   accessRequestRequirement,
   accessRequestRulesFor,

@@ -249,6 +249,12 @@ function normalize(doc: PolicyDocument): Policy {
       maxDurationSeconds: seconds(a.max_duration),
       readOnly: a.read_only,
     })),
+    audit: doc.audit.map((a) => ({
+      name: a.name,
+      ...(a.description !== undefined && { description: a.description }),
+      match: normalizeMatch(a.match),
+      mode: a.mode,
+    })),
     delegation: { maxDepth: doc.delegation.max_depth },
     sessions: { maxDurationSeconds: seconds(doc.sessions.max_duration), readOnly: doc.sessions.read_only },
   };

@@ -4,7 +4,14 @@ import type { Policy } from './policy.types';
 import { matchApplies } from './selectors';
 
 export type PolicySection =
-  'metadata' | 'roles' | 'guardrails' | 'masking' | 'access_requests' | 'delegation' | 'sessions';
+  | 'metadata'
+  | 'roles'
+  | 'guardrails'
+  | 'masking'
+  | 'access_requests'
+  | 'audit'
+  | 'delegation'
+  | 'sessions';
 
 export interface PolicyChange {
   readonly section: PolicySection;
@@ -25,6 +32,7 @@ export function diffPolicies(before: Policy, after: Policy): PolicyChange[] {
     ['guardrails', before.guardrails, after.guardrails],
     ['masking', before.masking, after.masking],
     ['access_requests', before.accessRequests, after.accessRequests],
+    ['audit', before.audit, after.audit],
   ] as const;
   for (const [section, old, now] of lists) {
     const oldByName = new Map<string, unknown>(old.map((item) => [item.name, item]));

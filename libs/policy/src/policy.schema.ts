@@ -211,6 +211,15 @@ const maskingRule = z
     message: 'expected at least one of detectors, columns, kubernetes',
   });
 
+const auditRule = z.strictObject({
+  name,
+  description: z.string().optional(),
+  match: match.default({}),
+  mode: z.enum(['edge', 'gateway'], {
+    error: 'expected edge (the agent journals each command before forwarding it) or gateway (the gateway commits it first)',
+  }),
+});
+
 const accessRequestRule = z.strictObject({
   name,
   description: z.string().optional(),
@@ -252,6 +261,7 @@ export const policyDocumentSchema = z
     guardrails: z.array(guardrail).default([]),
     masking: z.array(maskingRule).default([]),
     access_requests: z.array(accessRequestRule).default([]),
+    audit: z.array(auditRule).default([]),
     delegation: z
       .strictObject({ max_depth: z.number().int().min(0).max(10).default(2) })
       .default({ max_depth: 2 }),
@@ -264,6 +274,7 @@ export const policyDocumentSchema = z
     uniqueNames(doc.guardrails, 'guardrails', ctx);
     uniqueNames(doc.masking, 'masking', ctx);
     uniqueNames(doc.access_requests, 'access_requests', ctx);
+    uniqueNames(doc.audit, 'audit', ctx);
   });
 
 export type PolicyDocument = z.output<typeof policyDocumentSchema>;

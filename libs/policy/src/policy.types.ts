@@ -13,8 +13,24 @@ export interface Policy {
   readonly guardrails: readonly Guardrail[];
   readonly masking: readonly MaskingRule[];
   readonly accessRequests: readonly AccessRequestRule[];
+  /** Where each command's audit event is made durable before the command runs; see auditModeFor. */
+  readonly audit: readonly AuditRule[];
   readonly delegation: { readonly maxDepth: number };
   readonly sessions: SessionLimits;
+}
+
+/**
+ * `edge`: the agent appends each command's event to its local hash-chained journal (fdatasync)
+ * before forwarding, and ships the journal to the gateway; `gateway` (strict): the gateway commits
+ * the event to its audit log before the agent forwards the command.
+ */
+export type AuditMode = 'edge' | 'gateway';
+
+export interface AuditRule {
+  readonly name: string;
+  readonly description?: string;
+  readonly match: Match;
+  readonly mode: AuditMode;
 }
 
 export interface PolicyMetadata {

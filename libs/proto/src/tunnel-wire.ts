@@ -189,6 +189,7 @@ export const ClientTunnelWire = {
 /** AgentTunnel for the agent: the same fast path on Session streams. */
 export const AgentTunnelWire = {
   control: AgentTunnelService.control,
+  journal: AgentTunnelService.journal,
   session: {
     ...AgentTunnelService.session,
     requestSerialize: (value: SessionUp | Buffer): Buffer =>
@@ -218,6 +219,7 @@ export const ClientTunnelWireClient = makeGenericClientConstructor(
 /** An AgentTunnel client on AgentTunnelWire: `session` streams also take pre-encoded SessionUps. */
 export interface AgentTunnelWireClient extends Client {
   control: AgentTunnelClient['control'];
+  journal: AgentTunnelClient['journal'];
   session(
     metadata: Metadata,
     options?: Partial<CallOptions>,
@@ -262,6 +264,7 @@ export const ClientTunnelRelayWire = {
 /** AgentTunnel as the gateway serves it: Session data frames arrive and leave as RelayedFrame. */
 export const AgentTunnelRelayWire = {
   control: AgentTunnelService.control,
+  journal: AgentTunnelService.journal,
   session: {
     ...AgentTunnelService.session,
     requestDeserialize: relayDecoder(ENVELOPE_FRAME_FIELD.sessionUp, (b) => SessionUp.decode(b)),

@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect, type Socket } from 'node:net';
 import { spawnCli, type CliProcess } from './cli-process';
 import { bootstrapAdminToken, TEST_BOOTSTRAP_ADMIN_SECRET } from './gateway-tokens';
@@ -118,6 +120,8 @@ export async function spawnAgent(
 ): Promise<CliProcess> {
   const agent = spawnCli(['agent', '--gateway', grpcUrl, '--log-format', 'json'], {
     TOLLGATE_AGENT_TOKEN: token,
+    // Journals of test agents (one directory per token inside) stay out of the home directory.
+    TOLLGATE_AGENT_DATA_DIR: join(tmpdir(), 'tollgate-test-agents'),
     ...options.env,
   });
   if (options.waitOnline ?? true) await agent.waitFor(/"msg":"bundle applied"/);

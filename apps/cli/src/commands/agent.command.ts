@@ -6,6 +6,7 @@ interface AgentFlags {
   insecure?: boolean;
   caFile?: string;
   gatewayFingerprint?: string;
+  dataDir?: string;
   logLevel?: string;
   logFormat?: string;
 }
@@ -26,6 +27,12 @@ export function agentCommand(): Command {
         "pin the gateway's TLS certificate: sha256:AB:CD:... (or TOLLGATE_AGENT_GATEWAY_FINGERPRINT)",
       ),
     )
+    .addOption(
+      new Option(
+        '--data-dir <dir>',
+        "directory of the agent's audit journal (default ~/.tollgate/agent, or TOLLGATE_AGENT_DATA_DIR)",
+      ),
+    )
     .addOption(new Option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent'))
     .addOption(new Option('--log-format <format>', 'json|pretty'))
     .action(async (flags: AgentFlags) => {
@@ -36,6 +43,7 @@ export function agentCommand(): Command {
         insecure: flags.insecure,
         caFile: flags.caFile,
         gatewayFingerprint: flags.gatewayFingerprint,
+        dataDir: flags.dataDir,
         logLevel: flags.logLevel,
         logFormat: flags.logFormat,
       });

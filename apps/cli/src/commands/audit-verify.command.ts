@@ -6,6 +6,7 @@ interface Verification {
   ok: boolean;
   global: { count: number; head: { seq: number; hash: string } };
   sessions: { checked: number; events: number };
+  journals?: { checked: number; events: number };
   faults: { chain: string; seq: number; rowId?: string; reason: string; detail: string }[];
 }
 
@@ -23,11 +24,12 @@ export function auditVerifyCommand(): Command {
         if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
         else if (result.ok) {
           process.stdout.write(
-            `audit log intact: ${result.global.count} records in the global chain (head ${result.global.head.seq} ${result.global.head.hash.slice(0, 16)}), ${result.sessions.events} events in ${result.sessions.checked} session chains\n`,
+            `audit log intact: ${result.global.count} records in the global chain (head ${result.global.head.seq} ${result.global.head.hash.slice(0, 16)}), ${result.sessions.events} events in ${result.sessions.checked} session chains, ${result.journals?.events ?? 0} events in ${result.journals?.checked ?? 0} agent journal chains\n`,
           );
         } else {
           for (const f of result.faults) {
-            const where = f.chain === 'global' ? 'global chain' : `session ${f.chain}`;
+            const where =
+              f.chain === 'global' ? 'global chain' : f.chain.startsWith('agent ') ? f.chain : `session ${f.chain}`;
             process.stdout.write(
               `TAMPERED ${where}: record ${f.seq}${f.rowId ? ` (row id ${f.rowId})` : ''} ${f.reason}: ${f.detail}\n`,
             );

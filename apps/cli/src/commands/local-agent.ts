@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { startAgent } from '@tollgate/agent';
 import { loadAgentConfig, loadGatewayConfig, type GatewayConfigOverrides } from '@tollgate/config';
 import { LOCAL_AGENT_NAME, localAgentToken, type RunningGateway } from '@tollgate/gateway';
@@ -22,8 +23,9 @@ export function startLocalAgent(gateway: RunningGateway, overrides: GatewayConfi
             token,
             caFile: grpcTlsCert,
             gatewayFingerprint: gateway.grpcFingerprint,
+            dataDir: join(dataDir, 'agent'),
           }
-        : { gateway: `http://127.0.0.1:${port}`, token },
+        : { gateway: `http://127.0.0.1:${port}`, token, dataDir: join(dataDir, 'agent') },
       {},
     );
     const agent = startAgent(config, log);

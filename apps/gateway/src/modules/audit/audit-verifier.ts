@@ -4,7 +4,7 @@ import { GLOBAL_AUDIT_CHAIN, type HashedAuditFields } from './audit-hash';
 
 /** The first bad record found, named so an operator can find it in the store. */
 export interface AuditFault {
-  /** `global`, or the session id whose chain is broken. */
+  /** `global`, the session id whose chain is broken, or `agent <name> journal <chain id>`. */
   readonly chain: string;
   /** The sequence number expected at the bad position. */
   readonly seq: number;
@@ -18,6 +18,8 @@ export interface AuditVerification {
   readonly ok: boolean;
   readonly global: { readonly count: number; readonly head: { seq: number; hash: string } };
   readonly sessions: { readonly checked: number; readonly events: number };
+  /** Agent journal chains (edge audit mode) recomputed from the events they shipped. */
+  readonly journals: { readonly checked: number; readonly events: number };
   /** Every broken chain's first bad record (global first), at most one per chain. */
   readonly faults: readonly AuditFault[];
 }
@@ -96,9 +98,11 @@ export async function verifyAuditLog(prisma: PrismaClient): Promise<AuditVerific
   });
   for (const { sessionId } of withEvents) sessionIds.add(sessionId);
   let events = 0;
+  const journals = new Map<string, JournalEntry[]>();
   for (const sessionId of [...sessionIds].sort()) {
     const rows = await prisma.sessionEvent.findMany({ where: { sessionId }, orderBy: { id: 'asc' } });
     events += rows.length;
+    for (const r of rows) collectJournalEntry(journals, r.id, r.payload);
     const expectedHead = sessionHeads.get(sessionId);
     const result = verifyChain(
       rows.map((r) => ({
@@ -120,10 +124,60 @@ export async function verifyAuditLog(prisma: PrismaClient): Promise<AuditVerific
       });
     }
   }
+  let journalEvents = 0;
+  for (const [chain, entries] of [...journals].sort(([a], [b]) => a.localeCompare(b))) {
+    entries.sort((a, b) => a.record.seq - b.record.seq);
+    journalEvents += entries.length;
+    // Every agent journal starts at seq 1, and the gateway keeps all of it (the agent drops only
+    // what the gateway acknowledged), so a missing record, an altered one or one the agent
+    // rewrote before shipping shows here.
+    const result = verifyChain(
+      entries.map((e) => e.record),
+      { from: { chain, seq: 0, hash: '0'.repeat(64) } },
+    );
+    if (!result.ok) {
+      const bad = entries[result.firstBadIndex];
+      faults.push({
+        chain: `agent ${entries[0]?.agent ?? '?'} journal ${chain}`,
+        seq: result.expectedSeq,
+        ...(bad ? { rowId: bad.rowId.toString() } : {}),
+        reason: result.reason,
+        detail: result.detail,
+      });
+    }
+  }
   return {
     ok: faults.length === 0,
     global: { count, head: { seq: head.seq, hash: head.hash } },
     sessions: { checked: sessionIds.size, events },
+    journals: { checked: journals.size, events: journalEvents },
     faults,
   };
+}
+
+interface JournalEntry {
+  readonly agent: string;
+  readonly rowId: bigint;
+  readonly record: ChainedRecord;
+}
+
+/** A session event an agent journaled carries `journal`: the event as the agent hashed it is the rest. */
+function collectJournalEntry(journals: Map<string, JournalEntry[]>, rowId: bigint, payload: unknown): void {
+  if (typeof payload !== 'object' || payload === null || !('journal' in payload)) return;
+  const { journal, ...event } = payload as { journal: unknown } & Record<string, unknown>;
+  const link = journal as { agent?: unknown; chain?: unknown; seq?: unknown; prevHash?: unknown; hash?: unknown };
+  if (
+    typeof link.chain !== 'string' ||
+    typeof link.seq !== 'number' ||
+    typeof link.prevHash !== 'string' ||
+    typeof link.hash !== 'string'
+  )
+    return;
+  const list = journals.get(link.chain) ?? [];
+  list.push({
+    agent: typeof link.agent === 'string' ? link.agent : '?',
+    rowId,
+    record: { chain: link.chain, seq: link.seq, prevHash: link.prevHash, hash: link.hash, event },
+  });
+  journals.set(link.chain, list);
 }

@@ -115,6 +115,22 @@ export class SessionAuditService {
     return this.write(session, event, 'allow', what, { defer: true });
   }
 
+  /**
+   * A command or result the agent journaled (edge audit mode), shipped on its Journal stream: the
+   * session's chain stores the event as the agent hashed it, plus `journal` (its place in the
+   * agent's chain), so `audit verify` can recompute the agent's chain; the global record names it too.
+   */
+  journaled(
+    session: SessionAuditContext,
+    event: CommandEvent | CommandResultEvent,
+    link: JournalLink,
+  ): Promise<CommittedAudit> {
+    const decision = event.type === 'command' ? event.decision : event.error ? 'error' : 'allow';
+    const reason =
+      event.type === 'command' ? (event.message ?? event.rule ?? null) : (event.error ?? null);
+    return this.write(session, event, decision, reason, undefined, undefined, link);
+  }
+
   closed(session: SessionAuditContext, reason: SessionCloseReason, detail?: string): Promise<CommittedAudit> {
     const event: SessionCloseEvent = {
       ...base(session),
@@ -132,7 +148,11 @@ export class SessionAuditService {
     reason: string | null,
     options?: AppendOptions,
     row?: SessionRow,
+    journal?: JournalLink,
   ): Promise<CommittedAudit> {
+    const link = journal
+      ? { agent: journal.agent, chain: journal.chain, seq: journal.seq, hash: journal.hash }
+      : undefined;
     return this.writer.append(
       {
         ...(row ? { sessionRow: row } : {}),
@@ -142,16 +162,32 @@ export class SessionAuditService {
         target: `connection:${session.connection.name}`,
         decision,
         reason,
-        payload: { policyVersion: session.policyVersion, ...exportedFields(event) },
+        payload: {
+          policyVersion: event.policyVersion ?? session.policyVersion,
+          ...exportedFields(event),
+          ...(link ? { journal: link } : {}),
+        },
         session: {
           id: session.sessionId,
           kind: event.type,
-          event: event as unknown as Record<string, unknown>,
+          event: journal
+            ? { ...(event as unknown as Record<string, unknown>), journal: { ...link, prevHash: journal.prevHash } }
+            : (event as unknown as Record<string, unknown>),
         },
       },
       options,
     );
   }
+}
+
+/** Where a journaled event sits in its agent's chain. */
+export interface JournalLink {
+  /** The agent's name, for people reading the log. */
+  readonly agent: string;
+  readonly chain: string;
+  readonly seq: number;
+  readonly prevHash: string;
+  readonly hash: string;
 }
 
 /** Longest statement text copied into the global record (the session's own chain keeps it whole). */

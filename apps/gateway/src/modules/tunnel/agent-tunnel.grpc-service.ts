@@ -3,6 +3,8 @@ import { status as GrpcStatus, type handleBidiStreamingCall, type ServerDuplexSt
 import {
   ControlErrorCode,
   type AgentMessage,
+  type JournalDown,
+  type JournalUp,
   type AgentTunnelServer,
   type Register,
   type RelayedFrame,
@@ -12,6 +14,7 @@ import {
 import { AgentAdmission } from './agent-admission';
 import { AgentAuditTrail } from './agent-audit';
 import { AgentAuthenticator } from './agent-authenticator';
+import { AgentJournalIntake } from './agent-journal-intake';
 import { instanceIdOf, isInstanceKey, type AgentInstanceInfo } from './agent-instance';
 import { bearerToken, hashAgentToken } from './agent-token';
 import { AgentPresence } from './agent-presence';
@@ -49,10 +52,11 @@ export class AgentTunnelGrpcService {
     private readonly pending: PendingSessions,
     private readonly store: StoreService,
     private readonly logger: TunnelLogger,
+    private readonly journals: AgentJournalIntake,
   ) {}
 
   /** Served with AgentTunnelRelayWire: Session data frames arrive and leave as RelayedFrame. */
-  handlers(): Pick<AgentTunnelServer, 'control'> & {
+  handlers(): Pick<AgentTunnelServer, 'control' | 'journal'> & {
     session: handleBidiStreamingCall<SessionUp | RelayedFrame, SessionDown | RelayedFrame>;
   } {
     return {
@@ -62,7 +66,39 @@ export class AgentTunnelGrpcService {
       session: (call) => {
         this.session(call).catch((error: unknown) => this.failed(call, error, 'session'));
       },
+      journal: (call) => {
+        this.journal(call).catch((error: unknown) => this.failed(call, error, 'journal'));
+      },
     };
+  }
+
+  /**
+   * An agent's Journal stream (edge audit mode): batches are stored one after another, in the
+   * order they arrive, and each is answered with how far its chain is durable.
+   */
+  private async journal(call: ServerDuplexStream<JournalUp, JournalDown>): Promise<void> {
+    const token = bearerToken(call.metadata.get('authorization'));
+    const tokenHash = token ? hashAgentToken(token) : undefined;
+    const agent = tokenHash ? this.registry.byTokenHash(tokenHash) : undefined;
+    if (!agent || !tokenHash) {
+      await this.authenticator.authenticate(call.metadata, call.getPeer(), 'session');
+      throw new RpcError(GrpcStatus.FAILED_PRECONDITION, 'no control stream for this agent on this gateway');
+    }
+    let queue = Promise.resolve();
+    call.on('data', (batch: JournalUp) => {
+      queue = queue.then(async () => {
+        // Only while this instance holds the agent's control stream (a revoked token, a newer
+        // instance or a deleted agent ends that, and so this).
+        if (this.registry.byTokenHash(tokenHash) !== agent) {
+          failCall(call, new RpcError(GrpcStatus.PERMISSION_DENIED, 'the agent no longer holds its control stream'));
+          return;
+        }
+        const ack = await this.journals.ingest(agent, batch);
+        if (!call.writableEnded && !call.cancelled) call.write(ack);
+      });
+    });
+    call.on('end', () => void queue.then(() => !call.writableEnded && call.end()));
+    call.on('error', () => undefined);
   }
 
   private failed(call: ServerDuplexStream<unknown, unknown>, error: unknown, stream: string): void {

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { AgentAdmission } from './agent-admission';
 import { AgentAuditTrail } from './agent-audit';
 import { AgentAuthenticator } from './agent-authenticator';
+import { AgentJournalIntake } from './agent-journal-intake';
 import { AgentPresence } from './agent-presence';
 import { AgentRegistry } from './agent-registry';
 import { AgentTunnelGrpcService } from './agent-tunnel.grpc-service';
@@ -45,6 +46,7 @@ export class TunnelModule {
         GatewayReplica,
         AgentAuditTrail,
         AgentAuthenticator,
+        AgentJournalIntake,
         AgentRegistry,
         AgentAdmission,
         AgentPresence,

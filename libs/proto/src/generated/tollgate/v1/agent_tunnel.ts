@@ -265,6 +265,39 @@ export function approvalOutcomeToJSON(object: ApprovalOutcome): string {
   }
 }
 
+/**
+ * JournalUp carries records of one of the agent's journals (a chain), in sequence order. A record
+ * the gateway already holds (a resend after a lost ack or a restart) is acknowledged again, not
+ * stored twice.
+ */
+export interface JournalUp {
+  /** The journal's chain id (drawn when the journal was created; hashed into every record). */
+  chain: string;
+  records: JournalRecord[];
+}
+
+/**
+ * JournalRecord is one event of an agent journal, as the agent chained it:
+ * hash = sha256(prev_hash + canonical({chain, seq, event})) (libs/audit linkHash).
+ */
+export interface JournalRecord {
+  seq: number;
+  prevHash: string;
+  hash: string;
+  /** The event as canonical JSON (a `command` or `command.result` session event). */
+  event: string;
+}
+
+/**
+ * JournalDown acknowledges a journal up to `seq` (durable in the gateway's audit log), or says why
+ * the batch was not stored (then the agent keeps it and sends it again).
+ */
+export interface JournalDown {
+  chain: string;
+  seq: number;
+  error: string;
+}
+
 /** AgentMessage is everything an agent sends on its Control stream. */
 export interface AgentMessage {
   /** The message's kind. Numbering: 1-9 lifecycle, 10-19 configuration, 20-29 sessions. */
@@ -625,6 +658,315 @@ export interface SessionClose {
   reason: string;
   code: CloseCode;
 }
+
+function createBaseJournalUp(): JournalUp {
+  return { chain: '', records: [] };
+}
+
+export const JournalUp: MessageFns<JournalUp> = {
+  encode(message: JournalUp, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.chain !== '') {
+      writer.uint32(10).string(message.chain);
+    }
+    for (const v of message.records) {
+      JournalRecord.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): JournalUp {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseJournalUp();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.chain = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.records.push(JournalRecord.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): JournalUp {
+    return {
+      chain: isSet(object.chain) ? globalThis.String(object.chain) : '',
+      records: globalThis.Array.isArray(object?.records)
+        ? object.records.map((e: any) => JournalRecord.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: JournalUp): unknown {
+    const obj: any = {};
+    if (message.chain !== '') {
+      obj.chain = message.chain;
+    }
+    if (message.records?.length) {
+      obj.records = message.records.map((e) => JournalRecord.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<JournalUp>, I>>(base?: I): JournalUp {
+    return JournalUp.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<JournalUp>, I>>(object: I): JournalUp {
+    const message = createBaseJournalUp();
+    message.chain = object.chain ?? '';
+    message.records = object.records?.map((e) => JournalRecord.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseJournalRecord(): JournalRecord {
+  return { seq: 0, prevHash: '', hash: '', event: '' };
+}
+
+export const JournalRecord: MessageFns<JournalRecord> = {
+  encode(message: JournalRecord, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.seq !== 0) {
+      writer.uint32(8).uint64(message.seq);
+    }
+    if (message.prevHash !== '') {
+      writer.uint32(18).string(message.prevHash);
+    }
+    if (message.hash !== '') {
+      writer.uint32(26).string(message.hash);
+    }
+    if (message.event !== '') {
+      writer.uint32(34).string(message.event);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): JournalRecord {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseJournalRecord();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.prevHash = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.hash = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.event = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): JournalRecord {
+    return {
+      seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
+      prevHash: isSet(object.prevHash)
+        ? globalThis.String(object.prevHash)
+        : isSet(object.prev_hash)
+          ? globalThis.String(object.prev_hash)
+          : '',
+      hash: isSet(object.hash) ? globalThis.String(object.hash) : '',
+      event: isSet(object.event) ? globalThis.String(object.event) : '',
+    };
+  },
+
+  toJSON(message: JournalRecord): unknown {
+    const obj: any = {};
+    if (message.seq !== 0) {
+      obj.seq = Math.round(message.seq);
+    }
+    if (message.prevHash !== '') {
+      obj.prevHash = message.prevHash;
+    }
+    if (message.hash !== '') {
+      obj.hash = message.hash;
+    }
+    if (message.event !== '') {
+      obj.event = message.event;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<JournalRecord>, I>>(base?: I): JournalRecord {
+    return JournalRecord.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<JournalRecord>, I>>(object: I): JournalRecord {
+    const message = createBaseJournalRecord();
+    message.seq = object.seq ?? 0;
+    message.prevHash = object.prevHash ?? '';
+    message.hash = object.hash ?? '';
+    message.event = object.event ?? '';
+    return message;
+  },
+};
+
+function createBaseJournalDown(): JournalDown {
+  return { chain: '', seq: 0, error: '' };
+}
+
+export const JournalDown: MessageFns<JournalDown> = {
+  encode(message: JournalDown, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.chain !== '') {
+      writer.uint32(10).string(message.chain);
+    }
+    if (message.seq !== 0) {
+      writer.uint32(16).uint64(message.seq);
+    }
+    if (message.error !== '') {
+      writer.uint32(26).string(message.error);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): JournalDown {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseJournalDown();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.chain = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): JournalDown {
+    return {
+      chain: isSet(object.chain) ? globalThis.String(object.chain) : '',
+      seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
+      error: isSet(object.error) ? globalThis.String(object.error) : '',
+    };
+  },
+
+  toJSON(message: JournalDown): unknown {
+    const obj: any = {};
+    if (message.chain !== '') {
+      obj.chain = message.chain;
+    }
+    if (message.seq !== 0) {
+      obj.seq = Math.round(message.seq);
+    }
+    if (message.error !== '') {
+      obj.error = message.error;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<JournalDown>, I>>(base?: I): JournalDown {
+    return JournalDown.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<JournalDown>, I>>(object: I): JournalDown {
+    const message = createBaseJournalDown();
+    message.chain = object.chain ?? '';
+    message.seq = object.seq ?? 0;
+    message.error = object.error ?? '';
+    return message;
+  },
+};
 
 function createBaseAgentMessage(): AgentMessage {
   return { kind: undefined };
@@ -4152,6 +4494,22 @@ export const AgentTunnelService = {
     responseSerialize: (value: SessionDown): Buffer => Buffer.from(SessionDown.encode(value).finish()),
     responseDeserialize: (value: Buffer): SessionDown => SessionDown.decode(value),
   },
+  /**
+   * Journal ships the agent's audit journal (edge audit mode): the agent makes each command's
+   * event durable in a local hash-chained journal before it forwards the command, and sends the
+   * journal's records here in order; the gateway links them into its audit log and acknowledges
+   * how far each journal is durable there, so the agent can drop that much. One stream per agent
+   * instance, opened after its Control stream is registered.
+   */
+  journal: {
+    path: '/tollgate.v1.AgentTunnel/Journal' as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: JournalUp): Buffer => Buffer.from(JournalUp.encode(value).finish()),
+    requestDeserialize: (value: Buffer): JournalUp => JournalUp.decode(value),
+    responseSerialize: (value: JournalDown): Buffer => Buffer.from(JournalDown.encode(value).finish()),
+    responseDeserialize: (value: Buffer): JournalDown => JournalDown.decode(value),
+  },
 } as const;
 
 export interface AgentTunnelServer extends UntypedServiceImplementation {
@@ -4166,6 +4524,14 @@ export interface AgentTunnelServer extends UntypedServiceImplementation {
    * SessionAttach first, then TargetResult, then frames until either side closes.
    */
   session: handleBidiStreamingCall<SessionUp, SessionDown>;
+  /**
+   * Journal ships the agent's audit journal (edge audit mode): the agent makes each command's
+   * event durable in a local hash-chained journal before it forwards the command, and sends the
+   * journal's records here in order; the gateway links them into its audit log and acknowledges
+   * how far each journal is durable there, so the agent can drop that much. One stream per agent
+   * instance, opened after its Control stream is registered.
+   */
+  journal: handleBidiStreamingCall<JournalUp, JournalDown>;
 }
 
 export interface AgentTunnelClient extends Client {
@@ -4187,6 +4553,16 @@ export interface AgentTunnelClient extends Client {
   session(): ClientDuplexStream<SessionUp, SessionDown>;
   session(options: Partial<CallOptions>): ClientDuplexStream<SessionUp, SessionDown>;
   session(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<SessionUp, SessionDown>;
+  /**
+   * Journal ships the agent's audit journal (edge audit mode): the agent makes each command's
+   * event durable in a local hash-chained journal before it forwards the command, and sends the
+   * journal's records here in order; the gateway links them into its audit log and acknowledges
+   * how far each journal is durable there, so the agent can drop that much. One stream per agent
+   * instance, opened after its Control stream is registered.
+   */
+  journal(): ClientDuplexStream<JournalUp, JournalDown>;
+  journal(options: Partial<CallOptions>): ClientDuplexStream<JournalUp, JournalDown>;
+  journal(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<JournalUp, JournalDown>;
 }
 
 export const AgentTunnelClient = makeGenericClientConstructor(

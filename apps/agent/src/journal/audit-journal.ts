@@ -1,0 +1,359 @@
+import { randomUUID } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { canonicalJson, GENESIS_HASH, linkHashOfCanonical } from '@tollgate/audit';
+import type { JournalLag } from '@tollgate/config';
+import type { Logger } from 'pino';
+import { formatRecord, parseSegment, type JournalRecord } from './journal-segment';
+import { acquireJournalLock, type JournalLock } from './journal-lock';
+
+/** A segment is closed (and can be dropped once acknowledged) when it grows past this. */
+const SEGMENT_BYTES = 4 * 1024 * 1024;
+/** Results nobody waits on ride along with the next durable write, or go alone after this. */
+const DEFER_MS = 5;
+const META_FILE = 'journal.json';
+
+/** The journal could not make an event durable: the command it guards must not run. */
+export class JournalWriteError extends Error {
+  constructor(cause: unknown) {
+    super(
+      `the agent's audit journal could not be written (${cause instanceof Error ? cause.message : String(cause)}), so the command was not run`,
+    );
+    this.name = 'JournalWriteError';
+  }
+}
+
+/** What the shipper needs of a journal: records in order, and where the gateway has them up to. */
+export interface ShippableJournal {
+  readonly chain: string;
+  /** Durable records the gateway has not acknowledged, oldest first. */
+  unacknowledged(): readonly StoredRecord[];
+  acknowledge(seq: number): Promise<void>;
+  /** Nothing left to ship. */
+  readonly drained: boolean;
+}
+
+export interface StoredRecord extends JournalRecord {
+  /** When it became durable here (ms, monotonic clock), for the lag bound. */
+  readonly at: number;
+}
+
+interface Segment {
+  readonly file: string;
+  readonly firstSeq: number;
+  lastSeq: number;
+  size: number;
+}
+
+interface Waiting {
+  readonly event: string;
+  readonly durable: boolean;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * The agent's audit journal (edge audit mode): an append-only, hash-chained file per agent process
+ * in the data directory. `append` hashes the event onto the chain and resolves once it is written
+ * and fdatasync'd; appends made while a write is in flight share the next write and its one
+ * fdatasync (group commit), so concurrent sessions pay one sync between them. Records are kept in
+ * memory until the gateway acknowledges them (the shipper sends them on a stream of their own),
+ * then whole segments are deleted. A write that fails is undone (the file is truncated back and the
+ * chain head restored) and its appends are rejected, so the journal never holds an event whose
+ * command was refused.
+ */
+export class AuditJournal implements ShippableJournal {
+  private seq = 0;
+  private head = GENESIS_HASH;
+  private readonly segments: Segment[] = [];
+  private fd: fsp.FileHandle | undefined;
+  private queue: Waiting[] = [];
+  private writing = false;
+  private deferTimer: NodeJS.Timeout | undefined;
+  private readonly pending: StoredRecord[] = [];
+  private acked = 0;
+  private closed = false;
+  /** Called after each durable write (the shipper sends what is new). */
+  onDurable: () => void = () => undefined;
+  readonly stats = { writes: 0, records: 0 };
+
+  private constructor(
+    readonly chain: string,
+    readonly dir: string,
+    private readonly lock: JournalLock,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Creates this process's journal under `root` (a directory of its own, locked). */
+  static async create(root: string, logger: Logger): Promise<AuditJournal> {
+    const chain = randomUUID();
+    const dir = join(root, chain);
+    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+    const lock = await acquireJournalLock(dir);
+    await fsp.writeFile(join(dir, META_FILE), JSON.stringify({ chain, createdAt: new Date().toISOString() }));
+    const journal = new AuditJournal(chain, dir, lock, logger);
+    await journal.openSegment(1);
+    await syncDir(root);
+    return journal;
+  }
+
+  get drained(): boolean {
+    return this.pending.length === 0 && this.queue.length === 0 && !this.writing;
+  }
+
+  /** Events durable here and not yet acknowledged by the gateway. */
+  get backlog(): { readonly events: number; readonly oldestAt: number | undefined } {
+    return { events: this.pending.length, oldestAt: this.pending[0]?.at };
+  }
+
+  unacknowledged(): readonly StoredRecord[] {
+    return this.pending;
+  }
+
+  /**
+   * Appends one event. `durable: true` resolves once it is fdatasync'd (the caller may then run the
+   * command); `durable: false` (a result, after the fact) rides along with the next write.
+   */
+  append(event: Record<string, unknown>, durable = true): Promise<void> {
+    if (this.closed) return Promise.reject(new JournalWriteError(new Error('the journal is closed')));
+    let text: string;
+    try {
+      text = canonicalJson(event);
+    } catch (error) {
+      return Promise.reject(new JournalWriteError(error));
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ event: text, durable, resolve, reject });
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    if (this.writing || this.queue.length === 0 || !this.fd) return;
+    if (!this.queue.some((w) => w.durable)) {
+      this.deferTimer ??= setTimeout(() => {
+        this.deferTimer = undefined;
+        this.write();
+      }, DEFER_MS);
+      return;
+    }
+    this.write();
+  }
+
+  private write(): void {
+    if (this.writing || this.queue.length === 0 || !this.fd) return;
+    if (this.deferTimer) {
+      clearTimeout(this.deferTimer);
+      this.deferTimer = undefined;
+    }
+    this.writing = true;
+    const batch = this.queue;
+    this.queue = [];
+    const before = { seq: this.seq, head: this.head };
+    const records: JournalRecord[] = [];
+    const lines: string[] = [];
+    for (const waiting of batch) {
+      const seq = this.seq + 1;
+      const hash = linkHashOfCanonical(this.head, this.chain, seq, waiting.event);
+      const record = { seq, prevHash: this.head, hash, event: waiting.event };
+      records.push(record);
+      lines.push(formatRecord(record));
+      this.seq = seq;
+      this.head = hash;
+    }
+    const bytes = Buffer.from(lines.join(''), 'utf8');
+    const segment = this.segments.at(-1)!;
+    const fd = this.fd;
+    const sizeBefore = segment.size;
+    void (async () => {
+      try {
+        await writeAll(fd, bytes, sizeBefore);
+        await fd.datasync();
+      } catch (error) {
+        // Undo: the bytes (whole or torn) go, the chain head goes back, nobody's command runs.
+        this.seq = before.seq;
+        this.head = before.head;
+        await fd.truncate(sizeBefore).catch((undo: unknown) => {
+          this.logger.error({ err: undo }, 'audit journal: could not truncate a failed write');
+        });
+        this.logger.error({ err: error, dir: this.dir }, 'audit journal write failed; commands are refused');
+        this.writing = false;
+        for (const waiting of batch) waiting.reject(new JournalWriteError(error));
+        this.flush();
+        return;
+      }
+      segment.size = sizeBefore + bytes.length;
+      segment.lastSeq = this.seq;
+      const at = performance.now();
+      for (const record of records) this.pending.push({ ...record, at });
+      this.stats.writes += 1;
+      this.stats.records += records.length;
+      this.writing = false;
+      for (const waiting of batch) waiting.resolve();
+      if (segment.size >= SEGMENT_BYTES) await this.openSegment(this.seq + 1).catch(() => undefined);
+      this.onDurable();
+      this.flush();
+    })();
+  }
+
+  /** The gateway holds everything up to `seq`: forget it, and delete segments wholly behind it. */
+  async acknowledge(seq: number): Promise<void> {
+    if (seq <= this.acked) return;
+    this.acked = Math.min(seq, this.seq);
+    let drop = 0;
+    while (drop < this.pending.length && this.pending[drop]!.seq <= this.acked) drop++;
+    this.pending.splice(0, drop);
+    while (this.segments.length > 1 && this.segments[0]!.lastSeq <= this.acked) {
+      const old = this.segments.shift()!;
+      await fsp.rm(old.file, { force: true });
+    }
+  }
+
+  /** Stops taking events; deletes the journal when the gateway holds all of it. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    while (this.writing) await new Promise((r) => setTimeout(r, 5));
+    for (const waiting of this.queue.splice(0)) {
+      waiting.reject(new JournalWriteError(new Error('the journal is closed')));
+    }
+    await this.fd?.close().catch(() => undefined);
+    this.fd = undefined;
+    if (this.pending.length === 0) {
+      await fsp.rm(this.dir, { recursive: true, force: true });
+    } else {
+      this.logger.warn(
+        { dir: this.dir, events: this.pending.length },
+        'audit journal closed with events the gateway has not acknowledged; the next start ships them',
+      );
+      await this.lock.release();
+    }
+  }
+
+  private async openSegment(firstSeq: number): Promise<void> {
+    const file = join(this.dir, segmentName(firstSeq));
+    const fd = await fsp.open(file, 'wx', 0o600);
+    const previous = this.fd;
+    this.fd = fd;
+    this.segments.push({ file, firstSeq, lastSeq: firstSeq - 1, size: 0 });
+    await syncDir(this.dir);
+    await previous?.close();
+  }
+}
+
+export function segmentName(firstSeq: number): string {
+  return `segment-${String(firstSeq).padStart(16, '0')}.log`;
+}
+
+async function writeAll(fd: fsp.FileHandle, bytes: Buffer, position: number): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) {
+    const { bytesWritten } = await fd.write(bytes, written, bytes.length - written, position + written);
+    written += bytesWritten;
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await fsp.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * A journal left behind by an earlier process (SIGKILL, crash, a drain that could not finish):
+ * its records are read back (a torn tail truncated) and shipped before anything new.
+ */
+export class LeftoverJournal implements ShippableJournal {
+  private pending: StoredRecord[];
+
+  private constructor(
+    readonly chain: string,
+    readonly dir: string,
+    records: readonly JournalRecord[],
+    private readonly lock: JournalLock,
+  ) {
+    const at = performance.now();
+    this.pending = records.map((r) => ({ ...r, at }));
+  }
+
+  get drained(): boolean {
+    return this.pending.length === 0;
+  }
+
+  unacknowledged(): readonly StoredRecord[] {
+    return this.pending;
+  }
+
+  async acknowledge(seq: number): Promise<void> {
+    this.pending = this.pending.filter((r) => r.seq > seq);
+    if (this.pending.length === 0) await fsp.rm(this.dir, { recursive: true, force: true });
+  }
+
+  async release(): Promise<void> {
+    await this.lock.release();
+  }
+
+  /** The journals under `root` whose process is gone, oldest first; each is locked for this process. */
+  static async collect(root: string, logger: Logger): Promise<LeftoverJournal[]> {
+    let names: string[];
+    try {
+      names = await fsp.readdir(root);
+    } catch {
+      return [];
+    }
+    const found: { journal: LeftoverJournal; createdAt: string }[] = [];
+    for (const name of names) {
+      const dir = join(root, name);
+      let meta: { chain?: unknown; createdAt?: unknown };
+      try {
+        meta = JSON.parse(await fsp.readFile(join(dir, META_FILE), 'utf8')) as typeof meta;
+      } catch {
+        continue;
+      }
+      if (typeof meta.chain !== 'string') continue;
+      const lock = await acquireJournalLock(dir).catch(() => undefined);
+      if (!lock) continue; // a live process holds it
+      const records = await readJournalDir(dir, logger);
+      found.push({
+        journal: new LeftoverJournal(meta.chain, dir, records, lock),
+        createdAt: typeof meta.createdAt === 'string' ? meta.createdAt : '',
+      });
+    }
+    return found.sort((a, b) => a.createdAt.localeCompare(b.createdAt)).map((f) => f.journal);
+  }
+}
+
+/**
+ * Reads a journal directory's segments in order. A torn tail is truncated (it was never
+ * acknowledged to a command: fdatasync had not returned); bytes after it that look like more than a
+ * torn record are kept aside in `<segment>.corrupt` for inspection.
+ */
+export async function readJournalDir(dir: string, logger: Logger): Promise<JournalRecord[]> {
+  const files = (await fsp.readdir(dir)).filter((f) => /^segment-\d{16}\.log$/.test(f)).sort();
+  const records: JournalRecord[] = [];
+  for (const name of files) {
+    const file = join(dir, name);
+    const bytes = await fsp.readFile(file);
+    const parsed = parseSegment(bytes);
+    const previous = records.at(-1);
+    const first = parsed.records[0];
+    if (previous && first && first.seq !== previous.seq + 1) {
+      logger.error({ file, expected: previous.seq + 1, found: first.seq }, 'audit journal: segments do not follow');
+    }
+    records.push(...parsed.records);
+    if (parsed.tornBytes > 0) {
+      const tail = bytes.subarray(parsed.validBytes);
+      if (tail.includes(0x0a)) {
+        await fsp.writeFile(`${file}.corrupt`, tail);
+        logger.error({ file, bytes: tail.length }, 'audit journal: unreadable records kept aside in .corrupt');
+      } else {
+        logger.warn({ file, bytes: tail.length }, 'audit journal: torn tail truncated');
+      }
+      await fsp.truncate(file, parsed.validBytes);
+    }
+  }
+  return records;
+}

@@ -1,0 +1,175 @@
+import { Metadata, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
+import type { JournalLag } from '@tollgate/config';
+import type { AgentTunnelWireClient, JournalDown, JournalUp } from '@tollgate/proto';
+import type { Logger } from 'pino';
+import type { ShippableJournal } from './audit-journal';
+
+/** Most records per JournalUp message (a batch stays far below the 4 MiB message limit). */
+const BATCH_RECORDS = 512;
+const BATCH_BYTES = 1024 * 1024;
+/** After a refused batch or a broken stream, wait this long before sending again. */
+const RETRY_MS = 500;
+
+/**
+ * Ships the agent's journals to the gateway on the AgentTunnel.Journal stream: journals left by an
+ * earlier process first (in the order they were made), then this process's own, each in sequence
+ * order. The gateway acknowledges how far each journal is durable in its audit log; the journal
+ * then drops that much. Records sent but not acknowledged when a stream breaks are sent again on
+ * the next one (the gateway stores each chain and sequence number once). Also the judge of the
+ * lag bound: commands are refused while the backlog is older or larger than it.
+ */
+export class JournalShipper {
+  private readonly journals: ShippableJournal[] = [];
+  private stream: ClientDuplexStream<JournalUp, JournalDown> | undefined;
+  /** Per chain: the highest seq written to the current stream. */
+  private readonly sent = new Map<string, number>();
+  private wanted = false;
+  private retry: NodeJS.Timeout | undefined;
+  private blocked = false;
+  private readonly drainWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly client: AgentTunnelWireClient,
+    private readonly token: string,
+    private readonly lag: JournalLag,
+    private readonly logger: Logger,
+  ) {}
+
+  add(journal: ShippableJournal): void {
+    this.journals.push(journal);
+    this.pump();
+  }
+
+  get drained(): boolean {
+    return this.journals.every((j) => j.drained);
+  }
+
+  /** Why a new command must be refused now, if it must (the backlog is past the lag bound). */
+  refusal(now = performance.now()): string | undefined {
+    let events = 0;
+    let oldest: number | undefined;
+    for (const journal of this.journals) {
+      const pending = journal.unacknowledged();
+      events += pending.length;
+      const first = pending[0];
+      if (first && (oldest === undefined || first.at < oldest)) oldest = first.at;
+    }
+    const ageMs = oldest === undefined ? 0 : now - oldest;
+    if (events < this.lag.maxEvents && ageMs <= this.lag.maxAgeMs) return undefined;
+    return (
+      `the agent's audit journal holds ${events} event(s) the gateway has not acknowledged, the oldest ` +
+      `for ${(ageMs / 1000).toFixed(1)} s; TOLLGATE_AGENT_JOURNAL_MAX_LAG allows ${this.lag.maxAgeMs / 1000} s ` +
+      `and ${this.lag.maxEvents} events`
+    );
+  }
+
+  /** The control stream is registered: open the journal stream and send what is waiting. */
+  connect(): void {
+    this.wanted = true;
+    if (this.stream) return;
+    const metadata = new Metadata();
+    metadata.set('authorization', `Bearer ${this.token}`);
+    const stream = this.client.journal(metadata);
+    this.stream = stream;
+    this.sent.clear();
+    this.blocked = false;
+    stream.on('data', (down: JournalDown) => void this.acknowledged(down));
+    const gone = (reason: string) => {
+      if (this.stream !== stream) return;
+      this.stream = undefined;
+      this.sent.clear();
+      if (this.wanted) {
+        this.logger.warn({ reason }, 'journal stream lost; shipping again shortly');
+        this.later();
+      }
+    };
+    stream.on('error', (error: ServiceError) => gone(error.details || error.message));
+    stream.on('end', () => gone('the gateway ended the journal stream'));
+    this.pump();
+  }
+
+  /** The control stream is gone: stop shipping until it is back. */
+  disconnect(): void {
+    this.wanted = false;
+    clearTimeout(this.retry);
+    this.retry = undefined;
+    const stream = this.stream;
+    this.stream = undefined;
+    this.sent.clear();
+    stream?.cancel();
+  }
+
+  /** Something new is durable. */
+  wake(): void {
+    this.pump();
+  }
+
+  /** Resolves true once every journal is acknowledged, false when `timeoutMs` passes first. */
+  whenDrained(timeoutMs: number): Promise<boolean> {
+    if (this.drained) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.drainWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  private later(): void {
+    this.retry ??= setTimeout(() => {
+      this.retry = undefined;
+      if (this.wanted && !this.stream) this.connect();
+      else this.pump();
+    }, RETRY_MS);
+  }
+
+  private pump(): void {
+    const stream = this.stream;
+    if (!stream || this.blocked) return;
+    for (const journal of this.journals) {
+      const from = this.sent.get(journal.chain) ?? 0;
+      const records = journal.unacknowledged();
+      let i = records.findIndex((r) => r.seq > from);
+      while (i >= 0 && i < records.length) {
+        const batch: JournalUp['records'] = [];
+        let bytes = 0;
+        for (; i < records.length && batch.length < BATCH_RECORDS && bytes < BATCH_BYTES; i++) {
+          const r = records[i]!;
+          batch.push({ seq: r.seq, prevHash: r.prevHash, hash: r.hash, event: r.event });
+          bytes += r.event.length + 150;
+        }
+        this.sent.set(journal.chain, batch.at(-1)!.seq);
+        if (!stream.write({ chain: journal.chain, records: batch })) {
+          this.blocked = true;
+          stream.once('drain', () => {
+            this.blocked = false;
+            this.pump();
+          });
+          return;
+        }
+      }
+      // Journals left by an earlier process go first: the next one only once this one is all in.
+      if (!journal.drained) return;
+    }
+  }
+
+  private async acknowledged(down: JournalDown): Promise<void> {
+    const journal = this.journals.find((j) => j.chain === down.chain);
+    if (!journal) return;
+    if (down.seq > 0) await journal.acknowledge(down.seq);
+    if (down.error) {
+      this.logger.warn({ chain: down.chain, error: down.error }, 'the gateway did not store journal records');
+      this.sent.set(down.chain, down.seq);
+      this.later();
+      return;
+    }
+    for (let i = this.journals.length - 1; i >= 0; i--) {
+      const j = this.journals[i]!;
+      // A leftover journal that is fully shipped is done (its directory is gone); the live one stays.
+      if (j.drained && 'release' in j && i < this.journals.length - 1) this.journals.splice(i, 1);
+    }
+    if (this.drained) for (const resolve of this.drainWaiters.splice(0)) resolve();
+    this.pump();
+  }
+}
