@@ -47,7 +47,13 @@ function pgbenchTps(port, target) {
 }
 
 async function selectOne(port, target) {
-  const client = new pg.Client({ host: '127.0.0.1', port, user: target.user, password: target.password, database: target.database });
+  const client = new pg.Client({
+    host: '127.0.0.1',
+    port,
+    user: target.user,
+    password: target.password,
+    database: target.database,
+  });
   await client.connect();
   const samples = [];
   try {

@@ -247,9 +247,12 @@ export class TunnelClient {
     // is away for the whole grace period) stays on disk and the next start ships it first.
     if (!this.stopped && !this.shipper.drained) {
       this.logger.info('draining: shipping the audit journal');
-      const shipped = await this.shipper.whenDrained(Math.max(graceMs, 5_000));
+      const shipped = await this.shipper.whenDrained(Math.max(graceMs, 10_000));
       if (shipped) this.logger.info('audit journal shipped');
-      else this.logger.warn('the audit journal could not be shipped in time; it stays on disk for the next start');
+      else
+        this.logger.warn(
+          'the audit journal could not be shipped in time; it stays on disk for the next start',
+        );
     }
     this.stop();
   }

@@ -4,14 +4,7 @@ import type { Policy } from './policy.types';
 import { matchApplies } from './selectors';
 
 export type PolicySection =
-  | 'metadata'
-  | 'roles'
-  | 'guardrails'
-  | 'masking'
-  | 'access_requests'
-  | 'audit'
-  | 'delegation'
-  | 'sessions';
+  'metadata' | 'roles' | 'guardrails' | 'masking' | 'access_requests' | 'audit' | 'delegation' | 'sessions';
 
 export interface PolicyChange {
   readonly section: PolicySection;

@@ -216,7 +216,8 @@ const auditRule = z.strictObject({
   description: z.string().optional(),
   match: match.default({}),
   mode: z.enum(['edge', 'gateway'], {
-    error: 'expected edge (the agent journals each command before forwarding it) or gateway (the gateway commits it first)',
+    error:
+      'expected edge (the agent journals each command before forwarding it) or gateway (the gateway commits it first)',
   }),
 });
 

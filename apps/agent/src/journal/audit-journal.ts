@@ -341,14 +341,20 @@ export async function readJournalDir(dir: string, logger: Logger): Promise<Journ
     const previous = records.at(-1);
     const first = parsed.records[0];
     if (previous && first && first.seq !== previous.seq + 1) {
-      logger.error({ file, expected: previous.seq + 1, found: first.seq }, 'audit journal: segments do not follow');
+      logger.error(
+        { file, expected: previous.seq + 1, found: first.seq },
+        'audit journal: segments do not follow',
+      );
     }
     records.push(...parsed.records);
     if (parsed.tornBytes > 0) {
       const tail = bytes.subarray(parsed.validBytes);
       if (tail.includes(0x0a)) {
         await fsp.writeFile(`${file}.corrupt`, tail);
-        logger.error({ file, bytes: tail.length }, 'audit journal: unreadable records kept aside in .corrupt');
+        logger.error(
+          { file, bytes: tail.length },
+          'audit journal: unreadable records kept aside in .corrupt',
+        );
       } else {
         logger.warn({ file, bytes: tail.length }, 'audit journal: torn tail truncated');
       }

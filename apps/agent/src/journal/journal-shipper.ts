@@ -7,8 +7,13 @@ import type { ShippableJournal } from './audit-journal';
 /** Most records per JournalUp message (a batch stays far below the 4 MiB message limit). */
 const BATCH_RECORDS = 512;
 const BATCH_BYTES = 1024 * 1024;
-/** After a refused batch or a broken stream, wait this long before sending again. */
+/**
+ * After a refused batch or a broken stream, wait this long before sending again, doubling up to
+ * MAX_RETRY_MS while the gateway keeps refusing (a refused batch fails the gateway's whole group
+ * commit, so a tight retry loop would also fail the records it shares commits with).
+ */
 const RETRY_MS = 500;
+const MAX_RETRY_MS = 5_000;
 
 /**
  * Ships the agent's journals to the gateway on the AgentTunnel.Journal stream: journals left by an
@@ -26,6 +31,7 @@ export class JournalShipper {
   private wanted = false;
   private retry: NodeJS.Timeout | undefined;
   private blocked = false;
+  private retryMs = RETRY_MS;
   private readonly drainWaiters: (() => void)[] = [];
 
   constructor(
@@ -121,7 +127,8 @@ export class JournalShipper {
       this.retry = undefined;
       if (this.wanted && !this.stream) this.connect();
       else this.pump();
-    }, RETRY_MS);
+    }, this.retryMs);
+    this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
   }
 
   private pump(): void {
@@ -164,6 +171,7 @@ export class JournalShipper {
       this.later();
       return;
     }
+    this.retryMs = RETRY_MS;
     for (let i = this.journals.length - 1; i >= 0; i--) {
       const j = this.journals[i]!;
       // A leftover journal that is fully shipped is done (its directory is gone); the live one stays.

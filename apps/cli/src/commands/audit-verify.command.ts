@@ -29,7 +29,11 @@ export function auditVerifyCommand(): Command {
         } else {
           for (const f of result.faults) {
             const where =
-              f.chain === 'global' ? 'global chain' : f.chain.startsWith('agent ') ? f.chain : `session ${f.chain}`;
+              f.chain === 'global'
+                ? 'global chain'
+                : f.chain.startsWith('agent ')
+                  ? f.chain
+                  : `session ${f.chain}`;
             process.stdout.write(
               `TAMPERED ${where}: record ${f.seq}${f.rowId ? ` (row id ${f.rowId})` : ''} ${f.reason}: ${f.detail}\n`,
             );

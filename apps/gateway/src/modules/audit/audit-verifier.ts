@@ -165,7 +165,13 @@ interface JournalEntry {
 function collectJournalEntry(journals: Map<string, JournalEntry[]>, rowId: bigint, payload: unknown): void {
   if (typeof payload !== 'object' || payload === null || !('journal' in payload)) return;
   const { journal, ...event } = payload as { journal: unknown } & Record<string, unknown>;
-  const link = journal as { agent?: unknown; chain?: unknown; seq?: unknown; prevHash?: unknown; hash?: unknown };
+  const link = journal as {
+    agent?: unknown;
+    chain?: unknown;
+    seq?: unknown;
+    prevHash?: unknown;
+    hash?: unknown;
+  };
   if (
     typeof link.chain !== 'string' ||
     typeof link.seq !== 'number' ||

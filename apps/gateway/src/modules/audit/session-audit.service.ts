@@ -171,7 +171,10 @@ export class SessionAuditService {
           id: session.sessionId,
           kind: event.type,
           event: journal
-            ? { ...(event as unknown as Record<string, unknown>), journal: { ...link, prevHash: journal.prevHash } }
+            ? {
+                ...(event as unknown as Record<string, unknown>),
+                journal: { ...link, prevHash: journal.prevHash },
+              }
             : (event as unknown as Record<string, unknown>),
         },
       },

@@ -48,7 +48,10 @@ export class AgentJournalIntake {
         // First batch of this chain here: the store may hold some of it (an earlier stream, a
         // restarted gateway). Only the sessions this batch names can hold them.
         const ids = [...new Set(fresh.map((p) => p.event.sessionId))];
-        const rows = await this.store.sql.query<{ seq: string | number }>(STORED_SEQS_SQL, [ids, batch.chain]);
+        const rows = await this.store.sql.query<{ seq: string | number }>(STORED_SEQS_SQL, [
+          ids,
+          batch.chain,
+        ]);
         const have = new Set(rows.map((r) => Number(r.seq)));
         fresh = fresh.filter((p) => !have.has(p.record.seq));
       }

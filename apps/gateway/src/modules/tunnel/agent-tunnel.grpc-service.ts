@@ -90,7 +90,10 @@ export class AgentTunnelGrpcService {
         // Only while this instance holds the agent's control stream (a revoked token, a newer
         // instance or a deleted agent ends that, and so this).
         if (this.registry.byTokenHash(tokenHash) !== agent) {
-          failCall(call, new RpcError(GrpcStatus.PERMISSION_DENIED, 'the agent no longer holds its control stream'));
+          failCall(
+            call,
+            new RpcError(GrpcStatus.PERMISSION_DENIED, 'the agent no longer holds its control stream'),
+          );
           return;
         }
         const ack = await this.journals.ingest(agent, batch);
