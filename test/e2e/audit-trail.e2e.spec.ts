@@ -49,7 +49,15 @@ masking:
 
 /** A payload with its generated values (ids, sizes, times) replaced by their types. */
 function typed(payload: Record<string, unknown> | undefined): Record<string, unknown> {
-  const generated = new Set(['eventId', 'sessionId', 'sessionSeq', 'sessionHash', 'bytes', 'durationMs']);
+  const generated = new Set([
+    'eventId',
+    'sessionId',
+    'sessionSeq',
+    'sessionHash',
+    'bytes',
+    'durationMs',
+    'journal',
+  ]);
   return Object.fromEntries(
     Object.entries(payload ?? {}).map(([key, value]) => [key, generated.has(key) ? typeof value : value]),
   );
@@ -235,13 +243,20 @@ describe('client fail-closed and a complete audit trail, end to end', { timeout:
       expect(denied.code).toBe(1);
       expect((await exec('select * from nowhere')).code).toBe(1);
 
-      const exported = await cli(['audit', 'export', '--since', since]);
-      expect(exported.code).toBe(0);
-      const records = exported.output
-        .trim()
-        .split('\n')
-        .map((line) => JSON.parse(line) as AuditItem);
-      const commands = records.filter((r) => r.action === 'command' || r.action === 'command.result');
+      // The agent journals each command before running it (edge audit mode) and ships it right after:
+      // the gateway has all five within moments.
+      const exportNow = async () => {
+        const exported = await cli(['audit', 'export', '--since', since]);
+        expect(exported.code).toBe(0);
+        const records = exported.output
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line) as AuditItem);
+        const commands = records.filter((r) => r.action === 'command' || r.action === 'command.result');
+        return { exported, records, commands };
+      };
+      await expect.poll(async () => (await exportNow()).commands.length, { timeout: 15_000 }).toBe(5);
+      const { exported, records, commands } = await exportNow();
       const admin = { subject: 'sa:bootstrap-admin', actorChain: [], target: 'connection:pg-audit' };
       const insert = "insert into people values (1, '***@***.com'), (2, '***@***.org')";
       expect(commands).toHaveLength(5);
@@ -256,6 +271,7 @@ describe('client fail-closed and a complete audit trail, end to end', { timeout:
         command: insert,
         decision: 'allow',
         masking: ['pii'],
+        journal: 'object',
       });
       expect(result).toMatchObject({ ...admin, action: 'command.result', decision: 'allow' });
       expect(typed(result?.payload)).toEqual({
@@ -269,6 +285,12 @@ describe('client fail-closed and a complete audit trail, end to end', { timeout:
         bytes: 'number',
         durationMs: 'number',
         outcome: 'ok',
+        journal: 'object',
+      });
+      // Where each sits in the agent's journal chain (edge audit mode).
+      expect(allowed?.payload.journal).toMatchObject({
+        agent: 'edge-audit',
+        seq: expect.any(Number) as unknown,
       });
       expect(result?.payload.sessionId).toBe(allowed?.payload.sessionId);
       expect(drop).toMatchObject({ ...admin, action: 'command', decision: 'deny' });

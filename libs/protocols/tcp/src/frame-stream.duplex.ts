@@ -1,4 +1,5 @@
 import { Duplex } from 'node:stream';
+import { DATA_ENVELOPE_HEADROOM } from '@tollgate/proto';
 import { dataFrame, halfCloseFrame, MAX_FRAME_DATA_BYTES, resetFrame, type FrameCodec } from './frame-codec';
 import type { FrameStream } from './socket-relay';
 
@@ -12,10 +13,43 @@ export function frameStreamDuplex<In, Out>(stream: FrameStream<Out>, codec: Fram
   const live = () => !stream.writableEnded && !stream.destroyed;
   const send = (message: Out): boolean => (live() ? stream.write(message) : true);
 
-  const sendBytes = (bytes: Buffer, callback: (error?: Error | null) => void) => {
+  const sendBytes = (chunks: readonly Buffer[], callback: (error?: Error | null) => void) => {
     let ok = true;
-    for (let offset = 0; offset < bytes.length; offset += MAX_FRAME_DATA_BYTES) {
-      ok = send(codec.wrap(dataFrame(bytes.subarray(offset, offset + MAX_FRAME_DATA_BYTES))));
+    const wrapRead = codec.wrapRead?.bind(codec);
+    if (wrapRead) {
+      // Several writes (a corked burst, or what queued while the stream was busy) become one frame
+      // per 64 KiB, copied once into a buffer with room for the envelope in front, which the codec
+      // writes there instead of copying the bytes again.
+      let total = 0;
+      for (const chunk of chunks) total += chunk.length;
+      let index = 0;
+      let within = 0;
+      for (let offset = 0; offset < total; offset += MAX_FRAME_DATA_BYTES) {
+        const size = Math.min(MAX_FRAME_DATA_BYTES, total - offset);
+        const frame = Buffer.allocUnsafe(DATA_ENVELOPE_HEADROOM + size);
+        let filled = DATA_ENVELOPE_HEADROOM;
+        while (filled < frame.length) {
+          const chunk = chunks[index]!;
+          const copied = chunk.copy(
+            frame,
+            filled,
+            within,
+            Math.min(chunk.length, within + frame.length - filled),
+          );
+          filled += copied;
+          within += copied;
+          if (within === chunk.length) {
+            index++;
+            within = 0;
+          }
+        }
+        ok = send(wrapRead(frame.subarray(DATA_ENVELOPE_HEADROOM)));
+      }
+    } else {
+      const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      for (let offset = 0; offset < bytes.length; offset += MAX_FRAME_DATA_BYTES) {
+        ok = send(codec.wrap(dataFrame(bytes.subarray(offset, offset + MAX_FRAME_DATA_BYTES))));
+      }
     }
     if (ok || !live()) callback();
     else stream.once('drain', () => callback());
@@ -29,12 +63,15 @@ export function frameStreamDuplex<In, Out>(stream: FrameStream<Out>, codec: Fram
       stream.resume();
     },
     write(chunk: Buffer, _encoding, callback) {
-      sendBytes(chunk, callback);
+      sendBytes([chunk], callback);
     },
     // Many small protocol messages written together (a corked burst of DataRows) travel as few
     // frames: each tunnel message costs tens of microseconds on every hop, whatever its size.
     writev(chunks, callback) {
-      sendBytes(Buffer.concat(chunks.map(({ chunk }) => chunk as Buffer)), callback);
+      sendBytes(
+        chunks.map(({ chunk }) => chunk as Buffer),
+        callback,
+      );
     },
     final(callback) {
       // A database session has no half-close: when the engine is done, the session is over.
