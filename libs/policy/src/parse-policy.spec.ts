@@ -122,6 +122,7 @@ describe('parsePolicy', () => {
         guardrails: [],
         masking: [],
         accessRequests: [],
+        audit: [],
         delegation: { maxDepth: 2 },
         sessions: { maxDurationSeconds: 28_800, readOnly: false },
       },

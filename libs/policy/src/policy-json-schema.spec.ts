@@ -17,6 +17,7 @@ describe('policyJsonSchema', () => {
       'guardrails',
       'masking',
       'access_requests',
+      'audit',
       'delegation',
       'sessions',
     ]);
