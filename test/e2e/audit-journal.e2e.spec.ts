@@ -311,8 +311,8 @@ describe('the audit journal at the edge (agent journal, shipping, lag bound, ful
     const root = join(dataDir, 'journal');
     const [tokenDir] = readdirSync(root);
     let edited: { chain: string; seq: number } | undefined;
-    for (const chain of readdirSync(join(root, tokenDir!))) {
-      const dir = join(root, tokenDir!, chain);
+    for (const chain of readdirSync(join(root, tokenDir))) {
+      const dir = join(root, tokenDir, chain);
       for (const file of readdirSync(dir).filter((f) => f.startsWith('segment-'))) {
         const text = readFileSync(join(dir, file), 'utf8');
         const line = text.split('\n').find((l) => l.includes('the-truth') && l.includes('"type":"command"'));

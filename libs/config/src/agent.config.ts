@@ -142,7 +142,7 @@ export function parseJournalLag(text: string): JournalLag | undefined {
   for (const part of text.split(',').map((p) => p.trim())) {
     const age = /^(\d+)\s*(ms|s|m|h)$/.exec(part);
     const count = /^(\d+)\s*events?$/.exec(part);
-    if (age && maxAgeMs === undefined) maxAgeMs = Number(age[1]) * UNITS_MS[age[2]!]!;
+    if (age && maxAgeMs === undefined) maxAgeMs = Number(age[1]) * UNITS_MS[age[2]];
     else if (count && maxEvents === undefined) maxEvents = Number(count[1]);
     else return undefined;
   }

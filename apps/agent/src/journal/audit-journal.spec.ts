@@ -81,13 +81,13 @@ describe('AuditJournal', () => {
     appendFileSync(join(first.dir, 'lock'), '9'.repeat(7));
     const leftovers = await LeftoverJournal.collect(root, logger);
     expect(leftovers.map((l) => l.chain)).toEqual([first.chain]);
-    expect(leftovers[0]!.unacknowledged().map((r) => JSON.parse(r.event) as unknown)).toEqual([
+    expect(leftovers[0].unacknowledged().map((r) => JSON.parse(r.event) as unknown)).toEqual([
       { n: 1 },
       { n: 2 },
       { n: 3 },
     ]);
     expect(statSync(segment).size).toBe(whole);
-    await leftovers[0]!.acknowledge(3);
+    await leftovers[0].acknowledge(3);
     expect(readdirSync(root)).toEqual([]);
   });
 

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalJson, GENESIS_HASH, linkHashOfCanonical } from '@tollgate/audit';
-import type { JournalLag } from '@tollgate/config';
 import type { Logger } from 'pino';
 import { formatRecord, parseSegment, type JournalRecord } from './journal-segment';
 import { acquireJournalLock, type JournalLock } from './journal-lock';
@@ -201,9 +200,9 @@ export class AuditJournal implements ShippableJournal {
     if (seq <= this.acked) return;
     this.acked = Math.min(seq, this.seq);
     let drop = 0;
-    while (drop < this.pending.length && this.pending[drop]!.seq <= this.acked) drop++;
+    while (drop < this.pending.length && this.pending[drop].seq <= this.acked) drop++;
     this.pending.splice(0, drop);
-    while (this.segments.length > 1 && this.segments[0]!.lastSeq <= this.acked) {
+    while (this.segments.length > 1 && this.segments[0].lastSeq <= this.acked) {
       const old = this.segments.shift()!;
       await fsp.rm(old.file, { force: true });
     }

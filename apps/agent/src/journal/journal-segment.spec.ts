@@ -40,7 +40,7 @@ describe('journal segment format', () => {
         const parsed = parseSegment(bytes.subarray(0, cut));
         let whole = 0;
         let end = 0;
-        while (whole < lines.length && end + lines[whole]!.length <= cut) end += lines[whole++]!.length;
+        while (whole < lines.length && end + lines[whole].length <= cut) end += lines[whole++].length;
         expect(parsed.records).toEqual(records.slice(0, whole));
         expect(parsed.validBytes).toBe(end);
         expect(parsed.tornBytes).toBe(cut - end);
@@ -71,7 +71,7 @@ describe('journal segment format', () => {
     const [one, two, three] = records.map(formatRecord);
     expect(parseSegment(Buffer.from(`${one}not a record\n${two}`)).records).toEqual([records[0]]);
     expect(parseSegment(Buffer.from(`${one}${three}`)).records).toEqual([records[0]]);
-    expect(parseSegment(Buffer.from(`${one}${two!.replace('{"a":2}', '{"a":')}`)).records).toEqual([
+    expect(parseSegment(Buffer.from(`${one}${two.replace('{"a":2}', '{"a":')}`)).records).toEqual([
       records[0],
     ]);
   });

@@ -142,7 +142,7 @@ export class JournalShipper {
         const batch: JournalUp['records'] = [];
         let bytes = 0;
         for (; i < records.length && batch.length < BATCH_RECORDS && bytes < BATCH_BYTES; i++) {
-          const r = records[i]!;
+          const r = records[i];
           batch.push({ seq: r.seq, prevHash: r.prevHash, hash: r.hash, event: r.event });
           bytes += r.event.length + 150;
         }
@@ -173,7 +173,7 @@ export class JournalShipper {
     }
     this.retryMs = RETRY_MS;
     for (let i = this.journals.length - 1; i >= 0; i--) {
-      const j = this.journals[i]!;
+      const j = this.journals[i];
       // A leftover journal that is fully shipped is done (its directory is gone); the live one stays.
       if (j.drained && 'release' in j && i < this.journals.length - 1) this.journals.splice(i, 1);
     }
