@@ -126,8 +126,7 @@ export class SessionAuditService {
     link: JournalLink,
   ): Promise<CommittedAudit> {
     const decision = event.type === 'command' ? event.decision : event.error ? 'error' : 'allow';
-    const reason =
-      event.type === 'command' ? (event.message ?? event.rule ?? null) : (event.error ?? null);
+    const reason = event.type === 'command' ? (event.message ?? event.rule ?? null) : (event.error ?? null);
     return this.write(session, event, decision, reason, undefined, undefined, link);
   }
 
