@@ -4,6 +4,7 @@ import type { JournalDown, JournalRecord, JournalUp } from '@tollgate/proto';
 import { SessionAuditService, type SessionAuditContext } from '../audit/session-audit.service';
 import { StoreService } from '../store/store.service';
 import type { LiveAgent } from './live-agent';
+import { SessionRecords } from './session-records';
 import { TunnelLogger } from './tunnel-logger';
 
 const CHAIN_ID = /^[A-Za-z0-9-]{8,64}$/;
@@ -33,6 +34,7 @@ export class AgentJournalIntake {
     private readonly audit: SessionAuditService,
     private readonly store: StoreService,
     private readonly logger: TunnelLogger,
+    private readonly records: SessionRecords,
   ) {}
 
   async ingest(agent: LiveAgent, batch: JournalUp): Promise<JournalDown> {
@@ -91,6 +93,12 @@ export class AgentJournalIntake {
 
   /** The session as the gateway recorded it at open; it must be one this agent served. */
   private async sessionOf(agent: LiveAgent, sessionId: string): Promise<SessionAuditContext> {
+    const live = this.records.context(sessionId);
+    const servedHere = this.records.agentOf(sessionId);
+    if (live && servedHere !== undefined) {
+      if (servedHere !== agent.agentId) throw notServed(sessionId, agent);
+      return live;
+    }
     let entry = this.sessions.get(sessionId);
     if (!entry) {
       const row = await this.store.prisma.session.findUnique({
@@ -106,7 +114,7 @@ export class AgentJournalIntake {
       });
       if (!row) throw new JournalRefused(`no session ${sessionId}`);
       entry = {
-        agentId: row.agentId,
+        agentId: row.agentId ?? servedHere ?? null,
         context: {
           sessionId,
           subject: row.subject,
@@ -115,14 +123,19 @@ export class AgentJournalIntake {
           policyVersion: row.policyVersion,
         },
       };
-      if (this.sessions.size >= MAX_CACHED) this.sessions.clear();
-      this.sessions.set(sessionId, entry);
+      // A row whose agent is not written yet is asked again next time.
+      if (entry.agentId !== null) {
+        if (this.sessions.size >= MAX_CACHED) this.sessions.clear();
+        this.sessions.set(sessionId, entry);
+      }
     }
-    if (entry.agentId !== agent.agentId) {
-      throw new JournalRefused(`session ${sessionId} was not served by agent "${agent.name}"`);
-    }
+    if (entry.agentId !== agent.agentId) throw notServed(sessionId, agent);
     return entry.context;
   }
+}
+
+function notServed(sessionId: string, agent: LiveAgent): JournalRefused {
+  return new JournalRefused(`session ${sessionId} was not served by agent "${agent.name}"`);
 }
 
 function parseEvent(record: JournalRecord): CommandEvent | CommandResultEvent {

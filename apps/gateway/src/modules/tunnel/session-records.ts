@@ -47,6 +47,11 @@ export class SessionRecords {
   private readonly inserts = new Map<string, Promise<unknown>>();
   /** Live sessions' audit context. */
   private readonly contexts = new Map<string, SessionAuditContext>();
+  /**
+   * Which agent serves (or served) each session this replica opened, known at once (the row's
+   * agent_id is written after the fact): an agent's shipped journal records are checked against it.
+   */
+  private readonly servedBy = new Map<string, string>();
 
   /**
    * Writes the access decision that allowed the session, the session's row and its durable
@@ -108,7 +113,14 @@ export class SessionRecords {
     return this.contexts.get(id);
   }
 
+  /** The agent a session this replica opened was served by, if it remembers. */
+  agentOf(id: string): string | undefined {
+    return this.servedBy.get(id);
+  }
+
   opened(id: string, agentId: string): void {
+    if (this.servedBy.size >= 100_000) this.servedBy.clear();
+    this.servedBy.set(id, agentId);
     this.after(id, () =>
       this.store.sql.query(SESSION_OPENED_SQL, [id, agentId], { name: SESSION_OPENED_STATEMENT }),
     );
