@@ -13,6 +13,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    globalSetup: ['./test/global-setup.mts'],
     reporters: ['default', './test/summary-reporter.mts'],
   },
 });

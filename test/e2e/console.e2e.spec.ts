@@ -10,6 +10,7 @@ import {
   launchChromium,
   loginDevUser,
   makeTempDir,
+  seedEmbeddedStore,
   MACHINE_POSTGRES,
   repoRoot,
   spawnCli,
@@ -157,7 +158,7 @@ describe('web console (quickstart, Chromium)', () => {
       [
         'start',
         '--data-dir',
-        join(dir.path, 'data'),
+        seedEmbeddedStore(join(dir.path, 'data')),
         '--http-port',
         '0',
         '--grpc-port',

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   bootstrapAdminToken,
   createTestDatabase,
+  makeDataDir,
   makeTempDir,
   spawnCli,
   spawnGateway,
@@ -37,6 +38,9 @@ async function adminAuthorization(httpUrl: string): Promise<string> {
   return `Bearer ${await bootstrapAdminToken(httpUrl)}`;
 }
 
+/** Tests that start two gateways (or one and an intruder) in a row get room for both starts. */
+const TWO_STARTS = 120_000;
+
 describe('gateway process lifecycle (real `tollgate` processes)', () => {
   const running: CliProcess[] = [];
   const cleanups: (() => unknown)[] = [];
@@ -45,89 +49,105 @@ describe('gateway process lifecycle (real `tollgate` processes)', () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  it('keeps connections across a SIGTERM restart on the embedded store', async () => {
-    const dir = makeTempDir();
-    cleanups.push(dir.remove);
-    const first = await spawnGateway(['--data-dir', dir.path]);
-    running.push(first.cli);
-    expect((await fetch(`${first.httpUrl}/healthz`)).status).toBe(200);
-    expect(await createConnection(first.httpUrl, tcpConnection)).toBe(201);
+  it(
+    'keeps connections across a SIGTERM restart on the embedded store',
+    async () => {
+      const dir = makeDataDir();
+      cleanups.push(dir.remove);
+      const first = await spawnGateway(['--data-dir', dir.path]);
+      running.push(first.cli);
+      expect((await fetch(`${first.httpUrl}/healthz`)).status).toBe(200);
+      expect(await createConnection(first.httpUrl, tcpConnection)).toBe(201);
 
-    expect(await first.cli.stop('SIGTERM')).toBe(0);
-    expect(first.cli.output()).toContain('gateway stopped');
+      expect(await first.cli.stop('SIGTERM')).toBe(0);
+      expect(first.cli.output()).toContain('gateway stopped');
 
-    const second = await spawnGateway(['--data-dir', dir.path]);
-    running.push(second.cli);
-    expect(await connectionNames(second.httpUrl)).toEqual(['cache']);
-  });
+      const second = await spawnGateway(['--data-dir', dir.path]);
+      running.push(second.cli);
+      expect(await connectionNames(second.httpUrl)).toEqual(['cache']);
+    },
+    TWO_STARTS,
+  );
 
-  it('refuses a second gateway on the same data directory; the first keeps serving', async () => {
-    const dir = makeTempDir();
-    cleanups.push(dir.remove);
-    const first = await spawnGateway(['--data-dir', dir.path]);
-    running.push(first.cli);
-    expect(await createConnection(first.httpUrl, tcpConnection)).toBe(201);
+  it(
+    'refuses a second gateway on the same data directory; the first keeps serving',
+    async () => {
+      const dir = makeDataDir();
+      cleanups.push(dir.remove);
+      const first = await spawnGateway(['--data-dir', dir.path]);
+      running.push(first.cli);
+      expect(await createConnection(first.httpUrl, tcpConnection)).toBe(201);
 
-    const intruder = spawnCli(['gateway', '--data-dir', dir.path, '--http-port', '0', '--grpc-port', '0']);
-    running.push(intruder);
-    expect(await intruder.exited()).toBe(1);
-    expect(intruder.output()).toContain(`in use by pid ${first.cli.child.pid}`);
-    expect(intruder.output()).not.toMatch(/\n\s+at /); // a message, not a stack trace
+      const intruder = spawnCli(['gateway', '--data-dir', dir.path, '--http-port', '0', '--grpc-port', '0']);
+      running.push(intruder);
+      expect(await intruder.exited()).toBe(1);
+      expect(intruder.output()).toContain(`in use by pid ${first.cli.child.pid}`);
+      expect(intruder.output()).not.toMatch(/\n\s+at /); // a message, not a stack trace
 
-    expect(await createConnection(first.httpUrl, { ...tcpConnection, name: 'cache-2' })).toBe(201);
-    expect(await connectionNames(first.httpUrl)).toEqual(['cache', 'cache-2']);
-  });
+      expect(await createConnection(first.httpUrl, { ...tcpConnection, name: 'cache-2' })).toBe(201);
+      expect(await connectionNames(first.httpUrl)).toEqual(['cache', 'cache-2']);
+    },
+    TWO_STARTS,
+  );
 
-  it('recovers the lock left by a gateway killed with SIGKILL', async () => {
-    const dir = makeTempDir();
-    cleanups.push(dir.remove);
-    const first = await spawnGateway(['--data-dir', dir.path]);
-    expect(await createConnection(first.httpUrl, tcpConnection)).toBe(201);
-    await first.cli.stop('SIGKILL');
+  it(
+    'recovers the lock left by a gateway killed with SIGKILL',
+    async () => {
+      const dir = makeDataDir();
+      cleanups.push(dir.remove);
+      const first = await spawnGateway(['--data-dir', dir.path]);
+      expect(await createConnection(first.httpUrl, tcpConnection)).toBe(201);
+      await first.cli.stop('SIGKILL');
 
-    const second = await spawnGateway(['--data-dir', dir.path]);
-    running.push(second.cli);
-    expect(await connectionNames(second.httpUrl)).toEqual(['cache']);
-  });
+      const second = await spawnGateway(['--data-dir', dir.path]);
+      running.push(second.cli);
+      expect(await connectionNames(second.httpUrl)).toEqual(['cache']);
+    },
+    TWO_STARTS,
+  );
 
-  it('lets an in-flight request finish when SIGTERM arrives', async () => {
-    const dir = makeTempDir();
-    cleanups.push(dir.remove);
-    const gw = await spawnGateway(['--data-dir', dir.path]);
-    running.push(gw.cli);
-    const body = Buffer.from(JSON.stringify(tcpConnection));
-    const url = new URL(`${gw.httpUrl}/api/v1/connections`);
-    const authorization = await adminAuthorization(gw.httpUrl);
+  it(
+    'lets an in-flight request finish when SIGTERM arrives',
+    async () => {
+      const dir = makeDataDir();
+      cleanups.push(dir.remove);
+      const gw = await spawnGateway(['--data-dir', dir.path]);
+      running.push(gw.cli);
+      const body = Buffer.from(JSON.stringify(tcpConnection));
+      const url = new URL(`${gw.httpUrl}/api/v1/connections`);
+      const authorization = await adminAuthorization(gw.httpUrl);
 
-    const status = new Promise<number>((resolve, reject) => {
-      const req = httpRequest(
-        {
-          host: url.hostname,
-          port: url.port,
-          path: url.pathname,
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'content-length': body.length, authorization },
-        },
-        (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        },
-      );
-      req.on('error', reject);
-      // Half the body now, SIGTERM, then the rest: the request is in flight during shutdown.
-      req.write(body.subarray(0, 10));
-      setTimeout(() => {
-        gw.cli.child.kill('SIGTERM');
-        setTimeout(() => req.end(body.subarray(10)), 300);
-      }, 200);
-    });
-    expect(await status).toBe(201);
-    expect(await gw.cli.exited()).toBe(0);
+      const status = new Promise<number>((resolve, reject) => {
+        const req = httpRequest(
+          {
+            host: url.hostname,
+            port: url.port,
+            path: url.pathname,
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'content-length': body.length, authorization },
+          },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on('error', reject);
+        // Half the body now, SIGTERM, then the rest: the request is in flight during shutdown.
+        req.write(body.subarray(0, 10));
+        setTimeout(() => {
+          gw.cli.child.kill('SIGTERM');
+          setTimeout(() => req.end(body.subarray(10)), 300);
+        }, 200);
+      });
+      expect(await status).toBe(201);
+      expect(await gw.cli.exited()).toBe(0);
 
-    const again = await spawnGateway(['--data-dir', dir.path]);
-    running.push(again.cli);
-    expect(await connectionNames(again.httpUrl)).toEqual(['cache']);
-  });
+      const again = await spawnGateway(['--data-dir', dir.path]);
+      running.push(again.cli);
+      expect(await connectionNames(again.httpUrl)).toEqual(['cache']);
+    },
+    TWO_STARTS,
+  );
 
   it('keeps connections across a restart on PostgreSQL (DATABASE_URL)', async () => {
     const db = await createTestDatabase();

@@ -7,6 +7,7 @@ import {
   echoTarget,
   loginDevUser,
   makeTempDir,
+  seedEmbeddedStore,
   readAll,
   spawnCli,
   type CliProcess,
@@ -76,7 +77,7 @@ describe('identity acceptance on the quickstart (`tollgate start`, real CLI proc
       [
         'start',
         '--data-dir',
-        join(dir.path, 'data'),
+        seedEmbeddedStore(join(dir.path, 'data')),
         '--http-port',
         '0',
         '--grpc-port',

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   bootstrapAdminToken,
-  makeTempDir,
+  makeDataDir,
   spawnCli,
   TEST_BOOTSTRAP_ADMIN_SECRET,
   type CliProcess,
@@ -58,7 +58,7 @@ describe('quickstart: `tollgate start` runs a local agent registered with its ga
   });
 
   it('registers the agent once, keeps its token (0600) in the data dir, and reuses it after a restart (and a SIGKILL)', async () => {
-    const dir = makeTempDir();
+    const dir = makeDataDir();
     cleanups.push(dir.remove);
     const first = await startQuickstart(dir.path);
     running.push(first.cli);
@@ -88,5 +88,5 @@ describe('quickstart: `tollgate start` runs a local agent registered with its ga
     const log = readFileSync(join(dir.path, 'gateway.log'), 'utf8');
     expect(log).toContain('"msg":"agent registered"');
     expect(third.cli.output() + log).not.toContain('another instance of this agent');
-  });
+  }, 180_000); // three full quickstarts (gateway, dev IdP, agent) in a row
 });

@@ -1,7 +1,14 @@
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, loginDevUser, makeTempDir, spawnCli, type CliProcess } from '@tollgate/testing';
+import {
+  launchChromium,
+  loginDevUser,
+  makeTempDir,
+  seedEmbeddedStore,
+  spawnCli,
+  type CliProcess,
+} from '@tollgate/testing';
 
 /**
  * SAML sign-in as a new user meets it on the quickstart: `tollgate start --dev-saml` runs the
@@ -36,7 +43,7 @@ describe('SAML login on the quickstart (`tollgate start --dev-saml`, real CLI, r
       [
         'start',
         '--data-dir',
-        join(dir.path, 'data'),
+        seedEmbeddedStore(join(dir.path, 'data')),
         '--http-port',
         '0',
         '--grpc-port',

@@ -11,6 +11,7 @@ import {
   createTestDatabase,
   loginDevUser,
   makeTempDir,
+  seedEmbeddedStore,
   spawnAgent,
   startSshd,
   startTunnelGateway,
@@ -105,7 +106,15 @@ describe('SSH straight to the gateway (--ssh-port)', () => {
     const store = await createTestDatabase();
     cleanups.push(store.drop);
     gateway = await startTunnelGateway(
-      ['--dev-idp', '--dev-idp-port', '0', '--ssh-port', '0', '--data-dir', join(temp.path, 'data')],
+      [
+        '--dev-idp',
+        '--dev-idp-port',
+        '0',
+        '--ssh-port',
+        '0',
+        '--data-dir',
+        seedEmbeddedStore(join(temp.path, 'data')),
+      ],
       { DATABASE_URL: store.url, TOLLGATE_LISTENER_LOGIN_TIMEOUT_MS: String(LOGIN_TIMEOUT_MS) },
     );
     processes.push(gateway.cli);

@@ -1,4 +1,4 @@
-export { makeTempDir } from './temp-dir';
+export { makeDataDir, makeTempDir, PGLITE_TEMPLATE_ENV, seedEmbeddedStore } from './temp-dir';
 export { cliBin, repoRoot } from './repo-paths';
 export { spawnCli, spawnGateway, type CliProcess } from './cli-process';
 export { createTestDatabase, MACHINE_POSTGRES } from './postgres-database';

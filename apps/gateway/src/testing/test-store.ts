@@ -1,5 +1,5 @@
 import { openStore, type Store } from '@tollgate/store';
-import { createTestDatabase, makeTempDir } from '@tollgate/testing';
+import { createTestDatabase, makeDataDir, makeTempDir } from '@tollgate/testing';
 
 /** Where a store under test lives: the embedded store, or a throwaway database on the machine's PostgreSQL. */
 export type TestStoreKind = 'pglite' | 'postgres';
@@ -9,7 +9,7 @@ export async function openTestStore(
   kind: TestStoreKind,
   prefix: string,
 ): Promise<{ store: Store; remove: () => Promise<void> }> {
-  const dir = makeTempDir(prefix);
+  const dir = kind === 'pglite' ? makeDataDir(prefix) : makeTempDir(prefix);
   const db = kind === 'postgres' ? await createTestDatabase() : undefined;
   const store = await openStore({ ...(db ? { databaseUrl: db.url } : {}), dataDir: dir.path });
   return {
