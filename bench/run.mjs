@@ -14,6 +14,7 @@ const suites = {
   postgres: () => import('./suites/postgres.mjs'),
   'postgres-lineage': () => import('./suites/postgres-lineage.mjs'),
   'postgres-audit': () => import('./suites/postgres-audit.mjs'),
+  mysql: () => import('./suites/mysql.mjs'),
 };
 
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(suites);

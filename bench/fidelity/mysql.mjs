@@ -1,0 +1,214 @@
+// MySQL/MariaDB fidelity: `npm run fidelity:mysql`. Runs a documented subset of MariaDB's own test
+// suite (mariadb-test: mysql-test-run.pl and suite main, from Debian's `mariadb-test`, the same
+// version as the server) twice, each time against a fresh server that mysql-test-run starts with its
+// own test configuration (--start-and-exit): once directly, once through Tollgate (`tollgate connect`
+// → gateway → agent → server, under a policy without guardrails), both with `--extern` (the tests run
+// against an already started server, over TCP). Prints both pass sets and their difference, and
+// writes the result into docs/fidelity.md (between <!-- fidelity:mysql --> markers). Exit code 0 when
+// the sets are equal, 1 when they differ. Not part of `npm test`: it takes minutes.
+//
+// The subset (TOLLGATE_FIDELITY_MYSQL_TESTS, a regular expression on test names in suite main; the
+// default below) covers queries, types, functions, prepared statements, views, triggers, stored
+// programs and CTEs. Tests that need what an external server cannot give (a restart, server options
+// of their own, the binary log, debug builds, plugins not loaded) are skipped by mysql-test-run itself
+// in both modes. Needs root (apt-get, and mysql-test-run starts mariadbd as root with --user=root).
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BENCH_ADMIN_ROLES } from '../lib.mjs';
+import { startMysqlTollgate } from '../suites/mysql-stack.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
+const work = process.env.TOLLGATE_FIDELITY_DIR ?? join(tmpdir(), 'tollgate-fidelity-mysql');
+const MTR_DIR = '/usr/share/mysql/mysql-test';
+const DEFAULT_TESTS =
+  '^(select|insert|update|delete|union|func_|type_|ps|cte|view|group_by|having|limit|null|case|distinct|user_var|derived|cast|trigger|sp-|sp$)';
+const log = (line) => console.log(line);
+const sh = (file, args, options = {}) => execFileSync(file, args, { encoding: 'utf8', ...options });
+
+function ensurePackages() {
+  if (existsSync(join(MTR_DIR, 'mysql-test-run.pl')) && existsSync('/usr/bin/mariadb-test')) return;
+  log('installing mariadb-test');
+  sh('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'mariadb-test'], {
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    stdio: 'inherit',
+  });
+}
+
+function selectTests() {
+  const pattern = new RegExp(process.env.TOLLGATE_FIDELITY_MYSQL_TESTS ?? DEFAULT_TESTS);
+  return readdirSync(join(MTR_DIR, 'main'))
+    .filter((f) => f.endsWith('.test'))
+    .map((f) => f.slice(0, -'.test'.length))
+    .filter((name) => pattern.test(name))
+    .sort()
+    .map((name) => `main.${name}`);
+}
+
+function mtr(args, env) {
+  return new Promise((resolve, reject) => {
+    const child = spawn('perl', [join(MTR_DIR, 'mysql-test-run.pl'), ...args], {
+      cwd: MTR_DIR,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (c) => (output += c));
+    child.stderr.on('data', (c) => (output += c));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
+/** A fresh server as mysql-test-run configures it for its tests; resolves with its port and a stop. */
+async function startServer(mode) {
+  const vardir = join(work, `server-${mode}`);
+  rmSync(vardir, { recursive: true, force: true });
+  const { output } = await mtr(['--start-and-exit', `--vardir=${vardir}`, 'main.select'], {
+    MTR_BUILD_THREAD: '300',
+  });
+  const port = /mysqld\.1\s+(\d+)\s/.exec(output)?.[1];
+  const pid = /Started \[mysqld\.1 - pid: (\d+)/.exec(output)?.[1];
+  if (!port || !pid) throw new Error(`mysql-test-run did not start a server:\n${output.slice(-3000)}`);
+  return {
+    port: Number(port),
+    vardir,
+    stop: () => {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    },
+  };
+}
+
+async function runMode(mode, tests) {
+  const server = await startServer(mode);
+  let stack;
+  try {
+    let port = server.port;
+    if (mode === 'tollgate') {
+      stack = await startMysqlTollgate(
+        root,
+        { port: server.port, user: 'root', database: 'test' },
+        BENCH_ADMIN_ROLES,
+      );
+      port = stack.port;
+    }
+    log(`${mode}: ${tests.length} tests of suite main against 127.0.0.1:${port}`);
+    // The server's own vardir: the tests write files where the server may (secure-file-priv) and
+    // look into its data directory.
+    const vardir = server.vardir;
+    const started = performance.now();
+    const { output } = await mtr(
+      [
+        '--extern',
+        'host=127.0.0.1',
+        '--extern',
+        `port=${port}`,
+        '--extern',
+        'user=root',
+        // Every connection over TCP, so `connect(c, localhost, ...)` reaches the same port.
+        '--extern',
+        'protocol=tcp',
+        `--vardir=${vardir}`,
+        '--force',
+        '--max-test-fail=0',
+        '--testcase-timeout=5',
+        '--parallel=1',
+        ...tests,
+      ],
+      { MTR_BUILD_THREAD: '301' },
+    );
+    writeFileSync(join(work, `mtr-${mode}.out`), output);
+    const results = new Map();
+    for (const m of output.matchAll(/^(main\.\S+)\s+(?:w\d+\s+)?\[ (pass|fail|skipped|disabled) \]/gm))
+      results.set(m[1], m[2]);
+    if (results.size === 0) throw new Error(`mysql-test-run ran no tests:\n${output.slice(-3000)}`);
+    const seconds = (performance.now() - started) / 1000;
+    const count = (r) => [...results.values()].filter((v) => v === r).length;
+    log(
+      `${mode}: ${count('pass')} passed, ${count('fail')} failed, ${count('skipped')} skipped in ${seconds.toFixed(0)} s`,
+    );
+    return { results, seconds, output };
+  } finally {
+    await stack?.stop();
+    server.stop();
+  }
+}
+
+/** The first lines mysql-test-run printed about one failed test. */
+function failureExcerpt(output, test, lines = 10) {
+  const at = output.indexOf(`${test} `);
+  if (at < 0) return '';
+  return output
+    .slice(at)
+    .split('\n')
+    .slice(1, lines + 1)
+    .join('\n');
+}
+
+function report({ serverVersion, direct, tollgate, load, pattern }) {
+  const pass = (run) => new Set([...run.results].filter(([, r]) => r === 'pass').map(([t]) => t));
+  const ran = (run) => [...run.results].filter(([, r]) => r === 'pass' || r === 'fail').length;
+  const [d, t] = [pass(direct), pass(tollgate)];
+  const onlyDirect = [...d].filter((x) => !t.has(x)).sort();
+  const onlyTollgate = [...t].filter((x) => !d.has(x)).sort();
+  const failedBoth = [...direct.results]
+    .filter(([x, r]) => r === 'fail' && tollgate.results.get(x) === 'fail')
+    .map(([x]) => x)
+    .sort();
+  const skipped = [...direct.results].filter(([, r]) => r === 'skipped' || r === 'disabled').length;
+  log(`\npassed directly (${d.size}): ${[...d].sort().join(' ')}`);
+  log(`\npassed through Tollgate (${t.size}): ${[...t].sort().join(' ')}`);
+  log(`\npassed directly only (${onlyDirect.length}): ${onlyDirect.join(' ') || '-'}`);
+  log(`passed through Tollgate only (${onlyTollgate.length}): ${onlyTollgate.join(' ') || '-'}`);
+  log(`failed both ways (${failedBoth.length}): ${failedBoth.join(' ') || '-'}`);
+  for (const test of onlyDirect) {
+    log(`\n--- ${test} through Tollgate:`);
+    log(failureExcerpt(tollgate.output, test));
+  }
+  const machine = `${cpus().length} cores (${cpus()[0]?.model.trim()}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+  const list = (items) => (items.length ? items.map((x) => `\`${x}\``).join(', ') : 'none');
+  const markdown = [
+    `| | tests run | passed | failed | skipped by mysql-test-run | time |`,
+    `| --- | --- | --- | --- | --- | --- |`,
+    `| direct | ${ran(direct)} | ${d.size} | ${ran(direct) - d.size} | ${skipped} | ${direct.seconds.toFixed(0)} s |`,
+    `| through Tollgate | ${ran(tollgate)} | ${t.size} | ${ran(tollgate) - t.size} | ${[...tollgate.results.values()].filter((r) => r === 'skipped' || r === 'disabled').length} | ${tollgate.seconds.toFixed(0)} s |`,
+    '',
+    `- passed directly but not through Tollgate: ${list(onlyDirect)}`,
+    `- passed through Tollgate but not directly: ${list(onlyTollgate)}`,
+    `- failed both ways: ${list(failedBoth)}`,
+    '',
+    `Suite main of mariadb-test (Debian), tests matching \`${pattern}\`, against ${serverVersion} started by mysql-test-run (--start-and-exit) and reached with --extern over TCP; measured ${new Date().toISOString().slice(0, 10)} on ${machine}, load average ${load.toFixed(2)} before the runs.`,
+  ].join('\n');
+  const docPath = join(root, 'docs', 'fidelity.md');
+  const section = `<!-- fidelity:mysql -->\n${markdown}\n<!-- /fidelity:mysql -->`;
+  let doc = existsSync(docPath) ? readFileSync(docPath, 'utf8') : '# Fidelity\n';
+  const markers = /<!-- fidelity:mysql -->[\s\S]*?<!-- \/fidelity:mysql -->/;
+  doc = markers.test(doc) ? doc.replace(markers, section) : `${doc.trimEnd()}\n\n${section}\n`;
+  writeFileSync(docPath, doc);
+  log(`\nwrote ${docPath}`);
+  return onlyDirect.length === 0 && onlyTollgate.length === 0;
+}
+
+async function main() {
+  const load = loadavg()[0];
+  mkdirSync(work, { recursive: true });
+  ensurePackages();
+  const pattern = process.env.TOLLGATE_FIDELITY_MYSQL_TESTS ?? DEFAULT_TESTS;
+  const tests = selectTests();
+  const serverVersion = sh('/usr/sbin/mariadbd', ['--version'])
+    .trim()
+    .replace(/^\/usr\/sbin\/mariadbd\s+/, '');
+  const only = process.env.TOLLGATE_FIDELITY_ONLY; // `direct` or `tollgate`: one side, for investigating
+  const direct = only === 'tollgate' ? undefined : await runMode('direct', tests);
+  const tollgate = only === 'direct' ? undefined : await runMode('tollgate', tests);
+  if (!direct || !tollgate) return;
+  process.exitCode = report({ serverVersion, direct, tollgate, load, pattern }) ? 0 : 1;
+}
+
+await main();
