@@ -216,8 +216,25 @@ export async function run_({ root: repo, log }) {
         `${path.name}: oltp_read_only ${oltp.result.tps.toFixed(0)} tps, ${oltp.result.qps.toFixed(0)} qps, ` +
           `avg ${oltp.result.latency} ms`,
       );
-      const streamed = await withCpu(path.pids, () => stream(path.target));
-      log(`${path.name}: 1 GiB result ${streamed.result.mibPerSecond.toFixed(0)} MiB/s`);
+      let streamed;
+      try {
+        streamed = await withCpu(path.pids, () => stream(path.target));
+        log(`${path.name}: 1 GiB result ${streamed.result.mibPerSecond.toFixed(0)} MiB/s`);
+      } catch (error) {
+        // Said in the table, with what the gateway logged about it, instead of losing the run.
+        const message =
+          error instanceof Error ? error.message.split('\n').filter(Boolean).pop() : String(error);
+        streamed = { result: { failed: message, mibPerSecond: 0 } };
+        log(`${path.name}: 1 GiB result failed: ${message}`);
+        log(
+          stack.gw
+            .output()
+            .split('\n')
+            .filter((l) => /"level":(4|5)0|relay ended|session/.test(l))
+            .slice(-8)
+            .join('\n'),
+        );
+      }
       results[path.name] = { oltp, streamed };
     }
   } finally {
@@ -235,7 +252,9 @@ export async function run_({ root: repo, log }) {
       p.name,
       `${r.oltp.result.tps.toFixed(0)} tps / ${r.oltp.result.latency.toFixed(2)} ms`,
       `${r.oltp.result.qps.toFixed(0)}`,
-      `${r.streamed.result.mibPerSecond.toFixed(0)} MiB/s`,
+      r.streamed.result.failed
+        ? `failed: ${r.streamed.result.failed}`
+        : `${r.streamed.result.mibPerSecond.toFixed(0)} MiB/s`,
     ];
   });
   /** CPU ms per transaction (per statement: /16) of each process on the path. */

@@ -131,6 +131,48 @@ describe('MySQL through tollgate connect (gateway + agent + MariaDB with ed25519
     expect(denied.output).toContain('dropping tables is not allowed here (SQLSTATE 42000)');
   });
 
+  it('runs sysbench oltp_read_only (prepared statements, 2 threads) through connect without errors', async () => {
+    const sysbench = (args: string[]) =>
+      new Promise<{ code: number; stdout: string }>((resolve) => {
+        execFile(
+          'sysbench',
+          [
+            'oltp_read_only',
+            '--db-driver=mysql',
+            '--mysql-host=127.0.0.1',
+            '--mysql-ssl=off',
+            '--tables=1',
+            '--table-size=100',
+            ...args,
+          ],
+          { timeout: 60_000 },
+          (error, stdout, stderr) =>
+            resolve({ code: error ? Number(error.code ?? 1) : 0, stdout: stdout + stderr }),
+        );
+      });
+    // The tables are made directly: the run is what goes through Tollgate.
+    const prepared = await sysbench([
+      '--mysql-port=3306',
+      `--mysql-user=${db.users.native}`,
+      `--mysql-password=${db.password}`,
+      `--mysql-db=${db.name}`,
+      'prepare',
+    ]);
+    expect(prepared.code, prepared.stdout).toBe(0);
+    const result = await sysbench([
+      `--mysql-port=${port}`,
+      '--mysql-user=dev',
+      `--mysql-db=${db.name}`,
+      '--threads=2',
+      '--events=40',
+      '--time=0',
+      'run',
+    ]);
+    expect(result.code, result.stdout).toBe(0);
+    expect(result.stdout).toMatch(/transactions:\s+40 /);
+    expect(result.stdout).toMatch(/ignored errors:\s+0 /);
+  });
+
   it('stops the running statement on the server when an admin kills the session', async () => {
     const running = mariadb('SELECT SLEEP(30) AS killed_nap;\n');
     const find = () =>
