@@ -18,4 +18,4 @@ export { dialTcpTarget } from './tcp-target';
 export { TcpEngine } from './tcp.engine';
 export { frameStreamDuplex } from './frame-stream.duplex';
 export { endedByPeer } from './ended-by-peer';
-export { targetSecret, targetTlsMode, type TargetTlsMode } from './target-settings';
+export { targetCa, targetSecret, targetTlsMode, type TargetTlsMode } from './target-settings';

@@ -28,3 +28,15 @@ export function targetSecret(resolve: (reference: string) => string, reference: 
     throw new TargetUnreachableError(error instanceof Error ? error.message : String(error));
   }
 }
+
+/**
+ * The CA that verifies the target's certificate: the connection's inline PEM (`tls.ca` as
+ * registered), or a secret reference the agent resolves; none means the system's trust store.
+ */
+export function targetCa(
+  tls: { readonly caRef?: string; readonly caPem?: string } | undefined,
+  resolve: (reference: string) => string,
+): string | undefined {
+  if (tls?.caRef) return targetSecret(resolve, tls.caRef);
+  return tls?.caPem || undefined;
+}

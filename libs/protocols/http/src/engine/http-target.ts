@@ -2,7 +2,7 @@ import { connect as netConnect, isIP } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { TlsMode, type HttpCredential, type TlsSettings } from '@tollgate/proto';
-import { TargetUnreachableError } from '@tollgate/protocol-tcp';
+import { targetCa, targetSecret, TargetUnreachableError } from '@tollgate/protocol-tcp';
 import type { HttpHeader } from '../http-messages';
 
 /** How the agent reaches an HTTP(S) target and what it adds to each request; secrets resolved. */
@@ -53,14 +53,7 @@ export function httpTargetSettings(
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new TargetUnreachableError(`connection "${connection}": the target URL must be http or https`);
   }
-  const secret = (reference: string) => {
-    try {
-      return resolveSecret(reference);
-    } catch (error) {
-      // The message names the reference, never a value.
-      throw new TargetUnreachableError(error instanceof Error ? error.message : String(error));
-    }
-  };
+  const secret = (reference: string) => targetSecret(resolveSecret, reference);
   const inject: HttpHeader[] = [];
   if (credential?.bearerTokenRef)
     inject.push(headerSafe('Authorization', `Bearer ${secret(credential.bearerTokenRef)}`));
@@ -74,7 +67,7 @@ export function httpTargetSettings(
     inject.push(headerSafe(name, secret(reference)));
   }
   const mode = tls?.mode ?? TlsMode.UNSPECIFIED;
-  const ca = tls?.caRef ? secret(tls.caRef) : tls?.caPem || undefined;
+  const ca = targetCa(tls, resolveSecret);
   return {
     url,
     tls: {

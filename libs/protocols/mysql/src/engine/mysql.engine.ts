@@ -4,6 +4,7 @@ import {
   dialTcpTarget,
   frameStreamDuplex,
   TargetUnreachableError,
+  targetCa,
   targetSecret,
   targetTlsMode,
   type CommandPort,
@@ -70,13 +71,14 @@ export class MysqlEngine implements RelayEngine {
     const my = spec.target.mysql;
     const secret = (reference: string) => targetSecret(this.options.resolveSecret, reference);
     const mode = targetTlsMode(my.tls?.mode);
+    const ca = targetCa(my.tls, this.options.resolveSecret);
     return {
       host: my.host,
       port: my.port || 3306,
       database: my.database,
       username: my.username,
       ...(spec.credentialRef ? { password: secret(spec.credentialRef) } : {}),
-      tls: { mode, ...(my.tls?.caRef ? { ca: secret(my.tls.caRef) } : {}) },
+      tls: { mode, ...(ca ? { ca } : {}) },
       connectTimeoutMs,
     };
   }

@@ -4,6 +4,7 @@ import {
   dialTcpTarget,
   frameStreamDuplex,
   TargetUnreachableError,
+  targetCa,
   targetSecret,
   targetTlsMode,
   type CommandPort,
@@ -75,13 +76,14 @@ export class PostgresEngine implements RelayEngine {
     const pg = spec.target.postgres;
     const secret = (reference: string) => targetSecret(this.options.resolveSecret, reference);
     const mode = targetTlsMode(pg.tls?.mode);
+    const ca = targetCa(pg.tls, this.options.resolveSecret);
     return {
       host: pg.host,
       port: pg.port || 5432,
       database: pg.database || pg.username,
       username: pg.username,
       ...(spec.credentialRef ? { password: secret(spec.credentialRef) } : {}),
-      tls: { mode, ...(pg.tls?.caRef ? { ca: secret(pg.tls.caRef) } : {}) },
+      tls: { mode, ...(ca ? { ca } : {}) },
       connectTimeoutMs,
     };
   }
