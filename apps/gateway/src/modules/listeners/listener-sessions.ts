@@ -96,11 +96,13 @@ export class ListenerSessions {
     if (opened.kind === 'failed') return refuse(openFailureRefusal(opened.code, opened.message));
 
     const { call, sessionId } = opened;
-    log.info({ sessionId, connection: login.connectionName, agent: opened.agentName }, 'session open');
+    // The broker logs the session's open and close at info (with the agent and the reason); these
+    // lines add the listener's view for debugging, and cost a write each per session otherwise.
+    log.debug({ sessionId, connection: login.connectionName, agent: opened.agentName }, 'session open');
     if (listener.relay) {
       await listener.relay(login, frameStreamDuplex(call, inProcessCodec));
       call.end();
-      log.info({ sessionId }, 'session relay ended');
+      log.debug({ sessionId }, 'session relay ended');
       return;
     }
     // The engine reads the client's start-up first, as from `tollgate connect`; the watch follows it.
@@ -120,7 +122,7 @@ export class ListenerSessions {
       }
     }
     const relayed = await relaySocket(login.socket, call, inProcessCodec, watch);
-    log.info(
+    log.debug(
       { sessionId, outcome: relayed.kind, ...('message' in relayed ? { reason: relayed.message } : {}) },
       'session relay ended',
     );
