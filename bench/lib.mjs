@@ -1,5 +1,7 @@
 // Helpers shared by the benchmark suites: statistics, tables, and the real `tollgate` CLI.
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export function percentile(sorted, p) {
@@ -89,4 +91,93 @@ export async function adminApi(httpUrl) {
   };
   api.token = admin;
   return api;
+}
+
+// A floor for any design with Node processes in series: plain Node TCP relays (socket.pipe both
+// ways, no gRPC, no HTTP/2, no parsing), chained like connect → gateway → agent.
+const NODE_RELAY = `
+const net = require('node:net');
+const to = Number(process.argv[1]);
+const server = net.createServer({ noDelay: true }, (c) => {
+  const t = net.connect({ host: '127.0.0.1', port: to, noDelay: true });
+  c.pipe(t);
+  t.pipe(c);
+  c.on('error', () => t.destroy());
+  t.on('error', () => c.destroy());
+});
+server.listen(0, '127.0.0.1', () => console.log(server.address().port));
+`;
+
+/** `hops` plain Node relays in series in front of `toPort`: the port to dial, their pids, stop(). */
+export async function nodeRelays(toPort, hops = 3) {
+  const children = [];
+  let port = toPort;
+  for (let i = 0; i < hops; i++) {
+    const child = spawn(process.execPath, ['-e', NODE_RELAY, String(port)], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    children.push(child);
+    port = await new Promise((resolve) =>
+      child.stdout.once('data', (d) => resolve(Number(String(d).trim()))),
+    );
+  }
+  return { port, pids: children.map((c) => c.pid), stop: () => children.forEach((c) => c.kill()) };
+}
+
+/** User + system CPU time of each process so far, in ms (clock ticks of 10 ms). */
+export const cpuMs = (pids) =>
+  Object.fromEntries(
+    Object.entries(pids).map(([k, pid]) => {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      return [k, (Number(fields[11]) + Number(fields[12])) * 10];
+    }),
+  );
+
+/**
+ * A gateway (embedded store), one agent and one `tollgate connect` per connection, all real
+ * `tollgate` processes: `connections` maps a name to its {protocol, target, credential?}.
+ */
+export async function startTollgateStack(root, connections, { gatewayEnv = {} } = {}) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-bench-'));
+  const gw = spawnTollgate(root, ['gateway', '--data-dir', dataDir, '--http-port', '0', '--grpc-port', '0'], {
+    TOLLGATE_BOOTSTRAP_ADMIN_SECRET: BENCH_ADMIN_SECRET,
+    TOLLGATE_LOG_LEVEL: 'info',
+    ...gatewayEnv,
+  });
+  const deadline = Date.now() + 120_000;
+  let match;
+  while (!(match = /"httpUrl":"([^"]+)","grpcAddress":"([^"]+)"/.exec(gw.output()))) {
+    if (Date.now() > deadline) throw new Error(`gateway did not start:\n${gw.output()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const [, httpUrl, grpcAddress] = match;
+  const api = await adminApi(httpUrl);
+  const { token } = await api('/api/v1/agents', { name: 'bench' });
+  for (const [name, spec] of Object.entries(connections)) {
+    await api('/api/v1/connections', { name, ...spec, agents: ['bench'] });
+  }
+  const grpcUrl = `http://${grpcAddress}`;
+  const agent = spawnTollgate(root, ['agent', '--gateway', grpcUrl, '--log-level', 'warn'], {
+    TOLLGATE_AGENT_TOKEN: token,
+  });
+  await new Promise((r) => setTimeout(r, 1500));
+  const connects = {};
+  for (const name of Object.keys(connections)) {
+    const cli = spawnTollgate(root, ['connect', name, '--port', '0', '--grpc', grpcUrl], {
+      TOLLGATE_TOKEN: api.token,
+      TOLLGATE_URL: httpUrl,
+    });
+    let m;
+    while (!(m = /listening on 127\.0\.0\.1:(\d+)/.exec(cli.output())))
+      await new Promise((r) => setTimeout(r, 20));
+    connects[name] = { cli, port: Number(m[1]) };
+  }
+  const stop = async () => {
+    for (const p of [...Object.values(connects).map((c) => c.cli), agent, gw]) {
+      p.child.kill('SIGKILL');
+      await p.exited;
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  return { gw, agent, connects, httpUrl, grpcUrl, api, stop };
 }

@@ -15,6 +15,7 @@ const suites = {
   'postgres-lineage': () => import('./suites/postgres-lineage.mjs'),
   'postgres-audit': () => import('./suites/postgres-audit.mjs'),
   mysql: () => import('./suites/mysql.mjs'),
+  http: () => import('./suites/http.mjs'),
 };
 
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(suites);

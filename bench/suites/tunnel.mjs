@@ -3,11 +3,10 @@
 // opened per second, and RSS with 1,000 idle sessions. Everything runs on 127.0.0.1; the target
 // servers and clients run in this process, Tollgate's three processes are real `tollgate` commands.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { connect as netConnect, createServer } from 'node:net';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { adminApi, BENCH_ADMIN_SECRET, spawnTollgate, summarize, table } from '../lib.mjs';
+import { cpus } from 'node:os';
+import { cpuMs, nodeRelays, startTollgateStack, summarize, table } from '../lib.mjs';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -100,36 +99,6 @@ function socat(toPort) {
   });
 }
 
-// A floor for the latency of any design with three Node processes in series: three plain Node TCP
-// relays (socket.pipe both ways, no gRPC, no HTTP/2), chained like connect → gateway → agent.
-const NODE_RELAY = `
-const net = require('node:net');
-const to = Number(process.argv[1]);
-const server = net.createServer({ noDelay: true }, (c) => {
-  const t = net.connect({ host: '127.0.0.1', port: to, noDelay: true });
-  c.pipe(t);
-  t.pipe(c);
-  c.on('error', () => t.destroy());
-  t.on('error', () => c.destroy());
-});
-server.listen(0, '127.0.0.1', () => console.log(server.address().port));
-`;
-
-async function nodeRelays(toPort, hops = 3) {
-  const children = [];
-  let port = toPort;
-  for (let i = 0; i < hops; i++) {
-    const child = spawn(process.execPath, ['-e', NODE_RELAY, String(port)], {
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    children.push(child);
-    port = await new Promise((resolve) =>
-      child.stdout.once('data', (d) => resolve(Number(String(d).trim()))),
-    );
-  }
-  return { port, stop: () => children.forEach((c) => c.kill()) };
-}
-
 async function download(port) {
   const reader = spawn(process.execPath, ['-e', READER, String(port)], {
     stdio: ['ignore', 'pipe', 'ignore'],
@@ -189,64 +158,19 @@ async function sessionsPerSecond(port, concurrency = 8) {
 // RSS can shrink while the idle sessions open (a GC of what the throughput rounds left behind).
 const signedMiB = (bytes) => `${bytes < 0 ? '−' : '+'}${(Math.abs(bytes) / MiB).toFixed(0)} MiB`;
 
-/** User + system CPU time of each process so far, in ms (clock ticks of 10 ms). */
-const cpuMs = (pids) =>
-  Object.fromEntries(
-    Object.entries(pids).map(([k, pid]) => {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      return [k, (Number(fields[11]) + Number(fields[12])) * 10];
-    }),
-  );
-
 const rss = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024;
 
-async function tollgateStack(root, ports) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-bench-tunnel-'));
-  const gw = spawnTollgate(root, ['gateway', '--data-dir', dataDir, '--http-port', '0', '--grpc-port', '0'], {
-    TOLLGATE_BOOTSTRAP_ADMIN_SECRET: BENCH_ADMIN_SECRET,
-    TOLLGATE_LOG_LEVEL: 'info',
-  });
-  const deadline = Date.now() + 120_000;
-  let match;
-  while (!(match = /"httpUrl":"([^"]+)","grpcAddress":"([^"]+)"/.exec(gw.output()))) {
-    if (Date.now() > deadline) throw new Error(`gateway did not start:\n${gw.output()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const [, httpUrl, grpcAddress] = match;
-  const api = await adminApi(httpUrl);
-  const { token } = await api('/api/v1/agents', { name: 'bench' });
-  for (const [name, port] of Object.entries(ports)) {
-    await api('/api/v1/connections', {
-      name,
-      protocol: 'tcp',
-      target: { host: '127.0.0.1', port },
-      agents: ['bench'],
-    });
-  }
-  const grpcUrl = `http://${grpcAddress}`;
-  const agent = spawnTollgate(root, ['agent', '--gateway', grpcUrl, '--log-level', 'warn'], {
-    TOLLGATE_AGENT_TOKEN: token,
-  });
-  await new Promise((r) => setTimeout(r, 1500));
-  const connects = {};
-  for (const name of Object.keys(ports)) {
-    const cli = spawnTollgate(root, ['connect', name, '--port', '0', '--grpc', grpcUrl], {
-      TOLLGATE_TOKEN: api.token,
-    });
-    let m;
-    while (!(m = /listening on 127\.0\.0\.1:(\d+)/.exec(cli.output())))
-      await new Promise((r) => setTimeout(r, 20));
-    connects[name] = { cli, port: Number(m[1]) };
-  }
-  const stop = async () => {
-    for (const p of [...Object.values(connects).map((c) => c.cli), agent, gw]) {
-      p.child.kill('SIGKILL');
-      await p.exited;
-    }
-    rmSync(dataDir, { recursive: true, force: true });
-  };
-  return { gw, agent, connects, stop };
-}
+/** The Tollgate stack with one tcp connection per target port. */
+const tollgateStack = (root, ports) =>
+  startTollgateStack(
+    root,
+    Object.fromEntries(
+      Object.entries(ports).map(([name, port]) => [
+        name,
+        { protocol: 'tcp', target: { host: '127.0.0.1', port } },
+      ]),
+    ),
+  );
 
 export async function run({ root, log }) {
   const t = await targets();
