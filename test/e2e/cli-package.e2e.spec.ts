@@ -133,7 +133,8 @@ describe('the published CLI package (npm pack of apps/cli, installed from the ta
     const [, grpcAddress] = (await started.waitFor(/gRPC\s+(\S+)/)) as unknown as [string, string];
     await started.waitFor(/agent\s+"local"/);
     const banner = started.output();
-    expect(banner).toContain('Tollgate is running.');
+    // Quiet: the banner is the first thing it prints.
+    expect(banner.startsWith('Tollgate is running.\n'), banner).toBe(true);
     // tollgate is on this shell's PATH, so the banner names it as it is (no install hint).
     expect(banner).toMatch(/log in {4}tollgate login --gateway http:/);
     expect(banner).not.toContain('npm install -g');

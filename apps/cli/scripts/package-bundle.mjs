@@ -14,7 +14,7 @@
 //     from the npm cache alone);
 //   - what the gateway reads from disk rides along: the built web console and the migrations.
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +26,11 @@ const shrinkwrapFile = join(cliDir, 'npm-shrinkwrap.json');
 
 /** Loaded by name at run time rather than imported: pino starts its transports by module name. */
 const LOADED_BY_NAME = ['pino-pretty'];
+/**
+ * Third-party code bundled instead of installed: node-sql-parser's package is 89 MB (every dialect,
+ * for every module system, with source maps) of which the MySQL classifier loads one 2.4 MB file.
+ */
+const BUNDLED = new Set(['node-sql-parser', 'big-integer' /* node-sql-parser's one dependency */]);
 
 if (process.argv.includes('--clean')) {
   rmSync(bundleDir, { recursive: true, force: true });
@@ -71,6 +76,7 @@ const bundle = await rolldown({
     if (id.startsWith('.') || id.startsWith('/') || id.startsWith('\0') || id.startsWith('@tollgate/')) {
       return false;
     }
+    if (BUNDLED.has(packageName(id))) return false;
     if (!builtins.has(id)) imported.add(packageName(id));
     return true;
   },
@@ -92,7 +98,8 @@ for (const name of [...needed]) {
 const problems = [];
 for (const name of [...needed].sort()) {
   const tested = rootManifest.dependencies?.[name];
-  if (!declared[name])
+  if (!tested) problems.push(`${name} is used by the bundle but is no dependency of the repository`);
+  else if (!declared[name])
     problems.push(`${name} is used by the bundle; add "${name}": "${tested}" to dependencies`);
   else if (declared[name] !== tested)
     problems.push(`${name} is ${declared[name]} here but ${tested} in the repository's package.json`);
@@ -104,6 +111,14 @@ if (problems.length > 0) fail(`apps/cli/package.json dependencies:\n  ${problems
 
 cpSync(join(repoRoot, 'prisma', 'migrations'), join(bundleDir, 'prisma', 'migrations'), { recursive: true });
 if (!existsSync(join(bundleDir, 'console', 'index.html'))) fail('the console build wrote no index.html');
+
+// Their licences travel with the bundled third-party code.
+for (const name of BUNDLED) {
+  const from = join(repoRoot, 'node_modules', name);
+  for (const file of readdirSync(from).filter((f) => /^(licen[cs]e|notice)/i.test(f))) {
+    cpSync(join(from, file), join(bundleDir, 'third-party', name, file));
+  }
+}
 
 writeFileSync(shrinkwrapFile, `${JSON.stringify(shrinkwrap(cliManifest), null, 2)}\n`);
 

@@ -5,6 +5,7 @@ import { exportJWK, generateKeyPair } from 'jose';
 import type { KoaLikeContext, Provider } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { demoUsers, type DemoUser } from './demo-users';
+import { devIdpMemoryAdapter } from './dev-idp-memory.adapter';
 
 export interface DevIdp {
   readonly issuer: string;
@@ -47,6 +48,7 @@ export async function startDevIdp(options: StartDevIdpOptions): Promise<DevIdp> 
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const signingJwk = { ...(await exportJWK(privateKey)), alg: 'RS256', use: 'sig', kid: randomUUID() };
   const provider = new OidcProvider(issuer, {
+    adapter: devIdpMemoryAdapter(),
     jwks: { keys: [signingJwk] },
     clients: [
       {
