@@ -79,6 +79,11 @@ export class Masker {
     return this.detectors.length > 0 || this.columnPatterns.length > 0;
   }
 
+  /** Whether any content detector applies (then every value must be read). */
+  get detectsContent(): boolean {
+    return this.detectors.length > 0;
+  }
+
   isMaskedColumn(ref: ColumnRef): boolean {
     if (!ref.table) return false;
     const twoPart = `${ref.table}.${ref.column}`;

@@ -51,6 +51,8 @@ describe('PostgreSQL masking by lineage (real server)', () => {
   const outcomes: StatementOutcome[] = [];
   const cancels = new CancelRegistry();
   let admin: pg.Client;
+  /** The masker of the sessions opened next (the policy's, unless a test says otherwise). */
+  let sessionMasker = masker;
 
   const onServer = async (sql: string) => (await admin.query(sql)).rows as Record<string, unknown>[];
   const client = async (options: pg.ClientConfig = {}) => {
@@ -88,7 +90,7 @@ describe('PostgreSQL masking by lineage (real server)', () => {
     server = await serveSessions(() => ({
       target,
       gate,
-      masker,
+      masker: sessionMasker,
       cancels,
       onStatement: (o) => outcomes.push(o),
     }));
@@ -178,6 +180,38 @@ describe('PostgreSQL masking by lineage (real server)', () => {
       expect(outcomes.at(-1)?.masked).toEqual(expect.arrayContaining(['column', 'derived', 'email']));
     } finally {
       rmSync(file, { force: true });
+    }
+  });
+
+  it('relays rows undecoded only when nothing in them can be masked (column rules, no detectors)', async () => {
+    // Without detectors, a result whose every column lineage and the rules by name leave clear
+    // passes without being decoded; anything else is still masked, statement by statement.
+    sessionMasker = Masker.compile([{ detectors: [], columns: ['customers.ssn', 'customer_view.name'] }]);
+    try {
+      const out = await psql(
+        'select id, name, email from customers order by id; select ssn, upper(ssn) from customers order by id; ' +
+          'select name from customer_view order by id; select id, name from customers order by id',
+      );
+      expect(out.split('\n')).toEqual([
+        '1|Ada|ada@example.com',
+        '2|Bob|bob@example.org',
+        '********|********',
+        '********|********',
+        '***',
+        '***',
+        '1|Ada',
+        '2|Bob',
+        '',
+      ]);
+      const c = await client({ binary: true } as pg.ClientConfig);
+      try {
+        const result = await c.query({ text: 'select name, ssn from customers where id = $1', values: [2] });
+        expect(result.rows).toEqual([{ name: 'Bob', ssn: '********' }]);
+      } finally {
+        await c.end();
+      }
+    } finally {
+      sessionMasker = masker;
     }
   });
 

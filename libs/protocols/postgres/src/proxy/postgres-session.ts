@@ -86,6 +86,8 @@ interface PendingStatement {
   /** The current result's row description and column masks, once known. */
   fields?: readonly FieldDescription[];
   masks?: ColumnMask[];
+  /** Whether the current result's rows pass unchanged (see rowsPassUnchanged), once worked out. */
+  clearRows?: boolean;
 }
 
 /** What the audit records for a statement the session's end interrupted. */
@@ -494,6 +496,23 @@ function relay(
       if (!head) return columnMasks(undefined, count, options.masker);
       return (head.masks ??= columnMasks(head.lineage?.[head.index]?.outputs, count, options.masker));
     };
+    /**
+     * Whether a DataRow of the current result can leave undecoded under masking: no content
+     * detectors, and lineage and the column rules by name leave every column of the result clear.
+     * Known once the result's RowDescription (whose names the catalog has resolved) has been seen.
+     */
+    const rowsPassUnchanged = (head: PendingStatement | undefined, frame: Buffer): boolean => {
+      const fields = head?.fields;
+      if (!head || !fields || options.masker.detectsContent) return false;
+      // Code, length, then the row's field count: another width than described is decoded.
+      if (frame.length < 7 || frame.readInt16BE(5) !== fields.length) return false;
+      return (head.clearRows ??=
+        (masksFor(head, fields.length)?.every((mask) => mask === 'clear') ?? false) &&
+        fields.every((field) => {
+          const name = catalog.lookup(field);
+          return !(name && options.masker.isMaskedColumn(name));
+        }));
+    };
     const complete = (statement: PendingStatement) => {
       // A statement the target failed while the session was being ended failed because of it.
       const error =
@@ -569,8 +588,11 @@ function relay(
     const handleServer = (item: ServerItem): void | Promise<void> => {
       const { frame } = item;
       const head = pending[0];
-      // The bulk of a result, relayed without decoding when nothing is masked.
-      if (item.code === (BackendCode.DataRow as number) && !options.masker.active) {
+      // The bulk of a result, relayed without decoding when nothing in it can be masked.
+      if (
+        item.code === (BackendCode.DataRow as number) &&
+        (!options.masker.active || rowsPassUnchanged(head, frame))
+      ) {
         if (head) {
           head.counted++;
           head.bytes += frame.length;
@@ -589,6 +611,7 @@ function relay(
           if (head) {
             head.fields = message.fields;
             head.masks = undefined;
+            head.clearRows = undefined;
           }
           toClient(frame);
           if (options.masker.active && !catalog.knows(fields)) return catalog.resolve(fields);
@@ -714,6 +737,7 @@ function relay(
             head.index++;
             head.fields = undefined;
             head.masks = undefined;
+            head.clearRows = undefined;
           }
           flushHeld();
           if (head?.kind === 'execute') complete(pending.shift() as PendingStatement);
