@@ -144,6 +144,20 @@ describe('the published CLI package (npm pack of apps/cli, installed from the ta
     const script = /src="(\/assets\/[^"]+\.js)"/.exec(await page.text())?.[1];
     expect((await fetch(`${httpUrl}${script}`)).status).toBe(200);
 
+    // An admin of the new gateway is told how to add a connection.
+    const empty = spawnSync(tollgate, ['ls'], {
+      cwd: work.path,
+      encoding: 'utf8',
+      env: definedOnly({
+        ...shellEnv,
+        TOLLGATE_URL: httpUrl,
+        TOLLGATE_TOKEN: (await loginDevUser(httpUrl, 'admin')).access_token,
+      }),
+    });
+    expect(empty.stdout).toMatch(
+      /^no connections for .* yet: add one with `tollgate admin connections create NAME /,
+    );
+
     const admin = await bootstrapAdminToken(httpUrl);
     for (const [name, tags] of [
       ['pg-packaged', { env: 'dev' }],

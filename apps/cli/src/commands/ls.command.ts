@@ -34,13 +34,16 @@ export function lsCommand(): Command {
     .action(async (flags: { gateway?: string; json?: boolean }) => {
       const access = await ApiClient.signedIn(flags.gateway).call<CallerAccess>('GET', '/api/v1/me/access');
       if (flags.json) return void process.stdout.write(`${JSON.stringify(access, null, 2)}\n`);
+      const tollgate = installedCommand().command;
       if (access.connections.length === 0) {
+        // An admin with nothing to list is usually looking at a new gateway: say how to add one.
         process.stdout.write(
-          `no connections for ${access.displayName} (${access.subject}): ask an admin for a role, or for access\n`,
+          access.verbs.includes('admin')
+            ? `no connections for ${access.displayName} yet: add one with \`${tollgate} admin connections create NAME --protocol postgres --host HOST --database DB --username USER --agent AGENT\` (or on the console's Connections page)\n`
+            : `no connections for ${access.displayName} (${access.subject}): ask an admin for a role, or for access\n`,
         );
         return;
       }
-      const tollgate = installedCommand().command;
       printTable(
         ['NAME', 'PROTOCOL', 'VERBS', 'REACH'],
         access.connections.map((c) => [
