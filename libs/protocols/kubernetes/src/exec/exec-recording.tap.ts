@@ -26,6 +26,8 @@ const BINARY_CHANNEL_PROTOCOLS = [
 const STDIN = 0;
 const STDOUT = 1;
 const STDERR = 2;
+/** The API server's last word on an exec: its exit status. */
+const STATUS = 3;
 const RESIZE = 4;
 /** A resize message is a small JSON object; anything longer is not one. */
 const MAX_RESIZE_BYTES = 1024;
@@ -122,7 +124,11 @@ export function execRecordingTap(
     (channel, bytes) => {
       if (channel === STDOUT || channel === STDERR) recording?.onOutput(bytes);
     },
-    () => undefined,
+    // The exec ended: its recording is complete, and its last chunk goes up the session's stream
+    // ahead of the status, before the client can close the session.
+    (channel) => {
+      if (channel === STATUS) recording?.end();
+    },
   );
   return {
     request: (forwarded: RequestHead): RequestHead => {
