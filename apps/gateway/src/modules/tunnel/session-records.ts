@@ -128,16 +128,19 @@ export class SessionRecords {
 
   closed(id: string, reason: string): void {
     const endedAt = new Date().toISOString();
-    this.after(id, () =>
-      this.store.sql.query(SESSION_CLOSED_SQL, [id, reason.slice(0, 500), endedAt], {
-        name: SESSION_CLOSED_STATEMENT,
-      }),
-    );
-    this.inserts.delete(id);
     const context = this.contexts.get(id);
-    if (!context) return;
     this.contexts.delete(id);
-    this.quietly(this.audit.closed(context, closeReason(reason), reason));
+    const event = context ? this.audit.closed(context, closeReason(reason), reason) : undefined;
+    if (event) this.quietly(event);
+    // The row says closed once the session.close event is durable (or could not be), so whoever
+    // sees the state finds the event beside it.
+    this.after(id, async () => {
+      await event?.catch(() => undefined);
+      return this.store.sql.query(SESSION_CLOSED_SQL, [id, reason.slice(0, 500), endedAt], {
+        name: SESSION_CLOSED_STATEMENT,
+      });
+    });
+    this.inserts.delete(id);
   }
 
   private after(id: string, update: () => Promise<unknown>): void {
