@@ -28,22 +28,27 @@ describe('the published CLI package (npm pack of apps/cli, installed from the ta
       version: string;
     }
   ).version;
-  /** The environment of a shell outside the repository: no npm lifecycle variables, no NODE_PATH. */
+  /**
+   * The environment of a shell outside the repository: this one (proxy, CA and npm settings stay)
+   * without npm's lifecycle variables, NODE_PATH or Tollgate settings, and the prefix's bin first.
+   */
   const shellEnv: Record<string, string | undefined> = {
-    ...Object.fromEntries(Object.keys(process.env).map((key) => [key, undefined])),
-    // The npm cache lives in HOME.
-    HOME: process.env['HOME'],
+    ...Object.fromEntries(
+      Object.keys(process.env)
+        .filter((key) => /^(npm_|INIT_CWD$|NODE_PATH$|TOLLGATE_)/i.test(key))
+        .map((key) => [key, undefined]),
+    ),
     TOLLGATE_CREDENTIALS_FILE: join(work.path, 'credentials.json'),
     PATH: [join(prefix, 'bin'), dirname(process.execPath), '/usr/local/bin', '/usr/bin', '/bin'].join(':'),
-    TMPDIR: process.env['TMPDIR'],
-    LANG: 'C.UTF-8',
   };
+  const shell = (extra: Record<string, string> = {}) =>
+    definedOnly({ ...process.env, ...shellEnv, ...extra });
   const cleanups: (() => unknown)[] = [work.remove];
   let started: CliProcess | undefined;
   let tarball: string;
 
   const run = (command: string, args: string[], cwd: string) =>
-    spawnSync(command, args, { cwd, encoding: 'utf8', env: definedOnly(shellEnv) });
+    spawnSync(command, args, { cwd, encoding: 'utf8', env: shell() });
 
   beforeAll(async () => {
     expect(relative(repoRoot(), work.path).startsWith('..')).toBe(true);
@@ -148,8 +153,7 @@ describe('the published CLI package (npm pack of apps/cli, installed from the ta
     const empty = spawnSync(tollgate, ['ls'], {
       cwd: work.path,
       encoding: 'utf8',
-      env: definedOnly({
-        ...shellEnv,
+      env: shell({
         TOLLGATE_URL: httpUrl,
         TOLLGATE_TOKEN: (await loginDevUser(httpUrl, 'admin')).access_token,
       }),
@@ -193,7 +197,7 @@ describe('the published CLI package (npm pack of apps/cli, installed from the ta
     const ls = spawnSync(tollgate, ['ls'], {
       cwd: work.path,
       encoding: 'utf8',
-      env: definedOnly({ ...shellEnv, ...as }),
+      env: shell(as),
     });
     expect(ls.status, ls.stderr).toBe(0);
     expect(ls.stdout).toMatch(/^pg-packaged\s+postgres\s+connect,exec\s+tollgate connect pg-packaged /m);
@@ -207,7 +211,7 @@ describe('the published CLI package (npm pack of apps/cli, installed from the ta
       {
         cwd: work.path,
         encoding: 'utf8',
-        env: definedOnly({ ...shellEnv, ...as }),
+        env: shell(as),
       },
     );
     expect(psql.status, psql.stderr).toBe(0);
