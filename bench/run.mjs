@@ -16,6 +16,7 @@ const suites = {
   'postgres-audit': () => import('./suites/postgres-audit.mjs'),
   mysql: () => import('./suites/mysql.mjs'),
   http: () => import('./suites/http.mjs'),
+  ssh: () => import('./suites/ssh.mjs'),
 };
 
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(suites);

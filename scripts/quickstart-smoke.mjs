@@ -25,6 +25,7 @@ const child = spawn('npm', ['start'], {
     TOLLGATE_DEV_IDP_PORT: '0',
     TOLLGATE_POSTGRES_PORT: '0',
     TOLLGATE_MYSQL_PORT: '0',
+    TOLLGATE_SSH_PORT: '0',
   },
   stdio: ['ignore', 'pipe', 'pipe'],
   // Its own process group, so the stop reaches npm, the shell and the gateway as a terminal's would.
@@ -66,7 +67,7 @@ if (bannerLine < 0) fail('no banner');
 if (bannerEnd + 1 > BANNER_WITHIN_LINES) {
   fail(`the banner ends on line ${bannerEnd + 1}, not within the first ${BANNER_WITHIN_LINES} lines`);
 }
-for (const expected of ['console ', 'log in ', 'tollgate login', 'tollgate ls']) {
+for (const expected of ['console ', 'log in ', 'tollgate login', 'tollgate ls', 'ssh -p ']) {
   if (!lines.slice(bannerLine, bannerEnd).some((line) => line.includes(expected))) {
     fail(`the banner does not show "${expected.trim()}"`);
   }

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Client, Server, type Connection, type ServerChannel } from 'ssh2';
 import { bridgeConnection, type SessionGovernor } from '../bridge/session-bridge';
+import { SERVER_ALGORITHMS } from './server-algorithms';
 
 export interface SshFrontOptions {
   /** The host key local clients see (see loadOrCreateHostKey). */
@@ -45,42 +46,48 @@ export const passThrough: SessionGovernor = {
  */
 export async function startSshFront(options: SshFrontOptions): Promise<SshFront> {
   const connections = new Set<Connection>();
-  const server = new Server({ hostKeys: [options.hostKey], ident: 'Tollgate' }, (connection, info) => {
-    connections.add(connection);
-    connection.on('close', () => connections.delete(connection));
-    connection.on('error', () => undefined);
-    const inner = options
-      .openSession(`${info.ip}:${info.port}`)
-      .then((stream) => connectInnerHop(stream, options.readyTimeoutMs ?? 30_000));
-    inner.catch(() => undefined);
-    // Authentication waits for the session, so the channels that follow can be served at once.
-    let refusal: string | undefined;
-    let target: Client | undefined;
-    connection.on('authentication', (context) => {
-      inner.then(
-        (client) => {
-          target = client;
-          client.on('close', () => connection.end());
-          context.accept();
-        },
-        (error: unknown) => {
-          refusal = error instanceof Error ? error.message : String(error);
-          context.accept();
-        },
-      );
-    });
-    connection.on('ready', () => {
-      if (target) bridgeConnection(connection, target, passThrough);
-      else refuseChannels(connection, refusal ?? 'the session could not be opened');
-    });
-    connection.on('close', () => {
-      target?.end();
-      void inner.then(
-        (client) => client.end(),
-        () => undefined,
-      );
-    });
-  });
+  const server = new Server(
+    { hostKeys: [options.hostKey], ident: 'Tollgate', algorithms: SERVER_ALGORITHMS },
+    (connection, info) => {
+      connections.add(connection);
+      // Interactive traffic: no Nagle delay on keystroke echoes (see connectTarget).
+      // (ssh2's server-side Connection has setNoDelay; @types/ssh2 lists it on Client only.)
+      (connection as unknown as { setNoDelay(noDelay: boolean): void }).setNoDelay(true);
+      connection.on('close', () => connections.delete(connection));
+      connection.on('error', () => undefined);
+      const inner = options
+        .openSession(`${info.ip}:${info.port}`)
+        .then((stream) => connectInnerHop(stream, options.readyTimeoutMs ?? 30_000));
+      inner.catch(() => undefined);
+      // Authentication waits for the session, so the channels that follow can be served at once.
+      let refusal: string | undefined;
+      let target: Client | undefined;
+      connection.on('authentication', (context) => {
+        inner.then(
+          (client) => {
+            target = client;
+            client.on('close', () => connection.end());
+            context.accept();
+          },
+          (error: unknown) => {
+            refusal = error instanceof Error ? error.message : String(error);
+            context.accept();
+          },
+        );
+      });
+      connection.on('ready', () => {
+        if (target) bridgeConnection(connection, target, passThrough);
+        else refuseChannels(connection, refusal ?? 'the session could not be opened');
+      });
+      connection.on('close', () => {
+        target?.end();
+        void inner.then(
+          (client) => client.end(),
+          () => undefined,
+        );
+      });
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, '127.0.0.1', () => resolve());

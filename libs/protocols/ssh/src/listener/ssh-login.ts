@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { Server, utils, type AuthContext, type Connection, type ParsedKey } from 'ssh2';
 import { bridgeConnection } from '../bridge/session-bridge';
 import { connectInnerHop, passThrough } from '../front/ssh-front';
+import { SERVER_ALGORITHMS } from '../front/server-algorithms';
 import { sendAuthBanner } from './ssh-auth-banner';
 
 export interface SshLoginOptions {
@@ -65,7 +66,11 @@ export function acceptSshLogin(socket: Socket, options: SshLoginOptions): Promis
       resolve({ kind: 'closed' });
     };
     const timer = setTimeout(closed, options.timeoutMs);
-    const server = new Server({ hostKeys: [options.hostKey], ident: 'Tollgate' });
+    const server = new Server({
+      hostKeys: [options.hostKey],
+      ident: 'Tollgate',
+      algorithms: SERVER_ALGORITHMS,
+    });
     server.on('connection', (connection: Connection) => {
       connection.on('error', () => undefined);
       connection.on('close', closed);

@@ -63,7 +63,12 @@ export function connectTarget(
 
   return new Promise<Client>((resolve, reject) => {
     const client = new Client();
-    client.once('ready', () => resolve(client));
+    client.once('ready', () => {
+      // Keystrokes are small writes: without this, Nagle's algorithm and the server's delayed ACK
+      // hold each echo ~40 ms (ssh2 leaves its sockets at Node's default).
+      client.setNoDelay(true);
+      resolve(client);
+    });
     client.once('error', (error: Error & { level?: string }) => {
       client.end();
       if (refusal) return reject(refusal);

@@ -1,0 +1,337 @@
+// SSH: 1 GiB through `ssh host cat FILE` directly to sshd, through OpenSSH ProxyJump (a second
+// sshd as jump host on loopback), through `tollgate connect` and through the gateway's own SSH
+// listener; keystroke echo latency in a PTY shell on each path; the gateway's memory per idle SSH
+// session. Every path uses OpenSSH's ssh client and a real sshd; Tollgate's processes are real
+// `tollgate` commands. CPU time per GiB of each Tollgate process and of the ssh client and sshd
+// says where the time goes.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { adminApi, BENCH_ADMIN_ROLES, BENCH_ADMIN_SECRET, spawnTollgate, summarize, table } from '../lib.mjs';
+
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+const KiB = 1024;
+const BYTES = Number(process.env.BENCH_SSH_BYTES ?? GiB);
+const KEYS = Number(process.env.BENCH_SSH_KEYS ?? 300);
+const IDLE = Number(process.env.BENCH_SSH_IDLE ?? 200);
+
+const cpuMs = (pid) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+};
+const rss = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024;
+
+const BASE_OPTIONS = [
+  '-F',
+  '/dev/null',
+  '-o',
+  'StrictHostKeyChecking=no',
+  '-o',
+  'UserKnownHostsFile=/dev/null',
+  '-o',
+  'IdentityAgent=none',
+  '-o',
+  'LogLevel=ERROR',
+];
+
+/** Runs an ssh command whose stdout is counted (not kept); resolves bytes, seconds and the client's CPU. */
+function runSsh(args, env = {}, program = 'ssh') {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(program, args, {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let received = 0;
+    let stderr = '';
+    child.stdout.on('data', (d) => (received += d.length));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      const seconds = (performance.now() - started) / 1000;
+      if (code !== 0) return reject(new Error(`${program} exited ${code}: ${stderr}`));
+      resolve({ received, seconds });
+    });
+  });
+}
+
+/** Keystroke echo in a PTY shell: one byte written, the time until the echo arrives, KEYS times. */
+function echoLatency(args, env = {}, program = 'ssh') {
+  return new Promise((resolve, reject) => {
+    const child = spawn(program, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    child.once('error', reject);
+    let waiting;
+    let seen = '';
+    child.stdout.on('data', (d) => {
+      seen += d.toString('latin1');
+      const w = waiting;
+      waiting = undefined;
+      w?.();
+    });
+    const until = (predicate, timeoutMs = 30_000) =>
+      new Promise((res, rej) => {
+        const timer = setTimeout(
+          () => rej(new Error(`no prompt: ${JSON.stringify(seen.slice(-200))}`)),
+          timeoutMs,
+        );
+        const check = () => {
+          if (predicate()) {
+            clearTimeout(timer);
+            res();
+          } else waiting = check;
+        };
+        check();
+      });
+    (async () => {
+      await until(() => /[$#] $/.test(seen));
+      const samples = [];
+      for (let i = 0; i < KEYS + 20; i++) {
+        // Alternating a letter and Backspace keeps the line short; each echoes at once.
+        const key = i % 2 === 0 ? 'x' : '\x7f';
+        const before = seen.length;
+        const started = performance.now();
+        child.stdin.write(key);
+        await until(() => seen.length > before);
+        if (i >= 20) samples.push((performance.now() - started) * 1000);
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      child.stdin.write('\x04');
+      child.kill();
+      resolve(summarize(samples));
+    })().catch((error) => {
+      child.kill();
+      reject(error);
+    });
+  });
+}
+
+async function tollgateStack(root, testing, sshd, dir) {
+  const dataDir = join(dir, 'data');
+  const gw = spawnTollgate(
+    root,
+    ['gateway', '--data-dir', dataDir, '--http-port', '0', '--grpc-port', '0', '--ssh-port', '0'],
+    { TOLLGATE_BOOTSTRAP_ADMIN_SECRET: BENCH_ADMIN_SECRET, TOLLGATE_LOG_LEVEL: 'info' },
+  );
+  const deadline = Date.now() + 120_000;
+  let match;
+  while (!(match = /"httpUrl":"([^"]+)","grpcAddress":"([^"]+)"/.exec(gw.output()))) {
+    if (Date.now() > deadline) throw new Error(`gateway did not start:\n${gw.output()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const [, httpUrl, grpcAddress] = match;
+  const sshPort = Number(/"sshAddress":"127\.0\.0\.1:(\d+)"/.exec(gw.output())[1]);
+  const api = await adminApi(httpUrl);
+  await api('/api/v1/policy', { document: BENCH_ADMIN_ROLES });
+  const { token } = await api('/api/v1/agents', { name: 'bench' });
+  await api('/api/v1/connections', {
+    name: 'bench-ssh',
+    protocol: 'ssh',
+    target: {
+      host: '127.0.0.1',
+      port: sshd.port,
+      username: sshd.user.name,
+      hostKeyFingerprint: sshd.fingerprint,
+    },
+    credential: { password: 'env:SSH_PASSWORD' },
+    agents: ['bench'],
+  });
+  const grpcUrl = `http://${grpcAddress}`;
+  const agent = spawnTollgate(root, ['agent', '--gateway', grpcUrl, '--log-level', 'warn'], {
+    TOLLGATE_AGENT_TOKEN: token,
+    SSH_PASSWORD: sshd.user.password,
+    TOLLGATE_AGENT_SSH_HOST_PINS_FILE: join(dir, 'pins'),
+  });
+  await new Promise((r) => setTimeout(r, 1500));
+  const connect = spawnTollgate(root, ['connect', 'bench-ssh', '--port', '0', '--grpc', grpcUrl], {
+    TOLLGATE_TOKEN: api.token,
+    TOLLGATE_SSH_HOST_KEY_FILE: join(dir, 'connect_host_key'),
+  });
+  let m;
+  while (!(m = /listening on 127\.0\.0\.1:(\d+)/.exec(connect.output()))) {
+    if (Date.now() > deadline) throw new Error(`connect did not start:\n${connect.output()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const stop = async () => {
+    for (const p of [connect, agent, gw]) {
+      p.child.kill('SIGKILL');
+      await p.exited;
+    }
+  };
+  return { gw, agent, connect, connectPort: Number(m[1]), sshPort, token: api.token, stop };
+}
+
+/** Idle SSH sessions through the gateway listener (ssh2 clients here, each with `cat` running). */
+async function idleSessions(ssh2, port, token, count) {
+  const clients = [];
+  for (let i = 0; i < count; i += 10) {
+    await Promise.all(
+      Array.from({ length: Math.min(10, count - i) }, async () => {
+        const client = new ssh2.Client();
+        await new Promise((resolve, reject) => {
+          client.once('ready', resolve);
+          client.once('error', reject);
+          client.connect({
+            host: '127.0.0.1',
+            port,
+            username: 'bench-ssh',
+            password: token,
+            readyTimeout: 60_000,
+          });
+        });
+        await new Promise((resolve, reject) =>
+          client.exec('cat', (error, channel) => {
+            if (error) return reject(error);
+            channel.on('data', () => undefined);
+            channel.write('x');
+            channel.once('data', resolve);
+          }),
+        );
+        clients.push(client);
+      }),
+    );
+  }
+  return clients;
+}
+
+export async function run({ root, log }) {
+  const require = createRequire(join(root, 'package.json'));
+  // The sshd harness only (the testing entry point loads vitest).
+  const testing = require(join(root, 'libs/testing/dist/sshd-server.js'));
+  const ssh2 = require('ssh2');
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-ssh-'));
+  const target = await testing.startSshd();
+  const jump = await testing.startSshd();
+  const big = join(target.user.home, 'bench-1gib.bin');
+  execFileSync('truncate', ['-s', String(BYTES), big]);
+  const stack = await tollgateStack(root, testing, target, dir);
+  const config = join(dir, 'ssh_config');
+  writeFileSync(
+    config,
+    [
+      'Host jump',
+      '  HostName 127.0.0.1',
+      `  Port ${jump.port}`,
+      `  User ${jump.user.name}`,
+      `  IdentityFile ${join(jump.dir, 'user_key')}`,
+      'Host target',
+      '  HostName 127.0.0.1',
+      `  Port ${target.port}`,
+      `  User ${target.user.name}`,
+      `  IdentityFile ${join(target.dir, 'user_key')}`,
+      'Host *',
+      '  StrictHostKeyChecking no',
+      '  UserKnownHostsFile /dev/null',
+      '  IdentityAgent none',
+      '  LogLevel ERROR',
+      '',
+    ].join('\n'),
+  );
+  const keyOptions = ['-F', config, '-o', 'BatchMode=yes'];
+  const password = { SSHPASS: stack.token };
+  const paths = {
+    direct: { program: 'ssh', args: [...keyOptions, 'target'], env: {} },
+    'OpenSSH ProxyJump': { program: 'ssh', args: [...keyOptions, '-J', 'jump', 'target'], env: {} },
+    'tollgate connect': {
+      program: 'ssh',
+      args: [...BASE_OPTIONS, '-o', 'BatchMode=yes', '-p', String(stack.connectPort), 'me@127.0.0.1'],
+      env: {},
+    },
+    'gateway listener': {
+      program: 'sshpass',
+      args: [
+        '-e',
+        'ssh',
+        ...BASE_OPTIONS,
+        '-o',
+        'PreferredAuthentications=password',
+        '-p',
+        String(stack.sshPort),
+        'bench-ssh@127.0.0.1',
+      ],
+      env: password,
+    },
+  };
+  const pids = {
+    gateway: stack.gw.child.pid,
+    agent: stack.agent.child.pid,
+    connect: stack.connect.child.pid,
+  };
+  const results = {};
+  try {
+    for (const [name, path] of Object.entries(paths)) {
+      const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuMs(pid)]));
+      const run = await runSsh([...path.args, `cat ${big}`], path.env, path.program);
+      if (run.received !== BYTES) throw new Error(`${name}: received ${run.received} of ${BYTES}`);
+      const cpu = Object.fromEntries(
+        Object.entries(pids).map(([k, pid]) => [k, (cpuMs(pid) - before[k]) / (BYTES / MiB)]),
+      );
+      const mibps = BYTES / MiB / run.seconds;
+      log(
+        `${name}: ${mibps.toFixed(1)} MiB/s (${run.seconds.toFixed(1)} s); CPU ms per MiB: ` +
+          Object.entries(cpu)
+            .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+            .join(', '),
+      );
+      const echoArgs =
+        path.program === 'sshpass' ? ['-e', 'ssh', '-tt', ...path.args.slice(2)] : ['-tt', ...path.args];
+      const echo = await echoLatency(echoArgs, path.env, path.program);
+      log(
+        `${name}: keystroke echo p50 ${(echo.p50 / 1000).toFixed(2)} ms, p99 ${(echo.p99 / 1000).toFixed(2)} ms`,
+      );
+      results[name] = { mibps, cpu, echo };
+    }
+
+    // Memory per idle session at the gateway (listener path: the gateway holds both SSH hops).
+    await new Promise((r) => setTimeout(r, 2000));
+    const gwBefore = rss(stack.gw.child.pid);
+    const clients = await idleSessions(ssh2, stack.sshPort, stack.token, IDLE);
+    await new Promise((r) => setTimeout(r, 2000));
+    const gwAfter = rss(stack.gw.child.pid);
+    for (const c of clients) c.end();
+    results.idle = { perSession: (gwAfter - gwBefore) / IDLE };
+    log(
+      `gateway RSS ${(gwBefore / MiB).toFixed(0)} -> ${(gwAfter / MiB).toFixed(0)} MiB with ${IDLE} idle SSH sessions`,
+    );
+  } finally {
+    await stack.stop();
+    target.stop();
+    jump.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  const jumpRate = results['OpenSSH ProxyJump'].mibps;
+  const directEcho = results.direct.echo.p50 / 1000;
+  const rows = Object.entries(results)
+    .filter(([k]) => k !== 'idle')
+    .map(([name, r]) => [
+      name,
+      `${r.mibps.toFixed(1)} MiB/s`,
+      `${(r.mibps / jumpRate).toFixed(2)}x`,
+      `${(r.echo.p50 / 1000).toFixed(2)} ms`,
+      `${r.echo.p50 / 1000 - directEcho >= 0 ? '+' : ''}${(r.echo.p50 / 1000 - directEcho).toFixed(2)} ms`,
+      name.startsWith('tollgate') || name.startsWith('gateway')
+        ? Object.entries(r.cpu)
+            .filter(([, v]) => v > 0.005)
+            .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+            .join(', ')
+        : '-',
+    ]);
+  const perSessionKiB = results.idle.perSession / KiB;
+  return [
+    '## SSH (`bench/suites/ssh.mjs`)',
+    '',
+    `${(BYTES / GiB).toFixed(2)} GiB downloaded with OpenSSH's \`ssh host cat FILE\` (a sparse file on the target) on each path, one run; keystroke echo: a letter or Backspace typed into a PTY bash (\`ssh -tt\`), ${KEYS} keys, time until its echo arrives. Tollgate paths record the exec as asciicast (up to the 64 MiB recording limit, then the stream runs on unrecorded) and the shell input is read line by line.`,
+    '',
+    table(
+      ['path', 'throughput', 'vs ProxyJump', 'echo p50', 'echo vs direct', 'Tollgate CPU ms per MiB'],
+      rows,
+    ),
+    '',
+    `Gateway memory per idle SSH session through the listener (${IDLE} sessions, each an authenticated connection with \`cat\` running): **${perSessionKiB.toFixed(0)} KiB** (RSS delta / sessions; goal ≤ 200 KiB).`,
+    '',
+    `Goals: ≥ 0.5x ProxyJump throughput (tollgate connect ${(results['tollgate connect'].mibps / jumpRate).toFixed(2)}x, gateway listener ${(results['gateway listener'].mibps / jumpRate).toFixed(2)}x); echo adds ≤ 2 ms p50 (connect +${(results['tollgate connect'].echo.p50 / 1000 - directEcho).toFixed(2)} ms, listener +${(results['gateway listener'].echo.p50 / 1000 - directEcho).toFixed(2)} ms).`,
+  ].join('\n');
+}
