@@ -15,7 +15,12 @@ describe('writeKubeContext', () => {
     const config = parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
     expect(config).toMatchObject({
       'current-context': 'tollgate-prod',
-      clusters: [{ name: 'tollgate-prod', cluster: { server: 'http://127.0.0.1:8081' } }],
+      clusters: [
+        {
+          name: 'tollgate-prod',
+          cluster: { server: 'http://127.0.0.1:8081', 'insecure-skip-tls-verify': true },
+        },
+      ],
       contexts: [{ name: 'tollgate-prod', context: { cluster: 'tollgate-prod', user: 'tollgate-prod' } }],
     });
     expect(statSync(file).mode & 0o777).toBe(0o600);
@@ -37,7 +42,10 @@ describe('writeKubeContext', () => {
     expect(config['current-context']).toBe('real');
     expect(config.clusters).toEqual([
       { name: 'real', cluster: { server: 'https://k8s:6443' } },
-      { name: 'tollgate-prod', cluster: { server: 'http://127.0.0.1:9000' } },
+      {
+        name: 'tollgate-prod',
+        cluster: { server: 'http://127.0.0.1:9000', 'insecure-skip-tls-verify': true },
+      },
     ]);
     expect(config.users).toEqual([
       { name: 'me', user: { token: 't' } },

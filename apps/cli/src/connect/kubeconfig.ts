@@ -42,7 +42,12 @@ export function writeKubeContext(
     kind: 'Config',
     preferences: {},
     ...document,
-    clusters: upsert(document['clusters'], { name, cluster: { server: `http://127.0.0.1:${port}` } }),
+    // Plain HTTP on loopback (TLS runs from the agent to the API server): @kubernetes/client-node
+    // refuses an http:// server unless told TLS is not verified, and kubectl ignores the flag there.
+    clusters: upsert(document['clusters'], {
+      name,
+      cluster: { server: `http://127.0.0.1:${port}`, 'insecure-skip-tls-verify': true },
+    }),
     users: upsert(document['users'], { name, user: {} }),
     contexts: upsert(document['contexts'], { name, context: { cluster: name, user: name } }),
     'current-context': current ? document['current-context'] : name,

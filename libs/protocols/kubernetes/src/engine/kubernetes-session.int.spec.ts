@@ -13,6 +13,8 @@ import { kubernetesRequestFacts, kubernetesResponseRewrite } from './kubernetes.
 import { MASKED_BASE64 } from '../masking/object-masking';
 import { execRecordingTap } from '../exec/exec-recording.tap';
 import { asciicastOutput, parseAsciicast } from '@tollgate/audit';
+import { CoreV1Api, Exec, KubeConfig, Watch, type V1Secret } from '@kubernetes/client-node';
+import { PassThrough } from 'node:stream';
 import { kubernetesReplies } from './kubernetes-status';
 
 const run = promisify(execFile);
@@ -109,7 +111,7 @@ describe('KubernetesEngine’s session between kubectl and a fake API server', (
       kubeconfig,
       `apiVersion: v1
 kind: Config
-clusters: [{name: t, cluster: {server: "http://127.0.0.1:${port}"}}]
+clusters: [{name: t, cluster: {server: "http://127.0.0.1:${port}", insecure-skip-tls-verify: true}}]
 users: [{name: t, user: {token: caller-token}}]
 contexts: [{name: t, context: {cluster: t, user: t}}]
 current-context: t
@@ -453,6 +455,65 @@ current-context: t
       const status = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { message: string };
       expect(status).toMatchObject({ kind: 'Status', reason: 'Forbidden' });
       expect(status.message).toContain('exec over SPDY/3.1 cannot be recorded; use kubectl 1.30 or later');
+    });
+  });
+
+  describe('@kubernetes/client-node through the same session', () => {
+    const client = () => {
+      const config = new KubeConfig();
+      config.loadFromFile(kubeconfig);
+      return config;
+    };
+
+    it('reads, lists and watches Secrets masked', async () => {
+      const config = client();
+      const core = config.makeApiClient(CoreV1Api);
+      const secret = await core.readNamespacedSecret({ name: 'db', namespace: 'apps' });
+      expect(secret.data).toMatchObject({ password: MASKED_BASE64 });
+      const list = await core.listNamespacedSecret({ namespace: 'apps' });
+      expect(list.items.map((item: V1Secret) => item.data?.['password'])).toContain(MASKED_BASE64);
+      expect(JSON.stringify(list)).not.toContain(SECRET_B64);
+
+      const seen: V1Secret[] = [];
+      const watching = await new Watch(config).watch(
+        '/api/v1/namespaces/apps/secrets',
+        {},
+        (_type: string, object: V1Secret) => seen.push(object),
+        () => undefined,
+      );
+      api.put('secrets', { metadata: { name: 'from-node', namespace: 'apps' }, data: { key: SECRET_B64 } });
+      await expect
+        .poll(() => seen.some((s) => s.metadata?.name === 'from-node'), { timeout: 10_000 })
+        .toBe(true);
+      watching.abort();
+      expect(seen.find((s) => s.metadata?.name === 'from-node')?.data).toEqual({ key: MASKED_BASE64 });
+      expect(JSON.stringify(seen)).not.toContain(SECRET_B64);
+    });
+
+    it('execs over WebSocket, recorded as it printed', async () => {
+      const before = commands.recordings.length;
+      const stdout = new PassThrough();
+      let printed = '';
+      stdout.on('data', (c: Buffer) => (printed += c.toString()));
+      const status = new Promise<unknown>((resolve) => {
+        void new Exec(client()).exec(
+          'dev',
+          'web-2',
+          'app',
+          ['echo', 'from', 'node'],
+          stdout,
+          null,
+          null,
+          false,
+          resolve,
+        );
+      });
+      expect(await status).toMatchObject({ status: 'Success' });
+      await expect.poll(() => printed, { timeout: 10_000 }).toBe('from node\n');
+      await expect.poll(() => commands.recordings.at(-1)?.final, { timeout: 10_000 }).toBe(true);
+      expect(commands.recordings.length).toBe(before + 1);
+      const parsed = parseAsciicast(commands.recordings.at(-1)!.text);
+      expect(parsed.ok && asciicastOutput(parsed.events)).toBe(printed);
     });
   });
 });
