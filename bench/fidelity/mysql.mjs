@@ -9,7 +9,8 @@
 //
 // The subset (TOLLGATE_FIDELITY_MYSQL_TESTS, a regular expression on test names in suite main; the
 // default below) covers queries, types, functions, prepared statements, views, triggers, stored
-// programs and CTEs. Tests that need what an external server cannot give (a restart, server options
+// programs and CTEs, without the tests that restart, shut down or kill the server. Tests that need
+// what an external server cannot give (a restart, server options
 // of their own, the binary log, debug builds, plugins not loaded) are skipped by mysql-test-run itself
 // in both modes. Needs root (apt-get, and mysql-test-run starts mariadbd as root with --user=root).
 import { execFileSync, spawn } from 'node:child_process';
@@ -25,6 +26,8 @@ const work = process.env.TOLLGATE_FIDELITY_DIR ?? join(tmpdir(), 'tollgate-fidel
 const MTR_DIR = '/usr/share/mysql/mysql-test';
 const DEFAULT_TESTS =
   '^(select|insert|update|delete|union|func_|type_|ps|cte|view|group_by|having|limit|null|case|distinct|user_var|derived|cast|trigger|sp-|sp$)';
+const RESTARTS =
+  /restart_mysqld|shutdown_mysqld|kill_mysqld|restart_and_|wait_until_disconnected|^\s*shutdown\b/im;
 const log = (line) => console.log(line);
 const sh = (file, args, options = {}) => execFileSync(file, args, { encoding: 'utf8', ...options });
 
@@ -39,12 +42,17 @@ function ensurePackages() {
 
 function selectTests() {
   const pattern = new RegExp(process.env.TOLLGATE_FIDELITY_MYSQL_TESTS ?? DEFAULT_TESTS);
-  return readdirSync(join(MTR_DIR, 'main'))
-    .filter((f) => f.endsWith('.test'))
-    .map((f) => f.slice(0, -'.test'.length))
-    .filter((name) => pattern.test(name))
-    .sort()
-    .map((name) => `main.${name}`);
+  return (
+    readdirSync(join(MTR_DIR, 'main'))
+      .filter((f) => f.endsWith('.test'))
+      .map((f) => f.slice(0, -'.test'.length))
+      .filter((name) => pattern.test(name))
+      // With --extern nobody restarts the server: a test that restarts, shuts down or kills it would
+      // end the run for every test after it.
+      .filter((name) => !RESTARTS.test(readFileSync(join(MTR_DIR, 'main', `${name}.test`), 'latin1')))
+      .sort()
+      .map((name) => `main.${name}`)
+  );
 }
 
 function mtr(args, env) {
