@@ -148,9 +148,9 @@ async function runMode(mode, tests) {
   }
 }
 
-/** The first lines mysql-test-run printed about one failed test. */
+/** The first lines mysql-test-run printed about one failed test (after its `[ fail ]` line). */
 function failureExcerpt(output, test, lines = 10) {
-  const at = output.indexOf(`${test} `);
+  const at = output.search(new RegExp(`^${test.replace(/[.]/g, '\\.')}\\s+(?:w\\d+\\s+)?\\[ fail \\]`, 'm'));
   if (at < 0) return '';
   return output
     .slice(at)
