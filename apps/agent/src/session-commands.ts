@@ -75,6 +75,11 @@ export function sessionCommands(
   const recorded = (text: string) => detectors.maskContent(text, 'text').value ?? text;
   const port: CommandPort = {
     masking,
+    // Both the policy's roles and the session token's scopes must grant it (a `connect:NAME`
+    // credential does not forward).
+    forwarding:
+      evaluateAccess(enforced.policy, who, 'forward', connection).allowed &&
+      scopesPermitForward(request.context?.scopes ?? [], spec.name),
     decide: async (text, facts, notify) => {
       const result = await gateCommand({
         policy: enforced.policy,
@@ -133,4 +138,15 @@ export function sessionCommands(
     },
   };
   return { port, audit };
+}
+
+/** Whether token scopes include `forward` or `forward:GLOB` matching the connection (fail closed). */
+export function scopesPermitForward(scopes: readonly string[], connection: string): boolean {
+  return scopes.some((scope) => {
+    if (scope === 'forward') return true;
+    if (!scope.startsWith('forward:')) return false;
+    const glob = scope.slice('forward:'.length);
+    const pattern = new RegExp(`^${glob.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
+    return pattern.test(connection);
+  });
 }

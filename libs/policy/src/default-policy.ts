@@ -17,7 +17,7 @@ roles:
     description: Full access for the tollgate-admins group.
     subjects: ['group:tollgate-admins']
     connections: ['*']
-    verbs: [connect, exec, admin, 'audit:read', review, register]
+    verbs: [connect, exec, admin, 'audit:read', review, register, forward]
 delegation:
   max_depth: 2
 sessions:

@@ -1,13 +1,14 @@
 /** What a role may let its subjects do. */
-export const VERBS = ['connect', 'exec', 'admin', 'audit:read', 'review', 'register'] as const;
+export const VERBS = ['connect', 'exec', 'admin', 'audit:read', 'review', 'register', 'forward'] as const;
 export type Verb = (typeof VERBS)[number];
 
 /**
  * Verbs that act on named resources, so a role granting them must name them in `connections`:
  * connect and exec a connection; register (create, update, delete) connections and agents whose
- * names or tags (an agent's labels) its selectors match.
+ * names or tags (an agent's labels) its selectors match; forward: SSH port forwarding (-L, -W, -R)
+ * in a session on the connection, which is refused without it.
  */
-export const CONNECTION_VERBS: readonly Verb[] = ['connect', 'exec', 'register'];
+export const CONNECTION_VERBS: readonly Verb[] = ['connect', 'exec', 'register', 'forward'];
 
 export const PROTOCOLS = ['postgres', 'mysql', 'ssh', 'kubernetes', 'http', 'tcp'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];

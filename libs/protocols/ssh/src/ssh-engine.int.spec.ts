@@ -223,6 +223,18 @@ describe('SSH through the engine and the local front (real sshd, OpenSSH clients
     );
   });
 
+  it('relays local port forwarding when policy grants forward, deciding each request as a command', async () => {
+    commands.forwarding = true;
+    try {
+      // -W to sshd's own port: what comes back is the server's SSH identification.
+      const run = await ssh('-W', `127.0.0.1:${sshd.port}`);
+      expect(run.stdout).toMatch(/^SSH-2\.0-OpenSSH/);
+      expect(commands.decisions).toContain(`allow: <direct-tcpip 127.0.0.1:${sshd.port}>`);
+    } finally {
+      commands.forwarding = false;
+    }
+  });
+
   describe('the target connection', () => {
     const open = (target: Parameters<typeof sshSpec>[0], pins = new MemoryHostKeyPins()) => {
       const { spec, secrets } = sshSpec(target);

@@ -13,6 +13,11 @@ export type CommandVerdict =
  */
 export interface CommandPort {
   readonly masking: MaskingRules;
+  /**
+   * Whether policy grants the session's subject `forward` on the connection (SSH port forwarding);
+   * each forwarding request is then still decided and recorded as a command.
+   */
+  readonly forwarding: boolean;
   /** Resolves only after the decision is durable; `notify` reaches the client while a command is held. */
   decide(text: string, facts: CommandFacts, notify: (message: string) => void): Promise<CommandVerdict>;
   /** What a forwarded command did at the target, for the session's audit trail (not awaited). */

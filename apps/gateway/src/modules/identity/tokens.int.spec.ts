@@ -108,7 +108,7 @@ describe('gateway tokens: issue, verify, refuse (security)', () => {
     const token = await serviceAccountToken(gw.url, 'ops', opsSecret);
     expect(token).toMatchObject({
       token_type: 'Bearer',
-      scope: 'connect exec admin audit:read review register',
+      scope: 'connect exec admin audit:read review register forward',
     });
     expect(token.expires_in).toBeGreaterThan(800);
     const payload = JSON.parse(

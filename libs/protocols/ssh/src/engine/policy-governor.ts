@@ -60,7 +60,12 @@ export function policyGovernor(commands: CommandPort, envAllowlist: readonly str
         pattern.endsWith('*') ? name.startsWith(pattern.slice(0, -1)) : name === pattern,
       ),
     decide: (request, notify) => decide(requestText(request), notify),
-    forwarding: (request) => {
+    forwarding: async (request) => {
+      // Port forwarding passes when policy grants `forward` on the connection, and is then decided
+      // as its request text like any command (guardrails may deny or hold it); X11 and agent
+      // forwarding cannot be relayed through Tollgate at all.
+      const relayable = request.kind === 'direct-tcpip' || request.kind === 'tcpip-forward';
+      if (relayable && commands.forwarding) return decide(requestText(request), () => undefined);
       const message = `${FORWARDING_NAMES[request.kind]} is not allowed through Tollgate`;
       commands.report({
         command: requestText(request),
@@ -70,7 +75,7 @@ export function policyGovernor(commands: CommandPort, envAllowlist: readonly str
         error: `refused: ${message}`,
         masked: [],
       });
-      return Promise.resolve({ allow: false, message });
+      return { allow: false, message };
     },
     channelHooks: (request, pty, stderr, end): ChannelPairHooks => {
       const startedAt = performance.now();
