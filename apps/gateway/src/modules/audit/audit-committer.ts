@@ -18,6 +18,16 @@ export interface AuditAppend {
    * write (the decision, the row and the session.open event).
    */
   readonly sessionRow?: SessionRow;
+  /** Also mark the session's row closed in the same transaction (with its session.close event). */
+  readonly sessionEnd?: SessionEnd;
+}
+
+/** A `sessions` row's end, written with the batch that holds its append. */
+export interface SessionEnd {
+  readonly id: string;
+  readonly reason: string;
+  /** ISO time the session ended. */
+  readonly endedAt: string;
 }
 
 /** A new `sessions` row, written with the batch that holds its append. */
@@ -122,6 +132,8 @@ interface Batch {
   readonly sessionRows: string[];
   /** New `sessions` rows (see AuditAppend.sessionRow). */
   readonly newSessions: string[];
+  /** Rows' ends (see AuditAppend.sessionEnd). */
+  readonly endedSessions: string[];
   /** Per record: its session (if any) and that session's head after it, for head lookups. */
   readonly sessionIds: (string | undefined)[];
   readonly sessionHeads: (Head | undefined)[];
@@ -139,8 +151,15 @@ interface Batch {
 // follow chain order.
 // A session's row rides along ($4): its connection is looked up rather than cast, so a connection
 // deleted meanwhile leaves the row without one instead of failing the batch on the foreign key.
-const APPEND_STATEMENT = 'tollgate_audit_append_v3';
-const APPEND_SQL = `WITH n AS (
+// A session's end rides along too ($5); it is appended only after its row was committed by an
+// earlier batch, so the update sees the row.
+const APPEND_STATEMENT = 'tollgate_audit_append_v4';
+const APPEND_SQL = `WITH e AS (
+  UPDATE sessions SET state = 'closed', close_reason = r->>1, ended_at = (r->>2)::timestamptz
+    FROM jsonb_array_elements($5::jsonb) AS t(r)
+   WHERE sessions.id = (r->>0)::uuid
+  RETURNING 1),
+n AS (
   INSERT INTO sessions (id, connection_id, connection_name, protocol, verb, subject, actor_chain, groups,
                         client_addr, policy_version, state, replica_id, started_at)
   SELECT (r->>0)::uuid, (SELECT c.id FROM connections c WHERE c.id = (r->>1)::uuid), r->>2,
@@ -349,6 +368,8 @@ export class AuditCommitter {
       `[${seq},${fields.subject},${fields.actorChain},${fields.action},${fields.target},${fields.decision},${fields.reason},${fields.payload},${JSON.stringify(globalHead.hash)},"${hash}"]`,
     );
     if (sessionRow !== undefined) batch.sessionRows.push(sessionRow);
+    const end = append.sessionEnd;
+    if (end) batch.endedSessions.push(JSON.stringify([end.id, end.reason, end.endedAt]));
     const row = append.sessionRow;
     if (row) {
       // [id, connection_id, connection_name, protocol, verb, subject, actor_chain, groups, client_addr,
@@ -426,6 +447,7 @@ export class AuditCommitter {
           `[${batch.auditRows.join(',')}]`,
           `[${batch.sessionRows.join(',')}]`,
           `[${batch.newSessions.join(',')}]`,
+          `[${batch.endedSessions.join(',')}]`,
         ],
         { name: APPEND_STATEMENT },
       )
@@ -566,6 +588,7 @@ function newBatch(withRecords: boolean): Batch {
     auditRows: [],
     sessionRows: [],
     newSessions: [],
+    endedSessions: [],
     sessionIds: [],
     sessionHeads: [],
     records: withRecords ? [] : undefined,

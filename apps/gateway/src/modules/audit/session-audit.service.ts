@@ -10,7 +10,7 @@ import type {
   SessionRecordingEvent,
 } from '@tollgate/audit';
 import { AuditWriter } from './audit-writer';
-import type { AppendOptions, CommittedAudit, SessionRow } from './audit-committer';
+import type { AppendOptions, CommittedAudit, SessionEnd, SessionRow } from './audit-committer';
 
 export interface SessionAuditContext {
   readonly sessionId: string;
@@ -130,14 +130,20 @@ export class SessionAuditService {
     return this.write(session, event, decision, reason, undefined, undefined, link);
   }
 
-  closed(session: SessionAuditContext, reason: SessionCloseReason, detail?: string): Promise<CommittedAudit> {
+  /** With `end`, the session's row is marked closed in the same transaction as the event. */
+  closed(
+    session: SessionAuditContext,
+    reason: SessionCloseReason,
+    detail?: string,
+    end?: SessionEnd,
+  ): Promise<CommittedAudit> {
     const event: SessionCloseEvent = {
       ...base(session),
       type: 'session.close',
       reason,
       ...(detail ? { detail: detail.slice(0, 500) } : {}),
     };
-    return this.write(session, event, 'allow', detail ?? reason);
+    return this.write(session, event, 'allow', detail ?? reason, undefined, undefined, undefined, end);
   }
 
   private write(
@@ -148,6 +154,7 @@ export class SessionAuditService {
     options?: AppendOptions,
     row?: SessionRow,
     journal?: JournalLink,
+    end?: SessionEnd,
   ): Promise<CommittedAudit> {
     const link = journal
       ? { agent: journal.agent, chain: journal.chain, seq: journal.seq, hash: journal.hash }
@@ -155,6 +162,7 @@ export class SessionAuditService {
     return this.writer.append(
       {
         ...(row ? { sessionRow: row } : {}),
+        ...(end ? { sessionEnd: end } : {}),
         subject: session.subject,
         actorChain: session.actorChain,
         action: event.type,

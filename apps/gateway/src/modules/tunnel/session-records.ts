@@ -24,7 +24,8 @@ export interface NewSession {
 
 // The row's later states, over the raw driver (Prisma costs about half a millisecond per query).
 const SESSION_OPENED_STATEMENT = 'tollgate_session_opened_v1';
-const SESSION_OPENED_SQL = `UPDATE sessions SET state = 'open', agent_id = $2::uuid WHERE id = $1::uuid`;
+const SESSION_OPENED_SQL = `UPDATE sessions SET state = 'open', agent_id = $2::uuid
+  WHERE id = $1::uuid AND state = 'opening'`;
 const SESSION_CLOSED_STATEMENT = 'tollgate_session_closed_v1';
 const SESSION_CLOSED_SQL = `UPDATE sessions SET state = 'closed', close_reason = $2, ended_at = $3::timestamptz
   WHERE id = $1::uuid`;
@@ -130,13 +131,19 @@ export class SessionRecords {
     const endedAt = new Date().toISOString();
     const context = this.contexts.get(id);
     this.contexts.delete(id);
-    const event = context ? this.audit.closed(context, closeReason(reason), reason) : undefined;
-    if (event) this.quietly(event);
-    // The row says closed once the session.close event is durable (or could not be), so whoever
-    // sees the state finds the event beside it.
+    const end = { id, reason: reason.slice(0, 500), endedAt };
+    // After the row's earlier writes (its insert, its `open` state). The row says closed in the
+    // session.close event's own transaction, so whoever sees the state finds the event; a session
+    // whose event was not recorded (or that has none) is closed on its own.
     this.after(id, async () => {
-      await event?.catch(() => undefined);
-      return this.store.sql.query(SESSION_CLOSED_SQL, [id, reason.slice(0, 500), endedAt], {
+      if (context) {
+        try {
+          return await this.audit.closed(context, closeReason(reason), reason, end);
+        } catch (error) {
+          this.logger.log.warn({ err: error, sessionId: id }, 'could not record the session close event');
+        }
+      }
+      return this.store.sql.query(SESSION_CLOSED_SQL, [id, end.reason, endedAt], {
         name: SESSION_CLOSED_STATEMENT,
       });
     });
