@@ -192,6 +192,29 @@ describe('SSH straight to the gateway (--ssh-port)', () => {
     ).toBe(true);
   });
 
+  it('ends the client when its session is killed', async () => {
+    const client = spawn(
+      'sshpass',
+      ['-e', 'ssh', ...passwordOptions(port), 'ssh-app@127.0.0.1', 'sleep 600'],
+      {
+        env: { ...process.env, SSHPASS: developer },
+        stdio: 'ignore',
+      },
+    );
+    const exited = new Promise<number | null>((resolve) => client.once('close', resolve));
+    const live = async () =>
+      (
+        await gateway.api<{ items: { id: string; clientAddr: string | null }[] }>(
+          'GET',
+          '/api/v1/sessions?connection=ssh-app&state=open',
+        )
+      ).body.items.filter((s) => (s.clientAddr ?? '').startsWith('ssh listener'));
+    await expect.poll(async () => (await live()).length, { timeout: 15_000 }).toBe(1);
+    const [session] = await live();
+    expect((await gateway.api('POST', `/api/v1/sessions/${session.id}/kill`)).status).toBe(202);
+    expect(await exited).toBe(255);
+  });
+
   it('copies 100 MiB up with legacy scp and down with scp over SFTP, checksums equal', async () => {
     const local = join(temp.path, 'big.bin');
     await pipeline(
