@@ -8,8 +8,11 @@ import { acquireJournalLock, type JournalLock } from './journal-lock';
 
 /** A segment is closed (and can be dropped once acknowledged) when it grows past this. */
 const SEGMENT_BYTES = 4 * 1024 * 1024;
-/** Results nobody waits on ride along with the next durable write, or go alone after this. */
-const DEFER_MS = 5;
+/**
+ * Results nobody waits on ride along with the next durable write, or go alone after this: long
+ * enough that a client's next statement usually comes first (one fdatasync per statement, not two).
+ */
+const DEFER_MS = 100;
 const META_FILE = 'journal.json';
 
 /** The journal could not make an event durable: the command it guards must not run. */
