@@ -8,6 +8,12 @@ import type { ShippableJournal } from './audit-journal';
 const BATCH_RECORDS = 512;
 const BATCH_BYTES = 1024 * 1024;
 /**
+ * Batches sent and not yet acknowledged. The gateway commits one batch at a time per stream, so
+ * while it is busy the records pile up here and leave as one larger batch (one commit) instead of
+ * one small batch per fdatasync.
+ */
+const MAX_IN_FLIGHT = 2;
+/**
  * After a refused batch or a broken stream, wait this long before sending again, doubling up to
  * MAX_RETRY_MS while the gateway keeps refusing (a refused batch fails the gateway's whole group
  * commit, so a tight retry loop would also fail the records it shares commits with).
@@ -32,6 +38,7 @@ export class JournalShipper {
   private retry: NodeJS.Timeout | undefined;
   private blocked = false;
   private retryMs = RETRY_MS;
+  private inFlight = 0;
   private readonly drainWaiters: (() => void)[] = [];
 
   constructor(
@@ -79,11 +86,13 @@ export class JournalShipper {
     this.stream = stream;
     this.sent.clear();
     this.blocked = false;
+    this.inFlight = 0;
     stream.on('data', (down: JournalDown) => void this.acknowledged(down));
     const gone = (reason: string) => {
       if (this.stream !== stream) return;
       this.stream = undefined;
       this.sent.clear();
+      this.inFlight = 0;
       if (this.wanted) {
         this.logger.warn({ reason }, 'journal stream lost; shipping again shortly');
         this.later();
@@ -137,8 +146,11 @@ export class JournalShipper {
     for (const journal of this.journals) {
       const from = this.sent.get(journal.chain) ?? 0;
       const records = journal.unacknowledged();
-      let i = records.findIndex((r) => r.seq > from);
+      // Records are consecutive: the first one not sent yet is found by arithmetic, not a scan.
+      const first = records[0];
+      let i = first === undefined ? -1 : Math.max(0, from + 1 - first.seq);
       while (i >= 0 && i < records.length) {
+        if (this.inFlight >= MAX_IN_FLIGHT) return;
         const batch: JournalUp['records'] = [];
         let bytes = 0;
         for (; i < records.length && batch.length < BATCH_RECORDS && bytes < BATCH_BYTES; i++) {
@@ -147,6 +159,7 @@ export class JournalShipper {
           bytes += r.event.length + 150;
         }
         this.sent.set(journal.chain, batch.at(-1)!.seq);
+        this.inFlight++;
         if (!stream.write({ chain: journal.chain, records: batch })) {
           this.blocked = true;
           stream.once('drain', () => {
@@ -162,6 +175,7 @@ export class JournalShipper {
   }
 
   private async acknowledged(down: JournalDown): Promise<void> {
+    this.inFlight = Math.max(0, this.inFlight - 1);
     const journal = this.journals.find((j) => j.chain === down.chain);
     if (!journal) return;
     if (down.seq > 0) await journal.acknowledge(down.seq);

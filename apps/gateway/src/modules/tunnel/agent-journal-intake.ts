@@ -26,8 +26,11 @@ class JournalRefused extends Error {}
  */
 @Injectable()
 export class AgentJournalIntake {
-  /** `agentId/chain` → highest seq known durable in the store. */
-  private readonly stored = new Map<string, number>();
+  /**
+   * `agentId/chain` → the highest seq of an unbroken prefix known durable in the store, and whether
+   * that is all the store holds of it (false after a failed batch, part of which may have landed).
+   */
+  private readonly stored = new Map<string, { seq: number; verified: boolean }>();
   private readonly sessions = new Map<string, { agentId: string | null; context: SessionAuditContext }>();
 
   constructor(
@@ -41,14 +44,23 @@ export class AgentJournalIntake {
     const key = `${agent.agentId}/${batch.chain}`;
     const records = [...batch.records].sort((a, b) => a.seq - b.seq);
     const last = records.at(-1)?.seq ?? 0;
-    const known = this.stored.get(key) ?? 0;
+    const state = this.stored.get(key);
+    const known = state?.seq ?? 0;
     try {
       if (!CHAIN_ID.test(batch.chain)) throw new JournalRefused('not a journal chain id');
       const parsed = records.map((record) => ({ record, event: parseEvent(record) }));
       let fresh = parsed.filter((p) => p.record.seq > known);
-      if (fresh.length > 0 && !this.stored.has(key)) {
-        // First batch of this chain here: the store may hold some of it (an earlier stream, a
-        // restarted gateway). Only the sessions this batch names can hold them.
+      // An acknowledgement covers everything up to its seq, so records must follow on from what is
+      // stored here: after a refused batch, the next one in flight is refused too (not stored over
+      // the gap) and the agent sends again from the gap.
+      const first = fresh[0]?.record.seq;
+      if (state && first !== undefined && first !== known + 1) {
+        throw new JournalRefused(`records from ${known + 1} are missing here; send from there`);
+      }
+      if (fresh.length > 0 && !state?.verified) {
+        // First batch of this chain here, or after a failure: the store may hold some of it (an
+        // earlier stream, a restarted gateway, part of a failed batch). Only the sessions this
+        // batch names can hold them.
         const ids = [...new Set(fresh.map((p) => p.event.sessionId))];
         const rows = await this.store.sql.query<{ seq: string | number }>(STORED_SEQS_SQL, [
           ids,
@@ -71,24 +83,27 @@ export class AgentJournalIntake {
         );
       }
       await Promise.all(writes);
-      this.remember(key, Math.max(known, last));
-      return { chain: batch.chain, seq: Math.max(known, last), error: '' };
+      const through = Math.max(known, last);
+      this.remember(key, { seq: through, verified: true });
+      return { chain: batch.chain, seq: through, error: '' };
     } catch (error) {
       // Part of the batch may be stored: the next attempt asks the store again what it holds.
-      this.stored.delete(key);
+      if (state) this.remember(key, { seq: known, verified: false });
       const message =
         error instanceof JournalRefused ? error.message : 'the audit store could not record the records';
-      this.logger.log.error(
-        { err: error, agent: agent.name, chain: batch.chain, from: records[0]?.seq, to: last },
-        'journal records not stored',
-      );
+      if (!(error instanceof JournalRefused && message.includes('are missing here'))) {
+        this.logger.log.error(
+          { err: error, agent: agent.name, chain: batch.chain, from: records[0]?.seq, to: last },
+          'journal records not stored',
+        );
+      }
       return { chain: batch.chain, seq: known, error: message };
     }
   }
 
-  private remember(key: string, seq: number): void {
-    if (this.stored.size >= MAX_CACHED) this.stored.clear();
-    this.stored.set(key, seq);
+  private remember(key: string, state: { seq: number; verified: boolean }): void {
+    if (this.stored.size >= MAX_CACHED && !this.stored.has(key)) this.stored.clear();
+    this.stored.set(key, state);
   }
 
   /** The session as the gateway recorded it at open; it must be one this agent served. */
