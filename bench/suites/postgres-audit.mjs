@@ -4,14 +4,17 @@
 // shipped on its own stream) and with `audit: [{mode: gateway}]` (strict: the gateway's commit
 // before forwarding), beside direct. Embedded store, one run; ratios decide, not absolute figures.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { BENCH_ADMIN_ROLES, summarize, table } from '../lib.mjs';
-import { startTarget, startTollgate } from './postgres.mjs';
+import { machinePostgresStore, startTarget, startTollgate } from './postgres.mjs';
 
 const SECONDS = Number(process.env.BENCH_PG_SECONDS ?? 10);
 const CLIENTS = Number(process.env.BENCH_PG_CLIENTS ?? 8);
 const QUERIES = Number(process.env.BENCH_PG_QUERIES ?? 2000);
 const WARMUP = 200;
+// The modes alternate, round after round, so a shared machine's load falls on both alike.
+const ROUNDS = Number(process.env.BENCH_AUDIT_ROUNDS ?? 2);
 
 const GUARDRAIL = `guardrails:
   - name: no-drop
@@ -26,6 +29,12 @@ const MODES = [
     policy: `${BENCH_ADMIN_ROLES}${GUARDRAIL}audit:\n  - name: strict\n    mode: gateway\n`,
   },
 ];
+
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
 
 function pgbenchTps(port, target) {
   return new Promise((resolve, reject) => {
@@ -69,29 +78,53 @@ async function selectOne(port, target) {
 }
 
 export async function run({ root, log }) {
-  process.env.BENCH_PG_COPY_ROWS ??= '1000';
   const { cluster, target } = await startTarget(root, log);
   const rows = [];
   const only = process.env.BENCH_AUDIT_MODES?.split(',');
   try {
     const direct = { rtt: await selectOne(target.port, target), tps: await pgbenchTps(target.port, target) };
     log(`direct: SELECT 1 p50 ${direct.rtt.p50.toFixed(0)} µs, select-only ${direct.tps.toFixed(0)} tps`);
-    rows.push(['direct', direct.rtt.p50.toFixed(0), '—', direct.tps.toFixed(0), '1.00×']);
-    for (const mode of MODES.filter((m) => !only || only.includes(m.key))) {
-      const stack = await startTollgate(root, target, undefined, mode.policy);
-      try {
-        const rtt = await selectOne(stack.port, target);
-        const tps = await pgbenchTps(stack.port, target);
-        log(`${mode.label}: SELECT 1 p50 ${rtt.p50.toFixed(0)} µs, select-only ${tps.toFixed(0)} tps`);
+    rows.push(['direct', direct.rtt.p50.toFixed(0), '—', direct.tps.toFixed(0), '1.00×', '—']);
+    const modes = MODES.filter((m) => !only || only.includes(m.key));
+    const stores = (process.env.BENCH_AUDIT_STORES ?? 'embedded,postgres').split(',');
+    for (const storeKind of stores) {
+      const results = new Map(modes.map((m) => [m.key, { p50: [], tps: [], cpu: [] }]));
+      for (let round = 1; round <= ROUNDS; round++) {
+        for (const mode of modes) {
+          const store = storeKind === 'postgres' ? await machinePostgresStore() : undefined;
+          const stack = await startTollgate(root, target, store?.url, mode.policy);
+          try {
+            const rtt = await selectOne(stack.port, target);
+            const procs = [stack.gw, stack.agent, stack.cli].map((p) => p.child.pid);
+            const before = procs.map(cpuSeconds);
+            const tps = await pgbenchTps(stack.port, target);
+            // CPU per transaction of each Tollgate process (gateway, agent, connect), in µs.
+            const cpu = procs.map((pid, i) => ((cpuSeconds(pid) - before[i]) / (tps * SECONDS)) * 1e6);
+            log(
+              `${storeKind} store, round ${round}, ${mode.label}: SELECT 1 p50 ${rtt.p50.toFixed(0)} µs, ` +
+                `select-only ${tps.toFixed(0)} tps, CPU µs/tx gateway ${cpu[0].toFixed(0)} agent ${cpu[1].toFixed(0)} connect ${cpu[2].toFixed(0)}`,
+            );
+            const r = results.get(mode.key);
+            r.p50.push(rtt.p50);
+            r.tps.push(tps);
+            r.cpu.push(cpu);
+          } finally {
+            await stack.stop();
+            await store?.drop();
+          }
+        }
+      }
+      const mean = (values) => values.reduce((a, b) => a + b, 0) / values.length;
+      for (const mode of modes) {
+        const { p50, tps, cpu } = results.get(mode.key);
         rows.push([
-          `Tollgate via connect, ${mode.label}`,
-          rtt.p50.toFixed(0),
-          (rtt.p50 - direct.rtt.p50).toFixed(0),
-          tps.toFixed(0),
-          `${(tps / direct.tps).toFixed(2)}×`,
+          `Tollgate via connect, ${storeKind} store, ${mode.label}`,
+          mean(p50).toFixed(0),
+          (mean(p50) - direct.rtt.p50).toFixed(0),
+          mean(tps).toFixed(0),
+          `${(mean(tps) / direct.tps).toFixed(2)}×`,
+          [0, 1, 2].map((i) => mean(cpu.map((c) => c[i])).toFixed(0)).join(' / '),
         ]);
-      } finally {
-        await stack.stop();
       }
     }
   } finally {
@@ -100,8 +133,19 @@ export async function run({ root, log }) {
   return [
     '## PostgreSQL: audit modes',
     '',
-    `\`SELECT 1\` p50 over ${QUERIES} sequential queries (µs) and pgbench select-only (simple, ${CLIENTS} clients, ${SECONDS} s), embedded store.`,
+    `\`SELECT 1\` p50 over ${QUERIES} sequential queries (µs) and pgbench select-only (simple, ${CLIENTS} clients, ${SECONDS} s), embedded and PostgreSQL store; ` +
+      `each Tollgate figure the mean of ${ROUNDS} rounds, the modes alternating (run with BENCH_PG_COPY_ROWS=1000: this suite reads no COPY table).`,
     '',
-    table(['path', 'SELECT 1 p50 µs', 'added p50 µs', 'select-only tps', 'vs direct'], rows),
+    table(
+      [
+        'path',
+        'SELECT 1 p50 µs',
+        'added p50 µs',
+        'select-only tps',
+        'vs direct',
+        'CPU µs/tx: gateway / agent / connect',
+      ],
+      rows,
+    ),
   ].join('\n');
 }
