@@ -18,6 +18,8 @@ const ROUNDS = Number(process.env.BENCH_LINEAGE_ROUNDS ?? 5000);
 const MACHINE = { host: '127.0.0.1', port: 5432, user: 'postgres' };
 /** Rounds of the full-stack comparison (each runs every path and mode once, masking off and on). */
 const FULL_ROUNDS = Number(process.env.BENCH_LINEAGE_FULL_ROUNDS ?? 3);
+/** Rounds of the engine-only comparison (cheaper, and the finer measure: more of them). */
+const ENGINE_ROUNDS = Number(process.env.BENCH_LINEAGE_ENGINE_ROUNDS ?? 6);
 
 const STATEMENTS = [
   ['pgbench select-only', 'SELECT abalance FROM pgbench_accounts WHERE aid = $1'],
@@ -222,7 +224,7 @@ export async function run({ log }) {
         cpu: run.cpu === undefined ? undefined : Math.min(best?.cpu ?? Infinity, run.cpu),
       };
     };
-    for (let round = 0; round < FULL_ROUNDS; round++) {
+    for (let round = 0; round < ENGINE_ROUNDS; round++) {
       for (const mode of ['simple', 'prepared']) {
         for (const [name, port] of paths) {
           // The engine runs in this process: its CPU per transaction is this process's CPU.
@@ -320,7 +322,7 @@ export async function run({ log }) {
         analysisRows,
       ),
       '',
-      `pgbench select-only (scale 1, ${CLIENTS} clients, 2 threads, ${SECONDS} s, \`-n\`) on the machine's PostgreSQL: direct, and through the PostgreSQL session engine alone in the benchmark's process (a gate that allows everything, no gateway, tunnel or audit), without masking and with column rules (\`customers.ssn\`, \`pgbench_accounts.filler\`: every statement's lineage traced, every DataRow decoded and checked). TPS / the engine's CPU per transaction (this process's CPU time over pgbench's processed transactions: less sensitive than TPS to the other work on the machine). Load average (1 min) before: ${load.toFixed(2)} on 2 cores, shared with other work.`,
+      `pgbench select-only (scale 1, ${CLIENTS} clients, 2 threads, ${SECONDS} s, \`-n\`) on the machine's PostgreSQL: direct, and through the PostgreSQL session engine alone in the benchmark's process (a gate that allows everything, no gateway, tunnel or audit), without masking and with column rules (\`customers.ssn\`, \`pgbench_accounts.filler\`: every statement's lineage traced, every DataRow decoded and checked). ${ENGINE_ROUNDS} rounds, each running every path and mode once with masking off and on next to each other; shown: the best TPS / the least engine CPU per transaction of the rounds (this process's CPU time over pgbench's processed transactions: less sensitive than TPS to the other work on the machine, which only ever adds). Under the column rule without detectors, a result whose columns lineage and the rules by name leave clear (pgbench's \`abalance\`) is relayed undecoded, as without masking. Load average (1 min) before: ${load.toFixed(2)} on 2 cores, shared with other work.`,
       '',
       table(['path', 'select-only, simple', 'select-only, prepared'], tpsRows),
       '',
