@@ -214,11 +214,19 @@ describe('session endings reach psql in its own protocol', () => {
     // Checked on the server: the backend stopped sleeping at once, and nothing was inserted.
     await expectStopped('killed_nap');
     expect(await targetSql('select count(*) from landed')).toBe('0');
-    // The audit says what the kill interrupted, and what the target said.
-    const detail = await api<{
-      closeReason: string;
-      events: { kind: string; event: Record<string, unknown> }[];
-    }>('GET', `/api/v1/sessions/${id}`);
+    // The audit says what the kill interrupted, and what the target said (the agent journals the
+    // result and ships it right after: edge audit mode).
+    const detailOf = () =>
+      api<{
+        closeReason: string;
+        events: { kind: string; event: Record<string, unknown> }[];
+      }>('GET', `/api/v1/sessions/${id}`);
+    await expect
+      .poll(async () => (await detailOf()).body.events.some((e) => e.kind === 'command.result'), {
+        timeout: 15_000,
+      })
+      .toBe(true);
+    const detail = await detailOf();
     const result_ = detail.body.events.find((e) => e.kind === 'command.result');
     expect(result_?.event).toMatchObject({
       command: 'select pg_sleep(30) as killed_nap; insert into landed values (1)',
