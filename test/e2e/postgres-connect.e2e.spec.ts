@@ -192,6 +192,9 @@ describe('PostgreSQL through tollgate connect (gateway + agent + SCRAM target)',
       return cli.output();
     };
     await expect.poll(show, { timeout: 10_000 }).toContain('session.close');
+    // The agent journals each statement and its result before and after running it and ships them
+    // right after (edge audit mode): the result may reach the gateway after the session's close.
+    await expect.poll(show, { timeout: 10_000 }).toMatch(/result {2}"select id from customers/);
     const text = await show();
     expect(text).toMatch(/command ALLOW "select id from customers order by id;"/);
     expect(text).toMatch(/result {2}"select id from customers order by id;": 2 rows, \d+ bytes in [\d.]+ ms/);
