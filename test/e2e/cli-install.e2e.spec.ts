@@ -131,6 +131,35 @@ describe('the installed tollgate CLI (npm install -g ./apps/cli into a fresh pre
     expect(ls.stderr).toMatch(/^tollgate ls: .*tollgate login/);
   });
 
+  it('after a login, commands go to that gateway and connect finds its tunnel, with no URL given', async () => {
+    // A saved login as `tollgate login --gateway URL` leaves it; no TOLLGATE_URL, TOLLGATE_GRPC_URL
+    // or TOLLGATE_TOKEN: the gateway is the login's, the gRPC address the one that gateway advertises.
+    const credentialsFile = join(prefix.path, 'saved-login.json');
+    writeFileSync(
+      credentialsFile,
+      JSON.stringify({
+        gatewayUrl: gateway.httpUrl,
+        accessToken: developerToken,
+        expiresAt: Math.floor(Date.now() / 1000) + 3600,
+        subject: 'developer',
+        name: 'developer',
+      }),
+      { mode: 0o600 },
+    );
+    const saved = {
+      TOLLGATE_URL: undefined,
+      TOLLGATE_GRPC_URL: undefined,
+      TOLLGATE_TOKEN: undefined,
+      TOLLGATE_CREDENTIALS_FILE: credentialsFile,
+    };
+    const ls = await tollgate(['ls'], saved);
+    expect(ls.code, ls.stderr).toBe(0);
+    expect(ls.stdout).toMatch(/^pg-cli\s+postgres/m);
+    const run = await tollgate(['connect', 'pg-cli', '--exec', '--', '-XAt', '-c', 'select 6 * 7'], saved);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toBe('42\n');
+  });
+
   it('tollgate connect --exec runs psql through the gateway and exits with its status', async () => {
     const ok = await tollgate([
       'connect',

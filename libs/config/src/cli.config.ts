@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -43,6 +44,33 @@ export const cliSettings = {
 export type CliConfig = SettingValues<typeof cliSettings>;
 export type CliConfigOverrides = SettingOverrides<typeof cliSettings>;
 
+/**
+ * The client settings. Without --gateway or TOLLGATE_URL, the gateway is the one the saved login
+ * belongs to (`tollgate login --gateway URL` once, then every command goes there), else the local
+ * default; with TOLLGATE_TOKEN set, only an explicit URL or the default is used, so a pipeline's
+ * token never follows a login saved on the same machine for another gateway.
+ */
 export function loadCliConfig(overrides: CliConfigOverrides = {}, env?: Environment): CliConfig {
-  return readSettings(cliSettings, overrides, env);
+  let saved: string | undefined;
+  try {
+    const base = readSettings(
+      { credentialsFile: cliSettings.credentialsFile, token: cliSettings.token },
+      {},
+      env,
+    );
+    saved = base.token ? undefined : savedLoginGateway(base.credentialsFile);
+  } catch {
+    // A bad setting is reported, with every other, by the full read below.
+  }
+  return readSettings(cliSettings, overrides, env, saved ? { gatewayUrl: saved } : {});
+}
+
+/** The gateway URL recorded in a saved login, if the file holds one (any problem: none). */
+function savedLoginGateway(credentialsFile: string): string | undefined {
+  try {
+    const saved = JSON.parse(readFileSync(credentialsFile, 'utf8')) as { gatewayUrl?: unknown };
+    return typeof saved.gatewayUrl === 'string' && saved.gatewayUrl ? saved.gatewayUrl : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -72,8 +72,13 @@ export const connectSettings = {
 export type ConnectConfig = SettingValues<typeof connectSettings>;
 export type ConnectConfigOverrides = SettingOverrides<typeof connectSettings>;
 
-export function loadConnectConfig(overrides: ConnectConfigOverrides = {}, env?: Environment): ConnectConfig {
-  const config = readSettings(connectSettings, overrides, env);
+/** `fallbacks` stand in for unset variables (the gRPC URL the logged-in gateway advertises). */
+export function loadConnectConfig(
+  overrides: ConnectConfigOverrides = {},
+  env?: Environment,
+  fallbacks: ConnectConfigOverrides = {},
+): ConnectConfig {
+  const config = readSettings(connectSettings, overrides, env, fallbacks);
   if (!config.grpcUrl.tls && !config.insecure && !isLoopbackHost(config.grpcUrl.host)) {
     throw new ConfigError([
       `--grpc (or TOLLGATE_GRPC_URL): plain text to ${config.grpcUrl.host} would expose your token; ` +

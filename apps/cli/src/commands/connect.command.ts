@@ -9,6 +9,7 @@ import { startSshListener } from '../connect/ssh-listener';
 import { checkGatewayCertificate } from '../connect/tunnel-session';
 import { currentAccessToken, keepLoginFresh } from '../credentials/access-token';
 import { CLI_VERSION } from '../version';
+import { advertisedGrpcUrl } from '../connect/gateway-grpc-url';
 
 interface ConnectFlags {
   port?: string;
@@ -48,7 +49,10 @@ export function connectCommand(): Command {
       ),
     )
     .addOption(
-      new Option('--grpc <url>', 'gateway gRPC URL (default http://127.0.0.1:8010; or TOLLGATE_GRPC_URL)'),
+      new Option(
+        '--grpc <url>',
+        'gateway gRPC URL (default: the one the gateway advertises, else http://127.0.0.1:8010; or TOLLGATE_GRPC_URL)',
+      ),
     )
     .addOption(
       new Option(
@@ -68,15 +72,18 @@ export function connectCommand(): Command {
       if (clientArgs.length > 0 && !flags.exec) {
         throw new Error(`client arguments (${clientArgs.join(' ')}) are for --exec`);
       }
-      const config = loadConnectConfig({
+      const overrides = {
         port: flags.port,
         grpcUrl: flags.grpc,
         insecure: flags.insecure,
         caFile: flags.caFile,
         gatewayFingerprint: flags.gatewayFingerprint,
         kubeconfig: flags.kubeconfig,
-      });
+      };
+      loadConnectConfig(overrides); // bad flags are said before anything else
       const token = await currentAccessToken();
+      const advertised = flags.grpc === undefined ? await advertisedGrpcUrl(token) : undefined;
+      const config = loadConnectConfig(overrides, undefined, advertised ? { grpcUrl: advertised } : {});
       const report = (line: string) => process.stderr.write(`${line}\n`);
       await checkGatewayCertificate(config);
       // With --port a refusal is said per session, to the client, in its own protocol; the protocol

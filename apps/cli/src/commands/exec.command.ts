@@ -19,6 +19,7 @@ import {
 } from '../connect/tunnel-session';
 import { CLI_VERSION } from '../version';
 import { currentAccessToken } from '../credentials/access-token';
+import { advertisedGrpcUrl } from '../connect/gateway-grpc-url';
 
 interface ExecFlags {
   command?: string;
@@ -45,7 +46,10 @@ export function execCommand(): Command {
       new Option('--format <format>', 'output format').choices(['table', 'json', 'csv']).default('table'),
     )
     .addOption(
-      new Option('--grpc <url>', 'gateway gRPC URL (default http://127.0.0.1:8010; or TOLLGATE_GRPC_URL)'),
+      new Option(
+        '--grpc <url>',
+        'gateway gRPC URL (default: the one the gateway advertises, else http://127.0.0.1:8010; or TOLLGATE_GRPC_URL)',
+      ),
     )
     .addOption(new Option('--insecure', 'allow plain text to a gateway that is not on loopback'))
     .addOption(new Option('--ca-file <file>', 'CA certificates for the gateway (default: system roots)'))
@@ -60,13 +64,16 @@ export function execCommand(): Command {
         throw new Error('give the SQL with exactly one of -c/--command or -f/--file');
       }
       const sql = flags.command ?? readSql(flags.file as string);
-      const config = loadConnectConfig({
+      const overrides = {
         grpcUrl: flags.grpc,
         insecure: flags.insecure,
         caFile: flags.caFile,
         gatewayFingerprint: flags.gatewayFingerprint,
-      });
+      };
+      loadConnectConfig(overrides); // bad flags are said before anything else
       const token = await currentAccessToken();
+      const advertised = flags.grpc === undefined ? await advertisedGrpcUrl(token) : undefined;
+      const config = loadConnectConfig(overrides, undefined, advertised ? { grpcUrl: advertised } : {});
       await checkGatewayCertificate(config);
       const client = tunnelClient(config);
       try {
