@@ -312,7 +312,7 @@ describe('one live instance per agent; agent identity in the audit log (real pro
     await registeredInstance(standby, 15_000);
     expect(Date.now() - killedAt).toBeLessThan(12_000);
     const socket = await openEchoSession(connectPort);
-    expect(standby.output()).toContain('"msg":"session open"');
+    await standby.waitFor(/"msg":"session open"/, 10_000); // the log line comes through a pipe
     socket.destroy();
   });
 
@@ -328,7 +328,7 @@ describe('one live instance per agent; agent identity in the audit log (real pro
       expect(Date.now() - stoppedAt).toBeLessThan(35_000);
       const socket = await openEchoSession(connectPort);
       socket.destroy();
-      expect(late.output()).toContain('"msg":"session open"');
+      await late.waitFor(/"msg":"session open"/, 10_000);
     } finally {
       standby.child.kill('SIGCONT');
     }
