@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,13 +35,14 @@ describe('SSH through the engine and the local front (real sshd, OpenSSH clients
   let sshd: SshdServer;
   let front: SshFront;
   let commands: RecordingCommandPort;
+  let sessionsEnded: () => number;
   const ssh = (...args: string[]) =>
     runClient('ssh', [...clientOptions(front.port), 'anyone@127.0.0.1', ...args]);
 
   beforeAll(async () => {
     sshd = await startSshd();
     commands = new RecordingCommandPort(policyOf(POLICY));
-    ({ front } = await startEngineFront(
+    ({ front, sessionsEnded } = await startEngineFront(
       {
         host: sshd.host,
         port: sshd.port,
@@ -113,6 +115,29 @@ describe('SSH through the engine and the local front (real sshd, OpenSSH clients
     const run = await pending;
     expect(run).toMatchObject({ code: 0, stdout: 'approved-and-run\n' });
     expect(run.stderr).toContain('"echo-approved-needs-approval" requires approval; waiting for a reviewer');
+  });
+
+  it('does not run a command approved after its client went away, and serves the next client', async () => {
+    commands.approve = undefined;
+    const marker = join(sshd.user.home, `late-${randomBytes(4).toString('hex')}`);
+    const ended = sessionsEnded();
+    const client = spawn(
+      'ssh',
+      [...clientOptions(front.port), 'anyone@127.0.0.1', `echo approved > ${marker}`],
+      {
+        stdio: 'ignore',
+      },
+    );
+    await expect.poll(() => commands.approve, { timeout: 15_000 }).toBeDefined();
+    client.kill('SIGKILL');
+    // The engine ended the session (its connection to the target is closed) while the command waited.
+    await expect.poll(sessionsEnded, { timeout: 15_000 }).toBe(ended + 1);
+    (commands.approve as ((allow: boolean) => void) | undefined)?.(true);
+    // The late approval is a refused request of a session that is gone, nothing more: the engine
+    // (the agent's process, with every other session it serves) runs on.
+    const next = await ssh('echo still-serving');
+    expect(next).toMatchObject({ code: 0, stdout: 'still-serving\n' });
+    expect(existsSync(marker)).toBe(false);
   });
 
   it('reports a command killed by a signal as the signal', async () => {

@@ -77,11 +77,15 @@ export function bridgeConnection(client: Connection, target: Client, governor: S
       .forwarding({ kind: 'direct-tcpip', host: info.destIP, port: info.destPort })
       .then((verdict) => {
         if (!verdict.allow) return reject();
-        target.forwardOut(info.srcIP, info.srcPort, info.destIP, info.destPort, (error, channel) => {
-          if (error) return reject();
-          const local = accept();
-          local.pipe(channel).pipe(local);
-        });
+        atTarget(
+          () =>
+            target.forwardOut(info.srcIP, info.srcPort, info.destIP, info.destPort, (error, channel) => {
+              if (error) return reject();
+              const local = accept();
+              local.pipe(channel).pipe(local);
+            }),
+          reject,
+        );
       });
   });
   // Connections the target forwards back (after a tcpip-forward it accepted) go to the client.
@@ -105,10 +109,14 @@ export function bridgeConnection(client: Connection, target: Client, governor: S
       const port = bind.bindPort ?? 0;
       void governor.forwarding({ kind: 'tcpip-forward', host, port }).then((verdict) => {
         if (!verdict.allow) return reject?.();
-        target.forwardIn(host, port, (error, bound) => {
-          if (error) return reject?.();
-          (_accept as ((port?: number) => void) | undefined)?.(bound);
-        });
+        atTarget(
+          () =>
+            target.forwardIn(host, port, (error, bound) => {
+              if (error) return reject?.();
+              (_accept as ((port?: number) => void) | undefined)?.(bound);
+            }),
+          () => reject?.(),
+        );
       });
     } else if (name === 'streamlocal-forward@openssh.com') {
       void governor.forwarding({ kind: 'streamlocal', path: bind.socketPath ?? '' }).then(() => reject?.());
@@ -187,7 +195,11 @@ function bridgeSession(
     started = true;
     // Accepted at once, so a refusal (or a wait for approval) can be told on the channel's stderr.
     const channel = accept();
-    const stderr = (text: string) => channel.stderr.write(`${text}\r\n`);
+    // The client may have gone while the governor decided (an approval that came late): its channel
+    // is closed then, and a write to its ended stderr would be an unhandled stream error.
+    const stderr = (text: string) => {
+      if (channel.stderr.writable) channel.stderr.write(`${text}\r\n`);
+    };
     const refuse = (message: string) => {
       stderr(message);
       channel.exit(1);
@@ -248,15 +260,34 @@ function openAtTarget(
       }
     : false;
   const done = (error: Error | undefined, channel: ClientChannel) => callback(error, channel);
-  switch (request.kind) {
-    case 'shell':
-      target.shell(window, { env }, done);
-      return;
-    case 'exec':
-      target.exec(request.command, { env, ...(window ? { pty: window } : {}) }, done);
-      return;
-    case 'subsystem':
-      target.subsys(request.name, done);
-      return;
+  atTarget(
+    () => {
+      switch (request.kind) {
+        case 'shell':
+          target.shell(window, { env }, done);
+          return;
+        case 'exec':
+          target.exec(request.command, { env, ...(window ? { pty: window } : {}) }, done);
+          return;
+        case 'subsystem':
+          target.subsys(request.name, done);
+          return;
+      }
+    },
+    (error) => callback(error, undefined),
+  );
+}
+
+/**
+ * Calls the target connection, which may have closed while a request was being decided (its client
+ * went away, or the session ended): ssh2 then throws `Not connected` at once instead of calling back.
+ * That is a refusal of this one request. Thrown, it would end the whole process, and with it every
+ * other session the agent (or gateway) serves.
+ */
+function atTarget(call: () => void, failed: (error: Error) => void): void {
+  try {
+    call();
+  } catch (error) {
+    failed(error instanceof Error ? error : new Error(String(error)));
   }
 }

@@ -125,7 +125,14 @@ export function sshSpec(target: SshTarget): { spec: ConnectionSpec; secrets: Map
 export async function startEngineFront(
   target: SshTarget,
   commands: CommandPort,
-): Promise<{ front: SshFront; engine: SshEngine; pins: MemoryHostKeyPins }> {
+): Promise<{
+  front: SshFront;
+  engine: SshEngine;
+  pins: MemoryHostKeyPins;
+  /** How many sessions the engine has finished (their target connections ended). */
+  sessionsEnded: () => number;
+}> {
+  let ended = 0;
   const { spec, secrets } = sshSpec(target);
   const pins = new MemoryHostKeyPins();
   const engine = new SshEngine({
@@ -142,9 +149,12 @@ export async function startEngineFront(
     openSession: async () => {
       const session = await engine.open(spec, { connectTimeoutMs: 10_000, commands });
       const [near, far] = frameStreamPair({ highWaterMark: 16, later: true });
-      void session.relay(far, codec);
+      void session.relay(far, codec).then(
+        () => ended++,
+        () => ended++,
+      );
       return frameStreamDuplex(near, codec);
     },
   });
-  return { front, engine, pins };
+  return { front, engine, pins, sessionsEnded: () => ended };
 }
