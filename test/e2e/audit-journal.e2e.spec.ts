@@ -268,8 +268,22 @@ describe('the audit journal at the edge (agent journal, shipping, lag bound, ful
     expect((await verify()).code).toBe(0);
   });
 
+  /** Applies a policy and waits until the agent enforces it (it takes it up within a heartbeat). */
+  const applyPolicy = async (document: string) => {
+    const applied = await gateway.api<{ version: number }>('POST', '/api/v1/policy', { document });
+    expect(applied.status).toBe(201);
+    await expect
+      .poll(
+        async () =>
+          (await gateway.api<{ policyVersion: number | null }>('GET', '/api/v1/agents/edge-journal')).body
+            .policyVersion,
+        { timeout: 20_000, interval: 200 },
+      )
+      .toBe(applied.body.version);
+  };
+
   it('strict mode per connection (audit: gateway): the gateway commits before the agent forwards', async () => {
-    expect((await gateway.api('POST', '/api/v1/policy', { document: STRICT })).status).toBe(201);
+    await applyPolicy(STRICT);
     await onStore(`CREATE OR REPLACE FUNCTION refuse_command() RETURNS trigger LANGUAGE plpgsql AS $$
                      BEGIN RAISE EXCEPTION 'audit disk full'; END $$;
                    CREATE TRIGGER refuse_command BEFORE INSERT ON session_events
@@ -299,7 +313,8 @@ describe('the audit journal at the edge (agent journal, shipping, lag bound, ful
     expect(await recorded("'strict-2'")).toBe(1);
     const [strict] = (await commands()).filter((c) => c.command.includes("'strict-2'"));
     expect(strict?.journal).toBeUndefined();
-    expect((await gateway.api('POST', '/api/v1/policy', { document: POLICY })).status).toBe(201);
+    // Back to edge mode before the next test opens a session.
+    await applyPolicy(POLICY);
   });
 
   it('a journal edited before it was shipped: audit verify names the agent chain and the record', async () => {

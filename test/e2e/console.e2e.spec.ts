@@ -169,6 +169,8 @@ describe('web console (quickstart, Chromium)', () => {
         '0',
         '--mysql-port',
         '0',
+        '--ssh-port',
+        '0',
       ],
       { TOLLGATE_LOG_LEVEL: 'warn', TOLLGATE_TOKEN: undefined },
     );

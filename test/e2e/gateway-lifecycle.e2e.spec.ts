@@ -215,6 +215,8 @@ describe('tollgate start (quickstart)', () => {
       '0',
       '--mysql-port',
       '0',
+      '--ssh-port',
+      '0',
     ]);
     try {
       const match = await cli.waitFor(/API\s+(http:\/\/\S+)\/api\/v1/);

@@ -88,6 +88,8 @@ describe('identity acceptance on the quickstart (`tollgate start`, real CLI proc
         '0',
         '--mysql-port',
         '0',
+        '--ssh-port',
+        '0',
       ],
       { TOLLGATE_LOG_LEVEL: 'warn' },
     );

@@ -27,6 +27,8 @@ async function startQuickstart(
       '0',
       '--mysql-port',
       '0',
+      '--ssh-port',
+      '0',
       '--log-format',
       'json',
     ],

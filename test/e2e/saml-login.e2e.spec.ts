@@ -54,6 +54,8 @@ describe('SAML login on the quickstart (`tollgate start --dev-saml`, real CLI, r
         '0',
         '--mysql-port',
         '0',
+        '--ssh-port',
+        '0',
         '--dev-saml',
         '--dev-saml-port',
         '0',
