@@ -35,14 +35,14 @@ describe('SSH through the engine and the local front (real sshd, OpenSSH clients
   let sshd: SshdServer;
   let front: SshFront;
   let commands: RecordingCommandPort;
-  let sessionsEnded: () => number;
+  let sessions: readonly Promise<void>[];
   const ssh = (...args: string[]) =>
     runClient('ssh', [...clientOptions(front.port), 'anyone@127.0.0.1', ...args]);
 
   beforeAll(async () => {
     sshd = await startSshd();
     commands = new RecordingCommandPort(policyOf(POLICY));
-    ({ front, sessionsEnded } = await startEngineFront(
+    ({ front, sessions } = await startEngineFront(
       {
         host: sshd.host,
         port: sshd.port,
@@ -120,7 +120,8 @@ describe('SSH through the engine and the local front (real sshd, OpenSSH clients
   it('does not run a command approved after its client went away, and serves the next client', async () => {
     commands.approve = undefined;
     const marker = join(sshd.user.home, `late-${randomBytes(4).toString('hex')}`);
-    const ended = sessionsEnded();
+    // This client's session is the next one the engine opens (earlier tests' clients are done).
+    const index = sessions.length;
     const client = spawn(
       'ssh',
       [...clientOptions(front.port), 'anyone@127.0.0.1', `echo approved > ${marker}`],
@@ -131,7 +132,7 @@ describe('SSH through the engine and the local front (real sshd, OpenSSH clients
     await expect.poll(() => commands.approve, { timeout: 15_000 }).toBeDefined();
     client.kill('SIGKILL');
     // The engine ended the session (its connection to the target is closed) while the command waited.
-    await expect.poll(sessionsEnded, { timeout: 15_000 }).toBe(ended + 1);
+    await sessions[index];
     (commands.approve as ((allow: boolean) => void) | undefined)?.(true);
     // The late approval is a refused request of a session that is gone, nothing more: the engine
     // (the agent's process, with every other session it serves) runs on.

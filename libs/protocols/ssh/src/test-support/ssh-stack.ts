@@ -129,10 +129,10 @@ export async function startEngineFront(
   front: SshFront;
   engine: SshEngine;
   pins: MemoryHostKeyPins;
-  /** How many sessions the engine has finished (their target connections ended). */
-  sessionsEnded: () => number;
+  /** Each session the engine opened, in order: settles once it has ended (its target connection too). */
+  sessions: readonly Promise<void>[];
 }> {
-  let ended = 0;
+  const sessions: Promise<void>[] = [];
   const { spec, secrets } = sshSpec(target);
   const pins = new MemoryHostKeyPins();
   const engine = new SshEngine({
@@ -149,12 +149,14 @@ export async function startEngineFront(
     openSession: async () => {
       const session = await engine.open(spec, { connectTimeoutMs: 10_000, commands });
       const [near, far] = frameStreamPair({ highWaterMark: 16, later: true });
-      void session.relay(far, codec).then(
-        () => ended++,
-        () => ended++,
+      sessions.push(
+        session.relay(far, codec).then(
+          () => undefined,
+          () => undefined,
+        ),
       );
       return frameStreamDuplex(near, codec);
     },
   });
-  return { front, engine, pins, sessionsEnded: () => ended };
+  return { front, engine, pins, sessions };
 }
