@@ -340,7 +340,7 @@ describe('one live instance per agent; agent identity in the audit log (real pro
     const socket = await openEchoSession(connectPort);
     socket.destroy();
     expect(logTimes(late.output(), 'session open')).toHaveLength(2);
-  });
+  }, 120_000); // its own waits: up to 20 s for the conflict, 45 s for the take-over, 10 s for the log
 
   it('the check holds through another gateway replica on the same store', async () => {
     const replica = await startTunnelGateway([], { DATABASE_URL: stack!.databaseUrl });
