@@ -114,13 +114,7 @@ describe('connect and exec are separate verbs, end to end', () => {
     }
   };
 
-  const audit = async (action: string, subject: string) =>
-    (
-      await gateway.api<{ items: AuditItem[] }>(
-        'GET',
-        `/api/v1/audit?action=${encodeURIComponent(action)}&subject=${encodeURIComponent(subject)}&limit=1000`,
-      )
-    ).body.items;
+  const audit = (action: string, subject: string) => gateway.auditRecords<AuditItem>(action, { subject });
 
   const sessionsOf = async (subject: string) =>
     (

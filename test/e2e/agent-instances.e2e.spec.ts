@@ -171,13 +171,8 @@ describe('one live instance per agent; agent identity in the audit log (real pro
   let connectPort: number;
 
   /** Audit records of one action (`GET /api/v1/audit?action=`, what `tollgate audit --action` reads). */
-  async function audit(action: string): Promise<AuditRecord[]> {
-    const { status, body } = await gateway.api<{ items: AuditRecord[] }>(
-      'GET',
-      `/api/v1/audit?action=${encodeURIComponent(action)}&limit=1000`,
-    );
-    expect(status).toBe(200);
-    return body.items;
+  function audit(action: string): Promise<AuditRecord[]> {
+    return gateway.auditRecords<AuditRecord>(action);
   }
 
   /** Waits until `audit(action)` has a record matching `match`. */

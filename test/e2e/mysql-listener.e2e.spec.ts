@@ -118,13 +118,7 @@ describe('MySQL straight to the gateway listener', () => {
     return { errno: 0, sqlState: 'connected', message: '' };
   };
 
-  const auditRecords = async (action: string) =>
-    (
-      await gateway.api<{ items: { action: string; decision: string; reason: string }[] }>(
-        'GET',
-        `/api/v1/audit?action=${encodeURIComponent(action)}&order=desc&limit=200`,
-      )
-    ).body.items;
+  const auditRecords = (action: string) => gateway.auditRecords(action, { order: 'desc' });
 
   beforeAll(async () => {
     const temp = makeTempDir('tollgate-mysql-listener-');

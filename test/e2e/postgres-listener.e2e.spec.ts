@@ -95,13 +95,7 @@ describe('PostgreSQL straight to the gateway listener', () => {
       ...env,
     });
 
-  const auditRecords = async (action: string) =>
-    (
-      await gateway.api<{ items: { action: string; decision: string; subject: string; reason: string }[] }>(
-        'GET',
-        `/api/v1/audit?action=${encodeURIComponent(action)}&order=desc&limit=200`,
-      )
-    ).body.items;
+  const auditRecords = (action: string) => gateway.auditRecords(action, { order: 'desc' });
 
   beforeAll(async () => {
     const temp = makeTempDir('tollgate-listener-');

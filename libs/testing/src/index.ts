@@ -27,6 +27,8 @@ export {
   spawnConnect,
   startEchoStack,
   startTunnelGateway,
+  type AuditQuery,
+  type AuditRecordView,
   type EchoStack,
   type TunnelGateway,
 } from './tunnel-stack';

@@ -18,6 +18,28 @@ export interface TunnelGateway {
   readonly grpcPort: number;
   readonly adminToken: string;
   api<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  /**
+   * Audit records of one action (`GET /api/v1/audit`, what `tollgate audit --action` reads), oldest
+   * first unless `order: 'desc'`, optionally of one subject; fails on anything but 200.
+   */
+  auditRecords<T = AuditRecordView>(action: string, options?: AuditQuery): Promise<T[]>;
+}
+
+export interface AuditQuery {
+  readonly subject?: string;
+  readonly order?: 'asc' | 'desc';
+  /** Default 1000. */
+  readonly limit?: number;
+}
+
+/** The fields of an audit record the tests read (the API returns more). */
+export interface AuditRecordView {
+  readonly action: string;
+  readonly subject: string;
+  readonly decision: string;
+  readonly reason: string;
+  readonly target?: string;
+  readonly payload?: Record<string, unknown>;
 }
 
 export async function startTunnelGateway(
@@ -52,6 +74,18 @@ export async function attachGateway(cli: CliProcess, after = 0): Promise<TunnelG
     const text = await response.text();
     return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
   };
+  const auditRecords = async <T>(action: string, options: AuditQuery = {}) => {
+    const query = new URLSearchParams({
+      action,
+      order: options.order ?? 'asc',
+      limit: String(options.limit ?? 1000),
+      ...(options.subject ? { subject: options.subject } : {}),
+    });
+    const path = `/api/v1/audit?${query.toString()}`;
+    const { status, body } = await api<{ items: T[] }>('GET', path);
+    if (status !== 200) throw new Error(`GET ${path}: ${status} ${JSON.stringify(body)}`);
+    return body.items;
+  };
   return {
     cli,
     httpUrl,
@@ -59,6 +93,7 @@ export async function attachGateway(cli: CliProcess, after = 0): Promise<TunnelG
     grpcPort: Number(grpcPort),
     adminToken,
     api,
+    auditRecords,
   };
 }
 
