@@ -7,7 +7,17 @@ import { useConsole } from '../context';
 import { useAction, useResource } from '../hooks';
 import { Link } from '../router';
 
-type SessionDetail = Session & { events: SessionEvent[] };
+/** A recording the gateway stores for the session (SSH shell or exec, Kubernetes exec). */
+interface SessionRecording {
+  readonly recording: number;
+  readonly kind: string;
+  readonly command: string | null;
+  readonly bytes: number;
+  readonly complete: boolean;
+  readonly truncated: boolean;
+}
+
+type SessionDetail = Session & { events: SessionEvent[]; recordings?: SessionRecording[] };
 
 /** One session: its facts, its statement timeline (live while it runs), kill, and its recording. */
 export function SessionPage({ id }: { id: string }) {
@@ -35,9 +45,6 @@ export function SessionPage({ id }: { id: string }) {
     );
   }
   const s = session.data;
-  const recording = s.events
-    .map((e) => e.event['recording'] as { location?: string } | undefined)
-    .find((r) => r?.location);
   const doKill = async () => {
     if (!window.confirm('Kill this session? The client and the target connection close.')) return;
     await kill.run();
@@ -112,7 +119,13 @@ export function SessionPage({ id }: { id: string }) {
           </table>
         </TableRegion>
       </section>
-      {recording?.location?.startsWith('/api/v1/') ? <Recording location={recording.location} /> : null}
+      {(s.recordings ?? []).map((r) => (
+        <Recording
+          key={r.recording}
+          title={recordingTitle(r, s.recordings?.length ?? 1)}
+          location={`/api/v1/sessions/${encodeURIComponent(s.id)}/recording?n=${r.recording}`}
+        />
+      ))}
       <p>
         <Link to="/sessions">All sessions</Link>
       </p>
@@ -182,7 +195,14 @@ function TimelineRow({ event }: { event: SessionEvent }) {
   );
 }
 
-function Recording({ location }: { location: string }) {
+/** "Recording" for a session's only one; otherwise which it is (a shell, an exec and its command). */
+function recordingTitle(r: SessionRecording, count: number): string {
+  const what = r.command ? `${r.kind}: ${r.command}` : r.kind;
+  const state = r.truncated ? ', truncated' : r.complete ? '' : ', still recording';
+  return count === 1 ? `Recording (${what}${state})` : `Recording ${r.recording} (${what}${state})`;
+}
+
+function Recording({ location, title }: { location: string; title: string }) {
   const { api } = useConsole();
   const [text, setText] = useState<string>();
   const [error, setError] = useState<string>();
@@ -193,8 +213,8 @@ function Recording({ location }: { location: string }) {
       .then(setText, (e: unknown) => setError(e instanceof Error ? e.message : String(e)));
   }, [api, location]);
   return (
-    <section aria-labelledby="recording-title">
-      <h2 id="recording-title">Recording</h2>
+    <section aria-label={title}>
+      <h2>{title}</h2>
       {error ? <p className="note note-error">The recording could not be loaded: {error}</p> : null}
       {text ? <TerminalPlayer recording={text} /> : null}
     </section>
