@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
@@ -13,9 +13,12 @@ import {
   seedEmbeddedStore,
   MACHINE_POSTGRES,
   repoRoot,
+  runSshClient,
   spawnCli,
   shows,
   spawnConnect,
+  sshClientOptions,
+  startSshd,
   type CliProcess,
 } from '@tollgate/testing';
 
@@ -396,6 +399,57 @@ describe('web console (quickstart, Chromium)', () => {
       await shows(admin.getByRole('row', { name: /dba@tollgate\.test/ }).first()).containsText(/killed by/);
     } finally {
       psql.kill('SIGKILL');
+    }
+  });
+
+  it("an admin replays an SSH command's recording on the session page", async () => {
+    // A real sshd the local agent logs in to with a password read from a file only it is told of.
+    const sshd = await startSshd();
+    try {
+      const passwordFile = join(dir.path, 'ssh-password');
+      writeFileSync(passwordFile, sshd.user.password, { mode: 0o600 });
+      const token = (await loginDevUser(httpUrl, 'admin')).access_token;
+      const created = await fetch(`${httpUrl}/api/v1/connections`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          name: 'ssh-box',
+          protocol: 'ssh',
+          target: {
+            host: sshd.host,
+            port: sshd.port,
+            username: sshd.user.name,
+            hostKeyFingerprint: sshd.fingerprint,
+          },
+          credential: { password: `file:${passwordFile}` },
+          agents: ['local'],
+        }),
+      });
+      expect(created.status, await created.text()).toBe(201);
+      const connect = await spawnConnect(grpcUrl, token, 'ssh-box', {
+        TOLLGATE_SSH_HOST_KEY_FILE: join(dir.path, 'ssh_host_key'),
+      });
+      processes.push(connect.cli);
+      const run = await runSshClient('ssh', [
+        ...sshClientOptions(connect.port),
+        'me@127.0.0.1',
+        'echo replayed-in-the-console',
+      ]);
+      expect(run).toMatchObject({ code: 0, stdout: 'replayed-in-the-console\n' });
+
+      await go(admin, 'Sessions');
+      const row = admin.getByRole('row', { name: /ssh-box/ }).first();
+      await shows(row).visible({ timeout: 15_000 });
+      await row.getByRole('link').first().click();
+      const player = admin.getByRole('region', {
+        name: /^Recording \(exec: echo replayed-in-the-console\)$/,
+      });
+      await shows(player).visible({ timeout: 15_000 });
+      await player.getByRole('button', { name: /play/i }).first().click();
+      await shows(player).containsText('replayed-in-the-console', { timeout: 15_000 });
+      await expectAccessible(admin, 'session with a recording');
+    } finally {
+      sshd.stop();
     }
   });
 
