@@ -13,11 +13,11 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    // Two test files at a time on the 2-core CI machine: most e2e time is spent waiting on the
-    // processes a test starts (gateway, agent, servers), so two overlap well (measured: the suite
-    // took 400 s with two workers on a machine that had just been at load 14, against ~1,100 s
-    // with one on a busy one; CI with one took 1,196 s end to end).
-    maxWorkers: 2,
+    // One test file at a time. Two (maxWorkers 2) ran the suite in ~400 s instead of ~15 min here,
+    // but under that load agent-instances' hung-holder test (SIGSTOP of the agent holding the
+    // stream; the next instance must get in within the liveness window) failed in 2 of 4 runs:
+    // until that is understood, CI runs files one by one.
+    maxWorkers: 1,
     globalSetup: ['./test/global-setup.mts'],
     reporters: ['default', './test/summary-reporter.mts'],
   },

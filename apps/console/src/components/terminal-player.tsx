@@ -42,7 +42,12 @@ export function TerminalPlayer({ recording }: { recording: string }) {
   }
   return (
     <div className="player">
-      <pre className="terminal" tabIndex={0} aria-label={`Terminal at ${time.toFixed(1)} seconds`}>
+      <pre
+        className="terminal"
+        role="region"
+        tabIndex={0}
+        aria-label={`Terminal at ${time.toFixed(1)} seconds`}
+      >
         {screen}
       </pre>
       <div className="player-controls">
