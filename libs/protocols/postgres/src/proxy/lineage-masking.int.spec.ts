@@ -431,7 +431,17 @@ describe('PostgreSQL masking by lineage (real server)', () => {
         fc.asyncProperty(shape, expression, fc.boolean(), async (build, e, binary) => {
           const sql = build(e);
           const c = binary ? binaryClient : textClient;
-          const result = await c.query({ text: sql, values: [0], rowMode: 'array', types: raw });
+          // Some generated expressions are not valid for the server (a JSON text with backslashes
+          // cast to bytea): an error is no leak as long as its text does not carry the value.
+          const result = await c
+            .query({ text: sql, values: [0], rowMode: 'array', types: raw })
+            .catch((error: Error) => error);
+          if (result instanceof Error) {
+            const inError = found(result.message);
+            if (inError.length > 0)
+              throw new Error(`${sql}: the error leaked ${inError.join(', ')}: ${result.message}`);
+            return;
+          }
           const rows = result.rows as (string | Buffer | null)[][];
           // Split across rows or columns: read row by row and column by column.
           const byRow = rows.map((row) => row.map(cellText).join('')).join('');
