@@ -19,3 +19,4 @@ export { TcpEngine } from './tcp.engine';
 export { frameStreamDuplex } from './frame-stream.duplex';
 export { endedByPeer } from './ended-by-peer';
 export { targetCa, targetSecret, targetTlsMode, type TargetTlsMode } from './target-settings';
+export type { ListenerLogin, ListenerLoginOptions, ListenerLoginOutcome } from './listener-login';

@@ -1,46 +1,29 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { TLSSocket, type SecureContext } from 'node:tls';
+import type { ListenerLogin, ListenerLoginOptions, ListenerLoginOutcome } from '@tollgate/protocol-tcp';
+import { TLSSocket } from 'node:tls';
 import { Capability, PROXY_CAPABILITIES } from '../capabilities';
 import { parseHandshakeResponse, serializeHandshakeResponse, serializeServerGreeting } from '../handshake';
 import { framePacket } from '../packet-reader';
 import { MysqlProtocolError } from '../protocol-error';
 import { authSwitchPacket, errPacket } from '../response-packets';
 
-/** What a client's handshake on a gateway listener asked for, up to and including its password. */
-export interface MysqlLogin {
-  /** The client's socket from here on: the TLS socket when the client asked for TLS. */
-  readonly socket: Socket;
-  readonly tls: boolean;
-  /** The handshake response's user name. */
-  readonly user: string;
-  /** The handshake response's database (schema): the Tollgate connection. */
-  readonly database: string;
-  /** The password the client sent with mysql_clear_password. */
-  readonly password: string;
+/**
+ * A MySQL listener login: `user` and `database` from the handshake response, the password sent
+ * with mysql_clear_password.
+ */
+export interface MysqlLogin extends ListenerLogin {
   /**
-   * What a MySQL session engine reads first, as if the client had connected to it directly: the
-   * client's handshake response without TLS, database or password, numbered so that the engine's
-   * answer (OK, or the target's ERR) carries the sequence id the client waits for.
+   * The client's handshake response without TLS, database or password, numbered so that the
+   * engine's answer (OK, or the target's ERR) carries the sequence id the client waits for.
    */
   readonly preamble: Buffer;
   /** The sequence id of the next packet the client expects (its login's OK or ERR). */
   readonly nextSequence: number;
 }
 
-export type MysqlLoginOutcome =
-  | ({ readonly kind: 'login' } & MysqlLogin)
-  /** The client was answered and closed (a refusal, a protocol error) or went away. */
-  | { readonly kind: 'closed'; readonly reason: string };
-
-export interface MysqlLoginOptions {
-  /** The listener's certificate and key; without them TLS is not offered. */
-  readonly tls?: SecureContext;
-  /** Refuse a client that does not ask for TLS (every non-loopback listener). */
-  readonly requireTls: boolean;
-  /** Time the client has to get through the handshake and send its password. */
-  readonly timeoutMs: number;
-}
+export type MysqlLoginOutcome = ListenerLoginOutcome<MysqlLogin>;
+export type MysqlLoginOptions = ListenerLoginOptions;
 
 /** The error numbers and SQLSTATEs a listener's refusals use (the server's own for the same situations). */
 export const LOGIN_ERRORS = {

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
-import { TLSSocket, type SecureContext } from 'node:tls';
+import type { ListenerLogin, ListenerLoginOptions, ListenerLoginOutcome } from '@tollgate/protocol-tcp';
+import { TLSSocket } from 'node:tls';
 import { fatalErrorResponse, serializeBackendMessage } from '../backend-message.serializer';
 import { FrontendMessageParser } from '../frontend-message.parser';
 import type { FrontendMessage, StartupPacket } from '../frontend-messages';
@@ -7,36 +8,16 @@ import { parsePasswordMessage } from '../authentication-response';
 import { PostgresProtocolError } from '../protocol-error';
 
 /** What a client's start-up on a gateway listener asked for, up to and including its password. */
-export interface PostgresLogin {
-  /** The client's socket from here on: the TLS socket when the client negotiated TLS. */
-  readonly socket: Socket;
-  readonly tls: boolean;
-  /** The start-up's `user` parameter. */
-  readonly user: string;
-  /** The start-up's `database` parameter (PostgreSQL's default: the user name). */
-  readonly database: string;
-  /** The PasswordMessage the client answered AuthenticationCleartextPassword with. */
-  readonly password: string;
-  /**
-   * The StartupMessage as the client sent it, then any bytes it pipelined after its password: what
-   * a PostgreSQL session engine reads first, as if the client had connected to it directly.
-   */
-  readonly preamble: Buffer;
-}
-
-export type PostgresLoginOutcome =
-  | ({ readonly kind: 'login' } & PostgresLogin)
-  /** The client was answered and closed (a refusal, a cancel request) or went away. */
-  | { readonly kind: 'closed'; readonly reason: string };
-
-export interface PostgresLoginOptions {
-  /** The listener's certificate and key; without them an SSLRequest is answered N. */
-  readonly tls?: SecureContext;
-  /** Refuse a client that does not negotiate TLS (every non-loopback listener). */
-  readonly requireTls: boolean;
-  /** Time the client has to get through start-up and send its password. */
-  readonly timeoutMs: number;
-}
+/**
+ * A PostgreSQL listener login: `user` and `database` are the start-up's parameters (the database
+ * defaults to the user name), the password the PasswordMessage answering
+ * AuthenticationCleartextPassword, and the preamble the StartupMessage as the client sent it, then
+ * any bytes it pipelined after its password.
+ */
+export type PostgresLogin = ListenerLogin;
+export type PostgresLoginOutcome = ListenerLoginOutcome<PostgresLogin>;
+/** Without a certificate, an SSLRequest is answered N. */
+export type PostgresLoginOptions = ListenerLoginOptions;
 
 /** The SQLSTATEs a listener's refusals use (PostgreSQL's own for the same situations). */
 export const LOGIN_SQLSTATE = {
