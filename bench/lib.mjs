@@ -42,6 +42,18 @@ export function spawnTollgate(root, args, env = {}) {
   return { child, exited, output: () => output };
 }
 
+/** Resolves with the first match of `pattern` in a spawned Tollgate's output; throws if it exits or takes over 2 min. */
+export async function waitForOutput(proc, pattern, what, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  let match;
+  while (!(match = pattern.exec(proc.output()))) {
+    if (Date.now() > deadline || proc.child.exitCode !== null)
+      throw new Error(`${what} did not start:\n${proc.output().slice(-4000)}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return match;
+}
+
 export async function waitForHttp(url, timeoutMs = 120_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {

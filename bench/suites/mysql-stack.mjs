@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { adminApi, BENCH_ADMIN_ROLES, BENCH_ADMIN_SECRET, spawnTollgate } from '../lib.mjs';
+import { adminApi, BENCH_ADMIN_ROLES, BENCH_ADMIN_SECRET, spawnTollgate, waitForOutput } from '../lib.mjs';
 
 /**
  * Starts gateway + agent + `tollgate connect` for a connection `my-bench` to `target` ({port, user,
@@ -20,16 +20,6 @@ export async function startMysqlTollgate(root, target, policy = BENCH_ADMIN_ROLE
       await p.exited;
     }
     rmSync(dataDir, { recursive: true, force: true });
-  };
-  const waitFor = async (proc, pattern, what) => {
-    const deadline = Date.now() + 120_000;
-    let match;
-    while (!(match = pattern.exec(proc.output()))) {
-      if (Date.now() > deadline || proc.child.exitCode !== null)
-        throw new Error(`${what} did not start:\n${proc.output().slice(-4000)}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    return match;
   };
   try {
     const gw = spawnTollgate(
@@ -50,12 +40,16 @@ export async function startMysqlTollgate(root, target, policy = BENCH_ADMIN_ROLE
       { TOLLGATE_BOOTSTRAP_ADMIN_SECRET: BENCH_ADMIN_SECRET, TOLLGATE_LOG_LEVEL: 'info' },
     );
     procs.push(gw);
-    const [, httpUrl, grpcAddress] = await waitFor(
+    const [, httpUrl, grpcAddress] = await waitForOutput(
       gw,
       /"httpUrl":"([^"]+)","grpcAddress":"([^"]+)"/,
       'gateway',
     );
-    const [, listenerPort] = await waitFor(gw, /"mysqlAddress":"[^"]+:(\d+)"/, 'gateway MySQL listener');
+    const [, listenerPort] = await waitForOutput(
+      gw,
+      /"mysqlAddress":"[^"]+:(\d+)"/,
+      'gateway MySQL listener',
+    );
     const api = await adminApi(httpUrl);
     await api('/api/v1/policy', { document: policy });
     const { token } = await api('/api/v1/agents', { name: 'bench-my' });
@@ -79,12 +73,12 @@ export async function startMysqlTollgate(root, target, policy = BENCH_ADMIN_ROLE
       TOLLGATE_LOG_LEVEL: 'info',
     });
     procs.push(agent);
-    await waitFor(agent, /"msg":"bundle applied"/, 'agent');
+    await waitForOutput(agent, /"msg":"bundle applied"/, 'agent');
     const cli = spawnTollgate(root, ['connect', 'my-bench', '--port', '0', '--grpc', grpcUrl], {
       TOLLGATE_TOKEN: api.token,
     });
     procs.push(cli);
-    const [, port] = await waitFor(cli, /listening on 127\.0\.0\.1:(\d+)/, 'tollgate connect');
+    const [, port] = await waitForOutput(cli, /listening on 127\.0\.0\.1:(\d+)/, 'tollgate connect');
     return {
       port: Number(port),
       listenerPort: Number(listenerPort),

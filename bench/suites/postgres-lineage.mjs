@@ -10,7 +10,14 @@ import { createServer } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import pg from 'pg';
-import { adminApi, BENCH_ADMIN_ROLES, BENCH_ADMIN_SECRET, spawnTollgate, table } from '../lib.mjs';
+import {
+  adminApi,
+  BENCH_ADMIN_ROLES,
+  BENCH_ADMIN_SECRET,
+  spawnTollgate,
+  table,
+  waitForOutput,
+} from '../lib.mjs';
 
 const SECONDS = Number(process.env.BENCH_LINEAGE_SECONDS ?? 8);
 const CLIENTS = Number(process.env.BENCH_LINEAGE_CLIENTS ?? 4);
@@ -379,16 +386,6 @@ async function fullStack(database, log) {
     }
     rmSync(dataDir, { recursive: true, force: true });
   };
-  const waitFor = async (proc, pattern, what) => {
-    const deadline = Date.now() + 120_000;
-    let match;
-    while (!(match = pattern.exec(proc.output()))) {
-      if (Date.now() > deadline || proc.child.exitCode !== null)
-        throw new Error(`${what} did not start:\n${proc.output().slice(-4000)}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    return match;
-  };
   try {
     const listenerPort = await freePort();
     const gw = spawnTollgate(
@@ -402,7 +399,7 @@ async function fullStack(database, log) {
       { TOLLGATE_BOOTSTRAP_ADMIN_SECRET: BENCH_ADMIN_SECRET, TOLLGATE_LOG_LEVEL: 'info' },
     );
     procs.push(gw);
-    const [, httpUrl, grpcAddress] = await waitFor(
+    const [, httpUrl, grpcAddress] = await waitForOutput(
       gw,
       /"httpUrl":"([^"]+)","grpcAddress":"([^"]+)"/,
       'gateway',
@@ -437,14 +434,18 @@ async function fullStack(database, log) {
       TOLLGATE_LOG_LEVEL: 'info',
     });
     procs.push(agent);
-    await waitFor(agent, /"msg":"bundle applied"/, 'agent');
+    await waitForOutput(agent, /"msg":"bundle applied"/, 'agent');
     const connects = {};
     for (const name of ['pg-plain', 'pg-masked']) {
       const cli = spawnTollgate(root, ['connect', name, '--port', '0', '--grpc', grpcUrl], {
         TOLLGATE_TOKEN: api.token,
       });
       procs.push(cli);
-      const [, port] = await waitFor(cli, /listening on 127\.0\.0\.1:(\d+)/, `tollgate connect ${name}`);
+      const [, port] = await waitForOutput(
+        cli,
+        /listening on 127\.0\.0\.1:(\d+)/,
+        `tollgate connect ${name}`,
+      );
       connects[name] = { port: Number(port), pid: cli.child.pid };
     }
     const core = [gw.child.pid, agent.child.pid];

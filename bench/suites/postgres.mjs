@@ -26,7 +26,15 @@ import { cpus, loadavg, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
-import { adminApi, BENCH_ADMIN_ROLES, BENCH_ADMIN_SECRET, spawnTollgate, summarize, table } from '../lib.mjs';
+import {
+  adminApi,
+  BENCH_ADMIN_ROLES,
+  BENCH_ADMIN_SECRET,
+  spawnTollgate,
+  summarize,
+  table,
+  waitForOutput,
+} from '../lib.mjs';
 
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
@@ -347,17 +355,7 @@ export async function startTollgate(root, target, store, policy = POLICY, { list
       },
     );
     procs.push(gw);
-    const waitFor = async (proc, pattern, what) => {
-      const deadline = Date.now() + 120_000;
-      let match;
-      while (!(match = pattern.exec(proc.output()))) {
-        if (Date.now() > deadline || proc.child.exitCode !== null)
-          throw new Error(`${what} did not start:\n${proc.output().slice(-4000)}`);
-        await new Promise((r) => setTimeout(r, 25));
-      }
-      return match;
-    };
-    const [, httpUrl, grpcAddress] = await waitFor(
+    const [, httpUrl, grpcAddress] = await waitForOutput(
       gw,
       /"httpUrl":"([^"]+)","grpcAddress":"([^"]+)"/,
       'gateway',
@@ -385,15 +383,19 @@ export async function startTollgate(root, target, store, policy = POLICY, { list
       TOLLGATE_LOG_LEVEL: 'info',
     });
     procs.push(agent);
-    await waitFor(agent, /"msg":"bundle applied"/, 'agent');
+    await waitForOutput(agent, /"msg":"bundle applied"/, 'agent');
     const cli = spawnTollgate(root, ['connect', 'pg-bench', '--port', '0', '--grpc', grpcUrl], {
       TOLLGATE_TOKEN: api.token,
     });
     procs.push(cli);
-    const [, port] = await waitFor(cli, /listening on 127\.0\.0\.1:(\d+)/, 'tollgate connect');
+    const [, port] = await waitForOutput(cli, /listening on 127\.0\.0\.1:(\d+)/, 'tollgate connect');
     const stack = { port: Number(port), stop, gw, agent, cli, httpUrl, admin: api.token };
     if (!listener) return stack;
-    const [, listenerPort] = await waitFor(gw, /"postgresAddress":"[^"]+:(\d+)"/, 'the PostgreSQL listener');
+    const [, listenerPort] = await waitForOutput(
+      gw,
+      /"postgresAddress":"[^"]+:(\d+)"/,
+      'the PostgreSQL listener',
+    );
     const { key } = await api('/api/v1/api-keys', { name: 'bench-listener' });
     return {
       ...stack,
