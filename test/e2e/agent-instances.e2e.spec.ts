@@ -76,10 +76,19 @@ async function openEchoSession(port: number): Promise<Socket> {
   return socket;
 }
 
+/** Writes `text` and expects it echoed within 15 s (a session that went nowhere fails here, named). */
 async function roundTrip(socket: Socket, text: string): Promise<void> {
-  const echoed = new Promise<string>((resolve) => socket.once('data', (d: Buffer) => resolve(d.toString())));
+  let timer: NodeJS.Timeout | undefined;
+  const echoed = new Promise<string>((resolve, reject) => {
+    socket.once('data', (d: Buffer) => resolve(d.toString()));
+    timer = setTimeout(() => reject(new Error(`no echo of ${JSON.stringify(text)} within 15 s`)), 15_000);
+  });
   socket.write(text);
-  expect(await echoed).toBe(text);
+  try {
+    expect(await echoed).toBe(text);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -222,6 +231,16 @@ describe('one live instance per agent; agent identity in the audit log (real pro
 
     const second = await spawnAgent(gateway.grpcUrl, token, { waitOnline: false });
     processes.push(second);
+    try {
+      await refusedWhileFirstServes(second, live);
+    } finally {
+      // Whatever happened above, this contender must not outlive the test: it retries every ~5 s
+      // and would take the agent over in the next test.
+      await second.stop('SIGTERM');
+    }
+  }, 150_000); // its own waits: 20 s + 20 s for the refusals, 10 s + 15 s + 10 s for the records
+
+  async function refusedWhileFirstServes(second: CliProcess, live: Socket): Promise<void> {
     const secondInstance = await refusedInstance(second);
     expect(secondInstance).not.toBe(firstInstance);
     // It says why, and tries again later rather than in a loop.
@@ -287,8 +306,7 @@ describe('one live instance per agent; agent identity in the audit log (real pro
       decision: 'allow',
       payload: { tokenPrefix: token.slice(0, 12), ...host },
     });
-    await second.stop('SIGTERM');
-  });
+  }
 
   let standby: CliProcess;
 
