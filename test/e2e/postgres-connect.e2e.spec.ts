@@ -277,6 +277,12 @@ describe('PostgreSQL through tollgate connect (gateway + agent + SCRAM target)',
     const refused = spawnCli(['connect', 'pg-admin', '--grpc', gateway.grpcUrl], env);
     expect(await refused.exited()).toBe(1);
     expect(refused.output()).toMatch(/^tollgate connect: pg-admin: denied: /);
+
+    const misspelt = spawnCli(['connect', 'pg-ap', '--grpc', gateway.grpcUrl], env);
+    expect(await misspelt.exited()).toBe(1);
+    expect(misspelt.output()).toMatch(
+      /^tollgate connect: pg-ap: no such connection on http:\/\/127\.0\.0\.1:\d+ \(`tollgate ls` lists the ones you may use\)/,
+    );
   });
 
   it('tells psql in its own protocol why a connection its role does not allow is refused', async () => {

@@ -80,6 +80,10 @@ function describeProblem(status: number, body: unknown): string {
     detail?: string;
     errors?: { field?: string; message?: string }[];
   };
-  const fields = (problem.errors ?? []).map((e) => `${e.field ?? ''}: ${e.message ?? ''}`).join('; ');
+  // Field errors the detail already carries (a one-error validation repeats it there) are said once.
+  const fields = (problem.errors ?? [])
+    .map((e) => `${e.field ?? ''}: ${e.message ?? ''}`)
+    .filter((text) => !problem.detail?.includes(text))
+    .join('; ');
   return [`${problem.title ?? 'HTTP'} (${status})`, problem.detail, fields].filter(Boolean).join(': ');
 }

@@ -37,7 +37,11 @@ export async function connectionProtocol(
     reason?: string;
     detail?: string;
   };
-  if (response.status === 404) throw new Error(`${connectionName}: not found`);
+  if (response.status === 404) {
+    throw new Error(
+      `${connectionName}: no such connection on ${gatewayUrl} (\`tollgate ls\` lists the ones you may use)`,
+    );
+  }
   if (!response.ok)
     throw new Error(`${connectionName}: ${body.detail ?? `the gateway answered ${response.status}`}`);
   if (!body.allowed) throw new Error(`${connectionName}: denied: ${body.reason ?? 'no reason given'}`);
