@@ -12,6 +12,7 @@ import {
   makeTempDir,
   runSshClient,
   spawnAgent,
+  spawnCli,
   spawnConnect,
   sshClientOptions,
   startSshd,
@@ -60,6 +61,7 @@ describe('SSH through tollgate connect (gateway + agent + sshd)', () => {
   let sshd: SshdServer;
   let gateway: TunnelGateway;
   let port: number;
+  let developer: string;
   const home = makeTempDir('tollgate-ssh-user-');
   const processes: CliProcess[] = [];
   const cleanups: (() => unknown)[] = [() => home.remove()];
@@ -112,7 +114,7 @@ describe('SSH through tollgate connect (gateway + agent + sshd)', () => {
         env: { SSH_PASSWORD: sshd.user.password, TOLLGATE_AGENT_SSH_HOST_PINS_FILE: join(home.path, 'pins') },
       }),
     );
-    const developer = (await loginDevUser(gateway.httpUrl, 'developer')).access_token;
+    developer = (await loginDevUser(gateway.httpUrl, 'developer')).access_token;
     const connect = await spawnConnect(gateway.grpcUrl, developer, 'ssh-app', {
       TOLLGATE_URL: gateway.httpUrl,
       TOLLGATE_SSH_HOST_KEY_FILE: join(home.path, 'host_key'),
@@ -131,6 +133,25 @@ describe('SSH through tollgate connect (gateway + agent + sshd)', () => {
     expect(run).toMatchObject({ code: 7, stdout: `${sshd.user.name}\n` });
     // The local server's host key was made once, in the user's directory.
     expect(readFileSync(join(home.path, 'host_key'), 'utf8')).toContain('OPENSSH PRIVATE KEY');
+  });
+
+  it('connect --exec runs ssh with no host-key question (the local server key is known to it) and exits with its status', async () => {
+    // A user with no ~/.ssh at all and no terminal to answer "are you sure you want to continue".
+    const fresh = makeTempDir('tollgate-ssh-exec-home-');
+    cleanups.push(() => fresh.remove());
+    const run = spawnCli(
+      ['connect', 'ssh-app', '--grpc', gateway.grpcUrl, '--exec', '--', 'echo via-exec; exit 5'],
+      {
+        HOME: fresh.path,
+        TOLLGATE_TOKEN: developer,
+        TOLLGATE_URL: gateway.httpUrl,
+        TOLLGATE_SSH_HOST_KEY_FILE: join(fresh.path, 'host_key'),
+      },
+    );
+    expect(await run.exited()).toBe(5);
+    expect(run.output()).toContain('via-exec\n');
+    expect(run.output()).not.toContain('Host key verification failed');
+    expect(existsSync(join(fresh.path, '.ssh', 'known_hosts'))).toBe(false);
   });
 
   it('denies a command by policy on stderr with exit status 1; sshd never runs it; the audit says so', async () => {

@@ -104,7 +104,9 @@ export function connectCommand(): Command {
         report,
       });
       if (flags.exec) {
-        await runClient(clientCommand(protocol, name, listener.port), clientArgs, listener);
+        const command = clientCommand(protocol, name, listener.port);
+        const needs = listener.client?.args ?? [];
+        await runClient({ ...command, args: [...needs, ...command.args] }, clientArgs, listener);
         return;
       }
       process.stdout.write(`listening on 127.0.0.1:${listener.port} for "${name}"; Ctrl-C to stop\n`);
@@ -118,6 +120,7 @@ export function connectCommand(): Command {
         client = { program: 'kubectl', args: ['--context', written.context, 'get', 'namespaces'] };
       }
       process.stdout.write(`connect with: ${shellLine(client)}\n`);
+      if (listener.client) process.stdout.write(`(${listener.client.note})\n`);
       // A saved login is refreshed before it expires, however long connect runs.
       keepLoginFresh((message) => report(`tollgate connect: ${message}`));
       stopOnSignal(listener);

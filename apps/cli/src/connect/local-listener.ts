@@ -13,6 +13,11 @@ import {
 
 export interface LocalListener {
   readonly port: number;
+  /**
+   * What the client needs beside the listener's address (SSH: the local server's host key, so ssh
+   * needs no confirmation), and how to say it to a person who types the client command themselves.
+   */
+  readonly client?: { readonly args: readonly string[]; readonly note: string };
   close(): Promise<void>;
 }
 

@@ -1,8 +1,16 @@
 import type { ConnectConfig } from '@tollgate/config';
 import { frameStreamDuplex } from '@tollgate/protocol-tcp';
-import { loadOrCreateHostKey, startSshFront } from '@tollgate/protocol-ssh';
+import { writeFileSync } from 'node:fs';
+import {
+  hostKeyFileFingerprint,
+  hostKeyPublicLine,
+  loadOrCreateHostKey,
+  startSshFront,
+} from '@tollgate/protocol-ssh';
 import type { ListenerOptions, LocalListener } from './local-listener';
 import { clientCodec, describeFailure, openTunnelSession, tunnelClient } from './tunnel-session';
+
+const HOST_KEY_ALIAS = 'tollgate-connect';
 
 /**
  * `tollgate connect` for an SSH connection: a local SSH server (the user's own host key, made once)
@@ -14,8 +22,13 @@ export async function startSshListener(
   options: ListenerOptions,
 ): Promise<LocalListener> {
   const client = tunnelClient(config);
+  const hostKey = loadOrCreateHostKey(config.sshHostKeyFile);
+  // A known_hosts of its own, under an alias: ssh run by --exec trusts this key on any port without
+  // asking and without touching the user's ~/.ssh/known_hosts.
+  const knownHosts = `${config.sshHostKeyFile}.known_hosts`;
+  writeFileSync(knownHosts, `${HOST_KEY_ALIAS} ${hostKeyPublicLine(hostKey)}\n`, { mode: 0o600 });
   const front = await startSshFront({
-    hostKey: loadOrCreateHostKey(config.sshHostKeyFile),
+    hostKey,
     port: options.port,
     openSession: async (clientAddr) => {
       const outcome = await openTunnelSession(client, {
@@ -37,6 +50,10 @@ export async function startSshListener(
   });
   return {
     port: front.port,
+    client: {
+      args: ['-o', `UserKnownHostsFile=${knownHosts}`, '-o', `HostKeyAlias=${HOST_KEY_ALIAS}`],
+      note: `the first time, ssh asks about this host key: ${hostKeyFileFingerprint(hostKey)} is tollgate connect's own`,
+    },
     close: async () => {
       await front.close();
       client.close();

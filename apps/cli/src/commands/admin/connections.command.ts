@@ -12,6 +12,8 @@ interface TargetFlags {
   database?: string;
   username?: string;
   tls?: string;
+  hostKey?: string;
+  trustOnFirstUse?: boolean;
   url?: string;
   credential?: string[];
   tag?: string[];
@@ -151,6 +153,15 @@ function withTargetFlags(command: Command): Command {
         'verify-full',
       ]),
     )
+    .addOption(
+      new Option(
+        '--host-key <fingerprint>',
+        "the SSH server's host key to pin (ssh): SHA256:... as `ssh-keygen -lf KEY.pub` prints it",
+      ),
+    )
+    .addOption(
+      new Option('--trust-on-first-use', 'without --host-key (ssh): pin the first host key the agent sees'),
+    )
     .addOption(new Option('--url <url>', 'URL (http) or API server (kubernetes)'))
     .addOption(
       new Option(
@@ -182,6 +193,8 @@ function targetOf(protocol: string, flags: TargetFlags): Record<string, unknown>
           database: flags.database,
           username: flags.username,
           tls: flags.tls === undefined ? undefined : { mode: flags.tls },
+          hostKeyFingerprint: flags.hostKey,
+          trustOnFirstUse: flags.trustOnFirstUse,
         };
   return Object.fromEntries(Object.entries(target).filter(([, v]) => v !== undefined));
 }

@@ -36,9 +36,19 @@ export function loadOrCreateHostKey(path: string): string {
 
 /** The OpenSSH fingerprint (`SHA256:...`) of a private host key's public half, as clients see it. */
 export function hostKeyFileFingerprint(privateKey: string): string {
+  return hostKeyFingerprint(publicHalf(privateKey).getPublicSSH());
+}
+
+/** The public half of a private host key as a known_hosts entry takes it: `ssh-ed25519 AAAA...`. */
+export function hostKeyPublicLine(privateKey: string): string {
+  const key = publicHalf(privateKey);
+  return `${key.type} ${key.getPublicSSH().toString('base64')}`;
+}
+
+function publicHalf(privateKey: string): ParsedKey {
   const parsed = utils.parseKey(privateKey);
   if (parsed instanceof Error) throw parsed;
   const key: ParsedKey | undefined = Array.isArray(parsed) ? (parsed[0] as ParsedKey | undefined) : parsed;
   if (!key) throw new Error('not an SSH private key');
-  return hostKeyFingerprint(key.getPublicSSH());
+  return key;
 }
