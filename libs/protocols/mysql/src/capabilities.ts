@@ -65,6 +65,29 @@ export const PROXY_CAPABILITIES =
   Capability.CAN_HANDLE_EXPIRED_PASSWORDS |
   Capability.SESSION_TRACK;
 
+/**
+ * MariaDB's extended capabilities: the 32 bits above the standard ones (MARIADB_CLIENT_* >> 32),
+ * sent in the greeting's and the handshake response's last four filler bytes when the sender clears
+ * CLIENT_MYSQL (LONG_PASSWORD).
+ */
+export const MariadbCapability = {
+  PROGRESS: 1,
+  COM_MULTI: 2,
+  STMT_BULK_OPERATIONS: 4,
+  /** Column definitions carry the data type's name and format (`format=json`, `uuid`, ...). */
+  EXTENDED_METADATA: 8,
+  CACHE_METADATA: 16,
+} as const;
+
+/**
+ * The MariaDB capabilities the proxy relays when the client and the target both have them:
+ * extended metadata only (its column definition layout is parsed, so masking reads it too). Left
+ * out: progress reports (packets outside the reply's shape), COM_MULTI and bulk execution (commands
+ * the session does not decide one by one) and metadata caching (result sets without column
+ * definitions, which masking needs).
+ */
+export const PROXY_MARIADB_CAPABILITIES = MariadbCapability.EXTENDED_METADATA;
+
 /** Intersection of two 32-bit flag sets (JavaScript's & is signed: keep the result unsigned). */
 export function commonCapabilities(a: number, b: number): number {
   return (a & b) >>> 0;

@@ -51,9 +51,33 @@ export interface ColumnDefinition {
   readonly type: number;
   readonly flags: number;
   readonly decimals: number;
+  /**
+   * MariaDB's extended metadata (when the session negotiated MARIADB_CLIENT_EXTENDED_METADATA): the
+   * data type's name (`inet6`, `uuid`, a geometry's `point`) and format (`json`), when the server
+   * sent them.
+   */
+  readonly extended?: ExtendedTypeInfo;
 }
 
-export function parseColumnDefinition(payload: Buffer): ColumnDefinition {
+export interface ExtendedTypeInfo {
+  readonly dataTypeName?: string;
+  readonly formatName?: string;
+}
+
+/** The keys of MariaDB's extended metadata chunks (enum mariadb_field_attr_t). */
+const DATA_TYPE_NAME = 0;
+const FORMAT_NAME = 1;
+
+export interface ColumnDefinitionLayout {
+  /** The session negotiated MARIADB_CLIENT_EXTENDED_METADATA: a length-encoded string of
+   * (key, length-encoded value) chunks follows the original column name. */
+  readonly extendedMetadata?: boolean;
+}
+
+export function parseColumnDefinition(
+  payload: Buffer,
+  layout: ColumnDefinitionLayout = {},
+): ColumnDefinition {
   const r = new PayloadReader(payload, 'a column definition');
   r.lenencBytes(); // catalog, always "def"
   const schema = r.lenencString();
@@ -61,11 +85,41 @@ export function parseColumnDefinition(payload: Buffer): ColumnDefinition {
   const orgTable = r.lenencString();
   const name = r.lenencString();
   const orgName = r.lenencString();
+  const extended = layout.extendedMetadata ? parseExtendedTypeInfo(r.lenencBytes()) : undefined;
   r.lenenc(); // length of the fixed fields (0x0c)
   const characterSet = r.u16();
   const columnLength = r.u32();
   const type = r.u8();
   const flags = r.u16();
   const decimals = r.u8();
-  return { schema, table, orgTable, name, orgName, characterSet, columnLength, type, flags, decimals };
+  return {
+    schema,
+    table,
+    orgTable,
+    name,
+    orgName,
+    characterSet,
+    columnLength,
+    type,
+    flags,
+    decimals,
+    ...(extended ? { extended } : {}),
+  };
+}
+
+/** The chunks of MariaDB's extended metadata; unknown keys are skipped. */
+function parseExtendedTypeInfo(bytes: Buffer): ExtendedTypeInfo {
+  const r = new PayloadReader(bytes, 'the extended metadata of a column definition');
+  let dataTypeName: string | undefined;
+  let formatName: string | undefined;
+  while (r.remaining > 0) {
+    const key = r.lenenc();
+    const value = r.lenencString();
+    if (key === DATA_TYPE_NAME) dataTypeName = value;
+    else if (key === FORMAT_NAME) formatName = value;
+  }
+  return {
+    ...(dataTypeName !== undefined ? { dataTypeName } : {}),
+    ...(formatName !== undefined ? { formatName } : {}),
+  };
 }

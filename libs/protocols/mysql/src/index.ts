@@ -1,7 +1,14 @@
 export { MysqlProtocolError, type MysqlProtocolErrorCode } from './protocol-error';
 export { PacketReader, framePacket, MAX_PACKET_PAYLOAD, type MysqlPacket } from './packet-reader';
 export { PayloadReader, PayloadWriter } from './payload';
-export { Capability, Command, PROXY_CAPABILITIES, ServerStatus } from './capabilities';
+export {
+  Capability,
+  Command,
+  MariadbCapability,
+  PROXY_CAPABILITIES,
+  PROXY_MARIADB_CAPABILITIES,
+  ServerStatus,
+} from './capabilities';
 export {
   parseServerGreeting,
   serializeServerGreeting,
@@ -25,7 +32,13 @@ export {
   type ErrPacket,
   type EofPacket,
 } from './response-packets';
-export { parseColumnDefinition, ColumnType, type ColumnDefinition } from './column-definition';
+export {
+  parseColumnDefinition,
+  ColumnType,
+  type ColumnDefinition,
+  type ColumnDefinitionLayout,
+  type ExtendedTypeInfo,
+} from './column-definition';
 export { parseTextRow, serializeTextRow, parseBinaryRow, serializeBinaryRow, type RowValue } from './rows';
 export { classifyMysql, MysqlReading } from './sql-classifier';
 export type { MysqlStatementFacts } from './sql/statement-facts';

@@ -69,14 +69,25 @@ export const sampleColumns: ColumnDefinition[] = [
   },
 ];
 
+/**
+ * A column definition; with `extended`, in MariaDB's extended metadata layout (the chunks after the
+ * original name: key 0 the data type's name, key 1 the format's).
+ */
 export function columnDefinitionPayload(column: ColumnDefinition): Buffer {
-  return new PayloadWriter()
+  const w = new PayloadWriter()
     .lenencString('def')
     .lenencString(column.schema)
     .lenencString(column.table)
     .lenencString(column.orgTable)
     .lenencString(column.name)
-    .lenencString(column.orgName)
+    .lenencString(column.orgName);
+  if (column.extended) {
+    const chunks = new PayloadWriter();
+    if (column.extended.dataTypeName !== undefined) chunks.u8(0).lenencString(column.extended.dataTypeName);
+    if (column.extended.formatName !== undefined) chunks.u8(1).lenencString(column.extended.formatName);
+    w.lenencBytes(chunks.build());
+  }
+  return w
     .lenenc(0x0c)
     .u16(column.characterSet)
     .u32(column.columnLength)
@@ -86,6 +97,25 @@ export function columnDefinitionPayload(column: ColumnDefinition): Buffer {
     .zeros(2)
     .build();
 }
+
+/** Columns as a MariaDB server describes them to a client that negotiated extended metadata. */
+export const extendedColumns: ColumnDefinition[] = [
+  {
+    ...sampleColumns[0]!,
+    name: 'doc',
+    orgName: 'doc',
+    type: ColumnType.BLOB,
+    extended: { formatName: 'json' },
+  },
+  {
+    ...sampleColumns[0]!,
+    name: 'ip',
+    orgName: 'ip',
+    type: ColumnType.STRING,
+    extended: { dataTypeName: 'inet6' },
+  },
+  { ...sampleColumns[1]!, extended: {} },
+];
 
 /** A COM_QUERY exchange's packets, server side: header, columns, EOF, rows, EOF, OK, ERR. */
 export const serverPayloads: Buffer[] = [
@@ -101,6 +131,7 @@ export const serverPayloads: Buffer[] = [
   eofPacket(2),
   okPacket({ affectedRows: 3, info: 'Rows matched: 3' }),
   errPacket(1064, '42000', 'You have an error in your SQL syntax'),
+  ...extendedColumns.map(columnDefinitionPayload),
 ];
 
 export const clientPayloads: Buffer[] = [

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { parseColumnDefinition } from './column-definition';
+import { ColumnType, parseColumnDefinition } from './column-definition';
 import { parseHandshakeResponse, parseServerGreeting } from './handshake';
 import {
   clientPayloads,
   columnDefinitionPayload,
+  extendedColumns,
   framed,
   greetingSample,
   handshakeResponseSample,
@@ -14,6 +15,7 @@ import { framePacket, MAX_PACKET_PAYLOAD, PacketReader, type MysqlPacket } from 
 import { MysqlProtocolError } from './protocol-error';
 import { parseErrPacket, parseOkPacket } from './response-packets';
 import { parseBinaryRow, parseTextRow, serializeBinaryRow } from './rows';
+import { PayloadWriter } from './payload';
 
 function readAll(bytes: Buffer, cuts: number[], max?: number): MysqlPacket[] {
   const reader = new PacketReader(max);
@@ -95,5 +97,46 @@ describe('MySQL packet reader', () => {
     expect(serializeBinaryRow(binary, sampleColumns)).toEqual(serverPayloads[7]);
     expect(parseOkPacket(serverPayloads[9]!)).toMatchObject({ affectedRows: 3, info: 'Rows matched: 3' });
     expect(parseErrPacket(serverPayloads[10]!)).toMatchObject({ code: 1064, sqlState: '42000' });
+  });
+
+  it("reads MariaDB's extended metadata layout when the session negotiated it, and only then", () => {
+    const extended = { extendedMetadata: true };
+    for (const column of extendedColumns) {
+      expect(parseColumnDefinition(columnDefinitionPayload(column), extended)).toEqual(column);
+    }
+    // What MariaDB 10.11 sent for SELECT JSON_OBJECT('id', 1) AS j, CAST('::1' AS INET6) AS ip, 1 AS x.
+    const captured = [
+      '03646566000000016a000601046a736f6e0c2d0048000000fd0000270000',
+      '0364656600000002697000070005696e6574360c2d009c000000fe2100000000',
+      '03646566000000017800000c3f0001000000038100000000',
+    ].map((hex) => parseColumnDefinition(Buffer.from(hex, 'hex'), extended));
+    expect(captured.map((c) => [c.name, c.type, c.characterSet, c.columnLength, c.extended])).toEqual([
+      ['j', ColumnType.VAR_STRING, 45, 72, { formatName: 'json' }],
+      ['ip', ColumnType.STRING, 45, 156, { dataTypeName: 'inet6' }],
+      ['x', ColumnType.LONG, 63, 1, {}],
+    ]);
+    // Unknown chunk keys are skipped, keeping the ones after them.
+    const future = new PayloadWriter().u8(7).lenencString('later').u8(1).lenencString('json').build();
+    const withFuture = Buffer.concat([
+      Buffer.from('03646566000000017800', 'hex'),
+      Buffer.from([future.length]),
+      future,
+      Buffer.from('0c3f000b000000030000000000', 'hex'),
+    ]);
+    expect(parseColumnDefinition(withFuture, extended).extended).toEqual({ formatName: 'json' });
+    // Read as the standard layout (extended metadata not negotiated), the chunks are not metadata.
+    expect(parseColumnDefinition(columnDefinitionPayload(extendedColumns[2]!)).extended).toBeUndefined();
+  });
+
+  it('refuses an extended column definition cut at any byte as malformed', () => {
+    for (const column of extendedColumns) {
+      const payload = columnDefinitionPayload(column);
+      // The two filler bytes at the end are not read.
+      for (let cut = 0; cut < payload.length - 2; cut++) {
+        expect(() => parseColumnDefinition(payload.subarray(0, cut), { extendedMetadata: true })).toThrow(
+          MysqlProtocolError,
+        );
+      }
+    }
   });
 });

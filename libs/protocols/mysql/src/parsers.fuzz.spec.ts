@@ -13,6 +13,7 @@ const PAYLOAD_PARSERS: ((payload: Buffer) => unknown)[] = [
   parseServerGreeting,
   parseHandshakeResponse,
   parseColumnDefinition,
+  (p) => parseColumnDefinition(p, { extendedMetadata: true }),
   parseOkPacket,
   parseErrPacket,
   parseEofPacket,

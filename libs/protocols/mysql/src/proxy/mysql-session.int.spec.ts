@@ -1,12 +1,19 @@
 import { execFile } from 'node:child_process';
-import { createServer, type Server } from 'node:net';
+import { once } from 'node:events';
+import { createConnection, createServer, type Server } from 'node:net';
 import { Masker } from '@tollgate/masking';
 import { maskingRulesFor, parsePolicy } from '@tollgate/policy';
 import { createMariadbDatabase, mariadbRoot, type MariadbTestDatabase } from '@tollgate/testing';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Capability, Command, MariadbCapability, PROXY_CAPABILITIES } from '../capabilities';
+import { ColumnType, parseColumnDefinition, type ColumnDefinition } from '../column-definition';
+import { parseServerGreeting, serializeHandshakeResponse } from '../handshake';
+import { isEofPacket, isOkPacket } from '../response-packets';
+import { parseBinaryRow, type RowValue } from '../rows';
 import { PolicyGate } from '../test-support/policy-gate';
 import type { StatementOutcome } from './command-gate';
+import { PacketChannel } from './packet-channel';
 import { runMysqlSession } from './mysql-session';
 import type { MysqlTargetSettings } from './target-settings';
 
@@ -146,6 +153,91 @@ describe('MySQL session engine against the machine MariaDB', () => {
     }
     expect(outcomes.map((o) => o.masked.join(','))).toContain('column:customers.ssn,email');
   });
+
+  it("relays MariaDB's extended metadata (format=json) to a client that negotiated it, masking rows read in that layout", async () => {
+    // The mariadb CLI negotiates MARIADB_CLIENT_EXTENDED_METADATA and prints it with --column-type-info.
+    const query = "SELECT JSON_OBJECT('id', id) AS j, email, ssn FROM customers WHERE id = 1";
+    const through = await mariadb(query, ['-t', '--column-type-info']);
+    expect(through.stderr).toBe('');
+    expect(through.stdout).toMatch(/Field +1: +`j`[\s\S]*?Type: +\w+ \(format=json\)/);
+    expect(through.stdout).toMatch(/\| \{"id": 1\} \| a\*\*\*@\*\*\*\.com \| \*{8} \|/);
+    // Binary rows of a prepared statement, whose parameter and column definitions come in that layout too.
+    const { columns, rows } = await extendedExecute(
+      'SELECT JSON_OBJECT(?, id) AS j, ssn, email FROM customers WHERE id = 2',
+    );
+    expect(columns.map((c) => [c.name, c.extended])).toEqual([
+      ['j', { formatName: 'json' }],
+      ['ssn', {}],
+      ['email', {}],
+    ]);
+    expect(rows.map((row) => row.map((v) => v?.toString()))).toEqual([
+      ['{"k": 2}', '********', 'b***@***.org'],
+    ]);
+  });
+
+  /**
+   * A client that negotiates MariaDB's extended metadata (as libmariadb does; mysql2 does not), then
+   * prepares `sql` (one parameter, bound to 'k') and executes it in the binary protocol.
+   */
+  async function extendedExecute(sql: string): Promise<{ columns: ColumnDefinition[]; rows: RowValue[][] }> {
+    const socket = createConnection(port, '127.0.0.1');
+    await once(socket, 'connect');
+    const channel = new PacketChannel(socket, 'the proxy');
+    try {
+      const greeting = parseServerGreeting((await channel.next()).payload);
+      expect(greeting.mariadbCapabilities & MariadbCapability.EXTENDED_METADATA).not.toBe(0);
+      channel.sequence = 1;
+      channel.write(
+        serializeHandshakeResponse({
+          capabilities: (PROXY_CAPABILITIES & ~Capability.LONG_PASSWORD & ~Capability.CONNECT_WITH_DB) >>> 0,
+          maxPacketSize: 1 << 24,
+          characterSet: 45,
+          mariadbCapabilities: MariadbCapability.EXTENDED_METADATA,
+          username: 'whoever',
+          authResponse: Buffer.alloc(0),
+          authPlugin: 'mysql_native_password',
+          attributes: new Map(),
+        }),
+      );
+      expect(isOkPacket((await channel.next()).payload)).toBe(true);
+      const layout = { extendedMetadata: true };
+      const definitions = async (count: number) => {
+        const read: ColumnDefinition[] = [];
+        for (let i = 0; i < count; i++)
+          read.push(parseColumnDefinition((await channel.next()).payload, layout));
+        if (count > 0) expect(isEofPacket((await channel.next()).payload)).toBe(true);
+        return read;
+      };
+      channel.sequence = 0;
+      channel.write(Buffer.concat([Buffer.from([Command.STMT_PREPARE]), Buffer.from(sql)]));
+      const prepared = (await channel.next()).payload;
+      expect(prepared[0]).toBe(0);
+      const id = prepared.readUInt32LE(1);
+      await definitions(prepared.readUInt16LE(7)); // parameters
+      await definitions(prepared.readUInt16LE(5)); // columns
+      channel.sequence = 0;
+      // COM_STMT_EXECUTE: id, no cursor, one iteration, NULL bitmap, new types: one VAR_STRING 'k'.
+      channel.write(
+        Buffer.concat([
+          Buffer.from([Command.STMT_EXECUTE]),
+          Buffer.from(Uint32Array.of(id).buffer),
+          Buffer.from([0, 1, 0, 0, 0, 0, 1, ColumnType.VAR_STRING, 0, 1]),
+          Buffer.from('k'),
+        ]),
+      );
+      const header = (await channel.next()).payload;
+      const columns = await definitions(header[0]!);
+      const rows: RowValue[][] = [];
+      for (;;) {
+        const payload = (await channel.next()).payload;
+        if (isEofPacket(payload)) break;
+        rows.push(parseBinaryRow(payload, columns));
+      }
+      return { columns, rows };
+    } finally {
+      socket.destroy();
+    }
+  }
 
   it('relays multiple result sets, prepared statements and a 16 MiB+ value', async () => {
     const client = await nodeClient();

@@ -1,7 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { Masker } from '@tollgate/masking';
-import { Capability, Command, COMMAND_NAMES, commonCapabilities, PROXY_CAPABILITIES } from '../capabilities';
+import {
+  Capability,
+  Command,
+  COMMAND_NAMES,
+  commonCapabilities,
+  hasCapability,
+  MariadbCapability,
+  PROXY_CAPABILITIES,
+  PROXY_MARIADB_CAPABILITIES,
+} from '../capabilities';
 import type { ColumnDefinition } from '../column-definition';
 import { parseHandshakeResponse, serializeServerGreeting } from '../handshake';
 import type { MysqlPacket } from '../packet-reader';
@@ -65,6 +74,10 @@ export async function runMysqlSession(
   try {
     const greeted = await openTarget(options.target);
     const offered = commonCapabilities(greeted.greeting.capabilities, PROXY_CAPABILITIES);
+    // A MariaDB target (no CLIENT_MYSQL): offer the extended capabilities the relay handles.
+    const offeredMariadb = hasCapability(offered, Capability.LONG_PASSWORD)
+      ? 0
+      : (greeted.greeting.mariadbCapabilities & PROXY_MARIADB_CAPABILITIES) >>> 0;
     const nonce = Buffer.from(randomBytes(20).map((b) => (b % 94) + 33)); // printable, no NUL: some clients expect that
     clientChannel.sequence = 0;
     clientChannel.write(
@@ -74,7 +87,7 @@ export async function runMysqlSession(
         authData: nonce,
         capabilities:
           (offered | Capability.PROTOCOL_41 | Capability.SECURE_CONNECTION | Capability.PLUGIN_AUTH) >>> 0,
-        mariadbCapabilities: 0,
+        mariadbCapabilities: offeredMariadb,
         characterSet: greeted.greeting.characterSet,
         statusFlags: greeted.greeting.statusFlags,
         authPlugin: 'mysql_native_password',
@@ -99,6 +112,7 @@ export async function runMysqlSession(
     }
     target = await loginTarget(greeted, options.target, {
       clientCapabilities: commonCapabilities(response.capabilities, offered),
+      clientMariadbCapabilities: commonCapabilities(response.mariadbCapabilities, offeredMariadb),
       characterSet: response.characterSet,
       ...(response.database ? { database: response.database } : {}),
       attributes: response.attributes,
@@ -379,6 +393,7 @@ async function relay(
     client: state.client,
     shape,
     masker: state.options.masker,
+    extendedMetadata: hasCapability(state.target.mariadbCapabilities, MariadbCapability.EXTENDED_METADATA),
     ...(statement?.columns ? { columns: statement.columns } : {}),
   });
   state.inFlight = false;

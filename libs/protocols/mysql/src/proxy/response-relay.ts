@@ -42,6 +42,8 @@ export interface RelayOptions {
   readonly client: PacketChannel;
   readonly shape: ResponseShape;
   readonly masker: Masker;
+  /** Column definitions in MariaDB's extended metadata layout (negotiated at login). */
+  readonly extendedMetadata?: boolean;
   /** For `fetch`: the columns of the statement's cursor. */
   readonly columns?: readonly ColumnDefinition[];
 }
@@ -84,12 +86,13 @@ export async function relayResponse(options: RelayOptions): Promise<RelayResult>
     result.error = describeErr(payload);
   };
   const masking = masker.active;
+  const layout = { extendedMetadata: options.extendedMetadata ?? false };
 
   const readColumns = async (count: number): Promise<ColumnDefinition[]> => {
     const columns: ColumnDefinition[] = [];
     for (let i = 0; i < count; i++) {
       const payload = await next();
-      if (masking || options.shape !== 'query') columns.push(parseColumnDefinition(payload));
+      if (masking || options.shape !== 'query') columns.push(parseColumnDefinition(payload, layout));
       await send(payload);
     }
     return columns;

@@ -1,7 +1,13 @@
 import { publicEncrypt, constants as cryptoConstants } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import { Capability, commonCapabilities, hasCapability, PROXY_CAPABILITIES } from '../capabilities';
+import {
+  Capability,
+  commonCapabilities,
+  hasCapability,
+  PROXY_CAPABILITIES,
+  PROXY_MARIADB_CAPABILITIES,
+} from '../capabilities';
 import { cachingSha2Response, nativePasswordResponse, rsaPasswordPlaintext } from '../auth/scramble';
 import { ed25519PasswordResponse } from '../auth/ed25519-password';
 import {
@@ -24,6 +30,8 @@ export interface TargetConnection {
   readonly greeting: ServerGreeting;
   /** The capabilities both sides of the relay use. */
   readonly capabilities: number;
+  /** MariaDB's extended capabilities both sides use (0 unless the target is MariaDB). */
+  readonly mariadbCapabilities: number;
   /** The server's thread id for this connection (what KILL QUERY names). */
   readonly connectionId: number;
   readonly tls: boolean;
@@ -33,6 +41,8 @@ export interface TargetLogin {
   /** The client's capabilities; the target leg uses what both the client and the proxy allow. */
   readonly clientCapabilities?: number;
   readonly characterSet?: number;
+  /** The client's MariaDB extended capabilities (0 when it sent none); the agent's own: none. */
+  readonly clientMariadbCapabilities?: number;
   /** The schema the client asked for, used when the connection names none. */
   readonly database?: string;
   readonly attributes?: ReadonlyMap<string, string>;
@@ -107,11 +117,19 @@ export async function loginTarget(
     capabilities = database
       ? (capabilities | Capability.CONNECT_WITH_DB) >>> 0
       : (capabilities & ~Capability.CONNECT_WITH_DB) >>> 0;
+    // MariaDB's extended capabilities ride in the handshake only without CLIENT_MYSQL (which a
+    // MariaDB server leaves out of its greeting, so `capabilities` does too).
+    const mariadbCapabilities = hasCapability(capabilities, Capability.LONG_PASSWORD)
+      ? 0
+      : (greeting.mariadbCapabilities &
+          PROXY_MARIADB_CAPABILITIES &
+          (login.clientMariadbCapabilities ?? 0)) >>>
+        0;
     const prefix = {
       capabilities,
       maxPacketSize: 0x40000000,
       characterSet: login.characterSet ?? UTF8MB4,
-      mariadbCapabilities: 0,
+      mariadbCapabilities,
     };
     let tls = false;
     if (settings.tls.mode !== 'disable') {
@@ -149,7 +167,14 @@ export async function loginTarget(
       }),
     );
     await authenticate(channel, settings, { plugin, nonce: greeting.authData, password, tls, where });
-    return { channel, greeting, capabilities, connectionId: greeting.connectionId, tls };
+    return {
+      channel,
+      greeting,
+      capabilities,
+      mariadbCapabilities,
+      connectionId: greeting.connectionId,
+      tls,
+    };
   } catch (error) {
     channel.destroy();
     socket.destroy();
