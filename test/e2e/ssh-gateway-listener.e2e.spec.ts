@@ -157,6 +157,17 @@ describe('SSH straight to the gateway (--ssh-port)', () => {
     expect(run).toMatchObject({ code: 3, stdout: `${sshd.user.name}\n` });
     const named = await ssh('developer@tollgate.test%ssh-app', developer, 'echo named');
     expect(named).toMatchObject({ code: 0, stdout: 'named\n' });
+    // ssh's own order of methods (keyboard-interactive before password), as pipelines run sshpass.
+    const defaultOrder = passwordOptions(port).filter(
+      (option, at, all) =>
+        option !== 'PreferredAuthentications=password' && all[at + 1] !== 'PreferredAuthentications=password',
+    );
+    const prompted = await runWithPassword(
+      'ssh',
+      [...defaultOrder, 'ssh-app@127.0.0.1', 'echo prompted'],
+      developer,
+    );
+    expect(prompted).toMatchObject({ code: 0, stdout: 'prompted\n' });
     // The key clients see is the one kept in the data directory, whose fingerprint the log printed.
     const scan = await runWithPassword('ssh-keyscan', ['-p', String(port), '-t', 'ed25519', '127.0.0.1'], '');
     const keygen = await new Promise<string>((resolve) => {

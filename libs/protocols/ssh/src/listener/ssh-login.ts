@@ -6,6 +6,9 @@ import { connectInnerHop, passThrough } from '../front/ssh-front';
 import { SERVER_ALGORITHMS } from '../front/server-algorithms';
 import { sendAuthBanner } from './ssh-auth-banner';
 
+/** What keyboard-interactive asks for: a Tollgate credential, where ssh expects a password. */
+const TOKEN_PROMPT = 'Password (a Tollgate token, API key or connection credential): ';
+
 export interface SshLoginOptions {
   /** The listener's host key (an OpenSSH private key; check it once with parseHostKey). */
   readonly hostKey: string;
@@ -85,7 +88,9 @@ export function acceptSshLogin(socket: Socket, options: SshLoginOptions): Promis
         };
         if (context.method === 'password') return offered(context.password);
         if (context.method === 'keyboard-interactive') {
-          return context.prompt([{ prompt: 'Tollgate credential: ', echo: false }], (answers) =>
+          // "Password" in the prompt: OpenSSH tries keyboard-interactive before password, and
+          // sshpass (and people) answer a prompt that says password.
+          return context.prompt([{ prompt: TOKEN_PROMPT, echo: false }], (answers) =>
             offered(answers[0] ?? ''),
           );
         }
