@@ -1,4 +1,6 @@
 import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
+import { zstdDecompress } from 'node:zlib';
 import { Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CloseCode } from '@tollgate/proto';
@@ -51,8 +53,10 @@ export interface RecordingView {
   readonly endedAt: string | null;
 }
 
-/** Chunks read per query while a recording is streamed out. */
-const RECORDING_PAGE = 64;
+/** Rows read per query while a recording is streamed out (a row holds up to 4 MiB of text). */
+const RECORDING_PAGE = 4;
+
+const zstdDecompressAsync = promisify(zstdDecompress);
 
 export interface SessionView {
   readonly id: string;
@@ -184,7 +188,7 @@ export class SessionsController {
       if (!session) throw new NotFoundError('session', id);
       throw new NotFoundError('recording', `${query.n} of session ${id}`);
     }
-    async function* chunks(): AsyncGenerator<string> {
+    async function* chunks(): AsyncGenerator<string | Buffer> {
       let after = -1;
       for (;;) {
         const rows = await prisma.sessionRecordingChunk.findMany({
@@ -192,7 +196,8 @@ export class SessionsController {
           orderBy: { seq: 'asc' },
           take: RECORDING_PAGE,
         });
-        for (const r of rows) yield r.data;
+        // Rows are zstd-compressed asciicast text (those stored before compression: the text).
+        for (const r of rows) yield r.zstd ? await zstdDecompressAsync(r.zstd) : r.data;
         if (rows.length < RECORDING_PAGE) return;
         after = rows.at(-1)!.seq;
       }

@@ -1,4 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
+import { promisify } from 'node:util';
+import { constants, zstdCompress } from 'node:zlib';
 import { Injectable } from '@nestjs/common';
 import type { RecordingChunk } from '@tollgate/proto';
 import { SessionAuditService, type SessionAuditContext } from '../audit/session-audit.service';
@@ -12,22 +14,50 @@ import { TunnelLogger } from './tunnel-logger';
  */
 export const GATEWAY_RECORDING_CEILING_BYTES = 1024 * 1024 * 1024 + 64 * 1024;
 
+/**
+ * The most asciicast text one stored row holds (before compression). Chunks that arrive while a
+ * row is being written are stored together in the next one, up to this.
+ */
+export const RECORDING_ROW_MAX_BYTES = 4 * 1024 * 1024;
+
+const zstdAsync = promisify(zstdCompress);
+
+/** zstd's fastest level: terminal text still shrinks several-fold, at a few ms of CPU per MiB. */
+const ZSTD_OPTIONS = { params: { [constants.ZSTD_c_compressionLevel]: 1 } };
+
 interface OpenRecording {
   readonly key: string;
   readonly hash: Hash;
   bytes: number;
   nextSeq: number;
-  /** Writes of this recording, in order. */
+  /** Chunks accepted and not yet being written, in order. */
+  pending: PendingChunk[];
+  /** The row being written, if any (at most one per recording at a time, so rows stay in order). */
+  writing: Promise<void> | undefined;
+  /** Resolves when everything accepted so far is stored (or failed). */
   tail: Promise<void>;
   failed: string | undefined;
   kind: string;
   command: string;
 }
 
+interface PendingChunk {
+  readonly seq: number;
+  /** The chunk's asciicast text, UTF-8. */
+  readonly data: Buffer;
+  readonly size: number;
+  readonly final: boolean;
+  readonly truncated: boolean;
+  readonly sha256: string | undefined;
+}
+
 /**
- * Stores the terminal recordings agents send (RecordingChunk): chunks appended in order under the
- * session and the recording's number; the last one sets its sha256, which also goes on the
- * session's audit chain. A chunk that cannot be stored (store error, out of order, over the
+ * Stores the terminal recordings agents send (RecordingChunk): the text of chunks that arrive in
+ * order is zstd-compressed and appended under the session and the recording's number, one row per
+ * write (group commit: what arrives while a row is written goes into the next row, up to
+ * RECORDING_ROW_MAX_BYTES of text), so a live session is stored as it goes and a fast one in few,
+ * large rows; the last chunk sets the recording's sha256 (of the asciicast text), which also goes
+ * on the session's audit chain. A chunk that cannot be stored (store error, out of order, over the
  * ceiling) is answered with RecordingRefused, so the agent ends the stream it records (fail closed).
  */
 @Injectable()
@@ -55,6 +85,8 @@ export class SessionRecordings {
         hash: createHash('sha256'),
         bytes: 0,
         nextSeq: 0,
+        pending: [],
+        writing: undefined,
         tail: Promise.resolve(),
         failed: undefined,
         kind: chunk.kind || 'shell',
@@ -66,12 +98,15 @@ export class SessionRecordings {
     const fail = (error: string) => {
       if (current.failed !== undefined) return;
       current.failed = error;
+      current.pending = [];
       refuse(chunk.recording, error);
     };
     if (current.failed !== undefined) return;
     if (chunk.seq !== current.nextSeq) return fail(`chunk ${chunk.seq} arrived out of order`);
     current.nextSeq++;
-    const size = Buffer.byteLength(chunk.data);
+    // Encoded once: counted, hashed and compressed as bytes.
+    const data = Buffer.from(chunk.data);
+    const size = data.length;
     current.bytes += size;
     if (current.bytes > GATEWAY_RECORDING_CEILING_BYTES) {
       this.open.delete(key);
@@ -79,22 +114,18 @@ export class SessionRecordings {
         `the recording is larger than the gateway stores (${GATEWAY_RECORDING_CEILING_BYTES} bytes)`,
       );
     }
-    current.hash.update(chunk.data);
+    current.hash.update(data);
     const sha256 = chunk.final ? current.hash.digest('hex') : undefined;
     if (chunk.final) this.open.delete(key);
-    current.tail = current.tail.then(() =>
-      this.write(context, chunk, size, sha256).then(
-        () => undefined,
-        (error: unknown) => {
-          this.logger.log.error(
-            { err: error, sessionId: context.sessionId, recording: chunk.recording },
-            'recording chunk could not be stored',
-          );
-          this.open.delete(key);
-          fail('the audit store refused the recording');
-        },
-      ),
-    );
+    current.pending.push({
+      seq: chunk.seq,
+      data,
+      size,
+      final: chunk.final,
+      truncated: chunk.truncated,
+      sha256,
+    });
+    current.tail = this.drain(context, chunk.recording, current, fail);
     if (chunk.final && sha256) {
       void current.tail.then(() => {
         if (current.failed !== undefined) return;
@@ -124,37 +155,95 @@ export class SessionRecordings {
     for (const key of [...this.open.keys()]) if (key.startsWith(`${sessionId}/`)) this.open.delete(key);
   }
 
+  /**
+   * Writes the recording's pending chunks, a row at a time, until none are left; resolves then.
+   * Called on every chunk: when a row is already being written it only waits for the writes that
+   * follow it, and the chunk joins the next row.
+   */
+  private drain(
+    context: SessionAuditContext,
+    recording: number,
+    entry: OpenRecording,
+    fail: (error: string) => void,
+  ): Promise<void> {
+    if (entry.writing) return entry.tail;
+    const next = async (): Promise<void> => {
+      while (entry.pending.length > 0 && entry.failed === undefined) {
+        const rows = takeRow(entry.pending);
+        entry.pending = entry.pending.slice(rows.length);
+        try {
+          await this.write(context, recording, entry, rows);
+        } catch (error) {
+          this.logger.log.error(
+            { err: error, sessionId: context.sessionId, recording },
+            'recording chunk could not be stored',
+          );
+          this.open.delete(entry.key);
+          fail('the audit store refused the recording');
+        }
+      }
+      entry.writing = undefined;
+    };
+    entry.writing = next();
+    return entry.writing;
+  }
+
   private async write(
     context: SessionAuditContext,
-    chunk: RecordingChunk,
-    size: number,
-    sha256: string | undefined,
+    recording: number,
+    entry: OpenRecording,
+    chunks: readonly PendingChunk[],
   ): Promise<void> {
+    const first = chunks[0];
+    const last = chunks.at(-1)!;
+    const size = chunks.reduce((sum, c) => sum + c.size, 0);
+    const compressed = await zstdAsync(
+      chunks.length === 1
+        ? first.data
+        : Buffer.concat(
+            chunks.map((c) => c.data),
+            size,
+          ),
+      ZSTD_OPTIONS,
+    );
     const prisma = this.store.prisma;
-    const where = { sessionId_recording: { sessionId: context.sessionId, recording: chunk.recording } };
-    const done = chunk.final
-      ? { complete: true, endedAt: new Date(), truncated: chunk.truncated, sha256 }
+    const where = { sessionId_recording: { sessionId: context.sessionId, recording } };
+    const done = last.final
+      ? { complete: true, endedAt: new Date(), truncated: last.truncated, sha256: last.sha256 ?? null }
       : {};
     await prisma.$transaction([
       prisma.sessionRecordingChunk.create({
-        data: { sessionId: context.sessionId, recording: chunk.recording, seq: chunk.seq, data: chunk.data },
+        data: { sessionId: context.sessionId, recording, seq: first.seq, zstd: compressed },
       }),
-      chunk.seq === 0
+      first.seq === 0
         ? prisma.sessionRecording.create({
             data: {
               sessionId: context.sessionId,
-              recording: chunk.recording,
-              kind: chunk.kind || 'shell',
-              command: chunk.command || null,
+              recording,
+              kind: entry.kind,
+              command: entry.command || null,
               bytes: size,
-              chunks: 1,
+              chunks: chunks.length,
               ...done,
             },
           })
         : prisma.sessionRecording.update({
             where,
-            data: { bytes: { increment: size }, chunks: { increment: 1 }, ...done },
+            data: { bytes: { increment: size }, chunks: { increment: chunks.length }, ...done },
           }),
     ]);
   }
+}
+
+/** The first pending chunks whose text fits in one row (always at least one). */
+function takeRow(pending: readonly PendingChunk[]): readonly PendingChunk[] {
+  let bytes = 0;
+  let count = 0;
+  for (const chunk of pending) {
+    if (count > 0 && bytes + chunk.size > RECORDING_ROW_MAX_BYTES) break;
+    bytes += chunk.size;
+    count++;
+    if (chunk.final) break;
+  }
+  return pending.slice(0, count);
 }
