@@ -12,7 +12,16 @@ const BATCH_BYTES = 1024 * 1024;
  * while it is busy the records pile up here and leave as one larger batch (one commit) instead of
  * one small batch per fdatasync.
  */
-const MAX_IN_FLIGHT = 2;
+const MAX_IN_FLIGHT = 1;
+/**
+ * How long newly durable records wait for company before they are shipped. The gateway stores a
+ * batch in one transaction whose cost is mostly per transaction, and on the embedded store that
+ * transaction runs on the gateway's own thread, which also relays every session's bytes: shipped
+ * after each fdatasync (one statement's records), every statement's reply queued behind the
+ * previous statement's commit. The records are already durable here (the commands they guard ran
+ * on that), so this only delays when the gateway's log shows them, far inside the lag bound.
+ */
+export const SHIP_LINGER_MS = 50;
 /**
  * After a refused batch or a broken stream, wait this long before sending again, doubling up to
  * MAX_RETRY_MS while the gateway keeps refusing (a refused batch fails the gateway's whole group
@@ -39,6 +48,7 @@ export class JournalShipper {
   private blocked = false;
   private retryMs = RETRY_MS;
   private inFlight = 0;
+  private linger: NodeJS.Timeout | undefined;
   private readonly drainWaiters: (() => void)[] = [];
 
   constructor(
@@ -108,27 +118,56 @@ export class JournalShipper {
     this.wanted = false;
     clearTimeout(this.retry);
     this.retry = undefined;
+    clearTimeout(this.linger);
+    this.linger = undefined;
     const stream = this.stream;
     this.stream = undefined;
     this.sent.clear();
     stream?.cancel();
   }
 
-  /** Something new is durable. */
+  /**
+   * Something new is durable: shipped with what else becomes durable within SHIP_LINGER_MS (at
+   * once when a whole batch is waiting, or when someone waits for the journal to drain).
+   */
   wake(): void {
-    this.pump();
+    if (this.linger || this.inFlight >= MAX_IN_FLIGHT) return;
+    const unsent = this.unsent();
+    if (unsent === 0) return;
+    if (this.drainWaiters.length > 0 || unsent >= BATCH_RECORDS) {
+      this.pump();
+      return;
+    }
+    this.linger = setTimeout(() => {
+      this.linger = undefined;
+      this.pump();
+    }, SHIP_LINGER_MS);
+  }
+
+  /** Records not yet written to the current stream (all journals). */
+  private unsent(): number {
+    let count = 0;
+    for (const journal of this.journals) {
+      const records = journal.unacknowledged();
+      const first = records[0];
+      if (first === undefined) continue;
+      count += records.length - Math.max(0, (this.sent.get(journal.chain) ?? 0) + 1 - first.seq);
+    }
+    return count;
   }
 
   /** Resolves true once every journal is acknowledged, false when `timeoutMs` passes first. */
   whenDrained(timeoutMs: number): Promise<boolean> {
     if (this.drained) return Promise.resolve(true);
-    return new Promise<boolean>((resolve) => {
+    const drained = new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), timeoutMs);
       this.drainWaiters.push(() => {
         clearTimeout(timer);
         resolve(true);
       });
     });
+    this.pump();
+    return drained;
   }
 
   private later(): void {
@@ -141,6 +180,8 @@ export class JournalShipper {
   }
 
   private pump(): void {
+    clearTimeout(this.linger);
+    this.linger = undefined;
     const stream = this.stream;
     if (!stream || this.blocked) return;
     for (const journal of this.journals) {
@@ -192,6 +233,7 @@ export class JournalShipper {
       if (j.drained && 'release' in j && i < this.journals.length - 1) this.journals.splice(i, 1);
     }
     if (this.drained) for (const resolve of this.drainWaiters.splice(0)) resolve();
-    this.pump();
+    // What became durable during that commit waits for company too (one commit per window).
+    this.wake();
   }
 }
