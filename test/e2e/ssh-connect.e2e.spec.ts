@@ -32,8 +32,11 @@ roles:
   - name: developers
     subjects: ['group:developers']
     connections: [ssh-app]
-    verbs: [connect]
+    verbs: [connect, exec]
 guardrails:
+  - name: ssh-env
+    match: {protocol: ssh}
+    allow: {env: [LANG, 'TOLLGATE_OK_*']}
   - name: no-touch
     match: {protocol: ssh}
     deny: {commands: ['^touch\\b'], message: touching files is not allowed here}
@@ -68,12 +71,12 @@ describe('SSH through tollgate connect (gateway + agent + sshd)', () => {
   const ssh = (...args: string[]) =>
     runSshClient('ssh', [...sshClientOptions(port), 'me@127.0.0.1', ...args]);
 
-  const commandEvents = async () => {
+  const commandEvents = async (kind: 'command' | 'command.result' = 'command') => {
     const list = await gateway.api<{ items: { id: string }[] }>('GET', '/api/v1/sessions?connection=ssh-app');
     const events: Record<string, unknown>[] = [];
     for (const item of list.body.items) {
       const detail = await gateway.api<SessionDetail>('GET', `/api/v1/sessions/${item.id}`);
-      events.push(...detail.body.events.filter((e) => e.kind === 'command').map((e) => e.event));
+      events.push(...detail.body.events.filter((e) => e.kind === kind).map((e) => e.event));
     }
     return events;
   };
@@ -305,5 +308,98 @@ describe('SSH through tollgate connect (gateway + agent + sshd)', () => {
       '/api/v1/sessions?connection=ssh-impostor',
     );
     expect(JSON.stringify(list.body.items)).toContain('host key mismatch');
+  });
+  it('passes only the environment variables the policy allows (SetEnv), and records the refused ones', async () => {
+    // sshd accepts TOLLGATE_* and LANG: what is missing at the target was refused by Tollgate.
+    const run = await ssh(
+      '-o',
+      'SetEnv=TOLLGATE_OK_A=yes TOLLGATE_NO=leak LANG=C.UTF-8',
+      'echo "$TOLLGATE_OK_A/$TOLLGATE_NO/$LANG"',
+    );
+    expect(run).toMatchObject({ code: 0, stdout: 'yes//C.UTF-8\n' });
+    await expect
+      .poll(() => commandEvents('command.result'), { timeout: 10_000 })
+      .toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            command: '<env TOLLGATE_NO>',
+            error: expect.stringMatching(/^refused: /) as unknown,
+          }),
+        ]),
+      );
+    // The value is never recorded, only the name.
+    expect(JSON.stringify(await commandEvents('command.result'))).not.toContain('leak');
+  });
+
+  describe('tollgate exec on an SSH connection', () => {
+    const exec = (command: string) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+        const child = spawn(
+          process.execPath,
+          [cliBin(), 'exec', 'ssh-app', '--grpc', gateway.grpcUrl, '-c', command],
+          {
+            env: { ...process.env, TOLLGATE_TOKEN: developer, TOLLGATE_URL: gateway.httpUrl },
+            stdio: ['ignore', 'pipe', 'pipe'],
+          },
+        );
+        let stdout = '';
+        let stderr = '';
+        child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t));
+        child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+        child.once('error', reject);
+        child.once('close', (code) => resolve({ code, stdout, stderr }));
+      });
+
+    it('prints stdout and stderr apart and exits with the remote status (128 + signal for a signal)', async () => {
+      const run = await exec('echo "out $USER"; echo oops >&2; exit 7');
+      expect(run).toEqual({ code: 7, stdout: `out ${sshd.user.name}\n`, stderr: 'oops\n' });
+      expect(await exec('true')).toMatchObject({ code: 0, stdout: '' });
+      const killed = await exec('kill -TERM $$');
+      expect(killed.code).toBe(143);
+    });
+
+    it('is an exec session whose command is decided, recorded and replayable', async () => {
+      const run = await exec('echo recorded-exec-output');
+      expect(run.code).toBe(0);
+      const list = await gateway.api<{ items: { id: string; verb: string }[] }>(
+        'GET',
+        '/api/v1/sessions?connection=ssh-app',
+      );
+      const sessions = await Promise.all(
+        list.body.items
+          .filter((s) => s.verb === 'exec')
+          .map(async (s) => ({
+            id: s.id,
+            detail: (await gateway.api<SessionDetail>('GET', `/api/v1/sessions/${s.id}`)).body,
+          })),
+      );
+      const mine = sessions.find((s) =>
+        s.detail.recordings.some((r) => r.command === 'echo recorded-exec-output'),
+      );
+      expect(mine).toBeDefined();
+      const cast = async () =>
+        (
+          await fetch(`${gateway.httpUrl}/api/v1/sessions/${mine!.id}/recording?n=1`, {
+            headers: { authorization: `Bearer ${gateway.adminToken}` },
+          })
+        ).text();
+      await expect.poll(cast, { timeout: 10_000 }).toContain('recorded-exec-output');
+    });
+
+    it("refuses a denied command with the rule's message and exit status 1; sshd never runs it", async () => {
+      const marker = join(sshd.user.home, `exec-${randomBytes(4).toString('hex')}`);
+      const run = await exec(`touch ${marker}`);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('touching files is not allowed here');
+      expect(run.stdout).toBe('');
+      expect(existsSync(marker)).toBe(false);
+      await expect
+        .poll(commandEvents, { timeout: 10_000 })
+        .toEqual(
+          expect.arrayContaining([
+            expect.objectContaining({ command: `touch ${marker}`, decision: 'deny', rule: 'no-touch' }),
+          ]),
+        );
+    });
   });
 });

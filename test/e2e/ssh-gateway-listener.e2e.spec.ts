@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -11,7 +11,9 @@ import {
   createTestDatabase,
   loginDevUser,
   makeTempDir,
+  runSshClient,
   seedEmbeddedStore,
+  spawnCli,
   spawnAgent,
   startSshd,
   startTunnelGateway,
@@ -59,6 +61,40 @@ function passwordOptions(port: number, flag: '-p' | '-P' = '-p'): string[] {
     '-o',
     'LogLevel=INFO',
   ];
+}
+
+/** OpenSSH options for a login with one private key file and nothing else (no agent, no config). */
+function keyOptions(port: number, key: string): string[] {
+  return [
+    '-p',
+    String(port),
+    '-F',
+    '/dev/null',
+    '-o',
+    'StrictHostKeyChecking=no',
+    '-o',
+    'UserKnownHostsFile=/dev/null',
+    '-o',
+    'IdentityAgent=none',
+    '-o',
+    'IdentitiesOnly=yes',
+    '-i',
+    key,
+    '-o',
+    'LogLevel=INFO',
+  ];
+}
+
+/** Only the key: no password prompt to fall back to. */
+const KEY_ONLY = ['-o', 'BatchMode=yes', '-o', 'PreferredAuthentications=publickey'];
+
+/** Makes an ed25519 key pair; resolves the private key's path and the fingerprint ssh-keygen prints. */
+function newKey(path: string, comment: string): { key: string; fingerprint: string } {
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', path]);
+  const [, fingerprint = ''] = execFileSync('ssh-keygen', ['-l', '-f', `${path}.pub`], {
+    encoding: 'utf8',
+  }).split(' ');
+  return { key: path, fingerprint };
 }
 
 /** Runs ssh/scp/sftp with the password from the environment (sshpass -e). */
@@ -322,4 +358,149 @@ describe('SSH straight to the gateway (--ssh-port)', () => {
     beside.stdin.end();
     expect({ code: await exited, complaints }).toMatchObject({ code: 0 });
   }, 120_000);
+  describe('public-key login (keys registered with tollgate ssh-keys)', () => {
+    const asDeveloper = async <T>(method: string, path: string, body?: unknown) => {
+      const response = await fetch(`${gateway.httpUrl}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${developer}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await response.text();
+      return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
+    };
+    const cli = async (...args: string[]) => {
+      const run = spawnCli(['ssh-keys', ...args], {
+        TOLLGATE_TOKEN: developer,
+        TOLLGATE_URL: gateway.httpUrl,
+      });
+      return { code: await run.exited(), output: run.output() };
+    };
+    let registered: { key: string; fingerprint: string };
+
+    it('registers a key (SHA256 fingerprint as ssh-keygen prints it, audited) and logs in with it as conn and user%conn', async () => {
+      registered = newKey(join(temp.path, 'id_dev'), 'dev@laptop');
+      const added = await asDeveloper<{ id: string; fingerprint: string; name: string; algorithm: string }>(
+        'POST',
+        '/api/v1/ssh-keys',
+        { publicKey: readFileSync(`${registered.key}.pub`, 'utf8') },
+      );
+      expect(added).toMatchObject({
+        status: 201,
+        body: { fingerprint: registered.fingerprint, name: 'dev@laptop', algorithm: 'ssh-ed25519' },
+      });
+      const run = await runSshClient('ssh', [
+        ...keyOptions(port, registered.key),
+        ...KEY_ONLY,
+        'ssh-app@127.0.0.1',
+        'echo "$USER"; exit 4',
+      ]);
+      expect(run).toMatchObject({ code: 4, stdout: `${sshd.user.name}\n` });
+      const named = await runSshClient('ssh', [
+        ...keyOptions(port, registered.key),
+        ...KEY_ONLY,
+        'developer@tollgate.test%ssh-app@127.0.0.1',
+        'echo named',
+      ]);
+      expect(named).toMatchObject({ code: 0, stdout: 'named\n' });
+      const records = await gateway.auditRecords<{ target: string; decision: string }>('sshkey:add');
+      expect(records).toContainEqual(
+        expect.objectContaining({ target: `sshkey:${registered.fingerprint}`, decision: 'allow' }),
+      );
+      const listed = await cli('list');
+      expect(listed.code).toBe(0);
+      expect(listed.output).toContain(registered.fingerprint);
+    });
+
+    it('refuses an unregistered key, and the client falls back to the password', async () => {
+      const other = newKey(join(temp.path, 'id_other'), 'other');
+      const refused = await runSshClient('ssh', [
+        ...keyOptions(port, other.key),
+        ...KEY_ONLY,
+        'ssh-app@127.0.0.1',
+        'true',
+      ]);
+      expect(refused.code).toBe(255);
+      expect(refused.stderr).toContain('Permission denied (publickey');
+      const fallback = await runWithPassword(
+        'ssh',
+        [
+          ...keyOptions(port, other.key),
+          '-o',
+          'PreferredAuthentications=publickey,password',
+          '-o',
+          'NumberOfPasswordPrompts=1',
+          'ssh-app@127.0.0.1',
+          'echo fell-back',
+        ],
+        developer,
+      );
+      expect(fallback).toMatchObject({ code: 0, stdout: 'fell-back\n' });
+    });
+
+    it('says what is wrong with a private key, a malformed key, an unknown type and a duplicate', async () => {
+      const privateKey = await cli('add', registered.key);
+      expect(privateKey.code).toBe(1);
+      expect(privateKey.output).toContain('this is a private key: give the public key');
+      const garbage = join(temp.path, 'garbage.pub');
+      writeFileSync(garbage, 'ssh-ed25519 AAAA%%%% me@host\n');
+      const malformed = await cli('add', garbage);
+      expect(malformed.code).toBe(1);
+      expect(malformed.output).toContain('the key data after "ssh-ed25519" is not base64');
+      const dss = await asDeveloper<{ detail: string }>('POST', '/api/v1/ssh-keys', {
+        publicKey: 'ssh-dss AAAAB3NzaC1kc3MAAACBAP me@old',
+      });
+      expect(dss.status).toBe(400);
+      expect(dss.body.detail).toMatch(/unknown key type "ssh-dss": expected one of ssh-ed25519/);
+      const again = await cli('add', `${registered.key}.pub`);
+      expect(again.code).toBe(1);
+      expect(again.output).toContain(`the SSH key ${registered.fingerprint} is already registered to you`);
+    });
+
+    it('refuses a removed key at once; the removal is audited', async () => {
+      const removed = await cli('remove', registered.fingerprint);
+      expect(removed.code).toBe(0);
+      const run = await runSshClient('ssh', [
+        ...keyOptions(port, registered.key),
+        ...KEY_ONLY,
+        'ssh-app@127.0.0.1',
+        'true',
+      ]);
+      expect(run.code).toBe(255);
+      expect(run.stderr).toContain('Permission denied (publickey');
+      const records = await gateway.auditRecords<{ target: string }>('sshkey:remove');
+      expect(records).toContainEqual(expect.objectContaining({ target: `sshkey:${registered.fingerprint}` }));
+    });
+
+    it('refuses the key of a disabled user with the reason, audited', async () => {
+      const added = await asDeveloper('POST', '/api/v1/ssh-keys', {
+        publicKey: readFileSync(`${registered.key}.pub`, 'utf8'),
+      });
+      expect(added.status).toBe(201);
+      const me = await asDeveloper<{ subject: string }>('GET', '/api/v1/me');
+      const id = me.body.subject.slice('user:'.length);
+      expect((await gateway.api('PATCH', `/api/v1/users/${id}`, { disabled: true })).status).toBe(200);
+      try {
+        const run = await runSshClient('ssh', [
+          ...keyOptions(port, registered.key),
+          ...KEY_ONLY,
+          'ssh-app@127.0.0.1',
+          'true',
+        ]);
+        expect(run.code).toBe(255);
+        expect(run.stderr).toMatch(/tollgate: .*disabled/);
+        const records = await gateway.auditRecords<{ target: string; decision: string; reason: string }>(
+          'authenticate',
+          { order: 'desc', limit: 20 },
+        );
+        expect(records).toContainEqual(
+          expect.objectContaining({ target: `sshkey:${registered.fingerprint}`, decision: 'deny' }),
+        );
+      } finally {
+        await gateway.api('PATCH', `/api/v1/users/${id}`, { disabled: false });
+      }
+    });
+  });
 });

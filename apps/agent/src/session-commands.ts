@@ -4,6 +4,7 @@ import {
   auditModeFor,
   evaluateAccess,
   maskingRulesFor,
+  sshEnvAllowlist,
   type CommandContext,
   type Policy,
 } from '@tollgate/policy';
@@ -80,6 +81,7 @@ export function sessionCommands(
     forwarding:
       evaluateAccess(enforced.policy, who, 'forward', connection).allowed &&
       scopesPermitForward(request.context?.scopes ?? [], spec.name),
+    envAllowlist: sshEnvAllowlist(enforced.policy, context),
     decide: async (text, facts, notify) => {
       const result = await gateCommand({
         policy: enforced.policy,

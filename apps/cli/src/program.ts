@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { adminCommand } from './commands/admin/admin.command';
 import { agentCommand } from './commands/agent.command';
 import { apiKeysCommand } from './commands/api-keys.command';
+import { sshKeysCommand } from './commands/ssh-keys.command';
 import { auditCommand } from './commands/audit.command';
 import { connectCommand } from './commands/connect.command';
 import { credentialsCommand } from './commands/credentials.command';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
     .addCommand(whoamiCommand())
     .addCommand(tokenCommand())
     .addCommand(apiKeysCommand())
+    .addCommand(sshKeysCommand())
     .addCommand(credentialsCommand())
     .addCommand(lsCommand())
     .addCommand(connectCommand())

@@ -97,3 +97,4 @@ export {
 export { policyJsonSchema } from './policy-json-schema';
 export { columnGlobMatches, masks as maskingRuleCovers } from './lineage-denial';
 export { administratorsAmong, lockOutProblem, withAdministratorRole } from './administrators';
+export { DEFAULT_SSH_ENV, envNameAllowed, sshEnvAllowlist } from './ssh-env';

@@ -214,7 +214,12 @@ function normalize(doc: PolicyDocument): Policy {
           },
         }),
         ...(g.require_where && { requireWhere: g.require_where }),
-        ...(g.allow && { allow: { opaque: g.allow.opaque } }),
+        ...(g.allow && {
+          allow: {
+            ...(g.allow.opaque && { opaque: g.allow.opaque }),
+            ...(g.allow.env && { env: g.allow.env }),
+          },
+        }),
       };
     }),
     masking: doc.masking.map((m, index) => ({

@@ -145,7 +145,14 @@ const opaqueKind = z
     },
   });
 
-const allow = z.strictObject({ opaque: nonEmpty(opaqueKind) });
+const envPattern = z.string().regex(/^(?:[A-Za-z_][A-Za-z0-9_]*\*?|\*)$/, {
+  message:
+    'expected an environment variable name (letters, digits, _; not starting with a digit), optionally ending in * to match a prefix (LC_*), or * for every name',
+});
+
+const allow = z
+  .strictObject({ opaque: nonEmpty(opaqueKind).optional(), env: z.array(envPattern).optional() })
+  .refine((a) => a.opaque ?? a.env, { message: 'expected opaque, env or both' });
 
 const guardrail = z
   .strictObject({

@@ -104,7 +104,12 @@ export interface ApprovalRule extends CommandMatchers {
 /** What a guardrail lets through that would otherwise be refused. */
 export interface AllowRule {
   /** Kinds of opaque code (OPAQUE_KINDS, or `*` for all) the sessions it matches may run. */
-  readonly opaque: readonly string[];
+  readonly opaque?: readonly string[];
+  /**
+   * Environment variables an SSH client may pass to the target in the sessions it matches (names,
+   * `PREFIX*`, or `*`); see sshEnvAllowlist.
+   */
+  readonly env?: readonly string[];
 }
 
 export interface Guardrail {

@@ -17,7 +17,7 @@ export type Protocol = (typeof PROTOCOLS)[number];
  * Protocols whose agent engine runs `exec` sessions (one request, then the session ends). Other
  * protocols are reached with `connect` only; an exec open on them is refused before any agent is asked.
  */
-export const EXEC_PROTOCOLS: readonly Protocol[] = ['postgres', 'mysql'];
+export const EXEC_PROTOCOLS: readonly Protocol[] = ['postgres', 'mysql', 'ssh'];
 
 /**
  * SQL statement families: the first keyword of a statement type as protocol engines report it

@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { loadConnectConfig } from '@tollgate/config';
 import { Protocol } from '@tollgate/proto';
 import { runMysqlQuery } from '@tollgate/protocol-mysql';
+import { execExitStatus, runSshExec } from '@tollgate/protocol-ssh';
 import {
   formatResults,
   frameStreamDuplex,
@@ -34,14 +35,23 @@ interface ExecFlags {
 /**
  * `tollgate exec NAME -c SQL`: one-off commands through the same pipeline as `connect` (the same
  * session, policy, masking and audit), printed as a table, JSON or CSV. Exits 1 when the session
- * cannot open or any statement fails.
+ * cannot open or any statement fails. On an SSH connection `-c` is a command line, run at the
+ * target (decided by policy, recorded) with its stdout and stderr printed as they come and its exit
+ * status (128 + the signal's number for a signal) as tollgate's.
  */
 export function execCommand(): Command {
   return new Command('exec')
-    .description('run SQL on a PostgreSQL or MySQL connection through the gateway and print the results')
+    .description(
+      'run SQL on a PostgreSQL or MySQL connection, or a command on an SSH connection, through the gateway and print the results',
+    )
     .argument('<name>', 'connection name')
-    .addOption(new Option('-c, --command <sql>', 'SQL to run (several statements are decided as a whole)'))
-    .addOption(new Option('-f, --file <file>', 'read the SQL from a file'))
+    .addOption(
+      new Option(
+        '-c, --command <text>',
+        'SQL to run (several statements are decided as a whole), or for SSH a command line',
+      ),
+    )
+    .addOption(new Option('-f, --file <file>', 'read the SQL (or SSH command line) from a file'))
     .addOption(
       new Option('--format <format>', 'output format').choices(['table', 'json', 'csv']).default('table'),
     )
@@ -61,7 +71,7 @@ export function execCommand(): Command {
     )
     .action(async (name: string, flags: ExecFlags) => {
       if ((flags.command === undefined) === (flags.file === undefined)) {
-        throw new Error('give the SQL with exactly one of -c/--command or -f/--file');
+        throw new Error('give the SQL (or SSH command) with exactly one of -c/--command or -f/--file');
       }
       const sql = flags.command ?? readSql(flags.file as string);
       const overrides = {
@@ -87,6 +97,13 @@ export function execCommand(): Command {
         });
         if (outcome.kind === 'failed') throw new Error(describeFailure(name, outcome.failed));
         const stream = frameStreamDuplex(outcome.call, clientCodec);
+        if (outcome.opened.protocol === Protocol.SSH) {
+          const ran = await runSshExec(stream, sql, { stdout: process.stdout, stderr: process.stderr });
+          if (ran.kind === 'lost')
+            process.stderr.write(`tollgate: ${name}: the session ended before the command did\n`);
+          process.exitCode = execExitStatus(ran);
+          return;
+        }
         let results: readonly StatementResult[];
         if (outcome.opened.protocol === Protocol.POSTGRES) {
           const run = await runSimpleQuery(stream, sql);
@@ -98,7 +115,7 @@ export function execCommand(): Command {
           // The gateway refuses exec on other protocols; an older gateway might not.
           outcome.call.cancel();
           throw new Error(
-            `${name}: exec supports PostgreSQL and MySQL connections; use \`tollgate connect\` for this one`,
+            `${name}: exec supports PostgreSQL, MySQL and SSH connections; use \`tollgate connect\` for this one`,
           );
         }
         process.stdout.write(formatResults(results, flags.format));

@@ -1,5 +1,5 @@
 export { SshEngine, type SshEngineOptions } from './engine/ssh.engine';
-export { DEFAULT_ENV_ALLOWLIST, requestText } from './engine/policy-governor';
+export { requestText } from './engine/policy-governor';
 export { startSshFront, type SshFront, type SshFrontOptions } from './front/ssh-front';
 export { hostKeyFileFingerprint, hostKeyPublicLine } from './front/host-key-file';
 export { loadOrCreateHostKey } from './front/host-key-file';
@@ -10,7 +10,16 @@ export {
   acceptSshLogin,
   parseHostKey,
   parseSshUserName,
+  type SshCredential,
   type SshLogin,
   type SshLoginOutcome,
   type SshLoginOptions,
 } from './listener/ssh-login';
+export {
+  MIN_RSA_BITS,
+  parseUserPublicKey,
+  PublicKeyFormatError,
+  USER_KEY_TYPES,
+  type UserPublicKey,
+} from './keys/user-public-key';
+export { execExitStatus, runSshExec, type SshExecOutcome } from './exec/run-ssh-exec';

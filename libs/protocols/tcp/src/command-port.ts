@@ -18,6 +18,11 @@ export interface CommandPort {
    * each forwarding request is then still decided and recorded as a command.
    */
   readonly forwarding: boolean;
+  /**
+   * The environment variables an SSH client may pass to the target (names, `PREFIX*`, `*`), from
+   * the policy's `allow: {env: [...]}` (sshEnvAllowlist); the others are refused and recorded.
+   */
+  readonly envAllowlist: readonly string[];
   /** Resolves only after the decision is durable; `notify` reaches the client while a command is held. */
   decide(text: string, facts: CommandFacts, notify: (message: string) => void): Promise<CommandVerdict>;
   /** What a forwarded command did at the target, for the session's audit trail (not awaited). */

@@ -11,6 +11,7 @@ import { SamlController } from './http/saml.controller';
 import { MeController } from './http/me.controller';
 import { PolicyController } from './http/policy.controller';
 import { ServiceAccountsController } from './http/service-accounts.controller';
+import { SshKeysController } from './http/ssh-keys.controller';
 import { TokenAdminController } from './http/token-admin.controller';
 import { UsersController } from './http/users.controller';
 import { TokenController } from './http/token.controller';
@@ -31,6 +32,7 @@ import { SamlDeviceLoginsService } from './saml/saml-device-logins.service';
 import { SamlLoginsService } from './saml/saml-logins.service';
 import { SamlServiceProviderService } from './saml/saml-service-provider.service';
 import { ServiceAccountsService } from './service-accounts/service-accounts.service';
+import { SshKeysService } from './ssh-keys/ssh-keys.service';
 import { SubjectDirectoryService } from './subjects/subject-directory.service';
 import { JwtAccessTokenVerifier } from './tokens/jwt-access-token.verifier';
 import { TokenIssuerService } from './tokens/token-issuer.service';
@@ -65,6 +67,7 @@ export class IdentityModule {
         ServiceAccountsController,
         UsersController,
         ApiKeysController,
+        SshKeysController,
         PolicyController,
         TokenAdminController,
         MeController,
@@ -77,6 +80,7 @@ export class IdentityModule {
         TokenRevocationService,
         SubjectDirectoryService,
         ApiKeysService,
+        SshKeysService,
         ServiceAccountsService,
         ActivePolicyService,
         AccessExplorer,
@@ -112,6 +116,7 @@ export class IdentityModule {
         SigningKeysService,
         ServiceAccountsService,
         ApiKeysService,
+        SshKeysService,
         SubjectDirectoryService,
         ActivePolicyService,
         AccessExplorer,

@@ -10,8 +10,8 @@ export type ListenerProtocol = NewSession['protocol'];
 export interface ListenerLogin {
   /** The client's socket from here on (the TLS socket when the protocol negotiated TLS). */
   readonly socket: Socket;
-  /** The Tollgate credential the client gave where its protocol expects a password. */
-  readonly credential: string;
+  /** What the client authenticated with (see ListenerCredential). */
+  readonly credential: ListenerCredential;
   /**
    * The user name the client gave; it must name the credential's owner. Undefined where the
    * protocol's login names only the connection (SSH's `connection` form): the credential alone
@@ -27,6 +27,14 @@ export interface ListenerLogin {
    */
   readonly preamble: Buffer;
 }
+
+/**
+ * A Tollgate credential the client gave where its protocol expects a password (an access token, an
+ * API key), or (SSH) a public key registered to a user, whose signature the listener checked.
+ */
+export type ListenerCredential =
+  | { readonly kind: 'secret'; readonly secret: string }
+  | { readonly kind: 'ssh-key'; readonly fingerprint: string };
 
 /**
  * Why a session does not open: the protocol-neutral kinds every refuser maps (`RefusalKind`), and

@@ -8,6 +8,7 @@ import { AuditWriter } from '../audit/audit-writer';
 import { inProcessCodec } from '../connections/usecases/run-query.usecase';
 import { AccessTokenVerifier } from '../identity/access-token-verifier';
 import type { Principal } from '../identity/principal';
+import { SshKeysService } from '../identity/ssh-keys/ssh-keys.service';
 import { SubjectDirectoryService } from '../identity/subjects/subject-directory.service';
 import { InProcessSessions } from '../tunnel/in-process-sessions';
 import { TunnelLogger } from '../tunnel/tunnel-logger';
@@ -16,7 +17,9 @@ import { namesCredentialOwner } from './listener-user';
 
 /**
  * The pipeline every gateway listener hands its clients to, whatever their protocol: the
- * credential is verified as any access token or API key is (refusals audited by the verifier), the
+ * credential is verified as any access token or API key is (refusals audited by the verifier), or
+ * (SSH) the public key the client signed with is looked up in the key registry (its owner must be
+ * enabled; refusals audited there), the
  * user name must name its owner (refusals audited here), and the session opens through the session
  * broker as `tollgate connect`'s do (access decision for `connect`, session record and durable
  * open event, an agent and its protocol engine with policy, approvals, masking and command audit).
@@ -27,6 +30,7 @@ export class ListenerSessions {
   constructor(
     private readonly verifier: AccessTokenVerifier,
     private readonly subjects: SubjectDirectoryService,
+    private readonly sshKeys: SshKeysService,
     private readonly sessions: InProcessSessions,
     private readonly audit: AuditWriter,
     private readonly logger: TunnelLogger,
@@ -52,7 +56,10 @@ export class ListenerSessions {
 
     let principal: Principal;
     try {
-      principal = await this.verifier.verify(login.credential);
+      principal =
+        login.credential.kind === 'secret'
+          ? await this.verifier.verify(login.credential.secret)
+          : await this.sshKeys.authenticate(login.credential.fingerprint);
     } catch (error) {
       if (error instanceof UnauthenticatedError)
         return refuse({ kind: 'bad-credential', message: error.message });

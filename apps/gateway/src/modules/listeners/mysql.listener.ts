@@ -51,7 +51,7 @@ export class MysqlGatewayListener implements GatewayListener {
     if (outcome.kind === 'closed') return undefined;
     const login: ListenerLogin = {
       socket: outcome.socket,
-      credential: outcome.password,
+      credential: { kind: 'secret', secret: outcome.password },
       userName: outcome.user,
       connectionName: outcome.database,
       preamble: outcome.preamble,

@@ -48,7 +48,7 @@ export class PostgresGatewayListener implements GatewayListener {
     if (outcome.kind === 'closed') return undefined;
     return {
       socket: outcome.socket,
-      credential: outcome.password,
+      credential: { kind: 'secret', secret: outcome.password },
       userName: outcome.user,
       connectionName: outcome.database,
       preamble: outcome.preamble,

@@ -13,7 +13,8 @@ const NO_WATCH: SessionWatch = {
 
 /**
  * The gateway's SSH listener: the password is a Tollgate credential (an access token, an API key,
- * a `tollgate credentials create` credential), the user name selects the connection (`conn`, or
+ * a `tollgate credentials create` credential), or the client signs with a public key registered to
+ * a user (`tollgate ssh-keys add`); the user name selects the connection (`conn`, or
  * `user%conn` where `user` must name the credential's owner), and a refusal is an authentication
  * failure with the reason as a banner. Once the session opens, the client's channels are relayed
  * to the agent's SSH engine as `tollgate connect` relays them.
@@ -25,15 +26,24 @@ export class SshGatewayListener implements GatewayListener {
   constructor(
     private readonly hostKey: string,
     private readonly loginTimeoutMs: number,
+    /** Whether a public key is registered (SshKeysService); public keys are refused without it. */
+    private readonly knowsPublicKey?: (fingerprint: string) => Promise<boolean>,
   ) {}
 
   async login(socket: Socket): Promise<ListenerLogin | undefined> {
     socket.setNoDelay(true);
-    const outcome = await acceptSshLogin(socket, { hostKey: this.hostKey, timeoutMs: this.loginTimeoutMs });
+    const outcome = await acceptSshLogin(socket, {
+      hostKey: this.hostKey,
+      timeoutMs: this.loginTimeoutMs,
+      ...(this.knowsPublicKey ? { knowsPublicKey: this.knowsPublicKey } : {}),
+    });
     if (outcome.kind === 'closed') return undefined;
     const login: ListenerLogin = {
       socket,
-      credential: outcome.password,
+      credential:
+        outcome.credential.kind === 'password'
+          ? { kind: 'secret', secret: outcome.credential.password }
+          : { kind: 'ssh-key', fingerprint: outcome.credential.fingerprint },
       userName: outcome.userName,
       connectionName: outcome.connectionName,
       preamble: Buffer.alloc(0),

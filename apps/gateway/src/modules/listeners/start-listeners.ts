@@ -11,6 +11,7 @@ import { ListenerSessions } from './listener-sessions';
 import { MysqlGatewayListener } from './mysql.listener';
 import { PostgresGatewayListener } from './postgres.listener';
 import { hostKeyFileFingerprint } from '@tollgate/protocol-ssh';
+import { SshKeysService } from '../identity/ssh-keys/ssh-keys.service';
 import { SshGatewayListener } from './ssh.listener';
 
 export interface ListenerSettings {
@@ -105,8 +106,12 @@ export async function startGatewayListeners(
     );
     const mysqlAddress = await start(new MysqlGatewayListener(context), settings.mysqlPort);
     // SSH brings its own encryption (the gateway's host key), so it needs no certificate.
+    const sshKeys = app.get(SshKeysService);
     const sshAddress = ssh
-      ? await start(new SshGatewayListener(ssh, loginTimeoutMs), settings.sshPort)
+      ? await start(
+          new SshGatewayListener(ssh, loginTimeoutMs, (fingerprint) => sshKeys.isRegistered(fingerprint)),
+          settings.sshPort,
+        )
       : undefined;
     return {
       ...(postgresAddress ? { postgresAddress } : {}),

@@ -7,6 +7,9 @@ import { GatewayReplica } from './gateway-replica';
 import type { LiveAgent } from './live-agent';
 import { TunnelLogger } from './tunnel-logger';
 
+/** The token id of a session opened with an SSH key (see SshKeysService.authenticate). */
+const SSH_KEY_MARK = 'sshkey:';
+
 /** How often what this replica's live streams depend on is re-read from the store. */
 export const LIVE_STREAMS_WATCH_INTERVAL_MS = 500;
 
@@ -116,23 +119,38 @@ export class LiveStreamsWatch implements OnApplicationBootstrap, OnApplicationSh
     }
     if (bySession.size === 0) return;
     try {
+      const jtis = [...new Set([...bySession.values()].map((s) => s.jti))];
       const revoked = await this.store.prisma.tokenGrant.findMany({
-        where: {
-          jti: { in: [...new Set([...bySession.values()].map((s) => s.jti))] },
-          revokedAt: { not: null },
-        },
+        where: { jti: { in: jtis }, revokedAt: { not: null } },
         select: { jti: true },
       });
-      if (revoked.length === 0) return;
       const gone = new Set(revoked.map((r) => r.jti));
+      // Sessions logged in with an SSH key (`sshkey:<id>`) end when the key is removed.
+      const keyIds = jtis
+        .filter((jti) => jti.startsWith(SSH_KEY_MARK))
+        .map((jti) => jti.slice(SSH_KEY_MARK.length));
+      if (keyIds.length > 0) {
+        const kept = await this.store.prisma.sshKey.findMany({
+          where: { id: { in: keyIds } },
+          select: { id: true },
+        });
+        const live = new Set(kept.map((key) => key.id));
+        for (const id of keyIds) if (!live.has(id)) gone.add(`${SSH_KEY_MARK}${id}`);
+      }
+      if (gone.size === 0) return;
       for (const [sessionId, session] of bySession) {
         if (!gone.has(session.jti)) continue;
         this.killing.add(sessionId);
         this.logger.log.info(
           { sessionId, tokenId: session.jti },
-          'session ended: its access token was revoked',
+          'session ended: its credential was revoked',
         );
-        session.abort('the access token of this session was revoked', CloseCode.CREDENTIAL_EXPIRED);
+        session.abort(
+          session.jti.startsWith(SSH_KEY_MARK)
+            ? 'the SSH key this session logged in with was removed'
+            : 'the access token of this session was revoked',
+          CloseCode.CREDENTIAL_EXPIRED,
+        );
       }
     } catch (error) {
       this.logger.log.warn({ err: error }, 'could not re-check the access tokens of live sessions');

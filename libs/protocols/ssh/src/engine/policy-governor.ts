@@ -1,3 +1,4 @@
+import { envNameAllowed } from '@tollgate/policy';
 import type { CommandPort } from '@tollgate/protocol-tcp';
 import type { PseudoTtyInfo } from 'ssh2';
 import type { ChannelPairHooks } from '../bridge/channel-pair';
@@ -5,9 +6,6 @@ import type { ForwardingRequest, SessionGovernor, SessionRequest, Verdict } from
 import { ShellInputGate } from '../shell/shell-input-gate';
 import { SftpTransferAudit } from '../sftp/sftp-transfer-audit';
 import type { ShellLine } from '../shell/shell-line-reader';
-
-/** Variables a client may pass (OpenSSH's SendEnv default set and the time zone). */
-export const DEFAULT_ENV_ALLOWLIST: readonly string[] = ['LANG', 'LC_*', 'TZ'];
 
 /**
  * How a request reads in policy and audit: an exec request is its command line; other requests are
@@ -46,7 +44,7 @@ const FORWARDING_NAMES: Record<ForwardingRequest['kind'], string> = {
  * session's CommandPort) before it reaches the target; each line typed into a PTY shell is decided
  * when Enter is pressed; forwarding of every kind is refused and recorded.
  */
-export function policyGovernor(commands: CommandPort, envAllowlist: readonly string[]): SessionGovernor {
+export function policyGovernor(commands: CommandPort, options: { execOnly?: boolean } = {}): SessionGovernor {
   const decide = (text: string, notify: (message: string) => void, uncertain?: string): Promise<Verdict> =>
     commands.decide(
       text,
@@ -54,18 +52,47 @@ export function policyGovernor(commands: CommandPort, envAllowlist: readonly str
       notify,
     );
 
+  let ran = false;
   return {
-    acceptsEnv: (name) =>
-      envAllowlist.some((pattern) =>
-        pattern.endsWith('*') ? name.startsWith(pattern.slice(0, -1)) : name === pattern,
-      ),
-    decide: (request, notify) => decide(requestText(request), notify),
+    acceptsEnv: (name) => {
+      if (envNameAllowed(commands.envAllowlist, name)) return true;
+      // The name only: a value may be a secret.
+      commands.report({
+        command: `<env ${name.slice(0, 200)}>`,
+        rows: 0,
+        bytes: 0,
+        durationMs: 0,
+        error: 'refused: the policy does not allow this environment variable (allow: {env: [...]})',
+        masked: [],
+      });
+      return false;
+    },
+    decide: (request, notify) => {
+      if (options.execOnly) {
+        // `tollgate exec`: the session was authorized for one command, not for a shell or a transfer.
+        if (request.kind !== 'exec' || ran) {
+          const message = `an exec session runs one command; use \`tollgate connect\` for ${request.kind === 'exec' ? 'more' : `a ${request.kind}`}`;
+          commands.report({
+            command: requestText(request),
+            rows: 0,
+            bytes: 0,
+            durationMs: 0,
+            error: `refused: ${message}`,
+            masked: [],
+          });
+          return Promise.resolve({ allow: false, message });
+        }
+        ran = true;
+      }
+      return decide(requestText(request), notify);
+    },
     forwarding: async (request) => {
       // Port forwarding passes when policy grants `forward` on the connection, and is then decided
       // as its request text like any command (guardrails may deny or hold it); X11 and agent
       // forwarding cannot be relayed through Tollgate at all.
       const relayable = request.kind === 'direct-tcpip' || request.kind === 'tcpip-forward';
-      if (relayable && commands.forwarding) return decide(requestText(request), () => undefined);
+      if (relayable && commands.forwarding && !options.execOnly)
+        return decide(requestText(request), () => undefined);
       const message = `${FORWARDING_NAMES[request.kind]} is not allowed through Tollgate`;
       commands.report({
         command: requestText(request),

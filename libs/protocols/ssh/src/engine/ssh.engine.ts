@@ -16,15 +16,13 @@ import { bridgeConnection, type Bridge, type SessionGovernor } from '../bridge/s
 import type { HostKeyPins } from '../target/host-key-pins';
 import { sshTargetSettings } from '../target/ssh-target-settings';
 import { connectTarget } from '../target/target-client';
-import { DEFAULT_ENV_ALLOWLIST, policyGovernor } from './policy-governor';
+import { policyGovernor } from './policy-governor';
 
 export interface SshEngineOptions {
   /** Resolves the connection's credential references (env:/file:) on the agent. */
   readonly resolveSecret: (reference: string) => string;
   /** Where host keys learned by trust on first use are kept. */
   readonly pins: HostKeyPins;
-  /** Environment variables clients may pass to the target (globs ending in `*`). */
-  readonly envAllowlist?: readonly string[];
 }
 
 /**
@@ -39,6 +37,7 @@ export interface SshEngineOptions {
  */
 export class SshEngine implements RelayEngine {
   readonly protocol = Protocol.SSH;
+  readonly runsExec = true;
   private hostKey: string | undefined;
 
   constructor(private readonly options: SshEngineOptions) {}
@@ -49,7 +48,8 @@ export class SshEngine implements RelayEngine {
     if (!commands) throw new TargetUnreachableError('the agent has no policy path for this session');
     const settings = sshTargetSettings(spec, this.options.resolveSecret);
     const target = await connectTarget(settings, this.options.pins, options.connectTimeoutMs);
-    const governor = policyGovernor(commands, this.options.envAllowlist ?? DEFAULT_ENV_ALLOWLIST);
+    // An exec session (`tollgate exec`) runs one exec request and nothing else.
+    const governor = policyGovernor(commands, { execOnly: options.verb === 'exec' });
     let client: Duplex | undefined;
     return {
       relay: async <In, Out>(stream: FrameStream<Out>, codec: FrameCodec<In, Out>): Promise<RelayOutcome> => {

@@ -1,9 +1,17 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Server, utils, type AuthContext, type Connection, type ParsedKey } from 'ssh2';
+import {
+  Server,
+  utils,
+  type AuthContext,
+  type AuthenticationType,
+  type Connection,
+  type ParsedKey,
+} from 'ssh2';
 import { bridgeConnection } from '../bridge/session-bridge';
 import { connectInnerHop, passThrough } from '../front/ssh-front';
 import { SERVER_ALGORITHMS } from '../front/server-algorithms';
+import { publicKeyFingerprint, verifyPublicKeySignature } from '../keys/user-public-key';
 import { sendAuthBanner } from './ssh-auth-banner';
 
 /** What keyboard-interactive asks for: a Tollgate credential, where ssh expects a password. */
@@ -16,7 +24,20 @@ export interface SshLoginOptions {
   readonly timeoutMs: number;
   /** How long the agent's side of the session may take to answer SSH (default 30 s). */
   readonly readyTimeoutMs?: number;
+  /**
+   * Whether a public key (by its `SHA256:` fingerprint) is registered to someone. Without it, public
+   * keys are not accepted. A key it does not know is refused as OpenSSH refuses a key that is not in
+   * authorized_keys (the client goes on to its next key or to a password); a known one is asked to
+   * sign, and its signature is checked here before the login is held.
+   */
+  readonly knowsPublicKey?: (fingerprint: string) => Promise<boolean>;
 }
+
+/** What the client authenticated with: a Tollgate credential as password, or a registered key. */
+export type SshCredential =
+  | { readonly kind: 'password'; readonly password: string }
+  /** The client proved it holds the private half of this public key (its signature checked out). */
+  | { readonly kind: 'publickey'; readonly fingerprint: string; readonly algorithm: string };
 
 /** A client that offered a credential; its authentication is held until `accept` or `refuse`. */
 export interface SshLogin {
@@ -24,8 +45,8 @@ export interface SshLogin {
   /** The user part of `user%connection`; undefined when the client named only the connection. */
   readonly userName: string | undefined;
   readonly connectionName: string;
-  /** What the client gave as its password (or answered keyboard-interactive with). */
-  readonly password: string;
+  /** Its password (or keyboard-interactive answer), or the public key whose signature checked out. */
+  readonly credential: SshCredential;
   /**
    * Authentication succeeds and the client's channels are served through `stream`, the session's
    * byte stream to the agent's SSH engine. Resolves when the client's connection has closed.
@@ -53,9 +74,10 @@ export function parseHostKey(pem: string): ParsedKey {
 
 /**
  * The gateway's SSH listener, for one accepted socket: speaks SSH as a server with the listener's
- * host key up to the client's first password (or keyboard-interactive answer), and holds that
- * authentication while the gateway decides. Public-key and host-based attempts are answered with
- * the methods that can succeed. A client that has not offered a credential within `timeoutMs`
+ * host key up to the client's first password (or keyboard-interactive answer) or signed public key
+ * that `knowsPublicKey` knows, and holds that authentication while the gateway decides. Other
+ * attempts (host-based, unknown keys, bad signatures) are answered with the methods that can
+ * succeed. A client that has not offered a credential within `timeoutMs`
  * (a stalled or garbage handshake) is cut off.
  */
 export function acceptSshLogin(socket: Socket, options: SshLoginOptions): Promise<SshLoginOutcome> {
@@ -77,24 +99,41 @@ export function acceptSshLogin(socket: Socket, options: SshLoginOptions): Promis
     server.on('connection', (connection: Connection) => {
       connection.on('error', () => undefined);
       connection.on('close', closed);
+      const methods = loginMethods(options);
       connection.on('authentication', (context: AuthContext) => {
         if (settled) return context.reject();
-        const offered = (password: string) => {
+        const offered = (credential: SshCredential) => {
           if (settled) return context.reject();
           settled = true;
           clearTimeout(timer);
           connection.off('close', closed);
-          resolve(held(connection, context, password, options));
+          resolve(held(connection, context, credential, options));
         };
-        if (context.method === 'password') return offered(context.password);
+        if (context.method === 'password') return offered({ kind: 'password', password: context.password });
         if (context.method === 'keyboard-interactive') {
           // "Password" in the prompt: OpenSSH tries keyboard-interactive before password, and
           // sshpass (and people) answer a prompt that says password.
           return context.prompt([{ prompt: TOKEN_PROMPT, echo: false }], (answers) =>
-            offered(answers[0] ?? ''),
+            offered({ kind: 'password', password: answers[0] ?? '' }),
           );
         }
-        context.reject(['password', 'keyboard-interactive']);
+        if (context.method === 'publickey' && options.knowsPublicKey) {
+          const { key, signature, blob, hashAlgo } = context;
+          const fingerprint = publicKeyFingerprint(key.data);
+          options.knowsPublicKey(fingerprint).then(
+            (known) => {
+              if (settled || !known) return context.reject(methods);
+              // A query without a signature: yes, this key would do (USERAUTH_PK_OK); the client signs next.
+              if (!signature || !blob) return context.accept();
+              if (!verifyPublicKeySignature(key.data, blob, signature, hashAlgo))
+                return context.reject(methods);
+              offered({ kind: 'publickey', fingerprint, algorithm: key.algo });
+            },
+            () => context.reject(methods),
+          );
+          return;
+        }
+        context.reject(methods);
       });
     });
     socket.on('error', closed);
@@ -102,23 +141,29 @@ export function acceptSshLogin(socket: Socket, options: SshLoginOptions): Promis
   });
 }
 
+function loginMethods(options: SshLoginOptions): AuthenticationType[] {
+  return options.knowsPublicKey
+    ? ['publickey', 'password', 'keyboard-interactive']
+    : ['password', 'keyboard-interactive'];
+}
+
 function held(
   connection: Connection,
   context: AuthContext,
-  password: string,
+  credential: SshCredential,
   options: SshLoginOptions,
 ): SshLogin {
   const { userName, connectionName } = parseSshUserName(context.username);
   const refuse = (message: string) => {
     sendAuthBanner(context, `tollgate: ${message}`);
-    context.reject(['password', 'keyboard-interactive']);
+    context.reject(loginMethods(options));
     setImmediate(() => connection.end());
   };
   return {
     kind: 'login',
     userName,
     connectionName,
-    password,
+    credential,
     refuse,
     accept: (stream) =>
       new Promise<void>((resolve) => {

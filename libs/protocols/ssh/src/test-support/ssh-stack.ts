@@ -29,6 +29,7 @@ export function policyOf(yaml: string): Policy {
 export class RecordingCommandPort implements CommandPort {
   readonly masking = { rules: [] } as unknown as CommandPort['masking'];
   forwarding = false;
+  envAllowlist: readonly string[] = ['LANG', 'LC_*', 'TZ'];
   readonly decisions: string[] = [];
   readonly results: CommandResultReport[] = [];
   approve: ((allow: boolean) => void) | undefined;
