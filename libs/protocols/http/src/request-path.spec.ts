@@ -40,6 +40,10 @@ describe('requestPath', () => {
     ['/a#frag', 'fragment'],
     ['/admin//..', 'merge repeated slashes'],
     ['/admin/%2f..', 'merge repeated slashes'],
+    ['/public/..;/admin', 'drop ;parameters'],
+    ['/admin;jsessionid=1', 'drop ;parameters'],
+    ['/x/%2e%2e%3b/admin', 'drop ;parameters'],
+    ['/admin;/', 'drop ;parameters'],
   ])('cannot read %s (%s)', (target, why) => {
     const result = requestPath(target);
     expect(result.ok).toBe(false);
@@ -81,15 +85,37 @@ describe('requestPath', () => {
   it('every path a standard URL parser resolves under /admin is read under /admin too', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.constantFrom('admin', 'x', '.', '..', '%2e', '%2E%2e', '', 'Admin', '%61dmin'), {
-          maxLength: 8,
-        }),
+        fc.array(
+          fc.constantFrom(
+            'admin',
+            'x',
+            '.',
+            '..',
+            '%2e',
+            '%2E%2e',
+            '',
+            'Admin',
+            '%61dmin',
+            '..;',
+            'admin;p=1',
+            ';',
+          ),
+          {
+            maxLength: 8,
+          },
+        ),
         (segments) => {
           const target = `/${segments.join('/')}`;
           // WHATWG URL resolves dot segments (also %2e) but keeps other escapes: decode them after.
-          const resolved = decodeURIComponent(new URL(`http://h${target}`).pathname).replace(/\/{2,}/g, '/');
+          // As a plain server resolves it, and as a servlet container does (it drops `;parameters`
+          // from each segment first).
+          const resolve = (t: string) =>
+            decodeURIComponent(new URL(`http://h${t}`).pathname).replace(/\/{2,}/g, '/');
+          const underAdmin = [target, target.replace(/;[^/]*/g, '')].some((t) =>
+            /^\/admin(\/|$)/.test(resolve(t)),
+          );
           const ours = requestPath(target);
-          return !/^\/admin(\/|$)/.test(resolved) || !ours.ok || /^\/admin(\/|$)/.test(ours.path);
+          return !underAdmin || !ours.ok || /^\/admin(\/|$)/.test(ours.path);
         },
       ),
       { numRuns: 1000 },

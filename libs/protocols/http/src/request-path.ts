@@ -9,8 +9,9 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * (an encoded `/` or `.` counts as one), backslashes read as slashes, empty and `.` segments dropped
  * and `..` resolved. It reads the target the way the most permissive server would, so that no
  * spelling of `/admin` (`//admin`, `/x/../admin`, `/%61dmin`, `/%2e%2e/admin`) escapes a rule on
- * `/admin*`. What cannot be read (bad escapes, not UTF-8, control characters) is an error, which
- * denies the request wherever a rule depends on the path.
+ * `/admin*`. What cannot be read (bad escapes, not UTF-8, control characters) or reads as two
+ * paths on two kinds of server (repeated slashes before `..`, `;parameters` in a segment) is an
+ * error, which denies the request wherever a rule depends on the path.
  */
 export function requestPath(target: string): RequestPath {
   if (target === '*') return { ok: true, path: '*', query: '' };
@@ -33,6 +34,14 @@ export function requestPath(target: string): RequestPath {
   const merged = removeDotSegments(slashed, true);
   if (merged !== removeDotSegments(slashed, false)) {
     return { ok: false, error: 'the path resolves differently where servers merge repeated slashes' };
+  }
+  // Servlet containers (Tomcat, Jetty) drop `;parameters` from each segment before resolving, so
+  // `/x/..;/admin` is `/admin` there and `/admin;a=b` is `/admin`; others keep them. Same rule.
+  if (slashed.includes(';') && merged !== removeDotSegments(slashed.replace(/;[^/]*/g, ''), true)) {
+    return {
+      ok: false,
+      error: 'the path resolves differently where servers drop ;parameters from its segments',
+    };
   }
   return { ok: true, path: merged, query };
 }
