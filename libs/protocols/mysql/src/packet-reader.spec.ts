@@ -11,7 +11,13 @@ import {
   sampleColumns,
   serverPayloads,
 } from './message-samples';
-import { framePacket, MAX_PACKET_PAYLOAD, PacketReader, type MysqlPacket } from './packet-reader';
+import {
+  framePacket,
+  framePackets,
+  MAX_PACKET_PAYLOAD,
+  PacketReader,
+  type MysqlPacket,
+} from './packet-reader';
 import { MysqlProtocolError } from './protocol-error';
 import { parseErrPacket, parseOkPacket } from './response-packets';
 import { parseBinaryRow, parseTextRow, serializeBinaryRow } from './rows';
@@ -64,6 +70,27 @@ describe('MySQL packet reader', () => {
         [1, next, 1],
       ]);
     }
+  });
+
+  it('frames many packets into one write that reads back as the same packets, numbered on, past 16 MiB and sequence 255', () => {
+    const payloads = [
+      Buffer.from([0x03, 0x61]),
+      Buffer.alloc(0),
+      Buffer.alloc(MAX_PACKET_PAYLOAD, 0x62),
+      ...Array.from({ length: 300 }, (_, i) => Buffer.from(`row ${i}`)),
+      Buffer.alloc(MAX_PACKET_PAYLOAD + 7, 0x63),
+    ];
+    const { bytes, next } = framePackets(payloads, 250);
+    const packets = readAll(bytes, [3, MAX_PACKET_PAYLOAD + 9]);
+    expect(packets.map((p) => p.payload.toString('hex'))).toEqual(payloads.map((p) => p.toString('hex')));
+    let seq = 250;
+    for (const [i, packet] of packets.entries()) {
+      expect(packet.sequenceId).toBe(seq);
+      const parts = Math.floor((payloads[i] as Buffer).length / MAX_PACKET_PAYLOAD) + 1;
+      expect(packet.parts).toBe(parts);
+      seq = (seq + parts) & 0xff;
+    }
+    expect(next).toBe(seq);
   });
 
   it('refuses a packet larger than the session allows, before buffering it', () => {

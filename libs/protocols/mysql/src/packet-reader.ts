@@ -98,18 +98,38 @@ export class PacketReader {
  * next sequence id.
  */
 export function framePacket(payload: Buffer, sequenceId: number): { bytes: Buffer; next: number } {
-  const pieces: Buffer[] = [];
-  let seq = sequenceId;
-  let offset = 0;
-  for (;;) {
-    const length = Math.min(MAX_PACKET_PAYLOAD, payload.length - offset);
-    const header = Buffer.allocUnsafe(4);
-    header.writeUIntLE(length, 0, 3);
-    header[3] = seq & 0xff;
-    seq = (seq + 1) & 0xff;
-    pieces.push(header, payload.subarray(offset, offset + length));
-    offset += length;
-    if (length < MAX_PACKET_PAYLOAD) break;
+  return framePackets([payload], sequenceId);
+}
+
+/**
+ * Frames several logical packets, numbered on from `sequenceId`, into one buffer: one allocation and
+ * one copy of each payload however many packets (a result's rows go to the client this way).
+ */
+export function framePackets(
+  payloads: readonly Buffer[],
+  sequenceId: number,
+): { bytes: Buffer; next: number } {
+  let size = 0;
+  for (const payload of payloads) {
+    // A header per physical packet: one per MAX_PACKET_PAYLOAD bytes, and one more (possibly for an
+    // empty packet) after the last whole one.
+    size += payload.length + 4 * (Math.floor(payload.length / MAX_PACKET_PAYLOAD) + 1);
   }
-  return { bytes: Buffer.concat(pieces), next: seq };
+  const bytes = Buffer.allocUnsafe(size);
+  let at = 0;
+  let seq = sequenceId;
+  for (const payload of payloads) {
+    let offset = 0;
+    for (;;) {
+      const length = Math.min(MAX_PACKET_PAYLOAD, payload.length - offset);
+      bytes.writeUIntLE(length, at, 3);
+      bytes[at + 3] = seq & 0xff;
+      seq = (seq + 1) & 0xff;
+      payload.copy(bytes, at + 4, offset, offset + length);
+      at += 4 + length;
+      offset += length;
+      if (length < MAX_PACKET_PAYLOAD) break;
+    }
+  }
+  return { bytes, next: seq };
 }

@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { framePacket, PacketReader, type MysqlPacket } from '../packet-reader';
+import { framePacket, framePackets, PacketReader, type MysqlPacket } from '../packet-reader';
 
 /** Stop reading the socket while this many parsed bytes wait to be taken (bounded buffering). */
 const HIGH_WATER_BYTES = 4 * 1024 * 1024;
@@ -113,15 +113,12 @@ export class PacketChannel {
     return this.socket.writable ? this.socket.write(bytes) : true;
   }
 
-  /** Frames several payloads into one write. */
+  /** Frames several payloads into one write (one buffer, each payload copied once). */
   writeAll(payloads: readonly Buffer[]): boolean {
     if (payloads.length === 0) return true;
-    const pieces = payloads.map((payload) => {
-      const { bytes, next } = framePacket(payload, this.sequence);
-      this.sequence = next;
-      return bytes;
-    });
-    return this.socket.writable ? this.socket.write(Buffer.concat(pieces)) : true;
+    const { bytes, next } = framePackets(payloads, this.sequence);
+    this.sequence = next;
+    return this.socket.writable ? this.socket.write(bytes) : true;
   }
 
   /** Resolves once the socket can take more (or is gone). */
