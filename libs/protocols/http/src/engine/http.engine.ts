@@ -32,12 +32,31 @@ export interface HttpEngineOptions {
   readonly idleTimeoutMs?: number;
 }
 
-/** The facts an http connection's policy decides on: method and normalized path. */
+/** Headers and a query parameter by which many web frameworks run another method than the request's. */
+const METHOD_OVERRIDES = ['x-http-method-override', 'x-http-method', 'x-method-override'];
+
+/**
+ * The facts an http connection's policy decides on: method and normalized path. A request that
+ * names another method for the application to run (X-HTTP-Method-Override and its kin, or a
+ * `_method` query parameter: Express's method-override, Laravel, Symfony and others honor them)
+ * reads as two requests, so it is not read at all: unclassified, denied wherever a rule applies.
+ */
 export function httpRequestFacts(head: RequestHead): CommandFacts {
   const path = requestPath(head.target);
-  return path.ok
-    ? { kind: 'http', method: head.method, path: path.path }
-    : { kind: 'http', method: head.method, path: head.target, parseError: path.error };
+  if (!path.ok) return { kind: 'http', method: head.method, path: head.target, parseError: path.error };
+  const named = [
+    ...head.headers.filter(([name]) => METHOD_OVERRIDES.includes(name.toLowerCase())).map(([, v]) => v),
+    ...new URLSearchParams(path.query).getAll('_method'),
+  ].filter((method) => method.trim().toUpperCase() !== head.method.toUpperCase());
+  if (named.length > 0) {
+    return {
+      kind: 'http',
+      method: head.method,
+      path: path.path,
+      parseError: `the request asks the server to run it as ${named.map((m) => JSON.stringify(m.trim())).join(', ')} (a method override), not ${head.method}`,
+    };
+  }
+  return { kind: 'http', method: head.method, path: path.path };
 }
 
 /**

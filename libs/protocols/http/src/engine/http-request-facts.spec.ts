@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { decideCommand, parsePolicy, type Policy } from '@tollgate/policy';
+import type { RequestHead } from '../http-messages';
+import { httpRequestFacts } from './http.engine';
+
+const parsed = parsePolicy(
+  `version: 1
+guardrails:
+  - name: no-deletes
+    match: {protocol: http}
+    deny: {http: {methods: [DELETE]}}
+`,
+  'test.yaml',
+);
+if (!parsed.ok) throw new Error('bad test policy');
+const policy: Policy = parsed.policy;
+const web = { name: 'api', protocol: 'http', tags: {} };
+const subject = { subject: 'user:dev', groups: [], actorChain: [] };
+
+const head = (method: string, target: string, headers: [string, string][] = []): RequestHead => ({
+  kind: 'request',
+  method,
+  target,
+  version: '1.1',
+  headers,
+});
+
+const decide = (request: RequestHead, readOnly = false) =>
+  decideCommand(policy, { subject, connection: web, readOnly }, httpRequestFacts(request)).decision;
+
+describe('httpRequestFacts: what the application will run, not only what the request line says', () => {
+  it.each<[string, RequestHead]>([
+    ['X-HTTP-Method-Override', head('POST', '/users/1', [['X-HTTP-Method-Override', 'DELETE']])],
+    ['X-HTTP-Method (any case)', head('POST', '/users/1', [['x-http-method', 'delete']])],
+    ['X-Method-Override', head('POST', '/users/1', [['X-Method-Override', 'DELETE']])],
+    ['a _method query parameter', head('POST', '/users/1?_method=DELETE')],
+    ['an override on a GET', head('GET', '/users/1', [['X-HTTP-Method-Override', 'DELETE']])],
+  ])('a request that names another method by %s is denied where a rule applies', (_how, request) => {
+    const facts = httpRequestFacts(request);
+    expect(facts).toMatchObject({ kind: 'http', parseError: expect.stringContaining('method override') });
+    expect(decide(request)).toBe('deny');
+  });
+
+  it('an override on a GET is no read in a read-only session', () => {
+    expect(decide(head('GET', '/users', [['X-HTTP-Method-Override', 'DELETE']]), true)).toBe('deny');
+    expect(decide(head('GET', '/users'), true)).toBe('allow');
+  });
+
+  it("an override that names the request's own method changes nothing", () => {
+    const request = head('POST', '/users?_method=post', [['X-HTTP-Method-Override', ' POST ']]);
+    expect(httpRequestFacts(request)).toEqual({ kind: 'http', method: 'POST', path: '/users' });
+    expect(decide(request)).toBe('allow');
+  });
+});
