@@ -37,7 +37,7 @@ describe('httpRequestFacts: what the application will run, not only what the req
     ['an override on a GET', head('GET', '/users/1', [['X-HTTP-Method-Override', 'DELETE']])],
   ])('a request that names another method by %s is denied where a rule applies', (_how, request) => {
     const facts = httpRequestFacts(request);
-    expect(facts).toMatchObject({ kind: 'http', parseError: expect.stringContaining('method override') });
+    expect(facts.kind === 'http' ? facts.parseError : undefined).toContain('method override');
     expect(decide(request)).toBe('deny');
   });
 
