@@ -459,9 +459,27 @@ describe('SSH straight to the gateway (--ssh-port)', () => {
       expect(again.output).toContain(`the SSH key ${registered.fingerprint} is already registered to you`);
     });
 
-    it('refuses a removed key at once; the removal is audited', async () => {
+    it('refuses a removed key at once and ends the session it opened; the removal is audited', async () => {
+      const live = spawn(
+        'ssh',
+        [...keyOptions(port, registered.key), ...KEY_ONLY, 'ssh-app@127.0.0.1', 'echo up; sleep 600'],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let said = '';
+      live.stdout.setEncoding('utf8').on('data', (t: string) => (said += t));
+      live.stderr.setEncoding('utf8').on('data', () => undefined);
+      const ended = new Promise<number | null>((resolve) => live.once('close', resolve));
+      await expect.poll(() => said, { timeout: 15_000 }).toBe('up\n');
       const removed = await cli('remove', registered.fingerprint);
       expect(removed.code).toBe(0);
+      expect(await ended).toBe(255);
+      const reasons = async () =>
+        JSON.stringify(
+          (await gateway.api<{ items: unknown[] }>('GET', '/api/v1/sessions?connection=ssh-app')).body.items,
+        );
+      await expect
+        .poll(reasons, { timeout: 10_000 })
+        .toContain('the SSH key this session logged in with was removed');
       const run = await runSshClient('ssh', [
         ...keyOptions(port, registered.key),
         ...KEY_ONLY,

@@ -97,6 +97,52 @@ describe('SSH through the engine and the local front (real sshd, OpenSSH clients
     expect(run.code).not.toBe(0);
   });
 
+  it('passes only the environment variables the session allows, recording each refused name without its value', async () => {
+    const before = commands.results.length;
+    const run = await ssh(
+      '-o',
+      'SetEnv=LANG=C.UTF-8 TOLLGATE_SECRET=hunter2 LC_TIME=C',
+      'echo "$LANG/$TOLLGATE_SECRET/$LC_TIME"',
+    );
+    // sshd's AcceptEnv has TOLLGATE_*: it is missing only because the allowlist (LANG, LC_*, TZ) refused it.
+    expect(run).toMatchObject({ code: 0, stdout: 'C.UTF-8//C\n' });
+    const refused = commands.results.slice(before).filter((r) => r.command.startsWith('<env '));
+    expect(refused).toEqual([expect.objectContaining({ command: '<env TOLLGATE_SECRET>' })]);
+    expect(JSON.stringify(refused)).not.toContain('hunter2');
+  });
+
+  it('runs one command in an exec session and refuses a shell or a subsystem there', async () => {
+    const exec = await startEngineFront(
+      {
+        host: sshd.host,
+        port: sshd.port,
+        username: sshd.user.name,
+        fingerprints: [sshd.fingerprint],
+        password: sshd.user.password,
+      },
+      commands,
+      'exec',
+    );
+    try {
+      const options = [...clientOptions(exec.front.port), 'anyone@127.0.0.1'];
+      expect(await runClient('ssh', [...options, 'echo once'])).toMatchObject({ code: 0, stdout: 'once\n' });
+      const shell = await runClient('ssh', ['-tt', ...options]);
+      expect(shell.code).toBe(1);
+      expect(shell.stdout + shell.stderr).toContain('an exec session runs one command');
+      const sftp = await runClient(
+        'sftp',
+        ['-b', '-', ...clientOptions(exec.front.port, '-P'), 'anyone@127.0.0.1'],
+        'ls\n',
+      );
+      expect(sftp.code).not.toBe(0);
+      expect(commands.results.map((r) => r.command)).toEqual(
+        expect.arrayContaining(['<shell>', '<subsystem sftp>']),
+      );
+    } finally {
+      await exec.front.close();
+    }
+  });
+
   it('denies an exec request by policy with the message on stderr; sshd never runs it', async () => {
     const marker = join(sshd.user.home, `denied-${randomBytes(4).toString('hex')}`);
     const run = await ssh(`touch ${marker}`);

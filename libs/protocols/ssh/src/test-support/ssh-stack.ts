@@ -126,6 +126,7 @@ export function sshSpec(target: SshTarget): { spec: ConnectionSpec; secrets: Map
 export async function startEngineFront(
   target: SshTarget,
   commands: CommandPort,
+  verb: 'connect' | 'exec' = 'connect',
 ): Promise<{
   front: SshFront;
   engine: SshEngine;
@@ -148,7 +149,7 @@ export async function startEngineFront(
     hostKey: utils.generateKeyPairSync('ed25519').private,
     port: 0,
     openSession: async () => {
-      const session = await engine.open(spec, { connectTimeoutMs: 10_000, commands });
+      const session = await engine.open(spec, { connectTimeoutMs: 10_000, commands, verb });
       const [near, far] = frameStreamPair({ highWaterMark: 16, later: true });
       sessions.push(
         session.relay(far, codec).then(
