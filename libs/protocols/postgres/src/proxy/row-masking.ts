@@ -1,6 +1,7 @@
-import type { Masker, ValueKind } from '@tollgate/masking';
+import type { ColumnMask, Masker, ValueKind } from '@tollgate/masking';
+
+export { columnMasks, type ColumnMask } from '@tollgate/masking';
 import type { FieldDescription } from '../backend-messages';
-import { isUntraced, ownSources, type LineageSource, type OutputLineage } from '../sql/lineage/lineage.types';
 import type { ColumnName } from './column-catalog';
 import { joinCopyRow, splitCopyRow, type CopyField } from './copy-row';
 import type { CopyFormat } from '../sql/lineage/lineage.types';
@@ -32,36 +33,6 @@ export function valueKinds(field: FieldDescription | undefined): {
   // Composites, other arrays, ranges, any other type in text: detectors read the literal, and what
   // they replace keeps its structure (their replacements hold no quotes, commas or braces).
   return { content: 'text', column: 'opaque' };
-}
-
-/**
- * What lineage says of one result column: `plain` a masked column itself (its format-preserving
- * mask), `whole` a value made from a masked column or of untraced origin (masked whole), `clear`
- * nothing masked (content detectors still apply).
- */
-export type ColumnMask = 'plain' | 'whole' | 'clear';
-
-/**
- * The mask of each of `count` result columns from a statement's output lineage. No lineage, or one
- * whose column count differs from the result's (the catalog changed under it), fails closed.
- */
-export function columnMasks(outputs: OutputLineage | undefined, count: number, masker: Masker): ColumnMask[] {
-  const masked = (source: LineageSource) => isUntraced(source) || masker.isMaskedColumn(source);
-  if (!outputs) return new Array<ColumnMask>(count).fill('whole');
-  if (!outputs.columns)
-    return new Array<ColumnMask>(count).fill(outputs.anyColumn.some(masked) ? 'whole' : 'clear');
-  if (outputs.columns.length !== count) {
-    const any = outputs.columns.some((c) => c.sources.some(masked));
-    return new Array<ColumnMask>(count).fill(any ? 'whole' : 'clear');
-  }
-  return outputs.columns.map((column) => {
-    if (!column.sources.some(masked)) return 'clear';
-    // A plain reference keeps its format-preserving mask when a rule names its column, or the same
-    // column of a parent or partition (a `related` source).
-    return column.plain && ownSources(column.sources).length === 1 && !column.sources.some(isUntraced)
-      ? 'plain'
-      : 'whole';
-  });
 }
 
 export interface MaskedRow {

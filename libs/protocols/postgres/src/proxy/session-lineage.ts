@@ -1,9 +1,9 @@
 import type { LineageColumn, SqlLineageFacts } from '@tollgate/policy';
+import { lineageFacts as sharedLineageFacts, untracedStatement as sharedUntraced } from '@tollgate/masking';
 import { analyzeLineage } from '../sql/lineage/statement-lineage';
 import { analysisKey } from '../sql/statement-shape';
 import {
   isUntraced,
-  ownSources,
   type LineageAnalysis,
   type LineageCatalog,
   type LineageSource,
@@ -223,8 +223,7 @@ function relationKey(name: string, schema?: string): string {
 }
 
 function untracedStatement(reason: string): StatementLineage {
-  const untraced = [{ untraced: reason }];
-  return { outputs: { anyColumn: untraced }, written: untraced, filtered: [] };
+  return sharedUntraced(reason);
 }
 
 /** The lineage facts policy decides on, added to each top-level statement's classification facts. */
@@ -254,21 +253,11 @@ export function withLineage(
 }
 
 function lineageFacts(statement: StatementLineage): SqlLineageFacts {
-  const derived: LineageSource[] = [];
-  const outputs = statement.outputs;
-  if (outputs?.columns) {
-    for (const column of outputs.columns) {
-      // A plain reference is masked in place (format-preserving); anything else is derived.
-      const onlyItself = column.plain !== undefined && ownSources(column.sources).length === 1;
-      if (!onlyItself) derived.push(...column.sources);
-    }
-  } else if (outputs) {
-    derived.push(...outputs.anyColumn);
-  }
+  const facts = sharedLineageFacts(statement);
   return {
-    derived: derived.map(fact),
-    written: statement.written.map(fact),
-    filtered: statement.filtered.map(fact),
+    derived: facts.derived.map(fact),
+    written: facts.written.map(fact),
+    filtered: facts.filtered.map(fact),
   };
 }
 

@@ -4,51 +4,22 @@
  * catalog facts only (no I/O here); the session reads the catalog (see proxy/lineage-catalog.ts).
  */
 
-/** A column of a stored relation, as the catalog names it. */
-export interface SourceColumn {
-  readonly schema: string;
-  readonly table: string;
-  readonly column: string;
-  /**
-   * The same column of another table of its inheritance or partition tree: the rows of a partition
-   * are rows of its parent and the parent's rows those of its partitions, so a masking rule on
-   * either covers a value read through the other. Never the only source of a value.
-   */
-  readonly related?: true;
-}
-
-/** A value whose origin cannot be traced (an unresolved view, a user function, ...): fail closed. */
-export interface UntracedSource {
-  readonly untraced: string;
-}
-
-export type LineageSource = SourceColumn | UntracedSource;
-
-/** One output column: a plain reference to a stored column, or a value made from `sources`. */
-export interface OutputColumn {
-  readonly name: string;
-  /** Set when the output is exactly the stored column (through aliases, subqueries, CTEs, views). */
-  readonly plain?: SourceColumn;
-  /** Every source the value is made from (the plain column itself included). */
-  readonly sources: readonly LineageSource[];
-}
+export {
+  isUntraced,
+  ownSources,
+  type LineageSource,
+  type OutputColumn,
+  type OutputLineage,
+  type SourceColumn,
+  type UntracedSource,
+} from '@tollgate/masking';
+import type { LineageOfStatement } from '@tollgate/masking';
 
 /**
- * The result columns of a statement: known one by one, or (a `*` over something whose shape is not
- * known, such as a set-returning function without column names) only as the sources every column
- * may be made from.
+ * A PostgreSQL statement's lineage: its rows (SELECT, RETURNING, COPY TO STDOUT, ...), what it stores
+ * (tables, files, sequences, settings, notifications), what it filters on, and the names it binds.
  */
-export type OutputLineage =
-  | { readonly columns: readonly OutputColumn[] }
-  | { readonly columns?: undefined; readonly anyColumn: readonly LineageSource[] };
-
-export interface StatementLineage {
-  /** Rows the statement returns (SELECT, RETURNING, COPY TO STDOUT, ...); absent when none. */
-  readonly outputs?: OutputLineage;
-  /** Sources of values the statement stores (tables, files, sequences, settings, notifications). */
-  readonly written: readonly LineageSource[];
-  /** Sources the statement filters, joins, groups or orders rows by (inference by predicate). */
-  readonly filtered: readonly LineageSource[];
+export interface StatementLineage extends LineageOfStatement {
   /** DECLARE: the cursor it opens (its rows are `outputs`, returned later by FETCH). */
   readonly declares?: string;
   /** FETCH: the cursor whose rows it returns. */
@@ -84,10 +55,6 @@ export interface RelationFacts {
   readonly related?: readonly { readonly schema: string; readonly name: string }[];
 }
 
-/** The sources that are not `related` columns: what a value is made from in its own right. */
-export const ownSources = (sources: readonly LineageSource[]): LineageSource[] =>
-  sources.filter((source) => isUntraced(source) || source.related === undefined);
-
 /**
  * What the analyzer asks of the target's catalog. `undefined` means "not read yet": the analysis
  * reports what it is missing, the caller reads it and analyzes again.
@@ -111,5 +78,3 @@ export interface MissingCatalogFacts {
 export type LineageAnalysis =
   | { readonly statements: readonly StatementLineage[]; readonly missing?: MissingCatalogFacts }
   | { readonly unparsed: string };
-
-export const isUntraced = (source: LineageSource): source is UntracedSource => 'untraced' in source;

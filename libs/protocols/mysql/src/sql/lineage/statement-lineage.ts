@@ -1,0 +1,269 @@
+import { Parser } from 'node-sql-parser';
+import { untracedStatement, type OutputLineage } from '@tollgate/masking';
+import { splitStatements } from '../statement-splitter';
+import type { LineageAnalysis, LineageCatalog, StatementLineage } from './lineage.types';
+import {
+  allSources,
+  expr,
+  filter,
+  fromClause,
+  LineageContext,
+  queryLineage,
+  relationLineage,
+  Scope,
+  selectLineage,
+  selectsInto,
+  targetList,
+  type Node,
+  type QueryColumns,
+} from './query-lineage';
+
+const parser = new Parser();
+const DIALECT = { database: 'MariaDB' } as const;
+
+export interface LineageReading {
+  /** Whether the server reads backslashes in strings as escapes (see MysqlReading). */
+  readonly backslashEscapes: boolean;
+  /** The session's current database (unqualified table names are its tables). */
+  readonly database: string | undefined;
+}
+
+/**
+ * Lineage of every statement in a MySQL/MariaDB query string, from node-sql-parser's tree (the same
+ * MariaDB grammar and statement split as the classifier, so the two agree statement by statement)
+ * and the catalog facts `catalog` holds. When the catalog lacks facts, the analysis says which (the
+ * caller reads them and asks again); meanwhile what they would tell counts as untraced. Pure: no
+ * I/O. Text the parser rejects has no lineage (`unparsed`), which callers treat as untraced.
+ */
+export function analyzeMysqlLineage(
+  sql: string,
+  catalog: LineageCatalog,
+  reading: LineageReading,
+): LineageAnalysis {
+  const split = splitStatements(sql, reading);
+  if (!split.ok) return { unparsed: split.error };
+  const missing = {
+    relations: new Map<string, { name: string; schema: string }>(),
+    functions: new Set<string>(),
+  };
+  const statements: StatementLineage[] = [];
+  let database = reading.database;
+  try {
+    for (const text of split.statements) {
+      const ctx = new LineageContext(catalog, database, parseView);
+      for (const statement of textLineage(text, ctx, { ...reading, database })) {
+        statements.push(statement);
+        if (statement.uses !== undefined) database = statement.uses;
+      }
+      for (const [key, relation] of ctx.missingRelations) missing.relations.set(key, relation);
+      for (const name of ctx.missingFunctions) missing.functions.add(name);
+    }
+  } catch (error) {
+    return { unparsed: error instanceof Error ? (error.message.split('\n', 1)[0] ?? '') : String(error) };
+  }
+  if (missing.relations.size === 0 && missing.functions.size === 0) return { statements };
+  return {
+    statements,
+    missing: { relations: [...missing.relations.values()], functions: [...missing.functions] },
+  };
+}
+
+/** Statements whose rows are settings, plans or the catalog, never values read from tables. */
+const NO_TABLE_VALUES: OutputLineage = { columns: [] };
+
+/** Statement kinds that hold no expression whose values are stored or returned. */
+const NO_VALUES = new Set(['use', 'lock', 'unlock', 'transaction', 'grant', 'revoke', 'kill', 'flush']);
+const CHANGES_CATALOG = new Set(['create', 'alter', 'drop', 'rename', 'truncate', 'grant', 'revoke']);
+
+const keywords = (text: string) => text.split(/\s+/, 4).map((w) => w.toUpperCase());
+
+/** One statement text as the splitter gives it: the doors the classifier reads before parsing first. */
+function textLineage(text: string, ctx: LineageContext, reading: LineageReading): StatementLineage[] {
+  const [first = '', second = '', third = ''] = keywords(text);
+  if (first === 'PREPARE') return [prepareLineage(text, ctx, reading)];
+  if (first === 'EXECUTE') {
+    if (second === 'IMMEDIATE') return [untracedStatement('EXECUTE IMMEDIATE')];
+    const name = /^EXECUTE\s+(`(?:[^`]|``)+`|\w+)/i.exec(text)?.[1];
+    if (!name) return [untracedStatement('EXECUTE')];
+    // EXECUTE ... USING @v passes variables, which hold no masked value (see expr 'var').
+    return [{ written: [], filtered: [], executes: unquote(name) }];
+  }
+  if ((first === 'DEALLOCATE' || first === 'DROP') && second === 'PREPARE')
+    return [{ written: [], filtered: [], deallocates: unquote(third) }];
+  if (first === 'HANDLER') return [handlerLineage(text, ctx)];
+  if (first === 'BEGIN' && second === 'NOT' && third === 'ATOMIC')
+    return [untracedStatement('BEGIN NOT ATOMIC')];
+  if (
+    (first === 'CREATE' || first === 'ALTER' || first === 'DROP') &&
+    /^(?:CREATE|ALTER|DROP)\s+(?:OR\s+REPLACE\s+)?(?:DEFINER\s*=\s*\S+\s+)?(?:AGGREGATE\s+)?(?:PROCEDURE|FUNCTION|TRIGGER|EVENT)\b/i.test(
+      text,
+    )
+  )
+    return [{ written: [], filtered: [], changesCatalog: true }];
+  const tree = parser.astify(text, DIALECT) as unknown as Node | Node[];
+  return (Array.isArray(tree) ? tree : [tree]).map((ast) => statementLineage(ast, ctx));
+}
+
+function prepareLineage(text: string, ctx: LineageContext, reading: LineageReading): StatementLineage {
+  const match = /^PREPARE\s+(`(?:[^`]|``)+`|\w+)\s+FROM\s+([\s\S]*)$/i.exec(text);
+  if (!match) throw new Error('a PREPARE the analysis cannot read');
+  const name = unquote(match[1] as string);
+  const source = (match[2] as string).trim();
+  const literal = /^'((?:[^'\\]|\\[\s\S]|'')*)'$|^"((?:[^"\\]|\\[\s\S]|"")*)"$/.exec(source);
+  const base = { written: [], filtered: [], prepares: name };
+  // PREPARE ... FROM @variable: what EXECUTE runs is not in the command.
+  if (!literal) return { ...base, prepared: untracedStatement('PREPARE FROM a variable') };
+  const inner = unescapeLiteral(
+    literal[1] ?? literal[2] ?? '',
+    literal[1] !== undefined ? "'" : '"',
+    reading,
+  );
+  const analysis = analyzeMysqlLineage(inner, ctx.catalog, reading);
+  if ('unparsed' in analysis) throw new Error(`PREPARE ${name}: ${analysis.unparsed}`);
+  for (const relation of analysis.missing?.relations ?? [])
+    ctx.missingRelations.set(
+      `${relation.schema.toLowerCase()}\u0000${relation.name.toLowerCase()}`,
+      relation,
+    );
+  for (const fn of analysis.missing?.functions ?? []) ctx.missingFunctions.add(fn);
+  const [only, ...more] = analysis.statements;
+  return { ...base, prepared: only && more.length === 0 ? only : untracedStatement(`PREPARE ${name}`) };
+}
+
+/** HANDLER t READ returns rows of table t as they are stored; OPEN and CLOSE return none. */
+function handlerLineage(text: string, ctx: LineageContext): StatementLineage {
+  const match = /^HANDLER\s+(`(?:[^`]|``)+`|[\w$]+)(?:\s*\.\s*(`(?:[^`]|``)+`|[\w$]+))?\s+(\w+)/i.exec(text);
+  if (!match) throw new Error('a HANDLER statement the analysis cannot read');
+  if ((match[3] as string).toUpperCase() !== 'READ') return { written: [], filtered: [] };
+  const [schema, table] = match[2]
+    ? [unquote(match[1] as string), unquote(match[2])]
+    : [ctx.database, unquote(match[1] as string)];
+  // The name may be an alias given at OPEN, which the catalog does not know: untraced then.
+  const result = relationLineage(table, schema, ctx);
+  // READ ... WHERE and an index's key values select rows by the table's values.
+  if (/\bWHERE\b|[=<>]/i.test(text)) ctx.filtered.addAll(allSources(result));
+  return { outputs: toOutputs(result), written: [], filtered: ctx.filtered.toArray() };
+}
+
+function statementLineage(ast: Node, ctx: LineageContext): StatementLineage {
+  const type = String(ast['type']).toLowerCase();
+  const base = CHANGES_CATALOG.has(type) ? { changesCatalog: true as const } : {};
+  const finish = (outputs?: QueryColumns | OutputLineage): StatementLineage => ({
+    ...base,
+    ...(outputs
+      ? { outputs: 'columns' in outputs || 'any' in outputs ? toOutputs(outputs as QueryColumns) : outputs }
+      : {}),
+    written: ctx.written.toArray(),
+    filtered: ctx.filtered.toArray(),
+  });
+  switch (type) {
+    case 'select': {
+      const result = selectLineage(ast, undefined, ctx);
+      return selectsInto(ast) ? finish() : finish(result);
+    }
+    case 'insert':
+    case 'replace':
+      return finish(insertLineage(ast, ctx));
+    case 'update':
+    case 'delete':
+      return finish(modifyLineage(type, ast, ctx));
+    case 'create': {
+      // CREATE TABLE ... SELECT stores the query's rows.
+      const query = ast['query_expr'];
+      if (query !== undefined && query !== null)
+        ctx.written.addAll(allSources(queryLineage(query, undefined, ctx)));
+      return finish();
+    }
+    case 'set': {
+      const items = ast['expr'];
+      expr(Array.isArray(items) ? items : [], new Scope(), ctx);
+      return finish();
+    }
+    case 'use':
+      return { ...finish(), uses: String(ast['db']) };
+    case 'show':
+    case 'desc':
+    case 'explain':
+      return finish(NO_TABLE_VALUES);
+    case 'call': {
+      // What a procedure returns and does with its arguments is not known.
+      const args = expr(ast['expr'], new Scope(), ctx).sources;
+      ctx.written.addAll(args);
+      return finish({ anyColumn: [{ untraced: 'CALL' }] });
+    }
+    default: {
+      if (NO_VALUES.has(type) || CHANGES_CATALOG.has(type)) return finish();
+      // Any other statement: whatever values it names, it may store.
+      ctx.written.addAll(expr(ast, new Scope(), ctx).sources);
+      return finish();
+    }
+  }
+}
+
+/** The FROM of UPDATE and DELETE (tables and joins), the values UPDATE sets, and their filters. */
+function modifyLineage(type: string, ast: Node, ctx: LineageContext): QueryColumns | undefined {
+  const scope = new Scope();
+  fromClause(type === 'delete' ? (ast['from'] ?? ast['table']) : ast['table'], scope, ctx);
+  for (const item of Array.isArray(ast['set']) ? (ast['set'] as Node[]) : [])
+    ctx.written.addAll(expr(item['value'], scope, ctx).sources);
+  filter(ast['where'], scope, ctx);
+  filter(ast['orderby'], scope, ctx);
+  return returning(ast, scope, ctx);
+}
+
+/** INSERT and REPLACE: the values stored (VALUES, SELECT, SET, ON DUPLICATE KEY UPDATE). */
+function insertLineage(ast: Node, ctx: LineageContext): QueryColumns | undefined {
+  const scope = new Scope();
+  fromClause(ast['table'], scope, ctx);
+  const values = ast['values'];
+  if (values && typeof values === 'object') {
+    const source = values as Node;
+    const rows =
+      source['type'] === 'values' ? queryLineage(source, scope, ctx) : queryLineage(source, new Scope(), ctx);
+    ctx.written.addAll(allSources(rows));
+  }
+  for (const item of Array.isArray(ast['set']) ? (ast['set'] as Node[]) : [])
+    ctx.written.addAll(expr(item['value'], scope, ctx).sources);
+  const duplicate = ast['on_duplicate_update'] as Node | null | undefined;
+  for (const item of Array.isArray(duplicate?.['set']) ? (duplicate['set'] as Node[]) : [])
+    ctx.written.addAll(expr(item['value'], scope, ctx).sources);
+  return returning(ast, scope, ctx);
+}
+
+function returning(ast: Node, scope: Scope, ctx: LineageContext): QueryColumns | undefined {
+  const clause = ast['returning'] as Node | null | undefined;
+  if (!clause) return undefined;
+  return targetList(clause['columns'] ?? clause, scope, ctx);
+}
+
+function toOutputs(result: QueryColumns): OutputLineage {
+  if (!('columns' in result)) return { anyColumn: result.any.toArray() };
+  return {
+    columns: result.columns.map((c) => ({
+      name: c.name,
+      ...(c.plain ? { plain: c.plain } : {}),
+      sources: c.sources.toArray(),
+    })),
+  };
+}
+
+function parseView(sql: string): Node | undefined {
+  try {
+    const tree = parser.astify(sql, DIALECT) as unknown as Node | Node[];
+    if (Array.isArray(tree)) return tree.length === 1 ? tree[0] : undefined;
+    return tree;
+  } catch {
+    return undefined;
+  }
+}
+
+function unescapeLiteral(body: string, quote: string, reading: LineageReading): string {
+  const doubled = body.replaceAll(quote + quote, quote);
+  if (!reading.backslashEscapes) return doubled;
+  const escapes: Record<string, string> = { n: '\n', t: '\t', r: '\r', '0': '\0', b: '\b', Z: '\x1a' };
+  return doubled.replace(/\\([\s\S])/g, (_, c: string) => escapes[c] ?? c);
+}
+
+function unquote(name: string): string {
+  return name.startsWith('`') ? name.slice(1, -1).replaceAll('``', '`') : name;
+}
