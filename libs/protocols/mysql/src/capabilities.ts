@@ -40,14 +40,15 @@ export const Capability = {
  * Left out, so they are negotiated off: compression (zlib, zstd), TLS (the client leg is loopback or
  * the tunnel; the target leg negotiates its own), LOCAL INFILE (governed by policy, off by
  * default), query attributes, optional result metadata, EOF deprecation (one result shape to read),
- * multi-factor authentication and the capability extension.
+ * multi-factor authentication and the capability extension. NO_SCHEMA too: under it the server
+ * ignores the database of `db.table` (reading the current database's table), which the classifier
+ * and lineage, reading the text as written, would not know.
  */
 export const PROXY_CAPABILITIES =
   Capability.LONG_PASSWORD |
   Capability.FOUND_ROWS |
   Capability.LONG_FLAG |
   Capability.CONNECT_WITH_DB |
-  Capability.NO_SCHEMA |
   Capability.ODBC |
   Capability.IGNORE_SPACE |
   Capability.PROTOCOL_41 |

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import type { Masker } from '@tollgate/masking';
+import { columnMasks, type ColumnMask, type Masker } from '@tollgate/masking';
 import {
   Capability,
   Command,
@@ -22,7 +22,10 @@ import { classifyMysql, MysqlReading } from '../sql-classifier';
 import type { CommandGate, SqlCommand, StatementOutcome } from './command-gate';
 import { PacketChannel } from './packet-channel';
 import { PreparedStatements } from './prepared-statements';
-import { relayResponse, type ResponseShape } from './response-relay';
+import { relayResponse, type RelayResult, type ResponseShape } from './response-relay';
+import { CatalogConnection } from './catalog-connection';
+import { SessionLineage, withLineage } from './session-lineage';
+import type { StatementLineage } from '../sql/lineage/lineage.types';
 import { TargetConnectError } from './target-connect.error';
 import { loginTarget, openTarget, type TargetConnection } from './target-connection';
 import type { MysqlTargetSettings } from './target-settings';
@@ -71,6 +74,7 @@ export async function runMysqlSession(
   const clientChannel = new PacketChannel(client, 'the client');
   let target: TargetConnection;
   let reading: MysqlReading;
+  let database: string | undefined;
   try {
     const greeted = await openTarget(options.target);
     const offered = commonCapabilities(greeted.greeting.capabilities, PROXY_CAPABILITIES);
@@ -117,6 +121,7 @@ export async function runMysqlSession(
       ...(response.database ? { database: response.database } : {}),
       attributes: response.attributes,
     });
+    database = response.database || options.target.database || undefined;
     reading = new MysqlReading();
     reading.backslashEscapes =
       charsetReadsBackslashes(response.characterSet) && (await readsBackslashEscapes(target.channel));
@@ -126,7 +131,15 @@ export async function runMysqlSession(
     return failClient(clientChannel, error);
   }
   options.onTarget?.(target.connectionId);
-  return relayCommands(clientChannel, target, reading, options);
+  // Under column rules, results are masked by lineage: what each output column is made from.
+  const lineage = options.masker.masksColumns
+    ? new SessionLineage(new CatalogConnection(options.target), database)
+    : undefined;
+  try {
+    return await relayCommands(clientChannel, target, reading, options, lineage);
+  } finally {
+    lineage?.close();
+  }
 }
 
 function failClient(client: PacketChannel, error: unknown): MysqlSessionEnd {
@@ -146,6 +159,8 @@ interface SessionState {
   readonly options: MysqlSessionOptions;
   readonly statements: PreparedStatements;
   readonly reading: MysqlReading;
+  /** Lineage of what the session runs, when column rules apply. */
+  readonly lineage: SessionLineage | undefined;
   queries: number;
   /** A command was forwarded and its reply is not complete yet. */
   inFlight: boolean;
@@ -156,6 +171,7 @@ async function relayCommands(
   target: TargetConnection,
   reading: MysqlReading,
   options: MysqlSessionOptions,
+  lineage: SessionLineage | undefined,
 ): Promise<MysqlSessionEnd> {
   const state: SessionState = {
     client,
@@ -163,6 +179,7 @@ async function relayCommands(
     options,
     statements: new PreparedStatements(),
     reading,
+    lineage,
     queries: 0,
     inFlight: false,
   };
@@ -232,48 +249,65 @@ async function handleCommand(state: SessionState, payload: Buffer): Promise<Mysq
     case Command.QUERY: {
       state.queries++;
       const text = sqlText(body);
-      return gated(state, { text, via: 'query' }, () => forward(state, payload, 'query', text));
+      return gated(state, { text, via: 'query' }, (traced) =>
+        relay(state, payload, 'query', text, undefined, traced),
+      );
     }
     case Command.INIT_DB: {
       const schema = body.toString('utf8');
       const text = `USE \`${schema.replaceAll('`', '``')}\``;
-      return gated(state, { text, via: 'init-db' }, () => forward(state, payload, 'single', text));
+      return gated(state, { text, via: 'init-db' }, (traced) =>
+        relay(state, payload, 'single', text, undefined, traced),
+      );
     }
     case Command.FIELD_LIST: {
       const table = body.subarray(0, Math.max(body.indexOf(0), 0)).toString('utf8');
       const text = `SHOW COLUMNS FROM \`${table.replaceAll('`', '``')}\``;
-      return gated(state, { text, via: 'field-list' }, () => forward(state, payload, 'field-list', text));
+      return gated(state, { text, via: 'field-list' }, () => relay(state, payload, 'field-list', text));
     }
     case Command.STATISTICS:
       return gated(state, { text: 'SHOW STATUS', via: 'statistics' }, () =>
-        forward(state, payload, 'statistics', 'COM_STATISTICS'),
+        relay(state, payload, 'statistics', 'COM_STATISTICS'),
       );
     case Command.STMT_PREPARE: {
       const text = sqlText(body);
+      const database = state.lineage?.database;
       return gated(state, { text, via: 'prepare' }, async () => {
         const result = await relay(state, payload, 'prepare', text);
-        if (result.prepared) state.statements.add(result.prepared.id, text, result.prepared.columns);
+        if (result.prepared)
+          state.statements.add(result.prepared.id, text, result.prepared.columns, database);
+        return result;
       });
     }
     case Command.STMT_EXECUTE: {
       const statement = state.statements.get(readStatementId(body, state));
       if (!statement) return refuseUnknownStatement(client);
-      // Decided again at each execution: the policy may have changed since the PREPARE.
-      return gated(state, { text: statement.text, via: 'execute' }, async () => {
-        const result = await relay(
-          state,
-          withStatementId(payload, statement.id),
-          'execute',
-          statement.text,
-          statement,
-        );
-        if (result.columns) statement.columns = result.columns;
-      });
+      // Decided again at each execution (the policy may have changed since the PREPARE), with the
+      // lineage of its text as read at PREPARE (cached: no parse per execution).
+      return gated(
+        state,
+        { text: statement.text, via: 'execute' },
+        async (traced) => {
+          statement.lineage = traced?.[0];
+          const result = await relay(
+            state,
+            withStatementId(payload, statement.id),
+            'execute',
+            statement.text,
+            statement,
+            traced,
+          );
+          if (result.columns) statement.columns = result.columns;
+          return result;
+        },
+        statement.database,
+      );
     }
     case Command.STMT_FETCH: {
       const statement = state.statements.get(readStatementId(body, state));
       if (!statement) return refuseUnknownStatement(client);
-      await relay(state, withStatementId(payload, statement.id), 'fetch', statement.text, statement);
+      const traced = state.lineage ? [statement.lineage ?? untracedFetch] : undefined;
+      await relay(state, withStatementId(payload, statement.id), 'fetch', statement.text, statement, traced);
       return undefined;
     }
     case Command.STMT_SEND_LONG_DATA: {
@@ -296,6 +330,7 @@ async function handleCommand(state: SessionState, payload: Buffer): Promise<Mysq
     case Command.RESET_CONNECTION: {
       await forward(state, payload, 'single');
       state.statements.clear();
+      state.lineage?.reset();
       return undefined;
     }
     case Command.SET_OPTION:
@@ -352,20 +387,61 @@ function withStatementId(payload: Buffer, id: number): Buffer {
   return copy;
 }
 
+/**
+ * Decides a command by policy, lineage included when the session traces it (writes of masked
+ * values, `on_derived: deny`, `predicates: deny`), and runs it when allowed with that lineage.
+ */
 async function gated(
   state: SessionState,
   command: Omit<SqlCommand, 'classification'>,
-  run: () => Promise<unknown>,
+  run: (traced: readonly StatementLineage[] | undefined) => Promise<RelayResult>,
+  database?: string,
 ): Promise<undefined> {
-  const classification = classifyMysql(command.text, state.reading);
+  let classification = classifyMysql(command.text, state.reading);
+  const traced =
+    state.lineage && classification.ok
+      ? await state.lineage.analyze(
+          command.text,
+          state.reading.backslashEscapes,
+          database ?? state.lineage.database,
+        )
+      : undefined;
+  if (traced) classification = withLineage(classification, traced);
   const verdict = await state.options.gate.decide({ ...command, classification }, () => undefined);
   if (!verdict.allow) {
     state.client.write(errPacket(DENIED.code, DENIED.sqlState, `tollgate: ${verdict.message}`));
     return undefined;
   }
-  await run();
+  const result = await run(traced);
+  if (traced && command.via !== 'prepare')
+    state.lineage?.forwarded(traced, result.answered ?? (result.error ? 0 : traced.length));
   if (classification.ok) state.reading.after(classification.statements);
   return undefined;
+}
+
+/** A cursor whose EXECUTE was not traced: its rows are of unknown origin. */
+const untracedFetch: StatementLineage = {
+  outputs: { anyColumn: [{ untraced: 'cursor' }] },
+  written: [],
+  filtered: [],
+};
+
+/**
+ * The lineage masks of each result of a command: the `index`th result is its `index`th statement's;
+ * after a statement whose rows are of unknown shape (CALL: any number of result sets), every later
+ * result is masked as that statement's.
+ */
+function masksOf(
+  state: SessionState,
+  traced: readonly StatementLineage[] | undefined,
+): ((index: number, count: number) => readonly ColumnMask[]) | undefined {
+  if (!state.lineage) return undefined;
+  let unknownShape: StatementLineage | undefined;
+  return (index, count) => {
+    const statement = unknownShape ?? traced?.[index];
+    if (statement?.outputs && !statement.outputs.columns) unknownShape = statement;
+    return columnMasks(statement?.outputs, count, state.options.masker);
+  };
 }
 
 async function forward(
@@ -384,7 +460,9 @@ async function relay(
   shape: ResponseShape,
   text?: string,
   statement?: { columns?: readonly ColumnDefinition[] },
-) {
+  traced?: readonly StatementLineage[],
+): Promise<RelayResult> {
+  const masksFor = masksOf(state, traced);
   const started = performance.now();
   state.target.channel.write(payload);
   state.inFlight = true;
@@ -395,6 +473,7 @@ async function relay(
     masker: state.options.masker,
     extendedMetadata: hasCapability(state.target.mariadbCapabilities, MariadbCapability.EXTENDED_METADATA),
     ...(statement?.columns ? { columns: statement.columns } : {}),
+    ...(masksFor ? { masksFor } : {}),
   });
   state.inFlight = false;
   if (text !== undefined) {

@@ -1,4 +1,4 @@
-import type { Masker } from '@tollgate/masking';
+import type { ColumnMask, Masker } from '@tollgate/masking';
 import { ServerStatus } from '../capabilities';
 import { parseColumnDefinition, type ColumnDefinition } from '../column-definition';
 import type { MysqlPacket } from '../packet-reader';
@@ -35,6 +35,8 @@ export interface RelayResult {
   prepared?: { readonly id: number; readonly columns: readonly ColumnDefinition[] };
   /** The last result set's columns (an EXECUTE with a cursor: what FETCH will send). */
   columns?: readonly ColumnDefinition[];
+  /** How many statements of the command answered with an OK or a result set (not an ERR). */
+  answered?: number;
 }
 
 export interface RelayOptions {
@@ -46,6 +48,11 @@ export interface RelayOptions {
   readonly extendedMetadata?: boolean;
   /** For `fetch`: the columns of the statement's cursor. */
   readonly columns?: readonly ColumnDefinition[];
+  /**
+   * Lineage masks of the `index`th result (OK or result set) of the command, of `count` columns
+   * (undefined when the session does not trace lineage).
+   */
+  readonly masksFor?: (index: number, count: number) => readonly ColumnMask[] | undefined;
 }
 
 /** Flush what is collected for the client once it is this big. */
@@ -109,6 +116,7 @@ export async function relayResponse(options: RelayOptions): Promise<RelayResult>
   const readRows = async (
     columns: readonly ColumnDefinition[],
     binary: boolean,
+    masks: readonly ColumnMask[] | undefined,
   ): Promise<number | undefined> => {
     for (;;) {
       const payload = await next();
@@ -127,7 +135,7 @@ export async function relayResponse(options: RelayOptions): Promise<RelayResult>
         continue;
       }
       const values = binary ? parseBinaryRow(payload, columns) : parseTextRow(payload, columns.length);
-      const masked = maskRow(values, columns, masker, binary);
+      const masked = maskRow(values, columns, masker, binary, masks);
       if (masked.reasons.size === 0) {
         await send(payload);
         continue;
@@ -154,9 +162,11 @@ export async function relayResponse(options: RelayOptions): Promise<RelayResult>
       }
       break;
     }
-    case 'fetch':
-      await readRows(options.columns ?? [], true);
+    case 'fetch': {
+      const columns = options.columns ?? [];
+      await readRows(columns, true, options.masksFor?.(0, columns.length));
       break;
+    }
     case 'prepare': {
       const payload = await next();
       await send(payload);
@@ -182,6 +192,9 @@ export async function relayResponse(options: RelayOptions): Promise<RelayResult>
     case 'query':
     case 'execute': {
       const binary = options.shape === 'execute';
+      // Each statement of the command answers with one OK, ERR or result set (CALL with several:
+      // its lineage, unknown in shape, then covers every result after it).
+      let index = 0;
       for (;;) {
         const payload = await next();
         let status: number | undefined;
@@ -190,6 +203,7 @@ export async function relayResponse(options: RelayOptions): Promise<RelayResult>
           const ok = parseOkPacket(payload);
           result.rows += ok.affectedRows;
           status = ok.statusFlags;
+          index++;
         } else if (isErrPacket(payload)) {
           fail(payload);
           await send(payload);
@@ -206,11 +220,12 @@ export async function relayResponse(options: RelayOptions): Promise<RelayResult>
           const afterColumns = await readEof();
           result.columns = columns;
           if (binary && afterColumns & ServerStatus.CURSOR_EXISTS) break; // rows come by COM_STMT_FETCH
-          status = await readRows(columns, binary);
+          status = await readRows(columns, binary, options.masksFor?.(index++, count));
           if (status === undefined) break;
         }
         if (!(status & ServerStatus.MORE_RESULTS_EXISTS)) break;
       }
+      result.answered = index;
       break;
     }
   }

@@ -1,4 +1,4 @@
-import type { Masker, ValueKind } from '@tollgate/masking';
+import type { ColumnMask, Masker, ValueKind } from '@tollgate/masking';
 import { BINARY_CHARSET, ColumnType, type ColumnDefinition } from '../column-definition';
 import type { RowValue } from '../rows';
 
@@ -57,14 +57,17 @@ export interface MaskedRow {
 }
 
 /**
- * Applies column rules (on the column's own table, whatever the query called it) and content
- * detectors to one row. `binary` rows carry numbers in their fixed-width encoding.
+ * Applies lineage (`masks`, when the session traces it: a plain masked column keeps its
+ * format-preserving mask, a value made from one is masked whole), column rules (on the column's own
+ * table, whatever the query called it) and content detectors to one row. `binary` rows carry
+ * numbers in their fixed-width encoding.
  */
 export function maskRow(
   values: readonly RowValue[],
   columns: readonly ColumnDefinition[],
   masker: Masker,
   binary: boolean,
+  masks?: readonly ColumnMask[],
 ): MaskedRow {
   const out = [...values];
   const reasons = new Set<string>();
@@ -75,12 +78,19 @@ export function maskRow(
     const kinds = valueKinds(column);
     const table = column.orgTable || undefined;
     const name = column.orgName || column.name;
+    const mask = masks?.[i];
     if (
-      table &&
-      masker.isMaskedColumn({ ...(column.schema ? { schema: column.schema } : {}), table, column: name })
+      mask === 'plain' ||
+      (table &&
+        masker.isMaskedColumn({ ...(column.schema ? { schema: column.schema } : {}), table, column: name }))
     ) {
       out[i] = maskedColumnValue(value, column, kinds.column, masker, binary);
-      reasons.add(`column:${table}.${name}`);
+      reasons.add(table ? `column:${table}.${name}` : 'column');
+      continue;
+    }
+    if (mask === 'whole') {
+      out[i] = wholeValue(column, kinds.column, masker, binary);
+      reasons.add('derived');
       continue;
     }
     if (kinds.content === 'opaque') continue;
@@ -102,4 +112,18 @@ function maskedColumnValue(
   if (binary && BINARY_FIXED.has(column.type)) return Buffer.alloc(value.length);
   const masked = masker.maskColumnValue(value.toString('utf8'), kind);
   return masked.value === null ? null : Buffer.from(masked.value, 'utf8');
+}
+
+/** A value made from a masked column: nothing of it kept, in a form its type still reads. */
+function wholeValue(column: ColumnDefinition, kind: ValueKind, masker: Masker, binary: boolean): RowValue {
+  if (binary && BINARY_FIXED.has(column.type)) return Buffer.alloc(fixedWidthOf(column.type));
+  const masked = masker.maskWhole(kind);
+  return masked.value === null ? null : Buffer.from(masked.value, 'utf8');
+}
+
+function fixedWidthOf(type: number): number {
+  if (type === ColumnType.TINY) return 1;
+  if (type === ColumnType.SHORT || type === ColumnType.YEAR) return 2;
+  if (type === ColumnType.LONGLONG || type === ColumnType.DOUBLE) return 8;
+  return 4;
 }

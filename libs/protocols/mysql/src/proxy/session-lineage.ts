@@ -1,0 +1,236 @@
+import type { LineageColumn, SqlLineageFacts } from '@tollgate/policy';
+import { isUntraced, lineageFacts, untracedStatement, type LineageSource } from '@tollgate/masking';
+import { analyzeMysqlLineage } from '../sql/lineage/statement-lineage';
+import type {
+  LineageAnalysis,
+  LineageCatalog,
+  MissingCatalogFacts,
+  RelationFacts,
+  StatementLineage,
+} from '../sql/lineage/lineage.types';
+import type { MysqlStatementFacts, SqlClassification } from '../sql/statement-facts';
+import { sqlLiteral, type CatalogConnection } from './catalog-connection';
+
+/** Rounds of catalog reads for one statement (views reveal more names): past it, the rest is untraced. */
+const MAX_CATALOG_ROUNDS = 6;
+const MAX_CACHED_STATEMENTS = 1024;
+const MAX_CACHED_SQL_LENGTH = 16384;
+
+/**
+ * Lineage for one MySQL session: analyses (cached by text, current database and backslash reading),
+ * the catalog facts they need (read from information_schema on the session's catalog connection,
+ * cached), the session's current database (USE, COM_INIT_DB) and what it prepared with SQL PREPARE,
+ * so that EXECUTE gets the lineage of what it runs. Catalog facts and cached analyses are dropped
+ * when the session runs DDL (which MySQL commits at once, so the catalog connection sees it).
+ */
+export class SessionLineage {
+  private readonly relations = new Map<string, readonly RelationFacts[]>();
+  private readonly userFunctions = new Map<string, boolean>();
+  private readonly analyses = new Map<string, readonly StatementLineage[]>();
+  /** SQL PREPARE names (case-insensitive, as the server's). */
+  private readonly prepared = new Map<string, StatementLineage>();
+
+  constructor(
+    private readonly connection: CatalogConnection,
+    /** The session's current database: the one it logged in to. */
+    public database: string | undefined,
+  ) {}
+
+  private readonly catalog: LineageCatalog = {
+    relations: (name, schema) => this.relations.get(relationKey(name, schema)),
+    userFunction: (name) => this.userFunctions.get(name.toLowerCase()),
+  };
+
+  /**
+   * The lineage of each top-level statement of `sql` (EXECUTE as what it runs), read with the
+   * session's current database, or `database` (a protocol prepared statement's, from its PREPARE).
+   */
+  async analyze(
+    sql: string,
+    backslashEscapes: boolean,
+    database: string | undefined = this.database,
+  ): Promise<readonly StatementLineage[]> {
+    const key = `${backslashEscapes ? 1 : 0}${database ?? ''}\u0000${sql}`;
+    let statements = this.analyses.get(key);
+    if (!statements) {
+      const analyzed = await this.analyzeReading(sql, { backslashEscapes, database });
+      statements = analyzed.statements;
+      if (analyzed.cacheable && key.length <= MAX_CACHED_SQL_LENGTH) {
+        this.analyses.set(key, statements);
+        if (this.analyses.size > MAX_CACHED_STATEMENTS)
+          this.analyses.delete(this.analyses.keys().next().value as string);
+      }
+    }
+    return this.resolveNames(statements);
+  }
+
+  /**
+   * A command was forwarded and answered: remember what its statements prepared, freed and selected
+   * (as far as they ran: `ran` statements, all but those after an error); DDL drops the catalog.
+   */
+  forwarded(statements: readonly StatementLineage[], ran: number = statements.length): void {
+    statements.forEach((statement, i) => {
+      if (statement.changesCatalog) this.dropCatalog();
+      if (i >= ran) return;
+      if (statement.prepares !== undefined)
+        this.prepared.set(statement.prepares.toLowerCase(), statement.prepared ?? untraced('PREPARE'));
+      if (statement.deallocates !== undefined) this.prepared.delete(statement.deallocates.toLowerCase());
+      if (statement.uses !== undefined) this.database = statement.uses;
+    });
+  }
+
+  /** The session ended: its catalog connection is closed. */
+  close(): void {
+    this.connection.close();
+  }
+
+  /** COM_RESET_CONNECTION: the server forgets the session's prepared statements. */
+  reset(): void {
+    this.prepared.clear();
+  }
+
+  private dropCatalog(): void {
+    this.relations.clear();
+    this.userFunctions.clear();
+    this.analyses.clear();
+  }
+
+  /** EXECUTE as what it runs: prepared by this session before, or earlier in the same string. */
+  private resolveNames(statements: readonly StatementLineage[]): StatementLineage[] {
+    const prepared = new Map<string, StatementLineage>();
+    return statements.map((statement) => {
+      if (statement.prepares !== undefined)
+        prepared.set(statement.prepares.toLowerCase(), statement.prepared ?? untraced('PREPARE'));
+      if (statement.executes === undefined) return statement;
+      const name = statement.executes.toLowerCase();
+      const runs = prepared.get(name) ?? this.prepared.get(name) ?? untraced(`EXECUTE ${statement.executes}`);
+      return { ...runs, executes: statement.executes };
+    });
+  }
+
+  /** Analyses with the catalog read as needed; undefined `cacheable` when a catalog read failed. */
+  private async analyzeReading(
+    sql: string,
+    reading: { backslashEscapes: boolean; database: string | undefined },
+  ): Promise<{ statements: readonly StatementLineage[]; cacheable: boolean }> {
+    for (let round = 0; ; round++) {
+      const analysis = analyzeMysqlLineage(sql, this.catalog, reading);
+      if ('unparsed' in analysis || !analysis.missing || round >= MAX_CATALOG_ROUNDS)
+        return { statements: lineageOf(analysis), cacheable: true };
+      try {
+        await this.read(analysis.missing);
+      } catch {
+        // The catalog could not be read (the connection failed, a privilege is missing): what it
+        // would have told is untraced for this statement, and read again for the next.
+        const blind: LineageCatalog = {
+          relations: (name, schema) => this.catalog.relations(name, schema) ?? [],
+          userFunction: (name) => this.catalog.userFunction(name) ?? true,
+        };
+        return { statements: lineageOf(analyzeMysqlLineage(sql, blind, reading)), cacheable: false };
+      }
+    }
+  }
+
+  private async read(missing: MissingCatalogFacts): Promise<void> {
+    if (missing.relations.length > 0) await this.readRelations(missing.relations);
+    if (missing.functions.length > 0) await this.readFunctions(missing.functions);
+  }
+
+  private async readRelations(wanted: MissingCatalogFacts['relations']): Promise<void> {
+    const where = (schema: string, table: string) =>
+      wanted
+        .map(({ name, schema: db }) => `(${schema} = ${sqlLiteral(db)} AND ${table} = ${sqlLiteral(name)})`)
+        .join(' OR ');
+    const tables = await this.connection.query(
+      `SELECT t.TABLE_SCHEMA, t.TABLE_NAME, t.TABLE_TYPE, v.VIEW_DEFINITION FROM information_schema.TABLES t ` +
+        `LEFT JOIN information_schema.VIEWS v ON v.TABLE_SCHEMA = t.TABLE_SCHEMA AND v.TABLE_NAME = t.TABLE_NAME ` +
+        `WHERE ${where('t.TABLE_SCHEMA', 't.TABLE_NAME')}`,
+    );
+    const columns = await this.connection.query(
+      `SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, EXTRA FROM information_schema.COLUMNS ` +
+        `WHERE ${where('TABLE_SCHEMA', 'TABLE_NAME')} ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION`,
+    );
+    const columnsOf = new Map<string, { name: string; generated?: boolean }[]>();
+    for (const [schema, table, column, extra] of columns) {
+      if (!schema || !table || !column) continue;
+      const key = `${schema}\u0000${table}`;
+      const list = columnsOf.get(key) ?? [];
+      list.push({ name: column, ...(/GENERATED/i.test(extra ?? '') ? { generated: true } : {}) });
+      columnsOf.set(key, list);
+    }
+    const found = new Map<string, RelationFacts[]>(wanted.map((w) => [relationKey(w.name, w.schema), []]));
+    for (const [schema, name, type, definition] of tables) {
+      if (!schema || !name) continue;
+      const view = /VIEW/i.test(type ?? '');
+      const relation: RelationFacts = {
+        schema,
+        name,
+        kind: view ? 'view' : 'table',
+        columns: columnsOf.get(`${schema}\u0000${name}`) ?? [],
+        // Empty when the user may not SHOW VIEW: then the view is untraced.
+        ...(view && definition ? { definition } : {}),
+      };
+      found.get(relationKey(name, schema))?.push(relation);
+    }
+    for (const [key, relations] of found) this.relations.set(key, relations);
+  }
+
+  private async readFunctions(names: readonly string[]): Promise<void> {
+    // Stored functions the user can see; a loadable function (UDF) is not listed here.
+    const rows = await this.connection.query(
+      `SELECT DISTINCT LOWER(ROUTINE_NAME) FROM information_schema.ROUTINES ` +
+        `WHERE ROUTINE_TYPE = 'FUNCTION' AND ROUTINE_NAME IN (${names.map(sqlLiteral).join(', ')})`,
+    );
+    const user = new Set(rows.map(([name]) => name));
+    for (const name of names) this.userFunctions.set(name.toLowerCase(), user.has(name.toLowerCase()));
+  }
+}
+
+function relationKey(name: string, schema: string): string {
+  return `${schema.toLowerCase()}\u0000${name.toLowerCase()}`;
+}
+
+function untraced(reason: string): StatementLineage {
+  return untracedStatement(reason);
+}
+
+function lineageOf(analysis: LineageAnalysis): readonly StatementLineage[] {
+  return 'unparsed' in analysis ? [untraced('SQL the parser rejects')] : analysis.statements;
+}
+
+/**
+ * The lineage facts policy decides on, added to each top-level statement's classification facts
+ * (and to the statements a PREPARE prepares, which EXECUTE is later decided on).
+ */
+export function withLineage(
+  classification: SqlClassification,
+  lineage: readonly StatementLineage[],
+): SqlClassification {
+  if (!classification.ok) return classification;
+  let next = 0;
+  let inPrepare: StatementLineage | undefined;
+  const statements = classification.statements.map((facts): MysqlStatementFacts => {
+    if (facts.nestedIn === undefined) {
+      // A statement the classifier found that lineage did not (should not happen): untraced.
+      const statement = lineage[next++] ?? untraced('statement');
+      inPrepare = statement.prepared;
+      return { ...facts, lineage: policyFacts(statement) };
+    }
+    if (facts.nestedIn === 'PREPARE' && inPrepare) return { ...facts, lineage: policyFacts(inPrepare) };
+    return facts;
+  });
+  return { ok: true, statements };
+}
+
+function policyFacts(statement: StatementLineage): SqlLineageFacts {
+  const facts = lineageFacts(statement);
+  return {
+    derived: facts.derived.map(fact),
+    written: facts.written.map(fact),
+    filtered: facts.filtered.map(fact),
+  };
+}
+
+function fact(source: LineageSource): LineageColumn {
+  return isUntraced(source) ? { untraced: source.untraced } : source;
+}
