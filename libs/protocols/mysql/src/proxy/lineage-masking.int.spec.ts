@@ -288,7 +288,7 @@ describe('MySQL masking by lineage (real MariaDB)', () => {
     try {
       await fc.assert(
         fc.asyncProperty(column, fc.array(wrap, { maxLength: 3 }), shape, async (col, wraps, make) => {
-          const sql = make(wraps.reduce((e, f) => f(e), col));
+          const sql = make(wraps.reduce<string>((e, f) => f(e), col));
           const output = await client.query(sql).then(
             ([rows]) => JSON.stringify(rows),
             (error: Error) => error.message,
