@@ -138,7 +138,8 @@ describe('MySQL masking by lineage (real MariaDB)', () => {
     const result = await mariadb(sql);
     expect(result.stderr).toBe('');
     expect(leaks(result.stdout)).toEqual([]);
-    expect(result.stdout).toContain('********');
+    // Asterisks, or NULL where the type would not read them (JSON).
+    expect(result.stdout).toMatch(/\*{8}|NULL/);
   });
 
   it('keeps a plain masked column format-preserving and clear columns clear', async () => {
@@ -168,9 +169,10 @@ describe('MySQL masking by lineage (real MariaDB)', () => {
       void statement.close();
       const [text] = await client.query("SELECT JSON_OBJECT('a', ssn) AS j, id FROM customers ORDER BY id");
       expect(leaks(JSON.stringify(text))).toEqual([]);
+      // JSON (MariaDB's extended metadata tells mysql2 so) cannot be asterisks: it is NULL.
       expect(text).toEqual([
-        { j: '********', id: 1 },
-        { j: '********', id: 2 },
+        { j: null, id: 1 },
+        { j: null, id: 2 },
       ]);
     } finally {
       await client.end();

@@ -44,6 +44,10 @@ const BINARY_FIXED = new Set<number>([
  */
 function valueKinds(column: ColumnDefinition): { content: ValueKind; column: ValueKind } {
   if (TEXT_TYPES.has(column.type) && column.characterSet !== BINARY_CHARSET) {
+    // MariaDB's extended metadata may say the text is JSON, an inet6, a uuid...: clients parse it as
+    // such (mysql2 parses JSON), so a replaced value must be NULL, not asterisks.
+    if (column.extended?.formatName || column.extended?.dataTypeName)
+      return { content: 'text', column: 'opaque' };
     return { content: 'text', column: 'text' };
   }
   if (column.type === ColumnType.JSON) return { content: 'text', column: 'opaque' };
