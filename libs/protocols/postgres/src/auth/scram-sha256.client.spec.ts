@@ -1,3 +1,4 @@
+import { createHash, createHmac, pbkdf2Sync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { md5PasswordResponse } from './md5-password';
 import { ScramError, ScramSha256Client } from './scram-sha256.client';
@@ -16,6 +17,27 @@ describe('ScramSha256Client', () => {
       /^c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj\)hNlF\$k0,p=[A-Za-z0-9+/]{43}=$/,
     );
     expect(() => client.verifyServerFinal(Buffer.from('v=AAAA'))).toThrow(ScramError);
+  });
+
+  it('proves each password afresh when sessions share the salt (the derived keys are kept per password and salt)', () => {
+    const serverFirst = 'r=abc123,s=c2FsdHNhbHQ=,i=4096';
+    const proofOf = (password: string) =>
+      new ScramSha256Client(password, 'abc').clientFinalMessage(Buffer.from(serverFirst)).toString();
+    // RFC 5802 computed here without the client: what a target holding this password checks.
+    const expected = (password: string) => {
+      const salted = pbkdf2Sync(password, Buffer.from('c2FsdHNhbHQ=', 'base64'), 4096, 32, 'sha256');
+      const clientKey = createHmac('sha256', salted).update('Client Key').digest();
+      const stored = createHash('sha256').update(clientKey).digest();
+      const signature = createHmac('sha256', stored)
+        .update(`n=,r=abc,${serverFirst},c=biws,r=abc123`)
+        .digest();
+      return `c=biws,r=abc123,p=${Buffer.from(clientKey.map((b, i) => b ^ (signature[i] as number))).toString('base64')}`;
+    };
+    expect(proofOf('pencil')).toBe(expected('pencil'));
+    expect(proofOf('pencil')).toBe(expected('pencil'));
+    // Another password with the same salt and iterations derives keys of its own.
+    expect(proofOf('eraser')).toBe(expected('eraser'));
+    expect(proofOf('eraser')).not.toBe(expected('pencil'));
   });
 
   it('refuses a server nonce that does not extend its own', () => {

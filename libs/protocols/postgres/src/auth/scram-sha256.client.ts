@@ -36,22 +36,14 @@ export class ScramSha256Client {
     if (!salt || !Number.isInteger(iterations) || iterations < 1) {
       throw new ScramError('the server-first message lacks a salt or iteration count');
     }
-    const saltedPassword = pbkdf2Sync(
-      this.password.normalize('NFKC'),
-      Buffer.from(salt, 'base64'),
-      iterations,
-      32,
-      'sha256',
-    );
-    const clientKey = hmac(saltedPassword, 'Client Key');
-    const storedKey = createHash('sha256').update(clientKey).digest();
+    const { clientKey, storedKey, serverKey } = scramKeys(this.password, salt, iterations);
     const clientFinalWithoutProof = `c=biws,r=${nonce}`;
     const authMessage = `${this.clientFirstBare},${serverFirstText},${clientFinalWithoutProof}`;
     const clientSignature = hmac(storedKey, authMessage);
     const proof = Buffer.alloc(clientKey.length);
     for (let i = 0; i < proof.length; i++)
       proof[i] = (clientKey[i] as number) ^ (clientSignature[i] as number);
-    this.expectedServerSignature = hmac(hmac(saltedPassword, 'Server Key'), authMessage);
+    this.expectedServerSignature = hmac(serverKey, authMessage);
     return Buffer.from(`${clientFinalWithoutProof},p=${proof.toString('base64')}`, 'utf8');
   }
 
@@ -73,6 +65,44 @@ export class ScramError extends Error {
     super(`SCRAM-SHA-256: ${message}`);
     this.name = 'ScramError';
   }
+}
+
+interface ScramKeys {
+  readonly clientKey: Buffer;
+  readonly storedKey: Buffer;
+  readonly serverKey: Buffer;
+}
+
+/** Most (password, salt, iterations) whose keys are kept; a full cache starts over. */
+const MAX_CACHED_KEYS = 256;
+const cachedKeys = new Map<string, ScramKeys>();
+
+/**
+ * ClientKey, StoredKey and ServerKey for a password and the server's salt and iteration count. The
+ * salted password costs `iterations` HMACs (4096 by default: most of a session open's CPU at the
+ * client), and a server keeps one salt per role until its password changes, so the keys are kept,
+ * as PgBouncer keeps them, by a hash of all three: a changed password or salt derives afresh.
+ */
+function scramKeys(password: string, salt: string, iterations: number): ScramKeys {
+  const key = createHash('sha256').update(`${iterations}\0${salt}\0${password}`, 'utf8').digest('base64');
+  const cached = cachedKeys.get(key);
+  if (cached) return cached;
+  const saltedPassword = pbkdf2Sync(
+    password.normalize('NFKC'),
+    Buffer.from(salt, 'base64'),
+    iterations,
+    32,
+    'sha256',
+  );
+  const clientKey = hmac(saltedPassword, 'Client Key');
+  const keys = {
+    clientKey,
+    storedKey: createHash('sha256').update(clientKey).digest(),
+    serverKey: hmac(saltedPassword, 'Server Key'),
+  };
+  if (cachedKeys.size >= MAX_CACHED_KEYS) cachedKeys.clear();
+  cachedKeys.set(key, keys);
+  return keys;
 }
 
 function hmac(key: Buffer, data: string): Buffer {
