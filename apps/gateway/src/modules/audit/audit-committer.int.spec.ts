@@ -109,6 +109,38 @@ describe.each(['pglite', 'postgres'] as const)('audit group commit on %s', (kind
     expect((await verifyAuditLog(store.prisma)).ok).toBe(true);
   });
 
+  it('marks a session open with the next commit, or alone after a while; a close in the same commit wins and names the agent', async () => {
+    const agentId = (await store.prisma.agent.create({ data: { name: `agent-${randomUUID()}` } })).id;
+    const row = (id: string) =>
+      store.prisma.session.findUniqueOrThrow({ where: { id }, select: { state: true, agentId: true } });
+    const committer = new AuditCommitter(store.sql, { openDeferMs: 60_000 });
+    const [a, b] = [await createSession(store), await createSession(store)];
+    const openA = committer.markOpen(a, agentId);
+    expect(await row(a)).toEqual({ state: 'opening', agentId: null });
+    await committer.append(command(a, 1));
+    await openA;
+    expect(committer.stats.batches).toBe(1);
+    expect(await row(a)).toEqual({ state: 'open', agentId });
+
+    const openB = committer.markOpen(b, agentId);
+    await committer.append({
+      ...command(b, 1),
+      action: 'session.close',
+      session: { ...command(b, 1).session, kind: 'session.close' },
+      sessionEnd: { id: b, reason: 'closed', endedAt: new Date().toISOString(), agentId },
+    });
+    await openB;
+    expect(committer.stats.batches).toBe(2);
+    expect(await row(b)).toEqual({ state: 'closed', agentId });
+
+    const alone = new AuditCommitter(store.sql, { openDeferMs: 20 });
+    const c = await createSession(store);
+    await alone.markOpen(c, agentId);
+    expect(alone.stats.batches).toBe(1);
+    expect(await row(c)).toEqual({ state: 'open', agentId });
+    expect((await verifyAuditLog(store.prisma)).ok).toBe(true);
+  });
+
   it('starts a new session’s chain without reading its head, and recovers when it was not new', async () => {
     const statements: string[] = [];
     const sql: SqlExecutor = {

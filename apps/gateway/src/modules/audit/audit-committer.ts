@@ -28,6 +28,8 @@ export interface SessionEnd {
   readonly reason: string;
   /** ISO time the session ended. */
   readonly endedAt: string;
+  /** The agent that served it, written unless the row names one already (see markOpen). */
+  readonly agentId?: string | null;
 }
 
 /** A new `sessions` row, written with the batch that holds its append. */
@@ -72,6 +74,15 @@ export interface AuditCommitterOptions {
   readonly deferMs?: number;
   /** Called after each commit with the records it made durable (e.g. to feed webhooks). */
   readonly onCommit?: (records: readonly CommittedRecord[]) => void;
+  /** How long a session's `open` state waits for a commit to ride along with (default 50 ms). */
+  readonly openDeferMs?: number;
+}
+
+/** A session's row to mark open (served by `agentId`) with the next commit. */
+interface Opening {
+  /** [id, agent_id] as APPEND_SQL reads it. */
+  readonly row: string;
+  readonly resolve: () => void;
 }
 
 /** A committed global record, as stored (and as `tollgate audit export` prints it). */
@@ -134,6 +145,8 @@ interface Batch {
   readonly newSessions: string[];
   /** Rows' ends (see AuditAppend.sessionEnd). */
   readonly endedSessions: string[];
+  /** Rows marked open with this batch (see markOpen), taken when it is sent. */
+  opens: Opening[];
   /** Per record: its session (if any) and that session's head after it, for head lookups. */
   readonly sessionIds: (string | undefined)[];
   readonly sessionHeads: (Head | undefined)[];
@@ -153,11 +166,21 @@ interface Batch {
 // deleted meanwhile leaves the row without one instead of failing the batch on the foreign key.
 // A session's end rides along too ($5); it is appended only after its row was committed by an
 // earlier batch, so the update sees the row.
-const APPEND_STATEMENT = 'tollgate_audit_append_v4';
+// Rows marked open ride along too ($6), after their insert committed; a row this batch also
+// closes is left to the close (one statement must not update a row twice), which names the agent.
+// Agents are looked up like connections: one deleted meanwhile leaves the row without one.
+const APPEND_STATEMENT = 'tollgate_audit_append_v5';
 const APPEND_SQL = `WITH e AS (
-  UPDATE sessions SET state = 'closed', close_reason = r->>1, ended_at = (r->>2)::timestamptz
+  UPDATE sessions SET state = 'closed', close_reason = r->>1, ended_at = (r->>2)::timestamptz,
+         agent_id = COALESCE(sessions.agent_id, (SELECT a.id FROM agents a WHERE a.id = (r->>3)::uuid))
     FROM jsonb_array_elements($5::jsonb) AS t(r)
    WHERE sessions.id = (r->>0)::uuid
+  RETURNING 1),
+o AS (
+  UPDATE sessions SET state = 'open', agent_id = (SELECT a.id FROM agents a WHERE a.id = (r->>1)::uuid)
+    FROM jsonb_array_elements($6::jsonb) AS t(r)
+   WHERE sessions.id = (r->>0)::uuid AND sessions.state = 'opening'
+     AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements($5::jsonb) AS c(x) WHERE (c.x->>0)::uuid = sessions.id)
   RETURNING 1),
 n AS (
   INSERT INTO sessions (id, connection_id, connection_name, protocol, verb, subject, actor_chain, groups,
@@ -221,6 +244,12 @@ export class AuditCommitter {
   private readonly onCommit: ((records: readonly CommittedRecord[]) => void) | undefined;
   /** A batch committed and its callers are running: what they append goes into the next commit. */
   private holding = false;
+  /** Rows to mark open with the next commit. */
+  private opens: Opening[] = [];
+  private openTimer: NodeJS.Timeout | undefined;
+  /** A row marked open has waited `openDeferMs`: a commit goes, with records or without. */
+  private opensDue = false;
+  private readonly openDeferMs: number;
   /** Batches committed and records in them, for the benchmark and metrics. */
   readonly stats = { batches: 0, records: 0 };
 
@@ -231,6 +260,7 @@ export class AuditCommitter {
     this.maxBatch = options.maxBatch ?? 2000;
     this.timeoutMs = options.timeoutMs ?? 5_000;
     this.deferMs = options.deferMs ?? 5;
+    this.openDeferMs = options.openDeferMs ?? 50;
     this.onCommit = options.onCommit;
   }
 
@@ -248,6 +278,27 @@ export class AuditCommitter {
       this.deadlineTimer ??= setTimeout(() => this.expire(), this.timeoutMs);
       this.pump();
     });
+  }
+
+  /**
+   * Marks a session's row (committed already) open, served by `agentId`, with the next commit that
+   * something else starts, or in a commit of its own after `openDeferMs`: a session open costs one
+   * store write on its path instead of two. Resolves once the state is stored (a failed commit
+   * keeps it for the next); nothing waits on it before relaying.
+   */
+  markOpen(id: string, agentId: string): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.opens.push({ row: JSON.stringify([id, agentId]), resolve });
+      this.scheduleOpens();
+    });
+  }
+
+  private scheduleOpens(): void {
+    this.openTimer ??= setTimeout(() => {
+      this.openTimer = undefined;
+      this.opensDue = true;
+      this.pump();
+    }, this.openDeferMs);
   }
 
   /**
@@ -369,7 +420,7 @@ export class AuditCommitter {
     );
     if (sessionRow !== undefined) batch.sessionRows.push(sessionRow);
     const end = append.sessionEnd;
-    if (end) batch.endedSessions.push(JSON.stringify([end.id, end.reason, end.endedAt]));
+    if (end) batch.endedSessions.push(JSON.stringify([end.id, end.reason, end.endedAt, end.agentId ?? null]));
     const row = append.sessionRow;
     if (row) {
       // [id, connection_id, connection_name, protocol, verb, subject, actor_chain, groups, client_addr,
@@ -421,9 +472,13 @@ export class AuditCommitter {
 
   /** Sends the open batch if the store is free and the batch should go now. */
   private send(): void {
-    const batch = this.open;
-    if (this.inFlight || this.holding || !batch) return;
-    if (!batch.urgent && !this.deferDue) {
+    if (this.inFlight || this.holding) return;
+    const opensDue = this.opensDue && this.opens.length > 0;
+    let batch = this.open;
+    if (!batch) {
+      if (!opensDue) return;
+      batch = newBatch(false);
+    } else if (!batch.urgent && !this.deferDue && !opensDue) {
       this.deferTimer ??= setTimeout(() => {
         this.deferTimer = undefined;
         this.deferDue = true;
@@ -437,6 +492,13 @@ export class AuditCommitter {
       clearTimeout(this.deferTimer);
       this.deferTimer = undefined;
     }
+    batch.opens = this.opens;
+    this.opens = [];
+    this.opensDue = false;
+    if (this.openTimer) {
+      clearTimeout(this.openTimer);
+      this.openTimer = undefined;
+    }
     this.inFlight = batch;
     for (const pending of batch.pendings) pending.attempts += 1;
     this.sql
@@ -448,6 +510,7 @@ export class AuditCommitter {
           `[${batch.sessionRows.join(',')}]`,
           `[${batch.newSessions.join(',')}]`,
           `[${batch.endedSessions.join(',')}]`,
+          `[${batch.opens.map((o) => o.row).join(',')}]`,
         ],
         { name: APPEND_STATEMENT },
       )
@@ -468,12 +531,13 @@ export class AuditCommitter {
     // that overlap saves.
     this.holding = true;
     batch.pendings.forEach((pending, i) => fulfil(pending, batch.committed[i]));
+    for (const opening of batch.opens) opening.resolve();
     queueMicrotask(() => {
       this.holding = false;
       this.pump();
     });
     this.idle();
-    if (batch.records) {
+    if (batch.records && batch.records.length > 0) {
       try {
         this.onCommit?.(batch.records);
       } catch {
@@ -490,6 +554,11 @@ export class AuditCommitter {
    */
   private failed(batch: Batch, error: unknown): void {
     this.inFlight = undefined;
+    if (batch.opens.length > 0) {
+      // Marking a row open is idempotent: it goes again with the next commit.
+      this.opens = [...batch.opens, ...this.opens];
+      this.scheduleOpens();
+    }
     this.globalHead = undefined;
     this.sessionHeads.clear();
     const retry = isUniqueViolation(error) ? batch.pendings.filter((p) => p.attempts < 2) : [];
@@ -589,6 +658,7 @@ function newBatch(withRecords: boolean): Batch {
     sessionRows: [],
     newSessions: [],
     endedSessions: [],
+    opens: [],
     sessionIds: [],
     sessionHeads: [],
     records: withRecords ? [] : undefined,

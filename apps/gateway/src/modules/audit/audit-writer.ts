@@ -52,4 +52,9 @@ export class AuditWriter {
   append(append: AuditAppend, options?: AppendOptions): Promise<CommittedAudit> {
     return this.committer.append(append, options);
   }
+
+  /** Marks a session's row open, served by `agentId`, with the next commit (see AuditCommitter.markOpen). */
+  markOpen(id: string, agentId: string): Promise<void> {
+    return this.committer.markOpen(id, agentId);
+  }
 }

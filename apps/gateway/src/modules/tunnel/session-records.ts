@@ -22,12 +22,11 @@ export interface NewSession {
   readonly limits?: { readonly maxDurationSeconds: number; readonly readOnly: boolean };
 }
 
-// The row's later states, over the raw driver (Prisma costs about half a millisecond per query).
-const SESSION_OPENED_STATEMENT = 'tollgate_session_opened_v1';
-const SESSION_OPENED_SQL = `UPDATE sessions SET state = 'open', agent_id = $2::uuid
-  WHERE id = $1::uuid AND state = 'opening'`;
-const SESSION_CLOSED_STATEMENT = 'tollgate_session_closed_v1';
-const SESSION_CLOSED_SQL = `UPDATE sessions SET state = 'closed', close_reason = $2, ended_at = $3::timestamptz
+// A row closed without its event, over the raw driver (Prisma costs about half a millisecond per
+// query); it names the agent unless the row does already (its `open` state may not be written yet).
+const SESSION_CLOSED_STATEMENT = 'tollgate_session_closed_v2';
+const SESSION_CLOSED_SQL = `UPDATE sessions SET state = 'closed', close_reason = $2, ended_at = $3::timestamptz,
+    agent_id = COALESCE(agent_id, (SELECT a.id FROM agents a WHERE a.id = $4::uuid))
   WHERE id = $1::uuid`;
 
 /**
@@ -119,20 +118,24 @@ export class SessionRecords {
     return this.servedBy.get(id);
   }
 
+  /**
+   * The agent reached the target: the row says `open`, and which agent serves it, with the audit
+   * log's next commit (within 50 ms), not in a store write of its own on the open's path. The row's
+   * insert committed before the session was offered to an agent; a close that comes first names the
+   * agent itself, and the later `open` leaves a closed row alone.
+   */
   opened(id: string, agentId: string): void {
     if (this.servedBy.size >= 100_000) this.servedBy.clear();
     this.servedBy.set(id, agentId);
-    this.after(id, () =>
-      this.store.sql.query(SESSION_OPENED_SQL, [id, agentId], { name: SESSION_OPENED_STATEMENT }),
-    );
+    this.quietly(this.writer.markOpen(id, agentId));
   }
 
   closed(id: string, reason: string): void {
     const endedAt = new Date().toISOString();
     const context = this.contexts.get(id);
     this.contexts.delete(id);
-    const end = { id, reason: reason.slice(0, 500), endedAt };
-    // After the row's earlier writes (its insert, its `open` state). The row says closed in the
+    const end = { id, reason: reason.slice(0, 500), endedAt, agentId: this.servedBy.get(id) ?? null };
+    // After the row's insert. The row says closed in the
     // session.close event's own transaction, so whoever sees the state finds the event; a session
     // whose event was not recorded (or that has none) is closed on its own.
     this.after(id, async () => {
@@ -143,7 +146,7 @@ export class SessionRecords {
           this.logger.log.warn({ err: error, sessionId: id }, 'could not record the session close event');
         }
       }
-      return this.store.sql.query(SESSION_CLOSED_SQL, [id, end.reason, endedAt], {
+      return this.store.sql.query(SESSION_CLOSED_SQL, [id, end.reason, endedAt, end.agentId], {
         name: SESSION_CLOSED_STATEMENT,
       });
     });
