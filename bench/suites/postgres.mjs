@@ -7,7 +7,8 @@
 // 8 clients, pgbench -C (a new session per transaction), COPY of a ~1 GiB table out through psql,
 // and sequential `SELECT 1` round trips with node-postgres. The Tollgate paths are the real thing:
 // gateway → agent (the PostgreSQL engine: every statement parsed, decided by a policy with a
-// guardrail, audited durably) → target.
+// guardrail, audited durably) → target; the listener is measured in both audit modes, edge (the
+// default: the agent's journal) and strict (`audit: gateway`: the gateway's commit).
 import { execFileSync, spawn } from 'node:child_process';
 import {
   chownSync,
@@ -51,6 +52,11 @@ const POLICY = `${BENCH_ADMIN_ROLES}guardrails:
   - name: no-drop
     match: {protocol: postgres}
     deny: {statements: [DROP, TRUNCATE], message: dropping tables is not allowed here}
+`;
+/** The same policy in the strict audit mode: the gateway commits each statement's event before it runs. */
+const STRICT_POLICY = `${POLICY}audit:
+  - name: strict
+    mode: gateway
 `;
 
 const WORKLOADS = [
@@ -381,6 +387,7 @@ export async function startTollgate(root, target, store, policy = POLICY, { list
       TOLLGATE_AGENT_TOKEN: token,
       BENCH_PG_PASSWORD: target.password,
       TOLLGATE_LOG_LEVEL: 'info',
+      ...(process.env.BENCH_AGENT_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_AGENT_NODE_OPTIONS } : {}),
     });
     procs.push(agent);
     await waitForOutput(agent, /"msg":"bundle applied"/, 'agent');
@@ -389,7 +396,7 @@ export async function startTollgate(root, target, store, policy = POLICY, { list
     });
     procs.push(cli);
     const [, port] = await waitForOutput(cli, /listening on 127\.0\.0\.1:(\d+)/, 'tollgate connect');
-    const stack = { port: Number(port), stop, gw, agent, cli, httpUrl, admin: api.token };
+    const stack = { port: Number(port), stop, gw, agent, cli, httpUrl, admin: api.token, api };
     if (!listener) return stack;
     const [, listenerPort] = await waitForOutput(
       gw,
@@ -693,23 +700,30 @@ export async function run({ root, log }) {
       cleanups.push(stack.stop);
       const pids = { gateway: stack.gw.child.pid, agent: stack.agent.child.pid };
       await measure(
-        `Tollgate connect, ${storeName}`,
+        `Tollgate connect, edge, ${storeName}`,
         { ...direct, port: stack.port },
         {
           ...pids,
           connect: stack.cli.child.pid,
         },
       );
-      await measure(
-        `Tollgate listener, ${storeName}`,
-        {
-          port: stack.listenerPort,
-          user: stack.listenerUser,
-          password: stack.listenerPassword,
-          database: 'pg-bench',
-        },
-        pids,
+      const listenerEndpoint = {
+        port: stack.listenerPort,
+        user: stack.listenerUser,
+        password: stack.listenerPassword,
+        database: 'pg-bench',
+      };
+      await measure(`Tollgate listener, edge, ${storeName}`, listenerEndpoint, pids);
+      // The same stack in the strict mode, once the agent enforces the new policy version.
+      const applied = () => stack.agent.output().split('"msg":"bundle applied"').length;
+      const before = applied();
+      await stack.api('/api/v1/policy', { document: STRICT_POLICY });
+      await waitForOutput(
+        { child: stack.agent.child, output: () => (applied() > before ? 'applied' : '') },
+        /applied/,
+        'the strict policy at the agent',
       );
+      await measure(`Tollgate listener, strict, ${storeName}`, listenerEndpoint, pids);
       // How many statements the gateway audited, to show every statement went through the engine.
       const sessions = await fetch(`${stack.httpUrl}/api/v1/sessions?connection=pg-bench&limit=1`, {
         headers: { authorization: `Bearer ${stack.admin}` },
@@ -782,7 +796,7 @@ function report({ results, fsync, skipped, copyBytes, loadBefore, loadAfter }) {
     ];
   });
   const goalLines = tollgate
-    .filter((n) => n.includes('listener'))
+    .filter((n) => n.includes('listener, edge'))
     .map((name) => {
       const r = results[name];
       const added = r.rtt.p50 - direct.rtt.p50;
@@ -825,9 +839,11 @@ function report({ results, fsync, skipped, copyBytes, loadBefore, loadAfter }) {
       '**Tollgate connect**: `tollgate connect` → gateway → agent → target; **Tollgate listener**: psql/pgbench/node-postgres ' +
       "straight to the gateway's own PostgreSQL listener (an API key as the password, the connection as the database) → " +
       'agent → target. In both, the agent authenticates to the target with SCRAM, its PostgreSQL engine parses every ' +
-      'statement, decides it against a policy that allows everything but has a guardrail (deny DROP/TRUNCATE) and audits ' +
-      "it durably on the gateway before forwarding (today's strict mode; the edge journal is not in this build); the " +
-      "gateway runs on the embedded store (PGlite) and on PostgreSQL (the machine's server, another database). No masking " +
+      'statement and decides it against a policy that allows everything but has a guardrail (deny DROP/TRUNCATE), and ' +
+      "each statement's audit event is durable before the statement is forwarded: **edge** (the default) in the agent's " +
+      'own journal (group-committed fdatasync, shipped to the gateway on a stream of its own), **strict** (`audit: ' +
+      "gateway` in the policy, measured through the listener on the same stack) in the gateway's store. The gateway " +
+      "runs on the embedded store (PGlite) and on PostgreSQL (the machine's server, another database). No masking " +
       'rules. Everything — target, clients, peers and the Tollgate processes — shares the machine.',
     '',
     `pgbench: ${CLIENTS} clients, 2 threads, simple protocol, \`-n\`; select-only and TPC-B-like ${SECONDS} s each ` +
@@ -873,7 +889,7 @@ function report({ results, fsync, skipped, copyBytes, loadBefore, loadAfter }) {
       cpuRows,
     ),
     '',
-    'Goals (through the gateway listener; in strict mode, the only one in this build):',
+    'Goals (through the gateway listener in edge mode; the strict rows above are for comparison):',
     '',
     ...goalLines,
     '',
