@@ -331,6 +331,8 @@ describe('SSH through tollgate connect (gateway + agent + sshd)', () => {
     expect(JSON.stringify(await commandEvents('command.result'))).not.toContain('leak');
   });
 
+  // Each run is a CLI process, a session and two SSH handshakes (agent to sshd, CLI to the engine):
+  // 14-19 s each at a load of 30 on 2 cores, so the three runs of one test need more than 60 s.
   describe('tollgate exec on an SSH connection', () => {
     const exec = (command: string) =>
       new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
@@ -356,7 +358,7 @@ describe('SSH through tollgate connect (gateway + agent + sshd)', () => {
       expect(await exec('true')).toMatchObject({ code: 0, stdout: '' });
       const killed = await exec('kill -TERM $$');
       expect(killed.code).toBe(143);
-    });
+    }, 120_000);
 
     it('is an exec session whose command is decided, recorded and replayable', async () => {
       const run = await exec('echo recorded-exec-output');
@@ -384,7 +386,7 @@ describe('SSH through tollgate connect (gateway + agent + sshd)', () => {
           })
         ).text();
       await expect.poll(cast, { timeout: 10_000 }).toContain('recorded-exec-output');
-    });
+    }, 120_000);
 
     it("refuses a denied command with the rule's message and exit status 1; sshd never runs it", async () => {
       const marker = join(sshd.user.home, `exec-${randomBytes(4).toString('hex')}`);
@@ -400,6 +402,6 @@ describe('SSH through tollgate connect (gateway + agent + sshd)', () => {
             expect.objectContaining({ command: `touch ${marker}`, decision: 'deny', rule: 'no-touch' }),
           ]),
         );
-    });
+    }, 120_000);
   });
 });
