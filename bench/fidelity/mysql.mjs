@@ -20,6 +20,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BENCH_ADMIN_ROLES } from '../lib.mjs';
 import { startMysqlTollgate } from '../suites/mysql-stack.mjs';
+import { killServer, prepareIsolation, writeWrapper } from './mysql-isolate.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const work = process.env.TOLLGATE_FIDELITY_DIR ?? join(tmpdir(), 'tollgate-fidelity-mysql');
@@ -80,16 +81,18 @@ async function startServer(mode) {
   const port = /mysqld\.1\s+(\d+)\s/.exec(output)?.[1];
   const pid = /Started \[mysqld\.1 - pid: (\d+)/.exec(output)?.[1];
   if (!port || !pid) throw new Error(`mysql-test-run did not start a server:\n${output.slice(-3000)}`);
+  const { state, file } = await prepareIsolation({
+    work,
+    mode,
+    port: Number(port),
+    pid: Number(pid),
+    vardir,
+  });
   return {
     port: Number(port),
     vardir,
-    stop: () => {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    },
+    isolation: { state, wrapper: writeWrapper(work, mode, file) },
+    stop: () => killServer(state),
   };
 }
 
@@ -129,7 +132,9 @@ async function runMode(mode, tests) {
         '--parallel=1',
         ...tests,
       ],
-      { MTR_BUILD_THREAD: '301' },
+      // Each test's mariadb-test runs through the isolation wrapper: the server is restored to its
+      // state before the first test whenever the tests before changed it.
+      { MTR_BUILD_THREAD: '301', MYSQL_TEST: server.isolation.wrapper },
     );
     writeFileSync(join(work, `mtr-${mode}.out`), output);
     const results = new Map();
@@ -144,7 +149,7 @@ async function runMode(mode, tests) {
     return { results, seconds, output };
   } finally {
     await stack?.stop();
-    server.stop();
+    await server.stop();
   }
 }
 
