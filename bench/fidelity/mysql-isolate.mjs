@@ -8,21 +8,17 @@
 // directory restored and the server started again, with the same command line and port (a session
 // through Tollgate opens a new target connection for each test's connections).
 //
-// mysql-test-run runs this through MYSQL_TEST (a wrapper script around mariadb-test written by
-// writeWrapper): `node mysql-isolate.mjs STATE ARGS...` checks (and restores) before a test's own
-// mariadb-test invocation, recognised by --suite-dir and --test-file; a test's nested $MYSQL_TEST
-// calls pass through untouched. Every restore is logged (test name and the first differing lines),
-// so the report can tell which test left what behind.
+// mysql-test-run runs each test's mariadb-test through MYSQL_TEST, a wrapper script (writeWrapper)
+// that first runs `node mysql-isolate.mjs URL ARGS...`: for a test's own invocation (recognised by
+// --suite-dir and --test-file; a test's nested $MYSQL_TEST calls pass through untouched) it asks the
+// fidelity script's process (serveIsolation, on loopback) to check and restore the server. The
+// restore runs there, not in mysql-test-run's process tree, whose open-files limit is too low to
+// start the server as mysql-test-run did (open_files_limit, table_open_cache would differ). Every
+// restore is logged (test name and the first differing lines), so the report can tell which test
+// left what behind.
 import { execFileSync, spawn } from 'node:child_process';
-import {
-  appendFileSync,
-  copyFileSync,
-  existsSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { createServer } from 'node:http';
+import { appendFileSync, copyFileSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -93,16 +89,8 @@ async function waitGone(pid) {
 /** Starts the server from the state's command line; records its pid. */
 async function startServer(state) {
   const log = openSync(state.log, 'a');
-  // With the open-files limit mysql-test-run gave it: the server sizes open_files_limit and
-  // table_open_cache from it (a test's mariadb-test runs with a lower one).
-  const child = spawn(
-    '/bin/sh',
-    ['-c', `ulimit -n ${state.openFiles} && exec "$@"`, 'sh', ...state.cmdline],
-    {
-      detached: true,
-      stdio: ['ignore', log, log],
-    },
-  );
+  const [file, ...args] = state.cmdline;
+  const child = spawn(file, args, { detached: true, stdio: ['ignore', log, log] });
   child.unref();
   writeFileSync(state.pidFile, String(child.pid));
   await waitReady(state.port);
@@ -126,7 +114,7 @@ export async function killServer(state) {
 /**
  * Takes over a server mysql-test-run started: stops it cleanly, copies its data directory as the
  * pristine one, starts it again and records the fingerprint to compare with before each test.
- * Returns the state file the wrapper reads.
+ * Returns the state serveIsolation works with.
  */
 export async function prepareIsolation({ work, mode, port, pid, vardir }) {
   // mysql-test-run --extern later writes its own my.cnf into the same vardir (for the clients): the
@@ -138,11 +126,9 @@ export async function prepareIsolation({ work, mode, port, pid, vardir }) {
     .filter(Boolean)
     .map((arg) => (arg.startsWith('--defaults-file=') ? `--defaults-file=${serverConfig}` : arg));
   const datadir = join(vardir, 'mysqld.1', 'data');
-  const openFiles = /^Max open files\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'))?.[1];
   const state = {
     port,
     cmdline,
-    openFiles: Number(openFiles ?? 20000),
     datadir,
     pristine: join(vardir, 'mysqld.1', 'data.pristine'),
     log: join(vardir, 'mysqld.1', 'mysqld.log'),
@@ -158,29 +144,46 @@ export async function prepareIsolation({ work, mode, port, pid, vardir }) {
   await startServer(state);
   writeFileSync(state.baseline, fingerprint(port));
   writeFileSync(state.resets, '');
-  const file = join(work, `isolate-${mode}.json`);
-  writeFileSync(file, JSON.stringify(state, null, 2));
-  return { state, file };
+  return state;
 }
 
-/** The MYSQL_TEST wrapper: checks (and restores) the server before each test, then runs mariadb-test. */
-export function writeWrapper(work, mode, stateFile) {
+/** The MYSQL_TEST wrapper: has the server checked (and restored) before each test, then runs mariadb-test. */
+export function writeWrapper(work, mode, url) {
   const wrapper = join(work, `mariadb-test-${mode}`);
   const self = fileURLToPath(import.meta.url);
   writeFileSync(
     wrapper,
-    `#!/bin/sh\n'${process.execPath}' '${self}' '${stateFile}' "$@" || exit 1\nexec /usr/bin/mariadb-test "$@"\n`,
+    `#!/bin/sh\n'${process.execPath}' '${self}' '${url}' "$@" || exit 1\nexec /usr/bin/mariadb-test "$@"\n`,
     { mode: 0o755 },
   );
   return wrapper;
 }
 
+/**
+ * Serves the wrapper's requests (one test at a time: mysql-test-run runs with --parallel=1).
+ * Resolves with the URL and a close.
+ */
+export async function serveIsolation(state) {
+  const server = createServer((req, res) => {
+    const test = new URL(req.url ?? '/', 'http://x').searchParams.get('test') ?? '?';
+    beforeTest(state, test).then(
+      () => res.end('ok'),
+      (error) => {
+        appendFileSync(state.resets, `before ${test}: could not restore the server: ${error}\n`);
+        res.statusCode = 500;
+        res.end(String(error));
+      },
+    );
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}/before`,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
 /** Before a test: restore the server when the previous tests changed its state. */
-async function beforeTest(stateFile, args) {
-  const testFile = args.find((a) => a.startsWith('--test-file='));
-  if (!testFile || !args.some((a) => a.startsWith('--suite-dir='))) return; // a test's nested call
-  const test = `main.${basename(testFile.slice('--test-file='.length), '.test')}`;
-  const state = JSON.parse(readFileSync(stateFile, 'utf8'));
+async function beforeTest(state, test) {
   const baseline = readFileSync(state.baseline, 'utf8');
   let now;
   try {
@@ -213,10 +216,18 @@ async function beforeTest(stateFile, args) {
   }
 }
 
-if (
-  process.argv[1] &&
-  fileURLToPath(import.meta.url) === process.argv[1] &&
-  existsSync(process.argv[2] ?? '')
-) {
-  await beforeTest(process.argv[2], process.argv.slice(3));
+/** In the wrapper: a test's own mariadb-test invocation asks for the check; nested calls do not. */
+async function wrapperRequest(url, args) {
+  const testFile = args.find((a) => a.startsWith('--test-file='));
+  if (!testFile || !args.some((a) => a.startsWith('--suite-dir='))) return;
+  const test = `main.${basename(testFile.slice('--test-file='.length), '.test')}`;
+  const response = await fetch(`${url}?test=${encodeURIComponent(test)}`, { method: 'POST' });
+  if (!response.ok) {
+    console.error(`fidelity isolation: ${await response.text()}`);
+    process.exitCode = 1;
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  await wrapperRequest(process.argv[2] ?? '', process.argv.slice(3));
 }

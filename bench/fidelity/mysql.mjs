@@ -20,7 +20,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BENCH_ADMIN_ROLES } from '../lib.mjs';
 import { startMysqlTollgate } from '../suites/mysql-stack.mjs';
-import { killServer, prepareIsolation, writeWrapper } from './mysql-isolate.mjs';
+import { killServer, prepareIsolation, serveIsolation, writeWrapper } from './mysql-isolate.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const work = process.env.TOLLGATE_FIDELITY_DIR ?? join(tmpdir(), 'tollgate-fidelity-mysql');
@@ -81,18 +81,16 @@ async function startServer(mode) {
   const port = /mysqld\.1\s+(\d+)\s/.exec(output)?.[1];
   const pid = /Started \[mysqld\.1 - pid: (\d+)/.exec(output)?.[1];
   if (!port || !pid) throw new Error(`mysql-test-run did not start a server:\n${output.slice(-3000)}`);
-  const { state, file } = await prepareIsolation({
-    work,
-    mode,
-    port: Number(port),
-    pid: Number(pid),
-    vardir,
-  });
+  const state = await prepareIsolation({ work, mode, port: Number(port), pid: Number(pid), vardir });
+  const service = await serveIsolation(state);
   return {
     port: Number(port),
     vardir,
-    isolation: { state, wrapper: writeWrapper(work, mode, file) },
-    stop: () => killServer(state),
+    isolation: { state, wrapper: writeWrapper(work, mode, service.url) },
+    stop: async () => {
+      await service.close();
+      await killServer(state);
+    },
   };
 }
 
@@ -143,10 +141,15 @@ async function runMode(mode, tests) {
     if (results.size === 0) throw new Error(`mysql-test-run ran no tests:\n${output.slice(-3000)}`);
     const seconds = (performance.now() - started) / 1000;
     const count = (r) => [...results.values()].filter((v) => v === r).length;
+    // Which tests found the server changed by the tests before them (and had it restored).
+    const restores = [
+      ...readFileSync(server.isolation.state.resets, 'utf8').matchAll(/^before (main\.\S+): restored/gm),
+    ].map((m) => m[1]);
     log(
       `${mode}: ${count('pass')} passed, ${count('fail')} failed, ${count('skipped')} skipped in ${seconds.toFixed(0)} s`,
     );
-    return { results, seconds, output };
+    log(`${mode}: the server was restored before ${restores.length} tests`);
+    return { results, seconds, output, restores };
   } finally {
     await stack?.stop();
     await server.stop();
