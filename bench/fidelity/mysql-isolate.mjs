@@ -9,9 +9,9 @@
 // through Tollgate opens a new target connection for each test's connections).
 //
 // mysql-test-run runs each test's mariadb-test through MYSQL_TEST, a wrapper script (writeWrapper)
-// that first runs `node mysql-isolate.mjs URL ARGS...`: for a test's own invocation (recognised by
-// --suite-dir and --test-file; a test's nested $MYSQL_TEST calls pass through untouched) it asks the
-// fidelity script's process (serveIsolation, on loopback) to check and restore the server. The
+// that, for a test's own invocation (recognised by --suite-dir and --test-file; a test's nested
+// $MYSQL_TEST calls pass through untouched), first asks the fidelity script's process
+// (serveIsolation, on loopback) to check and restore the server. The
 // restore runs there, not in mysql-test-run's process tree, whose open-files limit is too low to
 // start the server as mysql-test-run did (open_files_limit, table_open_cache would differ). Every
 // restore is logged (test name and the first differing lines), so the report can tell which test
@@ -19,8 +19,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { appendFileSync, copyFileSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
 const FINGERPRINT = `
 SELECT 'schema', schema_name, default_character_set_name, default_collation_name FROM information_schema.schemata ORDER BY 2;
@@ -147,13 +146,33 @@ export async function prepareIsolation({ work, mode, port, pid, vardir }) {
   return state;
 }
 
-/** The MYSQL_TEST wrapper: has the server checked (and restored) before each test, then runs mariadb-test. */
-export function writeWrapper(work, mode, url) {
+/**
+ * The MYSQL_TEST wrapper: for a test's own mariadb-test invocation (the one with --suite-dir and
+ * --test-file; a test's nested $MYSQL_TEST calls have neither), has the fidelity process check and
+ * restore the server (bash's /dev/tcp: no process to start per test), then runs mariadb-test.
+ */
+export function writeWrapper(work, mode, port) {
   const wrapper = join(work, `mariadb-test-${mode}`);
-  const self = fileURLToPath(import.meta.url);
   writeFileSync(
     wrapper,
-    `#!/bin/sh\n'${process.execPath}' '${self}' '${url}' "$@" || exit 1\nexec /usr/bin/mariadb-test "$@"\n`,
+    `#!/bin/bash
+test=; suite=
+for arg in "$@"; do
+  case "$arg" in --test-file=*) test=\${arg#--test-file=} ;; --suite-dir=*) suite=1 ;; esac
+done
+if [ -n "$test" ] && [ -n "$suite" ]; then
+  name=main.$(basename "$test" .test)
+  exec 3<>/dev/tcp/127.0.0.1/${port} || exit 1
+  printf 'POST /before?test=%s HTTP/1.0\\r\\n\\r\\n' "$name" >&3
+  read -r _ status _ <&3
+  exec 3<&-
+  if [ "$status" != 200 ]; then
+    echo "fidelity isolation: the server could not be restored before $name" >&2
+    exit 1
+  fi
+fi
+exec /usr/bin/mariadb-test "$@"
+`,
     { mode: 0o755 },
   );
   return wrapper;
@@ -177,7 +196,7 @@ export async function serveIsolation(state) {
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    url: `http://127.0.0.1:${server.address().port}/before`,
+    port: server.address().port,
     close: () => new Promise((resolve) => server.close(resolve)),
   };
 }
@@ -214,20 +233,4 @@ async function beforeTest(state, test) {
         .join('\n')}\n`,
     );
   }
-}
-
-/** In the wrapper: a test's own mariadb-test invocation asks for the check; nested calls do not. */
-async function wrapperRequest(url, args) {
-  const testFile = args.find((a) => a.startsWith('--test-file='));
-  if (!testFile || !args.some((a) => a.startsWith('--suite-dir='))) return;
-  const test = `main.${basename(testFile.slice('--test-file='.length), '.test')}`;
-  const response = await fetch(`${url}?test=${encodeURIComponent(test)}`, { method: 'POST' });
-  if (!response.ok) {
-    console.error(`fidelity isolation: ${await response.text()}`);
-    process.exitCode = 1;
-  }
-}
-
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  await wrapperRequest(process.argv[2] ?? '', process.argv.slice(3));
 }
