@@ -117,7 +117,9 @@ async function runMode(mode, tests) {
     if (mode === 'tollgate') {
       stack = await startMysqlTollgate(
         root,
-        { port: server.port, user: 'root', database: 'test' },
+        // No database on the connection: each client's own (mysqltest's `test`, or the one a
+        // test's `connect(c, localhost, root,, mysqltest)` names) is used, as directly.
+        { port: server.port, user: 'root' },
         BENCH_ADMIN_ROLES,
       );
       port = stack.port;
