@@ -30,6 +30,16 @@ masking:
     on_derived: deny
 `);
 
+/** MASK, with stored procedures allowed to run (CALL is opaque code, denied by default). */
+const MASK_WITH_CALL = policyOf(`version: 1
+guardrails:
+  - name: procedures
+    allow: { opaque: [CALL] }
+masking:
+  - name: pii
+    columns: [customers.ssn, customers.card]
+`);
+
 const subject = { subject: 'user:alice', groups: ['dev'], actorChain: [] };
 const connection = { name: 'my-test', protocol: 'mysql', tags: { env: 'test' } };
 const masker = Masker.compile([maskingRulesFor(MASK, { subject, connection })]);
@@ -87,6 +97,9 @@ describe('MySQL masking by lineage (real MariaDB)', () => {
        CREATE VIEW customer_view AS SELECT id, name, ssn AS tax_id FROM customers;
        CREATE VIEW view_of_view AS SELECT tax_id AS t, name FROM customer_view;`,
     );
+    db.sql(`DELIMITER //
+       CREATE PROCEDURE two_sets() BEGIN SELECT name FROM customers WHERE id = 1; SELECT ssn, card FROM customers WHERE id = 1; END//
+       DELIMITER ;`);
     target = {
       host: '127.0.0.1',
       port: 3306,
@@ -219,6 +232,36 @@ describe('MySQL masking by lineage (real MariaDB)', () => {
     );
     expect(ok.stderr).toBe('');
     expect(ok.stdout).toBe('2\n');
+  });
+
+  it('masks what EXECUTE runs as the statement PREPARE prepared, and every result set of a CALL', async () => {
+    const prepared = await mariadb(
+      "PREPARE s FROM 'SELECT CONCAT(ssn, ?), name FROM customers WHERE id = 1'; SET @x = ''; EXECUTE s USING @x; DEALLOCATE PREPARE s",
+    );
+    expect(prepared.stderr).toBe('');
+    expect(prepared.stdout).toBe('********\tAda\n');
+    gate = new PolicyGate(MASK_WITH_CALL);
+    // A procedure's result sets are not known in shape or number: each is masked whole (the CLI
+    // sends the SELECT after it as a command of its own, traced as usual).
+    const call = await mariadb('CALL two_sets(); SELECT CONCAT(name, 1) FROM customers WHERE id = 2');
+    expect(call.stderr).toBe('');
+    expect(call.stdout).toBe('********\n********\t********\nBob1\n');
+    // In one COM_QUERY, the results after a CALL's cannot be told from its own: all are masked.
+    const client = await nodeClient();
+    try {
+      const [sets] = await client.query(
+        'CALL two_sets(); SELECT CONCAT(name, 1) AS n FROM customers WHERE id = 2',
+      );
+      expect(leaks(JSON.stringify(sets))).toEqual([]);
+      expect(sets).toMatchObject([
+        [{ name: '********' }],
+        [{ ssn: '********', card: '********' }],
+        {},
+        [{ n: '********' }],
+      ]);
+    } finally {
+      await client.end();
+    }
   });
 
   it('denies derived values under on_derived: deny and still returns the plain column masked', async () => {
