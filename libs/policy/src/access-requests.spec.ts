@@ -124,6 +124,19 @@ describe('access requests', () => {
       ).toBe(false);
     });
 
+    it("refuses an automation that asked on the requester's behalf, even as an approver by its own token", () => {
+      // sa:pipeline held a token delegated by user:1 and made the request with it; with its own
+      // (undelegated) token it is a named reviewer, yet approving would be approving its own request.
+      const pipeline = who('sa:pipeline', ['dba-leads']);
+      expect(canReview(rule, pipeline, 'user:1', ['sa:pipeline'])).toEqual({
+        allowed: false,
+        reason: 'nobody may review a request they made: sa:pipeline acted in its actor chain',
+      });
+      expect(canReview(rule, pipeline, 'user:1', ['sa:other']).allowed).toBe(true);
+      const lead = who('user:9', ['dba-leads']);
+      expect(approvalsSatisfied(rule, [lead, pipeline], 'user:1', ['sa:pipeline'])).toBe(false);
+    });
+
     it('counts distinct eligible approvals against min_approvals', () => {
       const lead = who('user:9', ['dba-leads']);
       const cto = who('user:8', [], { email: 'cto@example.com' });

@@ -79,15 +79,23 @@ export function accessRequestRequirement(rule: AccessRequestRule): ReviewRequire
 /**
  * May `reviewer` approve or reject a request made by `requesterSubject`? The reviewer must match
  * one of the approvers, must not be the requester (nobody approves their own request) and must act
- * for themselves (not through a delegated token).
+ * for themselves (not through a delegated token). Nor may anyone who acted in the request's actor
+ * chain (`requesterActors`: the automation that asked on the requester's behalf) review it: that
+ * would be approving one's own request under another name.
  */
 export function canReview(
   requirement: ReviewRequirement,
   reviewer: SubjectContext,
   requesterSubject: string,
+  requesterActors: readonly string[] = [],
 ): { readonly allowed: boolean; readonly reason: string } {
   if (reviewer.subject === requesterSubject)
     return { allowed: false, reason: 'nobody may review their own request' };
+  if (requesterActors.includes(reviewer.subject))
+    return {
+      allowed: false,
+      reason: `nobody may review a request they made: ${reviewer.subject} acted in its actor chain`,
+    };
   if (reviewer.actorChain.length > 0)
     return { allowed: false, reason: 'reviews cannot be made with a delegated token' };
   if (!anySubjectMatches(requirement.approvers, reviewer)) {
@@ -107,9 +115,12 @@ export function approvalsSatisfied(
   requirement: ReviewRequirement,
   approvals: readonly SubjectContext[],
   requesterSubject: string,
+  requesterActors: readonly string[] = [],
 ): boolean {
   const counted = new Set(
-    approvals.filter((a) => canReview(requirement, a, requesterSubject).allowed).map((a) => a.subject),
+    approvals
+      .filter((a) => canReview(requirement, a, requesterSubject, requesterActors).allowed)
+      .map((a) => a.subject),
   );
   return counted.size >= requirement.minApprovals;
 }

@@ -167,6 +167,43 @@ describe('delegated tokens (RFC 8693 token exchange) and API keys', () => {
     expect((await exchange(child)).status).toBe(400);
   });
 
+  it('stops a delegated token once a service account acting in its chain is disabled or deleted', async () => {
+    // A compromised automation that obtained a token for someone else by exchange (its own token as
+    // the actor token) is cut off from it when its account is disabled, not only from its own token.
+    const created = await gw.request('POST', '/api/v1/service-accounts', { name: 'lateral', groups: [] });
+    const secret = (created.body as { clientSecret: string }).clientSecret;
+    const actor = (await serviceAccountToken(gw.url, 'lateral', secret)).access_token;
+    const obtained = await exchange(await token('pipeline'), {
+      scope: 'audit:read',
+      actor_token: actor,
+      actor_token_type: ACCESS,
+    });
+    expect(obtained.status).toBe(200);
+    const delegated = obtained.body.access_token as string;
+    expect(claimsOf(delegated).act).toMatchObject({ sub: 'sa:lateral' });
+    expect((await gw.request('GET', '/api/v1/audit?limit=1', undefined, bearer(delegated))).status).toBe(200);
+
+    expect((await gw.request('PATCH', '/api/v1/service-accounts/lateral', { disabled: true })).status).toBe(
+      200,
+    );
+    const refused = await gw.request('GET', '/api/v1/audit?limit=1', undefined, bearer(delegated));
+    expect(refused.status).toBe(401);
+    expect((refused.body as { detail: string }).detail).toMatch(/actor sa:lateral: .*sa:lateral is disabled/);
+    expect(await lastAudit()).toMatchObject({
+      subject: 'sa:pipeline',
+      actorChain: [{ subject: 'sa:lateral' }],
+      action: 'authenticate',
+      decision: 'deny',
+    });
+    // Nor can it be exchanged on (re-delegated) to launder the chain.
+    expect((await exchange(delegated)).status).toBe(400);
+
+    expect((await gw.request('DELETE', '/api/v1/service-accounts/lateral')).status).toBe(204);
+    const gone = await gw.request('GET', '/api/v1/audit?limit=1', undefined, bearer(delegated));
+    expect(gone.status).toBe(401);
+    expect((gone.body as { detail: string }).detail).toMatch(/sa:lateral no longer exists/);
+  });
+
   it('records every refused token request, with the holder and chain the subject token names', async () => {
     const parent = await token('pipeline');
     const child = (await exchange(parent, { scope: 'audit:read' })).body.access_token as string;

@@ -193,7 +193,9 @@ export class ReviewsService {
     });
     const me = subjectContext(principal);
     const visible = rows.filter(
-      (r) => r.requester === principal.subject || canReview(requirementOf(r), me, r.requester).allowed,
+      (r) =>
+        r.requester === principal.subject ||
+        canReview(requirementOf(r), me, r.requester, actorsOf(r)).allowed,
     );
     return { items: visible.map(toView) };
   }
@@ -202,7 +204,10 @@ export class ReviewsService {
     await this.expireOverdue();
     const row = await this.find(id);
     const me = subjectContext(principal);
-    if (row.requester !== principal.subject && !canReview(requirementOf(row), me, row.requester).allowed)
+    if (
+      row.requester !== principal.subject &&
+      !canReview(requirementOf(row), me, row.requester, actorsOf(row)).allowed
+    )
       throw new NotFoundError('review', id);
     return toView(row);
   }
@@ -223,7 +228,7 @@ export class ReviewsService {
         `review denied: the token's scope (${principal.scopes.join(' ') || 'none'}) does not include review`,
       );
     }
-    const allowed = canReview(requirementOf(row), me, row.requester);
+    const allowed = canReview(requirementOf(row), me, row.requester, actorsOf(row));
     if (!allowed.allowed) throw new ForbiddenError(allowed.reason);
     if (row.state !== 'pending') throw new ConflictError(`review "${id}" is already ${row.state}`);
     const updated = await this.store.prisma.$transaction(async (tx) => {
@@ -243,7 +248,12 @@ export class ReviewsService {
           .map((d) => ({ subject: d.reviewer, groups: [], actorChain: [] }));
         // Approvers were checked when they decided; count them by subject only.
         if (
-          approvalsSatisfied({ approvers: ['*'], minApprovals: row.minApprovals }, approvals, row.requester)
+          approvalsSatisfied(
+            { approvers: ['*'], minApprovals: row.minApprovals },
+            approvals,
+            row.requester,
+            actorsOf(row),
+          )
         )
           state = 'approved';
       }
@@ -381,6 +391,16 @@ export class ReviewsService {
     if (!row) throw new NotFoundError('review', id);
     return row;
   }
+}
+
+/** Who acted in the request's actor chain (they may not review it). */
+function actorsOf(row: Review): string[] {
+  const actors = Array.isArray(row.requesterActors) ? row.requesterActors : [];
+  return actors.flatMap((a) =>
+    a !== null && typeof a === 'object' && typeof (a as { subject?: unknown }).subject === 'string'
+      ? [(a as { subject: string }).subject]
+      : [],
+  );
 }
 
 function requirementOf(row: Review): ReviewRequirement {

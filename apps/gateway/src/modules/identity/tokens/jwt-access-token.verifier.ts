@@ -149,6 +149,14 @@ export class JwtAccessTokenVerifier extends AccessTokenVerifier {
     const subject = payload.sub!;
     const state = await this.subjects.current(subject);
     if (!state.ok) throw new TokenRejected(state.reason, attribution);
+    // Every actor in the chain is held to the same: a delegated token stops working once any
+    // service account or person acting in it is disabled or deleted (a compromised automation is cut
+    // off from the tokens it obtained by exchange, not only from its own).
+    for (const actor of new Set(actorChain.map((a) => a.subject))) {
+      if (actor === subject) continue;
+      const acting = await this.subjects.current(actor);
+      if (!acting.ok) throw new TokenRejected(`actor ${actor}: ${acting.reason}`, attribution);
+    }
 
     const tokenGroups = stringArray(payload.groups);
     return {
