@@ -53,7 +53,8 @@ describe('session recordings (embedded store)', () => {
     gw = await startTestGateway();
     store = gw.gateway.resolve(StoreService);
     recordings = gw.gateway.resolve(SessionRecordings);
-  }, 60_000);
+    // The embedded store's first start (initdb) takes a minute on a loaded machine.
+  }, 180_000);
   afterAll(async () => {
     await gw?.stop();
   });
@@ -80,7 +81,7 @@ describe('session recordings (embedded store)', () => {
           seq,
           kind: seq === 0 ? 'exec' : '',
           command: seq === 0 ? 'cat big.log' : '',
-          data,
+          data: Buffer.from(data),
           final: seq === texts.length - 1,
           truncated: false,
         },
@@ -146,7 +147,7 @@ describe('session recordings (embedded store)', () => {
           seq,
           kind: seq === 0 ? 'shell' : '',
           command: '',
-          data,
+          data: Buffer.from(data),
           final: false,
           truncated: false,
         },

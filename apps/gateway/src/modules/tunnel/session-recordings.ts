@@ -104,8 +104,8 @@ export class SessionRecordings {
     if (current.failed !== undefined) return;
     if (chunk.seq !== current.nextSeq) return fail(`chunk ${chunk.seq} arrived out of order`);
     current.nextSeq++;
-    // Encoded once: counted, hashed and compressed as bytes.
-    const data = Buffer.from(chunk.data);
+    // Bytes as they arrived: counted, hashed and compressed, never decoded.
+    const data = chunk.data;
     const size = data.length;
     current.bytes += size;
     if (current.bytes > GATEWAY_RECORDING_CEILING_BYTES) {

@@ -497,7 +497,11 @@ export interface RecordingChunk {
   kind: string;
   /** On chunk 0: the command of an exec; empty for a shell. */
   command: string;
-  data: string;
+  /**
+   * The asciicast text, UTF-8 (bytes rather than string: the gateway hashes, compresses and stores
+   * it as bytes, so it is never decoded into a string there; the same wire type as the string it was).
+   */
+  data: Buffer;
   /** The recording is complete (the channel ended, or the size limit was reached). */
   final: boolean;
   /** The size limit was reached: output after this chunk was not recorded. */
@@ -2661,7 +2665,15 @@ export const SessionUp: MessageFns<SessionUp> = {
 };
 
 function createBaseRecordingChunk(): RecordingChunk {
-  return { recording: 0, seq: 0, kind: '', command: '', data: '', final: false, truncated: false };
+  return {
+    recording: 0,
+    seq: 0,
+    kind: '',
+    command: '',
+    data: Buffer.alloc(0),
+    final: false,
+    truncated: false,
+  };
 }
 
 export const RecordingChunk: MessageFns<RecordingChunk> = {
@@ -2678,8 +2690,8 @@ export const RecordingChunk: MessageFns<RecordingChunk> = {
     if (message.command !== '') {
       writer.uint32(34).string(message.command);
     }
-    if (message.data !== '') {
-      writer.uint32(42).string(message.data);
+    if (message.data.length !== 0) {
+      writer.uint32(42).bytes(message.data);
     }
     if (message.final !== false) {
       writer.uint32(48).bool(message.final);
@@ -2740,7 +2752,7 @@ export const RecordingChunk: MessageFns<RecordingChunk> = {
               break;
             }
 
-            message.data = reader.string();
+            message.data = Buffer.from(reader.bytes());
             continue;
           }
           case 6: {
@@ -2777,7 +2789,7 @@ export const RecordingChunk: MessageFns<RecordingChunk> = {
       seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
       kind: isSet(object.kind) ? globalThis.String(object.kind) : '',
       command: isSet(object.command) ? globalThis.String(object.command) : '',
-      data: isSet(object.data) ? globalThis.String(object.data) : '',
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
       final: isSet(object.final) ? globalThis.Boolean(object.final) : false,
       truncated: isSet(object.truncated) ? globalThis.Boolean(object.truncated) : false,
     };
@@ -2797,8 +2809,8 @@ export const RecordingChunk: MessageFns<RecordingChunk> = {
     if (message.command !== '') {
       obj.command = message.command;
     }
-    if (message.data !== '') {
-      obj.data = message.data;
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
     }
     if (message.final !== false) {
       obj.final = message.final;
@@ -2818,7 +2830,7 @@ export const RecordingChunk: MessageFns<RecordingChunk> = {
     message.seq = object.seq ?? 0;
     message.kind = object.kind ?? '';
     message.command = object.command ?? '';
-    message.data = object.data ?? '';
+    message.data = object.data ?? Buffer.alloc(0);
     message.final = object.final ?? false;
     message.truncated = object.truncated ?? false;
     return message;
@@ -4573,6 +4585,14 @@ export const AgentTunnelClient = makeGenericClientConstructor(
   service: typeof AgentTunnelService;
   serviceName: string;
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, 'base64'));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString('base64');
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
