@@ -121,7 +121,9 @@ export async function runMysqlSession(
       ...(response.database ? { database: response.database } : {}),
       attributes: response.attributes,
     });
-    database = response.database || options.target.database || undefined;
+    // The database the target session starts in: the connection's, else the one the client named
+    // (as loginTarget chooses).
+    database = options.target.database || response.database || undefined;
     reading = new MysqlReading();
     reading.backslashEscapes =
       charsetReadsBackslashes(response.characterSet) && (await readsBackslashEscapes(target.channel));
