@@ -331,6 +331,31 @@ describe('delegated tokens (RFC 8693 token exchange) and API keys', () => {
     });
   });
 
+  it('revokes an API key presented at the RFC 7009 revocation endpoint (it does not stay live)', async () => {
+    const created = await gw.request('POST', '/api/v1/api-keys', {
+      name: 'leaked-credential',
+      scope: 'audit:read',
+      expiresInSeconds: 3600,
+    });
+    expect(created.status).toBe(201);
+    const { key, prefix } = created.body as { key: string; prefix: string };
+    expect((await gw.request('GET', '/api/v1/audit?limit=1', undefined, bearer(key))).status).toBe(200);
+
+    const revoke = await fetch(`${gw.url}/oauth/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: key }).toString(),
+    });
+    expect(revoke.status).toBe(200);
+    const refused = await gw.request('GET', '/api/v1/audit?limit=1', undefined, bearer(key));
+    expect(refused.status).toBe(401);
+    expect((refused.body as { detail: string }).detail).toMatch(/revoked/);
+    const listed = (await gw.request('GET', '/api/v1/api-keys')).body as {
+      items: { prefix: string; revokedAt: string | null }[];
+    };
+    expect(listed.items.find((k) => k.prefix === prefix)?.revokedAt).not.toBeNull();
+  });
+
   it('refuses an expired API key', async () => {
     const owner = await token('pipeline');
     const created = await gw.request(

@@ -2,6 +2,7 @@ import { Body, Controller, Get, Headers, HttpCode, Inject, Post, Req } from '@ne
 import type { FastifyRequest } from 'fastify';
 import { ApiExcludeEndpoint, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AccessTokenVerifier } from '../access-token-verifier';
+import { ApiKeysService } from '../api-keys/api-keys.service';
 import { IdentityOptionsToken, type IdentityOptions } from '../identity-options';
 import { SigningKeysService } from '../keys/signing-keys.service';
 import { OidcRelyingPartyService } from '../oidc/oidc-relying-party.service';
@@ -58,6 +59,7 @@ export class TokenController {
     private readonly rp: OidcRelyingPartyService,
     private readonly saml: SamlServiceProviderService,
     private readonly samlDevice: SamlDeviceGrantUseCase,
+    private readonly apiKeys: ApiKeysService,
     @Inject(IdentityOptionsToken) private readonly options: IdentityOptions,
   ) {}
 
@@ -215,6 +217,20 @@ export class TokenController {
     }
     try {
       const principal = await this.verifier.verify(token);
+      if (principal.tokenId.startsWith('apikey:')) {
+        // An API key or connection credential presented here is revoked like a token: answering 200
+        // and recording a revocation while the key kept working would leave a leaked key live.
+        const prefix = principal.tokenId.slice('apikey:'.length);
+        await this.apiKeys.revoke(prefix);
+        await this.audit.record({
+          subject: principal.subject,
+          action: 'apikey:revoke',
+          target: `apikey:${prefix}`,
+          decision: 'allow',
+          reason: 'API key revoked by its holder (RFC 7009 revocation endpoint)',
+        });
+        return {};
+      }
       const revoked = await this.revocation.revoke(principal.tokenId);
       await this.audit.record({
         subject: principal.subject,
