@@ -156,10 +156,14 @@ export async function startTollgateStack(root, connections, { gatewayEnv = {} } 
     TOLLGATE_LOG_LEVEL: 'info',
     ...gatewayEnv,
   });
-  const deadline = Date.now() + 120_000;
+  // Generous: on a shared machine at load 30 the embedded store's migrations alone took minutes.
+  const deadline = Date.now() + 600_000;
   let match;
   while (!(match = /"httpUrl":"([^"]+)","grpcAddress":"([^"]+)"/.exec(gw.output()))) {
-    if (Date.now() > deadline) throw new Error(`gateway did not start:\n${gw.output()}`);
+    if (Date.now() > deadline || gw.child.exitCode !== null) {
+      gw.child.kill('SIGKILL');
+      throw new Error(`gateway did not start:\n${gw.output()}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
   const [, httpUrl, grpcAddress] = match;

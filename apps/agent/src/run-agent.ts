@@ -1,7 +1,7 @@
 import { ConfigError, loadAgentConfig, type AgentConfig, type AgentConfigOverrides } from '@tollgate/config';
 import type { Logger } from 'pino';
 import { createAgentLogger } from './agent-logger';
-import { installInPlaceGrpcFraming, tuneHeapForRelaying } from '@tollgate/proto';
+import { acceptLargeHttp2Frames, installInPlaceGrpcFraming, tuneHeapForRelaying } from '@tollgate/proto';
 import { TunnelClient } from './tunnel-client';
 
 export interface RunningAgent {
@@ -17,6 +17,7 @@ export interface RunningAgent {
 /** Starts an agent (in this process; the quickstart runs one next to its gateway). */
 export function startAgent(config: AgentConfig, logger?: Logger): RunningAgent {
   installInPlaceGrpcFraming();
+  acceptLargeHttp2Frames();
   const log = logger ?? createAgentLogger(config.logLevel, config.logFormat);
   const tunnel = new TunnelClient(config, log);
   log.info({ gateway: config.gateway.address, tls: config.gateway.tls }, 'agent starting');

@@ -10,5 +10,6 @@ export * from './generated/grpc/health/v1/health';
 export * from './tunnel-wire';
 export * from './relay-heap';
 export * from './grpc-in-place-framing';
+export * from './grpc-client-frames';
 export * from './session-verb';
 export * from './gateway-tls';

@@ -11,6 +11,7 @@ import {
   OpenFailureCode,
   sessionVerbCode,
   tuneHeapForRelaying,
+  acceptLargeHttp2Frames,
   type SessionVerbName,
   type ClientDown,
   type ClientUp,
@@ -62,6 +63,7 @@ export function describeFailure(connectionName: string, failed: OpenResult_Faile
 export function tunnelClient(config: ConnectConfig): ClientTunnelWireClient {
   tuneHeapForRelaying();
   installInPlaceGrpcFraming();
+  acceptLargeHttp2Frames();
   return new ClientTunnelWireClient(
     config.grpcUrl.address,
     gatewayChannelCredentials(config.grpcUrl, gatewayTrust(config)),

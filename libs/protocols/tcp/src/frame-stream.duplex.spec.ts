@@ -1,9 +1,16 @@
+import { createServer, type AddressInfo } from 'node:net';
 import { Duplex } from 'node:stream';
-import type { StreamFrame } from '@tollgate/proto';
+import {
+  dataEnvelopePayload,
+  encodeDataEnvelopeAround,
+  ENVELOPE_FRAME_FIELD,
+  type StreamFrame,
+} from '@tollgate/proto';
 import type { FrameCodec } from './frame-codec';
 import type { FrameStream } from './socket-relay';
 import { describe, expect, it } from 'vitest';
 import { frameStreamDuplex } from './frame-stream.duplex';
+import { connectWithFrameReads, frameReadsReadable } from './socket-reads';
 
 const codec: FrameCodec<StreamFrame, StreamFrame> = {
   wrap: (frame) => frame,
@@ -95,5 +102,58 @@ describe('frameStreamDuplex', () => {
     bytes.resume();
     await tick();
     expect(t.near.isPaused()).toBe(false);
+  });
+
+  it('sends the parts of a target read intact, the first one framed where it was read', async () => {
+    // An HTTP response read in one piece: the relay parses the head and writes the body's parts.
+    const head = Buffer.from('HTTP/1.1 200 OK\r\n\r\n');
+    const first = Buffer.alloc(3000, 'a');
+    const second = Buffer.alloc(2000, 'b');
+    const server = createServer((socket) => socket.end(Buffer.concat([head, first, second])));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const socket = connectWithFrameReads({
+        host: '127.0.0.1',
+        port: (server.address() as AddressInfo).port,
+      });
+      const reads = frameReadsReadable(socket)!;
+      const read = (await reads.iterator().next()).value as Buffer;
+      expect(read.length).toBe(head.length + first.length + second.length);
+
+      const field = ENVELOPE_FRAME_FIELD.sessionUp;
+      const sent: Buffer[] = [];
+      const near = new Duplex({
+        objectMode: true,
+        read() {},
+        write(message: Buffer, _enc, callback) {
+          sent.push(message);
+          callback();
+        },
+      });
+      const bytes = frameStreamDuplex<StreamFrame, Buffer>(near, {
+        wrap: () => {
+          throw new Error('data frames are encoded around their bytes');
+        },
+        wrapRead: (data) => encodeDataEnvelopeAround(field, data),
+        unwrap: (message) => ({ frame: message }),
+      });
+      const firstPart = read.subarray(head.length, head.length + first.length);
+      const secondPart = read.subarray(head.length + first.length);
+      bytes.cork();
+      bytes.write(firstPart);
+      bytes.write(secondPart);
+      await new Promise<void>((resolve) => {
+        bytes.uncork();
+        bytes.write(Buffer.alloc(0), () => resolve());
+      });
+      const payloads = sent.map((message) => dataEnvelopePayload(message, field)!);
+      // The second part's frame header must not overwrite the first part's bytes, still queued.
+      expect(Buffer.concat(payloads).equals(Buffer.concat([first, second]))).toBe(true);
+      expect(payloads[0]!.buffer).toBe(read.buffer);
+      expect(payloads[1]!.buffer).not.toBe(read.buffer);
+      socket.destroy();
+    } finally {
+      server.close();
+    }
   });
 });

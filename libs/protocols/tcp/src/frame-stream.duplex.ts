@@ -2,6 +2,10 @@ import { Duplex } from 'node:stream';
 import { DATA_ENVELOPE_HEADROOM } from '@tollgate/proto';
 import { dataFrame, halfCloseFrame, MAX_FRAME_DATA_BYTES, resetFrame, type FrameCodec } from './frame-codec';
 import type { FrameStream } from './socket-relay';
+import { claimReadHeadroom, SOCKET_READ_BYTES } from './socket-reads';
+
+/** A read no larger than a socket read goes out as one frame (what a tcp relay sends too). */
+const MAX_UNCOPIED_FRAME_BYTES = SOCKET_READ_BYTES;
 
 /**
  * Presents a tunnel stream of StreamFrames as a byte Duplex, so a protocol engine written against
@@ -13,7 +17,8 @@ export function frameStreamDuplex<In, Out>(stream: FrameStream<Out>, codec: Fram
   const live = () => !stream.writableEnded && !stream.destroyed;
   const send = (message: Out): boolean => (live() ? stream.write(message) : true);
 
-  const sendBytes = (chunks: readonly Buffer[], callback: (error?: Error | null) => void) => {
+  /** Frames copied: several writes become one frame per 64 KiB, each copied once. */
+  const sendCopied = (chunks: readonly Buffer[]): boolean => {
     let ok = true;
     const wrapRead = codec.wrapRead?.bind(codec);
     if (wrapRead) {
@@ -50,6 +55,28 @@ export function frameStreamDuplex<In, Out>(stream: FrameStream<Out>, codec: Fram
       for (let offset = 0; offset < bytes.length; offset += MAX_FRAME_DATA_BYTES) {
         ok = send(codec.wrap(dataFrame(bytes.subarray(offset, offset + MAX_FRAME_DATA_BYTES))));
       }
+    }
+    return ok;
+  };
+
+  const sendBytes = (chunks: readonly Buffer[], callback: (error?: Error | null) => void) => {
+    let ok = true;
+    if (codec.wrapRead) {
+      // A target's read relayed as it came (an HTTP response body read by connectWithFrameReads)
+      // leaves as one frame encoded around it, without a copy; the rest is copied into frames.
+      let copies: Buffer[] = [];
+      for (const chunk of chunks) {
+        if (chunk.length <= MAX_UNCOPIED_FRAME_BYTES && claimReadHeadroom(chunk)) {
+          if (copies.length > 0) ok = sendCopied(copies);
+          copies = [];
+          ok = send(codec.wrapRead(chunk));
+        } else {
+          copies.push(chunk);
+        }
+      }
+      if (copies.length > 0) ok = sendCopied(copies);
+    } else {
+      ok = sendCopied(chunks);
     }
     if (ok || !live()) callback();
     else stream.once('drain', () => callback());

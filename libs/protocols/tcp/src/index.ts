@@ -10,7 +10,14 @@ export {
   type SessionWatch,
 } from './session-refusal';
 export { refuseSocket, type RefusedClient } from './socket-refusal';
-export { attachReadSink, connectWithFrameReads, SOCKET_READ_BYTES, type ReadSink } from './socket-reads';
+export {
+  attachReadSink,
+  claimReadHeadroom,
+  connectWithFrameReads,
+  frameReadsReadable,
+  SOCKET_READ_BYTES,
+  type ReadSink,
+} from './socket-reads';
 export type { EngineOpenOptions, EngineSession, RelayEngine } from './relay-engine';
 export type { CommandPort, CommandResultReport, CommandVerdict, RecordingStart } from './command-port';
 export { TargetUnreachableError } from './target-unreachable.error';

@@ -1,4 +1,5 @@
 import { connect, type Socket, type TcpNetConnectOpts } from 'node:net';
+import { Readable } from 'node:stream';
 import { DATA_ENVELOPE_HEADROOM } from '@tollgate/proto';
 
 /**
@@ -35,6 +36,13 @@ const QUIET_READ_BYTES = 16 * 1024;
 const readTargets = new WeakMap<Socket, ReadTarget>();
 
 /**
+ * The memory of reads whose headroom nobody has taken yet. Each read gets a buffer of its own (never
+ * pooled: even a quiet read is larger than Node's pool slices), so a view of its bytes can be
+ * traced back to it.
+ */
+const unclaimedHeadroom = new WeakSet<ArrayBufferLike>();
+
+/**
  * Connects a socket that reads into buffers of its own choosing (Node's `onread`) instead of
  * emitting 'data': each read lands behind DATA_ENVELOPE_HEADROOM free bytes, so the tunnel frame can
  * be written around it without copying, and a busy socket reads SOCKET_READ_BYTES at a time. The
@@ -54,6 +62,7 @@ export function connectWithFrameReads(options: TcpNetConnectOpts): Socket {
         if (length * 4 >= size * 3) size = SOCKET_READ_BYTES;
         else if (length < QUIET_READ_BYTES) size = QUIET_READ_BYTES;
         const bytes = (buffer as Buffer).subarray(0, length);
+        unclaimedHeadroom.add(bytes.buffer);
         if (target.sink) return target.sink(bytes);
         target.early.push(bytes);
         return true;
@@ -75,4 +84,55 @@ export function attachReadSink(socket: Socket, sink: ReadSink): boolean {
   target.sink = sink;
   for (const bytes of target.early.splice(0)) sink(bytes);
   return true;
+}
+
+/**
+ * Claims the bytes in front of `bytes` for a frame header, if `bytes` lies in a read made by
+ * connectWithFrameReads and is the first part of that read anyone claims. A parser that took a
+ * read apart (an HTTP response: head, then body) writes its parts in order, so the first part
+ * written is the lowest in the buffer and what lies in front of it (the read's free headroom, or
+ * the head already parsed into a copy of its own) is dead; a later part of the same read would
+ * have the previous part, perhaps still queued for sending, in front of it, so only one part per
+ * read is claimed. The caller must hand `bytes` over (never touch them again).
+ */
+export function claimReadHeadroom(bytes: Buffer): boolean {
+  if (bytes.byteOffset < DATA_ENVELOPE_HEADROOM || !unclaimedHeadroom.has(bytes.buffer)) return false;
+  unclaimedHeadroom.delete(bytes.buffer);
+  return true;
+}
+
+/**
+ * A socket made by connectWithFrameReads as a Readable of its reads, one Buffer per read (object
+ * mode: reads are never concatenated, which would copy them and lose their headroom), for code
+ * that consumes a stream (an HTTP parser) rather than a sink; backpressure pauses the socket.
+ * undefined for any other socket.
+ */
+export function frameReadsReadable(socket: Socket): Readable | undefined {
+  if (!readTargets.has(socket)) return undefined;
+  let ended = false;
+  const readable = new Readable({
+    objectMode: true,
+    highWaterMark: 2,
+    read() {
+      socket.resume();
+    },
+    destroy(error, callback) {
+      socket.destroy();
+      callback(error);
+    },
+  });
+  attachReadSink(socket, (bytes) => {
+    if (readable.push(bytes)) return true;
+    socket.pause();
+    return false;
+  });
+  socket.on('end', () => {
+    ended = true;
+    readable.push(null);
+  });
+  socket.on('error', (error) => readable.destroy(error));
+  socket.on('close', () => {
+    if (!ended) readable.destroy();
+  });
+  return readable;
 }

@@ -1,6 +1,7 @@
+import { Socket } from 'node:net';
 import type { Duplex, Writable } from 'node:stream';
 import type { CommandFacts } from '@tollgate/policy';
-import type { CommandPort } from '@tollgate/protocol-tcp';
+import { frameReadsReadable, type CommandPort } from '@tollgate/protocol-tcp';
 import {
   DEFAULT_HTTP_LIMITS,
   HttpRequestParser,
@@ -599,7 +600,9 @@ export class HttpSession {
   private wrapTarget(socket: Duplex): Target {
     socket.on('error', () => undefined);
     const parser = new HttpResponseParser(this.options.limits ?? DEFAULT_HTTP_LIMITS);
-    return { socket, parser, source: new MessageSource(socket, parser), used: false, reused: false };
+    // A socket made by connectWithFrameReads is read through its reads, one buffer each.
+    const reads = socket instanceof Socket ? frameReadsReadable(socket) : undefined;
+    return { socket, parser, source: new MessageSource(reads ?? socket, parser), used: false, reused: false };
   }
 
   private async reply(status: number, reply: RelayReply, close: boolean): Promise<void> {
