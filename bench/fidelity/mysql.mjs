@@ -264,7 +264,7 @@ function report({ serverVersion, direct, tollgate, load, pattern, measured }) {
   const section = `<!-- fidelity:mysql -->\n${markdown}\n<!-- /fidelity:mysql -->`;
   let doc = existsSync(docPath) ? readFileSync(docPath, 'utf8') : '# Fidelity\n';
   const markers = /<!-- fidelity:mysql -->[\s\S]*?<!-- \/fidelity:mysql -->/;
-  doc = markers.test(doc) ? doc.replace(markers, section) : `${doc.trimEnd()}\n\n${section}\n`;
+  doc = markers.test(doc) ? doc.replace(markers, () => section) : `${doc.trimEnd()}\n\n${section}\n`;
   writeFileSync(docPath, doc);
   log(`\nwrote ${docPath}`);
   return unexplained.length === 0 && onlyTollgate.length === 0;
