@@ -204,6 +204,29 @@ describe('delegated tokens (RFC 8693 token exchange) and API keys', () => {
     expect((gone.body as { detail: string }).detail).toMatch(/sa:lateral no longer exists/);
   });
 
+  it('refuses a delegated actor token, which would drop its holder from the chain', async () => {
+    // deploy-step holds a token delegated from pipeline (act: deploy-step). Used as the actor token
+    // it would make the new child name sa:pipeline as the actor and deploy-step would vanish.
+    const held = await exchange(await token('pipeline'), {
+      actor_token: await token('deploy-step'),
+      actor_token_type: ACCESS,
+    });
+    expect(held.status).toBe(200);
+    const laundered = await exchange(await token('deploy-step'), {
+      actor_token: held.body.access_token as string,
+      actor_token_type: ACCESS,
+    });
+    expect(laundered.status).toBe(400);
+    expect(laundered.body).toMatchObject({ error: 'invalid_request' });
+    expect(laundered.body.error_description).toMatch(/actor_token must be the actor's own token/);
+    expect(await lastAudit()).toMatchObject({
+      subject: 'sa:deploy-step',
+      actorChain: [{ subject: 'sa:pipeline' }, { subject: 'sa:deploy-step' }],
+      action: 'token:exchange',
+      decision: 'deny',
+    });
+  });
+
   it('records every refused token request, with the holder and chain the subject token names', async () => {
     const parent = await token('pipeline');
     const child = (await exchange(parent, { scope: 'audit:read' })).body.access_token as string;

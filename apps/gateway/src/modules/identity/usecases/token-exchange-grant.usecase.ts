@@ -54,7 +54,20 @@ export class TokenExchangeGrantUseCase {
       if (!TOKEN_TYPES.includes(input.actorTokenType ?? '')) {
         throw new OAuthError('invalid_request', `actor_token_type must be ${ACCESS_TOKEN_TYPE_URN}`);
       }
-      newActor = { subject: (await this.verified(input.actorToken, 'actor_token')).subject };
+      const actor = await this.verified(input.actorToken, 'actor_token');
+      if (actor.actorChain.length > 0) {
+        // The actor token's own chain would be dropped: whoever holds a token delegated to them could
+        // act under its subject's name and vanish from the record. The actor proves itself with its own.
+        return this.refuse(
+          parent,
+          [{ subject: actor.subject }, ...actor.actorChain, ...parent.actorChain],
+          'invalid_request',
+          `actor_token must be the actor's own token, not a delegated one (it names actors ${actor.actorChain
+            .map((a) => a.subject)
+            .join(', ')})`,
+        );
+      }
+      newActor = { subject: actor.subject };
     }
     const chain = [newActor, ...parent.actorChain];
 
