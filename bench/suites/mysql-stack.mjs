@@ -37,7 +37,14 @@ export async function startMysqlTollgate(root, target, policy = BENCH_ADMIN_ROLE
         '--data-dir',
         dataDir,
       ],
-      { TOLLGATE_BOOTSTRAP_ADMIN_SECRET: BENCH_ADMIN_SECRET, TOLLGATE_LOG_LEVEL: 'info' },
+      {
+        TOLLGATE_BOOTSTRAP_ADMIN_SECRET: BENCH_ADMIN_SECRET,
+        TOLLGATE_LOG_LEVEL: 'info',
+        // `tollgate connect` runs on the admin's access token, which cannot be refreshed: the
+        // default 15 minutes ended the fidelity run through Tollgate midway (every new connection
+        // reset at the handshake once it expired). A day, the most the gateway takes.
+        TOLLGATE_ACCESS_TOKEN_TTL_SECONDS: '86400',
+      },
     );
     procs.push(gw);
     const [, httpUrl, grpcAddress] = await waitForOutput(
