@@ -221,11 +221,11 @@ function whatItWouldTake(results, cores, load) {
       'shipped batch as one multi-row insert rather than one write per event (and PostgreSQL rather than PGlite: see the ' +
       'PostgreSQL rows); (2) even with the store free, three Node processes and two gRPC hops per request exceed the 0.25× ' +
       'budget on two cores (compare what two plain relays and the target spend), so the goal needs more cores than ' +
-      'the target uses, or a data path without the gateway (client to agent). *1 MiB responses:* the bytes dominate. This run ' +
-      'has two changes in the shared tunnel path: the agent reads a plain-HTTP target with room for the frame header in front ' +
-      'of each read and sends a response body read as one frame encoded around its bytes (it copied every body into 64 KiB ' +
-      'frames before), and the agent and connect accept 256 KiB HTTP/2 frames, so the gateway sends each tunnel message as ' +
-      'one DATA frame instead of 16 KiB pieces that grpc-js gathers again. What is left per MiB: grpc-js reassembles every ' +
+      'the target uses, or a data path without the gateway (client to agent). *1 MiB responses:* the bytes dominate. The agent and connect accept 256 KiB HTTP/2 frames, so the ' +
+      'gateway sends each tunnel message as one DATA frame instead of 16 KiB pieces that grpc-js gathers again. The agent ' +
+      'still copies every response body into 64 KiB frames (~27% of its profile samples): sending a target read as one ' +
+      'frame written around its bytes, as the tcp engine does, is built (claimReadHeadroom) but off, because with it a ' +
+      'masked Kubernetes response came back empty end to end. What is left per MiB: grpc-js reassembles every ' +
       'received message into a new buffer in each of the three processes, and the gateway, whose heap holds PGlite and the ' +
       'API, runs frequent full mark-compacts (a GC observer counted 24 of ~80 ms each in 30 s of small and 1 MiB traffic ' +
       "at load 17; the agent and connect raise V8's heap growing factor against this, the gateway does not yet). Reaching 0.5× would need the gateway's " +
