@@ -121,6 +121,23 @@ describe('MySQL through tollgate connect (gateway + agent + MariaDB with ed25519
     expect(db.sql("SHOW TABLES LIKE 'scratch'").trim()).toBe('scratch');
   });
 
+  it('tells the mariadb client in its own protocol (ERR 1045) when the login behind connect is no longer valid', async () => {
+    const token = (await loginDevUser(gateway.httpUrl, 'developer')).access_token;
+    const connect = await spawnConnect(gateway.grpcUrl, token, 'my-app', { TOLLGATE_URL: gateway.httpUrl });
+    processes.push(connect.cli);
+    const revoked = await fetch(`${gateway.httpUrl}/oauth/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token }).toString(),
+    });
+    expect(revoked.status).toBe(200);
+    // MySQL's server speaks first: the client sends nothing to tell its protocol by, so connect
+    // must know it (it asked the gateway at start-up) or the client only sees its connection reset.
+    const result = await mariadb('SELECT 1;\n', connect.port);
+    expect(result.stderr).toMatch(/ERROR 1045 \(28000\).*access token/);
+    expect(result.stdout).toBe('');
+  });
+
   it('runs one-off SQL with tollgate exec through the same policy and masking', async () => {
     expect(await exec('--format', 'csv', '-c', 'SELECT id, ssn FROM customers WHERE id = 1')).toEqual({
       code: 0,

@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { loadConnectConfig } from '@tollgate/config';
+import { protocolFromJSON } from '@tollgate/proto';
 import { writeKubeContext } from '../connect/kubeconfig';
 import { clientCommand, shellLine } from '../connect/client-command';
 import { connectionProtocol, defaultLocalPort } from '../connect/default-port';
@@ -88,10 +89,11 @@ export function connectCommand(): Command {
       await checkGatewayCertificate(config);
       // With --port a refusal is said per session, to the client, in its own protocol; the protocol
       // then only picks the listener and the client to suggest.
-      const protocol =
+      const said =
         config.port === undefined || flags.exec
           ? await connectionProtocol(name, token, report)
-          : await connectionProtocol(name, token, () => undefined).catch(() => 'tcp');
+          : await connectionProtocol(name, token, () => undefined).catch(() => undefined);
+      const protocol = said ?? 'tcp';
       const port = config.port ?? (flags.exec ? 0 : defaultLocalPort(protocol));
       // SSH is served by a local SSH server; every other protocol's client is relayed byte for byte.
       const start = protocol === 'ssh' ? startSshListener : startLocalListener;
@@ -102,6 +104,10 @@ export function connectCommand(): Command {
         token: () => currentAccessToken(),
         clientVersion: CLI_VERSION,
         report,
+        // A refusal before a session opens (an expired login) is said in this protocol.
+        ...(said === undefined || said === 'tcp'
+          ? {}
+          : { protocol: protocolFromJSON(`PROTOCOL_${said.toUpperCase()}`) }),
       });
       if (flags.exec) {
         const command = clientCommand(protocol, name, listener.port);

@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { ConnectConfig } from '@tollgate/config';
-import type { ClientTunnelWireClient } from '@tollgate/proto';
+import type { ClientTunnelWireClient, Protocol } from '@tollgate/proto';
 import { openFailureRefusal, refuseSocket, relaySocket } from '@tollgate/protocol-tcp';
 import { refusedClient, refuserFor, streamRefusal } from './refusers';
 import {
@@ -32,6 +32,12 @@ export interface ListenerOptions {
    */
   readonly token: () => Promise<string>;
   readonly clientVersion: string;
+  /**
+   * The connection's protocol as the gateway said it at start-up, if it did: refusals before a
+   * session opens (an expired login, an unreachable gateway) are said in it. Without it the client's
+   * first bytes tell, which a server-speaks-first protocol (MySQL) never sends.
+   */
+  readonly protocol?: Protocol;
   /** One line per event the user should see (session opened, failed, ended with an error). */
   readonly report: (line: string) => void;
 }
@@ -81,7 +87,7 @@ async function serveSocket(
     // The login expired or was revoked beyond refreshing: the client hears it in its protocol.
     const message = error instanceof Error ? error.message : String(error);
     options.report(`${options.connectionName}: ${message}`);
-    await refuseSocket(socket, refusedClient(undefined), { kind: 'unauthenticated', message });
+    await refuseSocket(socket, refusedClient(options.protocol), { kind: 'unauthenticated', message });
     return;
   }
   let outcome: OpenOutcome;
@@ -95,7 +101,7 @@ async function serveSocket(
   } catch (error) {
     options.report(`${options.connectionName}: ${error instanceof Error ? error.message : String(error)}`);
     // An expired or revoked token, a gateway that cannot be reached: said in the client's protocol.
-    await refuseSocket(socket, refusedClient(undefined), streamRefusal(error));
+    await refuseSocket(socket, refusedClient(options.protocol), streamRefusal(error));
     return;
   }
   if (outcome.kind === 'failed') {
@@ -105,7 +111,7 @@ async function serveSocket(
     const refusal = failed
       ? openFailureRefusal(failed.code, failed.message)
       : { kind: 'internal' as const, message: 'the gateway refused the session' };
-    await refuseSocket(socket, refusedClient(failed?.protocol), refusal);
+    await refuseSocket(socket, refusedClient(failed?.protocol ?? options.protocol), refusal);
     return;
   }
   const { sessionId, agentName, protocol } = outcome.opened;
