@@ -1,6 +1,4 @@
 import { Readable } from 'node:stream';
-import { promisify } from 'node:util';
-import { zstdDecompress } from 'node:zlib';
 import { Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CloseCode } from '@tollgate/proto';
@@ -15,6 +13,7 @@ import { subjectNames, subjectsMatching } from '../identity/subjects/subject-nam
 import { StoreService } from '../store/store.service';
 import { AgentRegistry } from '../tunnel/agent-registry';
 import { LostSessions } from '../tunnel/lost-sessions';
+import { decompressRecording } from '../tunnel/recording-compression';
 
 const listSessionsQuery = z
   .object({
@@ -55,8 +54,6 @@ export interface RecordingView {
 
 /** Rows read per query while a recording is streamed out (a row holds up to 4 MiB of text). */
 const RECORDING_PAGE = 4;
-
-const zstdDecompressAsync = promisify(zstdDecompress);
 
 export interface SessionView {
   readonly id: string;
@@ -196,8 +193,8 @@ export class SessionsController {
           orderBy: { seq: 'asc' },
           take: RECORDING_PAGE,
         });
-        // Rows are zstd-compressed asciicast text (those stored before compression: the text).
-        for (const r of rows) yield r.zstd ? await zstdDecompressAsync(r.zstd) : r.data;
+        // Rows are compressed asciicast text (those stored before compression: the text).
+        for (const r of rows) yield r.zstd ? await decompressRecording(r.zstd) : r.data;
         if (rows.length < RECORDING_PAGE) return;
         after = rows.at(-1)!.seq;
       }

@@ -1,10 +1,9 @@
 import { createHash, type Hash } from 'node:crypto';
-import { promisify } from 'node:util';
-import { constants, zstdCompress } from 'node:zlib';
 import { Injectable } from '@nestjs/common';
 import type { RecordingChunk } from '@tollgate/proto';
 import { SessionAuditService, type SessionAuditContext } from '../audit/session-audit.service';
 import { StoreService } from '../store/store.service';
+import { compressRecording } from './recording-compression';
 import { TunnelLogger } from './tunnel-logger';
 
 /**
@@ -19,11 +18,6 @@ export const GATEWAY_RECORDING_CEILING_BYTES = 1024 * 1024 * 1024 + 64 * 1024;
  * row is being written are stored together in the next one, up to this.
  */
 export const RECORDING_ROW_MAX_BYTES = 4 * 1024 * 1024;
-
-const zstdAsync = promisify(zstdCompress);
-
-/** zstd's fastest level: terminal text still shrinks several-fold, at a few ms of CPU per MiB. */
-const ZSTD_OPTIONS = { params: { [constants.ZSTD_c_compressionLevel]: 1 } };
 
 interface OpenRecording {
   readonly key: string;
@@ -197,14 +191,13 @@ export class SessionRecordings {
     const first = chunks[0];
     const last = chunks.at(-1)!;
     const size = chunks.reduce((sum, c) => sum + c.size, 0);
-    const compressed = await zstdAsync(
+    const compressed = await compressRecording(
       chunks.length === 1
         ? first.data
         : Buffer.concat(
             chunks.map((c) => c.data),
             size,
           ),
-      ZSTD_OPTIONS,
     );
     const prisma = this.store.prisma;
     const where = { sessionId_recording: { sessionId: context.sessionId, recording } };
