@@ -113,12 +113,20 @@ describe('audit pipeline (real gateway on a throwaway PostgreSQL, agent, CLI)', 
     const other = await startTunnelGateway([], { DATABASE_URL: databaseUrl });
     processes.push(other.cli);
     const socket = await openSession();
-    const sessions = await other.api<{ items: { id: string; state: string }[] }>(
-      'GET',
-      '/api/v1/sessions?state=open',
-    );
-    const id = sessions.body.items[0]?.id;
-    expect(id).toBeDefined();
+    // The row's open state rides with the audit log's next commit (within ~50 ms), so the list
+    // shows the session as open a moment after its first bytes went through.
+    let found: string | undefined;
+    await expect
+      .poll(
+        async () =>
+          (found = (
+            await other.api<{ items: { id: string; state: string }[] }>('GET', '/api/v1/sessions?state=open')
+          ).body.items[0]?.id),
+        { timeout: 10_000, interval: 100 },
+      )
+      .toBeDefined();
+    if (!found) throw new Error('no open session listed');
+    const id = found;
     const targetSide = accepted.at(-1)!;
     const targetClosed = new Promise<void>((resolve) => targetSide.once('close', () => resolve()));
     const clientClosed = readAll(socket);

@@ -98,10 +98,20 @@ describe('policy as code through `tollgate admin apply` (real gateway, agent and
     const echoed = new Promise<Buffer>((resolve) => socket.once('data', resolve));
     socket.write('ping');
     expect((await echoed).toString()).toBe('ping');
-    const { body: sessions } = await gateway.api<{ items: { id: string; state: string }[] }>(
-      'GET',
-      '/api/v1/sessions?state=open',
-    );
+    // The row's open state rides with the audit log's next commit (within ~50 ms).
+    let sessions: { items: { id: string; state: string }[] } = { items: [] };
+    await expect
+      .poll(
+        async () =>
+          (sessions = (
+            await gateway.api<{ items: { id: string; state: string }[] }>(
+              'GET',
+              '/api/v1/sessions?state=open',
+            )
+          ).body).items.length,
+        { timeout: 10_000, interval: 100 },
+      )
+      .toBeGreaterThan(0);
     const live = sessions.items[0];
 
     const dry = await tollgate('admin', 'apply', '--dry-run', '-f', file('v2.yaml', V2));

@@ -112,9 +112,18 @@ describe('session endings reach psql in its own protocol', () => {
     expect({ sqlState: error?.code, severity: error?.severity }).toEqual({ sqlState, severity: 'FATAL' });
   };
   const liveSession = async () => {
-    const list = await api<{ items: { id: string; state: string }[] }>('GET', '/api/v1/sessions?state=open');
-    expect(list.body.items).toHaveLength(1);
-    return (list.body.items[0] as { id: string }).id;
+    // The row's open state rides with the audit log's next commit (within ~50 ms).
+    let items: { id: string; state: string }[] = [];
+    await expect
+      .poll(
+        async () =>
+          (items = (
+            await api<{ items: { id: string; state: string }[] }>('GET', '/api/v1/sessions?state=open')
+          ).body.items).length,
+        { timeout: 10_000, interval: 100 },
+      )
+      .toBe(1);
+    return (items[0] as { id: string }).id;
   };
 
   beforeAll(async () => {
