@@ -13,10 +13,10 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    // One test file at a time. Two (maxWorkers 2) ran the suite in ~400 s instead of ~15 min here,
-    // but under that load agent-instances' hung-holder test (SIGSTOP of the agent holding the
-    // stream; the next instance must get in within the liveness window) failed in 2 of 4 runs:
-    // until that is understood, CI runs files one by one.
+    // One test file at a time. Two (maxWorkers 2) ran the suite in 749 s instead of 1,038 s, all
+    // passing, once the agent-instances spec stopped leaking a retrying agent from a timed-out test
+    // into the next ones (the likely cause of its earlier two-worker failures); one run is not yet
+    // enough to risk CI on, so files still run one by one.
     maxWorkers: 1,
     globalSetup: ['./test/global-setup.mts'],
     reporters: ['default', './test/summary-reporter.mts'],
