@@ -405,6 +405,161 @@ describe('delegated tokens (RFC 8693 token exchange) and API keys', () => {
   });
 });
 
+describe('revocation reaches every token derived from a token (subject or actor, transitively)', () => {
+  let gw: TestGateway;
+  const secrets: Record<string, string> = {};
+  const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+  const token = async (name: string, scope?: string) =>
+    (await serviceAccountToken(gw.url, name, secrets[name], scope)).access_token;
+  /** B = exchange(subject, actor): B acts for the subject token's holder, with `actor` as actor. */
+  const exchangeWith = async (
+    subjectToken: string,
+    actorToken?: string,
+    extra: Record<string, string> = {},
+  ) => {
+    const response = await postTokenEndpoint(gw.url, {
+      grant_type: EXCHANGE,
+      subject_token: subjectToken,
+      subject_token_type: ACCESS,
+      ...(actorToken ? { actor_token: actorToken, actor_token_type: ACCESS } : {}),
+      ...extra,
+    });
+    expect(response.status, JSON.stringify(response.body)).toBe(200);
+    return response.body.access_token as string;
+  };
+  const revoke = async (token: string) => {
+    const response = await fetch(`${gw.url}/oauth/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token }).toString(),
+    });
+    expect(response.status).toBe(200);
+  };
+  /** The API answer to a token: 200 while it works, 401 with the reason once refused. */
+  const use = async (token: string) => {
+    const response = await gw.request('GET', '/api/v1/me', undefined, bearer(token));
+    return { status: response.status, detail: (response.body as { detail?: string }).detail ?? '' };
+  };
+
+  beforeAll(async () => {
+    gw = await startTestGateway();
+    for (const [name, groups] of [
+      ['owner', ['tollgate-admins']],
+      ['pipeline', []],
+      ['deploy-step', []],
+    ] as const) {
+      const created = await gw.request('POST', '/api/v1/service-accounts', { name, groups });
+      secrets[name] = (created.body as { clientSecret: string }).clientSecret;
+    }
+  });
+  afterAll(async () => {
+    await gw?.stop();
+  });
+
+  it('revoking the actor token A refuses B obtained with it, at the API and the token endpoint', async () => {
+    const subject = await token('owner');
+    const a = await token('pipeline');
+    const b = await exchangeWith(subject, a);
+    expect(claimsOf(b)).toMatchObject({ sub: 'sa:owner', act: { sub: 'sa:pipeline' } });
+    expect((await use(b)).status).toBe(200);
+
+    await revoke(a); // the pipeline's own token, as `tollgate logout` or a leak response would
+    expect(await use(a)).toMatchObject({ status: 401, detail: 'invalid token: the token has been revoked' });
+    const refused = await use(b);
+    expect(refused.status).toBe(401);
+    expect(refused.detail).toMatch(/derived from .*actor token.* has been revoked/);
+    const exchanged = await postTokenEndpoint(gw.url, {
+      grant_type: EXCHANGE,
+      subject_token: b,
+      subject_token_type: ACCESS,
+    });
+    expect(exchanged.status).toBe(400);
+    expect(exchanged.body).toMatchObject({ error: 'invalid_grant' });
+    // The subject token it acted for is not the actor's to revoke.
+    expect((await use(subject)).status).toBe(200);
+  });
+
+  it('revoking B does not revoke A nor the subject token', async () => {
+    const subject = await token('owner');
+    const a = await token('pipeline');
+    const b = await exchangeWith(subject, a);
+    await revoke(b);
+    expect(await use(b)).toMatchObject({ status: 401, detail: 'invalid token: the token has been revoked' });
+    expect((await use(a)).status).toBe(200);
+    expect((await use(subject)).status).toBe(200);
+    // A can still obtain a fresh delegated token.
+    expect((await use(await exchangeWith(subject, a))).status).toBe(200);
+  });
+
+  it('follows chains of three: revoking the first actor revokes both descendants; the last actor only its own', async () => {
+    const subject = await token('owner');
+    const a = await token('pipeline');
+    const d = await token('deploy-step');
+    const b = await exchangeWith(subject, a);
+    const c = await exchangeWith(b, d);
+    expect(claimsOf(c)).toMatchObject({
+      depth: 2,
+      act: { sub: 'sa:deploy-step', act: { sub: 'sa:pipeline' } },
+    });
+
+    // An administrator revokes the deploy step's token by jti: C goes, B and A stay.
+    const byAdmin = await gw.request('POST', `/api/v1/tokens/${claimsOf(d).jti}/revoke`);
+    expect(byAdmin.status).toBe(200);
+    expect(byAdmin.body).toMatchObject({ revoked: 2 }); // D and C
+    expect((await use(c)).status).toBe(401);
+    expect((await use(b)).status).toBe(200);
+    expect((await use(a)).status).toBe(200);
+
+    // A fresh chain, then the first actor's token is revoked: B and C (through B) go.
+    const d2 = await token('deploy-step');
+    const b2 = await exchangeWith(subject, a);
+    const c2 = await exchangeWith(b2, d2);
+    expect((await use(c2)).status).toBe(200);
+    const byJti = await gw.request('POST', `/api/v1/tokens/${claimsOf(a).jti}/revoke`);
+    expect(byJti.status).toBe(200);
+    for (const t of [a, b, b2, c2]) expect((await use(t)).status).toBe(401);
+    expect((await use(d2)).status).toBe(200);
+    expect((await use(subject)).status).toBe(200);
+  });
+
+  it('an API key as the actor token: the delegated token ends with the key and never outlives it', async () => {
+    const subject = await token('owner');
+    const created = await gw.request(
+      'POST',
+      '/api/v1/api-keys',
+      { name: 'ci-runner', scope: 'audit:read', expiresInSeconds: 600 },
+      bearer(await token('pipeline')),
+    );
+    expect(created.status).toBe(201);
+    const { key, prefix, expiresAt } = created.body as { key: string; prefix: string; expiresAt: string };
+    const b = await exchangeWith(subject, key, { scope: 'audit:read' });
+    expect(claimsOf(b)).toMatchObject({ act: { sub: 'sa:pipeline' } });
+    expect(claimsOf(b).exp * 1000).toBeLessThanOrEqual(new Date(expiresAt).getTime());
+    expect((await use(b)).status).toBe(200);
+
+    expect(
+      (await gw.request('DELETE', `/api/v1/api-keys/${prefix}`, undefined, bearer(await token('pipeline'))))
+        .status,
+    ).toBe(204);
+    const refused = await use(b);
+    expect(refused.status).toBe(401);
+    expect(refused.detail).toMatch(/revoked/);
+  });
+
+  it('refuses a delegated token whose ancestry cannot be checked (fails closed)', async () => {
+    const subject = await token('owner');
+    const b = await exchangeWith(subject, await token('pipeline'));
+    expect((await use(b)).status).toBe(200);
+    // The actor's grant is gone from the store (a restore from an older backup, a hand edit).
+    await gw.gateway
+      .resolve(StoreService)
+      .prisma.tokenGrant.update({ where: { jti: claimsOf(b).jti }, data: { actorTokenId: 'no-such-token' } });
+    const refused = await use(b);
+    expect(refused.status).toBe(401);
+    expect(refused.detail).toMatch(/ancestry cannot be checked: token no-such-token .* is not on record/);
+  });
+});
+
 describe('policy versions drive RBAC and delegation depth', () => {
   let gw: TestGateway;
   beforeAll(async () => {

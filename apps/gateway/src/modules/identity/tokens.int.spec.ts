@@ -275,7 +275,7 @@ describe('gateway tokens: issue, verify, refuse (security)', () => {
       .jti;
     const revoked = await gw.request('POST', `/api/v1/tokens/${jti}/revoke`);
     expect(revoked.body).toEqual({ jti, revoked: 2 });
-    await expectRefused(childToken, /the token has been revoked/);
+    await expectRefused(childToken, /the token it was exchanged from has been revoked/);
     expect((await gw.request('POST', '/api/v1/tokens/nope/revoke')).status).toBe(404);
   });
 

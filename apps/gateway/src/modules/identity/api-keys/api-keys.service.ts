@@ -4,6 +4,7 @@ import type { ApiKey } from '@tollgate/store';
 import type { FactCache } from '../../store/fact-cache';
 import { StoreService } from '../../store/store.service';
 import { newSecret, secretHash } from '../secrets';
+import { API_KEY_TOKEN_ID_MARK, TokenRevocationService } from '../tokens/token-revocation.service';
 
 export const API_KEY_MARK = 'tgk_';
 
@@ -35,7 +36,10 @@ export class ApiKeysService {
   /** When this replica last wrote each key's last use. */
   private readonly lastUseWritten = new Map<string, number>();
 
-  constructor(private readonly store: StoreService) {
+  constructor(
+    private readonly store: StoreService,
+    private readonly revocation: TokenRevocationService,
+  ) {
     this.byHash = store.facts({ tables: ['api_keys'], maxEntries: 20_000 });
   }
 
@@ -77,12 +81,14 @@ export class ApiKeysService {
     return row ? present(row) : undefined;
   }
 
+  /** Revokes the key and every token obtained with it as the actor token (and their descendants). */
   async revoke(prefix: string): Promise<void> {
     try {
       await this.store.prisma.apiKey.updateMany({
         where: { prefix, revokedAt: null },
         data: { revokedAt: new Date() },
       });
+      await this.revocation.revoke(`${API_KEY_TOKEN_ID_MARK}${prefix}`);
     } finally {
       // Counts here at once; the store's announcement tells the other replicas.
       this.byHash.clear();

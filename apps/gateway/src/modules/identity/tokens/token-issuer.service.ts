@@ -19,6 +19,11 @@ export interface IssueTokenRequest extends TokenSubject {
   readonly actorChain?: readonly Actor[];
   /** For a delegated token: the token it was exchanged from. */
   readonly parent?: { readonly jti: string; readonly rootJti: string; readonly depth: number };
+  /**
+   * For a token obtained by exchange with an actor token: that token's id (a jti, or
+   * `apikey:<prefix>`). Revoking it revokes this token.
+   */
+  readonly actorTokenId?: string;
   /** Defaults to now + the access token lifetime. */
   readonly expiresAt?: Date;
   /** The login (refresh token family) a person's token belongs to; revoking the login revokes it. */
@@ -36,7 +41,8 @@ export const ACCESS_TOKEN_TYPE = 'at+jwt';
 
 /**
  * Issues gateway access tokens (JWT, ES256). Every token is recorded as a TokenGrant before it is
- * handed out, so it can be revoked, and revoking it revokes the tokens exchanged from it.
+ * handed out, so it can be revoked, and revoking it revokes the tokens derived from it (exchanged
+ * from it, or obtained with it as the actor token).
  */
 @Injectable()
 export class TokenIssuerService {
@@ -59,6 +65,7 @@ export class TokenIssuerService {
       data: {
         jti,
         parentJti: request.parent?.jti ?? null,
+        actorTokenId: request.actorTokenId ?? null,
         rootJti: request.parent?.rootJti ?? jti,
         depth,
         subject: request.subject,

@@ -27,7 +27,8 @@ const TOKEN_TYPES = [ACCESS_TOKEN_TYPE_URN, 'urn:ietf:params:oauth:token-type:jw
  * RFC 8693 token exchange for nested automation: the holder of a token obtains a child token whose
  * scope is a subset of its own, whose expiry is no later, and whose delegation depth stays within
  * the policy's `delegation.max_depth`. The child names the chain in nested `act` claims: the new
- * actor (the actor token's subject, or else the holder) outermost.
+ * actor (the actor token's subject, or else the holder) outermost. The child's grant records both
+ * tokens it was derived from (subject and actor): revoking either revokes the child, transitively.
  */
 @Injectable()
 export class TokenExchangeGrantUseCase {
@@ -50,6 +51,7 @@ export class TokenExchangeGrantUseCase {
     }
 
     let newActor: Actor = { subject: parent.actorChain[0]?.subject ?? parent.subject };
+    let actorToken: Principal | undefined;
     if (input.actorToken !== undefined) {
       if (!TOKEN_TYPES.includes(input.actorTokenType ?? '')) {
         throw new OAuthError('invalid_request', `actor_token_type must be ${ACCESS_TOKEN_TYPE_URN}`);
@@ -68,6 +70,7 @@ export class TokenExchangeGrantUseCase {
         );
       }
       newActor = { subject: actor.subject };
+      actorToken = actor;
     }
     const chain = [newActor, ...parent.actorChain];
 
@@ -89,15 +92,18 @@ export class TokenExchangeGrantUseCase {
       scopes = parsed.scopes;
     }
 
+    // A delegated token never outlives what it was derived from: the subject token, nor the actor's.
     let expiresAt = parent.expiresAt;
+    if (actorToken && actorToken.expiresAt.getTime() < expiresAt.getTime()) expiresAt = actorToken.expiresAt;
     if (input.expiresIn !== undefined) {
       const requested = new Date(Date.now() + input.expiresIn * 1000);
-      if (requested.getTime() > parent.expiresAt.getTime()) {
+      if (requested.getTime() > expiresAt.getTime()) {
+        const whose = expiresAt === parent.expiresAt ? "subject token's" : "actor token's";
         return this.refuse(
           parent,
           chain,
           'invalid_request',
-          `requested expiry ${requested.toISOString()} is later than the subject token's ${parent.expiresAt.toISOString()}`,
+          `requested expiry ${requested.toISOString()} is later than the ${whose} ${expiresAt.toISOString()}`,
         );
       }
       expiresAt = requested;
@@ -122,6 +128,7 @@ export class TokenExchangeGrantUseCase {
       scopes,
       actorChain: chain,
       parent: { jti: grant.jti, rootJti: grant.rootJti, depth: grant.depth },
+      ...(actorToken ? { actorTokenId: actorToken.tokenId } : {}),
       expiresAt,
     });
     await this.audit.record({
@@ -130,8 +137,16 @@ export class TokenExchangeGrantUseCase {
       action: 'token:exchange',
       target: `token:${issued.jti}`,
       decision: 'allow',
-      reason: `delegated from token ${parent.tokenId} at depth ${depth}`,
-      payload: { parentJti: parent.tokenId, scopes, depth, expiresAt: issued.expiresAt.toISOString() },
+      reason: `delegated from token ${parent.tokenId} at depth ${depth}${
+        actorToken ? ` with actor token ${actorToken.tokenId}` : ''
+      }`,
+      payload: {
+        parentJti: parent.tokenId,
+        ...(actorToken ? { actorTokenId: actorToken.tokenId } : {}),
+        scopes,
+        depth,
+        expiresAt: issued.expiresAt.toISOString(),
+      },
     });
     return tokenResponse(issued, { issued_token_type: ACCESS_TOKEN_TYPE_URN });
   }
