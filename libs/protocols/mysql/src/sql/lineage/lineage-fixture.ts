@@ -1,4 +1,4 @@
-import { isUntraced, type LineageSource } from '@tollgate/masking';
+import { lineageNotation } from '@tollgate/masking';
 import type { LineageCatalog, RelationFacts, StatementLineage } from './lineage.types';
 import { analyzeMysqlLineage } from './statement-lineage';
 
@@ -70,28 +70,15 @@ export const fixtureCatalog: LineageCatalog = {
 };
 
 const MASKED = new Set(['customers.ssn', 'customers.card', 'people.salary']);
-const masked = (s: LineageSource) => isUntraced(s) || MASKED.has(`${s.table}.${s.column}`);
-const mark = (plain: boolean, sources: readonly LineageSource[]) =>
-  sources.some(isUntraced) ? 'u' : sources.some(masked) ? (plain ? 'p' : 'd') : '-';
 
 /**
- * A statement's lineage in a line: each output column as `p` (plain masked column), `d` (made from a
- * masked column), `u` (untraced) or `-` (clear), `any:x` when only the sources of every column are
- * known, `none` without rows; then ` W` when it writes masked or untraced values and ` F` when it
- * filters on them. PREPARE shows what it prepares after `prepare:`.
+ * A statement's lineage in the corpus notation (lineageNotation of @tollgate/masking); PREPARE shows
+ * what it prepares after `prepare:`.
  */
 export function describeLineage(statement: StatementLineage): string {
   if (statement.prepared) return `prepare:${describeLineage(statement.prepared)}`;
   if (statement.executes !== undefined) return `execute ${statement.executes}`;
-  const out = statement.outputs;
-  let line: string;
-  if (!out) line = 'none';
-  else if (out.columns)
-    line = out.columns.map((c) => mark(c.plain !== undefined, c.sources)).join(' ') || 'empty';
-  else line = `any:${mark(false, out.anyColumn)}`;
-  if (statement.written.some(masked)) line += ' W';
-  if (statement.filtered.some(masked)) line += ' F';
-  return line;
+  return lineageNotation(statement, (s) => MASKED.has(`${s.table}.${s.column}`));
 }
 
 export function lineageLine(sql: string, database: string | null = 'app'): string {

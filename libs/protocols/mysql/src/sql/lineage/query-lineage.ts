@@ -1,94 +1,88 @@
-import { SourceSet, type SourceColumn } from '@tollgate/masking';
-import type { LineageCatalog, RelationFacts } from './lineage.types';
+import { Parser } from 'node-sql-parser';
+import {
+  allSources,
+  callLineage,
+  entryOf,
+  expandStar as expandStarOf,
+  joinedStar,
+  LineageContext as CoreContext,
+  qualifiedColumn,
+  relationLineage as coreRelationLineage,
+  renamed,
+  Scope as CoreScope,
+  setOperation,
+  single,
+  SourceSet,
+  TargetColumns,
+  union,
+  unqualifiedColumn,
+  untraced,
+  valuesColumns,
+  wholeRow,
+  withQuery,
+  type ExprLineage,
+  type FromItem,
+  type LineageDialect,
+  type QueryColumns,
+  type RangeEntry,
+} from '@tollgate/masking';
+import type { LineageCatalog } from './lineage.types';
+
+/**
+ * node-sql-parser's MariaDB tree mapped onto the shared lineage core of @tollgate/masking: which
+ * node is a column reference, a `*`, a FROM item, a CTE, a set operation, a function call. How
+ * lineage propagates and what fails closed is the core's, shared with the PostgreSQL engine.
+ */
 
 /** A node of node-sql-parser's tree (MariaDB grammar). */
 export type Node = Record<string, unknown>;
 
-/** One column of something in FROM (or of a query's result). */
-export interface Column {
-  readonly name: string;
-  readonly plain?: SourceColumn;
-  readonly sources: SourceSet;
-}
+export { allSources, type QueryColumns };
 
-/** A query's result: its columns, or (shape unknown) the sources any of its columns may hold. */
-export type QueryColumns = { readonly columns: readonly Column[] } | { readonly any: SourceSet };
+/** Names visible at one query level; a named window is kept as the sources it reads. */
+export type Scope = CoreScope<SourceSet>;
+export type LineageContext = CoreContext<Node>;
 
-/** Something in FROM that a column reference can name. */
-interface RangeEntry {
-  /** The name that qualifies its columns (lower case): the alias, or the table's own name. */
-  readonly alias: string | undefined;
-  /** The database, when the entry is a table named without an alias (`db.t.c`). */
-  readonly schema?: string;
-  readonly columns: readonly Column[] | undefined;
-  readonly any: SourceSet;
-}
+export const Scope = CoreScope as new (parent?: Scope) => Scope;
 
-/** What `*` over the FROM items so far expands to (a join USING merges its common columns). */
-interface FromItem {
-  readonly entries: readonly RangeEntry[];
-  readonly star: QueryColumns;
-}
+export const parser = new Parser();
+export const DIALECT = { database: 'MariaDB' } as const;
 
-/** Names visible at one query level, and the levels around it (correlated subqueries). */
-export class Scope {
-  readonly entries: RangeEntry[] = [];
-  items: FromItem[] = [];
-  readonly ctes = new Map<string, QueryColumns>();
-  /** Sources of the level's named windows (WINDOW w AS ...), which OVER w reads. */
-  readonly windows = new SourceSet();
-  /** Output columns, for HAVING and ORDER BY that name a result column by its alias. */
-  outputs: QueryColumns | undefined;
+/**
+ * Built-in functions that store an argument where the session (or another) can read it back: a
+ * lock name (IS_USED_LOCK, information_schema), a sequence value, the session's LAST_INSERT_ID.
+ */
+const SIDE_EFFECT_FUNCTIONS = new Set(['get_lock', 'setval', 'last_insert_id']);
 
-  constructor(readonly parent?: Scope) {}
+/** Built-ins whose value is not made from their arguments alone: a file's content, say. */
+const UNTRACED_FUNCTIONS = new Set(['load_file']);
 
-  cte(name: string): QueryColumns | undefined {
-    return this.ctes.get(name) ?? this.parent?.cte(name);
-  }
-}
+/** How MySQL's names, catalog and built-ins behave, for the core. */
+export const MYSQL_DIALECT: LineageDialect<Node> = {
+  // Column and alias names compare case-insensitively; table names are looked up as the catalog
+  // holds them (lower_case_table_names=0 keeps case: every match is a candidate).
+  fold: (name) => name.toLowerCase(),
+  searchPath: false,
+  partialColumnAliases: false,
+  wholeRowReferences: false,
+  outputAliasReferences: true,
+  sideEffectFunctions: SIDE_EFFECT_FUNCTIONS,
+  untracedFunctions: UNTRACED_FUNCTIONS,
+  parse: (sql) => {
+    try {
+      const tree = parser.astify(sql, DIALECT) as unknown as Node | Node[];
+      if (Array.isArray(tree)) return tree.length === 1 ? tree[0] : undefined;
+      return tree;
+    } catch {
+      return undefined;
+    }
+  },
+  query: (tree, ctx) => queryLineage(tree, undefined, ctx),
+};
 
-/** Everything one statement's analysis accumulates. */
-export class LineageContext {
-  readonly written = new SourceSet();
-  readonly filtered = new SourceSet();
-  missingRelations = new Map<string, { name: string; schema: string }>();
-  missingFunctions = new Set<string>();
-
-  constructor(
-    readonly catalog: LineageCatalog,
-    /** The database unqualified table names are in (USE); undefined: none selected. */
-    readonly database: string | undefined,
-    /** Parses a view's definition. */
-    readonly parse: (sql: string) => Node | undefined,
-    private readonly viewDepth = 0,
-  ) {}
-
-  /** A context for a view's query: its own database, one level deeper, sharing what is missing. */
-  view(database: string): LineageContext | undefined {
-    if (this.viewDepth >= MAX_VIEW_DEPTH) return undefined;
-    const inner = new LineageContext(this.catalog, database, this.parse, this.viewDepth + 1);
-    inner.missingRelations = this.missingRelations;
-    inner.missingFunctions = this.missingFunctions;
-    return inner;
-  }
-}
-
-const MAX_VIEW_DEPTH = 12;
-const MAX_RECURSION_ROUNDS = 16;
-
-export function untraced(reason: string): SourceSet {
-  return SourceSet.of({ untraced: reason });
-}
-
-export function union(...parts: readonly (SourceSet | undefined)[]): SourceSet {
-  const out = new SourceSet();
-  for (const part of parts) if (part) out.addAll(part);
-  return out;
-}
-
-export function allSources(result: QueryColumns): SourceSet {
-  if (!('columns' in result)) return result.any;
-  return union(...result.columns.map((c) => c.sources));
+/** A statement's analysis context over `catalog`, `database` being the session's current one. */
+export function lineageContext(catalog: LineageCatalog, database: string | undefined): LineageContext {
+  return new CoreContext(catalog, MYSQL_DIALECT, database);
 }
 
 const lower = (name: string) => name.toLowerCase();
@@ -158,30 +152,16 @@ export function selectsInto(head: Node): boolean {
   return false;
 }
 
-function setOperation(left: QueryColumns, right: QueryColumns): QueryColumns {
-  if (!('columns' in left) || !('columns' in right) || left.columns.length !== right.columns.length)
-    return { any: union(allSources(left), allSources(right)) };
-  const rightColumns = right.columns;
-  // A value that went through UNION, INTERSECT or EXCEPT is no longer a plain reference.
-  return {
-    columns: left.columns.map((column, i) => ({
-      name: column.name,
-      sources: union(column.sources, rightColumns[i]?.sources),
-    })),
-  };
-}
-
 function valuesLineage(node: Node, scope: Scope, ctx: LineageContext): QueryColumns {
-  const columns: SourceSet[] = [];
-  const rows = node['values'];
-  for (const row of Array.isArray(rows) ? rows : []) {
-    const items = isNode(row) && Array.isArray(row['value']) ? (row['value'] as unknown[]) : [row];
-    items.forEach((item, i) => {
-      columns[i] = union(columns[i], expr(item, scope, ctx).sources);
-    });
-  }
+  const rows = (Array.isArray(node['values']) ? (node['values'] as unknown[]) : []).map((row) =>
+    isNode(row) && Array.isArray(row['value']) ? (row['value'] as unknown[]) : [row],
+  );
   // MariaDB names VALUES columns after the first row's values, which nothing here tries to follow.
-  return { columns: columns.map((sources, i) => ({ name: `\u0000values${i + 1}`, sources })) };
+  return valuesColumns(
+    rows,
+    (item) => expr(item, scope, ctx).sources,
+    (i) => `\u0000values${i + 1}`,
+  );
 }
 
 function withClause(clause: unknown, scope: Scope, ctx: LineageContext): void {
@@ -189,73 +169,38 @@ function withClause(clause: unknown, scope: Scope, ctx: LineageContext): void {
   const recursive = clause.some((cte) => isNode(cte) && cte['recursive'] === true);
   for (const cte of clause) {
     if (!isNode(cte)) continue;
-    const name = lower(identifier(cte['name']) ?? '');
     const aliases = Array.isArray(cte['columns'])
       ? (cte['columns'] as unknown[]).map((c) => (isNode(c) ? identifier(c['column']) : identifier(c)) ?? '')
       : [];
-    const query = cte['stmt'];
-    if (recursive) {
-      // A recursive CTE reads itself: start from nothing known, widen until each column's sources
-      // settle (a value can move one column per round).
-      scope.ctes.set(name, { any: new SourceSet() });
-      let result: QueryColumns = { columns: [] };
-      let settled = false;
-      for (let round = 0; round < MAX_RECURSION_ROUNDS && !settled; round++) {
-        const next = derivedOnly(renamed(queryLineage(query, scope, ctx), aliases));
-        settled = round > 0 && signature(next) === signature(result);
-        result = next;
-        scope.ctes.set(name, result);
-      }
-      if (!settled) scope.ctes.set(name, { any: allSources(result) });
-    } else {
-      scope.ctes.set(name, renamed(queryLineage(query, scope, ctx), aliases));
-    }
+    withQuery(scope, lower(identifier(cte['name']) ?? ''), recursive, () =>
+      renamed(queryLineage(cte['stmt'], scope, ctx), aliases, ctx),
+    );
   }
-}
-
-function signature(result: QueryColumns): string {
-  return 'columns' in result ? result.columns.map((c) => c.sources.size).join(',') : `any ${result.any.size}`;
-}
-
-function derivedOnly(result: QueryColumns): QueryColumns {
-  if (!('columns' in result)) return result;
-  return { columns: result.columns.map((c) => ({ name: c.name, sources: c.sources })) };
-}
-
-function renamed(result: QueryColumns, aliases: readonly string[]): QueryColumns {
-  if (aliases.length === 0 || !('columns' in result)) return result;
-  // A column list that does not match the query's is an error on the server; fail closed anyway.
-  if (aliases.length !== result.columns.length) return { any: allSources(result) };
-  return { columns: result.columns.map((c, i) => ({ ...c, name: aliases[i] ?? c.name })) };
 }
 
 function windowClause(clause: unknown, scope: Scope, ctx: LineageContext): void {
   if (!isNode(clause)) return;
   const sources = expr(clause, scope, ctx).sources;
-  scope.windows.addAll(sources);
+  scope.windows.set('', sources);
   ctx.filtered.addAll(sources);
 }
 
 /** The select list: each item's lineage, `*` and `t.*` expanded from FROM. */
 export function targetList(columns: unknown, scope: Scope, ctx: LineageContext): QueryColumns {
   const items = columns === '*' ? [{ expr: { type: 'column_ref', table: null, column: '*' } }] : columns;
-  const out: Column[] = [];
-  let unknownShape: SourceSet | undefined;
+  const out = new TargetColumns();
   for (const item of Array.isArray(items) ? items : []) {
     if (!isNode(item)) continue;
     const value = item['expr'];
     if (isNode(value) && value['type'] === 'column_ref' && identifier(value['column']) === '*') {
-      const expanded = expandStar(value, scope);
-      if ('columns' in expanded) out.push(...expanded.columns);
-      else unknownShape = union(unknownShape, expanded.any);
+      const table = identifier(value['table']);
+      const db = identifier(value['db']);
+      out.addAll(expandStarOf(scope, ctx, table === undefined ? undefined : qualifier(db, table)));
       continue;
     }
-    const lineage = expr(value, scope, ctx);
-    const name = identifier(item['as']) ?? outputName(value);
-    out.push({ name, ...(lineage.plain ? { plain: lineage.plain } : {}), sources: lineage.sources });
+    out.add(identifier(item['as']) ?? outputName(value), expr(value, scope, ctx));
   }
-  if (unknownShape) return { any: union(unknownShape, ...out.map((c) => c.sources)) };
-  return { columns: out };
+  return out.result();
 }
 
 /** The name MySQL gives an unaliased result column: a column's own name; otherwise not followed. */
@@ -264,20 +209,8 @@ function outputName(value: unknown): string {
   return '\u0000expr';
 }
 
-function expandStar(ref: Node, scope: Scope): QueryColumns {
-  const table = identifier(ref['table']);
-  if (table === undefined) {
-    const columns: Column[] = [];
-    for (const item of scope.items) {
-      if (!('columns' in item.star)) return { any: union(...scope.items.map((i) => allSources(i.star))) };
-      columns.push(...item.star.columns);
-    }
-    return { columns };
-  }
-  const entries = findEntries(identifier(ref['db']), table, scope);
-  if (entries.length !== 1) return { any: union(untraced(`${table}.*`), ...entries.map((e) => e.any)) };
-  const [entry] = entries as [RangeEntry];
-  return entry.columns ? { columns: entry.columns } : { any: entry.any };
+function qualifier(db: string | undefined, table: string): { schema?: string; table: string } {
+  return db === undefined ? { table } : { schema: db, table };
 }
 
 // ---- FROM ----------------------------------------------------------------------------------
@@ -290,13 +223,10 @@ export function fromClause(items: unknown, scope: Scope, ctx: LineageContext): v
 function fromItem(item: Node, scope: Scope, ctx: LineageContext): void {
   const entry = rangeEntry(item, scope, ctx);
   scope.entries.push(entry);
-  const own: FromItem = {
-    entries: [entry],
-    star: entry.columns ? { columns: entry.columns } : { any: entry.any },
-  };
+  const own: FromItem = single(entry);
   const join = str(item['join'])?.toUpperCase();
   const using = Array.isArray(item['using'])
-    ? (item['using'] as unknown[]).map((u) => lower(identifier(u) ?? ''))
+    ? (item['using'] as unknown[]).map((u) => identifier(u) ?? '')
     : [];
   const natural = join?.includes('NATURAL') === true;
   if (join && (using.length > 0 || natural)) {
@@ -304,9 +234,7 @@ function fromItem(item: Node, scope: Scope, ctx: LineageContext): void {
     const left: QueryColumns = scope.items.every((i) => 'columns' in i.star)
       ? { columns: scope.items.flatMap((i) => ('columns' in i.star ? i.star.columns : [])) }
       : { any: union(...scope.items.map((i) => allSources(i.star))) };
-    const star = joinedStar(left, own.star, using, natural);
-    for (const name of commonNames(left, own.star, using, natural))
-      ctx.filtered.addAll(columnOf(left, name)).addAll(columnOf(own.star, name));
+    const star = joinedStar(left, own.star, using, natural, ctx);
     scope.items = [{ entries: [...scope.items.flatMap((i) => i.entries), entry], star }];
   } else {
     scope.items.push(own);
@@ -333,14 +261,12 @@ function rangeEntry(item: Node, scope: Scope, ctx: LineageContext): RangeEntry {
   }
   if (isNode(inner) && (isNode(inner['ast']) || inner['type'] === 'select' || inner['type'] === 'values')) {
     // A derived table sees the levels outside, not the FROM items before it (no LATERAL in MariaDB).
-    const outside = new Scope(scope.parent);
-    for (const [name, cte] of scope.ctes) outside.ctes.set(name, cte);
     const columnNames = Array.isArray(item['columns'])
       ? (item['columns'] as unknown[]).map((c) => identifier(isNode(c) ? (c['column'] ?? c) : c) ?? '')
       : [];
     return entryOf(
       alias === undefined ? undefined : lower(alias),
-      renamed(queryLineage(inner, outside, ctx), columnNames),
+      renamed(queryLineage(inner, scope.outside(), ctx), columnNames, ctx),
     );
   }
   // A table function (JSON_TABLE, ...) or anything else: its columns are made from all it reads.
@@ -351,94 +277,9 @@ function rangeEntry(item: Node, scope: Scope, ctx: LineageContext): RangeEntry {
   };
 }
 
-function entryOf(alias: string | undefined, result: QueryColumns, schema?: string): RangeEntry {
-  const columns = 'columns' in result ? result.columns : undefined;
-  return { alias, ...(schema ? { schema } : {}), columns, any: allSources(result) };
-}
-
-function commonNames(left: QueryColumns, right: QueryColumns, using: string[], natural: boolean): string[] {
-  if (!natural) return using;
-  if (!('columns' in left) || !('columns' in right)) return [];
-  return left.columns
-    .map((c) => lower(c.name))
-    .filter((name) => right.columns.some((r) => lower(r.name) === name));
-}
-
-function columnOf(result: QueryColumns, name: string): SourceSet {
-  if (!('columns' in result)) return result.any;
-  return union(...result.columns.filter((c) => lower(c.name) === name).map((c) => c.sources));
-}
-
-function joinedStar(
-  left: QueryColumns,
-  right: QueryColumns,
-  using: string[],
-  natural: boolean,
-): QueryColumns {
-  if (!('columns' in left) || !('columns' in right))
-    return { any: union(allSources(left), allSources(right)) };
-  const common = commonNames(left, right, using, natural);
-  if (common.length === 0) return { columns: [...left.columns, ...right.columns] };
-  // The merged column is the left one's (COALESCE for outer joins): made from both sides.
-  const merged = common.map((name) => {
-    const own = left.columns.find((c) => lower(c.name) === name);
-    return { name: own?.name ?? name, sources: union(columnOf(left, name), columnOf(right, name)) };
-  });
-  const rest = (columns: readonly Column[]) => columns.filter((c) => !common.includes(lower(c.name)));
-  return { columns: [...merged, ...rest(left.columns), ...rest(right.columns)] };
-}
-
 /** A stored relation's columns: tables as themselves, views through their definitions. */
 export function relationLineage(name: string, schema: string | undefined, ctx: LineageContext): QueryColumns {
-  const label = schema ? `${schema}.${name}` : name;
-  if (schema === undefined) return { any: untraced(`table ${label} (no database selected)`) };
-  const candidates = ctx.catalog.relations(name, schema);
-  if (candidates === undefined) {
-    ctx.missingRelations.set(`${lower(schema)}\u0000${lower(name)}`, { name, schema });
-    return { any: untraced(`table ${label} (not read yet)`) };
-  }
-  // Not in the catalog the agent reads: a temporary table, one made in an open transaction, or one
-  // the catalog connection may not see.
-  if (candidates.length === 0) return { any: untraced(`table ${label} (not in the catalog)`) };
-  const results = candidates.map((relation) => relationColumns(relation, ctx));
-  const [first, ...others] = results as [QueryColumns, ...QueryColumns[]];
-  if (others.length === 0) return first;
-  // Names that differ only in case (lower_case_table_names=0): each column holds what any may hold.
-  return { any: union(...results.map(allSources)) };
-}
-
-/** A table's columns depend on its catalog facts alone: made once per facts object. */
-const tableColumns = new WeakMap<RelationFacts, QueryColumns>();
-
-function relationColumns(relation: RelationFacts, ctx: LineageContext): QueryColumns {
-  if (relation.kind === 'view') return viewColumns(relation, ctx);
-  let columns = tableColumns.get(relation);
-  if (!columns) {
-    columns = {
-      columns: relation.columns.map((column) => {
-        if (column.generated)
-          return { name: column.name, sources: untraced(`${relation.name}.${column.name} is generated`) };
-        const plain = { schema: relation.schema, table: relation.name, column: column.name };
-        return { name: column.name, plain, sources: SourceSet.of(plain) };
-      }),
-    };
-    tableColumns.set(relation, columns);
-  }
-  return columns;
-}
-
-function viewColumns(relation: RelationFacts, ctx: LineageContext): QueryColumns {
-  const reason = `view ${relation.schema}.${relation.name}`;
-  const inner = ctx.view(relation.schema);
-  const tree = relation.definition === undefined ? undefined : ctx.parse(relation.definition);
-  if (!inner || !tree) return { any: untraced(`${reason} (definition not known)`) };
-  const result = queryLineage(tree, undefined, inner);
-  if (!('columns' in result) || result.columns.length !== relation.columns.length)
-    return { any: union(allSources(result), untraced(reason)) };
-  // A view's columns are its query's, renamed to the names the catalog gives them.
-  return {
-    columns: relation.columns.map((column, i) => ({ ...(result.columns[i] as Column), name: column.name })),
-  };
+  return coreRelationLineage(name, schema, ctx);
 }
 
 // ---- filters -------------------------------------------------------------------------------
@@ -451,31 +292,16 @@ export function filter(node: unknown, scope: Scope, ctx: LineageContext): void {
 
 // ---- expressions ---------------------------------------------------------------------------
 
-/** What an expression is made of: a plain column reference, or a value made from sources. */
-export interface ExprLineage {
-  readonly plain?: SourceColumn;
-  readonly sources: SourceSet;
-}
-
-/**
- * Built-in functions that store an argument where the session (or another) can read it back: a
- * lock name (IS_USED_LOCK, information_schema), a sequence value, the session's LAST_INSERT_ID.
- */
-const SIDE_EFFECT_FUNCTIONS = new Set(['get_lock', 'setval', 'last_insert_id']);
-
-/** Built-ins whose value is not made from their arguments alone: a file's content, say. */
-const UNTRACED_FUNCTIONS = new Set(['load_file']);
-
 /** Keys of the tree that hold no expression. */
 const SKIPPED_KEYS = new Set(['loc', 'tableList', 'columnList', 'type', 'as']);
 
 export function expr(node: unknown, scope: Scope, ctx: LineageContext): ExprLineage {
-  if (Array.isArray(node)) return { sources: union(...node.map((item) => expr(item, scope, ctx).sources)) };
+  if (Array.isArray(node)) return { sources: union(...node.map((item) => expr(item, scope, ctx))) };
   if (!isNode(node)) return { sources: new SourceSet() };
   if (isNode(node['ast'])) return { sources: allSources(queryLineage(node['ast'], scope, ctx)) };
   switch (node['type']) {
     case 'column_ref':
-      return columnRef(node, scope);
+      return columnRef(node, scope, ctx);
     case 'select':
     case 'values':
       return { sources: allSources(queryLineage(node, scope, ctx)) };
@@ -513,27 +339,20 @@ function generic(node: Node, scope: Scope, ctx: LineageContext): ExprLineage {
 
 function windowsOf(scope: Scope): SourceSet {
   const sources = new SourceSet();
-  for (let level: Scope | undefined = scope; level; level = level.parent) sources.addAll(level.windows);
+  for (let level: Scope | undefined = scope; level; level = level.parent)
+    for (const window of level.windows.values()) sources.addAll(window);
   return sources;
 }
 
 function functionCall(node: Node, scope: Scope, ctx: LineageContext): ExprLineage {
   const parts = functionName(node['name']);
-  const name = lower(parts.at(-1) ?? '');
   const args = generic(node, scope, ctx).sources;
-  if (name === 'exists' && parts.length === 1) {
+  if (parts.length === 1 && lower(parts[0] as string) === 'exists') {
     // EXISTS says only whether rows exist: what decided that is filtered on, not returned.
     ctx.filtered.addAll(args);
     return { sources: new SourceSet() };
   }
-  if (SIDE_EFFECT_FUNCTIONS.has(name) && parts.length === 1) ctx.written.addAll(args);
-  if (UNTRACED_FUNCTIONS.has(name) && parts.length === 1)
-    return { sources: union(args, untraced(`function ${name}`)) };
-  if (parts.length > 1) return userFunction(parts.join('.'), args, ctx);
-  const user = ctx.catalog.userFunction(name);
-  if (user === undefined) ctx.missingFunctions.add(name);
-  if (user === false) return { sources: args };
-  return userFunction(name, args, ctx);
+  return callLineage(parts, args, ctx);
 }
 
 function functionName(name: unknown): string[] {
@@ -545,83 +364,17 @@ function functionName(name: unknown): string[] {
   return schema ? [schema, ...own] : own;
 }
 
-/**
- * A stored function (or one the catalog cannot rule out): its body is not read, so what it returns
- * and what it does with its arguments are not known. Fail closed both ways.
- */
-function userFunction(name: string, args: SourceSet, ctx: LineageContext): ExprLineage {
-  ctx.written.addAll(args);
-  return { sources: union(args, untraced(`function ${name}`)) };
-}
-
-function columnRef(node: Node, scope: Scope): ExprLineage {
+function columnRef(node: Node, scope: Scope, ctx: LineageContext): ExprLineage {
   const column = identifier(node['column']);
   const table = identifier(node['table']);
   const db = identifier(node['db']);
   if (column === undefined) return { sources: untraced('a column reference the parser left unnamed') };
   let found: ExprLineage;
-  if (column === '*') {
-    const entries = table === undefined ? [] : findEntries(db, table, scope);
-    found = {
-      sources: entries.length > 0 ? union(...entries.map((e) => e.any)) : untraced(`${table ?? ''}.*`),
-    };
-  } else if (table === undefined) {
-    found = unqualified(lower(column), scope);
-  } else {
-    const entries = findEntries(db, table, scope);
-    const matches = entries.map((entry) => columnOfEntry(entry, lower(column)));
-    if (matches.length === 1 && matches[0]) found = matches[0];
-    else if (matches.length > 0 && matches.every((m) => m !== undefined))
-      found = { sources: union(...matches.map((m) => m?.sources)) };
-    else found = { sources: untraced(`column ${[db, table, column].filter(Boolean).join('.')}`) };
-  }
+  if (column === '*')
+    found = table === undefined ? { sources: untraced('*') } : wholeRow(scope, ctx, qualifier(db, table));
+  else if (table === undefined) found = unqualifiedColumn(scope, ctx, column);
+  else found = qualifiedColumn(scope, ctx, qualifier(db, table), column);
   // COLLATE and CONVERT's USING change the value's bytes: no longer the column itself.
   const changed = (node['collate'] !== undefined && node['collate'] !== null) || node['suffix'] !== undefined;
   return changed ? { sources: found.sources } : found;
-}
-
-function columnOfEntry(entry: RangeEntry, name: string): ExprLineage | undefined {
-  if (!entry.columns) return { sources: entry.any };
-  const matches = entry.columns.filter((c) => lower(c.name) === name);
-  if (matches.length === 1) {
-    const [only] = matches as [Column];
-    return only.plain ? { plain: only.plain, sources: only.sources } : { sources: only.sources };
-  }
-  if (matches.length > 1) return { sources: union(...matches.map((c) => c.sources)) };
-  return undefined;
-}
-
-function unqualified(name: string, scope: Scope): ExprLineage {
-  for (let level: Scope | undefined = scope; level; level = level.parent) {
-    const known = level.entries
-      .map((entry) => (entry.columns ? columnOfEntry(entry, name) : undefined))
-      .filter((found): found is ExprLineage => found !== undefined);
-    if (known.length === 1) return known[0] as ExprLineage;
-    if (known.length > 1) return { sources: union(...known.map((k) => k.sources)) };
-    // A column of something whose columns are not known by name.
-    const unknownShape = level.entries.filter((entry) => !entry.columns);
-    if (unknownShape.length > 0) return { sources: union(...unknownShape.map((e) => e.any)) };
-    // HAVING and ORDER BY may name a result column by its alias.
-    const outputs = level.outputs;
-    if (outputs && 'columns' in outputs) {
-      const named = outputs.columns.filter((c) => lower(c.name) === name);
-      if (named.length > 0) return { sources: union(...named.map((c) => c.sources)) };
-    } else if (outputs) {
-      return { sources: outputs.any };
-    }
-  }
-  return { sources: untraced(`column ${name}`) };
-}
-
-/** FROM entries a qualifier names (case-insensitively: several when names differ only in case). */
-function findEntries(db: string | undefined, table: string, scope: Scope): RangeEntry[] {
-  const name = lower(table);
-  const schema = db === undefined ? undefined : lower(db);
-  for (let level: Scope | undefined = scope; level; level = level.parent) {
-    const found = level.entries.filter(
-      (entry) => entry.alias === name && (schema === undefined || entry.schema === schema),
-    );
-    if (found.length > 0) return found;
-  }
-  return [];
 }

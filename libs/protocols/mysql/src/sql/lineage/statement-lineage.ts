@@ -1,25 +1,24 @@
-import { Parser } from 'node-sql-parser';
-import { untracedStatement, type OutputLineage } from '@tollgate/masking';
+import { toOutputs, untracedStatement, type OutputLineage } from '@tollgate/masking';
 import { splitStatements } from '../statement-splitter';
 import type { LineageAnalysis, LineageCatalog, StatementLineage } from './lineage.types';
 import {
   allSources,
+  DIALECT,
   expr,
   filter,
   fromClause,
-  LineageContext,
+  lineageContext,
+  parser,
   queryLineage,
   relationLineage,
   Scope,
   selectLineage,
   selectsInto,
   targetList,
+  type LineageContext,
   type Node,
   type QueryColumns,
 } from './query-lineage';
-
-const parser = new Parser();
-const DIALECT = { database: 'MariaDB' } as const;
 
 export interface LineageReading {
   /** Whether the server reads backslashes in strings as escapes (see MysqlReading). */
@@ -50,12 +49,13 @@ export function analyzeMysqlLineage(
   let database = reading.database;
   try {
     for (const text of split.statements) {
-      const ctx = new LineageContext(catalog, database, parseView);
+      const ctx = lineageContext(catalog, database);
       for (const statement of textLineage(text, ctx, { ...reading, database })) {
         statements.push(statement);
         if (statement.uses !== undefined) database = statement.uses;
       }
-      for (const [key, relation] of ctx.missingRelations) missing.relations.set(key, relation);
+      for (const [key, { name, schema }] of ctx.missingRelations)
+        if (schema !== undefined) missing.relations.set(key, { name, schema });
       for (const name of ctx.missingFunctions) missing.functions.add(name);
     }
   } catch (error) {
@@ -120,11 +120,7 @@ function prepareLineage(text: string, ctx: LineageContext, reading: LineageReadi
   );
   const analysis = analyzeMysqlLineage(inner, ctx.catalog, reading);
   if ('unparsed' in analysis) throw new Error(`PREPARE ${name}: ${analysis.unparsed}`);
-  for (const relation of analysis.missing?.relations ?? [])
-    ctx.missingRelations.set(
-      `${relation.schema.toLowerCase()}\u0000${relation.name.toLowerCase()}`,
-      relation,
-    );
+  for (const relation of analysis.missing?.relations ?? []) ctx.missRelation(relation.name, relation.schema);
   for (const fn of analysis.missing?.functions ?? []) ctx.missingFunctions.add(fn);
   const [only, ...more] = analysis.statements;
   return { ...base, prepared: only && more.length === 0 ? only : untracedStatement(`PREPARE ${name}`) };
@@ -234,27 +230,6 @@ function returning(ast: Node, scope: Scope, ctx: LineageContext): QueryColumns |
   const clause = ast['returning'] as Node | null | undefined;
   if (!clause) return undefined;
   return targetList(clause['columns'] ?? clause, scope, ctx);
-}
-
-function toOutputs(result: QueryColumns): OutputLineage {
-  if (!('columns' in result)) return { anyColumn: result.any.toArray() };
-  return {
-    columns: result.columns.map((c) => ({
-      name: c.name,
-      ...(c.plain ? { plain: c.plain } : {}),
-      sources: c.sources.toArray(),
-    })),
-  };
-}
-
-function parseView(sql: string): Node | undefined {
-  try {
-    const tree = parser.astify(sql, DIALECT) as unknown as Node | Node[];
-    if (Array.isArray(tree)) return tree.length === 1 ? tree[0] : undefined;
-    return tree;
-  } catch {
-    return undefined;
-  }
 }
 
 function unescapeLiteral(body: string, quote: string, reading: LineageReading): string {

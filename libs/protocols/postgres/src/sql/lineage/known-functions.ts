@@ -39,3 +39,6 @@ export const TABLE_DATA_CATALOG_COLUMNS = new Map<string, (column: string) => bo
   ['pg_catalog.pg_statistic', (column) => column.startsWith('stavalues')],
   ['pg_catalog.pg_statistic_ext_data', (column) => column === 'stxdmcv' || column === 'stxdexpr'],
 ]);
+
+/** Built-ins whose value is not made from their arguments: a file's or a large object's content. */
+export const UNTRACED_FUNCTIONS = new Set<string>([]);

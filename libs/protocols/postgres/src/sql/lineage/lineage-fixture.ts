@@ -1,10 +1,5 @@
-import {
-  isUntraced,
-  type LineageCatalog,
-  type LineageSource,
-  type RelationFacts,
-  type StatementLineage,
-} from './lineage.types';
+import { lineageNotation } from '@tollgate/masking';
+import type { LineageCatalog, RelationFacts, StatementLineage } from './lineage.types';
 import { analyzeLineage } from './statement-lineage';
 
 const table = (schema: string, name: string, columns: string[], generated: string[] = []): RelationFacts => ({
@@ -57,26 +52,10 @@ export const fixtureCatalog: LineageCatalog = {
 };
 
 const MASKED = new Set(['customers.ssn', 'customers.card', 'people.salary', 'staff.salary']);
-const masked = (s: LineageSource) => isUntraced(s) || MASKED.has(`${s.table}.${s.column}`);
-const mark = (plain: boolean, sources: readonly LineageSource[]) =>
-  sources.some(isUntraced) ? 'u' : sources.some(masked) ? (plain ? 'p' : 'd') : '-';
 
-/**
- * A statement's lineage in a line: each output column as `p` (plain masked column), `d` (made from a
- * masked column), `u` (untraced) or `-` (clear), `any:x` when only the sources of every column are
- * known, `none` without rows; then ` W` when it writes masked or untraced values and ` F` when it
- * filters on them.
- */
+/** A statement's lineage in the corpus notation (lineageNotation of @tollgate/masking). */
 export function describeLineage(statement: StatementLineage): string {
-  const out = statement.outputs;
-  let line: string;
-  if (!out) line = 'none';
-  else if (out.columns)
-    line = out.columns.map((c) => mark(c.plain !== undefined, c.sources)).join(' ') || 'empty';
-  else line = `any:${mark(false, out.anyColumn)}`;
-  if (statement.written.some(masked)) line += ' W';
-  if (statement.filtered.some(masked)) line += ' F';
-  return line;
+  return lineageNotation(statement, (s) => MASKED.has(`${s.table}.${s.column}`));
 }
 
 export function lineageLine(sql: string): string {

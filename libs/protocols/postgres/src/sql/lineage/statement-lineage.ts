@@ -10,15 +10,16 @@ import type {
 import {
   allSources,
   expr,
-  LineageContext,
+  lineageContext,
   modifyLineage,
   queryLineage,
   relationLineage,
   Scope,
   selectLineage,
+  type LineageContext,
   type QueryColumns,
 } from './query-lineage';
-import { SourceSet, untraced } from './source-set';
+import { toOutputs as coreOutputs, untraced } from '@tollgate/masking';
 
 /**
  * Lineage of every statement in a query string, from the PostgreSQL parser's tree and the catalog
@@ -35,7 +36,7 @@ export function analyzeLineage(sql: string, catalog: LineageCatalog): LineageAna
   };
   const statements: StatementLineage[] = [];
   for (const stmt of parsed) {
-    const ctx = new LineageContext(catalog, parseView);
+    const ctx = lineageContext(catalog);
     statements.push(statementLineage(stmt, ctx));
     for (const [key, relation] of ctx.missingRelations) missing.relations.set(key, relation);
     for (const name of ctx.missingFunctions) missing.functions.add(name);
@@ -219,19 +220,7 @@ function alterTable(body: Node, ctx: LineageContext): void {
 }
 
 function toOutputs(result: QueryColumns | OutputLineage): OutputLineage {
-  if ('anyColumn' in result) return result;
-  if (!('columns' in result) || result.columns === undefined)
-    return { anyColumn: (result as { any: SourceSet }).any.toArray() };
-  return {
-    columns: result.columns.map((c) => ({
-      name: c.name,
-      ...(c.plain ? { plain: c.plain } : {}),
-      sources: c.sources instanceof SourceSet ? c.sources.toArray() : c.sources,
-    })),
-  };
-}
-
-function parseView(sql: string): Node | undefined {
-  const parsed = parseStatements(sql);
-  return typeof parsed === 'string' || parsed.length !== 1 ? undefined : parsed[0];
+  // Outputs given in lineage's own shape are `anyColumn` ones or NO_TABLE_VALUES (no columns, the
+  // same in both shapes).
+  return 'anyColumn' in result ? result : coreOutputs(result as QueryColumns);
 }
