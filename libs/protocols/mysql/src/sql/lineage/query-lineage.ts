@@ -5,6 +5,7 @@ import {
   entryOf,
   expandStar as expandStarOf,
   joinedStar,
+  outputAt,
   LineageContext as CoreContext,
   qualifiedColumn,
   relationLineage as coreRelationLineage,
@@ -118,8 +119,20 @@ export function selectLineage(head: Node, parent: Scope | undefined, ctx: Lineag
   const scope = new Scope(parent);
   withClause(head['with'], scope, ctx);
   let result = simpleSelect(head, scope, ctx, false);
-  for (let next = head['_next']; isNode(next); next = next['_next'])
+  let last = head;
+  for (let next = head['_next']; isNode(next); next = next['_next']) {
     result = setOperation(result, simpleSelect(next, scope, ctx, true));
+    last = next;
+  }
+  if (last !== head) {
+    // ORDER BY and LIMIT after a set operation order its rows: the parenthesized form's (`_orderby`),
+    // or the last select's when it has no parentheses.
+    const whole = new Scope(scope);
+    whole.outputs = result;
+    ordering(head['_orderby'], whole, ctx);
+    filter(head['_limit'], whole, ctx);
+    if (last['parentheses_symbol'] !== true) ordering(last['orderby'], whole, ctx);
+  }
   return result;
 }
 
@@ -133,8 +146,8 @@ function simpleSelect(select: Node, outer: Scope, ctx: LineageContext, ownWith: 
   scope.outputs = result;
   for (const key of ['where', 'having'] as const) filter(select[key], scope, ctx);
   const group = select['groupby'];
-  filter(isNode(group) && !Array.isArray(group) ? group['columns'] : group, scope, ctx);
-  filter(select['orderby'], scope, ctx);
+  ordering(isNode(group) && !Array.isArray(group) ? group['columns'] : group, scope, ctx);
+  ordering(select['orderby'], scope, ctx);
   filter(select['limit'], scope, ctx);
   // SELECT ... INTO @var, OUTFILE or DUMPFILE stores the rows instead of returning them.
   const into = select['into'];
@@ -288,6 +301,16 @@ export function relationLineage(name: string, schema: string | undefined, ctx: L
 export function filter(node: unknown, scope: Scope, ctx: LineageContext): void {
   if (node === undefined || node === null) return;
   ctx.filtered.addAll(expr(node, scope, ctx).sources);
+}
+
+/** GROUP BY and ORDER BY items: a number names a result column by its position. */
+function ordering(items: unknown, scope: Scope, ctx: LineageContext): void {
+  for (const item of Array.isArray(items) ? (items as unknown[]) : [items]) {
+    const value = isNode(item) && isNode(item['expr']) ? item['expr'] : item;
+    const position = isNode(value) && value['type'] === 'number' ? value['value'] : undefined;
+    if (typeof position === 'number') ctx.filtered.addAll(outputAt(scope, position) ?? new SourceSet());
+    else filter(item, scope, ctx);
+  }
 }
 
 // ---- expressions ---------------------------------------------------------------------------

@@ -40,5 +40,8 @@ export const TABLE_DATA_CATALOG_COLUMNS = new Map<string, (column: string) => bo
   ['pg_catalog.pg_statistic_ext_data', (column) => column === 'stxdmcv' || column === 'stxdexpr'],
 ]);
 
-/** Built-ins whose value is not made from their arguments: a file's or a large object's content. */
-export const UNTRACED_FUNCTIONS = new Set<string>([]);
+/**
+ * Built-ins whose value is not made from their arguments: a server file's content (a table's own
+ * data file among them) or a large object's (lo_import reads a file), as MySQL's LOAD_FILE.
+ */
+export const UNTRACED_FUNCTIONS = new Set(['pg_read_file', 'pg_read_binary_file', 'lo_get', 'loread']);

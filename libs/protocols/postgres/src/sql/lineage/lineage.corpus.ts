@@ -117,6 +117,11 @@ export const LINEAGE_CORPUS: Record<string, readonly (readonly [string, string])
     ['SELECT my_func(ssn) FROM customers', 'u W'],
     ['SELECT public.lower(ssn) FROM customers', 'u W'],
     ['SELECT my_func()', 'u'],
+    // Server files and large objects hold what no column traces (a table's own data file, say).
+    ["SELECT pg_read_file('base/16384/16385')", 'u'],
+    ["SELECT pg_catalog.pg_read_binary_file('base/16384/16385', 0, 8192)", 'u'],
+    ['SELECT lo_get(16390)', 'u'],
+    ['SELECT loread(lo_open(16390, 262144), 8192)', 'u'],
   ],
   'aggregates and window functions': [
     ['SELECT count(*) FROM customers', '-'],
@@ -164,6 +169,8 @@ export const LINEAGE_CORPUS: Record<string, readonly (readonly [string, string])
     ['SELECT * FROM customers CROSS JOIN orders', '- - p - p - - - -'],
     ['SELECT * FROM customers JOIN orders USING (id)', '- - p - p - - -'],
     ['SELECT * FROM customers NATURAL JOIN orders', '- - p - p - - -'],
+    // NATURAL compares the columns both sides have: a guessed value joins only where it is right.
+    ["SELECT 1 FROM customers NATURAL JOIN (SELECT '078-05-1120' AS ssn) AS guess", '- F'],
     ['SELECT j.ssn FROM (customers JOIN orders USING (id)) AS j', 'p'],
     ['SELECT id FROM customers JOIN orders USING (id)', '-'],
     ['SELECT name FROM customers WHERE EXISTS (SELECT 1 FROM orders WHERE note = ssn)', '- F'],
