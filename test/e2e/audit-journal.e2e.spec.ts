@@ -244,10 +244,11 @@ describe('the audit journal at the edge (agent journal, shipping, lag bound, ful
       // ENOSPC: the disk is full now, which is the point.
     }
     const client = await session();
-    // The journal's last page may still have room for a record or two; the disk is full after that.
+    // The journal's segment may still have room written ahead (it grows in zero-filled steps of
+    // 64 KiB, about a hundred of these commands with their results); the disk is full after that.
     let refusal: Error | undefined;
     let refusedAt = -1;
-    for (let i = 0; i < 40 && !refusal; i++) {
+    for (let i = 0; i < 400 && !refusal; i++) {
       refusal = await client.query(`INSERT INTO marks VALUES ('full-${i}')`).then(
         () => undefined,
         (e: Error) => e,

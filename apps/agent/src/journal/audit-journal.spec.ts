@@ -1,11 +1,14 @@
 import {
   appendFileSync,
+  closeSync,
   mkdtempSync,
+  openSync,
   readdirSync,
   readFileSync,
   rmSync,
   statSync,
   writeFileSync,
+  writeSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,10 +77,13 @@ describe('AuditJournal', () => {
     const root = newRoot();
     const first = await AuditJournal.create(root, logger);
     for (let i = 1; i <= 3; i++) await first.append({ n: i });
-    // The process "dies": its lock names a pid that is gone, and half a record is on disk.
+    // The process "dies": its lock names a pid that is gone, and half a record is on disk (written
+    // where the next record goes, before the zeros written ahead).
     const segment = segmentOf(first.dir);
-    const whole = statSync(segment).size;
-    appendFileSync(segment, '4 00ab');
+    const whole = parseSegment(readFileSync(segment)).validBytes;
+    const fd = openSync(segment, 'r+');
+    writeSync(fd, '4 00ab', whole);
+    closeSync(fd);
     appendFileSync(join(first.dir, 'lock'), '9'.repeat(7));
     const leftovers = await LeftoverJournal.collect(root, logger);
     expect(leftovers.map((l) => l.chain)).toEqual([first.chain]);
@@ -89,6 +95,28 @@ describe('AuditJournal', () => {
     expect(statSync(segment).size).toBe(whole);
     await leftovers[0].acknowledge(3);
     expect(readdirSync(root)).toEqual([]);
+  });
+
+  it('grows its segment in zero-filled steps, so most group commits overwrite space the file has', async () => {
+    const root = newRoot();
+    const journal = await AuditJournal.create(root, logger);
+    await journal.append({ n: 1 });
+    const segment = segmentOf(journal.dir);
+    const grown = statSync(segment).size;
+    expect(grown).toBe(64 * 1024);
+    for (let i = 2; i <= 20; i++) await journal.append({ n: i });
+    expect(statSync(segment).size).toBe(grown);
+    const parsed = parseSegment(readFileSync(segment));
+    expect(parsed.records.map((r) => JSON.parse(r.event) as unknown)).toEqual(
+      Array.from({ length: 20 }, (_, i) => ({ n: i + 1 })),
+    );
+    expect(parsed.tornBytes).toBe(0);
+    expect(parsed.validBytes + parsed.zeroBytes).toBe(grown);
+    // Read back by a later process: the records, nothing torn, the zeros left alone.
+    appendFileSync(join(journal.dir, 'lock'), '9'.repeat(7));
+    const [leftover] = await LeftoverJournal.collect(root, logger);
+    expect(leftover.unacknowledged()).toHaveLength(20);
+    expect(statSync(segment).size).toBe(grown);
   });
 
   it('does not take a journal whose process is alive', async () => {

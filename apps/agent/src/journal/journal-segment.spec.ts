@@ -27,7 +27,26 @@ describe('journal segment format', () => {
       { type: 'command', command: 'é' },
     ]);
     const bytes = Buffer.from(records.map(formatRecord).join(''));
-    expect(parseSegment(bytes)).toEqual({ records, validBytes: bytes.length, tornBytes: 0 });
+    expect(parseSegment(bytes)).toEqual({ records, validBytes: bytes.length, tornBytes: 0, zeroBytes: 0 });
+  });
+
+  it('zeros written ahead of the records are not a torn tail; a record torn before them is', () => {
+    const records = chainOf([{ a: 1 }, { a: 2 }]);
+    const good = Buffer.from(records.map(formatRecord).join(''));
+    const zeros = Buffer.alloc(1000);
+    expect(parseSegment(Buffer.concat([good, zeros]))).toEqual({
+      records,
+      validBytes: good.length,
+      tornBytes: 0,
+      zeroBytes: 1000,
+    });
+    const torn = Buffer.from(formatRecord(chainOf([{ a: 1 }, { a: 2 }, { a: 3 }])[2]).slice(0, 20));
+    expect(parseSegment(Buffer.concat([good, torn, zeros]))).toEqual({
+      records,
+      validBytes: good.length,
+      tornBytes: torn.length,
+      zeroBytes: 1000,
+    });
   });
 
   it('any crash point leaves a readable prefix: exactly the records written whole, the rest torn', () => {
@@ -56,7 +75,8 @@ describe('journal segment format', () => {
         (events, garbage) => {
           const records = chainOf(events);
           const good = Buffer.from(records.map(formatRecord).join(''));
-          const tail = Buffer.from(garbage.map((b) => (b === 0x0a ? 0x20 : b)));
+          // Garbage that ends in a non-zero byte (trailing zeros read as space written ahead).
+          const tail = Buffer.from([...garbage.map((b) => (b === 0x0a ? 0x20 : b)), 0x41]);
           const parsed = parseSegment(Buffer.concat([good, tail]));
           expect(parsed.records).toEqual(records);
           expect(parsed.validBytes).toBe(good.length);

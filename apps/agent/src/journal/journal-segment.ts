@@ -3,7 +3,8 @@
  * `<seq> <prevHash> <hash> <event as canonical JSON>\n` (canonical JSON has no raw newline). A
  * record is only appended whole and then fdatasync'd, so after a crash only the tail can be
  * incomplete; `parseSegment` returns the longest prefix of whole, well-formed records and says how
- * many bytes follow it (the torn tail, to be truncated).
+ * many bytes follow it (the torn tail, to be truncated). A segment's file may end in zeros written
+ * ahead of its records (the journal grows files in zero-filled steps): they are not a torn tail.
  */
 export interface JournalRecord {
   readonly seq: number;
@@ -17,8 +18,10 @@ export interface ParsedSegment {
   readonly records: JournalRecord[];
   /** Bytes of whole, well-formed records from the start. */
   readonly validBytes: number;
-  /** Bytes after them (0 for a clean segment). */
+  /** Bytes after them up to the zeros written ahead (0 for a clean segment). */
   readonly tornBytes: number;
+  /** Zero bytes at the end of the file after the records (and the torn tail): space written ahead. */
+  readonly zeroBytes: number;
 }
 
 const NEWLINE = 0x0a;
@@ -42,7 +45,9 @@ export function parseSegment(bytes: Buffer): ParsedSegment {
     records.push(record);
     offset = end + 1;
   }
-  return { records, validBytes: offset, tornBytes: bytes.length - offset };
+  let end = bytes.length;
+  while (end > offset && bytes[end - 1] === 0) end--;
+  return { records, validBytes: offset, tornBytes: end - offset, zeroBytes: bytes.length - end };
 }
 
 function parseLine(line: string): JournalRecord | undefined {
