@@ -59,6 +59,24 @@ describe('AuditJournal', () => {
     expect(journal.unacknowledged().map((r) => r.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
   });
 
+  it('answers appends in the order they were made, and writes them in that order', async () => {
+    const journal = await AuditJournal.create(newRoot(), logger);
+    const answered: number[] = [];
+    const appends: Promise<void>[] = [];
+    for (let wave = 0; wave < 20; wave++) {
+      for (let i = 0; i < 10; i++) {
+        const n = wave * 10 + i;
+        appends.push(journal.append({ n }).then(() => void answered.push(n)));
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(appends);
+    expect(answered).toEqual(Array.from({ length: 200 }, (_, n) => n));
+    const parsed = parseSegment(readFileSync(segmentOf(journal.dir)));
+    expect(parsed.records.map((r) => (JSON.parse(r.event) as { n: number }).n)).toEqual(answered);
+    expect(parsed.tornBytes).toBe(0);
+  });
+
   it('forgets what the gateway acknowledged, and deletes itself on close once all of it is', async () => {
     const root = newRoot();
     const journal = await AuditJournal.create(root, logger);
