@@ -5,7 +5,16 @@
 // → gateway → agent → server, under a policy without guardrails), both with `--extern` (the tests run
 // against an already started server, over TCP). Prints both pass sets and their difference, and
 // writes the result into docs/fidelity.md (between <!-- fidelity:mysql --> markers). Exit code 0 when
-// the sets are equal, 1 when they differ. Not part of `npm test`: it takes minutes.
+// the sets are equal, 1 when they differ. Not part of `npm test`: it takes up to an hour.
+//
+// The two sides run at the same time by default, each against its own server (their own
+// mysql-test-run port blocks, MTR_BUILD_THREAD 300/301 and 302/303), each with one test at a time
+// (the isolation restores its server between tests); TOLLGATE_FIDELITY_SEQUENTIAL=1 runs them one
+// after the other. mysql-test-run's output is written to `mtr-<side>.out` as it comes, so a run cut
+// short still shows how far each side got. TOLLGATE_FIDELITY_TESTCASE_TIMEOUT (minutes, default 15)
+// is mysql-test-run's --testcase-timeout: on a loaded machine a long test through Tollgate can pass
+// 5 minutes; a timeout is reported as a failure and has to be re-run alone to tell it from a
+// difference.
 //
 // The subset (TOLLGATE_FIDELITY_MYSQL_TESTS, a regular expression on test names in suite main; the
 // default below) covers queries, types, functions, prepared statements, views, triggers, stored
@@ -14,7 +23,15 @@
 // of their own, the binary log, debug builds, plugins not loaded) are skipped by mysql-test-run itself
 // in both modes. Needs root (apt-get, and mysql-test-run starts mariadbd as root with --user=root).
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,13 +84,31 @@ const BY_DESIGN = new Map([
     'user: connects as user1 to show SHOW CREATE TABLE refused on a table it may not see; through Tollgate it runs as root',
   ],
   [
+    'main.trigger_notembedded',
+    'user: connects as mysqltest_dfn, granted no SELECT/UPDATE on t2, to show CREATE TRIGGER refused; through Tollgate it runs as root and the trigger is created',
+  ],
+  [
     'main.trigger-compat',
     'local infile: reads a trigger file with LOAD DATA LOCAL INFILE, off through Tollgate',
   ],
 ]);
 
-/** mysql-test-run's port block (ports 19000 + 10 * (n - 300) on): another value runs a second run beside. */
+/**
+ * mysql-test-run's port blocks (30 ports from 10000 + 30 * n): the direct side's server uses n, its
+ * tests n + 1, the side through Tollgate n + 2 and n + 3. Another value runs a second run beside.
+ */
 const BUILD_THREAD = Number(process.env.TOLLGATE_FIDELITY_MTR_BUILD_THREAD ?? 300);
+const buildThread = (mode) => BUILD_THREAD + (mode === 'tollgate' ? 2 : 0);
+/**
+ * The test whose configuration mysql-test-run starts each server with (TOLLGATE_FIDELITY_MTR_START).
+ * mysql-test-run loads InnoDB only for tests that include have_innodb.inc: with main.select's, the
+ * subset's InnoDB tests (about 20) fail both ways with "Unknown storage engine 'InnoDB'".
+ * main.ps_3innodb's has InnoDB and MyISAM as the default engine, as every test of the subset expects.
+ */
+const START_TEST = process.env.TOLLGATE_FIDELITY_MTR_START ?? 'main.ps_3innodb';
+/** The markers of the section of docs/fidelity.md the report writes (another run, another section). */
+const SECTION = process.env.TOLLGATE_FIDELITY_SECTION ?? 'fidelity:mysql';
+const TESTCASE_TIMEOUT = Number(process.env.TOLLGATE_FIDELITY_TESTCASE_TIMEOUT ?? 15);
 const log = (line) => console.log(line);
 const sh = (file, args, options = {}) => execFileSync(file, args, { encoding: 'utf8', ...options });
 
@@ -101,7 +136,8 @@ function selectTests() {
   );
 }
 
-function mtr(args, env) {
+function mtr(args, env, outFile) {
+  if (outFile) writeFileSync(outFile, '');
   return new Promise((resolve, reject) => {
     const child = spawn('perl', [join(MTR_DIR, 'mysql-test-run.pl'), ...args], {
       cwd: MTR_DIR,
@@ -109,8 +145,12 @@ function mtr(args, env) {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
-    child.stdout.on('data', (c) => (output += c));
-    child.stderr.on('data', (c) => (output += c));
+    const take = (chunk) => {
+      output += chunk;
+      if (outFile) appendFileSync(outFile, chunk);
+    };
+    child.stdout.on('data', take);
+    child.stderr.on('data', take);
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, output }));
   });
@@ -120,8 +160,8 @@ function mtr(args, env) {
 async function startServer(mode) {
   const vardir = join(work, `server-${mode}`);
   rmSync(vardir, { recursive: true, force: true });
-  const { output } = await mtr(['--start-and-exit', `--vardir=${vardir}`, 'main.select'], {
-    MTR_BUILD_THREAD: String(BUILD_THREAD),
+  const { output } = await mtr(['--start-and-exit', `--vardir=${vardir}`, START_TEST], {
+    MTR_BUILD_THREAD: String(buildThread(mode)),
   });
   const port = /mysqld\.1\s+(\d+)\s/.exec(output)?.[1];
   const pid = /Started \[mysqld\.1 - pid: (\d+)/.exec(output)?.[1];
@@ -173,15 +213,15 @@ async function runMode(mode, tests) {
         `--vardir=${vardir}`,
         '--force',
         '--max-test-fail=0',
-        '--testcase-timeout=5',
+        `--testcase-timeout=${TESTCASE_TIMEOUT}`,
         '--parallel=1',
         ...tests,
       ],
       // Each test's mariadb-test runs through the isolation wrapper: the server is restored to its
       // state before the first test whenever the tests before changed it.
-      { MTR_BUILD_THREAD: String(BUILD_THREAD + 1), MYSQL_TEST: server.isolation.wrapper },
+      { MTR_BUILD_THREAD: String(buildThread(mode) + 1), MYSQL_TEST: server.isolation.wrapper },
+      join(work, `mtr-${mode}.out`),
     );
-    writeFileSync(join(work, `mtr-${mode}.out`), output);
     const results = new Map();
     for (const m of output.matchAll(/^(main\.\S+)\s+(?:w\d+\s+)?\[ (pass|fail|skipped|disabled) \]/gm))
       results.set(m[1], m[2]);
@@ -258,12 +298,12 @@ function report({ serverVersion, direct, tollgate, load, pattern, measured }) {
     `- passed through Tollgate but not directly: ${list(onlyTollgate)}`,
     `- failed both ways: ${list(failedBoth)}`,
     '',
-    `Suite main of mariadb-test (Debian), tests matching \`${pattern}\`, against ${serverVersion} started by mysql-test-run (--start-and-exit), reached with --extern over TCP, and restored to its state before the first test whenever a test left it changed; measured ${measured.slice(0, 10)} on ${machine}, load average ${load.toFixed(2)} before the runs.`,
+    `Suite main of mariadb-test (Debian), tests matching \`${pattern}\`, against ${serverVersion} started by mysql-test-run (--start-and-exit, with \`${START_TEST}\`'s configuration), reached with --extern over TCP, and restored to its state before the first test whenever a test left it changed; measured ${measured.slice(0, 10)} on ${machine}, load average ${load.toFixed(2)} before the runs.`,
   ].join('\n');
   const docPath = join(root, 'docs', 'fidelity.md');
-  const section = `<!-- fidelity:mysql -->\n${markdown}\n<!-- /fidelity:mysql -->`;
+  const section = `<!-- ${SECTION} -->\n${markdown}\n<!-- /${SECTION} -->`;
   let doc = existsSync(docPath) ? readFileSync(docPath, 'utf8') : '# Fidelity\n';
-  const markers = /<!-- fidelity:mysql -->[\s\S]*?<!-- \/fidelity:mysql -->/;
+  const markers = new RegExp(`<!-- ${SECTION} -->[\\s\\S]*?<!-- /${SECTION} -->`);
   doc = markers.test(doc) ? doc.replace(markers, () => section) : `${doc.trimEnd()}\n\n${section}\n`;
   writeFileSync(docPath, doc);
   log(`\nwrote ${docPath}`);
@@ -294,8 +334,19 @@ async function main() {
     return;
   }
   writeFileSync(join(work, 'run.json'), JSON.stringify({ load, measured: new Date().toISOString() }));
-  const direct = only === 'tollgate' ? undefined : await runMode('direct', tests);
-  const tollgate = only === 'direct' ? undefined : await runMode('tollgate', tests);
+  const side = (mode) => (only && only !== mode ? undefined : runMode(mode, tests));
+  let direct;
+  let tollgate;
+  if (process.env.TOLLGATE_FIDELITY_SEQUENTIAL === '1') {
+    direct = await side('direct');
+    tollgate = await side('tollgate');
+  } else {
+    // Both sides to their end (each stops its own servers) before a failure of one is reported.
+    const settled = await Promise.allSettled([side('direct'), side('tollgate')]);
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    [direct, tollgate] = settled.map((r) => r.value);
+  }
   if (!direct || !tollgate) return;
   process.exitCode = report({
     serverVersion,
