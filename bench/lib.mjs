@@ -31,10 +31,17 @@ export function table(headers, rows) {
 export const ms = (value) => `${value.toFixed(0)} ms`;
 
 export function spawnTollgate(root, args, env = {}) {
+  // A benchmark's agent keeps its audit journal in a directory of its own, removed when it exits, so
+  // journals of agents a run killed do not pile up in ~/.tollgate/agent.
+  const journalDir =
+    args[0] === 'agent' && !env.TOLLGATE_AGENT_DATA_DIR && !args.includes('--data-dir')
+      ? mkdtempSync(join(tmpdir(), 'tollgate-bench-agent-'))
+      : undefined;
   const child = spawn(process.execPath, [join(root, 'apps/cli/bin/tollgate.js'), ...args], {
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...env, ...(journalDir ? { TOLLGATE_AGENT_DATA_DIR: journalDir } : {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  if (journalDir) child.once('exit', () => rmSync(journalDir, { recursive: true, force: true }));
   let output = '';
   child.stdout.on('data', (c) => (output += c));
   child.stderr.on('data', (c) => (output += c));
