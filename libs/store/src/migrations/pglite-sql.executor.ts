@@ -1,7 +1,12 @@
-import type { PGlite } from '@electric-sql/pglite';
 import type { SqlExecutor, SqlRow } from './sql-executor';
 
-export function pgliteSqlExecutor(db: PGlite): SqlExecutor {
+/** PGlite in process, or in its worker thread (PgliteWorkerClient): what the executor calls. */
+export interface PgliteQueryable {
+  query<T>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>;
+  exec(sql: string): Promise<unknown>;
+}
+
+export function pgliteSqlExecutor(db: PgliteQueryable): SqlExecutor {
   return {
     async query<Row extends SqlRow = SqlRow>(sql: string, params: readonly unknown[] = []): Promise<Row[]> {
       const result = await db.query<Row>(sql, [...params]);

@@ -1,4 +1,4 @@
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
@@ -11,6 +11,7 @@ import { storeHandle } from '../store-handle';
 import type { StoreLog } from '../store-log';
 import type { Store } from '../store.types';
 import { acquireDataDirLock } from './data-dir-lock';
+import { PgliteWorkerClient } from './pglite-worker-client';
 
 export interface PgliteStoreOptions {
   readonly dataDir: string;
@@ -19,6 +20,11 @@ export interface PgliteStoreOptions {
   readonly command: string;
 }
 
+/**
+ * The embedded database runs in a worker thread (PgliteWorkerClient): PGlite executes synchronously
+ * in WebAssembly, and on the gateway's own thread every query would stall every session it relays.
+ * The data directory lock is this process's, taken before the worker starts.
+ */
 export async function openPgliteStore(options: PgliteStoreOptions): Promise<Store> {
   const dataDir = resolve(options.dataDir);
   const describe = `pglite:${dataDir}`;
@@ -27,12 +33,14 @@ export async function openPgliteStore(options: PgliteStoreOptions): Promise<Stor
     command: options.command,
     onTakeover: (msg, fields) => options.log('warn', msg, fields),
   });
-  let db: PGlite | undefined;
+  let db: PgliteWorkerClient | undefined;
   try {
     db = await openDatabase(dataDir, describe);
     await runMigrations(pgliteSqlExecutor(db), { migrationsDir: options.migrationsDir, log: options.log });
     const opened = db;
-    const prisma = new PrismaClient({ adapter: new PrismaPGlite(opened) });
+    // The adapter calls query, exec and transaction (and the transaction's query and rollback),
+    // which the client serves as PGlite does.
+    const prisma = new PrismaClient({ adapter: new PrismaPGlite(opened as unknown as PGlite) });
     const changes = await pgliteChanges(opened);
     return storeHandle('pglite', describe, prisma, pgliteSqlExecutor(opened), changes, async () => {
       try {
@@ -48,9 +56,9 @@ export async function openPgliteStore(options: PgliteStoreOptions): Promise<Stor
   }
 }
 
-async function openDatabase(dataDir: string, describe: string): Promise<PGlite> {
+async function openDatabase(dataDir: string, describe: string): Promise<PgliteWorkerClient> {
   try {
-    return await PGlite.create(dataDir);
+    return await PgliteWorkerClient.open(dataDir, describe);
   } catch (error) {
     // PGlite's own messages for a damaged directory or one from another major are terse.
     const reason = error instanceof Error ? error.message : String(error);
