@@ -58,3 +58,4 @@ export {
   type StoredRelation,
 } from './lineage-scope';
 export { lineageNotation } from './lineage-notation';
+export { SessionCatalog, type AnalysisOf, type MissingFacts } from './session-catalog';

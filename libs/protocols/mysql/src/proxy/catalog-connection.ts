@@ -11,28 +11,48 @@ import type { MysqlTargetSettings } from './target-settings';
  * apart from the client's connection (busy with the client's statements, whose results must not
  * interleave with ours). It therefore sees what that user sees of the committed catalog: not the
  * client's temporary tables, and view definitions only where the user may SHOW VIEW (otherwise the
- * view is untraced). Queries run one at a time.
+ * view is untraced). Queries run one at a time; a connection the server ended is opened anew for the
+ * next query.
  */
 export class CatalogConnection {
   private connection: Promise<TargetConnection> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
 
   constructor(private readonly target: MysqlTargetSettings) {}
 
   query(sql: string): Promise<(string | null)[][]> {
-    const run = this.queue.then(async () => {
-      const connection = await (this.connection ??= connectTarget(this.target, {
-        // Plain parsing: names as written, spaces before parentheses as the grammar says.
-        clientCapabilities:
-          (PROXY_CAPABILITIES & ~(Capability.IGNORE_SPACE | Capability.MULTI_STATEMENTS)) >>> 0,
-      }));
-      return textQuery(connection, sql);
-    });
+    const run = this.queue.then(async () => textQuery(await this.open(), sql));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
+  /**
+   * The open connection, or a new one when there is none: never opened, failed to open, or ended by
+   * the server (KILL, a restart, wait_timeout), which has failed the channel or left a packet no
+   * query asked for.
+   */
+  private async open(): Promise<TargetConnection> {
+    const current = await this.connection?.catch(() => undefined);
+    if (
+      current &&
+      !current.channel.ready &&
+      !current.channel.stream.destroyed &&
+      current.channel.stream.writable
+    )
+      return current;
+    current?.channel.destroy();
+    if (this.closed) throw new Error('the catalog connection is closed');
+    this.connection = connectTarget(this.target, {
+      // Plain parsing: names as written, spaces before parentheses as the grammar says.
+      clientCapabilities:
+        (PROXY_CAPABILITIES & ~(Capability.IGNORE_SPACE | Capability.MULTI_STATEMENTS)) >>> 0,
+    });
+    return this.connection;
+  }
+
   close(): void {
+    this.closed = true;
     void this.connection?.then(
       (c) => {
         c.channel.sequence = 0;

@@ -290,6 +290,38 @@ describe('MySQL masking by lineage (real MariaDB)', () => {
     expect(result.stdout).toBe('Ada\n********\n********\n');
   });
 
+  it('masks whole what it cannot trace while the catalog cannot be read, and the session goes on', async () => {
+    const client = await nodeClient();
+    try {
+      const [first] = await client.query('SELECT name, ssn FROM customers WHERE id = 1');
+      expect(first).toEqual([{ name: 'Ada', ssn: '********' }]);
+      // The session's catalog connection dies: the view below has not been read yet.
+      const [[own]] = (await client.query('SELECT CONNECTION_ID() AS id')) as unknown as [[{ id: number }]];
+      const others = db
+        .sql(
+          `SELECT ID FROM information_schema.PROCESSLIST WHERE USER = '${db.users.native}' AND ID <> ${own.id}`,
+        )
+        .split('\n')
+        .filter(Boolean);
+      for (const id of others) db.sql(`KILL CONNECTION ${id}`);
+      // The read fails (the view's columns are then untraced: masked whole), or a new catalog
+      // connection reads it; either way the statement is answered with nothing in the clear.
+      const blind = (await client.query('SELECT name, tax_id FROM customer_view WHERE id = 1'))[0] as {
+        name: string;
+        tax_id: string;
+      }[];
+      expect(blind.map((row) => row.tax_id)).toEqual(['********']);
+      expect(['Ada', '********']).toContain(blind[0]?.name);
+      // The session goes on: what was read before still holds, and the catalog is read anew.
+      const [again] = await client.query('SELECT name, ssn FROM customers WHERE id = 1');
+      expect(again).toEqual([{ name: 'Ada', ssn: '********' }]);
+      const [view] = await client.query('SELECT name, tax_id FROM customer_view WHERE id = 1');
+      expect(view).toEqual([{ name: 'Ada', tax_id: '********' }]);
+    } finally {
+      await client.end();
+    }
+  });
+
   it('follows USE to another database and masks a table it cannot see whole', async () => {
     const result = await mariadb(
       `USE information_schema; SELECT ssn FROM ${db.name}.customers WHERE id = 1; SELECT CONCAT(name, '') FROM ${db.name}.customers WHERE id = 1`,

@@ -1,20 +1,20 @@
 import type { LineageColumn, SqlLineageFacts } from '@tollgate/policy';
-import { isUntraced, lineageFacts, untracedStatement, type LineageSource } from '@tollgate/masking';
+import {
+  isUntraced,
+  lineageFacts,
+  SessionCatalog,
+  untracedStatement,
+  type LineageSource,
+} from '@tollgate/masking';
 import { analyzeMysqlLineage } from '../sql/lineage/statement-lineage';
 import type {
   LineageAnalysis,
-  LineageCatalog,
   MissingCatalogFacts,
   RelationFacts,
   StatementLineage,
 } from '../sql/lineage/lineage.types';
 import type { MysqlStatementFacts, SqlClassification } from '../sql/statement-facts';
 import { sqlLiteral, type CatalogConnection } from './catalog-connection';
-
-/** Rounds of catalog reads for one statement (views reveal more names): past it, the rest is untraced. */
-const MAX_CATALOG_ROUNDS = 6;
-const MAX_CACHED_STATEMENTS = 1024;
-const MAX_CACHED_SQL_LENGTH = 16384;
 
 /**
  * Lineage for one MySQL session: analyses (cached by text, current database and backslash reading),
@@ -24,9 +24,8 @@ const MAX_CACHED_SQL_LENGTH = 16384;
  * when the session runs DDL (which MySQL commits at once, so the catalog connection sees it).
  */
 export class SessionLineage {
-  private readonly relations = new Map<string, readonly RelationFacts[]>();
-  private readonly userFunctions = new Map<string, boolean>();
-  private readonly analyses = new Map<string, readonly StatementLineage[]>();
+  /** Catalog facts and analyses (shared with the PostgreSQL engine: @tollgate/masking SessionCatalog). */
+  private readonly cache = new SessionCatalog<RelationFacts, StatementLineage>((name) => name.toLowerCase());
   /** SQL PREPARE names (case-insensitive, as the server's). */
   private readonly prepared = new Map<string, StatementLineage>();
 
@@ -35,11 +34,6 @@ export class SessionLineage {
     /** The session's current database: the one it logged in to. */
     public database: string | undefined,
   ) {}
-
-  private readonly catalog: LineageCatalog = {
-    relations: (name, schema) => this.relations.get(relationKey(name, schema)),
-    userFunction: (name) => this.userFunctions.get(name.toLowerCase()),
-  };
 
   /**
    * The lineage of each top-level statement of `sql` (EXECUTE as what it runs), read with the
@@ -51,15 +45,15 @@ export class SessionLineage {
     database: string | undefined = this.database,
   ): Promise<readonly StatementLineage[]> {
     const key = `${backslashEscapes ? 1 : 0}${database ?? ''}\u0000${sql}`;
-    let statements = this.analyses.get(key);
+    let statements = this.cache.cached(key);
     if (!statements) {
-      const analyzed = await this.analyzeReading(sql, { backslashEscapes, database });
-      statements = analyzed.statements;
-      if (analyzed.cacheable && key.length <= MAX_CACHED_SQL_LENGTH) {
-        this.analyses.set(key, statements);
-        if (this.analyses.size > MAX_CACHED_STATEMENTS)
-          this.analyses.delete(this.analyses.keys().next().value as string);
-      }
+      const reading = { backslashEscapes, database };
+      const { analysis, cacheable } = await this.cache.analyze(
+        (catalog) => analyzeMysqlLineage(sql, catalog, reading),
+        (missing) => this.read(missing),
+      );
+      statements = lineageOf(analysis);
+      if (cacheable) this.cache.remember(key, statements);
     }
     return this.resolveNames(statements);
   }
@@ -70,7 +64,7 @@ export class SessionLineage {
    */
   forwarded(statements: readonly StatementLineage[], ran: number = statements.length): void {
     statements.forEach((statement, i) => {
-      if (statement.changesCatalog) this.dropCatalog();
+      if (statement.changesCatalog) this.cache.drop();
       if (i >= ran) return;
       if (statement.prepares !== undefined)
         this.prepared.set(statement.prepares.toLowerCase(), statement.prepared ?? untraced('PREPARE'));
@@ -89,12 +83,6 @@ export class SessionLineage {
     this.prepared.clear();
   }
 
-  private dropCatalog(): void {
-    this.relations.clear();
-    this.userFunctions.clear();
-    this.analyses.clear();
-  }
-
   /** EXECUTE as what it runs: prepared by this session before, or earlier in the same string. */
   private resolveNames(statements: readonly StatementLineage[]): StatementLineage[] {
     const prepared = new Map<string, StatementLineage>();
@@ -106,29 +94,6 @@ export class SessionLineage {
       const runs = prepared.get(name) ?? this.prepared.get(name) ?? untraced(`EXECUTE ${statement.executes}`);
       return { ...runs, executes: statement.executes };
     });
-  }
-
-  /** Analyses with the catalog read as needed; undefined `cacheable` when a catalog read failed. */
-  private async analyzeReading(
-    sql: string,
-    reading: { backslashEscapes: boolean; database: string | undefined },
-  ): Promise<{ statements: readonly StatementLineage[]; cacheable: boolean }> {
-    for (let round = 0; ; round++) {
-      const analysis = analyzeMysqlLineage(sql, this.catalog, reading);
-      if ('unparsed' in analysis || !analysis.missing || round >= MAX_CATALOG_ROUNDS)
-        return { statements: lineageOf(analysis), cacheable: true };
-      try {
-        await this.read(analysis.missing);
-      } catch {
-        // The catalog could not be read (the connection failed, a privilege is missing): what it
-        // would have told is untraced for this statement, and read again for the next.
-        const blind: LineageCatalog = {
-          relations: (name, schema) => this.catalog.relations(name, schema) ?? [],
-          userFunction: (name) => this.catalog.userFunction(name) ?? true,
-        };
-        return { statements: lineageOf(analyzeMysqlLineage(sql, blind, reading)), cacheable: false };
-      }
-    }
   }
 
   private async read(missing: MissingCatalogFacts): Promise<void> {
@@ -158,21 +123,20 @@ export class SessionLineage {
       list.push({ name: column, ...(/GENERATED/i.test(extra ?? '') ? { generated: true } : {}) });
       columnsOf.set(key, list);
     }
-    const found = new Map<string, RelationFacts[]>(wanted.map((w) => [relationKey(w.name, w.schema), []]));
+    const found: RelationFacts[] = [];
     for (const [schema, name, type, definition] of tables) {
       if (!schema || !name) continue;
       const view = /VIEW/i.test(type ?? '');
-      const relation: RelationFacts = {
+      found.push({
         schema,
         name,
         kind: view ? 'view' : 'table',
         columns: columnsOf.get(`${schema}\u0000${name}`) ?? [],
         // Empty when the user may not SHOW VIEW: then the view is untraced.
         ...(view && definition ? { definition } : {}),
-      };
-      found.get(relationKey(name, schema))?.push(relation);
+      });
     }
-    for (const [key, relations] of found) this.relations.set(key, relations);
+    this.cache.learnRelations(wanted, found);
   }
 
   private async readFunctions(names: readonly string[]): Promise<void> {
@@ -181,13 +145,11 @@ export class SessionLineage {
       `SELECT DISTINCT LOWER(ROUTINE_NAME) FROM information_schema.ROUTINES ` +
         `WHERE ROUTINE_TYPE = 'FUNCTION' AND ROUTINE_NAME IN (${names.map(sqlLiteral).join(', ')})`,
     );
-    const user = new Set(rows.map(([name]) => name));
-    for (const name of names) this.userFunctions.set(name.toLowerCase(), user.has(name.toLowerCase()));
+    this.cache.learnFunctions(
+      names,
+      rows.flatMap(([name]) => (name ? [name] : [])),
+    );
   }
-}
-
-function relationKey(name: string, schema: string): string {
-  return `${schema.toLowerCase()}\u0000${name.toLowerCase()}`;
 }
 
 function untraced(reason: string): StatementLineage {

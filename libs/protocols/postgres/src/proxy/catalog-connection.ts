@@ -8,27 +8,40 @@ import type { PostgresTargetSettings } from './target-settings';
  * credentials, as a separate backend (`application_name = tollgate-catalog`): the client's
  * connection is busy with the client's statements, and reading the catalog there would interleave
  * with them. It therefore sees the catalog as committed, not the client's open transaction, nor
- * its temporary objects while uncommitted. Queries run one at a time.
+ * its temporary objects while uncommitted. Queries run one at a time; a connection the server ended is
+ * opened anew for the next query.
  */
 export class CatalogConnection {
   private connection: Promise<TargetConnection> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
 
   constructor(private readonly target: PostgresTargetSettings) {}
 
   query(sql: string): Promise<(string | null)[][]> {
-    const run = this.queue.then(async () => {
-      const connection = await (this.connection ??= connectTarget(this.target, {
-        application_name: 'tollgate-catalog',
-        standard_conforming_strings: 'on',
-      }));
-      return simpleQuery(connection, sql);
-    });
+    const run = this.queue.then(async () => simpleQuery(await this.open(), sql));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
+  /**
+   * The open connection, or a new one when there is none: never opened, failed to open, or ended by
+   * the server (terminated, restarted), which a query on it would wait on forever.
+   */
+  private async open(): Promise<TargetConnection> {
+    const current = await this.connection?.catch(() => undefined);
+    if (current && !current.socket.destroyed && current.socket.writable) return current;
+    current?.socket.destroy();
+    if (this.closed) throw new Error('the catalog connection is closed');
+    this.connection = connectTarget(this.target, {
+      application_name: 'tollgate-catalog',
+      standard_conforming_strings: 'on',
+    });
+    return this.connection;
+  }
+
   close(): void {
+    this.closed = true;
     void this.connection?.then(
       (c) => c.socket.destroy(),
       () => undefined,

@@ -493,4 +493,32 @@ describe('PostgreSQL masking by lineage (real server)', () => {
       await c.end();
     }
   });
+
+  it('masks whole what it cannot trace while the catalog cannot be read, and the session goes on', async () => {
+    const c = await client();
+    try {
+      const first = await c.query('select name, ssn from customers where id = 1');
+      expect(first.rows).toEqual([{ name: 'Ada', ssn: '********' }]);
+      // The session's catalog connection dies: the view below has not been read yet.
+      await onServer(
+        `select pg_terminate_backend(pid) from pg_stat_activity ` +
+          `where application_name = 'tollgate-catalog' and datname = current_database()`,
+      );
+      // The read fails (the view's columns are then untraced: masked whole), or a new catalog
+      // connection reads it; either way the statement is answered with nothing in the clear.
+      const blind = (await c.query('select name, tax_id from customer_view where id = 1')).rows as {
+        name: string;
+        tax_id: string;
+      }[];
+      expect(blind.map((row) => row.tax_id)).toEqual(['********']);
+      expect(['Ada', '********']).toContain(blind[0]?.name);
+      // The session goes on: what was read before still holds, and the catalog is read anew.
+      const again = await c.query('select name, ssn from customers where id = 1');
+      expect(again.rows).toEqual([{ name: 'Ada', ssn: '********' }]);
+      const view = await c.query('select name, tax_id from customer_view where id = 1');
+      expect(view.rows).toEqual([{ name: 'Ada', tax_id: '********' }]);
+    } finally {
+      await c.end();
+    }
+  });
 });

@@ -1,5 +1,9 @@
 import type { LineageColumn, SqlLineageFacts } from '@tollgate/policy';
-import { lineageFacts as sharedLineageFacts, untracedStatement as sharedUntraced } from '@tollgate/masking';
+import {
+  lineageFacts as sharedLineageFacts,
+  SessionCatalog,
+  untracedStatement as sharedUntraced,
+} from '@tollgate/masking';
 import { analyzeLineage } from '../sql/lineage/statement-lineage';
 import { analysisKey } from '../sql/statement-shape';
 import {
@@ -14,11 +18,6 @@ import {
 import type { SqlClassification, SqlStatementFacts } from '../sql-classifier';
 import { sqlLiteral, type CatalogConnection } from './catalog-connection';
 
-/** Rounds of catalog reads for one statement (views reveal more names): past it, the rest is untraced. */
-const MAX_CATALOG_ROUNDS = 6;
-const MAX_CACHED_STATEMENTS = 1024;
-const MAX_CACHED_SQL_LENGTH = 16384;
-
 /**
  * Lineage for one session: analyses (cached by text), the catalog facts they need (read on the
  * session's catalog connection, cached), and what the session has prepared and declared, so that
@@ -27,9 +26,8 @@ const MAX_CACHED_SQL_LENGTH = 16384;
  * uncommitted catalog changes (invisible to the catalog connection) everything is untraced.
  */
 export class SessionLineage {
-  private readonly relations = new Map<string, readonly RelationFacts[]>();
-  private readonly userFunctions = new Map<string, boolean>();
-  private readonly analyses = new Map<string, readonly StatementLineage[]>();
+  /** Catalog facts and analyses (shared with the MySQL engine: @tollgate/masking SessionCatalog). */
+  private readonly cache = new SessionCatalog<RelationFacts, StatementLineage>((name) => name);
   /** Prepared statements (SQL PREPARE and protocol Parse share one namespace) and cursors. */
   private readonly statements = new Map<string, StatementLineage>();
   private readonly cursors = new Map<string, StatementLineage>();
@@ -37,27 +35,22 @@ export class SessionLineage {
 
   constructor(private readonly connection: CatalogConnection) {}
 
-  private readonly catalog: LineageCatalog = {
-    relations: (name, schema) => this.relations.get(relationKey(name, schema)),
-    userFunction: (name) => this.userFunctions.get(name),
-  };
-
   /** The lineage of each statement of `sql` (EXECUTE and FETCH as what they run). */
   async analyze(sql: string): Promise<readonly StatementLineage[]> {
     // Texts that differ only in constants no analysis reads share an analysis (statement-shape.ts);
     // a shape key starts with \u0000, which no text holds.
     const key = analysisKey(sql) ?? sql;
-    let statements = this.analyses.get(key);
+    let statements = this.cache.cached(key);
     if (this.catalogChangedInTransaction) {
       // The catalog connection cannot see this transaction's changes: no relation is known.
       statements = lineageOf(analyzeLineage(sql, UNKNOWN_CATALOG));
     } else if (!statements) {
-      statements = await this.analyzeReading(sql);
-      if (key.length <= MAX_CACHED_SQL_LENGTH) {
-        this.analyses.set(key, statements);
-        if (this.analyses.size > MAX_CACHED_STATEMENTS)
-          this.analyses.delete(this.analyses.keys().next().value as string);
-      }
+      const { analysis, cacheable } = await this.cache.analyze(
+        (catalog) => analyzeLineage(sql, catalog),
+        (missing) => this.read(missing),
+      );
+      statements = lineageOf(analysis);
+      if (cacheable) this.cache.remember(key, statements);
     }
     return this.resolveNames(statements);
   }
@@ -74,7 +67,7 @@ export class SessionLineage {
         this.prepare(statement.prepares, statement.prepared ?? untracedStatement('PREPARE'));
       if (statement.declares !== undefined) this.cursors.set(statement.declares, statement);
       if (statement.changesCatalog) {
-        this.dropCatalog();
+        this.cache.drop();
         this.catalogChangedInTransaction = true;
       }
     }
@@ -96,7 +89,7 @@ export class SessionLineage {
   idle(): void {
     if (!this.catalogChangedInTransaction) return;
     this.catalogChangedInTransaction = false;
-    this.dropCatalog();
+    this.cache.drop();
   }
 
   private prepare(name: string, statement: StatementLineage): void {
@@ -105,12 +98,6 @@ export class SessionLineage {
       name,
       this.statements.has(name) ? untracedStatement(`statement "${name}"`) : statement,
     );
-  }
-
-  private dropCatalog(): void {
-    this.relations.clear();
-    this.userFunctions.clear();
-    this.analyses.clear();
   }
 
   /**
@@ -133,15 +120,6 @@ export class SessionLineage {
         outputs: cursor?.outputs ?? { anyColumn: [{ untraced: `cursor "${statement.fetches}"` }] },
       };
     });
-  }
-
-  private async analyzeReading(sql: string): Promise<readonly StatementLineage[]> {
-    for (let round = 0; ; round++) {
-      const analysis = analyzeLineage(sql, this.catalog);
-      if ('unparsed' in analysis || !analysis.missing || round >= MAX_CATALOG_ROUNDS)
-        return lineageOf(analysis);
-      await this.read(analysis.missing);
-    }
   }
 
   private async read(missing: MissingCatalogFacts): Promise<void> {
@@ -171,10 +149,10 @@ export class SessionLineage {
         `FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace ` +
         `WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND (${conditions.join(' OR ')})`,
     );
-    const found = new Map<string, RelationFacts[]>(wanted.map((w) => [relationKey(w.name, w.schema), []]));
+    const found: RelationFacts[] = [];
     for (const [schema, name, kind, definition = null, columns, related = null] of rows) {
       if (!schema || !name) continue;
-      const relation: RelationFacts = {
+      found.push({
         schema,
         name,
         kind: kind === 'v' || kind === 'm' ? 'view' : 'table',
@@ -194,10 +172,9 @@ export class SessionLineage {
               })),
             }
           : {}),
-      };
-      for (const key of [relationKey(name), relationKey(name, schema)]) found.get(key)?.push(relation);
+      });
     }
-    for (const [key, relations] of found) this.relations.set(key, relations);
+    this.cache.learnRelations(wanted, found);
   }
 
   private async readFunctions(names: readonly string[]): Promise<void> {
@@ -206,8 +183,10 @@ export class SessionLineage {
       `SELECT DISTINCT p.proname FROM pg_catalog.pg_proc p ` +
         `WHERE p.pronamespace <> 'pg_catalog'::pg_catalog.regnamespace AND p.proname IN (${names.map(sqlLiteral).join(', ')})`,
     );
-    const user = new Set(rows.map(([name]) => name));
-    for (const name of names) this.userFunctions.set(name, user.has(name));
+    this.cache.learnFunctions(
+      names,
+      rows.flatMap(([name]) => (name ? [name] : [])),
+    );
   }
 }
 
@@ -216,10 +195,6 @@ const UNKNOWN_CATALOG: LineageCatalog = { relations: () => [], userFunction: () 
 
 function lineageOf(analysis: LineageAnalysis): readonly StatementLineage[] {
   return 'unparsed' in analysis ? [untracedStatement('SQL the parser rejects')] : analysis.statements;
-}
-
-function relationKey(name: string, schema?: string): string {
-  return schema === undefined ? `\u0000${name}` : `${schema}\u0000${name}`;
 }
 
 function untracedStatement(reason: string): StatementLineage {

@@ -1,0 +1,109 @@
+import type { MissingRelation, StoredCatalog, StoredRelation } from './lineage-scope';
+
+/** Rounds of catalog reads for one statement (views reveal more names): past it, the rest is untraced. */
+const MAX_CATALOG_ROUNDS = 6;
+const MAX_CACHED_STATEMENTS = 1024;
+const MAX_CACHED_KEY_LENGTH = 16384;
+
+/** What a dialect's lineage analysis of a query string gives: statements, or text it cannot parse. */
+export type AnalysisOf<Statement, Missing> =
+  { readonly statements: readonly Statement[]; readonly missing?: Missing } | { readonly unparsed: string };
+
+/** What an analysis lacked: relations and function names to read from the target's catalog. */
+export interface MissingFacts {
+  readonly relations: readonly MissingRelation[];
+  readonly functions: readonly string[];
+}
+
+/**
+ * One session's catalog cache, for both SQL engines: the relations and functions read from the
+ * target (by the engine's catalog connection), and the analyses made with them (by text, a bounded
+ * LRU). DDL drops all of it (`drop`). `analyze` runs an analysis, reads what it lacks and runs it
+ * again until it lacks nothing; when the catalog cannot be read, what it would have told is untraced
+ * for that statement only (nothing is cached, the next statement reads again).
+ */
+export class SessionCatalog<Relation extends StoredRelation, Statement> {
+  private readonly relations = new Map<string, readonly Relation[]>();
+  private readonly userFunctions = new Map<string, boolean>();
+  private readonly analyses = new Map<string, readonly Statement[]>();
+
+  /** `fold`: how the dialect compares relation and function names (see LineageDialect.fold). */
+  constructor(private readonly fold: (name: string) => string) {}
+
+  /** The facts read so far; `undefined` for what was not read yet. */
+  readonly catalog: StoredCatalog<Relation> = {
+    relations: (name, schema) => this.relations.get(this.key(name, schema)),
+    userFunction: (name) => this.userFunctions.get(this.fold(name)),
+  };
+
+  /** The facts read so far, the rest failing closed: no such relation, every function user code. */
+  readonly blind: StoredCatalog<Relation> = {
+    relations: (name, schema) => this.catalog.relations(name, schema) ?? [],
+    userFunction: (name) => this.catalog.userFunction(name) ?? true,
+  };
+
+  /** A cached analysis. */
+  cached(key: string): readonly Statement[] | undefined {
+    return this.analyses.get(key);
+  }
+
+  /** Caches an analysis (short keys only; the oldest goes past the bound). */
+  remember(key: string, statements: readonly Statement[]): void {
+    if (key.length > MAX_CACHED_KEY_LENGTH) return;
+    this.analyses.set(key, statements);
+    if (this.analyses.size > MAX_CACHED_STATEMENTS)
+      this.analyses.delete(this.analyses.keys().next().value as string);
+  }
+
+  /** The session changed the catalog (DDL): every fact and analysis made from them is dropped. */
+  drop(): void {
+    this.relations.clear();
+    this.userFunctions.clear();
+    this.analyses.clear();
+  }
+
+  /**
+   * Runs `run` against the facts read so far, reading (`read`) what it lacks, until it lacks nothing
+   * or the rounds run out (what is still missing is then untraced). `cacheable` is false when a read
+   * failed: the analysis was then made with `blind`.
+   */
+  async analyze<Missing extends MissingFacts>(
+    run: (catalog: StoredCatalog<Relation>) => AnalysisOf<Statement, Missing>,
+    read: (missing: Missing) => Promise<void>,
+  ): Promise<{ analysis: AnalysisOf<Statement, Missing>; cacheable: boolean }> {
+    for (let round = 0; ; round++) {
+      const analysis = run(this.catalog);
+      if ('unparsed' in analysis || !analysis.missing || round >= MAX_CATALOG_ROUNDS)
+        return { analysis, cacheable: true };
+      try {
+        await read(analysis.missing);
+      } catch {
+        // The catalog could not be read (the connection failed, a privilege is missing): what it
+        // would have told is untraced for this statement, and read again for the next.
+        return { analysis: run(this.blind), cacheable: false };
+      }
+    }
+  }
+
+  /**
+   * Relations read for `wanted`: each wanted name gets the relations found for it (none: not in the
+   * catalog). An unqualified name (a search path) gets those of every schema.
+   */
+  learnRelations(wanted: readonly MissingRelation[], found: readonly Relation[]): void {
+    const byKey = new Map<string, Relation[]>(wanted.map((w) => [this.key(w.name, w.schema), []]));
+    for (const relation of found)
+      for (const key of [this.key(relation.name, undefined), this.key(relation.name, relation.schema)])
+        byKey.get(key)?.push(relation);
+    for (const [key, relations] of byKey) this.relations.set(key, relations);
+  }
+
+  /** Function names read: which of them are user functions (`user`, names as the catalog gives them). */
+  learnFunctions(names: readonly string[], user: Iterable<string>): void {
+    const users = new Set([...user].map(this.fold));
+    for (const name of names) this.userFunctions.set(this.fold(name), users.has(this.fold(name)));
+  }
+
+  private key(name: string, schema: string | undefined): string {
+    return `${schema === undefined ? '*' : `=${this.fold(schema)}`}\u0000${this.fold(name)}`;
+  }
+}
