@@ -4,13 +4,14 @@ import {
   dataEnvelopePayload,
   encodeDataEnvelopeAround,
   ENVELOPE_FRAME_FIELD,
+  frameInPlace,
   type StreamFrame,
 } from '@tollgate/proto';
 import type { FrameCodec } from './frame-codec';
 import type { FrameStream } from './socket-relay';
 import { describe, expect, it } from 'vitest';
 import { frameStreamDuplex } from './frame-stream.duplex';
-import { connectWithFrameReads, frameReadsReadable } from './socket-reads';
+import { claimReadHeadroom, connectWithFrameReads, frameReadsReadable } from './socket-reads';
 
 const codec: FrameCodec<StreamFrame, StreamFrame> = {
   wrap: (frame) => frame,
@@ -151,6 +152,54 @@ describe('frameStreamDuplex', () => {
       expect(Buffer.concat(payloads).equals(Buffer.concat([first, second]))).toBe(true);
       expect(payloads[0]!.buffer).toBe(read.buffer);
       expect(payloads[1]!.buffer).not.toBe(read.buffer);
+      socket.destroy();
+    } finally {
+      server.close();
+    }
+  });
+
+  it('never frames around bytes the engine made itself after a quiet read (Node 24 pools buffers up to 32 KiB)', async () => {
+    // A small response arrives in a quiet (16 KiB) read. The Kubernetes engine then masks its body
+    // into a new buffer and serializes the head into another: both are small, so Node takes them
+    // from its shared pool, where the read's buffer must not be (a frame header written in front
+    // of the head would land in the masked body's last bytes: kubectl saw NUL bytes in a Secret).
+    const server = createServer((socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const socket = connectWithFrameReads({
+        host: '127.0.0.1',
+        port: (server.address() as AddressInfo).port,
+      });
+      const read = (await frameReadsReadable(socket)!.iterator().next()).value as Buffer;
+      const masked = Buffer.from('{"data":{"password":"KioqKioqKio="}}');
+      const head = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 36\r\n\r\n');
+
+      const field = ENVELOPE_FRAME_FIELD.sessionUp;
+      const sent: Buffer[] = [];
+      const near = new Duplex({
+        objectMode: true,
+        read() {},
+        write(message: Buffer, _enc, callback) {
+          // What grpc-js does with a message sent: its prefix written in front (in place).
+          frameInPlace(message);
+          sent.push(message);
+          callback();
+        },
+      });
+      const bytes = frameStreamDuplex<StreamFrame, Buffer>(near, {
+        wrap: () => {
+          throw new Error('data frames are encoded around their bytes');
+        },
+        wrapRead: (data) => encodeDataEnvelopeAround(field, data),
+        unwrap: (message) => ({ frame: message }),
+      });
+      await new Promise<void>((resolve) => bytes.write(head, () => resolve()));
+      await new Promise<void>((resolve) => bytes.write(masked, () => resolve()));
+      const payloads = sent.map((message) => dataEnvelopePayload(message, field)!);
+      expect(Buffer.concat(payloads).toString()).toBe(`${head.toString()}{"data":{"password":"KioqKioqKio="}}`);
+      expect(claimReadHeadroom(Buffer.from('made after the read'))).toBe(false);
+      // The read's own bytes can still be framed where they were read.
+      expect(claimReadHeadroom(read)).toBe(true);
       socket.destroy();
     } finally {
       server.close();

@@ -36,9 +36,12 @@ const QUIET_READ_BYTES = 16 * 1024;
 const readTargets = new WeakMap<Socket, ReadTarget>();
 
 /**
- * The memory of reads whose headroom nobody has taken yet. Each read gets a buffer of its own (never
- * pooled: even a quiet read is larger than Node's pool slices), so a view of its bytes can be
- * traced back to it.
+ * The memory of reads whose headroom nobody has taken yet. Each read gets an ArrayBuffer of its own
+ * (allocUnsafeSlow, never pooled), so a view of its bytes can be traced back to it. Were reads
+ * pooled, the pool's ArrayBuffer would be in here and any small buffer allocated after a read (a
+ * serialized head, a masked body) would pass for read headroom: the frame header written in front
+ * of it would overwrite the end of whatever the pool gave out just before (masked Kubernetes
+ * responses reached kubectl with NUL bytes in them).
  */
 const unclaimedHeadroom = new WeakSet<ArrayBufferLike>();
 
@@ -55,7 +58,9 @@ export function connectWithFrameReads(options: TcpNetConnectOpts): Socket {
     ...options,
     onread: {
       // Called for the first read and again after each one (Node's `onread` buffer generator).
-      buffer: () => Buffer.allocUnsafe(DATA_ENVELOPE_HEADROOM + size).subarray(DATA_ENVELOPE_HEADROOM),
+      // allocUnsafeSlow: never a slice of Node's shared pool (64 KiB since Node 24, so even a quiet
+      // read would be one), whose other slices belong to whoever allocated them.
+      buffer: () => Buffer.allocUnsafeSlow(DATA_ENVELOPE_HEADROOM + size).subarray(DATA_ENVELOPE_HEADROOM),
       callback: (length, buffer) => {
         // A read that (nearly) filled its buffer: more is waiting, read it in large pieces. A small
         // one: the socket is quiet, keep only a small buffer ready.

@@ -1,8 +1,8 @@
-import { connect as netConnect, isIP } from 'node:net';
+import { isIP } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { TlsMode, type HttpCredential, type TlsSettings } from '@tollgate/proto';
-import { targetCa, targetSecret, TargetUnreachableError } from '@tollgate/protocol-tcp';
+import { connectWithFrameReads, targetCa, targetSecret, TargetUnreachableError } from '@tollgate/protocol-tcp';
 import type { HttpHeader } from '../http-messages';
 
 /** How the agent reaches an HTTP(S) target and what it adds to each request; secrets resolved. */
@@ -106,9 +106,9 @@ export function connectHttpTarget(settings: HttpTargetSettings): Promise<Duplex>
           ...(tls.cert ? { cert: tls.cert } : {}),
           ...(tls.key ? { key: tls.key } : {}),
         })
-      : // Not connectWithFrameReads yet: with it the Kubernetes engine's masked responses failed
-        // end to end (http-connect e2e), so response bodies are still copied into frames.
-        netConnect({ host, port, noDelay: true });
+      : // Reads with room for the frame header in front: a response body read leaves the agent as
+        // one frame encoded around its bytes instead of being copied into frames.
+        connectWithFrameReads({ host, port, noDelay: true });
     const timer = setTimeout(() => {
       socket.destroy();
       reject(
