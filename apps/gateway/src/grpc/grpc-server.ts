@@ -14,6 +14,7 @@ import {
   HealthCheckResponse_ServingStatus,
   HealthService,
   installInPlaceGrpcFraming,
+  tuneHeapForRelaying,
 } from '@tollgate/proto';
 import type { Logger } from 'pino';
 import { HealthGrpcService } from './health.grpc-service';
@@ -93,6 +94,8 @@ export async function startGrpcServer(
 ): Promise<RunningGrpcServer> {
   // Relayed data frames leave without being copied into a new buffer (see grpc-in-place-framing).
   installInPlaceGrpcFraming();
+  // The gateway relays every session's frames too (and holds the API and the store besides).
+  tuneHeapForRelaying();
   const server = new Server({
     'grpc.keepalive_time_ms': 20_000,
     'grpc.keepalive_timeout_ms': 10_000,
