@@ -223,13 +223,13 @@ function whatItWouldTake(results, cores, load) {
       'budget on two cores (compare what two plain relays and the target spend), so the goal needs more cores than ' +
       'the target uses, or a data path without the gateway (client to agent). *1 MiB responses:* the bytes dominate. The agent and connect accept 256 KiB HTTP/2 frames, so the ' +
       'gateway sends each tunnel message as one DATA frame instead of 16 KiB pieces that grpc-js gathers again. The agent ' +
-      'still copies every response body into 64 KiB frames (~27% of its profile samples): sending a target read as one ' +
-      'frame written around its bytes, as the tcp engine does, is built (claimReadHeadroom) but off, because with it a ' +
-      'masked Kubernetes response came back empty end to end. What is left per MiB: grpc-js reassembles every ' +
+      'reads a plain-HTTP target with room for the frame header in front of each read and sends a body read as one frame ' +
+      'written around its bytes, as the tcp engine does (it copied every body into 64 KiB frames before, ~27% of its ' +
+      'profile samples). What is left per MiB: grpc-js reassembles every ' +
       'received message into a new buffer in each of the three processes, and the gateway, whose heap holds PGlite and the ' +
-      'API, runs frequent full mark-compacts (a GC observer counted 24 of ~80 ms each in 30 s of small and 1 MiB traffic ' +
-      "at load 17; the agent and connect raise V8's heap growing factor against this, the gateway does not yet). Reaching 0.5× would need the gateway's " +
-      'collections made rare (the same heap tuning, or the relay out of the API process), messages received without the ' +
+      'API, ran frequent full mark-compacts (a GC observer counted 24 of ~80 ms each in 30 s of small and 1 MiB traffic ' +
+      "at load 17); it now raises V8's heap growing factor as the agent and connect do. Reaching 0.5× would need " +
+      'the relay out of the API process, messages received without the ' +
       "reassembly copy (a patched grpc-js decoder, as for sending), and the journal store's CPU off the per-request path.",
   ].join('\n');
 }
