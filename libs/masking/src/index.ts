@@ -9,6 +9,7 @@ export {
 export { BUILTIN_DETECTOR_NAMES, type BuiltinDetectorName } from './detectors';
 export { ibanValid, luhnValid, ssnValid } from './checksums';
 export {
+  attachLineage,
   columnMasks,
   isUntraced,
   lineageFacts,
@@ -16,6 +17,7 @@ export {
   SourceSet,
   untracedStatement,
   type ColumnMask,
+  type LineageFacts,
   type LineageOfStatement,
   type LineageSource,
   type OutputColumn,

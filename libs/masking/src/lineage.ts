@@ -166,3 +166,29 @@ export function lineageFacts(statement: LineageOfStatement): {
   }
   return { derived, written: statement.written, filtered: statement.filtered };
 }
+
+/** The lineage facts policy decides on, as `lineageFacts` gives them. */
+export type LineageFacts = ReturnType<typeof lineageFacts>;
+
+/**
+ * The lineage facts of each statement of a classification (both SQL engines): each top-level
+ * statement gets those of its lineage, in order (one lineage missing, should it happen: untraced),
+ * and the statements nested in a PREPARE those of what it prepares, which EXECUTE is decided on.
+ */
+export function attachLineage<Facts extends { readonly nestedIn?: string | undefined }>(
+  statements: readonly Facts[],
+  lineage: readonly (LineageOfStatement & { readonly prepared?: LineageOfStatement | undefined })[],
+  attach: (facts: Facts, lineage: LineageFacts) => Facts,
+): Facts[] {
+  let next = 0;
+  let inPrepare: LineageOfStatement | undefined;
+  return statements.map((facts) => {
+    if (facts.nestedIn === undefined) {
+      const statement = lineage[next++] ?? untracedStatement('statement');
+      inPrepare = (statement as { readonly prepared?: LineageOfStatement }).prepared;
+      return attach(facts, lineageFacts(statement));
+    }
+    if (facts.nestedIn === 'PREPARE' && inPrepare) return attach(facts, lineageFacts(inPrepare));
+    return facts;
+  });
+}

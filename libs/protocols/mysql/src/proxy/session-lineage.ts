@@ -1,11 +1,4 @@
-import type { LineageColumn, SqlLineageFacts } from '@tollgate/policy';
-import {
-  isUntraced,
-  lineageFacts,
-  SessionCatalog,
-  untracedStatement,
-  type LineageSource,
-} from '@tollgate/masking';
+import { attachLineage, SessionCatalog, untracedStatement } from '@tollgate/masking';
 import { analyzeMysqlLineage } from '../sql/lineage/statement-lineage';
 import type {
   LineageAnalysis,
@@ -13,7 +6,7 @@ import type {
   RelationFacts,
   StatementLineage,
 } from '../sql/lineage/lineage.types';
-import type { MysqlStatementFacts, SqlClassification } from '../sql/statement-facts';
+import type { SqlClassification } from '../sql/statement-facts';
 import { sqlLiteral, type CatalogConnection } from './catalog-connection';
 
 /**
@@ -169,30 +162,11 @@ export function withLineage(
   lineage: readonly StatementLineage[],
 ): SqlClassification {
   if (!classification.ok) return classification;
-  let next = 0;
-  let inPrepare: StatementLineage | undefined;
-  const statements = classification.statements.map((facts): MysqlStatementFacts => {
-    if (facts.nestedIn === undefined) {
-      // A statement the classifier found that lineage did not (should not happen): untraced.
-      const statement = lineage[next++] ?? untraced('statement');
-      inPrepare = statement.prepared;
-      return { ...facts, lineage: policyFacts(statement) };
-    }
-    if (facts.nestedIn === 'PREPARE' && inPrepare) return { ...facts, lineage: policyFacts(inPrepare) };
-    return facts;
-  });
-  return { ok: true, statements };
-}
-
-function policyFacts(statement: StatementLineage): SqlLineageFacts {
-  const facts = lineageFacts(statement);
   return {
-    derived: facts.derived.map(fact),
-    written: facts.written.map(fact),
-    filtered: facts.filtered.map(fact),
+    ok: true,
+    statements: attachLineage(classification.statements, lineage, (facts, traced) => ({
+      ...facts,
+      lineage: traced,
+    })),
   };
-}
-
-function fact(source: LineageSource): LineageColumn {
-  return isUntraced(source) ? { untraced: source.untraced } : source;
 }

@@ -1,21 +1,14 @@
-import type { LineageColumn, SqlLineageFacts } from '@tollgate/policy';
-import {
-  lineageFacts as sharedLineageFacts,
-  SessionCatalog,
-  untracedStatement as sharedUntraced,
-} from '@tollgate/masking';
+import { attachLineage, SessionCatalog, untracedStatement as sharedUntraced } from '@tollgate/masking';
 import { analyzeLineage } from '../sql/lineage/statement-lineage';
 import { analysisKey } from '../sql/statement-shape';
-import {
-  isUntraced,
-  type LineageAnalysis,
-  type LineageCatalog,
-  type LineageSource,
-  type MissingCatalogFacts,
-  type RelationFacts,
-  type StatementLineage,
+import type {
+  LineageAnalysis,
+  LineageCatalog,
+  MissingCatalogFacts,
+  RelationFacts,
+  StatementLineage,
 } from '../sql/lineage/lineage.types';
-import type { SqlClassification, SqlStatementFacts } from '../sql-classifier';
+import type { SqlClassification } from '../sql-classifier';
 import { sqlLiteral, type CatalogConnection } from './catalog-connection';
 
 /**
@@ -201,41 +194,20 @@ function untracedStatement(reason: string): StatementLineage {
   return sharedUntraced(reason);
 }
 
-/** The lineage facts policy decides on, added to each top-level statement's classification facts. */
+/**
+ * The lineage facts policy decides on, added to each top-level statement's classification facts
+ * (and to the statement a PREPARE prepares, which EXECUTE is later decided on).
+ */
 export function withLineage(
   classification: SqlClassification,
   lineage: readonly StatementLineage[],
 ): SqlClassification {
   if (!classification.ok) return classification;
-  let next = 0;
-  let inPrepare: StatementLineage | undefined;
-  const statements = classification.statements.map((facts): SqlStatementFacts => {
-    if (facts.nestedIn === undefined) {
-      // Statements the parser found that lineage did not (should not happen): untraced.
-      const statement = lineage[next++] ?? lineage[lineage.length - 1] ?? untracedStatement('statement');
-      inPrepare = statement.prepared;
-      return { ...facts, lineage: lineageFacts(statement) };
-    }
-    // The statement a PREPARE prepares follows it: EXECUTE is decided on its facts.
-    if (facts.nestedIn === 'PREPARE' && inPrepare) {
-      const prepared = inPrepare;
-      inPrepare = undefined;
-      return { ...facts, lineage: lineageFacts(prepared) };
-    }
-    return facts;
-  });
-  return { ok: true, statements };
-}
-
-function lineageFacts(statement: StatementLineage): SqlLineageFacts {
-  const facts = sharedLineageFacts(statement);
   return {
-    derived: facts.derived.map(fact),
-    written: facts.written.map(fact),
-    filtered: facts.filtered.map(fact),
+    ok: true,
+    statements: attachLineage(classification.statements, lineage, (facts, traced) => ({
+      ...facts,
+      lineage: traced,
+    })),
   };
-}
-
-function fact(source: LineageSource): LineageColumn {
-  return isUntraced(source) ? { untraced: source.untraced } : source;
 }
