@@ -97,6 +97,8 @@ export class AuditUnavailableError extends Error {
   constructor(cause: unknown) {
     super(
       `the audit store could not record the event (${cause instanceof Error ? cause.message : String(cause)})`,
+      // The store's error (its SQLSTATE) tells a record the store refuses from a store that is down.
+      { cause },
     );
     this.name = 'AuditUnavailableError';
   }

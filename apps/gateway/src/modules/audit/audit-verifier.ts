@@ -1,4 +1,4 @@
-import { verifyChain, type ChainedRecord, type ChainHead } from '@tollgate/audit';
+import { linkHashOfCanonical, verifyChain, type ChainedRecord, type ChainHead } from '@tollgate/audit';
 import type { PrismaClient } from '@tollgate/store';
 import { GLOBAL_AUDIT_CHAIN, type HashedAuditFields } from './audit-hash';
 
@@ -22,6 +22,24 @@ export interface AuditVerification {
   readonly journals: { readonly checked: number; readonly events: number };
   /** Every broken chain's first bad record (global first), at most one per chain. */
   readonly faults: readonly AuditFault[];
+  /**
+   * Journal records the gateway could not store as events and kept in quarantine (see
+   * AgentJournalIntake). Their chains are checked across them (their bytes must hash as the agent
+   * chained them); each is listed here for an operator to look at, whether or not the chain is intact.
+   */
+  readonly quarantined: readonly QuarantinedRecord[];
+}
+
+export interface QuarantinedRecord {
+  /** `agent <name> journal <chain id>`. */
+  readonly chain: string;
+  readonly seq: number;
+  /** The id of its `journal_quarantine` row. */
+  readonly rowId: string;
+  readonly sessionId: string | null;
+  readonly reason: string;
+  /** Its bytes, as kept, hash to the record's place in the agent's chain. */
+  readonly intact: boolean;
 }
 
 const PAGE = 5000;
@@ -124,6 +142,27 @@ export async function verifyAuditLog(prisma: PrismaClient): Promise<AuditVerific
       });
     }
   }
+  const quarantined: QuarantinedRecord[] = [];
+  for (const q of await prisma.journalQuarantine.findMany({ orderBy: { id: 'asc' } })) {
+    const raw = Buffer.from(q.bytes).toString('utf8');
+    const intact = linkHashOfCanonical(q.prevHash, q.chain, q.seq, raw) === q.hash;
+    quarantined.push({
+      chain: `agent ${q.agent} journal ${q.chain}`,
+      seq: q.seq,
+      rowId: q.id.toString(),
+      sessionId: q.sessionId,
+      reason: q.reason,
+      intact,
+    });
+    const list = journals.get(q.chain) ?? [];
+    list.push({
+      agent: q.agent,
+      rowId: q.id,
+      record: { chain: q.chain, seq: q.seq, prevHash: q.prevHash, hash: q.hash, event: null },
+      quarantined: { intact },
+    });
+    journals.set(q.chain, list);
+  }
   let journalEvents = 0;
   for (const [chain, entries] of [...journals].sort(([a], [b]) => a.localeCompare(b))) {
     entries.sort((a, b) => a.record.seq - b.record.seq);
@@ -131,20 +170,8 @@ export async function verifyAuditLog(prisma: PrismaClient): Promise<AuditVerific
     // Every agent journal starts at seq 1, and the gateway keeps all of it (the agent drops only
     // what the gateway acknowledged), so a missing record, an altered one or one the agent
     // rewrote before shipping shows here.
-    const result = verifyChain(
-      entries.map((e) => e.record),
-      { from: { chain, seq: 0, hash: '0'.repeat(64) } },
-    );
-    if (!result.ok) {
-      const bad = entries[result.firstBadIndex];
-      faults.push({
-        chain: `agent ${entries[0]?.agent ?? '?'} journal ${chain}`,
-        seq: result.expectedSeq,
-        ...(bad ? { rowId: bad.rowId.toString() } : {}),
-        reason: result.reason,
-        detail: result.detail,
-      });
-    }
+    const fault = verifyJournal(chain, entries);
+    if (fault) faults.push(fault);
   }
   return {
     ok: faults.length === 0,
@@ -152,13 +179,77 @@ export async function verifyAuditLog(prisma: PrismaClient): Promise<AuditVerific
     sessions: { checked: sessionIds.size, events },
     journals: { checked: journals.size, events: journalEvents },
     faults,
+    quarantined,
   };
+}
+
+/**
+ * One agent's journal chain, in seq order: runs of stored events go through verifyChain; a
+ * quarantined record (kept as bytes, see AgentJournalIntake) must take the next seq, point at the
+ * head so far, and its bytes must hash to it, as the agent chained them.
+ */
+function verifyJournal(chain: string, entries: readonly JournalEntry[]): AuditFault | undefined {
+  const name = `agent ${entries[0]?.agent ?? '?'} journal ${chain}`;
+  let head: ChainHead = { chain, seq: 0, hash: '0'.repeat(64) };
+  let i = 0;
+  while (i < entries.length) {
+    const entry = entries[i];
+    if (entry.quarantined) {
+      const { record } = entry;
+      const expectedSeq = head.seq + 1;
+      const fault = (reason: string, detail: string): AuditFault => ({
+        chain: name,
+        seq: expectedSeq,
+        rowId: entry.rowId.toString(),
+        reason,
+        detail,
+      });
+      if (record.seq < expectedSeq)
+        return fault('duplicated', `record ${record.seq} appears again (quarantined)`);
+      if (record.seq > expectedSeq) return fault('removed', `record ${expectedSeq} is missing`);
+      if (record.prevHash !== head.hash) {
+        return fault(
+          'altered',
+          `record ${record.seq} (quarantined) does not continue from record ${head.seq}`,
+        );
+      }
+      if (!entry.quarantined.intact) {
+        return fault('altered', `record ${record.seq} (quarantined) does not match its hash`);
+      }
+      head = { chain, seq: record.seq, hash: record.hash };
+      i += 1;
+      continue;
+    }
+    let end = i;
+    while (end < entries.length && !entries[end].quarantined) end += 1;
+    const run = entries.slice(i, end);
+    const result = verifyChain(
+      run.map((e) => e.record),
+      { from: head },
+    );
+    if (!result.ok) {
+      const bad = run[result.firstBadIndex] ?? entries[end];
+      return {
+        chain: name,
+        seq: result.expectedSeq,
+        ...(bad ? { rowId: bad.rowId.toString() } : {}),
+        reason: result.reason,
+        detail: result.detail,
+      };
+    }
+    head = result.head;
+    i = end;
+  }
+  return undefined;
 }
 
 interface JournalEntry {
   readonly agent: string;
+  /** The session event's row id; for a quarantined record, its `journal_quarantine` row id. */
   readonly rowId: bigint;
   readonly record: ChainedRecord;
+  /** Kept in quarantine as bytes (not an event); `intact`: the bytes hash to the record. */
+  readonly quarantined?: { readonly intact: boolean };
 }
 
 /** A session event an agent journaled carries `journal`: the event as the agent hashed it is the rest. */

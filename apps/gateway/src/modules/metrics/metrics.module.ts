@@ -7,6 +7,8 @@ export class MetricsModule {
   static withService(service: MetricsService): DynamicModule {
     return {
       module: MetricsModule,
+      // Any module may count what it sees (e.g. the journal intake's quarantined records).
+      global: true,
       controllers: [MetricsController],
       providers: [{ provide: MetricsService, useValue: service }],
       exports: [MetricsService],

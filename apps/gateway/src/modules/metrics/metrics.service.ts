@@ -17,6 +17,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly quarantined = new Counter({
+    name: 'tollgate_journal_records_quarantined_total',
+    help: 'Agent journal records the gateway could not store as events and kept in quarantine, by agent',
+    labelNames: ['agent'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'tollgate_gateway_' });
   }
@@ -24,5 +31,10 @@ export class MetricsService {
   observeRequest(method: string, route: string, status: number, seconds: number): void {
     this.requests.inc({ method, route, status: String(status) });
     this.durations.observe({ method, route }, seconds);
+  }
+
+  /** An agent's journal record was quarantined (see AgentJournalIntake): an operator should look. */
+  journalRecordQuarantined(agent: string): void {
+    this.quarantined.inc({ agent });
   }
 }
