@@ -113,29 +113,28 @@ export class AgentJournalIntake {
       for (const record of fresh) prepared.push(await this.prepare(agent, record));
 
       if (prepared.every((p) => !p.problem)) {
-        try {
-          await Promise.all(prepared.map((p) => this.write(agent, batch.chain, p)));
+        // Every write settles before anything is decided: a batch spans commits, and a write still
+        // in flight when another failed would land after the records were looked at again.
+        const settled = await Promise.allSettled(prepared.map((p) => this.write(agent, batch.chain, p)));
+        const failed = prepared.filter((_, i) => settled[i].status === 'rejected');
+        if (failed.length === 0) {
           for (const p of prepared) this.attempts.delete(`${key}#${p.record.seq}`);
           through = Math.max(known, last);
           this.remember(key, { seq: through, verified: true });
           return { chain: batch.chain, seq: through, error: '' };
-        } catch (error) {
-          this.logger.log.warn(
-            { err: error, agent: agent.name, chain: batch.chain, from: records[0]?.seq, to: last },
-            'journal batch not stored whole: storing its records one at a time',
-          );
         }
-        // Part of the batch may have landed (it spans commits): ask the store again.
-        const left = new Set(
-          (
-            await this.notStored(
-              agent,
-              batch.chain,
-              prepared.map((p) => p.record),
-            )
-          ).map((r) => r.seq),
+        this.logger.log.warn(
+          {
+            err: (settled.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason,
+            agent: agent.name,
+            chain: batch.chain,
+            from: records[0]?.seq,
+            to: last,
+          },
+          'journal batch not stored whole: storing its other records one at a time',
         );
-        prepared.splice(0, prepared.length, ...prepared.filter((p) => left.has(p.record.seq)));
+        // A rejected append stored nothing (its commit failed); the others are stored.
+        prepared.splice(0, prepared.length, ...failed);
       }
 
       // One at a time, in order: each record is stored as an event or quarantined before the next.
