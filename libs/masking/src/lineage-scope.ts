@@ -118,6 +118,11 @@ export interface LineageDialect<Tree> {
   readonly sideEffectFunctions: ReadonlySet<string>;
   /** Built-ins whose value is not made from their arguments alone (a file's content): untraced. */
   readonly untracedFunctions: ReadonlySet<string>;
+  /**
+   * Built-ins whose arguments decide how long the statement takes (sleeping, repeating work): the
+   * client times them, so what decided them is filtered on, as a WHERE would be.
+   */
+  readonly timingFunctions: ReadonlySet<string>;
   /** Columns of a stored relation that hold values copied from others (planner statistics). */
   untracedColumn?(relation: StoredRelation, column: string): boolean;
   /** Parses a view's definition into one query. */
@@ -582,6 +587,7 @@ export function callLineage<T>(
   if (dialect.sideEffectFunctions.has(name)) ctx.written.addAll(args);
   const builtin =
     schema === undefined || (dialect.builtinSchema !== undefined && schema === dialect.builtinSchema);
+  if (builtin && dialect.timingFunctions.has(name)) ctx.filtered.addAll(args);
   if (builtin && dialect.untracedFunctions.has(name))
     return { sources: union(args, untraced(`function ${name}`)) };
   if (schema !== undefined) return builtin ? { sources: args } : userFunction(parts.join('.'), args, ctx);

@@ -114,6 +114,10 @@ export const MYSQL_LINEAGE_CORPUS: Record<string, readonly (readonly [string, st
     ['SELECT name, COUNT(*) FROM customers GROUP BY name', '- -'],
     ['SELECT ssn, COUNT(*) FROM customers GROUP BY ssn', 'p - F'],
     // A position names a result column: grouping and ordering by it read the masked value.
+    // A sleep or repeated work decided by a masked value is timed by the client, as a WHERE is read.
+    ["SELECT SLEEP(IF(ssn LIKE '1%', 1, 0)) FROM customers", 'd F'],
+    ['SELECT name, BENCHMARK(1000000, MD5(ssn)) FROM customers', '- d F'],
+    ['SELECT name FROM customers WHERE SLEEP(0) = 0', '-'],
     ['SELECT ssn, COUNT(*) FROM customers GROUP BY 1', 'p - F'],
     ['SELECT ssn, COUNT(*) FROM customers GROUP BY 1 WITH ROLLUP', 'p - F'],
     ['SELECT name, ssn FROM customers ORDER BY 2', '- p F'],

@@ -58,6 +58,12 @@ const SIDE_EFFECT_FUNCTIONS = new Set(['get_lock', 'setval', 'last_insert_id']);
 /** Built-ins whose value is not made from their arguments alone: a file's content, say. */
 const UNTRACED_FUNCTIONS = new Set(['load_file']);
 
+/**
+ * Built-ins whose arguments decide how long the statement runs, which the client can time:
+ * `SLEEP(IF(ssn LIKE '1%', 1, 0))` or `BENCHMARK(...)` tells the first digit as a WHERE would.
+ */
+const TIMING_FUNCTIONS = new Set(['sleep', 'benchmark']);
+
 /** How MySQL's names, catalog and built-ins behave, for the core. */
 export const MYSQL_DIALECT: LineageDialect<Node> = {
   // Column and alias names compare case-insensitively; table names are looked up as the catalog
@@ -69,6 +75,7 @@ export const MYSQL_DIALECT: LineageDialect<Node> = {
   outputAliasReferences: true,
   sideEffectFunctions: SIDE_EFFECT_FUNCTIONS,
   untracedFunctions: UNTRACED_FUNCTIONS,
+  timingFunctions: TIMING_FUNCTIONS,
   parse: (sql) => {
     try {
       const tree = parser.astify(sql, DIALECT) as unknown as Node | Node[];

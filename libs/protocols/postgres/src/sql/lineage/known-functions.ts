@@ -45,3 +45,9 @@ export const TABLE_DATA_CATALOG_COLUMNS = new Map<string, (column: string) => bo
  * data file among them) or a large object's (lo_import reads a file), as MySQL's LOAD_FILE.
  */
 export const UNTRACED_FUNCTIONS = new Set(['pg_read_file', 'pg_read_binary_file', 'lo_get', 'loread']);
+
+/**
+ * Built-ins whose arguments decide how long the statement runs, which the client can time:
+ * `pg_sleep(CASE WHEN ssn LIKE '1%' THEN 1 ELSE 0 END)` tells the first digit as a WHERE would.
+ */
+export const TIMING_FUNCTIONS = new Set(['pg_sleep', 'pg_sleep_for', 'pg_sleep_until']);

@@ -150,6 +150,10 @@ export const LINEAGE_CORPUS: Record<string, readonly (readonly [string, string])
   ],
   'filters, joins and ordering': [
     ["SELECT name FROM customers WHERE ssn LIKE '1%'", '- F'],
+    // A sleep decided by a masked value is timed by the client, as a WHERE is read by its rows.
+    ["SELECT pg_sleep(CASE WHEN ssn LIKE '1%' THEN 1 ELSE 0 END) FROM customers", 'd F'],
+    ['SELECT name, pg_sleep_for(make_interval(secs => length(ssn))) FROM customers', '- d F'],
+    ['SELECT name FROM customers WHERE pg_sleep(0) IS NOT NULL', '-'],
     ["SELECT name FROM customers WHERE ssn = '123-45-6789'", '- F'],
     ['SELECT name FROM customers WHERE id = 1', '-'],
     ['SELECT name FROM customers ORDER BY ssn', '- F'],

@@ -31,7 +31,12 @@ import { list, names, text, unwrap, type Node } from '../ast';
 import { parseStatements } from '../parse-tree';
 import { columnName } from './column-name';
 import type { LineageCatalog } from './lineage.types';
-import { SIDE_EFFECT_FUNCTIONS, TABLE_DATA_CATALOG_COLUMNS, UNTRACED_FUNCTIONS } from './known-functions';
+import {
+  SIDE_EFFECT_FUNCTIONS,
+  TABLE_DATA_CATALOG_COLUMNS,
+  TIMING_FUNCTIONS,
+  UNTRACED_FUNCTIONS,
+} from './known-functions';
 
 /**
  * PostgreSQL's parse tree (libpg-query) mapped onto the shared lineage core of @tollgate/masking:
@@ -58,6 +63,7 @@ export const POSTGRES_DIALECT: LineageDialect<Node> = {
   builtinSchema: 'pg_catalog',
   sideEffectFunctions: SIDE_EFFECT_FUNCTIONS,
   untracedFunctions: UNTRACED_FUNCTIONS,
+  timingFunctions: TIMING_FUNCTIONS,
   untracedColumn: (relation, column) =>
     TABLE_DATA_CATALOG_COLUMNS.get(`${relation.schema}.${relation.name}`)?.(column) ?? false,
   parse: (sql) => {
