@@ -1,4 +1,5 @@
 import type { ClientChannel } from 'ssh2';
+import { MuxChannel } from '../mux/mux-channel';
 
 /** The parts of ssh2 1.17's Channel this file reaches into (not public API; pinned by package.json). */
 interface ChannelInternals {
@@ -13,6 +14,11 @@ interface ChannelInternals {
  * fails if a newer ssh2 changes these internals.
  */
 export function signalChannel(channel: ClientChannel, name: string): void {
+  // A multiplexer's channel sends signals after EOF itself.
+  if ((channel as unknown) instanceof MuxChannel) {
+    (channel as unknown as MuxChannel).signal(name);
+    return;
+  }
   const internals = channel as unknown as ChannelInternals;
   if (internals.outgoing.state !== 'open' && internals.outgoing.state !== 'eof') return;
   internals._client._protocol.signal(internals.outgoing.id, name);

@@ -1,8 +1,10 @@
 import type {
   AcceptConnection,
-  Client,
   ClientChannel,
   Connection,
+  ExecOptions,
+  ShellOptions,
+  TcpConnectionDetails,
   PseudoTtyInfo,
   PseudoTtyOptions,
   RejectConnection,
@@ -59,7 +61,11 @@ export interface SessionGovernor {
  * after the governor allowed it. Refusals reach an SSH client the way OpenSSH reports them: a
  * failed request, or a message on stderr with exit status 1.
  */
-export function bridgeConnection(client: Connection, target: Client, governor: SessionGovernor): Bridge {
+export function bridgeConnection(
+  client: Connection,
+  target: BridgeTarget,
+  governor: SessionGovernor,
+): Bridge {
   const running = new Set<ClientChannel>();
   // A client that opens channels without end is refused more than MAX_CHANNELS at once (each may hold
   // a channel at the target, whose sshd allows 10 by default anyway); other connections are untouched.
@@ -134,6 +140,34 @@ export function bridgeConnection(client: Connection, target: Client, governor: S
   };
 }
 
+/**
+ * What the bridge drives on the target side: an ssh2 Client (the agent's connection to the target)
+ * or the multiplexer to the agent's engine (MuxClient), which has the same shape.
+ */
+export interface BridgeTarget {
+  shell(window: PseudoTtyOptions | false, options: ShellOptions, callback: ChannelCallback): unknown;
+  exec(command: string, options: ExecOptions, callback: ChannelCallback): unknown;
+  subsys(name: string, callback: ChannelCallback): unknown;
+  forwardOut(
+    srcIP: string,
+    srcPort: number,
+    destIP: string,
+    destPort: number,
+    callback: ChannelCallback,
+  ): unknown;
+  forwardIn(host: string, port: number, callback: (error: Error | undefined, port: number) => void): unknown;
+  on(
+    event: 'tcp connection',
+    listener: (
+      details: TcpConnectionDetails,
+      accept: AcceptConnection<ClientChannel>,
+      reject: RejectConnection,
+    ) => void,
+  ): unknown;
+}
+
+type ChannelCallback = (error: Error | undefined, channel: ClientChannel) => void;
+
 /** Session channels one client connection may have open at once. */
 export const MAX_CHANNELS = 64;
 
@@ -150,7 +184,7 @@ type MaybeAccept = (() => void) | undefined;
 
 function bridgeSession(
   session: Session,
-  target: Client,
+  target: BridgeTarget,
   governor: SessionGovernor,
   runningChannels: Set<ClientChannel>,
 ): void {
@@ -243,7 +277,7 @@ function bridgeSession(
 }
 
 function openAtTarget(
-  target: Client,
+  target: BridgeTarget,
   request: SessionRequest,
   pty: PseudoTtyInfo | undefined,
   env: Record<string, string>,

@@ -1,4 +1,3 @@
-import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Protocol, type ConnectionSpec } from '@tollgate/proto';
 import {
@@ -11,7 +10,8 @@ import {
   type RelayEngine,
   type RelayOutcome,
 } from '@tollgate/protocol-tcp';
-import { Server, utils, type Client, type Connection } from 'ssh2';
+import type { Client, Connection } from 'ssh2';
+import { MuxConnection } from '../mux/mux-peer';
 import { bridgeConnection, type Bridge, type SessionGovernor } from '../bridge/session-bridge';
 import type { HostKeyPins } from '../target/host-key-pins';
 import { sshTargetSettings } from '../target/ssh-target-settings';
@@ -27,19 +27,17 @@ export interface SshEngineOptions {
 
 /**
  * The SSH engine on the agent. When a session opens it connects to the target with the
- * connection's credential (the host key held to its pin), then serves the session's tunnel stream
- * as an SSH server: the caller's side (`tollgate connect`, or the gateway's listener) speaks SSH
- * to it inside the session, and every channel request is decided by policy and recorded before it
- * is replayed on the target connection.
+ * connection's credential (the host key held to its pin), then serves the session's tunnel stream:
+ * the caller's side (`tollgate connect`, `tollgate exec`, or the gateway's listener) relays the
+ * user's channels and requests over it with Tollgate's channel multiplexer (mux-frames), and every
+ * channel request is decided by policy and recorded before it is replayed on the target connection.
  *
- * The inner hop needs no authentication of its own (the gateway authorized the session and routed
- * it here over the agent's authenticated tunnel), so its host key is made per process.
+ * The session stream needs no authentication or encryption of its own: the gateway authorized the
+ * session and routed it here over the agent's authenticated tunnel.
  */
 export class SshEngine implements RelayEngine {
   readonly protocol = Protocol.SSH;
   readonly runsExec = true;
-  private hostKey: string | undefined;
-
   constructor(private readonly options: SshEngineOptions) {}
 
   async open(spec: ConnectionSpec, options: EngineOpenOptions): Promise<EngineSession> {
@@ -54,46 +52,38 @@ export class SshEngine implements RelayEngine {
     return {
       relay: async <In, Out>(stream: FrameStream<Out>, codec: FrameCodec<In, Out>): Promise<RelayOutcome> => {
         client = frameStreamDuplex(stream, codec);
-        await serveInnerHop(client, this.innerHostKey(), target, governor);
+        await serveSession(client, target, governor);
         return { kind: 'normal' };
       },
-      // Through the inner hop's end when it runs, so running commands are ended first (hangUp).
+      // Through the session stream's end when it runs, so running commands are ended first (hangUp).
       abort: () => {
         if (client) client.destroy(new Error('the session was ended by the gateway'));
         else target.end();
       },
     };
   }
-
-  private innerHostKey(): string {
-    this.hostKey ??= utils.generateKeyPairSync('ed25519').private;
-    return this.hostKey;
-  }
 }
 
-/** Runs the SSH server side of the inner hop until the caller's side or the target goes away. */
-function serveInnerHop(
-  client: Duplex,
-  hostKey: string,
-  target: Client,
-  governor: SessionGovernor,
-): Promise<void> {
+/** Serves the user's channels from the session stream until the caller's side or the target goes away. */
+function serveSession(client: Duplex, target: Client, governor: SessionGovernor): Promise<void> {
   return new Promise<void>((resolve) => {
     let bridge: Bridge | undefined;
+    let ended = false;
+    const connection = new MuxConnection(client);
     const done = () => {
+      if (ended) return;
+      ended = true;
       bridge?.hangUp();
       target.end();
-      client.destroy();
+      connection.destroy();
       resolve();
     };
     target.once('close', done);
-    client.once('close', done);
-    const server = new Server({ hostKeys: [hostKey] }, (connection: Connection) => {
-      connection.on('error', () => connection.end());
-      connection.on('authentication', (context) => context.accept());
-      connection.on('ready', () => (bridge = bridgeConnection(connection, target, governor)));
-      connection.on('close', done);
-    });
-    server.injectSocket(client as Socket);
+    connection.once('close', done);
+    // The bridge serves the multiplexer's channels as it would an ssh2 server connection's.
+    connection.once(
+      'ready',
+      () => (bridge = bridgeConnection(connection as unknown as Connection, target, governor)),
+    );
   });
 }

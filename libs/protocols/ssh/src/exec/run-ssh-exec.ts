@@ -1,6 +1,6 @@
 import { constants } from 'node:os';
 import type { Duplex, Writable } from 'node:stream';
-import { connectInnerHop } from '../front/ssh-front';
+import { connectEngine } from '../front/ssh-front';
 
 /** How a command run by runSshExec ended at the target. */
 export type SshExecOutcome =
@@ -22,7 +22,7 @@ export function runSshExec(
   output: { readonly stdout: Writable; readonly stderr: Writable },
   readyTimeoutMs = 30_000,
 ): Promise<SshExecOutcome> {
-  return connectInnerHop(stream, readyTimeoutMs).then(
+  return connectEngine(stream, readyTimeoutMs).then(
     (client) =>
       new Promise<SshExecOutcome>((resolve, reject) => {
         let outcome: SshExecOutcome = { kind: 'lost' };

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Client, Server, type Connection, type ServerChannel } from 'ssh2';
+import { Server, type Connection, type ServerChannel } from 'ssh2';
+import { MuxClient } from '../mux/mux-peer';
 import { bridgeConnection, type SessionGovernor } from '../bridge/session-bridge';
 import { SERVER_ALGORITHMS } from './server-algorithms';
 
@@ -41,8 +42,8 @@ export const passThrough: SessionGovernor = {
 /**
  * `tollgate connect` for SSH: a local SSH server on loopback that any OpenSSH client (ssh, scp,
  * sftp) reaches with no secret. Each client connection opens its own Tollgate session; the front
- * speaks SSH to the agent's engine inside it (the inner hop) and mirrors the client's channels and
- * requests there, where policy decides them.
+ * mirrors the client's channels and requests to the agent's engine over it (Tollgate's channel
+ * multiplexer, see mux-frames), where policy decides them.
  */
 export async function startSshFront(options: SshFrontOptions): Promise<SshFront> {
   const connections = new Set<Connection>();
@@ -57,11 +58,11 @@ export async function startSshFront(options: SshFrontOptions): Promise<SshFront>
       connection.on('error', () => undefined);
       const inner = options
         .openSession(`${info.ip}:${info.port}`)
-        .then((stream) => connectInnerHop(stream, options.readyTimeoutMs ?? 30_000));
+        .then((stream) => connectEngine(stream, options.readyTimeoutMs ?? 30_000));
       inner.catch(() => undefined);
       // Authentication waits for the session, so the channels that follow can be served at once.
       let refusal: string | undefined;
-      let target: Client | undefined;
+      let target: MuxClient | undefined;
       connection.on('authentication', (context) => {
         inner.then(
           (client) => {
@@ -101,24 +102,23 @@ export async function startSshFront(options: SshFrontOptions): Promise<SshFront>
   };
 }
 
-/** The client side of the inner hop, over the session's stream. */
-export function connectInnerHop(stream: Duplex, readyTimeoutMs: number): Promise<Client> {
-  return new Promise<Client>((resolve, reject) => {
-    const client = new Client();
-    client.once('ready', () => resolve(client));
-    client.once('error', (error: Error) => {
-      stream.destroy();
-      reject(new Error(`the session ended before SSH started: ${error.message}`));
-    });
-    client.connect({
-      sock: stream,
-      username: 'tollgate',
-      // The agent was chosen and authenticated by the gateway; the inner hop's key is per agent
-      // process and proves nothing more.
-      hostVerifier: () => true,
-      readyTimeout: readyTimeoutMs,
-    });
-  });
+/**
+ * The user's side of the session's stream to the agent's SSH engine: Tollgate's channel
+ * multiplexer (see mux-frames), resolved once the engine answered (its target connection is up).
+ * The user's SSH is decrypted once here and the target's once at the agent; nothing in between
+ * speaks SSH.
+ */
+export async function connectEngine(stream: Duplex, readyTimeoutMs: number): Promise<MuxClient> {
+  const client = new MuxClient(stream);
+  try {
+    await client.start(readyTimeoutMs);
+  } catch (error) {
+    stream.destroy();
+    throw new Error(
+      `the session ended before SSH started: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  return client;
 }
 
 /** Tells an SSH client why there is no session: on stderr, with exit status 1, for every request. */

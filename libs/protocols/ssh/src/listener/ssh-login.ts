@@ -9,7 +9,7 @@ import {
   type ParsedKey,
 } from 'ssh2';
 import { bridgeConnection } from '../bridge/session-bridge';
-import { connectInnerHop, passThrough } from '../front/ssh-front';
+import { connectEngine, passThrough } from '../front/ssh-front';
 import { SERVER_ALGORITHMS } from '../front/server-algorithms';
 import { publicKeyFingerprint, verifyPublicKeySignature } from '../keys/user-public-key';
 import { sendAuthBanner } from './ssh-auth-banner';
@@ -168,7 +168,7 @@ function held(
     accept: (stream) =>
       new Promise<void>((resolve) => {
         connection.once('close', () => resolve());
-        connectInnerHop(stream, options.readyTimeoutMs ?? 30_000).then(
+        connectEngine(stream, options.readyTimeoutMs ?? 30_000).then(
           (target) => {
             connection.once('ready', () => bridgeConnection(connection, target, passThrough));
             connection.once('close', () => target.end());
