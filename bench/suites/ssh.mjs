@@ -17,6 +17,11 @@ const KiB = 1024;
 const BYTES = Number(process.env.BENCH_SSH_BYTES ?? GiB);
 const KEYS = Number(process.env.BENCH_SSH_KEYS ?? 300);
 const IDLE = Number(process.env.BENCH_SSH_IDLE ?? 200);
+// BENCH_SSH_PROFILE=DIR: each Tollgate process writes a V8 CPU profile (.cpuprofile) into DIR when
+// the suite stops it (SIGTERM, then SIGKILL after 15 s); open them in Chrome DevTools or speedscope.
+const PROFILE = process.env.BENCH_SSH_PROFILE
+  ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_SSH_PROFILE}` }
+  : {};
 
 const cpuMs = (pid) => {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
@@ -113,7 +118,7 @@ async function tollgateStack(root, testing, sshd, dir) {
   const gw = spawnTollgate(
     root,
     ['gateway', '--data-dir', dataDir, '--http-port', '0', '--grpc-port', '0', '--ssh-port', '0'],
-    { TOLLGATE_BOOTSTRAP_ADMIN_SECRET: BENCH_ADMIN_SECRET, TOLLGATE_LOG_LEVEL: 'info' },
+    { TOLLGATE_BOOTSTRAP_ADMIN_SECRET: BENCH_ADMIN_SECRET, TOLLGATE_LOG_LEVEL: 'info', ...PROFILE },
   );
   const deadline = Date.now() + 120_000;
   let match;
@@ -143,21 +148,36 @@ async function tollgateStack(root, testing, sshd, dir) {
     TOLLGATE_AGENT_TOKEN: token,
     SSH_PASSWORD: sshd.user.password,
     TOLLGATE_AGENT_SSH_HOST_PINS_FILE: join(dir, 'pins'),
+    ...PROFILE,
   });
   await new Promise((r) => setTimeout(r, 1500));
-  const connect = spawnTollgate(root, ['connect', 'bench-ssh', '--port', '0', '--grpc', grpcUrl], {
-    TOLLGATE_TOKEN: api.token,
-    TOLLGATE_SSH_HOST_KEY_FILE: join(dir, 'connect_host_key'),
-  });
+  // With --port, connect falls back to a byte relay when it cannot ask the gateway (TOLLGATE_URL)
+  // for the connection's protocol in time (a busy machine): started again until it serves SSH.
+  let connect;
   let m;
-  while (!(m = /listening on 127\.0\.0\.1:(\d+)/.exec(connect.output()))) {
-    if (Date.now() > deadline) throw new Error(`connect did not start:\n${connect.output()}`);
-    await new Promise((r) => setTimeout(r, 20));
+  for (let attempt = 1; ; attempt++) {
+    connect = spawnTollgate(root, ['connect', 'bench-ssh', '--port', '0', '--grpc', grpcUrl], {
+      TOLLGATE_TOKEN: api.token,
+      TOLLGATE_URL: httpUrl,
+      TOLLGATE_SSH_HOST_KEY_FILE: join(dir, 'connect_host_key'),
+      ...PROFILE,
+    });
+    while (!(m = /listening on 127\.0\.0\.1:(\d+)[\s\S]*connect with: (\S+)/.exec(connect.output()))) {
+      if (Date.now() > deadline) throw new Error(`connect did not start:\n${connect.output()}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    if (m[2] === 'ssh' || attempt === 3) break;
+    connect.child.kill('SIGKILL');
+    await connect.exited;
   }
+  if (m[2] !== 'ssh') throw new Error(`connect did not serve SSH:\n${connect.output()}`);
   const stop = async () => {
     for (const p of [connect, agent, gw]) {
-      p.child.kill('SIGKILL');
+      // A profiled process writes its profile as it exits, which SIGKILL would not let it do.
+      p.child.kill(process.env.BENCH_SSH_PROFILE ? 'SIGTERM' : 'SIGKILL');
+      const timer = setTimeout(() => p.child.kill('SIGKILL'), 15_000);
       await p.exited;
+      clearTimeout(timer);
     }
   };
   return { gw, agent, connect, connectPort: Number(m[1]), sshPort, token: api.token, stop };
@@ -264,7 +284,13 @@ export async function run({ root, log }) {
   try {
     for (const [name, path] of Object.entries(paths)) {
       const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuMs(pid)]));
-      const run = await runSsh([...path.args, `cat ${big}`], path.env, path.program);
+      const run = await runSsh([...path.args, `cat ${big}`], path.env, path.program).catch((error) => {
+        // What Tollgate's processes said is what tells why a path failed.
+        const tails = ['gw', 'agent', 'connect']
+          .map((k) => `--- ${k}:\n${stack[k].output().slice(-3000)}`)
+          .join('\n');
+        throw new Error(`${name}: ${error.message}\n${tails}`);
+      });
       if (run.received !== BYTES) throw new Error(`${name}: received ${run.received} of ${BYTES}`);
       const spent = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuMs(pid) - before[k]]));
       // The direct path runs first and passes no Tollgate process: what they spend meanwhile is

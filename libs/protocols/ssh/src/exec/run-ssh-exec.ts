@@ -11,9 +11,9 @@ export type SshExecOutcome =
   | { readonly kind: 'lost' };
 
 /**
- * `tollgate exec` on an SSH connection: speaks SSH to the agent's engine over the session's stream
- * (as `tollgate connect` does), asks it to exec `command` with no PTY and no input (like `ssh -n`),
- * and copies the command's stdout and stderr to `stdout` and `stderr` with backpressure. A command
+ * `tollgate exec` on an SSH connection: opens a channel at the agent's engine over the session's
+ * stream (the channel multiplexer, as `tollgate connect` does), asks it to exec `command` with no
+ * PTY and no input (like `ssh -n`), and copies the command's stdout and stderr to `stdout` and `stderr` with backpressure. A command
  * the policy refuses comes back as its message on stderr and exit status 1 (the engine's refusal).
  */
 export function runSshExec(

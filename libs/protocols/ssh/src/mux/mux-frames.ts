@@ -157,10 +157,13 @@ function json(value: unknown): Buffer {
   return bytes;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /**
- * Reads frames from the session stream's chunks as they arrive (any split). Data and stderr frames
- * come out as they arrive, in pieces when a frame spans chunks, each a view of the chunk it came in
- * (the bytes are not copied); other frames come out whole.
+ * Reads frames from the session stream's chunks as they arrive (any split). A frame that lies within
+ * one chunk is a view of it (its bytes are not copied); one that spans chunks is joined first, so
+ * each data frame reaches the SSH side whole (a frame cut in two would cost two SSH packets, each
+ * dearer than the copy).
  */
 export class FrameReader {
   private readonly header = Buffer.alloc(4 + HEADER);
@@ -204,20 +207,16 @@ export class FrameReader {
         }
       }
       const take = Math.min(this.remaining, chunk.length - offset);
-      const isData = this.type === FrameType.Data || this.type === FrameType.Stderr;
       if (take > 0) {
-        const piece = chunk.subarray(offset, offset + take);
-        if (isData) frames.push({ type: this.type as FrameType.Data, channel: this.channel, data: piece });
-        else this.parts.push(piece);
+        this.parts.push(chunk.subarray(offset, offset + take));
         offset += take;
         this.remaining -= take;
       }
       if (this.remaining > 0) return frames;
-      if (!isData) {
-        const payload = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts);
-        this.parts = [];
-        frames.push(decodeFrame(this.type, this.channel, payload));
-      }
+      const payload =
+        this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts.length ? this.parts : [EMPTY]);
+      this.parts = [];
+      frames.push(decodeFrame(this.type, this.channel, payload));
       this.remaining = -1;
       if (offset >= chunk.length) return frames;
     }
