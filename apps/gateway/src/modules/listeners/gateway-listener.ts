@@ -79,8 +79,8 @@ export interface GatewayListener {
   watch(): SessionWatch;
   /**
    * For a listener that ends the client's protocol at the gateway (SSH: the client's SSH connection
-   * is authenticated here, and its channels are relayed over a second SSH connection to the agent's
-   * engine, as `tollgate connect` does): serves the open session over `stream` until the client is
+   * is authenticated here, and its channels are relayed to the agent's engine with the SSH channel
+   * multiplexer, as `tollgate connect` does): serves the open session over `stream` until the client is
    * gone. Without it, the client's socket is relayed byte for byte after the preamble.
    */
   relay?(login: ListenerLogin, stream: Duplex): Promise<void>;
