@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Server, type Connection, type ServerChannel } from 'ssh2';
 import { MuxClient } from '../mux/mux-peer';
+import { coalesceWrites, sshSocket } from './coalesce-writes';
 import { bridgeConnection, type SessionGovernor } from '../bridge/session-bridge';
 import { SERVER_ALGORITHMS } from './server-algorithms';
 
@@ -54,6 +55,8 @@ export async function startSshFront(options: SshFrontOptions): Promise<SshFront>
       // Interactive traffic: no Nagle delay on keystroke echoes (see connectTarget).
       // (ssh2's server-side Connection has setNoDelay; @types/ssh2 lists it on Client only.)
       (connection as unknown as { setNoDelay(noDelay: boolean): void }).setNoDelay(true);
+      const socket = sshSocket(connection);
+      if (socket) coalesceWrites(socket);
       connection.on('close', () => connections.delete(connection));
       connection.on('error', () => undefined);
       const inner = options

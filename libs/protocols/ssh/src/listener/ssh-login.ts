@@ -11,6 +11,7 @@ import {
 import { bridgeConnection } from '../bridge/session-bridge';
 import { connectEngine, passThrough } from '../front/ssh-front';
 import { SERVER_ALGORITHMS } from '../front/server-algorithms';
+import { coalesceWrites } from '../front/coalesce-writes';
 import { publicKeyFingerprint, verifyPublicKeySignature } from '../keys/user-public-key';
 import { sendAuthBanner } from './ssh-auth-banner';
 
@@ -137,6 +138,7 @@ export function acceptSshLogin(socket: Socket, options: SshLoginOptions): Promis
       });
     });
     socket.on('error', closed);
+    coalesceWrites(socket);
     server.injectSocket(socket);
   });
 }

@@ -1,5 +1,6 @@
 import { TargetUnreachableError } from '@tollgate/protocol-tcp';
 import { Client, utils } from 'ssh2';
+import { coalesceWrites, sshSocket } from '../front/coalesce-writes';
 import { hostKeyFingerprint } from './host-key-fingerprint';
 import type { HostKeyPins } from './host-key-pins';
 import type { SshTargetSettings } from './ssh-target-settings';
@@ -67,6 +68,8 @@ export function connectTarget(
       // Keystrokes are small writes: without this, Nagle's algorithm and the server's delayed ACK
       // hold each echo ~40 ms (ssh2 leaves its sockets at Node's default).
       client.setNoDelay(true);
+      const socket = sshSocket(client);
+      if (socket) coalesceWrites(socket);
       resolve(client);
     });
     client.once('error', (error: Error & { level?: string }) => {
