@@ -187,8 +187,7 @@ export class AuditJournal implements ShippableJournal {
     const length = Buffer.byteLength(text, 'utf8');
     const end = sizeBefore + length;
     // Past the zeros written ahead: grow the file by the next step (zeros) in the same write.
-    const allocated =
-      end > segment.allocated ? Math.ceil(end / GROW_BYTES) * GROW_BYTES : segment.allocated;
+    const allocated = end > segment.allocated ? Math.ceil(end / GROW_BYTES) * GROW_BYTES : segment.allocated;
     const bytes = Buffer.alloc(end > segment.allocated ? allocated - sizeBefore : length);
     bytes.write(text, 0, 'utf8');
     void (async () => {
@@ -262,8 +261,7 @@ export class AuditJournal implements ShippableJournal {
 
   private async openSegment(firstSeq: number): Promise<void> {
     const file = join(this.dir, segmentName(firstSeq));
-    const flags =
-      fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | (O_DSYNC ?? 0);
+    const flags = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | (O_DSYNC ?? 0);
     const fd = await fsp.open(file, flags, 0o600);
     const previous = this.fd;
     this.fd = fd;

@@ -103,7 +103,8 @@ export function parseAuthSwitch(payload: Buffer): { plugin: string; data: Buffer
   let data = r.rest();
   // The scramble plugins send 20 bytes and a NUL terminator; MariaDB's client_ed25519 sends a bare
   // 32-byte nonce whose last byte is 0 one time in 256, and that byte is part of what it signs.
-  if (plugin !== 'client_ed25519' && data.length > 0 && data[data.length - 1] === 0) data = data.subarray(0, -1);
+  if (plugin !== 'client_ed25519' && data.length > 0 && data[data.length - 1] === 0)
+    data = data.subarray(0, -1);
   return { plugin, data };
 }
 

@@ -196,7 +196,9 @@ describe('frameStreamDuplex', () => {
       await new Promise<void>((resolve) => bytes.write(head, () => resolve()));
       await new Promise<void>((resolve) => bytes.write(masked, () => resolve()));
       const payloads = sent.map((message) => dataEnvelopePayload(message, field)!);
-      expect(Buffer.concat(payloads).toString()).toBe(`${head.toString()}{"data":{"password":"KioqKioqKio="}}`);
+      expect(Buffer.concat(payloads).toString()).toBe(
+        `${head.toString()}{"data":{"password":"KioqKioqKio="}}`,
+      );
       expect(claimReadHeadroom(Buffer.from('made after the read'))).toBe(false);
       // The read's own bytes can still be framed where they were read.
       expect(claimReadHeadroom(read)).toBe(true);

@@ -2,7 +2,12 @@ import { isIP } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { TlsMode, type HttpCredential, type TlsSettings } from '@tollgate/proto';
-import { connectWithFrameReads, targetCa, targetSecret, TargetUnreachableError } from '@tollgate/protocol-tcp';
+import {
+  connectWithFrameReads,
+  targetCa,
+  targetSecret,
+  TargetUnreachableError,
+} from '@tollgate/protocol-tcp';
 import type { HttpHeader } from '../http-messages';
 
 /** How the agent reaches an HTTP(S) target and what it adds to each request; secrets resolved. */

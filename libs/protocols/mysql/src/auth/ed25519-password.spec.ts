@@ -23,7 +23,7 @@ describe('client_ed25519', () => {
     }
   });
 
-  it('keeps the whole 32-byte nonce of an auth switch, and strips the scramble plugins\' terminator', () => {
+  it("keeps the whole 32-byte nonce of an auth switch, and strips the scramble plugins' terminator", () => {
     const nonce = Buffer.concat([randomBytes(31), Buffer.from([0])]);
     expect(parseAuthSwitch(authSwitchPacket('client_ed25519', nonce).subarray(0, -1))).toEqual({
       plugin: 'client_ed25519',
