@@ -9,7 +9,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { adminApi, BENCH_ADMIN_ROLES, BENCH_ADMIN_SECRET, spawnTollgate, summarize, table } from '../lib.mjs';
+import {
+  adminApi,
+  BENCH_ADMIN_ROLES,
+  BENCH_ADMIN_SECRET,
+  spawnTollgate as spawnTollgateProcess,
+  summarize,
+  table,
+} from '../lib.mjs';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -112,6 +119,14 @@ function echoLatency(args, env = {}, program = 'ssh') {
     });
   });
 }
+
+/** Tollgate processes the suite started, so a failed start leaves none behind. */
+const spawned = [];
+const spawnTollgate = (...args) => {
+  const proc = spawnTollgateProcess(...args);
+  spawned.push(proc.child);
+  return proc;
+};
 
 async function tollgateStack(root, testing, sshd, dir) {
   const dataDir = join(dir, 'data');
@@ -226,7 +241,13 @@ export async function run({ root, log }) {
   const jump = await testing.startSshd();
   const big = join(target.user.home, 'bench-1gib.bin');
   execFileSync('truncate', ['-s', String(BYTES), big]);
-  const stack = await tollgateStack(root, testing, target, dir);
+  const stack = await tollgateStack(root, testing, target, dir).catch((error) => {
+    // A stack that did not come up leaves nothing running behind it.
+    for (const child of spawned.splice(0)) child.kill('SIGKILL');
+    target.stop();
+    jump.stop();
+    throw error;
+  });
   const config = join(dir, 'ssh_config');
   writeFileSync(
     config,
