@@ -31,9 +31,10 @@ export function runSshClient(
   program: string,
   args: readonly string[],
   input?: string,
+  env?: NodeJS.ProcessEnv,
 ): Promise<SshClientRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(program, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(program, args, { stdio: ['pipe', 'pipe', 'pipe'], ...(env ? { env } : {}) });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));

@@ -295,6 +295,32 @@ describe('SSH through the engine and the local front (real sshd, OpenSSH clients
     );
   });
 
+  it('refuses X11 and Unix-socket forwarding asked of the front, and the engine records each attempt', async () => {
+    // OpenSSH asks for X11 forwarding when DISPLAY is set (with fake credentials when xauth has none).
+    const env = { ...process.env, DISPLAY: '127.0.0.1:77' };
+    const run = await runClient(
+      'ssh',
+      [...clientOptions(front.port), '-o', 'ForwardX11=yes', 'anyone@127.0.0.1', 'true'],
+      undefined,
+      env,
+    );
+    expect(run.code).toBe(0); // the session itself runs; the forwarding is refused
+    const socket = await ssh(
+      '-o',
+      'ExitOnForwardFailure=yes',
+      '-R',
+      `${join(sshd.dir, 'fwd.sock')}:127.0.0.1:9`,
+      'true',
+    );
+    expect(socket.code).toBe(255);
+    expect(commands.results.map((r) => `${r.command} ${r.error ?? ''}`)).toEqual(
+      expect.arrayContaining([
+        '<x11> refused: X11 forwarding is not allowed through Tollgate',
+        expect.stringMatching(/^<streamlocal .*fwd\.sock> refused: Unix socket forwarding/),
+      ]),
+    );
+  });
+
   it('relays local port forwarding when policy grants forward, deciding each request as a command', async () => {
     commands.forwarding = true;
     try {

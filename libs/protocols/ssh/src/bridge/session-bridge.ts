@@ -126,6 +126,10 @@ export function bridgeConnection(
       });
     } else if (name === 'streamlocal-forward@openssh.com') {
       void governor.forwarding({ kind: 'streamlocal', path: bind.socketPath ?? '' }).then(() => reject?.());
+    } else if (name === 'x11' || name === 'auth-agent') {
+      // Only Tollgate's own front sends these (see RefusedForwarding): refused, after the governor
+      // has recorded the attempt.
+      void governor.forwarding({ kind: name }).then(() => reject?.());
     } else {
       reject?.();
     }

@@ -26,19 +26,23 @@ export interface SshFront {
 }
 
 /**
- * Everything passes: the agent's engine decides. X11 and agent forwarding cannot be relayed from
- * here (they need a listener on the client's side), so they are refused at once.
+ * The user's side of a session: everything passes to the agent's engine, which decides. X11, agent
+ * and Unix-socket forwarding cannot be relayed from here (they need a listener on the client's side),
+ * so they are refused at once, after the engine has been told and has recorded the attempt.
  */
-export const passThrough: SessionGovernor = {
-  acceptsEnv: () => true,
-  decide: () => Promise.resolve({ allow: true }),
-  forwarding: (request) =>
-    Promise.resolve(
-      request.kind === 'x11' || request.kind === 'auth-agent'
-        ? { allow: false, message: `${request.kind} forwarding is not relayed by Tollgate` }
-        : { allow: true },
-    ),
-};
+export function governedByEngine(engine: MuxClient): SessionGovernor {
+  return {
+    acceptsEnv: () => true,
+    decide: () => Promise.resolve({ allow: true }),
+    forwarding: async (request) => {
+      if (request.kind === 'x11' || request.kind === 'auth-agent' || request.kind === 'streamlocal') {
+        await engine.reportRefused(request);
+        return { allow: false, message: `${request.kind} forwarding is not relayed by Tollgate` };
+      }
+      return { allow: true };
+    },
+  };
+}
 
 /**
  * `tollgate connect` for SSH: a local SSH server on loopback that any OpenSSH client (ssh, scp,
@@ -80,7 +84,7 @@ export async function startSshFront(options: SshFrontOptions): Promise<SshFront>
         );
       });
       connection.on('ready', () => {
-        if (target) bridgeConnection(connection, target, passThrough);
+        if (target) bridgeConnection(connection, target, governedByEngine(target));
         else refuseChannels(connection, refusal ?? 'the session could not be opened');
       });
       connection.on('close', () => {

@@ -9,7 +9,7 @@ import {
   type ParsedKey,
 } from 'ssh2';
 import { bridgeConnection } from '../bridge/session-bridge';
-import { connectEngine, passThrough } from '../front/ssh-front';
+import { connectEngine, governedByEngine } from '../front/ssh-front';
 import { SERVER_ALGORITHMS } from '../front/server-algorithms';
 import { coalesceWrites } from '../front/coalesce-writes';
 import { publicKeyFingerprint, verifyPublicKeySignature } from '../keys/user-public-key';
@@ -172,7 +172,7 @@ function held(
         connection.once('close', () => resolve());
         connectEngine(stream, options.readyTimeoutMs ?? 30_000).then(
           (target) => {
-            connection.once('ready', () => bridgeConnection(connection, target, passThrough));
+            connection.once('ready', () => bridgeConnection(connection, target, governedByEngine(target)));
             connection.once('close', () => target.end());
             target.once('close', () => connection.end());
             context.accept();

@@ -52,6 +52,16 @@ const frames: Frame[] = [
   { type: FrameType.Eof, channel: 2 },
   { type: FrameType.Close, channel: 2 },
   { type: FrameType.Global, channel: 0, request: { type: 'tcpip-forward', host: '127.0.0.1', port: 0 } },
+  {
+    type: FrameType.Global,
+    channel: 1,
+    request: { type: 'refused-forwarding', forwarding: { kind: 'x11' } },
+  },
+  {
+    type: FrameType.Global,
+    channel: 2,
+    request: { type: 'refused-forwarding', forwarding: { kind: 'streamlocal', path: '/tmp/s' } },
+  },
   { type: FrameType.GlobalReply, channel: 0, reply: { ok: true, port: 40123 } },
   { type: FrameType.GlobalReply, channel: 1, reply: { ok: false } },
 ];
@@ -140,6 +150,12 @@ describe('SSH channel multiplexer frames', () => {
     expect(bad(raw(FrameType.Global, 0, '{"type":"cancel-tcpip-forward"}'))).toMatch(
       /unknown global request/,
     );
+    expect(bad(raw(FrameType.Global, 0, '{"type":"refused-forwarding","forwarding":{"kind":"tun"}}'))).toBe(
+      'bad frame: unknown refused forwarding "tun"',
+    );
+    expect(
+      bad(raw(FrameType.Global, 0, '{"type":"refused-forwarding","forwarding":{"kind":"streamlocal"}}')),
+    ).toBe('bad frame: "path" is not a string');
     expect(bad(raw(FrameType.GlobalReply, 0, '{"ok":"yes"}'))).toBe('bad frame: "ok" is not a boolean');
   });
 

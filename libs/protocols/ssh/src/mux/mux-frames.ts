@@ -86,7 +86,19 @@ export type ChannelRequest =
       readonly description: string;
     };
 
-export type GlobalRequest = { readonly type: 'tcpip-forward'; readonly host: string; readonly port: number };
+/**
+ * Forwarding the user's side refuses itself, because it cannot be relayed from there (X11, agent
+ * forwarding and Unix sockets need a listener on the client's side); it is told to the agent's engine,
+ * which audits the attempt as if the client had asked it.
+ */
+export type RefusedForwarding =
+  | { readonly kind: 'x11' }
+  | { readonly kind: 'auth-agent' }
+  | { readonly kind: 'streamlocal'; readonly path: string };
+
+export type GlobalRequest =
+  | { readonly type: 'tcpip-forward'; readonly host: string; readonly port: number }
+  | { readonly type: 'refused-forwarding'; readonly forwarding: RefusedForwarding };
 export type GlobalReply = { readonly ok: true; readonly port: number } | { readonly ok: false };
 
 export type Frame =
@@ -397,9 +409,22 @@ function channelRequest(object: Json): ChannelRequest {
 }
 
 function globalRequest(object: Json): GlobalRequest {
-  if (object['type'] !== 'tcpip-forward')
-    throw new MuxFrameError(`bad frame: unknown global request ${JSON.stringify(object['type'])}`);
-  return { type: 'tcpip-forward', host: str(object, 'host'), port: uint(object, 'port', 65535) };
+  if (object['type'] === 'tcpip-forward')
+    return { type: 'tcpip-forward', host: str(object, 'host'), port: uint(object, 'port', 65535) };
+  if (object['type'] === 'refused-forwarding') {
+    const forwarding = object['forwarding'];
+    if (typeof forwarding !== 'object' || forwarding === null || Array.isArray(forwarding))
+      throw new MuxFrameError('bad frame: "forwarding" is not an object');
+    const kind = (forwarding as Json)['kind'];
+    if (kind === 'x11' || kind === 'auth-agent') return { type: 'refused-forwarding', forwarding: { kind } };
+    if (kind === 'streamlocal')
+      return {
+        type: 'refused-forwarding',
+        forwarding: { kind, path: str(forwarding as Json, 'path') },
+      };
+    throw new MuxFrameError(`bad frame: unknown refused forwarding ${JSON.stringify(kind)}`);
+  }
+  throw new MuxFrameError(`bad frame: unknown global request ${JSON.stringify(object['type'])}`);
 }
 
 function globalReply(object: Json): GlobalReply {

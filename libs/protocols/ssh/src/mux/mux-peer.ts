@@ -12,6 +12,7 @@ import {
   type GlobalReply,
   type OpenSpec,
   type PtySpec,
+  type RefusedForwarding,
 } from './mux-frames';
 
 type ChannelCallback = (error: Error | undefined, channel: ClientChannel) => void;
@@ -326,6 +327,19 @@ export class MuxClient extends MuxPeer {
     return this;
   }
 
+  /** Tells the agent's engine of forwarding refused here, and resolves once it has recorded it. */
+  reportRefused(forwarding: RefusedForwarding): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const id = this.nextRequest++;
+      this.requests.set(id, () => resolve());
+      this.send(
+        FrameType.Global,
+        id,
+        Buffer.from(JSON.stringify({ type: 'refused-forwarding', forwarding }), 'utf8'),
+      );
+    });
+  }
+
   setNoDelay(): this {
     return this;
   }
@@ -501,9 +515,21 @@ export class MuxConnection extends MuxPeer {
       this.send(FrameType.GlobalReply, id, Buffer.from(JSON.stringify(value), 'utf8'));
     };
     const request = frame.request;
-    const accept = (port?: number) => reply({ ok: true, port: port ?? request.port });
     const reject = () => reply({ ok: false });
     if (this.listenerCount('request') === 0) return reject();
+    if (request.type === 'refused-forwarding') {
+      // As ssh2 would emit the client's own request: the engine's governor audits it and refuses.
+      const forwarding = request.forwarding;
+      if (forwarding.kind === 'streamlocal') {
+        this.emit('request', undefined, reject, 'streamlocal-forward@openssh.com', {
+          socketPath: forwarding.path,
+        });
+      } else {
+        this.emit('request', undefined, reject, forwarding.kind, {});
+      }
+      return;
+    }
+    const accept = (port?: number) => reply({ ok: true, port: port ?? request.port });
     this.emit('request', accept, reject, request.type, { bindAddr: request.host, bindPort: request.port });
   }
 
