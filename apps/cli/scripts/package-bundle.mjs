@@ -83,6 +83,21 @@ const bundle = await rolldown({
 });
 await bundle.write({ file: join(bundleDir, 'tollgate.js'), format: 'cjs', codeSplitting: false });
 await bundle.close();
+// The embedded store's PGlite runs in a worker thread, which loads its script from a file beside the
+// code that starts it (libs/store's pglite-worker-client: here, beside tollgate.js).
+const worker = await rolldown({
+  input: join(repoRoot, 'libs', 'store', 'dist', 'pglite', 'pglite-worker.js'),
+  platform: 'node',
+  cwd: repoRoot,
+  logLevel: 'warn',
+  external: (id) => {
+    if (id.startsWith('.') || id.startsWith('/') || id.startsWith('\0')) return false;
+    if (!builtins.has(id)) imported.add(packageName(id));
+    return true;
+  },
+});
+await worker.write({ file: join(bundleDir, 'pglite-worker.js'), format: 'cjs', codeSplitting: false });
+await worker.close();
 
 const cliManifest = readJson(join(cliDir, 'package.json'));
 const rootManifest = readJson(join(repoRoot, 'package.json'));
