@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Protocol, type ConnectionSpec } from '@tollgate/proto';
 import {
@@ -10,7 +11,7 @@ import {
   type RelayEngine,
   type RelayOutcome,
 } from '@tollgate/protocol-tcp';
-import type { Client, Connection } from 'ssh2';
+import { Server, utils, type Client, type Connection } from 'ssh2';
 import { MuxConnection } from '../mux/mux-peer';
 import { bridgeConnection, type Bridge, type SessionGovernor } from '../bridge/session-bridge';
 import type { HostKeyPins } from '../target/host-key-pins';
@@ -64,12 +65,81 @@ export class SshEngine implements RelayEngine {
   }
 }
 
-/** Serves the user's channels from the session stream until the caller's side or the target goes away. */
-function serveSession(client: Duplex, target: Client, governor: SessionGovernor): Promise<void> {
+/**
+ * Serves the user's channels from the session stream until the caller's side or the target goes away.
+ * Tollgate's own user side speaks the multiplexer (its frames start with a zero byte). A client whose
+ * SSH reaches the stream byte for byte (`tollgate connect` relaying plain TCP when it could not look
+ * the connection's protocol up, an older CLI) starts with its `SSH-2.0-` banner instead, and is served
+ * as an SSH server, as before the multiplexer: the same bridge, governor, recording and audit.
+ */
+async function serveSession(client: Duplex, target: Client, governor: SessionGovernor): Promise<void> {
+  const first = await firstChunk(client);
+  if (first === undefined) {
+    target.end();
+    return;
+  }
+  if (first[0] === 0x53 /* 'S' of SSH-2.0- */) return serveSshServer(client, target, governor);
+  return serveMux(client, target, governor);
+}
+
+/** The stream's first chunk, put back for whoever reads the stream next; undefined if it ended. */
+function firstChunk(stream: Duplex): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    const onData = (chunk: Buffer) => {
+      stream.off('close', onClose);
+      stream.pause();
+      stream.unshift(chunk);
+      resolve(chunk);
+    };
+    const onClose = () => {
+      stream.off('data', onData);
+      resolve(undefined);
+    };
+    stream.once('data', onData);
+    stream.once('close', onClose);
+  });
+}
+
+let rawHostKey: string | undefined;
+
+/**
+ * An SSH server on the session stream for a client relayed byte for byte. It needs no authentication
+ * of its own (the gateway authorized the session and routed it here over the agent's authenticated
+ * tunnel), so its host key is made once per process.
+ */
+function serveSshServer(client: Duplex, target: Client, governor: SessionGovernor): Promise<void> {
+  rawHostKey ??= utils.generateKeyPairSync('ed25519').private;
+  const hostKey = rawHostKey;
+  return new Promise<void>((resolve) => {
+    let bridge: Bridge | undefined;
+    let ended = false;
+    const done = () => {
+      if (ended) return;
+      ended = true;
+      bridge?.hangUp();
+      target.end();
+      client.destroy();
+      resolve();
+    };
+    target.once('close', done);
+    client.once('close', done);
+    const server = new Server({ hostKeys: [hostKey] }, (connection: Connection) => {
+      connection.on('error', () => connection.end());
+      connection.on('authentication', (context) => context.accept());
+      connection.on('ready', () => (bridge = bridgeConnection(connection, target, governor)));
+      connection.on('close', done);
+    });
+    server.injectSocket(client as Socket);
+    client.resume();
+  });
+}
+
+function serveMux(client: Duplex, target: Client, governor: SessionGovernor): Promise<void> {
   return new Promise<void>((resolve) => {
     let bridge: Bridge | undefined;
     let ended = false;
     const connection = new MuxConnection(client);
+    client.resume(); // paused by firstChunk
     const done = () => {
       if (ended) return;
       ended = true;
