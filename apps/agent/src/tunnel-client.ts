@@ -14,6 +14,7 @@ import {
   type AgentMessage,
   type Bundle,
   type GatewayMessage,
+  type OpenSession,
 } from '@tollgate/proto';
 import { DEFAULT_POLICY, formatPolicyError, parsePolicy, type Policy } from '@tollgate/policy';
 import type { Logger } from 'pino';
@@ -42,6 +43,8 @@ interface ControlOutcome {
 /** A refused instance retries no sooner than the gateway asks, and never in a tight loop. */
 const MIN_CONFLICT_RETRY_MS = 1_000;
 /** How long the gateway has to answer a registration (registered or an error) before the agent reconnects. */
+/** How long an offer made before the agent's first bundle waits for it. */
+const BUNDLE_WAIT_MS = 10_000;
 const REGISTRATION_TIMEOUT_MS = 20_000;
 
 /**
@@ -303,8 +306,34 @@ export class TunnelClient {
         );
         call.cancel();
       }, REGISTRATION_TIMEOUT_MS);
+      // The gateway routes sessions to an agent once it is registered, and its first bundle may
+      // arrive just after an offer: an agent without one yet holds such offers until it comes (or
+      // BUNDLE_WAIT_MS passes, then they are decided on what it has), rather than refusing them.
+      let beforeBundle: OpenSession[] = [];
+      let bundleWait: NodeJS.Timeout | undefined;
+      const openSession = (request: OpenSession) => {
+        const refusal = this.sessions.open(request, this.bundle, this.enforced);
+        if (refusal) {
+          this.logger.warn({ sessionId: request.sessionId, reason: refusal.message }, 'session refused');
+          send({
+            kind: {
+              $case: 'sessionRefused',
+              sessionRefused: { sessionId: request.sessionId, ...refusal },
+            },
+          });
+        }
+      };
+      const openHeld = () => {
+        clearTimeout(bundleWait);
+        bundleWait = undefined;
+        const held = beforeBundle;
+        beforeBundle = [];
+        for (const request of held) openSession(request);
+      };
       const finish = (reason: string, status?: GrpcStatus) => {
         clearTimeout(unanswered);
+        clearTimeout(bundleWait);
+        beforeBundle = [];
         this.shipper.disconnect();
         clearInterval(heartbeat);
         this.state = this.stopped ? 'stopped' : 'connecting';
@@ -360,19 +389,16 @@ export class TunnelClient {
           }
           case 'bundle':
             send({ kind: { $case: 'bundleAck', bundleAck: this.applyBundle(message.kind.bundle) } });
+            if (beforeBundle.length > 0) openHeld();
             return;
           case 'openSession': {
             const request = message.kind.openSession;
-            const refusal = this.sessions.open(request, this.bundle, this.enforced);
-            if (refusal) {
-              this.logger.warn({ sessionId: request.sessionId, reason: refusal.message }, 'session refused');
-              send({
-                kind: {
-                  $case: 'sessionRefused',
-                  sessionRefused: { sessionId: request.sessionId, ...refusal },
-                },
-              });
+            if (this.bundle === undefined) {
+              beforeBundle.push(request);
+              bundleWait ??= setTimeout(openHeld, BUNDLE_WAIT_MS);
+              return;
             }
+            openSession(request);
             return;
           }
           case 'closeSession':
