@@ -321,6 +321,36 @@ describe('SSH through the engine and the local front (real sshd, OpenSSH clients
     );
   });
 
+  it('refuses agent forwarding (ssh -A with a running ssh-agent) and records the attempt', async () => {
+    // A real agent: OpenSSH asks for forwarding only when it can reach one.
+    const socket = join(sshd.dir, `agent-${randomBytes(4).toString('hex')}.sock`);
+    const agent = spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 100 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(existsSync(socket)).toBe(true);
+      const before = commands.results.length;
+      // The session runs; what the remote shell sees is no forwarded agent. OpenSSH requests
+      // forwarding only when it reaches an agent (IdentityAgent, first given wins over the harness's
+      // `none`, which would unset SSH_AUTH_SOCK).
+      const run = await runClient('ssh', [
+        '-o',
+        `IdentityAgent=${socket}`,
+        ...clientOptions(front.port),
+        '-o',
+        'ForwardAgent=yes',
+        'anyone@127.0.0.1',
+        'echo "agent=${SSH_AUTH_SOCK:-none}"',
+      ]);
+      expect(run.code).toBe(0);
+      expect(run.stdout.trim()).toBe('agent=none');
+      expect(commands.results.slice(before).map((r) => `${r.command} ${r.error ?? ''}`)).toContain(
+        '<auth-agent> refused: agent forwarding is not allowed through Tollgate',
+      );
+    } finally {
+      agent.kill();
+    }
+  });
+
   it('relays local port forwarding when policy grants forward, deciding each request as a command', async () => {
     commands.forwarding = true;
     try {
