@@ -317,11 +317,13 @@ export class AgentJournalIntake {
 
   /** The session as the gateway recorded it at open; it must be one this agent served. */
   private async sessionOf(agent: LiveAgent, sessionId: string): Promise<SessionAuditContext> {
-    const live = this.records.context(sessionId);
+    // A session this replica opened (live, or closed lately: a short session's records often come
+    // after its close) is known without a store read.
+    const recorded = this.records.recordedContext(sessionId);
     const servedHere = this.records.agentOf(sessionId);
-    if (live && servedHere !== undefined) {
+    if (recorded && servedHere !== undefined) {
       if (servedHere !== agent.agentId) throw notServed(sessionId, agent, true);
-      return live;
+      return recorded;
     }
     let entry = this.sessions.get(sessionId);
     if (!entry) {

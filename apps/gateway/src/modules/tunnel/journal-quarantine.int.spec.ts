@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { canonicalJson, GENESIS_HASH, linkHashOfCanonical } from '@tollgate/audit';
 import type { JournalRecord } from '@tollgate/proto';
 import { startTestGateway, type TestGateway } from '../../testing/in-process-gateway';
 import { verifyAuditLog } from '../audit/audit-verifier';
 import { StoreService } from '../store/store.service';
+import type { Principal } from '../identity/principal';
 import { AgentJournalIntake } from './agent-journal-intake';
 import type { LiveAgent } from './live-agent';
+import { SessionRecords } from './session-records';
 
 /**
  * A poison record in a shipped journal batch (one the store cannot hold as an event) is quarantined
@@ -185,6 +187,63 @@ describe('journal intake: one bad record does not wedge an agent (quarantine)', 
       error: '',
     });
     expect((await journalCommands(session)).slice(-2)).toEqual(['select 6', 'select 7']);
+  });
+
+  it("links a session's records that come after its close from memory, and still refuses another agent's", async () => {
+    const records = gw.gateway.resolve(SessionRecords);
+    const id = randomUUID();
+    const principal: Principal = {
+      subject: 'sa:bootstrap-admin',
+      displayName: 'bootstrap-admin',
+      groups: [],
+      scopes: [],
+      actorChain: [],
+      tokenId: randomUUID(),
+      expiresAt: new Date(Date.now() + 60_000),
+    };
+    await records.opening(
+      {
+        id,
+        connectionId: randomUUID(),
+        connectionName: 'pg-q',
+        protocol: 'postgres',
+        verb: 'connect',
+        principal,
+        clientAddr: 'test',
+        policyVersion: null,
+      },
+      { subject: principal.subject, action: 'connect', target: 'connection:pg-q', decision: 'allow' },
+    );
+    records.opened(id, agents['edge-a'].agentId);
+    records.closed(id, 'client disconnected');
+    await expect
+      .poll(async () => (await store.prisma.session.findUnique({ where: { id } }))?.state)
+      .toBe('closed');
+
+    // A short session's last records reach the gateway after its close, as often as not.
+    const reads = vi.spyOn(store.prisma.session, 'findUnique');
+    try {
+      const j = journal();
+      const late = [j.append(command(id, 'select 8')), j.append(command(id, 'select 9'))];
+      expect(await intake.ingest(agents['edge-a'], { chain: j.chain, records: late })).toEqual({
+        chain: j.chain,
+        seq: 2,
+        error: '',
+      });
+      // After the session's open and close events, in its chain.
+      expect(await journalCommands(id)).toEqual([undefined, undefined, 'select 8', 'select 9']);
+      const other = journal();
+      await intake.ingest(agents['edge-b'], {
+        chain: other.chain,
+        records: [other.append(command(id, "select 'not yours'"))],
+      });
+      const [kept] = await store.prisma.journalQuarantine.findMany({ where: { chain: other.chain } });
+      expect(kept?.reason).toBe(`session ${id} was not served by agent "edge-b"`);
+      expect(reads).not.toHaveBeenCalled();
+    } finally {
+      reads.mockRestore();
+    }
+    expect((await verifyAuditLog(store.prisma)).ok).toBe(true);
   });
 
   it('audit verify names a quarantined record whose bytes were altered', async () => {

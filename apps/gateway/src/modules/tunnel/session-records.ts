@@ -29,6 +29,9 @@ const SESSION_CLOSED_SQL = `UPDATE sessions SET state = 'closed', close_reason =
     agent_id = COALESCE(agent_id, (SELECT a.id FROM agents a WHERE a.id = $4::uuid))
   WHERE id = $1::uuid`;
 
+/** Closed sessions whose audit context is kept for journal records that come after the close. */
+const MAX_CLOSED_CONTEXTS = 10_000;
+
 /**
  * The session's row: opening → open → closed, with the reason it ended; and its audit events
  * (session.open before the agent is asked to reach the target, session.close at the end).
@@ -47,6 +50,13 @@ export class SessionRecords {
   private readonly inserts = new Map<string, Promise<unknown>>();
   /** Live sessions' audit context. */
   private readonly contexts = new Map<string, SessionAuditContext>();
+  /**
+   * The audit context of sessions this replica closed lately: their agent ships the last journal
+   * records after the close as often as not (a short session's records travel in the next batch),
+   * and linking them must not cost a store read of the row each time. What it holds was recorded
+   * at the open and never changes; the oldest go first.
+   */
+  private readonly closedContexts = new Map<string, SessionAuditContext>();
   /**
    * Which agent serves (or served) each session this replica opened, known at once (the row's
    * agent_id is written after the fact): an agent's shipped journal records are checked against it.
@@ -113,6 +123,14 @@ export class SessionRecords {
     return this.contexts.get(id);
   }
 
+  /**
+   * The audit context a session this replica opened was recorded with, live or closed lately
+   * (for its agent's journal records, which may arrive after the close).
+   */
+  recordedContext(id: string): SessionAuditContext | undefined {
+    return this.contexts.get(id) ?? this.closedContexts.get(id);
+  }
+
   /** The agent a session this replica opened was served by, if it remembers. */
   agentOf(id: string): string | undefined {
     return this.servedBy.get(id);
@@ -134,6 +152,13 @@ export class SessionRecords {
     const endedAt = new Date().toISOString();
     const context = this.contexts.get(id);
     this.contexts.delete(id);
+    if (context) {
+      if (this.closedContexts.size >= MAX_CLOSED_CONTEXTS) {
+        const oldest = this.closedContexts.keys().next();
+        if (!oldest.done) this.closedContexts.delete(oldest.value);
+      }
+      this.closedContexts.set(id, context);
+    }
     const end = { id, reason: reason.slice(0, 500), endedAt, agentId: this.servedBy.get(id) ?? null };
     // After the row's insert. The row says closed in the
     // session.close event's own transaction, so whoever sees the state finds the event; a session
