@@ -99,4 +99,65 @@ describe('canonicalJson', () => {
     cyclic['self'] = cyclic;
     expect(() => canonicalJson(cyclic)).toThrow(/cyclic/);
   });
+
+  describe('values already in canonical order (written by JSON.stringify)', () => {
+    const reference = (value: unknown): string => {
+      if (value === null || typeof value !== 'object') return JSON.stringify(value);
+      if (Array.isArray(value)) return `[${value.map(reference).join(',')}]`;
+      const record = value as Record<string, unknown>;
+      const keys = Object.keys(record)
+        .filter((k) => record[k] !== undefined)
+        .sort();
+      return `{${keys.map((k) => `${JSON.stringify(k)}:${reference(record[k])}`).join(',')}}`;
+    };
+
+    it('gives the same text for a value parsed from its canonical text, and for that value plus a member', () => {
+      fc.assert(
+        fc.property(
+          fc.dictionary(fc.string(), fc.jsonValue()),
+          fc.string(),
+          fc.jsonValue(),
+          (obj, key, extra) => {
+            const parsed = JSON.parse(canonicalJson(obj)) as Record<string, unknown>;
+            expect(canonicalJson(parsed)).toBe(reference(obj));
+            const grown = { ...parsed, [key]: extra };
+            expect(canonicalJson(grown)).toBe(reference(grown));
+          },
+        ),
+        { numRuns: 500 },
+      );
+    });
+
+    it('orders array-index keys as strings, not as V8 lists them', () => {
+      const parsed = JSON.parse('{"10":1,"9":2,"a":{"2":3,"10":4}}') as unknown;
+      expect(canonicalJson(parsed)).toBe('{"10":1,"9":2,"a":{"10":4,"2":3}}');
+      expect(canonicalJson({ b: 1, 10: 2, 9: 3 })).toBe('{"10":2,"9":3,"b":1}');
+    });
+
+    it('keeps a "__proto__" member a member', () => {
+      const parsed = JSON.parse('{"z":1,"__proto__":{"x":1}}') as unknown;
+      expect(canonicalJson(parsed)).toBe('{"__proto__":{"x":1},"z":1}');
+    });
+
+    it('still serializes what JSON.stringify would write differently: dates, boxed values, class instances', () => {
+      class Point {
+        constructor(
+          readonly y: number,
+          readonly x: number,
+        ) {}
+      }
+      const nullProto = Object.assign(Object.create(null) as Record<string, unknown>, { a: 1 });
+      const listed = Object.assign([1, 2], { toJSON: () => 'listed' });
+      expect(canonicalJson({ a: new Date('2026-01-02T03:04:05.000Z'), b: 1 })).toBe(
+        '{"a":"2026-01-02T03:04:05.000Z","b":1}',
+      );
+      expect(canonicalJson({ a: new Point(2, 1) })).toBe('{"a":{"x":1,"y":2}}');
+      expect(canonicalJson({ a: nullProto })).toBe('{"a":{"a":1}}');
+      expect(canonicalJson({ a: listed })).toBe('{"a":"listed"}');
+      expect(() => canonicalJson({ a: 1, b: () => 1 })).toThrow(/function/);
+      expect(() => canonicalJson({ a: [1, undefined] })).toThrow(/undefined in an array/);
+      expect(() => canonicalJson({ a: NaN })).toThrow(/NaN/);
+      expect(canonicalJson({ a: undefined, b: 1 })).toBe('{"b":1}');
+    });
+  });
 });

@@ -231,7 +231,7 @@ export class AgentJournalIntake {
       if (error instanceof RecordProblem) return { record, problem: error };
       throw error;
     }
-    const unstorable = unstorableText(event);
+    const unstorable = unstorableEventText(record.event, event);
     try {
       const context = await this.sessionOf(agent, event.sessionId);
       if (unstorable) {
@@ -413,6 +413,21 @@ function parseEvent(record: JournalRecord): CommandEvent | CommandResultEvent {
     throw new RecordProblem(`record ${record.seq}: bad session id`, true);
   }
   return event as CommandEvent | CommandResultEvent;
+}
+
+/**
+ * What in JSON text can put a NUL or a lone surrogate into the strings it parses to: an escape
+ * (`\u0000`, `\uD800`-`\uDFFF`), or the character itself (JSON.parse refuses a raw NUL, and text
+ * decoded from UTF-8 holds only paired surrogates, but the check does not rely on either). Text
+ * without any of them parses to strings the store takes; text with one (or what looks like one, e.g.
+ * an escaped backslash before `u0000`, or an emoji) is looked at value by value.
+ */
+// eslint-disable-next-line no-control-regex -- a NUL is exactly what it looks for
+const NUL_OR_SURROGATE = /\\u(?:0000|[dD][89abcdefABCDEF])|[\u0000\uD800-\uDFFF]/;
+
+/** unstorableText of the event parsed from `text`, without walking it when its text says it is fine. */
+export function unstorableEventText(text: string, event: unknown): string | undefined {
+  return NUL_OR_SURROGATE.test(text) ? unstorableText(event) : undefined;
 }
 
 /**
