@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { GENESIS_HASH, verifyChain } from '@tollgate/audit';
 import type { SqlExecutor, SqlRow } from '@tollgate/store';
 import { describe, expect, it } from 'vitest';
-import { AuditCommitter, AuditUnavailableError, type AuditAppend } from './audit-committer';
+import { AuditCommitter, AuditUnavailableError, jsonArrayText, type AuditAppend } from './audit-committer';
 import { GLOBAL_AUDIT_CHAIN } from './audit-hash';
 
 interface AuditRow {
@@ -336,5 +336,17 @@ describe('AuditCommitter', () => {
     await expect(bad).rejects.toBeInstanceOf(AuditUnavailableError);
     await expect(good).resolves.toMatchObject({ seq: 1n, sessionSeq: 1 });
     expectValidChains(store, [id]);
+  });
+});
+
+describe('jsonArrayText', () => {
+  it('writes the rows as one JSON array, leaving the rows as they were', () => {
+    for (const rows of [[], ['[1,"a"]'], ['[1,"a"]', '[2,"b"]'], ['{"x":1}', '[]', '"s"', '3']]) {
+      const copy = [...rows];
+      const text = jsonArrayText(rows);
+      expect(text).toBe(`[${rows.join(',')}]`);
+      expect(JSON.parse(text)).toEqual(rows.map((r) => JSON.parse(r) as unknown));
+      expect(rows).toEqual(copy);
+    }
   });
 });

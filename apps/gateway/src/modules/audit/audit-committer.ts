@@ -508,11 +508,11 @@ export class AuditCommitter {
         APPEND_SQL,
         [
           batch.at,
-          `[${batch.auditRows.join(',')}]`,
-          `[${batch.sessionRows.join(',')}]`,
-          `[${batch.newSessions.join(',')}]`,
-          `[${batch.endedSessions.join(',')}]`,
-          `[${batch.opens.map((o) => o.row).join(',')}]`,
+          jsonArrayText(batch.auditRows),
+          jsonArrayText(batch.sessionRows),
+          jsonArrayText(batch.newSessions),
+          jsonArrayText(batch.endedSessions),
+          jsonArrayText(batch.opens.map((o) => o.row)),
         ],
         { name: APPEND_STATEMENT },
       )
@@ -675,6 +675,20 @@ function lastHead(batch: Batch | undefined, id: string): Head | undefined {
     if (batch.sessionIds[i] === id) return batch.sessionHeads[i];
   }
   return undefined;
+}
+
+/**
+ * `[item,item,...]` as one flat string, made by one join. `[${items.join(',')}]` is a rope around
+ * the joined text, which the driver flattens again to encode it: a second copy of what is hundreds
+ * of kilobytes under load, each in memory of its own (page faults on every commit).
+ */
+export function jsonArrayText(items: readonly string[]): string {
+  if (items.length === 0) return '[]';
+  if (items.length === 1) return ['[', items[0], ']'].join('');
+  const parts = items.slice();
+  parts[0] = `[${parts[0]}`;
+  parts[parts.length - 1] = `${parts[parts.length - 1]}]`;
+  return parts.join(',');
 }
 
 function isUniqueViolation(error: unknown): boolean {
