@@ -10,21 +10,30 @@ import { machinePostgresStore } from './postgres.mjs';
 
 const SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_HTTP_CONNECTIONS ?? 32);
+const WARM_SECONDS = Number(process.env.BENCH_HTTP_WARM_SECONDS ?? 3);
 
-// The target runs in a process of its own so it competes with the paths on equal terms.
+// The target runs in a process of its own so it competes with the paths on equal terms. It counts
+// the requests it answered and the connections it accepted, and tells them over IPC: the steady
+// window is measured there, not by wrk (whose totals include opening the 32 connections, which
+// through Tollgate are 32 sessions).
 const TARGET = `
 const http = require('node:http');
 const small = Buffer.from(JSON.stringify({ ok: true, padding: 'x'.repeat(40) }));
 const big = Buffer.alloc(1024 * 1024, 0x61);
-http
+let requests = 0;
+let connections = 0;
+const server = http
   .createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
+    requests++;
     const body = req.url === '/big' ? big : small;
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length });
     res.end(body);
   })
+  .on('connection', () => connections++)
   .listen(0, '127.0.0.1', function () {
     console.log(this.address().port);
   });
+process.on('message', () => process.send({ requests, connections }));
 `;
 
 const RESPONSES = { small: '/small', '1 MiB': '/big' };
@@ -52,21 +61,67 @@ function parseWrk(out) {
   };
 }
 
-function wrk(url, seconds) {
-  return new Promise((resolve, reject) => {
-    // A long timeout: wrk reconnects after one, and a reconnect through Tollgate is a new session.
-    const child = spawn(
-      'wrk',
-      ['-t2', `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', '60s', '--latency', url],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.once('exit', (code) => (code === 0 ? resolve(parseWrk(out)) : reject(new Error(`wrk: ${out}`))));
+/** The target's counts: requests answered and connections accepted so far. */
+function counts(target) {
+  return new Promise((resolve) => {
+    target.once('message', resolve);
+    target.send('counts');
   });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * One wrk run measured in its steady state: wrk starts its connections, the window opens once the
+ * target has accepted all of them (through Tollgate: once every session is open and its target
+ * connection dialled) and WARM_SECONDS more have passed, and closes SECONDS later; then wrk is
+ * stopped. Requests are counted at the target and CPU read from /proc at the window's two ends,
+ * so neither includes opening connections. wrk's latency percentiles cover its whole run.
+ */
+async function steadyRun(url, target, pids) {
+  const start = await counts(target);
+  const spawned = Date.now();
+  // A long timeout: wrk reconnects after one, and a reconnect through Tollgate is a new session.
+  const child = spawn('wrk', ['-t2', `-c${CONNECTIONS}`, '-d600s', '--timeout', '60s', '--latency', url], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
+  try {
+    const deadline = Date.now() + 300_000;
+    for (;;) {
+      const c = await counts(target);
+      if (c.connections - start.connections >= CONNECTIONS) break;
+      if (Date.now() > deadline || child.exitCode !== null)
+        throw new Error(`wrk's ${CONNECTIONS} connections did not all reach the target:\n${out}`);
+      await sleep(100);
+    }
+    const openSeconds = (Date.now() - spawned) / 1000;
+    await sleep(WARM_SECONDS * 1000);
+    const before = { counts: await counts(target), cpu: cpuMs(pids), at: performance.now() };
+    await sleep(SECONDS * 1000);
+    const after = { counts: await counts(target), cpu: cpuMs(pids), at: performance.now() };
+    const requests = after.counts.requests - before.counts.requests;
+    const seconds = (after.at - before.at) / 1000;
+    child.kill('SIGINT'); // wrk prints its statistics when interrupted
+    await exited;
+    const r = parseWrk(out);
+    const cpu = Object.fromEntries(
+      Object.keys(after.cpu).map((k) => [k, ((after.cpu[k] - before.cpu[k]) * 1000) / Math.max(requests, 1)]),
+    );
+    return {
+      ...r,
+      rps: requests / seconds,
+      requests,
+      reconnects: after.counts.connections - before.counts.connections,
+      openSeconds,
+      cpu,
+    };
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
 }
 
 export async function run({ root, log }) {
@@ -74,7 +129,7 @@ export async function run({ root, log }) {
   if (spawnSync('wrk', ['--version']).error) {
     throw new Error('the http benchmark needs wrk: apt-get install wrk (Debian), then run it again');
   }
-  const target = spawn(process.execPath, ['-e', TARGET], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const target = spawn(process.execPath, ['-e', TARGET], { stdio: ['ignore', 'pipe', 'ignore', 'ipc'] });
   const targetPort = await new Promise((resolve) =>
     target.stdout.once('data', (d) => resolve(Number(String(d).trim()))),
   );
@@ -104,17 +159,13 @@ export async function run({ root, log }) {
     for (const [response, path] of Object.entries(RESPONSES)) {
       for (const [name, p] of Object.entries(paths)) {
         const url = `http://127.0.0.1:${p.port}${path}`;
-        await wrk(url, 2); // warm-up: connections (sessions) opened, code compiled
-        const before = cpuMs(p.pids);
-        const r = await wrk(url, SECONDS);
-        const after = cpuMs(p.pids);
-        const cpu = Object.fromEntries(
-          Object.keys(after).map((k) => [k, ((after[k] - before[k]) * 1000) / Math.max(r.requests, 1)]),
-        );
+        const r = await steadyRun(url, target, p.pids);
+        const { cpu } = r;
         results[`${name}/${response}`] = { ...r, cpu };
         log(
           `${name}, ${response}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms` +
-            `${r.errors ? `, ${r.errors} non-2xx` : ''}${r.socketErrors ? `, socket errors ${r.socketErrors}` : ''}; CPU µs/request: ` +
+            `${r.errors ? `, ${r.errors} non-2xx` : ''}${r.socketErrors ? `, socket errors ${r.socketErrors}` : ''}` +
+            `${r.reconnects ? `, ${r.reconnects} reconnects in the window` : ''}; connections open after ${r.openSeconds.toFixed(1)} s; CPU µs/request: ` +
             Object.entries(cpu)
               .map(([k, v]) => `${k} ${v.toFixed(0)}`)
               .join(', '),
@@ -139,6 +190,7 @@ export async function run({ root, log }) {
         name,
         `${r.rps.toFixed(0)}`,
         times(r.rps / direct.rps),
+        `${r.openSeconds.toFixed(1)} s`,
         `${r.p50.toFixed(2)} ms`,
         `${r.p99.toFixed(2)} ms`,
         Object.entries(r.cpu)
@@ -155,18 +207,29 @@ export async function run({ root, log }) {
   return [
     '## HTTP: wrk through an http connection — direct, two Node relays, Tollgate',
     '',
-    `wrk, ${CONNECTIONS} keep-alive connections, 2 threads, ${SECONDS} s per path after a 2 s warm-up; a node:http target ` +
+    `wrk, ${CONNECTIONS} keep-alive connections, 2 threads; a node:http target ` +
       'answering 64 bytes (small) or 1 MiB. Through Tollgate every request is parsed, decided by policy and recorded ' +
       'durably before it is forwarded, and its result recorded after: in the default edge audit mode the agent fdatasyncs the ' +
       "command to its journal (appends made while a write is in flight share the next one, so the 32 connections' requests " +
       'share group commits; results ride along) and ships the journal to the gateway, which stores every event in its audit ' +
-      'store (the embedded one, or PostgreSQL). The relays only pipe bytes. All processes and wrk share the machine; CPU is ' +
-      'user + system time per request, from /proc. Each wrk run opens its 32 connections anew, and through Tollgate each is a ' +
-      'session (authorized and recorded at the gateway, the target dialled by the agent), so on a busy machine the first seconds ' +
-      'of a run go to opening sessions.',
+      'store (the embedded one, or PostgreSQL). The relays only pipe bytes. All processes and wrk share the machine. ' +
+      `Steady state only: through Tollgate each of wrk's connections is a session (authorized and recorded at the gateway, ` +
+      `the target dialled by the agent), so each path is measured over a ${SECONDS} s window that opens ${WARM_SECONDS} s ` +
+      `after the target has accepted all ${CONNECTIONS} connections, with requests counted at the target and CPU (user + ` +
+      'system, per process, from /proc) read at both ends of the window; "opened in" is how long the connections took. ' +
+      "wrk's latency percentiles cover its whole run, connection opening included.",
     '',
     table(
-      ['response', 'path', 'req/s', '× direct', 'latency p50', 'latency p99', 'CPU µs per request'],
+      [
+        'response',
+        'path',
+        'req/s',
+        '× direct',
+        'opened in',
+        'latency p50',
+        'latency p99',
+        'CPU µs per request',
+      ],
       rows,
     ),
     '',
