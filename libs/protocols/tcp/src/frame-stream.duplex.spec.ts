@@ -108,7 +108,8 @@ describe('frameStreamDuplex', () => {
   it('sends the parts of a target read intact, the first one framed where it was read', async () => {
     // An HTTP response read in one piece: the relay parses the head and writes the body's parts.
     const head = Buffer.from('HTTP/1.1 200 OK\r\n\r\n');
-    const first = Buffer.alloc(3000, 'a');
+    // The first part is large enough to be framed in place beside other writes; the second is not.
+    const first = Buffer.alloc(6000, 'a');
     const second = Buffer.alloc(2000, 'b');
     const server = createServer((socket) => socket.end(Buffer.concat([head, first, second])));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -152,6 +153,53 @@ describe('frameStreamDuplex', () => {
       expect(Buffer.concat(payloads).equals(Buffer.concat([first, second]))).toBe(true);
       expect(payloads[0]!.buffer).toBe(read.buffer);
       expect(payloads[1]!.buffer).not.toBe(read.buffer);
+      socket.destroy();
+    } finally {
+      server.close();
+    }
+  });
+
+  it('sends a small target read written with other bytes as one frame with them', async () => {
+    // A short HTTP response: the head the relay wrote and the body read with it leave as one
+    // frame (one message per hop instead of two).
+    const body = Buffer.alloc(64, 'x');
+    const server = createServer((socket) => socket.end(body));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const socket = connectWithFrameReads({
+        host: '127.0.0.1',
+        port: (server.address() as AddressInfo).port,
+      });
+      const read = (await frameReadsReadable(socket)!.iterator().next()).value as Buffer;
+      expect(read.equals(body)).toBe(true);
+      const field = ENVELOPE_FRAME_FIELD.sessionUp;
+      const sent: Buffer[] = [];
+      const near = new Duplex({
+        objectMode: true,
+        read() {},
+        write(message: Buffer, _enc, callback) {
+          sent.push(message);
+          callback();
+        },
+      });
+      const bytes = frameStreamDuplex<StreamFrame, Buffer>(near, {
+        wrap: () => {
+          throw new Error('data frames are encoded around their bytes');
+        },
+        wrapRead: (data) => encodeDataEnvelopeAround(field, data),
+        unwrap: (message) => ({ frame: message }),
+      });
+      const head = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 64\r\n\r\n');
+      bytes.cork();
+      bytes.write(head);
+      bytes.write(read);
+      await new Promise<void>((resolve) => {
+        bytes.uncork();
+        bytes.write(Buffer.alloc(0), () => resolve());
+      });
+      const payloads = sent.map((message) => dataEnvelopePayload(message, field)!).filter((p) => p.length);
+      expect(payloads).toHaveLength(1);
+      expect(payloads[0]!.equals(Buffer.concat([head, body]))).toBe(true);
       socket.destroy();
     } finally {
       server.close();

@@ -6,6 +6,8 @@ import { claimReadHeadroom, SOCKET_READ_BYTES } from './socket-reads';
 
 /** A read no larger than a socket read goes out as one frame (what a tcp relay sends too). */
 const MAX_UNCOPIED_FRAME_BYTES = SOCKET_READ_BYTES;
+/** Below this, a read written together with other bytes is copied into their frame. */
+const MIN_UNCOPIED_BESIDE_BYTES = 4 * 1024;
 
 /**
  * Presents a tunnel stream of StreamFrames as a byte Duplex, so a protocol engine written against
@@ -63,10 +65,16 @@ export function frameStreamDuplex<In, Out>(stream: FrameStream<Out>, codec: Fram
     let ok = true;
     if (codec.wrapRead) {
       // A target's read relayed as it came (an HTTP response body read by connectWithFrameReads)
-      // leaves as one frame encoded around it, without a copy; the rest is copied into frames.
+      // leaves as one frame encoded around it, without a copy; the rest is copied into frames. A
+      // small read written with other bytes (a short response body after its head) is copied with
+      // them instead: one frame costs less than two on every hop.
       let copies: Buffer[] = [];
       for (const chunk of chunks) {
-        if (chunk.length <= MAX_UNCOPIED_FRAME_BYTES && claimReadHeadroom(chunk)) {
+        if (
+          chunk.length <= MAX_UNCOPIED_FRAME_BYTES &&
+          (chunks.length === 1 || chunk.length >= MIN_UNCOPIED_BESIDE_BYTES) &&
+          claimReadHeadroom(chunk)
+        ) {
           if (copies.length > 0) ok = sendCopied(copies);
           copies = [];
           ok = send(codec.wrapRead(chunk));

@@ -129,9 +129,28 @@ function rewrittenHead(head: ResponseHead, framing: number | 'chunked' | 'close'
   return { ...head, headers };
 }
 
-/** Writes with backpressure: resolves once the stream takes more, rejects if it closes first. */
+/** Streams corked until the current tick ends (see write). */
+const corked = new WeakSet<Writable>();
+
+function uncork(stream: Writable): void {
+  corked.delete(stream);
+  stream.uncork();
+}
+
+/**
+ * Writes with backpressure: resolves once the stream takes more, rejects if it closes first.
+ * What is written to a stream within one tick of the event loop leaves together: a response's
+ * head and the body read with it become one tunnel frame (each frame costs a message on every hop)
+ * or one write(2) to a socket. Nothing is held past the tick, so streams (server-sent events,
+ * watches, a switched protocol) are not delayed.
+ */
 function write(stream: Writable, bytes: Buffer): Promise<void> {
   if (stream.destroyed || stream.writableEnded) return Promise.reject(new Closed('the stream is closed'));
+  if (!corked.has(stream)) {
+    corked.add(stream);
+    stream.cork();
+    process.nextTick(uncork, stream);
+  }
   if (stream.write(bytes)) return Promise.resolve();
   return new Promise<void>((resolve, reject) => {
     const settle = (error?: Error) => {
