@@ -53,6 +53,15 @@ describe('MySQL packet reader', () => {
         ).map((p) => p.payload.toString('hex')),
       ).toEqual(whole);
     });
+
+    it(`gives the same ${name} packets read in chunks of any size (packets spanning two and more chunks)`, () => {
+      const bytes = framed(payloads);
+      const whole = readAll(bytes, []).map((p) => p.payload.toString('hex'));
+      for (let size = 2; size <= 70; size++) {
+        const cuts = Array.from({ length: Math.floor(bytes.length / size) }, (_, i) => (i + 1) * size);
+        expect(readAll(bytes, cuts).map((p) => p.payload.toString('hex'))).toEqual(whole);
+      }
+    });
   }
 
   it('joins a 16 MiB packet and its continuations, including the empty one after an exact multiple', () => {

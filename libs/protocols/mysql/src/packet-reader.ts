@@ -49,9 +49,10 @@ export class PacketReader {
     }
     for (;;) {
       if (this.bufferedBytes < 4) return;
-      const header = this.peekHeader();
-      const length = header.readUIntLE(0, 3);
-      const sequenceId = header[3] as number;
+      let first = this.buffered[0] as Buffer;
+      if (first.length < 4) first = this.joinFront(4);
+      const length = first[0]! | (first[1]! << 8) | (first[2]! << 16);
+      const sequenceId = first[3] as number;
       if (this.partsBytes + length > this.maxPacket) {
         throw new MysqlProtocolError(
           'too-large',
@@ -61,11 +62,13 @@ export class PacketReader {
       // Wait for the whole packet before joining chunks: joining at every chunk of a 16 MiB packet
       // would copy it hundreds of times.
       if (this.bufferedBytes < 4 + length) return;
-      const data = this.buffered.length === 1 ? (this.buffered[0] as Buffer) : Buffer.concat(this.buffered);
-      const payload = data.subarray(4, 4 + length);
-      const rest = data.subarray(4 + length);
-      this.buffered = rest.length > 0 ? [rest] : [];
-      this.bufferedBytes = rest.length;
+      // A packet within the first chunk is a view of it; one that spans chunks is joined alone (the
+      // chunk it ends in stays a view from there on, not copied with it).
+      if (first.length < 4 + length) first = this.joinFront(4 + length);
+      const payload = first.subarray(4, 4 + length);
+      if (first.length === 4 + length) this.buffered.shift();
+      else this.buffered[0] = first.subarray(4 + length);
+      this.bufferedBytes -= 4 + length;
       if (this.partCount === 0) this.firstSequence = sequenceId;
       this.partCount++;
       if (length === MAX_PACKET_PAYLOAD) {
@@ -83,11 +86,19 @@ export class PacketReader {
     }
   }
 
-  private peekHeader(): Buffer {
-    const first = this.buffered[0] as Buffer;
-    if (first.length >= 4) return first;
-    const joined = Buffer.concat(this.buffered);
-    this.buffered = [joined];
+  /** Joins the first `bytes` held into one buffer at the front (they span chunks); the rest stay views. */
+  private joinFront(bytes: number): Buffer {
+    const joined = Buffer.allocUnsafe(bytes);
+    let filled = 0;
+    while (filled < bytes) {
+      const chunk = this.buffered[0] as Buffer;
+      const take = Math.min(chunk.length, bytes - filled);
+      chunk.copy(joined, filled, 0, take);
+      filled += take;
+      if (take === chunk.length) this.buffered.shift();
+      else this.buffered[0] = chunk.subarray(take);
+    }
+    this.buffered.unshift(joined);
     return joined;
   }
 }
@@ -102,12 +113,14 @@ export function framePacket(payload: Buffer, sequenceId: number): { bytes: Buffe
 }
 
 /**
- * Frames several logical packets, numbered on from `sequenceId`, into one buffer: one allocation and
- * one copy of each payload however many packets (a result's rows go to the client this way).
+ * Frames several logical packets, numbered on from `sequenceId`, into one buffer (from `allocate`):
+ * one allocation and one copy of each payload however many packets (a result's rows go to the client
+ * this way).
  */
 export function framePackets(
   payloads: readonly Buffer[],
   sequenceId: number,
+  allocate: (size: number) => Buffer = (size) => Buffer.allocUnsafe(size),
 ): { bytes: Buffer; next: number } {
   let size = 0;
   for (const payload of payloads) {
@@ -115,7 +128,7 @@ export function framePackets(
     // empty packet) after the last whole one.
     size += payload.length + 4 * (Math.floor(payload.length / MAX_PACKET_PAYLOAD) + 1);
   }
-  const bytes = Buffer.allocUnsafe(size);
+  const bytes = allocate(size);
   let at = 0;
   let seq = sequenceId;
   for (const payload of payloads) {

@@ -11,7 +11,12 @@ import type { FrameCodec } from './frame-codec';
 import type { FrameStream } from './socket-relay';
 import { describe, expect, it } from 'vitest';
 import { frameStreamDuplex } from './frame-stream.duplex';
-import { claimReadHeadroom, connectWithFrameReads, frameReadsReadable } from './socket-reads';
+import {
+  claimReadHeadroom,
+  connectWithFrameReads,
+  frameDataBuffer,
+  frameReadsReadable,
+} from './socket-reads';
 
 const codec: FrameCodec<StreamFrame, StreamFrame> = {
   wrap: (frame) => frame,
@@ -103,6 +108,43 @@ describe('frameStreamDuplex', () => {
     bytes.resume();
     await tick();
     expect(t.near.isPaused()).toBe(false);
+  });
+
+  it('sends bytes an engine framed into frameDataBuffer as one frame around them, intact', async () => {
+    const field = ENVELOPE_FRAME_FIELD.sessionUp;
+    const sent: Buffer[] = [];
+    const near = new Duplex({
+      objectMode: true,
+      read() {},
+      write(message: Buffer, _enc, callback) {
+        sent.push(message);
+        callback();
+      },
+    });
+    const bytes = frameStreamDuplex<StreamFrame, Buffer>(near, {
+      wrap: () => {
+        throw new Error('data frames are encoded around their bytes');
+      },
+      wrapRead: (data) => encodeDataEnvelopeAround(field, data),
+      unwrap: (message) => ({ frame: message }),
+    });
+    const batches = [frameDataBuffer(100 * 1024).fill('r'), frameDataBuffer(300).fill('s')];
+    const before = Buffer.alloc(50, 'q'); // an ordinary buffer between them: copied into a frame
+    bytes.cork();
+    bytes.write(batches[0]);
+    bytes.write(before);
+    bytes.write(batches[1]);
+    await new Promise<void>((resolve) => {
+      bytes.uncork();
+      bytes.write(Buffer.alloc(0), () => resolve());
+    });
+    const payloads = sent.map((message) => dataEnvelopePayload(message, field)!);
+    expect(Buffer.concat(payloads).equals(Buffer.concat([batches[0]!, before, batches[1]!]))).toBe(true);
+    expect(payloads.map((p) => p.length)).toEqual([100 * 1024, 50, 300]);
+    expect(payloads[0]!.buffer).toBe(batches[0]!.buffer);
+    expect(payloads[2]!.buffer).toBe(batches[1]!.buffer);
+    // Claimed once: the same bytes written again are copied, not framed in place twice.
+    expect(claimReadHeadroom(batches[0]!)).toBe(false);
   });
 
   it('sends the parts of a target read intact, the first one framed where it was read', async () => {

@@ -14,6 +14,7 @@ export {
   attachReadSink,
   claimReadHeadroom,
   connectWithFrameReads,
+  frameDataBuffer,
   frameReadsReadable,
   SOCKET_READ_BYTES,
   type ReadSink,

@@ -141,3 +141,15 @@ export function frameReadsReadable(socket: Socket): Readable | undefined {
   });
   return readable;
 }
+
+/**
+ * A buffer of `size` bytes (at most SOCKET_READ_BYTES) for bytes a protocol engine makes itself (a
+ * batch of result packets), with DATA_ENVELOPE_HEADROOM free bytes in front, like a socket read's:
+ * written whole to a session stream (frameStreamDuplex), it leaves as one frame encoded around it,
+ * without a copy. The writer fills it, writes it once, and never touches it again.
+ */
+export function frameDataBuffer(size: number): Buffer {
+  const bytes = Buffer.allocUnsafeSlow(DATA_ENVELOPE_HEADROOM + size).subarray(DATA_ENVELOPE_HEADROOM);
+  unclaimedHeadroom.add(bytes.buffer);
+  return bytes;
+}

@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { frameDataBuffer, SOCKET_READ_BYTES } from '@tollgate/protocol-tcp';
 import { framePacket, framePackets, PacketReader, type MysqlPacket } from '../packet-reader';
 
 /** Stop reading the socket while this many parsed bytes wait to be taken (bounded buffering). */
@@ -10,7 +11,10 @@ const HIGH_WATER_BYTES = 4 * 1024 * 1024;
  * to the sender. Writes keep the sequence ids the protocol expects (`reset()` at each command).
  */
 export class PacketChannel {
-  private readonly queue: MysqlPacket[] = [];
+  /** Parsed packets not taken yet: `queue[head]` is the next (an index, not shift(), which moves
+   * every packet queued behind it: thousands while a large result streams in). */
+  private queue: (MysqlPacket | undefined)[] = [];
+  private head = 0;
   private queuedBytes = 0;
   private waiter: (() => void) | undefined;
   private failure: Error | undefined;
@@ -77,11 +81,19 @@ export class PacketChannel {
 
   /** A packet already parsed, if any. */
   take(): MysqlPacket | undefined {
-    const packet = this.queue.shift();
-    if (packet) {
-      this.queuedBytes -= packet.payload.length;
-      if (this.queuedBytes < HIGH_WATER_BYTES && this.socket.isPaused()) this.socket.resume();
+    if (this.head === this.queue.length) return undefined;
+    const packet = this.queue[this.head] as MysqlPacket;
+    this.queue[this.head++] = undefined;
+    if (this.head === this.queue.length) {
+      this.queue.length = 0;
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
+      // Refilled as fast as it is taken (a streaming result): drop the taken slots now and then.
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
     }
+    this.queuedBytes -= packet.payload.length;
+    if (this.queuedBytes < HIGH_WATER_BYTES && this.socket.isPaused()) this.socket.resume();
     return packet;
   }
 
@@ -97,7 +109,7 @@ export class PacketChannel {
 
   /** Whether a packet is waiting or the side has failed: `next()` would not wait. */
   get ready(): boolean {
-    return this.queue.length > 0 || this.failure !== undefined;
+    return this.head < this.queue.length || this.failure !== undefined;
   }
 
   /** Resolves when a packet arrives or the side fails. */
@@ -113,10 +125,13 @@ export class PacketChannel {
     return this.socket.writable ? this.socket.write(bytes) : true;
   }
 
-  /** Frames several payloads into one write (one buffer, each payload copied once). */
+  /**
+   * Frames several payloads into one write (one buffer, each payload copied once); on a session
+   * stream, a buffer of up to SOCKET_READ_BYTES leaves as one tunnel frame without another copy.
+   */
   writeAll(payloads: readonly Buffer[]): boolean {
     if (payloads.length === 0) return true;
-    const { bytes, next } = framePackets(payloads, this.sequence);
+    const { bytes, next } = framePackets(payloads, this.sequence, allocateWrite);
     this.sequence = next;
     return this.socket.writable ? this.socket.write(bytes) : true;
   }
@@ -155,4 +170,8 @@ export class PacketChannel {
   destroy(): void {
     this.socket.destroy();
   }
+}
+
+function allocateWrite(size: number): Buffer {
+  return size <= SOCKET_READ_BYTES ? frameDataBuffer(size) : Buffer.allocUnsafe(size);
 }

@@ -55,8 +55,12 @@ export interface RelayOptions {
   readonly masksFor?: (index: number, count: number) => readonly ColumnMask[] | undefined;
 }
 
-/** Flush what is collected for the client once it is this big. */
-const BATCH_BYTES = 256 * 1024;
+/**
+ * Flush what is collected for the client once it is this big: framed, it stays within one tunnel
+ * frame written without a copy (SOCKET_READ_BYTES, 120 KiB) unless a row is large, and under the
+ * 128 KiB from which glibc maps each buffer afresh (a page fault per 4 KiB of every batch).
+ */
+const BATCH_BYTES = 96 * 1024;
 
 /**
  * Relays the target's reply to one command to the client, packet by packet (re-numbered, so masking
@@ -68,11 +72,15 @@ export async function relayResponse(options: RelayOptions): Promise<RelayResult>
   const result: RelayResult = { rows: 0, bytes: 0, masked: new Set() };
   const batch: Buffer[] = [];
   let batchBytes = 0;
-  const send = async (payload: Buffer) => {
+  /** Collects a payload for the client; true when the batch is full and must be flushed. */
+  const collect = (payload: Buffer): boolean => {
     batch.push(payload);
     batchBytes += payload.length;
     result.bytes += payload.length;
-    if (batchBytes >= BATCH_BYTES) await flush();
+    return batchBytes >= BATCH_BYTES;
+  };
+  const send = async (payload: Buffer) => {
+    if (collect(payload)) await flush();
   };
   const flush = async () => {
     if (batch.length === 0) return;
@@ -80,12 +88,19 @@ export async function relayResponse(options: RelayOptions): Promise<RelayResult>
     batchBytes = 0;
     await client.drained();
   };
+  /** The target's next packet if it is already parsed (no wait, no promise). */
+  const taken = (): Buffer | undefined => {
+    const packet = target.take();
+    if (!packet) return undefined;
+    target.sequence = (packet.sequenceId + packet.parts) & 0xff;
+    return packet.payload;
+  };
   const next = async (): Promise<Buffer> => {
-    let packet: MysqlPacket | undefined = target.take();
-    if (!packet) {
-      await flush();
-      packet = await target.next();
-    }
+    const ready = taken();
+    if (ready) return ready;
+    // Nothing more from the target yet: what is collected goes to the client while we wait.
+    await flush();
+    const packet: MysqlPacket = await target.next();
     target.sequence = (packet.sequenceId + packet.parts) & 0xff;
     return packet.payload;
   };
@@ -98,9 +113,11 @@ export async function relayResponse(options: RelayOptions): Promise<RelayResult>
   const readColumns = async (count: number): Promise<ColumnDefinition[]> => {
     const columns: ColumnDefinition[] = [];
     for (let i = 0; i < count; i++) {
-      const payload = await next();
-      if (masking || options.shape !== 'query') columns.push(parseColumnDefinition(payload, layout));
-      await send(payload);
+      const payload = taken() ?? (await next());
+      // Read only for masking (binary rows, and a cursor's FETCH, are decoded by them): without a
+      // rule nothing of a row is read, and the session's rules do not change while it runs.
+      if (masking) columns.push(parseColumnDefinition(payload, layout));
+      if (collect(payload)) await flush();
     }
     return columns;
   };
@@ -119,7 +136,9 @@ export async function relayResponse(options: RelayOptions): Promise<RelayResult>
     masks: readonly ColumnMask[] | undefined,
   ): Promise<number | undefined> => {
     for (;;) {
-      const payload = await next();
+      // Rows already parsed are relayed without a promise each (a result's rows mostly arrive many
+      // to a read); only an empty queue or a full batch waits.
+      const payload = taken() ?? (await next());
       if (isEofPacket(payload)) {
         await send(payload);
         return parseEofPacket(payload).statusFlags;
@@ -131,7 +150,7 @@ export async function relayResponse(options: RelayOptions): Promise<RelayResult>
       }
       result.rows++;
       if (!masking) {
-        await send(payload);
+        if (collect(payload)) await flush();
         continue;
       }
       const values = binary ? parseBinaryRow(payload, columns) : parseTextRow(payload, columns.length);
