@@ -128,7 +128,8 @@ describe('frameStreamDuplex', () => {
       wrapRead: (data) => encodeDataEnvelopeAround(field, data),
       unwrap: (message) => ({ frame: message }),
     });
-    const batches = [frameDataBuffer(100 * 1024).fill('r'), frameDataBuffer(300).fill('s')];
+    // Both large enough to be framed in place beside other writes (MIN_UNCOPIED_BESIDE_BYTES).
+    const batches = [frameDataBuffer(100 * 1024).fill('r'), frameDataBuffer(6000).fill('s')];
     const before = Buffer.alloc(50, 'q'); // an ordinary buffer between them: copied into a frame
     bytes.cork();
     bytes.write(batches[0]);
@@ -140,7 +141,7 @@ describe('frameStreamDuplex', () => {
     });
     const payloads = sent.map((message) => dataEnvelopePayload(message, field)!);
     expect(Buffer.concat(payloads).equals(Buffer.concat([batches[0]!, before, batches[1]!]))).toBe(true);
-    expect(payloads.map((p) => p.length)).toEqual([100 * 1024, 50, 300]);
+    expect(payloads.map((p) => p.length)).toEqual([100 * 1024, 50, 6000]);
     expect(payloads[0]!.buffer).toBe(batches[0]!.buffer);
     expect(payloads[2]!.buffer).toBe(batches[1]!.buffer);
     // Claimed once: the same bytes written again are copied, not framed in place twice.
