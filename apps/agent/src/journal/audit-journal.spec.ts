@@ -13,7 +13,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { promises as fsp } from 'node:fs';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { verifyChain } from '@tollgate/audit';
 import { AuditJournal, LeftoverJournal } from './audit-journal';
 import { parseSegment } from './journal-segment';
@@ -26,8 +27,46 @@ const newRoot = () => {
   return root;
 };
 afterEach(() => {
+  vi.restoreAllMocks();
   for (const root of roots.splice(0)) rmSync(root, { recursive: true, force: true });
 });
+
+/** What a held write was asked to write, and how to let it go on (or fail). */
+interface HeldWrite {
+  readonly text: string;
+  release(): void;
+  fail(error: Error): void;
+}
+
+/**
+ * Holds the journal's segment writes (FileHandle.write) until the test releases each one, so the
+ * test decides when a group commit finishes; the writes are real once released.
+ */
+async function holdWrites(dir: string): Promise<HeldWrite[]> {
+  const probe = await fsp.open(join(dir, 'probe'), 'w');
+  const proto = Object.getPrototypeOf(probe) as { write: (...args: unknown[]) => Promise<unknown> };
+  await probe.close();
+  rmSync(join(dir, 'probe'));
+  const original = proto.write;
+  const held: HeldWrite[] = [];
+  vi.spyOn(proto, 'write').mockImplementation(function (this: unknown, ...args: unknown[]) {
+    const [buffer, offset, length] = args as [Buffer, number, number];
+    return new Promise((resolve, reject) => {
+      held.push({
+        text: buffer.toString('utf8', offset, offset + length).replace(/\0+$/, ''),
+        release: () => resolve(original.apply(this, args)),
+        fail: reject,
+      });
+    });
+  });
+  return held;
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 10));
+const until = async (what: () => boolean) => {
+  for (let i = 0; i < 500 && !what(); i++) await tick();
+  expect(what()).toBe(true);
+};
 
 function segmentOf(dir: string): string {
   return join(
@@ -75,6 +114,87 @@ describe('AuditJournal', () => {
     const parsed = parseSegment(readFileSync(segmentOf(journal.dir)));
     expect(parsed.records.map((r) => (JSON.parse(r.event) as { n: number }).n)).toEqual(answered);
     expect(parsed.tornBytes).toBe(0);
+  });
+
+  it('starts a commit for appends made while another is in flight, and answers them in order', async () => {
+    const journal = await AuditJournal.create(newRoot(), logger);
+    await journal.append({ n: 0 }); // the segment's first write grows it: it goes alone
+    const held = await holdWrites(journal.dir);
+    const answered: number[] = [];
+    const first = journal.append({ n: 1 }).then(() => void answered.push(1));
+    await until(() => held.length === 1);
+    // Arrive while the first commit is in flight: written at once, together, not after it.
+    const second = [2, 3, 4].map((n) => journal.append({ n }).then(() => void answered.push(n)));
+    await until(() => held.length === 2);
+    expect(held[1].text.split('\n').filter(Boolean)).toHaveLength(3);
+    // The second commit finishes first, but its records chain on the first's: nobody is answered yet.
+    held[1].release();
+    await tick();
+    expect(answered).toEqual([]);
+    held[0].release();
+    await Promise.all([first, ...second]);
+    expect(answered).toEqual([1, 2, 3, 4]);
+    expect(journal.stats).toEqual({ writes: 3, records: 5 });
+    const parsed = parseSegment(readFileSync(segmentOf(journal.dir)));
+    expect(parsed.records.map((r) => (JSON.parse(r.event) as { n: number }).n)).toEqual([0, 1, 2, 3, 4]);
+    expect(parsed.tornBytes).toBe(0);
+  });
+
+  it('a result written alone does not hold back the commands that arrive during its write', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const journal = await AuditJournal.create(newRoot(), logger);
+      await journal.append({ n: 0 });
+      const held = await holdWrites(journal.dir);
+      // A result nobody waits on goes alone after its delay, and its write is slow.
+      void journal.append({ type: 'command.result', n: 1 }, false);
+      await vi.advanceTimersByTimeAsync(200);
+      expect(held).toHaveLength(1);
+      // Commands arriving meanwhile share one commit of their own, started at once.
+      const commands = [2, 3, 4].map((n) => journal.append({ type: 'command', n }));
+      vi.useRealTimers();
+      await until(() => held.length === 2);
+      expect(held[1].text.split('\n').filter(Boolean)).toHaveLength(3);
+      held[1].release();
+      held[0].release();
+      await Promise.all(commands);
+      expect(journal.stats).toEqual({ writes: 3, records: 5 });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('a failed commit is undone with the commit in flight after it, and the chain goes on from before them', async () => {
+    const journal = await AuditJournal.create(newRoot(), logger);
+    await journal.append({ n: 1 });
+    const held = await holdWrites(journal.dir);
+    const failed = journal.append({ n: 2 });
+    await until(() => held.length === 1);
+    const chained = journal.append({ n: 3 });
+    await until(() => held.length === 2);
+    // The later commit reaches the disk; the earlier one fails: both are refused, neither is kept.
+    held[1].release();
+    await tick();
+    held[0].fail(new Error('EIO: i/o error'));
+    await expect(failed).rejects.toThrow(/could not be written/);
+    await expect(chained).rejects.toThrow(/could not be written/);
+    expect(journal.unacknowledged().map((r) => r.seq)).toEqual([1]);
+    vi.restoreAllMocks();
+    await journal.append({ n: 4 });
+    const parsed = parseSegment(readFileSync(segmentOf(journal.dir)));
+    expect(parsed.tornBytes).toBe(0);
+    expect(parsed.records.map((r) => JSON.parse(r.event) as unknown)).toEqual([{ n: 1 }, { n: 4 }]);
+    const result = verifyChain(
+      parsed.records.map((r) => ({
+        chain: journal.chain,
+        seq: r.seq,
+        prevHash: r.prevHash,
+        hash: r.hash,
+        event: JSON.parse(r.event) as unknown,
+      })),
+    );
+    expect(result.ok).toBe(true);
+    expect(journal.unacknowledged().map((r) => r.seq)).toEqual([1, 2]);
   });
 
   it('forgets what the gateway acknowledged, and deletes itself on close once all of it is', async () => {

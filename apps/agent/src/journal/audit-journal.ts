@@ -28,6 +28,14 @@ const O_DSYNC: number | undefined = (fsConstants as { O_DSYNC?: number }).O_DSYN
  */
 const DEFER_MS = 100;
 const META_FILE = 'journal.json';
+/**
+ * Group commits in flight at once. With one, an append that arrives while a commit is being written
+ * waits for it to finish and then for its own: with several clients their statements fell into
+ * lockstep, each waiting two commits. With two, it is written at once, beside the one in flight.
+ */
+const MAX_WRITES_IN_FLIGHT = 2;
+/** A record's bytes besides its event and sequence number: three spaces, two hashes, a newline. */
+const RECORD_OVERHEAD = 3 + 64 + 64 + 1;
 
 /** The journal could not make an event durable: the command it guards must not run. */
 export class JournalWriteError extends Error {
@@ -58,7 +66,7 @@ interface Segment {
   readonly file: string;
   readonly firstSeq: number;
   lastSeq: number;
-  /** Bytes of records. */
+  /** Bytes of records, those of commits in flight included (where the next commit goes). */
   size: number;
   /** Bytes in the file: the records, then zeros written ahead (GROW_BYTES). */
   allocated: number;
@@ -66,16 +74,36 @@ interface Segment {
 
 interface Waiting {
   readonly event: string;
+  /** UTF-8 bytes of `event`. */
+  readonly bytes: number;
   readonly durable: boolean;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
 }
 
+/** One group commit: its appends, its records, and where its bytes go. */
+interface Batch {
+  readonly waiters: readonly Waiting[];
+  readonly records: readonly JournalRecord[];
+  readonly segment: Segment;
+  readonly fd: fsp.FileHandle;
+  /** Where its bytes begin in the segment. */
+  readonly offset: number;
+  /** The chain and the segment's allocation before it (restored when it fails). */
+  readonly before: { readonly seq: number; readonly head: string; readonly allocated: number };
+  /** It grows the file (writes zeros ahead of its records). */
+  readonly grows: boolean;
+  state: 'writing' | 'written' | 'failed';
+  error?: unknown;
+}
+
 /**
  * The agent's audit journal (edge audit mode): an append-only, hash-chained file per agent process
  * in the data directory. `append` hashes the event onto the chain and resolves once it is written
- * and fdatasync'd; appends made while a write is in flight share the next write and its one
- * fdatasync (group commit), so concurrent sessions pay one sync between them. Records are kept in
+ * and fdatasync'd; appends made together share one write and its one sync (group commit), and an
+ * append made while a commit is in flight starts the next one beside it (two at once, answered in
+ * order) instead of waiting for the first to finish, so concurrent sessions neither pay a sync
+ * each nor fall into lockstep behind each other's commits. Records are kept in
  * memory until the gateway acknowledges them (the shipper sends them on a stream of their own),
  * then whole segments are deleted. A write that fails is undone (the file is truncated back and the
  * chain head restored) and its appends are rejected, so the journal never holds an event whose
@@ -87,8 +115,12 @@ export class AuditJournal implements ShippableJournal {
   private readonly segments: Segment[] = [];
   private fd: fsp.FileHandle | undefined;
   private queue: Waiting[] = [];
-  private writing = false;
+  /** Group commits being written, oldest first. */
+  private readonly inFlight: Batch[] = [];
+  private undoing = false;
+  private rotating = false;
   private deferTimer: NodeJS.Timeout | undefined;
+  private besideTimer: NodeJS.Immediate | undefined;
   private readonly pending: StoredRecord[] = [];
   private acked = 0;
   private closed = false;
@@ -117,7 +149,7 @@ export class AuditJournal implements ShippableJournal {
   }
 
   get drained(): boolean {
-    return this.pending.length === 0 && this.queue.length === 0 && !this.writing;
+    return this.pending.length === 0 && this.queue.length === 0 && this.inFlight.length === 0;
   }
 
   /** Events durable here and not yet acknowledged by the gateway. */
@@ -142,36 +174,67 @@ export class AuditJournal implements ShippableJournal {
       return Promise.reject(new JournalWriteError(error));
     }
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ event: text, durable, resolve, reject });
+      this.queue.push({ event: text, bytes: Buffer.byteLength(text, 'utf8'), durable, resolve, reject });
       this.flush();
     });
   }
 
   private flush(): void {
-    if (this.writing || this.queue.length === 0 || !this.fd) return;
+    if (this.queue.length === 0) return;
     if (!this.queue.some((w) => w.durable)) {
-      this.deferTimer ??= setTimeout(() => {
-        this.deferTimer = undefined;
-        this.write();
-      }, DEFER_MS);
+      // Results alone wait for company; while a write is in flight its completion comes back here.
+      if (this.inFlight.length === 0) {
+        this.deferTimer ??= setTimeout(() => {
+          this.deferTimer = undefined;
+          this.write();
+        }, DEFER_MS);
+      }
       return;
     }
-    this.write();
+    if (this.inFlight.length === 0) {
+      this.write();
+      return;
+    }
+    // Beside a commit in flight: once this turn of the event loop is over, so that the appends made
+    // in it (several sessions' statements from one read of the tunnel) share the commit.
+    this.besideTimer ??= setImmediate(() => {
+      this.besideTimer = undefined;
+      this.write();
+    });
   }
 
+  /**
+   * Starts a group commit of everything queued, when one may start: up to MAX_WRITES_IN_FLIGHT run
+   * at once, each at its own offset, so an append that arrives while a commit is in flight is
+   * written at once instead of waiting for that commit to finish first. Commits are answered in
+   * order (see settle). A commit that grows the file writes zeros ahead of its records, so it runs
+   * alone; so does anything while a failed commit is being undone or the segment is being rotated.
+   */
   private write(): void {
-    if (this.writing || this.queue.length === 0 || !this.fd) return;
+    if (this.queue.length === 0 || !this.fd || this.undoing || this.rotating) return;
+    const inFlight = this.inFlight;
+    if (inFlight.length >= MAX_WRITES_IN_FLIGHT) return;
+    if (inFlight.some((b) => b.state === 'failed' || b.grows)) return;
+    const segment = this.segments.at(-1)!;
+    // A full segment is rotated once nothing is in flight (settle).
+    if (inFlight.length > 0 && segment.size >= SEGMENT_BYTES) return;
+    const offset = segment.size;
+    let length = 0;
+    let seq = this.seq;
+    for (const waiting of this.queue) length += waiting.bytes + String(++seq).length + RECORD_OVERHEAD;
+    const end = offset + length;
+    const grows = end > segment.allocated;
+    if (grows && inFlight.length > 0) return;
     if (this.deferTimer) {
       clearTimeout(this.deferTimer);
       this.deferTimer = undefined;
     }
-    this.writing = true;
-    const batch = this.queue;
+    const waiters = this.queue;
     this.queue = [];
-    const before = { seq: this.seq, head: this.head };
+    const before = { seq: this.seq, head: this.head, allocated: segment.allocated };
     const records: JournalRecord[] = [];
     const lines: string[] = [];
-    for (const waiting of batch) {
+    for (const waiting of waiters) {
       const seq = this.seq + 1;
       const hash = linkHashOfCanonical(this.head, this.chain, seq, waiting.event);
       const record = { seq, prevHash: this.head, hash, event: waiting.event };
@@ -180,49 +243,80 @@ export class AuditJournal implements ShippableJournal {
       this.seq = seq;
       this.head = hash;
     }
-    const text = lines.join('');
-    const segment = this.segments.at(-1)!;
-    const fd = this.fd;
-    const sizeBefore = segment.size;
-    const length = Buffer.byteLength(text, 'utf8');
-    const end = sizeBefore + length;
     // Past the zeros written ahead: grow the file by the next step (zeros) in the same write.
-    const allocated = end > segment.allocated ? Math.ceil(end / GROW_BYTES) * GROW_BYTES : segment.allocated;
-    const bytes = Buffer.alloc(end > segment.allocated ? allocated - sizeBefore : length);
-    bytes.write(text, 0, 'utf8');
+    const allocated = grows ? Math.ceil(end / GROW_BYTES) * GROW_BYTES : segment.allocated;
+    const bytes = Buffer.alloc(grows ? allocated - offset : length);
+    bytes.write(lines.join(''), 0, 'utf8');
+    segment.size = end;
+    segment.allocated = allocated;
+    const fd = this.fd;
+    const batch: Batch = { waiters, records, segment, fd, offset, before, grows, state: 'writing' };
+    inFlight.push(batch);
     void (async () => {
       try {
-        await writeAll(fd, bytes, sizeBefore);
+        await writeAll(fd, bytes, offset);
         if (O_DSYNC === undefined) await fd.datasync();
+        batch.state = 'written';
       } catch (error) {
-        // Undo: the bytes (whole or torn) go, the chain head goes back, nobody's command runs.
-        this.seq = before.seq;
-        this.head = before.head;
-        await fd.truncate(sizeBefore).then(
-          () => (segment.allocated = sizeBefore),
-          (undo: unknown) => {
-            this.logger.error({ err: undo }, 'audit journal: could not truncate a failed write');
-          },
-        );
-        this.logger.error({ err: error, dir: this.dir }, 'audit journal write failed; commands are refused');
-        this.writing = false;
-        for (const waiting of batch) waiting.reject(new JournalWriteError(error));
-        this.flush();
-        return;
+        batch.state = 'failed';
+        batch.error = error;
       }
-      segment.size = end;
-      segment.allocated = Math.max(allocated, end);
-      segment.lastSeq = this.seq;
-      const at = performance.now();
-      for (const record of records) this.pending.push({ ...record, at });
-      this.stats.writes += 1;
-      this.stats.records += records.length;
-      this.writing = false;
-      for (const waiting of batch) waiting.resolve();
-      if (segment.size >= SEGMENT_BYTES) await this.openSegment(this.seq + 1).catch(() => undefined);
-      this.onDurable();
-      this.flush();
+      await this.settle();
     })();
+  }
+
+  /**
+   * Answers finished commits in order: a commit's records chain on the ones before it, so it is
+   * durable (and its commands may run) only once every commit before it is. A failed commit is
+   * undone once nothing else is in flight: the file is truncated back to where it began, the chain
+   * head restored, and its appends and every later commit's (chained on it) are rejected, so the
+   * journal never holds an event whose command was refused.
+   */
+  private async settle(): Promise<void> {
+    let answered = false;
+    while (this.inFlight[0]?.state === 'written') {
+      const batch = this.inFlight.shift()!;
+      batch.segment.lastSeq = batch.records.at(-1)!.seq;
+      const at = performance.now();
+      for (const record of batch.records) this.pending.push({ ...record, at });
+      this.stats.writes += 1;
+      this.stats.records += batch.records.length;
+      for (const waiting of batch.waiters) waiting.resolve();
+      answered = true;
+    }
+    if (this.inFlight.length > 0 && !this.inFlight.some((b) => b.state === 'writing')) {
+      await this.undo(this.inFlight.splice(0));
+    }
+    if (this.inFlight.length === 0 && !this.rotating && this.segments.at(-1)!.size >= SEGMENT_BYTES) {
+      this.rotating = true;
+      await this.openSegment(this.seq + 1).catch(() => undefined);
+      this.rotating = false;
+    }
+    if (answered) this.onDurable();
+    this.flush();
+  }
+
+  private async undo(batches: readonly Batch[]): Promise<void> {
+    const first = batches[0];
+    const error = batches.find((b) => b.state === 'failed')?.error;
+    this.undoing = true;
+    // Undo: the bytes (whole or torn) go, the chain head goes back, nobody's command runs.
+    this.seq = first.before.seq;
+    this.head = first.before.head;
+    const segment = first.segment;
+    segment.size = first.offset;
+    segment.allocated = first.before.allocated;
+    await first.fd.truncate(first.offset).then(
+      () => (segment.allocated = first.offset),
+      (undo: unknown) => {
+        this.logger.error({ err: undo }, 'audit journal: could not truncate a failed write');
+      },
+    );
+    this.logger.error({ err: error, dir: this.dir }, 'audit journal write failed; commands are refused');
+    this.undoing = false;
+    for (const batch of batches) {
+      for (const waiting of batch.waiters) waiting.reject(new JournalWriteError(error));
+    }
   }
 
   /** The gateway holds everything up to `seq`: forget it, and delete segments wholly behind it. */
@@ -242,7 +336,9 @@ export class AuditJournal implements ShippableJournal {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    while (this.writing) await new Promise((r) => setTimeout(r, 5));
+    while (this.inFlight.length > 0 || this.undoing || this.rotating) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
     for (const waiting of this.queue.splice(0)) {
       waiting.reject(new JournalWriteError(new Error('the journal is closed')));
     }
@@ -359,7 +455,9 @@ export class LeftoverJournal implements ShippableJournal {
 /**
  * Reads a journal directory's segments in order. A torn tail is truncated (it was never
  * acknowledged to a command: fdatasync had not returned); bytes after it that look like more than a
- * torn record are kept aside in `<segment>.corrupt` for inspection.
+ * torn record are kept aside in `<segment>.corrupt` for inspection (a commit that reached the disk
+ * before the one in flight ahead of it did, when the process died between them, is such bytes: it
+ * was never acknowledged either, as commits are answered in order).
  */
 export async function readJournalDir(dir: string, logger: Logger): Promise<JournalRecord[]> {
   const files = (await fsp.readdir(dir)).filter((f) => /^segment-\d{16}\.log$/.test(f)).sort();
