@@ -290,23 +290,22 @@ function whatItWouldTake(results, cores, load) {
       `(the load average was ${load.toFixed(0)} when this run started, on ${cores} cores).`,
     '',
     ...lines.flatMap((line) => [line, '']),
-    'Where the time goes (CPU profiles of the three processes under wrk, edge audit mode, embedded store). *Small responses:* ' +
-      'the gateway spends the most, and more than half of it in PGlite (PostgreSQL in WebAssembly, in the gateway process) ' +
-      'storing the two journal events each request ships (the command and its result) on the session and global chains; the ' +
-      'agent decides the request, hashes it onto its journal and shares an fdatasync with the other connections; connect and ' +
-      'the two gRPC hops cost a protobuf message each way per request. What the goal would still take: (1) the gateway storing a ' +
-      'shipped batch as one multi-row insert rather than one write per event (and PostgreSQL rather than PGlite: see the ' +
-      'PostgreSQL rows); (2) even with the store free, three Node processes and two gRPC hops per request exceed the 0.25× ' +
-      'budget on two cores (compare what two plain relays and the target spend), so the goal needs more cores than ' +
-      'the target uses, or a data path without the gateway (client to agent). *1 MiB responses:* the bytes dominate. The agent and connect accept 256 KiB HTTP/2 frames, so the ' +
-      'gateway sends each tunnel message as one DATA frame instead of 16 KiB pieces that grpc-js gathers again. The agent ' +
-      'reads a plain-HTTP target with room for the frame header in front of each read and sends a body read as one frame ' +
-      'written around its bytes, as the tcp engine does (it copied every body into 64 KiB frames before, ~27% of its ' +
-      'profile samples). What is left per MiB: grpc-js reassembles every ' +
-      'received message into a new buffer in each of the three processes, and the gateway, whose heap holds PGlite and the ' +
-      'API, ran frequent full mark-compacts (a GC observer counted 24 of ~80 ms each in 30 s of small and 1 MiB traffic ' +
-      "at load 17); it now raises V8's heap growing factor as the agent and connect do. Reaching 0.5× would need " +
-      'the relay out of the API process, messages received without the ' +
-      "reassembly copy (a patched grpc-js decoder, as for sending), and the journal store's CPU off the per-request path.",
+    'Where the time goes (CPU profiles of the three processes over a steady window, edge audit mode, embedded store, ' +
+      'at load 15-24 on 2 cores, so the processes were mostly waiting for a core: the profiles show 60-95% idle). *Small ' +
+      'responses:* the gateway spends the most, and most of that on the two journal events each request ships (the command ' +
+      'and its result): canonical JSON, hashing them onto the session and global chains, the committer, and handing rows to ' +
+      'PGlite (which runs in a worker thread of the gateway; its CPU counts here). The agent parses the request, decides it, ' +
+      "appends it to its journal (sharing an fdatasync with the other connections), serializes the journal's batches for the " +
+      'gateway and relays the response. connect is a relay; its largest item is the write(2) to the client. Each response ' +
+      'now travels as one tunnel message when its body came with its head (a response written within one tick leaves ' +
+      'together), not two. What the goal would still take: the journal intake far cheaper per event at the gateway (the ' +
+      'PostgreSQL rows show what the store alone costs), and even then three Node processes and two gRPC hops per request ' +
+      'exceed the 0.25× budget on two cores (compare two plain relays and the target), so the goal needs more cores than the ' +
+      'target uses, or a data path without the gateway (client to agent). *1 MiB responses:* the bytes dominate, and each ' +
+      'process spends 3-5 ms per MiB where a plain relay spends under 1: grpc-js reassembles every received message into a ' +
+      'new buffer in each of the three processes (the agent and connect accept 256 KiB HTTP/2 frames, so the gateway sends ' +
+      'a tunnel message as one DATA frame, and the agent frames a body read where it was read). Reaching 0.5× would need ' +
+      'messages received without the reassembly copy (a patched grpc-js decoder, as for sending) and the relay out of the ' +
+      'API process.',
   ].join('\n');
 }
