@@ -46,10 +46,6 @@ function fast(value: unknown, depth: number): string {
   }
   if (value === null) return 'null';
   if (depth > MAX_FAST_DEPTH) throw UNUSUAL;
-  // Already in canonical order (a value parsed from canonical text, or built in key order): the
-  // engine's own JSON.stringify writes the same text, as one flat string, without the string pieces
-  // (and the garbage) of the loop below.
-  if (inCanonicalOrder(value, depth)) return JSON.stringify(value);
   if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
     return fast((value as { toJSON: () => unknown }).toJSON(), depth + 1);
   }
@@ -64,20 +60,6 @@ function fast(value: unknown, depth: number): string {
   }
   const record = value as Record<string, unknown>;
   const plan = keyPlan(Object.keys(record));
-  if (plan.copyable) {
-    // Out of order only at this level (an event and a member added to it): a copy in key order,
-    // written by JSON.stringify, when every member is in canonical order itself.
-    let members = true;
-    for (let i = 0; i < plan.sorted.length && members; i++) {
-      const member = record[plan.sorted[i]!];
-      members = member === undefined || inCanonicalOrder(member, depth + 1);
-    }
-    if (members && Object.getPrototypeOf(record) === Object.prototype) {
-      const copy: Record<string, unknown> = {};
-      for (const key of plan.sorted) copy[key] = record[key];
-      return JSON.stringify(copy);
-    }
-  }
   let out = '{';
   for (let i = 0; i < plan.sorted.length; i++) {
     const member = record[plan.sorted[i]!];
@@ -87,65 +69,12 @@ function fast(value: unknown, depth: number): string {
   return `${out}}`;
 }
 
-/**
- * Whether JSON.stringify writes `value` exactly as canonicalJson does: every object a plain one
- * (Object.prototype, no toJSON) with its keys in UTF-16 order as Object.keys lists them (V8 lists
- * integer-like keys first, in numeric order, which fails the check when that is not string order),
- * every array without holes or undefined items, every leaf a string, finite number, boolean or null
- * (or, as an object's member, undefined: both leave it out). Anything else (a Date, a function, a
- * bigint, deeper than the fast path goes) is left to the serializers below.
- */
-function inCanonicalOrder(value: unknown, depth: number): boolean {
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return true;
-    case 'number':
-      return Number.isFinite(value);
-    case 'object':
-      break;
-    default:
-      return false;
-  }
-  if (value === null) return true;
-  if (depth > MAX_FAST_DEPTH) return false;
-  if (Array.isArray(value)) {
-    if (Object.getPrototypeOf(value) !== Array.prototype) return false;
-    if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
-    for (let i = 0; i < value.length; i++) {
-      const item: unknown = value[i];
-      if (item === undefined || !inCanonicalOrder(item, depth + 1)) return false;
-    }
-    return true;
-  }
-  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
-  const record = value as Record<string, unknown>;
-  if (typeof record['toJSON'] === 'function') return false;
-  const keys = Object.keys(record);
-  for (let i = 1; i < keys.length; i++) {
-    if (!(keys[i - 1]! < keys[i]!)) return false;
-  }
-  for (let i = 0; i < keys.length; i++) {
-    const member = record[keys[i]!];
-    if (member !== undefined && !inCanonicalOrder(member, depth + 1)) return false;
-  }
-  return true;
-}
-
 /** How to write an object with these keys (in this insertion order): sorted, each as `"key":`. */
 interface KeyPlan {
   readonly keys: readonly string[];
   readonly sorted: readonly string[];
   readonly members: readonly string[];
-  /**
-   * A plain object built with these keys in sorted order lists them in that order: no key is an
-   * array index (V8 lists those first, numerically) or `__proto__` (assigning it sets the prototype).
-   */
-  readonly copyable: boolean;
 }
-
-/** Keys V8 lists before all others, in numeric order: canonical integers below 2^32 - 1. */
-const ARRAY_INDEX = /^(?:0|[1-9][0-9]{0,9})$/;
 
 // Events of one kind are built by the same code, so their objects come with the same keys in the
 // same order: sorting and quoting them once per shape saves most of the work per object.
@@ -160,12 +89,7 @@ function keyPlan(keys: string[]): KeyPlan {
     return cached;
   }
   const sorted = [...keys].sort();
-  const plan = {
-    keys,
-    sorted,
-    members: sorted.map((key) => `${JSON.stringify(key)}:`),
-    copyable: keys.every((key) => key !== '__proto__' && !ARRAY_INDEX.test(key)),
-  };
+  const plan = { keys, sorted, members: sorted.map((key) => `${JSON.stringify(key)}:`) };
   if (!cached && keyPlans.size < MAX_KEY_PLANS) keyPlans.set(signature, plan);
   return plan;
 }
