@@ -129,7 +129,7 @@ export function sessionCommands(
                 seq: chunk.seq,
                 kind: chunk.seq === 0 ? start.kind : '',
                 command: chunk.seq === 0 ? (start.command ?? '') : '',
-                data: Buffer.from(chunk.data),
+                data: chunk.data,
                 final: chunk.final,
                 truncated: chunk.truncated,
               },

@@ -129,3 +129,57 @@ describe('asciicast round trip', () => {
     );
   });
 });
+
+describe('asciicast lines as bytes', () => {
+  const anyUtf16 = fc
+    .array(fc.oneof(fc.integer({ min: 0, max: 0x7f }), fc.integer({ min: 0, max: 0xffff })), {
+      maxLength: 80,
+    })
+    .map((codes) => String.fromCharCode(...codes));
+
+  it('are the UTF-8 of the text lines, for any text (control characters, quotes, lone surrogates)', () => {
+    fc.assert(
+      fc.property(anyUtf16, fc.double({ min: 0, max: 1e6, noNaN: true }), (text, time) => {
+        const asText = new AsciicastWriter({ width: 80, height: 24 });
+        const asBytes = new AsciicastWriter({ width: 80, height: 24 });
+        expect(asBytes.outputBytes(time, text)?.reduce((t, b) => t + String.fromCharCode(b), '')).toBe(
+          text === '' ? undefined : Buffer.from(asText.output(time, text)!).toString('latin1'),
+        );
+        expect(asBytes.inputBytes(time, text)?.reduce((t, b) => t + String.fromCharCode(b), '')).toBe(
+          text === '' ? undefined : Buffer.from(asText.input(time, text)!).toString('latin1'),
+        );
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('are the UTF-8 of the text lines for any bytes, however they were split', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 120 }), fc.array(fc.nat(), { maxLength: 8 }), (bytes, cuts) => {
+        const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+        const asText = new AsciicastWriter({ width: 80, height: 24 });
+        const asBytes = new AsciicastWriter({ width: 80, height: 24 });
+        let start = 0;
+        for (const [i, end] of [...points, bytes.length].entries()) {
+          const line = asText.output(i * 0.1, bytes.subarray(start, end));
+          const lineBytes = asBytes.outputBytes(i * 0.1, bytes.subarray(start, end));
+          expect(lineBytes?.reduce((t, b) => t + String.fromCharCode(b), '')).toBe(
+            line === null ? undefined : Buffer.from(line).toString('latin1'),
+          );
+          start = end;
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('write a binary stream (NULs) the way JSON does, six bytes each', () => {
+    const writer = new AsciicastWriter({ width: 80, height: 24 });
+    expect(writer.outputBytes(1, new Uint8Array(3))?.reduce((t, b) => t + String.fromCharCode(b), '')).toBe(
+      '[1,"o","\\u0000\\u0000\\u0000"]\n',
+    );
+    expect(
+      writer.outputBytes(2, '\b\t\n\f\r"\\\x7f\x1b')?.reduce((t, b) => t + String.fromCharCode(b), ''),
+    ).toBe('[2,"o","\\b\\t\\n\\f\\r\\"\\\\\x7f\\u001b"]\n');
+  });
+});

@@ -18,7 +18,8 @@ export interface TerminalRecording {
 /** One piece of a recording, whole asciicast lines (the first starts with the header line). */
 export interface RecordingChunkOut {
   readonly seq: number;
-  readonly data: string;
+  /** The lines' UTF-8 text. */
+  readonly data: Buffer;
   /** The recording is complete. */
   readonly final: boolean;
   /** The size limit was reached: what followed was not recorded. */
@@ -49,7 +50,7 @@ export class TerminalRecorder implements TerminalRecording {
   private readonly now: () => number;
   private readonly chunkBytes: number;
   private readonly flushMs: number;
-  private buffered: string[] = [];
+  private buffered: Uint8Array[] = [];
   private bufferedBytes = 0;
   private totalBytes = 0;
   private seq = 0;
@@ -68,7 +69,7 @@ export class TerminalRecorder implements TerminalRecording {
       ...options.header,
       timestamp: Math.floor(this.startedAt / 1000),
     });
-    this.add(this.writer.headerLine());
+    this.add(Buffer.from(this.writer.headerLine()));
   }
 
   /** Bytes of asciicast text recorded so far. */
@@ -77,16 +78,16 @@ export class TerminalRecorder implements TerminalRecording {
   }
 
   onOutput(bytes: Uint8Array | string): void {
-    if (this.state === 'recording') this.add(this.writer.output(this.elapsed(), bytes));
+    if (this.state === 'recording') this.add(this.writer.outputBytes(this.elapsed(), bytes, allocateLine));
   }
 
   onInput(bytes: Uint8Array | string): void {
-    if (this.state === 'recording') this.add(this.writer.input(this.elapsed(), bytes));
+    if (this.state === 'recording') this.add(this.writer.inputBytes(this.elapsed(), bytes, allocateLine));
   }
 
   onResize(columns: number, rows: number): void {
     if (this.state !== 'recording' || !(columns > 0 && rows > 0)) return;
-    this.add(this.writer.resize(this.elapsed(), Math.floor(columns), Math.floor(rows)));
+    this.add(Buffer.from(this.writer.resize(this.elapsed(), Math.floor(columns), Math.floor(rows))));
   }
 
   end(): void {
@@ -95,7 +96,7 @@ export class TerminalRecorder implements TerminalRecording {
       this.state = 'ended';
       return;
     }
-    for (const line of this.writer.flush(this.elapsed())) this.add(line);
+    for (const line of this.writer.flush(this.elapsed())) this.add(Buffer.from(line));
     if (this.state !== 'recording') return;
     this.state = 'ended';
     this.flush(true, false);
@@ -105,15 +106,17 @@ export class TerminalRecorder implements TerminalRecording {
     return (this.now() - this.startedAt) / 1000;
   }
 
-  private add(line: string | null): void {
+  private add(line: Uint8Array | null): void {
     if (line === null) return;
-    const bytes = Buffer.byteLength(line);
+    const bytes = line.length;
     if (this.totalBytes + bytes > this.options.maxBytes && this.totalBytes > 0) {
-      const marker = this.writer.marker(
-        this.elapsed(),
-        `recording truncated: the limit of ${this.options.maxBytes} bytes was reached`,
+      const marker = Buffer.from(
+        this.writer.marker(
+          this.elapsed(),
+          `recording truncated: the limit of ${this.options.maxBytes} bytes was reached`,
+        ),
       );
-      this.push(marker, Buffer.byteLength(marker));
+      this.push(marker, marker.length);
       this.state = 'truncated';
       this.flush(true, true);
       return;
@@ -123,7 +126,7 @@ export class TerminalRecorder implements TerminalRecording {
     else this.timer ??= unref(setTimeout(() => this.flush(false, false), this.flushMs));
   }
 
-  private push(line: string, bytes: number): void {
+  private push(line: Uint8Array, bytes: number): void {
     this.buffered.push(line);
     this.bufferedBytes += bytes;
     this.totalBytes += bytes;
@@ -133,11 +136,16 @@ export class TerminalRecorder implements TerminalRecording {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.buffered.length === 0 && !final) return;
-    const data = this.buffered.join('');
+    const data = Buffer.concat(this.buffered, this.bufferedBytes);
     this.buffered = [];
     this.bufferedBytes = 0;
     this.send({ seq: this.seq++, data, final, truncated });
   }
+}
+
+/** A line's memory: not zero-filled (every byte of what is kept is written). */
+function allocateLine(size: number): Buffer {
+  return Buffer.allocUnsafe(size);
 }
 
 function unref<T>(timer: T): T {

@@ -53,7 +53,7 @@ export class PolicyCommands implements Pick<CommandPort, 'decide' | 'report' | '
     return new TerminalRecorder(
       { header: { width: start.width, height: start.height }, maxBytes: 1 << 20, flushMs: 20 },
       (chunk) => {
-        entry.text += chunk.data;
+        entry.text += chunk.data.toString('utf8');
         entry.final ||= chunk.final;
       },
     );

@@ -73,7 +73,7 @@ export class RecordingCommandPort implements CommandPort {
     return new TerminalRecorder(
       { header: { width: start.width, height: start.height }, maxBytes: 1 << 20, flushMs: 20 },
       (chunk) => {
-        entry.text += chunk.data;
+        entry.text += chunk.data.toString('utf8');
         entry.final ||= chunk.final;
       },
     );
