@@ -5,6 +5,7 @@ import { MuxClient } from '../mux/mux-peer';
 import { coalesceWrites, sshSocket } from './coalesce-writes';
 import { bridgeConnection, type SessionGovernor } from '../bridge/session-bridge';
 import { SERVER_ALGORITHMS } from './server-algorithms';
+import { installSsh2CipherKeys } from '../transport/ssh2-cipher-keys';
 
 export interface SshFrontOptions {
   /** The host key local clients see (see loadOrCreateHostKey). */
@@ -51,6 +52,7 @@ export function governedByEngine(engine: MuxClient): SessionGovernor {
  * multiplexer, see mux-frames), where policy decides them.
  */
 export async function startSshFront(options: SshFrontOptions): Promise<SshFront> {
+  installSsh2CipherKeys();
   const connections = new Set<Connection>();
   const server = new Server(
     { hostKeys: [options.hostKey], ident: 'Tollgate', algorithms: SERVER_ALGORITHMS },

@@ -14,6 +14,7 @@ import { SERVER_ALGORITHMS } from '../front/server-algorithms';
 import { coalesceWrites } from '../front/coalesce-writes';
 import { publicKeyFingerprint, verifyPublicKeySignature } from '../keys/user-public-key';
 import { sendAuthBanner } from './ssh-auth-banner';
+import { installSsh2CipherKeys } from '../transport/ssh2-cipher-keys';
 
 /** What keyboard-interactive asks for: a Tollgate credential, where ssh expects a password. */
 const TOKEN_PROMPT = 'Password (a Tollgate token, API key or connection credential): ';
@@ -82,6 +83,7 @@ export function parseHostKey(pem: string): ParsedKey {
  * (a stalled or garbage handshake) is cut off.
  */
 export function acceptSshLogin(socket: Socket, options: SshLoginOptions): Promise<SshLoginOutcome> {
+  installSsh2CipherKeys();
   return new Promise<SshLoginOutcome>((resolve) => {
     let settled = false;
     const closed = () => {

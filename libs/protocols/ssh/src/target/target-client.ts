@@ -1,6 +1,7 @@
 import { TargetUnreachableError } from '@tollgate/protocol-tcp';
 import { Client, utils } from 'ssh2';
 import { coalesceWrites, sshSocket } from '../front/coalesce-writes';
+import { installSsh2CipherKeys } from '../transport/ssh2-cipher-keys';
 import { hostKeyFingerprint } from './host-key-fingerprint';
 import type { HostKeyPins } from './host-key-pins';
 import type { SshTargetSettings } from './ssh-target-settings';
@@ -63,6 +64,7 @@ export function connectTarget(
   };
 
   return new Promise<Client>((resolve, reject) => {
+    installSsh2CipherKeys();
     const client = new Client();
     client.once('ready', () => {
       // Keystrokes are small writes: without this, Nagle's algorithm and the server's delayed ACK

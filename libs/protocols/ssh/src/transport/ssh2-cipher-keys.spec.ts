@@ -1,0 +1,79 @@
+import { KeyObject } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { Client, Server, utils, type Connection } from 'ssh2';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installSsh2CipherKeys } from './ssh2-cipher-keys';
+
+// The wrapper relies on ssh2 internals: when package.json moves ssh2, this fails until the wrapper
+// has been checked (and its pinned version moved) against the new version.
+describe('installSsh2CipherKeys', () => {
+  const hostKey = utils.generateKeyPairSync('ed25519').private;
+  let server: Server;
+  let port: number;
+  const serverConnections: Connection[] = [];
+
+  beforeAll(async () => {
+    expect(installSsh2CipherKeys()).toBe(true);
+    expect(installSsh2CipherKeys()).toBe(true);
+    server = new Server({ hostKeys: [hostKey] }, (connection) => {
+      serverConnections.push(connection);
+      connection.on('authentication', (context) => context.accept());
+      connection.on('ready', () =>
+        connection.on('session', (accept) => {
+          // exec: echoes stdin back (what the server decrypted, encrypted again).
+          accept().on('exec', (acceptExec) => {
+            const channel = acceptExec();
+            channel.pipe(channel, { end: false });
+            channel.on('end', () => {
+              channel.exit(0);
+              channel.end();
+            });
+          });
+        }),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it.each([
+    ['aes128-gcm@openssh.com', 'hmac-sha2-256-etm@openssh.com'],
+    ['aes256-gcm@openssh.com', 'hmac-sha2-256-etm@openssh.com'],
+    ['aes128-ctr', 'hmac-sha2-256-etm@openssh.com'],
+    ['aes256-ctr', 'hmac-sha2-512'],
+    ['aes192-ctr', 'hmac-sha1'],
+  ])('carries 3 MiB both ways intact with %s and %s', async (cipher, hmac) => {
+    const payload = Buffer.alloc(3 * 1024 * 1024);
+    for (let i = 0; i < payload.length; i++) payload[i] = (i * 7919) & 0xff;
+    const client = new Client();
+    await new Promise<void>((resolve, reject) => {
+      client.once('ready', resolve).once('error', reject);
+      client.connect({
+        host: '127.0.0.1',
+        port,
+        username: 'u',
+        algorithms: { cipher: [cipher as never], hmac: [hmac as never] },
+      });
+    });
+    const { echoed, code } = await new Promise<{ echoed: Buffer; code: number }>((resolve, reject) =>
+      client.exec('echo', (error, channel) => {
+        if (error) return reject(error);
+        const out: Buffer[] = [];
+        let code = -1;
+        channel.on('data', (chunk: Buffer) => out.push(chunk));
+        channel.on('exit', (c: number) => (code = c));
+        channel.on('close', () => resolve({ echoed: Buffer.concat(out), code }));
+        channel.end(payload);
+      }),
+    );
+    // In effect: the server's packet cipher holds a key object, not the key's bytes.
+    const cipherState = (serverConnections.at(-1) as unknown as { _protocol: { _cipher: object } })._protocol
+      ._cipher as Record<string, unknown>;
+    const key = cipher.includes('gcm') ? cipherState['_encKey'] : cipherState['_macKey'];
+    expect(key).toBeInstanceOf(KeyObject);
+    client.end();
+    expect(code).toBe(0);
+    expect(echoed.equals(payload)).toBe(true);
+  });
+});
