@@ -24,6 +24,9 @@ const KiB = 1024;
 const BYTES = Number(process.env.BENCH_SSH_BYTES ?? GiB);
 const KEYS = Number(process.env.BENCH_SSH_KEYS ?? 300);
 const IDLE = Number(process.env.BENCH_SSH_IDLE ?? 200);
+// BENCH_SSH_PATHS=listener,connect (names' first words): only those Tollgate paths (and direct, whose
+// run gives the idle rates), for profiling one path at a time. The table then lacks the others.
+const ONLY = process.env.BENCH_SSH_PATHS?.split(',');
 // BENCH_SSH_PROFILE=DIR: each Tollgate process writes a V8 CPU profile (.cpuprofile) into DIR when
 // the suite stops it (SIGTERM, then SIGKILL after 15 s); open them in Chrome DevTools or speedscope.
 const PROFILE = process.env.BENCH_SSH_PROFILE
@@ -295,6 +298,11 @@ export async function run({ root, log }) {
       env: password,
     },
   };
+  if (ONLY) {
+    for (const name of Object.keys(paths)) {
+      if (name !== 'direct' && !ONLY.some((word) => name.includes(word))) delete paths[name];
+    }
+  }
   const pids = {
     gateway: stack.gw.child.pid,
     agent: stack.agent.child.pid,
@@ -362,6 +370,7 @@ export async function run({ root, log }) {
     rmSync(dir, { recursive: true, force: true });
   }
 
+  if (ONLY) return `(BENCH_SSH_PATHS=${ONLY.join(',')}: partial run, no table)`;
   const jumpRate = results['OpenSSH ProxyJump'].mibps;
   const directEcho = results.direct.echo.p50 / 1000;
   const rows = Object.entries(results)
