@@ -354,10 +354,19 @@ export async function run({ root, log }) {
 
     // Memory per idle session at the gateway (listener path: the gateway holds both SSH hops).
     await new Promise((r) => setTimeout(r, 2000));
+    const heap = async () => {
+      // BENCH_SSH_HEAP=1 with NODE_OPTIONS=--heapsnapshot-signal=SIGUSR2: a heap snapshot of the
+      // gateway before and after the idle sessions (in its working directory), to see what they hold.
+      if (!process.env.BENCH_SSH_HEAP) return;
+      process.kill(stack.gw.child.pid, 'SIGUSR2');
+      await new Promise((r) => setTimeout(r, 30_000));
+    };
+    await heap();
     const gwBefore = rss(stack.gw.child.pid);
     const clients = await idleSessions(ssh2, stack.sshPort, stack.token, IDLE);
     await new Promise((r) => setTimeout(r, 2000));
     const gwAfter = rss(stack.gw.child.pid);
+    await heap();
     for (const c of clients) c.end();
     results.idle = { perSession: (gwAfter - gwBefore) / IDLE };
     log(
