@@ -86,6 +86,21 @@ function run(file, args, { stdoutBytes = false } = {}) {
 
 /** sysbench oltp_read_only (server-side prepared statements: db-ps-mode=auto). */
 async function oltpReadOnly(path, threads = THREADS) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await oltpReadOnlyOnce(path, threads);
+    } catch (error) {
+      // libmariadb (Debian's client library, which sysbench uses) loads an auth plugin such as
+      // mysql_clear_password (the gateway listener's) from a shared object on first use, and threads
+      // that connect at the same moment can race on it: "Plugin ... could not be loaded: it is already
+      // loaded". A client-side race, not the path's; the run is tried again.
+      if (attempt >= 3 || !/could not be loaded: it is already loaded/.test(String(error))) throw error;
+      console.log(`sysbench: libmariadb's plugin-loading race on connect, trying again (${attempt})`);
+    }
+  }
+}
+
+async function oltpReadOnlyOnce(path, threads) {
   const { stdout } = await run('sysbench', [
     'oltp_read_only',
     ...sysbenchTarget(path),
