@@ -13,11 +13,10 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    // One test file at a time. Two (maxWorkers 2) ran the suite in 699-749 s instead of about
-    // 1,040 s; in the latest fresh-clone run with two, one timing-bound test (agent-instances' hung
-    // holder, waiting out the liveness window) missed its budget while another file ran beside it,
-    // and passed alone. Until such tests carry their own margins, files run one by one.
-    maxWorkers: 1,
+    // Two test files at a time (2 cores): the suite takes ~12 minutes instead of ~17, which keeps CI
+    // under 20. Tests with timing bounds (agent-instances' liveness window) carry margin for a file
+    // running beside them; an earlier two-worker run missed that bound once before it had any.
+    maxWorkers: 2,
     globalSetup: ['./test/global-setup.mts'],
     reporters: ['default', './test/summary-reporter.mts'],
   },

@@ -337,8 +337,9 @@ describe('one live instance per agent; agent identity in the audit log (real pro
     const stoppedAt = Date.now();
     try {
       await registeredInstance(late, 45_000);
-      // 20 s without heartbeats, plus one heartbeat interval and one retry.
-      expect(Date.now() - stoppedAt).toBeLessThan(35_000);
+      // 20 s without heartbeats, plus one heartbeat interval and one retry (~35 s), and margin for a
+      // loaded machine: test files run two at a time on 2 cores.
+      expect(Date.now() - stoppedAt).toBeLessThan(42_000);
       // The first session after the take-over is served: the new holder may be offered it before its
       // first bundle arrives, and holds it until then (two CI runs caught it refusing such a session
       // as "does not serve"). A failure says what the new holder and the gateway said.
