@@ -48,6 +48,28 @@ function tunnel(): {
   return { near, sent, deliver: (frame) => near.push(frame), ended: () => finished };
 }
 
+/** A session stream whose data frames are encoded around the engine's bytes; `sent` holds what left. */
+function inPlaceFramer(): { field: number; sent: Buffer[]; bytes: Duplex } {
+  const field = ENVELOPE_FRAME_FIELD.sessionUp;
+  const sent: Buffer[] = [];
+  const near = new Duplex({
+    objectMode: true,
+    read() {},
+    write(message: Buffer, _enc, callback) {
+      sent.push(message);
+      callback();
+    },
+  });
+  const bytes = frameStreamDuplex<StreamFrame, Buffer>(near, {
+    wrap: () => {
+      throw new Error('data frames are encoded around their bytes');
+    },
+    wrapRead: (data) => encodeDataEnvelopeAround(field, data),
+    unwrap: (message) => ({ frame: message }),
+  });
+  return { field, sent, bytes };
+}
+
 describe('frameStreamDuplex', () => {
   it('turns written bytes into data frames of at most 64 KiB and frames into readable bytes', async () => {
     const t = tunnel();
@@ -111,23 +133,7 @@ describe('frameStreamDuplex', () => {
   });
 
   it('sends bytes an engine framed into frameDataBuffer as one frame around them, intact', async () => {
-    const field = ENVELOPE_FRAME_FIELD.sessionUp;
-    const sent: Buffer[] = [];
-    const near = new Duplex({
-      objectMode: true,
-      read() {},
-      write(message: Buffer, _enc, callback) {
-        sent.push(message);
-        callback();
-      },
-    });
-    const bytes = frameStreamDuplex<StreamFrame, Buffer>(near, {
-      wrap: () => {
-        throw new Error('data frames are encoded around their bytes');
-      },
-      wrapRead: (data) => encodeDataEnvelopeAround(field, data),
-      unwrap: (message) => ({ frame: message }),
-    });
+    const { field, sent, bytes } = inPlaceFramer();
     // Both large enough to be framed in place beside other writes (MIN_UNCOPIED_BESIDE_BYTES).
     const batches = [frameDataBuffer(100 * 1024).fill('r'), frameDataBuffer(6000).fill('s')];
     const before = Buffer.alloc(50, 'q'); // an ordinary buffer between them: copied into a frame
@@ -165,23 +171,7 @@ describe('frameStreamDuplex', () => {
       const read = (await reads.iterator().next()).value as Buffer;
       expect(read.length).toBe(head.length + first.length + second.length);
 
-      const field = ENVELOPE_FRAME_FIELD.sessionUp;
-      const sent: Buffer[] = [];
-      const near = new Duplex({
-        objectMode: true,
-        read() {},
-        write(message: Buffer, _enc, callback) {
-          sent.push(message);
-          callback();
-        },
-      });
-      const bytes = frameStreamDuplex<StreamFrame, Buffer>(near, {
-        wrap: () => {
-          throw new Error('data frames are encoded around their bytes');
-        },
-        wrapRead: (data) => encodeDataEnvelopeAround(field, data),
-        unwrap: (message) => ({ frame: message }),
-      });
+      const { field, sent, bytes } = inPlaceFramer();
       const firstPart = read.subarray(head.length, head.length + first.length);
       const secondPart = read.subarray(head.length + first.length);
       bytes.cork();
@@ -215,23 +205,7 @@ describe('frameStreamDuplex', () => {
       });
       const read = (await frameReadsReadable(socket)!.iterator().next()).value as Buffer;
       expect(read.equals(body)).toBe(true);
-      const field = ENVELOPE_FRAME_FIELD.sessionUp;
-      const sent: Buffer[] = [];
-      const near = new Duplex({
-        objectMode: true,
-        read() {},
-        write(message: Buffer, _enc, callback) {
-          sent.push(message);
-          callback();
-        },
-      });
-      const bytes = frameStreamDuplex<StreamFrame, Buffer>(near, {
-        wrap: () => {
-          throw new Error('data frames are encoded around their bytes');
-        },
-        wrapRead: (data) => encodeDataEnvelopeAround(field, data),
-        unwrap: (message) => ({ frame: message }),
-      });
+      const { field, sent, bytes } = inPlaceFramer();
       const head = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 64\r\n\r\n');
       bytes.cork();
       bytes.write(head);
