@@ -78,6 +78,19 @@ describe('policy as code through `tollgate admin apply` (real gateway, agent and
     dir.remove();
   });
 
+  it('before any version is stored, says which default is in force and prints it', async () => {
+    const versions = await tollgate('admin', 'policy', 'versions');
+    expect(versions.code).toBe(0);
+    expect(versions.output).toContain(
+      'no policy version is stored yet: the built-in default policy is in force',
+    );
+    const show = await tollgate('admin', 'policy', 'show');
+    expect(show.code).toBe(0);
+    expect(show.output).toContain('# no policy version is stored yet');
+    // The document itself follows, as `apply -f` takes it.
+    expect(show.output).toMatch(/^version: 1$/m);
+  });
+
   it('applies a version, pushes it to the agent, and names file, line and path of a bad document', async () => {
     const applied = await tollgate('admin', 'apply', '-f', file('v1.yaml', V1), '-m', 'first');
     expect(applied.output).toContain('policy: applied as version 1');
@@ -157,6 +170,9 @@ describe('policy as code through `tollgate admin apply` (real gateway, agent and
 
     const show = await tollgate('admin', 'policy', 'show', '2');
     expect(show.output).toContain('changes against version 1:');
+    // Without a version: the active one.
+    const active = await tollgate('admin', 'policy', 'show');
+    expect(active.output).toMatch(/^version 2 \(active\)$/m);
     expect(show.output).toContain("-    connections: ['*']");
 
     const restore = await tollgate('admin', 'policy', 'restore', '1');

@@ -12,6 +12,20 @@ interface VersionRow {
   createdAt: string;
 }
 
+/** GET /api/v1/policy: the policy in force (version null: a default no one stored). */
+interface ActivePolicyView {
+  version: number | null;
+  source: 'built-in' | 'quickstart' | 'stored';
+  document: string;
+}
+
+/** What is in force when no version was ever stored, in words. */
+function unstoredPolicy(active: ActivePolicyView): string {
+  return active.source === 'quickstart'
+    ? "the quickstart policy (tollgate start's roles for the demo users)"
+    : 'the built-in default policy';
+}
+
 interface VersionDetail extends VersionRow {
   document: string;
   previousVersion: number | null;
@@ -32,6 +46,14 @@ export function policyAdminCommand(): Command {
           runAdmin(command, async (api: ApiClient) => {
             const { items } = await api.call<{ items: VersionRow[] }>('GET', '/api/v1/policy/versions');
             if (flags.json) return void process.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
+            if (items.length === 0) {
+              const active = await api.call<ActivePolicyView>('GET', '/api/v1/policy');
+              process.stdout.write(
+                `no policy version is stored yet: ${unstoredPolicy(active)} is in force.\n` +
+                  '`tollgate admin policy show` prints it; `tollgate admin policy apply -f FILE` stores version 1.\n',
+              );
+              return;
+            }
             printTable(
               ['VERSION', 'ACTIVE', 'CREATED', 'AUTHOR', 'COMMENT'],
               items.map((v) => [
@@ -47,30 +69,48 @@ export function policyAdminCommand(): Command {
     )
     .addCommand(
       new Command('show')
-        .description('show one version: author, time, what changed against the previous one, the diff')
-        .argument('<version>', 'version number')
+        .description(
+          'show one version: author, time, what changed against the previous one, the diff ' +
+            '(without a version: the policy in force)',
+        )
+        .argument('[version]', 'version number (default: the active one)')
         .option('--document', 'print only the document')
         .option('--json', 'print the API response as JSON')
-        .action((version: string, flags: { document?: boolean; json?: boolean }, command: Command) =>
-          runAdmin(command, async (api: ApiClient) => {
-            const v = await api.call<VersionDetail>(
-              'GET',
-              `/api/v1/policy/versions/${encodeURIComponent(version)}`,
-            );
-            if (flags.json) return void process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
-            if (flags.document) return void process.stdout.write(v.document);
-            const out = [
-              `version ${v.version}${v.active ? ' (active)' : ''}`,
-              `author  ${v.author}`,
-              `created ${v.createdAt}`,
-              ...(v.comment ? [`comment ${v.comment}`] : []),
-              `changes against ${v.previousVersion === null ? 'nothing (first version)' : `version ${v.previousVersion}`}:`,
-              ...v.changes.map((c) => `  ${c.change.padEnd(7)} ${c.section}${c.name ? ` ${c.name}` : ''}`),
-              '',
-              v.diff.trimEnd(),
-            ];
-            process.stdout.write(`${out.join('\n')}\n`);
-          }),
+        .action(
+          (version: string | undefined, flags: { document?: boolean; json?: boolean }, command: Command) =>
+            runAdmin(command, async (api: ApiClient) => {
+              if (version === undefined) {
+                const active = await api.call<ActivePolicyView>('GET', '/api/v1/policy');
+                if (active.version === null) {
+                  if (flags.json) return void process.stdout.write(`${JSON.stringify(active, null, 2)}\n`);
+                  if (flags.document) return void process.stdout.write(active.document);
+                  process.stdout.write(
+                    `# no policy version is stored yet: ${unstoredPolicy(active)} is in force.\n` +
+                      '# Edit a copy and store it with `tollgate admin policy apply -f FILE`.\n' +
+                      active.document,
+                  );
+                  return;
+                }
+                version = String(active.version);
+              }
+              const v = await api.call<VersionDetail>(
+                'GET',
+                `/api/v1/policy/versions/${encodeURIComponent(version)}`,
+              );
+              if (flags.json) return void process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
+              if (flags.document) return void process.stdout.write(v.document);
+              const out = [
+                `version ${v.version}${v.active ? ' (active)' : ''}`,
+                `author  ${v.author}`,
+                `created ${v.createdAt}`,
+                ...(v.comment ? [`comment ${v.comment}`] : []),
+                `changes against ${v.previousVersion === null ? 'nothing (first version)' : `version ${v.previousVersion}`}:`,
+                ...v.changes.map((c) => `  ${c.change.padEnd(7)} ${c.section}${c.name ? ` ${c.name}` : ''}`),
+                '',
+                v.diff.trimEnd(),
+              ];
+              process.stdout.write(`${out.join('\n')}\n`);
+            }),
         ),
     )
     .addCommand(
