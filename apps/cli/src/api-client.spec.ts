@@ -1,5 +1,7 @@
-import { describe, expect, it } from 'vitest';
-import { ApiCallError } from './api-client';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ApiCallError, ApiClient } from './api-client';
 
 describe('ApiCallError: what the CLI prints for a refused API call', () => {
   it('says a validation error once when the detail already carries it', () => {
@@ -24,5 +26,48 @@ describe('ApiCallError: what the CLI prints for a refused API call', () => {
     expect(error.message).toBe(
       'Bad Request (400): the connection is invalid: target.port: must be 1-65535; name: must be a DNS label',
     );
+  });
+});
+
+describe('ApiClient: a refused token says what to do about it', () => {
+  const saved = { ...process.env };
+  afterEach(() => {
+    process.env = { ...saved };
+  });
+
+  async function refusingGateway(): Promise<{ url: string; close: () => void }> {
+    const server = createServer((_req, res) => {
+      res.writeHead(401, { 'content-type': 'application/problem+json' });
+      res.end(JSON.stringify({ title: 'Unauthorized', detail: 'invalid token: the token has expired' }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
+  }
+
+  it('names TOLLGATE_TOKEN when that is where the token came from', async () => {
+    const gateway = await refusingGateway();
+    try {
+      process.env.TOLLGATE_TOKEN = 'stale';
+      await expect(ApiClient.fromEnvironment(gateway.url).call('GET', '/api/v1/connections')).rejects.toThrow(
+        'Unauthorized (401): invalid token: the token has expired (the token in TOLLGATE_TOKEN was refused',
+      );
+    } finally {
+      gateway.close();
+    }
+  });
+
+  it('says to log in again when the saved login was refused', async () => {
+    const gateway = await refusingGateway();
+    try {
+      delete process.env.TOLLGATE_TOKEN;
+      const client = new ApiClient(gateway.url, 'revoked', 'log in again: `tollgate login`');
+      await expect(client.call('GET', '/api/v1/connections')).rejects.toThrow(
+        'invalid token: the token has expired (log in again: `tollgate login`)',
+      );
+      // Other refusals carry no such hint.
+      expect(new ApiCallError(403, { title: 'Forbidden', detail: 'no' }).message).toBe('Forbidden (403): no');
+    } finally {
+      gateway.close();
+    }
   });
 });

@@ -6,23 +6,28 @@ export class ApiClient {
   constructor(
     private readonly baseUrl: string,
     private readonly token: string | undefined | (() => Promise<string | undefined>),
+    /** Added to a 401's message: what to do about the refused token. */
+    private readonly onUnauthorized?: string,
   ) {}
 
   /** TOLLGATE_TOKEN, else the saved login (refreshed when needed); none: the gateway answers 401. */
   static fromEnvironment(gatewayFlag?: string): ApiClient {
     const config = loadCliConfig({ gatewayUrl: gatewayFlag });
-    return new ApiClient(config.gatewayUrl, () =>
-      currentAccessToken(config).catch((error: unknown) => {
-        if (error instanceof NotLoggedInError) return undefined;
-        throw error;
-      }),
+    return new ApiClient(
+      config.gatewayUrl,
+      () =>
+        currentAccessToken(config).catch((error: unknown) => {
+          if (error instanceof NotLoggedInError) return undefined;
+          throw error;
+        }),
+      unauthorizedHint(config.token),
     );
   }
 
   /** TOLLGATE_TOKEN, else the saved login; none: NotLoggedInError says to run `tollgate login`. */
   static signedIn(gatewayFlag?: string): ApiClient {
     const config = loadCliConfig({ gatewayUrl: gatewayFlag });
-    return new ApiClient(config.gatewayUrl, () => currentAccessToken(config));
+    return new ApiClient(config.gatewayUrl, () => currentAccessToken(config), unauthorizedHint(config.token));
   }
 
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -38,7 +43,7 @@ export class ApiClient {
     });
     const text = await response.text();
     const parsed = text ? (JSON.parse(text) as unknown) : undefined;
-    if (!response.ok) throw new ApiCallError(response.status, parsed);
+    if (!response.ok) throw new ApiCallError(response.status, parsed, this.hintFor(response.status));
     return parsed as T;
   }
 
@@ -56,10 +61,21 @@ export class ApiClient {
       } catch {
         problem = undefined;
       }
-      throw new ApiCallError(response.status, problem);
+      throw new ApiCallError(response.status, problem, this.hintFor(response.status));
     }
     return text;
   }
+
+  private hintFor(status: number): string | undefined {
+    return status === 401 ? this.onUnauthorized : undefined;
+  }
+}
+
+/** A refused token came from TOLLGATE_TOKEN (replace it) or from the saved login (log in again). */
+function unauthorizedHint(envToken: string | undefined): string {
+  return envToken
+    ? 'the token in TOLLGATE_TOKEN was refused: set a valid one, or unset it to use your saved login'
+    : 'log in again: `tollgate login`';
 }
 
 /** A non-2xx answer; the message is the problem document's detail and field errors. */
@@ -67,8 +83,9 @@ export class ApiCallError extends Error {
   constructor(
     readonly status: number,
     body: unknown,
+    hint?: string,
   ) {
-    super(describeProblem(status, body));
+    super(hint ? `${describeProblem(status, body)} (${hint})` : describeProblem(status, body));
     this.name = 'ApiCallError';
   }
 }
