@@ -1,5 +1,5 @@
 import { loadCliConfig } from '@tollgate/config';
-import { currentAccessToken, NotLoggedInError } from './credentials/access-token';
+import { currentAccessToken, NotLoggedInError, refusedTokenHint } from './credentials/access-token';
 
 /** A small client for the gateway's REST API, as the admin commands use it. */
 export class ApiClient {
@@ -20,14 +20,14 @@ export class ApiClient {
           if (error instanceof NotLoggedInError) return undefined;
           throw error;
         }),
-      unauthorizedHint(config.token),
+      refusedTokenHint(config.token),
     );
   }
 
   /** TOLLGATE_TOKEN, else the saved login; none: NotLoggedInError says to run `tollgate login`. */
   static signedIn(gatewayFlag?: string): ApiClient {
     const config = loadCliConfig({ gatewayUrl: gatewayFlag });
-    return new ApiClient(config.gatewayUrl, () => currentAccessToken(config), unauthorizedHint(config.token));
+    return new ApiClient(config.gatewayUrl, () => currentAccessToken(config), refusedTokenHint(config.token));
   }
 
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -69,13 +69,6 @@ export class ApiClient {
   private hintFor(status: number): string | undefined {
     return status === 401 ? this.onUnauthorized : undefined;
   }
-}
-
-/** A refused token came from TOLLGATE_TOKEN (replace it) or from the saved login (log in again). */
-function unauthorizedHint(envToken: string | undefined): string {
-  return envToken
-    ? 'the token in TOLLGATE_TOKEN was refused: set a valid one, or unset it to use your saved login'
-    : 'log in again: `tollgate login`';
 }
 
 /** A non-2xx answer; the message is the problem document's detail and field errors. */

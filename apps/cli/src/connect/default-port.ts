@@ -1,4 +1,5 @@
 import { loadCliConfig } from '@tollgate/config';
+import { refusedTokenHint } from '../credentials/access-token';
 
 /** DESIGN's local listener ports, by protocol, so native clients find `tollgate connect` where they expect. */
 export const DEFAULT_LOCAL_PORTS: Readonly<Record<string, number>> = {
@@ -42,8 +43,10 @@ export async function connectionProtocol(
       `${connectionName}: no such connection on ${gatewayUrl} (\`tollgate ls\` lists the ones you may use)`,
     );
   }
-  if (!response.ok)
-    throw new Error(`${connectionName}: ${body.detail ?? `the gateway answered ${response.status}`}`);
+  if (!response.ok) {
+    const hint = response.status === 401 ? ` (${refusedTokenHint()})` : '';
+    throw new Error(`${connectionName}: ${body.detail ?? `the gateway answered ${response.status}`}${hint}`);
+  }
   if (!body.allowed) throw new Error(`${connectionName}: denied: ${body.reason ?? 'no reason given'}`);
   return body.protocol ?? 'tcp';
 }

@@ -33,6 +33,16 @@ export function refreshDueAt(saved: StoredCredentials): number {
  * token uses exactly that), else the saved login, refreshed (and the refresh token rotated) when it
  * is about to expire.
  */
+/**
+ * What to do about a token the gateway refused (expired, revoked, malformed): replace
+ * TOLLGATE_TOKEN when the token came from there, else log in again.
+ */
+export function refusedTokenHint(envToken: string | undefined = process.env.TOLLGATE_TOKEN): string {
+  return envToken
+    ? 'the token in TOLLGATE_TOKEN was refused: set a valid one, or unset it to use your saved login'
+    : 'log in again: `tollgate login`';
+}
+
 export async function currentAccessToken(config: CliConfig = loadCliConfig()): Promise<string> {
   if (config.token) return config.token;
   const saved = savedLogin(config);
