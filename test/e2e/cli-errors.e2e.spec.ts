@@ -1,5 +1,6 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import { spawnCli, unusedPort } from '@tollgate/testing';
+import { createServer, type Server } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTempDir, spawnCli, unusedPort } from '@tollgate/testing';
 
 async function run(args: string[], env: Record<string, string | undefined> = {}) {
   const cli = spawnCli(args, { TOLLGATE_TOKEN: 'not-a-real-token', ...env });
@@ -34,6 +35,42 @@ describe('CLI errors name the full command (real `tollgate` processes, no gatewa
     const result = await run(args, { TOLLGATE_URL: `http://127.0.0.1:${closedPort}` });
     expect(result.code).toBe(1);
     expect(result.output.startsWith(expected), result.output).toBe(true);
+    expect(result.output).not.toMatch(/\n\s+at /);
+  });
+});
+
+/** A port another process holds is named with the listener and the setting that moves it. */
+describe('a gateway whose port is taken says which listener, and how to move it', () => {
+  let taken: Server;
+  let port: number;
+  const dir = makeTempDir('tollgate-port-taken-');
+  beforeAll(async () => {
+    taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    port = (taken.address() as { port: number }).port;
+  });
+  afterAll(() => {
+    taken.close();
+    dir.remove();
+  });
+
+  it.each([
+    ['--grpc-port', 'the gRPC listener', '--grpc-port (or TOLLGATE_GRPC_PORT)'],
+    ['--http-port', 'the HTTP API', '--http-port (or TOLLGATE_HTTP_PORT)'],
+    ['--postgres-port', 'the PostgreSQL listener', '--postgres-port (or TOLLGATE_POSTGRES_PORT)'],
+  ])('%s on a taken port', async (flag, what, setting) => {
+    const ports = { '--http-port': '0', '--grpc-port': '0', '--postgres-port': '0' } as Record<
+      string,
+      string
+    >;
+    ports[flag] = String(port);
+    const args = ['gateway', '--data-dir', dir.path, ...Object.entries(ports).flat()];
+    const result = await run(args);
+    expect(result.code).toBe(1);
+    expect(result.output).toContain(
+      `tollgate gateway: 127.0.0.1:${port} is already in use, so ${what} cannot listen there`,
+    );
+    expect(result.output).toContain(`choose another port with ${setting}`);
     expect(result.output).not.toMatch(/\n\s+at /);
   });
 });

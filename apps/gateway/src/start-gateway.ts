@@ -9,6 +9,7 @@ import { formatFingerprint } from '@tollgate/proto';
 import { loadOrCreateHostKey } from '@tollgate/protocol-ssh';
 import { openStore, type Store } from '@tollgate/store';
 import type { Logger } from 'pino';
+import { addressInUse } from './common/errors/address-in-use';
 import { createLogger, NestPinoLogger } from './common/logging/logger';
 import { ProblemDetailsFilter } from './common/problem/problem-details.filter';
 import { GatewayModule } from './gateway.module';
@@ -159,7 +160,14 @@ async function startHttp(
     logger,
   });
 
-  await app.listen(config.httpPort, config.host);
+  await app.listen(config.httpPort, config.host).catch((error: unknown) => {
+    throw addressInUse(
+      error,
+      'HTTP API',
+      `${config.host}:${config.httpPort}`,
+      '--http-port (or TOLLGATE_HTTP_PORT)',
+    );
+  });
   const address = fastify.server.address();
   const port = typeof address === 'object' && address ? address.port : config.httpPort;
   const httpUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;

@@ -17,6 +17,7 @@ import {
   tuneHeapForRelaying,
 } from '@tollgate/proto';
 import type { Logger } from 'pino';
+import { addressInUse } from '../common/errors/address-in-use';
 import { HealthGrpcService } from './health.grpc-service';
 
 /**
@@ -112,7 +113,16 @@ export async function startGrpcServer(
     // Agents and clients refuse plain text to anything but loopback, so a gateway reachable from
     // elsewhere is configured with a certificate.
     server.bindAsync(`${bindHost}:${port}`, serverCredentials(tls), (error, actual) =>
-      error ? reject(error) : resolve(actual),
+      error
+        ? reject(
+            addressInUse(
+              error,
+              'gRPC listener',
+              `${bindHost}:${port}`,
+              '--grpc-port (or TOLLGATE_GRPC_PORT)',
+            ),
+          )
+        : resolve(actual),
     ),
   );
   widenConnectionWindows(server, TUNNEL_CONNECTION_WINDOW_BYTES);

@@ -6,7 +6,8 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { ConfigError } from '@tollgate/config';
 import { formatFingerprint } from '@tollgate/proto';
 import type { Logger } from 'pino';
-import type { GatewayListener } from './gateway-listener';
+import { addressInUse } from '../../common/errors/address-in-use';
+import type { GatewayListener, ListenerProtocol } from './gateway-listener';
 import { ListenerSessions } from './listener-sessions';
 import { MysqlGatewayListener } from './mysql.listener';
 import { PostgresGatewayListener } from './postgres.listener';
@@ -60,6 +61,12 @@ export function readListenerTls(certFile: string, keyFile: string): { cert: Buff
     key: read(keyFile, '--tls-key (or TOLLGATE_TLS_KEY)'),
   };
 }
+
+const LISTENER_NAMES: Partial<Record<ListenerProtocol, string>> = {
+  postgres: 'PostgreSQL',
+  mysql: 'MySQL',
+  ssh: 'SSH',
+};
 
 /** Starts the configured protocol listeners; each accepted socket goes to the shared pipeline. */
 export async function startGatewayListeners(
@@ -144,7 +151,16 @@ async function listen(
     });
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error) =>
+      reject(
+        addressInUse(
+          error,
+          `${LISTENER_NAMES[listener.protocol] ?? listener.protocol} listener`,
+          `${host}:${port}`,
+          `--${listener.protocol}-port (or TOLLGATE_${listener.protocol.toUpperCase()}_PORT)`,
+        ),
+      ),
+    );
     server.listen(port, host, () => {
       server.off('error', reject);
       resolve();

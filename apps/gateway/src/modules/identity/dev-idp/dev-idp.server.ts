@@ -6,6 +6,7 @@ import type { KoaLikeContext, Provider } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { demoUsers, type DemoUser } from './demo-users';
 import { devIdpMemoryAdapter } from './dev-idp-memory.adapter';
+import { addressInUse } from '../../../common/errors/address-in-use';
 
 export interface DevIdp {
   readonly issuer: string;
@@ -38,7 +39,14 @@ export async function startDevIdp(options: StartDevIdpOptions): Promise<DevIdp> 
     res.end();
   };
   const server = createServer((req, res) => handler(req, res));
-  await listen(server, options.host, options.port);
+  await listen(server, options.host, options.port).catch((error: unknown) => {
+    throw addressInUse(
+      error,
+      'development OIDC identity provider',
+      `${options.host}:${options.port}`,
+      '--dev-idp-port (or TOLLGATE_DEV_IDP_PORT)',
+    );
+  });
   const { port } = server.address() as AddressInfo;
   const issuer = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
 

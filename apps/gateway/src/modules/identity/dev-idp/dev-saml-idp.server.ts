@@ -7,6 +7,7 @@ import { escapeHtml } from '../http/identity-pages';
 import { selfSignedRsa } from '../saml/self-signed';
 import { demoUsers, type DemoUser } from './demo-users';
 import { SamlIdpEntity } from './saml-response-builder';
+import { addressInUse } from '../../../common/errors/address-in-use';
 
 /** The development SAML IdP as the gateway reports it (its banner, tests). */
 export interface DevSamlIdp {
@@ -49,7 +50,14 @@ export async function startDevSamlIdp(options: StartDevSamlIdpOptions): Promise<
     res.end();
   };
   const server = createServer((req, res) => handler(req, res));
-  await listen(server, options.host, options.port);
+  await listen(server, options.host, options.port).catch((error: unknown) => {
+    throw addressInUse(
+      error,
+      'development SAML identity provider',
+      `${options.host}:${options.port}`,
+      '--dev-saml-port (or TOLLGATE_DEV_SAML_PORT)',
+    );
+  });
   const { port } = server.address() as AddressInfo;
   const base = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
   const entity = new SamlIdpEntity(
