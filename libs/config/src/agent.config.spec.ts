@@ -40,6 +40,19 @@ describe('agent and connect configuration', () => {
       expect(text).toContain('TOLLGATE_AGENT_TOKEN');
     }
   });
+
+  it('never prints a token it refuses (a truncated or mistyped secret is still a secret)', () => {
+    const almost = 'tga_0123456789abcdef0123456789 '; // pasted with a trailing space
+    try {
+      loadAgentConfig({}, { TOLLGATE_AGENT_GATEWAY: 'http://127.0.0.1:9', TOLLGATE_AGENT_TOKEN: almost });
+      expect.unreachable();
+    } catch (error) {
+      const text = (error as ConfigError).problems.join('\n');
+      expect(text).toContain(`TOLLGATE_AGENT_TOKEN: expected the agent token`);
+      expect(text).toContain(`got ${almost.length} characters (not shown: a secret)`);
+      expect(text).not.toContain('0123456789abcdef');
+    }
+  });
 });
 
 describe('the pinned gateway certificate fingerprint', () => {

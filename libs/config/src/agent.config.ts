@@ -21,6 +21,7 @@ export const agentSettings = {
   },
   token: {
     env: 'TOLLGATE_AGENT_TOKEN',
+    secret: true,
     flag: '--token',
     schema: z.string().regex(/^tga_[A-Za-z0-9_-]{20,}$/),
     expected: 'the agent token printed by `tollgate admin agents create` (tga_...)',

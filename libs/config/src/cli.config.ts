@@ -15,6 +15,7 @@ export const cliSettings = {
   },
   token: {
     env: 'TOLLGATE_TOKEN',
+    secret: true,
     schema: z
       .string()
       .regex(/^[A-Za-z0-9._~+/=-]+$/)
@@ -26,6 +27,7 @@ export const cliSettings = {
   },
   clientSecret: {
     env: 'TOLLGATE_CLIENT_SECRET',
+    secret: true,
     schema: z.string().min(1).max(2000).optional(),
     expected: 'the client secret of the service account given to `tollgate login --client-id`',
   },

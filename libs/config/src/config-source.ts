@@ -17,6 +17,8 @@ export interface SettingSpec<T extends z.ZodType> {
    * left by a failed command would fall back to another identity): the error message then.
    */
   readonly whenBlank?: string;
+  /** The value is a secret (a token, a key): an error says how long it was, never what it was. */
+  readonly secret?: boolean;
 }
 
 export type SettingSpecs = Record<string, SettingSpec<z.ZodType>>;
@@ -53,11 +55,18 @@ export function readSettings<S extends SettingSpecs>(
       values[key] = parsed.data;
     } else {
       const source = fromFlag && spec.flag ? `${spec.flag} (or ${spec.env})` : spec.env;
-      problems.push(`${source}: expected ${spec.expected}, got ${JSON.stringify(raw)}`);
+      problems.push(`${source}: expected ${spec.expected}, got ${shown(raw, spec.secret === true)}`);
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return values as SettingValues<S>;
+}
+
+function shown(raw: unknown, secret: boolean): string {
+  if (!secret || raw === undefined) return JSON.stringify(raw);
+  return typeof raw === 'string'
+    ? `${raw.length} characters (not shown: a secret)`
+    : 'a value (not shown: a secret)';
 }
 
 function isBlank(value: string | undefined): boolean {

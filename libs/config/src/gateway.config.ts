@@ -150,6 +150,7 @@ export const gatewaySettings = {
   },
   webhookSecret: {
     env: 'TOLLGATE_WEBHOOK_SECRET',
+    secret: true,
     schema: z.string().min(16).optional(),
     expected: 'at least 16 characters; webhook bodies are signed with HMAC-SHA256 under it',
   },

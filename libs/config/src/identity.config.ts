@@ -37,12 +37,14 @@ export const identitySettings = {
   },
   bootstrapAdminSecret: {
     env: 'TOLLGATE_BOOTSTRAP_ADMIN_SECRET',
+    secret: true,
     schema: z.string().min(24).max(512).optional(),
     expected:
       'a secret of at least 24 characters; it becomes the client secret of the service account `bootstrap-admin` (group tollgate-admins)',
   },
   storeKey: {
     env: 'TOLLGATE_STORE_KEY',
+    secret: true,
     schema: z.string().min(1).max(4096).optional(),
     expected:
       '32 random bytes as base64 or hex (openssl rand -base64 32), or file:/path to them; seals signing keys and IdP refresh tokens in the store',
@@ -60,6 +62,7 @@ export const identitySettings = {
   },
   oidcClientSecret: {
     env: 'TOLLGATE_OIDC_CLIENT_SECRET',
+    secret: true,
     schema: z.string().min(1).max(2000).optional(),
     expected: 'the client secret registered for Tollgate at the identity provider',
   },
