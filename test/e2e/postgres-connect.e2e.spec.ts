@@ -265,6 +265,28 @@ describe('PostgreSQL through tollgate connect (gateway + agent + SCRAM target)',
     }
   });
 
+  it('tollgate exec says a DELETE waits for approval while it waits, and names the review', async () => {
+    cluster.sql('insert into scratch values (3)', 'app');
+    const exec = spawnCli(
+      ['exec', 'pg-app', '--grpc', gateway.grpcUrl, '-c', 'delete from scratch where id = 3'],
+      {
+        TOLLGATE_TOKEN: developerToken,
+      },
+    );
+    // Said on stderr before anyone decides, so the person running it knows why nothing happens.
+    const [, review] = await exec.waitFor(/NOTICE: .*requires approval.*review ([0-9a-f-]{36})/, 30_000);
+    expect(cluster.sql('select count(*) from scratch where id = 3', 'app').trim()).toBe('1');
+    const approve = spawnCli(['reviews', 'approve', review], {
+      TOLLGATE_TOKEN: dbaToken,
+      TOLLGATE_URL: gateway.httpUrl,
+    });
+    expect(await approve.exited()).toBe(0);
+    expect(await exec.exited()).toBe(0);
+    expect(cluster.sql('select count(*) from scratch where id = 3', 'app').trim()).toBe('0');
+    // The notice is said once, not again when the statement finishes.
+    expect(exec.output().match(/requires approval/g)).toHaveLength(1);
+  });
+
   it("listens on PostgreSQL's local port by default, and refuses early a connection the role does not allow", async () => {
     const env = { TOLLGATE_TOKEN: developerToken, TOLLGATE_URL: gateway.httpUrl };
     const onDefault = spawnCli(['connect', 'pg-app', '--grpc', gateway.grpcUrl], env);

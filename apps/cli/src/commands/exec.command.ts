@@ -106,8 +106,11 @@ export function execCommand(): Command {
         }
         let results: readonly StatementResult[];
         if (outcome.opened.protocol === Protocol.POSTGRES) {
-          const run = await runSimpleQuery(stream, sql);
-          for (const notice of run.notices) process.stderr.write(`NOTICE: ${notice}\n`);
+          // Notices are said as they come: a statement held for approval says so (and which
+          // review to approve) while it waits, not after.
+          const run = await runSimpleQuery(stream, sql, {
+            onNotice: (notice) => process.stderr.write(`NOTICE: ${notice}\n`),
+          });
           results = run.results;
         } else if (outcome.opened.protocol === Protocol.MYSQL) {
           results = await runMysqlQuery(stream, sql);
