@@ -83,6 +83,8 @@ export async function startMysqlTollgate(root, target, policy = BENCH_ADMIN_ROLE
     await waitForOutput(agent, /"msg":"bundle applied"/, 'agent');
     const cli = spawnTollgate(root, ['connect', 'my-bench', '--port', '0', '--grpc', grpcUrl], {
       TOLLGATE_TOKEN: api.token,
+      // Its HTTP lookups go to this gateway, not to whatever listens on the default 127.0.0.1:8009.
+      TOLLGATE_URL: httpUrl,
     });
     procs.push(cli);
     const [, port] = await waitForOutput(cli, /listening on 127\.0\.0\.1:(\d+)/, 'tollgate connect');

@@ -439,6 +439,8 @@ async function fullStack(database, log) {
     for (const name of ['pg-plain', 'pg-masked']) {
       const cli = spawnTollgate(root, ['connect', name, '--port', '0', '--grpc', grpcUrl], {
         TOLLGATE_TOKEN: api.token,
+        // Its HTTP lookups go to this gateway, not to whatever listens on the default 127.0.0.1:8009.
+        TOLLGATE_URL: httpUrl,
       });
       procs.push(cli);
       const [, port] = await waitForOutput(

@@ -401,6 +401,8 @@ export async function startTollgate(root, target, store, policy = POLICY, { list
     await waitForOutput(agent, /"msg":"bundle applied"/, 'agent');
     const cli = spawnTollgate(root, ['connect', 'pg-bench', '--port', '0', '--grpc', grpcUrl], {
       TOLLGATE_TOKEN: api.token,
+      // Its HTTP lookups go to this gateway, not to whatever listens on the default 127.0.0.1:8009.
+      TOLLGATE_URL: httpUrl,
     });
     procs.push(cli);
     const [, port] = await waitForOutput(cli, /listening on 127\.0\.0\.1:(\d+)/, 'tollgate connect');
