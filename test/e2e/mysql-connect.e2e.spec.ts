@@ -148,6 +148,41 @@ describe('MySQL through tollgate connect (gateway + agent + MariaDB with ed25519
     expect(denied.output).toContain('dropping tables is not allowed here (SQLSTATE 42000)');
   });
 
+  it("runs SQL from the console's query runner (HTTP, JSON lines): masked, bounded rows, a denied statement", async () => {
+    const run = async (sql: string, maxRows?: number) => {
+      const response = await fetch(`${gateway.httpUrl}/api/v1/connections/my-app/query`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${developerToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ sql, ...(maxRows ? { maxRows } : {}) }),
+      });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toContain('application/x-ndjson');
+      return (await response.text())
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+    };
+    const read = await run('SELECT id, ssn FROM customers ORDER BY id', 1);
+    expect(read[0]).toMatchObject({ type: 'session', agent: 'edge-my' });
+    // One row kept of two (the tag counts both); the ssn masked as everywhere else.
+    expect(read[1]).toEqual({
+      type: 'result',
+      columns: ['id', 'ssn'],
+      rows: [['1', '********']],
+      tag: 'SELECT 2',
+      truncated: true,
+    });
+    expect(read[2]).toMatchObject({ type: 'done', statements: 1, failed: 0 });
+
+    const denied = await run('DROP TABLE customers');
+    expect(denied[1]).toMatchObject({
+      type: 'result',
+      error: { code: '42000', message: 'tollgate: dropping tables is not allowed here' },
+    });
+    expect(denied[2]).toMatchObject({ type: 'done', statements: 1, failed: 1 });
+    expect(db.sql("SHOW TABLES LIKE 'customers'").trim()).toBe('customers');
+  });
+
   it('runs sysbench oltp_read_only (prepared statements, 2 threads) through connect without errors', async () => {
     const sysbench = (args: string[]) =>
       new Promise<{ code: number; stdout: string }>((resolve) => {

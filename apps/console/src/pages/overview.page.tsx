@@ -123,7 +123,7 @@ export function OverviewPage() {
                     </td>
                     <td>
                       {c.verbs.includes('connect') ? <code>tollgate connect {c.name}</code> : null}
-                      {c.verbs.includes('exec') && c.protocol === 'postgres' ? (
+                      {c.verbs.includes('exec') && (c.protocol === 'postgres' || c.protocol === 'mysql') ? (
                         <>
                           {' '}
                           <Link to={`/query?connection=${encodeURIComponent(c.name)}`}>Query</Link>

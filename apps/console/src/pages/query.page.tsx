@@ -19,15 +19,21 @@ interface Run {
 }
 
 /**
- * Runs SQL on a PostgreSQL connection through the same session pipeline as `tollgate exec`:
+ * Runs SQL on a PostgreSQL or MySQL connection through the same session pipeline as `tollgate exec`:
  * guardrails decide each statement, results arrive masked, and a statement that needs approval
  * waits here until a reviewer decides.
  */
 export function QueryPage() {
   const { api, access } = useConsole();
   const { query } = useLocation();
-  const usable = access.connections.filter((c) => c.verbs.includes('exec') && c.protocol === 'postgres');
-  const [connection, setConnection] = useState(query.get('connection') ?? usable[0]?.name ?? '');
+  const usable = access.connections.filter(
+    (c) => c.verbs.includes('exec') && (c.protocol === 'postgres' || c.protocol === 'mysql'),
+  );
+  // A link may name a connection this page cannot run (another protocol, no exec): the first usable one.
+  const asked = query.get('connection');
+  const [connection, setConnection] = useState(
+    usable.some((c) => c.name === asked) ? (asked as string) : (usable[0]?.name ?? ''),
+  );
   const [sql, setSql] = useState('select now();');
   const [run, setRun] = useState<Run>();
   const [problem, setProblem] = useState<ApiProblem>();
@@ -92,7 +98,7 @@ export function QueryPage() {
       <PageHeader title="Query" />
       {usable.length === 0 ? (
         <Empty>
-          No PostgreSQL connection lets you run queries (the <code>exec</code> verb).{' '}
+          No PostgreSQL or MySQL connection lets you run queries (the <code>exec</code> verb).{' '}
           <Link to="/reviews">Request access</Link>.
         </Empty>
       ) : (

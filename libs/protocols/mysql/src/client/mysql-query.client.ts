@@ -15,6 +15,13 @@ export interface MysqlStatementResult {
   /** `SELECT 2`, `OK 3` (affected rows); empty on error. */
   readonly tag: string;
   readonly error?: { readonly code: string; readonly message: string };
+  /** More rows came than `maxRows`: they were read and counted (in `tag`), not kept. */
+  readonly truncated?: boolean;
+}
+
+export interface MysqlQueryOptions {
+  /** Rows kept per result set (default all); the rest are read and counted, not kept. */
+  readonly maxRows?: number;
 }
 
 /** The client could not log in (the session refused it): the ERR packet's words. */
@@ -33,7 +40,11 @@ export class MysqlQueryError extends Error {
  * through the tunnel): logs in with no password (the session is already authorized), sends the text,
  * reads every result set, and quits. An error in a statement ends the run there, as the server does.
  */
-export async function runMysqlQuery(stream: Duplex, sql: string): Promise<MysqlStatementResult[]> {
+export async function runMysqlQuery(
+  stream: Duplex,
+  sql: string,
+  options: MysqlQueryOptions = {},
+): Promise<MysqlStatementResult[]> {
   const channel = new PacketChannel(stream, 'the session');
   try {
     const first = await channel.next();
@@ -60,7 +71,7 @@ export async function runMysqlQuery(stream: Duplex, sql: string): Promise<MysqlS
     if (!isOkPacket(login.payload)) throw loginError(login.payload);
     channel.sequence = 0;
     channel.write(Buffer.concat([Buffer.from([Command.QUERY]), Buffer.from(sql, 'utf8')]));
-    const results = await readResults(channel);
+    const results = await readResults(channel, options.maxRows ?? Infinity);
     channel.sequence = 0;
     channel.write(Buffer.from([Command.QUIT]));
     // The session ends after COM_QUIT. Ending our side first would cut a tunnelled session short
@@ -82,7 +93,7 @@ function loginError(payload: Buffer): MysqlQueryError {
   return new MysqlQueryError(err.sqlState, err.message);
 }
 
-async function readResults(channel: PacketChannel): Promise<MysqlStatementResult[]> {
+async function readResults(channel: PacketChannel, maxRows: number): Promise<MysqlStatementResult[]> {
   const results: MysqlStatementResult[] = [];
   for (;;) {
     const { payload } = await channel.next();
@@ -102,6 +113,7 @@ async function readResults(channel: PacketChannel): Promise<MysqlStatementResult
         columns.push(parseColumnDefinition((await channel.next()).payload).name);
       await channel.next(); // EOF after the column definitions
       const rows: (string | null)[][] = [];
+      let received = 0;
       for (;;) {
         const row = (await channel.next()).payload;
         if (isEofPacket(row)) {
@@ -113,9 +125,17 @@ async function readResults(channel: PacketChannel): Promise<MysqlStatementResult
           results.push({ columns, rows, tag: '', error: { code: err.sqlState, message: err.message } });
           return results;
         }
-        rows.push(parseTextRow(row, count).map((v) => (v === null ? null : v.toString('utf8'))));
+        received += 1;
+        if (rows.length < maxRows) {
+          rows.push(parseTextRow(row, count).map((v) => (v === null ? null : v.toString('utf8'))));
+        }
       }
-      results.push({ columns, rows, tag: `SELECT ${rows.length}` });
+      results.push({
+        columns,
+        rows,
+        tag: `SELECT ${received}`,
+        ...(received > rows.length ? { truncated: true } : {}),
+      });
     }
     if (!(status & ServerStatus.MORE_RESULTS_EXISTS)) return results;
   }

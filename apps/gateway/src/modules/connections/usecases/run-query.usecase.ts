@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { Injectable } from '@nestjs/common';
 import { Protocol, type ClientDown, type ClientUp } from '@tollgate/proto';
+import { runMysqlQuery } from '@tollgate/protocol-mysql';
 import { frameStreamDuplex, runSimpleQuery, type StatementResult } from '@tollgate/protocol-postgres';
 import type { FrameCodec } from '@tollgate/protocol-tcp';
 import { ValidationError } from '../../../common/errors';
@@ -60,11 +61,11 @@ export class RunQueryUseCase {
     source: string,
   ): Promise<{ events: Readable; cancel: () => void }> {
     const connection = await findConnectionOrThrow(this.store.prisma, ref);
-    if (connection.protocol !== 'postgres') {
+    if (connection.protocol !== 'postgres' && connection.protocol !== 'mysql') {
       throw new ValidationError([
         {
           field: 'connection',
-          message: `the query runner supports PostgreSQL connections; "${connection.name}" is ${connection.protocol} (use \`tollgate connect\`)`,
+          message: `the query runner supports PostgreSQL and MySQL connections; "${connection.name}" is ${connection.protocol} (use \`tollgate connect\`)`,
         },
       ]);
     }
@@ -74,10 +75,11 @@ export class RunQueryUseCase {
       clientAddr: `console ${source}`,
     });
     if (opened.kind === 'failed') throw new SessionNotOpenedError(opened.code, opened.message);
-    if (opened.protocol !== Protocol.POSTGRES) {
+    const expected = connection.protocol === 'mysql' ? Protocol.MYSQL : Protocol.POSTGRES;
+    if (opened.protocol !== expected) {
       opened.call.destroy();
       throw new ValidationError([
-        { field: 'connection', message: 'the agent did not open a PostgreSQL session' },
+        { field: 'connection', message: `the agent did not open a ${connection.protocol} session` },
       ]);
     }
     const { call } = opened;
@@ -90,17 +92,22 @@ export class RunQueryUseCase {
     call.on('data', (message: ClientDown) => {
       if (message.kind?.$case === 'close') closeReason = message.kind.close.reason;
     });
-    runSimpleQuery(stream, input.sql, {
-      parameters: { user: 'tollgate', application_name: 'tollgate console' },
-      maxRows: input.maxRows,
-      onNotice: (message) => emit({ type: 'notice', message }),
-    }).then(
-      (run) => {
-        for (const result of run.results) emit({ type: 'result', ...result });
+    // MySQL has no notices: a statement held for review waits without a word (as in any client).
+    const running: Promise<readonly StatementResult[]> =
+      expected === Protocol.MYSQL
+        ? runMysqlQuery(stream, input.sql, { maxRows: input.maxRows })
+        : runSimpleQuery(stream, input.sql, {
+            parameters: { user: 'tollgate', application_name: 'tollgate console' },
+            maxRows: input.maxRows,
+            onNotice: (message) => emit({ type: 'notice', message }),
+          }).then((run) => run.results);
+    running.then(
+      (results) => {
+        for (const result of results) emit({ type: 'result', ...result });
         emit({
           type: 'done',
-          statements: run.results.length,
-          failed: run.results.filter((r) => r.error).length,
+          statements: results.length,
+          failed: results.filter((r) => r.error).length,
           ms: Math.round(performance.now() - started),
         });
         events.push(null);
