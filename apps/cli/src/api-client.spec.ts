@@ -1,4 +1,7 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiCallError, ApiClient } from './api-client';
@@ -53,6 +56,21 @@ describe('ApiClient: a refused token says what to do about it', () => {
       );
     } finally {
       gateway.close();
+    }
+  });
+
+  it('says why no token was sent (not logged in) instead of the gateway\'s "no bearer token"', async () => {
+    const gateway = await refusingGateway();
+    const home = mkdtempSync(join(tmpdir(), 'tollgate-api-client-'));
+    try {
+      delete process.env.TOLLGATE_TOKEN;
+      process.env.HOME = home;
+      await expect(ApiClient.fromEnvironment(gateway.url).call('GET', '/api/v1/sessions')).rejects.toThrow(
+        /^not logged in: run `tollgate login`/,
+      );
+    } finally {
+      gateway.close();
+      rmSync(home, { recursive: true, force: true });
     }
   });
 

@@ -3,6 +3,9 @@ import { currentAccessToken, NotLoggedInError, refusedTokenHint } from './creden
 
 /** A small client for the gateway's REST API, as the admin commands use it. */
 export class ApiClient {
+  /** Why the last call went without a token (no login, or one that could not be refreshed). */
+  private notLoggedIn: NotLoggedInError | undefined;
+
   constructor(
     private readonly baseUrl: string,
     private readonly token: string | undefined | (() => Promise<string | undefined>),
@@ -13,15 +16,24 @@ export class ApiClient {
   /** TOLLGATE_TOKEN, else the saved login (refreshed when needed); none: the gateway answers 401. */
   static fromEnvironment(gatewayFlag?: string): ApiClient {
     const config = loadCliConfig({ gatewayUrl: gatewayFlag });
-    return new ApiClient(
+    const client: ApiClient = new ApiClient(
       config.gatewayUrl,
       () =>
-        currentAccessToken(config).catch((error: unknown) => {
-          if (error instanceof NotLoggedInError) return undefined;
-          throw error;
-        }),
+        currentAccessToken(config).then(
+          (token) => {
+            client.notLoggedIn = undefined;
+            return token;
+          },
+          (error: unknown) => {
+            // Sent without a token (some answers need none); a 401 then says why there was none.
+            if (!(error instanceof NotLoggedInError)) throw error;
+            client.notLoggedIn = error;
+            return undefined;
+          },
+        ),
       refusedTokenHint(config.token),
     );
+    return client;
   }
 
   /** TOLLGATE_TOKEN, else the saved login; none: NotLoggedInError says to run `tollgate login`. */
@@ -43,7 +55,7 @@ export class ApiClient {
     });
     const text = await response.text();
     const parsed = text ? (JSON.parse(text) as unknown) : undefined;
-    if (!response.ok) throw new ApiCallError(response.status, parsed, this.hintFor(response.status));
+    if (!response.ok) throw this.refusal(response.status, parsed);
     return parsed as T;
   }
 
@@ -61,13 +73,17 @@ export class ApiClient {
       } catch {
         problem = undefined;
       }
-      throw new ApiCallError(response.status, problem, this.hintFor(response.status));
+      throw this.refusal(response.status, problem);
     }
     return text;
   }
 
-  private hintFor(status: number): string | undefined {
-    return status === 401 ? this.onUnauthorized : undefined;
+  private refusal(status: number, body: unknown): Error {
+    if (status !== 401) return new ApiCallError(status, body);
+    // No token was sent: why there was none (not logged in, a login that could not be refreshed)
+    // says more than the gateway's "no bearer token".
+    if (this.notLoggedIn) return this.notLoggedIn;
+    return new ApiCallError(status, body, this.onUnauthorized);
   }
 }
 
