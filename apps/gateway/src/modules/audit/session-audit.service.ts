@@ -130,12 +130,17 @@ export class SessionAuditService {
     return this.write(session, event, decision, reason, undefined, undefined, link);
   }
 
-  /** With `end`, the session's row is marked closed in the same transaction as the event. */
+  /**
+   * With `end`, the session's row is marked closed in the same transaction as the event. With
+   * `{ defer: true }` the event rides along with the audit log's next commit (or goes alone after
+   * a few milliseconds) instead of starting one: for a close nobody waits on.
+   */
   closed(
     session: SessionAuditContext,
     reason: SessionCloseReason,
     detail?: string,
     end?: SessionEnd,
+    options?: AppendOptions,
   ): Promise<CommittedAudit> {
     const event: SessionCloseEvent = {
       ...base(session),
@@ -143,7 +148,7 @@ export class SessionAuditService {
       reason,
       ...(detail ? { detail: detail.slice(0, 500) } : {}),
     };
-    return this.write(session, event, 'allow', detail ?? reason, undefined, undefined, undefined, end);
+    return this.write(session, event, 'allow', detail ?? reason, options, undefined, undefined, end);
   }
 
   private write(

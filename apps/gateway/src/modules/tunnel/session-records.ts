@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { SessionCloseReason } from '@tollgate/audit';
 import { AuditWriter, type AuditRecord } from '../audit/audit-writer';
 import { SessionAuditService, type SessionAuditContext } from '../audit/session-audit.service';
@@ -37,7 +37,7 @@ const MAX_CLOSED_CONTEXTS = 10_000;
  * (session.open before the agent is asked to reach the target, session.close at the end).
  */
 @Injectable()
-export class SessionRecords {
+export class SessionRecords implements OnModuleDestroy {
   constructor(
     private readonly store: StoreService,
     private readonly logger: TunnelLogger,
@@ -45,6 +45,16 @@ export class SessionRecords {
     private readonly writer: AuditWriter,
     private readonly replica: GatewayReplica,
   ) {}
+
+  /**
+   * Set as the gateway begins to stop: from then on every close starts its commit at once (a
+   * deferred one could find the store closed before its turn came).
+   */
+  private stopping = false;
+
+  onModuleDestroy(): void {
+    this.stopping = true;
+  }
 
   /** Insert in flight per session; later updates queue behind it. */
   private readonly inserts = new Map<string, Promise<unknown>>();
@@ -162,11 +172,16 @@ export class SessionRecords {
     const end = { id, reason: reason.slice(0, 500), endedAt, agentId: this.servedBy.get(id) ?? null };
     // After the row's insert. The row says closed in the
     // session.close event's own transaction, so whoever sees the state finds the event; a session
-    // whose event was not recorded (or that has none) is closed on its own.
+    // whose event was not recorded (or that has none) is closed on its own. Nothing waits on the
+    // close of a session that ended normally: its event rides along with the audit log's next
+    // commit (the next open's, a journal batch's) or goes alone after the committer's defer
+    // delay (5 ms), instead of a commit of its own per session. Any other end (killed, lost,
+    // expired...), and every end once the gateway is stopping, starts its commit at once.
+    const defer = reason === NORMAL_CLOSE && !this.stopping;
     this.after(id, async () => {
       if (context) {
         try {
-          return await this.audit.closed(context, closeReason(reason), reason, end);
+          return await this.audit.closed(context, closeReason(reason), reason, end, { defer });
         } catch (error) {
           this.logger.log.warn({ err: error, sessionId: id }, 'could not record the session close event');
         }
