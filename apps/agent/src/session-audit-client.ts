@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   ApprovalOutcome,
   CommandDecision,
@@ -6,6 +5,7 @@ import {
   type SessionDown,
   type SessionUp,
 } from '@tollgate/proto';
+import { JournalEventSerializer, type JournalEventSession } from './journal/journal-event.serializer';
 
 /** A command and the agent's decision on it, as recorded in the session's audit chain. */
 export interface CommandRecord {
@@ -57,14 +57,18 @@ export interface CommandResultRecord {
  * missing or too far behind the gateway).
  */
 export interface EdgeAudit {
-  readonly journal: { append(event: Record<string, unknown>, durable?: boolean): Promise<void> };
+  readonly journal: EdgeJournal;
   refusal(): string | undefined;
   /** Who and where, as the session's events name them. */
-  readonly session: {
-    readonly id: string;
-    readonly actor: { readonly subject: string; readonly actorChain: readonly string[] };
-    readonly connection: { readonly name: string; readonly protocol: string };
-  };
+  readonly session: JournalEventSession;
+}
+
+/** What a session needs of the agent's journal: events given as canonical JSON text. */
+export interface EdgeJournal {
+  /** Resolves once the event is durable (the command it records may then run). */
+  appendCanonical(text: string): Promise<void>;
+  /** Rides along with the next durable write; nobody waits on it (a result, after the fact). */
+  appendCanonicalLater(text: string): void;
 }
 
 const DECISIONS = {
@@ -98,6 +102,8 @@ export class SessionAuditClient {
   private readonly acks = new Map<number, (error: string | null) => void>();
   private readonly approvals = new Map<number, PendingApproval>();
   private closedReason: string | undefined;
+  /** The edge mode's events as canonical text (absent in the strict mode). */
+  private readonly events: JournalEventSerializer | undefined;
   /** The session's terminal recordings, numbered from 1, and who to tell when one is refused. */
   readonly recordings = new RecordingRefusals();
 
@@ -109,7 +115,10 @@ export class SessionAuditClient {
       /** Present: the edge mode, through the agent's journal. */
       readonly edge?: EdgeAudit;
     },
-  ) {}
+  ) {
+    const edge = options.edge;
+    this.events = edge ? new JournalEventSerializer(edge.session, options.policyVersion) : undefined;
+  }
 
   get mode(): 'edge' | 'gateway' {
     return this.options.edge ? 'edge' : 'gateway';
@@ -121,19 +130,15 @@ export class SessionAuditClient {
     if (edge) {
       const refusal = edge.refusal();
       if (refusal !== undefined) return Promise.reject(new AuditRefusedError(refusal));
-      return edge.journal
-        .append({
-          ...this.eventBase(edge, 'command'),
-          command: record.command,
-          decision: record.decision,
-          ...(record.rule ? { rule: record.rule } : {}),
-          ...(record.message ? { message: record.message } : {}),
-          ...(record.masking?.length ? { masking: [...record.masking] } : {}),
-          ...(record.reviewId ? { reviewId: record.reviewId } : {}),
-        })
-        .catch((error: unknown) => {
-          throw new AuditRefusedError(error instanceof Error ? error.message : String(error));
-        });
+      let text: string;
+      try {
+        text = this.events!.command(record);
+      } catch (error) {
+        return Promise.reject(new AuditRefusedError(error instanceof Error ? error.message : String(error)));
+      }
+      return edge.journal.appendCanonical(text).catch((error: unknown) => {
+        throw new AuditRefusedError(error instanceof Error ? error.message : String(error));
+      });
     }
     const requestId = this.nextId++;
     return new Promise<void>((resolve, reject) => {
@@ -170,21 +175,13 @@ export class SessionAuditClient {
   result(result: CommandResultRecord): void {
     const edge = this.options.edge;
     if (edge) {
-      edge.journal
-        .append(
-          {
-            ...this.eventBase(edge, 'command.result'),
-            command: result.command,
-            rows: result.rows,
-            bytes: result.bytes,
-            durationMs: Math.round(result.durationMs * 100) / 100,
-            ...(result.error ? { error: result.error } : {}),
-            ...(result.masked.length ? { masked: [...result.masked] } : {}),
-            ...(result.status ? { status: result.status } : {}),
-          },
-          false,
-        )
-        .catch(() => undefined);
+      let text: string;
+      try {
+        text = this.events!.result(result);
+      } catch {
+        return; // not representable (a non-finite count): the command ran; nothing waits on this
+      }
+      edge.journal.appendCanonicalLater(text);
       return;
     }
     this.send({
@@ -201,18 +198,6 @@ export class SessionAuditClient {
         },
       },
     });
-  }
-
-  private eventBase(edge: EdgeAudit, type: 'command' | 'command.result') {
-    return {
-      id: randomUUID(),
-      time: new Date().toISOString(),
-      type,
-      sessionId: edge.session.id,
-      policyVersion: this.options.policyVersion,
-      actor: { subject: edge.session.actor.subject, actorChain: [...edge.session.actor.actorChain] },
-      connection: { name: edge.session.connection.name, protocol: edge.session.connection.protocol },
-    };
   }
 
   /** Holds until reviewers decide; `onPending` learns the review id first (to tell the client). */

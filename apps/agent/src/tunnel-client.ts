@@ -96,10 +96,12 @@ export class TunnelClient {
     this.shipper = new JournalShipper(this.client, config.token, config.journalMaxLag, logger);
     const journalPort: AgentJournalPort = {
       journal: {
-        append: (event, durable) =>
+        appendCanonical: (text) =>
           this.journal
-            ? this.journal.append(event, durable)
+            ? this.journal.appendCanonical(text)
             : Promise.reject(new JournalWriteError(new Error(this.journalProblem))),
+        // A result after the fact: without a journal no command ran, so there is none to record.
+        appendCanonicalLater: (text) => this.journal?.appendCanonicalLater(text),
       },
       refusal: () =>
         this.journal ? this.shipper.refusal() : `the agent has no audit journal (${this.journalProblem})`,

@@ -9,14 +9,14 @@ import {
   statSync,
   writeFileSync,
   writeSync,
+  write as fsWrite,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { promises as fsp } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { verifyChain } from '@tollgate/audit';
-import { AuditJournal, LeftoverJournal } from './audit-journal';
+import { AuditJournal, LeftoverJournal, type SegmentWrite } from './audit-journal';
 import { parseSegment } from './journal-segment';
 
 const logger = pino({ level: 'silent' });
@@ -39,27 +39,25 @@ interface HeldWrite {
 }
 
 /**
- * Holds the journal's segment writes (FileHandle.write) until the test releases each one, so the
- * test decides when a group commit finishes; the writes are real once released.
+ * The journal's segment writes, passed through until `hold()`; from then on each is held until the
+ * test releases it, so the test decides when a group commit finishes (the writes are real once
+ * released). `passThrough()` lets later writes go on at once again.
  */
-async function holdWrites(dir: string): Promise<HeldWrite[]> {
-  const probe = await fsp.open(join(dir, 'probe'), 'w');
-  const proto = Object.getPrototypeOf(probe) as { write: (...args: unknown[]) => Promise<unknown> };
-  await probe.close();
-  rmSync(join(dir, 'probe'));
-  const original = proto.write;
-  const held: HeldWrite[] = [];
-  vi.spyOn(proto, 'write').mockImplementation(function (this: unknown, ...args: unknown[]) {
-    const [buffer, offset, length] = args as [Buffer, number, number];
-    return new Promise((resolve, reject) => {
-      held.push({
-        text: buffer.toString('utf8', offset, offset + length).replace(/\0+$/, ''),
-        release: () => resolve(original.apply(this, args)),
-        fail: reject,
-      });
+function holdableWrites() {
+  let held: HeldWrite[] | undefined;
+  const write: SegmentWrite = (fd, buffer, offset, length, position, callback) => {
+    if (!held) return fsWrite(fd, buffer, offset, length, position, callback);
+    held.push({
+      text: buffer.toString('utf8', offset, offset + length).replace(/\0+$/, ''),
+      release: () => fsWrite(fd, buffer, offset, length, position, callback),
+      fail: (error) => callback(error, 0),
     });
-  });
-  return held;
+  };
+  return {
+    write,
+    hold: (): HeldWrite[] => (held = []),
+    passThrough: () => void (held = undefined),
+  };
 }
 
 const tick = () => new Promise((r) => setTimeout(r, 10));
@@ -117,9 +115,10 @@ describe('AuditJournal', () => {
   });
 
   it('starts a commit for appends made while another is in flight, and answers them in order', async () => {
-    const journal = await AuditJournal.create(newRoot(), logger);
+    const writes = holdableWrites();
+    const journal = await AuditJournal.create(newRoot(), logger, writes.write);
     await journal.append({ n: 0 }); // the segment's first write grows it: it goes alone
-    const held = await holdWrites(journal.dir);
+    const held = writes.hold();
     const answered: number[] = [];
     const first = journal.append({ n: 1 }).then(() => void answered.push(1));
     await until(() => held.length === 1);
@@ -143,9 +142,10 @@ describe('AuditJournal', () => {
   it('a result written alone does not hold back the commands that arrive during its write', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     try {
-      const journal = await AuditJournal.create(newRoot(), logger);
+      const writes = holdableWrites();
+      const journal = await AuditJournal.create(newRoot(), logger, writes.write);
       await journal.append({ n: 0 });
-      const held = await holdWrites(journal.dir);
+      const held = writes.hold();
       // A result nobody waits on goes alone after its delay, and its write is slow.
       void journal.append({ type: 'command.result', n: 1 }, false);
       await vi.advanceTimersByTimeAsync(200);
@@ -165,9 +165,10 @@ describe('AuditJournal', () => {
   });
 
   it('a failed commit is undone with the commit in flight after it, and the chain goes on from before them', async () => {
-    const journal = await AuditJournal.create(newRoot(), logger);
+    const writes = holdableWrites();
+    const journal = await AuditJournal.create(newRoot(), logger, writes.write);
     await journal.append({ n: 1 });
-    const held = await holdWrites(journal.dir);
+    const held = writes.hold();
     const failed = journal.append({ n: 2 });
     await until(() => held.length === 1);
     const chained = journal.append({ n: 3 });
@@ -179,7 +180,7 @@ describe('AuditJournal', () => {
     await expect(failed).rejects.toThrow(/could not be written/);
     await expect(chained).rejects.toThrow(/could not be written/);
     expect(journal.unacknowledged().map((r) => r.seq)).toEqual([1]);
-    vi.restoreAllMocks();
+    writes.passThrough();
     await journal.append({ n: 4 });
     const parsed = parseSegment(readFileSync(segmentOf(journal.dir)));
     expect(parsed.tornBytes).toBe(0);

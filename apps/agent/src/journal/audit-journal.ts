@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { constants as fsConstants, promises as fsp } from 'node:fs';
+import { constants as fsConstants, fdatasync, promises as fsp, write as fsWrite } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalJson, GENESIS_HASH, linkHashOfCanonical } from '@tollgate/audit';
 import type { Logger } from 'pino';
@@ -77,14 +77,18 @@ interface Waiting {
   /** UTF-8 bytes of `event`. */
   readonly bytes: number;
   readonly durable: boolean;
-  readonly resolve: () => void;
-  readonly reject: (error: unknown) => void;
+  /** Absent for an append nobody waits on. */
+  readonly resolve: (() => void) | undefined;
+  readonly reject: ((error: unknown) => void) | undefined;
 }
+
+/** A record as kept until the gateway acknowledges it; `at` is set when it becomes durable. */
+type Kept = { -readonly [K in keyof StoredRecord]: StoredRecord[K] };
 
 /** One group commit: its appends, its records, and where its bytes go. */
 interface Batch {
   readonly waiters: readonly Waiting[];
-  readonly records: readonly JournalRecord[];
+  readonly records: readonly Kept[];
   readonly segment: Segment;
   readonly fd: fsp.FileHandle;
   /** Where its bytes begin in the segment. */
@@ -133,16 +137,20 @@ export class AuditJournal implements ShippableJournal {
     readonly dir: string,
     private readonly lock: JournalLock,
     private readonly logger: Logger,
+    private readonly writeBytes: SegmentWrite,
   ) {}
 
-  /** Creates this process's journal under `root` (a directory of its own, locked). */
-  static async create(root: string, logger: Logger): Promise<AuditJournal> {
+  /**
+   * Creates this process's journal under `root` (a directory of its own, locked). `write` is how
+   * commits reach the segment file (node:fs's `write`; a test can hold commits in flight with it).
+   */
+  static async create(root: string, logger: Logger, write: SegmentWrite = fsWrite): Promise<AuditJournal> {
     const chain = randomUUID();
     const dir = join(root, chain);
     await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
     const lock = await acquireJournalLock(dir);
     await fsp.writeFile(join(dir, META_FILE), JSON.stringify({ chain, createdAt: new Date().toISOString() }));
-    const journal = new AuditJournal(chain, dir, lock, logger);
+    const journal = new AuditJournal(chain, dir, lock, logger, write);
     await journal.openSegment(1);
     await syncDir(root);
     return journal;
@@ -166,13 +174,38 @@ export class AuditJournal implements ShippableJournal {
    * command); `durable: false` (a result, after the fact) rides along with the next write.
    */
   append(event: Record<string, unknown>, durable = true): Promise<void> {
-    if (this.closed) return Promise.reject(new JournalWriteError(new Error('the journal is closed')));
     let text: string;
     try {
       text = canonicalJson(event);
     } catch (error) {
       return Promise.reject(new JournalWriteError(error));
     }
+    return durable ? this.appendCanonical(text) : this.appendWith(text, false);
+  }
+
+  /**
+   * Appends an event given as canonical JSON text (`canonicalJson`'s output: what the chain hashes
+   * and the gateway verifies) and resolves once it is durable.
+   */
+  appendCanonical(text: string): Promise<void> {
+    return this.appendWith(text, true);
+  }
+
+  /** Appends canonical event text that rides along with the next durable write; nobody waits on it. */
+  appendCanonicalLater(text: string): void {
+    if (this.closed) return;
+    this.queue.push({
+      event: text,
+      bytes: Buffer.byteLength(text, 'utf8'),
+      durable: false,
+      resolve: undefined,
+      reject: undefined,
+    });
+    this.flush();
+  }
+
+  private appendWith(text: string, durable: boolean): Promise<void> {
+    if (this.closed) return Promise.reject(new JournalWriteError(new Error('the journal is closed')));
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ event: text, bytes: Buffer.byteLength(text, 'utf8'), durable, resolve, reject });
       this.flush();
@@ -232,37 +265,42 @@ export class AuditJournal implements ShippableJournal {
     const waiters = this.queue;
     this.queue = [];
     const before = { seq: this.seq, head: this.head, allocated: segment.allocated };
-    const records: JournalRecord[] = [];
-    const lines: string[] = [];
+    const records: Kept[] = [];
+    let text = '';
     for (const waiting of waiters) {
       const seq = this.seq + 1;
       const hash = linkHashOfCanonical(this.head, this.chain, seq, waiting.event);
-      const record = { seq, prevHash: this.head, hash, event: waiting.event };
+      const record: Kept = { seq, prevHash: this.head, hash, event: waiting.event, at: 0 };
       records.push(record);
-      lines.push(formatRecord(record));
+      text += formatRecord(record);
       this.seq = seq;
       this.head = hash;
     }
     // Past the zeros written ahead: grow the file by the next step (zeros) in the same write.
     const allocated = grows ? Math.ceil(end / GROW_BYTES) * GROW_BYTES : segment.allocated;
-    const bytes = Buffer.alloc(grows ? allocated - offset : length);
-    bytes.write(lines.join(''), 0, 'utf8');
+    let bytes: Buffer;
+    if (grows) {
+      bytes = Buffer.alloc(allocated - offset);
+      bytes.write(text, 0, 'utf8');
+    } else {
+      bytes = Buffer.from(text, 'utf8');
+    }
     segment.size = end;
     segment.allocated = allocated;
     const fd = this.fd;
     const batch: Batch = { waiters, records, segment, fd, offset, before, grows, state: 'writing' };
     inFlight.push(batch);
-    void (async () => {
-      try {
-        await writeAll(fd, bytes, offset);
-        if (O_DSYNC === undefined) await fd.datasync();
+    // Callback I/O on the descriptor: one thread-pool request per write, no promise or FileHandle
+    // bookkeeping per commit (the handle stays open while a commit is in flight: see close()).
+    writeAll(this.writeBytes, fd.fd, bytes, offset, (error) => {
+      if (error === null) {
         batch.state = 'written';
-      } catch (error) {
+      } else {
         batch.state = 'failed';
         batch.error = error;
       }
-      await this.settle();
-    })();
+      void this.settle();
+    });
   }
 
   /**
@@ -278,10 +316,13 @@ export class AuditJournal implements ShippableJournal {
       const batch = this.inFlight.shift()!;
       batch.segment.lastSeq = batch.records.at(-1)!.seq;
       const at = performance.now();
-      for (const record of batch.records) this.pending.push({ ...record, at });
+      for (const record of batch.records) {
+        record.at = at;
+        this.pending.push(record);
+      }
       this.stats.writes += 1;
       this.stats.records += batch.records.length;
-      for (const waiting of batch.waiters) waiting.resolve();
+      for (const waiting of batch.waiters) waiting.resolve?.();
       answered = true;
     }
     if (this.inFlight.length > 0 && !this.inFlight.some((b) => b.state === 'writing')) {
@@ -315,7 +356,7 @@ export class AuditJournal implements ShippableJournal {
     this.logger.error({ err: error, dir: this.dir }, 'audit journal write failed; commands are refused');
     this.undoing = false;
     for (const batch of batches) {
-      for (const waiting of batch.waiters) waiting.reject(new JournalWriteError(error));
+      for (const waiting of batch.waiters) waiting.reject?.(new JournalWriteError(error));
     }
   }
 
@@ -340,7 +381,7 @@ export class AuditJournal implements ShippableJournal {
       await new Promise((r) => setTimeout(r, 5));
     }
     for (const waiting of this.queue.splice(0)) {
-      waiting.reject(new JournalWriteError(new Error('the journal is closed')));
+      waiting.reject?.(new JournalWriteError(new Error('the journal is closed')));
     }
     await this.fd?.close().catch(() => undefined);
     this.fd = undefined;
@@ -371,12 +412,37 @@ export function segmentName(firstSeq: number): string {
   return `segment-${String(firstSeq).padStart(16, '0')}.log`;
 }
 
-async function writeAll(fd: fsp.FileHandle, bytes: Buffer, position: number): Promise<void> {
+/** Writes all of `bytes` at `position` (and syncs them where O_DSYNC is missing), then calls `done`. */
+/** node:fs's `write` at a position, as the journal calls it. */
+export type SegmentWrite = (
+  fd: number,
+  buffer: Buffer,
+  offset: number,
+  length: number,
+  position: number,
+  callback: (error: NodeJS.ErrnoException | null, bytesWritten: number) => void,
+) => void;
+
+function writeAll(
+  write: SegmentWrite,
+  fd: number,
+  bytes: Buffer,
+  position: number,
+  done: (error: Error | null) => void,
+): void {
   let written = 0;
-  while (written < bytes.length) {
-    const { bytesWritten } = await fd.write(bytes, written, bytes.length - written, position + written);
+  const next = (error: Error | null, bytesWritten: number) => {
+    if (error) return done(error);
     written += bytesWritten;
-  }
+    if (written < bytes.length) {
+      write(fd, bytes, written, bytes.length - written, position + written, next);
+    } else if (O_DSYNC === undefined) {
+      fdatasync(fd, (syncError) => done(syncError));
+    } else {
+      done(null);
+    }
+  };
+  write(fd, bytes, 0, bytes.length, position, next);
 }
 
 async function syncDir(dir: string): Promise<void> {

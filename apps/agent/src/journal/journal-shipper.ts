@@ -196,7 +196,8 @@ export class JournalShipper {
         let bytes = 0;
         for (; i < records.length && batch.length < BATCH_RECORDS && bytes < BATCH_BYTES; i++) {
           const r = records[i];
-          batch.push({ seq: r.seq, prevHash: r.prevHash, hash: r.hash, event: r.event });
+          // The kept record itself: encoding reads only the message's fields (its `at` stays here).
+          batch.push(r);
           bytes += r.event.length + 150;
         }
         this.sent.set(journal.chain, batch.at(-1)!.seq);
