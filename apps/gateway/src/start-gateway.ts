@@ -13,6 +13,7 @@ import { addressInUse } from './common/errors/address-in-use';
 import { createLogger, NestPinoLogger } from './common/logging/logger';
 import { ProblemDetailsFilter } from './common/problem/problem-details.filter';
 import { GatewayModule } from './gateway.module';
+import { AuditWriter } from './modules/audit/audit-writer';
 import { startGrpcServer, type RunningGrpcServer } from './grpc/grpc-server';
 import type { DevIdp } from './modules/identity/dev-idp/dev-idp.server';
 import type { DevSamlIdp } from './modules/identity/dev-idp/dev-saml-idp.server';
@@ -228,6 +229,7 @@ async function startHttp(
     'gateway listening',
   );
 
+  const auditWriter = app.get(AuditWriter);
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
@@ -248,6 +250,9 @@ async function startHttp(
         ]);
       } finally {
         clearTimeout(forced);
+        // Records that wait for company (command results, normal closes, open states) go now,
+        // not with the process.
+        await auditWriter.committer.flush();
         await store.close();
         logger.info('gateway stopped');
       }

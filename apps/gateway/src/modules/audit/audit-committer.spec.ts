@@ -186,6 +186,33 @@ describe('AuditCommitter', () => {
     expectValidChains(store, [id]);
   });
 
+  it('flush commits deferred records and rows to mark open now, and resolves once they are durable', async () => {
+    const store = new FakeStore();
+    const committer = new AuditCommitter(store, { deferMs: 60_000, openDeferMs: 60_000 });
+    const id = randomUUID();
+    let durable = false;
+    void committer.append(event(id, 'command.result', 1), { defer: true }).then(() => (durable = true));
+    let open = false;
+    void committer.markOpen(randomUUID(), randomUUID()).then(() => (open = true));
+    await settle();
+    expect(store.sent).toEqual([]);
+    await committer.flush();
+    expect(durable).toBe(true);
+    expect(open).toBe(true);
+    expect(store.sent).toEqual([1]);
+    expectValidChains(store, [id]);
+  });
+
+  it('flush gives up after its timeout when the store does not answer', async () => {
+    const store = new FakeStore();
+    store.hold = true;
+    const committer = new AuditCommitter(store, { deferMs: 60_000 });
+    void committer.append(event(randomUUID(), 'command.result', 1), { defer: true }).catch(() => undefined);
+    await committer.flush(50);
+    expect(store.held).toHaveLength(1);
+    store.held[0].finish();
+  });
+
   it('lets a deferred record ride along with the next commit, in the order of the append calls', async () => {
     const store = new FakeStore();
     const committer = new AuditCommitter(store, { deferMs: 60_000 });

@@ -283,6 +283,23 @@ export class AuditCommitter {
   }
 
   /**
+   * Commits now whatever waits for company (deferred records, rows to mark open) and resolves once
+   * nothing is queued, open or in flight, or after `timeoutMs` (the store may be down): at shutdown,
+   * before the store closes, so a result or a close that rode along with a later commit is not
+   * lost with the process.
+   */
+  async flush(timeoutMs = 5_000): Promise<void> {
+    const until = performance.now() + timeoutMs;
+    while (this.inFlight || this.open || this.queue.length > 0 || this.opens.length > 0) {
+      if (performance.now() >= until) return;
+      this.deferDue = true;
+      this.opensDue = this.opens.length > 0;
+      this.pump();
+      await new Promise<void>((resolve) => setTimeout(resolve, 2));
+    }
+  }
+
+  /**
    * Marks a session's row (committed already) open, served by `agentId`, with the next commit that
    * something else starts, or in a commit of its own after `openDeferMs`: a session open costs one
    * store write on its path instead of two. Resolves once the state is stored (a failed commit
