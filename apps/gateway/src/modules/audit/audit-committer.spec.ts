@@ -330,6 +330,18 @@ describe('AuditCommitter', () => {
     expectValidChains(store, [a, b]);
   });
 
+  it('chains results that arrive after a session’s close on the kept head, without asking the store', async () => {
+    const store = new FakeStore();
+    const committer = new AuditCommitter(store);
+    const id = randomUUID();
+    await committer.append(event(id, 'session.open', 1));
+    await committer.append(event(id, 'command', 2));
+    await committer.append(event(id, 'session.close', 3));
+    await expect(committer.append(event(id, 'command.result', 4))).resolves.toMatchObject({ sessionSeq: 4 });
+    expect(store.headQueries).toEqual([]);
+    expectValidChains(store, [id]);
+  });
+
   it('starts a new session’s chain without asking the store for its head', async () => {
     const store = new FakeStore();
     const committer = new AuditCommitter(store);

@@ -207,6 +207,7 @@ const SESSION_HEADS_SQL = `SELECT s.id AS session_id, e.seq, e.hash
   CROSS JOIN LATERAL (SELECT seq, hash FROM session_events WHERE session_id = s.id ORDER BY seq DESC LIMIT 1) e`;
 
 const MAX_CACHED_SESSIONS = 100_000;
+const RECENTLY_CLOSED = 4_096;
 const SESSION_OPEN = 'session.open';
 const SESSION_CLOSE = 'session.close';
 /** The deadline timer fires at most this often, however close together the deadlines are. */
@@ -240,6 +241,11 @@ export class AuditCommitter {
    */
   private globalHead: { seq: bigint; hash: string } | undefined;
   private readonly sessionHeads = new Map<string, Head>();
+  /**
+   * Heads of sessions closed lately (oldest first, at most RECENTLY_CLOSED): an agent ships a
+   * session's last results after its close, and they would otherwise read the head from the store.
+   */
+  private readonly closedHeads = new Map<string, Head>();
   private readonly maxBatch: number;
   private readonly timeoutMs: number;
   private readonly deferMs: number;
@@ -387,7 +393,12 @@ export class AuditCommitter {
 
   /** The session's head after everything chained so far, if known without asking the store. */
   private sessionHead(id: string): Head | undefined {
-    return this.sessionHeads.get(id) ?? lastHead(this.open, id) ?? lastHead(this.inFlight, id);
+    return (
+      this.sessionHeads.get(id) ??
+      lastHead(this.open, id) ??
+      lastHead(this.inFlight, id) ??
+      this.closedHeads.get(id)
+    );
   }
 
   /** Hashes one record onto both chains and adds its rows to the open batch. */
@@ -482,10 +493,20 @@ export class AuditCommitter {
     this.globalHead = { seq, hash };
     if (session && sessionHead) {
       if (this.sessionHeads.size >= MAX_CACHED_SESSIONS) this.sessionHeads.clear();
-      // A closed session's head is forgotten; should it see more events, they find the head in a
-      // batch still unsent or in flight, or else in the store.
-      if (session.kind === SESSION_CLOSE) this.sessionHeads.delete(session.id);
-      else this.sessionHeads.set(session.id, sessionHead);
+      // A closed session's head moves to the few kept for sessions closed lately (its last
+      // results, shipped after the close, chain on it without asking the store); past those, more
+      // events find the head in a batch still unsent or in flight, or else in the store.
+      if (session.kind === SESSION_CLOSE) {
+        this.sessionHeads.delete(session.id);
+        this.closedHeads.delete(session.id);
+        this.closedHeads.set(session.id, sessionHead);
+        if (this.closedHeads.size > RECENTLY_CLOSED) {
+          this.closedHeads.delete(this.closedHeads.keys().next().value as string);
+        }
+      } else {
+        this.closedHeads.delete(session.id);
+        this.sessionHeads.set(session.id, sessionHead);
+      }
     }
   }
 
@@ -580,6 +601,7 @@ export class AuditCommitter {
     }
     this.globalHead = undefined;
     this.sessionHeads.clear();
+    this.closedHeads.clear();
     const retry = isUniqueViolation(error) ? batch.pendings.filter((p) => p.attempts < 2) : [];
     const retrying = new Set(retry);
     const refused = batch.pendings.filter((p) => !retrying.has(p));
