@@ -23,7 +23,12 @@ const MiB = 1024 ** 2;
 const KiB = 1024;
 const BYTES = Number(process.env.BENCH_SSH_BYTES ?? GiB);
 const KEYS = Number(process.env.BENCH_SSH_KEYS ?? 300);
-const IDLE = Number(process.env.BENCH_SSH_IDLE ?? 200);
+const IDLE = Number(process.env.BENCH_SSH_IDLE ?? 500);
+// Sessions opened and closed before the idle measurement, so code loaded and compiled on first use
+// (and the heap's growth to fit it) is not charged to the measured sessions.
+const IDLE_WARMUP = Number(process.env.BENCH_SSH_IDLE_WARMUP ?? 50);
+// BENCH_SSH_IDLE_ONLY=1: no transfers, only the gateway's memory per idle session (a few minutes).
+const IDLE_ONLY = Boolean(process.env.BENCH_SSH_IDLE_ONLY);
 // BENCH_SSH_PATHS=listener,connect (names' first words): only those Tollgate paths (and direct, whose
 // run gives the idle rates), for profiling one path at a time. The table then lacks the others.
 const ONLY = process.env.BENCH_SSH_PATHS?.split(',');
@@ -37,7 +42,83 @@ const cpuMs = (pid) => {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10;
 };
-const rss = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024;
+
+/**
+ * Bytes malloc has handed out and not had back in the whole process (glibc's malloc_stats(), called
+ * in the process through gdb, prints them on its stderr): Buffers' memory and native state (OpenSSL
+ * cipher contexts, HTTP/2 streams, libuv handles) alike, which neither RSS (pages malloc keeps after
+ * a free are reused first) nor V8's figures show. Undefined without gdb.
+ */
+async function mallocInUse(proc) {
+  const mark = proc.output().length;
+  try {
+    execFileSync('gdb', ['-p', String(proc.child.pid), '-batch', '-ex', 'call (void)malloc_stats()'], {
+      stdio: 'ignore',
+      timeout: 60_000,
+    });
+  } catch {
+    return undefined;
+  }
+  for (let i = 0; i < 100; i++) {
+    const text = proc.output().slice(mark);
+    const total = /Total \(incl\. mmap\):\s+system bytes\s+=\s+\d+\s+in use bytes\s+=\s+(\d+)/.exec(text);
+    if (total) {
+      // Arena 0 is the main thread's, where sessions live; the others are threads' (the store's
+      // worker, V8's compiler and GC threads), whose churn is noise here. What no arena lists was
+      // mmap()ed whole (large allocations), wherever it was made.
+      const arenas = [...text.matchAll(/Arena (\d+):\s+system bytes\s+=\s+\d+\s+in use bytes\s+=\s+(\d+)/g)];
+      const arenaTotal = arenas.reduce((sum, a) => sum + Number(a[2]), 0);
+      const main = Number(arenas.find((a) => a[1] === '0')?.[2] ?? 0);
+      return { total: Number(total[1]), main: main + Number(total[1]) - arenaTotal };
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return undefined;
+}
+
+/**
+ * The gateway's inspector (it runs with --inspect on a free loopback port): a full garbage
+ * collection, then process.memoryUsage(), so the idle sessions are measured on a settled heap
+ * rather than on wherever the last collection happened to leave it.
+ */
+async function inspector(url) {
+  const ws = new WebSocket(url);
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = () => reject(new Error(`inspector ${url} did not answer`));
+  });
+  let last = 0;
+  const pending = new Map();
+  ws.onmessage = (event) => {
+    const message = JSON.parse(event.data);
+    pending.get(message.id)?.(message);
+    pending.delete(message.id);
+  };
+  const send = (method, params = {}) =>
+    new Promise((resolve, reject) => {
+      const id = ++last;
+      pending.set(id, (m) =>
+        m.error ? reject(new Error(`${method}: ${m.error.message}`)) : resolve(m.result),
+      );
+      ws.send(JSON.stringify({ id, method, params }));
+    });
+  return {
+    async settledMemory() {
+      // Twice, a second apart: Buffers' memory is freed by a sweeper after the collection that found
+      // them dead, and a second collection finds what the first one's finalizers released.
+      await send('HeapProfiler.collectGarbage');
+      await new Promise((r) => setTimeout(r, 1000));
+      await send('HeapProfiler.collectGarbage');
+      const { result } = await send('Runtime.evaluate', {
+        expression: 'JSON.stringify(process.memoryUsage())',
+        returnByValue: true,
+      });
+      return JSON.parse(result.value);
+    },
+    send,
+    close: () => ws.close(),
+  };
+}
 
 const BASE_OPTIONS = [
   '-F',
@@ -136,7 +217,15 @@ async function tollgateStack(root, testing, sshd, dir) {
   const gw = spawnTollgate(
     root,
     ['gateway', '--data-dir', dataDir, '--http-port', '0', '--grpc-port', '0', '--ssh-port', '0'],
-    { TOLLGATE_BOOTSTRAP_ADMIN_SECRET: BENCH_ADMIN_SECRET, TOLLGATE_LOG_LEVEL: 'info', ...PROFILE },
+    {
+      TOLLGATE_BOOTSTRAP_ADMIN_SECRET: BENCH_ADMIN_SECRET,
+      TOLLGATE_LOG_LEVEL: 'info',
+      ...PROFILE,
+      // The inspector is how the idle measurement collects garbage and reads the heap (see inspector()).
+      NODE_OPTIONS: [process.env.NODE_OPTIONS, PROFILE.NODE_OPTIONS, '--inspect=127.0.0.1:0']
+        .filter(Boolean)
+        .join(' '),
+    },
   );
   const deadline = Date.now() + 120_000;
   let match;
@@ -146,6 +235,7 @@ async function tollgateStack(root, testing, sshd, dir) {
   }
   const [, httpUrl, grpcAddress] = match;
   const sshPort = Number(/"sshAddress":"127\.0\.0\.1:(\d+)"/.exec(gw.output())[1]);
+  const inspectorUrl = /Debugger listening on (ws:\/\/\S+)/.exec(gw.output())[1];
   const api = await adminApi(httpUrl);
   await api('/api/v1/policy', { document: BENCH_ADMIN_ROLES });
   const { token } = await api('/api/v1/agents', { name: 'bench' });
@@ -198,7 +288,7 @@ async function tollgateStack(root, testing, sshd, dir) {
       clearTimeout(timer);
     }
   };
-  return { gw, agent, connect, connectPort: Number(m[1]), sshPort, token: api.token, stop };
+  return { gw, agent, connect, connectPort: Number(m[1]), sshPort, inspectorUrl, token: api.token, stop };
 }
 
 /** Idle SSH sessions through the gateway listener (ssh2 clients here, each with `cat` running). */
@@ -298,6 +388,7 @@ export async function run({ root, log }) {
       env: password,
     },
   };
+  if (IDLE_ONLY) for (const name of Object.keys(paths)) delete paths[name];
   if (ONLY) {
     for (const name of Object.keys(paths)) {
       if (name !== 'direct' && !ONLY.some((word) => name.includes(word))) delete paths[name];
@@ -352,8 +443,8 @@ export async function run({ root, log }) {
       if (name === 'direct') results.idleRate = idleRate;
     }
 
-    // Memory per idle session at the gateway (listener path: the gateway holds both SSH hops).
-    await new Promise((r) => setTimeout(r, 2000));
+    // Memory per idle session at the gateway (listener path: the gateway holds both SSH hops), on a
+    // settled gateway: warm-up sessions opened and closed first, a full collection before each reading.
     const heap = async () => {
       // BENCH_SSH_HEAP=1 with NODE_OPTIONS=--heapsnapshot-signal=SIGUSR2: a heap snapshot of the
       // gateway before and after the idle sessions (in its working directory), to see what they hold.
@@ -361,17 +452,89 @@ export async function run({ root, log }) {
       process.kill(stack.gw.child.pid, 'SIGUSR2');
       await new Promise((r) => setTimeout(r, 30_000));
     };
-    await heap();
-    const gwBefore = rss(stack.gw.child.pid);
-    const clients = await idleSessions(ssh2, stack.sshPort, stack.token, IDLE);
-    await new Promise((r) => setTimeout(r, 2000));
-    const gwAfter = rss(stack.gw.child.pid);
-    await heap();
-    for (const c of clients) c.end();
-    results.idle = { perSession: (gwAfter - gwBefore) / IDLE };
-    log(
-      `gateway RSS ${(gwBefore / MiB).toFixed(0)} -> ${(gwAfter / MiB).toFixed(0)} MiB with ${IDLE} idle SSH sessions`,
-    );
+    // BENCH_SSH_SMAPS=DIR: the gateway's /proc/PID/smaps before and after, to see which mappings grew.
+    const smaps = (name) => {
+      if (!process.env.BENCH_SSH_SMAPS) return;
+      const text = readFileSync(`/proc/${stack.gw.child.pid}/smaps`, 'utf8');
+      writeFileSync(join(process.env.BENCH_SSH_SMAPS, `smaps-${name}.txt`), text);
+    };
+    const gwInspector = await inspector(stack.inspectorUrl);
+    const reading = async (name) => {
+      await new Promise((r) => setTimeout(r, 5000));
+      const memory = await gwInspector.settledMemory();
+      const malloc = await mallocInUse(stack.gw);
+      smaps(name);
+      // Sessions the gateway's SSH listener holds (its established connections), to see that none ended.
+      const open = execFileSync('ss', ['-Htn', 'state', 'established', `( sport = :${stack.sshPort} )`], {
+        encoding: 'utf8',
+      })
+        .split('\n')
+        .filter(Boolean).length;
+      return { ...memory, malloc: malloc?.total, mallocMain: malloc?.main, open };
+    };
+    const clients = [];
+    try {
+      for (const c of await idleSessions(ssh2, stack.sshPort, stack.token, IDLE_WARMUP)) c.end();
+      await new Promise((r) => setTimeout(r, 5000));
+      // Readings with none, half and all of the sessions open. Per session is the growth from half
+      // to all: what one more idle session costs, clear of what the first ones still bring along
+      // (allocator arenas and the heap settling after start-up and the warm-up's teardown).
+      // After the transfers, the gateway frees what they left (recordings, stream buffers) over a
+      // while: the first reading waits until the main thread's malloc has stopped moving (within 1
+      // MiB over 5 s; at most 3 minutes), so that release is not taken for the sessions' cost.
+      let none = await reading('none');
+      for (let i = 0; i < 36 && none.mallocMain !== undefined; i++) {
+        const next = await reading('none');
+        const settled = Math.abs(next.mallocMain - none.mallocMain) < MiB;
+        none = next;
+        if (settled) break;
+      }
+      await heap();
+      const half = Math.floor(IDLE / 2);
+      const started = performance.now();
+      clients.push(...(await idleSessions(ssh2, stack.sshPort, stack.token, half)));
+      const halfway = await reading('half');
+      clients.push(...(await idleSessions(ssh2, stack.sshPort, stack.token, IDLE - half)));
+      const openSeconds = (performance.now() - started) / 1000;
+      const all = await reading('all');
+      await heap();
+      const per = (key, from = halfway, count = IDLE - half) =>
+        all[key] === undefined || from[key] === undefined ? undefined : (all[key] - from[key]) / count;
+      const hasMalloc = all.malloc !== undefined && halfway.malloc !== undefined;
+      results.idle = {
+        heapPerSession: per('heapUsed'),
+        externalPerSession: per('external'),
+        mallocPerSession: per('malloc'),
+        mallocMainPerSession: per('mallocMain'),
+        rssPerSession: per('rss'),
+        rssFromNonePerSession: per('rss', none, IDLE),
+        // The main thread's arena: the store's worker and V8's threads allocate in others, and their
+        // churn moves the process's total by more than the sessions do.
+        perSession: hasMalloc ? per('heapUsed') + per('mallocMain') : per('rss'),
+        readings: { none, halfway, all },
+      };
+      const mib = (v) => (v === undefined ? '-' : (v / MiB).toFixed(1));
+      const kib = (v) => (v === undefined ? '-' : (v / KiB).toFixed(0));
+      const line = (label, key) =>
+        `${label} ${mib(none[key])} / ${mib(halfway[key])} / ${mib(all[key])} MiB (${kib(per(key))} KiB per session)`;
+      log(
+        `gateway with 0 / ${half} / ${IDLE} idle SSH sessions (opened in ${openSeconds.toFixed(0)} s, after ${IDLE_WARMUP} warm-up ones): ` +
+          [
+            line('JS heap used', 'heapUsed'),
+            line('external', 'external'),
+            hasMalloc ? line('malloc in use', 'malloc') : 'malloc in use not read (no gdb)',
+            hasMalloc ? line("of it the main thread's arena and mmapped", 'mallocMain') : '',
+            line('RSS', 'rss'),
+            `listener connections ${none.open} / ${halfway.open} / ${all.open}`,
+          ]
+            .filter(Boolean)
+            .join(', ') +
+          `; JS heap + main-thread malloc per session ${kib(results.idle.perSession)} KiB`,
+      );
+    } finally {
+      for (const c of clients) c.end();
+      gwInspector.close();
+    }
   } finally {
     await stack.stop();
     target.stop();
@@ -379,7 +542,7 @@ export async function run({ root, log }) {
     rmSync(dir, { recursive: true, force: true });
   }
 
-  if (ONLY) return `(BENCH_SSH_PATHS=${ONLY.join(',')}: partial run, no table)`;
+  if (ONLY || IDLE_ONLY) return `(BENCH_SSH_PATHS / BENCH_SSH_IDLE_ONLY: partial run, no table)`;
   const jumpRate = results['OpenSSH ProxyJump'].mibps;
   const directEcho = results.direct.echo.p50 / 1000;
   const rows = Object.entries(results)
@@ -397,7 +560,9 @@ export async function run({ root, log }) {
             .join(', ')
         : '-',
     ]);
-  const perSessionKiB = results.idle.perSession / KiB;
+  const idle = results.idle;
+  const kib = (v) => (v === undefined ? '-' : (v / KiB).toFixed(0));
+  const perSessionKiB = idle.perSession / KiB;
   const idleNote = Object.entries(results.idleRate)
     .map(([k, v]) => `${k} ${v.toFixed(1)}`)
     .join(', ');
@@ -413,7 +578,7 @@ export async function run({ root, log }) {
     '',
     `Tollgate CPU is per process from /proc, per MiB transferred, net of what each process spends idle (measured while the direct path ran, in ms of CPU per second: ${idleNote}).`,
     '',
-    `Gateway memory per idle SSH session through the listener (${IDLE} sessions, each an authenticated connection with \`cat\` running): **${perSessionKiB.toFixed(0)} KiB** (RSS delta / sessions; goal ≤ 200 KiB).`,
+    `Gateway memory per idle SSH session through the listener: **${perSessionKiB.toFixed(0)} KiB** (goal ≤ 200 KiB): JS heap used ${kib(idle.heapPerSession)} KiB + malloc in use on the main thread ${kib(idle.mallocMainPerSession)} KiB (its arena and mmapped blocks: Buffers' memory, ${kib(idle.externalPerSession)} KiB by V8's external count, and native state: OpenSSL, HTTP/2 streams, sockets). Measured as the growth from ${Math.floor(IDLE / 2)} to ${IDLE} sessions (each an authenticated connection with \`cat\` running; ${IDLE_WARMUP} warm-up sessions opened and closed first), each reading after two full garbage collections through the gateway's inspector, malloc's figures from glibc's malloc_stats() through gdb. The whole process's malloc moved ${kib(idle.mallocPerSession)} KiB per session (other threads' arenas: the store's worker, V8's compiler and GC threads), RSS ${kib(idle.rssPerSession)} KiB (${kib(idle.rssFromNonePerSession)} KiB from none): V8 and malloc keep freed pages and reuse them first, so RSS follows the heap's and the allocator's history more than the sessions.`,
     '',
     `Goals: ≥ 0.5x ProxyJump throughput (tollgate connect ${(results['tollgate connect'].mibps / jumpRate).toFixed(2)}x, gateway listener ${(results['gateway listener'].mibps / jumpRate).toFixed(2)}x); echo adds ≤ 2 ms p50 (connect +${(results['tollgate connect'].echo.p50 / 1000 - directEcho).toFixed(2)} ms, listener +${(results['gateway listener'].echo.p50 / 1000 - directEcho).toFixed(2)} ms).`,
   ].join('\n');

@@ -6,6 +6,7 @@ import { coalesceWrites, sshSocket } from './coalesce-writes';
 import { bridgeConnection, type SessionGovernor } from '../bridge/session-bridge';
 import { SERVER_ALGORITHMS } from './server-algorithms';
 import { installSsh2CipherKeys } from '../transport/ssh2-cipher-keys';
+import { releaseHandshakeState } from '../transport/ssh2-handshake-state';
 
 export interface SshFrontOptions {
   /** The host key local clients see (see loadOrCreateHostKey). */
@@ -65,6 +66,7 @@ export async function startSshFront(options: SshFrontOptions): Promise<SshFront>
       if (socket) coalesceWrites(socket);
       connection.on('close', () => connections.delete(connection));
       connection.on('error', () => undefined);
+      connection.on('handshake', () => releaseHandshakeState(connection));
       const inner = options
         .openSession(`${info.ip}:${info.port}`)
         .then((stream) => connectEngine(stream, options.readyTimeoutMs ?? 30_000));

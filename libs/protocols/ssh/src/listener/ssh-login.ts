@@ -15,6 +15,7 @@ import { coalesceWrites } from '../front/coalesce-writes';
 import { publicKeyFingerprint, verifyPublicKeySignature } from '../keys/user-public-key';
 import { sendAuthBanner } from './ssh-auth-banner';
 import { installSsh2CipherKeys } from '../transport/ssh2-cipher-keys';
+import { releaseHandshakeState } from '../transport/ssh2-handshake-state';
 
 /** What keyboard-interactive asks for: a Tollgate credential, where ssh expects a password. */
 const TOKEN_PROMPT = 'Password (a Tollgate token, API key or connection credential): ';
@@ -94,14 +95,11 @@ export function acceptSshLogin(socket: Socket, options: SshLoginOptions): Promis
       resolve({ kind: 'closed' });
     };
     const timer = setTimeout(closed, options.timeoutMs);
-    const server = new Server({
-      hostKeys: [options.hostKey],
-      ident: 'Tollgate',
-      algorithms: SERVER_ALGORITHMS,
-    });
-    server.on('connection', (connection: Connection) => {
+    const { server, handlers } = sharedServer(options.hostKey);
+    handlers.set(socket, (connection: Connection) => {
       connection.on('error', () => undefined);
       connection.on('close', closed);
+      connection.on('handshake', () => releaseHandshakeState(connection));
       const methods = loginMethods(options);
       connection.on('authentication', (context: AuthContext) => {
         if (settled) return context.reject();
@@ -145,6 +143,37 @@ export function acceptSshLogin(socket: Socket, options: SshLoginOptions): Promis
   });
 }
 
+/** The sockets' SSH servers, one per host key (see sharedServer). */
+const servers = new Map<
+  string,
+  { server: Server; handlers: WeakMap<object, (connection: Connection) => void> }
+>();
+
+/**
+ * One ssh2 Server per host key for every socket the listener accepts: the host key is parsed and
+ * the KEXINIT offer built once, not per connection (a Server per socket kept both, with their
+ * small Buffers pinning Buffer-pool slabs, for as long as the session lasted). Each socket's
+ * handler is taken when ssh2 announces the connection, after the client's identification line.
+ */
+function sharedServer(hostKey: string) {
+  let shared = servers.get(hostKey);
+  if (!shared) {
+    const handlers = new WeakMap<object, (connection: Connection) => void>();
+    const server = new Server({ hostKeys: [hostKey], ident: 'Tollgate', algorithms: SERVER_ALGORITHMS });
+    server.on('connection', (connection: Connection) => {
+      // ssh2 1.17 keeps the injected socket as `_sock` (see sshSocket in coalesce-writes).
+      const socket = (connection as unknown as { _sock?: object })._sock;
+      const handler = socket ? handlers.get(socket) : undefined;
+      if (!handler) return connection.end();
+      handlers.delete(socket!);
+      handler(connection);
+    });
+    shared = { server, handlers };
+    servers.set(hostKey, shared);
+  }
+  return shared;
+}
+
 function loginMethods(options: SshLoginOptions): AuthenticationType[] {
   return options.knowsPublicKey
     ? ['publickey', 'password', 'keyboard-interactive']
@@ -158,9 +187,15 @@ function held(
   options: SshLoginOptions,
 ): SshLogin {
   const { userName, connectionName } = parseSshUserName(context.username);
+  // The held authentication, until it is answered: the session then keeps neither it nor the
+  // password it carried.
+  let pending: AuthContext | undefined = context;
   const refuse = (message: string) => {
-    sendAuthBanner(context, `tollgate: ${message}`);
-    context.reject(loginMethods(options));
+    if (pending) {
+      sendAuthBanner(pending, `tollgate: ${message}`);
+      pending.reject(loginMethods(options));
+      pending = undefined;
+    }
     setImmediate(() => connection.end());
   };
   return {
@@ -177,7 +212,8 @@ function held(
             connection.once('ready', () => bridgeConnection(connection, target, governedByEngine(target)));
             connection.once('close', () => target.end());
             target.once('close', () => connection.end());
-            context.accept();
+            pending?.accept();
+            pending = undefined;
           },
           (error: unknown) => refuse(error instanceof Error ? error.message : String(error)),
         );

@@ -72,6 +72,15 @@ describe('installSsh2CipherKeys', () => {
       ._cipher as Record<string, unknown>;
     const key = cipher.includes('gcm') ? cipherState['_encKey'] : cipherState['_macKey'];
     expect(key).toBeInstanceOf(KeyObject);
+    // An idle connection's decipher holds no Buffer-pool slab and no finished per-packet decipher.
+    const decipherState = (serverConnections.at(-1) as unknown as { _protocol: { _decipher: object } })
+      ._protocol._decipher as Record<string, unknown>;
+    for (const field of ['_tag', '_block', '_mac']) {
+      const scratch = decipherState[field];
+      if (scratch !== undefined)
+        expect((scratch as Buffer).buffer.byteLength).toBe((scratch as Buffer).length);
+    }
+    if (cipher.includes('gcm')) expect(decipherState['_decipherInstance']).toBeNull();
     client.end();
     expect(code).toBe(0);
     expect(echoed.equals(payload)).toBe(true);

@@ -6,6 +6,8 @@
 // 1.06 and 0.76). Here each cipher, decipher and MAC key is turned into a KeyObject once, the first
 // time it is used; the algorithms, the bytes on the wire and every check stay ssh2's own. Any
 // ssh2 version other than the pinned one (whose internals this relies on) runs unchanged.
+// Deciphers also stop holding what an idle connection does not need (see unpoolScratch and the
+// per-packet GCM decipher).
 import { createSecretKey, KeyObject } from 'node:crypto';
 import { createRequire } from 'node:module';
 
@@ -26,6 +28,24 @@ interface Ssh2Crypto {
   createDecipher(config: object): object;
 }
 type Method = (this: Record<string, unknown>, ...args: unknown[]) => unknown;
+
+/** A decipher's scratch Buffers (the tag, a length block, a MAC) that live as long as the connection. */
+const SCRATCH_FIELDS = ['_tag', '_block', '_mac'] as const;
+
+/**
+ * ssh2 takes a decipher's few-byte scratch Buffers from Node's Buffer pool (Buffer.allocUnsafe),
+ * where each keeps its whole pool slab (64 KiB on Node 24) alive for as long as the connection
+ * lasts; copies of their own (same bytes) hold only themselves.
+ */
+function unpoolScratch(decipher: Record<string, unknown>): void {
+  for (const field of SCRATCH_FIELDS) {
+    const scratch = decipher[field];
+    if (!Buffer.isBuffer(scratch) || scratch.buffer.byteLength === scratch.length) continue;
+    const own = Buffer.alloc(scratch.length);
+    scratch.copy(own);
+    decipher[field] = own;
+  }
+}
 
 let installed: boolean | undefined;
 
@@ -86,10 +106,18 @@ export function installSsh2CipherKeys(): boolean {
   for (const [instance, method, field] of targets) {
     const proto = Object.getPrototypeOf(instance) as Record<string, Method>;
     const original = proto[method]!;
+    const decipher = method === 'decrypt';
+    // AES-GCM makes a decipher per packet; the last one is not needed once its packet is done.
+    const perPacketDecipher = decipher && field === '_decipherKey';
     proto[method] = function (this: Record<string, unknown>, ...args: unknown[]) {
       const key = this[field];
-      if (!(key instanceof KeyObject) && Buffer.isBuffer(key)) this[field] = createSecretKey(key);
-      return original.apply(this, args);
+      if (!(key instanceof KeyObject) && Buffer.isBuffer(key)) {
+        this[field] = createSecretKey(key);
+        if (decipher) unpoolScratch(this);
+      }
+      const result = original.apply(this, args);
+      if (perPacketDecipher && this['_lenBytes'] === 0) this['_decipherInstance'] = null;
+      return result;
     };
   }
   return (installed = true);
