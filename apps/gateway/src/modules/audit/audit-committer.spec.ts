@@ -292,6 +292,41 @@ describe('AuditCommitter', () => {
     expectValidChains(store, [a, b]);
   });
 
+  it('when the store refuses a value one record of a batch holds, only that record is refused', async () => {
+    const store = new FakeStore();
+    store.hold = true;
+    const committer = new AuditCommitter(store, { deferMs: 60_000 });
+    const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+    const first = committer.append(event(a, 'command', 1));
+    await settle();
+    // Two unrelated records share the next commit: a poison one and another session's open.
+    const poison = committer.append(event(b, 'command', 1));
+    poison.catch(() => {});
+    const open = committer.append(event(c, 'session.open', 1));
+    await settle();
+    await store.release();
+    await first;
+    expect(store.sent).toEqual([1, 2]);
+    const refusal = Object.assign(new Error('new row violates check constraint "no_poison"'), {
+      code: '23514',
+    });
+    await store.release(refusal);
+    // Each is tried again alone: the poison record fails on its own, the open goes through.
+    expect(store.sent).toEqual([1, 2, 1]);
+    await store.release(refusal);
+    await expect(poison).rejects.toThrow(/no_poison/);
+    expect(store.sent).toEqual([1, 2, 1, 1]);
+    await store.release();
+    await expect(open).resolves.toMatchObject({ sessionSeq: 1 });
+    // Back to sharing commits afterwards.
+    const later = [committer.append(event(a, 'command', 2)), committer.append(event(c, 'command', 2))];
+    await settle();
+    await store.release();
+    await Promise.all(later);
+    expect(store.sent).toEqual([1, 2, 1, 1, 2]);
+    expectValidChains(store, [a, c]);
+  });
+
   it('rejects a deferred record the store does not take', async () => {
     const store = new FakeStore();
     store.hold = true;

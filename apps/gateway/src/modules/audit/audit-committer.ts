@@ -109,6 +109,11 @@ interface Pending {
   readonly deferred: boolean;
   /** Times a batch holding this record was sent. */
   attempts: number;
+  /**
+   * Goes in a batch of its own: its last batch was refused for what one of its records holds (a
+   * value the store refuses), so each of its records is tried alone and only the culprit fails.
+   */
+  solo: boolean;
   /** performance.now() after which the record is refused, committed or not. */
   readonly deadline: number;
   settled: boolean;
@@ -155,6 +160,8 @@ interface Batch {
   readonly records: CommittedRecord[] | undefined;
   /** Holds a record that someone waits on (not deferred): send it as soon as the store is free. */
   urgent: boolean;
+  /** Holds one record being tried alone (see Pending.solo): nothing joins it. */
+  solo: boolean;
 }
 
 // One statement, so one round trip and one implicit transaction for the whole batch. Each table's
@@ -278,6 +285,7 @@ export class AuditCommitter {
         append,
         deferred: options.defer === true,
         attempts: 0,
+        solo: false,
         deadline: performance.now() + this.timeoutMs,
         settled: false,
         resolve,
@@ -380,6 +388,7 @@ export class AuditCommitter {
         this.sessionHeads.set(session.id, genesis);
       }
       if (this.open && this.open.pendings.length >= this.maxBatch) break;
+      if (this.open && this.open.pendings.length > 0 && (pending.solo || this.open.solo)) break;
       try {
         this.chain(pending);
       } catch (error) {
@@ -489,6 +498,7 @@ export class AuditCommitter {
       hash,
     });
     if (!pending.deferred) batch.urgent = true;
+    if (pending.solo) batch.solo = true;
     this.open = batch;
     this.globalHead = { seq, hash };
     if (session && sessionHead) {
@@ -590,7 +600,10 @@ export class AuditCommitter {
    * Nothing of the batch was stored (one statement, one transaction). The heads this committer
    * assumed are dropped, and the records chained on top of the batch go back to the queue, to be
    * chained again from the heads in the store. When another writer (a second gateway replica)
-   * moved a chain on, the batch's own records are retried once too; otherwise they are refused.
+   * moved a chain on, the batch's own records are retried once too. When the store refused a value
+   * one of several records holds (a data or constraint error), each is tried again alone, so only
+   * the record that holds it is refused, not the unrelated records (another session's open, say)
+   * that happened to share its commit. Otherwise they are refused.
    */
   private failed(batch: Batch, error: unknown): void {
     this.inFlight = undefined;
@@ -602,7 +615,13 @@ export class AuditCommitter {
     this.globalHead = undefined;
     this.sessionHeads.clear();
     this.closedHeads.clear();
-    const retry = isUniqueViolation(error) ? batch.pendings.filter((p) => p.attempts < 2) : [];
+    const isolate = batch.pendings.length > 1 && isRecordRefusal(error);
+    if (isolate) for (const pending of batch.pendings) pending.solo = true;
+    const retry = isolate
+      ? batch.pendings
+      : isUniqueViolation(error)
+        ? batch.pendings.filter((p) => p.attempts < 2)
+        : [];
     const retrying = new Set(retry);
     const refused = batch.pendings.filter((p) => !retrying.has(p));
     const requeued = [...retry, ...(this.open?.pendings ?? [])];
@@ -704,6 +723,7 @@ function newBatch(withRecords: boolean): Batch {
     sessionHeads: [],
     records: withRecords ? [] : undefined,
     urgent: false,
+    solo: false,
   };
 }
 
@@ -728,6 +748,16 @@ export function jsonArrayText(items: readonly string[]): string {
   parts[0] = `[${parts[0]}`;
   parts[parts.length - 1] = `${parts[parts.length - 1]}]`;
   return parts.join(',');
+}
+
+/**
+ * The store refused what a record holds (SQLSTATE class 22, data exception, or 23, integrity
+ * constraint, other than a unique key), not the transaction as such: a store that is down or
+ * timed out gives other errors.
+ */
+function isRecordRefusal(error: unknown): boolean {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code) && code !== '23505';
 }
 
 function isUniqueViolation(error: unknown): boolean {
