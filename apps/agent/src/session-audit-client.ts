@@ -5,17 +5,15 @@ import {
   type SessionDown,
   type SessionUp,
 } from '@tollgate/proto';
-import { JournalEventSerializer, type JournalEventSession } from './journal/journal-event.serializer';
+import {
+  JournalEventSerializer,
+  type CommandEventFields,
+  type JournalEventSession,
+  type ResultEventFields,
+} from './journal/journal-event.serializer';
 
 /** A command and the agent's decision on it, as recorded in the session's audit chain. */
-export interface CommandRecord {
-  readonly command: string;
-  readonly decision: 'allow' | 'deny' | 'require_approval';
-  readonly rule?: string;
-  readonly message?: string;
-  readonly masking?: readonly string[];
-  readonly reviewId?: string;
-}
+export type CommandRecord = CommandEventFields;
 
 export interface ApprovalAsk {
   readonly command: string;
@@ -41,15 +39,7 @@ export class AuditRefusedError extends Error {
 }
 
 /** What a command did at the target, recorded after it completed. */
-export interface CommandResultRecord {
-  readonly command: string;
-  readonly rows: number;
-  readonly bytes: number;
-  readonly durationMs: number;
-  readonly error?: string;
-  readonly masked: readonly string[];
-  readonly status?: number;
-}
+export type CommandResultRecord = ResultEventFields;
 
 /**
  * Edge audit mode: the agent's journal makes each event durable before the command runs, and the
