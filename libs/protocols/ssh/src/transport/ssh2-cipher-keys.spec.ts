@@ -1,41 +1,23 @@
 import { KeyObject } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { Client, Server, utils, type Connection } from 'ssh2';
+import { Client, type Connection } from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSsh2EchoServer } from '../test-support/ssh2-echo-server';
 import { installSsh2CipherKeys } from './ssh2-cipher-keys';
 
 // The wrapper relies on ssh2 internals: when package.json moves ssh2, this fails until the wrapper
 // has been checked (and its pinned version moved) against the new version.
 describe('installSsh2CipherKeys', () => {
-  const hostKey = utils.generateKeyPairSync('ed25519').private;
-  let server: Server;
+  let server: Awaited<ReturnType<typeof startSsh2EchoServer>>;
   let port: number;
-  const serverConnections: Connection[] = [];
+  let serverConnections: Connection[];
 
   beforeAll(async () => {
     expect(installSsh2CipherKeys()).toBe(true);
     expect(installSsh2CipherKeys()).toBe(true);
-    server = new Server({ hostKeys: [hostKey] }, (connection) => {
-      serverConnections.push(connection);
-      connection.on('authentication', (context) => context.accept());
-      connection.on('ready', () =>
-        connection.on('session', (accept) => {
-          // exec: echoes stdin back (what the server decrypted, encrypted again).
-          accept().on('exec', (acceptExec) => {
-            const channel = acceptExec();
-            channel.pipe(channel, { end: false });
-            channel.on('end', () => {
-              channel.exit(0);
-              channel.end();
-            });
-          });
-        }),
-      );
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    port = (server.address() as AddressInfo).port;
+    server = await startSsh2EchoServer();
+    ({ port, connections: serverConnections } = server);
   });
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  afterAll(() => server.close());
 
   it.each([
     ['aes128-gcm@openssh.com', 'hmac-sha2-256-etm@openssh.com'],

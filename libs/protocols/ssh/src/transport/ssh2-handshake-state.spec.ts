@@ -1,40 +1,24 @@
-import type { AddressInfo } from 'node:net';
-import { Client, Server, utils, type Connection } from 'ssh2';
+import { Client, type Connection } from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSsh2EchoServer } from '../test-support/ssh2-echo-server';
 import { installSsh2CipherKeys } from './ssh2-cipher-keys';
 import { releaseHandshakeState } from './ssh2-handshake-state';
 
 // releaseHandshakeState relies on ssh2 internals: when package.json moves ssh2, this checks that a
 // connection whose finished exchanges were released still rekeys (either side) and carries data.
 describe('releaseHandshakeState', () => {
-  const hostKey = utils.generateKeyPairSync('ed25519').private;
-  let server: Server;
+  let server: Awaited<ReturnType<typeof startSsh2EchoServer>>;
   let port: number;
-  const serverConnections: Connection[] = [];
+  let serverConnections: Connection[];
 
   beforeAll(async () => {
     installSsh2CipherKeys();
-    server = new Server({ hostKeys: [hostKey] }, (connection) => {
-      serverConnections.push(connection);
-      connection.on('handshake', () => releaseHandshakeState(connection));
-      connection.on('authentication', (context) => context.accept());
-      connection.on('ready', () =>
-        connection.on('session', (accept) => {
-          accept().on('exec', (acceptExec) => {
-            const channel = acceptExec();
-            channel.pipe(channel, { end: false });
-            channel.on('end', () => {
-              channel.exit(0);
-              channel.end();
-            });
-          });
-        }),
-      );
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    port = (server.address() as AddressInfo).port;
+    server = await startSsh2EchoServer((connection) =>
+      connection.on('handshake', () => releaseHandshakeState(connection)),
+    );
+    ({ port, connections: serverConnections } = server);
   });
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  afterAll(() => server.close());
 
   const echo = (client: Client, payload: Buffer) =>
     new Promise<Buffer>((resolve, reject) =>
