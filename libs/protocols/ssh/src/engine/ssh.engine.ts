@@ -11,7 +11,8 @@ import {
   type RelayEngine,
   type RelayOutcome,
 } from '@tollgate/protocol-tcp';
-import { Server, utils, type Client, type Connection } from 'ssh2';
+import { Server, type Client, type Connection } from 'ssh2';
+import { generateEd25519KeyPair } from '../keys/ed25519-key-pair';
 import { MuxConnection } from '../mux/mux-peer';
 import { bridgeConnection, type Bridge, type SessionGovernor } from '../bridge/session-bridge';
 import type { HostKeyPins } from '../target/host-key-pins';
@@ -108,7 +109,7 @@ let rawHostKey: string | undefined;
  * tunnel), so its host key is made once per process.
  */
 function serveSshServer(client: Duplex, target: Client, governor: SessionGovernor): Promise<void> {
-  rawHostKey ??= utils.generateKeyPairSync('ed25519').private;
+  rawHostKey ??= generateEd25519KeyPair().private;
   const hostKey = rawHostKey;
   return new Promise<void>((resolve) => {
     let bridge: Bridge | undefined;

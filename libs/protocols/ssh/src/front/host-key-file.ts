@@ -1,12 +1,14 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { utils, type ParsedKey } from 'ssh2';
+import { generateEd25519KeyPair } from '../keys/ed25519-key-pair';
 import { hostKeyFingerprint } from '../target/host-key-fingerprint';
 
 /**
  * The host key `tollgate connect` presents to local SSH clients: made once per user (ed25519,
  * OpenSSH format, mode 0600) and kept, so `ssh` sees the same key every time and known_hosts keeps
- * working. A file that exists but is not a private key is an error, never silently replaced.
+ * working. A file that exists but is not a private key is an error, never silently replaced (that
+ * includes a key from an earlier version that ssh2's generator wrote malformed: ssh2 cannot read it).
  */
 export function loadOrCreateHostKey(path: string): string {
   let text: string | undefined;
@@ -22,7 +24,7 @@ export function loadOrCreateHostKey(path: string): string {
     }
     return text;
   }
-  const key = utils.generateKeyPairSync('ed25519', { comment: 'tollgate connect' }).private;
+  const key = generateEd25519KeyPair('tollgate connect').private;
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   // `wx`: if another tollgate connect made one meanwhile, keep theirs.
   try {

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { utils } from 'ssh2';
 import { describe, expect, it } from 'vitest';
+import { generateEd25519KeyPair } from './ed25519-key-pair';
 import { parseUserPublicKey, PublicKeyFormatError, verifyPublicKeySignature } from './user-public-key';
 
-const ed25519 = utils.generateKeyPairSync('ed25519', { comment: 'alice@laptop' });
+const ed25519 = generateEd25519KeyPair('alice@laptop');
 const ecdsa = utils.generateKeyPairSync('ecdsa', { bits: 256 });
 const rsa = utils.generateKeyPairSync('rsa', { bits: 2048 });
 

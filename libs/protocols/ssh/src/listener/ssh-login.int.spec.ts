@@ -1,12 +1,13 @@
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { Client, utils, type ParsedKey } from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateEd25519KeyPair } from '../keys/ed25519-key-pair';
 import { parseUserPublicKey } from '../keys/user-public-key';
 import { acceptSshLogin, type SshLoginOutcome } from './ssh-login';
 
-const hostKey = utils.generateKeyPairSync('ed25519').private;
-const registered = utils.generateKeyPairSync('ed25519');
-const stranger = utils.generateKeyPairSync('ed25519');
+const hostKey = generateEd25519KeyPair().private;
+const registered = generateEd25519KeyPair();
+const stranger = generateEd25519KeyPair();
 const registeredFingerprint = parseUserPublicKey(registered.public).fingerprint;
 
 function privateKey(pem: string): ParsedKey {

@@ -11,7 +11,7 @@ import {
 import { SshEngine } from '../engine/ssh.engine';
 import { startSshFront, type SshFront } from '../front/ssh-front';
 import { MemoryHostKeyPins } from '../target/host-key-pins';
-import { utils } from 'ssh2';
+import { generateEd25519KeyPair } from '../keys/ed25519-key-pair';
 import { frameStreamPair } from '@tollgate/testing';
 
 const codec: FrameCodec<StreamFrame, StreamFrame> = { wrap: (f) => f, unwrap: (f) => ({ frame: f }) };
@@ -146,7 +146,7 @@ export async function startEngineFront(
     pins,
   });
   const front = await startSshFront({
-    hostKey: utils.generateKeyPairSync('ed25519').private,
+    hostKey: generateEd25519KeyPair().private,
     port: 0,
     openSession: async () => {
       const session = await engine.open(spec, { connectTimeoutMs: 10_000, commands, verb });

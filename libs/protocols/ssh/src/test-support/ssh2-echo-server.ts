@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
-import { Server, utils, type Connection } from 'ssh2';
+import { Server, type Connection } from 'ssh2';
+import { generateEd25519KeyPair } from '../keys/ed25519-key-pair';
 
 /**
  * For the transport specs: an ssh2 server on loopback that accepts anyone and answers every exec by
@@ -9,7 +10,7 @@ import { Server, utils, type Connection } from 'ssh2';
 export async function startSsh2EchoServer(
   onConnection: (connection: Connection) => void = () => undefined,
 ): Promise<{ port: number; connections: Connection[]; close: () => Promise<void> }> {
-  const hostKey = utils.generateKeyPairSync('ed25519').private;
+  const hostKey = generateEd25519KeyPair().private;
   const connections: Connection[] = [];
   const server = new Server({ hostKeys: [hostKey] }, (connection) => {
     connections.push(connection);
