@@ -751,13 +751,13 @@ export function jsonArrayText(items: readonly string[]): string {
 }
 
 /**
- * The store refused what a record holds (SQLSTATE class 22, data exception, or 23, integrity
- * constraint, other than a unique key), not the transaction as such: a store that is down or
- * timed out gives other errors.
+ * The store refused what a record holds (SQLSTATE class 22, data exception; 23, integrity
+ * constraint, other than a unique key; 54, a value too large), not the transaction as such: a store
+ * that is down or timed out gives other errors.
  */
 function isRecordRefusal(error: unknown): boolean {
   const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
-  return typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code) && code !== '23505';
+  return typeof code === 'string' && /^(22|23|54)[0-9A-Z]{3}$/.test(code) && code !== '23505';
 }
 
 function isUniqueViolation(error: unknown): boolean {
