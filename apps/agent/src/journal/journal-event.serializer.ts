@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { canonicalJson, CanonicalJsonError } from '@tollgate/audit';
+import type { CommandResultReport } from '@tollgate/protocol-tcp';
 
 /** Who and where, as a session's journal events name them. */
 export interface JournalEventSession {
@@ -18,17 +19,8 @@ export interface CommandEventFields {
   readonly reviewId?: string;
 }
 
-/** What a command did at the target (the `command.result` event). */
-export interface ResultEventFields {
-  readonly command: string;
-  readonly rows: number;
-  readonly bytes: number;
-  /** Recorded rounded to 0.01 ms. */
-  readonly durationMs: number;
-  readonly error?: string;
-  readonly masked: readonly string[];
-  readonly status?: number;
-}
+/** What a command did at the target (the `command.result` event; durationMs recorded to 0.01 ms). */
+export type ResultEventFields = CommandResultReport;
 
 /**
  * A session's `command` and `command.result` journal events as canonical JSON text, written

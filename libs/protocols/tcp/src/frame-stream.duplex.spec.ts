@@ -48,14 +48,22 @@ function tunnel(): {
   return { near, sent, deliver: (frame) => near.push(frame), ended: () => finished };
 }
 
-/** A session stream whose data frames are encoded around the engine's bytes; `sent` holds what left. */
-function inPlaceFramer(): { field: number; sent: Buffer[]; bytes: Duplex } {
+/**
+ * A session stream whose data frames are encoded around the engine's bytes; `sent` holds what left
+ * (after `onSent`, e.g. grpc-js writing its prefix in place).
+ */
+function inPlaceFramer(onSent: (message: Buffer) => void = () => undefined): {
+  field: number;
+  sent: Buffer[];
+  bytes: Duplex;
+} {
   const field = ENVELOPE_FRAME_FIELD.sessionUp;
   const sent: Buffer[] = [];
   const near = new Duplex({
     objectMode: true,
     read() {},
     write(message: Buffer, _enc, callback) {
+      onSent(message);
       sent.push(message);
       callback();
     },
@@ -239,25 +247,8 @@ describe('frameStreamDuplex', () => {
       const masked = Buffer.from('{"data":{"password":"KioqKioqKio="}}');
       const head = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 36\r\n\r\n');
 
-      const field = ENVELOPE_FRAME_FIELD.sessionUp;
-      const sent: Buffer[] = [];
-      const near = new Duplex({
-        objectMode: true,
-        read() {},
-        write(message: Buffer, _enc, callback) {
-          // What grpc-js does with a message sent: its prefix written in front (in place).
-          frameInPlace(message);
-          sent.push(message);
-          callback();
-        },
-      });
-      const bytes = frameStreamDuplex<StreamFrame, Buffer>(near, {
-        wrap: () => {
-          throw new Error('data frames are encoded around their bytes');
-        },
-        wrapRead: (data) => encodeDataEnvelopeAround(field, data),
-        unwrap: (message) => ({ frame: message }),
-      });
+      // What grpc-js does with a message sent: its prefix written in front (in place).
+      const { field, sent, bytes } = inPlaceFramer(frameInPlace);
       await new Promise<void>((resolve) => bytes.write(head, () => resolve()));
       await new Promise<void>((resolve) => bytes.write(masked, () => resolve()));
       const payloads = sent.map((message) => dataEnvelopePayload(message, field)!);
