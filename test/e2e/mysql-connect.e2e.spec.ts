@@ -23,7 +23,7 @@ roles:
     verbs: [connect, exec, admin, 'audit:read', review]
   - name: developers
     subjects: ['group:developers']
-    connections: [my-app]
+    connections: [my-app, my-wrong-password]
     verbs: [connect, exec]
 guardrails:
   - name: no-drop
@@ -96,7 +96,25 @@ describe('MySQL through tollgate connect (gateway + agent + MariaDB with ed25519
       agents: ['edge-my'],
     });
     expect(created.status).toBe(201);
-    processes.push(await spawnAgent(gateway.grpcUrl, agentToken, { env: { MY_DB_PASSWORD: db.password } }));
+    const wrong = await gateway.api('POST', '/api/v1/connections', {
+      name: 'my-wrong-password',
+      protocol: 'mysql',
+      target: {
+        host: '127.0.0.1',
+        port: 3306,
+        database: db.name,
+        username: db.users.ed25519,
+        tls: { mode: 'disable' },
+      },
+      credential: { password: 'env:MY_DB_WRONG_PASSWORD' },
+      agents: ['edge-my'],
+    });
+    expect(wrong.status).toBe(201);
+    processes.push(
+      await spawnAgent(gateway.grpcUrl, agentToken, {
+        env: { MY_DB_PASSWORD: db.password, MY_DB_WRONG_PASSWORD: `${db.password}-not` },
+      }),
+    );
     developerToken = (await loginDevUser(gateway.httpUrl, 'developer')).access_token;
     const connect = await spawnConnect(gateway.grpcUrl, developerToken, 'my-app');
     processes.push(connect.cli);
@@ -146,6 +164,16 @@ describe('MySQL through tollgate connect (gateway + agent + MariaDB with ed25519
     const denied = await exec('-c', 'DROP TABLE customers');
     expect(denied.code).toBe(1);
     expect(denied.output).toContain('dropping tables is not allowed here (SQLSTATE 42000)');
+  });
+
+  it('says why when the agent cannot log in to the target, as the mariadb client would (code and SQLSTATE)', async () => {
+    const cli = spawnCli(['exec', 'my-wrong-password', '--grpc', gateway.grpcUrl, '-c', 'SELECT 1'], {
+      TOLLGATE_TOKEN: developerToken,
+    });
+    expect(await cli.exited()).toBe(1);
+    // MariaDB's own refusal of the agent's login, relayed: not "tollgate: tollgate: ...".
+    expect(cli.output()).toMatch(/^tollgate exec: ERROR \d{4} \(28000\): .*Access denied/m);
+    expect(cli.output()).not.toContain('tollgate: tollgate');
   });
 
   it("runs SQL from the console's query runner (HTTP, JSON lines): masked, bounded rows, a denied statement", async () => {

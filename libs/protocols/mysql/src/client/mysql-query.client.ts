@@ -90,7 +90,10 @@ const QUIT_WAIT_MS = 5_000;
 function loginError(payload: Buffer): MysqlQueryError {
   if (!isErrPacket(payload)) return new MysqlQueryError('08S01', 'the session did not accept the login');
   const err = parseErrPacket(payload);
-  return new MysqlQueryError(err.sqlState, err.message);
+  // As the mariadb client says it (ERROR 1045 (28000): ...), without the "tollgate: " every refusal
+  // of Tollgate's own starts with: the CLI names itself already.
+  const text = err.message.replace(/^tollgate: /, '');
+  return new MysqlQueryError(err.sqlState, `ERROR ${err.code} (${err.sqlState}): ${text}`);
 }
 
 async function readResults(channel: PacketChannel, maxRows: number): Promise<MysqlStatementResult[]> {
