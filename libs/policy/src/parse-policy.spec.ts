@@ -217,7 +217,15 @@ describe('parsePolicy', () => {
       'guardrails[0].match.protocol',
       4,
       23,
-      /./,
+      /expected a protocol \(postgres, mysql, .*\) or a list of them; got "postgress"/,
+    ],
+    [
+      'unknown protocol in a list',
+      'version: 1\nguardrails:\n  - name: g\n    match: {protocol: [mysql, htp]}\n    require_where: [UPDATE]\n',
+      'guardrails[0].match.protocol',
+      4,
+      23,
+      /or a list of them; got \["mysql","htp"\]/,
     ],
     [
       'duplicate role name',

@@ -53,7 +53,12 @@ const nonEmpty = <T extends z.ZodType>(item: T) => z.array(item).min(1, 'expecte
 
 const match = z.strictObject({
   connections: nonEmpty(connectionSelector).optional(),
-  protocol: z.union([protocol, nonEmpty(protocol)]).optional(),
+  protocol: z
+    .union([protocol, nonEmpty(protocol)], {
+      error: (issue) =>
+        `expected a protocol (${PROTOCOLS.join(', ')}) or a list of them; got ${JSON.stringify(issue.input)}`,
+    })
+    .optional(),
   subjects: nonEmpty(subject).optional(),
 });
 
