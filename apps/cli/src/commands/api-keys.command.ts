@@ -59,6 +59,7 @@ export function apiKeysCommand(): Command {
     )
     .addCommand(
       new Command('list')
+        .alias('ls')
         .description('list your API keys (all keys for admins)')
         .action((_f: unknown, command: Command) =>
           runAdmin(command, async (api: ApiClient) => {

@@ -54,6 +54,7 @@ export function credentialsCommand(): Command {
     )
     .addCommand(
       new Command('list')
+        .alias('ls')
         .description("list your connection credentials (everyone's for admins)")
         .action((_f: unknown, command: Command) =>
           runAdmin(command, async (api: ApiClient) => {

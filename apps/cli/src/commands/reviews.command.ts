@@ -73,6 +73,7 @@ export function reviewsCommand(): Command {
     )
     .addCommand(
       new Command('list')
+        .alias('ls')
         .description('reviews you asked for or may decide, newest first')
         .addOption(
           new Option('--state <state>', 'only this state')

@@ -42,6 +42,7 @@ export function sessionsCommand(): Command {
     )
     .addCommand(
       new Command('list')
+        .alias('ls')
         .description('sessions, newest first')
         .addOption(
           new Option('--state <state>', 'only sessions in this state').choices(['opening', 'open', 'closed']),

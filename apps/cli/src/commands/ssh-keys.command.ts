@@ -68,6 +68,7 @@ export function sshKeysCommand(): Command {
     )
     .addCommand(
       new Command('list')
+        .alias('ls')
         .description('list your SSH keys (every user’s for admins)')
         .action((_f: unknown, command: Command) =>
           runAdmin(command, async (api: ApiClient) => {

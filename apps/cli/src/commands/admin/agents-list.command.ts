@@ -17,6 +17,7 @@ interface AgentRow {
 /** `tollgate admin agents list`: agents with status, last seen, version, host, instance and bundle. */
 export function agentsListCommand(): Command {
   return new Command('list')
+    .alias('ls')
     .description(
       'list agents: online/offline, last seen, version, host, address and instance (while online), bundle version, connections',
     )

@@ -52,6 +52,7 @@ export function connectionsAdminCommand(): Command {
     )
     .addCommand(
       new Command('list')
+        .alias('ls')
         .description('list connections: protocol, target, agents, tags')
         .option('--protocol <protocol>', 'only this protocol')
         .option('--tag <key=value>', 'only connections with this tag')

@@ -44,21 +44,27 @@ export function serviceAccountsAdminCommand(): Command {
         ),
     )
     .addCommand(
-      new Command('list').description('list service accounts').action((_flags: unknown, command: Command) =>
-        runAdmin(command, async (api: ApiClient) => {
-          const { items } = await api.call<{ items: ServiceAccountRow[] }>('GET', '/api/v1/service-accounts');
-          printTable(
-            ['NAME', 'SUBJECT', 'GROUPS', 'STATUS', 'CREATED'],
-            items.map((a) => [
-              a.name,
-              a.subject,
-              a.groups.join(',') || '-',
-              a.disabled ? 'disabled' : 'enabled',
-              a.createdAt,
-            ]),
-          );
-        }),
-      ),
+      new Command('list')
+        .alias('ls')
+        .description('list service accounts')
+        .action((_flags: unknown, command: Command) =>
+          runAdmin(command, async (api: ApiClient) => {
+            const { items } = await api.call<{ items: ServiceAccountRow[] }>(
+              'GET',
+              '/api/v1/service-accounts',
+            );
+            printTable(
+              ['NAME', 'SUBJECT', 'GROUPS', 'STATUS', 'CREATED'],
+              items.map((a) => [
+                a.name,
+                a.subject,
+                a.groups.join(',') || '-',
+                a.disabled ? 'disabled' : 'enabled',
+                a.createdAt,
+              ]),
+            );
+          }),
+        ),
     )
     .addCommand(
       new Command('disable')

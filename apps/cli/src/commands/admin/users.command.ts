@@ -25,6 +25,7 @@ export function usersAdminCommand(): Command {
     .description('list users from OIDC logins; disable or enable them')
     .addCommand(
       new Command('list')
+        .alias('ls')
         .description('list users and their groups')
         .action((_flags: unknown, command: Command) =>
           runAdmin(command, async (api: ApiClient) => {
