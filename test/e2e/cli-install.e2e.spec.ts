@@ -288,8 +288,20 @@ agents: [edge-docs]
     const again = await tollgate(['admin', 'apply', '-f', join(prefix.path, 'shown.yaml')], admin);
     expect(again.stdout).toBe('connection pg-docs: unchanged\n');
 
-    const list = await tollgate(['admin', 'connections', 'list'], admin);
+    const list = await tollgate(['admin', 'connections', 'ls'], admin);
     expect(list.stdout).toMatch(/^pg-docs\s+postgres\s+127\.0\.0\.1:5432\/\S+\s+edge-docs\s+env=dev$/m);
+
+    // Creating it again says how to change what exists instead.
+    const twice = await tollgate(
+      [
+        ...['admin', 'connections', 'create', 'pg-docs', '--protocol', 'postgres', '--host', '127.0.0.1'],
+        ...['--port', '5432', '--database', database, '--username', 'postgres', '--tls', 'disable'],
+      ],
+      admin,
+    );
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toContain('a connection named "pg-docs" already exists');
+    expect(twice.stderr).toContain('tollgate admin connections edit pg-docs');
   }, 120_000);
 });
 

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { stringify } from 'yaml';
-import type { ApiClient } from '../../api-client';
+import { ApiCallError, type ApiClient } from '../../api-client';
 import type { ConnectionView } from '../../resources/connection-plan';
 import { connectionWarnings } from '../../resources/connection-warnings';
 import { printTable } from './agents-list.command';
@@ -36,15 +36,24 @@ export function connectionsAdminCommand(): Command {
           .requiredOption('--protocol <protocol>', 'postgres | mysql | ssh | kubernetes | http | tcp'),
       ).action((name: string, flags: TargetFlags & { protocol: string }, command: Command) =>
         runAdmin(command, async (api) => {
-          const created = await api.call<ConnectionView>('POST', '/api/v1/connections', {
-            name,
-            protocol: flags.protocol,
-            target: targetOf(flags.protocol, flags),
-            tags: Object.fromEntries(pairs(flags.tag, 'tag')),
-            credential: Object.fromEntries(pairs(flags.credential, 'credential')),
-            agents: flags.agent ?? [],
-            ...(flags.description ? { description: flags.description } : {}),
-          });
+          const created = await api
+            .call<ConnectionView>('POST', '/api/v1/connections', {
+              name,
+              protocol: flags.protocol,
+              target: targetOf(flags.protocol, flags),
+              tags: Object.fromEntries(pairs(flags.tag, 'tag')),
+              credential: Object.fromEntries(pairs(flags.credential, 'credential')),
+              agents: flags.agent ?? [],
+              ...(flags.description ? { description: flags.description } : {}),
+            })
+            .catch((error: unknown) => {
+              if (error instanceof ApiCallError && error.status === 409) {
+                throw new Error(
+                  `${error.message} (to change it: tollgate admin connections edit ${name} --port ...; to see it: tollgate admin connections show ${name})`,
+                );
+              }
+              throw error;
+            });
           process.stdout.write(`connection ${created.name} created (${created.protocol})\n`);
           warn(created);
         }),
