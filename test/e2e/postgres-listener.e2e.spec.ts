@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { connect as connectTcp, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -393,5 +395,195 @@ describe('PostgreSQL straight to the gateway listener', () => {
     expect(ended.code).toBe('57P01');
     expect(ended.message).toContain('tollgate: session ended: killed by sa:bootstrap-admin');
     await client.end().catch(() => undefined);
+  });
+
+  /** The sessions the gateway lists as open. */
+  const openSessions = async () =>
+    (await gateway.api<{ items: { id: string; subject: string }[] }>('GET', '/api/v1/sessions?state=open'))
+      .body.items;
+  /** How many backends of the target run a statement containing `text` right now. */
+  const runningAtTarget = async (text: string): Promise<number> => {
+    const admin = new Client({ ...MACHINE_POSTGRES, database: dbName });
+    await admin.connect();
+    try {
+      const { rows } = await admin.query<{ n: string }>(
+        "select count(*) as n from pg_stat_activity where state = 'active' and query like $1 and pid <> pg_backend_pid()",
+        [`%${text}%`],
+      );
+      return Number(rows[0]?.n);
+    } finally {
+      await admin.end();
+    }
+  };
+  const waitUntilRunning = (text: string) =>
+    expect.poll(() => runningAtTarget(text), { timeout: 20_000 }).toBe(1);
+  const waitUntilStopped = (text: string) =>
+    expect.poll(() => runningAtTarget(text), { timeout: 10_000 }).toBe(0);
+
+  /**
+   * Sends a CancelRequest to the listener as libpq does (on a connection of its own; with `tls`,
+   * after an SSLRequest answered S, as libpq 17 does on an encrypted session) and resolves with
+   * what the listener answered before it closed: PostgreSQL answers nothing, match or not.
+   */
+  const sendCancel = (key: { processId: number; secretKey: number }, tls = false): Promise<Buffer> =>
+    new Promise((resolve, reject) => {
+      const request = Buffer.alloc(16);
+      request.writeInt32BE(16, 0);
+      request.writeInt32BE(80877102, 4);
+      request.writeInt32BE(key.processId, 8);
+      request.writeInt32BE(key.secretKey, 12);
+      const received: Buffer[] = [];
+      const collect = (socket: Socket) => {
+        socket.on('data', (chunk: Buffer) => received.push(chunk));
+        socket.on('error', reject);
+        socket.on('close', () => resolve(Buffer.concat(received)));
+      };
+      const raw = connectTcp({ host, port }, () => {
+        if (!tls) {
+          collect(raw);
+          raw.write(request);
+          return;
+        }
+        const sslRequest = Buffer.alloc(8);
+        sslRequest.writeInt32BE(8, 0);
+        sslRequest.writeInt32BE(80877103, 4);
+        raw.write(sslRequest);
+        raw.once('data', (answer: Buffer) => {
+          if (answer.toString() !== 'S') return reject(new Error(`SSLRequest answered ${answer.toString()}`));
+          const secure = connectTls(
+            { socket: raw, ca: readFileSync(cert.certFile), servername: 'localhost' },
+            () => secure.write(request),
+          );
+          collect(secure);
+        });
+      });
+      raw.on('error', reject);
+    });
+
+  /** A node-postgres session through the listener running `sql`; its key is the one it was given. */
+  const busySession = async (user: string, password: string, sql: string) => {
+    const client = new Client({ host: '127.0.0.1', port, user, database: 'pg-app', password });
+    client.on('error', () => undefined);
+    await client.connect();
+    const key = client as unknown as { processID: number; secretKey: number };
+    const outcome = client.query(sql).then(
+      () => ({ code: 'finished', message: '' }),
+      (error: unknown) => error as { code?: string; message: string },
+    );
+    return { client, key: { processId: key.processID, secretKey: key.secretKey }, outcome };
+  };
+
+  it("cancels psql's statement on Ctrl+C (SIGINT): the target stops it and the audit says so", async () => {
+    const child = spawn(
+      'psql',
+      [
+        '-h',
+        host,
+        '-p',
+        String(port),
+        '-U',
+        'developer@tollgate.test',
+        '-d',
+        'pg-app',
+        '-X',
+        '-At',
+        '-c',
+        'select pg_sleep(30) as ctrl_c_nap',
+      ],
+      { env: { ...process.env, PGPASSWORD: developerToken, PGSSLMODE: 'prefer', PGCONNECT_TIMEOUT: '20' } },
+    );
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+    await waitUntilRunning('ctrl_c_nap');
+    await expect.poll(async () => (await openSessions()).length, { timeout: 10_000 }).toBe(1);
+    const [session] = await openSessions();
+    child.kill('SIGINT');
+    expect(await exited).toBe(1);
+    expect(stderr).toContain('ERROR:  canceling statement due to user request');
+    await waitUntilStopped('ctrl_c_nap');
+
+    // Recorded on the session: the cancel (where it came from), and the statement's result says it
+    // was cancelled and what the target said.
+    const detailOf = async () =>
+      (
+        await gateway.api<{ events: { kind: string; event: Record<string, unknown> }[] }>(
+          'GET',
+          `/api/v1/sessions/${session.id}`,
+        )
+      ).body.events;
+    await expect
+      .poll(async () => (await detailOf()).map((e) => e.kind), { timeout: 15_000 })
+      .toEqual(expect.arrayContaining(['session.cancel', 'command.result']));
+    const events = await detailOf();
+    const cancel = events.find((e) => e.kind === 'session.cancel')?.event;
+    expect(cancel).toMatchObject({ type: 'session.cancel', sessionId: session.id });
+    expect(String(cancel?.['source'])).toMatch(/^postgres listener 127\.0\.0\.1:\d+$/);
+    const result = events.find((e) => e.kind === 'command.result')?.event;
+    expect(result).toMatchObject({ command: 'select pg_sleep(30) as ctrl_c_nap' });
+    expect(String(result?.['error'])).toMatch(
+      /^cancelled \(CancelRequest from 127\.0\.0\.1:\d+\): the target said: canceling statement due to user request$/,
+    );
+    const records = await auditRecords('session.cancel');
+    expect(
+      records.some(
+        (r) => (r as unknown as { payload: { sessionId?: string } }).payload.sessionId === session.id,
+      ),
+    ).toBe(true);
+  });
+
+  it("cancels only with the session's own key: a wrong key or another session's key does nothing, and the answer is the same", async () => {
+    const adminToken = (await loginDevUser(gateway.httpUrl, 'admin')).access_token;
+    const mine = await busySession(
+      'developer@tollgate.test',
+      developerToken,
+      'select pg_sleep(30) as mine_nap',
+    );
+    const theirs = await busySession('admin@tollgate.test', adminToken, 'select pg_sleep(30) as theirs_nap');
+    try {
+      await waitUntilRunning('mine_nap');
+      await waitUntilRunning('theirs_nap');
+      // The key is Tollgate's own, never the target backend's.
+      const backendPids = await (async () => {
+        const admin = new Client({ ...MACHINE_POSTGRES, database: dbName });
+        await admin.connect();
+        const { rows } = await admin.query<{ pid: number }>(
+          "select pid from pg_stat_activity where query like '%_nap%' and pid <> pg_backend_pid()",
+        );
+        await admin.end();
+        return rows.map((r) => r.pid);
+      })();
+      expect(backendPids).not.toContain(mine.key.processId);
+      expect(mine.key).not.toEqual(theirs.key);
+
+      // Wrong secret, wrong process id, and the other user's pair mixed with mine: each is answered
+      // as a match is (closed, not a byte), and nothing is cancelled.
+      const wrong = [
+        { processId: mine.key.processId, secretKey: mine.key.secretKey ^ 1 },
+        { processId: mine.key.processId ^ 1, secretKey: mine.key.secretKey },
+        { processId: mine.key.processId, secretKey: theirs.key.secretKey },
+        { processId: theirs.key.processId, secretKey: mine.key.secretKey },
+      ];
+      for (const key of wrong) expect((await sendCancel(key)).length).toBe(0);
+      expect((await sendCancel({ ...wrong[0] }, true)).length).toBe(0);
+
+      // The other user cancels their own statement (over TLS this time): theirs stops, mine runs on.
+      expect((await sendCancel(theirs.key, true)).length).toBe(0);
+      expect(await theirs.outcome).toMatchObject({
+        code: '57014',
+        message: 'canceling statement due to user request',
+      });
+      await waitUntilStopped('theirs_nap');
+      expect(await runningAtTarget('mine_nap')).toBe(1);
+
+      // My own key, in plain text: mine stops, and the session goes on.
+      expect((await sendCancel(mine.key)).length).toBe(0);
+      expect(await mine.outcome).toMatchObject({ code: '57014' });
+      await waitUntilStopped('mine_nap');
+      expect((await mine.client.query<{ n: number }>('select 41 + 1 as n')).rows).toEqual([{ n: 42 }]);
+    } finally {
+      await mine.client.end().catch(() => undefined);
+      await theirs.client.end().catch(() => undefined);
+    }
   });
 });

@@ -138,6 +138,9 @@ export class SessionRunner {
       // the engine ends the work at the target and records it before the stream closes.
       const close = message.kind?.$case === 'close' ? message.kind.close : undefined;
       if (close && close.code !== CloseCode.NORMAL) this.abort(request.sessionId, close.reason);
+      // A client's cancel that reached the gateway: the engine stops the running statement.
+      else if (message.kind?.$case === 'interrupt')
+        this.sessions.get(request.sessionId)?.interrupt?.(message.kind.interrupt.reason);
       else commands.audit.handle(message);
     });
     stream.on('close', () => commands.audit.close('the session stream closed'));

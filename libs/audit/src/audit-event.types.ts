@@ -59,6 +59,19 @@ export interface SessionCloseEvent extends EventBase {
   };
 }
 
+/**
+ * A client's cancel reached the session (a PostgreSQL CancelRequest carrying the session's key, on
+ * the gateway's listener): the statement running at the target, if any, is cancelled there, and its
+ * `command.result` says so (`cancelled (...)`). The cancel carries no credential: the key, which
+ * only the session's client was given, is what ties it to the session.
+ */
+export interface SessionCancelEvent extends EventBase {
+  readonly type: 'session.cancel';
+  readonly sessionId: string;
+  /** Where the cancel came from (`postgres listener 10.0.0.7:52144`). */
+  readonly source: string;
+}
+
 export type CommandDecisionKind = 'allow' | 'deny' | 'require_approval';
 
 export interface CommandEvent extends EventBase {
@@ -159,6 +172,7 @@ export interface ReviewDecisionEvent extends EventBase {
 export type AuditEvent =
   | SessionOpenEvent
   | SessionCloseEvent
+  | SessionCancelEvent
   | CommandEvent
   | CommandResultEvent
   | SessionRecordingEvent

@@ -10,6 +10,7 @@ export type {
   PolicyChangeEvent,
   ReviewDecisionEvent,
   ReviewRequestEvent,
+  SessionCancelEvent,
   SessionCloseEvent,
   SessionCloseReason,
   SessionOpenEvent,

@@ -190,6 +190,8 @@ function describeEvent(kind: string, event: Record<string, unknown>): string {
     }
     case 'session.recording':
       return `recording ${String(event['recording'])} ${text('kind')}${text('command') ? ` ${JSON.stringify(text('command'))}` : ''}: ${String(event['bytes'])} bytes${event['truncated'] === true ? ' (truncated)' : ''}, sha256 ${text('sha256')} (tollgate sessions play)`;
+    case 'session.cancel':
+      return `session.cancel: cancel request from ${text('source')}`;
     case 'session.close':
       return `session.close ${text('reason')}${text('detail') ? `: ${text('detail')}` : ''}`;
     default:

@@ -40,4 +40,11 @@ export interface EngineSession {
    * connection and the stream. `reason` is recorded with what was interrupted.
    */
   abort(reason?: string): void;
+  /**
+   * A client's cancel that reached the gateway (SessionInterrupt): stops what the session runs at
+   * the target now, as the protocol's own cancel would (PostgreSQL: a CancelRequest with the
+   * backend's real key for the statement in flight), and records `reason` with the statement's
+   * result; the session goes on. Nothing running: nothing happens. Engines without it ignore it.
+   */
+  interrupt?(reason: string): void;
 }

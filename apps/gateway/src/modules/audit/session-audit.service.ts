@@ -4,6 +4,7 @@ import type {
   AuditActor,
   CommandEvent,
   CommandResultEvent,
+  SessionCancelEvent,
   SessionCloseEvent,
   SessionCloseReason,
   SessionOpenEvent,
@@ -113,6 +114,15 @@ export class SessionAuditService {
     };
     const what = `recording ${recording.recording} (${recording.kind}, ${recording.bytes} bytes${recording.truncated ? ', truncated' : ''})`;
     return this.write(session, event, 'allow', what, { defer: true });
+  }
+
+  /**
+   * A client's cancel for the session's running statement, on both chains. Not awaited by the data
+   * path: the cancel goes to the agent at once (it only stops work), the record follows.
+   */
+  cancelled(session: SessionAuditContext, source: string): Promise<CommittedAudit> {
+    const event: SessionCancelEvent = { ...base(session), type: 'session.cancel', source };
+    return this.write(session, event, 'allow', `cancel request from ${source}`, { defer: true });
   }
 
   /**
@@ -230,7 +240,12 @@ function exportedFields(event: SessionEvent): Record<string, unknown> {
 }
 
 type SessionEvent =
-  SessionOpenEvent | SessionCloseEvent | CommandEvent | CommandResultEvent | SessionRecordingEvent;
+  | SessionOpenEvent
+  | SessionCloseEvent
+  | SessionCancelEvent
+  | CommandEvent
+  | CommandResultEvent
+  | SessionRecordingEvent;
 
 const IN_THE_RECORD_ALREADY: ReadonlySet<string> = new Set([
   'id',

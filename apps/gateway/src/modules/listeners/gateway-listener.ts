@@ -29,6 +29,15 @@ export interface ListenerLogin {
 }
 
 /**
+ * A client that connected only to cancel what a session of its own runs (PostgreSQL's
+ * CancelRequest): the key it was given when that session began. Its socket is already closed, as
+ * the protocol wants, whatever the key matches.
+ */
+export interface ListenerCancel {
+  readonly cancelKey: string;
+}
+
+/**
  * A Tollgate credential the client gave where its protocol expects a password (an access token, an
  * API key), or (SSH) a public key registered to a user, whose signature the listener checked.
  */
@@ -60,10 +69,11 @@ export interface ListenerRefusal {
 export interface GatewayListener {
   readonly protocol: ListenerProtocol;
   /**
-   * Reads the start-up up to the credential. Resolves undefined when the client went away or was
-   * already answered (a protocol error, a cancel request, TLS required but not negotiated).
+   * Reads the start-up up to the credential, or a cancel request (see ListenerCancel). Resolves
+   * undefined when the client went away or was already answered (a protocol error, TLS required but
+   * not negotiated).
    */
-  login(socket: Socket): Promise<ListenerLogin | undefined>;
+  login(socket: Socket): Promise<ListenerLogin | ListenerCancel | undefined>;
   /** Tells the client why its session does not open, in its protocol's error format, and closes. */
   refuse(login: ListenerLogin, refusal: ListenerRefusal): void;
   /**
@@ -75,8 +85,10 @@ export interface GatewayListener {
   /**
    * Follows an open session's bytes (from the preamble on) so that an ending the gateway decides
    * (a kill, a revoked token, shutdown) is said in protocol: the protocol's ProtocolRefuser watch.
+   * Where the protocol cancels out of band (PostgreSQL), `onCancelKey` hears the key the session's
+   * client was given, as a later ListenerCancel carries it.
    */
-  watch(): SessionWatch;
+  watch(onCancelKey?: (key: string) => void): SessionWatch;
   /**
    * For a listener that ends the client's protocol at the gateway (SSH: the client's SSH connection
    * is authenticated here, and its channels are relayed to the agent's engine with the SSH channel

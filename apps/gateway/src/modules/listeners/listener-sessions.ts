@@ -11,6 +11,7 @@ import type { Principal } from '../identity/principal';
 import { SshKeysService } from '../identity/ssh-keys/ssh-keys.service';
 import { SubjectDirectoryService } from '../identity/subjects/subject-directory.service';
 import { InProcessSessions } from '../tunnel/in-process-sessions';
+import { InterruptSession } from '../tunnel/interrupt-session';
 import { TunnelLogger } from '../tunnel/tunnel-logger';
 import type { GatewayListener, ListenerRefusal } from './gateway-listener';
 import { namesCredentialOwner } from './listener-user';
@@ -24,6 +25,11 @@ import { namesCredentialOwner } from './listener-user';
  * broker as `tollgate connect`'s do (access decision for `connect`, session record and durable
  * open event, an agent and its protocol engine with policy, approvals, masking and command audit).
  * The client's socket is then relayed to the session as `tollgate connect` relays its sockets.
+ *
+ * A cancel (PostgreSQL's CancelRequest, on a connection of its own and with no credential) names a
+ * session by the key its client was given: a key of a session this replica relays interrupts that
+ * session's running statement (InterruptSession); any other key does nothing, and the client
+ * cannot tell the two apart (its socket was closed before the key was looked up).
  */
 @Injectable()
 export class ListenerSessions {
@@ -34,13 +40,29 @@ export class ListenerSessions {
     private readonly sessions: InProcessSessions,
     private readonly audit: AuditWriter,
     private readonly logger: TunnelLogger,
+    private readonly interrupts: InterruptSession,
   ) {}
+
+  /** The cancel key each open listener session's client holds → the session (this replica's). */
+  private readonly cancelKeys = new Map<string, string>();
 
   async serve(listener: GatewayListener, socket: Socket): Promise<void> {
     const source = `${socket.remoteAddress}:${socket.remotePort}`;
     const log = this.logger.log.child({ component: 'listener', listener: listener.protocol, source });
     const login = await listener.login(socket);
     if (!login) return;
+    if ('cancelKey' in login) {
+      const sessionId = this.cancelKeys.get(login.cancelKey);
+      const interrupted =
+        sessionId !== undefined &&
+        this.interrupts.run(sessionId, {
+          source: `${listener.protocol} listener ${source}`,
+          reason: `CancelRequest from ${source}`,
+        });
+      // Never the key itself in the log.
+      log.info({ sessionId, interrupted }, 'cancel request');
+      return;
+    }
     const refuse = (refusal: ListenerRefusal) => {
       log.info(
         {
@@ -112,8 +134,14 @@ export class ListenerSessions {
       log.debug({ sessionId }, 'session relay ended');
       return;
     }
-    // The engine reads the client's start-up first, as from `tollgate connect`; the watch follows it.
-    const watch = listener.watch();
+    // The engine reads the client's start-up first, as from `tollgate connect`; the watch follows it
+    // (and, for PostgreSQL, hears the key the engine gives the client, for its CancelRequests).
+    let cancelKey: string | undefined;
+    const watch = listener.watch((key) => {
+      if (cancelKey !== undefined) this.releaseCancelKey(cancelKey, sessionId);
+      cancelKey = key;
+      this.cancelKeys.set(key, sessionId);
+    });
     watch.fromClient(login.preamble);
     call.write(inProcessCodec.wrap({ kind: { $case: 'data', data: login.preamble } }));
     login.socket.setNoDelay(true);
@@ -128,11 +156,17 @@ export class ListenerSessions {
         login.socket.write(after);
       }
     }
-    const relayed = await relaySocket(login.socket, call, inProcessCodec, watch);
+    const relayed = await relaySocket(login.socket, call, inProcessCodec, watch).finally(() => {
+      if (cancelKey !== undefined) this.releaseCancelKey(cancelKey, sessionId);
+    });
     log.debug(
       { sessionId, outcome: relayed.kind, ...('message' in relayed ? { reason: relayed.message } : {}) },
       'session relay ended',
     );
+  }
+
+  private releaseCancelKey(key: string, sessionId: string): void {
+    if (this.cancelKeys.get(key) === sessionId) this.cancelKeys.delete(key);
   }
 
   /** The owner's name in Tollgate (email or service account name); empty when it has none. */

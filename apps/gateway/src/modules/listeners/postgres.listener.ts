@@ -3,13 +3,14 @@ import type { SecureContext } from 'node:tls';
 import {
   acceptPostgresLogin,
   LOGIN_SQLSTATE,
-  postgresRefuser,
+  PostgresSessionWatch,
   REFUSAL_SQLSTATES,
   refusePostgresLogin,
 } from '@tollgate/protocol-postgres';
 import type { SessionWatch } from '@tollgate/protocol-tcp';
 import type {
   GatewayListener,
+  ListenerCancel,
   ListenerLogin,
   ListenerRefusal,
   ListenerRefusalKind,
@@ -38,7 +39,7 @@ export class PostgresGatewayListener implements GatewayListener {
     private readonly loginTimeoutMs = 30_000,
   ) {}
 
-  async login(socket: Socket): Promise<ListenerLogin | undefined> {
+  async login(socket: Socket): Promise<ListenerLogin | ListenerCancel | undefined> {
     const outcome = await acceptPostgresLogin(socket, {
       ...(this.tls ? { tls: this.tls } : {}),
       // Credentials cross the network in clear text only from this machine.
@@ -46,6 +47,7 @@ export class PostgresGatewayListener implements GatewayListener {
       timeoutMs: this.loginTimeoutMs,
     });
     if (outcome.kind === 'closed') return undefined;
+    if (outcome.kind === 'cancel') return { cancelKey: cancelKey(outcome.processId, outcome.secretKey) };
     return {
       socket: outcome.socket,
       credential: { kind: 'secret', secret: outcome.password },
@@ -59,7 +61,14 @@ export class PostgresGatewayListener implements GatewayListener {
     refusePostgresLogin(login.socket, sqlState(refusal.kind), `tollgate: ${refusal.message}`);
   }
 
-  watch(): SessionWatch {
-    return postgresRefuser.watch();
+  watch(onCancelKey?: (key: string) => void): SessionWatch {
+    // The key is the one the agent's engine gave the session (its own, never the target backend's).
+    return new PostgresSessionWatch(
+      onCancelKey && ((processId, secretKey) => onCancelKey(cancelKey(processId, secretKey))),
+    );
   }
+}
+
+function cancelKey(processId: number, secretKey: number): string {
+  return `postgres:${processId}:${secretKey}`;
 }

@@ -9,6 +9,11 @@ export type ControlCall = ServerDuplexStream<AgentMessage, GatewayMessage>;
 export class LiveAgent {
   /** Sessions relayed by this agent: id → abort (ends both of the session's streams). */
   readonly sessions = new Map<string, (reason: string, code?: CloseCode) => void>();
+  /**
+   * Those sessions' interrupt (a client's cancel: the agent stops the running statement at the
+   * target, the session goes on); false when the session is already ending.
+   */
+  readonly sessionInterrupts = new Map<string, (reason: string) => boolean>();
   /** The access token (`jti`) each of those sessions was opened with: revoking it ends the session. */
   readonly sessionTokens = new Map<string, string>();
   /** Policy version of each bundle pushed on this stream (by bundle version), read when it is acked. */

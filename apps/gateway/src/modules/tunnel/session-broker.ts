@@ -221,6 +221,7 @@ export class SessionBroker {
       agent.sessions.set(sessionId, (reason, code = CloseCode.AGENT_DISCONNECTED) =>
         relay.abort(reason, code),
       );
+      agent.sessionInterrupts.set(sessionId, (reason) => relay.interrupt(reason));
       agent.sessionTokens.set(sessionId, principal.tokenId);
       // The session ends by itself at its maximum duration (for a just-in-time grant: its expiry).
       const limit = decision.session
@@ -238,6 +239,7 @@ export class SessionBroker {
       this.commands.ended(sessionId);
       clearTimeout(limit);
       agent.sessions.delete(sessionId);
+      agent.sessionInterrupts.delete(sessionId);
       agent.sessionTokens.delete(sessionId);
       this.records.closed(sessionId, reason);
       log.info({ agent: agent.name, reason }, 'session closed');

@@ -158,6 +158,19 @@ export class SessionRecords implements OnModuleDestroy {
     this.quietly(this.writer.markOpen(id, agentId));
   }
 
+  /** A client's cancel for the session's running statement, on its chain (after the open's insert). */
+  cancelled(id: string, source: string): void {
+    const context = this.contexts.get(id);
+    if (!context) return;
+    this.after(id, async () => {
+      try {
+        await this.audit.cancelled(context, source);
+      } catch (error) {
+        this.logger.log.warn({ err: error, sessionId: id }, 'could not record the session cancel event');
+      }
+    });
+  }
+
   closed(id: string, reason: string): void {
     const endedAt = new Date().toISOString();
     const context = this.contexts.get(id);

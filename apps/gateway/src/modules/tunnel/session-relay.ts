@@ -33,8 +33,13 @@ export function relaySession(
   agent: AgentSessionCall,
   /** The agent's other session messages (command audit, approval requests). */
   onAgentMessage: (message: SessionUp) => void = () => undefined,
-): { done: Promise<string>; abort(reason: string, code: CloseCode): void } {
+): {
+  done: Promise<string>;
+  abort(reason: string, code: CloseCode): void;
+  interrupt(reason: string): boolean;
+} {
   let abort: (reason: string, code: CloseCode) => void = () => undefined;
+  let interrupt: (reason: string) => boolean = () => false;
   const done = new Promise<string>((resolve) => {
     let reason: string | undefined;
     let clientClosed = false;
@@ -156,8 +161,18 @@ export function relaySession(
       cut.unref();
       agent.once('close', () => clearTimeout(cut));
     };
+    // A client's cancel: the agent stops the running statement at the target; the session goes on.
+    interrupt = (text) => {
+      if (ending || agentClosed || agent.writableEnded) return false;
+      agent.write({ kind: { $case: 'interrupt', interrupt: { reason: text } } });
+      return true;
+    };
     client.resume();
     agent.resume();
   });
-  return { done, abort: (reason, code) => abort(reason, code) };
+  return {
+    done,
+    abort: (reason, code) => abort(reason, code),
+    interrupt: (reason) => interrupt(reason),
+  };
 }

@@ -12,6 +12,7 @@ import { ClientTunnelGrpcService } from './client-tunnel.grpc-service';
 import { ConnectionDirectory } from './connection-directory';
 import { GatewayReplica } from './gateway-replica';
 import { InProcessSessions } from './in-process-sessions';
+import { InterruptSession } from './interrupt-session';
 import { PendingSessions } from './pending-sessions';
 import { SessionBroker } from './session-broker';
 import { SessionCommands } from './session-commands';
@@ -58,6 +59,7 @@ export class TunnelModule {
         SessionCommands,
         SessionBroker,
         InProcessSessions,
+        InterruptSession,
         AgentTunnelGrpcService,
         ClientTunnelGrpcService,
         TunnelShutdown,
@@ -71,6 +73,7 @@ export class TunnelModule {
         AgentTunnelGrpcService,
         ClientTunnelGrpcService,
         InProcessSessions,
+        InterruptSession,
         LostSessions,
         TunnelLogger,
       ],

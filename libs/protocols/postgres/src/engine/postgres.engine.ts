@@ -15,7 +15,7 @@ import {
   type RelayEngine,
   type RelayOutcome,
 } from '@tollgate/protocol-tcp';
-import { CancelRegistry } from '../proxy/cancel-registry';
+import { CancelRegistry, StatementInterrupts } from '../proxy/cancel-registry';
 import type { CommandGate, StatementOutcome } from '../proxy/command-gate';
 import { runPostgresSession } from '../proxy/postgres-session';
 import type { PostgresTargetSettings } from '../proxy/target-settings';
@@ -53,6 +53,7 @@ export class PostgresEngine implements RelayEngine {
       exec: options.verb === 'exec',
     };
     const ending = new AbortController();
+    const interrupts = new StatementInterrupts();
     return {
       relay: async <In, Out>(stream: FrameStream<Out>, codec: FrameCodec<In, Out>): Promise<RelayOutcome> => {
         const client = frameStreamDuplex(stream, codec);
@@ -60,12 +61,15 @@ export class PostgresEngine implements RelayEngine {
           target,
           cancels: this.cancels,
           signal: ending.signal,
+          interrupts,
           ...services,
         });
         return { kind: 'normal' };
       },
       // The running statement is cancelled at the target and recorded, then the session ends.
       abort: (reason = 'the session was ended by the gateway') => ending.abort(reason),
+      // A client's cancel through the gateway: as the CancelRequest the client would have sent.
+      interrupt: (reason: string) => interrupts.interrupt(reason),
     };
   }
 

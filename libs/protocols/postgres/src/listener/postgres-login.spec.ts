@@ -131,6 +131,25 @@ describe('acceptPostgresLogin', () => {
     expect(socket.ended).toBe(true);
   });
 
+  it('closes a CancelRequest without a word and hands its key back, plain or after an SSLRequest', async () => {
+    const cancel = serializeStartupPacket({ name: 'cancelRequest', processId: 4242, secretKey: -7 });
+    for (const [chunks, answered] of [
+      [[cancel], ''],
+      [[SSL_REQUEST, cancel], 'N'],
+      // Where TLS is required for a login: a cancel carries no credential, and libpq sends it plain.
+      [[cancel.subarray(0, 5), cancel.subarray(5)], ''],
+    ] as const) {
+      const [outcome, socket] = await login(chunks, { ...OPTIONS, requireTls: true });
+      expect(outcome).toEqual({ kind: 'cancel', processId: 4242, secretKey: -7 });
+      expect(Buffer.concat(socket.written).toString()).toBe(answered);
+      expect(socket.ended).toBe(true);
+    }
+    // Bytes after it change nothing: still no answer.
+    const [outcome, socket] = await login([Buffer.concat([cancel, STARTUP])]);
+    expect(outcome).toMatchObject({ kind: 'cancel' });
+    expect(socket.written).toEqual([]);
+  });
+
   it('refuses anything but a password after the start-up, in PostgreSQL terms', async () => {
     const query = serializeFrontendMessage({ name: 'query', text: 'select 1' });
     const [outcome, socket] = await login([STARTUP, query]);

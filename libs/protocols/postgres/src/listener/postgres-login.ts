@@ -15,7 +15,13 @@ import { PostgresProtocolError } from '../protocol-error';
  * any bytes it pipelined after its password.
  */
 export type PostgresLogin = ListenerLogin;
-export type PostgresLoginOutcome = ListenerLoginOutcome<PostgresLogin>;
+/**
+ * A login read to its password, a client answered and closed, or a CancelRequest (already closed,
+ * as PostgreSQL closes it: no answer, whether the key matches a session or not).
+ */
+export type PostgresLoginOutcome =
+  | ListenerLoginOutcome<PostgresLogin>
+  | { readonly kind: 'cancel'; readonly processId: number; readonly secretKey: number };
 /** Without a certificate, an SSLRequest is answered N. */
 export type PostgresLoginOptions = ListenerLoginOptions;
 
@@ -34,8 +40,9 @@ export const LOGIN_SQLSTATE = {
  * The start of a PostgreSQL session on a gateway listener, where the client presents a Tollgate
  * credential as its password: answers SSLRequest (upgrading to TLS when the listener has a
  * certificate) and GSSENCRequest (N), reads the StartupMessage, asks for a cleartext password
- * (safe: TLS, or loopback only) and reads it. Protocol errors, a missing TLS negotiation, cancel
- * requests and a silent client are answered in PostgreSQL's format and closed here.
+ * (safe: TLS, or loopback only) and reads it. Protocol errors, a missing TLS negotiation and a
+ * silent client are answered in PostgreSQL's format and closed here. A CancelRequest (plain, or
+ * after an SSLRequest) is closed at once without a word, and its key handed back.
  */
 export function acceptPostgresLogin(
   socket: Socket,
@@ -101,9 +108,11 @@ export function acceptPostgresLogin(
           current.write('N');
           return readOnLater();
         case 'cancelRequest':
-          // The session's backend key is the agent's; a cancel through the listener is not routed yet.
+          // As the server does: closed before anything is looked up, so a key that matches no
+          // session is answered exactly as one that does. Plain text is fine from anywhere (libpq
+          // sends cancels unencrypted): the key is all it carries, and it only stops a statement.
           current.end();
-          return finish({ kind: 'closed', reason: 'cancel request (not supported on the gateway listener)' });
+          return finish({ kind: 'cancel', processId: message.processId, secretKey: message.secretKey });
         case 'startupMessage': {
           if (options.requireTls && !tls) {
             return refuse(

@@ -15,7 +15,7 @@ import type { TaggedFrame } from '../frame-reader';
 import { BackendCode } from '../message-codes';
 import { PostgresProtocolError } from '../protocol-error';
 import { classifySql, loadSqlClassifier, type SqlClassification } from '../sql-classifier';
-import { sendCancelRequest, type CancelRegistry } from './cancel-registry';
+import { sendCancelRequest, type CancelRegistry, type StatementInterrupts } from './cancel-registry';
 import { CatalogConnection } from './catalog-connection';
 import { ColumnCatalog } from './column-catalog';
 import { DEFAULT_COPY_FORMAT } from './copy-row';
@@ -54,6 +54,12 @@ export interface PostgresSessionOptions {
    * closes. The signal's reason (a string) is recorded with the interrupted statements.
    */
   readonly signal?: AbortSignal;
+  /**
+   * A client's cancel that reached the session another way than its CancelRegistry key (through
+   * the gateway's listener): the statement in flight is cancelled at the target with the backend's
+   * key and its result records the reason; the session goes on.
+   */
+  readonly interrupts?: StatementInterrupts;
 }
 
 /** How long an ending session waits for the target to confirm a cancel before closing anyway. */
@@ -88,6 +94,8 @@ interface PendingStatement {
   masks?: ColumnMask[];
   /** Whether the current result's rows pass unchanged (see rowsPassUnchanged), once worked out. */
   clearRows?: boolean;
+  /** Why a cancel was sent while it ran (a client's CancelRequest), for its result. */
+  cancelled?: string;
 }
 
 /** What the audit records for a statement the session's end interrupted. */
@@ -140,7 +148,7 @@ async function startSession(
         client.write(Buffer.from('N'));
         reader.poke();
       } else if (message.name === 'cancelRequest') {
-        await options.cancels.cancel(message.processId, message.secretKey);
+        options.cancels.cancel(message.processId, message.secretKey);
         client.end();
         return { reason: 'cancel request' };
       } else if (message.name === 'startupMessage') {
@@ -190,11 +198,10 @@ function relay(
   options: PostgresSessionOptions,
 ): Promise<PostgresSessionEnd> {
   const server = target.socket;
-  const fakeKey = options.cancels.register({
-    host: options.target.host,
-    port: options.target.port,
-    ...target.backendKey,
-  });
+  /** A client's cancel (its CancelRequest with the key it was given, or through the gateway). */
+  let interruptStatement: (reason: string) => void = () => undefined;
+  const fakeKey = options.cancels.register((reason) => interruptStatement(reason));
+  options.interrupts?.listen((reason) => interruptStatement(reason));
   const side = new CatalogConnection(options.target);
   const catalog = new ColumnCatalog(side);
   // Under column rules, results are masked by lineage: what each output column is made from.
@@ -233,6 +240,7 @@ function relay(
         complete(statement);
       }
       fakeKey.release();
+      options.interrupts?.listen(undefined);
       side.close();
       if (toClient && client.writable) client.end(toClient);
       else client.end();
@@ -242,6 +250,12 @@ function relay(
         setTimeout(() => server.destroy(), 1000).unref();
       }
       resolve({ reason });
+    };
+    interruptStatement = (reason: string) => {
+      // Nothing in flight: nothing to cancel (the backend is idle, as a cancel would find it).
+      if (ended || aborting !== undefined || pending.length === 0) return;
+      for (const statement of pending) statement.cancelled ??= reason;
+      void sendCancelRequest(backend);
     };
     /** Ends the session from outside: see PostgresSessionOptions.signal. */
     const abortSession = (reason: string) => {
@@ -514,13 +528,16 @@ function relay(
         }));
     };
     const complete = (statement: PendingStatement) => {
-      // A statement the target failed while the session was being ended failed because of it.
+      // A statement the target failed while the session was being ended failed because of it; one
+      // it failed after a client's cancel, most likely because of that (the target's words say).
       const error =
-        aborting !== undefined &&
-        statement.error !== undefined &&
-        !statement.error.startsWith('interrupted (')
-          ? interrupted(aborting, `the target said: ${statement.error}`)
-          : statement.error;
+        statement.error === undefined || statement.error.startsWith('interrupted (')
+          ? statement.error
+          : aborting !== undefined
+            ? interrupted(aborting, `the target said: ${statement.error}`)
+            : statement.cancelled !== undefined
+              ? `cancelled (${statement.cancelled}): the target said: ${statement.error}`
+              : statement.error;
       options.onStatement?.({
         text: statement.text,
         rows: statement.rows + statement.counted,

@@ -5,7 +5,12 @@ import { serializeBackendMessage } from '../backend-message.serializer';
 import type { BackendMessage } from '../backend-messages';
 import { serializeStartupPacket } from '../frontend-message.serializer';
 import { backendSamples } from '../message-samples';
-import { postgresRefuser, recognizesPostgres, refusalResponse } from './postgres.refuser';
+import {
+  PostgresSessionWatch,
+  postgresRefuser,
+  recognizesPostgres,
+  refusalResponse,
+} from './postgres.refuser';
 
 const startup = serializeStartupPacket({
   name: 'startupMessage',
@@ -179,5 +184,30 @@ describe('PostgreSQL session endings', () => {
     watch.fromClient(startup);
     watch.toClient(Buffer.from([0x44, 0, 0, 0, 2, 0x5a]));
     expect(watch.ending(terminated)).toBeUndefined();
+  });
+
+  it('hears the key the client is given (BackendKeyData, and only it), however the stream is split', () => {
+    const key = { name: 'backendKeyData', processId: 1_234_567, secretKey: -987_654_321 } as const;
+    // Other messages around it (none of them BackendKeyData), one before it of about its length.
+    const lookalike = serializeBackendMessage({ name: 'parameterStatus', parameter: 'a', value: 'bcdefg' });
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: serverMessages.length - 1 }), { maxLength: 6 }),
+        fc.array(fc.nat(), { maxLength: 10 }),
+        (picks, cuts) => {
+          const heard: [number, number][] = [];
+          const watch = new PostgresSessionWatch((processId, secretKey) =>
+            heard.push([processId, secretKey]),
+          );
+          watch.fromClient(startup);
+          const others = picks.map((i) => serverMessages[i] as Buffer).filter((m) => m[0] !== 0x4b);
+          const stream = Buffer.concat([lookalike, ...others, serializeBackendMessage(key), ...others]);
+          for (const chunk of split(stream, cuts)) watch.toClient(chunk);
+          expect(heard).toEqual([[key.processId, key.secretKey]]);
+          expect(watch.ending(terminated)).toEqual(refusalResponse(terminated));
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });

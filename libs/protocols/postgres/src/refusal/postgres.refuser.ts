@@ -9,6 +9,7 @@ import type {
 import { fatalErrorResponse } from '../backend-message.serializer';
 import { FrontendMessageParser } from '../frontend-message.parser';
 import {
+  BackendCode,
   GSSENC_REQUEST_CODE,
   PROTOCOL_VERSION_3,
   SSL_REQUEST_CODE,
@@ -34,6 +35,9 @@ export const REFUSAL_SQLSTATES: Readonly<Record<RefusalKind, string>> = {
 export function refusalResponse(refusal: Refusal): Buffer {
   return fatalErrorResponse(REFUSAL_SQLSTATES[refusal.kind], `tollgate: ${refusal.message}`);
 }
+
+/** BackendKeyData's tag, as the watch reads tags: a byte. */
+const BACKEND_KEY_DATA: number = BackendCode.BackendKeyData;
 
 /** Largest start-up packet a client sends (the server's own limit is 10,000 bytes). */
 const MAX_STARTUP_PACKET = 10_000;
@@ -95,7 +99,9 @@ function refuseOpening(refusal: Refusal): RefusalDialogue {
 /**
  * Follows where an open session's client is in the protocol without decoding it: the client's
  * start-up packets (an SSLRequest is answered by one untagged byte), then the server's messages by
- * their length headers only. An ending can be said between two messages.
+ * their length headers only. An ending can be said between two messages. With `onBackendKey`, the
+ * key the client is given (BackendKeyData, the one body it reads) is reported, so that a
+ * CancelRequest carrying it can be told apart.
  */
 export class PostgresSessionWatch implements SessionWatch {
   private clientStarted = false;
@@ -109,6 +115,11 @@ export class PostgresSessionWatch implements SessionWatch {
   private serverSkip = 0;
   /** The stream stopped making sense (a length below 4): nothing can be said in protocol any more. */
   private lostTrack = false;
+  /** BackendKeyData's body while it is read (how much of it is in `key`). */
+  private readonly key = Buffer.alloc(8);
+  private keyBytes: number | undefined;
+
+  constructor(private readonly onBackendKey?: (processId: number, secretKey: number) => void) {}
 
   fromClient(bytes: Buffer): void {
     let offset = 0;
@@ -139,6 +150,7 @@ export class PostgresSessionWatch implements SessionWatch {
     while (!this.lostTrack && offset < bytes.length) {
       if (this.serverSkip > 0) {
         const n = Math.min(this.serverSkip, bytes.length - offset);
+        if (this.keyBytes !== undefined) this.readKey(bytes, offset, n);
         this.serverSkip -= n;
         offset += n;
       } else if (this.answersDue > 0 && this.serverHeaderBytes === 0) {
@@ -146,7 +158,7 @@ export class PostgresSessionWatch implements SessionWatch {
         offset++;
       } else if (this.serverHeaderBytes === 0 && bytes.length - offset >= 5) {
         // The common case: a whole header in this chunk.
-        this.startMessage(bytes.readInt32BE(offset + 1));
+        this.startMessage(bytes[offset] as number, bytes.readInt32BE(offset + 1));
         offset += 5;
       } else {
         const n = Math.min(5 - this.serverHeaderBytes, bytes.length - offset);
@@ -155,7 +167,7 @@ export class PostgresSessionWatch implements SessionWatch {
         offset += n;
         if (this.serverHeaderBytes === 5) {
           this.serverHeaderBytes = 0;
-          this.startMessage(this.serverHeader.readInt32BE(1));
+          this.startMessage(this.serverHeader[0] as number, this.serverHeader.readInt32BE(1));
         }
       }
     }
@@ -166,8 +178,18 @@ export class PostgresSessionWatch implements SessionWatch {
     return !this.lostTrack && betweenMessages ? refusalResponse(refusal) : undefined;
   }
 
-  private startMessage(length: number): void {
+  private startMessage(code: number, length: number): void {
     if (length < 4) this.lostTrack = true;
     else this.serverSkip = length - 4;
+    if (this.onBackendKey && code === BACKEND_KEY_DATA && length === 12) this.keyBytes = 0;
+  }
+
+  private readKey(bytes: Buffer, offset: number, n: number): void {
+    const start = this.keyBytes ?? 0;
+    bytes.copy(this.key, start, offset, offset + n);
+    this.keyBytes = start + n;
+    if (this.keyBytes < 8) return;
+    this.keyBytes = undefined;
+    this.onBackendKey?.(this.key.readInt32BE(0), this.key.readInt32BE(4));
   }
 }

@@ -536,6 +536,7 @@ export interface SessionDown {
   kind:
     | { $case: 'frame'; frame: StreamFrame }
     | { $case: 'close'; close: SessionClose }
+    | { $case: 'interrupt'; interrupt: SessionInterrupt }
     | { $case: 'commandAuditAck'; commandAuditAck: CommandAuditAck }
     | { $case: 'approvalPending'; approvalPending: ApprovalPending }
     | { $case: 'approvalAnswer'; approvalAnswer: ApprovalAnswer }
@@ -651,6 +652,17 @@ export interface TargetResult_Opened {}
 export interface TargetResult_TargetUnreachable {
   /** Human-readable detail relayed to the caller; never includes the credential. */
   message: string;
+}
+
+/**
+ * SessionInterrupt asks the agent to stop what the session is running at the target now, as the
+ * protocol's own cancel would (PostgreSQL: a CancelRequest for the statement in flight), and to record
+ * it with the statement's outcome; the session goes on. Sent for a client's cancel that reached the
+ * gateway (a CancelRequest on the gateway's PostgreSQL listener).
+ */
+export interface SessionInterrupt {
+  /** Who asked and from where, for the audit record; no secrets. */
+  reason: string;
 }
 
 /**
@@ -3021,6 +3033,9 @@ export const SessionDown: MessageFns<SessionDown> = {
       case 'close':
         SessionClose.encode(message.kind.close, writer.uint32(18).fork()).join();
         break;
+      case 'interrupt':
+        SessionInterrupt.encode(message.kind.interrupt, writer.uint32(26).fork()).join();
+        break;
       case 'commandAuditAck':
         CommandAuditAck.encode(message.kind.commandAuditAck, writer.uint32(82).fork()).join();
         break;
@@ -3064,6 +3079,17 @@ export const SessionDown: MessageFns<SessionDown> = {
             }
 
             message.kind = { $case: 'close', close: SessionClose.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.kind = {
+              $case: 'interrupt',
+              interrupt: SessionInterrupt.decode(reader, reader.uint32()),
+            };
             continue;
           }
           case 10: {
@@ -3128,44 +3154,49 @@ export const SessionDown: MessageFns<SessionDown> = {
         ? { $case: 'frame', frame: StreamFrame.fromJSON(object.frame) }
         : isSet(object.close)
           ? { $case: 'close', close: SessionClose.fromJSON(object.close) }
-          : isSet(object.commandAuditAck)
-            ? { $case: 'commandAuditAck', commandAuditAck: CommandAuditAck.fromJSON(object.commandAuditAck) }
-            : isSet(object.command_audit_ack)
+          : isSet(object.interrupt)
+            ? { $case: 'interrupt', interrupt: SessionInterrupt.fromJSON(object.interrupt) }
+            : isSet(object.commandAuditAck)
               ? {
                   $case: 'commandAuditAck',
-                  commandAuditAck: CommandAuditAck.fromJSON(object.command_audit_ack),
+                  commandAuditAck: CommandAuditAck.fromJSON(object.commandAuditAck),
                 }
-              : isSet(object.approvalPending)
+              : isSet(object.command_audit_ack)
                 ? {
-                    $case: 'approvalPending',
-                    approvalPending: ApprovalPending.fromJSON(object.approvalPending),
+                    $case: 'commandAuditAck',
+                    commandAuditAck: CommandAuditAck.fromJSON(object.command_audit_ack),
                   }
-                : isSet(object.approval_pending)
+                : isSet(object.approvalPending)
                   ? {
                       $case: 'approvalPending',
-                      approvalPending: ApprovalPending.fromJSON(object.approval_pending),
+                      approvalPending: ApprovalPending.fromJSON(object.approvalPending),
                     }
-                  : isSet(object.approvalAnswer)
+                  : isSet(object.approval_pending)
                     ? {
-                        $case: 'approvalAnswer',
-                        approvalAnswer: ApprovalAnswer.fromJSON(object.approvalAnswer),
+                        $case: 'approvalPending',
+                        approvalPending: ApprovalPending.fromJSON(object.approval_pending),
                       }
-                    : isSet(object.approval_answer)
+                    : isSet(object.approvalAnswer)
                       ? {
                           $case: 'approvalAnswer',
-                          approvalAnswer: ApprovalAnswer.fromJSON(object.approval_answer),
+                          approvalAnswer: ApprovalAnswer.fromJSON(object.approvalAnswer),
                         }
-                      : isSet(object.recordingRefused)
+                      : isSet(object.approval_answer)
                         ? {
-                            $case: 'recordingRefused',
-                            recordingRefused: RecordingRefused.fromJSON(object.recordingRefused),
+                            $case: 'approvalAnswer',
+                            approvalAnswer: ApprovalAnswer.fromJSON(object.approval_answer),
                           }
-                        : isSet(object.recording_refused)
+                        : isSet(object.recordingRefused)
                           ? {
                               $case: 'recordingRefused',
-                              recordingRefused: RecordingRefused.fromJSON(object.recording_refused),
+                              recordingRefused: RecordingRefused.fromJSON(object.recordingRefused),
                             }
-                          : undefined,
+                          : isSet(object.recording_refused)
+                            ? {
+                                $case: 'recordingRefused',
+                                recordingRefused: RecordingRefused.fromJSON(object.recording_refused),
+                              }
+                            : undefined,
     };
   },
 
@@ -3175,6 +3206,8 @@ export const SessionDown: MessageFns<SessionDown> = {
       obj.frame = StreamFrame.toJSON(message.kind.frame);
     } else if (message.kind?.$case === 'close') {
       obj.close = SessionClose.toJSON(message.kind.close);
+    } else if (message.kind?.$case === 'interrupt') {
+      obj.interrupt = SessionInterrupt.toJSON(message.kind.interrupt);
     } else if (message.kind?.$case === 'commandAuditAck') {
       obj.commandAuditAck = CommandAuditAck.toJSON(message.kind.commandAuditAck);
     } else if (message.kind?.$case === 'approvalPending') {
@@ -3202,6 +3235,15 @@ export const SessionDown: MessageFns<SessionDown> = {
       case 'close': {
         if (object.kind?.close !== undefined && object.kind?.close !== null) {
           message.kind = { $case: 'close', close: SessionClose.fromPartial(object.kind.close) };
+        }
+        break;
+      }
+      case 'interrupt': {
+        if (object.kind?.interrupt !== undefined && object.kind?.interrupt !== null) {
+          message.kind = {
+            $case: 'interrupt',
+            interrupt: SessionInterrupt.fromPartial(object.kind.interrupt),
+          };
         }
         break;
       }
@@ -4379,6 +4421,73 @@ export const TargetResult_TargetUnreachable: MessageFns<TargetResult_TargetUnrea
   ): TargetResult_TargetUnreachable {
     const message = createBaseTargetResult_TargetUnreachable();
     message.message = object.message ?? '';
+    return message;
+  },
+};
+
+function createBaseSessionInterrupt(): SessionInterrupt {
+  return { reason: '' };
+}
+
+export const SessionInterrupt: MessageFns<SessionInterrupt> = {
+  encode(message: SessionInterrupt, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.reason !== '') {
+      writer.uint32(10).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SessionInterrupt {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSessionInterrupt();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SessionInterrupt {
+    return { reason: isSet(object.reason) ? globalThis.String(object.reason) : '' };
+  },
+
+  toJSON(message: SessionInterrupt): unknown {
+    const obj: any = {};
+    if (message.reason !== '') {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SessionInterrupt>, I>>(base?: I): SessionInterrupt {
+    return SessionInterrupt.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SessionInterrupt>, I>>(object: I): SessionInterrupt {
+    const message = createBaseSessionInterrupt();
+    message.reason = object.reason ?? '';
     return message;
   },
 };
