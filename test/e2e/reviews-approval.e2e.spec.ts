@@ -133,7 +133,9 @@ describe('just-in-time access: a developer asks, a DBA approves (two real users,
 
     const listed = await as(dba, 'reviews', 'list');
     expect(listed.output).toMatch(
-      new RegExp(`${id}\\s+access\\s+pending\\s+user:\\S+\\s+echo\\s+connect 600s: incident 42`),
+      new RegExp(
+        `${id}\\s+access\\s+pending\\s+developer@tollgate\\.test\\s+echo\\s+connect 600s: incident 42`,
+      ),
     );
 
     const approved = await as(dba, 'reviews', 'approve', id!, '-m', 'ok for the incident');

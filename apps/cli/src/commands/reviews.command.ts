@@ -8,6 +8,7 @@ interface ReviewRow {
   kind: 'access' | 'command';
   state: string;
   requester: string;
+  requesterName?: string;
   connection: string;
   verb: string | null;
   durationSeconds: number | null;
@@ -92,7 +93,7 @@ export function reviewsCommand(): Command {
                 r.id,
                 r.kind,
                 r.state,
-                r.requester,
+                r.requesterName ?? r.requester,
                 r.connection,
                 r.kind === 'access'
                   ? `${r.verb ?? ''} ${r.durationSeconds ?? 0}s: ${r.reason ?? ''}`

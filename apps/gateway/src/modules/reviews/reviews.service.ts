@@ -13,6 +13,7 @@ import { ConflictError, ForbiddenError, NotFoundError } from '../../common/error
 import { AuditWriter } from '../audit/audit-writer';
 import type { Principal } from '../identity/principal';
 import { ActivePolicyService } from '../identity/rbac/active-policy.service';
+import { subjectNames } from '../identity/subjects/subject-names';
 import { scopesPermit } from '../identity/tokens/scopes';
 import type { FactCache } from '../store/fact-cache';
 import { StoreService } from '../store/store.service';
@@ -26,6 +27,8 @@ export interface ReviewView {
   readonly kind: 'access' | 'command';
   readonly state: string;
   readonly requester: string;
+  /** The requester's e-mail (or name) where the store knows them, for people reading the list. */
+  readonly requesterName?: string;
   readonly connection: string;
   readonly verb: string | null;
   readonly durationSeconds: number | null;
@@ -197,7 +200,11 @@ export class ReviewsService {
         r.requester === principal.subject ||
         canReview(requirementOf(r), me, r.requester, actorsOf(r)).allowed,
     );
-    return { items: visible.map(toView) };
+    const names = await subjectNames(
+      this.store.prisma,
+      visible.map((r) => r.requester),
+    );
+    return { items: visible.map((r) => named(toView(r), names)) };
   }
 
   async get(principal: Principal, id: string): Promise<ReviewView> {
@@ -209,7 +216,7 @@ export class ReviewsService {
       !canReview(requirementOf(row), me, row.requester, actorsOf(row)).allowed
     )
       throw new NotFoundError('review', id);
-    return toView(row);
+    return named(toView(row), await subjectNames(this.store.prisma, [row.requester]));
   }
 
   async decide(
@@ -405,6 +412,11 @@ function actorsOf(row: Review): string[] {
 
 function requirementOf(row: Review): ReviewRequirement {
   return { approvers: row.approvers as string[], minApprovals: row.minApprovals };
+}
+
+function named(view: ReviewView, names: ReadonlyMap<string, string>): ReviewView {
+  const name = names.get(view.requester);
+  return name ? { ...view, requesterName: name } : view;
 }
 
 function toView(row: Review & { decisions: ReviewDecision[] }): ReviewView {
