@@ -22,10 +22,7 @@ describe('CLI errors name the full command (real `tollgate` processes, no gatewa
       ['admin', 'policy', 'apply', '-f', '/nonexistent/policy.yaml'],
       'tollgate admin policy apply: cannot read /nonexistent/policy.yaml',
     ],
-    [
-      ['admin', 'agents', 'list'],
-      'tollgate admin agents list: fetch failed: connect ECONNREFUSED 127.0.0.1:',
-    ],
+    [['admin', 'agents', 'list'], 'tollgate admin agents list: cannot reach the gateway at 127.0.0.1:'],
     [['start', '--http-port', 'eighty'], 'tollgate start: invalid configuration:'],
     [
       ['admin', 'apply', '--gateway', 'nope', '-f', '/dev/null'],
@@ -36,6 +33,32 @@ describe('CLI errors name the full command (real `tollgate` processes, no gatewa
     expect(result.code).toBe(1);
     expect(result.output.startsWith(expected), result.output).toBe(true);
     expect(result.output).not.toMatch(/\n\s+at /);
+  });
+
+  it('an unreachable gateway says what to do', async () => {
+    const result = await run(['sessions', 'ls'], { TOLLGATE_URL: `http://127.0.0.1:${closedPort}` });
+    expect(result.output).toContain(
+      `cannot reach the gateway at 127.0.0.1:${closedPort} (nothing listens there, ECONNREFUSED): is it running?`,
+    );
+    expect(result.output).toContain('`tollgate start`, or name yours with --gateway or TOLLGATE_URL');
+  });
+
+  it('tollgate connect on a taken local port names it and how to move', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const result = await run(['connect', 'pg', '--port', String(port)], {
+        TOLLGATE_URL: `http://127.0.0.1:${closedPort}`,
+      });
+      expect(result.code).toBe(1);
+      expect(result.output).toBe(
+        `tollgate connect: 127.0.0.1:${port} is already in use (another program, another \`tollgate connect\` ` +
+          'or a gateway listener is there): choose another port with --port, or --port 0 for a free one\n',
+      );
+    } finally {
+      taken.close();
+    }
   });
 });
 

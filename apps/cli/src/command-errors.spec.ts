@@ -1,5 +1,6 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { unusedPort } from '@tollgate/testing';
 import { describeError } from './command-errors';
 import { OpenStreamError } from './connect/read-open-result';
 
@@ -23,5 +24,16 @@ describe('describeError: one line, and what to do when the token was refused', (
   it('other refusals are said as they are', () => {
     expect(describeError(new OpenStreamError('no gateway', GrpcStatus.UNAVAILABLE))).toBe('no gateway');
     expect(describeError(new Error('x'))).toBe('x');
+  });
+
+  it('a gateway that cannot be reached is named, with why and what to do', async () => {
+    const port = await unusedPort();
+    const refused = await fetch(`http://127.0.0.1:${port}/api/v1/me`).catch((error: unknown) => error);
+    expect(describeError(refused)).toBe(
+      `cannot reach the gateway at 127.0.0.1:${port} (nothing listens there, ECONNREFUSED): is it running? ` +
+        'Start one with `tollgate start`, or name yours with --gateway or TOLLGATE_URL',
+    );
+    const unknownHost = await fetch('http://tollgate.invalid/api/v1/me').catch((error: unknown) => error);
+    expect(describeError(unknownHost)).toMatch(/^cannot reach the gateway at tollgate\.invalid \(/);
   });
 });

@@ -108,6 +108,8 @@ export function connectCommand(): Command {
         ...(said === undefined || said === 'tcp'
           ? {}
           : { protocol: protocolFromJSON(`PROTOCOL_${said.toUpperCase()}`) }),
+      }).catch((error: unknown) => {
+        throw listenError(error, port);
       });
       if (flags.exec) {
         const command = clientCommand(protocol, name, listener.port);
@@ -139,4 +141,13 @@ function stopOnSignal(listener: LocalListener): void {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+/** The local port is taken: which port, and what to do, instead of `listen EADDRINUSE`. */
+function listenError(error: unknown, port: number): unknown {
+  if ((error as NodeJS.ErrnoException | undefined)?.code !== 'EADDRINUSE') return error;
+  return new Error(
+    `127.0.0.1:${port} is already in use (another program, another \`tollgate connect\` or a gateway ` +
+      `listener is there): choose another port with --port, or --port 0 for a free one`,
+  );
 }
