@@ -111,7 +111,10 @@ describe('tcp connections end to end (real gateway, agent and `tollgate connect`
     processes.push(connect.cli);
     const socket = await dial(connect.port);
     await readAll(socket);
-    await connect.cli.waitFor(/nope: not found: no connection named "nope"/, 10_000);
+    await connect.cli.waitFor(
+      /nope: not found: no connection named "nope" \(`tollgate ls` lists the connections you may use\)/,
+      10_000,
+    );
   });
 
   it('shows the agent online with its version, host and the bundle version it acknowledged', async () => {

@@ -57,7 +57,11 @@ const FAILURES: Record<OpenFailureCode, string> = {
 
 /** `NAME: denied: reason` — how a failed open reads to the user. */
 export function describeFailure(connectionName: string, failed: OpenResult_Failed | undefined): string {
-  return `${connectionName}: ${FAILURES[failed?.code ?? OpenFailureCode.UNSPECIFIED]}: ${failed?.message ?? 'no detail'}`;
+  const said = `${connectionName}: ${FAILURES[failed?.code ?? OpenFailureCode.UNSPECIFIED]}: ${failed?.message ?? 'no detail'}`;
+  // A misspelt name is the usual cause: say where the right one is.
+  return failed?.code === OpenFailureCode.NOT_FOUND
+    ? `${said} (\`tollgate ls\` lists the connections you may use)`
+    : said;
 }
 
 export function tunnelClient(config: ConnectConfig): ClientTunnelWireClient {
