@@ -61,7 +61,7 @@ describe('policy as code through `tollgate admin apply` (real gateway, agent and
   const tollgate = async (...args: string[]) => {
     const cli = spawnCli(args, { TOLLGATE_URL: gateway.httpUrl, TOLLGATE_TOKEN: gateway.adminToken });
     const code = await cli.exited();
-    return { code, output: cli.output() };
+    return { code, output: cli.output(), stdout: cli.stdout() };
   };
 
   beforeAll(async () => {
@@ -87,8 +87,9 @@ describe('policy as code through `tollgate admin apply` (real gateway, agent and
     const show = await tollgate('admin', 'policy', 'show');
     expect(show.code).toBe(0);
     expect(show.output).toContain('# no policy version is stored yet');
-    // The document itself follows, as `apply -f` takes it.
-    expect(show.output).toMatch(/^version: 1$/m);
+    // The document alone is on stdout, as `apply -f` takes it: `show > file` keeps no note.
+    expect(show.stdout).toMatch(/^version: 1$/m);
+    expect(show.stdout).not.toContain('no policy version is stored yet');
   });
 
   it('applies a version, pushes it to the agent, and names file, line and path of a bad document', async () => {

@@ -6,6 +6,8 @@ export interface CliProcess {
   readonly child: ChildProcess;
   /** Everything written to stdout and stderr so far. */
   output(): string;
+  /** What was written to stdout alone so far (what a shell redirect would keep). */
+  stdout(): string;
   /** Resolves with the first match of `pattern` in the output; rejects if the process exits first. */
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   /**
@@ -36,7 +38,11 @@ export function spawnCli(
     output += chunk.toString('utf8');
     for (const listener of listeners) listener();
   };
-  child.stdout?.on('data', onData);
+  let stdout = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString('utf8');
+    onData(chunk);
+  });
   child.stderr?.on('data', onData);
   const exit = new Promise<number | string>((resolve) => {
     child.once('exit', (code, signal) => {
@@ -50,6 +56,7 @@ export function spawnCli(
   return {
     child,
     output: () => output,
+    stdout: () => stdout,
     exited(timeoutMs = 45_000) {
       if (ended) return exit;
       return new Promise((resolve, reject) => {

@@ -84,11 +84,13 @@ export function policyAdminCommand(): Command {
                 if (active.version === null) {
                   if (flags.json) return void process.stdout.write(`${JSON.stringify(active, null, 2)}\n`);
                   if (flags.document) return void process.stdout.write(active.document);
-                  process.stdout.write(
+                  // The note goes to stderr: `show > policy.yaml`, edited and applied, must not store
+                  // "no policy version is stored yet" as part of version 1.
+                  process.stderr.write(
                     `# no policy version is stored yet: ${unstoredPolicy(active)} is in force.\n` +
-                      '# Edit a copy and store it with `tollgate admin policy apply -f FILE`.\n' +
-                      active.document,
+                      '# Edit a copy and store it with `tollgate admin policy apply -f FILE`.\n',
                   );
+                  process.stdout.write(active.document);
                   return;
                 }
                 version = String(active.version);
