@@ -172,6 +172,10 @@ export async function spawnConnect(
 ): Promise<{ cli: CliProcess; port: number }> {
   const cli = spawnCli(['connect', connection, '--port', '0', '--grpc', grpcUrl], {
     TOLLGATE_TOKEN: token,
+    // Without a gateway URL, connect asks http://127.0.0.1:8009 for the connection's protocol: a
+    // quickstart running on the developer's machine, which then audits this test's token as an
+    // unknown signing key. Nothing answers here, as on CI; a test that wants the lookup says where.
+    TOLLGATE_URL: 'http://127.0.0.1:1',
     ...env,
   });
   const match = await cli.waitFor(/listening on 127\.0\.0\.1:(\d+)/);
