@@ -395,6 +395,13 @@ describe('decideCommand', () => {
       { kind: 'http', method: 'PUT', path: '/admin/x' },
       { decision: 'deny' },
     ],
+    // Servers that route without regard to case (Express, ASP.NET) run this as /admin/x.
+    [
+      'path in another case',
+      ctx(web),
+      { kind: 'http', method: 'DELETE', path: '/ADMIN/X' },
+      { decision: 'deny', rule: 'no-admin-api' },
+    ],
     ['GET under /admin', ctx(web), { kind: 'http', method: 'GET', path: '/admin/x' }, { decision: 'allow' }],
     ['DELETE elsewhere', ctx(web), { kind: 'http', method: 'DELETE', path: '/api/x' }, { decision: 'allow' }],
     // Rules of one kind do not touch another kind

@@ -362,8 +362,18 @@ function catchesHttp(matchers: CommandMatchers, facts: HttpCommandFacts): Verdic
   const rule = matchers.http;
   if (!rule) return 'no';
   if (rule.methods && !rule.methods.some((m) => globMatchIgnoreCase(m, facts.method))) return 'no';
-  if (rule.paths && !rule.paths.some((p) => globMatch(p, facts.path))) return 'no';
+  if (rule.paths && !rule.paths.some((p) => httpPathMatch(p, facts.path))) return 'no';
   return 'match';
+}
+
+/**
+ * A path rule catches every path a server might route where the rule's path is: many route without
+ * regard to case (Express's and ASP.NET's defaults, IIS) or to a trailing slash (`/admin/` reaching
+ * `/admin`). Rules only deny or ask for approval, so reading them wide fails closed.
+ */
+function httpPathMatch(pattern: string, path: string): boolean {
+  if (globMatchIgnoreCase(pattern, path)) return true;
+  return path.length > 1 && path.endsWith('/') && globMatchIgnoreCase(pattern, path.slice(0, -1));
 }
 
 /** Names what was caught: with `matchers`, the first SQL statement they catch. */

@@ -60,6 +60,41 @@ describe('forwardedRequest', () => {
     ]);
   });
 
+  it('keeps the body’s framing whatever Connection names, and offers only the allowed upgrades', () => {
+    const framed = forwardedRequest(
+      request([
+        ['Connection', 'Content-Length, Transfer-Encoding'],
+        ['Content-Length', '12'],
+      ]),
+      { ...rules, inject: [] },
+    );
+    expect(framed.headers).toEqual([
+      ['Host', 'api.internal:8443'],
+      ['Content-Length', '12'],
+    ]);
+    const h2c = forwardedRequest(
+      request([
+        ['Connection', 'Upgrade, HTTP2-Settings'],
+        ['Upgrade', 'h2c'],
+        ['HTTP2-Settings', 'AAMAAABkAAQCAAAAAAIAAAAA'],
+      ]),
+      { ...rules, inject: [] },
+    );
+    expect(h2c.headers).toEqual([['Host', 'api.internal:8443']]);
+    const spdy = request([
+      ['Connection', 'Upgrade'],
+      ['Upgrade', 'SPDY/3.1'],
+    ]);
+    expect(forwardedRequest(spdy, { ...rules, inject: [] }).headers).toEqual([['Host', 'api.internal:8443']]);
+    expect(
+      forwardedRequest(spdy, { ...rules, inject: [], upgrades: ['websocket', 'spdy/3.1'] }).headers,
+    ).toEqual([
+      ['Host', 'api.internal:8443'],
+      ['Connection', 'Upgrade'],
+      ['Upgrade', 'SPDY/3.1'],
+    ]);
+  });
+
   it('whatever headers a caller sends, the injected names carry exactly the agent’s values', () => {
     const name = fc.constantFrom(
       'Authorization',

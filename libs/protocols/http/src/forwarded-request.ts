@@ -21,6 +21,32 @@ export interface ForwardingRules {
   readonly inject: readonly HttpHeader[];
   /** Caller headers dropped whatever the credential (Kubernetes: Authorization, Impersonate-*). */
   readonly drop?: (name: string) => boolean;
+  /**
+   * Upgrade protocols offered on to the target (lower case, `websocket`, `spdy/3.1`); others are
+   * not offered, so the request goes on as a plain one. Default: WebSocket only.
+   */
+  readonly upgrades?: readonly string[];
+}
+
+/**
+ * The body's framing is the request's own, never the caller's to drop: a `Connection:
+ * Content-Length` honored here would send the body as the next request, one policy never saw.
+ */
+const FRAMING = new Set(['content-length', 'transfer-encoding']);
+
+/**
+ * The Upgrade protocols the target may switch to. An h2c switch, say, would turn the connection into
+ * HTTP/2 frames whose requests the relay no longer reads (h2c smuggling); only protocols that carry
+ * the one request policy decided on (WebSocket) are offered.
+ */
+export function offeredUpgrades(head: RequestHead, allowed: readonly string[]): string[] {
+  if (!requestsUpgrade(head)) return [];
+  // As the caller spelled them (servers compare them without case, but need not).
+  return head.headers
+    .filter(([name]) => name.toLowerCase() === 'upgrade')
+    .flatMap(([, value]) => value.split(','))
+    .map((protocol) => protocol.trim())
+    .filter((protocol) => allowed.includes(protocol.toLowerCase()));
 }
 
 /**
@@ -31,17 +57,16 @@ export interface ForwardingRules {
 export function forwardedRequest(head: RequestHead, rules: ForwardingRules): RequestHead {
   const dropped = new Set([
     ...HOP_BY_HOP,
-    ...headerTokens(head.headers, 'connection'),
+    ...headerTokens(head.headers, 'connection').filter((name) => !FRAMING.has(name)),
     ...rules.inject.map(([name]) => name.toLowerCase()),
   ]);
   const headers: HttpHeader[] = [['Host', rules.host]];
   for (const header of head.headers) {
     if (!dropped.has(header[0].toLowerCase()) && !rules.drop?.(header[0])) headers.push(header);
   }
-  const upgrade = requestsUpgrade(head);
-  if (upgrade) {
-    const protocol = head.headers.find(([n]) => n.toLowerCase() === 'upgrade')![1];
-    headers.push(['Connection', 'Upgrade'], ['Upgrade', protocol]);
+  const upgrades = offeredUpgrades(head, rules.upgrades ?? ['websocket']);
+  if (upgrades.length > 0) {
+    headers.push(['Connection', 'Upgrade'], ['Upgrade', upgrades.join(', ')]);
   } else if (headerTokens(head.headers, 'connection').includes('close')) {
     headers.push(['Connection', 'close']);
   } else if (head.version === '1.0' && headerTokens(head.headers, 'connection').includes('keep-alive')) {

@@ -24,6 +24,7 @@ const MAX_CHUNK_LINE = 4096;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP\/(\d)\.(\d)$/;
 const STATUS_LINE = /^HTTP\/(\d)\.(\d) (\d{3})(?: ([\t\x20-\x7e\x80-\xff]*))?$/;
+const ABSOLUTE_TARGET = /^https?:\/\/[^/?#\\]*(?:[/?]|$)/i;
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const CHUNK_SIZE = /^([0-9A-Fa-f]{1,12})(?:[ \t]*;[\t\x20-\x7e\x80-\xff]*)?$/;
 
@@ -360,6 +361,11 @@ export class HttpRequestParser extends HttpMessageParser<RequestHead> {
       headers: parseHeaders(lines.slice(1), 400),
     };
     if (method === 'CONNECT') throw new HttpProtocolError(501, 'CONNECT is not relayed');
+    // Origin-form, absolute-form, or `*` for OPTIONS (RFC 9112 section 3.2): anything else would be
+    // glued to the target's base path as it came (`/api` + `admin`), read by each server its own way.
+    if (target === '*' ? method !== 'OPTIONS' : !target.startsWith('/') && !ABSOLUTE_TARGET.test(target)) {
+      throw new HttpProtocolError(400, 'the request target is not a path, an absolute URL, or * (OPTIONS)');
+    }
     const length = contentLength(head.headers, 400);
     const codings = headerTokens(head.headers, 'transfer-encoding');
     if (codings.length > 0) {
@@ -371,8 +377,10 @@ export class HttpRequestParser extends HttpMessageParser<RequestHead> {
       }
       if (head.version === '1.0')
         throw new HttpProtocolError(400, 'Transfer-Encoding in an HTTP/1.0 request');
-      if (codings[codings.length - 1] !== 'chunked' || codings.indexOf('chunked') !== codings.length - 1) {
-        throw new HttpProtocolError(501, 'a request body must be chunked last, and only once');
+      // Servers disagree on codings before chunked (Go refuses them, others decode or ignore
+      // them): only the one reading every server shares is relayed.
+      if (codings.length !== 1 || codings[0] !== 'chunked') {
+        throw new HttpProtocolError(501, 'a request body must be chunked, with no other transfer coding');
       }
       return { head, framing: { kind: 'chunked' } };
     }

@@ -6,12 +6,15 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * The path a policy rule matches, from a request target: the query cut off, percent-escapes decoded
- * (an encoded `/` or `.` counts as one), backslashes read as slashes, empty and `.` segments dropped
- * and `..` resolved. It reads the target the way the most permissive server would, so that no
- * spelling of `/admin` (`//admin`, `/x/../admin`, `/%61dmin`, `/%2e%2e/admin`) escapes a rule on
- * `/admin*`. What cannot be read (bad escapes, not UTF-8, control characters) or reads as two
- * paths on two kinds of server (repeated slashes before `..`, `;parameters` in a segment) is an
- * error, which denies the request wherever a rule depends on the path.
+ * (`/%61dmin` is `/admin`; an encoded `/` counts as one). A path that servers read in different ways
+ * is not read at all (an error, which denies the request wherever a rule depends on the path), because
+ * whatever one reading policy picks, the target may use another:
+ * - dot segments (`/x/../admin`, `/%2e%2e/`): some servers resolve them, routers like Express match
+ *   them as they are (`/public/*` matches `/public/../admin`);
+ * - empty segments (`//`): WHATWG URL parsers (node applications) read `//host/admin` as a host;
+ * - backslashes: WHATWG parsers read them as slashes, others as a character;
+ * - `;parameters`: servlet containers (Tomcat, Jetty) drop them before resolving (`/x/..;/admin`).
+ * Clients (browsers, curl, kubectl) never send such paths: they resolve them first.
  */
 export function requestPath(target: string): RequestPath {
   if (target === '*') return { ok: true, path: '*', query: '' };
@@ -28,22 +31,30 @@ export function requestPath(target: string): RequestPath {
     return { ok: false, error: 'the path has a malformed percent-escape or is not UTF-8' };
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f]/.test(decoded)) return { ok: false, error: 'the path has control characters' };
-  const slashed = decoded.replace(/\\/g, '/');
-  // Servers that merge repeated slashes and servers that keep them resolve `/a//..` differently
-  // (`/` and `/a/`); a path read two ways is not read at all.
-  const merged = removeDotSegments(slashed, true);
-  if (merged !== removeDotSegments(slashed, false)) {
-    return { ok: false, error: 'the path resolves differently where servers merge repeated slashes' };
+  if (decoded.includes('\\')) {
+    return { ok: false, error: 'the path has a backslash, which some servers read as a slash' };
   }
-  // Servlet containers (Tomcat, Jetty) drop `;parameters` from each segment before resolving, so
-  // `/x/..;/admin` is `/admin` there and `/admin;a=b` is `/admin`; others keep them. Same rule.
-  if (slashed.includes(';') && merged !== removeDotSegments(slashed.replace(/;[^/]*/g, ''), true)) {
+  const segments = decoded.split('/').slice(1);
+  if (segments.some((segment, i) => segment === '' && i < segments.length - 1)) {
     return {
       ok: false,
-      error: 'the path resolves differently where servers drop ;parameters from its segments',
+      error:
+        'the path has an empty segment (//), which servers read differently (URL parsers take //x for a host)',
     };
   }
-  return { ok: true, path: merged, query };
+  if (segments.some((segment) => segment === '.' || segment === '..')) {
+    return {
+      ok: false,
+      error: 'the path has a dot segment (. or ..), which some servers resolve and others route as it is',
+    };
+  }
+  if (decoded.includes(';')) {
+    return {
+      ok: false,
+      error: 'the path has a ;parameter, which servlet containers drop from its segment and others keep',
+    };
+  }
+  return { ok: true, path: decoded, query };
 }
 
 function percentDecode(text: string): string | undefined {
@@ -65,22 +76,4 @@ function percentDecode(text: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/**
- * RFC 3986 dot-segment removal; `mergeFirst` drops empty segments before (as servers that merge
- * slashes do), otherwise they count as segments and are merged only in the result.
- */
-function removeDotSegments(path: string, mergeFirst: boolean): string {
-  const segments = path.split('/').slice(1);
-  const out: string[] = [];
-  let trailingSlash = false;
-  for (const segment of segments) {
-    trailingSlash = segment === '' || segment === '.' || segment === '..';
-    if (segment === '..') out.pop();
-    else if (segment !== '.' && !(mergeFirst && segment === '')) out.push(segment);
-  }
-  const kept = out.filter((segment) => segment !== '');
-  const joined = `/${kept.join('/')}`;
-  return (trailingSlash || out[out.length - 1] === '') && kept.length > 0 ? `${joined}/` : joined;
 }

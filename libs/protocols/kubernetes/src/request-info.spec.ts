@@ -88,6 +88,42 @@ describe('kubernetesRequestInfo (as kube-apiserver reads requests)', () => {
     expect(kubernetesRequestInfo('OPTIONS', '/api/v1/pods', '').ok).toBe(false);
   });
 
+  // kube-apiserver reads the first `watch` value of Go's url.ParseQuery, and anything but `0` or
+  // `false` (any case) as true: `watch=f` is a watch there, a list to strconv.ParseBool.
+  it.each([
+    ['watch=true', 'watch'],
+    ['watch=1', 'watch'],
+    ['watch=TRUE', 'watch'],
+    ['watch=t', 'watch'],
+    ['wat%63h=true', 'watch'],
+    ['watch=false', 'list'],
+    ['watch=0', 'list'],
+    ['watch=False', 'list'],
+    ['Watch=true', 'list'],
+    ['labelSelector=app%3Dweb&watch=true&resourceVersion=1', 'watch'],
+  ])('reads ?%s as %s, as the API server does', (query, verb) => {
+    expect(info('GET', `/api/v1/namespaces/p/secrets?${query}`).verb).toBe(verb);
+  });
+
+  it.each([
+    ['watch=f', 'watch=f'],
+    ['watch=F', 'watch=F'],
+    ['watch=', 'watch='],
+    ['watch=no', 'watch=no'],
+    ['watch=true+', 'watch=true '],
+    ['watch=false&watch=true', 'more than once'],
+    ['watch=true&watch=false', 'more than once'],
+    ['watch=1&watch=1', 'more than once'],
+    ['watch=true;x=1', ';'],
+    ['x=1;watch=true', ';'],
+    ['watch=%zz&watch=true', 'malformed percent-escape'],
+    ['watch=%e2%80', 'not UTF-8'],
+  ])('refuses ?%s, which parsers read differently (%s)', (query, why) => {
+    const result = kubernetesRequestInfo('GET', '/api/v1/namespaces/p/secrets', query);
+    expect(result.ok).toBe(false);
+    expect(result.ok ? '' : result.error).toContain(why);
+  });
+
   it('every request under namespaces/NS/... is scoped to NS, and a GET or DELETE without a name spans the collection', () => {
     const segment = fc.stringMatching(/^[a-z0-9][a-z0-9-]{0,8}$/);
     fc.assert(

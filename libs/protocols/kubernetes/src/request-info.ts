@@ -27,8 +27,13 @@ const METHOD_VERBS: Record<string, string> = {
 /** Subresources that are sessions of their own rather than reads or writes of an object. */
 const SESSION_SUBRESOURCES = new Set(['exec', 'attach', 'portforward', 'proxy']);
 const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
-const TRUE = new Set(['1', 't', 'T', 'true', 'TRUE', 'True']);
-const FALSE = new Set(['0', 'f', 'F', 'false', 'FALSE', 'False']);
+/**
+ * `watch` values every parser reads alike. kube-apiserver reads anything but `0` and `false` (any
+ * case) as true, strconv.ParseBool and others read `f`, `F`, `no` as false: those are refused.
+ */
+const WATCH = /^(?:1|t|true)$/i;
+const NO_WATCH = /^(?:0|false)$/i;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export type RequestInfoResult =
   | { readonly ok: true; readonly info: KubernetesRequestInfo }
@@ -81,12 +86,20 @@ export function kubernetesRequestInfo(method: string, path: string, query: strin
   const subresource = verb !== 'proxy' ? rest[2] : undefined;
   if (name === undefined) {
     if (verb === 'get') {
-      const watch = new URLSearchParams(query).getAll('watch');
-      const value = watch[watch.length - 1];
-      if (value !== undefined && !TRUE.has(value) && !FALSE.has(value)) {
-        return { ok: false, error: `watch=${value} is not a boolean` };
+      const watch = queryValues(query, 'watch');
+      if (typeof watch === 'string') return { ok: false, error: watch };
+      if (watch.length > 1) {
+        // kube-apiserver reads the first, many other parsers the last.
+        return { ok: false, error: 'watch is given more than once' };
       }
-      verb = value !== undefined && TRUE.has(value) ? 'watch' : 'list';
+      const value = watch[0];
+      if (value !== undefined && !WATCH.test(value) && !NO_WATCH.test(value)) {
+        return {
+          ok: false,
+          error: `watch=${value} is read as true by the API server and as false by other parsers; send watch=true or watch=false`,
+        };
+      }
+      verb = value !== undefined && WATCH.test(value) ? 'watch' : 'list';
     } else if (verb === 'delete') {
       verb = 'deletecollection';
     }
@@ -114,6 +127,47 @@ export function kubernetesRequestInfo(method: string, path: string, query: strin
       ...(name !== undefined ? { name } : {}),
     },
   };
+}
+
+/**
+ * A query parameter's values as Go's url.ParseQuery reads them (`&` between pairs, `+` a space), or
+ * why the query is read differently elsewhere: Go before 1.17 split pairs at `;` too and later
+ * versions drop such pairs; a bad escape drops a pair in Go and stays as it is in WHATWG parsers.
+ */
+function queryValues(query: string, key: string): string[] | string {
+  const values: string[] = [];
+  for (const pair of query.split('&')) {
+    if (pair === '') continue;
+    if (pair.includes(';')) return 'the query has a ";", which API servers read as a separator or drop';
+    const equals = pair.indexOf('=');
+    const name = unescapeQuery(equals < 0 ? pair : pair.slice(0, equals));
+    const value = unescapeQuery(equals < 0 ? '' : pair.slice(equals + 1));
+    if (name === undefined || value === undefined) {
+      return 'the query has a malformed percent-escape or is not UTF-8';
+    }
+    if (name === key) values.push(value);
+  }
+  return values;
+}
+
+function unescapeQuery(text: string): string | undefined {
+  const bytes: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (ch === '%') {
+      const hex = text.slice(i + 1, i + 3);
+      if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return undefined;
+      bytes.push(parseInt(hex, 16));
+      i += 2;
+    } else {
+      bytes.push(...Buffer.from(ch === '+' ? ' ' : ch, 'utf8'));
+    }
+  }
+  try {
+    return utf8.decode(Uint8Array.from(bytes));
+  } catch {
+    return undefined;
+  }
 }
 
 /** The request as policy facts. */

@@ -91,6 +91,8 @@ export abstract class HttpRelayEngine implements RelayEngine {
   }
   /** Caller headers never forwarded, whatever the credential (identity headers of the protocol). */
   protected readonly dropHeaders: (name: string) => boolean = () => false;
+  /** Upgrade protocols offered on to the target (see ForwardingRules.upgrades). */
+  protected readonly upgrades: readonly string[] = ['websocket'];
 
   async open(spec: ConnectionSpec, options: EngineOpenOptions): Promise<EngineSession> {
     const commands = options.commands;
@@ -103,6 +105,7 @@ export abstract class HttpRelayEngine implements RelayEngine {
       basePath: settings.url.pathname.replace(/\/+$/, ''),
       inject: settings.inject,
       drop: this.dropHeaders,
+      upgrades: this.upgrades,
     };
     let session: HttpSession | undefined;
     let aborted = false;

@@ -145,7 +145,7 @@ describe('HttpSession between curl (and node, ws) and a real node:http server', 
     const deleted = await curl('-X', 'DELETE', `http://127.0.0.1:${port}/v1/items/1`);
     expect(deleted.status).toBe(403);
     expect(JSON.parse(deleted.body)).toMatchObject({ error: 'forbidden', rule: 'no-deletes' });
-    for (const path of ['/admin', '/x/../admin/users', '//admin', '/%61dmin/', '/ADMIN/../admin']) {
+    for (const path of ['/admin', '/%61dmin/', '/ADMIN', '/Admin/users/']) {
       const admin = await curl('--path-as-is', `http://127.0.0.1:${port}${path}`);
       expect(admin.status, path).toBe(403);
       expect(JSON.parse(admin.body)).toEqual({
@@ -154,6 +154,15 @@ describe('HttpSession between curl (and node, ws) and a real node:http server', 
         rule: 'no-admin',
         by: 'tollgate',
       });
+    }
+    // Spellings servers read in different ways are not read: the path rule cannot tell, so it denies.
+    for (const path of ['/x/../admin/users', '//admin', '/ADMIN/../admin', '/public/..%2Fadmin']) {
+      const admin = await curl('--path-as-is', `http://127.0.0.1:${port}${path}`);
+      expect(admin.status, path).toBe(403);
+      const denial = JSON.parse(admin.body) as { error: string; rule: string; message: string };
+      expect(denial.error).toBe('forbidden');
+      expect(denial.rule).toMatch(/^no-/);
+      expect(denial.message).toMatch(/could not be classified \(the path has an? (empty|dot) segment/);
     }
     expect(seenByTarget.length).toBe(seen);
   });

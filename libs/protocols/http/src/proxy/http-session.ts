@@ -11,6 +11,7 @@ import {
 import { serializeRequestHead, serializeResponse, serializeResponseHead } from '../http-head.serializer';
 import {
   closesConnection,
+  requestsUpgrade,
   type BodyFraming,
   type HttpHeader,
   type RequestHead,
@@ -390,7 +391,9 @@ export class HttpSession {
     // A request body that breaks off fails the exchange at once; the target would wait for it.
     const never = new Promise<never>(() => undefined);
     const outcome = await Promise.race([
-      rewrite ? this.relayRewritten(target, request, rewrite) : this.relayResponse(target, tap),
+      rewrite
+        ? this.relayRewritten(target, request, rewrite)
+        : this.relayResponse(target, requestsUpgrade(forwarded), tap),
       sent.then(() => never),
     ]);
     sent.catch(() => undefined);
@@ -412,7 +415,11 @@ export class HttpSession {
     if (event?.type !== 'end') throw new HttpProtocolError(400, 'expected the end of the request');
   }
 
-  private async relayResponse(target: Target, tap?: StreamTap): Promise<Omit<ResponseOutcome, 'bodySent'>> {
+  private async relayResponse(
+    target: Target,
+    upgradeAsked: boolean,
+    tap?: StreamTap,
+  ): Promise<Omit<ResponseOutcome, 'bodySent'>> {
     let bytes = 0;
     let head: ResponseHead | undefined;
     let framing: BodyFraming | undefined;
@@ -423,6 +430,10 @@ export class HttpSession {
         throw new Error('the target closed the connection in the middle of its response');
       }
       if (event.type === 'head') {
+        // What follows a switch is no longer read: only a switch the relay offered is relayed.
+        if (event.framing.kind === 'upgrade' && !upgradeAsked) {
+          throw new HttpProtocolError(502, 'the target switched protocols, which the request did not offer');
+        }
         if (tap && event.framing.kind === 'upgrade') {
           const refused = tap.switched(event.head);
           if (refused !== undefined) throw new BodyRewriteError(refused);

@@ -338,6 +338,26 @@ current-context: t
     };
     const statusOf = (answer: string) => JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as unknown;
 
+    it('a request the API server would read otherwise than policy is a Forbidden Status, never sent', async () => {
+      const before = api.requests.length;
+      for (const [method, target] of [
+        // The secrets of every namespace to kube-apiserver; a namespace named "secrets" once normalized.
+        ['GET', '/api/v1/namespaces//secrets'],
+        ['DELETE', '/api/v1/namespaces//pods'],
+        ['DELETE', '/api/v1/namespaces/dev/pods/web-2/../../../prod/pods/web-1'],
+        ['GET', '/api/v1/namespaces/apps/secrets?watch=false&watch=true'],
+        ['GET', '/api/v1/namespaces/apps/secrets?watch=f'],
+      ] as const) {
+        const answer = await raw(`${method} ${target} HTTP/1.1\r\nHost: k\r\nConnection: close\r\n\r\n`);
+        expect(answer, target).toMatch(/^HTTP\/1\.1 403 /);
+        const status = statusOf(answer) as { kind: string; reason: string; message: string };
+        expect(status).toMatchObject({ kind: 'Status', reason: 'Forbidden' });
+        expect(status.message).toContain('could not be classified');
+      }
+      expect(api.requests.slice(before)).toEqual([]);
+      expect((await kubectl('get', 'pod', 'web-1', '-n', 'prod', '-o', 'name')).stdout).toBe('pod/web-1\n');
+    });
+
     it('malformed, oversized and stalled requests get a Status and are cut off while kubectl goes on', async () => {
       const malformed = await raw('GET /api/v1/pods HTTP/1.1\r\nHost : x\r\n\r\n');
       expect(malformed).toMatch(/^HTTP\/1\.1 400 /);

@@ -60,6 +60,8 @@ export class KubernetesEngine extends HttpRelayEngine {
   protected readonly replies = kubernetesReplies;
   protected override readonly dropHeaders = (name: string) =>
     IDENTITY_HEADERS.test(name) || name.toLowerCase() === 'authorization';
+  /** WebSocket (exec, attach, port-forward) and SPDY (port-forward before kubectl 1.31). */
+  protected override readonly upgrades = ['websocket', 'spdy/3.1'];
 
   protected settings(spec: ConnectionSpec, connectTimeoutMs: number): HttpTargetSettings {
     if (spec.target?.$case !== 'kubernetes') {

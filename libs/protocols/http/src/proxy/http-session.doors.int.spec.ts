@@ -1,0 +1,210 @@
+import { once } from 'node:events';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { connect, createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { httpReplies } from '../engine/http-replies';
+import { httpRequestFacts } from '../engine/http.engine';
+import { forwardedRequest } from '../forwarded-request';
+import { PolicyCommands } from '../test-support/policy-commands';
+import { HttpSession } from './http-session';
+
+/**
+ * Requests shaped so that the relay and the target could read them differently: whatever the
+ * relay's policy saw must be all the target runs.
+ */
+const POLICY = `
+version: 1
+guardrails:
+  - name: no-internal
+    deny: {http: {paths: ["/internal", "/internal/users"]}, message: "internal API"}
+  - name: no-deletes
+    deny: {http: {methods: [DELETE]}}
+`;
+
+const listen = async <T extends Server | NetServer>(server: T): Promise<number> => {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return (server.address() as AddressInfo).port;
+};
+
+describe('HttpSession: what the target runs is what policy decided on', () => {
+  let target: Server;
+  let proxy: NetServer;
+  let port: number;
+  const commands = new PolicyCommands(POLICY);
+  /** Every request the target's HTTP parser read, as its router would see it. */
+  const seen: string[] = [];
+
+  beforeAll(async () => {
+    target = createHttpServer((req, res) => {
+      // Routed the way many node applications route: by WHATWG URL, case-insensitively (Express's
+      // default), a trailing slash ignored (Express's default too).
+      const routed = new URL(req.url ?? '/', 'http://app').pathname.toLowerCase().replace(/(.)\/$/, '$1');
+      seen.push(`${req.method} ${req.url} -> ${routed}`);
+      req.resume();
+      req.on('end', () => res.end(routed));
+    });
+    // An h2c-capable target (Go's h2c handler, many reverse proxies): it switches on any request
+    // that offers h2c, and reads what follows as requests the relay never saw.
+    target.on('upgrade', (req, socket: Socket) => {
+      seen.push(`UPGRADE ${req.headers.upgrade} ${req.url}`);
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n');
+      socket.on('data', (bytes: Buffer) =>
+        seen.push(`AFTER-SWITCH ${bytes.toString('latin1').split('\r\n')[0]}`),
+      );
+    });
+    const targetPort = await listen(target);
+    proxy = createServer((socket) => {
+      socket.on('error', () => undefined);
+      void new HttpSession(socket, {
+        connect: () =>
+          new Promise((resolve, reject) => {
+            const s = connect({ host: '127.0.0.1', port: targetPort }, () => resolve(s));
+            s.once('error', reject);
+          }),
+        forward: (head) =>
+          forwardedRequest(head, {
+            host: `127.0.0.1:${targetPort}`,
+            basePath: '',
+            inject: [['Authorization', 'Bearer agent-secret']],
+          }),
+        classify: httpRequestFacts,
+        commands,
+        replies: httpReplies,
+        headTimeoutMs: 500,
+      }).run();
+    });
+    port = await listen(proxy);
+  });
+
+  afterAll(() => {
+    proxy.close();
+    target.closeAllConnections();
+    target.close();
+  });
+
+  /**
+   * Writes the bytes (a second part once the first response arrived) and reads until the relay
+   * closes: the last request says `Connection: close`, or is refused.
+   */
+  const exchange = async (first: string, second?: string): Promise<string> => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.on('error', () => undefined);
+    await once(socket, 'connect');
+    let text = '';
+    socket.on('data', (c: Buffer) => (text += c.toString('latin1')));
+    socket.write(first);
+    if (second !== undefined) {
+      while (!/\r\n\r\n/.test(text)) await once(socket, 'data');
+      // Give the target time to answer the upgrade, if it would.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      socket.write(second);
+    }
+    await once(socket, 'close');
+    return text;
+  };
+
+  const statuses = (text: string) => [...text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
+  const smuggled = 'DELETE /internal/users HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n';
+
+  it('a caller’s Connection header cannot strip the body’s framing (its body is never a request)', async () => {
+    seen.length = 0;
+    const answers = [
+      await exchange(
+        `POST /upload HTTP/1.1\r\nHost: x\r\nConnection: close, Content-Length\r\nContent-Length: ${smuggled.length}\r\n\r\n${smuggled}`,
+      ),
+      await exchange(
+        `POST /upload HTTP/1.1\r\nHost: x\r\nConnection: close, Transfer-Encoding\r\nTransfer-Encoding: chunked\r\n\r\n${smuggled.length.toString(16)}\r\n${smuggled}\r\n0\r\n\r\n`,
+      ),
+    ];
+    for (const answer of answers) expect(statuses(answer)[0]).toBe(200);
+    expect(seen.join('\n')).not.toMatch(/DELETE|internal/);
+    expect(seen).toEqual(['POST /upload -> /upload', 'POST /upload -> /upload']);
+  });
+
+  it('an h2c upgrade offer is not passed on: what follows is read (and decided) as HTTP/1.1', async () => {
+    seen.length = 0;
+    const answer = await exchange(
+      'GET /hello HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n',
+      `GET /internal/users HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+    );
+    expect(statuses(answer)).toEqual([200, 403]);
+    expect(seen).toEqual(['GET /hello -> /hello']);
+  });
+
+  it.each([
+    // WHATWG URL reads `//host/...` as an authority: the application routes /internal/users.
+    ['//evil/internal/users'],
+    ['/\\evil/internal/users'],
+    ['/%5Cevil/internal/users'],
+    // Routers that keep dot segments (Express matches `/public/*`) and servers that resolve them.
+    ['/public/../internal/users'],
+    ['/public/%2e%2e/internal/users'],
+    ['/public/.%2E/internal/users'],
+    ['/public/./../internal/users'],
+    // Case-insensitive and trailing-slash-insensitive routing (Express's defaults, ASP.NET, IIS).
+    ['/INTERNAL/users'],
+    ['/Internal'],
+    ['/internal/'],
+    ['/internal/users/'],
+    ['/%49nternal/users'],
+  ])('%s never reaches the target as the internal API', async (target) => {
+    seen.length = 0;
+    const answer = await exchange(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    expect(seen).toEqual([]);
+    expect(statuses(answer)[0]).toBeGreaterThanOrEqual(400);
+  });
+
+  it.each([
+    ['GET internal/users HTTP/1.1', 400],
+    ['GET @evil/internal HTTP/1.1', 400],
+    ['GET * HTTP/1.1', 400],
+    ['POST /upload HTTP/1.1\r\nTransfer-Encoding: identity, chunked', 501],
+    ['POST /upload HTTP/1.1\r\nTransfer-Encoding: gzip, chunked', 501],
+  ])('%s is refused as malformed (%i), never forwarded', async (start, status) => {
+    seen.length = 0;
+    const answer = await exchange(`${start}\r\nHost: x\r\n\r\n0\r\n\r\n`);
+    expect(statuses(answer)[0]).toBe(status);
+    expect(seen).toEqual([]);
+  });
+});
+
+describe('HttpSession: a target that switches protocols unasked', () => {
+  it('is a 502, and nothing the client sends after reaches it unread', async () => {
+    const received: string[] = [];
+    const target = createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.on('data', (bytes: Buffer) => {
+        received.push(bytes.toString('latin1').split('\r\n')[0]!);
+        socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n');
+      });
+    });
+    const targetPort = await listen(target);
+    const proxy = createServer((socket) => {
+      socket.on('error', () => undefined);
+      void new HttpSession(socket, {
+        connect: () =>
+          new Promise((resolve, reject) => {
+            const s = connect({ host: '127.0.0.1', port: targetPort }, () => resolve(s));
+            s.once('error', reject);
+          }),
+        forward: (head) => forwardedRequest(head, { host: 'x', basePath: '', inject: [] }),
+        classify: httpRequestFacts,
+        commands: new PolicyCommands(POLICY),
+        replies: httpReplies,
+      }).run();
+    });
+    const port = await listen(proxy);
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.on('error', () => undefined);
+    let text = '';
+    socket.on('data', (c: Buffer) => (text += c.toString('latin1')));
+    socket.write('GET /hello HTTP/1.1\r\nHost: x\r\n\r\nGET /internal/users HTTP/1.1\r\nHost: x\r\n\r\n');
+    await once(socket, 'close');
+    proxy.close();
+    target.close();
+    expect(text).toMatch(/^HTTP\/1\.1 502 /);
+    expect(text).toContain('switched protocols, which the request did not offer');
+    expect(received).toEqual(['GET /hello HTTP/1.1']);
+  });
+});

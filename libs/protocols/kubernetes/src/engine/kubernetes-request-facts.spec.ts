@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { maskingRulesFor, parsePolicy, type KubernetesCommandFacts } from '@tollgate/policy';
+import type { RequestHead } from '@tollgate/protocol-http';
+import { kubernetesRequestFacts, kubernetesResponseRewrite } from './kubernetes.engine';
+
+const head = (method: string, target: string): RequestHead => ({
+  kind: 'request',
+  method,
+  target,
+  version: '1.1',
+  headers: [['Host', 'k8s']],
+});
+
+const facts = (method: string, target: string) =>
+  kubernetesRequestFacts(head(method, target)) as KubernetesCommandFacts;
+
+describe('kubernetesRequestFacts: the request as kube-apiserver reads it, or not at all', () => {
+  // kube-apiserver splits the raw (decoded) path on `/` and resolves nothing: a path the engine
+  // would have to normalize first reads as another request there (`namespaces//secrets` is the
+  // secrets of every namespace, with no namespace for a rule to match).
+  it.each([
+    ['GET', '/api/v1/namespaces//secrets'],
+    ['GET', '/api/v1/namespaces/%2Fsecrets'],
+    ['DELETE', '/api/v1/namespaces/dev/pods/x/../../../prod/pods/web-1'],
+    ['DELETE', '/api/v1/namespaces/dev/pods/%2e%2e/../prod/pods/web-1'],
+    ['GET', '/api/v1/namespaces/prod/./secrets'],
+    ['GET', '/api/v1/namespaces/prod\\secrets'],
+    ['GET', '/api/v1/namespaces/prod/secrets;x=1'],
+    ['GET', '//api/v1/namespaces/prod/secrets'],
+    ['GET', '/api/v1/namespaces/p/pods/w/proxy/../../../../secrets'],
+    ['GET', '/api/v1/namespaces/prod/secrets?watch=false&watch=true'],
+    ['GET', '/api/v1/namespaces/prod/secrets?watch=f'],
+  ])('%s %s is not classified', (method, target) => {
+    expect(facts(method, target).parseError).toBeDefined();
+  });
+
+  it('an unclassified request on a session with Secrets masked has every masked field masked in its answer', () => {
+    const parsed = parsePolicy(
+      'version: 1\nmasking:\n  - name: secret-values\n    match: {protocol: kubernetes}\n    kubernetes: {resources: [secrets]}\n',
+      'policy.yaml',
+    );
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+    const masking = maskingRulesFor(parsed.policy, {
+      subject: { subject: 'user:alice', groups: [], actorChain: [] },
+      connection: { name: 'k8s', protocol: 'kubernetes', tags: {} },
+    });
+    const rewrite = kubernetesResponseRewrite(masking, facts('GET', '/api/v1/namespaces//secrets'));
+    const secret = Buffer.from('hunter2').toString('base64');
+    const list = JSON.stringify({
+      kind: 'SecretList',
+      items: [{ metadata: { name: 'db' }, data: { pw: secret } }],
+    });
+    const body = rewrite?.response(
+      {
+        kind: 'response',
+        version: '1.1',
+        status: 200,
+        reason: 'OK',
+        headers: [['Content-Type', 'application/json']],
+      },
+      { kind: 'length', length: list.length },
+    );
+    if (body === undefined || typeof body === 'string') throw new Error(`not masked: ${body}`);
+    const out = Buffer.concat([body.write(Buffer.from(list)), body.end()]).toString();
+    expect(out).toContain('"pw"');
+    expect(out).not.toContain(secret);
+  });
+
+  it('reads what kubectl sends as it is', () => {
+    expect(facts('GET', '/api/v1/namespaces/prod/secrets/db?')).toMatchObject({ verb: 'get', name: 'db' });
+    expect(facts('GET', '/api/v1/namespaces/prod/secrets/')).toMatchObject({
+      verb: 'list',
+      namespace: 'prod',
+    });
+    expect(facts('GET', '/api/v1/secrets?limit=500')).toMatchObject({ verb: 'list', resource: 'secrets' });
+    expect(
+      facts('GET', '/api/v1/namespaces/kube-system/services/https:metrics-server:443/proxy/metrics'),
+    ).toMatchObject({ verb: 'proxy', resource: 'services', name: 'https:metrics-server:443' });
+  });
+});
