@@ -64,7 +64,8 @@ describe('forwardedRequest', () => {
     const framed = forwardedRequest(
       request([
         ['Connection', 'Content-Length, Transfer-Encoding'],
-        ['Content-Length', '12'],
+        ['Content-Length', '12, 12'],
+        ['content-length', '12'],
       ]),
       { ...rules, inject: [] },
     );

@@ -21,6 +21,8 @@ export interface ForwardingRules {
   readonly inject: readonly HttpHeader[];
   /** Caller headers dropped whatever the credential (Kubernetes: Authorization, Impersonate-*). */
   readonly drop?: (name: string) => boolean;
+  /** A caller header as forwarded, parts that carry a credential taken out; undefined drops it. */
+  readonly scrub?: (header: HttpHeader) => HttpHeader | undefined;
   /**
    * Upgrade protocols offered on to the target (lower case, `websocket`, `spdy/3.1`); others are
    * not offered, so the request goes on as a plain one. Default: WebSocket only.
@@ -61,8 +63,15 @@ export function forwardedRequest(head: RequestHead, rules: ForwardingRules): Req
     ...rules.inject.map(([name]) => name.toLowerCase()),
   ]);
   const headers: HttpHeader[] = [['Host', rules.host]];
+  // Lengths that agree (`5, 5` or the header twice) were accepted; targets that refuse them (node,
+  // Go) get the one value.
+  const length = headerTokens(head.headers, 'content-length')[0];
+  if (length !== undefined) headers.push(['Content-Length', length]);
   for (const header of head.headers) {
-    if (!dropped.has(header[0].toLowerCase()) && !rules.drop?.(header[0])) headers.push(header);
+    const lower = header[0].toLowerCase();
+    if (lower === 'content-length' || dropped.has(lower) || rules.drop?.(header[0])) continue;
+    const kept = rules.scrub ? rules.scrub(header) : header;
+    if (kept) headers.push(kept);
   }
   const upgrades = offeredUpgrades(head, rules.upgrades ?? ['websocket']);
   if (upgrades.length > 0) {

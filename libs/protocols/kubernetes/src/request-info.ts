@@ -86,8 +86,9 @@ export function kubernetesRequestInfo(method: string, path: string, query: strin
   const subresource = verb !== 'proxy' ? rest[2] : undefined;
   if (name === undefined) {
     if (verb === 'get') {
-      const watch = queryValues(query, 'watch');
-      if (typeof watch === 'string') return { ok: false, error: watch };
+      const params = kubernetesQuery(query);
+      if (typeof params === 'string') return { ok: false, error: params };
+      const watch = params.get('watch') ?? [];
       if (watch.length > 1) {
         // kube-apiserver reads the first, many other parsers the last.
         return { ok: false, error: 'watch is given more than once' };
@@ -130,12 +131,12 @@ export function kubernetesRequestInfo(method: string, path: string, query: strin
 }
 
 /**
- * A query parameter's values as Go's url.ParseQuery reads them (`&` between pairs, `+` a space), or
+ * A query's parameters as Go's url.ParseQuery reads them (`&` between pairs, `+` a space), or
  * why the query is read differently elsewhere: Go before 1.17 split pairs at `;` too and later
  * versions drop such pairs; a bad escape drops a pair in Go and stays as it is in WHATWG parsers.
  */
-function queryValues(query: string, key: string): string[] | string {
-  const values: string[] = [];
+export function kubernetesQuery(query: string): ReadonlyMap<string, readonly string[]> | string {
+  const params = new Map<string, string[]>();
   for (const pair of query.split('&')) {
     if (pair === '') continue;
     if (pair.includes(';')) return 'the query has a ";", which API servers read as a separator or drop';
@@ -145,9 +146,9 @@ function queryValues(query: string, key: string): string[] | string {
     if (name === undefined || value === undefined) {
       return 'the query has a malformed percent-escape or is not UTF-8';
     }
-    if (name === key) values.push(value);
+    params.set(name, [...(params.get(name) ?? []), value]);
   }
-  return values;
+  return params;
 }
 
 function unescapeQuery(text: string): string | undefined {

@@ -11,7 +11,7 @@ import {
   type RelayOutcome,
 } from '@tollgate/protocol-tcp';
 import type { CommandFacts, MaskingRules } from '@tollgate/policy';
-import { forwardedRequest } from '../forwarded-request';
+import { forwardedRequest, type ForwardingRules } from '../forwarded-request';
 import type { RequestHead } from '../http-messages';
 import { requestPath } from '../request-path';
 import { HttpSession, type ReplyFormat, type ResponseRewrite, type StreamTap } from '../proxy/http-session';
@@ -89,10 +89,11 @@ export abstract class HttpRelayEngine implements RelayEngine {
   ): StreamTap | string | undefined {
     return undefined;
   }
-  /** Caller headers never forwarded, whatever the credential (identity headers of the protocol). */
-  protected readonly dropHeaders: (name: string) => boolean = () => false;
-  /** Upgrade protocols offered on to the target (see ForwardingRules.upgrades). */
-  protected readonly upgrades: readonly string[] = ['websocket'];
+  /**
+   * The protocol's own forwarding rules: caller headers never forwarded whatever the credential
+   * (identity headers), credentials taken out of others, the upgrades offered (WebSocket by default).
+   */
+  protected readonly forwarding: Pick<ForwardingRules, 'drop' | 'scrub' | 'upgrades'> = {};
 
   async open(spec: ConnectionSpec, options: EngineOpenOptions): Promise<EngineSession> {
     const commands = options.commands;
@@ -104,8 +105,7 @@ export abstract class HttpRelayEngine implements RelayEngine {
       host: settings.url.host,
       basePath: settings.url.pathname.replace(/\/+$/, ''),
       inject: settings.inject,
-      drop: this.dropHeaders,
-      upgrades: this.upgrades,
+      ...this.forwarding,
     };
     let session: HttpSession | undefined;
     let aborted = false;

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { maskingRulesFor, parsePolicy, type KubernetesCommandFacts } from '@tollgate/policy';
-import type { RequestHead } from '@tollgate/protocol-http';
-import { kubernetesRequestFacts, kubernetesResponseRewrite } from './kubernetes.engine';
+import fc from 'fast-check';
+import { forwardedRequest, type HttpHeader, type RequestHead } from '@tollgate/protocol-http';
+import { execRecordingTap } from '../exec/exec-recording.tap';
+import {
+  KUBERNETES_FORWARDING,
+  kubernetesRequestFacts,
+  kubernetesResponseRewrite,
+} from './kubernetes.engine';
 
 const head = (method: string, target: string): RequestHead => ({
   kind: 'request',
@@ -76,5 +82,78 @@ describe('kubernetesRequestFacts: the request as kube-apiserver reads it, or not
     expect(
       facts('GET', '/api/v1/namespaces/kube-system/services/https:metrics-server:443/proxy/metrics'),
     ).toMatchObject({ verb: 'proxy', resource: 'services', name: 'https:metrics-server:443' });
+  });
+});
+
+describe('KUBERNETES_FORWARDING: only the agent’s credential reaches the API server', () => {
+  const forward = (headers: HttpHeader[]) =>
+    forwardedRequest(
+      { ...head('GET', '/api/v1/namespaces/p/pods/w/portforward?ports=80'), headers },
+      {
+        host: 'k8s:6443',
+        basePath: '',
+        inject: [['Authorization', 'Bearer agent']],
+        ...KUBERNETES_FORWARDING,
+      },
+    ).headers;
+
+  it('drops the caller’s Authorization, impersonation, front-proxy headers and WebSocket bearer tokens', () => {
+    const credential = fc.constantFrom<HttpHeader>(
+      ['authorization', 'Bearer caller'],
+      ['AUTHORIZATION', 'Basic eDp5'],
+      ['Impersonate-User', 'system:admin'],
+      ['impersonate-group', 'system:masters'],
+      ['Impersonate-Uid', '0'],
+      ['Impersonate-Extra-Scopes', 'all'],
+      ['X-Remote-User', 'admin'],
+      ['X-Remote-Group', 'system:masters'],
+      ['Sec-WebSocket-Protocol', 'base64url.bearer.authorization.k8s.io.Y2FsbGVy'],
+      ['Sec-WebSocket-Protocol', 'v5.channel.k8s.io, Base64Url.Bearer.Authorization.K8s.Io.Y2FsbGVy'],
+      ['Proxy-Authorization', 'Basic eDp5'],
+      ['Connection', 'Authorization'],
+    );
+    fc.assert(
+      fc.property(fc.array(credential, { maxLength: 6 }), (headers) => {
+        const out = forward(headers);
+        const text = JSON.stringify(out).toLowerCase();
+        return (
+          !/caller|eDp5|impersonate|x-remote|system:|bearer\.authorization/i.test(text) &&
+          out.filter(([name]) => name.toLowerCase() === 'authorization').length === 1 &&
+          out.some(([name, value]) => name === 'Authorization' && value === 'Bearer agent')
+        );
+      }),
+    );
+    expect(
+      forward([['Sec-WebSocket-Protocol', 'v5.channel.k8s.io, base64url.bearer.authorization.k8s.io.eA']]),
+    ).toContainEqual(['Sec-WebSocket-Protocol', 'v5.channel.k8s.io']);
+  });
+});
+
+describe('execRecordingTap reads the exec as the API server will run it', () => {
+  const exec = (query: string) => {
+    const request: RequestHead = {
+      ...head('GET', `/api/v1/namespaces/p/pods/w/exec?${query}`),
+      headers: [
+        ['Connection', 'Upgrade'],
+        ['Upgrade', 'websocket'],
+        ['Sec-WebSocket-Protocol', 'v5.channel.k8s.io'],
+      ],
+    };
+    return {
+      tap: execRecordingTap(
+        kubernetesRequestFacts(request),
+        request,
+        () => {
+          throw new Error('not recorded in this test');
+        },
+        () => undefined,
+      ),
+    };
+  };
+
+  it('refuses an exec whose command Go would read otherwise (a pair with ";" is dropped there)', () => {
+    expect(exec('command=rm&command=-rf;&command=/&stdout=true').tap).toMatch(/cannot be recorded .*";"/);
+    expect(exec('command=ls&command=%zz').tap).toMatch(/malformed percent-escape/);
+    expect(typeof exec('command=ls&command=-l&stdout=true&tty=t').tap).toBe('object');
   });
 });

@@ -9,7 +9,11 @@ import { forwardedRequest, HttpSession } from '@tollgate/protocol-http';
 import { PolicyCommands } from '@tollgate/protocol-http/test-support';
 import { makeTempDir, startFakeKubeApiServer, type FakeKubeApiServer } from '@tollgate/testing';
 import { maskingRulesFor } from '@tollgate/policy';
-import { kubernetesRequestFacts, kubernetesResponseRewrite } from './kubernetes.engine';
+import {
+  KUBERNETES_FORWARDING,
+  kubernetesRequestFacts,
+  kubernetesResponseRewrite,
+} from './kubernetes.engine';
 import { MASKED_BASE64 } from '../masking/object-masking';
 import { execRecordingTap } from '../exec/exec-recording.tap';
 import { asciicastOutput, parseAsciicast } from '@tollgate/audit';
@@ -94,7 +98,7 @@ describe('KubernetesEngine’s session between kubectl and a fake API server', (
             host: target.host,
             basePath: '',
             inject: [['Authorization', 'Bearer agent-sa-token']],
-            drop: (name) => /^(impersonate-|authorization$)/i.test(name),
+            ...KUBERNETES_FORWARDING,
           }),
         classify: kubernetesRequestFacts,
         rewrite: (_head, facts) => kubernetesResponseRewrite(masking, facts),

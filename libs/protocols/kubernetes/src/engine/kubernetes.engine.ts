@@ -4,6 +4,7 @@ import {
   HttpRelayEngine,
   httpTargetSettings,
   requestPath,
+  type ForwardingRules,
   type HttpTargetSettings,
   type RequestHead,
   type ResponseRewrite,
@@ -19,6 +20,26 @@ import { maskedResponseRewrite } from '../masking/masked-response.rewrite';
  * someone else (impersonation) or claim an identity an authenticating proxy vouches for.
  */
 const IDENTITY_HEADERS = /^(impersonate-|x-remote-)/i;
+/** A bearer token carried as a WebSocket subprotocol, which kube-apiserver authenticates too. */
+const TOKEN_SUBPROTOCOL = /^base64url\.bearer\.authorization\.k8s\.io\./i;
+
+/**
+ * How a request goes on to the API server: the caller's Authorization, identity headers and any
+ * token in Sec-WebSocket-Protocol are dropped (only the agent's credential authenticates); WebSocket
+ * and SPDY (port-forward before kubectl 1.31) upgrades are offered.
+ */
+export const KUBERNETES_FORWARDING: Pick<ForwardingRules, 'drop' | 'scrub' | 'upgrades'> = {
+  drop: (name) => IDENTITY_HEADERS.test(name) || name.toLowerCase() === 'authorization',
+  scrub: ([name, value]) => {
+    if (name.toLowerCase() !== 'sec-websocket-protocol') return [name, value];
+    const kept = value
+      .split(',')
+      .map((protocol) => protocol.trim())
+      .filter((protocol) => protocol !== '' && !TOKEN_SUBPROTOCOL.test(protocol));
+    return kept.length > 0 ? [name, kept.join(', ')] : undefined;
+  },
+  upgrades: ['websocket', 'spdy/3.1'],
+};
 
 /** The facts a kubernetes connection's policy decides on: the API request as the server reads it. */
 export function kubernetesRequestFacts(head: RequestHead): CommandFacts {
@@ -58,10 +79,7 @@ export function kubernetesResponseRewrite(
 export class KubernetesEngine extends HttpRelayEngine {
   readonly protocol = Protocol.KUBERNETES;
   protected readonly replies = kubernetesReplies;
-  protected override readonly dropHeaders = (name: string) =>
-    IDENTITY_HEADERS.test(name) || name.toLowerCase() === 'authorization';
-  /** WebSocket (exec, attach, port-forward) and SPDY (port-forward before kubectl 1.31). */
-  protected override readonly upgrades = ['websocket', 'spdy/3.1'];
+  protected override readonly forwarding = KUBERNETES_FORWARDING;
 
   protected settings(spec: ConnectionSpec, connectTimeoutMs: number): HttpTargetSettings {
     if (spec.target?.$case !== 'kubernetes') {

@@ -10,6 +10,7 @@ import {
 } from '@tollgate/protocol-http';
 import type { RecordingStart } from '@tollgate/protocol-tcp';
 import { WebSocketFrameReader, type WebSocketMessageEvent } from './websocket-frame.reader';
+import { kubernetesQuery } from '../request-info';
 
 /**
  * The WebSocket subprotocols of exec and attach whose messages are binary with the channel in the
@@ -61,12 +62,20 @@ export function execRecordingTap(
   if (protocols.length === 0) {
     return `${facts.verb} is recorded, which needs one of the subprotocols ${BINARY_CHANNEL_PROTOCOLS.slice(0, 2).join(', ')}; offered: ${offered || 'none'}`;
   }
-  const query = new URLSearchParams(head.target.split('?')[1] ?? '');
-  const tty = ['true', '1'].includes(query.get('tty') ?? '');
+  // Read as the API server reads it, so the recording names the command that runs (Go drops a
+  // `command=-rf;` pair that other parsers keep) and a TTY where there is one.
+  const query = head.target.includes('?') ? head.target.slice(head.target.indexOf('?') + 1) : '';
+  const params = kubernetesQuery(query);
+  if (typeof params === 'string')
+    return `${facts.verb} cannot be recorded as the API server runs it: ${params}`;
+  // kube-apiserver reads the first value, anything but 0 and false as true.
+  const ttyValue = params.get('tty')?.[0];
+  const tty = ttyValue !== undefined && !/^(?:0|false)$/i.test(ttyValue);
+  const container = params.get('container')?.[0];
   const command =
     facts.verb === 'exec'
-      ? query.getAll('command').join(' ')
-      : `attach ${facts.namespace ?? ''}/${facts.name ?? ''}${query.get('container') ? ` -c ${query.get('container')}` : ''}`;
+      ? (params.get('command') ?? []).join(' ')
+      : `attach ${facts.namespace ?? ''}/${facts.name ?? ''}${container ? ` -c ${container}` : ''}`;
   let recording: TerminalRecording | undefined;
   const channels = (
     onMessage: (channel: number, bytes: Buffer) => void,
