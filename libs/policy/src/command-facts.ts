@@ -88,10 +88,12 @@ export interface KubernetesCommandFacts {
   readonly parseError?: string;
 }
 
-/** An HTTP request; `path` normalized by the engine (no query, dot segments resolved, decoded). */
+/** An HTTP request; `path` as the engine read it (no query, percent-escapes decoded). */
 export interface HttpCommandFacts {
   readonly kind: 'http';
   readonly method: string;
   readonly path: string;
+  /** The protocol the request switches to when the target agrees (WebSocket): what it then carries is not read. */
+  readonly upgrade?: string;
   readonly parseError?: string;
 }

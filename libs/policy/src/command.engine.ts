@@ -229,6 +229,10 @@ function readOnlyDenial(facts: CommandFacts): string | null {
     }
     case 'http':
       if (facts.parseError !== undefined) return unclassifiedMessage(facts, 'the read-only session');
+      if (facts.upgrade !== undefined) {
+        // After the switch the client sends what it likes, unread: no read.
+        return `${describe(facts)} switching to ${facts.upgrade} ${suffix}`;
+      }
       return HTTP_READ_METHODS.has(facts.method.toUpperCase()) ? null : `${describe(facts)} ${suffix}`;
     default:
       return 'the command could not be classified, and the read-only session depends on its classification';

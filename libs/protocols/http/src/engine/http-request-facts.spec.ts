@@ -51,4 +51,24 @@ describe('httpRequestFacts: what the application will run, not only what the req
     expect(httpRequestFacts(request)).toEqual({ kind: 'http', method: 'POST', path: '/users' });
     expect(decide(request)).toBe('allow');
   });
+
+  it('a WebSocket upgrade is no read in a read-only session: what it carries after the switch is not read', () => {
+    const upgrade = head('GET', '/live', [
+      ['Connection', 'Upgrade'],
+      ['Upgrade', 'websocket'],
+    ]);
+    expect(httpRequestFacts(upgrade)).toMatchObject({ upgrade: 'websocket' });
+    expect(decide(upgrade, true)).toBe('deny');
+    expect(decide(upgrade, false)).toBe('allow');
+    // An h2c offer is not passed on (the request goes on as a plain GET): a read.
+    expect(
+      decide(
+        head('GET', '/live', [
+          ['Connection', 'Upgrade'],
+          ['Upgrade', 'h2c'],
+        ]),
+        true,
+      ),
+    ).toBe('allow');
+  });
 });

@@ -11,7 +11,7 @@ import {
   type RelayOutcome,
 } from '@tollgate/protocol-tcp';
 import type { CommandFacts, MaskingRules } from '@tollgate/policy';
-import { forwardedRequest, type ForwardingRules } from '../forwarded-request';
+import { forwardedRequest, offeredUpgrades, type ForwardingRules } from '../forwarded-request';
 import type { RequestHead } from '../http-messages';
 import { requestPath } from '../request-path';
 import { HttpSession, type ReplyFormat, type ResponseRewrite, type StreamTap } from '../proxy/http-session';
@@ -56,7 +56,8 @@ export function httpRequestFacts(head: RequestHead): CommandFacts {
       parseError: `the request asks the server to run it as ${named.map((m) => JSON.stringify(m.trim())).join(', ')} (a method override), not ${head.method}`,
     };
   }
-  return { kind: 'http', method: head.method, path: path.path };
+  const [upgrade] = offeredUpgrades(head, ['websocket']);
+  return { kind: 'http', method: head.method, path: path.path, ...(upgrade ? { upgrade } : {}) };
 }
 
 /**
