@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createAgent,
@@ -251,6 +251,34 @@ describe('MySQL through tollgate connect (gateway + agent + MariaDB with ed25519
     expect(result.code, result.stdout).toBe(0);
     expect(result.stdout).toMatch(/transactions:\s+40 /);
     expect(result.stdout).toMatch(/ignored errors:\s+0 /);
+  });
+
+  it("stops the mariadb CLI's statement on Ctrl+C: its KILL QUERY names Tollgate's id for the session", async () => {
+    const child = spawn('mariadb', [
+      '-h',
+      '127.0.0.1',
+      '-P',
+      String(port),
+      '-u',
+      'dev',
+      '-N',
+      '-B',
+      '-e',
+      'SELECT SLEEP(30) AS ctrl_c_nap',
+    ]);
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+    const running = () =>
+      mariadbRoot(
+        "SELECT COUNT(*) FROM information_schema.processlist WHERE info LIKE 'SELECT SLEEP(30) AS ctrl_c_nap%'",
+      ).trim();
+    await expect.poll(running, { timeout: 15_000 }).toBe('1');
+    child.kill('SIGINT');
+    await exited;
+    expect(output).toContain('Query execution was interrupted');
+    expect(running()).toBe('0');
   });
 
   it('stops the running statement on the server when an admin kills the session', async () => {

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createConnection, type Connection } from 'mysql2/promise';
 import { Client } from 'pg';
@@ -257,8 +257,10 @@ describe('MySQL straight to the gateway listener', () => {
     const denied = await refusal(developerToken, 'my-admin');
     expect(denied).toMatchObject({ errno: 1045, sqlState: '28000' });
     expect(denied.message).toContain('my-admin');
+    // Logged in without a database (the mariadb CLI's Ctrl+C connects so, for KILL QUERY): any
+    // statement but a KILL is answered 1046.
     const noDatabase = await mariadb('SELECT 1;\n', { database: '' });
-    expect(noDatabase.stderr).toContain('ERROR 1046 (3D000): tollgate: no database selected');
+    expect(noDatabase.stderr).toContain('ERROR 1046 (3D000) at line 1: tollgate: no database selected');
     // mysql2 sends a password in clear only when told to (enableCleartextPlugin).
     const withoutPlugin = await createConnection({
       host: '127.0.0.1',
@@ -351,5 +353,138 @@ describe('MySQL straight to the gateway listener', () => {
     const result = await running;
     expect(result.stderr).toMatch(/ERROR 2013 \(HY000\) at line 1: Lost connection to server during query/);
     await expect.poll(find, { timeout: 10_000 }).toBe('0');
+  });
+
+  /** How many server threads run a statement containing `text` (as root sees the process list). */
+  const runningAtTarget = (text: string) =>
+    Number(
+      mariadbRoot(
+        `SELECT COUNT(*) FROM information_schema.processlist WHERE info LIKE '%${text}%' AND info NOT LIKE '%processlist%'`,
+      ).trim(),
+    );
+  const realThreadOf = (text: string) =>
+    Number(
+      mariadbRoot(
+        `SELECT id FROM information_schema.processlist WHERE info LIKE '%${text}%' AND info NOT LIKE '%processlist%'`,
+      ).trim(),
+    );
+  /** What a KILL through the listener answered: OK, or the error's number and message. */
+  const kill = async (connection: Connection, sql: string) =>
+    connection.query(sql).then(
+      () => ({ errno: 0, message: 'OK' }),
+      (error: unknown) => {
+        const { errno, message } = error as { errno?: number; message: string };
+        return { errno, message };
+      },
+    );
+
+  it("stops the mariadb CLI's statement on Ctrl+C (its KILL QUERY on a new connection reaches this session's backend)", async () => {
+    const child = spawn('mariadb', [
+      '-h',
+      '127.0.0.1',
+      '-P',
+      String(port),
+      '-u',
+      USER,
+      `-p${developerToken}`,
+      '-D',
+      'my-app',
+      '-N',
+      '-B',
+      '--skip-ssl',
+      '-e',
+      'SELECT SLEEP(30) AS ctrl_c_nap',
+    ]);
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+    await expect.poll(() => runningAtTarget('ctrl_c_nap'), { timeout: 15_000 }).toBe(1);
+    const open = await gateway.api<{ items: { id: string }[] }>(
+      'GET',
+      '/api/v1/sessions?state=open&connection=my-app',
+    );
+    expect(open.body.items).toHaveLength(1);
+    const sessionId = open.body.items[0].id;
+    child.kill('SIGINT');
+    await exited;
+    expect(output).toContain('Query execution was interrupted');
+    expect(runningAtTarget('ctrl_c_nap')).toBe(0);
+
+    // Recorded on the session: the kill (from where), and the statement's result says why it failed.
+    const events = async () =>
+      (
+        await gateway.api<{ events: { kind: string; event: Record<string, unknown> }[] }>(
+          'GET',
+          `/api/v1/sessions/${sessionId}`,
+        )
+      ).body.events;
+    await expect
+      .poll(async () => (await events()).map((e) => e.kind), { timeout: 15_000 })
+      .toEqual(expect.arrayContaining(['session.cancel', 'command.result']));
+    const recorded = await events();
+    expect(String(recorded.find((e) => e.kind === 'session.cancel')?.event['source'])).toMatch(
+      /^mysql listener 127\.0\.0\.1:\d+$/,
+    );
+    expect(String(recorded.find((e) => e.kind === 'command.result')?.event['error'])).toMatch(
+      /^cancelled \(KILL QUERY from 127\.0\.0\.1:\d+\): the target said: 1317 \(70100\): Query execution was interrupted$/,
+    );
+  });
+
+  it('lets KILL QUERY stop only a session of the same user, by the id Tollgate greeted it with', async () => {
+    const adminToken = (await loginDevUser(gateway.httpUrl, 'admin')).access_token;
+    const mine = await mysql2(developerToken);
+    const mySecond = await mysql2(developerToken);
+    const theirs = await mysql2(adminToken, 'my-app', 'admin@tollgate.test');
+    try {
+      const sleeping = mine.query('SELECT SLEEP(30) AS guarded_nap').then(
+        ([rows]) => ({ errno: 0, rows }),
+        (error: unknown) => ({ errno: (error as { errno?: number }).errno }),
+      );
+      await expect.poll(() => runningAtTarget('guarded_nap'), { timeout: 15_000 }).toBe(1);
+      const greeted = mine.threadId;
+      const real = realThreadOf('guarded_nap');
+      expect(greeted).not.toBe(real);
+
+      // Another user: neither the id Tollgate greeted my session with, nor the server's own thread
+      // id (read from the process list), stops it; both read as ids the server does not know.
+      expect(await kill(theirs, `KILL QUERY ${greeted}`)).toEqual({
+        errno: 1094,
+        message: `Unknown thread id: ${greeted}`,
+      });
+      expect(await kill(theirs, `KILL QUERY ${real}`)).toEqual({
+        errno: 1094,
+        message: `Unknown thread id: ${real}`,
+      });
+      expect(await kill(theirs, `KILL ${real}`)).toEqual({
+        errno: 1094,
+        message: `Unknown thread id: ${real}`,
+      });
+      // Nor as mariadb's Ctrl-C does it (a login without a database), nor hidden among statements.
+      const theirsBare = await mysql2(adminToken, '', 'admin@tollgate.test');
+      try {
+        expect(await kill(theirsBare, `KILL QUERY ${greeted}`)).toEqual({
+          errno: 1094,
+          message: `Unknown thread id: ${greeted}`,
+        });
+        expect(await kill(theirsBare, 'SELECT 1')).toMatchObject({ errno: 1046 });
+      } finally {
+        await theirsBare.end().catch(() => undefined);
+      }
+      expect(await kill(theirs, `SELECT 1; KILL QUERY ${real}`)).toMatchObject({ errno: 1142 });
+      expect(await kill(theirs, `/* hidden */ KILL QUERY ${real}`)).toMatchObject({ errno: 1094 });
+      // Nor does the same user with the server's id.
+      expect(await kill(mySecond, `KILL QUERY ${real}`)).toMatchObject({ errno: 1094 });
+      expect(runningAtTarget('guarded_nap')).toBe(1);
+
+      // The same user, with the id its session was greeted with: stopped, and the session goes on.
+      expect(await kill(mySecond, `KILL QUERY ${greeted}`)).toEqual({ errno: 0, message: 'OK' });
+      expect(await sleeping).toMatchObject({ errno: 1317 });
+      expect(runningAtTarget('guarded_nap')).toBe(0);
+      const [rows] = await mine.query('SELECT 41 + 1 AS n');
+      expect(rows).toEqual([{ n: 42 }]);
+    } finally {
+      for (const c of [mine, mySecond, theirs]) await c.end().catch(() => undefined);
+    }
   });
 });

@@ -121,6 +121,7 @@ const gatewaySamples: Record<GatewayCase, GatewayMessage> = {
           clientAddr: '203.0.113.9:51234',
           protocol: Protocol.POSTGRES,
           verb: SessionVerb.EXEC,
+          clientConnectionId: 0,
         },
       },
     },

@@ -67,3 +67,5 @@ export {
   type MysqlLoginOptions,
   type MysqlLoginOutcome,
 } from './listener/mysql-login';
+export { serveMysqlWithoutConnection } from './listener/mysql-unbound';
+export { readKillStatement, type KillStatement } from './proxy/connection-ids';

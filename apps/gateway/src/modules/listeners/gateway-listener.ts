@@ -26,6 +26,11 @@ export interface ListenerLogin {
    * password).
    */
   readonly preamble: Buffer;
+  /**
+   * MySQL: the connection id the listener greeted the client with (its KILL QUERY names it); the
+   * agent's engine keeps it as the session's.
+   */
+  readonly greetedConnectionId?: number;
 }
 
 /**
@@ -82,6 +87,16 @@ export interface GatewayListener {
    * greeting once they hold all of it (undefined: not yet). Those bytes never reach the client.
    */
   engineGreetingLength?(bytes: Buffer): number | undefined;
+  /**
+   * MySQL: serves a login that names no connection, its credential already verified (the mariadb
+   * CLI's Ctrl+C logs in so to send `KILL QUERY <id>`), with no session behind it. `kill` stops
+   * what the session the client greeted with `id` runs (or ends it, for KILL CONNECTION); false
+   * when no session of this login's owner on this replica has that id.
+   */
+  serveWithoutConnection?(
+    login: ListenerLogin,
+    kill: (id: number, what: 'query' | 'connection') => boolean,
+  ): Promise<void>;
   /**
    * Follows an open session's bytes (from the preamble on) so that an ending the gateway decides
    * (a kill, a revoked token, shutdown) is said in protocol: the protocol's ProtocolRefuser watch.

@@ -43,8 +43,11 @@ export class ListenerSessions {
     private readonly interrupts: InterruptSession,
   ) {}
 
-  /** The cancel key each open listener session's client holds → the session (this replica's). */
-  private readonly cancelKeys = new Map<string, string>();
+  /**
+   * What names each open listener session from another connection of its client → the session
+   * (this replica's) and its subject: PostgreSQL's cancel key, MySQL's connection id.
+   */
+  private readonly cancelKeys = new Map<string, { sessionId: string; subject: string }>();
 
   async serve(listener: GatewayListener, socket: Socket): Promise<void> {
     const source = `${socket.remoteAddress}:${socket.remotePort}`;
@@ -52,7 +55,7 @@ export class ListenerSessions {
     const login = await listener.login(socket);
     if (!login) return;
     if ('cancelKey' in login) {
-      const sessionId = this.cancelKeys.get(login.cancelKey);
+      const sessionId = this.cancelKeys.get(login.cancelKey)?.sessionId;
       const interrupted =
         sessionId !== undefined &&
         this.interrupts.run(sessionId, {
@@ -116,11 +119,33 @@ export class ListenerSessions {
       });
     }
 
+    if (login.connectionName === '' && listener.serveWithoutConnection) {
+      // The mariadb CLI's Ctrl+C: a KILL of the id one of this owner's sessions was greeted with.
+      await listener.serveWithoutConnection(login, (id, what) => {
+        const named = this.cancelKeys.get(`${listener.protocol}:${id}`);
+        if (named?.subject !== principal.subject) return false;
+        const done =
+          what === 'query'
+            ? this.interrupts.run(named.sessionId, {
+                source: `${listener.protocol} listener ${source}`,
+                reason: `KILL QUERY from ${source}`,
+              })
+            : this.interrupts.end(
+                named.sessionId,
+                `killed by ${principal.subject} (KILL CONNECTION from ${source})`,
+              );
+        log.info({ sessionId: named.sessionId, what, done }, 'kill request');
+        return done;
+      });
+      return;
+    }
+
     const opened = await this.sessions.open(principal, {
       connectionName: login.connectionName,
       verb: 'connect',
       clientAddr: `${listener.protocol} listener ${source}`,
       speaks: listener.protocol,
+      ...(login.greetedConnectionId ? { clientConnectionId: login.greetedConnectionId } : {}),
     });
     if (opened.kind === 'failed') return refuse(openFailureRefusal(opened.code, opened.message));
 
@@ -137,11 +162,12 @@ export class ListenerSessions {
     // The engine reads the client's start-up first, as from `tollgate connect`; the watch follows it
     // (and, for PostgreSQL, hears the key the engine gives the client, for its CancelRequests).
     let cancelKey: string | undefined;
-    const watch = listener.watch((key) => {
+    const nameSession = (key: string) => {
       if (cancelKey !== undefined) this.releaseCancelKey(cancelKey, sessionId);
       cancelKey = key;
-      this.cancelKeys.set(key, sessionId);
-    });
+      this.cancelKeys.set(key, { sessionId, subject: principal.subject });
+    };
+    const watch = listener.watch(nameSession);
     watch.fromClient(login.preamble);
     call.write(inProcessCodec.wrap({ kind: { $case: 'data', data: login.preamble } }));
     login.socket.setNoDelay(true);
@@ -156,6 +182,7 @@ export class ListenerSessions {
         login.socket.write(after);
       }
     }
+    if (login.greetedConnectionId) nameSession(`${listener.protocol}:${login.greetedConnectionId}`);
     const relayed = await relaySocket(login.socket, call, inProcessCodec, watch).finally(() => {
       if (cancelKey !== undefined) this.releaseCancelKey(cancelKey, sessionId);
     });
@@ -166,7 +193,7 @@ export class ListenerSessions {
   }
 
   private releaseCancelKey(key: string, sessionId: string): void {
-    if (this.cancelKeys.get(key) === sessionId) this.cancelKeys.delete(key);
+    if (this.cancelKeys.get(key)?.sessionId === sessionId) this.cancelKeys.delete(key);
   }
 
   /** The owner's name in Tollgate (email or service account name); empty when it has none. */

@@ -7,6 +7,7 @@ import {
   mysqlRefuser,
   refuseMysqlLogin,
   REFUSAL_ERRORS,
+  serveMysqlWithoutConnection,
 } from '@tollgate/protocol-mysql';
 import type { SessionWatch } from '@tollgate/protocol-tcp';
 import type {
@@ -55,6 +56,7 @@ export class MysqlGatewayListener implements GatewayListener {
       userName: outcome.user,
       connectionName: outcome.database,
       preamble: outcome.preamble,
+      greetedConnectionId: outcome.connectionId,
     };
     this.sequences.set(login, outcome.nextSequence);
     return login;
@@ -68,6 +70,15 @@ export class MysqlGatewayListener implements GatewayListener {
       code,
       sqlState,
       `tollgate: ${refusal.message}`,
+    );
+  }
+
+  serveWithoutConnection(
+    login: ListenerLogin,
+    kill: (id: number, what: 'query' | 'connection') => boolean,
+  ): Promise<void> {
+    return serveMysqlWithoutConnection(login.socket, this.sequences.get(login) ?? 2, (statement) =>
+      kill(statement.id, statement.kind),
     );
   }
 

@@ -27,6 +27,8 @@ export interface InProcessSessionRequest {
   readonly clientAddr: string;
   /** The client's protocol when it speaks only one (a gateway listener): other connections are not found. */
   readonly speaks?: NewSession['protocol'];
+  /** MySQL on a gateway listener: the connection id the listener greeted the client with. */
+  readonly clientConnectionId?: number;
 }
 
 export type InProcessOpen =
@@ -71,6 +73,7 @@ export class InProcessSessions {
         client,
         this.decider,
         request.speaks,
+        request.clientConnectionId,
       )
       .catch((error: unknown) => caller.destroy(error instanceof Error ? error : new Error(String(error))));
     let first: ClientDown;

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { CloseCode } from '@tollgate/proto';
 import { AgentRegistry } from './agent-registry';
 import { SessionRecords } from './session-records';
 import { TunnelLogger } from './tunnel-logger';
@@ -33,6 +34,20 @@ export class InterruptSession {
       if (!interrupt(request.reason)) return false;
       this.logger.log.info({ sessionId, source: request.source }, 'session cancel request');
       this.records.cancelled(sessionId, request.source);
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Ends a session this replica relays as a kill does (MySQL's KILL CONNECTION from the session's
+   * own owner): `reason` is the session's close reason. False when this replica does not relay it.
+   */
+  end(sessionId: string, reason: string): boolean {
+    for (const agent of this.registry.all()) {
+      const abort = agent.sessions.get(sessionId);
+      if (!abort) continue;
+      abort(reason, CloseCode.TERMINATED);
       return true;
     }
     return false;

@@ -58,6 +58,8 @@ export class SessionBroker {
     decider: AccessDecider,
     /** A caller that speaks one protocol (a gateway listener) reaches only connections of it. */
     speaks?: NewSession['protocol'],
+    /** MySQL on a gateway listener: the connection id the client was already greeted with. */
+    clientConnectionId = 0,
   ): Promise<void> {
     const started = performance.now();
     const connection = await this.connections.find(request.connectionName);
@@ -166,6 +168,7 @@ export class SessionBroker {
               clientAddr: request.clientAddr || client.getPeer(),
               protocol: PROTOCOL_CODES[connection.protocol],
               verb: sessionVerbCode(verb),
+              clientConnectionId,
             },
           },
         },

@@ -15,6 +15,7 @@ import {
   type RelayEngine,
   type RelayOutcome,
 } from '@tollgate/protocol-tcp';
+import { ConnectionIds, type KillableSession } from '../proxy/connection-ids';
 import type { CommandGate, StatementOutcome } from '../proxy/command-gate';
 import { runMysqlSession } from '../proxy/mysql-session';
 import type { MysqlTargetSettings } from '../proxy/target-settings';
@@ -36,6 +37,9 @@ export class MysqlEngine implements RelayEngine {
   /** An exec session runs one COM_QUERY (`tollgate exec`), then only COM_QUIT. */
   readonly runsExec = true;
 
+  /** The connection ids this engine's sessions were greeted with (a client's KILL names one). */
+  private readonly ids = new ConnectionIds();
+
   constructor(private readonly options: MysqlEngineOptions) {}
 
   async open(spec: ConnectionSpec, options: EngineOpenOptions): Promise<EngineSession> {
@@ -50,17 +54,30 @@ export class MysqlEngine implements RelayEngine {
       masker: Masker.compile([commands.masking]),
       onStatement: (outcome: StatementOutcome) => commands.report({ ...outcome, command: outcome.text }),
       exec: options.verb === 'exec',
+      // A KILL reaches only sessions of the same subject on the same connection.
+      ids: {
+        registry: this.ids,
+        owner: JSON.stringify([options.session?.context?.subject ?? '', spec.name]),
+        ...(options.session?.context?.clientConnectionId
+          ? { wanted: options.session.context.clientConnectionId }
+          : {}),
+        ...(options.session ? { session: options.session.sessionId } : {}),
+      },
     };
     let abort: (() => void) | undefined;
+    let killable: KillableSession | undefined;
     return {
       relay: async <In, Out>(stream: FrameStream<Out>, codec: FrameCodec<In, Out>): Promise<RelayOutcome> => {
         const client = frameStreamDuplex(stream, codec);
         abort = () => client.destroy(new Error('the session was ended by the gateway'));
-        await runMysqlSession(client, { target, ...services });
+        await runMysqlSession(client, { target, ...services, onKillable: (session) => (killable = session) });
         return { kind: 'normal' };
       },
       // The session sends KILL QUERY for a statement in flight when its client goes away.
       abort: () => abort?.(),
+      // A KILL QUERY through the gateway's listener: the statement in flight is stopped (KILL QUERY
+      // on a side connection) and its result records `reason`; the session goes on.
+      interrupt: (reason: string) => killable?.killQuery(reason),
     };
   }
 

@@ -129,10 +129,24 @@ describe('acceptMysqlLogin', () => {
     expect(socket.ended).toBe(true);
   });
 
-  it('refuses a handshake without a database: the database names the connection', async () => {
-    const [outcome, socket] = await login([response('mysql_native_password', Buffer.alloc(20), '')]);
-    expect(outcome).toMatchObject({ kind: 'closed' });
-    expect(parseErrPacket(socket.replies()[1]!.payload)).toMatchObject({ code: 1046, sqlState: '3D000' });
+  it('reads a handshake without a database to its password (the mariadb CLI kills a query so)', async () => {
+    const [outcome, socket] = await login([
+      response('mysql_clear_password', Buffer.from('tgk_direct\0'), ''),
+    ]);
+    expect(outcome).toMatchObject({ kind: 'login', database: '', password: 'tgk_direct' });
+    expect(socket.replies()).toHaveLength(1);
+  });
+
+  it('greets each client with a connection id of its own, never 0', async () => {
+    const ids = new Set<number>();
+    for (let i = 0; i < 20; i++) {
+      const [outcome, socket] = await login([response('mysql_clear_password', Buffer.from('tgk_direct\0'))]);
+      const greeted = parseServerGreeting(socket.replies()[0]!.payload).connectionId;
+      expect(outcome).toMatchObject({ kind: 'login', connectionId: greeted });
+      expect(greeted).toBeGreaterThan(0);
+      ids.add(greeted);
+    }
+    expect(ids.size).toBe(20);
   });
 
   it('refuses an SSLRequest when it offered no TLS', async () => {

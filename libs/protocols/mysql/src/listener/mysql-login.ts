@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { drawConnectionId } from '../proxy/connection-ids';
 import type { Socket } from 'node:net';
 import type { ListenerLogin, ListenerLoginOptions, ListenerLoginOutcome } from '@tollgate/protocol-tcp';
 import { TLSSocket } from 'node:tls';
@@ -20,6 +21,8 @@ export interface MysqlLogin extends ListenerLogin {
   readonly preamble: Buffer;
   /** The sequence id of the next packet the client expects (its login's OK or ERR). */
   readonly nextSequence: number;
+  /** The connection id the client was greeted with (random, never the server's thread id). */
+  readonly connectionId: number;
 }
 
 export type MysqlLoginOutcome = ListenerLoginOutcome<MysqlLogin>;
@@ -57,10 +60,14 @@ const MAX_LOGIN_PACKET = 1 << 16;
  * to TLS on an SSLRequest, reads the handshake response and, unless the client already answered
  * with mysql_clear_password, switches it to mysql_clear_password (the credential is a token the
  * gateway verifies, so it must arrive as it is; TLS or loopback keeps it private, and a client
- * without either is refused before it is asked). Protocol errors, a missing database and a silent
- * client are answered with an ERR packet and closed here.
+ * without either is refused before it is asked). Protocol errors and a silent client are answered
+ * with an ERR packet and closed here. A login without a database (the mariadb CLI's Ctrl+C connects
+ * so, to send KILL QUERY) is read to its password like any other: `database` is then empty.
  */
 export function acceptMysqlLogin(socket: Socket, options: MysqlLoginOptions): Promise<MysqlLoginOutcome> {
+  // The session's own connection id (the one the client's KILL QUERY will name): the agent's engine
+  // keeps it for the session, so it must be drawn before the target is known.
+  const connectionId = drawConnectionId();
   return new Promise<MysqlLoginOutcome>((resolve) => {
     let current: Socket = socket;
     let tls = false;
@@ -139,6 +146,7 @@ export function acceptMysqlLogin(socket: Socket, options: MysqlLoginOptions): Pr
         // Anything the client pipelined after its password follows, as it was sent.
         preamble: Buffer.concat([handshake, buffered]),
         nextSequence: sequence,
+        connectionId,
       });
     };
 
@@ -163,12 +171,6 @@ export function acceptMysqlLogin(socket: Socket, options: MysqlLoginOptions): Pr
       }
       if (!parsed.username)
         return refuse(LOGIN_ERRORS.accessDenied, 'tollgate: no user name in the handshake');
-      if (!parsed.database) {
-        return refuse(
-          LOGIN_ERRORS.noDatabase,
-          'tollgate: no database selected: name the Tollgate connection as the database (mariadb -D NAME)',
-        );
-      }
       response = parsed;
       if (parsed.authPlugin === CLEAR_PASSWORD && parsed.authResponse.length > 0) {
         return login(withoutNul(parsed.authResponse).toString('utf8'));
@@ -209,7 +211,7 @@ export function acceptMysqlLogin(socket: Socket, options: MysqlLoginOptions): Pr
     send(
       serializeServerGreeting({
         serverVersion: LISTENER_SERVER_VERSION,
-        connectionId: 0,
+        connectionId,
         authData: nonce,
         capabilities: (PROXY_CAPABILITIES | (options.tls ? Capability.SSL : 0)) >>> 0,
         mariadbCapabilities: 0,

@@ -17,8 +17,10 @@ import type { MysqlPacket } from '../packet-reader';
 import { MysqlProtocolError } from '../protocol-error';
 import { errPacket, okPacket } from '../response-packets';
 import { killQuery } from './kill-query';
+import { ConnectionIds, readKillStatement, type KillableSession, type KillStatement } from './connection-ids';
 import { charsetReadsBackslashes, readsBackslashEscapes } from './session-reading';
 import { classifyMysql, MysqlReading } from '../sql-classifier';
+import { splitStatements } from '../sql/statement-splitter';
 import type { CommandGate, SqlCommand, StatementOutcome } from './command-gate';
 import { PacketChannel } from './packet-channel';
 import { PreparedStatements } from './prepared-statements';
@@ -43,6 +45,21 @@ export interface MysqlSessionOptions {
    * be driven as an interactive one.
    */
   readonly exec?: boolean;
+  /**
+   * The connection ids of the engine's sessions (see ConnectionIds): this session's is reserved
+   * there for `owner` (`wanted`, the id the gateway's listener greeted the client with, when free)
+   * and is the one its greeting gives; a client's plain `KILL [QUERY] <id>` is answered from there
+   * and never sent to the server. `session` names this session in what a KILL it sends records.
+   * Without it the session has a registry of its own (no other session can be named).
+   */
+  readonly ids?: {
+    readonly registry: ConnectionIds;
+    readonly owner: string;
+    readonly wanted?: number;
+    readonly session?: string;
+  };
+  /** The session can be killed from outside (KILL from another session, the gateway's interrupt). */
+  readonly onKillable?: (session: KillableSession) => void;
 }
 
 export interface MysqlSessionEnd {
@@ -54,6 +71,10 @@ export interface MysqlSessionEnd {
 const DENIED = { code: 1142, sqlState: '42000' } as const;
 /** ER_UNKNOWN_COM_ERROR: commands the proxy does not relay. */
 const UNSUPPORTED = { code: 1047, sqlState: '08S01' } as const;
+/** ER_NO_SUCH_THREAD: what the server says to a KILL of an id it does not know. */
+const NO_SUCH_THREAD = { code: 1094, sqlState: 'HY000' } as const;
+/** SERVER_STATUS_AUTOCOMMIT, in the OK that answers a KILL. */
+const STATUS_AUTOCOMMIT = 0x0002;
 /** ER_UNKNOWN_STMT_HANDLER. */
 const UNKNOWN_STATEMENT = { code: 1243, sqlState: 'HY000' } as const;
 /** ER_NET_PACKETS_OUT_OF_ORDER-like for bytes that are not the protocol. */
@@ -72,6 +93,24 @@ export async function runMysqlSession(
   options: MysqlSessionOptions,
 ): Promise<MysqlSessionEnd> {
   const clientChannel = new PacketChannel(client, 'the client');
+  const ids = options.ids ?? { registry: new ConnectionIds(), owner: '' };
+  const reserved = ids.registry.reserve(ids.owner, ids.wanted);
+  try {
+    return await serveSession(clientChannel, options, ids, reserved);
+  } finally {
+    reserved.release();
+  }
+}
+
+type SessionIds = NonNullable<MysqlSessionOptions['ids']>;
+type ReservedId = ReturnType<ConnectionIds['reserve']>;
+
+async function serveSession(
+  clientChannel: PacketChannel,
+  options: MysqlSessionOptions,
+  ids: SessionIds,
+  reserved: ReservedId,
+): Promise<MysqlSessionEnd> {
   let target: TargetConnection;
   let reading: MysqlReading;
   let database: string | undefined;
@@ -87,7 +126,8 @@ export async function runMysqlSession(
     clientChannel.write(
       serializeServerGreeting({
         serverVersion: greeted.greeting.serverVersion,
-        connectionId: greeted.greeting.connectionId,
+        // Tollgate's id for the session, never the server's thread id (see ConnectionIds).
+        connectionId: reserved.id,
         authData: nonce,
         capabilities:
           (offered | Capability.PROTOCOL_41 | Capability.SECURE_CONNECTION | Capability.PLUGIN_AUTH) >>> 0,
@@ -138,7 +178,7 @@ export async function runMysqlSession(
     ? new SessionLineage(new CatalogConnection(options.target), database)
     : undefined;
   try {
-    return await relayCommands(clientChannel, target, reading, options, lineage);
+    return await relayCommands(clientChannel, target, reading, options, lineage, ids, reserved);
   } finally {
     lineage?.close();
   }
@@ -166,6 +206,9 @@ interface SessionState {
   queries: number;
   /** A command was forwarded and its reply is not complete yet. */
   inFlight: boolean;
+  readonly ids: SessionIds;
+  /** Why a KILL from another session stopped the command in flight, for its result. */
+  cancelled: string | undefined;
 }
 
 async function relayCommands(
@@ -174,6 +217,8 @@ async function relayCommands(
   reading: MysqlReading,
   options: MysqlSessionOptions,
   lineage: SessionLineage | undefined,
+  ids: SessionIds,
+  reserved: ReservedId,
 ): Promise<MysqlSessionEnd> {
   const state: SessionState = {
     client,
@@ -184,7 +229,24 @@ async function relayCommands(
     lineage,
     queries: 0,
     inFlight: false,
+    ids,
+    cancelled: undefined,
   };
+  // A KILL from another session of the same owner, naming this session's id.
+  const killable: KillableSession = {
+    killQuery: (reason) => {
+      if (!state.inFlight) return;
+      state.cancelled = reason;
+      void killQuery(options.target, target.connectionId).catch(() => undefined);
+    },
+    // The client's side goes: the statement in flight is stopped and both legs close (onClientGone).
+    killConnection: (reason) => {
+      state.cancelled = reason;
+      client.destroy();
+    },
+  };
+  reserved.attach(killable);
+  options.onKillable?.(killable);
   // A client that goes away (or a session ended by the gateway) must not leave its statement
   // running: the server notices a closed connection only when it next writes to it.
   const onClientGone = () => {
@@ -251,6 +313,19 @@ async function handleCommand(state: SessionState, payload: Buffer): Promise<Mysq
     case Command.QUERY: {
       state.queries++;
       const text = sqlText(body);
+      const kill = killIn(text, state.reading);
+      if (kill === 'elsewhere') {
+        // The server's thread ids are shared by everyone on the connection: a KILL never reaches it.
+        state.client.write(
+          errPacket(
+            DENIED.code,
+            DENIED.sqlState,
+            'tollgate: KILL is answered only alone in its query (KILL [QUERY] <id>, the id a Tollgate session was greeted with)',
+          ),
+        );
+        return undefined;
+      }
+      if (kill) return killSession(state, kill);
       return gated(state, { text, via: 'query' }, (traced) =>
         relay(state, payload, 'query', text, undefined, traced),
       );
@@ -367,6 +442,40 @@ function sqlText(body: Buffer): string {
   return body.toString('utf8');
 }
 
+/**
+ * The query's KILL: a plain `KILL [QUERY|CONNECTION] <id>` alone (comments aside), `elsewhere` for
+ * a KILL among other statements or of another form, undefined for none (or text the splitter
+ * refuses, which the policy decides as unparsed).
+ */
+function killIn(text: string, reading: MysqlReading): KillStatement | 'elsewhere' | undefined {
+  const split = splitStatements(text, reading);
+  if (!split.ok) return undefined;
+  const [only] = split.statements;
+  const plain = split.statements.length === 1 && only !== undefined ? readKillStatement(only) : undefined;
+  if (plain) return plain;
+  return split.statements.some((statement) => /^\s*KILL\b/i.test(statement)) ? 'elsewhere' : undefined;
+}
+
+/**
+ * A client's `KILL [QUERY|CONNECTION] <id>` (the mariadb CLI's Ctrl+C): the id is one Tollgate gave
+ * a session of the same owner, or it is unknown, as the server says of an id it does not know. It
+ * never reaches the server: its thread ids are shared by every session on the connection.
+ */
+function killSession(state: SessionState, kill: KillStatement): undefined {
+  const session = state.ids.registry.find(kill.id, state.ids.owner);
+  if (!session) {
+    state.client.write(
+      errPacket(NO_SUCH_THREAD.code, NO_SUCH_THREAD.sqlState, `Unknown thread id: ${kill.id}`),
+    );
+    return undefined;
+  }
+  const from = state.ids.session ? `from session ${state.ids.session}` : 'from another session';
+  if (kill.kind === 'query') session.killQuery(`KILL QUERY ${from}`);
+  else session.killConnection(`KILL CONNECTION ${from}`);
+  state.client.write(okPacket({ statusFlags: STATUS_AUTOCOMMIT }));
+  return undefined;
+}
+
 function refuseUnknownStatement(client: PacketChannel): undefined {
   client.write(
     errPacket(UNKNOWN_STATEMENT.code, UNKNOWN_STATEMENT.sqlState, 'Unknown prepared statement handler given'),
@@ -478,13 +587,18 @@ async function relay(
     ...(masksFor ? { masksFor } : {}),
   });
   state.inFlight = false;
+  const cancelled = state.cancelled;
+  state.cancelled = undefined;
   if (text !== undefined) {
+    // A statement the server failed after a KILL from another session, most likely because of it.
+    const error =
+      result.error && cancelled ? `cancelled (${cancelled}): the target said: ${result.error}` : result.error;
     state.options.onStatement?.({
       text,
       rows: result.rows,
       bytes: result.bytes,
       durationMs: performance.now() - started,
-      ...(result.error ? { error: result.error } : {}),
+      ...(error ? { error } : {}),
       masked: [...result.masked],
     });
   }

@@ -168,6 +168,12 @@ export interface SessionContext {
    * session runs one request). Unspecified means CONNECT.
    */
   verb: SessionVerb;
+  /**
+   * MySQL through the gateway's listener: the connection id the listener already greeted the client
+   * with (the id its `KILL QUERY` names); the engine keeps it as the session's instead of drawing
+   * one. 0: the engine draws its own.
+   */
+  clientConnectionId: number;
 }
 
 /**
@@ -191,6 +197,7 @@ function createBaseSessionContext(): SessionContext {
     clientAddr: '',
     protocol: 0,
     verb: 0,
+    clientConnectionId: 0,
   };
 }
 
@@ -219,6 +226,9 @@ export const SessionContext: MessageFns<SessionContext> = {
     }
     if (message.verb !== 0) {
       writer.uint32(64).int32(message.verb);
+    }
+    if (message.clientConnectionId !== 0) {
+      writer.uint32(72).uint32(message.clientConnectionId);
     }
     return writer;
   },
@@ -300,6 +310,14 @@ export const SessionContext: MessageFns<SessionContext> = {
             message.verb = reader.int32() as any;
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.clientConnectionId = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -336,6 +354,11 @@ export const SessionContext: MessageFns<SessionContext> = {
           : '',
       protocol: isSet(object.protocol) ? protocolFromJSON(object.protocol) : 0,
       verb: isSet(object.verb) ? sessionVerbFromJSON(object.verb) : 0,
+      clientConnectionId: isSet(object.clientConnectionId)
+        ? globalThis.Number(object.clientConnectionId)
+        : isSet(object.client_connection_id)
+          ? globalThis.Number(object.client_connection_id)
+          : 0,
     };
   },
 
@@ -365,6 +388,9 @@ export const SessionContext: MessageFns<SessionContext> = {
     if (message.verb !== 0) {
       obj.verb = sessionVerbToJSON(message.verb);
     }
+    if (message.clientConnectionId !== 0) {
+      obj.clientConnectionId = Math.round(message.clientConnectionId);
+    }
     return obj;
   },
 
@@ -381,6 +407,7 @@ export const SessionContext: MessageFns<SessionContext> = {
     message.clientAddr = object.clientAddr ?? '';
     message.protocol = object.protocol ?? 0;
     message.verb = object.verb ?? 0;
+    message.clientConnectionId = object.clientConnectionId ?? 0;
     return message;
   },
 };
