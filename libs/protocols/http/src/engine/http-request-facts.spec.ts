@@ -41,6 +41,17 @@ describe('httpRequestFacts: what the application will run, not only what the req
     expect(decide(request)).toBe('deny');
   });
 
+  it.each<[string, RequestHead]>([
+    ['a WebDAV MOVE’s Destination', head('MOVE', '/public/a', [['Destination', 'http://h/admin/a']])],
+    ['a WebDAV COPY’s Destination', head('COPY', '/public/a', [['destination', '/admin/a']])],
+    ['X-Original-URL (IIS, Symfony)', head('GET', '/', [['X-Original-URL', '/admin/users']])],
+    ['X-Rewrite-URL', head('GET', '/', [['X-Rewrite-URL', '/admin']])],
+  ])('a request that names a second path by %s is denied where a rule applies', (_how, request) => {
+    const facts = httpRequestFacts(request);
+    expect(facts.kind === 'http' ? facts.parseError : undefined).toContain('second path');
+    expect(decide(request)).toBe('deny');
+  });
+
   it('an override on a GET is no read in a read-only session', () => {
     expect(decide(head('GET', '/users', [['X-HTTP-Method-Override', 'DELETE']]), true)).toBe('deny');
     expect(decide(head('GET', '/users'), true)).toBe('allow');

@@ -34,12 +34,18 @@ export interface HttpEngineOptions {
 
 /** Headers and a query parameter by which many web frameworks run another method than the request's. */
 const METHOD_OVERRIDES = ['x-http-method-override', 'x-http-method', 'x-method-override'];
+/**
+ * Headers that name another path for the server to act on: WebDAV's COPY and MOVE write to
+ * `Destination`; IIS URL Rewrite, Symfony and Zend route by `X-Original-URL` / `X-Rewrite-URL`.
+ */
+const SECOND_PATHS = ['destination', 'x-original-url', 'x-rewrite-url'];
 
 /**
  * The facts an http connection's policy decides on: method and normalized path. A request that
  * names another method for the application to run (X-HTTP-Method-Override and its kin, or a
  * `_method` query parameter: Express's method-override, Laravel, Symfony and others honor them)
- * reads as two requests, so it is not read at all: unclassified, denied wherever a rule applies.
+ * reads as two requests, so it is not read at all: unclassified, denied wherever a rule applies; so
+ * does one that names a second path (SECOND_PATHS).
  */
 export function httpRequestFacts(head: RequestHead): CommandFacts {
   const path = requestPath(head.target);
@@ -54,6 +60,15 @@ export function httpRequestFacts(head: RequestHead): CommandFacts {
       method: head.method,
       path: path.path,
       parseError: `the request asks the server to run it as ${named.map((m) => JSON.stringify(m.trim())).join(', ')} (a method override), not ${head.method}`,
+    };
+  }
+  const [second] = head.headers.filter(([name]) => SECOND_PATHS.includes(name.toLowerCase()));
+  if (second) {
+    return {
+      kind: 'http',
+      method: head.method,
+      path: path.path,
+      parseError: `the request names a second path in ${second[0]} (${JSON.stringify(second[1])}), which the server may act on instead of, or as well as, ${path.path}`,
     };
   }
   const [upgrade] = offeredUpgrades(head, ['websocket']);
