@@ -122,6 +122,23 @@ describe('HttpSession: what the target runs is what policy decided on', () => {
     expect(seen).toEqual(['POST /upload -> /upload', 'POST /upload -> /upload']);
   });
 
+  it('a denied request’s body is never read as the next request, with or without Expect: 100-continue', async () => {
+    seen.length = 0;
+    const inner = 'GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n';
+    for (const expect100 of ['', 'Expect: 100-continue\r\n']) {
+      const answer = await exchange(
+        `DELETE /items/1 HTTP/1.1\r\nHost: x\r\n${expect100}Content-Length: ${inner.length}\r\n\r\n${inner}`,
+      );
+      expect(statuses(answer)).toEqual([403]);
+      expect(answer).toContain('Connection: close');
+    }
+    const chunked = await exchange(
+      `DELETE /items/1 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${inner.length.toString(16)}\r\n${inner}\r\n0\r\n\r\n`,
+    );
+    expect(statuses(chunked)).toEqual([403]);
+    expect(seen).toEqual([]);
+  });
+
   it('an h2c upgrade offer is not passed on: what follows is read (and decided) as HTTP/1.1', async () => {
     seen.length = 0;
     const answer = await exchange(
