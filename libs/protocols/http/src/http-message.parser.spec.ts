@@ -68,7 +68,7 @@ const errorOf = (run: () => unknown): HttpProtocolError => {
 const REQUESTS = [
   'GET /a?b=1 HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\n',
   'POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello',
-  'PUT /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n0\r\nX-Trailer: t\r\n\r\n',
+  'PUT /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n0\r\n\r\n',
   'DELETE /d HTTP/1.0\r\n\r\n',
 ];
 
@@ -94,7 +94,7 @@ describe('HttpRequestParser', () => {
       'end',
       { head: { method: 'PUT' }, framing: { kind: 'chunked' } },
       // The body as it was on the wire: a relay forwards it unchanged.
-      { body: '5;ext=1\r\nhello\r\n0\r\nX-Trailer: t\r\n\r\n' },
+      { body: '5;ext=1\r\nhello\r\n0\r\n\r\n' },
       'end',
       { head: { method: 'DELETE', version: '1.0', headers: [] } },
       'end',
@@ -133,6 +133,14 @@ describe('HttpRequestParser', () => {
     ],
     ['a signed Content-Length', 'POST / HTTP/1.1\r\nContent-Length: +3\r\n\r\n', 400],
     ['chunked not last', 'POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n', 501],
+    ['a coding before chunked', 'POST / HTTP/1.1\r\nTransfer-Encoding: identity, chunked\r\n\r\n', 501],
+    [
+      'a request trailer (servers that merge it would read it as a header)',
+      'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nAuthorization: Bearer x\r\n\r\n',
+      400,
+    ],
+    ['a target that is not a path', 'GET admin HTTP/1.1\r\n\r\n', 400],
+    ['* with another method than OPTIONS', 'GET * HTTP/1.1\r\n\r\n', 400],
     [
       'chunked twice',
       'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n',

@@ -84,6 +84,12 @@ abstract class HttpMessageParser<H extends HttpHead> {
   }
 
   protected abstract parseHead(lines: string[]): { head: H; framing: BodyFraming };
+  /**
+   * Whether trailer fields may follow a chunked body. Servers that merge them into the head (Netty's
+   * aggregator, some servlet containers) would read a request's trailer `Authorization` or
+   * `X-Api-Key` past the agent's credential, so requests carry none.
+   */
+  protected readonly acceptsTrailers: boolean = true;
 
   /** What follows a message's end: the next message, or (for requests) held bytes. */
   protected afterMessage(_head: H): State {
@@ -173,6 +179,8 @@ abstract class HttpMessageParser<H extends HttpHead> {
         if (state.lines > this.limits.maxHeaders) throw new HttpProtocolError(431, 'too many trailer fields');
         if (full === '') {
           ended = true;
+        } else if (!this.acceptsTrailers) {
+          throw new HttpProtocolError(400, 'request trailers are not relayed');
         } else if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+:/.test(full) || !FIELD_VALUE.test(full)) {
           throw new HttpProtocolError(400, 'a trailer field is malformed');
         }
@@ -349,6 +357,8 @@ function contentLength(headers: readonly HttpHeader[], errorStatus: number): num
 
 /** Parses what clients send: request heads, with the body framing a server must apply. */
 export class HttpRequestParser extends HttpMessageParser<RequestHead> {
+  protected override readonly acceptsTrailers = false;
+
   protected parseHead(lines: string[]): { head: RequestHead; framing: BodyFraming } {
     const match = REQUEST_LINE.exec(lines[0] ?? '');
     if (!match) throw new HttpProtocolError(400, 'the request line is malformed');
