@@ -8,6 +8,8 @@ import { LOGIN_ERRORS } from './mysql-login';
 
 /** ER_NO_SUCH_THREAD: what the server says to a KILL of an id it does not know. */
 const NO_SUCH_THREAD = [1094, 'HY000'] as const;
+/** How long a login without a connection may sit idle before it is closed. */
+const IDLE_MS = 30_000;
 /** SERVER_STATUS_AUTOCOMMIT. */
 const STATUS_AUTOCOMMIT = 0x0002;
 const NO_DATABASE_HINT =
@@ -25,6 +27,8 @@ export async function serveMysqlWithoutConnection(
   nextSequence: number,
   kill: (statement: KillStatement) => boolean,
 ): Promise<void> {
+  // It stands for one KILL, not a session: an idle one is not kept.
+  socket.setTimeout(IDLE_MS, () => socket.destroy());
   const channel = new PacketChannel(socket, 'the client');
   channel.sequence = nextSequence;
   channel.write(okPacket({ statusFlags: STATUS_AUTOCOMMIT }));
