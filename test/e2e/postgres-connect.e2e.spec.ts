@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -263,6 +264,51 @@ describe('PostgreSQL through tollgate connect (gateway + agent + SCRAM target)',
     } finally {
       await client.end();
     }
+  });
+
+  it('a client that quits while its DELETE waits for approval ends the session; the review is withdrawn and runs nothing', async () => {
+    cluster.sql('insert into scratch values (4)', 'app');
+    const client = new Client({ host: '127.0.0.1', port, user: 'dev', database: 'app' });
+    await client.connect();
+    const notices: string[] = [];
+    client.on('notice', (notice) => notices.push(notice.message ?? ''));
+    client.on('error', () => undefined);
+    const deleting = client.query('delete from scratch where id = 4').catch((error: unknown) => error);
+    await expect.poll(() => notices.length, { timeout: 20_000 }).toBe(1);
+    const review = /review ([0-9a-f-]{36})/.exec(notices[0] ?? '')?.[1] as string;
+    // Reviews are shown to their requester and reviewers (the DBAs here), not to every admin.
+    const reviewAsDba = async () =>
+      (await (
+        await fetch(`${gateway.httpUrl}/api/v1/reviews/${review}`, {
+          headers: { authorization: `Bearer ${dbaToken}` },
+        })
+      ).json()) as { sessionId: string; state: string };
+    const { sessionId } = await reviewAsDba();
+    // The client goes away without a word (a killed psql): only its socket closes.
+    (client as unknown as { connection: { stream: Socket } }).connection.stream.destroy();
+    await deleting;
+
+    // The session ends now, not when the review would time out (2 minutes).
+    await expect
+      .poll(
+        async () => (await gateway.api<{ state: string }>('GET', `/api/v1/sessions/${sessionId}`)).body.state,
+        {
+          timeout: 15_000,
+        },
+      )
+      .toBe('closed');
+    expect((await reviewAsDba()).state).toBe('expired');
+    const withdrawn = (await gateway.auditRecords('review:withdrawn')).find(
+      (record) => record.target === `review:${review}`,
+    );
+    expect(withdrawn?.reason).toContain('withdrawn: the session ended while the command waited');
+    // Approving it now is refused, and nothing ran.
+    const approve = spawnCli(['reviews', 'approve', review], {
+      TOLLGATE_TOKEN: dbaToken,
+      TOLLGATE_URL: gateway.httpUrl,
+    });
+    expect(await approve.exited()).toBe(1);
+    expect(cluster.sql('select count(*) from scratch where id = 4', 'app').trim()).toBe('1');
   });
 
   it('tollgate exec says a DELETE waits for approval while it waits, and names the review', async () => {

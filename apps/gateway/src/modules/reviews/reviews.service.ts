@@ -356,6 +356,31 @@ export class ReviewsService {
     return (grants ?? []).filter((grant) => grant.expiresAt.getTime() > now);
   }
 
+  /**
+   * A held command's session ended before anyone decided (the client quit, the session was killed):
+   * the review can no longer run anything, so it stops being pending now instead of at its timeout,
+   * and nobody approves a command that will never run. Recorded as `review:withdrawn`.
+   */
+  async withdraw(id: string, why: string): Promise<void> {
+    const moved = await this.store.prisma.review.updateMany({
+      where: { id, state: 'pending' },
+      data: { state: 'expired', decidedAt: new Date() },
+    });
+    if (moved.count === 0) return;
+    const row = await this.find(id);
+    await this.audit
+      .record({
+        subject: 'system',
+        action: 'review:withdrawn',
+        target: `review:${id}`,
+        decision: 'deny',
+        reason: `${row.kind} review by ${row.requester} on ${row.connectionName} withdrawn: ${why}`,
+        payload: { reviewId: id, kind: row.kind },
+      })
+      .catch(() => undefined);
+    this.settle(id, 'expired');
+  }
+
   private async expire(id: string): Promise<ReviewOutcome> {
     const moved = await this.store.prisma.review.updateMany({
       where: { id, state: 'pending' },

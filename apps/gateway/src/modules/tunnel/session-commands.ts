@@ -166,10 +166,18 @@ export class SessionCommands {
     reply({
       kind: { $case: 'approvalPending', approvalPending: { requestId: request.requestId, reviewId } },
     });
-    // A session that ends while its command waits stops waiting (the review then expires unasked).
+    // A session that ends while its command waits stops waiting, and its review is withdrawn: it
+    // can no longer run anything, so it must not wait in a reviewer's inbox until it times out.
     const gone = new AbortController();
     agent.once('close', () => gone.abort());
     const outcome = await this.reviews.waitForOutcome(reviewId, gone.signal).catch(() => 'expired' as const);
+    if (gone.signal.aborted) {
+      await this.reviews
+        .withdraw(reviewId, 'the session ended while the command waited')
+        .catch((error: unknown) =>
+          this.logger.log.warn({ err: error, reviewId }, 'review could not be withdrawn (it will expire)'),
+        );
+    }
     answer(reviewId, OUTCOMES[outcome], `review ${reviewId} ${outcome}`);
   }
 }

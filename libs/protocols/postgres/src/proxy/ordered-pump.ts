@@ -1,14 +1,21 @@
 import type { Duplex } from 'node:stream';
 
+/** Most bytes of frames queued behind a waiting handler before the source is paused. */
+export const QUEUED_BYTES_HIGH_WATER = 1024 * 1024;
+
 /**
  * Handles a socket's messages strictly in order, even when a handler must wait (a policy decision,
- * a catalog lookup). While a handler waits, or while the queue is long, the source socket is paused,
- * so backpressure reaches the sender instead of memory growing here. Handlers that answer at once
- * (most messages: a DataRow relayed as it is) run synchronously in `push`, with no queue and no
- * promise per message.
+ * a review, a catalog lookup). While a handler waits the source is still read, into a queue, until
+ * the queue is long (`highWater` items or QUEUED_BYTES_HIGH_WATER bytes of frames): then the source
+ * is paused, so backpressure reaches the sender instead of memory growing here. Reading on while a
+ * handler waits is what lets the session see its client go away (a stream's `end` comes only after
+ * its data was read): a client that quits while its statement waits for a review ends the session
+ * then, not when the review times out. Handlers that answer at once (most messages: a DataRow
+ * relayed as it is) run synchronously in `push`, with no queue and no promise per message.
  */
-export class OrderedPump<T> {
+export class OrderedPump<T extends { readonly frame: Buffer }> {
   private readonly queue: T[] = [];
+  private queuedBytes = 0;
   private running = false;
   private readonly pauses = new Set<string>();
   private stopped = false;
@@ -24,7 +31,10 @@ export class OrderedPump<T> {
     if (this.stopped) return;
     if (this.running || this.queue.length > 0) {
       this.queue.push(item);
-      if (this.queue.length >= this.highWater) this.pause('queue');
+      this.queuedBytes += item.frame.length;
+      if (this.queue.length >= this.highWater || this.queuedBytes >= QUEUED_BYTES_HIGH_WATER) {
+        this.pause('queue');
+      }
       return;
     }
     this.run(item);
@@ -44,6 +54,13 @@ export class OrderedPump<T> {
   stop(): void {
     this.stopped = true;
     this.queue.length = 0;
+    this.queuedBytes = 0;
+  }
+
+  private take(): T {
+    const item = this.queue.shift() as T;
+    this.queuedBytes -= item.frame.length;
+    return item;
   }
 
   /** Handles `first`, then whatever queued behind it, until the queue is empty or a handler waits. */
@@ -59,11 +76,9 @@ export class OrderedPump<T> {
       }
       if (this.stopped) return;
       if (pending) {
-        this.pause('handler');
         pending.then(
           () => {
             if (this.stopped) return;
-            this.release('handler');
             this.next();
           },
           (error: unknown) => this.fail(error),
@@ -71,14 +86,14 @@ export class OrderedPump<T> {
         return;
       }
       if (this.queue.length === 0) break;
-      item = this.queue.shift() as T;
+      item = this.take();
     }
     this.running = false;
     this.release('queue');
   }
 
   private next(): void {
-    if (this.queue.length > 0) return this.run(this.queue.shift() as T);
+    if (this.queue.length > 0) return this.run(this.take());
     this.running = false;
     this.release('queue');
   }
