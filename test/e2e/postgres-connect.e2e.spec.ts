@@ -302,6 +302,16 @@ describe('PostgreSQL through tollgate connect (gateway + agent + SCRAM target)',
       (record) => record.target === `review:${review}`,
     );
     expect(withdrawn?.reason).toContain('withdrawn: the session ended while the command waited');
+    // The session's timeline keeps the held command, denied because its review was withdrawn.
+    await expect
+      .poll(
+        async () =>
+          (await gateway.api<SessionDetail>('GET', `/api/v1/sessions/${sessionId}`)).body.events
+            .filter((e) => e.kind === 'command')
+            .map((e) => [e.event.command, e.event.decision, e.event.reviewId]),
+        { timeout: 10_000 },
+      )
+      .toEqual([['delete from scratch where id = 4', 'deny', review]]);
     // Approving it now is refused, and nothing ran.
     const approve = spawnCli(['reviews', 'approve', review], {
       TOLLGATE_TOKEN: dbaToken,

@@ -172,10 +172,27 @@ export class SessionCommands {
     agent.once('close', () => gone.abort());
     const outcome = await this.reviews.waitForOutcome(reviewId, gone.signal).catch(() => 'expired' as const);
     if (gone.signal.aborted) {
+      const why = 'the session ended while the command waited';
       await this.reviews
-        .withdraw(reviewId, 'the session ended while the command waited')
+        .withdraw(reviewId, why)
         .catch((error: unknown) =>
           this.logger.log.warn({ err: error, reviewId }, 'review could not be withdrawn (it will expire)'),
+        );
+      // The agent can no longer record the command's end (its session is gone): the session's
+      // timeline says it here, so a held command never vanishes from it.
+      await this.audit
+        .command(
+          { ...context, policyVersion: request.policyVersion || context.policyVersion },
+          {
+            command: request.command,
+            decision: 'deny',
+            rule: request.rule,
+            message: `review ${reviewId} was withdrawn: ${why}, so the command was not run`,
+            reviewId,
+          },
+        )
+        .catch((error: unknown) =>
+          this.logger.log.error({ err: error, reviewId }, 'withdrawn command could not be recorded'),
         );
     }
     answer(reviewId, OUTCOMES[outcome], `review ${reviewId} ${outcome}`);
