@@ -82,7 +82,7 @@ function listenerLines(gateway: RunningGateway): string[] {
   }
   if (gateway.mysqlAddress) {
     lines.push(
-      `  mysql     ${gateway.mysqlAddress}   the same (sent in clear over TLS): mariadb -h localhost -P ${port(gateway.mysqlAddress)} --ssl -D CONNECTION -u EMAIL -p`,
+      `  mysql     ${gateway.mysqlAddress}   the same (sent in clear over TLS): mariadb -h 127.0.0.1 -P ${port(gateway.mysqlAddress)} --ssl -D CONNECTION -u EMAIL -p`,
     );
   }
   if (lines.length > 0 && gateway.listenerFingerprint) {
