@@ -14,6 +14,7 @@ export {
   isUntraced,
   lineageFacts,
   ownSources,
+  readsMasked,
   SourceSet,
   untracedStatement,
   type ColumnMask,

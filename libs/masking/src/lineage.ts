@@ -65,6 +65,23 @@ export function untracedStatement(reason: string): LineageOfStatement {
   return { outputs: { anyColumn: untraced }, written: untraced, filtered: [] };
 }
 
+/**
+ * Whether a statement reads a masked column (or something untraced) anywhere: its results, its
+ * filters, its writes (an unknown statement counts). The server's errors and notices for such a
+ * statement may quote the values it read (PostgreSQL `ssn::int`, MySQL `EXTRACTVALUE`'s XPath error).
+ */
+export function readsMasked(statement: LineageOfStatement | undefined, masker: Masker): boolean {
+  if (!statement) return true;
+  const masked = (source: LineageSource) => isUntraced(source) || masker.isMaskedColumn(source);
+  const outputs = statement.outputs;
+  const results = outputs
+    ? outputs.columns
+      ? outputs.columns.some((c) => c.sources.some(masked))
+      : outputs.anyColumn.some(masked)
+    : false;
+  return results || statement.filtered.some(masked) || statement.written.some(masked);
+}
+
 const EMPTY = new Map<string, LineageSource>();
 
 /** A deduplicated set of lineage sources, in the order first seen. */

@@ -1,25 +1,81 @@
 import { Parser } from 'node-sql-parser';
 import type { MysqlStatementFacts, SqlClassification } from './sql/statement-facts';
 import { splitStatements } from './sql/statement-splitter';
+import { modifiedTables, whereRestricts } from './sql/where-restriction';
 
 const parser = new Parser();
 const DIALECT = { database: 'MariaDB' } as const;
 
 type Node = Record<string, unknown>;
 
+/** The server's settings that decide how it reads SQL text (undefined: not known). */
+export interface SessionSettings {
+  readonly sqlMode?: string | undefined;
+  readonly characterSetClient?: string | undefined;
+}
+
+/**
+ * Client character sets whose multi-byte characters may end in an ASCII byte (a backslash, a
+ * backtick, a letter): the server then reads a UTF-8 text's bytes as other characters than the parser.
+ */
+const ASCII_EATING_CHARSETS = new Set(['big5', 'sjis', 'gbk', 'cp932', 'gb18030', 'euckr']);
+
+/**
+ * sql_mode flags under which the server reads text as the parser (node-sql-parser's MariaDB grammar)
+ * does not: ORACLE's grammar is another parser (sql_yacc_ora) altogether.
+ */
+const UNREADABLE_MODES = ['ORACLE'];
+
 /**
  * How the session's server reads SQL text, as far as the proxy knows: backslash escapes (off under
- * sql_mode NO_BACKSLASH_ESCAPES, and treated as off once a statement may have changed sql_mode), and
- * the statements this session prepared with SQL PREPARE (what an EXECUTE of each name runs).
+ * sql_mode NO_BACKSLASH_ESCAPES), double quotes (identifiers under ANSI_QUOTES), which bytes make
+ * a character (the client character set), and the statements this session prepared with SQL PREPARE
+ * (what an EXECUTE of each name runs). Read from the server at the start and after any statement that
+ * may change them; until then (or when the server's answer is unknown) the unsafe reading holds.
  */
 export class MysqlReading {
   backslashEscapes = true;
+  /** Double quotes may quote identifiers (ANSI_QUOTES): text with a `"` token is refused. */
+  ansiQuotes = false;
+  /** The client character set may read ASCII bytes as part of multi-byte characters. */
+  asciiOnly = false;
+  /** Why no text can be read as the server reads it (sql_mode ORACLE), if so. */
+  unreadable: string | undefined;
+  /** A statement that may have changed how text reads ran: the settings must be read again. */
+  stale = false;
   private readonly prepared = new Map<string, readonly MysqlStatementFacts[]>();
+
+  /** The server's settings, as read from it (undefined ones are the unsafe case). */
+  learn(settings: SessionSettings): void {
+    const mode = settings.sqlMode?.toUpperCase().split(',');
+    const charset = settings.characterSetClient?.toLowerCase();
+    this.backslashEscapes =
+      mode !== undefined &&
+      !mode.includes('NO_BACKSLASH_ESCAPES') &&
+      charset !== undefined &&
+      !ASCII_EATING_CHARSETS.has(charset);
+    this.ansiQuotes = mode === undefined || mode.includes('ANSI_QUOTES');
+    this.asciiOnly = charset === undefined || ASCII_EATING_CHARSETS.has(charset);
+    const unreadable = mode?.find((flag) => UNREADABLE_MODES.includes(flag));
+    this.unreadable = unreadable ? `text under sql_mode ${unreadable} (another grammar)` : undefined;
+    this.stale = false;
+  }
+
+  /** The key under which a text's classification holds for every session reading it alike. */
+  get key(): string {
+    return `${this.backslashEscapes ? 1 : 0}${this.ansiQuotes ? 1 : 0}${this.asciiOnly ? 1 : 0}${this.unreadable ? 1 : 0}`;
+  }
 
   /** After the server ran classified statements: what they change in how later text is read. */
   after(statements: readonly MysqlStatementFacts[]): void {
     for (const statement of statements) {
-      if (statement.changesSqlMode) this.backslashEscapes = false;
+      if (statement.changesSqlMode && statement.nestedIn !== 'PREPARE') {
+        // Until the settings are read again, the unsafe reading.
+        this.backslashEscapes = false;
+        this.ansiQuotes = true;
+        this.asciiOnly = true;
+        this.stale = true;
+      }
       if (statement.prepares !== undefined) {
         const inner = statements.filter(
           (s) => s.nestedIn === 'PREPARE' && s.preparedAs === statement.prepares,
@@ -62,7 +118,7 @@ const READ_ONLY = new Set([
  * unparsed (denied wherever a rule depends on classification).
  */
 export function classifyMysql(sql: string, reading: MysqlReading = new MysqlReading()): SqlClassification {
-  const key = `${reading.backslashEscapes ? 1 : 0}${sql}`;
+  const key = `${reading.key}${sql}`;
   const cached = CACHE.get(key);
   if (cached) {
     // Most recently used last: Map keeps insertion order.
@@ -91,7 +147,15 @@ function classifyUncached(sql: string, reading: MysqlReading): SqlClassification
   if (!split.ok) return { ok: false, error: split.error };
   const statements: MysqlStatementFacts[] = [];
   try {
-    for (const text of split.statements) statements.push(...classifyStatement(text, reading));
+    split.statements.forEach((text, i) => {
+      const facts = classifyStatement(text, reading);
+      // The server reads what follows with the settings the statement set, which are not known yet.
+      if (i < split.statements.length - 1 && facts.some((s) => s.changesSqlMode && s.nestedIn !== 'PREPARE'))
+        throw new Error(
+          'a statement that may change sql_mode or the character set, followed by others in the same command',
+        );
+      statements.push(...facts);
+    });
   } catch (error) {
     return { ok: false, error: firstLine(error) };
   }
@@ -268,7 +332,9 @@ function factsOf(ast: Node, tables: readonly string[]): MysqlStatementFacts {
   return {
     type,
     tables: [...tables],
-    ...(type === 'UPDATE' || type === 'DELETE' ? { hasWhere: restricts(where) } : {}),
+    ...(type === 'UPDATE' || type === 'DELETE'
+      ? { hasWhere: whereRestricts(where, modifiedTables(ast)) }
+      : {}),
     readOnly,
     ...(opaque.size > 0 ? { opaque: [...opaque] } : {}),
     ...(changesSqlMode ? { changesSqlMode: true as const } : {}),
@@ -282,27 +348,6 @@ function isUserVariable(node: unknown): boolean {
     (node as Node)['type'] === 'var' &&
     (node as Node)['prefix'] === '@'
   );
-}
-
-/** A WHERE restricts rows unless it is absent, a constant, or compares a column with itself. */
-function restricts(where: unknown): boolean {
-  if (typeof where !== 'object' || where === null) return false;
-  const node = where as Node;
-  if (
-    ['number', 'bool', 'boolean', 'single_quote_string', 'double_quote_string', 'null'].includes(
-      String(node['type']),
-    )
-  )
-    return false;
-  if (node['type'] === 'binary_expr') {
-    const operator = String(node['operator']).toUpperCase();
-    if (operator === 'OR') return restricts(node['left']) && restricts(node['right']);
-    if (operator === 'AND') return restricts(node['left']) || restricts(node['right']);
-    if (JSON.stringify(node['left']) === JSON.stringify(node['right'])) return false;
-    const sides = [node['left'], node['right']].map((side) => (side as Node | null)?.['type']);
-    if (!sides.includes('column_ref')) return false;
-  }
-  return true;
 }
 
 const str = (value: unknown): string => (typeof value === 'string' ? value : '');

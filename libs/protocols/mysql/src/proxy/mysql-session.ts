@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import { columnMasks, type ColumnMask, type Masker } from '@tollgate/masking';
+import { columnMasks, readsMasked, type ColumnMask, type Masker } from '@tollgate/masking';
 import {
   Capability,
   Command,
@@ -18,7 +18,7 @@ import { MysqlProtocolError } from '../protocol-error';
 import { errPacket, okPacket } from '../response-packets';
 import { killQuery } from './kill-query';
 import { ConnectionIds, readKillStatement, type KillableSession, type KillStatement } from './connection-ids';
-import { charsetReadsBackslashes, readsBackslashEscapes } from './session-reading';
+import { charsetReadsBackslashes, readSessionSettings } from './session-reading';
 import { classifyMysql, MysqlReading } from '../sql-classifier';
 import { splitStatements } from '../sql/statement-splitter';
 import type { CommandGate, SqlCommand, StatementOutcome } from './command-gate';
@@ -165,8 +165,11 @@ async function serveSession(
     // (as loginTarget chooses).
     database = options.target.database || response.database || undefined;
     reading = new MysqlReading();
-    reading.backslashEscapes =
-      charsetReadsBackslashes(response.characterSet) && (await readsBackslashEscapes(target.channel));
+    reading.learn(await readSessionSettings(target.channel));
+    if (!charsetReadsBackslashes(response.characterSet)) {
+      reading.backslashEscapes = false;
+      reading.asciiOnly = true;
+    }
     // Accepted whatever the client's plugin: the OK ends its authentication.
     clientChannel.write(okPacket({ statusFlags: target.greeting.statusFlags }));
   } catch (error) {
@@ -349,8 +352,8 @@ async function handleCommand(state: SessionState, payload: Buffer): Promise<Mysq
     case Command.STMT_PREPARE: {
       const text = sqlText(body);
       const database = state.lineage?.database;
-      return gated(state, { text, via: 'prepare' }, async () => {
-        const result = await relay(state, payload, 'prepare', text);
+      return gated(state, { text, via: 'prepare' }, async (traced) => {
+        const result = await relay(state, payload, 'prepare', text, undefined, traced);
         if (result.prepared)
           state.statements.add(result.prepared.id, text, result.prepared.columns, database);
         return result;
@@ -408,6 +411,8 @@ async function handleCommand(state: SessionState, payload: Buffer): Promise<Mysq
       await forward(state, payload, 'single');
       state.statements.clear();
       state.lineage?.reset();
+      // The server's session settings are back to their defaults: read them again.
+      state.reading.learn(await readSessionSettings(target.channel));
       return undefined;
     }
     case Command.SET_OPTION:
@@ -527,6 +532,8 @@ async function gated(
   if (traced && command.via !== 'prepare')
     state.lineage?.forwarded(traced, result.answered ?? (result.error ? 0 : traced.length));
   if (classification.ok) state.reading.after(classification.statements);
+  // sql_mode or the character set may have changed: how the server reads text is read again.
+  if (state.reading.stale) state.reading.learn(await readSessionSettings(state.target.channel));
   return undefined;
 }
 
@@ -555,6 +562,23 @@ function masksOf(
   };
 }
 
+/**
+ * Whether the server's words in an ERR answering the `index`th statement are withheld: under column
+ * rules, when that statement reads masked or untraced values (past the traced statements, after a
+ * CALL's result sets, it is not known which statement answers: withheld).
+ */
+function withholdsOf(
+  state: SessionState,
+  traced: readonly StatementLineage[] | undefined,
+): ((index: number) => boolean) | undefined {
+  if (!state.lineage || !traced) return undefined;
+  return (index) => {
+    // A statement of unknown shape before (CALL) may answer with any number of results.
+    const unknownShape = traced.slice(0, index).some((s) => s.outputs && !s.outputs.columns);
+    return unknownShape || readsMasked(traced[index], state.options.masker);
+  };
+}
+
 async function forward(
   state: SessionState,
   payload: Buffer,
@@ -574,6 +598,7 @@ async function relay(
   traced?: readonly StatementLineage[],
 ): Promise<RelayResult> {
   const masksFor = masksOf(state, traced);
+  const withholdsError = withholdsOf(state, traced);
   const started = performance.now();
   state.target.channel.write(payload);
   state.inFlight = true;
@@ -585,6 +610,7 @@ async function relay(
     extendedMetadata: hasCapability(state.target.mariadbCapabilities, MariadbCapability.EXTENDED_METADATA),
     ...(statement?.columns ? { columns: statement.columns } : {}),
     ...(masksFor ? { masksFor } : {}),
+    ...(withholdsError ? { withholdsError } : {}),
   });
   state.inFlight = false;
   const cancelled = state.cancelled;

@@ -5,6 +5,7 @@ import type { MysqlPacket } from '../packet-reader';
 import { PayloadReader } from '../payload';
 import { MysqlProtocolError } from '../protocol-error';
 import {
+  errPacket,
   isEofPacket,
   isErrPacket,
   isOkPacket,
@@ -53,6 +54,12 @@ export interface RelayOptions {
    * (undefined when the session does not trace lineage).
    */
   readonly masksFor?: (index: number, count: number) => readonly ColumnMask[] | undefined;
+  /**
+   * Whether the server's message in an ERR answering the `index`th statement of the command is
+   * withheld: the statement reads masked values, which an error can quote (`XPATH syntax error:
+   * '~<value>'`, `Truncated incorrect DECIMAL value: '<value>'`). Code and SQLSTATE are kept.
+   */
+  readonly withholdsError?: (index: number) => boolean;
 }
 
 /**
@@ -104,8 +111,16 @@ export async function relayResponse(options: RelayOptions): Promise<RelayResult>
     target.sequence = (packet.sequenceId + packet.parts) & 0xff;
     return packet.payload;
   };
-  const fail = (payload: Buffer) => {
-    result.error = describeErr(payload);
+  /** Records an ERR for the audit trail; returns what the client gets (the message withheld or not). */
+  const fail = (payload: Buffer, index = 0): Buffer => {
+    if (!options.withholdsError?.(index)) {
+      result.error = describeErr(payload);
+      return payload;
+    }
+    const withheld = withheldErr(payload);
+    result.error = describeErr(withheld);
+    result.masked.add('message');
+    return withheld;
   };
   const masking = masker.active;
   const layout = { extendedMetadata: options.extendedMetadata ?? false };
@@ -134,6 +149,7 @@ export async function relayResponse(options: RelayOptions): Promise<RelayResult>
     columns: readonly ColumnDefinition[],
     binary: boolean,
     masks: readonly ColumnMask[] | undefined,
+    index: number,
   ): Promise<number | undefined> => {
     for (;;) {
       // Rows already parsed are relayed without a promise each (a result's rows mostly arrive many
@@ -144,8 +160,7 @@ export async function relayResponse(options: RelayOptions): Promise<RelayResult>
         return parseEofPacket(payload).statusFlags;
       }
       if (isErrPacket(payload)) {
-        fail(payload);
-        await send(payload);
+        await send(fail(payload, index));
         return undefined;
       }
       result.rows++;
@@ -168,31 +183,29 @@ export async function relayResponse(options: RelayOptions): Promise<RelayResult>
     case 'single':
     case 'statistics': {
       const payload = await next();
-      if (options.shape === 'single' && isErrPacket(payload)) fail(payload);
-      await send(payload);
+      await send(options.shape === 'single' && isErrPacket(payload) ? fail(payload) : payload);
       break;
     }
     case 'field-list': {
       for (;;) {
         const payload = await next();
-        await send(payload);
-        if (isErrPacket(payload)) fail(payload);
+        await send(isErrPacket(payload) ? fail(payload) : payload);
         if (isEofPacket(payload) || isErrPacket(payload)) break;
       }
       break;
     }
     case 'fetch': {
       const columns = options.columns ?? [];
-      await readRows(columns, true, options.masksFor?.(0, columns.length));
+      await readRows(columns, true, options.masksFor?.(0, columns.length), 0);
       break;
     }
     case 'prepare': {
       const payload = await next();
-      await send(payload);
       if (isErrPacket(payload)) {
-        fail(payload);
+        await send(fail(payload));
         break;
       }
+      await send(payload);
       const r = new PayloadReader(payload, 'COM_STMT_PREPARE_OK');
       if (r.u8() !== 0)
         throw new MysqlProtocolError('unexpected', 'expected COM_STMT_PREPARE_OK from the target');
@@ -224,8 +237,7 @@ export async function relayResponse(options: RelayOptions): Promise<RelayResult>
           status = ok.statusFlags;
           index++;
         } else if (isErrPacket(payload)) {
-          fail(payload);
-          await send(payload);
+          await send(fail(payload, index));
           break;
         } else if (payload[0] === 0xfb) {
           // LOCAL INFILE request: the proxy never offers CLIENT_LOCAL_FILES, so the client cannot
@@ -239,7 +251,8 @@ export async function relayResponse(options: RelayOptions): Promise<RelayResult>
           const afterColumns = await readEof();
           result.columns = columns;
           if (binary && afterColumns & ServerStatus.CURSOR_EXISTS) break; // rows come by COM_STMT_FETCH
-          status = await readRows(columns, binary, options.masksFor?.(index++, count));
+          status = await readRows(columns, binary, options.masksFor?.(index, count), index);
+          index++;
           if (status === undefined) break;
         }
         if (!(status & ServerStatus.MORE_RESULTS_EXISTS)) break;
@@ -250,6 +263,20 @@ export async function relayResponse(options: RelayOptions): Promise<RelayResult>
   }
   await flush();
   return result;
+}
+
+/** The same error (code, SQLSTATE) with the server's words replaced by why they are not shown. */
+function withheldErr(payload: Buffer): Buffer {
+  try {
+    const err = parseErrPacket(payload);
+    return errPacket(
+      err.code,
+      err.sqlState,
+      `tollgate: the server's message is withheld because the statement reads masked columns or values Tollgate cannot trace (error ${err.code}, SQLSTATE ${err.sqlState})`,
+    );
+  } catch {
+    return errPacket(1105, 'HY000', "tollgate: the server's message is withheld (an unreadable ERR packet)");
+  }
 }
 
 function describeErr(payload: Buffer): string {

@@ -2,37 +2,45 @@ import { Command, ServerStatus } from '../capabilities';
 import { isEofPacket, isErrPacket } from '../response-packets';
 import { parseTextRow } from '../rows';
 import { PayloadReader } from '../payload';
+import type { SessionSettings } from '../sql-classifier';
 import type { PacketChannel } from './packet-channel';
 
 /**
- * Character sets whose multi-byte characters may end in 0x5C (a backslash): under them the server
- * reads `\` differently from a UTF-8 parser (the GBK/SJIS escape trick). Collation ids of big5,
- * sjis, gbk, cp932 and gb18030.
+ * Character sets whose multi-byte characters may end in an ASCII byte (0x5C `\`, 0x60 `` ` ``, letters):
+ * under them the server reads text differently from a UTF-8 parser (the GBK/SJIS escape trick).
+ * Collation ids of big5, sjis, gbk, cp932, gb18030 and euckr.
  */
-const BACKSLASH_UNSAFE_CHARSETS = new Set([1, 84, 13, 88, 28, 87, 95, 96, 248, 249, 250]);
+const ASCII_EATING_COLLATIONS = new Set([1, 84, 13, 88, 28, 87, 95, 96, 248, 249, 250, 19, 85]);
 
 export function charsetReadsBackslashes(collationId: number): boolean {
-  return !BACKSLASH_UNSAFE_CHARSETS.has(collationId);
+  return !ASCII_EATING_COLLATIONS.has(collationId);
 }
 
 /**
- * Asks the target, before the client's first command, for the session's sql_mode: whether the server
- * reads backslashes as escapes (NO_BACKSLASH_ESCAPES off). Resolves false (the safe answer: text
- * with backslashes is then refused) when the answer is anything but a plain row.
+ * Asks the target for the session's `sql_mode` and `character_set_client`, which decide how the
+ * server reads SQL text (backslashes, double quotes, which bytes make a character): before the
+ * client's first command, and again after any statement that may have changed them. Resolves
+ * undefined settings (read as the unsafe case) when the answer is anything but one plain row. The
+ * query uses no table, so it leaves the session's warnings (SHOW WARNINGS) as they were.
  */
-export async function readsBackslashEscapes(target: PacketChannel): Promise<boolean> {
+export async function readSessionSettings(target: PacketChannel): Promise<SessionSettings> {
   target.sequence = 0;
-  target.write(Buffer.concat([Buffer.from([Command.QUERY]), Buffer.from('SELECT @@SESSION.sql_mode')]));
-  let mode: string | undefined;
+  target.write(
+    Buffer.concat([
+      Buffer.from([Command.QUERY]),
+      Buffer.from('SELECT @@SESSION.sql_mode, @@SESSION.character_set_client'),
+    ]),
+  );
+  let row: (string | undefined)[] | undefined;
   let failed = false;
   const header = (await target.next()).payload;
-  if (isErrPacket(header)) return false;
+  if (isErrPacket(header)) return {};
   const columns = new PayloadReader(header, 'a result set header').lenenc();
   for (let i = 0; i < columns; i++) await target.next();
   await target.next(); // EOF after the column definitions
   for (;;) {
     const payload = (await target.next()).payload;
-    if (isErrPacket(payload)) return false;
+    if (isErrPacket(payload)) return {};
     if (isEofPacket(payload)) {
       if (
         new PayloadReader(payload, 'an EOF packet').bytes(5).readUInt16LE(3) &
@@ -43,9 +51,9 @@ export async function readsBackslashEscapes(target: PacketChannel): Promise<bool
       }
       break;
     }
-    const value = parseTextRow(payload, columns)[0];
-    mode = value ? value.toString('utf8') : undefined;
+    if (row) failed = true;
+    row = parseTextRow(payload, columns).map((value) => value?.toString('utf8'));
   }
-  if (failed || mode === undefined) return false;
-  return !mode.toUpperCase().split(',').includes('NO_BACKSLASH_ESCAPES');
+  if (failed || !row || columns !== 2) return {};
+  return { sqlMode: row[0], characterSetClient: row[1] };
 }

@@ -8,8 +8,9 @@
  */
 export function splitStatements(
   sql: string,
-  reading: { readonly backslashEscapes: boolean },
+  reading: TextReading,
 ): { readonly ok: true; readonly statements: string[] } | { readonly ok: false; readonly error: string } {
+  if (reading.unreadable) return { ok: false, error: reading.unreadable };
   if (sql.includes('\ufffd')) {
     return { ok: false, error: 'text that is not valid UTF-8 (the server may read those bytes differently)' };
   }
@@ -20,6 +21,14 @@ export function splitStatements(
         'a backslash in text the server may read under NO_BACKSLASH_ESCAPES (sql_mode changed or unknown)',
     };
   }
+  // eslint-disable-next-line no-control-regex
+  if (reading.asciiOnly && /[^\x00-\x7f]/.test(sql)) {
+    return {
+      ok: false,
+      error:
+        'a non-ASCII character under a client character set whose characters may take in ASCII bytes (gbk, sjis, big5, ...; or changed and not read yet)',
+    };
+  }
   const statements: string[] = [];
   let current = '';
   let inExecutable = false;
@@ -28,6 +37,13 @@ export function splitStatements(
   while (i < n) {
     const c = sql[i] as string;
     const next = sql[i + 1];
+    if (c === '"' && reading.ansiQuotes) {
+      return {
+        ok: false,
+        error:
+          'a double-quoted token the server may read as an identifier (sql_mode ANSI_QUOTES, or changed and not read yet)',
+      };
+    }
     if (c === "'" || c === '"' || c === '`') {
       const end = quoteEnd(sql, i, c, reading.backslashEscapes && c !== '`');
       if (end < 0)
@@ -96,6 +112,17 @@ export function splitStatements(
   if (inExecutable) return { ok: false, error: 'an unterminated executable comment' };
   if (current.trim()) statements.push(current.trim());
   return { ok: true, statements };
+}
+
+/** How the server reads text (see MysqlReading); absent flags are the server's defaults. */
+export interface TextReading {
+  readonly backslashEscapes: boolean;
+  /** ANSI_QUOTES: `"` quotes identifiers. */
+  readonly ansiQuotes?: boolean;
+  /** The client character set may read ASCII bytes into multi-byte characters. */
+  readonly asciiOnly?: boolean;
+  /** Why no text reads as the parser reads it, if so. */
+  readonly unreadable?: string | undefined;
 }
 
 /** Index of the quote closing the one at `start`, or -1. Doubled quotes stand for one. */

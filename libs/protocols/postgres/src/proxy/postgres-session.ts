@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import type { Masker } from '@tollgate/masking';
+import { readsMasked, type Masker } from '@tollgate/masking';
 import type { FieldDescription } from '../backend-messages';
 import { BackendMessageParser, parseBackendFrame } from '../backend-message.parser';
 import {
@@ -26,7 +26,7 @@ import { SqlPreparedStatements } from './prepared-statements';
 import { columnMasks, maskCopyRow, maskRow, type ColumnMask } from './row-masking';
 import { SessionLineage, withLineage } from './session-lineage';
 import { BinaryCopyMasker } from './copy-binary';
-import { readsMasked, withheldFields } from './withheld-messages';
+import { withheldFields } from './withheld-messages';
 import type { CopyFormat, StatementLineage } from '../sql/lineage/lineage.types';
 import { SocketReader } from './socket-reader';
 import { SqlReadingState } from './sql-reading';

@@ -268,6 +268,21 @@ export const MYSQL_LINEAGE_CORPUS: Record<string, readonly (readonly [string, st
     ['COMMIT', 'none'],
     ['DROP TABLE scratch', 'none'],
   ],
+  'DDL that moves or converts stored values': [
+    // A renamed table or column is no longer under the rule that named it: as if its values were written.
+    ['ALTER TABLE customers RENAME COLUMN ssn TO x', 'none W'],
+    ['ALTER TABLE customers RENAME TO c2', 'none W'],
+    ['RENAME TABLE customers TO c2', 'none W'],
+    ['RENAME TABLE scratch TO s2, customers TO c2', 'none W'],
+    ['CREATE UNIQUE INDEX i ON customers (ssn)', 'none W'],
+    ['ALTER TABLE scratch RENAME COLUMN note TO n', 'none'],
+    ['RENAME TABLE scratch TO s2', 'none'],
+    ['CREATE INDEX i ON scratch (note)', 'none'],
+  ],
+  'server tables holding values of other tables': [
+    ['SELECT min_value, max_value FROM mysql.column_stats', 'u u'],
+    ['SELECT SQL_TEXT, MESSAGE_TEXT FROM performance_schema.events_statements_history', 'u u'],
+  ],
   'fail closed': [
     ['SELECT ssn FROM nowhere', 'u'],
     ['SELECT nothing FROM customers', 'u'],

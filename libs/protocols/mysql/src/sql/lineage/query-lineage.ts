@@ -299,8 +299,16 @@ function rangeEntry(item: Node, scope: Scope, ctx: LineageContext): RangeEntry {
 
 /** A stored relation's columns: tables as themselves, views through their definitions. */
 export function relationLineage(name: string, schema: string | undefined, ctx: LineageContext): QueryColumns {
+  const db = schema?.toLowerCase();
+  // Server tables that hold values read from other tables: statistics (`ANALYZE ... PERSISTENT`
+  // stores each column's min and max) and statement history (error messages quoting values).
+  if (db === 'performance_schema' || (db === 'mysql' && VALUE_HOLDING_TABLES.has(name.toLowerCase())))
+    return { any: untraced(`${db}.${name}, which holds values of other tables`) };
   return coreRelationLineage(name, schema, ctx);
 }
+
+/** Tables of the `mysql` schema whose rows hold values of other tables' columns. */
+const VALUE_HOLDING_TABLES = new Set(['column_stats', 'general_log', 'slow_log']);
 
 // ---- filters -------------------------------------------------------------------------------
 

@@ -164,6 +164,9 @@ function statementLineage(ast: Node, ctx: LineageContext): StatementLineage {
     case 'delete':
       return finish(modifyLineage(type, ast, ctx));
     case 'create': {
+      // CREATE INDEX reads the table's values (a unique one reports duplicates by value).
+      if (String(ast['keyword']).toLowerCase() === 'index')
+        for (const table of tablesOf(ast['table'])) ctx.written.addAll(tableSources(table, ctx));
       // CREATE TABLE ... SELECT stores the query's rows.
       const query = ast['query_expr'];
       if (query !== undefined && query !== null)
@@ -177,6 +180,12 @@ function statementLineage(ast: Node, ctx: LineageContext): StatementLineage {
     }
     case 'use':
       return { ...finish(), uses: String(ast['db']) };
+    case 'alter':
+    case 'rename':
+      // Renaming, retyping or re-indexing a table moves its stored values under names (and through
+      // conversions and checks) a column rule does not follow: as if they were written elsewhere.
+      for (const table of tablesOf(renamedFrom(ast))) ctx.written.addAll(tableSources(table, ctx));
+      return finish();
     case 'show':
     case 'desc':
     case 'explain':
@@ -194,6 +203,25 @@ function statementLineage(ast: Node, ctx: LineageContext): StatementLineage {
       return finish();
     }
   }
+}
+
+/** The tables a DDL tree names: `{db, table}` items, alone, in a list, or in RENAME's pairs. */
+function tablesOf(node: unknown): { db: string | undefined; table: string }[] {
+  if (Array.isArray(node)) return node.flatMap((item) => tablesOf(item));
+  if (typeof node !== 'object' || node === null) return [];
+  const { db, table } = node as Node;
+  return typeof table === 'string' ? [{ db: typeof db === 'string' ? db : undefined, table }] : [];
+}
+
+/** ALTER's table; RENAME TABLE's pairs `[from, to]`: the tables renamed (the new names hold nothing yet). */
+function renamedFrom(ast: Node): unknown {
+  const table = ast['table'];
+  if (ast['type'] !== 'rename' || !Array.isArray(table)) return table;
+  return (table as unknown[]).map((pair): unknown => (Array.isArray(pair) ? (pair as unknown[])[0] : pair));
+}
+
+function tableSources(table: { db: string | undefined; table: string }, ctx: LineageContext) {
+  return allSources(relationLineage(table.table, table.db ?? ctx.database, ctx));
 }
 
 /** The FROM of UPDATE and DELETE (tables and joins), the values UPDATE sets, and their filters. */
