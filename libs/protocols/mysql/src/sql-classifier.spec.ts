@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { classifyMysql, MysqlReading } from './sql-classifier';
+import { serverFlavor } from './sql/statement-splitter';
 
 const facts = (sql: string, reading = new MysqlReading()) => {
   const result = classifyMysql(sql, reading);
@@ -35,8 +36,28 @@ describe('MySQL classifier', () => {
       type: 'SELECT',
       tables: ['customers'],
     });
-    expect(facts('/*!50001 DROP TABLE t */')[0]).toMatchObject({ type: 'DROP TABLE' });
-    expect(facts('/*M!100101 DROP TABLE t */')[0]).toMatchObject({ type: 'DROP TABLE' });
+    const mariadb = new MysqlReading();
+    mariadb.server = serverFlavor('5.5.5-10.11.19-MariaDB-0+deb12u1');
+    expect(facts('/*!50001 DROP TABLE t */', mariadb)[0]).toMatchObject({ type: 'DROP TABLE' });
+    expect(facts('/*M!100101 DROP TABLE t */', mariadb)[0]).toMatchObject({ type: 'DROP TABLE' });
+    // Versions the server skips are comments: MariaDB skips MySQL 5.7-era ones and those above its own.
+    for (const skipped of [
+      '/*!57000 DROP TABLE t */',
+      '/*!999999 DROP TABLE t */',
+      '/*M!101120 DROP TABLE t */',
+    ])
+      expect(facts(`SELECT 1 ${skipped}`, mariadb)).toEqual([{ type: 'SELECT', tables: [], readOnly: true }]);
+    // ... and may hold one nested comment, whose `*\/` does not end them.
+    expect(facts('SELECT 1 /*!999999 /* x */ DROP TABLE t */', mariadb)).toEqual([
+      { type: 'SELECT', tables: [], readOnly: true },
+    ]);
+    const mysql8 = new MysqlReading();
+    mysql8.server = serverFlavor('8.0.36');
+    expect(facts('/*!80000 DROP TABLE t */', mysql8)[0]).toMatchObject({ type: 'DROP TABLE' });
+    expect(facts('SELECT 1 /*!80100 DROP TABLE t */', mysql8)[0]).toMatchObject({ type: 'SELECT' });
+    expect(unparsed('SELECT 1 /*M!100101 , ssn FROM t */', mysql8)).toMatch(/may or may not run/);
+    // A server of unknown version: only unversioned executable comments are read.
+    expect(unparsed('SELECT 1 /*!50001 , ssn FROM t */')).toMatch(/may or may not run/);
     // Inside a string it is text, not code.
     expect(facts("SELECT '/*! DROP TABLE t */'")).toEqual([{ type: 'SELECT', tables: [], readOnly: true }]);
     expect(unparsed('SELECT 1 /*! ; DROP TABLE t */')).toMatch(/inside an executable comment/);

@@ -1,6 +1,6 @@
 import { Parser } from 'node-sql-parser';
 import type { MysqlStatementFacts, SqlClassification } from './sql/statement-facts';
-import { splitStatements } from './sql/statement-splitter';
+import { readingKey, splitStatements, type ServerFlavor } from './sql/statement-splitter';
 import { modifiedTables, whereRestricts } from './sql/where-restriction';
 
 const parser = new Parser();
@@ -43,6 +43,8 @@ export class MysqlReading {
   unreadable: string | undefined;
   /** A statement that may have changed how text reads ran: the settings must be read again. */
   stale = false;
+  /** The server's flavour and version (from its greeting): they decide versioned executable comments. */
+  server: ServerFlavor | undefined;
   private readonly prepared = new Map<string, readonly MysqlStatementFacts[]>();
 
   /** The server's settings, as read from it (undefined ones are the unsafe case). */
@@ -63,7 +65,7 @@ export class MysqlReading {
 
   /** The key under which a text's classification holds for every session reading it alike. */
   get key(): string {
-    return `${this.backslashEscapes ? 1 : 0}${this.ansiQuotes ? 1 : 0}${this.asciiOnly ? 1 : 0}${this.unreadable ? 1 : 0}`;
+    return readingKey(this);
   }
 
   /** After the server ran classified statements: what they change in how later text is read. */

@@ -20,7 +20,7 @@ import { killQuery } from './kill-query';
 import { ConnectionIds, readKillStatement, type KillableSession, type KillStatement } from './connection-ids';
 import { charsetReadsBackslashes, readSessionSettings } from './session-reading';
 import { classifyMysql, MysqlReading } from '../sql-classifier';
-import { splitStatements } from '../sql/statement-splitter';
+import { serverFlavor, splitStatements } from '../sql/statement-splitter';
 import type { CommandGate, SqlCommand, StatementOutcome } from './command-gate';
 import { PacketChannel } from './packet-channel';
 import { PreparedStatements } from './prepared-statements';
@@ -165,6 +165,7 @@ async function serveSession(
     // (as loginTarget chooses).
     database = options.target.database || response.database || undefined;
     reading = new MysqlReading();
+    reading.server = serverFlavor(target.greeting.serverVersion);
     reading.learn(await readSessionSettings(target.channel));
     if (!charsetReadsBackslashes(response.characterSet)) {
       reading.backslashEscapes = false;
@@ -516,11 +517,7 @@ async function gated(
   let classification = classifyMysql(command.text, state.reading);
   const traced =
     state.lineage && classification.ok
-      ? await state.lineage.analyze(
-          command.text,
-          state.reading.backslashEscapes,
-          database ?? state.lineage.database,
-        )
+      ? await state.lineage.analyze(command.text, state.reading, database ?? state.lineage.database)
       : undefined;
   if (traced) classification = withLineage(classification, traced);
   const verdict = await state.options.gate.decide({ ...command, classification }, () => undefined);

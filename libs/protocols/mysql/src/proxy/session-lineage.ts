@@ -1,5 +1,6 @@
 import { attachLineage, SessionCatalog, untracedStatement } from '@tollgate/masking';
 import { analyzeMysqlLineage } from '../sql/lineage/statement-lineage';
+import { readingKey, type TextReading } from '../sql/statement-splitter';
 import type {
   LineageAnalysis,
   MissingCatalogFacts,
@@ -34,13 +35,17 @@ export class SessionLineage {
    */
   async analyze(
     sql: string,
-    backslashEscapes: boolean,
+    text: TextReading,
     database: string | undefined = this.database,
   ): Promise<readonly StatementLineage[]> {
-    const key = `${backslashEscapes ? 1 : 0}${database ?? ''}\u0000${sql}`;
+    const key = `${readingKey(text)}${database ?? ''}\u0000${sql}`;
     let statements = this.cache.cached(key);
     if (!statements) {
-      const reading = { backslashEscapes, database };
+      const reading = {
+        backslashEscapes: text.backslashEscapes,
+        ...(text.server ? { server: text.server } : {}),
+        database,
+      };
       const { analysis, cacheable } = await this.cache.analyze(
         (catalog) => analyzeMysqlLineage(sql, catalog, reading),
         (missing) => this.read(missing),

@@ -71,7 +71,7 @@ export function splitStatements(
     }
     if (c === '/' && next === '*') {
       if (inExecutable) return { ok: false, error: 'a comment inside an executable comment' };
-      const executable = /^\/\*M?!/.exec(sql.slice(i, i + 4));
+      const executable = /^\/\*(M)?!/.exec(sql.slice(i, i + 4));
       if (executable) {
         let j = i + executable[0].length;
         let digits = 0;
@@ -82,9 +82,25 @@ export function splitStatements(
         if (digits !== 0 && digits !== 5 && digits !== 6) {
           return { ok: false, error: 'an executable comment with a version of neither 5 nor 6 digits' };
         }
-        inExecutable = true;
+        const version = digits === 0 ? undefined : Number(sql.slice(j - digits, j));
+        const runs = executableRuns(executable[1] !== undefined, version, digits, reading.server);
+        if (runs === undefined) {
+          return {
+            ok: false,
+            error: 'a versioned executable comment the server may or may not run (its version is not known)',
+          };
+        }
+        if (runs) {
+          inExecutable = true;
+          current += ' ';
+          i = j;
+          continue;
+        }
+        // Skipped by the server: a comment, which may hold one nested `/* */` (the server's lexer).
+        const end = skippedCommentEnd(sql, j);
+        if (end < 0) return { ok: false, error: 'an unterminated comment' };
         current += ' ';
-        i = j;
+        i = end;
         continue;
       }
       const end = sql.indexOf('*/', i + 2);
@@ -123,6 +139,77 @@ export interface TextReading {
   readonly asciiOnly?: boolean;
   /** Why no text reads as the parser reads it, if so. */
   readonly unreadable?: string | undefined;
+  /** The server, whose version decides versioned executable comments (unknown: they are refused). */
+  readonly server?: ServerFlavor | undefined;
+}
+
+/** The server's flavour and version (MYSQL_VERSION_ID: 10.11.19 is 101119), which decide versioned comments. */
+export interface ServerFlavor {
+  readonly mariadb: boolean;
+  readonly versionId: number;
+}
+
+/** The flavour of a server from the version its greeting states (MariaDB's `5.5.5-10.11.19-MariaDB...`). */
+export function serverFlavor(version: string): ServerFlavor | undefined {
+  const mariadb = /mariadb/i.test(version);
+  const match = /^(\d+)\.(\d+)\.(\d+)/.exec(mariadb ? version.replace(/^5\.5\.5-/, '') : version);
+  if (!match) return undefined;
+  const [major, minor, patch] = [match[1], match[2], match[3]].map(Number) as [number, number, number];
+  return { mariadb, versionId: major * 10000 + minor * 100 + patch };
+}
+
+/** A key telling readings apart for caches: the same text reads the same under the same key. */
+export function readingKey(reading: TextReading): string {
+  const flags = [
+    reading.backslashEscapes,
+    reading.ansiQuotes,
+    reading.asciiOnly,
+    reading.unreadable !== undefined,
+  ];
+  const server = reading.server ? `${reading.server.mariadb ? 'm' : 'o'}${reading.server.versionId}` : '?';
+  return `${flags.map((flag) => (flag ? 1 : 0)).join('')}${server}:`;
+}
+
+/**
+ * Whether the server runs an executable comment's content (`/*!`, MariaDB's `/*M!`, with a 5- or
+ * 6-digit version or none), as its lexer decides; undefined when that depends on what is not known.
+ * MariaDB runs a version up to its own, except MySQL 5.7-era ones (50700-99999) not marked `M`;
+ * MySQL reads `/*M!` as a plain comment and 5-digit versions (6 digits: not followed here).
+ */
+function executableRuns(
+  maria: boolean,
+  version: number | undefined,
+  digits: number,
+  server: ServerFlavor | undefined,
+): boolean | undefined {
+  if (!server) return version === undefined && !maria ? true : undefined;
+  if (server.mariadb) {
+    if (version === undefined) return true;
+    return version <= server.versionId && (version < 50700 || version > 99999 || maria);
+  }
+  if (maria || digits === 6) return undefined;
+  return version === undefined || version <= server.versionId;
+}
+
+/**
+ * Where a versioned comment the server skips ends (the index after its `*\/`), or -1: the server's
+ * lexer lets it hold one level of nested `/* *\/` (consume_comment with one recursion).
+ */
+function skippedCommentEnd(sql: string, from: number): number {
+  let depth = 0;
+  for (let i = from; i < sql.length - 1; i++) {
+    if (depth === 0 && sql[i] === '/' && sql[i + 1] === '*') {
+      depth = 1;
+      i++;
+      continue;
+    }
+    if (sql[i] === '*' && sql[i + 1] === '/') {
+      if (depth === 0) return i + 2;
+      depth = 0;
+      i++;
+    }
+  }
+  return -1;
 }
 
 /** Index of the quote closing the one at `start`, or -1. Doubled quotes stand for one. */

@@ -1,5 +1,5 @@
 import { toOutputs, untracedStatement, type OutputLineage } from '@tollgate/masking';
-import { splitStatements } from '../statement-splitter';
+import { splitStatements, type TextReading } from '../statement-splitter';
 import type { LineageAnalysis, LineageCatalog, StatementLineage } from './lineage.types';
 import {
   allSources,
@@ -20,9 +20,7 @@ import {
   type QueryColumns,
 } from './query-lineage';
 
-export interface LineageReading {
-  /** Whether the server reads backslashes in strings as escapes (see MysqlReading). */
-  readonly backslashEscapes: boolean;
+export interface LineageReading extends TextReading {
   /** The session's current database (unqualified table names are its tables). */
   readonly database: string | undefined;
 }
