@@ -23,7 +23,7 @@ guardrails:
     require_where: [UPDATE, DELETE]
 masking:
   - name: pii
-    columns: [customers.ssn, customers.card]
+    columns: [customers.ssn, customers.card, vault.secret]
 `);
 const subject = { subject: 'user:alice', groups: ['dev'], actorChain: [] };
 const connection = { name: 'my-test', protocol: 'mysql', tags: { env: 'test' } };
@@ -66,7 +66,10 @@ describe('MySQL doors around lineage masking (real MariaDB)', () => {
       `CREATE TABLE customers (id int PRIMARY KEY, name varchar(40), ssn varchar(20), card varchar(20), age int);
        INSERT INTO customers VALUES (1, 'Ada', '${SSN[0]}', '${CARD}', 36), (2, 'Bob', '${SSN[1]}', NULL, 41);
        CREATE TABLE scratch (id int PRIMARY KEY, note text);
-       INSERT INTO scratch VALUES (1, 'one'), (2, 'two');`,
+       INSERT INTO scratch VALUES (1, 'one'), (2, 'two');
+       CREATE TABLE vault (id int, secret varchar(20)) ENGINE=MyISAM;
+       INSERT INTO vault VALUES (1, '${SSN[0]}');
+       CREATE TABLE vault_all (id int, secret varchar(20)) ENGINE=MERGE UNION=(vault);`,
     );
     const target: MysqlTargetSettings = {
       host: '127.0.0.1',
@@ -314,6 +317,15 @@ describe('MySQL doors around lineage masking (real MariaDB)', () => {
     }
     expect(answers[6]?.text).toBe('[{"remark":"one"}]');
     expect(db.sql('SELECT ssn FROM customers WHERE id = 1').trim()).toBe(SSN[0]);
+  });
+
+  it("masks whole what a table whose rows are another table's (MERGE) returns", async () => {
+    const answers = await session([
+      "SELECT CONCAT(secret, '') AS s, id FROM vault_all",
+      'SELECT secret FROM vault_all',
+    ]);
+    expect(leaks(JSON.stringify(answers))).toEqual([]);
+    expect(JSON.parse(answers[0]?.text ?? '')).toEqual([{ s: '********', id: 0 }]);
   });
 
   it('keeps diagnostics and plans that quote values out of reach under masking', async () => {

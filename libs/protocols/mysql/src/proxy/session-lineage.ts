@@ -105,7 +105,7 @@ export class SessionLineage {
         .map(({ name, schema: db }) => `(${schema} = ${sqlLiteral(db)} AND ${table} = ${sqlLiteral(name)})`)
         .join(' OR ');
     const tables = await this.connection.query(
-      `SELECT t.TABLE_SCHEMA, t.TABLE_NAME, t.TABLE_TYPE, v.VIEW_DEFINITION FROM information_schema.TABLES t ` +
+      `SELECT t.TABLE_SCHEMA, t.TABLE_NAME, t.TABLE_TYPE, v.VIEW_DEFINITION, t.ENGINE FROM information_schema.TABLES t ` +
         `LEFT JOIN information_schema.VIEWS v ON v.TABLE_SCHEMA = t.TABLE_SCHEMA AND v.TABLE_NAME = t.TABLE_NAME ` +
         `WHERE ${where('t.TABLE_SCHEMA', 't.TABLE_NAME')}`,
     );
@@ -122,9 +122,11 @@ export class SessionLineage {
       columnsOf.set(key, list);
     }
     const found: RelationFacts[] = [];
-    for (const [schema, name, type, definition] of tables) {
+    for (const [schema, name, type, definition, engine] of tables) {
       if (!schema || !name) continue;
-      const view = /VIEW/i.test(type ?? '');
+      // A table whose rows are another table's (MERGE over MyISAM tables, FEDERATED, CONNECT,
+      // SPIDER) is read as a view whose definition is not known: untraced.
+      const view = /VIEW/i.test(type ?? '') || ROWS_ELSEWHERE_ENGINES.test(engine ?? '');
       found.push({
         schema,
         name,
@@ -149,6 +151,9 @@ export class SessionLineage {
     );
   }
 }
+
+/** Storage engines whose tables hold no rows of their own but show other tables' (or servers'). */
+const ROWS_ELSEWHERE_ENGINES = /^(MRG_MYISAM|MERGE|FEDERATED|FEDERATEDX|CONNECT|SPIDER)$/i;
 
 function untraced(reason: string): StatementLineage {
   return untracedStatement(reason);
