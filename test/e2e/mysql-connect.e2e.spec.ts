@@ -81,35 +81,27 @@ describe('MySQL through tollgate connect (gateway + agent + MariaDB with ed25519
     processes.push(gateway.cli);
     expect((await gateway.api('POST', '/api/v1/policy', { document: POLICY })).status).toBe(201);
     const agentToken = await createAgent(gateway, 'edge-my');
-    const created = await gateway.api('POST', '/api/v1/connections', {
-      name: 'my-app',
-      protocol: 'mysql',
-      tags: { pii: 'true' },
-      target: {
-        host: '127.0.0.1',
-        port: 3306,
-        database: db.name,
-        username: db.users.ed25519,
-        tls: { mode: 'disable' },
-      },
-      credential: { password: 'env:MY_DB_PASSWORD' },
-      agents: ['edge-my'],
-    });
-    expect(created.status).toBe(201);
-    const wrong = await gateway.api('POST', '/api/v1/connections', {
-      name: 'my-wrong-password',
-      protocol: 'mysql',
-      target: {
-        host: '127.0.0.1',
-        port: 3306,
-        database: db.name,
-        username: db.users.ed25519,
-        tls: { mode: 'disable' },
-      },
-      credential: { password: 'env:MY_DB_WRONG_PASSWORD' },
-      agents: ['edge-my'],
-    });
-    expect(wrong.status).toBe(201);
+    // my-app logs in as the ed25519 user; my-wrong-password with a password the server refuses.
+    for (const [name, passwordEnv, tags] of [
+      ['my-app', 'MY_DB_PASSWORD', { pii: 'true' }],
+      ['my-wrong-password', 'MY_DB_WRONG_PASSWORD', {}],
+    ] as const) {
+      const created = await gateway.api('POST', '/api/v1/connections', {
+        name,
+        protocol: 'mysql',
+        tags,
+        target: {
+          host: '127.0.0.1',
+          port: 3306,
+          database: db.name,
+          username: db.users.ed25519,
+          tls: { mode: 'disable' },
+        },
+        credential: { password: `env:${passwordEnv}` },
+        agents: ['edge-my'],
+      });
+      expect(created.status).toBe(201);
+    }
     processes.push(
       await spawnAgent(gateway.grpcUrl, agentToken, {
         env: { MY_DB_PASSWORD: db.password, MY_DB_WRONG_PASSWORD: `${db.password}-not` },
