@@ -218,10 +218,21 @@ describe('HttpSession: a target that switches protocols unasked', () => {
     socket.on('data', (c: Buffer) => (text += c.toString('latin1')));
     socket.write('GET /hello HTTP/1.1\r\nHost: x\r\n\r\nGET /internal/users HTTP/1.1\r\nHost: x\r\n\r\n');
     await once(socket, 'close');
-    proxy.close();
-    target.close();
     expect(text).toMatch(/^HTTP\/1\.1 502 /);
     expect(text).toContain('switched protocols, which the request did not offer');
-    expect(received).toEqual(['GET /hello HTTP/1.1']);
+    // Offered WebSocket, it switches to h2c: refused too.
+    const again = connect({ host: '127.0.0.1', port });
+    again.on('error', () => undefined);
+    let answer = '';
+    again.on('data', (c: Buffer) => (answer += c.toString('latin1')));
+    again.write(
+      'GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\nGET /internal/users HTTP/1.1\r\nHost: x\r\n\r\n',
+    );
+    await once(again, 'close');
+    proxy.close();
+    target.close();
+    expect(answer).toMatch(/^HTTP\/1\.1 502 /);
+    expect(answer).toContain('switched to h2c, not to what the request offered (websocket)');
+    expect(received).toEqual(['GET /hello HTTP/1.1', 'GET /ws HTTP/1.1']);
   });
 });

@@ -11,6 +11,7 @@ import {
 import { serializeRequestHead, serializeResponse, serializeResponseHead } from '../http-head.serializer';
 import {
   closesConnection,
+  headerTokens,
   requestsUpgrade,
   type BodyFraming,
   type HttpHeader,
@@ -393,7 +394,11 @@ export class HttpSession {
     const outcome = await Promise.race([
       rewrite
         ? this.relayRewritten(target, request, rewrite)
-        : this.relayResponse(target, requestsUpgrade(forwarded), tap),
+        : this.relayResponse(
+            target,
+            requestsUpgrade(forwarded) ? headerTokens(forwarded.headers, 'upgrade') : [],
+            tap,
+          ),
       sent.then(() => never),
     ]);
     sent.catch(() => undefined);
@@ -417,7 +422,8 @@ export class HttpSession {
 
   private async relayResponse(
     target: Target,
-    upgradeAsked: boolean,
+    /** The protocols the forwarded request offered to switch to (lower case). */
+    offered: readonly string[],
     tap?: StreamTap,
   ): Promise<Omit<ResponseOutcome, 'bodySent'>> {
     let bytes = 0;
@@ -431,8 +437,20 @@ export class HttpSession {
       }
       if (event.type === 'head') {
         // What follows a switch is no longer read: only a switch the relay offered is relayed.
-        if (event.framing.kind === 'upgrade' && !upgradeAsked) {
-          throw new HttpProtocolError(502, 'the target switched protocols, which the request did not offer');
+        if (event.framing.kind === 'upgrade') {
+          const to = headerTokens(event.head.headers, 'upgrade');
+          if (offered.length === 0) {
+            throw new HttpProtocolError(
+              502,
+              'the target switched protocols, which the request did not offer',
+            );
+          }
+          if (to.length !== 1 || !offered.includes(to[0]!)) {
+            throw new HttpProtocolError(
+              502,
+              `the target switched to ${to.join(', ') || 'an unnamed protocol'}, not to what the request offered (${offered.join(', ')})`,
+            );
+          }
         }
         if (tap && event.framing.kind === 'upgrade') {
           const refused = tap.switched(event.head);
