@@ -95,5 +95,10 @@ export interface HttpCommandFacts {
   readonly path: string;
   /** The protocol the request switches to when the target agrees (WebSocket): what it then carries is not read. */
   readonly upgrade?: string;
+  /**
+   * Why the method the application runs could not be read (a form POST too large to look for a
+   * `_method` field in): rules that name methods cannot tell whether they apply.
+   */
+  readonly methodUnread?: string;
   readonly parseError?: string;
 }

@@ -402,6 +402,19 @@ describe('decideCommand', () => {
       { kind: 'http', method: 'DELETE', path: '/ADMIN/X' },
       { decision: 'deny', rule: 'no-admin-api' },
     ],
+    // A form POST whose body could not be read for a _method field: rules on methods cannot tell.
+    [
+      'method unread, under a rule on methods',
+      ctx(web),
+      { kind: 'http', method: 'POST', path: '/admin/x', methodUnread: 'a large form body' },
+      { decision: 'deny', rule: 'no-admin-api', message: /could not be classified \(a large form body\)/ },
+    ],
+    [
+      'method unread, on a path no rule names',
+      ctx(web),
+      { kind: 'http', method: 'POST', path: '/api/x', methodUnread: 'a large form body' },
+      { decision: 'allow' },
+    ],
     ['GET under /admin', ctx(web), { kind: 'http', method: 'GET', path: '/admin/x' }, { decision: 'allow' }],
     ['DELETE elsewhere', ctx(web), { kind: 'http', method: 'DELETE', path: '/api/x' }, { decision: 'allow' }],
     // Rules of one kind do not touch another kind

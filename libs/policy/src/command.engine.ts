@@ -201,7 +201,8 @@ function opaqueMessage(facts: CommandFacts, allowed: AllowedOpaque, quoted: stri
 }
 
 function unclassifiedMessage(facts: CommandFacts, quoted: string): string {
-  const why = facts.parseError ? ` (${facts.parseError})` : '';
+  const reason = facts.parseError ?? (facts.kind === 'http' ? facts.methodUnread : undefined);
+  const why = reason ? ` (${reason})` : '';
   return `the command could not be classified${why}, and ${quoted} depends on its classification`;
 }
 
@@ -365,8 +366,11 @@ function catchesHttp(matchers: CommandMatchers, facts: HttpCommandFacts): Verdic
   if (facts.parseError !== undefined) return 'unclassified';
   const rule = matchers.http;
   if (!rule) return 'no';
-  if (rule.methods && !rule.methods.some((m) => globMatchIgnoreCase(m, facts.method))) return 'no';
   if (rule.paths && !rule.paths.some((p) => httpPathMatch(p, facts.path))) return 'no';
+  if (rule.methods) {
+    if (facts.methodUnread !== undefined) return 'unclassified';
+    if (!rule.methods.some((m) => globMatchIgnoreCase(m, facts.method))) return 'no';
+  }
   return 'match';
 }
 

@@ -26,6 +26,7 @@ export {
   HttpSession,
   type BodyRewriter,
   type HttpSessionOptions,
+  type PeekedBody,
   type ResponseRewrite,
   type StreamTap,
   type RelayReply,
@@ -38,5 +39,11 @@ export {
   type SecretResolver,
 } from './engine/http-target';
 export { httpReplies } from './engine/http-replies';
-export { HttpEngine, HttpRelayEngine, httpRequestFacts, type HttpEngineOptions } from './engine/http.engine';
+export {
+  formBodyPeek,
+  HttpEngine,
+  HttpRelayEngine,
+  httpRequestFacts,
+  type HttpEngineOptions,
+} from './engine/http.engine';
 export { httpConnectionRefuser, httpRefuser } from './engine/http-refuser';

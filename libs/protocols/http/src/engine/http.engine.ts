@@ -14,7 +14,13 @@ import type { CommandFacts, MaskingRules } from '@tollgate/policy';
 import { forwardedRequest, offeredUpgrades, type ForwardingRules } from '../forwarded-request';
 import type { RequestHead } from '../http-messages';
 import { requestPath } from '../request-path';
-import { HttpSession, type ReplyFormat, type ResponseRewrite, type StreamTap } from '../proxy/http-session';
+import {
+  HttpSession,
+  type PeekedBody,
+  type ReplyFormat,
+  type ResponseRewrite,
+  type StreamTap,
+} from '../proxy/http-session';
 import {
   connectHttpTarget,
   httpTargetSettings,
@@ -47,12 +53,13 @@ const SECOND_PATHS = ['destination', 'x-original-url', 'x-rewrite-url'];
  * reads as two requests, so it is not read at all: unclassified, denied wherever a rule applies; so
  * does one that names a second path (SECOND_PATHS).
  */
-export function httpRequestFacts(head: RequestHead): CommandFacts {
+export function httpRequestFacts(head: RequestHead, body?: PeekedBody): CommandFacts {
   const path = requestPath(head.target);
   if (!path.ok) return { kind: 'http', method: head.method, path: head.target, parseError: path.error };
   const named = [
     ...head.headers.filter(([name]) => METHOD_OVERRIDES.includes(name.toLowerCase())).map(([, v]) => v),
     ...new URLSearchParams(path.query).getAll('_method'),
+    ...(body?.complete ? formMethods(head, body.payload) : []),
   ].filter((method) => method.trim().toUpperCase() !== head.method.toUpperCase());
   if (named.length > 0) {
     return {
@@ -72,7 +79,48 @@ export function httpRequestFacts(head: RequestHead): CommandFacts {
     };
   }
   const [upgrade] = offeredUpgrades(head, ['websocket']);
-  return { kind: 'http', method: head.method, path: path.path, ...(upgrade ? { upgrade } : {}) };
+  return {
+    kind: 'http',
+    method: head.method,
+    path: path.path,
+    ...(upgrade ? { upgrade } : {}),
+    ...(body && !body.complete
+      ? {
+          methodUnread: `a form body over ${FORM_PEEK_BYTES} bytes may name another method in a _method field`,
+        }
+      : {}),
+  };
+}
+
+/** How much of a form POST's body is read for a `_method` field before the request is decided. */
+export const FORM_PEEK_BYTES = 1024 * 1024;
+
+const FORM_TYPE = /^\s*(application\/x-www-form-urlencoded|multipart\/form-data)\s*(;|$)/i;
+
+/**
+ * Rails (Rack::MethodOverride), Laravel, Symfony and Express's method-override read `_method` from
+ * the form body of a POST: such a body is read (up to FORM_PEEK_BYTES) before the decision.
+ */
+export function formBodyPeek(head: RequestHead): number | undefined {
+  if (head.method.toUpperCase() !== 'POST') return undefined;
+  const type = head.headers.find(([name]) => name.toLowerCase() === 'content-type')?.[1] ?? '';
+  return FORM_TYPE.test(type) ? FORM_PEEK_BYTES : undefined;
+}
+
+/** The `_method` values of a form body (URL-encoded fields or multipart parts named so). */
+function formMethods(head: RequestHead, payload: Buffer): string[] {
+  const type = head.headers.find(([name]) => name.toLowerCase() === 'content-type')?.[1] ?? '';
+  const kind = FORM_TYPE.exec(type)?.[1]?.toLowerCase();
+  const text = payload.toString('latin1');
+  if (kind === 'application/x-www-form-urlencoded') return new URLSearchParams(text).getAll('_method');
+  if (kind !== 'multipart/form-data') return [];
+  // Any part named _method, whatever the boundary says: a parser that splits parts otherwise must
+  // not find one the relay missed. Its value runs to the next CRLF.
+  const methods: string[] = [];
+  const part =
+    /content-disposition:[^\r\n]*name\s*=\s*"?_method"?[^\r\n]*\r?\n(?:[^\r\n]+\r?\n)*\r?\n([^\r\n]*)/gi;
+  for (const match of text.matchAll(part)) methods.push(match[1] ?? '');
+  return methods;
 }
 
 /**
@@ -86,7 +134,11 @@ export abstract class HttpRelayEngine implements RelayEngine {
   constructor(protected readonly options: HttpEngineOptions) {}
 
   protected abstract settings(spec: ConnectionSpec, connectTimeoutMs: number): HttpTargetSettings;
-  protected abstract classify(head: RequestHead): CommandFacts;
+  protected abstract classify(head: RequestHead, body?: PeekedBody): CommandFacts;
+  /** How much of a request's body policy reads before deciding (see HttpSessionOptions.peekBody). */
+  protected peekBody(_head: RequestHead): number | undefined {
+    return undefined;
+  }
   protected abstract readonly replies: ReplyFormat;
   /** How an allowed request's response is rewritten under the session's masking; none by default. */
   protected rewrite(
@@ -133,7 +185,8 @@ export abstract class HttpRelayEngine implements RelayEngine {
           first,
           connect: () => connectHttpTarget(settings),
           forward: (head) => forwardedRequest(head, rules),
-          classify: (head) => this.classify(head),
+          classify: (head, body) => this.classify(head, body),
+          peekBody: (head) => this.peekBody(head),
           rewrite: (head, facts) => this.rewrite(commands.masking, head, facts),
           tap: (head, facts) => this.tap(commands, head, facts, () => session?.abort()),
           commands,
@@ -173,7 +226,11 @@ export class HttpEngine extends HttpRelayEngine {
     );
   }
 
-  protected classify(head: RequestHead): CommandFacts {
-    return httpRequestFacts(head);
+  protected classify(head: RequestHead, body?: PeekedBody): CommandFacts {
+    return httpRequestFacts(head, body);
+  }
+
+  protected override peekBody(head: RequestHead): number | undefined {
+    return formBodyPeek(head);
   }
 }

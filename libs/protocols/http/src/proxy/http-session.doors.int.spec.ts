@@ -1,9 +1,14 @@
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { connect, createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpReplies } from '../engine/http-replies';
-import { httpRequestFacts } from '../engine/http.engine';
+import { formBodyPeek, FORM_PEEK_BYTES, httpRequestFacts } from '../engine/http.engine';
 import { forwardedRequest } from '../forwarded-request';
 import { PolicyCommands } from '../test-support/policy-commands';
 import { HttpSession } from './http-session';
@@ -21,6 +26,8 @@ guardrails:
     deny: {http: {methods: [DELETE]}}
 `;
 
+const run = promisify(execFile);
+
 const listen = async <T extends Server | NetServer>(server: T): Promise<number> => {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -34,15 +41,20 @@ describe('HttpSession: what the target runs is what policy decided on', () => {
   const commands = new PolicyCommands(POLICY);
   /** Every request the target's HTTP parser read, as its router would see it. */
   const seen: string[] = [];
+  let tmp: string;
 
   beforeAll(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'tollgate-doors-'));
     target = createHttpServer((req, res) => {
       // Routed the way many node applications route: by WHATWG URL, case-insensitively (Express's
       // default), a trailing slash ignored (Express's default too).
       const routed = new URL(req.url ?? '/', 'http://app').pathname.toLowerCase().replace(/(.)\/$/, '$1');
-      seen.push(`${req.method} ${req.url} -> ${routed}`);
-      req.resume();
-      req.on('end', () => res.end(routed));
+      let bytes = 0;
+      req.on('data', (chunk: Buffer) => (bytes += chunk.length));
+      req.on('end', () => {
+        seen.push(`${req.method} ${req.url} -> ${routed}${bytes > 0 ? ` (${bytes} bytes)` : ''}`);
+        res.end(routed);
+      });
     });
     // An h2c-capable target (Go's h2c handler, many reverse proxies): it switches on any request
     // that offers h2c, and reads what follows as requests the relay never saw.
@@ -69,6 +81,7 @@ describe('HttpSession: what the target runs is what policy decided on', () => {
             inject: [['Authorization', 'Bearer agent-secret']],
           }),
         classify: httpRequestFacts,
+        peekBody: formBodyPeek,
         commands,
         replies: httpReplies,
         headTimeoutMs: 500,
@@ -77,10 +90,11 @@ describe('HttpSession: what the target runs is what policy decided on', () => {
     port = await listen(proxy);
   });
 
-  afterAll(() => {
+  afterAll(async () => {
     proxy.close();
     target.closeAllConnections();
     target.close();
+    await rm(tmp, { recursive: true, force: true });
   });
 
   /**
@@ -119,7 +133,8 @@ describe('HttpSession: what the target runs is what policy decided on', () => {
     ];
     for (const answer of answers) expect(statuses(answer)[0]).toBe(200);
     expect(seen.join('\n')).not.toMatch(/DELETE|internal/);
-    expect(seen).toEqual(['POST /upload -> /upload', 'POST /upload -> /upload']);
+    const delivered = `POST /upload -> /upload (${smuggled.length} bytes)`;
+    expect(seen).toEqual([delivered, delivered]);
   });
 
   it('a denied request’s body is never read as the next request, with or without Expect: 100-continue', async () => {
@@ -137,6 +152,63 @@ describe('HttpSession: what the target runs is what policy decided on', () => {
     );
     expect(statuses(chunked)).toEqual([403]);
     expect(seen).toEqual([]);
+  });
+
+  const curl = async (...args: string[]) => {
+    const { stdout } = await run('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', ...args]);
+    return Number(stdout);
+  };
+
+  it('a form POST that names another method in a _method field (Rails, Laravel) is decided as that', async () => {
+    seen.length = 0;
+    const url = `http://127.0.0.1:${port}/items/1`;
+    expect(await curl('-d', 'name=x&_method=DELETE', url)).toBe(403);
+    expect(await curl('-F', 'name=x', '-F', '_method=delete', url)).toBe(403);
+    expect(await curl('-H', 'Transfer-Encoding: chunked', '-d', '_method=DELETE', url)).toBe(403);
+    expect(seen).toEqual([]);
+    // Without one it goes through, body and all; so does a _method that names POST itself.
+    expect(await curl('-d', 'name=x', url)).toBe(200);
+    expect(await curl('-F', 'name=x', '-F', '_method=POST', url)).toBe(200);
+    expect(seen).toHaveLength(2);
+    expect(seen[0]).toBe('POST /items/1 -> /items/1 (6 bytes)');
+  });
+
+  it('a client that waits for 100 Continue gets it, then the decision on its form body', async () => {
+    seen.length = 0;
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.on('error', () => undefined);
+    await once(socket, 'connect');
+    let text = '';
+    socket.on('data', (c: Buffer) => (text += c.toString('latin1')));
+    const body = '_method=DELETE';
+    socket.write(
+      `POST /items/1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nExpect: 100-continue\r\nContent-Length: ${body.length}\r\n\r\n`,
+    );
+    while (!text.includes('\r\n\r\n')) await once(socket, 'data');
+    expect(text).toBe('HTTP/1.1 100 Continue\r\n\r\n');
+    socket.write(body);
+    await once(socket, 'close');
+    expect(statuses(text)).toEqual([100, 403]);
+    expect(seen).toEqual([]);
+  });
+
+  it('a form body too large to read is denied by rules on methods, not by rules on other paths', async () => {
+    seen.length = 0;
+    const large = join(tmp, 'large-form');
+    await writeFile(large, `name=${'x'.repeat(FORM_PEEK_BYTES)}`);
+    expect(await curl('--data-binary', `@${large}`, `http://127.0.0.1:${port}/upload`)).toBe(403);
+    expect(seen).toEqual([]);
+    // A plain (non-form) body of that size goes through unread.
+    expect(
+      await curl(
+        '-H',
+        'Content-Type: application/octet-stream',
+        '--data-binary',
+        `@${large}`,
+        `http://127.0.0.1:${port}/upload`,
+      ),
+    ).toBe(200);
+    expect(seen).toEqual([`POST /upload -> /upload (${FORM_PEEK_BYTES + 5} bytes)`]);
   });
 
   it('an h2c upgrade offer is not passed on: what follows is read (and decided) as HTTP/1.1', async () => {

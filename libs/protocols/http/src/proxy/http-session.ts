@@ -14,6 +14,7 @@ import {
   headerTokens,
   requestsUpgrade,
   type BodyFraming,
+  type HttpEvent,
   type HttpHeader,
   type RequestHead,
   type ResponseHead,
@@ -21,6 +22,15 @@ import {
 import { HttpProtocolError } from '../http-protocol.error';
 import { ChunkedBodyDecoder, encodeChunk, LAST_CHUNK } from '../chunked-body.decoder';
 import { MessageSource } from './message-source';
+
+/** The start of a request body, read before the decision (payload: chunk framing removed). */
+export interface PeekedBody {
+  readonly payload: Buffer;
+  /** Whether the payload is the whole body (else it stops at the peek's limit). */
+  readonly complete: boolean;
+}
+
+const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 
 /** A response the relay writes itself (a denial, a malformed request, an unreachable target). */
 export interface RelayReply {
@@ -92,8 +102,16 @@ export interface HttpSessionOptions {
   readonly first?: Duplex;
   /** The request as the target gets it (Host, base path, injected credential). */
   readonly forward: (head: RequestHead) => RequestHead;
-  /** What policy decides on: method and normalized path, or a Kubernetes API request. */
-  readonly classify: (head: RequestHead) => CommandFacts;
+  /**
+   * What policy decides on: method and path, or a Kubernetes API request; with the start of the
+   * body when `peekBody` asked for it.
+   */
+  readonly classify: (head: RequestHead, body?: PeekedBody) => CommandFacts;
+  /**
+   * How many bytes of this request's body policy must see before deciding (a form POST may name
+   * another method in a `_method` field); undefined: decided on the head alone.
+   */
+  readonly peekBody?: (head: RequestHead) => number | undefined;
   /** How an allowed request's response is rewritten; undefined: relayed as it comes. */
   readonly rewrite?: (head: RequestHead, facts: CommandFacts) => ResponseRewrite | undefined;
   /** What watches an allowed request's switched protocol; a string refuses the request with a 403. */
@@ -283,9 +301,17 @@ export class HttpSession {
   }
 
   /** One request, start to end; false when the connection must close afterwards. */
-  private async handle(request: RequestHead, framing: BodyFraming): Promise<boolean> {
+  private async handle(asked: RequestHead, framing: BodyFraming): Promise<boolean> {
+    let request = asked;
     const command = `${request.method} ${request.target}`;
-    const facts = this.options.classify(request);
+    const limit = this.options.peekBody?.(request);
+    let body: PeekedBody | undefined;
+    if (limit !== undefined && framing.kind !== 'none') {
+      body = await this.peek(request, framing, limit);
+      // The client was told to go on already; the target need not be asked again.
+      request = { ...request, headers: request.headers.filter(([name]) => name.toLowerCase() !== 'expect') };
+    }
+    const facts = this.options.classify(request, body);
     const verdict = await this.options.commands.decide(command, facts, () => undefined);
     if (!verdict.allow) {
       const hasBody = framing.kind === 'chunked' || (framing.kind === 'length' && framing.length > 0);
@@ -405,10 +431,40 @@ export class HttpSession {
     return { ...outcome, bodySent: bodySent || outcome.switched };
   }
 
+  /**
+   * Reads the body until its end or `limit` payload bytes, keeping its events for pumpBody. A client
+   * that waits for `100 Continue` before sending it is told to go on.
+   */
+  private async peek(request: RequestHead, framing: BodyFraming, limit: number): Promise<PeekedBody> {
+    if (headerTokens(request.headers, 'expect').includes('100-continue')) await write(this.client, CONTINUE);
+    const decoder = framing.kind === 'chunked' ? new ChunkedBodyDecoder() : undefined;
+    const pieces: Buffer[] = [];
+    let size = 0;
+    for (;;) {
+      const event = await this.requests.next();
+      if (!event) throw new HttpProtocolError(400, 'the request body ended early');
+      if (event.type === 'end') {
+        this.peeked.push(event);
+        return { payload: Buffer.concat(pieces), complete: true };
+      }
+      if (event.type !== 'body') continue;
+      const bytes = Buffer.from(event.bytes);
+      this.peeked.push({ type: 'body', bytes });
+      for (const piece of decoder ? decoder.decode(bytes) : [bytes]) {
+        pieces.push(piece);
+        size += piece.length;
+      }
+      if (size > limit) return { payload: Buffer.concat(pieces).subarray(0, limit), complete: false };
+    }
+  }
+
+  /** Body events read before the decision (peek), sent before any read after it. */
+  private peeked: HttpEvent<RequestHead>[] = [];
+
   /** The request's body, as its bytes arrive, to the target. */
   private async pumpBody(to: Writable): Promise<void> {
     for (;;) {
-      const event = await this.requests.next();
+      const event = this.peeked.shift() ?? (await this.requests.next());
       if (!event) throw new HttpProtocolError(400, 'the request body ended early');
       if (event.type === 'end') return;
       if (event.type === 'body') await write(to, event.bytes);
