@@ -51,6 +51,11 @@ export interface LineageOfStatement {
   readonly written: readonly LineageSource[];
   /** Sources the statement filters, joins, groups or orders rows by (inference by predicate). */
   readonly filtered: readonly LineageSource[];
+  /**
+   * Columns of the tables the statement modifies: not returned, stored elsewhere or filtered on, but
+   * the server's errors may quote them (MySQL's `Duplicate entry '<key>'` of another row's key).
+   */
+  readonly touched?: readonly LineageSource[];
 }
 
 export const isUntraced = (source: LineageSource): source is UntracedSource => 'untraced' in source;
@@ -79,7 +84,12 @@ export function readsMasked(statement: LineageOfStatement | undefined, masker: M
       ? outputs.columns.some((c) => c.sources.some(masked))
       : outputs.anyColumn.some(masked)
     : false;
-  return results || statement.filtered.some(masked) || statement.written.some(masked);
+  return (
+    results ||
+    statement.filtered.some(masked) ||
+    statement.written.some(masked) ||
+    (statement.touched ?? []).some(masked)
+  );
 }
 
 const EMPTY = new Map<string, LineageSource>();

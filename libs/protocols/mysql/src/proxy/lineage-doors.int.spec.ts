@@ -23,7 +23,7 @@ guardrails:
     require_where: [UPDATE, DELETE]
 masking:
   - name: pii
-    columns: [customers.ssn, customers.card, vault.secret]
+    columns: [customers.ssn, customers.card, vault.secret, cards.number]
 `);
 const subject = { subject: 'user:alice', groups: ['dev'], actorChain: [] };
 const connection = { name: 'my-test', protocol: 'mysql', tags: { env: 'test' } };
@@ -69,7 +69,9 @@ describe('MySQL doors around lineage masking (real MariaDB)', () => {
        INSERT INTO scratch VALUES (1, 'one'), (2, 'two');
        CREATE TABLE vault (id int, secret varchar(20)) ENGINE=MyISAM;
        INSERT INTO vault VALUES (1, '${SSN[0]}');
-       CREATE TABLE vault_all (id int, secret varchar(20)) ENGINE=MERGE UNION=(vault);`,
+       CREATE TABLE vault_all (id int, secret varchar(20)) ENGINE=MERGE UNION=(vault);
+       CREATE TABLE cards (id int PRIMARY KEY, holder int, number varchar(20), UNIQUE KEY holder_number (holder, number));
+       INSERT INTO cards VALUES (1, 1, '${CARD}'), (2, 2, '${CARD}');`,
     );
     const target: MysqlTargetSettings = {
       host: '127.0.0.1',
@@ -145,6 +147,23 @@ describe('MySQL doors around lineage masking (real MariaDB)', () => {
       expect(leaks(JSON.stringify(outcomes))).toEqual([]);
     },
   );
+
+  it('withholds a duplicate-key error that quotes a masked value of the table written to', async () => {
+    // Two rows share a card number: moving one to the other's holder collides on (holder, number),
+    // and MariaDB names the key's values: `Duplicate entry '1-<number>'`.
+    const [update, insert] = await session([
+      'UPDATE cards SET holder = 1 WHERE id = 2',
+      'INSERT INTO cards (id, holder, number) VALUES (1, 9, NULL)',
+    ]);
+    expect(leaks(JSON.stringify([update, insert]))).toEqual([]);
+    expect(update).toMatchObject({ code: 1062, sqlState: '23000' });
+    expect(update?.text).toMatch(/message is withheld/);
+    expect(insert).toMatchObject({ code: 1062 });
+    // A table without masked columns keeps the server's words.
+    expect(await session(["INSERT INTO scratch VALUES (1, 'x')"])).toMatchObject([
+      { code: 1062, text: "Duplicate entry '1' for key 'PRIMARY'" },
+    ]);
+  });
 
   it('withholds such errors in binary-protocol executions, and keeps messages of statements on clear columns', async () => {
     const client = await connect();

@@ -157,10 +157,10 @@ function statementLineage(ast: Node, ctx: LineageContext): StatementLineage {
     }
     case 'insert':
     case 'replace':
-      return finish(insertLineage(ast, ctx));
+      return touching(finish(insertLineage(ast, ctx)), ast['table'], ctx);
     case 'update':
     case 'delete':
-      return finish(modifyLineage(type, ast, ctx));
+      return touching(finish(modifyLineage(type, ast, ctx)), ast['table'], ctx);
     case 'create': {
       // CREATE INDEX reads the table's values (a unique one reports duplicates by value).
       if (String(ast['keyword']).toLowerCase() === 'index')
@@ -201,6 +201,15 @@ function statementLineage(ast: Node, ctx: LineageContext): StatementLineage {
       return finish();
     }
   }
+}
+
+/**
+ * The columns of the tables a statement modifies, whose errors may quote them (a duplicate key of
+ * another row): `touched`, so that such errors are withheld when one is masked.
+ */
+function touching(statement: StatementLineage, tables: unknown, ctx: LineageContext): StatementLineage {
+  const touched = tablesOf(tables).flatMap((table) => tableSources(table, ctx).toArray());
+  return touched.length > 0 ? { ...statement, touched } : statement;
 }
 
 /** The tables a DDL tree names: `{db, table}` items, alone, in a list, or in RENAME's pairs. */
