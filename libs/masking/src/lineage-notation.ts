@@ -4,8 +4,8 @@ import { isUntraced, type LineageOfStatement, type LineageSource, type SourceCol
  * A statement's lineage in a line, the notation of both engines' lineage corpora: each output column
  * as `p` (a plain reference to a masked column), `d` (made from a masked column), `u` (untraced) or
  * `-` (clear), `any:x` when only the sources of every column are known, `none` without rows, `empty`
- * for rows of no column; then ` W` when the statement writes masked or untraced values and ` F` when
- * it filters on them.
+ * for rows of no column; then ` W` when the statement writes masked or untraced values, ` F` when
+ * it filters on them and ` R` when it renames them (or moves them out of their names).
  */
 export function lineageNotation(
   statement: LineageOfStatement,
@@ -22,5 +22,6 @@ export function lineageNotation(
   else line = `any:${mark(false, out.anyColumn)}`;
   if (statement.written.some(masked)) line += ' W';
   if (statement.filtered.some(masked)) line += ' F';
+  if ((statement.renamed ?? []).some(masked)) line += ' R';
   return line;
 }

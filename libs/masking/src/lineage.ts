@@ -56,6 +56,12 @@ export interface LineageOfStatement {
    * the server's errors may quote them (MySQL's `Duplicate entry '<key>'` of another row's key).
    */
   readonly touched?: readonly LineageSource[];
+  /**
+   * Columns whose names the statement changes: the column, its table or its schema renamed, the
+   * table moved to another schema, a partition or child table cut from its tree (PostgreSQL). A
+   * masking rule names columns, so after such a statement it would no longer match them.
+   */
+  readonly renamed?: readonly LineageSource[];
 }
 
 export const isUntraced = (source: LineageSource): source is UntracedSource => 'untraced' in source;
@@ -179,6 +185,7 @@ export function lineageFacts(statement: LineageOfStatement): {
   readonly derived: readonly LineageSource[];
   readonly written: readonly LineageSource[];
   readonly filtered: readonly LineageSource[];
+  readonly renamed?: readonly LineageSource[];
 } {
   const derived: LineageSource[] = [];
   const outputs = statement.outputs;
@@ -191,7 +198,12 @@ export function lineageFacts(statement: LineageOfStatement): {
   } else if (outputs) {
     derived.push(...outputs.anyColumn);
   }
-  return { derived, written: statement.written, filtered: statement.filtered };
+  return {
+    derived,
+    written: statement.written,
+    filtered: statement.filtered,
+    ...(statement.renamed?.length ? { renamed: statement.renamed } : {}),
+  };
 }
 
 /** The lineage facts policy decides on, as `lineageFacts` gives them. */

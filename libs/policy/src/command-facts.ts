@@ -44,6 +44,11 @@ export interface SqlLineageFacts {
   readonly written: readonly LineageColumn[];
   /** Columns the statement filters, joins, groups or orders by. */
   readonly filtered: readonly LineageColumn[];
+  /**
+   * Columns whose names the statement changes (the column, its table or schema renamed, the table
+   * moved to another schema, a partition detached): masking rules would no longer name them.
+   */
+  readonly renamed?: readonly LineageColumn[];
 }
 
 /**

@@ -6,7 +6,8 @@ import { normalizeStatementType } from './vocabulary';
 
 /**
  * Masked values leaving by doors other than the result: a statement that stores a value made from a
- * masked column anywhere is denied by the masking rule that masks it; one that returns a value made
+ * masked column anywhere, or renames a masked column (its table, its schema) so the rule no longer
+ * names it, is denied by the masking rule that masks it; one that returns a value made
  * from a masked column other than as the column itself is denied under `on_derived: deny`; one that
  * filters on a masked column under `predicates: deny`. What the engine could not trace counts as
  * masked by every rule with columns (fail closed).
@@ -32,6 +33,9 @@ function statementDenial(rule: MaskingRule, statement: SqlStatementFacts): strin
   if (!lineage) return undefined;
   const type = normalizeStatementType(statement.type);
   const quoted = `masking rule "${rule.name}"`;
+  const renamed = lineage.renamed?.find((c) => masks(rule, c));
+  if (renamed)
+    return `${type} renames ${'untraced' in renamed ? `what it cannot trace (${renamed.untraced})` : `masked column ${renamed.schema}.${renamed.table}.${renamed.column}`} or moves it out of its name, which ${quoted} does not allow (masking rules name the columns they mask)`;
   const written = lineage.written.find((c) => masks(rule, c));
   if (written)
     return `${type} stores ${valuesOf(written)} anywhere, which ${quoted} does not allow (masked values may not be written)`;

@@ -275,6 +275,41 @@ describe('PostgreSQL masking by lineage (real server)', () => {
     }
   });
 
+  it('denies renaming a masked column, its table, its schema or moving the table out of its name; nothing changes', async () => {
+    const c = await client();
+    try {
+      for (const sql of [
+        'alter table customers rename column ssn to s2',
+        'alter table customers rename ssn to s2',
+        'alter table customers rename to customers2',
+        'alter table if exists public.customers rename column card to c2',
+        'create schema if not exists tollgate_elsewhere; alter table customers set schema tollgate_elsewhere',
+        'alter schema public rename to public2',
+        'alter table events detach partition events_low',
+        'alter table legacy_child no inherit legacy',
+      ]) {
+        const error = await refusal(c, sql);
+        expect(error?.code, sql).toBe('42501');
+        expect(error?.message, sql).toMatch(
+          /or moves it out of its name, which masking rule "pii" does not allow/,
+        );
+      }
+      expect(
+        await onServer(
+          "select column_name from information_schema.columns where table_schema = 'public' and table_name = 'customers' and column_name in ('ssn', 'card') order by 1",
+        ),
+      ).toEqual([{ column_name: 'card' }, { column_name: 'ssn' }]);
+      // The masked column still reads masked under its own name; renaming what is not masked is fine.
+      expect((await c.query('select ssn from customers order by id limit 1')).rows).toEqual([
+        { ssn: '********' },
+      ]);
+      await c.query('alter table scratch rename column note to remark');
+      await c.query('alter table scratch rename column remark to note');
+    } finally {
+      await c.end();
+    }
+  });
+
   it('under on_derived: deny and predicates: deny, denies derived outputs and filters on masked columns', async () => {
     gate = new PolicyGate(STRICT);
     const c = await client();

@@ -19,7 +19,7 @@ import {
   type LineageContext,
   type QueryColumns,
 } from './query-lineage';
-import { toOutputs as coreOutputs, untraced } from '@tollgate/masking';
+import { toOutputs as coreOutputs, untraced, type LineageSource } from '@tollgate/masking';
 
 /**
  * Lineage of every statement in a query string, from the PostgreSQL parser's tree and the catalog
@@ -134,12 +134,78 @@ function statementLineage(stmt: Node, ctx: LineageContext): StatementLineage {
       return finish(NO_TABLE_VALUES);
     case 'AlterTableStmt':
       alterTable(body, ctx);
-      return finish();
+      return withRenamed(finish(), cutFromTree(body, ctx));
+    case 'RenameStmt':
+      return withRenamed(finish(), renamedBy(body, ctx));
+    case 'AlterObjectSchemaStmt':
+      // ALTER TABLE/VIEW ... SET SCHEMA: a rule naming schema.table.column no longer matches.
+      return withRenamed(
+        finish(),
+        RELATION_OBJECTS.has(text(body['objectType'])) ? relationSources(body['relation'], ctx) : undefined,
+      );
     case 'CallStmt':
       return finish({ any: untraced('CALL') });
     default:
       return finish();
   }
+}
+
+/** Objects whose columns masking rules name: renaming or moving one changes what a rule matches. */
+const RELATION_OBJECTS = new Set(['OBJECT_TABLE', 'OBJECT_VIEW', 'OBJECT_MATVIEW', 'OBJECT_FOREIGN_TABLE']);
+
+function withRenamed(
+  statement: StatementLineage,
+  renamed: readonly LineageSource[] | undefined,
+): StatementLineage {
+  return renamed && renamed.length > 0 ? { ...statement, renamed } : statement;
+}
+
+/** Every source of a relation's columns (a view's: what they are made from). */
+function relationSources(relation: unknown, ctx: LineageContext): LineageSource[] {
+  const range = relation as Node | undefined;
+  if (!range) return [];
+  const schema = range['schemaname'] === undefined ? undefined : text(range['schemaname']);
+  return allSources(relationLineage(text(range['relname']), schema, ctx)).toArray();
+}
+
+/**
+ * What a RENAME changes the name of: a column (its sources), a table, view or foreign table (all its
+ * columns), a schema (its tables are not looked up: untraced, so every masking rule with columns
+ * refuses it). Indexes, sequences, functions, types and the rest hold no masked values.
+ */
+function renamedBy(body: Node, ctx: LineageContext): LineageSource[] | undefined {
+  const type = text(body['renameType']);
+  if (type === 'OBJECT_SCHEMA') return untraced(`ALTER SCHEMA ${text(body['subname'])} RENAME`).toArray();
+  if (type === 'OBJECT_COLUMN') {
+    const range = body['relation'] as Node | undefined;
+    if (!range) return undefined;
+    const schema = range['schemaname'] === undefined ? undefined : text(range['schemaname']);
+    const table = relationLineage(text(range['relname']), schema, ctx);
+    if (!('columns' in table)) return table.any.toArray();
+    const column = table.columns.find((c) => c.name === text(body['subname']));
+    return column ? column.sources.toArray() : untraced(`column ${text(body['subname'])}`).toArray();
+  }
+  return RELATION_OBJECTS.has(type) ? relationSources(body['relation'], ctx) : undefined;
+}
+
+/**
+ * ALTER TABLE ... DETACH PARTITION and NO INHERIT: the partition or child leaves the tree whose
+ * masked columns covered its own (a rule on the parent's column no longer reaches it).
+ */
+function cutFromTree(body: Node, ctx: LineageContext): LineageSource[] | undefined {
+  const cut: LineageSource[] = [];
+  for (const item of list(body['cmds'])) {
+    const cmd = item['AlterTableCmd'] as Node | undefined;
+    const subtype = text(cmd?.['subtype']);
+    const def = cmd?.['def'] as Node | undefined;
+    if (subtype === 'AT_DetachPartition') {
+      const partition = (def?.['PartitionCmd'] as Node | undefined)?.['name'];
+      cut.push(...relationSources(body['relation'], ctx), ...relationSources(partition, ctx));
+    } else if (subtype === 'AT_DropInherit') {
+      cut.push(...relationSources(body['relation'], ctx), ...relationSources(def?.['RangeVar'], ctx));
+    }
+  }
+  return cut;
 }
 
 /** COPY TO: the rows it sends (STDOUT) or stores (a file or program); COPY FROM reads the client's. */
