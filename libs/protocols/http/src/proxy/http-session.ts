@@ -219,6 +219,12 @@ interface ResponseOutcome {
   readonly error?: string;
 }
 
+/** decide()'s answer when the client left while its request was held for review. */
+const CLIENT_GONE: unique symbol = Symbol('the client went away');
+
+/** Most bytes read ahead from a client while its request is held for review. */
+const READ_AHEAD_WHILE_HELD = 1024 * 1024;
+
 /** The target closed a connection without answering (a kept-alive one it had timed out, typically). */
 class NoAnswer extends Error {}
 
@@ -300,6 +306,24 @@ export class HttpSession {
     return { head: event.head, framing: event.framing };
   }
 
+  /**
+   * The policy's verdict on a request. One held for review may wait minutes: meanwhile the client is
+   * read on (within READ_AHEAD_WHILE_HELD bytes), and if its side of the connection ends, it is not
+   * waited for (a client that half-closes while its request is held counts as gone).
+   */
+  private async decide(
+    command: string,
+    facts: CommandFacts,
+  ): Promise<Awaited<ReturnType<CommandPort['decide']>> | typeof CLIENT_GONE> {
+    let held!: () => void;
+    const heldForReview = new Promise<void>((resolve) => (held = resolve));
+    const deciding = this.options.commands.decide(command, facts, () => held());
+    const gone = heldForReview
+      .then(() => this.requests.untilEnd(READ_AHEAD_WHILE_HELD))
+      .then((): typeof CLIENT_GONE => CLIENT_GONE);
+    return Promise.race([deciding, gone]);
+  }
+
   /** One request, start to end; false when the connection must close afterwards. */
   private async handle(asked: RequestHead, framing: BodyFraming): Promise<boolean> {
     let request = asked;
@@ -312,7 +336,10 @@ export class HttpSession {
       request = { ...request, headers: request.headers.filter(([name]) => name.toLowerCase() !== 'expect') };
     }
     const facts = this.options.classify(request, body);
-    const verdict = await this.options.commands.decide(command, facts, () => undefined);
+    const verdict = await this.decide(command, facts);
+    // The client went away while its request waited for a review: nothing is forwarded, and the
+    // session ends (its review is withdrawn at the gateway).
+    if (verdict === CLIENT_GONE) return false;
     if (!verdict.allow) {
       const hasBody = framing.kind === 'chunked' || (framing.kind === 'length' && framing.length > 0);
       // A body nobody will read is not waited for: the connection closes after the answer.
