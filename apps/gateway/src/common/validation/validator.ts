@@ -17,16 +17,35 @@ export function zodValidator<T extends z.ZodType>(schema: T): Validator<z.output
 
 export function toFieldProblems(error: z.ZodError, prefix: readonly PropertyKey[] = []): FieldProblem[] {
   const problems: FieldProblem[] = [];
+  const seen = new Set<string>();
+  const add = (field: string, message: string) => {
+    const key = `${field}\u0000${message}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    problems.push({ field, message });
+  };
   for (const issue of error.issues) {
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) {
-        problems.push({ field: formatPath([...prefix, ...issue.path, key]), message: 'unknown field' });
-      }
+      for (const key of issue.keys) add(formatPath([...prefix, ...issue.path, key]), 'unknown field');
       continue;
     }
-    problems.push({ field: formatPath([...prefix, ...issue.path]), message: issue.message });
+    const field = formatPath([...prefix, ...issue.path]);
+    add(field, said(issue, field));
   }
   return problems;
+}
+
+/**
+ * An issue in words for people: a missing field is `required` (zod says "expected nonoptional,
+ * received undefined", or "expected object, received undefined", often both for one field), and a
+ * body that is not a JSON object says how to send one.
+ */
+function said(issue: z.core.$ZodIssue, field: string): string {
+  if (issue.code === 'invalid_type' && /received undefined$/.test(issue.message)) return 'required';
+  if (issue.code === 'invalid_type' && field === '' && issue.expected === 'object') {
+    return `${issue.message}: send a JSON object with content-type: application/json`;
+  }
+  return issue.message;
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
