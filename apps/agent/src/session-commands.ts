@@ -45,12 +45,17 @@ export function sessionCommands(
     actorChain: (request.context?.actors ?? []).map((actor) => ({ subject: actor.subject })),
   };
   const connection = { name: spec.name, protocol: PROTOCOL_NAMES[spec.protocol] ?? 'tcp', tags: spec.tags };
-  // The session's limits (read-only) come from the roles that grant the verb it was opened for.
+  // The session's limits (read-only) come from the roles that grant the verb it was opened for, and
+  // from the gateway's decision: a session opened under a read-only just-in-time grant (which only
+  // the gateway knows) is read-only though no role grants it. Either saying read-only makes it so.
   const access = evaluateAccess(enforced.policy, who, verb, connection);
   const context: CommandContext = {
     subject: who,
     connection,
-    readOnly: access.session?.readOnly ?? false,
+    readOnly:
+      request.context?.readOnly === true ||
+      enforced.policy.sessions.readOnly ||
+      (access.session?.readOnly ?? false),
   };
   // Edge (the default): the agent's journal; `audit: gateway` in the policy: the gateway's commit.
   const edge: EdgeAudit | undefined =

@@ -122,6 +122,7 @@ const gatewaySamples: Record<GatewayCase, GatewayMessage> = {
           protocol: Protocol.POSTGRES,
           verb: SessionVerb.EXEC,
           clientConnectionId: 0,
+          readOnly: true,
         },
       },
     },

@@ -89,6 +89,14 @@ export class ReviewsService {
   ): Promise<ReviewView> {
     const connection = await this.store.prisma.connection.findUnique({ where: { name: input.connection } });
     if (!connection) throw new NotFoundError('connection', input.connection);
+    // A narrowed token (a connection credential, a delegated or scoped token) asks only for what its
+    // scopes cover: a `connect:pg-a` credential in a BI tool cannot file a request for `exec` (or for
+    // another connection) in its owner's name.
+    if (!scopesPermit(principal.scopes, input.verb, connection.name)) {
+      throw new ForbiddenError(
+        `the token's scope (${principal.scopes.join(' ') || 'none'}) does not include ${input.verb} on connection "${connection.name}", so it cannot ask for it`,
+      );
+    }
     const active = await this.policies.current();
     const check = checkAccessRequest(active.policy, subjectContext(principal), {
       verb: input.verb,

@@ -3,6 +3,13 @@ import { CloseCode, type AgentMessage, type ControlErrorCode, type GatewayMessag
 import type { AgentIdentity } from './agent-authenticator';
 import type { AgentHolder, AgentInstanceInfo } from './agent-instance';
 
+/** What a live session was opened with: the token id (`jti`, `apikey:<prefix>`, `sshkey:<id>`) and who. */
+export interface SessionCredential {
+  readonly tokenId: string;
+  /** The subject and every actor of its chain. */
+  readonly subjects: readonly string[];
+}
+
 export type ControlCall = ServerDuplexStream<AgentMessage, GatewayMessage>;
 
 /** One agent instance's live Control stream on this replica, and the sessions it serves. */
@@ -14,8 +21,11 @@ export class LiveAgent {
    * target, the session goes on); false when the session is already ending.
    */
   readonly sessionInterrupts = new Map<string, (reason: string) => boolean>();
-  /** The access token (`jti`) each of those sessions was opened with: revoking it ends the session. */
-  readonly sessionTokens = new Map<string, string>();
+  /**
+   * The credential each of those sessions was opened with: revoking it (or anything it was derived
+   * from), or disabling its subject or an actor of its chain, ends the session.
+   */
+  readonly sessionTokens = new Map<string, SessionCredential>();
   /** Policy version of each bundle pushed on this stream (by bundle version), read when it is acked. */
   readonly pushedPolicyVersions = new BoundedMap<string, number>(8);
   /** Recomputes this agent's bundle and pushes it if it changed (set once registered). */

@@ -4,7 +4,7 @@ import { CloseCode, ControlErrorCode } from '@tollgate/proto';
 import { StoreService } from '../store/store.service';
 import { AgentRegistry } from './agent-registry';
 import { GatewayReplica } from './gateway-replica';
-import type { LiveAgent } from './live-agent';
+import type { LiveAgent, SessionCredential } from './live-agent';
 import { TunnelLogger } from './tunnel-logger';
 
 /** The token id of a session opened with an SSH key (see SshKeysService.authenticate). */
@@ -25,9 +25,35 @@ type AgentTokenRow = {
   readonly connected_to: string | null;
   readonly instance_id: string | null;
 };
-const REVOKED_GRANTS_STATEMENT = 'tollgate_watch_revoked_grants_v1';
-const REVOKED_GRANTS_SQL =
-  'SELECT jti FROM token_grants WHERE jti = ANY($1::text[]) AND revoked_at IS NOT NULL';
+// A session's token and its whole ancestry (the tokens it was exchanged from and obtained with as
+// the actor token, transitively): a revocation that raced the mint of a descendant leaves the
+// descendant's own row unrevoked, so its ancestors are read too.
+const GRANT_ANCESTRY_STATEMENT = 'tollgate_watch_grant_ancestry_v1';
+const GRANT_ANCESTRY_SQL = `WITH RECURSIVE chain AS (
+  SELECT g.jti AS origin, g.jti, g.parent_jti, g.actor_token_id, g.revoked_at, 0 AS depth
+    FROM token_grants g WHERE g.jti = ANY($1::text[])
+  UNION
+  SELECT c.origin, g.jti, g.parent_jti, g.actor_token_id, g.revoked_at, c.depth + 1
+    FROM token_grants g JOIN chain c ON g.jti = c.parent_jti OR g.jti = c.actor_token_id
+   WHERE c.depth < 64
+)
+SELECT origin, jti, parent_jti, actor_token_id, (revoked_at IS NOT NULL) AS revoked FROM chain`;
+type AncestryRow = {
+  readonly origin: string;
+  readonly jti: string;
+  readonly parent_jti: string | null;
+  readonly actor_token_id: string | null;
+  readonly revoked: boolean;
+};
+const LIVE_API_KEYS_STATEMENT = 'tollgate_watch_api_keys_v1';
+const LIVE_API_KEYS_SQL = 'SELECT prefix FROM api_keys WHERE prefix = ANY($1::text[]) AND revoked_at IS NULL';
+const ENABLED_USERS_STATEMENT = 'tollgate_watch_enabled_users_v1';
+const ENABLED_USERS_SQL = 'SELECT id::text AS id FROM users WHERE id = ANY($1::uuid[]) AND NOT disabled';
+const ENABLED_ACCOUNTS_STATEMENT = 'tollgate_watch_enabled_accounts_v1';
+const ENABLED_ACCOUNTS_SQL =
+  'SELECT name FROM service_accounts WHERE name = ANY($1::text[]) AND NOT disabled';
+const API_KEY_MARK = 'apikey:';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SSH_KEYS_STATEMENT = 'tollgate_watch_ssh_keys_v1';
 const SSH_KEYS_SQL = 'SELECT id::text AS id FROM ssh_keys WHERE id = ANY($1::uuid[])';
 const KILLS_STATEMENT = 'tollgate_watch_kills_v1';
@@ -120,16 +146,22 @@ export class LiveStreamsWatch implements OnApplicationBootstrap, OnApplicationSh
   }
 
   /**
-   * Sessions opened with an access token that has since been revoked (directly, or through the
-   * token it was exchanged from, or its login) end: revocation cuts live access, not only new
-   * requests.
+   * Sessions whose credential no longer stands end: the access token revoked (directly, through any
+   * token it was exchanged from or obtained with as the actor token, transitively, or its login), the
+   * API key or connection credential it was opened or derived with revoked, the SSH key it logged in
+   * with removed, or its subject or any actor of its chain disabled or deleted. Revocation and
+   * disabling cut live access, not only new requests. What cannot be checked (an ancestor not on
+   * record) ends the session too.
    */
   private async checkSessionTokens(): Promise<void> {
-    const bySession = new Map<string, { jti: string; abort: (reason: string, code?: CloseCode) => void }>();
+    const bySession = new Map<
+      string,
+      { credential: SessionCredential; abort: (reason: string, code?: CloseCode) => void }
+    >();
     for (const agent of this.registry.all()) {
-      for (const [sessionId, jti] of agent.sessionTokens) {
+      for (const [sessionId, credential] of agent.sessionTokens) {
         const abort = agent.sessions.get(sessionId);
-        if (abort && !this.revokedEnded.has(sessionId)) bySession.set(sessionId, { jti, abort });
+        if (abort && !this.revokedEnded.has(sessionId)) bySession.set(sessionId, { credential, abort });
       }
     }
     // Forget sessions ended earlier once their relay is gone.
@@ -138,40 +170,131 @@ export class LiveStreamsWatch implements OnApplicationBootstrap, OnApplicationSh
     }
     if (bySession.size === 0) return;
     try {
-      const jtis = [...new Set([...bySession.values()].map((s) => s.jti))];
-      const revoked = await this.store.sql.query<{ jti: string }>(REVOKED_GRANTS_SQL, [jtis], {
-        name: REVOKED_GRANTS_STATEMENT,
-      });
-      const gone = new Set(revoked.map((r) => r.jti));
-      // Sessions logged in with an SSH key (`sshkey:<id>`) end when the key is removed.
-      const keyIds = jtis
-        .filter((jti) => jti.startsWith(SSH_KEY_MARK))
-        .map((jti) => jti.slice(SSH_KEY_MARK.length));
-      if (keyIds.length > 0) {
-        const kept = await this.store.sql.query<{ id: string }>(SSH_KEYS_SQL, [keyIds], {
-          name: SSH_KEYS_STATEMENT,
-        });
-        const live = new Set(kept.map((key) => key.id));
-        for (const id of keyIds) if (!live.has(id)) gone.add(`${SSH_KEY_MARK}${id}`);
-      }
-      if (gone.size === 0) return;
-      for (const [sessionId, session] of bySession) {
-        if (!gone.has(session.jti)) continue;
-        this.killing.add(sessionId);
+      const credentials = [...bySession.values()].map((s) => s.credential);
+      const [tokens, subjects] = await Promise.all([
+        this.endedTokens(credentials.map((c) => c.tokenId)),
+        this.endedSubjects(credentials.flatMap((c) => c.subjects)),
+      ]);
+      for (const [sessionId, { credential, abort }] of bySession) {
+        const [subject, ...actors] = credential.subjects;
+        const gone = credential.subjects.find((who) => subjects.has(who));
+        const reason =
+          tokens.get(credential.tokenId) ??
+          (gone === undefined
+            ? undefined
+            : gone === subject && !actors.includes(gone)
+              ? `its subject ${gone} was disabled or deleted`
+              : `${gone}, acting in its chain, was disabled or deleted`);
+        if (reason === undefined) continue;
+        this.revokedEnded.add(sessionId);
         this.logger.log.info(
-          { sessionId, tokenId: session.jti },
-          'session ended: its credential was revoked',
+          { sessionId, tokenId: credential.tokenId, reason },
+          'session ended: its credential no longer stands',
         );
-        session.abort(
-          session.jti.startsWith(SSH_KEY_MARK)
-            ? 'the SSH key this session logged in with was removed'
-            : 'the access token of this session was revoked',
-          CloseCode.CREDENTIAL_EXPIRED,
-        );
+        abort(reason, CloseCode.CREDENTIAL_EXPIRED);
       }
     } catch (error) {
-      this.logger.log.warn({ err: error }, 'could not re-check the access tokens of live sessions');
+      this.logger.log.warn({ err: error }, 'could not re-check the credentials of live sessions');
     }
+  }
+
+  /** Token ids (jti, `apikey:`, `sshkey:`) whose sessions must end, with the reason the client hears. */
+  private async endedTokens(tokenIds: readonly string[]): Promise<Map<string, string>> {
+    const ended = new Map<string, string>();
+    const ids = [...new Set(tokenIds)];
+    const jtis = ids.filter((id) => !id.startsWith(API_KEY_MARK) && !id.startsWith(SSH_KEY_MARK));
+    // API keys: those sessions were opened with, and those their tokens were derived with.
+    const keyUsers = new Map<string, Set<string>>();
+    const needsKey = (prefix: string, tokenId: string) => {
+      const users = keyUsers.get(prefix) ?? new Set<string>();
+      users.add(tokenId);
+      keyUsers.set(prefix, users);
+    };
+    for (const id of ids) if (id.startsWith(API_KEY_MARK)) needsKey(id.slice(API_KEY_MARK.length), id);
+
+    if (jtis.length > 0) {
+      const rows = await this.store.sql.query<AncestryRow>(GRANT_ANCESTRY_SQL, [jtis], {
+        name: GRANT_ANCESTRY_STATEMENT,
+      });
+      const byOrigin = new Map<string, AncestryRow[]>();
+      for (const row of rows) byOrigin.set(row.origin, [...(byOrigin.get(row.origin) ?? []), row]);
+      for (const jti of jtis) {
+        const chain = byOrigin.get(jti) ?? [];
+        const found = new Set(chain.map((row) => row.jti));
+        const links = chain.flatMap((row) => [row.parent_jti, row.actor_token_id]).filter((l) => l !== null);
+        if (chain.length === 0 || links.some((l) => !l.startsWith(API_KEY_MARK) && !found.has(l))) {
+          ended.set(
+            jti,
+            'the access token of this session can no longer be checked (an ancestor is not on record)',
+          );
+        } else if (chain.some((row) => row.revoked)) {
+          ended.set(jti, 'the access token of this session was revoked');
+        } else {
+          for (const link of links)
+            if (link.startsWith(API_KEY_MARK)) needsKey(link.slice(API_KEY_MARK.length), jti);
+        }
+      }
+    }
+
+    if (keyUsers.size > 0) {
+      const live = new Set(
+        (
+          await this.store.sql.query<{ prefix: string }>(LIVE_API_KEYS_SQL, [[...keyUsers.keys()]], {
+            name: LIVE_API_KEYS_STATEMENT,
+          })
+        ).map((row) => row.prefix),
+      );
+      for (const [prefix, users] of keyUsers) {
+        if (live.has(prefix)) continue;
+        for (const id of users) {
+          if (ended.has(id)) continue;
+          ended.set(
+            id,
+            id.startsWith(API_KEY_MARK)
+              ? `the API key this session was opened with (${prefix}) was revoked`
+              : `the API key its access token was obtained with (${prefix}) was revoked`,
+          );
+        }
+      }
+    }
+
+    // Sessions logged in with an SSH key (`sshkey:<id>`) end when the key is removed.
+    const keyIds = ids.filter((id) => id.startsWith(SSH_KEY_MARK)).map((id) => id.slice(SSH_KEY_MARK.length));
+    if (keyIds.length > 0) {
+      const kept = await this.store.sql.query<{ id: string }>(SSH_KEYS_SQL, [keyIds], {
+        name: SSH_KEYS_STATEMENT,
+      });
+      const live = new Set(kept.map((key) => key.id));
+      for (const id of keyIds) {
+        if (!live.has(id))
+          ended.set(`${SSH_KEY_MARK}${id}`, 'the SSH key this session logged in with was removed');
+      }
+    }
+    return ended;
+  }
+
+  /** Subjects (`user:<id>`, `sa:<name>`) that are disabled, deleted or of no kind the store knows. */
+  private async endedSubjects(subjects: readonly string[]): Promise<Set<string>> {
+    const all = [...new Set(subjects)];
+    const userIds = all.filter((s) => s.startsWith('user:')).map((s) => s.slice('user:'.length));
+    const accounts = all.filter((s) => s.startsWith('sa:')).map((s) => s.slice('sa:'.length));
+    const [users, serviceAccounts] = await Promise.all([
+      userIds.some((id) => UUID.test(id))
+        ? this.store.sql.query<{ id: string }>(ENABLED_USERS_SQL, [userIds.filter((id) => UUID.test(id))], {
+            name: ENABLED_USERS_STATEMENT,
+          })
+        : [],
+      accounts.length > 0
+        ? this.store.sql.query<{ name: string }>(ENABLED_ACCOUNTS_SQL, [accounts], {
+            name: ENABLED_ACCOUNTS_STATEMENT,
+          })
+        : [],
+    ]);
+    const enabled = new Set([
+      ...users.map((row) => `user:${row.id}`),
+      ...serviceAccounts.map((row) => `sa:${row.name}`),
+    ]);
+    return new Set(all.filter((s) => !enabled.has(s)));
   }
 
   private async checkKills(): Promise<void> {

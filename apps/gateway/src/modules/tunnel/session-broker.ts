@@ -169,6 +169,8 @@ export class SessionBroker {
               protocol: PROTOCOL_CODES[connection.protocol],
               verb: sessionVerbCode(verb),
               clientConnectionId,
+              // A read-only grant is known here only: the agent must not re-derive it from roles.
+              readOnly: decision.session?.readOnly ?? false,
             },
           },
         },
@@ -225,7 +227,10 @@ export class SessionBroker {
         relay.abort(reason, code),
       );
       agent.sessionInterrupts.set(sessionId, (reason) => relay.interrupt(reason));
-      agent.sessionTokens.set(sessionId, principal.tokenId);
+      agent.sessionTokens.set(sessionId, {
+        tokenId: principal.tokenId,
+        subjects: [principal.subject, ...principal.actorChain.map((actor) => actor.subject)],
+      });
       // The session ends by itself at its maximum duration (for a just-in-time grant: its expiry).
       const limit = decision.session
         ? setTimeout(

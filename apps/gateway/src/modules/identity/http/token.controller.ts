@@ -110,6 +110,9 @@ export class TokenController {
           expiresIn: expiresIn === undefined ? undefined : Number(expiresIn),
           actorToken: param(params, 'actor_token'),
           actorTokenType: param(params, 'actor_token_type'),
+          audience: param(params, 'audience'),
+          resource: param(params, 'resource'),
+          requestedTokenType: param(params, 'requested_token_type'),
         });
       }
       case 'authorization_code':

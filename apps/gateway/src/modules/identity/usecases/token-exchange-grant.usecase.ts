@@ -1,10 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { maxDelegationDepth } from '@tollgate/policy';
 import { UnauthenticatedError } from '../../../common/errors';
 import { StoreService } from '../../store/store.service';
 import { AuditWriter } from '../../audit/audit-writer';
 import { AccessTokenVerifier } from '../access-token-verifier';
 import { OAuthError } from '../http/oauth.error';
+import { IdentityOptionsToken, type IdentityOptions } from '../identity-options';
 import type { Actor, Principal } from '../principal';
 import { ActivePolicyService } from '../rbac/active-policy.service';
 import { parseScopeParameter, uncoveredScopes } from '../tokens/scopes';
@@ -19,6 +20,10 @@ export interface TokenExchangeInput {
   readonly expiresIn?: number;
   readonly actorToken?: string;
   readonly actorTokenType?: string;
+  /** RFC 8693 `audience`, `resource` and `requested_token_type`: refused unless they name what is issued anyway. */
+  readonly audience?: string;
+  readonly resource?: string;
+  readonly requestedTokenType?: string;
 }
 
 const TOKEN_TYPES = [ACCESS_TOKEN_TYPE_URN, 'urn:ietf:params:oauth:token-type:jwt'];
@@ -38,6 +43,7 @@ export class TokenExchangeGrantUseCase {
     private readonly policies: ActivePolicyService,
     private readonly store: StoreService,
     private readonly audit: AuditWriter,
+    @Inject(IdentityOptionsToken) private readonly options: IdentityOptions,
   ) {}
 
   async execute(input: TokenExchangeInput): Promise<TokenResponse> {
@@ -48,6 +54,30 @@ export class TokenExchangeGrantUseCase {
     const grant = await this.store.prisma.tokenGrant.findUnique({ where: { jti: parent.tokenId } });
     if (!grant) {
       return this.refuse(parent, [], 'invalid_request', 'subject_token must be a gateway access token');
+    }
+
+    // The child is an access token for this gateway, nothing else: a caller asking for another kind
+    // of token, or for one another service would accept, is refused rather than handed a token that
+    // is not what it asked for (and that it may pass on believing it restricted to that target).
+    if (input.requestedTokenType !== undefined && !TOKEN_TYPES.includes(input.requestedTokenType)) {
+      return this.refuse(
+        parent,
+        parent.actorChain,
+        'invalid_request',
+        `requested_token_type ${input.requestedTokenType} is not issued: token exchange issues access tokens for this gateway only (${ACCESS_TOKEN_TYPE_URN})`,
+      );
+    }
+    for (const [name, value] of [
+      ['audience', input.audience],
+      ['resource', input.resource],
+    ] as const) {
+      if (value === undefined || this.isThisGateway(value)) continue;
+      return this.refuse(
+        parent,
+        parent.actorChain,
+        'invalid_target',
+        `${name} ${value} is not served: token exchange issues tokens for this gateway only (audience ${this.options.tokenAudience})`,
+      );
     }
 
     let newActor: Actor = { subject: parent.actorChain[0]?.subject ?? parent.subject };
@@ -151,6 +181,11 @@ export class TokenExchangeGrantUseCase {
     return tokenResponse(issued, { issued_token_type: ACCESS_TOKEN_TYPE_URN });
   }
 
+  private isThisGateway(target: string): boolean {
+    const self = [this.options.tokenAudience, this.options.publicUrl].filter(Boolean);
+    return self.some((name) => target === name || target === `${name}/`);
+  }
+
   private async verified(token: string, parameter: string): Promise<Principal> {
     try {
       return await this.verifier.verify(token);
@@ -176,7 +211,7 @@ export class TokenExchangeGrantUseCase {
   private async refuse(
     parent: Principal,
     chain: readonly Actor[],
-    code: 'invalid_request' | 'invalid_scope' | 'access_denied',
+    code: 'invalid_request' | 'invalid_scope' | 'invalid_target' | 'access_denied',
     reason: string,
   ): Promise<never> {
     await this.audit

@@ -174,6 +174,12 @@ export interface SessionContext {
    * one. 0: the engine draws its own.
    */
   clientConnectionId: number;
+  /**
+   * The gateway's decision made the session read-only (every allowing role is read-only, the
+   * just-in-time grant it was opened under is, or `sessions.read_only`). The agent holds it
+   * read-only whatever its own reading of the roles says: a grant is known to the gateway only.
+   */
+  readOnly: boolean;
 }
 
 /**
@@ -198,6 +204,7 @@ function createBaseSessionContext(): SessionContext {
     protocol: 0,
     verb: 0,
     clientConnectionId: 0,
+    readOnly: false,
   };
 }
 
@@ -229,6 +236,9 @@ export const SessionContext: MessageFns<SessionContext> = {
     }
     if (message.clientConnectionId !== 0) {
       writer.uint32(72).uint32(message.clientConnectionId);
+    }
+    if (message.readOnly !== false) {
+      writer.uint32(80).bool(message.readOnly);
     }
     return writer;
   },
@@ -318,6 +328,14 @@ export const SessionContext: MessageFns<SessionContext> = {
             message.clientConnectionId = reader.uint32();
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.readOnly = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -359,6 +377,11 @@ export const SessionContext: MessageFns<SessionContext> = {
         : isSet(object.client_connection_id)
           ? globalThis.Number(object.client_connection_id)
           : 0,
+      readOnly: isSet(object.readOnly)
+        ? globalThis.Boolean(object.readOnly)
+        : isSet(object.read_only)
+          ? globalThis.Boolean(object.read_only)
+          : false,
     };
   },
 
@@ -391,6 +414,9 @@ export const SessionContext: MessageFns<SessionContext> = {
     if (message.clientConnectionId !== 0) {
       obj.clientConnectionId = Math.round(message.clientConnectionId);
     }
+    if (message.readOnly !== false) {
+      obj.readOnly = message.readOnly;
+    }
     return obj;
   },
 
@@ -408,6 +434,7 @@ export const SessionContext: MessageFns<SessionContext> = {
     message.protocol = object.protocol ?? 0;
     message.verb = object.verb ?? 0;
     message.clientConnectionId = object.clientConnectionId ?? 0;
+    message.readOnly = object.readOnly ?? false;
     return message;
   },
 };
