@@ -7,6 +7,7 @@ import type {
   SshCommandFacts,
 } from './command-facts';
 import type { ConnectionContext, SubjectContext } from './context.types';
+import { readShellCommand } from './shell-command-reading';
 import { globMatch, globMatchIgnoreCase } from './glob';
 import { lineageDenial } from './lineage-denial';
 import { maskingRulesFor, type MaskingRules } from './masking-rules';
@@ -318,6 +319,7 @@ const commandPatterns = new Map<string, RegExp>();
 
 function catchesSsh(patterns: readonly string[], facts: SshCommandFacts): Verdict {
   if (facts.parseError !== undefined) return 'unclassified';
+  const reading = readShellCommand(facts.command);
   const hit = patterns.some((pattern) => {
     let re = commandPatterns.get(pattern);
     if (!re) {
@@ -325,7 +327,9 @@ function catchesSsh(patterns: readonly string[], facts: SshCommandFacts): Verdic
       re = new RegExp(pattern, 'm');
       commandPatterns.set(pattern, re);
     }
-    return re.test(facts.command);
+    // Quotes and backslashes are undone by the shell (`r''m`, `\\rm`), and a command may come after
+    // another (`ls; rm`) or a wrapper (`env rm`, `/bin/rm`): a pattern sees each form.
+    return re.test(facts.command) || re.test(reading.dequoted) || re.test(reading.commands);
   });
   return hit ? 'match' : 'no';
 }

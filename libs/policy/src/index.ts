@@ -98,3 +98,4 @@ export { policyJsonSchema } from './policy-json-schema';
 export { columnGlobMatches, masks as maskingRuleCovers } from './lineage-denial';
 export { administratorsAmong, lockOutProblem, withAdministratorRole } from './administrators';
 export { DEFAULT_SSH_ENV, envNameAllowed, sshEnvAllowlist } from './ssh-env';
+export { readShellCommand, type ShellCommandReading } from './shell-command-reading';

@@ -61,3 +61,24 @@ describe('envNameAllowed', () => {
     expect(envNameAllowed([], 'LANG')).toBe(false);
   });
 });
+
+describe('environment names that run code on the target', () => {
+  it.each(['LD_PRELOAD', 'BASH_ENV', 'ENV', 'PROMPT_COMMAND', 'PATH', 'PS4', 'SHELLOPTS', 'LD_LIBRARY_PATH'])(
+    '%s passes only when named, never through a wildcard',
+    (name) => {
+      expect(envNameAllowed(['*'], name)).toBe(false);
+      expect(envNameAllowed([`${name.slice(0, 2)}*`], name)).toBe(false);
+      expect(envNameAllowed([name], name)).toBe(true);
+    },
+  );
+  it.each(['BASH_FUNC_ls%%', 'LC_X=1', 'LC_A B', 'LC_\n', ''])(
+    'refuses the malformed name %j whatever the list says',
+    (name) => {
+      expect(envNameAllowed(['*', 'LC_*', name], name)).toBe(false);
+    },
+  );
+  it('still lets ordinary names through a wildcard', () => {
+    expect(envNameAllowed(['*'], 'APP_MODE')).toBe(true);
+    expect(envNameAllowed(['LC_*'], 'LC_ALL')).toBe(true);
+  });
+});

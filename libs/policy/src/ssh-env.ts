@@ -28,9 +28,23 @@ export function sshEnvAllowlist(
   return said ? [...names] : DEFAULT_SSH_ENV;
 }
 
-/** Whether `name` is covered by an allowlist of names, `PREFIX*` and `*` (case-sensitive, as POSIX). */
+/**
+ * Names that make the target's loader or shell run code of the client's choosing (a preloaded
+ * library, a start-up file, a prompt hook, an exported function) or change which program a command
+ * name runs. A wildcard (`*`, `LD_*`) never covers them; only the exact name does.
+ */
+const CODE_RUNNING =
+  /^(?:LD_.*|DYLD_.*|BASH_ENV|ENV|BASH_FUNC_.*|PROMPT_COMMAND|PS[0-4]|SHELLOPTS|BASHOPTS|IFS|CDPATH|PATH|GLOBIGNORE|PERL5LIB|PERL5OPT|PYTHONPATH|PYTHONSTARTUP|PYTHONHOME|RUBYOPT|RUBYLIB|NODE_OPTIONS|GCONV_PATH|LOCPATH|HOSTALIASES|GIT_.*|SSH_.*)$/;
+
+/**
+ * Whether `name` is covered by an allowlist of names, `PREFIX*` and `*` (case-sensitive, as POSIX).
+ * Only a variable name a shell accepts can be covered (sshd would pass `BASH_FUNC_f%%` or `A=B`
+ * as is); names in CODE_RUNNING only by themselves.
+ */
 export function envNameAllowed(allowlist: readonly string[], name: string): boolean {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) return false;
+  const wildcardable = !CODE_RUNNING.test(name);
   return allowlist.some((pattern) =>
-    pattern.endsWith('*') ? name.startsWith(pattern.slice(0, -1)) : name === pattern,
+    pattern.endsWith('*') ? wildcardable && name.startsWith(pattern.slice(0, -1)) : name === pattern,
   );
 }

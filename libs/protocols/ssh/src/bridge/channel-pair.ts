@@ -18,6 +18,8 @@ export interface ChannelPairHooks {
     /** Answers the client directly (a refused request), in order with the target's replies. */
     reply: (bytes: Buffer) => void,
   ) => boolean;
+  /** The client's EOF: passed on to the target once this settles (input a gate still holds). */
+  readonly inputEnd?: (write: (bytes: Buffer) => void) => Promise<void>;
   /** Target output (stdout) after it was written to the client. */
   readonly output?: (chunk: Buffer) => void;
   /** Target error output (stderr) after it was written to the client. */
@@ -81,8 +83,18 @@ export function joinChannels(
     if (full || held) client.pause();
   });
   client.on('end', () => {
-    ended = true;
-    endTarget();
+    if (!hooks.inputEnd) {
+      ended = true;
+      return endTarget();
+    }
+    held = true;
+    hooks.inputEnd(write).then(
+      () => {
+        ended = true;
+        release();
+      },
+      () => broken(),
+    );
   });
 
   const guarded = (observe: ((chunk: Buffer) => void) | undefined) =>

@@ -1,9 +1,10 @@
-import { envNameAllowed } from '@tollgate/policy';
+import { envNameAllowed, readShellCommand } from '@tollgate/policy';
 import type { CommandPort } from '@tollgate/protocol-tcp';
 import type { PseudoTtyInfo } from 'ssh2';
 import type { ChannelPairHooks } from '../bridge/channel-pair';
 import type { ForwardingRequest, SessionGovernor, SessionRequest, Verdict } from '../bridge/session-bridge';
 import { ShellInputGate } from '../shell/shell-input-gate';
+import { ShellScriptGate } from '../shell/shell-script-gate';
 import { SftpTransferAudit } from '../sftp/sftp-transfer-audit';
 import type { ShellLine } from '../shell/shell-line-reader';
 
@@ -84,7 +85,12 @@ export function policyGovernor(commands: CommandPort, options: { execOnly?: bool
         }
         ran = true;
       }
-      return decide(requestText(request), notify);
+      // A command whose meaning the shell decides when it runs cannot be matched by its text.
+      return decide(
+        requestText(request),
+        notify,
+        request.kind === 'exec' ? readShellCommand(request.command).ambiguous : undefined,
+      );
     },
     forwarding: async (request) => {
       // Port forwarding passes when policy grants `forward` on the connection, and is then decided
@@ -143,12 +149,22 @@ export function policyGovernor(commands: CommandPort, options: { execOnly?: bool
           closed?.(exit);
         };
       }
-      if (request.kind === 'shell' && pty) {
+      // What is typed at a terminal is decided line by line, whatever runs there (a shell, or a
+      // program an exec started with a PTY: `ssh -t host bash`); a shell without a PTY reads its
+      // stdin as a script, decided line by line before the shell sees it.
+      if ((request.kind === 'shell' || request.kind === 'exec') && pty) {
         const gate = new ShellInputGate(
           (line: ShellLine) => decide(line.text, stderr, line.uncertain),
           (message) => stderr(`\r\ntollgate: ${message}`),
         );
         hooks.input = (chunk, write, resume) => gate.input(chunk, write, resume);
+      } else if (request.kind === 'shell') {
+        const gate = new ShellScriptGate(
+          (line: ShellLine) => decide(line.text, stderr, line.uncertain),
+          (message) => stderr(`tollgate: ${message}`),
+        );
+        hooks.input = (chunk, write, resume) => gate.input(chunk, write, resume);
+        hooks.inputEnd = (write) => gate.end(write);
       }
       if (isRecorded(request)) record(commands, request, pty, hooks, end);
       return hooks;
@@ -164,7 +180,14 @@ type MutableHooks = { -readonly [K in keyof ChannelPairHooks]: ChannelPairHooks[
  */
 function isRecorded(request: SessionRequest): boolean {
   if (request.kind === 'shell') return true;
-  return request.kind === 'exec' && !/^\s*scp\s+(?:-\S+\s+)*-[a-zA-Z]*[tf]/.test(request.command);
+  // Only scp itself is left unrecorded: a command chained after it (`scp -f x; cat y`) is not a
+  // transfer, so any shell syntax beyond scp's own words makes the command recorded.
+  return (
+    request.kind === 'exec' &&
+    !/^\s*scp(?:\s+-[a-zA-Z0-9]+)*\s+-[a-zA-Z0-9]*[tf][a-zA-Z0-9]*(?:\s+-[a-zA-Z0-9]+)*(?:\s+[^\s;&|<>()`$'"\\]+)*\s*$/.test(
+      request.command,
+    )
+  );
 }
 
 /**
@@ -196,7 +219,7 @@ function record(
     recording.onOutput(chunk);
   };
   hooks.errorOutput = (chunk) => recording.onOutput(chunk);
-  if (kind === 'shell') {
+  if (kind === 'shell' || pty) {
     hooks.input = (chunk, write, release, reply) => {
       recording.onInput(chunk);
       if (input) return input(chunk, write, release, reply);

@@ -1,8 +1,11 @@
+import { readShellCommand } from '@tollgate/policy';
 import type { Verdict } from '../bridge/session-bridge';
 import { ShellLineReader, type ShellLine } from './shell-line-reader';
 
 /** Ctrl-U: a shell in cooked mode (and readline) discards the line typed so far. */
 const KILL_LINE = Buffer.from([0x15]);
+/** Ctrl-C: abandons a command the shell is still reading over several lines. */
+const INTERRUPT = Buffer.from([0x03]);
 
 /**
  * Holds each Enter a user types into a PTY shell until the line it ends is decided (and recorded):
@@ -13,6 +16,8 @@ const KILL_LINE = Buffer.from([0x15]);
 export class ShellInputGate {
   private readonly reader = new ShellLineReader();
   private queue: Promise<void> = Promise.resolve();
+  /** Lines the shell holds without running them yet (an open quote, a trailing backslash). */
+  private continued = '';
 
   constructor(
     private readonly decide: (line: ShellLine) => Promise<Verdict>,
@@ -33,18 +38,26 @@ export class ShellInputGate {
         if (end - 1 > offset) write(chunk.subarray(offset, end - 1));
         const enter = chunk.subarray(end - 1, end);
         offset = end;
-        if (line.text.trim() === '') {
+        // A command continued over several lines is decided whole, as the shell will run it.
+        const text = this.continued ? `${this.continued}\n${line.text}` : line.text;
+        const reading = readShellCommand(text);
+        if (text.trim() === '') {
           write(enter);
           continue;
         }
-        const verdict = await this.decide(line).catch((error: unknown): Verdict => ({
-          allow: false,
-          message: error instanceof Error ? error.message : String(error),
-        }));
+        const uncertain = line.uncertain ?? reading.ambiguous;
+        const verdict = await this.decide(uncertain ? { text, uncertain } : { text }).catch(
+          (error: unknown): Verdict => ({
+            allow: false,
+            message: error instanceof Error ? error.message : String(error),
+          }),
+        );
         if (verdict.allow) {
           write(enter);
+          this.continued = reading.incomplete ? text : '';
         } else {
-          write(KILL_LINE);
+          write(this.continued ? INTERRUPT : KILL_LINE);
+          this.continued = '';
           this.refused(verdict.message);
         }
       }

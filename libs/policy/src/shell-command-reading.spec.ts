@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import { decideCommand } from './command.engine';
+import { parsePolicy } from './parse-policy';
+import { readShellCommand } from './shell-command-reading';
+
+describe('readShellCommand: what a shell runs, as far as a pattern can tell', () => {
+  it.each([
+    ["r''m -rf /", 'rm -rf /'],
+    ['r\\m -rf /', 'rm -rf /'],
+    ['\\rm -rf /', 'rm -rf /'],
+    ['"rm" -rf /', 'rm -rf /'],
+    ["sh -c 'rm -rf /'", 'sh -c rm -rf /'],
+    ['rm -rf \\\n/', 'rm -rf /'],
+  ])('undoes static quoting: %j reads as %j', (text, dequoted) => {
+    expect(readShellCommand(text).dequoted).toBe(dequoted);
+  });
+
+  it.each([
+    '$(echo rm) -rf /',
+    '`echo rm` -rf /',
+    'rm${IFS}-rf${IFS}/',
+    'X=/; rm -rf $X',
+    "$'\\x72m' -rf /",
+    'ls && /???/r? -rf /',
+    '{rm,-rf,/}',
+    'echo cm0gLXJmIC8= | base64 -d | sh',
+    "bash <<< 'rm -rf /'",
+    'eval "r""m -rf /"',
+    'env -i PATH=/bin bash',
+    'sudo -u root bash -c id',
+    'find / -exec sh -c x \\;',
+    'python3 -c "import os"',
+    '/usr/lib/openssh/sftp-server',
+    'ls\0; rm -rf /',
+    '!!',
+    '!-1',
+    '^ls^rm',
+    'cat <(rm -rf /)',
+  ])('is ambiguous: %j', (text) => {
+    expect(readShellCommand(text).ambiguous).toBeDefined();
+  });
+
+  it.each([
+    'ls -la /tmp',
+    'uptime',
+    'grep -r "a b" .',
+    'ls *.log',
+    'X=1 printenv X',
+    'echo a # b',
+    'scp -t /tmp',
+    'df -h; free -m',
+  ])('reads plain commands as they are: %j', (text) => {
+    expect(readShellCommand(text).ambiguous).toBeUndefined();
+  });
+
+  it('knows when the shell waits for more lines (open quote, trailing backslash)', () => {
+    expect(readShellCommand("echo 'a").incomplete).toBe(true);
+    expect(readShellCommand('rm -rf \\').incomplete).toBe(true);
+    expect(readShellCommand("echo 'a'").incomplete).toBe(false);
+  });
+});
+
+describe('SSH deny patterns see through quoting and refuse what they cannot read', () => {
+  const parsed = parsePolicy(
+    `version: 1\nguardrails:\n  - name: no-rm\n    match: {protocol: ssh}\n    deny: {commands: ['\\brm\\s+-rf']}\n`,
+    'test.yaml',
+  );
+  if (!parsed.ok) throw new Error('policy');
+  const context = {
+    subject: { subject: 'user:dev1', groups: ['dev'], actorChain: [] },
+    connection: { name: 'bastion', protocol: 'ssh', tags: {} },
+  };
+  it.each([
+    "r''m -rf /",
+    'r\\m -rf /',
+    '\\rm -rf /',
+    '/bin/rm -rf /',
+    'command rm -rf /',
+    'env rm -rf /',
+    'ls | xargs rm -rf',
+    "sh -c 'rm -rf /'",
+    'ls\nrm -rf /',
+  ])('denies %j', (command) => {
+    const facts = { kind: 'ssh' as const, command };
+    expect(decideCommand(parsed.policy, context as never, facts).decision).toBe('deny');
+  });
+});
+
+describe('a pattern anchored at the command name catches it wherever the shell runs it', () => {
+  const parsed = parsePolicy(
+    `version: 1\nguardrails:\n  - name: no-touch\n    match: {protocol: ssh}\n    deny: {commands: ['^touch\\b']}\n`,
+    'test.yaml',
+  );
+  if (!parsed.ok) throw new Error('policy');
+  const context = {
+    subject: { subject: 'user:dev1', groups: ['dev'], actorChain: [] },
+    connection: { name: 'bastion', protocol: 'ssh', tags: {} },
+  };
+  it.each([
+    '/usr/bin/touch x',
+    'ls; touch x',
+    'ls&&touch x',
+    'false||touch x',
+    'ls | xargs touch',
+    'ls & touch x',
+    'env touch x',
+    'env -i A=1 touch x',
+    'command touch x',
+    'sudo -u root touch x',
+    'nohup /bin/touch x',
+    'find . -exec touch {} \\;',
+    '{ touch x; }',
+    '(touch x)',
+    'if true; then touch x; fi',
+    'A=1 touch x',
+    't""ouch x',
+  ])('denies %j', (command) => {
+    expect(decideCommand(parsed.policy, context as never, { kind: 'ssh', command }).decision).toBe('deny');
+  });
+  it.each(['ls touch', 'echo touch', 'cat /tmp/touch'])('allows %j (touch is an argument)', (command) => {
+    expect(decideCommand(parsed.policy, context as never, { kind: 'ssh', command }).decision).toBe('allow');
+  });
+});

@@ -1,0 +1,266 @@
+/**
+ * How a POSIX shell will read an SSH command line, as far as a policy pattern can rely on it.
+ *
+ * Patterns match text; a shell runs what its quoting, expansions and evaluation make of the text.
+ * Quoting is static and is undone here (`r''m`, `r\m`, `"rm"` read as `rm`), so a pattern is tested
+ * against both the text and its `dequoted` form. What is decided only when the shell runs (parameter
+ * and command substitution, `${IFS}`, brace expansion, a glob or expansion as a command name, history
+ * expansion, and commands that run code of their own: shells, interpreters, `eval`, `source`) makes
+ * the line `ambiguous`: its meaning cannot be read from its text, so a rule that depends on the text
+ * refuses it (fail closed). No I/O.
+ */
+export interface ShellCommandReading {
+  /** The text with quotes and backslashes removed (line continuations joined). */
+  readonly dequoted: string;
+  /**
+   * Each simple command on a line of its own, from its command name (a path reduced to the file's
+   * name, wrappers such as `env`, `sudo`, `xargs` also read as the command they run): `^rm\b` with
+   * the multi-line flag catches `ls; /bin/rm x` and `env rm x` here.
+   */
+  readonly commands: string;
+  /** Why the text does not say what the shell will run; absent when it does. */
+  readonly ambiguous?: string;
+  /** The text ends inside quotes or with a line continuation: the shell waits for more lines. */
+  readonly incomplete: boolean;
+}
+
+/** Command names that run code the policy cannot read (from arguments, files or stdin). */
+const EVALUATORS = new Set([
+  'sh',
+  'bash',
+  'dash',
+  'zsh',
+  'ksh',
+  'mksh',
+  'ash',
+  'csh',
+  'tcsh',
+  'fish',
+  'busybox',
+  'toybox',
+  'eval',
+  'source',
+  '.',
+  'python',
+  'python2',
+  'python3',
+  'perl',
+  'ruby',
+  'node',
+  'php',
+  'lua',
+  'tclsh',
+  'expect',
+  'awk',
+  'gawk',
+  'mawk',
+  'nawk',
+  'su',
+  'script',
+  'socat',
+  'ssh',
+  'at',
+  'batch',
+  'crontab',
+  'watch',
+  'parallel',
+  'sftp-server',
+]);
+
+/** Commands that run the command named in their arguments (`env rm`, `sudo -u x rm`). */
+const WRAPPERS = new Set([
+  'env',
+  'command',
+  'builtin',
+  'exec',
+  'nohup',
+  'sudo',
+  'doas',
+  'time',
+  'nice',
+  'ionice',
+  'timeout',
+  'stdbuf',
+  'xargs',
+  'setsid',
+  'chroot',
+  'strace',
+  'ltrace',
+  'unbuffer',
+  'chrt',
+  'taskset',
+  'flock',
+  'runuser',
+  'then',
+  'do',
+  'else',
+  'elif',
+  'if',
+  'while',
+  'until',
+  '!',
+  'coproc',
+  'find',
+  '{',
+]);
+
+/** Control characters other than Tab and newline (NUL ends a C string; CR, ESC and the rest mean nothing to a pattern). */
+const hasControl = (text: string) =>
+  [...text].some((c) => {
+    const code = c.charCodeAt(0);
+    return (code < 0x20 && c !== '\t' && c !== '\n') || code === 0x7f;
+  });
+
+export function readShellCommand(text: string): ShellCommandReading {
+  let ambiguous: string | undefined = hasControl(text) ? 'control characters in the command' : undefined;
+  const flag = (reason: string) => (ambiguous ??= reason);
+  let out = '';
+  // Words of the current simple command (dequoted), to find its command name.
+  let word = '';
+  let wordExpands = false;
+  let words: { text: string; expands: boolean }[] = [];
+  let quote: 'none' | 'single' | 'double' = 'none';
+  const commands: string[] = [];
+
+  const endWord = () => {
+    if (word !== '' || wordExpands) words.push({ text: word, expands: wordExpands });
+    word = '';
+    wordExpands = false;
+  };
+  const endCommand = () => {
+    endWord();
+    commands.push(...commandLines(words, flag));
+    words = [];
+  };
+
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    const next = text[i + 1];
+    if (quote === 'single') {
+      if (c === "'") quote = 'none';
+      else {
+        out += c;
+        word += c;
+      }
+      continue;
+    }
+    if (c === '\\') {
+      if (next === undefined) {
+        // A trailing backslash continues the line.
+        out += c;
+        endCommand();
+        return finish(out, commands, ambiguous, true);
+      }
+      i++;
+      if (next === '\n') continue;
+      if (quote === 'double' && !'$`"\\'.includes(next)) {
+        out += c;
+        word += c;
+      }
+      out += next;
+      word += next;
+      continue;
+    }
+    if (c === '$') {
+      if (next === "'" || next === '"') flag('$\'...\' or $"..." quoting');
+      else if (next === '(' || next === '{' || next === '[') flag('a $(...) or ${...} expansion');
+      else if (next !== undefined && /[A-Za-z0-9_@*#?!$-]/.test(next)) flag('a $variable expansion');
+      if (next !== undefined && !/[\s;&|)]/.test(next)) wordExpands = true;
+      out += c;
+      word += c;
+      continue;
+    }
+    if (c === '`') {
+      flag('a `...` command substitution');
+      out += c;
+      word += c;
+      continue;
+    }
+    if (quote === 'double') {
+      if (c === '"') quote = 'none';
+      else {
+        out += c;
+        word += c;
+      }
+      continue;
+    }
+    // Unquoted.
+    if (c === "'") {
+      quote = 'single';
+      continue;
+    }
+    if (c === '"') {
+      quote = 'double';
+      continue;
+    }
+    if ((c === '<' || c === '>') && next === '(') flag('a <(...) process substitution');
+    if (c === '{' && /^\{[^\s{}]*(,|\.\.)[^\s{}]*\}/.test(text.slice(i))) flag('a {a,b} brace expansion');
+    if (c === '!' && next !== undefined && !/[\s=(]/.test(next)) flag('a !history expansion');
+    if (c === '^' && (i === 0 || text[i - 1] === '\n')) flag('a ^old^new history substitution');
+    if (c === '#' && word === '') {
+      // A comment: the shell ignores the rest of the line; the pattern still sees it (wider).
+      const end = text.indexOf('\n', i);
+      out += end < 0 ? text.slice(i) : text.slice(i, end);
+      i = end < 0 ? text.length : end - 1;
+      continue;
+    }
+    out += c;
+    if (/[;&|()\n]/.test(c)) endCommand();
+    else if (/\s/.test(c)) endWord();
+    else {
+      if (/[*?[]/.test(c)) wordExpands = true;
+      word += c;
+    }
+  }
+  endCommand();
+  return finish(out, commands, ambiguous, quote !== 'none');
+}
+
+function finish(
+  out: string,
+  lines: readonly string[],
+  ambiguous: string | undefined,
+  incomplete: boolean,
+): ShellCommandReading {
+  // `${IFS}` reads as a space; replacing it widens what a pattern sees (the line stays ambiguous).
+  const dequoted = out.replace(/\$\{?IFS\}?/g, ' ');
+  const commands = lines.join('\n');
+  return ambiguous ? { dequoted, commands, ambiguous, incomplete } : { dequoted, commands, incomplete };
+}
+
+/** The lines a simple command contributes to `commands`; flags a command name it cannot read. */
+function commandLines(
+  words: readonly { text: string; expands: boolean }[],
+  flag: (reason: string) => void,
+): string[] {
+  const lines: string[] = [];
+  const lineFrom = (at: number) => {
+    const [name, ...rest] = words.slice(at).map((w) => w.text);
+    lines.push([name!.slice(name!.lastIndexOf('/') + 1), ...rest].join(' '));
+  };
+  let i = 0;
+  // Assignments before the command (`X=1 cmd`).
+  while (i < words.length && /^[A-Za-z_][A-Za-z0-9_]*\+?=/.test(words[i]!.text)) i++;
+  // After a wrapper, every later word may be the command it runs (`sudo -u root bash`).
+  let wrapped = false;
+  for (; i < words.length; i++) {
+    const { text, expands } = words[i]!;
+    if (expands) {
+      flag(
+        wrapped
+          ? `a word ${JSON.stringify(text)} after a command wrapper is expanded by the shell`
+          : `the command name ${JSON.stringify(text)} is expanded by the shell`,
+      );
+      if (!wrapped) break;
+    }
+    if (wrapped && (text.startsWith('-') || /^[A-Za-z_][A-Za-z0-9_]*=/.test(text))) continue;
+    lineFrom(i);
+    const name = text.slice(text.lastIndexOf('/') + 1);
+    if (EVALUATORS.has(name) || /^(python|perl|ruby|php|lua)[\d.]*$/.test(name)) {
+      flag(`${name} runs code the policy cannot read`);
+    }
+    if (WRAPPERS.has(name)) wrapped = true;
+    else if (!wrapped) break;
+  }
+  return lines;
+}

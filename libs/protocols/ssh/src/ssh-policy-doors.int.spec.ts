@@ -1,0 +1,158 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  runSshClient as runClient,
+  sshClientOptions as clientOptions,
+  startSshd,
+  type SshdServer,
+} from '@tollgate/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { policyOf, RecordingCommandPort, startEngineFront } from './test-support/ssh-stack';
+import type { SshFront } from './front/ssh-front';
+
+// One deny rule on a command name: every way of running `touch` must meet it, or be refused as a
+// command the policy cannot read.
+const POLICY = `version: 1
+guardrails:
+  - name: no-touch
+    match: {protocol: ssh}
+    deny: {commands: ['^touch\\b'], message: touching files is not allowed here}
+`;
+
+describe('SSH policy doors: what the policy reads is what the target runs (real sshd, OpenSSH clients)', () => {
+  let sshd: SshdServer;
+  let front: SshFront;
+  let commands: RecordingCommandPort;
+  const target = () => [...clientOptions(front.port), 'anyone@127.0.0.1'];
+  const marker = () => join(sshd.user.home, `door-${randomBytes(4).toString('hex')}`);
+
+  beforeAll(async () => {
+    sshd = await startSshd();
+    commands = new RecordingCommandPort(policyOf(POLICY));
+    ({ front } = await startEngineFront(
+      {
+        host: sshd.host,
+        port: sshd.port,
+        username: sshd.user.name,
+        fingerprints: [sshd.fingerprint],
+        password: sshd.user.password,
+      },
+      commands,
+    ));
+  });
+
+  afterAll(async () => {
+    await front?.close();
+    sshd?.stop();
+  });
+
+  it.each([
+    ["t''ouch", 'touching files is not allowed here'],
+    ['t\\ouch', 'touching files is not allowed here'],
+    ['\\touch', 'touching files is not allowed here'],
+    ['/usr/bin/touch', 'touching files is not allowed here'],
+    ['true; touch', 'touching files is not allowed here'],
+    ['true && touch', 'touching files is not allowed here'],
+    ['true\ntouch', 'touching files is not allowed here'],
+    ['env touch', 'touching files is not allowed here'],
+    ['command touch', 'touching files is not allowed here'],
+    ['echo | xargs touch', 'touching files is not allowed here'],
+    ['$(echo touch)', 'could not be classified (a $(...) or ${...} expansion)'],
+    ['`echo touch`', 'could not be classified (a `...` command substitution)'],
+    ['touch${IFS}', 'could not be classified'],
+    ['T=touch; $T', 'could not be classified (a $variable expansion)'],
+    ['/usr/bin/tou?h', 'could not be classified (the command name'],
+    ["sh -c 'touch", 'could not be classified (sh runs code the policy cannot read)'],
+    ['echo dG91Y2gK | base64 -d | bash -s', 'could not be classified (bash runs code'],
+  ])('refuses the exec %j MARKER, and sshd never runs it', async (prefix, message) => {
+    const file = marker();
+    const command =
+      prefix.includes("'") && !prefix.endsWith("'") ? `${prefix} ${file}'` : `${prefix} ${file}`;
+    const run = await runClient('ssh', [...target(), command]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(message);
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('decides each line a shell without a PTY reads from stdin (ssh -T), before the shell sees it', async () => {
+    const file = marker();
+    const joined = marker();
+    const run = await runClient(
+      'ssh',
+      ['-T', ...target()],
+      `echo before\ntouch ${file}\ntou\\\nch ${joined}\necho after\n`,
+    );
+    // (after sshd's message of the day)
+    expect(run.stdout).toMatch(/\nbefore\nafter\n$/);
+    expect(run.stderr).toContain('touching files is not allowed here');
+    expect(existsSync(file)).toBe(false);
+    expect(existsSync(joined)).toBe(false);
+    expect(commands.decisions).toEqual(
+      expect.arrayContaining([`deny: touch ${file}`, `deny: tou\\\nch ${joined}`, 'allow: echo after']),
+    );
+  });
+
+  it('decides a last line sent without a newline before the client closes stdin', async () => {
+    const file = marker();
+    const run = await runClient('ssh', ['-T', ...target()], `echo first\ntouch ${file}`);
+    expect(run.stdout).toMatch(/\nfirst\n$/);
+    expect(existsSync(file)).toBe(false);
+    const allowed = await runClient('ssh', ['-T', ...target()], 'echo last-line');
+    expect(allowed.stdout).toMatch(/\nlast-line\n$/);
+  });
+
+  it('decides a command a PTY shell reads over several lines (a trailing backslash) as one', async () => {
+    const file = marker();
+    const run = await runClient(
+      'ssh',
+      ['-tt', ...target()],
+      `tou\\\nch ${file}\necho after-continued\nexit\n`,
+    );
+    expect(run.stdout).toContain('after-continued');
+    expect(run.stdout + run.stderr).toContain('touching files is not allowed here');
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('refuses history expansion typed into a PTY shell when a rule depends on the text', async () => {
+    const file = marker();
+    // `!!` would rerun the previous line; `^a^b` would edit it into a new command.
+    const run = await runClient('ssh', ['-tt', ...target()], `set -H\necho ${file}\n!!\n^echo^touch\nexit\n`);
+    expect(run.stdout + run.stderr).toContain('history expansion');
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('decides the lines typed into a program an exec started with a PTY (ssh -t host cat)', async () => {
+    const run = await runClient('ssh', ['-tt', ...target(), 'cat'], 'touch typed-into-cat\n\x04');
+    expect(run.stdout + run.stderr).toContain('touching files is not allowed here');
+    expect(commands.decisions).toContain('deny: touch typed-into-cat');
+  });
+
+  it('refuses an SFTP server started by exec (a subsystem smuggled as a command)', async () => {
+    const run = await runClient('ssh', [...target(), '/usr/lib/openssh/sftp-server']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('sftp-server runs code the policy cannot read');
+    const sftp = await runClient(
+      'sftp',
+      [
+        '-s',
+        '/usr/lib/openssh/sftp-server',
+        '-b',
+        '-',
+        ...clientOptions(front.port, '-P'),
+        'anyone@127.0.0.1',
+      ],
+      'ls\n',
+    );
+    expect(sftp.code).not.toBe(0);
+  });
+
+  it('records what runs after scp in one exec (only a plain scp -t/-f is left unrecorded)', async () => {
+    const before = commands.recordings.length;
+    const run = await runClient('ssh', [...target(), 'scp -f /dev/null; echo after-scp']);
+    expect(run.stdout).toContain('after-scp');
+    expect(commands.recordings.length).toBe(before + 1);
+    await expect.poll(() => commands.recordings[before]!.final, { timeout: 10_000 }).toBe(true);
+    expect(JSON.stringify(commands.recordings[before])).toContain('after-scp');
+  });
+});
