@@ -36,6 +36,20 @@ describe('readShellCommand: what a shell runs, as far as a pattern can tell', ()
     '!-1',
     '^ls^rm',
     'cat <(rm -rf /)',
+    '$? -rf /',
+    'stty erase x',
+    'stty -icanon',
+    'stty -echo erase x',
+    'bind \'"q": "rm -rf /"\'',
+    'alias l=rm',
+    "complete -C 'rm -rf /' x",
+    "trap 'rm -rf /' DEBUG",
+    'hash -p /bin/rm x',
+    'fc -s echo=rm',
+    "PROMPT_COMMAND='rm -rf /'",
+    "export PS1='$(rm -rf /)'",
+    'echo $(( $(rm -rf /) ))',
+    'echo $((x[$(id)]))',
   ])('is ambiguous: %j', (text) => {
     expect(readShellCommand(text).ambiguous).toBeDefined();
   });
@@ -49,6 +63,13 @@ describe('readShellCommand: what a shell runs, as far as a pattern can tell', ()
     'echo a # b',
     'scp -t /tmp',
     'df -h; free -m',
+    'echo "status $?"',
+    'kill -TERM $$',
+    'echo recorded-$((6*7))',
+    'echo $(( (1+2)*3 ))',
+    'stty -echo',
+    'stty size',
+    'stty cols 100 rows 40',
   ])('reads plain commands as they are: %j', (text) => {
     expect(readShellCommand(text).ambiguous).toBeUndefined();
   });

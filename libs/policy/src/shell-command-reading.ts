@@ -67,6 +67,36 @@ const EVALUATORS = new Set([
   'sftp-server',
 ]);
 
+/**
+ * Commands that change how the shell reads or runs later lines (key bindings and macros, terminal
+ * special characters, aliases, completion hooks, traps, the command hash, history reruns): a line
+ * decided later would no longer mean what its text says.
+ */
+const STATE_CHANGERS = new Set([
+  'stty',
+  'bind',
+  'alias',
+  'complete',
+  'compgen',
+  'compopt',
+  'hash',
+  'enable',
+  'trap',
+  'fc',
+  'history',
+  'setopt',
+  'zle',
+  'bindkey',
+  'reset',
+  'tset',
+]);
+
+const STTY_OUTPUT_ONLY = /^(?:-?echo[a-z]*|-a|--all|-g|size|speed|cols|rows|columns|\d+|-?onlcr|-?opost)$/;
+
+/** Variables the shell runs, or reads key bindings and history from, when they are set. */
+const SHELL_HOOK_VARIABLES =
+  /\b(?:PROMPT_COMMAND|PS[0-4]|BASH_ENV|ENV|INPUTRC|HISTFILE|BASH_LOADABLES_PATH|LD_PRELOAD|LD_LIBRARY_PATH|precmd|preexec|TRAPDEBUG)\b/;
+
 /** Commands that run the command named in their arguments (`env rm`, `sudo -u x rm`). */
 const WRAPPERS = new Set([
   'env',
@@ -162,6 +192,18 @@ export function readShellCommand(text: string): ShellCommandReading {
       continue;
     }
     if (c === '$') {
+      // A number cannot spell a command or an option: the status `$?`, the process ids `$$` and
+      // `$!`, the count `$#`, and arithmetic on literal numbers are read as they are (though never
+      // as a command name, below).
+      const numeric = /^\$(?:[?$!#]|\(\([\d\s+*/%()-]*\)\))/.exec(text.slice(i))?.[0];
+      if (numeric) {
+        // Read as is, whole (its parentheses and `*` are arithmetic, not shell syntax).
+        out += numeric;
+        word += numeric;
+        wordExpands = true;
+        i += numeric.length - 1;
+        continue;
+      }
       if (next === "'" || next === '"') flag('$\'...\' or $"..." quoting');
       else if (next === '(' || next === '{' || next === '[') flag('a $(...) or ${...} expansion');
       else if (next !== undefined && /[A-Za-z0-9_@*#?!$-]/.test(next)) flag('a $variable expansion');
@@ -213,6 +255,8 @@ export function readShellCommand(text: string): ShellCommandReading {
     }
   }
   endCommand();
+  const hook = SHELL_HOOK_VARIABLES.exec(out)?.[0];
+  if (hook) flag(`${hook} is a variable the shell runs or reads`);
   return finish(out, commands, ambiguous, quote !== 'none');
 }
 
@@ -258,6 +302,12 @@ function commandLines(
     const name = text.slice(text.lastIndexOf('/') + 1);
     if (EVALUATORS.has(name) || /^(python|perl|ruby|php|lua)[\d.]*$/.test(name)) {
       flag(`${name} runs code the policy cannot read`);
+    }
+    // `stty -echo`, `stty size` leave the reading of lines alone; special characters and input
+    // modes (`stty erase x`, `stty -icanon`) do not.
+    const sttyShows = name === 'stty' && words.slice(i + 1).every((w) => STTY_OUTPUT_ONLY.test(w.text));
+    if (STATE_CHANGERS.has(name) && !sttyShows) {
+      flag(`${name} changes how the shell reads or runs later lines`);
     }
     if (WRAPPERS.has(name)) wrapped = true;
     else if (!wrapped) break;

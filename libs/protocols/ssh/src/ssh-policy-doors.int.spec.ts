@@ -122,6 +122,19 @@ describe('SSH policy doors: what the policy reads is what the target runs (real 
     expect(existsSync(file)).toBe(false);
   });
 
+  it('refuses lines that change how later lines are read or run (key macros, aliases, prompt hooks)', async () => {
+    const file = marker();
+    const run = await runClient(
+      'ssh',
+      ['-tt', ...target()],
+      `bind '"q": "touch ${file}"'\nalias q=touch\nPROMPT_COMMAND='touch ${file}'\nq ${file}\nexit\n`,
+    );
+    expect(run.stdout + run.stderr).toContain('bind changes how the shell reads or runs later lines');
+    expect(run.stdout + run.stderr).toContain('alias changes how the shell reads or runs later lines');
+    expect(run.stdout + run.stderr).toContain('PROMPT_COMMAND is a variable the shell runs or reads');
+    expect(existsSync(file)).toBe(false);
+  });
+
   it('decides the lines typed into a program an exec started with a PTY (ssh -t host cat)', async () => {
     const run = await runClient('ssh', ['-tt', ...target(), 'cat'], 'touch typed-into-cat\n\x04');
     expect(run.stdout + run.stderr).toContain('touching files is not allowed here');
@@ -154,5 +167,74 @@ describe('SSH policy doors: what the policy reads is what the target runs (real 
     expect(commands.recordings.length).toBe(before + 1);
     await expect.poll(() => commands.recordings[before]!.final, { timeout: 10_000 }).toBe(true);
     expect(JSON.stringify(commands.recordings[before])).toContain('after-scp');
+  });
+
+  describe('the documented safe configuration: an allowlist of commands, no shell', () => {
+    // docs/security.md: everything but the listed commands with plain arguments is denied.
+    const ALLOWLIST = `version: 1
+guardrails:
+  - name: only-listed-commands
+    match: {protocol: ssh}
+    deny:
+      commands: ['^(?!(?:ls|uptime|df)(?:[ \\t][^;&|<>()\\n]*)?$)']
+      message: only ls, uptime and df may run here
+`;
+    let listed: SshFront;
+    const options = () => [...clientOptions(listed.port), 'anyone@127.0.0.1'];
+
+    beforeAll(async () => {
+      ({ front: listed } = await startEngineFront(
+        {
+          host: sshd.host,
+          port: sshd.port,
+          username: sshd.user.name,
+          fingerprints: [sshd.fingerprint],
+          password: sshd.user.password,
+        },
+        new RecordingCommandPort(policyOf(ALLOWLIST)),
+      ));
+    });
+    afterAll(async () => {
+      await listed?.close();
+    });
+
+    it('runs a listed command with plain arguments', async () => {
+      const run = await runClient('ssh', [...options(), 'ls -a /']);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain('etc');
+    });
+
+    it.each([
+      'touch MARKER',
+      'ls; touch MARKER',
+      'ls && touch MARKER',
+      'ls\ntouch MARKER',
+      'ls | touch MARKER',
+      'ls $(touch MARKER)',
+      'ls `touch MARKER`',
+      "ls ';' ; touch MARKER",
+      'ls > MARKER',
+      'ls & touch MARKER',
+    ])('refuses %j', async (template) => {
+      const file = marker();
+      const run = await runClient('ssh', [...options(), template.replace('MARKER', file)]);
+      expect(run.code).not.toBe(0);
+      expect(existsSync(file)).toBe(false);
+    });
+
+    it('refuses a shell with or without a PTY, and SFTP', async () => {
+      const file = marker();
+      const tty = await runClient('ssh', ['-tt', ...options()], `touch ${file}\nexit\n`);
+      expect(tty.stdout + tty.stderr).toContain('only ls, uptime and df may run here');
+      const script = await runClient('ssh', ['-T', ...options()], `touch ${file}\n`);
+      expect(script.code).toBe(1);
+      const sftp = await runClient(
+        'sftp',
+        ['-b', '-', ...clientOptions(listed.port, '-P'), 'anyone@127.0.0.1'],
+        'ls\n',
+      );
+      expect(sftp.code).not.toBe(0);
+      expect(existsSync(file)).toBe(false);
+    });
   });
 });

@@ -294,7 +294,7 @@ function openAtTarget(
         height: pty.height,
         width: pty.width,
         term: pty.term,
-        modes: pty.modes,
+        modes: outputModes(pty.modes),
       }
     : false;
   const done = (error: Error | undefined, channel: ClientChannel) => callback(error, channel);
@@ -314,6 +314,45 @@ function openAtTarget(
     },
     (error) => callback(error, undefined),
   );
+}
+
+/**
+ * Terminal modes that only change how output is shown, echoed or paced. The rest are dropped (the
+ * target's defaults apply): special characters (erase, kill, werase, eol, lnext...), canonical
+ * mode, and input translations (ISTRIP, IUCLC, ICRNL...) would make the line the shell reads differ
+ * from the keys the input gate decided (`VERASE=x` turns `tXtouch` into `touch`).
+ */
+const OUTPUT_MODES = new Set([
+  'ECHO',
+  'ECHOE',
+  'ECHOK',
+  'ECHONL',
+  'ECHOCTL',
+  'ECHOKE',
+  'OPOST',
+  'ONLCR',
+  'OCRNL',
+  'ONOCR',
+  'ONLRET',
+  'CS7',
+  'CS8',
+  'PARENB',
+  'PARODD',
+  'IXON',
+  'IXOFF',
+  'IXANY',
+  'IMAXBEL',
+  'IUTF8',
+  'TTY_OP_ISPEED',
+  'TTY_OP_OSPEED',
+]);
+
+function outputModes(modes: PseudoTtyInfo['modes'] | undefined): PseudoTtyOptions['modes'] {
+  const kept: Record<string, number> = {};
+  for (const [name, value] of Object.entries(modes ?? {})) {
+    if (OUTPUT_MODES.has(name) && typeof value === 'number') kept[name] = value;
+  }
+  return kept;
 }
 
 /**
