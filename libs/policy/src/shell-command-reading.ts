@@ -65,6 +65,31 @@ const EVALUATORS = new Set([
   'watch',
   'parallel',
   'sftp-server',
+  // Editors, pagers and clients with a shell escape or a command of their own (vim's `:call
+  // system()`, mysql's `system`, sqlite3's `.shell`): what is typed there is no shell line.
+  'vi',
+  'vim',
+  'nvim',
+  'view',
+  'ex',
+  'ed',
+  'emacs',
+  'nano',
+  'less',
+  'more',
+  'most',
+  'man',
+  'mail',
+  'mailx',
+  'ftp',
+  'gdb',
+  'tmux',
+  'screen',
+  'mysql',
+  'mariadb',
+  'psql',
+  'sqlite3',
+  'mc',
 ]);
 
 /**
@@ -306,7 +331,9 @@ function commandLines(
     // `stty -echo`, `stty size` leave the reading of lines alone; special characters and input
     // modes (`stty erase x`, `stty -icanon`) do not.
     const sttyShows = name === 'stty' && words.slice(i + 1).every((w) => STTY_OUTPUT_ONLY.test(w.text));
-    if (STATE_CHANGERS.has(name) && !sttyShows) {
+    // vi editing mode opens an editor on a key (`ESC v`) and runs what is saved there.
+    const editingMode = name === 'set' && words.some((w) => w.text === 'vi');
+    if ((STATE_CHANGERS.has(name) && !sttyShows) || editingMode) {
       flag(`${name} changes how the shell reads or runs later lines`);
     }
     if (WRAPPERS.has(name)) wrapped = true;

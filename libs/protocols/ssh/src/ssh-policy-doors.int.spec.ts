@@ -135,6 +135,18 @@ describe('SSH policy doors: what the policy reads is what the target runs (real 
     expect(existsSync(file)).toBe(false);
   });
 
+  it('never passes Ctrl-X (Ctrl-X Ctrl-E would run what an editor saves, with no line to decide)', async () => {
+    const file = marker();
+    // ed builds the command from allowed lines; bash would run the saved buffer when ed quits.
+    const run = await runClient(
+      'ssh',
+      ['-tt', ...target()],
+      `export EDITOR=/bin/ed\n\x18\x05\na\nXouch ${file}\n.\ns/X/t/\nw\nq\nexit\n`,
+    );
+    expect(run.code).not.toBeNull();
+    expect(existsSync(file)).toBe(false);
+  });
+
   it('decides the lines typed into a program an exec started with a PTY (ssh -t host cat)', async () => {
     const run = await runClient('ssh', ['-tt', ...target(), 'cat'], 'touch typed-into-cat\n\x04');
     expect(run.stdout + run.stderr).toContain('touching files is not allowed here');

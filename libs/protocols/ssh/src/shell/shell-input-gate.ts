@@ -4,6 +4,7 @@ import { ShellLineReader, type ShellLine } from './shell-line-reader';
 
 /** Ctrl-U: a shell in cooked mode (and readline) discards the line typed so far. */
 const KILL_LINE = Buffer.from([0x15]);
+const CTRL_X = 0x18;
 /** Ctrl-C: abandons a command the shell is still reading over several lines. */
 const INTERRUPT = Buffer.from([0x03]);
 
@@ -25,7 +26,10 @@ export class ShellInputGate {
   ) {}
 
   /** An input hook for joinChannels: returns true (holding the input) while lines are decided. */
-  input(chunk: Buffer, write: (bytes: Buffer) => void, release: () => void): boolean {
+  input(input: Buffer, write: (bytes: Buffer) => void, release: () => void): boolean {
+    // Ctrl-X starts readline's chords, one of which (Ctrl-X Ctrl-E) opens an editor at once and runs
+    // what is saved there when it closes: no Enter of a line to decide. It never reaches the target.
+    const chunk = input.includes(CTRL_X) ? Buffer.from(input.filter((byte) => byte !== CTRL_X)) : input;
     const lines = this.reader.feed(chunk);
     if (lines.length === 0) {
       write(chunk);
