@@ -52,6 +52,39 @@ describe('classifySql', () => {
     expect(all[1]).toMatchObject({ type: 'DELETE', tables: ['users'], hasWhere: true, nestedIn: 'SELECT' });
   });
 
+  it("counts a MERGE's UPDATE and DELETE actions as an UPDATE or DELETE of the rows they reach", () => {
+    const actions = (sql: string) =>
+      facts(sql)
+        .slice(1)
+        .map((f) => [f.type, f.hasWhere, f.nestedIn, f.tables]);
+    // ON true (or a join condition true for every target row) reaches every row, as DELETE FROM t.
+    expect(actions('MERGE INTO t USING (SELECT 1) s ON true WHEN MATCHED THEN DELETE')).toEqual([
+      ['DELETE', false, 'MERGE', ['t']],
+    ]);
+    expect(actions("MERGE INTO t USING t AS s ON t.id = s.id WHEN MATCHED THEN UPDATE SET x = 'y'")).toEqual([
+      ['UPDATE', false, 'MERGE', ['t']],
+    ]);
+    expect(actions('MERGE INTO t USING u ON t.id = t.id WHEN MATCHED AND 1 = 1 THEN DELETE')).toEqual([
+      ['DELETE', false, 'MERGE', ['t']],
+    ]);
+    // Pinned by the source's rows or by the action's own condition, it restricts.
+    expect(actions('MERGE INTO t USING u ON t.id = u.id WHEN MATCHED THEN DELETE')).toEqual([
+      ['DELETE', true, 'MERGE', ['t']],
+    ]);
+    expect(
+      actions("MERGE INTO t USING (SELECT 1) s ON true WHEN MATCHED AND t.id = 7 THEN UPDATE SET x = 'y'"),
+    ).toEqual([['UPDATE', true, 'MERGE', ['t']]]);
+    // NOT MATCHED BY SOURCE reaches target rows no source row matches: only its condition restricts.
+    expect(actions('MERGE INTO t USING u ON t.id = u.id WHEN NOT MATCHED BY SOURCE THEN DELETE')).toEqual([
+      ['DELETE', false, 'MERGE', ['t']],
+    ]);
+    expect(
+      actions('MERGE INTO t USING u ON t.id = u.id WHEN NOT MATCHED BY SOURCE AND t.id = 3 THEN DELETE'),
+    ).toEqual([['DELETE', true, 'MERGE', ['t']]]);
+    // Inserting is neither.
+    expect(actions('MERGE INTO t USING u ON true WHEN NOT MATCHED THEN INSERT VALUES (1)')).toEqual([]);
+  });
+
   it('treats EXPLAIN ANALYZE as executing its statement, plain EXPLAIN as not', () => {
     expect(facts('EXPLAIN ANALYZE DELETE FROM t').map((f) => f.type)).toEqual(['EXPLAIN', 'DELETE']);
     expect(facts('EXPLAIN DELETE FROM t').map((f) => f.type)).toEqual(['EXPLAIN']);

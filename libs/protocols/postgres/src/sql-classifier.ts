@@ -173,6 +173,7 @@ function classifyStatement(
   } else {
     for (const inner of findNested(body)) nested.push(...classifyStatement(inner, ctes, type));
   }
+  if (kind === 'MergeStmt') nested.push(...mergeActions(body, ctes));
 
   const cteNames = new Set(collectCteNames(body));
   const tables =
@@ -198,6 +199,54 @@ function classifyStatement(
     ...(opaque.length > 0 || changesSqlReading(kind, body) ? { changesSqlReading: true as const } : {}),
   };
   return [facts, ...nested];
+}
+
+/**
+ * A MERGE's UPDATE and DELETE actions are an UPDATE or DELETE of the target rows they reach, so
+ * guardrails on those statements (require_where, deny) apply to them: `MERGE INTO t USING (SELECT 1)
+ * s ON true WHEN MATCHED THEN DELETE` deletes every row, as `DELETE FROM t` does. A WHEN MATCHED
+ * action reaches the rows `DELETE FROM t USING source WHERE on_condition AND when_condition` would;
+ * a WHEN NOT MATCHED BY SOURCE action, with no source row, those its own condition alone picks.
+ */
+function mergeActions(body: Node, ctes: ReadonlyMap<string, readonly Node[]>): SqlStatementFacts[] {
+  const actions: SqlStatementFacts[] = [];
+  const relation = body['relation'] as Node;
+  const target = relation['schemaname']
+    ? `${text(relation['schemaname'])}.${text(relation['relname'])}`
+    : text(relation['relname']);
+  for (const item of (body['mergeWhenClauses'] as Node[] | undefined) ?? []) {
+    const when = item['MergeWhenClause'] as Node | undefined;
+    if (!when) continue;
+    const command = text(when['commandType']);
+    if (command !== 'CMD_UPDATE' && command !== 'CMD_DELETE') continue;
+    const matchKind = text(when['matchKind']);
+    const bySource = matchKind === 'MERGE_WHEN_NOT_MATCHED_BY_SOURCE';
+    const conditions = [bySource ? undefined : body['joinCondition'], when['condition']].filter(
+      (c): c is Node => c !== undefined,
+    );
+    const where =
+      conditions.length === 0
+        ? undefined
+        : conditions.length === 1
+          ? conditions[0]
+          : { BoolExpr: { boolop: 'AND_EXPR', args: conditions } };
+    const kind = command === 'CMD_UPDATE' ? 'UpdateStmt' : 'DeleteStmt';
+    const equivalent: Node = {
+      relation,
+      ...(where === undefined ? {} : { whereClause: where }),
+      [kind === 'UpdateStmt' ? 'fromClause' : 'usingClause']: bySource ? [] : [body['sourceRelation']],
+    };
+    actions.push({
+      type: kind === 'UpdateStmt' ? 'UPDATE' : 'DELETE',
+      tables: [target],
+      // An unknown match kind (a newer grammar) restricts nothing that can be shown.
+      hasWhere:
+        matchKind === 'MERGE_WHEN_MATCHED' || bySource ? whereRestricts(kind, equivalent, ctes) : false,
+      readOnly: false,
+      nestedIn: 'MERGE',
+    });
+  }
+  return actions;
 }
 
 function preparedStatementFacts(kind: string, body: Node): Partial<SqlStatementFacts> {

@@ -298,6 +298,22 @@ describe('PostgreSQL session engine against a real server (SCRAM, MD5, cleartext
     expect(cluster.sql("select count(*) from customers where name = 'x'", 'app').trim()).toBe('0');
   });
 
+  it("counts a MERGE's UPDATE and DELETE actions under require_where; nothing changes", async () => {
+    for (const sql of [
+      'merge into scratch s using (select 1) x on true when matched then delete',
+      "merge into customers c using customers d on c.id = d.id when matched then update set name = 'x'",
+      'merge into customers c using (select 1 as id) d on c.id = c.id when matched and true then delete',
+    ]) {
+      const result = await psql(['-c', sql]);
+      expect(result.code, sql).toBe(1);
+      expect(result.stderr, sql).toMatch(
+        /without a WHERE clause that restricts its rows is denied by policy rule "where-please"/,
+      );
+    }
+    expect(cluster.sql("select count(*) from customers where name = 'x'", 'app').trim()).toBe('0');
+    expect(cluster.sql('select count(*) from customers', 'app').trim()).toBe('2');
+  });
+
   it('reports the rows a statement touched from its command tag (UPDATE 1 is one row, not zero)', async () => {
     const script = [
       "insert into scratch values (1, 'a'), (2, 'b'), (3, 'c');",
