@@ -495,6 +495,101 @@ describe('PostgreSQL masking by lineage (real server)', () => {
     }
   });
 
+  it('lets no masked value out through built-ins that read a table, a cursor or another session by name', async () => {
+    // Another session's last statement quotes a secret (as an application's UPDATE would).
+    await onServer(`select '${SSN[0]}' as quoted`);
+    const c = await client();
+    try {
+      await c.query('begin');
+      await c.query('declare cur cursor for select ssn, card from customers');
+      for (const sql of [
+        "select table_to_xml('customers', true, false, '') as x",
+        "select pg_catalog.table_to_xml_and_xmlschema('public.customers'::regclass, false, true, '') as x",
+        "select schema_to_xml('public', true, false, '') as x",
+        "select database_to_xml(true, false, '') as x",
+        "select cursor_to_xml('cur', 10, true, false, '') as x",
+        'select string_agg(query, $$;$$) as x from pg_stat_activity',
+        'select string_agg(s.query, $$;$$) as x from pg_stat_get_activity(null) s',
+      ]) {
+        const { rows } = await c.query(sql);
+        expect(rows, sql).toEqual([{ x: '********' }]);
+      }
+      await c.query('commit');
+      // The other columns of pg_stat_activity stay facts: only the SQL text is masked.
+      const own = await c.query<{ pid: number; query: string }>(
+        'select pid, query from pg_stat_activity where pid = pg_backend_pid()',
+      );
+      expect(own.rows.map((row) => [row.pid > 0, row.query])).toEqual([[true, '********']]);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it("masks a foreign table's columns whole: its rows are another table's (postgres_fdw back to customers)", async () => {
+    await onServer(`
+      create extension if not exists postgres_fdw;
+      create server tollgate_loop foreign data wrapper postgres_fdw
+        options (host '${MACHINE_POSTGRES.host}', port '${MACHINE_POSTGRES.port}', dbname '${database.name}');
+      create user mapping for current_user server tollgate_loop options (user '${MACHINE_POSTGRES.user}');
+      create foreign table far_customers (id int, x text options (column_name 'ssn'))
+        server tollgate_loop options (table_name 'customers');`);
+    const out = await psql(
+      'select id, x from far_customers order by id; select * from far_customers order by id',
+    );
+    expect(out).toBe('0|********\n0|********\n0|********\n0|********\n');
+    expect(leaks(out)).toEqual([]);
+  });
+
+  it('denies ALTER INDEX ... RENAME TO on a masked table (it renames tables too); nothing changes', async () => {
+    const c = await client();
+    try {
+      for (const sql of [
+        'alter index customers rename to c2',
+        'alter index if exists public.customers rename to c2',
+      ]) {
+        const error = await refusal(c, sql);
+        expect(error?.code, sql).toBe('42501');
+        expect(error?.message, sql).toMatch(
+          /or moves it out of its name, which masking rule "pii" does not allow/,
+        );
+      }
+      expect(await onServer("select to_regclass('public.customers') is not null as t")).toEqual([
+        { t: true },
+      ]);
+      // A real index is renamed as before.
+      await c.query('alter index customers_pkey rename to customers_pk');
+      await c.query('alter index customers_pk rename to customers_pkey');
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('under predicates: deny, denies row counts that a set-returning function decides from a masked value', async () => {
+    gate = new PolicyGate(STRICT);
+    const c = await client();
+    try {
+      for (const sql of [
+        // The count is the code of the first character: the value, one character per query.
+        'select count(*) as n from (select generate_series(1, ascii(substr(ssn, 1, 1))) from customers where id = 1) x',
+        'select count(*) as n from customers, generate_series(1, ascii(ssn))',
+        'select count(*) as n from (select unnest(string_to_array(ssn, null)) from customers) x',
+        "select count(*) as n from customers c, regexp_matches(c.ssn, 'z', 'g')",
+        'select count(*) as n from customers c, jsonb_array_elements(to_jsonb(string_to_array(c.ssn, null)))',
+      ]) {
+        const error = await refusal(c, sql);
+        expect(error?.message, sql).toMatch(
+          /filters, joins, groups or orders on values of masked column public.customers.ssn/,
+        );
+      }
+      // Set-returning functions over what is not masked are fine.
+      expect(
+        (await c.query('select count(*)::int as n from customers, generate_series(1, id)')).rows,
+      ).toEqual([{ n: 3 }]);
+    } finally {
+      await c.end();
+    }
+  });
+
   it("withholds the server's own error text for statements that read masked columns (it can quote values)", async () => {
     const c = await client();
     try {

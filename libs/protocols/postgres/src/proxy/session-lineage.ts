@@ -148,7 +148,9 @@ export class SessionLineage {
       found.push({
         schema,
         name,
-        kind: kind === 'v' || kind === 'm' ? 'view' : 'table',
+        // A foreign table's rows are another table's (postgres_fdw over this very database can
+        // name customers.ssn as f.x), so it is read as a view whose definition is not known: untraced.
+        kind: kind === 'v' || kind === 'm' || kind === 'f' ? 'view' : 'table',
         columns: (JSON.parse(columns ?? '[]') as [string, string, boolean][]).map(
           ([column, type, generated]) => ({
             name: column,

@@ -41,6 +41,12 @@ export const FIXTURE_RELATIONS: readonly RelationFacts[] = [
     ['attname', 'most_common_vals'],
     'SELECT staattnum::text AS attname, stavalues1::text::text[] AS most_common_vals FROM pg_catalog.pg_statistic',
   ),
+  view(
+    'pg_catalog',
+    'pg_stat_activity',
+    ['pid', 'query'],
+    'SELECT s.pid, s.query FROM pg_stat_get_activity(NULL::integer) s(pid, query)',
+  ),
 ];
 
 export const FIXTURE_USER_FUNCTIONS = new Set(['my_func', 'my_srf']);

@@ -32,6 +32,8 @@ import { parseStatements } from '../parse-tree';
 import { columnName } from './column-name';
 import type { LineageCatalog } from './lineage.types';
 import {
+  PARTLY_UNTRACED_FUNCTIONS,
+  SET_RETURNING_FUNCTIONS,
   SIDE_EFFECT_FUNCTIONS,
   TABLE_DATA_CATALOG_COLUMNS,
   TIMING_FUNCTIONS,
@@ -211,8 +213,10 @@ function rangeItem(node: Node, scope: Scope, ctx: LineageContext): FromItem {
     case 'JoinExpr':
       return joinItem(body, scope, ctx);
     default: {
-      // XMLTABLE, JSON_TABLE: columns made from their document expressions.
+      // XMLTABLE, JSON_TABLE: columns made from their document expressions, which also decide
+      // how many rows there are.
       const sources = expr(body, scope, ctx).sources;
+      ctx.filtered.addAll(sources);
       return single({ alias: aliasName(body), columns: undefined, any: sources });
     }
   }
@@ -251,12 +255,51 @@ function rangeFunction(body: Node, scope: Scope, ctx: LineageContext): RangeEntr
     const [call] = list((item['List'] as Node | undefined)?.['items']);
     sources.addAll(expr(call, scope, ctx).sources);
   }
+  // How many rows a function in FROM yields (none, one, many) is decided by its arguments.
+  for (const item of list(body['functions'])) {
+    const [call] = list((item['List'] as Node | undefined)?.['items']);
+    const callBody = call?.['FuncCall'] as Node | undefined;
+    ctx.filtered.addAll(callBody ? generic(callBody, scope, ctx).sources : expr(call, scope, ctx).sources);
+  }
   const alias = aliasName(body);
   const columnNames = aliasColumns(body);
   const definitions = list(body['coldeflist']).map((def) => text((def['ColumnDef'] as Node)['colname']));
   const known = columnNames.length > 0 ? columnNames : definitions;
   if (known.length === 0 || body['ordinality'] === true) return { alias, columns: undefined, any: sources };
-  return { alias, columns: known.map((name) => ({ name, sources })), any: sources };
+  const partly = partlyUntraced(list(body['functions']), scope, ctx);
+  return {
+    alias,
+    columns: known.map((name) => ({
+      name,
+      sources: partly && !partly.untraced.has(name) ? partly.clear : sources,
+    })),
+    any: sources,
+  };
+}
+
+/**
+ * The one built-in of a FROM function item when only some of its columns are untraced: those
+ * columns, and what the others are made of (its arguments). Undefined for anything else, or when the
+ * name may be a user function's.
+ */
+function partlyUntraced(
+  functions: readonly Node[],
+  scope: Scope,
+  ctx: LineageContext,
+): { untraced: ReadonlySet<string>; clear: SourceSet } | undefined {
+  if (functions.length !== 1) return undefined;
+  const [call] = list((functions[0]?.['List'] as Node | undefined)?.['items']);
+  const body = call?.['FuncCall'] as Node | undefined;
+  if (!body || body['over'] !== undefined) return undefined;
+  const parts = names(body['funcname']).map((part) => part.toLowerCase());
+  const name = parts.at(-1) ?? '';
+  const untracedColumns = PARTLY_UNTRACED_FUNCTIONS.get(name);
+  if (!untracedColumns) return undefined;
+  const user = parts.length === 1 ? ctx.catalog.userFunction(name) : false;
+  if (user === undefined) ctx.missingFunctions.add(name);
+  const builtin = parts.length === 1 ? user === false : parts[0] === 'pg_catalog';
+  if (!builtin || parts.length > 2) return undefined;
+  return { untraced: untracedColumns, clear: generic(body, scope, ctx).sources };
 }
 
 function joinItem(body: Node, scope: Scope, ctx: LineageContext): FromItem {
@@ -451,7 +494,10 @@ function funcCall(body: Node, scope: Scope, ctx: LineageContext): ExprLineage {
     const window = typeof ref === 'string' ? findWindow(ref, scope) : undefined;
     if (window) args.addAll(generic(window, scope, ctx).sources);
   }
-  return callLineage(names(body['funcname']), args, ctx);
+  const parts = names(body['funcname']);
+  const name = (parts.at(-1) ?? '').toLowerCase();
+  if (SET_RETURNING_FUNCTIONS.has(name)) ctx.filtered.addAll(args);
+  return callLineage(parts, args, ctx);
 }
 
 function findWindow(name: string, scope: Scope): Node | undefined {

@@ -185,6 +185,14 @@ function renamedBy(body: Node, ctx: LineageContext): LineageSource[] | undefined
     const column = table.columns.find((c) => c.name === text(body['subname']));
     return column ? column.sources.toArray() : untraced(`column ${text(body['subname'])}`).toArray();
   }
+  // ALTER INDEX ... RENAME TO renames any relation, a table too (PostgreSQL allows it for
+  // compatibility): a name the catalog knows as a table or view is one (an index is not in it).
+  if (type === 'OBJECT_INDEX') {
+    const range = body['relation'] as Node | undefined;
+    const schema = range?.['schemaname'] === undefined ? undefined : text(range['schemaname']);
+    const known = range ? ctx.catalog.relations(text(range['relname']), schema) : [];
+    return known?.length === 0 ? undefined : relationSources(range, ctx);
+  }
   return RELATION_OBJECTS.has(type) ? relationSources(body['relation'], ctx) : undefined;
 }
 
