@@ -607,6 +607,41 @@ describe('PostgreSQL masking by lineage (real server)', () => {
     }
   });
 
+  it("withholds the server's words for statements that change a table holding a masked column (they quote its rows)", async () => {
+    const c = await client();
+    try {
+      await onServer('create table tollgate_keys (x text primary key)');
+      for (const sql of [
+        'create index on customers ((ssn::int))',
+        'create index on customers (id) where ssn::int > 0',
+        'alter table customers add constraint must_be_int check (ssn::int > 0)',
+        'alter table customers add foreign key (ssn) references tollgate_keys (x)',
+      ]) {
+        const error = await refusal(c, sql);
+        expect(error?.message ?? 'it ran', sql).toMatch(/^the server's message is withheld because/);
+        expect(leaks(JSON.stringify(error)), sql).toEqual([]);
+      }
+      // A CHECK made NOT VALID fails later on an UPDATE of another column, quoting the row's ssn.
+      await c.query('alter table customers add constraint later check (ssn::int > 0) not valid');
+      try {
+        const update = await refusal(c, "update customers set name = 'Ada' where id = 1");
+        expect(update?.code).toBe('22P02');
+        expect(update?.message).toMatch(/^the server's message is withheld because/);
+        expect(leaks(JSON.stringify(update))).toEqual([]);
+      } finally {
+        await c.query('alter table customers drop constraint later');
+      }
+      // Errors of statements on tables without masked columns are the server's.
+      await c.query('create index scratch_note_int on scratch ((note::int))');
+      const own = await refusal(c, "insert into scratch values (1, 'x')");
+      expect(own?.message).toBe('invalid input syntax for type integer: "x"');
+      await c.query('drop index scratch_note_int');
+      await onServer('delete from scratch; drop table tollgate_keys');
+    } finally {
+      await c.end();
+    }
+  });
+
   it('lets content detectors see inside composites, arrays and JSON, in text and binary', async () => {
     const sql =
       "select row(name, email) as r, array[email] as a, json_build_object('e', email) as j, " +

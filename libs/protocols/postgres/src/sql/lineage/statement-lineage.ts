@@ -1,4 +1,4 @@
-import { list, names, text, unwrap, type Node } from '../ast';
+import { list, names, text, unwrap, walk, type Node } from '../ast';
 import { parseStatements } from '../parse-tree';
 import type {
   CopyFormat,
@@ -37,7 +37,9 @@ export function analyzeLineage(sql: string, catalog: LineageCatalog): LineageAna
   const statements: StatementLineage[] = [];
   for (const stmt of parsed) {
     const ctx = lineageContext(catalog);
-    statements.push(statementLineage(stmt, ctx));
+    const statement = statementLineage(stmt, ctx);
+    const touched = touchedColumns(stmt, ctx);
+    statements.push(touched.length > 0 ? { ...statement, touched } : statement);
     for (const [key, relation] of ctx.missingRelations) missing.relations.set(key, relation);
     for (const name of ctx.missingFunctions) missing.functions.add(name);
   }
@@ -46,6 +48,60 @@ export function analyzeLineage(sql: string, catalog: LineageCatalog): LineageAna
     statements,
     missing: { relations: [...missing.relations.values()], functions: [...missing.functions] },
   };
+}
+
+/** Statements that make the server evaluate nothing stored beyond what their lineage reads. */
+const TOUCHES_NOTHING = new Set([
+  'SelectStmt',
+  'DeclareCursorStmt',
+  'FetchStmt',
+  'ClosePortalStmt',
+  'PrepareStmt',
+  'ExecuteStmt',
+  'DeallocateStmt',
+  'VariableSetStmt',
+  'VariableShowStmt',
+  'TransactionStmt',
+  'ListenStmt',
+  'UnlistenStmt',
+  'NotifyStmt',
+  'DiscardStmt',
+]);
+
+/**
+ * Every column of every relation a statement writes to or changes (DML, DDL, maintenance): the
+ * server evaluates the stored rows there, and its errors quote them whatever the statement reads.
+ * `CREATE INDEX ON customers ((ssn::int))`, `ALTER TABLE customers ADD CHECK (ssn::int > 0)` fail
+ * with `invalid input syntax for type integer: "<ssn>"`; an UPDATE of another column fails so on a
+ * CHECK made earlier; a foreign key's DETAIL quotes the key (`Key (ssn)=(<ssn>) is not present`).
+ */
+function touchedColumns(stmt: Node, ctx: LineageContext): LineageSource[] {
+  const [kind, body] = unwrap(stmt) ?? ['?', {}];
+  if (TOUCHES_NOTHING.has(kind)) return [];
+  const ctes = new Set<string>();
+  const relations: { name: string; schema?: string }[] = [];
+  // The table CREATE TABLE makes holds nothing yet (what it inherits or is a partition of does).
+  const created = kind === 'CreateStmt' ? body['relation'] : undefined;
+  walk(body, (key, value) => {
+    if (value === created) return true;
+    const node = value as Node | null;
+    if (key === 'CommonTableExpr') ctes.add(text(node?.['ctename']));
+    else if (
+      (key === 'RangeVar' || key === 'relation' || key === 'relations') &&
+      typeof node?.['relname'] === 'string'
+    ) {
+      const schema = node['schemaname'] === undefined ? undefined : text(node['schemaname']);
+      relations.push({ name: text(node['relname']), ...(schema !== undefined ? { schema } : {}) });
+    }
+    return true;
+  });
+  const touched = new Map<string, LineageSource>();
+  for (const { name, schema } of relations) {
+    if (schema === undefined && ctes.has(name)) continue;
+    for (const source of allSources(relationLineage(name, schema, ctx)).toArray())
+      touched.set(JSON.stringify(source), source);
+  }
+  return [...touched.values()];
 }
 
 /** Statements whose rows are the plan or a setting, never values read from tables. */
