@@ -642,6 +642,29 @@ describe('PostgreSQL masking by lineage (real server)', () => {
     }
   });
 
+  it('does not run a statement prepared before the catalog changed on its old lineage (the server plans it again)', async () => {
+    const c = await client();
+    try {
+      await c.query('create view shifting as select id, name as x from customers');
+      await c.query('prepare before_change as select x from shifting order by id');
+      // A named statement of the extended protocol, as a driver's statement cache holds it.
+      const cached = { name: 'cached_shifting', text: 'select x from shifting where id = $1', values: [1] };
+      expect((await c.query(cached)).rows).toEqual([{ x: 'Ada' }]);
+      await c.query('create or replace view shifting as select id, ssn as x from customers');
+      const sql = await refusal(c, 'execute before_change');
+      expect(sql?.message).toMatch(/prepared before the catalog changed/);
+      // A Bind of a statement parsed earlier is decided again on its text: traced anew, masked.
+      expect((await c.query(cached)).rows).toEqual([{ x: '********' }]);
+      // Prepared again after the change, it is traced anew.
+      await c.query('deallocate before_change');
+      await c.query('prepare after_change as select x from shifting order by id');
+      expect((await c.query('execute after_change')).rows).toEqual([{ x: '********' }, { x: '********' }]);
+    } finally {
+      await c.end();
+      await onServer('drop view shifting');
+    }
+  });
+
   it('lets content detectors see inside composites, arrays and JSON, in text and binary', async () => {
     const sql =
       "select row(name, email) as r, array[email] as a, json_build_object('e', email) as j, " +

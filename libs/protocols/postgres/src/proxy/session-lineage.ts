@@ -62,6 +62,14 @@ export class SessionLineage {
       if (statement.changesCatalog) {
         this.cache.drop();
         this.catalogChangedInTransaction = true;
+        // The server plans a prepared statement again when what it reads changes (a view replaced,
+        // a table dropped and a view made under its name): what it returns now is not what its
+        // lineage said. Fail closed: every statement prepared before is untraced from here on.
+        for (const name of this.statements.keys())
+          this.statements.set(
+            name,
+            untracedStatement(`statement "${name}" prepared before the catalog changed`),
+          );
       }
     }
   }
