@@ -6,6 +6,7 @@ import { createMariadbDatabase, type MariadbTestDatabase } from '@tollgate/testi
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PolicyGate } from '../test-support/policy-gate';
+import { listenOnLoopback, nativeUserTarget } from '../test-support/session-server';
 import type { StatementOutcome } from './command-gate';
 import { runMysqlSession } from './mysql-session';
 import type { MysqlTargetSettings } from './target-settings';
@@ -60,7 +61,7 @@ describe('MySQL doors around lineage masking (real MariaDB)', () => {
   let gate: PolicyGate;
   const outcomes: StatementOutcome[] = [];
 
-  beforeAll(() => {
+  beforeAll(async () => {
     db = createMariadbDatabase();
     db.sql(
       `CREATE TABLE customers (id int PRIMARY KEY, name varchar(40), ssn varchar(20), card varchar(20), age int);
@@ -73,23 +74,11 @@ describe('MySQL doors around lineage masking (real MariaDB)', () => {
        CREATE TABLE cards (id int PRIMARY KEY, holder int, number varchar(20), UNIQUE KEY holder_number (holder, number));
        INSERT INTO cards VALUES (1, 1, '${CARD}'), (2, 2, '${CARD}');`,
     );
-    const target: MysqlTargetSettings = {
-      host: '127.0.0.1',
-      port: 3306,
-      database: db.name,
-      username: db.users.native,
-      password: db.password,
-      tls: { mode: 'disable' },
-    };
+    const target: MysqlTargetSettings = nativeUserTarget(db);
     server = createServer((socket) => {
       void runMysqlSession(socket, { target, gate, masker, onStatement: (o) => outcomes.push(o) });
     });
-    return new Promise<void>((resolve) =>
-      server.listen(0, '127.0.0.1', () => {
-        port = (server.address() as { port: number }).port;
-        resolve();
-      }),
-    );
+    port = await listenOnLoopback(server);
   });
   afterAll(async () => {
     await new Promise((resolve) => server?.close(resolve));

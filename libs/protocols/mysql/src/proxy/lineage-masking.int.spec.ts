@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PolicyGate } from '../test-support/policy-gate';
+import { listenOnLoopback, nativeUserTarget } from '../test-support/session-server';
 import type { StatementOutcome } from './command-gate';
 import { runMysqlSession } from './mysql-session';
 import type { MysqlTargetSettings } from './target-settings';
@@ -88,7 +89,7 @@ describe('MySQL masking by lineage (real MariaDB)', () => {
   const nodeClient = () =>
     mysql.createConnection({ host: '127.0.0.1', port, user: 'whoever', multipleStatements: true });
 
-  beforeAll(() => {
+  beforeAll(async () => {
     db = createMariadbDatabase();
     db.sql(
       `CREATE TABLE customers (id int PRIMARY KEY, name varchar(40), ssn varchar(20), card varchar(20), age int);
@@ -100,23 +101,11 @@ describe('MySQL masking by lineage (real MariaDB)', () => {
     db.sql(`DELIMITER //
        CREATE PROCEDURE two_sets() BEGIN SELECT name FROM customers WHERE id = 1; SELECT ssn, card FROM customers WHERE id = 1; END//
        DELIMITER ;`);
-    target = {
-      host: '127.0.0.1',
-      port: 3306,
-      database: db.name,
-      username: db.users.native,
-      password: db.password,
-      tls: { mode: 'disable' },
-    };
+    target = nativeUserTarget(db);
     server = createServer((socket) => {
       void runMysqlSession(socket, { target, gate, masker, onStatement: (o) => outcomes.push(o) });
     });
-    return new Promise<void>((resolve) =>
-      server.listen(0, '127.0.0.1', () => {
-        port = (server.address() as { port: number }).port;
-        resolve();
-      }),
-    );
+    port = await listenOnLoopback(server);
   });
   afterAll(async () => {
     await new Promise((resolve) => server?.close(resolve));

@@ -12,6 +12,7 @@ import { parseServerGreeting, serializeHandshakeResponse } from '../handshake';
 import { isEofPacket, isOkPacket } from '../response-packets';
 import { parseBinaryRow, type RowValue } from '../rows';
 import { PolicyGate } from '../test-support/policy-gate';
+import { listenOnLoopback, nativeUserTarget } from '../test-support/session-server';
 import type { StatementOutcome } from './command-gate';
 import { PacketChannel } from './packet-channel';
 import { runMysqlSession } from './mysql-session';
@@ -63,7 +64,7 @@ describe('MySQL session engine against the machine MariaDB', () => {
   const nodeClient = () =>
     mysql.createConnection({ host: '127.0.0.1', port, user: 'whoever', multipleStatements: true });
 
-  beforeAll(() => {
+  beforeAll(async () => {
     db = createMariadbDatabase();
     // Packets of 16 MiB and more need a server that takes them (the default is 16 MiB).
     if (Number(db.sql('SELECT @@GLOBAL.max_allowed_packet')) < 64 * 1024 * 1024) {
@@ -74,14 +75,7 @@ describe('MySQL session engine against the machine MariaDB', () => {
        INSERT INTO customers VALUES (1, 'Ada', 'ada@example.com', '123-45-6789', 36), (2, 'Bob', 'bob@example.org', '234-56-7890', 41);
        CREATE TABLE scratch (id int, note text);`,
     );
-    target = {
-      host: '127.0.0.1',
-      port: 3306,
-      database: db.name,
-      username: db.users.native,
-      password: db.password,
-      tls: { mode: 'disable' },
-    };
+    target = nativeUserTarget(db);
     server = createServer((socket) => {
       void runMysqlSession(socket, {
         target,
@@ -91,12 +85,7 @@ describe('MySQL session engine against the machine MariaDB', () => {
         exec: execMode,
       });
     });
-    return new Promise<void>((resolve) =>
-      server.listen(0, '127.0.0.1', () => {
-        port = (server.address() as { port: number }).port;
-        resolve();
-      }),
-    );
+    port = await listenOnLoopback(server);
   });
   afterAll(async () => {
     await new Promise((resolve) => server?.close(resolve));
