@@ -33,9 +33,12 @@ describe('ApiCallError: what the CLI prints for a refused API call', () => {
 });
 
 describe('ApiClient: a refused token says what to do about it', () => {
+  // Restored key by key: assigning a new object to process.env would leave a plain object behind,
+  // which os.homedir() and child processes no longer read.
   const saved = { ...process.env };
   afterEach(() => {
-    process.env = { ...saved };
+    for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+    Object.assign(process.env, saved);
   });
 
   async function refusingGateway(): Promise<{ url: string; close: () => void }> {
@@ -64,7 +67,8 @@ describe('ApiClient: a refused token says what to do about it', () => {
     const home = mkdtempSync(join(tmpdir(), 'tollgate-api-client-'));
     try {
       delete process.env.TOLLGATE_TOKEN;
-      process.env.HOME = home;
+      // No saved login there (whatever the machine's own ~/.tollgate holds).
+      process.env.TOLLGATE_CREDENTIALS_FILE = join(home, 'credentials.json');
       await expect(ApiClient.fromEnvironment(gateway.url).call('GET', '/api/v1/sessions')).rejects.toThrow(
         /^not logged in: run `tollgate login`/,
       );
