@@ -11,6 +11,7 @@ import { httpReplies } from '../engine/http-replies';
 import { formBodyPeek, FORM_PEEK_BYTES, httpRequestFacts } from '../engine/http.engine';
 import { forwardedRequest } from '../forwarded-request';
 import { PolicyCommands } from '../test-support/policy-commands';
+import { dialLoopback } from '../test-support/dial-loopback';
 import { HttpSession } from './http-session';
 
 /**
@@ -69,11 +70,7 @@ describe('HttpSession: what the target runs is what policy decided on', () => {
     proxy = createServer((socket) => {
       socket.on('error', () => undefined);
       void new HttpSession(socket, {
-        connect: () =>
-          new Promise((resolve, reject) => {
-            const s = connect({ host: '127.0.0.1', port: targetPort }, () => resolve(s));
-            s.once('error', reject);
-          }),
+        connect: () => dialLoopback(targetPort),
         forward: (head) =>
           forwardedRequest(head, {
             host: `127.0.0.1:${targetPort}`,
@@ -272,11 +269,7 @@ describe('HttpSession: a target that switches protocols unasked', () => {
     const proxy = createServer((socket) => {
       socket.on('error', () => undefined);
       void new HttpSession(socket, {
-        connect: () =>
-          new Promise((resolve, reject) => {
-            const s = connect({ host: '127.0.0.1', port: targetPort }, () => resolve(s));
-            s.once('error', reject);
-          }),
+        connect: () => dialLoopback(targetPort),
         forward: (head) => forwardedRequest(head, { host: 'x', basePath: '', inject: [] }),
         classify: httpRequestFacts,
         commands: new PolicyCommands(POLICY),

@@ -1,12 +1,13 @@
 import { once } from 'node:events';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { connect, type AddressInfo, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { Duplex } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CommandPort } from '@tollgate/protocol-tcp';
 import { httpReplies } from '../engine/http-replies';
 import { httpRequestFacts } from '../engine/http.engine';
 import { forwardedRequest } from '../forwarded-request';
+import { dialLoopback } from '../test-support/dial-loopback';
 import { HttpSession } from './http-session';
 
 /**
@@ -52,11 +53,7 @@ describe('HttpSession: a request held for review whose client leaves', () => {
       allowHalfOpen: true,
     });
     const http = new HttpSession(socket, {
-      connect: () =>
-        new Promise<Socket>((resolve, reject) => {
-          const s = connect({ host: '127.0.0.1', port: targetPort }, () => resolve(s));
-          s.once('error', reject);
-        }),
+      connect: () => dialLoopback(targetPort),
       forward: (head) =>
         forwardedRequest(head, { host: `127.0.0.1:${targetPort}`, basePath: '', inject: [] }),
       classify: httpRequestFacts,

@@ -17,6 +17,7 @@ import { httpReplies } from '../engine/http-replies';
 import { httpRequestFacts } from '../engine/http.engine';
 import { forwardedRequest } from '../forwarded-request';
 import { PolicyCommands } from '../test-support/policy-commands';
+import { dialLoopback } from '../test-support/dial-loopback';
 import { HttpSession } from './http-session';
 
 const run = promisify(execFile);
@@ -89,11 +90,7 @@ describe('HttpSession between curl (and node, ws) and a real node:http server', 
     proxy = createServer((socket) => {
       socket.on('error', () => undefined);
       const session = new HttpSession(socket, {
-        connect: () =>
-          new Promise((resolve, reject) => {
-            const s = connect({ host: '127.0.0.1', port: targetPort }, () => resolve(s));
-            s.once('error', reject);
-          }),
+        connect: () => dialLoopback(targetPort),
         forward: (head) =>
           forwardedRequest(head, {
             host: `127.0.0.1:${targetPort}`,
