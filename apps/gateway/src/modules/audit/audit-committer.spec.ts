@@ -327,6 +327,36 @@ describe('AuditCommitter', () => {
     expectValidChains(store, [a, c]);
   });
 
+  it("a trigger's refusal of one record (RAISE, SQLSTATE P0001) isolates it too; a store that is down does not", async () => {
+    const store = new FakeStore();
+    store.hold = true;
+    const committer = new AuditCommitter(store, { deferMs: 60_000 });
+    const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+    const first = committer.append(event(a, 'command', 1));
+    await settle();
+    const refusedByTrigger = committer.append(event(b, 'command', 1));
+    refusedByTrigger.catch(() => {});
+    const unrelated = committer.append(event(c, 'session.open', 1));
+    await settle();
+    await store.release();
+    await first;
+    const raised = Object.assign(new Error('audit store unavailable'), { code: 'P0001' });
+    await store.release(raised);
+    expect(store.sent).toEqual([1, 2, 1]);
+    await store.release(raised);
+    await expect(refusedByTrigger).rejects.toThrow(/audit store unavailable/);
+    await store.release();
+    await expect(unrelated).resolves.toMatchObject({ sessionSeq: 1 });
+    // A full disk (53100) is the store's state, not a record's: the whole batch is refused at once.
+    const both = [committer.append(event(a, 'command', 2)), committer.append(event(c, 'command', 2))];
+    for (const p of both) p.catch(() => {});
+    await settle();
+    const sentBefore = store.sent.length;
+    await store.release(Object.assign(new Error('could not extend file: No space left on device'), { code: '53100' }));
+    await Promise.all(both.map((p) => expect(p).rejects.toBeInstanceOf(AuditUnavailableError)));
+    expect(store.sent.length).toBe(sentBefore);
+  });
+
   it('rejects a deferred record the store does not take', async () => {
     const store = new FakeStore();
     store.hold = true;

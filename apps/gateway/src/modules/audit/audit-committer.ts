@@ -755,9 +755,21 @@ export function jsonArrayText(items: readonly string[]): string {
  * constraint, other than a unique key; 54, a value too large), not the transaction as such: a store
  * that is down or timed out gives other errors.
  */
+/**
+ * The store answered with a SQLSTATE about what the statement holds (a data error, a constraint, a
+ * trigger's RAISE, a program limit), not about the store itself: the connection (08), its resources
+ * (53: a full disk, out of memory), an operator (57: shutdown, cancel), the system (58, XX), a
+ * transaction state (25: a read-only standby) or a conflict (40). A unique violation is the other
+ * replica's move (retried as such).
+ */
 function isRecordRefusal(error: unknown): boolean {
   const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
-  return typeof code === 'string' && /^(22|23|54)[0-9A-Z]{3}$/.test(code) && code !== '23505';
+  return (
+    typeof code === 'string' &&
+    /^[0-9A-Z]{5}$/.test(code) &&
+    !/^(08|25|40|53|57|58|XX)/.test(code) &&
+    code !== '23505'
+  );
 }
 
 function isUniqueViolation(error: unknown): boolean {
