@@ -1,20 +1,15 @@
 import { execFile } from 'node:child_process';
-import { once } from 'node:events';
-import { createConnection, createServer, type Server } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { Masker } from '@tollgate/masking';
 import { maskingRulesFor, parsePolicy } from '@tollgate/policy';
 import { createMariadbDatabase, mariadbRoot, type MariadbTestDatabase } from '@tollgate/testing';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Capability, Command, MariadbCapability, PROXY_CAPABILITIES } from '../capabilities';
-import { ColumnType, parseColumnDefinition, type ColumnDefinition } from '../column-definition';
-import { parseServerGreeting, serializeHandshakeResponse } from '../handshake';
-import { isEofPacket, isOkPacket } from '../response-packets';
-import { parseBinaryRow, type RowValue } from '../rows';
+import { MariadbCapability, ServerStatus } from '../capabilities';
+import { BinaryClient } from '../test-support/binary-client';
 import { PolicyGate } from '../test-support/policy-gate';
 import { listenOnLoopback, nativeUserTarget } from '../test-support/session-server';
 import type { StatementOutcome } from './command-gate';
-import { PacketChannel } from './packet-channel';
 import { runMysqlSession } from './mysql-session';
 import type { MysqlTargetSettings } from './target-settings';
 
@@ -151,82 +146,78 @@ describe('MySQL session engine against the machine MariaDB', () => {
     expect(through.stdout).toMatch(/Field +1: +`j`[\s\S]*?Type: +\w+ \(format=json\)/);
     expect(through.stdout).toMatch(/\| \{"id": 1\} \| a\*\*\*@\*\*\*\.com \| \*{8} \|/);
     // Binary rows of a prepared statement, whose parameter and column definitions come in that layout too.
-    const { columns, rows } = await extendedExecute(
-      'SELECT JSON_OBJECT(?, id) AS j, ssn, email FROM customers WHERE id = 2',
-    );
-    expect(columns.map((c) => [c.name, c.extended])).toEqual([
-      ['j', { formatName: 'json' }],
-      ['ssn', {}],
-      ['email', {}],
-    ]);
-    expect(rows.map((row) => row.map((v) => v?.toString()))).toEqual([
-      ['{"k": 2}', '********', 'b***@***.org'],
-    ]);
+    const client = await BinaryClient.connect(port, {
+      mariadbCapabilities: MariadbCapability.EXTENDED_METADATA,
+    });
+    try {
+      expect(client.greeting.mariadbCapabilities & MariadbCapability.EXTENDED_METADATA).not.toBe(0);
+      const statement = await client.prepare(
+        'SELECT JSON_OBJECT(?, id) AS j, ssn, email FROM customers WHERE id = 2',
+      );
+      const result = await client.execute(statement.id, [{ text: 'k' }]);
+      expect(result?.columns.map((c) => [c.name, c.extended])).toEqual([
+        ['j', { formatName: 'json' }],
+        ['ssn', {}],
+        ['email', {}],
+      ]);
+      expect(result?.rows.map((row) => row.map((v) => v?.toString()))).toEqual([
+        ['{"k": 2}', '********', 'b***@***.org'],
+      ]);
+    } finally {
+      client.end();
+    }
   });
 
-  /**
-   * A client that negotiates MariaDB's extended metadata (as libmariadb does; mysql2 does not), then
-   * prepares `sql` (one parameter, bound to 'k') and executes it in the binary protocol.
-   */
-  async function extendedExecute(sql: string): Promise<{ columns: ColumnDefinition[]; rows: RowValue[][] }> {
-    const socket = createConnection(port, '127.0.0.1');
-    await once(socket, 'connect');
-    const channel = new PacketChannel(socket, 'the proxy');
+  it('relays a read-only cursor: EXECUTE opens it, COM_STMT_FETCH reads it in steps, each fetched row masked', async () => {
+    const client = await BinaryClient.connect(port);
     try {
-      const greeting = parseServerGreeting((await channel.next()).payload);
-      expect(greeting.mariadbCapabilities & MariadbCapability.EXTENDED_METADATA).not.toBe(0);
-      channel.sequence = 1;
-      channel.write(
-        serializeHandshakeResponse({
-          capabilities: (PROXY_CAPABILITIES & ~Capability.LONG_PASSWORD & ~Capability.CONNECT_WITH_DB) >>> 0,
-          maxPacketSize: 1 << 24,
-          characterSet: 45,
-          mariadbCapabilities: MariadbCapability.EXTENDED_METADATA,
-          username: 'whoever',
-          authResponse: Buffer.alloc(0),
-          authPlugin: 'mysql_native_password',
-          attributes: new Map(),
-        }),
-      );
-      expect(isOkPacket((await channel.next()).payload)).toBe(true);
-      const layout = { extendedMetadata: true };
-      const definitions = async (count: number) => {
-        const read: ColumnDefinition[] = [];
-        for (let i = 0; i < count; i++)
-          read.push(parseColumnDefinition((await channel.next()).payload, layout));
-        if (count > 0) expect(isEofPacket((await channel.next()).payload)).toBe(true);
-        return read;
-      };
-      channel.sequence = 0;
-      channel.write(Buffer.concat([Buffer.from([Command.STMT_PREPARE]), Buffer.from(sql)]));
-      const prepared = (await channel.next()).payload;
-      expect(prepared[0]).toBe(0);
-      const id = prepared.readUInt32LE(1);
-      await definitions(prepared.readUInt16LE(7)); // parameters
-      await definitions(prepared.readUInt16LE(5)); // columns
-      channel.sequence = 0;
-      // COM_STMT_EXECUTE: id, no cursor, one iteration, NULL bitmap, new types: one VAR_STRING 'k'.
-      channel.write(
-        Buffer.concat([
-          Buffer.from([Command.STMT_EXECUTE]),
-          Buffer.from(Uint32Array.of(id).buffer),
-          Buffer.from([0, 1, 0, 0, 0, 0, 1, ColumnType.VAR_STRING, 0, 1]),
-          Buffer.from('k'),
-        ]),
-      );
-      const header = (await channel.next()).payload;
-      const columns = await definitions(header[0]!);
-      const rows: RowValue[][] = [];
-      for (;;) {
-        const payload = (await channel.next()).payload;
-        if (isEofPacket(payload)) break;
-        rows.push(parseBinaryRow(payload, columns));
-      }
-      return { columns, rows };
+      const statement = await client.prepare('SELECT id, ssn, email FROM customers WHERE id > ? ORDER BY id');
+      const opened = await client.execute(statement.id, [{ text: '0' }], true);
+      expect(opened?.rows).toEqual([]);
+      expect(opened!.status & ServerStatus.CURSOR_EXISTS).not.toBe(0);
+      const columns = opened!.columns;
+      const first = await client.fetch(statement.id, columns, 1);
+      // Binary rows: id is a 4-byte integer, the strings are as shown.
+      const shown = (row: (Buffer | null)[]) => [row[0]!.readInt32LE(0), String(row[1]), String(row[2])];
+      expect(first.rows.map(shown)).toEqual([[1, '********', 'a***@***.com']]);
+      expect(first.status & ServerStatus.LAST_ROW_SENT).toBe(0);
+      const rest = await client.fetch(statement.id, columns, 10);
+      expect(rest.rows.map(shown)).toEqual([[2, '********', 'b***@***.org']]);
+      expect(rest.status & ServerStatus.LAST_ROW_SENT).not.toBe(0);
+      // Executed again, the cursor reads the table as it is now.
+      await client.execute(statement.id, [{ text: '1' }], true);
+      expect((await client.fetch(statement.id, columns, 5)).rows.map(shown)).toEqual([
+        [2, '********', 'b***@***.org'],
+      ]);
     } finally {
-      socket.destroy();
+      client.end();
     }
-  }
+    expect(gate.decisions.filter((d) => d.startsWith('allow execute:'))).toHaveLength(2);
+  });
+
+  it('takes a parameter sent in parts by COM_STMT_SEND_LONG_DATA; a refused statement has no id to send data to', async () => {
+    const client = await BinaryClient.connect(port);
+    // Up to what a TEXT column holds (65,535 bytes), in two parts.
+    const note = `${'long data '.repeat(6_000)}end`;
+    try {
+      const insert = await client.prepare('INSERT INTO scratch (id, note) VALUES (?, ?)');
+      client.sendLongData(insert.id, 1, note.slice(0, 30_000));
+      client.sendLongData(insert.id, 1, note.slice(30_000));
+      expect(await client.execute(insert.id, [{ text: '77' }, { long: true }])).toBeUndefined();
+      // A statement the policy refuses is refused at PREPARE: it gets no id to send data to, and data
+      // for an id the session does not know is dropped (as the server drops it), the session going on.
+      await expect(client.prepare('UPDATE scratch SET note = ?')).rejects.toThrow(/tollgate: .*WHERE/);
+      client.sendLongData(insert.id + 1000, 0, 'overwritten');
+      const count = await client.prepare('SELECT COUNT(*) FROM scratch WHERE id = 77');
+      expect((await client.execute(count.id, []))?.rows).toHaveLength(1);
+    } finally {
+      client.end();
+    }
+    expect(db.sql('SELECT LENGTH(note), RIGHT(note, 3) FROM scratch WHERE id = 77').trim()).toBe(
+      `${note.length}\tend`,
+    );
+    db.sql('DELETE FROM scratch WHERE id = 77');
+  });
 
   it('relays multiple result sets, prepared statements and a 16 MiB+ value', async () => {
     const client = await nodeClient();
