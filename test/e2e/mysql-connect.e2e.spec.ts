@@ -25,10 +25,17 @@ roles:
     subjects: ['group:developers']
     connections: [my-app, my-wrong-password]
     verbs: [connect, exec]
+  - name: dbas
+    subjects: ['group:dba']
+    connections: ['*']
+    verbs: [connect, review]
 guardrails:
   - name: no-drop
     match: {protocol: mysql}
     deny: {statements: [DROP, TRUNCATE], message: dropping tables is not allowed here}
+  - name: updates-need-approval
+    match: {connections: [my-app]}
+    require_approval: {statements: [UPDATE], approvers: ['group:dba'], timeout: 2m, message: updates need a DBA}
 masking:
   - name: pii
     match: {connections: ['tag:pii=true']}
@@ -129,6 +136,40 @@ describe('MySQL through tollgate connect (gateway + agent + MariaDB with ed25519
       /ERROR 1142 \(42000\) at line 2: tollgate: dropping tables is not allowed here/,
     );
     expect(db.sql("SHOW TABLES LIKE 'scratch'").trim()).toBe('scratch');
+  });
+
+  it("holds an UPDATE for review and says so on the mariadb CLI's terminal (a MariaDB progress report), then runs it once approved", async () => {
+    db.sql('INSERT INTO scratch VALUES (1)');
+    // The CLI shows progress reports on an interactive terminal: run it in one (script(1)).
+    const terminal = spawn(
+      'script',
+      ['-qfec', `mariadb -h 127.0.0.1 -P ${port} -u dev --skip-pager`, '/dev/null'],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    let screen = '';
+    terminal.stdout.on('data', (chunk: Buffer) => (screen += chunk.toString()));
+    try {
+      terminal.stdin.write('UPDATE scratch SET id = 7 WHERE id = 1;\n');
+      await expect
+        .poll(() => /Stage: 1 of 1 'tollgate: updates need a DBA.*review ([0-9a-f-]{36})/.test(screen), {
+          timeout: 20_000,
+        })
+        .toBe(true);
+      const review = /review ([0-9a-f-]{36})/.exec(screen)?.[1] as string;
+      expect(db.sql('SELECT id FROM scratch').trim()).toBe('1');
+      const dba = (await loginDevUser(gateway.httpUrl, 'dba')).access_token;
+      const approve = spawnCli(['reviews', 'approve', review], {
+        TOLLGATE_TOKEN: dba,
+        TOLLGATE_URL: gateway.httpUrl,
+      });
+      expect(await approve.exited()).toBe(0);
+      await expect.poll(() => screen, { timeout: 20_000 }).toMatch(/Query OK, 1 row affected/);
+      expect(db.sql('SELECT id FROM scratch').trim()).toBe('7');
+      terminal.stdin.write('quit\n');
+    } finally {
+      terminal.kill('SIGKILL');
+      db.sql('DELETE FROM scratch');
+    }
   });
 
   it('tells the mariadb client in its own protocol (ERR 1045) when the login behind connect is no longer valid', async () => {

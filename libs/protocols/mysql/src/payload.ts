@@ -117,6 +117,12 @@ export class PayloadWriter {
     return this.raw(b);
   }
 
+  u24(value: number): this {
+    const b = Buffer.allocUnsafe(3);
+    b.writeUIntLE(value, 0, 3);
+    return this.raw(b);
+  }
+
   u32(value: number): this {
     const b = Buffer.allocUnsafe(4);
     b.writeUInt32LE(value >>> 0);

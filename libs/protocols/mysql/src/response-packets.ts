@@ -91,6 +91,24 @@ export function errPacket(code: number, sqlState: string, message: string): Buff
     .build();
 }
 
+/**
+ * MariaDB's progress report: an ERR-shaped packet with code 0xFFFF that a client which negotiated
+ * MARIADB_CLIENT_PROGRESS reads, shows (the mariadb CLI prints `Stage: 1 of 1 '<info>' ...` on an
+ * interactive terminal) and then goes on reading the same reply. Stage 1 of 1, `percent` done.
+ */
+export function progressPacket(info: string, percent = 0): Buffer {
+  const bytes = Buffer.from(info, 'utf8');
+  return new PayloadWriter()
+    .u8(0xff)
+    .u16(0xffff)
+    .u8(1) // number of strings
+    .u8(1) // stage
+    .u8(1) // of stages
+    .u24(Math.round(Math.min(100, Math.max(0, percent)) * 1000))
+    .lenencBytes(bytes.length > 0xfff0 ? bytes.subarray(0, 0xfff0) : bytes)
+    .build();
+}
+
 export function eofPacket(statusFlags = 0, warnings = 0): Buffer {
   return new PayloadWriter().u8(0xfe).u16(warnings).u16(statusFlags).build();
 }

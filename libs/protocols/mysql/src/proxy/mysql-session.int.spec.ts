@@ -6,6 +6,8 @@ import { createMariadbDatabase, mariadbRoot, type MariadbTestDatabase } from '@t
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MariadbCapability, ServerStatus } from '../capabilities';
+import { PayloadReader } from '../payload';
+import { isOkPacket } from '../response-packets';
 import { BinaryClient } from '../test-support/binary-client';
 import { PolicyGate } from '../test-support/policy-gate';
 import { listenOnLoopback, nativeUserTarget } from '../test-support/session-server';
@@ -253,6 +255,56 @@ describe('MySQL session engine against the machine MariaDB', () => {
     const use = await mariadb(`use ${db.name}\nSELECT DATABASE();\n`);
     expect(use.stdout).toBe(`${db.name}\n`);
     expect(gate.decisions).toContain(`allow init-db: USE \`${db.name}\``);
+  });
+
+  it('tells a client that reads progress reports why its command is held (MariaDB progress report), then answers in sequence', async () => {
+    const held = parsePolicy(
+      `version: 1
+guardrails:
+  - name: reviewed-updates
+    require_approval: {statements: [UPDATE], approvers: ['group:dba'], message: updates need a DBA}
+`,
+      'held.yaml',
+    );
+    if (!held.ok) throw new Error(JSON.stringify(held.errors));
+    const run = async (mariadbCapabilities: number) => {
+      gate.policy = held.policy;
+      const client = await BinaryClient.connect(port, { mariadbCapabilities });
+      try {
+        client.query("UPDATE scratch SET note = 'held' WHERE id = 5");
+        const first = client.next();
+        // Nothing is answered until the review decides; then the reply follows.
+        await expect.poll(() => gate.approve !== undefined).toBe(true);
+        const approve = gate.approve!;
+        gate.approve = undefined;
+        // With progress reports the message is there before the approval; without, nothing is.
+        if (mariadbCapabilities === 0) {
+          approve({ allow: true });
+          return [await first];
+        }
+        const progress = await first;
+        approve({ allow: true });
+        return [progress, await client.next()];
+      } finally {
+        client.end();
+        gate.policy = policy;
+      }
+    };
+    const [progress, ok] = await run(MariadbCapability.PROGRESS);
+    expect(progress!.payload[0]).toBe(0xff);
+    expect(progress!.payload.readUInt16LE(1)).toBe(0xffff);
+    const report = new PayloadReader(progress!.payload.subarray(3), 'a progress report');
+    expect([report.u8(), report.u8(), report.u8(), report.u24()]).toEqual([1, 1, 1, 0]);
+    expect(report.lenencString()).toBe(
+      'tollgate: updates need a DBA Waiting for approval: review test-review.',
+    );
+    expect(progress!.sequenceId).toBe(1);
+    expect(isOkPacket(ok!.payload)).toBe(true);
+    expect(ok!.sequenceId).toBe(2);
+    // A client that did not ask for progress reports gets the reply alone.
+    const [only] = await run(0);
+    expect(isOkPacket(only!.payload)).toBe(true);
+    expect(only!.sequenceId).toBe(1);
   });
 
   it('an exec session runs one query, then refuses anything but COM_QUIT', async () => {

@@ -15,7 +15,7 @@ import type { ColumnDefinition } from '../column-definition';
 import { parseHandshakeResponse, serializeServerGreeting } from '../handshake';
 import type { MysqlPacket } from '../packet-reader';
 import { MysqlProtocolError } from '../protocol-error';
-import { errPacket, okPacket } from '../response-packets';
+import { errPacket, okPacket, progressPacket } from '../response-packets';
 import { killQuery } from './kill-query';
 import { ConnectionIds, readKillStatement, type KillableSession, type KillStatement } from './connection-ids';
 import { charsetReadsBackslashes, readSessionSettings } from './session-reading';
@@ -114,13 +114,18 @@ async function serveSession(
   let target: TargetConnection;
   let reading: MysqlReading;
   let database: string | undefined;
+  let clientProgress = false;
   try {
     const greeted = await openTarget(options.target);
     const offered = commonCapabilities(greeted.greeting.capabilities, PROXY_CAPABILITIES);
     // A MariaDB target (no CLIENT_MYSQL): offer the extended capabilities the relay handles.
-    const offeredMariadb = hasCapability(offered, Capability.LONG_PASSWORD)
+    const relayedMariadb = hasCapability(offered, Capability.LONG_PASSWORD)
       ? 0
       : (greeted.greeting.mariadbCapabilities & PROXY_MARIADB_CAPABILITIES) >>> 0;
+    // Progress reports are the engine's own (a held command's message), never asked of the target.
+    const offeredMariadb = hasCapability(offered, Capability.LONG_PASSWORD)
+      ? 0
+      : (relayedMariadb | MariadbCapability.PROGRESS) >>> 0;
     const nonce = Buffer.from(randomBytes(20).map((b) => (b % 94) + 33)); // printable, no NUL: some clients expect that
     clientChannel.sequence = 0;
     clientChannel.write(
@@ -156,7 +161,7 @@ async function serveSession(
     }
     target = await loginTarget(greeted, options.target, {
       clientCapabilities: commonCapabilities(response.capabilities, offered),
-      clientMariadbCapabilities: commonCapabilities(response.mariadbCapabilities, offeredMariadb),
+      clientMariadbCapabilities: commonCapabilities(response.mariadbCapabilities, relayedMariadb),
       characterSet: response.characterSet,
       ...(response.database ? { database: response.database } : {}),
       attributes: response.attributes,
@@ -164,6 +169,10 @@ async function serveSession(
     // The database the target session starts in: the connection's, else the one the client named
     // (as loginTarget chooses).
     database = options.target.database || response.database || undefined;
+    clientProgress = hasCapability(
+      commonCapabilities(response.mariadbCapabilities, offeredMariadb),
+      MariadbCapability.PROGRESS,
+    );
     reading = new MysqlReading();
     reading.server = serverFlavor(target.greeting.serverVersion);
     reading.learn(await readSessionSettings(target.channel));
@@ -182,7 +191,15 @@ async function serveSession(
     ? new SessionLineage(new CatalogConnection(options.target), database)
     : undefined;
   try {
-    return await relayCommands(clientChannel, target, reading, options, lineage, ids, reserved);
+    return await relayCommands(
+      { channel: clientChannel, progress: clientProgress },
+      target,
+      reading,
+      options,
+      lineage,
+      ids,
+      reserved,
+    );
   } finally {
     lineage?.close();
   }
@@ -201,6 +218,8 @@ function failClient(client: PacketChannel, error: unknown): MysqlSessionEnd {
 
 interface SessionState {
   readonly client: PacketChannel;
+  /** The client reads MariaDB's progress reports: a held command's message reaches it as one. */
+  readonly clientProgress: boolean;
   readonly target: TargetConnection;
   readonly options: MysqlSessionOptions;
   readonly statements: PreparedStatements;
@@ -216,7 +235,7 @@ interface SessionState {
 }
 
 async function relayCommands(
-  client: PacketChannel,
+  { channel: client, progress: clientProgress }: { channel: PacketChannel; progress: boolean },
   target: TargetConnection,
   reading: MysqlReading,
   options: MysqlSessionOptions,
@@ -226,6 +245,7 @@ async function relayCommands(
 ): Promise<MysqlSessionEnd> {
   const state: SessionState = {
     client,
+    clientProgress,
     target,
     options,
     statements: new PreparedStatements(),
@@ -520,7 +540,11 @@ async function gated(
       ? await state.lineage.analyze(command.text, state.reading, database ?? state.lineage.database)
       : undefined;
   if (traced) classification = withLineage(classification, traced);
-  const verdict = await state.options.gate.decide({ ...command, classification }, () => undefined);
+  const verdict = await state.options.gate.decide({ ...command, classification }, (message) => {
+    // A held command (approval): clients that read progress reports show the message while they
+    // wait; the reply then follows in the same sequence. Others see the reply when it comes.
+    if (state.clientProgress) state.client.write(progressPacket(`tollgate: ${message}`));
+  });
   if (!verdict.allow) {
     state.client.write(errPacket(DENIED.code, DENIED.sqlState, `tollgate: ${verdict.message}`));
     return undefined;

@@ -92,6 +92,17 @@ export class BinaryClient {
     return { id, params, columns };
   }
 
+  /** COM_QUERY; the reply is read packet by packet with `next`. */
+  query(sql: string): void {
+    this.send(Buffer.from([Command.QUERY]), Buffer.from(sql));
+  }
+
+  /** The next packet's payload and sequence id. */
+  async next(): Promise<{ payload: Buffer; sequenceId: number }> {
+    const packet = await this.channel.next();
+    return { payload: packet.payload, sequenceId: packet.sequenceId };
+  }
+
   /** COM_STMT_SEND_LONG_DATA (no reply). */
   sendLongData(id: number, param: number, data: Buffer | string): void {
     const head = Buffer.alloc(7);

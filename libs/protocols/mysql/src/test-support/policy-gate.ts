@@ -20,7 +20,10 @@ export class PolicyGate implements CommandGate {
     private readonly context: CommandContext = DEFAULT_CONTEXT,
   ) {}
 
-  async decide(command: Parameters<CommandGate['decide']>[0]): Promise<GateVerdict> {
+  async decide(
+    command: Parameters<CommandGate['decide']>[0],
+    notify: Parameters<CommandGate['decide']>[1],
+  ): Promise<GateVerdict> {
     const facts: SqlCommandFacts = command.classification.ok
       ? { kind: 'sql', statements: command.classification.statements }
       : { kind: 'sql', statements: [], parseError: command.classification.error };
@@ -28,6 +31,10 @@ export class PolicyGate implements CommandGate {
     this.decisions.push(`${decision.decision} ${command.via}: ${command.text}`);
     if (decision.decision === 'allow') return { allow: true };
     if (decision.decision === 'deny') return { allow: false, message: decision.message };
+    // As the agent's gate does once the review is filed.
+    notify(
+      `${decision.requirements[0]?.message ?? 'approval required'} Waiting for approval: review test-review.`,
+    );
     return new Promise((resolve) => (this.approve = resolve));
   }
 }
