@@ -10,7 +10,7 @@ import type { ConnectionContext, SubjectContext } from './context.types';
 import { readShellCommand } from './shell-command-reading';
 import { globMatch, globMatchIgnoreCase } from './glob';
 import { lineageDenial } from './lineage-denial';
-import { maskingRulesFor, type MaskingRules } from './masking-rules';
+import { kubernetesMaskingDenial, maskingRulesFor, type MaskingRules } from './masking-rules';
 import type { CommandMatchers, Guardrail, Policy } from './policy.types';
 import { matchApplies } from './selectors';
 import {
@@ -97,7 +97,7 @@ export function decideCommand(policy: Policy, context: CommandContext, facts: Co
     };
   }
   // Masked values leaving by writes, derived outputs or filters (see lineage-denial.ts).
-  const leak = lineageDenial(policy, context, facts);
+  const leak = lineageDenial(policy, context, facts) ?? kubernetesMaskingDenial(masking, facts);
   if (leak) return { decision: 'deny', ...leak };
 
   const requirements: ApprovalRequirement[] = [];

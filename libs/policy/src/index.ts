@@ -69,6 +69,7 @@ export {
 } from './command.engine';
 export {
   kubernetesMaskedFields,
+  kubernetesMaskingDenial,
   maskingRulesFor,
   NO_MASKING,
   type KubernetesMaskingRule,

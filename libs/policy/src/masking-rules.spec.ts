@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { kubernetesMaskedFields, maskingRulesFor, NO_MASKING } from './masking-rules';
+import {
+  kubernetesMaskedFields,
+  kubernetesMaskingDenial,
+  maskingRulesFor,
+  NO_MASKING,
+} from './masking-rules';
 import { parsePolicy } from './parse-policy';
 
 const result = parsePolicy(
@@ -112,6 +117,52 @@ masking:
     });
     expect(kubernetesMaskedFields(masking, { group: '', resource: 'pods' })).toBeUndefined();
     expect(kubernetesMaskedFields(masking, {})).toBeUndefined();
+  });
+
+  it('deny a JSON patch on a masked resource that reads a masked value, as the API server resolves its pointers', () => {
+    const masking = maskingRulesFor(parsed.policy, { subject: who([]), connection: cluster });
+    const patch = (reads: { op: string; pointer: string }[], extra: object = {}) =>
+      kubernetesMaskingDenial(masking, {
+        kind: 'kubernetes',
+        verb: 'patch',
+        group: '',
+        resource: 'secrets',
+        name: 'db',
+        patchReads: reads,
+        ...extra,
+      });
+    for (const pointer of [
+      '/data/password',
+      '/data',
+      '/stringData',
+      'x/data/password',
+      '',
+      'data',
+      '/metadata',
+      '/metadata/annotations',
+      '/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration',
+    ]) {
+      expect(patch([{ op: 'copy', pointer }]), pointer).toMatchObject({ rule: 'secrets' });
+    }
+    expect(patch([{ op: 'test', pointer: '/data/password' }])?.message).toBe(
+      'patch secrets: a JSON patch test of "/data/password" reads masked values (data, stringData), which masking rule "secrets" does not allow (a value copied, moved or tested goes where masking does not look)',
+    );
+    for (const pointer of [
+      '/metadata/name',
+      '/metadata/labels/app',
+      '/type',
+      '/metadata/annotations/other',
+    ]) {
+      expect(patch([{ op: 'copy', pointer }]), pointer).toBeNull();
+    }
+    // Unread: anything; an unread request on any resource: every rule.
+    expect(patch([], { patchUnread: 'a JSON patch over 1048576 bytes' })).toMatchObject({ rule: 'secrets' });
+    expect(
+      patch([{ op: 'move', pointer: '/token' }], { resource: undefined, group: undefined, parseError: 'x' }),
+    ).toMatchObject({ rule: 'tokens' });
+    // Resources no rule masks, and patches reading nothing, are left alone.
+    expect(patch([{ op: 'copy', pointer: '/data' }], { resource: 'configmaps' })).toBeNull();
+    expect(patch([])).toBeNull();
   });
 
   it('are validated: resources are required, fields are top-level names', () => {

@@ -43,7 +43,8 @@ export interface FakeKubeApiServer {
 
 /**
  * A small Kubernetes API server for tests (no real one can run on these machines): legacy discovery
- * (/version, /api, /api/v1, /apis), get/list/create/delete and watch (chunked JSON events) of pods,
+ * (/version, /api, /api/v1, /apis), get/list/create/delete, patch (JSON patch as kube-apiserver's
+ * json-patch library applies it, merge patch) and watch (chunked JSON events) of pods,
  * secrets, configmaps and namespaces, pod logs with follow, and exec over the WebSocket
  * subprotocols v5.channel.k8s.io / v4.channel.k8s.io (the command's arguments echoed on stdout, or
  * for `cat` stdin echoed back until it closes or, with a TTY, Ctrl-D; then a Success status on the
@@ -281,6 +282,44 @@ export async function startFakeKubeApiServer(token: string): Promise<FakeKubeApi
       });
       return;
     }
+    if (req.method === 'PATCH' && name) {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const object = objects.get(k);
+        if (!object) return status(res, 404, 'NotFound', `${resource} "${name}" not found`);
+        // As kube-apiserver: the media type before any parameter, compared as written.
+        const type = (req.headers['content-type'] ?? '').split(';')[0].trim();
+        let patched: KubeObject;
+        try {
+          const patch = JSON.parse(Buffer.concat(chunks).toString()) as unknown;
+          if (type === 'application/json-patch+json') patched = applyJsonPatch(object, patch);
+          else if (
+            type === 'application/merge-patch+json' ||
+            type === 'application/strategic-merge-patch+json'
+          )
+            patched = mergePatch(object, patch) as KubeObject;
+          else
+            return status(
+              res,
+              415,
+              'UnsupportedMediaType',
+              `the body of the request was in an unknown format`,
+            );
+        } catch (error) {
+          return status(res, 422, 'Invalid', (error as Error).message);
+        }
+        if (patched.metadata?.name !== name)
+          return status(
+            res,
+            400,
+            'BadRequest',
+            `the name of the object (${String(patched.metadata?.name)}) does not match the name on the URL (${name})`,
+          );
+        json(res, 200, put(resource, patched));
+      });
+      return;
+    }
     status(res, 405, 'MethodNotAllowed', 'the fake API server does not do that');
   });
 
@@ -351,4 +390,79 @@ export async function startFakeKubeApiServer(token: string): Promise<FakeKubeApi
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/**
+ * RFC 6902 as evanphx/json-patch (kube-apiserver's) applies it: a pointer is split at `/` and its
+ * first part ignored whatever it holds, `~1` and `~0` decoded; copy, move and test read the object.
+ */
+function applyJsonPatch(object: KubeObject, patch: unknown): KubeObject {
+  if (!Array.isArray(patch))
+    throw new Error('json: cannot unmarshal object into Go value of type jsonpatch.Patch');
+  const doc = JSON.parse(JSON.stringify(object)) as { [key: string]: Json };
+  const locate = (pointer: unknown): [{ [key: string]: Json } | Json[], string] => {
+    if (typeof pointer !== 'string') throw new Error('operation missing path field');
+    const parts = pointer.split('/').map((p) => p.replaceAll('~1', '/').replaceAll('~0', '~'));
+    if (parts.length < 2) throw new Error(`doc is missing path: "${pointer}"`);
+    let at: Json = doc;
+    for (const part of parts.slice(1, -1)) {
+      const next: Json | undefined = Array.isArray(at) ? at[Number(part)] : isMap(at) ? at[part] : undefined;
+      if (!isMap(next) && !Array.isArray(next)) throw new Error(`doc is missing path: "${pointer}"`);
+      at = next;
+    }
+    return [at, parts.at(-1)!];
+  };
+  const get = (pointer: unknown): Json => {
+    const [at, key] = locate(pointer);
+    const value = Array.isArray(at) ? at[Number(key)] : at[key];
+    if (value === undefined) throw new Error(`doc is missing path: "${String(pointer)}"`);
+    return value;
+  };
+  const set = (pointer: unknown, value: Json, insert: boolean) => {
+    const [at, key] = locate(pointer);
+    if (!Array.isArray(at)) at[key] = value;
+    else if (key === '-') at.push(value);
+    else at.splice(Number(key), insert ? 0 : 1, value);
+  };
+  const remove = (pointer: unknown) => {
+    const [at, key] = locate(pointer);
+    if (Array.isArray(at)) at.splice(Number(key), 1);
+    else if (key in at) delete at[key];
+    else throw new Error(`Unable to remove nonexistent key: ${key}`);
+  };
+  for (const op of patch as { op?: unknown; path?: unknown; from?: unknown; value?: Json }[]) {
+    if (op.op === 'add') set(op.path, op.value ?? null, true);
+    else if (op.op === 'replace') {
+      get(op.path);
+      set(op.path, op.value ?? null, false);
+    } else if (op.op === 'remove') remove(op.path);
+    else if (op.op === 'copy') set(op.path, JSON.parse(JSON.stringify(get(op.from))) as Json, true);
+    else if (op.op === 'move') {
+      const value = get(op.from);
+      remove(op.from);
+      set(op.path, value, true);
+    } else if (op.op === 'test') {
+      if (JSON.stringify(get(op.path)) !== JSON.stringify(op.value))
+        throw new Error(`testing value ${String(op.path)} failed: test failed`);
+    } else throw new Error(`Unexpected kind: ${String(op.op)}`);
+  }
+  return doc as KubeObject;
+}
+
+const isMap = (value: Json | undefined): value is { [key: string]: Json } =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** RFC 7386 merge patch (the fake reads a strategic merge patch as one too). */
+function mergePatch(target: unknown, patch: unknown): unknown {
+  if (!isMap(patch as Json)) return patch;
+  const out: { [key: string]: Json } = isMap(target as Json)
+    ? { ...(target as { [key: string]: Json }) }
+    : {};
+  for (const [key, value] of Object.entries(patch as { [key: string]: Json })) {
+    if (value === null) delete out[key];
+    else out[key] = mergePatch(out[key], value) as Json;
+  }
+  return out;
 }

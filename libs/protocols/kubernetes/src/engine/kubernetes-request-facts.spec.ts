@@ -4,7 +4,9 @@ import fc from 'fast-check';
 import { forwardedRequest, type HttpHeader, type RequestHead } from '@tollgate/protocol-http';
 import { execRecordingTap } from '../exec/exec-recording.tap';
 import {
+  JSON_PATCH_PEEK_BYTES,
   KUBERNETES_FORWARDING,
+  kubernetesBodyPeek,
   kubernetesRequestFacts,
   kubernetesResponseRewrite,
 } from './kubernetes.engine';
@@ -155,5 +157,67 @@ describe('execRecordingTap reads the exec as the API server will run it', () => 
     expect(exec('command=rm&command=-rf;&command=/&stdout=true').tap).toMatch(/cannot be recorded .*";"/);
     expect(exec('command=ls&command=%zz').tap).toMatch(/malformed percent-escape/);
     expect(typeof exec('command=ls&command=-l&stdout=true&tty=t').tap).toBe('object');
+  });
+});
+
+describe('a JSON patch is read for what it reads of the stored object', () => {
+  const patchHead = (...types: string[]): RequestHead => ({
+    ...head('PATCH', '/api/v1/namespaces/apps/secrets/db'),
+    headers: [['Host', 'k8s'], ...types.map((t): HttpHeader => ['Content-Type', t])],
+  });
+  const read = (body: string, complete = true) =>
+    kubernetesRequestFacts(patchHead('application/json-patch+json'), {
+      payload: Buffer.from(body),
+      complete,
+    }) as KubernetesCommandFacts;
+
+  it('is peeked only for PATCH with a JSON patch media type, in any Content-Type header and any case', () => {
+    expect(kubernetesBodyPeek(patchHead('application/json-patch+json; charset=utf-8'))).toBe(
+      JSON_PATCH_PEEK_BYTES,
+    );
+    expect(kubernetesBodyPeek(patchHead('Application/JSON-Patch+JSON'))).toBe(JSON_PATCH_PEEK_BYTES);
+    expect(kubernetesBodyPeek(patchHead('application/merge-patch+json', 'application/json-patch+json'))).toBe(
+      JSON_PATCH_PEEK_BYTES,
+    );
+    expect(kubernetesBodyPeek(patchHead('application/strategic-merge-patch+json'))).toBeUndefined();
+    expect(kubernetesBodyPeek(head('POST', '/api/v1/namespaces/apps/secrets'))).toBeUndefined();
+  });
+
+  it('names the pointers of copy, move and test, as sent', () => {
+    expect(
+      read(
+        JSON.stringify([
+          { op: 'add', path: '/metadata/labels', value: {} },
+          { op: 'copy', from: '/data/a', path: '/x' },
+          { op: 'move', from: 'y/data', path: '/z' },
+          { op: 'test', path: '/data/b', value: 'x' },
+          { op: 'replace', path: '/data/c', value: 'x' },
+        ]),
+      ),
+    ).toMatchObject({
+      verb: 'patch',
+      resource: 'secrets',
+      patchReads: [
+        { op: 'copy', pointer: '/data/a' },
+        { op: 'move', pointer: 'y/data' },
+        { op: 'test', pointer: '/data/b' },
+      ],
+    });
+    // Escaped key names and duplicates read as Go reads them (decoded, the last one).
+    expect(
+      read('[{"\\u006fp":"copy","from":"/metadata/name","fr\\u006fm":"/data","path":"/x"}]').patchReads,
+    ).toEqual([{ op: 'copy', pointer: '/data' }]);
+    // A pointer that is not a string reads everything.
+    expect(read('[{"op":"copy","from":["/data"],"path":"/x"}]').patchReads).toEqual([
+      { op: 'copy', pointer: '' },
+    ]);
+    expect(read('[{"op":"add","path":"/x","value":1}]').patchReads).toBeUndefined();
+  });
+
+  it('is unread when it is not whole or not a patch', () => {
+    expect(read('[', true).patchUnread).toBe('the body is not JSON');
+    expect(read('{"op":"copy"}').patchUnread).toContain('not a JSON patch');
+    expect(read('[1]').patchUnread).toContain('not an object');
+    expect(read('[]', false).patchUnread).toContain(`over ${JSON_PATCH_PEEK_BYTES} bytes`);
   });
 });

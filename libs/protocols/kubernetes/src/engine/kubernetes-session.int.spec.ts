@@ -11,6 +11,7 @@ import { makeTempDir, startFakeKubeApiServer, type FakeKubeApiServer } from '@to
 import { maskingRulesFor } from '@tollgate/policy';
 import {
   KUBERNETES_FORWARDING,
+  kubernetesBodyPeek,
   kubernetesRequestFacts,
   kubernetesResponseRewrite,
 } from './kubernetes.engine';
@@ -101,6 +102,7 @@ describe('KubernetesEngine’s session between kubectl and a fake API server', (
             ...KUBERNETES_FORWARDING,
           }),
         classify: kubernetesRequestFacts,
+        peekBody: kubernetesBodyPeek,
         rewrite: (_head, facts) => kubernetesResponseRewrite(masking, facts),
         tap: (head, facts) => execRecordingTap(facts, head, commands.record, () => socket.destroy()),
         commands,
@@ -302,6 +304,61 @@ current-context: t
       table.child.kill();
       expect(watch.output()).toContain(`"token": "${MASKED_BASE64}"`);
       expect(leaks(watch.output()) || leaks(table.output())).toBe(false);
+    });
+
+    it('a JSON patch that copies, moves or tests a masked value is denied: the value would land where masking does not look', async () => {
+      const patch = (...ops: object[]) =>
+        kubectl(
+          'patch',
+          'secret',
+          'db',
+          '-n',
+          'apps',
+          '--type=json',
+          '-p',
+          JSON.stringify(ops),
+          '-o',
+          'json',
+        );
+      for (const ops of [
+        // Into an annotation, which the response (and every later get) shows as it is.
+        [{ op: 'copy', from: '/data/password', path: '/metadata/annotations/copied' }],
+        [{ op: 'move', from: '/data', path: '/metadata/annotations' }],
+        // kube-apiserver's json-patch ignores a pointer's first part, whatever it holds.
+        [{ op: 'copy', from: 'x/data/password', path: '/metadata/annotations/copied' }],
+        [
+          {
+            op: 'copy',
+            from: '/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration',
+            path: '/metadata/annotations/copied',
+          },
+        ],
+        // A test says whether a guess is right by whether the patch applies.
+        [
+          { op: 'test', path: '/data/password', value: SECRET_B64 },
+          { op: 'add', path: '/metadata/labels', value: { x: 'y' } },
+        ],
+      ]) {
+        const got = await patch(...ops);
+        expect(leaks(got.stdout + got.stderr), JSON.stringify(ops)).toBe(false);
+        expect(got.code, JSON.stringify(ops)).toBe(1);
+        expect(got.stderr).toContain('Error from server (Forbidden)');
+        expect(got.stderr).toContain('masking rule "secret-values"');
+      }
+      const after = await kubectl('get', 'secret', 'db', '-n', 'apps', '-o', 'json');
+      expect(leaks(after.stdout)).toBe(false);
+      expect(after.stdout).not.toContain('copied');
+      // A patch that only writes goes through, its answer masked; so does one reading other fields.
+      const written = await patch(
+        { op: 'add', path: '/metadata/annotations/owner', value: 'team-a' },
+        { op: 'copy', from: '/metadata/name', path: '/metadata/annotations/name' },
+      );
+      expect(written.code, written.stderr).toBe(0);
+      expect(JSON.parse(written.stdout)).toMatchObject({
+        metadata: { annotations: { owner: 'team-a', name: 'db' } },
+        data: { password: MASKED_BASE64 },
+      });
+      expect(leaks(written.stdout)).toBe(false);
     });
 
     it('fails closed: a protobuf answer is refused with a Status kubectl prints, the value never shown', async () => {

@@ -1,4 +1,9 @@
-import { kubernetesMaskedFields, type CommandFacts, type MaskingRules } from '@tollgate/policy';
+import {
+  kubernetesMaskedFields,
+  type CommandFacts,
+  type KubernetesCommandFacts,
+  type MaskingRules,
+} from '@tollgate/policy';
 import { Protocol, type ConnectionSpec } from '@tollgate/proto';
 import {
   HttpRelayEngine,
@@ -6,6 +11,7 @@ import {
   requestPath,
   type ForwardingRules,
   type HttpTargetSettings,
+  type PeekedBody,
   type RequestHead,
   type ResponseRewrite,
 } from '@tollgate/protocol-http';
@@ -41,14 +47,64 @@ export const KUBERNETES_FORWARDING: Pick<ForwardingRules, 'drop' | 'scrub' | 'up
   upgrades: ['websocket', 'spdy/3.1'],
 };
 
-/** The facts a kubernetes connection's policy decides on: the API request as the server reads it. */
-export function kubernetesRequestFacts(head: RequestHead): CommandFacts {
+/**
+ * The facts a kubernetes connection's policy decides on: the API request as the server reads it,
+ * and what a JSON patch's body reads of the stored object (see kubernetesBodyPeek).
+ */
+export function kubernetesRequestFacts(head: RequestHead, body?: PeekedBody): CommandFacts {
+  const patch = body ? jsonPatchReads(body) : {};
   const path = requestPath(head.target);
-  if (!path.ok) return { kind: 'kubernetes', verb: head.method.toLowerCase(), parseError: path.error };
+  if (!path.ok)
+    return { kind: 'kubernetes', verb: head.method.toLowerCase(), ...patch, parseError: path.error };
   const info = kubernetesRequestInfo(head.method, path.path, path.query);
   return info.ok
-    ? kubernetesFacts(info.info)
-    : { kind: 'kubernetes', verb: head.method.toLowerCase(), parseError: info.error };
+    ? { ...kubernetesFacts(info.info), ...patch }
+    : { kind: 'kubernetes', verb: head.method.toLowerCase(), ...patch, parseError: info.error };
+}
+
+/** How much of a JSON patch's body is read before the request is decided. */
+export const JSON_PATCH_PEEK_BYTES = 1024 * 1024;
+const JSON_PATCH = 'application/json-patch+json';
+
+/**
+ * A JSON patch (RFC 6902) can copy, move or test values of the stored object, so its body is read
+ * (up to JSON_PATCH_PEEK_BYTES) before the decision: a PATCH any of whose Content-Type headers names
+ * it (kube-apiserver reads the first, before any `;`, as written; every one is read here, in any case).
+ */
+export function kubernetesBodyPeek(head: RequestHead): number | undefined {
+  if (head.method.toUpperCase() !== 'PATCH') return undefined;
+  const types = head.headers
+    .filter(([name]) => name.toLowerCase() === 'content-type')
+    .map(([, value]) => value.split(';')[0]!.trim().toLowerCase());
+  return types.includes(JSON_PATCH) ? JSON_PATCH_PEEK_BYTES : undefined;
+}
+
+/**
+ * What a JSON patch reads of the object it applies to: the `from` of copy and move, the `path` of
+ * test. A body that is not whole or not a JSON patch is unread (it may read anything). Keys are read
+ * as Go reads them into a map (exactly, the last of duplicates), as JSON.parse does.
+ */
+function jsonPatchReads(body: PeekedBody): Pick<KubernetesCommandFacts, 'patchReads' | 'patchUnread'> {
+  if (!body.complete) return { patchUnread: `a JSON patch over ${JSON_PATCH_PEEK_BYTES} bytes` };
+  let ops: unknown;
+  try {
+    ops = JSON.parse(new TextDecoder().decode(body.payload));
+  } catch {
+    return { patchUnread: 'the body is not JSON' };
+  }
+  if (!Array.isArray(ops)) return { patchUnread: 'the body is not a JSON patch (an array of operations)' };
+  const reads: { op: string; pointer: string }[] = [];
+  for (const op of ops) {
+    if (typeof op !== 'object' || op === null || Array.isArray(op)) {
+      return { patchUnread: 'an operation is not an object' };
+    }
+    const { op: name, from, path } = op as Record<string, unknown>;
+    if (name !== 'copy' && name !== 'move' && name !== 'test') continue;
+    const read = name === 'test' ? path : from;
+    // A pointer that is not a string is an error to the server; here it reads everything.
+    reads.push({ op: name, pointer: typeof read === 'string' ? read : '' });
+  }
+  return reads.length > 0 ? { patchReads: reads } : {};
 }
 
 /**
@@ -61,13 +117,7 @@ export function kubernetesResponseRewrite(
 ): ResponseRewrite | undefined {
   if (facts.kind !== 'kubernetes' || masking.kubernetes.length === 0) return undefined;
   // A request that could not be read might be on any resource: every masked field applies.
-  const masked =
-    facts.parseError !== undefined
-      ? {
-          fields: [...new Set(masking.kubernetes.flatMap((rule) => rule.fields))],
-          rules: masking.kubernetes.map((rule) => rule.rule),
-        }
-      : kubernetesMaskedFields(masking, facts);
+  const masked = kubernetesMaskedFields(masking, facts);
   return masked ? maskedResponseRewrite(masked, facts.verb === 'watch') : undefined;
 }
 
@@ -101,8 +151,12 @@ export class KubernetesEngine extends HttpRelayEngine {
     );
   }
 
-  protected classify(head: RequestHead): CommandFacts {
-    return kubernetesRequestFacts(head);
+  protected classify(head: RequestHead, body?: PeekedBody): CommandFacts {
+    return kubernetesRequestFacts(head, body);
+  }
+
+  protected override peekBody(head: RequestHead): number | undefined {
+    return kubernetesBodyPeek(head);
   }
 
   protected override tap(commands: CommandPort, head: RequestHead, facts: CommandFacts, cut: () => void) {
