@@ -352,7 +352,9 @@ describe('AuditCommitter', () => {
     for (const p of both) p.catch(() => {});
     await settle();
     const sentBefore = store.sent.length;
-    await store.release(Object.assign(new Error('could not extend file: No space left on device'), { code: '53100' }));
+    await store.release(
+      Object.assign(new Error('could not extend file: No space left on device'), { code: '53100' }),
+    );
     await Promise.all(both.map((p) => expect(p).rejects.toBeInstanceOf(AuditUnavailableError)));
     expect(store.sent.length).toBe(sentBefore);
   });
