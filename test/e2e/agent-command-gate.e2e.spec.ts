@@ -33,6 +33,10 @@ roles:
     subjects: ['group:tollgate-admins']
     connections: ['*']
     verbs: [connect, exec, admin, 'audit:read', review]
+  - name: dbas
+    subjects: ['group:dba']
+    connections: ['*']
+    verbs: [review]
 guardrails:
   - name: no-rm
     deny: { commands: ['^rm '], message: 'rm is not allowed here' }

@@ -24,10 +24,14 @@ roles:
     subjects: ['group:tollgate-admins']
     connections: ['*']
     verbs: [connect, exec, admin, 'audit:read', review]
+  - name: dbas-review-echo
+    subjects: ['group:dba']
+    connections: [echo]
+    verbs: [review]
 access_requests:
   - name: developer-jit
     requesters: [group:developers, group:auditors]
-    connections: [echo]
+    connections: [echo, echo-unreviewed]
     verbs: [connect]
     reviewers: [group:dba]
     max_duration: 1h
@@ -55,8 +59,8 @@ describe('just-in-time access: a developer asks, a DBA approves (two real users,
     return { code, output: cli.output() };
   };
   /** Sends a line through `tollgate connect` as the developer; the echo comes back only if allowed. */
-  const echoAsDeveloper = async () => {
-    const connect = await spawnConnect(gateway.grpcUrl, developer, 'echo');
+  const echoAsDeveloper = async (connection = 'echo') => {
+    const connect = await spawnConnect(gateway.grpcUrl, developer, connection);
     processes.push(connect.cli);
     const socket = await dial(connect.port);
     const received = readAll(socket);
@@ -96,6 +100,7 @@ describe('just-in-time access: a developer asks, a DBA approves (two real users,
     cleanups.push(() => echo.close());
     const token = await createAgent(gateway, 'edge-1');
     await createTcpConnection(gateway, 'echo', echo.port, ['edge-1']);
+    await createTcpConnection(gateway, 'echo-unreviewed', echo.port, ['edge-1']);
     expect((await gateway.api('POST', '/api/v1/policy', { document: POLICY })).status).toBe(201);
     processes.push(await spawnAgent(gateway.grpcUrl, token));
     developer = (await loginDevUser(gateway.httpUrl, 'developer')).access_token;
@@ -146,6 +151,33 @@ describe('just-in-time access: a developer asks, a DBA approves (two real users,
 
     const after = await echoAsDeveloper();
     expect(after.data).toBe('hello\n');
+  });
+
+  it('a reviewer the rule names cannot decide without the review verb on the connection', async () => {
+    // group:dba is among the rule's reviewers, but no role grants it `review` on echo-unreviewed.
+    const requested = await as(
+      developer,
+      'reviews',
+      'request',
+      'echo-unreviewed',
+      '--duration',
+      '10m',
+      '--reason',
+      'incident 43',
+    );
+    const id = /access request ([0-9a-f-]{36}) is pending/.exec(requested.output)?.[1];
+    expect(id).toBeDefined();
+    const approved = await as(dba, 'reviews', 'approve', id!);
+    expect(approved.code).toBe(1);
+    expect(approved.output).toContain('no role grants review on echo-unreviewed');
+    const rejected = await as(dba, 'reviews', 'reject', id!);
+    expect(rejected.code).toBe(1);
+    // The requester sees it still pending, with no decision counted.
+    const review = await fetch(`${gateway.httpUrl}/api/v1/reviews/${id!}`, {
+      headers: { authorization: `Bearer ${developer}` },
+    });
+    expect(await review.json()).toMatchObject({ state: 'pending', decisions: [] });
+    expect((await echoAsDeveloper('echo-unreviewed')).data).toBe('');
   });
 
   it('a session opened under a grant ends by itself when the grant expires', async () => {

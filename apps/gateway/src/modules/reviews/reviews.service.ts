@@ -4,6 +4,7 @@ import {
   approvalsSatisfied,
   canReview,
   checkAccessRequest,
+  evaluateAccess,
   type AccessGrant,
   type ReviewRequirement,
   type Verb,
@@ -245,6 +246,10 @@ export class ReviewsService {
     }
     const allowed = canReview(requirementOf(row), me, row.requester, actorsOf(row));
     if (!allowed.allowed) throw new ForbiddenError(allowed.reason);
+    // Being named by the rule is not enough: a role must grant the reviewer `review` on the
+    // review's connection, as for every other verb.
+    const verb = await this.reviewVerbOn(principal, row.connectionName);
+    if (!verb.allowed) throw new ForbiddenError(verb.reason);
     if (row.state !== 'pending') throw new ConflictError(`review "${id}" is already ${row.state}`);
     const updated = await this.store.prisma.$transaction(async (tx) => {
       const existing = await tx.reviewDecision.findUnique({
@@ -387,6 +392,23 @@ export class ReviewsService {
       })
       .catch(() => undefined);
     this.settle(id, 'expired');
+  }
+
+  /** Whether a role of the active policy grants the caller `review` on the connection. */
+  private async reviewVerbOn(
+    principal: Principal,
+    connectionName: string,
+  ): Promise<{ readonly allowed: boolean; readonly reason: string }> {
+    const connection = await this.store.prisma.connection.findUnique({ where: { name: connectionName } });
+    if (!connection)
+      return { allowed: false, reason: `review denied: connection "${connectionName}" no longer exists` };
+    const { policy } = await this.policies.current();
+    const decision = evaluateAccess(policy, subjectContext(principal), 'review', {
+      name: connection.name,
+      protocol: connection.protocol,
+      tags: connection.tags as Record<string, string>,
+    });
+    return decision.allowed ? decision : { allowed: false, reason: `review denied: ${decision.reason}` };
   }
 
   private async expire(id: string): Promise<ReviewOutcome> {
