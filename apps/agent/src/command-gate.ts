@@ -21,6 +21,11 @@ export interface GateInput {
   readonly audit: SessionAuditClient;
   /** Tells the client something while it waits (a NOTICE in PostgreSQL, stderr in SSH). */
   readonly notify: (message: string) => void;
+  /**
+   * The policy in force once reviewers approved (a version may be applied while a command waits):
+   * a command it denies does not run on the strength of the approval.
+   */
+  readonly policyNow?: () => Policy;
 }
 
 /**
@@ -70,6 +75,16 @@ export async function gateCommand(input: GateInput): Promise<GateResult> {
           .catch(() => undefined);
         return { allow: false, message, rule: requirement.rule };
       }
+    }
+  }
+  const now = input.policyNow?.();
+  if (decision.decision === 'require_approval' && now !== undefined && now !== input.policy) {
+    const again = decideCommand(now, input.context, input.facts);
+    if (again.decision === 'deny') {
+      await audit
+        .record({ command: text, decision: 'deny', rule: again.rule, message: again.message })
+        .catch(() => undefined);
+      return { allow: false, message: again.message, rule: again.rule };
     }
   }
   try {

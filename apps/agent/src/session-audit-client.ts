@@ -97,6 +97,9 @@ export class SessionAuditClient {
   /** The session's terminal recordings, numbered from 1, and who to tell when one is refused. */
   readonly recordings = new RecordingRefusals();
 
+  /** The policy version the session's commands are decided under, as their events record it. */
+  private version: number;
+
   constructor(
     private readonly send: (message: SessionUp) => void,
     private readonly options: {
@@ -107,7 +110,18 @@ export class SessionAuditClient {
     },
   ) {
     const edge = options.edge;
+    this.version = options.policyVersion;
     this.events = edge ? new JournalEventSerializer(edge.session, options.policyVersion) : undefined;
+  }
+
+  get policyVersion(): number {
+    return this.version;
+  }
+
+  /** A policy version applied while the session runs decides its next commands. */
+  set policyVersion(version: number) {
+    this.version = version;
+    if (this.events) this.events.version = version;
   }
 
   get mode(): 'edge' | 'gateway' {
@@ -154,7 +168,7 @@ export class SessionAuditClient {
             message: record.message ?? '',
             masking: [...(record.masking ?? [])],
             reviewId: record.reviewId ?? '',
-            policyVersion: this.options.policyVersion,
+            policyVersion: this.version,
           },
         },
       });
@@ -216,7 +230,7 @@ export class SessionAuditClient {
             approvers: [...ask.approvers],
             minApprovals: ask.minApprovals,
             timeoutSeconds: ask.timeoutSeconds,
-            policyVersion: this.options.policyVersion,
+            policyVersion: this.version,
           },
         },
       });

@@ -25,41 +25,76 @@ const PROTOCOL_NAMES: Partial<Record<Protocol, string>> = {
   [Protocol.TCP]: 'tcp',
 };
 
+/** A policy version as the agent enforces it. */
+export interface EnforcedPolicy {
+  readonly version: number;
+  readonly policy: Policy;
+}
+
+/** The session's policy path, and how it takes a new policy version while it runs. */
+export interface SessionCommands {
+  readonly port: CommandPort;
+  readonly audit: SessionAuditClient;
+  /**
+   * A new policy version reached the agent: its guardrails and approval rules decide the session's
+   * next command. Returns why the session cannot go on under it instead (what was fixed when it
+   * opened would change: masking, read-only, audit mode, forwarding, SSH environment), or undefined.
+   */
+  follow(next: EnforcedPolicy): string | undefined;
+}
+
 /**
  * The policy and audit path one session's engine uses: commands are decided by the policy version
- * the agent enforces, for the subject and actor chain the gateway verified, and recorded over the
- * session's own stream before the engine may forward them.
+ * the agent enforces now (a version applied while the session runs decides its next command), for
+ * the subject and actor chain the gateway verified, and recorded over the session's own stream
+ * before the engine may forward them.
  */
 export function sessionCommands(
   spec: ConnectionSpec,
   request: OpenSession,
   verb: 'connect' | 'exec',
-  enforced: { readonly version: number; readonly policy: Policy },
+  enforced: EnforcedPolicy,
   send: (message: SessionUp) => void,
   journal: AgentJournalPort,
   recordingMaxBytes = 64 * 1024 * 1024,
-): { port: CommandPort; audit: SessionAuditClient } {
+): SessionCommands {
   const who = {
     subject: request.context?.subject ?? '',
     groups: request.context?.groups ?? [],
     actorChain: (request.context?.actors ?? []).map((actor) => ({ subject: actor.subject })),
   };
   const connection = { name: spec.name, protocol: PROTOCOL_NAMES[spec.protocol] ?? 'tcp', tags: spec.tags };
-  // The session's limits (read-only) come from the roles that grant the verb it was opened for, and
-  // from the gateway's decision: a session opened under a read-only just-in-time grant (which only
-  // the gateway knows) is read-only though no role grants it. Either saying read-only makes it so.
-  const access = evaluateAccess(enforced.policy, who, verb, connection);
-  const context: CommandContext = {
-    subject: who,
-    connection,
-    readOnly:
-      request.context?.readOnly === true ||
-      enforced.policy.sessions.readOnly ||
-      (access.session?.readOnly ?? false),
+  // What a policy version fixes for the whole session when it opens (the engines compile masking,
+  // choose the audit path and admit forwarding once).
+  const settingsUnder = (policy: Policy) => {
+    // The session's limits (read-only) come from the roles that grant the verb it was opened for, and
+    // from the gateway's decision: a session opened under a read-only just-in-time grant (which only
+    // the gateway knows) is read-only though no role grants it. Either saying read-only makes it so.
+    const access = evaluateAccess(policy, who, verb, connection);
+    const context: CommandContext = {
+      subject: who,
+      connection,
+      readOnly:
+        request.context?.readOnly === true || policy.sessions.readOnly || (access.session?.readOnly ?? false),
+    };
+    return {
+      context,
+      auditMode: auditModeFor(policy, context),
+      masking: maskingRulesFor(policy, context),
+      // Both the policy's roles and the session token's scopes must grant it (a `connect:NAME`
+      // credential does not forward).
+      forwarding:
+        evaluateAccess(policy, who, 'forward', connection).allowed &&
+        scopesPermitForward(request.context?.scopes ?? [], spec.name),
+      envAllowlist: sshEnvAllowlist(policy, context),
+    };
   };
+  const settings = settingsUnder(enforced.policy);
+  const { context, masking } = settings;
+  let current = enforced;
   // Edge (the default): the agent's journal; `audit: gateway` in the policy: the gateway's commit.
   const edge: EdgeAudit | undefined =
-    auditModeFor(enforced.policy, context) === 'edge'
+    settings.auditMode === 'edge'
       ? {
           journal: journal.journal,
           refusal: () => journal.refusal(),
@@ -74,22 +109,18 @@ export function sessionCommands(
     policyVersion: enforced.version,
     ...(edge ? { edge } : {}),
   });
-  const masking = maskingRulesFor(enforced.policy, context);
   // The statement as recorded (audit, reviews, export, webhook) hides what the session's content
   // detectors hide in results: a value the policy masks must not reach the log through a literal.
   const detectors = Masker.compile([{ detectors: masking.detectors, columns: [] }]);
   const recorded = (text: string) => detectors.maskContent(text, 'text').value ?? text;
   const port: CommandPort = {
     masking,
-    // Both the policy's roles and the session token's scopes must grant it (a `connect:NAME`
-    // credential does not forward).
-    forwarding:
-      evaluateAccess(enforced.policy, who, 'forward', connection).allowed &&
-      scopesPermitForward(request.context?.scopes ?? [], spec.name),
-    envAllowlist: sshEnvAllowlist(enforced.policy, context),
+    forwarding: settings.forwarding,
+    envAllowlist: settings.envAllowlist,
     decide: async (text, facts, notify) => {
       const result = await gateCommand({
-        policy: enforced.policy,
+        policy: current.policy,
+        policyNow: () => current.policy,
         context,
         facts,
         text: recorded(text),
@@ -144,7 +175,27 @@ export function sessionCommands(
       );
     },
   };
-  return { port, audit };
+  const follow = (next: EnforcedPolicy): string | undefined => {
+    if (next.version === current.version && next.policy === current.policy) return undefined;
+    const now = settingsUnder(next.policy);
+    const changed = [
+      now.context.readOnly !== context.readOnly && 'read-only',
+      now.auditMode !== settings.auditMode && 'audit mode',
+      !sameJson(now.masking, masking) && 'masking',
+      now.forwarding !== settings.forwarding && 'forwarding',
+      !sameJson(now.envAllowlist, settings.envAllowlist) && 'SSH environment',
+    ].filter((what): what is string => what !== false);
+    if (changed.length > 0)
+      return `policy version ${next.version} changes this session's ${changed.join(', ')}; reconnect to work under it`;
+    current = next;
+    audit.policyVersion = next.version;
+    return undefined;
+  };
+  return { port, audit, follow };
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 /** Whether token scopes include `forward` or `forward:GLOB` matching the connection (fail closed). */

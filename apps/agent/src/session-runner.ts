@@ -14,9 +14,13 @@ import {
 } from '@tollgate/proto';
 import { TargetUnreachableError, type EngineSession, type FrameCodec } from '@tollgate/protocol-tcp';
 import type { Logger } from 'pino';
-import type { Policy } from '@tollgate/policy';
 import type { EngineRegistry } from './engine-registry';
-import { sessionCommands, type AgentJournalPort } from './session-commands';
+import {
+  sessionCommands,
+  type AgentJournalPort,
+  type EnforcedPolicy,
+  type SessionCommands,
+} from './session-commands';
 
 /**
  * Data frames leave pre-encoded (see AgentTunnelWire): a target read is encoded around the bytes
@@ -49,6 +53,10 @@ export type Refusal = { code: SessionRefusalCode; message: string };
  */
 export class SessionRunner {
   private readonly sessions = new Map<string, EngineSession>();
+  /** The policy path of every session opened or being opened, to take the next policy version. */
+  private readonly policyPaths = new Map<string, SessionCommands>();
+  /** Sessions a policy change ended while their target was being opened. */
+  private readonly endOnOpen = new Map<string, string>();
   private draining = false;
   /** Sessions whose target is being dialed (they count against the limit too). */
   private starting = 0;
@@ -72,11 +80,7 @@ export class SessionRunner {
   }
 
   /** Starts serving; returns a refusal instead when the agent will not serve it. */
-  open(
-    request: OpenSession,
-    bundle: Bundle | undefined,
-    enforced: { readonly version: number; readonly policy: Policy },
-  ): Refusal | undefined {
+  open(request: OpenSession, bundle: Bundle | undefined, enforced: EnforcedPolicy): Refusal | undefined {
     const spec = bundle?.connections.find((c) => c.name === request.connectionName);
     if (!spec) {
       return {
@@ -133,6 +137,7 @@ export class SessionRunner {
       this.journal,
       this.recordingMaxBytes,
     );
+    this.policyPaths.set(request.sessionId, commands);
     stream.on('data', (message: SessionDown) => {
       // The gateway ends the session (kill, revoked token, expired grant, policy change, shutdown):
       // the engine ends the work at the target and records it before the stream closes.
@@ -160,6 +165,8 @@ export class SessionRunner {
             return;
           }
           this.sessions.set(request.sessionId, session);
+          const ended = this.endOnOpen.get(request.sessionId);
+          if (ended !== undefined) session.abort(ended);
           stream.write({
             kind: { $case: 'targetResult', targetResult: { result: { $case: 'opened', opened: {} } } },
           });
@@ -184,9 +191,28 @@ export class SessionRunner {
       )
       .finally(() => {
         this.sessions.delete(request.sessionId);
+        this.policyPaths.delete(request.sessionId);
+        this.endOnOpen.delete(request.sessionId);
         this.settled();
       });
     return undefined;
+  }
+
+  /**
+   * A new policy version is enforced: every session's next command is decided by it, and a session
+   * whose fixed settings it would change (masking, read-only, audit mode, forwarding) ends, so no
+   * session goes on under a version the agent no longer enforces.
+   */
+  policyChanged(enforced: EnforcedPolicy): void {
+    for (const [sessionId, commands] of this.policyPaths) {
+      const reason = commands.follow(enforced);
+      if (reason === undefined) continue;
+      this.logger.info({ sessionId, reason }, 'session ended by a policy change');
+      commands.audit.close(reason);
+      // One still being opened ends as soon as its target is open.
+      if (this.sessions.has(sessionId)) this.abort(sessionId, reason);
+      else this.endOnOpen.set(sessionId, reason);
+    }
   }
 
   abort(sessionId: string, reason?: string): void {

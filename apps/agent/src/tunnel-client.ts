@@ -455,6 +455,8 @@ export class TunnelClient {
     }
     this.bundle = bundle;
     this.enforced = { version: bundle.policyVersion, policy: parsed.policy };
+    // Sessions already open are decided by this version from their next command on.
+    this.sessions.policyChanged(this.enforced);
     this.logger.info(
       {
         version: bundle.version,

@@ -33,7 +33,7 @@ export type ResultEventFields = CommandResultReport;
 export class JournalEventSerializer {
   private readonly actor: string;
   private readonly connection: string;
-  private readonly policyVersion: string;
+  private policyVersion: string;
   private readonly sessionId: string;
   /** The last command text and its JSON string: a result names the command recorded just before it. */
   private lastCommand: string | undefined;
@@ -54,6 +54,11 @@ export class JournalEventSerializer {
     this.connection = `,"connection":${canonicalJson({ name: connection.name, protocol: connection.protocol })}`;
     this.policyVersion = `,"policyVersion":${number(policyVersion)}`;
     this.sessionId = `,"sessionId":${JSON.stringify(session.id)}`;
+  }
+
+  /** The policy version that decides the session's next events (a version applied while it runs). */
+  set version(policyVersion: number) {
+    this.policyVersion = `,"policyVersion":${number(policyVersion)}`;
   }
 
   command(fields: CommandEventFields): string {
