@@ -98,6 +98,11 @@ export interface KubernetesCommandFacts {
   readonly patchReads?: readonly { readonly op: string; readonly pointer: string }[];
   /** Why a JSON patch's body was not read (too large, not a patch): it may read anything. */
   readonly patchUnread?: string;
+  /**
+   * The protocol the request switches to when the API server agrees (WebSocket, SPDY): what it then
+   * carries both ways is not read (a watch's client sends nothing the server acts on).
+   */
+  readonly upgrade?: string;
   readonly parseError?: string;
 }
 

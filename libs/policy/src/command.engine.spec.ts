@@ -294,6 +294,26 @@ describe('decideCommand', () => {
       { decision: 'deny', rule: 'sessions.read_only' },
     ],
     [
+      'read-only kubernetes get switching to WebSocket (an aggregated API’s console)',
+      ctx(k8s, ops, true),
+      {
+        kind: 'kubernetes',
+        verb: 'get',
+        group: 'subresources.kubevirt.io',
+        resource: 'virtualmachineinstances',
+        subresource: 'console',
+        namespace: 'default',
+        upgrade: 'websocket',
+      },
+      { decision: 'deny', rule: 'sessions.read_only' },
+    ],
+    [
+      'read-only kubernetes watch over WebSocket',
+      ctx(k8s, ops, true),
+      { kind: 'kubernetes', verb: 'watch', resource: 'secrets', namespace: 'default', upgrade: 'websocket' },
+      { decision: 'allow' },
+    ],
+    [
       'read-only kubernetes exec, even as a GET',
       ctx(k8s, ops, true),
       { kind: 'kubernetes', verb: 'get', resource: 'pods', subresource: 'exec', namespace: 'default' },

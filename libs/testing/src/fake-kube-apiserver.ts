@@ -15,6 +15,9 @@ const RESOURCES: Record<string, { kind: string; namespaced: boolean }> = {
   namespaces: { kind: 'Namespace', namespaced: false },
 };
 
+const CONSOLE =
+  /^\/apis\/subresources\.kubevirt\.io\/v1\/namespaces\/[^/]+\/virtualmachineinstances\/[^/]+\/console$/;
+
 const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
 export interface FakeKubeApiServer {
@@ -34,6 +37,12 @@ export interface FakeKubeApiServer {
    * an aggregated API might), to see that a proxy which must read the body refuses it.
    */
   protobufFor: string | undefined;
+  /**
+   * What was typed into a virtual machine's serial console: a WebSocket GET of
+   * `/apis/subresources.kubevirt.io/v1/namespaces/NS/virtualmachineinstances/NAME/console`
+   * (subprotocol plain.kubevirt.io), which echoes what it gets.
+   */
+  readonly consoleInput: readonly string[];
   /** Streams the server is serving now: watches, followed logs and exec sessions. */
   openStreams(): number;
   /** Appends a line to a pod's log (followers see it at once). */
@@ -326,8 +335,9 @@ export async function startFakeKubeApiServer(token: string): Promise<FakeKubeApi
   const sockets = new WebSocketServer({
     noServer: true,
     handleProtocols: (protocols) =>
-      ['v5.channel.k8s.io', 'v4.channel.k8s.io'].find((p) => protocols.has(p)) ?? false,
+      ['v5.channel.k8s.io', 'v4.channel.k8s.io', 'plain.kubevirt.io'].find((p) => protocols.has(p)) ?? false,
   });
+  const consoleInput: string[] = [];
   server.on('upgrade', (req: IncomingMessage, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://fake');
     requests.push({
@@ -335,7 +345,21 @@ export async function startFakeKubeApiServer(token: string): Promise<FakeKubeApi
       url: req.url ?? '',
       ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
     });
-    if (req.headers.authorization !== `Bearer ${token}` || !url.pathname.endsWith('/exec')) {
+    if (req.headers.authorization !== `Bearer ${token}`) {
+      socket.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
+    // An aggregated API's interactive subresource, authorized as `get` (KubeVirt's serial console).
+    if (CONSOLE.test(url.pathname)) {
+      sockets.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+        ws.on('message', (data: Buffer) => {
+          consoleInput.push(data.toString());
+          ws.send(data);
+        });
+      });
+      return;
+    }
+    if (!url.pathname.endsWith('/exec')) {
       socket.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n');
       return;
     }
@@ -368,6 +392,7 @@ export async function startFakeKubeApiServer(token: string): Promise<FakeKubeApi
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    consoleInput,
     openStreams: () =>
       watchers.size + [...followers.values()].reduce((n, set) => n + set.size, 0) + sockets.clients.size,
     get protobufFor() {

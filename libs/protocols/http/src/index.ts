@@ -19,7 +19,7 @@ export {
 } from './http-message.parser';
 export { serializeRequestHead, serializeResponse, serializeResponseHead } from './http-head.serializer';
 export { requestPath, type RequestPath } from './request-path';
-export { forwardedRequest, type ForwardingRules } from './forwarded-request';
+export { forwardedRequest, offeredUpgrades, type ForwardingRules } from './forwarded-request';
 export { ChunkedBodyDecoder, encodeChunk, LAST_CHUNK } from './chunked-body.decoder';
 export {
   BodyRewriteError,

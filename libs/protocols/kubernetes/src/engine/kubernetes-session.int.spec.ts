@@ -20,6 +20,7 @@ import { execRecordingTap } from '../exec/exec-recording.tap';
 import { asciicastOutput, parseAsciicast } from '@tollgate/audit';
 import { CoreV1Api, Exec, KubeConfig, Watch, type V1Secret } from '@kubernetes/client-node';
 import { PassThrough } from 'node:stream';
+import { WebSocket } from 'ws';
 import { kubernetesReplies } from './kubernetes-status';
 
 const run = promisify(execFile);
@@ -55,8 +56,37 @@ describe('KubernetesEngine’s session between kubectl and a fake API server', (
     readOnly: false,
   };
   const commands = new PolicyCommands(POLICY, context);
-  const masking = maskingRulesFor(commands.policy, context);
   const children: ChildProcess[] = [];
+
+  /** A Kubernetes session per connection, in front of the fake API server, deciding by `decider`. */
+  const kubeProxy = (decider: PolicyCommands) => {
+    const target = new URL(api.url);
+    const rules = maskingRulesFor(decider.policy, context);
+    return createServer((socket) => {
+      socket.on('error', () => undefined);
+      void new HttpSession(socket, {
+        connect: () =>
+          new Promise((resolve, reject) => {
+            const s = connect({ host: target.hostname, port: Number(target.port) }, () => resolve(s));
+            s.once('error', reject);
+          }),
+        forward: (head) =>
+          forwardedRequest(head, {
+            host: target.host,
+            basePath: '',
+            inject: [['Authorization', 'Bearer agent-sa-token']],
+            ...KUBERNETES_FORWARDING,
+          }),
+        classify: kubernetesRequestFacts,
+        peekBody: kubernetesBodyPeek,
+        rewrite: (_head, facts) => kubernetesResponseRewrite(rules, facts),
+        tap: (head, facts) => execRecordingTap(facts, head, decider.record, () => socket.destroy()),
+        commands: decider,
+        replies: kubernetesReplies,
+        headTimeoutMs: 1_000,
+      }).run();
+    });
+  };
 
   beforeAll(async () => {
     api = await startFakeKubeApiServer('agent-sa-token');
@@ -85,31 +115,7 @@ describe('KubernetesEngine’s session between kubectl and a fake API server', (
       type: 'Opaque',
       data: { password: SECRET_B64, user: Buffer.from('app').toString('base64') },
     });
-    const target = new URL(api.url);
-    proxy = createServer((socket) => {
-      socket.on('error', () => undefined);
-      void new HttpSession(socket, {
-        connect: () =>
-          new Promise((resolve, reject) => {
-            const s = connect({ host: target.hostname, port: Number(target.port) }, () => resolve(s));
-            s.once('error', reject);
-          }),
-        forward: (head) =>
-          forwardedRequest(head, {
-            host: target.host,
-            basePath: '',
-            inject: [['Authorization', 'Bearer agent-sa-token']],
-            ...KUBERNETES_FORWARDING,
-          }),
-        classify: kubernetesRequestFacts,
-        peekBody: kubernetesBodyPeek,
-        rewrite: (_head, facts) => kubernetesResponseRewrite(masking, facts),
-        tap: (head, facts) => execRecordingTap(facts, head, commands.record, () => socket.destroy()),
-        commands,
-        replies: kubernetesReplies,
-        headTimeoutMs: 1_000,
-      }).run();
-    });
+    proxy = kubeProxy(commands);
     proxy.listen(0, '127.0.0.1');
     await once(proxy, 'listening');
     const port = (proxy.address() as AddressInfo).port;
@@ -536,6 +542,40 @@ current-context: t
       const status = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { message: string };
       expect(status).toMatchObject({ kind: 'Status', reason: 'Forbidden' });
       expect(status.message).toContain('exec over SPDY/3.1 cannot be recorded; use kubectl 1.30 or later');
+    });
+  });
+
+  describe('a read-only session', () => {
+    const readOnly = new PolicyCommands(POLICY, { ...context, readOnly: true });
+    let server: Server;
+    beforeAll(async () => {
+      server = kubeProxy(readOnly);
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+    });
+    afterAll(() => void server.close());
+    const url = (path: string) => `127.0.0.1:${(server.address() as AddressInfo).port}${path}`;
+
+    it('switches to WebSocket for nothing: a console authorized as get (KubeVirt) would take typed input', async () => {
+      const vm = new WebSocket(
+        `ws://${url('/apis/subresources.kubevirt.io/v1/namespaces/dev/virtualmachineinstances/vm1/console')}`,
+        ['plain.kubevirt.io'],
+      );
+      const outcome = await new Promise<number | 'open'>((resolve) => {
+        vm.on('open', () => {
+          vm.send('shutdown -h now\n');
+          resolve('open');
+        });
+        vm.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        vm.on('error', () => undefined);
+      });
+      vm.terminate();
+      expect(outcome).toBe(403);
+      expect(readOnly.decisions.at(-1)).toMatch(/^deny GET \/apis\/subresources\.kubevirt\.io/);
+      expect(api.consoleInput).toEqual([]);
+      // Reads go on.
+      const pods = await run('curl', ['-sS', `http://${url('/api/v1/namespaces/dev/pods')}`]);
+      expect(JSON.parse(pods.stdout)).toMatchObject({ kind: 'PodList' });
     });
   });
 

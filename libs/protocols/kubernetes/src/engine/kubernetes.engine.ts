@@ -8,6 +8,7 @@ import { Protocol, type ConnectionSpec } from '@tollgate/proto';
 import {
   HttpRelayEngine,
   httpTargetSettings,
+  offeredUpgrades,
   requestPath,
   type ForwardingRules,
   type HttpTargetSettings,
@@ -52,7 +53,8 @@ export const KUBERNETES_FORWARDING: Pick<ForwardingRules, 'drop' | 'scrub' | 'up
  * and what a JSON patch's body reads of the stored object (see kubernetesBodyPeek).
  */
 export function kubernetesRequestFacts(head: RequestHead, body?: PeekedBody): CommandFacts {
-  const patch = body ? jsonPatchReads(body) : {};
+  const [upgrade] = offeredUpgrades(head, KUBERNETES_FORWARDING.upgrades ?? []);
+  const patch = { ...(body ? jsonPatchReads(body) : {}), ...(upgrade ? { upgrade } : {}) };
   const path = requestPath(head.target);
   if (!path.ok)
     return { kind: 'kubernetes', verb: head.method.toLowerCase(), ...patch, parseError: path.error };
