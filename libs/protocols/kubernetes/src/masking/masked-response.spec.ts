@@ -39,6 +39,43 @@ describe('maskKubernetesResponse', () => {
     expect(status.message).toBe('secrets "x" not found');
   });
 
+  it('masks an object’s own fields whatever its kind says: a custom resource named like a list, a Table or a Status', () => {
+    const shapes = [
+      // An allow list with items of its own, a custom Status and Table (other groups than the API's).
+      {
+        apiVersion: 'example.com/v1',
+        kind: 'AllowList',
+        metadata: { name: 'a' },
+        items: [{ ip: '10.0.0.1' }],
+        data: { k: 'c2VjcmV0' },
+      },
+      { apiVersion: 'example.com/v1', kind: 'Status', metadata: { name: 'a' }, data: { k: 'c2VjcmV0' } },
+      {
+        apiVersion: 'example.com/v1',
+        kind: 'Table',
+        metadata: { name: 'a' },
+        rows: [],
+        data: { k: 'c2VjcmV0' },
+      },
+      // An object that carries `items` as a field of its own.
+      {
+        apiVersion: 'example.com/v1',
+        kind: 'Vault',
+        metadata: { name: 'a' },
+        items: [{ n: 1 }],
+        data: { k: 'c2VjcmV0' },
+      },
+    ];
+    for (const shape of shapes) {
+      expect(maskKubernetesResponse(shape, ['data']), shape.kind).toBeGreaterThan(0);
+      expect(JSON.stringify(shape), shape.kind).not.toContain('c2VjcmV0');
+    }
+    // The API server's own Status is left alone.
+    const status = { apiVersion: 'v1', kind: 'Status', status: 'Failure', message: 'no' };
+    expect(maskKubernetesResponse(status, ['status', 'message'])).toBe(0);
+    expect(status).toMatchObject({ status: 'Failure', message: 'no' });
+  });
+
   it('masks the copy kubectl apply keeps in an annotation, or the whole annotation when unreadable', () => {
     const applied = {
       metadata: {

@@ -60,23 +60,31 @@ function maskObject(object: JsonObject, fields: readonly string[]): number {
 
 /**
  * Masks what an API response for a masked resource carries, in place, whatever its shape: an object,
- * a list (`items`), a Table (`rows[].object`: kubectl get), or a watch event (`object`). A Status
- * carries no object. Returns how many values were masked.
+ * a list (`items`), a Table (`rows[].object`: kubectl get), or a watch event (`object`). The API
+ * server's Status (`v1`) carries no object. A shape is told by `kind`, which a custom resource names
+ * as it likes (`AllowList` with items of its own, a `Table` or `Status` of another group), so the
+ * body's own fields are masked too whatever its shape. Returns how many values were masked.
  */
 export function maskKubernetesResponse(value: unknown, fields: readonly string[]): number {
   const body = value as Json;
   if (!isObject(body)) throw new Error('the response is not a JSON object');
   const kind = body['kind'];
-  if (kind === 'Status') return 0;
+  const apiVersion = body['apiVersion'];
+  if (kind === 'Status' && (apiVersion === undefined || apiVersion === 'v1')) return 0;
   // A watch event: {type, object}; an ERROR event's object is a Status.
   if (typeof body['type'] === 'string' && isObject(body['object']) && kind === undefined) {
     return maskKubernetesResponse(body['object'], fields);
   }
+  const own = (structural: string) =>
+    maskObject(
+      body,
+      fields.filter((field) => field !== structural),
+    );
   if (kind === 'Table') {
     const rows = body['rows'];
-    if (rows === undefined || rows === null) return 0;
+    let count = own('rows');
+    if (rows === undefined || rows === null) return count;
     if (!Array.isArray(rows)) throw new Error('a Table without rows');
-    let count = 0;
     for (const row of rows) {
       if (isObject(row) && isObject(row['object'])) count += maskKubernetesResponse(row['object'], fields);
     }
@@ -85,9 +93,9 @@ export function maskKubernetesResponse(value: unknown, fields: readonly string[]
   // A list (SecretList, List): its items are the objects; a list without kind is read as one too.
   const items = body['items'];
   if (Array.isArray(items) || (typeof kind === 'string' && kind.endsWith('List') && items !== undefined)) {
-    if (items === null) return 0;
+    let count = own('items');
+    if (items === null) return count;
     if (!Array.isArray(items)) throw new Error('a list whose items are not an array');
-    let count = 0;
     for (const item of items) {
       if (!isObject(item)) throw new Error('a list item is not an object');
       count += maskObject(item, fields);
