@@ -6,6 +6,7 @@ import {
   createTestDatabase,
   loginDevUser,
   mariadbRoot,
+  openTerminal,
   spawnAgent,
   spawnCli,
   spawnConnect,
@@ -140,22 +141,16 @@ describe('MySQL through tollgate connect (gateway + agent + MariaDB with ed25519
 
   it("holds an UPDATE for review and says so on the mariadb CLI's terminal (a MariaDB progress report), then runs it once approved", async () => {
     db.sql('INSERT INTO scratch VALUES (1)');
-    // The CLI shows progress reports on an interactive terminal: run it in one (script(1)).
-    const terminal = spawn(
-      'script',
-      ['-qfec', `mariadb -h 127.0.0.1 -P ${port} -u dev --skip-pager`, '/dev/null'],
-      { stdio: ['pipe', 'pipe', 'pipe'] },
-    );
-    let screen = '';
-    terminal.stdout.on('data', (chunk: Buffer) => (screen += chunk.toString()));
+    // The CLI shows progress reports on an interactive terminal: run it on one.
+    const terminal = openTerminal(`mariadb -h 127.0.0.1 -P ${port} -u dev`);
     try {
-      terminal.stdin.write('UPDATE scratch SET id = 7 WHERE id = 1;\n');
+      terminal.line('UPDATE scratch SET id = 7 WHERE id = 1;');
       await expect
-        .poll(() => /Stage: 1 of 1 'tollgate: updates need a DBA.*review ([0-9a-f-]{36})/.test(screen), {
-          timeout: 20_000,
-        })
-        .toBe(true);
-      const review = /review ([0-9a-f-]{36})/.exec(screen)?.[1] as string;
+        .poll(() => terminal.screen(), { timeout: 20_000 })
+        .toMatch(
+          /Stage: 1 of 1 'tollgate: updates need a DBA Waiting for approval by group:dba: review [0-9a-f-]{36}/,
+        );
+      const review = /review ([0-9a-f-]{36})/.exec(terminal.screen())?.[1] as string;
       expect(db.sql('SELECT id FROM scratch').trim()).toBe('1');
       const dba = (await loginDevUser(gateway.httpUrl, 'dba')).access_token;
       const approve = spawnCli(['reviews', 'approve', review], {
@@ -163,11 +158,10 @@ describe('MySQL through tollgate connect (gateway + agent + MariaDB with ed25519
         TOLLGATE_URL: gateway.httpUrl,
       });
       expect(await approve.exited()).toBe(0);
-      await expect.poll(() => screen, { timeout: 20_000 }).toMatch(/Query OK, 1 row affected/);
+      await expect.poll(() => terminal.screen(), { timeout: 20_000 }).toMatch(/Query OK, 1 row affected/);
       expect(db.sql('SELECT id FROM scratch').trim()).toBe('7');
-      terminal.stdin.write('quit\n');
     } finally {
-      terminal.kill('SIGKILL');
+      terminal.stop();
       db.sql('DELETE FROM scratch');
     }
   });

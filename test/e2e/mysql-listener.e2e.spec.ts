@@ -9,6 +9,7 @@ import {
   createTcpConnection,
   createTestDatabase,
   loginDevUser,
+  openTerminal,
   makeCertificate,
   makeTempDir,
   mariadbRoot,
@@ -35,6 +36,9 @@ guardrails:
   - name: no-drop
     match: {protocol: mysql}
     deny: {statements: [DROP], message: dropping tables is not allowed here}
+  - name: updates-need-approval
+    match: {connections: [my-app]}
+    require_approval: {statements: [UPDATE], approvers: ['group:tollgate-admins'], timeout: 2m, message: updates need an admin}
 masking:
   - name: pii
     match: {connections: [my-app]}
@@ -201,6 +205,34 @@ describe('MySQL straight to the gateway listener', () => {
       /ERROR 1142 \(42000\) at line 2: tollgate: dropping tables is not allowed here/,
     );
     expect(db.sql("SHOW TABLES LIKE 'scratch'").trim()).toBe('scratch');
+  });
+
+  it("holds an UPDATE for review and says so on the mariadb CLI's terminal, over TLS, then runs it once approved", async () => {
+    db.sql('INSERT INTO scratch VALUES (1)');
+    const terminal = openTerminal(
+      `mariadb -h localhost --protocol=tcp -P ${port} -u ${USER} -p${developerToken} -D my-app --ssl-ca ${cert.certFile} --ssl-verify-server-cert`,
+    );
+    try {
+      terminal.line('UPDATE scratch SET id = 7 WHERE id = 1;');
+      await expect
+        .poll(() => terminal.screen(), { timeout: 20_000 })
+        .toMatch(
+          /Stage: 1 of 1 'tollgate: updates need an admin Waiting for approval by group:tollgate-admins: review [0-9a-f-]{36}/,
+        );
+      const review = /review ([0-9a-f-]{36})/.exec(terminal.screen())?.[1] as string;
+      expect(db.sql('SELECT id FROM scratch').trim()).toBe('1');
+      const admin = (await loginDevUser(gateway.httpUrl, 'admin')).access_token;
+      const approve = spawnCli(['reviews', 'approve', review], {
+        TOLLGATE_TOKEN: admin,
+        TOLLGATE_URL: gateway.httpUrl,
+      });
+      expect(await approve.exited()).toBe(0);
+      await expect.poll(() => terminal.screen(), { timeout: 20_000 }).toMatch(/Query OK, 1 row affected/);
+      expect(db.sql('SELECT id FROM scratch').trim()).toBe('7');
+    } finally {
+      terminal.stop();
+      db.sql('DELETE FROM scratch');
+    }
   });
 
   it('serves mysql2 (query and execute) with an API key over TLS pinned to the listener certificate', async () => {

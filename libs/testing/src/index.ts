@@ -40,6 +40,6 @@ export { makeCertificate, type TestCertificate } from './tls-certificates';
 export { shows } from './locator-expect';
 export { startSshd, type SshdServer } from './sshd-server';
 export { runSshClient, sshClientOptions, type SshClientRun } from './openssh-client';
-export { startTmux, type TmuxServer } from './tmux';
+export { openTerminal, startTmux, type Terminal, type TmuxServer } from './tmux';
 export { frameStreamPair } from './frame-stream-pair';
 export { startFakeKubeApiServer, type FakeKubeApiServer } from './fake-kube-apiserver';

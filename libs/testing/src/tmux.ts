@@ -44,7 +44,8 @@ export function startTmux(): TmuxServer {
       // The window keeps the size it was given, whatever clients attach (none do).
       tmux('set-option', '-t', name, 'window-size', 'manual');
     },
-    type: (name, text) => void tmux('send-keys', '-t', name, '-l', text),
+    // tmux reads an argument that ends in `;` as the end of a command: escaped, it is typed.
+    type: (name, text) => void tmux('send-keys', '-t', name, '-l', text.replace(/;$/, '\\;')),
     keys: (name, ...keys) => void tmux('send-keys', '-t', name, ...keys),
     screen: (name) =>
       tmux('capture-pane', '-p', '-t', name)
@@ -67,5 +68,28 @@ export function startTmux(): TmuxServer {
       }
       dir.remove();
     },
+  };
+}
+
+/** One program on a terminal of its own (a tmux window), typed into and read as a user would. */
+export interface Terminal {
+  /** Types a line and Enter. */
+  line(text: string): void;
+  /** The visible screen (see TmuxServer.screen). */
+  screen(): string;
+  stop(): void;
+}
+
+/** Starts `command` on a terminal of its own, wide enough that a long line does not wrap. */
+export function openTerminal(command: string, size = { columns: 400, rows: 50 }): Terminal {
+  const tmux = startTmux();
+  tmux.open('main', command, size);
+  return {
+    line: (text) => {
+      tmux.type('main', text);
+      tmux.keys('main', 'Enter');
+    },
+    screen: () => tmux.screen('main'),
+    stop: () => tmux.stop(),
   };
 }

@@ -83,7 +83,8 @@ export const MariadbCapability = {
 /**
  * The MariaDB capabilities the proxy relays when the client and the target both have them:
  * extended metadata only (its column definition layout is parsed, so masking reads it too). Left
- * out: progress reports (packets outside the reply's shape), COM_MULTI and bulk execution (commands
+ * out: the target's progress reports (packets outside the reply's shape; the engine offers the
+ * client progress reports of its own, for held commands), COM_MULTI and bulk execution (commands
  * the session does not decide one by one) and metadata caching (result sets without column
  * definitions, which masking needs).
  */

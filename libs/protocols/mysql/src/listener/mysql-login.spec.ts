@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Capability, PROXY_CAPABILITIES } from '../capabilities';
+import { Capability, MariadbCapability, PROXY_CAPABILITIES } from '../capabilities';
 import { parseHandshakeResponse, parseServerGreeting, serializeHandshakeResponse } from '../handshake';
 import { framePacket, PacketReader, type MysqlPacket } from '../packet-reader';
 import { parseErrPacket } from '../response-packets';
@@ -88,7 +88,12 @@ describe('acceptMysqlLogin', () => {
       nextSequence: 4,
     });
     const [greeting, authSwitch] = socket.replies();
-    expect(parseServerGreeting(greeting!.payload)).toMatchObject({ authPlugin: 'mysql_native_password' });
+    // MariaDB's handshake, offering progress reports (a held command's message).
+    expect(parseServerGreeting(greeting!.payload)).toMatchObject({
+      authPlugin: 'mysql_native_password',
+      mariadbCapabilities: MariadbCapability.PROGRESS,
+    });
+    expect(parseServerGreeting(greeting!.payload).capabilities & Capability.LONG_PASSWORD).toBe(0);
     expect(authSwitch).toMatchObject({ sequenceId: 2 });
     expect(authSwitch!.payload.subarray(1, 21).toString()).toBe('mysql_clear_password');
     if (outcome.kind !== 'login') return;

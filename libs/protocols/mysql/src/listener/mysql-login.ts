@@ -3,7 +3,7 @@ import { drawConnectionId } from '../proxy/connection-ids';
 import type { Socket } from 'node:net';
 import type { ListenerLogin, ListenerLoginOptions, ListenerLoginOutcome } from '@tollgate/protocol-tcp';
 import { TLSSocket } from 'node:tls';
-import { Capability, PROXY_CAPABILITIES } from '../capabilities';
+import { Capability, MariadbCapability, PROXY_CAPABILITIES } from '../capabilities';
 import { parseHandshakeResponse, serializeHandshakeResponse, serializeServerGreeting } from '../handshake';
 import { framePacket } from '../packet-reader';
 import { MysqlProtocolError } from '../protocol-error';
@@ -47,7 +47,7 @@ export const LOGIN_ERRORS = {
 } as const satisfies Record<string, readonly [number, string]>;
 
 /** The version the listener greets with, before it knows which server the connection leads to. */
-export const LISTENER_SERVER_VERSION = '5.5.5-10.11-tollgate';
+export const LISTENER_SERVER_VERSION = '5.5.5-10.11-tollgate-MariaDB';
 
 const CLEAR_PASSWORD = 'mysql_clear_password';
 /** The largest handshake packet read (a handshake response with many connection attributes is ~1 KiB). */
@@ -213,8 +213,12 @@ export function acceptMysqlLogin(socket: Socket, options: MysqlLoginOptions): Pr
         serverVersion: LISTENER_SERVER_VERSION,
         connectionId,
         authData: nonce,
-        capabilities: (PROXY_CAPABILITIES | (options.tls ? Capability.SSL : 0)) >>> 0,
-        mariadbCapabilities: 0,
+        // MariaDB's handshake (no CLIENT_MYSQL), so that a client can ask for progress reports: the
+        // engine tells a held command's message in one. Nothing else is offered here (the target's
+        // own extended capabilities are the engine's to negotiate).
+        capabilities:
+          ((PROXY_CAPABILITIES & ~Capability.LONG_PASSWORD) | (options.tls ? Capability.SSL : 0)) >>> 0,
+        mariadbCapabilities: MariadbCapability.PROGRESS,
         characterSet: 45,
         statusFlags: 2,
         authPlugin: 'mysql_native_password',

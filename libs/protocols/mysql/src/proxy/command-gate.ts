@@ -18,8 +18,8 @@ export type GateVerdict = { readonly allow: true } | { readonly allow: false; re
 
 /**
  * Where policy meets the protocol: decides a command and records the decision durably before
- * answering (the command is forwarded only after `decide` resolves with allow). MySQL has no
- * asynchronous notices, so `notify` (a held command's message) reaches only the audit trail and logs.
+ * answering (the command is forwarded only after `decide` resolves with allow). `notify` (a held
+ * command's message) reaches a client that reads MariaDB's progress reports as one.
  */
 export interface CommandGate {
   decide(command: SqlCommand, notify: (message: string) => void): Promise<GateVerdict>;

@@ -3,6 +3,7 @@ import type { ProtocolRefuser, Refusal, RefusalKind } from '@tollgate/protocol-t
 import { PROXY_CAPABILITIES, Capability } from '../capabilities';
 import { serializeServerGreeting } from '../handshake';
 import { framePacket, PacketReader } from '../packet-reader';
+import { LISTENER_SERVER_VERSION } from '../listener/mysql-login';
 import { errPacket } from '../response-packets';
 
 /** The error number and SQLSTATE a MySQL client shows for each refusal. */
@@ -38,7 +39,7 @@ export const mysqlRefuser: ProtocolRefuser = {
     return {
       greeting: framePacket(
         serializeServerGreeting({
-          serverVersion: '5.5.5-10.11-tollgate',
+          serverVersion: LISTENER_SERVER_VERSION,
           connectionId: 0,
           authData: Buffer.from('tollgate-refusal-000'),
           capabilities: (PROXY_CAPABILITIES & ~Capability.CONNECT_ATTRS) >>> 0,
