@@ -314,6 +314,20 @@ describe('decideCommand', () => {
       { decision: 'allow' },
     ],
     [
+      'read-only kubernetes watch of a subresource switching to WebSocket (the legacy watch/ prefix)',
+      ctx(k8s, ops, true),
+      {
+        kind: 'kubernetes',
+        verb: 'watch',
+        group: 'subresources.kubevirt.io',
+        resource: 'virtualmachineinstances',
+        subresource: 'console',
+        name: 'vm1',
+        upgrade: 'websocket',
+      },
+      { decision: 'deny', rule: 'sessions.read_only' },
+    ],
+    [
       'read-only kubernetes exec, even as a GET',
       ctx(k8s, ops, true),
       { kind: 'kubernetes', verb: 'get', resource: 'pods', subresource: 'exec', namespace: 'default' },

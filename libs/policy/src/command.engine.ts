@@ -229,7 +229,7 @@ function readOnlyDenial(facts: CommandFacts): string | null {
       if (interactive || !KUBERNETES_READ_VERBS.has(facts.verb)) return `${describe(facts)} ${suffix}`;
       // After a switch both sides send what they like, unread: only a watch's client sends nothing
       // the server acts on (an aggregated API's console, authorized as get, takes typed input).
-      if (facts.upgrade !== undefined && facts.verb !== 'watch') {
+      if (facts.upgrade !== undefined && (facts.verb !== 'watch' || facts.subresource !== undefined)) {
         return `${describe(facts)} switching to ${facts.upgrade} ${suffix}`;
       }
       return null;
