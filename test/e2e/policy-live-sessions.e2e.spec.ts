@@ -104,6 +104,37 @@ describe('a policy applied while a session runs governs its next command', () =>
     }
   });
 
+  it('a policy version the agent cannot evaluate ends its open session before the next statement reaches the target', async () => {
+    const client = await session();
+    const store = new Client({ connectionString: stack.databaseUrl });
+    await store.connect();
+    try {
+      await client.query('insert into victim values (2)');
+      expect(await targetSql('select count(*) from victim')).toBe('2');
+      // A newer version whose document this agent cannot evaluate (written by a gateway of a later
+      // release, or a damaged store). The gateway pushes it at the agent's next heartbeat.
+      await store.query(`update policy_versions set active = false where active;
+        insert into policy_versions (id, version, document, sha256, author, comment, active)
+        select gen_random_uuid(), max(version) + 1, $$${NO_DELETE}bogus_section: true\n$$, 'unchecked',
+               'sa:later-release', 'a document this agent cannot evaluate', true from policy_versions`);
+      await agent.waitFor(/"msg":"bundle rejected"/);
+      const after = await client.query('insert into victim values (3)').then(
+        () => 'ran',
+        (error: Error) => error.message,
+      );
+      expect(after).not.toBe('ran');
+      expect(await targetSql('select count(*) from victim')).toBe('2');
+    } finally {
+      await client.end().catch(() => undefined);
+      await store.query(`delete from policy_versions where document like '%bogus_section%';
+        update policy_versions set active = true where version = (select max(version) from policy_versions)`);
+      await store.end();
+    }
+    await agent.waitFor(
+      /"policyVersion":2,[^\n]*"msg":"bundle applied"[^]*"policyVersion":2,[^\n]*"msg":"bundle applied"/,
+    );
+  });
+
   it('masking added while the session is open ends it; the next session reads masked values', async () => {
     const client = await session();
     try {

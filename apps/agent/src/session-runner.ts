@@ -55,6 +55,8 @@ export class SessionRunner {
   private readonly sessions = new Map<string, EngineSession>();
   /** The policy path of every session opened or being opened, to take the next policy version. */
   private readonly policyPaths = new Map<string, SessionCommands>();
+  /** Why no session may be served now: the agent could not evaluate the active policy version. */
+  private policyProblem: string | undefined;
   /** Sessions a policy change ended while their target was being opened. */
   private readonly endOnOpen = new Map<string, string>();
   private draining = false;
@@ -101,6 +103,18 @@ export class SessionRunner {
       return {
         code: SessionRefusalCode.INTERNAL,
         message: `this agent does not run ${verb ?? 'unknown-verb'} sessions on "${spec.name}"`,
+      };
+    }
+    // A session is served only under the policy it was authorized under, or a later one: an agent
+    // that has not applied that version (or could not evaluate it) would decide its commands by a
+    // version the gateway no longer enforces.
+    if (this.policyProblem !== undefined)
+      return { code: SessionRefusalCode.POLICY_MISMATCH, message: this.policyProblem };
+    const authorizedUnder = request.context?.policyVersion ?? 0;
+    if (authorizedUnder > enforced.version) {
+      return {
+        code: SessionRefusalCode.POLICY_MISMATCH,
+        message: `the session was authorized under policy version ${authorizedUnder}, and this agent enforces version ${enforced.version}`,
       };
     }
     if (this.draining)
@@ -204,15 +218,29 @@ export class SessionRunner {
    * session goes on under a version the agent no longer enforces.
    */
   policyChanged(enforced: EnforcedPolicy): void {
+    this.policyProblem = undefined;
     for (const [sessionId, commands] of this.policyPaths) {
       const reason = commands.follow(enforced);
-      if (reason === undefined) continue;
-      this.logger.info({ sessionId, reason }, 'session ended by a policy change');
-      commands.audit.close(reason);
-      // One still being opened ends as soon as its target is open.
-      if (this.sessions.has(sessionId)) this.abort(sessionId, reason);
-      else this.endOnOpen.set(sessionId, reason);
+      if (reason !== undefined) this.endByPolicy(sessionId, commands, reason);
     }
+  }
+
+  /**
+   * The active policy version cannot be evaluated here (its document does not parse for this
+   * agent): no session may go on deciding by the version before it, so every session ends and new
+   * ones are refused until a version the agent can evaluate arrives.
+   */
+  policyUnusable(reason: string): void {
+    this.policyProblem = reason;
+    for (const [sessionId, commands] of this.policyPaths) this.endByPolicy(sessionId, commands, reason);
+  }
+
+  private endByPolicy(sessionId: string, commands: SessionCommands, reason: string): void {
+    this.logger.info({ sessionId, reason }, 'session ended by a policy change');
+    commands.audit.close(reason);
+    // One still being opened ends as soon as its target is open.
+    if (this.sessions.has(sessionId)) this.abort(sessionId, reason);
+    else this.endOnOpen.set(sessionId, reason);
   }
 
   abort(sessionId: string, reason?: string): void {

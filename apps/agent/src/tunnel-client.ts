@@ -69,6 +69,8 @@ export class TunnelClient {
     version: 0,
     policy: DEFAULT_POLICY,
   };
+  /** The last bundle's policy did not parse here: no session is served until one that does. */
+  private policyRejected = false;
   private current: { cancel(): void } | undefined;
   private stopped = false;
   private shuttingDown = false;
@@ -308,9 +310,10 @@ export class TunnelClient {
         );
         call.cancel();
       }, REGISTRATION_TIMEOUT_MS);
-      // The gateway routes sessions to an agent once it is registered, and its first bundle may
-      // arrive just after an offer: an agent without one yet holds such offers until it comes (or
-      // BUNDLE_WAIT_MS passes, then they are decided on what it has), rather than refusing them.
+      // The gateway routes sessions to an agent once it is registered, and its first bundle (or the
+      // one with the policy version a session was authorized under) may arrive just after an offer:
+      // the agent holds such offers until it comes (or BUNDLE_WAIT_MS passes, then they are decided
+      // on what it has: a session authorized under a version not applied here is refused).
       let beforeBundle: OpenSession[] = [];
       let bundleWait: NodeJS.Timeout | undefined;
       const openSession = (request: OpenSession) => {
@@ -395,7 +398,11 @@ export class TunnelClient {
             return;
           case 'openSession': {
             const request = message.kind.openSession;
-            if (this.bundle === undefined) {
+            // Authorized under a policy version not applied here yet: its bundle is on its way
+            // (every apply pushes one), so the offer waits for it like the first bundle.
+            const behind =
+              !this.policyRejected && (request.context?.policyVersion ?? 0) > this.enforced.version;
+            if (this.bundle === undefined || behind) {
               beforeBundle.push(request);
               bundleWait ??= setTimeout(openHeld, BUNDLE_WAIT_MS);
               return;
@@ -448,13 +455,16 @@ export class TunnelClient {
       : ({ ok: true, policy: DEFAULT_POLICY } as const);
     if (!parsed.ok) {
       this.logger.warn({ version: bundle.version, policyVersion: bundle.policyVersion }, 'bundle rejected');
-      return {
-        version: bundle.version,
-        error: `policy version ${bundle.policyVersion} does not validate: ${parsed.errors.map(formatPolicyError).join('; ')}`,
-      };
+      const error = `policy version ${bundle.policyVersion} does not validate: ${parsed.errors.map(formatPolicyError).join('; ')}`;
+      // Fail closed: the gateway enforces that version now, so the previous one may not go on
+      // deciding commands here. Sessions end and new ones are refused until a version that parses.
+      this.policyRejected = true;
+      this.sessions.policyUnusable(`this agent cannot evaluate the active policy (${error})`);
+      return { version: bundle.version, error };
     }
     this.bundle = bundle;
     this.enforced = { version: bundle.policyVersion, policy: parsed.policy };
+    this.policyRejected = false;
     // Sessions already open are decided by this version from their next command on.
     this.sessions.policyChanged(this.enforced);
     this.logger.info(
