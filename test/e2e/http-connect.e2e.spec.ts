@@ -299,6 +299,11 @@ describe('http and kubernetes connections end to end (gateway, agent, `tollgate 
     const got = await kubectl('get', 'secret', 'db', '-n', 'prod', '-o', 'yaml');
     expect(got.stdout).toContain(`password: ${Buffer.from('********').toString('base64')}`);
     expect(got.stdout).not.toContain(SECRET_B64);
+    // A JSON patch copying the value into an annotation is read by the agent and denied.
+    const copy = JSON.stringify([{ op: 'copy', from: '/data/password', path: '/metadata/annotations/x' }]);
+    const patched = await kubectl('patch', 'secret', 'db', '-n', 'prod', '--type=json', '-p', copy);
+    expect(patched.stderr).toContain('masking rule "secret-values" does not allow');
+    expect(patched.stdout + patched.stderr).not.toContain(SECRET_B64);
   });
 
   it('kubectl exec is recorded, and tollgate sessions play replays what it printed', async () => {
