@@ -148,7 +148,7 @@ describe('MySQL through tollgate connect (gateway + agent + MariaDB with ed25519
       await expect
         .poll(() => terminal.screen(), { timeout: 20_000 })
         .toMatch(
-          /Stage: 1 of 1 'tollgate: updates need a DBA Waiting for approval by group:dba: review [0-9a-f-]{36}/,
+          /Stage: 1 of 1 'tollgate: updates need a DBA\. Waiting for approval by group:dba: review [0-9a-f-]{36}/,
         );
       const review = /review ([0-9a-f-]{36})/.exec(terminal.screen())?.[1] as string;
       expect(db.sql('SELECT id FROM scratch').trim()).toBe('1');

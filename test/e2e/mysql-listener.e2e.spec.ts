@@ -217,7 +217,7 @@ describe('MySQL straight to the gateway listener', () => {
       await expect
         .poll(() => terminal.screen(), { timeout: 20_000 })
         .toMatch(
-          /Stage: 1 of 1 'tollgate: updates need an admin Waiting for approval by group:tollgate-admins: review [0-9a-f-]{36}/,
+          /Stage: 1 of 1 'tollgate: updates need an admin\. Waiting for approval by group:tollgate-admins: review [0-9a-f-]{36}/,
         );
       const review = /review ([0-9a-f-]{36})/.exec(terminal.screen())?.[1] as string;
       expect(db.sql('SELECT id FROM scratch').trim()).toBe('1');

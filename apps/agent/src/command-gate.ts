@@ -57,7 +57,7 @@ export async function gateCommand(input: GateInput): Promise<GateResult> {
         },
         (reviewId) =>
           input.notify(
-            `${requirement.message} Waiting for approval by ${requirement.approvers.join(', ')}: review ${reviewId} (tollgate reviews approve ${reviewId}).`,
+            `${sentence(requirement.message)} Waiting for approval by ${requirement.approvers.join(', ')}: review ${reviewId} (tollgate reviews approve ${reviewId}).`,
           ),
       );
       reviewIds.push(result.reviewId);
@@ -104,4 +104,9 @@ export async function gateCommand(input: GateInput): Promise<GateResult> {
     };
   }
   return { allow: true, masking: decision.masking };
+}
+
+/** A rule's message as a sentence: ended with a full stop unless it ends in punctuation already. */
+function sentence(message: string): string {
+  return /[.!?]$/.test(message) ? message : `${message}.`;
 }

@@ -296,7 +296,7 @@ guardrails:
     const report = new PayloadReader(progress!.payload.subarray(3), 'a progress report');
     expect([report.u8(), report.u8(), report.u8(), report.u24()]).toEqual([1, 1, 1, 0]);
     expect(report.lenencString()).toBe(
-      'tollgate: updates need a DBA Waiting for approval: review test-review.',
+      'tollgate: updates need a DBA. Waiting for approval: review test-review.',
     );
     expect(progress!.sequenceId).toBe(1);
     expect(isOkPacket(ok!.payload)).toBe(true);

@@ -33,7 +33,7 @@ export class PolicyGate implements CommandGate {
     if (decision.decision === 'deny') return { allow: false, message: decision.message };
     // As the agent's gate does once the review is filed.
     notify(
-      `${decision.requirements[0]?.message ?? 'approval required'} Waiting for approval: review test-review.`,
+      `${decision.requirements[0]?.message ?? 'approval required'}. Waiting for approval: review test-review.`,
     );
     return new Promise((resolve) => (this.approve = resolve));
   }
