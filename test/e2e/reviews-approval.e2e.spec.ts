@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createAgent,
@@ -26,12 +27,12 @@ roles:
     verbs: [connect, exec, admin, 'audit:read', review]
   - name: dbas-review-echo
     subjects: ['group:dba']
-    connections: [echo]
+    connections: [echo, echo-audited]
     verbs: [review]
 access_requests:
   - name: developer-jit
     requesters: [group:developers, group:auditors]
-    connections: [echo, echo-unreviewed]
+    connections: [echo, echo-unreviewed, echo-audited]
     verbs: [connect]
     reviewers: [group:dba]
     max_duration: 1h
@@ -53,6 +54,17 @@ describe('just-in-time access: a developer asks, a DBA approves (two real users,
   let echo: TcpTarget;
   let developer: string;
   let dba: string;
+  let storeUrl: string;
+  /** Runs SQL on the gateway's own store. */
+  const onStore = async (sql: string) => {
+    const client = new Client({ connectionString: storeUrl });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
   const as = async (token: string, ...args: string[]) => {
     const cli = spawnCli(args, { TOLLGATE_URL: gateway.httpUrl, TOLLGATE_TOKEN: token });
     const code = await cli.exited();
@@ -89,6 +101,7 @@ describe('just-in-time access: a developer asks, a DBA approves (two real users,
     const hookUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/hook`;
 
     const db = await createTestDatabase();
+    storeUrl = db.url;
     cleanups.push(db.drop);
     gateway = await startTunnelGateway(['--dev-idp', '--dev-idp-port', '0'], {
       DATABASE_URL: db.url,
@@ -101,6 +114,7 @@ describe('just-in-time access: a developer asks, a DBA approves (two real users,
     const token = await createAgent(gateway, 'edge-1');
     await createTcpConnection(gateway, 'echo', echo.port, ['edge-1']);
     await createTcpConnection(gateway, 'echo-unreviewed', echo.port, ['edge-1']);
+    await createTcpConnection(gateway, 'echo-audited', echo.port, ['edge-1']);
     expect((await gateway.api('POST', '/api/v1/policy', { document: POLICY })).status).toBe(201);
     processes.push(await spawnAgent(gateway.grpcUrl, token));
     developer = (await loginDevUser(gateway.httpUrl, 'developer')).access_token;
@@ -178,6 +192,39 @@ describe('just-in-time access: a developer asks, a DBA approves (two real users,
     });
     expect(await review.json()).toMatchObject({ state: 'pending', decisions: [] });
     expect((await echoAsDeveloper('echo-unreviewed')).data).toBe('');
+  });
+
+  it('an approval the audit log cannot record does not take effect', async () => {
+    const requested = await as(
+      developer,
+      'reviews',
+      'request',
+      'echo-audited',
+      '--duration',
+      '10m',
+      '--reason',
+      'incident 44',
+    );
+    const id = /access request ([0-9a-f-]{36}) is pending/.exec(requested.output)?.[1];
+    expect(id).toBeDefined();
+    await onStore(`CREATE OR REPLACE FUNCTION refuse_approval() RETURNS trigger LANGUAGE plpgsql AS $$
+                     BEGIN RAISE EXCEPTION 'audit disk full'; END $$;
+                   CREATE TRIGGER refuse_approval BEFORE INSERT ON audit_entries
+                     FOR EACH ROW WHEN (NEW.action = 'review:approve') EXECUTE FUNCTION refuse_approval();`);
+    try {
+      const approved = await as(dba, 'reviews', 'approve', id!);
+      expect(approved.code).toBe(1);
+      const review = await fetch(`${gateway.httpUrl}/api/v1/reviews/${id!}`, {
+        headers: { authorization: `Bearer ${developer}` },
+      });
+      expect(await review.json()).toMatchObject({ state: 'pending', decisions: [] });
+      expect((await echoAsDeveloper('echo-audited')).data).toBe('');
+    } finally {
+      await onStore('DROP TRIGGER IF EXISTS refuse_approval ON audit_entries');
+    }
+    // Recorded, it is made.
+    expect((await as(dba, 'reviews', 'approve', id!)).output).toContain(`review ${id!}: approved`);
+    expect((await echoAsDeveloper('echo-audited')).data).toBe('hello\n');
   });
 
   it('a session opened under a grant ends by itself when the grant expires', async () => {

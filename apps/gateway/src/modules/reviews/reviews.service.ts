@@ -129,7 +129,7 @@ export class ReviewsService {
       },
       include: { decisions: true },
     });
-    await this.audit.record({
+    await this.recordRequest(review.id, {
       subject: principal.subject,
       actorChain: principal.actorChain,
       action: 'review:request',
@@ -168,7 +168,7 @@ export class ReviewsService {
       },
       include: { decisions: true },
     });
-    await this.audit.record({
+    await this.recordRequest(review.id, {
       subject: input.requester.subject,
       actorChain: input.requester.actorChain,
       action: 'review:request',
@@ -251,38 +251,39 @@ export class ReviewsService {
     const verb = await this.reviewVerbOn(principal, row.connectionName);
     if (!verb.allowed) throw new ForbiddenError(verb.reason);
     if (row.state !== 'pending') throw new ConflictError(`review "${id}" is already ${row.state}`);
+    const already = `${principal.subject} has already decided review "${id}"`;
+    if (row.decisions.some((d) => d.reviewer === principal.subject)) throw new ConflictError(already);
+    const mine = { reviewer: principal.subject, decision };
+    const expected = stateAfter(row, [...row.decisions, mine]);
+    // The decision is durable in the audit log before it takes effect: one the log cannot record
+    // changes nothing (fail closed), so no approval lets a command or a grant through unrecorded.
+    await this.audit.record({
+      subject: principal.subject,
+      actorChain: principal.actorChain,
+      action: `review:${decision}`,
+      target: `review:${id}`,
+      decision: 'allow',
+      reason: comment ?? `${decision} ${row.kind} review by ${row.requester} on ${row.connectionName}`,
+      payload: { reviewId: id, kind: row.kind, requester: row.requester, state: expected },
+    });
     const updated = await this.store.prisma.$transaction(async (tx) => {
       const existing = await tx.reviewDecision.findUnique({
         where: { reviewId_reviewer: { reviewId: id, reviewer: principal.subject } },
       });
-      if (existing) throw new ConflictError(`${principal.subject} has already decided review "${id}"`);
+      if (existing) throw new ConflictError(already);
       await tx.reviewDecision.create({
         data: { reviewId: id, reviewer: principal.subject, decision, comment: comment ?? null },
       });
-      const decisions = await tx.reviewDecision.findMany({ where: { reviewId: id } });
-      let state = 'pending';
-      if (decision === 'reject') state = 'rejected';
-      else {
-        const approvals = decisions
-          .filter((d) => d.decision === 'approve')
-          .map((d) => ({ subject: d.reviewer, groups: [], actorChain: [] }));
-        // Approvers were checked when they decided; count them by subject only.
-        if (
-          approvalsSatisfied(
-            { approvers: ['*'], minApprovals: row.minApprovals },
-            approvals,
-            row.requester,
-            actorsOf(row),
-          )
-        )
-          state = 'approved';
-      }
+      const state = stateAfter(row, await tx.reviewDecision.findMany({ where: { reviewId: id } }));
+      // Another reviewer decided meanwhile: what was recorded is not what would happen.
+      if (state !== expected)
+        throw new ConflictError(`review "${id}" was decided by another reviewer meanwhile; look again`);
       if (state === 'pending')
         return tx.review.findUniqueOrThrow({ where: { id }, include: { decisions: true } });
       const now = new Date();
-      // Only a still-pending review moves (a concurrent decision or expiry wins otherwise).
+      // Only a still-pending, unexpired review moves (a concurrent decision or expiry wins otherwise).
       const moved = await tx.review.updateMany({
-        where: { id, state: 'pending' },
+        where: { id, state: 'pending', expiresAt: { gt: now } },
         data: {
           state,
           decidedAt: now,
@@ -293,15 +294,6 @@ export class ReviewsService {
       });
       if (moved.count === 0) throw new ConflictError(`review "${id}" is no longer pending`);
       return tx.review.findUniqueOrThrow({ where: { id }, include: { decisions: true } });
-    });
-    await this.audit.record({
-      subject: principal.subject,
-      actorChain: principal.actorChain,
-      action: `review:${decision}`,
-      target: `review:${id}`,
-      decision: 'allow',
-      reason: comment ?? `${decision} ${row.kind} review by ${row.requester} on ${row.connectionName}`,
-      payload: { reviewId: id, kind: row.kind, requester: row.requester, state: updated.state },
     });
     const view = toView(updated);
     if (updated.state !== 'pending') {
@@ -394,6 +386,21 @@ export class ReviewsService {
     this.settle(id, 'expired');
   }
 
+  /**
+   * Records a new review's request; a request the audit log cannot record is closed at once (state
+   * expired), so nobody can approve what the log does not show was asked.
+   */
+  private async recordRequest(id: string, record: Parameters<AuditWriter['record']>[0]): Promise<void> {
+    try {
+      await this.audit.record(record);
+    } catch (error) {
+      await this.store.prisma.review
+        .updateMany({ where: { id, state: 'pending' }, data: { state: 'expired', decidedAt: new Date() } })
+        .catch(() => undefined);
+      throw error;
+    }
+  }
+
   /** Whether a role of the active policy grants the caller `review` on the connection. */
   private async reviewVerbOn(
     principal: Principal,
@@ -453,6 +460,26 @@ export class ReviewsService {
     if (!row) throw new NotFoundError('review', id);
     return row;
   }
+}
+
+/** The state a review is in after these decisions: one rejection rejects, enough approvals approve. */
+function stateAfter(
+  row: Review,
+  decisions: readonly { readonly reviewer: string; readonly decision: string }[],
+): 'pending' | 'approved' | 'rejected' {
+  if (decisions.some((d) => d.decision === 'reject')) return 'rejected';
+  const approvals = decisions
+    .filter((d) => d.decision === 'approve')
+    .map((d) => ({ subject: d.reviewer, groups: [], actorChain: [] }));
+  // Approvers were checked when they decided; count them by subject only.
+  return approvalsSatisfied(
+    { approvers: ['*'], minApprovals: row.minApprovals },
+    approvals,
+    row.requester,
+    actorsOf(row),
+  )
+    ? 'approved'
+    : 'pending';
 }
 
 /** Who acted in the request's actor chain (they may not review it). */
