@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { buildProgram } from './program';
+import { buildProgram, misplacedCommand } from './program';
 
 function* walk(command: Command, path: string[] = []): Generator<{ path: string; command: Command }> {
   for (const sub of command.commands) {
@@ -26,6 +26,19 @@ describe('tollgate command tree', () => {
     ]) {
       const names = command.commands.flatMap((sub) => [sub.name(), ...sub.aliases()]);
       expect(new Set(names).size, path).toBe(names.length);
+    }
+  });
+
+  it('points a command typed without its parent at its whole path (tollgate policy show → tollgate admin policy show)', () => {
+    const program = buildProgram();
+    expect(misplacedCommand(program, ['policy', 'show'])).toBe('tollgate admin policy show');
+    expect(misplacedCommand(program, ['connections', 'create', 'pg'])).toBe(
+      'tollgate admin connections create pg',
+    );
+    expect(misplacedCommand(program, ['apply', '-f', 'x.yaml'])).toBe('tollgate admin apply -f x.yaml');
+    // A command of its own, an option, help, a word nothing answers to, or one several parents have.
+    for (const args of [['sessions', 'list'], ['--help'], ['help'], ['nonsense'], ['list'], []]) {
+      expect(misplacedCommand(program, args), args.join(' ')).toBeUndefined();
     }
   });
 });

@@ -49,6 +49,13 @@ export function buildProgram(): Command {
  */
 export async function runProgram(argv: readonly string[]): Promise<void> {
   const program = buildProgram();
+  const moved = misplacedCommand(program, argv.slice(2));
+  if (moved) {
+    process.stderr.write(
+      `tollgate: unknown command '${argv[2]}': it is \`${moved}\` (tollgate --help lists the commands)\n`,
+    );
+    process.exit(1);
+  }
   let running: Command = program;
   program.hook('preAction', (_program, action) => {
     running = action;
@@ -59,4 +66,20 @@ export async function runProgram(argv: readonly string[]): Promise<void> {
     process.stderr.write(`${commandPath(running)}: ${describeError(error)}\n`);
     process.exit(1);
   }
+}
+
+/**
+ * `tollgate policy show` is `tollgate admin policy show`: a first word that is no command of its own
+ * but names exactly one command a level down gives that command's whole path (with the rest of the
+ * words), instead of commander's "unknown command" and the full help.
+ */
+export function misplacedCommand(program: Command, args: readonly string[]): string | undefined {
+  const [word, ...rest] = args;
+  if (!word || word.startsWith('-') || word === 'help') return undefined;
+  const answers = (command: Command) => command.name() === word || command.aliases().includes(word);
+  if (program.commands.some(answers)) return undefined;
+  const found = program.commands.flatMap((parent) =>
+    parent.commands.filter(answers).map((sub) => `${program.name()} ${parent.name()} ${sub.name()}`),
+  );
+  return found.length === 1 ? [found[0], ...rest].join(' ') : undefined;
 }
