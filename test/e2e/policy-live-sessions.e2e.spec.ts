@@ -59,11 +59,25 @@ describe('a policy applied while a session runs governs its next command', () =>
     expect((await stack.gateway.api('POST', '/api/v1/policy', { document })).status).toBe(201);
     await agent.waitFor(new RegExp(`"policyVersion":${version},[^\\n]*"msg":"bundle applied"`));
   };
+  /** How each session's connection failed (a FATAL arriving while idle is an 'error' event). */
+  const failures = new Map<Client, unknown[]>();
   const session = async () => {
     const client = new Client({ host: '127.0.0.1', port, user: 'me', database: 'app' });
-    client.on('error', () => undefined);
+    const seen: unknown[] = [];
+    failures.set(client, seen);
+    client.on('error', (error) => seen.push(error));
     await client.connect();
     return client;
+  };
+  /** Runs a statement that must not run: resolves with what the client was told instead. */
+  const refused = async (client: Client, sql: string) => {
+    const outcome = await client.query(sql).then(
+      () => 'ran',
+      (error: unknown) => error,
+    );
+    expect(outcome).not.toBe('ran');
+    const told = [...(failures.get(client) ?? []), outcome] as { severity?: string; message?: string }[];
+    return told.find((error) => error.severity === 'FATAL');
   };
 
   beforeAll(async () => {
@@ -118,11 +132,10 @@ describe('a policy applied while a session runs governs its next command', () =>
         select gen_random_uuid(), max(version) + 1, $$${NO_DELETE}bogus_section: true\n$$, 'unchecked',
                'sa:later-release', 'a document this agent cannot evaluate', true from policy_versions`);
       await agent.waitFor(/"msg":"bundle rejected"/);
-      const after = await client.query('insert into victim values (3)').then(
-        () => 'ran',
-        (error: Error) => error.message,
+      // The client is told in its own protocol: a FATAL ErrorResponse with the reason.
+      expect((await refused(client, 'insert into victim values (3)'))?.message).toMatch(
+        /^tollgate: session ended: this agent cannot evaluate the active policy \(policy version 3 does not validate: /,
       );
-      expect(after).not.toBe('ran');
       expect(await targetSql('select count(*) from victim')).toBe('2');
     } finally {
       await client.end().catch(() => undefined);
@@ -140,11 +153,9 @@ describe('a policy applied while a session runs governs its next command', () =>
     try {
       expect((await client.query('select email from people')).rows).toEqual([{ email: 'ada@example.com' }]);
       await apply(MASKED, 3);
-      const after = await client.query<{ email: string }>('select email from people').then(
-        (result) => result.rows,
-        (error: unknown) => error,
+      expect((await refused(client, 'select email from people'))?.message).toBe(
+        "tollgate: session ended: policy version 3 changes this session's masking; reconnect to work under it",
       );
-      expect(after).toBeInstanceOf(Error);
     } finally {
       await client.end().catch(() => undefined);
     }

@@ -12,7 +12,12 @@ import {
   SessionRefusalCode,
   sessionVerbName,
 } from '@tollgate/proto';
-import { TargetUnreachableError, type EngineSession, type FrameCodec } from '@tollgate/protocol-tcp';
+import {
+  resetFrame,
+  TargetUnreachableError,
+  type EngineSession,
+  type FrameCodec,
+} from '@tollgate/protocol-tcp';
 import type { Logger } from 'pino';
 import type { EngineRegistry } from './engine-registry';
 import {
@@ -54,7 +59,10 @@ export type Refusal = { code: SessionRefusalCode; message: string };
 export class SessionRunner {
   private readonly sessions = new Map<string, EngineSession>();
   /** The policy path of every session opened or being opened, to take the next policy version. */
-  private readonly policyPaths = new Map<string, SessionCommands>();
+  private readonly policyPaths = new Map<
+    string,
+    { readonly commands: SessionCommands; readonly tell: (reason: string) => void }
+  >();
   /** Why no session may be served now: the agent could not evaluate the active policy version. */
   private policyProblem: string | undefined;
   /** Sessions a policy change ended while their target was being opened. */
@@ -151,7 +159,12 @@ export class SessionRunner {
       this.journal,
       this.recordingMaxBytes,
     );
-    this.policyPaths.set(request.sessionId, commands);
+    // Ending a session on its own, the agent tells the client why: a reset carrying the reason, which
+    // the client's side says in its protocol (a FATAL ErrorResponse for psql) instead of a bare close.
+    const tell = (reason: string) => {
+      if (!stream.writableEnded && !stream.destroyed) stream.write(sessionCodec.wrap(resetFrame(reason)));
+    };
+    this.policyPaths.set(request.sessionId, { commands, tell });
     stream.on('data', (message: SessionDown) => {
       // The gateway ends the session (kill, revoked token, expired grant, policy change, shutdown):
       // the engine ends the work at the target and records it before the stream closes.
@@ -180,7 +193,10 @@ export class SessionRunner {
           }
           this.sessions.set(request.sessionId, session);
           const ended = this.endOnOpen.get(request.sessionId);
-          if (ended !== undefined) session.abort(ended);
+          if (ended !== undefined) {
+            tell(ended);
+            session.abort(ended);
+          }
           stream.write({
             kind: { $case: 'targetResult', targetResult: { result: { $case: 'opened', opened: {} } } },
           });
@@ -219,9 +235,9 @@ export class SessionRunner {
    */
   policyChanged(enforced: EnforcedPolicy): void {
     this.policyProblem = undefined;
-    for (const [sessionId, commands] of this.policyPaths) {
-      const reason = commands.follow(enforced);
-      if (reason !== undefined) this.endByPolicy(sessionId, commands, reason);
+    for (const [sessionId, path] of this.policyPaths) {
+      const reason = path.commands.follow(enforced);
+      if (reason !== undefined) this.endByPolicy(sessionId, reason);
     }
   }
 
@@ -232,15 +248,19 @@ export class SessionRunner {
    */
   policyUnusable(reason: string): void {
     this.policyProblem = reason;
-    for (const [sessionId, commands] of this.policyPaths) this.endByPolicy(sessionId, commands, reason);
+    for (const sessionId of this.policyPaths.keys()) this.endByPolicy(sessionId, reason);
   }
 
-  private endByPolicy(sessionId: string, commands: SessionCommands, reason: string): void {
+  private endByPolicy(sessionId: string, reason: string): void {
+    const path = this.policyPaths.get(sessionId);
+    if (!path) return;
     this.logger.info({ sessionId, reason }, 'session ended by a policy change');
-    commands.audit.close(reason);
+    path.commands.audit.close(reason);
     // One still being opened ends as soon as its target is open.
-    if (this.sessions.has(sessionId)) this.abort(sessionId, reason);
-    else this.endOnOpen.set(sessionId, reason);
+    if (this.sessions.has(sessionId)) {
+      path.tell(reason);
+      this.abort(sessionId, reason);
+    } else this.endOnOpen.set(sessionId, reason);
   }
 
   abort(sessionId: string, reason?: string): void {
