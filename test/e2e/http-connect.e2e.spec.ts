@@ -1,7 +1,9 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer as createTlsServer } from 'node:tls';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { WebSocket, WebSocketServer } from 'ws';
 import { asciicastOutput, parseAsciicast } from '@tollgate/audit';
@@ -10,6 +12,7 @@ import { join } from 'node:path';
 import {
   createAgent,
   createTestDatabase,
+  makeCertificate,
   makeTempDir,
   postTokenEndpoint,
   spawnAgent,
@@ -152,16 +155,18 @@ describe('http and kubernetes connections end to end (gateway, agent, `tollgate 
     processes.push(await connectKube(gateway.adminToken, kubeconfig));
   });
 
-  /** `tollgate connect k8s` adding its context to `file`. */
-  const connectKube = async (token: string, file: string) => {
-    const cli = spawnCli(['connect', 'k8s', '--port', '0', '--grpc', gateway.grpcUrl, '--kubeconfig', file], {
+  /** `tollgate connect NAME` (k8s) adding its context to `file`. */
+  const connectKube = async (token: string, file: string, name = 'k8s') => {
+    const cli = spawnCli(['connect', name, '--port', '0', '--grpc', gateway.grpcUrl, '--kubeconfig', file], {
       TOLLGATE_TOKEN: token,
       // Where connect asks what the connection speaks (kubernetes: write the kubeconfig).
       TOLLGATE_URL: gateway.httpUrl,
     });
-    await cli.waitFor(/context tollgate-k8s \(now current\)/, 15_000).catch((e: unknown) => {
-      throw new Error(`${String(e)}\n${cli.output()}`);
-    });
+    await cli
+      .waitFor(new RegExp(`context tollgate-${name} \\(now current\\)`), 15_000)
+      .catch((e: unknown) => {
+        throw new Error(`${String(e)}\n${cli.output()}`);
+      });
     return cli;
   };
   const kubectl = async (...args: string[]) =>
@@ -285,6 +290,49 @@ describe('http and kubernetes connections end to end (gateway, agent, `tollgate 
     );
     expect(api!.requests.filter((r) => r.method === 'DELETE')).toEqual([]);
     expect(api!.requests.every((r) => r.authorization === 'Bearer sa-token')).toBe(true);
+  });
+
+  it('an in-cluster connection: the agent in a pod finds the API server and its service account there', async () => {
+    // The pod: the API server behind TLS its service account's ca.crt verifies, and a token file.
+    const account = join(dir.path, 'serviceaccount');
+    mkdirSync(account);
+    const cert = makeCertificate(dir.path, 'apiserver');
+    writeFileSync(join(account, 'ca.crt'), cert.pem);
+    writeFileSync(join(account, 'token'), 'sa-token\n');
+    const front = createTlsServer({ cert: cert.pem, key: readFileSync(cert.keyFile) }, (tls) => {
+      const upstream = connect(Number(new URL(api!.url).port), '127.0.0.1');
+      tls.pipe(upstream).pipe(tls);
+      upstream.on('error', () => tls.destroy());
+      tls.on('error', () => upstream.destroy());
+    });
+    front.listen(0, '127.0.0.1');
+    await once(front, 'listening');
+    cleanups.push(async () => void front.close());
+    const agentToken = await createAgent(gateway, 'in-pod');
+    const created = await gateway.api('POST', '/api/v1/connections', {
+      name: 'k8s-here',
+      protocol: 'kubernetes',
+      target: { inCluster: true },
+      agents: ['in-pod'],
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    processes.push(
+      await spawnAgent(gateway.grpcUrl, agentToken, {
+        env: {
+          KUBERNETES_SERVICE_HOST: '127.0.0.1',
+          KUBERNETES_SERVICE_PORT: String((front.address() as AddressInfo).port),
+          TOLLGATE_AGENT_KUBE_SERVICEACCOUNT_DIR: account,
+        },
+      }),
+    );
+    const config = join(dir.path, 'in-cluster', 'config');
+    processes.push(await connectKube(gateway.adminToken, config, 'k8s-here'));
+    const before = api!.requests.length;
+    const pods = await run('kubectl', ['--kubeconfig', config, 'get', 'pods', '-n', 'prod', '-o', 'name']);
+    expect(pods.stdout).toBe('pod/web-1\n');
+    const through = api!.requests.slice(before);
+    expect(through.length).toBeGreaterThan(0);
+    expect(through.every((r) => r.authorization === 'Bearer sa-token')).toBe(true);
   });
 
   it('a refused session is an HTTP answer curl shows, not a reset', async () => {

@@ -15,6 +15,7 @@ interface TargetFlags {
   hostKey?: string;
   trustOnFirstUse?: boolean;
   url?: string;
+  inCluster?: boolean;
   credential?: string[];
   tag?: string[];
   untag?: string[];
@@ -175,6 +176,12 @@ function withTargetFlags(command: Command): Command {
     .addOption(new Option('--url <url>', 'URL (http) or API server (kubernetes)'))
     .addOption(
       new Option(
+        '--in-cluster',
+        'kubernetes: the agent runs in the cluster and uses its pod (API server, service account token and CA)',
+      ),
+    )
+    .addOption(
+      new Option(
         '--credential <key=ref>',
         'password=env:NAME or privateKey=file:/path ... (repeatable)',
       ).argParser(collect),
@@ -193,7 +200,10 @@ function targetOf(protocol: string, flags: TargetFlags): Record<string, unknown>
   const port = flags.port === undefined ? undefined : Number(flags.port);
   if (port !== undefined && !Number.isInteger(port))
     throw new Error(`--port: expected a number, got ${flags.port}`);
-  const url = protocol === 'kubernetes' ? { server: flags.url } : { url: flags.url };
+  const url =
+    protocol === 'kubernetes'
+      ? { server: flags.url, inCluster: flags.inCluster }
+      : { url: flags.url, ...(flags.inCluster ? { inCluster: true } : {}) };
   const target: Record<string, unknown> =
     protocol === 'http' || protocol === 'kubernetes'
       ? url
@@ -232,7 +242,9 @@ function describeTarget(target: Record<string, unknown>): string {
   const text = (value: unknown) =>
     typeof value === 'string' || typeof value === 'number' ? String(value) : '';
   const where =
-    text(target['url']) || text(target['server']) || `${text(target['host'])}:${text(target['port'])}`;
+    text(target['url']) ||
+    text(target['server']) ||
+    (target['inCluster'] === true ? 'in-cluster' : `${text(target['host'])}:${text(target['port'])}`);
   const database = text(target['database']);
   return database ? `${where}/${database}` : where;
 }

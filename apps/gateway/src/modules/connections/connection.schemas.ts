@@ -52,11 +52,32 @@ export const targetSchemas = {
      */
     trustOnFirstUse: z.boolean().default(false),
   }),
-  kubernetes: z.strictObject({
-    server: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL of the API server' }),
-    ca: pem.optional(),
-    insecureSkipTlsVerify: z.boolean().default(false),
-  }),
+  kubernetes: z
+    .strictObject({
+      server: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL of the API server' }).optional(),
+      /**
+       * The agent runs in the cluster: the API server and the service account (token, CA) come
+       * from its pod, as client-go's in-cluster configuration reads them.
+       */
+      inCluster: z.boolean().optional(),
+      ca: pem.optional(),
+      insecureSkipTlsVerify: z.boolean().default(false),
+    })
+    .superRefine((target, ctx) => {
+      if (target.inCluster === true && target.server !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['server'],
+          message: 'set either server or inCluster: true (in-cluster, the agent finds the API server itself)',
+        });
+      } else if (target.inCluster !== true && target.server === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['server'],
+          message: 'required: the API server URL, or inCluster: true for an agent that runs in the cluster',
+        });
+      }
+    }),
   http: z.strictObject({
     url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
     ca: pem.optional(),

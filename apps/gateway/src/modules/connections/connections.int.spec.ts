@@ -160,6 +160,35 @@ describe('connections API', () => {
     expect(await listNames()).toEqual([]);
   });
 
+  it('takes an in-cluster kubernetes connection (no server: the agent uses its pod) and says what is wrong with a half one', async () => {
+    const k8s = { name: 'k8s-here', protocol: 'kubernetes', agents: [] as string[] };
+    const both = await gw.request('POST', '/api/v1/connections', {
+      ...k8s,
+      target: { server: 'https://10.0.0.1:6443', inCluster: true },
+    });
+    expect(both.status).toBe(400);
+    expect((both.body as Problem).errors).toEqual([
+      {
+        field: 'target.server',
+        message: 'set either server or inCluster: true (in-cluster, the agent finds the API server itself)',
+      },
+    ]);
+    const neither = await gw.request('POST', '/api/v1/connections', { ...k8s, target: {} });
+    expect((neither.body as Problem).errors).toEqual([
+      {
+        field: 'target.server',
+        message: 'required: the API server URL, or inCluster: true for an agent that runs in the cluster',
+      },
+    ]);
+    const created = await gw.request('POST', '/api/v1/connections', { ...k8s, target: { inCluster: true } });
+    expect(created.status).toBe(201);
+    expect((created.body as { target: unknown }).target).toEqual({
+      inCluster: true,
+      insecureSkipTlsVerify: false,
+    });
+    expect((await gw.request('DELETE', '/api/v1/connections/k8s-here')).status).toBe(204);
+  });
+
   it('answers 413 for an oversized body and 415 for a non-JSON body', async () => {
     const huge = await gw.request('POST', '/api/v1/connections', {
       ...pg,

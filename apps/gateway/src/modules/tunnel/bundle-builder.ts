@@ -160,13 +160,14 @@ function targetOf(protocol: string, t: Json, credential: Json): ConnectionSpec['
         },
       };
     case 'kubernetes': {
-      const serverUrl = str(t['server']);
+      // No server: in-cluster (the agent finds the API server and its service account in its pod).
+      const serverUrl = t['inCluster'] === true ? '' : str(t['server']);
       const { bearerTokenRef } = httpCredential(t, credential);
       return {
         $case: 'kubernetes',
         kubernetes: {
           serverUrl,
-          tls: httpTls(serverUrl, t, credential),
+          tls: httpTls(serverUrl || 'https:', t, credential),
           credential: { bearerTokenRef, basicUsername: '', basicPasswordRef: '', headerRefs: {} },
         },
       };

@@ -4,7 +4,7 @@ import {
   type KubernetesCommandFacts,
   type MaskingRules,
 } from '@tollgate/policy';
-import { Protocol, type ConnectionSpec } from '@tollgate/proto';
+import { Protocol, TlsMode, type ConnectionSpec } from '@tollgate/proto';
 import {
   HttpRelayEngine,
   httpTargetSettings,
@@ -15,6 +15,7 @@ import {
   type PeekedBody,
   type RequestHead,
   type ResponseRewrite,
+  type SecretResolver,
 } from '@tollgate/protocol-http';
 import { TargetUnreachableError, type CommandPort } from '@tollgate/protocol-tcp';
 import { execRecordingTap } from '../exec/exec-recording.tap';
@@ -123,6 +124,68 @@ export function kubernetesResponseRewrite(
   return masked ? maskedResponseRewrite(masked, facts.verb === 'watch') : undefined;
 }
 
+/** Where a pod's service account is mounted (token, ca.crt, namespace). */
+export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/**
+ * The API server of a `kubernetes` connection. Without a server URL the connection is in-cluster,
+ * as client-go's in-cluster configuration reads it: the API server from the pod's
+ * KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT, verified with the service account's
+ * `ca.crt` (unless the connection names a CA), and the service account's `token` as the bearer
+ * token (unless the connection has a credential of its own). The token is read at each session, so
+ * a projected token the kubelet rotates is picked up. The mount can be moved with the agent's
+ * TOLLGATE_AGENT_KUBE_SERVICEACCOUNT_DIR.
+ */
+export function kubernetesTargetSettings(
+  connection: string,
+  target: NonNullable<Extract<ConnectionSpec['target'], { $case: 'kubernetes' }>>['kubernetes'],
+  resolveSecret: SecretResolver,
+  connectTimeoutMs: number,
+): HttpTargetSettings {
+  const { serverUrl, tls, credential } = target;
+  if (serverUrl) {
+    return httpTargetSettings(connection, serverUrl, tls, credential, resolveSecret, connectTimeoutMs);
+  }
+  const env = (name: string): string | undefined => {
+    try {
+      return resolveSecret(`env:${name}`) || undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const host = env('KUBERNETES_SERVICE_HOST');
+  const port = env('KUBERNETES_SERVICE_PORT');
+  if (!host || !port) {
+    throw new TargetUnreachableError(
+      `connection "${connection}" is in-cluster, but this agent does not run in a Kubernetes pod ` +
+        '(KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set): run it in the cluster, or set target.server',
+    );
+  }
+  const dir = env('TOLLGATE_AGENT_KUBE_SERVICEACCOUNT_DIR') ?? SERVICE_ACCOUNT_DIR;
+  const server = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const ownCa = Boolean(tls?.caPem || tls?.caRef);
+  const inCluster = {
+    caPem: '',
+    serverName: '',
+    clientCertRef: '',
+    clientKeyRef: '',
+    ...tls,
+    // Always TLS, verified unless the connection says insecureSkipTlsVerify (REQUIRE).
+    mode: tls?.mode === TlsMode.REQUIRE ? TlsMode.REQUIRE : TlsMode.VERIFY_FULL,
+    caRef: ownCa ? (tls?.caRef ?? '') : `file:${dir}/ca.crt`,
+  };
+  const hasCredential = Boolean(credential?.bearerTokenRef || tls?.clientCertRef);
+  const token = hasCredential
+    ? credential
+    : {
+        bearerTokenRef: `file:${dir}/token`,
+        basicUsername: '',
+        basicPasswordRef: '',
+        headerRefs: {},
+      };
+  return httpTargetSettings(connection, server, inCluster, token, resolveSecret, connectTimeoutMs);
+}
+
 /**
  * `kubernetes` connections: the API server behind the agent's service-account token or client
  * certificate; each request decided by verb, group, resource, subresource, namespace and name, and
@@ -137,17 +200,9 @@ export class KubernetesEngine extends HttpRelayEngine {
     if (spec.target?.$case !== 'kubernetes') {
       throw new TargetUnreachableError(`connection "${spec.name}" has no kubernetes target`);
     }
-    const { serverUrl, tls, credential } = spec.target.kubernetes;
-    if (!serverUrl) {
-      throw new TargetUnreachableError(
-        `connection "${spec.name}": in-cluster configuration is not supported yet; set target.server`,
-      );
-    }
-    return httpTargetSettings(
+    return kubernetesTargetSettings(
       spec.name,
-      serverUrl,
-      tls,
-      credential,
+      spec.target.kubernetes,
       this.options.resolveSecret,
       connectTimeoutMs,
     );
