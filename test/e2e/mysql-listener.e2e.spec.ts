@@ -463,7 +463,7 @@ describe('MySQL straight to the gateway listener', () => {
     );
   });
 
-  it('lets KILL QUERY stop only a session of the same user, by the id Tollgate greeted it with', async () => {
+  it('lets KILL QUERY stop only a session of the same user, by the id Tollgate greeted it with or its server thread id', async () => {
     const adminToken = (await loginDevUser(gateway.httpUrl, 'admin')).access_token;
     const mine = await mysql2(developerToken);
     const mySecond = await mysql2(developerToken);
@@ -505,8 +505,6 @@ describe('MySQL straight to the gateway listener', () => {
       }
       expect(await kill(theirs, `SELECT 1; KILL QUERY ${real}`)).toMatchObject({ errno: 1142 });
       expect(await kill(theirs, `/* hidden */ KILL QUERY ${real}`)).toMatchObject({ errno: 1094 });
-      // Nor does the same user with the server's id.
-      expect(await kill(mySecond, `KILL QUERY ${real}`)).toMatchObject({ errno: 1094 });
       expect(runningAtTarget('guarded_nap')).toBe(1);
 
       // The same user, with the id its session was greeted with: stopped, and the session goes on.
@@ -515,6 +513,17 @@ describe('MySQL straight to the gateway listener', () => {
       expect(runningAtTarget('guarded_nap')).toBe(0);
       const [rows] = await mine.query('SELECT 41 + 1 AS n');
       expect(rows).toEqual([{ n: 42 }]);
+
+      // The same user, with the server's thread id (what CONNECTION_ID() says): stopped too.
+      const [[own]] = (await mine.query('SELECT CONNECTION_ID() AS id')) as unknown as [[{ id: number }]];
+      expect(own.id).toBe(real);
+      const again = mine.query('SELECT SLEEP(30) AS guarded_nap').then(
+        () => ({ errno: 0 }),
+        (error: unknown) => ({ errno: (error as { errno?: number }).errno }),
+      );
+      await expect.poll(() => runningAtTarget('guarded_nap'), { timeout: 15_000 }).toBe(1);
+      expect(await kill(mySecond, `KILL QUERY ${real}`)).toEqual({ errno: 0, message: 'OK' });
+      expect(await again).toMatchObject({ errno: 1317 });
     } finally {
       for (const c of [mine, mySecond, theirs]) await c.end().catch(() => undefined);
     }

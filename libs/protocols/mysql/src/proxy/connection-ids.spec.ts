@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ConnectionIds, readKillStatement, type KillableSession } from './connection-ids';
+import { ConnectionIds, readKillExpression, readKillStatement, type KillableSession } from './connection-ids';
 
 const session = (): KillableSession & { killed: string[] } => {
   const killed: string[] = [];
@@ -32,6 +32,19 @@ describe('ConnectionIds', () => {
     expect(ids.find(mine.id, 'alice:my-app')).toBeUndefined();
   });
 
+  it('names a session by its server thread id too, only to its owner, until it ends', () => {
+    const ids = new ConnectionIds();
+    const mine = ids.reserve('alice:my-app');
+    const target = session();
+    mine.attach(target, 42);
+    ids.reserve('bob:my-app').attach(session(), 43);
+    expect(ids.find(42, 'alice:my-app')).toBe(target);
+    expect(ids.find(42, 'bob:my-app')).toBeUndefined();
+    expect(ids.find(43, 'alice:my-app')).toBeUndefined();
+    mine.release();
+    expect(ids.find(42, 'alice:my-app')).toBeUndefined();
+  });
+
   it('draws another id when the one asked for is taken', () => {
     const ids = new ConnectionIds();
     const first = ids.reserve('alice', 77);
@@ -59,5 +72,25 @@ describe('readKillStatement', () => {
       'KILLQUERY 7',
     ])
       expect(readKillStatement(other)).toBeUndefined();
+  });
+});
+
+describe('readKillExpression', () => {
+  it('reads a KILL whose id is an expression, and leaves plain ids, query ids and users', () => {
+    expect(readKillExpression('kill query @id')).toEqual({ kind: 'query', expression: '@id' });
+    expect(readKillExpression("KILL  (('x' IN ( SELECT 1)) MOD 44)")).toEqual({
+      kind: 'connection',
+      expression: "(('x' IN ( SELECT 1)) MOD 44)",
+    });
+    expect(readKillExpression('KILL HARD CONNECTION @a + 1 ;')).toEqual({
+      kind: 'connection',
+      expression: '@a + 1',
+    });
+    expect(readKillExpression('KILL CONNECTION_ID()')).toEqual({
+      kind: 'connection',
+      expression: 'CONNECTION_ID()',
+    });
+    for (const other of ['KILL 7', 'KILL QUERY 7', 'KILL QUERY ID 7', 'KILL USER bob', 'KILL ', 'SELECT 1'])
+      expect(readKillExpression(other)).toBeUndefined();
   });
 });

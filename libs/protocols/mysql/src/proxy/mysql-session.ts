@@ -15,9 +15,16 @@ import type { ColumnDefinition } from '../column-definition';
 import { parseHandshakeResponse, serializeServerGreeting } from '../handshake';
 import type { MysqlPacket } from '../packet-reader';
 import { MysqlProtocolError } from '../protocol-error';
-import { errPacket, okPacket, progressPacket } from '../response-packets';
-import { killQuery } from './kill-query';
-import { ConnectionIds, readKillStatement, type KillableSession, type KillStatement } from './connection-ids';
+import { errPacket, okPacket, parseErrPacket, progressPacket } from '../response-packets';
+import { evaluateKillId, killIdQuery, killQuery } from './kill-query';
+import {
+  ConnectionIds,
+  readKillExpression,
+  readKillStatement,
+  type KillableSession,
+  type KillExpression,
+  type KillStatement,
+} from './connection-ids';
 import { charsetReadsBackslashes, readSessionSettings } from './session-reading';
 import { classifyMysql, MysqlReading } from '../sql-classifier';
 import { serverFlavor, splitStatements } from '../sql/statement-splitter';
@@ -73,6 +80,8 @@ const DENIED = { code: 1142, sqlState: '42000' } as const;
 const UNSUPPORTED = { code: 1047, sqlState: '08S01' } as const;
 /** ER_NO_SUCH_THREAD: what the server says to a KILL of an id it does not know. */
 const NO_SUCH_THREAD = { code: 1094, sqlState: 'HY000' } as const;
+/** ER_SUBQUERIES_NOT_SUPPORTED: what the server says to a KILL whose id reads a table. */
+const KILL_SUBQUERY = { code: 1970, sqlState: '42000' } as const;
 /** SERVER_STATUS_AUTOCOMMIT, in the OK that answers a KILL. */
 const STATUS_AUTOCOMMIT = 0x0002;
 /** ER_UNKNOWN_STMT_HANDLER. */
@@ -232,6 +241,8 @@ interface SessionState {
   readonly ids: SessionIds;
   /** Why a KILL from another session stopped the command in flight, for its result. */
   cancelled: string | undefined;
+  /** This session as a KILL reaches it (a KILL naming the session itself is the server's to do). */
+  self: KillableSession | undefined;
 }
 
 async function relayCommands(
@@ -255,6 +266,7 @@ async function relayCommands(
     inFlight: false,
     ids,
     cancelled: undefined,
+    self: undefined,
   };
   // A KILL from another session of the same owner, naming this session's id.
   const killable: KillableSession = {
@@ -269,7 +281,9 @@ async function relayCommands(
       client.destroy();
     },
   };
-  reserved.attach(killable);
+  state.self = killable;
+  // Its server thread id names it too (CONNECTION_ID(), which clients and test suites KILL).
+  reserved.attach(killable, target.connectionId);
   options.onKillable?.(killable);
   // A client that goes away (or a session ended by the gateway) must not leave its statement
   // running: the server notices a closed connection only when it next writes to it.
@@ -344,12 +358,16 @@ async function handleCommand(state: SessionState, payload: Buffer): Promise<Mysq
           errPacket(
             DENIED.code,
             DENIED.sqlState,
-            'tollgate: KILL is answered only alone in its query (KILL [QUERY] <id>, the id a Tollgate session was greeted with)',
+            'tollgate: KILL is answered only alone in its query (KILL [QUERY] <id>, the id a Tollgate session was greeted with or its CONNECTION_ID())',
           ),
         );
         return undefined;
       }
-      if (kill) return killSession(state, kill);
+      if (kill && 'expression' in kill) return killByExpression(state, text, kill);
+      if (kill) {
+        await killSession(state, kill, text);
+        return undefined;
+      }
       return gated(state, { text, via: 'query' }, (traced) =>
         relay(state, payload, 'query', text, undefined, traced),
       );
@@ -473,33 +491,102 @@ function sqlText(body: Buffer): string {
  * a KILL among other statements or of another form, undefined for none (or text the splitter
  * refuses, which the policy decides as unparsed).
  */
-function killIn(text: string, reading: MysqlReading): KillStatement | 'elsewhere' | undefined {
+function killIn(
+  text: string,
+  reading: MysqlReading,
+): KillStatement | KillExpression | 'elsewhere' | undefined {
   const split = splitStatements(text, reading);
   if (!split.ok) return undefined;
   const [only] = split.statements;
-  const plain = split.statements.length === 1 && only !== undefined ? readKillStatement(only) : undefined;
-  if (plain) return plain;
+  const alone =
+    split.statements.length === 1 && only !== undefined
+      ? (readKillStatement(only) ?? readKillExpression(only))
+      : undefined;
+  if (alone) return alone;
   return split.statements.some((statement) => /^\s*KILL\b/i.test(statement)) ? 'elsewhere' : undefined;
 }
 
 /**
  * A client's `KILL [QUERY|CONNECTION] <id>` (the mariadb CLI's Ctrl+C): the id is one Tollgate gave
- * a session of the same owner, or it is unknown, as the server says of an id it does not know. It
- * never reaches the server: its thread ids are shared by every session on the connection.
+ * a session of the same owner or that session's server thread id, or it is unknown, as the server
+ * says of an id it does not know. Another session's KILL never reaches the server: its thread ids
+ * are shared by every session on the connection. A KILL of the session itself goes to the server
+ * with its own thread id, which answers it as it answers any session killing itself.
  */
-function killSession(state: SessionState, kill: KillStatement): undefined {
+async function killSession(state: SessionState, kill: KillStatement, text: string): Promise<RelayResult> {
   const session = state.ids.registry.find(kill.id, state.ids.owner);
   if (!session) {
-    state.client.write(
-      errPacket(NO_SUCH_THREAD.code, NO_SUCH_THREAD.sqlState, `Unknown thread id: ${kill.id}`),
-    );
-    return undefined;
+    const message = `Unknown thread id: ${kill.id}`;
+    state.client.write(errPacket(NO_SUCH_THREAD.code, NO_SUCH_THREAD.sqlState, message));
+    return {
+      rows: 0,
+      bytes: 0,
+      masked: new Set(),
+      error: `${NO_SUCH_THREAD.code} (${NO_SUCH_THREAD.sqlState}): ${message}`,
+    };
+  }
+  if (session === state.self) {
+    const own = `KILL ${kill.kind === 'query' ? 'QUERY ' : ''}${state.target.connectionId}`;
+    return relay(state, Buffer.concat([Buffer.from([Command.QUERY]), Buffer.from(own)]), 'query', text);
   }
   const from = state.ids.session ? `from session ${state.ids.session}` : 'from another session';
   if (kill.kind === 'query') session.killQuery(`KILL QUERY ${from}`);
   else session.killConnection(`KILL CONNECTION ${from}`);
   state.client.write(okPacket({ statusFlags: STATUS_AUTOCOMMIT }));
-  return undefined;
+  return { rows: 0, bytes: 0, masked: new Set() };
+}
+
+/**
+ * A KILL whose id is an expression (`KILL QUERY @id`, `KILL (('x' IN (SELECT 1)) MOD 44)`): the
+ * expression is decided by policy as the SELECT that reads it, evaluated on the session's own
+ * connection as the server would (an expression reading a table is refused as the server refuses
+ * it), and the id it gives is killed as a plain one. A stored function in it is called, where the
+ * server would refuse the KILL: the same call as a SELECT of it would make. In a session under
+ * column rules it is refused: the error naming an unknown id would show the value, masked or not.
+ */
+async function killByExpression(state: SessionState, text: string, kill: KillExpression): Promise<undefined> {
+  if (state.lineage) {
+    state.client.write(
+      errPacket(
+        DENIED.code,
+        DENIED.sqlState,
+        'tollgate: under column rules a KILL names its id as a number (KILL [QUERY] <id>), not an expression',
+      ),
+    );
+    return undefined;
+  }
+  return gated(
+    state,
+    { text, via: 'query' },
+    async () => {
+      // The server refuses an id read from a table (its words; a stored function is not told apart).
+      const read = classifyMysql(killIdQuery(kill.expression), state.reading);
+      if (read.ok && read.statements.some((statement) => (statement.tables ?? []).length > 0)) {
+        const message = 'KILL does not support subqueries or stored functions';
+        state.client.write(errPacket(KILL_SUBQUERY.code, KILL_SUBQUERY.sqlState, message));
+        return {
+          rows: 0,
+          bytes: 0,
+          masked: new Set(),
+          error: `${KILL_SUBQUERY.code} (${KILL_SUBQUERY.sqlState}): ${message}`,
+        };
+      }
+      const evaluated = await evaluateKillId(state.target.channel, kill.expression);
+      if ('err' in evaluated) {
+        state.client.write(evaluated.err);
+        const error = parseErrPacket(evaluated.err);
+        return {
+          rows: 0,
+          bytes: 0,
+          masked: new Set(),
+          error: `${error.code} (${error.sqlState}): ${error.message}`,
+        };
+      }
+      return killSession(state, { kind: kill.kind, id: Number(evaluated.id) }, text);
+    },
+    undefined,
+    killIdQuery(kill.expression),
+  );
 }
 
 function refuseUnknownStatement(client: PacketChannel): undefined {
@@ -533,11 +620,13 @@ async function gated(
   command: Omit<SqlCommand, 'classification'>,
   run: (traced: readonly StatementLineage[] | undefined) => Promise<RelayResult>,
   database?: string,
+  /** The text the policy reads in place of the command's (a KILL's id expression as its SELECT). */
+  readAs: string = command.text,
 ): Promise<undefined> {
-  let classification = classifyMysql(command.text, state.reading);
+  let classification = classifyMysql(readAs, state.reading);
   const traced =
     state.lineage && classification.ok
-      ? await state.lineage.analyze(command.text, state.reading, database ?? state.lineage.database)
+      ? await state.lineage.analyze(readAs, state.reading, database ?? state.lineage.database)
       : undefined;
   if (traced) classification = withLineage(classification, traced);
   const verdict = await state.options.gate.decide({ ...command, classification }, (message) => {
