@@ -57,7 +57,9 @@ function major() {
 
 function ensurePackages(pgMajor) {
   const wanted = [];
-  if (!existsSync(pgRegressPath(pgMajor))) wanted.push(`postgresql-server-dev-${pgMajor}`);
+  // pg_regress comes with postgresql-client-N; the server headers regress.so needs only with the -dev.
+  if (!existsSync(pgRegressPath(pgMajor)) || !existsSync(serverHeader(pgMajor)))
+    wanted.push(`postgresql-server-dev-${pgMajor}`);
   for (const [bin, pkg] of [
     ['make', 'make'],
     ['gcc', 'gcc'],
@@ -72,6 +74,7 @@ function ensurePackages(pgMajor) {
   });
 }
 
+const serverHeader = (pgMajor) => `/usr/include/postgresql/${pgMajor}/server/postgres.h`;
 const pgRegressPath = (pgMajor) => `/usr/lib/postgresql/${pgMajor}/lib/pgxs/src/test/regress/pg_regress`;
 
 /** deb-src lines for the mirrors and suites the machine's own apt sources use (one-line and deb822). */
