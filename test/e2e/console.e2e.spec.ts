@@ -252,6 +252,20 @@ describe('web console (quickstart, Chromium)', () => {
     await shot(admin, 'connection');
   });
 
+  it('an admin registers an in-cluster Kubernetes connection: no API server to type, the list says where it goes', async () => {
+    await go(admin, 'Connections');
+    await admin.getByRole('button', { name: 'New connection' }).click();
+    await admin.getByLabel('Name', { exact: true }).fill('k8s-here');
+    await admin.getByLabel('Protocol').selectOption('kubernetes');
+    await shows(admin.getByLabel('API server URL')).visible();
+    await admin.getByLabel(/^In-cluster/).check();
+    await shows(admin.getByLabel('API server URL')).count(0);
+    await admin.getByRole('button', { name: 'Create connection' }).click();
+    await admin.waitForURL(`${httpUrl}/connections/k8s-here?created=1`);
+    await go(admin, 'Connections');
+    await shows(admin.getByRole('row', { name: /k8s-here/ })).containsText('in-cluster (the agent’s pod)');
+  });
+
   it('the admin edits the policy: a bad verb is marked at its line, then the fixed document is reviewed and applied', async () => {
     await go(admin, 'Policy');
     const editor = admin.getByLabel('Policy document (YAML)');

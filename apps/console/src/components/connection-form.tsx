@@ -70,6 +70,7 @@ export function ConnectionForm({ initial, agents, submitLabel, pending, problem,
   const [fingerprint, setFingerprint] = useState(str(target['hostKeyFingerprint']));
   const [url, setUrl] = useState(str(target['server'] ?? target['url']));
   const [skipVerify, setSkipVerify] = useState(target['insecureSkipTlsVerify'] === true);
+  const [inCluster, setInCluster] = useState(target['inCluster'] === true);
   const [credential, setCredential] = useState<Record<string, string>>({ ...(initial?.credential ?? {}) });
   const [served, setServed] = useState<string[]>(initial?.agents.map((a) => a.name) ?? []);
   const [tagProblems, setTagProblems] = useState<string[]>([]);
@@ -108,7 +109,9 @@ export function ConnectionForm({ initial, agents, submitLabel, pending, problem,
         };
         break;
       case 'kubernetes':
-        body = { server: url.trim(), insecureSkipTlsVerify: skipVerify };
+        body = inCluster
+          ? { inCluster: true, insecureSkipTlsVerify: skipVerify }
+          : { server: url.trim(), insecureSkipTlsVerify: skipVerify };
         break;
       case 'http':
         body = { url: url.trim(), insecureSkipTlsVerify: skipVerify };
@@ -156,7 +159,14 @@ export function ConnectionForm({ initial, agents, submitLabel, pending, problem,
           hint={initial ? 'The protocol of a connection never changes' : undefined}
           error={fieldError('protocol')}
         />
-        {protocol === 'kubernetes' || protocol === 'http' ? (
+        {protocol === 'kubernetes' ? (
+          <CheckboxField
+            label="In-cluster: the agent runs in the cluster and uses its pod's API server and service account"
+            checked={inCluster}
+            onChange={(e) => setInCluster(e.target.checked)}
+          />
+        ) : null}
+        {(protocol === 'kubernetes' && !inCluster) || protocol === 'http' ? (
           <TextField
             label={protocol === 'kubernetes' ? 'API server URL' : 'URL'}
             value={url}

@@ -90,6 +90,7 @@ export function ConnectionsPage() {
 export function describeTarget(c: Connection): string {
   const t = c.target;
   if (typeof t['server'] === 'string') return t['server'];
+  if (t['inCluster'] === true) return 'in-cluster (the agent’s pod)';
   if (typeof t['url'] === 'string') return t['url'];
   const where = `${String(t['host'])}:${String(t['port'])}`;
   const user = typeof t['username'] === 'string' ? `${t['username']}@` : '';
