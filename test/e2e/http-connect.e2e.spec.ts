@@ -6,6 +6,7 @@ import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { WebSocket, WebSocketServer } from 'ws';
+import { parseAllDocuments } from 'yaml';
 import { asciicastOutput, parseAsciicast } from '@tollgate/audit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import {
   makeCertificate,
   makeTempDir,
   postTokenEndpoint,
+  repoRoot,
   spawnAgent,
   spawnCli,
   spawnConnect,
@@ -26,6 +28,49 @@ import {
 } from '@tollgate/testing';
 
 const run = promisify(execFile);
+
+/**
+ * The agent container of deploy/kubernetes/agent.yaml: its command (run from the repository, the
+ * image's working directory) and its environment, every variable it sets named (a Secret's key
+ * read from the manifest's Secret).
+ */
+function manifestAgent(): { bin: string; args: string[]; env: Record<string, string> } {
+  const docs = parseAllDocuments(readFileSync(join(repoRoot(), 'deploy/kubernetes/agent.yaml'), 'utf8')).map(
+    (d) => d.toJS() as { kind: string; metadata: { name: string }; [key: string]: unknown },
+  );
+  const set = docs.find((d) => d.kind === 'StatefulSet') as unknown as {
+    spec: {
+      template: {
+        spec: {
+          containers: {
+            command: string[];
+            env: {
+              name: string;
+              value?: string;
+              valueFrom?: { secretKeyRef: { name: string; key: string } };
+            }[];
+          }[];
+        };
+      };
+    };
+  };
+  const [container] = set.spec.template.spec.containers;
+  const secret = (name: string, key: string) =>
+    (
+      docs.find((d) => d.kind === 'Secret' && d.metadata.name === name) as {
+        stringData: Record<string, string>;
+      }
+    ).stringData[key];
+  const env = Object.fromEntries(
+    container.env.map((e) => [
+      e.name,
+      e.value ?? secret(e.valueFrom!.secretKeyRef.name, e.valueFrom!.secretKeyRef.key),
+    ]),
+  );
+  const [node, script, ...args] = container.command;
+  expect(node).toBe('node');
+  return { bin: join(repoRoot(), script), args, env };
+}
 
 const POLICY = `version: 1
 roles:
@@ -316,15 +361,24 @@ describe('http and kubernetes connections end to end (gateway, agent, `tollgate 
       agents: ['in-pod'],
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
-    processes.push(
-      await spawnAgent(gateway.grpcUrl, agentToken, {
-        env: {
-          KUBERNETES_SERVICE_HOST: '127.0.0.1',
-          KUBERNETES_SERVICE_PORT: String((front.address() as AddressInfo).port),
-          TOLLGATE_AGENT_KUBE_SERVICEACCOUNT_DIR: account,
-        },
-      }),
+    // The agent runs as deploy/kubernetes/agent.yaml's container says (its command and environment,
+    // the gateway, token and volume being this test's), in a "pod" made of the environment above.
+    const pod = manifestAgent();
+    const agent = spawnCli(
+      pod.args,
+      {
+        ...pod.env,
+        TOLLGATE_AGENT_GATEWAY: gateway.grpcUrl,
+        TOLLGATE_AGENT_TOKEN: agentToken,
+        TOLLGATE_AGENT_DATA_DIR: join(dir.path, 'journal'),
+        KUBERNETES_SERVICE_HOST: '127.0.0.1',
+        KUBERNETES_SERVICE_PORT: String((front.address() as AddressInfo).port),
+        TOLLGATE_AGENT_KUBE_SERVICEACCOUNT_DIR: account,
+      },
+      pod.bin,
     );
+    processes.push(agent);
+    await agent.waitFor(/"msg":"bundle applied"/);
     const config = join(dir.path, 'in-cluster', 'config');
     processes.push(await connectKube(gateway.adminToken, config, 'k8s-here'));
     const before = api!.requests.length;
