@@ -36,6 +36,23 @@ export class StoreService {
     return new FactCache<V>(this.store.changes, options);
   }
 
+  /**
+   * Calls `listener` when a transaction that changed one of `tables` has committed (through any
+   * replica), and when the change feed comes back (changes in between were not heard). Returns a
+   * function that stops it.
+   */
+  onChange(tables: readonly string[], listener: () => void): () => void {
+    const watched = new Set(tables);
+    return this.store.changes.subscribe({
+      changed: (table) => {
+        if (watched.has(table)) listener();
+      },
+      live: (live) => {
+        if (live) listener();
+      },
+    });
+  }
+
   ping(): Promise<void> {
     return this.store.ping();
   }

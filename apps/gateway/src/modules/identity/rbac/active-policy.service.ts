@@ -38,6 +38,27 @@ export class ActivePolicyService {
     @Inject(IdentityOptionsToken) private readonly options: IdentityOptions,
   ) {
     this.active = store.facts({ tables: ['policy_versions'], maxEntries: 1 });
+    // A version made active through another replica (or while the change feed was down) is in force
+    // here too: its listeners run as for an apply here (agents' bundles, live sessions it revokes).
+    store.onChange(['policy_versions'], () => {
+      this.noticeActive().catch(() => undefined);
+    });
+    // The version in force at start: a later one heard is a change.
+    this.noticeActive().catch(() => undefined);
+  }
+
+  /** The version whose listeners have run on this replica (undefined: none noticed yet). */
+  private announced: { readonly version: number | null } | undefined;
+
+  private async noticeActive(): Promise<void> {
+    const now = await this.current();
+    if (this.announced === undefined) {
+      this.announced = { version: now.version };
+      return;
+    }
+    if (this.announced.version === now.version) return;
+    this.announced = { version: now.version };
+    for (const listener of this.appliedListeners) listener(now);
   }
 
   async current(): Promise<ActivePolicy> {
@@ -94,6 +115,7 @@ export class ActivePolicyService {
     // In force here at once; the store's announcement tells the other replicas.
     this.active.clear();
     this.cached = { policy: parsed.policy, version, source: 'stored', document };
+    this.announced = { version };
     for (const listener of this.appliedListeners) listener(this.cached);
     return this.cached;
   }

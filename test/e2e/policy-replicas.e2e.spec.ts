@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createAgent,
+  createTcpConnection,
+  dial,
+  readAll,
+  spawnAgent,
+  spawnConnect,
+  startEchoStack,
+  startTunnelGateway,
+  type EchoStack,
+  type TunnelGateway,
+} from '@tollgate/testing';
+
+const V1 = `version: 1
+roles:
+  - name: admins
+    subjects: ['group:tollgate-admins']
+    connections: ['*']
+    verbs: [connect, exec, admin, 'audit:read', review]
+`;
+
+// Admins keep the API but lose their sessions.
+const V2 = `version: 1
+roles:
+  - name: admins
+    subjects: ['group:tollgate-admins']
+    verbs: [admin, 'audit:read', review]
+`;
+
+/**
+ * Two gateway replicas on one store: a version applied through one ends the sessions it no longer
+ * allows on the other too (each replica hears the store's announcement and checks the sessions it
+ * relays), as it does on the replica it was applied through.
+ */
+describe('a policy applied through one replica governs the sessions another relays', () => {
+  let stack: EchoStack;
+  let other: TunnelGateway;
+
+  beforeAll(async () => {
+    stack = await startEchoStack();
+    expect((await stack.gateway.api('POST', '/api/v1/policy', { document: V1 })).status).toBe(201);
+    other = await startTunnelGateway([], { DATABASE_URL: stack.databaseUrl });
+    stack.processes.push(other.cli);
+    const token = await createAgent(stack.gateway, 'edge');
+    await createTcpConnection(stack.gateway, 'echo', stack.echo.port, ['edge']);
+    // The agent, the client and so the session are on the other replica.
+    stack.processes.push(await spawnAgent(other.grpcUrl, token));
+  }, 120_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('a version that revokes access, applied through replica A, ends the session replica B relays', async () => {
+    const connect = await spawnConnect(other.grpcUrl, other.adminToken, 'echo');
+    stack.processes.push(connect.cli);
+    const socket = await dial(connect.port);
+    const echoed = new Promise<Buffer>((resolve) => socket.once('data', resolve));
+    socket.write('ping');
+    expect((await echoed).toString()).toBe('ping');
+    const closed = readAll(socket);
+    expect((await stack.gateway.api('POST', '/api/v1/policy', { document: V2 })).status).toBe(201);
+    await closed;
+    const reasons = async () =>
+      (
+        await stack.gateway.api<{ items: { closeReason: string | null }[] }>(
+          'GET',
+          '/api/v1/sessions?state=closed',
+        )
+      ).body.items.map((s) => s.closeReason ?? '');
+    await expect
+      .poll(reasons, { timeout: 10_000 })
+      .toContainEqual(expect.stringMatching(/^policy version 2 no longer allows this session: /));
+  });
+});
