@@ -292,7 +292,14 @@ describe('AuditCommitter', () => {
     expectValidChains(store, [a, b]);
   });
 
-  it('when the store refuses a value one record of a batch holds, only that record is refused', async () => {
+  it.each([
+    [
+      'a value one record holds (a check constraint, SQLSTATE 23514)',
+      '23514',
+      'new row violates check constraint "no_poison"',
+    ],
+    ["a trigger's RAISE on one record (SQLSTATE P0001)", 'P0001', 'audit store unavailable'],
+  ])('when the store refuses %s, only that record is refused', async (_what, code, message) => {
     const store = new FakeStore();
     store.hold = true;
     const committer = new AuditCommitter(store, { deferMs: 60_000 });
@@ -307,14 +314,12 @@ describe('AuditCommitter', () => {
     await store.release();
     await first;
     expect(store.sent).toEqual([1, 2]);
-    const refusal = Object.assign(new Error('new row violates check constraint "no_poison"'), {
-      code: '23514',
-    });
+    const refusal = Object.assign(new Error(message), { code });
     await store.release(refusal);
     // Each is tried again alone: the poison record fails on its own, the open goes through.
     expect(store.sent).toEqual([1, 2, 1]);
     await store.release(refusal);
-    await expect(poison).rejects.toThrow(/no_poison/);
+    await expect(poison).rejects.toThrow(message);
     expect(store.sent).toEqual([1, 2, 1, 1]);
     await store.release();
     await expect(open).resolves.toMatchObject({ sessionSeq: 1 });
@@ -327,36 +332,24 @@ describe('AuditCommitter', () => {
     expectValidChains(store, [a, c]);
   });
 
-  it("a trigger's refusal of one record (RAISE, SQLSTATE P0001) isolates it too; a store that is down does not", async () => {
+  it("refuses a whole batch at once when the store's own state refuses it (a full disk, SQLSTATE 53100)", async () => {
     const store = new FakeStore();
     store.hold = true;
     const committer = new AuditCommitter(store, { deferMs: 60_000 });
-    const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+    const [a, c] = [randomUUID(), randomUUID()];
     const first = committer.append(event(a, 'command', 1));
     await settle();
-    const refusedByTrigger = committer.append(event(b, 'command', 1));
-    refusedByTrigger.catch(() => {});
-    const unrelated = committer.append(event(c, 'session.open', 1));
+    const both = [committer.append(event(a, 'command', 2)), committer.append(event(c, 'command', 1))];
+    for (const p of both) p.catch(() => {});
     await settle();
     await store.release();
     await first;
-    const raised = Object.assign(new Error('audit store unavailable'), { code: 'P0001' });
-    await store.release(raised);
-    expect(store.sent).toEqual([1, 2, 1]);
-    await store.release(raised);
-    await expect(refusedByTrigger).rejects.toThrow(/audit store unavailable/);
-    await store.release();
-    await expect(unrelated).resolves.toMatchObject({ sessionSeq: 1 });
-    // A full disk (53100) is the store's state, not a record's: the whole batch is refused at once.
-    const both = [committer.append(event(a, 'command', 2)), committer.append(event(c, 'command', 2))];
-    for (const p of both) p.catch(() => {});
-    await settle();
-    const sentBefore = store.sent.length;
     await store.release(
       Object.assign(new Error('could not extend file: No space left on device'), { code: '53100' }),
     );
     await Promise.all(both.map((p) => expect(p).rejects.toBeInstanceOf(AuditUnavailableError)));
-    expect(store.sent.length).toBe(sentBefore);
+    // Not tried again record by record: nothing more was sent.
+    expect(store.sent).toEqual([1, 2]);
   });
 
   it('rejects a deferred record the store does not take', async () => {
