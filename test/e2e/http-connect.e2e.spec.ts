@@ -57,7 +57,7 @@ function manifestAgent(): { bin: string; args: string[]; env: Record<string, str
   const [container] = set.spec.template.spec.containers;
   const secret = (name: string, key: string) =>
     (
-      docs.find((d) => d.kind === 'Secret' && d.metadata.name === name) as {
+      docs.find((d) => d.kind === 'Secret' && d.metadata.name === name) as unknown as {
         stringData: Record<string, string>;
       }
     ).stringData[key];

@@ -6,7 +6,7 @@ import {
   createTestDatabase,
   loginDevUser,
   mariadbRoot,
-  openTerminal,
+  heldUpdateOnMariadbTerminal,
   spawnAgent,
   spawnCli,
   spawnConnect,
@@ -140,30 +140,19 @@ describe('MySQL through tollgate connect (gateway + agent + MariaDB with ed25519
   });
 
   it("holds an UPDATE for review and says so on the mariadb CLI's terminal (a MariaDB progress report), then runs it once approved", async () => {
-    db.sql('INSERT INTO scratch VALUES (1)');
-    // The CLI shows progress reports on an interactive terminal: run it on one.
-    const terminal = openTerminal(`mariadb -h 127.0.0.1 -P ${port} -u dev`);
-    try {
-      terminal.line('UPDATE scratch SET id = 7 WHERE id = 1;');
-      await expect
-        .poll(() => terminal.screen(), { timeout: 20_000 })
-        .toMatch(
-          /Stage: 1 of 1 'tollgate: updates need a DBA\. Waiting for approval by group:dba: review [0-9a-f-]{36}/,
-        );
-      const review = /review ([0-9a-f-]{36})/.exec(terminal.screen())?.[1] as string;
-      expect(db.sql('SELECT id FROM scratch').trim()).toBe('1');
-      const dba = (await loginDevUser(gateway.httpUrl, 'dba')).access_token;
-      const approve = spawnCli(['reviews', 'approve', review], {
-        TOLLGATE_TOKEN: dba,
-        TOLLGATE_URL: gateway.httpUrl,
-      });
-      expect(await approve.exited()).toBe(0);
-      await expect.poll(() => terminal.screen(), { timeout: 20_000 }).toMatch(/Query OK, 1 row affected/);
-      expect(db.sql('SELECT id FROM scratch').trim()).toBe('7');
-    } finally {
-      terminal.stop();
-      db.sql('DELETE FROM scratch');
-    }
+    await heldUpdateOnMariadbTerminal(
+      db,
+      `mariadb -h 127.0.0.1 -P ${port} -u dev`,
+      /Stage: 1 of 1 'tollgate: updates need a DBA\. Waiting for approval by group:dba: review [0-9a-f-]{36}/,
+      async (review) => {
+        const dba = (await loginDevUser(gateway.httpUrl, 'dba')).access_token;
+        const approve = spawnCli(['reviews', 'approve', review], {
+          TOLLGATE_TOKEN: dba,
+          TOLLGATE_URL: gateway.httpUrl,
+        });
+        expect(await approve.exited()).toBe(0);
+      },
+    );
   });
 
   it('tells the mariadb client in its own protocol (ERR 1045) when the login behind connect is no longer valid', async () => {

@@ -4,6 +4,7 @@ export { spawnCli, spawnGateway, type CliProcess } from './cli-process';
 export { createTestDatabase, MACHINE_POSTGRES } from './postgres-database';
 export {
   createMariadbDatabase,
+  heldUpdateOnMariadbTerminal,
   mariadbRoot,
   MACHINE_MARIADB,
   type MariadbTestDatabase,

@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { expect } from 'vitest';
+import { openTerminal } from './tmux';
 
 /** The machine's MariaDB (root without a password on loopback), where tests make throwaway users. */
 export const MACHINE_MARIADB = { host: '127.0.0.1', port: 3306, user: 'root' } as const;
@@ -63,4 +65,33 @@ export function createMariadbDatabase(): MariadbTestDatabase {
         `DROP DATABASE IF EXISTS ${name}; DROP USER IF EXISTS '${users.native}'@'%'; DROP USER IF EXISTS '${users.ed25519}'@'%';`,
       ),
   };
+}
+
+/**
+ * The mariadb CLI on a terminal of its own (`command`) runs `UPDATE scratch SET id = 7 WHERE id =
+ * 1` against `db`, which a policy holds for review: the hold must show as a MariaDB progress report
+ * matching `shown` (its review id read from it) while nothing has changed at the server; once
+ * `approve(review)` resolves, the CLI reports the row and the server has it.
+ */
+export async function heldUpdateOnMariadbTerminal(
+  db: MariadbTestDatabase,
+  command: string,
+  shown: RegExp,
+  approve: (review: string) => Promise<void>,
+): Promise<void> {
+  db.sql('INSERT INTO scratch VALUES (1)');
+  // The CLI shows progress reports on an interactive terminal: run it on one.
+  const terminal = openTerminal(command);
+  try {
+    terminal.line('UPDATE scratch SET id = 7 WHERE id = 1;');
+    await expect.poll(() => terminal.screen(), { timeout: 20_000 }).toMatch(shown);
+    const review = /review ([0-9a-f-]{36})/.exec(terminal.screen())?.[1] as string;
+    expect(db.sql('SELECT id FROM scratch').trim()).toBe('1');
+    await approve(review);
+    await expect.poll(() => terminal.screen(), { timeout: 20_000 }).toMatch(/Query OK, 1 row affected/);
+    expect(db.sql('SELECT id FROM scratch').trim()).toBe('7');
+  } finally {
+    terminal.stop();
+    db.sql('DELETE FROM scratch');
+  }
 }
