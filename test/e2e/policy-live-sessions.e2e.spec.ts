@@ -32,6 +32,12 @@ const MASKED = `${NO_DELETE}masking:
     detectors: [email]
 `;
 
+const MASKED_BY_TAG = `${NO_DELETE}masking:
+  - name: pii
+    match: { connections: ['tag:pii=true'] }
+    detectors: [email]
+`;
+
 /**
  * A policy version applied while a session runs governs that session from its next command: a
  * guardrail added then refuses the session's next statement, and masking added then is not escaped
@@ -69,6 +75,8 @@ describe('a policy applied while a session runs governs its next command', () =>
     await client.connect();
     return client;
   };
+  /** How many times the agent has logged `msg` so far. */
+  const logged = (msg: string) => agent.output().split(`"msg":"${msg}"`).length - 1;
   /** Runs a statement that must not run: resolves with what the client was told instead. */
   const refused = async (client: Client, sql: string) => {
     const outcome = await client.query(sql).then(
@@ -132,9 +140,11 @@ describe('a policy applied while a session runs governs its next command', () =>
         select gen_random_uuid(), max(version) + 1, $$${NO_DELETE}bogus_section: true\n$$, 'unchecked',
                'sa:later-release', 'a document this agent cannot evaluate', true from policy_versions`);
       await agent.waitFor(/"msg":"bundle rejected"/);
-      // The client is told in its own protocol: a FATAL ErrorResponse with the reason.
+      // The client is told in its own protocol: a FATAL ErrorResponse with the reason. The agent
+      // ends it (it cannot evaluate the version), or the gateway first (the version, unreadable
+      // there too, allows nothing).
       expect((await refused(client, 'insert into victim values (3)'))?.message).toMatch(
-        /^tollgate: session ended: this agent cannot evaluate the active policy \(policy version 3 does not validate: /,
+        /^tollgate: session ended: (this agent cannot evaluate the active policy \(policy version 3 does not validate: |policy version 3 no longer allows this session)/,
       );
       expect(await targetSql('select count(*) from victim')).toBe('2');
     } finally {
@@ -163,6 +173,31 @@ describe('a policy applied while a session runs governs its next command', () =>
     try {
       const { rows } = await next.query<{ email: string }>('select email from people');
       expect(rows).toHaveLength(1);
+      expect(rows[0]?.email).not.toBe('ada@example.com');
+    } finally {
+      await next.end().catch(() => undefined);
+    }
+  });
+
+  it('a connection retagged into a masking rule while a session is open ends it; the next session reads masked values', async () => {
+    await apply(MASKED_BY_TAG, 4);
+    const client = await session();
+    try {
+      expect((await client.query('select email from people')).rows).toEqual([{ email: 'ada@example.com' }]);
+      const bundles = logged('bundle applied');
+      expect(
+        (await stack.gateway.api('PATCH', '/api/v1/connections/pg', { tags: { pii: 'true' } })).status,
+      ).toBe(200);
+      await expect.poll(() => logged('bundle applied'), { timeout: 15_000 }).toBeGreaterThan(bundles);
+      expect((await refused(client, 'select email from people'))?.message).toBe(
+        "tollgate: session ended: policy version 4 changes this session's masking; reconnect to work under it",
+      );
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+    const next = await session();
+    try {
+      const { rows } = await next.query<{ email: string }>('select email from people');
       expect(rows[0]?.email).not.toBe('ada@example.com');
     } finally {
       await next.end().catch(() => undefined);

@@ -20,6 +20,18 @@ roles:
     verbs: [connect, exec, admin, 'audit:read', review]
 `;
 
+// Admins administer everywhere but connect only to team-a's connections.
+const TEAM_A = `version: 1
+roles:
+  - name: admins
+    subjects: ['group:tollgate-admins']
+    verbs: [admin, 'audit:read', review]
+  - name: team-a
+    subjects: ['group:tollgate-admins']
+    connections: ['tag:team=a']
+    verbs: [connect]
+`;
+
 // Admins keep the API but lose their sessions.
 const V2 = `version: 1
 roles:
@@ -72,5 +84,38 @@ describe('a policy applied through one replica governs the sessions another rela
     await expect
       .poll(reasons, { timeout: 10_000 })
       .toContainEqual(expect.stringMatching(/^policy version 2 no longer allows this session: /));
+  });
+
+  it('a connection retagged out of the role that covers it, through replica A, ends the session replica B relays', async () => {
+    await createTcpConnection(stack.gateway, 'echo-a', stack.echo.port, ['edge']);
+    expect(
+      (await stack.gateway.api('PATCH', '/api/v1/connections/echo-a', { tags: { team: 'a' } })).status,
+    ).toBe(200);
+    expect((await stack.gateway.api('POST', '/api/v1/policy', { document: TEAM_A })).status).toBe(201);
+    const connect = await spawnConnect(other.grpcUrl, other.adminToken, 'echo-a');
+    stack.processes.push(connect.cli);
+    const socket = await dial(connect.port);
+    const echoed = new Promise<Buffer>((resolve) => socket.once('data', resolve));
+    socket.write('ping');
+    expect((await echoed).toString()).toBe('ping');
+    const closed = readAll(socket);
+    expect(
+      (await stack.gateway.api('PATCH', '/api/v1/connections/echo-a', { tags: { team: 'b' } })).status,
+    ).toBe(200);
+    await closed;
+    const reasons = async () =>
+      (
+        await stack.gateway.api<{ items: { closeReason: string | null }[] }>(
+          'GET',
+          '/api/v1/sessions?state=closed&connection=echo-a',
+        )
+      ).body.items.map((s) => s.closeReason ?? '');
+    await expect
+      .poll(reasons, { timeout: 10_000 })
+      .toContainEqual(
+        expect.stringMatching(
+          /^its connection changed, and policy version 3 no longer allows this session: /,
+        ),
+      );
   });
 });

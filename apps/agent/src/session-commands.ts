@@ -40,7 +40,7 @@ export interface SessionCommands {
    * next command. Returns why the session cannot go on under it instead (what was fixed when it
    * opened would change: masking, read-only, audit mode, forwarding, SSH environment), or undefined.
    */
-  follow(next: EnforcedPolicy): string | undefined;
+  follow(next: EnforcedPolicy, spec: ConnectionSpec | undefined): string | undefined;
 }
 
 /**
@@ -63,10 +63,15 @@ export function sessionCommands(
     groups: request.context?.groups ?? [],
     actorChain: (request.context?.actors ?? []).map((actor) => ({ subject: actor.subject })),
   };
-  const connection = { name: spec.name, protocol: PROTOCOL_NAMES[spec.protocol] ?? 'tcp', tags: spec.tags };
+  const connectionOf = (of: ConnectionSpec) => ({
+    name: of.name,
+    protocol: PROTOCOL_NAMES[of.protocol] ?? 'tcp',
+    tags: of.tags,
+  });
+  const connection = connectionOf(spec);
   // What a policy version fixes for the whole session when it opens (the engines compile masking,
   // choose the audit path and admit forwarding once).
-  const settingsUnder = (policy: Policy) => {
+  const settingsUnder = (policy: Policy, connection: ReturnType<typeof connectionOf>) => {
     // The session's limits (read-only) come from the roles that grant the verb it was opened for, and
     // from the gateway's decision: a session opened under a read-only just-in-time grant (which only
     // the gateway knows) is read-only though no role grants it. Either saying read-only makes it so.
@@ -89,9 +94,11 @@ export function sessionCommands(
       envAllowlist: sshEnvAllowlist(policy, context),
     };
   };
-  const settings = settingsUnder(enforced.policy);
-  const { context, masking } = settings;
+  const settings = settingsUnder(enforced.policy, connection);
+  const { masking } = settings;
+  // The policy version and the connection (its tags) the session's next command is decided under.
   let current = enforced;
+  let context = settings.context;
   // Edge (the default): the agent's journal; `audit: gateway` in the policy: the gateway's commit.
   const edge: EdgeAudit | undefined =
     settings.auditMode === 'edge'
@@ -175,9 +182,10 @@ export function sessionCommands(
       );
     },
   };
-  const follow = (next: EnforcedPolicy): string | undefined => {
-    if (next.version === current.version && next.policy === current.policy) return undefined;
-    const now = settingsUnder(next.policy);
+  const follow = (next: EnforcedPolicy, nextSpec: ConnectionSpec | undefined): string | undefined => {
+    if (!nextSpec || nextSpec.protocol !== spec.protocol)
+      return `this agent no longer serves connection "${spec.name}"`;
+    const now = settingsUnder(next.policy, connectionOf(nextSpec));
     const changed = [
       now.context.readOnly !== context.readOnly && 'read-only',
       now.auditMode !== settings.auditMode && 'audit mode',
@@ -188,6 +196,7 @@ export function sessionCommands(
     if (changed.length > 0)
       return `policy version ${next.version} changes this session's ${changed.join(', ')}; reconnect to work under it`;
     current = next;
+    context = now.context;
     audit.policyVersion = next.version;
     return undefined;
   };

@@ -66,7 +66,7 @@ describe('SessionRunner: a session runs only under the policy it was authorized 
       code: SessionRefusalCode.POLICY_MISMATCH,
       message: 'this agent cannot evaluate the active policy (policy version 5 does not validate)',
     });
-    sessions.policyChanged({ version: 6, policy: DEFAULT_POLICY });
+    sessions.policyChanged({ version: 6, policy: DEFAULT_POLICY }, bundle);
     sessions.drain();
     // Past the policy check now: refused only because it drains.
     expect(sessions.open(offer(6), bundle, { version: 6, policy: DEFAULT_POLICY })).toMatchObject({

@@ -61,7 +61,11 @@ export class SessionRunner {
   /** The policy path of every session opened or being opened, to take the next policy version. */
   private readonly policyPaths = new Map<
     string,
-    { readonly commands: SessionCommands; readonly tell: (reason: string) => void }
+    {
+      readonly connection: string;
+      readonly commands: SessionCommands;
+      readonly tell: (reason: string) => void;
+    }
   >();
   /** Why no session may be served now: the agent could not evaluate the active policy version. */
   private policyProblem: string | undefined;
@@ -164,7 +168,7 @@ export class SessionRunner {
     const tell = (reason: string) => {
       if (!stream.writableEnded && !stream.destroyed) stream.write(sessionCodec.wrap(resetFrame(reason)));
     };
-    this.policyPaths.set(request.sessionId, { commands, tell });
+    this.policyPaths.set(request.sessionId, { connection: spec.name, commands, tell });
     stream.on('data', (message: SessionDown) => {
       // The gateway ends the session (kill, revoked token, expired grant, policy change, shutdown):
       // the engine ends the work at the target and records it before the stream closes.
@@ -229,14 +233,17 @@ export class SessionRunner {
   }
 
   /**
-   * A new policy version is enforced: every session's next command is decided by it, and a session
-   * whose fixed settings it would change (masking, read-only, audit mode, forwarding) ends, so no
-   * session goes on under a version the agent no longer enforces.
+   * A new bundle is applied: every session's next command is decided by its policy version and its
+   * connection's tags, and a session whose fixed settings they would change (masking, read-only,
+   * audit mode, forwarding), or whose connection the agent no longer serves, ends, so no session
+   * goes on under a version the agent no longer enforces.
    */
-  policyChanged(enforced: EnforcedPolicy): void {
+  policyChanged(enforced: EnforcedPolicy, bundle: Bundle): void {
     this.policyProblem = undefined;
     for (const [sessionId, path] of this.policyPaths) {
-      const reason = path.commands.follow(enforced);
+      // The connection as the bundle has it now: its tags decide which rules apply.
+      const spec = bundle.connections.find((c) => c.name === path.connection);
+      const reason = path.commands.follow(enforced, spec);
       if (reason !== undefined) this.endByPolicy(sessionId, reason);
     }
   }

@@ -466,7 +466,7 @@ export class TunnelClient {
     this.enforced = { version: bundle.policyVersion, policy: parsed.policy };
     this.policyRejected = false;
     // Sessions already open are decided by this version from their next command on.
-    this.sessions.policyChanged(this.enforced);
+    this.sessions.policyChanged(this.enforced, bundle);
     this.logger.info(
       {
         version: bundle.version,

@@ -71,14 +71,33 @@ export class PolicyVersionsService implements OnModuleInit {
     // and live sessions the new version no longer allows are ended.
     this.policies.onApplied((applied) => {
       this.registry.pushBundlesSoon();
-      this.endRevokedSessions(applied).catch((error: unknown) =>
-        this.logger.error({ err: error }, 'could not check live sessions against the new policy'),
+      this.endRevokedSessions(applied, `policy version ${applied.version ?? 'default'}`).catch(
+        (error: unknown) =>
+          this.logger.error({ err: error }, 'could not check live sessions against the new policy'),
       );
+    });
+    // Roles cover connections by name and tags: a connection changed (retagged, renamed) through any
+    // replica is checked against the sessions open on it as a new policy version is.
+    this.store.onChange(['connections'], () => {
+      this.policies
+        .current()
+        .then((active) =>
+          this.endRevokedSessions(
+            active,
+            `its connection changed, and policy version ${active.version ?? 'default'}`,
+          ),
+        )
+        .catch((error: unknown) =>
+          this.logger.error({ err: error }, 'could not check live sessions against the changed connection'),
+        );
     });
   }
 
-  /** Ends the live sessions on this replica that `applied` no longer allows (CloseCode.POLICY_CHANGED). */
-  private async endRevokedSessions(applied: ActivePolicy): Promise<void> {
+  /**
+   * Ends the live sessions on this replica that `applied` no longer allows, with their connections as
+   * the store has them now (CloseCode.POLICY_CHANGED); `because` names what changed.
+   */
+  private async endRevokedSessions(applied: ActivePolicy, because: string): Promise<void> {
     for (const { session } of await this.liveSessions(applied.policy)) {
       const grants = await this.reviews.grantsFor(session.subject.subject);
       const decision = evaluateAccess(applied.policy, session.subject, session.verb, session.connection, {
@@ -87,7 +106,7 @@ export class PolicyVersionsService implements OnModuleInit {
       if (decision.allowed) continue;
       for (const agent of this.registry.all()) {
         agent.sessions.get(session.id)?.(
-          `policy version ${applied.version ?? 'default'} no longer allows this session: ${decision.reason}`,
+          `${because} no longer allows this session: ${decision.reason}`,
           CloseCode.POLICY_CHANGED,
         );
       }
