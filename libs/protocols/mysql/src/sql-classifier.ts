@@ -185,6 +185,9 @@ function classifyStatement(text: string, reading: MysqlReading): MysqlStatementF
   if ((first === 'DEALLOCATE' || first === 'DROP') && second === 'PREPARE') {
     return [{ type: 'DEALLOCATE', readOnly: true, deallocates: unquote(third) }];
   }
+  // KILL [HARD|SOFT] [CONNECTION|QUERY] [ID] <id> | USER <name>: the session engine answers a KILL
+  // alone in a query itself and refuses it anywhere else (nested in PREPARE, say); never parsed.
+  if (first === 'KILL') return [{ type: 'KILL', readOnly: false }];
   if (first === 'HANDLER') {
     const table = /^HANDLER\s+(`(?:[^`]|``)+`|[\w.$]+)/i.exec(text)?.[1];
     if (!table) throw new Error('a HANDLER statement the classifier cannot read');

@@ -165,6 +165,30 @@ describe('KILL through the MySQL session engine', () => {
     expect(await blocked.waiting).toBe(1);
   });
 
+  it("a KILL prepared (SQL PREPARE of a literal, or the binary protocol's COM_STMT_PREPARE) is refused: it never reaches the server's thread ids", async () => {
+    const blocked = await blockedOnLock();
+    const bob = await connect('bob');
+    const refusal = {
+      errno: 1142,
+      message:
+        'tollgate: KILL is answered only alone in its query (KILL [QUERY] <id>, the id a Tollgate session was greeted with or its CONNECTION_ID())',
+    };
+    for (const sql of [
+      `PREPARE k FROM 'KILL QUERY ${blocked.id}'`,
+      `PREPARE k FROM "/* c */ kill ${blocked.id}"`,
+      `PREPARE k FROM 'SELECT 1; KILL QUERY ${blocked.id}'`,
+    ]) {
+      expect(await errorOf(bob.query(sql)), sql).toEqual(refusal);
+      expect(await errorOf(bob.query('EXECUTE k')), sql).toMatchObject({ errno: 1243 });
+    }
+    expect(await errorOf(bob.prepare(`KILL QUERY ${blocked.id}`))).toEqual(refusal);
+    // Not even the owner's own sessions take a KILL this way (alone in a query, it reaches them).
+    const alice = await connect('alice');
+    expect(await errorOf(alice.query(`PREPARE k FROM 'KILL QUERY ${blocked.id}'`))).toEqual(refusal);
+    await blocked.release();
+    expect(await blocked.waiting).toBe(1);
+  });
+
   it('under column rules a KILL of an expression is refused: its unknown-id error would show a masked value', async () => {
     const masked = await connect('masked');
     const refused = await errorOf(masked.query('KILL (SELECT ASCII(ssn) FROM customers LIMIT 1)'));

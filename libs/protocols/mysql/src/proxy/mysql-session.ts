@@ -78,6 +78,18 @@ export interface MysqlSessionEnd {
 const DENIED = { code: 1142, sqlState: '42000' } as const;
 /** ER_UNKNOWN_COM_ERROR: commands the proxy does not relay. */
 const UNSUPPORTED = { code: 1047, sqlState: '08S01' } as const;
+/**
+ * A KILL anywhere but alone in a query (among other statements, prepared by SQL PREPARE or
+ * COM_STMT_PREPARE): the server's thread ids are shared by everyone on the connection, so such a
+ * KILL never reaches it.
+ */
+const KILL_ELSEWHERE = () =>
+  errPacket(
+    DENIED.code,
+    DENIED.sqlState,
+    'tollgate: KILL is answered only alone in its query (KILL [QUERY] <id>, the id a Tollgate session was greeted with or its CONNECTION_ID())',
+  );
+
 /** ER_NO_SUCH_THREAD: what the server says to a KILL of an id it does not know. */
 const NO_SUCH_THREAD = { code: 1094, sqlState: 'HY000' } as const;
 /** ER_SUBQUERIES_NOT_SUPPORTED: what the server says to a KILL whose id reads a table. */
@@ -354,13 +366,7 @@ async function handleCommand(state: SessionState, payload: Buffer): Promise<Mysq
       const kill = killIn(text, state.reading);
       if (kill === 'elsewhere') {
         // The server's thread ids are shared by everyone on the connection: a KILL never reaches it.
-        state.client.write(
-          errPacket(
-            DENIED.code,
-            DENIED.sqlState,
-            'tollgate: KILL is answered only alone in its query (KILL [QUERY] <id>, the id a Tollgate session was greeted with or its CONNECTION_ID())',
-          ),
-        );
+        state.client.write(KILL_ELSEWHERE());
         return undefined;
       }
       if (kill && 'expression' in kill) return killByExpression(state, text, kill);
@@ -624,6 +630,10 @@ async function gated(
   readAs: string = command.text,
 ): Promise<undefined> {
   let classification = classifyMysql(readAs, state.reading);
+  if (classification.ok && classification.statements.some((s) => s.type === 'KILL')) {
+    state.client.write(KILL_ELSEWHERE());
+    return undefined;
+  }
   const traced =
     state.lineage && classification.ok
       ? await state.lineage.analyze(readAs, state.reading, database ?? state.lineage.database)
