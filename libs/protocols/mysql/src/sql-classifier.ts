@@ -186,7 +186,7 @@ function classifyStatement(text: string, reading: MysqlReading): MysqlStatementF
     return [{ type: 'DEALLOCATE', readOnly: true, deallocates: unquote(third) }];
   }
   // KILL [HARD|SOFT] [CONNECTION|QUERY] [ID] <id> | USER <name>: the session engine answers a KILL
-  // alone in a query itself and refuses it anywhere else (nested in PREPARE, say); never parsed.
+  // alone in a query itself and refuses to run it anywhere else (EXECUTE of a prepared one, say).
   if (first === 'KILL') return [{ type: 'KILL', readOnly: false }];
   if (first === 'HANDLER') {
     const table = /^HANDLER\s+(`(?:[^`]|``)+`|[\w.$]+)/i.exec(text)?.[1];

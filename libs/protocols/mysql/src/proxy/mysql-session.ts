@@ -79,9 +79,9 @@ const DENIED = { code: 1142, sqlState: '42000' } as const;
 /** ER_UNKNOWN_COM_ERROR: commands the proxy does not relay. */
 const UNSUPPORTED = { code: 1047, sqlState: '08S01' } as const;
 /**
- * A KILL anywhere but alone in a query (among other statements, prepared by SQL PREPARE or
- * COM_STMT_PREPARE): the server's thread ids are shared by everyone on the connection, so such a
- * KILL never reaches it.
+ * A KILL anywhere but alone in a query (among other statements, or a prepared one executed, by SQL
+ * EXECUTE or COM_STMT_EXECUTE): the server's thread ids are shared by everyone on the connection,
+ * so such a KILL never reaches it.
  */
 const KILL_ELSEWHERE = () =>
   errPacket(
@@ -630,7 +630,12 @@ async function gated(
   readAs: string = command.text,
 ): Promise<undefined> {
   let classification = classifyMysql(readAs, state.reading);
-  if (classification.ok && classification.statements.some((s) => s.type === 'KILL')) {
+  // Preparing a KILL is the server's business (it runs nothing); running one is refused.
+  if (
+    command.via !== 'prepare' &&
+    classification.ok &&
+    classification.statements.some((s) => s.type === 'KILL' && s.nestedIn !== 'PREPARE')
+  ) {
     state.client.write(KILL_ELSEWHERE());
     return undefined;
   }
