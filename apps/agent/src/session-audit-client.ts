@@ -199,6 +199,10 @@ export class SessionAuditClient {
           error: result.error ?? '',
           masked: [...result.masked],
           status: result.status ?? 0,
+          requestBody: result.requestBody ?? '',
+          responseBody: result.responseBody ?? '',
+          bodyTruncated: [...(result.bodyTruncated ?? [])],
+          bodyNotes: [...(result.bodyNotes ?? [])],
         },
       },
     });

@@ -2,6 +2,7 @@ import { TerminalRecorder } from '@tollgate/audit';
 import { Masker } from '@tollgate/masking';
 import {
   auditModeFor,
+  bodyRecordingFor,
   evaluateAccess,
   maskingRulesFor,
   sshEnvAllowlist,
@@ -85,6 +86,7 @@ export function sessionCommands(
     return {
       context,
       auditMode: auditModeFor(policy, context),
+      bodies: bodyRecordingFor(policy, context),
       masking: maskingRulesFor(policy, context),
       // Both the policy's roles and the session token's scopes must grant it (a `connect:NAME`
       // credential does not forward).
@@ -120,10 +122,26 @@ export function sessionCommands(
   // detectors hide in results: a value the policy masks must not reach the log through a literal.
   const detectors = Masker.compile([{ detectors: masking.detectors, columns: [] }]);
   const recorded = (text: string) => detectors.maskContent(text, 'text').value ?? text;
+  // A recorded body is masked as a result is: what the detectors found is named in `masked`.
+  // A truncated body's text runs past max_bytes (so a value crossing the cut is masked whole), and
+  // is cut to max_bytes once masked.
+  const maskBody = (
+    text: string | undefined,
+    truncated: boolean,
+    maxBytes: number | undefined,
+    masked: Set<string>,
+  ): string | undefined => {
+    if (!text || maxBytes === undefined) return undefined;
+    const outcome = detectors.maskContent(text, 'text');
+    for (const reason of outcome.reasons) masked.add(reason);
+    const value = outcome.value ?? text;
+    return truncated ? utf8Prefix(value, maxBytes) : value;
+  };
   const port: CommandPort = {
     masking,
     forwarding: settings.forwarding,
     envAllowlist: settings.envAllowlist,
+    ...(settings.bodies ? { bodies: settings.bodies } : {}),
     decide: async (text, facts, notify) => {
       const result = await gateCommand({
         policy: current.policy,
@@ -138,16 +156,35 @@ export function sessionCommands(
         ? { allow: true }
         : { allow: false, message: result.message, ...(result.rule ? { rule: result.rule } : {}) };
     },
-    report: (result) =>
+    report: (result) => {
+      const masked = new Set(result.masked);
+      const truncated = result.bodyTruncated ?? [];
+      const requestBody = maskBody(
+        result.requestBody,
+        truncated.includes('request'),
+        settings.bodies?.request?.maxBytes,
+        masked,
+      );
+      const responseBody = maskBody(
+        result.responseBody,
+        truncated.includes('response'),
+        settings.bodies?.response?.maxBytes,
+        masked,
+      );
       audit.result({
         command: recorded(result.command),
         rows: result.rows,
         bytes: result.bytes,
         durationMs: result.durationMs,
         ...(result.error ? { error: result.error } : {}),
-        masked: result.masked,
+        masked: masked.size > result.masked.length ? [...masked] : result.masked,
         ...(result.status ? { status: result.status } : {}),
-      }),
+        ...(requestBody ? { requestBody } : {}),
+        ...(responseBody ? { responseBody } : {}),
+        ...(result.bodyTruncated?.length ? { bodyTruncated: result.bodyTruncated } : {}),
+        ...(result.bodyNotes?.length ? { bodyNotes: result.bodyNotes } : {}),
+      });
+    },
     // Each recorded stream gets the next number; its chunks go up the session's stream in order.
     record: (start) => {
       const recording = audit.recordings.open(start.onRefused);
@@ -189,6 +226,7 @@ export function sessionCommands(
     const changed = [
       now.context.readOnly !== context.readOnly && 'read-only',
       now.auditMode !== settings.auditMode && 'audit mode',
+      !sameJson(now.bodies, settings.bodies) && 'body recording',
       !sameJson(now.masking, masking) && 'masking',
       now.forwarding !== settings.forwarding && 'forwarding',
       !sameJson(now.envAllowlist, settings.envAllowlist) && 'SSH environment',
@@ -201,6 +239,13 @@ export function sessionCommands(
     return undefined;
   };
   return { port, audit, follow };
+}
+
+/** The longest start of `text` within `maxBytes` of UTF-8 (a character cut in half is left out). */
+function utf8Prefix(text: string, maxBytes: number): string {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= maxBytes) return text;
+  return new TextDecoder().decode(bytes.subarray(0, maxBytes), { stream: true });
 }
 
 function sameJson(a: unknown, b: unknown): boolean {

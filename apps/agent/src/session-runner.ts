@@ -235,8 +235,8 @@ export class SessionRunner {
   /**
    * A new bundle is applied: every session's next command is decided by its policy version and its
    * connection's tags, and a session whose fixed settings they would change (masking, read-only,
-   * audit mode, forwarding), or whose connection the agent no longer serves, ends, so no session
-   * goes on under a version the agent no longer enforces.
+   * audit mode, body recording, forwarding), or whose connection the agent no longer serves, ends,
+   * so no session goes on under a version the agent no longer enforces.
    */
   policyChanged(enforced: EnforcedPolicy, bundle: Bundle): void {
     this.policyProblem = undefined;

@@ -108,6 +108,16 @@ export interface CommandResultEvent extends EventBase {
   readonly masked?: readonly string[];
   /** The response's status code (http and kubernetes requests). */
   readonly status?: number;
+  /**
+   * The first bytes of the request's and the response's body, masked, where the policy's audit rules
+   * record bodies (http and kubernetes requests).
+   */
+  readonly requestBody?: string;
+  readonly responseBody?: string;
+  /** Which bodies were recorded in part (`request`, `response`). */
+  readonly bodyTruncated?: readonly string[];
+  /** Why a body the policy would record was not (compressed, binary, another content type). */
+  readonly bodyNotes?: readonly string[];
 }
 
 /**

@@ -4,6 +4,9 @@ export type {
   ApprovalRule,
   AuditMode,
   AuditRule,
+  BodyCapture,
+  BodyRecording,
+  BodyRecordingRule,
   CommandMatchers,
   DenyRule,
   Detector,
@@ -75,7 +78,7 @@ export {
   type KubernetesMaskingRule,
   type MaskingRules,
 } from './masking-rules';
-export { auditModeFor } from './audit-mode';
+export { auditModeFor, bodyRecordingFor, recordsContentType } from './audit-mode';
 export {
   accessRequestRequirement,
   accessRequestRulesFor,

@@ -258,7 +258,15 @@ function normalize(doc: PolicyDocument): Policy {
       name: a.name,
       ...(a.description !== undefined && { description: a.description }),
       match: normalizeMatch(a.match),
-      mode: a.mode,
+      mode: a.mode ?? 'edge',
+      ...(a.bodies && {
+        bodies: {
+          request: a.bodies.request,
+          response: a.bodies.response,
+          maxBytes: a.bodies.max_bytes,
+          contentTypes: a.bodies.content_types.map((type) => type.toLowerCase()),
+        },
+      }),
     })),
     delegation: { maxDepth: doc.delegation.max_depth },
     sessions: { maxDurationSeconds: seconds(doc.sessions.max_duration), readOnly: doc.sessions.read_only },

@@ -223,15 +223,55 @@ const maskingRule = z
     message: 'expected at least one of detectors, columns, kubernetes',
   });
 
-const auditRule = z.strictObject({
-  name,
-  description: z.string().optional(),
-  match: match.default({}),
-  mode: z.enum(['edge', 'gateway'], {
-    error:
-      'expected edge (the agent journals each command before forwarding it) or gateway (the gateway commits it first)',
-  }),
+/**
+ * The most bytes of one body an audit rule may record. A result event carries up to two bodies
+ * (JSON escaping can double them) in one journal record, one tunnel message (4 MiB at most, a
+ * shipped batch up to 1 MiB plus a record) and one row of the audit store.
+ */
+export const BODY_MAX_BYTES_LIMIT = 256 * 1024;
+export const BODY_DEFAULT_MAX_BYTES = 64 * 1024;
+export const BODY_DEFAULT_CONTENT_TYPES = ['application/json', 'application/*+json', 'text/*'];
+
+const mediaRange = z.string().regex(/^[A-Za-z0-9!#$&^_.+*-]+\/[A-Za-z0-9!#$&^_.+*-]+$/, {
+  error: (issue) =>
+    `expected a media type without parameters, such as application/json, text/* or application/*+json; got ${JSON.stringify(issue.input)}`,
 });
+
+const bodies = z
+  .strictObject({
+    request: z.boolean({ error: 'expected true or false (record request bodies)' }).default(false),
+    response: z.boolean({ error: 'expected true or false (record response bodies)' }).default(false),
+    max_bytes: z
+      .number({
+        error: (issue) =>
+          `expected a whole number of bytes from 1 to ${BODY_MAX_BYTES_LIMIT} (256 KiB); got ${JSON.stringify(issue.input)}`,
+      })
+      .int({ error: (issue) => `expected a whole number of bytes; got ${JSON.stringify(issue.input)}` })
+      .min(1, { error: 'expected at least 1 byte' })
+      .max(BODY_MAX_BYTES_LIMIT, {
+        error: `at most ${BODY_MAX_BYTES_LIMIT} bytes (256 KiB) of a body are recorded: a result event carries both bodies in one journal record and one tunnel message`,
+      })
+      .default(BODY_DEFAULT_MAX_BYTES),
+    content_types: nonEmpty(mediaRange).default(BODY_DEFAULT_CONTENT_TYPES),
+  })
+  .refine((b) => b.request || b.response, {
+    message: 'records nothing: expected request: true, response: true or both',
+  });
+
+const auditRule = z
+  .strictObject({
+    name,
+    description: z.string().optional(),
+    match: match.default({}),
+    mode: z
+      .enum(['edge', 'gateway'], {
+        error:
+          'expected edge (the agent journals each command before forwarding it) or gateway (the gateway commits it first)',
+      })
+      .optional(),
+    bodies: bodies.optional(),
+  })
+  .refine((a) => a.mode ?? a.bodies, { message: 'expected mode, bodies or both' });
 
 const accessRequestRule = z.strictObject({
   name,

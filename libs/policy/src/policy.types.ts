@@ -30,7 +30,32 @@ export interface AuditRule {
   readonly name: string;
   readonly description?: string;
   readonly match: Match;
+  /** `edge` when the rule only says what bodies to record. */
   readonly mode: AuditMode;
+  /** Which HTTP message bodies the sessions it matches record (http and kubernetes connections). */
+  readonly bodies?: BodyRecordingRule;
+}
+
+/** An audit rule's `bodies`: which bodies of http and kubernetes requests are recorded, and how much. */
+export interface BodyRecordingRule {
+  readonly request: boolean;
+  readonly response: boolean;
+  /** The most bytes of each body recorded (the first ones); at most BODY_MAX_BYTES_LIMIT. */
+  readonly maxBytes: number;
+  /** Media types (globs, lower case, no parameters) whose bodies are recorded. */
+  readonly contentTypes: readonly string[];
+}
+
+/** What a session records of one direction's bodies. */
+export interface BodyCapture {
+  readonly maxBytes: number;
+  readonly contentTypes: readonly string[];
+}
+
+/** What a session records of HTTP bodies (see bodyRecordingFor); a direction absent is not recorded. */
+export interface BodyRecording {
+  readonly request?: BodyCapture;
+  readonly response?: BodyCapture;
 }
 
 export interface PolicyMetadata {

@@ -45,6 +45,10 @@ function resultObject(s: JournalEventSession, v: number, r: ResultEventFields, i
     ...(r.error ? { error: r.error } : {}),
     ...(r.masked.length ? { masked: [...r.masked] } : {}),
     ...(r.status ? { status: r.status } : {}),
+    ...(r.requestBody ? { requestBody: r.requestBody } : {}),
+    ...(r.responseBody ? { responseBody: r.responseBody } : {}),
+    ...(r.bodyTruncated?.length ? { bodyTruncated: [...r.bodyTruncated] } : {}),
+    ...(r.bodyNotes?.length ? { bodyNotes: [...r.bodyNotes] } : {}),
   };
 }
 
@@ -81,6 +85,10 @@ const resultFields = fc.record(
     error: maybeText,
     masked: fc.array(text, { maxLength: 3 }),
     status: fc.option(count, { nil: undefined }),
+    requestBody: maybeText,
+    responseBody: maybeText,
+    bodyTruncated: fc.option(fc.array(text, { maxLength: 2 }), { nil: undefined }),
+    bodyNotes: fc.option(fc.array(text, { maxLength: 2 }), { nil: undefined }),
   },
   { requiredKeys: ['command', 'rows', 'bytes', 'durationMs', 'masked'] },
 ) as fc.Arbitrary<ResultEventFields>;

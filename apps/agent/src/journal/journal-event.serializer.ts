@@ -72,11 +72,17 @@ export class JournalEventSerializer {
   }
 
   result(fields: ResultEventFields): string {
-    let out = `${this.actor},"bytes":${number(fields.bytes)},"command":${this.commandJson(fields.command)}${this.connection},"durationMs":${number(Math.round(fields.durationMs * 100) / 100)}`;
+    let out = this.actor;
+    if (fields.bodyNotes?.length) out += `,"bodyNotes":${strings(fields.bodyNotes)}`;
+    if (fields.bodyTruncated?.length) out += `,"bodyTruncated":${strings(fields.bodyTruncated)}`;
+    out += `,"bytes":${number(fields.bytes)},"command":${this.commandJson(fields.command)}${this.connection},"durationMs":${number(Math.round(fields.durationMs * 100) / 100)}`;
     if (fields.error) out += `,"error":${JSON.stringify(fields.error)}`;
     out += `,"id":"${this.newId()}"`;
     if (fields.masked.length) out += `,"masked":${strings(fields.masked)}`;
-    out += `${this.policyVersion},"rows":${number(fields.rows)}${this.sessionId}`;
+    out += this.policyVersion;
+    if (fields.requestBody) out += `,"requestBody":${JSON.stringify(fields.requestBody)}`;
+    if (fields.responseBody) out += `,"responseBody":${JSON.stringify(fields.responseBody)}`;
+    out += `,"rows":${number(fields.rows)}${this.sessionId}`;
     if (fields.status) out += `,"status":${number(fields.status)}`;
     return `${out},"time":"${this.now()}","type":"command.result"}`;
   }

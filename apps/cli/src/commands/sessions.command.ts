@@ -186,7 +186,23 @@ function describeEvent(kind: string, event: Record<string, unknown>): string {
       const outcome = text('error')
         ? `ERROR ${JSON.stringify(text('error'))}`
         : `${number('rows')} rows, ${number('bytes')} bytes`;
-      return `result  ${JSON.stringify(text('command'))}: ${outcome} in ${number('durationMs')} ms${masked}`;
+      const truncated = Array.isArray(event['bodyTruncated']) ? (event['bodyTruncated'] as unknown[]) : [];
+      // Bodies as JSON strings, like the command: a newline or a terminal control in one stays inert.
+      const body = (which: 'request' | 'response') =>
+        text(`${which}Body`)
+          ? [
+              `      ${which} body${truncated.includes(which) ? ' (first bytes)' : ''}: ${JSON.stringify(text(`${which}Body`))}`,
+            ]
+          : [];
+      const notes = Array.isArray(event['bodyNotes'])
+        ? event['bodyNotes'].map((note) => `      ${JSON.stringify(note)}`)
+        : [];
+      return [
+        `result  ${JSON.stringify(text('command'))}: ${outcome} in ${number('durationMs')} ms${masked}`,
+        ...body('request'),
+        ...body('response'),
+        ...notes,
+      ].join('\n');
     }
     case 'session.recording':
       return `recording ${String(event['recording'])} ${text('kind')}${text('command') ? ` ${JSON.stringify(text('command'))}` : ''}: ${String(event['bytes'])} bytes${event['truncated'] === true ? ' (truncated)' : ''}, sha256 ${text('sha256')} (tollgate sessions play)`;

@@ -166,6 +166,27 @@ function TimelineRow({ event }: { event: SessionEvent }) {
             <span className="muted"> · masked: {(e['masked'] as string[]).join(', ')}</span>
           ) : null}
           {text('error') ? <span className="error-text"> · error: {text('error')}</span> : null}
+          {(['request', 'response'] as const).map((which) =>
+            text(`${which}Body`) ? (
+              <div key={which}>
+                <span className="muted">
+                  {which} body
+                  {Array.isArray(e['bodyTruncated']) && (e['bodyTruncated'] as string[]).includes(which)
+                    ? ' (first bytes)'
+                    : ''}
+                  :
+                </span>
+                <pre className="body">{text(`${which}Body`)}</pre>
+              </div>
+            ) : null,
+          )}
+          {Array.isArray(e['bodyNotes'])
+            ? (e['bodyNotes'] as string[]).map((note) => (
+                <div key={note} className="muted">
+                  {note}
+                </div>
+              ))
+            : null}
         </>
       );
       break;

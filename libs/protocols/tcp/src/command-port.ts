@@ -1,5 +1,5 @@
 import type { TerminalRecording } from '@tollgate/audit';
-import type { CommandFacts, MaskingRules } from '@tollgate/policy';
+import type { BodyRecording, CommandFacts, MaskingRules } from '@tollgate/policy';
 
 export type CommandVerdict =
   | { readonly allow: true }
@@ -23,6 +23,11 @@ export interface CommandPort {
    * the policy's `allow: {env: [...]}` (sshEnvAllowlist); the others are refused and recorded.
    */
   readonly envAllowlist: readonly string[];
+  /**
+   * Which HTTP bodies the session records in its results (the policy's `audit` rules with `bodies`),
+   * fixed when it opens; undefined: none (nothing is captured).
+   */
+  readonly bodies?: BodyRecording;
   /** Resolves only after the decision is durable; `notify` reaches the client while a command is held. */
   decide(text: string, facts: CommandFacts, notify: (message: string) => void): Promise<CommandVerdict>;
   /** What a forwarded command did at the target, for the session's audit trail (not awaited). */
@@ -56,4 +61,15 @@ export interface CommandResultReport {
   readonly masked: readonly string[];
   /** The response's status code, for protocols that have one (http, kubernetes). */
   readonly status?: number;
+  /**
+   * The first bytes of the request's and the response's body as text, where the session records
+   * bodies (CommandPort.bodies); the port masks them with the session's masking rules before they
+   * are recorded. Absent: not recorded (off, empty, or see bodyNotes).
+   */
+  readonly requestBody?: string;
+  readonly responseBody?: string;
+  /** The bodies recorded in part (their first max_bytes): `request`, `response`. */
+  readonly bodyTruncated?: readonly string[];
+  /** Why a body the session would record was not (`response: gzip-encoded body not recorded`). */
+  readonly bodyNotes?: readonly string[];
 }

@@ -115,6 +115,10 @@ export class SessionCommands {
         ...(result.error ? { error: result.error } : {}),
         ...(result.masked.length ? { masked: result.masked } : {}),
         ...(result.status ? { status: result.status } : {}),
+        ...(result.requestBody ? { requestBody: result.requestBody } : {}),
+        ...(result.responseBody ? { responseBody: result.responseBody } : {}),
+        ...(result.bodyTruncated.length ? { bodyTruncated: result.bodyTruncated } : {}),
+        ...(result.bodyNotes.length ? { bodyNotes: result.bodyNotes } : {}),
       });
     } catch (error) {
       this.logger.log.error(

@@ -23,6 +23,8 @@ export interface HttpTargetSettings {
   };
   /** The credential as headers (Authorization, named headers). */
   readonly inject: readonly HttpHeader[];
+  /** The credential's values as resolved and as sent (a token, a password, Basic's base64 pair). */
+  readonly secrets: readonly string[];
   readonly connectTimeoutMs: number;
 }
 
@@ -58,13 +60,20 @@ export function httpTargetSettings(
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new TargetUnreachableError(`connection "${connection}": the target URL must be http or https`);
   }
-  const secret = (reference: string) => targetSecret(resolveSecret, reference);
+  const secrets: string[] = [];
+  const secret = (reference: string) => {
+    const value = targetSecret(resolveSecret, reference);
+    secrets.push(value.trim());
+    return value;
+  };
   const inject: HttpHeader[] = [];
   if (credential?.bearerTokenRef)
     inject.push(headerSafe('Authorization', `Bearer ${secret(credential.bearerTokenRef)}`));
   if (credential?.basicPasswordRef) {
     const pair = `${credential.basicUsername}:${secret(credential.basicPasswordRef)}`;
-    inject.push(['Authorization', `Basic ${Buffer.from(pair, 'utf8').toString('base64')}`]);
+    const encoded = Buffer.from(pair, 'utf8').toString('base64');
+    secrets.push(encoded);
+    inject.push(['Authorization', `Basic ${encoded}`]);
   }
   for (const [name, reference] of Object.entries(credential?.headerRefs ?? {}).sort(([a], [b]) =>
     a.localeCompare(b),
@@ -83,6 +92,7 @@ export function httpTargetSettings(
       ...(tls?.serverName ? { servername: tls.serverName } : {}),
     },
     inject,
+    secrets: secrets.filter((value) => value.length > 0),
     connectTimeoutMs,
   };
 }

@@ -10,7 +10,7 @@ import {
   type RelayEngine,
   type RelayOutcome,
 } from '@tollgate/protocol-tcp';
-import type { CommandFacts, MaskingRules } from '@tollgate/policy';
+import type { BodyRecording, CommandFacts, MaskingRules } from '@tollgate/policy';
 import { forwardedRequest, offeredUpgrades, type ForwardingRules } from '../forwarded-request';
 import type { RequestHead } from '../http-messages';
 import { requestPath } from '../request-path';
@@ -21,6 +21,7 @@ import {
   type ResponseRewrite,
   type StreamTap,
 } from '../proxy/http-session';
+import type { BodyPlan } from '../proxy/body-recorder';
 import {
   connectHttpTarget,
   httpTargetSettings,
@@ -158,6 +159,18 @@ export abstract class HttpRelayEngine implements RelayEngine {
     return undefined;
   }
   /**
+   * Which bodies of an allowed request are recorded, from the session's `bodies` (the policy's audit
+   * rules); the Kubernetes engine leaves out what its masking rules cover.
+   */
+  protected bodyPlan(
+    bodies: BodyRecording,
+    _masking: MaskingRules,
+    _head: RequestHead,
+    _facts: CommandFacts,
+  ): BodyPlan | undefined {
+    return bodies;
+  }
+  /**
    * The protocol's own forwarding rules: caller headers never forwarded whatever the credential
    * (identity headers), credentials taken out of others, the upgrades offered (WebSocket by default).
    */
@@ -177,6 +190,8 @@ export abstract class HttpRelayEngine implements RelayEngine {
     };
     let session: HttpSession | undefined;
     let aborted = false;
+    // Sessions that record no bodies do no capture work at all.
+    const bodies = commands.bodies;
     return {
       relay: async <In, Out>(stream: FrameStream<Out>, codec: FrameCodec<In, Out>): Promise<RelayOutcome> => {
         const client = frameStreamDuplex(stream, codec);
@@ -189,6 +204,15 @@ export abstract class HttpRelayEngine implements RelayEngine {
           peekBody: (head) => this.peekBody(head),
           rewrite: (head, facts) => this.rewrite(commands.masking, head, facts),
           tap: (head, facts) => this.tap(commands, head, facts, () => session?.abort()),
+          ...(bodies
+            ? {
+                // The credential's values go along: a target may echo them, they are never recorded.
+                bodies: (head: RequestHead, facts: CommandFacts) => {
+                  const plan = this.bodyPlan(bodies, commands.masking, head, facts);
+                  return plan && { ...plan, secrets: settings.secrets };
+                },
+              }
+            : {}),
           commands,
           replies: this.replies,
           headTimeoutMs: this.options.headTimeoutMs ?? 30_000,

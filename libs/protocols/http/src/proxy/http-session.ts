@@ -22,6 +22,7 @@ import {
 import { HttpProtocolError } from '../http-protocol.error';
 import { ChunkedBodyDecoder, encodeChunk, LAST_CHUNK } from '../chunked-body.decoder';
 import { MessageSource } from './message-source';
+import { BodyRecorder, bodyFields, type BodyPlan, type RecordedBody } from './body-recorder';
 
 /** The start of a request body, read before the decision (payload: chunk framing removed). */
 export interface PeekedBody {
@@ -116,6 +117,11 @@ export interface HttpSessionOptions {
   readonly rewrite?: (head: RequestHead, facts: CommandFacts) => ResponseRewrite | undefined;
   /** What watches an allowed request's switched protocol; a string refuses the request with a 403. */
   readonly tap?: (head: RequestHead, facts: CommandFacts) => StreamTap | string | undefined;
+  /**
+   * Which of an allowed request's bodies are recorded in its result (their first bytes, copied as
+   * they are relayed); undefined: none, and no capture work is done.
+   */
+  readonly bodies?: (head: RequestHead, facts: CommandFacts) => BodyPlan | undefined;
   readonly commands: Pick<CommandPort, 'decide' | 'report'>;
   readonly replies: ReplyFormat;
   readonly limits?: HttpParserLimits;
@@ -217,6 +223,8 @@ interface ResponseOutcome {
   readonly masked?: readonly string[];
   /** Why a rewritten response was cut short. */
   readonly error?: string;
+  /** What was recorded of the response's body (as the client got it), where the plan records it. */
+  readonly responseBody?: RecordedBody;
 }
 
 /** decide()'s answer when the client left while its request was held for review. */
@@ -365,8 +373,14 @@ export class HttpSession {
       await this.reply(403, this.options.replies.denied(tap, undefined), true);
       return false;
     }
+    const plan = this.options.bodies?.(request, facts);
+    const requestBody = plan && BodyRecorder.for('request', plan, request.headers, framing, true);
     const started = performance.now();
-    const report = (outcome: { status: number; bytes: number; error?: string; masked?: readonly string[] }) =>
+    const report = (
+      outcome: { status: number; bytes: number; error?: string; masked?: readonly string[] } & ReturnType<
+        typeof bodyFields
+      >,
+    ) =>
       this.options.commands.report({
         command,
         rows: 0,
@@ -394,7 +408,7 @@ export class HttpSession {
         return false;
       }
       try {
-        outcome = await this.exchange(target, request, rewrite, tap);
+        outcome = await this.exchange(target, request, rewrite, tap, plan, requestBody);
       } catch (error) {
         this.dropTarget();
         if (error instanceof NoAnswer && target.reused && !hasBody && attempt === 0) continue;
@@ -416,6 +430,12 @@ export class HttpSession {
         ...(outcome.status >= 500 ? { error: `HTTP ${outcome.status}` } : {}),
         ...(outcome.error !== undefined ? { error: outcome.error } : {}),
         ...(outcome.masked ? { masked: outcome.masked } : {}),
+        ...(plan
+          ? bodyFields(
+              requestBody instanceof BodyRecorder ? requestBody.result() : requestBody,
+              outcome.responseBody,
+            )
+          : {}),
       });
     if (outcome.switched) return false;
     // A response that ends before its request body was sent leaves the connection unusable.
@@ -431,6 +451,8 @@ export class HttpSession {
     request: RequestHead,
     rewrite: ResponseRewrite | undefined,
     tap: StreamTap | undefined,
+    plan: BodyPlan | undefined,
+    requestBody: BodyRecorder | RecordedBody | undefined,
   ): Promise<ResponseOutcome> {
     target.parser.expect(request.method);
     let bodySent = false;
@@ -438,7 +460,7 @@ export class HttpSession {
     if (rewrite) forwarded = rewrite.request(forwarded);
     if (tap) forwarded = tap.request(forwarded);
     const sent = write(target.socket, serializeRequestHead(forwarded))
-      .then(() => this.pumpBody(target.socket))
+      .then(() => this.pumpBody(target.socket, requestBody instanceof BodyRecorder ? requestBody : undefined))
       .then(() => {
         bodySent = true;
       });
@@ -446,11 +468,12 @@ export class HttpSession {
     const never = new Promise<never>(() => undefined);
     const outcome = await Promise.race([
       rewrite
-        ? this.relayRewritten(target, request, rewrite)
+        ? this.relayRewritten(target, request, rewrite, plan)
         : this.relayResponse(
             target,
             requestsUpgrade(forwarded) ? headerTokens(forwarded.headers, 'upgrade') : [],
             tap,
+            plan,
           ),
       sent.then(() => never),
     ]);
@@ -488,13 +511,16 @@ export class HttpSession {
   /** Body events read before the decision (peek), sent before any read after it. */
   private peeked: HttpEvent<RequestHead>[] = [];
 
-  /** The request's body, as its bytes arrive, to the target. */
-  private async pumpBody(to: Writable): Promise<void> {
+  /** The request's body, as its bytes arrive, to the target (its first bytes to `recorder` too). */
+  private async pumpBody(to: Writable, recorder: BodyRecorder | undefined): Promise<void> {
     for (;;) {
       const event = this.peeked.shift() ?? (await this.requests.next());
       if (!event) throw new HttpProtocolError(400, 'the request body ended early');
       if (event.type === 'end') return;
-      if (event.type === 'body') await write(to, event.bytes);
+      if (event.type === 'body') {
+        recorder?.write(event.bytes);
+        await write(to, event.bytes);
+      }
     }
   }
 
@@ -508,10 +534,12 @@ export class HttpSession {
     /** The protocols the forwarded request offered to switch to (lower case). */
     offered: readonly string[],
     tap?: StreamTap,
+    plan?: BodyPlan,
   ): Promise<Omit<ResponseOutcome, 'bodySent'>> {
     let bytes = 0;
     let head: ResponseHead | undefined;
     let framing: BodyFraming | undefined;
+    let recorder: BodyRecorder | RecordedBody | undefined;
     for (;;) {
       const event = await target.source.next();
       if (!event) {
@@ -544,12 +572,14 @@ export class HttpSession {
         if (event.head.status >= 100 && event.head.status < 200 && event.head.status !== 101) continue;
         head = event.head;
         framing = event.framing;
+        if (plan) recorder = BodyRecorder.for('response', plan, head.headers, framing, true);
         if (framing.kind === 'upgrade') {
           await this.relaySwitched(target, tap);
           return { status: 101, bytes, reusable: false, switched: true, clientKeepsAlive: false };
         }
       } else if (event.type === 'body') {
         bytes += event.bytes.length;
+        if (recorder instanceof BodyRecorder) recorder.write(event.bytes);
         await write(this.client, event.bytes);
       } else if (event.type === 'end') {
         if (!head || !framing) continue;
@@ -561,6 +591,9 @@ export class HttpSession {
           reusable: keepAlive,
           switched: false,
           clientKeepsAlive: keepAlive,
+          ...(recorder
+            ? { responseBody: recorder instanceof BodyRecorder ? recorder.result() : recorder }
+            : {}),
         };
       }
     }
@@ -574,7 +607,12 @@ export class HttpSession {
     target: Target,
     request: RequestHead,
     rewrite: ResponseRewrite,
+    plan: BodyPlan | undefined,
   ): Promise<Omit<ResponseOutcome, 'bodySent'>> {
+    // What is recorded is what the client gets: the rewritten (masked) payload.
+    let recorder: BodyRecorder | RecordedBody | undefined;
+    const recorded = () =>
+      recorder ? { responseBody: recorder instanceof BodyRecorder ? recorder.result() : recorder } : {};
     let head: ResponseHead | undefined;
     let framing: BodyFraming | undefined;
     let body: BodyRewriter | undefined;
@@ -584,6 +622,7 @@ export class HttpSession {
     const chunked = request.version === '1.1';
     const send = async (payload: Buffer) => {
       if (payload.length === 0) return;
+      if (recorder instanceof BodyRecorder) recorder.write(payload);
       const wire = chunked ? encodeChunk(payload) : payload;
       bytes += wire.length;
       await write(this.client, wire);
@@ -613,6 +652,7 @@ export class HttpSession {
             : rewrite.response(head, framing);
         if (typeof rewriter === 'string') throw new BodyRewriteError(rewriter);
         body = rewriter;
+        if (plan) recorder = BodyRecorder.for('response', plan, head.headers, framing, false);
         if (framing.kind === 'chunked') decoder = new ChunkedBodyDecoder();
         if (!body.whole) {
           this.responding = true;
@@ -640,6 +680,7 @@ export class HttpSession {
             clientKeepsAlive: false,
             masked: body.masked,
             error: error.message,
+            ...recorded(),
           };
         }
       } else if (event.type === 'end') {
@@ -648,6 +689,7 @@ export class HttpSession {
         if (body?.whole) {
           held.push(body.end());
           const all = Buffer.concat(held);
+          if (recorder instanceof BodyRecorder) recorder.write(all);
           this.responding = true;
           await write(this.client, serializeResponseHead(rewrittenHead(head, all.length)));
           bytes = all.length;
@@ -664,6 +706,7 @@ export class HttpSession {
           switched: false,
           clientKeepsAlive: keepAlive && (body === undefined || body.whole || chunked),
           masked: body?.masked ?? [],
+          ...recorded(),
         };
       }
     }

@@ -1,5 +1,6 @@
 import {
   kubernetesMaskedFields,
+  type BodyRecording,
   type CommandFacts,
   type KubernetesCommandFacts,
   type MaskingRules,
@@ -222,5 +223,28 @@ export class KubernetesEngine extends HttpRelayEngine {
 
   protected override rewrite(masking: MaskingRules, _head: RequestHead, facts: CommandFacts) {
     return kubernetesResponseRewrite(masking, facts);
+  }
+
+  /**
+   * A request on a resource a masking rule covers (or one that could not be read) carries the values
+   * masking hides (a Secret's data, created or updated): its body is not recorded. Its response is
+   * recorded as the client gets it, masked.
+   */
+  protected override bodyPlan(
+    bodies: BodyRecording,
+    masking: MaskingRules,
+    _head: RequestHead,
+    facts: CommandFacts,
+  ) {
+    // Fail closed: a request not read as an API request might be on any resource.
+    const rules =
+      facts.kind === 'kubernetes'
+        ? kubernetesMaskedFields(masking, facts)?.rules
+        : masking.kubernetes.map((rule) => rule.rule);
+    if (!rules?.length || !bodies.request) return bodies;
+    return {
+      ...bodies,
+      request: `the resource is masked by ${rules.map((rule) => `rule "${rule}"`).join(', ')}`,
+    };
   }
 }

@@ -528,6 +528,16 @@ export interface CommandResult {
   masked: string[];
   /** The response's status code (http and kubernetes); 0 for protocols without one. */
   status: number;
+  /**
+   * The first bytes of the request and response bodies as text, masked by the session's masking
+   * rules, where the policy's audit rules record bodies (http and kubernetes); empty otherwise.
+   */
+  requestBody: string;
+  responseBody: string;
+  /** Which of them (`request`, `response`) hold only the first max_bytes of the body. */
+  bodyTruncated: string[];
+  /** Why a body that the policy would record was not (`response: gzip-encoded body not recorded`). */
+  bodyNotes: string[];
 }
 
 /** SessionDown is everything the gateway sends on a Session stream. */
@@ -2850,7 +2860,19 @@ export const RecordingChunk: MessageFns<RecordingChunk> = {
 };
 
 function createBaseCommandResult(): CommandResult {
-  return { command: '', rows: 0, bytes: 0, durationUs: 0, error: '', masked: [], status: 0 };
+  return {
+    command: '',
+    rows: 0,
+    bytes: 0,
+    durationUs: 0,
+    error: '',
+    masked: [],
+    status: 0,
+    requestBody: '',
+    responseBody: '',
+    bodyTruncated: [],
+    bodyNotes: [],
+  };
 }
 
 export const CommandResult: MessageFns<CommandResult> = {
@@ -2875,6 +2897,18 @@ export const CommandResult: MessageFns<CommandResult> = {
     }
     if (message.status !== 0) {
       writer.uint32(56).uint32(message.status);
+    }
+    if (message.requestBody !== '') {
+      writer.uint32(66).string(message.requestBody);
+    }
+    if (message.responseBody !== '') {
+      writer.uint32(74).string(message.responseBody);
+    }
+    for (const v of message.bodyTruncated) {
+      writer.uint32(82).string(v!);
+    }
+    for (const v of message.bodyNotes) {
+      writer.uint32(90).string(v!);
     }
     return writer;
   },
@@ -2948,6 +2982,38 @@ export const CommandResult: MessageFns<CommandResult> = {
             message.status = reader.uint32();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.requestBody = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.responseBody = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.bodyTruncated.push(reader.string());
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.bodyNotes.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2975,6 +3041,26 @@ export const CommandResult: MessageFns<CommandResult> = {
         ? object.masked.map((e: any) => globalThis.String(e))
         : [],
       status: isSet(object.status) ? globalThis.Number(object.status) : 0,
+      requestBody: isSet(object.requestBody)
+        ? globalThis.String(object.requestBody)
+        : isSet(object.request_body)
+          ? globalThis.String(object.request_body)
+          : '',
+      responseBody: isSet(object.responseBody)
+        ? globalThis.String(object.responseBody)
+        : isSet(object.response_body)
+          ? globalThis.String(object.response_body)
+          : '',
+      bodyTruncated: globalThis.Array.isArray(object?.bodyTruncated)
+        ? object.bodyTruncated.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.body_truncated)
+          ? object.body_truncated.map((e: any) => globalThis.String(e))
+          : [],
+      bodyNotes: globalThis.Array.isArray(object?.bodyNotes)
+        ? object.bodyNotes.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.body_notes)
+          ? object.body_notes.map((e: any) => globalThis.String(e))
+          : [],
     };
   },
 
@@ -3001,6 +3087,18 @@ export const CommandResult: MessageFns<CommandResult> = {
     if (message.status !== 0) {
       obj.status = Math.round(message.status);
     }
+    if (message.requestBody !== '') {
+      obj.requestBody = message.requestBody;
+    }
+    if (message.responseBody !== '') {
+      obj.responseBody = message.responseBody;
+    }
+    if (message.bodyTruncated?.length) {
+      obj.bodyTruncated = message.bodyTruncated;
+    }
+    if (message.bodyNotes?.length) {
+      obj.bodyNotes = message.bodyNotes;
+    }
     return obj;
   },
 
@@ -3016,6 +3114,10 @@ export const CommandResult: MessageFns<CommandResult> = {
     message.error = object.error ?? '';
     message.masked = object.masked?.map((e) => e) || [];
     message.status = object.status ?? 0;
+    message.requestBody = object.requestBody ?? '';
+    message.responseBody = object.responseBody ?? '';
+    message.bodyTruncated = object.bodyTruncated?.map((e) => e) || [];
+    message.bodyNotes = object.bodyNotes?.map((e) => e) || [];
     return message;
   },
 };
