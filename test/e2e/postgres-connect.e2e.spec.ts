@@ -266,6 +266,42 @@ describe('PostgreSQL through tollgate connect (gateway + agent + SCRAM target)',
     }
   });
 
+  it('a reviewer sees the whole statement held for them; one too long to show whole is refused, not cut', async () => {
+    cluster.sql('insert into scratch values (5), (6)', 'app');
+    const client = new Client({ host: '127.0.0.1', port, user: 'dev', database: 'app' });
+    await client.connect();
+    const notices: string[] = [];
+    client.on('notice', (notice) => notices.push(notice.message ?? ''));
+    try {
+      // Padding hides, past the first 10,000 characters, the clause that decides what is deleted.
+      const padded = `delete from scratch where id = 5 /* ${'x'.repeat(12_000)} */ or true`;
+      const deleting = client.query(padded).catch((error: Error) => error);
+      await expect.poll(() => notices.length, { timeout: 20_000 }).toBe(1);
+      const review = /review ([0-9a-f-]{36})/.exec(notices[0] ?? '')?.[1] as string;
+      const shown = (await (
+        await fetch(`${gateway.httpUrl}/api/v1/reviews/${review}`, {
+          headers: { authorization: `Bearer ${dbaToken}` },
+        })
+      ).json()) as { command: string };
+      expect(shown.command).toBe(padded);
+      const reject = spawnCli(['reviews', 'reject', review], {
+        TOLLGATE_TOKEN: dbaToken,
+        TOLLGATE_URL: gateway.httpUrl,
+      });
+      expect(await reject.exited()).toBe(0);
+      expect(await deleting).toBeInstanceOf(Error);
+
+      const huge = `delete from scratch where id = 5 /* ${'x'.repeat(70_000)} */ or true`;
+      await expect(client.query(huge)).rejects.toThrow(
+        /the command is too long to be reviewed \(70\d{3} characters/,
+      );
+      expect(notices).toHaveLength(1);
+      expect(cluster.sql('select count(*) from scratch where id in (5, 6)', 'app').trim()).toBe('2');
+    } finally {
+      await client.end();
+    }
+  });
+
   it('a client that quits while its DELETE waits for approval ends the session; the review is withdrawn and runs nothing', async () => {
     cluster.sql('insert into scratch values (4)', 'app');
     const client = new Client({ host: '127.0.0.1', port, user: 'dev', database: 'app' });

@@ -63,7 +63,11 @@ export async function gateCommand(input: GateInput): Promise<GateResult> {
       reviewIds.push(result.reviewId);
       if (!result.approved) {
         const review = result.reviewId ? `review ${result.reviewId}` : 'the review';
-        const message = `${requirement.message}: ${review} was ${result.outcome}, so the command was not run`;
+        // A review the gateway would not hold says why (a command too long to review).
+        const message =
+          result.outcome === 'unavailable' && result.reason
+            ? `${requirement.message}: ${result.reason}`
+            : `${requirement.message}: ${review} was ${result.outcome}, so the command was not run`;
         await audit
           .record({
             command: text,

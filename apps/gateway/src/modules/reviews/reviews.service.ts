@@ -59,6 +59,13 @@ export interface CommandReviewInput {
   readonly policyVersion: number | null;
 }
 
+/**
+ * The longest command a review holds: reviewers decide on the whole text, never on a part of it (a
+ * statement cut for the review could hide, past the cut, the clause that matters). A longer command
+ * is not held for review at all (it is refused).
+ */
+export const REVIEWABLE_COMMAND_CHARS = 64 * 1024;
+
 /** How long an access request waits for its reviewers before it expires. */
 const ACCESS_REQUEST_PENDING_SECONDS = 24 * 3600;
 
@@ -152,6 +159,8 @@ export class ReviewsService {
 
   /** A command held by `require_approval`: creates its review (the agent waits for the outcome). */
   async requestCommandApproval(input: CommandReviewInput): Promise<ReviewView> {
+    if (input.command.length > REVIEWABLE_COMMAND_CHARS)
+      throw new ForbiddenError(commandTooLong(input.command.length));
     const review = await this.store.prisma.review.create({
       data: {
         kind: 'command',
@@ -159,7 +168,7 @@ export class ReviewsService {
         requesterActors: input.requester.actorChain.map((a) => ({ subject: a.subject })),
         connectionName: input.connection,
         sessionId: input.sessionId,
-        command: input.command.slice(0, 10_000),
+        command: input.command,
         rule: input.rule,
         approvers: [...input.approvers],
         minApprovals: input.minApprovals,
@@ -460,6 +469,11 @@ export class ReviewsService {
     if (!row) throw new NotFoundError('review', id);
     return row;
   }
+}
+
+/** Why a command is not held for review: reviewers would not see all of it. */
+export function commandTooLong(length: number): string {
+  return `the command is too long to be reviewed (${length} characters; a review shows at most ${REVIEWABLE_COMMAND_CHARS}), so it is refused`;
 }
 
 /** The state a review is in after these decisions: one rejection rejects, enough approvals approve. */

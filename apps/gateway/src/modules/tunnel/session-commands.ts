@@ -9,7 +9,12 @@ import {
   type SessionUp,
 } from '@tollgate/proto';
 import { SessionAuditService, type SessionAuditContext } from '../audit/session-audit.service';
-import { ReviewsService, type ReviewOutcome } from '../reviews/reviews.service';
+import {
+  commandTooLong,
+  REVIEWABLE_COMMAND_CHARS,
+  ReviewsService,
+  type ReviewOutcome,
+} from '../reviews/reviews.service';
 import type { AgentSessionCall } from './pending-sessions';
 import { SessionRecordings } from './session-recordings';
 import { TunnelLogger } from './tunnel-logger';
@@ -142,6 +147,8 @@ export class SessionCommands {
         },
       });
     if (!context) return answer('', ApprovalOutcome.UNAVAILABLE, 'not a recorded session');
+    if (request.command.length > REVIEWABLE_COMMAND_CHARS)
+      return answer('', ApprovalOutcome.UNAVAILABLE, commandTooLong(request.command.length));
     let reviewId: string;
     try {
       const review = await this.reviews.requestCommandApproval({
