@@ -23,7 +23,9 @@ import {
 
 const run = promisify(execFile);
 
-// `web-bodies` records bodies (up to 1 KiB); `web-plain` is under the default (none recorded).
+// `web-bodies` records bodies (up to 1 KiB); `web-strict` too, in the gateway audit mode (the
+// result goes up the session's stream, not through the journal); `web-plain` is under the default
+// (none recorded).
 const POLICY = `version: 1
 roles:
   - name: admins
@@ -38,8 +40,11 @@ masking:
     kubernetes: {resources: [secrets]}
 audit:
   - name: api-bodies
-    match: {connections: [web-bodies, k8s]}
+    match: {connections: [web-bodies, web-strict, k8s]}
     bodies: {request: true, response: true, max_bytes: 1024}
+  - name: strict
+    match: {connections: [web-strict]}
+    mode: gateway
 `;
 
 const TOKEN = 'agent-token-5d1e9f0c7b';
@@ -63,6 +68,7 @@ describe('http bodies recorded where policy says, masked (gateway, agent, tollga
   let target: Server;
   let bodiesPort: number;
   let plainPort: number;
+  let strictPort: number;
   let releaseStream: (() => void) | undefined;
   let api: FakeKubeApiServer | undefined;
   const dir = makeTempDir('tollgate-e2e-bodies-');
@@ -123,7 +129,7 @@ describe('http bodies recorded where policy says, masked (gateway, agent, tollga
     const policy = await gateway.api('POST', '/api/v1/policy', { document: POLICY });
     expect(policy.status, JSON.stringify(policy.body)).toBe(201);
     const token = await createAgent(gateway, 'edge-1');
-    for (const name of ['web-bodies', 'web-plain']) {
+    for (const name of ['web-bodies', 'web-plain', 'web-strict']) {
       const created = await gateway.api('POST', '/api/v1/connections', {
         name,
         protocol: 'http',
@@ -164,6 +170,9 @@ describe('http bodies recorded where policy says, masked (gateway, agent, tollga
     const plain = await spawnConnect(gateway.grpcUrl, gateway.adminToken, 'web-plain');
     processes.push(plain.cli);
     plainPort = plain.port;
+    const strict = await spawnConnect(gateway.grpcUrl, gateway.adminToken, 'web-strict');
+    processes.push(strict.cli);
+    strictPort = strict.port;
   });
 
   afterAll(async () => {
@@ -295,6 +304,26 @@ describe('http bodies recorded where policy says, masked (gateway, agent, tollga
     const result = await resultOf('web-bodies', 'GET /stream');
     expect(result.bodyTruncated).toEqual(['response']);
     expect(result.responseBody).toBe(`first part ${'a'.repeat(1024 - 'first part '.length)}`);
+  });
+
+  it('records bodies in the gateway audit mode too (the CommandResult message carries them)', async () => {
+    const { status } = await curl(
+      '-H',
+      'content-type: application/json',
+      '--data',
+      JSON.stringify({ email: 'erin@corp.example' }),
+      `http://127.0.0.1:${strictPort}/echo`,
+    );
+    expect(status).toBe(200);
+    const result = await resultOf('web-strict', 'POST /echo');
+    expect(result.requestBody).toBe('{"email":"e***@***.example"}');
+    expect(result.responseBody).toBe('{"received":{"email":"e***@***.example"},"owner":"o***@***.example"}');
+    await curl(`http://127.0.0.1:${strictPort}/gzip`, '-o', '/dev/null');
+    expect((await resultOf('web-strict', 'GET /gzip')).bodyNotes).toEqual([
+      'response: gzip-encoded body not recorded',
+    ]);
+    await curl(`http://127.0.0.1:${strictPort}/big`, '-o', '/dev/null');
+    expect((await resultOf('web-strict', 'GET /big')).bodyTruncated).toEqual(['response']);
   });
 
   it('records no bodies under the default policy', async () => {
