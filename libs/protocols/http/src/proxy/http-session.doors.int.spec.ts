@@ -118,6 +118,17 @@ describe('HttpSession: what the target runs is what policy decided on', () => {
   const statuses = (text: string) => [...text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
   const smuggled = 'DELETE /internal/users HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n';
 
+  it('TRACE and TRACK (which echo the request, the credential the agent adds included) never reach the target', async () => {
+    for (const method of ['TRACE', 'TRACK', 'trace']) {
+      seen.length = 0;
+      const text = await exchange(`${method} /anything HTTP/1.1\r\nHost: x\r\n\r\n`);
+      expect(statuses(text), method).toEqual([405]);
+      expect(text).toMatch(/TRACE and TRACK are refused/);
+      expect(text).not.toContain('agent-secret');
+      expect(seen).toEqual([]);
+    }
+  });
+
   it('a caller’s Connection header cannot strip the body’s framing (its body is never a request)', async () => {
     seen.length = 0;
     const answers = [

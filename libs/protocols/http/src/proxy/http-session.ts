@@ -135,6 +135,7 @@ const REASONS: Record<number, string> = {
   400: 'Bad Request',
   403: 'Forbidden',
   408: 'Request Timeout',
+  405: 'Method Not Allowed',
   413: 'Content Too Large',
   431: 'Request Header Fields Too Large',
   501: 'Not Implemented',
@@ -334,6 +335,14 @@ export class HttpSession {
 
   /** One request, start to end; false when the connection must close afterwards. */
   private async handle(asked: RequestHead, framing: BodyFraming): Promise<boolean> {
+    // A target answers TRACE (TRACK on IIS) with the request it got, headers and all: the
+    // credential the agent adds would reach the caller. Refused whatever the policy says.
+    if (/^(TRACE|TRACK)$/i.test(asked.method)) {
+      throw new HttpProtocolError(
+        405,
+        'TRACE and TRACK are refused: the target would echo the request, the credential the agent adds included',
+      );
+    }
     let request = asked;
     const command = `${request.method} ${request.target}`;
     const limit = this.options.peekBody?.(request);
