@@ -11,10 +11,10 @@ import {
   createAgent,
   createTestDatabase,
   makeTempDir,
+  registerFakeCluster,
   spawnAgent,
   spawnCli,
   spawnConnect,
-  startFakeKubeApiServer,
   startTunnelGateway,
   type CliProcess,
   type FakeKubeApiServer,
@@ -139,20 +139,7 @@ describe('http bodies recorded where policy says, masked (gateway, agent, tollga
       });
       expect(created.status, JSON.stringify(created.body)).toBe(201);
     }
-    api = await startFakeKubeApiServer('sa-token');
-    api.put('pods', {
-      metadata: { name: 'web-1', namespace: 'prod' },
-      spec: { containers: [{ name: 'a', image: 'x' }] },
-    });
-    api.put('secrets', { metadata: { name: 'db', namespace: 'prod' }, data: { password: SECRET_B64 } });
-    const cluster = await gateway.api('POST', '/api/v1/connections', {
-      name: 'k8s',
-      protocol: 'kubernetes',
-      target: { server: api.url },
-      credential: { token: 'env:K8S_TOKEN' },
-      agents: ['edge-1'],
-    });
-    expect(cluster.status, JSON.stringify(cluster.body)).toBe(201);
+    api = await registerFakeCluster(gateway, 'edge-1', SECRET_B64);
     processes.push(
       await spawnAgent(gateway.grpcUrl, token, { env: { WEB_TOKEN: TOKEN, K8S_TOKEN: 'sa-token' } }),
     );

@@ -17,10 +17,10 @@ import {
   makeTempDir,
   postTokenEndpoint,
   repoRoot,
+  registerFakeCluster,
   spawnAgent,
   spawnCli,
   spawnConnect,
-  startFakeKubeApiServer,
   startTunnelGateway,
   type CliProcess,
   type FakeKubeApiServer,
@@ -175,20 +175,7 @@ describe('http and kubernetes connections end to end (gateway, agent, `tollgate 
       agents: ['edge-1'],
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
-    api = await startFakeKubeApiServer('sa-token');
-    api.put('pods', {
-      metadata: { name: 'web-1', namespace: 'prod' },
-      spec: { containers: [{ name: 'a', image: 'x' }] },
-    });
-    api.put('secrets', { metadata: { name: 'db', namespace: 'prod' }, data: { password: SECRET_B64 } });
-    const cluster = await gateway.api('POST', '/api/v1/connections', {
-      name: 'k8s',
-      protocol: 'kubernetes',
-      target: { server: api.url },
-      credential: { token: 'env:K8S_TOKEN' },
-      agents: ['edge-1'],
-    });
-    expect(cluster.status, JSON.stringify(cluster.body)).toBe(201);
+    api = await registerFakeCluster(gateway, 'edge-1', SECRET_B64);
     processes.push(
       await spawnAgent(gateway.grpcUrl, token, {
         env: { WEB_PASSWORD: 'pa:ss', WEB_KEY: 'k-123', K8S_TOKEN: 'sa-token' },

@@ -24,6 +24,7 @@ export {
   createTcpConnection,
   dial,
   readAll,
+  registerFakeCluster,
   spawnAgent,
   spawnConnect,
   startEchoStack,

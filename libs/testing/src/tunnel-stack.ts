@@ -5,6 +5,7 @@ import { spawnCli, type CliProcess } from './cli-process';
 import { bootstrapAdminToken, TEST_BOOTSTRAP_ADMIN_SECRET } from './gateway-tokens';
 import { createTestDatabase, MACHINE_POSTGRES } from './postgres-database';
 import { echoTarget, type TcpTarget } from './tcp-targets';
+import { startFakeKubeApiServer, type FakeKubeApiServer } from './fake-kube-apiserver';
 
 /**
  * The harness for data-path tests: a real `tollgate gateway`, real `tollgate agent`s and real
@@ -234,4 +235,32 @@ export async function startEchoStack(gatewayEnv: Record<string, string> = {}): P
       for (const cleanup of cleanups.reverse()) await cleanup();
     },
   };
+}
+
+/**
+ * A fake Kubernetes API server (token `sa-token`) holding pod `web-1` and Secret `db` (its
+ * `password` the base64 `secretB64`) in namespace `prod`, registered on `gateway` as the
+ * `kubernetes` connection `k8s` served by `agent`, whose token comes from the agent's K8S_TOKEN.
+ */
+export async function registerFakeCluster(
+  gateway: TunnelGateway,
+  agent: string,
+  secretB64: string,
+): Promise<FakeKubeApiServer> {
+  const api = await startFakeKubeApiServer('sa-token');
+  api.put('pods', {
+    metadata: { name: 'web-1', namespace: 'prod' },
+    spec: { containers: [{ name: 'a', image: 'x' }] },
+  });
+  api.put('secrets', { metadata: { name: 'db', namespace: 'prod' }, data: { password: secretB64 } });
+  const cluster = await gateway.api('POST', '/api/v1/connections', {
+    name: 'k8s',
+    protocol: 'kubernetes',
+    target: { server: api.url },
+    credential: { token: 'env:K8S_TOKEN' },
+    agents: [agent],
+  });
+  if (cluster.status !== 201)
+    throw new Error(`k8s connection: ${cluster.status} ${JSON.stringify(cluster.body)}`);
+  return api;
 }
