@@ -1,5 +1,6 @@
 import {
   decideCommand,
+  type ApprovalRequirement,
   type CommandContext,
   type CommandFacts,
   type MaskingRules,
@@ -90,6 +91,14 @@ export async function gateCommand(input: GateInput): Promise<GateResult> {
         .catch(() => undefined);
       return { allow: false, message: again.message, rule: again.rule };
     }
+    // The version now in force asks other reviewers (or more of them) than those who approved.
+    if (again.decision === 'require_approval' && !sameReviews(decision.requirements, again.requirements)) {
+      const message = `the policy changed while the command waited for review (rule ${again.rule} now asks for other approvals), so the command was not run; send it again`;
+      await audit
+        .record({ command: text, decision: 'deny', rule: decision.rule, message })
+        .catch(() => undefined);
+      return { allow: false, message, rule: decision.rule };
+    }
   }
   try {
     await audit.record({
@@ -113,4 +122,11 @@ export async function gateCommand(input: GateInput): Promise<GateResult> {
 /** A rule's message as a sentence: ended with a full stop unless it ends in punctuation already. */
 function sentence(message: string): string {
   return /[.!?]$/.test(message) ? message : `${message}.`;
+}
+
+/** Whether two decisions ask the same reviews: the same rules, approvers and number of approvals. */
+function sameReviews(a: readonly ApprovalRequirement[], b: readonly ApprovalRequirement[]): boolean {
+  const key = (requirements: readonly ApprovalRequirement[]) =>
+    JSON.stringify(requirements.map((r) => [r.rule, [...r.approvers].sort(), r.minApprovals]));
+  return key(a) === key(b);
 }
