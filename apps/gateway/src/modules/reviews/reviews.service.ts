@@ -212,12 +212,7 @@ export class ReviewsService {
       orderBy: { createdAt: 'desc' },
       take: 500,
     });
-    const me = subjectContext(principal);
-    const visible = rows.filter(
-      (r) =>
-        r.requester === principal.subject ||
-        canReview(requirementOf(r), me, r.requester, actorsOf(r)).allowed,
-    );
+    const visible = rows.filter((r) => r.requester === principal.subject || mayReview(principal, r));
     const names = await subjectNames(
       this.store.prisma,
       visible.map((r) => r.requester),
@@ -228,11 +223,7 @@ export class ReviewsService {
   async get(principal: Principal, id: string): Promise<ReviewView> {
     await this.expireOverdue();
     const row = await this.find(id);
-    const me = subjectContext(principal);
-    if (
-      row.requester !== principal.subject &&
-      !canReview(requirementOf(row), me, row.requester, actorsOf(row)).allowed
-    )
+    if (row.requester !== principal.subject && !mayReview(principal, row))
       throw new NotFoundError('review', id);
     return named(toView(row), await subjectNames(this.store.prisma, [row.requester]));
   }
@@ -497,6 +488,19 @@ function stateAfter(
 }
 
 /** Who acted in the request's actor chain (they may not review it). */
+/**
+ * Whether the caller may see (and so decide) a review it did not ask for: named by the rule's
+ * reviewers AND holding a token whose scopes include `review`. A credential narrowed to other verbs
+ * (a `connect:pg-a` key in a BI tool, an `audit:read` key) sees only its own requests, as it cannot
+ * approve.
+ */
+function mayReview(principal: Principal, row: Review): boolean {
+  return (
+    scopesPermit(principal.scopes, 'review') &&
+    canReview(requirementOf(row), subjectContext(principal), row.requester, actorsOf(row)).allowed
+  );
+}
+
 function actorsOf(row: Review): string[] {
   const actors = Array.isArray(row.requesterActors) ? row.requesterActors : [];
   return actors.flatMap((a) =>
