@@ -1,9 +1,13 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from 'pg';
 import {
   createAgent,
   createMachinePostgresConnection,
   createTestDatabase,
+  makeTempDir,
   postTokenEndpoint,
   serviceAccountToken,
   spawnAgent,
@@ -349,6 +353,42 @@ describe('scope matrix: each credential reaches what its scopes and the roles al
       client_secret: creds.keyConnect,
     });
     expect(asKey.status).toBe(401);
+  });
+
+  it("a narrowed credential cannot revoke its owner's other API keys or SSH keys; a key may revoke itself", async () => {
+    const temp = makeTempDir('tollgate-matrix-');
+    cleanups.push(() => temp.remove());
+    const path = join(temp.path, 'id_ed25519');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'alice-laptop', '-f', path]);
+    const added = await call(creds.token, 'POST', '/api/v1/ssh-keys', {
+      publicKey: readFileSync(`${path}.pub`, 'utf8').trim(),
+    });
+    expect(added.status, added.text).toBe(201);
+    const sshKey = (JSON.parse(added.text) as { id: string }).id;
+    const spare = await call(creds.token, 'POST', '/api/v1/api-keys', { name: 'ci', scope: 'exec:pg-a' });
+    expect(spare.status).toBe(201);
+    const { prefix, key } = JSON.parse(spare.text) as { prefix: string; key: string };
+
+    for (const kind of ['delegated', 'keyConnect', 'keyAudit', 'credential'] as const) {
+      const revoke = await call(creds[kind], 'DELETE', `/api/v1/api-keys/${prefix}`);
+      expect(`${kind} ${revoke.status}`, revoke.text).toBe(`${kind} 403`);
+      expect(revoke.type).toMatch(/^application\/problem\+json/);
+      const remove = await call(creds[kind], 'DELETE', `/api/v1/ssh-keys/${sshKey}`);
+      expect(`${kind} ${remove.status}`, remove.text).toBe(`${kind} 403`);
+    }
+    expect((await call(key, 'GET', '/api/v1/me')).status).toBe(200);
+    expect((await call(creds.token, 'GET', '/api/v1/ssh-keys')).text).toContain(sshKey);
+    const refused = await gateway.auditRecords('apikey:revoke', {
+      subject: 'sa:alice',
+      order: 'desc',
+      limit: 1,
+    });
+    expect(refused[0]).toMatchObject({ decision: 'deny', target: `apikey:${prefix}` });
+
+    // A key may revoke itself (as at the RFC 7009 endpoint); the owner's own token revokes the rest.
+    expect((await call(key, 'DELETE', `/api/v1/api-keys/${prefix}`)).status).toBe(204);
+    expect((await call(key, 'GET', '/api/v1/me')).status).toBe(401);
+    expect((await call(creds.saNarrow, 'DELETE', `/api/v1/ssh-keys/${sshKey}`)).status).toBe(204);
   });
 
   it('disabling the owner stops every credential at once, a live listener session included', async () => {

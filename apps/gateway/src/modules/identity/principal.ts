@@ -23,3 +23,13 @@ export interface Principal {
 export interface Actor {
   readonly subject: string;
 }
+
+/**
+ * Whether the caller holds its subject's own credential (a login or client-credentials token), not
+ * a delegated token nor an API key. Only such a caller manages its subject's credentials (API keys,
+ * SSH keys): a narrowed credential handed to a tool or a pipeline cannot create, or revoke, its
+ * owner's other credentials.
+ */
+export function holdsOwnCredential(principal: Principal): boolean {
+  return principal.actorChain.length === 0 && !principal.tokenId.startsWith('apikey:');
+}

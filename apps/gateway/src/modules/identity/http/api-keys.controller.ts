@@ -6,7 +6,7 @@ import { ValidationPipe } from '../../../common/validation/validation.pipe';
 import { AuditWriter } from '../../audit/audit-writer';
 import { AccessDecider } from '../access-decider';
 import { ApiKeysService, type ApiKeyView } from '../api-keys/api-keys.service';
-import type { Principal } from '../principal';
+import { holdsOwnCredential, type Principal } from '../principal';
 import { parseScopeParameter, uncoveredScopes } from '../tokens/scopes';
 import { Authenticated } from './access.decorators';
 import { CurrentPrincipal } from './current-principal.decorator';
@@ -52,7 +52,7 @@ export class ApiKeysController {
     @CurrentPrincipal() principal: Principal,
     @Body(ValidationPipe.of(createApiKey)) body: z.output<typeof createApiKey>,
   ): Promise<ApiKeyView & { key: string }> {
-    if (principal.actorChain.length > 0 || principal.tokenId.startsWith('apikey:')) {
+    if (!holdsOwnCredential(principal)) {
       throw new ForbiddenError(
         'API keys are created with your own login or client credentials, not a delegated token or another key',
       );
@@ -99,11 +99,28 @@ export class ApiKeysController {
   async revoke(@CurrentPrincipal() principal: Principal, @Param('prefix') prefix: string): Promise<void> {
     const key = await this.keys.find(prefix);
     if (!key) throw new NotFoundError('API key', prefix);
-    if (
-      key.subject !== principal.subject &&
-      !(await this.isAdmin(principal, `DELETE /api/v1/api-keys/${prefix}`))
-    ) {
+    const resource = `DELETE /api/v1/api-keys/${prefix}`;
+    if (key.subject !== principal.subject && !(await this.isAdmin(principal, resource))) {
       throw new NotFoundError('API key', prefix);
+    }
+    // A key may revoke itself; another of its owner's keys needs the owner's own login (or admin).
+    if (
+      key.subject === principal.subject &&
+      !holdsOwnCredential(principal) &&
+      principal.tokenId !== `apikey:${prefix}` &&
+      !(await this.isAdmin(principal, resource))
+    ) {
+      await this.audit.record({
+        subject: principal.subject,
+        actorChain: principal.actorChain,
+        action: 'apikey:revoke',
+        target: `apikey:${prefix}`,
+        decision: 'deny',
+        reason: `${principal.tokenId.startsWith('apikey:') ? 'an API key' : 'a delegated token'} cannot revoke another key of its owner`,
+      });
+      throw new ForbiddenError(
+        'API keys are revoked with your own login or client credentials, not a delegated token or another key',
+      );
     }
     await this.keys.revoke(prefix);
     await this.audit.record({

@@ -5,7 +5,7 @@ import { ForbiddenError, NotFoundError } from '../../../common/errors';
 import { ValidationPipe } from '../../../common/validation/validation.pipe';
 import { AuditWriter } from '../../audit/audit-writer';
 import { AccessDecider } from '../access-decider';
-import type { Principal } from '../principal';
+import { holdsOwnCredential, type Principal } from '../principal';
 import { SshKeysService, type SshKeyView } from '../ssh-keys/ssh-keys.service';
 import { Authenticated } from './access.decorators';
 import { CurrentPrincipal } from './current-principal.decorator';
@@ -43,7 +43,7 @@ export class SshKeysController {
     @CurrentPrincipal() principal: Principal,
     @Body(ValidationPipe.of(registerSshKey)) body: z.output<typeof registerSshKey>,
   ): Promise<SshKeyView> {
-    if (principal.actorChain.length > 0 || principal.tokenId.startsWith('apikey:')) {
+    if (!holdsOwnCredential(principal)) {
       throw new ForbiddenError(
         'SSH keys are registered with your own login or client credentials, not a delegated token or an API key',
       );
@@ -78,11 +78,26 @@ export class SshKeysController {
   async remove(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<void> {
     const key = await this.keys.find(id);
     if (!key) throw new NotFoundError('SSH key', id);
-    if (
-      key.subject !== principal.subject &&
-      !(await this.isAdmin(principal, `DELETE /api/v1/ssh-keys/${id}`))
-    ) {
+    const resource = `DELETE /api/v1/ssh-keys/${id}`;
+    if (key.subject !== principal.subject && !(await this.isAdmin(principal, resource))) {
       throw new NotFoundError('SSH key', id);
+    }
+    if (
+      key.subject === principal.subject &&
+      !holdsOwnCredential(principal) &&
+      !(await this.isAdmin(principal, resource))
+    ) {
+      await this.audit.record({
+        subject: principal.subject,
+        actorChain: principal.actorChain,
+        action: 'sshkey:remove',
+        target: `sshkey:${key.fingerprint}`,
+        decision: 'deny',
+        reason: `${principal.tokenId.startsWith('apikey:') ? 'an API key' : 'a delegated token'} cannot remove an SSH key of its owner`,
+      });
+      throw new ForbiddenError(
+        'SSH keys are removed with your own login or client credentials, not a delegated token or an API key',
+      );
     }
     await this.keys.remove(id);
     await this.audit.record({
