@@ -11,6 +11,7 @@ import {
   postTokenEndpoint,
   serviceAccountToken,
   spawnAgent,
+  spawnCli,
   startTunnelGateway,
   type CliProcess,
   type TunnelGateway,
@@ -328,6 +329,48 @@ describe('scope matrix: each credential reaches what its scopes and the roles al
     );
     expect(outcomes).toEqual(expected);
   });
+
+  it('gRPC client tunnel: tollgate exec and connect take each credential as its scopes allow', async () => {
+    const exec = async (kind: Kind, connection: string) => {
+      const cli = spawnCli(
+        ['exec', connection, '--grpc', gateway.grpcUrl, '--format', 'csv', '-c', 'select 7 as n'],
+        {
+          TOLLGATE_TOKEN: creds[kind],
+        },
+      );
+      return `${kind} exec ${connection}: ${await cli.exited()} ${cli.output().trim()}`;
+    };
+    const connect = async (kind: Kind, connection: string) => {
+      const cli = spawnCli(['connect', connection, '--grpc', gateway.grpcUrl], {
+        TOLLGATE_TOKEN: creds[kind],
+        TOLLGATE_URL: gateway.httpUrl,
+      });
+      return `${kind} connect ${connection}: ${await cli.exited()} ${cli.output().trim()}`;
+    };
+    expect([
+      await exec('keyExec', 'pg-a'),
+      await exec('keyExec', 'pg-b'),
+      await exec('credential', 'pg-a'),
+      await exec('agent', 'pg-a'),
+      await connect('keyExec', 'pg-a'),
+      await connect('credential', 'pg-b'),
+      await connect('keyAudit', 'pg-a'),
+    ]).toEqual([
+      'keyExec exec pg-a: 0 n\r\n7',
+      'keyExec exec pg-b: 1 tollgate exec: pg-b: denied: the token\'s scope (exec:pg-a) does not include exec on connection "pg-b"',
+      'credential exec pg-a: 1 tollgate exec: pg-a: denied: the token\'s scope (connect:pg-a) does not include exec on connection "pg-a"',
+      expect.stringMatching(/^agent exec pg-a: 1 tollgate exec: .*malformed token/),
+      expect.stringMatching(
+        /^keyExec connect pg-a: 1 tollgate connect: pg-a: denied: the token's scope \(exec:pg-a\) does not include connect/,
+      ),
+      expect.stringMatching(
+        /^credential connect pg-b: 1 tollgate connect: pg-b: denied: the token's scope \(connect:pg-a\) does not include connect/,
+      ),
+      expect.stringMatching(
+        /^keyAudit connect pg-a: 1 tollgate connect: pg-a: denied: the token's scope \(audit:read\) does not include connect/,
+      ),
+    ]);
+  }, 60_000);
 
   it('token endpoint: no exchange widens a scope; keys, credentials and agent tokens are not subject tokens', async () => {
     for (const [kind, scope] of [
