@@ -219,11 +219,16 @@ describe('SSH through tollgate connect (gateway + agent + sshd)', () => {
     cleanups.push(() => tmux.stop());
     const exitFile = join(home.path, 'shell-exit');
     const sshLine = ['ssh', '-tt', ...sshClientOptions(port), 'me@127.0.0.1'].join(' ');
-    // Echo stays off until Enter, so the raw copy of the pane holds only what ssh printed.
-    tmux.open('shell', `stty -echo; read go; stty echo; ${sshLine}; echo $? > ${exitFile}; exec sleep 600`, {
-      columns: 100,
-      rows: 30,
-    });
+    // Echo stays off until Enter, so the raw copy of the pane holds only what ssh printed. Enter is
+    // pressed once echo is off (the shell says so in a file, not on the screen): pressed before, the
+    // terminal echoed it into the copy on a loaded machine.
+    const echoOff = join(home.path, 'shell-echo-off');
+    tmux.open(
+      'shell',
+      `stty -echo; touch ${echoOff}; read go; stty echo; ${sshLine}; echo $? > ${exitFile}; exec sleep 600`,
+      { columns: 100, rows: 30 },
+    );
+    await expect.poll(() => existsSync(echoOff), { timeout: 15_000 }).toBe(true);
     const raw = tmux.pipe('shell');
     tmux.keys('shell', 'Enter');
     const shows = (text: string) =>
