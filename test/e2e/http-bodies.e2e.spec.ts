@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  curl,
   createAgent,
   createTestDatabase,
   makeTempDir,
@@ -170,12 +171,6 @@ describe('http bodies recorded where policy says, masked (gateway, agent, tollga
     dir.remove();
     for (const cleanup of cleanups.reverse()) await cleanup();
   });
-
-  const curl = async (...args: string[]) => {
-    const { stdout } = await run('curl', ['-sS', '-w', '\n%{http_code}', ...args]);
-    const lines = stdout.split('\n');
-    return { status: Number(lines.pop()), body: lines.join('\n') };
-  };
 
   /** The session ids of a connection. */
   const sessionsOf = async (connection: string) =>

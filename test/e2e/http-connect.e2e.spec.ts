@@ -11,6 +11,7 @@ import { asciicastOutput, parseAsciicast } from '@tollgate/audit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import {
+  curl,
   createAgent,
   createTestDatabase,
   makeCertificate,
@@ -239,12 +240,6 @@ describe('http and kubernetes connections end to end (gateway, agent, `tollgate 
     dir.remove();
     for (const cleanup of cleanups.reverse()) await cleanup();
   });
-
-  const curl = async (...args: string[]) => {
-    const { stdout } = await run('curl', ['-sS', '-w', '\n%{http_code}', ...args]);
-    const lines = stdout.split('\n');
-    return { status: Number(lines.pop()), body: lines.join('\n') };
-  };
 
   it('curl reaches the service under the base path with the agent’s credentials, never its own', async () => {
     const { status, body } = await curl(

@@ -45,3 +45,4 @@ export { runSshClient, sshClientOptions, type SshClientRun } from './openssh-cli
 export { openTerminal, startTmux, type Terminal, type TmuxServer } from './tmux';
 export { frameStreamPair } from './frame-stream-pair';
 export { startFakeKubeApiServer, type FakeKubeApiServer } from './fake-kube-apiserver';
+export { curl } from './curl';
