@@ -4,6 +4,7 @@ import {
   createAgent,
   createMachinePostgresConnection,
   createTestDatabase,
+  printOutputOnFailure,
   spawnAgent,
   spawnCli,
   spawnConnect,
@@ -32,6 +33,7 @@ describe('one bad journal record does not wedge an agent', () => {
   let storeUrl: string;
   const processes: CliProcess[] = [];
   const cleanups: (() => unknown)[] = [];
+  printOutputOnFailure(() => processes);
 
   const onStore = async <T extends Record<string, unknown>>(statement: string): Promise<T[]> => {
     const client = new Client({ connectionString: storeUrl });

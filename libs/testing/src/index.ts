@@ -40,6 +40,7 @@ export { CHROMIUM_PATH, launchChromium } from './browser';
 export { runPsql, type PsqlRun } from './psql';
 export { makeCertificate, type TestCertificate } from './tls-certificates';
 export { shows } from './locator-expect';
+export { printOutputOnFailure } from './failure-output';
 export { startSshd, type SshdServer } from './sshd-server';
 export { runSshClient, sshClientOptions, type SshClientRun } from './openssh-client';
 export { openTerminal, startTmux, type Terminal, type TmuxServer } from './tmux';
