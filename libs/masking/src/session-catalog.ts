@@ -1,3 +1,4 @@
+import { CatalogWatch } from './catalog-watch';
 import type { MissingRelation, StoredCatalog, StoredRelation } from './lineage-scope';
 
 /** Rounds of catalog reads for one statement (views reveal more names): past it, the rest is untraced. */
@@ -21,14 +22,104 @@ export interface MissingFacts {
  * LRU). DDL drops all of it (`drop`). `analyze` runs an analysis, reads what it lacks and runs it
  * again until it lacks nothing; when the catalog cannot be read, what it would have told is untraced
  * for that statement only (nothing is cached, the next statement reads again).
+ *
+ * The sessions an agent relays to one target share a CatalogWatch: a catalog change one of them
+ * forwards drops every other session's facts too (`catchUp`), and lineage made before it no longer
+ * `holds` when its statement's rows arrive (they are masked whole instead).
  */
 export class SessionCatalog<Relation extends StoredRelation, Statement> {
   private readonly relations = new Map<string, readonly Relation[]>();
   private readonly userFunctions = new Map<string, boolean>();
   private readonly analyses = new Map<string, readonly Statement[]>();
 
-  /** `fold`: how the dialect compares relation and function names (see LineageDialect.fold). */
-  constructor(private readonly fold: (name: string) => string) {}
+  /** The watch generation the facts and analyses were read under. */
+  private seen: number;
+  /** The watch generation each statement's lineage was made under (see `stamp`, `holds`). */
+  private readonly made = new WeakMap<object, number>();
+
+  /**
+   * `fold`: how the dialect compares relation and function names (see LineageDialect.fold);
+   * `watch`: the catalog changes of the other sessions to the same target (none: this one's alone).
+   */
+  constructor(
+    private readonly fold: (name: string) => string,
+    private readonly watch: CatalogWatch = new CatalogWatch(),
+  ) {
+    this.seen = watch.generation;
+  }
+
+  /**
+   * Before an analysis: when a session changed the catalog since the facts were read, they are
+   * dropped and this returns true (what the session prepared from them is stale too).
+   */
+  catchUp(): boolean {
+    if (this.seen === this.watch.generation) return false;
+    this.seen = this.watch.generation;
+    this.drop();
+    return true;
+  }
+
+  /**
+   * Another session's catalog change is on its way or not committed yet: facts read now may be gone
+   * by the time a statement runs, so none can be trusted (analyses are made without them).
+   */
+  get unsettled(): boolean {
+    return this.watch.unsettledBy(this);
+  }
+
+  /** The generation an analysis starting now is made under (read it before the analysis). */
+  get generation(): number {
+    return this.watch.generation;
+  }
+
+  /** Marks lineage (and what a PREPARE among it prepares) as made under `generation`. */
+  stamp<T extends { readonly prepared?: object }>(
+    statements: readonly T[],
+    generation: number,
+  ): readonly T[] {
+    for (const statement of statements) {
+      this.made.set(statement, generation);
+      if (statement.prepared) this.made.set(statement.prepared, generation);
+    }
+    return statements;
+  }
+
+  /** Marks `derived` as made when `from` was (a FETCH's lineage from its cursor's). */
+  stampLike<T extends object>(derived: T, from: object | undefined): T {
+    const generation = from === undefined ? undefined : this.made.get(from);
+    if (generation !== undefined) this.made.set(derived, generation);
+    return derived;
+  }
+
+  /**
+   * Whether lineage still describes what the server runs: no session changed the catalog since it
+   * was made, and none is changing it now. Unstamped lineage never holds.
+   */
+  holds(statement: object | undefined): boolean {
+    if (statement === undefined) return false;
+    return this.made.get(statement) === this.watch.generation && !this.watch.unsettledBy(this);
+  }
+
+  /** This session forwards a change of the shared catalog (not of its temporary objects). */
+  changing(): void {
+    this.own(() => this.watch.changing(this));
+  }
+
+  /** Its changes are committed or rolled back (the server is idle outside a transaction), or it ended. */
+  settled(): void {
+    this.own(() => this.watch.settled(this));
+  }
+
+  /**
+   * This session's own change moves the generation on: its own lineage made before no longer holds,
+   * but it is not another session's change to catch up with (the engine drops what its own DDL
+   * changes), unless one came before it unseen.
+   */
+  private own(change: () => void): void {
+    const current = this.seen === this.watch.generation;
+    change();
+    if (current) this.seen = this.watch.generation;
+  }
 
   /** The facts read so far; `undefined` for what was not read yet. */
   readonly catalog: StoredCatalog<Relation> = {

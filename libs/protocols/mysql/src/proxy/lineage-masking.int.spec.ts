@@ -153,6 +153,34 @@ describe('MySQL masking by lineage (real MariaDB)', () => {
     expect(outcomes.flatMap((o) => o.masked)).toContain('column:customers.ssn');
   });
 
+  it("sees another session's DDL: a view replaced under a session's cached facts reads masked (query and execute)", async () => {
+    const a = await nodeClient();
+    const b = await nodeClient();
+    const names = 'SELECT x FROM shifting_elsewhere ORDER BY id';
+    try {
+      await a.query('CREATE VIEW shifting_elsewhere AS SELECT id, name AS x FROM customers');
+      // b caches the view's facts, and prepares on them (SQL PREPARE and the binary protocol).
+      expect((await b.query(names))[0]).toEqual([{ x: 'Ada' }, { x: 'Bob' }]);
+      await b.query(`PREPARE b_before FROM '${names}'`);
+      expect((await b.execute(names))[0]).toEqual([{ x: 'Ada' }, { x: 'Bob' }]);
+
+      // Another session (the same user's second client, or a colleague's) replaces the view.
+      await a.query('CREATE OR REPLACE VIEW shifting_elsewhere AS SELECT id, ssn AS x FROM customers');
+      const masked = [{ x: '********' }, { x: '********' }];
+      expect((await b.query(names))[0]).toEqual(masked);
+      expect((await b.execute(names))[0]).toEqual(masked);
+      // The server prepares it again on the new view: untraced now, refused, and the session goes on.
+      await expect(b.query('EXECUTE b_before')).rejects.toThrow(
+        /prepared before another session changed the catalog/,
+      );
+      expect(leaks(JSON.stringify(outcomes))).toEqual([]);
+    } finally {
+      await a.end();
+      await b.end();
+      db.sql('DROP VIEW IF EXISTS shifting_elsewhere');
+    }
+  });
+
   it('masks derived values in binary rows (mysql2 execute) and a number made from a masked column', async () => {
     const client = await nodeClient();
     try {

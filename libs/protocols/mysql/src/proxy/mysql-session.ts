@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import { columnMasks, readsMasked, type ColumnMask, type Masker } from '@tollgate/masking';
+import { catalogWatch, columnMasks, readsMasked, type ColumnMask, type Masker } from '@tollgate/masking';
 import {
   Capability,
   Command,
@@ -209,7 +209,12 @@ async function serveSession(
   options.onTarget?.(target.connectionId);
   // Under column rules, results are masked by lineage: what each output column is made from.
   const lineage = options.masker.masksColumns
-    ? new SessionLineage(new CatalogConnection(options.target), database)
+    ? new SessionLineage(
+        new CatalogConnection(options.target),
+        database,
+        // Sessions to the same server through this agent see each other's DDL.
+        catalogWatch(`mysql://${options.target.host}:${options.target.port}`),
+      )
     : undefined;
   try {
     return await relayCommands(
@@ -653,6 +658,7 @@ async function gated(
     state.client.write(errPacket(DENIED.code, DENIED.sqlState, `tollgate: ${verdict.message}`));
     return undefined;
   }
+  if (traced && command.via !== 'prepare') state.lineage?.forwarding(traced);
   const result = await run(traced);
   if (traced && command.via !== 'prepare')
     state.lineage?.forwarded(traced, result.answered ?? (result.error ? 0 : traced.length));
@@ -683,7 +689,9 @@ function masksOf(
   return (index, count) => {
     const statement = unknownShape ?? traced?.[index];
     if (statement?.outputs && !statement.outputs.columns) unknownShape = statement;
-    return columnMasks(statement?.outputs, count, state.options.masker);
+    // Lineage made before a catalog change that came since (DDL through another session) masks whole.
+    const holds = state.lineage?.holds(statement) ?? false;
+    return columnMasks(holds ? statement?.outputs : undefined, count, state.options.masker);
   };
 }
 
@@ -700,7 +708,11 @@ function withholdsOf(
   return (index) => {
     // A statement of unknown shape before (CALL) may answer with any number of results.
     const unknownShape = traced.slice(0, index).some((s) => s.outputs && !s.outputs.columns);
-    return unknownShape || readsMasked(traced[index], state.options.masker);
+    const statement = traced[index];
+    return (
+      unknownShape ||
+      readsMasked(state.lineage?.holds(statement) ? statement : undefined, state.options.masker)
+    );
   };
 }
 

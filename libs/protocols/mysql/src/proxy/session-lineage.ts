@@ -1,8 +1,9 @@
-import { attachLineage, SessionCatalog, untracedStatement } from '@tollgate/masking';
+import { attachLineage, CatalogWatch, SessionCatalog, untracedStatement } from '@tollgate/masking';
 import { analyzeMysqlLineage } from '../sql/lineage/statement-lineage';
 import { readingKey, type TextReading } from '../sql/statement-splitter';
 import type {
   LineageAnalysis,
+  LineageCatalog,
   MissingCatalogFacts,
   RelationFacts,
   StatementLineage,
@@ -15,11 +16,13 @@ import { sqlLiteral, type CatalogConnection } from './catalog-connection';
  * the catalog facts they need (read from information_schema on the session's catalog connection,
  * cached), the session's current database (USE, COM_INIT_DB) and what it prepared with SQL PREPARE,
  * so that EXECUTE gets the lineage of what it runs. Catalog facts and cached analyses are dropped
- * when the session runs DDL (which MySQL commits at once, so the catalog connection sees it).
+ * when the session runs DDL (which MySQL commits at once, so the catalog connection sees it), and
+ * when another session to the same server through this agent does (`watch`); a statement's lineage
+ * `holds` at its result only if no DDL came between (see CatalogWatch).
  */
 export class SessionLineage {
   /** Catalog facts and analyses (shared with the PostgreSQL engine: @tollgate/masking SessionCatalog). */
-  private readonly cache = new SessionCatalog<RelationFacts, StatementLineage>((name) => name.toLowerCase());
+  private readonly cache: SessionCatalog<RelationFacts, StatementLineage>;
   /** SQL PREPARE names (case-insensitive, as the server's). */
   private readonly prepared = new Map<string, StatementLineage>();
 
@@ -27,7 +30,10 @@ export class SessionLineage {
     private readonly connection: CatalogConnection,
     /** The session's current database: the one it logged in to. */
     public database: string | undefined,
-  ) {}
+    watch?: CatalogWatch,
+  ) {
+    this.cache = new SessionCatalog<RelationFacts, StatementLineage>((name) => name.toLowerCase(), watch);
+  }
 
   /**
    * The lineage of each top-level statement of `sql` (EXECUTE as what it runs), read with the
@@ -39,21 +45,47 @@ export class SessionLineage {
     database: string | undefined = this.database,
   ): Promise<readonly StatementLineage[]> {
     const key = `${readingKey(text)}${database ?? ''}\u0000${sql}`;
+    const reading = {
+      backslashEscapes: text.backslashEscapes,
+      ...(text.server ? { server: text.server } : {}),
+      database,
+    };
+    if (this.cache.catchUp()) {
+      // The server prepares a statement again when a table or view it reads changed.
+      for (const name of this.prepared.keys())
+        this.prepared.set(
+          name,
+          untraced(`statement ${name} prepared before another session changed the catalog`),
+        );
+    }
+    const generation = this.cache.generation;
     let statements = this.cache.cached(key);
-    if (!statements) {
-      const reading = {
-        backslashEscapes: text.backslashEscapes,
-        ...(text.server ? { server: text.server } : {}),
-        database,
-      };
+    if (this.cache.unsettled) {
+      // Another session's DDL is on its way: what the catalog says now may not be what runs.
+      statements = lineageOf(analyzeMysqlLineage(sql, UNKNOWN_CATALOG, reading));
+    } else if (!statements) {
       const { analysis, cacheable } = await this.cache.analyze(
         (catalog) => analyzeMysqlLineage(sql, catalog, reading),
         (missing) => this.read(missing),
       );
       statements = lineageOf(analysis);
-      if (cacheable) this.cache.remember(key, statements);
+      if (cacheable && generation === this.cache.generation && !this.cache.unsettled)
+        this.cache.remember(key, statements);
     }
-    return this.resolveNames(statements);
+    return this.resolveNames(this.cache.stamp(statements, generation));
+  }
+
+  /**
+   * Whether a statement's lineage still describes what the server runs when its rows arrive: no DDL
+   * (this session's or another's through this agent) came after it was made, and none is under way.
+   */
+  holds(statement: StatementLineage | undefined): boolean {
+    return this.cache.holds(statement);
+  }
+
+  /** An allowed command is being forwarded: DDL in it is another session's reason to distrust facts. */
+  forwarding(statements: readonly StatementLineage[]): void {
+    if (statements.some((statement) => statement.changesCatalog)) this.cache.changing();
   }
 
   /**
@@ -61,6 +93,8 @@ export class SessionLineage {
    * (as far as they ran: `ran` statements, all but those after an error); DDL drops the catalog.
    */
   forwarded(statements: readonly StatementLineage[], ran: number = statements.length): void {
+    // MySQL commits DDL at once: answered, it is in the catalog every session reads.
+    this.cache.settled();
     statements.forEach((statement, i) => {
       if (statement.changesCatalog) this.cache.drop();
       if (i >= ran) return;
@@ -73,6 +107,7 @@ export class SessionLineage {
 
   /** The session ended: its catalog connection is closed. */
   close(): void {
+    this.cache.settled();
     this.connection.close();
   }
 
@@ -90,7 +125,8 @@ export class SessionLineage {
       if (statement.executes === undefined) return statement;
       const name = statement.executes.toLowerCase();
       const runs = prepared.get(name) ?? this.prepared.get(name) ?? untraced(`EXECUTE ${statement.executes}`);
-      return { ...runs, executes: statement.executes };
+      // It holds as long as what it runs does.
+      return this.cache.stampLike({ ...runs, executes: statement.executes }, runs);
     });
   }
 
@@ -158,6 +194,9 @@ const ROWS_ELSEWHERE_ENGINES = /^(MRG_MYISAM|MERGE|FEDERATED|FEDERATEDX|CONNECT|
 function untraced(reason: string): StatementLineage {
   return untracedStatement(reason);
 }
+
+/** A catalog that knows no relation and takes every function for user code. */
+const UNKNOWN_CATALOG: LineageCatalog = { relations: () => [], userFunction: () => true };
 
 function lineageOf(analysis: LineageAnalysis): readonly StatementLineage[] {
   return 'unparsed' in analysis ? [untraced('SQL the parser rejects')] : analysis.statements;

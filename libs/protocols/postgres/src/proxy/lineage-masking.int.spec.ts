@@ -665,6 +665,56 @@ describe('PostgreSQL masking by lineage (real server)', () => {
     }
   });
 
+  it("sees another session's catalog change: a view replaced under a session's cached facts reads masked", async () => {
+    const a = await client();
+    const b = await client();
+    const names = 'select x from shifting_elsewhere order by id';
+    try {
+      await a.query('create view shifting_elsewhere as select id, name as x from customers');
+      // b reads the view's facts, caches them, prepares on them, and keeps a driver-side statement.
+      expect((await b.query(names)).rows).toEqual([{ x: 'Ada' }, { x: 'Bob' }]);
+      await b.query(`prepare b_before as ${names}`);
+      const cached = {
+        name: 'b_cached',
+        text: 'select x from shifting_elsewhere where id = $1',
+        values: [1],
+      };
+      expect((await b.query(cached)).rows).toEqual([{ x: 'Ada' }]);
+
+      // Another session (the same user's second psql, or a colleague's) replaces the view.
+      await a.query('create or replace view shifting_elsewhere as select id, ssn as x from customers');
+      const after = await b.query(names);
+      expect(after.rows).toEqual([{ x: '********' }, { x: '********' }]);
+      expect((await b.query(cached)).rows).toEqual([{ x: '********' }]);
+      expect((await refusal(b, 'execute b_before'))?.message).toMatch(
+        /prepared before another session changed the catalog/,
+      );
+      expect(leaks(JSON.stringify(outcomes))).toEqual([]);
+
+      // While a change is on its way (not committed), no fact can be trusted: b's results are
+      // masked whole (a column it reads may be what the change makes of it once committed), then
+      // read anew once the change is committed or rolled back.
+      await a.query('begin');
+      await a.query(
+        'create or replace view shifting_elsewhere as select id, ssn as x, name as y from customers',
+      );
+      expect((await b.query('select name from customers where id = 1')).rows).toEqual([{ name: '********' }]);
+      await a.query('rollback');
+      expect((await b.query('select name from customers where id = 1')).rows).toEqual([{ name: 'Ada' }]);
+      expect((await b.query(names)).rows).toEqual([{ x: '********' }, { x: '********' }]);
+
+      // A temporary object is the session's own: creating one changes nothing another session reads.
+      await a.query('begin');
+      await a.query('create temp table scratch_a (v text)');
+      expect((await b.query('select name from customers where id = 1')).rows).toEqual([{ name: 'Ada' }]);
+      await a.query('commit');
+    } finally {
+      await a.end();
+      await b.end();
+      await onServer('drop view shifting_elsewhere');
+    }
+  });
+
   it('lets content detectors see inside composites, arrays and JSON, in text and binary', async () => {
     const sql =
       "select row(name, email) as r, array[email] as a, json_build_object('e', email) as j, " +

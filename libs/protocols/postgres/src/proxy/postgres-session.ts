@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { readsMasked, type Masker } from '@tollgate/masking';
+import { catalogWatch, readsMasked, type Masker } from '@tollgate/masking';
 import type { FieldDescription } from '../backend-messages';
 import { BackendMessageParser, parseBackendFrame } from '../backend-message.parser';
 import {
@@ -205,7 +205,13 @@ function relay(
   const side = new CatalogConnection(options.target);
   const catalog = new ColumnCatalog(side);
   // Under column rules, results are masked by lineage: what each output column is made from.
-  const lineage = options.masker.masksColumns ? new SessionLineage(side) : undefined;
+  // Sessions to the same database through this agent see each other's catalog changes.
+  const lineage = options.masker.masksColumns
+    ? new SessionLineage(
+        side,
+        catalogWatch(`postgres://${options.target.host}:${options.target.port}/${options.target.database}`),
+      )
+    : undefined;
 
   const backend = { host: options.target.host, port: options.target.port, ...target.backendKey };
   return new Promise<PostgresSessionEnd>((resolve) => {
@@ -242,6 +248,7 @@ function relay(
       fakeKey.release();
       options.interrupts?.listen(undefined);
       side.close();
+      lineage?.close();
       if (toClient && client.writable) client.end(toClient);
       else client.end();
       if (unfinished.length > 0) server.destroy();
@@ -503,12 +510,20 @@ function relay(
     });
     /** Whether the server's errors and notices for the statement being answered are withheld. */
     const withholds = (head: PendingStatement | undefined): boolean =>
-      lineage !== undefined && head !== undefined && readsMasked(head.lineage?.[head.index], options.masker);
+      lineage !== undefined && head !== undefined && readsMasked(holding(head), options.masker);
+    /**
+     * The lineage of the statement being answered, if it still holds (no catalog change came after
+     * it was made: see SessionLineage.holds); undefined masks and withholds as untraced.
+     */
+    const holding = (head: PendingStatement): StatementLineage | undefined => {
+      const statement = head.lineage?.[head.index];
+      return lineage?.holds(statement) ? statement : undefined;
+    };
     /** The masks of the current result's columns: from its statement's lineage (none: fail closed). */
     const masksFor = (head: PendingStatement | undefined, count: number): ColumnMask[] | undefined => {
       if (!lineage) return undefined;
       if (!head) return columnMasks(undefined, count, options.masker);
-      return (head.masks ??= columnMasks(head.lineage?.[head.index]?.outputs, count, options.masker));
+      return (head.masks ??= columnMasks(holding(head)?.outputs, count, options.masker));
     };
     /**
      * Whether a DataRow of the current result can leave undecoded under masking: no content

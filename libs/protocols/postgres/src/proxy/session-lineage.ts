@@ -1,4 +1,9 @@
-import { attachLineage, SessionCatalog, untracedStatement as sharedUntraced } from '@tollgate/masking';
+import {
+  attachLineage,
+  CatalogWatch,
+  SessionCatalog,
+  untracedStatement as sharedUntraced,
+} from '@tollgate/masking';
 import { analyzeLineage } from '../sql/lineage/statement-lineage';
 import { analysisKey } from '../sql/statement-shape';
 import type {
@@ -16,26 +21,36 @@ import { sqlLiteral, type CatalogConnection } from './catalog-connection';
  * session's catalog connection, cached), and what the session has prepared and declared, so that
  * EXECUTE, a protocol Bind and FETCH get the lineage of what they run. Catalog facts and cached
  * analyses are dropped when the session changes the catalog, and while its transaction holds
- * uncommitted catalog changes (invisible to the catalog connection) everything is untraced.
+ * uncommitted catalog changes (invisible to the catalog connection) everything is untraced. Another
+ * session's change to the same database through this agent drops them too (`watch`), and a
+ * statement's lineage `holds` at its result only if no change came between (see CatalogWatch).
  */
 export class SessionLineage {
   /** Catalog facts and analyses (shared with the MySQL engine: @tollgate/masking SessionCatalog). */
-  private readonly cache = new SessionCatalog<RelationFacts, StatementLineage>((name) => name);
+  private readonly cache: SessionCatalog<RelationFacts, StatementLineage>;
   /** Prepared statements (SQL PREPARE and protocol Parse share one namespace) and cursors. */
   private readonly statements = new Map<string, StatementLineage>();
   private readonly cursors = new Map<string, StatementLineage>();
   private catalogChangedInTransaction = false;
 
-  constructor(private readonly connection: CatalogConnection) {}
+  constructor(
+    private readonly connection: CatalogConnection,
+    watch?: CatalogWatch,
+  ) {
+    this.cache = new SessionCatalog<RelationFacts, StatementLineage>((name) => name, watch);
+  }
 
   /** The lineage of each statement of `sql` (EXECUTE and FETCH as what they run). */
   async analyze(sql: string): Promise<readonly StatementLineage[]> {
     // Texts that differ only in constants no analysis reads share an analysis (statement-shape.ts);
     // a shape key starts with \u0000, which no text holds.
     const key = analysisKey(sql) ?? sql;
+    if (this.cache.catchUp()) this.untracePrepared('another session changed the catalog');
+    const generation = this.cache.generation;
     let statements = this.cache.cached(key);
-    if (this.catalogChangedInTransaction) {
-      // The catalog connection cannot see this transaction's changes: no relation is known.
+    if (this.catalogChangedInTransaction || this.cache.unsettled) {
+      // The catalog connection cannot see this transaction's changes, nor whether another
+      // session's change under way lands before this statement runs: no relation is known.
       statements = lineageOf(analyzeLineage(sql, UNKNOWN_CATALOG));
     } else if (!statements) {
       const { analysis, cacheable } = await this.cache.analyze(
@@ -43,9 +58,25 @@ export class SessionLineage {
         (missing) => this.read(missing),
       );
       statements = lineageOf(analysis);
-      if (cacheable) this.cache.remember(key, statements);
+      // Facts read while another session changed the catalog may be its old state: not kept.
+      if (cacheable && generation === this.cache.generation && !this.cache.unsettled)
+        this.cache.remember(key, statements);
     }
-    return this.resolveNames(statements);
+    return this.resolveNames(this.cache.stamp(statements, generation));
+  }
+
+  /**
+   * Whether a statement's lineage still describes what the server runs when its rows arrive: no
+   * catalog change (this session's or another's through this agent) came after it was made, and
+   * none is under way. When it does not, the rows are masked whole.
+   */
+  holds(statement: StatementLineage | undefined): boolean {
+    return this.cache.holds(statement);
+  }
+
+  /** The session ended: a catalog change it left unsettled is settled (rolled back with it). */
+  close(): void {
+    this.cache.settled();
   }
 
   /** Lineage of a prepared statement (by name) or the unnamed one (''), for a protocol Bind. */
@@ -62,16 +93,21 @@ export class SessionLineage {
       if (statement.changesCatalog) {
         this.cache.drop();
         this.catalogChangedInTransaction = true;
-        // The server plans a prepared statement again when what it reads changes (a view replaced,
-        // a table dropped and a view made under its name): what it returns now is not what its
-        // lineage said. Fail closed: every statement prepared before is untraced from here on.
-        for (const name of this.statements.keys())
-          this.statements.set(
-            name,
-            untracedStatement(`statement "${name}" prepared before the catalog changed`),
-          );
+        // Other sessions see it once it commits: until this session is idle again, they trust no fact.
+        if (!statement.temporary) this.cache.changing();
+        this.untracePrepared('the catalog changed');
       }
     }
+  }
+
+  /**
+   * The server plans a prepared statement again when what it reads changes (a view replaced, a
+   * table dropped and a view made under its name): what it returns now is not what its lineage
+   * said. Fail closed: every statement prepared before is untraced from here on.
+   */
+  private untracePrepared(why: string): void {
+    for (const name of this.statements.keys())
+      this.statements.set(name, untracedStatement(`statement "${name}" prepared before ${why}`));
   }
 
   /** A forwarded protocol Parse of `name` ('' for the unnamed statement). */
@@ -88,6 +124,7 @@ export class SessionLineage {
 
   /** The server is idle outside a transaction: committed catalog changes are visible again. */
   idle(): void {
+    this.cache.settled();
     if (!this.catalogChangedInTransaction) return;
     this.catalogChangedInTransaction = false;
     this.cache.drop();
@@ -116,10 +153,14 @@ export class SessionLineage {
         return prepared.get(statement.executes) ?? this.preparedStatement(statement.executes);
       if (statement.fetches === undefined) return statement;
       const cursor = cursors.get(statement.fetches) ?? this.cursors.get(statement.fetches);
-      return {
-        ...statement,
-        outputs: cursor?.outputs ?? { anyColumn: [{ untraced: `cursor "${statement.fetches}"` }] },
-      };
+      // Its rows hold as long as the cursor's DECLARE does.
+      return this.cache.stampLike(
+        {
+          ...statement,
+          outputs: cursor?.outputs ?? { anyColumn: [{ untraced: `cursor "${statement.fetches}"` }] },
+        },
+        cursor,
+      );
     });
   }
 

@@ -32,6 +32,8 @@ export interface StatementLineage extends LineageOfStatement {
   readonly copy?: CopyFormat;
   /** The statement changes the catalog (DDL): cached catalog facts are dropped. */
   readonly changesCatalog?: true;
+  /** It changes only the session's own temporary objects, which no other session sees. */
+  readonly temporary?: true;
 }
 
 export interface CopyFormat {

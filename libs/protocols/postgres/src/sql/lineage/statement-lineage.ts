@@ -136,9 +136,28 @@ const KEEPS_CATALOG = new Set([
   'DoStmt',
 ]);
 
+/** CREATE TEMP TABLE / VIEW / SEQUENCE / TABLE AS: a relation in the session's own pg_temp schema. */
+function createsTemporary(kind: string, body: Node): boolean {
+  const relation =
+    kind === 'CreateStmt'
+      ? body.relation
+      : kind === 'ViewStmt'
+        ? body.view
+        : kind === 'CreateSeqStmt'
+          ? body.sequence
+          : kind === 'CreateTableAsStmt'
+            ? (body.into as Node | undefined)?.rel
+            : undefined;
+  return (relation as Node | undefined)?.relpersistence === 't';
+}
+
 function statementLineage(stmt: Node, ctx: LineageContext): StatementLineage {
   const [kind, body] = unwrap(stmt) ?? ['?', {}];
-  const base = KEEPS_CATALOG.has(kind) ? {} : { changesCatalog: true as const };
+  const base = KEEPS_CATALOG.has(kind)
+    ? {}
+    : createsTemporary(kind, body)
+      ? { changesCatalog: true as const, temporary: true as const }
+      : { changesCatalog: true as const };
   const finish = (outputs?: QueryColumns | OutputLineage): StatementLineage => ({
     ...base,
     ...(outputs ? { outputs: toOutputs(outputs) } : {}),

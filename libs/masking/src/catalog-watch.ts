@@ -1,0 +1,51 @@
+/**
+ * What the sessions an agent relays to one target know of each other's catalog changes. A session
+ * that forwards DDL on the shared catalog (a view replaced, a table dropped and a view made under
+ * its name) bumps the generation when it forwards it and again when its transaction ends (the
+ * change is then committed or gone); in between it is unsettled. Every other session drops its
+ * cached facts when the generation moved, reads nothing as fact while any change is unsettled, and
+ * masks whole the rows of a statement whose lineage was made under an earlier generation: so a
+ * second session cannot replace a view the first one's cache describes and have it read the new
+ * definition in clear.
+ *
+ * Changes made outside this agent (a direct connection, another agent serving the same target) are
+ * not seen; docs/security.md says what to grant so that they cannot be made.
+ */
+export class CatalogWatch {
+  private changes = 0;
+  private readonly inFlight = new Set<object>();
+
+  /** Moves on at each change forwarded and each change settled. */
+  get generation(): number {
+    return this.changes;
+  }
+
+  /** Whether a session other than `self` has a catalog change on its way or uncommitted. */
+  unsettledBy(self: object): boolean {
+    return this.inFlight.size > (this.inFlight.has(self) ? 1 : 0);
+  }
+
+  /** `session` forwards a catalog change. */
+  changing(session: object): void {
+    this.inFlight.add(session);
+    this.changes++;
+  }
+
+  /** `session`'s changes are committed or rolled back, or it ended. */
+  settled(session: object): void {
+    if (this.inFlight.delete(session)) this.changes++;
+  }
+}
+
+/** One watch per target (the engines' key: host, port and, for PostgreSQL, the database). */
+const watches = new Map<string, CatalogWatch>();
+
+/** The watch the sessions to `target` share in this process. */
+export function catalogWatch(target: string): CatalogWatch {
+  let watch = watches.get(target);
+  if (!watch) {
+    watch = new CatalogWatch();
+    watches.set(target, watch);
+  }
+  return watch;
+}
