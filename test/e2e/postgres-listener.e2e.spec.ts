@@ -313,7 +313,7 @@ describe('PostgreSQL straight to the gateway listener', () => {
     return cli.output();
   };
 
-  it('takes a connection credential: one connection, one user, revocable, expiring; refusals audited', async () => {
+  it('takes a connection credential: one connection, one user, revocable, expiring (its open sessions end); refusals audited', async () => {
     const created = await credentials('create', 'pg-app', '--ttl', '1h');
     const secret = /^(tgk_\S+)$/m.exec(created)?.[1] ?? '';
     const prefix = secret.split('_')[1] ?? '';
@@ -342,12 +342,27 @@ describe('PostgreSQL straight to the gateway listener', () => {
     // A second credential, made to have expired (in the store, instead of waiting an hour).
     const expiring = /^(tgk_\S+)$/m.exec(await credentials('create', 'pg-app', '--ttl', '15m'))?.[1] ?? '';
     const expiringPrefix = expiring.split('_')[1] ?? '';
+    // A session opened with it while it stood (a BI tool's pooled connection) ends when it expires.
+    const live = new Client({
+      host: '127.0.0.1',
+      port,
+      user: 'developer@tollgate.test',
+      database: 'pg-app',
+      password: expiring,
+    });
+    const ended = new Promise<{ code?: string; message: string }>((resolve) => live.on('error', resolve));
+    await live.connect();
+    expect((await live.query('select count(*)::int as n from customers')).rows).toEqual([{ n: 2 }]);
     const store = new Client({ connectionString: storeUrl });
     await store.connect();
     await store.query("UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE prefix = $1", [
       expiringPrefix,
     ]);
     await store.end();
+    const why = await ended;
+    expect(why.code).toBe('28000');
+    expect(why.message).toContain(`the API key this session was opened with (${expiringPrefix}) expired`);
+    await live.end().catch(() => undefined);
     expect(await refusal('developer@tollgate.test', 'pg-app', expiring)).toMatchObject({
       code: '28P01',
       message: `tollgate: invalid token: API key ${expiringPrefix} has expired`,

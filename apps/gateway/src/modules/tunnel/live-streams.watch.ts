@@ -45,8 +45,11 @@ type AncestryRow = {
   readonly actor_token_id: string | null;
   readonly revoked: boolean;
 };
-const LIVE_API_KEYS_STATEMENT = 'tollgate_watch_api_keys_v1';
-const LIVE_API_KEYS_SQL = 'SELECT prefix FROM api_keys WHERE prefix = ANY($1::text[]) AND revoked_at IS NULL';
+const LIVE_API_KEYS_STATEMENT = 'tollgate_watch_api_keys_v2';
+// Keys not returned are deleted; an expiry at or before the read (its time, $2) has passed.
+const LIVE_API_KEYS_SQL = `SELECT prefix, revoked_at IS NOT NULL AS revoked,
+       (expires_at IS NOT NULL AND expires_at <= $2::timestamptz) AS expired
+  FROM api_keys WHERE prefix = ANY($1::text[])`;
 const ENABLED_USERS_STATEMENT = 'tollgate_watch_enabled_users_v1';
 const ENABLED_USERS_SQL = 'SELECT id::text AS id FROM users WHERE id = ANY($1::uuid[]) AND NOT disabled';
 const ENABLED_ACCOUNTS_STATEMENT = 'tollgate_watch_enabled_accounts_v1';
@@ -148,7 +151,7 @@ export class LiveStreamsWatch implements OnApplicationBootstrap, OnApplicationSh
   /**
    * Sessions whose credential no longer stands end: the access token revoked (directly, through any
    * token it was exchanged from or obtained with as the actor token, transitively, or its login), the
-   * API key or connection credential it was opened or derived with revoked, the SSH key it logged in
+   * API key or connection credential it was opened or derived with revoked or expired, the SSH key it logged in
    * with removed, or its subject or any actor of its chain disabled or deleted. Revocation and
    * disabling cut live access, not only new requests. What cannot be checked (an ancestor not on
    * record) ends the session too.
@@ -237,22 +240,24 @@ export class LiveStreamsWatch implements OnApplicationBootstrap, OnApplicationSh
     }
 
     if (keyUsers.size > 0) {
-      const live = new Set(
-        (
-          await this.store.sql.query<{ prefix: string }>(LIVE_API_KEYS_SQL, [[...keyUsers.keys()]], {
-            name: LIVE_API_KEYS_STATEMENT,
-          })
-        ).map((row) => row.prefix),
+      const rows = await this.store.sql.query<{ prefix: string; revoked: boolean; expired: boolean }>(
+        LIVE_API_KEYS_SQL,
+        [[...keyUsers.keys()], new Date().toISOString()],
+        { name: LIVE_API_KEYS_STATEMENT },
       );
+      const byPrefix = new Map(rows.map((row) => [row.prefix, row]));
       for (const [prefix, users] of keyUsers) {
-        if (live.has(prefix)) continue;
+        const key = byPrefix.get(prefix);
+        if (key && !key.revoked && !key.expired) continue;
+        // A connection credential's or API key's expiry ends what it opened, as revoking it does.
+        const what = key?.expired && !key.revoked ? 'expired' : 'was revoked';
         for (const id of users) {
           if (ended.has(id)) continue;
           ended.set(
             id,
             id.startsWith(API_KEY_MARK)
-              ? `the API key this session was opened with (${prefix}) was revoked`
-              : `the API key its access token was obtained with (${prefix}) was revoked`,
+              ? `the API key this session was opened with (${prefix}) ${what}`
+              : `the API key its access token was obtained with (${prefix}) ${what}`,
           );
         }
       }
