@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CatalogWatch } from './catalog-watch';
+import { CatalogWatch, runsCode } from './catalog-watch';
 import type { StoredRelation } from './lineage-scope';
 import { SessionCatalog } from './session-catalog';
 
@@ -81,5 +81,13 @@ describe('catalog changes shared by the sessions to one target', () => {
     const cursor = a.stamp([statement('declare')], a.generation)[0];
     expect(a.holds(a.stampLike(statement('fetch'), cursor))).toBe(true);
     expect(a.holds(a.stampLike(statement('fetch'), statement('unstamped')))).toBe(false);
+  });
+
+  it('counts code that runs (DO, CALL, dynamic SQL, unreadable SQL) as a change, not code it installs', () => {
+    for (const kind of ['DO', 'CALL', 'DYNAMIC SQL', 'EXECUTE', 'FUNCTION CALL', 'UNPARSED'])
+      expect(runsCode([kind])).toBe(true);
+    expect(runsCode(['USER VARIABLE', 'FILE ACCESS'])).toBe(false);
+    expect(runsCode([])).toBe(false);
+    expect(runsCode(undefined)).toBe(false);
   });
 });

@@ -49,3 +49,25 @@ export function catalogWatch(target: string): CatalogWatch {
   }
   return watch;
 }
+
+/**
+ * Opaque code kinds (the policy's OPAQUE_KINDS) that run code the SQL sent does not show: it may
+ * change the catalog (EXECUTE 'CREATE OR REPLACE VIEW ...' in a DO block or a procedure), so where
+ * policy allows it, running it counts as a catalog change. Kinds that install code are DDL already.
+ */
+const RUNS_CODE: ReadonlySet<string> = new Set([
+  'DO',
+  'CALL',
+  'DYNAMIC SQL',
+  'EXECUTE',
+  'FUNCTION CALL',
+  'UNPARSED',
+  'COPY PROGRAM',
+  'LOAD',
+  'CREATE EVENT',
+]);
+
+/** Whether a statement with these opaque code kinds runs code that may change the catalog. */
+export function runsCode(opaque: readonly string[] | undefined): boolean {
+  return opaque?.some((kind) => RUNS_CODE.has(kind)) ?? false;
+}

@@ -100,6 +100,7 @@ describe('MySQL masking by lineage (real MariaDB)', () => {
     );
     db.sql(`DELIMITER //
        CREATE PROCEDURE two_sets() BEGIN SELECT name FROM customers WHERE id = 1; SELECT ssn, card FROM customers WHERE id = 1; END//
+       CREATE PROCEDURE replace_shifting() BEGIN CREATE OR REPLACE VIEW shifting_elsewhere AS SELECT id, ssn AS x FROM customers; END//
        DELIMITER ;`);
     target = nativeUserTarget(db);
     server = createServer((socket) => {
@@ -173,6 +174,15 @@ describe('MySQL masking by lineage (real MariaDB)', () => {
       await expect(b.query('EXECUTE b_before')).rejects.toThrow(
         /prepared before another session changed the catalog/,
       );
+
+      // A procedure that policy lets run may change the catalog where no analysis sees it.
+      gate = new PolicyGate(MASK_WITH_CALL);
+      await a.query('CREATE OR REPLACE VIEW shifting_elsewhere AS SELECT id, name AS x FROM customers');
+      expect((await b.query(names))[0]).toEqual([{ x: 'Ada' }, { x: 'Bob' }]);
+      const coder = await nodeClient();
+      await coder.query('CALL replace_shifting()');
+      await coder.end();
+      expect((await b.query(names))[0]).toEqual(masked);
       expect(leaks(JSON.stringify(outcomes))).toEqual([]);
     } finally {
       await a.end();

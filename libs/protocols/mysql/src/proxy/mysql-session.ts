@@ -1,6 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import { catalogWatch, columnMasks, readsMasked, type ColumnMask, type Masker } from '@tollgate/masking';
+import {
+  catalogWatch,
+  columnMasks,
+  readsMasked,
+  runsCode,
+  type ColumnMask,
+  type Masker,
+} from '@tollgate/masking';
 import {
   Capability,
   Command,
@@ -658,10 +665,15 @@ async function gated(
     state.client.write(errPacket(DENIED.code, DENIED.sqlState, `tollgate: ${verdict.message}`));
     return undefined;
   }
-  if (traced && command.via !== 'prepare') state.lineage?.forwarding(traced);
+  const lineage = command.via === 'prepare' ? undefined : state.lineage;
+  // Code it runs (a procedure, EXECUTE IMMEDIATE, SQL the parser could not read, where policy
+  // allows them) may change the catalog unseen, as DDL does.
+  lineage?.forwarding(
+    traced ?? [],
+    !classification.ok || classification.statements.some((facts) => runsCode(facts.opaque)),
+  );
   const result = await run(traced);
-  if (traced && command.via !== 'prepare')
-    state.lineage?.forwarded(traced, result.answered ?? (result.error ? 0 : traced.length));
+  lineage?.forwarded(traced ?? [], result.answered ?? (result.error ? 0 : (traced?.length ?? 0)));
   if (classification.ok) state.reading.after(classification.statements);
   // sql_mode or the character set may have changed: how the server reads text is read again.
   if (state.reading.stale) state.reading.learn(await readSessionSettings(state.target.channel));

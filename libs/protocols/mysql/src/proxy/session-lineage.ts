@@ -83,9 +83,13 @@ export class SessionLineage {
     return this.cache.holds(statement);
   }
 
-  /** An allowed command is being forwarded: DDL in it is another session's reason to distrust facts. */
-  forwarding(statements: readonly StatementLineage[]): void {
-    if (statements.some((statement) => statement.changesCatalog)) this.cache.changing();
+  /**
+   * An allowed command is being forwarded: DDL in it, or code that may run DDL (`runsCode`), is
+   * every session's reason to distrust the facts read before it.
+   */
+  forwarding(statements: readonly StatementLineage[], runsCode = false): void {
+    if (runsCode) this.cache.drop();
+    if (runsCode || statements.some((statement) => statement.changesCatalog)) this.cache.changing();
   }
 
   /**

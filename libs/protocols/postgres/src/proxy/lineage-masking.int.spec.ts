@@ -703,6 +703,26 @@ describe('PostgreSQL masking by lineage (real server)', () => {
       expect((await b.query('select name from customers where id = 1')).rows).toEqual([{ name: 'Ada' }]);
       expect((await b.query(names)).rows).toEqual([{ x: '********' }, { x: '********' }]);
 
+      // Code that policy lets run may change the catalog where no analysis sees it: a DO block.
+      gate = new PolicyGate(
+        policy(`version: 1
+guardrails:
+  - name: blocks
+    allow: { opaque: [DO] }
+masking:
+  - name: pii
+    columns: [customers.ssn, customers.card, events.ssn, legacy_child.ssn]
+`),
+      );
+      await a.query('create or replace view shifting_elsewhere as select id, name as x from customers');
+      expect((await b.query(names)).rows).toEqual([{ x: 'Ada' }, { x: 'Bob' }]);
+      const coder = await client();
+      await coder.query(
+        `do $$ begin execute 'create or replace view shifting_elsewhere as select id, ssn as x from customers'; end $$`,
+      );
+      await coder.end();
+      expect((await b.query(names)).rows).toEqual([{ x: '********' }, { x: '********' }]);
+
       // A temporary object is the session's own: creating one changes nothing another session reads.
       await a.query('begin');
       await a.query('create temp table scratch_a (v text)');

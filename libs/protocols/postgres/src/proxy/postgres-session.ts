@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { catalogWatch, readsMasked, type Masker } from '@tollgate/masking';
+import { catalogWatch, readsMasked, runsCode, type Masker } from '@tollgate/masking';
 import type { FieldDescription } from '../backend-messages';
 import { BackendMessageParser, parseBackendFrame } from '../backend-message.parser';
 import {
@@ -363,6 +363,8 @@ function relay(
           return decideFunctionCall(message.functionId).then(({ verdict, text }) => {
             reading.syncPointSent();
             if (verdict.allow) {
+              // A function run by OID may change the catalog: other sessions' facts are stale.
+              lineage?.ranCode();
               pending.push(newPending('query', text));
               toServer(frame);
             } else {
@@ -479,13 +481,20 @@ function relay(
     const forwarding = (classification: SqlClassification, traced?: readonly StatementLineage[]) => {
       reading.forwarding(classification);
       if (lineage && traced) {
-        lineage.forwarding(traced);
+        // Code it runs (DO, CALL, dynamic SQL, where policy allows them) may change the catalog unseen.
+        lineage.forwarding(
+          traced,
+          classification.ok && classification.statements.some((facts) => runsCode(facts.opaque)),
+        );
         if (classification.ok)
           for (const facts of classification.statements) {
             if (facts.nestedIn !== undefined) continue;
             if (facts.deallocatesAll) lineage.deallocated(undefined);
             else if (facts.deallocates !== undefined) lineage.deallocated(facts.deallocates);
           }
+      } else if (lineage && !classification.ok) {
+        // SQL the parser could not read (allowed as UNPARSED) may hold DDL.
+        lineage.ranCode();
       }
       // A name SQL prepares or frees no longer runs what an earlier Parse decision covered.
       const touched = prepared.record(classification);

@@ -84,20 +84,34 @@ export class SessionLineage {
     return this.statements.get(name) ?? untracedStatement(`prepared statement "${name}"`);
   }
 
-  /** An allowed command is being forwarded: remember what it prepares and declares; DDL drops the catalog. */
-  forwarding(statements: readonly StatementLineage[]): void {
+  /**
+   * An allowed command is being forwarded: remember what it prepares and declares; DDL drops the
+   * catalog, as does opaque code (`runsCode`: it may run DDL no analysis sees).
+   */
+  forwarding(statements: readonly StatementLineage[], runsCode = false): void {
     for (const statement of statements) {
       if (statement.prepares !== undefined)
         this.prepare(statement.prepares, statement.prepared ?? untracedStatement('PREPARE'));
       if (statement.declares !== undefined) this.cursors.set(statement.declares, statement);
-      if (statement.changesCatalog) {
-        this.cache.drop();
-        this.catalogChangedInTransaction = true;
-        // Other sessions see it once it commits: until this session is idle again, they trust no fact.
-        if (!statement.temporary) this.cache.changing();
-        this.untracePrepared('the catalog changed');
-      }
+      if (statement.changesCatalog) this.catalogChanges(statement.temporary === true);
     }
+    if (runsCode) this.catalogChanges(false);
+  }
+
+  /** A fast-path function call (by OID) is forwarded: code that may change the catalog. */
+  ranCode(): void {
+    this.catalogChanges(false);
+  }
+
+  /**
+   * The session changes the catalog (`temporary`: only its own temporary objects). Other sessions
+   * see it once it commits: until this session is idle again, they trust no fact.
+   */
+  private catalogChanges(temporary: boolean): void {
+    this.cache.drop();
+    this.catalogChangedInTransaction = true;
+    if (!temporary) this.cache.changing();
+    this.untracePrepared('the catalog changed');
   }
 
   /**
