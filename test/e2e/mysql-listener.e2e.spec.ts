@@ -491,6 +491,23 @@ describe('MySQL straight to the gateway listener', () => {
       } finally {
         await theirsBare.end().catch(() => undefined);
       }
+      // The owner's credential narrowed to another connection (a BI tool's connection credential)
+      // does not stop the owner's work on this one either.
+      const created = await fetch(`${gateway.httpUrl}/api/v1/api-keys`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${developerToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'narrowed-kill', scope: 'connect:my-admin', expiresInSeconds: 600 }),
+      });
+      expect(created.status).toBe(201);
+      const narrowed = await mysql2(((await created.json()) as { key: string }).key, '');
+      try {
+        expect(await kill(narrowed, `KILL QUERY ${greeted}`)).toEqual({
+          errno: 1094,
+          message: `Unknown thread id: ${greeted}`,
+        });
+      } finally {
+        await narrowed.end().catch(() => undefined);
+      }
       expect(await kill(theirs, `SELECT 1; KILL QUERY ${real}`)).toMatchObject({ errno: 1142 });
       expect(await kill(theirs, `/* hidden */ KILL QUERY ${real}`)).toMatchObject({ errno: 1094 });
       expect(runningAtTarget('guarded_nap')).toBe(1);

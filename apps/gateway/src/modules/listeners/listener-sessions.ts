@@ -9,6 +9,7 @@ import { inProcessCodec } from '../connections/usecases/run-query.usecase';
 import { AccessTokenVerifier } from '../identity/access-token-verifier';
 import type { Principal } from '../identity/principal';
 import { SshKeysService } from '../identity/ssh-keys/ssh-keys.service';
+import { scopesPermit } from '../identity/tokens/scopes';
 import { SubjectDirectoryService } from '../identity/subjects/subject-directory.service';
 import { InProcessSessions } from '../tunnel/in-process-sessions';
 import { InterruptSession } from '../tunnel/interrupt-session';
@@ -47,7 +48,7 @@ export class ListenerSessions {
    * What names each open listener session from another connection of its client → the session
    * (this replica's) and its subject: PostgreSQL's cancel key, MySQL's connection id.
    */
-  private readonly cancelKeys = new Map<string, { sessionId: string; subject: string }>();
+  private readonly cancelKeys = new Map<string, { sessionId: string; subject: string; connection: string }>();
 
   async serve(listener: GatewayListener, socket: Socket): Promise<void> {
     const source = `${socket.remoteAddress}:${socket.remotePort}`;
@@ -123,7 +124,10 @@ export class ListenerSessions {
       // The mariadb CLI's Ctrl+C: a KILL of the id one of this owner's sessions was greeted with.
       await listener.serveWithoutConnection(login, (id, what) => {
         const named = this.cancelKeys.get(`${listener.protocol}:${id}`);
+        // The owner's own session, on a connection this credential may reach: a connection
+        // credential narrowed to one connection does not stop its owner's statements on another.
         if (named?.subject !== principal.subject) return false;
+        if (!scopesPermit(principal.scopes, 'connect', named.connection)) return false;
         const done =
           what === 'query'
             ? this.interrupts.run(named.sessionId, {
@@ -165,7 +169,7 @@ export class ListenerSessions {
     const nameSession = (key: string) => {
       if (cancelKey !== undefined) this.releaseCancelKey(cancelKey, sessionId);
       cancelKey = key;
-      this.cancelKeys.set(key, { sessionId, subject: principal.subject });
+      this.cancelKeys.set(key, { sessionId, subject: principal.subject, connection: login.connectionName });
     };
     const watch = listener.watch(nameSession);
     watch.fromClient(login.preamble);
