@@ -186,6 +186,14 @@ describe('just-in-time access: a developer asks, a DBA approves (two real users,
     expect(approved.output).toContain('no role grants review on echo-unreviewed');
     const rejected = await as(dba, 'reviews', 'reject', id!);
     expect(rejected.code).toBe(1);
+    // Nor see it: who asked for what, and why, is for those who may decide it.
+    const listed = await as(dba, 'reviews', 'list');
+    expect(listed.code).toBe(0);
+    expect(listed.output).not.toContain(id!);
+    const shown = await fetch(`${gateway.httpUrl}/api/v1/reviews/${id!}`, {
+      headers: { authorization: `Bearer ${dba}` },
+    });
+    expect(shown.status).toBe(404);
     // The requester sees it still pending, with no decision counted.
     const review = await fetch(`${gateway.httpUrl}/api/v1/reviews/${id!}`, {
       headers: { authorization: `Bearer ${developer}` },

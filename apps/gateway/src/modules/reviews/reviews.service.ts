@@ -212,7 +212,16 @@ export class ReviewsService {
       orderBy: { createdAt: 'desc' },
       take: 500,
     });
-    const visible = rows.filter((r) => r.requester === principal.subject || mayReview(principal, r));
+    const othersNamingMe = rows.filter((r) => r.requester !== principal.subject && mayReview(principal, r));
+    // Named by the rule is not enough to see another's request: `review` on its connection is too.
+    const reviewable = await this.reviewableConnections(
+      principal,
+      othersNamingMe.map((r) => r.connectionName),
+    );
+    const visible = rows.filter(
+      (r) =>
+        r.requester === principal.subject || (mayReview(principal, r) && reviewable.has(r.connectionName)),
+    );
     const names = await subjectNames(
       this.store.prisma,
       visible.map((r) => r.requester),
@@ -223,7 +232,11 @@ export class ReviewsService {
   async get(principal: Principal, id: string): Promise<ReviewView> {
     await this.expireOverdue();
     const row = await this.find(id);
-    if (row.requester !== principal.subject && !mayReview(principal, row))
+    if (
+      row.requester !== principal.subject &&
+      (!mayReview(principal, row) ||
+        !(await this.reviewableConnections(principal, [row.connectionName])).has(row.connectionName))
+    )
       throw new NotFoundError('review', id);
     return named(toView(row), await subjectNames(this.store.prisma, [row.requester]));
   }
@@ -402,6 +415,27 @@ export class ReviewsService {
   }
 
   /** Whether a role of the active policy grants the caller `review` on the connection. */
+  /** Of these connections, those a role grants the caller `review` on (one read, one policy). */
+  private async reviewableConnections(principal: Principal, names: readonly string[]): Promise<Set<string>> {
+    const wanted = [...new Set(names)];
+    if (wanted.length === 0) return new Set();
+    const connections = await this.store.prisma.connection.findMany({ where: { name: { in: wanted } } });
+    const { policy } = await this.policies.current();
+    const me = subjectContext(principal);
+    return new Set(
+      connections
+        .filter(
+          (connection) =>
+            evaluateAccess(policy, me, 'review', {
+              name: connection.name,
+              protocol: connection.protocol,
+              tags: connection.tags as Record<string, string>,
+            }).allowed,
+        )
+        .map((connection) => connection.name),
+    );
+  }
+
   private async reviewVerbOn(
     principal: Principal,
     connectionName: string,
