@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CatalogWatch, runsCode } from './catalog-watch';
+import { CatalogChanges, CatalogWatch, mayChangeCatalog, runsCode } from './catalog-watch';
 import type { StoredRelation } from './lineage-scope';
 import { SessionCatalog } from './session-catalog';
 
@@ -89,5 +89,34 @@ describe('catalog changes shared by the sessions to one target', () => {
     expect(runsCode(['USER VARIABLE', 'FILE ACCESS'])).toBe(false);
     expect(runsCode([])).toBe(false);
     expect(runsCode(undefined)).toBe(false);
+  });
+
+  it('counts every statement type but reads, writes of rows and session settings as a change', () => {
+    for (const type of [
+      'CREATE VIEW',
+      'CREATE OR REPLACE VIEW',
+      'DROP',
+      'ALTER TABLE',
+      'RENAME',
+      'SELECT INTO',
+      'EXECUTE',
+    ])
+      expect(mayChangeCatalog({ type })).toBe(true);
+    for (const type of ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'SET', 'BEGIN', 'COMMIT', 'SHOW', 'FETCH'])
+      expect(mayChangeCatalog({ type })).toBe(false);
+    expect(mayChangeCatalog({ type: 'CALL', opaque: ['CALL'] })).toBe(true);
+    expect(mayChangeCatalog({ type: 'SELECT', opaque: ['DYNAMIC SQL'] })).toBe(true);
+  });
+
+  it('hears of a session without lineage as of any other', () => {
+    const watch = new CatalogWatch();
+    const b = new SessionCatalog<StoredRelation, Statement>((n) => n, watch);
+    const admin = new CatalogChanges(watch);
+    const select = b.stamp([statement('select')], b.generation)[0];
+    admin.changing();
+    expect(b.unsettled).toBe(true);
+    admin.settled();
+    expect(b.holds(select)).toBe(false);
+    expect(b.catchUp()).toBe(true);
   });
 });

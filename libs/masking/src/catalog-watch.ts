@@ -71,3 +71,78 @@ const RUNS_CODE: ReadonlySet<string> = new Set([
 export function runsCode(opaque: readonly string[] | undefined): boolean {
   return opaque?.some((kind) => RUNS_CODE.has(kind)) ?? false;
 }
+
+/**
+ * Statement types (as both SQL engines' classifiers name them) that change nothing a lineage
+ * analysis reads from the catalog. Every other type counts as a change (an over-approximation: it
+ * only makes other sessions read the catalog again).
+ */
+const KEEPS_CATALOG: ReadonlySet<string> = new Set([
+  'SELECT',
+  'INSERT',
+  'UPDATE',
+  'DELETE',
+  'MERGE',
+  'REPLACE',
+  'COPY TO',
+  'COPY FROM',
+  'LOAD DATA',
+  'SHOW',
+  'SET',
+  'RESET',
+  'SET CONSTRAINTS',
+  'EXPLAIN',
+  'TRANSACTION',
+  'BEGIN',
+  'START TRANSACTION',
+  'COMMIT',
+  'ROLLBACK',
+  'SAVEPOINT',
+  'RELEASE',
+  'DECLARE',
+  'FETCH',
+  'CLOSE',
+  'PREPARE',
+  'DEALLOCATE',
+  'LISTEN',
+  'UNLISTEN',
+  'NOTIFY',
+  'LOCK',
+  'UNLOCK',
+  'CHECKPOINT',
+  'VACUUM',
+  'ANALYZE',
+  'DISCARD',
+  'USE',
+  'HANDLER',
+  'KILL',
+  'DO',
+  'CALL',
+]);
+
+/**
+ * Whether a classified statement may change the catalog other sessions' lineage reads: DDL, or
+ * code that may run it (see runsCode). For sessions that trace no lineage themselves.
+ */
+export function mayChangeCatalog(facts: {
+  readonly type: string;
+  readonly opaque?: readonly string[];
+}): boolean {
+  return !KEEPS_CATALOG.has(facts.type) || runsCode(facts.opaque);
+}
+
+/**
+ * A session that traces no lineage (no column rule applies to it) still changes the catalog the
+ * others read: it tells their shared watch when it forwards such a change and when it settles.
+ */
+export class CatalogChanges {
+  constructor(private readonly watch: CatalogWatch) {}
+
+  changing(): void {
+    this.watch.changing(this);
+  }
+
+  settled(): void {
+    this.watch.settled(this);
+  }
+}

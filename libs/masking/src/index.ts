@@ -62,4 +62,4 @@ export {
 } from './lineage-scope';
 export { lineageNotation } from './lineage-notation';
 export { SessionCatalog, type AnalysisOf, type MissingFacts } from './session-catalog';
-export { CatalogWatch, catalogWatch, runsCode } from './catalog-watch';
+export { CatalogChanges, CatalogWatch, catalogWatch, mayChangeCatalog, runsCode } from './catalog-watch';

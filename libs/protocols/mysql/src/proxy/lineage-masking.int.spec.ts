@@ -75,6 +75,8 @@ describe('MySQL masking by lineage (real MariaDB)', () => {
   let gate: PolicyGate;
   let target: MysqlTargetSettings;
   const outcomes: StatementOutcome[] = [];
+  /** The masker of the sessions opened next (the policy's, unless a test says otherwise). */
+  let sessionMasker = masker;
 
   const mariadb = (sql: string, extra: string[] = []) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
@@ -104,7 +106,12 @@ describe('MySQL masking by lineage (real MariaDB)', () => {
        DELIMITER ;`);
     target = nativeUserTarget(db);
     server = createServer((socket) => {
-      void runMysqlSession(socket, { target, gate, masker, onStatement: (o) => outcomes.push(o) });
+      void runMysqlSession(socket, {
+        target,
+        gate,
+        masker: sessionMasker,
+        onStatement: (o) => outcomes.push(o),
+      });
     });
     port = await listenOnLoopback(server);
   });
@@ -174,6 +181,18 @@ describe('MySQL masking by lineage (real MariaDB)', () => {
       await expect(b.query('EXECUTE b_before')).rejects.toThrow(
         /prepared before another session changed the catalog/,
       );
+
+      // A session no column rule applies to (an administrator's) traces no lineage of its own, and
+      // still tells the others of the DDL it runs.
+      sessionMasker = Masker.compile([]);
+      const unmasked = await nodeClient();
+      sessionMasker = masker;
+      await a.query('CREATE OR REPLACE VIEW shifting_elsewhere AS SELECT id, name AS x FROM customers');
+      expect((await b.query(names))[0]).toEqual([{ x: 'Ada' }, { x: 'Bob' }]);
+      await unmasked.query('CREATE OR REPLACE VIEW shifting_elsewhere AS SELECT id, ssn AS x FROM customers');
+      expect((await unmasked.query(names))[0]).toEqual([{ x: SSN[0] }, { x: SSN[1] }]);
+      await unmasked.end();
+      expect((await b.query(names))[0]).toEqual(masked);
 
       // A procedure that policy lets run may change the catalog where no analysis sees it.
       gate = new PolicyGate(MASK_WITH_CALL);

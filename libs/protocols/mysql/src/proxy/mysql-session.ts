@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import {
+  CatalogChanges,
   catalogWatch,
   columnMasks,
+  mayChangeCatalog,
   readsMasked,
   runsCode,
   type ColumnMask,
@@ -215,14 +217,13 @@ async function serveSession(
   }
   options.onTarget?.(target.connectionId);
   // Under column rules, results are masked by lineage: what each output column is made from.
+  // Sessions to the same server through this agent see each other's DDL; one that traces no
+  // lineage itself still tells the others of the DDL it forwards.
+  const watch = catalogWatch(`mysql://${options.target.host}:${options.target.port}`);
   const lineage = options.masker.masksColumns
-    ? new SessionLineage(
-        new CatalogConnection(options.target),
-        database,
-        // Sessions to the same server through this agent see each other's DDL.
-        catalogWatch(`mysql://${options.target.host}:${options.target.port}`),
-      )
+    ? new SessionLineage(new CatalogConnection(options.target), database, watch)
     : undefined;
+  const changes = lineage ? undefined : new CatalogChanges(watch);
   try {
     return await relayCommands(
       { channel: clientChannel, progress: clientProgress },
@@ -230,11 +231,13 @@ async function serveSession(
       reading,
       options,
       lineage,
+      changes,
       ids,
       reserved,
     );
   } finally {
     lineage?.close();
+    changes?.settled();
   }
 }
 
@@ -259,6 +262,8 @@ interface SessionState {
   readonly reading: MysqlReading;
   /** Lineage of what the session runs, when column rules apply. */
   readonly lineage: SessionLineage | undefined;
+  /** Without lineage: how the other sessions to the server hear of the DDL this one forwards. */
+  readonly changes: CatalogChanges | undefined;
   queries: number;
   /** A command was forwarded and its reply is not complete yet. */
   inFlight: boolean;
@@ -275,6 +280,7 @@ async function relayCommands(
   reading: MysqlReading,
   options: MysqlSessionOptions,
   lineage: SessionLineage | undefined,
+  changes: CatalogChanges | undefined,
   ids: SessionIds,
   reserved: ReservedId,
 ): Promise<MysqlSessionEnd> {
@@ -286,6 +292,7 @@ async function relayCommands(
     statements: new PreparedStatements(),
     reading,
     lineage,
+    changes,
     queries: 0,
     inFlight: false,
     ids,
@@ -672,8 +679,14 @@ async function gated(
     traced ?? [],
     !classification.ok || classification.statements.some((facts) => runsCode(facts.opaque)),
   );
+  const changes = command.via === 'prepare' ? undefined : state.changes;
+  const changing =
+    changes !== undefined && (!classification.ok || classification.statements.some(mayChangeCatalog));
+  if (changing) changes.changing();
   const result = await run(traced);
   lineage?.forwarded(traced ?? [], result.answered ?? (result.error ? 0 : (traced?.length ?? 0)));
+  // MySQL commits DDL at once: answered, it is what every session's catalog connection reads.
+  if (changing) changes.settled();
   if (classification.ok) state.reading.after(classification.statements);
   // sql_mode or the character set may have changed: how the server reads text is read again.
   if (state.reading.stale) state.reading.learn(await readSessionSettings(state.target.channel));

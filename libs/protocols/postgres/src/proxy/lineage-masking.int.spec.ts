@@ -703,6 +703,18 @@ describe('PostgreSQL masking by lineage (real server)', () => {
       expect((await b.query('select name from customers where id = 1')).rows).toEqual([{ name: 'Ada' }]);
       expect((await b.query(names)).rows).toEqual([{ x: '********' }, { x: '********' }]);
 
+      // A session no column rule applies to (an administrator's) traces no lineage of its own, and
+      // still tells the others of the change it makes.
+      sessionMasker = Masker.compile([]);
+      const unmasked = await client();
+      sessionMasker = masker;
+      await a.query('create or replace view shifting_elsewhere as select id, name as x from customers');
+      expect((await b.query(names)).rows).toEqual([{ x: 'Ada' }, { x: 'Bob' }]);
+      await unmasked.query('create or replace view shifting_elsewhere as select id, ssn as x from customers');
+      expect((await unmasked.query(names)).rows).toEqual([{ x: SSN[0] }, { x: SSN[1] }]);
+      await unmasked.end();
+      expect((await b.query(names)).rows).toEqual([{ x: '********' }, { x: '********' }]);
+
       // Code that policy lets run may change the catalog where no analysis sees it: a DO block.
       gate = new PolicyGate(
         policy(`version: 1

@@ -1,5 +1,12 @@
 import type { Duplex } from 'node:stream';
-import { catalogWatch, readsMasked, runsCode, type Masker } from '@tollgate/masking';
+import {
+  CatalogChanges,
+  catalogWatch,
+  mayChangeCatalog,
+  readsMasked,
+  runsCode,
+  type Masker,
+} from '@tollgate/masking';
 import type { FieldDescription } from '../backend-messages';
 import { BackendMessageParser, parseBackendFrame } from '../backend-message.parser';
 import {
@@ -205,13 +212,13 @@ function relay(
   const side = new CatalogConnection(options.target);
   const catalog = new ColumnCatalog(side);
   // Under column rules, results are masked by lineage: what each output column is made from.
-  // Sessions to the same database through this agent see each other's catalog changes.
-  const lineage = options.masker.masksColumns
-    ? new SessionLineage(
-        side,
-        catalogWatch(`postgres://${options.target.host}:${options.target.port}/${options.target.database}`),
-      )
-    : undefined;
+  // Sessions to the same database through this agent see each other's catalog changes; one that
+  // traces no lineage itself still tells the others of those it forwards.
+  const watch = catalogWatch(
+    `postgres://${options.target.host}:${options.target.port}/${options.target.database}`,
+  );
+  const lineage = options.masker.masksColumns ? new SessionLineage(side, watch) : undefined;
+  const changes = lineage ? undefined : new CatalogChanges(watch);
 
   const backend = { host: options.target.host, port: options.target.port, ...target.backendKey };
   return new Promise<PostgresSessionEnd>((resolve) => {
@@ -249,6 +256,7 @@ function relay(
       options.interrupts?.listen(undefined);
       side.close();
       lineage?.close();
+      changes?.settled();
       if (toClient && client.writable) client.end(toClient);
       else client.end();
       if (unfinished.length > 0) server.destroy();
@@ -365,6 +373,7 @@ function relay(
             if (verdict.allow) {
               // A function run by OID may change the catalog: other sessions' facts are stale.
               lineage?.ranCode();
+              changes?.changing();
               pending.push(newPending('query', text));
               toServer(frame);
             } else {
@@ -495,6 +504,8 @@ function relay(
       } else if (lineage && !classification.ok) {
         // SQL the parser could not read (allowed as UNPARSED) may hold DDL.
         lineage.ranCode();
+      } else if (changes && (!classification.ok || classification.statements.some(mayChangeCatalog))) {
+        changes.changing();
       }
       // A name SQL prepares or frees no longer runs what an earlier Parse decision covered.
       const touched = prepared.record(classification);
@@ -798,7 +809,10 @@ function relay(
           return toClient(frame);
         case 'readyForQuery':
           reading.readyForQuery();
-          if (message.status === 'I') lineage?.idle();
+          if (message.status === 'I') {
+            lineage?.idle();
+            changes?.settled();
+          }
           flushHeld();
           swallowCompletions = 0;
           if (exec === 'running' || exec === 'copy-in') exec = 'done';
