@@ -64,25 +64,28 @@ describe('a policy applied through one replica governs the sessions another rela
     await stack?.stop();
   });
 
-  it('a version that revokes access, applied through replica A, ends the session replica B relays', async () => {
-    const connect = await spawnConnect(other.grpcUrl, other.adminToken, 'echo');
+  /** A `tollgate connect` session through replica B that echoes; `closed` once it is read to its end. */
+  const echoThroughReplicaB = async (connection: string): Promise<{ closed: Promise<unknown> }> => {
+    const connect = await spawnConnect(other.grpcUrl, other.adminToken, connection);
     stack.processes.push(connect.cli);
     const socket = await dial(connect.port);
     const echoed = new Promise<Buffer>((resolve) => socket.once('data', resolve));
     socket.write('ping');
     expect((await echoed).toString()).toBe('ping');
-    const closed = readAll(socket);
+    return { closed: readAll(socket) };
+  };
+  /** The close reasons of the sessions `path` lists. */
+  const closeReasons = async (path: string) =>
+    (await stack.gateway.api<{ items: { closeReason: string | null }[] }>('GET', path)).body.items.map(
+      (s) => s.closeReason ?? '',
+    );
+
+  it('a version that revokes access, applied through replica A, ends the session replica B relays', async () => {
+    const { closed } = await echoThroughReplicaB('echo');
     expect((await stack.gateway.api('POST', '/api/v1/policy', { document: V2 })).status).toBe(201);
     await closed;
-    const reasons = async () =>
-      (
-        await stack.gateway.api<{ items: { closeReason: string | null }[] }>(
-          'GET',
-          '/api/v1/sessions?state=closed',
-        )
-      ).body.items.map((s) => s.closeReason ?? '');
     await expect
-      .poll(reasons, { timeout: 10_000 })
+      .poll(() => closeReasons('/api/v1/sessions?state=closed'), { timeout: 10_000 })
       .toContainEqual(expect.stringMatching(/^policy version 2 no longer allows this session: /));
   });
 
@@ -92,26 +95,13 @@ describe('a policy applied through one replica governs the sessions another rela
       (await stack.gateway.api('PATCH', '/api/v1/connections/echo-a', { tags: { team: 'a' } })).status,
     ).toBe(200);
     expect((await stack.gateway.api('POST', '/api/v1/policy', { document: TEAM_A })).status).toBe(201);
-    const connect = await spawnConnect(other.grpcUrl, other.adminToken, 'echo-a');
-    stack.processes.push(connect.cli);
-    const socket = await dial(connect.port);
-    const echoed = new Promise<Buffer>((resolve) => socket.once('data', resolve));
-    socket.write('ping');
-    expect((await echoed).toString()).toBe('ping');
-    const closed = readAll(socket);
+    const { closed } = await echoThroughReplicaB('echo-a');
     expect(
       (await stack.gateway.api('PATCH', '/api/v1/connections/echo-a', { tags: { team: 'b' } })).status,
     ).toBe(200);
     await closed;
-    const reasons = async () =>
-      (
-        await stack.gateway.api<{ items: { closeReason: string | null }[] }>(
-          'GET',
-          '/api/v1/sessions?state=closed&connection=echo-a',
-        )
-      ).body.items.map((s) => s.closeReason ?? '');
     await expect
-      .poll(reasons, { timeout: 10_000 })
+      .poll(() => closeReasons('/api/v1/sessions?state=closed&connection=echo-a'), { timeout: 10_000 })
       .toContainEqual(
         expect.stringMatching(
           /^its connection changed, and policy version 3 no longer allows this session: /,
