@@ -1,14 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  closeSync,
-  fsyncSync,
-  linkSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, fsyncSync, linkSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataDirLockedError } from '../errors/data-dir-locked.error';
 import { currentHolder, isHolderAlive, isOnThisHost, parseLockHolder, type LockHolder } from './lock-holder';
@@ -29,14 +20,23 @@ export interface AcquireDataDirLockOptions {
   readonly onTakeover?: (msg: string, fields: Record<string, unknown>) => void;
 }
 
-const MAX_ATTEMPTS = 5;
+const MAX_ATTEMPTS = 200;
+/** How long an opener waits while another one takes over a stale lock. */
+const TAKEOVER_WAIT_MS = 10;
 
 /**
  * Takes `<dataDir>/tollgate.lock` exclusively. PGlite has no protection of its own and two
  * processes on one directory silently lose rows, so a second opener must be refused.
+ *
+ * A lock left by a dead process is removed only by the opener holding `tollgate.lock.takeover`
+ * (taken the same exclusive way), and only if it still reads as the lock judged stale: the lock
+ * file exists from that read to the removal, and nobody else removes it, so no live lock created
+ * meanwhile can be removed in its place. Then every opener races to create the lock again, and
+ * exactly one succeeds.
  */
 export function acquireDataDirLock(dataDir: string, options: AcquireDataDirLockOptions): DataDirLock {
   const file = join(dataDir, LOCK_FILE_NAME);
+  const takeover = `${file}.takeover`;
   const holder = currentHolder(options.command);
   const content = `${JSON.stringify(holder)}\n`;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
@@ -45,14 +45,32 @@ export function acquireDataDirLock(dataDir: string, options: AcquireDataDirLockO
     if (existing === undefined) continue; // released between our attempt and our read
     const other = parseLockHolder(existing);
     if (other && isHolderAlive(other)) throw new DataDirLockedError(dataDir, other, isOnThisHost(other));
-    if (moveAsideIfUnchanged(file, existing)) {
-      options.onTakeover?.('taking over the data directory lock of a process that is gone', {
-        dataDir,
-        previous: other ?? { unreadable: existing.slice(0, 200) },
-      });
+    if (!tryCreate(takeover, content)) {
+      // Another opener is taking it over; one that died doing so leaves its mark to the next.
+      const busy = readIfExists(takeover);
+      const taker = busy === undefined ? undefined : parseLockHolder(busy);
+      if (busy !== undefined && !(taker && isHolderAlive(taker))) unlinkIfExists(takeover);
+      else sleep(TAKEOVER_WAIT_MS);
+      continue;
+    }
+    try {
+      if (readIfExists(file) === existing) {
+        unlinkSync(file);
+        options.onTakeover?.('taking over the data directory lock of a process that is gone', {
+          dataDir,
+          previous: other ?? { unreadable: existing.slice(0, 200) },
+        });
+      }
+    } finally {
+      unlinkIfExists(takeover);
     }
   }
   throw new Error(`could not lock data directory ${dataDir}: other processes kept taking it; try again`);
+}
+
+/** Blocks this thread for `ms` (the lock is taken synchronously, before anything else runs). */
+function sleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /**
@@ -76,27 +94,6 @@ function tryCreate(file: string, content: string): boolean {
     throw error;
   } finally {
     unlinkSync(temp);
-  }
-}
-
-/**
- * Renames the stale lock aside rather than deleting it: if another opener replaced it after we
- * read it, the rename caught their live lock, and we can see that and put it back.
- */
-function moveAsideIfUnchanged(file: string, judgedStale: string): boolean {
-  const aside = `${file}.stale.${process.pid}.${randomUUID()}`;
-  try {
-    renameSync(file, aside);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false; // someone else moved it
-    throw error;
-  }
-  try {
-    if (readFileSync(aside, 'utf8') === judgedStale) return true;
-    linkSync(aside, file); // a live lock: restore it (EEXIST would mean a third opener; let it throw)
-    return false;
-  } finally {
-    unlinkSync(aside);
   }
 }
 
