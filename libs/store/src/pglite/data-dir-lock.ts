@@ -55,7 +55,7 @@ export function acquireDataDirLock(dataDir: string, options: AcquireDataDirLockO
     }
     try {
       if (readIfExists(file) === existing) {
-        unlinkSync(file);
+        unlinkIfExists(file);
         options.onTakeover?.('taking over the data directory lock of a process that is gone', {
           dataDir,
           previous: other ?? { unreadable: existing.slice(0, 200) },
