@@ -301,11 +301,16 @@ function whatItWouldTake(results, cores, load) {
       'together), not two. What the goal would still take: the journal intake far cheaper per event at the gateway (the ' +
       'PostgreSQL rows show what the store alone costs), and even then three Node processes and two gRPC hops per request ' +
       'exceed the 0.25× budget on two cores (compare two plain relays and the target), so the goal needs more cores than the ' +
-      'target uses, or a data path without the gateway (client to agent). *1 MiB responses:* the bytes dominate, and each ' +
-      'process spends 3-5 ms per MiB where a plain relay spends under 1: grpc-js reassembles every received message into a ' +
-      'new buffer in each of the three processes (the agent and connect accept 256 KiB HTTP/2 frames, so the gateway sends ' +
-      'a tunnel message as one DATA frame, and the agent frames a body read where it was read). Reaching 0.5× would need ' +
-      'messages received without the reassembly copy (a patched grpc-js decoder, as for sending) and the relay out of the ' +
-      'API process.',
+      'target uses, or a data path without the gateway (client to agent). *1 MiB responses:* the bytes dominate. Every ' +
+      'relayed byte passes through a few young Buffers, and V8 started a full collection (marking the whole heap, ~80 MB ' +
+      'in the gateway) each time their memory grew by a fixed step, mostly in its worker threads; the CLI now counts that ' +
+      "memory in V8's heap growth limit instead (`--external-memory-accounted-in-global-limit`, " +
+      'apps/cli/src/garbage-collection.ts). A/B of this suite on 2026-12-05, same machine: without it 325-331 req/s and ' +
+      '1.4 (connect), 2.5-2.7 (gateway) and 1.3 ms (agent) of CPU per MiB; with it 645-658 req/s and 0.7, 0.9-1.0 and ' +
+      '0.7 ms, against 0.45 for a plain relay. What is left: grpc-js reassembles every received message into a new ' +
+      'buffer in each of the three processes (the agent and connect accept 256 KiB HTTP/2 frames, so the gateway sends a ' +
+      'tunnel message as one DATA frame, and the agent frames a body read where it was read). The goal is above what two ' +
+      'plain relays reach on this path (see their row): it needs more cores than the target uses, or the bytes relayed ' +
+      'outside Node.js (a native relay beside the API process), not tuning.',
   ].join('\n');
 }
