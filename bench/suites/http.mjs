@@ -303,9 +303,9 @@ function whatItWouldTake(results, cores, load) {
       'exceed the 0.25× budget on two cores (compare two plain relays and the target), so the goal needs more cores than the ' +
       'target uses, or a data path without the gateway (client to agent). *1 MiB responses:* the bytes dominate. Every ' +
       'relayed byte passes through a few young Buffers, and V8 started a full collection (marking the whole heap, ~80 MB ' +
-      'in the gateway) each time their memory grew by a fixed step, mostly in its worker threads; the CLI now counts that ' +
-      "memory in V8's heap growth limit instead (`--external-memory-accounted-in-global-limit`, " +
-      'apps/cli/src/garbage-collection.ts). A/B of this suite on 2026-12-05, same machine: without it 325-331 req/s and ' +
+      'in the gateway) each time their memory grew by a fixed step, mostly in its worker threads; the relaying processes ' +
+      "now count that memory in V8's heap growth limit instead (`--external-memory-accounted-in-global-limit`, " +
+      'libs/proto/src/relay-heap.ts). A/B of this suite on 2026-12-05, same machine: without it 325-331 req/s and ' +
       '1.4 (connect), 2.5-2.7 (gateway) and 1.3 ms (agent) of CPU per MiB; with it 645-658 req/s and 0.7, 0.9-1.0 and ' +
       '0.7 ms, against 0.45 for a plain relay. What is left: grpc-js reassembles every received message into a new ' +
       'buffer in each of the three processes (the agent and connect accept 256 KiB HTTP/2 frames, so the gateway sends a ' +
