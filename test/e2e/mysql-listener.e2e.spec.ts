@@ -243,6 +243,34 @@ describe('MySQL straight to the gateway listener', () => {
     }
   });
 
+  it("records a client's goodbye (mysql2's COM_QUIT over plain text) as a normal close, not a reset", async () => {
+    const connection = await createConnection({
+      host: '127.0.0.1',
+      port,
+      user: USER,
+      password: apiKey,
+      database: 'my-app',
+      enableCleartextPlugin: true,
+    });
+    const [rows] = await connection.query('SELECT 6 * 7 AS answer');
+    expect(rows).toEqual([{ answer: 42 }]);
+    await connection.end();
+    // The engine answers COM_QUIT by ending the session while the client's FIN is on its way; the
+    // listener then failed to reset the socket it had just ended and recorded "client reset: EINVAL".
+    const latest = await gateway.api<{ items: { id: string }[] }>(
+      'GET',
+      '/api/v1/sessions?connection=my-app&limit=1',
+    );
+    const close = async () =>
+      (
+        await gateway.api<{ events: { kind: string; event: Record<string, unknown> }[] }>(
+          'GET',
+          `/api/v1/sessions/${latest.body.items[0]?.id}`,
+        )
+      ).body.events.find((e) => e.kind === 'session.close')?.event;
+    await expect.poll(close, { timeout: 15_000 }).toMatchObject({ reason: 'normal' });
+  });
+
   it('accepts plain text from loopback, with the client choosing mysql_clear_password itself', async () => {
     const result = await mariadb('SELECT 41 + 1;\n', {
       options: ['--skip-ssl', '--default-auth=mysql_clear_password'],

@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { ConnectConfig } from '@tollgate/config';
 import type { ClientTunnelWireClient, Protocol } from '@tollgate/proto';
-import { openFailureRefusal, refuseSocket, relaySocket } from '@tollgate/protocol-tcp';
+import { openFailureRefusal, refuseSocket, relaySocket, resetSocket } from '@tollgate/protocol-tcp';
 import { refusedClient, refuserFor, streamRefusal } from './refusers';
 import {
   clientCodec,
@@ -66,7 +66,7 @@ export async function startLocalListener(
   return {
     port,
     close: async () => {
-      for (const socket of sockets) socket.resetAndDestroy();
+      for (const socket of sockets) resetSocket(socket);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       client.close();
     },

@@ -10,6 +10,7 @@ export {
   type SessionWatch,
 } from './session-refusal';
 export { refuseSocket, type RefusedClient } from './socket-refusal';
+export { resetSocket } from './socket-reset';
 export {
   attachReadSink,
   claimReadHeadroom,

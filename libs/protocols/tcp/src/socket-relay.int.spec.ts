@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DATA_ENVELOPE_HEADROOM, type StreamFrame } from '@tollgate/proto';
 import { frameStreamPair, makeCertificate, makeTempDir } from '@tollgate/testing';
-import type { FrameCodec } from './frame-codec';
+import { halfCloseFrame, resetFrame, type FrameCodec } from './frame-codec';
 import { relaySocket, type RelayOutcome } from './socket-relay';
 import { connectWithFrameReads } from './socket-reads';
 
@@ -143,6 +144,46 @@ describe.each([
     });
   },
 );
+
+describe('relaySocket: the session ends after its far side half-closed', () => {
+  it.each([
+    { end: 'a reset frame', finish: (far: Duplex) => far.write(resetFrame('session over')) },
+    { end: 'the stream ending', finish: (far: Duplex) => far.end() },
+  ])(
+    "closes the socket it already ended on $end, without sending Node's failure to reset it as the client's reset",
+    async ({ finish }) => {
+      const [near, far] = frameStreamPair();
+      let outcome: Promise<RelayOutcome> | undefined;
+      const server = createServer({ allowHalfOpen: true }, (socket) => {
+        outcome = relaySocket(socket, near, codec);
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const fromRelay: StreamFrame[] = [];
+      far.on('data', (frame: StreamFrame) => fromRelay.push(frame));
+      const client = connect({
+        host: '127.0.0.1',
+        port: (server.address() as AddressInfo).port,
+        allowHalfOpen: true,
+      });
+      client.on('error', () => undefined);
+      await new Promise((resolve) => client.once('connect', resolve));
+      const ended = new Promise((resolve) => client.once('end', resolve));
+      client.resume();
+      // The far side ends its direction (the relay ends the socket: a FIN) and the session ends at
+      // once, before the client's own FIN (a MySQL client's COM_QUIT, answered by the engine's
+      // close): the socket's shutdown is still under way when the relay cuts it.
+      far.write(halfCloseFrame());
+      finish(far);
+      await ended;
+      expect((await outcome)?.kind).not.toBe('socket-error');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      // Node cannot reset a socket it already ended (EINVAL); that is not the client resetting.
+      expect(fromRelay.filter((f) => f.kind?.$case === 'reset')).toEqual([]);
+      client.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  );
+});
 
 describe('relaySocket over a TLS socket', () => {
   it('closes the TLS client when the stream is lost, instead of throwing on a reset', async () => {

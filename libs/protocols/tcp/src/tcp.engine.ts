@@ -1,5 +1,6 @@
 import { Protocol, type ConnectionSpec } from '@tollgate/proto';
 import type { EngineSession, RelayEngine } from './relay-engine';
+import { resetSocket } from './socket-reset';
 import { relaySocket } from './socket-relay';
 import { TargetUnreachableError } from './target-unreachable.error';
 import { dialTcpTarget } from './tcp-target';
@@ -15,7 +16,7 @@ export class TcpEngine implements RelayEngine {
     const socket = await dialTcpTarget(spec.target.tcp, options.connectTimeoutMs);
     return {
       relay: (stream, codec) => relaySocket(socket, stream, codec),
-      abort: () => socket.resetAndDestroy(),
+      abort: () => resetSocket(socket),
     };
   }
 }
