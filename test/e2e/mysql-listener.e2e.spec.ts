@@ -108,6 +108,15 @@ describe('MySQL straight to the gateway listener', () => {
       enableCleartextPlugin: true,
     });
 
+  /** A session's audit events, as `tollgate sessions show` reads them. */
+  const sessionEvents = async (sessionId: string) =>
+    (
+      await gateway.api<{ events: { kind: string; event: Record<string, unknown> }[] }>(
+        'GET',
+        `/api/v1/sessions/${sessionId}`,
+      )
+    ).body.events;
+
   /** How mysql2 reports a refused login: error number, SQLSTATE and message. */
   const refusal = async (password: string, database = 'my-app', user = USER) => {
     let connection: Connection | undefined;
@@ -244,14 +253,7 @@ describe('MySQL straight to the gateway listener', () => {
   });
 
   it("records a client's goodbye (mysql2's COM_QUIT over plain text) as a normal close, not a reset", async () => {
-    const connection = await createConnection({
-      host: '127.0.0.1',
-      port,
-      user: USER,
-      password: apiKey,
-      database: 'my-app',
-      enableCleartextPlugin: true,
-    });
+    const connection = await mysql2(apiKey);
     const [rows] = await connection.query('SELECT 6 * 7 AS answer');
     expect(rows).toEqual([{ answer: 42 }]);
     await connection.end();
@@ -262,12 +264,7 @@ describe('MySQL straight to the gateway listener', () => {
       '/api/v1/sessions?connection=my-app&limit=1',
     );
     const close = async () =>
-      (
-        await gateway.api<{ events: { kind: string; event: Record<string, unknown> }[] }>(
-          'GET',
-          `/api/v1/sessions/${latest.body.items[0]?.id}`,
-        )
-      ).body.events.find((e) => e.kind === 'session.close')?.event;
+      (await sessionEvents(latest.body.items[0]?.id ?? '')).find((e) => e.kind === 'session.close')?.event;
     await expect.poll(close, { timeout: 15_000 }).toMatchObject({ reason: 'normal' });
   });
 
@@ -460,13 +457,7 @@ describe('MySQL straight to the gateway listener', () => {
     expect(runningAtTarget('ctrl_c_nap')).toBe(0);
 
     // Recorded on the session: the kill (from where), and the statement's result says why it failed.
-    const events = async () =>
-      (
-        await gateway.api<{ events: { kind: string; event: Record<string, unknown> }[] }>(
-          'GET',
-          `/api/v1/sessions/${sessionId}`,
-        )
-      ).body.events;
+    const events = () => sessionEvents(sessionId);
     await expect
       .poll(async () => (await events()).map((e) => e.kind), { timeout: 15_000 })
       .toEqual(expect.arrayContaining(['session.cancel', 'command.result']));
