@@ -41,7 +41,9 @@ export function relayHeapFlags(v8Version: string = process.versions.v8): string[
  *   client) the V8 worker threads had spent 40–45 % of a core, more than its main thread, during a
  *   `COPY ... TO STDOUT` through the PostgreSQL listener. Measured with it (A/B, docs/benchmarks.md):
  *   1 GiB of COPY 233–256 → 396–422 MiB/s and the gateway's CPU 76 % → 43–46 %; 1 MiB HTTP
- *   responses 325–331 → 645–658 req/s; statements unchanged; the gateway's peak RSS +20–40 MiB.
+ *   responses 325–331 → 645–658 req/s; a 1 GiB tunnel download 399 → 818 MiB/s; statements unchanged.
+ *   It costs memory held: the gateway's peak RSS +20–40 MiB over the COPY, and after the tunnel suite's
+ *   1 GiB downloads the gateway and the agent held about 110–120 MiB more each.
  *
  * V8 reads these flags whenever it sets the next limit, so setting them at run time takes effect at
  * the next collection (they cannot go in NODE_OPTIONS). Idempotent.
