@@ -268,6 +268,37 @@ describe('MySQL straight to the gateway listener', () => {
     await expect.poll(close, { timeout: 15_000 }).toMatchObject({ reason: 'normal' });
   });
 
+  it("records each short session's close after its commands and results, as they happened", async () => {
+    const statements = (i: number) => [`SELECT ${i} AS a`, `SELECT ${i} + 1 AS b`, `SELECT ${i} + 2 AS c`];
+    for (let i = 0; i < 4; i++) {
+      const connection = await mysql2(apiKey);
+      for (const sql of statements(i)) await connection.query(sql);
+      await connection.end();
+    }
+    const latest = await gateway.api<{ items: { id: string }[] }>(
+      'GET',
+      '/api/v1/sessions?connection=my-app&limit=4',
+    );
+    expect(latest.body.items).toHaveLength(4);
+    // Newest first: the last session ran statements(3). The agent ships a session's journal records a
+    // little after the session ends; its close was stored ahead of them, mid-chain.
+    for (const [n, session] of latest.body.items.entries()) {
+      const chain = async () =>
+        (await sessionEvents(session.id)).map((e) =>
+          e.kind === 'command' || e.kind === 'command.result'
+            ? `${e.kind} ${String(e.event.command)}`
+            : e.kind,
+        );
+      await expect
+        .poll(chain, { timeout: 15_000 })
+        .toEqual([
+          'session.open',
+          ...statements(3 - n).flatMap((sql) => [`command ${sql}`, `command.result ${sql}`]),
+          'session.close',
+        ]);
+    }
+  });
+
   it('accepts plain text from loopback, with the client choosing mysql_clear_password itself', async () => {
     const result = await mariadb('SELECT 41 + 1;\n', {
       options: ['--skip-ssl', '--default-auth=mysql_clear_password'],

@@ -59,6 +59,13 @@ export interface EdgeJournal {
   appendCanonical(text: string): Promise<void>;
   /** Rides along with the next durable write; nobody waits on it (a result, after the fact). */
   appendCanonicalLater(text: string): void;
+  /** The journal's chain id. */
+  readonly chain: string;
+  /**
+   * The sequence number the last event appended so far gets in the chain (written, or queued for
+   * the next group commit).
+   */
+  readonly appendedThrough: number;
 }
 
 const DECISIONS = {
@@ -94,6 +101,8 @@ export class SessionAuditClient {
   private closedReason: string | undefined;
   /** The edge mode's events as canonical text (absent in the strict mode). */
   private readonly events: JournalEventSerializer | undefined;
+  /** Where the session's last event sits in the agent's journal (edge mode, once it journaled one). */
+  private journaledThrough: number | undefined;
   /** The session's terminal recordings, numbered from 1, and who to tell when one is refused. */
   readonly recordings = new RecordingRefusals();
 
@@ -124,6 +133,16 @@ export class SessionAuditClient {
     if (this.events) this.events.version = version;
   }
 
+  /**
+   * Where the session's last journaled event sits in the agent's chain (edge mode), for the
+   * JournalPosition the agent sends as the session's stream ends; undefined if it journaled none.
+   */
+  journalPosition(): { readonly chain: string; readonly seq: number } | undefined {
+    const edge = this.options.edge;
+    if (!edge || this.journaledThrough === undefined) return undefined;
+    return { chain: edge.journal.chain, seq: this.journaledThrough };
+  }
+
   get mode(): 'edge' | 'gateway' {
     return this.options.edge ? 'edge' : 'gateway';
   }
@@ -140,7 +159,9 @@ export class SessionAuditClient {
       } catch (error) {
         return Promise.reject(new AuditRefusedError(error instanceof Error ? error.message : String(error)));
       }
-      return edge.journal.appendCanonical(text).catch((error: unknown) => {
+      const durable = edge.journal.appendCanonical(text);
+      this.journaledThrough = edge.journal.appendedThrough;
+      return durable.catch((error: unknown) => {
         throw new AuditRefusedError(error instanceof Error ? error.message : String(error));
       });
     }
@@ -186,6 +207,7 @@ export class SessionAuditClient {
         return; // not representable (a non-finite count): the command ran; nothing waits on this
       }
       edge.journal.appendCanonicalLater(text);
+      this.journaledThrough = edge.journal.appendedThrough;
       return;
     }
     this.send({

@@ -168,6 +168,15 @@ export class SessionRunner {
     const tell = (reason: string) => {
       if (!stream.writableEnded && !stream.destroyed) stream.write(sessionCodec.wrap(resetFrame(reason)));
     };
+    // The stream's last message, whoever ends it (the engine, a refused open): how far the journal
+    // holds the session's events, so the gateway records its close after them.
+    const endStream = stream.end.bind(stream) as () => unknown;
+    stream.end = (() => {
+      const position = commands.audit.journalPosition();
+      if (position && !stream.writableEnded && !stream.destroyed)
+        stream.write({ kind: { $case: 'journalPosition', journalPosition: position } });
+      return endStream();
+    }) as typeof stream.end;
     this.policyPaths.set(request.sessionId, { connection: spec.name, commands, tell });
     stream.on('data', (message: SessionDown) => {
       // The gateway ends the session (kill, revoked token, expired grant, policy change, shutdown):

@@ -96,6 +96,8 @@ export class TunnelClient {
       TUNNEL_CHANNEL_OPTIONS,
     );
     this.shipper = new JournalShipper(this.client, config.token, config.journalMaxLag, logger);
+    // Read only after an append, which needs the journal.
+    const journalOf = () => this.journal ?? { chain: '', appendedThrough: 0 };
     const journalPort: AgentJournalPort = {
       journal: {
         appendCanonical: (text) =>
@@ -104,6 +106,12 @@ export class TunnelClient {
             : Promise.reject(new JournalWriteError(new Error(this.journalProblem))),
         // A result after the fact: without a journal no command ran, so there is none to record.
         appendCanonicalLater: (text) => this.journal?.appendCanonicalLater(text),
+        get chain() {
+          return journalOf().chain;
+        },
+        get appendedThrough() {
+          return journalOf().appendedThrough;
+        },
       },
       refusal: () =>
         this.journal ? this.shipper.refusal() : `the agent has no audit journal (${this.journalProblem})`,

@@ -139,6 +139,37 @@ describe('AuditJournal', () => {
     expect(parsed.tornBytes).toBe(0);
   });
 
+  it('says at each append the seq that event gets, whether written, in flight or queued', async () => {
+    const writes = holdableWrites();
+    const journal = await AuditJournal.create(newRoot(), logger, writes.write);
+    await journal.append({ n: 0 });
+    expect(journal.appendedThrough).toBe(1);
+    const held = writes.hold();
+    const told = new Map<number, number>();
+    const appends: Promise<void>[] = [];
+    const append = (n: number, durable: boolean) => {
+      if (durable) appends.push(journal.append({ n }));
+      else journal.appendCanonicalLater(JSON.stringify({ n }));
+      told.set(n, journal.appendedThrough);
+    };
+    append(1, true);
+    await until(() => held.length === 1);
+    append(2, false); // queued while the first commit is in flight
+    append(3, true);
+    append(4, false);
+    await until(() => held.length === 2);
+    append(5, true); // queued behind two commits in flight
+    held[1].release();
+    held[0].release();
+    await until(() => held.length === 3);
+    held[2].release();
+    await Promise.all(appends);
+    const parsed = parseSegment(readFileSync(segmentOf(journal.dir)));
+    const seqOf = new Map(parsed.records.map((r) => [(JSON.parse(r.event) as { n: number }).n, r.seq]));
+    for (const [n, seq] of told) expect([n, seq]).toEqual([n, seqOf.get(n)]);
+    expect(journal.appendedThrough).toBe(6);
+  });
+
   it('a result written alone does not hold back the commands that arrive during its write', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     try {

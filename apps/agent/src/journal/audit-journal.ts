@@ -160,6 +160,11 @@ export class AuditJournal implements ShippableJournal {
     return this.pending.length === 0 && this.queue.length === 0 && this.inFlight.length === 0;
   }
 
+  /** The seq the last event appended so far gets: chained already, or queued for the next commit. */
+  get appendedThrough(): number {
+    return this.seq + this.queue.length;
+  }
+
   /** Events durable here and not yet acknowledged by the gateway. */
   get backlog(): { readonly events: number; readonly oldestAt: number | undefined } {
     return { events: this.pending.length, oldestAt: this.pending[0]?.at };

@@ -7,6 +7,7 @@ import { SessionAuditService, type SessionAuditContext } from '../audit/session-
 import { MetricsService } from '../metrics/metrics.service';
 import { StoreService } from '../store/store.service';
 import type { LiveAgent } from './live-agent';
+import { JournalProgress } from './journal-progress';
 import { SessionRecords } from './session-records';
 import { TunnelLogger } from './tunnel-logger';
 
@@ -86,6 +87,7 @@ export class AgentJournalIntake {
     private readonly store: StoreService,
     private readonly logger: TunnelLogger,
     private readonly records: SessionRecords,
+    private readonly progress: JournalProgress,
     @Optional() private readonly metrics?: MetricsService,
   ) {}
 
@@ -120,7 +122,7 @@ export class AgentJournalIntake {
         if (failed.length === 0) {
           for (const p of prepared) this.attempts.delete(`${key}#${p.record.seq}`);
           through = Math.max(known, last);
-          this.remember(key, { seq: through, verified: true });
+          this.remember(agent, batch.chain, { seq: through, verified: true });
           return { chain: batch.chain, seq: through, error: '' };
         }
         this.logger.log.warn(
@@ -174,13 +176,13 @@ export class AgentJournalIntake {
         through = p.record.seq;
       }
       through = Math.max(through, last);
-      this.remember(key, { seq: through, verified: true });
+      this.remember(agent, batch.chain, { seq: through, verified: true });
       return { chain: batch.chain, seq: through, error: '' };
     } catch (error) {
       // Part of the batch may be stored: the next attempt asks the store again what it holds. (A
       // chain not seen here before stays unseen unless some of it was acknowledged just now: the
       // agent may resume it from any point an earlier gateway acknowledged.)
-      if (state || through > known) this.remember(key, { seq: through, verified: false });
+      if (state || through > known) this.remember(agent, batch.chain, { seq: through, verified: false });
       const message =
         error instanceof JournalRefused ? error.message : 'the audit store could not record the records';
       if (!(error instanceof JournalRefused && message.includes('are missing here'))) {
@@ -193,9 +195,12 @@ export class AgentJournalIntake {
     }
   }
 
-  private remember(key: string, state: { seq: number; verified: boolean }): void {
+  /** Stored through `state.seq` (durable): remembered for the next batch, and told to JournalProgress. */
+  private remember(agent: LiveAgent, chain: string, state: { seq: number; verified: boolean }): void {
+    const key = `${agent.agentId}/${chain}`;
     if (this.stored.size >= MAX_CACHED && !this.stored.has(key)) this.stored.clear();
     this.stored.set(key, state);
+    this.progress.stored(agent.agentId, chain, state.seq);
   }
 
   /** The records the store holds neither as session events nor in quarantine. */

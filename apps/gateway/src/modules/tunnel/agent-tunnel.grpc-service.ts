@@ -15,6 +15,7 @@ import { AgentAdmission } from './agent-admission';
 import { AgentAuditTrail } from './agent-audit';
 import { AgentAuthenticator } from './agent-authenticator';
 import { AgentJournalIntake } from './agent-journal-intake';
+import { JournalProgress } from './journal-progress';
 import { instanceIdOf, isInstanceKey, type AgentInstanceInfo } from './agent-instance';
 import { bearerToken, hashAgentToken } from './agent-token';
 import { AgentPresence } from './agent-presence';
@@ -53,6 +54,7 @@ export class AgentTunnelGrpcService {
     private readonly store: StoreService,
     private readonly logger: TunnelLogger,
     private readonly journals: AgentJournalIntake,
+    private readonly progress: JournalProgress,
   ) {}
 
   /** Served with AgentTunnelRelayWire: Session data frames arrive and leave as RelayedFrame. */
@@ -85,6 +87,14 @@ export class AgentTunnelGrpcService {
       throw new RpcError(GrpcStatus.FAILED_PRECONDITION, 'no control stream for this agent on this gateway');
     }
     let queue = Promise.resolve();
+    this.progress.streamOpened(agent.agentId);
+    let open = true;
+    const closed = () => {
+      if (open) this.progress.streamClosed(agent.agentId);
+      open = false;
+    };
+    call.on('close', closed);
+    call.on('cancelled', closed);
     call.on('data', (batch: JournalUp) => {
       queue = queue.then(async () => {
         // Only while this instance holds the agent's control stream (a revoked token, a newer
@@ -101,7 +111,7 @@ export class AgentTunnelGrpcService {
       });
     });
     call.on('end', () => void queue.then(() => !call.writableEnded && call.end()));
-    call.on('error', () => undefined);
+    call.on('error', closed);
   }
 
   private failed(call: ServerDuplexStream<unknown, unknown>, error: unknown, stream: string): void {

@@ -220,9 +220,11 @@ export class SessionBroker {
         },
         'session open',
       );
-      const relay = relaySession(client, agentCall, (message) =>
-        this.commands.handle(this.records.context(sessionId), message, agentCall),
-      );
+      const relay = relaySession(client, agentCall, (message) => {
+        if (message.kind?.$case === 'journalPosition')
+          this.records.journaled(sessionId, message.kind.journalPosition);
+        else this.commands.handle(this.records.context(sessionId), message, agentCall);
+      });
       agent.sessions.set(sessionId, (reason, code = CloseCode.AGENT_DISCONNECTED) =>
         relay.abort(reason, code),
       );

@@ -5,6 +5,7 @@ import { SessionAuditService, type SessionAuditContext } from '../audit/session-
 import type { Principal } from '../identity/principal';
 import { StoreService } from '../store/store.service';
 import { GatewayReplica } from './gateway-replica';
+import { JournalProgress } from './journal-progress';
 import { NORMAL_CLOSE } from './session-relay';
 import { TunnelLogger } from './tunnel-logger';
 
@@ -33,6 +34,12 @@ const SESSION_CLOSED_SQL = `UPDATE sessions SET state = 'closed', close_reason =
 const MAX_CLOSED_CONTEXTS = 10_000;
 
 /**
+ * Longest a session's close waits for the journal records its agent shipped for it to be stored
+ * (see `journaled`); past it the close is recorded anyway, ahead of those still on their way.
+ */
+export const CLOSE_AFTER_JOURNAL_MS = 5_000;
+
+/**
  * The session's row: opening → open → closed, with the reason it ended; and its audit events
  * (session.open before the agent is asked to reach the target, session.close at the end).
  */
@@ -44,6 +51,7 @@ export class SessionRecords implements OnModuleDestroy {
     private readonly audit: SessionAuditService,
     private readonly writer: AuditWriter,
     private readonly replica: GatewayReplica,
+    private readonly progress: JournalProgress,
   ) {}
 
   /**
@@ -72,6 +80,8 @@ export class SessionRecords implements OnModuleDestroy {
    * agent_id is written after the fact): an agent's shipped journal records are checked against it.
    */
   private readonly servedBy = new Map<string, string>();
+  /** Where each live session's events end in its agent's journal (JournalPosition), once told. */
+  private readonly journalEnds = new Map<string, { readonly chain: string; readonly seq: number }>();
 
   /**
    * Writes the access decision that allowed the session, the session's row and its durable
@@ -171,8 +181,19 @@ export class SessionRecords implements OnModuleDestroy {
     });
   }
 
+  /**
+   * The agent's last word on a session in the edge audit mode: its events are in the agent's
+   * journal up to `seq` of `chain`. The session's close is recorded after they are stored.
+   */
+  journaled(id: string, position: { readonly chain: string; readonly seq: number }): void {
+    if (position.seq >= 1 && this.contexts.has(id))
+      this.journalEnds.set(id, { chain: position.chain, seq: position.seq });
+  }
+
   closed(id: string, reason: string): void {
     const endedAt = new Date().toISOString();
+    const journalEnd = this.journalEnds.get(id);
+    this.journalEnds.delete(id);
     const context = this.contexts.get(id);
     this.contexts.delete(id);
     if (context) {
@@ -191,7 +212,13 @@ export class SessionRecords implements OnModuleDestroy {
     // delay (5 ms), instead of a commit of its own per session. Any other end (killed, lost,
     // expired...), and every end once the gateway is stopping, starts its commit at once.
     const defer = reason === NORMAL_CLOSE && !this.stopping;
+    const agentId = end.agentId;
     this.after(id, async () => {
+      // The records the agent journaled for the session first (they are shipped a little after the
+      // session ends), so its chain has the close last.
+      if (context && journalEnd && agentId && !this.stopping) {
+        await this.progress.whenStored(agentId, journalEnd.chain, journalEnd.seq, CLOSE_AFTER_JOURNAL_MS);
+      }
       if (context) {
         try {
           return await this.audit.closed(context, closeReason(reason), reason, end, { defer });

@@ -4,6 +4,7 @@ import { AgentAdmission } from './agent-admission';
 import { AgentAuditTrail } from './agent-audit';
 import { AgentAuthenticator } from './agent-authenticator';
 import { AgentJournalIntake } from './agent-journal-intake';
+import { JournalProgress } from './journal-progress';
 import { AgentPresence } from './agent-presence';
 import { AgentRegistry } from './agent-registry';
 import { AgentTunnelGrpcService } from './agent-tunnel.grpc-service';
@@ -48,6 +49,7 @@ export class TunnelModule {
         AgentAuditTrail,
         AgentAuthenticator,
         AgentJournalIntake,
+        JournalProgress,
         AgentRegistry,
         AgentAdmission,
         AgentPresence,

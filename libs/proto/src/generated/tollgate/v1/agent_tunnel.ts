@@ -479,7 +479,20 @@ export interface SessionUp {
     | { $case: 'approvalRequest'; approvalRequest: ApprovalRequest }
     | { $case: 'commandResult'; commandResult: CommandResult }
     | { $case: 'recordingChunk'; recordingChunk: RecordingChunk }
+    | { $case: 'journalPosition'; journalPosition: JournalPosition }
     | undefined;
+}
+
+/**
+ * JournalPosition is the agent's last message on a Session stream in the edge audit mode, sent just
+ * before the agent ends the stream: the session's events are in the agent's journal up to `seq` of
+ * `chain`. The gateway records the session's close once it has stored the journal that far, so the
+ * session's chain reads in the order things happened (the close after the commands and results the
+ * journal ships a little later), or after a bounded wait if the journal lags.
+ */
+export interface JournalPosition {
+  chain: string;
+  seq: number;
 }
 
 /**
@@ -2450,6 +2463,9 @@ export const SessionUp: MessageFns<SessionUp> = {
       case 'recordingChunk':
         RecordingChunk.encode(message.kind.recordingChunk, writer.uint32(106).fork()).join();
         break;
+      case 'journalPosition':
+        JournalPosition.encode(message.kind.journalPosition, writer.uint32(114).fork()).join();
+        break;
     }
     return writer;
   },
@@ -2538,6 +2554,17 @@ export const SessionUp: MessageFns<SessionUp> = {
             };
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.kind = {
+              $case: 'journalPosition',
+              journalPosition: JournalPosition.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2594,7 +2621,17 @@ export const SessionUp: MessageFns<SessionUp> = {
                                   $case: 'recordingChunk',
                                   recordingChunk: RecordingChunk.fromJSON(object.recording_chunk),
                                 }
-                              : undefined,
+                              : isSet(object.journalPosition)
+                                ? {
+                                    $case: 'journalPosition',
+                                    journalPosition: JournalPosition.fromJSON(object.journalPosition),
+                                  }
+                                : isSet(object.journal_position)
+                                  ? {
+                                      $case: 'journalPosition',
+                                      journalPosition: JournalPosition.fromJSON(object.journal_position),
+                                    }
+                                  : undefined,
     };
   },
 
@@ -2614,6 +2651,8 @@ export const SessionUp: MessageFns<SessionUp> = {
       obj.commandResult = CommandResult.toJSON(message.kind.commandResult);
     } else if (message.kind?.$case === 'recordingChunk') {
       obj.recordingChunk = RecordingChunk.toJSON(message.kind.recordingChunk);
+    } else if (message.kind?.$case === 'journalPosition') {
+      obj.journalPosition = JournalPosition.toJSON(message.kind.journalPosition);
     }
     return obj;
   },
@@ -2681,7 +2720,101 @@ export const SessionUp: MessageFns<SessionUp> = {
         }
         break;
       }
+      case 'journalPosition': {
+        if (object.kind?.journalPosition !== undefined && object.kind?.journalPosition !== null) {
+          message.kind = {
+            $case: 'journalPosition',
+            journalPosition: JournalPosition.fromPartial(object.kind.journalPosition),
+          };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseJournalPosition(): JournalPosition {
+  return { chain: '', seq: 0 };
+}
+
+export const JournalPosition: MessageFns<JournalPosition> = {
+  encode(message: JournalPosition, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.chain !== '') {
+      writer.uint32(10).string(message.chain);
+    }
+    if (message.seq !== 0) {
+      writer.uint32(16).uint64(message.seq);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): JournalPosition {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseJournalPosition();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.chain = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): JournalPosition {
+    return {
+      chain: isSet(object.chain) ? globalThis.String(object.chain) : '',
+      seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
+    };
+  },
+
+  toJSON(message: JournalPosition): unknown {
+    const obj: any = {};
+    if (message.chain !== '') {
+      obj.chain = message.chain;
+    }
+    if (message.seq !== 0) {
+      obj.seq = Math.round(message.seq);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<JournalPosition>, I>>(base?: I): JournalPosition {
+    return JournalPosition.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<JournalPosition>, I>>(object: I): JournalPosition {
+    const message = createBaseJournalPosition();
+    message.chain = object.chain ?? '';
+    message.seq = object.seq ?? 0;
     return message;
   },
 };
