@@ -385,12 +385,20 @@ function catchesHttp(matchers: CommandMatchers, facts: HttpCommandFacts): Verdic
 
 /**
  * A path rule catches every path a server might route where the rule's path is: many route without
- * regard to case (Express's and ASP.NET's defaults, IIS) or to a trailing slash (`/admin/` reaching
- * `/admin`). Rules only deny or ask for approval, so reading them wide fails closed.
+ * regard to case (Express's and ASP.NET's defaults, IIS), to a trailing slash (`/admin/` reaching
+ * `/admin`) or to a format suffix on the last segment (Rails routes `/admin(.:format)`, so
+ * `/admin.json` is `/admin`; Spring MVC before 5.3 matched `/admin.*`). Rules only deny or ask for
+ * approval, so reading them wide fails closed.
  */
 function httpPathMatch(pattern: string, path: string): boolean {
-  if (globMatchIgnoreCase(pattern, path)) return true;
-  return path.length > 1 && path.endsWith('/') && globMatchIgnoreCase(pattern, path.slice(0, -1));
+  const trimmed = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+  const readings = new Set([path, trimmed]);
+  // The last segment cut before each of its dots (not a leading one: `/.well-known` stays).
+  const segment = trimmed.lastIndexOf('/') + 1;
+  for (let dot = trimmed.indexOf('.', segment + 1); dot > 0; dot = trimmed.indexOf('.', dot + 1)) {
+    readings.add(trimmed.slice(0, dot));
+  }
+  return [...readings].some((reading) => globMatchIgnoreCase(pattern, reading));
 }
 
 /** Names what was caught: with `matchers`, the first SQL statement they catch. */

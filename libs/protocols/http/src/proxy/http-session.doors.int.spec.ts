@@ -245,6 +245,11 @@ describe('HttpSession: what the target runs is what policy decided on', () => {
     ['/internal/'],
     ['/internal/users/'],
     ['/%49nternal/users'],
+    // Format suffixes: Rails routes `/internal(.:format)`, Spring MVC before 5.3 `/internal.*`.
+    ['/internal.json'],
+    ['/internal/users.json'],
+    ['/Internal/Users.xml/'],
+    ['/internal.v1.json'],
   ])('%s never reaches the target as the internal API', async (target) => {
     seen.length = 0;
     const answer = await exchange(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
