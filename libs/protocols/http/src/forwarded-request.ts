@@ -1,4 +1,6 @@
 import { headerTokens, requestsUpgrade, type HttpHeader, type RequestHead } from './http-messages';
+import { HttpProtocolError } from './http-protocol.error';
+import { requestPath } from './request-path';
 
 /** Hop-by-hop headers (RFC 9110 section 7.6.1): they describe one connection, never forwarded as sent. */
 const HOP_BY_HOP = new Set([
@@ -57,6 +59,8 @@ export function offeredUpgrades(head: RequestHead, allowed: readonly string[]): 
  * replaced by the agent's value, so a caller can neither see nor override the credential.
  */
 export function forwardedRequest(head: RequestHead, rules: ForwardingRules): RequestHead {
+  const escape = basePathEscape(head.target, rules.basePath);
+  if (escape !== undefined) throw new HttpProtocolError(400, escape);
   const dropped = new Set([
     ...HOP_BY_HOP,
     ...headerTokens(head.headers, 'connection').filter((name) => !FRAMING.has(name)),
@@ -86,6 +90,20 @@ export function forwardedRequest(head: RequestHead, rules: ForwardingRules): Req
   headers.push(...rules.inject);
   const target = head.target === '*' ? '*' : rules.basePath + originForm(head.target);
   return { ...head, target, headers };
+}
+
+/**
+ * Why a request could leave the target's base path, or undefined. The base path goes in front of the
+ * path as sent, so a path with dot segments (`/../tenant-b`, `%2e%2e`, `..%2F`), a `;parameter`
+ * (Tomcat reads `/..;/` as `/../`), a backslash or anything else servers read in different ways
+ * would be resolved by the target (nginx, WHATWG URL parsers, servlet containers) to a path outside
+ * the base: such a request is refused whatever the policy, not only where a rule reads paths.
+ */
+export function basePathEscape(target: string, basePath: string): string | undefined {
+  if (basePath === '' || target === '*') return undefined;
+  const path = requestPath(target);
+  if (path.ok) return undefined;
+  return `the request could leave the target's base path ${basePath}: ${path.error}`;
 }
 
 /** `/path?q` of a target in absolute-form (`http://host/path?q`); origin-form stays as it is. */

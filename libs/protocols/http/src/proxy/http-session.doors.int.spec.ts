@@ -317,3 +317,61 @@ describe('HttpSession: a target that switches protocols unasked', () => {
     expect(received).toEqual(['GET /hello HTTP/1.1', 'GET /ws HTTP/1.1']);
   });
 });
+
+describe('HttpSession: a connection whose target URL has a base path', () => {
+  it('reaches nothing outside it, whatever the path’s dot segments, even where no rule reads paths', async () => {
+    const routed: string[] = [];
+    // Resolves dot segments (WHATWG URL, as nginx and most node applications do).
+    const target = createHttpServer((req, res) => {
+      routed.push(new URL(req.url ?? '/', 'http://app').pathname);
+      res.end('ok');
+    });
+    const targetPort = await listen(target);
+    const proxy = createServer((socket) => {
+      socket.on('error', () => undefined);
+      void new HttpSession(socket, {
+        connect: () => dialLoopback(targetPort),
+        forward: (head) =>
+          forwardedRequest(head, {
+            host: 'x',
+            basePath: '/tenant-a',
+            inject: [['X-Api-Key', 'tenant-a-key']],
+          }),
+        classify: httpRequestFacts,
+        // No guardrail reads the path: the base path alone is what keeps the caller in tenant-a.
+        commands: new PolicyCommands('version: 1\n'),
+        replies: httpReplies,
+      }).run();
+    });
+    const port = await listen(proxy);
+    const ask = async (target: string) => {
+      const socket = connect({ host: '127.0.0.1', port });
+      socket.on('error', () => undefined);
+      let text = '';
+      socket.on('data', (c: Buffer) => (text += c.toString('latin1')));
+      socket.write(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      await once(socket, 'close');
+      return text;
+    };
+    try {
+      expect(await ask('/files/a')).toMatch(/^HTTP\/1\.1 200 /);
+      for (const escape of [
+        '/../tenant-b/files',
+        '/%2e%2e/tenant-b/files',
+        '/files/..%2F..%2Ftenant-b/files',
+        'http://x/../tenant-b/files',
+        '/..;/tenant-b/files',
+        '/%5C..%5Ctenant-b/files',
+      ]) {
+        const answer = await ask(escape);
+        expect(answer, escape).toMatch(/^HTTP\/1\.1 400 /);
+        expect(answer, escape).toContain('base path');
+      }
+      expect(routed).toEqual(['/tenant-a/files/a']);
+    } finally {
+      proxy.close();
+      target.closeAllConnections();
+      target.close();
+    }
+  });
+});

@@ -101,7 +101,10 @@ export interface HttpSessionOptions {
   /** A connection to the target, TLS verified as configured; the first one may be opened already. */
   readonly connect: () => Promise<Duplex>;
   readonly first?: Duplex;
-  /** The request as the target gets it (Host, base path, injected credential). */
+  /**
+   * The request as the target gets it (Host, base path, injected credential); it throws an
+   * HttpProtocolError for a request the target must not get (called before the decision too).
+   */
   readonly forward: (head: RequestHead) => RequestHead;
   /**
    * What policy decides on: method and path, or a Kubernetes API request; with the start of the
@@ -352,6 +355,9 @@ export class HttpSession {
       // The client was told to go on already; the target need not be asked again.
       request = { ...request, headers: request.headers.filter(([name]) => name.toLowerCase() !== 'expect') };
     }
+    // A request the target must not get as asked (a path leaving the target's base path) is refused
+    // before it is decided: forward throws a protocol error (400) for it.
+    this.options.forward(request);
     const facts = this.options.classify(request, body);
     const verdict = await this.decide(command, facts);
     // The client went away while its request waited for a review: nothing is forwarded, and the
