@@ -140,15 +140,24 @@ export function execRecordingTap(
     },
   );
   return {
+    // Only WebSocket is offered on: the caller may add `Upgrade: SPDY/3.1`, and the API server reads
+    // Upgrade with Header.Get (`websocket, SPDY/3.1` is not WebSocket to it) while its SPDY upgrader
+    // takes any Upgrade that contains spdy/3.1, a stream this tap cannot read.
     request: (forwarded: RequestHead): RequestHead => {
       const headers: HttpHeader[] = forwarded.headers.filter(([name]) => {
         const lower = name.toLowerCase();
-        return lower !== 'sec-websocket-protocol' && lower !== 'sec-websocket-extensions';
+        return (
+          lower !== 'sec-websocket-protocol' && lower !== 'sec-websocket-extensions' && lower !== 'upgrade'
+        );
       });
-      headers.push(['Sec-WebSocket-Protocol', protocols.join(', ')]);
+      headers.push(['Upgrade', 'websocket'], ['Sec-WebSocket-Protocol', protocols.join(', ')]);
       return { ...forwarded, headers };
     },
     switched: (response: ResponseHead) => {
+      const to = headerValue(response.headers, 'upgrade')?.trim().toLowerCase();
+      if (to !== 'websocket') {
+        return `the API server switched to ${to || 'an unnamed protocol'}, not WebSocket, which cannot be recorded`;
+      }
       const chosen = headerValue(response.headers, 'sec-websocket-protocol')?.trim() ?? '';
       if (!protocols.includes(chosen)) {
         return `the API server chose the subprotocol ${chosen || '(none)'}, which cannot be recorded`;
