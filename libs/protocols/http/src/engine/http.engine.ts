@@ -97,22 +97,26 @@ export function httpRequestFacts(head: RequestHead, body?: PeekedBody): CommandF
 export const FORM_PEEK_BYTES = 1024 * 1024;
 
 const FORM_TYPE = /^\s*(application\/x-www-form-urlencoded|multipart\/form-data)\s*(;|$)/i;
+/** What Laravel reads as JSON input (`Request::isJson`: the type contains `/json` or `+json`). */
+const JSON_TYPE = /[/+]json/i;
 
 /**
  * Rails (Rack::MethodOverride), Laravel, Symfony and Express's method-override read `_method` from
- * the form body of a POST: such a body is read (up to FORM_PEEK_BYTES) before the decision.
+ * the form body of a POST, and Laravel from a JSON body too (its input is the JSON object, which
+ * Symfony's method override reads): such a body is read (up to FORM_PEEK_BYTES) before the decision.
  */
 export function formBodyPeek(head: RequestHead): number | undefined {
   if (head.method.toUpperCase() !== 'POST') return undefined;
   const type = head.headers.find(([name]) => name.toLowerCase() === 'content-type')?.[1] ?? '';
-  return FORM_TYPE.test(type) ? FORM_PEEK_BYTES : undefined;
+  return FORM_TYPE.test(type) || JSON_TYPE.test(type) ? FORM_PEEK_BYTES : undefined;
 }
 
-/** The `_method` values of a form body (URL-encoded fields or multipart parts named so). */
+/** The `_method` values of a form body (URL-encoded fields or multipart parts named so, a JSON object's). */
 function formMethods(head: RequestHead, payload: Buffer): string[] {
   const type = head.headers.find(([name]) => name.toLowerCase() === 'content-type')?.[1] ?? '';
   const kind = FORM_TYPE.exec(type)?.[1]?.toLowerCase();
   const text = payload.toString('latin1');
+  if (!kind && JSON_TYPE.test(type)) return jsonMethods(payload);
   if (kind === 'application/x-www-form-urlencoded') return new URLSearchParams(text).getAll('_method');
   if (kind !== 'multipart/form-data') return [];
   // Any part named _method, whatever the boundary says: a parser that splits parts otherwise must
@@ -122,6 +126,22 @@ function formMethods(head: RequestHead, payload: Buffer): string[] {
     /content-disposition:[^\r\n]*name\s*=\s*"?_method"?[^\r\n]*\r?\n(?:[^\r\n]+\r?\n)*\r?\n([^\r\n]*)/gi;
   for (const match of text.matchAll(part)) methods.push(match[1] ?? '');
   return methods;
+}
+
+/**
+ * A JSON body's top-level `_method` (Symfony takes only a string). A body that does not parse as
+ * JSON is no input to Laravel either (its json() is then empty).
+ */
+function jsonMethods(payload: Buffer): string[] {
+  let body: unknown;
+  try {
+    body = JSON.parse(payload.toString('utf8'));
+  } catch {
+    return [];
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return [];
+  const method = (body as Record<string, unknown>)['_method'];
+  return typeof method === 'string' ? [method] : [];
 }
 
 /**

@@ -181,6 +181,23 @@ describe('HttpSession: what the target runs is what policy decided on', () => {
     expect(seen[0]).toBe('POST /items/1 -> /items/1 (6 bytes)');
   });
 
+  it('a JSON POST that names another method in a top-level _method (Laravel reads JSON input so) is decided as that', async () => {
+    seen.length = 0;
+    const url = `http://127.0.0.1:${port}/items/1`;
+    for (const type of ['application/json', 'application/vnd.api+json', 'text/json; charset=utf-8']) {
+      expect(
+        await curl('-H', `Content-Type: ${type}`, '-d', '{"name":"x","_method":"DELETE"}', url),
+        type,
+      ).toBe(403);
+    }
+    expect(seen).toEqual([]);
+    // Without one (or with one nested deeper, which nobody reads as the method) it goes through.
+    expect(
+      await curl('-H', 'Content-Type: application/json', '-d', '{"item":{"_method":"DELETE"}}', url),
+    ).toBe(200);
+    expect(seen).toHaveLength(1);
+  });
+
   it('a client that waits for 100 Continue gets it, then the decision on its form body', async () => {
     seen.length = 0;
     const socket = connect({ host: '127.0.0.1', port });
