@@ -115,7 +115,12 @@ export function sessionsCommand(): Command {
               `started    ${s.startedAt}`,
               `ended      ${s.endedAt ? `${s.endedAt}: ${s.closeReason ?? ''}` : '-'}`,
               'events:',
-              ...s.events.map((e) => `  ${e.seq} ${e.at} ${describeEvent(e.kind, e.event)}`),
+              // When it happened (the event's own time, the agent's for a command it journaled), not
+              // when the gateway stored it.
+              ...s.events.map(
+                (e) =>
+                  `  ${e.seq} ${typeof e.event.time === 'string' ? e.event.time : e.at} ${describeEvent(e.kind, e.event)}`,
+              ),
               ...(s.recordings.length
                 ? [
                     'recordings (tollgate sessions play ID --recording N):',
