@@ -112,6 +112,11 @@ export interface LineageDialect<Tree> {
   readonly wholeRowReferences: boolean;
   /** An unqualified name that matches no FROM column may name a result column (HAVING, ORDER BY). */
   readonly outputAliasReferences: boolean;
+  /**
+   * A join's USING or NATURAL columns come in the order of its first side's columns (MySQL), not in
+   * USING's order (PostgreSQL).
+   */
+  readonly joinColumnsInTableOrder?: boolean;
   /** The schema of built-in functions: a call qualified with it is a built-in (pg_catalog). */
   readonly builtinSchema?: string;
   /** Built-ins that store an argument where the session can read it back: a write of it. */
@@ -358,7 +363,10 @@ export function addFromItem(scope: Scope<unknown>, item: FromItem): void {
 
 /**
  * What `*` over `left JOIN right` expands to: USING and NATURAL merge the common columns (made from
- * both sides), which are compared, so filtered on.
+ * both sides), which are compared, so filtered on. The merged columns come first, then the rest of
+ * the first side's, then the other's. The first side is the left one, except for a dialect whose
+ * RIGHT JOIN is its LEFT JOIN with the sides swapped (`rightFirst`: MySQL); a dialect with
+ * `joinColumnsInTableOrder` puts the merged columns in the first side's order, not USING's.
  */
 export function joinedStar<T>(
   left: QueryColumns,
@@ -366,24 +374,33 @@ export function joinedStar<T>(
   using: readonly string[],
   natural: boolean,
   ctx: LineageContext<T>,
+  rightFirst = false,
 ): QueryColumns {
   const fold = ctx.dialect.fold;
-  const common = natural ? naturalColumns(left, right, fold) : using.map(fold);
-  for (const name of common)
+  const [first, second] = rightFirst ? [right, left] : [left, right];
+  const named = natural ? naturalColumns(first, second, fold) : using.map(fold);
+  for (const name of named)
     ctx.filtered.addAll(columnOf(left, name, fold)).addAll(columnOf(right, name, fold));
-  if (!('columns' in left) || !('columns' in right))
+  if (!('columns' in first) || !('columns' in second))
     return { any: union(allSources(left), allSources(right)) };
-  if (common.length === 0) return { columns: [...left.columns, ...right.columns] };
-  // The merged column is the left one's (COALESCE for outer joins): made from both sides.
+  if (named.length === 0) return { columns: [...first.columns, ...second.columns] };
+  const common = ctx.dialect.joinColumnsInTableOrder ? inTableOrder(named, first.columns, fold) : named;
+  // The merged column is the first side's (COALESCE for outer joins): made from both sides.
   const merged = common.map((name) => {
-    const own = left.columns.find((c) => fold(c.name) === name);
+    const own = first.columns.find((c) => fold(c.name) === name);
     return {
       name: own?.name ?? name,
-      sources: union(columnOf(left, name, fold), columnOf(right, name, fold)),
+      sources: union(columnOf(first, name, fold), columnOf(second, name, fold)),
     };
   });
   const rest = (columns: readonly Column[]) => columns.filter((c) => !common.includes(fold(c.name)));
-  return { columns: [...merged, ...rest(left.columns), ...rest(right.columns)] };
+  return { columns: [...merged, ...rest(first.columns), ...rest(second.columns)] };
+}
+
+/** The names, once each, in the order `columns` has them (names it lacks last: the server refuses those). */
+function inTableOrder(names: readonly string[], columns: readonly Column[], fold: (name: string) => string) {
+  const ordered = [...new Set(columns.map((c) => fold(c.name)).filter((name) => names.includes(name)))];
+  return [...ordered, ...names.filter((name) => !ordered.includes(name))];
 }
 
 function naturalColumns(left: QueryColumns, right: QueryColumns, fold: (name: string) => string): string[] {

@@ -194,6 +194,14 @@ export const MYSQL_LINEAGE_CORPUS: Record<string, readonly (readonly [string, st
     ['SELECT * FROM customers a JOIN customers b USING (ssn)', 'd - - - p - - - p F'],
     ['SELECT a.ssn, b.ssn FROM customers a, customers b', 'p p'],
     ['SELECT x.ssn FROM customers x CROSS JOIN orders y', 'p'],
+    // RIGHT JOIN is LEFT JOIN with the sides swapped: the merged, then the right side's columns first.
+    ['SELECT * FROM orders RIGHT JOIN customers USING (id)', '- - p - p - - -'],
+    ['SELECT * FROM customers LEFT JOIN orders USING (id)', '- - p - p - - -'],
+    // Merged columns in the first table's order, whatever USING's.
+    ['SELECT * FROM customers a JOIN customers b USING (card, id)', '- d - p - - p - F'],
+    // A comma binds less tightly than JOIN: USING joins c and orders only.
+    ['SELECT * FROM orders o, customers c JOIN orders USING (id)', '- - - - - - p - p - - -'],
+    ['SELECT * FROM orders o, orders RIGHT JOIN customers c USING (id)', '- - - - - - p - p - - -'],
   ],
   views: [
     ['SELECT tax_id FROM customer_view', 'p'],

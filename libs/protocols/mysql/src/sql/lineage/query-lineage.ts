@@ -73,6 +73,7 @@ export const MYSQL_DIALECT: LineageDialect<Node> = {
   partialColumnAliases: false,
   wholeRowReferences: false,
   outputAliasReferences: true,
+  joinColumnsInTableOrder: true,
   sideEffectFunctions: SIDE_EFFECT_FUNCTIONS,
   untracedFunctions: UNTRACED_FUNCTIONS,
   timingFunctions: TIMING_FUNCTIONS,
@@ -237,10 +238,17 @@ function qualifier(db: string | undefined, table: string): { schema?: string; ta
 
 /** FROM items (a SELECT's, or the tables of UPDATE and DELETE) added to `scope`. */
 export function fromClause(items: unknown, scope: Scope, ctx: LineageContext): void {
-  for (const item of Array.isArray(items) ? items : []) if (isNode(item)) fromItem(item, scope, ctx);
+  // A comma binds less tightly than JOIN: `a, b JOIN c USING (id)` joins b and c, then a with that.
+  let joined = 0;
+  for (const item of Array.isArray(items) ? items : []) {
+    if (!isNode(item)) continue;
+    if (!str(item['join'])) joined = scope.items.length;
+    fromItem(item, scope, ctx, joined);
+  }
 }
 
-function fromItem(item: Node, scope: Scope, ctx: LineageContext): void {
+/** One FROM item; `joined` is where the join it belongs to starts among the scope's items. */
+function fromItem(item: Node, scope: Scope, ctx: LineageContext, joined: number): void {
   const entry = rangeEntry(item, scope, ctx);
   scope.entries.push(entry);
   const own: FromItem = single(entry);
@@ -250,12 +258,17 @@ function fromItem(item: Node, scope: Scope, ctx: LineageContext): void {
     : [];
   const natural = join?.includes('NATURAL') === true;
   if (join && (using.length > 0 || natural)) {
-    // USING and NATURAL merge the common columns of everything joined so far with this item's.
-    const left: QueryColumns = scope.items.every((i) => 'columns' in i.star)
-      ? { columns: scope.items.flatMap((i) => ('columns' in i.star ? i.star.columns : [])) }
-      : { any: union(...scope.items.map((i) => allSources(i.star))) };
-    const star = joinedStar(left, own.star, using, natural, ctx);
-    scope.items = [{ entries: [...scope.items.flatMap((i) => i.entries), entry], star }];
+    // USING and NATURAL merge the common columns of what this join holds so far with this item's;
+    // MySQL reads RIGHT JOIN as LEFT JOIN with the sides swapped, so the right side's come first.
+    const items = scope.items.slice(joined);
+    const left: QueryColumns = items.every((i) => 'columns' in i.star)
+      ? { columns: items.flatMap((i) => ('columns' in i.star ? i.star.columns : [])) }
+      : { any: union(...items.map((i) => allSources(i.star))) };
+    const star = joinedStar(left, own.star, using, natural, ctx, join.includes('RIGHT'));
+    scope.items = [
+      ...scope.items.slice(0, joined),
+      { entries: [...items.flatMap((i) => i.entries), entry], star },
+    ];
   } else {
     scope.items.push(own);
   }

@@ -1,0 +1,134 @@
+import { createServer, type Server } from 'node:net';
+import { Masker } from '@tollgate/masking';
+import { maskingRulesFor, parsePolicy, type Policy } from '@tollgate/policy';
+import { createMariadbDatabase, type MariadbTestDatabase } from '@tollgate/testing';
+import mysql from 'mysql2/promise';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { PolicyGate } from '../test-support/policy-gate';
+import { listenOnLoopback, nativeUserTarget } from '../test-support/session-server';
+import { runMysqlSession } from './mysql-session';
+import type { MysqlTargetSettings } from './target-settings';
+
+const policyOf = (yaml: string): Policy => {
+  const parsed = parsePolicy(yaml, 'test.yaml');
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+  return parsed.policy;
+};
+
+/** Column rules only (no detector): whatever is masked or withheld here is by lineage. */
+const MASK = policyOf(`version: 1
+guardrails:
+  - name: careful-writes
+    require_where: [UPDATE, DELETE]
+masking:
+  - name: pii
+    columns: [customers.ssn, customers.card]
+`);
+const subject = { subject: 'user:alice', groups: ['dev'], actorChain: [] };
+const connection = { name: 'my-test', protocol: 'mysql', tags: { env: 'test' } };
+const masker = Masker.compile([maskingRulesFor(MASK, { subject, connection })]);
+
+const SSN = ['zq7Xk2Pw9Lm4', 'Hv3Tr8Ny5Bc1'];
+const CARD = 'Qm5Jd8Ws2Ft6';
+/** The secrets and what a query can easily turn them into. */
+const TRACES = [...SSN, CARD].flatMap((secret) => [
+  secret,
+  secret.toLowerCase(),
+  secret.toUpperCase(),
+  secret.slice(2, 9),
+  Buffer.from(secret).toString('hex').toUpperCase(),
+]);
+const leaks = (output: string) => TRACES.filter((trace) => output.includes(trace));
+
+interface Answer {
+  readonly text: string;
+  readonly sqlState?: string;
+  readonly code?: number;
+}
+
+/**
+ * More doors around lineage masking, each tried against the machine's MariaDB through the session:
+ * where the server puts the columns of a join, statements that evaluate what they do not return
+ * (EXPLAIN), code installed under an unusual DEFINER, and statements whose rows are other sessions'
+ * statement text.
+ */
+describe('MySQL doors around lineage masking, continued (real MariaDB)', () => {
+  let db: MariadbTestDatabase;
+  let server: Server;
+  let port: number;
+  let gate: PolicyGate;
+  let target: MysqlTargetSettings;
+
+  beforeAll(async () => {
+    db = createMariadbDatabase();
+    db.sql(
+      `CREATE TABLE customers (id int PRIMARY KEY, name varchar(40), ssn varchar(20), card varchar(20), age int);
+       INSERT INTO customers VALUES (1, 'Ada', '${SSN[0]}', '${CARD}', 36), (2, 'Bob', '${SSN[1]}', NULL, 41);
+       CREATE TABLE scratch (id int PRIMARY KEY, note text);
+       INSERT INTO scratch VALUES (1, 'one'), (2, 'two');`,
+    );
+    target = nativeUserTarget(db);
+    server = createServer((socket) => {
+      void runMysqlSession(socket, { target, gate, masker });
+    });
+    port = await listenOnLoopback(server);
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => server?.close(resolve));
+    db?.drop();
+  });
+  beforeEach(() => {
+    gate = new PolicyGate(MASK);
+  });
+
+  const connect = () =>
+    mysql.createConnection({ host: '127.0.0.1', port, user: 'whoever', multipleStatements: true });
+  const run = (client: mysql.Connection, sql: string): Promise<Answer> =>
+    client.query({ sql, rowsAsArray: true }).then(
+      ([rows]) => ({ text: JSON.stringify(rows) }),
+      (e: Error & { sqlState?: string; errno?: number }) => ({
+        text: e.message,
+        ...(e.sqlState ? { sqlState: e.sqlState } : {}),
+        ...(e.errno ? { code: e.errno } : {}),
+      }),
+    );
+  const session = async (statements: string[]): Promise<Answer[]> => {
+    const client = await connect();
+    try {
+      const answers: Answer[] = [];
+      for (const sql of statements) answers.push(await run(client, sql));
+      return answers;
+    } finally {
+      await client.end();
+    }
+  };
+
+  const derived = (columns: string, from = 'customers') => `(SELECT ${columns} FROM ${from}) `;
+  it.each([
+    // A RIGHT JOIN's merged columns, then its right side's columns come first.
+    `SELECT * FROM scratch s RIGHT JOIN ${derived("id, CONCAT(ssn, '') AS x")}d USING (id)`,
+    `SELECT * FROM scratch s RIGHT OUTER JOIN ${derived("id, CONCAT(card, '') AS x")}d USING (id)`,
+    `SELECT * FROM ${derived("id, 'a' AS a", 'scratch')}s RIGHT JOIN ${derived("id, CONCAT(ssn, '') AS x, 'b' AS b")}d USING (id)`,
+    `SELECT d.*, s.* FROM scratch s RIGHT JOIN ${derived("id, CONCAT(ssn, '') AS x")}d USING (id)`,
+    // Merged columns come in the order of the first table, not of the USING list.
+    `SELECT * FROM ${derived("id, CONCAT(ssn, '') AS s")}a JOIN ${derived("CONCAT(ssn, '') AS s, id")}b USING (s, id)`,
+    // A comma binds less tightly than JOIN: USING joins only the tables after the last comma.
+    `SELECT * FROM ${derived("CONCAT(ssn, '') AS s")}d1, scratch JOIN scratch s2 USING (id)`,
+    `SELECT * FROM ${derived("CONCAT(ssn, '') AS s")}d1, scratch RIGHT JOIN scratch s2 USING (id)`,
+  ])('masks a derived column where the server puts it in a join: %s', async (sql) => {
+    const [answer] = await session([sql]);
+    expect(leaks(answer?.text ?? '')).toEqual([]);
+    expect(answer?.sqlState).toBeUndefined();
+    expect(answer?.text).toMatch(/\*{8}/);
+  });
+
+  it('keeps clear columns of a RIGHT JOIN clear in the order the server returns them', async () => {
+    const [answer] = await session([
+      `SELECT * FROM scratch s RIGHT JOIN ${derived("id, CONCAT(ssn, '') AS x, name")}d USING (id) ORDER BY id`,
+    ]);
+    expect(JSON.parse(answer?.text ?? '')).toEqual([
+      [1, '********', 'Ada', 'one'],
+      [2, '********', 'Bob', 'two'],
+    ]);
+  });
+});
