@@ -24,6 +24,13 @@ masking:
   - name: pii
     columns: [customers.ssn, customers.card]
 `);
+/** The same columns, with filtering on them denied. */
+const NO_PREDICATES = policyOf(`version: 1
+masking:
+  - name: pii
+    columns: [customers.ssn, customers.card]
+    predicates: deny
+`);
 const subject = { subject: 'user:alice', groups: ['dev'], actorChain: [] };
 const connection = { name: 'my-test', protocol: 'mysql', tags: { env: 'test' } };
 const masker = Masker.compile([maskingRulesFor(MASK, { subject, connection })]);
@@ -130,5 +137,32 @@ describe('MySQL doors around lineage masking, continued (real MariaDB)', () => {
       [1, '********', 'Ada', 'one'],
       [2, '********', 'Bob', 'two'],
     ]);
+  });
+
+  const XPATH_OF_SSN = "EXTRACTVALUE(1, CONCAT('~', (SELECT ssn FROM customers LIMIT 1)))";
+  it.each([
+    `EXPLAIN SELECT 1 FROM scratch WHERE ${XPATH_OF_SSN}`,
+    `EXPLAIN SELECT ${XPATH_OF_SSN}`,
+    `EXPLAIN SELECT id FROM scratch WHERE id = 1 AND ${XPATH_OF_SSN}`,
+    `EXPLAIN SELECT (SELECT ${XPATH_OF_SSN})`,
+  ])('withholds the message of an error EXPLAIN raises evaluating masked values: %s', async (sql) => {
+    // MariaDB evaluates constant expressions and subqueries while it plans: the error quotes the value.
+    const [answer, after] = await session([sql, 'SELECT 41 + 1']);
+    expect(leaks(answer?.text ?? '')).toEqual([]);
+    expect(answer).toMatchObject({ code: 1105, sqlState: 'HY000' });
+    expect(answer?.text).toMatch(/message is withheld/);
+    expect(after?.text).toBe('[[42]]');
+  });
+
+  it('denies EXPLAIN of a statement that filters on a masked column under predicates: deny', async () => {
+    // "Impossible WHERE noticed after reading const tables" tells whether row 1's ssn starts with z.
+    gate = new PolicyGate(NO_PREDICATES);
+    const answers = await session([
+      "EXPLAIN SELECT id FROM customers WHERE id = 1 AND ssn LIKE 'z%'",
+      'EXPLAIN SELECT ssn, name FROM customers WHERE id = 1',
+    ]);
+    expect(answers[0]).toMatchObject({ sqlState: '42000' });
+    expect(answers[0]?.text).toMatch(/masking rule "pii"/);
+    expect(answers[1]?.sqlState).toBeUndefined();
   });
 });

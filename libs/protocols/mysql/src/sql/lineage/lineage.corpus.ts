@@ -269,6 +269,10 @@ export const MYSQL_LINEAGE_CORPUS: Record<string, readonly (readonly [string, st
     ['SHOW TABLES', 'empty'],
     ['SHOW COLUMNS FROM customers', 'empty'],
     ['DESCRIBE customers', 'empty'],
+    // EXPLAIN returns a plan, but planning reads const tables and evaluates constant subqueries.
+    ['EXPLAIN SELECT ssn FROM customers', 'empty'],
+    ["EXPLAIN SELECT name FROM customers WHERE id = 1 AND ssn LIKE '1%'", 'empty F'],
+    ['EXPLAIN SELECT GET_LOCK(ssn, 0) FROM customers', 'empty W'],
     ['USE app', 'none'],
     ['USE hr; SELECT salary FROM people', 'none / p'],
     ['SELECT ssn FROM customers; SELECT name FROM customers', 'p / -'],

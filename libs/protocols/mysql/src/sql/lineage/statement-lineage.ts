@@ -1,6 +1,6 @@
 import { toOutputs, untracedStatement, type OutputLineage } from '@tollgate/masking';
 import { splitStatements, type TextReading } from '../statement-splitter';
-import type { LineageAnalysis, LineageCatalog, StatementLineage } from './lineage.types';
+import type { LineageAnalysis, LineageCatalog, LineageSource, StatementLineage } from './lineage.types';
 import {
   allSources,
   DIALECT,
@@ -64,6 +64,12 @@ export function analyzeMysqlLineage(
     statements,
     missing: { relations: [...missing.relations.values()], functions: [...missing.functions] },
   };
+}
+
+/** The sources any output of a statement is made from. */
+function outputSources(outputs: OutputLineage | undefined): LineageSource[] {
+  if (!outputs) return [];
+  return outputs.columns ? outputs.columns.flatMap((column) => column.sources) : [...outputs.anyColumn];
 }
 
 /** Statements whose rows are settings, plans or the catalog, never values read from tables. */
@@ -186,8 +192,21 @@ function statementLineage(ast: Node, ctx: LineageContext): StatementLineage {
       return finish();
     case 'show':
     case 'desc':
-    case 'explain':
       return finish(NO_TABLE_VALUES);
+    case 'explain': {
+      // MariaDB plans the statement without running it, but planning evaluates constant expressions
+      // and subqueries (an error quotes the value: EXTRACTVALUE's XPath error) and reads const tables
+      // to decide the WHERE ("Impossible WHERE noticed after reading const tables" tells whether a
+      // predicate holds). Its filters and writes count; what it would return is only `touched`:
+      // errors that may quote it are withheld.
+      const inner = statementLineage(ast['expr'] as Node, ctx);
+      return {
+        outputs: NO_TABLE_VALUES,
+        written: inner.written,
+        filtered: inner.filtered,
+        touched: [...(inner.touched ?? []), ...outputSources(inner.outputs)],
+      };
+    }
     case 'call': {
       // What a procedure returns and does with its arguments is not known.
       const args = expr(ast['expr'], new Scope(), ctx).sources;
