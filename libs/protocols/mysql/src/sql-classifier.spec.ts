@@ -12,6 +12,12 @@ const unparsed = (sql: string, reading = new MysqlReading()) => {
   const result = classifyMysql(sql, reading);
   return result.ok ? undefined : result.error;
 };
+/** How the session reads a MariaDB 10.11 server's text (versioned comments run). */
+const mariadb = () => {
+  const reading = new MysqlReading();
+  reading.server = serverFlavor('5.5.5-10.11.19-MariaDB-0+deb12u1');
+  return reading;
+};
 
 describe('MySQL classifier', () => {
   it('classifies statements with their tables, WHERE and read-only flag', () => {
@@ -131,6 +137,26 @@ describe('MySQL classifier', () => {
       tables: ['customers'],
       readOnly: true,
     });
+  });
+
+  it.each([
+    'CREATE DEFINER = CURRENT_USER ( ) TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET NEW.a = 1',
+    'CREATE DEFINER=CURRENT_USER() TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET NEW.a = 1',
+    "CREATE DEFINER = 'x y'@'%' TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET NEW.a = 1",
+    'CREATE DEFINER = `x y`@`%` TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET NEW.a = 1',
+    "CREATE OR REPLACE DEFINER = 'a' @ 'b' TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET NEW.a = 1",
+    'CREATE /*!50017 DEFINER = CURRENT_USER ( ) */ TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET NEW.a = 1',
+  ])('reports a trigger as opaque whatever its DEFINER clause: %s', (sql) => {
+    expect(facts(sql, mariadb())[0]).toMatchObject({ type: 'CREATE TRIGGER', opaque: ['CREATE TRIGGER'] });
+  });
+
+  it.each([
+    ["CREATE DEFINER = 'x y'@'%' PROCEDURE p() SELECT 1", 'CREATE PROCEDURE'],
+    ["CREATE DEFINER = 'x y'@'%' FUNCTION f() RETURNS int RETURN 1", 'CREATE FUNCTION'],
+    ["CREATE DEFINER = 'x y'@'%' EVENT e ON SCHEDULE EVERY 1 DAY DO SELECT 1", 'CREATE EVENT'],
+    ['ALTER DEFINER = CURRENT_USER ( ) EVENT e DISABLE', 'CREATE EVENT'],
+  ])('reports routines and events as opaque whatever their DEFINER clause: %s', (sql, kind) => {
+    expect(facts(sql, mariadb())[0]?.opaque).toEqual([kind]);
   });
 
   it('never lets the content of a string literal become a statement (any content, backslash escapes on)', () => {

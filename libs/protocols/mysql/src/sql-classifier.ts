@@ -1,6 +1,7 @@
 import { Parser } from 'node-sql-parser';
 import type { MysqlStatementFacts, SqlClassification } from './sql/statement-facts';
 import { readingKey, splitStatements, type ServerFlavor } from './sql/statement-splitter';
+import { routineDdl } from './sql/routine-ddl';
 import { modifiedTables, whereRestricts } from './sql/where-restriction';
 
 const parser = new Parser();
@@ -196,18 +197,12 @@ function classifyStatement(text: string, reading: MysqlReading): MysqlStatementF
   if (first === 'BEGIN' && second === 'NOT' && third === 'ATOMIC') {
     return [{ type: 'DO', readOnly: false, opaque: ['DO'] }];
   }
-  if (first === 'CREATE' || first === 'ALTER' || first === 'DROP') {
-    const routine =
-      /^(?:CREATE|ALTER|DROP)\s+(?:OR\s+REPLACE\s+)?(?:DEFINER\s*=\s*\S+\s+)?(?:AGGREGATE\s+)?(PROCEDURE|FUNCTION|TRIGGER|EVENT)\b/i.exec(
-        text,
-      );
-    if (routine) {
-      const kind = `${first} ${(routine[1] as string).toUpperCase()}`;
-      // Creating or changing code the server runs later is opaque; dropping it is DDL.
-      return first === 'DROP'
-        ? [{ type: kind, readOnly: false }]
-        : [{ type: kind, readOnly: false, opaque: [opaqueKindFor(kind)] }];
-    }
+  const routine = routineDdl(text);
+  if (routine) {
+    // Creating or changing code the server runs later is opaque; dropping it is DDL.
+    return routine.startsWith('DROP')
+      ? [{ type: routine, readOnly: false }]
+      : [{ type: routine, readOnly: false, opaque: [opaqueKindFor(routine)] }];
   }
   // One parse gives both the tree and the table list (tableList() alone would parse again).
   const parsed = parser.parse(text, DIALECT);
@@ -325,6 +320,8 @@ function factsOf(ast: Node, tables: readonly string[]): MysqlStatementFacts {
   // sql_mode (NO_BACKSLASH_ESCAPES) and the client character set (GBK-like sets) change how `\` reads.
   if (type === 'SET' && /sql_mode|character_set|names|charset/i.test(JSON.stringify(ast)))
     changesSqlMode = true;
+  // Code the server runs later, however the text spelled it (routineDdl reads the usual spellings).
+  if (/^(CREATE|ALTER) (PROCEDURE|FUNCTION|TRIGGER|EVENT)$/.test(type)) opaque.add(opaqueKindFor(type));
   if (type === 'SELECT INTO') opaque.add('FILE ACCESS');
   if (type === 'LOAD DATA') opaque.add('FILE ACCESS');
   if (type === 'CALL') opaque.add('CALL');

@@ -165,4 +165,26 @@ describe('MySQL doors around lineage masking, continued (real MariaDB)', () => {
     expect(answers[0]?.text).toMatch(/masking rule "pii"/);
     expect(answers[1]?.sqlState).toBeUndefined();
   });
+
+  it.each([
+    'CREATE DEFINER = CURRENT_USER ( ) TRIGGER leak_ssn BEFORE INSERT ON scratch FOR EACH ROW SET NEW.note = (SELECT ssn FROM customers WHERE id = 1)',
+    'CREATE DEFINER = CURRENT_USER() TRIGGER leak_ssn BEFORE INSERT ON scratch FOR EACH ROW SET NEW.note = (SELECT ssn FROM customers WHERE id = 1)',
+    "CREATE DEFINER = 'x y'@'%' TRIGGER leak_ssn BEFORE INSERT ON scratch FOR EACH ROW SET NEW.note = (SELECT ssn FROM customers WHERE id = 1)",
+    'CREATE DEFINER = `x y`@`%` TRIGGER leak_ssn BEFORE INSERT ON scratch FOR EACH ROW SET NEW.note = (SELECT ssn FROM customers WHERE id = 1)',
+  ])('denies a trigger whatever its DEFINER clause looks like: %s', async (sql) => {
+    let answers: Answer[];
+    try {
+      answers = await session([
+        sql,
+        "INSERT INTO scratch VALUES (9, 'nine')",
+        'SELECT note FROM scratch WHERE id = 9',
+      ]);
+    } finally {
+      db.sql('DROP TRIGGER IF EXISTS leak_ssn; DELETE FROM scratch WHERE id = 9');
+    }
+    expect(leaks(JSON.stringify(answers))).toEqual([]);
+    expect(answers[0]).toMatchObject({ sqlState: '42000' });
+    expect(answers[0]?.text).toMatch(/CREATE TRIGGER is opaque code/);
+    expect(answers[2]?.text).toBe('[["nine"]]');
+  });
 });

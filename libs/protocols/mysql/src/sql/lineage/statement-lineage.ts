@@ -1,4 +1,5 @@
 import { toOutputs, untracedStatement, type OutputLineage } from '@tollgate/masking';
+import { routineDdl } from '../routine-ddl';
 import { splitStatements, type TextReading } from '../statement-splitter';
 import type { LineageAnalysis, LineageCatalog, LineageSource, StatementLineage } from './lineage.types';
 import {
@@ -97,13 +98,7 @@ function textLineage(text: string, ctx: LineageContext, reading: LineageReading)
   if (first === 'HANDLER') return [handlerLineage(text, ctx)];
   if (first === 'BEGIN' && second === 'NOT' && third === 'ATOMIC')
     return [untracedStatement('BEGIN NOT ATOMIC')];
-  if (
-    (first === 'CREATE' || first === 'ALTER' || first === 'DROP') &&
-    /^(?:CREATE|ALTER|DROP)\s+(?:OR\s+REPLACE\s+)?(?:DEFINER\s*=\s*\S+\s+)?(?:AGGREGATE\s+)?(?:PROCEDURE|FUNCTION|TRIGGER|EVENT)\b/i.test(
-      text,
-    )
-  )
-    return [{ written: [], filtered: [], changesCatalog: true }];
+  if (routineDdl(text)) return [{ written: [], filtered: [], changesCatalog: true }];
   const tree = parser.astify(text, DIALECT) as unknown as Node | Node[];
   return (Array.isArray(tree) ? tree : [tree]).map((ast) => statementLineage(ast, ctx));
 }
