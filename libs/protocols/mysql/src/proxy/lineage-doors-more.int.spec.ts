@@ -187,4 +187,36 @@ describe('MySQL doors around lineage masking, continued (real MariaDB)', () => {
     expect(answers[0]?.text).toMatch(/CREATE TRIGGER is opaque code/);
     expect(answers[2]?.text).toBe('[["nine"]]');
   });
+
+  it('masks whole the statement text of other sessions that SHOW PROCESSLIST shows', async () => {
+    // The same database user, straight to the server (an application, unmasked), runs a statement
+    // with a masked value in its text; the masked session lists the user's threads.
+    const app = await mysql.createConnection({
+      host: target.host,
+      port: target.port,
+      user: target.username,
+      password: target.password,
+      database: target.database,
+    });
+    const running = app
+      .query(`SELECT SLEEP(60) FROM customers WHERE ssn = '${SSN[0]}'`)
+      .catch(() => undefined);
+    try {
+      await expect
+        .poll(() =>
+          db.sql(
+            `SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = ${app.threadId} AND INFO IS NOT NULL`,
+          ),
+        )
+        .toMatch(/^1/);
+      const [list] = await session(['SHOW PROCESSLIST']);
+      expect(leaks(list?.text ?? '')).toEqual([]);
+      expect(list?.sqlState).toBeUndefined();
+      expect(list?.text).toMatch(/\*{8}/);
+    } finally {
+      db.sql(`KILL QUERY ${app.threadId}`);
+      await running;
+      await app.end();
+    }
+  });
 });

@@ -268,6 +268,9 @@ export const MYSQL_LINEAGE_CORPUS: Record<string, readonly (readonly [string, st
     ['BEGIN NOT ATOMIC SELECT ssn FROM customers', 'any:u W'],
     ['SHOW TABLES', 'empty'],
     ['SHOW COLUMNS FROM customers', 'empty'],
+    // Statement text quotes values: other sessions' statements, the binary log's.
+    ['SHOW PROCESSLIST', 'any:u'],
+    ['SHOW BINLOG EVENTS', 'any:u'],
     ['DESCRIBE customers', 'empty'],
     // EXPLAIN returns a plan, but planning reads const tables and evaluates constant subqueries.
     ['EXPLAIN SELECT ssn FROM customers', 'empty'],

@@ -1,4 +1,4 @@
-import { toOutputs, untracedStatement, type OutputLineage } from '@tollgate/masking';
+import { toOutputs, untraced, untracedStatement, type OutputLineage } from '@tollgate/masking';
 import { routineDdl } from '../routine-ddl';
 import { splitStatements, type TextReading } from '../statement-splitter';
 import type { LineageAnalysis, LineageCatalog, LineageSource, StatementLineage } from './lineage.types';
@@ -75,6 +75,9 @@ function outputSources(outputs: OutputLineage | undefined): LineageSource[] {
 
 /** Statements whose rows are settings, plans or the catalog, never values read from tables. */
 const NO_TABLE_VALUES: OutputLineage = { columns: [] };
+
+/** SHOW statements (keyword and suffix) whose rows are statement text: untraced. */
+const STATEMENT_TEXT_SHOWS = new Set(['processlist', 'binlog events', 'relaylog events']);
 
 /** Statement kinds that hold no expression whose values are stored or returned. */
 const NO_VALUES = new Set(['use', 'lock', 'unlock', 'transaction', 'grant', 'revoke', 'kill', 'flush']);
@@ -185,7 +188,14 @@ function statementLineage(ast: Node, ctx: LineageContext): StatementLineage {
       // conversions and checks) a column rule does not follow: as if they were written elsewhere.
       for (const table of tablesOf(renamedFrom(ast))) ctx.written.addAll(tableSources(table, ctx));
       return finish();
-    case 'show':
+    case 'show': {
+      // Statement text (other sessions' running statements, the binary log's) quotes the values
+      // they read and wrote, as performance_schema's statement history does.
+      const shown = [ast['keyword'], ast['suffix']].filter((word) => typeof word === 'string').join(' ');
+      if (STATEMENT_TEXT_SHOWS.has(shown.toLowerCase()))
+        return finish({ any: untraced(`SHOW ${shown}, which shows statement text`) });
+      return finish(NO_TABLE_VALUES);
+    }
     case 'desc':
       return finish(NO_TABLE_VALUES);
     case 'explain': {
