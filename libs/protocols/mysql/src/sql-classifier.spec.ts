@@ -159,6 +159,24 @@ describe('MySQL classifier', () => {
     expect(facts(sql, mariadb())[0]?.opaque).toEqual([kind]);
   });
 
+  it('reads || as the server does: OR, unless sql_mode has PIPES_AS_CONCAT', () => {
+    // `id = 1 || 1` is `(id = 1) OR 1` to the server, true for every row; read as concatenation it
+    // would be `id = '11'`, a pin.
+    const or = mariadb();
+    or.learn({ sqlMode: 'STRICT_TRANS_TABLES', characterSetClient: 'utf8mb4' });
+    expect(facts('DELETE FROM t WHERE id = 1 || 1', or)[0]?.hasWhere).toBe(false);
+    expect(facts('UPDATE t SET a = 1 WHERE id = 1 || TRUE', or)[0]?.hasWhere).toBe(false);
+    expect(facts("SELECT 'a||b' || `c||d` FROM t /* || */", or)[0]?.type).toBe('SELECT');
+    const concat = mariadb();
+    concat.learn({ sqlMode: 'PIPES_AS_CONCAT', characterSetClient: 'utf8mb4' });
+    expect(facts('DELETE FROM t WHERE id = 1 || 1', concat)[0]?.hasWhere).toBe(true);
+    // Changed and not read again yet: not known, so refused.
+    const changed = mariadb();
+    changed.learn({ sqlMode: 'STRICT_TRANS_TABLES', characterSetClient: 'utf8mb4' });
+    changed.after([{ type: 'SET', readOnly: true, changesSqlMode: true }]);
+    expect(unparsed('DELETE FROM t WHERE id = 1 || 1', changed)).toMatch(/PIPES_AS_CONCAT/);
+  });
+
   it('never lets the content of a string literal become a statement (any content, backslash escapes on)', () => {
     const quote = (s: string) => `'${s.replaceAll('\\', '\\\\').replaceAll("'", "''")}'`;
     fc.assert(

@@ -40,6 +40,8 @@ export class MysqlReading {
   ansiQuotes = false;
   /** The client character set may read ASCII bytes as part of multi-byte characters. */
   asciiOnly = false;
+  /** `||` concatenates (PIPES_AS_CONCAT), is OR (false), or is not known. */
+  pipesAsConcat: boolean | 'unknown' = false;
   /** Why no text can be read as the server reads it (sql_mode ORACLE), if so. */
   unreadable: string | undefined;
   /** A statement that may have changed how text reads ran: the settings must be read again. */
@@ -59,6 +61,7 @@ export class MysqlReading {
       !ASCII_EATING_CHARSETS.has(charset);
     this.ansiQuotes = mode === undefined || mode.includes('ANSI_QUOTES');
     this.asciiOnly = charset === undefined || ASCII_EATING_CHARSETS.has(charset);
+    this.pipesAsConcat = mode === undefined ? 'unknown' : mode.includes('PIPES_AS_CONCAT');
     const unreadable = mode?.find((flag) => UNREADABLE_MODES.includes(flag));
     this.unreadable = unreadable ? `text under sql_mode ${unreadable} (another grammar)` : undefined;
     this.stale = false;
@@ -77,6 +80,7 @@ export class MysqlReading {
         this.backslashEscapes = false;
         this.ansiQuotes = true;
         this.asciiOnly = true;
+        this.pipesAsConcat = 'unknown';
         this.stale = true;
       }
       if (statement.prepares !== undefined) {

@@ -219,4 +219,22 @@ describe('MySQL doors around lineage masking, continued (real MariaDB)', () => {
       await app.end();
     }
   });
+
+  it('reads || as OR, as the server does, in a WHERE that require_where judges', async () => {
+    const answers = await session([
+      'DELETE FROM scratch WHERE id = 1 || 1',
+      "UPDATE scratch SET note = 'gone' WHERE id = 1 || TRUE",
+      'DELETE FROM scratch WHERE id = 3 || id = 4',
+      "SET sql_mode = 'PIPES_AS_CONCAT'",
+      // Now `1 || 1` is '11': a WHERE that restricts (no row has id 11).
+      'DELETE FROM scratch WHERE id = 1 || 1',
+    ]);
+    for (const answer of answers.slice(0, 2)) {
+      expect(answer).toMatchObject({ sqlState: '42000' });
+      expect(answer.text).toMatch(/without a WHERE clause that restricts/);
+    }
+    expect(answers[2]?.sqlState).toBeUndefined();
+    expect(answers[4]?.sqlState).toBeUndefined();
+    expect(db.sql('SELECT id, note FROM scratch ORDER BY id').trim()).toBe('1\tone\n2\ttwo');
+  });
 });

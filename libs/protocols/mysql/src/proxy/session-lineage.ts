@@ -47,6 +47,7 @@ export class SessionLineage {
     const key = `${readingKey(text)}${database ?? ''}\u0000${sql}`;
     const reading = {
       backslashEscapes: text.backslashEscapes,
+      ...(text.pipesAsConcat !== undefined ? { pipesAsConcat: text.pipesAsConcat } : {}),
       ...(text.server ? { server: text.server } : {}),
       database,
     };

@@ -115,6 +115,20 @@ export function splitStatements(
       i += 2;
       continue;
     }
+    if (c === '|' && next === '|') {
+      // The server reads `||` as OR (lowest precedence) unless sql_mode has PIPES_AS_CONCAT; the
+      // parser always as concatenation (`id = 1 || 1` would be `id = '11'`): say OR where it is one.
+      if (reading.pipesAsConcat === 'unknown') {
+        return {
+          ok: false,
+          error:
+            'a `||` the server may read as OR or as concatenation (sql_mode PIPES_AS_CONCAT changed or unknown)',
+        };
+      }
+      current += reading.pipesAsConcat === true ? '||' : ' OR ';
+      i += 2;
+      continue;
+    }
     if (c === ';') {
       if (inExecutable) return { ok: false, error: 'a `;` inside an executable comment' };
       if (current.trim()) statements.push(current.trim());
@@ -137,6 +151,8 @@ export interface TextReading {
   readonly ansiQuotes?: boolean;
   /** The client character set may read ASCII bytes into multi-byte characters. */
   readonly asciiOnly?: boolean;
+  /** `||` concatenates (sql_mode PIPES_AS_CONCAT); absent or false: it is OR, the server's default. */
+  readonly pipesAsConcat?: boolean | 'unknown';
   /** Why no text reads as the parser reads it, if so. */
   readonly unreadable?: string | undefined;
   /** The server, whose version decides versioned executable comments (unknown: they are refused). */
@@ -166,8 +182,9 @@ export function readingKey(reading: TextReading): string {
     reading.asciiOnly,
     reading.unreadable !== undefined,
   ];
+  const pipes = reading.pipesAsConcat === 'unknown' ? '?' : reading.pipesAsConcat ? '1' : '0';
   const server = reading.server ? `${reading.server.mariadb ? 'm' : 'o'}${reading.server.versionId}` : '?';
-  return `${flags.map((flag) => (flag ? 1 : 0)).join('')}${server}:`;
+  return `${flags.map((flag) => (flag ? 1 : 0)).join('')}${pipes}${server}:`;
 }
 
 /**
