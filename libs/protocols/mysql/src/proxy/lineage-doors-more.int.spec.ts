@@ -31,6 +31,15 @@ masking:
     columns: [customers.ssn, customers.card]
     predicates: deny
 `);
+/** MASK, with SQL the parser rejects let through (its rows masked whole). */
+const MASK_UNPARSED = policyOf(`version: 1
+guardrails:
+  - name: anything-goes
+    allow: { opaque: [UNPARSED] }
+masking:
+  - name: pii
+    columns: [customers.ssn, customers.card]
+`);
 const subject = { subject: 'user:alice', groups: ['dev'], actorChain: [] };
 const connection = { name: 'my-test', protocol: 'mysql', tags: { env: 'test' } };
 const masker = Masker.compile([maskingRulesFor(MASK, { subject, connection })]);
@@ -236,5 +245,22 @@ describe('MySQL doors around lineage masking, continued (real MariaDB)', () => {
     expect(answers[2]?.sqlState).toBeUndefined();
     expect(answers[4]?.sqlState).toBeUndefined();
     expect(db.sql('SELECT id, note FROM scratch ORDER BY id').trim()).toBe('1\tone\n2\ttwo');
+  });
+
+  it.each([
+    "SET STATEMENT max_statement_time = 0 FOR SET sql_mode = 'ANSI_QUOTES'",
+    "SET STATEMENT max_statement_time = 0 FOR SET sql_mode = 'ANSI'",
+  ])('reads how the server reads text again after SQL it could not read ran (%s)', async (unparsed) => {
+    // Policy lets unparsed SQL run; this one changes sql_mode, so "ssn" becomes the column.
+    gate = new PolicyGate(MASK_UNPARSED);
+    const answers = await session([
+      unparsed,
+      'SELECT CONCAT("ssn", \'\') AS v FROM customers',
+      "SELECT CONCAT(`ssn`, '') AS v, name FROM customers WHERE id = 1",
+    ]);
+    expect(leaks(JSON.stringify(answers))).toEqual([]);
+    expect(answers[0]?.sqlState).toBeUndefined();
+    expect(answers[1]?.text).toMatch(/double-quoted token .* ANSI_QUOTES|\*{8}/);
+    expect(answers[2]?.text).toBe('[["********","Ada"]]');
   });
 });

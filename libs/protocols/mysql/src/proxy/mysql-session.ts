@@ -688,6 +688,10 @@ async function gated(
   // MySQL commits DDL at once: answered, it is what every session's catalog connection reads.
   if (changing) changes.settled();
   if (classification.ok) state.reading.after(classification.statements);
+  // SQL the engine could not read, or code policy let run, may have set sql_mode or the character
+  // set (`SET STATEMENT ... FOR SET sql_mode = 'ANSI_QUOTES'`) where no classification saw it.
+  if (!classification.ok || classification.statements.some((facts) => runsCode(facts.opaque)))
+    state.reading.stale = true;
   // sql_mode or the character set may have changed: how the server reads text is read again.
   if (state.reading.stale) state.reading.learn(await readSessionSettings(state.target.channel));
   return undefined;
