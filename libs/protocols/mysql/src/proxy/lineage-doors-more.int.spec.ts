@@ -31,6 +31,15 @@ masking:
     columns: [customers.ssn, customers.card]
     predicates: deny
 `);
+/** MASK, with stored procedures allowed to run (CALL is opaque code, denied by default). */
+const MASK_WITH_CALL = policyOf(`version: 1
+guardrails:
+  - name: procedures
+    allow: { opaque: [CALL] }
+masking:
+  - name: pii
+    columns: [customers.ssn, customers.card]
+`);
 /** MASK, with SQL the parser rejects let through (its rows masked whole). */
 const MASK_UNPARSED = policyOf(`version: 1
 guardrails:
@@ -83,6 +92,10 @@ describe('MySQL doors around lineage masking, continued (real MariaDB)', () => {
        CREATE TABLE scratch (id int PRIMARY KEY, note text);
        INSERT INTO scratch VALUES (1, 'one'), (2, 'two');`,
     );
+    db.sql(`DELIMITER //
+       CREATE PROCEDURE ssn_out(OUT v TEXT) BEGIN SELECT ssn INTO v FROM customers WHERE id = 1; END//
+       CREATE PROCEDURE ssn_planted() BEGIN SET @planted = (SELECT ssn FROM customers WHERE id = 1); END//
+       DELIMITER ;`);
     target = nativeUserTarget(db);
     server = createServer((socket) => {
       void runMysqlSession(socket, { target, gate, masker });
@@ -263,4 +276,38 @@ describe('MySQL doors around lineage masking, continued (real MariaDB)', () => {
     expect(answers[1]?.text).toMatch(/double-quoted token .* ANSI_QUOTES|\*{8}/);
     expect(answers[2]?.text).toBe('[["********","Ada"]]');
   });
+
+  it.each([
+    [MASK_WITH_CALL, 'CALL ssn_out(@x)', '@x'],
+    [MASK_WITH_CALL, 'CALL ssn_planted()', '@planted'],
+    [
+      MASK_UNPARSED,
+      'SET STATEMENT max_statement_time = 0 FOR SELECT ssn INTO @x FROM customers WHERE id = 1',
+      '@x',
+    ],
+  ] as const)(
+    'takes user variables for untraced once code policy let run may have set them: %#',
+    async (policy, setting, variable) => {
+      gate = new PolicyGate(policy);
+      const answers = await session([
+        setting,
+        `SELECT ${variable} AS v`,
+        `SELECT CONCAT(${variable}, '') AS v, name FROM customers WHERE id = 2`,
+        `INSERT INTO scratch VALUES (7, ${variable})`,
+        `SET @copy = ${variable}`,
+        "PREPARE put FROM 'INSERT INTO scratch VALUES (8, ?)'",
+        `EXECUTE put USING ${variable}`,
+        'SELECT COUNT(*) FROM scratch WHERE id IN (7, 8)',
+      ]);
+      expect(leaks(JSON.stringify(answers))).toEqual([]);
+      expect(answers[0]?.sqlState).toBeUndefined();
+      expect(answers[1]?.text).toBe('[["********"]]');
+      expect(answers[2]?.text).toBe('[["********","Bob"]]');
+      for (const denied of [answers[3], answers[4], answers[6]]) {
+        expect(denied).toMatchObject({ sqlState: '42000' });
+        expect(denied?.text).toMatch(/masking rule "pii"/);
+      }
+      expect(answers[7]?.text).toBe('[[0]]');
+    },
+  );
 });

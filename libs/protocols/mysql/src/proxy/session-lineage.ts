@@ -25,6 +25,8 @@ export class SessionLineage {
   private readonly cache: SessionCatalog<RelationFacts, StatementLineage>;
   /** SQL PREPARE names (case-insensitive, as the server's). */
   private readonly prepared = new Map<string, StatementLineage>();
+  /** Code ran that the analysis did not see (CALL, SQL it could not parse): it may have set user variables. */
+  private untracedVariables = false;
 
   constructor(
     private readonly connection: CatalogConnection,
@@ -44,9 +46,10 @@ export class SessionLineage {
     text: TextReading,
     database: string | undefined = this.database,
   ): Promise<readonly StatementLineage[]> {
-    const key = `${readingKey(text)}${database ?? ''}\u0000${sql}`;
+    const key = `${readingKey(text)}${this.untracedVariables ? 'v' : ''}${database ?? ''}\u0000${sql}`;
     const reading = {
       backslashEscapes: text.backslashEscapes,
+      untracedVariables: this.untracedVariables,
       ...(text.pipesAsConcat !== undefined ? { pipesAsConcat: text.pipesAsConcat } : {}),
       ...(text.server ? { server: text.server } : {}),
       database,
@@ -89,7 +92,10 @@ export class SessionLineage {
    * every session's reason to distrust the facts read before it.
    */
   forwarding(statements: readonly StatementLineage[], runsCode = false): void {
-    if (runsCode) this.cache.drop();
+    if (runsCode) {
+      this.cache.drop();
+      this.untracedVariables = true;
+    }
     if (runsCode || statements.some((statement) => statement.changesCatalog)) this.cache.changing();
   }
 
@@ -119,6 +125,8 @@ export class SessionLineage {
   /** COM_RESET_CONNECTION: the server forgets the session's prepared statements. */
   reset(): void {
     this.prepared.clear();
+    // The server forgets the session's user variables too.
+    this.untracedVariables = false;
   }
 
   /** EXECUTE as what it runs: prepared by this session before, or earlier in the same string. */

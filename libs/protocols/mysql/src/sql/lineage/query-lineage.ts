@@ -89,9 +89,22 @@ export const MYSQL_DIALECT: LineageDialect<Node> = {
   query: (tree, ctx) => queryLineage(tree, undefined, ctx),
 };
 
-/** A statement's analysis context over `catalog`, `database` being the session's current one. */
-export function lineageContext(catalog: LineageCatalog, database: string | undefined): LineageContext {
-  return new CoreContext(catalog, MYSQL_DIALECT, database);
+/**
+ * MySQL in a session where code ran that the analysis did not see (a procedure, SQL it could not
+ * parse): that code may have set user variables to masked values, so they are untraced.
+ */
+const UNTRACED_VARIABLES_DIALECT: LineageDialect<Node> = { ...MYSQL_DIALECT };
+
+/**
+ * A statement's analysis context over `catalog`, `database` being the session's current one;
+ * `untracedVariables` when code the analysis did not see may have set the session's user variables.
+ */
+export function lineageContext(
+  catalog: LineageCatalog,
+  database: string | undefined,
+  untracedVariables = false,
+): LineageContext {
+  return new CoreContext(catalog, untracedVariables ? UNTRACED_VARIABLES_DIALECT : MYSQL_DIALECT, database);
 }
 
 const lower = (name: string) => name.toLowerCase();
@@ -365,7 +378,10 @@ export function expr(node: unknown, scope: Scope, ctx: LineageContext): ExprLine
       return { sources: value };
     }
     case 'var':
-      // User variables hold no masked value: every statement that would store one is denied.
+      // User variables hold no masked value: every statement that would store one is denied, unless
+      // code the analysis did not see ran in the session.
+      if (node['prefix'] === '@' && ctx.dialect === UNTRACED_VARIABLES_DIALECT)
+        return { sources: untraced('a user variable, which code that ran in the session may have set') };
       return { sources: new SourceSet() };
     default:
       return generic(node, scope, ctx);

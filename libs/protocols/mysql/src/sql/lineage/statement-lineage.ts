@@ -24,6 +24,8 @@ import {
 export interface LineageReading extends TextReading {
   /** The session's current database (unqualified table names are its tables). */
   readonly database: string | undefined;
+  /** Code the analysis did not see ran in the session: user variables may hold masked values. */
+  readonly untracedVariables?: boolean;
 }
 
 /**
@@ -48,7 +50,7 @@ export function analyzeMysqlLineage(
   let database = reading.database;
   try {
     for (const text of split.statements) {
-      const ctx = lineageContext(catalog, database);
+      const ctx = lineageContext(catalog, database, reading.untracedVariables);
       for (const statement of textLineage(text, ctx, { ...reading, database })) {
         statements.push(statement);
         if (statement.uses !== undefined) database = statement.uses;
@@ -93,6 +95,9 @@ function textLineage(text: string, ctx: LineageContext, reading: LineageReading)
     if (second === 'IMMEDIATE') return [untracedStatement('EXECUTE IMMEDIATE')];
     const name = /^EXECUTE\s+(`(?:[^`]|``)+`|\w+)/i.exec(text)?.[1];
     if (!name) return [untracedStatement('EXECUTE')];
+    // Its parameters are user variables: once code may have set them, what they pass is untraced.
+    if (reading.untracedVariables && /\bUSING\b/i.test(text))
+      return [untracedStatement('EXECUTE ... USING user variables that code in the session may have set')];
     // EXECUTE ... USING @v passes variables, which hold no masked value (see expr 'var').
     return [{ written: [], filtered: [], executes: unquote(name) }];
   }
