@@ -11,14 +11,19 @@ export interface RegistrationTarget {
   /** A connection's tags, an agent's labels (absent: an existing agent's, read from the store). */
   readonly tags?: Readonly<Record<string, string>>;
   readonly protocol?: string;
+  /** For a connection the request touches only because an agent it names serves it: that agent. */
+  readonly servedBy?: string;
 }
 
 /**
  * Who may register resources: `admin` may register anything; otherwise the `register` verb must
  * cover every resource the request touches — the connection or agent as it is and as it will be
- * (a rename or retag cannot take over another one), and every agent a connection is to be served
- * by (a pipeline cannot point its connection at an agent that holds other credentials). Each
- * decision is an audit record (`authorize:admin`, or `authorize:register` per resource).
+ * (a rename or retag cannot take over another one), every agent a connection is to be served by,
+ * and every connection each of those agents serves. An agent holds the credentials of every
+ * connection it serves, so covering its name or labels is not enough: a pipeline may neither point
+ * its connection at an agent that also serves `pg-prod` (and name pg-prod's credential reference),
+ * nor issue itself a token for such an agent, revoke its tokens, edit or delete it. Each decision is
+ * an audit record (`authorize:admin`, or `authorize:register` per resource).
  */
 @Injectable()
 export class RegistrationAccess {
@@ -44,8 +49,9 @@ export class RegistrationAccess {
     const labels = await this.agentLabels(
       targets.filter((t) => t.kind === 'agent' && t.tags === undefined).map((t) => t.name),
     );
+    const served = await this.servedConnections(targets.filter((t) => t.kind === 'agent').map((t) => t.name));
     const seen = new Set<string>();
-    for (const { tags, ...target } of targets) {
+    for (const { tags, servedBy, ...target } of [...targets, ...served]) {
       const resolved = tags ?? labels.get(target.name) ?? {};
       const key = `${target.kind}:${target.name}:${JSON.stringify(resolved)}`;
       if (seen.has(key)) continue;
@@ -59,9 +65,34 @@ export class RegistrationAccess {
         source,
       });
       if (!decision.allowed) {
-        throw new ForbiddenError(`register denied on ${target.kind} "${target.name}": ${decision.reason}`);
+        const via = servedBy ? ` (served by agent "${servedBy}", which holds its credential)` : '';
+        throw new ForbiddenError(
+          `register denied on ${target.kind} "${target.name}"${via}: ${decision.reason}`,
+        );
       }
     }
+  }
+
+  /** The connections the named (existing) agents serve, as they are now. */
+  private async servedConnections(agentNames: readonly string[]): Promise<RegistrationTarget[]> {
+    if (agentNames.length === 0) return [];
+    const rows = await this.store.prisma.connection.findMany({
+      where: { agents: { some: { agent: { name: { in: [...new Set(agentNames)] } } } } },
+      select: {
+        name: true,
+        protocol: true,
+        tags: true,
+        agents: { select: { agent: { select: { name: true } } } },
+      },
+      orderBy: { name: 'asc' },
+    });
+    return rows.map((row) => ({
+      kind: 'connection',
+      name: row.name,
+      tags: (row.tags ?? {}) as Record<string, string>,
+      protocol: row.protocol,
+      servedBy: row.agents.map((a) => a.agent.name).find((name) => agentNames.includes(name)),
+    }));
   }
 
   private async agentLabels(names: readonly string[]): Promise<Map<string, Record<string, string>>> {
