@@ -7,6 +7,12 @@ export interface Principal {
   readonly subject: string;
   /** Human-readable name for logs and the console (email, or the service account's name). */
   readonly displayName: string;
+  /**
+   * A person's e-mail as the store has it from their IdP, read at verification; what a policy's
+   * `user:<e-mail>` bindings match. Never derived from the display name, which an IdP's user may
+   * set to anything (someone else's address included).
+   */
+  readonly email?: string;
   readonly groups: readonly string[];
   readonly scopes: readonly string[];
   /**

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { evaluateAccess } from '@tollgate/policy';
 import { AuditWriter } from '../../audit/audit-writer';
 import { ReviewsService } from '../../reviews/reviews.service';
+import { subjectContext } from '../../reviews/subject-context';
 import {
   AccessDecider,
   type AccessDecision,
@@ -58,15 +59,7 @@ export class RbacAccessDecider extends AccessDecider {
     } else {
       ({ allowed, reason, session } = evaluateAccess(
         active.policy,
-        {
-          subject: principal.subject,
-          email:
-            principal.subject.startsWith('user:') && principal.displayName.includes('@')
-              ? principal.displayName
-              : undefined,
-          groups: principal.groups,
-          actorChain: principal.actorChain,
-        },
+        subjectContext(principal),
         verb,
         connection,
         // Approved just-in-time access requests (reviews) that have not expired.

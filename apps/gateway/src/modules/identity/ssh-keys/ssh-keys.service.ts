@@ -139,6 +139,7 @@ export class SshKeysService {
     return {
       subject: row.subject,
       displayName: `${state.displayName} (SSH key ${fingerprint})`,
+      ...(state.email ? { email: state.email } : {}),
       groups: state.groups,
       scopes: Array.isArray(row.scopes) ? row.scopes.filter((s): s is string => typeof s === 'string') : [],
       actorChain: [],

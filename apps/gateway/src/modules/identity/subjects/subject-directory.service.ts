@@ -3,7 +3,13 @@ import type { FactCache } from '../../store/fact-cache';
 import { StoreService } from '../../store/store.service';
 
 export type SubjectState =
-  | { readonly ok: true; readonly displayName: string; readonly groups: readonly string[] }
+  | {
+      readonly ok: true;
+      readonly displayName: string;
+      /** A person's e-mail from their IdP (absent for service accounts and people without one). */
+      readonly email?: string;
+      readonly groups: readonly string[];
+    }
   | { readonly ok: false; readonly reason: string };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -46,6 +52,7 @@ export class SubjectDirectoryService {
       return {
         ok: true,
         displayName: user.email ?? user.displayName ?? subject,
+        ...(user.email ? { email: user.email } : {}),
         groups: user.memberships.map((m) => m.group.name).sort(),
       };
     }

@@ -162,6 +162,7 @@ export class JwtAccessTokenVerifier extends AccessTokenVerifier {
     return {
       subject,
       displayName: typeof payload.name === 'string' ? payload.name : state.displayName,
+      ...(state.email ? { email: state.email } : {}),
       // Groups the token carries that the subject still has: a removed membership stops counting at once.
       groups: tokenGroups.filter((g) => state.groups.includes(g)),
       scopes: typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [],
@@ -179,6 +180,7 @@ export class JwtAccessTokenVerifier extends AccessTokenVerifier {
     return {
       subject: check.key.subject,
       displayName: `${state.displayName} (API key ${check.key.prefix})`,
+      ...(state.email ? { email: state.email } : {}),
       groups: state.groups,
       scopes: check.key.scopes,
       actorChain: [],
