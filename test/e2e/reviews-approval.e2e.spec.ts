@@ -278,7 +278,7 @@ describe('just-in-time access: a developer asks, a DBA approves (two real users,
     const [request, decision] = hooks.map(
       (h) => JSON.parse(h.body) as { text: string; review: { id: string } },
     );
-    expect(request.text).toMatch(/asks for connect on echo for 600s: incident 42/);
+    expect(request.text).toMatch(/asks for connect on echo for 600s: "incident 42"/);
     expect(request.text).toContain(`tollgate reviews approve ${request.review.id}`);
     expect(decision.text).toContain('is approved');
   });

@@ -13,8 +13,8 @@ export class ReviewNotifier {
   requested(review: ReviewView): void {
     const what =
       review.kind === 'access'
-        ? `${review.verb ?? 'access'} on ${review.connection} for ${review.durationSeconds ?? 0}s: ${review.reason ?? ''}`
-        : `a command on ${review.connection} held by ${review.rule}: ${(review.command ?? '').slice(0, 500)}`;
+        ? `${review.verb ?? 'access'} on ${review.connection} for ${review.durationSeconds ?? 0}s: ${asData(review.reason ?? '')}`
+        : `a command on ${review.connection} held by ${review.rule}: ${asData((review.command ?? '').slice(0, 500))}`;
     this.post(
       review,
       `:raised_hand: ${review.requester} asks for ${what}\nReviewers: ${review.approvers.join(', ')} (${review.minApprovals} needed). ` +
@@ -32,4 +32,18 @@ export class ReviewNotifier {
   private post(review: ReviewView, text: string): void {
     this.webhooks.send(this.webhooks.options.reviewWebhookUrl, { text, review });
   }
+}
+
+/**
+ * What a requester wrote (a reason, a held command), as one quoted line of Slack text: line breaks
+ * and other control characters (terminal escapes too) are shown escaped, and Slack's markup
+ * characters are entity-encoded, so it can neither add lines that read as the gateway's own (a
+ * forged "approved" or another review's approve command), nor mention a channel, nor hide a link.
+ */
+function asData(text: string): string {
+  return JSON.stringify(text)
+    .replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;');
 }
