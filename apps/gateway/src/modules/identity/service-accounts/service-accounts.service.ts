@@ -102,9 +102,22 @@ export class ServiceAccountsService implements OnModuleInit {
     return present(row);
   }
 
+  /**
+   * Deletes the account and, in the same transaction, revokes every credential issued to it: its
+   * API keys, its SSH keys and its tokens (and so, through their ancestry, every token derived from
+   * them). The account is its name, so an account created again under that name would otherwise
+   * take back the deleted one's credentials (a leaked key the deletion was meant to cut off).
+   */
   async remove(name: string): Promise<void> {
-    const { count } = await this.store.prisma.serviceAccount.deleteMany({ where: { name } });
-    if (count === 0) throw new NotFoundError('service account', name);
+    const subject = `sa:${name}`;
+    await this.store.prisma.$transaction(async (tx) => {
+      const { count } = await tx.serviceAccount.deleteMany({ where: { name } });
+      if (count === 0) throw new NotFoundError('service account', name);
+      const now = new Date();
+      await tx.apiKey.updateMany({ where: { subject, revokedAt: null }, data: { revokedAt: now } });
+      await tx.sshKey.deleteMany({ where: { subject } });
+      await tx.tokenGrant.updateMany({ where: { subject, revokedAt: null }, data: { revokedAt: now } });
+    });
   }
 
   async checkClient(clientId: string, clientSecret: string): Promise<ClientCheck> {

@@ -142,13 +142,12 @@ export class JwtAccessTokenVerifier extends AccessTokenVerifier {
     }
     const attribution = { subject: payload.sub!, actorChain, tokenId: payload.jti! };
 
-    const jti = payload.jti!;
-    const problem = await this.revocation.revocationProblem(jti);
-    if (problem) throw new TokenRejected(problem, attribution);
-
+    // The subject and the actors first: a deleted account's tokens are revoked with it (and so are
+    // those derived from them), and "no longer exists" says why better than "revoked" does.
     const subject = payload.sub!;
     const state = await this.subjects.current(subject);
     if (!state.ok) throw new TokenRejected(state.reason, attribution);
+
     // Every actor in the chain is held to the same: a delegated token stops working once any
     // service account or person acting in it is disabled or deleted (a compromised automation is cut
     // off from the tokens it obtained by exchange, not only from its own).
@@ -157,6 +156,10 @@ export class JwtAccessTokenVerifier extends AccessTokenVerifier {
       const acting = await this.subjects.current(actor);
       if (!acting.ok) throw new TokenRejected(`actor ${actor}: ${acting.reason}`, attribution);
     }
+
+    const jti = payload.jti!;
+    const problem = await this.revocation.revocationProblem(jti);
+    if (problem) throw new TokenRejected(problem, attribution);
 
     const tokenGroups = stringArray(payload.groups);
     return {
