@@ -19,10 +19,16 @@ export async function identityFromTokens(
   return {
     issuer: rp.issuer,
     subject,
-    email: typeof merged.email === 'string' ? merged.email : undefined,
+    // Roles bind people by e-mail: an address the IdP says it has not verified (one a user may have
+    // typed, anyone's) is not theirs. An IdP that does not say (many enterprise ones) is trusted.
+    email: typeof merged.email === 'string' && !unverified(merged.email_verified) ? merged.email : undefined,
     displayName: typeof merged.name === 'string' ? merged.name : undefined,
     groups: groupsFromClaims(merged, rp.groupsClaim) ?? [],
   };
+}
+
+function unverified(claim: unknown): boolean {
+  return claim === false || claim === 'false';
 }
 
 function pickDefined(value: Record<string, unknown>): Record<string, unknown> {
