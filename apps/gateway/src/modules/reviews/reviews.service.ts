@@ -250,19 +250,42 @@ export class ReviewsService {
     await this.expireOverdue();
     const row = await this.find(id);
     const me = subjectContext(principal);
+    // A refused decision changes nothing, and the log shows who tried.
+    const refuse = async (reason: string): Promise<never> => {
+      await this.audit
+        .record({
+          subject: principal.subject,
+          actorChain: principal.actorChain,
+          action: `review:${decision}`,
+          target: `review:${id}`,
+          decision: 'deny',
+          reason,
+          payload: { reviewId: id, kind: row.kind, requester: row.requester },
+        })
+        .catch(() => undefined);
+      throw new ForbiddenError(reason);
+    };
     // The rule names who reviews; the token must also carry the `review` scope (a token narrowed to
     // other verbs cannot approve).
     if (!scopesPermit(principal.scopes, 'review')) {
-      throw new ForbiddenError(
+      await refuse(
         `review denied: the token's scope (${principal.scopes.join(' ') || 'none'}) does not include review`,
       );
     }
     const allowed = canReview(requirementOf(row), me, row.requester, actorsOf(row));
-    if (!allowed.allowed) throw new ForbiddenError(allowed.reason);
+    if (!allowed.allowed) await refuse(allowed.reason);
+    // One person, two accounts (an OIDC and a SAML login are two users): the same e-mail, which
+    // the policy names them by, is the requester reviewing their own request under another account.
+    const requesterEmail = await this.emailOf(row.requester);
+    if (me.email && requesterEmail && me.email.toLowerCase() === requesterEmail.toLowerCase()) {
+      await refuse(
+        `nobody may review their own request: ${row.requester} asked for it, and ${principal.subject} is the same person (${requesterEmail})`,
+      );
+    }
     // Being named by the rule is not enough: a role must grant the reviewer `review` on the
     // review's connection, as for every other verb.
     const verb = await this.reviewVerbOn(principal, row.connectionName);
-    if (!verb.allowed) throw new ForbiddenError(verb.reason);
+    if (!verb.allowed) await refuse(verb.reason);
     if (row.state !== 'pending') throw new ConflictError(`review "${id}" is already ${row.state}`);
     const already = `${principal.subject} has already decided review "${id}"`;
     if (row.decisions.some((d) => d.reviewer === principal.subject)) throw new ConflictError(already);
@@ -434,6 +457,14 @@ export class ReviewsService {
         )
         .map((connection) => connection.name),
     );
+  }
+
+  /** A person's e-mail as the store has it (undefined for service accounts and unknown users). */
+  private async emailOf(subject: string): Promise<string | undefined> {
+    const id = subject.startsWith('user:') ? subject.slice('user:'.length) : undefined;
+    if (!id || !/^[0-9a-f-]{36}$/i.test(id)) return undefined;
+    const user = await this.store.prisma.user.findUnique({ where: { id }, select: { email: true } });
+    return user?.email ?? undefined;
   }
 
   private async reviewVerbOn(

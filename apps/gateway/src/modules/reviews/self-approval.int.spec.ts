@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestGateway, type TestGateway } from '../../testing/in-process-gateway';
+import { ALL_SCOPES } from '../identity/tokens/scopes';
+import { TokenIssuerService } from '../identity/tokens/token-issuer.service';
+import { StoreService } from '../store/store.service';
+
+const POLICY = `version: 1
+roles:
+  - name: admins
+    subjects: ['group:tollgate-admins']
+    connections: ['*']
+    verbs: [connect, exec, admin, 'audit:read', review]
+  - name: leads-review-prod
+    subjects: ['user:dana@tollgate.test', 'user:lee@tollgate.test']
+    connections: ['pg-prod']
+    verbs: [review]
+access_requests:
+  - name: prod-break-glass
+    requesters: ['user:dana@tollgate.test']
+    connections: ['pg-prod']
+    verbs: [connect]
+    reviewers: ['user:dana@tollgate.test', 'user:lee@tollgate.test']
+    max_duration: 1h
+`;
+
+/**
+ * Nobody approves their own request: a person known through two IdPs (OIDC and SAML) is two users,
+ * but the same e-mail, and the policy names them by it; their second account is still them.
+ */
+describe('reviews: no self-approval through a second account of the same person', () => {
+  let gw: TestGateway;
+  const as = (token: string) => ({ authorization: `Bearer ${token}` });
+
+  /** A user as a login through `issuer` leaves them, and a token of theirs. */
+  const person = async (issuer: string, email: string): Promise<{ token: string; subject: string }> => {
+    const user = await gw.gateway
+      .resolve(StoreService)
+      .prisma.user.create({ data: { issuer, subject: email, email, displayName: null } });
+    const issued = await gw.gateway.resolve(TokenIssuerService).issue({
+      subject: `user:${user.id}`,
+      displayName: email,
+      groups: [],
+      scopes: ALL_SCOPES,
+    });
+    return { token: issued.accessToken, subject: `user:${user.id}` };
+  };
+
+  beforeAll(async () => {
+    gw = await startTestGateway();
+    expect((await gw.request('POST', '/api/v1/policy', { document: POLICY })).status).toBe(201);
+    expect((await gw.request('POST', '/api/v1/agents', { name: 'edge' })).status).toBe(201);
+    const created = await gw.request('POST', '/api/v1/connections', {
+      name: 'pg-prod',
+      protocol: 'postgres',
+      target: { host: '127.0.0.1', port: 5432, database: 'app', username: 'app', tls: { mode: 'disable' } },
+      credential: { password: 'env:PG_PASSWORD' },
+      agents: ['edge'],
+    });
+    expect(created.status).toBe(201);
+  });
+  afterAll(async () => {
+    await gw?.stop();
+  });
+
+  it("refuses the requester's other account, and lets another reviewer decide", async () => {
+    const viaOidc = await person('https://oidc.example.test', 'dana@tollgate.test');
+    const viaSaml = await person('https://saml.example.test/entity', 'Dana@Tollgate.test');
+    const lee = await person('https://oidc.example.test', 'lee@tollgate.test');
+
+    const asked = await gw.request(
+      'POST',
+      '/api/v1/access-requests',
+      { connection: 'pg-prod', verb: 'connect', duration: '30m', reason: 'incident 9' },
+      as(viaOidc.token),
+    );
+    expect(asked.status).toBe(201);
+    const id = (asked.body as { id: string }).id;
+
+    const self = await gw.request('POST', `/api/v1/reviews/${id}/approve`, {}, as(viaSaml.token));
+    expect(self.status).toBe(403);
+    expect(self.contentType).toContain('application/problem+json');
+    expect((self.body as { detail: string }).detail).toMatch(/nobody may review their own request/);
+    const after = await gw.request('GET', `/api/v1/reviews/${id}`, undefined, as(viaOidc.token));
+    expect(after.body).toMatchObject({ state: 'pending', decisions: [] });
+    const denied = (await gw.request('GET', '/api/v1/audit?action=review:approve&limit=100')).body as {
+      items: { subject: string; decision: string }[];
+    };
+    expect(denied.items.map((r) => [r.subject, r.decision])).toContainEqual([viaSaml.subject, 'deny']);
+
+    const approved = await gw.request('POST', `/api/v1/reviews/${id}/approve`, {}, as(lee.token));
+    expect(approved.status).toBe(200);
+    expect(approved.body).toMatchObject({ state: 'approved' });
+  });
+});
