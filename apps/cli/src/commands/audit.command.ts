@@ -3,9 +3,10 @@ import { loadCliConfig } from '@tollgate/config';
 import { currentAccessToken } from '../credentials/access-token';
 import { auditExportCommand } from './audit-export.command';
 import { auditVerifyCommand } from './audit-verify.command';
+import { terminalText } from '../terminal-text';
 import { parseSince } from './since';
 
-interface AuditEntry {
+export interface AuditEntry {
   seq: string;
   at: string;
   subject: string;
@@ -78,12 +79,17 @@ export function auditCommand(): Command {
           process.stdout.write(`${JSON.stringify(e)}\n`);
           continue;
         }
-        const name = e.subjectName ?? e.payload.displayName;
-        const who = name ? `${name} (${e.subject})` : e.subject;
-        const actors = e.actorChain.length ? ` via ${e.actorChain.map((a) => a.subject).join(' <- ')}` : '';
-        process.stdout.write(
-          `${e.seq} ${e.at} ${e.decision.toUpperCase()} ${e.action} ${e.target ?? '-'} by ${who}${actors}: ${e.reason ?? ''}\n`,
-        );
+        process.stdout.write(auditLine(e));
       }
     });
+}
+
+/** One record as one line of text (stored text escaped: a reason cannot add lines or drive the terminal). */
+export function auditLine(e: AuditEntry): string {
+  const name = e.subjectName ?? e.payload.displayName;
+  const who = name ? `${name} (${e.subject})` : e.subject;
+  const actors = e.actorChain.length ? ` via ${e.actorChain.map((a) => a.subject).join(' <- ')}` : '';
+  return `${terminalText(
+    `${e.seq} ${e.at} ${e.decision.toUpperCase()} ${e.action} ${e.target ?? '-'} by ${who}${actors}: ${e.reason ?? ''}`,
+  )}\n`;
 }

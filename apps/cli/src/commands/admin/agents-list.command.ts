@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import type { ApiClient } from '../../api-client';
 import { runAdmin } from './run-admin';
+import { terminalText } from '../../terminal-text';
 
 interface AgentRow {
   name: string;
@@ -48,7 +49,9 @@ export function agentsListCommand(): Command {
     );
 }
 
-export function printTable(headers: string[], rows: string[][]): void {
+/** Prints a table; every cell is shown as text (controls escaped), one row per line. */
+export function printTable(headers: string[], rawRows: string[][]): void {
+  const rows = rawRows.map((row) => row.map(terminalText));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) =>
     cells
