@@ -15,6 +15,7 @@ export {
   lineageFacts,
   ownSources,
   readsMasked,
+  changesMasked,
   SourceSet,
   untracedStatement,
   type ColumnMask,

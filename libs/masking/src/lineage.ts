@@ -98,6 +98,17 @@ export function readsMasked(statement: LineageOfStatement | undefined, masker: M
   );
 }
 
+/**
+ * Whether a statement stores into or changes a table holding a masked column (or something
+ * untraced; an unknown statement counts). Checks the server runs later in the same transaction
+ * (PostgreSQL's deferred constraints, at COMMIT, SET CONSTRAINTS or a Sync) quote those rows.
+ */
+export function changesMasked(statement: LineageOfStatement | undefined, masker: Masker): boolean {
+  if (!statement) return true;
+  const masked = (source: LineageSource) => isUntraced(source) || masker.isMaskedColumn(source);
+  return statement.written.some(masked) || (statement.touched ?? []).some(masked);
+}
+
 const EMPTY = new Map<string, LineageSource>();
 
 /** A deduplicated set of lineage sources, in the order first seen. */

@@ -2,6 +2,7 @@ import type { Duplex } from 'node:stream';
 import {
   CatalogChanges,
   catalogWatch,
+  changesMasked,
   mayChangeCatalog,
   readsMasked,
   runsCode,
@@ -528,9 +529,25 @@ function relay(
       lineage: traced,
       index: 0,
     });
-    /** Whether the server's errors and notices for the statement being answered are withheld. */
+    /**
+     * The open transaction changed a table holding masked columns (or what cannot be traced): the
+     * checks the server defers to COMMIT, SET CONSTRAINTS or a Sync quote its rows, in the answer
+     * to whatever statement comes then. Cleared when the server is idle outside a transaction.
+     */
+    let changedMaskedInTransaction = false;
+    /**
+     * Whether the server's errors and notices for the statement being answered are withheld: it
+     * reads masked values, the transaction changed masked rows, or no statement is being answered
+     * (a Sync's implicit COMMIT): fail closed.
+     */
     const withholds = (head: PendingStatement | undefined): boolean =>
-      lineage !== undefined && head !== undefined && readsMasked(holding(head), options.masker);
+      lineage !== undefined &&
+      (head === undefined || changedMaskedInTransaction || readsMasked(holding(head), options.masker));
+    /** The server ran (some of) the statement being answered: note whether it changed masked rows. */
+    const ran = (head: PendingStatement | undefined) => {
+      if (lineage !== undefined && head !== undefined && changesMasked(holding(head), options.masker))
+        changedMaskedInTransaction = true;
+    };
     /**
      * The lineage of the statement being answered, if it still holds (no catalog change came after
      * it was made: see SessionLineage.holds); undefined masks and withholds as untraced.
@@ -782,6 +799,7 @@ function relay(
             serializeBackendMessage({ name: 'noticeResponse', fields: withheldFields(message.fields) }),
           );
         case 'commandComplete':
+          ran(head);
           if (head) {
             // `UPDATE 1` has no rows to count: the tag says how many it touched.
             head.rows += rowsOfCommandTag(message.tag) ?? head.counted;
@@ -796,6 +814,7 @@ function relay(
           return toClient(frame);
         case 'emptyQueryResponse':
         case 'portalSuspended':
+          ran(head);
           flushHeld();
           if (head?.kind === 'execute') complete(pending.shift() as PendingStatement);
           return toClient(frame);
@@ -810,6 +829,7 @@ function relay(
         case 'readyForQuery':
           reading.readyForQuery();
           if (message.status === 'I') {
+            changedMaskedInTransaction = false;
             lineage?.idle();
             changes?.settled();
           }

@@ -201,12 +201,16 @@ export class SessionLineage {
         `UNION SELECT i.inhparent FROM pg_catalog.pg_inherits i JOIN up ON i.inhrelid = up.oid), ` +
         `down(oid) AS (SELECT i.inhrelid FROM pg_catalog.pg_inherits i WHERE i.inhparent = c.oid ` +
         `UNION SELECT i.inhrelid FROM pg_catalog.pg_inherits i JOIN down ON i.inhparent = down.oid) ` +
-        `SELECT oid FROM up UNION SELECT oid FROM down)) ` +
+        `SELECT oid FROM up UNION SELECT oid FROM down)), ` +
+        // Tables whose foreign keys name it: what a change to it can change in turn.
+        `(SELECT pg_catalog.json_agg(pg_catalog.json_build_array(rn.nspname, r.relname)) FROM pg_catalog.pg_constraint k ` +
+        `JOIN pg_catalog.pg_class r ON r.oid = k.conrelid JOIN pg_catalog.pg_namespace rn ON rn.oid = r.relnamespace ` +
+        `WHERE k.contype = 'f' AND k.confrelid = c.oid) ` +
         `FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace ` +
         `WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND (${conditions.join(' OR ')})`,
     );
     const found: RelationFacts[] = [];
-    for (const [schema, name, kind, definition = null, columns, related = null] of rows) {
+    for (const [schema, name, kind, definition = null, columns, related = null, referencing = null] of rows) {
       if (!schema || !name) continue;
       found.push({
         schema,
@@ -222,14 +226,8 @@ export class SessionLineage {
           }),
         ),
         ...(definition !== null ? { definition } : {}),
-        ...(related !== null
-          ? {
-              related: (JSON.parse(related) as [string, string][]).map(([schema, name]) => ({
-                schema,
-                name,
-              })),
-            }
-          : {}),
+        ...(related !== null ? { related: relationNames(related) } : {}),
+        ...(referencing !== null ? { referencedBy: relationNames(referencing) } : {}),
       });
     }
     this.cache.learnRelations(wanted, found);
@@ -246,6 +244,10 @@ export class SessionLineage {
       rows.flatMap(([name]) => (name ? [name] : [])),
     );
   }
+}
+
+function relationNames(json: string): { schema: string; name: string }[] {
+  return (JSON.parse(json) as [string, string][]).map(([schema, name]) => ({ schema, name }));
 }
 
 /** A catalog that knows no relation and takes every function for user code. */

@@ -55,6 +55,11 @@ export interface RelationFacts {
   readonly definition?: string;
   /** Tables whose rows are or include this table's: its ancestors and descendants (pg_inherits). */
   readonly related?: readonly { readonly schema: string; readonly name: string }[];
+  /**
+   * Tables with a foreign key to this one (pg_constraint): a change here can change their rows (ON
+   * UPDATE / ON DELETE actions, now or at COMMIT), and the server's errors then quote those rows.
+   */
+  readonly referencedBy?: readonly { readonly schema: string; readonly name: string }[];
 }
 
 /**

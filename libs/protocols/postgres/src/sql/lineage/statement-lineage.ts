@@ -5,6 +5,7 @@ import type {
   LineageAnalysis,
   LineageCatalog,
   OutputLineage,
+  RelationFacts,
   StatementLineage,
 } from './lineage.types';
 import {
@@ -96,13 +97,41 @@ function touchedColumns(stmt: Node, ctx: LineageContext): LineageSource[] {
     return true;
   });
   const touched = new Map<string, LineageSource>();
-  for (const { name, schema } of relations) {
-    if (schema === undefined && ctes.has(name)) continue;
+  const seen = new Set<string>();
+  const touch = (name: string, schema: string | undefined): void => {
+    const key = `${schema ?? ''}\u0000${name}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    if (seen.size > MAX_REFERENCING_TABLES) {
+      const source: LineageSource = { untraced: 'tables changed through foreign keys (too many)' };
+      touched.set(JSON.stringify(source), source);
+      return;
+    }
     for (const source of allSources(relationLineage(name, schema, ctx)).toArray())
       touched.set(JSON.stringify(source), source);
+    // A foreign key's action (CASCADE, SET NULL, SET DEFAULT) changes the rows of the tables that
+    // refer to this one, now or at COMMIT, and their constraints' errors quote those rows whole.
+    for (const relation of ctx.catalog.relations(name, schema) ?? [])
+      for (const other of (relation as RelationFacts).referencedBy ?? []) touch(other.name, other.schema);
+  };
+  for (const { name, schema } of relations) {
+    if (schema === undefined && ctes.has(name)) continue;
+    touch(name, schema);
+  }
+  if (relations.length === 0 && EVERY_TABLE_WITHOUT_NAMES.has(kind)) {
+    // `ANALYZE` alone computes every table's statistics (expressions of CREATE STATISTICS among
+    // them: `(ssn::int)` fails quoting the value), `REINDEX DATABASE` every index's expressions.
+    const source: LineageSource = { untraced: `${kind} of every table` };
+    touched.set(JSON.stringify(source), source);
   }
   return [...touched.values()];
 }
+
+/** Maintenance that works on every table (of the database or a schema) when it names none. */
+const EVERY_TABLE_WITHOUT_NAMES = new Set(['VacuumStmt', 'ClusterStmt', 'ReindexStmt']);
+
+/** Past this many tables reached through foreign keys, what else they reach is untraced. */
+const MAX_REFERENCING_TABLES = 64;
 
 /** Statements whose rows are the plan or a setting, never values read from tables. */
 const NO_TABLE_VALUES: OutputLineage = { columns: [] };
