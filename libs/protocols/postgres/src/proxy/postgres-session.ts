@@ -37,7 +37,7 @@ import { BinaryCopyMasker } from './copy-binary';
 import { withheldFields } from './withheld-messages';
 import type { CopyFormat, StatementLineage } from '../sql/lineage/lineage.types';
 import { SocketReader } from './socket-reader';
-import { SqlReadingState } from './sql-reading';
+import { embedsAscii, SqlReadingState } from './sql-reading';
 import { readStartupParameters } from './startup-parameters';
 import { TargetConnectError } from './target-connect.error';
 import { connectTarget, type TargetConnection } from './target-connection';
@@ -608,6 +608,11 @@ function relay(
           rows: CopyFormat;
           masks: readonly ColumnMask[];
           header: boolean;
+          /**
+           * Whether its rows can be split as UTF-8: not in an encoding whose multi-byte characters
+           * hide delimiters and backslashes (the server escapes neither there).
+           */
+          readable: boolean;
           binary?: BinaryCopyMasker;
         }
       | undefined;
@@ -709,6 +714,7 @@ function relay(
               rows,
               masks,
               header: rows.format === 'csv' && rows.header,
+              readable: !embedsAscii(rows.encoding ?? reading.encoding ?? 'unknown'),
               // Binary rows are read as the binary COPY format, whatever the statement's text said.
               ...(message.format !== 0 ? { binary: new BinaryCopyMasker(masks, options.masker) } : {}),
             };
@@ -740,6 +746,7 @@ function relay(
             copyOut?.rows ?? DEFAULT_COPY_FORMAT,
             copyOut?.masks ?? [],
             options.masker,
+            copyOut?.readable ?? true,
           );
           if (masked.reasons.length === 0) return toClient(frame);
           for (const reason of masked.reasons) head?.masked.add(reason);

@@ -108,9 +108,11 @@ export function maskCopyRow(
   format: CopyFormat,
   masks: readonly ColumnMask[],
   masker: Masker,
+  /** False when the row's bytes cannot be taken apart as UTF-8 (see embedsAscii): masked whole. */
+  readable = true,
 ): { row: Buffer; reasons: readonly string[] } {
   const text = row.toString('utf8');
-  const fields = splitCopyRow(text, format);
+  const fields = readable ? splitCopyRow(text, format) : undefined;
   const anyMasked = masks.some((m) => m !== 'clear');
   const reasons = new Set<string>();
   if (!fields) {

@@ -8,6 +8,59 @@ import type { SqlClassification } from '../sql-classifier';
 const UNSAFE_CLIENT_ENCODINGS = new Set(['SJIS', 'SHIFT_JIS_2004', 'BIG5', 'GBK', 'UHC', 'GB18030', 'JOHAB']);
 
 /**
+ * Whether text in this encoding (as PostgreSQL names it, any case, `_` and `-` optional) may hide
+ * ASCII bytes inside multi-byte characters. A name it does not know counts as such: fail closed.
+ */
+export function embedsAscii(encoding: string): boolean {
+  const name = encoding.toUpperCase().replace(/[-_]/g, '');
+  if (SAFE_ENCODINGS.has(name)) return false;
+  return true;
+}
+
+/** Encodings whose every byte below 0x80 is that ASCII character (PostgreSQL's server encodings). */
+const SAFE_ENCODINGS = new Set(
+  [
+    'UTF8',
+    'UNICODE',
+    'SQL_ASCII',
+    'EUC_JP',
+    'EUC_CN',
+    'EUC_KR',
+    'EUC_TW',
+    'EUC_JIS_2004',
+    'MULE_INTERNAL',
+    'LATIN1',
+    'LATIN2',
+    'LATIN3',
+    'LATIN4',
+    'LATIN5',
+    'LATIN6',
+    'LATIN7',
+    'LATIN8',
+    'LATIN9',
+    'LATIN10',
+    'ISO_8859_5',
+    'ISO_8859_6',
+    'ISO_8859_7',
+    'ISO_8859_8',
+    'KOI8R',
+    'KOI8U',
+    'KOI8',
+    'WIN866',
+    'WIN874',
+    'WIN1250',
+    'WIN1251',
+    'WIN1252',
+    'WIN1253',
+    'WIN1254',
+    'WIN1255',
+    'WIN1256',
+    'WIN1257',
+    'WIN1258',
+  ].map((name) => name.replace(/[-_]/g, '')),
+);
+
+/**
  * Whether the server reads this session's SQL text the way the classifier does. The classifier
  * parses UTF-8 with standard_conforming_strings on; the server follows the session's settings, which
  * it reports in ParameterStatus however they were set (start-up, SET, role or database defaults, a
@@ -35,6 +88,15 @@ export class SqlReadingState {
   parameterStatus(name: string, value: string): void {
     if (name === 'standard_conforming_strings') this.standardConformingStrings = value;
     if (name === 'client_encoding') this.clientEncoding = value;
+  }
+
+  /**
+   * The session's client_encoding, as the server last reported it; undefined while a statement
+   * forwarded may have changed it and the server has not said (it reports a change only at the next
+   * ReadyForQuery, after the rest of the string ran in the new encoding).
+   */
+  get encoding(): string | undefined {
+    return this.received < this.unknownUntil ? undefined : this.clientEncoding;
   }
 
   /** A message the server answers with ReadyForQuery was forwarded. */

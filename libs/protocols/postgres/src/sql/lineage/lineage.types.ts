@@ -42,6 +42,8 @@ export interface CopyFormat {
   readonly quote: string;
   readonly escape: string;
   readonly header: boolean;
+  /** The ENCODING option (the session's client_encoding when absent). */
+  readonly encoding?: string;
 }
 
 /** A stored relation as the catalog describes it. */

@@ -363,7 +363,9 @@ function copyFormat(options: readonly Node[]): CopyFormat {
   const csv = format === 'csv';
   const quote = option('quote') ?? '"';
   const header = option('header');
+  const encoding = option('encoding');
   return {
+    ...(encoding !== undefined ? { encoding } : {}),
     format: format === 'csv' ? 'csv' : format === 'binary' ? 'binary' : 'text',
     delimiter: option('delimiter') ?? (csv ? ',' : '\t'),
     quote,
