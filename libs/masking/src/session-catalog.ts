@@ -35,7 +35,7 @@ export class SessionCatalog<Relation extends StoredRelation, Statement> {
   /** The watch generation the facts and analyses were read under. */
   private seen: number;
   /** The watch generation each statement's lineage was made under (see `stamp`, `holds`). */
-  private readonly made = new WeakMap<object, number>();
+  private made = new WeakMap<object, number>();
 
   /**
    * `fold`: how the dialect compares relation and function names (see LineageDialect.fold);
@@ -103,6 +103,16 @@ export class SessionCatalog<Relation extends StoredRelation, Statement> {
   /** This session forwards a change of the shared catalog (not of its temporary objects). */
   changing(): void {
     this.own(() => this.watch.changing(this));
+  }
+
+  /**
+   * This session changed the catalog only for itself (its temporary objects, which no other session
+   * sees): its own lineage made before no longer holds. A temporary view takes the place of a table
+   * of the same name on the search path, for the statements after it in the same string too, which
+   * were traced through the table.
+   */
+  changedOwn(): void {
+    this.made = new WeakMap();
   }
 
   /** Its changes are committed or rolled back (the server is idle outside a transaction), or it ended. */

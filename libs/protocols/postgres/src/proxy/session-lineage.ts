@@ -111,6 +111,7 @@ export class SessionLineage {
     this.cache.drop();
     this.catalogChangedInTransaction = true;
     if (!temporary) this.cache.changing();
+    else this.cache.changedOwn();
     this.untracePrepared('the catalog changed');
   }
 
