@@ -52,10 +52,11 @@ export type ListenerCredential =
 
 /**
  * Why a session does not open: the protocol-neutral kinds every refuser maps (`RefusalKind`), and
- * two only a listener meets, because only it reads the credential: a credential that is unknown,
- * malformed, expired or revoked, and a user name that does not name the credential's owner.
+ * three only a listener meets, because only it reads the credential: a credential that is unknown,
+ * malformed, expired or revoked, a user name that does not name the credential's owner, and a
+ * source address whose logins failed too often of late (refused before its credential is read).
  */
-export type ListenerRefusalKind = RefusalKind | 'bad-credential' | 'wrong-user';
+export type ListenerRefusalKind = RefusalKind | 'bad-credential' | 'wrong-user' | 'too-many-failures';
 
 export interface ListenerRefusal {
   readonly kind: ListenerRefusalKind;

@@ -16,6 +16,8 @@ import { InterruptSession } from '../tunnel/interrupt-session';
 import { TunnelLogger } from '../tunnel/tunnel-logger';
 import type { GatewayListener, ListenerRefusal } from './gateway-listener';
 import { namesCredentialOwner } from './listener-user';
+import { AuditThrottle } from '../tunnel/audit-throttle';
+import { LOGIN_FAILURE_WINDOW_MS, LoginFailures, MAX_LOGIN_FAILURES } from './login-failures';
 
 /**
  * The pipeline every gateway listener hands its clients to, whatever their protocol: the
@@ -49,6 +51,10 @@ export class ListenerSessions {
    * (this replica's) and its subject: PostgreSQL's cancel key, MySQL's connection id.
    */
   private readonly cancelKeys = new Map<string, { sessionId: string; subject: string; connection: string }>();
+  /** Failed logins by source address: past a few a minute, the address's logins are refused unchecked. */
+  private readonly failures = new LoginFailures();
+  /** Refusals of a blocked address are recorded once a window, with how many went unrecorded. */
+  private readonly blockedRecords = new AuditThrottle(LOGIN_FAILURE_WINDOW_MS);
 
   async serve(listener: GatewayListener, socket: Socket): Promise<void> {
     const source = `${socket.remoteAddress}:${socket.remotePort}`;
@@ -80,6 +86,32 @@ export class ListenerSessions {
       listener.refuse(login, refusal);
     };
 
+    const address = socket.remoteAddress ?? 'unknown';
+    const blockedMs = this.failures.blockedFor(address, Date.now());
+    if (blockedMs > 0) {
+      const reason = `too many failed logins from ${address}: try again in ${Math.ceil(blockedMs / 1000)} s`;
+      const admitted = this.blockedRecords.admit(`${listener.protocol}:${address}`, Date.now());
+      if (admitted.record) {
+        await this.audit
+          .record({
+            subject: 'anonymous',
+            action: 'authenticate',
+            target: `connection:${login.connectionName}`,
+            decision: 'deny',
+            reason: `${reason} (more than ${MAX_LOGIN_FAILURES} failures in ${LOGIN_FAILURE_WINDOW_MS / 1000} s)`,
+            payload: {
+              listener: listener.protocol,
+              source,
+              userName: login.userName ?? null,
+              unrecordedRefusals: admitted.suppressed,
+            },
+          })
+          .catch(() => undefined);
+      }
+      return refuse({ kind: 'too-many-failures', message: reason });
+    }
+    const failed = () => this.failures.failed(address, Date.now());
+
     let principal: Principal;
     try {
       principal =
@@ -87,13 +119,16 @@ export class ListenerSessions {
           ? await this.verifier.verify(login.credential.secret)
           : await this.sshKeys.authenticate(login.credential.fingerprint);
     } catch (error) {
-      if (error instanceof UnauthenticatedError)
+      if (error instanceof UnauthenticatedError) {
+        failed();
         return refuse({ kind: 'bad-credential', message: error.message });
+      }
       log.error({ err: error }, 'credential check failed');
       return refuse({ kind: 'unavailable', message: 'the credential could not be checked' });
     }
     const owner = await this.ownerName(principal);
     if (login.userName !== undefined && !namesCredentialOwner(login.userName, principal.subject, owner)) {
+      failed();
       const reason = `the user name "${login.userName}" does not name the owner of this credential`;
       const recorded = await this.audit
         .record({

@@ -23,7 +23,8 @@ import { isLoopbackAddress } from './loopback-address';
  * says for a wrong password (1045), the rest as `tollgate connect` says them (REFUSAL_ERRORS).
  */
 function errorFor(kind: ListenerRefusalKind): readonly [number, string] {
-  if (kind === 'bad-credential' || kind === 'wrong-user') return LOGIN_ERRORS.accessDenied;
+  if (kind === 'bad-credential' || kind === 'wrong-user' || kind === 'too-many-failures')
+    return LOGIN_ERRORS.accessDenied;
   return REFUSAL_ERRORS[kind];
 }
 

@@ -23,7 +23,7 @@ import { isLoopbackAddress } from './loopback-address';
  */
 function sqlState(kind: ListenerRefusalKind): string {
   if (kind === 'bad-credential') return LOGIN_SQLSTATE.invalidPassword;
-  if (kind === 'wrong-user') return LOGIN_SQLSTATE.invalidAuthorization;
+  if (kind === 'wrong-user' || kind === 'too-many-failures') return LOGIN_SQLSTATE.invalidAuthorization;
   return REFUSAL_SQLSTATES[kind];
 }
 

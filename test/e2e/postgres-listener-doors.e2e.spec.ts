@@ -1,0 +1,95 @@
+import { Socket } from 'node:net';
+import { Client } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createTestDatabase,
+  loginDevUser,
+  startTunnelGateway,
+  type CliProcess,
+  type TunnelGateway,
+} from '@tollgate/testing';
+
+/**
+ * Guessing credentials at the gateway's PostgreSQL listener: each guess is answered in PostgreSQL
+ * terms, but past a few failures a minute an address's logins are refused before their credential
+ * is looked at (a valid one included), and the refusals are recorded without a record per guess.
+ */
+describe('PostgreSQL listener: guessing credentials', () => {
+  let gateway: TunnelGateway;
+  let port: number;
+  let developerToken: string;
+  const processes: CliProcess[] = [];
+  const cleanups: (() => unknown)[] = [];
+
+  beforeAll(async () => {
+    const store = await createTestDatabase();
+    cleanups.push(store.drop);
+    gateway = await startTunnelGateway(['--dev-idp', '--dev-idp-port', '0', '--postgres-port', '0'], {
+      DATABASE_URL: store.url,
+    });
+    processes.push(gateway.cli);
+    const address = /"postgresAddress":"([^"]+):(\d+)"/.exec(gateway.cli.output());
+    if (!address) throw new Error(`no postgresAddress in the gateway log:\n${gateway.cli.output()}`);
+    port = Number(address[2]);
+    developerToken = (await loginDevUser(gateway.httpUrl, 'developer')).access_token;
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all(processes.map((p) => p.stop('SIGKILL')));
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+
+  /** A login from `localAddress` (any of 127/8): the refusal's SQLSTATE and message. */
+  const login = async (password: string, localAddress = '127.0.0.1') => {
+    const stream = () => {
+      const socket = new Socket();
+      const connect = socket.connect.bind(socket);
+      Object.assign(socket, {
+        connect: (p: number, host: string) => connect({ port: p, host, localAddress }),
+      });
+      return socket;
+    };
+    const client = new Client({
+      host: '127.0.0.1',
+      port,
+      user: 'developer@tollgate.test',
+      database: 'pg-none',
+      password,
+      stream,
+    });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      return { code: 'connected', message: '' };
+    } catch (error) {
+      const { code, message } = error as { code?: string; message: string };
+      return { code, message };
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  };
+
+  it('refuses an address past 10 failed logins a minute, a valid credential too; refusals recorded, throttled', async () => {
+    const guesser = '127.0.0.3';
+    for (let i = 0; i < 10; i++)
+      expect(await login(`tgk_000000000000_guess${i}`, guesser)).toMatchObject({ code: '28P01' });
+    const blocked = await login(developerToken, guesser);
+    expect(blocked.code).toBe('28000');
+    expect(blocked.message).toMatch(
+      /^tollgate: too many failed logins from 127\.0\.0\.3: try again in \d+ s$/,
+    );
+    // Further guesses cost no credential check and no record each.
+    const before = (await gateway.auditRecords('authenticate')).length;
+    for (let i = 0; i < 5; i++)
+      expect((await login(`tgk_000000000000_more${i}`, guesser)).code).toBe('28000');
+    const records = await gateway.auditRecords('authenticate');
+    expect(records.length).toBe(before);
+    const lockouts = records.filter((r) => r.reason.startsWith('too many failed logins from 127.0.0.3'));
+    expect(lockouts).toHaveLength(1);
+    expect(lockouts[0]).toMatchObject({ decision: 'deny' });
+    expect(JSON.stringify(lockouts[0])).not.toContain(developerToken);
+    // Another address is not held to the guesser's count: its valid credential reaches the
+    // access decision (no such connection here).
+    expect(await login(developerToken, '127.0.0.4')).toMatchObject({ code: '3D000' });
+  });
+});
