@@ -1,9 +1,12 @@
 import { Socket } from 'node:net';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { networkInterfaces } from 'node:os';
 import {
   createTestDatabase,
   loginDevUser,
+  makeCertificate,
+  makeTempDir,
   startTunnelGateway,
   type CliProcess,
   type TunnelGateway,
@@ -91,5 +94,91 @@ describe('PostgreSQL listener: guessing credentials', () => {
     // Another address is not held to the guesser's count: its valid credential reaches the
     // access decision (no such connection here).
     expect(await login(developerToken, '127.0.0.4')).toMatchObject({ code: '3D000' });
+  });
+});
+
+/** This machine's first IPv4 address that is not loopback (the tests need one). */
+function outsideAddress(): string {
+  for (const addresses of Object.values(networkInterfaces()))
+    for (const a of addresses ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  throw new Error('no non-loopback IPv4 address on this machine');
+}
+
+/**
+ * A client that is not on this machine logging in without TLS is refused before it sends its
+ * password, told so in PostgreSQL terms, and the refusal is recorded (once a minute per address).
+ */
+describe('PostgreSQL listener: plain text from another machine', () => {
+  let gateway: TunnelGateway;
+  let port: number;
+  const processes: CliProcess[] = [];
+  const cleanups: (() => unknown)[] = [];
+
+  beforeAll(async () => {
+    const temp = makeTempDir('tollgate-listener-doors-');
+    cleanups.push(() => temp.remove());
+    const cert = makeCertificate(temp.path, 'listener');
+    const store = await createTestDatabase();
+    cleanups.push(store.drop);
+    gateway = await startTunnelGateway(
+      [
+        '--dev-idp',
+        '--dev-idp-port',
+        '0',
+        '--host',
+        '0.0.0.0',
+        '--postgres-port',
+        '0',
+        '--tls-cert',
+        cert.certFile,
+        '--tls-key',
+        cert.keyFile,
+      ],
+      { DATABASE_URL: store.url },
+    );
+    processes.push(gateway.cli);
+    const address = /"postgresAddress":"([^"]+):(\d+)"/.exec(gateway.cli.output());
+    if (!address) throw new Error(`no postgresAddress in the gateway log:\n${gateway.cli.output()}`);
+    port = Number(address[2]);
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all(processes.map((p) => p.stop('SIGKILL')));
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+
+  it('refuses it with 28000 before the password, and records the refusal', async () => {
+    const host = outsideAddress();
+    const attempt = async () => {
+      const client = new Client({
+        host,
+        port,
+        user: 'u',
+        database: 'pg-none',
+        password: 'secret',
+        ssl: false,
+      });
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        return { code: 'connected', message: '' };
+      } catch (error) {
+        const { code, message } = error as { code?: string; message: string };
+        return { code, message };
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    };
+    for (let i = 0; i < 3; i++)
+      expect(await attempt()).toEqual({
+        code: '28000',
+        message: 'tollgate: this listener accepts TLS connections only (sslmode=require)',
+      });
+    const refused = (await gateway.auditRecords('authenticate')).filter(
+      (r) => r.reason === 'this listener accepts TLS connections only (sslmode=require)',
+    );
+    expect(refused).toHaveLength(1);
+    expect(JSON.stringify(refused[0])).toContain(host);
+    expect(JSON.stringify(refused[0])).not.toContain('secret');
   });
 });

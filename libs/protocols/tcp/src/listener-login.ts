@@ -19,9 +19,13 @@ export interface ListenerLogin {
   readonly preamble: Buffer;
 }
 
-/** A login read to its password, or a client that was answered and closed (or went away). */
+/**
+ * A login read to its password, or a client that went away or was answered and closed (`refused`:
+ * the listener told it why, a refusal the gateway records).
+ */
 export type ListenerLoginOutcome<L extends ListenerLogin> =
-  ({ readonly kind: 'login' } & L) | { readonly kind: 'closed'; readonly reason: string };
+  | ({ readonly kind: 'login' } & L)
+  | { readonly kind: 'closed'; readonly reason: string; readonly refused?: true };
 
 export interface ListenerLoginOptions {
   /** The listener's certificate and key; without them TLS is not offered. */

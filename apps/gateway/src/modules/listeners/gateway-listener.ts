@@ -43,6 +43,14 @@ export interface ListenerCancel {
 }
 
 /**
+ * A client the listener refused before it presented a credential (plain text where TLS is
+ * required, a malformed start-up, too slow), already told why in its protocol and closed.
+ */
+export interface ListenerRefused {
+  readonly refused: string;
+}
+
+/**
  * A Tollgate credential the client gave where its protocol expects a password (an access token, an
  * API key), or (SSH) a public key registered to a user, whose signature the listener checked.
  */
@@ -76,10 +84,10 @@ export interface GatewayListener {
   readonly protocol: ListenerProtocol;
   /**
    * Reads the start-up up to the credential, or a cancel request (see ListenerCancel). Resolves
-   * undefined when the client went away or was already answered (a protocol error, TLS required but
-   * not negotiated).
+   * a ListenerRefused when the client was already answered (a protocol error, TLS required but not
+   * negotiated), undefined when it went away.
    */
-  login(socket: Socket): Promise<ListenerLogin | ListenerCancel | undefined>;
+  login(socket: Socket): Promise<ListenerLogin | ListenerCancel | ListenerRefused | undefined>;
   /** Tells the client why its session does not open, in its protocol's error format, and closes. */
   refuse(login: ListenerLogin, refusal: ListenerRefusal): void;
   /**

@@ -55,12 +55,33 @@ export class ListenerSessions {
   private readonly failures = new LoginFailures();
   /** Refusals of a blocked address are recorded once a window, with how many went unrecorded. */
   private readonly blockedRecords = new AuditThrottle(LOGIN_FAILURE_WINDOW_MS);
+  /** Refusals before a credential (no TLS, a malformed start-up) likewise. */
+  private readonly refusedRecords = new AuditThrottle(LOGIN_FAILURE_WINDOW_MS);
 
   async serve(listener: GatewayListener, socket: Socket): Promise<void> {
     const source = `${socket.remoteAddress}:${socket.remotePort}`;
     const log = this.logger.log.child({ component: 'listener', listener: listener.protocol, source });
     const login = await listener.login(socket);
     if (!login) return;
+    if ('refused' in login) {
+      // Refused before any credential (plain text where TLS is required, a malformed start-up):
+      // recorded, once a window per address with a count, so a flood writes few records.
+      const reason = login.refused.replace(/^tollgate: /, '');
+      log.info({ reason }, 'refused');
+      const admitted = this.refusedRecords.admit(`${listener.protocol}:${socket.remoteAddress}`, Date.now());
+      if (admitted.record)
+        await this.audit
+          .record({
+            subject: 'anonymous',
+            action: 'authenticate',
+            target: `listener:${listener.protocol}`,
+            decision: 'deny',
+            reason,
+            payload: { listener: listener.protocol, source, unrecordedRefusals: admitted.suppressed },
+          })
+          .catch(() => undefined);
+      return;
+    }
     if ('cancelKey' in login) {
       const sessionId = this.cancelKeys.get(login.cancelKey)?.sessionId;
       const interrupted =

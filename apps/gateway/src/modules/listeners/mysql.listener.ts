@@ -15,6 +15,7 @@ import type {
   ListenerLogin,
   ListenerRefusal,
   ListenerRefusalKind,
+  ListenerRefused,
 } from './gateway-listener';
 import { isLoopbackAddress } from './loopback-address';
 
@@ -43,14 +44,14 @@ export class MysqlGatewayListener implements GatewayListener {
 
   constructor(private readonly tls: SecureContext | undefined) {}
 
-  async login(socket: Socket): Promise<ListenerLogin | undefined> {
+  async login(socket: Socket): Promise<ListenerLogin | ListenerRefused | undefined> {
     const outcome = await acceptMysqlLogin(socket, {
       ...(this.tls ? { tls: this.tls } : {}),
       // Credentials cross the network in clear text only from this machine.
       requireTls: !isLoopbackAddress(socket.remoteAddress),
       timeoutMs: LOGIN_TIMEOUT_MS,
     });
-    if (outcome.kind === 'closed') return undefined;
+    if (outcome.kind === 'closed') return outcome.refused ? { refused: outcome.reason } : undefined;
     const login: ListenerLogin = {
       socket: outcome.socket,
       credential: { kind: 'secret', secret: outcome.password },

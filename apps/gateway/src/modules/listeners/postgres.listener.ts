@@ -14,6 +14,7 @@ import type {
   ListenerLogin,
   ListenerRefusal,
   ListenerRefusalKind,
+  ListenerRefused,
 } from './gateway-listener';
 import { isLoopbackAddress } from './loopback-address';
 
@@ -39,14 +40,14 @@ export class PostgresGatewayListener implements GatewayListener {
     private readonly loginTimeoutMs = 30_000,
   ) {}
 
-  async login(socket: Socket): Promise<ListenerLogin | ListenerCancel | undefined> {
+  async login(socket: Socket): Promise<ListenerLogin | ListenerCancel | ListenerRefused | undefined> {
     const outcome = await acceptPostgresLogin(socket, {
       ...(this.tls ? { tls: this.tls } : {}),
       // Credentials cross the network in clear text only from this machine.
       requireTls: !isLoopbackAddress(socket.remoteAddress),
       timeoutMs: this.loginTimeoutMs,
     });
-    if (outcome.kind === 'closed') return undefined;
+    if (outcome.kind === 'closed') return outcome.refused ? { refused: outcome.reason } : undefined;
     if (outcome.kind === 'cancel') return { cancelKey: cancelKey(outcome.processId, outcome.secretKey) };
     return {
       socket: outcome.socket,

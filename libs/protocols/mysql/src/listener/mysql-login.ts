@@ -88,7 +88,7 @@ export function acceptMysqlLogin(socket: Socket, options: MysqlLoginOptions): Pr
     };
     const refuse = ([code, sqlState]: readonly [number, string], message: string) => {
       refuseMysqlLogin(current, sequence, code, sqlState, message);
-      finish({ kind: 'closed', reason: message });
+      finish({ kind: 'closed', reason: message, refused: true });
     };
     const send = (payload: Buffer) => {
       const { bytes, next } = framePacket(payload, sequence);

@@ -177,7 +177,7 @@ describe('acceptPostgresLogin', () => {
   it('answers a silent client with a FATAL error after the start-up timeout', async () => {
     const socket = new FakeSocket();
     const outcome = await acceptPostgresLogin(socket as unknown as Socket, { ...OPTIONS, timeoutMs: 10 });
-    expect(outcome).toEqual({ kind: 'closed', reason: 'tollgate: start-up took too long' });
+    expect(outcome).toEqual({ kind: 'closed', reason: 'tollgate: start-up took too long', refused: true });
     expect(socket.replies()[0]).toMatchObject({ name: 'errorResponse', fields: { C: '08P01' } });
   });
 });

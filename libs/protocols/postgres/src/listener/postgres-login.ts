@@ -66,7 +66,7 @@ export function acceptPostgresLogin(
     };
     const refuse = (sqlState: string, message: string) => {
       refusePostgresLogin(current, sqlState, message);
-      finish({ kind: 'closed', reason: message });
+      finish({ kind: 'closed', reason: message, refused: true });
     };
     const onClose = () => finish({ kind: 'closed', reason: 'the client closed the connection' });
     const onError = (error: Error) => finish({ kind: 'closed', reason: error.message });
