@@ -43,7 +43,7 @@ describe('PostgreSQL listener: guessing credentials', () => {
   });
 
   /** A login from `localAddress` (any of 127/8): the refusal's SQLSTATE and message. */
-  const login = async (password: string, localAddress = '127.0.0.1') => {
+  const login = async (password: string, localAddress = '127.0.0.1', user = 'developer@tollgate.test') => {
     const stream = () => {
       const socket = new Socket();
       const connect = socket.connect.bind(socket);
@@ -55,7 +55,7 @@ describe('PostgreSQL listener: guessing credentials', () => {
     const client = new Client({
       host: '127.0.0.1',
       port,
-      user: 'developer@tollgate.test',
+      user,
       database: 'pg-none',
       password,
       stream,
@@ -72,14 +72,14 @@ describe('PostgreSQL listener: guessing credentials', () => {
     }
   };
 
-  it('refuses an address past 10 failed logins a minute, a valid credential too; refusals recorded, throttled', async () => {
+  it('refuses a user name on an address past 10 failed logins a minute, a valid credential too; refusals recorded, throttled', async () => {
     const guesser = '127.0.0.3';
     for (let i = 0; i < 10; i++)
       expect(await login(`tgk_000000000000_guess${i}`, guesser)).toMatchObject({ code: '28P01' });
     const blocked = await login(developerToken, guesser);
     expect(blocked.code).toBe('28000');
     expect(blocked.message).toMatch(
-      /^tollgate: too many failed logins from 127\.0\.0\.3: try again in \d+ s$/,
+      /^tollgate: too many failed logins from 127\.0\.0\.3 as "developer@tollgate\.test": try again in \d+ s$/,
     );
     // Further guesses cost no credential check and no record each.
     const before = (await gateway.auditRecords('authenticate')).length;
@@ -87,13 +87,32 @@ describe('PostgreSQL listener: guessing credentials', () => {
       expect((await login(`tgk_000000000000_more${i}`, guesser)).code).toBe('28000');
     const records = await gateway.auditRecords('authenticate');
     expect(records.length).toBe(before);
-    const lockouts = records.filter((r) => r.reason.startsWith('too many failed logins from 127.0.0.3'));
+    const lockouts = records.filter((r) =>
+      r.reason.startsWith('too many failed logins from 127.0.0.3 as "developer@tollgate.test"'),
+    );
     expect(lockouts).toHaveLength(1);
     expect(lockouts[0]).toMatchObject({ decision: 'deny' });
     expect(JSON.stringify(lockouts[0])).not.toContain(developerToken);
-    // Another address is not held to the guesser's count: its valid credential reaches the
-    // access decision (no such connection here).
+    // Another address, or another user name on the guesser's address (loopback and a shared NAT
+    // are many people's), is not held to the guesser's count: a valid credential reaches the access
+    // decision (no such connection here).
     expect(await login(developerToken, '127.0.0.4')).toMatchObject({ code: '3D000' });
+    const neighbour = await login(developerToken, guesser, 'Developer@tollgate.test');
+    expect(neighbour).toMatchObject({ code: '3D000' });
+  });
+
+  it('holds an address to ten times that whatever user names its guesses give', async () => {
+    const guesser = '127.0.0.5';
+    for (let i = 0; i < 100; i++) {
+      const user = `guess-${i % 20}@tollgate.test`; // five guesses per name: none is held alone
+      expect(await login(`tgk_000000000000_guess${i}`, guesser, user)).toMatchObject({ code: '28P01' });
+    }
+    const blocked = await login(developerToken, guesser);
+    expect(blocked).toMatchObject({ code: '28000' });
+    expect(blocked.message).toMatch(
+      /^tollgate: too many failed logins from 127\.0\.0\.5: try again in \d+ s$/,
+    );
+    expect(await login(developerToken, '127.0.0.6')).toMatchObject({ code: '3D000' });
   });
 });
 

@@ -51,8 +51,15 @@ export class ListenerSessions {
    * (this replica's) and its subject: PostgreSQL's cancel key, MySQL's connection id.
    */
   private readonly cancelKeys = new Map<string, { sessionId: string; subject: string; connection: string }>();
-  /** Failed logins by source address: past a few a minute, the address's logins are refused unchecked. */
+  /**
+   * Failed logins by source address and user name: past a few a minute, that user name's logins
+   * from the address are refused unchecked. Not by address alone: loopback, a shared NAT and a load
+   * balancer in front of the gateway are many people's address, and one pipeline retrying an expired
+   * token would lock them all out.
+   */
   private readonly failures = new LoginFailures();
+  /** ... and by address alone, at a ceiling ten times higher: a guesser varying the user name. */
+  private readonly addressFailures = new LoginFailures(MAX_LOGIN_FAILURES * 10);
   /** Refusals of a blocked address are recorded once a window, with how many went unrecorded. */
   private readonly blockedRecords = new AuditThrottle(LOGIN_FAILURE_WINDOW_MS);
   /** Refusals before a credential (no TLS, a malformed start-up) likewise. */
@@ -108,9 +115,13 @@ export class ListenerSessions {
     };
 
     const address = socket.remoteAddress ?? 'unknown';
-    const blockedMs = this.failures.blockedFor(address, Date.now());
+    const counted = `${address} ${login.userName ?? ''}`;
+    const now = Date.now();
+    const userBlockedMs = this.failures.blockedFor(counted, now);
+    const blockedMs = Math.max(userBlockedMs, this.addressFailures.blockedFor(address, now));
     if (blockedMs > 0) {
-      const reason = `too many failed logins from ${address}: try again in ${Math.ceil(blockedMs / 1000)} s`;
+      const as = userBlockedMs > 0 && login.userName !== undefined ? ` as "${login.userName}"` : '';
+      const reason = `too many failed logins from ${address}${as}: try again in ${Math.ceil(blockedMs / 1000)} s`;
       const admitted = this.blockedRecords.admit(`${listener.protocol}:${address}`, Date.now());
       if (admitted.record) {
         await this.audit
@@ -119,7 +130,7 @@ export class ListenerSessions {
             action: 'authenticate',
             target: `connection:${login.connectionName}`,
             decision: 'deny',
-            reason: `${reason} (more than ${MAX_LOGIN_FAILURES} failures in ${LOGIN_FAILURE_WINDOW_MS / 1000} s)`,
+            reason: `${reason} (${as ? MAX_LOGIN_FAILURES : MAX_LOGIN_FAILURES * 10} failures in ${LOGIN_FAILURE_WINDOW_MS / 1000} s)`,
             payload: {
               listener: listener.protocol,
               source,
@@ -131,7 +142,10 @@ export class ListenerSessions {
       }
       return refuse({ kind: 'too-many-failures', message: reason });
     }
-    const failed = () => this.failures.failed(address, Date.now());
+    const failed = () => {
+      this.failures.failed(counted, Date.now());
+      this.addressFailures.failed(address, Date.now());
+    };
 
     let principal: Principal;
     try {

@@ -3,8 +3,10 @@ export const MAX_LOGIN_FAILURES = 10;
 export const LOGIN_FAILURE_WINDOW_MS = 60_000;
 
 /**
- * Failed listener logins (a credential refused, a user name that does not name its owner) by
- * source address. Past MAX_LOGIN_FAILURES within the window, an address's logins are refused before
+ * Failed listener logins (a credential refused, a user name that does not name its owner) by key:
+ * the source address and user name, or the address alone (ListenerSessions keeps one of each, the
+ * second with a higher ceiling). Below, "address" is the key. Past MAX_LOGIN_FAILURES (or the
+ * ceiling given) within the window, an address's logins are refused before
  * their credential is looked at, until its oldest failure in the window is older than the window:
  * guessing is held to that rate per address, and a flood of guesses writes no audit record per
  * guess (the refusals are recorded throttled). A success clears nothing: a client holding one
