@@ -1,26 +1,5 @@
-import { Masker } from '@tollgate/masking';
-import { maskingRulesFor } from '@tollgate/policy';
-import { createTestDatabase, MACHINE_POSTGRES, runPsql } from '@tollgate/testing';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PolicyGate } from '../test-support/policy-gate';
-import { serveSessions } from '../test-support/session-server';
-import { testPolicy } from '../test-support/sql-test-helpers';
-import { CancelRegistry } from './cancel-registry';
-import type { PostgresTargetSettings } from './target-settings';
-
-const MASK = testPolicy(`version: 1
-masking:
-  - name: pii
-    columns: [customers.ssn]
-`);
-const subject = { subject: 'user:alice', groups: ['dev'], actorChain: [] };
-const connection = { name: 'pg-test', protocol: 'postgres', tags: {} };
-const rules = maskingRulesFor(MASK, { subject, connection });
-const masker = Masker.compile([{ detectors: rules.detectors, columns: rules.columns }]);
-
-/** A secret that appears nowhere else: any trace of it in what the client receives is a leak. */
-const SECRET = 'zq7Xk2Pw9Lm4';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CUSTOMERS_SQL, SECRET, useMaskedSessions } from '../test-support/masked-sessions';
 
 /**
  * COPY TO STDOUT in an encoding whose multi-byte characters can end in an ASCII byte (SJIS, BIG5,
@@ -29,34 +8,8 @@ const SECRET = 'zq7Xk2Pw9Lm4';
  * leaving a masked field's bytes in a field it takes for another column.
  */
 describe('PostgreSQL masking: COPY output in client-only encodings (real server)', () => {
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
-  let server: Awaited<ReturnType<typeof serveSessions>>;
-  let admin: pg.Client;
-  const cancels = new CancelRegistry();
-  const psql = (sql: string, env: Record<string, string> = {}) =>
-    runPsql(server.port, ['-X', '-At', '-c', sql], { env }).then((r) => r.stdout + r.stderr);
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    admin = new pg.Client({ ...MACHINE_POSTGRES, database: database.name });
-    await admin.connect();
-    await admin.query(`
-      CREATE TABLE customers (id int PRIMARY KEY, name text, ssn text);
-      INSERT INTO customers VALUES (1, 'Ada', '${SECRET}');`);
-    const target: PostgresTargetSettings = {
-      host: MACHINE_POSTGRES.host,
-      port: MACHINE_POSTGRES.port,
-      database: database.name,
-      username: MACHINE_POSTGRES.user,
-      tls: { mode: 'disable' },
-    };
-    server = await serveSessions(() => ({ target, gate: new PolicyGate(MASK), masker, cancels }));
-  });
-  afterAll(async () => {
-    await server?.close();
-    await admin?.end();
-    await database?.drop();
-  });
+  const { onServer, psql } = useMaskedSessions();
+  beforeAll(() => onServer(CUSTOMERS_SQL));
 
   // ソ is 0x83 0x5C in SJIS (a backslash as its second byte), ポ is 0x83 0x7C (a |).
   const shifted = `(select chr(12477), ssn, chr(12509) from customers)`;

@@ -1,26 +1,6 @@
-import { Masker } from '@tollgate/masking';
-import { maskingRulesFor } from '@tollgate/policy';
-import { createTestDatabase, MACHINE_POSTGRES } from '@tollgate/testing';
 import pg from 'pg';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { PolicyGate } from '../test-support/policy-gate';
-import { serveSessions } from '../test-support/session-server';
-import { testPolicy } from '../test-support/sql-test-helpers';
-import { CancelRegistry } from './cancel-registry';
-import type { PostgresTargetSettings } from './target-settings';
-
-const MASK = testPolicy(`version: 1
-masking:
-  - name: pii
-    columns: [customers.ssn]
-`);
-const subject = { subject: 'user:alice', groups: ['dev'], actorChain: [] };
-const connection = { name: 'pg-test', protocol: 'postgres', tags: {} };
-const rules = maskingRulesFor(MASK, { subject, connection });
-const masker = Masker.compile([{ detectors: rules.detectors, columns: rules.columns }]);
-
-/** A secret that appears nowhere else: any trace of it in what the client receives is a leak. */
-const SECRET = 'zq7Xk2Pw9Lm4';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { CUSTOMERS_SQL, SECRET, useMaskedSessions } from '../test-support/masked-sessions';
 
 /**
  * The server's errors quote stored rows of tables a statement does not name: rows a foreign key's
@@ -28,17 +8,7 @@ const SECRET = 'zq7Xk2Pw9Lm4';
  * None of those words may carry a masked value to the client.
  */
 describe('PostgreSQL masking: errors about rows the statement does not name (real server)', () => {
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
-  let server: Awaited<ReturnType<typeof serveSessions>>;
-  let admin: pg.Client;
-  const cancels = new CancelRegistry();
-
-  const onServer = async (sql: string) => (await admin.query(sql)).rows as Record<string, unknown>[];
-  const client = async () => {
-    const c = new pg.Client({ host: '127.0.0.1', port: server.port, user: 'u', database: 'd' });
-    await c.connect();
-    return c;
-  };
+  const { onServer, client } = useMaskedSessions();
   /** Everything the client was told about a failure (all fields), or 'ok'. */
   const attempt = async (c: pg.Client, sql: string, values?: unknown[]) => {
     try {
@@ -50,29 +20,10 @@ describe('PostgreSQL masking: errors about rows the statement does not name (rea
     }
   };
 
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    admin = new pg.Client({ ...MACHINE_POSTGRES, database: database.name });
-    await admin.connect();
-    const target: PostgresTargetSettings = {
-      host: MACHINE_POSTGRES.host,
-      port: MACHINE_POSTGRES.port,
-      database: database.name,
-      username: MACHINE_POSTGRES.user,
-      tls: { mode: 'disable' },
-    };
-    server = await serveSessions(() => ({ target, gate: new PolicyGate(MASK), masker, cancels }));
-  });
-  afterAll(async () => {
-    await server?.close();
-    await admin?.end();
-    await database?.drop();
-  });
   beforeEach(async () => {
     await onServer(`
       DROP TABLE IF EXISTS customers, parent_keys, pair_keys CASCADE;
-      CREATE TABLE customers (id int PRIMARY KEY, name text, ssn text);
-      INSERT INTO customers VALUES (1, 'Ada', '${SECRET}');`);
+      ${CUSTOMERS_SQL}`);
   });
 
   it("withholds the errors of rows a foreign key's action changes in a masked table", async () => {

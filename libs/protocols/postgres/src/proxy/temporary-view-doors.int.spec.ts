@@ -1,26 +1,5 @@
-import { Masker } from '@tollgate/masking';
-import { maskingRulesFor } from '@tollgate/policy';
-import { createTestDatabase, MACHINE_POSTGRES, runPsql } from '@tollgate/testing';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PolicyGate } from '../test-support/policy-gate';
-import { serveSessions } from '../test-support/session-server';
-import { testPolicy } from '../test-support/sql-test-helpers';
-import { CancelRegistry } from './cancel-registry';
-import type { PostgresTargetSettings } from './target-settings';
-
-const MASK = testPolicy(`version: 1
-masking:
-  - name: pii
-    columns: [customers.ssn]
-`);
-const subject = { subject: 'user:alice', groups: ['dev'], actorChain: [] };
-const connection = { name: 'pg-test', protocol: 'postgres', tags: {} };
-const rules = maskingRulesFor(MASK, { subject, connection });
-const masker = Masker.compile([{ detectors: rules.detectors, columns: rules.columns }]);
-
-/** A secret that appears nowhere else: any trace of it in what the client receives is a leak. */
-const SECRET = 'zq7Xk2Pw9Lm4';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CUSTOMERS_SQL, SECRET, useMaskedSessions } from '../test-support/masked-sessions';
 
 /**
  * A temporary view takes the place of a table of the same name on the search path (pg_temp comes
@@ -28,36 +7,12 @@ const SECRET = 'zq7Xk2Pw9Lm4';
  * the table must not keep that lineage.
  */
 describe('PostgreSQL masking: a temporary view named like a table (real server)', () => {
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
-  let server: Awaited<ReturnType<typeof serveSessions>>;
-  let admin: pg.Client;
-  const cancels = new CancelRegistry();
-  const psql = (sql: string) =>
-    runPsql(server.port, ['-X', '-At', '-c', sql], { env: {} }).then((r) => r.stdout + r.stderr);
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    admin = new pg.Client({ ...MACHINE_POSTGRES, database: database.name });
-    await admin.connect();
-    await admin.query(`
-      CREATE TABLE customers (id int PRIMARY KEY, name text, ssn text);
-      INSERT INTO customers VALUES (1, 'Ada', '${SECRET}');
+  const { onServer, psql, client } = useMaskedSessions();
+  beforeAll(() =>
+    onServer(`${CUSTOMERS_SQL}
       CREATE TABLE scratch (id int, note text);
-      INSERT INTO scratch VALUES (7, 'plain');`);
-    const target: PostgresTargetSettings = {
-      host: MACHINE_POSTGRES.host,
-      port: MACHINE_POSTGRES.port,
-      database: database.name,
-      username: MACHINE_POSTGRES.user,
-      tls: { mode: 'disable' },
-    };
-    server = await serveSessions(() => ({ target, gate: new PolicyGate(MASK), masker, cancels }));
-  });
-  afterAll(async () => {
-    await server?.close();
-    await admin?.end();
-    await database?.drop();
-  });
+      INSERT INTO scratch VALUES (7, 'plain');`),
+  );
 
   const shadow = 'create temp view scratch as select id, ssn as note from customers';
 
@@ -68,8 +23,7 @@ describe('PostgreSQL masking: a temporary view named like a table (real server)'
   });
 
   it('masks what later strings of the session read through it', async () => {
-    const c = new pg.Client({ host: '127.0.0.1', port: server.port, user: 'u', database: 'd' });
-    await c.connect();
+    const c = await client();
     try {
       await c.query(shadow);
       const later = await c.query('select note from scratch');
