@@ -1,19 +1,14 @@
 import { createServer, type Server } from 'node:net';
 import { Masker } from '@tollgate/masking';
-import { maskingRulesFor, parsePolicy, type Policy } from '@tollgate/policy';
+import { maskingRulesFor } from '@tollgate/policy';
 import { createMariadbDatabase, type MariadbTestDatabase } from '@tollgate/testing';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type Answer, CARD, doorsClient, leaks, policyOf, SSN } from '../test-support/doors';
 import { PolicyGate } from '../test-support/policy-gate';
 import { listenOnLoopback, nativeUserTarget } from '../test-support/session-server';
 import { runMysqlSession } from './mysql-session';
 import type { MysqlTargetSettings } from './target-settings';
-
-const policyOf = (yaml: string): Policy => {
-  const parsed = parsePolicy(yaml, 'test.yaml');
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
-  return parsed.policy;
-};
 
 /** Column rules only (no detector): whatever is masked or withheld here is by lineage. */
 const MASK = policyOf(`version: 1
@@ -52,24 +47,6 @@ masking:
 const subject = { subject: 'user:alice', groups: ['dev'], actorChain: [] };
 const connection = { name: 'my-test', protocol: 'mysql', tags: { env: 'test' } };
 const masker = Masker.compile([maskingRulesFor(MASK, { subject, connection })]);
-
-const SSN = ['zq7Xk2Pw9Lm4', 'Hv3Tr8Ny5Bc1'];
-const CARD = 'Qm5Jd8Ws2Ft6';
-/** The secrets and what a query can easily turn them into. */
-const TRACES = [...SSN, CARD].flatMap((secret) => [
-  secret,
-  secret.toLowerCase(),
-  secret.toUpperCase(),
-  secret.slice(2, 9),
-  Buffer.from(secret).toString('hex').toUpperCase(),
-]);
-const leaks = (output: string) => TRACES.filter((trace) => output.includes(trace));
-
-interface Answer {
-  readonly text: string;
-  readonly sqlState?: string;
-  readonly code?: number;
-}
 
 /**
  * More doors around lineage masking, each tried against the machine's MariaDB through the session:
@@ -110,27 +87,7 @@ describe('MySQL doors around lineage masking, continued (real MariaDB)', () => {
     gate = new PolicyGate(MASK);
   });
 
-  const connect = () =>
-    mysql.createConnection({ host: '127.0.0.1', port, user: 'whoever', multipleStatements: true });
-  const run = (client: mysql.Connection, sql: string): Promise<Answer> =>
-    client.query({ sql, rowsAsArray: true }).then(
-      ([rows]) => ({ text: JSON.stringify(rows) }),
-      (e: Error & { sqlState?: string; errno?: number }) => ({
-        text: e.message,
-        ...(e.sqlState ? { sqlState: e.sqlState } : {}),
-        ...(e.errno ? { code: e.errno } : {}),
-      }),
-    );
-  const session = async (statements: string[]): Promise<Answer[]> => {
-    const client = await connect();
-    try {
-      const answers: Answer[] = [];
-      for (const sql of statements) answers.push(await run(client, sql));
-      return answers;
-    } finally {
-      await client.end();
-    }
-  };
+  const { session } = doorsClient(() => port, { rowsAsArray: true });
 
   const derived = (columns: string, from = 'customers') => `(SELECT ${columns} FROM ${from}) `;
   it.each([

@@ -1,21 +1,15 @@
 import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { Masker } from '@tollgate/masking';
-import { maskingRulesFor, parsePolicy, type Policy } from '@tollgate/policy';
+import { maskingRulesFor } from '@tollgate/policy';
 import { createMariadbDatabase, type MariadbTestDatabase } from '@tollgate/testing';
-import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { CARD, doorsClient, leaks, policyOf, SSN } from '../test-support/doors';
 import { PolicyGate } from '../test-support/policy-gate';
 import { listenOnLoopback, nativeUserTarget } from '../test-support/session-server';
 import type { StatementOutcome } from './command-gate';
 import { runMysqlSession } from './mysql-session';
 import type { MysqlTargetSettings } from './target-settings';
-
-const policyOf = (yaml: string): Policy => {
-  const parsed = parsePolicy(yaml, 'test.yaml');
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
-  return parsed.policy;
-};
 
 /** Column rules only (no detector): whatever is masked or withheld here is by lineage. */
 const MASK = policyOf(`version: 1
@@ -29,24 +23,6 @@ masking:
 const subject = { subject: 'user:alice', groups: ['dev'], actorChain: [] };
 const connection = { name: 'my-test', protocol: 'mysql', tags: { env: 'test' } };
 const masker = Masker.compile([maskingRulesFor(MASK, { subject, connection })]);
-
-const SSN = ['zq7Xk2Pw9Lm4', 'Hv3Tr8Ny5Bc1'];
-const CARD = 'Qm5Jd8Ws2Ft6';
-/** The secrets and what a query can easily turn them into. */
-const TRACES = [...SSN, CARD].flatMap((secret) => [
-  secret,
-  secret.toLowerCase(),
-  secret.toUpperCase(),
-  secret.slice(2, 9),
-  Buffer.from(secret).toString('hex').toUpperCase(),
-]);
-const leaks = (output: string) => TRACES.filter((trace) => output.includes(trace));
-
-interface Answer {
-  readonly text: string;
-  readonly sqlState?: string;
-  readonly code?: number;
-}
 
 /**
  * The doors a parser-based engine misses, tried against the machine's MariaDB through the session:
@@ -89,33 +65,7 @@ describe('MySQL doors around lineage masking (real MariaDB)', () => {
     outcomes.length = 0;
   });
 
-  const connect = (charset?: string) =>
-    mysql.createConnection({
-      host: '127.0.0.1',
-      port,
-      user: 'whoever',
-      multipleStatements: true,
-      ...(charset ? { charset } : {}),
-    });
-  const run = (client: mysql.Connection, sql: string): Promise<Answer> =>
-    client.query(sql).then(
-      ([rows]) => ({ text: JSON.stringify(rows) }),
-      (e: Error & { sqlState?: string; errno?: number }) => ({
-        text: e.message,
-        ...(e.sqlState ? { sqlState: e.sqlState } : {}),
-        ...(e.errno ? { code: e.errno } : {}),
-      }),
-    );
-  const session = async (statements: string[], charset?: string): Promise<Answer[]> => {
-    const client = await connect(charset);
-    try {
-      const answers: Answer[] = [];
-      for (const sql of statements) answers.push(await run(client, sql));
-      return answers;
-    } finally {
-      await client.end();
-    }
-  };
+  const { connect, run, session } = doorsClient(() => port);
 
   it.each([
     ["SELECT EXTRACTVALUE(1, CONCAT('~', (SELECT ssn FROM customers LIMIT 1)))", 1105, 'HY000'],

@@ -1,22 +1,17 @@
 import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { Masker } from '@tollgate/masking';
-import { maskingRulesFor, parsePolicy, type Policy } from '@tollgate/policy';
+import { maskingRulesFor } from '@tollgate/policy';
 import { createMariadbDatabase, type MariadbTestDatabase } from '@tollgate/testing';
 import fc from 'fast-check';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { policyOf } from '../test-support/doors';
 import { PolicyGate } from '../test-support/policy-gate';
 import { listenOnLoopback, nativeUserTarget } from '../test-support/session-server';
 import type { StatementOutcome } from './command-gate';
 import { runMysqlSession } from './mysql-session';
 import type { MysqlTargetSettings } from './target-settings';
-
-const policyOf = (yaml: string): Policy => {
-  const parsed = parsePolicy(yaml, 'test.yaml');
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
-  return parsed.policy;
-};
 
 /** Column rules only: no content detector, so whatever is masked here is masked by lineage. */
 const MASK = policyOf(`version: 1
