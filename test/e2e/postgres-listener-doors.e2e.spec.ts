@@ -60,16 +60,7 @@ describe('PostgreSQL listener: guessing credentials', () => {
       password,
       stream,
     });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      return { code: 'connected', message: '' };
-    } catch (error) {
-      const { code, message } = error as { code?: string; message: string };
-      return { code, message };
-    } finally {
-      await client.end().catch(() => undefined);
-    }
+    return loginOutcome(client);
   };
 
   it('refuses a user name on an address past 10 failed logins a minute, a valid credential too; refusals recorded, throttled', async () => {
@@ -177,16 +168,7 @@ describe('PostgreSQL listener: plain text from another machine', () => {
         password: 'secret',
         ssl: false,
       });
-      client.on('error', () => undefined);
-      try {
-        await client.connect();
-        return { code: 'connected', message: '' };
-      } catch (error) {
-        const { code, message } = error as { code?: string; message: string };
-        return { code, message };
-      } finally {
-        await client.end().catch(() => undefined);
-      }
+      return loginOutcome(client);
     };
     for (let i = 0; i < 3; i++)
       expect(await attempt()).toEqual({
@@ -201,3 +183,17 @@ describe('PostgreSQL listener: plain text from another machine', () => {
     expect(JSON.stringify(refused[0])).not.toContain('secret');
   });
 });
+
+/** How a login went: `connected`, or the refusal's SQLSTATE and message. */
+async function loginOutcome(client: Client): Promise<{ code: string | undefined; message: string }> {
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return { code: 'connected', message: '' };
+  } catch (error) {
+    const { code, message } = error as { code?: string; message: string };
+    return { code, message };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

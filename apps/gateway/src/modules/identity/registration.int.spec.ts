@@ -30,6 +30,10 @@ const pg = (name: string, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
+const as = (token: string) => ({ authorization: `Bearer ${token}` });
+/** A problem response's detail. */
+const detail = (response: { body: unknown }) => (response.body as { detail?: string }).detail ?? '';
+
 /** A gateway under POLICY and the `pipeline` service account's access token (its register role). */
 async function gatewayWithPipeline(): Promise<{ gw: TestGateway; pipeline: string }> {
   const gw = await startTestGateway();
@@ -46,9 +50,7 @@ async function gatewayWithPipeline(): Promise<{ gw: TestGateway; pipeline: strin
 describe('register: registering resources without admin', () => {
   let gw: TestGateway;
   let pipeline: string;
-  const as = (token: string) => ({ authorization: `Bearer ${token}` });
   const call = (method: string, path: string, body?: unknown) => gw.request(method, path, body, as(pipeline));
-  const detail = (response: { body: unknown }) => (response.body as { detail?: string }).detail ?? '';
 
   beforeAll(async () => {
     ({ gw, pipeline } = await gatewayWithPipeline());
@@ -154,9 +156,7 @@ describe('register: registering resources without admin', () => {
 describe('lateral movement: registrars and agents serving other connections', () => {
   let gw: TestGateway;
   let pipeline: string;
-  const as = (token: string) => ({ authorization: `Bearer ${token}` });
   const call = (method: string, path: string, body?: unknown) => gw.request(method, path, body, as(pipeline));
-  const detail = (response: { body: unknown }) => (response.body as { detail?: string }).detail ?? '';
 
   beforeAll(async () => {
     ({ gw, pipeline } = await gatewayWithPipeline());
