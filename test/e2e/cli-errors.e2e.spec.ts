@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTempDir, spawnCli, unusedPort } from '@tollgate/testing';
+import { cliBin, makeTempDir, spawnCli, unusedPort } from '@tollgate/testing';
 
 async function run(args: string[], env: Record<string, string | undefined> = {}) {
   const cli = spawnCli(args, { TOLLGATE_TOKEN: 'not-a-real-token', ...env });
@@ -58,6 +60,50 @@ describe('CLI errors name the full command (real `tollgate` processes, no gatewa
       );
     } finally {
       taken.close();
+    }
+  });
+});
+
+/** `tollgate audit --json | head -1`: the reader goes away and the command stops quietly. */
+describe('output read by a pipe that closes early', () => {
+  it('tollgate audit --json stops with status 0 and nothing on stderr (no EPIPE stack trace)', async () => {
+    // A gateway's audit page far larger than a pipe's buffer, so the CLI is still writing when the
+    // reader leaves.
+    const items = Array.from({ length: 5000 }, (_, i) => ({
+      seq: String(i + 1),
+      at: '2026-12-05T00:00:00.000Z',
+      subject: 'sa:ci',
+      actorChain: [],
+      action: 'command',
+      target: 'connection:pg',
+      decision: 'allow',
+      reason: null,
+      payload: { command: `select ${i}, '${'x'.repeat(200)}'` },
+    }));
+    const gateway = createHttpServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ items }));
+    });
+    await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = gateway.address() as { port: number };
+      const cli = spawn(process.execPath, [cliBin(), 'audit', '--json'], {
+        env: { ...process.env, TOLLGATE_TOKEN: 'not-a-real-token', TOLLGATE_URL: `http://127.0.0.1:${port}` },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      cli.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+      let first = '';
+      cli.stdout.once('data', (chunk: Buffer) => {
+        first = chunk.toString('utf8').split('\n')[0];
+        cli.stdout.destroy();
+      });
+      const code = await new Promise<number | null>((resolve) => cli.once('exit', resolve));
+      expect(JSON.parse(first)).toMatchObject({ seq: '1', action: 'command' });
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+    } finally {
+      gateway.close();
     }
   });
 });

@@ -56,6 +56,7 @@ export async function runProgram(argv: readonly string[]): Promise<void> {
     );
     process.exit(1);
   }
+  quietWhenOutputCloses();
   let running: Command = program;
   program.hook('preAction', (_program, action) => {
     running = action;
@@ -65,6 +66,23 @@ export async function runProgram(argv: readonly string[]): Promise<void> {
   } catch (error) {
     process.stderr.write(`${commandPath(running)}: ${describeError(error)}\n`);
     process.exit(1);
+  }
+}
+
+/**
+ * `tollgate audit --json | head -1`: once the reader of the output is gone, the command stops
+ * quietly (as Unix tools do on SIGPIPE, which Node.js ignores) instead of dying on the write's
+ * EPIPE with a stack trace; any other failure to write is one line and exit 1.
+ */
+function quietWhenOutputCloses(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(0);
+      if (stream === process.stdout) {
+        process.stderr.write(`tollgate: cannot write the output: ${error.message}\n`);
+      }
+      process.exit(1);
+    });
   }
 }
 
