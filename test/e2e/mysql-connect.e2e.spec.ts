@@ -182,6 +182,31 @@ describe('MySQL through tollgate connect (gateway + agent + MariaDB with ed25519
     expect(denied.output).toContain('dropping tables is not allowed here (SQLSTATE 42000)');
   });
 
+  it('tollgate exec says an UPDATE waits for approval while it waits, and names the review', async () => {
+    db.sql('INSERT INTO scratch VALUES (7)');
+    const held = spawnCli(
+      ['exec', 'my-app', '--grpc', gateway.grpcUrl, '-c', 'UPDATE scratch SET id = 8 WHERE id = 7'],
+      {
+        TOLLGATE_TOKEN: developerToken,
+      },
+    );
+    // Said on stderr before anyone decides, so the person running it knows why nothing happens.
+    const [, review] = await held.waitFor(
+      /NOTICE: tollgate: updates need a DBA\. Waiting for approval by group:dba: review ([0-9a-f-]{36})/,
+      30_000,
+    );
+    expect(db.sql('SELECT count(*) FROM scratch WHERE id = 8').trim()).toBe('0');
+    const dba = (await loginDevUser(gateway.httpUrl, 'dba')).access_token;
+    const approve = spawnCli(['reviews', 'approve', review], {
+      TOLLGATE_TOKEN: dba,
+      TOLLGATE_URL: gateway.httpUrl,
+    });
+    expect(await approve.exited()).toBe(0);
+    expect(await held.exited()).toBe(0);
+    expect(db.sql('SELECT count(*) FROM scratch WHERE id = 8').trim()).toBe('1');
+    expect(held.output().match(/Waiting for approval/g)).toHaveLength(1);
+  });
+
   it('says why when the agent cannot log in to the target, as the mariadb client would (code and SQLSTATE)', async () => {
     const cli = spawnCli(['exec', 'my-wrong-password', '--grpc', gateway.grpcUrl, '-c', 'SELECT 1'], {
       TOLLGATE_TOKEN: developerToken,

@@ -107,13 +107,16 @@ export function execCommand(): Command {
         let results: readonly StatementResult[];
         if (outcome.opened.protocol === Protocol.POSTGRES) {
           // Notices are said as they come: a statement held for approval says so (and which
-          // review to approve) while it waits, not after.
+          // review to approve) while it waits, not after. (MySQL below: the same, from MariaDB's
+          // progress reports.)
           const run = await runSimpleQuery(stream, sql, {
             onNotice: (notice) => process.stderr.write(`NOTICE: ${notice}\n`),
           });
           results = run.results;
         } else if (outcome.opened.protocol === Protocol.MYSQL) {
-          results = await runMysqlQuery(stream, sql);
+          results = await runMysqlQuery(stream, sql, {
+            onNotice: (notice) => process.stderr.write(`NOTICE: ${notice}\n`),
+          });
         } else {
           // The gateway refuses exec on other protocols; an older gateway might not.
           outcome.call.cancel();

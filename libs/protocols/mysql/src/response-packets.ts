@@ -109,6 +109,14 @@ export function progressPacket(info: string, percent = 0): Buffer {
     .build();
 }
 
+/** A progress report's text (see progressPacket), or undefined when the packet is not one. */
+export function parseProgressPacket(payload: Buffer): string | undefined {
+  if (payload.length < 9 || payload[0] !== 0xff || payload.readUInt16LE(1) !== 0xffff) return undefined;
+  const r = new PayloadReader(payload, 'a progress report');
+  r.bytes(9); // 0xFF, 0xFFFF, strings, stage, of stages, progress (3 bytes)
+  return r.lenencBytes().toString('utf8');
+}
+
 export function eofPacket(statusFlags = 0, warnings = 0): Buffer {
   return new PayloadWriter().u8(0xfe).u16(warnings).u16(statusFlags).build();
 }

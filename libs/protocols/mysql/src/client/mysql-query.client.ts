@@ -1,11 +1,18 @@
 import type { Duplex } from 'node:stream';
 import { endedByPeer } from '@tollgate/protocol-tcp';
-import { Capability, Command, PROXY_CAPABILITIES, ServerStatus } from '../capabilities';
+import { Capability, Command, MariadbCapability, PROXY_CAPABILITIES, ServerStatus } from '../capabilities';
 import { parseColumnDefinition } from '../column-definition';
 import { parseServerGreeting, serializeHandshakeResponse } from '../handshake';
 import { PayloadReader } from '../payload';
 import { PacketChannel } from '../proxy/packet-channel';
-import { isEofPacket, isErrPacket, isOkPacket, parseErrPacket, parseOkPacket } from '../response-packets';
+import {
+  isEofPacket,
+  isErrPacket,
+  isOkPacket,
+  parseErrPacket,
+  parseOkPacket,
+  parseProgressPacket,
+} from '../response-packets';
 import { parseTextRow } from '../rows';
 
 /** One statement's result, in the shape `tollgate exec` prints (the same as for PostgreSQL). */
@@ -22,6 +29,11 @@ export interface MysqlStatementResult {
 export interface MysqlQueryOptions {
   /** Rows kept per result set (default all); the rest are read and counted, not kept. */
   readonly maxRows?: number;
+  /**
+   * What the session says while a statement waits (a command held for approval, and which review
+   * decides it), as it says it: asked for as MariaDB progress reports where the session offers them.
+   */
+  readonly onNotice?: (text: string) => void;
 }
 
 /** The client could not log in (the session refused it): the ERR packet's words. */
@@ -60,7 +72,11 @@ export async function runMysqlQuery(
         capabilities: capabilities >>> 0,
         maxPacketSize: 1 << 30,
         characterSet: 45,
-        mariadbCapabilities: 0,
+        // MariaDB's progress reports, where offered (never with CLIENT_MYSQL): a held command's message.
+        mariadbCapabilities:
+          options.onNotice && !(capabilities & Capability.LONG_PASSWORD)
+            ? greeting.mariadbCapabilities & MariadbCapability.PROGRESS
+            : 0,
         username: 'tollgate',
         authResponse: Buffer.alloc(0),
         authPlugin: greeting.authPlugin,
@@ -71,7 +87,7 @@ export async function runMysqlQuery(
     if (!isOkPacket(login.payload)) throw loginError(login.payload);
     channel.sequence = 0;
     channel.write(Buffer.concat([Buffer.from([Command.QUERY]), Buffer.from(sql, 'utf8')]));
-    const results = await readResults(channel, options.maxRows ?? Infinity);
+    const results = await readResults(channel, options.maxRows ?? Infinity, options.onNotice);
     channel.sequence = 0;
     channel.write(Buffer.from([Command.QUIT]));
     // The session ends after COM_QUIT. Ending our side first would cut a tunnelled session short
@@ -96,10 +112,19 @@ function loginError(payload: Buffer): MysqlQueryError {
   return new MysqlQueryError(err.sqlState, `ERROR ${err.code} (${err.sqlState}): ${text}`);
 }
 
-async function readResults(channel: PacketChannel, maxRows: number): Promise<MysqlStatementResult[]> {
+async function readResults(
+  channel: PacketChannel,
+  maxRows: number,
+  onNotice: ((text: string) => void) | undefined,
+): Promise<MysqlStatementResult[]> {
   const results: MysqlStatementResult[] = [];
   for (;;) {
-    const { payload } = await channel.next();
+    let { payload } = await channel.next();
+    // Progress reports come before a reply, and the reply follows them.
+    for (let note = parseProgressPacket(payload); note !== undefined; note = parseProgressPacket(payload)) {
+      onNotice?.(note);
+      ({ payload } = await channel.next());
+    }
     let status: number;
     if (isOkPacket(payload)) {
       const ok = parseOkPacket(payload);
