@@ -182,7 +182,7 @@ describe('MySQL through tollgate connect (gateway + agent + MariaDB with ed25519
     expect(denied.output).toContain('dropping tables is not allowed here (SQLSTATE 42000)');
   });
 
-  it('tollgate exec says an UPDATE waits for approval while it waits, and names the review', async () => {
+  it('tollgate exec and the console say an UPDATE waits for approval while it waits, and name the review', async () => {
     db.sql('INSERT INTO scratch VALUES (7)');
     const held = spawnCli(
       ['exec', 'my-app', '--grpc', gateway.grpcUrl, '-c', 'UPDATE scratch SET id = 8 WHERE id = 7'],
@@ -205,6 +205,32 @@ describe('MySQL through tollgate connect (gateway + agent + MariaDB with ed25519
     expect(await held.exited()).toBe(0);
     expect(db.sql('SELECT count(*) FROM scratch WHERE id = 8').trim()).toBe('1');
     expect(held.output().match(/Waiting for approval/g)).toHaveLength(1);
+
+    // The console's query runner streams the same notice as a JSON line while the statement waits.
+    const response = await fetch(`${gateway.httpUrl}/api/v1/connections/my-app/query`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${developerToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ sql: 'UPDATE scratch SET id = 9 WHERE id = 8' }),
+    });
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    let notice: RegExpExecArray | null = null;
+    while (!notice) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the query ended without a notice: ${text}`);
+      text += value;
+      notice = /"type":"notice","message":"tollgate: updates need a DBA\.[^"]*review ([0-9a-f-]{36})/.exec(
+        text,
+      );
+    }
+    const approveConsole = spawnCli(['reviews', 'approve', notice[1]], {
+      TOLLGATE_TOKEN: dba,
+      TOLLGATE_URL: gateway.httpUrl,
+    });
+    expect(await approveConsole.exited()).toBe(0);
+    for (let next = await reader.read(); !next.done; next = await reader.read()) text += next.value;
+    expect(text).toContain('"type":"done","statements":1,"failed":0');
+    expect(db.sql('SELECT count(*) FROM scratch WHERE id = 9').trim()).toBe('1');
   });
 
   it('says why when the agent cannot log in to the target, as the mariadb client would (code and SQLSTATE)', async () => {

@@ -92,10 +92,13 @@ export class RunQueryUseCase {
     call.on('data', (message: ClientDown) => {
       if (message.kind?.$case === 'close') closeReason = message.kind.close.reason;
     });
-    // MySQL has no notices: a statement held for review waits without a word (as in any client).
+    // A statement held for review says so as it waits: PostgreSQL NOTICEs, MariaDB progress reports.
     const running: Promise<readonly StatementResult[]> =
       expected === Protocol.MYSQL
-        ? runMysqlQuery(stream, input.sql, { maxRows: input.maxRows })
+        ? runMysqlQuery(stream, input.sql, {
+            maxRows: input.maxRows,
+            onNotice: (message) => emit({ type: 'notice', message }),
+          })
         : runSimpleQuery(stream, input.sql, {
             parameters: { user: 'tollgate', application_name: 'tollgate console' },
             maxRows: input.maxRows,
