@@ -1,6 +1,6 @@
 import { Protocol } from '@tollgate/proto';
-import type { ProtocolRefuser, Refusal, RefusalKind } from '@tollgate/protocol-tcp';
-import { PROXY_CAPABILITIES, Capability } from '../capabilities';
+import type { ProtocolRefuser, Refusal, RefusalKind, SessionWatch } from '@tollgate/protocol-tcp';
+import { Command, PROXY_CAPABILITIES, Capability } from '../capabilities';
 import { serializeServerGreeting } from '../handshake';
 import { framePacket, PacketReader } from '../packet-reader';
 import { LISTENER_SERVER_VERSION } from '../listener/mysql-login';
@@ -29,8 +29,11 @@ function refusalPacket(refusal: Refusal): Buffer {
 /**
  * Refusals in the MySQL protocol. Before a session opens, `tollgate connect` greets the client
  * as a server would, reads its handshake response and answers with an ERR packet (the mariadb CLI
- * prints `ERROR 1045 (28000): tollgate: ...`). An open session that ends is reset: the client may
- * be between a command and its reply, where an ERR out of sequence would be misread.
+ * prints `ERROR 1045 (28000): tollgate: ...`). An open session that ends while a command waits for
+ * its reply (none of it sent yet: a long statement, a held one) gets the ERR packet the server
+ * would send for a killed connection, in the reply's sequence (`ERROR 1927 (70100): tollgate:
+ * session ended: killed by ...`); at any other point it is reset, since an ERR out of sequence
+ * would be misread.
  */
 export const mysqlRefuser: ProtocolRefuser = {
   protocol: Protocol.MYSQL,
@@ -59,10 +62,87 @@ export const mysqlRefuser: ProtocolRefuser = {
     };
   },
   watch() {
-    return {
-      fromClient: () => undefined,
-      toClient: () => undefined,
-      ending: () => undefined,
-    };
+    return new MysqlSessionWatch();
   },
 };
+
+/** Commands the server does not answer. */
+const UNANSWERED: ReadonlySet<number> = new Set([
+  Command.QUIT,
+  Command.STMT_SEND_LONG_DATA,
+  Command.STMT_CLOSE,
+]);
+const MAX_PAYLOAD = 0xffffff;
+
+/**
+ * Follows the client's packet headers (4 bytes: length, sequence id) to know when a command waits
+ * for its reply and which sequence id the reply starts with; any byte from the server starts the
+ * reply (or is something else, such as a LOAD DATA LOCAL request), after which only a reset ends
+ * the session cleanly.
+ */
+class MysqlSessionWatch implements SessionWatch {
+  private readonly header = Buffer.alloc(5);
+  private headerBytes = 0;
+  /** Payload bytes of the client's current packet still to come. */
+  private skip = 0;
+  /** The current packet's length and sequence id, and whether it is part of a command. */
+  private length = 0;
+  private sequence = 0;
+  private inCommand = false;
+  /** The previous packet had the largest payload: the packet after it continues it. */
+  private previousFull = false;
+  /** The sequence id of the awaited reply's first packet, when a command waits for one. */
+  private awaiting: number | undefined;
+
+  fromClient(bytes: Buffer): void {
+    let offset = 0;
+    while (offset < bytes.length) {
+      if (this.skip > 0) {
+        const n = Math.min(this.skip, bytes.length - offset);
+        this.skip -= n;
+        offset += n;
+        if (this.skip === 0) this.packetDone();
+        continue;
+      }
+      // Header and the payload's first byte (the command), unless the packet is empty.
+      const want = this.headerBytes < 4 ? 4 : 5;
+      const n = Math.min(want - this.headerBytes, bytes.length - offset);
+      bytes.copy(this.header, this.headerBytes, offset, offset + n);
+      this.headerBytes += n;
+      offset += n;
+      if (this.headerBytes === 4) {
+        this.length = this.header.readUIntLE(0, 3);
+        const sequence = this.header[3] as number;
+        // A command starts at sequence 0; a packet that continues a command's (a payload of
+        // 2^24 - 1 bytes is followed by more) keeps it; anything else (LOAD DATA's file) does not.
+        const continues = this.inCommand && this.previousFull && sequence === ((this.sequence + 1) & 0xff);
+        this.inCommand = sequence === 0 || continues;
+        this.sequence = sequence;
+        this.awaiting = undefined;
+        if (this.length === 0) {
+          this.headerBytes = 0;
+          this.packetDone();
+        }
+      } else if (this.headerBytes === 5) {
+        if (this.sequence === 0 && UNANSWERED.has(this.header[4] as number)) this.inCommand = false;
+        this.headerBytes = 0;
+        this.skip = this.length - 1;
+        if (this.skip === 0) this.packetDone();
+      }
+    }
+  }
+
+  private packetDone(): void {
+    this.previousFull = this.length === MAX_PAYLOAD;
+    this.awaiting = this.inCommand && !this.previousFull ? (this.sequence + 1) & 0xff : undefined;
+  }
+
+  toClient(bytes: Buffer): void {
+    if (bytes.length > 0) this.awaiting = undefined;
+  }
+
+  ending(refusal: Refusal): Buffer | undefined {
+    if (this.awaiting === undefined || this.headerBytes !== 0 || this.skip !== 0) return undefined;
+    return framePacket(refusalPacket(refusal), this.awaiting).bytes;
+  }
+}
