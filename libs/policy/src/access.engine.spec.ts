@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateAccess, maxDelegationDepth } from './access.engine';
+import { evaluateAccess, maxDelegationDepth, verbReach } from './access.engine';
 import type { ConnectionContext, SubjectContext } from './context.types';
 import { formatPolicyError, parsePolicy } from './parse-policy';
 import type { Policy } from './policy.types';
@@ -201,5 +201,36 @@ describe('evaluateAccess', () => {
         false,
       );
     });
+  });
+
+  it('tells where a verb reaches: everywhere without connections or with *, else the granting selectors', () => {
+    const reach = policy(`version: 1
+roles:
+  - name: all-audit
+    subjects: [group:auditors]
+    verbs: [audit:read]
+  - name: dev-audit
+    subjects: [group:dev-auditors, group:leads]
+    connections: [tag:env=dev, pg-dev-*]
+    verbs: [audit:read]
+  - name: star-audit
+    subjects: [group:leads]
+    connections: ['*']
+    verbs: [connect, audit:read]
+  - name: other-verb
+    subjects: [group:dev-auditors]
+    connections: [pg-prod]
+    verbs: [connect]
+delegation: {max_depth: 1}
+`);
+    expect(verbReach(reach, user('u1', ['auditors']), 'audit:read')).toMatchObject({ everywhere: true });
+    expect(verbReach(reach, user('u2', ['dev-auditors']), 'audit:read')).toEqual({
+      everywhere: false,
+      selectors: ['tag:env=dev', 'pg-dev-*'],
+    });
+    expect(verbReach(reach, user('u3', ['leads']), 'audit:read')).toMatchObject({ everywhere: true });
+    expect(verbReach(reach, user('u4', ['nobody']), 'audit:read')).toBeNull();
+    const deep = user('u1', ['auditors'], { actorChain: [{ subject: 'a' }, { subject: 'b' }] });
+    expect(verbReach(reach, deep, 'audit:read')).toBeNull();
   });
 });

@@ -92,6 +92,25 @@ export function evaluateAccess(
   };
 }
 
+/**
+ * Which connections a verb reaches for `who` through the roles of the policy, for verbs whose
+ * answers are narrowed to connections rather than refused (`audit:read` reads what the connections
+ * its roles cover recorded): `everywhere` when a granting role names no `connections` or names `*`,
+ * else the granting roles' selectors together. null when no role grants the verb (or the actor
+ * chain is longer than `delegation.max_depth`).
+ */
+export function verbReach(
+  policy: Policy,
+  who: SubjectContext,
+  verb: Verb,
+): { readonly everywhere: boolean; readonly selectors: readonly string[] } | null {
+  if (who.actorChain.length > maxDelegationDepth(policy)) return null;
+  const granting = policy.roles.filter((role) => grants(role, who, verb));
+  if (granting.length === 0) return null;
+  const everywhere = granting.some((role) => role.connections.length === 0 || role.connections.includes('*'));
+  return { everywhere, selectors: [...new Set(granting.flatMap((role) => role.connections))] };
+}
+
 function grants(role: Role, who: SubjectContext, verb: Verb, connection?: ConnectionContext): boolean {
   if (!role.verbs.includes(verb)) return false;
   if (!anySubjectMatches(role.subjects, who)) return false;

@@ -48,6 +48,7 @@ export { DEFAULT_POLICY, DEFAULT_POLICY_YAML } from './default-policy';
 export {
   evaluateAccess,
   maxDelegationDepth,
+  verbReach,
   type AccessDecision,
   type AccessGrant,
   type EvaluateAccessOptions,

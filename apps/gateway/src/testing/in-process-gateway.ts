@@ -56,7 +56,11 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
     return {
       status: response.status,
       contentType,
-      body: text && contentType.includes('json') ? (JSON.parse(text) as unknown) : text,
+      // JSON lines (application/x-ndjson, the audit export) stay text, one record a line.
+      body:
+        text && contentType.includes('json') && !contentType.includes('ndjson')
+          ? (JSON.parse(text) as unknown)
+          : text,
     };
   };
   return {

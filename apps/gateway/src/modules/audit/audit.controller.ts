@@ -3,6 +3,9 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { ValidationPipe } from '../../common/validation/validation.pipe';
 import { RequireVerb } from '../identity/http/access.decorators';
+import { CurrentPrincipal } from '../identity/http/current-principal.decorator';
+import type { Principal } from '../identity/principal';
+import { auditEntriesWithin, AuditReadScopes } from '../identity/rbac/audit-read-scope';
 import { subjectNames, subjectsMatching } from '../identity/subjects/subject-names';
 import { StoreService } from '../store/store.service';
 import { presentAuditEntry, type AuditEntryView } from './audit-entry.presenter';
@@ -31,15 +34,19 @@ type ListAuditQuery = z.output<typeof listAuditQuery>;
 @ApiTags('audit')
 @Controller('api/v1/audit')
 export class AuditController {
-  constructor(private readonly store: StoreService) {}
+  constructor(
+    private readonly store: StoreService,
+    private readonly readScopes: AuditReadScopes,
+  ) {}
 
   @Get()
   @RequireVerb('audit:read')
   @ApiOperation({
     summary:
-      'Audit records, oldest first or newest first with order=desc (filters: subject, who (a subject, e-mail or name), action, decision, since, after, before); people are named by e-mail in subjectName',
+      "Audit records, oldest first or newest first with order=desc (filters: subject, who (a subject, e-mail or name), action, decision, since, after, before); people are named by e-mail in subjectName. Only the records the caller's audit:read covers: those of its connections, and records bound to no connection for unrestricted readers.",
   })
   async list(
+    @CurrentPrincipal() principal: Principal,
     @Query(ValidationPipe.of(listAuditQuery)) query: ListAuditQuery,
   ): Promise<{ items: (AuditEntryView & { subjectName?: string })[] }> {
     const prisma = this.store.prisma;
@@ -47,7 +54,6 @@ export class AuditController {
     const rows = await prisma.auditEntry.findMany({
       where: {
         ...(query.subject ? { subject: query.subject } : {}),
-        ...(subjects ? { AND: [{ subject: { in: subjects } }] } : {}),
         ...(query.since ? { at: { gte: new Date(query.since) } } : {}),
         ...(query.action ? { action: query.action } : {}),
         ...(query.decision ? { decision: query.decision } : {}),
@@ -59,6 +65,11 @@ export class AuditController {
               },
             }
           : {}),
+        // In the query, so a page holds `limit` records the caller may read.
+        AND: [
+          ...(subjects ? [{ subject: { in: subjects } }] : []),
+          auditEntriesWithin(await this.readScopes.of(principal)),
+        ],
       },
       orderBy: { seq: query.order },
       take: query.limit,

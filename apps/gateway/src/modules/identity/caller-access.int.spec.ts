@@ -1,6 +1,8 @@
 import { serviceAccountToken } from '@tollgate/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../../testing/in-process-gateway';
+import { recordSession, RECORDED_TEXT } from '../../testing/recorded-session';
+import type { SessionAuditContext } from '../audit/session-audit.service';
 
 const POLICY = `version: 1
 roles:
@@ -19,6 +21,10 @@ roles:
   - name: auditors
     subjects: [group:auditors]
     connections: ["*"]
+    verbs: ["audit:read"]
+  - name: auditor-dev
+    subjects: [group:dev-auditors]
+    connections: [tag:env=dev]
     verbs: ["audit:read"]
 access_requests:
   - name: prod-break-glass
@@ -51,6 +57,7 @@ describe('caller access and connection reach', () => {
       ['dba-bot', ['dba']],
       ['dev-bot', ['developers']],
       ['audit-bot', ['auditors']],
+      ['dev-audit-bot', ['dev-auditors']],
       ['nobody', []],
     ] as const) {
       const created = await gw.request('POST', '/api/v1/service-accounts', { name, groups });
@@ -211,5 +218,164 @@ describe('caller access and connection reach', () => {
       ]);
       expect(errors[0].message).toMatch(/^p\.yaml:14:22: roles\[2\]\.verbs\[1\]: /);
     }
+  });
+
+  /**
+   * `audit:read` under a role limited by `connections` reads what those connections recorded, and
+   * nothing else: records bound to no connection (logins, policy changes, admin routes) and those of
+   * a deleted connection are for unrestricted readers only. A token's `audit:read:<glob>` scope
+   * narrows it further, as scopes do for every verb.
+   */
+  describe('audit read scoped by connections', () => {
+    let dev: SessionAuditContext;
+    let prod: SessionAuditContext;
+    let gone: SessionAuditContext;
+    let reusedBefore: SessionAuditContext;
+    let reusedAfter: SessionAuditContext;
+    interface Listed {
+      items: { id: string; connection: string }[];
+    }
+    interface Records {
+      items: { seq: string; action: string; target: string | null }[];
+    }
+    const sessionsOf = async (bearer: string, query = '') => {
+      const listed = await gw.request('GET', `/api/v1/sessions${query}`, undefined, as(bearer));
+      expect(listed.status).toBe(200);
+      return (listed.body as Listed).items.map((s) => s.id);
+    };
+    const recordsOf = async (bearer: string, query = '') => {
+      const listed = await gw.request('GET', `/api/v1/audit${query}`, undefined, as(bearer));
+      expect(listed.status).toBe(200);
+      return (listed.body as Records).items;
+    };
+    const exportOf = async (bearer: string) => {
+      const exported = await gw.request('GET', '/api/v1/audit/export', undefined, as(bearer));
+      expect(exported.status).toBe(200);
+      return (exported.body as string)
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as { target: string | null });
+    };
+    const createConnection = async (name: string, env: string) =>
+      expect(
+        (
+          await gw.request('POST', '/api/v1/connections', {
+            name,
+            protocol: 'postgres',
+            tags: { env },
+            target: { host: '10.0.0.5', username: 'app' },
+          })
+        ).status,
+      ).toBe(201);
+    const deleteConnection = async (name: string) =>
+      expect((await gw.request('DELETE', `/api/v1/connections/${name}`)).status).toBe(204);
+
+    beforeAll(async () => {
+      dev = await recordSession(gw.gateway, 'pg-dev');
+      prod = await recordSession(gw.gateway, 'pg-prod');
+      // A dev connection since deleted: no tag to judge its records by any more.
+      await createConnection('pg-gone', 'dev');
+      gone = await recordSession(gw.gateway, 'pg-gone');
+      await deleteConnection('pg-gone');
+      // A prod connection deleted, and its name taken by a new dev connection: the new one's tags
+      // do not reach back to what the old one recorded.
+      await createConnection('pg-reused', 'prod');
+      reusedBefore = await recordSession(gw.gateway, 'pg-reused');
+      await deleteConnection('pg-reused');
+      await createConnection('pg-reused', 'dev');
+      reusedAfter = await recordSession(gw.gateway, 'pg-reused');
+    });
+
+    it('a role limited to tag:env=dev reads the sessions, recordings and audit records of dev connections only', async () => {
+      const devAuditor = await token('dev-audit-bot');
+      const listed = await sessionsOf(devAuditor);
+      expect(listed).toEqual(expect.arrayContaining([dev.sessionId, reusedAfter.sessionId]));
+      for (const hidden of [prod, gone, reusedBefore]) expect(listed).not.toContain(hidden.sessionId);
+      expect(await sessionsOf(devAuditor, '?connection=pg-prod')).toEqual([]);
+      // Filtered in the query: a page of one is the newest dev session, not an empty page.
+      expect(await sessionsOf(devAuditor, '?limit=1')).toEqual([reusedAfter.sessionId]);
+
+      const shown = await gw.request('GET', `/api/v1/sessions/${dev.sessionId}`, undefined, as(devAuditor));
+      expect(shown.status).toBe(200);
+      expect((shown.body as { events: { kind: string }[] }).events.map((e) => e.kind)).toEqual([
+        'session.open',
+      ]);
+      const played = await gw.request(
+        'GET',
+        `/api/v1/sessions/${dev.sessionId}/recording`,
+        undefined,
+        as(devAuditor),
+      );
+      expect(played.body).toBe(RECORDED_TEXT);
+      // Out of scope is not found, as an id that never existed is: nothing tells the two apart.
+      for (const hidden of [prod, gone, reusedBefore]) {
+        for (const path of [
+          `/api/v1/sessions/${hidden.sessionId}`,
+          `/api/v1/sessions/${hidden.sessionId}/recording`,
+        ]) {
+          const refused = await gw.request('GET', path, undefined, as(devAuditor));
+          expect(refused.status, path).toBe(404);
+          expect(JSON.stringify(refused.body)).not.toMatch(/recording 1|forbidden|denied/i);
+        }
+      }
+
+      const devTargets = ['connection:pg-dev', 'connection:cache-dev', 'connection:pg-reused'];
+      const records = await recordsOf(devAuditor, '?limit=1000');
+      expect(records.map((r) => r.target)).toContain('connection:pg-dev');
+      expect(records.filter((r) => !devTargets.includes(r.target ?? ''))).toEqual([]);
+      // Only the new pg-reused's session, not the old one's.
+      expect(
+        records.filter((r) => r.target === 'connection:pg-reused' && r.action === 'session.open'),
+      ).toHaveLength(1);
+      // Paging counts only what the caller may read: the newest record overall is this caller's own
+      // authorize:audit:read (an API route, no connection), yet a page of one is not empty.
+      const newest = await recordsOf(devAuditor, '?order=desc&limit=1');
+      expect(newest).toEqual([
+        expect.objectContaining({ action: 'session.open', target: 'connection:pg-reused' }),
+      ]);
+      expect(await recordsOf(devAuditor, '?action=authorize:admin')).toEqual([]);
+
+      const exported = await exportOf(devAuditor);
+      expect(exported.length).toBeGreaterThan(0);
+      expect(exported.filter((r) => !devTargets.includes(r.target ?? ''))).toEqual([]);
+
+      // The chain check reads the whole log, so it needs unrestricted read.
+      expect((await gw.request('GET', '/api/v1/audit/verify', undefined, as(devAuditor))).status).toBe(403);
+    });
+
+    it('an unrestricted auditor reads everything; its token narrowed to one connection reads that connection only', async () => {
+      const auditor = await token('audit-bot');
+      const all = [dev, prod, gone, reusedBefore, reusedAfter].map((s) => s.sessionId);
+      expect(await sessionsOf(auditor)).toEqual(expect.arrayContaining(all));
+      const records = await recordsOf(auditor, '?limit=1000');
+      expect(records.map((r) => r.target)).toEqual(
+        expect.arrayContaining(['connection:pg-prod', 'connection:pg-gone', 'POST /api/v1/policy']),
+      );
+      expect(records.some((r) => r.action === 'authorize:admin')).toBe(true);
+      expect((await exportOf(auditor)).some((r) => r.target === 'connection:pg-prod')).toBe(true);
+      const verified = await gw.request('GET', '/api/v1/audit/verify', undefined, as(auditor));
+      expect(verified.status).toBe(200);
+      expect(verified.body).toMatchObject({ ok: true });
+      const played = await gw.request(
+        'GET',
+        `/api/v1/sessions/${gone.sessionId}/recording`,
+        undefined,
+        as(auditor),
+      );
+      expect(played.body).toBe(RECORDED_TEXT);
+
+      const narrowed = await token('audit-bot', 'audit:read:pg-prod');
+      expect(await sessionsOf(narrowed)).toEqual([prod.sessionId]);
+      const narrowedRecords = await recordsOf(narrowed, '?limit=1000');
+      expect(narrowedRecords.length).toBeGreaterThan(0);
+      expect(narrowedRecords.filter((r) => r.target !== 'connection:pg-prod')).toEqual([]);
+      expect((await exportOf(narrowed)).filter((r) => r.target !== 'connection:pg-prod')).toEqual([]);
+      expect(
+        (await gw.request('GET', `/api/v1/sessions/${dev.sessionId}`, undefined, as(narrowed))).status,
+      ).toBe(404);
+      expect((await gw.request('GET', '/api/v1/audit/verify', undefined, as(narrowed))).status).toBe(403);
+      // Scope and role both narrow: a dev auditor's token narrowed to a prod connection reads nothing.
+      expect(await sessionsOf(await token('dev-audit-bot', 'audit:read:pg-prod'))).toEqual([]);
+    });
   });
 });

@@ -26,6 +26,7 @@ import { SyncUserUseCase } from './subjects/sync-user.usecase';
 import { UserTokensService } from './oidc/user-tokens.service';
 import { AccessExplorer } from './rbac/access-explorer';
 import { ActivePolicyService } from './rbac/active-policy.service';
+import { AuditReadScopes } from './rbac/audit-read-scope';
 import { RbacAccessDecider } from './rbac/rbac.access-decider';
 import { RegistrationAccess } from './rbac/registration-access';
 import { SamlDeviceLoginsService } from './saml/saml-device-logins.service';
@@ -84,6 +85,7 @@ export class IdentityModule {
         ServiceAccountsService,
         ActivePolicyService,
         AccessExplorer,
+        AuditReadScopes,
         DescribeCallerAccessUseCase,
         { provide: AccessTokenVerifier, useClass: JwtAccessTokenVerifier },
         { provide: AccessDecider, useClass: RbacAccessDecider },
@@ -120,6 +122,7 @@ export class IdentityModule {
         SubjectDirectoryService,
         ActivePolicyService,
         AccessExplorer,
+        AuditReadScopes,
         IdentityOptionsToken,
         OidcRelyingPartyService,
         SamlServiceProviderService,

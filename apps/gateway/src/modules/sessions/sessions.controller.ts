@@ -9,6 +9,7 @@ import { ValidationPipe } from '../../common/validation/validation.pipe';
 import { RequireVerb } from '../identity/http/access.decorators';
 import { CurrentPrincipal } from '../identity/http/current-principal.decorator';
 import type { Principal } from '../identity/principal';
+import { AuditReadScopes, sessionsWithin } from '../identity/rbac/audit-read-scope';
 import { subjectNames, subjectsMatching } from '../identity/subjects/subject-names';
 import { StoreService } from '../store/store.service';
 import { AgentRegistry } from '../tunnel/agent-registry';
@@ -90,15 +91,17 @@ export class SessionsController {
     private readonly store: StoreService,
     private readonly registry: AgentRegistry,
     private readonly lost: LostSessions,
+    private readonly readScopes: AuditReadScopes,
   ) {}
 
   @Get()
   @RequireVerb('audit:read')
   @ApiOperation({
     summary:
-      'Sessions, newest first (filters: state, subject, who (a subject, e-mail or name), connection, since); people are named by e-mail in subjectName',
+      "Sessions, newest first (filters: state, subject, who (a subject, e-mail or name), connection, since); people are named by e-mail in subjectName. Only the sessions of the connections the caller's audit:read covers.",
   })
   async list(
+    @CurrentPrincipal() principal: Principal,
     @Query(ValidationPipe.of(listSessionsQuery)) query: z.output<typeof listSessionsQuery>,
   ): Promise<{ items: SessionView[] }> {
     const prisma = this.store.prisma;
@@ -107,9 +110,12 @@ export class SessionsController {
       where: {
         ...(query.state ? { state: query.state } : {}),
         ...(query.subject ? { subject: query.subject } : {}),
-        ...(subjects ? { AND: [{ subject: { in: subjects } }] } : {}),
         ...(query.connection ? { connectionName: query.connection } : {}),
         ...(query.since ? { startedAt: { gte: new Date(query.since) } } : {}),
+        AND: [
+          ...(subjects ? [{ subject: { in: subjects } }] : []),
+          sessionsWithin(await this.readScopes.of(principal)),
+        ],
       },
       include: { agent: { select: { name: true } } },
       orderBy: { startedAt: 'desc' },
@@ -126,10 +132,12 @@ export class SessionsController {
   @RequireVerb('audit:read')
   @ApiOperation({ summary: 'One session with its audit events (open, commands and decisions, close)' })
   async get(
+    @CurrentPrincipal() principal: Principal,
     @Param('id', ValidationPipe.of(sessionId)) id: string,
   ): Promise<SessionView & { events: SessionEventView[]; recordings: RecordingView[] }> {
-    const row = await this.store.prisma.session.findUnique({
-      where: { id },
+    // Out of the caller's scope is not found, as an unknown id is: nothing tells the two apart.
+    const row = await this.store.prisma.session.findFirst({
+      where: { AND: [{ id }, sessionsWithin(await this.readScopes.of(principal))] },
       include: { agent: { select: { name: true } } },
     });
     if (!row) throw new NotFoundError('session', id);
@@ -172,19 +180,22 @@ export class SessionsController {
       'A terminal recording of the session (SSH shell or exec, Kubernetes exec) as asciicast v2 (application/x-asciicast); n picks one of several (1-based, default 1)',
   })
   async recording(
+    @CurrentPrincipal() principal: Principal,
     @Param('id', ValidationPipe.of(sessionId)) id: string,
     @Query(ValidationPipe.of(recordingQuery)) query: z.output<typeof recordingQuery>,
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const prisma = this.store.prisma;
+    // The session first: one out of the caller's scope is not found, whatever recordings it has.
+    const session = await prisma.session.findFirst({
+      where: { AND: [{ id }, sessionsWithin(await this.readScopes.of(principal))] },
+      select: { id: true },
+    });
+    if (!session) throw new NotFoundError('session', id);
     const found = await prisma.sessionRecording.findUnique({
       where: { sessionId_recording: { sessionId: id, recording: query.n } },
     });
-    if (!found) {
-      const session = await prisma.session.findUnique({ where: { id }, select: { id: true } });
-      if (!session) throw new NotFoundError('session', id);
-      throw new NotFoundError('recording', `${query.n} of session ${id}`);
-    }
+    if (!found) throw new NotFoundError('recording', `${query.n} of session ${id}`);
     async function* chunks(): AsyncGenerator<string | Buffer> {
       let after = -1;
       for (;;) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseScopeParameter, scopeCovers, scopesPermit, uncoveredScopes } from './scopes';
+import { parseScopeParameter, scopeCovers, scopeReach, scopesPermit, uncoveredScopes } from './scopes';
 
 describe('scopes', () => {
   it('knows the verbs and connection-narrowed connect/exec scopes, nothing else', () => {
@@ -29,5 +29,20 @@ describe('scopes', () => {
     expect(scopesPermit(['connect:pg-*'], 'exec', 'pg-prod')).toBe(false);
     expect(scopesPermit(['connect'], 'connect', 'anything')).toBe(true);
     expect(scopesPermit(['audit:read'], 'admin')).toBe(false);
+  });
+
+  it('narrows audit:read to connections: the route is let through, the answer is narrowed', () => {
+    expect(parseScopeParameter('audit:read:pg-* review:pg-dev').unknown).toEqual(['review:pg-dev']);
+    expect(scopesPermit(['audit:read:pg-*'], 'audit:read')).toBe(true);
+    // Other verbs asked without a connection are not permitted by a narrowed scope.
+    expect(scopesPermit(['register:ci-*'], 'register')).toBe(false);
+    expect(scopeCovers('audit:read', 'audit:read:pg-dev')).toBe(true);
+    expect(scopeCovers('audit:read:pg-dev', 'audit:read')).toBe(false);
+    expect(scopeReach(['connect', 'audit:read:pg-*', 'audit:read:my-dev'], 'audit:read')).toEqual({
+      everywhere: false,
+      globs: ['pg-*', 'my-dev'],
+    });
+    expect(scopeReach(['audit:read', 'audit:read:pg-*'], 'audit:read')).toMatchObject({ everywhere: true });
+    expect(scopeReach(['connect'], 'audit:read')).toBeNull();
   });
 });
