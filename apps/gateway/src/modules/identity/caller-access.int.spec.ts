@@ -232,6 +232,8 @@ describe('caller access and connection reach', () => {
     let gone: SessionAuditContext;
     let reusedBefore: SessionAuditContext;
     let reusedAfter: SessionAuditContext;
+    let swappedProd: SessionAuditContext;
+    let swappedDev: SessionAuditContext;
     interface Listed {
       items: { id: string; connection: string }[];
     }
@@ -267,6 +269,8 @@ describe('caller access and connection reach', () => {
           })
         ).status,
       ).toBe(201);
+    const renameConnection = async (from: string, to: string) =>
+      expect((await gw.request('PATCH', `/api/v1/connections/${from}`, { name: to })).status).toBe(200);
     const deleteConnection = async (name: string) =>
       expect((await gw.request('DELETE', `/api/v1/connections/${name}`)).status).toBe(204);
 
@@ -284,16 +288,27 @@ describe('caller access and connection reach', () => {
       await deleteConnection('pg-reused');
       await createConnection('pg-reused', 'dev');
       reusedAfter = await recordSession(gw.gateway, 'pg-reused');
+      // A prod connection renamed away, and an older dev connection renamed to its name: the dev
+      // one holds the name only since its rename, so it does not take what prod recorded under it.
+      await createConnection('dev-renamed', 'dev');
+      await createConnection('pg-swapped', 'prod');
+      swappedProd = await recordSession(gw.gateway, 'pg-swapped');
+      await renameConnection('pg-swapped', 'pg-swapped-prod');
+      await renameConnection('dev-renamed', 'pg-swapped');
+      swappedDev = await recordSession(gw.gateway, 'pg-swapped');
     });
 
     it('a role limited to tag:env=dev reads the sessions, recordings and audit records of dev connections only', async () => {
       const devAuditor = await token('dev-audit-bot');
       const listed = await sessionsOf(devAuditor);
-      expect(listed).toEqual(expect.arrayContaining([dev.sessionId, reusedAfter.sessionId]));
-      for (const hidden of [prod, gone, reusedBefore]) expect(listed).not.toContain(hidden.sessionId);
+      expect(listed).toEqual(
+        expect.arrayContaining([dev.sessionId, reusedAfter.sessionId, swappedDev.sessionId]),
+      );
+      for (const hidden of [prod, gone, reusedBefore, swappedProd])
+        expect(listed).not.toContain(hidden.sessionId);
       expect(await sessionsOf(devAuditor, '?connection=pg-prod')).toEqual([]);
       // Filtered in the query: a page of one is the newest dev session, not an empty page.
-      expect(await sessionsOf(devAuditor, '?limit=1')).toEqual([reusedAfter.sessionId]);
+      expect(await sessionsOf(devAuditor, '?limit=1')).toEqual([swappedDev.sessionId]);
 
       const shown = await gw.request('GET', `/api/v1/sessions/${dev.sessionId}`, undefined, as(devAuditor));
       expect(shown.status).toBe(200);
@@ -308,7 +323,7 @@ describe('caller access and connection reach', () => {
       );
       expect(played.body).toBe(RECORDED_TEXT);
       // Out of scope is not found, as an id that never existed is: nothing tells the two apart.
-      for (const hidden of [prod, gone, reusedBefore]) {
+      for (const hidden of [prod, gone, reusedBefore, swappedProd]) {
         for (const path of [
           `/api/v1/sessions/${hidden.sessionId}`,
           `/api/v1/sessions/${hidden.sessionId}/recording`,
@@ -319,19 +334,27 @@ describe('caller access and connection reach', () => {
         }
       }
 
-      const devTargets = ['connection:pg-dev', 'connection:cache-dev', 'connection:pg-reused'];
+      const devTargets = [
+        'connection:pg-dev',
+        'connection:cache-dev',
+        'connection:pg-reused',
+        'connection:pg-swapped',
+      ];
       const records = await recordsOf(devAuditor, '?limit=1000');
       expect(records.map((r) => r.target)).toContain('connection:pg-dev');
       expect(records.filter((r) => !devTargets.includes(r.target ?? ''))).toEqual([]);
-      // Only the new pg-reused's session, not the old one's.
-      expect(
-        records.filter((r) => r.target === 'connection:pg-reused' && r.action === 'session.open'),
-      ).toHaveLength(1);
+      // Only the new pg-reused's session, not the old one's; only pg-swapped's since its rename.
+      for (const name of ['pg-reused', 'pg-swapped']) {
+        const opened = records.filter(
+          (r) => r.target === `connection:${name}` && r.action === 'session.open',
+        );
+        expect(opened, name).toHaveLength(1);
+      }
       // Paging counts only what the caller may read: the newest record overall is this caller's own
       // authorize:audit:read (an API route, no connection), yet a page of one is not empty.
       const newest = await recordsOf(devAuditor, '?order=desc&limit=1');
       expect(newest).toEqual([
-        expect.objectContaining({ action: 'session.open', target: 'connection:pg-reused' }),
+        expect.objectContaining({ action: 'session.open', target: 'connection:pg-swapped' }),
       ]);
       expect(await recordsOf(devAuditor, '?action=authorize:admin')).toEqual([]);
 
@@ -345,7 +368,9 @@ describe('caller access and connection reach', () => {
 
     it('an unrestricted auditor reads everything; its token narrowed to one connection reads that connection only', async () => {
       const auditor = await token('audit-bot');
-      const all = [dev, prod, gone, reusedBefore, reusedAfter].map((s) => s.sessionId);
+      const all = [dev, prod, gone, reusedBefore, reusedAfter, swappedProd, swappedDev].map(
+        (s) => s.sessionId,
+      );
       expect(await sessionsOf(auditor)).toEqual(expect.arrayContaining(all));
       const records = await recordsOf(auditor, '?limit=1000');
       expect(records.map((r) => r.target)).toEqual(

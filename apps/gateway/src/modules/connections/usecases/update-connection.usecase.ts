@@ -29,7 +29,11 @@ export class UpdateConnectionUseCase {
       const row = await this.store.prisma.$transaction(async (tx) => {
         const existing = await findConnectionOrThrow(tx, ref);
         const data: Prisma.ConnectionUpdateInput = {};
-        if (input.name !== undefined) data.name = input.name;
+        if (input.name !== undefined && input.name !== existing.name) {
+          data.name = input.name;
+          // Records written under the new name before now are another connection's (audit:read).
+          data.namedAt = new Date();
+        }
         if (input.description !== undefined) data.description = input.description;
         // A merge patch: keys not named stay as they are, keys set to null go.
         if (input.tags !== undefined) {

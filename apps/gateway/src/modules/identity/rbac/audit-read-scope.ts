@@ -11,8 +11,11 @@ import { ActivePolicyService } from './active-policy.service';
 export interface ReadableConnection {
   readonly id: string;
   readonly name: string;
-  /** Records written before it was created are not its own (an earlier connection by that name). */
-  readonly createdAt: Date;
+  /**
+   * When it took its name (created or renamed): records written under that name before then are
+   * another connection's (one deleted or renamed away).
+   */
+  readonly namedAt: Date;
 }
 
 /**
@@ -28,8 +31,8 @@ export type AuditReadScope =
  * matcher every verb uses (names, globs, tags). Unrestricted needs both a role granting
  * `audit:read` without `connections` (or with `*`) and the bare `audit:read` scope. Otherwise the
  * caller reads what the connections that exist now, covered by a granting role and by its
- * `audit:read[:glob]` scopes, recorded under their current names since they were created: records
- * of deleted connections, written under a former name, or bound to no connection (logins, policy
+ * `audit:read[:glob]` scopes, recorded under their current names since they took them: records of
+ * deleted connections, written under a former name, or bound to no connection (logins, policy
  * changes, admin routes, agents) are for unrestricted readers only.
  */
 @Injectable()
@@ -46,7 +49,7 @@ export class AuditReadScopes {
     if (!roles || !scopes) return { unrestricted: false, connections: [] };
     if (roles.everywhere && scopes.everywhere) return { unrestricted: true };
     const rows = await this.store.prisma.connection.findMany({
-      select: { id: true, name: true, protocol: true, tags: true, createdAt: true },
+      select: { id: true, name: true, protocol: true, tags: true, namedAt: true },
     });
     const connections = rows.filter((row) => {
       const connection = { name: row.name, protocol: row.protocol, tags: row.tags as Record<string, string> };
@@ -57,7 +60,7 @@ export class AuditReadScopes {
     });
     return {
       unrestricted: false,
-      connections: connections.map(({ id, name, createdAt }) => ({ id, name, createdAt })),
+      connections: connections.map(({ id, name, namedAt }) => ({ id, name, namedAt })),
     };
   }
 }
@@ -70,13 +73,13 @@ export function sessionsWithin(scope: AuditReadScope): Prisma.SessionWhereInput 
 }
 
 /**
- * Audit records the scope reads: those whose target is a readable connection, written since it was
- * created (the records name connections only by name).
+ * Audit records the scope reads: those whose target is a readable connection, written since it took
+ * its name (the records name connections only by name).
  */
 export function auditEntriesWithin(scope: AuditReadScope): Prisma.AuditEntryWhereInput {
   if (scope.unrestricted) return {};
   if (scope.connections.length === 0) return { seq: { in: [] } };
   return {
-    OR: scope.connections.map((c) => ({ target: `connection:${c.name}`, at: { gte: c.createdAt } })),
+    OR: scope.connections.map((c) => ({ target: `connection:${c.name}`, at: { gte: c.namedAt } })),
   };
 }
