@@ -37,12 +37,21 @@ access_requests:
 
 /** Credentials of sa:alice (and the agent's token), each narrowed differently. */
 type Kind =
-  'token' | 'delegated' | 'keyConnect' | 'keyExec' | 'keyAudit' | 'credential' | 'saNarrow' | 'agent';
+  | 'token'
+  | 'delegated'
+  | 'keyConnect'
+  | 'keyExec'
+  | 'keyAudit'
+  | 'keyAuditB'
+  | 'credential'
+  | 'saNarrow'
+  | 'agent';
 const NARROWED: readonly Kind[] = [
   'delegated',
   'keyConnect',
   'keyExec',
   'keyAudit',
+  'keyAuditB',
   'credential',
   'saNarrow',
 ];
@@ -152,6 +161,8 @@ describe('scope matrix: each credential reaches what its scopes and the roles al
       ['keyConnect', 'connect:pg-a', {}],
       ['keyExec', 'exec:pg-a', {}],
       ['keyAudit', 'audit:read', {}],
+      // Reads what pg-b recorded, and nothing else.
+      ['keyAuditB', 'audit:read:pg-b', {}],
       // What `tollgate credentials create pg-a --ttl 1h` asks for.
       ['credential', 'connect:pg-a', { expiresInSeconds: 3600 }],
     ] as const) {
@@ -214,17 +225,23 @@ describe('scope matrix: each credential reaches what its scopes and the roles al
     { method: 'PATCH', path: '/api/v1/agents/edge', body: { labels: {} }, allowed: {} },
     { method: 'GET', path: '/api/v1/agents/edge/tokens', allowed: { token: 200 } },
     { method: 'POST', path: '/api/v1/agents/edge/tokens', body: {}, allowed: {} },
-    { method: 'GET', path: '/api/v1/sessions', allowed: { token: 200, keyAudit: 200 } },
-    { method: 'GET', path: `/api/v1/sessions/${sessionId}`, allowed: { token: 200, keyAudit: 200 } },
+    { method: 'GET', path: '/api/v1/sessions', allowed: { token: 200, keyAudit: 200, keyAuditB: 200 } },
+    // The session is on pg-a: not found with audit:read narrowed to pg-b.
+    {
+      method: 'GET',
+      path: `/api/v1/sessions/${sessionId}`,
+      allowed: { token: 200, keyAudit: 200, keyAuditB: 404 },
+    },
     // The query session has no terminal recording: found by audit:read, refused to the rest.
     {
       method: 'GET',
       path: `/api/v1/sessions/${sessionId}/recording`,
-      allowed: { token: 404, keyAudit: 404 },
+      allowed: { token: 404, keyAudit: 404, keyAuditB: 404 },
     },
     { method: 'POST', path: '/api/v1/sessions/nope/kill', allowed: {} },
-    { method: 'GET', path: '/api/v1/audit', allowed: { token: 200, keyAudit: 200 } },
-    { method: 'GET', path: '/api/v1/audit/export', allowed: { token: 200, keyAudit: 200 } },
+    { method: 'GET', path: '/api/v1/audit', allowed: { token: 200, keyAudit: 200, keyAuditB: 200 } },
+    { method: 'GET', path: '/api/v1/audit/export', allowed: { token: 200, keyAudit: 200, keyAuditB: 200 } },
+    // The chain check reads the whole log: not with a narrowed audit:read.
     { method: 'GET', path: '/api/v1/audit/verify', allowed: { token: 200, keyAudit: 200 } },
     // Reviews of others: only a token carrying `review` sees (and may decide) them.
     { method: 'GET', path: `/api/v1/reviews/${reviewId}`, allowed: { token: 200, ...of(NARROWED, 404) } },
@@ -282,6 +299,19 @@ describe('scope matrix: each credential reaches what its scopes and the roles al
     expect(await reviews('token')).toContain(reviewId);
     for (const kind of NARROWED) expect(await reviews(kind), kind).not.toContain(reviewId);
 
+    // audit:read narrowed to pg-b: pg-b's records (bob's access request), not pg-a's session.
+    const read = async <T>(kind: Kind, path: string) =>
+      (JSON.parse((await call(creds[kind], 'GET', path)).text) as { items: T[] }).items;
+    const sessionIds = async (kind: Kind) =>
+      (await read<{ id: string }>(kind, '/api/v1/sessions')).map((s) => s.id);
+    expect(await sessionIds('keyAudit')).toContain(sessionId);
+    expect(await sessionIds('keyAuditB')).not.toContain(sessionId);
+    const targets = (await read<{ target: string | null }>('keyAuditB', '/api/v1/audit?limit=1000')).map(
+      (r) => r.target,
+    );
+    expect(targets).toContain('connection:pg-b');
+    expect(targets.filter((t) => t !== 'connection:pg-b')).toEqual([]);
+
     for (const kind of CONNECT_PG_A) {
       const access = JSON.parse((await call(creds[kind], 'GET', '/api/v1/me/access')).text) as {
         verbs: string[];
@@ -318,6 +348,7 @@ describe('scope matrix: each credential reaches what its scopes and the roles al
       saNarrow: 'connect:pg-a',
       keyExec: 'exec:pg-a',
       keyAudit: 'audit:read',
+      keyAuditB: 'audit:read:pg-b',
     };
     const expected = KINDS.flatMap((kind) =>
       ['pg-a', 'pg-b'].map((database) => {
