@@ -485,6 +485,17 @@ describe('web console (quickstart, Chromium)', () => {
     const records = admin.getByRole('region', { name: 'Audit records' });
     await shows(records.getByRole('row', { name: /policy:apply/ })).containsText('admin@tollgate.test');
     await shows(records.getByRole('row')).count(2);
+    // A command's record shows the statement and, denied, why; its result what it did.
+    await admin.getByLabel('Action').fill('command');
+    await admin.getByRole('button', { name: 'Search' }).click();
+    await shows(records.getByRole('row', { name: /drop table customers/ })).containsText(
+      'DROP and TRUNCATE are not allowed in production',
+    );
+    await admin.getByLabel('Action').fill('command.result');
+    await admin.getByRole('button', { name: 'Search' }).click();
+    await shows(
+      records.getByRole('row', { name: /select name, email from customers order by id/ }).first(),
+    ).containsText('-> 3 rows');
     await expectAccessible(admin, 'audit');
     await shot(admin, 'audit');
 

@@ -46,3 +46,4 @@ export {
   type TerminalRecorderOptions,
   type TerminalRecording,
 } from './terminal-recorder';
+export { recordSummary, SUMMARY_COMMAND_CHARS, type SummarizedRecord } from './record-summary';

@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { recordSummary } from '@tollgate/audit';
 import { loadCliConfig } from '@tollgate/config';
 import { currentAccessToken } from '../credentials/access-token';
 import { auditExportCommand } from './audit-export.command';
@@ -16,21 +17,8 @@ export interface AuditEntry {
   target: string | null;
   decision: string;
   reason: string | null;
-  payload: { displayName?: string } & Partial<CommandPayload>;
+  payload: { displayName?: string; [key: string]: unknown };
 }
-
-/** What a command or a command's result carries in its record (the agent's event, exported). */
-interface CommandPayload {
-  command: string;
-  rows: number;
-  bytes: number;
-  durationMs: number;
-  status: number;
-  error: string;
-}
-
-/** Longest command text shown on a `tollgate audit` line (`--json` and `sessions show` have it whole). */
-const SHOWN_COMMAND_CHARS = 200;
 
 interface AuditFlags {
   gateway?: string;
@@ -103,32 +91,6 @@ export function auditLine(e: AuditEntry): string {
   const who = name ? `${name} (${e.subject})` : e.subject;
   const actors = e.actorChain.length ? ` via ${e.actorChain.map((a) => a.subject).join(' <- ')}` : '';
   return `${terminalText(
-    `${e.seq} ${e.at} ${e.decision.toUpperCase()} ${e.action} ${e.target ?? '-'} by ${who}${actors}: ${detail(e)}`,
+    `${e.seq} ${e.at} ${e.decision.toUpperCase()} ${e.action} ${e.target ?? '-'} by ${who}${actors}: ${recordSummary(e)}`,
   )}\n`;
-}
-
-/**
- * The record's reason; for a command also the command (cut to SHOWN_COMMAND_CHARS), and for a
- * command's result what it did: `select 1 -> 1 row, 36 bytes, 0.6 ms`.
- */
-function detail(e: AuditEntry): string {
-  const p = e.payload;
-  if ((e.action !== 'command' && e.action !== 'command.result') || typeof p.command !== 'string') {
-    return e.reason ?? '';
-  }
-  const command =
-    p.command.length > SHOWN_COMMAND_CHARS ? `${p.command.slice(0, SHOWN_COMMAND_CHARS)}...` : p.command;
-  const parts = [command];
-  if (e.action === 'command.result') {
-    const did: string[] = [];
-    if (typeof p.status === 'number') did.push(String(p.status));
-    if (typeof p.rows === 'number') did.push(`${p.rows} ${p.rows === 1 ? 'row' : 'rows'}`);
-    if (typeof p.bytes === 'number') did.push(`${p.bytes} bytes`);
-    if (typeof p.durationMs === 'number') did.push(`${p.durationMs} ms`);
-    if (typeof p.error === 'string') did.push(`error: ${p.error}`);
-    if (did.length > 0) parts.push(`-> ${did.join(', ')}`);
-  } else if (e.reason) {
-    parts.push(`(${e.reason})`);
-  }
-  return parts.join(' ');
 }

@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { recordSummary } from '@tollgate/audit/record-summary';
 import type { AuditEntry, AuditVerification } from '../api/types';
 import { Badge, Empty, PageHeader, TableRegion, Time } from '../components/bits';
 import { SelectField, TextField } from '../components/fields';
@@ -139,7 +140,7 @@ export function AuditPage() {
                 <th scope="col">Action</th>
                 <th scope="col">Target</th>
                 <th scope="col">Decision</th>
-                <th scope="col">Reason</th>
+                <th scope="col">Details</th>
               </tr>
             </thead>
             <tbody>
@@ -149,7 +150,12 @@ export function AuditPage() {
                   <td>
                     <Time iso={e.at} />
                   </td>
-                  <td title={e.subject}>{nameOf(e.subject)}</td>
+                  <td title={e.subject}>
+                    {nameOf(e.subject)}
+                    {actorsOf(e).length > 0 ? (
+                      <span className="muted"> via {actorsOf(e).map(nameOf).join(' ← ')}</span>
+                    ) : null}
+                  </td>
                   <td>
                     <code>{e.action}</code>
                   </td>
@@ -157,7 +163,7 @@ export function AuditPage() {
                   <td>
                     <Badge value={e.decision} />
                   </td>
-                  <td className="wrap">{e.reason}</td>
+                  <td className="wrap">{recordSummary(e)}</td>
                 </tr>
               ))}
             </tbody>
@@ -171,4 +177,13 @@ export function AuditPage() {
       ) : null}
     </>
   );
+}
+
+/** The actors a delegated token acted through, first the one nearest the subject. */
+function actorsOf(e: AuditEntry): string[] {
+  return Array.isArray(e.actorChain)
+    ? e.actorChain.flatMap((a: unknown) =>
+        typeof (a as { subject?: unknown })?.subject === 'string' ? [(a as { subject: string }).subject] : [],
+      )
+    : [];
 }
