@@ -27,6 +27,9 @@ describe('forwardedRequest', () => {
         ['Host', '127.0.0.1:8081'],
         ['authorization', 'Bearer caller'],
         ['x-api-key', 'caller-key'],
+        // What CGI-style servers (Rack on Puma before 6.4.3, WSGI) read as X-Api-Key too.
+        ['X_Api_Key', 'caller-key'],
+        ['x-api_key', 'caller-key'],
         ['Accept', 'application/json'],
       ]),
       rules,

@@ -1,4 +1,10 @@
-import { headerTokens, requestsUpgrade, type HttpHeader, type RequestHead } from './http-messages';
+import {
+  cgiHeaderName,
+  headerTokens,
+  requestsUpgrade,
+  type HttpHeader,
+  type RequestHead,
+} from './http-messages';
 import { HttpProtocolError } from './http-protocol.error';
 import { requestPath } from './request-path';
 
@@ -64,8 +70,10 @@ export function forwardedRequest(head: RequestHead, rules: ForwardingRules): Req
   const dropped = new Set([
     ...HOP_BY_HOP,
     ...headerTokens(head.headers, 'connection').filter((name) => !FRAMING.has(name)),
-    ...rules.inject.map(([name]) => name.toLowerCase()),
   ]);
+  // A caller's header a CGI-style server would read as the credential's (`X_Api_Key` for X-Api-Key)
+  // is dropped too, so the target never reads the caller's value where the agent's goes.
+  const injected = new Set(rules.inject.map(([name]) => cgiHeaderName(name)));
   const headers: HttpHeader[] = [['Host', rules.host]];
   // Lengths that agree (`5, 5` or the header twice) were accepted; targets that refuse them (node,
   // Go) get the one value.
@@ -73,7 +81,8 @@ export function forwardedRequest(head: RequestHead, rules: ForwardingRules): Req
   if (length !== undefined) headers.push(['Content-Length', length]);
   for (const header of head.headers) {
     const lower = header[0].toLowerCase();
-    if (lower === 'content-length' || dropped.has(lower) || rules.drop?.(header[0])) continue;
+    if (lower === 'content-length' || dropped.has(lower) || injected.has(cgiHeaderName(lower))) continue;
+    if (rules.drop?.(header[0]) || rules.drop?.(cgiHeaderName(header[0]))) continue;
     const kept = rules.scrub ? rules.scrub(header) : header;
     if (kept) headers.push(kept);
   }

@@ -43,6 +43,16 @@ export type HttpEvent<H extends HttpHead = HttpHead> =
   | { readonly type: 'end' }
   | { readonly type: 'raw'; readonly bytes: Buffer };
 
+/**
+ * A header's name as servers that key headers CGI-style read it (`HTTP_X_API_KEY`): case and `-`
+ * versus `_` do not count. Rack on Puma before 6.4.3, WSGI on gunicorn before 22 and other CGI-style
+ * servers read `X_HTTP_Method_Override` as `X-HTTP-Method-Override` (CVE-2024-45614), so a name
+ * the relay acts on is compared in this form.
+ */
+export function cgiHeaderName(name: string): string {
+  return name.toLowerCase().replaceAll('_', '-');
+}
+
 /** The first value of a header (names compare case-insensitively). */
 export function headerValue(headers: readonly HttpHeader[], name: string): string | undefined {
   const lower = name.toLowerCase();

@@ -35,6 +35,10 @@ describe('httpRequestFacts: what the application will run, not only what the req
     ['X-Method-Override', head('POST', '/users/1', [['X-Method-Override', 'DELETE']])],
     ['a _method query parameter', head('POST', '/users/1?_method=DELETE')],
     ['an override on a GET', head('GET', '/users/1', [['X-HTTP-Method-Override', 'DELETE']])],
+    // CGI-style servers key headers as HTTP_X_HTTP_METHOD_OVERRIDE, `_` and `-` alike (Rack on Puma
+    // before 6.4.3, WSGI on gunicorn before 22): Rack::MethodOverride runs this POST as a DELETE.
+    ['X_HTTP_Method_Override', head('POST', '/users/1', [['X_HTTP_Method_Override', 'DELETE']])],
+    ['X-HTTP_Method', head('POST', '/users/1', [['X-HTTP_Method', 'DELETE']])],
   ])('a request that names another method by %s is denied where a rule applies', (_how, request) => {
     const facts = httpRequestFacts(request);
     expect(facts.kind === 'http' ? facts.parseError : undefined).toContain('method override');
@@ -46,6 +50,10 @@ describe('httpRequestFacts: what the application will run, not only what the req
     ['a WebDAV COPY’s Destination', head('COPY', '/public/a', [['destination', '/admin/a']])],
     ['X-Original-URL (IIS, Symfony)', head('GET', '/', [['X-Original-URL', '/admin/users']])],
     ['X-Rewrite-URL', head('GET', '/', [['X-Rewrite-URL', '/admin']])],
+    [
+      'X_Original_URL (HTTP_X_ORIGINAL_URL to a CGI-style server)',
+      head('GET', '/', [['X_Original_URL', '/admin']]),
+    ],
   ])('a request that names a second path by %s is denied where a rule applies', (_how, request) => {
     const facts = httpRequestFacts(request);
     expect(facts.kind === 'http' ? facts.parseError : undefined).toContain('second path');

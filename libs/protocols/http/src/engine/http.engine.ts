@@ -12,7 +12,7 @@ import {
 } from '@tollgate/protocol-tcp';
 import type { BodyRecording, CommandFacts, MaskingRules } from '@tollgate/policy';
 import { forwardedRequest, offeredUpgrades, type ForwardingRules } from '../forwarded-request';
-import type { RequestHead } from '../http-messages';
+import { cgiHeaderName, type RequestHead } from '../http-messages';
 import { requestPath } from '../request-path';
 import {
   HttpSession,
@@ -39,7 +39,10 @@ export interface HttpEngineOptions {
   readonly idleTimeoutMs?: number;
 }
 
-/** Headers and a query parameter by which many web frameworks run another method than the request's. */
+/**
+ * Headers and a query parameter by which many web frameworks run another method than the request's;
+ * header names compare as CGI-style servers key them (`X_HTTP_Method_Override` too).
+ */
 const METHOD_OVERRIDES = ['x-http-method-override', 'x-http-method', 'x-method-override'];
 /**
  * Headers that name another path for the server to act on: WebDAV's COPY and MOVE write to
@@ -58,7 +61,7 @@ export function httpRequestFacts(head: RequestHead, body?: PeekedBody): CommandF
   const path = requestPath(head.target);
   if (!path.ok) return { kind: 'http', method: head.method, path: head.target, parseError: path.error };
   const named = [
-    ...head.headers.filter(([name]) => METHOD_OVERRIDES.includes(name.toLowerCase())).map(([, v]) => v),
+    ...head.headers.filter(([name]) => METHOD_OVERRIDES.includes(cgiHeaderName(name))).map(([, v]) => v),
     ...new URLSearchParams(path.query).getAll('_method'),
     ...(body?.complete ? formMethods(head, body.payload) : []),
   ].filter((method) => method.trim().toUpperCase() !== head.method.toUpperCase());
@@ -70,7 +73,7 @@ export function httpRequestFacts(head: RequestHead, body?: PeekedBody): CommandF
       parseError: `the request asks the server to run it as ${named.map((m) => JSON.stringify(m.trim())).join(', ')} (a method override), not ${head.method}`,
     };
   }
-  const [second] = head.headers.filter(([name]) => SECOND_PATHS.includes(name.toLowerCase()));
+  const [second] = head.headers.filter(([name]) => SECOND_PATHS.includes(cgiHeaderName(name)));
   if (second) {
     return {
       kind: 'http',
