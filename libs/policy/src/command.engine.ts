@@ -385,7 +385,7 @@ function catchesHttp(matchers: CommandMatchers, facts: HttpCommandFacts): Verdic
 
 /**
  * A path rule catches every path a server might route where the rule's path is: many route without
- * regard to case (Express's and ASP.NET's defaults, IIS), to a trailing slash (`/admin/` reaching
+ * regard to case (Express's and ASP.NET's defaults, IIS; beyond ASCII too, see below), to a trailing slash (`/admin/` reaching
  * `/admin`) or to a format suffix on the last segment (Rails routes `/admin(.:format)`, so
  * `/admin.json` is `/admin`; Spring MVC before 5.3 matched `/admin.*`). Rules only deny or ask for
  * approval, so reading them wide fails closed.
@@ -397,6 +397,13 @@ function httpPathMatch(pattern: string, path: string): boolean {
   const segment = trimmed.lastIndexOf('/') + 1;
   for (let dot = trimmed.indexOf('.', segment + 1); dot > 0; dot = trimmed.indexOf('.', dot + 1)) {
     readings.add(trimmed.slice(0, dot));
+  }
+  // Case folded beyond ASCII as servers fold it: Java's equalsIgnoreCase and .NET's OrdinalIgnoreCase
+  // (ASP.NET Core routing) upper-case each character, so `/ınternal` (dotless ı) and `/ſecret` (long
+  // s) are `/INTERNAL` and `/SECRET` there, and lower-case it, so the Kelvin sign `K` is `k`.
+  for (const reading of [...readings]) {
+    readings.add(reading.toUpperCase());
+    readings.add(reading.toLowerCase());
   }
   return [...readings].some((reading) => globMatchIgnoreCase(pattern, reading));
 }

@@ -29,6 +29,14 @@ guardrails:
 
 const run = promisify(execFile);
 
+const decoded = (path: string): string => {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
+};
+
 const listen = async <T extends Server | NetServer>(server: T): Promise<number> => {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -47,9 +55,15 @@ describe('HttpSession: what the target runs is what policy decided on', () => {
   beforeAll(async () => {
     tmp = await mkdtemp(join(tmpdir(), 'tollgate-doors-'));
     target = createHttpServer((req, res) => {
-      // Routed the way many node applications route: by WHATWG URL, case-insensitively (Express's
-      // default), a trailing slash ignored (Express's default too).
-      const routed = new URL(req.url ?? '/', 'http://app').pathname.toLowerCase().replace(/(.)\/$/, '$1');
+      // Routed the way many applications route: by WHATWG URL, decoded, case-insensitively (Express's
+      // default), a trailing slash ignored (Express's default too). Case folds as Java's
+      // equalsIgnoreCase and .NET's OrdinalIgnoreCase (ASP.NET Core routing) fold it, each character
+      // upper-cased: `ı` and `ſ` are `I` and `S` there.
+      const pathname = new URL(req.url ?? '/', 'http://app').pathname;
+      const routed = decoded(pathname)
+        .toUpperCase()
+        .toLowerCase()
+        .replace(/(.)\/$/, '$1');
       let bytes = 0;
       req.on('data', (chunk: Buffer) => (bytes += chunk.length));
       req.on('end', () => {
@@ -262,6 +276,10 @@ describe('HttpSession: what the target runs is what policy decided on', () => {
     ['/internal/'],
     ['/internal/users/'],
     ['/%49nternal/users'],
+    // Characters outside ASCII whose upper case is ASCII: dotless ı (I), long ſ (S).
+    ['/%C4%B1nternal/users'],
+    ['/internal/u%C5%BFers'],
+    ['/INTERNAL/U%C5%BFERS'],
     // Format suffixes: Rails routes `/internal(.:format)`, Spring MVC before 5.3 `/internal.*`.
     ['/internal.json'],
     ['/internal/users.json'],
