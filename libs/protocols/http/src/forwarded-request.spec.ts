@@ -63,6 +63,31 @@ describe('forwardedRequest', () => {
     ]);
   });
 
+  it('drops what a caller says about the client behind a proxy: the target trusts its proxy for it', () => {
+    // A target that trusts the proxy in front of it (Express's trust proxy, Rails' RemoteIp, Spring's
+    // ForwardedHeaderFilter, ASP.NET's ForwardedHeaders; kube-apiserver's audit source IPs) would take
+    // the caller's word for its address (an allowlist of 127.0.0.1), host or scheme.
+    const out = forwardedRequest(
+      request([
+        ['X-Forwarded-For', '127.0.0.1'],
+        ['x-forwarded-host', 'evil.example'],
+        ['X-Forwarded-Proto', 'https'],
+        ['X-Forwarded-Prefix', '/admin'],
+        ['Forwarded', 'for=127.0.0.1;host=evil.example'],
+        ['X-Real-IP', '127.0.0.1'],
+        ['X_Forwarded_For', '127.0.0.1'],
+        ['X-Client-IP', '127.0.0.1'],
+        ['True-Client-IP', '127.0.0.1'],
+        ['Accept', '*/*'],
+      ]),
+      { ...rules, inject: [] },
+    );
+    expect(out.headers).toEqual([
+      ['Host', 'api.internal:8443'],
+      ['Accept', '*/*'],
+    ]);
+  });
+
   it('keeps the body’s framing whatever Connection names, and offers only the allowed upgrades', () => {
     const framed = forwardedRequest(
       request([

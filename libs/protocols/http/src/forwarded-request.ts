@@ -20,6 +20,28 @@ const HOP_BY_HOP = new Set([
   'host',
 ]);
 
+/**
+ * What a proxy says about the client behind it (its address, the host and scheme it asked for). A
+ * target that trusts the proxy in front of it (Express's `trust proxy`, Rails' RemoteIp, Spring's
+ * ForwardedHeaderFilter, ASP.NET's ForwardedHeaders, nginx's real_ip; kube-apiserver's audit source
+ * IPs) believes them: from a caller they are claims nobody checked (`X-Forwarded-For: 127.0.0.1`
+ * past an allowlist of local addresses), so none is forwarded. Compared in CGI form (`X_Forwarded_For`).
+ */
+function claimsAboutClient(cgiName: string): boolean {
+  return cgiName === 'forwarded' || cgiName.startsWith('x-forwarded-') || CLIENT_ADDRESS_HEADERS.has(cgiName);
+}
+
+const CLIENT_ADDRESS_HEADERS = new Set([
+  'x-real-ip',
+  'x-client-ip',
+  'true-client-ip',
+  'x-originating-ip',
+  'x-cluster-client-ip',
+  'client-ip',
+  'cf-connecting-ip',
+  'fastly-client-ip',
+]);
+
 export interface ForwardingRules {
   /** The target's authority (`host:port` as in its URL), sent as Host. */
   readonly host: string;
@@ -61,7 +83,7 @@ export function offeredUpgrades(head: RequestHead, allowed: readonly string[]): 
 
 /**
  * The request as the agent sends it to the target: Host and base path of the target, hop-by-hop
- * headers (and any the caller's Connection header names) removed, every header the agent injects
+ * headers (and any the caller's Connection header names) and claims about the client removed, every header the agent injects
  * replaced by the agent's value, so a caller can neither see nor override the credential.
  */
 export function forwardedRequest(head: RequestHead, rules: ForwardingRules): RequestHead {
@@ -81,8 +103,10 @@ export function forwardedRequest(head: RequestHead, rules: ForwardingRules): Req
   if (length !== undefined) headers.push(['Content-Length', length]);
   for (const header of head.headers) {
     const lower = header[0].toLowerCase();
-    if (lower === 'content-length' || dropped.has(lower) || injected.has(cgiHeaderName(lower))) continue;
-    if (rules.drop?.(header[0]) || rules.drop?.(cgiHeaderName(header[0]))) continue;
+    const cgiName = cgiHeaderName(lower);
+    if (lower === 'content-length' || dropped.has(lower) || injected.has(cgiName)) continue;
+    if (claimsAboutClient(cgiName)) continue;
+    if (rules.drop?.(header[0]) || rules.drop?.(cgiName)) continue;
     const kept = rules.scrub ? rules.scrub(header) : header;
     if (kept) headers.push(kept);
   }
