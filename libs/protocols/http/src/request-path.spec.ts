@@ -47,6 +47,9 @@ describe('requestPath', () => {
     ['/admin;jsessionid=1', ';parameter'],
     ['/x/%2e%2e%3b/admin', ';parameter'],
     ['/admin;/', ';parameter'],
+    ['/%2561dmin', 'encoded twice'],
+    ['/public/%252e%252e/admin', 'encoded twice'],
+    ['/a%252Fb', 'encoded twice'],
   ])('cannot read %s (%s)', (target, why) => {
     const result = requestPath(target);
     expect(result.ok).toBe(false);

@@ -14,6 +14,9 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * - empty segments (`//`): WHATWG URL parsers (node applications) read `//host/admin` as a host;
  * - backslashes: WHATWG parsers read them as slashes, others as a character;
  * - `;parameters`: servlet containers (Tomcat, Jetty) drop them before resolving (`/x/..;/admin`).
+ * - escapes encoded twice (`/%2561dmin`): one decoding leaves `/%61dmin`, which an application behind
+ *   a front that decodes (nginx passing `$uri`) decodes again into `/admin` (Spring Security's
+ *   firewall refuses `%25` for this reason).
  * Clients (browsers, curl, kubectl) never send such paths: they resolve them first.
  */
 export function requestPath(target: string): RequestPath {
@@ -31,6 +34,13 @@ export function requestPath(target: string): RequestPath {
     return { ok: false, error: 'the path has a malformed percent-escape or is not UTF-8' };
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f]/.test(decoded)) return { ok: false, error: 'the path has control characters' };
+  if (/%[0-9A-Fa-f]{2}/.test(decoded)) {
+    return {
+      ok: false,
+      error:
+        'the path is percent-encoded twice (%25XX), which a target behind a decoding front decodes again into another path',
+    };
+  }
   if (decoded.includes('\\')) {
     return { ok: false, error: 'the path has a backslash, which some servers read as a slash' };
   }
