@@ -5,6 +5,7 @@ import {
   type HttpHeader,
   type RequestHead,
 } from './http-messages';
+import { foreignPageRequest } from './foreign-page-request';
 import { HttpProtocolError } from './http-protocol.error';
 import { requestPath } from './request-path';
 
@@ -82,11 +83,14 @@ export function offeredUpgrades(head: RequestHead, allowed: readonly string[]): 
 }
 
 /**
- * The request as the agent sends it to the target: Host and base path of the target, hop-by-hop
+ * The request as the agent sends it to the target (a web page's is refused, see foreignPageRequest): Host and base path of the target, hop-by-hop
  * headers (and any the caller's Connection header names) and claims about the client removed, every header the agent injects
  * replaced by the agent's value, so a caller can neither see nor override the credential.
  */
 export function forwardedRequest(head: RequestHead, rules: ForwardingRules): RequestHead {
+  // Every client comes through tollgate connect's loopback listener, which web pages reach too.
+  const foreign = foreignPageRequest(head);
+  if (foreign !== undefined) throw new HttpProtocolError(403, foreign);
   const escape = basePathEscape(head.target, rules.basePath);
   if (escape !== undefined) throw new HttpProtocolError(400, escape);
   const dropped = new Set([

@@ -134,12 +134,12 @@ describe('HttpSession: what the target runs is what policy decided on', () => {
   };
 
   const statuses = (text: string) => [...text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
-  const smuggled = 'DELETE /internal/users HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n';
+  const smuggled = 'DELETE /internal/users HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n';
 
   it('TRACE and TRACK (which echo the request, the credential the agent adds included) never reach the target', async () => {
     for (const method of ['TRACE', 'TRACK', 'trace']) {
       seen.length = 0;
-      const text = await exchange(`${method} /anything HTTP/1.1\r\nHost: x\r\n\r\n`);
+      const text = await exchange(`${method} /anything HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
       expect(statuses(text), method).toEqual([405]);
       expect(text).toMatch(/TRACE and TRACK are refused/);
       expect(text).not.toContain('agent-secret');
@@ -151,10 +151,10 @@ describe('HttpSession: what the target runs is what policy decided on', () => {
     seen.length = 0;
     const answers = [
       await exchange(
-        `POST /upload HTTP/1.1\r\nHost: x\r\nConnection: close, Content-Length\r\nContent-Length: ${smuggled.length}\r\n\r\n${smuggled}`,
+        `POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close, Content-Length\r\nContent-Length: ${smuggled.length}\r\n\r\n${smuggled}`,
       ),
       await exchange(
-        `POST /upload HTTP/1.1\r\nHost: x\r\nConnection: close, Transfer-Encoding\r\nTransfer-Encoding: chunked\r\n\r\n${smuggled.length.toString(16)}\r\n${smuggled}\r\n0\r\n\r\n`,
+        `POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close, Transfer-Encoding\r\nTransfer-Encoding: chunked\r\n\r\n${smuggled.length.toString(16)}\r\n${smuggled}\r\n0\r\n\r\n`,
       ),
     ];
     for (const answer of answers) expect(statuses(answer)[0]).toBe(200);
@@ -165,16 +165,16 @@ describe('HttpSession: what the target runs is what policy decided on', () => {
 
   it('a denied request’s body is never read as the next request, with or without Expect: 100-continue', async () => {
     seen.length = 0;
-    const inner = 'GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n';
+    const inner = 'GET /smuggled HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
     for (const expect100 of ['', 'Expect: 100-continue\r\n']) {
       const answer = await exchange(
-        `DELETE /items/1 HTTP/1.1\r\nHost: x\r\n${expect100}Content-Length: ${inner.length}\r\n\r\n${inner}`,
+        `DELETE /items/1 HTTP/1.1\r\nHost: 127.0.0.1\r\n${expect100}Content-Length: ${inner.length}\r\n\r\n${inner}`,
       );
       expect(statuses(answer)).toEqual([403]);
       expect(answer).toContain('Connection: close');
     }
     const chunked = await exchange(
-      `DELETE /items/1 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${inner.length.toString(16)}\r\n${inner}\r\n0\r\n\r\n`,
+      `DELETE /items/1 HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n${inner.length.toString(16)}\r\n${inner}\r\n0\r\n\r\n`,
     );
     expect(statuses(chunked)).toEqual([403]);
     expect(seen).toEqual([]);
@@ -216,6 +216,16 @@ describe('HttpSession: what the target runs is what policy decided on', () => {
     expect(seen).toHaveLength(1);
   });
 
+  it('a web page’s form POST to the local listener (cross-site, or by a rebound name) never reaches the target', async () => {
+    seen.length = 0;
+    const url = `http://127.0.0.1:${port}/items/1`;
+    // What a browser sends for <form method=post action=http://127.0.0.1:8081/items/1> on evil.example.
+    const page = ['-H', 'Origin: https://evil.example', '-H', 'Sec-Fetch-Site: cross-site'];
+    expect(await curl(...page, '-d', 'name=x', url)).toBe(403);
+    expect(await curl('-H', 'Host: evil.example:8081', '-d', 'name=x', url)).toBe(403);
+    expect(seen).toEqual([]);
+  });
+
   it('a client that waits for 100 Continue gets it, then the decision on its form body', async () => {
     seen.length = 0;
     const socket = connect({ host: '127.0.0.1', port });
@@ -225,7 +235,7 @@ describe('HttpSession: what the target runs is what policy decided on', () => {
     socket.on('data', (c: Buffer) => (text += c.toString('latin1')));
     const body = '_method=DELETE';
     socket.write(
-      `POST /items/1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nExpect: 100-continue\r\nContent-Length: ${body.length}\r\n\r\n`,
+      `POST /items/1 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nExpect: 100-continue\r\nContent-Length: ${body.length}\r\n\r\n`,
     );
     while (!text.includes('\r\n\r\n')) await once(socket, 'data');
     expect(text).toBe('HTTP/1.1 100 Continue\r\n\r\n');
@@ -257,8 +267,8 @@ describe('HttpSession: what the target runs is what policy decided on', () => {
   it('an h2c upgrade offer is not passed on: what follows is read (and decided) as HTTP/1.1', async () => {
     seen.length = 0;
     const answer = await exchange(
-      'GET /hello HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n',
-      `GET /internal/users HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+      'GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n',
+      `GET /internal/users HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
     );
     expect(statuses(answer)).toEqual([200, 403]);
     expect(seen).toEqual(['GET /hello -> /hello']);
@@ -294,7 +304,7 @@ describe('HttpSession: what the target runs is what policy decided on', () => {
     ['/internal.v1.json'],
   ])('%s never reaches the target as the internal API', async (target) => {
     seen.length = 0;
-    const answer = await exchange(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    const answer = await exchange(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
     expect(seen).toEqual([]);
     expect(statuses(answer)[0]).toBeGreaterThanOrEqual(400);
   });
@@ -307,7 +317,7 @@ describe('HttpSession: what the target runs is what policy decided on', () => {
     ['POST /upload HTTP/1.1\r\nTransfer-Encoding: gzip, chunked', 501],
   ])('%s is refused as malformed (%i), never forwarded', async (start, status) => {
     seen.length = 0;
-    const answer = await exchange(`${start}\r\nHost: x\r\n\r\n0\r\n\r\n`);
+    const answer = await exchange(`${start}\r\nHost: 127.0.0.1\r\n\r\n0\r\n\r\n`);
     expect(statuses(answer)[0]).toBe(status);
     expect(seen).toEqual([]);
   });
@@ -339,7 +349,9 @@ describe('HttpSession: a target that switches protocols unasked', () => {
     socket.on('error', () => undefined);
     let text = '';
     socket.on('data', (c: Buffer) => (text += c.toString('latin1')));
-    socket.write('GET /hello HTTP/1.1\r\nHost: x\r\n\r\nGET /internal/users HTTP/1.1\r\nHost: x\r\n\r\n');
+    socket.write(
+      'GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /internal/users HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n',
+    );
     await once(socket, 'close');
     expect(text).toMatch(/^HTTP\/1\.1 502 /);
     expect(text).toContain('switched protocols, which the request did not offer');
@@ -349,7 +361,7 @@ describe('HttpSession: a target that switches protocols unasked', () => {
     let answer = '';
     again.on('data', (c: Buffer) => (answer += c.toString('latin1')));
     again.write(
-      'GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\nGET /internal/users HTTP/1.1\r\nHost: x\r\n\r\n',
+      'GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\nGET /internal/users HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n',
     );
     await once(again, 'close');
     proxy.close();
@@ -391,7 +403,7 @@ describe('HttpSession: a connection whose target URL has a base path', () => {
       socket.on('error', () => undefined);
       let text = '';
       socket.on('data', (c: Buffer) => (text += c.toString('latin1')));
-      socket.write(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
       await once(socket, 'close');
       return text;
     };

@@ -67,7 +67,7 @@ describe('HttpSession: a request held for review whose client leaves', () => {
   it('ends the session when the client leaves while its DELETE waits; approving later forwards nothing', async () => {
     const { socket, http, approve } = session();
     const ran = http.run();
-    socket.push(Buffer.from('DELETE /things/1 HTTP/1.1\r\nHost: t\r\n\r\n'));
+    socket.push(Buffer.from('DELETE /things/1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'));
     await new Promise((resolve) => setTimeout(resolve, 50));
     socket.push(null); // the client's side ends (a killed curl)
     await ran; // the session ends without waiting for the review
@@ -79,7 +79,7 @@ describe('HttpSession: a request held for review whose client leaves', () => {
   it('a client that stays gets its held request forwarded once approved', async () => {
     const { socket, http, approve, toClient } = session();
     const ran = http.run();
-    socket.push(Buffer.from('DELETE /things/2 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n'));
+    socket.push(Buffer.from('DELETE /things/2 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n'));
     await new Promise((resolve) => setTimeout(resolve, 50));
     approve();
     await ran;

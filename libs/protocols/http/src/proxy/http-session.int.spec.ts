@@ -258,7 +258,7 @@ describe('HttpSession between curl (and node, ws) and a real node:http server', 
     const slow = connect({ host: '127.0.0.1', port });
     slow.on('error', () => undefined);
     await once(slow, 'connect');
-    slow.write('GET /slow HTTP/1.1\r\nHost: x\r\n');
+    slow.write('GET /slow HTTP/1.1\r\nHost: 127.0.0.1\r\n');
     const answer: Buffer[] = [];
     slow.on('data', (c: Buffer) => answer.push(c));
     const closed = once(slow, 'close');
@@ -276,7 +276,7 @@ describe('HttpSession between curl (and node, ws) and a real node:http server', 
     socket.on('data', (c: Buffer) => (received += c.toString('latin1')));
     const closed = once(socket, 'close');
     socket.write(
-      'GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+      'GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
         `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${Buffer.from('0123456789abcdef').toString('base64')}\r\n\r\n`,
     );
     await expect.poll(() => received, { timeout: 10_000 }).toMatch(/^HTTP\/1\.1 101 /);

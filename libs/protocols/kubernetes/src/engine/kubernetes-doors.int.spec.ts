@@ -93,7 +93,7 @@ const exchange = async (port: number, bytes: string): Promise<string> => {
 
 const statuses = (text: string) => [...text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
 const request = (method: string, target: string, ...headers: string[]) =>
-  [`${method} ${target} HTTP/1.1`, 'Host: k', ...headers, '', ''].join('\r\n');
+  [`${method} ${target} HTTP/1.1`, 'Host: 127.0.0.1', ...headers, '', ''].join('\r\n');
 
 describe('Kubernetes doors: what the API server runs is what policy decided on', () => {
   let api: FakeKubeApiServer;
@@ -158,6 +158,48 @@ describe('Kubernetes doors: what the API server runs is what policy decided on',
     expect(api.requests.slice(before).map((r) => `${r.method} ${r.url}`)).toEqual([
       'GET /api/v1/namespaces/prod/pods/web-1',
     ]);
+  });
+
+  it.each([
+    // DNS rebinding: a page of evil.example whose name now resolves to 127.0.0.1 reads the answers.
+    ['Host: evil.example:8001'],
+    ['Host: 10.0.0.7'],
+    ['Host: localhost.evil.example'],
+    // Cross-site requests a page sends to the listener itself (its answer unread, its effect done).
+    ['Origin: https://evil.example'],
+    ['Origin: null'],
+    ['Sec-Fetch-Site: cross-site'],
+  ])('a web page’s request (%s) never reaches the API server through the local listener', async (header) => {
+    const before = api.requests.length;
+    const lines = request('GET', '/api/v1/namespaces/prod/pods', header, 'Connection: close').split('\r\n');
+    // The header given replaces the harness's own Host.
+    const answer = await exchange(
+      port,
+      (header.startsWith('Host:') ? lines.filter((line) => line !== 'Host: 127.0.0.1') : lines).join('\r\n'),
+    );
+    expect(statuses(answer)).toEqual([403]);
+    expect(answer).toContain('web page');
+    expect(answer).not.toContain('web-1');
+    expect(api.requests.slice(before)).toEqual([]);
+  });
+
+  it('the listener’s own names, and pages of the same machine, are served', async () => {
+    for (const header of [
+      'Host: localhost:8001',
+      'Host: [::1]:8001',
+      'Host: kube.localhost',
+      'Origin: http://localhost:3000',
+      'Sec-Fetch-Site: same-origin',
+    ]) {
+      const lines = request('GET', '/api/v1/namespaces/prod/pods', header, 'Connection: close').split('\r\n');
+      const answer = await exchange(
+        port,
+        (header.startsWith('Host:') ? lines.filter((line) => line !== 'Host: 127.0.0.1') : lines).join(
+          '\r\n',
+        ),
+      );
+      expect(statuses(answer), header).toEqual([200]);
+    }
   });
 
   it.each([

@@ -415,7 +415,9 @@ current-context: t
         ['GET', '/api/v1/namespaces/apps/secrets?watch=false&watch=true'],
         ['GET', '/api/v1/namespaces/apps/secrets?watch=f'],
       ] as const) {
-        const answer = await raw(`${method} ${target} HTTP/1.1\r\nHost: k\r\nConnection: close\r\n\r\n`);
+        const answer = await raw(
+          `${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
+        );
         expect(answer, target).toMatch(/^HTTP\/1\.1 403 /);
         const status = statusOf(answer) as { kind: string; reason: string; message: string };
         expect(status).toMatchObject({ kind: 'Status', reason: 'Forbidden' });
@@ -439,7 +441,7 @@ current-context: t
       expect(smuggled).toMatch(/^HTTP\/1\.1 400 /);
 
       const slow = await dial();
-      slow.socket.write('GET /api/v1/namespaces/dev/pods HTTP/1.1\r\nHost: x\r\n');
+      slow.socket.write('GET /api/v1/namespaces/dev/pods HTTP/1.1\r\nHost: 127.0.0.1\r\n');
       // Another client is served while the slow one dawdles.
       expect(await kubectl('get', 'pods', '-n', 'dev', '-o', 'name')).toMatchObject({ code: 0 });
       await slow.closed;
@@ -455,7 +457,7 @@ current-context: t
       exec.socket.write(
         [
           'GET /api/v1/namespaces/dev/pods/web-2/exec?command=cat&stdin=true&stdout=true HTTP/1.1',
-          'Host: x',
+          'Host: 127.0.0.1',
           'Connection: Upgrade',
           'Upgrade: websocket',
           'Sec-WebSocket-Version: 13',
@@ -534,7 +536,7 @@ current-context: t
       socket.on('data', (c: Buffer) => (answer += c.toString('latin1')));
       const closed = once(socket, 'close');
       socket.write(
-        'POST /api/v1/namespaces/dev/pods/web-2/exec?command=id&stdout=true HTTP/1.1\r\nHost: x\r\n' +
+        'POST /api/v1/namespaces/dev/pods/web-2/exec?command=id&stdout=true HTTP/1.1\r\nHost: 127.0.0.1\r\n' +
           'Connection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: v4.channel.k8s.io\r\n\r\n',
       );
       await closed;
