@@ -378,7 +378,10 @@ function catchesHttp(matchers: CommandMatchers, facts: HttpCommandFacts): Verdic
   if (rule.paths && !rule.paths.some((p) => httpPathMatch(p, facts.path))) return 'no';
   if (rule.methods) {
     if (facts.methodUnread !== undefined) return 'unclassified';
-    if (!rule.methods.some((m) => globMatchIgnoreCase(m, facts.method))) return 'no';
+    // Servers answer HEAD with the GET handler (Express, Rails, Django, Go's ServeMux, RFC 9110: the
+    // same as GET without the content), which runs whatever it does: a rule on GET catches HEAD.
+    const methods = facts.method.toUpperCase() === 'HEAD' ? [facts.method, 'GET'] : [facts.method];
+    if (!rule.methods.some((m) => methods.some((method) => globMatchIgnoreCase(m, method)))) return 'no';
   }
   return 'match';
 }

@@ -25,6 +25,8 @@ guardrails:
     deny: {http: {paths: ["/internal", "/internal/users"]}, message: "internal API"}
   - name: no-deletes
     deny: {http: {methods: [DELETE]}}
+  - name: no-exports
+    deny: {http: {methods: [GET], paths: ["/exports/*"]}}
 `;
 
 const run = promisify(execFile);
@@ -214,6 +216,15 @@ describe('HttpSession: what the target runs is what policy decided on', () => {
       await curl('-H', 'Content-Type: application/json', '-d', '{"item":{"_method":"DELETE"}}', url),
     ).toBe(200);
     expect(seen).toHaveLength(1);
+  });
+
+  it('a HEAD runs what a rule on GET denies (servers answer it with the GET handler): denied too', async () => {
+    seen.length = 0;
+    const answer = await exchange(
+      'HEAD /exports/all HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n',
+    );
+    expect(statuses(answer)).toEqual([403]);
+    expect(seen).toEqual([]);
   });
 
   it('a web page’s form POST to the local listener (cross-site, or by a rebound name) never reaches the target', async () => {
