@@ -94,6 +94,7 @@ export interface KubernetesCommandFacts {
    * What a JSON patch (`application/json-patch+json`) reads of the stored object: the `from` of each
    * copy and move and the `path` of each test, as sent (JSON pointers). A value read there can land
    * elsewhere in the object (an annotation, an error) or, by whether a test passes, be guessed.
+   * A server-side apply is `{op: 'apply', pointer: ''}`: it compares every field it sets.
    */
   readonly patchReads?: readonly { readonly op: string; readonly pointer: string }[];
   /** Why a JSON patch's body was not read (too large, not a patch): it may read anything. */

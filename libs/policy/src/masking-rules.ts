@@ -126,6 +126,12 @@ export function kubernetesMaskingDenial(
       };
     }
     const read = facts.patchReads?.find((r) => reachesMasked(r.pointer, rule.fields));
+    if (read?.op === 'apply') {
+      return {
+        rule: rule.rule,
+        message: `${what}: a server-side apply compares every field it sets with the stored one, and its conflicts (also under dryRun) tell whether a masked value (${rule.fields.join(', ')}) is the one sent, which ${quoted} does not allow`,
+      };
+    }
     if (read) {
       return {
         rule: rule.rule,

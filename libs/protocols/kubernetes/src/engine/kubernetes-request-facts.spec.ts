@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { maskingRulesFor, parsePolicy, type KubernetesCommandFacts } from '@tollgate/policy';
+import { decideCommand, maskingRulesFor, parsePolicy, type KubernetesCommandFacts } from '@tollgate/policy';
 import fc from 'fast-check';
 import { forwardedRequest, type HttpHeader, type RequestHead } from '@tollgate/protocol-http';
 import { execRecordingTap } from '../exec/exec-recording.tap';
@@ -219,5 +219,52 @@ describe('a JSON patch is read for what it reads of the stored object', () => {
     expect(read('{"op":"copy"}').patchUnread).toContain('not a JSON patch');
     expect(read('[1]').patchUnread).toContain('not an object');
     expect(read('[]', false).patchUnread).toContain(`over ${JSON_PATCH_PEEK_BYTES} bytes`);
+  });
+});
+
+describe('a server-side apply on a masked resource', () => {
+  const parsed = parsePolicy(
+    `version: 1
+masking:
+  - name: secret-values
+    match: {protocol: kubernetes}
+    kubernetes: {resources: [secrets]}
+`,
+    'test.yaml',
+  );
+  if (!parsed.ok) throw new Error('bad test policy');
+  const context = {
+    subject: { subject: 'user:dev', groups: [], actorChain: [] },
+    connection: { name: 'k8s', protocol: 'kubernetes', tags: {} },
+    readOnly: false,
+  };
+  const apply = (target: string, type: string) =>
+    decideCommand(
+      parsed.policy,
+      context,
+      kubernetesRequestFacts({
+        ...head('PATCH', target),
+        headers: [
+          ['Host', 'k8s'],
+          ['Content-Type', type],
+        ],
+      }),
+    );
+
+  it('is denied by the masking rule: its conflict (409 or not) tells whether a masked value is the one sent', () => {
+    // `kubectl apply --server-side --dry-run=server` of a Secret whose data holds a guess: the API
+    // server reports a conflict with the field's manager only where the stored value differs.
+    for (const type of ['application/apply-patch+yaml', 'Application/Apply-Patch+YAML; charset=utf-8']) {
+      const decision = apply('/api/v1/namespaces/apps/secrets/db?fieldManager=x&dryRun=All', type);
+      expect(decision, type).toMatchObject({ decision: 'deny', rule: 'secret-values' });
+      expect(decision.decision === 'deny' ? decision.message : '').toContain('server-side apply');
+    }
+    // Elsewhere, or as a merge patch (which succeeds whatever the stored value), it goes on.
+    expect(apply('/api/v1/namespaces/apps/configmaps/db', 'application/apply-patch+yaml').decision).toBe(
+      'allow',
+    );
+    expect(apply('/api/v1/namespaces/apps/secrets/db', 'application/merge-patch+json').decision).toBe(
+      'allow',
+    );
   });
 });

@@ -56,7 +56,13 @@ export const KUBERNETES_FORWARDING: Pick<ForwardingRules, 'drop' | 'scrub' | 'up
  */
 export function kubernetesRequestFacts(head: RequestHead, body?: PeekedBody): CommandFacts {
   const [upgrade] = offeredUpgrades(head, KUBERNETES_FORWARDING.upgrades ?? []);
-  const patch = { ...(body ? jsonPatchReads(body) : {}), ...(upgrade ? { upgrade } : {}) };
+  const reads = body ? jsonPatchReads(body) : {};
+  // Server-side apply compares each field it sets with the stored one: a conflict with the field's
+  // manager (409, also under dryRun) answers whether a stored value differs from the one sent.
+  if (patchMediaTypes(head).some((type) => type.startsWith(APPLY_PATCH))) {
+    reads.patchReads = [...(reads.patchReads ?? []), { op: 'apply', pointer: '' }];
+  }
+  const patch = { ...reads, ...(upgrade ? { upgrade } : {}) };
   const path = requestPath(head.target);
   if (!path.ok)
     return { kind: 'kubernetes', verb: head.method.toLowerCase(), ...patch, parseError: path.error };
@@ -76,11 +82,18 @@ const JSON_PATCH = 'application/json-patch+json';
  * it (kube-apiserver reads the first, before any `;`, as written; every one is read here, in any case).
  */
 export function kubernetesBodyPeek(head: RequestHead): number | undefined {
-  if (head.method.toUpperCase() !== 'PATCH') return undefined;
-  const types = head.headers
+  return patchMediaTypes(head).includes(JSON_PATCH) ? JSON_PATCH_PEEK_BYTES : undefined;
+}
+
+/** Server-side apply's media types (`application/apply-patch+yaml`, `+json`, `+cbor`). */
+const APPLY_PATCH = 'application/apply-patch';
+
+/** A PATCH's media types, every Content-Type header's, lower case without parameters. */
+function patchMediaTypes(head: RequestHead): string[] {
+  if (head.method.toUpperCase() !== 'PATCH') return [];
+  return head.headers
     .filter(([name]) => name.toLowerCase() === 'content-type')
     .map(([, value]) => value.split(';')[0]!.trim().toLowerCase());
-  return types.includes(JSON_PATCH) ? JSON_PATCH_PEEK_BYTES : undefined;
 }
 
 /**
@@ -88,7 +101,10 @@ export function kubernetesBodyPeek(head: RequestHead): number | undefined {
  * test. A body that is not whole or not a JSON patch is unread (it may read anything). Keys are read
  * as Go reads them into a map (exactly, the last of duplicates), as JSON.parse does.
  */
-function jsonPatchReads(body: PeekedBody): Pick<KubernetesCommandFacts, 'patchReads' | 'patchUnread'> {
+function jsonPatchReads(body: PeekedBody): {
+  patchReads?: KubernetesCommandFacts['patchReads'];
+  patchUnread?: string;
+} {
   if (!body.complete) return { patchUnread: `a JSON patch over ${JSON_PATCH_PEEK_BYTES} bytes` };
   let ops: unknown;
   try {
