@@ -39,6 +39,11 @@ describe('httpRequestFacts: what the application will run, not only what the req
     // before 6.4.3, WSGI on gunicorn before 22): Rack::MethodOverride runs this POST as a DELETE.
     ['X_HTTP_Method_Override', head('POST', '/users/1', [['X_HTTP_Method_Override', 'DELETE']])],
     ['X-HTTP_Method', head('POST', '/users/1', [['X-HTTP_Method', 'DELETE']])],
+    // PHP reads parameter names with leading spaces dropped, then `.` and ` ` as `_`: Symfony's and
+    // Laravel's _method is `.method`, ` _method`, `  .method` there.
+    ['a .method query parameter (PHP: _method)', head('POST', '/users/1?.method=DELETE')],
+    ['a %20_method query parameter', head('POST', '/users/1?%20_method=DELETE')],
+    ['a %20.method query parameter', head('POST', '/users/1?%20%20.method=DELETE')],
   ])('a request that names another method by %s is denied where a rule applies', (_how, request) => {
     const facts = httpRequestFacts(request);
     expect(facts.kind === 'http' ? facts.parseError : undefined).toContain('method override');

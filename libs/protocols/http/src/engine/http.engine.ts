@@ -62,7 +62,7 @@ export function httpRequestFacts(head: RequestHead, body?: PeekedBody): CommandF
   if (!path.ok) return { kind: 'http', method: head.method, path: head.target, parseError: path.error };
   const named = [
     ...head.headers.filter(([name]) => METHOD_OVERRIDES.includes(cgiHeaderName(name))).map(([, v]) => v),
-    ...new URLSearchParams(path.query).getAll('_method'),
+    ...methodParameters(new URLSearchParams(path.query)),
     ...(body?.complete ? formMethods(head, body.payload) : []),
   ].filter((method) => method.trim().toUpperCase() !== head.method.toUpperCase());
   if (named.length > 0) {
@@ -120,15 +120,35 @@ function formMethods(head: RequestHead, payload: Buffer): string[] {
   const kind = FORM_TYPE.exec(type)?.[1]?.toLowerCase();
   const text = payload.toString('latin1');
   if (!kind && JSON_TYPE.test(type)) return jsonMethods(payload);
-  if (kind === 'application/x-www-form-urlencoded') return new URLSearchParams(text).getAll('_method');
+  if (kind === 'application/x-www-form-urlencoded') return methodParameters(new URLSearchParams(text));
   if (kind !== 'multipart/form-data') return [];
   // Any part named _method, whatever the boundary says: a parser that splits parts otherwise must
   // not find one the relay missed. Its value runs to the next CRLF.
   const methods: string[] = [];
-  const part =
-    /content-disposition:[^\r\n]*name\s*=\s*"?_method"?[^\r\n]*\r?\n(?:[^\r\n]+\r?\n)*\r?\n([^\r\n]*)/gi;
-  for (const match of text.matchAll(part)) methods.push(match[1] ?? '');
+  const part = /content-disposition:([^\r\n]*)\r?\n(?:[^\r\n]+\r?\n)*\r?\n([^\r\n]*)/gi;
+  for (const match of text.matchAll(part)) {
+    // Every name= of the line (filename= too): whichever a parser takes, a _method is seen.
+    const names = [...(match[1] ?? '').matchAll(/name\s*=\s*(?:"([^"]*)"|([^;\s]*))/gi)];
+    if (names.some((name) => isMethodParameter(name[1] ?? name[2] ?? ''))) methods.push(match[2] ?? '');
+  }
   return methods;
+}
+
+/** The values of parameters named `_method`, as any framework reads the name (see isMethodParameter). */
+function methodParameters(params: URLSearchParams): string[] {
+  return [...params].filter(([name]) => isMethodParameter(name)).map(([, value]) => value);
+}
+
+/**
+ * Whether a form or query parameter's name is `_method`: as written, or as PHP reads it (Laravel and
+ * Symfony take `_method` from PHP's parameters), leading spaces dropped, then `.` and ` ` turned into
+ * `_` up to a `[` (`_method[]` an array, `.method` and ` _method` are `_method`).
+ */
+function isMethodParameter(name: string): boolean {
+  const php = name.replace(/^ +/, '');
+  const bracket = php.indexOf('[');
+  const base = bracket >= 0 && php.includes(']', bracket) ? php.slice(0, bracket) : php;
+  return base.replace(/[ .[]/g, '_') === '_method';
 }
 
 /**

@@ -193,6 +193,9 @@ describe('HttpSession: what the target runs is what policy decided on', () => {
     expect(await curl('-d', 'name=x&_method=DELETE', url)).toBe(403);
     expect(await curl('-F', 'name=x', '-F', '_method=delete', url)).toBe(403);
     expect(await curl('-H', 'Transfer-Encoding: chunked', '-d', '_method=DELETE', url)).toBe(403);
+    // Names as PHP reads them (Laravel, Symfony): `.` and ` ` are `_`, leading spaces dropped.
+    expect(await curl('-d', 'name=x&.method=DELETE', url)).toBe(403);
+    expect(await curl('-F', 'name=x', '-F', '.method=DELETE', url)).toBe(403);
     expect(seen).toEqual([]);
     // Without one it goes through, body and all; so does a _method that names POST itself.
     expect(await curl('-d', 'name=x', url)).toBe(200);
