@@ -12,7 +12,7 @@ import {
 } from '@tollgate/protocol-tcp';
 import type { BodyRecording, CommandFacts, MaskingRules } from '@tollgate/policy';
 import { forwardedRequest, offeredUpgrades, type ForwardingRules } from '../forwarded-request';
-import { cgiHeaderName, type RequestHead } from '../http-messages';
+import { cgiHeaderName, headerTokens, type RequestHead } from '../http-messages';
 import { requestPath } from '../request-path';
 import {
   HttpSession,
@@ -93,7 +93,17 @@ export function httpRequestFacts(head: RequestHead, body?: PeekedBody): CommandF
           methodUnread: `a form body over ${FORM_PEEK_BYTES} bytes may name another method in a _method field`,
         }
       : {}),
+    ...(body?.complete && contentCodings(head).length > 0
+      ? {
+          methodUnread: `a form body sent ${contentCodings(head).join(', ')}-encoded (Express's body-parser inflates it) may name another method in a _method field`,
+        }
+      : {}),
   };
+}
+
+/** The request's content codings (gzip, deflate, br...), identity left out. */
+function contentCodings(head: RequestHead): string[] {
+  return headerTokens(head.headers, 'content-encoding').filter((coding) => coding !== 'identity');
 }
 
 /** How much of a form POST's body is read for a `_method` field before the request is decided. */
