@@ -109,7 +109,7 @@ function contentCodings(head: RequestHead): string[] {
 /** How much of a form POST's body is read for a `_method` field before the request is decided. */
 export const FORM_PEEK_BYTES = 1024 * 1024;
 
-const FORM_TYPE = /^\s*(application\/x-www-form-urlencoded|multipart\/form-data)\s*(;|$)/i;
+const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form-data']);
 /** What Laravel reads as JSON input (`Request::isJson`: the type contains `/json` or `+json`). */
 const JSON_TYPE = /[/+]json/i;
 
@@ -120,14 +120,29 @@ const JSON_TYPE = /[/+]json/i;
  */
 export function formBodyPeek(head: RequestHead): number | undefined {
   if (head.method.toUpperCase() !== 'POST') return undefined;
-  const type = head.headers.find(([name]) => name.toLowerCase() === 'content-type')?.[1] ?? '';
-  return FORM_TYPE.test(type) || JSON_TYPE.test(type) ? FORM_PEEK_BYTES : undefined;
+  return formKind(head) || JSON_TYPE.test(contentType(head)) ? FORM_PEEK_BYTES : undefined;
+}
+
+function contentType(head: RequestHead): string {
+  return head.headers.find(([name]) => name.toLowerCase() === 'content-type')?.[1] ?? '';
+}
+
+/**
+ * Which form a body is as servers read its Content-Type: the type cut at `;`, `,` or a space (Rack
+ * splits at `;` and `,`, PHP at those and spaces: `application/x-www-form-urlencoded, text/plain` is
+ * a form there), and a POST without one (or an empty one) a URL-encoded form, as Rack reads it.
+ */
+function formKind(head: RequestHead): string | undefined {
+  const value = contentType(head).trim();
+  if (value === '') return 'application/x-www-form-urlencoded';
+  const type = (value.split(/[;,\s]/, 1)[0] ?? '').toLowerCase();
+  return FORM_TYPES.has(type) ? type : undefined;
 }
 
 /** The `_method` values of a form body (URL-encoded fields or multipart parts named so, a JSON object's). */
 function formMethods(head: RequestHead, payload: Buffer): string[] {
-  const type = head.headers.find(([name]) => name.toLowerCase() === 'content-type')?.[1] ?? '';
-  const kind = FORM_TYPE.exec(type)?.[1]?.toLowerCase();
+  const type = contentType(head);
+  const kind = formKind(head);
   const text = payload.toString('latin1');
   if (!kind && JSON_TYPE.test(type)) return jsonMethods(payload);
   if (kind === 'application/x-www-form-urlencoded') return methodParameters(new URLSearchParams(text));

@@ -197,6 +197,17 @@ describe('HttpSession: what the target runs is what policy decided on', () => {
     // Names as PHP reads them (Laravel, Symfony): `.` and ` ` are `_`, leading spaces dropped.
     expect(await curl('-d', 'name=x&.method=DELETE', url)).toBe(403);
     expect(await curl('-F', 'name=x', '-F', '.method=DELETE', url)).toBe(403);
+    // Rack reads a POST without a Content-Type as a form; Rack and PHP cut the type at `,` too.
+    expect(await curl('-H', 'Content-Type:', '-d', '_method=DELETE', url)).toBe(403);
+    expect(
+      await curl(
+        '-H',
+        'Content-Type: application/x-www-form-urlencoded, text/plain',
+        '-d',
+        '_method=DELETE',
+        url,
+      ),
+    ).toBe(403);
     // Compressed: Express's body-parser inflates a gzip or deflate body before method-override reads it.
     const gzipped = join(tmp, 'form.gz');
     await writeFile(gzipped, gzipSync('name=x&_method=DELETE'));
