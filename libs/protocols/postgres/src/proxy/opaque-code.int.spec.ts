@@ -6,11 +6,10 @@ import { Masker } from '@tollgate/masking';
 import { runPsql, startPostgresCluster, type PostgresCluster } from '@tollgate/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { BackendMessageParser } from '../backend-message.parser';
-import type { BackendMessage } from '../backend-messages';
 import type { FrontendMessage } from '../frontend-messages';
-import { serializeFrontendMessage, serializeStartupPacket } from '../frontend-message.serializer';
+import { serializeStartupPacket } from '../frontend-message.serializer';
 import { PolicyGate } from '../test-support/policy-gate';
+import { errorOf, rawClient as rawClientOn } from '../test-support/raw-client';
 import { serveSessions } from '../test-support/session-server';
 import { refusal, testPolicy } from '../test-support/sql-test-helpers';
 import { CancelRegistry } from './cancel-registry';
@@ -53,55 +52,7 @@ describe('PostgreSQL opaque code, require_where and start-up parameters (real se
     expect(error?.code).toBe('42501');
     expect(error?.message).toMatch(message);
   };
-  /** The error a query gets through the proxy (undefined when it succeeds). */
-  /**
-   * A client speaking the protocol message by message: `send` writes messages and resolves with what
-   * the server answered up to the next ReadyForQuery.
-   */
-  const rawClient = async () => {
-    const socket = connect(port, '127.0.0.1');
-    const parser = new BackendMessageParser();
-    let received: BackendMessage[] = [];
-    let waiting: (() => void) | undefined;
-    socket.on('data', (chunk: Buffer) =>
-      parser.parse(chunk, (message) => {
-        received.push(message);
-        if (message.name === 'readyForQuery') waiting?.();
-      }),
-    );
-    const untilReady = () =>
-      new Promise<BackendMessage[]>((resolve) => {
-        waiting = () => {
-          waiting = undefined;
-          const answer = received;
-          received = [];
-          resolve(answer);
-        };
-      });
-    const ready = untilReady();
-    socket.write(
-      serializeStartupPacket({
-        name: 'startupMessage',
-        protocolVersion: 196608,
-        parameters: { user: 'me', database: 'app' },
-      }),
-    );
-    await ready;
-    return {
-      send: (...messages: FrontendMessage[]) => {
-        const answer = untilReady();
-        for (const message of messages) socket.write(serializeFrontendMessage(message));
-        return answer;
-      },
-      end: () => socket.end(),
-    };
-  };
-  const errorOf = (answer: BackendMessage[]) => {
-    const error = answer.find((m) => m.name === 'errorResponse');
-    return error?.name === 'errorResponse'
-      ? { code: error.fields['C'], message: error.fields['M'] ?? '' }
-      : undefined;
-  };
+  const rawClient = () => rawClientOn(port);
   const bindExecute = (statement: string): FrontendMessage[] => [
     { name: 'bind', portal: '', statement, parameterFormats: [], parameters: [], resultFormats: [] },
     { name: 'execute', portal: '', maxRows: 0 },

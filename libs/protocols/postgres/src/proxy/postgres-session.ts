@@ -369,15 +369,20 @@ function relay(
           });
         case 'functionCall':
           if (denied) return;
-          return decideFunctionCall(message.functionId).then(({ verdict, text }) => {
-            reading.syncPointSent();
+          return decideFunctionCall(message.functionId).then(async ({ verdict, text }) => {
             if (verdict.allow) {
               // A function run by OID may change the catalog: other sessions' facts are stale.
               lineage?.ranCode();
               changes?.changing();
-              pending.push(newPending('query', text));
+              // Its result is masked as the SELECT of that function would be.
+              const returns = lineage
+                ? [await lineage.functionCall(message.functionId, message.arguments.length)]
+                : undefined;
+              pending.push(newPending('query', text, returns));
+              reading.syncPointSent();
               toServer(frame);
             } else {
+              reading.syncPointSent();
               injectDenial(verdict.message, 'query');
             }
           });
@@ -847,6 +852,18 @@ function relay(
           toClient(frame);
           if (aborting !== undefined) end(aborting);
           return;
+        case 'functionCallResponse': {
+          // Under column rules, masked as the SELECT of the function would be (see functionCall);
+          // content detectors read it as bytes (its type is not described).
+          if (!options.masker.active || message.value === null) return toClient(frame);
+          const masks = masksFor(head, 1);
+          const masked = maskRow([message.value], [], options.masker, () => undefined, masks);
+          if (!masked.changed) return toClient(frame);
+          for (const reason of masked.reasons) head?.masked.add(reason);
+          return toClient(
+            serializeBackendMessage({ name: 'functionCallResponse', value: masked.values[0] ?? null }),
+          );
+        }
         case 'backendKeyData':
           // Never reveal the real key; the client only ever holds Tollgate's.
           return toClient(serializeBackendMessage({ name: 'backendKeyData', ...fakeKeyData }));

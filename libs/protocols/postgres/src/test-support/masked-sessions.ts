@@ -1,11 +1,12 @@
 import { Masker } from '@tollgate/masking';
-import { maskingRulesFor } from '@tollgate/policy';
+import { maskingRulesFor, type Policy } from '@tollgate/policy';
 import { createTestDatabase, MACHINE_POSTGRES, runPsql } from '@tollgate/testing';
 import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 import { CancelRegistry } from '../proxy/cancel-registry';
 import type { PostgresTargetSettings } from '../proxy/target-settings';
 import { PolicyGate } from './policy-gate';
+import { rawClient } from './raw-client';
 import { serveSessions } from './session-server';
 import { testPolicy } from './sql-test-helpers';
 
@@ -26,12 +27,12 @@ export const CUSTOMERS_SQL = `CREATE TABLE customers (id int PRIMARY KEY, name t
 /**
  * The doors specs' harness, in a describe: a throwaway database on the machine's PostgreSQL (its
  * `admin` client sets it up, in the spec's own beforeAll/beforeEach) and the engine's sessions in
- * front of it under SSN_MASK, for a subject the masking covers.
+ * front of it under `policy` (SSN_MASK unless given), for a subject the masking covers.
  */
-export function useMaskedSessions() {
+export function useMaskedSessions(policy: Policy = SSN_MASK) {
   const subject = { subject: 'user:alice', groups: ['dev'], actorChain: [] };
   const connection = { name: 'pg-test', protocol: 'postgres', tags: {} };
-  const rules = maskingRulesFor(SSN_MASK, { subject, connection });
+  const rules = maskingRulesFor(policy, { subject, connection });
   const masker = Masker.compile([{ detectors: rules.detectors, columns: rules.columns }]);
   const cancels = new CancelRegistry();
   let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
@@ -49,7 +50,7 @@ export function useMaskedSessions() {
       username: MACHINE_POSTGRES.user,
       tls: { mode: 'disable' },
     };
-    server = await serveSessions(() => ({ target, gate: new PolicyGate(SSN_MASK), masker, cancels }));
+    server = await serveSessions(() => ({ target, gate: new PolicyGate(policy), masker, cancels }));
   });
   afterAll(async () => {
     await server?.close();
@@ -64,6 +65,8 @@ export function useMaskedSessions() {
     /** psql through the engine: its output and errors as one text. */
     psql: (sql: string, env: Record<string, string> = {}) =>
       runPsql(port(), ['-X', '-At', '-c', sql], { env }).then((r) => r.stdout + r.stderr),
+    /** A client speaking the protocol message by message through the engine (see rawClient). */
+    raw: () => rawClient(port()),
     /** A node-postgres client through the engine, connected. */
     client: async () => {
       const c = new pg.Client({ host: '127.0.0.1', port: port(), user: 'u', database: 'd' });
