@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BackendMessage } from '../backend-messages';
 import { CUSTOMERS_SQL, SECRET, useMaskedSessions } from '../test-support/masked-sessions';
+import { bind } from '../test-support/raw-client';
 import { testPolicy } from '../test-support/sql-test-helpers';
 
 /** customers.ssn masked, guardrails on, and the fast-path function call allowed (large objects). */
@@ -68,5 +69,81 @@ describe('PostgreSQL masking: function calls, portals and cursors (real server)'
     // What reads no table (libpq's large-object calls, a function of its arguments) stays as it is.
     expect(resultOf(await callByOid('int4pl(integer, integer)', '2', '3'))).toBe('5');
     expect(resultOf(await callByOid('lo_creat(integer)', '-1'))).toMatch(/^\d+$/);
+  });
+
+  /** The text values of the DataRows in an answer. */
+  const rows = (answer: BackendMessage[]) =>
+    answer.flatMap((m) => (m.name === 'dataRow' ? [m.values.map((v) => v?.toString() ?? null)] : []));
+  const query = (text: string) => ({ name: 'query' as const, text });
+  const parse = (statement: string, text: string) => ({
+    name: 'parse' as const,
+    statement,
+    text,
+    parameterTypeIds: [],
+  });
+  const execute = (portal: string, maxRows = 0) => ({ name: 'execute' as const, portal, maxRows });
+  const sync = { name: 'sync' as const };
+
+  // SQL cursors and protocol portals are one namespace on the server: whatever is open under a name
+  // is what Execute, FETCH and MOVE reach, however it was opened.
+  it('masks an Execute of a portal name a DECLARE reused, on every partial fetch', async () => {
+    const r = await raw();
+    try {
+      await r.send(parse('plain', "select 'x'::text as a"), bind('plain', 'c'), execute('c'), sync);
+      await r.send(query('begin; declare c cursor for select lower(ssn) from customers'));
+      const first = await r.send(execute('c', 1), sync);
+      expect(first.map((m) => m.name)).toContain('portalSuspended');
+      const rest = await r.send(execute('c', 1), sync);
+      expect(leaks([...first, ...rest]), received([...first, ...rest])).toBe(false);
+      await r.send(query('rollback'));
+    } finally {
+      r.end();
+    }
+  });
+
+  it('masks a FETCH of a protocol portal named like a closed cursor', async () => {
+    const r = await raw();
+    try {
+      await r.send(query("begin; declare c cursor for select 'x'::text; close c"));
+      await r.send(parse('secret', 'select lower(ssn) from customers'), bind('secret', 'c'), sync);
+      const fetched = await r.send(query('fetch all from c'));
+      expect(leaks(fetched), received(fetched)).toBe(false);
+      await r.send(query('rollback'));
+    } finally {
+      r.end();
+    }
+  });
+
+  it('masks a FETCH of a WITH HOLD cursor a second DECLARE of its name failed to replace', async () => {
+    const r = await raw();
+    try {
+      await r.send(query('declare h cursor with hold for select lower(ssn) from customers'));
+      const again = await r.send(query('declare h cursor with hold for select name from customers'));
+      expect(again.find((m) => m.name === 'errorResponse')).toBeDefined();
+      const fetched = await r.send(query('fetch all from h'));
+      expect(leaks(fetched), received(fetched)).toBe(false);
+      await r.send(query('close h'));
+    } finally {
+      r.end();
+    }
+  });
+
+  it('reads clear values through cursors and portals opened again under the same name', async () => {
+    const r = await raw();
+    try {
+      for (let round = 0; round < 2; round++) {
+        // psql's FETCH_COUNT: DECLARE, FETCH, CLOSE, COMMIT, the same name each time.
+        await r.send(query('begin; declare c cursor for select lower(name) from customers'));
+        expect(rows(await r.send(query('fetch forward 1 from c')))).toEqual([['ada']]);
+        await r.send(query('close c; commit'));
+        // A driver's named portal fetched in parts, in a transaction, ended by COMMIT.
+        await r.send(query('begin'));
+        await r.send(parse('', 'select lower(name) from customers'), bind('', 'p'), sync);
+        expect(rows(await r.send(execute('p', 1), sync))).toEqual([['ada']]);
+        await r.send(query('commit'));
+      }
+    } finally {
+      r.end();
+    }
   });
 });

@@ -294,14 +294,19 @@ function relay(
      * portal of the statement is decided and recorded again before it runs.
      */
     const decidedParses = new Set<string>();
-    /** Portals by name: the statement text, and whether a durable decision lets them run. */
-    const portals = new Map<
-      string,
-      { text: string; allowed: boolean; lineage: StatementLineage | undefined }
-    >();
+    /**
+     * Portals by name: the statement text, and whether a durable decision lets them run. (What each
+     * returns is the lineage's: SQL cursors share the namespace, see SessionLineage.portal.)
+     */
+    const portals = new Map<string, { text: string; allowed: boolean }>();
     const pending: PendingStatement[] = [];
     const prepared = new SqlPreparedStatements();
     const reading = new SqlReadingState(target.serverParameters);
+    /** A Query, Sync or FunctionCall is about to be sent: the server answers it with ReadyForQuery. */
+    const syncPointSent = () => {
+      reading.syncPointSent();
+      lineage?.syncPointSent();
+    };
     /** Extended protocol: a denied message puts the batch in error mode until Sync, as the server would. */
     let denied: { message: string; injected: boolean } | undefined;
     const expectedDenials: string[] = [];
@@ -360,10 +365,10 @@ function relay(
             if (verdict.allow) {
               pending.push(newPending('query', message.text, traced));
               forwarding(classification, traced);
-              reading.syncPointSent();
+              syncPointSent();
               toServer(frame);
             } else {
-              reading.syncPointSent();
+              syncPointSent();
               injectDenial(verdict.message, 'query');
             }
           });
@@ -379,10 +384,10 @@ function relay(
                 ? [await lineage.functionCall(message.functionId, message.arguments.length)]
                 : undefined;
               pending.push(newPending('query', text, returns));
-              reading.syncPointSent();
+              syncPointSent();
               toServer(frame);
             } else {
-              reading.syncPointSent();
+              syncPointSent();
               injectDenial(verdict.message, 'query');
             }
           });
@@ -408,8 +413,8 @@ function relay(
             // A named statement may have been prepared by SQL (PREPARE) or by a Parse: see bindText.
             text: message.statement === '' ? unnamedText : prepared.bindText(message.statement),
             allowed: decidedParses.delete(message.statement),
-            lineage: lineage?.preparedStatement(message.statement),
           });
+          lineage?.bound(message.portal, message.statement);
           return toServer(frame);
         case 'close':
           if (denied) return;
@@ -418,16 +423,17 @@ function relay(
             lineage?.deallocated(message.objectName);
             decidedParses.delete(message.objectName);
           }
+          if (message.target === 'P') lineage?.closedPortal(message.objectName);
           return toServer(frame);
         case 'execute': {
           if (denied) return;
           const portal = portals.get(message.portal);
           // A portal this session never bound is a cursor opened by a decided DECLARE (or none, and
           // the server says so); an Execute after PortalSuspended continues an allowed portal.
+          // What it returns: whatever is open under its name now, Bind or DECLARE.
+          const returns = lineage ? [lineage.portal(message.portal)] : undefined;
           if (!portal || portal.allowed) {
-            pending.push(
-              newPending('execute', portal?.text ?? '', portal?.lineage ? [portal.lineage] : undefined),
-            );
+            pending.push(newPending('execute', portal?.text ?? '', returns));
             return toServer(frame);
           }
           // A prepared statement run again: decided and recorded before it runs, like any command.
@@ -435,7 +441,7 @@ function relay(
             if (verdict.allow) {
               portal.allowed = true;
               // The portal's own lineage: its text may be `EXECUTE name` standing for a Parse.
-              pending.push(newPending('execute', portal.text, portal.lineage ? [portal.lineage] : traced));
+              pending.push(newPending('execute', portal.text, returns));
               forwarding(classification, traced);
               toServer(frame);
             } else {
@@ -451,7 +457,7 @@ function relay(
           }
           if (message.name === 'sync') {
             denied = undefined;
-            reading.syncPointSent();
+            syncPointSent();
           }
           return toServer(frame);
         case 'terminate':
@@ -840,6 +846,7 @@ function relay(
           return toClient(frame);
         case 'readyForQuery':
           reading.readyForQuery();
+          lineage?.readyForQuery(message.status);
           if (message.status === 'I') {
             changedMaskedInTransaction = false;
             lineage?.idle();

@@ -30,7 +30,15 @@ export class SessionLineage {
   private readonly cache: SessionCatalog<RelationFacts, StatementLineage>;
   /** Prepared statements (SQL PREPARE and protocol Parse share one namespace) and cursors. */
   private readonly statements = new Map<string, StatementLineage>();
-  private readonly cursors = new Map<string, StatementLineage>();
+  /**
+   * Portals by name: SQL cursors (DECLARE) and protocol portals (Bind) share one namespace on the
+   * server, and FETCH, MOVE, CLOSE and Execute reach either. `hold`: a WITH HOLD cursor, which
+   * outlives its transaction; `at`: the sync points sent before it was made.
+   */
+  private readonly portals = new Map<string, { statement: StatementLineage; hold: boolean; at: number }>();
+  /** Sync points (Query, Sync, FunctionCall) sent, and ReadyForQuery received. */
+  private syncPoints = 0;
+  private answered = 0;
   private catalogChangedInTransaction = false;
 
   constructor(
@@ -92,10 +100,58 @@ export class SessionLineage {
     for (const statement of statements) {
       if (statement.prepares !== undefined)
         this.prepare(statement.prepares, statement.prepared ?? untracedStatement('PREPARE'));
-      if (statement.declares !== undefined) this.cursors.set(statement.declares, statement);
+      if (statement.declares !== undefined)
+        this.openPortal(statement.declares, statement, statement.holds === true);
+      if (statement.closes === null) this.portals.clear();
+      else if (statement.closes !== undefined) this.portals.delete(statement.closes);
       if (statement.changesCatalog) this.catalogChanges(statement.temporary === true);
     }
     if (runsCode) this.catalogChanges(false);
+  }
+
+  /**
+   * A portal opened under `name`, by DECLARE or a protocol Bind. A name already open stands for
+   * either afterwards (the second fails on the server, and the first goes on): untraced. The
+   * unnamed portal ('') is replaced by every Bind.
+   */
+  private openPortal(name: string, statement: StatementLineage, hold: boolean): void {
+    const open = name === '' ? undefined : this.portals.get(name);
+    this.portals.set(name, {
+      statement: open ? untracedStatement(`cursor "${name}" opened twice`) : statement,
+      hold: hold || (open?.hold ?? false),
+      at: this.syncPoints,
+    });
+  }
+
+  /** A forwarded protocol Bind of `portal` to a prepared statement (or the unnamed one, ''). */
+  bound(portal: string, statement: string): void {
+    this.openPortal(portal, this.preparedStatement(statement), false);
+  }
+
+  /** A forwarded protocol Close of a portal. */
+  closedPortal(name: string): void {
+    this.portals.delete(name);
+  }
+
+  /** What an Execute of `portal` returns: the lineage of whatever was opened under its name. */
+  portal(name: string): StatementLineage {
+    return this.portals.get(name)?.statement ?? untracedStatement(`portal "${name}"`);
+  }
+
+  /** A sync point (Query, Sync, FunctionCall) is sent to the server. */
+  syncPointSent(): void {
+    this.syncPoints++;
+  }
+
+  /**
+   * The server answered a sync point. Idle (`I`): the transaction ended, and with it every portal
+   * but WITH HOLD cursors that was opened before that sync point was sent.
+   */
+  readyForQuery(status: string): void {
+    this.answered++;
+    if (status !== 'I') return;
+    for (const [name, portal] of this.portals)
+      if (!portal.hold && portal.at < this.answered) this.portals.delete(name);
   }
 
   /**
@@ -185,7 +241,7 @@ export class SessionLineage {
       if (statement.executes !== undefined)
         return prepared.get(statement.executes) ?? this.preparedStatement(statement.executes);
       if (statement.fetches === undefined) return statement;
-      const cursor = cursors.get(statement.fetches) ?? this.cursors.get(statement.fetches);
+      const cursor = cursors.get(statement.fetches) ?? this.portals.get(statement.fetches)?.statement;
       // Its rows hold as long as the cursor's DECLARE does.
       return this.cache.stampLike(
         {

@@ -22,6 +22,10 @@ import type { LineageOfStatement } from '@tollgate/masking';
 export interface StatementLineage extends LineageOfStatement {
   /** DECLARE: the cursor it opens (its rows are `outputs`, returned later by FETCH). */
   readonly declares?: string;
+  /** DECLARE ... WITH HOLD: the cursor outlives its transaction. */
+  readonly holds?: true;
+  /** CLOSE: the cursor it closes (`null`: CLOSE ALL). */
+  readonly closes?: string | null;
   /** FETCH: the cursor whose rows it returns. */
   readonly fetches?: string;
   /** PREPARE: the name, and the lineage of what EXECUTE will run; EXECUTE: the name it runs. */

@@ -213,8 +213,18 @@ function statementLineage(stmt: Node, ctx: LineageContext): StatementLineage {
     }
     case 'CopyStmt':
       return { ...copyLineage(body, ctx), written: ctx.written.toArray(), filtered: ctx.filtered.toArray() };
-    case 'DeclareCursorStmt':
-      return { ...finish(queryLineage(body['query'], undefined, ctx)), declares: text(body['portalname']) };
+    case 'DeclareCursorStmt': {
+      // CURSOR_OPT_HOLD: the cursor outlives its transaction.
+      const hold = ((body['options'] as number | undefined) ?? 0) & 0x20 ? { holds: true as const } : {};
+      return {
+        ...finish(queryLineage(body['query'], undefined, ctx)),
+        declares: text(body['portalname']),
+        ...hold,
+      };
+    }
+    case 'ClosePortalStmt':
+      // CLOSE ALL has no name.
+      return { ...finish(), closes: body['portalname'] === undefined ? null : text(body['portalname']) };
     case 'FetchStmt':
       return body['ismove'] === true ? finish() : { ...finish(), fetches: text(body['portalname']) };
     case 'PrepareStmt': {
