@@ -318,6 +318,12 @@ guardrails:
     );
     const preload = await psql(['-c', 'SELECT 1'], { PGOPTIONS: '-c local_preload_libraries=anything' });
     expect(preload.stderr).toContain('FATAL:  start-up parameters refused: SET of a setting that loads code');
+    // Nor through an options switch that sets `options`: the target would read its value as switches.
+    const nested = await psql(['-At', '-c', 'SHOW search_path'], {
+      PGOPTIONS: '-c options=-c\\ search_path=public,pg_catalog',
+    });
+    expect(nested.stdout).not.toContain('pg_catalog');
+    expect(nested.stderr).toContain('start-up option "-c options=..." sets options, which is not a setting');
     const unreadable = await psql(['-c', 'SELECT 1'], { PGOPTIONS: '-e' });
     expect(unreadable.stderr).toContain(
       'start-up option "-e" is not supported through Tollgate (use -c name=value)',

@@ -109,5 +109,12 @@ describe('readStartupParameters', () => {
     expect(refusal({ options: '-c' })?.[1]).toBe('start-up option "-c" needs name=value');
     expect(refusal({ options: '-c work_mem' })?.[1]).toBe('start-up option "-c" needs name=value');
     expect(refusal({ options: '--=x' })?.[0]).toBe('22023');
+    // Parameters that are not settings, set through options: `options` would be read again, undecided.
+    expect(refusal({ options: '-c options=-c\\ search_path=evil,pg_catalog' })).toEqual([
+      '22023',
+      'start-up option "-c options=..." sets options, which is not a setting',
+    ]);
+    for (const name of ['user', 'Database', 'replication', '_pq_.x'])
+      expect(refusal({ options: `--${name}=x` })?.[0]).toBe('22023');
   });
 });

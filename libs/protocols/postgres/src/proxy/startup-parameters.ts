@@ -18,6 +18,9 @@ const PRESENTATION_SETTINGS = new Set([
 /** Start-up parameters the proxy owns: the target's user and database come from the connection. */
 const OWNED = new Set(['user', 'database']);
 
+/** Start-up parameters that are not settings: the server does not take them from `options`. */
+const NOT_SETTINGS = new Set([...OWNED, 'options', 'replication']);
+
 /** What the client's start-up packet asks of the target. */
 export interface StartupRequest {
   /** Settings to send in the target's start-up packet (lower-case names), in the server's order. */
@@ -47,7 +50,18 @@ export function readStartupParameters(parameters: Readonly<Record<string, string
   for (const [name, value] of lower) {
     if (name === 'replication' && !/^(false|off|no|0)$/i.test(value.trim()))
       throw new TargetConnectError('0A000', 'replication connections are not supported through Tollgate');
-    if (name === 'options') for (const [k, v] of parseOptions(value)) set(k, v);
+    if (name === 'options')
+      for (const [k, v] of parseOptions(value)) {
+        // The server reads these only as start-up parameters, never as settings (`-c options=...`
+        // is an unknown setting there); passed on as parameters, `options` would be read as
+        // switches again, undecided, and `_pq_.*` as protocol options.
+        if (NOT_SETTINGS.has(k) || k.startsWith('_pq_.'))
+          throw new TargetConnectError(
+            '22023',
+            `start-up option "-c ${k}=..." sets ${k}, which is not a setting`,
+          );
+        set(k, v);
+      }
   }
   for (const [name, value] of lower) {
     if (OWNED.has(name) || name === 'replication' || name === 'options' || name.startsWith('_pq_.')) continue;
