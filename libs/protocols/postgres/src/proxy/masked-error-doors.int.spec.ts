@@ -98,6 +98,25 @@ describe('PostgreSQL masking: errors about rows the statement does not name (rea
     }
   });
 
+  it('withholds the errors of a masked table changed by a WITH of a SELECT or by what EXECUTE runs', async () => {
+    await onServer(`ALTER TABLE customers ADD CONSTRAINT short_name CHECK (length(name) < 10)`);
+    const c = await client();
+    try {
+      const long = "name = 'Aaaaaaaaaaaaaaaa'";
+      for (const sql of [
+        `with x as (update customers set ${long} where id = 1 returning id) select * from x`,
+        `prepare long_name as update customers set ${long} where id = 1; execute long_name`,
+      ]) {
+        // "Failing row contains (1, Aaaaaaaaaaaaaaaa, <ssn>)".
+        const error = await attempt(c, sql);
+        expect(error, sql).toContain('23514');
+        expect(error, sql).not.toContain(SECRET);
+      }
+    } finally {
+      await c.end();
+    }
+  });
+
   it('withholds the errors of a database-wide ANALYZE computing statistics over a masked column', async () => {
     await onServer(`CREATE STATISTICS customers_ssn_int ON (ssn::int), (id) FROM customers`);
     const c = await client();

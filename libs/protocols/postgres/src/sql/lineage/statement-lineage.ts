@@ -51,7 +51,13 @@ export function analyzeLineage(sql: string, catalog: LineageCatalog): LineageAna
   };
 }
 
-/** Statements that make the server evaluate nothing stored beyond what their lineage reads. */
+/** Statements that change stored rows, also when a WITH of another statement holds them. */
+const MODIFYING = new Set(['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt']);
+
+/**
+ * Statements that make the server evaluate nothing stored beyond what their lineage reads, but for
+ * the data-modifying statements in their WITH.
+ */
 const TOUCHES_NOTHING = new Set([
   'SelectStmt',
   'DeclareCursorStmt',
@@ -78,7 +84,19 @@ const TOUCHES_NOTHING = new Set([
  */
 function touchedColumns(stmt: Node, ctx: LineageContext): LineageSource[] {
   const [kind, body] = unwrap(stmt) ?? ['?', {}];
-  if (TOUCHES_NOTHING.has(kind)) return [];
+  if (kind === 'PrepareStmt') return [];
+  if (TOUCHES_NOTHING.has(kind)) {
+    // A SELECT runs the INSERT, UPDATE, DELETE or MERGE of its WITH: they touch what they change
+    // (`WITH x AS (UPDATE customers SET name = ... RETURNING id) SELECT * FROM x` fails on a CHECK
+    // quoting the row).
+    const touched = new Map<string, LineageSource>();
+    walk(body, (key, value) => {
+      if (!MODIFYING.has(key)) return true;
+      for (const source of touchedColumns({ [key]: value }, ctx)) touched.set(JSON.stringify(source), source);
+      return false;
+    });
+    return [...touched.values()];
+  }
   const ctes = new Set<string>();
   const relations: { name: string; schema?: string }[] = [];
   // The table CREATE TABLE makes holds nothing yet (what it inherits or is a partition of does).
@@ -229,7 +247,12 @@ function statementLineage(stmt: Node, ctx: LineageContext): StatementLineage {
       return body['ismove'] === true ? finish() : { ...finish(), fetches: text(body['portalname']) };
     case 'PrepareStmt': {
       // Nothing runs yet: EXECUTE runs what was prepared.
-      const prepared = statementLineage(body['query'] as Node, ctx.fresh());
+      // What EXECUTE runs touches what the prepared statement would (its errors quote those rows).
+      const query = body['query'] as Node;
+      const fresh = ctx.fresh();
+      const statement = statementLineage(query, fresh);
+      const touched = touchedColumns(query, fresh);
+      const prepared = touched.length > 0 ? { ...statement, touched } : statement;
       return { written: [], filtered: [], prepares: text(body['name']), prepared };
     }
     case 'ExecuteStmt':
