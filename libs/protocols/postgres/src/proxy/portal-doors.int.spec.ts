@@ -31,7 +31,7 @@ const leaks = (answer: BackendMessage[]) => {
 
 /** The protocol's own ways to run and read: fast-path function calls, portals and cursors. */
 describe('PostgreSQL masking: function calls, portals and cursors (real server)', () => {
-  const { onServer, raw } = useMaskedSessions(POLICY);
+  const { onServer, raw, client } = useMaskedSessions(POLICY);
   beforeAll(() => onServer(CUSTOMERS_SQL));
 
   /** A fast-path FunctionCall of `name` (a regprocedure) with text arguments, as libpq sends one. */
@@ -144,6 +144,25 @@ describe('PostgreSQL masking: function calls, portals and cursors (real server)'
       }
     } finally {
       r.end();
+    }
+  });
+
+  it('masks the payloads of notifications other sessions send (a trigger notifying a masked value)', async () => {
+    const c = await client();
+    try {
+      const payloads: (string | undefined)[] = [];
+      c.on('notification', (n) => payloads.push(n.payload));
+      await c.query('listen customer_changed');
+      // Another session (here the database's owner, as an application's trigger would) notifies ssn.
+      await onServer("select pg_notify('customer_changed', ssn) from customers where id = 1");
+      // A notification with no payload is the channel alone: it passes as it is.
+      await onServer('notify customer_changed');
+      await c.query('select 1');
+      expect(payloads).toHaveLength(2);
+      expect(payloads[0]).not.toContain(SECRET.slice(2, 9));
+      expect(payloads[1]).toBe('');
+    } finally {
+      await c.end();
     }
   });
 });

@@ -871,6 +871,19 @@ function relay(
             serializeBackendMessage({ name: 'functionCallResponse', value: masked.values[0] ?? null }),
           );
         }
+        case 'notificationResponse': {
+          // Any session's NOTIFY (an application's trigger: pg_notify('changed', NEW.ssn)) reaches a
+          // listener: under column rules its payload is of unknown origin, masked whole (the
+          // channel, and an empty payload, stay); content detectors read it otherwise.
+          flushHeld();
+          if (!options.masker.active || message.payload === '') return toClient(frame);
+          const masked = lineage
+            ? options.masker.maskWhole('text')
+            : options.masker.maskContent(message.payload, 'text');
+          if (masked.reasons.length === 0) return toClient(frame);
+          for (const reason of masked.reasons) head?.masked.add(reason);
+          return toClient(serializeBackendMessage({ ...message, payload: masked.value ?? '' }));
+        }
         case 'backendKeyData':
           // Never reveal the real key; the client only ever holds Tollgate's.
           return toClient(serializeBackendMessage({ name: 'backendKeyData', ...fakeKeyData }));
