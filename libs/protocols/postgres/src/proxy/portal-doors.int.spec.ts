@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BackendMessage } from '../backend-messages';
 import { CUSTOMERS_SQL, SECRET, useMaskedSessions } from '../test-support/masked-sessions';
-import { bind } from '../test-support/raw-client';
+import { bind, errorOf } from '../test-support/raw-client';
 import { testPolicy } from '../test-support/sql-test-helpers';
 
 /** customers.ssn masked, guardrails on, and the fast-path function call allowed (large objects). */
@@ -56,7 +56,20 @@ describe('PostgreSQL masking: function calls, portals and cursors (real server)'
   };
 
   it('masks what a function run by OID returns as the SELECT of it would be', async () => {
-    // query_to_xml by OID runs any query: as `SELECT query_to_xml(...)`, its result is untraced.
+    // A function defined outside pg_catalog: its body is not read, so its result is untraced.
+    await onServer(
+      "create function ssn_of(int) returns text language sql as 'select ssn from customers where id = $1'",
+    );
+    const ssn = await callByOid('ssn_of(integer)', '1');
+    expect(leaks(ssn), received(ssn)).toBe(false);
+    expect(resultOf(ssn)).toBeNull();
+    // What reads no table (libpq's large-object calls, a function of its arguments) stays as it is.
+    expect(resultOf(await callByOid('int4pl(integer, integer)', '2', '3'))).toBe('5');
+    expect(resultOf(await callByOid('lo_creat(integer)', '-1'))).toMatch(/^\d+$/);
+  });
+
+  it('decides a function run by OID as the SELECT of it: its own kind of opaque code is refused', async () => {
+    // FUNCTION CALL is allowed (large objects); running a query string or shadowing pg_catalog is not.
     const xml = await callByOid(
       'query_to_xml(text, boolean, boolean, text)',
       'select ssn from customers',
@@ -65,10 +78,12 @@ describe('PostgreSQL masking: function calls, portals and cursors (real server)'
       '',
     );
     expect(leaks(xml), received(xml)).toBe(false);
-    expect(resultOf(xml)).toBeNull();
-    // What reads no table (libpq's large-object calls, a function of its arguments) stays as it is.
-    expect(resultOf(await callByOid('int4pl(integer, integer)', '2', '3'))).toBe('5');
-    expect(resultOf(await callByOid('lo_creat(integer)', '-1'))).toMatch(/^\d+$/);
+    expect(errorOf(xml)?.code).toBe('42501');
+    expect(errorOf(xml)?.message).toMatch(/DYNAMIC SQL/);
+    const path = await callByOid('set_config(text, text, boolean)', 'search_path', 'public, pg_catalog', 'f');
+    expect(errorOf(path)?.code).toBe('42501');
+    expect(errorOf(path)?.message).toMatch(/CODE SETTING/);
+    expect(resultOf(await callByOid('set_config(text, text, boolean)', 'work_mem', '8MB', 'f'))).toBe('8MB');
   });
 
   /** The text values of the DataRows in an answer. */

@@ -6,6 +6,7 @@ import {
   mayChangeCatalog,
   readsMasked,
   runsCode,
+  untracedStatement,
   type Masker,
 } from '@tollgate/masking';
 import type { FieldDescription } from '../backend-messages';
@@ -22,7 +23,12 @@ import type { FrontendMessage, StartupPacket } from '../frontend-messages';
 import type { TaggedFrame } from '../frame-reader';
 import { BackendCode } from '../message-codes';
 import { PostgresProtocolError } from '../protocol-error';
-import { classifySql, loadSqlClassifier, type SqlClassification } from '../sql-classifier';
+import {
+  classifySql,
+  loadSqlClassifier,
+  type SqlClassification,
+  type SqlStatementFacts,
+} from '../sql-classifier';
 import { sendCancelRequest, type CancelRegistry, type StatementInterrupts } from './cancel-registry';
 import { CatalogConnection } from './catalog-connection';
 import { ColumnCatalog } from './column-catalog';
@@ -38,6 +44,7 @@ import { withheldFields } from './withheld-messages';
 import type { CopyFormat, StatementLineage } from '../sql/lineage/lineage.types';
 import { SocketReader } from './socket-reader';
 import { embedsAscii, SqlReadingState } from './sql-reading';
+import { fastPathCallText } from './fast-path-call';
 import { readStartupParameters } from './startup-parameters';
 import { TargetConnectError } from './target-connect.error';
 import { connectTarget, type TargetConnection } from './target-connection';
@@ -374,16 +381,16 @@ function relay(
           });
         case 'functionCall':
           if (denied) return;
-          return decideFunctionCall(message.functionId).then(async ({ verdict, text }) => {
+          return decideFunctionCall(message).then(async ({ verdict, text, call }) => {
             if (verdict.allow) {
               // A function run by OID may change the catalog: other sessions' facts are stale.
               lineage?.ranCode();
               changes?.changing();
-              // Its result is masked as the SELECT of that function would be.
-              const returns = lineage
-                ? [await lineage.functionCall(message.functionId, message.arguments.length)]
-                : undefined;
-              pending.push(newPending('query', text, returns));
+              // Its result is masked as the SELECT it stands for would be (untraced when unknown).
+              const returns = lineage && call !== undefined ? [(await lineage.analyze(call))[0]] : undefined;
+              pending.push(
+                newPending('query', text, lineage ? [returns?.[0] ?? untracedStatement(text)] : undefined),
+              );
               syncPointSent();
               toServer(frame);
             } else {
@@ -486,17 +493,30 @@ function relay(
       const verdict = await options.gate.decide({ text, via, classification }, notify);
       return { verdict, classification, traced };
     };
-    /** A fast-path FunctionCall runs a function by OID, with no SQL to inspect: opaque code. */
-    const decideFunctionCall = async (functionId: number) => {
-      const text = `/* fast-path function call */ function ${functionId >>> 0}`;
-      const classification: SqlClassification = {
+    /**
+     * A fast-path FunctionCall runs a function by OID: opaque code (FUNCTION CALL), decided also as
+     * the SELECT it stands for (see fastPathCallText), so a function of another kind of opaque code
+     * (query_to_xml, set_config of search_path) needs that kind allowed too.
+     */
+    const decideFunctionCall = async (message: Extract<FrontendMessage, { name: 'functionCall' }>) => {
+      const oid = message.functionId >>> 0;
+      const read = await fastPathCallText(side, message);
+      const call = read?.text;
+      const text = `/* fast-path function call */ function ${oid}${read ? `: ${read.recorded}` : ''}`;
+      const asSelect = call !== undefined ? classifySql(call) : undefined;
+      let classification: SqlClassification = {
         ok: true,
-        statements: [
-          { type: 'CALL', tables: [], hasWhere: false, readOnly: false, opaque: ['FUNCTION CALL'] },
-        ],
+        statements: (asSelect?.ok ? asSelect.statements : [NO_FACTS]).map((facts) => ({
+          ...facts,
+          type: 'CALL',
+          readOnly: false,
+          opaque: [...new Set([...(facts.opaque ?? []), 'FUNCTION CALL'])],
+        })),
       };
+      const traced = lineage && asSelect?.ok && call ? await lineage.analyze(call) : undefined;
+      if (traced) classification = withLineage(classification, traced);
       const verdict = await options.gate.decide({ text, via: 'function-call', classification }, notify);
-      return { verdict, text };
+      return { verdict, text, call: asSelect?.ok ? call : undefined };
     };
     /** What an allowed command changes in the session's own bookkeeping, before it is forwarded. */
     const forwarding = (classification: SqlClassification, traced?: readonly StatementLineage[]) => {
@@ -947,6 +967,14 @@ function relay(
     server.resume();
   });
 }
+
+/** What a fast-path call the engine cannot read as a SELECT is known to do: nothing. */
+const NO_FACTS: SqlStatementFacts = {
+  type: 'CALL',
+  tables: [],
+  hasWhere: false,
+  readOnly: false,
+};
 
 /** A statement that makes the target itself raise the denial: it arrives in order and fails a transaction block. */
 export function denialStatement(message: string): string {

@@ -154,24 +154,6 @@ export class SessionLineage {
       if (!portal.hold && portal.at < this.answered) this.portals.delete(name);
   }
 
-  /**
-   * What a fast-path call of function `oid` with `count` arguments returns: the lineage of the
-   * SELECT it stands for (`query_to_xml` by OID reads a query string: untraced). A function the
-   * catalog connection does not see (made in the client's open transaction) is untraced.
-   */
-  async functionCall(oid: number, count: number): Promise<StatementLineage> {
-    const rows = await this.connection.query(
-      `SELECT n.nspname, p.proname FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ` +
-        `ON n.oid = p.pronamespace WHERE p.oid = ${oid >>> 0}`,
-    );
-    const [schema, name] = rows[0] ?? [];
-    if (!schema || !name) return untracedStatement(`function ${oid >>> 0}`);
-    const quote = (identifier: string) => `"${identifier.replace(/"/g, '""')}"`;
-    const parameters = Array.from({ length: count }, (_, i) => `$${i + 1}`).join(', ');
-    const [statement] = await this.analyze(`SELECT ${quote(schema)}.${quote(name)}(${parameters})`);
-    return statement ?? untracedStatement(`function ${oid >>> 0}`);
-  }
-
   /** A fast-path function call (by OID) is forwarded: code that may change the catalog. */
   ranCode(): void {
     this.catalogChanges(false);
