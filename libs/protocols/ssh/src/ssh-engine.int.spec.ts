@@ -265,6 +265,71 @@ describe('SSH through the engine and the local front (real sshd, OpenSSH clients
     expect(commands.decisions).toContain(`deny: <sftp upload ${target}>`);
   });
 
+  it('holds every SFTP change to a denied directory, not only a write open (rename, rm, mkdir, chmod, links, dot and relative paths)', async () => {
+    const home = sshd.user.home;
+    const locked = join(home, 'locked');
+    const setup = await ssh(
+      'mkdir -p locked sub && echo keep > locked/keep.txt && chmod 644 locked/keep.txt && echo out > outside.txt',
+    );
+    expect(setup.code).toBe(0);
+    const local = join(sshd.dir, 'sneak.txt');
+    writeFileSync(local, 'sneaked\n');
+    const policy = commands.policy;
+    commands.policy = policyOf(`version: 1
+guardrails:
+  - name: locked-is-read-only
+    match: {protocol: ssh}
+    deny: {commands: ['^<sftp upload ${locked}/'], message: locked is read-only}
+`);
+    try {
+      // Each line prefixed with '-' so that sftp's batch mode goes on after a refusal.
+      const run = await runClient(
+        'sftp',
+        [...clientOptions(front.port, '-P'), '-b', '-', 'anyone@127.0.0.1'],
+        [
+          `-put ${local} ${home}//locked/slashes.txt`,
+          `-put ${local} ${home}/./locked/dot.txt`,
+          `-cd ${home}/sub`,
+          `-put ${local} ../locked/relative.txt`,
+          `-rename ${home}/outside.txt ${locked}/moved.txt`,
+          `-rm ${locked}/keep.txt`,
+          `-mkdir ${locked}/made`,
+          `-chmod 600 ${locked}/keep.txt`,
+          `-ln -s ${locked} ${home}/link`,
+          `-ln ${locked}/keep.txt ${home}/hard.txt`,
+          '',
+        ].join('\n'),
+      );
+      // scp (SFTP protocol) names remote files relative to the home directory.
+      const scp = await runClient('scp', [
+        ...clientOptions(front.port, '-P'),
+        local,
+        'anyone@127.0.0.1:locked/scp.txt',
+      ]);
+      expect(scp.code).not.toBe(0);
+      const plain = await runClient('scp', [
+        ...clientOptions(front.port, '-P'),
+        local,
+        'anyone@127.0.0.1:plain.txt',
+      ]);
+      expect(plain.code).toBe(0);
+      const after = await ssh('ls -A locked; stat -c %a locked/keep.txt; cat locked/keep.txt; ls -A');
+      expect(after.stdout.split('\n').slice(0, 3)).toEqual(['keep.txt', '644', 'keep']);
+      expect(after.stdout).not.toMatch(/\b(link|hard\.txt)\b/);
+      expect(after.stdout).toMatch(/\bplain\.txt\b/);
+      expect(run.stderr).toMatch(/[Pp]ermission denied/);
+      expect(commands.decisions).toEqual(
+        expect.arrayContaining([
+          `deny: <sftp upload ${locked}/relative.txt>`,
+          `deny: <sftp upload ${locked}/scp.txt>`,
+          `allow: <sftp upload ${home}/plain.txt>`,
+        ]),
+      );
+    } finally {
+      commands.policy = policy;
+    }
+  });
+
   it('copies with legacy scp (exec of scp -t), decided as that command', async () => {
     const data = randomBytes(100_000);
     const recordingsBefore = commands.recordings.length;

@@ -20,6 +20,11 @@ export interface ChannelPairHooks {
   ) => boolean;
   /** The client's EOF: passed on to the target once this settles (input a gate still holds). */
   readonly inputEnd?: (write: (bytes: Buffer) => void) => Promise<void>;
+  /**
+   * Target output (stdout) on its way to the client: returns what the client is sent instead (bytes
+   * may be held back or left out: the SFTP audit's own questions to the server).
+   */
+  readonly outputFilter?: (chunk: Buffer) => Buffer;
   /** Target output (stdout) after it was written to the client. */
   readonly output?: (chunk: Buffer) => void;
   /** Target error output (stderr) after it was written to the client. */
@@ -106,7 +111,18 @@ export function joinChannels(
         broken();
       }
     });
-  const stdoutDone = pipeTo(target, client, guarded(hooks.output));
+  const filter = hooks.outputFilter;
+  const filtered =
+    filter &&
+    ((chunk: Buffer) => {
+      try {
+        return filter(chunk);
+      } catch {
+        broken();
+        return Buffer.alloc(0);
+      }
+    });
+  const stdoutDone = pipeTo(target, client, guarded(hooks.output), filtered);
   const stderrDone = pipeTo(target.stderr, client.stderr, guarded(hooks.errorOutput));
 
   target.on('exit', (code: number | null, signal?: string, dump?: boolean | string, desc?: string) => {
@@ -148,10 +164,13 @@ function pipeTo(
   from: NodeJS.ReadableStream & { readableEnded?: boolean },
   to: NodeJS.WritableStream,
   observe?: (chunk: Buffer) => void,
+  filter?: (chunk: Buffer) => Buffer,
 ): Promise<void> {
   return new Promise((resolve) => {
     if (from.readableEnded) return resolve();
-    from.on('data', (chunk: Buffer) => {
+    from.on('data', (received: Buffer) => {
+      const chunk = filter ? filter(received) : received;
+      if (chunk.length === 0) return;
       if (!to.write(chunk)) {
         from.pause();
         to.once('drain', () => from.resume());

@@ -128,7 +128,7 @@ export function policyGovernor(commands: CommandPort, options: { execOnly?: bool
       };
       if (request.kind === 'subsystem' && request.name === 'sftp') {
         const transfers = new SftpTransferAudit(
-          (text) => decide(text, stderr),
+          (text, uncertain) => decide(text, stderr, uncertain),
           (transfer) =>
             commands.report({
               command: `<sftp ${transfer.direction} ${transfer.path}>${transfer.sha256 ? ` sha256:${transfer.sha256}` : ''}`,
@@ -140,10 +140,7 @@ export function policyGovernor(commands: CommandPort, options: { execOnly?: bool
         );
         const closed = hooks.closed;
         hooks.input = (chunk, write, release, reply) => transfers.input(chunk, write, release, reply);
-        hooks.output = (chunk) => {
-          bytes += chunk.length;
-          transfers.output(chunk);
-        };
+        hooks.outputFilter = (chunk) => transfers.output(chunk);
         hooks.closed = (exit) => {
           transfers.end();
           closed?.(exit);

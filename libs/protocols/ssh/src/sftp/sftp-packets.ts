@@ -1,19 +1,28 @@
 /** SFTP (version 3) packet types Tollgate reads; the rest pass through untouched. */
 export const SFTP = {
+  INIT: 1,
+  VERSION: 2,
   OPEN: 3,
   CLOSE: 4,
   READ: 5,
   WRITE: 6,
+  SETSTAT: 9,
+  FSETSTAT: 10,
   REMOVE: 13,
   MKDIR: 14,
   RMDIR: 15,
   RENAME: 18,
+  REALPATH: 16,
+  SYMLINK: 20,
   STATUS: 101,
   HANDLE: 102,
   DATA: 103,
+  NAME: 104,
+  EXTENDED: 200,
 } as const;
 
-export const OPEN_WRITE = 0x02;
+/** SSH_FXF_READ: the one OPEN flag that changes nothing (WRITE, APPEND, CREAT, TRUNC, EXCL all may). */
+export const OPEN_READ = 0x01;
 const STATUS_PERMISSION_DENIED = 3;
 
 /** Larger than any packet OpenSSH sends (256 KiB); a bigger one is refused rather than buffered. */
@@ -101,4 +110,16 @@ export function permissionDenied(requestId: number, message: string): Buffer {
   const length = Buffer.alloc(4);
   length.writeUInt32BE(body.length);
   return Buffer.concat([length, body]);
+}
+
+/** SSH_FXP_REALPATH: how the agent asks the server where a path leads (its start directory for "."). */
+export function realpathRequest(requestId: number, path: string): Buffer {
+  const text = Buffer.from(path, 'utf8');
+  const packet = Buffer.alloc(4 + 1 + 4 + 4 + text.length);
+  packet.writeUInt32BE(packet.length - 4, 0);
+  packet.writeUInt8(SFTP.REALPATH, 4);
+  packet.writeUInt32BE(requestId, 5);
+  packet.writeUInt32BE(text.length, 9);
+  text.copy(packet, 13);
+  return packet;
 }
