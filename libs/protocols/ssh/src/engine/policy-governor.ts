@@ -137,6 +137,7 @@ export function policyGovernor(commands: CommandPort, options: { execOnly?: bool
               durationMs: performance.now() - startedAt,
               masked: [],
             }),
+          (reason) => end(`tollgate: the SFTP session was ended: ${reason}`),
         );
         const closed = hooks.closed;
         hooks.input = (chunk, write, release, reply) => transfers.input(chunk, write, release, reply);

@@ -192,6 +192,35 @@ describe('SftpTransferAudit', () => {
     expect(replies.map((r) => r.readUInt32BE(5))).toEqual([1, 0xffffffff]);
   });
 
+  it('ends the channel on a malformed request it holds (a truncated OPEN), never rejecting unhandled', async () => {
+    // An unhandled rejection ends the agent's process, and with it every session it serves.
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const failed: string[] = [];
+      const written: Buffer[] = [];
+      const audit = new SftpTransferAudit(
+        () => Promise.resolve({ allow: true }),
+        () => undefined,
+        (reason) => failed.push(reason),
+      );
+      const truncated = Buffer.concat([u32(9), Buffer.from([SFTP.OPEN]), u32(1), u32(4000)]);
+      audit.input(
+        truncated,
+        (b) => written.push(b),
+        () => undefined,
+        () => undefined,
+      );
+      await expect.poll(() => failed).toEqual(['a truncated SFTP packet']);
+      expect(written).toEqual([]);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('property: the packet reader only ever fails with SftpProtocolError, and never buffers past its bound', () => {
     fc.assert(
       fc.property(fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 8 }), (chunks) => {

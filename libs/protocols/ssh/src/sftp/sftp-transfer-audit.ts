@@ -42,6 +42,7 @@ export class SftpTransferAudit {
   private readonly reading = new Map<number, { handle: string; offset: number }>();
   private readonly files = new Map<string, OpenFile>();
   private queue: Promise<void> = Promise.resolve();
+  private broken = false;
   private startDirectory: Promise<string | undefined> | undefined;
   private startDirectoryAnswer: ((path: string | undefined) => void) | undefined;
 
@@ -49,6 +50,8 @@ export class SftpTransferAudit {
     /** `uncertain`: why the text may not say what the server will do (decided as unclassified). */
     private readonly decide: (text: string, uncertain?: string) => Promise<Verdict>,
     private readonly report: (transfer: SftpTransfer) => void,
+    /** A request that cannot be read ends the channel (fail closed), with the reason. */
+    private readonly fail: (reason: string) => void = () => undefined,
   ) {}
 
   /** Client to server: whole packets only; OPENs held until decided. Returns true while holding. */
@@ -60,6 +63,7 @@ export class SftpTransferAudit {
   ): boolean {
     const packets = this.requests.push(chunk);
     this.queue = this.queue.then(async () => {
+      if (this.broken) return;
       for (const packet of packets) {
         const fields = new SftpFields(packet);
         if (fields.type !== SFTP.INIT && packet.length >= 9 && packet.readUInt32BE(5) === OWN_REQUEST_ID) {
@@ -79,6 +83,12 @@ export class SftpTransferAudit {
         write(packet);
       }
       release();
+    });
+    // A malformed request is read here, after the call returned: rejected unhandled, it would end
+    // the agent's process (and every session on it), so it ends this channel instead.
+    this.queue = this.queue.catch((error: unknown) => {
+      this.broken = true;
+      this.fail(error instanceof Error ? error.message : String(error));
     });
     return true;
   }
