@@ -54,6 +54,9 @@ describe('readShellCommand: what a shell runs, as far as a pattern can tell', ()
     "export PS1='$(rm -rf /)'",
     'echo $(( $(rm -rf /) ))',
     'echo $((x[$(id)]))',
+    "2>&1 sh -c 'rm -rf /'",
+    '>/dev/null bash',
+    '</dev/null eval x',
   ])('is ambiguous: %j', (text) => {
     expect(readShellCommand(text).ambiguous).toBeDefined();
   });
@@ -139,10 +142,32 @@ describe('a pattern anchored at the command name catches it wherever the shell r
     'if true; then touch x; fi',
     'A=1 touch x',
     't""ouch x',
+    // Redirections are not the command name, wherever they stand (and `&` in them ends nothing).
+    '>/dev/null touch x',
+    '2>&1 touch x',
+    '1>&2 touch x',
+    '&>/dev/null touch x',
+    '</dev/null touch x',
+    '<<<x touch y',
+    '>|x touch y',
+    '{fd}>x touch y',
+    'A=1 2>x touch y',
+    'sudo 2>x touch y',
+    'ls >x; > y touch z',
+    // A `#` inside a word (after quotes) starts no comment: the shell runs `#`, then touch.
+    "''#; touch x",
+    '""#;touch x',
   ])('denies %j', (command) => {
     expect(decideCommand(parsed.policy, context as never, { kind: 'ssh', command }).decision).toBe('deny');
   });
-  it.each(['ls touch', 'echo touch', 'cat /tmp/touch'])('allows %j (touch is an argument)', (command) => {
+  it.each([
+    'ls touch',
+    'echo touch',
+    'cat /tmp/touch',
+    'echo a>touch',
+    'ls 2>&1 >touch',
+    'echo a # ; touch x',
+  ])('allows %j (touch is an argument, a file or a comment)', (command) => {
     expect(decideCommand(parsed.policy, context as never, { kind: 'ssh', command }).decision).toBe('allow');
   });
 });

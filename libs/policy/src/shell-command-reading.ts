@@ -173,17 +173,26 @@ export function readShellCommand(text: string): ShellCommandReading {
   // Words of the current simple command (dequoted), to find its command name.
   let word = '';
   let wordExpands = false;
-  let words: { text: string; expands: boolean }[] = [];
+  // The word began with quoting or a backslash (`''#` is a word, not a comment).
+  let wordQuoted = false;
+  // The next word is a redirection's target (`>x`, `2>&1`), not a command name or argument.
+  let redirectNext = false;
+  let words: Word[] = [];
   let quote: 'none' | 'single' | 'double' = 'none';
   const commands: string[] = [];
 
   const endWord = () => {
-    if (word !== '' || wordExpands) words.push({ text: word, expands: wordExpands });
+    if (word !== '' || wordExpands || wordQuoted) {
+      words.push({ text: word, expands: wordExpands, ...(redirectNext ? { redirect: true } : {}) });
+      redirectNext = false;
+    }
     word = '';
     wordExpands = false;
+    wordQuoted = false;
   };
   const endCommand = () => {
     endWord();
+    redirectNext = false;
     commands.push(...commandLines(words, flag));
     words = [];
   };
@@ -208,6 +217,7 @@ export function readShellCommand(text: string): ShellCommandReading {
       }
       i++;
       if (next === '\n') continue;
+      wordQuoted = true;
       if (quote === 'double' && !'$`"\\'.includes(next)) {
         out += c;
         word += c;
@@ -254,17 +264,31 @@ export function readShellCommand(text: string): ShellCommandReading {
     // Unquoted.
     if (c === "'") {
       quote = 'single';
+      wordQuoted = true;
       continue;
     }
     if (c === '"') {
       quote = 'double';
+      wordQuoted = true;
       continue;
     }
     if ((c === '<' || c === '>') && next === '(') flag('a <(...) process substitution');
+    else if (c === '<' || c === '>' || (c === '&' && next === '>')) {
+      // A redirection operator ends the word before it, unless that word is its file descriptor
+      // (`2>`, `{fd}>`); the word after it is its target. Its `&` (`2>&1`, `&>`) separates nothing.
+      const operator = /^(?:&>>?|<<<|<<-?|<>|<&|>&|>>|>\||<|>)/.exec(text.slice(i))![0];
+      if (!wordQuoted && !wordExpands && /^(?:\d+|\{[A-Za-z_][A-Za-z0-9_]*\})$/.test(word)) {
+        word = '';
+      } else endWord();
+      out += operator;
+      i += operator.length - 1;
+      redirectNext = true;
+      continue;
+    }
     if (c === '{' && /^\{[^\s{}]*(,|\.\.)[^\s{}]*\}/.test(text.slice(i))) flag('a {a,b} brace expansion');
     if (c === '!' && next !== undefined && !/[\s=(]/.test(next)) flag('a !history expansion');
     if (c === '^' && (i === 0 || text[i - 1] === '\n')) flag('a ^old^new history substitution');
-    if (c === '#' && word === '') {
+    if (c === '#' && word === '' && !wordQuoted && !wordExpands) {
       // A comment: the shell ignores the rest of the line; the pattern still sees it (wider).
       const end = text.indexOf('\n', i);
       out += end < 0 ? text.slice(i) : text.slice(i, end);
@@ -297,11 +321,17 @@ function finish(
   return ambiguous ? { dequoted, commands, ambiguous, incomplete } : { dequoted, commands, incomplete };
 }
 
+interface Word {
+  readonly text: string;
+  readonly expands: boolean;
+  /** The target of a redirection (`>x`): never the command name. */
+  readonly redirect?: boolean;
+}
+
 /** The lines a simple command contributes to `commands`; flags a command name it cannot read. */
-function commandLines(
-  words: readonly { text: string; expands: boolean }[],
-  flag: (reason: string) => void,
-): string[] {
+function commandLines(allWords: readonly Word[], flag: (reason: string) => void): string[] {
+  // Redirections may stand anywhere in a simple command, before its name too (`2>&1 rm x`).
+  const words = allWords.filter((w) => !w.redirect);
   const lines: string[] = [];
   const lineFrom = (at: number) => {
     const [name, ...rest] = words.slice(at).map((w) => w.text);

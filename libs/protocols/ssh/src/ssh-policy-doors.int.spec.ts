@@ -58,6 +58,8 @@ describe('SSH policy doors: what the policy reads is what the target runs (real 
     ['env touch', 'touching files is not allowed here'],
     ['command touch', 'touching files is not allowed here'],
     ['echo | xargs touch', 'touching files is not allowed here'],
+    ['2>&1 touch', 'touching files is not allowed here'],
+    ["''#;touch", 'touching files is not allowed here'],
     ['$(echo touch)', 'could not be classified (a $(...) or ${...} expansion)'],
     ['`echo touch`', 'could not be classified (a `...` command substitution)'],
     ['touch${IFS}', 'could not be classified'],
