@@ -429,6 +429,28 @@ guardrails:
     }
   });
 
+  it('decides a forwarding destination as the address sshd will reach, however it is written', async () => {
+    const policy = commands.policy;
+    commands.forwarding = true;
+    commands.policy = policyOf(`version: 1
+guardrails:
+  - name: not-this-host
+    match: {protocol: ssh}
+    deny: {commands: ['^<direct-tcpip 127\\.0\\.0\\.1:'], message: not this host}
+`);
+    try {
+      // inet_aton's forms (one number, hex, octal, fewer parts) and IPv4-mapped IPv6 all reach 127.0.0.1.
+      for (const host of ['2130706433', '0x7f.1', '[::ffff:127.0.0.1]']) {
+        const run = await ssh('-W', `${host}:${sshd.port}`);
+        expect(run.stdout, host).not.toMatch(/SSH-2\.0-OpenSSH/);
+      }
+      expect(commands.decisions).toContain(`deny: <direct-tcpip 127.0.0.1:${sshd.port}>`);
+    } finally {
+      commands.forwarding = false;
+      commands.policy = policy;
+    }
+  });
+
   describe('the target connection', () => {
     const open = (target: Parameters<typeof sshSpec>[0], pins = new MemoryHostKeyPins()) => {
       const { spec, secrets } = sshSpec(target);

@@ -13,6 +13,7 @@ import type {
 } from 'ssh2';
 import { joinChannels, type ChannelPairHooks } from './channel-pair';
 import { signalChannel } from './channel-signal';
+import { canonicalForwardHost } from './forward-host';
 
 /** What a client asked a session channel to run. */
 export type SessionRequest =
@@ -79,20 +80,20 @@ export function bridgeConnection(
   });
 
   client.on('tcpip', (accept: AcceptConnection<ServerChannel>, reject: RejectConnection, info) => {
-    void governor
-      .forwarding({ kind: 'direct-tcpip', host: info.destIP, port: info.destPort })
-      .then((verdict) => {
-        if (!verdict.allow) return reject();
-        atTarget(
-          () =>
-            target.forwardOut(info.srcIP, info.srcPort, info.destIP, info.destPort, (error, channel) => {
-              if (error) return reject();
-              const local = accept();
-              local.pipe(channel).pipe(local);
-            }),
-          reject,
-        );
-      });
+    // The target is asked for the address that was decided, in the one spelling policy reads.
+    const host = canonicalForwardHost(info.destIP);
+    void governor.forwarding({ kind: 'direct-tcpip', host, port: info.destPort }).then((verdict) => {
+      if (!verdict.allow) return reject();
+      atTarget(
+        () =>
+          target.forwardOut(info.srcIP, info.srcPort, host, info.destPort, (error, channel) => {
+            if (error) return reject();
+            const local = accept();
+            local.pipe(channel).pipe(local);
+          }),
+        reject,
+      );
+    });
   });
   // Connections the target forwards back (after a tcpip-forward it accepted) go to the client.
   target.on('tcp connection', (info, accept) => {
@@ -111,7 +112,7 @@ export function bridgeConnection(
   client.on('request', (_accept: unknown, reject: (() => void) | undefined, name: string, info: unknown) => {
     const bind = (info ?? {}) as { bindAddr?: string; bindPort?: number; socketPath?: string };
     if (name === 'tcpip-forward') {
-      const host = bind.bindAddr ?? '';
+      const host = canonicalForwardHost(bind.bindAddr ?? '');
       const port = bind.bindPort ?? 0;
       void governor.forwarding({ kind: 'tcpip-forward', host, port }).then((verdict) => {
         if (!verdict.allow) return reject?.();
