@@ -56,6 +56,16 @@ describe('readShellCommand: what a shell runs, as far as a pattern can tell', ()
     'echo $((x[$(id)]))',
     "2>&1 sh -c 'rm -rf /'",
     '>/dev/null bash',
+    // Builtins that evaluate an array subscript (and the substitution in it) named in an argument,
+    // or run a callback given as text.
+    "printf -v 'a[$(rm -rf /)]' 1",
+    "read 'a[$(rm -rf /)]' <<< 1",
+    "test -v 'a[`rm -rf /`]'",
+    "let 'a[$(rm -rf /)]=1'",
+    "[[ 'a[${x:-$(rm -rf /)}]' -eq 1 ]]",
+    "declare -n r='a[$(rm -rf /)]'",
+    "echo x | mapfile -C 'rm -rf / #' -c 1",
+    "readarray -tC 'rm -rf / #' -c1 a < f",
     '</dev/null eval x',
   ])('is ambiguous: %j', (text) => {
     expect(readShellCommand(text).ambiguous).toBeDefined();
@@ -77,6 +87,8 @@ describe('readShellCommand: what a shell runs, as far as a pattern can tell', ()
     'stty -echo',
     'stty size',
     'stty cols 100 rows 40',
+    "echo 'a[1]' '$(not run)'",
+    'mapfile -t lines < f',
   ])('reads plain commands as they are: %j', (text) => {
     expect(readShellCommand(text).ambiguous).toBeUndefined();
   });

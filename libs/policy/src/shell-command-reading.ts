@@ -332,6 +332,10 @@ interface Word {
 function commandLines(allWords: readonly Word[], flag: (reason: string) => void): string[] {
   // Redirections may stand anywhere in a simple command, before its name too (`2>&1 rm x`).
   const words = allWords.filter((w) => !w.redirect);
+  // Builtins that take a variable name (printf -v, read, test -v, let, declare, an assignment under
+  // declare -i) evaluate an array subscript in it, substitutions included, however it was quoted.
+  const subscript = words.find((w) => /\[[^\]]*(?:\$[({[]|`)/.test(w.text));
+  if (subscript) flag(`an array subscript ${JSON.stringify(subscript.text)} runs what is substituted in it`);
   const lines: string[] = [];
   const lineFrom = (at: number) => {
     const [name, ...rest] = words.slice(at).map((w) => w.text);
@@ -363,6 +367,13 @@ function commandLines(allWords: readonly Word[], flag: (reason: string) => void)
     const sttyShows = name === 'stty' && words.slice(i + 1).every((w) => STTY_OUTPUT_ONLY.test(w.text));
     // vi editing mode opens an editor on a key (`ESC v`) and runs what is saved there.
     const editingMode = name === 'set' && words.some((w) => w.text === 'vi');
+    // mapfile -C runs its callback text as a command for every few lines read.
+    if (
+      (name === 'mapfile' || name === 'readarray') &&
+      words.slice(i + 1).some((w) => /^-[A-Za-z]*C/.test(w.text))
+    ) {
+      flag(`${name} -C runs code the policy cannot read`);
+    }
     if ((STATE_CHANGERS.has(name) && !sttyShows) || editingMode) {
       flag(`${name} changes how the shell reads or runs later lines`);
     }

@@ -77,6 +77,16 @@ describe('SSH policy doors: what the policy reads is what the target runs (real 
     expect(existsSync(file)).toBe(false);
   });
 
+  it('refuses builtins that run code named in their arguments (an array subscript, a mapfile callback)', async () => {
+    const file = marker();
+    for (const command of [`printf -v 'a[$(touch ${file})]' 1`, `echo | mapfile -C 'touch ${file} #' -c 1`]) {
+      const run = await runClient('ssh', [...target(), command]);
+      expect(run.code, command).toBe(1);
+      expect(run.stderr).toContain('could not be classified');
+    }
+    expect(existsSync(file)).toBe(false);
+  });
+
   it('decides each line a shell without a PTY reads from stdin (ssh -T), before the shell sees it', async () => {
     const file = marker();
     const joined = marker();
