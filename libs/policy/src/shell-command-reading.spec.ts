@@ -66,6 +66,12 @@ describe('readShellCommand: what a shell runs, as far as a pattern can tell', ()
     "declare -n r='a[$(rm -rf /)]'",
     "echo x | mapfile -C 'rm -rf / #' -c 1",
     "readarray -tC 'rm -rf / #' -c1 a < f",
+    // The shell's own input from a file: what it reads there next is no line the policy saw.
+    'exec 0</tmp/commands',
+    'exec </tmp/commands',
+    'exec 0<>/tmp/commands',
+    'exec 0<&3',
+    "exec <<< 'rm -rf /'",
     '</dev/null eval x',
   ])('is ambiguous: %j', (text) => {
     expect(readShellCommand(text).ambiguous).toBeDefined();
@@ -89,6 +95,9 @@ describe('readShellCommand: what a shell runs, as far as a pattern can tell', ()
     'stty cols 100 rows 40',
     "echo 'a[1]' '$(not run)'",
     'mapfile -t lines < f',
+    'exec 3</tmp/data',
+    'exec 2>/dev/null',
+    'exec env < /dev/null',
   ])('reads plain commands as they are: %j', (text) => {
     expect(readShellCommand(text).ambiguous).toBeUndefined();
   });

@@ -177,13 +177,19 @@ export function readShellCommand(text: string): ShellCommandReading {
   let wordQuoted = false;
   // The next word is a redirection's target (`>x`, `2>&1`), not a command name or argument.
   let redirectNext = false;
+  // That redirection is of standard input (`<f`, `0<&3`, `<<<`).
+  let redirectInput = false;
   let words: Word[] = [];
   let quote: 'none' | 'single' | 'double' = 'none';
   const commands: string[] = [];
 
   const endWord = () => {
     if (word !== '' || wordExpands || wordQuoted) {
-      words.push({ text: word, expands: wordExpands, ...(redirectNext ? { redirect: true } : {}) });
+      words.push({
+        text: word,
+        expands: wordExpands,
+        ...(redirectNext ? { redirect: true, ...(redirectInput ? { input: true } : {}) } : {}),
+      });
       redirectNext = false;
     }
     word = '';
@@ -277,9 +283,12 @@ export function readShellCommand(text: string): ShellCommandReading {
       // A redirection operator ends the word before it, unless that word is its file descriptor
       // (`2>`, `{fd}>`); the word after it is its target. Its `&` (`2>&1`, `&>`) separates nothing.
       const operator = /^(?:&>>?|<<<|<<-?|<>|<&|>&|>>|>\||<|>)/.exec(text.slice(i))![0];
+      let fd = '';
       if (!wordQuoted && !wordExpands && /^(?:\d+|\{[A-Za-z_][A-Za-z0-9_]*\})$/.test(word)) {
+        fd = word;
         word = '';
       } else endWord();
+      redirectInput = operator.startsWith('<') && (fd === '' || /^0+$/.test(fd));
       out += operator;
       i += operator.length - 1;
       redirectNext = true;
@@ -326,6 +335,8 @@ interface Word {
   readonly expands: boolean;
   /** The target of a redirection (`>x`): never the command name. */
   readonly redirect?: boolean;
+  /** That redirection is of standard input. */
+  readonly input?: boolean;
 }
 
 /** The lines a simple command contributes to `commands`; flags a command name it cannot read. */
@@ -344,6 +355,15 @@ function commandLines(allWords: readonly Word[], flag: (reason: string) => void)
   let i = 0;
   // Assignments before the command (`X=1 cmd`).
   while (i < words.length && /^[A-Za-z_][A-Za-z0-9_]*\+?=/.test(words[i]!.text)) i++;
+  // `exec` with no command keeps its redirections for the shell itself: `exec <file` makes the shell
+  // read its next commands from the file, lines no rule is asked about.
+  if (
+    words[i]?.text === 'exec' &&
+    words.slice(i + 1).every((w) => w.text.startsWith('-')) &&
+    allWords.some((w) => w.input)
+  ) {
+    flag('exec < FILE makes the shell read its next commands from FILE');
+  }
   // After a wrapper, every later word may be the command it runs (`sudo -u root bash`).
   let wrapped = false;
   for (; i < words.length; i++) {

@@ -147,6 +147,18 @@ describe('SSH policy doors: what the policy reads is what the target runs (real 
     expect(existsSync(file)).toBe(false);
   });
 
+  it("refuses exec redirecting a shell's own input (it would run a file's lines no rule saw)", async () => {
+    const file = marker();
+    const script = `${file}.commands`;
+    const run = await runClient(
+      'ssh',
+      ['-tt', ...target()],
+      `echo 'touch ${file}' > ${script}\nexec 0<${script}\nexit\n`,
+    );
+    expect(existsSync(file)).toBe(false);
+    expect(run.stdout + run.stderr).toContain('could not be classified');
+  });
+
   it('never passes Ctrl-X (Ctrl-X Ctrl-E would run what an editor saves, with no line to decide)', async () => {
     const file = marker();
     // ed builds the command from allowed lines; bash would run the saved buffer when ed quits.
