@@ -67,6 +67,9 @@ describe('readShellCommand: what a shell runs, as far as a pattern can tell', ()
     "echo x | mapfile -C 'rm -rf / #' -c 1",
     "readarray -tC 'rm -rf / #' -c1 a < f",
     // The shell's own input from a file: what it reads there next is no line the policy saw.
+    // bash expands a MAILPATH message (command substitution included) when the mailbox changes.
+    "MAILPATH='/tmp/box?$(rm -rf /)'",
+    "export MAILPATH='/tmp/box?`rm -rf /`'",
     'exec 0</tmp/commands',
     'exec </tmp/commands',
     'exec 0<>/tmp/commands',

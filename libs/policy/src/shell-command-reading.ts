@@ -120,7 +120,7 @@ const STTY_OUTPUT_ONLY = /^(?:-?echo[a-z]*|-a|--all|-g|size|speed|cols|rows|colu
 
 /** Variables the shell runs, or reads key bindings and history from, when they are set. */
 const SHELL_HOOK_VARIABLES =
-  /\b(?:PROMPT_COMMAND|PS[0-4]|BASH_ENV|ENV|INPUTRC|HISTFILE|BASH_LOADABLES_PATH|LD_PRELOAD|LD_LIBRARY_PATH|precmd|preexec|TRAPDEBUG)\b/;
+  /\b(?:PROMPT_COMMAND|PS[0-4]|MAILPATH|BASH_ENV|ENV|INPUTRC|HISTFILE|BASH_LOADABLES_PATH|LD_PRELOAD|LD_LIBRARY_PATH|precmd|preexec|TRAPDEBUG)\b/;
 
 /** Commands that run the command named in their arguments (`env rm`, `sudo -u x rm`). */
 const WRAPPERS = new Set([
