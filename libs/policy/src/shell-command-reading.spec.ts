@@ -70,6 +70,9 @@ describe('readShellCommand: what a shell runs, as far as a pattern can tell', ()
     // bash expands a MAILPATH message (command substitution included) when the mailbox changes.
     "MAILPATH='/tmp/box?$(rm -rf /)'",
     "export MAILPATH='/tmp/box?`rm -rf /`'",
+    "sg users -c 'rm -rf /'",
+    'newgrp users',
+    'run-parts /tmp/scripts',
     'exec 0</tmp/commands',
     'exec </tmp/commands',
     'exec 0<>/tmp/commands',
@@ -181,6 +184,16 @@ describe('a pattern anchored at the command name catches it wherever the shell r
     // A `#` inside a word (after quotes) starts no comment: the shell runs `#`, then touch.
     "''#; touch x",
     '""#;touch x',
+    // Commands that run the command their arguments name.
+    'jobs -x touch x',
+    'setpriv --reuid=1000 touch x',
+    'unshare -r touch x',
+    'nsenter -t 1 -m touch x',
+    'prlimit --nofile=10 touch x',
+    'systemd-run --user touch x',
+    'setarch x86_64 touch x',
+    'fakeroot touch x',
+    'pkexec touch x',
   ])('denies %j', (command) => {
     expect(decideCommand(parsed.policy, context as never, { kind: 'ssh', command }).decision).toBe('deny');
   });
