@@ -196,14 +196,17 @@ describe('SSH policy doors: what the policy reads is what the target runs (real 
     expect(sftp.code).not.toBe(0);
   });
 
-  it('records what runs after scp in one exec (only a plain scp -t/-f is left unrecorded)', async () => {
-    const before = commands.recordings.length;
-    const run = await runClient('ssh', [...target(), 'scp -f /dev/null; echo after-scp']);
-    expect(run.stdout).toContain('after-scp');
-    expect(commands.recordings.length).toBe(before + 1);
-    await expect.poll(() => commands.recordings[before]!.final, { timeout: 10_000 }).toBe(true);
-    expect(JSON.stringify(commands.recordings[before])).toContain('after-scp');
-  });
+  it.each(['scp -f /dev/null; echo after-scp', 'scp -f /dev/null\necho after-scp'])(
+    'records what runs after scp in one exec (only a plain scp -t/-f is left unrecorded): %j',
+    async (command) => {
+      const before = commands.recordings.length;
+      const run = await runClient('ssh', [...target(), command]);
+      expect(run.stdout).toContain('after-scp');
+      expect(commands.recordings.length).toBe(before + 1);
+      await expect.poll(() => commands.recordings[before]!.final, { timeout: 10_000 }).toBe(true);
+      expect(JSON.stringify(commands.recordings[before])).toContain('after-scp');
+    },
+  );
 
   describe('the documented safe configuration: an allowlist of commands, no shell', () => {
     // docs/security.md: everything but the listed commands with plain arguments is denied.

@@ -178,11 +178,12 @@ type MutableHooks = { -readonly [K in keyof ChannelPairHooks]: ChannelPairHooks[
  */
 function isRecorded(request: SessionRequest): boolean {
   if (request.kind === 'shell') return true;
-  // Only scp itself is left unrecorded: a command chained after it (`scp -f x; cat y`) is not a
-  // transfer, so any shell syntax beyond scp's own words makes the command recorded.
+  // Only scp itself is left unrecorded: a command chained after it (`scp -f x; cat y`, or on a
+  // line of its own) is not a transfer, so any shell syntax beyond scp's own words on one line
+  // (spaces and tabs between them, never a line break) makes the command recorded.
   return (
     request.kind === 'exec' &&
-    !/^\s*scp(?:\s+-[a-zA-Z0-9]+)*\s+-[a-zA-Z0-9]*[tf][a-zA-Z0-9]*(?:\s+-[a-zA-Z0-9]+)*(?:\s+[^\s;&|<>()`$'"\\]+)*\s*$/.test(
+    !/^[ \t]*scp(?:[ \t]+-[a-zA-Z0-9]+)*[ \t]+-[a-zA-Z0-9]*[tf][a-zA-Z0-9]*(?:[ \t]+-[a-zA-Z0-9]+)*(?:[ \t]+[^\s;&|<>()`$'"\\#]+)*[ \t]*$/.test(
       request.command,
     )
   );
