@@ -1,6 +1,6 @@
 import { readShellCommand } from '@tollgate/policy';
 import type { Verdict } from '../bridge/session-bridge';
-import { ShellLineReader, type ShellLine } from './shell-line-reader';
+import { MAX_LINE, ShellLineReader, type ShellLine } from './shell-line-reader';
 
 /** Ctrl-U: a shell in cooked mode (and readline) discards the line typed so far. */
 const KILL_LINE = Buffer.from([0x15]);
@@ -42,6 +42,14 @@ export class ShellInputGate {
         if (end - 1 > offset) write(chunk.subarray(offset, end - 1));
         const enter = chunk.subarray(end - 1, end);
         offset = end;
+        // A line the agent would have to hold without bound is refused whole, as a shell without
+        // a PTY refuses one (MAX_SCRIPT_LINE), before policy or the audit gets it.
+        if (line.tooLong || this.continued.length + line.text.length > MAX_LINE) {
+          write(this.continued ? INTERRUPT : KILL_LINE);
+          this.continued = '';
+          this.refused(`a line longer than ${MAX_LINE} characters was refused`);
+          continue;
+        }
         // A command continued over several lines is decided whole, as the shell will run it.
         const text = this.continued ? `${this.continued}\n${line.text}` : line.text;
         const reading = readShellCommand(text);

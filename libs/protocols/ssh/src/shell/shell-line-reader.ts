@@ -11,6 +11,8 @@
  */
 export interface ShellLine {
   readonly text: string;
+  /** The line grew past MAX_LINE: its text was dropped as it came (and is empty here). */
+  readonly tooLong?: boolean;
   /** Set when editing keys made the reconstruction unreliable; says which. */
   readonly uncertain?: string;
 }
@@ -28,8 +30,13 @@ const Key = {
   Delete: 0x7f,
 } as const;
 
+/** Characters a line may have (as a shell without a PTY may: MAX_SCRIPT_LINE bytes). */
+export const MAX_LINE = 64 * 1024;
+
 export class ShellLineReader {
   private line = '';
+  /** The line passed MAX_LINE: what follows is dropped until it ends (or is discarded). */
+  private overflow = false;
   private uncertain: string | undefined;
   private escape: 'none' | 'start' | 'csi' = 'none';
   private readonly decoder = new TextDecoder('utf-8');
@@ -43,7 +50,14 @@ export class ShellLineReader {
     const lines: { end: number; line: ShellLine }[] = [];
     let textStart = -1;
     const flushText = (upTo: number) => {
-      if (textStart >= 0) this.line += this.decoder.decode(bytes.subarray(textStart, upTo), { stream: true });
+      if (textStart >= 0) {
+        const text = this.decoder.decode(bytes.subarray(textStart, upTo), { stream: true });
+        if (!this.overflow && this.line.length + text.length <= MAX_LINE) this.line += text;
+        else {
+          this.overflow = true;
+          this.line = '';
+        }
+      }
       textStart = -1;
     };
     for (let i = 0; i < bytes.length; i++) {
@@ -67,7 +81,7 @@ export class ShellLineReader {
         case Key.CtrlD:
           // In canonical mode Ctrl-D hands a non-empty line to the program without a newline
           // (dash, for one, runs it at the next Ctrl-D): it ends the line here too.
-          if (this.line !== '') lines.push({ end: i + 1, line: this.take() });
+          if (this.line !== '' || this.overflow) lines.push({ end: i + 1, line: this.take() });
           break;
         case Key.Backspace:
         case Key.Delete:
@@ -77,6 +91,7 @@ export class ShellLineReader {
         case Key.CtrlC:
           this.line = '';
           this.uncertain = undefined;
+          this.overflow = false;
           break;
         case Key.CtrlW:
           this.line = this.line.replace(/\S*\s*$/, '');
@@ -103,11 +118,14 @@ export class ShellLineReader {
   }
 
   private take(): ShellLine {
-    const line: ShellLine = this.uncertain
-      ? { text: this.line, uncertain: this.uncertain }
-      : { text: this.line };
+    const line: ShellLine = this.overflow
+      ? { text: '', tooLong: true }
+      : this.uncertain
+        ? { text: this.line, uncertain: this.uncertain }
+        : { text: this.line };
     this.line = '';
     this.uncertain = undefined;
+    this.overflow = false;
     return line;
   }
 
