@@ -70,6 +70,11 @@ describe('readShellCommand: what a shell runs, as far as a pattern can tell', ()
     // bash expands a MAILPATH message (command substitution included) when the mailbox changes.
     "MAILPATH='/tmp/box?$(rm -rf /)'",
     "export MAILPATH='/tmp/box?`rm -rf /`'",
+    // env -S splits a string into a command line itself (with its own quoting and ${VAR}s).
+    "env -S'rm -rf /'",
+    "env -iS'rm -rf /'",
+    "env --split-string='rm -rf /'",
+    "sudo env -S 'rm -rf /'",
     "sg users -c 'rm -rf /'",
     'newgrp users',
     'run-parts /tmp/scripts',

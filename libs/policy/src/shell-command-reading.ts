@@ -430,6 +430,10 @@ function commandLines(allWords: readonly Word[], flag: (reason: string) => void)
     const sttyShows = name === 'stty' && words.slice(i + 1).every((w) => STTY_OUTPUT_ONLY.test(w.text));
     // vi editing mode opens an editor on a key (`ESC v`) and runs what is saved there.
     const editingMode = name === 'set' && words.some((w) => w.text === 'vi');
+    // env -S splits one argument into a command line by rules of its own (`env -S'rm -rf /'`).
+    if (name === 'env' && words.slice(i + 1).some((w) => /^(?:-[A-Za-z]*S|--split-string)/.test(w.text))) {
+      flag('env -S runs a command line the policy cannot read');
+    }
     // mapfile -C runs its callback text as a command for every few lines read.
     if (
       (name === 'mapfile' || name === 'readarray') &&
