@@ -159,6 +159,17 @@ describe('SSH policy doors: what the policy reads is what the target runs (real 
     expect(run.stdout + run.stderr).toContain('could not be classified');
   });
 
+  it("decides a line run with Ctrl-O (bash's operate-and-get-next runs it as Enter does)", async () => {
+    const file = marker();
+    const run = await runClient(
+      'ssh',
+      ['-tt', ...target()],
+      `touch ${file}\x0f\x15echo after-ctrl-o\nexit\n`,
+    );
+    expect(existsSync(file)).toBe(false);
+    expect(run.stdout + run.stderr).toContain('touching files is not allowed here');
+  });
+
   it('never passes Ctrl-X (Ctrl-X Ctrl-E would run what an editor saves, with no line to decide)', async () => {
     const file = marker();
     // ed builds the command from allowed lines; bash would run the saved buffer when ed quits.

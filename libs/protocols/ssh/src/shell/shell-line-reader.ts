@@ -20,6 +20,7 @@ export interface ShellLine {
 const Key = {
   CtrlC: 0x03,
   CtrlD: 0x04,
+  CtrlO: 0x0f,
   Backspace: 0x08,
   Tab: 0x09,
   LineFeed: 0x0a,
@@ -42,8 +43,8 @@ export class ShellLineReader {
   private readonly decoder = new TextDecoder('utf-8');
 
   /**
-   * Feeds keystrokes; returns the offset just past each key that ends a line (CR, LF, or Ctrl-D
-   * after text) in `bytes` with the line it completed, so a caller can hold that key until the line
+   * Feeds keystrokes; returns the offset just past each key that ends a line (CR, LF, Ctrl-O, or
+   * Ctrl-D after text) in `bytes` with the line it completed, so a caller can hold that key until the line
    * is decided.
    */
   feed(bytes: Uint8Array): { readonly end: number; readonly line: ShellLine }[] {
@@ -74,8 +75,10 @@ export class ShellLineReader {
       }
       flushText(i);
       switch (byte) {
+        // bash binds Ctrl-O to operate-and-get-next: it runs the line as Enter does.
         case Key.CarriageReturn:
         case Key.LineFeed:
+        case Key.CtrlO:
           lines.push({ end: i + 1, line: this.take() });
           break;
         case Key.CtrlD:
