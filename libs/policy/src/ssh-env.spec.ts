@@ -63,14 +63,40 @@ describe('envNameAllowed', () => {
 });
 
 describe('environment names that run code on the target', () => {
-  it.each(['LD_PRELOAD', 'BASH_ENV', 'ENV', 'PROMPT_COMMAND', 'PATH', 'PS4', 'SHELLOPTS', 'LD_LIBRARY_PATH'])(
-    '%s passes only when named, never through a wildcard',
-    (name) => {
-      expect(envNameAllowed(['*'], name)).toBe(false);
-      expect(envNameAllowed([`${name.slice(0, 2)}*`], name)).toBe(false);
-      expect(envNameAllowed([name], name)).toBe(true);
-    },
-  );
+  it.each([
+    'LD_PRELOAD',
+    'BASH_ENV',
+    'ENV',
+    'PROMPT_COMMAND',
+    'PATH',
+    'PS4',
+    'SHELLOPTS',
+    'LD_LIBRARY_PATH',
+    // Where start-up files and key bindings are read from (bash's ~/.bashrc, zsh's, readline's).
+    'HOME',
+    'ZDOTDIR',
+    'XDG_CONFIG_HOME',
+    'INPUTRC',
+    'MAILPATH',
+    'FPATH',
+    // Loaders and runtimes that run code a variable names; programs that run a command a variable holds.
+    'GLIBC_TUNABLES',
+    'JAVA_TOOL_OPTIONS',
+    '_JAVA_OPTIONS',
+    'LUA_INIT',
+    'OPENSSL_CONF',
+    'PERL5DB',
+    'PAGER',
+    'MANPAGER',
+    'EDITOR',
+    'VISUAL',
+    'LESSOPEN',
+    'SHELL',
+  ])('%s passes only when named, never through a wildcard', (name) => {
+    expect(envNameAllowed(['*'], name)).toBe(false);
+    expect(envNameAllowed([`${name.slice(0, 2)}*`], name)).toBe(false);
+    expect(envNameAllowed([name], name)).toBe(true);
+  });
   it.each(['BASH_FUNC_ls%%', 'LC_X=1', 'LC_A B', 'LC_\n', ''])(
     'refuses the malformed name %j whatever the list says',
     (name) => {

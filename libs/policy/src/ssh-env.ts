@@ -30,11 +30,24 @@ export function sshEnvAllowlist(
 
 /**
  * Names that make the target's loader or shell run code of the client's choosing (a preloaded
- * library, a start-up file, a prompt hook, an exported function) or change which program a command
- * name runs. A wildcard (`*`, `LD_*`) never covers them; only the exact name does.
+ * library, a start-up file or the directory it is read from, key bindings, a prompt or mail hook,
+ * an exported function, a loader tunable, a runtime's start-up options) or a command a program runs
+ * for the user (a pager, an editor), or change which program a command name runs. A wildcard (`*`,
+ * `LD_*`) never covers them; only the exact name does.
  */
-const CODE_RUNNING =
-  /^(?:LD_.*|DYLD_.*|BASH_ENV|ENV|BASH_FUNC_.*|PROMPT_COMMAND|PS[0-4]|SHELLOPTS|BASHOPTS|IFS|CDPATH|PATH|GLOBIGNORE|PERL5LIB|PERL5OPT|PYTHONPATH|PYTHONSTARTUP|PYTHONHOME|RUBYOPT|RUBYLIB|NODE_OPTIONS|GCONV_PATH|LOCPATH|HOSTALIASES|GIT_.*|SSH_.*)$/;
+const CODE_RUNNING = new RegExp(
+  '^(?:' +
+    [
+      'LD_.*|DYLD_.*|GLIBC_TUNABLES|GCONV_PATH|LOCPATH|NLSPATH|HOSTALIASES',
+      'BASH_ENV|ENV|BASH_FUNC_.*|PROMPT_COMMAND|PS[0-4]|MAILPATH|SHELLOPTS|BASHOPTS|IFS|CDPATH|PATH|FPATH|GLOBIGNORE',
+      'HOME|ZDOTDIR|XDG_CONFIG_HOME|XDG_CONFIG_DIRS|INPUTRC|SHELL|TERMINFO|TERMINFO_DIRS',
+      'PERL5LIB|PERLLIB|PERL5OPT|PERL5DB|PYTHONPATH|PYTHONSTARTUP|PYTHONHOME|PYTHONWARNINGS|RUBYOPT|RUBYLIB',
+      'NODE_OPTIONS|NODE_PATH|JAVA_TOOL_OPTIONS|_JAVA_OPTIONS|JDK_JAVA_OPTIONS|CLASSPATH|LUA_INIT.*|LUA_PATH.*|LUA_CPATH.*',
+      'OPENSSL_CONF|OPENSSL_ENGINES|PAGER|MANPAGER|SYSTEMD_PAGER|SYSTEMD_EDITOR|EDITOR|VISUAL|BROWSER|LESSOPEN|LESSCLOSE',
+      'GIT_.*|SSH_.*|SUDO_.*',
+    ].join('|') +
+    ')$',
+);
 
 /**
  * Whether `name` is covered by an allowlist of names, `PREFIX*` and `*` (case-sensitive, as POSIX).
