@@ -336,10 +336,15 @@ describe('client fail-closed and a complete audit trail, end to end', { timeout:
       ]);
       expect(listed.code).toBe(0);
       const lines = listed.output.split('\n').filter(Boolean);
+      // Each line names the statement; a denied one also why.
       expect(lines.map((line) => line.replace(/^\d+ \S+ /, ''))).toEqual([
-        'ALLOW command connection:pg-audit by sa:bootstrap-admin: ',
-        expect.stringMatching(/^DENY command connection:pg-audit by sa:bootstrap-admin: .*DROP/),
-        'ALLOW command connection:pg-audit by sa:bootstrap-admin: ',
+        'ALLOW command connection:pg-audit by sa:bootstrap-admin: select * from nowhere',
+        expect.stringMatching(
+          /^DENY command connection:pg-audit by sa:bootstrap-admin: drop table people \(.*DROP.*\)$/,
+        ),
+        expect.stringMatching(
+          /^ALLOW command connection:pg-audit by sa:bootstrap-admin: insert into people values \(1, /,
+        ),
       ]);
       const seqs = lines.map((line) => Number(line.split(' ')[0]));
       expect(seqs).toEqual([...seqs].sort((a, b) => b - a));
