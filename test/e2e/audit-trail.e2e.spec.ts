@@ -198,6 +198,8 @@ describe('client fail-closed and a complete audit trail, end to end', { timeout:
       expect(child.code).toBe(0);
       const whoami = await cli(['whoami'], { TOLLGATE_TOKEN: child.output.trim() });
       expect(whoami.output).toContain('scope    audit:read');
+      // What the roles grant under that scope, not only the scope: reading the log and nothing else.
+      expect(whoami.output).toContain('may      audit:read; use no connection\n');
     });
 
     it('records a malformed expires_in the gateway refuses, with the holder and chain', async () => {

@@ -264,6 +264,7 @@ describe('identity acceptance on the quickstart (`tollgate start`, real CLI proc
 
     const whoami = await run(['whoami'], { TOLLGATE_TOKEN: child });
     expect(whoami.output).toContain('scope    connect:dev-echo');
+    expect(whoami.output).toContain('may      use 1 connection (tollgate ls lists them)\n');
     expect(whoami.output).toContain('actors   sa:ci-step');
 
     const widened = await run(['token', 'exchange', '--scope', 'connect'], { TOLLGATE_TOKEN: child });

@@ -95,29 +95,55 @@ interface MeView {
   detail?: string;
 }
 
+/** What /api/v1/me/access says of the caller, as far as whoami shows it. */
+interface AccessView {
+  verbs: string[];
+  connections: { verbs: string[] }[];
+}
+
+/**
+ * What the caller may do, in one line: the gateway verbs its roles grant, and how many connections
+ * it may use (the token's scope is only the most it could be used for: the roles decide).
+ */
+export function mayLine(access: AccessView): string {
+  const usable = access.connections.filter((c) => c.verbs.length > 0).length;
+  const connections =
+    usable > 0
+      ? `use ${usable} connection${usable === 1 ? '' : 's'} (tollgate ls lists them)`
+      : 'use no connection';
+  return access.verbs.length > 0 ? `${access.verbs.join(' ')}; ${connections}` : connections;
+}
+
 /**
  * `tollgate whoami`: who the gateway says the current token is (it verifies the token: a revoked or
  * expired one is reported, and only the groups that still count are shown).
  */
 export function whoamiCommand(): Command {
   return new Command('whoami')
-    .description('show the identity of the current token: subject, groups, scopes, actors, expiry')
+    .description(
+      'show the identity of the current token: subject, groups, scopes, what your roles grant, actors, expiry',
+    )
     .addOption(gatewayOption())
     .action(async (flags: TokenFlags) => {
       const config = loadCliConfig({ gatewayUrl: flags.gateway });
-      const response = await fetch(`${config.gatewayUrl}/api/v1/me`, {
-        headers: {
-          authorization: `Bearer ${await currentAccessToken(config)}`,
-          accept: 'application/json',
-        },
-        signal: AbortSignal.timeout(30_000),
-      });
+      const headers = {
+        authorization: `Bearer ${await currentAccessToken(config)}`,
+        accept: 'application/json',
+      };
+      const [response, accessResponse] = await Promise.all(
+        ['/api/v1/me', '/api/v1/me/access'].map((path) =>
+          fetch(`${config.gatewayUrl}${path}`, { headers, signal: AbortSignal.timeout(30_000) }),
+        ),
+      );
       const me = (await response.json()) as MeView;
       if (!response.ok) throw new Error(me.detail ?? `HTTP ${response.status}`);
+      // What the policy's roles grant under this token's scope (an older gateway may not say).
+      const access = accessResponse.ok ? ((await accessResponse.json()) as AccessView) : undefined;
       const lines = [
         `subject  ${me.subject} (${me.displayName})`,
         `groups   ${me.groups.join(', ')}`,
         `scope    ${me.scopes.join(' ')}`,
+        ...(access ? [`may      ${mayLine(access)}`] : []),
         ...(me.actorChain.length ? [`actors   ${me.actorChain.map((a) => a.subject).join(' <- ')}`] : []),
         `expires  ${me.expiresAt}`,
       ];
