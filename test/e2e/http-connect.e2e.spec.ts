@@ -259,6 +259,39 @@ describe('http and kubernetes connections end to end (gateway, agent, `tollgate 
     });
   });
 
+  it('connect --exec runs curl on the path and kubectl with the command given after --, nothing else', async () => {
+    const before = seen.length;
+    const viaCurl = await tollgate(
+      'connect',
+      'web',
+      '--grpc',
+      gateway.grpcUrl,
+      '--exec',
+      '--',
+      '-s',
+      '/items?page=3',
+    );
+    expect(viaCurl.trim()).toContain(JSON.stringify({ ok: true, url: '/api/items?page=3' }));
+    // Only the path asked for: curl is not also sent to the listener's `/`.
+    expect(seen.slice(before).map((request) => request.url)).toEqual(['/api/items?page=3']);
+    const viaKubectl = await tollgate(
+      'connect',
+      'k8s',
+      '--grpc',
+      gateway.grpcUrl,
+      '--exec',
+      '--',
+      'get',
+      'pods',
+      '-n',
+      'prod',
+      '-o',
+      'name',
+    );
+    expect(viaKubectl).toContain('pod/web-1');
+    expect(viaKubectl).not.toMatch(/error|namespace\//i);
+  });
+
   it('a denied request is a 403 JSON naming the rule, never reaches the service, and is audited with the allowed ones', async () => {
     const before = seen.length;
     const { status, body } = await curl('-X', 'DELETE', `http://127.0.0.1:${port}/items/7`);

@@ -125,7 +125,11 @@ export function connectCommand(): Command {
         process.stdout.write(
           `kubeconfig ${config.kubeconfig}: context ${written.context}${written.current ? ' (now current)' : ''}\n`,
         );
-        client = { program: 'kubectl', args: ['--context', written.context, 'get', 'namespaces'] };
+        client = {
+          program: 'kubectl',
+          args: ['--context', written.context],
+          defaults: ['get', 'namespaces'],
+        };
       }
       process.stdout.write(`connect with: ${shellLine(client)}\n`);
       if (listener.client) process.stdout.write(`(${listener.client.note})\n`);

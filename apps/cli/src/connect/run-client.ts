@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import type { ClientCommand } from './client-command';
-import { shellLine } from './client-command';
+import { clientArgs, shellLine } from './client-command';
 import type { LocalListener } from './local-listener';
 
 /**
@@ -16,7 +16,7 @@ export async function runClient(
 ): Promise<never> {
   const ignore = () => undefined;
   process.on('SIGINT', ignore);
-  const child = spawn(client.program, [...client.args, ...extraArgs], { stdio: 'inherit' });
+  const child = spawn(client.program, clientArgs(client, extraArgs), { stdio: 'inherit' });
   const forward = () => child.kill('SIGTERM');
   process.once('SIGTERM', forward);
   const status = await new Promise<number>((resolve, reject) => {
