@@ -15,6 +15,13 @@ describe('ApiCallError: what the CLI prints for a refused API call', () => {
       errors: [{ field: 'document.rules', message }],
     });
     expect(error.message).toBe(`Bad Request (400): document.rules: ${message}`);
+    // As the gateway now says it: a problem inside the document names its own place, once.
+    const positioned = new ApiCallError(400, {
+      title: 'Bad Request',
+      detail: message,
+      errors: [{ field: 'document.rules', message, line: 2, column: 1 }],
+    });
+    expect(positioned.message).toBe(`Bad Request (400): ${message}`);
   });
 
   it('adds the field errors the detail does not name', () => {

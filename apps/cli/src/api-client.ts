@@ -104,11 +104,12 @@ function describeProblem(status: number, body: unknown): string {
   const problem = body as {
     title?: string;
     detail?: string;
-    errors?: { field?: string; message?: string }[];
+    errors?: { field?: string; message?: string; line?: number }[];
   };
-  // Field errors the detail already carries (a one-error validation repeats it there) are said once.
+  // Field errors the detail already carries (a one-error validation repeats it there) are said once;
+  // one with a position in a document (a policy's `file:line:column: path: reason`) names its place.
   const fields = (problem.errors ?? [])
-    .map((e) => `${e.field ?? ''}: ${e.message ?? ''}`)
+    .map((e) => (e.line !== undefined && e.message ? e.message : `${e.field ?? ''}: ${e.message ?? ''}`))
     .filter((text) => !problem.detail?.includes(text))
     .join('; ');
   return [`${problem.title ?? 'HTTP'} (${status})`, problem.detail, fields].filter(Boolean).join(': ');

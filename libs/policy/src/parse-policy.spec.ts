@@ -209,7 +209,7 @@ describe('parsePolicy', () => {
       'guardrails[0].require_approval.approvers',
       4,
       23,
-      /expected array/,
+      /"approvers" is required here \(a list\)/,
     ],
     [
       'unknown protocol',
@@ -313,6 +313,19 @@ describe('parsePolicy', () => {
       'roles[0].verbs[1]',
       'roles[0].colour',
     ]);
+  });
+
+  it('says a required key that is left out is required, where it belongs', () => {
+    const errors = errorsOf(
+      'version: 1\nguardrails:\n  - name: g\n    require_approval: { http: { methods: [DELETE] } }\nroles:\n  - name: r\n    connections: ["*"]\n    verbs: [connect]\n',
+    );
+    expect(errors.map((e) => [e.path, e.message])).toEqual([
+      ['guardrails[0].require_approval.approvers', '"approvers" is required here (a list)'],
+      ['roles[0].subjects', '"subjects" is required here (a list)'],
+    ]);
+    expect(errors[0]).toMatchObject({ line: 4 });
+    // A key that is there with the wrong type keeps the type error.
+    expect(errorsOf('version: 1\nroles: {}\n')[0]!.message).toMatch(/expected array/);
   });
 
   it('reports YAML syntax errors with their position', () => {

@@ -85,7 +85,9 @@ function parse(text: string, file: string): ParsePolicyResult {
 
   const result = policyDocumentSchema.safeParse(raw);
   if (!result.success) {
-    const errors = result.error.issues.flatMap((issue) => issueToErrors(issue, file, doc.contents, position));
+    const errors = result.error.issues.flatMap((issue) =>
+      issueToErrors(issue, file, doc.contents, position, raw),
+    );
     return { ok: false, errors: sortErrors(errors) };
   }
   return { ok: true, policy: normalize(result.data) };
@@ -102,6 +104,7 @@ function issueToErrors(
   file: string,
   root: Node | null,
   position: (offset: number) => Position,
+  raw: unknown,
 ): PolicyError[] {
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((key) => {
@@ -117,8 +120,27 @@ function issueToErrors(
   }
   const at = locate(root, issue.path, false);
   return [
-    { file, path: formatPath(issue.path), ...(at === undefined ? {} : position(at)), message: issue.message },
+    {
+      file,
+      path: formatPath(issue.path),
+      ...(at === undefined ? {} : position(at)),
+      message: missingKeyMessage(issue, raw) ?? issue.message,
+    },
   ];
+}
+
+/** A key left out where one is required: said as such, not as "expected array, received undefined". */
+function missingKeyMessage(issue: z.core.$ZodIssue, raw: unknown): string | undefined {
+  if (issue.code !== 'invalid_type' || issue.path.length === 0) return undefined;
+  let parent: unknown = raw;
+  for (const key of issue.path.slice(0, -1)) {
+    if (typeof parent !== 'object' || parent === null) return undefined;
+    parent = (parent as Record<PropertyKey, unknown>)[key];
+  }
+  const key = issue.path.at(-1)!;
+  if (typeof parent !== 'object' || parent === null || Array.isArray(parent) || key in parent)
+    return undefined;
+  return `"${String(key)}" is required here (${issue.expected === 'array' ? 'a list' : `a ${issue.expected}`})`;
 }
 
 function unknownKeyMessage(key: string, allowed: readonly string[]): string {

@@ -15,7 +15,12 @@ export class ValidationError extends ApiError {
   readonly type = 'https://tollgate.dev/problems/validation';
 
   constructor(readonly fields: readonly FieldProblem[]) {
-    super(fields.map((f) => (f.field ? `${f.field}: ${f.message}` : f.message)).join('; '));
+    // A problem inside a document names its place itself (`policy.yaml:4:23: roles[0]...: reason`).
+    super(
+      fields
+        .map((f) => (f.field && f.line === undefined ? `${f.field}: ${f.message}` : f.message))
+        .join('; '),
+    );
     this.name = 'ValidationError';
   }
 }
