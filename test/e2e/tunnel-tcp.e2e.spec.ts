@@ -85,6 +85,32 @@ describe('tcp connections end to end (real gateway, agent and `tollgate connect`
     expect(data.toString()).toBe('6:fedcba');
   });
 
+  it('a web page cannot use the listener: its request is answered 403 and never reaches the target', async () => {
+    const port = await connectPort('eof');
+    const send = async (request: string) => {
+      const socket = await dial(port);
+      const received = readAll(socket);
+      socket.end(request);
+      return (await received).data.toString();
+    };
+    // A cross-site form POST carrying another protocol's commands, as a page can make a browser send.
+    const fromPage = await send(
+      'POST / HTTP/1.1\r\nHost: 127.0.0.1:' +
+        port +
+        '\r\nOrigin: https://evil.example\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n\r\nFLUSHALL\r\nX\r\n',
+    );
+    expect(fromPage).toMatch(/^HTTP\/1\.1 403 Forbidden\r\n[\s\S]*a web page cannot use tollgate connect/);
+    expect(fromPage).not.toMatch(/^\d+:/); // the target would have answered "<length>:<bytes reversed>"
+    // DNS rebinding: the page's own name, pointed at 127.0.0.1.
+    expect(await send('GET / HTTP/1.1\r\nHost: evil.example:' + port + '\r\n\r\n')).toMatch(
+      /^HTTP\/1\.1 403/,
+    );
+    // A client of the user's own (curl) and any other protocol pass untouched.
+    const curl = 'GET /x HTTP/1.1\r\nHost: 127.0.0.1:' + port + '\r\nUser-Agent: curl/8\r\n\r\n';
+    expect(await send(curl)).toBe(`${curl.length}:${[...curl].reverse().join('')}`);
+    expect(await send('SET k v\r\n')).toBe(`9:${[...'SET k v\r\n'].reverse().join('')}`);
+  });
+
   it('propagates a reset from the target to the local client', async () => {
     const port = await connectPort('resetter');
     const socket = await dial(port);

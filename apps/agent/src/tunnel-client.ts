@@ -84,7 +84,7 @@ export class TunnelClient {
   constructor(
     private readonly config: AgentConfig,
     private readonly logger: Logger,
-    engines = agentEngines(config),
+    engines = agentEngines(config, logger),
   ) {
     this.trust = {
       ...(config.caFile ? { ca: readCaFile(config.caFile) } : {}),

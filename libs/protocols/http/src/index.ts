@@ -47,3 +47,4 @@ export {
   type HttpEngineOptions,
 } from './engine/http.engine';
 export { httpConnectionRefuser, httpRefuser } from './engine/http-refuser';
+export { webPageGate } from './web-page-gate';

@@ -29,3 +29,4 @@ export { frameStreamDuplex } from './frame-stream.duplex';
 export { endedByPeer } from './ended-by-peer';
 export { targetCa, targetSecret, targetTlsMode, type TargetTlsMode } from './target-settings';
 export type { ListenerLogin, ListenerLoginOptions, ListenerLoginOutcome } from './listener-login';
+export { gateClientData, GATE_HOLD_MS, type ClientGate, type GateVerdict } from './client-gate';
