@@ -88,5 +88,5 @@ export function gateClientData<In, Out>(
     end: () => stream.end(),
     pause: () => stream.pause(),
     resume: () => stream.resume(),
-  }) as FrameStream<Out>;
+  });
 }
