@@ -48,6 +48,10 @@ describe('gateClientData: the client’s first bytes held until the gate decides
     stream.emit('data', halfCloseFrame());
     expect(text(seen)).toBe('GO onNO matter<halfClose>');
     expect(refused).not.toHaveBeenCalled();
+    // The relay asks the stream it writes to whether it may still write.
+    expect([gated.writableEnded, gated.destroyed]).toEqual([false, false]);
+    (stream as { writableEnded: boolean }).writableEnded = true;
+    expect(gated.writableEnded).toBe(true);
   });
 
   it('refused: nothing of the client’s goes on, the client gets the answer, the target side is ended', () => {

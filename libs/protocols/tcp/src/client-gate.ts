@@ -83,6 +83,10 @@ export function gateClientData<In, Out>(
       gated.emit(event, ...args);
     });
   }
+  Object.defineProperties(gated, {
+    writableEnded: { get: () => stream.writableEnded },
+    destroyed: { get: () => stream.destroyed },
+  });
   return Object.assign(gated, {
     write: (message: Out) => stream.write(message),
     end: () => stream.end(),
