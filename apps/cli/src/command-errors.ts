@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { status as GrpcStatus } from '@grpc/grpc-js';
 import { ConfigError } from '@tollgate/config';
-import { OpenStreamError } from './connect/read-open-result';
+import { OpenStreamError } from './connect/open-stream.error';
 import { refusedTokenHint } from './credentials/access-token';
 
 /** `tollgate admin connections create`: the command's names from the root down. */
@@ -14,7 +13,7 @@ export function commandPath(command: Command): string {
 /** One line for the user: no stack trace; a failed fetch names why (connection refused, ...). */
 export function describeError(error: unknown): string {
   if (error instanceof ConfigError) return error.message;
-  if (error instanceof OpenStreamError && error.status === GrpcStatus.UNAUTHENTICATED) {
+  if (error instanceof OpenStreamError && error.unauthenticated) {
     return `${error.message} (${refusedTokenHint()})`;
   }
   if (error instanceof TypeError && error.cause instanceof Error) {

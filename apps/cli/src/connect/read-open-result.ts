@@ -1,17 +1,9 @@
 import type { ClientDown, OpenResult } from '@tollgate/proto';
 import { status as GrpcStatus, type ClientDuplexStream } from '@grpc/grpc-js';
 import type { ClientUp } from '@tollgate/proto';
+import { OpenStreamError } from './open-stream.error';
 
-/** The gateway refused the Open stream itself (a gRPC status): a bad token, or no gateway at all. */
-export class OpenStreamError extends Error {
-  constructor(
-    message: string,
-    /** The gRPC status code (UNAUTHENTICATED for an expired or revoked token, UNAVAILABLE, ...). */
-    readonly status: GrpcStatus,
-  ) {
-    super(message);
-  }
-}
+export { OpenStreamError } from './open-stream.error';
 
 /** Waits for the gateway's OpenResult (the first message of an Open stream), then pauses the stream. */
 export function readOpenResult(call: ClientDuplexStream<ClientUp | Buffer, ClientDown>): Promise<OpenResult> {
