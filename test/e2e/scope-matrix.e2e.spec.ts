@@ -27,6 +27,10 @@ roles:
     subjects: ['group:tollgate-admins', 'sa:alice']
     connections: ['*']
     verbs: [connect, exec, admin, 'audit:read', review, register, forward]
+  - name: matrix-dbas
+    subjects: ['group:matrix-dba']
+    connections: [pg-b]
+    verbs: [connect]
 access_requests:
   - name: bob-asks
     requesters: ['sa:bob']
@@ -137,10 +141,14 @@ describe('scope matrix: each credential reaches what its scopes and the roles al
     if (!address) throw new Error(`no postgresAddress in the gateway log:\n${gateway.cli.output()}`);
     listenerPort = Number(address[2]);
     expect((await gateway.api('POST', '/api/v1/policy', { document: POLICY })).status).toBe(201);
-    for (const name of ['alice', 'bob']) {
+    for (const [name, groups] of [
+      ['alice', []],
+      ['bob', []],
+      ['carol', ['matrix-dba']],
+    ] as const) {
       const account = await gateway.api<{ clientSecret: string }>('POST', '/api/v1/service-accounts', {
         name,
-        groups: [],
+        groups,
       });
       expect(account.status).toBe(201);
       secrets[name] = account.body.clientSecret;
@@ -463,6 +471,41 @@ describe('scope matrix: each credential reaches what its scopes and the roles al
     expect((await call(key, 'DELETE', `/api/v1/api-keys/${prefix}`)).status).toBe(204);
     expect((await call(key, 'GET', '/api/v1/me')).status).toBe(401);
     expect((await call(creds.saNarrow, 'DELETE', `/api/v1/ssh-keys/${sshKey}`)).status).toBe(204);
+  });
+
+  it('removing a subject from the group its role names ends its live listener session and refuses the next', async () => {
+    const carol = (await serviceAccountToken(gateway.httpUrl, 'carol', secrets['carol'])).access_token;
+    const live = new Client({
+      host: '127.0.0.1',
+      port: listenerPort,
+      user: 'sa:carol',
+      database: 'pg-b',
+      password: carol,
+    });
+    const ended = new Promise<string>((resolve) => {
+      live.on('error', (error) => resolve(error.message));
+      live.on('end', () => resolve('end'));
+    });
+    await live.connect();
+    expect((await live.query<{ one: number }>('select 1 as one')).rows).toEqual([{ one: 1 }]);
+
+    const moved = await gateway.api('PATCH', '/api/v1/service-accounts/carol', { groups: [] });
+    expect(moved.status).toBe(200);
+    expect(await ended).toMatch(
+      /its subject's groups changed, and policy version \d+ no longer allows this session/,
+    );
+    await live.end().catch(() => undefined);
+
+    const again = new Client({
+      host: '127.0.0.1',
+      port: listenerPort,
+      user: 'sa:carol',
+      database: 'pg-b',
+      password: carol,
+    });
+    again.on('error', () => undefined);
+    await expect(again.connect()).rejects.toThrow(/^tollgate: /);
+    await again.end().catch(() => undefined);
   });
 
   it('disabling the owner stops every credential at once, a live listener session included', async () => {

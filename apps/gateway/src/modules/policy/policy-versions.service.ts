@@ -91,6 +91,22 @@ export class PolicyVersionsService implements OnModuleInit {
           this.logger.error({ err: error }, 'could not check live sessions against the changed connection'),
         );
     });
+    // Roles name groups: a subject removed from a group (a service account's groups changed, a
+    // person's memberships replaced at login or refresh) no longer has that group's access on the
+    // sessions it holds open either, through any replica.
+    this.store.onChange(['users', 'groups', 'memberships', 'service_accounts'], () => {
+      this.policies
+        .current()
+        .then((active) =>
+          this.endRevokedSessions(
+            active,
+            `its subject's groups changed, and policy version ${active.version ?? 'default'}`,
+          ),
+        )
+        .catch((error: unknown) =>
+          this.logger.error({ err: error }, "could not check live sessions against their subjects' groups"),
+        );
+    });
   }
 
   /**
@@ -202,17 +218,33 @@ export class PolicyVersionsService implements OnModuleInit {
       include: { connection: { select: { tags: true, protocol: true } } },
     });
     const userIds = rows.flatMap((r) => (r.subject.startsWith('user:') ? [r.subject.slice(5)] : []));
+    const accountNames = rows.flatMap((r) => (r.subject.startsWith('sa:') ? [r.subject.slice(3)] : []));
     const uuid = /^[0-9a-f-]{36}$/i;
-    const users = await this.store.prisma.user.findMany({
-      where: { id: { in: userIds.filter((id) => uuid.test(id)) } },
-      select: { id: true, email: true },
-    });
+    const [users, accounts] = await Promise.all([
+      this.store.prisma.user.findMany({
+        where: { id: { in: userIds.filter((id) => uuid.test(id)) } },
+        select: { id: true, email: true, memberships: { select: { group: { select: { name: true } } } } },
+      }),
+      this.store.prisma.serviceAccount.findMany({
+        where: { name: { in: [...new Set(accountNames)] } },
+        select: { name: true, groups: true },
+      }),
+    ]);
     const emails = new Map(users.map((u) => [u.id, u.email]));
+    // The groups each subject has now: a session keeps only those of its groups (recorded when it
+    // opened) that its subject still has, as a token does at every verification.
+    const groupsNow = new Map<string, ReadonlySet<string>>([
+      ...users.map((u) => [`user:${u.id}`, new Set(u.memberships.map((m) => m.group.name))] as const),
+      ...accounts.map(
+        (a) => [`sa:${a.name}`, new Set(Array.isArray(a.groups) ? a.groups.map(String) : [])] as const,
+      ),
+    ]);
     return rows.map((r) => {
+      const held = groupsNow.get(r.subject);
       const subject: SubjectContext = {
         subject: r.subject,
         ...(emails.get(r.subject.slice(5)) ? { email: emails.get(r.subject.slice(5))! } : {}),
-        groups: Array.isArray(r.groups) ? r.groups.map(String) : [],
+        groups: (Array.isArray(r.groups) ? r.groups.map(String) : []).filter((g) => held?.has(g) ?? false),
         actorChain: Array.isArray(r.actorChain) ? (r.actorChain as { subject: string }[]) : [],
       };
       const connection = {
