@@ -11,6 +11,13 @@ roles:
   - name: ci-reads-audit
     subjects: ['sa:ci-bot']
     verbs: ['audit:read']
+access_requests:
+  - name: ci-break-glass
+    requesters: ['sa:ci-bot']
+    connections: ['pg-prod']
+    verbs: [connect]
+    reviewers: ['group:tollgate-admins']
+    max_duration: 8h
 `;
 
 interface AuditItem {
@@ -36,6 +43,15 @@ describe("service accounts: a deleted account's credentials stay dead when its n
   beforeAll(async () => {
     gw = await startTestGateway();
     expect((await gw.request('POST', '/api/v1/policy', { document: POLICY })).status).toBe(201);
+    expect((await gw.request('POST', '/api/v1/agents', { name: 'edge' })).status).toBe(201);
+    const connection = await gw.request('POST', '/api/v1/connections', {
+      name: 'pg-prod',
+      protocol: 'postgres',
+      target: { host: '127.0.0.1', port: 5432, database: 'app', username: 'app', tls: { mode: 'disable' } },
+      credential: { password: 'env:PG_PASSWORD' },
+      agents: ['edge'],
+    });
+    expect(connection.status).toBe(201);
   });
   afterAll(async () => {
     await gw?.stop();
@@ -85,5 +101,42 @@ describe("service accounts: a deleted account's credentials stay dead when its n
     expect(audit.items.filter((r) => r.decision === 'deny').map((r) => r.reason)).toEqual(
       expect.arrayContaining([expect.stringMatching(/API key .* has been revoked/)]) as unknown,
     );
+  });
+
+  it("does not hand the deleted account's just-in-time access, granted or still asked for, to the name's next account", async () => {
+    await gw.request('DELETE', '/api/v1/service-accounts/ci-bot'); // left by the case before
+    const oldSecret = await create();
+    const oldToken = (await serviceAccountToken(gw.url, 'ci-bot', oldSecret)).access_token;
+    const ask = async () => {
+      const asked = await gw.request(
+        'POST',
+        '/api/v1/access-requests',
+        { connection: 'pg-prod', verb: 'connect', duration: '8h', reason: 'incident 12' },
+        as(oldToken),
+      );
+      expect(asked.status).toBe(201);
+      return (asked.body as { id: string }).id;
+    };
+    const granted = await ask();
+    expect((await gw.request('POST', `/api/v1/reviews/${granted}/approve`, {})).status).toBe(200);
+    const pending = await ask();
+    const mayConnect = async (token: string) =>
+      (
+        (await gw.request('GET', '/api/v1/connections/pg-prod/access', undefined, as(token))).body as {
+          allowed: boolean;
+        }
+      ).allowed;
+    expect(await mayConnect(oldToken)).toBe(true);
+
+    expect((await gw.request('DELETE', '/api/v1/service-accounts/ci-bot')).status).toBe(204);
+    const newToken = (await serviceAccountToken(gw.url, 'ci-bot', await create())).access_token;
+
+    // The grant ended with the account; the request it left can no longer be approved into one.
+    expect(await mayConnect(newToken)).toBe(false);
+    const left = await gw.request('GET', `/api/v1/reviews/${pending}`);
+    expect((left.body as { state: string }).state).toBe('expired');
+    expect((await gw.request('POST', `/api/v1/reviews/${pending}/approve`, {})).status).toBe(409);
+    expect(await mayConnect(newToken)).toBe(false);
+    expect((await gw.request('DELETE', '/api/v1/service-accounts/ci-bot')).status).toBe(204);
   });
 });

@@ -105,7 +105,7 @@ export class ServiceAccountsService implements OnModuleInit {
   /**
    * Deletes the account and, in the same transaction, revokes every credential issued to it: its
    * API keys, its SSH keys and its tokens (and so, through their ancestry, every token derived from
-   * them). The account is its name, so an account created again under that name would otherwise
+   * them), and ends its just-in-time access (grants, and requests still pending). The account is its name, so an account created again under that name would otherwise
    * take back the deleted one's credentials (a leaked key the deletion was meant to cut off).
    */
   async remove(name: string): Promise<void> {
@@ -117,6 +117,16 @@ export class ServiceAccountsService implements OnModuleInit {
       await tx.apiKey.updateMany({ where: { subject, revokedAt: null }, data: { revokedAt: now } });
       await tx.sshKey.deleteMany({ where: { subject } });
       await tx.tokenGrant.updateMany({ where: { subject, revokedAt: null }, data: { revokedAt: now } });
+      // Just-in-time access is the subject's too: its grants end, and what it asked for and nobody
+      // decided yet expires, so an approval cannot hand it to the name's next account.
+      await tx.review.updateMany({
+        where: { requester: subject, kind: 'access', state: 'approved', grantExpiresAt: { gt: now } },
+        data: { grantExpiresAt: now },
+      });
+      await tx.review.updateMany({
+        where: { requester: subject, state: 'pending' },
+        data: { state: 'expired', decidedAt: now },
+      });
     });
   }
 
