@@ -15,7 +15,7 @@ import { InProcessSessions } from '../tunnel/in-process-sessions';
 import { InterruptSession } from '../tunnel/interrupt-session';
 import { TunnelLogger } from '../tunnel/tunnel-logger';
 import type { GatewayListener, ListenerRefusal } from './gateway-listener';
-import { namesCredentialOwner } from './listener-user';
+import { listenerOwnerName, namesCredentialOwner } from './listener-user';
 import { AuditThrottle } from '../tunnel/audit-throttle';
 import { LOGIN_FAILURE_WINDOW_MS, LoginFailures, MAX_LOGIN_FAILURES } from './login-failures';
 
@@ -273,7 +273,7 @@ export class ListenerSessions {
   /** The owner's name in Tollgate (email or service account name); empty when it has none. */
   private async ownerName(principal: Principal): Promise<string> {
     const state = await this.subjects.current(principal.subject).catch(() => undefined);
-    return state?.ok ? state.displayName : '';
+    return listenerOwnerName(principal.subject, state);
   }
 }
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { namesCredentialOwner } from './listener-user';
+import { listenerOwnerName, namesCredentialOwner } from './listener-user';
 
 const PERSON = 'user:0b7c9a4e-3f51-4c55-9d1e-6a0c2a1f8e11';
 
@@ -43,5 +43,29 @@ describe('namesCredentialOwner', () => {
       ),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('listenerOwnerName', () => {
+  it("is a person's e-mail, never the display name they chose at the IdP", () => {
+    const withEmail = {
+      ok: true,
+      displayName: 'dev@example.com',
+      email: 'dev@example.com',
+      groups: [],
+    } as const;
+    expect(listenerOwnerName(PERSON, withEmail)).toBe('dev@example.com');
+    // No e-mail from the IdP (none, or unverified): the directory shows the display name, which
+    // Mallory set to Bob's address; it does not let her credential log in as "bob@example.com".
+    const noEmail = { ok: true, displayName: 'bob@example.com', groups: [] } as const;
+    expect(listenerOwnerName(PERSON, noEmail)).toBe('');
+    expect(namesCredentialOwner('bob@example.com', PERSON, listenerOwnerName(PERSON, noEmail))).toBe(false);
+    expect(namesCredentialOwner(PERSON, PERSON, listenerOwnerName(PERSON, noEmail))).toBe(true);
+  });
+
+  it("is a service account's name, and nothing for a subject that is gone", () => {
+    expect(listenerOwnerName('sa:etl', { ok: true, displayName: 'etl', groups: [] })).toBe('etl');
+    expect(listenerOwnerName('sa:etl', { ok: false, reason: 'gone' })).toBe('');
+    expect(listenerOwnerName('sa:etl', undefined)).toBe('');
   });
 });

@@ -1,3 +1,5 @@
+import type { SubjectState } from '../identity/subjects/subject-directory.service';
+
 /**
  * Whether the user name a client logged in with names the owner of the credential it presented:
  * the subject (`user:<id>`, `sa:<name>`), the subject without its kind, or the owner's name in
@@ -15,4 +17,15 @@ export function namesCredentialOwner(userName: string, subject: string, ownerNam
 /** ASCII letters only: Unicode case folding would let other strings (the Kelvin sign...) pass. */
 function asciiLower(value: string): string {
   return value.replace(/[A-Z]/g, (c) => c.toLowerCase());
+}
+
+/**
+ * The owner's name a listener user name may give: a person's e-mail as their IdP gave it (never the
+ * display name, which the person may set at the IdP to anything, someone else's address included),
+ * a service account's name; empty when it has none (the subject and its id still name it).
+ */
+export function listenerOwnerName(subject: string, state: SubjectState | undefined): string {
+  if (!state?.ok) return '';
+  if (subject.startsWith('user:')) return state.email ?? '';
+  return subject.startsWith('sa:') ? state.displayName : '';
 }
