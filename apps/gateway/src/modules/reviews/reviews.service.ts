@@ -282,6 +282,19 @@ export class ReviewsService {
         `nobody may review their own request: ${row.requester} asked for it, and ${principal.subject} is the same person (${requesterEmail})`,
       );
     }
+    // Nor does one person count twice toward min_approvals: an approval by another account with the
+    // same e-mail is theirs already (a two-person rule met by one person's OIDC and SAML accounts).
+    if (me.email) {
+      for (const earlier of row.decisions) {
+        if (earlier.reviewer === principal.subject) continue;
+        const email = await this.emailOf(earlier.reviewer);
+        if (email && email.toLowerCase() === me.email.toLowerCase()) {
+          await refuse(
+            `${earlier.reviewer} has already decided review "${id}", and ${principal.subject} is the same person (${email}): one person counts once`,
+          );
+        }
+      }
+    }
     // Being named by the rule is not enough: a role must grant the reviewer `review` on the
     // review's connection, as for every other verb.
     const verb = await this.reviewVerbOn(principal, row.connectionName);

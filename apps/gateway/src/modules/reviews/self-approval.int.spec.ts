@@ -21,6 +21,13 @@ access_requests:
     verbs: [connect]
     reviewers: ['user:dana@tollgate.test', 'user:lee@tollgate.test']
     max_duration: 1h
+  - name: prod-two-person
+    requesters: ['user:kim@tollgate.test']
+    connections: ['pg-prod']
+    verbs: [connect]
+    reviewers: ['user:dana@tollgate.test', 'user:lee@tollgate.test']
+    min_approvals: 2
+    max_duration: 1h
 `;
 
 /**
@@ -90,5 +97,41 @@ describe('reviews: no self-approval through a second account of the same person'
     const approved = await gw.request('POST', `/api/v1/reviews/${id}/approve`, {}, as(lee.token));
     expect(approved.status).toBe(200);
     expect(approved.body).toMatchObject({ state: 'approved' });
+  });
+
+  it('counts one person once toward min_approvals, whichever of their accounts approves', async () => {
+    const kim = await person('https://idp-a.example.test', 'kim@tollgate.test');
+    const leeOidc = await person('https://idp-a.example.test', 'lee@tollgate.test');
+    const leeSaml = await person('https://idp-b.example.test', 'LEE@tollgate.test');
+    const dana = await person('https://idp-a.example.test', 'dana@tollgate.test');
+
+    const asked = await gw.request(
+      'POST',
+      '/api/v1/access-requests',
+      { connection: 'pg-prod', verb: 'connect', duration: '30m', reason: 'incident 10' },
+      as(kim.token),
+    );
+    expect(asked.status).toBe(201);
+    const id = (asked.body as { id: string }).id;
+
+    expect((await gw.request('POST', `/api/v1/reviews/${id}/approve`, {}, as(leeOidc.token))).status).toBe(
+      200,
+    );
+    const twice = await gw.request('POST', `/api/v1/reviews/${id}/approve`, {}, as(leeSaml.token));
+    expect(twice.status).toBe(403);
+    expect((twice.body as { detail: string }).detail).toMatch(/already decided.*the same person/);
+    const after = await gw.request('GET', `/api/v1/reviews/${id}`, undefined, as(kim.token));
+    expect(after.body).toMatchObject({ state: 'pending' });
+    const mayConnect = await gw.request(
+      'GET',
+      '/api/v1/connections/pg-prod/access',
+      undefined,
+      as(kim.token),
+    );
+    expect(mayConnect.body).toMatchObject({ allowed: false });
+
+    const second = await gw.request('POST', `/api/v1/reviews/${id}/approve`, {}, as(dana.token));
+    expect(second.status).toBe(200);
+    expect(second.body).toMatchObject({ state: 'approved' });
   });
 });
