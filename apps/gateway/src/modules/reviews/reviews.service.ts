@@ -303,7 +303,12 @@ export class ReviewsService {
     const already = `${principal.subject} has already decided review "${id}"`;
     if (row.decisions.some((d) => d.reviewer === principal.subject)) throw new ConflictError(already);
     const mine = { reviewer: principal.subject, decision };
-    const expected = stateAfter(row, [...row.decisions, mine]);
+    // An approval counts while its reviewer stands: one disabled or deleted since (an account found
+    // compromised) no longer approves anything, as its tokens no longer do. Rejections stay.
+    const gone = await this.notStanding(row.decisions.map((d) => d.reviewer));
+    const counted = <D extends { reviewer: string; decision: string }>(decisions: readonly D[]) =>
+      decisions.filter((d) => d.decision !== 'approve' || !gone.has(d.reviewer));
+    const expected = stateAfter(row, counted([...row.decisions, mine]));
     // The decision is durable in the audit log before it takes effect: one the log cannot record
     // changes nothing (fail closed), so no approval lets a command or a grant through unrecorded.
     await this.audit.record({
@@ -323,7 +328,7 @@ export class ReviewsService {
       await tx.reviewDecision.create({
         data: { reviewId: id, reviewer: principal.subject, decision, comment: comment ?? null },
       });
-      const state = stateAfter(row, await tx.reviewDecision.findMany({ where: { reviewId: id } }));
+      const state = stateAfter(row, counted(await tx.reviewDecision.findMany({ where: { reviewId: id } })));
       // Another reviewer decided meanwhile: what was recorded is not what would happen.
       if (state !== expected)
         throw new ConflictError(`review "${id}" was decided by another reviewer meanwhile; look again`);
@@ -473,6 +478,30 @@ export class ReviewsService {
   }
 
   /** A person's e-mail as the store has it (undefined for service accounts and unknown users). */
+  /** Which of these subjects are disabled, deleted, or of no kind the store knows. */
+  private async notStanding(subjects: readonly string[]): Promise<Set<string>> {
+    const all = [...new Set(subjects)];
+    const uuid = /^[0-9a-f-]{36}$/i;
+    const userIds = all.flatMap((s) => (s.startsWith('user:') && uuid.test(s.slice(5)) ? [s.slice(5)] : []));
+    const names = all.flatMap((s) => (s.startsWith('sa:') ? [s.slice(3)] : []));
+    const [users, accounts] = await Promise.all([
+      userIds.length > 0
+        ? this.store.prisma.user.findMany({
+            where: { id: { in: userIds }, disabled: false },
+            select: { id: true },
+          })
+        : [],
+      names.length > 0
+        ? this.store.prisma.serviceAccount.findMany({
+            where: { name: { in: names }, disabled: false },
+            select: { name: true },
+          })
+        : [],
+    ]);
+    const standing = new Set([...users.map((u) => `user:${u.id}`), ...accounts.map((a) => `sa:${a.name}`)]);
+    return new Set(all.filter((s) => !standing.has(s)));
+  }
+
   private async emailOf(subject: string): Promise<string | undefined> {
     const id = subject.startsWith('user:') ? subject.slice('user:'.length) : undefined;
     if (!id || !/^[0-9a-f-]{36}$/i.test(id)) return undefined;

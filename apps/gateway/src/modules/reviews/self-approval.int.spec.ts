@@ -11,7 +11,7 @@ roles:
     connections: ['*']
     verbs: [connect, exec, admin, 'audit:read', review]
   - name: leads-review-prod
-    subjects: ['user:dana@tollgate.test', 'user:lee@tollgate.test']
+    subjects: ['user:dana@tollgate.test', 'user:lee@tollgate.test', 'user:max@tollgate.test']
     connections: ['pg-prod']
     verbs: [review]
 access_requests:
@@ -25,7 +25,7 @@ access_requests:
     requesters: ['user:kim@tollgate.test']
     connections: ['pg-prod']
     verbs: [connect]
-    reviewers: ['user:dana@tollgate.test', 'user:lee@tollgate.test']
+    reviewers: ['user:dana@tollgate.test', 'user:lee@tollgate.test', 'user:max@tollgate.test']
     min_approvals: 2
     max_duration: 1h
 `;
@@ -133,5 +133,39 @@ describe('reviews: no self-approval through a second account of the same person'
     const second = await gw.request('POST', `/api/v1/reviews/${id}/approve`, {}, as(dana.token));
     expect(second.status).toBe(200);
     expect(second.body).toMatchObject({ state: 'approved' });
+  });
+
+  it('does not count the approval of a reviewer disabled (or deleted) before the review is decided', async () => {
+    const kim = await person('https://idp-c.example.test', 'kim@tollgate.test');
+    const max = await person('https://idp-c.example.test', 'max@tollgate.test');
+    const dana = await person('https://idp-c.example.test', 'dana@tollgate.test');
+    const lee = await person('https://idp-c.example.test', 'lee@tollgate.test');
+    const asked = await gw.request(
+      'POST',
+      '/api/v1/access-requests',
+      { connection: 'pg-prod', verb: 'connect', duration: '30m', reason: 'incident 11' },
+      as(kim.token),
+    );
+    expect(asked.status).toBe(201);
+    const id = (asked.body as { id: string }).id;
+
+    // max's account approves, then is found compromised and disabled.
+    expect((await gw.request('POST', `/api/v1/reviews/${id}/approve`, {}, as(max.token))).status).toBe(200);
+    const disabled = await gw.request('PATCH', `/api/v1/users/${max.subject.slice(5)}`, { disabled: true });
+    expect(disabled.status).toBe(200);
+
+    const second = await gw.request('POST', `/api/v1/reviews/${id}/approve`, {}, as(dana.token));
+    expect(second.status).toBe(200);
+    expect(second.body).toMatchObject({ state: 'pending' });
+    const mayConnect = await gw.request(
+      'GET',
+      '/api/v1/connections/pg-prod/access',
+      undefined,
+      as(kim.token),
+    );
+    expect(mayConnect.body).toMatchObject({ allowed: false });
+
+    const third = await gw.request('POST', `/api/v1/reviews/${id}/approve`, {}, as(lee.token));
+    expect(third.body).toMatchObject({ state: 'approved' });
   });
 });
