@@ -275,12 +275,20 @@ export class ReviewsService {
     const allowed = canReview(requirementOf(row), me, row.requester, actorsOf(row));
     if (!allowed.allowed) await refuse(allowed.reason);
     // One person, two accounts (an OIDC and a SAML login are two users): the same e-mail, which
-    // the policy names them by, is the requester reviewing their own request under another account.
-    const requesterEmail = await this.emailOf(row.requester);
-    if (me.email && requesterEmail && me.email.toLowerCase() === requesterEmail.toLowerCase()) {
-      await refuse(
-        `nobody may review their own request: ${row.requester} asked for it, and ${principal.subject} is the same person (${requesterEmail})`,
-      );
+    // the policy names them by, is the requester reviewing their own request under another account;
+    // so is an account of a person who acted in the request's actor chain (their automation asked).
+    if (me.email) {
+      for (const [who, how] of [
+        [row.requester, 'asked for it'],
+        ...actorsOf(row).map((actor) => [actor, 'acted in its actor chain'] as const),
+      ] as const) {
+        const email = await this.emailOf(who);
+        if (email && me.email.toLowerCase() === email.toLowerCase()) {
+          await refuse(
+            `nobody may review their own request: ${who} ${how}, and ${principal.subject} is the same person (${email})`,
+          );
+        }
+      }
     }
     // Nor does one person count twice toward min_approvals: an approval by another account with the
     // same e-mail is theirs already (a two-person rule met by one person's OIDC and SAML accounts).

@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../../testing/in-process-gateway';
 import { ALL_SCOPES } from '../identity/tokens/scopes';
 import { TokenIssuerService } from '../identity/tokens/token-issuer.service';
 import { StoreService } from '../store/store.service';
+import { ReviewsService } from './reviews.service';
 
 const POLICY = `version: 1
 roles:
@@ -167,5 +169,33 @@ describe('reviews: no self-approval through a second account of the same person'
 
     const third = await gw.request('POST', `/api/v1/reviews/${id}/approve`, {}, as(lee.token));
     expect(third.body).toMatchObject({ state: 'approved' });
+  });
+
+  it("refuses a reviewer whose other account acted in the held command's actor chain", async () => {
+    const kim = await person('https://idp-d.example.test', 'kim@tollgate.test');
+    // dana's automation (her account at one IdP) acts for kim; her account at the other reviews.
+    const danaActing = await person('https://idp-d.example.test', 'dana@tollgate.test');
+    const danaReviewing = await person('https://idp-e.example.test', 'dana@tollgate.test');
+    const lee = await person('https://idp-d.example.test', 'lee@tollgate.test');
+    const held = await gw.gateway.resolve(ReviewsService).requestCommandApproval({
+      sessionId: randomUUID(),
+      requester: { subject: kim.subject, actorChain: [{ subject: danaActing.subject }] },
+      connection: 'pg-prod',
+      command: 'DROP TABLE audit_log',
+      rule: 'prod-ddl',
+      approvers: ['user:dana@tollgate.test', 'user:lee@tollgate.test'],
+      minApprovals: 1,
+      timeoutSeconds: 600,
+      policyVersion: null,
+    });
+
+    const own = await gw.request('POST', `/api/v1/reviews/${held.id}/approve`, {}, as(danaReviewing.token));
+    expect(own.status).toBe(403);
+    expect((own.body as { detail: string }).detail).toMatch(/nobody may review their own request/);
+    const after = await gw.request('GET', `/api/v1/reviews/${held.id}`, undefined, as(lee.token));
+    expect(after.body).toMatchObject({ state: 'pending', decisions: [] });
+
+    const other = await gw.request('POST', `/api/v1/reviews/${held.id}/approve`, {}, as(lee.token));
+    expect(other.body).toMatchObject({ state: 'approved' });
   });
 });
