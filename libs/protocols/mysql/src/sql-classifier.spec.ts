@@ -177,6 +177,23 @@ describe('MySQL classifier', () => {
     expect(unparsed('DELETE FROM t WHERE id = 1 || 1', changed)).toMatch(/PIPES_AS_CONCAT/);
   });
 
+  it.each([
+    'SET NAMES gbk',
+    "SET NAMES 'utf8mb4' COLLATE 'utf8mb4_bin'",
+    'SET NAMES DEFAULT',
+    'SET CHARACTER SET `sjis`',
+    'SET CHARSET "big5"',
+    '/* a client */ SET names utf8mb4 collate default',
+  ])('reads %s as a SET that changes how later text reads', (sql) => {
+    expect(facts(sql, mariadb())).toEqual([{ type: 'SET', readOnly: true, changesSqlMode: true }]);
+  });
+
+  it('leaves SET NAMES combined with other assignments, or followed by statements, unparsed', () => {
+    expect(unparsed('SET NAMES gbk, @x = (SELECT ssn FROM customers)', mariadb())).toBeDefined();
+    expect(unparsed('SET @x = 1, NAMES gbk', mariadb())).toBeDefined();
+    expect(unparsed('SET NAMES gbk; SELECT 1', mariadb())).toMatch(/followed by others/);
+  });
+
   it('never lets the content of a string literal become a statement (any content, backslash escapes on)', () => {
     const quote = (s: string) => `'${s.replaceAll('\\', '\\\\').replaceAll("'", "''")}'`;
     fc.assert(

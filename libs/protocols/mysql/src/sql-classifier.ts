@@ -1,6 +1,7 @@
 import { Parser } from 'node-sql-parser';
 import type { MysqlStatementFacts, SqlClassification } from './sql/statement-facts';
 import { readingKey, splitStatements, type ServerFlavor } from './sql/statement-splitter';
+import { isCharsetSet } from './sql/names-set';
 import { routineDdl } from './sql/routine-ddl';
 import { modifiedTables, whereRestricts } from './sql/where-restriction';
 
@@ -201,6 +202,8 @@ function classifyStatement(text: string, reading: MysqlReading): MysqlStatementF
   if (first === 'BEGIN' && second === 'NOT' && third === 'ATOMIC') {
     return [{ type: 'DO', readOnly: false, opaque: ['DO'] }];
   }
+  // SET NAMES / CHARACTER SET: the settings are read from the server again before the next text.
+  if (isCharsetSet(text)) return [{ type: 'SET', readOnly: true, changesSqlMode: true }];
   const routine = routineDdl(text);
   if (routine) {
     // Creating or changing code the server runs later is opaque; dropping it is DDL.

@@ -190,6 +190,36 @@ describe('MySQL doors around lineage masking (real MariaDB)', () => {
     expect(changed[3]?.text).toBe('[{"e":"é"}]');
   });
 
+  it('lets a client set its character set with SET NAMES or SET CHARACTER SET, and reads text in it', async () => {
+    // Drivers send SET NAMES when they connect (PDO, Connector/J): refused as unparsed before.
+    const answers = await session([
+      'SET NAMES gbk',
+      "SELECT 'é' AS e",
+      'SELECT 1 AS one',
+      "SET NAMES 'utf8mb4' COLLATE 'utf8mb4_bin'",
+      "SELECT 'é' AS e",
+      'SET CHARACTER SET sjis',
+      // mysql2 sends no é in SJIS ('?'); a backslash may end an SJIS character.
+      "SELECT 'a\\\\b' AS e",
+      'SET CHARSET DEFAULT',
+      "SELECT 'é' AS e",
+      // Combined with an assignment: not read, so refused (guardrails depend on classification).
+      'SET NAMES utf8mb4, @x = (SELECT ssn FROM customers LIMIT 1)',
+      'SELECT @x AS x',
+    ]);
+    expect(leaks(JSON.stringify(answers))).toEqual([]);
+    expect(answers[0]?.text).toMatch(/affectedRows/);
+    expect(answers[1]).toMatchObject({ sqlState: '42000' });
+    expect(answers[1]?.text).toMatch(/non-ASCII character|not valid UTF-8/);
+    expect(answers[2]?.text).toBe('[{"one":1}]');
+    expect(answers[4]?.text).toBe('[{"e":"é"}]');
+    expect(answers[6]).toMatchObject({ sqlState: '42000' });
+    expect(answers[6]?.text).toMatch(/backslash/);
+    expect(answers[8]?.text).toBe('[{"e":"é"}]');
+    expect(answers[9]).toMatchObject({ sqlState: '42000' });
+    expect(answers[10]?.text).toBe('[{"x":null}]');
+  });
+
   it.each([
     ['a gbk client', ['--default-character-set=gbk'], ''],
     [
@@ -197,6 +227,7 @@ describe('MySQL doors around lineage masking (real MariaDB)', () => {
       ['--default-character-set=utf8mb4'],
       "SET character_set_client = 'gbk';\n",
     ],
+    ['a client that says SET NAMES gbk', ['--default-character-set=utf8mb4'], 'SET NAMES gbk;\n'],
   ])(
     'refuses UTF-8 text whose bytes GBK reads otherwise (%s): a backtick hidden in a character',
     async (_, options, before) => {

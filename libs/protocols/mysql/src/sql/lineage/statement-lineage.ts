@@ -1,4 +1,5 @@
 import { toOutputs, untraced, untracedStatement, type OutputLineage } from '@tollgate/masking';
+import { isCharsetSet } from '../names-set';
 import { routineDdl } from '../routine-ddl';
 import { splitStatements, type TextReading } from '../statement-splitter';
 import type { LineageAnalysis, LineageCatalog, LineageSource, StatementLineage } from './lineage.types';
@@ -106,6 +107,7 @@ function textLineage(text: string, ctx: LineageContext, reading: LineageReading)
   if (first === 'HANDLER') return [handlerLineage(text, ctx)];
   if (first === 'BEGIN' && second === 'NOT' && third === 'ATOMIC')
     return [untracedStatement('BEGIN NOT ATOMIC')];
+  if (isCharsetSet(text)) return [{ written: [], filtered: [] }];
   if (routineDdl(text)) return [{ written: [], filtered: [], changesCatalog: true }];
   const tree = parser.astify(text, DIALECT) as unknown as Node | Node[];
   return (Array.isArray(tree) ? tree : [tree]).map((ast) => statementLineage(ast, ctx));
