@@ -87,7 +87,7 @@ describe('MySQL doors around lineage masking, continued (real MariaDB)', () => {
     gate = new PolicyGate(MASK);
   });
 
-  const { session } = doorsClient(() => port, { rowsAsArray: true });
+  const { connect, run, session } = doorsClient(() => port, { rowsAsArray: true });
 
   const derived = (columns: string, from = 'customers') => `(SELECT ${columns} FROM ${from}) `;
   it.each([
@@ -265,6 +265,36 @@ describe('MySQL doors around lineage masking, continued (real MariaDB)', () => {
         expect(denied?.text).toMatch(/masking rule "pii"/);
       }
       expect(answers[7]?.text).toBe('[[0]]');
+    },
+  );
+
+  it.each([
+    "SET STATEMENT max_statement_time = 0 FOR SELECT EXTRACTVALUE(1, CONCAT('~', (SELECT ssn FROM customers LIMIT 1)))",
+    "SELECT EXTRACTVALUE(1, CONCAT('~', (SELECT card FROM customers LIMIT 1))) FROM JSON_TABLE('[1]', '$[*]' COLUMNS (v INT PATH '$')) j",
+  ])(
+    'withholds the server message of an error of SQL policy let run unparsed (query and execute): %s',
+    async (sql) => {
+      gate = new PolicyGate(MASK_UNPARSED);
+      const client = await connect();
+      try {
+        const answers: Answer[] = [
+          await run(client, sql),
+          await client.execute(sql).then(
+            ([rows]) => ({ text: JSON.stringify(rows) }),
+            (e: Error & { errno?: number }) => ({ text: e.message, code: e.errno ?? 0 }),
+          ),
+          await run(client, 'SELECT 1'),
+        ];
+        expect(leaks(JSON.stringify(answers))).toEqual([]);
+        // The client still learns which error it was; the session goes on.
+        expect(answers[0]).toMatchObject({ code: 1105, sqlState: 'HY000' });
+        expect(answers[0]?.text).toMatch(/message is withheld/);
+        expect(answers[1]).toMatchObject({ code: 1105 });
+        expect(answers[1]?.text).toMatch(/message is withheld/);
+        expect(answers[2]?.text).toBe('[[1]]');
+      } finally {
+        await client.end();
+      }
     },
   );
 });

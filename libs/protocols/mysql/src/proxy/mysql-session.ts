@@ -7,6 +7,7 @@ import {
   mayChangeCatalog,
   readsMasked,
   runsCode,
+  untracedStatement,
   type ColumnMask,
   type Masker,
 } from '@tollgate/masking';
@@ -683,7 +684,10 @@ async function gated(
   const changing =
     changes !== undefined && (!classification.ok || classification.statements.some(mayChangeCatalog));
   if (changing) changes.changing();
-  const result = await run(traced);
+  // SQL the engine could not read, which policy let run: nothing of it is known, so its rows are
+  // masked whole and its errors (which may quote any value it read) withheld, as an untraced
+  // statement's.
+  const result = await run(traced ?? (state.lineage ? [UNREAD_COMMAND] : undefined));
   lineage?.forwarded(traced ?? [], result.answered ?? (result.error ? 0 : (traced?.length ?? 0)));
   // MySQL commits DDL at once: answered, it is what every session's catalog connection reads.
   if (changing) changes.settled();
@@ -696,6 +700,9 @@ async function gated(
   if (state.reading.stale) state.reading.learn(await readSessionSettings(state.target.channel));
   return undefined;
 }
+
+/** A command the engine could not read (policy let it run): what it reads and returns is not known. */
+const UNREAD_COMMAND: StatementLineage = untracedStatement('SQL the engine could not read');
 
 /** A cursor whose EXECUTE was not traced: its rows are of unknown origin. */
 const untracedFetch: StatementLineage = {
