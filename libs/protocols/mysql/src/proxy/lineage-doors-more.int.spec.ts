@@ -44,6 +44,15 @@ masking:
   - name: pii
     columns: [customers.ssn, customers.card]
 `);
+/** MASK, with user variables allowed to take values from tables (masked ones still denied by lineage). */
+const MASK_WITH_VARIABLES = policyOf(`version: 1
+guardrails:
+  - name: variables
+    allow: { opaque: [USER VARIABLE] }
+masking:
+  - name: pii
+    columns: [customers.ssn, customers.card]
+`);
 const subject = { subject: 'user:alice', groups: ['dev'], actorChain: [] };
 const connection = { name: 'my-test', protocol: 'mysql', tags: { env: 'test' } };
 const masker = Masker.compile([maskingRulesFor(MASK, { subject, connection })]);
@@ -267,6 +276,21 @@ describe('MySQL doors around lineage masking, continued (real MariaDB)', () => {
       expect(answers[7]?.text).toBe('[[0]]');
     },
   );
+
+  it('denies INTO after a set operation whose rows hold a masked value, from whichever select', async () => {
+    gate = new PolicyGate(MASK_WITH_VARIABLES);
+    const answers = await session([
+      "SELECT ssn FROM customers WHERE id = 1 UNION SELECT 'b' INTO @u",
+      'SELECT @u',
+      "SELECT name FROM customers WHERE id = 1 UNION SELECT 'b' FROM dual WHERE 0 INTO @n",
+      'SELECT @n',
+    ]);
+    expect(leaks(JSON.stringify(answers))).toEqual([]);
+    expect(answers[0]).toMatchObject({ sqlState: '42000' });
+    expect(answers[0]?.text).toMatch(/masking rule "pii"/);
+    expect(answers[1]?.text).toBe('[[null]]');
+    expect(answers[3]?.text).toBe('[["Ada"]]');
+  });
 
   it.each([
     "SET STATEMENT max_statement_time = 0 FOR SELECT EXTRACTVALUE(1, CONCAT('~', (SELECT ssn FROM customers LIMIT 1)))",

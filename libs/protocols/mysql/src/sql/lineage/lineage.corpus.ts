@@ -240,6 +240,10 @@ export const MYSQL_LINEAGE_CORPUS: Record<string, readonly (readonly [string, st
     ['SELECT ssn FROM customers LIMIT 1 INTO @v', 'none W'],
     ['SELECT name INTO @v FROM customers LIMIT 1', 'none'],
     ["SELECT ssn FROM customers INTO OUTFILE '/tmp/x'", 'none W'],
+    // INTO on the last select of a set operation stores the whole result (the first row of it).
+    ["SELECT ssn FROM customers WHERE id = 1 UNION SELECT 'b' INTO @v", 'none W'],
+    ["SELECT card FROM customers UNION ALL SELECT name FROM customers INTO OUTFILE '/tmp/x'", 'none W'],
+    ["SELECT name FROM customers UNION SELECT 'b' INTO @v", 'none'],
     ["SELECT ssn FROM customers INTO DUMPFILE '/tmp/x'", 'none W'],
     ['SET @v = (SELECT ssn FROM customers LIMIT 1)', 'none W'],
     ['SET @v := (SELECT MAX(card) FROM customers)', 'none W'],

@@ -153,6 +153,8 @@ export function selectLineage(head: Node, parent: Scope | undefined, ctx: Lineag
     ordering(head['_orderby'], whole, ctx);
     filter(head['_limit'], whole, ctx);
     if (last['parentheses_symbol'] !== true) ordering(last['orderby'], whole, ctx);
+    // INTO on the last select stores the set operation's rows, whichever select they come from.
+    if (selectsInto(head)) ctx.written.addAll(allSources(result));
   }
   return result;
 }
