@@ -60,6 +60,13 @@ export interface SqlCommandFacts {
   readonly kind: 'sql';
   readonly statements: readonly SqlStatementFacts[];
   readonly parseError?: string;
+  /**
+   * With `parseError`: the engine cannot rule out that the text stores values (an INSERT, a CREATE
+   * TABLE ... SELECT, an INTO, a SET from a query; or text it could not even split). Under column
+   * masking such text counts as storing values whose origin cannot be traced, which is denied even
+   * where `UNPARSED` is allowed: what it wrote would read as clear afterwards.
+   */
+  readonly unparsedMayStore?: true;
 }
 
 /** An SSH exec request, or one line of shell input. */

@@ -46,6 +46,28 @@ describe('masking denials by lineage', () => {
     );
   });
 
+  it('denies unparsed text that may store values under column masking, even where UNPARSED is allowed', () => {
+    const allowUnparsed = parsePolicy(
+      `version: 1\nguardrails:\n  - {name: lax, allow: {opaque: [UNPARSED]}}\nmasking:\n${MASK}`,
+      'test.yaml',
+    );
+    if (!allowUnparsed.ok) throw new Error(JSON.stringify(allowUnparsed.errors));
+    const unparsed = (mayStore: boolean) =>
+      decideCommand(allowUnparsed.policy, context, {
+        kind: 'sql',
+        statements: [],
+        parseError: 'CREATE TABLE ... SELECT',
+        ...(mayStore ? { unparsedMayStore: true as const } : {}),
+      });
+    expect(unparsed(true)).toEqual({
+      decision: 'deny',
+      rule: 'pii',
+      message:
+        'a statement the parser could not read (CREATE TABLE ... SELECT) may store values whose origin cannot be traced anywhere, which masking rule "pii" does not allow (masked values may not be written)',
+    });
+    expect(unparsed(false).decision).toBe('allow');
+  });
+
   it('masks derived outputs by default and denies them under on_derived: deny', () => {
     expect(decide(MASK, { derived: [ssn] }).decision).toBe('allow');
     expect(decide(STRICT, { derived: [ssn] })).toMatchObject({

@@ -17,7 +17,18 @@ export function lineageDenial(
   context: { readonly subject: SubjectContext; readonly connection: ConnectionContext },
   facts: CommandFacts,
 ): { readonly message: string; readonly rule: string } | null {
-  if (facts.kind !== 'sql' || !facts.statements.some((s) => s.lineage)) return null;
+  if (facts.kind !== 'sql') return null;
+  if (facts.parseError !== undefined && facts.unparsedMayStore) {
+    const rule = policy.masking.find(
+      (r) => r.columns.length > 0 && matchApplies(r.match, context.subject, context.connection),
+    );
+    if (rule)
+      return {
+        message: `a statement the parser could not read (${facts.parseError}) may store values whose origin cannot be traced anywhere, which masking rule "${rule.name}" does not allow (masked values may not be written)`,
+        rule: rule.name,
+      };
+  }
+  if (!facts.statements.some((s) => s.lineage)) return null;
   for (const rule of policy.masking) {
     if (rule.columns.length === 0 || !matchApplies(rule.match, context.subject, context.connection)) continue;
     for (const statement of facts.statements) {

@@ -194,6 +194,35 @@ describe('MySQL classifier', () => {
     expect(unparsed('SET NAMES gbk; SELECT 1', mariadb())).toMatch(/followed by others/);
   });
 
+  it.each([
+    ['CREATE TABLE c AS SELECT ssn FROM customers', true],
+    ['CREATE TABLE IF NOT EXISTS c SELECT ssn FROM customers', true],
+    ['INSERT INTO t SELECT id, ssn FROM customers LOCK IN SHARE MODE', true],
+    ['SET STATEMENT max_statement_time = 0 FOR SELECT ssn INTO @x FROM customers', true],
+    ['SET STATEMENT max_statement_time = (SELECT 1) FOR SELECT 1', true],
+    ['SET STATEMENT max_statement_time = 0 FOR SET @x = 1', true],
+    ['GET DIAGNOSTICS CONDITION 1 @m = MESSAGE_TEXT', true],
+    ["SELECT 1 AS x FROM JSON_TABLE('[1]', '$[*]' COLUMNS (v INT PATH '$')) j WHERE (@v := 1)", true],
+    ["SELECT SETVAL(s, 1) FROM JSON_TABLE('[1]', '$[*]' COLUMNS (v INT PATH '$')) j", true],
+    ['SET STATEMENT max_statement_time = 0 FOR SELECT ssn FROM customers', false],
+    ["SET STATEMENT max_statement_time = 0 FOR SET sql_mode = 'ANSI'", false],
+    [
+      "SELECT 'INSERT INTO' AS `into`, \"CREATE\" FROM JSON_TABLE('[1]', '$[*]' COLUMNS (v INT PATH '$')) j",
+      false,
+    ],
+    ['CHECKSUM TABLE customers', false],
+  ] as const)('says whether unparsed text may store values: %s', (sql, stores) => {
+    const result = classifyMysql(sql, mariadb());
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.mayStore === true).toBe(stores);
+  });
+
+  it('says text the server may read otherwise than the splitter may store values', () => {
+    const ansi = mariadb();
+    ansi.learn({ sqlMode: 'ANSI_QUOTES', characterSetClient: 'utf8mb4' });
+    expect(classifyMysql('SELECT "ssn" FROM customers', ansi)).toMatchObject({ ok: false, mayStore: true });
+  });
+
   it('never lets the content of a string literal become a statement (any content, backslash escapes on)', () => {
     const quote = (s: string) => `'${s.replaceAll('\\', '\\\\').replaceAll("'", "''")}'`;
     fc.assert(

@@ -3,6 +3,7 @@ import type { MysqlStatementFacts, SqlClassification } from './sql/statement-fac
 import { readingKey, splitStatements, type ServerFlavor } from './sql/statement-splitter';
 import { isCharsetSet } from './sql/names-set';
 import { routineDdl } from './sql/routine-ddl';
+import { mayStore } from './sql/unparsed-stores';
 import { modifiedTables, whereRestricts } from './sql/where-restriction';
 
 const parser = new Parser();
@@ -152,7 +153,8 @@ const CACHE_TEXT_LIMIT = 8192;
 
 function classifyUncached(sql: string, reading: MysqlReading): SqlClassification {
   const split = splitStatements(sql, reading);
-  if (!split.ok) return { ok: false, error: split.error };
+  // Text the server may read otherwise than the splitter: nothing of it can be ruled out.
+  if (!split.ok) return { ok: false, error: split.error, mayStore: true };
   const statements: MysqlStatementFacts[] = [];
   try {
     split.statements.forEach((text, i) => {
@@ -165,7 +167,11 @@ function classifyUncached(sql: string, reading: MysqlReading): SqlClassification
       statements.push(...facts);
     });
   } catch (error) {
-    return { ok: false, error: firstLine(error) };
+    return {
+      ok: false,
+      error: firstLine(error),
+      ...(mayStore(split.statements, reading) ? { mayStore: true as const } : {}),
+    };
   }
   if (statements.length === 0) return { ok: false, error: 'an empty query' };
   return { ok: true, statements };

@@ -109,7 +109,12 @@ function commandGate(commands: CommandPort): CommandGate {
         command.text,
         command.classification.ok
           ? { kind: 'sql', statements: command.classification.statements }
-          : { kind: 'sql', statements: [], parseError: command.classification.error },
+          : {
+              kind: 'sql',
+              statements: [],
+              parseError: command.classification.error,
+              ...(command.classification.mayStore ? { unparsedMayStore: true as const } : {}),
+            },
         notify,
       ),
   };

@@ -14,4 +14,9 @@ export interface MysqlStatementFacts extends SqlStatementFacts {
 
 export type SqlClassification =
   | { readonly ok: true; readonly statements: readonly MysqlStatementFacts[] }
-  | { readonly ok: false; readonly error: string };
+  | {
+      readonly ok: false;
+      readonly error: string;
+      /** The text may store values (see SqlCommandFacts.unparsedMayStore). */
+      readonly mayStore?: true;
+    };

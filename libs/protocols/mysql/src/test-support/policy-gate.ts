@@ -26,7 +26,12 @@ export class PolicyGate implements CommandGate {
   ): Promise<GateVerdict> {
     const facts: SqlCommandFacts = command.classification.ok
       ? { kind: 'sql', statements: command.classification.statements }
-      : { kind: 'sql', statements: [], parseError: command.classification.error };
+      : {
+          kind: 'sql',
+          statements: [],
+          parseError: command.classification.error,
+          ...(command.classification.mayStore ? { unparsedMayStore: true as const } : {}),
+        };
     const decision = decideCommand(this.policy, this.context, facts);
     this.decisions.push(`${decision.decision} ${command.via}: ${command.text}`);
     if (decision.decision === 'allow') return { allow: true };
