@@ -344,10 +344,11 @@ describe('MySQL doors around lineage masking (real MariaDB)', () => {
       'DELETE FROM scratch WHERE (SELECT 1)',
       "DELETE FROM scratch WHERE note LIKE '%'",
       'DELETE FROM scratch LIMIT 1',
+      'DELETE FROM scratch WHERE id = 1 OR NULL IS NULL',
       "UPDATE scratch SET note = 'uno' WHERE id = 1",
     ]);
-    for (const answer of answers.slice(0, 8)) expect(answer).toMatchObject({ sqlState: '42000' });
-    expect(answers[8]?.text).toMatch(/"affectedRows":1/);
+    for (const answer of answers.slice(0, 9)) expect(answer).toMatchObject({ sqlState: '42000' });
+    expect(answers[9]?.text).toMatch(/"affectedRows":1/);
     expect(db.sql('SELECT COUNT(*) FROM scratch').trim()).toBe('2');
   });
 });

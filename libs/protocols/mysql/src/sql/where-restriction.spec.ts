@@ -40,6 +40,11 @@ const TAUTOLOGIES = [
   '@v IS NULL OR 1',
   'COALESCE(1, id)',
   "name = name OR name <> 'x'",
+  // IS and <=> are never NULL: NULL IS NULL is true.
+  'id = 1 OR NULL IS NULL',
+  'id = 1 OR 1 IS NOT NULL',
+  'id = 1 OR 0 IS NOT TRUE',
+  'id = 1 OR NOT (NULL IS NOT NULL)',
 ];
 
 /** WHEREs some non-null row fails. */
@@ -64,6 +69,8 @@ const RESTRICTING = [
   'NOT active',
   '0',
   'FALSE',
+  'id = 1 OR NULL IS NOT NULL',
+  'id = 1 OR 1 IS FALSE',
 ];
 
 describe('MySQL require_where: a WHERE restricts only when some row fails it', () => {

@@ -311,8 +311,16 @@ function constantNumber(node: unknown): number | 'null' | undefined {
   const left = constantNumber(node['left']);
   const right = constantNumber(node['right']);
   if (left === undefined || right === undefined) return undefined;
+  const op = String(node['operator']).toUpperCase();
+  // These are never NULL: `NULL IS NULL` and `NULL <=> NULL` are true for every row.
+  if (op === '<=>') return left === right ? 1 : 0;
+  if (op === 'IS' || op === 'IS NOT') {
+    const truth = (value: number | 'null') => (value === 'null' ? 'null' : value !== 0);
+    const is = truth(left) === truth(right);
+    return is === (op === 'IS') ? 1 : 0;
+  }
   if (left === 'null' || right === 'null') return 'null';
-  switch (String(node['operator']).toUpperCase()) {
+  switch (op) {
     case '=':
       return left === right ? 1 : 0;
     case '!=':
