@@ -45,6 +45,9 @@ const TAUTOLOGIES = [
   'id = 1 OR 1 IS NOT NULL',
   'id = 1 OR 0 IS NOT TRUE',
   'id = 1 OR NOT (NULL IS NOT NULL)',
+  // NULL OR 1 is 1 and NULL AND 0 is 0, not NULL.
+  'id = 1 OR (NULL OR 1) = 1',
+  'id = 1 OR (NULL AND 0) = 0',
 ];
 
 /** WHEREs some non-null row fails. */

@@ -319,6 +319,15 @@ function constantNumber(node: unknown): number | 'null' | undefined {
     const is = truth(left) === truth(right);
     return is === (op === 'IS') ? 1 : 0;
   }
+  // AND and OR decide without a NULL side when the other side does: NULL OR 1 is 1, NULL AND 0 is 0.
+  if (op === 'OR' || op === '||') {
+    if ((left !== 'null' && left !== 0) || (right !== 'null' && right !== 0)) return 1;
+    return left === 'null' || right === 'null' ? 'null' : 0;
+  }
+  if (op === 'AND' || op === '&&') {
+    if (left === 0 || right === 0) return 0;
+    return left === 'null' || right === 'null' ? 'null' : 1;
+  }
   if (left === 'null' || right === 'null') return 'null';
   switch (op) {
     case '=':
