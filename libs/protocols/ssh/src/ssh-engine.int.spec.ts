@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   runSshClient as runClient,
@@ -346,6 +346,38 @@ guardrails:
     expect(commands.decisions.some((d) => /^allow: scp .*-t/.test(d))).toBe(true);
     // File contents are not terminal output: scp's exec is audited, not recorded.
     expect(commands.recordings.length).toBe(recordingsBefore);
+  });
+
+  it('decides each file legacy scp uploads (scp -O: the SCP protocol over an exec) as an SFTP write', async () => {
+    const home = sshd.user.home;
+    expect((await ssh('mkdir -p forbidden up/forbidden')).code).toBe(0);
+    const local = join(sshd.dir, 'legacy-up.txt');
+    writeFileSync(local, 'legacy upload\n');
+    mkdirSync(join(sshd.dir, 'tree/forbidden'), { recursive: true });
+    writeFileSync(join(sshd.dir, 'tree/forbidden/inner.txt'), 'inner\n');
+    const scp = (...args: string[]) => runClient('scp', ['-O', ...clientOptions(front.port, '-P'), ...args]);
+    // Into the directory by a relative target (the file lands at HOME/forbidden/legacy-up.txt), by
+    // an absolute file name, and inside a directory sent recursively.
+    const intoDirectory = await scp(local, 'anyone@127.0.0.1:forbidden');
+    const named = await scp(local, `anyone@127.0.0.1:${home}/forbidden/named.txt`);
+    const recursive = await scp('-r', join(sshd.dir, 'tree'), 'anyone@127.0.0.1:up');
+    for (const run of [intoDirectory, named, recursive]) {
+      expect(run.code).not.toBe(0);
+      expect(run.stderr).toContain('nothing goes into forbidden');
+    }
+    const allowed = await scp(local, 'anyone@127.0.0.1:');
+    expect(allowed.code).toBe(0);
+    const after = await ssh('ls -A forbidden up/forbidden up/tree/forbidden 2>&1; cat legacy-up.txt');
+    expect(after.stdout).not.toMatch(/legacy-up\.txt\n.*legacy-up|named\.txt|inner\.txt/s);
+    expect(after.stdout).toContain('legacy upload');
+    expect(commands.decisions).toEqual(
+      expect.arrayContaining([
+        `deny: <sftp upload ${home}/forbidden>`,
+        `deny: <sftp upload ${home}/forbidden/named.txt>`,
+        `deny: <sftp upload ${home}/up/forbidden>`,
+        `allow: <sftp upload ${home}/legacy-up.txt>`,
+      ]),
+    );
   });
 
   it('refuses local and remote port forwarding and records each attempt', async () => {

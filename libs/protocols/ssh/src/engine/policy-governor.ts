@@ -6,6 +6,7 @@ import type { ForwardingRequest, SessionGovernor, SessionRequest, Verdict } from
 import { ShellInputGate } from '../shell/shell-input-gate';
 import { ShellScriptGate } from '../shell/shell-script-gate';
 import { SftpTransferAudit } from '../sftp/sftp-transfer-audit';
+import { ScpSinkGate, scpSink } from '../sftp/scp-sink-gate';
 import type { ShellLine } from '../shell/shell-line-reader';
 
 /**
@@ -45,7 +46,14 @@ const FORWARDING_NAMES: Record<ForwardingRequest['kind'], string> = {
  * session's CommandPort) before it reaches the target; each line typed into a PTY shell is decided
  * when Enter is pressed; forwarding of every kind is refused and recorded.
  */
-export function policyGovernor(commands: CommandPort, options: { execOnly?: boolean } = {}): SessionGovernor {
+export function policyGovernor(
+  commands: CommandPort,
+  options: {
+    execOnly?: boolean;
+    /** The target's start directory (the login's home), where a relative scp path lands. */
+    startDirectory?: () => Promise<string | undefined>;
+  } = {},
+): SessionGovernor {
   const decide = (text: string, notify: (message: string) => void, uncertain?: string): Promise<Verdict> =>
     commands.decide(
       text,
@@ -147,10 +155,21 @@ export function policyGovernor(commands: CommandPort, options: { execOnly?: bool
           closed?.(exit);
         };
       }
+      // Legacy scp's upload (`scp -O`: an exec of `scp -t PATH`) writes the files its client names
+      // in the SCP protocol: each is decided as an SFTP write is.
+      const sink = request.kind === 'exec' ? scpSink(request.command) : undefined;
       // What is typed at a terminal is decided line by line, whatever runs there (a shell, or a
       // program an exec started with a PTY: `ssh -t host bash`); a shell without a PTY reads its
       // stdin as a script, decided line by line before the shell sees it.
-      if ((request.kind === 'shell' || request.kind === 'exec') && pty) {
+      if (sink) {
+        const gate = new ScpSinkGate(
+          sink,
+          options.startDirectory ?? (() => Promise.resolve(undefined)),
+          (text, uncertain) => decide(text, stderr, uncertain),
+          (reason) => end(`tollgate: the scp upload was ended: ${reason}`),
+        );
+        hooks.input = (chunk, write, release, reply) => gate.input(chunk, write, release, reply);
+      } else if ((request.kind === 'shell' || request.kind === 'exec') && pty) {
         const gate = new ShellInputGate(
           (line: ShellLine) => decide(line.text, stderr, line.uncertain),
           (message) => stderr(`\r\ntollgate: ${message}`),

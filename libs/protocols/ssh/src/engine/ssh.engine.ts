@@ -49,7 +49,10 @@ export class SshEngine implements RelayEngine {
     const settings = sshTargetSettings(spec, this.options.resolveSecret);
     const target = await connectTarget(settings, this.options.pins, options.connectTimeoutMs);
     // An exec session (`tollgate exec`) runs one exec request and nothing else.
-    const governor = policyGovernor(commands, { execOnly: options.verb === 'exec' });
+    const governor = policyGovernor(commands, {
+      execOnly: options.verb === 'exec',
+      startDirectory: startDirectoryOf(target),
+    });
     let client: Duplex | undefined;
     return {
       relay: async <In, Out>(stream: FrameStream<Out>, codec: FrameCodec<In, Out>): Promise<RelayOutcome> => {
@@ -157,4 +160,26 @@ function serveMux(client: Duplex, target: Client, governor: SessionGovernor): Pr
       () => (bridge = bridgeConnection(connection as unknown as Connection, target, governor)),
     );
   });
+}
+
+/**
+ * The target's start directory (where an exec runs: the login's home), asked once per session as
+ * SFTP's REALPATH "." on a channel of the agent's own; undefined when the server has no SFTP.
+ */
+function startDirectoryOf(target: Client): () => Promise<string | undefined> {
+  let asked: Promise<string | undefined> | undefined;
+  return () =>
+    (asked ??= new Promise<string | undefined>((resolve) => {
+      try {
+        target.sftp((error, sftp) => {
+          if (error) return resolve(undefined);
+          sftp.realpath('.', (failed, path) => {
+            sftp.end();
+            resolve(failed ? undefined : path);
+          });
+        });
+      } catch {
+        resolve(undefined);
+      }
+    }));
 }
