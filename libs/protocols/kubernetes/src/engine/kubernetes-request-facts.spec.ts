@@ -22,6 +22,66 @@ const head = (method: string, target: string): RequestHead => ({
 const facts = (method: string, target: string) =>
   kubernetesRequestFacts(head(method, target)) as KubernetesCommandFacts;
 
+describe('kubernetesResponseRewrite: the Table kubectl get prints', () => {
+  const parsed = parsePolicy(
+    `version: 1
+masking:
+  - name: secret-values
+    match: {protocol: kubernetes}
+    kubernetes: {resources: [secrets]}
+  - name: api-tokens
+    match: {protocol: kubernetes}
+    kubernetes: {resources: [apitokens], groups: [auth.example.com], fields: [spec]}
+`,
+    'policy.yaml',
+  );
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+  const masking = maskingRulesFor(parsed.policy, {
+    subject: { subject: 'user:alice', groups: [], actorChain: [] },
+    connection: { name: 'k8s', protocol: 'kubernetes', tags: {} },
+  });
+  const printed = (target: string, table: unknown): unknown => {
+    const rewrite = kubernetesResponseRewrite(masking, facts('GET', target));
+    const text = JSON.stringify(table);
+    const body = rewrite?.response(
+      {
+        kind: 'response',
+        version: '1.1',
+        status: 200,
+        reason: 'OK',
+        headers: [['Content-Type', 'application/json']],
+      },
+      { kind: 'length', length: text.length },
+    );
+    if (body === undefined || typeof body === 'string') throw new Error(`not masked: ${body}`);
+    return JSON.parse(Buffer.concat([body.write(Buffer.from(text)), body.end()]).toString());
+  };
+  const table = (columns: string[], cells: unknown[]) => ({
+    kind: 'Table',
+    apiVersion: 'meta.k8s.io/v1',
+    columnDefinitions: columns.map((name, i) => ({ name, type: 'string', format: i === 0 ? 'name' : '' })),
+    rows: [{ cells, object: { kind: 'PartialObjectMetadata', metadata: { name: cells[0] } } }],
+  });
+
+  it('masks the cells a custom resource’s printer columns print (a masked field’s value), keeping its name', () => {
+    // additionalPrinterColumns: [{name: Token, jsonPath: .spec.token}]
+    const out = printed(
+      '/apis/auth.example.com/v1/namespaces/dev/apitokens',
+      table(['Name', 'Token', 'Age'], ['ci', 'tok-live-123', '3d']),
+    );
+    expect(JSON.stringify(out)).not.toContain('tok-live-123');
+    expect(out).toMatchObject({ rows: [{ cells: ['ci', '********', '********'] }] });
+  });
+
+  it('relays the cells of the API server’s own Secret printer (name, type, key count, age)', () => {
+    const out = printed(
+      '/api/v1/namespaces/dev/secrets',
+      table(['Name', 'Type', 'Data', 'Age'], ['db', 'Opaque', 1, '3d']),
+    );
+    expect(out).toMatchObject({ rows: [{ cells: ['db', 'Opaque', 1, '3d'] }] });
+  });
+});
+
 describe('kubernetesRequestFacts: the request as kube-apiserver reads it, or not at all', () => {
   // kube-apiserver splits the raw (decoded) path on `/` and resolves nothing: a path the engine
   // would have to normalize first reads as another request there (`namespaces//secrets` is the

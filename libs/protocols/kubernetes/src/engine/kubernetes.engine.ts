@@ -138,8 +138,22 @@ export function kubernetesResponseRewrite(
   if (facts.kind !== 'kubernetes' || masking.kubernetes.length === 0) return undefined;
   // A request that could not be read might be on any resource: every masked field applies.
   const masked = kubernetesMaskedFields(masking, facts);
-  return masked ? maskedResponseRewrite(masked, facts.verb === 'watch') : undefined;
+  if (!masked) return undefined;
+  const printed = facts.group === '' && facts.resource ? CORE_PRINTERS.get(facts.resource) : undefined;
+  const tableCellsKept = printed !== undefined && masked.fields.every((field) => printed.includes(field));
+  return maskedResponseRewrite({ ...masked, tableCellsKept }, facts.verb === 'watch');
 }
+
+/**
+ * kube-apiserver's own printers (the Table kubectl get shows) that print no value of these fields,
+ * only how many keys they hold: a Secret's NAME, TYPE, DATA (a count), AGE; a ConfigMap's NAME,
+ * DATA, AGE. Any other resource's cells may print a masked field (a custom resource's
+ * additionalPrinterColumns can print any path), so they are masked but for the name.
+ */
+const CORE_PRINTERS: ReadonlyMap<string, readonly string[]> = new Map([
+  ['secrets', ['data', 'stringData']],
+  ['configmaps', ['data', 'binaryData']],
+]);
 
 /** Where a pod's service account is mounted (token, ca.crt, namespace). */
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';

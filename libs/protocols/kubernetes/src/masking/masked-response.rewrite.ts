@@ -18,6 +18,11 @@ export interface MaskedFields {
   readonly fields: readonly string[];
   /** The masking rules, named in the audit record and in refusals. */
   readonly rules: readonly string[];
+  /**
+   * Whether the API server's Table cells for this resource are relayed as printed: only for its own
+   * printers known to print none of the masked fields; otherwise each cell but the name is masked.
+   */
+  readonly tableCellsKept?: boolean;
 }
 
 const JSON_TYPE = /^application\/json\s*(;|$)/i;
@@ -103,7 +108,7 @@ class MaskedBody implements BodyRewriter {
     }
     let count: number;
     try {
-      count = maskKubernetesResponse(body, this.fields.fields);
+      count = maskKubernetesResponse(body, this.fields.fields, this.fields.tableCellsKept);
     } catch (error) {
       throw new BodyRewriteError(this.refusal(`the response could not be read: ${(error as Error).message}`));
     }
@@ -136,7 +141,7 @@ class MaskedWatch implements BodyRewriter {
       let count: number;
       try {
         parsed = JSON.parse(event.toString('utf8'));
-        count = maskKubernetesResponse(parsed, this.fields.fields);
+        count = maskKubernetesResponse(parsed, this.fields.fields, this.fields.tableCellsKept);
       } catch (error) {
         throw this.cut(`a watch event could not be read: ${(error as Error).message}`);
       }

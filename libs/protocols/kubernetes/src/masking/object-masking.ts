@@ -65,7 +65,12 @@ function maskObject(object: JsonObject, fields: readonly string[]): number {
  * as it likes (`AllowList` with items of its own, a `Table` or `Status` of another group), so the
  * body's own fields are masked too whatever its shape. Returns how many values were masked.
  */
-export function maskKubernetesResponse(value: unknown, fields: readonly string[]): number {
+export function maskKubernetesResponse(
+  value: unknown,
+  fields: readonly string[],
+  /** Whether a Table's cells come from a printer known to print no masked value (else masked). */
+  cellsKept = false,
+): number {
   const body = value as Json;
   if (!isObject(body)) throw new Error('the response is not a JSON object');
   const kind = body['kind'];
@@ -73,7 +78,7 @@ export function maskKubernetesResponse(value: unknown, fields: readonly string[]
   if (kind === 'Status' && (apiVersion === undefined || apiVersion === 'v1')) return 0;
   // A watch event: {type, object}; an ERROR event's object is a Status.
   if (typeof body['type'] === 'string' && isObject(body['object']) && kind === undefined) {
-    return maskKubernetesResponse(body['object'], fields);
+    return maskKubernetesResponse(body['object'], fields, cellsKept);
   }
   const own = (structural: string) =>
     maskObject(
@@ -85,8 +90,24 @@ export function maskKubernetesResponse(value: unknown, fields: readonly string[]
     let count = own('rows');
     if (rows === undefined || rows === null) return count;
     if (!Array.isArray(rows)) throw new Error('a Table without rows');
+    // The printer's columns may print a masked field (a custom resource's additionalPrinterColumns,
+    // `.spec.token`): each cell is masked but the first, the object's name (format `name`).
+    const columns = body['columnDefinitions'];
+    const first = Array.isArray(columns) ? columns[0] : undefined;
+    const named = isObject(first) && first['format'] === 'name';
     for (const row of rows) {
-      if (isObject(row) && isObject(row['object'])) count += maskKubernetesResponse(row['object'], fields);
+      if (!isObject(row)) continue;
+      const cells = row['cells'];
+      if (!cellsKept && Array.isArray(cells)) {
+        row['cells'] = cells.map((cell, i) => {
+          if ((i === 0 && named) || cell === null) return cell;
+          count++;
+          return MASKED_TEXT;
+        });
+      } else if (!cellsKept && cells !== undefined && cells !== null) {
+        throw new Error('a Table row whose cells are not an array');
+      }
+      if (isObject(row['object'])) count += maskKubernetesResponse(row['object'], fields, cellsKept);
     }
     return count;
   }
