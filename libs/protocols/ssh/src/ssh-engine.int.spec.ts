@@ -27,6 +27,9 @@ guardrails:
   - name: no-forbidden-uploads
     match: {protocol: ssh}
     deny: {commands: ['^<sftp upload .*/forbidden'], message: nothing goes into forbidden}
+  - name: no-vault-downloads
+    match: {protocol: ssh}
+    deny: {commands: ['^<sftp download .*/vault/'], message: nothing leaves the vault}
 `;
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
@@ -376,6 +379,33 @@ guardrails:
         `deny: <sftp upload ${home}/forbidden/named.txt>`,
         `deny: <sftp upload ${home}/up/forbidden>`,
         `allow: <sftp upload ${home}/legacy-up.txt>`,
+      ]),
+    );
+  });
+
+  it('decides each file legacy scp downloads (scp -O: scp -f over an exec) as an SFTP read', async () => {
+    const home = sshd.user.home;
+    const made = await ssh(
+      'mkdir -p box/vault box/open && echo key > box/vault/key.txt && echo fine > box/open/fine.txt',
+    );
+    expect(made.code).toBe(0);
+    const scp = (...args: string[]) => runClient('scp', ['-O', ...clientOptions(front.port, '-P'), ...args]);
+    const named = await scp('anyone@127.0.0.1:box/vault/key.txt', join(sshd.dir, 'key-named.txt'));
+    expect(named.code).not.toBe(0);
+    expect(named.stderr).toContain('nothing leaves the vault');
+    // A recursive copy of the directory above: the rest comes, the vault's files do not.
+    const local = join(sshd.dir, 'box-copy');
+    const recursive = await scp('-r', `anyone@127.0.0.1:${home}/box`, local);
+    expect(recursive.code).not.toBe(0);
+    expect(recursive.stderr).toContain('nothing leaves the vault');
+    expect(existsSync(join(sshd.dir, 'key-named.txt'))).toBe(false);
+    expect(existsSync(join(local, 'vault/key.txt'))).toBe(false);
+    expect(readFileSync(join(local, 'open/fine.txt'), 'utf8')).toBe('fine\n');
+    expect(commands.decisions).toEqual(
+      expect.arrayContaining([
+        `deny: <sftp download ${home}/box/vault/key.txt>`,
+        `allow: <sftp download ${home}/box/open/fine.txt>`,
+        `deny: <sftp download ${home}/box/vault/key.txt>`,
       ]),
     );
   });

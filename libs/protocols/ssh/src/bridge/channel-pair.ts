@@ -25,6 +25,16 @@ export interface ChannelPairHooks {
    * may be held back or left out: the SFTP audit's own questions to the server).
    */
   readonly outputFilter?: (chunk: Buffer) => Buffer;
+  /**
+   * Target output (stdout) held until this settles (no more of it is read meanwhile): `send` passes
+   * bytes on to the client, `toTarget` answers the target (a refused transfer). A rejection ends the
+   * channel. Used instead of outputFilter.
+   */
+  readonly outputGate?: (
+    chunk: Buffer,
+    send: (bytes: Buffer) => void,
+    toTarget: (bytes: Buffer) => void,
+  ) => Promise<void>;
   /** Target output (stdout) after it was written to the client. */
   readonly output?: (chunk: Buffer) => void;
   /** Target error output (stderr) after it was written to the client. */
@@ -122,7 +132,11 @@ export function joinChannels(
         return Buffer.alloc(0);
       }
     });
-  const stdoutDone = pipeTo(target, client, guarded(hooks.output), filtered);
+  const outputGate = hooks.outputGate;
+  const gated =
+    outputGate &&
+    ((chunk: Buffer, send: (bytes: Buffer) => void) => outputGate(chunk, send, write).catch(() => broken()));
+  const stdoutDone = pipeTo(target, client, guarded(hooks.output), filtered, gated);
   const stderrDone = pipeTo(target.stderr, client.stderr, guarded(hooks.errorOutput));
 
   target.on('exit', (code: number | null, signal?: string, dump?: boolean | string, desc?: string) => {
@@ -159,25 +173,44 @@ export function joinChannels(
   });
 }
 
-/** Copies a readable into a channel with backpressure; resolves when the readable has ended. */
+/**
+ * Copies a readable into a channel with backpressure; resolves when the readable has ended (and the
+ * gate has let through what it held).
+ */
 function pipeTo(
   from: NodeJS.ReadableStream & { readableEnded?: boolean },
   to: NodeJS.WritableStream,
   observe?: (chunk: Buffer) => void,
   filter?: (chunk: Buffer) => Buffer,
+  gate?: (chunk: Buffer, send: (bytes: Buffer) => void) => Promise<void>,
 ): Promise<void> {
   return new Promise((resolve) => {
     if (from.readableEnded) return resolve();
-    from.on('data', (received: Buffer) => {
-      const chunk = filter ? filter(received) : received;
+    let full = false;
+    let gating: Promise<void> = Promise.resolve();
+    const send = (chunk: Buffer) => {
       if (chunk.length === 0) return;
       if (!to.write(chunk)) {
+        full = true;
         from.pause();
-        to.once('drain', () => from.resume());
+        to.once('drain', () => {
+          full = false;
+          from.resume();
+        });
       }
       observe?.(chunk);
+    };
+    from.on('data', (received: Buffer) => {
+      if (!gate) return send(filter ? filter(received) : received);
+      from.pause();
+      gating = gating
+        .then(() => gate(received, send))
+        .then(() => {
+          if (!full) from.resume();
+        });
     });
-    from.on('end', () => resolve());
-    from.on('close', () => resolve());
+    const ended = () => void gating.then(resolve, resolve);
+    from.on('end', ended);
+    from.on('close', ended);
   });
 }

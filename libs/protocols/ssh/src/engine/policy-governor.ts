@@ -6,7 +6,7 @@ import type { ForwardingRequest, SessionGovernor, SessionRequest, Verdict } from
 import { ShellInputGate } from '../shell/shell-input-gate';
 import { ShellScriptGate } from '../shell/shell-script-gate';
 import { SftpTransferAudit } from '../sftp/sftp-transfer-audit';
-import { ScpSinkGate, scpSink } from '../sftp/scp-sink-gate';
+import { ScpSinkGate, ScpSourceGate, scpSink, scpSource } from '../sftp/scp-gates';
 import type { ShellLine } from '../shell/shell-line-reader';
 
 /**
@@ -158,6 +158,16 @@ export function policyGovernor(
       // Legacy scp's upload (`scp -O`: an exec of `scp -t PATH`) writes the files its client names
       // in the SCP protocol: each is decided as an SFTP write is.
       const sink = request.kind === 'exec' ? scpSink(request.command) : undefined;
+      // Its download (`scp -f PATH`) sends the files it reads: each is decided as an SFTP read is.
+      const source = request.kind === 'exec' ? scpSource(request.command) : undefined;
+      if (source) {
+        const gate = new ScpSourceGate(
+          source,
+          options.startDirectory ?? (() => Promise.resolve(undefined)),
+          (text, uncertain) => decide(text, stderr, uncertain),
+        );
+        hooks.outputGate = (chunk, send, toTarget) => gate.output(chunk, send, toTarget);
+      }
       // What is typed at a terminal is decided line by line, whatever runs there (a shell, or a
       // program an exec started with a PTY: `ssh -t host bash`); a shell without a PTY reads its
       // stdin as a script, decided line by line before the shell sees it.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Verdict } from '../bridge/session-bridge';
-import { ScpSinkGate, scpSink } from './scp-sink-gate';
+import { ScpSinkGate, ScpSourceGate, scpSink, scpSource } from './scp-gates';
 
 describe('scpSink', () => {
   it.each([
@@ -95,5 +95,40 @@ describe('ScpSinkGate', () => {
       '\x01tollgate: no\n',
     ]);
     expect((await run('scp -t .', 'garbage\n', /^$/)).failed).toMatch(/not an scp record/);
+  });
+});
+
+describe('ScpSourceGate', () => {
+  it('decides the path given, then each file under a directory sent recursively; a refused one is skipped at both ends', async () => {
+    const asked: string[] = [];
+    const sent: string[] = [];
+    const toTarget: string[] = [];
+    const gate = new ScpSourceGate(
+      scpSource('scp -r -f box')!,
+      () => Promise.resolve('/home/u'),
+      (text): Promise<Verdict> => {
+        asked.push(text);
+        return Promise.resolve(/vault/.test(text) ? { allow: false, message: 'no' } : { allow: true });
+      },
+    );
+    const stream = 'D0755 0 box\nC0644 5 a\nC0644\0D0755 0 vault\nE\n';
+    for (const byte of Buffer.from(stream, 'latin1')) {
+      await gate.output(
+        Buffer.from([byte]),
+        (bytes) => sent.push(bytes.toString('latin1')),
+        (bytes) => toTarget.push(bytes.toString()),
+      );
+    }
+    expect(asked).toEqual([
+      '<sftp download /home/u/box>',
+      '<sftp download /home/u/box/a>',
+      '<sftp download /home/u/box/vault>',
+    ]);
+    // A file's contents are not read as records.
+    expect(sent.join('')).toBe('D0755 0 box\nC0644 5 a\nC0644\0\x01tollgate: no\nE\n');
+    expect(toTarget).toEqual(['\x01tollgate: no\n']);
+    expect(scpSource('scp -t x')).toBeUndefined();
+    expect(scpSink('scp -tf x')).toBeUndefined();
+    expect(scpSource('cat x | scp -f y')?.uncertain).toBeDefined();
   });
 });
