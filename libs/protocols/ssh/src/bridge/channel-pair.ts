@@ -34,7 +34,7 @@ export interface ChannelPairHooks {
     chunk: Buffer,
     send: (bytes: Buffer) => void,
     toTarget: (bytes: Buffer) => void,
-  ) => Promise<void>;
+  ) => Promise<void> | undefined;
   /** Target output (stdout) after it was written to the client. */
   readonly output?: (chunk: Buffer) => void;
   /** Target error output (stderr) after it was written to the client. */
@@ -135,7 +135,14 @@ export function joinChannels(
   const outputGate = hooks.outputGate;
   const gated =
     outputGate &&
-    ((chunk: Buffer, send: (bytes: Buffer) => void) => outputGate(chunk, send, write).catch(() => broken()));
+    ((chunk: Buffer, send: (bytes: Buffer) => void) => {
+      try {
+        return outputGate(chunk, send, write)?.catch(() => broken());
+      } catch {
+        broken();
+        return undefined;
+      }
+    });
   const stdoutDone = pipeTo(target, client, guarded(hooks.output), filtered, gated);
   const stderrDone = pipeTo(target.stderr, client.stderr, guarded(hooks.errorOutput));
 
@@ -182,7 +189,7 @@ function pipeTo(
   to: NodeJS.WritableStream,
   observe?: (chunk: Buffer) => void,
   filter?: (chunk: Buffer) => Buffer,
-  gate?: (chunk: Buffer, send: (bytes: Buffer) => void) => Promise<void>,
+  gate?: (chunk: Buffer, send: (bytes: Buffer) => void) => Promise<void> | undefined,
 ): Promise<void> {
   return new Promise((resolve) => {
     if (from.readableEnded) return resolve();
@@ -202,12 +209,13 @@ function pipeTo(
     };
     from.on('data', (received: Buffer) => {
       if (!gate) return send(filter ? filter(received) : received);
+      // Handled at once unless a record waits for its decision: then no more is read until it is.
+      const waiting = gate(received, send);
+      if (!waiting) return;
       from.pause();
-      gating = gating
-        .then(() => gate(received, send))
-        .then(() => {
-          if (!full) from.resume();
-        });
+      gating = waiting.then(() => {
+        if (!full) from.resume();
+      });
     });
     const ended = () => void gating.then(resolve, resolve);
     from.on('end', ended);

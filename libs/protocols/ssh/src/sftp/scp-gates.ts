@@ -58,65 +58,86 @@ const MAX_RECORD_BYTES = 64 * 1024;
 type State = { kind: 'record' } | { kind: 'data'; left: number } | { kind: 'ack' };
 
 /**
- * Watches what an scp client sends to `scp -t` (the SCP protocol over an exec, `scp -O`): each file
- * (`C` record) and directory (`D`) is decided before the target's scp sees it, as `<sftp upload
- * PATH>`, the same text an SFTP write is decided as. The sink writes into its target, or into the
- * target as a directory when it is one, which only the target knows: both paths are decided (only the
- * second under `-d`), and a directory's contents under each. A refusal is answered as the sink
- * answers an error (`\x01message`), so the client skips that file or directory and goes on; the
- * target never sees it. A stream that is not the SCP protocol ends the channel.
+ * The SCP protocol's stream in one direction: record lines (`C0644 12 name`, `D0755 0 dir`, `E`,
+ * `T...`, `\x01error`), each decided before it is passed on, and the file contents after an accepted
+ * `C`, then the byte saying they were sent whole, passed as they are. Contents and partial lines
+ * are handled at once (no wait); only a whole record line waits for its decision, and what follows
+ * it in the chunk waits with it.
  */
-export class ScpSinkGate {
+abstract class ScpStream {
   private state: State = { kind: 'record' };
   private line: Buffer[] = [];
   private lineBytes = 0;
-  /** Where the next record's name lands: every path the target directory may be. */
-  private readonly places: string[][] = [];
-  private queue: Promise<void> = Promise.resolve();
+  private busy: Promise<void> | undefined;
   private broken = false;
-  private resolved: Promise<{ path: string; uncertain?: string }> | undefined;
 
-  constructor(
-    private readonly sink: ScpSink,
-    /** The target's start directory (the login's home), to place a relative target. */
-    private readonly startDirectory: () => Promise<string | undefined>,
-    private readonly decide: (text: string, uncertain?: string) => Promise<Verdict>,
-    private readonly fail: (reason: string) => void,
-  ) {}
+  /** Decides a record line; an accepted `C` record is followed by `size` bytes of contents. */
+  protected abstract record(text: string): Promise<Verdict>;
 
-  /** Client to target: records held until decided. Returns true while holding. */
-  input(
+  /**
+   * Passes a chunk on: undefined when it was handled at once, else a promise that settles once the
+   * record lines in it are decided and the rest passed (no further chunk is fed before it settles).
+   * Throws, or rejects, on a stream that is not scp.
+   */
+  protected feed(
     chunk: Buffer,
-    write: (bytes: Buffer) => void,
-    release: () => void,
-    reply: (bytes: Buffer) => void,
-  ): boolean {
-    const bytes = Buffer.from(chunk);
-    this.queue = this.queue.then(async () => {
-      if (this.broken) return;
-      await this.drain(bytes, write, reply);
-      release();
-    });
-    // A stream that cannot be read is found here, after the call returned: rejected unhandled, it
-    // would end the agent's process, so it ends this channel instead.
-    this.queue = this.queue.catch((error: unknown) => {
-      this.broken = true;
-      this.fail(error instanceof Error ? error.message : String(error));
-    });
-    return true;
+    pass: (bytes: Buffer) => void,
+    refused: (verdict: Extract<Verdict, { allow: false }>) => void,
+  ): Promise<void> | undefined {
+    if (this.broken) throw new Error('the scp stream could not be read');
+    if (this.busy) {
+      const copy = Buffer.from(chunk);
+      return (this.busy = this.busy.then(() => this.run(copy, 0, pass, refused)));
+    }
+    const first = this.step(chunk, 0, pass);
+    if (first.line === undefined) return undefined;
+    const rest = Buffer.from(chunk.subarray(first.at));
+    const line = first.line;
+    const running = (async () => {
+      await this.decided(line, pass, refused);
+      await this.run(rest, 0, pass, refused);
+    })();
+    const settled: Promise<void> = running.then(
+      () => {
+        if (this.busy === settled) this.busy = undefined;
+      },
+      () => {
+        this.broken = true;
+      },
+    );
+    this.busy = settled;
+    return running;
   }
 
-  /** Passes file contents and acks as they are; each record line once decided (the rest waits for it). */
-  private async drain(
+  private async run(
     chunk: Buffer,
-    write: (bytes: Buffer) => void,
-    reply: (bytes: Buffer) => void,
+    at: number,
+    pass: (bytes: Buffer) => void,
+    refused: (verdict: Extract<Verdict, { allow: false }>) => void,
   ): Promise<void> {
-    let at = 0;
+    while (at < chunk.length) {
+      const next = this.step(chunk, at, pass);
+      at = next.at;
+      if (next.line !== undefined) await this.decided(next.line, pass, refused);
+    }
+  }
+
+  private async decided(
+    line: Buffer,
+    pass: (bytes: Buffer) => void,
+    refused: (verdict: Extract<Verdict, { allow: false }>) => void,
+  ): Promise<void> {
+    const verdict = await this.record(line.toString('utf8').replace(/\n$/, ''));
+    if (verdict.allow) pass(line);
+    else refused(verdict);
+  }
+
+  /** Passes contents and acks from `at`, up to the end of the chunk or of a whole record line. */
+  private step(chunk: Buffer, at: number, pass: (bytes: Buffer) => void): { at: number; line?: Buffer } {
     while (at < chunk.length) {
       if (this.state.kind === 'data') {
         const take = Math.min(this.state.left, chunk.length - at);
-        write(chunk.subarray(at, at + take));
+        pass(chunk.subarray(at, at + take));
         at += take;
         this.state.left -= take;
         if (this.state.left === 0) this.state = { kind: 'ack' };
@@ -124,7 +145,7 @@ export class ScpSinkGate {
       }
       if (this.state.kind === 'ack' && this.lineBytes === 0 && chunk[at] === 0) {
         // The source's "sent whole" after a file's contents.
-        write(chunk.subarray(at, at + 1));
+        pass(chunk.subarray(at, at + 1));
         at += 1;
         this.state = { kind: 'record' };
         continue;
@@ -133,61 +154,100 @@ export class ScpSinkGate {
       const piece = chunk.subarray(at, end < 0 ? chunk.length : end + 1);
       this.lineBytes += piece.length;
       if (this.lineBytes > MAX_RECORD_BYTES) throw new Error('an scp record line is too long');
-      this.line.push(piece);
+      this.line.push(Buffer.from(piece));
       at += piece.length;
-      if (end < 0) return;
+      if (end < 0) return { at };
       const line = Buffer.concat(this.line);
       this.line = [];
       this.lineBytes = 0;
       this.state = { kind: 'record' };
-      const verdict = await this.record(line);
-      if (verdict.allow) write(line);
-      else reply(Buffer.from(`\x01tollgate: ${verdict.message.replace(/\n/g, ' ')}\n`));
+      return { at, line };
     }
+    return { at };
   }
 
-  /** Decides one record; a file accepted makes its contents the next bytes. */
-  private async record(line: Buffer): Promise<Verdict> {
-    const text = line.toString('utf8').replace(/\n$/, '');
+  /** The contents of a file just accepted come next. */
+  protected contents(size: number): void {
+    this.state = size > 0 ? { kind: 'data', left: size } : { kind: 'ack' };
+  }
+}
+
+const RECORD = /^([CD])[0-7]{4} (\d+) (.+)$/s;
+
+/** The refusal as scp tells an error: `\x01`, the message, a line feed. */
+const scpError = (message: string) => Buffer.from(`\x01tollgate: ${message.replace(/\n/g, ' ')}\n`);
+
+/**
+ * Watches what an scp client sends to `scp -t` (the SCP protocol over an exec, `scp -O`): each file
+ * (`C` record) and directory (`D`) is decided before the target's scp sees it, as `<sftp upload
+ * PATH>`, the same text an SFTP write is decided as. The sink writes into its target, or into the
+ * target as a directory when it is one, which only the target knows: both paths are decided (only the
+ * second under `-d`), and a directory's contents under each. A refusal is answered as the sink
+ * answers an error (`\x01message`), so the client skips that file or directory and goes on; the
+ * target never sees it. A stream that is not the SCP protocol ends the channel.
+ */
+export class ScpSinkGate extends ScpStream {
+  /** Where the next record's name lands: every path the target directory may be. */
+  private readonly places: string[][] = [];
+  private resolved: Promise<{ path: string; uncertain?: string }> | undefined;
+
+  constructor(
+    private readonly sink: ScpSink,
+    /** The target's start directory (the login's home), to place a relative target. */
+    private readonly startDirectory: () => Promise<string | undefined>,
+    private readonly decide: (text: string, uncertain?: string) => Promise<Verdict>,
+    private readonly fail: (reason: string) => void,
+  ) {
+    super();
+  }
+
+  /** Client to target: returns true while it holds the client's input (a record being decided). */
+  input(
+    chunk: Buffer,
+    write: (bytes: Buffer) => void,
+    release: () => void,
+    reply: (bytes: Buffer) => void,
+  ): boolean {
+    const pending = this.feed(chunk, write, (verdict) => reply(scpError(verdict.message)));
+    if (!pending) return false;
+    // A stream that cannot be read is found here, after the call returned: rejected unhandled, it
+    // would end the agent's process, so it ends this channel instead (and input stays held).
+    pending.then(release, (error: unknown) =>
+      this.fail(error instanceof Error ? error.message : String(error)),
+    );
+    return true;
+  }
+
+  protected async record(text: string): Promise<Verdict> {
     const type = text[0];
     if (type === '\x01' || type === '\x02' || type === 'T') return { allow: true };
-    if (type === 'E' && text === 'E') {
+    if (text === 'E') {
       this.places.pop();
       return { allow: true };
     }
-    const record = /^([CD])[0-7]{4} (\d+) (.+)$/s.exec(text);
+    const record = RECORD.exec(text);
     if (!record) return notRecord(this.sink, text);
-    const [, kind, , name] = record;
-    const { paths, uncertain } = await this.placesOf(name!);
-    for (const path of paths) {
+    const [, kind, size, name] = record;
+    const target = await (this.resolved ??= resolvePlace(this.sink, this.startDirectory));
+    // eslint-disable-next-line no-control-regex
+    const control = /[\u0000-\u001f\u007f]/.test(name!)
+      ? 'control characters in an scp file name'
+      : undefined;
+    const uncertain = target.uncertain ?? control;
+    const top = this.places.at(-1);
+    const paths = top
+      ? top.map((dir) => posix.join(dir, name!))
+      : [...(this.sink.directory ? [] : [target.path]), posix.join(target.path, name!)];
+    const unique = [...new Set(paths)];
+    for (const path of unique) {
       const verdict = await this.decide(`<sftp upload ${path}>`, uncertain).catch(
         (error: unknown): Verdict => ({ allow: false, message: String(error) }),
       );
       if (!verdict.allow) return verdict;
     }
-    if (kind === 'D') this.places.push(paths);
-    else {
-      // Its contents, then the source's byte saying they were read whole.
-      const size = Number(record[2]);
-      this.state = size > 0 ? { kind: 'data', left: size } : { kind: 'ack' };
-    }
+    if (kind === 'D') this.places.push(unique);
+    else this.contents(Number(size));
     return { allow: true };
-  }
-
-  /** Every path a record's name may be written at. */
-  private async placesOf(name: string): Promise<{ paths: string[]; uncertain?: string }> {
-    const target = await (this.resolved ??= resolvePlace(this.sink, this.startDirectory));
-    const base = { paths: [target.path], ...(target.uncertain ? { uncertain: target.uncertain } : {}) };
-    // eslint-disable-next-line no-control-regex
-    const nameUncertain = /[\u0000-\u001f\u007f]/.test(name)
-      ? 'control characters in an scp file name'
-      : undefined;
-    const uncertain = base.uncertain ?? nameUncertain;
-    const top = this.places.at(-1);
-    const paths = top
-      ? top.map((dir) => posix.join(dir, name))
-      : [...(this.sink.directory ? [] : base.paths), ...base.paths.map((path) => posix.join(path, name))];
-    return { paths: [...new Set(paths)], ...(uncertain ? { uncertain } : {}) };
   }
 }
 
@@ -200,10 +260,7 @@ export class ScpSinkGate {
  * none of it, and told the client as the source tells an error, so it goes on with the next one. A
  * stream that is not the SCP protocol ends the channel.
  */
-export class ScpSourceGate {
-  private state: State = { kind: 'record' };
-  private line: Buffer[] = [];
-  private lineBytes = 0;
+export class ScpSourceGate extends ScpStream {
   /** The directories the records are in (a recursive copy). */
   private readonly places: string[] = [];
   private resolved: Promise<{ path: string; uncertain?: string }> | undefined;
@@ -212,61 +269,34 @@ export class ScpSourceGate {
     private readonly source: ScpSink,
     private readonly startDirectory: () => Promise<string | undefined>,
     private readonly decide: (text: string, uncertain?: string) => Promise<Verdict>,
-  ) {}
+  ) {
+    super();
+  }
 
-  /** Target to client: file contents pass as they are, each record once decided. Rejects on a stream that is not scp. */
-  async output(
+  /**
+   * Target to client: undefined when the chunk was passed at once, else a promise that settles
+   * once its records are decided. Throws or rejects on a stream that is not scp.
+   */
+  output(
     chunk: Buffer,
     send: (bytes: Buffer) => void,
     toTarget: (bytes: Buffer) => void,
-  ): Promise<void> {
-    let at = 0;
-    while (at < chunk.length) {
-      if (this.state.kind === 'data') {
-        const take = Math.min(this.state.left, chunk.length - at);
-        send(chunk.subarray(at, at + take));
-        at += take;
-        this.state.left -= take;
-        if (this.state.left === 0) this.state = { kind: 'ack' };
-        continue;
-      }
-      if (this.state.kind === 'ack' && this.lineBytes === 0 && chunk[at] === 0) {
-        send(chunk.subarray(at, at + 1));
-        at += 1;
-        this.state = { kind: 'record' };
-        continue;
-      }
-      const end = chunk.indexOf(0x0a, at);
-      const piece = chunk.subarray(at, end < 0 ? chunk.length : end + 1);
-      this.lineBytes += piece.length;
-      if (this.lineBytes > MAX_RECORD_BYTES) throw new Error('an scp record line is too long');
-      this.line.push(Buffer.from(piece));
-      at += piece.length;
-      if (end < 0) return;
-      const line = Buffer.concat(this.line);
-      this.line = [];
-      this.lineBytes = 0;
-      this.state = { kind: 'record' };
-      const verdict = await this.record(line);
-      if (verdict.allow) {
-        send(line);
-      } else {
-        const error = Buffer.from(`\x01tollgate: ${verdict.message.replace(/\n/g, ' ')}\n`);
-        toTarget(error);
-        send(error);
-      }
-    }
+  ): Promise<void> | undefined {
+    return this.feed(chunk, send, (verdict) => {
+      const error = scpError(verdict.message);
+      toTarget(error);
+      send(error);
+    });
   }
 
-  private async record(line: Buffer): Promise<Verdict> {
-    const text = line.toString('utf8').replace(/\n$/, '');
+  protected async record(text: string): Promise<Verdict> {
     const type = text[0];
     if (type === '\x01' || type === '\x02' || type === 'T') return { allow: true };
     if (text === 'E') {
       this.places.pop();
       return { allow: true };
     }
-    const record = /^([CD])[0-7]{4} (\d+) (.+)$/s.exec(text);
+    const record = RECORD.exec(text);
     if (!record) return notRecord(this.source, text);
     const [, kind, size, name] = record;
     const base = await (this.resolved ??= resolvePlace(this.source, this.startDirectory));
@@ -276,13 +306,12 @@ export class ScpSourceGate {
       : undefined;
     const top = this.places.at(-1);
     const path = top === undefined ? base.path : posix.join(top, name!);
-    const uncertain = base.uncertain ?? control;
-    const verdict = await this.decide(`<sftp download ${path}>`, uncertain).catch(
+    const verdict = await this.decide(`<sftp download ${path}>`, base.uncertain ?? control).catch(
       (error: unknown): Verdict => ({ allow: false, message: String(error) }),
     );
     if (!verdict.allow) return verdict;
     if (kind === 'D') this.places.push(path);
-    else this.state = Number(size) > 0 ? { kind: 'data', left: Number(size) } : { kind: 'ack' };
+    else this.contents(Number(size));
     return { allow: true };
   }
 }
