@@ -32,6 +32,9 @@ masking:
   - name: api-tokens
     match: {protocol: kubernetes}
     kubernetes: {resources: [apitokens], groups: [auth.example.com], fields: [spec]}
+  - name: pod-specs
+    match: {protocol: kubernetes}
+    kubernetes: {resources: [pods], groups: [''], fields: [spec]}
 `,
     'policy.yaml',
   );
@@ -71,6 +74,14 @@ masking:
     );
     expect(JSON.stringify(out)).not.toContain('tok-live-123');
     expect(out).toMatchObject({ rows: [{ cells: ['ci', '********', '********'] }] });
+  });
+
+  it('masks the cells of a core printer that prints a masked field (a pod’s NODE is spec.nodeName)', () => {
+    const out = printed(
+      '/api/v1/namespaces/dev/pods',
+      table(['Name', 'Ready', 'Status', 'Node'], ['web-1', '1/1', 'Running', 'node-secret-7']),
+    );
+    expect(JSON.stringify(out)).not.toContain('node-secret-7');
   });
 
   it('relays the cells of the API server’s own Secret printer (name, type, key count, age)', () => {

@@ -139,21 +139,19 @@ export function kubernetesResponseRewrite(
   // A request that could not be read might be on any resource: every masked field applies.
   const masked = kubernetesMaskedFields(masking, facts);
   if (!masked) return undefined;
-  const printed = facts.group === '' && facts.resource ? CORE_PRINTERS.get(facts.resource) : undefined;
-  const tableCellsKept = printed !== undefined && masked.fields.every((field) => printed.includes(field));
+  const tableCellsKept =
+    facts.group === '' && masked.fields.every((field) => UNPRINTED_CORE_FIELDS.has(field));
   return maskedResponseRewrite({ ...masked, tableCellsKept }, facts.verb === 'watch');
 }
 
 /**
- * kube-apiserver's own printers (the Table kubectl get shows) that print no value of these fields,
- * only how many keys they hold: a Secret's NAME, TYPE, DATA (a count), AGE; a ConfigMap's NAME,
- * DATA, AGE. Any other resource's cells may print a masked field (a custom resource's
- * additionalPrinterColumns can print any path), so they are masked but for the name.
+ * Fields whose values none of kube-apiserver's own printers for the core group (the Table kubectl
+ * get shows) prints: a Secret's row is NAME, TYPE, DATA (how many keys), AGE, a ConfigMap's NAME,
+ * DATA, AGE. Where only these are masked, core Tables are relayed as printed. Any other field, or
+ * any other group (a custom resource's additionalPrinterColumns can print any path, `.spec.token`),
+ * has every cell but the name masked.
  */
-const CORE_PRINTERS: ReadonlyMap<string, readonly string[]> = new Map([
-  ['secrets', ['data', 'stringData']],
-  ['configmaps', ['data', 'binaryData']],
-]);
+const UNPRINTED_CORE_FIELDS: ReadonlySet<string> = new Set(['data', 'stringData', 'binaryData']);
 
 /** Where a pod's service account is mounted (token, ca.crt, namespace). */
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
