@@ -95,6 +95,12 @@ describe('ScpSinkGate', () => {
       '\x01tollgate: no\n',
     ]);
     expect((await run('scp -t .', 'garbage\n', /^$/)).failed).toMatch(/not an scp record/);
+    // A size scp reads but this reader could not count exactly ends a plain scp; a record it cannot
+    // read is never passed on undecided.
+    expect((await run('scp -t .', 'C0644 9999999999999999 x\n', /^$/)).failed).toMatch(/not an scp record/);
+    const unread = await run('cd /tmp && scp -t .', 'hello\nC0644 9999999999999999 x\n', /^$/);
+    expect(unread.written).toBe('hello\n');
+    expect(unread.replies).toEqual(['\x01tollgate: an scp record Tollgate cannot read (its size or name)\n']);
   });
 });
 

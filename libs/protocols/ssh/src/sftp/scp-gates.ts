@@ -172,7 +172,8 @@ abstract class ScpStream {
   }
 }
 
-const RECORD = /^([CD])[0-7]{4} (\d+) (.+)$/s;
+/** A file or directory record; a size past 15 digits (beyond exact numbers here) is not read. */
+const RECORD = /^([CD])[0-7]{4} (\d{1,15}) (.+)$/s;
 
 /** The refusal as scp tells an error: `\x01`, the message, a line feed. */
 const scpError = (message: string) => Buffer.from(`\x01tollgate: ${message.replace(/\n/g, ' ')}\n`);
@@ -322,8 +323,12 @@ export class ScpSourceGate extends ScpStream {
  * are still decided wherever they start a line, as unclassified.
  */
 function notRecord(scp: ScpSink, text: string): Verdict {
-  if (scp.target === undefined) return { allow: true };
-  throw new Error(`not an scp record: ${JSON.stringify(text.slice(0, 80))}`);
+  if (scp.target !== undefined) throw new Error(`not an scp record: ${JSON.stringify(text.slice(0, 80))}`);
+  // What scp would take for a file or directory is never passed unread.
+  if (text.startsWith('C') || text.startsWith('D')) {
+    return { allow: false, message: 'an scp record Tollgate cannot read (its size or name)' };
+  }
+  return { allow: true };
 }
 
 /** The path scp's command line names, as the target resolves it (from its start directory). */
