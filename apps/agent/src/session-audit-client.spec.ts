@@ -1,6 +1,11 @@
 import { ApprovalOutcome, CommandDecision, type SessionUp } from '@tollgate/proto';
 import { describe, expect, it } from 'vitest';
-import { AuditRefusedError, SessionAuditClient } from './session-audit-client';
+import {
+  AuditRefusedError,
+  SessionAuditClient,
+  SessionEndedError,
+  type EdgeJournal,
+} from './session-audit-client';
 
 describe('SessionAuditClient', () => {
   const setup = (ackTimeoutMs = 10_000) => {
@@ -95,5 +100,43 @@ describe('SessionAuditClient', () => {
     expect(
       client.handle({ kind: { $case: 'frame', frame: { kind: { $case: 'data', data: Buffer.from('x') } } } }),
     ).toBe(false);
+  });
+
+  it('edge mode: a command whose record becomes durable after the session was ended does not run', async () => {
+    const later: string[] = [];
+    const writes: (() => void)[] = [];
+    const journal: EdgeJournal = {
+      appendCanonical: () => new Promise<void>((resolve) => writes.push(resolve)),
+      appendCanonicalLater: (text) => later.push(text),
+      chain: 'chain-1',
+      appendedThrough: 0,
+    };
+    const client = new SessionAuditClient(() => undefined, {
+      policyVersion: 4,
+      edge: {
+        journal,
+        refusal: () => undefined,
+        session: {
+          id: '00000000-0000-4000-8000-000000000001',
+          actor: { subject: 'user:1', actorChain: ['sa:pipeline'] },
+          connection: { name: 'api', protocol: 'http' },
+        },
+      },
+    });
+    const pending = client.record({ command: 'DELETE /things/1', decision: 'allow' });
+    client.close('killed by admin@example.com');
+    for (const durable of writes) durable(); // the journal write lands after the kill
+    await expect(pending).rejects.toThrow(new SessionEndedError('killed by admin@example.com'));
+    // Its result says it never ran, so the log does not show an allowed command as run.
+    expect(later.map((text) => JSON.parse(text) as Record<string, unknown>)).toEqual([
+      expect.objectContaining({
+        type: 'command.result',
+        command: 'DELETE /things/1',
+        error: 'not run: the session was ended (killed by admin@example.com)',
+      }),
+    ]);
+    await expect(client.record({ command: 'GET /later', decision: 'allow' })).rejects.toBeInstanceOf(
+      AuditRefusedError,
+    );
   });
 });

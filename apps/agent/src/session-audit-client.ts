@@ -38,6 +38,18 @@ export class AuditRefusedError extends Error {
   }
 }
 
+/**
+ * The session was ended (a kill, a revoked token, a policy change, the agent draining) while the
+ * command's decision was being made durable: the end came first, so the command must not run.
+ */
+export class SessionEndedError extends AuditRefusedError {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'SessionEndedError';
+    this.message = `the session was ended (${reason}), so the command was not run`;
+  }
+}
+
 /** What a command did at the target, recorded after it completed. */
 export type CommandResultRecord = ResultEventFields;
 
@@ -161,9 +173,12 @@ export class SessionAuditClient {
       }
       const durable = edge.journal.appendCanonical(text);
       this.journaledThrough = edge.journal.appendedThrough;
-      return durable.catch((error: unknown) => {
-        throw new AuditRefusedError(error instanceof Error ? error.message : String(error));
-      });
+      return durable.then(
+        () => this.stillOpen(record),
+        (error: unknown) => {
+          throw new AuditRefusedError(error instanceof Error ? error.message : String(error));
+        },
+      );
     }
     const requestId = this.nextId++;
     return new Promise<void>((resolve, reject) => {
@@ -289,13 +304,40 @@ export class SessionAuditClient {
 
   /** The session is ending: outstanding records fail, outstanding approvals are refused. */
   close(reason: string): void {
-    this.closedReason ??= reason;
+    this.endCommands(reason);
     this.recordings.close(reason);
+  }
+
+  /**
+   * The session is being ended from outside (kill, revoked token, policy change, drain): no command
+   * runs from now on. Records still being made durable, and those asked for later, are refused;
+   * outstanding approvals are refused. Results and recordings of what already ran still go.
+   */
+  endCommands(reason: string): void {
+    this.closedReason ??= reason;
     for (const settle of [...this.acks.values()]) settle(reason);
     for (const [requestId, approval] of [...this.approvals]) {
       this.approvals.delete(requestId);
       approval.resolve({ approved: false, reviewId: '', outcome: 'unavailable', reason });
     }
+  }
+
+  /**
+   * A record just became durable: if the session was ended meanwhile, the command it allows must not
+   * run (the end came first), and its result says so, so the log does not show it as run.
+   */
+  private stillOpen(record: CommandRecord): void {
+    const reason = this.closedReason;
+    if (reason === undefined || record.decision === 'deny') return;
+    this.result({
+      command: record.command,
+      rows: 0,
+      bytes: 0,
+      durationMs: 0,
+      error: `not run: the session was ended (${reason})`,
+      masked: [],
+    });
+    throw new SessionEndedError(reason);
   }
 
   private answer(answer: ApprovalAnswer): void {

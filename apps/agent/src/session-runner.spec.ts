@@ -1,5 +1,7 @@
 import { DEFAULT_POLICY } from '@tollgate/policy';
+import { EventEmitter } from 'node:events';
 import {
+  CloseCode,
   Protocol,
   SessionRefusalCode,
   SessionVerb,
@@ -7,7 +9,7 @@ import {
   type Bundle,
   type OpenSession,
 } from '@tollgate/proto';
-import { TcpEngine } from '@tollgate/protocol-tcp';
+import { TcpEngine, type CommandPort, type RelayEngine } from '@tollgate/protocol-tcp';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { EngineRegistry } from './engine-registry';
@@ -71,6 +73,64 @@ describe('SessionRunner: a session runs only under the policy it was authorized 
     // Past the policy check now: refused only because it drains.
     expect(sessions.open(offer(6), bundle, { version: 6, policy: DEFAULT_POLICY })).toMatchObject({
       code: SessionRefusalCode.SHUTTING_DOWN,
+    });
+  });
+});
+
+describe('SessionRunner: a session the gateway ends runs nothing more', () => {
+  it('refuses a command whose record becomes durable after the kill arrived', async () => {
+    // The session's stream to the gateway, and the engine's policy path once it opens.
+    const stream = Object.assign(new EventEmitter(), {
+      writableEnded: false,
+      destroyed: false,
+      write: () => true,
+      end: () => undefined,
+    });
+    let port!: CommandPort;
+    let opened!: () => void;
+    const open = new Promise<void>((resolve) => (opened = resolve));
+    const engine: RelayEngine = {
+      protocol: Protocol.TCP,
+      open: (_spec, options) => {
+        port = options.commands!;
+        opened();
+        return Promise.resolve({ relay: () => new Promise(() => undefined), abort: () => undefined });
+      },
+    };
+    const writes: (() => void)[] = [];
+    const journal: AgentJournalPort = {
+      journal: {
+        appendCanonical: () => new Promise<void>((resolve) => writes.push(resolve)),
+        appendCanonicalLater: () => undefined,
+        chain: 'chain-1',
+        appendedThrough: 0,
+      },
+      refusal: () => undefined,
+    };
+    const sessions = new SessionRunner(
+      { session: () => stream } as unknown as AgentTunnelWireClient,
+      { token: 'token', instanceKey: 'instance' },
+      new EngineRegistry([engine]),
+      1_000,
+      10,
+      pino({ level: 'silent' }),
+      journal,
+    );
+    expect(sessions.open(offer(4), bundle, { version: 4, policy: DEFAULT_POLICY })).toBeUndefined();
+    await open;
+    const verdict = port.decide(
+      'rm -rf /srv/data',
+      { kind: 'ssh', command: 'rm -rf /srv/data' },
+      () => undefined,
+    );
+    // The gateway kills the session while the command's record is being written.
+    stream.emit('data', {
+      kind: { $case: 'close', close: { code: CloseCode.TERMINATED, reason: 'killed by admin' } },
+    });
+    for (const durable of writes) durable();
+    await expect(verdict).resolves.toEqual({
+      allow: false,
+      message: 'the session was ended (killed by admin), so the command was not run',
     });
   });
 });

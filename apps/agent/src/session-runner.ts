@@ -279,14 +279,19 @@ export class SessionRunner {
     } else this.endOnOpen.set(sessionId, reason);
   }
 
+  /**
+   * Ends a session from outside: first no command of it may run any more (one whose decision is
+   * still being made durable included: the end came first), then the engine ends its work.
+   */
   abort(sessionId: string, reason?: string): void {
+    this.policyPaths.get(sessionId)?.commands.audit.endCommands(reason || 'the session was ended');
     this.sessions.get(sessionId)?.abort(reason);
   }
 
   /** Refuses new sessions and aborts the open ones. */
   drain(): void {
     this.draining = true;
-    for (const session of this.sessions.values()) session.abort('the agent is shutting down');
+    for (const sessionId of [...this.sessions.keys()]) this.abort(sessionId, 'the agent is shutting down');
   }
 
   /** Refuses new sessions (the gateway offers them to other agents); open ones run on. */

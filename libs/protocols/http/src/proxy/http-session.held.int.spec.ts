@@ -87,3 +87,59 @@ describe('HttpSession: a request held for review whose client leaves', () => {
     expect(Buffer.concat(toClient).toString()).toMatch(/^HTTP\/1\.1 200/);
   });
 });
+
+/**
+ * A session ended from outside (a kill, a revoked token) while a request's decision is still being
+ * made durable (the agent's journal write, the gateway's commit in the strict mode): the kill comes
+ * first, so the request must not reach the target even when its decision then says allow.
+ */
+describe('HttpSession: a request whose decision lands after the session was ended', () => {
+  let target: Server;
+  let targetPort: number;
+  const seen: string[] = [];
+
+  beforeAll(async () => {
+    target = createHttpServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      res.end('ok');
+    });
+    target.listen(0, '127.0.0.1');
+    await once(target, 'listening');
+    targetPort = (target.address() as AddressInfo).port;
+  });
+  afterAll(() => target.close());
+
+  it('forwards nothing once aborted, on a kept-alive target connection or a new one', async () => {
+    let durable!: () => void;
+    const commands: Pick<CommandPort, 'decide' | 'report'> = {
+      // The audit record is being written: no notify (nothing is held for review).
+      decide: () => new Promise((resolve) => (durable = () => resolve({ allow: true }))),
+      report: () => undefined,
+    };
+    const socket = new Duplex({
+      read() {},
+      write(_chunk: Buffer, _encoding, callback) {
+        callback();
+      },
+      allowHalfOpen: true,
+    });
+    const http = new HttpSession(socket, {
+      first: await dialLoopback(targetPort),
+      connect: () => dialLoopback(targetPort),
+      forward: (head) =>
+        forwardedRequest(head, { host: `127.0.0.1:${targetPort}`, basePath: '', inject: [] }),
+      classify: httpRequestFacts,
+      commands,
+      replies: httpReplies,
+      headTimeoutMs: 5_000,
+    });
+    const ran = http.run();
+    socket.push(Buffer.from('DELETE /things/3 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    http.abort(); // the gateway killed the session
+    durable(); // then the record is durable and the policy said allow
+    await ran;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(seen).not.toContain('DELETE /things/3');
+  });
+});

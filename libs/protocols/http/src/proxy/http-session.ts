@@ -258,6 +258,8 @@ export class HttpSession {
    * that (the result, a recording's last chunk) would not reach the session's audit trail.
    */
   private switchedEnded: ((bytes: number) => void) | undefined;
+  /** Ended from outside (abort): nothing decided from now on reaches the target. */
+  private aborted = false;
 
   constructor(
     private readonly client: Duplex,
@@ -294,6 +296,7 @@ export class HttpSession {
   }
 
   abort(): void {
+    this.aborted = true;
     this.client.destroy();
     this.target?.socket.destroy();
   }
@@ -363,6 +366,9 @@ export class HttpSession {
     // The client went away while its request waited for a review: nothing is forwarded, and the
     // session ends (its review is withdrawn at the gateway).
     if (verdict === CLIENT_GONE) return false;
+    // The session was ended (a kill, a revoked token) while the decision was made durable: the
+    // end came first, so the request is not forwarded, on the kept-alive connection or a new one.
+    if (this.aborted) return false;
     if (!verdict.allow) {
       const hasBody = framing.kind === 'chunked' || (framing.kind === 'length' && framing.length > 0);
       // A body nobody will read is not waited for: the connection closes after the answer.
@@ -417,6 +423,7 @@ export class HttpSession {
       try {
         target = await this.openTarget(attempt > 0);
       } catch (error) {
+        if (this.aborted) return false;
         const message = `the target could not be reached: ${error instanceof Error ? error.message : String(error)}`;
         report({ status: 502, bytes: 0, error: message });
         await this.reply(502, this.options.replies.error(502, message), true);
@@ -775,7 +782,13 @@ export class HttpSession {
       return kept;
     }
     this.dropTarget();
-    const target = this.wrapTarget(await this.options.connect());
+    const socket = await this.options.connect();
+    // Ended while the connection was being made: it carries nothing.
+    if (this.aborted) {
+      socket.destroy();
+      throw new Closed();
+    }
+    const target = this.wrapTarget(socket);
     target.used = true;
     this.target = target;
     return target;
