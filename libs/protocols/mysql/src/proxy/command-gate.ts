@@ -10,7 +10,8 @@ export interface SqlCommand {
    * again each time, under the policy of that moment), COM_INIT_DB (as `USE`), COM_FIELD_LIST
    * (as `SHOW COLUMNS`) or COM_STATISTICS (as `SHOW STATUS`).
    */
-  readonly via: 'query' | 'prepare' | 'execute' | 'init-db' | 'field-list' | 'statistics';
+  readonly via:
+    'query' | 'prepare' | 'execute' | 'init-db' | 'field-list' | 'statistics' | 'reset-connection';
   readonly classification: SqlClassification;
 }
 

@@ -257,6 +257,30 @@ describe('MySQL session engine against the machine MariaDB', () => {
     expect(gate.decisions).toContain(`allow init-db: USE \`${db.name}\``);
   });
 
+  it('decides and records COM_RESET_CONNECTION: one the audit cannot record never resets the session', async () => {
+    const client = await nodeClient();
+    try {
+      await client.query('SET @kept = 42');
+      await client.reset();
+      expect(gate.decisions).toContain('allow reset-connection: COM_RESET_CONNECTION');
+      expect(outcomes.map((o) => o.text)).toContain('COM_RESET_CONNECTION');
+      await client.query('SET @kept = 42');
+      // The agent's gate when its journal cannot be written: nothing reaches the server.
+      const decide = gate.decide.bind(gate);
+      gate.decide = () =>
+        Promise.resolve({
+          allow: false,
+          message: "the agent's audit journal could not be written (ENOSPC), so the command was not run",
+        });
+      await expect(client.reset()).rejects.toThrow(/audit journal could not be written/);
+      gate.decide = decide;
+      const [rows] = await client.query('SELECT @kept AS v');
+      expect(rows).toEqual([{ v: 42 }]);
+    } finally {
+      await client.end();
+    }
+  });
+
   it('tells a client that reads progress reports why its command is held (MariaDB progress report), then answers in sequence', async () => {
     const held = parsePolicy(
       `version: 1

@@ -472,14 +472,23 @@ async function handleCommand(state: SessionState, payload: Buffer): Promise<Mysq
       if (!statement) return refuseUnknownStatement(client);
       return forward(state, withStatementId(payload, statement.id), 'single');
     }
-    case Command.RESET_CONNECTION: {
-      await forward(state, payload, 'single');
-      state.statements.clear();
-      state.lineage?.reset();
-      // The server's session settings are back to their defaults: read them again.
-      state.reading.learn(await readSessionSettings(target.channel));
-      return undefined;
-    }
+    case Command.RESET_CONNECTION:
+      // It acts on the server (the open transaction rolled back, temporary tables, locks and
+      // variables dropped): decided and recorded like any command, as the ROLLBACK it does first.
+      return gated(
+        state,
+        { text: 'COM_RESET_CONNECTION', via: 'reset-connection' },
+        async () => {
+          const result = await relay(state, payload, 'single', 'COM_RESET_CONNECTION');
+          state.statements.clear();
+          state.lineage?.reset();
+          // The server's session settings are back to their defaults: read them again.
+          state.reading.learn(await readSessionSettings(target.channel));
+          return result;
+        },
+        undefined,
+        'ROLLBACK',
+      );
     case Command.SET_OPTION:
       return forward(state, payload, 'single');
     case Command.CHANGE_USER:
