@@ -982,6 +982,17 @@ export function denialStatement(message: string): string {
   return `DO $tollgate$BEGIN RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = $m$${text}$m$; END$tollgate$`;
 }
 
+/**
+ * The message as the denial statement quotes it: no `$tollgate$` or `$m$` left in it (the message
+ * can quote the client's text: a parse error names where it stopped), removed until none is left,
+ * since one removal can join what surrounded it into another (`$to$tollgate$llgate$`), and no `$`
+ * before a trailing word, which the closing `$m$` would join into one.
+ */
 function denialText(message: string): string {
-  return message.replace(/\$(tollgate|m)\$/g, '');
+  let text = message;
+  for (;;) {
+    const next = text.replace(/\$(tollgate|m)\$/g, '').replace(/\$([A-Za-z_]*)$/, '$1');
+    if (next === text) return text;
+    text = next;
+  }
 }
