@@ -77,6 +77,28 @@ describe('SessionRunner: a session runs only under the policy it was authorized 
   });
 });
 
+describe('SessionRunner: a session runs only for an identity its records can name', () => {
+  it('refuses a session without a subject, or with an actor chain link that names nobody', () => {
+    const nobody = { ...offer(4), context: { ...offer(4).context!, subject: '' } } as OpenSession;
+    expect(runner().open(nobody, bundle, { version: 4, policy: DEFAULT_POLICY })?.message).toMatch(
+      /names no subject/,
+    );
+    const brokenChain = {
+      ...offer(4),
+      context: {
+        ...offer(4).context!,
+        actors: [
+          { subject: 'sa:pipeline', issuer: '' },
+          { subject: '', issuer: '' },
+        ],
+      },
+    } as OpenSession;
+    expect(runner().open(brokenChain, bundle, { version: 4, policy: DEFAULT_POLICY })).toMatchObject({
+      code: SessionRefusalCode.INTERNAL,
+    });
+  });
+});
+
 describe('SessionRunner: a session the gateway ends runs nothing more', () => {
   it('refuses a command whose record becomes durable after the kill arrived', async () => {
     // The session's stream to the gateway, and the engine's policy path once it opens.

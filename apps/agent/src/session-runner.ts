@@ -109,6 +109,15 @@ export class SessionRunner {
         message: `this agent has no engine for "${spec.name}"'s protocol`,
       };
     }
+    // Every command is recorded under the subject and its whole actor chain: a session whose
+    // identity is missing (or a link of the chain is) could run nothing attributable.
+    const identity = request.context;
+    if (!identity?.subject || (identity.actors ?? []).some((actor) => !actor.subject)) {
+      return {
+        code: SessionRefusalCode.INTERNAL,
+        message: 'the session names no subject, or an actor of its chain without one: it is refused',
+      };
+    }
     const verb = sessionVerbName(request.context?.verb);
     if (!verb || (verb === 'exec' && !engine.runsExec)) {
       // Relaying an exec session as an interactive one would give it more than its verb allows.
