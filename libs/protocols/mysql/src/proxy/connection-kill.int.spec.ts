@@ -36,6 +36,8 @@ describe('KILL through the MySQL session engine', () => {
   const servers: Server[] = [];
   const ports: Record<'alice' | 'bob' | 'masked', number> = { alice: 0, bob: 0, masked: 0 };
   const clients: mysql.Connection[] = [];
+  /** What alice's sessions recorded (their results). */
+  const recorded: string[] = [];
 
   beforeAll(async () => {
     db = createMariadbDatabase();
@@ -57,6 +59,10 @@ describe('KILL through the MySQL session engine', () => {
               ? Masker.compile([{ detectors: rules.detectors, columns: rules.columns }])
               : Masker.compile([]),
           ids: { registry, owner: name === 'bob' ? 'bob' : 'alice' },
+          onStatement: (outcome) => {
+            if (name === 'alice')
+              recorded.push(`${outcome.text}${outcome.error ? ` -> ${outcome.error}` : ''}`);
+          },
         });
       });
       servers.push(server);
@@ -114,6 +120,10 @@ describe('KILL through the MySQL session engine', () => {
     const killer = await connect('alice');
     expect(await errorOf(killer.query(`KILL QUERY ${blocked.id}`))).toEqual({ errno: 0, message: 'ok' });
     expect(await blocked.waiting).toBeNull();
+    // The killing session records its KILL (the killed one records its statement as cancelled).
+    expect(recorded).toContain(`KILL QUERY ${blocked.id}`);
+    expect(await errorOf(killer.query('KILL QUERY 987654'))).toMatchObject({ errno: 1094 });
+    expect(recorded).toContain('KILL QUERY 987654 -> 1094 (HY000): Unknown thread id: 987654');
   });
 
   it('KILL QUERY @id (an expression) is evaluated as the server would and stops the statement', async () => {

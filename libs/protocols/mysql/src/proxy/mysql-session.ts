@@ -553,12 +553,12 @@ async function killSession(state: SessionState, kill: KillStatement, text: strin
   if (!session) {
     const message = `Unknown thread id: ${kill.id}`;
     state.client.write(errPacket(NO_SUCH_THREAD.code, NO_SUCH_THREAD.sqlState, message));
-    return {
+    return answeredHere(state, text, {
       rows: 0,
       bytes: 0,
       masked: new Set(),
       error: `${NO_SUCH_THREAD.code} (${NO_SUCH_THREAD.sqlState}): ${message}`,
-    };
+    });
   }
   if (session === state.self) {
     const own = `KILL ${kill.kind === 'query' ? 'QUERY ' : ''}${state.target.connectionId}`;
@@ -568,7 +568,24 @@ async function killSession(state: SessionState, kill: KillStatement, text: strin
   if (kill.kind === 'query') session.killQuery(`KILL QUERY ${from}`);
   else session.killConnection(`KILL CONNECTION ${from}`);
   state.client.write(okPacket({ statusFlags: STATUS_AUTOCOMMIT }));
-  return { rows: 0, bytes: 0, masked: new Set() };
+  return answeredHere(state, text, { rows: 0, bytes: 0, masked: new Set() });
+}
+
+/**
+ * A KILL answered by the engine itself (another session of the owner stopped on a side connection,
+ * or an unknown id) is recorded in this session too, as a relayed one is: the session that sent it
+ * says so, not only the one it stopped.
+ */
+function answeredHere(state: SessionState, text: string, result: RelayResult): RelayResult {
+  state.options.onStatement?.({
+    text,
+    rows: 0,
+    bytes: 0,
+    durationMs: 0,
+    ...(result.error ? { error: result.error } : {}),
+    masked: [],
+  });
+  return result;
 }
 
 /**
