@@ -297,6 +297,30 @@ describe('SSH through tollgate connect (gateway + agent + sshd)', () => {
     await expect.poll(() => tmux.screen('replay'), { timeout: 20_000 }).toBe(printed);
   });
 
+  it('a denied line typed at a shell cannot be yanked back (Ctrl-Y) or recalled and run', async () => {
+    const tmux = startTmux();
+    cleanups.push(() => tmux.stop());
+    const marker = join(sshd.user.home, `e2e-yank-${randomBytes(4).toString('hex')}`);
+    const sshLine = ['ssh', '-tt', ...sshClientOptions(port), 'me@127.0.0.1'].join(' ');
+    tmux.open('yank', `${sshLine}; exec sleep 600`, { columns: 100, rows: 30 });
+    const shows = (text: string) =>
+      expect.poll(() => tmux.screen('yank'), { timeout: 20_000 }).toContain(text);
+    await shows('$');
+    tmux.type('yank', `touch ${marker}`);
+    tmux.keys('yank', 'Enter');
+    await shows('touching files is not allowed here');
+    // The gate discarded the line with Ctrl-U, which puts it in readline's kill ring: Ctrl-Y
+    // brings it back, and Enter on what looks like an empty line ran it undecided.
+    tmux.keys('yank', 'C-y');
+    tmux.keys('yank', 'Enter');
+    tmux.keys('yank', 'Up');
+    tmux.keys('yank', 'Enter');
+    tmux.type('yank', 'echo after-$((6*7))');
+    tmux.keys('yank', 'Enter');
+    await shows('after-42');
+    expect(existsSync(marker)).toBe(false);
+  });
+
   it('refuses a target whose host key is not the pinned one, and the session record says why', async () => {
     const admin = await spawnConnect(gateway.grpcUrl, gateway.adminToken, 'ssh-impostor', {
       TOLLGATE_URL: gateway.httpUrl,

@@ -32,4 +32,43 @@ describe('ShellInputGate', () => {
     ]);
     expect(decided.at(-1)).toBe('echo short');
   });
+
+  it('decides a line that looks empty but was edited: a yank of the refused line, history recall, Tab', async () => {
+    const decided: { text: string; uncertain?: string }[] = [];
+    const written: Buffer[] = [];
+    // As policy with a command rule decides: the rule's command and anything uncertain are refused.
+    const gate = new ShellInputGate(
+      (line) => {
+        decided.push(line);
+        return Promise.resolve(
+          line.uncertain || line.text.startsWith('rm ')
+            ? { allow: false, message: 'refused' }
+            : { allow: true },
+        );
+      },
+      () => undefined,
+    );
+    const type = (text: string) =>
+      new Promise<void>((release) => {
+        if (!gate.input(Buffer.from(text), (b) => written.push(b), release)) release();
+      });
+    await type('rm -rf /data\r'); // refused: the gate discards it with Ctrl-U (readline's kill ring)
+    // Ctrl-Y yanks the discarded line back; Up recalls an earlier one; Tab completes a word.
+    for (const keys of ['\x19\r', '\x1b[A\r', '\t\r']) {
+      written.length = 0;
+      await type(keys);
+      // The Enter never reaches the shell: what it would run was decided, and refused.
+      expect(Buffer.concat(written).includes(0x0d), JSON.stringify(keys)).toBe(false);
+    }
+    expect(decided.slice(1).map((line) => line.text)).toEqual(
+      Array(3).fill('<a line recalled or edited at the shell>'),
+    );
+    expect(decided.slice(1).every((line) => line.uncertain !== undefined)).toBe(true);
+    expect(decided).toHaveLength(4);
+    // A line that is really empty still passes without a decision.
+    written.length = 0;
+    await type('\r');
+    expect(Buffer.concat(written).toString()).toBe('\r');
+    expect(decided).toHaveLength(4);
+  });
 });

@@ -12,7 +12,7 @@ const INTERRUPT = Buffer.from([0x03]);
  * Holds each Enter a user types into a PTY shell until the line it ends is decided (and recorded):
  * the keys before it are passed on at once (the shell echoes them), the Enter itself only when the
  * line is allowed. A refused line is discarded at the target with Ctrl-U and the reason is shown.
- * Empty lines pass without a decision.
+ * Empty lines pass without a decision, unless editing keys were typed into them.
  */
 export class ShellInputGate {
   private readonly reader = new ShellLineReader();
@@ -53,12 +53,17 @@ export class ShellInputGate {
         // A command continued over several lines is decided whole, as the shell will run it.
         const text = this.continued ? `${this.continued}\n${line.text}` : line.text;
         const reading = readShellCommand(text);
-        if (text.trim() === '') {
+        // Only a line nothing but spaces were typed into is empty at the shell too: one that looks
+        // empty after editing keys may hold what the shell recalled (Up), completed (Tab) or yanked
+        // back (Ctrl-Y: the line the gate just discarded with Ctrl-U is in readline's kill ring).
+        if (text.trim() === '' && line.uncertain === undefined) {
           write(enter);
           continue;
         }
         const uncertain = line.uncertain ?? reading.ambiguous;
-        const verdict = await this.decide(uncertain ? { text, uncertain } : { text }).catch(
+        // What such a line holds is not known here: its record says so rather than show nothing.
+        const decided = text.trim() === '' ? `<a line recalled or edited at the shell>` : text;
+        const verdict = await this.decide(uncertain ? { text: decided, uncertain } : { text: decided }).catch(
           (error: unknown): Verdict => ({
             allow: false,
             message: error instanceof Error ? error.message : String(error),
