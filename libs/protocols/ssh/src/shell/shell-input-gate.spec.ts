@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_LINE } from './shell-line-reader';
 import { ShellInputGate } from './shell-input-gate';
+import { ShellScriptGate } from './shell-script-gate';
 
 describe('ShellInputGate', () => {
   it('refuses a line (or a command continued over lines) longer than the script limit without asking policy, and holds no more of it', async () => {
@@ -70,5 +71,34 @@ describe('ShellInputGate', () => {
     await type('\r');
     expect(Buffer.concat(written).toString()).toBe('\r');
     expect(decided).toHaveLength(4);
+  });
+
+  it('passes undecided only lines of spaces and tabs: other blanks are a command name to the shell', async () => {
+    // bash splits words on space and tab only: a line of U+00A0, U+3000 or CR runs the program of
+    // that name (one planted earlier in PATH), so it is decided and recorded like any command.
+    const blanks = ['\u00a0', '\u3000', '\ufeff', '\r', '\v'];
+    const decided: string[] = [];
+    const decide = (line: { text: string }) => {
+      decided.push(line.text);
+      return Promise.resolve({ allow: false, message: 'refused' });
+    };
+    const written: Buffer[] = [];
+    const pty = new ShellInputGate(decide, () => undefined);
+    for (const blank of ['\u00a0', '\u3000', '\ufeff']) {
+      await new Promise<void>((release) => {
+        if (!pty.input(Buffer.from(`${blank}\r`), (b) => written.push(b), release)) release();
+      });
+    }
+    expect(decided).toEqual(['\u00a0', '\u3000', '\ufeff']);
+    expect(Buffer.concat(written).includes(0x0d)).toBe(false);
+    decided.length = 0;
+    written.length = 0;
+    const script = new ShellScriptGate(decide, () => undefined);
+    await new Promise<void>((release) =>
+      script.input(Buffer.from(`${blanks.join('\n')}\n \t\n`), (b) => written.push(b), release),
+    );
+    expect(decided).toEqual(blanks);
+    // Only the line of a space and a tab reached the shell.
+    expect(Buffer.concat(written).toString()).toBe(' \t\n');
   });
 });

@@ -1,6 +1,6 @@
 import { readShellCommand } from '@tollgate/policy';
 import type { Verdict } from '../bridge/session-bridge';
-import { MAX_LINE, ShellLineReader, type ShellLine } from './shell-line-reader';
+import { blankLine, MAX_LINE, ShellLineReader, type ShellLine } from './shell-line-reader';
 
 /** Ctrl-U: a shell in cooked mode (and readline) discards the line typed so far. */
 const KILL_LINE = Buffer.from([0x15]);
@@ -56,13 +56,13 @@ export class ShellInputGate {
         // Only a line nothing but spaces were typed into is empty at the shell too: one that looks
         // empty after editing keys may hold what the shell recalled (Up), completed (Tab) or yanked
         // back (Ctrl-Y: the line the gate just discarded with Ctrl-U is in readline's kill ring).
-        if (text.trim() === '' && line.uncertain === undefined) {
+        if (blankLine(text) && line.uncertain === undefined) {
           write(enter);
           continue;
         }
         const uncertain = line.uncertain ?? reading.ambiguous;
         // What such a line holds is not known here: its record says so rather than show nothing.
-        const decided = text.trim() === '' ? `<a line recalled or edited at the shell>` : text;
+        const decided = blankLine(text) ? `<a line recalled or edited at the shell>` : text;
         const verdict = await this.decide(uncertain ? { text: decided, uncertain } : { text: decided }).catch(
           (error: unknown): Verdict => ({
             allow: false,

@@ -31,6 +31,14 @@ const Key = {
   Delete: 0x7f,
 } as const;
 
+/**
+ * A line the shell runs nothing for: spaces and tabs only (and continuation line breaks). The shell
+ * splits words on those alone: any other blank (U+00A0, U+3000, a CR) is a command's name to it.
+ */
+export function blankLine(text: string): boolean {
+  return /^[ \t\n]*$/.test(text);
+}
+
 /** Characters a line may have (as a shell without a PTY may: MAX_SCRIPT_LINE bytes). */
 export const MAX_LINE = 64 * 1024;
 

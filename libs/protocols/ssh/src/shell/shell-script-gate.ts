@@ -1,6 +1,6 @@
 import { readShellCommand } from '@tollgate/policy';
 import type { Verdict } from '../bridge/session-bridge';
-import type { ShellLine } from './shell-line-reader';
+import { blankLine, type ShellLine } from './shell-line-reader';
 
 /** The longest line held for a decision; a longer one is refused (its bytes never reach the shell). */
 export const MAX_SCRIPT_LINE = 64 * 1024;
@@ -72,7 +72,7 @@ export class ShellScriptGate {
 
   private async pass(command: Buffer, write: (bytes: Buffer) => void): Promise<void> {
     const text = command.toString('utf8').replace(/\n$/, '');
-    if (text.trim() === '') return write(command);
+    if (blankLine(text)) return write(command);
     const verdict = await this.decide({ text }).catch((error: unknown): Verdict => ({
       allow: false,
       message: error instanceof Error ? error.message : String(error),
