@@ -16,7 +16,9 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { verifyChain } from '@tollgate/audit';
+import type { AgentTunnelWireClient } from '@tollgate/proto';
 import { AuditJournal, LeftoverJournal, type SegmentWrite } from './audit-journal';
+import { JournalShipper } from './journal-shipper';
 import { parseSegment } from './journal-segment';
 
 const logger = pino({ level: 'silent' });
@@ -265,6 +267,26 @@ describe('AuditJournal', () => {
     expect(statSync(segment).size).toBe(whole);
     await leftovers[0].acknowledge(3);
     expect(readdirSync(root)).toEqual([]);
+  });
+
+  it('a journal left by a killed process keeps the age of its events: a restart does not reset the lag bound', async () => {
+    const root = newRoot();
+    const first = await AuditJournal.create(root, logger);
+    // Commands journaled an hour ago, while the gateway was away; then the process died.
+    const anHourAgo = new Date(Date.now() - 3_600_000).toISOString();
+    for (let i = 1; i <= 2; i++) await first.append({ type: 'command', n: i, time: anHourAgo });
+    appendFileSync(join(first.dir, 'lock'), '9'.repeat(7));
+    const shipper = new JournalShipper(
+      {} as AgentTunnelWireClient,
+      'token',
+      { maxAgeMs: 30_000, maxEvents: 100_000 },
+      logger,
+    );
+    for (const leftover of await LeftoverJournal.collect(root, logger)) shipper.add(leftover);
+    // The next agent process refuses commands at once: the backlog is an hour old, not new.
+    expect(shipper.refusal()).toMatch(
+      /holds 2 event\(s\) the gateway has not acknowledged, the oldest for 36\d\d\.\d s/,
+    );
   });
 
   it('grows its segment in zero-filled steps, so most group commits overwrite space the file has', async () => {

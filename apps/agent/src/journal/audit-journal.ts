@@ -413,6 +413,14 @@ export class AuditJournal implements ShippableJournal {
   }
 }
 
+/** How long ago (ms, 0 or more) the event text says it happened; 0 when it does not say. */
+function ageOf(event: string, wall: number): number {
+  // A command event has one `time` member, at its top (quotes inside its strings are escaped).
+  const time = /"time":"([^"]{1,64})"/.exec(event)?.[1];
+  const at = time === undefined ? NaN : Date.parse(time);
+  return Number.isFinite(at) ? Math.max(0, wall - at) : 0;
+}
+
 export function segmentName(firstSeq: number): string {
   return `segment-${String(firstSeq).padStart(16, '0')}.log`;
 }
@@ -472,8 +480,12 @@ export class LeftoverJournal implements ShippableJournal {
     records: readonly JournalRecord[],
     private readonly lock: JournalLock,
   ) {
-    const at = performance.now();
-    this.pending = records.map((r) => ({ ...r, at }));
+    // Each record keeps the age its event says it has (its `time`), so the lag bound counts from
+    // when the command was journaled, not from this process's start: restarting the agent does not
+    // make an old backlog new. A record whose time cannot be read counts from now.
+    const now = performance.now();
+    const wall = Date.now();
+    this.pending = records.map((r) => ({ ...r, at: now - ageOf(r.event, wall) }));
   }
 
   get drained(): boolean {
