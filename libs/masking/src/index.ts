@@ -50,6 +50,7 @@ export {
   untraced,
   valuesColumns,
   wholeRow,
+  recursiveWithQueries,
   withQuery,
   type Column,
   type ExprLineage,

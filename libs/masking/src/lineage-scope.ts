@@ -268,6 +268,31 @@ export function withQuery<W>(
   if (!settled) scope.ctes.set(name, { any: allSources(result) });
 }
 
+/**
+ * The common table expressions of one WITH RECURSIVE whose items may read each other in any order
+ * (PostgreSQL: an item may name one listed after it, which then means that item, not a relation of
+ * the same name). All names are bound from the start, knowing nothing, and every item is evaluated
+ * again, round after round, until none changes; still changing after the last round, any column of
+ * each may hold whatever any of them reads.
+ */
+export function recursiveWithQueries<W>(
+  scope: Scope<W>,
+  items: readonly { readonly name: string; readonly evaluate: () => QueryColumns }[],
+): void {
+  for (const item of items) scope.ctes.set(item.name, { any: new SourceSet() });
+  let settled = false;
+  let previous: string | undefined;
+  for (let round = 0; round < MAX_RECURSION_ROUNDS && !settled; round++) {
+    for (const item of items) scope.ctes.set(item.name, derivedOnly(item.evaluate()));
+    const now = items.map((item) => signature(scope.ctes.get(item.name) as QueryColumns)).join(';');
+    settled = now === previous;
+    previous = now;
+  }
+  if (settled) return;
+  const all = union(...items.map((item) => allSources(scope.ctes.get(item.name) as QueryColumns)));
+  for (const item of items) scope.ctes.set(item.name, { any: all });
+}
+
 /** How many sources each column has: sources only grow, so an unchanged signature means settled. */
 function signature(result: QueryColumns): string {
   return 'columns' in result ? result.columns.map((c) => c.sources.size).join(',') : `any ${result.any.size}`;

@@ -268,6 +268,24 @@ export const LINEAGE_CORPUS: Record<string, readonly (readonly [string, string])
       "WITH RECURSIVE r(n, a, b, c) AS (SELECT 1, '', '', ssn FROM customers UNION ALL SELECT n + 1, b, c, '' FROM r WHERE n < 3) SELECT a FROM r",
       'd',
     ],
+    // WITH RECURSIVE lets an item read one listed after it: that item, not the table of its name.
+    [
+      'WITH RECURSIVE w AS (SELECT * FROM orders), orders AS (SELECT ssn, name, card, id FROM customers) SELECT * FROM w',
+      'd - d -',
+    ],
+    [
+      'WITH RECURSIVE w AS (SELECT note FROM orders), orders AS (SELECT ssn AS note FROM customers) SELECT note FROM w',
+      'd',
+    ],
+    [
+      'WITH RECURSIVE a AS (SELECT x FROM b), b AS (SELECT x FROM c), c AS (SELECT ssn AS x FROM customers) SELECT x FROM a',
+      'd',
+    ],
+    // Without RECURSIVE, a later item is not seen: the name is the table's.
+    [
+      'WITH w AS (SELECT note FROM orders), orders AS (SELECT ssn AS note FROM customers) SELECT note FROM w',
+      '-',
+    ],
     ['WITH d AS (DELETE FROM customers WHERE id = 1 RETURNING ssn) SELECT ssn FROM d', 'p'],
     ['WITH u AS (UPDATE customers SET name = $1 WHERE id = 1 RETURNING *) SELECT * FROM u', '- - p - p'],
     ['WITH i AS (INSERT INTO orders (note) SELECT ssn FROM customers RETURNING id) SELECT id FROM i', '- W'],

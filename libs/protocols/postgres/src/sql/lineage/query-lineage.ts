@@ -8,6 +8,7 @@ import {
   LineageContext as CoreContext,
   outputAt,
   qualifiedColumn,
+  recursiveWithQueries,
   relationLineage as coreRelationLineage,
   renamed,
   Scope as CoreScope,
@@ -140,14 +141,18 @@ export function selectLineage(body: Node, parent: Scope | undefined, ctx: Lineag
 function withClause(clause: unknown, scope: Scope, ctx: LineageContext): void {
   const withBody = clause as Node | undefined;
   if (!withBody) return;
-  const recursive = withBody['recursive'] === true;
-  for (const item of list(withBody['ctes'])) {
+  const items = list(withBody['ctes']).map((item) => {
     const cte = item['CommonTableExpr'] as Node;
     const aliases = names(cte['aliascolnames']);
-    withQuery(scope, text(cte['ctename']), recursive, () =>
-      renamed(queryLineage(cte['ctequery'], scope, ctx), aliases, ctx),
-    );
-  }
+    return {
+      name: text(cte['ctename']),
+      evaluate: () => renamed(queryLineage(cte['ctequery'], scope, ctx), aliases, ctx),
+    };
+  });
+  // WITH RECURSIVE lets an item read any other, one listed later too (a relation of that name is
+  // then not read): they are traced together. Without it, an item sees those before it.
+  if (withBody['recursive'] === true) recursiveWithQueries(scope, items);
+  else for (const { name, evaluate } of items) withQuery(scope, name, false, evaluate);
 }
 
 function targetList(targets: readonly Node[], scope: Scope, ctx: LineageContext): QueryColumns {
