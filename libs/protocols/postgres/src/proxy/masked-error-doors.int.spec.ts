@@ -117,6 +117,38 @@ describe('PostgreSQL masking: errors about rows the statement does not name (rea
     }
   });
 
+  it("withholds the errors of FETCH and MOVE, which run a cursor's query that only filters on a masked column", async () => {
+    const c = await client();
+    try {
+      // DECLARE answers at once; the server reads the rows (and fails, quoting ssn) when asked.
+      const cursor = 'declare cur cursor for select id from customers where ssn::int > 0';
+      for (const [sql, then] of [
+        [cursor, 'fetch all from cur'],
+        [cursor, 'move forward all in cur'],
+        [`${cursor}; fetch 1 from cur`, undefined],
+      ] as const) {
+        await c.query('begin');
+        try {
+          const declared = await attempt(c, sql);
+          const error = then === undefined ? declared : await attempt(c, then);
+          expect(error, `${sql}; ${then}`).toContain('22P02');
+          expect(error, `${sql}; ${then}`).not.toContain(SECRET);
+        } finally {
+          await c.query('rollback');
+        }
+      }
+      // A cursor over what is not masked fails with the server's words.
+      await c.query('begin');
+      await c.query('declare plain cursor for select id from customers where name::int > 0');
+      expect(await attempt(c, 'fetch all from plain')).toContain(
+        'invalid input syntax for type integer: \\"Ada\\"',
+      );
+      await c.query('rollback');
+    } finally {
+      await c.end();
+    }
+  });
+
   it('withholds the errors of a database-wide ANALYZE computing statistics over a masked column', async () => {
     await onServer(`CREATE STATISTICS customers_ssn_int ON (ssn::int), (id) FROM customers`);
     const c = await client();

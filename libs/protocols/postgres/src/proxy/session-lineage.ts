@@ -224,11 +224,16 @@ export class SessionLineage {
         return prepared.get(statement.executes) ?? this.preparedStatement(statement.executes);
       if (statement.fetches === undefined) return statement;
       const cursor = cursors.get(statement.fetches) ?? this.portals.get(statement.fetches)?.statement;
-      // Its rows hold as long as the cursor's DECLARE does.
+      const unknown = { untraced: `cursor "${statement.fetches}"` };
+      // Its rows hold as long as the cursor's DECLARE does. FETCH and MOVE run the cursor's query
+      // (the server reads rows only when asked): what it filters on and the rows it touches decide
+      // them too, and their errors quote those values.
       return this.cache.stampLike(
         {
           ...statement,
-          outputs: cursor?.outputs ?? { anyColumn: [{ untraced: `cursor "${statement.fetches}"` }] },
+          outputs: cursor?.outputs ?? { anyColumn: [unknown] },
+          filtered: [...statement.filtered, ...(cursor ? cursor.filtered : [unknown])],
+          ...(cursor?.touched ? { touched: [...(statement.touched ?? []), ...cursor.touched] } : {}),
         },
         cursor,
       );

@@ -26,7 +26,7 @@ export interface StatementLineage extends LineageOfStatement {
   readonly holds?: true;
   /** CLOSE: the cursor it closes (`null`: CLOSE ALL). */
   readonly closes?: string | null;
-  /** FETCH: the cursor whose rows it returns. */
+  /** FETCH and MOVE: the cursor whose query it runs (FETCH returns its rows). */
   readonly fetches?: string;
   /** PREPARE: the name, and the lineage of what EXECUTE will run; EXECUTE: the name it runs. */
   readonly prepares?: string;

@@ -244,7 +244,8 @@ function statementLineage(stmt: Node, ctx: LineageContext): StatementLineage {
       // CLOSE ALL has no name.
       return { ...finish(), closes: body['portalname'] === undefined ? null : text(body['portalname']) };
     case 'FetchStmt':
-      return body['ismove'] === true ? finish() : { ...finish(), fetches: text(body['portalname']) };
+      // MOVE returns no rows, but runs the cursor's query as FETCH does.
+      return { ...finish(), fetches: text(body['portalname']) };
     case 'PrepareStmt': {
       // Nothing runs yet: EXECUTE runs what was prepared.
       // What EXECUTE runs touches what the prepared statement would (its errors quote those rows).
