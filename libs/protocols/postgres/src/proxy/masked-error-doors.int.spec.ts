@@ -149,6 +149,19 @@ describe('PostgreSQL masking: errors about rows the statement does not name (rea
     }
   });
 
+  it('withholds the errors of a COMMIT that reads a WITH HOLD cursor over a masked column', async () => {
+    const c = await client();
+    try {
+      await c.query('begin');
+      await c.query('declare held cursor with hold for select id from customers where ssn::int > 0');
+      const error = await attempt(c, 'commit');
+      expect(error).toContain('22P02');
+      expect(error).not.toContain(SECRET);
+    } finally {
+      await c.end();
+    }
+  });
+
   it('withholds the errors of a database-wide ANALYZE computing statistics over a masked column', async () => {
     await onServer(`CREATE STATISTICS customers_ssn_int ON (ssn::int), (id) FROM customers`);
     const c = await client();

@@ -561,9 +561,10 @@ function relay(
       index: 0,
     });
     /**
-     * The open transaction changed a table holding masked columns (or what cannot be traced): the
-     * checks the server defers to COMMIT, SET CONSTRAINTS or a Sync quote its rows, in the answer
-     * to whatever statement comes then. Cleared when the server is idle outside a transaction.
+     * The open transaction changed a table holding masked columns (or what cannot be traced), or
+     * declared a WITH HOLD cursor reading them: the checks the server defers to COMMIT, SET
+     * CONSTRAINTS or a Sync quote its rows (COMMIT reads such a cursor whole), in the answer to
+     * whatever statement comes then. Cleared when the server is idle outside a transaction.
      */
     let changedMaskedInTransaction = false;
     /**
@@ -574,9 +575,18 @@ function relay(
     const withholds = (head: PendingStatement | undefined): boolean =>
       lineage !== undefined &&
       (head === undefined || changedMaskedInTransaction || readsMasked(holding(head), options.masker));
-    /** The server ran (some of) the statement being answered: note whether it changed masked rows. */
+    /**
+     * The server ran (some of) the statement being answered: note whether it changed masked rows,
+     * or declared a WITH HOLD cursor reading masked values (COMMIT runs its query to the end, and
+     * its errors quote them).
+     */
     const ran = (head: PendingStatement | undefined) => {
-      if (lineage !== undefined && head !== undefined && changesMasked(holding(head), options.masker))
+      if (lineage === undefined || head === undefined) return;
+      const statement = holding(head);
+      if (
+        changesMasked(statement, options.masker) ||
+        (statement?.holds === true && readsMasked(statement, options.masker))
+      )
         changedMaskedInTransaction = true;
     };
     /**
