@@ -624,7 +624,10 @@ export function callLineage<T>(
   ctx: LineageContext<T>,
 ): ExprLineage {
   const dialect = ctx.dialect;
-  const name = (parts.at(-1) ?? '').toLowerCase();
+  const written = parts.at(-1) ?? '';
+  // Built-ins are known by their lower-case names; the catalog by the name as the dialect compares
+  // it (PostgreSQL: `"Leak"()` calls Leak, not leak).
+  const name = written.toLowerCase();
   const schema = parts.length > 1 ? parts.at(-2) : undefined;
   if (dialect.sideEffectFunctions.has(name)) ctx.written.addAll(args);
   const builtin =
@@ -633,10 +636,11 @@ export function callLineage<T>(
   if (builtin && dialect.untracedFunctions.has(name))
     return { sources: union(args, untraced(`function ${name}`)) };
   if (schema !== undefined) return builtin ? { sources: args } : userFunction(parts.join('.'), args, ctx);
-  const user = ctx.catalog.userFunction(name);
-  if (user === undefined) ctx.missingFunctions.add(name);
+  const stored = dialect.fold(written);
+  const user = ctx.catalog.userFunction(stored);
+  if (user === undefined) ctx.missingFunctions.add(stored);
   if (user === false) return { sources: args };
-  return userFunction(name, args, ctx);
+  return userFunction(stored, args, ctx);
 }
 
 function userFunction<T>(name: string, args: SourceSet, ctx: LineageContext<T>): ExprLineage {

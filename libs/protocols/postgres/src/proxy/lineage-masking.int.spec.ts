@@ -234,6 +234,22 @@ describe('PostgreSQL masking by lineage (real server)', () => {
     }
   });
 
+  it('treats a function defined on the server as untraced, whatever case its name is in', async () => {
+    await onServer(
+      `create function "ReadSsn"(i int) returns text language sql as 'select ssn from customers where id = i'`,
+    );
+    const c = await client();
+    try {
+      // The body reads customers.ssn: what it returns is masked whole, and no argument stores.
+      expect((await c.query('select "ReadSsn"(1) as v')).rows).toEqual([{ v: '********' }]);
+      expect((await c.query('select public."ReadSsn"(id) as v from customers where id = 2')).rows).toEqual([
+        { v: '********' },
+      ]);
+    } finally {
+      await c.end();
+    }
+  });
+
   it('denies writes of masked values anywhere; nothing changes on the server', async () => {
     const c = await client();
     try {

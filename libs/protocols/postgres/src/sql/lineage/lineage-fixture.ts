@@ -49,7 +49,7 @@ export const FIXTURE_RELATIONS: readonly RelationFacts[] = [
   ),
 ];
 
-export const FIXTURE_USER_FUNCTIONS = new Set(['my_func', 'my_srf']);
+export const FIXTURE_USER_FUNCTIONS = new Set(['my_func', 'my_srf', 'Leak']);
 
 export const fixtureCatalog: LineageCatalog = {
   relations: (name, schema) =>

@@ -117,6 +117,9 @@ export const LINEAGE_CORPUS: Record<string, readonly (readonly [string, string])
     ['SELECT my_func(ssn) FROM customers', 'u W'],
     ['SELECT public.lower(ssn) FROM customers', 'u W'],
     ['SELECT my_func()', 'u'],
+    // A quoted name is the function of that exact name ("Leak", not leak).
+    ['SELECT "Leak"()', 'u'],
+    ['SELECT "Leak"(ssn) FROM customers', 'u W'],
     // Server files and large objects hold what no column traces (a table's own data file, say).
     ["SELECT pg_read_file('base/16384/16385')", 'u'],
     ["SELECT pg_catalog.pg_read_binary_file('base/16384/16385', 0, 8192)", 'u'],

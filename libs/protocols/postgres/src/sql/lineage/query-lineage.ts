@@ -296,12 +296,15 @@ function partlyUntraced(
   const [call] = list((functions[0]?.['List'] as Node | undefined)?.['items']);
   const body = call?.['FuncCall'] as Node | undefined;
   if (!body || body['over'] !== undefined) return undefined;
-  const parts = names(body['funcname']).map((part) => part.toLowerCase());
+  const written = names(body['funcname']);
+  const parts = written.map((part) => part.toLowerCase());
   const name = parts.at(-1) ?? '';
   const untracedColumns = PARTLY_UNTRACED_FUNCTIONS.get(name);
   if (!untracedColumns) return undefined;
-  const user = parts.length === 1 ? ctx.catalog.userFunction(name) : false;
-  if (user === undefined) ctx.missingFunctions.add(name);
+  // The catalog knows the name as written (a quoted "Pg_Stat_Get_Activity" is not the built-in).
+  const stored = written.at(-1) ?? '';
+  const user = parts.length === 1 ? ctx.catalog.userFunction(stored) : false;
+  if (user === undefined) ctx.missingFunctions.add(stored);
   const builtin = parts.length === 1 ? user === false : parts[0] === 'pg_catalog';
   if (!builtin || parts.length > 2) return undefined;
   return { untraced: untracedColumns, clear: generic(body, scope, ctx).sources };
