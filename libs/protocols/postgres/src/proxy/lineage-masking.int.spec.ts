@@ -234,17 +234,30 @@ describe('PostgreSQL masking by lineage (real server)', () => {
     }
   });
 
-  it('treats a function defined on the server as untraced, whatever case its name is in', async () => {
-    await onServer(
-      `create function "ReadSsn"(i int) returns text language sql as 'select ssn from customers where id = i'`,
-    );
+  it('treats a function or an operator defined on the server as untraced, whatever its name', async () => {
+    await onServer(`
+      create function "ReadSsn"(i int) returns text language sql as 'select ssn from customers where id = i';
+      create function ssn_of(i int, j int) returns text language sql as 'select ssn from customers where id = i';
+      create operator ### (leftarg = int, rightarg = int, function = ssn_of);`);
     const c = await client();
     try {
-      // The body reads customers.ssn: what it returns is masked whole, and no argument stores.
-      expect((await c.query('select "ReadSsn"(1) as v')).rows).toEqual([{ v: '********' }]);
-      expect((await c.query('select public."ReadSsn"(id) as v from customers where id = 2')).rows).toEqual([
-        { v: '********' },
-      ]);
+      // The bodies read customers.ssn: what they return is masked whole.
+      for (const sql of [
+        'select "ReadSsn"(1) as v',
+        'select public."ReadSsn"(id) as v from customers where id = 2',
+        'select 1 ### 0 as v',
+        'select 2 operator(public.###) 0 as v',
+      ])
+        expect((await c.query(sql)).rows, sql).toEqual([{ v: '********' }]);
+      // Built-in operators, and those of extensions, compute from their operands as before.
+      await onServer('create extension if not exists hstore');
+      expect(
+        (
+          await c.query(
+            `select 1 + 2 as v, name = name as w, 'a=>1'::hstore -> 'a' as x from customers where id = 1`,
+          )
+        ).rows,
+      ).toEqual([{ v: 3, w: true, x: '1' }]);
     } finally {
       await c.end();
     }

@@ -296,10 +296,17 @@ export class SessionLineage {
   }
 
   private async readFunctions(names: readonly string[]): Promise<void> {
-    // Functions and operators outside pg_catalog (user code, extensions) are not known built-ins.
+    // Functions outside pg_catalog (user code, extensions) are not known built-ins; nor are
+    // operators defined outside it, but those of extensions (citext, PostGIS, hstore overload `=`,
+    // `<`, `->`: they compute from their operands).
+    const listed = names.map(sqlLiteral).join(', ');
     const rows = await this.connection.query(
-      `SELECT DISTINCT p.proname FROM pg_catalog.pg_proc p ` +
-        `WHERE p.pronamespace <> 'pg_catalog'::pg_catalog.regnamespace AND p.proname IN (${names.map(sqlLiteral).join(', ')})`,
+      `SELECT p.proname FROM pg_catalog.pg_proc p ` +
+        `WHERE p.pronamespace <> 'pg_catalog'::pg_catalog.regnamespace AND p.proname IN (${listed}) ` +
+        `UNION SELECT o.oprname FROM pg_catalog.pg_operator o ` +
+        `WHERE o.oprnamespace <> 'pg_catalog'::pg_catalog.regnamespace AND o.oprname IN (${listed}) ` +
+        `AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_operator'::pg_catalog.regclass ` +
+        `AND d.objid = o.oid AND d.deptype = 'e')`,
     );
     this.cache.learnFunctions(
       names,

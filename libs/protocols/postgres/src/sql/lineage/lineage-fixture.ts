@@ -49,7 +49,8 @@ export const FIXTURE_RELATIONS: readonly RelationFacts[] = [
   ),
 ];
 
-export const FIXTURE_USER_FUNCTIONS = new Set(['my_func', 'my_srf', 'Leak']);
+/** Functions and operators defined on the server (outside pg_catalog). */
+export const FIXTURE_USER_FUNCTIONS = new Set(['my_func', 'my_srf', 'Leak', '###']);
 
 export const fixtureCatalog: LineageCatalog = {
   relations: (name, schema) =>

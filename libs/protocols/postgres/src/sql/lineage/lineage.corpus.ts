@@ -117,6 +117,14 @@ export const LINEAGE_CORPUS: Record<string, readonly (readonly [string, string])
     ['SELECT my_func(ssn) FROM customers', 'u W'],
     ['SELECT public.lower(ssn) FROM customers', 'u W'],
     ['SELECT my_func()', 'u'],
+    // An operator defined on the server calls a function whose body is not read.
+    ['SELECT 1 ### 2', 'u'],
+    ['SELECT 1 OPERATOR(public.###) 2', 'u'],
+    ['SELECT ssn ### 2 FROM customers', 'u'],
+    ["SELECT name FROM customers WHERE name ### 'x'", '- F'],
+    ['SELECT 1 = ANY (SELECT 1) OR 2 BETWEEN 1 AND 3', '-'],
+    ['SELECT 1 OPERATOR(pg_catalog.+) 2', '-'],
+    ['SELECT 1 ### ANY (SELECT 1)', 'u'],
     // A quoted name is the function of that exact name ("Leak", not leak).
     ['SELECT "Leak"()', 'u'],
     ['SELECT "Leak"(ssn) FROM customers', 'u W'],

@@ -438,6 +438,8 @@ export function expr(node: unknown, scope: Scope, ctx: LineageContext): ExprLine
       return subLink(body, scope, ctx);
     case 'FuncCall':
       return funcCall(body, scope, ctx);
+    case 'A_Expr':
+      return operatorCall(operatorsOf(body), generic(body, scope, ctx).sources, ctx);
     case 'A_Const':
     case 'ParamRef':
     case 'SQLValueFunction':
@@ -491,7 +493,40 @@ function subLink(body: Node, scope: Scope, ctx: LineageContext): ExprLineage {
     ctx.filtered.addAll(allSources(result));
     return { sources: new SourceSet() };
   }
-  return { sources: union(test, allSources(result)) };
+  // x = ANY (SELECT ...), x IN (SELECT ...): compared by an operator, which may be user code.
+  const operator = names(body['operName']);
+  const sources = union(test, allSources(result));
+  return operator.length > 0 ? operatorCall([operator], sources, ctx) : { sources };
+}
+
+/**
+ * The operators an operator expression calls, each as its (possibly schema-qualified) name:
+ * `a BETWEEN b AND c` compares with `>=` and `<=` (`<` and `>` when negated), the others name
+ * theirs (`IN` and `IS DISTINCT FROM` `=`, `LIKE` `~~`, ...).
+ */
+function operatorsOf(body: Node): string[][] {
+  const name = names(body['name']);
+  return text(body['kind']).includes('BETWEEN') ? [['>='], ['<='], ['<'], ['>']] : [name];
+}
+
+/**
+ * An operator's value: what its operands are made of, and untraced when one of its names may be an
+ * operator defined on the server (outside pg_catalog, not an extension's): its function's body is
+ * not read. (Its operands do not count as stored, unlike a user function's arguments: every
+ * comparison would be a write whenever the catalog cannot be read.)
+ */
+function operatorCall(operators: readonly string[][], operands: SourceSet, ctx: LineageContext): ExprLineage {
+  const sources = new SourceSet().addAll(operands);
+  for (const parts of operators) {
+    const name = parts.at(-1);
+    if (name === undefined) continue;
+    const schema = parts.length > 1 ? parts.at(-2) : undefined;
+    const user =
+      schema === undefined ? ctx.catalog.userFunction(name) : schema !== POSTGRES_DIALECT.builtinSchema;
+    if (user === undefined) ctx.missingFunctions.add(name);
+    if (user !== false) sources.addAll(untraced(`operator ${parts.join('.')}`));
+  }
+  return { sources };
 }
 
 function funcCall(body: Node, scope: Scope, ctx: LineageContext): ExprLineage {
