@@ -77,6 +77,12 @@ export interface StoredRelation {
   readonly columns: readonly { readonly name: string; readonly generated?: boolean }[];
   /** A view's query; absent when the catalog does not show it (then the view is untraced). */
   readonly definition?: string;
+  /**
+   * A materialized view: its rows are what its query gave when it was last refreshed. The views its
+   * query reads may have been replaced since (CREATE OR REPLACE VIEW), so it is traced through its
+   * query only when that query reads no view.
+   */
+  readonly materialized?: true;
   /** Tables whose rows are or include this one's (PostgreSQL inheritance and partitions). */
   readonly related?: readonly { readonly schema: string; readonly name: string }[];
 }
@@ -145,6 +151,8 @@ export class LineageContext<Tree = unknown> {
   readonly filtered = new SourceSet();
   missingRelations = new Map<string, MissingRelation>();
   missingFunctions = new Set<string>();
+  /** A view (or materialized view) was read through its definition at this level. */
+  readView = false;
 
   constructor(
     readonly catalog: StoredCatalog,
@@ -503,11 +511,15 @@ function storedColumns<T>(relation: StoredRelation, dialect: LineageDialect<T>):
 }
 
 function viewColumns<T>(relation: StoredRelation, ctx: LineageContext<T>): QueryColumns {
+  ctx.readView = true;
   const reason = `view ${relation.schema}.${relation.name}`;
   const inner = ctx.view(relation);
   const tree = relation.definition === undefined ? undefined : ctx.dialect.parse(relation.definition);
   if (!inner || tree === undefined) return { any: untraced(`${reason} (definition not resolved)`) };
   const result = ctx.dialect.query(tree, inner);
+  // Rows stored when a view it reads said something else: what they hold is not known.
+  if (relation.materialized && inner.readView)
+    return { any: union(allSources(result), untraced(`materialized ${reason} over views`)) };
   if (!('columns' in result) || result.columns.length !== relation.columns.length)
     return { any: union(allSources(result), untraced(reason)) };
   // A view's columns are its query's, renamed to the names the catalog gives them.

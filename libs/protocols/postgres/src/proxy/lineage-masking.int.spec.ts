@@ -263,6 +263,36 @@ describe('PostgreSQL masking by lineage (real server)', () => {
     }
   });
 
+  it('masks a materialized view over a view whole: the view may have been replaced since its rows were stored', async () => {
+    await onServer(`
+      create view mat_source as select id, ssn as x from customers;
+      create materialized view mat_over_view as select id, x from mat_source;
+      create materialized view mat_over_table as select id, ssn as x from customers;`);
+    const c = await client();
+    try {
+      // The session replaces the view: the stored rows still hold ssn, the definition now says name.
+      await c.query('create or replace view mat_source as select id, name as x from customers');
+      expect((await c.query('select x from mat_over_view order by id')).rows).toEqual([
+        { x: '********' },
+        { x: '********' },
+      ]);
+      // Every column of it is masked whole (an int reads 0).
+      const all = (await c.query('select * from mat_over_view order by id')).rows;
+      expect(all).toEqual([
+        { id: 0, x: '********' },
+        { id: 0, x: '********' },
+      ]);
+      // Over tables only, a materialized view is traced through its query as before.
+      expect((await c.query('select id, x from mat_over_table order by id')).rows).toEqual([
+        { id: 1, x: '********' },
+        { id: 2, x: '********' },
+      ]);
+    } finally {
+      await c.end();
+      await onServer('drop materialized view mat_over_view, mat_over_table; drop view mat_source');
+    }
+  });
+
   it('denies writes of masked values anywhere; nothing changes on the server', async () => {
     const c = await client();
     try {

@@ -280,6 +280,7 @@ export class SessionLineage {
         // A foreign table's rows are another table's (postgres_fdw over this very database can
         // name customers.ssn as f.x), so it is read as a view whose definition is not known: untraced.
         kind: kind === 'v' || kind === 'm' || kind === 'f' ? 'view' : 'table',
+        ...(kind === 'm' ? { materialized: true as const } : {}),
         columns: (JSON.parse(columns ?? '[]') as [string, string, boolean][]).map(
           ([column, type, generated]) => ({
             name: column,

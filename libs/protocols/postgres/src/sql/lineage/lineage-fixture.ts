@@ -34,6 +34,11 @@ export const FIXTURE_RELATIONS: readonly RelationFacts[] = [
   view('public', 'nested_view', ['t', 'name'], 'SELECT tax_id AS t, name FROM customer_view'),
   view('public', 'agg_view', ['n', 'm'], 'SELECT count(*) AS n, max(ssn) AS m FROM customers'),
   view('public', 'broken_view', ['x'], 'not sql at all'),
+  {
+    ...view('public', 'mat_customers', ['id', 'tax_id'], 'SELECT id, ssn AS tax_id FROM customers'),
+    materialized: true,
+  },
+  { ...view('public', 'mat_view', ['id', 'name'], 'SELECT id, name FROM safe_view'), materialized: true },
   table('pg_catalog', 'pg_statistic', ['starelid', 'staattnum', 'stavalues1']),
   view(
     'pg_catalog',

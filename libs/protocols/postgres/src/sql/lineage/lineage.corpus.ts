@@ -322,6 +322,10 @@ export const LINEAGE_CORPUS: Record<string, readonly (readonly [string, string])
   ],
   'views and the catalog': [
     ['SELECT * FROM customer_view', '- - p'],
+    // A materialized view holds its query's rows as of its last refresh: traced through the query
+    // when it reads tables only; a view it reads may have been replaced since.
+    ['SELECT * FROM mat_customers', '- p'],
+    ['SELECT id, name FROM mat_view', 'u u'],
     ['SELECT tax_id FROM customer_view', 'p'],
     ['SELECT name FROM customer_view', '-'],
     ['SELECT v FROM customer_view v', 'd'],

@@ -59,6 +59,8 @@ export interface RelationFacts {
   readonly columns: readonly { readonly name: string; readonly type: string; readonly generated?: boolean }[];
   /** A view's query (pg_get_viewdef). */
   readonly definition?: string;
+  /** A materialized view (relkind m): its rows are its query's as of its last refresh. */
+  readonly materialized?: true;
   /** Tables whose rows are or include this table's: its ancestors and descendants (pg_inherits). */
   readonly related?: readonly { readonly schema: string; readonly name: string }[];
   /**
