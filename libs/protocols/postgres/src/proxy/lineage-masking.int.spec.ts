@@ -385,6 +385,19 @@ describe('PostgreSQL masking by lineage (real server)', () => {
       expect(filtered?.message).toMatch(
         /filters, joins, groups or orders on values of masked column public.customers.ssn/,
       );
+      // Plain EXPLAIN runs nothing, but estimates rows from the column's statistics: a prefix that
+      // matches is estimated at the rows it matches, one that does not at 1.
+      await onServer('analyze customers');
+      for (const sql of [
+        "explain select id from customers where ssn like 'zq%'",
+        "explain (format json) select 1 from customer_view where tax_id < 'm'",
+      ]) {
+        const estimated = await refusal(c, sql);
+        expect(estimated?.message, sql).toMatch(
+          /filters, joins, groups or orders on values of masked column public.customers.ssn/,
+        );
+      }
+      expect((await c.query("explain select ssn from customers where name like 'A%'")).rows).not.toEqual([]);
       const untraced = await refusal(c, 'select pass(name) from customers');
       expect(untraced?.message).toMatch(/origin cannot be traced \(function pass\)/);
     } finally {
