@@ -517,6 +517,11 @@ function viewColumns<T>(relation: StoredRelation, ctx: LineageContext<T>): Query
   const tree = relation.definition === undefined ? undefined : ctx.dialect.parse(relation.definition);
   if (!inner || tree === undefined) return { any: untraced(`${reason} (definition not resolved)`) };
   const result = ctx.dialect.query(tree, inner);
+  // Reading a view runs its query: what it stores (a set_config of a column) is stored by the
+  // statement, and what it filters on decides which rows the statement returns (a materialized
+  // view's rows were chosen so when it was refreshed; reading it stores nothing).
+  if (!relation.materialized) ctx.written.addAll(inner.written);
+  ctx.filtered.addAll(inner.filtered);
   // Rows stored when a view it reads said something else: what they hold is not known.
   if (relation.materialized && inner.readView)
     return { any: union(allSources(result), untraced(`materialized ${reason} over views`)) };

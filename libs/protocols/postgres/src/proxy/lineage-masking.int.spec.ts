@@ -294,6 +294,9 @@ describe('PostgreSQL masking by lineage (real server)', () => {
   });
 
   it('denies writes of masked values anywhere; nothing changes on the server', async () => {
+    await onServer(
+      `create or replace view setting_view as select set_config('my.leak', ssn, false) as s from customers`,
+    );
     const c = await client();
     try {
       for (const sql of [
@@ -309,6 +312,8 @@ describe('PostgreSQL masking by lineage (real server)', () => {
         "select pg_notify('leak', card) from customers",
         'alter table customers add column leak text generated always as (ssn) stored',
         'with w as (insert into scratch (note) select ssn from customers returning 1) select * from w',
+        // A view's query runs when it is read: set_config stores the value for current_setting.
+        'select * from setting_view',
       ]) {
         const error = await refusal(c, sql);
         expect(error?.code, sql).toBe('42501');
@@ -317,6 +322,7 @@ describe('PostgreSQL masking by lineage (real server)', () => {
       expect(await onServer('select count(*)::int as n from scratch')).toEqual([{ n: 0 }]);
       expect(await onServer("select to_regclass('leak') as t")).toEqual([{ t: null }]);
       expect(await onServer("select current_setting('my.leak', true) as s")).toEqual([{ s: null }]);
+      expect((await c.query("select current_setting('my.leak', true) as s")).rows).toEqual([{ s: null }]);
       expect(await onServer('select last_value::int as v, is_called from seq')).toEqual([
         { v: 1, is_called: false },
       ]);
@@ -385,12 +391,15 @@ describe('PostgreSQL masking by lineage (real server)', () => {
       expect(filtered?.message).toMatch(
         /filters, joins, groups or orders on values of masked column public.customers.ssn/,
       );
+      await onServer(`create or replace view filtered_view as select id from customers where ssn like 'zq%'`);
       // Plain EXPLAIN runs nothing, but estimates rows from the column's statistics: a prefix that
       // matches is estimated at the rows it matches, one that does not at 1.
       await onServer('analyze customers');
       for (const sql of [
         "explain select id from customers where ssn like 'zq%'",
         "explain (format json) select 1 from customer_view where tax_id < 'm'",
+        // A view that filters on it: which rows come back tells as much as the WHERE would.
+        'select count(*) from filtered_view',
       ]) {
         const estimated = await refusal(c, sql);
         expect(estimated?.message, sql).toMatch(

@@ -34,6 +34,8 @@ export const FIXTURE_RELATIONS: readonly RelationFacts[] = [
   view('public', 'nested_view', ['t', 'name'], 'SELECT tax_id AS t, name FROM customer_view'),
   view('public', 'agg_view', ['n', 'm'], 'SELECT count(*) AS n, max(ssn) AS m FROM customers'),
   view('public', 'broken_view', ['x'], 'not sql at all'),
+  view('public', 'filtered_view', ['id'], "SELECT id FROM customers WHERE ssn LIKE '1%'"),
+  view('public', 'setting_view', ['s'], "SELECT set_config('my.x', ssn, false) AS s FROM customers"),
   {
     ...view('public', 'mat_customers', ['id', 'tax_id'], 'SELECT id, ssn AS tax_id FROM customers'),
     materialized: true,

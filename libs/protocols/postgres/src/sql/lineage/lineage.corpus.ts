@@ -322,6 +322,10 @@ export const LINEAGE_CORPUS: Record<string, readonly (readonly [string, string])
   ],
   'views and the catalog': [
     ['SELECT * FROM customer_view', '- - p'],
+    // Reading a view runs its query: its filters and what it stores count.
+    ['SELECT id FROM filtered_view', '- F'],
+    ['SELECT count(*) FROM filtered_view', '- F'],
+    ['SELECT s FROM setting_view', 'd W'],
     // A materialized view holds its query's rows as of its last refresh: traced through the query
     // when it reads tables only; a view it reads may have been replaced since.
     ['SELECT * FROM mat_customers', '- p'],
