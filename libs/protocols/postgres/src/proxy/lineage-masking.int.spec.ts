@@ -400,6 +400,9 @@ describe('PostgreSQL masking by lineage (real server)', () => {
         "explain (format json) select 1 from customer_view where tax_id < 'm'",
         // A view that filters on it: which rows come back tells as much as the WHERE would.
         'select count(*) from filtered_view',
+        // A partial index's row count (pg_class.reltuples) is how many rows its WHERE selects.
+        "create index partial_ssn on customers (id) where ssn like 'zq%'",
+        "create statistics ssn_prefix on (ssn like 'zq%'), id from customers",
       ]) {
         const estimated = await refusal(c, sql);
         expect(estimated?.message, sql).toMatch(
@@ -407,6 +410,7 @@ describe('PostgreSQL masking by lineage (real server)', () => {
         );
       }
       expect((await c.query("explain select ssn from customers where name like 'A%'")).rows).not.toEqual([]);
+      expect(await onServer("select to_regclass('partial_ssn') as i")).toEqual([{ i: null }]);
       const untraced = await refusal(c, 'select pass(name) from customers');
       expect(untraced?.message).toMatch(/origin cannot be traced \(function pass\)/);
     } finally {

@@ -385,6 +385,27 @@ export function modifyLineage(
   return targetList(returning, scope, ctx);
 }
 
+/**
+ * Expressions a definition evaluates over a stored relation's rows (a partial or expression
+ * index's, a row security policy's, extended statistics'): which rows they select shows later (an
+ * index's row count, the rows a policy lets through, the statistics' frequencies), as a WHERE's
+ * would, so what they read is filtered on. `relation` is a RangeVar's body, or a list of FROM items.
+ */
+export function definitionFilters(
+  relation: Node | readonly Node[],
+  expressions: readonly unknown[],
+  ctx: LineageContext,
+): void {
+  const scope = new Scope();
+  if (isList(relation)) for (const item of relation) addFromItem(scope, rangeItem(item, scope, ctx));
+  else addFromItem(scope, single(rangeVar(relation, scope, ctx)));
+  for (const expression of expressions) filter(expression, scope, ctx);
+}
+
+function isList(relation: Node | readonly Node[]): relation is readonly Node[] {
+  return Array.isArray(relation);
+}
+
 function writes(targets: readonly Node[], scope: Scope, ctx: LineageContext): void {
   for (const target of targets) {
     const res = target['ResTarget'] as Node;

@@ -10,6 +10,7 @@ import type {
 } from './lineage.types';
 import {
   allSources,
+  definitionFilters,
   expr,
   lineageContext,
   modifyLineage,
@@ -285,6 +286,28 @@ function statementLineage(stmt: Node, ctx: LineageContext): StatementLineage {
       );
     case 'CallStmt':
       return finish({ any: untraced('CALL') });
+    case 'IndexStmt':
+      // The expressions of an expression index count too: ANALYZE keeps their frequencies.
+      definitionFilters(
+        body['relation'] as Node,
+        [
+          body['whereClause'],
+          ...list(body['indexParams']).map((p) => (p['IndexElem'] as Node | undefined)?.['expr']),
+        ],
+        ctx,
+      );
+      return finish();
+    case 'CreatePolicyStmt':
+    case 'AlterPolicyStmt':
+      definitionFilters(body['table'] as Node, [body['qual'], body['with_check']], ctx);
+      return finish();
+    case 'CreateStatsStmt':
+      definitionFilters(
+        list(body['relations']),
+        list(body['exprs']).map((e) => (e['StatsElem'] as Node | undefined)?.['expr']),
+        ctx,
+      );
+      return finish();
     default:
       return finish();
   }
