@@ -403,6 +403,9 @@ describe('PostgreSQL masking by lineage (real server)', () => {
         // A partial index's row count (pg_class.reltuples) is how many rows its WHERE selects.
         "create index partial_ssn on customers (id) where ssn like 'zq%'",
         "create statistics ssn_prefix on (ssn like 'zq%'), id from customers",
+        // So is an exclusion constraint's, and a CHECK fails or not by the rows it selects.
+        "alter table customers add constraint partial_ex exclude using btree (id with =) where (ssn like 'zq%')",
+        "alter table customers add constraint ssn_prefix check (ssn not like 'zq%') not valid",
       ]) {
         const estimated = await refusal(c, sql);
         expect(estimated?.message, sql).toMatch(
@@ -411,6 +414,11 @@ describe('PostgreSQL masking by lineage (real server)', () => {
       }
       expect((await c.query("explain select ssn from customers where name like 'A%'")).rows).not.toEqual([]);
       expect(await onServer("select to_regclass('partial_ssn') as i")).toEqual([{ i: null }]);
+      expect(
+        await onServer(
+          "select count(*)::int as n from pg_constraint where conname in ('partial_ex', 'ssn_prefix')",
+        ),
+      ).toEqual([{ n: 0 }]);
       const untraced = await refusal(c, 'select pass(name) from customers');
       expect(untraced?.message).toMatch(/origin cannot be traced \(function pass\)/);
     } finally {

@@ -511,6 +511,12 @@ export const LINEAGE_CORPUS: Record<string, readonly (readonly [string, string])
     ['CREATE POLICY p ON customers USING (name = current_user)', 'none'],
     ["CREATE STATISTICS s ON (ssn LIKE '1%'), id FROM customers", 'none F'],
     ['CREATE STATISTICS s ON name, id FROM customers', 'none'],
+    [
+      "ALTER TABLE customers ADD CONSTRAINT x EXCLUDE USING btree (id WITH =) WHERE (ssn LIKE '1%')",
+      'none F',
+    ],
+    ["ALTER TABLE customers ADD CONSTRAINT c CHECK (ssn LIKE '1%') NOT VALID", 'none F'],
+    ['ALTER TABLE customers ADD CONSTRAINT c CHECK (id > 0)', 'none'],
     ["EXPLAIN (FORMAT JSON) SELECT 1 FROM customer_view WHERE tax_id < 'm'", 'empty F'],
     ["EXPLAIN SELECT ssn FROM customers WHERE name LIKE 'A%'", 'empty'],
     ['SHOW search_path', 'empty'],

@@ -447,8 +447,16 @@ function alterTable(body: Node, ctx: LineageContext): void {
       : { alias: name, columns: undefined, any: table.any },
   );
   for (const item of list(body['cmds'])) {
-    const def = ((item['AlterTableCmd'] as Node | undefined)?.['def'] as Node | undefined)?.['ColumnDef'] as
-      Node | undefined;
+    const added = (item['AlterTableCmd'] as Node | undefined)?.['def'] as Node | undefined;
+    // ADD CONSTRAINT: a CHECK fails on the rows it selects, an EXCLUDE ... WHERE is a partial index
+    // (its row count shows how many rows it selects): what they read is filtered on.
+    const constraint = added?.['Constraint'] as Node | undefined;
+    if (constraint) {
+      ctx.filtered.addAll(expr(constraint['raw_expr'], scope, ctx).sources);
+      ctx.filtered.addAll(expr(constraint['where_clause'], scope, ctx).sources);
+      ctx.filtered.addAll(expr(constraint['exclusions'], scope, ctx).sources);
+    }
+    const def = added?.['ColumnDef'] as Node | undefined;
     if (!def) continue;
     ctx.written.addAll(expr(def['raw_default'], scope, ctx).sources);
     for (const constraint of list(def['constraints']))
