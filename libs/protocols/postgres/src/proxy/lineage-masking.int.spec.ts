@@ -392,6 +392,7 @@ describe('PostgreSQL masking by lineage (real server)', () => {
         /filters, joins, groups or orders on values of masked column public.customers.ssn/,
       );
       await onServer(`create or replace view filtered_view as select id from customers where ssn like 'zq%'`);
+      await c.query('create index customers_ssn_idx on customers (ssn)');
       // Plain EXPLAIN runs nothing, but estimates rows from the column's statistics: a prefix that
       // matches is estimated at the rows it matches, one that does not at 1.
       await onServer('analyze customers');
@@ -406,6 +407,9 @@ describe('PostgreSQL masking by lineage (real server)', () => {
         // So is an exclusion constraint's, and a CHECK fails or not by the rows it selects.
         "alter table customers add constraint partial_ex exclude using btree (id with =) where (ssn like 'zq%')",
         "alter table customers add constraint ssn_prefix check (ssn not like 'zq%') not valid",
+        // CLUSTER puts the rows in the index's order: a plain SELECT then returns them by ssn.
+        'cluster customers using customers_ssn_idx',
+        'alter table customers cluster on customers_ssn_idx',
       ]) {
         const estimated = await refusal(c, sql);
         expect(estimated?.message, sql).toMatch(
@@ -414,6 +418,7 @@ describe('PostgreSQL masking by lineage (real server)', () => {
       }
       expect((await c.query("explain select ssn from customers where name like 'A%'")).rows).not.toEqual([]);
       expect(await onServer("select to_regclass('partial_ssn') as i")).toEqual([{ i: null }]);
+      await c.query('drop index customers_ssn_idx');
       expect(
         await onServer(
           "select count(*)::int as n from pg_constraint where conname in ('partial_ex', 'ssn_prefix')",

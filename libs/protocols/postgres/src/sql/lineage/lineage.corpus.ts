@@ -517,6 +517,12 @@ export const LINEAGE_CORPUS: Record<string, readonly (readonly [string, string])
     ],
     ["ALTER TABLE customers ADD CONSTRAINT c CHECK (ssn LIKE '1%') NOT VALID", 'none F'],
     ['ALTER TABLE customers ADD CONSTRAINT c CHECK (id > 0)', 'none'],
+    // CLUSTER puts a table's rows in an index's order, which plain reads then show.
+    ['CLUSTER customers USING customers_ssn_idx', 'none F'],
+    ['CLUSTER customers', 'none F'],
+    ['CLUSTER', 'none F'],
+    ['ALTER TABLE customers CLUSTER ON customers_ssn_idx', 'none F'],
+    ['CLUSTER orders USING orders_pkey', 'none'],
     ["EXPLAIN (FORMAT JSON) SELECT 1 FROM customer_view WHERE tax_id < 'm'", 'empty F'],
     ["EXPLAIN SELECT ssn FROM customers WHERE name LIKE 'A%'", 'empty'],
     ['SHOW search_path', 'empty'],

@@ -297,6 +297,15 @@ function statementLineage(stmt: Node, ctx: LineageContext): StatementLineage {
         ctx,
       );
       return finish();
+    case 'ClusterStmt': {
+      // CLUSTER rewrites a table in an index's order, which later reads show: it orders on the
+      // index's columns, not known here (any of the table's; every clustered table without one).
+      const relation = body['relation'] as Node | undefined;
+      ctx.filtered.addAll(
+        relation ? relationSources(relation, ctx) : untraced('CLUSTER of every clustered table').toArray(),
+      );
+      return finish();
+    }
     case 'CreatePolicyStmt':
     case 'AlterPolicyStmt':
       definitionFilters(body['table'] as Node, [body['qual'], body['with_check']], ctx);
@@ -447,7 +456,10 @@ function alterTable(body: Node, ctx: LineageContext): void {
       : { alias: name, columns: undefined, any: table.any },
   );
   for (const item of list(body['cmds'])) {
-    const added = (item['AlterTableCmd'] as Node | undefined)?.['def'] as Node | undefined;
+    const command = item['AlterTableCmd'] as Node | undefined;
+    // CLUSTER ON: the index a later bare CLUSTER orders the table by (its columns are not known).
+    if (text(command?.['subtype']) === 'AT_ClusterOn') ctx.filtered.addAll(allSources(table));
+    const added = command?.['def'] as Node | undefined;
     // ADD CONSTRAINT: a CHECK fails on the rows it selects, an EXCLUDE ... WHERE is a partial index
     // (its row count shows how many rows it selects): what they read is filtered on.
     const constraint = added?.['Constraint'] as Node | undefined;
