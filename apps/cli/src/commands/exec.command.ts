@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { addTunnelOptions } from './tunnel-options';
 import type { ExecFlags } from '../connect/run-exec';
 
 /**
@@ -10,35 +11,23 @@ import type { ExecFlags } from '../connect/run-exec';
  */
 export function execCommand(): Command {
   return (
-    new Command('exec')
-      .description(
-        'run SQL on a PostgreSQL or MySQL connection, or a command on an SSH connection, through the gateway and print the results',
-      )
-      .argument('<name>', 'connection name')
-      .addOption(
-        new Option(
-          '-c, --command <text>',
-          'SQL to run (several statements are decided as a whole), or for SSH a command line',
+    addTunnelOptions(
+      new Command('exec')
+        .description(
+          'run SQL on a PostgreSQL or MySQL connection, or a command on an SSH connection, through the gateway and print the results',
+        )
+        .argument('<name>', 'connection name')
+        .addOption(
+          new Option(
+            '-c, --command <text>',
+            'SQL to run (several statements are decided as a whole), or for SSH a command line',
+          ),
+        )
+        .addOption(new Option('-f, --file <file>', 'read the SQL (or SSH command line) from a file'))
+        .addOption(
+          new Option('--format <format>', 'output format').choices(['table', 'json', 'csv']).default('table'),
         ),
-      )
-      .addOption(new Option('-f, --file <file>', 'read the SQL (or SSH command line) from a file'))
-      .addOption(
-        new Option('--format <format>', 'output format').choices(['table', 'json', 'csv']).default('table'),
-      )
-      .addOption(
-        new Option(
-          '--grpc <url>',
-          'gateway gRPC URL (default: the one the gateway advertises, else http://127.0.0.1:8010; or TOLLGATE_GRPC_URL)',
-        ),
-      )
-      .addOption(new Option('--insecure', 'allow plain text to a gateway that is not on loopback'))
-      .addOption(new Option('--ca-file <file>', 'CA certificates for the gateway (default: system roots)'))
-      .addOption(
-        new Option(
-          '--gateway-fingerprint <sha256>',
-          "pin the gateway's TLS certificate: sha256:AB:CD:... (or TOLLGATE_GATEWAY_FINGERPRINT)",
-        ),
-      )
+    )
       // What it runs (the gRPC tunnel, the protocol clients) loads when it runs: `tollgate --help` and
       // the other commands start without it.
       .action(async (name: string, flags: ExecFlags) =>

@@ -1,4 +1,3 @@
-import { loadConnectConfig } from '@tollgate/config';
 import { protocolFromJSON } from '@tollgate/proto';
 import { writeKubeContext } from './kubeconfig';
 import { clientCommand, shellLine } from './client-command';
@@ -6,18 +5,14 @@ import { connectionProtocol, defaultLocalPort } from './default-port';
 import { startLocalListener, type LocalListener } from './local-listener';
 import { runClient } from './run-client';
 import { startSshListener } from './ssh-listener';
-import { checkGatewayCertificate } from './tunnel-session';
 import { currentAccessToken, keepLoginFresh } from '../credentials/access-token';
+import type { TunnelFlags } from '../commands/tunnel-options';
+import { tunnelConfig } from './tunnel-config';
 import { CLI_VERSION } from '../version';
-import { advertisedGrpcUrl } from './gateway-grpc-url';
 
-export interface ConnectFlags {
+export interface ConnectFlags extends TunnelFlags {
   port?: string;
   exec?: boolean;
-  grpc?: string;
-  insecure?: boolean;
-  caFile?: string;
-  gatewayFingerprint?: string;
   kubeconfig?: string;
 }
 
@@ -26,20 +21,8 @@ export async function runConnect(name: string, clientArgs: string[], flags: Conn
   if (clientArgs.length > 0 && !flags.exec) {
     throw new Error(`client arguments (${clientArgs.join(' ')}) are for --exec`);
   }
-  const overrides = {
-    port: flags.port,
-    grpcUrl: flags.grpc,
-    insecure: flags.insecure,
-    caFile: flags.caFile,
-    gatewayFingerprint: flags.gatewayFingerprint,
-    kubeconfig: flags.kubeconfig,
-  };
-  loadConnectConfig(overrides); // bad flags are said before anything else
-  const token = await currentAccessToken();
-  const advertised = flags.grpc === undefined ? await advertisedGrpcUrl(token) : undefined;
-  const config = loadConnectConfig(overrides, undefined, advertised ? { grpcUrl: advertised } : {});
+  const { config, token } = await tunnelConfig(flags, { port: flags.port, kubeconfig: flags.kubeconfig });
   const report = (line: string) => process.stderr.write(`${line}\n`);
-  await checkGatewayCertificate(config);
   // With --port a refusal is said per session, to the client, in its own protocol; the protocol
   // then only picks the listener and the client to suggest.
   const said =

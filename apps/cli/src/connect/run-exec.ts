@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { loadConnectConfig } from '@tollgate/config';
 import { Protocol } from '@tollgate/proto';
 import { runMysqlQuery } from '@tollgate/protocol-mysql';
 import { execExitStatus, runSshExec } from '@tollgate/protocol-ssh';
@@ -10,25 +9,15 @@ import {
   type ResultFormat,
   type StatementResult,
 } from '@tollgate/protocol-postgres';
-import {
-  checkGatewayCertificate,
-  clientCodec,
-  describeFailure,
-  openTunnelSession,
-  tunnelClient,
-} from './tunnel-session';
+import { clientCodec, describeFailure, openTunnelSession, tunnelClient } from './tunnel-session';
 import { CLI_VERSION } from '../version';
-import { currentAccessToken } from '../credentials/access-token';
-import { advertisedGrpcUrl } from './gateway-grpc-url';
+import type { TunnelFlags } from '../commands/tunnel-options';
+import { tunnelConfig } from './tunnel-config';
 
-export interface ExecFlags {
+export interface ExecFlags extends TunnelFlags {
   command?: string;
   file?: string;
   format: ResultFormat;
-  grpc?: string;
-  insecure?: boolean;
-  caFile?: string;
-  gatewayFingerprint?: string;
 }
 
 /** `tollgate exec NAME`: what execCommand runs (see there). */
@@ -37,17 +26,7 @@ export async function runExec(name: string, flags: ExecFlags): Promise<void> {
     throw new Error('give the SQL (or SSH command) with exactly one of -c/--command or -f/--file');
   }
   const sql = flags.command ?? readSql(flags.file as string);
-  const overrides = {
-    grpcUrl: flags.grpc,
-    insecure: flags.insecure,
-    caFile: flags.caFile,
-    gatewayFingerprint: flags.gatewayFingerprint,
-  };
-  loadConnectConfig(overrides); // bad flags are said before anything else
-  const token = await currentAccessToken();
-  const advertised = flags.grpc === undefined ? await advertisedGrpcUrl(token) : undefined;
-  const config = loadConnectConfig(overrides, undefined, advertised ? { grpcUrl: advertised } : {});
-  await checkGatewayCertificate(config);
+  const { config, token } = await tunnelConfig(flags);
   const client = tunnelClient(config);
   try {
     const outcome = await openTunnelSession(client, {
