@@ -86,11 +86,19 @@ describe('tcp connections end to end (real gateway, agent and `tollgate connect`
   });
 
   it('a web page cannot use the listener: its request is answered 403 and never reaches the target', async () => {
-    const port = await connectPort('eof');
-    const send = async (request: string) => {
+    const connect = await spawnConnect(gateway.grpcUrl, gateway.adminToken, 'eof');
+    processes.push(connect.cli);
+    const port = connect.port;
+    /** Sends and reads the answer; a browser keeps its side open (`end`: the client half-closes at once). */
+    const send = async (request: string, end = true) => {
       const socket = await dial(port);
       const received = readAll(socket);
-      socket.end(request);
+      if (end) socket.end(request);
+      else {
+        socket.write(request);
+        // As a browser does once a `connection: close` answer has ended.
+        socket.once('end', () => socket.end());
+      }
       return (await received).data.toString();
     };
     // A cross-site form POST carrying another protocol's commands, as a page can make a browser send.
@@ -98,6 +106,7 @@ describe('tcp connections end to end (real gateway, agent and `tollgate connect`
       'POST / HTTP/1.1\r\nHost: 127.0.0.1:' +
         port +
         '\r\nOrigin: https://evil.example\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n\r\nFLUSHALL\r\nX\r\n',
+      false,
     );
     expect(fromPage).toMatch(/^HTTP\/1\.1 403 Forbidden\r\n[\s\S]*a web page cannot use tollgate connect/);
     expect(fromPage).not.toMatch(/^\d+:/); // the target would have answered "<length>:<bytes reversed>"
@@ -109,6 +118,8 @@ describe('tcp connections end to end (real gateway, agent and `tollgate connect`
     const curl = 'GET /x HTTP/1.1\r\nHost: 127.0.0.1:' + port + '\r\nUser-Agent: curl/8\r\n\r\n';
     expect(await send(curl)).toBe(`${curl.length}:${[...curl].reverse().join('')}`);
     expect(await send('SET k v\r\n')).toBe(`9:${[...'SET k v\r\n'].reverse().join('')}`);
+    // The user running connect is told why those sessions ended.
+    await connect.cli.waitFor(/ended: refused: a web page cannot use tollgate connect/, 10_000);
   });
 
   it('propagates a reset from the target to the local client', async () => {

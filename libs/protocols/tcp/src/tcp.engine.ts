@@ -35,7 +35,8 @@ export class TcpEngine implements RelayEngine {
           gate
             ? gateClientData(stream, codec, gate, (reason) => {
                 this.options.onRefused?.(spec, reason);
-                resetSocket(socket);
+                // The relay ends the session with this error's message: `tollgate connect` says why.
+                socket.destroy(new Error(`refused: ${reason}`));
               })
             : stream,
           codec,
