@@ -472,7 +472,8 @@ current-context: t
       exec.socket.end();
       await exec.closed;
       await expect.poll(() => api.openStreams(), { timeout: 10_000 }).toBe(before);
-      expect(await kubectl('exec', '-n', 'dev', 'web-2', '--', 'echo', 'still', 'fine')).toMatchObject({
+      const still = await kubectl('exec', '-n', 'dev', 'web-2', '--', 'echo', 'still', 'fine');
+      expect(still, still.stderr).toMatchObject({
         code: 0,
         stdout: 'still fine\n',
       });
