@@ -178,6 +178,67 @@ const RECORD = /^([CD])[0-7]{4} (\d{1,15}) (.+)$/s;
 /** The refusal as scp tells an error: `\x01`, the message, a line feed. */
 const scpError = (message: string) => Buffer.from(`\x01tollgate: ${message.replace(/\n/g, ' ')}\n`);
 
+/** Where scp's command line points, as the target resolves it; `uncertain` when it may not. */
+interface ScpPlace {
+  readonly path: string;
+  readonly uncertain?: string;
+}
+
+/** A `C` or `D` record's decision: refused, or where a directory's records land (`place`). */
+type Entry<P> = Exclude<Verdict, { allow: true }> | { readonly allow: true; readonly place: P };
+
+/**
+ * The record lines both gates read alike (`\x01`/`\x02` messages, `T` times, `E` leaving a
+ * directory, anything else not scp), with each file or directory record's name decided by `entry`
+ * against the place scp's command line names, resolved once.
+ */
+abstract class ScpRecordGate<P> extends ScpStream {
+  /** Where the records are: one entry per directory a recursive copy is in. */
+  protected readonly places: P[] = [];
+  private resolved: Promise<ScpPlace> | undefined;
+
+  constructor(
+    protected readonly scp: ScpSink,
+    private readonly startDirectory: () => Promise<string | undefined>,
+    private readonly decide: (text: string, uncertain?: string) => Promise<Verdict>,
+  ) {
+    super();
+  }
+
+  /** Decides a `C` or `D` record named `name`; `uncertain` says why it may not be what it says. */
+  protected abstract entry(name: string, base: ScpPlace, uncertain?: string): Promise<Entry<P>>;
+
+  /** `text` decided; a decision that fails is a refusal. */
+  protected decideText(text: string, uncertain?: string): Promise<Verdict> {
+    return this.decide(text, uncertain).catch((error: unknown): Verdict => ({
+      allow: false,
+      message: String(error),
+    }));
+  }
+
+  protected async record(text: string): Promise<Verdict> {
+    const type = text[0];
+    if (type === '\x01' || type === '\x02' || type === 'T') return { allow: true };
+    if (text === 'E') {
+      this.places.pop();
+      return { allow: true };
+    }
+    const record = RECORD.exec(text);
+    if (!record) return notRecord(this.scp, text);
+    const [, kind, size, name] = record;
+    const base = await (this.resolved ??= resolvePlace(this.scp, this.startDirectory));
+    // eslint-disable-next-line no-control-regex
+    const control = /[\u0000-\u001f\u007f]/.test(name!)
+      ? 'control characters in an scp file name'
+      : undefined;
+    const decided = await this.entry(name!, base, base.uncertain ?? control);
+    if (!decided.allow) return decided;
+    if (kind === 'D') this.places.push(decided.place);
+    else this.contents(Number(size));
+    return { allow: true };
+  }
+}
+
 /**
  * Watches what an scp client sends to `scp -t` (the SCP protocol over an exec, `scp -O`): each file
  * (`C` record) and directory (`D`) is decided before the target's scp sees it, as `<sftp upload
@@ -187,19 +248,15 @@ const scpError = (message: string) => Buffer.from(`\x01tollgate: ${message.repla
  * answers an error (`\x01message`), so the client skips that file or directory and goes on; the
  * target never sees it. A stream that is not the SCP protocol ends the channel.
  */
-export class ScpSinkGate extends ScpStream {
-  /** Where the next record's name lands: every path the target directory may be. */
-  private readonly places: string[][] = [];
-  private resolved: Promise<{ path: string; uncertain?: string }> | undefined;
-
+export class ScpSinkGate extends ScpRecordGate<string[]> {
   constructor(
-    private readonly sink: ScpSink,
+    sink: ScpSink,
     /** The target's start directory (the login's home), to place a relative target. */
-    private readonly startDirectory: () => Promise<string | undefined>,
-    private readonly decide: (text: string, uncertain?: string) => Promise<Verdict>,
+    startDirectory: () => Promise<string | undefined>,
+    decide: (text: string, uncertain?: string) => Promise<Verdict>,
     private readonly fail: (reason: string) => void,
   ) {
-    super();
+    super(sink, startDirectory, decide);
   }
 
   /** Client to target: returns true while it holds the client's input (a record being decided). */
@@ -219,36 +276,18 @@ export class ScpSinkGate extends ScpStream {
     return true;
   }
 
-  protected async record(text: string): Promise<Verdict> {
-    const type = text[0];
-    if (type === '\x01' || type === '\x02' || type === 'T') return { allow: true };
-    if (text === 'E') {
-      this.places.pop();
-      return { allow: true };
-    }
-    const record = RECORD.exec(text);
-    if (!record) return notRecord(this.sink, text);
-    const [, kind, size, name] = record;
-    const target = await (this.resolved ??= resolvePlace(this.sink, this.startDirectory));
-    // eslint-disable-next-line no-control-regex
-    const control = /[\u0000-\u001f\u007f]/.test(name!)
-      ? 'control characters in an scp file name'
-      : undefined;
-    const uncertain = target.uncertain ?? control;
+  /** Where the next record's name lands: every path the target directory may be. */
+  protected async entry(name: string, target: ScpPlace, uncertain?: string): Promise<Entry<string[]>> {
     const top = this.places.at(-1);
     const paths = top
-      ? top.map((dir) => posix.join(dir, name!))
-      : [...(this.sink.directory ? [] : [target.path]), posix.join(target.path, name!)];
+      ? top.map((dir) => posix.join(dir, name))
+      : [...(this.scp.directory ? [] : [target.path]), posix.join(target.path, name)];
     const unique = [...new Set(paths)];
     for (const path of unique) {
-      const verdict = await this.decide(`<sftp upload ${path}>`, uncertain).catch(
-        (error: unknown): Verdict => ({ allow: false, message: String(error) }),
-      );
+      const verdict = await this.decideText(`<sftp upload ${path}>`, uncertain);
       if (!verdict.allow) return verdict;
     }
-    if (kind === 'D') this.places.push(unique);
-    else this.contents(Number(size));
-    return { allow: true };
+    return { allow: true, place: unique };
   }
 }
 
@@ -261,19 +300,7 @@ export class ScpSinkGate extends ScpStream {
  * none of it, and told the client as the source tells an error, so it goes on with the next one. A
  * stream that is not the SCP protocol ends the channel.
  */
-export class ScpSourceGate extends ScpStream {
-  /** The directories the records are in (a recursive copy). */
-  private readonly places: string[] = [];
-  private resolved: Promise<{ path: string; uncertain?: string }> | undefined;
-
-  constructor(
-    private readonly source: ScpSink,
-    private readonly startDirectory: () => Promise<string | undefined>,
-    private readonly decide: (text: string, uncertain?: string) => Promise<Verdict>,
-  ) {
-    super();
-  }
-
+export class ScpSourceGate extends ScpRecordGate<string> {
   /**
    * Target to client: undefined when the chunk was passed at once, else a promise that settles
    * once its records are decided. Throws or rejects on a stream that is not scp.
@@ -290,30 +317,12 @@ export class ScpSourceGate extends ScpStream {
     });
   }
 
-  protected async record(text: string): Promise<Verdict> {
-    const type = text[0];
-    if (type === '\x01' || type === '\x02' || type === 'T') return { allow: true };
-    if (text === 'E') {
-      this.places.pop();
-      return { allow: true };
-    }
-    const record = RECORD.exec(text);
-    if (!record) return notRecord(this.source, text);
-    const [, kind, size, name] = record;
-    const base = await (this.resolved ??= resolvePlace(this.source, this.startDirectory));
-    // eslint-disable-next-line no-control-regex
-    const control = /[\u0000-\u001f\u007f]/.test(name!)
-      ? 'control characters in an scp file name'
-      : undefined;
+  /** The directories the records are in (a recursive copy). */
+  protected async entry(name: string, base: ScpPlace, uncertain?: string): Promise<Entry<string>> {
     const top = this.places.at(-1);
-    const path = top === undefined ? base.path : posix.join(top, name!);
-    const verdict = await this.decide(`<sftp download ${path}>`, base.uncertain ?? control).catch(
-      (error: unknown): Verdict => ({ allow: false, message: String(error) }),
-    );
-    if (!verdict.allow) return verdict;
-    if (kind === 'D') this.places.push(path);
-    else this.contents(Number(size));
-    return { allow: true };
+    const path = top === undefined ? base.path : posix.join(top, name);
+    const verdict = await this.decideText(`<sftp download ${path}>`, uncertain);
+    return verdict.allow ? { allow: true, place: path } : verdict;
   }
 }
 
@@ -335,7 +344,7 @@ function notRecord(scp: ScpSink, text: string): Verdict {
 async function resolvePlace(
   scp: ScpSink,
   startDirectory: () => Promise<string | undefined>,
-): Promise<{ path: string; uncertain?: string }> {
+): Promise<ScpPlace> {
   const target = scp.target;
   if (target === undefined) return { path: '(scp)', uncertain: scp.uncertain };
   if (target.startsWith('/')) return { path: posix.normalize(target) };
